@@ -1,0 +1,3 @@
+export type { Bus, BusMessage, Headers, MessageHandler, PublishOptions, RequestOptions, SubscribeOptions, Subscription } from './bus.ts';
+export { subjectMatches, isValidSubject, assertPattern, assertPublishSubject } from './subject.ts';
+export { MemoryBus } from './memory-bus.ts';

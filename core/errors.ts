@@ -1,0 +1,50 @@
+/**
+ * Errors are values with a `_tag` a caller can switch on and a message a user can act on.
+ */
+export class CacoError extends Error {
+  readonly _tag: string = 'CacoError';
+}
+
+/** `append` found the stream at another revision than the caller expected; nothing was written. */
+export class ConcurrencyError extends CacoError {
+  override readonly _tag = 'ConcurrencyError';
+  constructor(
+    readonly stream: string,
+    readonly expected: string,
+    readonly actual: number | 'no-stream',
+  ) {
+    super(`stream "${stream}": expected ${expected}, but the stream is at ${actual === 'no-stream' ? 'no-stream' : `revision ${actual}`}`);
+  }
+}
+
+/** A configuration value is missing or not one of the allowed values. */
+export class ConfigError extends CacoError {
+  override readonly _tag = 'ConfigError';
+  constructor(readonly setting: string, reason: string) {
+    super(`${setting}: ${reason}`);
+  }
+}
+
+/** A message failed decoding; `path` points at the offending field. */
+export class DecodeError extends CacoError {
+  override readonly _tag = 'DecodeError';
+  constructor(readonly messageType: string, readonly issues: ReadonlyArray<{ path: string; reason: string }>) {
+    super(`${messageType}: ${issues.map((i) => `${i.path || '(root)'}: ${i.reason}`).join('; ')}`);
+  }
+}
+
+export class TimeoutError extends CacoError {
+  override readonly _tag = 'TimeoutError';
+}
+
+export class NoRespondersError extends CacoError {
+  override readonly _tag = 'NoRespondersError';
+}
+
+/** An argument given to a port was invalid (bad stream name, empty append, ...). */
+export class InvalidArgumentError extends CacoError {
+  override readonly _tag = 'InvalidArgumentError';
+  constructor(readonly field: string, reason: string) {
+    super(`${field}: ${reason}`);
+  }
+}

@@ -1,0 +1,1 @@
+export { SeededRandom, Uuid7Ids, type IdGenerator } from './ids.ts';

@@ -1,0 +1,3 @@
+export { canonicalJson } from './canonical-json.ts';
+export { FileKeyring, MemoryKeyring, privateKeyFromSeed, publicKeyFromRaw, rawPublicKey, type Keyring, type PublicKeyDirectory } from './keyring.ts';
+export { checkEvent, hashEvent, ledgerHeadHash, sealBatch, sealableOf } from './seal.ts';

@@ -1,0 +1,4 @@
+export type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, ReadAllOptions, StoreSubscription, SubscribeAllOptions } from './event-store.ts';
+export { SqliteEventStore, type SqliteStoreOptions } from './sqlite-store.ts';
+export { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
+export { validateAppend, expectationHolds, describeExpected } from './validate.ts';

@@ -1,0 +1,223 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { categoryOf, type Envelope, type NewEvent } from '../envelope.ts';
+import { ConcurrencyError, InvalidArgumentError } from '../errors.ts';
+import type { Keyring } from '../ledger/keyring.ts';
+import { sealBatch } from '../ledger/seal.ts';
+import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, ReadAllOptions, StoreSubscription, SubscribeAllOptions } from './event-store.ts';
+import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
+import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
+
+interface Row {
+  position: number;
+  id: string;
+  stream: string;
+  revision: number;
+  type: string;
+  version: number;
+  time: string;
+  source: string;
+  correlation_id: string;
+  causation_id: string | null;
+  data: string;
+  prev_hash: string;
+  hash: string;
+  sig: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  position INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  stream TEXT NOT NULL,
+  category TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  time TEXT NOT NULL,
+  source TEXT NOT NULL,
+  correlation_id TEXT NOT NULL,
+  causation_id TEXT,
+  data TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  sig TEXT NOT NULL,
+  UNIQUE (stream, revision)
+);
+CREATE INDEX IF NOT EXISTS events_category ON events (category, position);
+CREATE TABLE IF NOT EXISTS streams (stream TEXT PRIMARY KEY, revision INTEGER NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
+`;
+
+export interface SqliteStoreOptions {
+  /** File path, or ':memory:'. Parent folders are created. */
+  readonly path: string;
+  readonly keyring: Keyring;
+  /** How often a live subscription looks for events appended by another process (ms). */
+  readonly pollMs?: number;
+}
+
+/** The embedded ledger: one SQLite file in WAL mode. */
+export class SqliteEventStore implements EventStore, CheckpointStore {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly live = new LiveSignal();
+  private readonly stmts;
+  private readonly appendTx;
+
+  constructor(private readonly opts: SqliteStoreOptions) {
+    if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+    this.db = new Database(opts.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(SCHEMA);
+    this.stmts = {
+      head: this.db.prepare<[string], { revision: number; hash: string }>('SELECT revision, hash FROM streams WHERE stream = ?'),
+      byId: this.db.prepare<[string], Row>('SELECT * FROM events WHERE id = ?'),
+      insert: this.db.prepare(
+        `INSERT INTO events (id, stream, category, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig)
+         VALUES (@id, @stream, @category, @revision, @type, @version, @time, @source, @correlationId, @causationId, @data, @prevHash, @hash, @sig)`,
+      ),
+      upsertHead: this.db.prepare('INSERT INTO streams (stream, revision, hash) VALUES (?, ?, ?) ON CONFLICT(stream) DO UPDATE SET revision = excluded.revision, hash = excluded.hash'),
+      readStream: this.db.prepare<[string, number], Row>('SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision'),
+      readAll: this.db.prepare<[number, number], Row>('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
+      headPos: this.db.prepare<[], { p: number | null }>('SELECT MAX(position) AS p FROM events'),
+      heads: this.db.prepare<[], { stream: string; revision: number; hash: string }>('SELECT stream, revision, hash FROM streams ORDER BY stream'),
+      cpGet: this.db.prepare<[string], { position: number }>('SELECT position FROM checkpoints WHERE name = ?'),
+      cpPut: this.db.prepare('INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position'),
+    };
+    this.appendTx = this.db.transaction((stream: string, events: ReadonlyArray<NewEvent>, expected: ExpectedRevision): AppendResult => {
+      const existing = this.stmts.byId.get(events[0]!.id);
+      if (existing) return this.idempotentResult(stream, events, existing);
+      const head = this.stmts.head.get(stream);
+      if (!expectationHolds(expected, head?.revision)) {
+        throw new ConcurrencyError(stream, describeExpected(expected), head?.revision ?? 'no-stream');
+      }
+      const sealed = sealBatch(stream, events, head, this.opts.keyring);
+      const category = categoryOf(stream);
+      const out: Envelope[] = [];
+      for (const e of sealed) {
+        let info;
+        try {
+          info = this.stmts.insert.run({ ...e, category, data: JSON.stringify(e.data) });
+        } catch (err) {
+          if (err instanceof Error && /UNIQUE constraint failed: events\.id/.test(err.message)) {
+            throw new InvalidArgumentError(`events[${e.revision - (head?.revision ?? -1) - 1}].id`, `"${e.id}" is already stored in another append`);
+          }
+          throw err;
+        }
+        out.push({ ...e, position: Number(info.lastInsertRowid) });
+      }
+      const last = out[out.length - 1]!;
+      this.stmts.upsertHead.run(stream, last.revision, last.hash);
+      return { events: out, nextExpected: last.revision, position: last.position };
+    });
+  }
+
+  async append(stream: string, events: ReadonlyArray<NewEvent>, expected: ExpectedRevision): Promise<AppendResult> {
+    validateAppend(stream, events, expected);
+    const result = this.appendTx(stream, events, expected);
+    this.live.notify();
+    return result;
+  }
+
+  private idempotentResult(stream: string, events: ReadonlyArray<NewEvent>, first: Row): AppendResult {
+    const stored: Envelope[] = [];
+    for (let i = 0; i < events.length; i++) {
+      const row = i === 0 ? first : this.stmts.byId.get(events[i]!.id);
+      if (!row || row.stream !== stream || row.revision !== first.revision + i) {
+        throw new InvalidArgumentError(`events[${i}].id`, `a retried append must repeat the same events in the same stream; "${events[i]!.id}" does not match what is stored`);
+      }
+      stored.push(toEnvelope(row));
+    }
+    const last = stored[stored.length - 1]!;
+    return { events: stored, nextExpected: last.revision, position: last.position };
+  }
+
+  async *readStream(stream: string, fromRevision = 0): AsyncIterable<Envelope> {
+    for (const row of this.stmts.readStream.iterate(stream, fromRevision)) yield toEnvelope(row);
+  }
+
+  async *readAll(opts: ReadAllOptions = {}): AsyncIterable<Envelope> {
+    let from = opts.from ?? 0;
+    let left = opts.limit ?? Infinity;
+    const cats = opts.categories ? new Set(opts.categories) : undefined;
+    for (;;) {
+      const rows = this.stmts.readAll.all(from, 2000);
+      if (rows.length === 0) return;
+      for (const row of rows) {
+        from = row.position;
+        if (cats && !cats.has(categoryOf(row.stream))) continue;
+        yield toEnvelope(row);
+        if (--left <= 0) return;
+      }
+    }
+  }
+
+  /** Synchronous page read for the catch-up loop (fast path: no async iterator per event). */
+  readPage(from: number, limit: number): Envelope[] {
+    return this.stmts.readAll.all(from, limit).map(toEnvelope);
+  }
+
+  async subscribeAll(handler: EventHandler, opts: SubscribeAllOptions = {}): Promise<StoreSubscription> {
+    return runCatchUpSubscription({
+      from: opts.from ?? 0,
+      categories: opts.categories,
+      readPage: async (from, limit) => this.readPage(from, limit),
+      head: async () => this.headPositionSync(),
+      live: this.live,
+      pollMs: this.opts.pollMs ?? 250,
+      handler,
+    });
+  }
+
+  private headPositionSync(): number {
+    return this.stmts.headPos.get()?.p ?? 0;
+  }
+
+  async headPosition(): Promise<number> {
+    return this.headPositionSync();
+  }
+
+  async streamHeads(): Promise<ReadonlyArray<{ stream: string; revision: number; hash: string }>> {
+    return this.stmts.heads.all();
+  }
+
+  async get(name: string): Promise<number> {
+    return this.stmts.cpGet.get(name)?.position ?? 0;
+  }
+
+  async put(name: string, position: number): Promise<void> {
+    this.stmts.cpPut.run(name, position);
+  }
+
+  /** For tests of the audit: run raw SQL against the file (e.g. to tamper with a row). */
+  unsafeExec(sql: string, ...params: unknown[]): void {
+    this.db.prepare(sql).run(...params);
+  }
+
+  async close(): Promise<void> {
+    this.live.close();
+    if (this.db.open) this.db.close();
+  }
+}
+
+function toEnvelope(r: Row): Envelope {
+  return {
+    id: r.id,
+    type: r.type,
+    version: r.version,
+    stream: r.stream,
+    revision: r.revision,
+    position: r.position,
+    time: r.time,
+    source: r.source,
+    correlationId: r.correlation_id,
+    causationId: r.causation_id,
+    data: JSON.parse(r.data) as unknown,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+    sig: r.sig,
+  };
+}

@@ -1,0 +1,34 @@
+import { STREAM_NAME, type NewEvent } from '../envelope.ts';
+import { InvalidArgumentError } from '../errors.ts';
+import type { ExpectedRevision } from './event-store.ts';
+
+/** Argument checks shared by every adapter, so they all reject the same input the same way. */
+export function validateAppend(stream: string, events: ReadonlyArray<NewEvent>, expected: ExpectedRevision): void {
+  if (!STREAM_NAME.test(stream)) {
+    throw new InvalidArgumentError('stream', `"${stream}" is not a valid stream name (letters, digits, "_", ":" and "-", at most 200, starting with a letter or digit)`);
+  }
+  if (events.length === 0) throw new InvalidArgumentError('events', 'append needs at least one event');
+  if (!(expected === 'any' || expected === 'no-stream' || (Number.isInteger(expected) && expected >= 0))) {
+    throw new InvalidArgumentError('expected', `must be "any", "no-stream" or a revision >= 0, got ${JSON.stringify(expected)}`);
+  }
+  const ids = new Set<string>();
+  events.forEach((e, i) => {
+    if (typeof e.id !== 'string' || e.id.length === 0) throw new InvalidArgumentError(`events[${i}].id`, 'must be a non-empty string');
+    if (ids.has(e.id)) throw new InvalidArgumentError(`events[${i}].id`, `"${e.id}" appears twice in one append`);
+    ids.add(e.id);
+    if (typeof e.type !== 'string' || !e.type) throw new InvalidArgumentError(`events[${i}].type`, 'must be a non-empty string');
+    if (!Number.isInteger(e.version) || e.version < 1) throw new InvalidArgumentError(`events[${i}].version`, 'must be an integer >= 1');
+    if (!e.source) throw new InvalidArgumentError(`events[${i}].source`, 'must name the agent that decided the event');
+  });
+}
+
+export function describeExpected(expected: ExpectedRevision): string {
+  return typeof expected === 'number' ? `revision ${expected}` : expected;
+}
+
+/** True when a stream at `current` (undefined = no stream) satisfies `expected`. */
+export function expectationHolds(expected: ExpectedRevision, current: number | undefined): boolean {
+  if (expected === 'any') return true;
+  if (expected === 'no-stream') return current === undefined;
+  return current === expected;
+}

@@ -1,0 +1,104 @@
+import { Result, Schema, SchemaIssue } from 'effect';
+
+/** A decoding failure: where (a JSON path like `data.jobs[2].powerKw`) and why. */
+export interface SchemaProblem {
+  readonly path: string;
+  readonly reason: string;
+}
+
+export type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problems: ReadonlyArray<SchemaProblem> };
+
+/** Any Effect schema whose decoding needs no services, as all of CACO's message schemas are. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnySchema = Schema.Codec<any, any, never, never>;
+
+/**
+ * One message type at one version: `compute.job.submitted` v1 with the schema of its `data`.
+ * A type never changes meaning; a new shape is a new version.
+ */
+export interface MessageDef<S extends AnySchema = AnySchema> {
+  readonly type: string;
+  readonly version: number;
+  readonly kind: 'event' | 'command' | 'beckn';
+  readonly description: string;
+  readonly data: S;
+}
+
+export type DataOf<D> = D extends MessageDef<infer S> ? Schema.Schema.Type<S> : never;
+
+const TYPE_NAME = /^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+$/;
+
+export function defineEvent<S extends AnySchema>(type: string, version: number, description: string, data: S): MessageDef<S> {
+  return define('event', type, version, description, data);
+}
+
+export function defineCommand<S extends AnySchema>(type: string, version: number, description: string, data: S): MessageDef<S> {
+  return define('command', type, version, description, data);
+}
+
+export function define<S extends AnySchema>(kind: MessageDef['kind'], type: string, version: number, description: string, data: S): MessageDef<S> {
+  if (!TYPE_NAME.test(type)) throw new Error(`message type "${type}" must be dot-separated lower-case words (area.entity.verb)`);
+  if (!Number.isInteger(version) || version < 1) throw new Error(`message type "${type}": version must be an integer >= 1`);
+  return { kind, type, version, description, data };
+}
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1();
+
+export function formatPath(path: ReadonlyArray<PropertyKey>, prefix = ''): string {
+  let out = prefix;
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out;
+}
+
+/** Decode `input` against a schema, collecting every problem with its path. Excess keys are errors. */
+export function decodeWith<S extends AnySchema>(schema: S, input: unknown, pathPrefix = ''): Decoded<Schema.Schema.Type<S>> {
+  const r = Schema.decodeUnknownResult(schema)(input, { errors: 'all', onExcessProperty: 'error' });
+  if (Result.isSuccess(r)) return { ok: true, value: r.success as Schema.Schema.Type<S> };
+  const issues = formatter(r.failure.issue).issues;
+  return {
+    ok: false,
+    problems: issues.map((i) => ({ path: formatPath((i.path ?? []).map((k) => (typeof k === 'object' ? (k as { key: PropertyKey }).key : k)), pathPrefix), reason: i.message })),
+  };
+}
+
+/** The set of every message CACO knows, looked up by type and version. */
+export class MessageRegistry {
+  private readonly defs = new Map<string, MessageDef>();
+
+  constructor(defs: Iterable<MessageDef> = []) {
+    for (const d of defs) this.add(d);
+  }
+
+  add(def: MessageDef): void {
+    const key = `${def.type}@${def.version}`;
+    if (this.defs.has(key)) throw new Error(`message ${key} is defined twice`);
+    this.defs.set(key, def);
+  }
+
+  get(type: string, version: number): MessageDef | undefined {
+    return this.defs.get(`${type}@${version}`);
+  }
+
+  has(type: string): boolean {
+    for (const d of this.defs.values()) if (d.type === type) return true;
+    return false;
+  }
+
+  all(): MessageDef[] {
+    return [...this.defs.values()].sort((a, b) => (a.type === b.type ? a.version - b.version : a.type < b.type ? -1 : 1));
+  }
+
+  /** Decode a message's data; unknown type/version is a problem at `type`/`version`. */
+  decode(type: string, version: number, data: unknown): Decoded<unknown> {
+    const def = this.get(type, version);
+    if (!def) {
+      return this.has(type)
+        ? { ok: false, problems: [{ path: 'version', reason: `no version ${version} of message type "${type}"` }] }
+        : { ok: false, problems: [{ path: 'type', reason: `unknown message type "${type}"` }] };
+    }
+    return decodeWith(def.data, data, 'data');
+  }
+}
