@@ -5,3 +5,4 @@ export * from './bus/index.ts';
 export * from './store/index.ts';
 export * from './ledger/index.ts';
 export * from './ids/index.ts';
+export * from './time/index.ts';

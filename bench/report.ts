@@ -1,0 +1,52 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpus } from 'node:os';
+
+export type Cell = string | number | null;
+
+/** Print rows as an aligned text table. */
+export function printTable(title: string, rows: ReadonlyArray<Record<string, Cell>>): void {
+  console.log(`\n${title}`);
+  if (rows.length === 0) {
+    console.log('(no rows)');
+    return;
+  }
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const fmt = (v: Cell | undefined): string => (v === null || v === undefined ? '—' : typeof v === 'number' ? formatNumber(v) : v);
+  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => fmt(r[c]).length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(line(cols));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(cols.map((c) => fmt(r[c]))));
+}
+
+export function formatNumber(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (Number.isInteger(v)) return v.toLocaleString('en-GB');
+  const abs = Math.abs(v);
+  return abs >= 100 ? v.toFixed(0) : abs >= 10 ? v.toFixed(1) : abs >= 1 ? v.toFixed(2) : v.toFixed(3);
+}
+
+/** Write bench/results/<name>.json with the machine it ran on. */
+export function writeResults(name: string, results: unknown): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const file = join(here, 'results', `${name}.json`);
+  mkdirSync(dirname(file), { recursive: true });
+  const doc = {
+    benchmark: name,
+    ranAt: new Date().toISOString(),
+    machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown' },
+    results,
+  };
+  writeFileSync(file, JSON.stringify(doc, null, 2) + '\n');
+  console.log(`\nwrote ${file}`);
+  return file;
+}
+
+/** Percentile of a sorted-or-not array (nearest rank). */
+export function percentile(values: ReadonlyArray<number>, p: number): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
