@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { DataFileError } from './errors.ts';
+
+export interface CsvRecord {
+  /** 1-based line number in the file (header is line 1). */
+  readonly line: number;
+  readonly cells: ReadonlyArray<string>;
+}
+
+export interface CsvTable {
+  readonly file: string;
+  readonly header: ReadonlyArray<string>;
+  readonly records: ReadonlyArray<CsvRecord>;
+}
+
+/** Read a CSV file as text; `.gz` files are gunzipped so large traces can be committed small. */
+export function readCsvText(path: string): string {
+  const buf = readFileSync(path);
+  return path.endsWith('.gz') ? gunzipSync(buf).toString('utf8') : buf.toString('utf8');
+}
+
+/**
+ * RFC 4180 parsing (quoted fields, doubled quotes, CRLF). Blank lines are skipped. A record
+ * with a different number of cells than the header is an error: silently shifting columns
+ * would put values under the wrong unit.
+ */
+export function parseCsv(text: string, file: string): CsvTable {
+  const rows: CsvRecord[] = [];
+  let line = 1;
+  let i = 0;
+  const n = text.length;
+  const src = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  i = src;
+  while (i < n) {
+    const startLine = line;
+    const cells: string[] = [];
+    let cell = '';
+    let inQuotes = false;
+    for (; i < n; i++) {
+      const ch = text[i]!;
+      if (inQuotes) {
+        if (ch === '"') {
+          if (text[i + 1] === '"') {
+            cell += '"';
+            i++;
+          } else inQuotes = false;
+        } else {
+          if (ch === '\n') line++;
+          cell += ch;
+        }
+      } else if (ch === '"' && cell === '') inQuotes = true;
+      else if (ch === ',') {
+        cells.push(cell);
+        cell = '';
+      } else if (ch === '\n' || ch === '\r') {
+        if (ch === '\r' && text[i + 1] === '\n') i++;
+        i++;
+        break;
+      } else cell += ch;
+    }
+    if (inQuotes) throw new DataFileError(file, startLine, null, 'unterminated quoted field');
+    cells.push(cell);
+    line++;
+    if (cells.length === 1 && cells[0] === '') continue;
+    rows.push({ line: startLine, cells });
+  }
+  const head = rows.shift();
+  if (!head) throw new DataFileError(file, null, null, 'empty file (no header)');
+  const header = head.cells.map((c) => c.trim());
+  for (const r of rows) {
+    if (r.cells.length !== header.length) {
+      throw new DataFileError(file, r.line, null, `expected ${header.length} cells like the header, got ${r.cells.length}`);
+    }
+  }
+  return { file, header, records: rows };
+}
+
+export function readCsv(path: string): CsvTable {
+  return parseCsv(readCsvText(path), path);
+}
+
+/** Index of every required column; throws naming the file and the first missing column. */
+export function requireColumns<K extends string>(table: CsvTable, required: ReadonlyArray<K>): Record<K, number> {
+  const out = {} as Record<K, number>;
+  for (const name of required) {
+    const idx = table.header.indexOf(name);
+    if (idx < 0) {
+      throw new DataFileError(table.file, 1, name, `missing required column "${name}" (header has: ${table.header.join(', ')})`);
+    }
+    out[name] = idx;
+  }
+  return out;
+}
+
+/** Index of an optional column, or -1. */
+export function optionalColumn(table: CsvTable, name: string): number {
+  return table.header.indexOf(name);
+}
