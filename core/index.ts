@@ -6,3 +6,6 @@ export * from './store/index.ts';
 export * from './ledger/index.ts';
 export * from './ids/index.ts';
 export * from './time/index.ts';
+export * from './runtime/index.ts';
+export * from './log/index.ts';
+export * from './config/index.ts';

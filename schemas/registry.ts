@@ -67,6 +67,7 @@ export function decodeWith<S extends AnySchema>(schema: S, input: unknown, pathP
 /** The set of every message CACO knows, looked up by type and version. */
 export class MessageRegistry {
   private readonly defs = new Map<string, MessageDef>();
+  private readonly latest = new Map<string, number>();
 
   constructor(defs: Iterable<MessageDef> = []) {
     for (const d of defs) this.add(d);
@@ -76,15 +77,20 @@ export class MessageRegistry {
     const key = `${def.type}@${def.version}`;
     if (this.defs.has(key)) throw new Error(`message ${key} is defined twice`);
     this.defs.set(key, def);
+    if ((this.latest.get(def.type) ?? 0) < def.version) this.latest.set(def.type, def.version);
   }
 
   get(type: string, version: number): MessageDef | undefined {
     return this.defs.get(`${type}@${version}`);
   }
 
+  /** The highest registered version of a type, or undefined. */
+  latestVersion(type: string): number | undefined {
+    return this.latest.get(type);
+  }
+
   has(type: string): boolean {
-    for (const d of this.defs.values()) if (d.type === type) return true;
-    return false;
+    return this.latest.has(type);
   }
 
   all(): MessageDef[] {

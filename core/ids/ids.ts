@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../clock/clock.ts';
 
 /** Produces message ids. In simulation the ids come from the seed, so a run is reproducible. */
@@ -110,4 +110,24 @@ export class Uuid7Ids implements IdGenerator {
     const h = hex(b);
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   }
+}
+
+/**
+ * A UUIDv7 whose random bits are derived from `key`: the same decision retried yields the
+ * same event ids, so a retried append is recognised by the store instead of stored twice.
+ */
+export function derivedUuid7(ms: number, key: string): string {
+  const digest = createHash('sha256').update(key).digest();
+  const b = new Uint8Array(16);
+  let t = Math.max(0, Math.floor(ms));
+  for (let i = 5; i >= 0; i--) {
+    b[i] = t % 256;
+    t = Math.floor(t / 256);
+  }
+  b[6] = 0x70 | (digest[0]! & 0x0f);
+  b[7] = digest[1]!;
+  b[8] = 0x80 | (digest[2]! & 0x3f);
+  b.set(digest.subarray(3, 10), 9);
+  const h = hex(b);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }

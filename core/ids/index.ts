@@ -1,1 +1,1 @@
-export { SeededRandom, Uuid7Ids, type IdGenerator } from './ids.ts';
+export { SeededRandom, Uuid7Ids, derivedUuid7, type IdGenerator } from './ids.ts';

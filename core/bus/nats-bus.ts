@@ -1,0 +1,170 @@
+import { connect, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription as NatsSubscription } from '@nats-io/transport-node';
+import type { Bus, BusMessage, Headers, MessageHandler, PublishOptions, RequestOptions, SubscribeOptions, Subscription } from './bus.ts';
+import { assertPattern, assertPublishSubject } from './subject.ts';
+import { CacoError, NoRespondersError, TimeoutError } from '../errors.ts';
+
+/** NATS could not be reached at start-up; the message names the URL and what to do. */
+export class NatsUnavailableError extends CacoError {
+  override readonly _tag = 'NatsUnavailableError';
+  constructor(readonly servers: string, cause: unknown) {
+    super(`cannot connect to NATS at ${servers}: ${cause instanceof Error ? cause.message : String(cause)} — is nats-server running (nats-server -js)? set NATS_URL to its address`, { cause });
+  }
+}
+
+export interface NatsConnectOptions {
+  /** One URL or several (`nats://127.0.0.1:4222`); defaults to NATS_URL, then 127.0.0.1:4222. */
+  readonly servers?: string | ReadonlyArray<string>;
+  /** Shown in the server's connection list (`caco-compute`). */
+  readonly name?: string;
+  /** How long the first connection may take before failing (ms, default 2000). */
+  readonly timeoutMs?: number;
+}
+
+export function defaultNatsServers(): string {
+  return process.env['NATS_URL'] || '127.0.0.1:4222';
+}
+
+/**
+ * Connect once, failing fast when nobody listens, then reconnect for ever: a running agent
+ * must survive a server restart, but a mistyped URL at start-up must not hang.
+ */
+export async function connectNats(opts: NatsConnectOptions = {}): Promise<NatsConnection> {
+  const servers = opts.servers ?? defaultNatsServers();
+  const list = typeof servers === 'string' ? servers.split(',').map((s) => s.trim()).filter(Boolean) : [...servers];
+  try {
+    return await connect({
+      servers: list,
+      name: opts.name ?? 'caco',
+      timeout: opts.timeoutMs ?? 2000,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      pingInterval: 10_000,
+    });
+  } catch (err) {
+    throw new NatsUnavailableError(list.join(','), err);
+  }
+}
+
+export interface NatsBusOptions {
+  /** Called when a handler throws or rejects; the default writes to stderr. */
+  readonly onHandlerError?: (err: unknown, msg: BusMessage) => void;
+}
+
+/** The Bus on a NATS connection: core NATS subjects, queue groups and request/reply. */
+export class NatsBus implements Bus {
+  readonly kind = 'nats' as const;
+  private readonly subs = new Set<NatsSubscription>();
+  private closed = false;
+
+  /**
+   * @param nc    the connection to use
+   * @param owned when true, `close()` drains and closes the connection too
+   */
+  constructor(
+    readonly nc: NatsConnection,
+    private readonly owned = false,
+    private readonly opts: NatsBusOptions = {},
+  ) {}
+
+  static async connect(opts: NatsConnectOptions & NatsBusOptions = {}): Promise<NatsBus> {
+    return new NatsBus(await connectNats(opts), true, opts);
+  }
+
+  async publish(subject: string, data: Uint8Array, opts?: PublishOptions): Promise<void> {
+    assertPublishSubject(subject);
+    this.nc.publish(subject, data, opts?.headers ? { headers: toNatsHeaders(opts.headers) } : undefined);
+  }
+
+  async subscribe(subject: string, handler: MessageHandler, opts?: SubscribeOptions): Promise<Subscription> {
+    assertPattern(subject);
+    const sub = this.nc.subscribe(subject, opts?.queue ? { queue: opts.queue } : undefined);
+    this.subs.add(sub);
+    // One loop per subscription, awaiting the handler: that is what keeps messages in order.
+    const done = (async () => {
+      for await (const m of sub) {
+        const msg = toBusMessage(m);
+        try {
+          await handler(msg);
+        } catch (err) {
+          (this.opts.onHandlerError ?? defaultOnError)(err, msg);
+        }
+      }
+    })();
+    // The subscription is registered with the server once the connection has flushed it,
+    // so a publish made right after `subscribe` resolves is not missed.
+    await this.nc.flush();
+    return {
+      unsubscribe: async () => {
+        this.subs.delete(sub);
+        if (!sub.isClosed()) sub.unsubscribe();
+        await done;
+      },
+    };
+  }
+
+  async request(subject: string, data: Uint8Array, opts: RequestOptions): Promise<BusMessage> {
+    assertPublishSubject(subject);
+    try {
+      const m = await this.nc.request(subject, data, {
+        timeout: opts.timeoutMs,
+        ...(opts.headers ? { headers: toNatsHeaders(opts.headers) } : {}),
+      });
+      return toBusMessage(m);
+    } catch (err) {
+      throw mapRequestError(err, subject, opts.timeoutMs);
+    }
+  }
+
+  async respond(msg: BusMessage, data: Uint8Array, opts?: PublishOptions): Promise<void> {
+    if (!msg.reply) throw new Error(`message on "${msg.subject}" has no reply subject`);
+    this.nc.publish(msg.reply, data, opts?.headers ? { headers: toNatsHeaders(opts.headers) } : undefined);
+  }
+
+  async flush(): Promise<void> {
+    await this.nc.flush();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.owned) {
+      if (!this.nc.isClosed()) await this.nc.drain();
+      return;
+    }
+    // A shared connection stays open; only this bus's subscriptions go.
+    for (const s of this.subs) if (!s.isClosed()) await s.drain();
+    this.subs.clear();
+  }
+}
+
+function mapRequestError(err: unknown, subject: string, timeoutMs: number): Error {
+  const name = err instanceof Error ? err.constructor.name : '';
+  const cause = err instanceof Error ? err.cause : undefined;
+  const causeName = cause instanceof Error ? cause.constructor.name : '';
+  if (name === 'NoRespondersError' || causeName === 'NoRespondersError') return new NoRespondersError(`no responders on "${subject}"`);
+  if (name === 'TimeoutError' || causeName === 'TimeoutError') return new TimeoutError(`request on "${subject}" timed out after ${timeoutMs} ms`);
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+export function toNatsHeaders(h: Headers): MsgHdrs {
+  const out = natsHeaders();
+  for (const [k, v] of Object.entries(h)) out.set(k, v);
+  return out;
+}
+
+function fromNatsHeaders(h: MsgHdrs | undefined): Headers {
+  if (!h) return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of h) if (v.length) out[k] = v[0]!;
+  return out;
+}
+
+function toBusMessage(m: Msg): BusMessage {
+  return m.reply
+    ? { subject: m.subject, data: m.data, headers: fromNatsHeaders(m.headers), reply: m.reply }
+    : { subject: m.subject, data: m.data, headers: fromNatsHeaders(m.headers) };
+}
+
+function defaultOnError(err: unknown, msg: BusMessage): void {
+  process.stderr.write(`bus handler failed on ${msg.subject}: ${err instanceof Error ? err.message : String(err)}\n`);
+}

@@ -1,0 +1,113 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { ConfigError } from '../errors.ts';
+
+/** The runtime's one typed configuration. */
+export interface CacoConfig {
+  readonly bus: 'memory' | 'nats';
+  readonly store: 'sqlite' | 'jetstream';
+  readonly natsUrl: string;
+  readonly site: string;
+  /** Folder for the SQLite ledger, keys and checkpoints. */
+  readonly dataDir: string;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export const DEFAULT_CONFIG: CacoConfig = {
+  bus: 'memory',
+  store: 'sqlite',
+  natsUrl: 'nats://127.0.0.1:4222',
+  site: 'london',
+  dataDir: './var',
+  logLevel: 'warn',
+};
+
+interface Setting<K extends keyof CacoConfig> {
+  readonly key: K;
+  readonly env: string;
+  readonly parse: (raw: string, name: string) => CacoConfig[K];
+}
+
+function oneOf<T extends string>(allowed: readonly T[]) {
+  return (raw: string, name: string): T => {
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    throw new ConfigError(name, `"${raw}" is not allowed; use one of: ${allowed.join(', ')}`);
+  };
+}
+
+const SITE = /^[a-z][a-z0-9-]{0,31}$/;
+
+const SETTINGS: { [K in keyof CacoConfig]: Setting<K> } = {
+  bus: { key: 'bus', env: 'CACO_BUS', parse: oneOf(['memory', 'nats'] as const) },
+  store: { key: 'store', env: 'CACO_STORE', parse: oneOf(['sqlite', 'jetstream'] as const) },
+  natsUrl: {
+    key: 'natsUrl',
+    env: 'NATS_URL',
+    parse: (raw, name) => {
+      const ok = raw.split(',').every((u) => /^(nats|tls|ws|wss):\/\/[^\s/]+(:\d+)?\/?$/.test(u.trim()) || /^[^\s/:]+:\d+$/.test(u.trim()));
+      if (!ok) throw new ConfigError(name, `"${raw}" is not a NATS URL; use e.g. nats://127.0.0.1:4222 (comma-separate several)`);
+      return raw;
+    },
+  },
+  site: {
+    key: 'site',
+    env: 'CACO_SITE',
+    parse: (raw, name) => {
+      if (!SITE.test(raw)) throw new ConfigError(name, `"${raw}" is not a site name; use lower-case letters, digits and "-", starting with a letter (e.g. london)`);
+      return raw;
+    },
+  },
+  dataDir: {
+    key: 'dataDir',
+    env: 'CACO_DATA_DIR',
+    parse: (raw, name) => {
+      if (!raw.trim()) throw new ConfigError(name, 'must be a folder path, e.g. ./var');
+      return raw;
+    },
+  },
+  logLevel: { key: 'logLevel', env: 'LOG_LEVEL', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) },
+};
+
+export interface LoadConfigOptions {
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** A JSON file with any of the settings by their config key (`bus`, `store`, `natsUrl`, ...). */
+  readonly file?: string;
+  /** Values given on the command line; they win over the environment and the file. */
+  readonly overrides?: Partial<Record<keyof CacoConfig, string | undefined>>;
+}
+
+/**
+ * Defaults, then the config file (`CACO_CONFIG` or `file`), then environment variables, then
+ * command-line overrides. A bad value is a ConfigError naming the setting and what is allowed.
+ */
+export function loadConfig(opts: LoadConfigOptions = {}): CacoConfig {
+  const env = opts.env ?? process.env;
+  const out: Record<string, unknown> = { ...DEFAULT_CONFIG };
+  const file = opts.file ?? env.CACO_CONFIG;
+  if (file) {
+    if (!existsSync(file)) throw new ConfigError('CACO_CONFIG', `config file "${file}" does not exist`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new ConfigError('CACO_CONFIG', `config file "${file}" is not valid JSON (${(err as Error).message})`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError('CACO_CONFIG', `config file "${file}" must hold a JSON object`);
+    for (const [k, v] of Object.entries(parsed)) {
+      const s = SETTINGS[k as keyof CacoConfig];
+      if (!s) throw new ConfigError(`${file}: ${k}`, `unknown setting; known settings are ${Object.keys(SETTINGS).join(', ')}`);
+      if (typeof v !== 'string') throw new ConfigError(`${file}: ${k}`, 'must be a string');
+      out[k] = s.parse(v, `${file}: ${k}`);
+    }
+  }
+  for (const s of Object.values(SETTINGS) as Setting<keyof CacoConfig>[]) {
+    const raw = env[s.env];
+    if (raw !== undefined && raw !== '') out[s.key] = s.parse(raw, s.env);
+  }
+  for (const [k, raw] of Object.entries(opts.overrides ?? {})) {
+    if (raw === undefined) continue;
+    const s = SETTINGS[k as keyof CacoConfig];
+    if (!s) throw new ConfigError(k, 'unknown setting');
+    out[k] = s.parse(raw, `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`);
+  }
+  return out as unknown as CacoConfig;
+}

@@ -1,0 +1,1 @@
+export { DEFAULT_CONFIG, loadConfig, type CacoConfig, type LoadConfigOptions } from './config.ts';

@@ -1,0 +1,244 @@
+import type { Logger } from '../log/logger.ts';
+import { categoryOf, type Envelope, type NewEvent } from '../envelope.ts';
+import { ConcurrencyError, DecodeError } from '../errors.ts';
+import type { Clock } from '../clock/clock.ts';
+import type { Bus } from '../bus/bus.ts';
+import type { CheckpointStore, EventStore } from '../store/event-store.ts';
+import { derivedUuid7, type IdGenerator } from '../ids/ids.ts';
+import type { MessageRegistry } from '../../schemas/registry.ts';
+import { subjectMatches } from '../bus/subject.ts';
+import type { AgentContext, AgentDefinition, AgentInput, Decision } from './agent.ts';
+
+export interface HostDeps {
+  readonly site: string;
+  readonly store: EventStore;
+  readonly checkpoints: CheckpointStore;
+  readonly bus: Bus;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly registry: MessageRegistry;
+  readonly log: Logger;
+  /** Hand an input to whoever serialises this agent's work (its mailbox or the lockstep scheduler). */
+  readonly submit: (host: AgentHost<unknown>, input: AgentInput) => void;
+  /** Report an input given up on after repeated failures. */
+  readonly deadLetter: (agent: string, reason: string, payload: unknown) => Promise<void>;
+  /** Attempts before an input is dead-lettered; default 5. */
+  readonly maxAttempts?: number;
+  /** First back-off in ms, doubled per attempt; default 50. */
+  readonly backoffMs?: number;
+}
+
+export interface HandleOutcome {
+  readonly events: ReadonlyArray<Envelope>;
+  readonly duplicate: boolean;
+  readonly error?: string;
+}
+
+const CHECKPOINT_EVERY = 200;
+
+/**
+ * Runs one agent instance: restores its state from its streams, turns ledger events, commands
+ * and timers into inputs, runs `decide`, appends the decisions, evolves the state, remembers
+ * which inputs it has handled, checkpoints, and retries a failing input with back-off.
+ */
+export class AgentHost<S> {
+  state: S;
+  /** Position of the last ledger event this agent has accepted (handled or skipped). */
+  position = 0;
+  private restoredHead = 0;
+  /** Ids of inputs whose effects are on the ledger (the causationIds of our own events). */
+  private readonly handled = new Set<string>();
+  /** Our own appends not yet seen on the ledger subscription: evolved already, skip there. */
+  private readonly applied = new Set<string>();
+  private sinceCheckpoint = 0;
+  private readonly cats: Set<string>;
+  readonly log: Logger;
+  private stopped = false;
+  private readonly cancelTimers = new Set<() => void>();
+  readonly ctx: AgentContext;
+
+  constructor(readonly def: AgentDefinition<S>, private readonly deps: HostDeps) {
+    this.state = def.initialState;
+    this.cats = new Set(def.categories);
+    this.log = deps.log.child({ agent: def.name });
+    this.ctx = {
+      site: deps.site,
+      agent: def.name,
+      now: () => deps.clock.now(),
+      nowIso: () => new Date(deps.clock.now()).toISOString(),
+      log: this.log,
+      newId: () => deps.ids.next(),
+      setTimer: (atMs, name, data) => this.setTimer(atMs, name, data),
+      publish: async (subject, data) => deps.bus.publish(subject, Buffer.from(JSON.stringify(data))),
+    };
+  }
+
+  get name(): string {
+    return this.def.name;
+  }
+
+  private get checkpointName(): string {
+    return `agent:${this.def.name}`;
+  }
+
+  /** Rebuild state from the agent's own streams and load its checkpoint. */
+  async restore(): Promise<void> {
+    let state = this.def.initialState;
+    this.handled.clear();
+    this.applied.clear();
+    const head = await this.deps.store.headPosition();
+    for await (const e of this.deps.store.readAll({ categories: [...this.cats] })) {
+      if (e.position > head) break;
+      state = this.def.evolve(state, e);
+      if (e.source === this.def.name && e.causationId) this.handled.add(e.causationId);
+    }
+    this.state = state;
+    this.restoredHead = head;
+    this.position = await this.deps.checkpoints.get(this.checkpointName);
+    this.log.debug({ head, checkpoint: this.position, handled: this.handled.size }, 'restored');
+  }
+
+  async start(): Promise<void> {
+    await this.def.onStart?.(this.ctx, this.state);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const c of this.cancelTimers) c();
+    this.cancelTimers.clear();
+    await this.def.onStop?.();
+    await this.saveCheckpoint();
+  }
+
+  async saveCheckpoint(): Promise<void> {
+    if (this.sinceCheckpoint === 0) return;
+    this.sinceCheckpoint = 0;
+    await this.deps.checkpoints.put(this.checkpointName, this.position);
+  }
+
+  wantsType(type: string): boolean {
+    return (this.def.subscriptions ?? []).some((p) => subjectMatches(p, type));
+  }
+
+  /**
+   * Look at the next ledger event (in position order) and return the input to handle, if any.
+   * Keeps the state in step with events in our categories written by others.
+   */
+  accept(e: Envelope): AgentInput | null {
+    if (e.position <= this.position) return null;
+    this.position = e.position;
+    this.sinceCheckpoint++;
+    if (this.cats.has(categoryOf(e.stream))) {
+      if (this.applied.delete(e.id)) return null;
+      if (e.position > this.restoredHead) this.state = this.def.evolve(this.state, e);
+    }
+    if (e.source === this.def.name) return null;
+    if (!this.wantsType(e.type)) return null;
+    if (this.handled.has(e.id)) return null;
+    return { kind: 'event', id: e.id, correlationId: e.correlationId, event: e };
+  }
+
+  /** After a ledger input was handled: write the checkpoint now and then. */
+  async afterLedgerInput(): Promise<void> {
+    if (this.sinceCheckpoint >= CHECKPOINT_EVERY) await this.saveCheckpoint();
+  }
+
+  hasHandled(inputId: string): boolean {
+    return this.handled.has(inputId);
+  }
+
+  /** Run `decide` for one input and append its decisions; retries with back-off on failure. */
+  async handle(input: AgentInput): Promise<HandleOutcome> {
+    if (this.handled.has(input.id)) return { events: [], duplicate: true };
+    const max = this.deps.maxAttempts ?? 5;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= max && !this.stopped; attempt++) {
+      try {
+        const events = await this.attempt(input);
+        this.handled.add(input.id);
+        return { events, duplicate: false };
+      } catch (err) {
+        lastError = err;
+        const log = this.log.child({ type: inputType(input), correlationId: input.correlationId });
+        if (err instanceof ConcurrencyError) {
+          // Someone else wrote our stream: rebuild state from the ledger and decide again.
+          log.info({ err: err.message, attempt }, 'concurrency conflict; restoring and retrying');
+        } else {
+          log.error({ err: errorText(err), attempt }, 'agent failed handling input; restarting with back-off');
+          await sleep((this.deps.backoffMs ?? 50) * 2 ** (attempt - 1));
+        }
+        const position = this.position;
+        await this.restore();
+        this.position = Math.max(this.position, position);
+      }
+    }
+    const reason = errorText(lastError);
+    await this.deps.deadLetter(this.def.name, `gave up after ${max} attempts: ${reason}`, input);
+    return { events: [], duplicate: false, error: reason };
+  }
+
+  private async attempt(input: AgentInput): Promise<Envelope[]> {
+    const decisions = await this.def.decide(input, this.state, this.ctx);
+    const out: Envelope[] = [];
+    const inputMs = inputTimeMs(input, this.deps.clock);
+    for (let d = 0; d < decisions.length; d++) {
+      const decision = decisions[d]!;
+      if (decision.events.length === 0) continue;
+      const events = this.toNewEvents(decision, input, inputMs, d);
+      const res = await this.deps.store.append(decision.stream, events, decision.expected ?? 'any');
+      for (const e of res.events) {
+        this.state = this.def.evolve(this.state, e);
+        if (e.position > this.position) this.applied.add(e.id);
+        out.push(e);
+      }
+    }
+    return out;
+  }
+
+  private toNewEvents(decision: Decision, input: AgentInput, inputMs: number, d: number): NewEvent[] {
+    const time = new Date(this.deps.clock.now()).toISOString();
+    return decision.events.map((e, i) => {
+      const version = e.version ?? this.deps.registry.latestVersion(e.type);
+      if (version === undefined) throw new DecodeError(e.type, [{ path: 'type', reason: `agent "${this.def.name}" emitted an unregistered event type "${e.type}"` }]);
+      const decoded = this.deps.registry.decode(e.type, version, e.data);
+      if (!decoded.ok) throw new DecodeError(e.type, decoded.problems);
+      return {
+        id: derivedUuid7(inputMs, `${this.def.name}|${input.id}|${d}|${i}`),
+        type: e.type,
+        version,
+        time,
+        source: this.def.name,
+        correlationId: input.correlationId,
+        causationId: input.id,
+        data: e.data,
+      };
+    });
+  }
+
+  private setTimer(atMs: number, name: string, data: unknown): void {
+    if (this.stopped) return;
+    const cancel = this.deps.clock.setTimer(atMs, () => {
+      this.cancelTimers.delete(cancel);
+      if (this.stopped) return;
+      const id = this.deps.ids.next();
+      this.deps.submit(this as AgentHost<unknown>, { kind: 'timer', id, correlationId: id, name, data: data ?? null, atMs });
+    });
+    this.cancelTimers.add(cancel);
+  }
+}
+
+function inputType(input: AgentInput): string {
+  return input.kind === 'event' ? input.event.type : input.kind === 'command' ? input.command.type : `timer:${input.name}`;
+}
+
+function inputTimeMs(input: AgentInput, clock: Clock): number {
+  if (input.kind === 'timer') return input.atMs;
+  const t = Date.parse(input.kind === 'event' ? input.event.time : input.command.time);
+  return Number.isFinite(t) ? t : clock.now();
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

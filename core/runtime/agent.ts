@@ -1,0 +1,80 @@
+import type { Envelope } from '../envelope.ts';
+import type { ExpectedRevision } from '../store/event-store.ts';
+import type { Logger } from '../log/logger.ts';
+
+/**
+ * The Promise-based agent API. A third party writes an agent as a plain object: no Effect,
+ * no knowledge of the bus or the store. The runtime feeds it one input at a time.
+ */
+
+/** A request addressed to one agent (`caco.<site>.cmd.<agent>.<name>`). */
+export interface CommandMessage<D = unknown> {
+  readonly id: string;
+  readonly type: string;
+  readonly version: number;
+  readonly time: string;
+  readonly source: string;
+  readonly correlationId: string;
+  readonly causationId: string | null;
+  readonly data: D;
+}
+
+export type AgentInput =
+  /** A fact appended to the ledger by another agent, matching one of `subscriptions`. */
+  | { readonly kind: 'event'; readonly id: string; readonly correlationId: string; readonly event: Envelope }
+  /** A command sent to this agent. */
+  | { readonly kind: 'command'; readonly id: string; readonly correlationId: string; readonly command: CommandMessage }
+  /** A timer the agent set with `ctx.setTimer`, now due. */
+  | { readonly kind: 'timer'; readonly id: string; readonly correlationId: string; readonly name: string; readonly data: unknown; readonly atMs: number };
+
+export interface EventToAppend<D = unknown> {
+  readonly type: string;
+  /** Defaults to the latest registered version of the type. */
+  readonly version?: number;
+  readonly data: D;
+}
+
+/** What a decider returns: events for one stream, appended atomically. */
+export interface Decision {
+  readonly stream: string;
+  /** Defaults to 'any'. */
+  readonly expected?: ExpectedRevision;
+  readonly events: ReadonlyArray<EventToAppend>;
+}
+
+export interface AgentContext {
+  readonly site: string;
+  readonly agent: string;
+  /** The clock's time in ms; agents read time only from here. */
+  now(): number;
+  nowIso(): string;
+  readonly log: Logger;
+  /** A fresh id (UUIDv7, seeded in simulation). */
+  newId(): string;
+  /** Ask the runtime to hand this agent `{ kind: 'timer', name, data }` at `atMs`. */
+  setTimer(atMs: number, name: string, data?: unknown): void;
+  /** Publish a JSON message on the bus (not the ledger): for integrations, never for facts. */
+  publish(subject: string, data: unknown): Promise<void>;
+}
+
+export interface AgentDefinition<S> {
+  readonly name: string;
+  readonly version: string;
+  /** Categories of the streams this agent owns (`job` owns `job-42`); its state is rebuilt from them. */
+  readonly categories: ReadonlyArray<string>;
+  /** Event-type patterns (NATS wildcards over dot-separated types) this agent reacts to. */
+  readonly subscriptions?: ReadonlyArray<string>;
+  /** Command names accepted on `caco.<site>.cmd.<agent>.<name>`; each must be a registered command type. */
+  readonly commands?: Readonly<Record<string, string>>;
+  readonly initialState: S;
+  evolve(state: S, event: Envelope): S;
+  decide(input: AgentInput, state: S, ctx: AgentContext): ReadonlyArray<Decision> | Promise<ReadonlyArray<Decision>>;
+  /** Called once after state is restored: set the first timers, open servers. */
+  onStart?(ctx: AgentContext, state: S): void | Promise<void>;
+  onStop?(): void | Promise<void>;
+}
+
+/** Identity helper that gives `defineAgent({...})` full type inference of the state. */
+export function defineAgent<S>(def: AgentDefinition<S>): AgentDefinition<S> {
+  return def;
+}

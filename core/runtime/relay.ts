@@ -1,0 +1,78 @@
+import type { Bus } from '../bus/bus.ts';
+import type { CheckpointStore, EventStore, StoreSubscription } from '../store/event-store.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Envelope } from '../envelope.ts';
+import { subjects } from './subjects.ts';
+
+export interface RelayOptions {
+  readonly store: EventStore;
+  readonly checkpoints: CheckpointStore;
+  readonly bus: Bus;
+  readonly site: string;
+  readonly log: Logger;
+  /** Checkpoint name; default `relay`. */
+  readonly name?: string;
+  /** Write the checkpoint after this many events (and on stop); default 100. */
+  readonly checkpointEvery?: number;
+}
+
+/**
+ * Tails the store and publishes each event on `caco.<site>.evt.<type>` with the event id as
+ * `Nats-Msg-Id`, so a JetStream stream on those subjects drops the repeats that at-least-once
+ * delivery allows after a restart. It resumes from its checkpoint and never skips: the next
+ * event is published only after the previous one was handed to the bus.
+ */
+export class Relay {
+  private sub: StoreSubscription | undefined;
+  private sinceCheckpoint = 0;
+  private published = 0;
+
+  constructor(private readonly o: RelayOptions) {}
+
+  get name(): string {
+    return this.o.name ?? 'relay';
+  }
+
+  get position(): number {
+    return this.sub?.position ?? 0;
+  }
+
+  get count(): number {
+    return this.published;
+  }
+
+  async start(): Promise<void> {
+    const from = await this.o.checkpoints.get(this.name);
+    const every = this.o.checkpointEvery ?? 100;
+    this.sub = await this.o.store.subscribeAll(
+      async (e) => {
+        await this.publish(e);
+        if (++this.sinceCheckpoint >= every) {
+          this.sinceCheckpoint = 0;
+          await this.o.checkpoints.put(this.name, e.position);
+        }
+      },
+      { from },
+    );
+    this.o.log.debug({ from }, 'relay started');
+  }
+
+  private async publish(e: Envelope): Promise<void> {
+    await this.o.bus.publish(subjects.event(this.o.site, e.type), Buffer.from(JSON.stringify(e)), {
+      headers: { 'Nats-Msg-Id': e.id, 'Caco-Type': e.type, 'Caco-Stream': e.stream, 'Caco-Position': String(e.position) },
+    });
+    this.published++;
+  }
+
+  /** Resolves once everything stored so far has been published. */
+  async caughtUp(): Promise<void> {
+    await this.sub?.caughtUp();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.sub) return;
+    await this.sub.close();
+    await this.o.checkpoints.put(this.name, this.sub.position);
+    this.sub = undefined;
+  }
+}

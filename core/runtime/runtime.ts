@@ -1,0 +1,328 @@
+import type { Bus, BusMessage, Subscription } from '../bus/bus.ts';
+import type { Clock } from '../clock/clock.ts';
+import type { Envelope } from '../envelope.ts';
+import type { IdGenerator } from '../ids/ids.ts';
+import type { Keyring } from '../ledger/keyring.ts';
+import type { Logger } from '../log/logger.ts';
+import type { CheckpointStore, EventStore, StoreSubscription } from '../store/event-store.ts';
+import { TimeoutError } from '../errors.ts';
+import type { MessageRegistry } from '../../schemas/registry.ts';
+import type { AgentDefinition, AgentInput, CommandMessage } from './agent.ts';
+import { AgentHost, type HandleOutcome } from './agent-host.ts';
+import { DeadLetters } from './dead-letter.ts';
+import { intakeCommand, intakeEvent, signCommand } from './intake.ts';
+import { Mailbox } from './mailbox.ts';
+import { Relay } from './relay.ts';
+import { subjects } from './subjects.ts';
+import { LiveSignal } from '../store/catch-up.ts';
+
+export interface RuntimeOptions {
+  readonly site: string;
+  readonly store: EventStore;
+  readonly checkpoints: CheckpointStore;
+  readonly bus: Bus;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly registry: MessageRegistry;
+  readonly keyring: Keyring;
+  readonly log: Logger;
+  /**
+   * `lockstep`: one input at a time across all agents, ledger events before queued inputs;
+   * with a simulated clock the same inputs give the same ledger. `independent`: each agent
+   * has its own mailbox and ledger subscription (live operation).
+   */
+  readonly delivery: 'lockstep' | 'independent';
+  /** Publish every stored event on the bus (default true). */
+  readonly relay?: boolean;
+  /** Reject commands that are not signed by a known key (default false). */
+  readonly requireSignedCommands?: boolean;
+  readonly maxAttempts?: number;
+  readonly backoffMs?: number;
+}
+
+/** A command reply on the bus. */
+export type CommandReply =
+  | { readonly ok: true; readonly duplicate: boolean; readonly events: ReadonlyArray<{ id: string; type: string; stream: string; revision: number; position: number }> }
+  | { readonly ok: false; readonly error: { readonly reason: string; readonly problems?: ReadonlyArray<{ path: string; reason: string }> } };
+
+export interface SendOptions {
+  readonly source?: string;
+  readonly correlationId?: string;
+  readonly causationId?: string | null;
+  readonly id?: string;
+  readonly version?: number;
+  readonly timeoutMs?: number;
+  /** Sign the command with the keyring as `source`. Default true. */
+  readonly sign?: boolean;
+}
+
+interface HostSlot {
+  readonly host: AgentHost<unknown>;
+  readonly mailbox: Mailbox;
+  sub?: StoreSubscription;
+  busSubs: Subscription[];
+  /** `bus`: this agent hears other agents' events from the relay instead of the store. */
+  readonly input: 'store' | 'bus';
+}
+
+/** Hosts a set of agents on one bus, store and clock. */
+export class Runtime {
+  private readonly slots: HostSlot[] = [];
+  private readonly dlq: DeadLetters;
+  private relay: Relay | undefined;
+  private started = false;
+  private stopping = false;
+  // Lockstep scheduler state.
+  private readonly queue: Array<{ slot: HostSlot; input: AgentInput; done: (o: HandleOutcome) => void }> = [];
+  private dispatchPos = 0;
+  private busy = false;
+  private readonly wake = new LiveSignal();
+  private idleWaiters: Array<() => void> = [];
+  private loop: Promise<void> | undefined;
+  private loopError: unknown;
+
+  constructor(readonly o: RuntimeOptions) {
+    this.dlq = new DeadLetters(o.bus, o.site, o.clock, o.log);
+  }
+
+  get site(): string {
+    return this.o.site;
+  }
+
+  /** Add an agent before `start()`. `input: 'bus'` makes it a remote-style agent fed by the relay. */
+  add<S>(def: AgentDefinition<S>, opts: { input?: 'store' | 'bus' } = {}): AgentHost<S> {
+    if (this.started) throw new Error('add agents before start()');
+    if (this.slots.some((s) => s.host.name === def.name)) throw new Error(`agent "${def.name}" is added twice`);
+    const host = new AgentHost(def, {
+      site: this.o.site,
+      store: this.o.store,
+      checkpoints: this.o.checkpoints,
+      bus: this.o.bus,
+      clock: this.o.clock,
+      ids: this.o.ids,
+      registry: this.o.registry,
+      log: this.o.log,
+      submit: (h, input) => void this.submit(this.slotOf(h), input),
+      deadLetter: (agent, reason, payload) => this.dlq.send({ agent, reason, payload }),
+      ...(this.o.maxAttempts !== undefined ? { maxAttempts: this.o.maxAttempts } : {}),
+      ...(this.o.backoffMs !== undefined ? { backoffMs: this.o.backoffMs } : {}),
+    });
+    this.slots.push({ host: host as AgentHost<unknown>, mailbox: new Mailbox(), busSubs: [], input: opts.input ?? 'store' });
+    return host;
+  }
+
+  host(name: string): AgentHost<unknown> | undefined {
+    return this.slots.find((s) => s.host.name === name)?.host;
+  }
+
+  private slotOf(h: AgentHost<unknown>): HostSlot {
+    const s = this.slots.find((x) => x.host === h);
+    if (!s) throw new Error(`agent "${h.name}" is not hosted here`);
+    return s;
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    for (const s of this.slots) await s.host.restore();
+    for (const s of this.slots) await this.listenForCommands(s);
+    if (this.o.relay ?? true) {
+      this.relay = new Relay({ store: this.o.store, checkpoints: this.o.checkpoints, bus: this.o.bus, site: this.o.site, log: this.o.log });
+      await this.relay.start();
+    }
+    for (const s of this.slots) if (s.input === 'bus') await this.listenForEvents(s);
+    const storeFed = this.slots.filter((s) => s.input === 'store');
+    if (this.o.delivery === 'lockstep') {
+      this.dispatchPos = storeFed.length ? Math.min(...storeFed.map((s) => s.host.position)) : await this.o.store.headPosition();
+      this.loop = this.runLockstep().catch((err: unknown) => {
+        this.loopError = err;
+        this.o.log.fatal({ err: err instanceof Error ? err.stack : String(err) }, 'lockstep scheduler stopped');
+        this.releaseIdle();
+      });
+    } else {
+      for (const s of storeFed) {
+        s.sub = await this.o.store.subscribeAll(
+          async (e) => {
+            const input = s.host.accept(e);
+            if (input) await s.mailbox.run(() => s.host.handle(input));
+            await s.host.afterLedgerInput();
+          },
+          { from: s.host.position },
+        );
+      }
+    }
+    for (const s of this.slots) await s.host.start();
+  }
+
+  /** Queue an input for an agent; resolves with the outcome once handled. */
+  submit(slot: HostSlot, input: AgentInput): Promise<HandleOutcome> {
+    if (this.o.delivery === 'lockstep') {
+      return new Promise((done) => {
+        this.queue.push({ slot, input, done });
+        this.wake.notify();
+      });
+    }
+    return slot.mailbox.run(() => slot.host.handle(input));
+  }
+
+  private async runLockstep(): Promise<void> {
+    const hosts = this.slots.filter((s) => s.input === 'store').map((s) => s.host);
+    while (!this.stopping) {
+      // Ledger events first: every reaction to what happened is handled before the next
+      // command or timer, so the order of work does not depend on timing.
+      let progressed = false;
+      for await (const e of this.o.store.readAll({ from: this.dispatchPos, limit: 500 })) {
+        this.busy = true;
+        await this.dispatch(hosts, e);
+        this.dispatchPos = e.position;
+        progressed = true;
+      }
+      if (progressed) continue;
+      const next = this.queue.shift();
+      if (next) {
+        this.busy = true;
+        const outcome = await next.slot.host.handle(next.input);
+        next.done(outcome);
+        continue;
+      }
+      this.busy = false;
+      this.releaseIdle();
+      await this.wake.wait(50);
+    }
+  }
+
+  private async dispatch(hosts: ReadonlyArray<AgentHost<unknown>>, e: Envelope): Promise<void> {
+    for (const h of hosts) {
+      const input = h.accept(e);
+      if (input) await h.handle(input);
+      await h.afterLedgerInput();
+    }
+  }
+
+  private releaseIdle(): void {
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const r of w) r();
+  }
+
+  /**
+   * Resolves when the system is quiet: no queued or running input, every agent and the relay
+   * caught up with the ledger, and the bus has delivered what was published.
+   */
+  async settle(): Promise<void> {
+    for (let stable = 0; stable < 2; ) {
+      if (this.loopError) throw this.loopError;
+      const headBefore = await this.o.store.headPosition();
+      if (this.o.delivery === 'lockstep') {
+        if (this.busy || this.queue.length || this.dispatchPos < headBefore) {
+          this.wake.notify();
+          await new Promise<void>((r) => this.idleWaiters.push(r));
+        }
+      } else {
+        for (const s of this.slots) {
+          await s.sub?.caughtUp();
+          await s.mailbox.idle();
+        }
+      }
+      await this.relay?.caughtUp();
+      await this.o.bus.flush();
+      const idle = this.o.delivery === 'lockstep' ? !this.busy && this.queue.length === 0 && this.dispatchPos >= headBefore : this.slots.every((s) => s.mailbox.size === 0);
+      const headAfter = await this.o.store.headPosition();
+      stable = idle && headAfter === headBefore ? stable + 1 : 0;
+    }
+  }
+
+  private async listenForCommands(slot: HostSlot): Promise<void> {
+    const names = slot.host.def.commands ?? {};
+    if (Object.keys(names).length === 0) return;
+    const accepts = new Set(Object.values(names));
+    const sub = await this.o.bus.subscribe(
+      subjects.commands(this.o.site, slot.host.name),
+      async (msg) => {
+        const result = intakeCommand(msg, { registry: this.o.registry, keys: this.o.keyring, requireSignature: this.o.requireSignedCommands ?? false, accepts });
+        if (!result.ok) {
+          await this.dlq.send({ agent: slot.host.name, subject: msg.subject, reason: result.reason, ...(result.problems ? { problems: result.problems } : {}), payload: Buffer.from(msg.data).toString('utf8'), headers: msg.headers });
+          await this.reply(msg, { ok: false, error: { reason: result.reason, ...(result.problems ? { problems: result.problems } : {}) } });
+          return;
+        }
+        const cmd = result.value;
+        // Answer without waiting for the mailbox: the outcome comes when the input is handled.
+        void this.submit(slot, { kind: 'command', id: cmd.id, correlationId: cmd.correlationId, command: cmd }).then((outcome) =>
+          this.reply(
+            msg,
+            outcome.error
+              ? { ok: false, error: { reason: outcome.error } }
+              : { ok: true, duplicate: outcome.duplicate, events: outcome.events.map((e) => ({ id: e.id, type: e.type, stream: e.stream, revision: e.revision, position: e.position })) },
+          ),
+        );
+      },
+      { queue: slot.host.name },
+    );
+    slot.busSubs.push(sub);
+  }
+
+  private async listenForEvents(slot: HostSlot): Promise<void> {
+    for (const pattern of slot.host.def.subscriptions ?? []) {
+      const sub = await this.o.bus.subscribe(subjects.eventPattern(this.o.site, pattern), async (msg) => {
+        const result = intakeEvent(msg, this.o.registry, this.o.keyring);
+        if (!result.ok) {
+          await this.dlq.send({ agent: slot.host.name, subject: msg.subject, reason: result.reason, ...(result.problems ? { problems: result.problems } : {}), payload: Buffer.from(msg.data).toString('utf8'), headers: msg.headers });
+          return;
+        }
+        const input = slot.host.accept(result.value);
+        if (input) await this.submit(slot, input);
+        await slot.host.afterLedgerInput();
+      });
+      slot.busSubs.push(sub);
+    }
+  }
+
+  private async reply(msg: BusMessage, reply: CommandReply): Promise<void> {
+    if (!msg.reply) return;
+    await this.o.bus.respond(msg, Buffer.from(JSON.stringify(reply)));
+  }
+
+  /** Send a command to an agent over the bus and wait for its outcome. */
+  async send(agent: string, name: string, data: unknown, opts: SendOptions = {}): Promise<CommandReply> {
+    const type = this.commandType(agent, name);
+    const id = opts.id ?? this.o.ids.next();
+    const version = opts.version ?? this.o.registry.latestVersion(type) ?? 1;
+    const base: CommandMessage = {
+      id,
+      type,
+      version,
+      time: new Date(this.o.clock.now()).toISOString(),
+      source: opts.source ?? 'operator',
+      correlationId: opts.correlationId ?? id,
+      causationId: opts.causationId ?? null,
+      data,
+    };
+    const cmd = opts.sign === false ? base : signCommand(base, this.o.keyring);
+    try {
+      const res = await this.o.bus.request(subjects.command(this.o.site, agent, name), Buffer.from(JSON.stringify(cmd)), { timeoutMs: opts.timeoutMs ?? 30_000 });
+      return JSON.parse(Buffer.from(res.data).toString('utf8')) as CommandReply;
+    } catch (err) {
+      if (err instanceof TimeoutError) return { ok: false, error: { reason: `agent "${agent}" did not answer "${name}" in time` } };
+      throw err;
+    }
+  }
+
+  private commandType(agent: string, name: string): string {
+    const def = this.slots.find((s) => s.host.name === agent)?.host.def;
+    return def?.commands?.[name] ?? `${agent}.${name}`;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.stopping = true;
+    this.wake.close();
+    await this.loop;
+    for (const s of this.slots) {
+      for (const b of s.busSubs) await b.unsubscribe();
+      await s.sub?.close();
+      await s.mailbox.idle();
+      await s.host.stop();
+    }
+    await this.relay?.stop();
+  }
+}

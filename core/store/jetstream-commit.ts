@@ -1,0 +1,121 @@
+/**
+ * Pure pieces of the JetStream ledger: names, subjects, the commit message format and the
+ * mapping from JetStream sequences to global positions. No I/O here.
+ */
+import type { Envelope } from '../envelope.ts';
+import { CacoError, InvalidArgumentError } from '../errors.ts';
+
+/**
+ * One commit message carries one append; its events get positions `seq * 1024 + index`, so
+ * positions grow with the JetStream sequence and every event has its own position.
+ */
+export const POSITIONS_PER_COMMIT = 1024;
+
+const SITE = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function assertSite(site: string): void {
+  if (!SITE.test(site)) {
+    throw new InvalidArgumentError('site', `"${site}" is not a valid site name (letters, digits, "_" and "-", at most 64): it becomes a NATS subject token and a stream name`);
+  }
+}
+
+/** `london` → `CACO_LONDON`. */
+export function ledgerStreamName(site: string): string {
+  assertSite(site);
+  return `CACO_${site.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`;
+}
+
+export function ledgerSubjectPrefix(site: string): string {
+  assertSite(site);
+  return `caco.${site}.ledger.`;
+}
+
+export function checkpointBucketName(site: string): string {
+  assertSite(site);
+  return `caco_${site}_checkpoints`;
+}
+
+export function positionOf(seq: number, index: number): number {
+  return seq * POSITIONS_PER_COMMIT + index;
+}
+
+/** The JetStream sequence of the first commit that can hold an event after `position`. */
+export function startSeqAfter(position: number): number {
+  return Math.max(1, Math.floor(position / POSITIONS_PER_COMMIT));
+}
+
+/** The stored form of an event: everything but `position`, which the sequence gives. */
+type StoredEvent = Omit<Envelope, 'position'>;
+
+export function encodeCommit(events: ReadonlyArray<Envelope>): Uint8Array {
+  const stored: StoredEvent[] = events.map((e) => ({
+    id: e.id,
+    type: e.type,
+    version: e.version,
+    stream: e.stream,
+    revision: e.revision,
+    time: e.time,
+    source: e.source,
+    correlationId: e.correlationId,
+    causationId: e.causationId,
+    data: e.data,
+    prevHash: e.prevHash,
+    hash: e.hash,
+    sig: e.sig,
+  }));
+  return Buffer.from(JSON.stringify(stored), 'utf8');
+}
+
+/** A message on a ledger subject that is not a commit written by this store. */
+export class CorruptCommitError extends CacoError {
+  override readonly _tag = 'CorruptCommitError';
+  constructor(readonly streamName: string, readonly seq: number, reason: string) {
+    super(`${streamName} message ${seq} is not a CACO ledger commit: ${reason}`);
+  }
+}
+
+export function decodeCommit(streamName: string, seq: number, data: Uint8Array): Envelope[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
+  } catch (err) {
+    throw new CorruptCommitError(streamName, seq, err instanceof Error ? err.message : String(err));
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0 || parsed.length > POSITIONS_PER_COMMIT) {
+    throw new CorruptCommitError(streamName, seq, 'expected a JSON array of 1 to 1024 events');
+  }
+  const out: Envelope[] = new Array<Envelope>(parsed.length);
+  for (let i = 0; i < parsed.length; i++) {
+    const e = parsed[i] as StoredEvent | null;
+    if (typeof e !== 'object' || e === null || typeof e.id !== 'string' || typeof e.stream !== 'string' || typeof e.revision !== 'number') {
+      throw new CorruptCommitError(streamName, seq, `event ${i} lacks id, stream or revision`);
+    }
+    out[i] = {
+      id: e.id,
+      type: e.type,
+      version: e.version,
+      stream: e.stream,
+      revision: e.revision,
+      position: positionOf(seq, i),
+      time: e.time,
+      source: e.source,
+      correlationId: e.correlationId,
+      causationId: e.causationId,
+      data: e.data,
+      prevHash: e.prevHash,
+      hash: e.hash,
+      sig: e.sig,
+    };
+  }
+  return out;
+}
+
+/**
+ * Checkpoint names become KV keys. Safe names are kept as they are (readable with `nats kv`);
+ * any other name is base64url-encoded behind a leading `=`, which no safe name starts with.
+ */
+export function checkpointKey(name: string): string {
+  if (name.length === 0) throw new InvalidArgumentError('name', 'a checkpoint needs a non-empty name');
+  if (/^[-_/A-Za-z0-9][-/_=.A-Za-z0-9]*$/.test(name) && !name.includes('..') && !name.endsWith('.')) return name;
+  return `=${Buffer.from(name, 'utf8').toString('base64url')}`;
+}

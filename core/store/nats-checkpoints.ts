@@ -1,0 +1,88 @@
+import { DiscardPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { InvalidArgumentError } from '../errors.ts';
+import type { CheckpointStore } from './event-store.ts';
+import { checkpointKey } from './jetstream-commit.ts';
+
+export interface NatsCheckpointOptions {
+  readonly bucket: string;
+  readonly replicas?: number;
+}
+
+/**
+ * Checkpoints in a JetStream key-value bucket. The bucket is laid out exactly as the NATS KV
+ * API lays one out (`KV_<bucket>` holding `$KV.<bucket>.<key>`, one value per key), so
+ * `nats kv get <bucket> <key>` shows a checkpoint, without another client library.
+ */
+export class NatsCheckpointStore implements CheckpointStore {
+  private readonly streamName: string;
+  private readonly prefix: string;
+
+  private constructor(
+    private readonly jsm: JetStreamManager,
+    private readonly js: JetStreamClient,
+    readonly bucket: string,
+  ) {
+    this.streamName = `KV_${bucket}`;
+    this.prefix = `$KV.${bucket}.`;
+  }
+
+  static async open(jsm: JetStreamManager, opts: NatsCheckpointOptions): Promise<NatsCheckpointStore> {
+    if (!/^[-_A-Za-z0-9]+$/.test(opts.bucket)) throw new InvalidArgumentError('bucket', `"${opts.bucket}" is not a valid KV bucket name`);
+    const store = new NatsCheckpointStore(jsm, jsm.jetstream(), opts.bucket);
+    await store.ensure(opts.replicas ?? 1);
+    return store;
+  }
+
+  private async ensure(replicas: number): Promise<void> {
+    try {
+      await this.jsm.streams.info(this.streamName);
+      return;
+    } catch (err) {
+      if (!isStreamNotFound(err)) throw err;
+    }
+    try {
+      await this.jsm.streams.add({
+        name: this.streamName,
+        subjects: [`${this.prefix}>`],
+        max_msgs_per_subject: 1,
+        discard: DiscardPolicy.New,
+        allow_rollup_hdrs: true,
+        deny_delete: true,
+        allow_direct: true,
+        num_replicas: replicas,
+        duplicate_window: 120_000_000_000,
+      });
+    } catch (err) {
+      // Another process may have created it between our look and our add.
+      if (!/already in use|exists/i.test(err instanceof Error ? err.message : '')) throw err;
+    }
+  }
+
+  async get(name: string): Promise<number> {
+    const m = await this.jsm.streams.getMessage(this.streamName, { last_by_subj: this.prefix + checkpointKey(name) });
+    if (!m) return 0;
+    const op = m.header?.get('KV-Operation');
+    if (op === 'DEL' || op === 'PURGE') return 0;
+    const n = Number(m.string());
+    if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('checkpoint', `"${name}" holds "${m.string()}", not a position`);
+    return n;
+  }
+
+  async put(name: string, position: number): Promise<void> {
+    if (!Number.isSafeInteger(position) || position < 0) throw new InvalidArgumentError('position', `must be an integer >= 0, got ${position}`);
+    await this.js.publish(this.prefix + checkpointKey(name), String(position));
+  }
+
+  /** Remove the bucket (tests, `caco reset`). */
+  async destroy(): Promise<void> {
+    await this.jsm.streams.delete(this.streamName).catch((err: unknown) => {
+      if (!isStreamNotFound(err)) throw err;
+    });
+  }
+}
+
+export function isStreamNotFound(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  return code === 10059 || err.constructor.name === 'StreamNotFoundError' || /stream not found/i.test(err.message);
+}

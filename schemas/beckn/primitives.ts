@@ -1,0 +1,147 @@
+import { Schema } from 'effect';
+
+/**
+ * Building blocks of the Beckn 1.1 messages CACO sends and accepts. They follow the field
+ * names of `core-v1.1.1/transaction.yaml` but keep only what the flexibility flow uses, and
+ * they are decoded with excess properties as errors: the spec's own schemas accept any
+ * unknown or misspelt field, which would let a typo in a kW quantity pass silently.
+ */
+
+export const NonEmpty = Schema.String.check(Schema.isNonEmpty({ expected: 'a non-empty string' }));
+
+/** RFC 3339 date-time in UTC with seconds (`2026-01-15T16:03:01Z`); CACO puts only UTC on the wire. */
+export const Timestamp = Schema.String.check(
+  Schema.isPattern(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/, {
+    expected: 'a UTC date-time with seconds, like 2026-01-15T16:03:01Z',
+  }),
+);
+
+export const Uuid = Schema.String.check(
+  Schema.isPattern(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, { expected: 'a UUID' }),
+);
+
+/** ISO 8601 duration, as Beckn uses for `ttl` (`PT30S`, `PT15M`, `P1D`). */
+export const Duration = Schema.String.check(
+  Schema.isPattern(/^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$/, {
+    expected: 'an ISO 8601 duration like PT30S',
+  }),
+);
+
+/** Beckn's DecimalValue: a number carried as a string. */
+export const Decimal = Schema.String.check(Schema.isPattern(/^[+-]?(\d*\.)?\d+$/, { expected: 'a decimal number as a string, like "95.00"' }));
+export const NonNegativeDecimal = Schema.String.check(
+  Schema.isPattern(/^(\d*\.)?\d+$/, { expected: 'a non-negative decimal number as a string, like "1.5"' }),
+);
+
+export const Currency = Schema.String.check(Schema.isPattern(/^[A-Z]{3}$/, { expected: 'an ISO 4217 currency code like GBP' }));
+export const HttpUri = Schema.String.check(Schema.isPattern(/^https?:\/\/[^\s/$.?#][^\s]*$/, { expected: 'an http(s) URI' }));
+export const Email = Schema.String.check(Schema.isPattern(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, { expected: 'an e-mail address' }));
+/** Same pattern as the spec's `Gps`: "lat, lon". */
+export const Gps = Schema.String.check(
+  Schema.isPattern(/^[-+]?([1-8]?\d(\.\d+)?|90(\.0+)?),\s*[-+]?(180(\.0+)?|((1[0-7]\d)|([1-9]?\d))(\.\d+)?)$/, {
+    expected: 'GPS coordinates "lat, lon"',
+  }),
+);
+
+export const Descriptor = Schema.Struct({
+  name: Schema.optional(Schema.String),
+  code: Schema.optional(NonEmpty),
+  short_desc: Schema.optional(Schema.String),
+  long_desc: Schema.optional(Schema.String),
+});
+
+/** A descriptor whose `code` is the machine-readable key (tags, states, categories). */
+export const CodedDescriptor = Schema.Struct({
+  code: NonEmpty,
+  name: Schema.optional(Schema.String),
+  short_desc: Schema.optional(Schema.String),
+});
+
+export const Tag = Schema.Struct({
+  descriptor: CodedDescriptor,
+  value: Schema.String,
+  display: Schema.optional(Schema.Boolean),
+});
+
+/** Tags are where the flexibility terms travel (BECKN-009: tags are the edge of Beckn). */
+export const TagGroup = Schema.Struct({
+  display: Schema.optional(Schema.Boolean),
+  descriptor: CodedDescriptor,
+  list: Schema.Array(Tag),
+});
+
+export const Price = Schema.Struct({
+  currency: Currency,
+  value: Decimal,
+});
+
+/** Power quantities: CACO sends MW (as the DEG examples do) and accepts kW or MW. */
+export const PowerUnit = Schema.Literals(['kW', 'MW']);
+export const PowerMeasure = Schema.Struct({
+  unit: PowerUnit,
+  value: NonNegativeDecimal,
+});
+export const QuantityOf = Schema.Struct({ measure: PowerMeasure });
+
+export const ItemQuantity = Schema.Struct({
+  available: Schema.optional(QuantityOf),
+  minimum: Schema.optional(QuantityOf),
+  maximum: Schema.optional(QuantityOf),
+  selected: Schema.optional(QuantityOf),
+  allocated: Schema.optional(QuantityOf),
+});
+
+export const TimeRange = Schema.Struct({ start: Timestamp, end: Timestamp });
+
+export const Time = Schema.Struct({
+  label: Schema.optional(Schema.String),
+  timestamp: Schema.optional(Timestamp),
+  duration: Schema.optional(Duration),
+  range: Schema.optional(TimeRange),
+});
+
+export const CodeName = Schema.Struct({ code: Schema.optional(NonEmpty), name: Schema.optional(Schema.String) });
+
+export const Location = Schema.Struct({
+  id: Schema.optional(NonEmpty),
+  descriptor: Schema.optional(Descriptor),
+  gps: Schema.optional(Gps),
+  address: Schema.optional(Schema.String),
+  area_code: Schema.optional(Schema.String),
+  city: Schema.optional(CodeName),
+  district: Schema.optional(Schema.String),
+  state: Schema.optional(CodeName),
+  country: Schema.optional(CodeName),
+});
+
+export const Stop = Schema.Struct({
+  id: Schema.optional(NonEmpty),
+  type: Schema.Literals(['start', 'end']),
+  time: Schema.optional(Time),
+  location: Schema.optional(Location),
+});
+
+export const FulfillmentState = Schema.Struct({
+  descriptor: CodedDescriptor,
+  updated_at: Schema.optional(Timestamp),
+});
+
+export const Fulfillment = Schema.Struct({
+  id: NonEmpty,
+  type: Schema.optional(NonEmpty),
+  stops: Schema.optional(Schema.Array(Stop)),
+  state: Schema.optional(FulfillmentState),
+  rateable: Schema.optional(Schema.Boolean),
+  tags: Schema.optional(Schema.Array(TagGroup)),
+});
+
+export type Descriptor = Schema.Schema.Type<typeof Descriptor>;
+export type Tag = Schema.Schema.Type<typeof Tag>;
+export type TagGroup = Schema.Schema.Type<typeof TagGroup>;
+export type Price = Schema.Schema.Type<typeof Price>;
+export type PowerMeasure = Schema.Schema.Type<typeof PowerMeasure>;
+export type ItemQuantity = Schema.Schema.Type<typeof ItemQuantity>;
+export type Time = Schema.Schema.Type<typeof Time>;
+export type Location = Schema.Schema.Type<typeof Location>;
+export type Stop = Schema.Schema.Type<typeof Stop>;
+export type Fulfillment = Schema.Schema.Type<typeof Fulfillment>;
