@@ -12,7 +12,6 @@ export class WallClock implements Clock {
     const arm = () => {
       const wait = atMs - Date.now();
       handle = setTimeout(wait > MAX ? arm : fn, Math.max(0, Math.min(wait, MAX)));
-      handle.unref?.();
     };
     arm();
     return () => clearTimeout(handle);

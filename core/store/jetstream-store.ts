@@ -1,0 +1,452 @@
+import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { categoryOf, type Envelope, type NewEvent } from '../envelope.ts';
+import { ConcurrencyError, InvalidArgumentError } from '../errors.ts';
+import type { Keyring } from '../ledger/keyring.ts';
+import { sealBatch } from '../ledger/seal.ts';
+import { connectNats } from '../bus/nats-bus.ts';
+import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, ReadAllOptions, StoreSubscription, SubscribeAllOptions } from './event-store.ts';
+import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
+import { checkpointBucketName, decodeCommit, encodeCommit, ledgerStreamName, ledgerSubjectPrefix, POSITIONS_PER_COMMIT, positionOf, startSeqAfter } from './jetstream-commit.ts';
+import { isStreamNotFound, NatsCheckpointStore } from './nats-checkpoints.ts';
+
+export interface JetStreamStoreOptions {
+  /** NATS URL(s) to connect to; ignored when `nc` is given. Default NATS_URL, then 127.0.0.1:4222. */
+  readonly servers?: string | ReadonlyArray<string>;
+  /** An open connection to share (the store then does not close it). */
+  readonly nc?: NatsConnection;
+  /** The site whose ledger this is: stream `CACO_<SITE>`, subjects `caco.<site>.ledger.>`. */
+  readonly site: string;
+  readonly keyring: Keyring;
+  /** JetStream replicas for the ledger stream and the checkpoint bucket (default 1). */
+  readonly replicas?: number;
+  /** How long the server remembers a commit's id to drop a re-sent append (default 1 h). */
+  readonly duplicateWindowMs?: number;
+  /** Connection name shown by the server. */
+  readonly name?: string;
+  /** How long to wait for a publish acknowledgement (default 10 s). */
+  readonly ackTimeoutMs?: number;
+  /** Messages asked for per pull when reading (default 1024). */
+  readonly pullBatch?: number;
+}
+
+interface Head {
+  readonly revision: number;
+  readonly hash: string;
+  /** JetStream sequence of the stream's last commit. */
+  readonly seq: number;
+}
+
+/** A server code, not a message: `wrong last sequence: N`. */
+const WRONG_LAST_SEQUENCE = 10071;
+/** Beyond this many lost races an `'any'` append gives up rather than spin. */
+const MAX_ANY_ATTEMPTS = 50;
+/** No real stream reaches this sequence, so a publish expecting it can never be stored. */
+const IMPOSSIBLE_SEQ = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The ledger on NATS JetStream: one stream per site, one subject per ledger stream, one
+ * message per append (the events of one decision travel together, which is what makes an
+ * append atomic on a 2.9 server). The revision check is the server's
+ * `Nats-Expected-Last-Subject-Sequence`; `Nats-Msg-Id` (the first event id) drops re-sent
+ * appends inside the duplicate window.
+ */
+export class JetStreamEventStore implements EventStore, CheckpointStore {
+  readonly kind = 'jetstream' as const;
+  readonly streamName: string;
+  readonly subjectPrefix: string;
+  /** Last known head per ledger stream; `null` = known not to exist. A hint: the server decides. */
+  private readonly heads = new Map<string, Head | null>();
+  /** Appends to one ledger stream run one after another; different streams run in parallel. */
+  private readonly locks = new Map<string, Promise<void>>();
+  private readonly subs = new Set<JetStreamSubscription>();
+  private closed = false;
+
+  private constructor(
+    readonly nc: NatsConnection,
+    private readonly owned: boolean,
+    private readonly jsm: JetStreamManager,
+    private readonly js: JetStreamClient,
+    private readonly checkpoints: NatsCheckpointStore,
+    private readonly opts: JetStreamStoreOptions,
+  ) {
+    this.streamName = ledgerStreamName(opts.site);
+    this.subjectPrefix = ledgerSubjectPrefix(opts.site);
+  }
+
+  /** Connect (or use `opts.nc`), and create the site's stream and checkpoint bucket if missing. */
+  static async connect(opts: JetStreamStoreOptions): Promise<JetStreamEventStore> {
+    const streamName = ledgerStreamName(opts.site);
+    const prefix = ledgerSubjectPrefix(opts.site);
+    const nc = opts.nc ?? (await connectNats({ ...(opts.servers ? { servers: opts.servers } : {}), name: opts.name ?? `caco-store-${opts.site}` }));
+    try {
+      const timeout = opts.ackTimeoutMs ?? 10_000;
+      const jsm = await jetstreamManager(nc, { timeout });
+      const js = jetstream(nc, { timeout });
+      await ensureStream(jsm, streamName, prefix, opts);
+      const checkpoints = await NatsCheckpointStore.open(jsm, { bucket: checkpointBucketName(opts.site), replicas: opts.replicas ?? 1 });
+      return new JetStreamEventStore(nc, opts.nc === undefined, jsm, js, checkpoints, opts);
+    } catch (err) {
+      if (opts.nc === undefined) await nc.close();
+      throw err;
+    }
+  }
+
+  subjectOf(stream: string): string {
+    return this.subjectPrefix + stream;
+  }
+
+  async append(stream: string, events: ReadonlyArray<NewEvent>, expected: ExpectedRevision): Promise<AppendResult> {
+    validateAppend(stream, events, expected);
+    if (events.length > POSITIONS_PER_COMMIT) {
+      throw new InvalidArgumentError('events', `the JetStream ledger takes at most ${POSITIONS_PER_COMMIT} events in one append, got ${events.length}`);
+    }
+    return this.withStreamLock(stream, () => this.appendLocked(stream, events, expected));
+  }
+
+  private async appendLocked(stream: string, events: ReadonlyArray<NewEvent>, expected: ExpectedRevision): Promise<AppendResult> {
+    const subject = this.subjectOf(stream);
+    const msgID = events[0]!.id;
+    let head = this.heads.get(stream);
+    let fresh = false;
+    if (head === undefined) {
+      head = await this.loadHead(stream);
+      fresh = true;
+    }
+    for (let attempt = 1; ; attempt++) {
+      if (!expectationHolds(expected, head?.revision)) {
+        if (!fresh) {
+          head = await this.loadHead(stream);
+          fresh = true;
+          continue;
+        }
+        // Before calling it a conflict: is this the retry of an append that was stored?
+        const storedSeq = await this.storedSeqOf(subject, msgID);
+        if (storedSeq !== undefined) return this.idempotentResult(stream, events, storedSeq);
+        throw new ConcurrencyError(stream, describeExpected(expected), head?.revision ?? 'no-stream');
+      }
+      const sealed = sealBatch(stream, events, head ?? undefined, this.opts.keyring);
+      const body = encodeCommit(sealed);
+      const max = this.nc.info?.max_payload;
+      if (max !== undefined && body.byteLength > max) {
+        throw new InvalidArgumentError('events', `the append encodes to ${body.byteLength} bytes, over the server's max_payload of ${max}`);
+      }
+      let ack;
+      try {
+        ack = await this.js.publish(subject, body, { msgID, expect: { lastSubjectSequence: head?.seq ?? 0 } });
+      } catch (err) {
+        if (apiCode(err) === WRONG_LAST_SEQUENCE && attempt < MAX_ANY_ATTEMPTS) {
+          // Someone else appended since our head was read: look again, then the check above decides.
+          head = await this.loadHead(stream);
+          fresh = true;
+          continue;
+        }
+        // Unknown outcome (timeout, disconnect): forget the head; a retry of the same append is safe.
+        this.heads.delete(stream);
+        throw err;
+      }
+      if (ack.duplicate) {
+        this.heads.delete(stream);
+        return this.idempotentResult(stream, events, ack.seq);
+      }
+      const out = sealed.map((e, i) => ({ ...e, position: positionOf(ack.seq, i) }));
+      const last = out[out.length - 1]!;
+      this.heads.set(stream, { revision: last.revision, hash: last.hash, seq: ack.seq });
+      return { events: out, nextExpected: last.revision, position: last.position };
+    }
+  }
+
+  /**
+   * The sequence of the commit whose id is `msgID`, if the server still remembers it. The
+   * server checks the id before the expected sequence, and the expected sequence here can
+   * never hold, so this publish stores nothing whatever the answer.
+   */
+  private async storedSeqOf(subject: string, msgID: string): Promise<number | undefined> {
+    try {
+      const ack = await this.js.publish(subject, new Uint8Array(0), { msgID, expect: { lastSubjectSequence: IMPOSSIBLE_SEQ } });
+      return ack.duplicate ? ack.seq : undefined;
+    } catch (err) {
+      if (apiCode(err) === WRONG_LAST_SEQUENCE) return undefined;
+      throw err;
+    }
+  }
+
+  /** What the SQLite store answers to a retried append: the stored events, if they are the same. */
+  private async idempotentResult(stream: string, events: ReadonlyArray<NewEvent>, seq: number): Promise<AppendResult> {
+    const m = await this.jsm.streams.getMessage(this.streamName, { seq });
+    const stored = m ? decodeCommit(this.streamName, seq, m.data) : [];
+    const out: Envelope[] = [];
+    for (let i = 0; i < events.length; i++) {
+      const e = stored[i];
+      if (!e || e.stream !== stream || e.id !== events[i]!.id) {
+        throw new InvalidArgumentError(`events[${i}].id`, `a retried append must repeat the same events in the same stream; "${events[i]!.id}" does not match what is stored`);
+      }
+      out.push(e);
+    }
+    const last = out[out.length - 1]!;
+    return { events: out, nextExpected: last.revision, position: last.position };
+  }
+
+  private async loadHead(stream: string): Promise<Head | null> {
+    const m = await this.jsm.streams.getMessage(this.streamName, { last_by_subj: this.subjectOf(stream) });
+    const head = m ? headOf(decodeCommit(this.streamName, m.seq, m.data), m.seq) : null;
+    this.heads.set(stream, head);
+    return head;
+  }
+
+  private withStreamLock<T>(stream: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(stream) ?? Promise.resolve();
+    const run = prev.then(fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.locks.set(stream, tail);
+    void tail.then(() => {
+      if (this.locks.get(stream) === tail) this.locks.delete(stream);
+    });
+    return run;
+  }
+
+  async *readStream(stream: string, fromRevision = 0): AsyncIterable<Envelope> {
+    const subject = this.subjectOf(stream);
+    const last = await this.jsm.streams.getMessage(this.streamName, { last_by_subj: subject });
+    if (!last) return;
+    for await (const m of this.commits(subject, 1, last.seq)) {
+      for (const e of decodeCommit(this.streamName, m.seq, m.data)) if (e.revision >= fromRevision) yield e;
+    }
+  }
+
+  async *readAll(opts: ReadAllOptions = {}): AsyncIterable<Envelope> {
+    const from = opts.from ?? 0;
+    let left = opts.limit ?? Infinity;
+    if (left <= 0) return;
+    const cats = opts.categories ? new Set(opts.categories) : undefined;
+    const info = await this.jsm.streams.info(this.streamName);
+    const endSeq = info.state.last_seq;
+    const startSeq = startSeqAfter(from);
+    if (info.state.messages === 0 || endSeq < startSeq) return;
+    for await (const m of this.commits(this.subjectPrefix + '>', startSeq, endSeq)) {
+      for (const e of decodeCommit(this.streamName, m.seq, m.data)) {
+        if (e.position <= from) continue;
+        if (cats && !cats.has(categoryOf(e.stream))) continue;
+        yield e;
+        if (--left <= 0) return;
+      }
+    }
+  }
+
+  /** The commits on `filter` from `startSeq` up to `endSeq`, in order, through an ordered consumer. */
+  private async *commits(filter: string, startSeq: number, endSeq: number): AsyncGenerator<JsMsg> {
+    const c = await this.orderedConsumer(filter, startSeq);
+    let msgs: ConsumerMessages | undefined;
+    try {
+      msgs = await c.consume({ max_messages: this.opts.pullBatch ?? 1024, expires: 5000 });
+      for await (const m of msgs) {
+        yield m;
+        // `pending === 0` also ends the read if the message at endSeq cannot come (deleted).
+        if (m.seq >= endSeq || m.info.pending === 0) break;
+      }
+    } finally {
+      await msgs?.close();
+      c.delete().catch(() => undefined);
+    }
+  }
+
+  /** @internal for the subscription */
+  orderedConsumer(filter: string, startSeq: number): Promise<Consumer> {
+    return this.js.consumers.get(this.streamName, {
+      filter_subjects: filter,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: startSeq,
+      inactive_threshold: 60_000,
+    });
+  }
+
+  async subscribeAll(handler: EventHandler, opts: SubscribeAllOptions = {}): Promise<StoreSubscription> {
+    const sub = new JetStreamSubscription(this, handler, opts.from ?? 0, opts.categories, this.opts.pullBatch ?? 1024);
+    await sub.start();
+    this.subs.add(sub);
+    sub.onClose = () => this.subs.delete(sub);
+    return sub;
+  }
+
+  async headPosition(): Promise<number> {
+    const m = await this.jsm.streams.getMessage(this.streamName, { last_by_subj: this.subjectPrefix + '>' });
+    if (!m) return 0;
+    const events = decodeCommit(this.streamName, m.seq, m.data);
+    return positionOf(m.seq, events.length - 1);
+  }
+
+  async streamHeads(): Promise<ReadonlyArray<{ stream: string; revision: number; hash: string }>> {
+    const info = await this.jsm.streams.info(this.streamName);
+    if (info.state.messages === 0) return [];
+    // One consumer delivering the last commit of every subject: no request per stream.
+    const c = await this.js.consumers.get(this.streamName, { filter_subjects: this.subjectPrefix + '>', deliver_policy: DeliverPolicy.LastPerSubject });
+    const out: Array<{ stream: string; revision: number; hash: string }> = [];
+    const msgs = await c.consume({ max_messages: this.opts.pullBatch ?? 1024, expires: 5000 });
+    try {
+      for await (const m of msgs) {
+        const events = decodeCommit(this.streamName, m.seq, m.data);
+        const last = events[events.length - 1]!;
+        out.push({ stream: last.stream, revision: last.revision, hash: last.hash });
+        if (m.info.pending === 0) break;
+      }
+    } finally {
+      await msgs.close();
+      c.delete().catch(() => undefined);
+    }
+    return out.sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));
+  }
+
+  get(name: string): Promise<number> {
+    return this.checkpoints.get(name);
+  }
+
+  put(name: string, position: number): Promise<void> {
+    return this.checkpoints.put(name, position);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.subs].map((s) => s.close()));
+    await Promise.all([...this.locks.values()]);
+    if (this.owned && !this.nc.isClosed()) await this.nc.drain();
+  }
+
+  /** Delete the site's ledger stream and checkpoint bucket (tests, `caco reset`). Irreversible. */
+  async destroy(): Promise<void> {
+    await Promise.all([...this.subs].map((s) => s.close()));
+    await this.jsm.streams.delete(this.streamName).catch((err: unknown) => {
+      if (!isStreamNotFound(err)) throw err;
+    });
+    await this.checkpoints.destroy();
+    this.heads.clear();
+  }
+}
+
+async function ensureStream(jsm: JetStreamManager, name: string, prefix: string, opts: JetStreamStoreOptions): Promise<void> {
+  try {
+    const info = await jsm.streams.info(name);
+    if (!info.config.subjects?.includes(prefix + '>')) {
+      throw new InvalidArgumentError('site', `JetStream stream ${name} exists but does not hold ${prefix}> (it holds ${(info.config.subjects ?? []).join(', ')})`);
+    }
+    return;
+  } catch (err) {
+    if (!isStreamNotFound(err)) throw err;
+  }
+  try {
+    await jsm.streams.add({
+      name,
+      subjects: [prefix + '>'],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      num_replicas: opts.replicas ?? 1,
+      duplicate_window: (opts.duplicateWindowMs ?? 3_600_000) * 1_000_000,
+      // A ledger is append-only: no message is ever removed from it.
+      deny_delete: true,
+      deny_purge: true,
+      allow_direct: true,
+    });
+  } catch (err) {
+    if (!/already in use|exists/i.test(err instanceof Error ? err.message : '')) throw err;
+  }
+}
+
+function headOf(events: ReadonlyArray<Envelope>, seq: number): Head {
+  const last = events[events.length - 1]!;
+  return { revision: last.revision, hash: last.hash, seq };
+}
+
+function apiCode(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/**
+ * Catch-up and live are one ordered consumer: it starts at the commit holding `from` and
+ * keeps pulling, so the "live boundary" is only the moment the consumer reaches the end of
+ * the stream and nothing can fall between the two.
+ */
+class JetStreamSubscription implements StoreSubscription {
+  private pos: number;
+  private closed = false;
+  private failure: unknown;
+  private consumer: Consumer | undefined;
+  private msgs: ConsumerMessages | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private waiters: Array<{ target: number; resolve: () => void }> = [];
+  private readonly cats: Set<string> | undefined;
+  onClose: (() => void) | undefined;
+
+  constructor(
+    private readonly store: JetStreamEventStore,
+    private readonly handler: EventHandler,
+    from: number,
+    categories: ReadonlyArray<string> | undefined,
+    private readonly pullBatch: number,
+  ) {
+    this.pos = from;
+    this.cats = categories ? new Set(categories) : undefined;
+  }
+
+  get position(): number {
+    return this.pos;
+  }
+
+  async start(): Promise<void> {
+    this.consumer = await this.store.orderedConsumer(this.store.subjectPrefix + '>', startSeqAfter(this.pos));
+    this.msgs = await this.consumer.consume({ max_messages: this.pullBatch, expires: 5000 });
+    this.running = this.loop(this.msgs).catch((err: unknown) => {
+      this.failure = err;
+      this.closed = true;
+      this.release(true);
+    });
+  }
+
+  private async loop(msgs: ConsumerMessages): Promise<void> {
+    for await (const m of msgs) {
+      if (this.closed) return;
+      for (const e of decodeCommit(this.store.streamName, m.seq, m.data)) {
+        if (e.position <= this.pos) continue;
+        if (this.closed) return;
+        if (!this.cats || this.cats.has(categoryOf(e.stream))) await this.handler(e);
+        this.pos = e.position;
+      }
+      if (this.waiters.length) this.release(false);
+    }
+  }
+
+  private release(all: boolean): void {
+    const keep: typeof this.waiters = [];
+    for (const w of this.waiters) {
+      if (all || w.target <= this.pos) w.resolve();
+      else keep.push(w);
+    }
+    this.waiters = keep;
+  }
+
+  async caughtUp(): Promise<void> {
+    if (this.failure) throw this.failure;
+    const head = await this.store.headPosition();
+    if (this.pos >= head) return;
+    await new Promise<void>((resolve) => {
+      this.waiters.push({ target: head, resolve });
+      this.release(this.closed);
+    });
+    if (this.failure) throw this.failure;
+  }
+
+  async close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      await this.msgs?.close();
+    }
+    await this.running;
+    this.release(true);
+    this.consumer?.delete().catch(() => undefined);
+    this.onClose?.();
+  }
+}

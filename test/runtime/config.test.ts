@@ -1,0 +1,41 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, DEFAULT_CONFIG } from '../../core/config/config.ts';
+import { ConfigError } from '../../core/errors.ts';
+
+test('defaults are the embedded stack', () => {
+  assert.deepEqual(loadConfig({ env: {} }), DEFAULT_CONFIG);
+  assert.equal(DEFAULT_CONFIG.bus, 'memory');
+  assert.equal(DEFAULT_CONFIG.store, 'sqlite');
+});
+
+test('environment overrides the file, the command line overrides both', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'caco-cfg-'));
+  const file = join(dir, 'caco.json');
+  writeFileSync(file, JSON.stringify({ bus: 'nats', site: 'leeds' }));
+  const c = loadConfig({ env: { CACO_CONFIG: file, CACO_SITE: 'bristol' }, overrides: { store: 'jetstream' } });
+  assert.equal(c.bus, 'nats');
+  assert.equal(c.site, 'bristol');
+  assert.equal(c.store, 'jetstream');
+});
+
+test('a bad value names the setting and the allowed values', () => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ CACO_BUS: 'kafka' }, /^CACO_BUS: "kafka" is not allowed; use one of: memory, nats$/],
+    [{ CACO_STORE: 'postgres' }, /^CACO_STORE: .*use one of: sqlite, jetstream$/],
+    [{ NATS_URL: 'http://x y' }, /^NATS_URL: .*nats:\/\/127\.0\.0\.1:4222/],
+    [{ CACO_SITE: 'London!' }, /^CACO_SITE: /],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: .*debug/],
+  ];
+  for (const [env, msg] of cases) {
+    assert.throws(() => loadConfig({ env }), (e: unknown) => e instanceof ConfigError && msg.test(e.message), JSON.stringify(env));
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'caco-cfg-'));
+  const file = join(dir, 'bad.json');
+  writeFileSync(file, JSON.stringify({ buss: 'nats' }));
+  assert.throws(() => loadConfig({ env: { CACO_CONFIG: file } }), /buss: unknown setting/);
+  assert.throws(() => loadConfig({ env: { CACO_CONFIG: join(dir, 'missing.json') } }), /does not exist/);
+});
