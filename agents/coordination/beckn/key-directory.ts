@@ -1,0 +1,101 @@
+import type { KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../../../core/errors.ts';
+import { KeyDirectoryFile, type KeyDirectoryEntry } from '../../../schemas/beckn/index.ts';
+import { decodeWith } from '../../../schemas/registry.ts';
+import { publicKeyFromBase64 } from './keys.ts';
+
+/**
+ * Where public keys of other network participants come from. `nowMs` is the caller's Clock
+ * time, so a key outside its validity window is not found and tests can move time freely.
+ * It may reject (a registry that cannot be reached); that is not the same as "no such key".
+ */
+export interface KeyDirectory {
+  lookup(subscriberId: string, uniqueKeyId: string, nowMs: number): Promise<KeyObject | undefined>;
+}
+
+interface KnownKey {
+  readonly key: KeyObject;
+  readonly validFromMs: number;
+  readonly validUntilMs: number;
+  readonly usable: boolean;
+}
+
+/** Whether an entry's status and validity window allow it at `nowMs`. */
+export function entryUsableAt(e: { readonly status?: string; readonly valid_from?: string; readonly valid_until?: string }, nowMs: number): boolean {
+  if (e.status !== undefined && e.status !== 'SUBSCRIBED') return false;
+  if (e.valid_from !== undefined && nowMs < Date.parse(e.valid_from)) return false;
+  if (e.valid_until !== undefined && nowMs > Date.parse(e.valid_until)) return false;
+  return true;
+}
+
+/** Keys held in memory; the file adapter and tests build on it. */
+export class StaticKeyDirectory implements KeyDirectory {
+  private readonly keys = new Map<string, KnownKey>();
+
+  constructor(entries: Iterable<KeyDirectoryEntry> = []) {
+    for (const e of entries) this.add(e);
+  }
+
+  add(e: KeyDirectoryEntry): void {
+    const id = keyOf(e.subscriber_id, e.key_id);
+    if (this.keys.has(id)) throw new ConfigError(`key directory: ${e.subscriber_id}|${e.key_id}`, 'appears twice');
+    this.keys.set(id, {
+      key: publicKeyFromBase64(e.signing_public_key),
+      validFromMs: e.valid_from === undefined ? -Infinity : Date.parse(e.valid_from),
+      validUntilMs: e.valid_until === undefined ? Infinity : Date.parse(e.valid_until),
+      usable: e.status === undefined || e.status === 'SUBSCRIBED',
+    });
+  }
+
+  async lookup(subscriberId: string, uniqueKeyId: string, nowMs: number): Promise<KeyObject | undefined> {
+    const k = this.keys.get(keyOf(subscriberId, uniqueKeyId));
+    if (!k || !k.usable || nowMs < k.validFromMs || nowMs > k.validUntilMs) return undefined;
+    return k.key;
+  }
+
+  get size(): number {
+    return this.keys.size;
+  }
+}
+
+const keyOf = (subscriberId: string, keyId: string): string => `${subscriberId}\u0000${keyId}`;
+
+/** Parse the contents of a key directory file (format `caco-beckn-keys/1`, see docs/beckn.md). */
+export function parseKeyDirectoryFile(json: unknown, source = 'key directory file'): StaticKeyDirectory {
+  const d = decodeWith(KeyDirectoryFile, json);
+  if (!d.ok) throw new ConfigError(source, d.problems.map((p) => `${p.path || '(root)'}: ${p.reason}`).join('; '));
+  try {
+    return new StaticKeyDirectory(d.value.keys);
+  } catch (e) {
+    throw new ConfigError(source, (e as Error).message);
+  }
+}
+
+/** The default adapter: a JSON file read once at start-up (restart or `reload()` to pick up edits). */
+export class FileKeyDirectory implements KeyDirectory {
+  private current: StaticKeyDirectory;
+
+  constructor(readonly path: string) {
+    this.current = FileKeyDirectory.read(path);
+  }
+
+  private static read(path: string): StaticKeyDirectory {
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`key directory file ${path}`, (e as Error).message);
+    }
+    return parseKeyDirectoryFile(json, `key directory file ${path}`);
+  }
+
+  /** Re-read the file; on error the previous keys stay in force and the error is thrown. */
+  reload(): void {
+    this.current = FileKeyDirectory.read(this.path);
+  }
+
+  lookup(subscriberId: string, uniqueKeyId: string, nowMs: number): Promise<KeyObject | undefined> {
+    return this.current.lookup(subscriberId, uniqueKeyId, nowMs);
+  }
+}

@@ -1,0 +1,49 @@
+import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { privateKeyFromSeed, publicKeyFromRaw } from '../../../core/ledger/index.ts';
+import type { BecknSigningKey } from './signing.ts';
+
+/** ed25519 key material in the encodings Beckn registries and libsodium use. */
+
+/** A public key from base64 raw 32 bytes (the registry's `signing_public_key`). */
+export function publicKeyFromBase64(b64: string): KeyObject {
+  const raw = Buffer.from(b64, 'base64');
+  if (raw.length !== 32) throw new RangeError(`an ed25519 public key is 32 bytes, got ${raw.length} after base64 decoding`);
+  return publicKeyFromRaw(raw);
+}
+
+/** base64 raw 32-byte public key, the form a registry or key directory file holds. */
+export function publicKeyToBase64(key: KeyObject): string {
+  return rawPublicKey(key).toString('base64');
+}
+
+/** Raw 32 bytes of an ed25519 public key, given the public or the private key. */
+function rawPublicKey(key: KeyObject): Buffer {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  // The SPKI DER of an ed25519 key is a fixed 12-byte prefix followed by the raw key.
+  return pub.export({ format: 'der', type: 'spki' }).subarray(12);
+}
+
+/**
+ * A private key from base64: the 32-byte seed, or libsodium's 64-byte seed‖public key
+ * (the form BECKN-006 prints), whose public half must then match the seed.
+ */
+export function privateKeyFromBase64(b64: string): KeyObject {
+  const raw = Buffer.from(b64, 'base64');
+  if (raw.length !== 32 && raw.length !== 64) throw new RangeError(`an ed25519 private key is a 32-byte seed or 64-byte libsodium key, got ${raw.length} bytes`);
+  const key = privateKeyFromSeed(raw.subarray(0, 32));
+  if (raw.length === 64 && !rawPublicKey(createPublicKey(key)).equals(raw.subarray(32))) {
+    throw new RangeError('the 64-byte private key\'s public half does not belong to its seed');
+  }
+  return key;
+}
+
+export function signingKey(subscriberId: string, uniqueKeyId: string, privateKeyB64: string): BecknSigningKey {
+  return { subscriberId, uniqueKeyId, privateKey: privateKeyFromBase64(privateKeyB64) };
+}
+
+/** A fresh key pair for `caco beckn keygen`-like tooling: the private seed and the public key, base64. */
+export function generateKeyPairBase64(): { privateSeed: string; publicKey: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const seed = privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(-32);
+  return { privateSeed: seed.toString('base64'), publicKey: publicKeyToBase64(publicKey) };
+}

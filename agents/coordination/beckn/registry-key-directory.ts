@@ -1,0 +1,133 @@
+import type { KeyObject } from 'node:crypto';
+import { CacoError } from '../../../core/errors.ts';
+import { entryUsableAt, type KeyDirectory } from './key-directory.ts';
+import { publicKeyFromBase64 } from './keys.ts';
+
+/** The registry could not be asked, or its answer could not be read. */
+export class RegistryLookupError extends CacoError {
+  override readonly _tag = 'RegistryLookupError';
+}
+
+export interface RegistryKeyDirectoryOptions {
+  /** Base URL of the registry; the adapter POSTs to `<registryUrl>/lookup`. */
+  readonly registryUrl: string;
+  /** Extra lookup attributes the network policy asks for (`type`, `domain`, …). */
+  readonly lookupAttributes?: Readonly<Record<string, string>>;
+  readonly timeoutMs?: number;
+  /** How long (by the caller's clock) a found key is reused without asking again. */
+  readonly cacheTtlMs?: number;
+  /** How long "no such key" is remembered, so unsigned junk cannot make us flood the registry. */
+  readonly negativeCacheTtlMs?: number;
+  readonly fetch?: typeof globalThis.fetch;
+}
+
+interface RegistryKey {
+  readonly key: KeyObject;
+  readonly status?: string;
+  readonly valid_from?: string;
+  readonly valid_until?: string;
+}
+
+interface CacheEntry {
+  readonly untilMs: number;
+  readonly found: RegistryKey | undefined;
+}
+
+/**
+ * Public keys from a Beckn registry's `lookup` (registry.yaml): POST a `Subscription` with
+ * `subscriber_id` and `key_id`, get back the matching subscriptions with `signing_public_key`.
+ * A key counts only if its status is SUBSCRIBED (when given) and `nowMs` is inside
+ * `valid_from`..`valid_until`.
+ */
+export class RegistryKeyDirectory implements KeyDirectory {
+  private readonly cache = new Map<string, CacheEntry>();
+  private readonly inFlight = new Map<string, Promise<RegistryKey | undefined>>();
+  private readonly fetchFn: typeof globalThis.fetch;
+  private readonly url: string;
+
+  constructor(private readonly options: RegistryKeyDirectoryOptions) {
+    this.fetchFn = options.fetch ?? globalThis.fetch;
+    this.url = `${options.registryUrl.replace(/\/+$/, '')}/lookup`;
+  }
+
+  async lookup(subscriberId: string, uniqueKeyId: string, nowMs: number): Promise<KeyObject | undefined> {
+    const id = `${subscriberId}\u0000${uniqueKeyId}`;
+    const cached = this.cache.get(id);
+    let found: RegistryKey | undefined;
+    if (cached && nowMs < cached.untilMs) found = cached.found;
+    else {
+      let pending = this.inFlight.get(id);
+      if (!pending) {
+        pending = this.ask(subscriberId, uniqueKeyId).finally(() => this.inFlight.delete(id));
+        this.inFlight.set(id, pending);
+      }
+      found = await pending;
+      const ttl = found ? (this.options.cacheTtlMs ?? 300_000) : (this.options.negativeCacheTtlMs ?? 30_000);
+      this.cache.set(id, { untilMs: nowMs + ttl, found });
+    }
+    return found && entryUsableAt(found, nowMs) ? found.key : undefined;
+  }
+
+  /** Forget cached answers (e.g. after a key rotation was announced). */
+  clear(): void {
+    this.cache.clear();
+  }
+
+  private async ask(subscriberId: string, uniqueKeyId: string): Promise<RegistryKey | undefined> {
+    const body = JSON.stringify({ ...this.options.lookupAttributes, subscriber_id: subscriberId, key_id: uniqueKeyId });
+    let res: Response;
+    try {
+      res = await this.fetchFn(this.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body,
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
+      });
+    } catch (e) {
+      throw new RegistryLookupError(`registry lookup ${this.url}: ${(e as Error).message}`);
+    }
+    if (!res.ok) throw new RegistryLookupError(`registry lookup ${this.url}: HTTP ${res.status}`);
+    let json: unknown;
+    try {
+      json = await res.json();
+    } catch (e) {
+      throw new RegistryLookupError(`registry lookup ${this.url}: the answer is not JSON (${(e as Error).message})`);
+    }
+    if (!Array.isArray(json)) throw new RegistryLookupError(`registry lookup ${this.url}: expected an array of subscriptions`);
+    for (const s of json) {
+      const entry = readSubscription(s);
+      if (entry && entry.subscriberId === subscriberId && entry.keyId === uniqueKeyId) return entry.value;
+    }
+    return undefined;
+  }
+}
+
+/** Read one subscription leniently: registries add fields of their own, and some spell the key id differently. */
+function readSubscription(s: unknown): { subscriberId: string; keyId: string; value: RegistryKey } | undefined {
+  if (typeof s !== 'object' || s === null) return undefined;
+  const r = s as Record<string, unknown>;
+  const str = (k: string): string | undefined => (typeof r[k] === 'string' ? (r[k] as string) : undefined);
+  const subscriberId = str('subscriber_id');
+  const keyId = str('key_id') ?? str('unique_key_id') ?? str('ukId');
+  const pub = str('signing_public_key');
+  if (!subscriberId || !keyId || !pub) return undefined;
+  let key: KeyObject;
+  try {
+    key = publicKeyFromBase64(pub);
+  } catch {
+    return undefined;
+  }
+  const status = str('status');
+  const validFrom = str('valid_from');
+  const validUntil = str('valid_until');
+  return {
+    subscriberId,
+    keyId,
+    value: {
+      key,
+      ...(status !== undefined ? { status } : {}),
+      ...(validFrom !== undefined && !Number.isNaN(Date.parse(validFrom)) ? { valid_from: validFrom } : {}),
+      ...(validUntil !== undefined && !Number.isNaN(Date.parse(validUntil)) ? { valid_until: validUntil } : {}),
+    },
+  };
+}
