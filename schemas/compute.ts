@@ -1,0 +1,181 @@
+import { Schema } from 'effect';
+import { defineCommand, defineEvent } from './registry.ts';
+import { Finite, IsoUtc, NonEmpty, NonNegative } from './common.ts';
+
+/** A job as submitted: times on the wire are ISO 8601 UTC. */
+export const JobSpec = Schema.Struct({
+  jobId: NonEmpty,
+  class: Schema.Literals(['training', 'batch-inference', 'serving']),
+  /** IT power while running; give it or give gpuCount (× the site's per-GPU kW). */
+  powerKw: Schema.optional(Finite),
+  gpuCount: Schema.optional(Schema.Int),
+  /** Runtime in minutes; if absent the runtime model predicts it from `features`. */
+  runtimeMin: Schema.optional(Finite),
+  features: Schema.optional(Schema.Record(Schema.String, Schema.Union([Schema.String, Finite]))),
+  earliestStart: IsoUtc,
+  deadline: IsoUtc,
+  slaClass: Schema.Literals(['gold', 'silver', 'bronze']),
+  preemptible: Schema.Boolean,
+});
+
+export const SubmitJob = defineCommand('compute.job.submit', 1, 'Submit an AI job to be planned', JobSpec);
+export const PinJob = defineCommand(
+  'compute.job.pin',
+  1,
+  'Operator override: run the job starting at this time, whatever the plan says',
+  Schema.Struct({ jobId: NonEmpty, startAt: IsoUtc, operator: NonEmpty, reason: Schema.optional(Schema.String) }),
+);
+export const ReleaseJob = defineCommand(
+  'compute.job.release',
+  1,
+  'Operator override removed: the planner may move the job again',
+  Schema.Struct({ jobId: NonEmpty, operator: NonEmpty, reason: Schema.optional(Schema.String) }),
+);
+
+export const JobSubmitted = defineEvent(
+  'compute.job.submitted',
+  1,
+  'A job was accepted; its power and runtime are resolved (runtime given or predicted)',
+  Schema.Struct({
+    jobId: NonEmpty,
+    class: Schema.Literals(['training', 'batch-inference', 'serving']),
+    powerKw: NonNegative,
+    gpuCount: Schema.NullOr(Schema.Int),
+    runtimeMin: NonNegative,
+    runtimeSource: Schema.Literals(['given', 'predicted']),
+    runtimeModel: Schema.NullOr(NonEmpty),
+    earliestStart: IsoUtc,
+    deadline: IsoUtc,
+    slaClass: Schema.Literals(['gold', 'silver', 'bronze']),
+    preemptible: Schema.Boolean,
+  }),
+);
+
+export const JobRejected = defineEvent(
+  'compute.job.rejected',
+  1,
+  'A job was refused; each problem names the field and the reason',
+  Schema.Struct({
+    jobId: Schema.String,
+    problems: Schema.Array(Schema.Struct({ field: NonEmpty, reason: NonEmpty })),
+  }),
+);
+
+const Money = Schema.Struct({ costGbp: Finite, carbonKg: Finite });
+
+export const JobPlanned = defineEvent(
+  'compute.job.planned',
+  1,
+  "A job's place in the plan, with its expected cost and carbon and what running it now would cost",
+  Schema.Struct({
+    jobId: NonEmpty,
+    planId: NonEmpty,
+    forecastId: Schema.NullOr(NonEmpty),
+    /** Planned run: start of each half-hour slot and the kW drawn in it. */
+    slots: Schema.Array(Schema.Struct({ start: IsoUtc, kw: NonNegative })),
+    plannedStart: IsoUtc,
+    plannedEnd: IsoUtc,
+    expected: Money,
+    /** The counterfactual: start at once, run straight through. */
+    runNow: Money,
+    pinned: Schema.Boolean,
+    /** Why the plan moved the job, when it did (a flexibility order, a new forecast, ...). */
+    reason: NonEmpty,
+    flexOrderIds: Schema.Array(NonEmpty),
+  }),
+);
+
+export const JobStarted = defineEvent('compute.job.started', 1, 'A job began (or resumed) running', Schema.Struct({ jobId: NonEmpty, at: IsoUtc, kw: NonNegative }));
+export const JobPreempted = defineEvent('compute.job.preempted', 1, 'A running preemptible job was checkpointed and paused', Schema.Struct({ jobId: NonEmpty, at: IsoUtc, remainingMin: NonNegative }));
+export const JobCompleted = defineEvent(
+  'compute.job.completed',
+  1,
+  'A job finished; what it actually used and cost on the realised signals',
+  Schema.Struct({ jobId: NonEmpty, at: IsoUtc, energyKwh: NonNegative, costGbp: Finite, carbonKg: NonNegative, late: Schema.Boolean }),
+);
+export const JobDeadlineMissed = defineEvent(
+  'compute.job.deadline-missed',
+  1,
+  'A job had not finished by its deadline',
+  Schema.Struct({ jobId: NonEmpty, deadline: IsoUtc, remainingMin: NonNegative, feasibleOnArrival: Schema.Boolean }),
+);
+export const JobPinned = defineEvent('compute.job.pinned', 1, 'An operator pinned a job to a start time', Schema.Struct({ jobId: NonEmpty, startAt: IsoUtc, operator: NonEmpty, reason: Schema.String }));
+export const JobReleased = defineEvent('compute.job.released', 1, 'An operator released a pinned job', Schema.Struct({ jobId: NonEmpty, operator: NonEmpty, reason: Schema.String }));
+
+export const PlanPublished = defineEvent(
+  'compute.plan.published',
+  1,
+  'The site plan for the coming 48 h: IT and site load, battery, and how it was solved',
+  Schema.Struct({
+    planId: NonEmpty,
+    forecastId: Schema.NullOr(NonEmpty),
+    startsAt: IsoUtc,
+    trigger: NonEmpty,
+    solver: Schema.Struct({ status: NonEmpty, solveMs: NonNegative, gap: Schema.NullOr(Finite), note: Schema.String }),
+    jobs: Schema.Int,
+    /** Per half-hour slot. */
+    itKw: Schema.Array(NonNegative),
+    siteKw: Schema.Array(Finite),
+    batteryChargeKw: Schema.Array(NonNegative),
+    batteryDischargeKw: Schema.Array(NonNegative),
+    batterySocKwh: Schema.Array(NonNegative),
+    importCapKw: Schema.Array(NonNegative),
+    expected: Money,
+  }),
+);
+
+export const FlexibilityAvailable = defineEvent(
+  'compute.flexibility.available',
+  1,
+  'Per coming window, the load the site could shed or shift and the marginal cost of doing so',
+  Schema.Struct({
+    planId: NonEmpty,
+    windows: Schema.Array(
+      Schema.Struct({
+        windowStart: IsoUtc,
+        windowEnd: IsoUtc,
+        kw: NonNegative,
+        marginalCostGbpPerMwh: Finite,
+        /** The site's planned import in the window before any reduction (the default baseline). */
+        baselineKw: NonNegative,
+      }),
+    ),
+  }),
+);
+
+export const SiteMetered = defineEvent(
+  'site.meter.read',
+  1,
+  'Metered site import over one half-hour, with the realised signals',
+  Schema.Struct({
+    periodStart: IsoUtc,
+    settlementDate: Schema.String,
+    settlementPeriod: Schema.Int,
+    itKwh: NonNegative,
+    importKwh: Finite,
+    batteryChargeKwh: NonNegative,
+    batteryDischargeKwh: NonNegative,
+    batterySocKwh: NonNegative,
+    carbonGPerKwh: Finite,
+    priceGbpPerMwh: Finite,
+    byClassKwh: Schema.Struct({ training: NonNegative, 'batch-inference': NonNegative, serving: NonNegative }),
+  }),
+);
+
+export const computeMessages = [
+  SubmitJob,
+  PinJob,
+  ReleaseJob,
+  JobSubmitted,
+  JobRejected,
+  JobPlanned,
+  JobStarted,
+  JobPreempted,
+  JobCompleted,
+  JobDeadlineMissed,
+  JobPinned,
+  JobReleased,
+  PlanPublished,
+  FlexibilityAvailable,
+  SiteMetered,
+];

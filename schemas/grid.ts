@@ -1,0 +1,78 @@
+import { Schema } from 'effect';
+import { defineEvent } from './registry.ts';
+import { Finite, IsoUtc, NonEmpty, NonNegative } from './common.ts';
+
+const NullableNumber = Schema.NullOr(Finite);
+
+export const SignalObserved = defineEvent(
+  'grid.signal.observed',
+  1,
+  'Grid signals observed for one settled half-hour: actual carbon intensity and prices',
+  Schema.Struct({
+    periodStart: IsoUtc,
+    settlementDate: Schema.String,
+    settlementPeriod: Schema.Int,
+    carbonActualGPerKwh: NullableNumber,
+    carbonPublishedForecastGPerKwh: NullableNumber,
+    imbalancePriceGbpPerMwh: NullableNumber,
+    marketIndexPriceGbpPerMwh: NullableNumber,
+    source: NonEmpty,
+  }),
+);
+
+const Band = Schema.Struct({ p10: Finite, p50: Finite, p90: Finite });
+
+const SeriesForecast = Schema.Struct({
+  modelId: NonEmpty,
+  modelVersion: NonEmpty,
+  /** One entry per half-hour from `startsAt`. */
+  points: Schema.Array(Band),
+});
+
+export const ForecastPublished = defineEvent(
+  'grid.forecast.published',
+  1,
+  'A 48 h half-hourly forecast of carbon intensity (gCO2/kWh) and market price (£/MWh) with P10/P90 bands',
+  Schema.Struct({
+    forecastId: NonEmpty,
+    issuedAt: IsoUtc,
+    startsAt: IsoUtc,
+    slotMinutes: Schema.Literal(30),
+    /** SHA-256 of the inputs the models saw, so a forecast can be reproduced. */
+    inputsHash: Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/)),
+    carbonGPerKwh: SeriesForecast,
+    priceGbpPerMwh: SeriesForecast,
+  }),
+);
+
+export const StressExpected = defineEvent(
+  'grid.stress.expected',
+  1,
+  'A window in which carbon intensity or price is forecast to peak: when a grid operator wants flexibility',
+  Schema.Struct({
+    stressId: NonEmpty,
+    forecastId: NonEmpty,
+    windowStart: IsoUtc,
+    windowEnd: IsoUtc,
+    kind: Schema.Literals(['carbon-peak', 'price-peak']),
+    peakCarbonGPerKwh: Finite,
+    peakPriceGbpPerMwh: Finite,
+    /** How far above the 48 h median the peak stands, as a fraction (0.25 = 25 % above). */
+    severity: NonNegative,
+  }),
+);
+
+export const SignalDegraded = defineEvent(
+  'grid.signal.degraded',
+  1,
+  'The grid agent could not get good signals; it keeps its last good forecast',
+  Schema.Struct({
+    reason: NonEmpty,
+    source: NonEmpty,
+    /** The forecast still in use, if any. */
+    lastGoodForecastId: Schema.NullOr(NonEmpty),
+    lastGoodIssuedAt: Schema.NullOr(IsoUtc),
+  }),
+);
+
+export const gridMessages = [SignalObserved, ForecastPublished, StressExpected, SignalDegraded];

@@ -1,0 +1,19 @@
+/**
+ * Every message CACO knows, as Effect Schemas, and the registry the runtime decodes with.
+ * A third party builds its own registry the same way: `new MessageRegistry([...defs])`.
+ */
+import { MessageRegistry, type MessageDef } from './registry.ts';
+import { gridMessages } from './grid.ts';
+import { computeMessages } from './compute.ts';
+
+export * from './registry.ts';
+export * from './common.ts';
+export { EnvelopeSchema, CommandEnvelopeSchema } from './envelope.ts';
+export * from './grid.ts';
+export * from './compute.ts';
+
+export const ALL_MESSAGES: ReadonlyArray<MessageDef> = [...gridMessages, ...computeMessages];
+
+export function cacoRegistry(extra: Iterable<MessageDef> = []): MessageRegistry {
+  return new MessageRegistry([...ALL_MESSAGES, ...extra]);
+}
