@@ -1,0 +1,101 @@
+/**
+ * What only the JetStream adapter has to show: the server-side revision check between
+ * processes, its stream layout, its limits, and failing fast without a server.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { ConcurrencyError, InvalidArgumentError } from '../../core/errors.ts';
+import { MemoryKeyring } from '../../core/ledger/keyring.ts';
+import { JetStreamEventStore } from '../../core/store/jetstream-store.ts';
+import { NatsBus, NatsUnavailableError } from '../../core/bus/nats-bus.ts';
+import { natsSkip, natsUrl, uniqueToken } from '../support/nats.ts';
+import { freePort } from '../support/nats-server.ts';
+import { assertChains, newEvent } from './store-contract.ts';
+import type { Envelope } from '../../core/envelope.ts';
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+const skip = await natsSkip();
+
+describe('JetStreamEventStore on a shared server', { skip }, () => {
+  const keyring = new MemoryKeyring('js-specific');
+  const opened: JetStreamEventStore[] = [];
+  const open = async (site: string, extra: { duplicateWindowMs?: number } = {}) => {
+    const s = await JetStreamEventStore.connect({ servers: natsUrl(), site, keyring, ...extra });
+    opened.push(s);
+    return s;
+  };
+  after(async () => {
+    for (const s of opened) await s.destroy().catch(() => undefined);
+    for (const s of opened) await s.close();
+  });
+
+  test('the server decides races between processes: 5 connections × 4 appends at one revision, one wins', async () => {
+    const site = uniqueToken('race');
+    const stores = await Promise.all(Array.from({ length: 5 }, () => open(site)));
+    await stores[0]!.append('job-7', [newEvent()], 'no-stream');
+    // Every instance learns the head first, so each one's own check passes and only the server can refuse.
+    for (const s of stores) assert.equal((await collect(s.readStream('job-7'))).length, 1);
+    for (const s of stores) await assert.rejects(s.append('job-7', [newEvent()], 5), ConcurrencyError);
+    const results = await Promise.allSettled(stores.flatMap((s) => Array.from({ length: 4 }, () => s.append('job-7', [newEvent(), newEvent()], 0))));
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof ConcurrencyError, String(r.reason));
+    assert.equal((await collect(stores[3]!.readStream('job-7'))).length, 3);
+  });
+
+  test('expected any from several processes with stale heads: every append lands once and the chain holds', async () => {
+    const site = uniqueToken('any');
+    const stores = await Promise.all(Array.from({ length: 4 }, () => open(site)));
+    const results = await Promise.all(stores.flatMap((s, i) => Array.from({ length: 10 }, (_, k) => s.append('grid-1', [newEvent({ i, k })], 'any'))));
+    const events = await collect(stores[0]!.readStream('grid-1'));
+    assert.equal(events.length, 40);
+    assert.deepEqual(new Set(events.map((e) => e.id)), new Set(results.map((r) => r.events[0]!.id)));
+    assertChains(events, keyring);
+  });
+
+  test('layout: stream CACO_<SITE>, subject caco.<site>.ledger.<stream>, one message per append, the duplicate window', async () => {
+    const site = uniqueToken('lay');
+    const store = await open(site, { duplicateWindowMs: 90_000 });
+    assert.equal(store.streamName, `CACO_${site.toUpperCase()}`);
+    await store.append('job-1', [newEvent(), newEvent(), newEvent()], 'no-stream');
+    await store.append('job-2', [newEvent()], 'no-stream');
+    const jsm = await jetstreamManager(store.nc);
+    const info = await jsm.streams.info(store.streamName, { subjects_filter: '>' });
+    assert.deepEqual(info.config.subjects, [`caco.${site}.ledger.>`]);
+    assert.equal(info.state.messages, 2, 'an append of three events is one message');
+    assert.deepEqual(info.state.subjects, { [`caco.${site}.ledger.job-1`]: 1, [`caco.${site}.ledger.job-2`]: 1 });
+    assert.equal(info.config.duplicate_window, 90_000 * 1_000_000);
+    const kv = await jsm.streams.info(`KV_caco_${site}_checkpoints`);
+    assert.equal(kv.config.max_msgs_per_subject, 1);
+  });
+
+  test('at most 1024 events in one append, and their positions are consecutive', async () => {
+    const store = await open(uniqueToken('big'));
+    await assert.rejects(store.append('bulk-1', Array.from({ length: 1025 }, () => newEvent()), 'any'), (e: unknown) => e instanceof InvalidArgumentError && e.field === 'events');
+    const r = await store.append('bulk-1', Array.from({ length: 1024 }, (_, i) => newEvent({ i })), 'no-stream');
+    const positions = r.events.map((e) => e.position);
+    for (let i = 1; i < positions.length; i++) assert.equal(positions[i], positions[i - 1]! + 1);
+    const next = await store.append('bulk-1', [newEvent()], 1023);
+    assert.ok(next.position > r.position);
+    assert.equal(await store.headPosition(), next.position);
+    const all: Envelope[] = await collect(store.readAll({ from: positions[500]! }));
+    assert.equal(all.length, 1024 - 501 + 1);
+  });
+
+  test('a site name that cannot be a subject token is refused', async () => {
+    await assert.rejects(JetStreamEventStore.connect({ servers: natsUrl(), site: 'lon.don', keyring }), (e: unknown) => e instanceof InvalidArgumentError && e.field === 'site');
+  });
+});
+
+test('without a server, connecting fails fast and names the URL and the fix', async () => {
+  const url = `127.0.0.1:${await freePort()}`;
+  const t0 = Date.now();
+  await assert.rejects(NatsBus.connect({ servers: url }), (e: unknown) => e instanceof NatsUnavailableError && e.message.includes(url) && /NATS_URL/.test(e.message) && /nats-server/.test(e.message));
+  await assert.rejects(JetStreamEventStore.connect({ servers: url, site: 'x', keyring: new MemoryKeyring() }), NatsUnavailableError);
+  assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
+});
