@@ -9,3 +9,4 @@ export * from './time/index.ts';
 export * from './runtime/index.ts';
 export * from './log/index.ts';
 export * from './config/index.ts';
+export * from './stack.ts';

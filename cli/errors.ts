@@ -1,0 +1,16 @@
+import { CacoError } from '../core/errors.ts';
+
+/** A problem the user can fix: printed as one line, exit code 2. */
+export class UsageError extends CacoError {
+  override readonly _tag = 'UsageError';
+}
+
+/** Print an error the way the CLI promises: one line that names the problem and the fix. */
+export function reportAndExit(err: unknown): never {
+  if (err instanceof CacoError) {
+    process.stderr.write(`caco: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`caco: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,86 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from './errors.ts';
+import type { Bus } from './bus/bus.ts';
+import { MemoryBus } from './bus/memory-bus.ts';
+import type { CacoConfig } from './config/config.ts';
+import type { CheckpointStore, EventStore } from './store/event-store.ts';
+import { SqliteEventStore } from './store/sqlite-store.ts';
+import { FileKeyring, MemoryKeyring, type Keyring } from './ledger/keyring.ts';
+
+/** The bus, store, checkpoints and keyring a configuration asks for, opened and ready. */
+export interface Stack {
+  readonly config: CacoConfig;
+  readonly bus: Bus;
+  readonly store: EventStore;
+  readonly checkpoints: CheckpointStore;
+  readonly keyring: Keyring;
+  close(): Promise<void>;
+}
+
+export interface OpenStackOptions {
+  /**
+   * Derive every agent's signing key from this seed (simulation), so a seeded run signs the
+   * same bytes every time. Without it keys are random and kept under the data directory.
+   */
+  readonly seed?: string;
+  /** Keep keys only in memory (tests, benchmarks). */
+  readonly ephemeralKeys?: boolean;
+  /** SQLite file to use instead of `<dataDir>/<site>/ledger.db`. */
+  readonly sqlitePath?: string;
+  /** Site name in NATS resources, when it must differ from the config's (isolated runs). */
+  readonly natsSite?: string;
+  /** Fail instead of creating an empty ledger (commands that only read). */
+  readonly mustExist?: boolean;
+}
+
+export function siteDir(config: CacoConfig): string {
+  return join(config.dataDir, config.site);
+}
+
+/** Open the configured adapters. NATS ones fail fast with a message naming the URL and the fix. */
+export async function openStack(config: CacoConfig, opts: OpenStackOptions = {}): Promise<Stack> {
+  const keyring: Keyring = opts.ephemeralKeys ? new MemoryKeyring(opts.seed) : new FileKeyring(join(siteDir(config), 'keys'), opts.seed);
+  const closers: Array<() => Promise<void>> = [];
+  try {
+    let bus: Bus;
+    if (config.bus === 'nats') {
+      const { NatsBus } = await import('./bus/nats-bus.ts');
+      const nb = await NatsBus.connect({ servers: config.natsUrl, name: `caco-${config.site}` });
+      closers.push(() => nb.close());
+      bus = nb;
+    } else {
+      const mb = new MemoryBus();
+      closers.push(() => mb.close());
+      bus = mb;
+    }
+    let store: EventStore & CheckpointStore;
+    if (config.store === 'jetstream') {
+      const { JetStreamEventStore } = await import('./store/jetstream-store.ts');
+      const js = await JetStreamEventStore.connect({ servers: config.natsUrl, site: opts.natsSite ?? config.site, keyring, name: `caco-store-${config.site}` });
+      closers.push(() => js.close());
+      store = js;
+    } else {
+      const path = opts.sqlitePath ?? join(siteDir(config), 'ledger.db');
+      if (opts.mustExist && !existsSync(path)) {
+        throw new ConfigError('--data-dir', `no ledger at ${path}; run \`caco simulate\` first, or point --data-dir/--site at an existing ledger`);
+      }
+      const sq = new SqliteEventStore({ path, keyring });
+      closers.push(() => sq.close());
+      store = sq;
+    }
+    return {
+      config,
+      bus,
+      store,
+      checkpoints: store,
+      keyring,
+      async close() {
+        for (const c of closers.reverse()) await c();
+      },
+    };
+  } catch (err) {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+    throw err;
+  }
+}
