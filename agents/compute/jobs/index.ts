@@ -1,0 +1,2 @@
+export * from './job.ts';
+export { validateJob, type JobProblem } from './validate-job.ts';

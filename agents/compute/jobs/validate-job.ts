@@ -1,0 +1,63 @@
+import { JOB_CLASSES, SLA_CLASSES, type Job, type SiteConfig } from './job.ts';
+
+/** Why a job cannot be accepted: the field at fault and a reason a submitter can act on. */
+export interface JobProblem {
+  readonly field: string;
+  readonly reason: string;
+}
+
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * Check a job against the site. Pure; an empty list means the job can be planned. Every
+ * problem is reported, not only the first, so a submitter fixes them in one go.
+ */
+export function validateJob(job: Job, site: SiteConfig): JobProblem[] {
+  const out: JobProblem[] = [];
+  const p = (field: string, reason: string) => out.push({ field, reason });
+
+  if (typeof job.id !== 'string' || job.id.trim() === '') p('id', 'must be a non-empty string');
+  if (!(JOB_CLASSES as readonly string[]).includes(job.class)) p('class', `must be one of ${JOB_CLASSES.join(', ')}`);
+  if (!(SLA_CLASSES as readonly string[]).includes(job.slaClass)) p('slaClass', `must be one of ${SLA_CLASSES.join(', ')}`);
+  if (typeof job.preemptible !== 'boolean') p('preemptible', 'must be true or false');
+
+  if (!isFiniteNumber(job.powerKw)) p('powerKw', 'must be a finite number');
+  else if (job.powerKw < 0) p('powerKw', `must not be negative (got ${job.powerKw} kW)`);
+  else if (job.powerKw === 0) p('powerKw', 'must be above 0 kW');
+  else if (job.powerKw > site.itCapacityKw) p('powerKw', `${job.powerKw} kW is above the site's IT capacity of ${site.itCapacityKw} kW`);
+
+  if (job.gpuCount !== undefined) {
+    if (!Number.isInteger(job.gpuCount) || job.gpuCount <= 0) p('gpuCount', 'must be a positive integer');
+    else if (isFiniteNumber(job.powerKw)) {
+      const perGpu = job.perGpuKw ?? site.perGpuKw;
+      const expected = job.gpuCount * perGpu;
+      if (Math.abs(expected - job.powerKw) > 1e-6 * Math.max(1, expected)) {
+        p('powerKw', `${job.powerKw} kW does not match gpuCount × perGpuKw = ${job.gpuCount} × ${perGpu} = ${expected} kW`);
+      }
+    }
+  }
+  if (job.perGpuKw !== undefined && (!isFiniteNumber(job.perGpuKw) || job.perGpuKw <= 0)) p('perGpuKw', 'must be above 0 kW');
+
+  if (!isFiniteNumber(job.runtimeMin)) p('runtimeMin', 'must be a finite number');
+  else if (job.runtimeMin <= 0) p('runtimeMin', `must be above 0 minutes (got ${job.runtimeMin})`);
+
+  const releaseOk = isFiniteNumber(job.earliestStartMs);
+  const deadlineOk = isFiniteNumber(job.deadlineMs);
+  if (!releaseOk) p('earliestStartMs', 'must be a finite time in ms');
+  if (!deadlineOk) p('deadlineMs', 'must be a finite time in ms');
+  if (releaseOk && deadlineOk) {
+    if (job.deadlineMs <= job.earliestStartMs) {
+      p('deadlineMs', `deadline ${iso(job.deadlineMs)} is not after the release ${iso(job.earliestStartMs)}`);
+    } else if (isFiniteNumber(job.runtimeMin) && job.runtimeMin > 0) {
+      const windowMin = (job.deadlineMs - job.earliestStartMs) / 60_000;
+      if (job.runtimeMin > windowMin + 1e-9) {
+        p('runtimeMin', `runtime ${job.runtimeMin} min is longer than the window from release to deadline (${round(windowMin)} min)`);
+      }
+    }
+  }
+  if (job.class === 'serving' && job.preemptible === true) p('preemptible', 'serving load is base load and cannot be preempted');
+  return out;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const round = (v: number) => Math.round(v * 100) / 100;

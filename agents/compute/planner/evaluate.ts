@@ -1,0 +1,161 @@
+/** A schedule → the PlanResult the agent acts on: per slot totals, per job costs, counterfactuals, flexibility. */
+import { type Horizon, type Item, SLOT_H, SLOT_MS, remainingMin, runFractions } from './horizon.ts';
+import type { Schedule } from './schedule.ts';
+import type { JobPlan, PlanJob, PlanResult, PlanStatus, SlotPlan, SolveInfo } from './types.ts';
+import { flexibility } from './flexibility.ts';
+
+const H_MS = 3_600_000;
+
+/** £ and kg of running `kw[s]` IT load in the horizon's slots, at the site (×PUE). */
+function costOf(h: Horizon, runKw: ArrayLike<number>): { costGbp: number; carbonKg: number } {
+  let costGbp = 0;
+  let carbonKg = 0;
+  for (let s = 0; s < h.n; s++) {
+    const kwh = runKw[s]! * SLOT_H * h.site.pue;
+    if (kwh === 0) continue;
+    costGbp += (kwh * h.price[s]!) / 1000;
+    carbonKg += (kwh * h.intensity[s]!) / 1000;
+  }
+  return { costGbp, carbonKg };
+}
+
+/** What running the job from its earliest slot, contiguous at full power, would cost. */
+export function counterfactual(h: Horizon, job: PlanJob): JobPlan['counterfactual'] {
+  const rem = remainingMin(job);
+  const first = job.startedMs !== undefined && !job.preemptible ? 0 : Math.max(0, Math.ceil((job.earliestStartMs - h.t0) / SLOT_MS - 1e-9));
+  const frac = runFractions(rem);
+  const kw = new Float64Array(h.n);
+  let tailKwh = 0;
+  for (let k = 0; k < frac.length; k++) {
+    if (first + k < h.n) kw[first + k] = job.powerKw * frac[k]!;
+    else tailKwh += job.powerKw * frac[k]! * SLOT_H * h.site.pue;
+  }
+  const c = costOf(h, kw);
+  // Beyond the horizon the signals are unknown: price the tail at the horizon's mean.
+  let meanPrice = 0;
+  let meanI = 0;
+  for (let s = 0; s < h.n; s++) {
+    meanPrice += h.price[s]! / h.n;
+    meanI += h.intensity[s]! / h.n;
+  }
+  return { startMs: h.t0 + first * SLOT_MS, costGbp: c.costGbp + (tailKwh * meanPrice) / 1000, carbonKg: c.carbonKg + (tailKwh * meanI) / 1000 };
+}
+
+export function evaluate(
+  h: Horizon,
+  jobsById: ReadonlyMap<string, PlanJob>,
+  items: ReadonlyArray<Item>,
+  sched: Schedule,
+  socInitKwh: number,
+  status: PlanStatus,
+  solver: SolveInfo,
+  lastFullMs: number,
+): PlanResult {
+  const { n, site } = h;
+  const etaC = Math.sqrt(site.battery.roundTripEfficiency);
+  const it = new Float64Array(n);
+  const jobs: JobPlan[] = [];
+  let lateJobs = 0;
+  let unplacedJobs = 0;
+  let latenessPenaltyGbp = 0;
+  for (const [id, js] of sched.jobs) {
+    const job = jobsById.get(id);
+    if (!job) continue;
+    let first = -1;
+    let last = -1;
+    const runs = [];
+    for (let s = 0; s < n; s++) {
+      const kw = js.runKw[s]!;
+      if (kw > 1e-9) {
+        it[s]! += kw;
+        runs.push({ slot: s, kw });
+        if (first < 0) first = s;
+        last = s;
+      }
+    }
+    let endMs: number | null = null;
+    if (js.kind === 'scheduled' && js.deferredKwh <= 1e-9) {
+      if (!job.preemptible && js.startSlot !== null) {
+        const startMs = job.startedMs ?? h.t0 + js.startSlot * SLOT_MS;
+        endMs = startMs + job.runtimeMin * 60_000;
+      } else if (last >= 0) {
+        // The job finishes inside its last slot: at the slot's start plus the time its last piece takes.
+        endMs = h.t0 + last * SLOT_MS + Math.min(SLOT_MS, (js.runKw[last]! / job.powerKw) * SLOT_MS);
+      }
+    }
+    const latenessH = js.kind === 'unplaced' ? Math.max(0, h.t0 + n * SLOT_MS - job.deadlineMs) / H_MS : endMs !== null ? Math.max(0, endMs - job.deadlineMs) / H_MS : 0;
+    if (js.kind === 'unplaced') unplacedJobs++;
+    if (latenessH > 1e-9 || js.kind === 'unplaced') {
+      lateJobs++;
+      latenessPenaltyGbp += site.slaPenaltyGbpPerH[job.slaClass] * (1 + latenessH);
+    }
+    const c = costOf(h, js.runKw);
+    jobs.push({
+      jobId: id,
+      kind: js.kind,
+      preemptible: job.preemptible,
+      startMs: first >= 0 ? (job.startedMs !== undefined && !job.preemptible ? job.startedMs : h.t0 + first * SLOT_MS) : null,
+      endMs,
+      runs,
+      deferredKwh: js.deferredKwh,
+      latenessH,
+      expectedCostGbp: c.costGbp,
+      expectedCarbonKg: c.carbonKg,
+      counterfactual: counterfactual(h, job),
+    });
+  }
+  const slots: SlotPlan[] = [];
+  let soc = socInitKwh;
+  let energyCostGbp = 0;
+  let carbonKg = 0;
+  let siteEnergyKwh = 0;
+  let peakSiteKw = 0;
+  for (let s = 0; s < n; s++) {
+    const ch = sched.chargeKw[s]!;
+    const dis = sched.dischargeKw[s]!;
+    soc += SLOT_H * (etaC * ch - dis / etaC);
+    const siteKw = it[s]! * site.pue + ch - dis;
+    const kwh = siteKw * SLOT_H;
+    const costGbp = (kwh * h.price[s]!) / 1000;
+    const kg = (kwh * h.intensity[s]!) / 1000;
+    energyCostGbp += costGbp;
+    carbonKg += kg;
+    siteEnergyKwh += kwh;
+    peakSiteKw = Math.max(peakSiteKw, siteKw);
+    slots.push({
+      startMs: h.t0 + s * SLOT_MS,
+      itKw: it[s]!,
+      siteKw,
+      chargeKw: ch,
+      dischargeKw: dis,
+      socKwh: soc,
+      importCapKw: h.importCapKw[s]!,
+      priceGbpPerMwh: h.price[s]!,
+      intensityGPerKwh: h.intensity[s]!,
+      costGbp,
+      carbonKg: kg,
+    });
+  }
+  jobs.sort((a, b) => (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0));
+  return {
+    status,
+    nowMs: h.t0,
+    slotMs: SLOT_MS,
+    horizonSlots: n,
+    jobs,
+    slots,
+    flexibility: flexibility(h, items, sched, slots, socInitKwh),
+    totals: {
+      energyCostGbp,
+      carbonKg,
+      carbonCostGbp: (carbonKg / 1000) * site.carbonPriceGbpPerT,
+      latenessPenaltyGbp,
+      siteEnergyKwh,
+      peakSiteKw,
+      lateJobs,
+      unplacedJobs,
+    },
+    solver,
+    lastFullMs,
+  };
+}

@@ -1,0 +1,306 @@
+/**
+ * The MILP. Slots s = 0..N-1 of half an hour.
+ *
+ *   it_s   = fixed_s + Σ_jobs kW·frac·x          IT kW, ≤ IT capacity
+ *   site_s + over_s = PUE·it_s + ch_s − dis_s     grid import; site_s ≤ import cap, over_s is a
+ *                                                 heavily penalised breach (keeps every model feasible)
+ *   soc_s  = soc_{s-1} + ½·ηc·ch_s − ½·dis_s/ηd   battery, SoC within limits, terminal SoC kept
+ *   non-preemptible group g: Σ_s x_{g,s} + defer_g + unplaced_g = n_g,  x integer, s windowed
+ *   preemptible group g:   ½·Σ_s r_{g,s} + defer_g + unserved_g = n_g·kWh_g, r continuous
+ *   min Σ_s ½·(price_s + carbon£·I_s)·(site_s + over_s) + lateness + defer·mean cost + big·(unplaced, over)
+ *
+ * Alike jobs (same window, runtime, power, penalty) are one group with an integer count, so
+ * a week of 1-GPU jobs does not become thousands of binaries.
+ */
+import {
+  type Horizon,
+  type Item,
+  type RunItem,
+  type StartItem,
+  SLOT_H,
+  latenessPenalty,
+  slotLatenessH,
+  startLatenessH,
+} from './horizon.ts';
+import { ModelBuilder, type SparseModel } from './model-builder.ts';
+import type { JobSchedule, Schedule } from './schedule.ts';
+
+/** How many slots past a job's last on-time start the model still offers (late starts). */
+const MAX_LATE_SLOTS = 24;
+const EPS_START = 1e-6;
+const EPS_BATTERY = 1e-4;
+const OVER_PENALTY_PER_KWH = 50;
+const CARBON_CAP_PENALTY = 1;
+
+export interface StartGroup {
+  readonly items: StartItem[];
+  /** candidate start slot → column */
+  readonly starts: number[];
+  readonly cols: number[];
+  readonly deferCol: number;
+  readonly unplacedCol: number;
+}
+
+export interface RunGroup {
+  readonly items: RunItem[];
+  readonly slots: number[];
+  readonly cols: number[];
+  readonly deferCol: number;
+  readonly unservedCol: number;
+}
+
+export interface Formulation {
+  readonly model: SparseModel;
+  readonly h: Horizon;
+  readonly startGroups: StartGroup[];
+  readonly runGroups: RunGroup[];
+  /** Jobs whose schedule is fixed going in (running jobs, kept starts, items beyond the horizon). */
+  readonly fixed: JobSchedule[];
+  readonly fixedLoadKw: Float64Array;
+  readonly cols: { readonly it: Int32Array; readonly site: Int32Array; readonly over: Int32Array; readonly ch: Int32Array; readonly dis: Int32Array; readonly soc: Int32Array };
+  readonly carbonSlackCol: number;
+  readonly socInitKwh: number;
+  readonly etaC: number;
+  readonly etaD: number;
+}
+
+export interface FormulateOptions {
+  readonly socInitKwh: number;
+  readonly terminalSocFraction: number;
+  readonly carbonCapGPerKwh?: number;
+  /** Schedules kept from the previous plan (incremental re-plan). */
+  readonly keep?: ReadonlyMap<string, JobSchedule>;
+  /** Integer start variables (false: the LP relaxation). */
+  readonly integer?: boolean;
+}
+
+export function startKwh(item: StartItem, s: number, n: number): { inKwh: number; tailKwh: number } {
+  let inKwh = 0;
+  let tailKwh = 0;
+  for (let k = 0; k < item.frac.length; k++) {
+    const e = item.powerKw * item.frac[k]! * SLOT_H;
+    if (s + k < n) inKwh += e;
+    else tailKwh += e;
+  }
+  return { inKwh, tailKwh };
+}
+
+/** Candidate start slots of a non-preemptible item, windowed to what can matter. */
+export function candidateStarts(h: Horizon, it: StartItem): number[] {
+  if (it.earliest >= h.n) return [];
+  if (it.fixedStart) return [it.earliest];
+  const last = Math.min(h.n - 1, Math.max(it.onTimeLast, it.earliest) + (it.deferrable ? 0 : MAX_LATE_SLOTS));
+  const out: number[] = [];
+  for (let s = it.earliest; s <= last; s++) out.push(s);
+  return out;
+}
+
+/** Objective coefficient of starting one job of the item in slot s, other than the energy it draws in the horizon. */
+export function startExtraCost(h: Horizon, it: StartItem, s: number): number {
+  const { tailKwh } = startKwh(it, s, h.n);
+  return tailKwh * h.site.pue * h.meanCostPerKwh + latenessPenalty(it.penaltyGbpPerH, startLatenessH(h, it.job.deadlineMs, s, it.remMin)) + EPS_START * s;
+}
+
+export function deferCostPerKwh(h: Horizon): number {
+  // A hair above the mean so that work is not pushed out for nothing.
+  return h.site.pue * h.meanCostPerKwh * 1.0001 + 1e-5;
+}
+
+export function unplacedCost(h: Horizon, it: Item): number {
+  const kwh = it.kind === 'run' ? it.remKwh : (it.powerKw * it.remMin) / 60;
+  const rate = it.kind === 'fixed' ? 0 : it.penaltyGbpPerH;
+  return rate * (2 + (h.n * SLOT_H) + 24) + kwh * 10;
+}
+
+export function runLatenessPerKwh(h: Horizon, it: RunItem, s: number): number {
+  return latenessPenalty(it.penaltyGbpPerH, slotLatenessH(h, it.job.deadlineMs, s)) / it.remKwh;
+}
+
+function startKey(it: StartItem): string {
+  return `${it.earliest}|${it.onTimeLast}|${it.remMin.toFixed(6)}|${it.powerKw}|${it.penaltyGbpPerH}|${it.deferrable}|${it.fixedStart}|${it.job.deadlineMs}`;
+}
+
+function runKey(it: RunItem): string {
+  return `${it.earliest}|${it.onTimeEnd}|${it.remKwh.toFixed(6)}|${it.powerKw}|${it.penaltyGbpPerH}|${it.deferCapKwh.toFixed(6)}|${it.job.deadlineMs}`;
+}
+
+export function formulate(h: Horizon, items: ReadonlyArray<Item>, opt: FormulateOptions): Formulation {
+  const { n, site } = h;
+  const integer = opt.integer ?? true;
+  const b = new ModelBuilder();
+  const fixed: JobSchedule[] = [];
+  const fixedLoadKw = new Float64Array(n);
+
+  const startMap = new Map<string, StartItem[]>();
+  const runMap = new Map<string, RunItem[]>();
+  for (const it of items) {
+    const kept = opt.keep?.get(it.job.id);
+    if (kept) {
+      fixed.push(kept);
+      for (let s = 0; s < n; s++) fixedLoadKw[s]! += kept.runKw[s]!;
+      continue;
+    }
+    if (it.kind === 'fixed') {
+      const runKw = new Float64Array(n);
+      for (let k = 0; k < it.frac.length && it.offset + k < n; k++) runKw[it.offset + k] = it.powerKw * it.frac[k]!;
+      for (let s = 0; s < n; s++) fixedLoadKw[s]! += runKw[s]!;
+      fixed.push({ jobId: it.job.id, kind: 'scheduled', startSlot: it.offset, runKw, deferredKwh: 0, unservedKwh: 0 });
+    } else if (it.kind === 'start') {
+      if (it.earliest >= n) {
+        fixed.push({ jobId: it.job.id, kind: 'deferred', startSlot: null, runKw: new Float64Array(n), deferredKwh: (it.powerKw * it.remMin) / 60, unservedKwh: 0 });
+        continue;
+      }
+      const k = startKey(it);
+      const g = startMap.get(k);
+      if (g) g.push(it);
+      else startMap.set(k, [it]);
+    } else {
+      if (it.earliest >= n) {
+        fixed.push({ jobId: it.job.id, kind: 'deferred', startSlot: null, runKw: new Float64Array(n), deferredKwh: it.remKwh, unservedKwh: 0 });
+        continue;
+      }
+      const k = runKey(it);
+      const g = runMap.get(k);
+      if (g) g.push(it);
+      else runMap.set(k, [it]);
+    }
+  }
+
+  // Rows: IT balance, site balance, SoC balance per slot.
+  const rowIt = new Int32Array(n);
+  const rowSite = new Int32Array(n);
+  const rowSoc = new Int32Array(n);
+  for (let s = 0; s < n; s++) rowIt[s] = b.addRow(-fixedLoadKw[s]!, -fixedLoadKw[s]!);
+  for (let s = 0; s < n; s++) rowSite[s] = b.addRow(0, 0);
+  const bat = site.battery;
+  const etaC = Math.sqrt(bat.roundTripEfficiency);
+  const etaD = etaC;
+  const socInit = opt.socInitKwh;
+  for (let s = 0; s < n; s++) rowSoc[s] = b.addRow(s === 0 ? socInit : 0, s === 0 ? socInit : 0);
+  const capRow = opt.carbonCapGPerKwh !== undefined ? b.addRow(-Infinity, 0) : -1;
+
+  // Slot columns.
+  const cols = { it: new Int32Array(n), site: new Int32Array(n), over: new Int32Array(n), ch: new Int32Array(n), dis: new Int32Array(n), soc: new Int32Array(n) };
+  const minSoc = Math.min(bat.minSocFraction * bat.energyKwh, socInit);
+  const maxSoc = Math.max(bat.maxSocFraction * bat.energyKwh, socInit);
+  const terminal = Math.max(minSoc, Math.min(socInit, opt.terminalSocFraction * bat.energyKwh));
+  for (let s = 0; s < n; s++) {
+    const itUpper = Math.max(site.itCapacityKw, fixedLoadKw[s]!);
+    cols.it[s] = b.addCol(0, 0, itUpper, [rowIt[s]!, rowSite[s]!], [-1, -site.pue]);
+    const c = h.costPerKwh[s]! * SLOT_H;
+    const carbonCoef = opt.carbonCapGPerKwh !== undefined ? h.intensity[s]! - opt.carbonCapGPerKwh : 0;
+    const siteRows = capRow >= 0 ? [rowSite[s]!, capRow] : [rowSite[s]!];
+    const siteCoefs = capRow >= 0 ? [1, carbonCoef] : [1];
+    cols.site[s] = b.addCol(c, 0, Math.max(0, h.importCapKw[s]!), siteRows, siteCoefs);
+    cols.over[s] = b.addCol(c + OVER_PENALTY_PER_KWH * SLOT_H, 0, Infinity, siteRows, siteCoefs);
+    const batRows = s + 1 < n ? [rowSite[s]!, rowSoc[s]!] : [rowSite[s]!, rowSoc[s]!];
+    cols.ch[s] = b.addCol(EPS_BATTERY, 0, bat.powerKw, batRows, [-1, -etaC * SLOT_H]);
+    cols.dis[s] = b.addCol(EPS_BATTERY, 0, bat.powerKw, batRows, [1, SLOT_H / etaD]);
+    const socRows = s + 1 < n ? [rowSoc[s]!, rowSoc[s + 1]!] : [rowSoc[s]!];
+    const socCoefs = s + 1 < n ? [1, -1] : [1];
+    cols.soc[s] = b.addCol(0, s === n - 1 ? terminal : minSoc, maxSoc, socRows, socCoefs);
+  }
+  const carbonSlackCol = capRow >= 0 ? b.addCol(CARBON_CAP_PENALTY, 0, Infinity, [capRow], [-1]) : -1;
+
+  const deferPerKwh = deferCostPerKwh(h);
+  const startGroups: StartGroup[] = [];
+  for (const groupItems of startMap.values()) {
+    const it = groupItems[0]!;
+    const count = groupItems.length;
+    const row = b.addRow(count, count);
+    const starts = candidateStarts(h, it);
+    const gcols: number[] = [];
+    for (const s of starts) {
+      const rows = [row];
+      const coefs = [1];
+      for (let k = 0; k < it.frac.length && s + k < n; k++) {
+        rows.push(rowIt[s + k]!);
+        coefs.push(it.powerKw * it.frac[k]!);
+      }
+      gcols.push(b.addCol(startExtraCost(h, it, s), 0, count, rows, coefs, integer));
+    }
+    const kwh = (it.powerKw * it.remMin) / 60;
+    const deferCol = it.deferrable ? b.addCol(kwh * deferPerKwh, 0, count, [row], [1]) : -1;
+    const unplacedCol = b.addCol(unplacedCost(h, it), 0, count, [row], [1]);
+    startGroups.push({ items: groupItems, starts, cols: gcols, deferCol, unplacedCol });
+  }
+
+  const runGroups: RunGroup[] = [];
+  for (const groupItems of runMap.values()) {
+    const it = groupItems[0]!;
+    const count = groupItems.length;
+    const row = b.addRow(count * it.remKwh, count * it.remKwh);
+    const slots: number[] = [];
+    const gcols: number[] = [];
+    const lastSlot = Math.min(n - 1, Math.max(it.onTimeEnd - 1, it.earliest) + (it.deferCapKwh > 0 ? 0 : MAX_LATE_SLOTS));
+    for (let s = it.earliest; s <= lastSlot; s++) {
+      slots.push(s);
+      gcols.push(b.addCol(runLatenessPerKwh(h, it, s) * SLOT_H + EPS_START * 1e-2 * s, 0, count * it.powerKw, [row, rowIt[s]!], [SLOT_H, 1]));
+    }
+    const deferCol = it.deferCapKwh > 0 ? b.addCol(deferPerKwh, 0, count * it.deferCapKwh, [row], [1]) : -1;
+    const unservedCol = b.addCol(unplacedCost(h, it) / it.remKwh, 0, Infinity, [row], [1]);
+    runGroups.push({ items: groupItems, slots, cols: gcols, deferCol, unservedCol });
+  }
+
+  return { model: b.build(), h, startGroups, runGroups, fixed, fixedLoadKw, cols, carbonSlackCol, socInitKwh: socInit, etaC, etaD };
+}
+
+/** Column values for a schedule: the MIP start HiGHS checks and, if feasible, keeps as incumbent. */
+export function hintFromSchedule(f: Formulation, sched: Schedule): Float64Array {
+  const x = new Float64Array(f.model.numCols);
+  const { n, site } = f.h;
+  const it = Float64Array.from(f.fixedLoadKw);
+  for (const g of f.startGroups) {
+    let placed = 0;
+    let deferred = 0;
+    for (const item of g.items) {
+      const js = sched.jobs.get(item.job.id);
+      if (js?.kind === 'scheduled' && js.startSlot !== null) {
+        const i = g.starts.indexOf(js.startSlot);
+        if (i >= 0) {
+          x[g.cols[i]!]! += 1;
+          placed++;
+          for (let k = 0; k < item.frac.length && js.startSlot + k < n; k++) it[js.startSlot + k]! += item.powerKw * item.frac[k]!;
+          continue;
+        }
+      }
+      if (js?.kind === 'deferred' && g.deferCol >= 0) {
+        deferred++;
+      }
+    }
+    if (g.deferCol >= 0) x[g.deferCol] = deferred;
+    x[g.unplacedCol] = g.items.length - placed - deferred;
+  }
+  for (const g of f.runGroups) {
+    let deferred = 0;
+    let total = 0;
+    for (const item of g.items) {
+      const js = sched.jobs.get(item.job.id);
+      if (!js) continue;
+      for (let i = 0; i < g.slots.length; i++) {
+        const v = js.runKw[g.slots[i]!]!;
+        x[g.cols[i]!]! += v;
+        it[g.slots[i]!]! += v;
+        total += v * SLOT_H;
+      }
+      deferred += js.deferredKwh;
+    }
+    if (g.deferCol >= 0) x[g.deferCol] = deferred;
+    x[g.unservedCol] = Math.max(0, g.items.length * g.items[0]!.remKwh - total - deferred);
+  }
+  let soc = f.socInitKwh;
+  for (let s = 0; s < n; s++) {
+    x[f.cols.it[s]!] = it[s]!;
+    const ch = sched.chargeKw[s]!;
+    const dis = sched.dischargeKw[s]!;
+    x[f.cols.ch[s]!] = ch;
+    x[f.cols.dis[s]!] = dis;
+    soc += SLOT_H * (f.etaC * ch - dis / f.etaD);
+    x[f.cols.soc[s]!] = soc;
+    const load = site.pue * it[s]! + ch - dis;
+    const cap = Math.max(0, f.h.importCapKw[s]!);
+    x[f.cols.site[s]!] = Math.min(Math.max(0, load), cap);
+    x[f.cols.over[s]!] = Math.max(0, load - cap);
+  }
+  return x;
+}

@@ -1,0 +1,158 @@
+/**
+ * The planning grid: half-hour slots from `nowMs`, and each job turned into what the
+ * formulation needs (its window in slots, its per-slot energy pattern, its penalties).
+ */
+import type { SiteConfig } from '../jobs/index.ts';
+import type { PlanInput, PlanJob } from './types.ts';
+
+export const SLOT_MS = 30 * 60 * 1000;
+export const SLOT_H = 0.5;
+const H_MS = 3_600_000;
+
+export interface Horizon {
+  readonly t0: number;
+  readonly n: number;
+  readonly site: SiteConfig;
+  readonly price: Float64Array;
+  readonly intensity: Float64Array;
+  /** £ per kWh imported in the slot: energy price plus carbon price. */
+  readonly costPerKwh: Float64Array;
+  readonly importCapKw: Float64Array;
+  /** Mean cost per kWh over the horizon: the estimate for work left beyond it. */
+  readonly meanCostPerKwh: number;
+}
+
+export function floorSlot(ms: number): number {
+  return Math.floor(ms / SLOT_MS) * SLOT_MS;
+}
+
+/** Signal value for slot i of the horizon; the last known value carries forward past the end. */
+function signalAt(values: ReadonlyArray<number>, offset: number): number {
+  if (values.length === 0) throw new RangeError('signals: empty series');
+  const i = Math.min(Math.max(offset, 0), values.length - 1);
+  const v = values[i]!;
+  if (!Number.isFinite(v)) throw new RangeError(`signals: value at index ${i} is not finite`);
+  return v;
+}
+
+export function makeHorizon(input: PlanInput, n: number): Horizon {
+  const t0 = floorSlot(input.nowMs);
+  const { site, signals } = input;
+  const off = Math.round((t0 - signals.startMs) / SLOT_MS);
+  if (off < 0) throw new RangeError(`signals start ${new Date(signals.startMs).toISOString()} after the plan start ${new Date(t0).toISOString()}`);
+  const price = new Float64Array(n);
+  const intensity = new Float64Array(n);
+  const costPerKwh = new Float64Array(n);
+  const importCapKw = new Float64Array(n);
+  let sum = 0;
+  for (let s = 0; s < n; s++) {
+    price[s] = signalAt(signals.priceGbpPerMwh, off + s);
+    intensity[s] = signalAt(signals.intensityGPerKwh, off + s);
+    costPerKwh[s] = price[s]! / 1000 + (site.carbonPriceGbpPerT * intensity[s]!) / 1e6;
+    importCapKw[s] = input.importCapKw?.[s] ?? site.importCapKw;
+    sum += costPerKwh[s]!;
+  }
+  return { t0, n, site, price, intensity, costPerKwh, importCapKw, meanCostPerKwh: sum / n };
+}
+
+/** A non-preemptible job not yet started: choose one start slot. */
+export interface StartItem {
+  readonly kind: 'start';
+  readonly job: PlanJob;
+  readonly powerKw: number;
+  readonly remMin: number;
+  /** Fraction of full power in each run slot (the last one may be partial). */
+  readonly frac: ReadonlyArray<number>;
+  readonly earliest: number;
+  /** Last start slot that finishes by the deadline (may lie beyond the horizon). */
+  readonly onTimeLast: number;
+  /** May wait beyond the horizon and still be on time. */
+  readonly deferrable: boolean;
+  readonly penaltyGbpPerH: number;
+  /** Serving and pinned load: only the earliest slot is a candidate. */
+  readonly fixedStart: boolean;
+}
+
+/** Load already committed: a running non-preemptible job's remaining slots from `offset`. */
+export interface FixedItem {
+  readonly kind: 'fixed';
+  readonly job: PlanJob;
+  readonly powerKw: number;
+  readonly offset: number;
+  readonly frac: ReadonlyArray<number>;
+  readonly remMin: number;
+}
+
+/** A preemptible job: any amount up to its power in each slot of its window. */
+export interface RunItem {
+  readonly kind: 'run';
+  readonly job: PlanJob;
+  readonly powerKw: number;
+  readonly remKwh: number;
+  readonly earliest: number;
+  /** Slots < onTimeEnd finish by the deadline. */
+  readonly onTimeEnd: number;
+  /** kWh that may wait beyond the horizon and still finish on time. */
+  readonly deferCapKwh: number;
+  readonly penaltyGbpPerH: number;
+}
+
+export type Item = StartItem | FixedItem | RunItem;
+
+export function runFractions(remMin: number): number[] {
+  const slots = Math.max(1, Math.ceil(remMin / 30 - 1e-9));
+  const out: number[] = [];
+  for (let k = 0; k < slots; k++) out.push(Math.min(1, remMin / 30 - k));
+  return out;
+}
+
+export function remainingMin(job: PlanJob): number {
+  return Math.max(0, job.runtimeMin - (job.doneMin ?? 0));
+}
+
+/** Hours late if a non-preemptible job of `remMin` starts in slot s. */
+export function startLatenessH(h: Horizon, deadlineMs: number, s: number, remMin: number): number {
+  return Math.max(0, h.t0 + s * SLOT_MS + remMin * 60_000 - deadlineMs) / H_MS;
+}
+
+/** Hours late for work done in slot s (its end past the deadline). */
+export function slotLatenessH(h: Horizon, deadlineMs: number, s: number): number {
+  return Math.max(0, h.t0 + (s + 1) * SLOT_MS - deadlineMs) / H_MS;
+}
+
+/** The penalty for finishing `lateH` hours late: one hour's worth for missing, then per hour. */
+export function latenessPenalty(rate: number, lateH: number): number {
+  return lateH > 1e-9 ? rate * (1 + lateH) : 0;
+}
+
+export function toItem(h: Horizon, job: PlanJob): Item | null {
+  const rem = remainingMin(job);
+  if (rem <= 1e-9) return null;
+  const rate = h.site.slaPenaltyGbpPerH[job.slaClass];
+  if (!job.preemptible && job.startedMs !== undefined) {
+    const frac = runFractions(rem);
+    return { kind: 'fixed', job, powerKw: job.powerKw, offset: 0, frac, remMin: rem };
+  }
+  const earliest = Math.max(0, Math.ceil((job.earliestStartMs - h.t0) / SLOT_MS - 1e-9));
+  if (!job.preemptible) {
+    const frac = runFractions(rem);
+    const onTimeLast = Math.floor((job.deadlineMs - rem * 60_000 - h.t0) / SLOT_MS + 1e-9);
+    return {
+      kind: 'start',
+      job,
+      powerKw: job.powerKw,
+      remMin: rem,
+      frac,
+      earliest,
+      onTimeLast,
+      deferrable: onTimeLast >= h.n && job.class !== 'serving',
+      penaltyGbpPerH: rate,
+      fixedStart: job.class === 'serving',
+    };
+  }
+  const remKwh = (job.powerKw * rem) / 60;
+  const horizonEnd = h.t0 + h.n * SLOT_MS;
+  const deferCapKwh = Math.max(0, (job.powerKw * (job.deadlineMs - Math.max(horizonEnd, job.earliestStartMs))) / H_MS);
+  const onTimeEnd = Math.floor((job.deadlineMs - h.t0) / SLOT_MS + 1e-9);
+  return { kind: 'run', job, powerKw: job.powerKw, remKwh, earliest, onTimeEnd, deferCapKwh: Math.min(deferCapKwh, remKwh), penaltyGbpPerH: rate };
+}

@@ -1,0 +1,27 @@
+/**
+ * The planner's public face. `plan(input, options)` → Promise<PlanResult>; `validatePlan`
+ * checks any plan independently before anything acts on it. Pure apart from the solver worker.
+ */
+export type {
+  Signals,
+  PlanJob,
+  PlanInput,
+  PlanOptions,
+  PlanStatus,
+  PlanResult,
+  JobPlan,
+  SlotPlan,
+  SlotRun,
+  FlexibilitySlot,
+  SolveInfo,
+} from './types.ts';
+export { plan, DEFAULT_PLAN_OPTIONS } from './plan.ts';
+export { validatePlan, type PlanProblem, type ValidatePlanOptions } from './validate-plan.ts';
+export { SolverWorker, SolverTimeoutError, solvePlanInWorker, sharedSolverWorker } from './worker-client.ts';
+export { solveLpText, solveSparse, type SolveRequest, type SolveResponse, type LpTextResponse } from './solver-core.ts';
+export { SLOT_MS, floorSlot, makeHorizon, toItem, type Horizon, type Item } from './horizon.ts';
+export { greedySchedule } from './greedy.ts';
+export { evaluate, counterfactual } from './evaluate.ts';
+export { formulate } from './formulation.ts';
+export { toLpText, type SparseModel } from './model-builder.ts';
+export type { Schedule, JobSchedule } from './schedule.ts';

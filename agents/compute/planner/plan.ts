@@ -1,0 +1,162 @@
+/**
+ * plan(input, options): the planner's one entry point. Builds the MILP for the horizon,
+ * warm-starts it from the previous plan, solves it in the worker with a time limit and gap,
+ * decodes, and checks the result with the independent validator. Whatever happens it returns
+ * a plan; `status` and `solver` say how it was made.
+ */
+import { type Horizon, type Item, SLOT_H, SLOT_MS, makeHorizon, toItem } from './horizon.ts';
+import { type Formulation, formulate, hintFromSchedule } from './formulation.ts';
+import { integerCount } from './model-builder.ts';
+import { greedySchedule } from './greedy.ts';
+import { decode } from './decode.ts';
+import { evaluate } from './evaluate.ts';
+import { type JobSchedule, type Schedule, scheduleRuns, scheduleStart } from './schedule.ts';
+import { type SolveRequest, type SolveResponse, solveSparse } from './solver-core.ts';
+import { solvePlanInWorker } from './worker-client.ts';
+import { validatePlan } from './validate-plan.ts';
+import type { PlanInput, PlanJob, PlanOptions, PlanResult, PlanStatus, SolveInfo } from './types.ts';
+
+export const DEFAULT_PLAN_OPTIONS = {
+  horizonSlots: 96,
+  timeLimitS: 10,
+  mipRelGap: 0.01,
+  mode: 'auto',
+  fullEveryMs: 6 * 3_600_000,
+  inWorker: true,
+  decomposeAboveColumns: 60_000,
+  terminalSocFraction: 0.5,
+} as const satisfies Required<PlanOptions>;
+
+/** Above this many integer columns the MIP is solved by relax-and-fix rather than whole. */
+const RELAX_AND_FIX_ABOVE = 1_500;
+
+/** Schedules from the previous plan that are still valid now: the incumbent to keep. */
+export function keepFromPrevious(h: Horizon, items: ReadonlyArray<Item>, prev: PlanResult | undefined): Map<string, JobSchedule> {
+  const keep = new Map<string, JobSchedule>();
+  if (!prev || prev.horizonSlots <= 0) return keep;
+  const shift = Math.round((h.t0 - prev.nowMs) / SLOT_MS);
+  if (shift < 0) return keep;
+  const byId = new Map(prev.jobs.map((j) => [j.jobId, j]));
+  for (const it of items) {
+    const jp = byId.get(it.job.id);
+    if (!jp) continue;
+    if (it.kind === 'start') {
+      if (jp.kind !== 'scheduled' || jp.startMs === null) continue;
+      const slot = Math.round((jp.startMs - h.t0) / SLOT_MS);
+      if (slot < it.earliest || slot >= h.n) continue;
+      if (it.fixedStart && slot !== it.earliest) continue;
+      keep.set(it.job.id, scheduleStart(h, it, slot));
+    } else if (it.kind === 'run') {
+      if (jp.kind === 'unplaced') continue;
+      const runKw = new Float64Array(h.n);
+      let kwh = 0;
+      let ok = true;
+      for (const r of jp.runs) {
+        const s = r.slot - shift;
+        if (s < 0) continue;
+        if (s >= h.n || s < it.earliest) {
+          ok = false;
+          break;
+        }
+        runKw[s] = r.kw;
+        kwh += r.kw * SLOT_H;
+      }
+      const tol = 1e-6 * Math.max(1, it.remKwh) + 1e-6;
+      if (!ok || Math.abs(kwh + jp.deferredKwh - it.remKwh) > tol || jp.deferredKwh > it.deferCapKwh + tol) continue;
+      keep.set(it.job.id, scheduleRuns(it, runKw, jp.deferredKwh));
+    }
+  }
+  return keep;
+}
+
+function solveInfo(mode: SolveInfo['mode'], f: Formulation | null, res: SolveResponse | null, buildMs: number, totalMs: number, message?: string): SolveInfo {
+  const objective = res?.objective ?? null;
+  const bound = res?.bound ?? null;
+  const gap = objective !== null && bound !== null ? Math.max(0, objective - bound) / Math.max(1e-9, Math.abs(objective)) : null;
+  return {
+    mode,
+    modelStatus: res?.modelStatus ?? 'not solved',
+    objectiveGbp: objective,
+    boundGbp: bound,
+    gap,
+    buildMs,
+    solveMs: res?.solveMs ?? 0,
+    totalMs,
+    columns: f?.model.numCols ?? 0,
+    integerColumns: f ? integerCount(f.model) : 0,
+    rows: f?.model.numRows ?? 0,
+    groups: f ? f.startGroups.length + f.runGroups.length : 0,
+    ...(message !== undefined ? { message } : {}),
+  };
+}
+
+function addLeftovers(h: Horizon, sched: Schedule, leftovers: ReadonlyArray<Item>): Schedule {
+  if (leftovers.length === 0) return sched;
+  const g = greedySchedule(h, leftovers, [...sched.jobs.values()]);
+  return { jobs: g.jobs, chargeKw: sched.chargeKw, dischargeKw: sched.dischargeKw };
+}
+
+export async function plan(input: PlanInput, options: PlanOptions = {}): Promise<PlanResult> {
+  const o = { ...DEFAULT_PLAN_OPTIONS, ...options };
+  const t0 = performance.now();
+  const h = makeHorizon(input, o.horizonSlots);
+  const jobsById = new Map<string, PlanJob>(input.jobs.map((j) => [j.id, j]));
+  const items = input.jobs.map((j) => toItem(h, j)).filter((x): x is Item => x !== null);
+  const prev = input.previous;
+  const socInitKwh = input.batterySocKwh;
+
+  const finish = (sched: Schedule, status: PlanStatus, info: SolveInfo, lastFullMs: number): PlanResult =>
+    evaluate(h, jobsById, items, sched, socInitKwh, status, { ...info, totalMs: performance.now() - t0 }, lastFullMs);
+
+  const greedyPlan = (status: PlanStatus, f: Formulation | null, res: SolveResponse | null, buildMs: number, message?: string) =>
+    finish(greedySchedule(h, items), status, solveInfo('greedy', f, res, buildMs, 0, message), prev?.lastFullMs ?? h.t0);
+
+  if (o.mode === 'greedy') return greedyPlan('greedy', null, null, 0);
+
+  const prevUsable = prev !== undefined && prev.status !== 'error-greedy' && prev.status !== 'time-limit-greedy' && prev.status !== 'greedy';
+  const incremental = o.mode === 'incremental' ? prevUsable : o.mode === 'auto' && prevUsable && h.t0 - prev.lastFullMs < o.fullEveryMs;
+  const kept = keepFromPrevious(h, items, prev);
+  const f = formulate(h, items, {
+    socInitKwh,
+    terminalSocFraction: o.terminalSocFraction,
+    ...(input.carbonCapGPerKwh !== undefined ? { carbonCapGPerKwh: input.carbonCapGPerKwh } : {}),
+    ...(incremental ? { keep: kept } : {}),
+  });
+  // Warm start: still-valid starts from the last plan, the rest placed greedily around them.
+  const hintSched = greedySchedule(h, items, incremental ? f.fixed : [...f.fixed, ...kept.values()]);
+  const hint = hintFromSchedule(f, hintSched);
+  const ints = integerCount(f.model);
+  const req: SolveRequest = {
+    model: f.model,
+    hint,
+    timeLimitS: o.timeLimitS,
+    mipRelGap: o.mipRelGap,
+    strategy: ints === 0 ? 'lp' : ints > RELAX_AND_FIX_ABOVE ? 'relax-and-fix' : 'mip',
+  };
+  const buildMs = performance.now() - t0;
+  const mode: SolveInfo['mode'] = incremental ? 'incremental' : 'full';
+  const lastFullMs = incremental ? prev!.lastFullMs : h.t0;
+
+  let res: SolveResponse;
+  try {
+    res = o.inWorker ? await solvePlanInWorker(req) : await solveSparse(req);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const timeout = (e as { _tag?: string })._tag === 'SolverTimeoutError';
+    return greedyPlan(timeout ? 'time-limit-greedy' : 'error-greedy', f, null, buildMs, msg);
+  }
+  if (!res.ok || !res.x) {
+    const timeLimited = res.modelStatus === 'Time limit reached';
+    return greedyPlan(timeLimited ? 'time-limit-greedy' : 'error-greedy', f, res, buildMs, res.error ?? `no solution: ${res.modelStatus}`);
+  }
+  const { schedule, leftovers } = decode(f, res.x);
+  const sched = addLeftovers(h, schedule, leftovers);
+  const status: PlanStatus = res.modelStatus === 'Optimal' ? 'optimal' : 'time-limit-incumbent';
+  const result = finish(sched, status, solveInfo(mode, f, res, buildMs, 0, leftovers.length ? `${leftovers.length} job(s) placed greedily after the solve` : undefined), lastFullMs);
+  const problems = validatePlan(result, input.jobs, input.site, input.signals, { batterySocKwh: socInitKwh, importCapKw: Array.from(h.importCapKw) });
+  if (problems.length > 0) {
+    const fallback = greedyPlan('error-greedy', f, res, buildMs, `solver plan failed validation: ${problems.slice(0, 3).map((p) => p.message).join('; ')}`);
+    return fallback;
+  }
+  return result;
+}
