@@ -1,0 +1,109 @@
+/** Workloads as CSV: one job per line, times in ISO 8601 UTC, units in the column names. */
+import { JOB_CLASSES, SLA_CLASSES, type Job, type JobClass, type SiteConfig, type SlaClass, validateJob } from '../jobs/index.ts';
+
+export const WORKLOAD_COLUMNS = ['id', 'class', 'power_kw', 'gpu_count', 'per_gpu_kw', 'runtime_min', 'earliest_start_utc', 'deadline_utc', 'sla_class', 'preemptible'] as const;
+
+export interface CsvProblem {
+  readonly line: number;
+  readonly field: string;
+  readonly reason: string;
+}
+
+const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+
+export function writeWorkloadCsv(jobs: ReadonlyArray<Job>): string {
+  const lines = [WORKLOAD_COLUMNS.join(',')];
+  for (const j of jobs) {
+    lines.push(
+      [
+        quote(j.id),
+        j.class,
+        String(j.powerKw),
+        j.gpuCount === undefined ? '' : String(j.gpuCount),
+        j.perGpuKw === undefined ? '' : String(j.perGpuKw),
+        String(j.runtimeMin),
+        new Date(j.earliestStartMs).toISOString(),
+        new Date(j.deadlineMs).toISOString(),
+        j.slaClass,
+        j.preemptible ? 'true' : 'false',
+      ].join(','),
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+function splitLine(line: string): string[] {
+  const out: string[] = [];
+  let cell = '';
+  let q = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (q) {
+      if (c === '"' && line[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') q = false;
+      else cell += c;
+    } else if (c === '"') q = true;
+    else if (c === ',') {
+      out.push(cell);
+      cell = '';
+    } else cell += c;
+  }
+  out.push(cell);
+  return out;
+}
+
+/**
+ * Parse a workload CSV. Rows with problems are left out and reported with line, field and
+ * reason (the same checks as a submitted job); the other rows are returned.
+ */
+export function readWorkloadCsv(text: string, site: SiteConfig): { jobs: Job[]; problems: CsvProblem[] } {
+  const lines = text.split(/\r?\n/);
+  const header = splitLine(lines[0] ?? '').map((h) => h.trim());
+  const problems: CsvProblem[] = [];
+  const missing = WORKLOAD_COLUMNS.filter((c) => !['gpu_count', 'per_gpu_kw'].includes(c) && !header.includes(c));
+  if (missing.length) return { jobs: [], problems: missing.map((c) => ({ line: 1, field: c, reason: 'column missing from the header' })) };
+  const col = (name: string) => header.indexOf(name);
+  const jobs: Job[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const raw = lines[i]!;
+    if (raw.trim() === '') continue;
+    const cells = splitLine(raw);
+    const line = i + 1;
+    const get = (name: string) => (col(name) >= 0 ? (cells[col(name)] ?? '').trim() : '');
+    const rowProblems: CsvProblem[] = [];
+    const num = (name: string) => {
+      const v = Number(get(name));
+      if (get(name) === '' || !Number.isFinite(v)) rowProblems.push({ line, field: name, reason: `"${get(name)}" is not a number` });
+      return v;
+    };
+    const time = (name: string) => {
+      const v = Date.parse(get(name));
+      if (!/Z$/.test(get(name)) || !Number.isFinite(v)) rowProblems.push({ line, field: name, reason: `"${get(name)}" is not an ISO 8601 UTC time` });
+      return v;
+    };
+    const cls = get('class');
+    if (!(JOB_CLASSES as readonly string[]).includes(cls)) rowProblems.push({ line, field: 'class', reason: `must be one of ${JOB_CLASSES.join(', ')}` });
+    const sla = get('sla_class');
+    if (!(SLA_CLASSES as readonly string[]).includes(sla)) rowProblems.push({ line, field: 'sla_class', reason: `must be one of ${SLA_CLASSES.join(', ')}` });
+    const pre = get('preemptible');
+    if (pre !== 'true' && pre !== 'false') rowProblems.push({ line, field: 'preemptible', reason: 'must be true or false' });
+    const job: Job = {
+      id: get('id'),
+      class: cls as JobClass,
+      powerKw: num('power_kw'),
+      ...(get('gpu_count') !== '' ? { gpuCount: num('gpu_count') } : {}),
+      ...(get('per_gpu_kw') !== '' ? { perGpuKw: num('per_gpu_kw') } : {}),
+      runtimeMin: num('runtime_min'),
+      earliestStartMs: time('earliest_start_utc'),
+      deadlineMs: time('deadline_utc'),
+      slaClass: sla as SlaClass,
+      preemptible: pre === 'true',
+    };
+    if (rowProblems.length === 0) for (const p of validateJob(job, site)) rowProblems.push({ line, field: p.field, reason: p.reason });
+    if (rowProblems.length) problems.push(...rowProblems);
+    else jobs.push(job);
+  }
+  return { jobs, problems };
+}
