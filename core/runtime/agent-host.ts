@@ -87,8 +87,10 @@ export class AgentHost<S> {
     this.handled.clear();
     this.applied.clear();
     const head = await this.deps.store.headPosition();
-    for await (const e of this.deps.store.readAll({ categories: [...this.cats] })) {
+    const observes = (this.def.observes ?? []).length > 0;
+    for await (const e of this.deps.store.readAll(observes ? {} : { categories: [...this.cats] })) {
       if (e.position > head) break;
+      if (!this.cats.has(categoryOf(e.stream)) && !this.observesType(e.type)) continue;
       state = this.def.evolve(state, e);
       if (e.source === this.def.name && e.causationId) this.handled.add(e.causationId);
     }
@@ -116,6 +118,10 @@ export class AgentHost<S> {
     await this.deps.checkpoints.put(this.checkpointName, this.position);
   }
 
+  observesType(type: string): boolean {
+    return (this.def.observes ?? []).some((p) => subjectMatches(p, type));
+  }
+
   wantsType(type: string): boolean {
     return (this.def.subscriptions ?? []).some((p) => subjectMatches(p, type));
   }
@@ -131,6 +137,8 @@ export class AgentHost<S> {
     if (this.cats.has(categoryOf(e.stream))) {
       if (this.applied.delete(e.id)) return null;
       if (e.position > this.restoredHead) this.state = this.def.evolve(this.state, e);
+    } else if (e.position > this.restoredHead && this.observesType(e.type)) {
+      this.state = this.def.evolve(this.state, e);
     }
     if (e.source === this.def.name) return null;
     if (!this.wantsType(e.type)) return null;

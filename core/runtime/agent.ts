@@ -64,6 +64,12 @@ export interface AgentDefinition<S> {
   readonly categories: ReadonlyArray<string>;
   /** Event-type patterns (NATS wildcards over dot-separated types) this agent reacts to. */
   readonly subscriptions?: ReadonlyArray<string>;
+  /**
+   * Event-type patterns of other agents' facts that also feed `evolve` (on restore and live),
+   * so the state can hold what the agent has learnt (the latest forecast, orders confirmed).
+   * An event both observed and subscribed is evolved first, then decided on.
+   */
+  readonly observes?: ReadonlyArray<string>;
   /** Command names accepted on `caco.<site>.cmd.<agent>.<name>`; each must be a registered command type. */
   readonly commands?: Readonly<Record<string, string>>;
   readonly initialState: S;

@@ -142,3 +142,33 @@ test('the ledger file survives closing and reopening the store', async () => {
   await again.close();
   await s.close();
 });
+
+test('observed facts of other agents feed evolve, live and on restore, without causing decisions', async () => {
+  const s = embeddedStack('observe');
+  const reg = exampleRegistry();
+  const watcher = () => ({
+    name: 'watcher',
+    version: '1.0.0',
+    categories: ['watcher'],
+    observes: ['example.meter.read'],
+    initialState: { seen: 0, kwh: 0 },
+    evolve: (st: { seen: number; kwh: number }, e: Envelope) => (e.type === 'example.meter.read' ? { seen: st.seen + 1, kwh: st.kwh + (e.data as { energyKwh: number }).energyKwh } : st),
+    decide: () => {
+      throw new Error('an observed event must not reach decide');
+    },
+  });
+  let rt = new Runtime({ ...s, site: 't', checkpoints: s.store, registry: reg, delivery: 'lockstep' });
+  rt.add(meterAgent('observe', s.clock.now() + 3 * HOUR));
+  const w = rt.add(watcher());
+  await rt.start();
+  while (s.clock.advanceToNextTimer()) await rt.settle();
+  assert.equal((w.state as { seen: number }).seen, 6);
+  await rt.stop();
+  rt = new Runtime({ ...s, site: 't', checkpoints: s.store, registry: reg, delivery: 'lockstep' });
+  const again = rt.add(watcher());
+  await rt.start();
+  await rt.settle();
+  assert.equal((again.state as { seen: number }).seen, 6, 'restored from the ledger');
+  await rt.stop();
+  await s.close();
+});
