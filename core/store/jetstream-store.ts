@@ -1,4 +1,4 @@
-import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type PubAck } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope.ts';
 import { ConcurrencyError, InvalidArgumentError } from '../errors.ts';
@@ -24,7 +24,7 @@ export interface JetStreamStoreOptions {
   readonly duplicateWindowMs?: number;
   /** Connection name shown by the server. */
   readonly name?: string;
-  /** How long to wait for a publish acknowledgement (default 10 s). */
+  /** How long to wait for a publish acknowledgement before re-sending it (default 5 s, 3 sends). */
   readonly ackTimeoutMs?: number;
   /** Messages asked for per pull when reading (default 1024). */
   readonly pullBatch?: number;
@@ -43,6 +43,8 @@ const WRONG_LAST_SEQUENCE = 10071;
 const MAX_ANY_ATTEMPTS = 50;
 /** No real stream reaches this sequence, so a publish expecting it can never be stored. */
 const IMPOSSIBLE_SEQ = Number.MAX_SAFE_INTEGER;
+/** Sends of one commit before a lost acknowledgement is reported to the caller. */
+const PUBLISH_ATTEMPTS = 3;
 
 /**
  * The ledger on NATS JetStream: one stream per site, one subject per ledger stream, one
@@ -80,7 +82,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
     const prefix = ledgerSubjectPrefix(opts.site);
     const nc = opts.nc ?? (await connectNats({ ...(opts.servers ? { servers: opts.servers } : {}), name: opts.name ?? `caco-store-${opts.site}` }));
     try {
-      const timeout = opts.ackTimeoutMs ?? 10_000;
+      const timeout = opts.ackTimeoutMs ?? 5000;
       const jsm = await jetstreamManager(nc, { timeout });
       const js = jetstream(nc, { timeout });
       await ensureStream(jsm, streamName, prefix, opts);
@@ -133,7 +135,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
       }
       let ack;
       try {
-        ack = await this.js.publish(subject, body, { msgID, expect: { lastSubjectSequence: head?.seq ?? 0 } });
+        ack = await this.publishCommit(subject, body, msgID, head?.seq ?? 0);
       } catch (err) {
         if (apiCode(err) === WRONG_LAST_SEQUENCE && attempt < MAX_ANY_ATTEMPTS) {
           // Someone else appended since our head was read: look again, then the check above decides.
@@ -153,6 +155,21 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
       const last = out[out.length - 1]!;
       this.heads.set(stream, { revision: last.revision, hash: last.hash, seq: ack.seq });
       return { events: out, nextExpected: last.revision, position: last.position };
+    }
+  }
+
+  /**
+   * Publish, re-sending on a lost acknowledgement: the first try may have landed (a publish
+   * buffered across a reconnect often has its ack lost), and the re-send is then answered
+   * as a duplicate, because the server checks the message id before the expected sequence.
+   */
+  private async publishCommit(subject: string, body: Uint8Array, msgID: string, lastSeq: number): Promise<PubAck> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.js.publish(subject, body, { msgID, expect: { lastSubjectSequence: lastSeq }, retries: 3 });
+      } catch (err) {
+        if (attempt >= PUBLISH_ATTEMPTS || !isTimeout(err)) throw err;
+      }
     }
   }
 
@@ -358,6 +375,10 @@ async function ensureStream(jsm: JetStreamManager, name: string, prefix: string,
 function headOf(events: ReadonlyArray<Envelope>, seq: number): Head {
   const last = events[events.length - 1]!;
   return { revision: last.revision, hash: last.hash, seq };
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof Error && (err.constructor.name === 'TimeoutError' || err.name === 'TimeoutError');
 }
 
 function apiCode(err: unknown): number | undefined {

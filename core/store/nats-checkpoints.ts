@@ -70,7 +70,15 @@ export class NatsCheckpointStore implements CheckpointStore {
 
   async put(name: string, position: number): Promise<void> {
     if (!Number.isSafeInteger(position) || position < 0) throw new InvalidArgumentError('position', `must be an integer >= 0, got ${position}`);
-    await this.js.publish(this.prefix + checkpointKey(name), String(position));
+    // Writing the same value twice is harmless, so a lost acknowledgement is simply re-sent.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.js.publish(this.prefix + checkpointKey(name), String(position), { retries: 3 });
+        return;
+      } catch (err) {
+        if (attempt >= 3 || !(err instanceof Error && err.name === 'TimeoutError')) throw err;
+      }
+    }
   }
 
   /** Remove the bucket (tests, `caco reset`). */
