@@ -1,0 +1,304 @@
+/**
+ * npm run bench -- schedule [--from 2023-07-01] [--days 92] [--seed 1 | --jobs file.csv]
+ *   [--carbon csv] [--prices csv] [--price-column market|imbalance] [--forecast auto|lstm|sty|published]
+ *   [--jobs-per-day 200] [--threshold gCO2] [--policies a,b] [--scaling 100,1000,5000,10000 | --no-scaling]
+ *   [--scaling-reps 3] [--no-sim]
+ *
+ * Runs every policy on the simulated clock with the same forecasts, books cost and carbon on
+ * the actual signals, and measures planner solve times by instance size.
+ */
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadCarbonCsv, loadPriceCsv, toHalfHourSeries } from '../data/index.ts';
+import { DEFAULT_SITE, type Job, validateJob } from '../agents/compute/jobs/index.ts';
+import { generateWorkload, loadTraceStats, readWorkloadCsv } from '../agents/compute/workload/index.ts';
+import { type PlanResult, type Signals, plan, sharedSolverWorker } from '../agents/compute/planner/index.ts';
+import {
+  type Policy,
+  type SimResult,
+  bestWindowPolicy,
+  lowestKPolicy,
+  oraclePolicy,
+  plannerPolicy,
+  runOnArrivalPolicy,
+  simulate,
+  thresholdPolicy,
+} from '../agents/compute/baselines/index.ts';
+import { percentile, printTable, writeResults } from './report.ts';
+
+const SLOT_MS = 1_800_000;
+const DAY_SLOTS = 48;
+
+function arg(argv: string[], name: string, dflt?: string): string | undefined {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : dflt;
+}
+
+/** Fill gaps: carry the last value forward (and the first one backward). */
+function fill(a: Float64Array): Float64Array {
+  let last = NaN;
+  for (let i = 0; i < a.length; i++) if (Number.isFinite(a[i]!)) last = a[i]!;
+  else if (Number.isFinite(last)) a[i] = last;
+  let first = NaN;
+  for (let i = a.length - 1; i >= 0; i--) if (Number.isFinite(a[i]!)) first = a[i]!;
+  else a[i] = first;
+  return a;
+}
+
+interface SeriesSet {
+  readonly fromMs: number;
+  readonly price: Float64Array;
+  readonly carbon: Float64Array;
+  readonly carbonPublished: Float64Array;
+}
+
+/** Same time yesterday, for 48 h ahead: slots beyond tomorrow use the day before yesterday. */
+function sty(series: Float64Array, idx: number, k: number): number {
+  const back = k < DAY_SLOTS ? DAY_SLOTS : 2 * DAY_SLOTS;
+  return series[Math.max(0, idx + k - back)]!;
+}
+
+interface ForecastModels {
+  readonly name: string;
+  forecastAt(tMs: number): Promise<{ price: number[]; carbon: number[] }>;
+}
+
+interface LoadedForecaster {
+  forecast(h: { fromMs: number; values: ArrayLike<number | null> }, nowMs: number): Promise<{ points: { p50: number }[] }>;
+}
+
+/** The grid issue's LSTMs when they load, else null (the file is another engineer's and may be absent). */
+async function loadLstms(): Promise<{ carbon: LoadedForecaster; price: LoadedForecaster } | null> {
+  try {
+    const here = dirname(fileURLToPath(import.meta.url));
+    const mod = (await import(pathToFileURL(join(here, '..', 'models', 'index.ts')).href)) as {
+      loadCarbonForecaster(): Promise<LoadedForecaster>;
+      loadPriceForecaster(): Promise<LoadedForecaster>;
+    };
+    return { carbon: await mod.loadCarbonForecaster(), price: await mod.loadPriceForecaster() };
+  } catch (e) {
+    console.log(`LSTM forecasters not available (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); using same-time-yesterday`);
+    return null;
+  }
+}
+
+async function forecastModels(kind: string, s: SeriesSet): Promise<ForecastModels> {
+  const idxOf = (t: number) => Math.round((t - s.fromMs) / SLOT_MS);
+  const styF: ForecastModels = {
+    name: 'same-time-yesterday',
+    forecastAt: async (t) => {
+      const i = idxOf(t);
+      return { price: Array.from({ length: 96 }, (_, k) => sty(s.price, i, k)), carbon: Array.from({ length: 96 }, (_, k) => sty(s.carbon, i, k)) };
+    },
+  };
+  if (kind === 'sty') return styF;
+  if (kind === 'published') {
+    return {
+      name: 'carbon: NESO published (late revision, optimistic); price: same-time-yesterday',
+      forecastAt: async (t) => {
+        const i = idxOf(t);
+        return { price: Array.from({ length: 96 }, (_, k) => sty(s.price, i, k)), carbon: Array.from({ length: 96 }, (_, k) => s.carbonPublished[i + k]!) };
+      },
+    };
+  }
+  const lstm = await loadLstms();
+  if (!lstm) {
+    if (kind === 'lstm') throw new Error('--forecast lstm: the LSTM forecasters could not be loaded');
+    return styF;
+  }
+  const hist = (arr: Float64Array, t: number) => ({ fromMs: s.fromMs, values: Array.from(arr.subarray(0, idxOf(t)), (v) => (Number.isFinite(v) ? v : null)) });
+  return {
+    name: 'LSTM (models/): carbon and price P50',
+    forecastAt: async (t) => {
+      const [c, p] = await Promise.all([lstm.carbon.forecast(hist(s.carbon, t), t), lstm.price.forecast(hist(s.price, t), t)]);
+      return { carbon: c.points.map((x) => x.p50), price: p.points.map((x) => x.p50) };
+    },
+  };
+}
+
+function loadSeries(argv: string[], fromMs: number, toMs: number): SeriesSet {
+  const carbonRows = loadCarbonCsv(arg(argv, 'carbon') ?? undefined).rows;
+  const priceRows = loadPriceCsv(arg(argv, 'prices') ?? undefined).rows;
+  const col = arg(argv, 'price-column', 'market') === 'imbalance' ? 'imbalanceGbpPerMwh' : 'marketIndexGbpPerMwh';
+  return {
+    fromMs,
+    price: fill(toHalfHourSeries(priceRows, col, fromMs, toMs)),
+    carbon: fill(toHalfHourSeries(carbonRows, 'actualGPerKwh', fromMs, toMs)),
+    carbonPublished: fill(toHalfHourSeries(carbonRows, 'forecastGPerKwh', fromMs, toMs)),
+  };
+}
+
+function share(base: number, policy: number, oracle: number): number | null {
+  const d = base - oracle;
+  return Math.abs(d) < 1e-9 ? null : (base - policy) / d;
+}
+
+async function scalingRuns(sizes: number[], reps: number, s: SeriesSet, fromMs: number) {
+  const traces = loadTraceStats();
+  const out = [];
+  for (const n of sizes) {
+    const times: number[] = [];
+    const gaps: number[] = [];
+    const statuses: string[] = [];
+    let cols = 0;
+    let ints = 0;
+    const r = n >= 5000 ? Math.min(reps, 2) : reps;
+    for (let k = 0; k < r; k++) {
+      const w = generateWorkload({ seed: `scale-${n}-${k}`, startMs: fromMs, days: 2, jobsPerDay: n / 2, servingShare: 0.15 }, traces);
+      const jobs = w.jobs.filter((j) => j.class !== 'serving').slice(0, n);
+      const serving = w.jobs.filter((j) => j.class === 'serving');
+      const i0 = 0;
+      const signals: Signals = { startMs: fromMs, priceGbpPerMwh: Array.from(s.price.subarray(i0 + DAY_SLOTS * 2, i0 + DAY_SLOTS * 2 + 96)), intensityGPerKwh: Array.from(s.carbon.subarray(i0 + DAY_SLOTS * 2, i0 + DAY_SLOTS * 2 + 96)) };
+      const t0 = performance.now();
+      const p = await plan({ nowMs: fromMs, site: DEFAULT_SITE, jobs: [...serving, ...jobs], signals, batterySocKwh: 2500 }, { mode: 'full', timeLimitS: n >= 5000 ? 60 : 10, mipRelGap: 0.01 });
+      times.push(performance.now() - t0);
+      if (p.solver.gap !== null) gaps.push(p.solver.gap);
+      statuses.push(p.status);
+      cols = p.solver.columns;
+      ints = p.solver.integerColumns;
+      console.log(`  scaling n=${n} rep=${k}: ${(times.at(-1)! / 1000).toFixed(2)} s, ${p.status}, gap ${p.solver.gap === null ? '—' : (p.solver.gap * 100).toFixed(3) + ' %'}, ${p.solver.columns} cols (${p.solver.integerColumns} int), ${p.solver.groups} groups, mode ${p.solver.mode}`);
+    }
+    out.push({ jobs: n, reps: r, p50S: percentile(times, 50) / 1000, p95S: percentile(times, 95) / 1000, maxGapVsLpBound: gaps.length ? Math.max(...gaps) : null, statuses, columns: cols, integerColumns: ints });
+  }
+  return out;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const from = arg(argv, 'from', '2023-07-01')!;
+  const days = Number(arg(argv, 'days', '92'));
+  const startMs = Date.parse(`${from}T00:00:00Z`);
+  if (!Number.isFinite(startMs) || !(days > 0)) throw new Error('--from must be a date like 2023-07-01 and --days > 0');
+  const site = DEFAULT_SITE;
+  const simSlots = days * DAY_SLOTS;
+  const drainSlots = 4 * DAY_SLOTS;
+  const histFrom = startMs - 30 * DAY_SLOTS * SLOT_MS;
+  // The data end on 2023-09-30; the run's tail reuses the last values (the loader's fill).
+  const s = loadSeries(argv, histFrom, startMs + (simSlots + drainSlots + 2 * 96) * SLOT_MS);
+  const off = Math.round((startMs - histFrom) / SLOT_MS);
+  const actual: Signals = { startMs, priceGbpPerMwh: Array.from(s.price.subarray(off)), intensityGPerKwh: Array.from(s.carbon.subarray(off)) };
+  const dataEnd = Date.parse('2023-10-01T00:00:00Z');
+  const notes: string[] = [];
+  if (startMs + (simSlots + drainSlots + 96) * SLOT_MS > dataEnd) notes.push('signals after 2023-09-30T23:30Z are the last known values carried forward (the holdout starts 2023-10-01)');
+
+  let jobs: Job[];
+  let workloadDesc: string;
+  const jobsFile = arg(argv, 'jobs');
+  if (jobsFile) {
+    const r = readWorkloadCsv(readFileSync(jobsFile, 'utf8'), site);
+    if (r.problems.length) console.log(`${r.problems.length} problem(s) in ${jobsFile}; first: line ${r.problems[0]!.line} ${r.problems[0]!.field}: ${r.problems[0]!.reason}`);
+    jobs = r.jobs;
+    workloadDesc = `csv ${jobsFile}`;
+  } else {
+    const seed = arg(argv, 'seed', '1')!;
+    const w = generateWorkload({ seed, startMs, days, jobsPerDay: Number(arg(argv, 'jobs-per-day', '200')) }, loadTraceStats());
+    jobs = w.jobs;
+    workloadDesc = `generator seed ${seed}, ${days} days, ${w.params.jobsPerDay} deferrable jobs/day, target utilisation ${w.params.targetUtilisation}, slack share ${w.params.slackShare}, gang scale ${w.gangScale.toFixed(1)}`;
+  }
+  jobs = jobs.filter((j) => validateJob(j, site).length === 0);
+  console.log(`workload: ${jobs.length} jobs (${workloadDesc})`);
+
+  const fk = arg(argv, 'forecast', 'auto')!;
+  const fm = await forecastModels(fk, s);
+  console.log(`forecast: ${fm.name}`);
+  // Forecasts are computed once per half-hour and shared by every policy.
+  const fcache = new Map<number, Signals>();
+  const warm = async () => {
+    for (let k = 0; k < simSlots + drainSlots; k++) {
+      const t = startMs + k * SLOT_MS;
+      const f = await fm.forecastAt(t);
+      fcache.set(t, { startMs: t, priceGbpPerMwh: f.price, intensityGPerKwh: f.carbon });
+    }
+  };
+  const threshold = Number(arg(argv, 'threshold', String(Math.round(median(Array.from(s.carbon.subarray(0, off)))))));
+
+  const results: SimResult[] = [];
+  const replanMs: { all: number[]; incremental: number[]; full: number[] } = { all: [], incremental: [], full: [] };
+  if (!argv.includes('--no-sim')) {
+    await warm();
+    const forecastAt = (t: number) => fcache.get(t) ?? { startMs: t, priceGbpPerMwh: Array.from(s.price.subarray(off + (t - startMs) / SLOT_MS - 48, off + (t - startMs) / SLOT_MS + 48)), intensityGPerKwh: Array.from(s.carbon.subarray(off + (t - startMs) / SLOT_MS - 48, off + (t - startMs) / SLOT_MS + 48)) };
+    const all: Policy[] = [runOnArrivalPolicy(), thresholdPolicy(threshold), bestWindowPolicy(), lowestKPolicy(), plannerPolicy({ timeLimitS: 10 }), oraclePolicy({ timeLimitS: 10 })];
+    const wanted = arg(argv, 'policies')?.split(',');
+    const policies = wanted ? all.filter((p) => wanted.some((w) => p.name.startsWith(w))) : all;
+    await sharedSolverWorker().warmUp();
+    for (const policy of policies) {
+      const t0 = performance.now();
+      const r = await simulate(policy, {
+        site,
+        startMs,
+        slots: simSlots,
+        jobs,
+        actual,
+        forecastAt,
+        initialSocKwh: 0.5 * site.battery.energyKwh,
+        drainSlots,
+        onStep: policy.name.startsWith('planner')
+          ? (_step: number, p: PlanResult) => {
+              replanMs.all.push(p.solver.totalMs);
+              (p.solver.mode === 'incremental' ? replanMs.incremental : replanMs.full).push(p.solver.totalMs);
+            }
+          : undefined,
+      });
+      results.push(r);
+      console.log(`  ${policy.name}: ${((performance.now() - t0) / 1000).toFixed(1)} s, ${r.steps} steps, statuses ${JSON.stringify(r.planStatuses)}${r.validationProblems ? `, ${r.validationProblems} validation problems: ${r.firstProblems[0]}` : ''}`);
+    }
+  }
+
+  const base = results.find((r) => r.policy === 'run-on-arrival');
+  const oracle = results.find((r) => r.policy.startsWith('oracle'));
+  const rows = results.map((r) => ({
+    policy: r.policy,
+    'energy £': Math.round(r.energyCostGbp),
+    'carbon t': Number(r.carbonT.toFixed(1)),
+    'energy+carbon £': Math.round(r.energyCostGbp + r.carbonCostGbp),
+    'SLA misses': r.deadlineMisses,
+    'misses (feasible)': r.missesFeasibleOnArrival,
+    'peak kW': Math.round(r.peakSiteKw),
+    'batt cycles': Number(r.batteryCycles.toFixed(1)),
+    'cost saving % of oracle': base && oracle ? pct(share(base.energyCostGbp, r.energyCostGbp, oracle.energyCostGbp)) : null,
+    'carbon saving % of oracle': base && oracle ? pct(share(base.carbonT, r.carbonT, oracle.carbonT)) : null,
+    'plan p50 ms': Math.round(percentile(r.planMs, 50)),
+  }));
+  if (rows.length) printTable(`Schedule ${from} + ${days} days, forecasts: ${fm.name}`, rows);
+
+  const sizes = argv.includes('--no-scaling') ? [] : (arg(argv, 'scaling', '100,1000,5000,10000')!).split(',').map(Number);
+  const scaling = sizes.length ? await scalingRuns(sizes, Number(arg(argv, 'scaling-reps', '3')), s, startMs) : [];
+  if (scaling.length) {
+    printTable('Planner solve time by jobs per 48 h (full re-plan, 96 slots)', scaling.map((x) => ({ jobs: x.jobs, reps: x.reps, 'p50 s': x.p50S, 'p95 s': x.p95S, 'max gap vs LP bound %': x.maxGapVsLpBound === null ? null : x.maxGapVsLpBound * 100, 'int cols': x.integerColumns })));
+  }
+  const replan = {
+    all: { n: replanMs.all.length, p50Ms: percentile(replanMs.all, 50), p95Ms: percentile(replanMs.all, 95) },
+    incremental: { n: replanMs.incremental.length, p50Ms: percentile(replanMs.incremental, 50), p95Ms: percentile(replanMs.incremental, 95) },
+    full: { n: replanMs.full.length, p50Ms: percentile(replanMs.full, 50), p95Ms: percentile(replanMs.full, 95) },
+  };
+  if (replanMs.all.length) printTable('Half-hourly re-plan of the default site (planner policy, wall time incl. worker)', [
+    { kind: 'all', n: replan.all.n, 'p50 ms': replan.all.p50Ms, 'p95 ms': replan.all.p95Ms },
+    { kind: 'incremental', n: replan.incremental.n, 'p50 ms': replan.incremental.p50Ms, 'p95 ms': replan.incremental.p95Ms },
+    { kind: 'full', n: replan.full.n, 'p50 ms': replan.full.p50Ms, 'p95 ms': replan.full.p95Ms },
+  ]);
+  for (const n of notes) console.log(`note: ${n}`);
+  writeResults('schedule', {
+    period: { from, days },
+    workload: workloadDesc,
+    jobs: jobs.length,
+    forecast: fm.name,
+    thresholdGPerKwh: threshold,
+    priceColumn: arg(argv, 'price-column', 'market'),
+    policies: results.map((r) => ({ ...r, planMs: undefined, planP50Ms: percentile(r.planMs, 50), planP95Ms: percentile(r.planMs, 95) })),
+    shareOfOracleSaving: base && oracle ? Object.fromEntries(results.map((r) => [r.policy, { cost: share(base.energyCostGbp, r.energyCostGbp, oracle.energyCostGbp), carbon: share(base.carbonT, r.carbonT, oracle.carbonT) }])) : null,
+    scaling,
+    replan,
+    notes,
+  });
+  await sharedSolverWorker().close();
+}
+
+function pct(v: number | null): number | null {
+  return v === null ? null : Number((v * 100).toFixed(1));
+}
+
+function median(xs: number[]): number {
+  const f = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  return f[Math.floor(f.length / 2)] ?? 150;
+}
