@@ -21,7 +21,7 @@ export function readCsvText(path: string): string {
 }
 
 /**
- * RFC 4180 parsing (quoted fields, doubled quotes, CRLF). Blank lines are skipped. A record
+ * RFC 4180 parsing (quoted fields, doubled quotes, CRLF). Blank lines (not a quoted empty cell) are skipped. A record
  * with a different number of cells than the header is an error: silently shifting columns
  * would put values under the wrong unit.
  */
@@ -37,6 +37,7 @@ export function parseCsv(text: string, file: string): CsvTable {
     const cells: string[] = [];
     let cell = '';
     let inQuotes = false;
+    let quoted = false;
     for (; i < n; i++) {
       const ch = text[i]!;
       if (inQuotes) {
@@ -49,7 +50,10 @@ export function parseCsv(text: string, file: string): CsvTable {
           if (ch === '\n') line++;
           cell += ch;
         }
-      } else if (ch === '"' && cell === '') inQuotes = true;
+      } else if (ch === '"' && cell === '') {
+        inQuotes = true;
+        quoted = true;
+      }
       else if (ch === ',') {
         cells.push(cell);
         cell = '';
@@ -62,7 +66,7 @@ export function parseCsv(text: string, file: string): CsvTable {
     if (inQuotes) throw new DataFileError(file, startLine, null, 'unterminated quoted field');
     cells.push(cell);
     line++;
-    if (cells.length === 1 && cells[0] === '') continue;
+    if (cells.length === 1 && cells[0] === '' && !quoted) continue;
     rows.push({ line: startLine, cells });
   }
   const head = rows.shift();

@@ -1,0 +1,77 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { parseCsv } from '../../data/csv.ts';
+import { DataFileError, loadAzureLlmTrace, loadLoraTrace, loadOpenbNodes, loadOpenbPods, loadPhillyRuntimes } from '../../data/index.ts';
+import { writeCsv } from './helpers.ts';
+
+describe('workload trace loaders on the project copies', () => {
+  test('LoRA trace: every request, 25 with missing features reported', () => {
+    const { rows, dropped } = loadLoraTrace();
+    assert.equal(rows.length, 26_823);
+    assert.equal(rows.filter((r) => r.status === 'SUCCEED').length, 26_392);
+    const missing = rows.map((r, i) => ({ r, line: i + 2 })).filter(({ r }) => r.numInferenceSteps === null);
+    assert.equal(missing.length, 25);
+    assert.deepEqual(dropped.map((d) => d.line), missing.map((m) => m.line));
+    for (let i = 1; i < rows.length; i++) assert.ok(rows[i]!.createdMs >= rows[i - 1]!.createdMs);
+  });
+
+  test('openb pods and nodes, Philly runtimes, Azure arrivals', () => {
+    const pods = loadOpenbPods().rows;
+    assert.equal(pods.length, 8_152);
+    assert.equal(pods.filter((p) => p.scheduledS === null).length, pods.filter((p) => p.podPhase === 'Pending').length);
+    assert.equal(loadOpenbNodes().rows.length, 1_523);
+    assert.equal(loadPhillyRuntimes().rows.length, 83_154);
+    assert.equal(loadAzureLlmTrace('code').rows.length, 8_819);
+    assert.equal(loadAzureLlmTrace('conv').rows.length, 19_366);
+  });
+});
+
+describe('workload trace loaders on bad files', () => {
+  const LORA = 'gmt_create,predict_type,predict_status,exec_time_seconds,groupId,prompt_length,negative_prompt_length,num_images_per_prompt,num_inference_steps,checkpoint_model_version_id,num_lora';
+
+  test('LoRA: missing column names it; going back in time names the line', () => {
+    assert.throws(() => loadLoraTrace(writeCsv(['gmt_create,predict_type', '2024-11-15 16:57:50,TXT_2_IMG'], { gzip: true })), /missing required column "predict_status"/);
+    const path = writeCsv([LORA, '2024-11-15 16:57:50,TXT_2_IMG,SUCCEED,32.0,G0,63,,1,30,M0,0', '2024-11-15 16:57:49,TXT_2_IMG,SUCCEED,32.0,G0,63,,1,30,M0,0']);
+    assert.throws(() => loadLoraTrace(path), (e: unknown) => e instanceof DataFileError && e.line === 3);
+  });
+
+  test('LoRA: unknown type and negative runtime are dropped with reasons', () => {
+    const path = writeCsv([
+      LORA,
+      '2024-11-15 16:57:50,TXT_2_VIDEO,SUCCEED,32.0,G0,63,,1,30,M0,0',
+      ...Array.from({ length: 30 }, () => '2024-11-15 16:57:51,TXT_2_IMG,SUCCEED,32.0,G0,63,,1,30,M0,0'),
+      '2024-11-15 16:57:52,IMG_2_IMG,SUCCEED,-3,G0,63,,1,30,M0,0',
+    ]);
+    const { rows, dropped } = loadLoraTrace(path);
+    assert.equal(rows.length, 30);
+    assert.deepEqual(dropped.map((d) => d.line), [2, 33]);
+    assert.match(dropped[0]!.reason, /TXT_2_VIDEO/);
+  });
+
+  test('openb: times out of order are dropped, a non-integer count is an error', () => {
+    const H = 'name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time';
+    const r = loadOpenbPods(writeCsv([H, 'p0,1000,1024,1,500,,LS,Running,10,5,10', 'p1,1000,1024,1,500,,LS,Running,10,50,20']));
+    assert.equal(r.rows.length, 1);
+    assert.equal(r.dropped[0]!.line, 2);
+    assert.throws(() => loadOpenbPods(writeCsv([H, 'p0,1000,1024,1.5,500,,LS,Running,10,50,20'])), /:2 \(column "num_gpu"\)/);
+  });
+});
+
+describe('parseCsv', () => {
+  const cell = fc.string({ maxLength: 8 });
+  test('round-trips any table written with RFC 4180 quoting', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }).chain((w) => fc.array(fc.array(cell, { minLength: w, maxLength: w }), { minLength: 1, maxLength: 10 })), (table) => {
+        const quote = (s: string): string => (/[",\r\n]/.test(s) || s === '' ? `"${s.replace(/"/g, '""')}"` : s);
+        const text = table.map((r) => r.map(quote).join(',')).join('\r\n');
+        const parsed = parseCsv(text, 'mem.csv');
+        assert.deepEqual([parsed.header, ...parsed.records.map((r) => r.cells)], [table[0]!.map((s) => s.trim()), ...table.slice(1)]);
+      }),
+    );
+  });
+
+  test('a row with the wrong number of cells is an error naming its line', () => {
+    assert.throws(() => parseCsv('a,b\n1,2\n3\n', 'x.csv'), /x\.csv:3: expected 2 cells/);
+  });
+});
