@@ -30,3 +30,18 @@ export const KeyDirectoryFile = Schema.Struct({
 
 export type KeyDirectoryEntry = Schema.Schema.Type<typeof KeyDirectoryEntry>;
 export type KeyDirectoryFile = Schema.Schema.Type<typeof KeyDirectoryFile>;
+
+/** A base64 ed25519 private key: the 32-byte seed, or libsodium's 64-byte seed‖public key. */
+export const Ed25519PrivateKeyBase64 = Schema.String.check(
+  Schema.isPattern(/^([A-Za-z0-9+/]{43}=|[A-Za-z0-9+/]{86}==)$/, { expected: 'a base64 ed25519 private key (32-byte seed or 64-byte libsodium key)' }),
+);
+
+/** This participant's own signing key (keep the file private: mode 0600). */
+export const SigningKeyFile = Schema.Struct({
+  format: Schema.Literal('caco-beckn-signing-key/1'),
+  subscriber_id: NonEmpty,
+  key_id: NonEmpty,
+  signing_private_key: Ed25519PrivateKeyBase64,
+  signing_public_key: Schema.optional(Ed25519PublicKeyBase64),
+});
+export type SigningKeyFile = Schema.Schema.Type<typeof SigningKeyFile>;

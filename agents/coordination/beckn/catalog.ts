@@ -213,6 +213,7 @@ export function buildCatalog(
   const fulfillments: Fulfillment[] = [];
   const locations = new Map<string, Location>();
   for (const o of offers) {
+    validateOffer(o);
     const left = options.availableKw ? Math.min(o.kw, options.availableKw(itemIdOf(o))) : o.kw;
     if (!(left >= o.minKw)) continue;
     const { item, fulfillment, location } = offerToCatalogItem(o, left);

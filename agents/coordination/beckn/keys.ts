@@ -1,5 +1,9 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../../../core/errors.ts';
 import { privateKeyFromSeed, publicKeyFromRaw } from '../../../core/ledger/index.ts';
+import { SigningKeyFile, type KeyDirectoryEntry } from '../../../schemas/beckn/index.ts';
+import { decodeWith } from '../../../schemas/registry.ts';
 import type { BecknSigningKey } from './signing.ts';
 
 /** ed25519 key material in the encodings Beckn registries and libsodium use. */
@@ -46,4 +50,42 @@ export function generateKeyPairBase64(): { privateSeed: string; publicKey: strin
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const seed = privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(-32);
   return { privateSeed: seed.toString('base64'), publicKey: publicKeyToBase64(publicKey) };
+}
+
+/** Read a signing key file (format `caco-beckn-signing-key/1`, see docs/beckn.md). */
+export function parseSigningKeyFile(json: unknown, source = 'signing key file'): BecknSigningKey {
+  const d = decodeWith(SigningKeyFile, json);
+  if (!d.ok) throw new ConfigError(source, d.problems.map((p) => `${p.path || '(root)'}: ${p.reason}`).join('; '));
+  let key: BecknSigningKey;
+  try {
+    key = signingKey(d.value.subscriber_id, d.value.key_id, d.value.signing_private_key);
+  } catch (e) {
+    throw new ConfigError(source, (e as Error).message);
+  }
+  if (d.value.signing_public_key !== undefined && d.value.signing_public_key !== publicKeyToBase64(key.privateKey)) {
+    throw new ConfigError(source, 'signing_public_key does not belong to signing_private_key');
+  }
+  return key;
+}
+
+export function loadSigningKeyFile(path: string): BecknSigningKey {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(`signing key file ${path}`, (e as Error).message);
+  }
+  return parseSigningKeyFile(json, `signing key file ${path}`);
+}
+
+/**
+ * A new identity: the private signing key file's contents and the matching entry for other
+ * participants' key directory files (or for a registry subscription).
+ */
+export function newSigningIdentity(subscriberId: string, keyId: string): { signingKeyFile: SigningKeyFile; directoryEntry: KeyDirectoryEntry } {
+  const { privateSeed, publicKey } = generateKeyPairBase64();
+  return {
+    signingKeyFile: { format: 'caco-beckn-signing-key/1', subscriber_id: subscriberId, key_id: keyId, signing_private_key: privateSeed, signing_public_key: publicKey },
+    directoryEntry: { subscriber_id: subscriberId, key_id: keyId, signing_public_key: publicKey },
+  };
 }

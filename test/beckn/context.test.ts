@@ -1,0 +1,140 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  authFailure,
+  becknTimestamp,
+  buildContext,
+  callbackContext,
+  checkCancel,
+  checkQuote,
+  checkUpdate,
+  expectedSigner,
+  formatIsoDuration,
+  isExpired,
+  nack,
+  parseIsoDuration,
+  quoteFor,
+  schemaFault,
+} from '../../agents/coordination/beckn/index.ts';
+import { decodeBecknBody } from '../../schemas/beckn/index.ts';
+import { BAP, BPP, sampleOffer } from './flow.ts';
+
+const now = Date.parse('2026-01-15T16:03:00Z');
+const ids = { transactionId: '0b7f5a8e-3c1d-4f52-9a0e-6d2b8c4e1f70', messageId: '3b3c9e5a-0f1d-4c83-a2b4-9d8e7f6a5b04' };
+
+describe('context', () => {
+  test('buildContext fills version 1.1.0, the default domain, London and a UTC timestamp', () => {
+    const c = buildContext({ action: 'confirm', bap: BAP, bpp: BPP, nowMs: now, ...ids });
+    assert.deepEqual(c, {
+      domain: 'deg:compute-flexibility',
+      location: { country: { code: 'GBR' }, city: { code: 'std:020' } },
+      action: 'confirm',
+      version: '1.1.0',
+      bap_id: BAP.id,
+      bap_uri: BAP.uri,
+      transaction_id: ids.transactionId,
+      message_id: ids.messageId,
+      timestamp: '2026-01-15T16:03:00Z',
+      ttl: 'PT30S',
+      bpp_id: BPP.id,
+      bpp_uri: BPP.uri,
+    });
+    const other = buildContext({ action: 'search', bap: BAP, nowMs: now + 5, ...ids, domain: 'deg:flex-test', ttl: 'PT1M', location: null });
+    assert.equal(other.domain, 'deg:flex-test');
+    assert.equal(other.location, undefined);
+    assert.equal(other.bpp_id, undefined);
+    assert.equal(other.timestamp, '2026-01-15T16:03:00.005Z');
+  });
+
+  test('a callback keeps the transaction and message ids unless it is unsolicited', () => {
+    const req = buildContext({ action: 'status', bap: BAP, bpp: BPP, nowMs: now, ...ids });
+    const cb = callbackContext(req, { bpp: BPP, nowMs: now + 1000 });
+    assert.equal(cb.action, 'on_status');
+    assert.equal(cb.message_id, ids.messageId);
+    assert.equal(cb.transaction_id, ids.transactionId);
+    assert.equal(cb.timestamp, '2026-01-15T16:03:01Z');
+    const push = callbackContext(req, { bpp: BPP, nowMs: now + 60_000, messageId: '11111111-2222-4333-8444-555555555555' });
+    assert.equal(push.message_id, '11111111-2222-4333-8444-555555555555');
+    assert.equal(expectedSigner(req), BAP.id);
+    assert.equal(expectedSigner(cb), BPP.id);
+  });
+
+  test('ISO durations', () => {
+    assert.equal(parseIsoDuration('PT30S'), 30_000);
+    assert.equal(parseIsoDuration('PT15M'), 900_000);
+    assert.equal(parseIsoDuration('P1DT2H'), 26 * 3_600_000);
+    assert.equal(parseIsoDuration('PT0.5S'), 500);
+    assert.equal(parseIsoDuration('P1M'), 30 * 86_400_000);
+    assert.equal(parseIsoDuration('30 seconds'), undefined);
+    assert.equal(parseIsoDuration('P'), undefined);
+    assert.equal(parseIsoDuration('PT'), undefined);
+    for (const ms of [0, 1000, 59_000, 900_000, 5_400_000, 86_400_000, 93_784_000]) assert.equal(parseIsoDuration(formatIsoDuration(ms)), ms);
+    assert.equal(formatIsoDuration(5_400_000), 'PT1H30M');
+  });
+
+  test('a message past timestamp + ttl is expired', () => {
+    const c = { timestamp: '2026-01-15T16:03:00Z', ttl: 'PT30S' };
+    assert.equal(isExpired(c, now + 30_000), false);
+    assert.equal(isExpired(c, now + 30_001), true);
+    assert.equal(isExpired(c, now + 31_000, 2000), false);
+    assert.equal(isExpired({ timestamp: c.timestamp }, now + 1e9), false, 'no ttl, no expiry');
+  });
+
+  test('becknTimestamp drops zero milliseconds only', () => {
+    assert.equal(becknTimestamp(Date.parse('2026-01-15T16:03:01Z')), '2026-01-15T16:03:01Z');
+    assert.equal(becknTimestamp(Date.parse('2026-01-15T16:03:01.250Z')), '2026-01-15T16:03:01.250Z');
+  });
+});
+
+describe('NACKs', () => {
+  test('a schema failure is 30000 with every path', () => {
+    const d = decodeBecknBody('select', { context: {}, message: { order: { provider: { id: 'x' }, itemz: [] } } });
+    assert.ok(!d.ok);
+    const f = schemaFault(d.problems);
+    assert.equal(f.code, '30000');
+    assert.ok(f.path!.split(',').includes('message.order.itemz'), f.path);
+    assert.ok(f.path!.split(',').includes('context.bap_id'), f.path);
+    assert.deepEqual(nack(f.code, f.message, f.path).error, { code: '30000', message: f.message, paths: f.path });
+  });
+
+  test('auth failures are 401 with WWW-Authenticate; an unreachable directory is 503', () => {
+    const a = authFailure({ ok: false, reason: 'expired', message: 'the signature expired' }, BPP.id);
+    assert.equal(a.statusCode, 401);
+    assert.equal(a.headers['www-authenticate'], `Signature realm="${BPP.id}",headers="(created) (expires) digest"`);
+    assert.equal(a.body.message.ack.status, 'NACK');
+    assert.equal(a.body.error?.code, '401');
+    const b = authFailure({ ok: false, reason: 'key-directory-unavailable', message: 'down' }, BPP.id);
+    assert.equal(b.statusCode, 503);
+  });
+});
+
+describe('business rules', () => {
+  const offer = sampleOffer();
+  const quote = quoteFor(offer, 1500);
+
+  test('stale quote → 40003: another price, or past its ttl', () => {
+    assert.equal(checkQuote({ accepted: quote, current: quote, quotedAtMs: now, nowMs: now + 60_000 }), undefined);
+    assert.equal(checkQuote({ accepted: undefined, current: quote, nowMs: now }), undefined);
+    const cheaper = { ...quote, price: { currency: 'GBP', value: '200.00' } };
+    assert.equal(checkQuote({ accepted: cheaper, current: quote, nowMs: now })?.code, '40003');
+    assert.equal(checkQuote({ accepted: quote, current: quote, quotedAtMs: now, nowMs: now + 15 * 60_000 + 1 })?.code, '40003');
+  });
+
+  test('cancel after the gate → 50001', () => {
+    const gate = offer.windowStartMs - offer.noticeMin * 60_000;
+    assert.equal(checkCancel({ windowStartMs: offer.windowStartMs, gateMin: offer.noticeMin, nowMs: gate - 1 }), undefined);
+    assert.equal(checkCancel({ windowStartMs: offer.windowStartMs, gateMin: offer.noticeMin, nowMs: gate })?.code, '50001');
+  });
+
+  test('update outside update_target → 30013; a target CACO cannot update → 30012', () => {
+    const items = [{ id: 'flex-1', quantity: { selected: { measure: { unit: 'MW' as const, value: '1.0' } } } }];
+    assert.equal(checkUpdate({ update_target: 'order.items', order: { id: 'o1', items } }), undefined);
+    assert.equal(checkUpdate({ update_target: 'item', order: { id: 'o1', items } }), undefined);
+    const outside = checkUpdate({ update_target: 'order.items', order: { id: 'o1', items, billing: { name: 'X' } } });
+    assert.equal(outside?.code, '30013');
+    assert.equal(outside?.path, 'message.order.billing');
+    assert.equal(checkUpdate({ update_target: 'order.billing', order: { id: 'o1', billing: { name: 'X' } } })?.code, '30012');
+    assert.equal(checkUpdate({ update_target: 'order.fulfillments', order: { id: 'o1', items } })?.code, '30012');
+    assert.equal(checkUpdate({ update_target: 'order.fulfillments', order: { id: 'o1', items } }, ['items'])?.code, '30012');
+  });
+});
