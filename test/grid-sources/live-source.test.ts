@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CarbonIntensityClient,
+  degradedFields,
   ElexonClient,
   guardSource,
   LiveSignalSource,
@@ -121,6 +122,9 @@ describe('LiveSignalSource', () => {
     assert.match(r.failure.endpoint, /^elexon /);
     assert.match(r.failure.reason, /HTTP 503/);
     assert.deepEqual(JSON.parse(JSON.stringify(r.failure)), r.failure);
+    const ev = degradedFields(r.failure);
+    assert.match(ev.source, /^elexon \/balancing\//); // system prices or market index, whichever failed first
+    assert.match(ev.reason, /^SourceUnavailable: HTTP 503: upstream down \(after 2 attempts\)$/);
   });
 
   test('a wrong-shape carbon answer comes back as BadResponse with the field path', async () => {

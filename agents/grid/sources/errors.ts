@@ -80,3 +80,13 @@ export type SourceError = SourceUnavailableError | BadResponseError;
 export function isSourceError(e: unknown): e is SourceError {
   return e instanceof SourceUnavailableError || e instanceof BadResponseError;
 }
+
+/**
+ * The two strings `grid.signal.degraded` v1 carries (`source`, `reason`), from a failure: the
+ * endpoint names the source, and the reason keeps the tag so a reader can tell an outage from
+ * a changed API.
+ */
+export function degradedFields(f: SourceFailure): { source: string; reason: string } {
+  const detail = f._tag === 'SourceUnavailable' ? `${f.reason} (after ${f.attempts} attempt${f.attempts === 1 ? '' : 's'})` : f.reason;
+  return { source: f.endpoint, reason: `${f._tag}: ${detail}` };
+}
