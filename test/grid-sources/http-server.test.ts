@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { BadResponseError, CarbonIntensityClient, ElexonClient, SourceUnavailableError } from '../../agents/grid/sources/index.ts';
+import { BadResponseError, CarbonIntensityClient, ElexonClient, LiveSignalSource, SourceUnavailableError } from '../../agents/grid/sources/index.ts';
 import { fixtureText, localServer, recordingSleep, utc, type LocalServer } from './helpers.ts';
 
 const FW48H = fixtureText('ci-national-fw48h-2026-01-15T1630Z.json');
@@ -202,5 +202,44 @@ describe('live client over real HTTP (127.0.0.1)', () => {
     assert.match(e.reason, /cancelled/);
     assert.equal(e.retryable, false);
     assert.equal(s.requests.length, 1);
+  });
+
+  test('LiveSignalSource end to end over HTTP: both APIs, fixtures served from disk', async () => {
+    const s = await serve((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const send = (name: string) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(fixtureText(name));
+      };
+      if (url.pathname === '/ci/intensity/2023-03-25T23:00Z/2023-03-27T00:00Z') return send('ci-national-range-2023-03-25T2300Z-2023-03-27T0000Z.json');
+      if (url.pathname === '/bmrs/balancing/settlement/system-prices/2023-03-26') return send('elexon-system-prices-2023-03-26.json');
+      // 23:00Z on the 26th is already the 27th in London (BST), so three settlement days are asked
+      if (/^\/bmrs\/balancing\/settlement\/system-prices\/2023-03-2[57]$/.test(url.pathname)) {
+        res.writeHead(200);
+        return res.end('{"data":[],"metadata":{"datasets":["DISEBSP"]}}');
+      }
+      if (url.pathname === '/bmrs/balancing/pricing/market-index' && url.searchParams.get('from') === '2023-03-25T23:00:00Z') {
+        res.writeHead(200);
+        return res.end('{"data":[]}');
+      }
+      res.writeHead(404);
+      res.end(`no fixture for ${req.url}`);
+    });
+    const opts = { sleep: recordingSleep(), retry: { maxAttempts: 1 } };
+    const src = new LiveSignalSource({
+      carbon: new CarbonIntensityClient({ ...opts, baseUrl: `${s.baseUrl}/ci` }),
+      elexon: new ElexonClient({ ...opts, baseUrl: `${s.baseUrl}/bmrs` }),
+    });
+    const pts = await src.observed(utc('2023-03-25T23:00Z'), utc('2023-03-27T00:00Z'), utc('2023-03-28T00:00Z'));
+    assert.equal(pts.length, 50);
+    const withPrice = pts.filter((p) => p.imbalancePriceGbpPerMwh !== null);
+    assert.equal(withPrice.length, 44);
+    assert.equal(withPrice[0]!.fromMs, utc('2023-03-26T00:00Z'));
+    assert.ok(pts.every((p) => p.carbonActualGPerKwh !== null && p.marketIndexPriceGbpPerMwh === null));
+    assert.deepEqual(s.requests.filter((r) => r.includes('system-prices')).sort(), [
+      '/bmrs/balancing/settlement/system-prices/2023-03-25',
+      '/bmrs/balancing/settlement/system-prices/2023-03-26',
+      '/bmrs/balancing/settlement/system-prices/2023-03-27',
+    ]);
   });
 });
