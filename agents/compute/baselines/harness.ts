@@ -29,6 +29,8 @@ export interface SimConfig {
   readonly initialSocKwh: number;
   /** Extra half-hours allowed for the last jobs to finish (default 4 days). */
   readonly drainSlots?: number;
+  /** How long before its release a job is known. Serving is base load, known a day ahead (default 24 h); others arrive at release. */
+  readonly knownAheadMs?: (job: Job) => number;
   readonly onStep?: (step: number, plan: PlanResult) => void;
 }
 
@@ -77,6 +79,9 @@ export async function simulate(policy: Policy, cfg: SimConfig): Promise<SimResul
   const jobs = [...cfg.jobs].sort((a, b) => a.earliestStartMs - b.earliestStartMs);
   const states = new Map<string, JobState>();
   let nextArrival = 0;
+  const ahead = cfg.knownAheadMs ?? ((j: Job) => (j.class === 'serving' ? 24 * 3_600_000 : 0));
+  // Sorted by the time each job becomes known.
+  jobs.sort((a, b) => a.earliestStartMs - ahead(a) - (b.earliestStartMs - ahead(b)));
   let soc = cfg.initialSocKwh;
   let previous: PlanResult | undefined;
   let energyCostGbp = 0;
@@ -92,16 +97,12 @@ export async function simulate(policy: Policy, cfg: SimConfig): Promise<SimResul
   let step = 0;
   for (; step < maxSteps; step++) {
     const t = cfg.startMs + step * SLOT_MS;
-    while (nextArrival < jobs.length && jobs[nextArrival]!.earliestStartMs <= t) {
+    while (nextArrival < jobs.length && jobs[nextArrival]!.earliestStartMs - ahead(jobs[nextArrival]!) <= t) {
       const j = jobs[nextArrival++]!;
-      if (j.earliestStartMs >= cfg.startMs + cfg.slots * SLOT_MS) {
-        nextArrival = jobs.length;
-        break;
-      }
-      states.set(j.id, { job: j, doneMin: 0 });
+      if (j.earliestStartMs < cfg.startMs + cfg.slots * SLOT_MS) states.set(j.id, { job: j, doneMin: 0 });
     }
     const active = [...states.values()].filter((s) => s.endMs === undefined);
-    if (step >= cfg.slots && active.length === 0 && nextArrival >= jobs.length) break;
+    if (step >= cfg.slots && active.length === 0) break;
     const planJobs: PlanJob[] = active.map((s) => ({ ...s.job, doneMin: s.doneMin, ...(s.startedMs !== undefined && !s.job.preemptible ? { startedMs: s.startedMs } : {}) }));
     const signals = policy.sees === 'actual' ? cfg.actual : cfg.forecastAt(t);
     const input: PlanInput = { nowMs: t, site, jobs: planJobs, signals, batterySocKwh: soc, ...(previous ? { previous } : {}) };

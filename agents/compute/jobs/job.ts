@@ -35,6 +35,8 @@ export interface BatteryConfig {
   readonly roundTripEfficiency: number;
   readonly minSocFraction: number;
   readonly maxSocFraction: number;
+  /** Wear cost per MWh discharged, so the planner does not cycle the battery for pennies. */
+  readonly degradationGbpPerMwh: number;
 }
 
 export interface SiteConfig {
@@ -56,6 +58,7 @@ export const DEFAULT_BATTERY: BatteryConfig = {
   roundTripEfficiency: 0.9,
   minSocFraction: 0.1,
   maxSocFraction: 0.9,
+  degradationGbpPerMwh: 10,
 };
 
 /**

@@ -72,6 +72,11 @@ export interface FormulateOptions {
   readonly keep?: ReadonlyMap<string, JobSchedule>;
   /** Integer start variables (false: the LP relaxation). */
   readonly integer?: boolean;
+  /**
+   * IT kW per slot that roomy non-preemptible starts may not take: kept free for tight jobs
+   * that have not arrived yet (preemptible work may use it; it can be evicted when they come).
+   */
+  readonly reserveKw?: number;
 }
 
 export function startKwh(item: StartItem, s: number, n: number): { inKwh: number; tailKwh: number } {
@@ -178,6 +183,13 @@ export function formulate(h: Horizon, items: ReadonlyArray<Item>, opt: Formulate
   const socInit = opt.socInitKwh;
   for (let s = 0; s < n; s++) rowSoc[s] = b.addRow(s === 0 ? socInit : 0, s === 0 ? socInit : 0);
   const capRow = opt.carbonCapGPerKwh !== undefined ? b.addRow(-Infinity, 0) : -1;
+  const reserve = opt.reserveKw ?? 0;
+  const rowFirm = new Int32Array(n).fill(-1);
+  if (reserve > 0) {
+    for (let s = 0; s < n; s++) rowFirm[s] = b.addRow(-Infinity, Math.max(0, site.itCapacityKw - reserve - fixedLoadKw[s]!));
+  }
+  /** A start with ≥ 2 h of slack is roomy: it can wait, so it must leave the reserve alone. */
+  const roomy = (it: StartItem) => reserve > 0 && !it.fixedStart && it.onTimeLast - it.earliest >= 4;
 
   // Slot columns.
   const cols = { it: new Int32Array(n), site: new Int32Array(n), over: new Int32Array(n), ch: new Int32Array(n), dis: new Int32Array(n), soc: new Int32Array(n) };
@@ -193,9 +205,9 @@ export function formulate(h: Horizon, items: ReadonlyArray<Item>, opt: Formulate
     const siteCoefs = capRow >= 0 ? [1, carbonCoef] : [1];
     cols.site[s] = b.addCol(c, 0, Math.max(0, h.importCapKw[s]!), siteRows, siteCoefs);
     cols.over[s] = b.addCol(c + OVER_PENALTY_PER_KWH * SLOT_H, 0, Infinity, siteRows, siteCoefs);
-    const batRows = s + 1 < n ? [rowSite[s]!, rowSoc[s]!] : [rowSite[s]!, rowSoc[s]!];
+    const batRows = [rowSite[s]!, rowSoc[s]!];
     cols.ch[s] = b.addCol(EPS_BATTERY, 0, bat.powerKw, batRows, [-1, -etaC * SLOT_H]);
-    cols.dis[s] = b.addCol(EPS_BATTERY, 0, bat.powerKw, batRows, [1, SLOT_H / etaD]);
+    cols.dis[s] = b.addCol(EPS_BATTERY + (bat.degradationGbpPerMwh / 1000) * SLOT_H, 0, bat.powerKw, batRows, [1, SLOT_H / etaD]);
     const socRows = s + 1 < n ? [rowSoc[s]!, rowSoc[s + 1]!] : [rowSoc[s]!];
     const socCoefs = s + 1 < n ? [1, -1] : [1];
     cols.soc[s] = b.addCol(0, s === n - 1 ? terminal : minSoc, maxSoc, socRows, socCoefs);
@@ -213,9 +225,14 @@ export function formulate(h: Horizon, items: ReadonlyArray<Item>, opt: Formulate
     for (const s of starts) {
       const rows = [row];
       const coefs = [1];
+      const firm = roomy(it);
       for (let k = 0; k < it.frac.length && s + k < n; k++) {
         rows.push(rowIt[s + k]!);
         coefs.push(it.powerKw * it.frac[k]!);
+        if (firm) {
+          rows.push(rowFirm[s + k]!);
+          coefs.push(it.powerKw * it.frac[k]!);
+        }
       }
       gcols.push(b.addCol(startExtraCost(h, it, s), 0, count, rows, coefs, integer));
     }

@@ -25,6 +25,7 @@ export const DEFAULT_PLAN_OPTIONS = {
   inWorker: true,
   decomposeAboveColumns: 60_000,
   terminalSocFraction: 0.5,
+  reserveFraction: 0.15,
 } as const satisfies Required<PlanOptions>;
 
 /** Above this many integer columns the MIP is solved by relax-and-fix rather than whole. */
@@ -119,6 +120,7 @@ export async function plan(input: PlanInput, options: PlanOptions = {}): Promise
   const f = formulate(h, items, {
     socInitKwh,
     terminalSocFraction: o.terminalSocFraction,
+    reserveKw: o.reserveFraction * input.site.itCapacityKw,
     ...(input.carbonCapGPerKwh !== undefined ? { carbonCapGPerKwh: input.carbonCapGPerKwh } : {}),
     ...(incremental ? { keep: kept } : {}),
   });
@@ -153,6 +155,10 @@ export async function plan(input: PlanInput, options: PlanOptions = {}): Promise
   const sched = addLeftovers(h, schedule, leftovers);
   const status: PlanStatus = res.modelStatus === 'Optimal' ? 'optimal' : 'time-limit-incumbent';
   const result = finish(sched, status, solveInfo(mode, f, res, buildMs, 0, leftovers.length ? `${leftovers.length} job(s) placed greedily after the solve` : undefined), lastFullMs);
+  if (incremental && result.totals.lateJobs > 0) {
+    // A job the kept starts leave no on-time room for: re-plan everything, not just the newcomers.
+    return plan(input, { ...options, mode: 'full' });
+  }
   const problems = validatePlan(result, input.jobs, input.site, input.signals, { batterySocKwh: socInitKwh, importCapKw: Array.from(h.importCapKw) });
   if (problems.length > 0) {
     const fallback = greedyPlan('error-greedy', f, res, buildMs, `solver plan failed validation: ${problems.slice(0, 3).map((p) => p.message).join('; ')}`);

@@ -53,6 +53,11 @@ export interface PlanOptions {
   readonly inWorker?: boolean;
   /** Above this many integer columns a full plan is decomposed into windows (default 60,000). */
   readonly decomposeAboveColumns?: number;
+  /**
+   * Share of IT capacity that non-preemptible jobs with ≥ 2 h of slack may not be planned into,
+   * kept for tight jobs still to arrive (default 0.15). Preemptible work may use it.
+   */
+  readonly reserveFraction?: number;
   /** Target state of charge at the horizon's end, as a fraction (default 0.5; never above start). */
   readonly terminalSocFraction?: number;
 }
