@@ -56,7 +56,12 @@ export class HttpJsonClient {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
     this.fetchFn = opts.fetch ?? ((input, init) => fetch(input, init));
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.policy = { ...DEFAULT_RETRY, ...opts.retry };
+    const r = opts.retry ?? {};
+    this.policy = {
+      maxAttempts: r.maxAttempts ?? DEFAULT_RETRY.maxAttempts,
+      baseDelayMs: r.baseDelayMs ?? DEFAULT_RETRY.baseDelayMs,
+      maxDelayMs: r.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs,
+    };
     if (!(this.policy.maxAttempts >= 1) || !Number.isInteger(this.policy.maxAttempts)) throw new RangeError('retry.maxAttempts must be an integer >= 1');
     this.random = opts.random ?? Math.random;
     this.sleep = opts.sleep ?? realSleep;
