@@ -1,0 +1,26 @@
+export * from './events.ts';
+export {
+  OFFER_PLAN_BASELINE,
+  contractedKwAt,
+  evolveSettlement,
+  initialSettlementState,
+  periodKey,
+  projectSettlement,
+  type OrderPhase,
+  type SettledOrder,
+  type SettlementState,
+} from './state.ts';
+export {
+  dayStatement,
+  orderStatement,
+  periodLines,
+  totalsOf,
+  type DayLine,
+  type DayLineStatus,
+  type DayStatement,
+  type LineStatus,
+  type OrderStatement,
+  type SettlementLine,
+  type Totals,
+} from './settle.ts';
+export { toCsv } from './csv.ts';

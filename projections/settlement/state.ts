@@ -1,0 +1,138 @@
+import { evolveMetering, initialMeteringState, type MeteringState } from '../metering/index.ts';
+import type { BaselinePoint, FlexOfferPublished, FlexOrderConfirmed, SettlementEvent } from './events.ts';
+
+export type OrderPhase = 'confirmed' | 'active' | 'fulfilled' | 'cancelled';
+
+export interface SettledOrder {
+  readonly orderId: string;
+  readonly itemId: string;
+  readonly windowStartMs: number;
+  readonly windowEndMs: number;
+  /** Contracted kW over time: the last segment whose `fromMs` ≤ a period's start applies. */
+  readonly kwSegments: ReadonlyArray<{ readonly fromMs: number; readonly kw: number }>;
+  readonly priceGbpPerMwh: number;
+  readonly penaltyGbpPerMwh: number;
+  readonly baselineMethod: string;
+  /** kW by `date#period`; frozen at confirmation. */
+  readonly baselineKw: ReadonlyMap<string, number>;
+  readonly phase: OrderPhase;
+  readonly cancelledAtMs?: number;
+  /** Why the order cannot be settled as given (bad numbers, no baseline); empty when fine. */
+  readonly problems: ReadonlyArray<string>;
+}
+
+export interface SettlementState {
+  readonly metering: MeteringState;
+  /** Latest published baseline plan per item. */
+  readonly offers: ReadonlyMap<string, { readonly baselineMethod: string; readonly baselineKw: ReadonlyMap<string, number> }>;
+  readonly orders: ReadonlyMap<string, SettledOrder>;
+  /** Events that referred to something unknown (an update of an order never confirmed). */
+  readonly ignored: ReadonlyArray<{ readonly type: string; readonly reason: string }>;
+}
+
+export const initialSettlementState: SettlementState = { metering: initialMeteringState, offers: new Map(), orders: new Map(), ignored: [] };
+
+export const periodKey = (settlementDate: string, settlementPeriod: number): string => `${settlementDate}#${settlementPeriod}`;
+
+/** Default baseline method: the plan published with the offer. */
+export const OFFER_PLAN_BASELINE = 'scheduled-load-profile';
+
+function baselineMap(points: ReadonlyArray<BaselinePoint> | undefined): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const p of points ?? []) m.set(periodKey(p.settlementDate, p.settlementPeriod), p.kw);
+  return m;
+}
+
+function orderProblems(d: FlexOrderConfirmed['data'], startMs: number, endMs: number, baseline: ReadonlyMap<string, number>): string[] {
+  const out: string[] = [];
+  if (Number.isNaN(startMs) || Number.isNaN(endMs) || endMs <= startMs) out.push('the window must be two ISO times, end after start');
+  if (!(d.kw >= 0) || !Number.isFinite(d.kw)) out.push('kw must be a finite number >= 0');
+  if (!(d.priceGbpPerMwh >= 0) || !Number.isFinite(d.priceGbpPerMwh)) out.push('priceGbpPerMwh must be a finite number >= 0');
+  if (!(d.penaltyGbpPerMwh >= 0) || !Number.isFinite(d.penaltyGbpPerMwh)) out.push('penaltyGbpPerMwh must be a finite number >= 0');
+  for (const [k, v] of baseline) if (!Number.isFinite(v) || v < 0) out.push(`baseline ${k} must be a finite number >= 0`);
+  return out;
+}
+
+const ignore = (s: SettlementState, type: string, reason: string): SettlementState => ({ ...s, ignored: [...s.ignored, { type, reason }] });
+
+function withOrder(s: SettlementState, o: SettledOrder): SettlementState {
+  const orders = new Map(s.orders);
+  orders.set(o.orderId, o);
+  return { ...s, orders };
+}
+
+/** Fold one event. Unknown event types leave the state unchanged; the fold never throws. */
+export function evolveSettlement(state: SettlementState, event: { readonly type: string; readonly data: unknown }): SettlementState {
+  if (event.type === 'site.meter.read') {
+    const metering = evolveMetering(state.metering, event);
+    return metering === state.metering ? state : { ...state, metering };
+  }
+  const e = event as SettlementEvent;
+  switch (e.type) {
+    case 'flex.offer.published': {
+      const d: FlexOfferPublished['data'] = e.data;
+      const offers = new Map(state.offers);
+      offers.set(d.itemId, { baselineMethod: d.baselineMethod, baselineKw: baselineMap(d.baselineKw) });
+      return { ...state, offers };
+    }
+    case 'flex.order.confirmed': {
+      const d = e.data;
+      if (state.orders.has(d.orderId)) return ignore(state, e.type, `order ${d.orderId} was already confirmed`);
+      const startMs = Date.parse(d.windowStart);
+      const endMs = Date.parse(d.windowEnd);
+      const offer = state.offers.get(d.itemId);
+      const baselineKw = d.baselineKw !== undefined ? baselineMap(d.baselineKw) : (offer?.baselineKw ?? new Map<string, number>());
+      const problems = orderProblems(d, startMs, endMs, baselineKw);
+      return withOrder(state, {
+        orderId: d.orderId,
+        itemId: d.itemId,
+        windowStartMs: startMs,
+        windowEndMs: endMs,
+        kwSegments: [{ fromMs: -Infinity, kw: d.kw }],
+        priceGbpPerMwh: d.priceGbpPerMwh,
+        penaltyGbpPerMwh: d.penaltyGbpPerMwh,
+        baselineMethod: d.baselineMethod ?? (d.baselineKw !== undefined ? 'declared' : (offer?.baselineMethod ?? OFFER_PLAN_BASELINE)),
+        baselineKw,
+        phase: 'confirmed',
+        problems,
+      });
+    }
+    case 'flex.order.updated': {
+      const o = state.orders.get(e.data.orderId);
+      if (!o) return ignore(state, e.type, `no order ${e.data.orderId}`);
+      const fromMs = Date.parse(e.data.effectiveFrom);
+      if (Number.isNaN(fromMs) || !(e.data.kw >= 0)) return ignore(state, e.type, `order ${o.orderId}: an update needs kw >= 0 and an ISO effectiveFrom`);
+      const kwSegments = [...o.kwSegments.filter((s) => s.fromMs < fromMs), { fromMs, kw: e.data.kw }];
+      return withOrder(state, { ...o, kwSegments });
+    }
+    case 'flex.order.cancelled': {
+      const o = state.orders.get(e.data.orderId);
+      if (!o) return ignore(state, e.type, `no order ${e.data.orderId}`);
+      const at = Date.parse(e.data.at);
+      if (Number.isNaN(at)) return ignore(state, e.type, `order ${o.orderId}: cancelled needs an ISO time "at"`);
+      return withOrder(state, { ...o, phase: 'cancelled', cancelledAtMs: at });
+    }
+    case 'flex.order.activated':
+    case 'flex.order.fulfilled': {
+      const o = state.orders.get(e.data.orderId);
+      if (!o) return ignore(state, e.type, `no order ${e.data.orderId}`);
+      if (o.phase === 'cancelled') return state;
+      return withOrder(state, { ...o, phase: e.type === 'flex.order.activated' ? 'active' : 'fulfilled' });
+    }
+    default:
+      return state;
+  }
+}
+
+export function projectSettlement(events: Iterable<{ readonly type: string; readonly data: unknown }>, from: SettlementState = initialSettlementState): SettlementState {
+  let s = from;
+  for (const e of events) s = evolveSettlement(s, e);
+  return s;
+}
+
+/** Contracted kW of an order for the period starting at `periodStartMs`. */
+export function contractedKwAt(o: SettledOrder, periodStartMs: number): number {
+  let kw = 0;
+  for (const s of o.kwSegments) if (s.fromMs <= periodStartMs) kw = s.kw;
+  return kw;
+}
