@@ -1,0 +1,94 @@
+import { join } from 'node:path';
+import { ModelInputError, ModelLoadError } from './errors.ts';
+import { createSession, ort, readJson } from './onnx-session.ts';
+
+/** Request features of a text-to-image job, as in the Alibaba GenAI LoRA trace. */
+export interface RuntimeFeatures {
+  predictType: string;
+  promptLength?: number | null;
+  /** null when the request has no negative prompt. */
+  negativePromptLength?: number | null;
+  numImagesPerPrompt?: number | null;
+  numInferenceSteps?: number | null;
+  numLora?: number | null;
+  /** Base model id; ids the model was not trained on are treated as missing. */
+  checkpointModelVersionId?: string | null;
+}
+
+export interface RuntimeSpec {
+  modelId: string;
+  modelVersion: string;
+  onnxFile: string;
+  features: string[];
+  predictTypes: string[];
+  checkpointModels: Record<string, number>;
+  target: 'log-seconds' | 'seconds';
+  /** Row ranges of the SUCCEED, exec_time > 0 rows in trace order, [from, to). */
+  split: { train: [number, number]; validation: [number, number]; test: [number, number] };
+  naiveBaseline: { medianSecondsByTypeAndSteps: Record<string, number>; overallMedianSeconds: number };
+}
+
+export interface RuntimeModel {
+  readonly spec: Readonly<RuntimeSpec>;
+  readonly modelId: string;
+  readonly modelVersion: string;
+  /** Predicted execution time in seconds. */
+  predictSeconds(features: RuntimeFeatures): Promise<number>;
+  predictSecondsBatch(features: ReadonlyArray<RuntimeFeatures>): Promise<Float64Array>;
+  /** Raw ONNX output for already-encoded feature rows (NaN = missing); used by the parity test. */
+  predictMargin(rows: ReadonlyArray<ArrayLike<number>>): Promise<Float32Array>;
+}
+
+const num = (v: number | null | undefined): number => (v === null || v === undefined || !Number.isFinite(v) ? Number.NaN : v);
+
+/** Feature row in the order of spec.features; mirrors `encode` in models/training/train_runtime.py. */
+export function encodeRuntimeFeatures(f: RuntimeFeatures, spec: Pick<RuntimeSpec, 'predictTypes' | 'checkpointModels' | 'modelId'>): Float32Array {
+  const type = spec.predictTypes.indexOf(f.predictType);
+  if (type < 0) throw new ModelInputError(spec.modelId, `predictType "${f.predictType}" is not one of ${spec.predictTypes.join(', ')}`);
+  const model = f.checkpointModelVersionId ? spec.checkpointModels[f.checkpointModelVersionId] : undefined;
+  const images = num(f.numImagesPerPrompt);
+  const steps = num(f.numInferenceSteps);
+  return Float32Array.of(type, num(f.promptLength), num(f.negativePromptLength), images, steps, num(f.numLora), model ?? Number.NaN, images * steps);
+}
+
+/** The trace's naive baseline: median runtime of the training split for the same type and step count. */
+export function naiveRuntimeSeconds(f: RuntimeFeatures, spec: Pick<RuntimeSpec, 'naiveBaseline'>): number {
+  const steps = f.numInferenceSteps;
+  const key = steps === null || steps === undefined ? '' : `${f.predictType}|${Math.trunc(steps)}`;
+  return spec.naiveBaseline.medianSecondsByTypeAndSteps[key] ?? spec.naiveBaseline.overallMedianSeconds;
+}
+
+export async function loadRuntimeModelFrom(dir: string): Promise<RuntimeModel> {
+  const specPath = join(dir, 'features.json');
+  const spec = readJson<RuntimeSpec>(specPath);
+  if (spec.target !== 'log-seconds' && spec.target !== 'seconds') throw new ModelLoadError(specPath, `unknown target "${String(spec.target)}"`);
+  const session = await createSession(join(dir, spec.onnxFile));
+  const width = spec.features.length;
+
+  async function predictMargin(rows: ReadonlyArray<ArrayLike<number>>): Promise<Float32Array> {
+    const data = new Float32Array(rows.length * width);
+    rows.forEach((r, i) => {
+      if (r.length !== width) throw new ModelInputError(spec.modelId, `feature row ${i} has ${r.length} values, expected ${width}`);
+      for (let j = 0; j < width; j++) data[i * width + j] = r[j]!;
+    });
+    const out = await session.run({ features: new ort.Tensor('float32', data, [rows.length, width]) });
+    return out['margin']!.data as Float32Array;
+  }
+
+  async function predictSecondsBatch(features: ReadonlyArray<RuntimeFeatures>): Promise<Float64Array> {
+    if (features.length === 0) return new Float64Array(0);
+    const m = await predictMargin(features.map((f) => encodeRuntimeFeatures(f, spec)));
+    return Float64Array.from(m, (v) => (spec.target === 'log-seconds' ? Math.exp(v) : Math.max(0, v)));
+  }
+
+  return {
+    spec,
+    modelId: spec.modelId,
+    modelVersion: spec.modelVersion,
+    predictMargin,
+    predictSecondsBatch,
+    async predictSeconds(features) {
+      return (await predictSecondsBatch([features]))[0]!;
+    },
+  };
+}

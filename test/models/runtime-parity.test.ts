@@ -1,0 +1,52 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeRuntimeFeatures, loadRuntimeModel, MODEL_DIRS, ModelInputError, naiveRuntimeSeconds, type RuntimeFeatures } from '../../models/index.ts';
+
+interface Case {
+  input: RuntimeFeatures | null;
+  features: Array<number | null>;
+  margin: number;
+  seconds: number | null;
+}
+const saved = JSON.parse(readFileSync(join(MODEL_DIRS.runtime, 'test-cases.json'), 'utf8')) as { tolerance: { margin: number }; cases: Case[] };
+
+describe('runtime model: ONNX tree ensemble matches XGBoost on the saved cases', async () => {
+  const model = await loadRuntimeModel();
+  const rows = saved.cases.map((c) => c.features.map((v) => (v === null ? Number.NaN : v)));
+
+  test('raw margins agree within tolerance, including the all-missing row', async () => {
+    const m = await model.predictMargin(rows);
+    saved.cases.forEach((c, i) => {
+      assert.ok(Math.abs(m[i]! - c.margin) <= saved.tolerance.margin, `case ${i}: onnx ${m[i]} vs xgboost ${c.margin}`);
+    });
+  });
+
+  test('TypeScript feature encoding equals the Python encoding', () => {
+    for (const c of saved.cases) {
+      if (!c.input) continue;
+      const f = encodeRuntimeFeatures(c.input, model.spec);
+      assert.deepEqual(Array.from(f, (v) => (Number.isNaN(v) ? null : v)), c.features.map((v) => (v === null ? null : Math.fround(v))));
+    }
+  });
+
+  test('predictSeconds returns the training side seconds', async () => {
+    for (const c of saved.cases) {
+      if (!c.input || c.seconds === null) continue;
+      const s = await model.predictSeconds(c.input);
+      assert.ok(Math.abs(s - c.seconds) <= 1e-3 * c.seconds, `${s} vs ${c.seconds}`);
+    }
+  });
+
+  test('more inference steps never predicts less time for an otherwise identical request, on average', async () => {
+    const base: RuntimeFeatures = { predictType: 'TXT_2_IMG', promptLength: 60, negativePromptLength: null, numImagesPerPrompt: 1, numLora: 0, checkpointModelVersionId: null };
+    const [few, many] = await Promise.all([model.predictSeconds({ ...base, numInferenceSteps: 20 }), model.predictSeconds({ ...base, numInferenceSteps: 60 })]);
+    assert.ok(many > few, `${many} <= ${few}`);
+  });
+
+  test('an unknown predict type is a ModelInputError; the naive baseline falls back to the overall median', () => {
+    assert.throws(() => encodeRuntimeFeatures({ predictType: 'TXT_2_VIDEO' }, model.spec), ModelInputError);
+    assert.equal(naiveRuntimeSeconds({ predictType: 'TXT_2_IMG', numInferenceSteps: 12345 }, model.spec), model.spec.naiveBaseline.overallMedianSeconds);
+  });
+});
