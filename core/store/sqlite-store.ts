@@ -31,7 +31,6 @@ CREATE TABLE IF NOT EXISTS events (
   position INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL UNIQUE,
   stream TEXT NOT NULL,
-  category TEXT NOT NULL,
   revision INTEGER NOT NULL,
   type TEXT NOT NULL,
   version INTEGER NOT NULL,
@@ -45,8 +44,6 @@ CREATE TABLE IF NOT EXISTS events (
   sig TEXT NOT NULL,
   UNIQUE (stream, revision)
 );
-CREATE INDEX IF NOT EXISTS events_category ON events (category, position);
-CREATE TABLE IF NOT EXISTS streams (stream TEXT PRIMARY KEY, revision INTEGER NOT NULL, hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
 `;
 
@@ -73,17 +70,19 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
     this.stmts = {
-      head: this.db.prepare<[string], { revision: number; hash: string }>('SELECT revision, hash FROM streams WHERE stream = ?'),
+      // The (stream, revision) unique index answers this without a separate heads table.
+      head: this.db.prepare<[string], { revision: number; hash: string }>('SELECT revision, hash FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1'),
       byId: this.db.prepare<[string], Row>('SELECT * FROM events WHERE id = ?'),
       insert: this.db.prepare(
-        `INSERT INTO events (id, stream, category, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig)
-         VALUES (@id, @stream, @category, @revision, @type, @version, @time, @source, @correlationId, @causationId, @data, @prevHash, @hash, @sig)`,
+        `INSERT INTO events (id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      upsertHead: this.db.prepare('INSERT INTO streams (stream, revision, hash) VALUES (?, ?, ?) ON CONFLICT(stream) DO UPDATE SET revision = excluded.revision, hash = excluded.hash'),
       readStream: this.db.prepare<[string, number], Row>('SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision'),
       readAll: this.db.prepare<[number, number], Row>('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
       headPos: this.db.prepare<[], { p: number | null }>('SELECT MAX(position) AS p FROM events'),
-      heads: this.db.prepare<[], { stream: string; revision: number; hash: string }>('SELECT stream, revision, hash FROM streams ORDER BY stream'),
+      heads: this.db.prepare<[], { stream: string; revision: number; hash: string }>(
+        'SELECT e.stream, e.revision, e.hash FROM events e JOIN (SELECT stream, MAX(revision) AS r FROM events GROUP BY stream) h ON e.stream = h.stream AND e.revision = h.r ORDER BY e.stream',
+      ),
       cpGet: this.db.prepare<[string], { position: number }>('SELECT position FROM checkpoints WHERE name = ?'),
       cpPut: this.db.prepare('INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position'),
     };
@@ -95,12 +94,11 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
         throw new ConcurrencyError(stream, describeExpected(expected), head?.revision ?? 'no-stream');
       }
       const sealed = sealBatch(stream, events, head, this.opts.keyring);
-      const category = categoryOf(stream);
       const out: Envelope[] = [];
       for (const e of sealed) {
         let info;
         try {
-          info = this.stmts.insert.run({ ...e, category, data: JSON.stringify(e.data) });
+          info = this.stmts.insert.run(e.id, stream, e.revision, e.type, e.version, e.time, e.source, e.correlationId, e.causationId, JSON.stringify(e.data), e.prevHash, e.hash, e.sig);
         } catch (err) {
           if (err instanceof Error && /UNIQUE constraint failed: events\.id/.test(err.message)) {
             throw new InvalidArgumentError(`events[${e.revision - (head?.revision ?? -1) - 1}].id`, `"${e.id}" is already stored in another append`);
@@ -110,7 +108,6 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
         out.push({ ...e, position: Number(info.lastInsertRowid) });
       }
       const last = out[out.length - 1]!;
-      this.stmts.upsertHead.run(stream, last.revision, last.hash);
       return { events: out, nextExpected: last.revision, position: last.position };
     });
   }
