@@ -5,14 +5,16 @@
 import { MessageRegistry, type MessageDef } from './registry.ts';
 import { gridMessages } from './grid.ts';
 import { computeMessages } from './compute.ts';
+import { flexMessages } from './flex.ts';
 
 export * from './registry.ts';
 export * from './common.ts';
 export { EnvelopeSchema, CommandEnvelopeSchema } from './envelope.ts';
 export * from './grid.ts';
 export * from './compute.ts';
+export * from './flex.ts';
 
-export const ALL_MESSAGES: ReadonlyArray<MessageDef> = [...gridMessages, ...computeMessages];
+export const ALL_MESSAGES: ReadonlyArray<MessageDef> = [...gridMessages, ...computeMessages, ...flexMessages];
 
 export function cacoRegistry(extra: Iterable<MessageDef> = []): MessageRegistry {
   return new MessageRegistry([...ALL_MESSAGES, ...extra]);
