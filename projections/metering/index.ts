@@ -2,6 +2,7 @@ export {
   dayImport,
   evolveMetering,
   initialMeteringState,
+  MAX_REJECTED_KEPT,
   periodImport,
   periodImportAt,
   projectMetering,

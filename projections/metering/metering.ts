@@ -33,16 +33,29 @@ interface PeriodAcc {
 
 export interface MeteringState {
   readonly meters: ReadonlySet<string>;
-  /** Settlement periods that have reads, by UTC start. */
-  readonly periods: ReadonlyMap<number, PeriodAcc>;
-  /** Reads refused, with why (kept so an operator can see them; they change nothing else). */
+  /**
+   * Half-hours that have reads, by UTC day number and then by UTC start. Two levels so that
+   * folding one read copies one day's map and the list of days, not every half-hour ever read.
+   */
+  readonly days: ReadonlyMap<number, ReadonlyMap<number, PeriodAcc>>;
+  /** The latest reads refused, with why (they change nothing else). */
   readonly rejected: ReadonlyArray<{ readonly data: unknown; readonly reason: string }>;
 }
 
-export const initialMeteringState: MeteringState = { meters: new Set(), periods: new Map(), rejected: [] };
+export const initialMeteringState: MeteringState = { meters: new Set(), days: new Map(), rejected: [] };
+
+/** How many refused reads are kept for inspection. */
+export const MAX_REJECTED_KEPT = 100;
+
+const DAY_MS = 86_400_000;
+const dayOf = (ms: number): number => Math.floor(ms / DAY_MS);
 
 function reject(state: MeteringState, data: unknown, reason: string): MeteringState {
-  return { ...state, rejected: [...state.rejected, { data, reason }] };
+  return { ...state, rejected: [...state.rejected.slice(-(MAX_REJECTED_KEPT - 1)), { data, reason }] };
+}
+
+function periodAcc(state: MeteringState, p: number): PeriodAcc | undefined {
+  return state.days.get(dayOf(p))?.get(p);
 }
 
 /** Fold one event; events of other types leave the state as it is. */
@@ -56,18 +69,25 @@ export function evolveMetering(state: MeteringState, event: { readonly type: str
   if (typeof d.importKwh !== 'number' || !Number.isFinite(d.importKwh) || d.importKwh < 0) return reject(state, d, 'importKwh must be a finite number >= 0');
 
   const key = `${d.meterId}|${startMs}|${endMs}`;
-  const periods = new Map(state.periods);
+  const days = new Map(state.days);
+  const touched = new Map<number, Map<number, PeriodAcc>>();
   const length = endMs - startMs;
   for (let p = halfHourFloor(startMs); p < endMs; p += HALF_HOUR_MS) {
     const overlap = Math.min(endMs, p + HALF_HOUR_MS) - Math.max(startMs, p);
     if (overlap <= 0) continue;
-    const prev = periods.get(p);
-    const reads = new Map(prev?.reads);
+    const day = dayOf(p);
+    let periods = touched.get(day);
+    if (!periods) {
+      periods = new Map(state.days.get(day));
+      touched.set(day, periods);
+      days.set(day, periods);
+    }
+    const reads = new Map(periods.get(p)?.reads);
     reads.set(key, { meterId: d.meterId, kwh: (d.importKwh * overlap) / length, coveredMs: overlap });
     periods.set(p, { startMs: p, reads });
   }
   const meters = state.meters.has(d.meterId) ? state.meters : new Set([...state.meters, d.meterId]);
-  return { ...state, meters, periods };
+  return { ...state, meters, days };
 }
 
 export function projectMetering(events: Iterable<{ readonly type: string; readonly data: unknown }>, from: MeteringState = initialMeteringState): MeteringState {
@@ -95,7 +115,7 @@ const EPS_MS = 1;
 
 export function periodImportAt(state: MeteringState, periodStartMs: number): PeriodImport {
   const { settlementDate, settlementPeriod } = settlementPeriodOf(periodStartMs);
-  const acc = state.periods.get(periodStartMs);
+  const acc = periodAcc(state, periodStartMs);
   const base = { settlementDate, settlementPeriod, startUtc: iso(periodStartMs), endUtc: iso(periodStartMs + HALF_HOUR_MS) };
   if (!acc || acc.reads.size === 0 || state.meters.size === 0) return { ...base, importKwh: 0, coverage: 0, meteredKw: null, status: 'missing' };
   const covered = new Map<string, number>();

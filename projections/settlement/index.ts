@@ -1,6 +1,8 @@
 export * from './events.ts';
 export {
+  MAX_IGNORED_KEPT,
   OFFER_PLAN_BASELINE,
+  OFFER_RETENTION_MS,
   contractedKwAt,
   evolveSettlement,
   initialSettlementState,

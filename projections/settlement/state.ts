@@ -23,12 +23,20 @@ export interface SettledOrder {
 
 export interface SettlementState {
   readonly metering: MeteringState;
-  /** Latest published baseline plan per item. */
-  readonly offers: ReadonlyMap<string, { readonly baselineMethod: string; readonly baselineKw: ReadonlyMap<string, number> }>;
+  /** Latest published baseline plan per item (offers long past are dropped, see OFFER_RETENTION_MS). */
+  readonly offers: ReadonlyMap<string, { readonly baselineMethod: string; readonly baselineKw: ReadonlyMap<string, number>; readonly windowEndMs: number }>;
   readonly orders: ReadonlyMap<string, SettledOrder>;
   /** Events that referred to something unknown (an update of an order never confirmed). */
   readonly ignored: ReadonlyArray<{ readonly type: string; readonly reason: string }>;
 }
+
+/**
+ * An offer whose window ended this long before the newest offer's window starts can no longer
+ * be confirmed, so its plan is dropped; this keeps a long-running fold from growing without end.
+ */
+export const OFFER_RETENTION_MS = 7 * 86_400_000;
+/** How many ignored events are kept for inspection. */
+export const MAX_IGNORED_KEPT = 100;
 
 export const initialSettlementState: SettlementState = { metering: initialMeteringState, offers: new Map(), orders: new Map(), ignored: [] };
 
@@ -53,7 +61,7 @@ function orderProblems(d: FlexOrderConfirmed['data'], startMs: number, endMs: nu
   return out;
 }
 
-const ignore = (s: SettlementState, type: string, reason: string): SettlementState => ({ ...s, ignored: [...s.ignored, { type, reason }] });
+const ignore = (s: SettlementState, type: string, reason: string): SettlementState => ({ ...s, ignored: [...s.ignored.slice(-(MAX_IGNORED_KEPT - 1)), { type, reason }] });
 
 function withOrder(s: SettlementState, o: SettledOrder): SettlementState {
   const orders = new Map(s.orders);
@@ -71,8 +79,12 @@ export function evolveSettlement(state: SettlementState, event: { readonly type:
   switch (e.type) {
     case 'flex.offer.published': {
       const d: FlexOfferPublished['data'] = e.data;
-      const offers = new Map(state.offers);
-      offers.set(d.itemId, { baselineMethod: d.baselineMethod, baselineKw: baselineMap(d.baselineKw) });
+      const startMs = Date.parse(d.windowStart);
+      const windowEndMs = Date.parse(d.windowEnd);
+      if (typeof d.itemId !== 'string' || Number.isNaN(startMs) || Number.isNaN(windowEndMs)) return ignore(state, e.type, 'an offer needs an itemId and an ISO window');
+      const offers = new Map<string, { baselineMethod: string; baselineKw: ReadonlyMap<string, number>; windowEndMs: number }>();
+      for (const [id, o] of state.offers) if (o.windowEndMs >= startMs - OFFER_RETENTION_MS) offers.set(id, o);
+      offers.set(d.itemId, { baselineMethod: d.baselineMethod, baselineKw: baselineMap(d.baselineKw), windowEndMs });
       return { ...state, offers };
     }
     case 'flex.order.confirmed': {

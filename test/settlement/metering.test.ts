@@ -51,7 +51,7 @@ describe('metering', () => {
     s = evolveMetering(s, read(P35 + 30 * MIN, P35, 5));
     s = evolveMetering(s, { type: 'site.meter.read', data: { meterId: '', intervalStart: iso(P35), intervalEnd: iso(P35 + MIN), importKwh: 1 } });
     assert.equal(s.rejected.length, 3);
-    assert.equal(s.periods.size, 0);
+    assert.equal(s.days.size, 0);
     assert.equal(evolveMetering(s, { type: 'compute.job.submitted', data: {} }), s);
   });
 

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { HALF_HOUR_MS } from '../../core/time/index.ts';
-import { dayStatement, orderStatement, projectSettlement, toCsv } from '../../projections/settlement/index.ts';
+import { dayStatement, evolveSettlement, initialSettlementState, orderStatement, projectSettlement, toCsv } from '../../projections/settlement/index.ts';
 import { baselineFor, confirmed, dayBounds, halfHourReads, iso } from './helpers.ts';
 
 const close = (a: number, b: number, eps = 1e-6) => assert.ok(Math.abs(a - b) <= eps, `${a} ≠ ${b}`);
@@ -190,6 +190,32 @@ describe('baseline, updates, cancellation and shared periods', () => {
     assert.match(st.problems.join(), /priceGbpPerMwh/);
     assert.equal(s.ignored.length, 1);
     assert.equal(orderStatement(s, 'ghost'), undefined);
+  });
+});
+
+describe('the fold', () => {
+  const start = Date.parse('2026-03-02T12:00:00Z');
+  const end = start + 2 * HALF_HOUR_MS;
+
+  test('evolve never changes a state it was given', () => {
+    const events = [
+      confirmed({ orderId: 'p', kw: 1000, startMs: start, endMs: end, price: 50, penalty: 50, baselineKw: baselineFor(start, end, () => 8000) }),
+      ...halfHourReads(start, start + HALF_HOUR_MS, () => 7000),
+    ];
+    const mid = projectSettlement(events);
+    const before = JSON.stringify(orderStatement(mid, 'p'));
+    let later = mid;
+    for (const e of [...halfHourReads(start, end, () => 7500), { type: 'flex.order.cancelled', data: { orderId: 'p', at: iso(start) } }]) later = evolveSettlement(later, e);
+    assert.equal(JSON.stringify(orderStatement(mid, 'p')), before);
+    assert.notEqual(JSON.stringify(orderStatement(later, 'p')), before);
+    assert.equal(evolveSettlement(initialSettlementState, { type: 'compute.job.submitted', data: {} }), initialSettlementState);
+  });
+
+  test('plans of offers long past are dropped, so an order on one has no baseline', () => {
+    const publish = (itemId: string, s: number) => ({ type: 'flex.offer.published', data: { itemId, windowStart: iso(s), windowEnd: iso(s + HALF_HOUR_MS), kw: 1000, priceGbpPerMwh: 1, penaltyGbpPerMwh: 0, baselineMethod: 'scheduled-load-profile', baselineKw: baselineFor(s, s + HALF_HOUR_MS, () => 5000) } });
+    const s = projectSettlement([publish('old', start), publish('new', start + 8 * 86_400_000), confirmed({ orderId: 'late', itemId: 'old', kw: 100, startMs: start, endMs: start + HALF_HOUR_MS, price: 1, penalty: 0 })]);
+    assert.deepEqual([...s.offers.keys()], ['new']);
+    assert.equal(orderStatement(s, 'late')!.lines[0]!.status, 'no-baseline');
   });
 });
 
