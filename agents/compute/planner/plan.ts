@@ -97,6 +97,72 @@ function addLeftovers(h: Horizon, sched: Schedule, leftovers: ReadonlyArray<Item
   return { jobs: g.jobs, chargeKw: sched.chargeKw, dischargeKw: sched.dischargeKw };
 }
 
+/**
+ * Large instances: partition the jobs by release into windows and solve them in release order,
+ * each with the windows before it fixed (a rolling decomposition). The battery is re-optimised
+ * in every window; the last window's battery plan is the plan's. Each window gets an equal
+ * share of what is left of the time budget.
+ */
+async function decomposed(
+  input: PlanInput,
+  o: Required<PlanOptions>,
+  h: Horizon,
+  items: ReadonlyArray<Item>,
+  jobsById: ReadonlyMap<string, PlanJob>,
+  t0: number,
+  totalColumns: number,
+): Promise<PlanResult> {
+  const fixedItems = items.filter((it) => it.kind === 'fixed');
+  const free = items
+    .filter((it): it is Exclude<Item, { kind: 'fixed' }> => it.kind !== 'fixed')
+    .sort((a, b) => a.earliest - b.earliest || a.job.deadlineMs - b.job.deadlineMs || (a.job.id < b.job.id ? -1 : 1));
+  const parts = Math.max(2, Math.ceil(totalColumns / (o.decomposeAboveColumns / 2)));
+  const size = Math.ceil(free.length / parts);
+  const keep = new Map<string, JobSchedule>();
+  let last: { sched: Schedule; res: SolveResponse; f: Formulation } | null = null;
+  let worst: PlanStatus = 'optimal';
+  const deadline = t0 + o.timeLimitS * 1000;
+  for (let k = 0; k < parts; k++) {
+    const chunk = free.slice(k * size, (k + 1) * size);
+    if (chunk.length === 0 && k < parts - 1) continue;
+    const sub = [...fixedItems, ...free.slice(0, k * size), ...chunk];
+    const f = formulate(h, sub, { socInitKwh: input.batterySocKwh, terminalSocFraction: o.terminalSocFraction, reserveKw: o.reserveFraction * input.site.itCapacityKw, keep, ...(input.carbonCapGPerKwh !== undefined ? { carbonCapGPerKwh: input.carbonCapGPerKwh } : {}) });
+    const hint = hintFromSchedule(f, greedySchedule(h, sub, f.fixed));
+    const left = Math.max(0.5, (deadline - performance.now()) / 1000 / (parts - k));
+    const ints = integerCount(f.model);
+    const req: SolveRequest = { model: f.model, hint, timeLimitS: left, mipRelGap: o.mipRelGap, strategy: ints === 0 ? 'lp' : ints > RELAX_AND_FIX_ABOVE ? 'relax-and-fix' : 'mip' };
+    let res: SolveResponse;
+    try {
+      res = o.inWorker ? await solvePlanInWorker(req) : await solveSparse(req);
+    } catch {
+      res = { ok: false, modelStatus: 'Time limit reached', x: null, objective: null, bound: null, lpBound: null, solveMs: 0, fixedColumns: 0 };
+    }
+    let sched: Schedule;
+    if (res.ok && res.x) {
+      const d = decode(f, res.x);
+      sched = addLeftovers(h, d.schedule, d.leftovers);
+      if (res.modelStatus !== 'Optimal') worst = 'time-limit-incumbent';
+    } else {
+      sched = greedySchedule(h, chunk, [...f.fixed]);
+      worst = 'time-limit-greedy';
+    }
+    for (const it of chunk) {
+      const js = sched.jobs.get(it.job.id);
+      if (js) keep.set(it.job.id, js);
+    }
+    last = { sched, res, f };
+  }
+  const sched: Schedule = { jobs: new Map([...last!.sched.jobs, ...keep]), chargeKw: last!.sched.chargeKw, dischargeKw: last!.sched.dischargeKw };
+  // A window's LP bound holds only with the earlier windows fixed, not for the whole: no bound is claimed.
+  const info = solveInfo('decomposed', last!.f, { ...last!.res, bound: null }, 0, 0, `${parts} windows by release`);
+  const result = evaluate(h, jobsById, items, sched, input.batterySocKwh, worst, { ...info, totalMs: performance.now() - t0 }, h.t0);
+  const problems = validatePlan(result, input.jobs, input.site, input.signals, { batterySocKwh: input.batterySocKwh, importCapKw: Array.from(h.importCapKw) });
+  if (problems.length > 0) {
+    return evaluate(h, jobsById, items, greedySchedule(h, items), input.batterySocKwh, 'error-greedy', { ...info, message: `decomposed plan failed validation: ${problems[0]!.message}`, totalMs: performance.now() - t0 }, h.t0);
+  }
+  return result;
+}
+
 export async function plan(input: PlanInput, options: PlanOptions = {}): Promise<PlanResult> {
   const o = { ...DEFAULT_PLAN_OPTIONS, ...options };
   const t0 = performance.now();
@@ -128,6 +194,9 @@ export async function plan(input: PlanInput, options: PlanOptions = {}): Promise
   const hintSched = greedySchedule(h, items, incremental ? f.fixed : [...f.fixed, ...kept.values()]);
   const hint = hintFromSchedule(f, hintSched);
   const ints = integerCount(f.model);
+  if (!incremental && f.model.numCols > o.decomposeAboveColumns) {
+    return decomposed(input, o, h, items, jobsById, t0, f.model.numCols);
+  }
   const req: SolveRequest = {
     model: f.model,
     hint,
