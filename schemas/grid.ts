@@ -20,13 +20,18 @@ export const SignalObserved = defineEvent(
   }),
 );
 
-const Band = Schema.Struct({ p10: Finite, p50: Finite, p90: Finite });
+/** One half-hour's P10/P50/P90; quantiles never cross (a crossed band is a model fault, not a forecast). */
+const Band = Schema.Struct({ p10: Finite, p50: Finite, p90: Finite }).check(
+  Schema.makeFilter((b) => (b.p10 <= b.p50 && b.p50 <= b.p90 ? undefined : 'p10 <= p50 <= p90 must hold'), {
+    expected: 'p10 <= p50 <= p90',
+  }),
+);
 
 const SeriesForecast = Schema.Struct({
   modelId: NonEmpty,
   modelVersion: NonEmpty,
-  /** One entry per half-hour from `startsAt`. */
-  points: Schema.Array(Band),
+  /** One entry per half-hour from `startsAt` (96 for the 48 h horizon). */
+  points: Schema.Array(Band).check(Schema.isMinLength(1)),
 });
 
 export const ForecastPublished = defineEvent(
@@ -59,7 +64,9 @@ export const StressExpected = defineEvent(
     peakPriceGbpPerMwh: Finite,
     /** How far above the 48 h median the peak stands, as a fraction (0.25 = 25 % above). */
     severity: NonNegative,
-  }),
+  }).check(
+    Schema.makeFilter((w) => (Date.parse(w.windowEnd) > Date.parse(w.windowStart) ? undefined : { path: ['windowEnd'], issue: 'must be after windowStart' })),
+  ),
 );
 
 export const SignalDegraded = defineEvent(

@@ -1,0 +1,47 @@
+/**
+ * The grid agent and what it is made of: the agent definition (`createGridAgent`), the
+ * forecaster port with the ONNX LSTM adapter and the naive fallback, history checks, and the
+ * stress-window detector. Signal sources are in `./sources/`.
+ *
+ * ```ts
+ * const { forecaster, notes } = await loadGridForecaster();   // LSTMs, or the naive fallback per series
+ * runtime.add(createGridAgent({ source, forecaster }));
+ * ```
+ */
+export { createGridAgent, forecastIdOf, stressIdOf, forecastInputsHash, type GridAgentDeps } from './grid-agent.ts';
+export { evolveGrid, initialGridState, GRID_CATEGORY, STREAMS as GRID_STREAMS, type GridState } from './grid-state.ts';
+export {
+  FORECAST_HORIZON,
+  HISTORY_SLOTS,
+  ForecastInputError,
+  gridForecaster,
+  forecastProblem,
+  orderedBand,
+  type Band,
+  type Forecaster,
+  type GridForecast,
+  type SeriesForecast,
+  type SeriesForecaster,
+} from './forecaster.ts';
+export { naiveSeriesForecaster, NAIVE_MODEL_ID, NAIVE_MODEL_VERSION, type NaiveOptions } from './naive-forecaster.ts';
+export { lstmSeriesForecaster, loadGridForecaster, type LoadedForecaster, type LoadOptions } from './lstm-forecaster.ts';
+export {
+  checkHistory,
+  seriesBefore,
+  DEFAULT_HISTORY_REQUIREMENTS,
+  type HistoryRequirements,
+  type HistoryCheck,
+  type HalfHourSeries,
+  type SeriesField,
+} from './history.ts';
+export {
+  detectStress,
+  unannounced,
+  DEFAULT_STRESS_OPTIONS,
+  type StressOptions,
+  type StressWindow,
+  type StressKind,
+  type StressInput,
+  type AnnouncedWindow,
+} from './stress.ts';
+export * from './sources/index.ts';
