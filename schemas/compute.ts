@@ -121,6 +121,13 @@ export const PlanPublished = defineEvent(
     batterySocKwh: Schema.Array(NonNegative),
     importCapKw: Schema.Array(NonNegative),
     expected: Money,
+    /** What the site does in the first half-hour: IT kW per job, and the battery. */
+    dispatch: Schema.Struct({
+      slotStart: IsoUtc,
+      runs: Schema.Array(Schema.Struct({ jobId: NonEmpty, kw: NonNegative })),
+      chargeKw: NonNegative,
+      dischargeKw: NonNegative,
+    }),
   }),
 );
 
@@ -159,6 +166,10 @@ export const SiteMetered = defineEvent(
     carbonGPerKwh: Finite,
     priceGbpPerMwh: Finite,
     byClassKwh: Schema.Struct({ training: NonNegative, 'batch-inference': NonNegative, serving: NonNegative }),
+    /** Whether the signals are the observed ones or, where none were observed, the forecast. */
+    signals: Schema.Literals(['observed', 'forecast']),
+    /** What ran in the half-hour: average IT kW per job. */
+    jobs: Schema.Array(Schema.Struct({ jobId: NonEmpty, kw: NonNegative })),
   }),
 );
 

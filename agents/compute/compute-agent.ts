@@ -1,0 +1,498 @@
+import { defineAgent, type AgentContext, type AgentDefinition, type AgentInput, type Decision, type EventToAppend } from '../../core/runtime/agent.ts';
+import { STREAM_NAME } from '../../core/envelope.ts';
+import { settlementPeriodOf } from '../../core/time/settlement-periods.ts';
+import { validateJob, type Job, type JobProblem, type SiteConfig } from './jobs/index.ts';
+import { plan as runPlanner, validatePlan, type PlanInput, type PlanJob, type PlanOptions, type PlanResult, type Signals } from './planner/index.ts';
+import { flexWindows, DEFAULT_FLEX_WINDOWS, type FlexWindowOptions } from './flex-windows.ts';
+import { initialComputeState, makeEvolve, type ComputeState, type JobRecord } from './state.ts';
+
+const SLOT_MS = 1_800_000;
+const HORIZON_SLOTS = 96;
+
+export interface RuntimePrediction {
+  readonly minutes: number;
+  readonly model: string;
+}
+
+export interface ComputeAgentDeps {
+  readonly site: SiteConfig;
+  readonly planOptions?: PlanOptions;
+  /** Predicts a runtime from job features when a submission gives none. */
+  readonly predictRuntime?: (features: Readonly<Record<string, string | number>>) => Promise<RuntimePrediction | null> | RuntimePrediction | null;
+  readonly flexWindows?: FlexWindowOptions;
+  readonly initialSocKwh?: number;
+  /** Called with each plan (for benchmarks and the dashboard); not part of the ledger. */
+  readonly onPlan?: (plan: PlanResult) => void;
+}
+
+interface SubmitData {
+  jobId: string;
+  class: Job['class'];
+  powerKw?: number;
+  gpuCount?: number;
+  runtimeMin?: number;
+  features?: Record<string, string | number>;
+  earliestStart: string;
+  deadline: string;
+  slaClass: Job['slaClass'];
+  preemptible: boolean;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+/**
+ * The compute agent owns the jobs and the plan. Each half-hour it meters the half-hour just
+ * ended, books what each job used on the observed signals, re-plans the next 48 h with the
+ * latest forecast, battery and import caps (HiGHS, checked by the independent validator),
+ * dispatches the first half-hour and offers the plan's slack as flexibility. Arrivals get a
+ * provisional place at once; operators can pin and release jobs.
+ */
+export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<ComputeState> {
+  const site = deps.site;
+  const initialSoc = deps.initialSocKwh ?? site.battery.energyKwh * 0.5;
+  // The last plan, for a warm start. Not state: losing it on restart only costs a cold solve.
+  let lastPlan: PlanResult | undefined;
+  const evolve = makeEvolve(site.pue);
+
+  return defineAgent<ComputeState>({
+    name: 'compute',
+    version: '1.0.0',
+    categories: ['job', 'plan', 'meter', 'intake'],
+    subscriptions: ['flex.order.confirmed', 'flex.order.cancelled', 'flex.order.updated'],
+    observes: ['grid.forecast.published', 'grid.signal.observed', 'flex.order.confirmed', 'flex.order.cancelled', 'flex.order.updated'],
+    commands: { submit: 'compute.job.submit', pin: 'compute.job.pin', release: 'compute.job.release' },
+    initialState: initialComputeState(initialSoc),
+    evolve,
+    onStart(ctx) {
+      ctx.setTimer(Math.ceil(ctx.now() / SLOT_MS) * SLOT_MS, 'tick');
+    },
+    async decide(input, state, ctx) {
+      if (input.kind === 'timer' && input.name === 'tick') {
+        ctx.setTimer(input.atMs + SLOT_MS, 'tick');
+        return tick(input.atMs, state, ctx);
+      }
+      if (input.kind === 'command') {
+        if (input.command.type === 'compute.job.submit') return submit(input.command.data as SubmitData, state, ctx);
+        if (input.command.type === 'compute.job.pin') return pin(input, state);
+        if (input.command.type === 'compute.job.release') return release(input, state);
+      }
+      if (input.kind === 'event') {
+        // A flexibility order changed the import caps (already evolved): re-plan from the next
+        // half-hour so the commitment holds, keeping what the site is doing now.
+        const nextSlot = Math.ceil((ctx.now() + 1) / SLOT_MS) * SLOT_MS;
+        const d = input.event.data as { orderId: string };
+        return replan(nextSlot, state, ctx, `flexibility order ${d.orderId} ${input.event.type.split('.').pop()}`, false);
+      }
+      return [];
+    },
+  });
+
+  async function submit(d: SubmitData, s: ComputeState, ctx: AgentContext): Promise<Decision[]> {
+    const reject = (problems: JobProblem[]): Decision[] => [
+      { stream: 'intake-main', events: [{ type: 'compute.job.rejected', data: { jobId: String(d.jobId ?? ''), problems } }] },
+    ];
+    if (!STREAM_NAME.test(`job-${d.jobId}`)) return reject([{ field: 'jobId', reason: 'use letters, digits, "_", ":" and "-" only (at most 190 characters)' }]);
+    if (s.jobs.has(d.jobId)) return reject([{ field: 'jobId', reason: `job "${d.jobId}" was already submitted` }]);
+    const problems: JobProblem[] = [];
+    let powerKw = d.powerKw;
+    if (powerKw === undefined && d.gpuCount !== undefined) powerKw = d.gpuCount * site.perGpuKw;
+    if (powerKw === undefined) problems.push({ field: 'powerKw', reason: 'give powerKw or gpuCount' });
+    let runtimeMin = d.runtimeMin;
+    let runtimeSource: 'given' | 'predicted' = 'given';
+    let runtimeModel: string | null = null;
+    if (runtimeMin === undefined) {
+      const p = d.features && deps.predictRuntime ? await deps.predictRuntime(d.features) : null;
+      if (p) {
+        // Runtimes are planned in whole minutes; round up, as under-prediction is what breaks deadlines.
+        runtimeMin = Math.max(1, Math.ceil(p.minutes));
+        runtimeSource = 'predicted';
+        runtimeModel = p.model;
+      } else problems.push({ field: 'runtimeMin', reason: d.features ? 'no runtime given and the runtime model could not predict one from the features' : 'give runtimeMin, or features for the runtime model' });
+    }
+    if (problems.length) return reject(problems);
+    const job: Job = {
+      id: d.jobId,
+      class: d.class,
+      powerKw: powerKw!,
+      ...(d.gpuCount !== undefined ? { gpuCount: d.gpuCount } : {}),
+      runtimeMin: runtimeMin!,
+      runtimeSource,
+      earliestStartMs: Date.parse(d.earliestStart),
+      deadlineMs: Date.parse(d.deadline),
+      slaClass: d.slaClass,
+      preemptible: d.preemptible,
+    };
+    const invalid = validateJob(job, site);
+    if (invalid.length) return reject(invalid);
+    const submitted: EventToAppend = {
+      type: 'compute.job.submitted',
+      data: {
+        jobId: job.id,
+        class: job.class,
+        powerKw: job.powerKw,
+        gpuCount: job.gpuCount ?? null,
+        runtimeMin: job.runtimeMin,
+        runtimeSource,
+        runtimeModel,
+        earliestStart: d.earliestStart,
+        deadline: d.deadline,
+        slaClass: job.slaClass,
+        preemptible: job.preemptible,
+      },
+    };
+    const provisional = provisionalPlacement(job, s, ctx.now());
+    return [{ stream: `job-${job.id}`, expected: 'no-stream', events: [submitted, { type: 'compute.job.planned', data: provisional }] }];
+  }
+
+  function pin(input: Extract<AgentInput, { kind: 'command' }>, s: ComputeState): Decision[] {
+    const d = input.command.data as { jobId: string; startAt: string; operator: string; reason?: string };
+    const r = s.jobs.get(d.jobId);
+    if (!r) return [{ stream: 'intake-main', events: [{ type: 'compute.job.rejected', data: { jobId: d.jobId, problems: [{ field: 'jobId', reason: `no job "${d.jobId}"` }] } }] }];
+    const problems: JobProblem[] = [];
+    const at = Date.parse(d.startAt);
+    if (r.status === 'done') problems.push({ field: 'jobId', reason: 'the job has finished' });
+    if (at < r.job.earliestStartMs) problems.push({ field: 'startAt', reason: `before the job's release ${iso(r.job.earliestStartMs)}` });
+    if (at % SLOT_MS !== 0) problems.push({ field: 'startAt', reason: 'jobs start on the half-hour; use a time ending :00 or :30' });
+    if (problems.length) return [{ stream: 'intake-main', events: [{ type: 'compute.job.rejected', data: { jobId: d.jobId, problems } }] }];
+    return [{ stream: `job-${d.jobId}`, expected: r.revision, events: [{ type: 'compute.job.pinned', data: { jobId: d.jobId, startAt: iso(at), operator: d.operator, reason: d.reason ?? '' } }] }];
+  }
+
+  function release(input: Extract<AgentInput, { kind: 'command' }>, s: ComputeState): Decision[] {
+    const d = input.command.data as { jobId: string; operator: string; reason?: string };
+    const r = s.jobs.get(d.jobId);
+    if (!r || r.pinnedStartMs === null) {
+      return [{ stream: 'intake-main', events: [{ type: 'compute.job.rejected', data: { jobId: d.jobId, problems: [{ field: 'jobId', reason: r ? 'the job is not pinned' : `no job "${d.jobId}"` }] } }] }];
+    }
+    return [{ stream: `job-${d.jobId}`, expected: r.revision, events: [{ type: 'compute.job.released', data: { jobId: d.jobId, operator: d.operator, reason: d.reason ?? '' } }] }];
+  }
+
+  /** Forecast signals for 96 slots from `t`: the grid agent's p50, else same time yesterday. */
+  function signalsAt(t: number, s: ComputeState): Signals {
+    const price: number[] = [];
+    const carbon: number[] = [];
+    const f = s.forecast;
+    for (let i = 0; i < HORIZON_SLOTS; i++) {
+      const at = t + i * SLOT_MS;
+      const k = f ? Math.round((at - f.startMs) / SLOT_MS) : -1;
+      if (f && k >= 0 && k < f.price.length) {
+        price.push(f.price[k]!);
+        carbon.push(f.carbon[k]!);
+        continue;
+      }
+      // Fall back to the latest observation at the same time of day.
+      let obs: { carbon: number | null; price: number | null } | undefined;
+      for (let back = 1; back <= 7 && !obs?.price; back++) obs = s.actuals.get(at - back * 86_400_000);
+      price.push(obs?.price ?? price[price.length - 1] ?? 80);
+      carbon.push(obs?.carbon ?? carbon[carbon.length - 1] ?? 150);
+    }
+    return { startMs: t, priceGbpPerMwh: price, intensityGPerKwh: carbon };
+  }
+
+  function costOf(job: Job, startMs: number, sig: Signals): { costGbp: number; carbonKg: number } {
+    let costGbp = 0;
+    let carbonKg = 0;
+    let left = job.runtimeMin;
+    for (let t = startMs; left > 0; t += SLOT_MS) {
+      const i = Math.min(sig.priceGbpPerMwh.length - 1, Math.max(0, Math.round((t - sig.startMs) / SLOT_MS)));
+      const min = Math.min(30, left);
+      const kwh = (job.powerKw * site.pue * min) / 60;
+      costGbp += (kwh * sig.priceGbpPerMwh[i]!) / 1000;
+      carbonKg += (kwh * sig.intensityGPerKwh[i]!) / 1000;
+      left -= min;
+    }
+    return { costGbp: round(costGbp), carbonKg: round(carbonKg) };
+  }
+
+  /** At arrival: the cheapest on-time start by the forecast, before the next full re-plan checks room. */
+  function provisionalPlacement(job: Job, s: ComputeState, now: number): Record<string, unknown> {
+    const first = Math.max(Math.ceil(now / SLOT_MS), Math.ceil(job.earliestStartMs / SLOT_MS)) * SLOT_MS;
+    const sig = signalsAt(first, s);
+    const carbonPrice = site.carbonPriceGbpPerT / 1000;
+    let best = first;
+    let bestScore = Infinity;
+    if (job.class !== 'serving') {
+      for (let t = first; t + job.runtimeMin * 60_000 <= job.deadlineMs && t < first + HORIZON_SLOTS * SLOT_MS; t += SLOT_MS) {
+        const c = costOf(job, t, sig);
+        const score = c.costGbp + c.carbonKg * carbonPrice;
+        if (score < bestScore - 1e-9) (bestScore = score), (best = t);
+      }
+    }
+    const expected = costOf(job, best, sig);
+    const runNow = costOf(job, first, sig);
+    const slots: Array<{ start: string; kw: number }> = [];
+    for (let t = best, left = job.runtimeMin; left > 0; t += SLOT_MS, left -= 30) slots.push({ start: iso(t), kw: round((job.powerKw * Math.min(30, left)) / 30, 1) });
+    return {
+      jobId: job.id,
+      planId: `arrival-${job.id}`,
+      forecastId: s.forecast?.forecastId ?? null,
+      slots,
+      plannedStart: iso(best),
+      plannedEnd: iso(best + job.runtimeMin * 60_000),
+      expected,
+      runNow,
+      pinned: false,
+      reason: 'on arrival: cheapest on-time start by the forecast (provisional until the next half-hourly re-plan checks capacity)',
+      flexOrderIds: [],
+    };
+  }
+
+  function capsFor(t0: number, s: ComputeState): { caps: number[]; orders: Array<{ id: string; slots: Set<number> }> } {
+    const caps: number[] = [];
+    const orders = new Map<string, Set<number>>();
+    for (let i = 0; i < HORIZON_SLOTS; i++) {
+      const t = t0 + i * SLOT_MS;
+      let cap = site.importCapKw;
+      for (const c of s.caps.values()) {
+        if (t >= c.startMs && t < c.endMs) {
+          cap = Math.min(cap, c.capKw);
+          if (!orders.has(c.orderId)) orders.set(c.orderId, new Set());
+          orders.get(c.orderId)!.add(i);
+        }
+      }
+      caps.push(cap);
+    }
+    return { caps, orders: [...orders].map(([id, slots]) => ({ id, slots })) };
+  }
+
+  async function tick(t: number, s: ComputeState, ctx: AgentContext): Promise<Decision[]> {
+    const out: Decision[] = [];
+    const jobEvents = new Map<string, EventToAppend[]>();
+    const addJobEvent = (jobId: string, e: EventToAppend) => {
+      const list = jobEvents.get(jobId);
+      if (list) list.push(e);
+      else jobEvents.set(jobId, [e]);
+    };
+    // Progress of each job after the half-hour just ended (the meter event evolves it too).
+    const doneAfter = new Map<string, number>();
+    let soc = s.socKwh;
+
+    // 1. Meter the half-hour that just ended, as dispatched.
+    const disp = s.dispatch;
+    const prev = t - SLOT_MS;
+    if (disp && disp.slotStartMs === prev && s.lastMeterSlotMs !== prev) {
+      const observed = s.actuals.get(prev);
+      const fallback = signalsAt(prev, s);
+      const price = observed?.price ?? fallback.priceGbpPerMwh[0]!;
+      const carbon = observed?.carbon ?? fallback.intensityGPerKwh[0]!;
+      let itKw = 0;
+      const byClass = { training: 0, 'batch-inference': 0, serving: 0 };
+      const runs: Array<{ jobId: string; kw: number }> = [];
+      for (const run of disp.runs) {
+        const r = s.jobs.get(run.jobId);
+        if (!r || r.status === 'done') continue;
+        const left = r.job.runtimeMin - r.doneMin;
+        const kw = Math.min(run.kw, (r.job.powerKw * left) / 30);
+        if (kw <= 1e-9) continue;
+        itKw += kw;
+        byClass[r.job.class] += kw * 0.5;
+        runs.push({ jobId: run.jobId, kw: round(kw, 3) });
+        const done = r.doneMin + 30 * (kw / r.job.powerKw);
+        doneAfter.set(r.job.id, done);
+        if (done >= r.job.runtimeMin - 1e-6) {
+          const endMs = prev + Math.round((left / (kw / r.job.powerKw)) * 60_000);
+          const energyKwh = r.energyKwh + kw * 0.5;
+          addJobEvent(r.job.id, {
+            type: 'compute.job.completed',
+            data: {
+              jobId: r.job.id,
+              at: iso(Math.min(endMs, t)),
+              energyKwh: round(energyKwh),
+              costGbp: round(r.costGbp + (kw * 0.5 * site.pue * price) / 1000),
+              carbonKg: round(r.carbonKg + (kw * 0.5 * site.pue * carbon) / 1000),
+              late: Math.min(endMs, t) > r.job.deadlineMs + 1,
+            },
+          });
+        }
+      }
+      const bat = site.battery;
+      const eta = Math.sqrt(bat.roundTripEfficiency);
+      // The battery does what the plan said, within what it physically can now.
+      const ch = Math.min(disp.chargeKw, bat.powerKw, Math.max(0, (bat.maxSocFraction * bat.energyKwh - soc) / (0.5 * eta)));
+      const dis = Math.min(disp.dischargeKw, bat.powerKw, Math.max(0, ((soc - bat.minSocFraction * bat.energyKwh) * eta) / 0.5), itKw * site.pue + ch);
+      soc = Math.max(0, soc + 0.5 * (eta * ch - dis / eta));
+      const sp = settlementPeriodOf(prev);
+      out.push({
+        stream: 'meter-main',
+        expected: s.meterRevision < 0 ? 'no-stream' : s.meterRevision,
+        events: [
+          {
+            type: 'site.meter.read',
+            data: {
+              periodStart: iso(prev),
+              settlementDate: sp.settlementDate,
+              settlementPeriod: sp.settlementPeriod,
+              itKwh: round(itKw * 0.5, 3),
+              importKwh: round((itKw * site.pue + ch - dis) * 0.5, 3),
+              batteryChargeKwh: round(ch * 0.5, 3),
+              batteryDischargeKwh: round(dis * 0.5, 3),
+              batterySocKwh: round(soc, 3),
+              carbonGPerKwh: carbon,
+              priceGbpPerMwh: price,
+              byClassKwh: { training: round(byClass.training, 3), 'batch-inference': round(byClass['batch-inference'], 3), serving: round(byClass.serving, 3) },
+              signals: observed?.price != null && observed?.carbon != null ? 'observed' : 'forecast',
+              jobs: runs,
+            },
+          },
+        ],
+      });
+    }
+
+    // 2. Deadlines that have passed with work left.
+    for (const id of s.active) {
+      const r = s.jobs.get(id)!;
+      const done = doneAfter.get(id) ?? r.doneMin;
+      if (!r.missed && r.job.deadlineMs <= t && done < r.job.runtimeMin - 1e-6) {
+        addJobEvent(id, { type: 'compute.job.deadline-missed', data: { jobId: id, deadline: iso(r.job.deadlineMs), remainingMin: round(r.job.runtimeMin - done), feasibleOnArrival: r.feasibleOnArrival } });
+      }
+    }
+
+    // 3. Re-plan from now and dispatch the next half-hour.
+    const planned = await planFrom(t, s, soc, doneAfter, ctx, 'half-hourly re-plan');
+    const running = new Set(s.dispatch?.slotStartMs === prev ? s.dispatch.runs.map((r) => r.jobId) : []);
+    const nowRunning = new Set(planned.dispatch.runs.map((r) => r.jobId));
+    for (const run of planned.dispatch.runs) {
+      const r = s.jobs.get(run.jobId);
+      if (r && (r.status !== 'running' || !running.has(run.jobId))) addJobEvent(run.jobId, { type: 'compute.job.started', data: { jobId: run.jobId, at: iso(t), kw: run.kw } });
+    }
+    for (const id of running) {
+      const r = s.jobs.get(id);
+      const done = doneAfter.get(id) ?? r?.doneMin ?? 0;
+      if (r && !nowRunning.has(id) && done < r.job.runtimeMin - 1e-6) {
+        addJobEvent(id, { type: 'compute.job.preempted', data: { jobId: id, at: iso(t), remainingMin: round(r.job.runtimeMin - done) } });
+      }
+    }
+    for (const [jobId, e] of planned.jobPlanned) addJobEvent(jobId, e);
+    // Job events in a stable order (by job id), so the ledger does not depend on map order.
+    for (const jobId of [...jobEvents.keys()].sort()) {
+      const r = s.jobs.get(jobId);
+      const events = jobEvents.get(jobId)!;
+      // A job's own events in lifecycle order: completed/missed first, then planned, started, preempted.
+      const order = ['compute.job.completed', 'compute.job.deadline-missed', 'compute.job.planned', 'compute.job.preempted', 'compute.job.started'];
+      events.sort((a, b) => order.indexOf(a.type) - order.indexOf(b.type));
+      out.push({ stream: `job-${jobId}`, ...(r ? { expected: r.revision } : {}), events });
+    }
+    out.push(planned.planDecision);
+    return out;
+  }
+
+  async function replan(t: number, s: ComputeState, ctx: AgentContext, trigger: string, dispatch: boolean): Promise<Decision[]> {
+    const planned = await planFrom(t, s, s.socKwh, new Map(), ctx, trigger, dispatch);
+    const out: Decision[] = [];
+    for (const [jobId, e] of [...planned.jobPlanned].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const r = s.jobs.get(jobId);
+      out.push({ stream: `job-${jobId}`, ...(r ? { expected: r.revision } : {}), events: [e] });
+    }
+    out.push(planned.planDecision);
+    return out;
+  }
+
+  async function planFrom(
+    t: number,
+    s: ComputeState,
+    soc: number,
+    doneAfter: ReadonlyMap<string, number>,
+    ctx: AgentContext,
+    trigger: string,
+    newDispatch = true,
+  ): Promise<{ dispatch: { runs: Array<{ jobId: string; kw: number }>; chargeKw: number; dischargeKw: number }; jobPlanned: Map<string, EventToAppend>; planDecision: Decision }> {
+    const signals = signalsAt(t, s);
+    const jobs: PlanJob[] = [];
+    const records = new Map<string, JobRecord>();
+    for (const id of s.active) {
+      const r = s.jobs.get(id)!;
+      const done = doneAfter.get(id) ?? r.doneMin;
+      if (done >= r.job.runtimeMin - 1e-6) continue;
+      records.set(id, r);
+      let job: PlanJob = { ...r.job, doneMin: done };
+      if (r.status === 'running' && !r.job.preemptible && r.startedMs !== null) job = { ...job, startedMs: r.startedMs };
+      else if (r.pinnedStartMs !== null && r.pinnedStartMs >= t) {
+        // A pin: the job may start only then, and must run straight through.
+        job = { ...job, earliestStartMs: r.pinnedStartMs, deadlineMs: Math.max(r.job.deadlineMs, r.pinnedStartMs + (r.job.runtimeMin - done) * 60_000), preemptible: false };
+      }
+      jobs.push(job);
+    }
+    const { caps, orders } = capsFor(t, s);
+    const input: PlanInput = { nowMs: t, site, jobs, signals, batterySocKwh: soc, importCapKw: caps, ...(lastPlan ? { previous: lastPlan } : {}) };
+    let result = await runPlanner(input, deps.planOptions ?? {});
+    let problems = validatePlan(result, jobs, site, signals, { batterySocKwh: soc });
+    let note = '';
+    if (problems.length) {
+      ctx.log.warn({ problems: problems.slice(0, 3).map((p) => p.message), status: result.status }, 'plan failed validation; using the greedy plan');
+      note = `solver plan failed validation (${problems[0]!.message}); greedy plan used`;
+      result = await runPlanner({ ...input, previous: undefined as unknown as PlanResult }, { ...(deps.planOptions ?? {}), mode: 'greedy' });
+      problems = validatePlan(result, jobs, site, signals, { batterySocKwh: soc });
+      if (problems.length) note += `; greedy plan has ${problems.length} problem(s) too: ${problems[0]!.message}`;
+    }
+    lastPlan = result;
+    deps.onPlan?.(result);
+    const planId = `plan-${iso(t)}-${s.planCount + 1}`;
+    const slot0 = result.slots[0];
+    const dispatch = newDispatch
+      ? {
+          runs: result.jobs.filter((j) => j.runs[0]?.slot === 0 && j.runs[0].kw > 1e-6).map((j) => ({ jobId: j.jobId, kw: round(j.runs[0]!.kw, 3) })).sort((a, b) => (a.jobId < b.jobId ? -1 : 1)),
+          chargeKw: round(slot0?.chargeKw ?? 0, 3),
+          dischargeKw: round(slot0?.dischargeKw ?? 0, 3),
+        }
+      : { runs: [...(s.dispatch?.runs ?? [])], chargeKw: s.dispatch?.chargeKw ?? 0, dischargeKw: s.dispatch?.dischargeKw ?? 0 };
+    const dispatchSlot = newDispatch ? t : (s.dispatch?.slotStartMs ?? t);
+
+    const jobPlanned = new Map<string, EventToAppend>();
+    for (const jp of result.jobs) {
+      const r = records.get(jp.jobId);
+      if (!r || jp.kind === 'unplaced' || jp.startMs === null) continue;
+      const start = jp.startMs;
+      const end = jp.endMs ?? start + (r.job.runtimeMin - (doneAfter.get(jp.jobId) ?? r.doneMin)) * 60_000;
+      if (r.plannedStartMs !== null && Math.abs(r.plannedStartMs - start) < SLOT_MS && r.plannedEndMs !== null && Math.abs(r.plannedEndMs - end) < SLOT_MS) continue;
+      const inOrders = orders.filter((o) => jp.runs.some((x) => o.slots.has(x.slot)) || (r.plannedStartMs !== null && o.slots.has(Math.round((r.plannedStartMs - t) / SLOT_MS)))).map((o) => o.id);
+      const runNow = jp.counterfactual;
+      jobPlanned.set(jp.jobId, {
+        type: 'compute.job.planned',
+        data: {
+          jobId: jp.jobId,
+          planId,
+          forecastId: s.forecast?.forecastId ?? null,
+          slots: jp.runs.map((x) => ({ start: iso(t + x.slot * SLOT_MS), kw: round(x.kw, 1) })),
+          plannedStart: iso(start),
+          plannedEnd: iso(end),
+          expected: { costGbp: round(jp.expectedCostGbp), carbonKg: round(jp.expectedCarbonKg) },
+          runNow: { costGbp: round(runNow.costGbp), carbonKg: round(runNow.carbonKg) },
+          pinned: r.pinnedStartMs !== null,
+          reason: r.pinnedStartMs !== null ? 'pinned by an operator' : inOrders.length ? `${trigger}; import capped by flexibility sold` : trigger,
+          flexOrderIds: inOrders,
+        },
+      });
+    }
+
+    const windows = flexWindows(result.flexibility, result.slots, deps.flexWindows ?? DEFAULT_FLEX_WINDOWS);
+    const planEvents: EventToAppend[] = [
+      {
+        type: 'compute.plan.published',
+        data: {
+          planId,
+          forecastId: s.forecast?.forecastId ?? null,
+          startsAt: iso(t),
+          trigger,
+          solver: { status: result.status, solveMs: round(result.solver.totalMs, 1), gap: result.solver.gap, note: [result.solver.message ?? '', note].filter(Boolean).join('; ') },
+          jobs: jobs.length,
+          itKw: result.slots.map((x) => round(x.itKw, 1)),
+          siteKw: result.slots.map((x) => round(x.siteKw, 1)),
+          batteryChargeKw: result.slots.map((x) => round(x.chargeKw, 1)),
+          batteryDischargeKw: result.slots.map((x) => round(x.dischargeKw, 1)),
+          batterySocKwh: result.slots.map((x) => round(Math.max(0, x.socKwh), 1)),
+          importCapKw: result.slots.map((x) => round(x.importCapKw, 1)),
+          expected: { costGbp: round(result.totals.energyCostGbp), carbonKg: round(result.totals.carbonKg) },
+          dispatch: { slotStart: iso(dispatchSlot), ...dispatch },
+        },
+      },
+      {
+        type: 'compute.flexibility.available',
+        data: {
+          planId,
+          windows: windows.map((w) => ({ windowStart: iso(w.windowStartMs), windowEnd: iso(w.windowEndMs), kw: w.kw, marginalCostGbpPerMwh: w.marginalCostGbpPerMwh, baselineKw: w.baselineKw })),
+        },
+      },
+    ];
+    return { dispatch, jobPlanned, planDecision: { stream: 'plan-main', expected: s.planRevision < 0 ? 'no-stream' : s.planRevision, events: planEvents } };
+  }
+}

@@ -1,0 +1,18 @@
+import type { SimulatedClock } from '../core/clock/simulated-clock.ts';
+import type { Runtime } from '../core/runtime/runtime.ts';
+
+/**
+ * Moves a simulated clock to `targetMs`, stopping at every timer on the way and letting the
+ * runtime settle after each, so every reaction to one instant is on the ledger before the next
+ * instant begins.
+ */
+export async function advanceAndSettle(clock: SimulatedClock, runtime: Runtime, targetMs: number): Promise<void> {
+  for (;;) {
+    const next = clock.nextTimerAt();
+    if (next === undefined || next > targetMs) break;
+    clock.advanceToNextTimer();
+    await runtime.settle();
+  }
+  if (clock.now() < targetMs) clock.advanceTo(targetMs);
+  await runtime.settle();
+}
