@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
  * them from `BECKN_SPEC_DIR` or `../shared/specs/beckn/` beside the checkout.
  */
 const here = dirname(fileURLToPath(import.meta.url));
-const candidates = [process.env.BECKN_SPEC_DIR, resolve(here, '../../../shared/specs/beckn')].filter((x): x is string => !!x);
+// An explicit BECKN_SPEC_DIR is the only place looked at, so a wrong path is noticed.
+const candidates = process.env.BECKN_SPEC_DIR ? [process.env.BECKN_SPEC_DIR] : [resolve(here, '../../../shared/specs/beckn')];
 
 export const SPEC_DIR: string | undefined = candidates.find((d) => existsSync(join(d, 'core-v1.1.1', 'transaction.yaml')));
 
