@@ -62,7 +62,10 @@ export const StressExpected = defineEvent(
     kind: Schema.Literals(['carbon-peak', 'price-peak']),
     peakCarbonGPerKwh: Finite,
     peakPriceGbpPerMwh: Finite,
-    /** How far above the 48 h median the peak stands, as a fraction (0.25 = 25 % above). */
+    /**
+     * How far above the 48 h median the peak stands, as a fraction of |median| (0.25 = 25 % above),
+     * or of the interquartile range when that is larger (prices near £0).
+     */
     severity: NonNegative,
   }).check(
     Schema.makeFilter((w) => (Date.parse(w.windowEnd) > Date.parse(w.windowStart) ? undefined : { path: ['windowEnd'], issue: 'must be after windowStart' })),

@@ -8,8 +8,8 @@ import { median, quantile } from './stats.ts';
  *
  * Per signal, a half-hour is stressed when its P50 is at or above both the horizon's upper
  * quantile (default the 90th percentile of the 96 P50s) and the horizon median plus
- * `minSeverity` (default 20 %) of the scale (|median|, or the P10–P90 spread of the horizon's
- * P50s when that is larger: prices near £0 would otherwise make every wiggle "severe").
+ * `minSeverity` (default 20 %) of the scale (|median|, or the interquartile range of the
+ * horizon's P50s when that is larger: prices near £0 would otherwise make every wiggle "severe").
  * A run of stressed half-hours is a window when it
  * - starts at least `noticeMin` after now (flexibility needs notice; a peak already under way
  *   or about to start is not offered) and at most `maxLeadMin` ahead (further out the forecast
@@ -60,7 +60,7 @@ export interface StressWindow {
   readonly peakCarbonGPerKwh: number;
   /** Highest price P50 in the window, £/MWh. */
   readonly peakPriceGbpPerMwh: number;
-  /** (peak P50 − horizon median) / scale of the window's own signal; scale is |median| unless the spread is larger. */
+  /** (peak P50 − horizon median) / scale of the window's own signal; scale is |median| unless the interquartile range is larger. */
   readonly severity: number;
 }
 
@@ -87,12 +87,13 @@ function windowsOf(kind: StressKind, series: ReadonlyArray<Band>, input: StressI
   if (n === 0) return [];
   const horizon = p50.slice(0, n);
   const mid = median(horizon);
-  const scale = Math.max(Math.abs(mid), quantile(horizon, 0.9) - quantile(horizon, 0.1), MIN_SCALE);
+  const scale = Math.max(Math.abs(mid), quantile(horizon, 0.75) - quantile(horizon, 0.25), MIN_SCALE);
   const threshold = Math.max(quantile(horizon, o.upperQuantile), mid + o.minSeverity * scale);
   const minSlots = Math.max(1, Math.ceil(o.minWindowMin / 30));
   const maxSlots = Math.max(minSlots, Math.floor(o.maxWindowMin / 30));
   const earliest = input.nowMs + o.noticeMin * 60_000;
   const latest = input.nowMs + o.maxLeadMin * 60_000;
+  const lastStart = Math.floor((latest - input.startMs) / HALF_HOUR_MS);
   const out: StressWindow[] = [];
   for (let i = 0; i < n; ) {
     if (!((p50[i] as number) >= threshold)) {
@@ -104,7 +105,7 @@ function windowsOf(kind: StressKind, series: ReadonlyArray<Band>, input: StressI
     // Run [i, j).
     const runStart = input.startMs + i * HALF_HOUR_MS;
     if (runStart >= earliest && runStart <= latest && j < n && j - i >= minSlots) {
-      const [a, b] = heaviest(p50, i, j, maxSlots);
+      const [a, b] = heaviest(p50, i, j, maxSlots, lastStart);
       const peak = (from: ReadonlyArray<Band>) => Math.max(...from.slice(a, b).map((x) => x.p50));
       out.push({
         kind,
@@ -120,14 +121,14 @@ function windowsOf(kind: StressKind, series: ReadonlyArray<Band>, input: StressI
   return out;
 }
 
-/** The sub-run of at most `len` slots in [i, j) with the largest sum (earliest on ties). */
-function heaviest(v: ReadonlyArray<number>, i: number, j: number, len: number): [number, number] {
+/** The sub-run of at most `len` slots in [i, j), starting at `lastStart` at the latest, with the largest sum (earliest on ties). */
+function heaviest(v: ReadonlyArray<number>, i: number, j: number, len: number, lastStart: number): [number, number] {
   if (j - i <= len) return [i, j];
   let sum = 0;
   for (let k = i; k < i + len; k++) sum += v[k] as number;
   let best = sum;
   let at = i;
-  for (let k = i + len; k < j; k++) {
+  for (let k = i + len; k < j && k - len + 1 <= lastStart; k++) {
     sum += (v[k] as number) - (v[k - len] as number);
     if (sum > best) {
       best = sum;
