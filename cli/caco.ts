@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { auditCommand } from './commands/audit.ts';
 import { schemaCommand } from './commands/schema.ts';
+import { simulateCommand } from './commands/simulate.ts';
 import { reportAndExit } from './errors.ts';
 
 const program = new Command('caco')
@@ -16,6 +17,7 @@ const program = new Command('caco')
 
 program.addCommand(auditCommand());
 program.addCommand(schemaCommand());
+program.addCommand(simulateCommand());
 
 // Subcommands built with `new Command` do not inherit these; apply them everywhere.
 const walk = (c: Command): void => {

@@ -8,6 +8,8 @@ import { initialComputeState, makeEvolve, type ComputeState, type JobRecord } fr
 
 const SLOT_MS = 1_800_000;
 const HORIZON_SLOTS = 96;
+/** Work left below this (minutes) counts as done: kW are rounded on the ledger, so sums drift by a hair. */
+const DONE_EPS_MIN = 0.05;
 
 export interface RuntimePrediction {
   readonly minutes: number;
@@ -54,6 +56,13 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
   // The last plan, for a warm start. Not state: losing it on restart only costs a cold solve.
   let lastPlan: PlanResult | undefined;
   const evolve = makeEvolve(site.pue);
+  // Timers live in memory: remember the latest armed so a retried decide does not arm it twice.
+  let armedAt = Number.NEGATIVE_INFINITY;
+  const arm = (ctx: AgentContext, atMs: number) => {
+    if (atMs <= armedAt) return;
+    armedAt = atMs;
+    ctx.setTimer(atMs, 'tick');
+  };
 
   return defineAgent<ComputeState>({
     name: 'compute',
@@ -65,11 +74,11 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     initialState: initialComputeState(initialSoc),
     evolve,
     onStart(ctx) {
-      ctx.setTimer(Math.ceil(ctx.now() / SLOT_MS) * SLOT_MS, 'tick');
+      arm(ctx, Math.ceil(ctx.now() / SLOT_MS) * SLOT_MS);
     },
     async decide(input, state, ctx) {
       if (input.kind === 'timer' && input.name === 'tick') {
-        ctx.setTimer(input.atMs + SLOT_MS, 'tick');
+        arm(ctx, input.atMs + SLOT_MS);
         return tick(input.atMs, state, ctx);
       }
       if (input.kind === 'command') {
@@ -289,7 +298,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
         runs.push({ jobId: run.jobId, kw: round(kw, 3) });
         const done = r.doneMin + 30 * (kw / r.job.powerKw);
         doneAfter.set(r.job.id, done);
-        if (done >= r.job.runtimeMin - 1e-6) {
+        if (done >= r.job.runtimeMin - DONE_EPS_MIN) {
           const endMs = prev + Math.round((left / (kw / r.job.powerKw)) * 60_000);
           const energyKwh = r.energyKwh + kw * 0.5;
           addJobEvent(r.job.id, {
@@ -342,7 +351,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     for (const id of s.active) {
       const r = s.jobs.get(id)!;
       const done = doneAfter.get(id) ?? r.doneMin;
-      if (!r.missed && r.job.deadlineMs <= t && done < r.job.runtimeMin - 1e-6) {
+      if (!r.missed && r.job.deadlineMs <= t && done < r.job.runtimeMin - DONE_EPS_MIN) {
         addJobEvent(id, { type: 'compute.job.deadline-missed', data: { jobId: id, deadline: iso(r.job.deadlineMs), remainingMin: round(r.job.runtimeMin - done), feasibleOnArrival: r.feasibleOnArrival } });
       }
     }
@@ -358,7 +367,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     for (const id of running) {
       const r = s.jobs.get(id);
       const done = doneAfter.get(id) ?? r?.doneMin ?? 0;
-      if (r && !nowRunning.has(id) && done < r.job.runtimeMin - 1e-6) {
+      if (r && !nowRunning.has(id) && done < r.job.runtimeMin - DONE_EPS_MIN) {
         addJobEvent(id, { type: 'compute.job.preempted', data: { jobId: id, at: iso(t), remainingMin: round(r.job.runtimeMin - done) } });
       }
     }
@@ -402,7 +411,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     for (const id of s.active) {
       const r = s.jobs.get(id)!;
       const done = doneAfter.get(id) ?? r.doneMin;
-      if (done >= r.job.runtimeMin - 1e-6) continue;
+      if (done >= r.job.runtimeMin - DONE_EPS_MIN) continue;
       records.set(id, r);
       let job: PlanJob = { ...r.job, doneMin: done };
       if (r.status === 'running' && !r.job.preemptible && r.startedMs !== null) job = { ...job, startedMs: r.startedMs };

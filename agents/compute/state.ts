@@ -221,7 +221,7 @@ export function evolveCompute(s: ComputeState, e: Envelope, pue: number): Comput
     }
     case 'grid.signal.observed': {
       const t = ms(d['periodStart'] as string);
-      s.actuals.set(t, { carbon: d['carbonActualGPerKwh'] as number | null, price: d['marketIndexPriceGbpPerMwh'] as number | null });
+      s.actuals.set(t, { carbon: d['carbonActualGPerKwh'] as number | null, price: (d['marketIndexPriceGbpPerMwh'] as number | null) ?? (d['imbalancePriceGbpPerMwh'] as number | null) });
       // Keep a week: enough for metering and for the same-time-yesterday fallback.
       for (const k of s.actuals.keys()) if (k < t - 8 * 86_400_000) s.actuals.delete(k);
       return s;

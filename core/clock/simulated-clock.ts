@@ -58,12 +58,16 @@ export class SimulatedClock implements Clock {
     return true;
   }
 
-  /** Move to `atMs`, firing every timer due on the way, in order. */
-  advanceTo(atMs: number): void {
+  /**
+   * Move to `atMs`, firing every timer due on the way, in order. With `fireAtTarget: false`
+   * timers due exactly at `atMs` stay pending, so something can happen at that instant first.
+   */
+  advanceTo(atMs: number, opts: { fireAtTarget?: boolean } = {}): void {
     if (atMs < this.t) throw new RangeError(`cannot move the clock back from ${this.t} to ${atMs}`);
+    const fireAt = opts.fireAtTarget ?? true;
     for (;;) {
       const at = this.nextTimerAt();
-      if (at === undefined || at > atMs) break;
+      if (at === undefined || at > atMs || (!fireAt && at === atMs)) break;
       this.t = at;
       this.fireDue();
     }

@@ -16,7 +16,8 @@ export function publicKeyFromRaw(raw32: Uint8Array): KeyObject {
 }
 
 export function rawPublicKey(key: KeyObject): Buffer {
-  return createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(SPKI_PREFIX.length);
+  const pub = key.type === 'public' ? key : createPublicKey(key);
+  return pub.export({ format: 'der', type: 'spki' }).subarray(SPKI_PREFIX.length);
 }
 
 export function rawPrivateSeed(key: KeyObject): Buffer {

@@ -97,3 +97,21 @@ test('property: any sequence of appends to random streams forms a verifiable has
     { numRuns: 25 },
   );
 });
+
+test('a file keyring persists public keys and reloads them to verify signatures made before', async () => {
+  const { FileKeyring } = await import('../../core/ledger/keyring.ts');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'caco-keys-'));
+  const a = new FileKeyring(dir);
+  const sigA = a.sign('grid', Buffer.from('hello'));
+  a.sign('compute', Buffer.from('x'));
+  const b = new FileKeyring(dir);
+  assert.equal(b.verify('grid', Buffer.from('hello'), sigA), true);
+  assert.equal(b.verify('grid', Buffer.from('hullo'), sigA), false);
+  assert.deepEqual(Object.keys(b.publicKeys()), ['compute', 'grid']);
+  // A reloaded keyring signs with the same key (read from private/), so old and new verify alike.
+  assert.equal(b.verify('grid', Buffer.from('again'), b.sign('grid', Buffer.from('again'))), true);
+  assert.equal(a.verify('grid', Buffer.from('again'), b.sign('grid', Buffer.from('again'))), true);
+});

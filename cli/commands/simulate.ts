@@ -1,0 +1,145 @@
+import { Command, Option } from 'commander';
+import { join, resolve } from 'node:path';
+import { rmSync, existsSync, renameSync } from 'node:fs';
+import cliProgress from 'cli-progress';
+import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
+import { UsageError } from '../errors.ts';
+import { runSimulation } from '../../sim/simulation.ts';
+import { siteConfig } from '../../agents/compute/jobs/index.ts';
+import { actualSignals } from '../../sim/inputs.ts';
+import { baselineTotals, cacoTotals, type PolicyTotals } from '../../sim/results.ts';
+import { writeReport } from '../../sim/report.ts';
+
+interface SimulateFlags extends GlobalOptions {
+  seed: string;
+  from: string;
+  days: string;
+  jobs?: string;
+  jobsPerDay?: string;
+  carbon?: string;
+  prices?: string;
+  out: string;
+  market: boolean;
+  baselines: boolean;
+  progress: boolean;
+  itKw?: string;
+  battery?: string;
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function int(name: string, v: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${name}: "${v}" must be a whole number from ${min} to ${max}`);
+  return n;
+}
+
+export function simulateCommand(): Command {
+  const cmd = new Command('simulate')
+    .description('simulate the site on recorded UK carbon and price data and compare with run-on-arrival and the perfect-foresight optimum')
+    .option('--seed <seed>', 'seed for the workload, ids and keys: the same seed gives the same ledger', '42')
+    .option('--from <date>', 'first day (UTC), inside the recorded data', '2023-07-03')
+    .option('--days <n>', 'days to simulate', '7')
+    .option('--jobs <csv>', 'workload CSV instead of the generated one')
+    .option('--jobs-per-day <n>', 'deferrable jobs per day for the generator (default 200)')
+    .option('--carbon <csv>', 'carbon intensity CSV (the shared file columns)')
+    .option('--prices <csv>', 'price CSV (the shared file columns)')
+    .option('--it-kw <kw>', 'site IT capacity in kW (default 10000)')
+    .option('--battery <kwh>', 'battery energy in kWh (default 5000; power is half of it per hour)')
+    .option('--out <dir>', 'output folder; the run goes to <out>/<run>', 'out')
+    .option('--no-market', 'do not sell flexibility over Beckn')
+    .option('--no-baselines', 'skip the run-on-arrival and optimum comparison')
+    .option('--no-progress', 'no progress bar');
+  addGlobalOptions(cmd);
+  cmd.addOption(new Option('--site-name <name>').hideHelp());
+  return cmd.action(async (o: SimulateFlags) => {
+    const config = configFrom(o);
+    if (!DATE.test(o.from) || Number.isNaN(Date.parse(`${o.from}T00:00:00Z`))) throw new UsageError(`--from: "${o.from}" is not a date like 2023-07-03`);
+    const days = int('--days', o.days, 1, 60);
+    const fromMs = Date.parse(`${o.from}T00:00:00Z`);
+    const site = siteConfig({
+      ...(o.itKw ? { itCapacityKw: int('--it-kw', o.itKw, 100, 1_000_000), importCapKw: Math.round(int('--it-kw', o.itKw, 100, 1_000_000) * 1.4) } : {}),
+      ...(o.battery ? { battery: { energyKwh: int('--battery', o.battery, 0, 1_000_000), powerKw: int('--battery', o.battery, 0, 1_000_000) / 2 } } : {}),
+    });
+    const run = `${config.site}-${o.from}-${days}d-seed${o.seed}`.replace(/[^A-Za-z0-9._-]/g, '_');
+    const finalDir = resolve(o.out, run);
+    // Work in a side folder and move it into place at the end, so a failed run never leaves
+    // something that looks complete.
+    const workDir = `${finalDir}.partial`;
+    rmSync(workDir, { recursive: true, force: true });
+    const bar = o.progress && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'simulating {bar} {value}/{total} half-hours | {events} events | {rate} events/s | {phase}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : null;
+    const started = performance.now();
+    let lastLog = 0;
+    const result = await runSimulation({
+      config,
+      seed: o.seed,
+      fromMs,
+      days,
+      site,
+      ...(o.carbon ? { carbonCsv: o.carbon } : {}),
+      ...(o.prices ? { pricesCsv: o.prices } : {}),
+      ...(o.jobs ? { jobsCsv: o.jobs } : {}),
+      ...(o.jobsPerDay ? { jobsPerDay: int('--jobs-per-day', o.jobsPerDay, 1, 100_000) } : {}),
+      outDir: workDir,
+      market: o.market,
+      baselines: o.baselines,
+      onProgress: (p) => {
+        const rate = Math.round(p.events / Math.max(1e-3, (performance.now() - started) / 1000));
+        if (bar) {
+          if (p.phase === 'simulating' && p.slot === 1) bar.start(p.slots, 0, { events: 0, rate: 0, phase: p.phase });
+          bar.update(p.slot, { events: p.events.toLocaleString('en-GB'), rate: rate.toLocaleString('en-GB'), phase: p.message ?? p.phase });
+        } else if (o.progress && (performance.now() - lastLog > 5000 || p.slot === p.slots)) {
+          lastLog = performance.now();
+          process.stderr.write(`simulating: ${p.slot}/${p.slots} half-hours, ${p.events.toLocaleString('en-GB')} events, ${rate.toLocaleString('en-GB')} events/s${p.message ? ` (${p.message})` : ''}\n`);
+        }
+      },
+    });
+    bar?.stop();
+    try {
+      const slots = days * 48;
+      const rows: PolicyTotals[] = [];
+      if (o.baselines) {
+        process.stderr.write('computing run-on-arrival and the perfect-foresight optimum on the same jobs…\n');
+        const actual = actualSignals(result.inputs, fromMs, slots + 96 + 4 * 48 + 96);
+        rows.push(...(await baselineTotals({ jobs: result.inputs.jobs, site, fromMs, slots, actual, initialSocKwh: site.battery.energyKwh * 0.5 })));
+      }
+      const caco = await cacoTotals(result.stack.store, result.inputs.jobs, site);
+      rows.splice(1, 0, caco);
+      const table = formatTable(rows);
+      console.log(`\nCACO simulation: ${config.site}, ${site.itCapacityKw.toLocaleString('en-GB')} kW IT, PUE ${site.pue}, ${site.battery.energyKwh.toLocaleString('en-GB')} kWh battery; ${o.from} + ${days} days; ${result.inputs.jobs.length.toLocaleString('en-GB')} jobs; seed ${o.seed}`);
+      console.log(table);
+      console.log(`\nledger: ${result.audit.events.toLocaleString('en-GB')} events in ${result.audit.streams.toLocaleString('en-GB')} streams, ${result.audit.ok ? 'verified' : `BROKEN at ${result.audit.firstBroken?.stream}#${result.audit.firstBroken?.revision}`}`);
+      console.log(`ledger head hash: ${result.audit.headHash}`);
+      console.log(`wall time ${(result.wallMs / 1000).toFixed(1)} s, ${Math.round(result.events / (result.wallMs / 1000)).toLocaleString('en-GB')} events/s`);
+      for (const n of result.agents.forecasterNotes) console.log(`note: ${n}`);
+      await writeReport({ dir: workDir, run, store: result.stack.store, rows, audit: result.audit, site, fromMs, days, seed: o.seed, jobs: result.inputs.jobs.length, wallMs: result.wallMs });
+      await result.close();
+      rmSync(finalDir, { recursive: true, force: true });
+      renameSync(workDir, finalDir);
+      console.log(`report: ${join(finalDir, 'report.html')} (and report.json); ledger: ${join(finalDir, 'ledger.db')}`);
+      if (!result.audit.ok) process.exitCode = 1;
+    } catch (err) {
+      await result.close().catch(() => undefined);
+      if (existsSync(workDir)) rmSync(workDir, { recursive: true, force: true });
+      throw err;
+    }
+  });
+}
+
+function formatTable(rows: PolicyTotals[]): string {
+  const head = ['', 'energy £', 'carbon t', 'gCO2/kWh', 'site MWh', 'flex MWh', 'flex £', 'SLA misses', '£/GPU-h'];
+  const body = rows.map((r) => [
+    r.policy,
+    Math.round(r.energyCostGbp).toLocaleString('en-GB'),
+    r.carbonT.toFixed(1),
+    r.avgGPerKwh.toFixed(1),
+    r.siteEnergyMwh.toFixed(0),
+    r.flexDeliveredMwh.toFixed(1),
+    Math.round(r.flexEarnedGbp).toLocaleString('en-GB'),
+    String(r.slaMisses),
+    r.gbpPerGpuHour.toFixed(3),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ');
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}

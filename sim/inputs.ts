@@ -1,0 +1,80 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { loadCarbonCsv, loadPriceCsv, type CarbonRow, type PriceRow, DataFileError } from '../data/index.ts';
+import { generateWorkload, loadTraceStats, readWorkloadCsv } from '../agents/compute/workload/index.ts';
+import type { Job, SiteConfig } from '../agents/compute/jobs/index.ts';
+import { UsageError } from '../cli/errors.ts';
+import type { Signals } from '../agents/compute/planner/index.ts';
+
+const SLOT_MS = 1_800_000;
+const DAY_MS = 86_400_000;
+/** The grid agent needs a week of history before the first forecast. */
+export const HISTORY_MS = 8 * DAY_MS;
+/** After the last arrival the run goes on until the jobs finish, at most this long. */
+export const DRAIN_MS = 2 * DAY_MS;
+
+export interface SimulationInputs {
+  readonly carbon: ReadonlyArray<CarbonRow>;
+  readonly prices: ReadonlyArray<PriceRow>;
+  readonly jobs: ReadonlyArray<Job>;
+  readonly dataFromMs: number;
+  readonly dataToMs: number;
+  readonly dropped: number;
+}
+
+function load<R>(fn: () => { rows: R[]; dropped: unknown[] }, what: string, path: string | undefined): { rows: R[]; dropped: unknown[] } {
+  if (path && !existsSync(path)) throw new UsageError(`${what}: file ${path} does not exist`);
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof DataFileError) throw new UsageError(`${what}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Load the signals and the workload, and check the period lies inside the data. */
+export function loadInputs(o: { fromMs: number; days: number; seed: string; site: SiteConfig; carbonCsv?: string; pricesCsv?: string; jobsCsv?: string; jobsPerDay?: number; slackShare?: number }): SimulationInputs {
+  const carbon = load(() => loadCarbonCsv(o.carbonCsv), '--carbon', o.carbonCsv);
+  const prices = load(() => loadPriceCsv(o.pricesCsv), '--prices', o.pricesCsv);
+  if (carbon.rows.length === 0) throw new UsageError('--carbon: the file has no usable rows');
+  if (prices.rows.length === 0) throw new UsageError('--prices: the file has no usable rows');
+  const dataFromMs = Math.max(carbon.rows[0]!.fromMs, prices.rows[0]!.fromMs);
+  const dataToMs = Math.min(carbon.rows.at(-1)!.fromMs, prices.rows.at(-1)!.fromMs) + SLOT_MS;
+  const endMs = o.fromMs + o.days * DAY_MS + DRAIN_MS;
+  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  if (o.fromMs - HISTORY_MS < dataFromMs || endMs > dataToMs) {
+    throw new UsageError(
+      `--from ${day(o.fromMs)} --days ${o.days}: the data covers ${day(dataFromMs)} to ${day(dataToMs)}; a run needs 8 days of history before it and 2 days after it for the last jobs, so choose --from between ${day(dataFromMs + HISTORY_MS)} and ${day(dataToMs - DRAIN_MS - o.days * DAY_MS)}`,
+    );
+  }
+  let jobs: Job[];
+  if (o.jobsCsv) {
+    if (!existsSync(o.jobsCsv)) throw new UsageError(`--jobs: file ${o.jobsCsv} does not exist`);
+    const r = readWorkloadCsv(readFileSync(o.jobsCsv, 'utf8'), o.site);
+    if (r.problems.length) {
+      const p = r.problems[0]!;
+      throw new UsageError(`--jobs ${o.jobsCsv}: line ${p.line}, ${p.field}: ${p.reason}${r.problems.length > 1 ? ` (and ${r.problems.length - 1} more)` : ''}`);
+    }
+    jobs = r.jobs.filter((j) => j.earliestStartMs >= o.fromMs && j.earliestStartMs < o.fromMs + o.days * DAY_MS);
+    if (jobs.length === 0) throw new UsageError(`--jobs ${o.jobsCsv}: no job is released between ${day(o.fromMs)} and ${day(o.fromMs + o.days * DAY_MS)}`);
+  } else {
+    jobs = generateWorkload(
+      { seed: o.seed, startMs: o.fromMs, days: o.days, site: o.site, ...(o.jobsPerDay !== undefined ? { jobsPerDay: o.jobsPerDay } : {}), ...(o.slackShare !== undefined ? { slackShare: o.slackShare } : {}) },
+      loadTraceStats(),
+    ).jobs;
+  }
+  return { carbon: carbon.rows, prices: prices.rows, jobs, dataFromMs, dataToMs, dropped: carbon.dropped.length + prices.dropped.length };
+}
+
+/** Actual signals on the half-hour grid from `fromMs` for `slots` slots; gaps carried forward. */
+export function actualSignals(inputs: SimulationInputs, fromMs: number, slots: number): Signals {
+  const carbonAt = new Map(inputs.carbon.map((r) => [r.fromMs, r.actualGPerKwh]));
+  const priceAt = new Map(inputs.prices.map((r) => [r.fromMs, r.marketIndexGbpPerMwh ?? r.imbalanceGbpPerMwh]));
+  const price: number[] = [];
+  const intensity: number[] = [];
+  for (let i = 0; i < slots; i++) {
+    const t = fromMs + i * SLOT_MS;
+    price.push(priceAt.get(t) ?? price.at(-1) ?? 80);
+    intensity.push(carbonAt.get(t) ?? intensity.at(-1) ?? 150);
+  }
+  return { startMs: fromMs, priceGbpPerMwh: price, intensityGPerKwh: intensity };
+}

@@ -1,0 +1,79 @@
+import type { EventStore } from '../core/store/event-store.ts';
+import type { Job, SiteConfig } from '../agents/compute/jobs/index.ts';
+import { oraclePolicy, runOnArrivalPolicy, simulate, type SimResult } from '../agents/compute/baselines/index.ts';
+import type { Signals } from '../agents/compute/planner/index.ts';
+
+/** One row of the summary table. */
+export interface PolicyTotals {
+  readonly policy: string;
+  readonly energyCostGbp: number;
+  readonly carbonT: number;
+  readonly avgGPerKwh: number;
+  readonly siteEnergyMwh: number;
+  readonly flexDeliveredMwh: number;
+  readonly flexEarnedGbp: number;
+  readonly slaMisses: number;
+  readonly gbpPerGpuHour: number;
+}
+
+export function gpuHours(jobs: ReadonlyArray<Job>, perGpuKw: number): number {
+  return jobs.reduce((a, j) => a + ((j.gpuCount ?? j.powerKw / perGpuKw) * j.runtimeMin) / 60, 0);
+}
+
+/** CACO's totals from its own ledger: the meter, the job lifecycle and the settled orders. */
+export async function cacoTotals(store: EventStore, jobs: ReadonlyArray<Job>, site: SiteConfig): Promise<PolicyTotals> {
+  let costGbp = 0;
+  let carbonKg = 0;
+  let kwh = 0;
+  let misses = 0;
+  let flexMwh = 0;
+  let flexGbp = 0;
+  for await (const e of store.readAll()) {
+    if (e.type === 'site.meter.read') {
+      const d = e.data as { importKwh: number; priceGbpPerMwh: number; carbonGPerKwh: number };
+      costGbp += (d.importKwh * d.priceGbpPerMwh) / 1000;
+      carbonKg += (d.importKwh * d.carbonGPerKwh) / 1000;
+      kwh += d.importKwh;
+    } else if (e.type === 'compute.job.deadline-missed') misses++;
+    else if (e.type === 'flex.order.fulfilled') {
+      const d = e.data as { deliveredMwh: number; netGbp: number };
+      flexMwh += d.deliveredMwh;
+      flexGbp += d.netGbp;
+    }
+  }
+  const gh = gpuHours(jobs, site.perGpuKw);
+  return {
+    policy: 'CACO (agents, forecasts, market)',
+    energyCostGbp: costGbp,
+    carbonT: carbonKg / 1000,
+    avgGPerKwh: kwh > 0 ? (carbonKg * 1000) / kwh : 0,
+    siteEnergyMwh: kwh / 1000,
+    flexDeliveredMwh: flexMwh,
+    flexEarnedGbp: flexGbp,
+    slaMisses: misses,
+    gbpPerGpuHour: gh > 0 ? (costGbp - flexGbp) / gh : 0,
+  };
+}
+
+function fromSim(name: string, r: SimResult, jobs: ReadonlyArray<Job>, site: SiteConfig): PolicyTotals {
+  const gh = gpuHours(jobs, site.perGpuKw);
+  return {
+    policy: name,
+    energyCostGbp: r.energyCostGbp,
+    carbonT: r.carbonT,
+    avgGPerKwh: r.siteEnergyMwh > 0 ? (r.carbonT * 1e6) / (r.siteEnergyMwh * 1000) : 0,
+    siteEnergyMwh: r.siteEnergyMwh,
+    flexDeliveredMwh: 0,
+    flexEarnedGbp: 0,
+    slaMisses: r.deadlineMisses,
+    gbpPerGpuHour: gh > 0 ? r.energyCostGbp / gh : 0,
+  };
+}
+
+/** Run-on-arrival and the perfect-foresight optimum on the same jobs and actual signals. */
+export async function baselineTotals(p: { jobs: ReadonlyArray<Job>; site: SiteConfig; fromMs: number; slots: number; actual: Signals; initialSocKwh: number }): Promise<PolicyTotals[]> {
+  const cfg = { site: p.site, startMs: p.fromMs, slots: p.slots, jobs: p.jobs, actual: p.actual, forecastAt: () => p.actual, initialSocKwh: p.initialSocKwh, knownAheadMs: () => 0 };
+  const arrival = await simulate(runOnArrivalPolicy(), cfg);
+  const oracle = await simulate(oraclePolicy(), cfg);
+  return [fromSim('run on arrival (baseline)', arrival, p.jobs, p.site), fromSim('perfect-foresight optimum', oracle, p.jobs, p.site)];
+}

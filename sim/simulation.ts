@@ -1,0 +1,133 @@
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { SimulatedClock } from '../core/clock/simulated-clock.ts';
+import { SeededRandom, Uuid7Ids } from '../core/ids/ids.ts';
+import { createLogger } from '../core/log/logger.ts';
+import { Runtime } from '../core/runtime/runtime.ts';
+import { openStack, type Stack } from '../core/stack.ts';
+import { verifyLedger, type AuditReport } from '../core/ledger/verify.ts';
+import { cacoRegistry } from '../schemas/index.ts';
+import type { Job } from '../agents/compute/jobs/index.ts';
+import { advanceAndSettle } from './clock-driver.ts';
+import { DRAIN_MS, loadInputs, type SimulationInputs } from './inputs.ts';
+import type { SimulationOptions } from './options.ts';
+import { buildSiteAgents, type SiteAgents } from './site-agents.ts';
+
+const SLOT_MS = 1_800_000;
+const DAY_MS = 86_400_000;
+
+export interface SimulationRun {
+  readonly inputs: SimulationInputs;
+  readonly stack: Stack;
+  readonly runtime: Runtime;
+  readonly audit: AuditReport;
+  readonly agents: SiteAgents;
+  readonly wallMs: number;
+  readonly events: number;
+  readonly endMs: number;
+  readonly submitted: number;
+  close(): Promise<void>;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A job as the submit command carries it. */
+function submitData(j: Job): Record<string, unknown> {
+  return {
+    jobId: j.id,
+    class: j.class,
+    powerKw: j.powerKw,
+    ...(j.gpuCount !== undefined && j.perGpuKw === undefined ? { gpuCount: j.gpuCount } : {}),
+    runtimeMin: j.runtimeMin,
+    earliestStart: iso(j.earliestStartMs),
+    deadline: iso(j.deadlineMs),
+    slaClass: j.slaClass,
+    preemptible: j.preemptible,
+  };
+}
+
+/**
+ * Run the site's agents on a simulated clock over recorded signals: every job is submitted
+ * at its release, every half-hour the agents tick, and the clock moves on only when the
+ * system has settled, so the same seed gives the same ledger.
+ */
+export async function runSimulation(o: SimulationOptions): Promise<SimulationRun> {
+  const t0 = performance.now();
+  o.onProgress?.({ phase: 'loading', slot: 0, slots: 0, events: 0, simTimeMs: o.fromMs, message: 'loading data and models' });
+  const inputs = loadInputs(o);
+  mkdirSync(o.outDir, { recursive: true });
+  const runTag = `${o.seed}-${o.fromMs}`.replace(/[^A-Za-z0-9]/g, '').slice(0, 24);
+  const stack = await openStack(o.config, {
+    seed: o.seed,
+    sqlitePath: join(o.outDir, 'ledger.db'),
+    // Each JetStream run gets its own ledger stream, so a rerun starts from an empty ledger.
+    natsSite: `${o.config.site}-${runTag}-${Date.now().toString(36)}`,
+  });
+  const clock = new SimulatedClock(o.fromMs);
+  const ids = new Uuid7Ids(clock, new SeededRandom(`ids:${o.seed}`));
+  const log = createLogger({ level: o.config.logLevel });
+  const runtime = new Runtime({
+    site: o.config.site,
+    store: stack.store,
+    checkpoints: stack.checkpoints,
+    bus: stack.bus,
+    clock,
+    ids,
+    registry: cacoRegistry(),
+    keyring: stack.keyring,
+    log,
+    delivery: 'lockstep',
+  });
+  const agents = await buildSiteAgents({ runtime, inputs, site: o.site, seed: o.seed, market: o.market ?? true, clock, keyring: stack.keyring });
+  await runtime.start();
+  await runtime.settle();
+
+  const jobs = [...inputs.jobs].sort((a, b) => a.earliestStartMs - b.earliestStartMs || (a.id < b.id ? -1 : 1));
+  const endArrivals = o.fromMs + o.days * DAY_MS;
+  const slots = o.days * 48;
+  let next = 0;
+  let submitted = 0;
+  let events = 0;
+  const countEvents = async () => (events = await stack.store.headPosition());
+  for (let slot = 0; slot < slots; slot++) {
+    const slotEnd = o.fromMs + (slot + 1) * SLOT_MS;
+    while (next < jobs.length && jobs[next]!.earliestStartMs <= slotEnd) {
+      const j = jobs[next++]!;
+      if (j.earliestStartMs >= endArrivals) continue;
+      // Arrive before the half-hourly tick of the same instant, so the tick plans the job.
+      await advanceAndSettle(clock, runtime, Math.max(clock.now(), j.earliestStartMs), { fireAtTarget: false });
+      // The job's id doubles as the command id, so a resubmission is recognised.
+      const reply = await runtime.send('compute', 'submit', submitData(j), { id: `submit-${j.id}`, source: 'workload' });
+      if (!reply.ok) log.warn({ job: j.id, reason: reply.error.reason }, 'submission failed');
+      submitted++;
+    }
+    await advanceAndSettle(clock, runtime, slotEnd);
+    await countEvents();
+    o.onProgress?.({ phase: 'simulating', slot: slot + 1, slots, events, simTimeMs: clock.now() });
+  }
+  // Let the last jobs finish (as the baselines do), half-hour by half-hour.
+  const drainEnd = endArrivals + DRAIN_MS;
+  while (clock.now() < drainEnd && agents.activeJobs() > 0) {
+    await advanceAndSettle(clock, runtime, clock.now() + SLOT_MS);
+    await countEvents();
+    o.onProgress?.({ phase: 'draining', slot: slots, slots, events, simTimeMs: clock.now(), message: `${agents.activeJobs()} jobs still running` });
+  }
+  const endMs = clock.now();
+  await runtime.stop();
+  const audit = await verifyLedger(stack.store, stack.keyring);
+  return {
+    inputs,
+    stack,
+    runtime,
+    audit,
+    agents,
+    wallMs: performance.now() - t0,
+    events: audit.events,
+    endMs,
+    submitted,
+    close: async () => {
+      await agents.close();
+      await stack.close();
+    },
+  };
+}
