@@ -6,6 +6,8 @@ export {
   periodImport,
   periodImportAt,
   projectMetering,
+  SITE_METER,
+  type MeterReadData,
   type MeterReadEvent,
   type MeterStatus,
   type MeteringState,

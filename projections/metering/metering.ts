@@ -7,17 +7,23 @@ import { HALF_HOUR_MS, halfHourFloor, periodsInDay, settlementPeriodOf, settleme
  * at-least-once delivery do not double-count.
  */
 
-/** `site.meter.read`: energy imported by one meter over [intervalStart, intervalEnd). */
+/**
+ * What the fold reads of a `site.meter.read`. The registered v1 event (schemas/compute.ts) is
+ * one half-hour of the whole site: `{ periodStart, importKwh, … }`. Reads of any interval from
+ * several meters are accepted too: `{ meterId, intervalStart, intervalEnd, importKwh }`.
+ * Import may be negative (the site exporting).
+ */
+export type MeterReadData =
+  | { readonly periodStart: string; readonly importKwh: number; readonly meterId?: string }
+  | { readonly meterId: string; readonly intervalStart: string; readonly intervalEnd: string; readonly importKwh: number };
+
 export interface MeterReadEvent {
   readonly type: 'site.meter.read';
-  readonly data: {
-    readonly meterId: string;
-    /** ISO 8601 UTC. */
-    readonly intervalStart: string;
-    readonly intervalEnd: string;
-    readonly importKwh: number;
-  };
+  readonly data: MeterReadData;
 }
+
+/** The meter id given to v1 reads, which name none. */
+export const SITE_METER = 'site';
 
 interface ReadShare {
   readonly meterId: string;
@@ -61,14 +67,17 @@ function periodAcc(state: MeteringState, p: number): PeriodAcc | undefined {
 /** Fold one event; events of other types leave the state as it is. */
 export function evolveMetering(state: MeteringState, event: { readonly type: string; readonly data: unknown }): MeteringState {
   if (event.type !== 'site.meter.read') return state;
-  const d = event.data as MeterReadEvent['data'];
-  const startMs = Date.parse(d?.intervalStart);
-  const endMs = Date.parse(d?.intervalEnd);
-  if (typeof d?.meterId !== 'string' || d.meterId === '') return reject(state, d, 'meterId must be a non-empty string');
-  if (Number.isNaN(startMs) || Number.isNaN(endMs) || endMs <= startMs) return reject(state, d, 'the interval must be two ISO times, end after start');
-  if (typeof d.importKwh !== 'number' || !Number.isFinite(d.importKwh) || d.importKwh < 0) return reject(state, d, 'importKwh must be a finite number >= 0');
+  const d = (event.data ?? {}) as Partial<Record<'meterId' | 'intervalStart' | 'intervalEnd' | 'periodStart', unknown>> & { importKwh?: unknown };
+  const whole = typeof d.periodStart === 'string' && d.intervalStart === undefined;
+  const meterId = whole && d.meterId === undefined ? SITE_METER : d.meterId;
+  const startMs = Date.parse(String(whole ? d.periodStart : d.intervalStart));
+  const endMs = whole ? startMs + HALF_HOUR_MS : Date.parse(String(d.intervalEnd));
+  if (typeof meterId !== 'string' || meterId === '') return reject(state, d, 'meterId must be a non-empty string');
+  if (Number.isNaN(startMs) || Number.isNaN(endMs) || endMs <= startMs) return reject(state, d, 'needs periodStart, or intervalStart and intervalEnd, as ISO times (end after start)');
+  if (typeof d.importKwh !== 'number' || !Number.isFinite(d.importKwh)) return reject(state, d, 'importKwh must be a finite number');
+  const importKwh = d.importKwh;
 
-  const key = `${d.meterId}|${startMs}|${endMs}`;
+  const key = `${meterId}|${startMs}|${endMs}`;
   const days = new Map(state.days);
   const touched = new Map<number, Map<number, PeriodAcc>>();
   const length = endMs - startMs;
@@ -83,10 +92,10 @@ export function evolveMetering(state: MeteringState, event: { readonly type: str
       days.set(day, periods);
     }
     const reads = new Map(periods.get(p)?.reads);
-    reads.set(key, { meterId: d.meterId, kwh: (d.importKwh * overlap) / length, coveredMs: overlap });
+    reads.set(key, { meterId, kwh: (importKwh * overlap) / length, coveredMs: overlap });
     periods.set(p, { startMs: p, reads });
   }
-  const meters = state.meters.has(d.meterId) ? state.meters : new Set([...state.meters, d.meterId]);
+  const meters = state.meters.has(meterId) ? state.meters : new Set([...state.meters, meterId]);
   return { ...state, meters, days };
 }
 

@@ -1,7 +1,10 @@
+import type { DataOf, OfferPublished, OrderActivated, OrderCancelled, OrderConfirmed, OrderFulfilled, OrderUpdated } from '../../schemas/index.ts';
+
 /**
- * The events the settlement projection folds. The coordination agent emits the `flex.*` ones
- * (issue 5, item 6); the metering side emits `site.meter.read`. Times are ISO 8601 UTC,
- * settlement periods are named by UK local date and number.
+ * The events the settlement projection folds: the registered `flex.*` v1 events
+ * (`schemas/flex.ts`) and `site.meter.read` (see projections/metering). Two extensions are
+ * accepted for a later version of those events: `baselineKw` as one value per settlement
+ * period instead of one number for the whole window, and `itemId` for `offerId`.
  */
 
 /** Baseline import (kW, period average) for one settlement period. */
@@ -11,65 +14,40 @@ export interface BaselinePoint {
   readonly kw: number;
 }
 
-/** An offer went into the catalog, with the site's planned import: the default baseline. */
-export interface FlexOfferPublished {
-  readonly type: 'flex.offer.published';
-  readonly data: {
-    readonly itemId: string;
-    readonly windowStart: string;
-    readonly windowEnd: string;
-    readonly kw: number;
-    readonly priceGbpPerMwh: number;
-    readonly penaltyGbpPerMwh: number;
-    readonly baselineMethod: string;
-    /** The site's planned import without the reduction, per period of (at least) the window. */
-    readonly baselineKw: ReadonlyArray<BaselinePoint>;
-  };
+/** One number for every period of the window (v1), or one per period. */
+export type BaselineKw = number | ReadonlyArray<BaselinePoint>;
+
+type WithBaseline<T> = Omit<T, 'baselineKw'> & { readonly baselineKw: BaselineKw };
+
+export type FlexOfferPublishedData = WithBaseline<DataOf<typeof OfferPublished>>;
+export type FlexOrderConfirmedData = WithBaseline<DataOf<typeof OrderConfirmed>>;
+export type FlexOrderUpdatedData = DataOf<typeof OrderUpdated>;
+export type FlexOrderCancelledData = DataOf<typeof OrderCancelled>;
+export type FlexOrderActivatedData = DataOf<typeof OrderActivated>;
+export type FlexOrderFulfilledData = DataOf<typeof OrderFulfilled>;
+
+/** Only what the fold reads; the registered events carry more. */
+export interface OfferFields {
+  readonly offerId?: string;
+  readonly itemId?: string;
+  readonly windowStart: string;
+  readonly windowEnd: string;
+  readonly baselineMethod: string;
+  readonly baselineKw: BaselineKw;
 }
 
-/**
- * An order was confirmed: the terms are copied from the offer at that moment. Without
- * `baselineKw` the baseline is the plan published with the offer, frozen now (before
- * activation), so a later re-plan cannot move it.
- */
-export interface FlexOrderConfirmed {
-  readonly type: 'flex.order.confirmed';
-  readonly data: {
-    readonly orderId: string;
-    readonly itemId: string;
-    readonly kw: number;
-    readonly windowStart: string;
-    readonly windowEnd: string;
-    readonly priceGbpPerMwh: number;
-    readonly penaltyGbpPerMwh: number;
-    readonly baselineMethod?: string;
-    readonly baselineKw?: ReadonlyArray<BaselinePoint>;
-    readonly transactionId?: string;
-    readonly bapId?: string;
-  };
+export interface OrderFields {
+  readonly orderId: string;
+  readonly offerId?: string;
+  readonly itemId?: string;
+  readonly kw: number;
+  readonly windowStart: string;
+  readonly windowEnd: string;
+  readonly priceGbpPerMwh: number;
+  readonly penaltyGbpPerMwh: number;
+  readonly baselineMethod?: string;
+  /** Absent: the plan published with the offer, as it stood at confirmation. */
+  readonly baselineKw?: BaselineKw;
 }
 
-/** The contracted kW changed (an `update`), for periods starting at or after `effectiveFrom`. */
-export interface FlexOrderUpdated {
-  readonly type: 'flex.order.updated';
-  readonly data: { readonly orderId: string; readonly kw: number; readonly effectiveFrom: string };
-}
-
-/** Cancelled at `at`: periods that start at or after it are not settled. */
-export interface FlexOrderCancelled {
-  readonly type: 'flex.order.cancelled';
-  readonly data: { readonly orderId: string; readonly at: string; readonly reason?: string };
-}
-
-export interface FlexOrderActivated {
-  readonly type: 'flex.order.activated';
-  readonly data: { readonly orderId: string; readonly at?: string };
-}
-
-export interface FlexOrderFulfilled {
-  readonly type: 'flex.order.fulfilled';
-  readonly data: { readonly orderId: string; readonly at?: string };
-}
-
-export type SettlementEvent = FlexOfferPublished | FlexOrderConfirmed | FlexOrderUpdated | FlexOrderCancelled | FlexOrderActivated | FlexOrderFulfilled;
 export const SETTLEMENT_EVENT_TYPES = ['flex.offer.published', 'flex.order.confirmed', 'flex.order.updated', 'flex.order.cancelled', 'flex.order.activated', 'flex.order.fulfilled', 'site.meter.read'] as const;

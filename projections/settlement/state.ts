@@ -1,5 +1,6 @@
+import { HALF_HOUR_MS, halfHourFloor, settlementPeriodOf } from '../../core/time/index.ts';
 import { evolveMetering, initialMeteringState, type MeteringState } from '../metering/index.ts';
-import type { BaselinePoint, FlexOfferPublished, FlexOrderConfirmed, SettlementEvent } from './events.ts';
+import type { BaselineKw, OfferFields, OrderFields } from './events.ts';
 
 export type OrderPhase = 'confirmed' | 'active' | 'fulfilled' | 'cancelled';
 
@@ -45,13 +46,22 @@ export const periodKey = (settlementDate: string, settlementPeriod: number): str
 /** Default baseline method: the plan published with the offer. */
 export const OFFER_PLAN_BASELINE = 'scheduled-load-profile';
 
-function baselineMap(points: ReadonlyArray<BaselinePoint> | undefined): Map<string, number> {
+/** Per-period baseline; one number (the v1 events) stands for every period of the window. */
+function baselineMap(b: BaselineKw | undefined, windowStartMs: number, windowEndMs: number): Map<string, number> {
   const m = new Map<string, number>();
-  for (const p of points ?? []) m.set(periodKey(p.settlementDate, p.settlementPeriod), p.kw);
+  if (typeof b === 'number') {
+    if (Number.isNaN(windowStartMs) || Number.isNaN(windowEndMs)) return m;
+    for (let p = halfHourFloor(windowStartMs); p < windowEndMs; p += HALF_HOUR_MS) {
+      const id = settlementPeriodOf(p);
+      m.set(periodKey(id.settlementDate, id.settlementPeriod), b);
+    }
+    return m;
+  }
+  for (const p of b ?? []) m.set(periodKey(p.settlementDate, p.settlementPeriod), p.kw);
   return m;
 }
 
-function orderProblems(d: FlexOrderConfirmed['data'], startMs: number, endMs: number, baseline: ReadonlyMap<string, number>): string[] {
+function orderProblems(d: OrderFields, startMs: number, endMs: number, baseline: ReadonlyMap<string, number>): string[] {
   const out: string[] = [];
   if (Number.isNaN(startMs) || Number.isNaN(endMs) || endMs <= startMs) out.push('the window must be two ISO times, end after start');
   if (!(d.kw >= 0) || !Number.isFinite(d.kw)) out.push('kw must be a finite number >= 0');
@@ -75,29 +85,31 @@ export function evolveSettlement(state: SettlementState, event: { readonly type:
     const metering = evolveMetering(state.metering, event);
     return metering === state.metering ? state : { ...state, metering };
   }
-  const e = event as SettlementEvent;
-  switch (e.type) {
+  const type = event.type;
+  switch (type) {
     case 'flex.offer.published': {
-      const d: FlexOfferPublished['data'] = e.data;
+      const d = event.data as OfferFields;
+      const itemId = d.offerId ?? d.itemId;
       const startMs = Date.parse(d.windowStart);
       const windowEndMs = Date.parse(d.windowEnd);
-      if (typeof d.itemId !== 'string' || Number.isNaN(startMs) || Number.isNaN(windowEndMs)) return ignore(state, e.type, 'an offer needs an itemId and an ISO window');
+      if (typeof itemId !== 'string' || Number.isNaN(startMs) || Number.isNaN(windowEndMs)) return ignore(state, type, 'an offer needs an offerId and an ISO window');
       const offers = new Map<string, { baselineMethod: string; baselineKw: ReadonlyMap<string, number>; windowEndMs: number }>();
       for (const [id, o] of state.offers) if (o.windowEndMs >= startMs - OFFER_RETENTION_MS) offers.set(id, o);
-      offers.set(d.itemId, { baselineMethod: d.baselineMethod, baselineKw: baselineMap(d.baselineKw), windowEndMs });
+      offers.set(itemId, { baselineMethod: d.baselineMethod, baselineKw: baselineMap(d.baselineKw, startMs, windowEndMs), windowEndMs });
       return { ...state, offers };
     }
     case 'flex.order.confirmed': {
-      const d = e.data;
-      if (state.orders.has(d.orderId)) return ignore(state, e.type, `order ${d.orderId} was already confirmed`);
+      const d = event.data as OrderFields;
+      const itemId = d.offerId ?? d.itemId ?? '';
+      if (state.orders.has(d.orderId)) return ignore(state, type, `order ${d.orderId} was already confirmed`);
       const startMs = Date.parse(d.windowStart);
       const endMs = Date.parse(d.windowEnd);
-      const offer = state.offers.get(d.itemId);
-      const baselineKw = d.baselineKw !== undefined ? baselineMap(d.baselineKw) : (offer?.baselineKw ?? new Map<string, number>());
+      const offer = state.offers.get(itemId);
+      const baselineKw = d.baselineKw !== undefined ? baselineMap(d.baselineKw, startMs, endMs) : (offer?.baselineKw ?? new Map<string, number>());
       const problems = orderProblems(d, startMs, endMs, baselineKw);
       return withOrder(state, {
         orderId: d.orderId,
-        itemId: d.itemId,
+        itemId,
         windowStartMs: startMs,
         windowEndMs: endMs,
         kwSegments: [{ fromMs: -Infinity, kw: d.kw }],
@@ -110,26 +122,30 @@ export function evolveSettlement(state: SettlementState, event: { readonly type:
       });
     }
     case 'flex.order.updated': {
-      const o = state.orders.get(e.data.orderId);
-      if (!o) return ignore(state, e.type, `no order ${e.data.orderId}`);
-      const fromMs = Date.parse(e.data.effectiveFrom);
-      if (Number.isNaN(fromMs) || !(e.data.kw >= 0)) return ignore(state, e.type, `order ${o.orderId}: an update needs kw >= 0 and an ISO effectiveFrom`);
-      const kwSegments = [...o.kwSegments.filter((s) => s.fromMs < fromMs), { fromMs, kw: e.data.kw }];
+      // v1 carries `at`; `effectiveFrom` is accepted when the change starts later than it is made.
+      const d = event.data as { orderId: string; kw: number; at?: string; effectiveFrom?: string };
+      const o = state.orders.get(d.orderId);
+      if (!o) return ignore(state, type, `no order ${d.orderId}`);
+      const fromMs = Date.parse(d.effectiveFrom ?? d.at ?? '');
+      if (Number.isNaN(fromMs) || !(d.kw >= 0)) return ignore(state, type, `order ${o.orderId}: an update needs kw >= 0 and an ISO time`);
+      const kwSegments = [...o.kwSegments.filter((s) => s.fromMs < fromMs), { fromMs, kw: d.kw }];
       return withOrder(state, { ...o, kwSegments });
     }
     case 'flex.order.cancelled': {
-      const o = state.orders.get(e.data.orderId);
-      if (!o) return ignore(state, e.type, `no order ${e.data.orderId}`);
-      const at = Date.parse(e.data.at);
-      if (Number.isNaN(at)) return ignore(state, e.type, `order ${o.orderId}: cancelled needs an ISO time "at"`);
+      const d = event.data as { orderId: string; at: string };
+      const o = state.orders.get(d.orderId);
+      if (!o) return ignore(state, type, `no order ${d.orderId}`);
+      const at = Date.parse(d.at);
+      if (Number.isNaN(at)) return ignore(state, type, `order ${o.orderId}: cancelled needs an ISO time "at"`);
       return withOrder(state, { ...o, phase: 'cancelled', cancelledAtMs: at });
     }
     case 'flex.order.activated':
     case 'flex.order.fulfilled': {
-      const o = state.orders.get(e.data.orderId);
-      if (!o) return ignore(state, e.type, `no order ${e.data.orderId}`);
+      const d = event.data as { orderId: string };
+      const o = state.orders.get(d.orderId);
+      if (!o) return ignore(state, type, `no order ${d.orderId}`);
       if (o.phase === 'cancelled') return state;
-      return withOrder(state, { ...o, phase: e.type === 'flex.order.activated' ? 'active' : 'fulfilled' });
+      return withOrder(state, { ...o, phase: type === 'flex.order.activated' ? 'active' : 'fulfilled' });
     }
     default:
       return state;

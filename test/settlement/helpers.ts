@@ -1,5 +1,7 @@
+import assert from 'node:assert/strict';
 import { HALF_HOUR_MS, periodsInDay, settlementPeriodOf, settlementPeriodStartUtc } from '../../core/time/index.ts';
 import type { BaselinePoint } from '../../projections/settlement/index.ts';
+import { cacoRegistry } from '../../schemas/index.ts';
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -39,4 +41,71 @@ export function confirmed(data: { orderId: string; itemId?: string; kw: number; 
       ...(data.baselineKw ? { baselineKw: data.baselineKw } : {}),
     },
   };
+}
+
+const registry = cacoRegistry();
+
+/** An event in the shape registered in schemas/ (v1); fails the test if the registry would refuse it. */
+export function registered(type: string, data: Record<string, unknown>): { type: string; data: unknown } {
+  const d = registry.decode(type, 1, data);
+  assert.ok(d.ok, `${type} does not match its registered schema: ${d.ok ? '' : JSON.stringify(d.problems)}`);
+  return { type, data };
+}
+
+function windowFields(startMs: number, endMs: number) {
+  const first = settlementPeriodOf(startMs);
+  const last = settlementPeriodOf(endMs - 1);
+  return { windowStart: iso(startMs), windowEnd: iso(endMs), settlementDate: first.settlementDate, firstSettlementPeriod: first.settlementPeriod, lastSettlementPeriod: last.settlementPeriod };
+}
+
+export function v1OfferPublished(o: { offerId: string; startMs: number; endMs: number; kw: number; price: number; penalty: number; baselineKw: number }) {
+  return registered('flex.offer.published', {
+    offerId: o.offerId,
+    planId: 'plan-1',
+    ...windowFields(o.startMs, o.endMs),
+    availableKw: o.kw,
+    minKw: Math.min(o.kw, 100),
+    priceGbpPerMwh: o.price,
+    penaltyGbpPerMwh: o.penalty,
+    noticeMin: 15,
+    baselineMethod: 'scheduled-load-profile',
+    baselineKw: o.baselineKw,
+    location: 'site-lon-01',
+    validUntil: iso(o.startMs - 15 * 60_000),
+  });
+}
+
+export function v1OrderConfirmed(o: { orderId: string; offerId: string; startMs: number; endMs: number; kw: number; price: number; penalty: number; baselineKw: number }) {
+  return registered('flex.order.confirmed', {
+    orderId: o.orderId,
+    offerId: o.offerId,
+    transactionId: '0b7f5a8e-3c1d-4f52-9a0e-6d2b8c4e1f70',
+    bapId: 'grid-operator.example.org',
+    bapUri: 'https://grid-operator.example.org/beckn',
+    ...windowFields(o.startMs, o.endMs),
+    kw: o.kw,
+    priceGbpPerMwh: o.price,
+    penaltyGbpPerMwh: o.penalty,
+    baselineMethod: 'scheduled-load-profile',
+    baselineKw: o.baselineKw,
+    cancelGate: iso(o.startMs - 15 * 60_000),
+  });
+}
+
+export function v1MeterRead(periodStartMs: number, importKwh: number) {
+  const id = settlementPeriodOf(periodStartMs);
+  return registered('site.meter.read', {
+    periodStart: iso(periodStartMs),
+    ...id,
+    itKwh: Math.max(0, importKwh),
+    importKwh,
+    batteryChargeKwh: 0,
+    batteryDischargeKwh: 0,
+    batterySocKwh: 2500,
+    carbonGPerKwh: 150,
+    priceGbpPerMwh: 80,
+    byClassKwh: { training: Math.max(0, importKwh), 'batch-inference': 0, serving: 0 },
+    signals: 'observed',
+    jobs: [],
+  });
 }

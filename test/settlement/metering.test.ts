@@ -47,12 +47,22 @@ describe('metering', () => {
   });
 
   test('bad reads are refused and change nothing else; other events are ignored', () => {
-    let s = evolveMetering(initialMeteringState, read(P35, P35 + 30 * MIN, -5));
+    let s = evolveMetering(initialMeteringState, read(P35, P35 + 30 * MIN, Number.POSITIVE_INFINITY));
     s = evolveMetering(s, read(P35 + 30 * MIN, P35, 5));
     s = evolveMetering(s, { type: 'site.meter.read', data: { meterId: '', intervalStart: iso(P35), intervalEnd: iso(P35 + MIN), importKwh: 1 } });
     assert.equal(s.rejected.length, 3);
     assert.equal(s.days.size, 0);
     assert.equal(evolveMetering(s, { type: 'compute.job.submitted', data: {} }), s);
+  });
+
+  test('the registered v1 read (one half-hour of the whole site) counts; export is negative import', () => {
+    const s = projectMetering([
+      { type: 'site.meter.read', data: { periodStart: iso(P35), settlementDate: '2026-01-15', settlementPeriod: 35, importKwh: 4000 } },
+      { type: 'site.meter.read', data: { periodStart: iso(P35 + 30 * MIN), settlementDate: '2026-01-15', settlementPeriod: 36, importKwh: -250 } },
+    ]);
+    assert.equal(periodImport(s, '2026-01-15', 35).meteredKw, 8000);
+    assert.equal(periodImport(s, '2026-01-15', 36).meteredKw, -500);
+    assert.equal(s.rejected.length, 0);
   });
 
   test('a day has 46, 48 or 50 periods', () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { HALF_HOUR_MS } from '../../core/time/index.ts';
 import { dayStatement, evolveSettlement, initialSettlementState, orderStatement, projectSettlement, toCsv } from '../../projections/settlement/index.ts';
-import { baselineFor, confirmed, dayBounds, halfHourReads, iso } from './helpers.ts';
+import { baselineFor, confirmed, dayBounds, halfHourReads, iso, registered, v1MeterRead, v1OfferPublished, v1OrderConfirmed } from './helpers.ts';
 
 const close = (a: number, b: number, eps = 1e-6) => assert.ok(Math.abs(a - b) <= eps, `${a} ≠ ${b}`);
 
@@ -190,6 +190,37 @@ describe('baseline, updates, cancellation and shared periods', () => {
     assert.match(st.problems.join(), /priceGbpPerMwh/);
     assert.equal(s.ignored.length, 1);
     assert.equal(orderStatement(s, 'ghost'), undefined);
+  });
+});
+
+describe('the registered v1 events (schemas/flex.ts, schemas/compute.ts)', () => {
+  const start = Date.parse('2026-01-15T17:00:00Z');
+  const end = Date.parse('2026-01-15T19:00:00Z');
+  const metered = [10_000, 10_500, 9_000, 12_000];
+
+  test('settle the same as the worked example: one baseline number for the whole window', () => {
+    const s = projectSettlement([
+      v1OfferPublished({ offerId: 'flex-20260115-sp35-38', startMs: start, endMs: end, kw: 2000, price: 95, penalty: 120, baselineKw: 11_500 }),
+      v1OrderConfirmed({ orderId: 'ord-1', offerId: 'flex-20260115-sp35-38', startMs: start, endMs: end, kw: 1500, price: 95, penalty: 120, baselineKw: 11_500 }),
+      registered('flex.order.activated', { orderId: 'ord-1', at: iso(start), capKw: 10_000 }),
+      ...metered.map((kw, i) => v1MeterRead(start + i * HALF_HOUR_MS, kw / 2)),
+    ]);
+    const st = orderStatement(s, 'ord-1')!;
+    assert.equal(st.phase, 'active');
+    assert.deepEqual(st.lines.map((l) => l.deliveredKw), [1500, 1000, 1500, 0]);
+    assert.deepEqual(st.totals, { contractedMwh: 3, deliveredMwh: 2, shortfallMwh: 1, paymentGbp: 190, penaltyGbp: 120, netGbp: 70, periodsSettled: 4, periodsPending: 0, periodsNoBaseline: 0 });
+  });
+
+  test('an update applies from its time; a cancellation from its time', () => {
+    const s = projectSettlement([
+      v1OrderConfirmed({ orderId: 'o', offerId: 'x', startMs: start, endMs: end, kw: 1500, price: 100, penalty: 0, baselineKw: 12_000 }),
+      registered('flex.order.updated', { orderId: 'o', kw: 1000, previousKw: 1500, at: iso(start + HALF_HOUR_MS) }),
+      registered('flex.order.cancelled', { orderId: 'o', at: iso(start + 3 * HALF_HOUR_MS), reason: 'grid-need-withdrawn', by: 'buyer' }),
+      ...metered.map((_, i) => v1MeterRead(start + i * HALF_HOUR_MS, 5000)),
+    ]);
+    const st = orderStatement(s, 'o')!;
+    assert.deepEqual(st.lines.map((l) => l.contractedKw), [1500, 1000, 1000]);
+    assert.equal(st.phase, 'cancelled');
   });
 });
 
