@@ -12,6 +12,7 @@ import {
   kwToMeasure,
   matchesIntent,
   measureToKw,
+  offerFromPublished,
   offersFromCatalog,
   orderIntentFromOrder,
   parseSettlementPeriods,
@@ -21,6 +22,7 @@ import {
   type FlexibilityAvailable,
 } from '../../agents/coordination/beckn/index.ts';
 import { decodeBecknBody, type OnSearchRequest, type SearchRequest } from '../../schemas/beckn/index.ts';
+import { cacoRegistry, type DataOf, type OfferPublished } from '../../schemas/index.ts';
 import { LONDON, PROVIDER, sampleOffer } from './flow.ts';
 import { FIXTURES, readSpecJson, skipWithoutSpec } from './spec-dir.ts';
 
@@ -92,6 +94,34 @@ describe('catalog mapping', () => {
     assert.equal(across.length, 7);
     const f = formatSettlementPeriods(across);
     assert.deepEqual(parseSettlementPeriods(f.date, f.periods), across);
+  });
+
+  test('a registered flex.offer.published becomes a catalog item', () => {
+    const data = {
+      offerId: 'flex-20260115-sp35-38',
+      planId: 'plan-7',
+      windowStart: '2026-01-15T17:00:00Z',
+      windowEnd: '2026-01-15T19:00:00Z',
+      settlementDate: '2026-01-15',
+      firstSettlementPeriod: 35,
+      lastSettlementPeriod: 38,
+      availableKw: 2000,
+      minKw: 500,
+      priceGbpPerMwh: 95,
+      penaltyGbpPerMwh: 120,
+      noticeMin: 15,
+      baselineMethod: 'scheduled-load-profile',
+      baselineKw: 11_500,
+      location: 'site-lon-01',
+      validUntil: '2026-01-15T16:45:00Z',
+    };
+    const d = cacoRegistry().decode('flex.offer.published', 1, data);
+    assert.ok(d.ok, JSON.stringify(d.ok ? '' : d.problems));
+    const o = offerFromPublished(d.value as DataOf<typeof OfferPublished>, LONDON);
+    const item = buildCatalog([o], PROVIDER).providers[0]!.items[0]!;
+    assert.equal(item.id, data.offerId);
+    assert.equal(item.quantity.available!.measure!.value, '2.0');
+    assert.equal(item.time!.range!.end, '2026-01-15T19:00:00Z');
   });
 
   test('kW and MW on the wire', () => {

@@ -1,4 +1,5 @@
 import { HALF_HOUR_MS, halfHourFloor, settlementPeriodOf, type SettlementPeriodId } from '../../../core/time/index.ts';
+import type { DataOf, OfferPublished } from '../../../schemas/index.ts';
 import type {
   Catalog,
   CatalogItem,
@@ -56,6 +57,25 @@ export interface FlexibilityAvailable {
   readonly penaltyGbpPerMwh: number;
   readonly location: FlexLocation;
   readonly forecastGco2PerKwh?: number;
+}
+
+/**
+ * The catalog form of a registered `flex.offer.published` (v1). The event names the site by a
+ * string; the Beckn location details (city, GSP group, gps) come from the site's configuration.
+ */
+export function offerFromPublished(d: DataOf<typeof OfferPublished>, site: FlexLocation): FlexibilityAvailable {
+  return {
+    offerId: d.offerId,
+    windowStartMs: Date.parse(d.windowStart),
+    windowEndMs: Date.parse(d.windowEnd),
+    kw: d.availableKw,
+    minKw: d.minKw,
+    priceGbpPerMwh: d.priceGbpPerMwh,
+    noticeMin: d.noticeMin,
+    baselineMethod: d.baselineMethod,
+    penaltyGbpPerMwh: d.penaltyGbpPerMwh,
+    location: site,
+  };
 }
 
 export const FLEX_CATEGORY: Category = { id: 'cat-demand-flex', descriptor: { code: 'demand-flexibility', name: 'Demand flexibility' } };
