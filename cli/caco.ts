@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { auditCommand } from './commands/audit.ts';
 import { schemaCommand } from './commands/schema.ts';
 import { simulateCommand } from './commands/simulate.ts';
+import { explainCommand } from './commands/explain.ts';
 import { reportAndExit } from './errors.ts';
 
 const program = new Command('caco')
@@ -18,6 +19,7 @@ const program = new Command('caco')
 program.addCommand(auditCommand());
 program.addCommand(schemaCommand());
 program.addCommand(simulateCommand());
+program.addCommand(explainCommand());
 
 // Subcommands built with `new Command` do not inherit these; apply them everywhere.
 const walk = (c: Command): void => {

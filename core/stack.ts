@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ConfigError } from './errors.ts';
 import type { Bus } from './bus/bus.ts';
 import { MemoryBus } from './bus/memory-bus.ts';
@@ -40,7 +40,9 @@ export function siteDir(config: CacoConfig): string {
 
 /** Open the configured adapters. NATS ones fail fast with a message naming the URL and the fix. */
 export async function openStack(config: CacoConfig, opts: OpenStackOptions = {}): Promise<Stack> {
-  const keyring: Keyring = opts.ephemeralKeys ? new MemoryKeyring(opts.seed) : new FileKeyring(join(siteDir(config), 'keys'), opts.seed);
+  // Keys live beside the ledger they sign, so a ledger file can be verified wherever it goes.
+  const keyDir = opts.sqlitePath && config.store === 'sqlite' ? join(dirname(opts.sqlitePath), 'keys') : join(siteDir(config), 'keys');
+  const keyring: Keyring = opts.ephemeralKeys ? new MemoryKeyring(opts.seed) : new FileKeyring(keyDir, opts.seed);
   const closers: Array<() => Promise<void>> = [];
   try {
     let bus: Bus;

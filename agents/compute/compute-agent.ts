@@ -299,7 +299,8 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
         const done = r.doneMin + 30 * (kw / r.job.powerKw);
         doneAfter.set(r.job.id, done);
         if (done >= r.job.runtimeMin - DONE_EPS_MIN) {
-          const endMs = prev + Math.round((left / (kw / r.job.powerKw)) * 60_000);
+          // It runs at full power from the half-hour's start until done.
+          const endMs = prev + Math.round(left * 60_000);
           const energyKwh = r.energyKwh + kw * 0.5;
           addJobEvent(r.job.id, {
             type: 'compute.job.completed',

@@ -11,10 +11,11 @@ export function auditCommand(): Command {
     audit
       .command('verify')
       .description('verify every stream: revisions, hash chain, hashes and signatures; exit 1 at the first broken link')
+      .option('--ledger <file>', 'SQLite ledger file (e.g. out/<run>/ledger.db); default <data-dir>/<site>/ledger.db')
       .option('--json', 'print the report as JSON'),
-  ).action(async (o: GlobalOptions & { json?: boolean }) => {
+  ).action(async (o: GlobalOptions & { json?: boolean; ledger?: string }) => {
     const config = configFrom(o);
-    const stack = await openStack(config, { mustExist: true });
+    const stack = await openStack(config, { mustExist: true, ...(o.ledger ? { sqlitePath: o.ledger } : {}) });
     try {
       const report = await verifyLedger(stack.store, stack.keyring, (n) => process.stderr.write(`\rverified ${n.toLocaleString('en-GB')} events…`));
       process.stderr.write('\r');
@@ -35,10 +36,11 @@ export function auditCommand(): Command {
     audit
       .command('replay')
       .description('rebuild every projection from the ledger and print what it holds')
+      .option('--ledger <file>', 'SQLite ledger file (e.g. out/<run>/ledger.db); default <data-dir>/<site>/ledger.db')
       .option('--json', 'print the projections as JSON'),
-  ).action(async (o: GlobalOptions & { json?: boolean }) => {
+  ).action(async (o: GlobalOptions & { json?: boolean; ledger?: string }) => {
     const config = configFrom(o);
-    const stack = await openStack(config, { mustExist: true });
+    const stack = await openStack(config, { mustExist: true, ...(o.ledger ? { sqlitePath: o.ledger } : {}) });
     try {
       const summary = await replayLedger(stack.store);
       if (o.json) console.log(JSON.stringify(summary, null, 2));

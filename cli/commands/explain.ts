@@ -1,0 +1,30 @@
+import { Command } from 'commander';
+import { openStack } from '../../core/stack.ts';
+import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
+import { explainJob } from '../explain.ts';
+import { UsageError } from '../errors.ts';
+
+export function explainCommand(): Command {
+  const cmd = new Command('explain')
+    .description('why a job ran when it did: the forecast it was planned on, the cost of running at arrival instead, the flexibility that moved it, with ledger event ids')
+    .argument('<job-id>', 'the job id')
+    .option('--ledger <file>', 'SQLite ledger file (e.g. out/<run>/ledger.db); default <data-dir>/<site>/ledger.db')
+    .option('--json', 'print as JSON');
+  addGlobalOptions(cmd);
+  return cmd.action(async (jobId: string, o: GlobalOptions & { ledger?: string; json?: boolean }) => {
+    const config = configFrom(o);
+    const stack = await openStack(config, { mustExist: true, ...(o.ledger ? { sqlitePath: o.ledger } : {}) });
+    try {
+      const x = await explainJob(stack.store, jobId);
+      if (!x.found) throw new UsageError(`${x.summary}; check the id (caco audit replay lists what the ledger holds) and --ledger/--data-dir`);
+      if (o.json) {
+        console.log(JSON.stringify(x, null, 2));
+        return;
+      }
+      console.log(x.summary);
+      for (const s of x.steps) console.log(`\n${s.at.replace('T', ' ').slice(0, 16)}Z  ${s.text}\n    ledger: ${s.type} ${s.stream}#${s.revision} event ${s.eventId}`);
+    } finally {
+      await stack.close();
+    }
+  });
+}

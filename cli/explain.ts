@@ -1,0 +1,117 @@
+import type { Envelope } from '../core/envelope.ts';
+import type { EventStore } from '../core/store/event-store.ts';
+
+/** One step in a job's story, with the ledger event that proves it. */
+export interface ExplainStep {
+  readonly at: string;
+  readonly eventId: string;
+  readonly type: string;
+  readonly stream: string;
+  readonly revision: number;
+  readonly text: string;
+}
+
+export interface Explanation {
+  readonly jobId: string;
+  readonly found: boolean;
+  readonly summary: string;
+  readonly steps: ReadonlyArray<ExplainStep>;
+}
+
+const hhmm = (iso: string) => iso.replace('T', ' ').slice(0, 16) + 'Z';
+const gbp = (x: number) => `£${x.toFixed(2)}`;
+const kg = (x: number) => `${x.toFixed(1)} kgCO2`;
+
+/**
+ * Why a job ran when it did, from the ledger alone: its submission, every plan that moved it
+ * (with the forecast it was planned on and the cost and carbon of running at arrival instead),
+ * the flexibility orders that capped the site meanwhile, and what it finally used.
+ */
+export async function explainJob(store: EventStore, jobId: string): Promise<Explanation> {
+  const own: Envelope[] = [];
+  for await (const e of store.readStream(`job-${jobId}`)) own.push(e);
+  if (own.length === 0) {
+    for await (const e of store.readStream('intake-main')) {
+      const d = e.data as { jobId: string; problems: Array<{ field: string; reason: string }> };
+      if (e.type === 'compute.job.rejected' && d.jobId === jobId) {
+        return {
+          jobId,
+          found: true,
+          summary: `job ${jobId} was rejected: ${d.problems.map((p) => `${p.field}: ${p.reason}`).join('; ')}`,
+          steps: [{ at: e.time, eventId: e.id, type: e.type, stream: e.stream, revision: e.revision, text: 'rejected at submission' }],
+        };
+      }
+    }
+    return { jobId, found: false, summary: `no job "${jobId}" on the ledger`, steps: [] };
+  }
+  const forecastIds = new Set<string>();
+  const orderIds = new Set<string>();
+  for (const e of own) {
+    if (e.type === 'compute.job.planned') {
+      const d = e.data as { forecastId: string | null; flexOrderIds: string[] };
+      if (d.forecastId) forecastIds.add(d.forecastId);
+      for (const o of d.flexOrderIds) orderIds.add(o);
+    }
+  }
+  const forecasts = new Map<string, Envelope>();
+  const orders = new Map<string, Envelope>();
+  if (forecastIds.size || orderIds.size) {
+    for await (const e of store.readAll({ categories: ['grid', 'flex'] })) {
+      const d = e.data as { forecastId?: string; orderId?: string };
+      if (e.type === 'grid.forecast.published' && d.forecastId && forecastIds.has(d.forecastId)) forecasts.set(d.forecastId, e);
+      if (e.type === 'flex.order.confirmed' && d.orderId && orderIds.has(d.orderId)) orders.set(d.orderId, e);
+    }
+  }
+  const steps: ExplainStep[] = [];
+  const step = (e: Envelope, text: string) => steps.push({ at: e.time, eventId: e.id, type: e.type, stream: e.stream, revision: e.revision, text });
+  let firstPlanned: { runNow: { costGbp: number; carbonKg: number } } | undefined;
+  let last: { plannedStart: string; expected: { costGbp: number; carbonKg: number }; runNow: { costGbp: number; carbonKg: number } } | undefined;
+  for (const e of own) {
+    const d = e.data as Record<string, unknown>;
+    switch (e.type) {
+      case 'compute.job.submitted':
+        step(e, `submitted: ${d['class']} job, ${d['powerKw']} kW for ${d['runtimeMin']} min (${d['runtimeSource']}${d['runtimeModel'] ? ` by ${d['runtimeModel']}` : ''}), window ${hhmm(d['earliestStart'] as string)} to ${hhmm(d['deadline'] as string)}, ${d['slaClass']}${d['preemptible'] ? ', preemptible' : ''}`);
+        break;
+      case 'compute.job.planned': {
+        const p = d as unknown as { plannedStart: string; plannedEnd: string; expected: { costGbp: number; carbonKg: number }; runNow: { costGbp: number; carbonKg: number }; forecastId: string | null; reason: string; flexOrderIds: string[] };
+        firstPlanned ??= p;
+        last = p;
+        const f = p.forecastId ? forecasts.get(p.forecastId) : undefined;
+        const fc = f ? ` on forecast ${p.forecastId} (event ${f.id})` : p.forecastId ? ` on forecast ${p.forecastId}` : ' without a grid forecast (fallback signals)';
+        const saving = p.runNow.costGbp - p.expected.costGbp;
+        const co2 = p.runNow.carbonKg - p.expected.carbonKg;
+        const orderText = p.flexOrderIds.length
+          ? `; flexibility sold meanwhile: ${p.flexOrderIds.map((o) => { const oe = orders.get(o); const od = oe?.data as { kw: number; windowStart: string; windowEnd: string } | undefined; return od ? `order ${o} (${od.kw} kW off ${hhmm(od.windowStart)}–${hhmm(od.windowEnd)}, event ${oe!.id})` : `order ${o}`; }).join(', ')}`
+          : '';
+        step(e, `planned ${hhmm(p.plannedStart)}–${hhmm(p.plannedEnd)}${fc}: expected ${gbp(p.expected.costGbp)}, ${kg(p.expected.carbonKg)}; running at arrival instead: ${gbp(p.runNow.costGbp)}, ${kg(p.runNow.carbonKg)} (${saving >= 0 ? 'saves' : 'costs'} ${gbp(Math.abs(saving))}, ${co2 >= 0 ? 'saves' : 'adds'} ${kg(Math.abs(co2))}). Why: ${p.reason}${orderText}`);
+        break;
+      }
+      case 'compute.job.started':
+        step(e, `started at ${hhmm(d['at'] as string)} drawing ${d['kw']} kW`);
+        break;
+      case 'compute.job.preempted':
+        step(e, `paused (checkpointed) at ${hhmm(d['at'] as string)} with ${d['remainingMin']} min left`);
+        break;
+      case 'compute.job.pinned':
+        step(e, `pinned by ${d['operator']} to start ${hhmm(d['startAt'] as string)}${d['reason'] ? `: ${d['reason']}` : ''}`);
+        break;
+      case 'compute.job.released':
+        step(e, `released by ${d['operator']}${d['reason'] ? `: ${d['reason']}` : ''}`);
+        break;
+      case 'compute.job.deadline-missed':
+        step(e, `missed its deadline ${hhmm(d['deadline'] as string)} with ${d['remainingMin']} min left${d['feasibleOnArrival'] ? ' (it was feasible on arrival)' : ' (it was not feasible on arrival)'}`);
+        break;
+      case 'compute.job.completed':
+        step(e, `completed at ${hhmm(d['at'] as string)}: ${Number(d['energyKwh']).toFixed(0)} kWh IT, ${gbp(d['costGbp'] as number)}, ${kg(d['carbonKg'] as number)} on the observed signals${d['late'] ? ', late' : ''}`);
+        break;
+      default:
+        step(e, e.type);
+    }
+  }
+  const done = own.find((e) => e.type === 'compute.job.completed')?.data as { costGbp: number; carbonKg: number } | undefined;
+  const runNow = firstPlanned?.runNow;
+  const summary = last
+    ? `job ${jobId} ran from ${hhmm(last.plannedStart)} rather than at arrival${done && runNow ? `; it cost ${gbp(done.costGbp)} and ${kg(done.carbonKg)} against ${gbp(runNow.costGbp)} and ${kg(runNow.carbonKg)} forecast for running at arrival` : ''}`
+    : `job ${jobId} was submitted but never planned`;
+  return { jobId, found: true, summary, steps };
+}
