@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { defineAgent, type AgentContext, type AgentDefinition, type Decision, type EventToAppend } from '../../core/runtime/agent.ts';
 import { canonicalJson } from '../../core/ledger/index.ts';
 import { HALF_HOUR_MS, halfHourFloor, settlementPeriodOf } from '../../core/time/index.ts';
-import { forecastProblem, ForecastInputError, type Forecaster, type GridForecast } from './forecaster.ts';
+import { forecastProblem, ForecastInputError, type Forecaster, type GridForecast, type SeriesForecast } from './forecaster.ts';
 import { evolveGrid, GRID_CATEGORY, initialGridState, STREAMS, type GridState } from './grid-state.ts';
 import { checkHistory, DEFAULT_HISTORY_REQUIREMENTS, type HistoryRequirements } from './history.ts';
 import { degradedFields, guardSource, type SignalPoint, type SignalSource } from './sources/index.ts';
@@ -90,7 +90,7 @@ export function createGridAgent(deps: GridAgentDeps): AgentDefinition<GridState>
       forecast = await deps.forecaster.forecast(history, nowMs);
     } catch (e) {
       if (e instanceof ForecastInputError) return degraded({ source: `forecaster ${e.modelId}`, reason: `InsufficientHistory: ${e.message}` });
-      // A forecaster that breaks is still no reason to publish nothing about it: say so, and log the bug.
+      // A broken forecaster is a bug, but consumers still need to hear there is no fresh forecast.
       ctx.log.error({ err: e instanceof Error ? e.stack : String(e) }, 'forecaster failed');
       return degraded({ source: 'forecaster', reason: `ForecasterFailed: ${e instanceof Error ? e.message : String(e)}` });
     }
@@ -106,8 +106,8 @@ export function createGridAgent(deps: GridAgentDeps): AgentDefinition<GridState>
         startsAt: new Date(tickMs).toISOString(),
         slotMinutes: 30,
         inputsHash: forecastInputsHash(history, nowMs),
-        carbonGPerKwh: forecast.carbon,
-        priceGbpPerMwh: forecast.price,
+        carbonGPerKwh: onWire(forecast.carbon),
+        priceGbpPerMwh: onWire(forecast.price),
       },
     };
     const windows = unannounced(detectStress({ startMs: tickMs, nowMs, carbon: forecast.carbon.points, price: forecast.price.points }, deps.stress), state.announced, deps.stress);
@@ -122,6 +122,11 @@ export function createGridAgent(deps: GridAgentDeps): AgentDefinition<GridState>
 function decision(state: GridState, stream: string, events: ReadonlyArray<EventToAppend>): Decision {
   const rev = state.revisions[stream];
   return { stream, expected: rev === undefined ? 'no-stream' : rev, events };
+}
+
+/** Exactly the schema's fields: a forecaster's extra properties do not leak onto the ledger. */
+function onWire(f: SeriesForecast): SeriesForecast {
+  return { modelId: f.modelId, modelVersion: f.modelVersion, points: f.points.map((b) => ({ p10: b.p10, p50: b.p50, p90: b.p90 })) };
 }
 
 function observedEvent(p: SignalPoint, source: string): EventToAppend {

@@ -18,7 +18,7 @@ import {
   seriesBefore,
   type SignalPoint,
 } from '../../agents/grid/index.ts';
-import { recordedSource } from './harness.ts';
+import { ofType, recordedSource, runGrid } from './harness.ts';
 
 const DAY = 24 * 3_600_000;
 const NOW = Date.parse('2023-07-10T12:00:00Z');
@@ -122,6 +122,14 @@ describe('LSTM adapter', () => {
     }
     // A forecast from real July history stays in the range the grid has seen.
     for (const b of f.carbon.points) assert.ok(b.p50 > 0 && b.p50 < 500, String(b.p50));
+
+    // On the runtime: the agent publishes exactly what the models say for its inputs.
+    const run = await runGrid({ startMs: NOW, untilMs: NOW + 2 * HALF_HOUR_MS, deps: { source: recordedSource(), forecaster: loaded.forecaster } });
+    const published = ofType<{ carbonGPerKwh: { modelId: string; points: unknown[] }; priceGbpPerMwh: { modelId: string; points: unknown[] } }>(run.events, 'grid.forecast.published');
+    assert.equal(published.length, 2);
+    assert.equal(published[0]!.data.carbonGPerKwh.modelId, f.carbon.modelId);
+    assert.deepEqual(published[0]!.data.carbonGPerKwh.points, f.carbon.points);
+    assert.deepEqual(published[0]!.data.priceGbpPerMwh.points, f.price.points);
   });
 });
 
