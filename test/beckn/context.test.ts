@@ -15,7 +15,7 @@ import {
   parseIsoDuration,
   quoteFor,
   schemaFault,
-} from '../../agents/coordination/beckn/index.ts';
+} from '../../core/beckn/index.ts';
 import { decodeBecknBody } from '../../schemas/beckn/index.ts';
 import { BAP, BPP, sampleOffer } from './flow.ts';
 

@@ -26,7 +26,7 @@ import {
   updateRequest,
   type FlexibilityAvailable,
   type Participant,
-} from '../../agents/coordination/beckn/index.ts';
+} from '../../core/beckn/index.ts';
 import type { BecknAction } from '../../schemas/beckn/index.ts';
 
 /** A whole flexibility trade built with the project's builders: the messages CACO sends. */

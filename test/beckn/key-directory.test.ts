@@ -18,7 +18,7 @@ import {
   signRequest,
   signingKey,
   verifyRequest,
-} from '../../agents/coordination/beckn/index.ts';
+} from '../../core/beckn/index.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { SPEC_DIR } from './spec-dir.ts';
 

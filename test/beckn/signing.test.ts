@@ -15,7 +15,7 @@ import {
   verifyRequest,
   wwwAuthenticate,
   type KeyDirectory,
-} from '../../agents/coordination/beckn/index.ts';
+} from '../../core/beckn/index.ts';
 import { FIXTURES, readSpecJson, readSpecText, skipWithoutSpec } from './spec-dir.ts';
 
 interface Vector {
