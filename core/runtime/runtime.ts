@@ -307,6 +307,37 @@ export class Runtime {
     }
   }
 
+  /**
+   * Queue a command for an in-process agent without the bus, and without waiting for it to be
+   * handled: for an HTTP handler that must answer at once (a Beckn ACK) while the agent works
+   * later. The data is decoded against the command's schema first; the promise resolves with
+   * the outcome once the agent has handled it.
+   */
+  enqueue(agent: string, name: string, data: unknown, opts: SendOptions = {}): { accepted: true; outcome: Promise<CommandReply> } | { accepted: false; error: CommandReply } {
+    const slot = this.slots.find((s) => s.host.name === agent);
+    if (!slot) return { accepted: false, error: { ok: false, error: { reason: `no agent "${agent}" in this runtime` } } };
+    const type = this.commandType(agent, name);
+    const version = opts.version ?? this.o.registry.latestVersion(type) ?? 1;
+    const decoded = this.o.registry.decode(type, version, data);
+    if (!decoded.ok) return { accepted: false, error: { ok: false, error: { reason: `payload fails the ${type} v${version} schema`, problems: decoded.problems } } };
+    const id = opts.id ?? this.o.ids.next();
+    const cmd: CommandMessage = {
+      id,
+      type,
+      version,
+      time: new Date(this.o.clock.now()).toISOString(),
+      source: opts.source ?? 'operator',
+      correlationId: opts.correlationId ?? id,
+      causationId: opts.causationId ?? null,
+      data: decoded.value,
+    };
+    const outcome = this.submit(slot, { kind: 'command', id, correlationId: cmd.correlationId, command: cmd }).then(
+      (o): CommandReply =>
+        o.error ? { ok: false, error: { reason: o.error } } : { ok: true, duplicate: o.duplicate, events: o.events.map((e) => ({ id: e.id, type: e.type, stream: e.stream, revision: e.revision, position: e.position })) },
+    );
+    return { accepted: true, outcome };
+  }
+
   private commandType(agent: string, name: string): string {
     const def = this.slots.find((s) => s.host.name === agent)?.host.def;
     return def?.commands?.[name] ?? `${agent}.${name}`;

@@ -106,3 +106,16 @@ test('an agent fed by the relay rejects a relayed event with a forged signature 
   await rt.stop();
   await s.close();
 });
+
+test('enqueue hands a command to an in-process agent at once, without the bus, after checking its schema', async () => {
+  const { s, rt, tally } = await setup('enqueue');
+  const bad = rt.enqueue('tally', 'reset', { meter: 'main' });
+  assert.equal(bad.accepted, false);
+  const ok = rt.enqueue('tally', 'reset', { meter: 'main', reason: 'direct' }, { id: 'direct-1' });
+  assert.equal(ok.accepted, true);
+  const reply = ok.accepted ? await ok.outcome : undefined;
+  assert.equal(reply?.ok && reply.events[0]?.type, 'example.total.reset');
+  assert.equal((tally.state as TallyState).totalKwh, 0);
+  await rt.stop();
+  await s.close();
+});
