@@ -8,6 +8,7 @@ import { auditCommand } from './commands/audit.ts';
 import { schemaCommand } from './commands/schema.ts';
 import { simulateCommand } from './commands/simulate.ts';
 import { explainCommand } from './commands/explain.ts';
+import { runCommand } from './commands/run.ts';
 import { reportAndExit } from './errors.ts';
 
 const program = new Command('caco')
@@ -20,6 +21,7 @@ program.addCommand(auditCommand());
 program.addCommand(schemaCommand());
 program.addCommand(simulateCommand());
 program.addCommand(explainCommand());
+program.addCommand(runCommand());
 
 // Subcommands built with `new Command` do not inherit these; apply them everywhere.
 const walk = (c: Command): void => {

@@ -1,0 +1,95 @@
+import { WallClock } from '../core/clock/wall-clock.ts';
+import { Uuid7Ids } from '../core/ids/ids.ts';
+import { createLogger } from '../core/log/logger.ts';
+import { Runtime } from '../core/runtime/runtime.ts';
+import { openStack, type Stack } from '../core/stack.ts';
+import type { CacoConfig } from '../core/config/config.ts';
+import { cacoRegistry } from '../schemas/index.ts';
+import { createGridAgent, loadGridForecaster, LiveSignalSource, CarbonIntensityClient, ElexonClient, RecordedSignalSource, sameTimeOfWeekOffset, type SignalSource } from '../agents/grid/index.ts';
+import { createComputeAgent } from '../agents/compute/index.ts';
+import { DEFAULT_SITE, type SiteConfig } from '../agents/compute/jobs/index.ts';
+import { loadCarbonCsv, loadPriceCsv } from '../data/index.ts';
+import { loadRuntimeModel } from '../models/index.ts';
+
+export interface LiveSite {
+  readonly stack: Stack;
+  readonly runtime: Runtime;
+  readonly notes: ReadonlyArray<string>;
+  readonly source: SignalSource;
+  stop(): Promise<void>;
+}
+
+/**
+ * The site's grid and compute agents on the wall clock, each with its own mailbox, on the
+ * configured bus and store. Grid signals come live from the Carbon Intensity and Elexon APIs,
+ * or from the recorded 2023 data replayed as if current.
+ */
+export async function startLiveSite(config: CacoConfig, opts: { recorded: boolean; site?: SiteConfig; addAgents?: (rt: Runtime) => void | Promise<void> }): Promise<LiveSite> {
+  const stack = await openStack(config);
+  try {
+    const clock = new WallClock();
+    const log = createLogger({ level: config.logLevel });
+    const runtime = new Runtime({ site: config.site, store: stack.store, checkpoints: stack.checkpoints, bus: stack.bus, clock, ids: new Uuid7Ids(clock), registry: cacoRegistry(), keyring: stack.keyring, log, delivery: 'independent' });
+    let source: SignalSource;
+    const notes: string[] = [];
+    if (opts.recorded) {
+      const carbon = loadCarbonCsv().rows;
+      const prices = loadPriceCsv().rows;
+      const offsetMs = sameTimeOfWeekOffset(clock.now(), { dataFromMs: Math.max(carbon[0]!.fromMs, prices[0]!.fromMs), dataToMs: Math.min(carbon.at(-1)!.fromMs, prices.at(-1)!.fromMs), notBeforeMs: Date.parse('2023-07-01T00:00:00Z') });
+      source = new RecordedSignalSource({ carbon, prices, offsetMs });
+      notes.push(`grid signals: recorded 2023 data replayed as if current (offset ${Math.round(offsetMs / 86_400_000)} days)`);
+    } else {
+      source = new LiveSignalSource({ carbon: new CarbonIntensityClient(), elexon: new ElexonClient(), forecastRegionId: 13 });
+      notes.push('grid signals: live Carbon Intensity API and Elexon Insights');
+    }
+    const { forecaster, notes: fnotes } = await loadGridForecaster();
+    notes.push(...fnotes);
+    const runtimeModel = await loadRuntimeModel().catch((e: unknown) => {
+      notes.push(`runtime model not loaded (${e instanceof Error ? e.message : String(e)}); jobs must give runtimeMin`);
+      return null;
+    });
+    runtime.add(createGridAgent({ source, forecaster }));
+    runtime.add(
+      createComputeAgent({
+        site: opts.site ?? DEFAULT_SITE,
+        ...(runtimeModel
+          ? {
+              predictRuntime: async (f) => {
+                const seconds = await runtimeModel.predictSeconds({
+                  predictType: String(f['predictType'] ?? 'TXT_2_IMG'),
+                  promptLength: num(f['promptLength']),
+                  negativePromptLength: num(f['negativePromptLength']),
+                  numImagesPerPrompt: num(f['numImagesPerPrompt']),
+                  numInferenceSteps: num(f['numInferenceSteps']),
+                  numLora: num(f['numLora']),
+                  checkpointModelVersionId: f['checkpointModelVersionId'] === undefined ? null : String(f['checkpointModelVersionId']),
+                });
+                const scale = num(f['requests']) ?? 1;
+                return { minutes: (seconds * scale) / 60, model: `${runtimeModel.modelId}@${runtimeModel.modelVersion}` };
+              },
+            }
+          : {}),
+      }),
+    );
+    await opts.addAgents?.(runtime);
+    await runtime.start();
+    return {
+      stack,
+      runtime,
+      notes,
+      source,
+      async stop() {
+        await runtime.stop();
+        await stack.close();
+      },
+    };
+  } catch (err) {
+    await stack.close();
+    throw err;
+  }
+}
+
+function num(v: unknown): number | null {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  return Number.isFinite(n) ? n : null;
+}
