@@ -1,4 +1,4 @@
-import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type PubAck } from '@nats-io/jetstream';
+import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope.ts';
 import { ConcurrencyError, InvalidArgumentError } from '../errors.ts';
@@ -9,6 +9,7 @@ import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedR
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { checkpointBucketName, decodeCommit, encodeCommit, ledgerStreamName, ledgerSubjectPrefix, POSITIONS_PER_COMMIT, positionOf, startSeqAfter } from './jetstream-commit.ts';
 import { isStreamNotFound, NatsCheckpointStore } from './nats-checkpoints.ts';
+import { readRange, type RawCommit } from './jetstream-reader.ts';
 
 export interface JetStreamStoreOptions {
   /** NATS URL(s) to connect to; ignored when `nc` is given. Default NATS_URL, then 127.0.0.1:4222. */
@@ -26,7 +27,7 @@ export interface JetStreamStoreOptions {
   readonly name?: string;
   /** How long to wait for a publish acknowledgement before re-sending it (default 5 s, 3 sends). */
   readonly ackTimeoutMs?: number;
-  /** Messages asked for per pull when reading (default 1024). */
+  /** Messages asked for per pull when reading (default 1024; two pulls are kept in flight). */
   readonly pullBatch?: number;
 }
 
@@ -112,8 +113,14 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
     let head = this.heads.get(stream);
     let fresh = false;
     if (head === undefined) {
-      head = await this.loadHead(stream);
-      fresh = true;
+      if (expected === 'any' || expected === 'no-stream') {
+        // Most streams an agent appends to without knowing them are new: guess "no stream"
+        // and let the server's sequence check correct the guess, which saves a read per new stream.
+        head = null;
+      } else {
+        head = await this.loadHead(stream);
+        fresh = true;
+      }
     }
     for (let attempt = 1; ; attempt++) {
       if (!expectationHolds(expected, head?.revision)) {
@@ -151,7 +158,9 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
         this.heads.delete(stream);
         return this.idempotentResult(stream, events, ack.seq);
       }
-      const out = sealed.map((e, i) => ({ ...e, position: positionOf(ack.seq, i) }));
+      // The sealed events are ours alone: give them their positions in place rather than copy.
+      for (let i = 0; i < sealed.length; i++) (sealed[i] as { position: number }).position = positionOf(ack.seq, i);
+      const out: Envelope[] = sealed;
       const last = out[out.length - 1]!;
       this.heads.set(stream, { revision: last.revision, hash: last.hash, seq: ack.seq });
       return { events: out, nextExpected: last.revision, position: last.position };
@@ -229,8 +238,15 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
     const subject = this.subjectOf(stream);
     const last = await this.jsm.streams.getMessage(this.streamName, { last_by_subj: subject });
     if (!last) return;
-    for await (const m of this.commits(subject, 1, last.seq)) {
-      for (const e of decodeCommit(this.streamName, m.seq, m.data)) if (e.revision >= fromRevision) yield e;
+    // The last commit often holds everything asked for (a one-commit stream, or a read from
+    // the head): then no consumer is needed.
+    const lastEvents = decodeCommit(this.streamName, last.seq, last.data);
+    if (lastEvents[0]!.revision <= fromRevision) {
+      for (const e of lastEvents) if (e.revision >= fromRevision) yield e;
+      return;
+    }
+    for await (const chunk of this.range(subject, 1, last.seq)) {
+      for (const c of chunk) for (const e of decodeCommit(this.streamName, c.seq, c.data)) if (e.revision >= fromRevision) yield e;
     }
   }
 
@@ -239,35 +255,28 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
     let left = opts.limit ?? Infinity;
     if (left <= 0) return;
     const cats = opts.categories ? new Set(opts.categories) : undefined;
-    const info = await this.jsm.streams.info(this.streamName);
-    const endSeq = info.state.last_seq;
-    const startSeq = startSeqAfter(from);
-    if (info.state.messages === 0 || endSeq < startSeq) return;
-    for await (const m of this.commits(this.subjectPrefix + '>', startSeq, endSeq)) {
-      for (const e of decodeCommit(this.streamName, m.seq, m.data)) {
-        if (e.position <= from) continue;
-        if (cats && !cats.has(categoryOf(e.stream))) continue;
-        yield e;
-        if (--left <= 0) return;
+    const endSeq = await this.lastSeq();
+    for await (const chunk of this.range(this.subjectPrefix + '>', startSeqAfter(from), endSeq)) {
+      for (const c of chunk) {
+        for (const e of decodeCommit(this.streamName, c.seq, c.data)) {
+          if (e.position <= from) continue;
+          if (cats && !cats.has(categoryOf(e.stream))) continue;
+          yield e;
+          if (--left <= 0) return;
+        }
       }
     }
   }
 
-  /** The commits on `filter` from `startSeq` up to `endSeq`, in order, through an ordered consumer. */
-  private async *commits(filter: string, startSeq: number, endSeq: number): AsyncGenerator<JsMsg> {
-    const c = await this.orderedConsumer(filter, startSeq);
-    let msgs: ConsumerMessages | undefined;
-    try {
-      msgs = await c.consume({ max_messages: this.opts.pullBatch ?? 1024, expires: 5000 });
-      for await (const m of msgs) {
-        yield m;
-        // `pending === 0` also ends the read if the message at endSeq cannot come (deleted).
-        if (m.seq >= endSeq || m.info.pending === 0) break;
-      }
-    } finally {
-      await msgs?.close();
-      c.delete().catch(() => undefined);
-    }
+  /** @internal the sequence of the stream's last commit (0 when empty). */
+  async lastSeq(): Promise<number> {
+    const info = await this.jsm.streams.info(this.streamName);
+    return info.state.messages === 0 ? 0 : info.state.last_seq;
+  }
+
+  /** @internal the commits on `filter` from `startSeq` to `endSeq`, in order, in chunks. */
+  range(filter: string, startSeq: number, endSeq: number): AsyncGenerator<RawCommit[]> {
+    return readRange({ nc: this.nc, jsm: this.jsm, stream: this.streamName, filter, startSeq, endSeq, batch: this.opts.pullBatch ?? 1024 });
   }
 
   /** @internal for the subscription */
@@ -418,26 +427,50 @@ class JetStreamSubscription implements StoreSubscription {
   }
 
   async start(): Promise<void> {
-    this.consumer = await this.store.orderedConsumer(this.store.subjectPrefix + '>', startSeqAfter(this.pos));
-    this.msgs = await this.consumer.consume({ max_messages: this.pullBatch, expires: 5000 });
-    this.running = this.loop(this.msgs).catch((err: unknown) => {
+    this.running = this.run().catch((err: unknown) => {
       this.failure = err;
       this.closed = true;
       this.release(true);
     });
   }
 
-  private async loop(msgs: ConsumerMessages): Promise<void> {
-    for await (const m of msgs) {
-      if (this.closed) return;
-      for (const e of decodeCommit(this.store.streamName, m.seq, m.data)) {
-        if (e.position <= this.pos) continue;
-        if (this.closed) return;
-        if (!this.cats || this.cats.has(categoryOf(e.stream))) await this.handler(e);
-        this.pos = e.position;
+  private async run(): Promise<void> {
+    let nextSeq = startSeqAfter(this.pos);
+    // Catch up with the fast range reader while there is a backlog, then hand over to an
+    // ordered consumer at the very next sequence for the live part.
+    for (let pass = 0; pass < 3 && !this.closed; pass++) {
+      const endSeq = await this.store.lastSeq();
+      if (endSeq < nextSeq) break;
+      for await (const chunk of this.store.range(this.store.subjectPrefix + '>', nextSeq, endSeq)) {
+        for (const c of chunk) {
+          if (this.closed) return;
+          await this.deliver(c.seq, c.data);
+          nextSeq = c.seq + 1;
+        }
       }
-      if (this.waiters.length) this.release(false);
     }
+    if (this.closed) return;
+    this.consumer = await this.store.orderedConsumer(this.store.subjectPrefix + '>', nextSeq);
+    if (this.closed) return;
+    this.msgs = await this.consumer.consume({ max_messages: this.pullBatch, expires: 5000 });
+    if (this.closed) {
+      await this.msgs.close();
+      return;
+    }
+    for await (const m of this.msgs) {
+      if (this.closed) return;
+      await this.deliver(m.seq, m.data);
+    }
+  }
+
+  private async deliver(seq: number, data: Uint8Array): Promise<void> {
+    for (const e of decodeCommit(this.store.streamName, seq, data)) {
+      if (e.position <= this.pos) continue;
+      if (this.closed) return;
+      if (!this.cats || this.cats.has(categoryOf(e.stream))) await this.handler(e);
+      this.pos = e.position;
+    }
+    if (this.waiters.length) this.release(false);
   }
 
   private release(all: boolean): void {

@@ -12,6 +12,7 @@ import { NatsBus, NatsUnavailableError } from '../../core/bus/nats-bus.ts';
 import { natsSkip, natsUrl, uniqueToken } from '../support/nats.ts';
 import { freePort } from '../support/nats-server.ts';
 import { assertChains, newEvent } from './store-contract.ts';
+import { eventually } from './bus-contract.ts';
 import type { Envelope } from '../../core/envelope.ts';
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
@@ -85,6 +86,27 @@ describe('JetStreamEventStore on a shared server', { skip }, () => {
     assert.equal(await store.headPosition(), next.position);
     const all: Envelope[] = await collect(store.readAll({ from: positions[500]! }));
     assert.equal(all.length, 1024 - 501 + 1);
+  });
+
+  test('reads in many small pulls keep order across pull boundaries (pullBatch 3)', { timeout: 20_000 }, async () => {
+    const site = uniqueToken('pull');
+    const store = await JetStreamEventStore.connect({ servers: natsUrl(), site, keyring, pullBatch: 3 });
+    opened.push(store);
+    const appended: Envelope[] = [];
+    for (let k = 0; k < 50; k++) appended.push(...(await store.append(`s-${k % 5}`, Array.from({ length: 1 + (k % 3) }, () => newEvent({ k })), 'any')).events);
+    assert.deepEqual((await collect(store.readAll())).map((e) => e.id), appended.map((e) => e.id));
+    for (let s = 0; s < 5; s++) {
+      const mine = appended.filter((e) => e.stream === `s-${s}`);
+      assert.deepEqual((await collect(store.readStream(`s-${s}`))).map((e) => e.id), mine.map((e) => e.id));
+      assert.deepEqual((await collect(store.readStream(`s-${s}`, 4))).map((e) => e.id), mine.filter((e) => e.revision >= 4).map((e) => e.id));
+    }
+    const got: Envelope[] = [];
+    const sub = await store.subscribeAll((e) => void got.push(e), { from: appended[20]!.position });
+    const more = await store.append('s-9', [newEvent()], 'no-stream');
+    await sub.caughtUp();
+    await eventually(() => got.length === appended.length - 21 + 1, 'the live event');
+    await sub.close();
+    assert.deepEqual(got.map((e) => e.id), [...appended.slice(21), ...more.events].map((e) => e.id));
   });
 
   test('a site name that cannot be a subject token is refused', async () => {

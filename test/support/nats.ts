@@ -7,7 +7,7 @@ export function natsUrl(): string {
 }
 
 /** Can we open a NATS connection (with JetStream) within `timeoutMs`? Returns the reason when not. */
-export async function natsAvailable(url = natsUrl(), timeoutMs = 1000): Promise<{ ok: true } | { ok: false; reason: string }> {
+export async function natsAvailable(url = natsUrl(), timeoutMs = 2500): Promise<{ ok: true } | { ok: false; reason: string }> {
   try {
     const nc = await connect({ servers: url, timeout: timeoutMs, maxReconnectAttempts: 0, name: 'caco-test-probe' });
     try {

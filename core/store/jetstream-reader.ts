@@ -1,0 +1,171 @@
+import { AckPolicy, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
+import { createInbox, nanos, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+
+/** A stored message as the reader hands it over: its stream sequence and its bytes. */
+export interface RawCommit {
+  readonly seq: number;
+  readonly data: Uint8Array;
+}
+
+export interface BoundedReadOptions {
+  readonly nc: NatsConnection;
+  readonly jsm: JetStreamManager;
+  readonly stream: string;
+  readonly filter: string;
+  /** First sequence to read. */
+  readonly startSeq: number;
+  /** Stop after the message at this sequence (or the last one before it, if it is gone). */
+  readonly endSeq: number;
+  /** Messages asked for per pull; two pulls are kept in flight. */
+  readonly batch: number;
+  /** Re-create the consumer when nothing arrives for this long while messages are owed (ms). */
+  readonly stallMs?: number;
+}
+
+/** Re-creations of the consumer before a read gives up. */
+const MAX_RESTARTS = 10;
+
+/**
+ * Reads a known range of a stream as fast as the connection allows: one ephemeral pull
+ * consumer (no acks), messages taken straight off a core subscription, two pulls in flight.
+ * It costs about a third less CPU per message than the library's ordered consumer, which is
+ * what replaying a ledger spends its time on. Order is checked with the consumer's delivery
+ * sequence: a gap, a stall or a lost consumer re-creates it after the last sequence seen, so
+ * nothing is skipped or repeated.
+ */
+export async function* readRange(o: BoundedReadOptions): AsyncGenerator<RawCommit[]> {
+  let next = o.startSeq;
+  let restarts = 0;
+  while (next <= o.endSeq) {
+    const reader = new RangeReader(o, next);
+    try {
+      await reader.start();
+      for (;;) {
+        const chunk = await reader.take();
+        if (chunk === 'restart') break;
+        if (chunk.length === 0) return;
+        const last = chunk[chunk.length - 1]!.seq;
+        const upTo = last >= o.endSeq ? chunk.filter((c) => c.seq <= o.endSeq) : chunk;
+        if (upTo.length) yield upTo;
+        next = last + 1;
+        if (last >= o.endSeq) return;
+      }
+    } finally {
+      await reader.stop();
+    }
+    if (++restarts > MAX_RESTARTS) throw new Error(`reading ${o.stream} from sequence ${next}: the consumer was lost ${MAX_RESTARTS} times`);
+  }
+}
+
+class RangeReader {
+  private sub: Subscription | undefined;
+  private consumer: string | undefined;
+  private readonly inbox = createInbox();
+  private queue: RawCommit[] = [];
+  private owed = 0;
+  private lastDseq = 0;
+  private broken = false;
+  /** The stream has nothing more for this filter. */
+  private exhausted = false;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly o: BoundedReadOptions,
+    private readonly startSeq: number,
+  ) {}
+
+  async start(): Promise<void> {
+    this.sub = this.o.nc.subscribe(this.inbox, { callback: (_err, m) => this.onMsg(m) });
+    const ci = await this.o.jsm.consumers.add(this.o.stream, {
+      ack_policy: AckPolicy.None,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: this.startSeq,
+      filter_subject: this.o.filter,
+      mem_storage: true,
+      num_replicas: 1,
+      inactive_threshold: nanos(30_000),
+    });
+    this.consumer = ci.name;
+    if (ci.num_pending === 0) this.exhausted = true;
+    else this.pull();
+  }
+
+  private pull(): void {
+    while (!this.broken && this.owed < 2 * this.o.batch) {
+      this.o.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${this.o.stream}.${this.consumer}`, JSON.stringify({ batch: this.o.batch, expires: nanos(5000) }), { reply: this.inbox });
+      this.owed += this.o.batch;
+    }
+  }
+
+  private onMsg(m: Msg): void {
+    const reply = m.reply;
+    if (!reply) {
+      // A status: 408 = a pull expired (it says how many it still owed), 404 = nothing left.
+      const code = m.headers?.code ?? 0;
+      if (code === 408 || code === 404) {
+        const left = Number(m.headers?.get('Nats-Pending-Messages') ?? NaN);
+        this.owed = Number.isFinite(left) ? Math.max(0, this.owed - left) : 0;
+        if (this.queue.length === 0 && this.owed === 0) this.exhausted = true;
+      } else if (code !== 100) {
+        this.broken = true;
+      }
+      this.signal();
+      return;
+    }
+    // $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ts>.<pending>[...]
+    const t = reply.split('.');
+    const v2 = t.length >= 12;
+    const seq = Number(t[v2 ? 7 : 5]);
+    const dseq = Number(t[v2 ? 8 : 6]);
+    const pending = Number(t[v2 ? 10 : 8]);
+    if (dseq !== this.lastDseq + 1) {
+      this.broken = true;
+      this.signal();
+      return;
+    }
+    this.lastDseq = dseq;
+    this.owed--;
+    this.queue.push({ seq, data: m.data });
+    if (pending === 0) this.exhausted = true;
+    // Wake the reader for a worthwhile chunk, at the end, or when a pull is used up and the
+    // next must be asked for (else a small batch would wait for the stall timer).
+    if (this.queue.length >= 64 || pending === 0 || this.owed <= this.o.batch) this.signal();
+  }
+
+  private signal(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  /** The next messages, `[]` at the end, or 'restart' when the consumer must be re-created. */
+  async take(): Promise<RawCommit[] | 'restart'> {
+    for (;;) {
+      if (this.queue.length) {
+        const out = this.queue;
+        this.queue = [];
+        if (!this.exhausted) this.pull();
+        return out;
+      }
+      if (this.broken) return 'restart';
+      if (this.exhausted) return [];
+      if (this.owed === 0) this.pull();
+      const stalled = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(true), this.o.stallMs ?? 10_000);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve(false);
+        };
+        // Messages that came in a burst smaller than the signal threshold.
+        setImmediate(() => this.queue.length && this.signal());
+      });
+      if (stalled && this.queue.length === 0) return 'restart';
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.sub?.unsubscribe();
+    // Not awaited: the read is over either way, and the server drops an idle consumer by itself.
+    if (this.consumer) void this.o.jsm.consumers.delete(this.o.stream, this.consumer).catch(() => undefined);
+  }
+}
