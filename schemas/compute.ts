@@ -111,7 +111,8 @@ export const PlanPublished = defineEvent(
     forecastId: Schema.NullOr(NonEmpty),
     startsAt: IsoUtc,
     trigger: NonEmpty,
-    solver: Schema.Struct({ status: NonEmpty, solveMs: NonNegative, gap: Schema.NullOr(Finite), note: Schema.String }),
+    /** How the plan was made. No timings: the ledger must not depend on how busy the machine was. */
+    solver: Schema.Struct({ status: NonEmpty, mode: NonEmpty, note: Schema.String }),
     jobs: Schema.Int,
     /** Per half-hour slot. */
     itKw: Schema.Array(NonNegative),

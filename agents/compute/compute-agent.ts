@@ -436,6 +436,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     }
     lastPlan = result;
     deps.onPlan?.(result);
+    ctx.log.debug({ status: result.status, mode: result.solver.mode, solveMs: Math.round(result.solver.totalMs), gap: result.solver.gap, jobs: jobs.length }, 'planned');
     const planId = `plan-${iso(t)}-${s.planCount + 1}`;
     const slot0 = result.slots[0];
     const dispatch = newDispatch
@@ -483,7 +484,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
           forecastId: s.forecast?.forecastId ?? null,
           startsAt: iso(t),
           trigger,
-          solver: { status: result.status, solveMs: round(result.solver.totalMs, 1), gap: result.solver.gap, note: [result.solver.message ?? '', note].filter(Boolean).join('; ') },
+          solver: { status: result.status, mode: result.solver.mode, note: [result.solver.message ?? '', note].filter(Boolean).join('; ') },
           jobs: jobs.length,
           itKw: result.slots.map((x) => round(x.itKw, 1)),
           siteKw: result.slots.map((x) => round(x.siteKw, 1)),
