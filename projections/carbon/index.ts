@@ -1,0 +1,17 @@
+export {
+  allocate,
+  CARBON_BUCKETS,
+  carbonByClass,
+  carbonByDay,
+  carbonPeriods,
+  carbonTotals,
+  evolveCarbon,
+  initialCarbon,
+  projectCarbon,
+  type CarbonBucket,
+  type CarbonPeriod,
+  type CarbonState,
+  type CarbonTotals,
+  type ClassCarbon,
+  type DayCarbon,
+} from './carbon.ts';

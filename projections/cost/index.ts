@@ -1,0 +1,1 @@
+export { costByDay, costPeriods, costTotals, evolveCost, initialCost, projectCost, type CostPeriod, type CostState, type CostTotals, type DayCost } from './cost.ts';

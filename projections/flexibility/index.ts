@@ -1,0 +1,15 @@
+export {
+  evolveFlexibility,
+  initialFlexibility,
+  MAX_REJECTIONS_KEPT,
+  ORDER_STATUSES,
+  projectFlexibility,
+  type AvailableWindow,
+  type FlexOffer,
+  type FlexOrder,
+  type FlexibilityState,
+  type OrderStatus,
+  type OrderStep,
+  type StressWindow,
+} from './flexibility.ts';
+export { flexOffers, flexOrders, flexTotals, isSold, orderMwh, stressWindows, type FlexTotals } from './queries.ts';

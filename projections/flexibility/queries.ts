@@ -1,0 +1,67 @@
+import { ORDER_STATUSES, type FlexOffer, type FlexOrder, type FlexibilityState, type OrderStatus, type StressWindow } from './flexibility.ts';
+
+const byWindow = <T extends { windowStart: string }>(a: T, b: T, ka: string, kb: string) => (a.windowStart < b.windowStart ? -1 : a.windowStart > b.windowStart ? 1 : ka < kb ? -1 : 1);
+
+export function flexOrders(s: FlexibilityState): FlexOrder[] {
+  return [...s.orders.values()].sort((a, b) => byWindow(a, b, a.orderId, b.orderId));
+}
+
+export function flexOffers(s: FlexibilityState): FlexOffer[] {
+  return [...s.offers.values()].sort((a, b) => byWindow(a, b, a.offerId, b.offerId));
+}
+
+export function stressWindows(s: FlexibilityState): StressWindow[] {
+  return [...s.stress.values()].sort((a, b) => byWindow(a, b, a.stressId, b.stressId));
+}
+
+/** Contracted energy of an order: its kW over its window. */
+export function orderMwh(o: Pick<FlexOrder, 'kw' | 'windowStart' | 'windowEnd'>): number {
+  const h = (Date.parse(o.windowEnd) - Date.parse(o.windowStart)) / 3_600_000;
+  return Number.isFinite(h) && h > 0 ? (o.kw * h) / 1000 : 0;
+}
+
+/** Sold: the buyer confirmed it (and did not cancel). */
+export const isSold = (o: FlexOrder): boolean => o.status === 'confirmed' || o.status === 'active' || o.status === 'fulfilled';
+
+export interface FlexTotals {
+  readonly offers: number;
+  readonly orders: number;
+  readonly byStatus: Readonly<Record<OrderStatus, number>>;
+  readonly soldMwh: number;
+  readonly deliveredMwh: number;
+  readonly contractedSettledMwh: number;
+  readonly paymentGbp: number;
+  readonly penaltyGbp: number;
+  readonly netGbp: number;
+  readonly stressWindows: number;
+  readonly becknRejections: number;
+}
+
+export function flexTotals(s: FlexibilityState): FlexTotals {
+  const byStatus = Object.fromEntries(ORDER_STATUSES.map((k) => [k, 0])) as Record<OrderStatus, number>;
+  let sold = 0, delivered = 0, contracted = 0, pay = 0, pen = 0, net = 0;
+  for (const o of s.orders.values()) {
+    byStatus[o.status]++;
+    if (isSold(o)) sold += orderMwh(o);
+    if (o.settled) {
+      delivered += o.settled.deliveredMwh;
+      contracted += o.settled.contractedMwh;
+      pay += o.settled.paymentGbp;
+      pen += o.settled.penaltyGbp;
+      net += o.settled.netGbp;
+    }
+  }
+  return {
+    offers: s.offers.size,
+    orders: s.orders.size,
+    byStatus,
+    soldMwh: sold,
+    deliveredMwh: delivered,
+    contractedSettledMwh: contracted,
+    paymentGbp: pay,
+    penaltyGbp: pen,
+    netGbp: net,
+    stressWindows: s.stress.size,
+    becknRejections: s.becknRejections,
+  };
+}

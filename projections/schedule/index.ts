@@ -1,0 +1,17 @@
+export { BucketMap } from './bucket-map.ts';
+export {
+  evolveSchedule,
+  initialSchedule,
+  JOB_CLASSES,
+  MAX_REJECTIONS_KEPT,
+  projectSchedule,
+  type FoldEvent,
+  type JobClass,
+  type JobStatus,
+  type Money,
+  type RunSegment,
+  type ScheduleState,
+  type ScheduledJob,
+  type SitePlan,
+} from './schedule.ts';
+export { allJobs, ganttJobs, jobEndMs, jobStartMs, scheduleSummary, type GanttQuery, type ScheduleSummary } from './queries.ts';
