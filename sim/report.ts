@@ -4,6 +4,7 @@ import type { EventStore } from '../core/store/event-store.ts';
 import type { AuditReport } from '../core/ledger/verify.ts';
 import type { SiteConfig } from '../agents/compute/jobs/index.ts';
 import type { PolicyTotals } from './results.ts';
+import { buildReportData, loadReadModel, loadReportAssets, renderReportHtml, type BaselineLoad, type ReportData } from './report/index.ts';
 
 export interface ReportParams {
   readonly dir: string;
@@ -17,10 +18,30 @@ export interface ReportParams {
   readonly seed: string;
   readonly jobs: number;
   readonly wallMs: number;
+  /** The run-on-arrival baseline's site load per half-hour, for the load plot. */
+  readonly baseline?: BaselineLoad;
 }
 
-/** report.json now; report.html with the charts comes with the report module. */
-export async function writeReport(p: ReportParams): Promise<void> {
-  const json = { run: p.run, seed: p.seed, from: new Date(p.fromMs).toISOString(), days: p.days, site: p.site, jobs: p.jobs, totals: p.rows, ledger: { events: p.audit.events, streams: p.audit.streams, ok: p.audit.ok, headHash: p.audit.headHash }, wallMs: Math.round(p.wallMs) };
-  writeFileSync(join(p.dir, 'report.json'), JSON.stringify(json, null, 2) + '\n');
+/**
+ * `report.json` and a self-contained `report.html` (charts and data inlined, opens offline),
+ * both from the projections of the run's ledger, so they show the same numbers.
+ */
+export async function writeReport(p: ReportParams): Promise<ReportData> {
+  const model = await loadReadModel(p.store);
+  const b = p.audit.firstBroken;
+  const data = buildReportData(model, {
+    run: p.run,
+    seed: p.seed,
+    fromMs: p.fromMs,
+    days: p.days,
+    site: { itCapacityKw: p.site.itCapacityKw, pue: p.site.pue, batteryKwh: p.site.battery.energyKwh, batteryKw: p.site.battery.powerKw },
+    jobs: p.jobs,
+    wallMs: p.wallMs,
+    totals: p.rows,
+    verified: { ok: p.audit.ok, headHash: p.audit.headHash, firstBroken: b ? `${b.stream}#${b.revision}: ${b.reason}` : null },
+    baseline: p.baseline ?? null,
+  });
+  writeFileSync(join(p.dir, 'report.json'), JSON.stringify(data, null, 2) + '\n');
+  writeFileSync(join(p.dir, 'report.html'), renderReportHtml(data, loadReportAssets()));
+  return data;
 }

@@ -98,10 +98,12 @@ export function simulateCommand(): Command {
     try {
       const slots = days * 48;
       const rows: PolicyTotals[] = [];
+      const arrivalKw: number[] = [];
       if (o.baselines) {
         process.stderr.write('computing run-on-arrival and the perfect-foresight optimum on the same jobs…\n');
         const actual = actualSignals(result.inputs, fromMs, slots + 96 + 4 * 48 + 96);
-        rows.push(...(await baselineTotals({ jobs: result.inputs.jobs, site, fromMs, slots, actual, initialSocKwh: site.battery.energyKwh * 0.5 })));
+        const onArrivalSlot = (startMs: number, kw: number) => (arrivalKw[Math.round((startMs - fromMs) / 1_800_000)] = kw);
+        rows.push(...(await baselineTotals({ jobs: result.inputs.jobs, site, fromMs, slots, actual, initialSocKwh: site.battery.energyKwh * 0.5, onArrivalSlot })));
       }
       const caco = await cacoTotals(result.stack.store, result.inputs.jobs, site);
       rows.splice(1, 0, caco);
@@ -112,7 +114,7 @@ export function simulateCommand(): Command {
       console.log(`ledger head hash: ${result.audit.headHash}`);
       console.log(`wall time ${(result.wallMs / 1000).toFixed(1)} s, ${Math.round(result.events / (result.wallMs / 1000)).toLocaleString('en-GB')} events/s`);
       for (const n of result.agents.forecasterNotes) console.log(`note: ${n}`);
-      await writeReport({ dir: workDir, run, store: result.stack.store, rows, audit: result.audit, site, fromMs, days, seed: o.seed, jobs: result.inputs.jobs.length, wallMs: result.wallMs });
+      await writeReport({ dir: workDir, run, store: result.stack.store, rows, audit: result.audit, site, fromMs, days, seed: o.seed, jobs: result.inputs.jobs.length, wallMs: result.wallMs, ...(arrivalKw.length ? { baseline: { policy: 'run on arrival', startMs: fromMs, siteKw: Array.from(arrivalKw, (x) => x ?? 0) } } : {}) });
       await result.close();
       rmSync(finalDir, { recursive: true, force: true });
       renameSync(workDir, finalDir);
