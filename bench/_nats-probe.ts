@@ -2,8 +2,13 @@
  * A quick probe of the JetStream ledger against raw nats.js JetStream publish (not one of the
  * listed benchmarks: the runner ignores files starting with "_").
  *
- *   nice -n 10 npx tsx bench/_nats-probe.ts [--events N] [--window W] [--streams S] [--batch K]
+ *   nice -n 10 npx tsx bench/_nats-probe.ts [--events N] [--window W] [--streams S] [--batch K] [--own-server 1]
+ *
+ * With --own-server 1 it runs against a nats-server of its own (no one else's traffic) and
+ * also reports the server's CPU time per step, read from /proc.
  */
+import { readFileSync } from 'node:fs';
+import { NatsServerProcess } from '../test/support/nats-server.ts';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connectNats } from '../core/bus/nats-bus.ts';
 import { JetStreamEventStore } from '../core/store/jetstream-store.ts';
@@ -32,12 +37,23 @@ const event = (): NewEvent => {
   };
 };
 
-const cpu: Record<string, number> = {};
+const own = args.get('own-server') === 1 ? await NatsServerProcess.start() : undefined;
+/** Server CPU ms (utime + stime) from /proc, when we run the server. */
+const serverCpu = (): number => {
+  const pid = own?.pid;
+  if (!pid) return 0;
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+};
+const cpu: Record<string, string> = {};
 let cpuMark = process.cpuUsage();
+let serverMark = serverCpu();
 function lap(name: string): void {
   const u = process.cpuUsage(cpuMark);
-  cpu[name] = (u.user + u.system) / 1000;
+  const s = serverCpu() - serverMark;
+  cpu[name] = `client ${((u.user + u.system) / 1000).toFixed(0)} ms` + (own ? `, server ${s} ms` : '');
   cpuMark = process.cpuUsage();
+  serverMark = serverCpu();
 }
 
 async function pool(count: number, window: number, fn: (i: number, w: number) => Promise<unknown>): Promise<number> {
@@ -55,7 +71,7 @@ async function pool(count: number, window: number, fn: (i: number, w: number) =>
   return performance.now() - t0;
 }
 
-const nc = await connectNats({ name: 'caco-probe' });
+const nc = await connectNats({ name: 'caco-probe', ...(own ? { servers: own.url } : {}) });
 const jsm = await jetstreamManager(nc);
 const js = jetstream(nc);
 const site = `probe${process.pid}`;
@@ -98,7 +114,8 @@ console.log(`ledger append (new)     ${rate(N, appendMs)} ev/s   ratio ${(append
 console.log(`ledger append (cached)  ${rate(N, again)} ev/s   ratio ${(again / rawMs).toFixed(2)}×`);
 console.log(`readAll replay          ${rate(count, readMs)} ev/s (${count} events)`);
 console.log(`subscribeAll catch-up   ${rate(subCount, subMs)} ev/s (${subCount} events)`);
-console.log('client CPU ms:', cpu, `load ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`);
+console.log('CPU per step:', cpu, `load ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`);
 await store.destroy();
 await store.close();
 await nc.close();
+await own?.dispose();

@@ -55,6 +55,11 @@ export class NatsServerProcess {
     private readonly ownsDir: boolean,
   ) {}
 
+  /** The running server's process id (for measurements), if it runs. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }
