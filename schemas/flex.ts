@@ -1,5 +1,26 @@
 import { Schema } from 'effect';
-import { defineEvent } from './registry.ts';
+import { defineCommand, defineEvent } from './registry.ts';
+import { CALLBACK_ACTIONS, REQUEST_ACTIONS } from './beckn/context.ts';
+import {
+  CancelRequest,
+  ConfirmRequest,
+  InitRequest,
+  OnCancelRequest,
+  OnConfirmRequest,
+  OnInitRequest,
+  OnRatingRequest,
+  OnSearchRequest,
+  OnSelectRequest,
+  OnStatusRequest,
+  OnSupportRequest,
+  OnUpdateRequest,
+  RatingRequest,
+  SearchRequest,
+  SelectRequest,
+  StatusRequest,
+  SupportRequest,
+  UpdateRequest,
+} from './beckn/messages.ts';
 import { Finite, IsoUtc, NonEmpty, NonNegative, Positive } from './common.ts';
 
 /** The terms every flexibility record carries: a reduction of `kw` below the baseline in a window. */
@@ -109,4 +130,156 @@ export const RequestRejected = defineEvent(
   }),
 );
 
-export const flexMessages = [OfferPublished, OrderSelected, OrderInitialized, OrderConfirmed, OrderActivated, OrderUpdated, OrderFulfilled, OrderCancelled, OrderRated, RequestRejected];
+
+/* ---- Commands of the coordination agent (the BPP): what its HTTP server hands it. ---- */
+
+const Rejection = RequestRejected.data;
+
+/**
+ * A Beckn request the BPP's HTTP server has verified (signature, schema, ttl, message id,
+ * business checks) and acknowledged; the coordination agent acts on it and answers with the
+ * matching on_* callback. The body is the request exactly as decoded.
+ */
+export const HandleRequest = defineCommand(
+  'flex.request.handle',
+  1,
+  'Act on an acknowledged Beckn request and answer it with its on_* callback',
+  Schema.Struct({
+    action: Schema.Literals(REQUEST_ACTIONS),
+    body: Schema.Union([SearchRequest, SelectRequest, InitRequest, ConfirmRequest, StatusRequest, UpdateRequest, CancelRequest, RatingRequest, SupportRequest]),
+  }),
+);
+
+/** The HTTP server refused a request (NACK or 401): record it, change nothing else. */
+export const RecordRejection = defineCommand('flex.request.reject', 1, 'Record a refused Beckn request on the ledger', Rejection);
+
+/* ---- The grid operator (a Beckn BAP): its command and its facts (category `purchase`). ---- */
+
+export const HandleCallback = defineCommand(
+  'market.callback.handle',
+  1,
+  'Act on an acknowledged Beckn callback (on_*) from a BPP',
+  Schema.Struct({
+    action: Schema.Literals(CALLBACK_ACTIONS),
+    body: Schema.Union([OnSearchRequest, OnSelectRequest, OnInitRequest, OnConfirmRequest, OnStatusRequest, OnUpdateRequest, OnCancelRequest, OnRatingRequest, OnSupportRequest]),
+  }),
+);
+
+export const PurchaseSearched = defineEvent(
+  'market.purchase.searched',
+  1,
+  'The grid operator saw a stress window and asked the BPP for flexibility in it (Beckn search)',
+  Schema.Struct({
+    purchaseId: NonEmpty,
+    stressId: NonEmpty,
+    kind: NonEmpty,
+    windowStart: IsoUtc,
+    windowEnd: IsoUtc,
+    /** The P50 peak of the stressed signal when announced (gCO2/kWh or £/MWh, by kind). */
+    peak: Finite,
+    wantKw: Positive,
+    transactionId: NonEmpty,
+    messageId: NonEmpty,
+    bppUri: NonEmpty,
+  }),
+);
+
+export const PurchaseSelected = defineEvent(
+  'market.purchase.selected',
+  1,
+  'From the catalogue, the grid operator chose items within its price cap and budget (Beckn select sent)',
+  Schema.Struct({
+    purchaseId: NonEmpty,
+    transactionId: NonEmpty,
+    /** The BPP that answered (from the on_search context): where select, init and confirm go. */
+    bppId: NonEmpty,
+    bppUri: NonEmpty,
+    offersSeen: Schema.Int,
+    items: Schema.Array(
+      Schema.Struct({ itemId: NonEmpty, kw: Positive, priceGbpPerMwh: Finite, windowStart: IsoUtc, windowEnd: IsoUtc, estimatedGbp: NonNegative, minKw: NonNegative, cancelGate: IsoUtc }),
+    ),
+  }),
+);
+
+export const PurchaseQuoted = defineEvent(
+  'market.purchase.quoted',
+  1,
+  'The BPP quoted a selected item (on_select); init was sent',
+  Schema.Struct({ purchaseId: NonEmpty, transactionId: NonEmpty, itemId: NonEmpty, kw: Positive, quoteGbp: NonNegative }),
+);
+
+export const PurchaseOrdered = defineEvent(
+  'market.purchase.ordered',
+  1,
+  'The BPP confirmed an order (on_confirm): flexibility bought',
+  Schema.Struct({
+    purchaseId: NonEmpty,
+    transactionId: NonEmpty,
+    orderId: NonEmpty,
+    itemId: NonEmpty,
+    kw: Positive,
+    priceGbpPerMwh: Finite,
+    windowStart: IsoUtc,
+    windowEnd: IsoUtc,
+    committedGbp: NonNegative,
+    /** Last moment to cancel (the offer's notice before the window). */
+    cancelGate: IsoUtc,
+  }),
+);
+
+export const PurchaseDeclined = defineEvent(
+  'market.purchase.declined',
+  1,
+  'Nothing (more) was bought for a stress window: no offer fitted, the budget was spent, or the BPP refused',
+  Schema.Struct({
+    purchaseId: NonEmpty,
+    transactionId: Schema.NullOr(NonEmpty),
+    itemId: Schema.NullOr(NonEmpty),
+    code: Schema.NullOr(NonEmpty),
+    reason: NonEmpty,
+  }),
+);
+
+export const PurchaseChanged = defineEvent(
+  'market.purchase.changed',
+  1,
+  'The grid operator cancelled or reduced an order because the stress passed or eased (on_cancel/on_update)',
+  Schema.Struct({
+    purchaseId: NonEmpty,
+    orderId: NonEmpty,
+    change: Schema.Literals(['cancelled', 'updated']),
+    kw: NonNegative,
+    previousKw: Positive,
+    reason: NonEmpty,
+  }),
+);
+
+export const DeliveryReported = defineEvent(
+  'market.delivery.reported',
+  1,
+  'Telemetry or a state change of an order received from the BPP (on_status)',
+  Schema.Struct({
+    purchaseId: NonEmpty,
+    orderId: NonEmpty,
+    state: NonEmpty,
+    settlementDate: Schema.NullOr(Schema.String),
+    settlementPeriod: Schema.NullOr(Schema.Int),
+    baselineKw: Schema.NullOr(Finite),
+    meteredKw: Schema.NullOr(Finite),
+    deliveredKw: Schema.NullOr(Finite),
+    deliveredKwhToDate: Schema.NullOr(Finite),
+    /** On completion: what the BPP says is owed for the delivery, £ (payment − penalty). */
+    settledGbp: Schema.NullOr(Finite),
+  }),
+);
+
+export const DeliveryRated = defineEvent(
+  'market.delivery.rated',
+  1,
+  'The grid operator rated a completed delivery (Beckn rating)',
+  Schema.Struct({ purchaseId: NonEmpty, orderId: NonEmpty, value: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 5 })), deliveredShare: NonNegative }),
+);
+
+export const marketMessages = [HandleRequest, RecordRejection, HandleCallback, PurchaseSearched, PurchaseSelected, PurchaseQuoted, PurchaseOrdered, PurchaseDeclined, PurchaseChanged, DeliveryReported, DeliveryRated];
+
+export const flexMessages = [OfferPublished, OrderSelected, OrderInitialized, OrderConfirmed, OrderActivated, OrderUpdated, OrderFulfilled, OrderCancelled, OrderRated, RequestRejected, ...marketMessages];

@@ -1,0 +1,160 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { parseIsoDuration, signRequest, type BecknSigningKey, type HttpAnswer } from '../../core/beckn/index.ts';
+import type { AckResponse, NackResponse } from '../../schemas/beckn/index.ts';
+
+/**
+ * Beckn over HTTP, as plumbing only: a server that hands each POST's exact body bytes to a
+ * handler (signatures are over those bytes), and a client that signs and posts a body. What a
+ * request means is the agents' business. The grid-operator agent gets these through its
+ * `transport` dependency, so the two agents never import each other.
+ */
+
+export type AckOrNackBody = AckResponse | NackResponse;
+
+export interface RawRequest {
+  readonly action: string;
+  readonly body: Buffer;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+export type RawHandler = (req: RawRequest) => Promise<HttpAnswer<AckOrNackBody>>;
+
+export interface BecknHttpServer {
+  readonly port: number;
+  /** `http://127.0.0.1:<port>`: where the logical URI really is. */
+  readonly origin: string;
+  close(): Promise<void>;
+}
+
+/** Listen for `POST <prefix>/<action>` (and `POST /<action>`) for the given actions. */
+export async function startBecknHttpServer(opts: {
+  readonly actions: ReadonlyArray<string>;
+  readonly pathPrefix: string;
+  readonly handler: RawHandler;
+  readonly host?: string;
+  readonly port?: number;
+}): Promise<BecknHttpServer> {
+  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 1_048_576 });
+  // Keep the bytes: the digest is over the body exactly as sent.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  const prefix = opts.pathPrefix.replace(/\/+$/, '');
+  const paths = new Set<string>();
+  for (const action of opts.actions) {
+    for (const p of new Set([`${prefix}/${action}`, `/${action}`])) {
+      paths.add(p);
+      app.post(p, async (req, reply) => {
+        const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        const answer = await opts.handler({ action, body, headers: req.headers });
+        reply.code(answer.statusCode).headers(answer.headers).header('content-type', 'application/json');
+        return JSON.stringify(answer.body);
+      });
+    }
+  }
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).header('content-type', 'application/json');
+    return JSON.stringify({ message: { ack: { status: 'NACK' } }, error: { code: '30000', message: `no endpoint ${req.method} ${req.url}; POST one of ${[...paths].slice(0, 3).join(', ')}, …` } });
+  });
+  const host = opts.host ?? '127.0.0.1';
+  await app.listen({ host, port: opts.port ?? 0 });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 0);
+  return { port, origin: `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${port}`, close: () => app.close() };
+}
+
+/** Maps a URI as it appears in Beckn messages to where the request really goes. */
+export type UriResolver = (uri: string) => string;
+
+/**
+ * Stable logical origins (`http://bpp.caco.local`) → the loopback servers that stand for them.
+ * The ledger and the signed bodies carry only the logical URIs, so a seeded run is the same
+ * whatever ports the operating system hands out. Unknown origins pass through unchanged.
+ */
+export class LoopbackResolver {
+  private readonly origins = new Map<string, string>();
+
+  register(logicalUri: string, actualOrigin: string): void {
+    this.origins.set(new URL(logicalUri).origin, actualOrigin.replace(/\/+$/, ''));
+  }
+
+  unregister(logicalUri: string): void {
+    this.origins.delete(new URL(logicalUri).origin);
+  }
+
+  readonly resolve: UriResolver = (uri) => {
+    let u: URL;
+    try {
+      u = new URL(uri);
+    } catch {
+      return uri;
+    }
+    const real = this.origins.get(u.origin);
+    return real === undefined ? uri : `${real}${u.pathname}${u.search}`;
+  };
+}
+
+export interface PostResult {
+  /** 0 when no HTTP answer came (connection refused, timeout). */
+  readonly httpStatus: number;
+  readonly ack: 'ACK' | 'NACK' | null;
+  readonly error: { readonly code: string; readonly message?: string; readonly paths?: string } | null;
+  readonly problem: string | null;
+}
+
+/**
+ * Sign `body` (the exact string sent) with `key` at `nowMs` for the message's ttl, and POST it
+ * to `<baseUri>/<action>`. Never throws for transport trouble: the result says what happened.
+ */
+export async function postSigned(input: {
+  readonly baseUri: string;
+  readonly action: string;
+  readonly body: { readonly context: { readonly ttl?: string } };
+  readonly key: BecknSigningKey;
+  readonly nowMs: number;
+  readonly resolve?: UriResolver;
+  readonly timeoutMs?: number;
+}): Promise<PostResult> {
+  const text = JSON.stringify(input.body);
+  const ttlSec = Math.max(1, Math.round((parseIsoDuration(input.body.context.ttl ?? 'PT30S') ?? 30_000) / 1000));
+  const sig = signRequest(text, input.key, input.nowMs / 1000, ttlSec);
+  const url = (input.resolve ?? ((u) => u))(`${input.baseUri.replace(/\/+$/, '')}/${input.action}`);
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: sig.authorization, digest: sig.digest },
+      body: text,
+      signal: AbortSignal.timeout(input.timeoutMs ?? 10_000),
+    });
+    const raw = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      return { httpStatus: res.status, ack: null, error: null, problem: `the answer is not JSON: ${raw.slice(0, 120)}` };
+    }
+    const p = parsed as { message?: { ack?: { status?: unknown } }; error?: { code?: unknown; message?: unknown; paths?: unknown } };
+    const status = p.message?.ack?.status;
+    const ack = status === 'ACK' || status === 'NACK' ? status : null;
+    const error =
+      p.error && typeof p.error.code === 'string'
+        ? { code: p.error.code, ...(typeof p.error.message === 'string' ? { message: p.error.message } : {}), ...(typeof p.error.paths === 'string' ? { paths: p.error.paths } : {}) }
+        : null;
+    return { httpStatus: res.status, ack, error, problem: ack === null ? 'the answer is neither ACK nor NACK' : null };
+  } catch (err) {
+    return { httpStatus: 0, ack: null, error: null, problem: `POST ${url} failed: ${(err as Error).message}` };
+  }
+}
+
+/**
+ * The HTTP adapter for a Beckn participant in a simulation or a test: servers on loopback
+ * ports, requests signed and posted through the resolver, logical URIs announced to it.
+ * Structurally the grid-operator agent's `BecknTransport`.
+ */
+export function loopbackTransport(resolver: LoopbackResolver, host = '127.0.0.1') {
+  return {
+    listen: (o: { readonly actions: ReadonlyArray<string>; readonly pathPrefix: string; readonly handler: RawHandler }) => startBecknHttpServer({ ...o, host }),
+    post: (o: Omit<Parameters<typeof postSigned>[0], 'resolve'>) => postSigned({ ...o, resolve: resolver.resolve }),
+    announce: (logicalUri: string, origin: string) => resolver.register(logicalUri, origin),
+    withdraw: (logicalUri: string) => resolver.unregister(logicalUri),
+  };
+}

@@ -1,0 +1,65 @@
+import { DEFAULT_DOMAIN, type FlexLocation, type Participant, type ProviderInfo } from '../../core/beckn/index.ts';
+
+/** What the site sells and how: every number a default that a deployment may change. */
+export interface CoordinationConfig {
+  /** This BPP: `id` is the subscriber id (keyId's first part), `uri` the base of `/<action>`. */
+  readonly bpp: Participant;
+  readonly provider: ProviderInfo;
+  readonly location: FlexLocation;
+  /** Beckn `context.domain` accepted and sent. */
+  readonly domain: string;
+  /** Added to the compute agent's marginal cost of shedding: the site's margin, £/MWh. */
+  readonly marginGbpPerMwh: number;
+  /** Never sell below this, £/MWh (a marginal cost near zero or negative is not a price). */
+  readonly minPriceGbpPerMwh: number;
+  /** Penalty per MWh short = price × this. */
+  readonly penaltyFactor: number;
+  /** Smallest order, kW (capped at what a window offers). */
+  readonly minOrderKw: number;
+  /** Notice the site needs before a window; also the cancellation gate. */
+  readonly noticeMin: number;
+  /** Offers are made for windows starting at most this far ahead. */
+  readonly horizonMin: number;
+  /** How delivery is measured (the plan published with the offer). */
+  readonly baselineMethod: string;
+  /** A new plan changes a published offer "materially" beyond these; smaller moves are not republished. */
+  readonly republish: { readonly kwFraction: number; readonly kwAbs: number; readonly priceFraction: number; readonly priceAbs: number; readonly baselineFraction: number };
+  /** Who a BAP reaches through `support`. */
+  readonly support: { readonly email: string; readonly url: string };
+  /** How long to wait for the other side's ACK of a callback. */
+  readonly callbackTimeoutMs: number;
+}
+
+export const DEFAULT_LONDON_SITE: FlexLocation = {
+  id: 'site-lon-01',
+  name: 'London',
+  cityCode: 'std:020',
+  countryCode: 'GBR',
+  gps: '51.5072, -0.1276',
+  areaCode: 'E14',
+  dno: 'UKPN',
+  gspGroup: '_C',
+};
+
+/** Stable logical URIs: what goes on the ledger never names a random loopback port. */
+export const SIM_BPP: Participant = { id: 'bpp.caco.local', uri: 'http://bpp.caco.local/beckn' };
+
+export function coordinationConfig(overrides: Partial<CoordinationConfig> = {}): CoordinationConfig {
+  return {
+    bpp: SIM_BPP,
+    provider: { id: 'dc-london-01', name: 'London DC 01 (CACO coordination agent)' },
+    location: DEFAULT_LONDON_SITE,
+    domain: DEFAULT_DOMAIN,
+    marginGbpPerMwh: 30,
+    minPriceGbpPerMwh: 40,
+    penaltyFactor: 1.2,
+    minOrderKw: 100,
+    noticeMin: 30,
+    horizonMin: 36 * 60,
+    baselineMethod: 'scheduled-load-profile',
+    republish: { kwFraction: 0.1, kwAbs: 100, priceFraction: 0.05, priceAbs: 2, baselineFraction: 0.1 },
+    support: { email: 'flex-desk@caco.local', url: 'http://bpp.caco.local/support' },
+    callbackTimeoutMs: 10_000,
+    ...overrides,
+  };
+}

@@ -1,0 +1,299 @@
+import { defineAgent, type AgentContext, type AgentDefinition, type Decision, type EventToAppend } from '../../core/runtime/agent.ts';
+import type { Runtime } from '../../core/runtime/runtime.ts';
+import type { Envelope } from '../../core/envelope.ts';
+import { buildContext, onStatusResponse, type BecknSigningKey, type KeyDirectory } from '../../core/beckn/index.ts';
+import { settlementPeriodOf, HALF_HOUR_MS } from '../../core/time/index.ts';
+import { orderStatement } from '../../projections/settlement/index.ts';
+import { REQUEST_ACTIONS, type BecknBody, type BecknRequestAction } from '../../schemas/beckn/index.ts';
+import { postSigned, startBecknHttpServer, type BecknHttpServer, type LoopbackResolver } from './beckn-http.ts';
+import { checkRequest } from './checks.ts';
+import { coordinationConfig, type CoordinationConfig } from './config.ts';
+import { BppIntake, type RejectionData } from './intake.ts';
+import { offersToPublish } from './offers.ts';
+import {
+  errorCallback,
+  onCancelBody,
+  onConfirmBody,
+  onInitBody,
+  onRatingBody,
+  onSearchBody,
+  onSelectBody,
+  onStatusBody,
+  onSupportBody,
+  onUpdateBody,
+  orderView,
+} from './responses.ts';
+import { evolveCoordination, INITIAL_COORDINATION_STATE, type CoordinationState, type OrderRecord, type PublishedOffer } from './state.ts';
+
+export const COORDINATION_AGENT = 'coordination';
+
+export interface CoordinationDeps {
+  /** The runtime hosting this agent: the HTTP server reads its state and queues work on it. */
+  readonly runtime: Pick<Runtime, 'host' | 'enqueue'>;
+  readonly signingKey: BecknSigningKey;
+  /** Public keys of the BAPs allowed to trade. */
+  readonly keyDirectory: KeyDirectory;
+  readonly config?: Partial<CoordinationConfig>;
+  /** Simulation: where logical URIs really are; this BPP registers its own there. */
+  readonly resolver?: LoopbackResolver;
+  /** Where the HTTP server listens; default 127.0.0.1 on a free port. */
+  readonly listen?: { readonly host?: string; readonly port?: number };
+  readonly onListening?: (server: BecknHttpServer) => void;
+}
+
+type HandleData = { readonly action: BecknRequestAction; readonly body: BecknBody<BecknRequestAction> };
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const OFFERS_STREAM = 'flex-offers';
+const REJECTIONS_STREAM = 'beckn-rejected';
+const orderStream = (orderId: string): string => `flex-${orderId}`;
+
+/**
+ * The coordination agent: the site's Beckn BPP. It turns the compute agent's flexibility into
+ * catalog offers, answers Beckn requests over signed HTTP (ACK at once, on_* callback later),
+ * records the order lifecycle, activates orders when their window starts, reports telemetry
+ * each metered half-hour and settles each order after its window from the meter reads.
+ */
+export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition<CoordinationState> {
+  const cfg = coordinationConfig(deps.config);
+  let server: BecknHttpServer | undefined;
+
+  const stateNow = (): CoordinationState => (deps.runtime.host(COORDINATION_AGENT)?.state as CoordinationState | undefined) ?? INITIAL_COORDINATION_STATE;
+
+  async function send(ctx: AgentContext, baseUri: string, action: string, body: { context: { ttl?: string; message_id: string } }): Promise<void> {
+    const r = await postSigned({ baseUri, action, body, key: deps.signingKey, nowMs: ctx.now(), ...(deps.resolver ? { resolve: deps.resolver.resolve } : {}), timeoutMs: cfg.callbackTimeoutMs });
+    // A callback the BAP did not take is its loss, not a fact about the order: log it.
+    if (r.ack !== 'ACK') ctx.log.warn({ action, baseUri, messageId: body.context.message_id, httpStatus: r.httpStatus, error: r.error, problem: r.problem }, 'callback not acknowledged');
+  }
+
+  function terms(o: { orderId: string; offer: PublishedOffer; kw: number; transactionId: string; bapId: string; bapUri: string }) {
+    const first = settlementPeriodOf(o.offer.windowStartMs);
+    const last = settlementPeriodOf(o.offer.windowEndMs - 1);
+    return {
+      orderId: o.orderId,
+      offerId: o.offer.offerId,
+      transactionId: o.transactionId,
+      bapId: o.bapId,
+      bapUri: o.bapUri,
+      windowStart: iso(o.offer.windowStartMs),
+      windowEnd: iso(o.offer.windowEndMs),
+      settlementDate: first.settlementDate,
+      firstSettlementPeriod: first.settlementPeriod,
+      lastSettlementPeriod: last.settlementPeriod,
+      kw: o.kw,
+      priceGbpPerMwh: o.offer.priceGbpPerMwh,
+      penaltyGbpPerMwh: o.offer.penaltyGbpPerMwh,
+      baselineMethod: o.offer.baselineMethod,
+      baselineKw: o.offer.baselineKw,
+      cancelGate: iso(o.offer.validUntilMs),
+    };
+  }
+
+  function recordOf(t: ReturnType<typeof terms>, phase: OrderRecord['phase'], nowMs: number, prev: OrderRecord | undefined): OrderRecord {
+    return {
+      orderId: t.orderId,
+      offerId: t.offerId,
+      transactionId: t.transactionId,
+      bapId: t.bapId,
+      bapUri: t.bapUri,
+      kw: t.kw,
+      priceGbpPerMwh: t.priceGbpPerMwh,
+      penaltyGbpPerMwh: t.penaltyGbpPerMwh,
+      baselineMethod: t.baselineMethod,
+      baselineKw: t.baselineKw,
+      windowStartMs: Date.parse(t.windowStart),
+      windowEndMs: Date.parse(t.windowEnd),
+      cancelGateMs: Date.parse(t.cancelGate),
+      phase,
+      quotedAtMs: prev?.quotedAtMs ?? nowMs,
+      createdMs: prev?.createdMs ?? nowMs,
+      updatedMs: nowMs,
+      cancelledAtMs: null,
+      rating: null,
+      fulfilled: null,
+    };
+  }
+
+  const rejected = (r: RejectionData): Decision => ({ stream: REJECTIONS_STREAM, events: [{ type: 'beckn.request.rejected', data: r }] });
+
+  async function handleRequest(d: HandleData, s: CoordinationState, ctx: AgentContext): Promise<Decision[]> {
+    const nowMs = ctx.now();
+    const { action, body } = d;
+    const req = { request: body.context as never, nowMs };
+    const bap = body.context.bap_uri;
+    // The state may have moved since the server said ACK; check again.
+    const check = checkRequest(action, body, s, nowMs, cfg);
+    if (!check.ok) {
+      await send(ctx, bap, `on_${action}`, errorCallback(cfg, req, body, check.fault));
+      const c = body.context;
+      return [rejected({ action, messageId: c.message_id, transactionId: c.transaction_id, bapId: c.bap_id, httpStatus: 200, code: check.fault.code, reason: `refused in the on_${action} callback: ${check.fault.message}`, path: check.fault.path ?? null })];
+    }
+    const plan = check.plan;
+    const who = { transactionId: body.context.transaction_id, bapId: body.context.bap_id, bapUri: body.context.bap_uri };
+    switch (plan.action) {
+      case 'search':
+        await send(ctx, bap, 'on_search', onSearchBody(cfg, s, req, plan.intent));
+        return [];
+      case 'select':
+      case 'init':
+      case 'confirm': {
+        const offer = s.offers.get(plan.offerId)!;
+        const orderId = plan.draftOrderId ?? `ord-${ctx.newId()}`;
+        const t = terms({ orderId, offer, kw: plan.kw, ...who });
+        const type = plan.action === 'select' ? 'flex.order.selected' : plan.action === 'init' ? 'flex.order.initialized' : 'flex.order.confirmed';
+        if (plan.action === 'select') await send(ctx, bap, 'on_select', onSelectBody(cfg, req, offer, plan.kw));
+        else if (plan.action === 'init') await send(ctx, bap, 'on_init', onInitBody(cfg, req, offer, plan.kw, (body as BecknBody<'init'>).message.order.billing));
+        else {
+          const record = recordOf(t, 'confirmed', nowMs, s.orders.get(orderId));
+          ctx.setTimer(Math.max(nowMs, offer.windowStartMs), 'activate', { orderId });
+          await send(ctx, bap, 'on_confirm', onConfirmBody(cfg, s, req, record, (body as BecknBody<'confirm'>).message.order.billing));
+        }
+        return [{ stream: orderStream(orderId), events: [{ type, data: t }] }];
+      }
+      case 'status':
+        await send(ctx, bap, 'on_status', onStatusBody(cfg, s, req, s.orders.get(plan.orderId)!));
+        return [];
+      case 'update': {
+        const o = s.orders.get(plan.orderId)!;
+        const events: EventToAppend[] = plan.kw === o.kw ? [] : [{ type: 'flex.order.updated', data: { orderId: o.orderId, kw: plan.kw, previousKw: o.kw, at: iso(nowMs) } }];
+        await send(ctx, bap, 'on_update', onUpdateBody(cfg, s, req, { ...o, kw: plan.kw, updatedMs: nowMs }));
+        return [{ stream: orderStream(o.orderId), events }];
+      }
+      case 'cancel': {
+        const o = s.orders.get(plan.orderId)!;
+        await send(ctx, bap, 'on_cancel', onCancelBody(cfg, s, req, { ...o, phase: 'cancelled', cancelledAtMs: nowMs, updatedMs: nowMs }));
+        return [{ stream: orderStream(o.orderId), events: [{ type: 'flex.order.cancelled', data: { orderId: o.orderId, at: iso(nowMs), reason: plan.reason, by: 'buyer' } }] }];
+      }
+      case 'rating':
+        await send(ctx, bap, 'on_rating', onRatingBody(cfg, req));
+        return [{ stream: orderStream(plan.orderId), events: [{ type: 'flex.order.rated', data: { orderId: plan.orderId, value: plan.value } }] }];
+      case 'support':
+        await send(ctx, bap, 'on_support', onSupportBody(cfg, req, plan.refId));
+        return [];
+    }
+  }
+
+  /** An unsolicited on_status (delivery news): a new message id in the order's transaction. */
+  async function pushStatus(ctx: AgentContext, s: CoordinationState, o: OrderRecord): Promise<void> {
+    const nowMs = ctx.now();
+    const context = buildContext({
+      action: 'on_status',
+      bap: { id: o.bapId, uri: o.bapUri },
+      bpp: cfg.bpp,
+      transactionId: o.transactionId,
+      messageId: ctx.newId(),
+      nowMs,
+      domain: cfg.domain,
+    });
+    const body = onStatusResponse(context, orderView(cfg, s, o, nowMs));
+    const tagged = o.fulfilled ? onStatusBody(cfg, s, { request: { ...context, action: 'status' } as never, nowMs, messageId: context.message_id }, o) : body;
+    await send(ctx, o.bapUri, 'on_status', tagged);
+  }
+
+  async function activate(orderId: string, s: CoordinationState, ctx: AgentContext): Promise<Decision[]> {
+    const o = s.orders.get(orderId);
+    if (!o || o.phase !== 'confirmed') return [];
+    const nowMs = ctx.now();
+    await pushStatus(ctx, s, { ...o, phase: 'active', updatedMs: nowMs });
+    return [{ stream: orderStream(orderId), events: [{ type: 'flex.order.activated', data: { orderId, at: iso(nowMs), capKw: Math.max(0, o.baselineKw - o.kw) } }] }];
+  }
+
+  async function meterRead(e: Envelope, s: CoordinationState, ctx: AgentContext): Promise<Decision[]> {
+    const periodStartMs = Date.parse((e.data as { periodStart: string }).periodStart);
+    const out: Decision[] = [];
+    for (const o of [...s.orders.values()].sort((a, b) => a.windowStartMs - b.windowStartMs || (a.orderId < b.orderId ? -1 : 1))) {
+      if (o.phase !== 'active' && o.phase !== 'confirmed') continue;
+      if (periodStartMs + HALF_HOUR_MS <= o.windowStartMs) continue;
+      const st = orderStatement(s.settlement, o.orderId);
+      const done = periodStartMs + HALF_HOUR_MS >= o.windowEndMs && st !== undefined && st.totals.periodsPending === 0;
+      if (!done) {
+        if (o.phase === 'active' && periodStartMs < o.windowEndMs) await pushStatus(ctx, s, o);
+        continue;
+      }
+      const t = st.totals;
+      const data = {
+        orderId: o.orderId,
+        deliveredMwh: t.deliveredMwh,
+        contractedMwh: t.contractedMwh,
+        paymentGbp: t.paymentGbp,
+        penaltyGbp: t.penaltyGbp,
+        netGbp: t.netGbp,
+        periods: st.lines.map((l) => ({
+          settlementDate: l.settlementDate,
+          settlementPeriod: l.settlementPeriod,
+          baselineKwh: round3((l.baselineKw ?? 0) * 0.5 * l.activeFraction),
+          meteredKwh: round3((l.meteredKw ?? 0) * 0.5 * l.activeFraction),
+          deliveredKwh: round3(l.deliveredMwh * 1000),
+        })),
+      };
+      await pushStatus(ctx, s, { ...o, phase: 'fulfilled', updatedMs: ctx.now(), fulfilled: { deliveredMwh: t.deliveredMwh, contractedMwh: t.contractedMwh, paymentGbp: t.paymentGbp, penaltyGbp: t.penaltyGbp, netGbp: t.netGbp } });
+      out.push({ stream: orderStream(o.orderId), events: [{ type: 'flex.order.fulfilled', data }] });
+    }
+    return out;
+  }
+
+  return defineAgent<CoordinationState>({
+    name: COORDINATION_AGENT,
+    version: '1.0.0',
+    categories: ['flex', 'beckn'],
+    subscriptions: ['compute.flexibility.available', 'site.meter.read'],
+    observes: ['compute.flexibility.available', 'site.meter.read'],
+    commands: { handle: 'flex.request.handle', reject: 'flex.request.reject' },
+    initialState: INITIAL_COORDINATION_STATE,
+    evolve: evolveCoordination,
+    async onStart(ctx, state) {
+      const intake = new BppIntake({
+        config: cfg,
+        keys: deps.keyDirectory,
+        nowMs: () => ctx.now(),
+        state: stateNow,
+        log: ctx.log,
+        enqueueRequest: (action, body) => {
+          const r = deps.runtime.enqueue(COORDINATION_AGENT, 'handle', { action, body }, { id: `beckn:${body.context.message_id}`, correlationId: body.context.transaction_id, source: body.context.bap_id, sign: false });
+          if (r.accepted) void r.outcome.then((o) => (o.ok ? undefined : ctx.log.error({ action, reason: o.error.reason }, 'handling an accepted request failed')));
+          return r.accepted;
+        },
+        enqueueRejection: (data) => {
+          const r = deps.runtime.enqueue(COORDINATION_AGENT, 'reject', data, { source: data.bapId ?? 'beckn', sign: false, ...(data.transactionId ? { correlationId: data.transactionId } : {}) });
+          if (!r.accepted) ctx.log.error({ data, error: r.error }, 'could not record a rejection');
+        },
+      });
+      server = await startBecknHttpServer({
+        actions: REQUEST_ACTIONS,
+        pathPrefix: new URL(cfg.bpp.uri).pathname,
+        handler: (req) => intake.handle(req),
+        ...(deps.listen?.host !== undefined ? { host: deps.listen.host } : {}),
+        ...(deps.listen?.port !== undefined ? { port: deps.listen.port } : {}),
+      });
+      deps.resolver?.register(cfg.bpp.uri, server.origin);
+      deps.onListening?.(server);
+      ctx.log.info({ origin: server.origin, uri: cfg.bpp.uri }, 'BPP listening');
+      // Orders confirmed before a restart still need activating.
+      for (const o of state.orders.values()) if (o.phase === 'confirmed') ctx.setTimer(Math.max(ctx.now(), o.windowStartMs), 'activate', { orderId: o.orderId });
+    },
+    async onStop() {
+      deps.resolver?.unregister(cfg.bpp.uri);
+      await server?.close();
+      server = undefined;
+    },
+    async decide(input, s, ctx) {
+      if (input.kind === 'event') {
+        if (input.event.type === 'compute.flexibility.available') {
+          const offers = offersToPublish(s, ctx.now(), cfg);
+          return offers.length ? [{ stream: OFFERS_STREAM, events: offers.map((data) => ({ type: 'flex.offer.published', data })) }] : [];
+        }
+        if (input.event.type === 'site.meter.read') return meterRead(input.event, s, ctx);
+        return [];
+      }
+      if (input.kind === 'command') {
+        if (input.command.type === 'flex.request.handle') return handleRequest(input.command.data as HandleData, s, ctx);
+        if (input.command.type === 'flex.request.reject') return [rejected(input.command.data as RejectionData)];
+        return [];
+      }
+      if (input.name === 'activate') return activate((input.data as { orderId: string }).orderId, s, ctx);
+      return [];
+    },
+  });
+}
+
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;

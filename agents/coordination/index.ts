@@ -1,0 +1,15 @@
+/**
+ * The coordination agent: the site's Beckn BPP (see docs/market.md).
+ *
+ * ```ts
+ * runtime.add(createCoordinationAgent({ runtime, signingKey, keyDirectory, resolver }));
+ * ```
+ */
+export { createCoordinationAgent, COORDINATION_AGENT, type CoordinationDeps } from './coordination-agent.ts';
+export { coordinationConfig, DEFAULT_LONDON_SITE, SIM_BPP, type CoordinationConfig } from './config.ts';
+export { evolveCoordination, INITIAL_COORDINATION_STATE, availableKwOf, type CoordinationState, type OrderRecord, type PublishedOffer } from './state.ts';
+export { candidateOffers, offersToPublish, materiallyDifferent, openOffers, priceFor } from './offers.ts';
+export { checkRequest, type RequestPlan } from './checks.ts';
+export { BppIntake, type RejectionData } from './intake.ts';
+export { startBecknHttpServer, postSigned, loopbackTransport, LoopbackResolver, type BecknHttpServer, type PostResult, type UriResolver, type RawRequest } from './beckn-http.ts';
+export { seededSigningKey, writeKeyDirectoryFile } from './identity.ts';

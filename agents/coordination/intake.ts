@@ -1,0 +1,140 @@
+import {
+  authFailure,
+  expectedSigner,
+  expiredFault,
+  isExpired,
+  nackOf,
+  ack,
+  schemaFault,
+  verifyRequest,
+  BecknErrorCode,
+  fault,
+  type BecknFault,
+  type HttpAnswer,
+  type KeyDirectory,
+} from '../../core/beckn/index.ts';
+import { decodeBecknBody, REQUEST_ACTIONS, type BecknRequestAction, type BecknBody } from '../../schemas/beckn/index.ts';
+import type { AckOrNackBody, RawRequest } from './beckn-http.ts';
+import { checkRequest } from './checks.ts';
+import type { CoordinationConfig } from './config.ts';
+import type { CoordinationState } from './state.ts';
+
+/**
+ * The BPP's front door. Everything here is synchronous with respect to the agent: it reads the
+ * agent's current state, answers ACK or NACK at once, and hands accepted work (or the record
+ * of a refusal) to the agent's queue. It never waits for the agent, because in a lockstep
+ * simulation the sender's `decide` is waiting for this answer.
+ *
+ * Order of checks: signature → schema → signer is the context's BAP → ttl → repeated
+ * message id → business rules. Every refusal queues exactly one `beckn.request.rejected`.
+ */
+
+export interface RejectionData {
+  readonly action: string;
+  readonly messageId: string | null;
+  readonly transactionId: string | null;
+  readonly bapId: string | null;
+  readonly httpStatus: number;
+  readonly code: string;
+  readonly reason: string;
+  readonly path: string | null;
+}
+
+export interface IntakeDeps {
+  readonly config: CoordinationConfig;
+  readonly keys: KeyDirectory;
+  nowMs(): number;
+  state(): CoordinationState;
+  /** Queue an accepted request for the agent; false if the runtime would not take it. */
+  enqueueRequest(action: BecknRequestAction, body: BecknBody<BecknRequestAction>): boolean;
+  enqueueRejection(r: RejectionData): void;
+  readonly log?: { warn(obj: object, msg: string): void };
+}
+
+/** How many answers are remembered for repeated message ids. */
+const ANSWERS_KEPT = 10_000;
+
+/** Best effort, for the audit record only: what the (possibly unverified) body claims. */
+function claimedIds(raw: Buffer): { messageId: string | null; transactionId: string | null; bapId: string | null } {
+  try {
+    const c = (JSON.parse(raw.toString('utf8')) as { context?: Record<string, unknown> }).context ?? {};
+    const str = (v: unknown) => (typeof v === 'string' && v.length > 0 && v.length <= 200 ? v : null);
+    return { messageId: str(c['message_id']), transactionId: str(c['transaction_id']), bapId: str(c['bap_id']) };
+  } catch {
+    return { messageId: null, transactionId: null, bapId: null };
+  }
+}
+
+const nackAnswer = (f: BecknFault): HttpAnswer<AckOrNackBody> => ({ statusCode: 400, headers: {}, body: nackOf(f) });
+
+export class BppIntake {
+  private readonly answers = new Map<string, HttpAnswer<AckOrNackBody>>();
+
+  constructor(private readonly d: IntakeDeps) {}
+
+  async handle(req: RawRequest): Promise<HttpAnswer<AckOrNackBody>> {
+    const { config: cfg } = this.d;
+    const nowMs = this.d.nowMs();
+    const action = req.action as BecknRequestAction;
+    if (!(REQUEST_ACTIONS as ReadonlyArray<string>).includes(action)) {
+      return nackAnswer(fault(BecknErrorCode.INVALID_REQUEST, `a BPP does not take "${req.action}"`, 'context.action'));
+    }
+    const claimed = claimedIds(req.body);
+    const refuse = (answer: HttpAnswer<AckOrNackBody>, reason: string, path: string | null, ids = claimed): HttpAnswer<AckOrNackBody> => {
+      const err = 'error' in answer.body ? answer.body.error : undefined;
+      this.d.enqueueRejection({ action, ...ids, httpStatus: answer.statusCode, code: err?.code ?? 'NACK', reason, path });
+      return answer;
+    };
+
+    const verified = await verifyRequest(req.headers, req.body, this.d.keys, nowMs / 1000);
+    if (!verified.ok) return refuse(authFailure(verified, cfg.bpp.id), `signature ${verified.reason}: ${verified.message}`, null);
+
+    let json: unknown;
+    try {
+      json = JSON.parse(req.body.toString('utf8'));
+    } catch (e) {
+      const f = fault(BecknErrorCode.INVALID_REQUEST, `the body is not JSON: ${(e as Error).message}`, '(root)');
+      return this.remember(claimed.messageId, refuse(nackAnswer(f), f.message, f.path ?? null));
+    }
+    const decoded = decodeBecknBody(action, json);
+    if (!decoded.ok) {
+      const f = schemaFault(decoded.problems);
+      return this.remember(claimed.messageId, refuse(nackAnswer(f), f.message, f.path ?? null));
+    }
+    const body = decoded.value;
+    const ctx = body.context;
+    const ids = { messageId: ctx.message_id, transactionId: ctx.transaction_id, bapId: ctx.bap_id };
+    const signer = expectedSigner(ctx);
+    if (verified.subscriberId !== signer) {
+      const answer = authFailure({ ok: false, reason: 'bad-signature', message: `signed by "${verified.subscriberId}" but the context names "${signer}"` }, cfg.bpp.id);
+      return refuse(answer, `signature by the wrong participant: "${verified.subscriberId}" signed for "${signer}"`, 'context.bap_id', ids);
+    }
+    if (isExpired(ctx, nowMs)) {
+      const f = expiredFault(ctx);
+      return this.remember(ctx.message_id, refuse(nackAnswer(f), f.message, f.path ?? null, ids));
+    }
+    const before = this.answers.get(ctx.message_id);
+    if (before) {
+      // Same answer, no second effect. A repeat of an accepted request is the one refusal on
+      // the ledger for it; a repeat of a refused one was recorded the first time.
+      if (before.body.message.ack.status === 'ACK') {
+        this.d.enqueueRejection({ action, ...ids, httpStatus: before.statusCode, code: 'duplicate-message-id', reason: 'repeated message_id: answered as the first time, not acted on again', path: 'context.message_id' });
+      }
+      return before;
+    }
+    const check = checkRequest(action, body, this.d.state(), nowMs, cfg);
+    if (!check.ok) return this.remember(ctx.message_id, refuse(nackAnswer(check.fault), check.fault.message, check.fault.path ?? null, ids));
+    if (!this.d.enqueueRequest(action, body)) {
+      this.d.log?.warn({ action, messageId: ctx.message_id }, 'the agent would not take an accepted request');
+      return { statusCode: 500, headers: {}, body: nackOf(fault(BecknErrorCode.BUSINESS_ERROR, 'the BPP could not queue the request; retry with a new message_id')) };
+    }
+    return this.remember(ctx.message_id, { statusCode: 200, headers: {}, body: ack() });
+  }
+
+  private remember(messageId: string | null, answer: HttpAnswer<AckOrNackBody>): HttpAnswer<AckOrNackBody> {
+    if (messageId === null) return answer;
+    this.answers.set(messageId, answer);
+    if (this.answers.size > ANSWERS_KEPT) this.answers.delete(this.answers.keys().next().value!);
+    return answer;
+  }
+}

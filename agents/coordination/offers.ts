@@ -1,0 +1,163 @@
+import { flexItemId, settlementPeriodsOf, type FlexibilityAvailable } from '../../core/beckn/index.ts';
+import type { CoordinationConfig } from './config.ts';
+import { availableKwOf, isSold, type CoordinationState, type PublishedOffer } from './state.ts';
+
+/**
+ * From the compute agent's flexibility to catalog offers, and when an offer is worth
+ * republishing. Pure.
+ *
+ * The compute agent plans every half-hour and its windows start a whole number of windows
+ * after the plan's start, so successive plans alternate between two alignments. Offers are
+ * made only for windows aligned to their own length (an hour-long window starts on the hour):
+ * the offer ids stay the same from plan to plan and a changed plan changes an offer instead
+ * of inventing a new one every half-hour.
+ */
+
+export interface OfferData {
+  readonly offerId: string;
+  readonly planId: string;
+  readonly windowStart: string;
+  readonly windowEnd: string;
+  readonly settlementDate: string;
+  readonly firstSettlementPeriod: number;
+  readonly lastSettlementPeriod: number;
+  readonly availableKw: number;
+  readonly minKw: number;
+  readonly priceGbpPerMwh: number;
+  readonly penaltyGbpPerMwh: number;
+  readonly noticeMin: number;
+  readonly baselineMethod: string;
+  readonly baselineKw: number;
+  readonly location: string;
+  readonly validUntil: string;
+}
+
+const r2 = (x: number): number => Math.round(x * 100) / 100;
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export function priceFor(marginalCostGbpPerMwh: number, cfg: CoordinationConfig): number {
+  return r2(Math.max(cfg.minPriceGbpPerMwh, marginalCostGbpPerMwh + cfg.marginGbpPerMwh));
+}
+
+function offerData(w: { startMs: number; endMs: number; kw: number; cost: number; baselineKw: number }, planId: string, cfg: CoordinationConfig): OfferData {
+  const periods = settlementPeriodsOf(w.startMs, w.endMs);
+  const price = priceFor(w.cost, cfg);
+  return {
+    offerId: flexItemId(w.startMs, w.endMs),
+    planId,
+    windowStart: iso(w.startMs),
+    windowEnd: iso(w.endMs),
+    settlementDate: periods[0]!.settlementDate,
+    firstSettlementPeriod: periods[0]!.settlementPeriod,
+    lastSettlementPeriod: periods.at(-1)!.settlementPeriod,
+    availableKw: w.kw,
+    minKw: Math.min(cfg.minOrderKw, w.kw),
+    priceGbpPerMwh: price,
+    penaltyGbpPerMwh: r2(price * cfg.penaltyFactor),
+    noticeMin: cfg.noticeMin,
+    baselineMethod: cfg.baselineMethod,
+    baselineKw: w.baselineKw,
+    location: cfg.location.id,
+    validUntil: iso(w.startMs - cfg.noticeMin * 60_000),
+  };
+}
+
+/** The offers the latest flexibility supports at `nowMs`: aligned windows, enough notice, within the horizon. */
+export function candidateOffers(flex: CoordinationState['flex'], nowMs: number, cfg: CoordinationConfig): OfferData[] {
+  if (!flex) return [];
+  const out: OfferData[] = [];
+  for (const w of flex.windows) {
+    const startMs = Date.parse(w.windowStart);
+    const endMs = Date.parse(w.windowEnd);
+    if (!aligned(startMs, endMs)) continue;
+    if (startMs - cfg.noticeMin * 60_000 <= nowMs || startMs > nowMs + cfg.horizonMin * 60_000) continue;
+    if (!(w.kw > 0)) continue;
+    out.push(offerData({ startMs, endMs, kw: w.kw, cost: w.marginalCostGbpPerMwh, baselineKw: w.baselineKw }, flex.planId, cfg));
+  }
+  return out;
+}
+
+const aligned = (startMs: number, endMs: number): boolean => endMs > startMs && startMs % (endMs - startMs) === 0;
+
+const moved = (a: number, b: number, fraction: number, abs: number): boolean => Math.abs(a - b) > Math.max(abs, fraction * Math.max(Math.abs(a), Math.abs(b)));
+
+/** Whether a candidate differs enough from what was published to say so on the ledger. */
+export function materiallyDifferent(published: PublishedOffer, c: OfferData, cfg: CoordinationConfig): boolean {
+  const t = cfg.republish;
+  return (
+    moved(published.availableKw, c.availableKw, t.kwFraction, t.kwAbs) ||
+    moved(published.priceGbpPerMwh, c.priceGbpPerMwh, t.priceFraction, t.priceAbs) ||
+    moved(published.baselineKw, c.baselineKw, t.baselineFraction, 0)
+  );
+}
+
+/**
+ * What to publish after new flexibility: offers never published, offers whose terms moved
+ * materially, and withdrawals (available 0) of open offers the plan no longer supports.
+ * An offer with an order is frozen: its capacity is promised and its baseline agreed.
+ */
+export function offersToPublish(s: CoordinationState, nowMs: number, cfg: CoordinationConfig): OfferData[] {
+  const candidates = candidateOffers(s.flex, nowMs, cfg);
+  const out: OfferData[] = [];
+  const seen = new Set<string>();
+  for (const c of candidates) {
+    seen.add(c.offerId);
+    if (isSold(s, c.offerId)) continue;
+    const p = s.offers.get(c.offerId);
+    if (!p || materiallyDifferent(p, c, cfg)) out.push(c);
+  }
+  const planStartMs = s.flex ? Math.min(...s.flex.windows.map((w) => Date.parse(w.windowStart))) : Infinity;
+  const planEndMs = s.flex ? Math.max(...s.flex.windows.map((w) => Date.parse(w.windowEnd))) : -Infinity;
+  for (const p of s.offers.values()) {
+    if (seen.has(p.offerId) || p.availableKw === 0 || isSold(s, p.offerId) || p.validUntilMs <= nowMs) continue;
+    // Only windows the new plan covers can be judged; one beyond its horizon stays as it was.
+    if (p.windowStartMs < planStartMs || p.windowEndMs > planEndMs) continue;
+    out.push(withdrawn(p, s.flex?.planId ?? p.planId, cfg.location.id));
+  }
+  return out;
+}
+
+function withdrawn(p: PublishedOffer, planId: string, location: string): OfferData {
+  const periods = settlementPeriodsOf(p.windowStartMs, p.windowEndMs);
+  return {
+    offerId: p.offerId,
+    planId,
+    windowStart: iso(p.windowStartMs),
+    windowEnd: iso(p.windowEndMs),
+    settlementDate: periods[0]!.settlementDate,
+    firstSettlementPeriod: periods[0]!.settlementPeriod,
+    lastSettlementPeriod: periods.at(-1)!.settlementPeriod,
+    availableKw: 0,
+    minKw: 0,
+    priceGbpPerMwh: p.priceGbpPerMwh,
+    penaltyGbpPerMwh: p.penaltyGbpPerMwh,
+    noticeMin: p.noticeMin,
+    baselineMethod: p.baselineMethod,
+    baselineKw: p.baselineKw,
+    location,
+    validUntil: iso(p.validUntilMs),
+  };
+}
+
+/** The catalog form of a published offer. */
+export function asFlexibility(o: PublishedOffer, cfg: CoordinationConfig): FlexibilityAvailable {
+  return {
+    offerId: o.offerId,
+    windowStartMs: o.windowStartMs,
+    windowEndMs: o.windowEndMs,
+    kw: o.availableKw,
+    minKw: o.minKw,
+    priceGbpPerMwh: o.priceGbpPerMwh,
+    noticeMin: o.noticeMin,
+    baselineMethod: o.baselineMethod,
+    penaltyGbpPerMwh: o.penaltyGbpPerMwh,
+    location: cfg.location,
+  };
+}
+
+/** Offers on sale at `nowMs`: before their notice gate, with at least their minimum unsold. */
+export function openOffers(s: CoordinationState, nowMs: number): PublishedOffer[] {
+  return [...s.offers.values()]
+    .filter((o) => o.validUntilMs > nowMs && o.availableKw > 0 && availableKwOf(s, o.offerId) >= o.minKw)
+    .sort((a, b) => a.windowStartMs - b.windowStartMs);
+}

@@ -1,0 +1,72 @@
+import {
+  ack,
+  authFailure,
+  BecknErrorCode,
+  expectedSigner,
+  expiredFault,
+  fault,
+  isExpired,
+  nackOf,
+  schemaFault,
+  verifyRequest,
+  type BecknFault,
+  type KeyDirectory,
+} from '../../core/beckn/index.ts';
+import { CALLBACK_ACTIONS, decodeBecknBody, type BecknBody, type BecknCallbackAction } from '../../schemas/beckn/index.ts';
+import type { AckAnswer, RawCallback } from './transport.ts';
+
+/**
+ * The grid operator's door for callbacks: signature (by the BPP the context names), schema,
+ * addressed to this BAP, ttl, repeated message id; then ACK and queue for the agent. It never
+ * waits for the agent (the BPP's `decide` is waiting for this answer).
+ */
+export interface CallbackIntakeDeps {
+  readonly bapId: string;
+  readonly keys: KeyDirectory;
+  nowMs(): number;
+  enqueue(action: BecknCallbackAction, body: BecknBody<BecknCallbackAction>): boolean;
+  readonly log?: { warn(obj: object, msg: string): void };
+}
+
+const nackAnswer = (f: BecknFault): AckAnswer => ({ statusCode: 400, headers: {}, body: nackOf(f) });
+
+export class CallbackIntake {
+  private readonly answers = new Map<string, AckAnswer>();
+
+  constructor(private readonly d: CallbackIntakeDeps) {}
+
+  async handle(req: RawCallback): Promise<AckAnswer> {
+    const answer = await this.answer(req);
+    if (answer.body.message.ack.status === 'NACK') this.d.log?.warn({ action: req.action, status: answer.statusCode, error: 'error' in answer.body ? answer.body.error : undefined }, 'callback refused');
+    return answer;
+  }
+
+  private async answer(req: RawCallback): Promise<AckAnswer> {
+    const action = req.action as BecknCallbackAction;
+    if (!(CALLBACK_ACTIONS as ReadonlyArray<string>).includes(action)) return nackAnswer(fault(BecknErrorCode.INVALID_REQUEST, `a BAP takes only callbacks, not "${req.action}"`));
+    const nowMs = this.d.nowMs();
+    const verified = await verifyRequest(req.headers, req.body, this.d.keys, nowMs / 1000);
+    if (!verified.ok) return authFailure(verified, this.d.bapId);
+    let json: unknown;
+    try {
+      json = JSON.parse(req.body.toString('utf8'));
+    } catch (e) {
+      return nackAnswer(fault(BecknErrorCode.INVALID_REQUEST, `the body is not JSON: ${(e as Error).message}`, '(root)'));
+    }
+    const decoded = decodeBecknBody(action, json);
+    if (!decoded.ok) return nackAnswer(schemaFault(decoded.problems));
+    const body = decoded.value;
+    const ctx = body.context;
+    if (verified.subscriberId !== expectedSigner(ctx)) return authFailure({ ok: false, reason: 'bad-signature', message: `signed by "${verified.subscriberId}" but the context names "${ctx.bpp_id ?? '(no bpp_id)'}"` }, this.d.bapId);
+    if (ctx.bap_id !== this.d.bapId) return nackAnswer(fault(BecknErrorCode.INVALID_REQUEST, `this BAP is "${this.d.bapId}"`, 'context.bap_id'));
+    if (isExpired(ctx, nowMs)) return nackAnswer(expiredFault(ctx));
+    const before = this.answers.get(ctx.message_id);
+    if (before) return before;
+    const answer: AckAnswer = this.d.enqueue(action, body)
+      ? { statusCode: 200, headers: {}, body: ack() }
+      : { statusCode: 500, headers: {}, body: nackOf(fault(BecknErrorCode.BUSINESS_ERROR, 'the BAP could not queue the callback')) };
+    this.answers.set(ctx.message_id, answer);
+    if (this.answers.size > 10_000) this.answers.delete(this.answers.keys().next().value!);
+    return answer;
+  }
+}
