@@ -20,6 +20,8 @@ async function simulateOnce(seed: string, stack: { bus: 'memory' | 'nats'; store
     const totals = await cacoTotals(run.stack.store, run.inputs.jobs, site);
     return { head: run.audit.headHash, ok: run.audit.ok, events: run.audit.events, totals };
   } finally {
+    const store = run.stack.store as { destroy?: () => Promise<void> };
+    if (stack.store === 'jetstream') await store.destroy?.();
     await run.close();
     rmSync(dir, { recursive: true, force: true });
   }
