@@ -8,7 +8,9 @@ import { auditCommand } from './commands/audit.ts';
 import { schemaCommand } from './commands/schema.ts';
 import { simulateCommand } from './commands/simulate.ts';
 import { explainCommand } from './commands/explain.ts';
+import { dashboardCommand } from './commands/dashboard.ts';
 import { runCommand } from './commands/run.ts';
+import { submitCommand } from './commands/submit.ts';
 import { reportAndExit } from './errors.ts';
 
 const program = new Command('caco')
@@ -21,7 +23,9 @@ program.addCommand(auditCommand());
 program.addCommand(schemaCommand());
 program.addCommand(simulateCommand());
 program.addCommand(explainCommand());
+program.addCommand(dashboardCommand());
 program.addCommand(runCommand());
+program.addCommand(submitCommand());
 
 // Subcommands built with `new Command` do not inherit these; apply them everywhere.
 const walk = (c: Command): void => {

@@ -1,0 +1,102 @@
+import type { Envelope } from '../core/envelope.ts';
+import type { PublicKeyDirectory } from '../core/ledger/index.ts';
+import { verifyLedger } from '../core/ledger/index.ts';
+import type { EventStore, StoreSubscription } from '../core/store/event-store.ts';
+import { evolveReadModel, initialReadModel, type ReadModel } from '../sim/report/index.ts';
+import type { Verification } from './view.ts';
+
+export interface LiveModelOptions {
+  readonly store: EventStore;
+  readonly keys: PublicKeyDirectory;
+  /** Called after the model or the verification changed (the server throttles what it sends). */
+  readonly onChange: () => void;
+  /** Wait at least this long after the last check before verifying again (default 2 s). */
+  readonly verifyEveryMs?: number;
+}
+
+/**
+ * The projections kept up to date by tailing the store (catch-up, then live), and the
+ * ledger's full verification (hashes and signatures) re-run whenever the ledger has grown.
+ */
+export class LiveModel {
+  private current: ReadModel = initialReadModel;
+  private verif: Verification = { state: 'pending', running: false, events: 0, headHash: null, checkedAt: null, detail: null };
+  private sub: StoreSubscription | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private verifying: Promise<void> | null = null;
+  private closed = false;
+  private lastVerifyMs = 0;
+
+  private constructor(private readonly o: LiveModelOptions) {}
+
+  static async start(o: LiveModelOptions): Promise<LiveModel> {
+    const m = new LiveModel(o);
+    m.sub = await o.store.subscribeAll((e) => m.apply(e));
+    await m.sub.caughtUp();
+    m.scheduleVerify(0);
+    return m;
+  }
+
+  get model(): ReadModel {
+    return this.current;
+  }
+
+  get verification(): Verification {
+    return this.verif;
+  }
+
+  private apply(e: Envelope): void {
+    this.current = evolveReadModel(this.current, e);
+    this.o.onChange();
+    this.scheduleVerify(this.verifyGapMs());
+  }
+
+  /** A full check reads and verifies every event, so a live ledger is checked at most every other check's length. */
+  private verifyGapMs(): number {
+    return Math.max(this.o.verifyEveryMs ?? 2000, 2 * this.lastVerifyMs);
+  }
+
+  private scheduleVerify(delayMs: number): void {
+    if (this.closed || this.timer || this.verifying) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.verifying = this.verify().finally(() => {
+        this.verifying = null;
+        // Events that arrived during the check need another.
+        if (this.current.audit.events > this.verif.events) this.scheduleVerify(this.verifyGapMs());
+      });
+    }, delayMs);
+  }
+
+  private async verify(): Promise<void> {
+    this.verif = { ...this.verif, running: true };
+    this.o.onChange();
+    const t0 = performance.now();
+    try {
+      const r = await verifyLedger(this.o.store, this.o.keys);
+      this.lastVerifyMs = performance.now() - t0;
+      const b = r.firstBroken;
+      this.verif = { state: r.ok ? 'ok' : 'broken', running: false, events: r.events, headHash: r.headHash, checkedAt: new Date().toISOString(), detail: b ? `stream ${b.stream} revision ${b.revision}: ${b.reason}` : null };
+    } catch (err) {
+      this.verif = { ...this.verif, state: 'error', running: false, checkedAt: new Date().toISOString(), detail: err instanceof Error ? err.message : String(err) };
+    }
+    if (!this.closed) this.o.onChange();
+  }
+
+  /** Resolves once a verification covering at least `events` events has finished. */
+  async verifiedUpTo(events: number, timeoutMs = 10_000): Promise<Verification> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      if (!this.verif.running && this.verif.state !== 'pending' && this.verif.events >= events) return this.verif;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return this.verif;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.sub?.close();
+    await this.verifying;
+  }
+}

@@ -1,0 +1,116 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { PublicKeyDirectory } from '../core/ledger/index.ts';
+import type { EventStore } from '../core/store/event-store.ts';
+import { explainJob } from '../cli/explain.ts';
+import { chartsJsPath, echartsPath } from '../sim/report/index.ts';
+import { LiveModel } from './live-model.ts';
+import { dashboardView, type DashboardView, type ViewOptions } from './view.ts';
+
+export interface DashboardOptions {
+  readonly store: EventStore;
+  readonly keys: PublicKeyDirectory;
+  /** Default 127.0.0.1: the dashboard is a local tool. */
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port?: number;
+  /** Least time between two snapshots pushed to the page (default 250 ms). */
+  readonly pushEveryMs?: number;
+  readonly verifyEveryMs?: number;
+  readonly view?: ViewOptions;
+}
+
+export interface Dashboard {
+  readonly url: string;
+  readonly live: LiveModel;
+  view(): DashboardView;
+  close(): Promise<void>;
+}
+
+const publicFile = (f: string) => fileURLToPath(new URL(`./public/${f}`, import.meta.url));
+
+/** Static files: the page and its scripts, ECharts from node_modules. Nothing from the network. */
+function assets(): Record<string, { type: string; body: string }> {
+  const js = 'text/javascript; charset=utf-8';
+  return {
+    '/': { type: 'text/html; charset=utf-8', body: readFileSync(publicFile('index.html'), 'utf8') },
+    '/assets/app.js': { type: js, body: readFileSync(publicFile('app.js'), 'utf8') },
+    '/assets/app.css': { type: 'text/css; charset=utf-8', body: readFileSync(publicFile('app.css'), 'utf8') },
+    '/assets/charts.js': { type: js, body: readFileSync(chartsJsPath(), 'utf8') },
+    '/assets/echarts.min.js': { type: js, body: readFileSync(echartsPath('full'), 'utf8') },
+  };
+}
+
+/**
+ * Serve the live projections: `/api/view` (one snapshot), `/api/stream` (server-sent events:
+ * a snapshot on connect and after every change, at most one per `pushEveryMs`),
+ * `/api/jobs/:id/explain` (why a job ran when it did, with ledger event ids).
+ */
+export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
+  const files = assets();
+  const clients = new Set<(data: string) => void>();
+  const streams = new Set<{ end(): void }>();
+  let pending: NodeJS.Timeout | null = null;
+  let lastPush = 0;
+  const pushEvery = o.pushEveryMs ?? 250;
+  let live: LiveModel | null = null;
+  const view = () => dashboardView(live!.model, live!.verification, o.view);
+  const push = () => {
+    pending = null;
+    lastPush = Date.now();
+    if (clients.size === 0 || !live) return;
+    const data = JSON.stringify(view());
+    for (const send of clients) send(data);
+  };
+  const changed = () => {
+    if (pending) return;
+    pending = setTimeout(push, Math.max(0, pushEvery - (Date.now() - lastPush)));
+  };
+  live = await LiveModel.start({ store: o.store, keys: o.keys, onChange: changed, ...(o.verifyEveryMs !== undefined ? { verifyEveryMs: o.verifyEveryMs } : {}) });
+
+  const app: FastifyInstance = Fastify({ logger: false, forceCloseConnections: true });
+  for (const [path, f] of Object.entries(files)) app.get(path, (_req, reply) => reply.type(f.type).header('cache-control', 'no-cache').send(f.body));
+  app.get('/favicon.ico', (_req, reply) => reply.code(204).send());
+  app.get('/api/view', (_req, reply) => reply.send(view()));
+  app.get<{ Params: { id: string } }>('/api/jobs/:id/explain', async (req, reply) => {
+    const x = await explainJob(o.store, req.params.id);
+    return reply.code(x.found ? 200 : 404).send(x);
+  });
+  app.get('/api/stream', (req, reply) => {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    const send = (data: string) => res.write(`event: view\ndata: ${data}\n\n`);
+    send(JSON.stringify(view()));
+    clients.add(send);
+    streams.add(res);
+    const beat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    req.raw.on('close', () => {
+      clearInterval(beat);
+      clients.delete(send);
+      streams.delete(res);
+    });
+  });
+
+  let url: string;
+  try {
+    url = await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 8080 });
+  } catch (err) {
+    await live.close();
+    throw err;
+  }
+  return {
+    url,
+    live,
+    view,
+    async close() {
+      if (pending) clearTimeout(pending);
+      clients.clear();
+      for (const r of streams) r.end();
+      await live!.close();
+      // Open event streams would keep close() waiting forever.
+      await app.close().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,171 @@
+import { HALF_HOUR_MS } from '../core/time/index.ts';
+import { auditSummary, type AuditSummary } from '../projections/audit/index.ts';
+import { carbonTotals, type CarbonTotals } from '../projections/carbon/index.ts';
+import { costByDay, costTotals, type CostTotals } from '../projections/cost/index.ts';
+import { flexOffers, flexOrders, flexTotals, type FlexTotals } from '../projections/flexibility/index.ts';
+import { latestForecastRows } from '../projections/forecast/index.ts';
+import { ganttJobs, scheduleSummary, type ScheduleSummary } from '../projections/schedule/index.ts';
+import { dayStatement } from '../projections/settlement/index.ts';
+import type { ReadModel } from '../sim/report/index.ts';
+
+/**
+ * What the dashboard page shows, as one JSON document built from the projections. The page
+ * draws it as it is: every number it displays is here, so a test can compare the two.
+ */
+
+export interface Verification {
+  /** The last finished check's result; `pending` before the first one ends. */
+  readonly state: 'pending' | 'ok' | 'broken' | 'error';
+  /** A check is under way (the ledger grew since the last one). */
+  readonly running: boolean;
+  /** Events covered by the last finished check. */
+  readonly events: number;
+  readonly headHash: string | null;
+  readonly checkedAt: string | null;
+  readonly detail: string | null;
+}
+
+export interface GanttJob {
+  readonly jobId: string;
+  readonly class: string;
+  readonly status: string;
+  readonly powerKw: number;
+  readonly earliestStart: string;
+  readonly deadline: string;
+  readonly plannedStart: string | null;
+  readonly plannedEnd: string | null;
+  readonly runs: ReadonlyArray<{ readonly start: string; readonly end: string | null }>;
+  readonly late: boolean;
+  readonly deadlineMissed: boolean;
+}
+
+export interface DashboardView {
+  readonly position: number;
+  /** The ledger's latest event time: "now" for a simulated run as for a live one. */
+  readonly now: string | null;
+  readonly audit: AuditSummary;
+  readonly verification: Verification;
+  readonly schedule: ScheduleSummary;
+  readonly gantt: { readonly from: string; readonly to: string; readonly total: number; readonly jobs: ReadonlyArray<GanttJob> };
+  readonly forecast: {
+    readonly forecastId: string | null;
+    readonly issuedAt: string | null;
+    readonly models: string | null;
+    readonly published: number;
+    readonly degraded: number;
+    readonly lastDegraded: string | null;
+    readonly times: ReadonlyArray<string>;
+    readonly carbon: { readonly actual: ReadonlyArray<number | null>; readonly p10: ReadonlyArray<number | null>; readonly p50: ReadonlyArray<number | null>; readonly p90: ReadonlyArray<number | null> };
+    readonly price: { readonly actual: ReadonlyArray<number | null>; readonly p10: ReadonlyArray<number | null>; readonly p50: ReadonlyArray<number | null>; readonly p90: ReadonlyArray<number | null> };
+  };
+  readonly flexibility: {
+    readonly totals: FlexTotals;
+    readonly orders: ReadonlyArray<{
+      readonly orderId: string;
+      readonly status: string;
+      readonly windowStart: string;
+      readonly windowEnd: string;
+      readonly kw: number;
+      readonly priceGbpPerMwh: number;
+      readonly deliveredMwh: number | null;
+      readonly netGbp: number | null;
+    }>;
+    readonly openOffers: number;
+    readonly available: ReadonlyArray<{ readonly windowStart: string; readonly windowEnd: string; readonly kw: number; readonly marginalCostGbpPerMwh: number }>;
+  };
+  readonly settlement: ReadonlyArray<{
+    readonly settlementDate: string;
+    readonly importMwh: number;
+    readonly energyCostGbp: number;
+    readonly flexDeliveredMwh: number;
+    readonly flexNetGbp: number;
+  }>;
+  readonly carbon: CarbonTotals;
+  readonly cost: CostTotals;
+}
+
+export interface ViewOptions {
+  /** Gantt window around "now" (default 24 h back, 24 h ahead) and row limit (default 60). */
+  readonly ganttBackMs?: number;
+  readonly ganttAheadMs?: number;
+  readonly ganttLimit?: number;
+  /** Orders listed, newest windows first (default 30). */
+  readonly ordersLimit?: number;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function dashboardView(m: ReadModel, verification: Verification, o: ViewOptions = {}): DashboardView {
+  const audit = auditSummary(m.audit);
+  const nowMs = audit.lastTime ? Date.parse(audit.lastTime) : Date.now();
+  const from = nowMs - (o.ganttBackMs ?? 86_400_000);
+  const to = nowMs + (o.ganttAheadMs ?? 86_400_000);
+  const g = ganttJobs(m.schedule, { fromMs: from, toMs: to, limit: o.ganttLimit ?? 60 });
+
+  // Forecast chart: the last 24 h of observations, then the latest forecast's 48 h.
+  const rows = latestForecastRows(m.forecast);
+  const fStart = rows.length ? Date.parse(rows[0]!.periodStart) : Math.floor(nowMs / HALF_HOUR_MS) * HALF_HOUR_MS;
+  const tFrom = fStart - 48 * HALF_HOUR_MS;
+  const tTo = Math.max(fStart + rows.length * HALF_HOUR_MS, fStart);
+  const times: string[] = [];
+  for (let t = tFrom; t < tTo; t += HALF_HOUR_MS) times.push(iso(t));
+  const byTime = new Map(rows.map((r) => [r.periodStart, r]));
+  const actual = (k: 'carbonGPerKwh' | 'priceGbpPerMwh') => times.map((t) => m.forecast.observed.get(t)?.[k] ?? null);
+  const band = (k: 'carbon' | 'price', q: 'p10' | 'p50' | 'p90') => times.map((t) => byTime.get(t)?.[k][q] ?? null);
+  const f = m.forecast.latest;
+
+  const orders = flexOrders(m.flexibility)
+    .reverse()
+    .slice(0, o.ordersLimit ?? 30)
+    .map((x) => ({ orderId: x.orderId, status: x.status, windowStart: x.windowStart, windowEnd: x.windowEnd, kw: x.kw, priceGbpPerMwh: x.priceGbpPerMwh, deliveredMwh: x.settled?.deliveredMwh ?? null, netGbp: x.settled?.netGbp ?? null }));
+  const openOffers = flexOffers(m.flexibility).filter((x) => x.orderIds.length === 0 && Date.parse(x.validUntil) > nowMs).length;
+
+  return {
+    position: audit.lastPosition,
+    now: audit.lastTime,
+    audit,
+    verification,
+    schedule: scheduleSummary(m.schedule),
+    gantt: {
+      from: iso(from),
+      to: iso(to),
+      total: g.total,
+      jobs: g.jobs.map((j) => ({
+        jobId: j.jobId,
+        class: j.class,
+        status: j.status,
+        powerKw: j.powerKw,
+        earliestStart: j.earliestStart,
+        deadline: j.deadline,
+        plannedStart: j.plannedStart,
+        plannedEnd: j.plannedEnd,
+        runs: j.runs.map((r) => ({ start: r.start, end: r.end })),
+        late: j.late,
+        deadlineMissed: j.deadlineMissed,
+      })),
+    },
+    forecast: {
+      forecastId: f?.forecastId ?? null,
+      issuedAt: f?.issuedAt ?? null,
+      models: f ? `${f.carbonModel}, ${f.priceModel}` : null,
+      published: m.forecast.published,
+      degraded: m.forecast.degraded,
+      lastDegraded: m.forecast.lastDegraded?.reason ?? null,
+      times,
+      carbon: { actual: actual('carbonGPerKwh'), p10: band('carbon', 'p10'), p50: band('carbon', 'p50'), p90: band('carbon', 'p90') },
+      price: { actual: actual('priceGbpPerMwh'), p10: band('price', 'p10'), p50: band('price', 'p50'), p90: band('price', 'p90') },
+    },
+    flexibility: {
+      totals: flexTotals(m.flexibility),
+      orders,
+      openOffers,
+      available: (m.flexibility.available?.windows ?? []).map((w) => ({ windowStart: w.windowStart, windowEnd: w.windowEnd, kw: w.kw, marginalCostGbpPerMwh: w.marginalCostGbpPerMwh })),
+    },
+    settlement: costByDay(m.cost).map((d) => {
+      const st = dayStatement(m.settlement, d.settlementDate).totals;
+      return { settlementDate: d.settlementDate, importMwh: d.importMwh, energyCostGbp: d.costGbp, flexDeliveredMwh: st.deliveredMwh, flexNetGbp: st.netGbp };
+    }),
+    carbon: carbonTotals(m.carbon),
+    cost: costTotals(m.cost),
+  };
+}
