@@ -13,14 +13,7 @@ export async function startJobsHttp(runtime: Runtime, store: EventStore, port: n
     const res = await runtime.send('compute', 'submit', req.body, { source: 'http' });
     if (!res.ok) return reply.code(400).send(res);
     const rejected = res.events.find((e) => e.type === 'compute.job.rejected');
-    if (rejected) {
-      let problems: unknown = [];
-      for await (const e of store.readStream(rejected.stream, rejected.revision)) {
-        problems = (e.data as { problems: unknown }).problems;
-        break;
-      }
-      return reply.code(422).send({ ok: false, rejected: true, problems, event: rejected });
-    }
+    if (rejected) return reply.code(422).send({ ok: false, rejected: true, problems: (rejected.data as { problems: unknown }).problems, event: rejected });
     return reply.code(202).send(res);
   });
   app.get<{ Params: { id: string } }>('/jobs/:id', async (req, reply) => {

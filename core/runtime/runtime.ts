@@ -42,7 +42,7 @@ export interface RuntimeOptions {
 
 /** A command reply on the bus. */
 export type CommandReply =
-  | { readonly ok: true; readonly duplicate: boolean; readonly events: ReadonlyArray<{ id: string; type: string; stream: string; revision: number; position: number }> }
+  | { readonly ok: true; readonly duplicate: boolean; readonly events: ReadonlyArray<{ id: string; type: string; stream: string; revision: number; position: number; data: unknown }> }
   | { readonly ok: false; readonly error: { readonly reason: string; readonly problems?: ReadonlyArray<{ path: string; reason: string }> } };
 
 export interface SendOptions {
@@ -252,7 +252,7 @@ export class Runtime {
             msg,
             outcome.error
               ? { ok: false, error: { reason: outcome.error } }
-              : { ok: true, duplicate: outcome.duplicate, events: outcome.events.map((e) => ({ id: e.id, type: e.type, stream: e.stream, revision: e.revision, position: e.position })) },
+              : { ok: true, duplicate: outcome.duplicate, events: outcome.events.map((e) => ({ id: e.id, type: e.type, stream: e.stream, revision: e.revision, position: e.position, data: e.data })) },
           ),
         );
       },
@@ -333,7 +333,7 @@ export class Runtime {
     };
     const outcome = this.submit(slot, { kind: 'command', id, correlationId: cmd.correlationId, command: cmd }).then(
       (o): CommandReply =>
-        o.error ? { ok: false, error: { reason: o.error } } : { ok: true, duplicate: o.duplicate, events: o.events.map((e) => ({ id: e.id, type: e.type, stream: e.stream, revision: e.revision, position: e.position })) },
+        o.error ? { ok: false, error: { reason: o.error } } : { ok: true, duplicate: o.duplicate, events: o.events.map((e) => ({ id: e.id, type: e.type, stream: e.stream, revision: e.revision, position: e.position, data: e.data })) },
     );
     return { accepted: true, outcome };
   }

@@ -1,0 +1,97 @@
+import { Command, Option } from 'commander';
+import { readFileSync, existsSync } from 'node:fs';
+import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
+import { UsageError } from '../errors.ts';
+import { NatsBus } from '../../core/bus/nats-bus.ts';
+import { subjects } from '../../core/runtime/subjects.ts';
+import { SystemClock } from './system-clock.ts';
+
+interface SubmitFlags extends GlobalOptions {
+  file?: string;
+  jobId?: string;
+  class?: string;
+  powerKw?: string;
+  gpus?: string;
+  runtimeMin?: string;
+  earliest?: string;
+  deadline?: string;
+  sla?: string;
+  preemptible?: boolean;
+  timeout: string;
+}
+
+/** Submit a job to a running site (`caco run`) over NATS: a `compute.job.submit` request. */
+export function submitCommand(): Command {
+  const cmd = new Command('submit')
+    .description('submit a job to a running site (caco run) over NATS and print what the compute agent decided')
+    .option('--file <json>', 'the job as JSON (the compute.job.submit schema: schemas/json/compute.job.submit.v1.json)')
+    .option('--job-id <id>', 'job id')
+    .addOption(new Option('--class <class>', 'job class').choices(['training', 'batch-inference', 'serving']))
+    .option('--power-kw <kw>', 'IT power while running')
+    .option('--gpus <n>', 'GPU count (instead of --power-kw)')
+    .option('--runtime-min <min>', 'runtime in minutes')
+    .option('--earliest <iso>', 'earliest start, ISO 8601 UTC (default now)')
+    .option('--deadline <iso>', 'deadline, ISO 8601 UTC')
+    .addOption(new Option('--sla <class>', 'SLA class').choices(['gold', 'silver', 'bronze']).default('silver'))
+    .option('--preemptible', 'the job can be checkpointed and resumed')
+    .option('--timeout <ms>', 'how long to wait for the answer', '10000');
+  addGlobalOptions(cmd, { bus: 'nats' });
+  return cmd.action(async (o: SubmitFlags) => {
+    const config = configFrom(o, { bus: 'nats' });
+    let job: Record<string, unknown>;
+    if (o.file) {
+      if (!existsSync(o.file)) throw new UsageError(`--file: ${o.file} does not exist`);
+      try {
+        job = JSON.parse(readFileSync(o.file, 'utf8')) as Record<string, unknown>;
+      } catch (err) {
+        throw new UsageError(`--file ${o.file}: not valid JSON (${(err as Error).message})`);
+      }
+    } else {
+      for (const [flag, v] of [['--job-id', o.jobId], ['--class', o.class], ['--runtime-min', o.runtimeMin], ['--deadline', o.deadline]] as const) {
+        if (!v) throw new UsageError(`${flag} is required (or give the whole job with --file)`);
+      }
+      if (!o.powerKw && !o.gpus) throw new UsageError('give --power-kw or --gpus');
+      job = {
+        jobId: o.jobId,
+        class: o.class,
+        ...(o.powerKw ? { powerKw: Number(o.powerKw) } : {}),
+        ...(o.gpus ? { gpuCount: Number(o.gpus) } : {}),
+        runtimeMin: Number(o.runtimeMin),
+        earliestStart: o.earliest ?? new Date(SystemClock.now()).toISOString(),
+        deadline: o.deadline,
+        slaClass: o.sla,
+        preemptible: Boolean(o.preemptible),
+      };
+    }
+    if (config.bus !== 'nats') throw new UsageError('--bus memory cannot reach another process; submit over NATS (the default) to a running `caco run`');
+    const bus = await NatsBus.connect({ servers: config.natsUrl, name: 'caco-submit' });
+    try {
+      const now = new Date(SystemClock.now()).toISOString();
+      const id = `cli-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+      const cmdMsg = { id, type: 'compute.job.submit', version: 1, time: now, source: 'cli', correlationId: id, causationId: null, data: job };
+      let res;
+      try {
+        res = await bus.request(subjects.command(config.site, 'compute', 'submit'), Buffer.from(JSON.stringify(cmdMsg)), { timeoutMs: Number(o.timeout) });
+      } catch (err) {
+        throw new UsageError(`no answer from site "${config.site}" on ${config.natsUrl} (${(err as Error).message}); is \`caco run\` running there?`);
+      }
+      const reply = JSON.parse(Buffer.from(res.data).toString('utf8')) as { ok: boolean; events?: Array<{ type: string; id: string; stream: string; data: unknown }>; error?: { reason: string; problems?: Array<{ path: string; reason: string }> } };
+      if (!reply.ok) {
+        const p = reply.error?.problems?.map((x) => `${x.path}: ${x.reason}`).join('; ');
+        throw new UsageError(`refused: ${reply.error?.reason}${p ? ` (${p})` : ''}`);
+      }
+      for (const e of reply.events ?? []) {
+        console.log(`${e.type}  ${e.stream}  event ${e.id}`);
+        if (e.type === 'compute.job.rejected') {
+          for (const p of (e.data as { problems: Array<{ field: string; reason: string }> }).problems) console.log(`  ${p.field}: ${p.reason}`);
+          process.exitCode = 2;
+        } else if (e.type === 'compute.job.planned') {
+          const d = e.data as { plannedStart: string; plannedEnd: string; expected: { costGbp: number; carbonKg: number }; runNow: { costGbp: number; carbonKg: number } };
+          console.log(`  planned ${d.plannedStart} to ${d.plannedEnd}: £${d.expected.costGbp}, ${d.expected.carbonKg} kgCO2 (at once: £${d.runNow.costGbp}, ${d.runNow.carbonKg} kgCO2)`);
+        }
+      }
+    } finally {
+      await bus.close();
+    }
+  });
+}

@@ -1,0 +1,4 @@
+import { WallClock } from '../../core/clock/wall-clock.ts';
+
+/** The CLI's clock for stamping what a person submits now. */
+export const SystemClock = new WallClock();

@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Runtime } from '../../core/runtime/runtime.ts';
+import { embeddedStack } from '../support/embedded.ts';
+import { cacoRegistry } from '../../schemas/index.ts';
+import { createComputeAgent } from '../../agents/compute/index.ts';
+import { DEFAULT_SITE } from '../../agents/compute/jobs/index.ts';
+import { startJobsHttp } from '../../cli/jobs-http.ts';
+
+test('jobs arrive over HTTP: accepted, rejected with field and reason, malformed with paths, and explained', async () => {
+  const s = embeddedStack('http');
+  const rt = new Runtime({ ...s, site: 't', checkpoints: s.store, registry: cacoRegistry(), delivery: 'lockstep' });
+  rt.add(createComputeAgent({ site: DEFAULT_SITE, planOptions: { inWorker: false } }));
+  await rt.start();
+  const app = await startJobsHttp(rt, s.store, 0);
+  const port = (app.server.address() as { port: number }).port;
+  const post = async (body: unknown) => {
+    const r = await fetch(`http://127.0.0.1:${port}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+  };
+  const job = { jobId: 'h1', class: 'training', gpuCount: 100, runtimeMin: 60, earliestStart: '2023-07-03T01:00:00Z', deadline: '2023-07-03T09:00:00Z', slaClass: 'gold', preemptible: false };
+  const ok = await post(job);
+  assert.equal(ok.status, 202);
+  assert.deepEqual((ok.body['events'] as Array<{ type: string }>).map((e) => e.type), ['compute.job.submitted', 'compute.job.planned']);
+  const rejected = await post({ ...job, jobId: 'h2', gpuCount: 100000 });
+  assert.equal(rejected.status, 422);
+  assert.equal((rejected.body['problems'] as Array<{ field: string }>)[0]?.field, 'powerKw');
+  const malformed = await post({ jobId: 'h3', class: 'quantum' });
+  assert.equal(malformed.status, 400);
+  assert.ok(((malformed.body['error'] as { problems: Array<{ path: string }> }).problems ?? []).some((p) => p.path === 'data.class'));
+  const dup = await post(job);
+  assert.equal(dup.status, 422, 'the same job id twice is refused');
+  const explained = await (await fetch(`http://127.0.0.1:${port}/jobs/h1`)).json() as { found: boolean; steps: unknown[] };
+  assert.equal(explained.found, true);
+  assert.equal(explained.steps.length, 2);
+  assert.equal((await fetch(`http://127.0.0.1:${port}/jobs/nope`)).status, 404);
+  await app.close();
+  await rt.stop();
+  await s.close();
+});
