@@ -66,7 +66,8 @@ export interface SitePlan {
   readonly publishedAt: string | null;
   readonly trigger: string;
   readonly solverStatus: string;
-  readonly solveMs: number;
+  /** How the planner solved it (a full optimisation, an incremental repair, ...). */
+  readonly solverMode: string | null;
   readonly jobs: number;
   readonly itKw: ReadonlyArray<number>;
   readonly siteKw: ReadonlyArray<number>;
@@ -210,7 +211,7 @@ export function evolveSchedule(s: ScheduleState, e: FoldEvent): ScheduleState {
         publishedAt: e.time ?? null,
         trigger: String(d['trigger']),
         solverStatus: String(solver['status']),
-        solveMs: Number(solver['solveMs']),
+        solverMode: typeof solver['mode'] === 'string' ? solver['mode'] : null,
         jobs: Number(d['jobs']),
         itKw: (d['itKw'] as number[]) ?? [],
         siteKw: (d['siteKw'] as number[]) ?? [],
