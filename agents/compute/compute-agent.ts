@@ -224,7 +224,10 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
       for (let t = first; t + job.runtimeMin * 60_000 <= job.deadlineMs && t < first + HORIZON_SLOTS * SLOT_MS; t += SLOT_MS) {
         const c = costOf(job, t, sig);
         const score = c.costGbp + c.carbonKg * carbonPrice;
-        if (score < bestScore - 1e-9) (bestScore = score), (best = t);
+        if (score < bestScore - 1e-9) {
+          bestScore = score;
+          best = t;
+        }
       }
     }
     const expected = costOf(job, best, sig);
