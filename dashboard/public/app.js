@@ -63,7 +63,7 @@
         { name: 'planned', type: 'custom', renderItem: bar(0.35, 0.8), encode: { x: [0, 1], y: 2 }, data: planned, itemStyle: { color: '#888' } },
         { name: 'ran', type: 'custom', renderItem: bar(0.95, 0.45), encode: { x: [0, 1], y: 2 }, data: ran, itemStyle: { color: '#444' } },
         { name: 'deadline', type: 'custom', renderItem: tick, encode: { x: 0, y: 2 }, data: deadlines, itemStyle: { color: '#c0392b' }, tooltip: { show: true } },
-        { name: 'now', type: 'line', data: [], markLine: { silent: true, symbol: 'none', label: { formatter: 'now', position: 'end' }, lineStyle: { color: '#333', type: 'solid' }, data: now ? [{ xAxis: Date.parse(now) }] : [] } },
+        { name: 'now', type: 'line', data: [], markLine: { silent: true, symbol: 'none', label: { formatter: 'now', position: 'start' }, lineStyle: { color: '#333', type: 'solid' }, data: now ? [{ xAxis: Date.parse(now) }] : [] } },
       ],
     };
   }

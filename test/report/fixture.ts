@@ -3,6 +3,7 @@ import type { NewEvent } from '../../core/envelope.ts';
 import type { EventStore } from '../../core/store/event-store.ts';
 import { settlementPeriodOf } from '../../core/time/index.ts';
 import { cacoRegistry } from '../../schemas/index.ts';
+import { orderStatement, projectSettlement } from '../../projections/settlement/index.ts';
 
 /**
  * A small, well-formed ledger written straight to a store: every event's data is checked
@@ -37,7 +38,7 @@ export const FIXTURE_JOBS: ReadonlyArray<FixtureJob> = [
 export class FixtureWriter {
   private n = 0;
   constructor(
-    private readonly store: EventStore,
+    readonly store: EventStore,
     private readonly prefix = 'fx',
   ) {}
 
@@ -160,12 +161,25 @@ export async function flexLifecycle(w: FixtureWriter, opts: { fulfil: boolean } 
   const terms = { orderId: 'order-1', offerId: 'offer-1', transactionId: 'tx-1', bapId: 'grid-operator.local', bapUri: 'http://127.0.0.1:9/beckn', ...win, kw: 1000, priceGbpPerMwh: 150, penaltyGbpPerMwh: 50, baselineMethod: 'scheduled-load-profile', baselineKw: 2645, cancelGate: iso(ws - SLOT) };
   for (const v of ['selected', 'initialized', 'confirmed']) await w.append('order-order-1', 'coordination', `flex.order.${v}`, ws - 3 * SLOT, terms);
   if (!opts.fulfil) return { orderId: 'order-1' };
-  await w.append('order-order-1', 'coordination', 'flex.order.activated', ws, { orderId: 'order-1', at: iso(ws), capKw: 1645 });
-  await w.append('order-order-1', 'coordination', 'flex.order.fulfilled', we + SLOT, {
-    orderId: 'order-1', deliveredMwh: 1, contractedMwh: 1, paymentGbp: 150, penaltyGbp: 0, netGbp: 150,
-    periods: [8, 9].map((s) => ({ ...settlementPeriodOf(FIXTURE_START_MS + s * SLOT), baselineKwh: 1322.5, meteredKwh: 862.5, deliveredKwh: 500 })),
-  });
+  await fulfilOrder(w);
   return { orderId: 'order-1' };
+}
+
+/**
+ * Activate and fulfil order-1 with the numbers the settlement projection gives on what is on
+ * the ledger, as the coordination agent settles it (call after the window's meter reads).
+ */
+export async function fulfilOrder(w: FixtureWriter): Promise<void> {
+  const ws = FIXTURE_START_MS + 8 * SLOT, we = FIXTURE_START_MS + 10 * SLOT;
+  await w.append('order-order-1', 'coordination', 'flex.order.activated', ws, { orderId: 'order-1', at: iso(ws), capKw: 1645 });
+  const events = [];
+  for await (const e of w.store.readAll()) events.push(e);
+  const st = orderStatement(projectSettlement(events), 'order-1');
+  assert.ok(st && st.totals.periodsSettled === 2, 'order-1 needs its window metered before it is fulfilled');
+  await w.append('order-order-1', 'coordination', 'flex.order.fulfilled', we + SLOT, {
+    orderId: 'order-1', deliveredMwh: st.totals.deliveredMwh, contractedMwh: st.totals.contractedMwh, paymentGbp: st.totals.paymentGbp, penaltyGbp: st.totals.penaltyGbp, netGbp: st.totals.netGbp,
+    periods: st.lines.map((l) => ({ settlementDate: l.settlementDate, settlementPeriod: l.settlementPeriod, baselineKwh: (l.baselineKw ?? 0) * 0.5, meteredKwh: (l.meteredKw ?? 0) * 0.5, deliveredKwh: l.deliveredKw * 0.5 })),
+  });
 }
 
 /** Ticks 0..slots-1 plus the flexibility order: a complete small ledger. */
@@ -173,7 +187,8 @@ export async function writeFixtureLedger(store: EventStore, slots = 60, prefix =
   const w = new FixtureWriter(store, prefix);
   for (let k = 0; k < slots; k++) {
     await tick(w, k);
-    if (k === 3) await flexLifecycle(w);
+    if (k === 3) await flexLifecycle(w, { fulfil: false });
+    if (k === 11) await fulfilOrder(w);
   }
   return w;
 }

@@ -1,0 +1,122 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { explainJob } from '../../cli/explain.ts';
+import { verifyLedger } from '../../core/ledger/index.ts';
+import { startDashboard } from '../../dashboard/index.ts';
+import { auditSummary } from '../../projections/audit/index.ts';
+import { carbonTotals } from '../../projections/carbon/index.ts';
+import { costByDay, costTotals } from '../../projections/cost/index.ts';
+import { flexTotals } from '../../projections/flexibility/index.ts';
+import { scheduleSummary } from '../../projections/schedule/index.ts';
+import { loadReadModel, type ReadModel } from '../../sim/report/index.ts';
+import { embeddedStack } from '../support/embedded.ts';
+import { FixtureWriter, flexLifecycle, fulfilOrder, tick } from '../report/fixture.ts';
+import { orderStatement } from '../../projections/settlement/index.ts';
+import { launchChromium } from './chromium.ts';
+
+const OUT = fileURLToPath(new URL('./__output__/', import.meta.url));
+const fmt = (v: number, d: number) => v.toLocaleString('en-GB', { minimumFractionDigits: d, maximumFractionDigits: d });
+const text = async (page: Page, sel: string) => (await page.locator(sel).textContent())?.trim();
+
+/** Every number on the page equals the projections folded independently from the same store. */
+async function assertShows(page: Page, m: ReadModel): Promise<void> {
+  const a = auditSummary(m.audit);
+  const s = scheduleSummary(m.schedule);
+  const c = costTotals(m.cost);
+  const k = carbonTotals(m.carbon);
+  const f = flexTotals(m.flexibility);
+  assert.equal(await text(page, '#kpi-events'), fmt(a.events, 0));
+  assert.equal(await text(page, '#head-hash'), a.headHash);
+  assert.equal(await text(page, '#kpi-jobs'), fmt(s.jobs, 0));
+  assert.equal(await text(page, '#kpi-cost'), `£${fmt(c.costGbp, 0)}`);
+  assert.equal(Number(await page.locator('#kpi-cost').getAttribute('data-value')), c.costGbp);
+  assert.equal(await text(page, '#kpi-import'), `${fmt(c.importMwh, 1)} MWh imported`);
+  assert.equal(await text(page, '#kpi-carbon'), `${fmt(k.carbonKg / 1000, 2)} tCO2`);
+  assert.equal(Number(await page.locator('#kpi-carbon').getAttribute('data-value')), k.carbonKg);
+  assert.equal(await text(page, '#kpi-flex-mwh'), `${fmt(f.deliveredMwh, 2)} MWh`);
+  assert.equal(Number(await page.locator('#kpi-flex-net').getAttribute('data-value')), f.netGbp);
+  assert.equal(await text(page, '#kpi-misses'), fmt(s.deadlineMisses, 0));
+  const days = costByDay(m.cost);
+  assert.equal(await page.locator('#settlement tbody tr').count(), days.length);
+  for (const d of days) assert.equal(await text(page, `#settlement tr[data-day="${d.settlementDate}"] td.cost`), fmt(d.costGbp, 2));
+}
+
+describe('dashboard in Chromium', () => {
+  test('shows the projections, updates live over SSE, explains a clicked job, verifies the ledger', async (t) => {
+    const browser = await launchChromium(t);
+    if (!browser) return;
+    const s = embeddedStack('dash');
+    const w = new FixtureWriter(s.store, 'dash');
+    for (let k = 0; k < 16; k++) await tick(w, k);
+    await flexLifecycle(w, { fulfil: false });
+    const dash = await startDashboard({ store: s.store, keys: s.keyring, port: 0, pushEveryMs: 100, verifyEveryMs: 100 });
+    try {
+      assert.match(dash.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      const external: string[] = [];
+      page.on('request', (q) => { if (!q.url().startsWith(dash.url)) external.push(q.url()); });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(dash.url);
+
+      // 1. The numbers shown are the projections'.
+      const head = await s.store.headPosition();
+      await page.waitForSelector(`body[data-position="${head}"]`);
+      await assertShows(page, await loadReadModel(s.store));
+      assert.equal(await text(page, '#orders tr[data-order="order-1"] td.st'), 'confirmed');
+
+      // 2. The ledger verification reaches the head.
+      await page.waitForSelector(`#verify[data-state="ok"][data-events="${head}"]`, { timeout: 20_000 });
+      assert.equal((await verifyLedger(s.store, s.keyring)).headHash, await text(page, '#head-hash'));
+
+      // 3. Live: more half-hours and the order's delivery arrive; the page follows without a reload.
+      const updatesBefore = Number(await page.locator('body').getAttribute('data-updates'));
+      for (let k = 16; k < 24; k++) await tick(w, k);
+      await fulfilOrder(w);
+      const head2 = await s.store.headPosition();
+      assert.ok(head2 > head);
+      await page.waitForSelector(`body[data-position="${head2}"]`, { timeout: 10_000 });
+      assert.ok(Number(await page.locator('body').getAttribute('data-updates')) > updatesBefore);
+      await assertShows(page, await loadReadModel(s.store));
+      assert.equal(await text(page, '#orders tr[data-order="order-1"] td.st'), 'fulfilled');
+      const settled = orderStatement((await loadReadModel(s.store)).settlement, 'order-1')!.totals;
+      assert.ok(settled.deliveredMwh > 0);
+      assert.equal(await text(page, '#orders tr[data-order="order-1"] td:nth-child(6)'), fmt(settled.deliveredMwh, 3));
+      assert.equal(await text(page, '#settlement tfoot td:nth-child(5)'), fmt(settled.netGbp, 2));
+      await page.waitForSelector(`#verify[data-state="ok"][data-events="${head2}"]`, { timeout: 20_000 });
+
+      // 4. Click a job's bar in the Gantt chart: its explanation appears, with ledger event ids.
+      const jobId = 'inf-1';
+      const at = await page.evaluate((id) => {
+        const w = window as unknown as { echarts: { getInstanceByDom(el: Element): { convertToPixel(f: object, v: [number, string]): [number, number] } } };
+        const el = document.getElementById('gantt')!;
+        const chart = w.echarts.getInstanceByDom(el);
+        const r = el.getBoundingClientRect();
+        // The middle of the job's first run (02:00Z–04:00Z... its first slot is 03:00Z).
+        const [x, y] = chart.convertToPixel({ gridIndex: 0 }, [Date.parse('2023-07-03T03:15:00Z'), id]);
+        return { x: r.left + x, y: r.top + y };
+      }, jobId);
+      await page.mouse.click(at.x, at.y);
+      await page.waitForSelector(`#explain-summary[data-job="${jobId}"]`, { timeout: 10_000 });
+      const shownIds = await page.locator('#explain-steps code.event-id').allTextContents();
+      const x = await explainJob(s.store, jobId);
+      assert.ok(x.found);
+      assert.deepEqual(shownIds, x.steps.map((st) => st.eventId));
+      assert.ok(shownIds.length >= 4, 'submitted, planned, started, preempted, …');
+      assert.equal(await text(page, '#explain-summary'), x.summary);
+
+      mkdirSync(OUT, { recursive: true });
+      await page.screenshot({ path: join(OUT, 'dashboard.png'), fullPage: true });
+      assert.deepEqual(errors, []);
+      assert.deepEqual(external, [], 'the page loads nothing from outside the dashboard');
+    } finally {
+      await browser.close();
+      await dash.close();
+      await s.close();
+    }
+  });
+});
