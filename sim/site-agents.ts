@@ -5,6 +5,12 @@ import type { SiteConfig } from '../agents/compute/jobs/index.ts';
 import { createComputeAgent, type ComputeState } from '../agents/compute/index.ts';
 import { createGridAgent, loadGridForecaster, RecordedSignalSource } from '../agents/grid/index.ts';
 import type { SimulationInputs } from './inputs.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileKeyDirectory } from '../core/beckn/index.ts';
+import { createCoordinationAgent, loopbackTransport, LoopbackResolver, seededSigningKey, SIM_BPP, writeKeyDirectoryFile } from '../agents/coordination/index.ts';
+import { createGridOperatorAgent, SIM_BAP } from '../agents/grid-operator/index.ts';
 
 export interface SiteAgents {
   /** Jobs submitted and not yet finished. */
@@ -33,9 +39,28 @@ export async function buildSiteAgents(p: SiteAgentsParams): Promise<SiteAgents> 
   const { forecaster, notes } = await loadGridForecaster();
   p.runtime.add(createGridAgent({ source, forecaster }));
   const compute = p.runtime.add(createComputeAgent({ site: p.site }));
+  let close = async (): Promise<void> => undefined;
+  if (p.market) {
+    // Both market participants sign with keys derived from the seed, and find each other's
+    // public keys in a key directory file written for the run; their HTTP servers listen on
+    // loopback ports that only the resolver knows (the ledger names logical URIs).
+    const bppKey = seededSigningKey(p.seed, SIM_BPP.id);
+    const bapKey = seededSigningKey(p.seed, SIM_BAP.id);
+    const keyDir = mkdtempSync(join(tmpdir(), 'caco-beckn-'));
+    const keyFile = join(keyDir, 'beckn-keys.json');
+    writeKeyDirectoryFile(keyFile, [
+      { ...bppKey, type: 'BPP' },
+      { ...bapKey, type: 'BAP' },
+    ]);
+    const keyDirectory = new FileKeyDirectory(keyFile);
+    const resolver = new LoopbackResolver();
+    p.runtime.add(createCoordinationAgent({ runtime: p.runtime, signingKey: bppKey, keyDirectory, resolver }));
+    p.runtime.add(createGridOperatorAgent({ runtime: p.runtime, signingKey: bapKey, keyDirectory, transport: loopbackTransport(resolver) }));
+    close = async () => rmSync(keyDir, { recursive: true, force: true });
+  }
   return {
     activeJobs: () => (compute.state as ComputeState).active.size,
     forecasterNotes: notes,
-    close: async () => undefined,
+    close,
   };
 }

@@ -14,6 +14,12 @@ export interface CoordinationConfig {
   readonly minPriceGbpPerMwh: number;
   /** Penalty per MWh short = price × this. */
   readonly penaltyFactor: number;
+  /**
+   * Share of the compute agent's sheddable kW put on sale. Its flexibility is computed from
+   * the jobs known when it plans; jobs that arrive later need room under the import cap an
+   * order sets, so the site keeps the rest in hand.
+   */
+  readonly sellShare: number;
   /** Smallest order, kW (capped at what a window offers). */
   readonly minOrderKw: number;
   /** Notice the site needs before a window; also the cancellation gate. */
@@ -22,8 +28,20 @@ export interface CoordinationConfig {
   readonly horizonMin: number;
   /** How delivery is measured (the plan published with the offer). */
   readonly baselineMethod: string;
-  /** A new plan changes a published offer "materially" beyond these; smaller moves are not republished. */
-  readonly republish: { readonly kwFraction: number; readonly kwAbs: number; readonly priceFraction: number; readonly priceAbs: number; readonly baselineFraction: number };
+  /**
+   * A new plan changes a published offer "materially" beyond these, and only then is the offer
+   * republished (each move must exceed both its fraction and its absolute amount). Less kW is
+   * republished sooner than more: overselling is worse than selling a little less.
+   */
+  readonly republish: {
+    readonly kwDownFraction: number;
+    readonly kwUpFraction: number;
+    readonly kwAbs: number;
+    readonly priceFraction: number;
+    readonly priceAbs: number;
+    readonly baselineFraction: number;
+    readonly baselineAbs: number;
+  };
   /** Who a BAP reaches through `support`. */
   readonly support: { readonly email: string; readonly url: string };
   /** How long to wait for the other side's ACK of a callback. */
@@ -53,11 +71,12 @@ export function coordinationConfig(overrides: Partial<CoordinationConfig> = {}):
     marginGbpPerMwh: 30,
     minPriceGbpPerMwh: 40,
     penaltyFactor: 1.2,
+    sellShare: 0.5,
     minOrderKw: 100,
     noticeMin: 30,
-    horizonMin: 36 * 60,
+    horizonMin: 12 * 60,
     baselineMethod: 'scheduled-load-profile',
-    republish: { kwFraction: 0.1, kwAbs: 100, priceFraction: 0.05, priceAbs: 2, baselineFraction: 0.1 },
+    republish: { kwDownFraction: 0.1, kwUpFraction: 0.25, kwAbs: 100, priceFraction: 0.1, priceAbs: 5, baselineFraction: 0.15, baselineAbs: 200 },
     support: { email: 'flex-desk@caco.local', url: 'http://bpp.caco.local/support' },
     callbackTimeoutMs: 10_000,
     ...overrides,

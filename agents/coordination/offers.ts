@@ -69,25 +69,27 @@ export function candidateOffers(flex: CoordinationState['flex'], nowMs: number, 
   for (const w of flex.windows) {
     const startMs = Date.parse(w.windowStart);
     const endMs = Date.parse(w.windowEnd);
-    if (!aligned(startMs, endMs)) continue;
+    if (!isAligned(startMs, endMs)) continue;
     if (startMs - cfg.noticeMin * 60_000 <= nowMs || startMs > nowMs + cfg.horizonMin * 60_000) continue;
-    if (!(w.kw > 0)) continue;
-    out.push(offerData({ startMs, endMs, kw: w.kw, cost: w.marginalCostGbpPerMwh, baselineKw: w.baselineKw }, flex.planId, cfg));
+    const kw = Math.floor(w.kw * cfg.sellShare);
+    if (kw < Math.min(cfg.minOrderKw, w.kw) || kw <= 0) continue;
+    out.push(offerData({ startMs, endMs, kw, cost: w.marginalCostGbpPerMwh, baselineKw: w.baselineKw }, flex.planId, cfg));
   }
   return out;
 }
 
-const aligned = (startMs: number, endMs: number): boolean => endMs > startMs && startMs % (endMs - startMs) === 0;
+const isAligned = (startMs: number, endMs: number): boolean => endMs > startMs && startMs % (endMs - startMs) === 0;
 
-const moved = (a: number, b: number, fraction: number, abs: number): boolean => Math.abs(a - b) > Math.max(abs, fraction * Math.max(Math.abs(a), Math.abs(b)));
+const moved = (from: number, to: number, fraction: number, abs: number): boolean => Math.abs(to - from) > Math.max(abs, fraction * Math.abs(from));
 
 /** Whether a candidate differs enough from what was published to say so on the ledger. */
 export function materiallyDifferent(published: PublishedOffer, c: OfferData, cfg: CoordinationConfig): boolean {
   const t = cfg.republish;
+  const kwFraction = c.availableKw < published.availableKw ? t.kwDownFraction : t.kwUpFraction;
   return (
-    moved(published.availableKw, c.availableKw, t.kwFraction, t.kwAbs) ||
+    moved(published.availableKw, c.availableKw, kwFraction, t.kwAbs) ||
     moved(published.priceGbpPerMwh, c.priceGbpPerMwh, t.priceFraction, t.priceAbs) ||
-    moved(published.baselineKw, c.baselineKw, t.baselineFraction, 0)
+    moved(published.baselineKw, c.baselineKw, t.baselineFraction, t.baselineAbs)
   );
 }
 
@@ -97,6 +99,9 @@ export function materiallyDifferent(published: PublishedOffer, c: OfferData, cfg
  * An offer with an order is frozen: its capacity is promised and its baseline agreed.
  */
 export function offersToPublish(s: CoordinationState, nowMs: number, cfg: CoordinationConfig): OfferData[] {
+  // A plan on the other alignment says nothing about the offered windows: wait for the next.
+  const aligned = s.flex ? s.flex.windows.filter((w) => isAligned(Date.parse(w.windowStart), Date.parse(w.windowEnd))) : [];
+  if (aligned.length === 0) return [];
   const candidates = candidateOffers(s.flex, nowMs, cfg);
   const out: OfferData[] = [];
   const seen = new Set<string>();
@@ -106,11 +111,11 @@ export function offersToPublish(s: CoordinationState, nowMs: number, cfg: Coordi
     const p = s.offers.get(c.offerId);
     if (!p || materiallyDifferent(p, c, cfg)) out.push(c);
   }
-  const planStartMs = s.flex ? Math.min(...s.flex.windows.map((w) => Date.parse(w.windowStart))) : Infinity;
-  const planEndMs = s.flex ? Math.max(...s.flex.windows.map((w) => Date.parse(w.windowEnd))) : -Infinity;
+  // Only windows inside what the plan covers can be judged; one beyond it stays as it was.
+  const planStartMs = Math.min(...aligned.map((w) => Date.parse(w.windowStart)));
+  const planEndMs = Math.max(...aligned.map((w) => Date.parse(w.windowEnd)));
   for (const p of s.offers.values()) {
     if (seen.has(p.offerId) || p.availableKw === 0 || isSold(s, p.offerId) || p.validUntilMs <= nowMs) continue;
-    // Only windows the new plan covers can be judged; one beyond its horizon stays as it was.
     if (p.windowStartMs < planStartMs || p.windowEndMs > planEndMs) continue;
     out.push(withdrawn(p, s.flex?.planId ?? p.planId, cfg.location.id));
   }

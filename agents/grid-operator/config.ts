@@ -16,6 +16,11 @@ export interface GridOperatorConfig {
   readonly budgetGbpPerWeek: number;
   /** A stress window starting sooner than this is not chased. */
   readonly minLeadMin: number;
+  /**
+   * The site's plan reaches only so far ahead and its flexibility changes as jobs arrive, so
+   * a stress window not yet covered is searched again this often, until `minLeadMin` before it.
+   */
+  readonly researchEveryMin: number;
   /** Where the flexibility must be. */
   readonly location: NonNullable<FlexIntent['location']>;
   readonly billing: { readonly name: string; readonly email: string };
@@ -42,6 +47,7 @@ export function gridOperatorConfig(overrides: Partial<GridOperatorConfig> = {}):
     budgetGbpPerDay: 2000,
     budgetGbpPerWeek: 10_000,
     minLeadMin: 45,
+    researchEveryMin: 60,
     location: { cityCode: 'std:020', countryCode: 'GBR', gspGroup: '_C', dno: 'UKPN' },
     billing: { name: 'Simulated Grid Operator (UKPN flexibility desk)', email: 'flex@grid-operator.caco.local' },
     cancelBelow: 0.8,

@@ -19,8 +19,8 @@ import {
 import { CALLBACK_ACTIONS, type BecknAction, type BecknBody, type BecknCallbackAction, type TagGroup } from '../../schemas/beckn/index.ts';
 import { gridOperatorConfig, type GridOperatorConfig } from './config.ts';
 import { CallbackIntake } from './intake.ts';
-import { chooseOffers, judge, peakIn, ratingFor } from './policy.ts';
-import { committedGbp, evolveGridOperator, INITIAL_GRID_OPERATOR_STATE, type BoughtOrder, type GridOperatorState, type Purchase } from './state.ts';
+import { chooseOffers, fullyCovered, judge, peakIn, ratingFor } from './policy.ts';
+import { committedGbp, coverage, evolveGridOperator, INITIAL_GRID_OPERATOR_STATE, type BoughtOrder, type GridOperatorState, type Purchase } from './state.ts';
 import type { BecknTransport, PostOutcome } from './transport.ts';
 
 export const GRID_OPERATOR_AGENT = 'grid-operator';
@@ -96,24 +96,50 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
     const p0 = { purchaseId: d.stressId, transactionId: null };
     if (startMs - nowMs < cfg.minLeadMin * 60_000) return [declined(p0, null, null, `the window starts in ${Math.round((startMs - nowMs) / 60_000)} min, less than the ${cfg.minLeadMin} min needed to buy`)];
     const transactionId = ctx.newId();
-    const messageId = ctx.newId();
-    const context = buildContext({ action: 'search', bap: cfg.bap, transactionId, messageId, nowMs, domain: cfg.domain });
-    const body = searchRequest(context, { windowStartMs: startMs, windowEndMs: endMs, minKw: Math.min(cfg.wantKw, 100), location: cfg.location });
-    const r = await post(ctx, cfg.bppUri, 'search', body);
-    if (r.ack !== 'ACK') return [declined({ ...p0, transactionId }, null, r.error?.code ?? null, `search refused: ${refused(r)}`)];
     const peak = d.kind === 'carbon-peak' ? d.peakCarbonGPerKwh : d.peakPriceGbpPerMwh;
+    const searched = await search(ctx, { purchaseId: d.stressId, stressId: d.stressId, kind: d.kind, windowStartMs: startMs, windowEndMs: endMs, peak, transactionId });
+    return searched.length ? searched : [declined({ ...p0, transactionId }, null, null, 'the BPP refused the search')];
+  }
+
+  /** Ask the BPP for flexibility in a stress window (again, for a purchase already open). */
+  async function search(
+    ctx: AgentContext,
+    p: { purchaseId: string; stressId: string; kind: string; windowStartMs: number; windowEndMs: number; peak: number; transactionId: string },
+  ): Promise<Decision[]> {
+    const messageId = ctx.newId();
+    const context = buildContext({ action: 'search', bap: cfg.bap, transactionId: p.transactionId, messageId, nowMs: ctx.now(), domain: cfg.domain });
+    const body = searchRequest(context, { windowStartMs: p.windowStartMs, windowEndMs: p.windowEndMs, minKw: Math.min(cfg.wantKw, 100), location: cfg.location });
+    const r = await post(ctx, cfg.bppUri, 'search', body);
+    if (r.ack !== 'ACK') {
+      ctx.log.warn({ purchaseId: p.purchaseId, refused: refused(r) }, 'search refused');
+      return [];
+    }
     return [
       {
-        stream: streamOf(d.stressId),
+        stream: streamOf(p.purchaseId),
         events: [
           {
             type: 'market.purchase.searched',
-            data: { purchaseId: d.stressId, stressId: d.stressId, kind: d.kind, windowStart: iso(startMs), windowEnd: iso(endMs), peak, wantKw: cfg.wantKw, transactionId, messageId, bppUri: cfg.bppUri },
+            data: {
+              purchaseId: p.purchaseId,
+              stressId: p.stressId,
+              kind: p.kind,
+              windowStart: iso(p.windowStartMs),
+              windowEnd: iso(p.windowEndMs),
+              peak: p.peak,
+              wantKw: cfg.wantKw,
+              transactionId: p.transactionId,
+              messageId,
+              bppUri: cfg.bppUri,
+            },
           },
         ],
       },
     ];
   }
+
+  /** No search after this one would still leave `minLeadMin` before the window. */
+  const lastChance = (p: Purchase, nowMs: number): boolean => nowMs + cfg.researchEveryMin * 60_000 > p.windowStartMs - cfg.minLeadMin * 60_000;
 
   async function onSearch(body: BecknBody<'on_search'>, p: Purchase, s: GridOperatorState, ctx: AgentContext): Promise<Decision[]> {
     if (p.answered) return [];
@@ -121,8 +147,11 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
     const offers = offersFromCatalog(body.message.catalog);
     const spent = committedGbp(s, p.windowStartMs);
     const budget = Math.max(0, Math.min(cfg.budgetGbpPerDay - spent.day, cfg.budgetGbpPerWeek - spent.week));
-    const choices = chooseOffers(offers, { windowStartMs: p.windowStartMs, windowEndMs: p.windowEndMs, wantKw: p.wantKw, maxPriceGbpPerMwh: cfg.maxPriceGbpPerMwh }, budget);
+    const already = coverage(s, p);
+    const choices = chooseOffers(offers, { windowStartMs: p.windowStartMs, windowEndMs: p.windowEndMs, wantKw: p.wantKw, maxPriceGbpPerMwh: cfg.maxPriceGbpPerMwh }, budget, already);
     if (choices.length === 0) {
+      // The plan may still change (new jobs, a longer horizon): say so only when out of time.
+      if (!lastChance(p, ctx.now()) || already.length > 0) return [];
       const why = offers.length === 0 ? 'no offer in the window' : budget <= 0 ? 'the budget is spent' : `none of ${offers.length} offers fits the price cap of £${cfg.maxPriceGbpPerMwh}/MWh and the £${Math.round(budget)} left`;
       return [declined(p, null, null, why)];
     }
@@ -284,7 +313,16 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
       if (r.ack === 'ACK') asked.set(o.orderId, v.kind === 'cancel' ? `stress passed: ${why}` : `stress eased: ${why}`);
       else ctx.log.warn({ orderId: o.orderId, change: v.kind, refused: refused(r) }, 'change refused');
     }
-    return [];
+    // Windows still short of flexibility: search again, now and then, while there is time.
+    const out: Decision[] = [];
+    const purchases = [...s.purchases.values()].sort((a, b) => a.windowStartMs - b.windowStartMs || (a.purchaseId < b.purchaseId ? -1 : 1));
+    for (const p of purchases) {
+      if (p.closed || p.windowStartMs - nowMs < cfg.minLeadMin * 60_000 || nowMs - p.lastSearchMs < cfg.researchEveryMin * 60_000) continue;
+      const changed = [...s.orders.values()].some((o) => o.purchaseId === p.purchaseId && (o.phase === 'cancelled' || o.phase === 'updated'));
+      if (changed || fullyCovered({ windowStartMs: p.windowStartMs, windowEndMs: p.windowEndMs, wantKw: p.wantKw }, coverage(s, p))) continue;
+      out.push(...(await search(ctx, p)));
+    }
+    return out;
   }
 
   return defineAgent<GridOperatorState>({

@@ -22,10 +22,12 @@ export const costOf = (kw: number, startMs: number, endMs: number, priceGbpPerMw
 /**
  * Buy up to `wantKw` in every half-hour of the stress window, cheapest offers first, never
  * above the price cap, within `budgetGbp`. An offer is bought for at most what its half-hours
- * still lack, at least its minimum; one that would break the budget is shrunk to fit or skipped.
+ * still lack (given what is `already` bought), at least its minimum; one that would break the
+ * budget is shrunk to fit or skipped.
  */
-export function chooseOffers(offers: ReadonlyArray<CatalogOffer>, need: Need, budgetGbp: number): Choice[] {
+export function chooseOffers(offers: ReadonlyArray<CatalogOffer>, need: Need, budgetGbp: number, already: ReadonlyArray<{ startMs: number; endMs: number; kw: number }> = []): Choice[] {
   const covered = new Map<number, number>();
+  for (const a of already) for (let p = halfHourFloor(a.startMs); p < a.endMs; p += HALF_HOUR_MS) covered.set(p, (covered.get(p) ?? 0) + a.kw);
   const lacking = (o: CatalogOffer): number => {
     let lack = 0;
     for (let p = halfHourFloor(Math.max(o.windowStartMs, need.windowStartMs)); p < Math.min(o.windowEndMs, need.windowEndMs); p += HALF_HOUR_MS) lack = Math.max(lack, need.wantKw - (covered.get(p) ?? 0));
@@ -93,4 +95,14 @@ export function ratingFor(deliveredShare: number): number {
   if (deliveredShare >= 0.6) return 3;
   if (deliveredShare >= 0.3) return 2;
   return 1;
+}
+
+/** Whether every half-hour of the window has `wantKw` bought. */
+export function fullyCovered(need: Pick<Need, 'windowStartMs' | 'windowEndMs' | 'wantKw'>, already: ReadonlyArray<{ startMs: number; endMs: number; kw: number }>): boolean {
+  for (let p = halfHourFloor(need.windowStartMs); p < need.windowEndMs; p += HALF_HOUR_MS) {
+    let kw = 0;
+    for (const a of already) if (a.startMs <= p && p < a.endMs) kw += a.kw;
+    if (kw < need.wantKw) return false;
+  }
+  return true;
 }

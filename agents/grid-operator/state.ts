@@ -27,8 +27,12 @@ export interface Purchase {
   readonly transactionId: string;
   readonly bppUri: string;
   readonly bppId: string | null;
-  /** Whether a catalogue was acted on already (only the first one is). */
+  /** Whether the catalogue of the latest search was acted on already (only the first answer is). */
   readonly answered: boolean;
+  readonly searches: number;
+  readonly lastSearchMs: number;
+  /** Given up on: nothing more is bought for it. */
+  readonly closed: boolean;
   readonly items: ReadonlyMap<string, SelectedItem>;
 }
 
@@ -67,6 +71,11 @@ export function evolveGridOperator(state: GridOperatorState, e: Envelope): GridO
   switch (e.type) {
     case 'market.purchase.searched': {
       const x = d as unknown as { purchaseId: string; stressId: string; kind: string; windowStart: string; windowEnd: string; peak: number; wantKw: number; transactionId: string; bppUri: string };
+      const again = purchase(x.purchaseId);
+      if (again) {
+        s.purchases.set(again.purchaseId, { ...again, answered: false, searches: again.searches + 1, lastSearchMs: ms(e.time) });
+        return s;
+      }
       s.purchases.set(x.purchaseId, {
         purchaseId: x.purchaseId,
         stressId: x.stressId,
@@ -79,6 +88,9 @@ export function evolveGridOperator(state: GridOperatorState, e: Envelope): GridO
         bppUri: x.bppUri,
         bppId: null,
         answered: false,
+        searches: 1,
+        lastSearchMs: ms(e.time),
+        closed: false,
         items: new Map(),
       });
       s.byTransaction.set(x.transactionId, x.purchaseId);
@@ -113,7 +125,7 @@ export function evolveGridOperator(state: GridOperatorState, e: Envelope): GridO
         const it = items.get(itemId);
         if (it) items.set(itemId, { ...it, status: 'declined' });
       }
-      s.purchases.set(p.purchaseId, { ...p, answered: p.answered || itemId === null, items });
+      s.purchases.set(p.purchaseId, { ...p, answered: p.answered || itemId === null, closed: p.closed || itemId === null, items });
       return s;
     }
     case 'market.purchase.ordered': {
@@ -184,4 +196,12 @@ export function committedGbp(s: GridOperatorState, dayOfMs: number): { day: numb
   for (const o of s.orders.values()) add(o.windowStartMs, o.committedGbp);
   for (const p of s.purchases.values()) for (const i of p.items.values()) if (i.status === 'pending') add(i.windowStartMs, i.estimatedGbp);
   return { day: d, week: w };
+}
+
+/** kW already bought or being bought for each half-hour of a purchase's window. */
+export function coverage(s: GridOperatorState, p: Purchase): Array<{ startMs: number; endMs: number; kw: number }> {
+  const out: Array<{ startMs: number; endMs: number; kw: number }> = [];
+  for (const i of p.items.values()) if (i.status === 'pending') out.push({ startMs: i.windowStartMs, endMs: i.windowEndMs, kw: i.kw });
+  for (const o of s.orders.values()) if (o.purchaseId === p.purchaseId && o.phase !== 'cancelled') out.push({ startMs: o.windowStartMs, endMs: o.windowEndMs, kw: o.kw });
+  return out;
 }

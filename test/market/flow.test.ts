@@ -7,7 +7,8 @@ const HALF = HOUR / 2;
 const at = (h: number) => T0 + h * HOUR;
 
 test('full flow over signed HTTP: stress → search → select → init → confirm → activation → telemetry → fulfilled with settlement → rating', async () => {
-  const m = await startMarket();
+  // The whole sheddable load is for sale here, so the numbers are easy to follow.
+  const m = await startMarket({ coordination: { sellShare: 1 } });
   try {
     // 14:00–15:00 at cost £60 (+£30 margin = £90/MWh), 15:00–16:00 at £80 (→ £110); the
     // 14:30–15:30 window is not on the hour grid and is not offered.
