@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- forecast [--carbon <csv>] [--prices <csv>] [--test-from <iso>] [--test-to <iso>]
- *   [--stride <half-hours>] [--lora <csv>] [--latency-runs <n>]`
+ *   [--stride <half-hours>] [--lora <csv>] [--signals carbon,price,runtime] [--latency-runs <n>] [--name <results-name>]`
  *
  * Rolling-origin evaluation of the carbon and price LSTMs against same-time-yesterday,
  * same-time-last-week and (carbon) the published forecast column, at 1, 6, 24 and 48 h ahead;
@@ -60,7 +60,6 @@ function parseInstant(flag: string, text: string): number {
  * (origin, step) pairs: those where the actual and every method's value exist.
  */
 async function evaluateSignal(opts: {
-  label: string;
   file: string;
   forecaster: Forecaster;
   actual: Float64Array;
@@ -165,7 +164,7 @@ async function latency(forecaster: Forecaster, actual: Float64Array, seriesFromM
   return { p50Ms: percentile(times, 50), p90Ms: percentile(times, 90), runs };
 }
 
-async function evaluateRuntime(loraPath: string): Promise<Record<string, unknown>> {
+async function evaluateRuntime(loraPath: string): Promise<RuntimeResult> {
   const model = await loadRuntimeModel();
   const all = loadLoraTrace(loraPath).rows.filter((r) => r.status === 'SUCCEED' && r.execTimeSeconds > 0);
   // On the project copy, score only the chronological test split training held out; any other trace is scored whole.
@@ -176,6 +175,7 @@ async function evaluateRuntime(loraPath: string): Promise<Record<string, unknown
   const pred = await model.predictSecondsBatch(rows);
   const naive = rows.map((r) => naiveRuntimeSeconds(r, model.spec));
   const m = runtimeScores(pred, actual);
+  const p90 = runtimeScores(pred.map((v) => v * model.spec.p90Factor), actual);
   const n = runtimeScores(naive, actual);
   return {
     file: loraPath,
@@ -183,10 +183,51 @@ async function evaluateRuntime(loraPath: string): Promise<Record<string, unknown
     modelId: model.modelId,
     modelVersion: model.modelVersion,
     model: m,
+    modelP90: { ...p90, p90Factor: model.spec.p90Factor },
     naiveMedianByTypeAndSteps: n,
     maeImprovementVsNaive: 1 - m.maeSeconds / n.maeSeconds,
   };
 }
+
+interface RuntimeResult {
+  file: string;
+  rows: string;
+  modelId: string;
+  modelVersion: string;
+  model: ReturnType<typeof runtimeScores>;
+  modelP90: ReturnType<typeof runtimeScores> & { p90Factor: number };
+  naiveMedianByTypeAndSteps: ReturnType<typeof runtimeScores>;
+  maeImprovementVsNaive: number;
+}
+
+type Latency = { p50Ms: number; p90Ms: number; runs: number };
+type TargetRow = { target: string; value: string; met: string };
+
+const pct = (v: number): string => `${(v * 100).toFixed(1)} %`;
+
+function signalTargets(name: 'carbon' | 'price', r: SignalResult): TargetRow[] {
+  const lstm = r.methods['lstm']!;
+  const yest = r.methods['sameTimeYesterday']!;
+  const m24 = lstm.byLead['24h']!.mae;
+  const y24 = yest.byLead['24h']!.mae;
+  const cov = lstm.coverageP10P90!.pooled;
+  if (name === 'carbon') {
+    return [
+      { target: 'carbon LSTM 24 h MAE ≤ 0.75 × same-time-yesterday', value: `${(m24 / y24).toFixed(3)} ×`, met: m24 <= 0.75 * y24 ? 'yes' : 'NO' },
+      { target: 'carbon LSTM 24 h MAE near 25 g/kWh', value: `${m24.toFixed(1)} g/kWh`, met: '—' },
+      { target: 'carbon P10–P90 coverage 75–85 %', value: pct(cov), met: cov >= 0.75 && cov <= 0.85 ? 'yes' : 'NO' },
+    ];
+  }
+  const mp = lstm.pooled0to48h.mae;
+  const yp = yest.pooled0to48h.mae;
+  return [
+    { target: 'price LSTM MAE ≥ 15 % below same-time-yesterday, at 24 h', value: `${pct(1 - m24 / y24)} below`, met: m24 <= 0.85 * y24 ? 'yes' : 'NO' },
+    { target: 'price LSTM MAE ≥ 15 % below same-time-yesterday, pooled 0–48 h', value: `${pct(1 - mp / yp)} below`, met: mp <= 0.85 * yp ? 'yes' : 'NO' },
+    { target: '(price P10–P90 coverage, no target)', value: pct(cov), met: '—' },
+  ];
+}
+
+const SIGNALS = ['carbon', 'price', 'runtime'] as const;
 
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -198,7 +239,10 @@ export async function main(argv: string[]): Promise<void> {
       'test-from': { type: 'string', default: '2023-07-01T00:00Z' },
       'test-to': { type: 'string', default: '2023-10-01T00:00Z' },
       stride: { type: 'string', default: '1' },
+      signals: { type: 'string', default: SIGNALS.join(',') },
       'latency-runs': { type: 'string', default: '500' },
+      /** Results file name under bench/results/ (so a run on other data keeps the main results). */
+      name: { type: 'string', default: 'forecast' },
     },
   });
   const testFromMs = parseInstant('test-from', values['test-from']!);
@@ -206,67 +250,62 @@ export async function main(argv: string[]): Promise<void> {
   const stride = Number(values.stride);
   if (!Number.isInteger(stride) || stride < 1) throw new Error('--stride must be a positive integer (half-hours between forecast origins)');
   if (testToMs <= testFromMs) throw new Error('--test-to must be after --test-from');
+  const signals = new Set(values.signals!.split(',').map((x) => x.trim()));
+  for (const x of signals) if (!(SIGNALS as ReadonlyArray<string>).includes(x)) throw new Error(`--signals: "${x}" is not one of ${SIGNALS.join(', ')}`);
   // The models need the week before each origin; the first origin's week precedes the test period.
   const seriesFromMs = testFromMs - 336 * HH;
-  const seriesToMs = testToMs;
-
-  const carbon = loadCarbonCsv(values.carbon);
-  const prices = loadPriceCsv(values.prices);
-  const carbonActual = toHalfHourSeries<CarbonRow>(carbon.rows, 'actualGPerKwh', seriesFromMs, seriesToMs);
-  const published = toHalfHourSeries<CarbonRow>(carbon.rows, 'forecastGPerKwh', seriesFromMs, seriesToMs);
-  const hasPublished = published.some(Number.isFinite);
-  const priceActual = toHalfHourSeries<PriceRow>(prices.rows, 'marketIndexGbpPerMwh', seriesFromMs, seriesToMs);
-
-  const carbonModel = await loadCarbonForecaster();
-  const priceModel = await loadPriceForecaster();
-  const carbonRes = await evaluateSignal({
-    label: 'carbon', file: values.carbon!, forecaster: carbonModel, actual: carbonActual, published: hasPublished ? published : null,
-    seriesFromMs, testFromMs, testToMs, stride,
-  });
-  const priceRes = await evaluateSignal({
-    label: 'price', file: values.prices!, forecaster: priceModel, actual: priceActual, published: null, seriesFromMs, testFromMs, testToMs, stride,
-  });
   const runs = Number(values['latency-runs']);
-  const lat = {
-    carbon: await latency(carbonModel, carbonActual, seriesFromMs, testFromMs, runs),
-    price: await latency(priceModel, priceActual, seriesFromMs, testFromMs, runs),
-  };
-  const runtime = await evaluateRuntime(values.lora!);
 
-  printTable(`Carbon intensity (${carbonRes.unit}), ${carbonRes.origins} origins, ${carbonModel.spec.modelId}@${carbonModel.spec.modelVersion}`, signalTable(carbonRes));
-  for (const n of carbonRes.notes) console.log(`note: ${n}`);
-  printTable(`Market index price (${priceRes.unit}), ${priceRes.origins} origins, ${priceModel.spec.modelId}@${priceModel.spec.modelVersion}`, signalTable(priceRes));
-  for (const n of priceRes.notes) console.log(`note: ${n}`);
-  const rm = runtime['model'] as ReturnType<typeof runtimeScores>;
-  const rn = runtime['naiveMedianByTypeAndSteps'] as ReturnType<typeof runtimeScores>;
-  printTable(`Job runtime (${String(runtime['rows'])})`, [
-    { method: `XGBoost ${String(runtime['modelVersion'])}`, 'MAE s': rm.maeSeconds, 'under-predicted >10 %': `${(rm.underPredictedOver10Pct * 100).toFixed(1)} %`, jobs: rm.n },
-    { method: 'naive median by type+steps', 'MAE s': rn.maeSeconds, 'under-predicted >10 %': `${(rn.underPredictedOver10Pct * 100).toFixed(1)} %`, jobs: rn.n },
-  ]);
-  printTable('48 h forecast latency, session loaded (single call incl. feature engineering)', [
-    { model: 'carbon', 'p50 ms': lat.carbon.p50Ms, 'p90 ms': lat.carbon.p90Ms, runs: lat.carbon.runs },
-    { model: 'price', 'p50 ms': lat.price.p50Ms, 'p90 ms': lat.price.p90Ms, runs: lat.price.runs },
-  ]);
+  const results: Record<string, unknown> = {};
+  const latencies: Record<string, Latency> = {};
+  const targets: TargetRow[] = [];
 
-  const c24 = carbonRes.methods['lstm']!.byLead['24h']!.mae;
-  const y24 = carbonRes.methods['sameTimeYesterday']!.byLead['24h']!.mae;
-  const p24 = priceRes.methods['lstm']!.byLead['24h']!.mae;
-  const py24 = priceRes.methods['sameTimeYesterday']!.byLead['24h']!.mae;
-  const cov = carbonRes.methods['lstm']!.coverageP10P90!.pooled;
-  const targets = [
-    { target: 'carbon LSTM 24 h MAE ≤ 0.75 × same-time-yesterday', value: `${(c24 / y24).toFixed(3)} ×`, met: c24 <= 0.75 * y24 ? 'yes' : 'NO' },
-    { target: 'carbon LSTM 24 h MAE near 25 g/kWh', value: `${c24.toFixed(1)} g/kWh`, met: '—' },
-    { target: 'carbon P10–P90 coverage 75–85 %', value: `${(cov * 100).toFixed(1)} %`, met: cov >= 0.75 && cov <= 0.85 ? 'yes' : 'NO' },
-    { target: 'price LSTM 24 h MAE ≥ 15 % below same-time-yesterday', value: `${((1 - p24 / py24) * 100).toFixed(1)} % below`, met: p24 <= 0.85 * py24 ? 'yes' : 'NO' },
-    { target: 'runtime MAE ≥ 20 % below naive', value: `${((runtime['maeImprovementVsNaive'] as number) * 100).toFixed(1)} % below`, met: (runtime['maeImprovementVsNaive'] as number) >= 0.2 ? 'yes' : 'NO' },
-    { target: '48 h forecast ≤ 5 ms p50', value: `${lat.carbon.p50Ms.toFixed(2)} / ${lat.price.p50Ms.toFixed(2)} ms`, met: Math.max(lat.carbon.p50Ms, lat.price.p50Ms) <= 5 ? 'yes' : 'NO' },
-  ];
+  if (signals.has('carbon')) {
+    const carbon = loadCarbonCsv(values.carbon);
+    const actual = toHalfHourSeries<CarbonRow>(carbon.rows, 'actualGPerKwh', seriesFromMs, testToMs);
+    const published = toHalfHourSeries<CarbonRow>(carbon.rows, 'forecastGPerKwh', seriesFromMs, testToMs);
+    const model = await loadCarbonForecaster();
+    const r = await evaluateSignal({
+      file: values.carbon!, forecaster: model, actual, published: published.some(Number.isFinite) ? published : null, seriesFromMs, testFromMs, testToMs, stride,
+    });
+    printTable(`Carbon intensity (${r.unit}), ${r.origins} origins, ${model.spec.modelId}@${model.spec.modelVersion}`, signalTable(r));
+    for (const n of r.notes) console.log(`note: ${n}`);
+    latencies['carbon'] = await latency(model, actual, seriesFromMs, testFromMs, runs);
+    results['carbon'] = { ...r, droppedRows: carbon.dropped.length, modelId: model.spec.modelId, modelVersion: model.spec.modelVersion };
+    targets.push(...signalTargets('carbon', r));
+  }
+  if (signals.has('price')) {
+    const prices = loadPriceCsv(values.prices);
+    const actual = toHalfHourSeries<PriceRow>(prices.rows, 'marketIndexGbpPerMwh', seriesFromMs, testToMs);
+    const model = await loadPriceForecaster();
+    const r = await evaluateSignal({ file: values.prices!, forecaster: model, actual, published: null, seriesFromMs, testFromMs, testToMs, stride });
+    printTable(`Market index price (${r.unit}), ${r.origins} origins, ${model.spec.modelId}@${model.spec.modelVersion}`, signalTable(r));
+    for (const n of r.notes) console.log(`note: ${n}`);
+    latencies['price'] = await latency(model, actual, seriesFromMs, testFromMs, runs);
+    results['price'] = { ...r, droppedRows: prices.dropped.length, modelId: model.spec.modelId, modelVersion: model.spec.modelVersion };
+    targets.push(...signalTargets('price', r));
+  }
+  if (signals.has('runtime')) {
+    const rt = await evaluateRuntime(values.lora!);
+    const row = (method: string, s: ReturnType<typeof runtimeScores>): Record<string, Cell> => ({
+      method, 'MAE s': s.maeSeconds, 'under-predicted >10 %': pct(s.underPredictedOver10Pct), jobs: s.n,
+    });
+    printTable(`Job runtime (${rt.rows})`, [
+      row(`XGBoost ${rt.modelVersion}`, rt.model),
+      row(`XGBoost × ${rt.modelP90.p90Factor.toFixed(2)} (predictSecondsP90)`, rt.modelP90),
+      row('naive: median by type+steps', rt.naiveMedianByTypeAndSteps),
+    ]);
+    results['runtime'] = rt;
+    targets.push({ target: 'runtime MAE ≥ 20 % below naive', value: `${pct(rt.maeImprovementVsNaive)} below`, met: rt.maeImprovementVsNaive >= 0.2 ? 'yes' : 'NO' });
+  }
+  if (Object.keys(latencies).length) {
+    printTable(
+      '48 h forecast latency, session loaded (one call incl. feature engineering)',
+      Object.entries(latencies).map(([model, l]) => ({ model, 'p50 ms': l.p50Ms, 'p90 ms': l.p90Ms, runs: l.runs })),
+    );
+    const worst = Math.max(...Object.values(latencies).map((l) => l.p50Ms));
+    targets.push({ target: '48 h forecast ≤ 5 ms p50', value: `${worst.toFixed(2)} ms (slowest model)`, met: worst <= 5 ? 'yes' : 'NO' });
+  }
   printTable('Targets (issue 3)', targets);
-  writeResults('forecast', {
-    carbon: { ...carbonRes, dropped: carbon.dropped.length, modelId: carbonModel.spec.modelId, modelVersion: carbonModel.spec.modelVersion },
-    price: { ...priceRes, dropped: prices.dropped.length, modelId: priceModel.spec.modelId, modelVersion: priceModel.spec.modelVersion },
-    runtime,
-    latency: lat,
-    targets,
-  });
+  writeResults(values.name!, { ...results, latency: latencies, targets });
 }

@@ -67,7 +67,8 @@ export function calendarFeatures(ms: number): number[] {
  * Features for one origin from the `historySteps` half-hours before it (NaN = missing):
  * level = mean of the valid values; values forward-filled (leading gaps take the level);
  * z = (value − level) / scale; seq = last seqLen (z, missing) pairs; static = calendar of the
- * origin, z one week before each horizon step, mean z of each of the 7 days, and the level
+ * origin, z one week before each horizon step, the mean z at each time of day over the week
+ * (entry h = the time of day of step h), mean z of each of the 7 days, and the level
  * normalised against the training mean. Returns null when fewer than minValid values exist.
  */
 export function windowFeatures(hist: ArrayLike<number>, originMs: number, spec: FeatureSpec): WindowFeatures | null {
@@ -103,7 +104,13 @@ export function windowFeatures(hist: ArrayLike<number>, originMs: number, spec: 
   let k = 0;
   for (const c of calendarFeatures(originMs)) stat[k++] = c;
   for (let h = 0; h < spec.horizon; h++) stat[k++] = z[h]!;
-  for (let d = 0; d < H / 48; d++) {
+  const days = H / 48;
+  for (let h = 0; h < 48; h++) {
+    let s = 0;
+    for (let d = 1; d <= days; d++) s += z[H + h - 48 * d]!;
+    stat[k++] = s / days;
+  }
+  for (let d = 0; d < days; d++) {
     let s = 0;
     for (let j = 0; j < 48; j++) s += z[d * 48 + j]!;
     stat[k++] = s / 48;

@@ -23,6 +23,8 @@ export interface RuntimeSpec {
   predictTypes: string[];
   checkpointModels: Record<string, number>;
   target: 'log-seconds' | 'seconds';
+  /** 90th percentile of actual / predicted on the validation split. */
+  p90Factor: number;
   /** Row ranges of the SUCCEED, exec_time > 0 rows in trace order, [from, to). */
   split: { train: [number, number]; validation: [number, number]; test: [number, number] };
   naiveBaseline: { medianSecondsByTypeAndSteps: Record<string, number>; overallMedianSeconds: number };
@@ -35,6 +37,8 @@ export interface RuntimeModel {
   /** Predicted execution time in seconds. */
   predictSeconds(features: RuntimeFeatures): Promise<number>;
   predictSecondsBatch(features: ReadonlyArray<RuntimeFeatures>): Promise<Float64Array>;
+  /** A runtime that 90 % of validation jobs stayed within (prediction × p90Factor): for deadlines. */
+  predictSecondsP90(features: RuntimeFeatures): Promise<number>;
   /** Raw ONNX output for already-encoded feature rows (NaN = missing); used by the parity test. */
   predictMargin(rows: ReadonlyArray<ArrayLike<number>>): Promise<Float32Array>;
 }
@@ -62,6 +66,7 @@ export async function loadRuntimeModelFrom(dir: string): Promise<RuntimeModel> {
   const specPath = join(dir, 'features.json');
   const spec = readJson<RuntimeSpec>(specPath);
   if (spec.target !== 'log-seconds' && spec.target !== 'seconds') throw new ModelLoadError(specPath, `unknown target "${String(spec.target)}"`);
+  if (!(spec.p90Factor >= 1)) throw new ModelLoadError(specPath, 'p90Factor must be a number ≥ 1');
   const session = await createSession(join(dir, spec.onnxFile));
   const width = spec.features.length;
 
@@ -89,6 +94,9 @@ export async function loadRuntimeModelFrom(dir: string): Promise<RuntimeModel> {
     predictSecondsBatch,
     async predictSeconds(features) {
       return (await predictSecondsBatch([features]))[0]!;
+    },
+    async predictSecondsP90(features) {
+      return (await predictSecondsBatch([features]))[0]! * spec.p90Factor;
     },
   };
 }

@@ -114,7 +114,10 @@ def calendar_features(ms: int) -> list[float]:
 def window_features(hist: np.ndarray, origin_ms: int, spec: dict) -> tuple[np.ndarray, np.ndarray, float]:
     """Features for one forecast origin from the `historySteps` half-hours before it.
 
-    Returns (seq [seqLen, 2], static [staticSize], level). See MODEL_CARD.md for the recipe.
+    Returns (seq [seqLen, 2], static [staticSize], level). static = calendar (7), z one week
+    before each horizon step (horizon), the mean z at each time of day over the days of history
+    (48, aligned so entry h is the time of day of step h), the mean z of each day (days), and the
+    level against the training mean (1). See MODEL_CARD.md.
     """
     H, L, hz = spec['historySteps'], spec['seqLen'], spec['horizon']
     assert hist.shape == (H,)
@@ -132,9 +135,11 @@ def window_features(hist: np.ndarray, origin_ms: int, spec: dict) -> tuple[np.nd
     miss = (~valid).astype(float)
     seq = np.stack([z[H - L:], miss[H - L:]], axis=1)
     week = z[:hz]
-    daily = z.reshape(H // 48, 48).mean(axis=1)
+    days = H // 48
+    profile = np.array([sum(z[H + h - 48 * d] for d in range(1, days + 1)) / days for h in range(48)])
+    daily = z.reshape(days, 48).mean(axis=1)
     lvl = [(level - spec['mean']) / spec['scale']]
-    static = np.concatenate([calendar_features(origin_ms), week, daily, lvl])
+    static = np.concatenate([calendar_features(origin_ms), week, profile, daily, lvl])
     return seq.astype(np.float32), static.astype(np.float32), level
 
 
@@ -154,10 +159,12 @@ def all_window_features(series: np.ndarray, series_from_ms: int, origins: np.nda
     miss = (~valid).astype(float)
     seq = np.stack([z[:, H - L:], miss[:, H - L:]], axis=2)
     week = z[:, :hz]
-    daily = z.reshape(len(origins), H // 48, 48).mean(axis=2)
+    days = H // 48
+    profile = sum(z[:, H - 48 * d:H - 48 * d + 48] for d in range(1, days + 1)) / days
+    daily = z.reshape(len(origins), days, 48).mean(axis=2)
     lvl = ((level - spec['mean']) / spec['scale'])[:, None]
     cal = np.array([calendar_features(int(series_from_ms + o * HALF_HOUR_MS)) for o in origins])
-    static = np.concatenate([cal, week, daily, lvl], axis=1)
+    static = np.concatenate([cal, week, profile, daily, lvl], axis=1)
     return seq.astype(np.float32), static.astype(np.float32), level, cnt
 
 

@@ -45,6 +45,13 @@ describe('runtime model: ONNX tree ensemble matches XGBoost on the saved cases',
     assert.ok(many > few, `${many} <= ${few}`);
   });
 
+  test('predictSecondsP90 scales the prediction by the validation p90 factor, never below it', async () => {
+    const input = saved.cases.find((c) => c.input)!.input!;
+    const [p50, p90] = await Promise.all([model.predictSeconds(input), model.predictSecondsP90(input)]);
+    assert.ok(model.spec.p90Factor >= 1);
+    assert.ok(Math.abs(p90 - p50 * model.spec.p90Factor) < 1e-9 * p90);
+  });
+
   test('an unknown predict type is a ModelInputError; the naive baseline falls back to the overall median', () => {
     assert.throws(() => encodeRuntimeFeatures({ predictType: 'TXT_2_VIDEO' }, model.spec), ModelInputError);
     assert.equal(naiveRuntimeSeconds({ predictType: 'TXT_2_IMG', numInferenceSteps: 12345 }, model.spec), model.spec.naiveBaseline.overallMedianSeconds);
