@@ -92,11 +92,15 @@ describe('dashboard in Chromium', () => {
       // 4. Click a job's bar in the Gantt chart: its explanation appears, with ledger event ids.
       const jobId = 'inf-1';
       const at = await page.evaluate((id) => {
-        const w = window as unknown as { echarts: { getInstanceByDom(el: Element): { convertToPixel(f: object, v: [number, string]): [number, number] } } };
-        const el = document.getElementById('gantt')!;
-        const chart = w.echarts.getInstanceByDom(el);
+        // Runs in the page: the browser's globals, typed here without the DOM library.
+        const g = globalThis as unknown as {
+          document: { getElementById(id: string): { getBoundingClientRect(): { left: number; top: number } } };
+          echarts: { getInstanceByDom(el: unknown): { convertToPixel(f: object, v: [number, string]): [number, number] } };
+        };
+        const el = g.document.getElementById('gantt');
+        const chart = g.echarts.getInstanceByDom(el);
         const r = el.getBoundingClientRect();
-        // The middle of the job's first run (02:00Z–04:00Z... its first slot is 03:00Z).
+        // Inside the job's first run (03:00Z–04:00Z).
         const [x, y] = chart.convertToPixel({ gridIndex: 0 }, [Date.parse('2023-07-03T03:15:00Z'), id]);
         return { x: r.left + x, y: r.top + y };
       }, jobId);
