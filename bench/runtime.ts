@@ -5,8 +5,8 @@
  * projection — on the embedded stack (SQLite + in-process bus) and on JetStream (local
  * server), with raw nats.js async JetStream publish as the baseline in the same run.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { MemoryBus } from '../core/bus/memory-bus.ts';
@@ -32,11 +32,19 @@ function parseArgs(argv: string[]): Args {
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1];
-    if (k === '--events') (a.events = Number(v)), i++;
-    else if (k === '--batch') (a.batch = Number(v)), i++;
-    else if (k === '--window') (a.window = Number(v)), i++;
-    else if (k === '--nats') (a.nats = String(v)), i++;
-    else if (k === '--skip-nats') a.skipNats = true;
+    if (k === '--events') {
+      a.events = Number(v);
+      i++;
+    } else if (k === '--batch') {
+      a.batch = Number(v);
+      i++;
+    } else if (k === '--window') {
+      a.window = Number(v);
+      i++;
+    } else if (k === '--nats') {
+      a.nats = String(v);
+      i++;
+    } else if (k === '--skip-nats') a.skipNats = true;
     else throw new Error(`unknown option ${k}; options: --events N --batch K --window W --nats URL --skip-nats`);
   }
   if (!(a.events > 0) || !(a.batch > 0)) throw new Error('--events and --batch must be positive');
@@ -61,9 +69,74 @@ function event(): NewEvent {
 
 const rate = (n: number, ms: number) => Math.round(n / (ms / 1000));
 
-/** Append `n` events in appends of `batch`, with up to `window` appends in flight (to different streams). */
-async function appendMany(store: EventStore, n: number, batch: number, window: number): Promise<number> {
+/**
+ * The machine is shared, so wall-clock rates move with everyone else's load; the CPU this
+ * process spent per event (user + system) is the steadier measure of our own cost.
+ */
+interface Measured {
+  ms: number;
+  cpuUsPerEvent: number;
+  /** nats-server CPU per event in the same interval, when its /proc entry is readable. */
+  serverCpuUsPerEvent?: number;
+  load1: number;
+}
+
+async function measure(events: number, fn: () => Promise<unknown>, serverPid?: number): Promise<Measured> {
+  const s0 = serverPid ? procCpuUs(serverPid) : undefined;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
+  await fn();
+  const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  const s1 = serverPid ? procCpuUs(serverPid) : undefined;
+  const out: Measured = { ms, cpuUsPerEvent: round1((c.user + c.system) / events), load1: round1(loadavg()[0]!) };
+  if (s0 !== undefined && s1 !== undefined) out.serverCpuUsPerEvent = round1((s1 - s0) / events);
+  return out;
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+/** utime + stime of a process in µs, from /proc (Linux); undefined elsewhere. */
+function procCpuUs(pid: number): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10_000;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The local nats-server's pid, found by the port it listens on (for its CPU per event). */
+function natsServerPid(url: string): number | undefined {
+  const port = Number(/:(\d+)\s*$/.exec(url)?.[1] ?? 4222);
+  try {
+    const inodes = new Set<string>();
+    for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+      for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+        const f = line.trim().split(/\s+/);
+        if (f.length > 9 && f[3] === '0A' && parseInt(f[1]!.split(':')[1]!, 16) === port) inodes.add(f[9]!);
+      }
+    }
+    if (inodes.size === 0) return undefined;
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+          const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+          const m = /^socket:\[(\d+)\]$/.exec(link);
+          if (m && inodes.has(m[1]!)) return Number(pid);
+        }
+      } catch {
+        // not ours to read
+      }
+    }
+  } catch {
+    // no /proc
+  }
+  return undefined;
+}
+
+/** Append `n` events in appends of `batch`, with up to `window` appends in flight (to different streams). */
+async function appendMany(store: EventStore, n: number, batch: number, window: number): Promise<void> {
   const appends = Math.ceil(n / batch);
   let next = 0;
   const worker = async (w: number) => {
@@ -75,11 +148,11 @@ async function appendMany(store: EventStore, n: number, batch: number, window: n
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, window) }, (_, w) => worker(w)));
-  return performance.now() - t0;
 }
 
 /** Append → relay → a bus subscriber that handles each event (parses it and counts). */
-async function endToEnd(store: EventStore, checkpoints: CheckpointStore, bus: Bus, site: string, n: number, batch: number, window: number): Promise<number> {
+async function endToEnd(store: EventStore, checkpoints: CheckpointStore, bus: Bus, site: string, a: Args, window: number, serverPid?: number): Promise<Measured> {
+  const n = a.events;
   let handled = 0;
   let done!: () => void;
   const all = new Promise<void>((r) => (done = r));
@@ -91,46 +164,66 @@ async function endToEnd(store: EventStore, checkpoints: CheckpointStore, bus: Bu
   const from = await store.headPosition();
   await checkpoints.put(relay.name, from);
   await relay.start();
-  const t0 = performance.now();
-  await appendMany(store, n, batch, window);
-  await all;
-  const ms = performance.now() - t0;
+  const m = await measure(
+    n,
+    async () => {
+      await appendMany(store, n, a.batch, window);
+      await all;
+    },
+    serverPid,
+  );
   await relay.stop();
   await sub.unsubscribe();
-  return ms;
+  return m;
 }
 
 /** Fold the whole log into a projection: events per type and energy per job. */
-async function replay(store: EventStore): Promise<{ ms: number; events: number }> {
-  const t0 = performance.now();
+async function replay(store: EventStore, serverPid?: number): Promise<Measured & { events: number }> {
   const perType = new Map<string, number>();
   const kwByJob = new Map<string, number>();
   let events = 0;
-  for await (const e of store.readAll()) {
-    events++;
-    perType.set(e.type, (perType.get(e.type) ?? 0) + 1);
-    const d = e.data as { jobId: string; kw: number };
-    kwByJob.set(d.jobId, (kwByJob.get(d.jobId) ?? 0) + d.kw);
-  }
-  return { ms: performance.now() - t0, events };
+  const m = await measure(
+    1,
+    async () => {
+      for await (const e of store.readAll()) {
+        events++;
+        perType.set(e.type, (perType.get(e.type) ?? 0) + 1);
+        const d = e.data as { jobId: string; kw: number };
+        kwByJob.set(d.jobId, (kwByJob.get(d.jobId) ?? 0) + d.kw);
+      }
+    },
+    serverPid,
+  );
+  // measure() divided by 1: the count is known only afterwards.
+  const per = (x: number) => round1(x / Math.max(1, events));
+  return { ...m, cpuUsPerEvent: per(m.cpuUsPerEvent), ...(m.serverCpuUsPerEvent !== undefined ? { serverCpuUsPerEvent: per(m.serverCpuUsPerEvent) } : {}), events };
+}
+
+function summary(n: number, m: Measured): Record<string, number> {
+  return { perS: rate(n, m.ms), cpuUsPerEvent: m.cpuUsPerEvent, ...(m.serverCpuUsPerEvent !== undefined ? { serverCpuUsPerEvent: m.serverCpuUsPerEvent } : {}), load1: m.load1 };
 }
 
 export async function main(argv: string[]): Promise<void> {
   const a = parseArgs(argv);
   const rows: Array<Record<string, Cell>> = [];
-  const results: Record<string, unknown> = { args: a };
+  const results: Record<string, unknown> = { args: a, loadAverageAtStart: loadavg().map(round1) };
   const keyring = new MemoryKeyring('bench');
+  const row = (stack: string, step: string, n: number, m: Measured) =>
+    rows.push({ stack, step, 'ev/s': rate(n, m.ms), 'CPU µs/ev': m.cpuUsPerEvent, 'server CPU µs/ev': m.serverCpuUsPerEvent ?? null, load: m.load1 });
 
   // Embedded: SQLite file + in-process bus.
   {
     const dir = mkdtempSync(join(tmpdir(), 'caco-bench-'));
     const store = new SqliteEventStore({ path: join(dir, 'ledger.db'), keyring, pollMs: 5 });
     const bus = new MemoryBus();
-    const appendMs = await appendMany(store, a.events, a.batch, 1);
-    const e2eMs = await endToEnd(store, store, bus, 'bench', a.events, a.batch, 1);
+    const append = await measure(a.events, () => appendMany(store, a.events, a.batch, 1));
+    const e2e = await endToEnd(store, store, bus, 'bench', a, 1);
     const r = await replay(store);
-    rows.push({ stack: 'embedded (SQLite + memory bus)', 'append ev/s': rate(a.events, appendMs), 'end-to-end ev/s': rate(a.events, e2eMs), 'replay ev/s': rate(r.events, r.ms), 'replayed events': r.events });
-    results['embedded'] = { appendPerS: rate(a.events, appendMs), endToEndPerS: rate(a.events, e2eMs), replayPerS: rate(r.events, r.ms), replayedEvents: r.events };
+    const stack = 'embedded (SQLite + memory bus)';
+    row(stack, 'append', a.events, append);
+    row(stack, 'append → relay → handle', a.events, e2e);
+    row(stack, `replay (${r.events} events)`, r.events, r);
+    results['embedded'] = { append: summary(a.events, append), endToEnd: summary(a.events, e2e), replay: summary(r.events, r), replayedEvents: r.events };
     await bus.close();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
@@ -142,37 +235,47 @@ export async function main(argv: string[]): Promise<void> {
     const site = `bench${process.pid}`;
     const nc = await connectNats({ servers: a.nats, name: 'caco-bench' });
     const jsm = await jetstreamManager(nc);
+    const serverPid = natsServerPid(a.nats);
     try {
       // Baseline: raw async JetStream publish of the same bytes, same window of in-flight publishes.
       const rawStream = `RAW_${site.toUpperCase()}`;
       await jsm.streams.add({ name: rawStream, subjects: [`raw.${site}.>`] });
       const js = jetstream(nc);
-      const payloads = Array.from({ length: a.events / a.batch }, () => Buffer.from(JSON.stringify(Array.from({ length: a.batch }, () => ({ ...event(), prevHash: '0'.repeat(64), hash: 'f'.repeat(64), sig: 'x'.repeat(88), stream: 'job-1', revision: 0, position: 0 })))));
-      const t0 = performance.now();
+      const payloads = Array.from({ length: Math.ceil(a.events / a.batch) }, () => Buffer.from(JSON.stringify(Array.from({ length: a.batch }, () => ({ ...event(), prevHash: '0'.repeat(64), hash: 'f'.repeat(64), sig: 'x'.repeat(88), stream: 'job-1', revision: 0 })))));
       let next = 0;
-      await Promise.all(
-        Array.from({ length: a.window }, async (_, w) => {
-          for (;;) {
-            const i = next++;
-            if (i >= payloads.length) return;
-            await js.publish(`raw.${site}.job-${w}-${i % 50}`, payloads[i]!, { msgID: `raw-${i}` });
-          }
-        }),
+      const raw = await measure(
+        a.events,
+        () =>
+          Promise.all(
+            Array.from({ length: a.window }, async (_, w) => {
+              for (;;) {
+                const i = next++;
+                if (i >= payloads.length) return;
+                await js.publish(`raw.${site}.job-${w}-${i % 50}`, payloads[i]!, { msgID: `raw-${i}` });
+              }
+            }),
+          ),
+        serverPid,
       );
-      const rawMs = performance.now() - t0;
       await jsm.streams.delete(rawStream);
 
       const store = await JetStreamEventStore.connect({ nc, site, keyring });
       const bus = new NatsBus(nc);
-      const appendMs = await appendMany(store, a.events, a.batch, a.window);
-      const e2eMs = await endToEnd(store, store, bus, site, a.events, a.batch, a.window);
-      const r = await replay(store);
-      const ratio = appendMs / rawMs;
-      rows.push({ stack: 'raw nats.js JetStream publish (baseline)', 'append ev/s': rate(a.events, rawMs), 'end-to-end ev/s': null, 'replay ev/s': null, 'replayed events': null });
-      rows.push({ stack: 'JetStream ledger + NATS bus', 'append ev/s': rate(a.events, appendMs), 'end-to-end ev/s': rate(a.events, e2eMs), 'replay ev/s': rate(r.events, r.ms), 'replayed events': r.events });
-      results['jetstream'] = { appendPerS: rate(a.events, appendMs), endToEndPerS: rate(a.events, e2eMs), replayPerS: rate(r.events, r.ms), replayedEvents: r.events };
-      results['rawJetStreamPublishPerS'] = rate(a.events, rawMs);
-      results['ledgerAppendCostVsRawPublish'] = Number(ratio.toFixed(3));
+      const append = await measure(a.events, () => appendMany(store, a.events, a.batch, a.window), serverPid);
+      const e2e = await endToEnd(store, store, bus, site, a, a.window, serverPid);
+      const r = await replay(store, serverPid);
+      const stack = 'JetStream ledger + NATS bus';
+      row('raw nats.js JetStream publish', 'publish (baseline)', a.events, raw);
+      row(stack, 'append', a.events, append);
+      row(stack, 'append → relay → handle', a.events, e2e);
+      row(stack, `replay (${r.events} events)`, r.events, r);
+      results['jetstream'] = { append: summary(a.events, append), endToEnd: summary(a.events, e2e), replay: summary(r.events, r), replayedEvents: r.events };
+      results['rawJetStreamPublish'] = summary(a.events, raw);
+      results['ledgerAppendCostVsRawPublish'] = {
+        wallClock: Number((append.ms / raw.ms).toFixed(3)),
+        clientCpu: Number((append.cpuUsPerEvent / raw.cpuUsPerEvent).toFixed(3)),
+        ...(append.serverCpuUsPerEvent !== undefined && raw.serverCpuUsPerEvent ? { serverCpu: Number((append.serverCpuUsPerEvent / raw.serverCpuUsPerEvent).toFixed(3)) } : {}),
+      };
       await jsm.streams.delete(store.streamName).catch(() => undefined);
       await jsm.streams.delete(`KV_caco_${site}_checkpoints`).catch(() => undefined);
       await store.close();
@@ -180,16 +283,17 @@ export async function main(argv: string[]): Promise<void> {
       await nc.close();
     }
   }
+  results['loadAverageAtEnd'] = loadavg().map(round1);
 
-  printTable(`runtime benchmark: ${a.events.toLocaleString('en-GB')} events, ${a.batch} per append${a.skipNats ? '' : `, ${a.window} appends in flight on JetStream`}`, rows);
-  if (results['ledgerAppendCostVsRawPublish'] !== undefined) {
-    const r = results['ledgerAppendCostVsRawPublish'] as number;
-    console.log(`\nJetStream ledger append costs ${r.toFixed(2)}× raw async JetStream publish (target ≤ 1.5×): ${r <= 1.5 ? 'met' : 'NOT met'}`);
+  printTable(`runtime benchmark: ${a.events.toLocaleString('en-GB')} events, ${a.batch} per append${a.skipNats ? '' : `, ${a.window} appends in flight on JetStream`}; load average ${(results['loadAverageAtStart'] as number[]).join(' ')} at start`, rows);
+  const ratio = results['ledgerAppendCostVsRawPublish'] as { wallClock: number; clientCpu: number } | undefined;
+  if (ratio) {
+    console.log(`\nJetStream ledger append costs ${ratio.wallClock.toFixed(2)}× raw async JetStream publish in wall time (target ≤ 1.5×): ${ratio.wallClock <= 1.5 ? 'met' : 'NOT met'}; client CPU ${ratio.clientCpu.toFixed(2)}×`);
   }
-  const emb = results['embedded'] as { endToEndPerS: number; replayPerS: number };
-  console.log(`embedded end to end ${emb.endToEndPerS.toLocaleString('en-GB')} ev/s (target ≥ 20,000): ${emb.endToEndPerS >= 20_000 ? 'met' : 'NOT met'}`);
-  console.log(`embedded replay ${emb.replayPerS.toLocaleString('en-GB')} ev/s (target ≥ 200,000): ${emb.replayPerS >= 200_000 ? 'met' : 'NOT met'}`);
-  const jsr = results['jetstream'] as { replayPerS: number } | undefined;
-  if (jsr) console.log(`JetStream replay ${jsr.replayPerS.toLocaleString('en-GB')} ev/s (target ≥ 100,000): ${jsr.replayPerS >= 100_000 ? 'met' : 'NOT met'}`);
+  const emb = results['embedded'] as { endToEnd: { perS: number }; replay: { perS: number } };
+  console.log(`embedded end to end ${emb.endToEnd.perS.toLocaleString('en-GB')} ev/s (target ≥ 20,000): ${emb.endToEnd.perS >= 20_000 ? 'met' : 'NOT met'}`);
+  console.log(`embedded replay ${emb.replay.perS.toLocaleString('en-GB')} ev/s (target ≥ 200,000): ${emb.replay.perS >= 200_000 ? 'met' : 'NOT met'}`);
+  const jsr = results['jetstream'] as { replay: { perS: number } } | undefined;
+  if (jsr) console.log(`JetStream replay ${jsr.replay.perS.toLocaleString('en-GB')} ev/s (target ≥ 100,000): ${jsr.replay.perS >= 100_000 ? 'met' : 'NOT met'}`);
   writeResults('runtime', results);
 }
