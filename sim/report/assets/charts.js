@@ -90,7 +90,7 @@
       { name: 'actual', type: 'line', data: zip(t, o.actual), symbol: 'none', lineStyle: { color: COLORS.actual, width: 1.6 }, itemStyle: { color: COLORS.actual } },
     ];
     if (o.published) opt.series.push({ name: o.publishedLabel || 'published forecast', type: 'line', data: zip(t, o.published), symbol: 'none', lineStyle: { color: COLORS.published, width: 1, type: 'dotted' }, itemStyle: { color: COLORS.published } });
-    if (o.markNow) opt.series[3].markLine = { symbol: 'none', silent: true, label: { formatter: 'now', position: 'insideEndTop' }, lineStyle: { color: '#999', type: 'solid' }, data: [{ xAxis: o.markNow }] };
+    if (o.markNow) opt.series[3].markLine = { symbol: 'none', silent: true, label: { formatter: 'now', position: 'end' }, lineStyle: { color: '#999', type: 'solid' }, data: [{ xAxis: o.markNow }] };
     opt.legend.data = opt.series.map(function (s) { return s.name; }).filter(function (n) { return n !== 'P10'; });
     var any = (o.actual || []).some(function (v) { return v !== null; }) || (o.p50 || []).some(function (v) { return v !== null; });
     return any ? opt : empty(opt, 'no forecasts or observations on the ledger yet');
@@ -123,13 +123,15 @@
     return any ? opt : empty(opt, 'no meter reads on the ledger yet');
   }
 
+  function zero(v) { return v === null || v === undefined ? 0 : v; }
   function flexOption(f, times) {
     var opt = base('Flexibility: load reduction sold and delivered (kW, half-hour average)');
     opt.xAxis = timeAxis();
     opt.yAxis = valueAxis('kW');
     opt.series = [
-      { name: 'sold (contracted)', type: 'bar', data: zip(times, f.soldKw), itemStyle: { color: COLORS.sold }, barGap: '-100%', barMaxWidth: 12 },
-      { name: 'delivered (metered vs baseline)', type: 'bar', data: zip(times, f.deliveredKw), itemStyle: { color: COLORS.delivered }, barMaxWidth: 8 },
+      // Half-hour averages are steps; a half-hour with no order sold nothing (0 kW).
+      { name: 'sold (contracted)', type: 'line', step: 'end', data: zip(times, f.soldKw.map(zero)), symbol: 'none', lineStyle: { color: COLORS.sold, width: 2, type: 'dashed' }, itemStyle: { color: COLORS.sold } },
+      { name: 'delivered (metered vs baseline)', type: 'line', step: 'end', data: zip(times, f.deliveredKw.map(zero)), symbol: 'none', lineStyle: { color: COLORS.delivered, width: 1 }, areaStyle: { color: COLORS.delivered, opacity: 0.55 }, itemStyle: { color: COLORS.delivered } },
     ];
     if (f.stress && f.stress.length) {
       opt.series.push({ name: 'grid stress expected', type: 'line', data: [], itemStyle: { color: 'rgba(196, 78, 82, 0.35)' }, markArea: { silent: true, itemStyle: { color: COLORS.stress }, data: f.stress.map(function (w) { return [{ xAxis: w.windowStart }, { xAxis: w.windowEnd }]; }) } });
