@@ -63,6 +63,15 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
     // Each JetStream run gets its own ledger stream, so a rerun starts from an empty ledger.
     natsSite: `${o.config.site}-${runTag}-${Date.now().toString(36)}`,
   });
+  try {
+    return await simulateOn(stack, inputs, o, t0);
+  } catch (err) {
+    await stack.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function simulateOn(stack: Stack, inputs: SimulationInputs, o: SimulationOptions, t0: number): Promise<SimulationRun> {
   const clock = new SimulatedClock(o.fromMs);
   const ids = new Uuid7Ids(clock, new SeededRandom(`ids:${o.seed}`));
   const log = createLogger({ level: o.config.logLevel });

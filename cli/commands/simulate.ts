@@ -70,7 +70,9 @@ export function simulateCommand(): Command {
     const bar = o.progress && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'simulating {bar} {value}/{total} half-hours | {events} events | {rate} events/s | {phase}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : null;
     const started = performance.now();
     let lastLog = 0;
-    const result = await runSimulation({
+    let result: Awaited<ReturnType<typeof runSimulation>>;
+    try {
+      result = await runSimulation({
       config,
       seed: o.seed,
       fromMs,
@@ -88,12 +90,18 @@ export function simulateCommand(): Command {
         if (bar) {
           if (p.phase === 'simulating' && p.slot === 1) bar.start(p.slots, 0, { events: 0, rate: 0, phase: p.phase });
           bar.update(p.slot, { events: p.events.toLocaleString('en-GB'), rate: rate.toLocaleString('en-GB'), phase: p.message ?? p.phase });
-        } else if (o.progress && (performance.now() - lastLog > 5000 || p.slot === p.slots)) {
+        } else if (o.progress && p.phase !== 'loading' && (performance.now() - lastLog > 5000 || p.slot === p.slots)) {
           lastLog = performance.now();
           process.stderr.write(`simulating: ${p.slot}/${p.slots} half-hours, ${p.events.toLocaleString('en-GB')} events, ${rate.toLocaleString('en-GB')} events/s${p.message ? ` (${p.message})` : ''}\n`);
         }
       },
     });
+    } catch (err) {
+      bar?.stop();
+      // A run that did not complete leaves nothing behind that could pass for a result.
+      rmSync(workDir, { recursive: true, force: true });
+      throw err;
+    }
     bar?.stop();
     try {
       const slots = days * 48;

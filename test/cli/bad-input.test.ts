@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '../..');
+
+function caco(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'cli/caco.ts'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+  return { code: r.status, stderr: r.stderr.trim(), stdout: r.stdout.trim() };
+}
+
+/** The CLI's promise for bad input: one line naming the problem and the fix, exit code 2. */
+function assertOneLineError(r: { code: number | null; stderr: string }, pattern: RegExp) {
+  assert.equal(r.code, 2, r.stderr);
+  const lines = r.stderr.split('\n').filter((l) => l && !l.startsWith('npm warn'));
+  assert.ok(lines.length <= 2, `a short error, got:\n${r.stderr}`);
+  assert.match(lines[0]!, pattern);
+}
+
+test('bad input to caco simulate: one line naming the problem and the fix, exit 2, and no output presented as complete', () => {
+  const out = mkdtempSync(join(tmpdir(), 'caco-cli-'));
+  const dir = mkdtempSync(join(tmpdir(), 'caco-cli-data-'));
+  const badCsv = join(dir, 'carbon.csv');
+  writeFileSync(badCsv, 'when,grams\n2023-07-01T00:00Z,100\n');
+  const cases: Array<[string[], RegExp, Record<string, string>?]> = [
+    [['simulate', '--frobnicate'], /unknown option '--frobnicate'/],
+    [['simulate', '--from', '2019-01-01', '--out', out], /--from 2019-01-01.*the data covers 2023-01-0\d to 2023-(09|10)-\d\d.*choose --from between/],
+    [['simulate', '--from', 'yesterday', '--out', out], /--from: "yesterday" is not a date like 2023-07-03/],
+    [['simulate', '--days', '0', '--out', out], /--days: "0" must be a whole number from 1 to 60/],
+    [['simulate', '--carbon', badCsv, '--out', out], /--carbon: .*carbon\.csv.*(column|from_utc)/],
+    [['simulate', '--carbon', join(dir, 'missing.csv'), '--out', out], /--carbon: file .* does not exist/],
+    [['simulate', '--bus', 'nats', '--nats-url', 'nats://127.0.0.1:1', '--out', out], /cannot connect to NATS at nats:\/\/127\.0\.0\.1:1: connection refused.*set NATS_URL/],
+    [['simulate', '--out', out], /CACO_BUS: "kafka" is not allowed; use one of: memory, nats/, { CACO_BUS: 'kafka' }],
+  ];
+  for (const [args, pattern, env] of cases) assertOneLineError(caco(args, env), pattern);
+  assert.deepEqual(readdirSync(out), [], 'nothing written for a run that did not complete');
+  assert.equal(existsSync(join(out, 'london-2019-01-01-7d-seed42')), false);
+});
+
+test('caco audit verify and explain refuse a missing ledger with the fix; --help works for every command', () => {
+  assertOneLineError(caco(['audit', 'verify', '--data-dir', join(tmpdir(), 'no-such-caco-dir')]), /no ledger at .*run `caco simulate` first/);
+  assertOneLineError(caco(['explain', 'job-1', '--ledger', join(tmpdir(), 'nope.db')]), /no ledger at/);
+  for (const cmd of [['simulate'], ['run'], ['submit'], ['explain'], ['audit', 'verify'], ['audit', 'replay'], ['schema', 'export']]) {
+    const r = caco([...cmd, '--help']);
+    assert.equal(r.code, 0, `${cmd.join(' ')} --help: ${r.stderr}`);
+    assert.match(r.stdout, /Usage: caco/);
+  }
+});
