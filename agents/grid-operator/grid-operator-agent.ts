@@ -297,14 +297,15 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
   async function onForecast(d: ForecastData, s: GridOperatorState, ctx: AgentContext): Promise<Decision[]> {
     const nowMs = ctx.now();
     const startsAtMs = Date.parse(d.startsAt);
-    const open = [...s.orders.values()].filter((o: BoughtOrder) => o.phase === 'ordered' && nowMs < o.cancelGateMs && !asked.has(o.orderId));
+    // Each order is reduced at most once; a reduced one may still be cancelled.
+    const open = [...s.orders.values()].filter((o: BoughtOrder) => (o.phase === 'ordered' || o.phase === 'updated') && nowMs < o.cancelGateMs && !asked.has(o.orderId));
     for (const o of open.sort((a, b) => a.windowStartMs - b.windowStartMs || (a.orderId < b.orderId ? -1 : 1))) {
       const p = s.purchases.get(o.purchaseId);
       if (!p) continue;
       const series = p.kind === 'carbon-peak' ? d.carbonGPerKwh : d.priceGbpPerMwh;
       const forecastPeak = peakIn({ startsAtMs, p50: series.points.map((x) => x.p50) }, o.windowStartMs, o.windowEndMs);
       const v = judge({ announcedPeak: p.peak, forecastPeak, kw: o.kw, minKw: o.minKw, cancelBelow: cfg.cancelBelow, updateBelow: cfg.updateBelow, easedShare: cfg.easedShare });
-      if (v.kind === 'keep') continue;
+      if (v.kind === 'keep' || (v.kind === 'reduce' && o.phase === 'updated')) continue;
       const why = `forecast peak ${forecastPeak!.toFixed(1)} is ${Math.round(v.level * 100)} % of the ${p.peak.toFixed(1)} announced`;
       const r =
         v.kind === 'cancel'

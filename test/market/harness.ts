@@ -191,8 +191,13 @@ export function stress(startMs: number, endMs: number, kind: 'price-peak' | 'car
   };
 }
 
-/** A `grid.forecast.published` from `startsAtMs` whose price (or carbon) P50 is `level` everywhere. */
+/** A `grid.forecast.published` from `startsAtMs` whose price P50 is `price` everywhere. */
 export function flatForecast(startsAtMs: number, price: number, carbon = 150) {
+  return forecast(startsAtMs, () => price, carbon);
+}
+
+/** A `grid.forecast.published` from `startsAtMs` with the price P50 of each half-hour given by `priceAt`. */
+export function forecast(startsAtMs: number, priceAt: (halfHourStartMs: number) => number, carbon = 150) {
   const band = (v: number) => ({ p10: v - 5, p50: v, p90: v + 5 });
   return {
     forecastId: `fc-${startsAtMs}`,
@@ -201,7 +206,7 @@ export function flatForecast(startsAtMs: number, price: number, carbon = 150) {
     slotMinutes: 30,
     inputsHash: '0'.repeat(64),
     carbonGPerKwh: { modelId: 'test', modelVersion: '1', points: Array.from({ length: 96 }, () => band(carbon)) },
-    priceGbpPerMwh: { modelId: 'test', modelVersion: '1', points: Array.from({ length: 96 }, () => band(price)) },
+    priceGbpPerMwh: { modelId: 'test', modelVersion: '1', points: Array.from({ length: 96 }, (_, i) => band(priceAt(startsAtMs + i * 1_800_000))) },
   };
 }
 
