@@ -130,7 +130,7 @@
 
     $('flex-note').textContent = '(' + ft.orders + ' orders, ' + ft.offers + ' offers, ' + v.flexibility.openOffers + ' open; sold ' + fmt(ft.soldMwh, 2) + ' MWh)';
     var rows = v.flexibility.orders.map(function (o) {
-      return '<tr data-order="' + esc(o.orderId) + '"><td>' + esc(o.orderId) + '</td><td class="st">' + esc(o.status) + '</td><td>' + hhmm(o.windowStart) + '–' + o.windowEnd.slice(11, 16) + '</td><td>' + fmt(o.kw, 0) + '</td><td>' + fmt(o.priceGbpPerMwh, 2) + '</td><td>' + (o.deliveredMwh === null ? '–' : fmt(o.deliveredMwh, 3)) + '</td><td>' + (o.netGbp === null ? '–' : fmt(o.netGbp, 2)) + '</td></tr>';
+      return '<tr data-order="' + esc(o.orderId) + '"><td title="' + esc(o.orderId) + '">' + esc(o.orderId) + '</td><td class="st">' + esc(o.status) + '</td><td>' + hhmm(o.windowStart) + '–' + o.windowEnd.slice(11, 16) + '</td><td>' + fmt(o.kw, 0) + '</td><td>' + fmt(o.priceGbpPerMwh, 2) + '</td><td>' + (o.deliveredMwh === null ? '–' : fmt(o.deliveredMwh, 3)) + '</td><td>' + (o.netGbp === null ? '–' : fmt(o.netGbp, 2)) + '</td></tr>';
     });
     document.querySelector('#orders tbody').innerHTML = rows.join('');
     $('orders-empty').textContent = rows.length ? '' : 'No flexibility orders on the ledger yet' + (v.flexibility.available.length ? ' (' + v.flexibility.available.length + ' windows available in the latest plan).' : '.');
