@@ -1,35 +1,58 @@
 import { categoryOf, type Envelope } from '../envelope.ts';
 import type { EventHandler, StoreSubscription } from './event-store.ts';
 
-/** Wakes live subscriptions when the store has appended something. */
+/**
+ * Wakes live subscriptions when the store has appended something. A live subscription waits
+ * once per appended event, so waiting must be cheap: waiters share one poll timer, which is
+ * not cleared when a notify comes first (its later firing is only a spurious wake-up, and
+ * every waiter re-checks the store anyway).
+ */
 export class LiveSignal {
-  private waiters = new Set<() => void>();
+  private waiters: Array<() => void> = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
+  /** Counts notifications: a loop that reads it before looking at the store can tell whether anything was appended since. */
+  private notified = 0;
+
+  get version(): number {
+    return this.notified;
+  }
 
   notify(): void {
+    this.notified++;
+    if (this.waiters.length === 0) return;
     const w = this.waiters;
-    this.waiters = new Set();
+    this.waiters = [];
     for (const r of w) r();
   }
 
-  /** Resolves on the next notify, after `ms`, or at close, whichever is first. */
+  /** Resolves on the next notify, within `ms`, or at close, whichever is first. */
   wait(ms: number): Promise<void> {
     if (this.closed) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(t);
-        this.waiters.delete(done);
-        resolve();
-      };
-      const t = setTimeout(done, ms);
-      t.unref?.();
-      this.waiters.add(done);
+      this.waiters.push(resolve);
+      if (this.timer === undefined) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.wakeAll();
+        }, ms);
+        this.timer.unref?.();
+      }
     });
   }
 
   close(): void {
     this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
     this.notify();
+  }
+
+  /** A poll tick: wake the waiters without claiming that anything was appended. */
+  private wakeAll(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const r of w) r();
   }
 }
 
@@ -41,6 +64,8 @@ export interface CatchUpParams {
   live: LiveSignal;
   pollMs: number;
   handler: EventHandler;
+  /** Events read per page (default 1000). */
+  pageSize?: number;
   onError?: (err: unknown, event: Envelope) => void;
 }
 
@@ -59,30 +84,40 @@ export function runCatchUpSubscription(p: CatchUpParams): StoreSubscription {
 
   const loop = async () => {
     while (!closed) {
-      const page = await p.readPage(position, 1000);
+      const seen = p.live.version;
+      const page = await p.readPage(position, p.pageSize ?? 1000);
       if (page.length === 0) {
         const head = await p.head();
         if (head <= position) {
           const w = caughtUpWaiters;
           caughtUpWaiters = [];
           for (const r of w) r();
-          await p.live.wait(p.pollMs);
+          // Something appended between the read and now: read again rather than sleep.
+          if (p.live.version === seen) await p.live.wait(p.pollMs);
         }
         continue;
       }
       for (const e of page) {
         if (closed) return;
-        if (!cats || cats.has(categoryOf(e.stream))) await p.handler(e);
+        if (!cats || cats.has(categoryOf(e.stream))) {
+          // A synchronous handler is not awaited: a microtask per event is most of the
+          // delivery cost, and order is the same either way.
+          const r = p.handler(e);
+          if (r !== undefined) await r;
+        }
         position = e.position;
       }
     }
   };
-  const running = loop().catch((err: unknown) => {
-    failure = err;
-    closed = true;
+  const releaseWaiters = () => {
     const w = caughtUpWaiters;
     caughtUpWaiters = [];
     for (const r of w) r();
+  };
+  const running = loop().catch((err: unknown) => {
+    failure = err;
+    closed = true;
+    releaseWaiters();
   });
 
   return {
@@ -93,11 +128,16 @@ export function runCatchUpSubscription(p: CatchUpParams): StoreSubscription {
       closed = true;
       p.live.notify();
       await running;
+      // As the JetStream subscription does: nobody waits for a closed subscription forever.
+      releaseWaiters();
     },
     async caughtUp() {
       if (failure) throw failure;
       const head = await p.head();
-      if (position >= head) return;
+      // The loop may have failed or been closed while the head was read: then no one will
+      // release a waiter registered now.
+      if (failure) throw failure;
+      if (position >= head || closed) return;
       await new Promise<void>((r) => caughtUpWaiters.push(r));
       if (failure) throw failure;
     },

@@ -26,6 +26,13 @@ interface Row {
   sig: string;
 }
 
+/** The columns of a raw read, in this order (see `fromRaw`). */
+const COLUMNS = 'position, id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig';
+type RawRow = [number, string, string, number, string, number, string, string, string, string | null, string, string, string, string];
+
+/** Rows per read in readAll: large enough to amortise the query, small enough to stay in the young generation. */
+const READ_PAGE = 1000;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
   position INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -73,12 +80,14 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
       // The (stream, revision) unique index answers this without a separate heads table.
       head: this.db.prepare<[string], { revision: number; hash: string }>('SELECT revision, hash FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1'),
       byId: this.db.prepare<[string], Row>('SELECT * FROM events WHERE id = ?'),
+      idExists: this.db.prepare<[string], number>('SELECT 1 FROM events WHERE id = ?').pluck(true),
       insert: this.db.prepare(
         `INSERT INTO events (id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      readStream: this.db.prepare<[string, number], Row>('SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision'),
-      readAll: this.db.prepare<[number, number], Row>('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
+      // Reads return rows as arrays (COLUMNS order): no per-row object keyed by column name.
+      readStream: this.db.prepare<[string, number], RawRow>(`SELECT ${COLUMNS} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision`).raw(true),
+      readAll: this.db.prepare<[number, number], RawRow>(`SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`).raw(true),
       headPos: this.db.prepare<[], { p: number | null }>('SELECT MAX(position) AS p FROM events'),
       heads: this.db.prepare<[], { stream: string; revision: number; hash: string }>(
         'SELECT e.stream, e.revision, e.hash FROM events e JOIN (SELECT stream, MAX(revision) AS r FROM events GROUP BY stream) h ON e.stream = h.stream AND e.revision = h.r ORDER BY e.stream',
@@ -87,14 +96,12 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
       cpPut: this.db.prepare('INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position'),
     };
     this.appendTx = this.db.transaction((stream: string, events: ReadonlyArray<NewEvent>, expected: ExpectedRevision): AppendResult => {
-      const existing = this.stmts.byId.get(events[0]!.id);
-      if (existing) return this.idempotentResult(stream, events, existing);
+      if (this.stmts.idExists.get(events[0]!.id) !== undefined) return this.idempotentResult(stream, events, this.stmts.byId.get(events[0]!.id)!);
       const head = this.stmts.head.get(stream);
       if (!expectationHolds(expected, head?.revision)) {
         throw new ConcurrencyError(stream, describeExpected(expected), head?.revision ?? 'no-stream');
       }
       const sealed = sealBatch(stream, events, head, this.opts.keyring);
-      const out: Envelope[] = [];
       for (const e of sealed) {
         let info;
         try {
@@ -105,10 +112,11 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
           }
           throw err;
         }
-        out.push({ ...e, position: Number(info.lastInsertRowid) });
+        // The sealed envelopes are ours alone: give them their positions in place.
+        (e as { position: number }).position = Number(info.lastInsertRowid);
       }
-      const last = out[out.length - 1]!;
-      return { events: out, nextExpected: last.revision, position: last.position };
+      const last = sealed[sealed.length - 1]!;
+      return { events: sealed, nextExpected: last.revision, position: last.position };
     });
   }
 
@@ -133,28 +141,64 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
   }
 
   async *readStream(stream: string, fromRevision = 0): AsyncIterable<Envelope> {
-    for (const row of this.stmts.readStream.iterate(stream, fromRevision)) yield toEnvelope(row);
+    for (const row of this.stmts.readStream.iterate(stream, fromRevision)) yield fromRaw(row);
   }
 
-  async *readAll(opts: ReadAllOptions = {}): AsyncIterable<Envelope> {
+  /**
+   * The global log, a page of rows at a time. Written as a plain async iterator rather than
+   * an async generator: replay spends a large share of its time in the generator's
+   * per-event resume, and here the next event is usually already in the page.
+   */
+  readAll(opts: ReadAllOptions = {}): AsyncIterable<Envelope> {
     let from = opts.from ?? 0;
     let left = opts.limit ?? Infinity;
     const cats = opts.categories ? new Set(opts.categories) : undefined;
-    for (;;) {
-      const rows = this.stmts.readAll.all(from, 2000);
-      if (rows.length === 0) return;
-      for (const row of rows) {
-        from = row.position;
-        if (cats && !cats.has(categoryOf(row.stream))) continue;
-        yield toEnvelope(row);
-        if (--left <= 0) return;
+    const stmt = this.stmts.readAll;
+    let page: RawRow[] = [];
+    let i = 0;
+    let ended = left <= 0;
+    const done: IteratorResult<Envelope> = { done: true, value: undefined };
+    const next = (): IteratorResult<Envelope> => {
+      while (!ended) {
+        if (i >= page.length) {
+          page = stmt.all(from, cats ? READ_PAGE : Math.min(READ_PAGE, left));
+          i = 0;
+          if (page.length === 0) break;
+        }
+        const row = page[i++]!;
+        from = row[0];
+        if (cats && !cats.has(categoryOf(row[2]))) continue;
+        if (--left <= 0) ended = true;
+        return { done: false, value: fromRaw(row) };
       }
-    }
+      ended = true;
+      page = [];
+      return done;
+    };
+    return {
+      [Symbol.asyncIterator]: () => ({
+        next: () => {
+          try {
+            return Promise.resolve(next());
+          } catch (err) {
+            return Promise.reject(err as Error);
+          }
+        },
+        return: () => {
+          ended = true;
+          page = [];
+          return Promise.resolve(done);
+        },
+      }),
+    };
   }
 
   /** Synchronous page read for the catch-up loop (fast path: no async iterator per event). */
   readPage(from: number, limit: number): Envelope[] {
-    return this.stmts.readAll.all(from, limit).map(toEnvelope);
+    const rows = this.stmts.readAll.all(from, limit);
+    const out = new Array<Envelope>(rows.length);
+    for (let i = 0; i < rows.length; i++) out[i] = fromRaw(rows[i]!);
+    return out;
   }
 
   async subscribeAll(handler: EventHandler, opts: SubscribeAllOptions = {}): Promise<StoreSubscription> {
@@ -198,6 +242,25 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
     this.live.close();
     if (this.db.open) this.db.close();
   }
+}
+
+function fromRaw(r: RawRow): Envelope {
+  return {
+    id: r[1],
+    type: r[4],
+    version: r[5],
+    stream: r[2],
+    revision: r[3],
+    position: r[0],
+    time: r[6],
+    source: r[7],
+    correlationId: r[8],
+    causationId: r[9],
+    data: JSON.parse(r[10]) as unknown,
+    prevHash: r[11],
+    hash: r[12],
+    sig: r[13],
+  };
 }
 
 function toEnvelope(r: Row): Envelope {
