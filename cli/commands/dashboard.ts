@@ -2,7 +2,6 @@ import { Command } from 'commander';
 import { openStack } from '../../core/stack.ts';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { UsageError } from '../errors.ts';
-import { startDashboard } from '../../dashboard/index.ts';
 
 interface DashboardFlags extends GlobalOptions {
   ledger?: string;
@@ -18,6 +17,7 @@ export function dashboardCommand(): Command {
     .option('--host <addr>', 'address to bind (the page has no login: keep it local)', '127.0.0.1');
   addGlobalOptions(cmd);
   return cmd.action(async (o: DashboardFlags) => {
+    const { startDashboard } = await import('../../dashboard/index.ts');
     const port = Number(o.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: "${o.port}" must be a whole number from 0 to 65535`);
     const config = configFrom(o);

@@ -1,7 +1,5 @@
 import { Command } from 'commander';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
-import { startLiveSite } from '../site-runtime.ts';
-import { startJobsHttp } from '../jobs-http.ts';
 import { UsageError } from '../errors.ts';
 
 export function runCommand(): Command {
@@ -15,6 +13,7 @@ export function runCommand(): Command {
     const config = configFrom(o, { bus: 'nats', store: 'jetstream' });
     const port = Number(o.httpPort);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--http-port: "${o.httpPort}" is not a port number (0 to disable)`);
+    const [{ startLiveSite }, { startJobsHttp }] = await Promise.all([import('../site-runtime.ts'), import('../jobs-http.ts')]);
     const site = await startLiveSite(config, { recorded: Boolean(o.recorded) });
     let http: Awaited<ReturnType<typeof startJobsHttp>> | undefined;
     try {

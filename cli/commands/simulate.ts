@@ -4,11 +4,8 @@ import { rmSync, existsSync, renameSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { UsageError } from '../errors.ts';
-import { runSimulation } from '../../sim/simulation.ts';
-import { siteConfig } from '../../agents/compute/jobs/index.ts';
-import { actualSignals } from '../../sim/inputs.ts';
-import { baselineTotals, cacoTotals, type PolicyTotals } from '../../sim/results.ts';
-import { writeReport } from '../../sim/report.ts';
+import type { PolicyTotals } from '../../sim/results.ts';
+import type { runSimulation as RunSimulation } from '../../sim/simulation.ts';
 
 interface SimulateFlags extends GlobalOptions {
   seed: string;
@@ -54,6 +51,14 @@ export function simulateCommand(): Command {
   cmd.addOption(new Option('--site-name <name>').hideHelp());
   return cmd.action(async (o: SimulateFlags) => {
     const config = configFrom(o);
+    // Loaded here, not at the top: `caco --help` should not load the models and the solver.
+    const [{ runSimulation }, { actualSignals }, { baselineTotals, cacoTotals }, { writeReport }, { siteConfig }] = await Promise.all([
+      import('../../sim/simulation.ts'),
+      import('../../sim/inputs.ts'),
+      import('../../sim/results.ts'),
+      import('../../sim/report.ts'),
+      import('../../agents/compute/jobs/index.ts'),
+    ]);
     if (!DATE.test(o.from) || Number.isNaN(Date.parse(`${o.from}T00:00:00Z`))) throw new UsageError(`--from: "${o.from}" is not a date like 2023-07-03`);
     const days = int('--days', o.days, 1, 60);
     const fromMs = Date.parse(`${o.from}T00:00:00Z`);
@@ -70,7 +75,7 @@ export function simulateCommand(): Command {
     const bar = o.progress && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'simulating {bar} {value}/{total} half-hours | {events} events | {rate} events/s | {phase}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : null;
     const started = performance.now();
     let lastLog = 0;
-    let result: Awaited<ReturnType<typeof runSimulation>>;
+    let result: Awaited<ReturnType<typeof RunSimulation>>;
     try {
       result = await runSimulation({
       config,
