@@ -55,7 +55,8 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
         ...(runtimeModel
           ? {
               predictRuntime: async (f) => {
-                const seconds = await runtimeModel.predictSeconds({
+                // The P90 prediction: under-predicting is what breaks deadlines.
+                const seconds = await runtimeModel.predictSecondsP90({
                   predictType: String(f['predictType'] ?? 'TXT_2_IMG'),
                   promptLength: num(f['promptLength']),
                   negativePromptLength: num(f['negativePromptLength']),
@@ -64,8 +65,9 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
                   numLora: num(f['numLora']),
                   checkpointModelVersionId: f['checkpointModelVersionId'] === undefined ? null : String(f['checkpointModelVersionId']),
                 });
-                const scale = num(f['requests']) ?? 1;
-                return { minutes: (seconds * scale) / 60, model: `${runtimeModel.modelId}@${runtimeModel.modelVersion}` };
+                // A batch of `requests` such requests spread over `parallel` GPUs.
+                const scale = (num(f['requests']) ?? 1) / Math.max(1, num(f['parallel']) ?? 1);
+                return { minutes: (seconds * scale) / 60, model: `${runtimeModel.modelId}@${runtimeModel.modelVersion} (P90)` };
               },
             }
           : {}),
