@@ -11,6 +11,7 @@ import { explainCommand } from './commands/explain.ts';
 import { dashboardCommand } from './commands/dashboard.ts';
 import { runCommand } from './commands/run.ts';
 import { submitCommand } from './commands/submit.ts';
+import { bppCommand } from './commands/bpp.ts';
 import { reportAndExit } from './errors.ts';
 
 const program = new Command('caco')
@@ -26,6 +27,7 @@ program.addCommand(explainCommand());
 program.addCommand(dashboardCommand());
 program.addCommand(runCommand());
 program.addCommand(submitCommand());
+program.addCommand(bppCommand());
 
 // Subcommands built with `new Command` do not inherit these; apply them everywhere.
 const walk = (c: Command): void => {

@@ -1,0 +1,166 @@
+import { Command } from 'commander';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
+import { UsageError } from '../errors.ts';
+import { startLiveSite } from '../site-runtime.ts';
+import { startJobsHttp } from '../jobs-http.ts';
+import { DEFAULT_DOMAIN, FileKeyDirectory, loadSigningKeyFile, newSigningIdentity } from '../../core/beckn/index.ts';
+import { createCoordinationAgent, type BecknHttpServer } from '../../agents/coordination/index.ts';
+import { DEFAULT_SITE } from '../../agents/compute/jobs/index.ts';
+import { generateWorkload, loadTraceStats } from '../../agents/compute/workload/index.ts';
+import type { Runtime } from '../../core/runtime/runtime.ts';
+
+interface BppFlags extends GlobalOptions {
+  signingKey?: string;
+  keyDirectory?: string;
+  port: string;
+  host: string;
+  publicUri?: string;
+  recorded?: boolean;
+  domain: string;
+  margin: string;
+  sellShare: string;
+  syntheticJobs: string;
+  jobsPort: string;
+  seed: string;
+}
+
+function number(name: string, v: string, min: number, max: number, integer = false): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) throw new UsageError(`${name}: "${v}" must be a ${integer ? 'whole ' : ''}number from ${min} to ${max}`);
+  return n;
+}
+
+/** Submit a generated workload as its jobs are released, on the wall clock. */
+function submitSyntheticJobs(runtime: Runtime, perDay: number, seed: string, log: (s: string) => void): () => void {
+  const startMs = Date.now();
+  const { jobs } = generateWorkload({ seed, startMs, days: 7, site: DEFAULT_SITE, jobsPerDay: perDay }, loadTraceStats());
+  const timers = jobs.map((j) =>
+    setTimeout(
+      () => {
+        void runtime
+          .send(
+            'compute',
+            'submit',
+            {
+              jobId: j.id,
+              class: j.class,
+              powerKw: j.powerKw,
+              runtimeMin: j.runtimeMin,
+              earliestStart: new Date(Math.max(j.earliestStartMs, Date.now())).toISOString(),
+              deadline: new Date(j.deadlineMs).toISOString(),
+              slaClass: j.slaClass,
+              preemptible: j.preemptible,
+            },
+            { id: `submit-${seed}-${j.id}`, source: 'workload' },
+          )
+          .then((r) => (r.ok ? undefined : log(`job ${j.id} not submitted: ${r.error.reason}`)));
+      },
+      Math.max(0, j.earliestStartMs - Date.now()),
+    ),
+  );
+  return () => timers.forEach(clearTimeout);
+}
+
+export function bppCommand(): Command {
+  const cmd = new Command('bpp')
+    .description('run the site as a Beckn BPP on the wall clock (grid, compute and coordination agents): an outside BAP discovers, buys and is paid for flexibility over signed HTTP — see docs/market.md')
+    .option('--signing-key <file>', "this BPP's signing key file (format caco-beckn-signing-key/1, docs/beckn.md); `caco bpp keygen` makes one")
+    .option('--key-directory <file>', 'public keys of the BAPs allowed to trade (format caco-beckn-keys/1)')
+    .option('--port <port>', 'port the BPP listens on', '8711')
+    .option('--host <host>', 'address the BPP binds', '127.0.0.1')
+    .option('--public-uri <uri>', 'bpp_uri sent in callbacks, the base of POST <uri>/<action> (default http://<host>:<port>/beckn)')
+    .option('--recorded', 'replay the recorded 2023 grid data as if current instead of calling the live APIs')
+    .option('--domain <code>', 'Beckn context.domain served', DEFAULT_DOMAIN)
+    .option('--margin <gbp-per-mwh>', '£/MWh added to the marginal cost of shedding load', '30')
+    .option('--sell-share <fraction>', 'share of the sheddable load put on sale', '0.5')
+    .option('--synthetic-jobs <per-day>', 'also submit a generated workload of this many deferrable jobs a day (0: jobs come only over NATS or --jobs-port)', '0')
+    .option('--jobs-port <port>', 'HTTP endpoint for jobs (POST /jobs); 0 to disable', '0')
+    .option('--seed <seed>', 'seed of the synthetic workload', 'bpp');
+  addGlobalOptions(cmd);
+  cmd.addCommand(keygenCommand());
+  return cmd.action(async (o: BppFlags) => {
+    if (!o.signingKey) throw new UsageError('--signing-key <file> is required: the BPP signs every callback (make one with `caco bpp keygen <subscriber-id> --out <dir>`)');
+    if (!o.keyDirectory) throw new UsageError('--key-directory <file> is required: it lists the public keys of the BAPs allowed to trade (format caco-beckn-keys/1)');
+    for (const [flag, f] of [['--signing-key', o.signingKey], ['--key-directory', o.keyDirectory]] as const) if (!existsSync(f)) throw new UsageError(`${flag}: file ${f} does not exist`);
+    const port = number('--port', o.port, 1, 65535, true);
+    const jobsPort = number('--jobs-port', o.jobsPort, 0, 65535, true);
+    const margin = number('--margin', o.margin, -1000, 10_000);
+    const sellShare = number('--sell-share', o.sellShare, 0.01, 1);
+    const syntheticJobs = number('--synthetic-jobs', o.syntheticJobs, 0, 100_000, true);
+    const signingKey = loadSigningKeyFile(o.signingKey);
+    const keyDirectory = new FileKeyDirectory(o.keyDirectory);
+    const uri = o.publicUri ?? `http://${o.host}:${port}/beckn`;
+    try {
+      new URL(uri);
+    } catch {
+      throw new UsageError(`--public-uri: "${uri}" is not a URL like http://bpp.example.org/beckn`);
+    }
+    const config = configFrom(o);
+    let server: BecknHttpServer | undefined;
+    const site = await startLiveSite(config, {
+      recorded: Boolean(o.recorded),
+      addAgents: (rt) => {
+        rt.add(
+          createCoordinationAgent({
+            runtime: rt,
+            signingKey,
+            keyDirectory,
+            listen: { host: o.host, port },
+            onListening: (s) => (server = s),
+            config: { bpp: { id: signingKey.subscriberId, uri }, domain: o.domain, marginGbpPerMwh: margin, sellShare, support: { email: `flex-desk@${signingKey.subscriberId.includes('.') ? signingKey.subscriberId : 'caco.local'}`, url: `${uri.replace(/\/+$/, '')}/support` } },
+          }),
+        );
+      },
+    }).catch((err: unknown) => {
+      const msg = err instanceof Error ? err.message : String(err);
+      if (/EADDRINUSE|EACCES/.test(msg)) throw new UsageError(`--port ${port}: ${msg}; choose another port`);
+      throw err;
+    });
+    let jobsHttp: Awaited<ReturnType<typeof startJobsHttp>> | undefined;
+    try {
+      if (jobsPort > 0) jobsHttp = await startJobsHttp(site.runtime, site.stack.store, jobsPort, o.host);
+    } catch (err) {
+      await site.stop();
+      throw new UsageError(`--jobs-port ${jobsPort}: ${(err as Error).message}; choose another port or 0`);
+    }
+    const stopJobs = syntheticJobs > 0 ? submitSyntheticJobs(site.runtime, syntheticJobs, o.seed, (s) => process.stderr.write(`${s}\n`)) : () => undefined;
+    console.log(`caco bpp: ${signingKey.subscriberId} (key ${signingKey.uniqueKeyId}) serving ${o.domain} at ${uri}`);
+    console.log(`  listening on ${server?.origin ?? `${o.host}:${port}`}: POST /search /select /init /confirm /status /update /cancel /rating /support (also under ${new URL(uri).pathname})`);
+    console.log(`  callbacks are signed and POSTed to the bap_uri of each request; BAP keys from ${resolve(o.keyDirectory)}`);
+    for (const n of site.notes) console.log(`  ${n}`);
+    if (syntheticJobs > 0) console.log(`  submitting a generated workload of ${syntheticJobs} deferrable jobs a day`);
+    if (jobsHttp) console.log(`  jobs: POST http://${o.host}:${jobsPort}/jobs`);
+    console.log('  Ctrl-C to stop');
+    await new Promise<void>((done) => {
+      process.once('SIGINT', () => done());
+      process.once('SIGTERM', () => done());
+    });
+    console.log('stopping: finishing the requests in hand and writing checkpoints…');
+    stopJobs();
+    await jobsHttp?.close();
+    await site.stop();
+  });
+}
+
+/** `caco bpp keygen <subscriber-id> --out <dir>`: a signing key file and the entry the other side needs. */
+function keygenCommand(): Command {
+  return new Command('keygen')
+    .description('make a signing key file for a Beckn participant and the key directory entry to hand to the other side')
+    .argument('<subscriber-id>', 'the participant id, e.g. dc-london-01.example.com')
+    .option('--key-id <id>', 'unique key id (keyId second part)', 'k1')
+    .option('--out <dir>', 'folder to write <subscriber-id>.signing-key.json and <subscriber-id>.keys.json', '.')
+    .action((subscriberId: string, o: { keyId: string; out: string }) => {
+      if (!/^[^"|\\\s]+$/.test(subscriberId)) throw new UsageError(`subscriber id "${subscriberId}" must have no quotes, "|", "\\" or spaces`);
+      const { signingKeyFile, directoryEntry } = newSigningIdentity(subscriberId, o.keyId);
+      mkdirSync(o.out, { recursive: true });
+      const keyPath = join(o.out, `${subscriberId}.signing-key.json`);
+      const dirPath = join(o.out, `${subscriberId}.keys.json`);
+      if (existsSync(keyPath)) throw new UsageError(`${keyPath} exists; remove it or choose another --out`);
+      writeFileSync(keyPath, `${JSON.stringify(signingKeyFile, null, 2)}\n`, { mode: 0o600 });
+      chmodSync(keyPath, 0o600);
+      writeFileSync(dirPath, `${JSON.stringify({ format: 'caco-beckn-keys/1', keys: [directoryEntry] }, null, 2)}\n`);
+      console.log(`signing key (keep private): ${keyPath}\nkey directory with its public key (give to the other side): ${dirPath}`);
+    });
+}
