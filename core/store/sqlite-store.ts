@@ -26,6 +26,16 @@ interface Row {
   sig: string;
 }
 
+interface PendingAppend {
+  readonly stream: string;
+  readonly events: ReadonlyArray<NewEvent>;
+  readonly expected: ExpectedRevision;
+  resolve(r: AppendResult): void;
+  reject(err: unknown): void;
+}
+
+type Outcome = { ok: AppendResult } | { err: unknown };
+
 /** The columns of a raw read, in this order (see `fromRaw`). */
 const COLUMNS = 'position, id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig';
 type RawRow = [number, string, string, number, string, number, string, string, string, string | null, string, string, string, string];
@@ -69,6 +79,9 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
   private readonly live = new LiveSignal();
   private readonly stmts;
   private readonly appendTx;
+  private readonly groupTx;
+  /** Appends waiting for the next group commit (see `append`). */
+  private pending: PendingAppend[] = [];
 
   constructor(private readonly opts: SqliteStoreOptions) {
     if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
@@ -95,36 +108,97 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
       cpGet: this.db.prepare<[string], { position: number }>('SELECT position FROM checkpoints WHERE name = ?'),
       cpPut: this.db.prepare('INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position'),
     };
-    this.appendTx = this.db.transaction((stream: string, events: ReadonlyArray<NewEvent>, expected: ExpectedRevision): AppendResult => {
-      if (this.stmts.idExists.get(events[0]!.id) !== undefined) return this.idempotentResult(stream, events, this.stmts.byId.get(events[0]!.id)!);
-      const head = this.stmts.head.get(stream);
-      if (!expectationHolds(expected, head?.revision)) {
-        throw new ConcurrencyError(stream, describeExpected(expected), head?.revision ?? 'no-stream');
-      }
-      const sealed = sealBatch(stream, events, head, this.opts.keyring);
-      for (const e of sealed) {
-        let info;
+    this.appendTx = this.db.transaction((a: PendingAppend): AppendResult => {
+      const prepared = this.prepareAppend(a);
+      return 'stored' in prepared ? prepared.stored : this.insertSealed(prepared.sealed);
+    });
+    this.groupTx = this.db.transaction((group: ReadonlyArray<PendingAppend>, outcomes: Outcome[]): void => {
+      for (let i = 0; i < group.length; i++) {
+        let prepared;
         try {
-          info = this.stmts.insert.run(e.id, stream, e.revision, e.type, e.version, e.time, e.source, e.correlationId, e.causationId, JSON.stringify(e.data), e.prevHash, e.hash, e.sig);
+          prepared = this.prepareAppend(group[i]!);
         } catch (err) {
-          if (err instanceof Error && /UNIQUE constraint failed: events\.id/.test(err.message)) {
-            throw new InvalidArgumentError(`events[${e.revision - (head?.revision ?? -1) - 1}].id`, `"${e.id}" is already stored in another append`);
-          }
-          throw err;
+          // Refused before writing anything: the rest of the group goes on.
+          outcomes[i] = { err };
+          continue;
         }
-        // The sealed envelopes are ours alone: give them their positions in place.
-        (e as { position: number }).position = Number(info.lastInsertRowid);
+        // A failure while writing is not expected once the checks passed (a full disk, an
+        // I/O error); it leaves this function and rolls the whole group back.
+        outcomes[i] = { ok: 'stored' in prepared ? prepared.stored : this.insertSealed(prepared.sealed) };
       }
-      const last = sealed[sealed.length - 1]!;
-      return { events: sealed, nextExpected: last.revision, position: last.position };
     });
   }
 
-  async append(stream: string, events: ReadonlyArray<NewEvent>, expected: ExpectedRevision): Promise<AppendResult> {
-    validateAppend(stream, events, expected);
-    const result = this.appendTx(stream, events, expected);
-    this.live.notify();
-    return result;
+  /**
+   * Everything that can refuse an append, done before it writes a row — so an append in a
+   * group needs no savepoint to be all or nothing: the expected revision, a retry of stored
+   * events (answered with them), an event id stored elsewhere, and sealing.
+   */
+  private prepareAppend(a: PendingAppend): { stored: AppendResult } | { sealed: Envelope[] } {
+    const { stream, events, expected } = a;
+    if (this.stmts.idExists.get(events[0]!.id) !== undefined) return { stored: this.idempotentResult(stream, events, this.stmts.byId.get(events[0]!.id)!) };
+    const head = this.stmts.head.get(stream);
+    if (!expectationHolds(expected, head?.revision)) {
+      throw new ConcurrencyError(stream, describeExpected(expected), head?.revision ?? 'no-stream');
+    }
+    for (let i = 1; i < events.length; i++) {
+      if (this.stmts.idExists.get(events[i]!.id) !== undefined) throw new InvalidArgumentError(`events[${i}].id`, `"${events[i]!.id}" is already stored in another append`);
+    }
+    return { sealed: sealBatch(stream, events, head, this.opts.keyring) };
+  }
+
+  private insertSealed(sealed: Envelope[]): AppendResult {
+    for (const e of sealed) {
+      const info = this.stmts.insert.run(e.id, e.stream, e.revision, e.type, e.version, e.time, e.source, e.correlationId, e.causationId, JSON.stringify(e.data), e.prevHash, e.hash, e.sig);
+      // The sealed envelopes are ours alone: give them their positions in place.
+      (e as { position: number }).position = Number(info.lastInsertRowid);
+    }
+    const last = sealed[sealed.length - 1]!;
+    return { events: sealed, nextExpected: last.revision, position: last.position };
+  }
+
+  /**
+   * Appends made in the same turn of the event loop share one SQLite transaction (group
+   * commit): a commit costs far more than the rows it writes, and agents reacting to the
+   * same event append together. Each append is still all or nothing on its own (every check
+   * that can refuse it runs before it writes; see `prepareAppend`), and its promise settles
+   * only after the group committed. A lone append waits one microtask and commits by itself.
+   */
+  append(stream: string, events: ReadonlyArray<NewEvent>, expected: ExpectedRevision): Promise<AppendResult> {
+    try {
+      validateAppend(stream, events, expected);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return new Promise<AppendResult>((resolve, reject) => {
+      if (this.pending.push({ stream, events, expected, resolve, reject }) === 1) queueMicrotask(() => this.commitPending());
+    });
+  }
+
+  private commitPending(): void {
+    const group = this.pending;
+    this.pending = [];
+    const outcomes = new Array<Outcome>(group.length);
+    try {
+      if (group.length === 1) {
+        outcomes[0] = { ok: this.appendTx(group[0]!) };
+      } else {
+        this.groupTx(group, outcomes);
+      }
+    } catch (err) {
+      // The commit itself failed (a closed database, a lock held too long): nothing of the
+      // group was stored.
+      for (let i = 0; i < group.length; i++) outcomes[i] = { err };
+    }
+    let stored = false;
+    for (let i = 0; i < group.length; i++) {
+      const o = outcomes[i]!;
+      if ('ok' in o) {
+        stored = true;
+        group[i]!.resolve(o.ok);
+      } else group[i]!.reject(o.err);
+    }
+    if (stored) this.live.notify();
   }
 
   private idempotentResult(stream: string, events: ReadonlyArray<NewEvent>, first: Row): AppendResult {
@@ -239,6 +313,8 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
   }
 
   async close(): Promise<void> {
+    // Appends already made are committed, as they were when append wrote at once.
+    if (this.pending.length && this.db.open) this.commitPending();
     this.live.close();
     if (this.db.open) this.db.close();
   }
