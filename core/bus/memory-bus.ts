@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Bus, BusMessage, Headers, MessageHandler, PublishOptions, RequestOptions, SubscribeOptions, Subscription } from './bus.ts';
-import { assertPattern, assertPublishSubject, subjectMatches } from './subject.ts';
+import { assertPattern, assertPublishSubject } from './subject.ts';
 import { NoRespondersError, TimeoutError } from '../errors.ts';
 
 interface Sub {
   readonly pattern: string;
+  /** The pattern split once at subscribe: matching runs for every message. */
+  readonly tokens: ReadonlyArray<string>;
   readonly queue: string | undefined;
   readonly handler: MessageHandler;
   /** Messages wait here so one subscription handles them one at a time, in order. */
@@ -30,17 +32,23 @@ export class MemoryBus implements Bus {
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
   private closed = false;
+  private readonly validSubjects = new Set<string>();
 
   constructor(private readonly opts: MemoryBusOptions = {}) {}
 
   async publish(subject: string, data: Uint8Array, opts?: PublishOptions): Promise<void> {
-    assertPublishSubject(subject);
+    // Publishers reuse a handful of subjects (one per event type): check each once.
+    if (!this.validSubjects.has(subject)) {
+      assertPublishSubject(subject);
+      if (this.validSubjects.size >= 10_000) this.validSubjects.clear();
+      this.validSubjects.add(subject);
+    }
     this.deliver({ subject, data, headers: opts?.headers ?? {} });
   }
 
   async subscribe(subject: string, handler: MessageHandler, opts?: SubscribeOptions): Promise<Subscription> {
     assertPattern(subject);
-    const sub: Sub = { pattern: subject, queue: opts?.queue, handler, queueOfMessages: [], running: false, closed: false };
+    const sub: Sub = { pattern: subject, tokens: subject.split('.'), queue: opts?.queue, handler, queueOfMessages: [], running: false, closed: false };
     this.subs.push(sub);
     return {
       unsubscribe: async () => {
@@ -96,19 +104,22 @@ export class MemoryBus implements Bus {
   private deliver(msg: BusMessage): number {
     if (this.closed) throw new Error('bus is closed');
     let n = 0;
-    const groups = new Map<string, Sub[]>();
+    let groups: Map<string, Sub[]> | undefined;
+    const tokens = msg.subject.split('.');
     for (const s of this.subs) {
-      if (!subjectMatches(s.pattern, msg.subject)) continue;
+      if (!tokensMatch(s.tokens, tokens)) continue;
       if (s.queue === undefined) {
         this.enqueue(s, msg);
         n++;
       } else {
         const key = `${s.queue}\u0000${s.pattern}`;
+        groups ??= new Map();
         const g = groups.get(key);
         if (g) g.push(s);
         else groups.set(key, [s]);
       }
     }
+    if (groups === undefined) return n;
     for (const [key, members] of groups) {
       // Round-robin within a queue group, so work spreads like it does on NATS.
       const i = (this.rr.get(key) ?? 0) % members.length;
@@ -133,7 +144,9 @@ export class MemoryBus implements Bus {
       const msg = sub.queueOfMessages.shift()!;
       if (!sub.closed) {
         try {
-          await sub.handler(msg);
+          // A synchronous handler is not awaited: a microtask per message is most of the cost.
+          const r = sub.handler(msg);
+          if (r !== undefined) await r;
         } catch (err) {
           (this.opts.onHandlerError ?? defaultOnError)(err, msg);
         }
@@ -147,6 +160,17 @@ export class MemoryBus implements Bus {
       for (const r of w) r();
     }
   }
+}
+
+/** `subjectMatches` on subjects already split into tokens. */
+function tokensMatch(p: ReadonlyArray<string>, s: ReadonlyArray<string>): boolean {
+  for (let i = 0; i < p.length; i++) {
+    const t = p[i]!;
+    if (t === '>') return s.length > i;
+    if (i >= s.length) return false;
+    if (t !== '*' && t !== s[i]) return false;
+  }
+  return p.length === s.length;
 }
 
 function defaultOnError(err: unknown, msg: BusMessage): void {
