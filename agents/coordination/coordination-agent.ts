@@ -1,7 +1,7 @@
 import { defineAgent, type AgentContext, type AgentDefinition, type Decision, type EventToAppend } from '../../core/runtime/agent.ts';
 import type { Runtime } from '../../core/runtime/runtime.ts';
 import type { Envelope } from '../../core/envelope.ts';
-import { buildContext, onStatusResponse, type BecknSigningKey, type KeyDirectory } from '../../core/beckn/index.ts';
+import type { BecknSigningKey, KeyDirectory } from '../../core/beckn/index.ts';
 import { settlementPeriodOf, HALF_HOUR_MS } from '../../core/time/index.ts';
 import { orderStatement } from '../../projections/settlement/index.ts';
 import { REQUEST_ACTIONS, type BecknBody, type BecknRequestAction } from '../../schemas/beckn/index.ts';
@@ -21,7 +21,7 @@ import {
   onStatusBody,
   onSupportBody,
   onUpdateBody,
-  orderView,
+  statusPushBody,
 } from './responses.ts';
 import { evolveCoordination, INITIAL_COORDINATION_STATE, type CoordinationState, type OrderRecord, type PublishedOffer } from './state.ts';
 
@@ -119,6 +119,8 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
   async function handleRequest(d: HandleData, s: CoordinationState, ctx: AgentContext): Promise<Decision[]> {
     const nowMs = ctx.now();
     const { action, body } = d;
+    // The context's action is `action` (the schema of that action decoded it); the builders
+    // are typed per action, hence the cast.
     const req = { request: body.context as never, nowMs };
     const bap = body.context.bap_uri;
     // The state may have moved since the server said ACK; check again.
@@ -175,19 +177,7 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
 
   /** An unsolicited on_status (delivery news): a new message id in the order's transaction. */
   async function pushStatus(ctx: AgentContext, s: CoordinationState, o: OrderRecord): Promise<void> {
-    const nowMs = ctx.now();
-    const context = buildContext({
-      action: 'on_status',
-      bap: { id: o.bapId, uri: o.bapUri },
-      bpp: cfg.bpp,
-      transactionId: o.transactionId,
-      messageId: ctx.newId(),
-      nowMs,
-      domain: cfg.domain,
-    });
-    const body = onStatusResponse(context, orderView(cfg, s, o, nowMs));
-    const tagged = o.fulfilled ? onStatusBody(cfg, s, { request: { ...context, action: 'status' } as never, nowMs, messageId: context.message_id }, o) : body;
-    await send(ctx, o.bapUri, 'on_status', tagged);
+    await send(ctx, o.bapUri, 'on_status', statusPushBody(cfg, s, o, ctx.now(), ctx.newId()));
   }
 
   async function activate(orderId: string, s: CoordinationState, ctx: AgentContext): Promise<Decision[]> {

@@ -1,5 +1,6 @@
 import {
   buildCatalog,
+  buildContext,
   callbackContext,
   filterOffers,
   formatDecimal,
@@ -161,6 +162,12 @@ export function onConfirmBody(cfg: CoordinationConfig, s: CoordinationState, i: 
 
 export function onStatusBody(cfg: CoordinationConfig, s: CoordinationState, i: CallbackInput<'status'>, o: OrderRecord) {
   return withTags(onStatusResponse(cb(cfg, i), orderView(cfg, s, o, i.nowMs)), settlementTags(o));
+}
+
+/** An unsolicited on_status (delivery news) in the order's transaction, with a fresh message id. */
+export function statusPushBody(cfg: CoordinationConfig, s: CoordinationState, o: OrderRecord, nowMs: number, messageId: string) {
+  const context = buildContext({ action: 'on_status', bap: { id: o.bapId, uri: o.bapUri }, bpp: cfg.bpp, transactionId: o.transactionId, messageId, nowMs, domain: cfg.domain });
+  return withTags(onStatusResponse(context, orderView(cfg, s, o, nowMs)), settlementTags(o));
 }
 
 export function onUpdateBody(cfg: CoordinationConfig, s: CoordinationState, i: CallbackInput<'update'>, o: OrderRecord) {

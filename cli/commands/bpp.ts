@@ -36,7 +36,8 @@ function number(name: string, v: string, min: number, max: number, integer = fal
 function submitSyntheticJobs(runtime: Runtime, perDay: number, seed: string, log: (s: string) => void): () => void {
   const startMs = Date.now();
   const { jobs } = generateWorkload({ seed, startMs, days: 7, site: DEFAULT_SITE, jobsPerDay: perDay }, loadTraceStats());
-  const timers = jobs.map((j) =>
+  // Jobs whose window has already gone by are not worth submitting.
+  const timers = jobs.filter((j) => j.deadlineMs - Math.max(j.earliestStartMs, startMs) >= j.runtimeMin * 60_000).map((j) =>
     setTimeout(
       () => {
         void runtime
