@@ -76,7 +76,7 @@ export function coordinationConfig(overrides: Partial<CoordinationConfig> = {}):
     noticeMin: 30,
     horizonMin: 12 * 60,
     baselineMethod: 'scheduled-load-profile',
-    republish: { kwDownFraction: 0.1, kwUpFraction: 0.25, kwAbs: 100, priceFraction: 0.1, priceAbs: 5, baselineFraction: 0.15, baselineAbs: 200 },
+    republish: { kwDownFraction: 0.1, kwUpFraction: 0.5, kwAbs: 100, priceFraction: 0.1, priceAbs: 5, baselineFraction: 0.15, baselineAbs: 200 },
     support: { email: 'flex-desk@caco.local', url: 'http://bpp.caco.local/support' },
     callbackTimeoutMs: 10_000,
     ...overrides,

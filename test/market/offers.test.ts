@@ -43,7 +43,7 @@ test('offers are republished only on material change, withdrawn when the plan dr
   assert.deepEqual(offersToPublish(s, T0, cfg), []);
   s = withFlex(s, flexibility('p3', [{ startMs: at(2.5), kw: 100, costGbpPerMwh: 50, baselineKw: 5000 }]));
   assert.deepEqual(offersToPublish(s, T0, cfg), []);
-  // Less kW (−15 %) is said at once; more (+20 %) waits for +25 %; the 13:00 window is dropped → withdrawn.
+  // Less kW (−15 %) is said at once; more (+20 %) waits for +50 %; the 13:00 window is dropped → withdrawn.
   s = withFlex(s, flexibility('p4', [{ startMs: at(2), kw: 1700, costGbpPerMwh: 50, baselineKw: 5000 }, { startMs: at(4), kw: 500, costGbpPerMwh: 50, baselineKw: 5000 }]));
   assert.deepEqual(offersToPublish(s, T0, cfg).map((o) => [o.windowStart.slice(11, 16), o.availableKw]), [['12:00', 850], ['14:00', 250], ['13:00', 0]]);
   s = publish(s);
