@@ -38,7 +38,7 @@ export async function buildSiteAgents(p: SiteAgentsParams): Promise<SiteAgents> 
   const source = new RecordedSignalSource({ carbon: p.inputs.carbon, prices: p.inputs.prices });
   const { forecaster, notes } = await loadGridForecaster();
   p.runtime.add(createGridAgent({ source, forecaster }));
-  const compute = p.runtime.add(createComputeAgent({ site: p.site }));
+  const compute = p.runtime.add(createComputeAgent({ site: p.site, planOptions: { deterministic: true } }));
   let close = async (): Promise<void> => undefined;
   if (p.market) {
     // Both market participants sign with keys derived from the seed, and find each other's

@@ -140,6 +140,8 @@ export function rulePlanner(rule: Rule, horizonSlots = 96): (input: PlanInput) =
       integerColumns: 0,
       rows: 0,
       groups: 0,
+      mipNodes: 0,
+      lpIterations: 0,
     }, h.t0);
   };
 }

@@ -14,8 +14,9 @@ export type {
   SlotRun,
   FlexibilitySlot,
   SolveInfo,
+  WorkLimit,
 } from './types.ts';
-export { plan, DEFAULT_PLAN_OPTIONS } from './plan.ts';
+export { plan, DEFAULT_PLAN_OPTIONS, DETERMINISTIC_WORK_LIMIT, statusOf } from './plan.ts';
 export { validatePlan, type PlanProblem, type ValidatePlanOptions } from './validate-plan.ts';
 export { SolverWorker, SolverTimeoutError, solvePlanInWorker, sharedSolverWorker } from './worker-client.ts';
 export { solveLpText, solveSparse, type SolveRequest, type SolveResponse, type LpTextResponse } from './solver-core.ts';

@@ -14,11 +14,13 @@ import { type JobSchedule, type Schedule, scheduleRuns, scheduleStart } from './
 import { type SolveRequest, type SolveResponse, solveSparse } from './solver-core.ts';
 import { solvePlanInWorker } from './worker-client.ts';
 import { validatePlan } from './validate-plan.ts';
-import type { PlanInput, PlanJob, PlanOptions, PlanResult, PlanStatus, SolveInfo } from './types.ts';
+import type { PlanInput, PlanJob, PlanOptions, PlanResult, PlanStatus, SolveInfo, WorkLimit } from './types.ts';
 
 export const DEFAULT_PLAN_OPTIONS = {
   horizonSlots: 96,
   timeLimitS: 10,
+  deterministic: false,
+  safetyTimeLimitS: 120,
   mipRelGap: 0.01,
   mode: 'auto',
   fullEveryMs: 6 * 3_600_000,
@@ -26,8 +28,38 @@ export const DEFAULT_PLAN_OPTIONS = {
   decomposeAboveColumns: 60_000,
   terminalSocFraction: 0.5,
   reserveFraction: 0.15,
-} as const satisfies Required<PlanOptions>;
+} as const satisfies Required<Omit<PlanOptions, 'workLimit'>>;
 
+/**
+ * The work limit a deterministic plan uses when none is given. Sized so that the routine
+ * re-plans of the default site never reach it (they need tens of nodes) and a 10,000-job
+ * full plan stays far inside the safety net on a slow machine; see the README.
+ */
+export const DETERMINISTIC_WORK_LIMIT: WorkLimit = { mipNodes: 500, lpIterations: 200_000 };
+
+type Options = Required<Omit<PlanOptions, 'workLimit'>> & { readonly workLimit: WorkLimit | undefined };
+
+function resolveOptions(options: PlanOptions): Options {
+  const o = { ...DEFAULT_PLAN_OPTIONS, ...options };
+  const workLimit = options.workLimit ?? (o.deterministic ? DETERMINISTIC_WORK_LIMIT : undefined);
+  // Deterministic: the wall clock is only a safety net; the work limit is what bounds the solve.
+  return { ...o, timeLimitS: o.deterministic ? o.safetyTimeLimitS : o.timeLimitS, workLimit };
+}
+
+const WORK_LIMIT_STATUSES = new Set(['Solution limit reached', 'Iteration limit reached']);
+
+/** The plan status for a HiGHS outcome: whether it is the solver's plan, and what stopped it. */
+export function statusOf(modelStatus: string, hasSolution: boolean): PlanStatus {
+  const work = WORK_LIMIT_STATUSES.has(modelStatus);
+  if (hasSolution) return modelStatus === 'Optimal' ? 'optimal' : work ? 'work-limit-incumbent' : 'time-limit-incumbent';
+  return work ? 'work-limit-greedy' : modelStatus === 'Time limit reached' ? 'time-limit-greedy' : 'error-greedy';
+}
+
+/** The worse of two statuses, for a plan made of several solves. */
+function worse(a: PlanStatus, b: PlanStatus): PlanStatus {
+  const rank: PlanStatus[] = ['optimal', 'work-limit-incumbent', 'time-limit-incumbent', 'work-limit-greedy', 'time-limit-greedy', 'error-greedy', 'greedy'];
+  return rank.indexOf(a) >= rank.indexOf(b) ? a : b;
+}
 /** Above this many integer columns the MIP is solved by relax-and-fix rather than whole. */
 const RELAX_AND_FIX_ABOVE = 1_500;
 
@@ -87,6 +119,8 @@ function solveInfo(mode: SolveInfo['mode'], f: Formulation | null, res: SolveRes
     integerColumns: f ? integerCount(f.model) : 0,
     rows: f?.model.numRows ?? 0,
     groups: f ? f.startGroups.length + f.runGroups.length : 0,
+    mipNodes: res?.mipNodes ?? 0,
+    lpIterations: res?.lpIterations ?? 0,
     ...(message !== undefined ? { message } : {}),
   };
 }
@@ -105,7 +139,7 @@ function addLeftovers(h: Horizon, sched: Schedule, leftovers: ReadonlyArray<Item
  */
 async function decomposed(
   input: PlanInput,
-  o: Required<PlanOptions>,
+  o: Options,
   h: Horizon,
   items: ReadonlyArray<Item>,
   jobsById: ReadonlyMap<string, PlanJob>,
@@ -121,6 +155,8 @@ async function decomposed(
   const keep = new Map<string, JobSchedule>();
   let last: { sched: Schedule; res: SolveResponse; f: Formulation } | null = null;
   let worst: PlanStatus = 'optimal';
+  let mipNodes = 0;
+  let lpIterations = 0;
   const deadline = t0 + o.timeLimitS * 1000;
   for (let k = 0; k < parts; k++) {
     const chunk = free.slice(k * size, (k + 1) * size);
@@ -128,23 +164,26 @@ async function decomposed(
     const sub = [...fixedItems, ...free.slice(0, k * size), ...chunk];
     const f = formulate(h, sub, { socInitKwh: input.batterySocKwh, terminalSocFraction: o.terminalSocFraction, reserveKw: o.reserveFraction * input.site.itCapacityKw, keep, ...(input.carbonCapGPerKwh !== undefined ? { carbonCapGPerKwh: input.carbonCapGPerKwh } : {}) });
     const hint = hintFromSchedule(f, greedySchedule(h, sub, f.fixed));
-    const left = Math.max(0.5, (deadline - performance.now()) / 1000 / (parts - k));
+    const remainingS = (deadline - performance.now()) / 1000;
+    const left = o.deterministic ? Math.max(0.5, remainingS) : Math.max(0.5, remainingS / (parts - k));
     const ints = integerCount(f.model);
-    const req: SolveRequest = { model: f.model, hint, timeLimitS: left, mipRelGap: o.mipRelGap, strategy: ints === 0 ? 'lp' : ints > RELAX_AND_FIX_ABOVE ? 'relax-and-fix' : 'mip' };
+    const req: SolveRequest = { model: f.model, hint, timeLimitS: left, mipRelGap: o.mipRelGap, strategy: ints === 0 ? 'lp' : ints > RELAX_AND_FIX_ABOVE ? 'relax-and-fix' : 'mip', ...(o.workLimit ? { workLimit: o.workLimit } : {}) };
     let res: SolveResponse;
     try {
       res = o.inWorker ? await solvePlanInWorker(req) : await solveSparse(req);
     } catch {
-      res = { ok: false, modelStatus: 'Time limit reached', x: null, objective: null, bound: null, lpBound: null, solveMs: 0, fixedColumns: 0 };
+      res = { ok: false, modelStatus: 'Time limit reached', x: null, objective: null, bound: null, lpBound: null, solveMs: 0, fixedColumns: 0, mipNodes: 0, lpIterations: 0 };
     }
+    mipNodes += res.mipNodes;
+    lpIterations += res.lpIterations;
     let sched: Schedule;
     if (res.ok && res.x) {
       const d = decode(f, res.x);
       sched = addLeftovers(h, d.schedule, d.leftovers);
-      if (res.modelStatus !== 'Optimal') worst = 'time-limit-incumbent';
+      worst = worse(worst, statusOf(res.modelStatus, true));
     } else {
       sched = greedySchedule(h, chunk, [...f.fixed]);
-      worst = 'time-limit-greedy';
+      worst = worse(worst, res.ok ? statusOf(res.modelStatus, false) : 'time-limit-greedy');
     }
     for (const it of chunk) {
       const js = sched.jobs.get(it.job.id);
@@ -154,7 +193,7 @@ async function decomposed(
   }
   const sched: Schedule = { jobs: new Map([...last!.sched.jobs, ...keep]), chargeKw: last!.sched.chargeKw, dischargeKw: last!.sched.dischargeKw };
   // A window's LP bound holds only with the earlier windows fixed, not for the whole: no bound is claimed.
-  const info = solveInfo('decomposed', last!.f, { ...last!.res, bound: null }, 0, 0, `${parts} windows by release`);
+  const info = solveInfo('decomposed', last!.f, { ...last!.res, bound: null, mipNodes, lpIterations }, 0, 0, `${parts} windows by release`);
   const result = evaluate(h, jobsById, items, sched, input.batterySocKwh, worst, { ...info, totalMs: performance.now() - t0 }, h.t0);
   const problems = validatePlan(result, input.jobs, input.site, input.signals, { batterySocKwh: input.batterySocKwh, importCapKw: Array.from(h.importCapKw) });
   if (problems.length > 0) {
@@ -164,7 +203,7 @@ async function decomposed(
 }
 
 export async function plan(input: PlanInput, options: PlanOptions = {}): Promise<PlanResult> {
-  const o = { ...DEFAULT_PLAN_OPTIONS, ...options };
+  const o = resolveOptions(options);
   const t0 = performance.now();
   const h = makeHorizon(input, o.horizonSlots);
   const jobsById = new Map<string, PlanJob>(input.jobs.map((j) => [j.id, j]));
@@ -180,7 +219,7 @@ export async function plan(input: PlanInput, options: PlanOptions = {}): Promise
 
   if (o.mode === 'greedy') return greedyPlan('greedy', null, null, 0);
 
-  const prevUsable = prev !== undefined && prev.status !== 'error-greedy' && prev.status !== 'time-limit-greedy' && prev.status !== 'greedy';
+  const prevUsable = prev !== undefined && prev.status !== 'error-greedy' && prev.status !== 'time-limit-greedy' && prev.status !== 'work-limit-greedy' && prev.status !== 'greedy';
   const incremental = o.mode === 'incremental' ? prevUsable : o.mode === 'auto' && prevUsable && h.t0 - prev.lastFullMs < o.fullEveryMs;
   const kept = keepFromPrevious(h, items, prev);
   const f = formulate(h, items, {
@@ -203,6 +242,7 @@ export async function plan(input: PlanInput, options: PlanOptions = {}): Promise
     timeLimitS: o.timeLimitS,
     mipRelGap: o.mipRelGap,
     strategy: ints === 0 ? 'lp' : ints > RELAX_AND_FIX_ABOVE ? 'relax-and-fix' : 'mip',
+    ...(o.workLimit ? { workLimit: o.workLimit } : {}),
   };
   const buildMs = performance.now() - t0;
   const mode: SolveInfo['mode'] = incremental ? 'incremental' : 'full';
@@ -217,12 +257,11 @@ export async function plan(input: PlanInput, options: PlanOptions = {}): Promise
     return greedyPlan(timeout ? 'time-limit-greedy' : 'error-greedy', f, null, buildMs, msg);
   }
   if (!res.ok || !res.x) {
-    const timeLimited = res.modelStatus === 'Time limit reached';
-    return greedyPlan(timeLimited ? 'time-limit-greedy' : 'error-greedy', f, res, buildMs, res.error ?? `no solution: ${res.modelStatus}`);
+    return greedyPlan(res.ok ? statusOf(res.modelStatus, false) : 'error-greedy', f, res, buildMs, res.error ?? `no solution: ${res.modelStatus}`);
   }
   const { schedule, leftovers } = decode(f, res.x);
   const sched = addLeftovers(h, schedule, leftovers);
-  const status: PlanStatus = res.modelStatus === 'Optimal' ? 'optimal' : 'time-limit-incumbent';
+  const status = statusOf(res.modelStatus, true);
   const result = finish(sched, status, solveInfo(mode, f, res, buildMs, 0, leftovers.length ? `${leftovers.length} job(s) placed greedily after the solve` : undefined), lastFullMs);
   if (incremental && result.totals.lateJobs > 0) {
     // A job the kept starts leave no on-time room for: re-plan everything, not just the newcomers.

@@ -19,6 +19,21 @@ export interface SolveRequest {
    * branch only on the rest. 'lp': the relaxation alone.
    */
   readonly strategy: 'mip' | 'relax-and-fix' | 'lp';
+  /** Deterministic limits on the solver's work, independent of machine speed and load. */
+  readonly workLimit?: WorkLimit;
+}
+
+/**
+ * Work limits HiGHS counts rather than times, so a limit that is hit is hit at the same point
+ * on any machine. The wasm build honours `mip_max_nodes` (model status "Solution limit
+ * reached") and, for LP solves, `simplex_iteration_limit` ("Iteration limit reached"); inside
+ * branch and bound it ignores the simplex limit (measured), so it is applied to LP solves only.
+ */
+export interface WorkLimit {
+  /** Branch-and-bound nodes per MIP solve (HiGHS `mip_max_nodes`; the root counts as one). */
+  readonly mipNodes?: number;
+  /** Simplex iterations per LP solve (HiGHS `simplex_iteration_limit`). */
+  readonly lpIterations?: number;
 }
 
 export interface SolveResponse {
@@ -32,6 +47,9 @@ export interface SolveResponse {
   readonly lpBound: number | null;
   readonly solveMs: number;
   readonly fixedColumns: number;
+  /** Work done: branch-and-bound nodes and simplex iterations over every HiGHS run of this solve. */
+  readonly mipNodes: number;
+  readonly lpIterations: number;
   readonly error?: string;
 }
 
@@ -84,12 +102,35 @@ interface RunOut {
   x: Float64Array | null;
   objective: number | null;
   bound: number | null;
+  nodes: number;
+  iterations: number;
 }
 
-function runOnce(highs: Highs, data: ModelData, timeLimitS: number, mipRelGap: number, mip: boolean, hint?: Float64Array): RunOut {
+function infoNumber(model: { info: { get(name: string): number | bigint } }, name: string): number {
+  try {
+    const v = Number(model.info.get(name));
+    return Number.isFinite(v) && v > 0 ? v : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** HiGHS options for a run: the time limit always, the work limit that applies to this kind of solve. */
+function runOptions(timeLimitS: number, mipRelGap: number, mip: boolean, work: WorkLimit | undefined): Record<string, number | boolean | string> {
+  const o: Record<string, number | boolean | string> = { output_flag: false, time_limit: Math.max(0.05, timeLimitS), mip_rel_gap: mipRelGap };
+  if (mip && work?.mipNodes !== undefined) o['mip_max_nodes'] = Math.max(1, Math.floor(work.mipNodes));
+  if (!mip && work?.lpIterations !== undefined) {
+    // The iteration limit counts simplex iterations: make sure the LP is solved by simplex.
+    o['solver'] = 'simplex';
+    o['simplex_iteration_limit'] = Math.max(1, Math.floor(work.lpIterations));
+  }
+  return o;
+}
+
+function runOnce(highs: Highs, data: ModelData, timeLimitS: number, mipRelGap: number, mip: boolean, hint?: Float64Array, work?: WorkLimit): RunOut {
   const model = highs.createModel(data);
   try {
-    model.options.set({ output_flag: false, time_limit: Math.max(0.05, timeLimitS), mip_rel_gap: mipRelGap });
+    model.options.set(runOptions(timeLimitS, mipRelGap, mip, work));
     if (hint && hint.length === data.numCols) {
       try {
         model.setSolution({ colValue: hint });
@@ -107,7 +148,7 @@ function runOnce(highs: Highs, data: ModelData, timeLimitS: number, mipRelGap: n
       const b = Number(model.info.get('mip_dual_bound'));
       bound = Number.isFinite(b) ? b : null;
     } else if (status === 'Optimal') bound = objective;
-    return { status, x, objective, bound };
+    return { status, x, objective, bound, nodes: mip ? infoNumber(model, 'mip_node_count') : 0, iterations: infoNumber(model, 'simplex_iteration_count') };
   } finally {
     model.dispose();
   }
@@ -115,20 +156,25 @@ function runOnce(highs: Highs, data: ModelData, timeLimitS: number, mipRelGap: n
 
 export async function solveSparse(req: SolveRequest): Promise<SolveResponse> {
   const t0 = performance.now();
+  const work = req.workLimit;
   try {
     const highs = await getHighs();
     const m = req.model;
     const isMip = hasInteger(m);
     const strategy = !isMip ? 'lp' : req.strategy;
     if (strategy !== 'relax-and-fix') {
-      const r = runOnce(highs, toModelData(m, strategy === 'mip'), req.timeLimitS, req.mipRelGap, strategy === 'mip', req.hint);
-      return { ok: true, modelStatus: r.status, x: r.x, objective: r.objective, bound: r.bound, lpBound: strategy === 'lp' ? r.bound : null, solveMs: performance.now() - t0, fixedColumns: 0 };
+      const r = runOnce(highs, toModelData(m, strategy === 'mip'), req.timeLimitS, req.mipRelGap, strategy === 'mip', req.hint, work);
+      return { ok: true, modelStatus: r.status, x: r.x, objective: r.objective, bound: r.bound, lpBound: strategy === 'lp' ? r.bound : null, solveMs: performance.now() - t0, fixedColumns: 0, mipNodes: r.nodes, lpIterations: r.iterations };
     }
-    const lp = runOnce(highs, toModelData(m, false), req.timeLimitS, req.mipRelGap, false);
+    const lp = runOnce(highs, toModelData(m, false), req.timeLimitS, req.mipRelGap, false, undefined, work);
+    if (lp.status === 'Iteration limit reached') {
+      // The work limit stopped the relaxation: branching on the whole model instead would undo the limit.
+      return { ok: true, modelStatus: lp.status, x: null, objective: null, bound: null, lpBound: null, solveMs: performance.now() - t0, fixedColumns: 0, mipNodes: 0, lpIterations: lp.iterations };
+    }
     if (lp.status !== 'Optimal' || !lp.x) {
       const left = req.timeLimitS - (performance.now() - t0) / 1000;
-      const r = runOnce(highs, toModelData(m, true), left, req.mipRelGap, true, req.hint);
-      return { ok: true, modelStatus: r.status, x: r.x, objective: r.objective, bound: r.bound, lpBound: null, solveMs: performance.now() - t0, fixedColumns: 0 };
+      const r = runOnce(highs, toModelData(m, true), left, req.mipRelGap, true, req.hint, work);
+      return { ok: true, modelStatus: r.status, x: r.x, objective: r.objective, bound: r.bound, lpBound: null, solveMs: performance.now() - t0, fixedColumns: 0, mipNodes: r.nodes, lpIterations: lp.iterations + r.iterations };
     }
     const lower = Float64Array.from(m.colLower);
     const upper = Float64Array.from(m.colUpper);
@@ -147,10 +193,10 @@ export async function solveSparse(req: SolveRequest): Promise<SolveResponse> {
       }
     }
     const left = req.timeLimitS - (performance.now() - t0) / 1000;
-    const r = runOnce(highs, toModelData(m, true, lower, upper), Math.max(0.05, left), req.mipRelGap, true);
-    return { ok: true, modelStatus: r.status, x: r.x, objective: r.objective, bound: lp.objective, lpBound: lp.objective, solveMs: performance.now() - t0, fixedColumns };
+    const r = runOnce(highs, toModelData(m, true, lower, upper), Math.max(0.05, left), req.mipRelGap, true, undefined, work);
+    return { ok: true, modelStatus: r.status, x: r.x, objective: r.objective, bound: lp.objective, lpBound: lp.objective, solveMs: performance.now() - t0, fixedColumns, mipNodes: r.nodes, lpIterations: lp.iterations + r.iterations };
   } catch (e) {
-    return { ok: false, modelStatus: 'Solve error', x: null, objective: null, bound: null, lpBound: null, solveMs: performance.now() - t0, fixedColumns: 0, error: e instanceof Error ? e.message : String(e) };
+    return { ok: false, modelStatus: 'Solve error', x: null, objective: null, bound: null, lpBound: null, solveMs: performance.now() - t0, fixedColumns: 0, mipNodes: 0, lpIterations: 0, error: e instanceof Error ? e.message : String(e) };
   }
 }
 

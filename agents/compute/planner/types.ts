@@ -1,4 +1,7 @@
 import type { Job, SiteConfig } from '../jobs/index.ts';
+import type { WorkLimit } from './solver-core.ts';
+
+export type { WorkLimit };
 
 /** Half-hourly grid signals starting at `startMs`; index i covers [startMs + i·30 min, +30 min). */
 export interface Signals {
@@ -37,8 +40,22 @@ export interface PlanInput {
 export interface PlanOptions {
   /** Slots in the horizon; 96 = 48 h. */
   readonly horizonSlots?: number;
-  /** HiGHS wall-clock limit per solve (seconds). */
+  /** HiGHS wall-clock limit per solve (seconds). Not used when `deterministic` (see safetyTimeLimitS). */
   readonly timeLimitS?: number;
+  /**
+   * Deterministic limits on the solver's work (branch-and-bound nodes, simplex iterations):
+   * unlike a wall-clock limit, one that is hit gives the same plan on a fast or slow machine.
+   */
+  readonly workLimit?: WorkLimit;
+  /**
+   * Plans that depend only on the input, never on machine speed or load (the simulation's
+   * ledger must be the same for the same seed anywhere): the work limit bounds the solve (see
+   * DETERMINISTIC_WORK_LIMIT when none is given), the wall-clock limit is only the far-away
+   * `safetyTimeLimitS`, and decomposition never splits its budget by elapsed time.
+   */
+  readonly deterministic?: boolean;
+  /** With `deterministic`, the wall-clock limit for the whole plan: a safety net, not a budget (default 120 s). */
+  readonly safetyTimeLimitS?: number;
   /** HiGHS relative MIP gap at which to stop. */
   readonly mipRelGap?: number;
   /**
@@ -71,6 +88,10 @@ export type PlanStatus =
   | 'time-limit-greedy'
   /** The solver failed or its plan did not validate: greedy plan, see solver.message. */
   | 'error-greedy'
+  /** A work limit (nodes, iterations) stopped HiGHS; its best incumbent is used. */
+  | 'work-limit-incumbent'
+  /** A work limit stopped HiGHS with no incumbent: greedy plan. */
+  | 'work-limit-greedy'
   /** Greedy by request. */
   | 'greedy';
 
@@ -88,6 +109,9 @@ export interface SolveInfo {
   readonly integerColumns: number;
   readonly rows: number;
   readonly groups: number;
+  /** Work done by HiGHS (deterministic counters, unlike the times above). */
+  readonly mipNodes: number;
+  readonly lpIterations: number;
   readonly message?: string;
 }
 
