@@ -2,19 +2,21 @@
  * npm run bench -- schedule [--from 2023-07-01] [--days 92] [--seed 1 | --jobs file.csv]
  *   [--carbon csv] [--prices csv] [--price-column market|imbalance] [--forecast auto|lstm|sty|published]
  *   [--jobs-per-day 200] [--utilisation 0.5] [--threshold gCO2] [--policies a,b] [--scaling 100,1000,5000,10000 | --no-scaling]
- *   [--scaling-reps 3] [--no-sim]
+ *   [--scaling-reps 3] [--no-sim] [--plan-on mean|p50] [--plan-options JSON] [--with-before]
+ *   [--perfect price|carbon] [--battery-kw kW] [--no-write]
+ *
+ * --plan-on: the point forecast every policy plans on (default: the expected value from the
+ * bands). --with-before adds the planner as configured before the gap study. --perfect and
+ * --battery-kw are for analysis of the gap to the oracle; --no-write leaves the results file alone.
  *
  * Runs every policy on the simulated clock with the same forecasts, books cost and carbon on
  * the actual signals, and measures planner solve times by instance size.
  */
 import { readFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadCarbonCsv, loadPriceCsv, toHalfHourSeries } from '../data/index.ts';
-import { DEFAULT_SITE, type Job, validateJob } from '../agents/compute/jobs/index.ts';
+import { DEFAULT_SITE, type Job, siteConfig, validateJob } from '../agents/compute/jobs/index.ts';
 import { generateWorkload, loadTraceStats, readWorkloadCsv } from '../agents/compute/workload/index.ts';
-import { type PlanResult, type Signals, plan, sharedSolverWorker } from '../agents/compute/planner/index.ts';
+import { type BandPoint, type PlanOptions, type PlanResult, type Signals, expectedFromBands, plan, sharedSolverWorker } from '../agents/compute/planner/index.ts';
 import {
   type Policy,
   type SimResult,
@@ -26,6 +28,7 @@ import {
   simulate,
   thresholdPolicy,
 } from '../agents/compute/baselines/index.ts';
+import { HISTORY_SLOTS, loadGridForecaster } from '../agents/grid/index.ts';
 import { percentile, printTable, writeResults } from './report.ts';
 
 const SLOT_MS = 1_800_000;
@@ -60,37 +63,30 @@ function sty(series: Float64Array, idx: number, k: number): number {
   return series[Math.max(0, idx + k - back)]!;
 }
 
+/** A 96-half-hour forecast with its bands (P10 = P50 = P90 for the point methods). */
+type BandSeries = ReadonlyArray<BandPoint>;
+
 interface ForecastModels {
+  /** Which forecast the run used, as printed and written to the results. */
   readonly name: string;
-  forecastAt(tMs: number): Promise<{ price: number[]; carbon: number[] }>;
+  forecastAt(tMs: number): Promise<{ price: BandSeries; carbon: BandSeries }>;
 }
 
-interface LoadedForecaster {
-  forecast(h: { fromMs: number; values: ArrayLike<number | null> }, nowMs: number): Promise<{ points: { p50: number }[] }>;
-}
+const point = (xs: number[]): BandSeries => xs.map((v) => ({ p10: v, p50: v, p90: v }));
 
-/** The grid issue's LSTMs when they load, else null (the file is another engineer's and may be absent). */
-async function loadLstms(): Promise<{ carbon: LoadedForecaster; price: LoadedForecaster } | null> {
-  try {
-    const here = dirname(fileURLToPath(import.meta.url));
-    const mod = (await import(pathToFileURL(join(here, '..', 'models', 'index.ts')).href)) as {
-      loadCarbonForecaster(): Promise<LoadedForecaster>;
-      loadPriceForecaster(): Promise<LoadedForecaster>;
-    };
-    return { carbon: await mod.loadCarbonForecaster(), price: await mod.loadPriceForecaster() };
-  } catch (e) {
-    console.log(`LSTM forecasters not available (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); using same-time-yesterday`);
-    return null;
-  }
-}
-
+/**
+ * The forecast every policy plans with. `auto` (default): the grid agent's forecaster
+ * (`loadGridForecaster`: the carbon and price LSTMs, each replaced by same-time-yesterday only
+ * if its model will not load, and the name says so); `lstm`: the LSTMs or an error; `sty`:
+ * same time yesterday; `published`: NESO's published carbon column (a late revision, optimistic).
+ */
 async function forecastModels(kind: string, s: SeriesSet): Promise<ForecastModels> {
   const idxOf = (t: number) => Math.round((t - s.fromMs) / SLOT_MS);
   const styF: ForecastModels = {
-    name: 'same-time-yesterday',
+    name: 'same-time-yesterday (carbon and price)',
     forecastAt: async (t) => {
       const i = idxOf(t);
-      return { price: Array.from({ length: 96 }, (_, k) => sty(s.price, i, k)), carbon: Array.from({ length: 96 }, (_, k) => sty(s.carbon, i, k)) };
+      return { price: point(Array.from({ length: 96 }, (_, k) => sty(s.price, i, k))), carbon: point(Array.from({ length: 96 }, (_, k) => sty(s.carbon, i, k))) };
     },
   };
   if (kind === 'sty') return styF;
@@ -99,31 +95,45 @@ async function forecastModels(kind: string, s: SeriesSet): Promise<ForecastModel
       name: 'carbon: NESO published (late revision, optimistic); price: same-time-yesterday',
       forecastAt: async (t) => {
         const i = idxOf(t);
-        return { price: Array.from({ length: 96 }, (_, k) => sty(s.price, i, k)), carbon: Array.from({ length: 96 }, (_, k) => s.carbonPublished[i + k]!) };
+        return { price: point(Array.from({ length: 96 }, (_, k) => sty(s.price, i, k))), carbon: point(Array.from({ length: 96 }, (_, k) => s.carbonPublished[i + k]!)) };
       },
     };
   }
-  const lstm = await loadLstms();
-  if (!lstm) {
-    if (kind === 'lstm') throw new Error('--forecast lstm: the LSTM forecasters could not be loaded');
-    return styF;
-  }
-  const hist = (arr: Float64Array, t: number) => ({ fromMs: s.fromMs, values: Array.from(arr.subarray(0, idxOf(t)), (v) => (Number.isFinite(v) ? v : null)) });
-  // The models are another issue's work in progress: probe once, and fall back if they fail.
-  try {
-    const probeT = s.fromMs + 30 * DAY_SLOTS * SLOT_MS;
-    await lstm.carbon.forecast(hist(s.carbon, probeT), probeT);
-    await lstm.price.forecast(hist(s.price, probeT), probeT);
-  } catch (e) {
-    if (kind === 'lstm') throw e;
-    console.log(`LSTM forecasters failed (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); using same-time-yesterday`);
-    return styF;
-  }
+  if (kind !== 'auto' && kind !== 'lstm') throw new Error(`--forecast must be auto, lstm, sty or published, not ${kind}`);
+  const loaded = await loadGridForecaster();
+  for (const n of loaded.notes) console.log(`forecaster: ${n}`);
+  const fellBack = loaded.notes.some((n) => n.includes('not loaded'));
+  if (kind === 'lstm' && fellBack) throw new Error(`--forecast lstm: ${loaded.notes.join('; ')}`);
+  // What the grid agent hands the models: the HISTORY_SLOTS half-hours before t.
+  const hist = (arr: Float64Array, t: number) => {
+    const i = idxOf(t);
+    const from = Math.max(0, i - HISTORY_SLOTS);
+    return { fromMs: s.fromMs + from * SLOT_MS, values: Array.from(arr.subarray(from, i), (v) => (Number.isFinite(v) ? v : null)) };
+  };
   return {
-    name: 'LSTM (models/): carbon and price P50',
+    name: `carbon ${loaded.carbon.describe}, price ${loaded.price.describe}`,
     forecastAt: async (t) => {
-      const [c, p] = await Promise.all([lstm.carbon.forecast(hist(s.carbon, t), t), lstm.price.forecast(hist(s.price, t), t)]);
-      return { carbon: c.points.map((x) => x.p50), price: p.points.map((x) => x.p50) };
+      const c = await loaded.carbon.forecast(hist(s.carbon, t), t);
+      const p = await loaded.price.forecast(hist(s.price, t), t);
+      return { carbon: c.points, price: p.points };
+    },
+  };
+}
+
+/**
+ * `--perfect price|carbon`: replace one series' forecast by the actual values, to split the
+ * gap to the oracle between the price forecast's error and the carbon forecast's (analysis only).
+ */
+async function withPerfect(fm: ForecastModels, which: string | undefined, s: SeriesSet): Promise<ForecastModels> {
+  if (which === undefined) return fm;
+  if (which !== 'price' && which !== 'carbon') throw new Error('--perfect must be price or carbon');
+  const idxOf = (t: number) => Math.round((t - s.fromMs) / SLOT_MS);
+  const actualBands = (arr: Float64Array, t: number) => point(Array.from(arr.subarray(idxOf(t), idxOf(t) + 96)));
+  return {
+    name: `${fm.name}; ${which}: ACTUAL (perfect, analysis only)`,
+    forecastAt: async (t) => {
+      const f = await fm.forecastAt(t);
+      return which === 'price' ? { ...f, price: actualBands(s.price, t) } : { ...f, carbon: actualBands(s.carbon, t) };
     },
   };
 }
@@ -152,6 +162,8 @@ async function scalingRuns(sizes: number[], reps: number, s: SeriesSet, fromMs: 
     const times: number[] = [];
     const gaps: number[] = [];
     const statuses: string[] = [];
+    const nodes: number[] = [];
+    const iterations: number[] = [];
     let cols = 0;
     let ints = 0;
     const r = n >= 5000 ? Math.min(reps, 2) : reps;
@@ -162,15 +174,18 @@ async function scalingRuns(sizes: number[], reps: number, s: SeriesSet, fromMs: 
       const i0 = 0;
       const signals: Signals = { startMs: fromMs, priceGbpPerMwh: Array.from(s.price.subarray(i0 + DAY_SLOTS * 2, i0 + DAY_SLOTS * 2 + 96)), intensityGPerKwh: Array.from(s.carbon.subarray(i0 + DAY_SLOTS * 2, i0 + DAY_SLOTS * 2 + 96)) };
       const t0 = performance.now();
-      const p = await plan({ nowMs: fromMs, site: DEFAULT_SITE, jobs: [...serving, ...jobs], signals, batterySocKwh: 2500 }, { mode: 'full', timeLimitS: n >= 5000 ? 60 : 10, mipRelGap: 0.01 });
+      // As the compute agent plans: deterministic work limits, the wall clock only a safety net.
+      const p = await plan({ nowMs: fromMs, site: DEFAULT_SITE, jobs: [...serving, ...jobs], signals, batterySocKwh: 2500 }, { mode: 'full', deterministic: true, mipRelGap: 0.01 });
+      nodes.push(p.solver.mipNodes);
+      iterations.push(p.solver.lpIterations);
       times.push(performance.now() - t0);
       if (p.solver.gap !== null) gaps.push(p.solver.gap);
       statuses.push(p.status);
       cols = p.solver.columns;
       ints = p.solver.integerColumns;
-      console.log(`  scaling n=${n} rep=${k}: ${(times.at(-1)! / 1000).toFixed(2)} s, ${p.status}, gap ${p.solver.gap === null ? '—' : (p.solver.gap * 100).toFixed(3) + ' %'}, ${p.solver.columns} cols (${p.solver.integerColumns} int), ${p.solver.groups} groups, mode ${p.solver.mode}`);
+      console.log(`  scaling n=${n} rep=${k}: ${(times.at(-1)! / 1000).toFixed(2)} s, ${p.status}, gap ${p.solver.gap === null ? '—' : (p.solver.gap * 100).toFixed(3) + ' %'}, ${p.solver.mipNodes} nodes, ${p.solver.lpIterations} LP iterations, ${p.solver.columns} cols (${p.solver.integerColumns} int), ${p.solver.groups} groups, mode ${p.solver.mode}`);
     }
-    out.push({ jobs: n, reps: r, p50S: percentile(times, 50) / 1000, p95S: percentile(times, 95) / 1000, maxGapVsLpBound: gaps.length ? Math.max(...gaps) : null, statuses, columns: cols, integerColumns: ints });
+    out.push({ jobs: n, reps: r, p50S: percentile(times, 50) / 1000, p95S: percentile(times, 95) / 1000, maxGapVsLpBound: gaps.length ? Math.max(...gaps) : null, statuses, mipNodes: nodes, lpIterations: iterations, columns: cols, integerColumns: ints });
   }
   return out;
 }
@@ -180,7 +195,9 @@ export async function main(argv: string[]): Promise<void> {
   const days = Number(arg(argv, 'days', '92'));
   const startMs = Date.parse(`${from}T00:00:00Z`);
   if (!Number.isFinite(startMs) || !(days > 0)) throw new Error('--from must be a date like 2023-07-01 and --days > 0');
-  const site = DEFAULT_SITE;
+  // --battery-kw 0: the site without its battery (analysis: how much of a saving is the battery's).
+  const batteryKw = arg(argv, 'battery-kw');
+  const site = batteryKw === undefined ? DEFAULT_SITE : siteConfig({ battery: { powerKw: Number(batteryKw) } });
   const simSlots = days * DAY_SLOTS;
   const drainSlots = 4 * DAY_SLOTS;
   const histFrom = startMs - 30 * DAY_SLOTS * SLOT_MS;
@@ -210,26 +227,46 @@ export async function main(argv: string[]): Promise<void> {
   console.log(`workload: ${jobs.length} jobs (${workloadDesc})`);
 
   const fk = arg(argv, 'forecast', 'auto')!;
-  const fm = await forecastModels(fk, s);
+  const fm = await withPerfect(await forecastModels(fk, s), arg(argv, 'perfect'), s);
   console.log(`forecast: ${fm.name}`);
   // Forecasts are computed once per half-hour and shared by every policy.
-  const fcache = new Map<number, Signals>();
+  const fcache = new Map<number, { price: BandSeries; carbon: BandSeries }>();
   const warm = async () => {
+    const t0 = performance.now();
     for (let k = 0; k < simSlots + drainSlots; k++) {
       const t = startMs + k * SLOT_MS;
-      const f = await fm.forecastAt(t);
-      fcache.set(t, { startMs: t, priceGbpPerMwh: f.price, intensityGPerKwh: f.carbon });
+      fcache.set(t, await fm.forecastAt(t));
     }
+    console.log(`  forecasts: ${fcache.size} origins in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  };
+  const bandsAt = (t: number) => {
+    const f = fcache.get(t);
+    if (!f) throw new Error(`no forecast cached for ${new Date(t).toISOString()}`);
+    return f;
   };
   // X defaults to the 30th percentile of the 30 days before the run: "clean" by recent standards.
   const threshold = Number(arg(argv, 'threshold', String(Math.round(quantile(Array.from(s.carbon.subarray(0, off)), 0.3)))));
 
+  // Every policy plans on the same point forecast: the expected value from the bands (default), or the P50.
+  const planOn = arg(argv, 'plan-on', 'mean')!;
+  if (planOn !== 'mean' && planOn !== 'p50') throw new Error('--plan-on must be mean or p50');
   const results: SimResult[] = [];
   const replanMs: { all: number[]; incremental: number[]; full: number[] } = { all: [], incremental: [], full: [] };
+  // Both MILP policies plan as the simulation's compute agent does (deterministically), and re-plan
+  // fully every half-hour: a new forecast each half-hour makes the starts kept by an incremental
+  // re-plan stale (worth ~1 pp of the oracle's cost saving; see the planner README).
+  const planOptions: PlanOptions = { deterministic: true, fullEveryMs: 0, ...(JSON.parse(arg(argv, 'plan-options', '{}')!) as PlanOptions) };
   if (!argv.includes('--no-sim')) {
     await warm();
-    const forecastAt = (t: number) => fcache.get(t) ?? { startMs: t, priceGbpPerMwh: Array.from(s.price.subarray(off + (t - startMs) / SLOT_MS - 48, off + (t - startMs) / SLOT_MS + 48)), intensityGPerKwh: Array.from(s.carbon.subarray(off + (t - startMs) / SLOT_MS - 48, off + (t - startMs) / SLOT_MS + 48)) };
-    const all: Policy[] = [runOnArrivalPolicy(), thresholdPolicy(threshold), bestWindowPolicy(), lowestKPolicy(), plannerPolicy({ timeLimitS: 10 }), oraclePolicy({ timeLimitS: 10 })];
+    const signalsAt = (t: number, how: string): Signals => {
+      const f = bandsAt(t);
+      const est = (b: BandSeries) => (how === 'mean' ? expectedFromBands(b) : b.map((x) => x.p50));
+      return { startMs: t, priceGbpPerMwh: est(f.price), intensityGPerKwh: est(f.carbon) };
+    };
+    const forecastAt = (t: number) => signalsAt(t, planOn);
+    // The planner as it was configured before the gap study: P50, incremental re-plans with a full one every 6 h.
+    const before: Policy = { name: 'planner (MILP, P50, incremental)', sees: 'forecast', plan: (input) => plan({ ...input, signals: signalsAt(input.nowMs, 'p50') }, { deterministic: true }) };
+    const all: Policy[] = [runOnArrivalPolicy(), thresholdPolicy(threshold), bestWindowPolicy(), lowestKPolicy(), plannerPolicy(planOptions), ...(argv.includes('--with-before') ? [before] : []), oraclePolicy(planOptions)];
     const wanted = arg(argv, 'policies')?.split(',');
     const policies = wanted ? all.filter((p) => wanted.some((w) => p.name.startsWith(w))) : all;
     await sharedSolverWorker().warmUp();
@@ -244,7 +281,7 @@ export async function main(argv: string[]): Promise<void> {
         forecastAt,
         initialSocKwh: 0.5 * site.battery.energyKwh,
         drainSlots,
-        onStep: policy.name.startsWith('planner')
+        onStep: policy.name === 'planner (MILP)'
           ? (_step: number, p: PlanResult) => {
               replanMs.all.push(p.solver.totalMs);
               (p.solver.mode === 'incremental' ? replanMs.incremental : replanMs.full).push(p.solver.totalMs);
@@ -261,7 +298,7 @@ export async function main(argv: string[]): Promise<void> {
   const rows = results.map((r) => ({
     policy: r.policy,
     'energy £': Math.round(r.energyCostGbp),
-    'carbon t': Number(r.carbonT.toFixed(1)),
+    'carbon t': Number(r.carbonT.toFixed(2)),
     'energy+carbon £': Math.round(r.energyCostGbp + r.carbonCostGbp),
     'SLA misses': r.deadlineMisses,
     'misses (feasible)': r.missesFeasibleOnArrival,
@@ -271,12 +308,12 @@ export async function main(argv: string[]): Promise<void> {
     'carbon saving % of oracle': base && oracle ? pct(share(base.carbonT, r.carbonT, oracle.carbonT)) : null,
     'plan p50 ms': Math.round(percentile(r.planMs, 50)),
   }));
-  if (rows.length) printTable(`Schedule ${from} + ${days} days, forecasts: ${fm.name}`, rows);
+  if (rows.length) printTable(`Schedule ${from} + ${days} days, forecasts: ${fm.name}, planned on ${planOn === 'mean' ? 'the expected value from P10/P50/P90' : 'P50'}`, rows);
 
   const sizes = argv.includes('--no-scaling') ? [] : (arg(argv, 'scaling', '100,1000,5000,10000')!).split(',').map(Number);
   const scaling = sizes.length ? await scalingRuns(sizes, Number(arg(argv, 'scaling-reps', '3')), s, startMs) : [];
   if (scaling.length) {
-    printTable('Planner solve time by jobs per 48 h (full re-plan, 96 slots)', scaling.map((x) => ({ jobs: x.jobs, reps: x.reps, 'p50 s': x.p50S, 'p95 s': x.p95S, 'max gap vs LP bound %': x.maxGapVsLpBound === null ? null : x.maxGapVsLpBound * 100, 'int cols': x.integerColumns })));
+    printTable('Planner solve time by jobs per 48 h (full re-plan, 96 slots)', scaling.map((x) => ({ jobs: x.jobs, reps: x.reps, 'p50 s': x.p50S, 'p95 s': x.p95S, 'max gap vs LP bound %': x.maxGapVsLpBound === null ? null : x.maxGapVsLpBound * 100, 'int cols': x.integerColumns, 'max nodes': Math.max(...x.mipNodes), 'max LP it': Math.max(...x.lpIterations) })));
   }
   const replan = {
     all: { n: replanMs.all.length, p50Ms: percentile(replanMs.all, 50), p95Ms: percentile(replanMs.all, 95) },
@@ -289,11 +326,14 @@ export async function main(argv: string[]): Promise<void> {
     { kind: 'full', n: replan.full.n, 'p50 ms': replan.full.p50Ms, 'p95 ms': replan.full.p95Ms },
   ]);
   for (const n of notes) console.log(`note: ${n}`);
+  if (argv.includes('--no-write')) return void (await sharedSolverWorker().close());
   writeResults('schedule', {
     period: { from, days },
     workload: workloadDesc,
     jobs: jobs.length,
     forecast: fm.name,
+    plannedOn: planOn === 'mean' ? 'expected value from P10/P50/P90 (0.3/0.4/0.3)' : 'P50',
+    planOptions,
     thresholdGPerKwh: threshold,
     priceColumn: arg(argv, 'price-column', 'market'),
     policies: results.map((r) => ({ ...r, planMs: undefined, planP50Ms: percentile(r.planMs, 50), planP95Ms: percentile(r.planMs, 95) })),

@@ -26,3 +26,4 @@ export { evaluate, counterfactual } from './evaluate.ts';
 export { formulate } from './formulation.ts';
 export { toLpText, type SparseModel } from './model-builder.ts';
 export type { Schedule, JobSchedule } from './schedule.ts';
+export { expectedFromBand, expectedFromBands, type BandPoint } from './bands.ts';
