@@ -144,7 +144,11 @@ export const FlexibilityAvailable = defineEvent(
         windowEnd: IsoUtc,
         kw: NonNegative,
         marginalCostGbpPerMwh: Finite,
-        /** The site's planned import in the window before any reduction (the default baseline). */
+        /**
+         * The site's expected import in the window before any reduction (the default baseline):
+         * the plan, topped up to the import metered at the same time on the latest earlier day,
+         * since the plan cannot know the jobs still to arrive.
+         */
         baselineKw: NonNegative,
       }),
     ),

@@ -72,6 +72,8 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     observes: ['grid.forecast.published', 'grid.signal.observed', 'flex.order.confirmed', 'flex.order.cancelled', 'flex.order.updated'],
     commands: { submit: 'compute.job.submit', pin: 'compute.job.pin', release: 'compute.job.release' },
     initialState: initialComputeState(initialSoc),
+    // evolve updates the state in place, so every rebuild needs a new one.
+    freshState: () => initialComputeState(initialSoc),
     evolve,
     onStart(ctx) {
       arm(ctx, Math.ceil(ctx.now() / SLOT_MS) * SLOT_MS);
@@ -478,7 +480,15 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
       });
     }
 
-    const windows = flexWindows(result.flexibility, result.slots, deps.flexWindows ?? DEFAULT_FLEX_WINDOWS);
+    // The same half-hour on the latest earlier day with a meter reading (up to a week back).
+    const historicalKw = result.slots.map((x) => {
+      for (let back = 1; back <= 7; back++) {
+        const v = s.importKwBySlot.get(x.startMs - back * 86_400_000);
+        if (v !== undefined) return v;
+      }
+      return NaN;
+    });
+    const windows = flexWindows(result.flexibility, result.slots, deps.flexWindows ?? DEFAULT_FLEX_WINDOWS, historicalKw);
     const planEvents: EventToAppend[] = [
       {
         type: 'compute.plan.published',

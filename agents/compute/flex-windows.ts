@@ -24,7 +24,13 @@ export const DEFAULT_FLEX_WINDOWS: FlexWindowOptions = { slotsPerWindow: 2, noti
  * shed in every slot of the window (the minimum), at the dearest slot's marginal cost, with
  * the planned site import as the baseline delivery is measured against.
  */
-export function flexWindows(flex: ReadonlyArray<FlexibilitySlot>, slots: ReadonlyArray<SlotPlan>, o: FlexWindowOptions = DEFAULT_FLEX_WINDOWS): FlexWindow[] {
+/**
+ * @param historicalKw per slot, what the site imported at the same time on earlier days (NaN
+ *   when unknown). The plan knows only the jobs that have arrived, so for hours ahead it
+ *   under-states the import the site will have; the baseline is the plan topped up to that
+ *   history, or a cap of `baseline − kW` would leave no room for the jobs still to come.
+ */
+export function flexWindows(flex: ReadonlyArray<FlexibilitySlot>, slots: ReadonlyArray<SlotPlan>, o: FlexWindowOptions = DEFAULT_FLEX_WINDOWS, historicalKw: ReadonlyArray<number> = []): FlexWindow[] {
   const out: FlexWindow[] = [];
   for (let s = o.noticeSlots; s + o.slotsPerWindow <= Math.min(flex.length, slots.length); s += o.slotsPerWindow) {
     let kw = Infinity;
@@ -34,7 +40,8 @@ export function flexWindows(flex: ReadonlyArray<FlexibilitySlot>, slots: Readonl
       const f = flex[s + k]!;
       kw = Math.min(kw, f.sheddableKw);
       cost = Math.max(cost, f.marginalCostGbpPerMwh);
-      base += slots[s + k]!.siteKw;
+      const hist = historicalKw[s + k];
+      base += Math.max(slots[s + k]!.siteKw, hist !== undefined && Number.isFinite(hist) ? hist : 0);
     }
     base /= o.slotsPerWindow;
     // The reduction cannot exceed what the site imports.

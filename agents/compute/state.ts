@@ -71,6 +71,8 @@ export interface ComputeState {
   flexRevision: number;
   lastMeterSlotMs: number | null;
   planCount: number;
+  /** Metered site import (kW) by half-hour start, for a week: the history a baseline leans on. */
+  readonly importKwBySlot: Map<number, number>;
 }
 
 export function initialComputeState(initialSocKwh: number): ComputeState {
@@ -87,6 +89,7 @@ export function initialComputeState(initialSocKwh: number): ComputeState {
     flexRevision: -1,
     lastMeterSlotMs: null,
     planCount: 0,
+    importKwBySlot: new Map(),
   };
 }
 
@@ -200,6 +203,8 @@ export function evolveCompute(s: ComputeState, e: Envelope, pue: number): Comput
       const slotMs = ms(d['periodStart'] as string);
       s.lastMeterSlotMs = slotMs;
       s.socKwh = d['batterySocKwh'] as number;
+      s.importKwBySlot.set(slotMs, (d['importKwh'] as number) * 2);
+      for (const k of s.importKwBySlot.keys()) if (k < slotMs - 8 * 86_400_000) s.importKwBySlot.delete(k);
       const price = d['priceGbpPerMwh'] as number;
       const carbon = d['carbonGPerKwh'] as number;
       for (const run of d['jobs'] as Array<{ jobId: string; kw: number }>) {

@@ -58,7 +58,7 @@ export class AgentHost<S> {
   readonly ctx: AgentContext;
 
   constructor(readonly def: AgentDefinition<S>, private readonly deps: HostDeps) {
-    this.state = def.initialState;
+    this.state = def.freshState ? def.freshState() : def.initialState;
     this.cats = new Set(def.categories);
     this.log = deps.log.child({ agent: def.name });
     this.ctx = {
@@ -83,7 +83,7 @@ export class AgentHost<S> {
 
   /** Rebuild state from the agent's own streams and load its checkpoint. */
   async restore(): Promise<void> {
-    let state = this.def.initialState;
+    let state = this.def.freshState ? this.def.freshState() : this.def.initialState;
     this.handled.clear();
     this.applied.clear();
     const head = await this.deps.store.headPosition();

@@ -73,6 +73,11 @@ export interface AgentDefinition<S> {
   /** Command names accepted on `caco.<site>.cmd.<agent>.<name>`; each must be a registered command type. */
   readonly commands?: Readonly<Record<string, string>>;
   readonly initialState: S;
+  /**
+   * For a state that `evolve` updates in place: a new initial state for each rebuild. Without
+   * it the runtime starts every rebuild from `initialState`, which must then never be mutated.
+   */
+  readonly freshState?: () => S;
   evolve(state: S, event: Envelope): S;
   decide(input: AgentInput, state: S, ctx: AgentContext): ReadonlyArray<Decision> | Promise<ReadonlyArray<Decision>>;
   /** Called once after state is restored: set the first timers, open servers. */

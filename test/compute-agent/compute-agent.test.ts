@@ -56,6 +56,20 @@ test('jobs are accepted, planned, started, metered and completed by their deadli
   const itKwh = all.filter((e) => e.type === 'site.meter.read').reduce((a, e) => a + (e.data as { itKwh: number }).itKwh, 0);
   assert.ok(Math.abs(itKwh - 2500) < 1, `metered ${itKwh} kWh`);
   assert.equal(all.filter((e) => e.type === 'compute.job.deadline-missed').length, 0);
+  // Rebuilding the state (as after a failure) gives the same state, not a doubled one.
+  await compute.restore();
+  await compute.restore();
+  assert.equal((compute.state as ComputeState).jobs.size, 2);
+  assert.equal(Math.round((compute.state as ComputeState).jobs.get('a')!.energyKwh), 1500);
   await rt.stop();
+  // A restarted agent rebuilds the same jobs from the ledger and does nothing twice.
+  const rt2 = new Runtime({ ...s, site: 't', checkpoints: s.store, registry: cacoRegistry(), delivery: 'lockstep' });
+  const again = rt2.add(createComputeAgent({ site: DEFAULT_SITE, planOptions: { inWorker: false, timeLimitS: 5 } }));
+  await rt2.start();
+  await rt2.settle();
+  assert.equal((again.state as ComputeState).jobs.size, 2);
+  assert.equal((again.state as ComputeState).active.size, 0);
+  assert.equal((await events(s.store)).length, all.length);
+  await rt2.stop();
   await s.close();
 });
