@@ -22,6 +22,8 @@ export interface SimulationOptions {
   /** Compare with run-on-arrival and the perfect-foresight optimum. Default true. */
   readonly baselines?: boolean;
   readonly onProgress?: (p: SimulationProgress) => void;
+  /** Called once the data and workload are loaded, before the agents start. */
+  readonly onInputs?: (inputs: import('./inputs.ts').SimulationInputs) => void;
 }
 
 export interface SimulationProgress {

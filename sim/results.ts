@@ -71,19 +71,25 @@ function fromSim(name: string, r: SimResult, jobs: ReadonlyArray<Job>, site: Sit
 }
 
 /** Run-on-arrival and the perfect-foresight optimum on the same jobs and actual signals. */
-export async function baselineTotals(p: {
-  jobs: ReadonlyArray<Job>;
-  site: SiteConfig;
-  fromMs: number;
-  slots: number;
-  actual: Signals;
-  initialSocKwh: number;
-  /** Run-on-arrival's planned site kW for each half-hour it executes (for the report's load plot). */
-  onArrivalSlot?: (startMs: number, siteKw: number) => void;
-}): Promise<PolicyTotals[]> {
+export interface BaselineInput {
+  readonly jobs: ReadonlyArray<Job>;
+  readonly site: SiteConfig;
+  readonly fromMs: number;
+  readonly slots: number;
+  readonly actual: Signals;
+  readonly initialSocKwh: number;
+}
+
+export async function baselineTotals(
+  p: BaselineInput & {
+    /** Run-on-arrival's planned site kW for each half-hour it executes (for the report's load plot). */
+    onArrivalSlot?: (startMs: number, siteKw: number) => void;
+  },
+): Promise<PolicyTotals[]> {
   const cfg = { site: p.site, startMs: p.fromMs, slots: p.slots, jobs: p.jobs, actual: p.actual, forecastAt: () => p.actual, initialSocKwh: p.initialSocKwh, knownAheadMs: () => 0 };
   const onStep = p.onArrivalSlot ? (_: number, plan: { slots: ReadonlyArray<{ startMs: number; siteKw: number }> }) => plan.slots[0] && p.onArrivalSlot!(plan.slots[0].startMs, plan.slots[0].siteKw) : undefined;
   const arrival = await simulate(runOnArrivalPolicy(), onStep ? { ...cfg, onStep } : cfg);
-  const oracle = await simulate(oraclePolicy(), cfg);
+  // Deterministic work limits: the table must not depend on how busy the machine is.
+  const oracle = await simulate(oraclePolicy({ deterministic: true }), cfg);
   return [fromSim('run on arrival (baseline)', arrival, p.jobs, p.site), fromSim('perfect-foresight optimum', oracle, p.jobs, p.site)];
 }

@@ -55,6 +55,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   const t0 = performance.now();
   o.onProgress?.({ phase: 'loading', slot: 0, slots: 0, events: 0, simTimeMs: o.fromMs, message: 'loading data and models' });
   const inputs = loadInputs(o);
+  o.onInputs?.(inputs);
   mkdirSync(o.outDir, { recursive: true });
   const runTag = `${o.seed}-${o.fromMs}`.replace(/[^A-Za-z0-9]/g, '').slice(0, 24);
   const stack = await openStack(o.config, {

@@ -52,10 +52,11 @@ export function simulateCommand(): Command {
   return cmd.action(async (o: SimulateFlags) => {
     const config = configFrom(o);
     // Loaded here, not at the top: `caco --help` should not load the models and the solver.
-    const [{ runSimulation }, { actualSignals }, { baselineTotals, cacoTotals }, { writeReport }, { siteConfig }] = await Promise.all([
+    const [{ runSimulation }, { actualSignals }, { cacoTotals }, { startBaselines }, { writeReport }, { siteConfig }] = await Promise.all([
       import('../../sim/simulation.ts'),
       import('../../sim/inputs.ts'),
       import('../../sim/results.ts'),
+      import('../../sim/baselines.ts'),
       import('../../sim/report.ts'),
       import('../../agents/compute/jobs/index.ts'),
     ]);
@@ -76,6 +77,8 @@ export function simulateCommand(): Command {
     const started = performance.now();
     let lastLog = 0;
     let result: Awaited<ReturnType<typeof RunSimulation>>;
+    // The baselines run in their own thread while the agents simulate.
+    let baselines: ReturnType<typeof startBaselines> | undefined;
     try {
       result = await runSimulation({
       config,
@@ -88,6 +91,12 @@ export function simulateCommand(): Command {
       ...(o.jobs ? { jobsCsv: o.jobs } : {}),
       ...(o.jobsPerDay ? { jobsPerDay: int('--jobs-per-day', o.jobsPerDay, 1, 100_000) } : {}),
       outDir: workDir,
+      onInputs: (inputs) => {
+        if (!o.baselines) return;
+        const slots = days * 48;
+        baselines = startBaselines({ jobs: inputs.jobs, site, fromMs, slots, actual: actualSignals(inputs, fromMs, slots + 96 + 4 * 48 + 96), initialSocKwh: site.battery.energyKwh * 0.5 });
+        baselines.catch(() => undefined);
+      },
       market: o.market,
       baselines: o.baselines,
       onProgress: (p) => {
@@ -112,11 +121,11 @@ export function simulateCommand(): Command {
       const slots = days * 48;
       const rows: PolicyTotals[] = [];
       const arrivalKw: number[] = [];
-      if (o.baselines) {
-        process.stderr.write('computing run-on-arrival and the perfect-foresight optimum on the same jobs…\n');
-        const actual = actualSignals(result.inputs, fromMs, slots + 96 + 4 * 48 + 96);
-        const onArrivalSlot = (startMs: number, kw: number) => (arrivalKw[Math.round((startMs - fromMs) / 1_800_000)] = kw);
-        rows.push(...(await baselineTotals({ jobs: result.inputs.jobs, site, fromMs, slots, actual, initialSocKwh: site.battery.energyKwh * 0.5, onArrivalSlot })));
+      if (baselines) {
+        process.stderr.write('waiting for run-on-arrival and the perfect-foresight optimum on the same jobs…\n');
+        const b = await baselines;
+        for (const [startMs, kw] of b.arrivalKw) arrivalKw[Math.round((startMs - fromMs) / 1_800_000)] = kw;
+        rows.push(...b.rows);
       }
       const caco = await cacoTotals(result.stack.store, result.inputs.jobs, site);
       rows.splice(1, 0, caco);
