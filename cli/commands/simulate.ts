@@ -118,7 +118,6 @@ export function simulateCommand(): Command {
     }
     bar?.stop();
     try {
-      const slots = days * 48;
       const rows: PolicyTotals[] = [];
       const arrivalKw: number[] = [];
       if (baselines) {
