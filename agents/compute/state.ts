@@ -1,5 +1,6 @@
 import type { Envelope } from '../../core/envelope.ts';
 import type { Job, JobClass } from './jobs/index.ts';
+import { expectedFromBands, type BandPoint } from './planner/index.ts';
 
 /**
  * The compute agent's state: every job and how far it has got, what the site is doing this
@@ -219,9 +220,11 @@ export function evolveCompute(s: ComputeState, e: Envelope, pue: number): Comput
       return s;
     }
     case 'grid.forecast.published': {
-      const c = d['carbonGPerKwh'] as { points: Array<{ p50: number }> };
-      const p = d['priceGbpPerMwh'] as { points: Array<{ p50: number }> };
-      s.forecast = { forecastId: d['forecastId'] as string, eventId: e.id, startMs: ms(d['startsAt'] as string), carbon: c.points.map((x) => x.p50), price: p.points.map((x) => x.p50) };
+      const c = d['carbonGPerKwh'] as { points: BandPoint[] };
+      const p = d['priceGbpPerMwh'] as { points: BandPoint[] };
+      // The plan's objective is linear in price and carbon, so it plans on the expected value
+      // from the bands, not the median: price spikes make the upper tail the longer one.
+      s.forecast = { forecastId: d['forecastId'] as string, eventId: e.id, startMs: ms(d['startsAt'] as string), carbon: expectedFromBands(c.points), price: expectedFromBands(p.points) };
       return s;
     }
     case 'grid.signal.observed': {
