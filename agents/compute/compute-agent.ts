@@ -251,22 +251,27 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     };
   }
 
-  function capsFor(t0: number, s: ComputeState): { caps: number[]; orders: Array<{ id: string; slots: Set<number> }> } {
+  /** Per slot: the import cap of the flexibility sold, and what a shortfall below it costs. */
+  function capsFor(t0: number, s: ComputeState): { caps: number[]; breach: number[]; orders: Array<{ id: string; slots: Set<number> }> } {
     const caps: number[] = [];
+    const breach: number[] = [];
     const orders = new Map<string, Set<number>>();
     for (let i = 0; i < HORIZON_SLOTS; i++) {
       const t = t0 + i * SLOT_MS;
       let cap = site.importCapKw;
+      let cost = 0;
       for (const c of s.caps.values()) {
         if (t >= c.startMs && t < c.endMs) {
           cap = Math.min(cap, c.capKw);
+          cost = Math.max(cost, c.shortfallGbpPerMwh);
           if (!orders.has(c.orderId)) orders.set(c.orderId, new Set());
           orders.get(c.orderId)!.add(i);
         }
       }
       caps.push(cap);
+      breach.push(cost);
     }
-    return { caps, orders: [...orders].map(([id, slots]) => ({ id, slots })) };
+    return { caps, breach, orders: [...orders].map(([id, slots]) => ({ id, slots })) };
   }
 
   async function tick(t: number, s: ComputeState, ctx: AgentContext): Promise<Decision[]> {
@@ -427,8 +432,10 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
       }
       jobs.push(job);
     }
-    const { caps, orders } = capsFor(t, s);
-    const input: PlanInput = { nowMs: t, site, jobs, signals, batterySocKwh: soc, importCapKw: caps, ...(lastPlan ? { previous: lastPlan } : {}) };
+    const { caps, breach, orders } = capsFor(t, s);
+    // The connection limit is hard; a reduction sold is a soft cap priced at what a shortfall
+    // costs, so the plan never makes a job late to deliver flexibility worth less than that.
+    const input: PlanInput = { nowMs: t, site, jobs, signals, batterySocKwh: soc, flexCapKw: caps, flexBreachGbpPerMwh: breach, ...(lastPlan ? { previous: lastPlan } : {}) };
     let result = await runPlanner(input, deps.planOptions ?? {});
     let problems = validatePlan(result, jobs, site, signals, { batterySocKwh: soc });
     let note = '';
@@ -459,7 +466,10 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
       if (!r || jp.kind === 'unplaced' || jp.startMs === null) continue;
       const start = jp.startMs;
       const end = jp.endMs ?? start + (r.job.runtimeMin - (doneAfter.get(jp.jobId) ?? r.doneMin)) * 60_000;
-      if (r.plannedStartMs !== null && Math.abs(r.plannedStartMs - start) < SLOT_MS && r.plannedEndMs !== null && Math.abs(r.plannedEndMs - end) < SLOT_MS) continue;
+      const sameEnd = r.plannedEndMs !== null && Math.abs(r.plannedEndMs - end) < SLOT_MS;
+      // A job that runs on from now has not moved just because "now" has: only its end matters.
+      const continuing = r.status === 'running' && start <= t;
+      if (sameEnd && (continuing || (r.plannedStartMs !== null && Math.abs(r.plannedStartMs - start) < SLOT_MS))) continue;
       const inOrders = orders.filter((o) => jp.runs.some((x) => o.slots.has(x.slot)) || (r.plannedStartMs !== null && o.slots.has(Math.round((r.plannedStartMs - t) / SLOT_MS)))).map((o) => o.id);
       const runNow = jp.counterfactual;
       jobPlanned.set(jp.jobId, {
@@ -504,7 +514,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
           batteryChargeKw: result.slots.map((x) => round(x.chargeKw, 1)),
           batteryDischargeKw: result.slots.map((x) => round(x.dischargeKw, 1)),
           batterySocKwh: result.slots.map((x) => round(Math.max(0, x.socKwh), 1)),
-          importCapKw: result.slots.map((x) => round(x.importCapKw, 1)),
+          importCapKw: caps.slice(0, result.slots.length).map((x) => round(x, 1)),
           expected: { costGbp: round(result.totals.energyCostGbp), carbonKg: round(result.totals.carbonKg) },
           dispatch: { slotStart: iso(dispatchSlot), ...dispatch },
         },

@@ -47,6 +47,8 @@ export interface CapWindow {
   readonly capKw: number;
   readonly kw: number;
   readonly baselineKw: number;
+  /** What each MWh not delivered costs: the price forgone plus the penalty. */
+  readonly shortfallGbpPerMwh: number;
 }
 
 export interface Dispatch {
@@ -237,7 +239,8 @@ export function evolveCompute(s: ComputeState, e: Envelope, pue: number): Comput
     case 'flex.order.confirmed': {
       const kw = d['kw'] as number;
       const baselineKw = d['baselineKw'] as number;
-      s.caps.set(d['orderId'] as string, { orderId: d['orderId'] as string, startMs: ms(d['windowStart'] as string), endMs: ms(d['windowEnd'] as string), kw, baselineKw, capKw: Math.max(0, baselineKw - kw) });
+      const shortfallGbpPerMwh = Math.max(0, (d['priceGbpPerMwh'] as number) + (d['penaltyGbpPerMwh'] as number));
+      s.caps.set(d['orderId'] as string, { orderId: d['orderId'] as string, startMs: ms(d['windowStart'] as string), endMs: ms(d['windowEnd'] as string), kw, baselineKw, capKw: Math.max(0, baselineKw - kw), shortfallGbpPerMwh });
       return s;
     }
     case 'flex.order.updated': {

@@ -2,8 +2,11 @@
  * The MILP. Slots s = 0..N-1 of half an hour.
  *
  *   it_s   = fixed_s + Σ_jobs kW·frac·x          IT kW, ≤ IT capacity
- *   site_s + over_s = PUE·it_s + ch_s − dis_s     grid import; site_s ≤ import cap, over_s is a
- *                                                 heavily penalised breach (keeps every model feasible)
+ *   site_s + flex_s + over_s = PUE·it_s + ch_s − dis_s
+ *                                                 grid import; site_s ≤ the cap of flexibility sold,
+ *                                                 flex_s up to the connection limit at the cost of
+ *                                                 under-delivering, over_s a heavily penalised breach
+ *                                                 of the connection limit (keeps every model feasible)
  *   soc_s  = soc_{s-1} + ½·ηc·ch_s − ½·dis_s/ηd   battery, SoC within limits, terminal SoC kept
  *   non-preemptible group g: Σ_s x_{g,s} + defer_g + unplaced_g = n_g,  x integer, s windowed
  *   preemptible group g:   ½·Σ_s r_{g,s} + defer_g + unserved_g = n_g·kWh_g, r continuous
@@ -57,7 +60,7 @@ export interface Formulation {
   /** Jobs whose schedule is fixed going in (running jobs, kept starts, items beyond the horizon). */
   readonly fixed: JobSchedule[];
   readonly fixedLoadKw: Float64Array;
-  readonly cols: { readonly it: Int32Array; readonly site: Int32Array; readonly over: Int32Array; readonly ch: Int32Array; readonly dis: Int32Array; readonly soc: Int32Array };
+  readonly cols: { readonly it: Int32Array; readonly site: Int32Array; readonly flex: Int32Array; readonly over: Int32Array; readonly ch: Int32Array; readonly dis: Int32Array; readonly soc: Int32Array };
   readonly carbonSlackCol: number;
   readonly socInitKwh: number;
   readonly etaC: number;
@@ -192,7 +195,7 @@ export function formulate(h: Horizon, items: ReadonlyArray<Item>, opt: Formulate
   const roomy = (it: StartItem) => reserve > 0 && !it.fixedStart && it.onTimeLast - it.earliest >= 4;
 
   // Slot columns.
-  const cols = { it: new Int32Array(n), site: new Int32Array(n), over: new Int32Array(n), ch: new Int32Array(n), dis: new Int32Array(n), soc: new Int32Array(n) };
+  const cols = { it: new Int32Array(n), site: new Int32Array(n), flex: new Int32Array(n), over: new Int32Array(n), ch: new Int32Array(n), dis: new Int32Array(n), soc: new Int32Array(n) };
   const minSoc = Math.min(bat.minSocFraction * bat.energyKwh, socInit);
   const maxSoc = Math.max(bat.maxSocFraction * bat.energyKwh, socInit);
   const terminal = Math.max(minSoc, Math.min(socInit, opt.terminalSocFraction * bat.energyKwh));
@@ -203,7 +206,10 @@ export function formulate(h: Horizon, items: ReadonlyArray<Item>, opt: Formulate
     const carbonCoef = opt.carbonCapGPerKwh !== undefined ? h.intensity[s]! - opt.carbonCapGPerKwh : 0;
     const siteRows = capRow >= 0 ? [rowSite[s]!, capRow] : [rowSite[s]!];
     const siteCoefs = capRow >= 0 ? [1, carbonCoef] : [1];
-    cols.site[s] = b.addCol(c, 0, Math.max(0, h.importCapKw[s]!), siteRows, siteCoefs);
+    const hardCap = Math.max(0, h.importCapKw[s]!);
+    const softCap = Math.min(hardCap, h.flexCapKw[s]!);
+    cols.site[s] = b.addCol(c, 0, softCap, siteRows, siteCoefs);
+    cols.flex[s] = b.addCol(c + h.flexBreachPerKwh[s]! * SLOT_H, 0, hardCap - softCap, siteRows, siteCoefs);
     cols.over[s] = b.addCol(c + OVER_PENALTY_PER_KWH * SLOT_H, 0, Infinity, siteRows, siteCoefs);
     const batRows = [rowSite[s]!, rowSoc[s]!];
     cols.ch[s] = b.addCol(EPS_BATTERY, 0, bat.powerKw, batRows, [-1, -etaC * SLOT_H]);
@@ -316,7 +322,9 @@ export function hintFromSchedule(f: Formulation, sched: Schedule): Float64Array 
     x[f.cols.soc[s]!] = soc;
     const load = site.pue * it[s]! + ch - dis;
     const cap = Math.max(0, f.h.importCapKw[s]!);
-    x[f.cols.site[s]!] = Math.min(Math.max(0, load), cap);
+    const soft = Math.min(cap, f.h.flexCapKw[s]!);
+    x[f.cols.site[s]!] = Math.min(Math.max(0, load), soft);
+    x[f.cols.flex[s]!] = Math.min(Math.max(0, load - soft), cap - soft);
     x[f.cols.over[s]!] = Math.max(0, load - cap);
   }
   return x;

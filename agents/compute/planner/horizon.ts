@@ -18,6 +18,9 @@ export interface Horizon {
   /** £ per kWh imported in the slot: energy price plus carbon price. */
   readonly costPerKwh: Float64Array;
   readonly importCapKw: Float64Array;
+  /** Soft caps from flexibility sold (≤ importCapKw), and the £/kWh of going above one. */
+  readonly flexCapKw: Float64Array;
+  readonly flexBreachPerKwh: Float64Array;
   /** Mean cost per kWh over the horizon: the estimate for work left beyond it. */
   readonly meanCostPerKwh: number;
 }
@@ -44,15 +47,19 @@ export function makeHorizon(input: PlanInput, n: number): Horizon {
   const intensity = new Float64Array(n);
   const costPerKwh = new Float64Array(n);
   const importCapKw = new Float64Array(n);
+  const flexCapKw = new Float64Array(n);
+  const flexBreachPerKwh = new Float64Array(n);
   let sum = 0;
   for (let s = 0; s < n; s++) {
     price[s] = signalAt(signals.priceGbpPerMwh, off + s);
     intensity[s] = signalAt(signals.intensityGPerKwh, off + s);
     costPerKwh[s] = price[s]! / 1000 + (site.carbonPriceGbpPerT * intensity[s]!) / 1e6;
     importCapKw[s] = input.importCapKw?.[s] ?? site.importCapKw;
+    flexCapKw[s] = Math.max(0, Math.min(importCapKw[s]!, input.flexCapKw?.[s] ?? Infinity));
+    flexBreachPerKwh[s] = Math.max(0, (input.flexBreachGbpPerMwh?.[s] ?? 0) / 1000);
     sum += costPerKwh[s]!;
   }
-  return { t0, n, site, price, intensity, costPerKwh, importCapKw, meanCostPerKwh: sum / n };
+  return { t0, n, site, price, intensity, costPerKwh, importCapKw, flexCapKw, flexBreachPerKwh, meanCostPerKwh: sum / n };
 }
 
 /** A non-preemptible job not yet started: choose one start slot. */

@@ -31,6 +31,14 @@ export interface PlanInput {
   readonly batterySocKwh: number;
   /** Per-slot import cap (kW): the connection limit, lower where flexibility was sold. */
   readonly importCapKw?: ReadonlyArray<number>;
+  /**
+   * Per-slot soft caps from flexibility sold (kW). Import above one is allowed at
+   * `flexBreachGbpPerMwh` — what under-delivering costs (the order's price forgone plus its
+   * penalty) — so the plan weighs a shortfall against making a job late, instead of treating
+   * a sold reduction like the physical connection limit.
+   */
+  readonly flexCapKw?: ReadonlyArray<number>;
+  readonly flexBreachGbpPerMwh?: ReadonlyArray<number>;
   /** Optional hard cap on the plan's average carbon intensity of imports (gCO2/kWh). */
   readonly carbonCapGPerKwh?: number;
   /** The last plan, for a warm start. */
