@@ -14,10 +14,21 @@ const fmt = new Intl.DateTimeFormat('en-GB', {
   hourCycle: 'h23',
 });
 
+function londonParts(ms: number): Record<string, string> {
+  return Object.fromEntries(fmt.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+}
+
 /** The local (Europe/London) calendar date `YYYY-MM-DD` of a UTC instant. */
 export function londonDate(ms: number): string {
-  const p = Object.fromEntries(fmt.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
-  return `${p.year}-${p.month}-${p.day}`;
+  const p = londonParts(ms);
+  return `${p['year']}-${p['month']}-${p['day']}`;
+}
+
+/** Europe/London's offset from UTC at an instant: 0 (GMT) or 3,600,000 (BST). */
+export function londonOffsetMs(ms: number): number {
+  const p = londonParts(ms);
+  const wall = Date.UTC(Number(p['year']), Number(p['month']) - 1, Number(p['day']), Number(p['hour']), Number(p['minute']));
+  return wall - Math.floor(ms / 60_000) * 60_000;
 }
 
 /** UTC milliseconds of local midnight starting the given London date. */
