@@ -74,6 +74,7 @@ export async function explainJob(store: EventStore, jobId: string): Promise<Expl
         break;
       case 'compute.job.planned': {
         const p = d as unknown as { plannedStart: string; plannedEnd: string; expected: { costGbp: number; carbonKg: number }; runNow: { costGbp: number; carbonKg: number }; forecastId: string | null; reason: string; flexOrderIds: string[] };
+        const isFirst = firstPlanned === undefined;
         firstPlanned ??= p;
         last = p;
         const f = p.forecastId ? forecasts.get(p.forecastId) : undefined;
@@ -83,7 +84,7 @@ export async function explainJob(store: EventStore, jobId: string): Promise<Expl
         const orderText = p.flexOrderIds.length
           ? `; flexibility sold meanwhile: ${p.flexOrderIds.map((o) => { const oe = orders.get(o); const od = oe?.data as { kw: number; windowStart: string; windowEnd: string } | undefined; return od ? `order ${o} (${od.kw} kW off ${hhmm(od.windowStart)}–${hhmm(od.windowEnd)}, event ${oe!.id})` : `order ${o}`; }).join(', ')}`
           : '';
-        step(e, `planned ${hhmm(p.plannedStart)}–${hhmm(p.plannedEnd)}${fc}: expected ${gbp(p.expected.costGbp)}, ${kg(p.expected.carbonKg)}; running at arrival instead: ${gbp(p.runNow.costGbp)}, ${kg(p.runNow.carbonKg)} (${saving >= 0 ? 'saves' : 'costs'} ${gbp(Math.abs(saving))}, ${co2 >= 0 ? 'saves' : 'adds'} ${kg(Math.abs(co2))}). Why: ${p.reason}${orderText}`);
+        step(e, `planned ${hhmm(p.plannedStart)}–${hhmm(p.plannedEnd)}${fc}: expected ${gbp(p.expected.costGbp)}, ${kg(p.expected.carbonKg)}; ${isFirst ? 'running at arrival' : 'running the rest straight away'} instead: ${gbp(p.runNow.costGbp)}, ${kg(p.runNow.carbonKg)} (${saving >= 0 ? 'saves' : 'costs'} ${gbp(Math.abs(saving))}, ${co2 >= 0 ? 'saves' : 'adds'} ${kg(Math.abs(co2))}). Why: ${p.reason}${orderText}`);
         break;
       }
       case 'compute.job.started':
