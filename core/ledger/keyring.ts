@@ -29,6 +29,15 @@ export interface PublicKeyDirectory {
   publicKey(source: string): KeyObject | undefined;
 }
 
+/**
+ * Hands out the private key an agent signs with, creating it on first use as `sign` would.
+ * Only a signing worker of this process asks (see `worker-signer.ts`): the key goes to that
+ * thread and nowhere else.
+ */
+export interface SigningKeys {
+  signingKey(source: string): KeyObject;
+}
+
 /** Signs on behalf of the local agents and knows everyone's public keys. */
 export interface Keyring extends PublicKeyDirectory {
   /** ed25519 signature (base64) of `bytes` by `source`'s key; creates the key on first use. */
@@ -38,7 +47,7 @@ export interface Keyring extends PublicKeyDirectory {
   publicKeys(): Record<string, string>;
 }
 
-export class MemoryKeyring implements Keyring {
+export class MemoryKeyring implements Keyring, SigningKeys {
   protected readonly priv = new Map<string, KeyObject>();
   protected readonly pub = new Map<string, KeyObject>();
 
@@ -61,7 +70,7 @@ export class MemoryKeyring implements Keyring {
     return this.pub.get(source);
   }
 
-  sign(source: string, bytes: Uint8Array): string {
+  signingKey(source: string): KeyObject {
     let key = this.priv.get(source);
     if (!key) {
       key = this.seed !== undefined
@@ -69,7 +78,11 @@ export class MemoryKeyring implements Keyring {
         : generateKeyPairSync('ed25519').privateKey;
       this.addPrivate(source, key);
     }
-    return sign(null, bytes, key).toString('base64');
+    return key;
+  }
+
+  sign(source: string, bytes: Uint8Array): string {
+    return sign(null, bytes, this.signingKey(source)).toString('base64');
   }
 
   verify(source: string, bytes: Uint8Array, sigBase64: string): boolean {
@@ -103,17 +116,17 @@ export class FileKeyring extends MemoryKeyring {
     }
   }
 
-  override sign(source: string, bytes: Uint8Array): string {
+  override signingKey(source: string): KeyObject {
     if (!this.priv.has(source)) {
       const file = `${this.dir}/private/${source}.key`;
       if (existsSync(file)) this.addPrivate(source, privateKeyFromSeed(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64')));
       else {
-        const sig = super.sign(source, bytes);
+        const key = super.signingKey(source);
         this.persist(source);
-        return sig;
+        return key;
       }
     }
-    return super.sign(source, bytes);
+    return super.signingKey(source);
   }
 
   private persist(source: string): void {

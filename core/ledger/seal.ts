@@ -56,14 +56,14 @@ export function hashEvent(e: Envelope | Sealable): string {
 
 /**
  * Give a batch of new events their place in a stream: revisions from `lastRevision + 1`,
- * each `prevHash` the hash of the one before, then `hash` and the source's signature over it.
- * `position` is left at 0 for the store to fill in.
+ * each `prevHash` the hash of the one before, and `hash` — everything but the signature,
+ * which is left '' for the caller to fill in (at once with `sealBatch`, or later from a
+ * signing worker). `position` is left at 0 for the store to fill in.
  */
-export function sealBatch(
+export function hashBatch(
   stream: string,
   events: ReadonlyArray<NewEvent>,
   last: { revision: number; hash: string } | undefined,
-  keyring: Keyring,
 ): Envelope[] {
   let prevHash = last?.hash ?? GENESIS_HASH;
   let revision = last ? last.revision : -1;
@@ -89,10 +89,21 @@ export function sealBatch(
       sig: '',
     };
     sealed.hash = hashEvent(sealed);
-    sealed.sig = keyring.sign(e.source, Buffer.from(sealed.hash, 'hex'));
     prevHash = sealed.hash;
     out[i] = sealed;
   }
+  return out;
+}
+
+/** `hashBatch`, then each event signed by its source over the hash bytes. */
+export function sealBatch(
+  stream: string,
+  events: ReadonlyArray<NewEvent>,
+  last: { revision: number; hash: string } | undefined,
+  keyring: Keyring,
+): Envelope[] {
+  const out = hashBatch(stream, events, last);
+  for (const e of out) (e as { sig: string }).sig = keyring.sign(e.source, Buffer.from(e.hash, 'hex'));
   return out;
 }
 
