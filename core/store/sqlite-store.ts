@@ -3,8 +3,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope.ts';
 import { ConcurrencyError, InvalidArgumentError } from '../errors.ts';
-import type { Keyring } from '../ledger/keyring.ts';
-import { sealBatch } from '../ledger/seal.ts';
+import type { Keyring, SigningKeys } from '../ledger/keyring.ts';
+import { hashBatch, sealBatch } from '../ledger/seal.ts';
+import { WorkerSigner } from '../ledger/worker-signer.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, ReadAllOptions, StoreSubscription, SubscribeAllOptions } from './event-store.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
@@ -35,6 +36,27 @@ interface PendingAppend {
 }
 
 type Outcome = { ok: AppendResult } | { err: unknown };
+
+/**
+ * An append that passed its checks: new events sealed on the stream's head (signed, or
+ * waiting for their signatures), or a retry answered with the events already stored
+ * (their positions are read once they are committed).
+ */
+type Prepared = { sealed: Envelope[] } | { retry: Envelope[] };
+
+/** A group whose events wait for their signatures from the worker, then commit in order. */
+interface Flight {
+  readonly group: ReadonlyArray<PendingAppend>;
+  readonly prepared: ReadonlyArray<Prepared | { err: unknown }>;
+  state: 'signing' | 'signed' | 'failed';
+  error?: unknown;
+}
+
+/**
+ * With 'auto' signing, a group this small signs on the main thread when nothing is in
+ * flight: a lone append would otherwise wait a round trip to the worker for ~30 µs of work.
+ */
+const WORKER_MIN_EVENTS = 8;
 
 /** The columns of a raw read, in this order (see `fromRaw`). */
 const COLUMNS = 'position, id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig';
@@ -70,6 +92,26 @@ export interface SqliteStoreOptions {
   readonly keyring: Keyring;
   /** How often a live subscription looks for events appended by another process (ms). */
   readonly pollMs?: number;
+  /**
+   * Where events are signed; the ledger is byte for byte the same either way.
+   * - 'main-thread' (default): in the append's own turn.
+   * - 'worker': every group in a worker thread, which frees the main thread for ~30 µs per
+   *   event but makes each append wait a round trip to the worker.
+   * - 'auto': in the worker when it pays — a group of at least 8 events, or any group while
+   *   another is out for signing — and here otherwise (a lone append, or before the worker
+   *   has loaded).
+   * Both worker modes need a keyring that hands out its signing keys (`SigningKeys`).
+   */
+  readonly signing?: SigningMode;
+  /** The signer for the worker modes (default: a new one over `keyring`); the store closes it. Ignored with 'main-thread'. */
+  readonly signer?: WorkerSigner;
+}
+
+export type SigningMode = 'main-thread' | 'worker' | 'auto';
+const SIGNING_MODES: ReadonlyArray<SigningMode> = ['main-thread', 'worker', 'auto'];
+
+function isSigningKeys(k: Keyring): k is Keyring & SigningKeys {
+  return typeof (k as Partial<SigningKeys>).signingKey === 'function';
 }
 
 /** The embedded ledger: one SQLite file in WAL mode. */
@@ -80,10 +122,31 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
   private readonly stmts;
   private readonly appendTx;
   private readonly groupTx;
+  private readonly flightTx;
+  private readonly checkTx;
   /** Appends waiting for the next group commit (see `append`). */
   private pending: PendingAppend[] = [];
+  private readonly signer: WorkerSigner | undefined;
+  /** Groups out for signing, oldest first; each commits only after the ones before it. */
+  private flights: Flight[] = [];
+  /**
+   * Sealed events of the groups in flight, by id, and the last of them per stream: later
+   * appends check against and chain on these, as they would on rows already written.
+   * Both are empty whenever `flights` is.
+   */
+  private readonly unsettledIds = new Map<string, Envelope>();
+  private readonly unsettledHeads = new Map<string, Envelope>();
+  private drainWaiters: Array<() => void> = [];
+  private closing = false;
 
   constructor(private readonly opts: SqliteStoreOptions) {
+    const signing = opts.signing ?? 'main-thread';
+    if (!SIGNING_MODES.includes(signing)) throw new InvalidArgumentError('signing', `must be one of ${SIGNING_MODES.join(', ')}; got ${JSON.stringify(signing)}`);
+    if (signing !== 'main-thread') {
+      if (opts.signer) this.signer = opts.signer;
+      else if (isSigningKeys(opts.keyring)) this.signer = new WorkerSigner(opts.keyring);
+      else throw new InvalidArgumentError('signing', `"${signing}" needs a keyring that hands out its signing keys (MemoryKeyring, FileKeyring)`);
+    }
     if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
     this.db = new Database(opts.path);
     this.db.pragma('journal_mode = WAL');
@@ -108,15 +171,12 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
       cpGet: this.db.prepare<[string], { position: number }>('SELECT position FROM checkpoints WHERE name = ?'),
       cpPut: this.db.prepare('INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position'),
     };
-    this.appendTx = this.db.transaction((a: PendingAppend): AppendResult => {
-      const prepared = this.prepareAppend(a);
-      return 'stored' in prepared ? prepared.stored : this.insertSealed(prepared.sealed);
-    });
+    this.appendTx = this.db.transaction((a: PendingAppend): AppendResult => this.write(this.prepareAppend(a, true)));
     this.groupTx = this.db.transaction((group: ReadonlyArray<PendingAppend>, outcomes: Outcome[]): void => {
       for (let i = 0; i < group.length; i++) {
         let prepared;
         try {
-          prepared = this.prepareAppend(group[i]!);
+          prepared = this.prepareAppend(group[i]!, true);
         } catch (err) {
           // Refused before writing anything: the rest of the group goes on.
           outcomes[i] = { err };
@@ -124,27 +184,92 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
         }
         // A failure while writing is not expected once the checks passed (a full disk, an
         // I/O error); it leaves this function and rolls the whole group back.
-        outcomes[i] = { ok: 'stored' in prepared ? prepared.stored : this.insertSealed(prepared.sealed) };
+        outcomes[i] = { ok: this.write(prepared) };
       }
     });
+    // Reads only, but in one transaction: one snapshot for the group instead of one per statement.
+    this.checkTx = this.db.transaction((group: ReadonlyArray<PendingAppend>, toSign: Envelope[], sources: string[], hashes: string[]) => {
+      const prepared = new Array<Prepared | { err: unknown }>(group.length);
+      for (let i = 0; i < group.length; i++) {
+        let p: Prepared;
+        try {
+          p = this.prepareAppend(group[i]!, false);
+        } catch (err) {
+          prepared[i] = { err };
+          continue;
+        }
+        prepared[i] = p;
+        if ('sealed' in p) {
+          for (const e of p.sealed) {
+            this.unsettledIds.set(e.id, e);
+            toSign.push(e);
+            sources.push(e.source);
+            hashes.push(e.hash);
+          }
+          this.unsettledHeads.set(group[i]!.stream, p.sealed[p.sealed.length - 1]!);
+        }
+      }
+      return prepared;
+    });
+    this.flightTx = this.db.transaction((f: Flight, outcomes: Outcome[]): void => {
+      for (let i = 0; i < f.prepared.length; i++) {
+        const p = f.prepared[i]!;
+        outcomes[i] = 'err' in p ? p : { ok: this.write(p) };
+      }
+    });
+  }
+
+  private write(p: Prepared): AppendResult {
+    if ('sealed' in p) return this.insertSealed(p.sealed);
+    // A retry: the stored events, committed by now (earlier in this transaction or before).
+    const events = p.retry.map((e) => ({ ...e }));
+    const last = events[events.length - 1]!;
+    return { events, nextExpected: last.revision, position: last.position };
   }
 
   /**
    * Everything that can refuse an append, done before it writes a row — so an append in a
    * group needs no savepoint to be all or nothing: the expected revision, a retry of stored
-   * events (answered with them), an event id stored elsewhere, and sealing.
+   * events (answered with them), an event id stored elsewhere, and sealing. Events of groups
+   * still out for signing count as stored: their ids are taken and their stream heads are
+   * the heads to chain on. Without `sign`, the events are hashed and their sources' keys
+   * made ready for the worker, which signs them later.
    */
-  private prepareAppend(a: PendingAppend): { stored: AppendResult } | { sealed: Envelope[] } {
+  private prepareAppend(a: PendingAppend, sign: boolean): Prepared {
     const { stream, events, expected } = a;
-    if (this.stmts.idExists.get(events[0]!.id) !== undefined) return { stored: this.idempotentResult(stream, events, this.stmts.byId.get(events[0]!.id)!) };
-    const head = this.stmts.head.get(stream);
+    const first = this.storedEvent(events[0]!.id);
+    if (first) return { retry: this.retried(stream, events, first) };
+    const head = this.unsettledHeads.get(stream) ?? this.stmts.head.get(stream);
     if (!expectationHolds(expected, head?.revision)) {
       throw new ConcurrencyError(stream, describeExpected(expected), head?.revision ?? 'no-stream');
     }
     for (let i = 1; i < events.length; i++) {
-      if (this.stmts.idExists.get(events[i]!.id) !== undefined) throw new InvalidArgumentError(`events[${i}].id`, `"${events[i]!.id}" is already stored in another append`);
+      const id = events[i]!.id;
+      if (this.unsettledIds.has(id) || this.stmts.idExists.get(id) !== undefined) throw new InvalidArgumentError(`events[${i}].id`, `"${id}" is already stored in another append`);
     }
-    return { sealed: sealBatch(stream, events, head, this.opts.keyring) };
+    if (sign) return { sealed: sealBatch(stream, events, head, this.opts.keyring) };
+    for (const e of events) this.signer!.prepareKey(e.source);
+    return { sealed: hashBatch(stream, events, head) };
+  }
+
+  /** The event with this id, committed or in a group out for signing. */
+  private storedEvent(id: string): Envelope | undefined {
+    const unsettled = this.unsettledIds.get(id);
+    if (unsettled) return unsettled;
+    const row = this.stmts.byId.get(id);
+    return row ? toEnvelope(row) : undefined;
+  }
+
+  private retried(stream: string, events: ReadonlyArray<NewEvent>, first: Envelope): Envelope[] {
+    const stored: Envelope[] = [];
+    for (let i = 0; i < events.length; i++) {
+      const e = i === 0 ? first : this.storedEvent(events[i]!.id);
+      if (!e || e.stream !== stream || e.revision !== first.revision + i) {
+        throw new InvalidArgumentError(`events[${i}].id`, `a retried append must repeat the same events in the same stream; "${events[i]!.id}" does not match what is stored`);
+      }
+      stored.push(e);
+    }
+    return stored;
   }
 
   private insertSealed(sealed: Envelope[]): AppendResult {
@@ -178,6 +303,10 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
   private commitPending(): void {
     const group = this.pending;
     this.pending = [];
+    if (this.signer && (this.flights.length > 0 || (!this.closing && this.wantsWorker(group)))) {
+      this.sealInWorker(group);
+      return;
+    }
     const outcomes = new Array<Outcome>(group.length);
     try {
       if (group.length === 1) {
@@ -190,6 +319,10 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
       // group was stored.
       for (let i = 0; i < group.length; i++) outcomes[i] = { err };
     }
+    this.settle(group, outcomes);
+  }
+
+  private settle(group: ReadonlyArray<PendingAppend>, outcomes: ReadonlyArray<Outcome>): void {
     let stored = false;
     for (let i = 0; i < group.length; i++) {
       const o = outcomes[i]!;
@@ -201,17 +334,106 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
     if (stored) this.live.notify();
   }
 
-  private idempotentResult(stream: string, events: ReadonlyArray<NewEvent>, first: Row): AppendResult {
-    const stored: Envelope[] = [];
-    for (let i = 0; i < events.length; i++) {
-      const row = i === 0 ? first : this.stmts.byId.get(events[i]!.id);
-      if (!row || row.stream !== stream || row.revision !== first.revision + i) {
-        throw new InvalidArgumentError(`events[${i}].id`, `a retried append must repeat the same events in the same stream; "${events[i]!.id}" does not match what is stored`);
-      }
-      stored.push(toEnvelope(row));
+  /**
+   * 'auto': the worker pays for a group big enough, once it has loaded. The first such group
+   * starts it and signs here meanwhile, so a process that never appends in bursts never
+   * starts a worker.
+   */
+  private wantsWorker(group: ReadonlyArray<PendingAppend>): boolean {
+    if (this.opts.signing === 'worker') return true;
+    let n = 0;
+    for (const a of group) if ((n += a.events.length) >= WORKER_MIN_EVENTS) break;
+    if (n < WORKER_MIN_EVENTS) return false;
+    if (this.signer!.isReady) return true;
+    this.signer!.start();
+    return false;
+  }
+
+  /**
+   * Check and hash the group now, against the committed ledger and the groups still in
+   * flight; send the hashes to the worker; commit when the signatures are back and every
+   * earlier group has committed. Nothing of it is visible before then. (Another process
+   * writing the same file meanwhile cannot break a chain: the UNIQUE (stream, revision) and
+   * id constraints make such a commit fail whole, like any failed write below.)
+   */
+  private sealInWorker(group: ReadonlyArray<PendingAppend>): void {
+    const toSign: Envelope[] = [];
+    const sources: string[] = [];
+    const hashes: string[] = [];
+    let prepared;
+    try {
+      prepared = this.checkTx(group, toSign, sources, hashes);
+    } catch (err) {
+      // The read transaction itself failed (a closed database). The unsettled ids and heads
+      // may hold part of this group: it fails in its turn, and with it every later group.
+      this.flights.push({ group, prepared: group.map(() => ({ err })), state: 'failed', error: err });
+      this.land();
+      return;
     }
-    const last = stored[stored.length - 1]!;
-    return { events: stored, nextExpected: last.revision, position: last.position };
+    const flight: Flight = { group, prepared, state: 'signing' };
+    this.flights.push(flight);
+    const signed = toSign.length > 0 ? this.signer!.sign(sources, hashes) : Promise.resolve([]);
+    signed.then(
+      (sigs) => {
+        for (let i = 0; i < toSign.length; i++) (toSign[i] as { sig: string }).sig = sigs[i]!;
+        flight.state = 'signed';
+        this.land();
+      },
+      (err: unknown) => {
+        flight.state = 'failed';
+        flight.error = err;
+        this.land();
+      },
+    );
+  }
+
+  /** Commit the signed groups at the front of the line, in order. */
+  private land(): void {
+    while (this.flights.length > 0 && this.flights[0]!.state !== 'signing') {
+      const f = this.flights[0]!;
+      if (f.state === 'failed') return this.abandonFlights(f.error);
+      const outcomes = new Array<Outcome>(f.prepared.length);
+      try {
+        this.flightTx(f, outcomes);
+      } catch (err) {
+        return this.abandonFlights(err);
+      }
+      this.flights.shift();
+      for (const p of f.prepared) {
+        if (!('sealed' in p)) continue;
+        for (const e of p.sealed) this.unsettledIds.delete(e.id);
+        const last = p.sealed[p.sealed.length - 1]!;
+        // A later group may have chained on this stream since: its head stays.
+        if (this.unsettledHeads.get(last.stream) === last) this.unsettledHeads.delete(last.stream);
+      }
+      this.settle(f.group, outcomes);
+    }
+    if (this.flights.length === 0) this.releaseDrainWaiters();
+  }
+
+  /**
+   * The front group could not be signed or written: none of it is stored. Every later group
+   * in flight was checked against, and chained on, that group's events, so it is refused as
+   * well (appends refused by their own checks keep their own reasons); the next append sees
+   * only the committed ledger.
+   */
+  private abandonFlights(cause: unknown): void {
+    const flights = this.flights;
+    this.flights = [];
+    this.unsettledIds.clear();
+    this.unsettledHeads.clear();
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    flights.forEach((f, k) => {
+      const err = k === 0 ? cause : new Error(`not stored: an append made before it could not be stored (${reason})`);
+      this.settle(f.group, f.prepared.map((p) => ('err' in p ? p : { err })));
+    });
+    this.releaseDrainWaiters();
+  }
+
+  private releaseDrainWaiters(): void {
+    const w = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const r of w) r();
   }
 
   async *readStream(stream: string, fromRevision = 0): AsyncIterable<Envelope> {
@@ -287,6 +509,14 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
     });
   }
 
+  /**
+   * With worker signing, start the worker now and resolve once it has loaded (~0.5 s), so
+   * the first appends need not wait for it or (with 'auto') sign here meanwhile.
+   */
+  async warmUp(): Promise<void> {
+    await this.signer?.whenReady();
+  }
+
   private headPositionSync(): number {
     return this.stmts.headPos.get()?.p ?? 0;
   }
@@ -313,8 +543,11 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     // Appends already made are committed, as they were when append wrote at once.
     if (this.pending.length && this.db.open) this.commitPending();
+    if (this.flights.length > 0) await new Promise<void>((r) => this.drainWaiters.push(r));
+    await this.signer?.close();
     this.live.close();
     if (this.db.open) this.db.close();
   }
