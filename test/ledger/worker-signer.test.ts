@@ -2,7 +2,10 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, type KeyObject } from 'node:crypto';
 import fc from 'fast-check';
-import { MemoryKeyring } from '../../core/ledger/keyring.ts';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileKeyring, MemoryKeyring } from '../../core/ledger/keyring.ts';
 import { SignerError, WorkerSigner } from '../../core/ledger/worker-signer.ts';
 
 const hashOf = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -100,6 +103,27 @@ describe('WorkerSigner: ed25519 in a worker thread, byte for byte the keyring\'s
       },
       { helpOnMainThread: false },
     );
+  });
+
+  test('FileKeyring: a key made on first use is saved as before, and a reopened keyring signs the same bytes in the worker', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caco-wkeys-'));
+    try {
+      const hashes = [hashOf('f1'), hashOf('f2')];
+      const first = new FileKeyring(dir);
+      const s1 = new WorkerSigner(first);
+      const sigs = await s1.sign(['planner', 'planner'], hashes);
+      await s1.close();
+      assert.equal(existsSync(join(dir, 'private', 'planner.key')), true);
+      assert.equal(statSync(join(dir, 'private', 'planner.key')).mode & 0o777, 0o600);
+      assert.deepEqual(sigs, syncSigs(first, ['planner', 'planner'], hashes));
+      // Unseeded: only the saved key file can give these signatures again.
+      const reopened = new FileKeyring(dir);
+      const s2 = new WorkerSigner(reopened);
+      assert.deepEqual(await s2.sign(['planner', 'planner'], hashes), sigs);
+      await s2.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('after close, sign is refused', async () => {
