@@ -1,4 +1,5 @@
 export { canonicalJson } from './canonical-json.ts';
-export { FileKeyring, MemoryKeyring, privateKeyFromSeed, publicKeyFromRaw, rawPublicKey, type Keyring, type PublicKeyDirectory } from './keyring.ts';
-export { checkEvent, hashEvent, ledgerHeadHash, sealBatch, sealableOf } from './seal.ts';
+export { FileKeyring, MemoryKeyring, privateKeyFromSeed, publicKeyFromRaw, rawPublicKey, type Keyring, type PublicKeyDirectory, type SigningKeys } from './keyring.ts';
+export { checkEvent, hashBatch, hashEvent, ledgerHeadHash, sealBatch, sealableOf } from './seal.ts';
 export { verifyLedger, type AuditReport, type BrokenLink } from './verify.ts';
+export { SignerError, WorkerSigner } from './worker-signer.ts';
