@@ -284,19 +284,7 @@ export class Runtime {
 
   /** Send a command to an agent over the bus and wait for its outcome. */
   async send(agent: string, name: string, data: unknown, opts: SendOptions = {}): Promise<CommandReply> {
-    const type = this.commandType(agent, name);
-    const id = opts.id ?? this.o.ids.next();
-    const version = opts.version ?? this.o.registry.latestVersion(type) ?? 1;
-    const base: CommandMessage = {
-      id,
-      type,
-      version,
-      time: new Date(this.o.clock.now()).toISOString(),
-      source: opts.source ?? 'operator',
-      correlationId: opts.correlationId ?? id,
-      causationId: opts.causationId ?? null,
-      data,
-    };
+    const base = this.command(agent, name, data, opts);
     const cmd = opts.sign === false ? base : signCommand(base, this.o.keyring);
     try {
       const res = await this.o.bus.request(subjects.command(this.o.site, agent, name), Buffer.from(JSON.stringify(cmd)), { timeoutMs: opts.timeoutMs ?? 30_000 });
@@ -316,26 +304,31 @@ export class Runtime {
   enqueue(agent: string, name: string, data: unknown, opts: SendOptions = {}): { accepted: true; outcome: Promise<CommandReply> } | { accepted: false; error: CommandReply } {
     const slot = this.slots.find((s) => s.host.name === agent);
     if (!slot) return { accepted: false, error: { ok: false, error: { reason: `no agent "${agent}" in this runtime` } } };
-    const type = this.commandType(agent, name);
-    const version = opts.version ?? this.o.registry.latestVersion(type) ?? 1;
-    const decoded = this.o.registry.decode(type, version, data);
-    if (!decoded.ok) return { accepted: false, error: { ok: false, error: { reason: `payload fails the ${type} v${version} schema`, problems: decoded.problems } } };
-    const id = opts.id ?? this.o.ids.next();
-    const cmd: CommandMessage = {
-      id,
-      type,
-      version,
-      time: new Date(this.o.clock.now()).toISOString(),
-      source: opts.source ?? 'operator',
-      correlationId: opts.correlationId ?? id,
-      causationId: opts.causationId ?? null,
-      data: decoded.value,
-    };
-    const outcome = this.submit(slot, { kind: 'command', id, correlationId: cmd.correlationId, command: cmd }).then(
+    const draft = this.command(agent, name, data, opts);
+    const decoded = this.o.registry.decode(draft.type, draft.version, data);
+    if (!decoded.ok) return { accepted: false, error: { ok: false, error: { reason: `payload fails the ${draft.type} v${draft.version} schema`, problems: decoded.problems } } };
+    const cmd: CommandMessage = { ...draft, data: decoded.value };
+    const outcome = this.submit(slot, { kind: 'command', id: cmd.id, correlationId: cmd.correlationId, command: cmd }).then(
       (o): CommandReply =>
         o.error ? { ok: false, error: { reason: o.error } } : { ok: true, duplicate: o.duplicate, events: o.events.map((e) => ({ id: e.id, type: e.type, stream: e.stream, revision: e.revision, position: e.position, data: e.data })) },
     );
     return { accepted: true, outcome };
+  }
+
+  /** A command envelope for `agent`'s `name`, stamped with the clock and a fresh id. */
+  private command(agent: string, name: string, data: unknown, opts: SendOptions): CommandMessage {
+    const type = this.commandType(agent, name);
+    const id = opts.id ?? this.o.ids.next();
+    return {
+      id,
+      type,
+      version: opts.version ?? this.o.registry.latestVersion(type) ?? 1,
+      time: new Date(this.o.clock.now()).toISOString(),
+      source: opts.source ?? 'operator',
+      correlationId: opts.correlationId ?? id,
+      causationId: opts.causationId ?? null,
+      data,
+    };
   }
 
   private commandType(agent: string, name: string): string {

@@ -4,6 +4,7 @@
  */
 import type { Envelope } from '../envelope.ts';
 import { CacoError, InvalidArgumentError } from '../errors.ts';
+import { sealableOf } from '../ledger/seal.ts';
 
 /**
  * One commit message carries one append; its events get positions `seq * 1024 + index`, so
@@ -48,21 +49,7 @@ export function startSeqAfter(position: number): number {
 type StoredEvent = Omit<Envelope, 'position'>;
 
 export function encodeCommit(events: ReadonlyArray<Envelope>): Uint8Array {
-  const stored: StoredEvent[] = events.map((e) => ({
-    id: e.id,
-    type: e.type,
-    version: e.version,
-    stream: e.stream,
-    revision: e.revision,
-    time: e.time,
-    source: e.source,
-    correlationId: e.correlationId,
-    causationId: e.causationId,
-    data: e.data,
-    prevHash: e.prevHash,
-    hash: e.hash,
-    sig: e.sig,
-  }));
+  const stored: StoredEvent[] = events.map((e) => ({ ...sealableOf(e), hash: e.hash, sig: e.sig }));
   return Buffer.from(JSON.stringify(stored), 'utf8');
 }
 
