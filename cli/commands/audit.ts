@@ -45,8 +45,15 @@ export function auditCommand(): Command {
       const summary = await replayLedger(stack.store);
       if (o.json) console.log(JSON.stringify(summary, null, 2));
       else {
-        console.log(`replayed ${summary.events.toLocaleString('en-GB')} events in ${summary.ms.toFixed(0)} ms (${Math.round(summary.events / Math.max(summary.ms / 1000, 1e-9)).toLocaleString('en-GB')} events/s)`);
-        for (const [type, n] of Object.entries(summary.byType)) console.log(`  ${type.padEnd(36)} ${n}`);
+        const r = summary;
+        const n = (x: number, d = 0) => x.toLocaleString('en-GB', { maximumFractionDigits: d, minimumFractionDigits: d });
+        console.log(`replayed ${n(r.events)} events into every projection in ${n(r.ms)} ms (${n(r.events / Math.max(r.ms / 1000, 1e-9))} events/s)`);
+        console.log(`schedule:    ${n(r.schedule.jobs)} jobs (${Object.entries(r.schedule.byStatus).map(([k, v]) => `${v} ${k}`).join(', ')}), ${r.schedule.rejected} rejected, ${r.schedule.deadlineMisses} deadline misses, ${n(r.schedule.plansPublished)} plans`);
+        console.log(`energy:      ${n(r.cost.importMwh, 1)} MWh imported, £${n(r.cost.costGbp)} (£${n(r.cost.avgPriceGbpPerMwh, 1)}/MWh) over ${n(r.cost.periods)} half-hours`);
+        console.log(`carbon:      ${n(r.carbon.carbonKg / 1000, 1)} tCO2, ${n(r.carbon.avgGPerKwh, 1)} gCO2/kWh`);
+        console.log(`flexibility: ${r.flexibility.offers} offers, ${r.flexibility.orders} orders, ${n(r.flexibility.deliveredMwh, 2)} of ${n(r.flexibility.contractedSettledMwh, 2)} MWh delivered, £${n(r.flexibility.netGbp, 2)} net, ${r.flexibility.becknRejections} Beckn requests refused`);
+        console.log(`ledger:      ${n(r.audit.streams)} streams, head ${r.audit.headHash}${r.audit.chainOk ? '' : ' (chain broken: run caco audit verify)'}`);
+        for (const [type, count] of Object.entries(r.audit.byType)) console.log(`  ${type.padEnd(36)} ${count}`);
       }
     } finally {
       await stack.close();
