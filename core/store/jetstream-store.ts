@@ -398,13 +398,35 @@ function apiCode(err: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
+/** While behind the stream's end with no delivery for this long (and no handler running), the live consumer is replaced. */
+const STALL_MS = 3000;
+/** How often a live subscription compares what it delivered with the stream's end. */
+const WATCH_MS = 1000;
+const RESTART_BACKOFF_MS = [100, 250, 500, 1000, 2000, 5000];
+
+/** A failure of the subscriber's own handler: it ends the subscription rather than being retried. */
+class HandlerFailure {
+  constructor(readonly cause: unknown) {}
+}
+
 /**
- * Catch-up and live are one ordered consumer: it starts at the commit holding `from` and
- * keeps pulling, so the "live boundary" is only the moment the consumer reaches the end of
- * the stream and nothing can fall between the two.
+ * Catch-up reads ranges from the subscription's own position; live is an ordered consumer
+ * that starts at the very next sequence, so nothing falls between the two.
+ *
+ * The live part does not trust the client library to recover its consumer on its own. After a
+ * server restart the ephemeral consumer is gone and nats.js re-creates it with back-offs of up
+ * to 5 s per try (plus API timeouts on a loaded server), and gives up for good after 30 failed
+ * re-creations when the consumer has received nothing yet, which is the common case here
+ * because catch-up went through the range reader. A subscription then waited on a consumer that
+ * would never deliver (the restart test that failed under load). So the subscription watches
+ * itself: when the stream holds commits past what it delivered, nothing was delivered for
+ * STALL_MS and no handler is running, or when the consumer ends or fails, it drops the
+ * consumer and starts again from its own position: catch-up by range, then a new consumer.
  */
 class JetStreamSubscription implements StoreSubscription {
   private pos: number;
+  /** The next stream sequence to deliver from. */
+  private nextSeq: number;
   private closed = false;
   private failure: unknown;
   private consumer: Consumer | undefined;
@@ -412,6 +434,13 @@ class JetStreamSubscription implements StoreSubscription {
   private running: Promise<void> = Promise.resolve();
   private waiters: Array<{ target: number; resolve: () => void }> = [];
   private readonly cats: Set<string> | undefined;
+  /** Commits delivered so far: the watchdog's measure of progress. */
+  private delivered = 0;
+  private inHandler = false;
+  private wakeBackoff: (() => void) | undefined;
+  /** Times the live consumer was replaced (stall, end or error), for diagnostics. */
+  restarts = 0;
+  lastRestartReason: string | undefined;
   onClose: (() => void) | undefined;
 
   constructor(
@@ -422,6 +451,7 @@ class JetStreamSubscription implements StoreSubscription {
     private readonly pullBatch: number,
   ) {
     this.pos = from;
+    this.nextSeq = startSeqAfter(from);
     this.cats = categories ? new Set(categories) : undefined;
   }
 
@@ -431,48 +461,139 @@ class JetStreamSubscription implements StoreSubscription {
 
   async start(): Promise<void> {
     this.running = this.run().catch((err: unknown) => {
-      this.failure = err;
+      this.failure = err instanceof HandlerFailure ? err.cause : err;
       this.closed = true;
       this.release(true);
     });
   }
 
   private async run(): Promise<void> {
-    let nextSeq = startSeqAfter(this.pos);
+    let failures = 0;
+    while (!this.closed) {
+      let reason: string;
+      try {
+        reason = await this.follow();
+        failures = 0;
+      } catch (err) {
+        if (err instanceof HandlerFailure || this.closed) throw err;
+        failures++;
+        reason = `consumer failed: ${err instanceof Error ? err.message : String(err)}`;
+      }
+      if (this.closed) return;
+      this.restarts++;
+      this.lastRestartReason = reason;
+      await this.dropConsumer();
+      const wait = RESTART_BACKOFF_MS[Math.min(failures, RESTART_BACKOFF_MS.length - 1)]!;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, wait);
+        this.wakeBackoff = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wakeBackoff = undefined;
+    }
+  }
+
+  /** Catch up by range, then follow live until the consumer ends, fails or stalls; returns why it stopped. */
+  private async follow(): Promise<string> {
     // Catch up with the fast range reader while there is a backlog, then hand over to an
     // ordered consumer at the very next sequence for the live part.
     for (let pass = 0; pass < 3 && !this.closed; pass++) {
       const endSeq = await this.store.lastSeq();
-      if (endSeq < nextSeq) break;
-      for await (const chunk of this.store.range(this.store.subjectPrefix + '>', nextSeq, endSeq)) {
+      if (endSeq < this.nextSeq) break;
+      for await (const chunk of this.store.range(this.store.subjectPrefix + '>', this.nextSeq, endSeq)) {
         for (const c of chunk) {
-          if (this.closed) return;
+          if (this.closed) return 'closed';
           await this.deliver(c.seq, c.data);
-          nextSeq = c.seq + 1;
         }
       }
     }
-    if (this.closed) return;
-    this.consumer = await this.store.orderedConsumer(this.store.subjectPrefix + '>', nextSeq);
-    if (this.closed) return;
-    this.msgs = await this.consumer.consume({ max_messages: this.pullBatch, expires: 5000 });
+    if (this.closed) return 'closed';
+    this.consumer = await this.store.orderedConsumer(this.store.subjectPrefix + '>', this.nextSeq);
+    if (this.closed) return 'closed';
+    const msgs = await this.consumer.consume({ max_messages: this.pullBatch, expires: 5000 });
+    this.msgs = msgs;
     if (this.closed) {
-      await this.msgs.close();
-      return;
+      await msgs.close();
+      return 'closed';
     }
-    for await (const m of this.msgs) {
-      if (this.closed) return;
-      await this.deliver(m.seq, m.data);
+    let stalled: string | undefined;
+    const watchdog = this.watch(() => {
+      stalled = 'stalled: the stream holds commits the live consumer did not deliver';
+      void msgs.close();
+    });
+    try {
+      for await (const m of msgs) {
+        if (this.closed) return 'closed';
+        await this.deliver(m.seq, m.data);
+      }
+    } finally {
+      watchdog();
     }
+    return stalled ?? 'the live consumer ended';
+  }
+
+  /** Calls `onStall` once if the subscription stops making progress while behind; returns a stop function. */
+  private watch(onStall: () => void): () => void {
+    let seen = this.delivered;
+    let since = Date.now();
+    let checking = false;
+    const timer = setInterval(() => {
+      if (this.closed || checking) return;
+      if (this.delivered !== seen || this.inHandler) {
+        seen = this.delivered;
+        since = Date.now();
+        return;
+      }
+      if (Date.now() - since < STALL_MS) return;
+      checking = true;
+      this.store
+        .lastSeq()
+        .then((last) => {
+          if (this.closed || this.delivered !== seen) return;
+          if (last >= this.nextSeq) {
+            clearInterval(timer);
+            onStall();
+          } else since = Date.now();
+        })
+        // Cannot reach the server now: the consumer is no better off; look again later.
+        .catch(() => undefined)
+        .finally(() => (checking = false));
+    }, WATCH_MS);
+    timer.unref?.();
+    return () => clearInterval(timer);
+  }
+
+  private async dropConsumer(): Promise<void> {
+    const msgs = this.msgs;
+    const consumer = this.consumer;
+    this.msgs = undefined;
+    this.consumer = undefined;
+    await msgs?.close().catch(() => undefined);
+    consumer?.delete().catch(() => undefined);
   }
 
   private async deliver(seq: number, data: Uint8Array): Promise<void> {
+    // A restarted consumer may hand back a commit that was already delivered.
+    if (seq < this.nextSeq) return;
     for (const e of decodeCommit(this.store.streamName, seq, data)) {
       if (e.position <= this.pos) continue;
       if (this.closed) return;
-      if (!this.cats || this.cats.has(categoryOf(e.stream))) await this.handler(e);
+      if (!this.cats || this.cats.has(categoryOf(e.stream))) {
+        this.inHandler = true;
+        try {
+          await this.handler(e);
+        } catch (err) {
+          throw new HandlerFailure(err);
+        } finally {
+          this.inHandler = false;
+        }
+      }
       this.pos = e.position;
     }
+    this.nextSeq = seq + 1;
+    this.delivered++;
     if (this.waiters.length) this.release(false);
   }
 
@@ -499,11 +620,12 @@ class JetStreamSubscription implements StoreSubscription {
   async close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
-      await this.msgs?.close();
+      this.wakeBackoff?.();
+      await this.msgs?.close().catch(() => undefined);
     }
     await this.running;
     this.release(true);
-    this.consumer?.delete().catch(() => undefined);
+    await this.dropConsumer();
     this.onClose?.();
   }
 }

@@ -3,7 +3,7 @@
  * ledger and the checkpoints survive, a live subscription carries on where it was, and a new
  * process resumes from its checkpoint.
  */
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Envelope } from '../../core/envelope.ts';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
@@ -19,12 +19,26 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
+/** A graceful close waits for the server; if it is gone, close the connection outright. */
+async function closeWithin(graceful: Promise<void>, nc: { close(): Promise<void> }, ms = 5000): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([graceful.catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+  await nc.close().catch(() => undefined);
+}
+
 const skip = natsServerInstalled() || process.env['CI'] === 'true' ? false : 'nats-server is not installed (apt-get install nats-server)';
 
 describe('NATS restart', { skip, timeout: 120_000 }, () => {
   let server: NatsServerProcess;
+  // Clients are closed even when an assertion fails first: a client left reconnecting to a
+  // stopped server would keep the test process alive.
+  const closeAfter: Array<() => Promise<void>> = [];
   before(async () => {
     server = await NatsServerProcess.start();
+  });
+  afterEach(async () => {
+    for (const close of closeAfter.splice(0)) await close().catch(() => undefined);
   });
   after(async () => {
     await server?.dispose();
@@ -33,6 +47,7 @@ describe('NATS restart', { skip, timeout: 120_000 }, () => {
   test('ledger and checkpoints survive a server restart; a live subscription and a new process resume', async () => {
     const keyring = new MemoryKeyring('restart');
     const store = await JetStreamEventStore.connect({ servers: server.url, site: 'restart', keyring, ackTimeoutMs: 2000 });
+    closeAfter.push(() => closeWithin(store.close(), store.nc));
     const first = await store.append('job-1', [newEvent(), newEvent()], 'no-stream');
     const got: Envelope[] = [];
     const sub = await store.subscribeAll(async (e) => {
@@ -59,6 +74,7 @@ describe('NATS restart', { skip, timeout: 120_000 }, () => {
 
     // A new process: reads the checkpoint and resumes exactly after it.
     const again = await JetStreamEventStore.connect({ servers: server.url, site: 'restart', keyring, ackTimeoutMs: 2000 });
+    closeAfter.push(() => closeWithin(again.close(), again.nc));
     const third = await again.append('job-2', [newEvent()], 'no-stream');
     assert.equal(await again.get('projector'), checkpoint);
     const resumed: Envelope[] = [];
@@ -74,6 +90,7 @@ describe('NATS restart', { skip, timeout: 120_000 }, () => {
 
   test('a bus subscription keeps receiving after the server restarts', async () => {
     const bus = await NatsBus.connect({ servers: server.url });
+    closeAfter.push(() => closeWithin(bus.close(), bus.nc));
     const got: string[] = [];
     await bus.subscribe('caco.restart.evt.>', (m) => void got.push(new TextDecoder().decode(m.data)));
     await bus.publish('caco.restart.evt.a', new TextEncoder().encode('before'));
