@@ -59,7 +59,7 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
     let store: EventStore & CheckpointStore;
     if (config.store === 'jetstream') {
       const { JetStreamEventStore } = await import('./store/jetstream-store.ts');
-      const js = await JetStreamEventStore.connect({ servers: config.natsUrl, site: opts.natsSite ?? config.site, keyring, name: `caco-store-${config.site}` });
+      const js = await JetStreamEventStore.connect({ servers: config.natsUrl, site: opts.natsSite ?? config.site, keyring, replicas: config.replicas, name: `caco-store-${config.site}` });
       closers.push(() => js.close());
       store = js;
     } else {

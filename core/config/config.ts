@@ -6,6 +6,8 @@ export interface CacoConfig {
   readonly bus: 'memory' | 'nats';
   readonly store: 'sqlite' | 'jetstream';
   readonly natsUrl: string;
+  /** JetStream replicas of the ledger stream and its buckets (1, or 3/5 on a cluster). */
+  readonly replicas: number;
   readonly site: string;
   /** Folder for the SQLite ledger, keys and checkpoints. */
   readonly dataDir: string;
@@ -16,6 +18,7 @@ export const DEFAULT_CONFIG: CacoConfig = {
   bus: 'memory',
   store: 'sqlite',
   natsUrl: 'nats://127.0.0.1:4222',
+  replicas: 1,
   site: 'london',
   dataDir: './var',
   logLevel: 'warn',
@@ -46,6 +49,15 @@ const SETTINGS: { [K in keyof CacoConfig]: Setting<K> } = {
       const ok = raw.split(',').every((u) => /^(nats|tls|ws|wss):\/\/[^\s/]+(:\d+)?\/?$/.test(u.trim()) || /^[^\s/:]+:\d+$/.test(u.trim()));
       if (!ok) throw new ConfigError(name, `"${raw}" is not a NATS URL; use e.g. nats://127.0.0.1:4222 (comma-separate several)`);
       return raw;
+    },
+  },
+  replicas: {
+    key: 'replicas',
+    env: 'CACO_REPLICAS',
+    parse: (raw, name) => {
+      // JetStream allows at most 5 replicas; an even count gains nothing over the odd one below it.
+      if (!/^[1-5]$/.test(raw.trim())) throw new ConfigError(name, `"${raw}" is not a replica count; use 1 (one server) or 3 or 5 (a cluster of at least that many nodes)`);
+      return Number(raw.trim());
     },
   },
   site: {

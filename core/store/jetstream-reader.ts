@@ -1,5 +1,6 @@
 import { AckPolicy, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
 import { createInbox, nanos, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { retryWhileUnavailable } from './nats-retry.ts';
 
 /** A stored message as the reader hands it over: its stream sequence and its bytes. */
 export interface RawCommit {
@@ -78,15 +79,18 @@ class RangeReader {
 
   async start(): Promise<void> {
     this.sub = this.o.nc.subscribe(this.inbox, { callback: (_err, m) => this.onMsg(m) });
-    const ci = await this.o.jsm.consumers.add(this.o.stream, {
-      ack_policy: AckPolicy.None,
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: this.startSeq,
-      filter_subject: this.o.filter,
-      mem_storage: true,
-      num_replicas: 1,
-      inactive_threshold: nanos(30_000),
-    });
+    // During a leader election creating the consumer times out; it is only a read, so try again.
+    const ci = await retryWhileUnavailable(() =>
+      this.o.jsm.consumers.add(this.o.stream, {
+        ack_policy: AckPolicy.None,
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: this.startSeq,
+        filter_subject: this.o.filter,
+        mem_storage: true,
+        num_replicas: 1,
+        inactive_threshold: nanos(30_000),
+      }),
+    );
     this.consumer = ci.name;
     if (ci.num_pending === 0) this.exhausted = true;
     else this.pull();

@@ -10,6 +10,7 @@ import { describeExpected, expectationHolds, validateAppend } from './validate.t
 import { checkpointBucketName, decodeCommit, encodeCommit, ledgerStreamName, ledgerSubjectPrefix, POSITIONS_PER_COMMIT, positionOf, startSeqAfter } from './jetstream-commit.ts';
 import { isStreamNotFound, NatsCheckpointStore } from './nats-checkpoints.ts';
 import { readRange, type RawCommit } from './jetstream-reader.ts';
+import { retryWhileUnavailable, type RetryOptions } from './nats-retry.ts';
 
 export interface JetStreamStoreOptions {
   /** NATS URL(s) to connect to; ignored when `nc` is given. Default NATS_URL, then 127.0.0.1:4222. */
@@ -29,6 +30,8 @@ export interface JetStreamStoreOptions {
   readonly ackTimeoutMs?: number;
   /** Messages asked for per pull when reading (default 1024; two pulls are kept in flight). */
   readonly pullBatch?: number;
+  /** How long a call keeps retrying while the stream has no leader (default 60 s; see nats-retry.ts). */
+  readonly unavailableBudgetMs?: number;
 }
 
 interface Head {
@@ -44,8 +47,6 @@ const WRONG_LAST_SEQUENCE = 10071;
 const MAX_ANY_ATTEMPTS = 50;
 /** No real stream reaches this sequence, so a publish expecting it can never be stored. */
 const IMPOSSIBLE_SEQ = Number.MAX_SAFE_INTEGER;
-/** Sends of one commit before a lost acknowledgement is reported to the caller. */
-const PUBLISH_ATTEMPTS = 3;
 
 /**
  * The ledger on NATS JetStream: one stream per site, one subject per ledger stream, one
@@ -64,6 +65,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
   private readonly locks = new Map<string, Promise<void>>();
   private readonly subs = new Set<JetStreamSubscription>();
   private closed = false;
+  private readonly retryOpts: RetryOptions;
 
   private constructor(
     readonly nc: NatsConnection,
@@ -75,6 +77,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
   ) {
     this.streamName = ledgerStreamName(opts.site);
     this.subjectPrefix = ledgerSubjectPrefix(opts.site);
+    this.retryOpts = opts.unavailableBudgetMs !== undefined ? { budgetMs: opts.unavailableBudgetMs } : {};
   }
 
   /** Connect (or use `opts.nc`), and create the site's stream and checkpoint bucket if missing. */
@@ -87,7 +90,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
       const jsm = await jetstreamManager(nc, { timeout });
       const js = jetstream(nc, { timeout });
       await ensureStream(jsm, streamName, prefix, opts);
-      const checkpoints = await NatsCheckpointStore.open(jsm, { bucket: checkpointBucketName(opts.site), replicas: opts.replicas ?? 1 });
+      const checkpoints = await NatsCheckpointStore.open(jsm, { bucket: checkpointBucketName(opts.site), replicas: opts.replicas ?? 1, ...(opts.unavailableBudgetMs !== undefined ? { unavailableBudgetMs: opts.unavailableBudgetMs } : {}) });
       return new JetStreamEventStore(nc, opts.nc === undefined, jsm, js, checkpoints, opts);
     } catch (err) {
       if (opts.nc === undefined) await nc.close();
@@ -172,14 +175,9 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
    * buffered across a reconnect often has its ack lost), and the re-send is then answered
    * as a duplicate, because the server checks the message id before the expected sequence.
    */
-  private async publishCommit(subject: string, body: Uint8Array, msgID: string, lastSeq: number): Promise<PubAck> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.js.publish(subject, body, { msgID, expect: { lastSubjectSequence: lastSeq }, retries: 3 });
-      } catch (err) {
-        if (attempt >= PUBLISH_ATTEMPTS || !isTimeout(err)) throw err;
-      }
-    }
+  private publishCommit(subject: string, body: Uint8Array, msgID: string, lastSeq: number): Promise<PubAck> {
+    // Re-sent with the same id for as long as a leader election may last (see nats-retry.ts).
+    return retryWhileUnavailable(() => this.js.publish(subject, body, { msgID, expect: { lastSubjectSequence: lastSeq }, retries: 3 }), this.retryOpts);
   }
 
   /**
@@ -189,7 +187,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
    */
   private async storedSeqOf(subject: string, msgID: string): Promise<number | undefined> {
     try {
-      const ack = await this.js.publish(subject, new Uint8Array(0), { msgID, expect: { lastSubjectSequence: IMPOSSIBLE_SEQ } });
+      const ack = await retryWhileUnavailable(() => this.js.publish(subject, new Uint8Array(0), { msgID, expect: { lastSubjectSequence: IMPOSSIBLE_SEQ } }), this.retryOpts);
       return ack.duplicate ? ack.seq : undefined;
     } catch (err) {
       if (apiCode(err) === WRONG_LAST_SEQUENCE) return undefined;
@@ -199,7 +197,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
 
   /** What the SQLite store answers to a retried append: the stored events, if they are the same. */
   private async idempotentResult(stream: string, events: ReadonlyArray<NewEvent>, seq: number): Promise<AppendResult> {
-    const m = await this.jsm.streams.getMessage(this.streamName, { seq });
+    const m = await retryWhileUnavailable(() => this.jsm.streams.getMessage(this.streamName, { seq }), this.retryOpts);
     const stored = m ? decodeCommit(this.streamName, seq, m.data) : [];
     const out: Envelope[] = [];
     for (let i = 0; i < events.length; i++) {
@@ -214,7 +212,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
   }
 
   private async loadHead(stream: string): Promise<Head | null> {
-    const m = await this.jsm.streams.getMessage(this.streamName, { last_by_subj: this.subjectOf(stream) });
+    const m = await retryWhileUnavailable(() => this.jsm.streams.getMessage(this.streamName, { last_by_subj: this.subjectOf(stream) }), this.retryOpts);
     const head = m ? headOf(decodeCommit(this.streamName, m.seq, m.data), m.seq) : null;
     this.heads.set(stream, head);
     return head;
@@ -239,7 +237,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
 
   async *readStream(stream: string, fromRevision = 0): AsyncIterable<Envelope> {
     const subject = this.subjectOf(stream);
-    const last = await this.jsm.streams.getMessage(this.streamName, { last_by_subj: subject });
+    const last = await retryWhileUnavailable(() => this.jsm.streams.getMessage(this.streamName, { last_by_subj: subject }), this.retryOpts);
     if (!last) return;
     // The last commit often holds everything asked for (a one-commit stream, or a read from
     // the head): then no consumer is needed.
@@ -273,7 +271,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
 
   /** @internal the sequence of the stream's last commit (0 when empty). */
   async lastSeq(): Promise<number> {
-    const info = await this.jsm.streams.info(this.streamName);
+    const info = await retryWhileUnavailable(() => this.jsm.streams.info(this.streamName), this.retryOpts);
     return info.state.messages === 0 ? 0 : info.state.last_seq;
   }
 
@@ -301,7 +299,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
   }
 
   async headPosition(): Promise<number> {
-    const m = await this.jsm.streams.getMessage(this.streamName, { last_by_subj: this.subjectPrefix + '>' });
+    const m = await retryWhileUnavailable(() => this.jsm.streams.getMessage(this.streamName, { last_by_subj: this.subjectPrefix + '>' }), this.retryOpts);
     if (!m) return 0;
     const events = decodeCommit(this.streamName, m.seq, m.data);
     return positionOf(m.seq, events.length - 1);
@@ -387,10 +385,6 @@ async function ensureStream(jsm: JetStreamManager, name: string, prefix: string,
 function headOf(events: ReadonlyArray<Envelope>, seq: number): Head {
   const last = events[events.length - 1]!;
   return { revision: last.revision, hash: last.hash, seq };
-}
-
-function isTimeout(err: unknown): boolean {
-  return err instanceof Error && (err.constructor.name === 'TimeoutError' || err.name === 'TimeoutError');
 }
 
 function apiCode(err: unknown): number | undefined {
