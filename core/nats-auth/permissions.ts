@@ -152,3 +152,20 @@ export function permissionsFor(user: NatsUserSpec): NatsPermissions {
     }
   }
 }
+
+/** Does a NATS subject pattern (`*` one token, `>` the rest) cover `subject`? As the server matches. */
+export function subjectMatches(pattern: string, subject: string): boolean {
+  const p = pattern.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '>') return s.length > i;
+    if (i >= s.length) return false;
+    if (p[i] !== '*' && p[i] !== s[i]) return false;
+  }
+  return p.length === s.length;
+}
+
+/** Would the server let this through: some allow matches and no deny does (deny wins). */
+export function permits(p: SubjectPermission, subject: string): boolean {
+  return p.allow.some((a) => subjectMatches(a, subject)) && !p.deny.some((d) => subjectMatches(d, subject));
+}

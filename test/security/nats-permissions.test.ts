@@ -5,6 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { jetstream, jetstreamManager, DeliverPolicy, type JetStreamManager } fro
 import { nkeys, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { connectNats, NatsBus, NatsUnavailableError } from '../../core/bus/nats-bus.ts';
 import { JetStreamEventStore } from '../../core/store/jetstream-store.ts';
-import { MemoryKeyring } from '../../core/ledger/keyring.ts';
+import { FileKeyring, type Keyring } from '../../core/ledger/keyring.ts';
 import { verifyLedger } from '../../core/ledger/verify.ts';
 import { Relay } from '../../core/runtime/relay.ts';
 import { createLogger } from '../../core/log/logger.ts';
@@ -30,6 +31,17 @@ const LEDGER = 'CACO_SECURE';
 const SHIPPED = new URL('../../deploy/nats/nats-server-secure.conf', import.meta.url);
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+const root = join(import.meta.dirname, '../..');
+
+function caco(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env = { ...process.env };
+  delete env['NATS_CREDS'];
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', join(root, 'cli/caco.ts'), ...args], { cwd: root, env, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
 
 /** A request the server must refuse with a publish permission violation. */
 async function assertPublishDenied(nc: NatsConnection, subject: string, body = '{}'): Promise<void> {
@@ -68,7 +80,8 @@ describe('NATS security: the shipped configuration on a real server', { skip, ti
     open.push(nc);
     return nc;
   };
-  const keyring = new MemoryKeyring('nats-security');
+  // Where `caco audit --data-dir <dir>/var --site secure` finds the public keys.
+  let keyring: Keyring;
   let site: JetStreamEventStore;
   let siteBus: NatsBus;
   let adminJsm: JetStreamManager;
@@ -76,6 +89,7 @@ describe('NATS security: the shipped configuration on a real server', { skip, ti
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'caco-nats-security-'));
+    keyring = new FileKeyring(join(dir, 'var', SITE, 'keys'));
     makeNatsCredentials({
       dir: join(dir, 'local'),
       users: [
@@ -262,6 +276,32 @@ describe('NATS security: the shipped configuration on a real server', { skip, ti
     await assertPublishDenied(nc, '$JS.API.ACCOUNT.PURGE.CACO');
     const c = await jsm.consumers.add(LEDGER, { deliver_policy: DeliverPolicy.All, inactive_threshold: 5_000_000_000 });
     assert.equal(await jsm.consumers.delete(LEDGER, c.name), true);
+  });
+
+  test('the CLI connects as the user it is given: caco audit verify as the auditor, caco submit as a third party', async () => {
+    const common = ['--site', SITE, '--nats-url', server!.url, '--data-dir', join(dir, 'var')];
+    const verify = await caco(['audit', 'verify', '--store', 'jetstream', ...common, '--creds', creds('aud')]);
+    assert.equal(verify.code, 0, verify.stderr);
+    assert.match(verify.stdout, /^ledger OK: 4 events in 2 streams/m);
+    const anonymous = await caco(['audit', 'verify', '--store', 'jetstream', ...common]);
+    assert.equal(anonymous.code, 2);
+    assert.match(anonymous.stderr, /refused an anonymous connection.*--creds/);
+
+    const serving = await siteBus.subscribe(`caco.${SITE}.cmd.compute.submit`, async (m) => {
+      if (m.reply) await siteBus.publish(m.reply, enc(JSON.stringify({ ok: true, events: [{ type: 'compute.job.accepted', id: 'e1', stream: 'job-cli', data: {} }] })));
+    });
+    try {
+      const job = ['--job-id', 'job-cli', '--class', 'batch-inference', '--gpus', '1', '--runtime-min', '30', '--deadline', '2030-01-01T00:00:00Z'];
+      const submit = await caco(['submit', ...job, ...common, '--creds', creds('acme')]);
+      assert.equal(submit.code, 0, submit.stderr);
+      assert.match(submit.stdout, /compute\.job\.accepted {2}job-cli/);
+      // With the auditor's key the command is not even sent: the auditor may not publish commands.
+      const asAuditor = await caco(['submit', ...job, ...common, '--creds', creds('aud'), '--timeout', '3000']);
+      assert.equal(asAuditor.code, 2);
+      assert.match(asAuditor.stderr, /Permissions Violation for Publish to "caco\.secure\.cmd\.compute\.submit"/);
+    } finally {
+      await serving.unsubscribe();
+    }
   });
 
   test('after an admin deletes the ledger, the site refuses to start on a new empty one until --init', async () => {
