@@ -85,9 +85,9 @@ function readStreamApi(stream: string): string[] {
 const STREAM_WRITES = ['$JS.API.STREAM.CREATE.>', '$JS.API.STREAM.UPDATE.>', '$JS.API.STREAM.DELETE.>', '$JS.API.STREAM.PURGE.>', '$JS.API.STREAM.MSG.DELETE.>', '$JS.API.STREAM.RESTORE.>', '$JS.API.STREAM.SNAPSHOT.>'];
 
 /**
- * Account-wide and cluster-wide JetStream operations. nats-server before 2.9.23 (the
- * Debian package is 2.9.10) does not restrict some of them (account purge, server remove,
- * stream move) to the system account, so even an admin is denied them here.
+ * Account-wide and cluster-wide JetStream operations. Older nats-server releases did not
+ * restrict some of them (account purge, server remove, stream move) to the system account
+ * (a published advisory; the Debian package is 2.9.10), so even an admin is denied them here.
  */
 const SERVER_WIDE = ['$JS.API.ACCOUNT.>', '$JS.API.SERVER.>', '$JS.API.META.>', '$SYS.>'];
 
