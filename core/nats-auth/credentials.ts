@@ -88,3 +88,18 @@ export function formatSeedFile(user: NatsUserEntry, seed: string): string {
     '',
   ].join('\n');
 }
+
+/**
+ * A one-line explanation when `err` (or its cause) is the server refusing this user a
+ * subject; undefined otherwise. The server's own words name the subject and the direction.
+ */
+export function describePermissionViolation(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const m = /Permissions Violation for (Publish|Subscription) to "([^"]+)"/i.exec(e.message);
+    if (m) {
+      const verb = m[1]!.toLowerCase() === 'publish' ? 'publish to' : 'subscribe to';
+      return `NATS refused this user permission to ${verb} ${m[2]}: the credentials (--creds / NATS_CREDS) are not those of a role allowed to do this, or name another site (docs/deployment-security.md)`;
+    }
+  }
+  return undefined;
+}

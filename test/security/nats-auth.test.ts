@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { nkeys } from '@nats-io/transport-node';
-import { formatSeedFile, makeNatsCredentials, parseNatsCredentials, permissionsFor, permits, renderAccountsConf, subjectMatches, type NatsUserSpec } from '../../core/nats-auth/index.ts';
+import { describePermissionViolation, formatSeedFile, makeNatsCredentials, parseNatsCredentials, permissionsFor, permits, renderAccountsConf, subjectMatches, type NatsUserSpec } from '../../core/nats-auth/index.ts';
 import { ledgerStreamName } from '../../core/store/jetstream-commit.ts';
 import { usersFromFlags } from '../../cli/commands/nats.ts';
 
@@ -129,6 +129,14 @@ describe('the server include and the credentials files', { timeout: 30_000 }, ()
     assert.throws(() => parseNatsCredentials(`# inbox-prefix: _INBOX.x\n${seed}\n`, 'x.nk'), /inbox-prefix "_INBOX\.x" must be one subject token/);
     const jwt = '-----BEGIN NATS USER JWT-----\neyJ0eXAiOiJKV1QiLCJhbGciOiJlZDI1NTE5LW5rZXkifQ.e30.sig\n------END NATS USER JWT------\n\n-----BEGIN USER NKEY SEED-----\n' + seed + '\n------END USER NKEY SEED------\n';
     assert.equal(typeof parseNatsCredentials(jwt, 'u.creds').authenticator, 'function');
+  });
+
+  test('a permission violation, even wrapped, becomes one line naming the subject', () => {
+    const inner = new Error('Permissions Violation for Publish to "$JS.API.STREAM.DELETE.CACO_X"');
+    assert.match(describePermissionViolation(new Error('request failed', { cause: inner })) ?? '', /^NATS refused this user permission to publish to \$JS\.API\.STREAM\.DELETE\.CACO_X: /);
+    assert.match(describePermissionViolation(new Error("Permissions Violation for Subscription to \"caco.x.cmd.>\"")) ?? '', /subscribe to caco\.x\.cmd\.>/);
+    assert.equal(describePermissionViolation(new Error('connection refused')), undefined);
+    assert.equal(describePermissionViolation('nope'), undefined);
   });
 
   test('the generator writes private seeds and a public include, keeps keys on a re-run, and writes nothing for bad input', () => {

@@ -286,6 +286,10 @@ describe('NATS security: the shipped configuration on a real server', { skip, ti
     const anonymous = await caco(['audit', 'verify', '--store', 'jetstream', ...common]);
     assert.equal(anonymous.code, 2);
     assert.match(anonymous.stderr, /refused an anonymous connection.*--creds/);
+    // A site started with a third party's key: one line naming what was refused, exit 2.
+    const wrongRole = await caco(['run', ...common, '--creds', creds('acme'), '--http-port', '0', '--recorded']);
+    assert.equal(wrongRole.code, 2, wrongRole.stderr);
+    assert.match(wrongRole.stderr, /^caco: NATS refused this user permission to publish to \$JS\.API\.INFO: the credentials/);
 
     const serving = await siteBus.subscribe(`caco.${SITE}.cmd.compute.submit`, async (m) => {
       if (m.reply) await siteBus.publish(m.reply, enc(JSON.stringify({ ok: true, events: [{ type: 'compute.job.accepted', id: 'e1', stream: 'job-cli', data: {} }] })));
