@@ -36,15 +36,23 @@ export interface NatsPermissions {
 const NAME = /^[a-z][a-z0-9-]{0,31}$/;
 const SITE = /^[a-z][a-z0-9-]{0,31}$/;
 
-/** The JetStream key-value buckets a site owns (checkpoints, key registry, anchor). */
+/**
+ * The JetStream key-value buckets a site owns: reader checkpoints, the key registry
+ * (core/identity) and the quarantine of refused ledger messages (verify on read). A bucket
+ * added to the site must be added here, or a secured server refuses it to the site.
+ */
 export function siteKvBuckets(site: string): ReadonlyArray<string> {
-  return [checkpointBucketName(site), `caco_${site}_keys`, `caco_${site}_anchor`];
+  return [checkpointBucketName(site), `caco_${site}_keys`, `caco_${site}_quarantine`];
+}
+
+/** The anchor stream (signed checkpoints of the global head, kept apart from the ledger). */
+export function anchorStreamOf(site: string): string {
+  return `${ledgerStreamName(site)}-ANCHOR`;
 }
 
 /** The JetStream streams a site owns: the ledger, the anchor stream and its KV buckets' streams. */
 export function siteStreams(site: string): ReadonlyArray<string> {
-  const ledger = ledgerStreamName(site);
-  return [ledger, `${ledger}_ANCHOR`, ...siteKvBuckets(site).map((b) => `KV_${b}`)];
+  return [ledgerStreamName(site), anchorStreamOf(site), ...siteKvBuckets(site).map((b) => `KV_${b}`)];
 }
 
 /**
@@ -114,6 +122,8 @@ export function permissionsFor(user: NatsUserSpec): NatsPermissions {
         publish: {
           allow: [
             ledger,
+            // Anchor checkpoints: appended only; no role but admin can remove one.
+            `caco.${site}.anchor`,
             evt,
             cmd,
             dlq,

@@ -36,7 +36,7 @@ describe('NATS role permissions', { timeout: 30_000 }, () => {
         assert.ok(permits(p.publish, `caco.${site}.gw.${name}.quote`));
         assert.ok(permits(p.subscribe, `caco.${site}.evt.compute.job.planned`));
         assert.ok(permits(p.subscribe, `_INBOX_${name}.abc.1`));
-        for (const s of [`caco.${site}.ledger.job-1`, `caco.${other}.ledger.job-1`, `caco.${site}.evt.grid.forecast.published`, `caco.${site}.dlq`, `caco.${site}.gw.${other}.x`, `$KV.caco_${site}_checkpoints.relay`, '$JS.API.INFO', `$JS.API.STREAM.INFO.${ledger}`, `$JS.API.CONSUMER.CREATE.${ledger}`, ...STREAM_WRITES.map((w) => `$JS.API.STREAM.${w}.${ledger}`)]) {
+        for (const s of [`caco.${site}.ledger.job-1`, `caco.${other}.ledger.job-1`, `caco.${site}.anchor`, `caco.${site}.evt.grid.forecast.published`, `caco.${site}.dlq`, `caco.${site}.gw.${other}.x`, `$KV.caco_${site}_checkpoints.relay`, '$JS.API.INFO', `$JS.API.STREAM.INFO.${ledger}`, `$JS.API.CONSUMER.CREATE.${ledger}`, ...STREAM_WRITES.map((w) => `$JS.API.STREAM.${w}.${ledger}`)]) {
           assert.ok(!permits(p.publish, s), `third party may publish ${s}`);
         }
         for (const s of [`caco.${site}.ledger.job-1`, `caco.${site}.cmd.compute.submit`, '_INBOX.abc.1', `_INBOX_${other}.x`, `caco.${site}.gw.${other}.x`]) {
@@ -51,10 +51,10 @@ describe('NATS role permissions', { timeout: 30_000 }, () => {
       fc.property(token, token, (site, name) => {
         const p = permissionsFor({ name, role: 'auditor', site });
         const ledger = ledgerStreamName(site);
-        for (const s of [`$JS.API.STREAM.INFO.${ledger}`, `$JS.API.STREAM.MSG.GET.${ledger}`, `$JS.API.DIRECT.GET.${ledger}`, `$JS.API.CONSUMER.CREATE.${ledger}.x.caco.${site}.ledger.>`, `$JS.API.CONSUMER.MSG.NEXT.${ledger}.x`, `$JS.API.STREAM.INFO.KV_caco_${site}_checkpoints`, `$JS.API.STREAM.INFO.${ledger}_ANCHOR`, `$JS.API.DIRECT.GET.KV_caco_${site}_anchor.$KV.caco_${site}_anchor.head`]) {
+        for (const s of [`$JS.API.STREAM.INFO.${ledger}`, `$JS.API.STREAM.MSG.GET.${ledger}`, `$JS.API.DIRECT.GET.${ledger}`, `$JS.API.CONSUMER.CREATE.${ledger}.x.caco.${site}.ledger.>`, `$JS.API.CONSUMER.MSG.NEXT.${ledger}.x`, `$JS.API.STREAM.INFO.KV_caco_${site}_checkpoints`, `$JS.API.STREAM.INFO.${ledger}-ANCHOR`, `$JS.API.STREAM.MSG.GET.KV_caco_${site}_quarantine`, `$JS.API.DIRECT.GET.KV_caco_${site}_keys.$KV.caco_${site}_keys.acme`]) {
           assert.ok(permits(p.publish, s), `auditor may not ${s}`);
         }
-        for (const s of [`caco.${site}.ledger.job-1`, `caco.${site}.cmd.compute.submit`, `$KV.caco_${site}_checkpoints.relay`, `$KV.caco_${site}_anchor.head`, `$JS.API.CONSUMER.DELETE.${ledger}.x`, `$JS.ACK.${ledger}.x.1.1.1.1.0`, ...STREAM_WRITES.map((w) => `$JS.API.STREAM.${w}.${ledger}`)]) {
+        for (const s of [`caco.${site}.ledger.job-1`, `caco.${site}.cmd.compute.submit`, `$KV.caco_${site}_checkpoints.relay`, `$KV.caco_${site}_keys.acme`, `caco.${site}.anchor`, `$JS.API.CONSUMER.DELETE.${ledger}.x`, `$JS.ACK.${ledger}.x.1.1.1.1.0`, ...STREAM_WRITES.map((w) => `$JS.API.STREAM.${w}.${ledger}`)]) {
           assert.ok(!permits(p.publish, s), `auditor may publish ${s}`);
         }
         assert.equal(p.allowResponses, false);
@@ -68,10 +68,10 @@ describe('NATS role permissions', { timeout: 30_000 }, () => {
         fc.pre(other !== site);
         const p = permissionsFor({ name: `site-${site}`, role: 'site', site });
         const ledger = ledgerStreamName(site);
-        for (const s of [`caco.${site}.ledger.job-1`, `caco.${site}.evt.compute.job.planned`, `caco.${site}.dlq`, `$KV.caco_${site}_checkpoints.relay`, `$KV.caco_${site}_keys.acme`, `$KV.caco_${site}_anchor.head`, `$JS.API.STREAM.CREATE.${ledger}`, `$JS.API.STREAM.CREATE.${ledger}_ANCHOR`, `$JS.API.CONSUMER.DELETE.${ledger}.x`]) {
+        for (const s of [`caco.${site}.ledger.job-1`, `caco.${site}.evt.compute.job.planned`, `caco.${site}.dlq`, `$KV.caco_${site}_checkpoints.relay`, `$KV.caco_${site}_keys.acme`, `$KV.caco_${site}_quarantine.1024`, `caco.${site}.anchor`, `$JS.API.STREAM.CREATE.${ledger}`, `$JS.API.STREAM.CREATE.${ledger}-ANCHOR`, `$JS.API.CONSUMER.DELETE.${ledger}.x`]) {
           assert.ok(permits(p.publish, s), `site may not publish ${s}`);
         }
-        for (const s of [`caco.${other}.ledger.job-1`, `caco.${other}.evt.x`, `$KV.caco_${other}_checkpoints.relay`, `$JS.API.STREAM.CREATE.${ledgerStreamName(other)}`, '$JS.API.ACCOUNT.PURGE.CACO', ...STREAM_WRITES.filter((w) => w !== 'CREATE').flatMap((w) => [`$JS.API.STREAM.${w}.${ledger}`, `$JS.API.STREAM.${w}.KV_caco_${site}_checkpoints`])]) {
+        for (const s of [`caco.${other}.ledger.job-1`, `caco.${other}.evt.x`, `$KV.caco_${other}_checkpoints.relay`, `$JS.API.STREAM.CREATE.${ledgerStreamName(other)}`, '$JS.API.ACCOUNT.PURGE.CACO', ...STREAM_WRITES.filter((w) => w !== 'CREATE').flatMap((w) => [`$JS.API.STREAM.${w}.${ledger}`, `$JS.API.STREAM.${w}.${ledger}-ANCHOR`, `$JS.API.STREAM.${w}.KV_caco_${site}_checkpoints`])]) {
           assert.ok(!permits(p.publish, s), `site may publish ${s}`);
         }
         assert.ok(permits(p.subscribe, `caco.${site}.cmd.compute.submit`));

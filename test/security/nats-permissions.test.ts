@@ -174,6 +174,35 @@ describe('NATS security: the shipped configuration on a real server', { skip, ti
     assert.ok((await ledgerMessages()) >= 3, 'the ledger is intact');
   });
 
+  test("site: appends to its anchor stream and writes its buckets (keys, quarantine), removes none; the auditor reads them, a third party cannot", async () => {
+    const jsm = await jetstreamManager(site.nc);
+    const anchor = `${LEDGER}-ANCHOR`;
+    // As core/anchor and the key registry lay them out: append-only streams, KV-style buckets.
+    await jsm.streams.add({ name: anchor, subjects: [`caco.${SITE}.anchor`], deny_delete: true, deny_purge: true, allow_direct: true });
+    const js = jetstream(site.nc, { timeout: 3000 });
+    await js.publish(`caco.${SITE}.anchor`, enc('{"head":"h1"}'));
+    for (const bucket of [`caco_${SITE}_keys`, `caco_${SITE}_quarantine`]) {
+      await jsm.streams.add({ name: `KV_${bucket}`, subjects: [`$KV.${bucket}.>`], max_msgs_per_subject: 1, deny_delete: true, allow_direct: true });
+      await js.publish(`$KV.${bucket}.k1`, enc('v1'));
+    }
+    await assertPublishDenied(site.nc, `$JS.API.STREAM.DELETE.${anchor}`);
+    await assertPublishDenied(site.nc, `$JS.API.STREAM.PURGE.${anchor}`);
+    await assertPublishDenied(site.nc, `$JS.API.STREAM.MSG.DELETE.${anchor}`, JSON.stringify({ seq: 1 }));
+    await assertPublishDenied(site.nc, `$JS.API.STREAM.DELETE.KV_caco_${SITE}_keys`);
+
+    const aud = await jetstreamManager(await as('aud'));
+    assert.equal(dec((await aud.streams.getMessage(anchor, { seq: 1 }))!.data), '{"head":"h1"}');
+    assert.equal(dec((await aud.streams.getMessage(`KV_caco_${SITE}_keys`, { last_by_subj: `$KV.caco_${SITE}_keys.k1` }))!.data), 'v1');
+    await assertPublishDenied(aud.nc, `caco.${SITE}.anchor`);
+    await assertPublishDenied(aud.nc, `$KV.caco_${SITE}_keys.k1`, 'forged');
+
+    const acme = await as('acme');
+    await assertPublishDenied(acme, `caco.${SITE}.anchor`);
+    await assertPublishDenied(acme, `$KV.caco_${SITE}_keys.acme`, 'forged key');
+    await assertPublishDenied(acme, `$JS.API.STREAM.DELETE.${anchor}`);
+    assert.equal((await aud.streams.info(anchor)).state.messages, 1);
+  });
+
   test('third party: requests commands and gets the answer on its own inbox', async () => {
     const serving = await siteBus.subscribe(`caco.${SITE}.cmd.compute.>`, async (m) => {
       if (m.reply) await siteBus.publish(m.reply, enc(JSON.stringify({ ok: true, echo: dec(m.data) })));
@@ -258,7 +287,7 @@ describe('NATS security: the shipped configuration on a real server', { skip, ti
     await assertPublishDenied(nc, `$JS.API.STREAM.PURGE.${LEDGER}`);
     await assertPublishDenied(nc, `$JS.API.STREAM.MSG.DELETE.${LEDGER}`, JSON.stringify({ seq: 1 }));
     await assertPublishDenied(nc, `$JS.API.STREAM.UPDATE.${LEDGER}`);
-    await assertPublishDenied(nc, `$JS.API.STREAM.CREATE.${LEDGER}_ANCHOR`);
+    await assertPublishDenied(nc, `$JS.API.STREAM.CREATE.${LEDGER}-ANCHOR`);
     await assertPublishDenied(nc, `$JS.API.CONSUMER.DELETE.${LEDGER}.someone`);
     await assertPublishDenied(nc, `caco.${SITE}.cmd.compute.submit`);
     await assertSubscribeDenied(nc, `caco.${SITE}.cmd.>`);
