@@ -190,11 +190,12 @@ describe('NATS security: the shipped configuration on a real server', { skip, ti
     await assertPublishDenied(site.nc, `$JS.API.STREAM.MSG.DELETE.${anchor}`, JSON.stringify({ seq: 1 }));
     await assertPublishDenied(site.nc, `$JS.API.STREAM.DELETE.KV_caco_${SITE}_keys`);
 
-    const aud = await jetstreamManager(await as('aud'));
+    const audNc = await as('aud');
+    const aud = await jetstreamManager(audNc);
     assert.equal(dec((await aud.streams.getMessage(anchor, { seq: 1 }))!.data), '{"head":"h1"}');
     assert.equal(dec((await aud.streams.getMessage(`KV_caco_${SITE}_keys`, { last_by_subj: `$KV.caco_${SITE}_keys.k1` }))!.data), 'v1');
-    await assertPublishDenied(aud.nc, `caco.${SITE}.anchor`);
-    await assertPublishDenied(aud.nc, `$KV.caco_${SITE}_keys.k1`, 'forged');
+    await assertPublishDenied(audNc, `caco.${SITE}.anchor`);
+    await assertPublishDenied(audNc, `$KV.caco_${SITE}_keys.k1`, 'forged');
 
     const acme = await as('acme');
     await assertPublishDenied(acme, `caco.${SITE}.anchor`);
