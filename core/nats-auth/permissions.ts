@@ -86,6 +86,8 @@ function readStreamApi(stream: string): string[] {
     `$JS.API.CONSUMER.CREATE.${stream}.>`,
     `$JS.API.CONSUMER.INFO.${stream}.*`,
     `$JS.API.CONSUMER.MSG.NEXT.${stream}.*`,
+    // Flow-control answers of push consumers (the `nats` CLI's ordered reads); they only pace delivery.
+    `$JS.FC.${stream}.>`,
   ];
 }
 
