@@ -24,8 +24,9 @@ export interface LiveSite {
  * configured bus and store. Grid signals come live from the Carbon Intensity and Elexon APIs,
  * or from the recorded 2023 data replayed as if current.
  */
-export async function startLiveSite(config: CacoConfig, opts: { recorded: boolean; site?: SiteConfig; addAgents?: (rt: Runtime) => void | Promise<void> }): Promise<LiveSite> {
-  const stack = await openStack(config);
+export async function startLiveSite(config: CacoConfig, opts: { recorded: boolean; site?: SiteConfig; addAgents?: (rt: Runtime) => void | Promise<void>; init?: boolean }): Promise<LiveSite> {
+  // A live site writes: it must not start over a ledger lost behind its back.
+  const stack = await openStack(config, { ledgerContinuity: { init: Boolean(opts.init) } });
   try {
     const clock = new WallClock();
     const log = createLogger({ level: config.logLevel });

@@ -32,6 +32,15 @@ export interface OpenStackOptions {
   readonly natsSite?: string;
   /** Fail instead of creating an empty ledger (commands that only read). */
   readonly mustExist?: boolean;
+  /**
+   * A site that writes: on JetStream, refuse to open a ledger its checkpoints do not belong
+   * to (core/store/ledger-continuity.ts); `init: true` starts a new one explicitly.
+   */
+  readonly ledgerContinuity?: { readonly init: boolean };
+}
+
+function creds(config: CacoConfig): { credentials?: string } {
+  return config.natsCreds ? { credentials: config.natsCreds } : {};
 }
 
 export function siteDir(config: CacoConfig): string {
@@ -48,7 +57,7 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
     let bus: Bus;
     if (config.bus === 'nats') {
       const { NatsBus } = await import('./bus/nats-bus.ts');
-      const nb = await NatsBus.connect({ servers: config.natsUrl, name: `caco-${config.site}` });
+      const nb = await NatsBus.connect({ servers: config.natsUrl, name: `caco-${config.site}`, ...creds(config) });
       closers.push(() => nb.close());
       bus = nb;
     } else {
@@ -59,7 +68,17 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
     let store: EventStore & CheckpointStore;
     if (config.store === 'jetstream') {
       const { JetStreamEventStore } = await import('./store/jetstream-store.ts');
-      const js = await JetStreamEventStore.connect({ servers: config.natsUrl, site: opts.natsSite ?? config.site, keyring, replicas: config.replicas, name: `caco-store-${config.site}` });
+      const site = opts.natsSite ?? config.site;
+      let nc;
+      if (opts.ledgerContinuity) {
+        // Checked on the store's own connection, before the store creates anything.
+        const [{ connectNats }, { checkLedgerContinuity }] = await Promise.all([import('./bus/nats-bus.ts'), import('./store/ledger-continuity.ts')]);
+        const own = await connectNats({ servers: config.natsUrl, name: `caco-store-${config.site}`, ...creds(config) });
+        closers.push(() => own.drain());
+        await checkLedgerContinuity(own, site, opts.ledgerContinuity);
+        nc = own;
+      }
+      const js = await JetStreamEventStore.connect({ servers: config.natsUrl, site, keyring, replicas: config.replicas, name: `caco-store-${config.site}`, ...creds(config), ...(nc ? { nc } : {}) });
       closers.push(() => js.close());
       store = js;
     } else {

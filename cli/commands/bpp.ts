@@ -18,6 +18,7 @@ interface BppFlags extends GlobalOptions {
   host: string;
   publicUri?: string;
   recorded?: boolean;
+  init?: boolean;
   domain: string;
   margin: string;
   sellShare: string;
@@ -73,6 +74,7 @@ export function bppCommand(): Command {
     .option('--host <host>', 'address the BPP binds', '127.0.0.1')
     .option('--public-uri <uri>', 'bpp_uri sent in callbacks, the base of POST <uri>/<action> (default http://<host>:<port>/beckn)')
     .option('--recorded', 'replay the recorded 2023 grid data as if current instead of calling the live APIs')
+    .option('--init', 'start a new, empty JetStream ledger where the checkpoints say one was lost (see docs/deployment-security.md)')
     .option('--domain <code>', 'Beckn context.domain served', DEFAULT_DOMAIN)
     .option('--margin <gbp-per-mwh>', '£/MWh added to the marginal cost of shedding load', '30')
     .option('--sell-share <fraction>', 'share of the sheddable load put on sale', '0.5')
@@ -102,6 +104,7 @@ export function bppCommand(): Command {
     let server: BecknHttpServer | undefined;
     const site = await startLiveSite(config, {
       recorded: Boolean(o.recorded),
+      init: Boolean(o.init),
       addAgents: (rt) => {
         rt.add(
           createCoordinationAgent({

@@ -12,6 +12,8 @@ export interface CacoConfig {
   /** Folder for the SQLite ledger, keys and checkpoints. */
   readonly dataDir: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** NATS user credentials file (`caco nats creds`); unset = anonymous, which a secured server refuses. */
+  readonly natsCreds?: string;
 }
 
 export const DEFAULT_CONFIG: CacoConfig = {
@@ -77,6 +79,14 @@ const SETTINGS: { [K in keyof CacoConfig]: Setting<K> } = {
     },
   },
   logLevel: { key: 'logLevel', env: 'LOG_LEVEL', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) },
+  natsCreds: {
+    key: 'natsCreds',
+    env: 'NATS_CREDS',
+    parse: (raw, name) => {
+      if (!raw.trim()) throw new ConfigError(name, 'must be the path of a credentials file (caco nats creds makes them)');
+      return raw;
+    },
+  },
 };
 
 export interface LoadConfigOptions {

@@ -5,6 +5,7 @@ import { ConcurrencyError, InvalidArgumentError } from '../errors.ts';
 import type { Keyring } from '../ledger/keyring.ts';
 import { sealBatch } from '../ledger/seal.ts';
 import { connectNats } from '../bus/nats-bus.ts';
+import type { NatsCredentials } from '../nats-auth/credentials.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, ReadAllOptions, StoreSubscription, SubscribeAllOptions } from './event-store.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { checkpointBucketName, decodeCommit, encodeCommit, ledgerStreamName, ledgerSubjectPrefix, POSITIONS_PER_COMMIT, positionOf, startSeqAfter } from './jetstream-commit.ts';
@@ -17,6 +18,8 @@ export interface JetStreamStoreOptions {
   readonly servers?: string | ReadonlyArray<string>;
   /** An open connection to share (the store then does not close it). */
   readonly nc?: NatsConnection;
+  /** Who to connect as (a credentials file or loaded credentials); ignored when `nc` is given. Default NATS_CREDS. */
+  readonly credentials?: string | NatsCredentials;
   /** The site whose ledger this is: stream `CACO_<SITE>`, subjects `caco.<site>.ledger.>`. */
   readonly site: string;
   readonly keyring: Keyring;
@@ -84,7 +87,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
   static async connect(opts: JetStreamStoreOptions): Promise<JetStreamEventStore> {
     const streamName = ledgerStreamName(opts.site);
     const prefix = ledgerSubjectPrefix(opts.site);
-    const nc = opts.nc ?? (await connectNats({ ...(opts.servers ? { servers: opts.servers } : {}), name: opts.name ?? `caco-store-${opts.site}` }));
+    const nc = opts.nc ?? (await connectNats({ ...(opts.servers ? { servers: opts.servers } : {}), ...(opts.credentials ? { credentials: opts.credentials } : {}), name: opts.name ?? `caco-store-${opts.site}` }));
     try {
       const timeout = opts.ackTimeoutMs ?? 5000;
       const jsm = await jetstreamManager(nc, { timeout });
