@@ -15,15 +15,14 @@ export interface Stack {
   readonly store: EventStore;
   readonly checkpoints: CheckpointStore;
   readonly keyring: Keyring;
+  /** The site name the NATS resources carry (the config's, or `natsSite`). */
+  readonly site: string;
+  /** The SQLite ledger file, when the store is SQLite. */
+  readonly sqlitePath?: string;
   close(): Promise<void>;
 }
 
 export interface OpenStackOptions {
-  /**
-   * Derive every agent's signing key from this seed (simulation), so a seeded run signs the
-   * same bytes every time. Without it keys are random and kept under the data directory.
-   */
-  readonly seed?: string;
   /** Keep keys only in memory (tests, benchmarks). */
   readonly ephemeralKeys?: boolean;
   /** SQLite file to use instead of `<dataDir>/<site>/ledger.db`. */
@@ -41,9 +40,13 @@ export function siteDir(config: CacoConfig): string {
 /** Open the configured adapters. NATS ones fail fast with a message naming the URL and the fix. */
 export async function openStack(config: CacoConfig, opts: OpenStackOptions = {}): Promise<Stack> {
   // Keys live beside the ledger they sign, so a ledger file can be verified wherever it goes.
+  // They are random, made on first use (0600), never derived from a simulation's seed: the
+  // seed is printed, so anyone could recompute such a key and re-seal a changed event. A
+  // seeded run stays deterministic because an event's hash does not cover its signature.
   const keyDir = opts.sqlitePath && config.store === 'sqlite' ? join(dirname(opts.sqlitePath), 'keys') : join(siteDir(config), 'keys');
-  const keyring: Keyring = opts.ephemeralKeys ? new MemoryKeyring(opts.seed) : new FileKeyring(keyDir, opts.seed);
+  const keyring: Keyring = opts.ephemeralKeys ? new MemoryKeyring() : new FileKeyring(keyDir);
   const closers: Array<() => Promise<void>> = [];
+  const site = opts.natsSite ?? config.site;
   try {
     let bus: Bus;
     if (config.bus === 'nats') {
@@ -57,13 +60,15 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
       bus = mb;
     }
     let store: EventStore & CheckpointStore;
+    let sqlitePath: string | undefined;
     if (config.store === 'jetstream') {
       const { JetStreamEventStore } = await import('./store/jetstream-store.ts');
-      const js = await JetStreamEventStore.connect({ servers: config.natsUrl, site: opts.natsSite ?? config.site, keyring, name: `caco-store-${config.site}` });
+      const js = await JetStreamEventStore.connect({ servers: config.natsUrl, site, keyring, name: `caco-store-${config.site}`, ...(opts.mustExist ? { mustExist: true } : {}) });
       closers.push(() => js.close());
       store = js;
     } else {
       const path = opts.sqlitePath ?? join(siteDir(config), 'ledger.db');
+      sqlitePath = path;
       if (opts.mustExist && !existsSync(path)) {
         throw new ConfigError('--data-dir', `no ledger at ${path}; run \`caco simulate\` first, or point --data-dir/--site at an existing ledger`);
       }
@@ -79,6 +84,8 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
       store,
       checkpoints: store,
       keyring,
+      site,
+      ...(sqlitePath !== undefined ? { sqlitePath } : {}),
       async close() {
         for (const c of closers.reverse()) await c();
       },

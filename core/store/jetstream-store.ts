@@ -1,13 +1,13 @@
 import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope.ts';
-import { ConcurrencyError, InvalidArgumentError } from '../errors.ts';
+import { CacoError, ConcurrencyError, InvalidArgumentError } from '../errors.ts';
 import type { Keyring } from '../ledger/keyring.ts';
 import { sealBatch } from '../ledger/seal.ts';
 import { connectNats } from '../bus/nats-bus.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, ReadAllOptions, StoreSubscription, SubscribeAllOptions } from './event-store.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
-import { checkpointBucketName, decodeCommit, encodeCommit, ledgerStreamName, ledgerSubjectPrefix, POSITIONS_PER_COMMIT, positionOf, startSeqAfter } from './jetstream-commit.ts';
+import { anchorStreamName, checkpointBucketName, decodeCommit, encodeCommit, ledgerStreamName, ledgerSubjectPrefix, POSITIONS_PER_COMMIT, positionOf, startSeqAfter } from './jetstream-commit.ts';
 import { isStreamNotFound, NatsCheckpointStore } from './nats-checkpoints.ts';
 import { readRange, type RawCommit } from './jetstream-reader.ts';
 
@@ -29,6 +29,19 @@ export interface JetStreamStoreOptions {
   readonly ackTimeoutMs?: number;
   /** Messages asked for per pull when reading (default 1024; two pulls are kept in flight). */
   readonly pullBatch?: number;
+  /**
+   * Readers (audit, replay): fail with a LedgerNotFoundError when the site's stream is
+   * missing, and create nothing (no stream, no checkpoint bucket).
+   */
+  readonly mustExist?: boolean;
+}
+
+/** `mustExist` was asked for and the site has no ledger stream on this server. */
+export class LedgerNotFoundError extends CacoError {
+  override readonly _tag = 'LedgerNotFoundError';
+  constructor(readonly streamName: string, site: string) {
+    super(`--site: no ledger for site "${site}" on this NATS server (no stream ${streamName}); check --site / CACO_SITE and NATS_URL`);
+  }
 }
 
 interface Head {
@@ -86,8 +99,9 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
       const timeout = opts.ackTimeoutMs ?? 5000;
       const jsm = await jetstreamManager(nc, { timeout });
       const js = jetstream(nc, { timeout });
-      await ensureStream(jsm, streamName, prefix, opts);
-      const checkpoints = await NatsCheckpointStore.open(jsm, { bucket: checkpointBucketName(opts.site), replicas: opts.replicas ?? 1 });
+      if (opts.mustExist) await assertStream(jsm, streamName, prefix, opts.site);
+      else await ensureStream(jsm, streamName, prefix, opts);
+      const checkpoints = await NatsCheckpointStore.open(jsm, { bucket: checkpointBucketName(opts.site), replicas: opts.replicas ?? 1, ...(opts.mustExist ? { create: false } : {}) });
       return new JetStreamEventStore(nc, opts.nc === undefined, jsm, js, checkpoints, opts);
     } catch (err) {
       if (opts.nc === undefined) await nc.close();
@@ -344,14 +358,29 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
     if (this.owned && !this.nc.isClosed()) await this.nc.drain();
   }
 
-  /** Delete the site's ledger stream and checkpoint bucket (tests, `caco reset`). Irreversible. */
+  /** Delete the site's ledger stream, its anchor and checkpoint bucket (tests, `caco reset`). Irreversible. */
   async destroy(): Promise<void> {
     await Promise.all([...this.subs].map((s) => s.close()));
-    await this.jsm.streams.delete(this.streamName).catch((err: unknown) => {
-      if (!isStreamNotFound(err)) throw err;
-    });
+    for (const name of [this.streamName, anchorStreamName(this.opts.site)]) {
+      await this.jsm.streams.delete(name).catch((err: unknown) => {
+        if (!isStreamNotFound(err)) throw err;
+      });
+    }
     await this.checkpoints.destroy();
     this.heads.clear();
+  }
+}
+
+async function assertStream(jsm: JetStreamManager, name: string, prefix: string, site: string): Promise<void> {
+  let info;
+  try {
+    info = await jsm.streams.info(name);
+  } catch (err) {
+    if (isStreamNotFound(err)) throw new LedgerNotFoundError(name, site);
+    throw err;
+  }
+  if (!info.config.subjects?.includes(prefix + '>')) {
+    throw new InvalidArgumentError('site', `JetStream stream ${name} exists but does not hold ${prefix}> (it holds ${(info.config.subjects ?? []).join(', ')})`);
   }
 }
 

@@ -6,6 +6,8 @@ import { checkpointKey } from './jetstream-commit.ts';
 export interface NatsCheckpointOptions {
   readonly bucket: string;
   readonly replicas?: number;
+  /** Make the bucket when it is missing (default true); readers pass false and create nothing. */
+  readonly create?: boolean;
 }
 
 /**
@@ -29,7 +31,7 @@ export class NatsCheckpointStore implements CheckpointStore {
   static async open(jsm: JetStreamManager, opts: NatsCheckpointOptions): Promise<NatsCheckpointStore> {
     if (!/^[-_A-Za-z0-9]+$/.test(opts.bucket)) throw new InvalidArgumentError('bucket', `"${opts.bucket}" is not a valid KV bucket name`);
     const store = new NatsCheckpointStore(jsm, jsm.jetstream(), opts.bucket);
-    await store.ensure(opts.replicas ?? 1);
+    if (opts.create !== false) await store.ensure(opts.replicas ?? 1);
     return store;
   }
 
