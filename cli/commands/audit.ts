@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { openStack } from '../../core/stack.ts';
 import { existsSync } from 'node:fs';
-import { verifyLedger, type AuditReport } from '../../core/ledger/verify.ts';
+import { describeBreak, verifyLedger, type AuditReport } from '../../core/ledger/verify.ts';
 import { openAnchorLog, readAnchor } from '../../core/anchor/index.ts';
 import { LedgerNotFoundError } from '../../core/store/jetstream-store.ts';
 import type { CacoConfig } from '../../core/config/config.ts';
@@ -88,7 +88,7 @@ export function describeReport(r: AuditReport, noAnchorAt?: string): string[] {
   const out: string[] = [];
   const b = r.firstBroken;
   if (b) {
-    out.push(b.stream === '' ? `ledger BROKEN at position ${b.position}: ${b.reason}` : `ledger BROKEN: stream ${b.stream}, revision ${b.revision} (position ${b.position}): ${b.reason}`);
+    out.push(b.stream === '' ? `ledger BROKEN at ${describeBreak(b)}` : `ledger BROKEN: ${describeBreak(b)}`);
     if (r.broken.length > 1) out.push(`${r.broken.length - 1} more break(s); --json lists them`);
   } else {
     out.push(`ledger OK: ${n(r.events)} events in ${n(r.streams)} streams; head ${r.headHash}`);

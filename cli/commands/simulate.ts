@@ -5,6 +5,7 @@ import cliProgress from 'cli-progress';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { UsageError } from '../errors.ts';
 import type { PolicyTotals } from '../../sim/results.ts';
+import { describeBreak } from '../../core/ledger/verify.ts';
 import type { runSimulation as RunSimulation } from '../../sim/simulation.ts';
 
 interface SimulateFlags extends GlobalOptions {
@@ -131,7 +132,7 @@ export function simulateCommand(): Command {
       const table = formatTable(rows);
       console.log(`\nCACO simulation: ${config.site}, ${site.itCapacityKw.toLocaleString('en-GB')} kW IT, PUE ${site.pue}, ${site.battery.energyKwh.toLocaleString('en-GB')} kWh battery; ${o.from} + ${days} days; ${result.inputs.jobs.length.toLocaleString('en-GB')} jobs; seed ${o.seed}`);
       console.log(table);
-      console.log(`\nledger: ${result.audit.events.toLocaleString('en-GB')} events in ${result.audit.streams.toLocaleString('en-GB')} streams, ${result.audit.ok ? 'verified' : `BROKEN at ${result.audit.firstBroken?.stream}#${result.audit.firstBroken?.revision}`}`);
+      console.log(`\nledger: ${result.audit.events.toLocaleString('en-GB')} events in ${result.audit.streams.toLocaleString('en-GB')} streams, ${result.audit.ok ? 'verified' : `BROKEN at ${result.audit.firstBroken ? describeBreak(result.audit.firstBroken) : 'the anchor'}`}`);
       console.log(`ledger head hash: ${result.audit.headHash}`);
       const cp = result.anchor.checkpoint;
       // The anchor file moves with the run folder; say where it ends up.

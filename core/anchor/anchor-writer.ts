@@ -28,6 +28,8 @@ export class AnchorWriter {
   private last: AnchorCheckpoint | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private timer: ReturnType<typeof setInterval> | undefined;
+  /** An append failed (another writer got there first, or the server was away): re-read the log's end first. */
+  private stale = false;
 
   private constructor(
     private readonly o: AnchorWriterOptions,
@@ -77,6 +79,12 @@ export class AnchorWriter {
 
   private async write(): Promise<AnchorCheckpoint | undefined> {
     for await (const e of this.o.store.readAll({ from: this.tracker.position })) this.tracker.observe(e);
+    if (this.stale) {
+      const records = (await this.o.log.read()).records;
+      const end = records.at(-1);
+      this.last = end && typeof end === 'object' ? (end as AnchorCheckpoint) : undefined;
+      this.stale = false;
+    }
     if (this.tracker.events === 0 || (this.last && this.last.position === this.tracker.position && this.last.events === this.tracker.events)) return undefined;
     const snap = this.tracker.snapshot();
     const cp = sealCheckpoint(
@@ -94,7 +102,12 @@ export class AnchorWriter {
       },
       (bytes) => this.o.keyring.sign(ANCHOR_SIGNER, bytes),
     );
-    await this.o.log.append(cp);
+    try {
+      await this.o.log.append(cp);
+    } catch (err) {
+      this.stale = true;
+      throw err;
+    }
     this.last = cp;
     return cp;
   }

@@ -14,6 +14,11 @@ export interface BrokenLink {
   readonly reason: string;
 }
 
+/** A break in words: where (a stream's revision, or a position of the ledger as a whole) and why. */
+export function describeBreak(b: BrokenLink): string {
+  return b.stream === '' ? `position ${b.position}: ${b.reason}` : `stream ${b.stream}, revision ${b.revision} (position ${b.position}): ${b.reason}`;
+}
+
 export interface AuditReport {
   readonly ok: boolean;
   readonly events: number;

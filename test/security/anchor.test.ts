@@ -359,6 +359,28 @@ describe('audit verify on the JetStream ledger (shared server)', { timeout: 120_
     for (const n of [ledgerStreamName(site), anchorStreamName(site), `KV_${checkpointBucketName(site)}`]) assert.ok(!names.includes(n), `${n} was created`);
   });
 
+  test('two writers of one site\'s anchor never fork its chain: the one that lost the race re-reads and links after the other', async (t) => {
+    if (skip) return t.skip(skip);
+    const site = uniqueToken('two');
+    sites.push(site);
+    const keyring = new FileKeyring(join(dataDir, site, 'keys'));
+    const store = await JetStreamEventStore.connect({ servers: natsUrl(), site, keyring });
+    try {
+      const open = async () => AnchorWriter.open({ store, log: await JetStreamAnchorLog.open(store.nc, site, { create: true }), keyring, site, clock: new SimulatedClock(T0) });
+      const [a, b] = [await open(), await open()];
+      await store.append('job-a', [event(0)], 'any');
+      assert.equal((await a.checkpoint())?.seq, 1);
+      await store.append('job-a', [event(1)], 'any');
+      await assert.rejects(b.checkpoint(), /wrong last sequence/i, 'b still thinks the anchor is empty');
+      assert.equal((await b.checkpoint())?.seq, 2, 'b re-read the end and linked after a');
+      const r = await caco(['audit', 'verify', '--site', site], env());
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /anchor OK: the ledger matches all 2 checkpoints/);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('the anchor stream: OK when untouched; the deleted ledger is named, and so is the empty one a restart makes', async (t) => {
     if (skip) return t.skip(skip);
     const site = uniqueToken('anch');
