@@ -61,6 +61,17 @@ export class AnchorAuditor {
     return gap;
   }
 
+  /**
+   * After the read: does the store's own idea of its last position show events missing at the
+   * end? `lastPosition` is the first position of the store's last commit (JetStream) or its
+   * last position (SQLite).
+   */
+  endGap(lastPosition: number): PositionGap | null {
+    if (!this.layout || lastPosition <= this.tracker.position) return null;
+    const gap = positionGap(this.layout, this.tracker.position, this.layout === 'jetstream' ? lastPosition + 1024 : lastPosition + 1);
+    return gap && { from: gap.from, reason: `${gap.reason}, at the end of the ledger` };
+  }
+
   finish(expectHead?: string): LedgerFold {
     const cps = this.anchor?.checkpoints ?? [];
     while (this.next < cps.length) this.compare(cps[this.next++]!, true);

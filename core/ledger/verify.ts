@@ -45,6 +45,11 @@ export interface VerifyOptions {
   readonly expectHead?: string;
 }
 
+/** A store that can say where its log ends without reading it (JetStream). */
+interface LastPosition {
+  lastPosition(): Promise<number>;
+}
+
 /** Stores whose positions follow a known pattern, so a missing event shows as a hole. */
 function layoutOf(kind: EventStore['kind']): PositionLayout | undefined {
   return kind === 'sqlite' || kind === 'jetstream' ? kind : undefined;
@@ -81,6 +86,14 @@ export async function verifyLedger(store: EventStore, keys: PublicKeyDirectory, 
     } else {
       heads.set(e.stream, { revision: e.revision, hash: e.hash, broken: false });
     }
+  }
+  // A store that knows where its log ends (JetStream: the stream's last sequence) shows a
+  // message dropped at the very end, which no later event can reveal as a hole.
+  const ender = store as EventStore & Partial<LastPosition>;
+  const end = ender.lastPosition ? await ender.lastPosition() : undefined;
+  if (end !== undefined) {
+    const gap = auditor.endGap(end);
+    if (gap) broken.push({ stream: '', revision: -1, position: gap.from, eventId: '', reason: gap.reason });
   }
   // The streams table is a cache of heads; it must agree with the events themselves.
   for (const h of await store.streamHeads()) {

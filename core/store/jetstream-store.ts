@@ -285,6 +285,15 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
     }
   }
 
+  /**
+   * Position of the first event of the stream's last commit, as the server counts it (0 when
+   * empty), without reading it: an audit compares it with what a read delivered.
+   */
+  async lastPosition(): Promise<number> {
+    const seq = await this.lastSeq();
+    return seq === 0 ? 0 : positionOf(seq, 0);
+  }
+
   /** @internal the sequence of the stream's last commit (0 when empty). */
   async lastSeq(): Promise<number> {
     const info = await this.jsm.streams.info(this.streamName);
@@ -327,16 +336,25 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
     // One consumer delivering the last commit of every subject: no request per stream.
     const c = await this.js.consumers.get(this.streamName, { filter_subjects: this.subjectPrefix + '>', deliver_policy: DeliverPolicy.LastPerSubject });
     const out: Array<{ stream: string; revision: number; hash: string }> = [];
-    const msgs = await c.consume({ max_messages: this.opts.pullBatch ?? 1024, expires: 5000 });
+    // Pulls that end by themselves: a last commit the server counts but can no longer load (a
+    // corrupt block) never brings `pending` to 0, and must end this in one expiry, not hang it.
     try {
-      for await (const m of msgs) {
-        const events = decodeCommit(this.streamName, m.seq, m.data);
-        const last = events[events.length - 1]!;
-        out.push({ stream: last.stream, revision: last.revision, hash: last.hash });
-        if (m.info.pending === 0) break;
+      for (let done = false; !done; ) {
+        const msgs = await c.fetch({ max_messages: this.opts.pullBatch ?? 1024, expires: 5000 });
+        let got = 0;
+        for await (const m of msgs) {
+          got++;
+          const events = decodeCommit(this.streamName, m.seq, m.data);
+          const last = events[events.length - 1]!;
+          out.push({ stream: last.stream, revision: last.revision, hash: last.hash });
+          if (m.info.pending === 0) {
+            done = true;
+            break;
+          }
+        }
+        if (got === 0) done = true;
       }
     } finally {
-      await msgs.close();
       c.delete().catch(() => undefined);
     }
     return out.sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));

@@ -409,7 +409,7 @@ describe('audit verify on the JetStream ledger (shared server)', { timeout: 120_
   });
 });
 
-describe('a message the JetStream server dropped (a byte flipped in its file store)', { timeout: 120_000 }, () => {
+describe('a message the JetStream server dropped (a byte flipped in its file store)', { timeout: 240_000 }, () => {
   test('is reported at its own sequence and position, not at the next event of its stream', async (t) => {
     if (!natsServerInstalled()) {
       if (process.env['CI'] === 'true') assert.fail('nats-server is not installed, and CI=true');
@@ -428,6 +428,8 @@ describe('a message the JetStream server dropped (a byte flipped in its file sto
       const at = bytes.indexOf('MARK010');
       assert.ok(at > 0);
       bytes[at + 5]! ^= 0x01;
+      // And the very last commit (job-c's revision 5, sequence 16), which no later event can reveal.
+      bytes[bytes.indexOf('MARK015') + 5]! ^= 0x01;
       writeFileSync(blk, bytes);
       await srv.restart();
       const r = await caco(['audit', 'verify', '--site', site], { CACO_STORE: 'jetstream', NATS_URL: srv.url, CACO_DATA_DIR: dataDir });
@@ -436,7 +438,8 @@ describe('a message the JetStream server dropped (a byte flipped in its file sto
       assert.match(r.stdout, /anchor BROKEN .*checkpoint #3 \(position 12288, 12 events.*1 of the 12 events anchored up to position 12288 is gone/);
       const json = await caco(['audit', 'verify', '--site', site, '--json'], { CACO_STORE: 'jetstream', NATS_URL: srv.url, CACO_DATA_DIR: dataDir });
       const report = JSON.parse(json.stdout) as { broken: Array<{ stream: string; position: number }> };
-      assert.deepEqual(report.broken.map((b) => [b.stream, b.position]), [['', 11264], ['job-b', 14 * 1024]], 'the hole first; then job-b, the stream that lost an event, where its chain jumps');
+      assert.deepEqual(report.broken.map((b) => [b.stream, b.position]), [['', 11264], ['job-b', 14 * 1024], ['', 16 * 1024]], 'the hole first; then job-b, the stream that lost an event, where its chain jumps; then the lost end');
+      assert.match(json.stdout, /JetStream sequence 16 missing \(position 16384\): the server does not deliver that commit \(dropped as corrupt, or removed\), at the end of the ledger/);
     } finally {
       await srv.dispose();
       rmSync(dataDir, { recursive: true, force: true });
