@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { dirname, join } from 'node:path';
 import { ConfigError } from './errors.ts';
 import type { Bus } from './bus/bus.ts';
@@ -31,6 +32,19 @@ export interface OpenStackOptions {
   readonly natsSite?: string;
   /** Fail instead of creating an empty ledger (commands that only read). */
   readonly mustExist?: boolean;
+}
+
+function isLedgerFile(path: string): boolean {
+  try {
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    try {
+      return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get() !== undefined;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return false;
+  }
 }
 
 export function siteDir(config: CacoConfig): string {
@@ -72,6 +86,8 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
       if (opts.mustExist && !existsSync(path)) {
         throw new ConfigError('--data-dir', `no ledger at ${path}; run \`caco simulate\` first, or point --data-dir/--site at an existing ledger`);
       }
+      // A reader must not turn some other file into an empty ledger that then "verifies".
+      if (opts.mustExist && !isLedgerFile(path)) throw new ConfigError('--ledger', `${path} is not a CACO ledger (a SQLite file with an events table)`);
       // Signing moves to a worker thread when appends come in bursts; single appends stay on
       // this thread. The ledger is byte for byte the same either way.
       const sq = new SqliteEventStore({ path, keyring, signing: 'auto' });

@@ -267,6 +267,13 @@ describe('audit verify holds a SQLite ledger to its anchor', { timeout: 240_000 
     assert.equal(r2.code, 2);
     assert.match(r2.stderr, /--anchor: no anchor file at .*no-such-run\/anchor\.jsonl/);
     assert.equal(existsSync(missing), false);
+    // Another file is not made into an empty ledger that "verifies".
+    const other = join(base, 'not-a-ledger.db');
+    writeFileSync(other, '');
+    const r4 = await caco(['audit', 'verify', '--ledger', other]);
+    assert.equal(r4.code, 2, r4.stdout + r4.stderr);
+    assert.match(r4.stderr, /--ledger: .*not-a-ledger\.db is not a CACO ledger/);
+    assert.equal(statSync(other).size, 0, 'left as it was');
     const r3 = await caco(['audit', 'verify', '--ledger', db, '--expect-head', 'abc']);
     assert.equal(r3.code, 2);
     assert.match(r3.stderr, /--expect-head: "abc" is not a head root/);
