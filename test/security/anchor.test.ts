@@ -22,7 +22,7 @@ import type { EventStore } from '../../core/store/event-store.ts';
 import type { Envelope, NewEvent } from '../../core/envelope.ts';
 import { checkpointBucketName, ledgerStreamName } from '../../core/store/jetstream-commit.ts';
 import { natsAvailable, natsUrl, uniqueToken } from '../support/nats.ts';
-import { NatsServerProcess, natsServerInstalled } from '../support/nats-server.ts';
+import { freePort, NatsServerProcess, natsServerInstalled } from '../support/nats-server.ts';
 
 const root = join(import.meta.dirname, '../..');
 const T0 = Date.parse('2023-07-03T00:00:00Z');
@@ -449,6 +449,41 @@ describe('a message the JetStream server dropped (a byte flipped in its file sto
       assert.match(json.stdout, /JetStream sequence 16 missing \(position 16384\): the server does not deliver that commit \(dropped as corrupt, or removed\), at the end of the ledger/);
     } finally {
       await srv.dispose();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a live site (caco run) anchors its ledger', { timeout: 180_000 }, () => {
+  test('a job submitted over HTTP, then Ctrl-C: the last checkpoint is written at stop and the ledger verifies against it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'caco-anchor-run-'));
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli/caco.ts'), 'run', '--bus', 'memory', '--store', 'sqlite', '--recorded', '--http-port', String(port), '--data-dir', dataDir], { cwd: root, env: { ...process.env, LOG_LEVEL: 'error' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 120_000;
+      while (!out.includes('Ctrl-C to stop')) {
+        if (Date.now() > deadline || child.exitCode !== null) assert.fail(`caco run did not start:\n${out}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.match(out, /anchor: signed checkpoints of the ledger's head every 60 s and at stop, in .*london\/anchor\.jsonl/);
+      const now = Date.now();
+      const job = { jobId: 'anchor-1', class: 'training', gpuCount: 8, runtimeMin: 60, earliestStart: new Date(now + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'), deadline: new Date(now + 12 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'), slaClass: 'gold', preemptible: false };
+      const r = await fetch(`http://127.0.0.1:${port}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(job) });
+      assert.ok(r.status === 202 || r.status === 422, `a decision on the ledger either way, got ${r.status}`);
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, out);
+      const anchorFile = join(dataDir, 'london', 'anchor.jsonl');
+      assert.ok(existsSync(anchorFile), out);
+      const v = await caco(['audit', 'verify', '--data-dir', dataDir]);
+      assert.equal(v.code, 0, v.stdout + v.stderr);
+      assert.match(v.stdout, /anchor OK: the ledger matches all \d+ checkpoints/);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
