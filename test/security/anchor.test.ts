@@ -1,3 +1,4 @@
+// test-file-timeout: 480
 /**
  * The outsider (or an insider with the agents' keys) edits the ledger behind the site's back;
  * `caco audit verify` must notice, with the anchor written outside the ledger, and say where.
