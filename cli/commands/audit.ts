@@ -95,7 +95,8 @@ export function describeReport(r: AuditReport, noAnchorAt?: string): string[] {
   }
   const a = r.anchor;
   if (a) {
-    if (a.ok) out.push(`anchor OK: the ledger matches all ${n(a.checkpoints)} checkpoints in ${a.where}; the last at position ${a.lastMatched!.position} (${n(a.lastMatched!.events)} events), root ${a.lastMatched!.root}`);
+    if (a.ok && a.checkpoints === 0) out.push(`anchor ${a.where} holds no checkpoint yet: nothing is anchored, so a deleted last event, a deleted stream or a reorder across streams cannot be detected`);
+    else if (a.ok) out.push(`anchor OK: the ledger matches all ${n(a.checkpoints)} checkpoints in ${a.where}; the last at position ${a.lastMatched!.position} (${n(a.lastMatched!.events)} events), root ${a.lastMatched!.root}`);
     else {
       out.push(`anchor BROKEN (${a.where}): ${a.problem}`);
       out.push(a.lastMatched ? `the ledger matches the anchor up to checkpoint #${a.lastMatched.seq} (position ${a.lastMatched.position}, ${n(a.lastMatched.events)} events)` : 'the ledger matches no checkpoint of the anchor');

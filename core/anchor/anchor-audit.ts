@@ -84,8 +84,10 @@ export class AnchorAuditor {
         where: this.anchor.where,
         checkpoints: cps.length,
         matched: this.matched,
-        ok: problem === undefined && cps.length > 0,
-        ...(problem !== undefined ? { problem } : cps.length === 0 ? { problem: 'the anchor holds no checkpoint' } : {}),
+        // An anchor with no checkpoint yet (a site that has not reached its first) holds the
+        // ledger to nothing, like no anchor at all; the report says so.
+        ok: problem === undefined,
+        ...(problem !== undefined ? { problem } : {}),
         ...(last ? { lastMatched: { seq: last.seq, position: last.position, events: last.events, root: last.root, time: last.time } } : {}),
       };
     }

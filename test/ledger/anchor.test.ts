@@ -113,6 +113,11 @@ describe('anchor: pure checks', { timeout: 60_000 }, () => {
     assert.equal(fold.anchor!.lastMatched?.seq, 1);
   });
 
+  test('an anchor with no checkpoint yet holds the ledger to nothing, and says so', () => {
+    const { fold } = audit(ledgerOf(['a', 'b']), []);
+    assert.deepEqual([fold.anchor?.ok, fold.anchor?.checkpoints, fold.anchor?.lastMatched], [true, 0, undefined]);
+  });
+
   test('JetStream positions: a missing sequence is reported at its own position', () => {
     assert.equal(positionGap('jetstream', 0, 1024), null);
     assert.equal(positionGap('jetstream', 1024, 1025), null);
