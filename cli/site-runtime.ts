@@ -10,12 +10,18 @@ import { createComputeAgent } from '../agents/compute/index.ts';
 import { DEFAULT_SITE, type SiteConfig } from '../agents/compute/jobs/index.ts';
 import { loadCarbonCsv, loadPriceCsv } from '../data/index.ts';
 import { loadRuntimeModel } from '../models/index.ts';
+import { AnchorWriter, openAnchorLog } from '../core/anchor/index.ts';
+
+/** How often a live site signs a checkpoint of its ledger's head into the anchor. */
+const ANCHOR_EVERY_MS = 60_000;
 
 export interface LiveSite {
   readonly stack: Stack;
   readonly runtime: Runtime;
   readonly notes: ReadonlyArray<string>;
   readonly source: SignalSource;
+  /** Signed checkpoints of the ledger's head, outside the ledger (every minute and at stop). */
+  readonly anchor: AnchorWriter;
   stop(): Promise<void>;
 }
 
@@ -75,14 +81,19 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
       }),
     );
     await opts.addAgents?.(runtime);
+    const anchor = await AnchorWriter.open({ store: stack.store, log: await openAnchorLog(stack, { create: true }), keyring: stack.keyring, site: stack.site, clock, logger: log });
     await runtime.start();
+    anchor.startPeriodic(ANCHOR_EVERY_MS);
+    notes.push(`anchor: signed checkpoints of the ledger's head every ${ANCHOR_EVERY_MS / 1000} s and at stop, in ${anchor.where}`);
     return {
       stack,
       runtime,
       notes,
       source,
+      anchor,
       async stop() {
         await runtime.stop();
+        await anchor.close().catch((err: unknown) => log.error({ anchor: anchor.where, err: err instanceof Error ? err.message : String(err) }, 'last anchor checkpoint failed'));
         await stack.close();
       },
     };

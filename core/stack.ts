@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { dirname, join } from 'node:path';
 import { ConfigError } from './errors.ts';
 import type { Bus } from './bus/bus.ts';
@@ -15,15 +16,14 @@ export interface Stack {
   readonly store: EventStore;
   readonly checkpoints: CheckpointStore;
   readonly keyring: Keyring;
+  /** The site name the NATS resources carry (the config's, or `natsSite`). */
+  readonly site: string;
+  /** The SQLite ledger file, when the store is SQLite. */
+  readonly sqlitePath?: string;
   close(): Promise<void>;
 }
 
 export interface OpenStackOptions {
-  /**
-   * Derive every agent's signing key from this seed (simulation), so a seeded run signs the
-   * same bytes every time. Without it keys are random and kept under the data directory.
-   */
-  readonly seed?: string;
   /** Keep keys only in memory (tests, benchmarks). */
   readonly ephemeralKeys?: boolean;
   /** SQLite file to use instead of `<dataDir>/<site>/ledger.db`. */
@@ -43,6 +43,19 @@ function creds(config: CacoConfig): { credentials?: string } {
   return config.natsCreds ? { credentials: config.natsCreds } : {};
 }
 
+function isLedgerFile(path: string): boolean {
+  try {
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    try {
+      return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get() !== undefined;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
 export function siteDir(config: CacoConfig): string {
   return join(config.dataDir, config.site);
 }
@@ -50,9 +63,13 @@ export function siteDir(config: CacoConfig): string {
 /** Open the configured adapters. NATS ones fail fast with a message naming the URL and the fix. */
 export async function openStack(config: CacoConfig, opts: OpenStackOptions = {}): Promise<Stack> {
   // Keys live beside the ledger they sign, so a ledger file can be verified wherever it goes.
+  // They are random, made on first use (0600), never derived from a simulation's seed: the
+  // seed is printed, so anyone could recompute such a key and re-seal a changed event. A
+  // seeded run stays deterministic because an event's hash does not cover its signature.
   const keyDir = opts.sqlitePath && config.store === 'sqlite' ? join(dirname(opts.sqlitePath), 'keys') : join(siteDir(config), 'keys');
-  const keyring: Keyring = opts.ephemeralKeys ? new MemoryKeyring(opts.seed) : new FileKeyring(keyDir, opts.seed);
+  const keyring: Keyring = opts.ephemeralKeys ? new MemoryKeyring() : new FileKeyring(keyDir);
   const closers: Array<() => Promise<void>> = [];
+  const site = opts.natsSite ?? config.site;
   try {
     let bus: Bus;
     if (config.bus === 'nats') {
@@ -66,6 +83,7 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
       bus = mb;
     }
     let store: EventStore & CheckpointStore;
+    let sqlitePath: string | undefined;
     if (config.store === 'jetstream') {
       const { JetStreamEventStore } = await import('./store/jetstream-store.ts');
       const site = opts.natsSite ?? config.site;
@@ -78,14 +96,17 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
         await checkLedgerContinuity(own, site, opts.ledgerContinuity);
         nc = own;
       }
-      const js = await JetStreamEventStore.connect({ servers: config.natsUrl, site, keyring, replicas: config.replicas, name: `caco-store-${config.site}`, ...creds(config), ...(nc ? { nc } : {}) });
+      const js = await JetStreamEventStore.connect({ servers: config.natsUrl, site, keyring, replicas: config.replicas, name: `caco-store-${config.site}`, ...creds(config), ...(nc ? { nc } : {}), ...(opts.mustExist ? { mustExist: true } : {}) });
       closers.push(() => js.close());
       store = js;
     } else {
       const path = opts.sqlitePath ?? join(siteDir(config), 'ledger.db');
+      sqlitePath = path;
       if (opts.mustExist && !existsSync(path)) {
         throw new ConfigError('--data-dir', `no ledger at ${path}; run \`caco simulate\` first, or point --data-dir/--site at an existing ledger`);
       }
+      // A reader must not turn some other file into an empty ledger that then "verifies".
+      if (opts.mustExist && !isLedgerFile(path)) throw new ConfigError('--ledger', `${path} is not a CACO ledger (a SQLite file with an events table)`);
       // Signing moves to a worker thread when appends come in bursts; single appends stay on
       // this thread. The ledger is byte for byte the same either way.
       const sq = new SqliteEventStore({ path, keyring, signing: 'auto' });
@@ -98,6 +119,8 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
       store,
       checkpoints: store,
       keyring,
+      site,
+      ...(sqlitePath !== undefined ? { sqlitePath } : {}),
       async close() {
         for (const c of closers.reverse()) await c();
       },

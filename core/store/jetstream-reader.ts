@@ -39,6 +39,7 @@ export async function* readRange(o: BoundedReadOptions): AsyncGenerator<RawCommi
   let restarts = 0;
   while (next <= o.endSeq) {
     const reader = new RangeReader(o, next);
+    const from = next;
     try {
       await reader.start();
       for (;;) {
@@ -53,6 +54,13 @@ export async function* readRange(o: BoundedReadOptions): AsyncGenerator<RawCommi
       }
     } finally {
       await reader.stop();
+    }
+    // Nothing came at all: the server may count a message it can no longer load (a corrupt
+    // block in its file store). Step over it if it is gone; the audit sees the hole in the
+    // positions. Without this the read would stall on it until it gives up.
+    if (next === from && (await o.jsm.streams.getMessage(o.stream, { seq: next }).catch(() => null)) === null) {
+      next++;
+      continue;
     }
     if (++restarts > MAX_RESTARTS) throw new Error(`reading ${o.stream} from sequence ${next}: the consumer was lost ${MAX_RESTARTS} times`);
   }

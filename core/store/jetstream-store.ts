@@ -1,14 +1,14 @@
 import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope.ts';
-import { ConcurrencyError, InvalidArgumentError } from '../errors.ts';
+import { CacoError, ConcurrencyError, InvalidArgumentError } from '../errors.ts';
 import type { Keyring } from '../ledger/keyring.ts';
 import { sealBatch } from '../ledger/seal.ts';
 import { connectNats } from '../bus/nats-bus.ts';
 import type { NatsCredentials } from '../nats-auth/credentials.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, ReadAllOptions, StoreSubscription, SubscribeAllOptions } from './event-store.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
-import { checkpointBucketName, decodeCommit, encodeCommit, ledgerStreamName, ledgerSubjectPrefix, POSITIONS_PER_COMMIT, positionOf, startSeqAfter } from './jetstream-commit.ts';
+import { anchorStreamName, checkpointBucketName, decodeCommit, encodeCommit, ledgerStreamName, ledgerSubjectPrefix, POSITIONS_PER_COMMIT, positionOf, startSeqAfter } from './jetstream-commit.ts';
 import { isStreamNotFound, NatsCheckpointStore } from './nats-checkpoints.ts';
 import { readRange, type RawCommit } from './jetstream-reader.ts';
 import { retryWhileUnavailable, type RetryOptions } from './nats-retry.ts';
@@ -35,6 +35,19 @@ export interface JetStreamStoreOptions {
   readonly pullBatch?: number;
   /** How long a call keeps retrying while the stream has no leader (default 60 s; see nats-retry.ts). */
   readonly unavailableBudgetMs?: number;
+  /**
+   * Readers (audit, replay): fail with a LedgerNotFoundError when the site's stream is
+   * missing, and create nothing (no stream, no checkpoint bucket).
+   */
+  readonly mustExist?: boolean;
+}
+
+/** `mustExist` was asked for and the site has no ledger stream on this server. */
+export class LedgerNotFoundError extends CacoError {
+  override readonly _tag = 'LedgerNotFoundError';
+  constructor(readonly streamName: string, site: string) {
+    super(`--site: no ledger for site "${site}" on this NATS server (no stream ${streamName}); check --site / CACO_SITE and NATS_URL`);
+  }
 }
 
 interface Head {
@@ -92,8 +105,9 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
       const timeout = opts.ackTimeoutMs ?? 5000;
       const jsm = await jetstreamManager(nc, { timeout });
       const js = jetstream(nc, { timeout });
-      await ensureStream(jsm, streamName, prefix, opts);
-      const checkpoints = await NatsCheckpointStore.open(jsm, { bucket: checkpointBucketName(opts.site), replicas: opts.replicas ?? 1, ...(opts.unavailableBudgetMs !== undefined ? { unavailableBudgetMs: opts.unavailableBudgetMs } : {}) });
+      if (opts.mustExist) await assertStream(jsm, streamName, prefix, opts.site);
+      else await ensureStream(jsm, streamName, prefix, opts);
+      const checkpoints = await NatsCheckpointStore.open(jsm, { bucket: checkpointBucketName(opts.site), replicas: opts.replicas ?? 1, ...(opts.unavailableBudgetMs !== undefined ? { unavailableBudgetMs: opts.unavailableBudgetMs } : {}), ...(opts.mustExist ? { create: false } : {}) });
       return new JetStreamEventStore(nc, opts.nc === undefined, jsm, js, checkpoints, opts);
     } catch (err) {
       if (opts.nc === undefined) await nc.close();
@@ -272,6 +286,15 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
     }
   }
 
+  /**
+   * Position of the first event of the stream's last commit, as the server counts it (0 when
+   * empty), without reading it: an audit compares it with what a read delivered.
+   */
+  async lastPosition(): Promise<number> {
+    const seq = await this.lastSeq();
+    return seq === 0 ? 0 : positionOf(seq, 0);
+  }
+
   /** @internal the sequence of the stream's last commit (0 when empty). */
   async lastSeq(): Promise<number> {
     const info = await retryWhileUnavailable(() => this.jsm.streams.info(this.streamName), this.retryOpts);
@@ -314,16 +337,25 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
     // One consumer delivering the last commit of every subject: no request per stream.
     const c = await this.js.consumers.get(this.streamName, { filter_subjects: this.subjectPrefix + '>', deliver_policy: DeliverPolicy.LastPerSubject });
     const out: Array<{ stream: string; revision: number; hash: string }> = [];
-    const msgs = await c.consume({ max_messages: this.opts.pullBatch ?? 1024, expires: 5000 });
+    // Pulls that end by themselves: a last commit the server counts but can no longer load (a
+    // corrupt block) never brings `pending` to 0, and must end this in one expiry, not hang it.
     try {
-      for await (const m of msgs) {
-        const events = decodeCommit(this.streamName, m.seq, m.data);
-        const last = events[events.length - 1]!;
-        out.push({ stream: last.stream, revision: last.revision, hash: last.hash });
-        if (m.info.pending === 0) break;
+      for (let done = false; !done; ) {
+        const msgs = await c.fetch({ max_messages: this.opts.pullBatch ?? 1024, expires: 5000 });
+        let got = 0;
+        for await (const m of msgs) {
+          got++;
+          const events = decodeCommit(this.streamName, m.seq, m.data);
+          const last = events[events.length - 1]!;
+          out.push({ stream: last.stream, revision: last.revision, hash: last.hash });
+          if (m.info.pending === 0) {
+            done = true;
+            break;
+          }
+        }
+        if (got === 0) done = true;
       }
     } finally {
-      await msgs.close();
       c.delete().catch(() => undefined);
     }
     return out.sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));
@@ -345,14 +377,29 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
     if (this.owned && !this.nc.isClosed()) await this.nc.drain();
   }
 
-  /** Delete the site's ledger stream and checkpoint bucket (tests, `caco reset`). Irreversible. */
+  /** Delete the site's ledger stream, its anchor and checkpoint bucket (tests, `caco reset`). Irreversible. */
   async destroy(): Promise<void> {
     await Promise.all([...this.subs].map((s) => s.close()));
-    await this.jsm.streams.delete(this.streamName).catch((err: unknown) => {
-      if (!isStreamNotFound(err)) throw err;
-    });
+    for (const name of [this.streamName, anchorStreamName(this.opts.site)]) {
+      await this.jsm.streams.delete(name).catch((err: unknown) => {
+        if (!isStreamNotFound(err)) throw err;
+      });
+    }
     await this.checkpoints.destroy();
     this.heads.clear();
+  }
+}
+
+async function assertStream(jsm: JetStreamManager, name: string, prefix: string, site: string): Promise<void> {
+  let info;
+  try {
+    info = await jsm.streams.info(name);
+  } catch (err) {
+    if (isStreamNotFound(err)) throw new LedgerNotFoundError(name, site);
+    throw err;
+  }
+  if (!info.config.subjects?.includes(prefix + '>')) {
+    throw new InvalidArgumentError('site', `JetStream stream ${name} exists but does not hold ${prefix}> (it holds ${(info.config.subjects ?? []).join(', ')})`);
   }
 }
 

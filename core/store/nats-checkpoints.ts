@@ -9,6 +9,8 @@ export interface NatsCheckpointOptions {
   readonly replicas?: number;
   /** How long a read or write keeps retrying while the bucket has no leader (default 60 s). */
   readonly unavailableBudgetMs?: number;
+  /** Make the bucket when it is missing (default true); readers pass false and create nothing. */
+  readonly create?: boolean;
 }
 
 /**
@@ -33,7 +35,7 @@ export class NatsCheckpointStore implements CheckpointStore {
   static async open(jsm: JetStreamManager, opts: NatsCheckpointOptions): Promise<NatsCheckpointStore> {
     if (!/^[-_A-Za-z0-9]+$/.test(opts.bucket)) throw new InvalidArgumentError('bucket', `"${opts.bucket}" is not a valid KV bucket name`);
     const store = new NatsCheckpointStore(jsm, jsm.jetstream(), opts.bucket, opts.unavailableBudgetMs !== undefined ? { budgetMs: opts.unavailableBudgetMs } : {});
-    await store.ensure(opts.replicas ?? 1);
+    if (opts.create !== false) await store.ensure(opts.replicas ?? 1);
     return store;
   }
 
