@@ -10,12 +10,15 @@ import { createComputeAgent } from '../agents/compute/index.ts';
 import { DEFAULT_SITE, type SiteConfig } from '../agents/compute/jobs/index.ts';
 import { loadCarbonCsv, loadPriceCsv } from '../data/index.ts';
 import { loadRuntimeModel } from '../models/index.ts';
+import { inputLimitsFromEnv, type InputLimitsConfig } from '../core/config/input-limits-config.ts';
 
 export interface LiveSite {
   readonly stack: Stack;
   readonly runtime: Runtime;
   readonly notes: ReadonlyArray<string>;
   readonly source: SignalSource;
+  /** The bounds on outside input the site runs with (also for its HTTP endpoints). */
+  readonly limits: InputLimitsConfig;
   stop(): Promise<void>;
 }
 
@@ -24,12 +27,13 @@ export interface LiveSite {
  * configured bus and store. Grid signals come live from the Carbon Intensity and Elexon APIs,
  * or from the recorded 2023 data replayed as if current.
  */
-export async function startLiveSite(config: CacoConfig, opts: { recorded: boolean; site?: SiteConfig; addAgents?: (rt: Runtime) => void | Promise<void> }): Promise<LiveSite> {
+export async function startLiveSite(config: CacoConfig, opts: { recorded: boolean; site?: SiteConfig; addAgents?: (rt: Runtime) => void | Promise<void>; limits?: InputLimitsConfig }): Promise<LiveSite> {
+  const limits = opts.limits ?? inputLimitsFromEnv();
   const stack = await openStack(config);
   try {
     const clock = new WallClock();
     const log = createLogger({ level: config.logLevel });
-    const runtime = new Runtime({ site: config.site, store: stack.store, checkpoints: stack.checkpoints, bus: stack.bus, clock, ids: new Uuid7Ids(clock), registry: cacoRegistry(), keyring: stack.keyring, log, delivery: 'independent' });
+    const runtime = new Runtime({ site: config.site, store: stack.store, checkpoints: stack.checkpoints, bus: stack.bus, clock, ids: new Uuid7Ids(clock), registry: cacoRegistry(), keyring: stack.keyring, log, delivery: 'independent', commandLimits: limits.commandLimits, ...(limits.commandRate ? { rateLimit: limits.commandRate } : {}) });
     let source: SignalSource;
     const notes: string[] = [];
     if (opts.recorded) {
@@ -80,6 +84,7 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
       runtime,
       notes,
       source,
+      limits,
       async stop() {
         await runtime.stop();
         await stack.close();
