@@ -43,10 +43,10 @@ export const Text = text(MAX_TEXT);
 export const NonEmptyText = nonEmptyText(MAX_TEXT);
 
 /**
- * An envelope identifier (`id`, `source`, `correlationId`, `causationId`): 1 to 256 printable
+ * An envelope identifier (`id`, `source`, `correlationId`, `causationId`): 1 to 128 printable
  * ASCII characters without spaces, which covers UUIDs, `beckn:<uuid>` and a Beckn subscriber id.
  */
-export const Token = Schema.String.check(Schema.isPattern(/^[!-~]{1,256}$/u, { expected: 'an id of 1 to 256 printable ASCII characters without spaces' }));
+export const Token = Schema.String.check(Schema.isPattern(/^[!-~]{1,128}$/u, { expected: 'an id of 1 to 128 printable ASCII characters without spaces' }));
 
 /** A job id: letters, digits, `_`, `:` and `-`, 1 to 128 of them (it becomes the stream `job-<id>`). */
 export const JobId = Schema.String.check(

@@ -103,7 +103,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
   async function submit(d: SubmitData, s: ComputeState, ctx: AgentContext): Promise<Decision[]> {
     const reject = (problems: JobProblem[]): Decision[] => [{ stream: 'intake-main', events: [rejection(d.jobId, problems)] }];
     if (!STREAM_NAME.test(`job-${d.jobId}`)) return reject([{ field: 'jobId', reason: 'use letters, digits, "_", ":" and "-" only (1 to 128 characters)' }]);
-    if (s.jobs.has(d.jobId)) return reject([{ field: 'jobId', reason: `job "${d.jobId}" was already submitted` }]);
+    if (s.jobs.has(d.jobId)) return reject([{ field: 'jobId', reason: 'a job with this id was already submitted' }]);
     const problems: JobProblem[] = [];
     let powerKw = d.powerKw;
     if (powerKw === undefined && d.gpuCount !== undefined) powerKw = d.gpuCount * site.perGpuKw;
@@ -158,7 +158,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
   function pin(input: Extract<AgentInput, { kind: 'command' }>, s: ComputeState): Decision[] {
     const d = input.command.data as { jobId: string; startAt: string; operator: string; reason?: string };
     const r = s.jobs.get(d.jobId);
-    if (!r) return [{ stream: 'intake-main', events: [rejection(d.jobId, [{ field: 'jobId', reason: `no job "${d.jobId}"` }])] }];
+    if (!r) return [{ stream: 'intake-main', events: [rejection(d.jobId, [{ field: 'jobId', reason: 'no job with this id' }])] }];
     const problems: JobProblem[] = [];
     const at = Date.parse(d.startAt);
     if (r.status === 'done') problems.push({ field: 'jobId', reason: 'the job has finished' });
@@ -172,7 +172,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     const d = input.command.data as { jobId: string; operator: string; reason?: string };
     const r = s.jobs.get(d.jobId);
     if (!r || r.pinnedStartMs === null) {
-      return [{ stream: 'intake-main', events: [rejection(d.jobId, [{ field: 'jobId', reason: r ? 'the job is not pinned' : `no job "${d.jobId}"` }])] }];
+      return [{ stream: 'intake-main', events: [rejection(d.jobId, [{ field: 'jobId', reason: r ? 'the job is not pinned' : 'no job with this id' }])] }];
     }
     return [{ stream: `job-${d.jobId}`, expected: r.revision, events: [{ type: 'compute.job.released', data: { jobId: d.jobId, operator: d.operator, reason: d.reason ?? '' } }] }];
   }

@@ -65,11 +65,30 @@ export function parseBoundedJson(raw: Uint8Array | string, limits: InputLimits):
   if (depth > limits.maxDepth) {
     return { ok: false, reason: `nested too deep: more than ${limits.maxDepth} levels of objects and arrays`, payload: summarizePayload(raw) };
   }
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(text) as unknown };
+    value = JSON.parse(text);
   } catch (err) {
     return { ok: false, reason: `malformed JSON: ${(err as Error).message.slice(0, 200)}`, payload: summarizePayload(raw) };
   }
+  // `1e999` is valid JSON that parses to Infinity, which nothing downstream can hash or send on.
+  if (MAYBE_OVERFLOW.test(text) && hasNonFinite(value)) return { ok: false, reason: 'a number is too large for a 64-bit float', payload: summarizePayload(raw) };
+  return { ok: true, value };
+}
+
+/** Only an exponent of 3+ digits or a run of 300+ digits can overflow a double. */
+const MAYBE_OVERFLOW = /\d[eE]\+?\d{3}|\d{300}/;
+
+function hasNonFinite(v: unknown): boolean {
+  // Iterative: the depth is bounded already, but a wide value should not cost stack either.
+  const stack: unknown[] = [v];
+  while (stack.length) {
+    const x = stack.pop();
+    if (typeof x === 'number') {
+      if (!Number.isFinite(x)) return true;
+    } else if (x && typeof x === 'object') stack.push(...(Array.isArray(x) ? x : Object.values(x)));
+  }
+  return false;
 }
 
 /** Text cut to at most `max` code points, with an ellipsis when cut; never splits a surrogate pair. */

@@ -129,6 +129,23 @@ describe('bounded input over the bus (caco.<site>.cmd.>)', { timeout: 60_000 }, 
     }
   });
 
+  test('the largest refusal the agent can write, with every id at its longest, is within 1 KB', async () => {
+    const site = await computeSite('bus-worst');
+    try {
+      const subject = subjects.command(site.site, 'compute', 'pin');
+      const head = await site.store.headPosition();
+      const pin = { jobId: 'p'.repeat(128), startAt: '2023-07-03T10:00:00Z', operator: 'o'.repeat(256), reason: 'r'.repeat(2048) };
+      const res = await site.bus.request(subject, commandBytes(pin, { id: 'i'.repeat(128), source: 's'.repeat(128), type: 'compute.job.pin' }), { timeoutMs: 5000 });
+      const reply = JSON.parse(Buffer.from(res.data).toString('utf8')) as CommandReply;
+      assert.equal(reply.ok && reply.events[0]?.type, 'compute.job.rejected', JSON.stringify(reply).slice(0, 300));
+      const { events, bytes } = await eventsAfter(site.store, head);
+      assert.equal(events.length, 1);
+      assert.ok(bytes <= 1024, `${bytes} bytes`);
+    } finally {
+      await site.close();
+    }
+  });
+
   test('each source has its own token bucket; past it a command is refused with the reason', async () => {
     const site = await computeSite('bus-rate', { rateLimit: { perSecond: 1, burst: 3 } });
     try {
