@@ -7,6 +7,8 @@ import type { DeadLetter } from '../../core/runtime/dead-letter.ts';
 import type { CommandReply } from '../../core/runtime/runtime.ts';
 import { verifyLedger } from '../../core/ledger/verify.ts';
 import { commandBytes, computeSite, eventsAfter, validJob } from './support.ts';
+import { NatsBus } from '../../core/bus/nats-bus.ts';
+import { natsSkip, natsUrl, uniqueToken } from '../support/nats.ts';
 
 const deep = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
 
@@ -158,6 +160,29 @@ describe('bounded input over the bus (caco.<site>.cmd.>)', { timeout: 60_000 }, 
       assert.equal((await ask('calm', 'c0')).ok, true, 'another source is not held back');
       site.clock.advanceTo(site.clock.now() + 1000);
       assert.equal((await ask('flood', 'f4')).ok, true, 'a token comes back after a second');
+    } finally {
+      await site.close();
+    }
+  });
+});
+
+describe('bounded input on a real NATS server', { timeout: 60_000 }, async () => {
+  const skip = await natsSkip();
+  test('an oversized, a deep and an ill-formed command are refused with the reason; a good one still goes through', { skip }, async () => {
+    const site = await computeSite('nats-bounds', { bus: await NatsBus.connect({ servers: natsUrl(), name: 'caco-bounded-input' }), site: uniqueToken('bounds') });
+    try {
+      const subject = subjects.command(site.site, 'compute', 'submit');
+      const ask = async (bytes: Uint8Array) => JSON.parse(Buffer.from((await site.bus.request(subject, bytes, { timeoutMs: 10_000 })).data).toString('utf8')) as CommandReply;
+      const head = await site.store.headPosition();
+      const big = await ask(commandBytes(validJob('j'.repeat(200_000))));
+      assert.match(big.ok ? '' : big.error.reason, /too large: \d+ bytes, the limit is 65536/);
+      const deepOne = await ask(Buffer.from(`{"id":"x","data":${deep(6000)}}`));
+      assert.match(deepOne.ok ? '' : deepOne.error.reason, /nested too deep/);
+      const dotted = await ask(commandBytes(validJob('a.b')));
+      assert.deepEqual(dotted.ok ? [] : dotted.error.problems?.map((p) => p.path), ['data.jobId']);
+      assert.equal(await site.store.headPosition(), head, 'nothing on the ledger');
+      const good = await ask(commandBytes(validJob('nats-ok')));
+      assert.equal(good.ok && good.events[0]?.type, 'compute.job.submitted');
     } finally {
       await site.close();
     }

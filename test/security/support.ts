@@ -7,9 +7,18 @@ import { DEFAULT_SITE } from '../../agents/compute/jobs/index.ts';
 import { embeddedStack } from '../support/embedded.ts';
 
 /** An embedded site with the compute agent: what `caco run` hosts, on the in-process bus. */
-export async function computeSite(seed: string, extra: Partial<Pick<RuntimeOptions, 'rateLimit' | 'commandLimits'>> = {}) {
-  const s = embeddedStack(seed);
-  const site = `s${seed.replace(/[^a-z0-9]/g, '')}`;
+export async function computeSite(seed: string, extra: Partial<Pick<RuntimeOptions, 'rateLimit' | 'commandLimits' | 'bus'>> & { site?: string } = {}) {
+  const embedded = embeddedStack(seed);
+  // A bus given here (NATS) replaces the in-process one, and is closed with the site.
+  const s = {
+    ...embedded,
+    bus: extra.bus ?? embedded.bus,
+    async close() {
+      await embedded.close();
+      await extra.bus?.close();
+    },
+  };
+  const site = extra.site ?? `s${seed.replace(/[^a-z0-9]/g, '')}`;
   const rt = new Runtime({ ...s, site, checkpoints: s.store, registry: cacoRegistry(), delivery: 'lockstep', ...extra });
   rt.add(createComputeAgent({ site: DEFAULT_SITE, planOptions: { inWorker: false, timeLimitS: 5 } }));
   try {
