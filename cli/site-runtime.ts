@@ -46,6 +46,8 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
       source = new LiveSignalSource({ carbon: new CarbonIntensityClient(), elexon: new ElexonClient(), forecastRegionId: 13 });
       notes.push('grid signals: live Carbon Intensity API and Elexon Insights');
     }
+    const r = (x: { perSecond: number; burst: number } | undefined, per: string) => (x ? `${x.perSecond}/s per ${per} (burst ${x.burst})` : `no limit per ${per}`);
+    notes.push(`input bounds: ${limits.commandLimits.maxBytes} bytes, ${limits.commandLimits.maxDepth} levels of JSON; ${r(limits.commandRate, 'command source')}; ${r(limits.httpRate, 'HTTP client')}`);
     const { forecaster, notes: fnotes } = await loadGridForecaster();
     notes.push(...fnotes);
     const runtimeModel = await loadRuntimeModel().catch((e: unknown) => {
