@@ -203,7 +203,6 @@ describe('fuzzing intake: NATS command payloads and POST /jobs bodies', { timeou
     assert.equal(report.ok, true, JSON.stringify(report.firstBroken));
     if (process.env['FUZZ_DEBUG']) process.stderr.write(`${JSON.stringify([...reasons].sort((a, b) => b[1] - a[1]).slice(0, 20), null, 1)}\n`);
     assert.ok(stats.accepted > 50 && stats.refusedAtIntake > 1000 && stats.refusedByAgent > 50, JSON.stringify(stats));
-    if (process.env['FUZZ_DEBUG']) process.stderr.write(`${JSON.stringify([...reasons].sort((a, b) => b[1] - a[1]).slice(0, 20), null, 1)}\n`);
     process.stderr.write(`fuzz: ${JSON.stringify(stats)}, ${report.events} events on the ledger\n`);
   });
 });
