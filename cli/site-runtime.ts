@@ -10,6 +10,7 @@ import { createComputeAgent } from '../agents/compute/index.ts';
 import { DEFAULT_SITE, type SiteConfig } from '../agents/compute/jobs/index.ts';
 import { loadCarbonCsv, loadPriceCsv } from '../data/index.ts';
 import { loadRuntimeModel } from '../models/index.ts';
+import { inputLimitsFromEnv, type InputLimitsConfig } from '../core/config/input-limits-config.ts';
 import { AnchorWriter, openAnchorLog } from '../core/anchor/index.ts';
 
 /** How often a live site signs a checkpoint of its ledger's head into the anchor. */
@@ -22,6 +23,8 @@ export interface LiveSite {
   readonly source: SignalSource;
   /** Signed checkpoints of the ledger's head, outside the ledger (every minute and at stop). */
   readonly anchor: AnchorWriter;
+  /** The bounds on outside input the site runs with (also for its HTTP endpoints). */
+  readonly limits: InputLimitsConfig;
   stop(): Promise<void>;
 }
 
@@ -30,13 +33,14 @@ export interface LiveSite {
  * configured bus and store. Grid signals come live from the Carbon Intensity and Elexon APIs,
  * or from the recorded 2023 data replayed as if current.
  */
-export async function startLiveSite(config: CacoConfig, opts: { recorded: boolean; site?: SiteConfig; addAgents?: (rt: Runtime) => void | Promise<void>; init?: boolean }): Promise<LiveSite> {
+export async function startLiveSite(config: CacoConfig, opts: { recorded: boolean; site?: SiteConfig; addAgents?: (rt: Runtime) => void | Promise<void>; init?: boolean; limits?: InputLimitsConfig }): Promise<LiveSite> {
+  const limits = opts.limits ?? inputLimitsFromEnv();
   // A live site writes: it must not start over a ledger lost behind its back.
   const stack = await openStack(config, { ledgerContinuity: { init: Boolean(opts.init) } });
   try {
     const clock = new WallClock();
     const log = createLogger({ level: config.logLevel });
-    const runtime = new Runtime({ site: config.site, store: stack.store, checkpoints: stack.checkpoints, bus: stack.bus, clock, ids: new Uuid7Ids(clock), registry: cacoRegistry(), keyring: stack.keyring, log, delivery: 'independent' });
+    const runtime = new Runtime({ site: config.site, store: stack.store, checkpoints: stack.checkpoints, bus: stack.bus, clock, ids: new Uuid7Ids(clock), registry: cacoRegistry(), keyring: stack.keyring, log, delivery: 'independent', commandLimits: limits.commandLimits, ...(limits.commandRate ? { rateLimit: limits.commandRate } : {}) });
     let source: SignalSource;
     const notes: string[] = [];
     if (opts.recorded) {
@@ -49,6 +53,8 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
       source = new LiveSignalSource({ carbon: new CarbonIntensityClient(), elexon: new ElexonClient(), forecastRegionId: 13 });
       notes.push('grid signals: live Carbon Intensity API and Elexon Insights');
     }
+    const r = (x: { perSecond: number; burst: number } | undefined, per: string) => (x ? `${x.perSecond}/s per ${per} (burst ${x.burst})` : `no limit per ${per}`);
+    notes.push(`input bounds: ${limits.commandLimits.maxBytes} bytes, ${limits.commandLimits.maxDepth} levels of JSON; ${r(limits.commandRate, 'command source')}; ${r(limits.httpRate, 'HTTP client')}`);
     const { forecaster, notes: fnotes } = await loadGridForecaster();
     notes.push(...fnotes);
     const runtimeModel = await loadRuntimeModel().catch((e: unknown) => {
@@ -91,6 +97,7 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
       notes,
       source,
       anchor,
+      limits,
       async stop() {
         await runtime.stop();
         await anchor.close().catch((err: unknown) => log.error({ anchor: anchor.where, err: err instanceof Error ? err.message : String(err) }, 'last anchor checkpoint failed'));

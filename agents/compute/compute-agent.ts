@@ -5,6 +5,7 @@ import { validateJob, type Job, type JobProblem, type SiteConfig } from './jobs/
 import { plan as runPlanner, validatePlan, type PlanInput, type PlanJob, type PlanOptions, type PlanResult, type Signals } from './planner/index.ts';
 import { flexWindows, DEFAULT_FLEX_WINDOWS, type FlexWindowOptions } from './flex-windows.ts';
 import { initialComputeState, makeEvolve, type ComputeState, type JobRecord } from './state.ts';
+import { rejection } from './rejection.ts';
 
 const SLOT_MS = 1_800_000;
 const HORIZON_SLOTS = 96;
@@ -100,11 +101,9 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
   });
 
   async function submit(d: SubmitData, s: ComputeState, ctx: AgentContext): Promise<Decision[]> {
-    const reject = (problems: JobProblem[]): Decision[] => [
-      { stream: 'intake-main', events: [{ type: 'compute.job.rejected', data: { jobId: String(d.jobId ?? ''), problems } }] },
-    ];
-    if (!STREAM_NAME.test(`job-${d.jobId}`)) return reject([{ field: 'jobId', reason: 'use letters, digits, "_", ":" and "-" only (at most 190 characters)' }]);
-    if (s.jobs.has(d.jobId)) return reject([{ field: 'jobId', reason: `job "${d.jobId}" was already submitted` }]);
+    const reject = (problems: JobProblem[]): Decision[] => [{ stream: 'intake-main', events: [rejection(d.jobId, problems)] }];
+    if (!STREAM_NAME.test(`job-${d.jobId}`)) return reject([{ field: 'jobId', reason: 'use letters, digits, "_", ":" and "-" only (1 to 128 characters)' }]);
+    if (s.jobs.has(d.jobId)) return reject([{ field: 'jobId', reason: 'a job with this id was already submitted' }]);
     const problems: JobProblem[] = [];
     let powerKw = d.powerKw;
     if (powerKw === undefined && d.gpuCount !== undefined) powerKw = d.gpuCount * site.perGpuKw;
@@ -159,13 +158,13 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
   function pin(input: Extract<AgentInput, { kind: 'command' }>, s: ComputeState): Decision[] {
     const d = input.command.data as { jobId: string; startAt: string; operator: string; reason?: string };
     const r = s.jobs.get(d.jobId);
-    if (!r) return [{ stream: 'intake-main', events: [{ type: 'compute.job.rejected', data: { jobId: d.jobId, problems: [{ field: 'jobId', reason: `no job "${d.jobId}"` }] } }] }];
+    if (!r) return [{ stream: 'intake-main', events: [rejection(d.jobId, [{ field: 'jobId', reason: 'no job with this id' }])] }];
     const problems: JobProblem[] = [];
     const at = Date.parse(d.startAt);
     if (r.status === 'done') problems.push({ field: 'jobId', reason: 'the job has finished' });
     if (at < r.job.earliestStartMs) problems.push({ field: 'startAt', reason: `before the job's release ${iso(r.job.earliestStartMs)}` });
     if (at % SLOT_MS !== 0) problems.push({ field: 'startAt', reason: 'jobs start on the half-hour; use a time ending :00 or :30' });
-    if (problems.length) return [{ stream: 'intake-main', events: [{ type: 'compute.job.rejected', data: { jobId: d.jobId, problems } }] }];
+    if (problems.length) return [{ stream: 'intake-main', events: [rejection(d.jobId, problems)] }];
     return [{ stream: `job-${d.jobId}`, expected: r.revision, events: [{ type: 'compute.job.pinned', data: { jobId: d.jobId, startAt: iso(at), operator: d.operator, reason: d.reason ?? '' } }] }];
   }
 
@@ -173,7 +172,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     const d = input.command.data as { jobId: string; operator: string; reason?: string };
     const r = s.jobs.get(d.jobId);
     if (!r || r.pinnedStartMs === null) {
-      return [{ stream: 'intake-main', events: [{ type: 'compute.job.rejected', data: { jobId: d.jobId, problems: [{ field: 'jobId', reason: r ? 'the job is not pinned' : `no job "${d.jobId}"` }] } }] }];
+      return [{ stream: 'intake-main', events: [rejection(d.jobId, [{ field: 'jobId', reason: r ? 'the job is not pinned' : 'no job with this id' }])] }];
     }
     return [{ stream: `job-${d.jobId}`, expected: r.revision, events: [{ type: 'compute.job.released', data: { jobId: d.jobId, operator: d.operator, reason: d.reason ?? '' } }] }];
   }

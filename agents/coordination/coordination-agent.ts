@@ -24,6 +24,7 @@ import {
   statusPushBody,
 } from './responses.ts';
 import { evolveCoordination, INITIAL_COORDINATION_STATE, type CoordinationState, type OrderRecord, type PublishedOffer } from './state.ts';
+import { boundRejection } from './bounded-rejection.ts';
 
 export const COORDINATION_AGENT = 'coordination';
 
@@ -114,7 +115,7 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
     };
   }
 
-  const rejected = (r: RejectionData): Decision => ({ stream: REJECTIONS_STREAM, events: [{ type: 'beckn.request.rejected', data: r }] });
+  const rejected = (r: RejectionData): Decision => ({ stream: REJECTIONS_STREAM, events: [{ type: 'beckn.request.rejected', data: boundRejection(r) }] });
 
   async function handleRequest(d: HandleData, s: CoordinationState, ctx: AgentContext): Promise<Decision[]> {
     const nowMs = ctx.now();
@@ -243,7 +244,8 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
           if (r.accepted) void r.outcome.then((o) => (o.ok ? undefined : ctx.log.error({ action, reason: o.error.reason }, 'handling an accepted request failed')));
           return r.accepted;
         },
-        enqueueRejection: (data) => {
+        enqueueRejection: (raw) => {
+          const data = boundRejection(raw);
           const r = deps.runtime.enqueue(COORDINATION_AGENT, 'reject', data, { source: data.bapId ?? 'beckn', sign: false, ...(data.transactionId ? { correlationId: data.transactionId } : {}) });
           if (!r.accepted) ctx.log.error({ data, error: r.error }, 'could not record a rejection');
         },

@@ -18,7 +18,7 @@ export function runCommand(): Command {
     const site = await startLiveSite(config, { recorded: Boolean(o.recorded), init: Boolean(o.init) });
     let http: Awaited<ReturnType<typeof startJobsHttp>> | undefined;
     try {
-      if (port > 0) http = await startJobsHttp(site.runtime, site.stack.store, port, o.httpHost);
+      if (port > 0) http = await startJobsHttp(site.runtime, site.stack.store, port, o.httpHost, { limits: site.limits.commandLimits, rateLimit: site.limits.httpRate ?? false });
     } catch (err) {
       await site.stop();
       throw new UsageError(`--http-port ${port}: ${(err as Error).message}; choose another port or --http-port 0`);

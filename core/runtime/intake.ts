@@ -8,19 +8,20 @@ import { decodeWith, type MessageRegistry, type SchemaProblem } from '../../sche
 import { CommandEnvelopeSchema, EnvelopeSchema } from '../../schemas/envelope.ts';
 import type { CommandMessage } from './agent.ts';
 import { verify } from 'node:crypto';
+import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits, type PayloadSummary } from './input-limits.ts';
 
 /**
  * Turning bytes from the bus into trusted inputs. Each step names what was wrong so the dead
  * letter says why: malformed JSON, envelope shape, unknown type, data schema, signature.
  */
-export type Intake<T> = { ok: true; value: T } | { ok: false; reason: string; problems?: ReadonlyArray<SchemaProblem> };
+export type Intake<T> = { ok: true; value: T } | { ok: false; reason: string; problems?: ReadonlyArray<SchemaProblem>; payload?: PayloadSummary };
 
-function parseJson(msg: BusMessage): Intake<unknown> {
-  try {
-    return { ok: true, value: JSON.parse(Buffer.from(msg.data).toString('utf8')) as unknown };
-  } catch (err) {
-    return { ok: false, reason: `malformed JSON: ${(err as Error).message}` };
-  }
+/** Events are written by agents, not outsiders, and may be large (a plan); only NATS bounds their size. */
+export const EVENT_LIMITS: InputLimits = { maxBytes: 8 * 1024 * 1024, maxDepth: 64 };
+
+function parseJson(msg: BusMessage, limits: InputLimits): Intake<unknown> {
+  const r = parseBoundedJson(msg.data, limits);
+  return r.ok ? r : { ok: false, reason: r.reason, payload: r.payload };
 }
 
 function digestOf(value: unknown): Buffer {
@@ -41,12 +42,28 @@ export interface CommandIntakeOptions {
   readonly requireSignature: boolean;
   /** The command types this agent accepts. */
   readonly accepts: ReadonlySet<string>;
+  /** Size and depth bounds, checked before parsing (default 64 KB, 32 levels). */
+  readonly limits?: InputLimits;
+  /**
+   * Admission by source, after the envelope is read and before anything else: a refusal reason
+   * (a rate limit), or undefined to go on. A message without a valid envelope is admitted as
+   * the source `(invalid envelope)`, so junk is limited too.
+   */
+  readonly admit?: (source: string) => string | undefined;
 }
 
+/** The rate-limit key of messages whose envelope does not decode. */
+export const INVALID_SOURCE = '(invalid envelope)';
+
 export function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): Intake<CommandMessage> {
-  const json = parseJson(msg);
-  if (!json.ok) return json;
+  const json = parseJson(msg, o.limits ?? DEFAULT_COMMAND_LIMITS);
+  if (!json.ok) {
+    const limited = o.admit?.(INVALID_SOURCE);
+    return limited ? { ...json, reason: `${json.reason}; ${limited}` } : json;
+  }
   const env = decodeWith(CommandEnvelopeSchema, json.value);
+  const refused = o.admit?.(env.ok ? env.value.source : INVALID_SOURCE);
+  if (refused) return { ok: false, reason: refused };
   if (!env.ok) return { ok: false, reason: 'not a command envelope', problems: env.problems };
   const cmd = env.value;
   if (!o.accepts.has(cmd.type)) {
@@ -78,7 +95,7 @@ export function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): Intake<
 
 /** A relayed ledger event from the bus: shape, type, data schema, then hash and signature. */
 export function intakeEvent(msg: BusMessage, registry: MessageRegistry, keys: PublicKeyDirectory): Intake<Envelope> {
-  const json = parseJson(msg);
+  const json = parseJson(msg, EVENT_LIMITS);
   if (!json.ok) return json;
   const env = decodeWith(EnvelopeSchema, json.value);
   if (!env.ok) return { ok: false, reason: 'not an event envelope', problems: env.problems };

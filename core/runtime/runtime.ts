@@ -15,6 +15,8 @@ import { Mailbox } from './mailbox.ts';
 import { Relay } from './relay.ts';
 import { subjects } from './subjects.ts';
 import { LiveSignal } from '../store/catch-up.ts';
+import { DEFAULT_COMMAND_LIMITS, summarizePayload, type InputLimits } from './input-limits.ts';
+import { RateLimiter, type RateLimit } from './rate-limit.ts';
 
 export interface RuntimeOptions {
   readonly site: string;
@@ -36,6 +38,10 @@ export interface RuntimeOptions {
   readonly relay?: boolean;
   /** Reject commands that are not signed by a known key (default false). */
   readonly requireSignedCommands?: boolean;
+  /** Size and nesting bounds on commands from the bus (default 64 KB, 32 levels). */
+  readonly commandLimits?: InputLimits;
+  /** Per-source token buckets on commands from the bus (default none: a simulation submits in bursts). */
+  readonly rateLimit?: RateLimit;
   readonly maxAttempts?: number;
   readonly backoffMs?: number;
 }
@@ -70,6 +76,7 @@ export class Runtime {
   private readonly slots: HostSlot[] = [];
   private readonly dlq: DeadLetters;
   private relay: Relay | undefined;
+  private readonly limiter: RateLimiter | undefined;
   private started = false;
   private stopping = false;
   // Lockstep scheduler state.
@@ -83,6 +90,7 @@ export class Runtime {
 
   constructor(readonly o: RuntimeOptions) {
     this.dlq = new DeadLetters(o.bus, o.site, o.clock, o.log);
+    this.limiter = o.rateLimit ? new RateLimiter(o.rateLimit) : undefined;
   }
 
   get site(): string {
@@ -239,10 +247,13 @@ export class Runtime {
     const sub = await this.o.bus.subscribe(
       subjects.commands(this.o.site, slot.host.name),
       async (msg) => {
-        const result = intakeCommand(msg, { registry: this.o.registry, keys: this.o.keyring, requireSignature: this.o.requireSignedCommands ?? false, accepts });
+        const limits = this.o.commandLimits ?? DEFAULT_COMMAND_LIMITS;
+        const result = intakeCommand(msg, { registry: this.o.registry, keys: this.o.keyring, requireSignature: this.o.requireSignedCommands ?? false, accepts, limits, ...(this.limiter ? { admit: (source: string) => this.admit(source) } : {}) });
         if (!result.ok) {
-          await this.dlq.send({ agent: slot.host.name, subject: msg.subject, reason: result.reason, ...(result.problems ? { problems: result.problems } : {}), payload: Buffer.from(msg.data).toString('utf8'), headers: msg.headers });
-          await this.reply(msg, { ok: false, error: { reason: result.reason, ...(result.problems ? { problems: result.problems } : {}) } });
+          // Within the size limit the dead letter keeps the bytes to debug with; beyond it, only their size and hash.
+          const payload = msg.data.byteLength <= limits.maxBytes ? Buffer.from(msg.data).toString('utf8') : { refused: result.payload ?? summarizePayload(msg.data) };
+          await this.dlq.send({ agent: slot.host.name, subject: msg.subject, reason: result.reason, ...(result.problems ? { problems: result.problems.slice(0, 20) } : {}), payload, headers: msg.headers });
+          await this.reply(msg, { ok: false, error: { reason: result.reason, ...(result.problems ? { problems: result.problems.slice(0, 20) } : {}) } });
           return;
         }
         const cmd = result.value;
@@ -259,6 +270,11 @@ export class Runtime {
       { queue: slot.host.name },
     );
     slot.busSubs.push(sub);
+  }
+
+  private admit(source: string): string | undefined {
+    const d = this.limiter?.take(source, this.o.clock.now());
+    return d && !d.ok ? d.reason : undefined;
   }
 
   private async listenForEvents(slot: HostSlot): Promise<void> {

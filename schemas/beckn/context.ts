@@ -46,7 +46,7 @@ export const Context = Schema.Struct({ ...contextFields('search'), action: Schem
 export type Context = Schema.Schema.Type<typeof Context>;
 
 export const BecknError = Schema.Struct({
-  code: Schema.String.check(Schema.isPattern(/^\d{3,6}$/, { expected: 'a numeric Beckn error code like "30004"' })),
+  code: Schema.String.check(Schema.isPattern(/^\d{3,6}$/u, { expected: 'a numeric Beckn error code like "30004"' })),
   message: Schema.optional(Schema.String),
   paths: Schema.optional(Schema.String),
 });

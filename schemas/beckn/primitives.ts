@@ -11,34 +11,34 @@ export const NonEmpty = Schema.String.check(Schema.isNonEmpty({ expected: 'a non
 
 /** RFC 3339 date-time in UTC with seconds (`2026-01-15T16:03:01Z`); CACO puts only UTC on the wire. */
 export const Timestamp = Schema.String.check(
-  Schema.isPattern(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/, {
+  Schema.isPattern(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/u, {
     expected: 'a UTC date-time with seconds, like 2026-01-15T16:03:01Z',
   }),
 );
 
 export const Uuid = Schema.String.check(
-  Schema.isPattern(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, { expected: 'a UUID' }),
+  Schema.isPattern(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/u, { expected: 'a UUID' }),
 );
 
 /** ISO 8601 duration, as Beckn uses for `ttl` (`PT30S`, `PT15M`, `P1D`). */
 export const Duration = Schema.String.check(
-  Schema.isPattern(/^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$/, {
+  Schema.isPattern(/^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$/u, {
     expected: 'an ISO 8601 duration like PT30S',
   }),
 );
 
 /** Beckn's DecimalValue: a number carried as a string. */
-export const Decimal = Schema.String.check(Schema.isPattern(/^[+-]?(\d*\.)?\d+$/, { expected: 'a decimal number as a string, like "95.00"' }));
+export const Decimal = Schema.String.check(Schema.isPattern(/^[+-]?(\d*\.)?\d+$/u, { expected: 'a decimal number as a string, like "95.00"' }));
 export const NonNegativeDecimal = Schema.String.check(
-  Schema.isPattern(/^(\d*\.)?\d+$/, { expected: 'a non-negative decimal number as a string, like "1.5"' }),
+  Schema.isPattern(/^(\d*\.)?\d+$/u, { expected: 'a non-negative decimal number as a string, like "1.5"' }),
 );
 
-export const Currency = Schema.String.check(Schema.isPattern(/^[A-Z]{3}$/, { expected: 'an ISO 4217 currency code like GBP' }));
-export const HttpUri = Schema.String.check(Schema.isPattern(/^https?:\/\/[^\s/$.?#][^\s]*$/, { expected: 'an http(s) URI' }));
-export const Email = Schema.String.check(Schema.isPattern(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, { expected: 'an e-mail address' }));
+export const Currency = Schema.String.check(Schema.isPattern(/^[A-Z]{3}$/u, { expected: 'an ISO 4217 currency code like GBP' }));
+export const HttpUri = Schema.String.check(Schema.isPattern(/^https?:\/\/[^\s/$.?#][^\s]*$/u, { expected: 'an http(s) URI' }));
+export const Email = Schema.String.check(Schema.isPattern(/^[^\s@]+@[^\s@]+\.[^\s@]+$/u, { expected: 'an e-mail address' }));
 /** Same pattern as the spec's `Gps`: "lat, lon". */
 export const Gps = Schema.String.check(
-  Schema.isPattern(/^[-+]?([1-8]?\d(\.\d+)?|90(\.0+)?),\s*[-+]?(180(\.0+)?|((1[0-7]\d)|([1-9]?\d))(\.\d+)?)$/, {
+  Schema.isPattern(/^[-+]?([1-8]?\d(\.\d+)?|90(\.0+)?),\s*[-+]?(180(\.0+)?|((1[0-7]\d)|([1-9]?\d))(\.\d+)?)$/u, {
     expected: 'GPS coordinates "lat, lon"',
   }),
 );
