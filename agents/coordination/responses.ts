@@ -48,6 +48,11 @@ export function onSearchBody(cfg: CoordinationConfig, s: CoordinationState, i: C
   return onSearchResponse(cb(cfg, i), buildCatalog(filterOffers(offers, intent, avail), cfg.provider, { availableKw: avail }));
 }
 
+/** The billing fields CACO reads, and so echoes; what else a BAP sent is not repeated back. */
+export function billingRead(b: Billing): Billing {
+  return { name: b.name, ...(b.email !== undefined ? { email: b.email } : {}), ...(b.phone !== undefined ? { phone: b.phone } : {}), ...(b.tax_id !== undefined ? { tax_id: b.tax_id } : {}) };
+}
+
 function draftView(cfg: CoordinationConfig, offer: PublishedOffer, kw: number): OrderView {
   return { providerId: cfg.provider.id, offer: asFlexibility(offer, cfg), kw };
 }
@@ -60,7 +65,7 @@ export function onSelectBody(cfg: CoordinationConfig, i: CallbackInput<'select'>
 export function onInitBody(cfg: CoordinationConfig, i: CallbackInput<'init'>, offer: PublishedOffer, kw: number, billing: Billing) {
   const v = draftView(cfg, offer, kw);
   const quote = quoteFor(v.offer, kw);
-  return onInitResponse(cb(cfg, i), { ...v, billing, quote, payments: [postFulfillmentPayment(quote)] });
+  return onInitResponse(cb(cfg, i), { ...v, billing: billingRead(billing), quote, payments: [postFulfillmentPayment(quote)] });
 }
 
 const STATE_OF: Readonly<Record<OrderRecord['phase'], FulfillmentStateCode>> = {
@@ -157,7 +162,7 @@ const withTags = <B extends { message: { order: object } }>(body: B, tags: TagGr
   tags.length ? { ...body, message: { ...body.message, order: { ...body.message.order, tags } } } : body;
 
 export function onConfirmBody(cfg: CoordinationConfig, s: CoordinationState, i: CallbackInput<'confirm'>, o: OrderRecord, billing: Billing | undefined) {
-  return onConfirmResponse(cb(cfg, i), orderView(cfg, s, o, i.nowMs, billing ? { billing } : {}));
+  return onConfirmResponse(cb(cfg, i), orderView(cfg, s, o, i.nowMs, billing ? { billing: billingRead(billing) } : {}));
 }
 
 export function onStatusBody(cfg: CoordinationConfig, s: CoordinationState, i: CallbackInput<'status'>, o: OrderRecord) {

@@ -75,8 +75,15 @@ export function callbackContext<A extends BecknRequestAction>(
   request: Context & { readonly action: A },
   input: { readonly bpp: Participant; readonly nowMs: number; readonly messageId?: string; readonly ttl?: string },
 ): ContextOf<`on_${A}`> {
+  const loc = request.location;
+  // Only the parts of the location CACO reads go back; whatever else the BAP put there is not echoed.
+  const location = loc && (loc.country?.code !== undefined || loc.city?.code !== undefined)
+    ? { ...(loc.country?.code !== undefined ? { country: { code: loc.country.code } } : {}), ...(loc.city?.code !== undefined ? { city: { code: loc.city.code } } : {}) }
+    : undefined;
+  const { location: _dropped, ...rest } = request;
   return {
-    ...request,
+    ...rest,
+    ...(location ? { location } : {}),
     action: callbackOf(request.action),
     bpp_id: input.bpp.id,
     bpp_uri: input.bpp.uri,
