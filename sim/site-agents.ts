@@ -49,8 +49,8 @@ export async function buildSiteAgents(p: SiteAgentsParams): Promise<SiteAgents> 
     const keyDir = mkdtempSync(join(tmpdir(), 'caco-beckn-'));
     const keyFile = join(keyDir, 'beckn-keys.json');
     writeKeyDirectoryFile(keyFile, [
-      { ...bppKey, type: 'BPP' },
-      { ...bapKey, type: 'BAP' },
+      { ...bppKey, type: 'BPP', url: SIM_BPP.uri },
+      { ...bapKey, type: 'BAP', url: SIM_BAP.uri },
     ]);
     const keyDirectory = new FileKeyDirectory(keyFile);
     const resolver = new LoopbackResolver();

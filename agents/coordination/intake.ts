@@ -1,9 +1,12 @@
 import {
   authFailure,
+  callbackAddressFault,
+  decodeUtf8,
   expectedSigner,
-  expiredFault,
-  isExpired,
+  INTAKE_LIMITS,
   nackOf,
+  timeFault,
+  unpairedSurrogateFault,
   ack,
   schemaFault,
   verifyRequest,
@@ -25,8 +28,9 @@ import type { CoordinationState } from './state.ts';
  * of a refusal) to the agent's queue. It never waits for the agent, because in a lockstep
  * simulation the sender's `decide` is waiting for this answer.
  *
- * Order of checks: signature → schema → signer is the context's BAP → ttl → repeated
- * message id → business rules. Every refusal queues exactly one `beckn.request.rejected`.
+ * Order of checks: signature → UTF-8 text → JSON → schema → signer is the context's BAP →
+ * bap_uri is at the signer's registered address → ttl and dates → repeated message id →
+ * business rules. Every refusal queues exactly one `beckn.request.rejected`.
  */
 
 export interface RejectionData {
@@ -52,7 +56,7 @@ export interface IntakeDeps {
 }
 
 /** How many answers are remembered for repeated message ids. */
-const ANSWERS_KEPT = 10_000;
+const ANSWERS_KEPT = INTAKE_LIMITS.answersKept;
 
 /** Best effort, for the audit record only: what the (possibly unverified) body claims. */
 function claimedIds(raw: Buffer): { messageId: string | null; transactionId: string | null; bapId: string | null } {
@@ -89,13 +93,17 @@ export class BppIntake {
     const verified = await verifyRequest(req.headers, req.body, this.d.keys, nowMs / 1000);
     if (!verified.ok) return refuse(authFailure(verified, cfg.bpp.id), `signature ${verified.reason}: ${verified.message}`, null);
 
+    const text = decodeUtf8(req.body);
+    if (!text.ok) return this.remember(claimed.messageId, refuse(nackAnswer(text.fault), text.fault.message, text.fault.path ?? null));
     let json: unknown;
     try {
-      json = JSON.parse(req.body.toString('utf8'));
+      json = JSON.parse(text.text);
     } catch (e) {
       const f = fault(BecknErrorCode.INVALID_REQUEST, `the body is not JSON: ${(e as Error).message}`, '(root)');
       return this.remember(claimed.messageId, refuse(nackAnswer(f), f.message, f.path ?? null));
     }
+    const notText = unpairedSurrogateFault(json);
+    if (notText) return this.remember(claimed.messageId, refuse(nackAnswer(notText), notText.message, notText.path ?? null));
     const decoded = decodeBecknBody(action, json);
     if (!decoded.ok) {
       const f = schemaFault(decoded.problems);
@@ -109,10 +117,17 @@ export class BppIntake {
       const answer = authFailure({ ok: false, reason: 'bad-signature', message: `signed by "${verified.subscriberId}" but the context names "${signer}"` }, cfg.bpp.id);
       return refuse(answer, `signature by the wrong participant: "${verified.subscriberId}" signed for "${signer}"`, 'context.bap_id', ids);
     }
-    if (isExpired(ctx, nowMs)) {
-      const f = expiredFault(ctx);
-      return this.remember(ctx.message_id, refuse(nackAnswer(f), f.message, f.path ?? null, ids));
+    let registered: string | undefined;
+    try {
+      registered = await this.d.keys.registeredUrl(verified.subscriberId, verified.uniqueKeyId, nowMs);
+    } catch (e) {
+      const answer = authFailure({ ok: false, reason: 'key-directory-unavailable', message: `registered address lookup failed: ${(e as Error).message}` }, cfg.bpp.id);
+      return refuse(answer, `could not look up the registered address of "${verified.subscriberId}"`, 'context.bap_uri', ids);
     }
+    const addressFault = callbackAddressFault(ctx.bap_uri, registered, verified.subscriberId);
+    if (addressFault) return this.remember(ctx.message_id, refuse(nackAnswer(addressFault), addressFault.message, addressFault.path ?? null, ids));
+    const late = timeFault(body, nowMs);
+    if (late) return this.remember(ctx.message_id, refuse(nackAnswer(late), late.message, late.path ?? null, ids));
     const before = this.answers.get(ctx.message_id);
     if (before) {
       // Same answer, no second effect. A repeat of an accepted request is the one refusal on

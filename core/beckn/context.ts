@@ -135,10 +135,13 @@ export function formatIsoDuration(ms: number): string {
   return `P${d ? `${d}D` : ''}${time ? `T${time}` : ''}`;
 }
 
-/** When a message stops being valid: `timestamp + ttl` (undefined when either is unreadable or absent). */
+/**
+ * When a message stops being valid: `timestamp + ttl`; a message without `ttl` gets
+ * {@link DEFAULT_TTL}, so none lives for ever. Undefined when either is unreadable.
+ */
 export function expiresAtMs(context: Pick<Context, 'timestamp' | 'ttl'>): number | undefined {
   const t = Date.parse(context.timestamp);
-  const ttl = context.ttl === undefined ? undefined : parseIsoDuration(context.ttl);
+  const ttl = parseIsoDuration(context.ttl ?? DEFAULT_TTL);
   return Number.isNaN(t) || ttl === undefined ? undefined : t + ttl;
 }
 
@@ -172,7 +175,7 @@ export function schemaFault(problems: ReadonlyArray<SchemaProblem>): BecknFault 
 }
 
 export function expiredFault(context: Pick<Context, 'timestamp' | 'ttl'>): BecknFault {
-  return fault(BecknErrorCode.INVALID_REQUEST, `the message expired (timestamp ${context.timestamp} + ttl ${context.ttl ?? '?'})`, 'context.ttl');
+  return fault(BecknErrorCode.INVALID_REQUEST, `the message expired (timestamp ${context.timestamp} + ttl ${context.ttl ?? `${DEFAULT_TTL}, the default when none is given`})`, 'context.ttl');
 }
 
 export interface HttpAnswer<B> {

@@ -43,7 +43,6 @@ test('caco bpp: an outside BAP searches with a signed request and gets a signed 
   const bpp = newSigningIdentity('dc-test.example.com', 'k1');
   const bap = newSigningIdentity('bap-test.example.org', 'k1');
   writeFileSync(join(dir, 'bpp.signing-key.json'), JSON.stringify(bpp.signingKeyFile));
-  writeFileSync(join(dir, 'baps.json'), JSON.stringify({ format: 'caco-beckn-keys/1', keys: [bap.directoryEntry] }));
   const bapKey = parseSigningKeyFile(bap.signingKeyFile);
   const bppKeys = new StaticKeyDirectory([bpp.directoryEntry]);
 
@@ -58,6 +57,8 @@ test('caco bpp: an outside BAP searches with a signed request and gets a signed 
       return { statusCode: 200, headers: {}, body: { message: { ack: { status: 'ACK' } } } };
     },
   });
+  // The BAP's entry names where it takes callbacks: the BPP calls back only there.
+  writeFileSync(join(dir, 'baps.json'), JSON.stringify({ format: 'caco-beckn-keys/1', keys: [{ ...bap.directoryEntry, url: `${server.origin}/bap` }] }));
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'bpp', '--signing-key', join(dir, 'bpp.signing-key.json'), '--key-directory', join(dir, 'baps.json'), '--port', String(port), '--recorded', '--data-dir', join(dir, 'var')], {
     stdio: ['ignore', 'pipe', 'pipe'],
