@@ -46,6 +46,19 @@ export interface CoordinationConfig {
   readonly support: { readonly email: string; readonly url: string };
   /** How long to wait for the other side's ACK of a callback. */
   readonly callbackTimeoutMs: number;
+  /**
+   * `background`: callbacks are queued per BAP and POSTed concurrently (a slow BAP delays only
+   * itself); the agent goes on at once. `inline`: the agent waits for each callback's answer,
+   * which a lockstep simulation needs so that a seeded run is the same every time.
+   */
+  readonly callbackDelivery: 'background' | 'inline';
+  /** POSTs in flight at once over all BAPs (background delivery). */
+  readonly maxCallbacksInFlight: number;
+  /**
+   * Work in hand for one BAP (requests accepted but not yet handled, plus callbacks waiting or
+   * in flight). Past it, new requests from that BAP get a NACK to retry later.
+   */
+  readonly maxPendingPerBap: number;
 }
 
 export const DEFAULT_LONDON_SITE: FlexLocation = {
@@ -79,6 +92,9 @@ export function coordinationConfig(overrides: Partial<CoordinationConfig> = {}):
     republish: { kwDownFraction: 0.1, kwUpFraction: 0.5, kwAbs: 100, priceFraction: 0.1, priceAbs: 5, baselineFraction: 0.15, baselineAbs: 200 },
     support: { email: 'flex-desk@caco.local', url: 'http://bpp.caco.local/support' },
     callbackTimeoutMs: 10_000,
+    callbackDelivery: 'background',
+    maxCallbacksInFlight: 32,
+    maxPendingPerBap: 100,
     ...overrides,
   };
 }

@@ -42,6 +42,8 @@ export interface RejectionData {
   readonly code: string;
   readonly reason: string;
   readonly path: string | null;
+  /** A request refused before it was read (404, 413): what it was, never its body. */
+  readonly request?: { readonly method: string; readonly urlPath: string; readonly sizeBytes: number | null; readonly sha256: string | null };
 }
 
 export interface IntakeDeps {
@@ -49,6 +51,8 @@ export interface IntakeDeps {
   readonly keys: KeyDirectory;
   nowMs(): number;
   state(): CoordinationState;
+  /** Work in hand for the BAP at this bap_uri (requests not yet handled, callbacks not yet sent). */
+  backlog?(bapUri: string): number;
   /** Queue an accepted request for the agent; false if the runtime would not take it. */
   enqueueRequest(action: BecknRequestAction, body: BecknBody<BecknRequestAction>): boolean;
   enqueueRejection(r: RejectionData): void;
@@ -136,6 +140,12 @@ export class BppIntake {
         this.d.enqueueRejection({ action, ...ids, httpStatus: before.statusCode, code: 'duplicate-message-id', reason: 'repeated message_id: answered as the first time, not acted on again', path: 'context.message_id' });
       }
       return before;
+    }
+    const backlog = this.d.backlog?.(ctx.bap_uri) ?? 0;
+    if (backlog >= cfg.maxPendingPerBap) {
+      // Not remembered: the same message may be sent again once the backlog has drained.
+      const f = fault(BecknErrorCode.BUSINESS_ERROR, `${backlog} requests and callbacks are in hand for ${ctx.bap_uri} (at most ${cfg.maxPendingPerBap}); retry later`, 'context.bap_uri');
+      return refuse({ statusCode: 429, headers: { 'retry-after': '1' }, body: nackOf(f) }, f.message, f.path ?? null, ids);
     }
     const check = checkRequest(action, body, this.d.state(), nowMs, cfg);
     if (!check.ok) return this.remember(ctx.message_id, refuse(nackAnswer(check.fault), check.fault.message, check.fault.path ?? null, ids));

@@ -74,7 +74,8 @@ export async function startMarket(opts: MarketOptions = {}) {
       },
     }),
   );
-  runtime.add(createCoordinationAgent({ runtime, signingKey: bppKey, keyDirectory: keys, resolver, ...(opts.coordination ? { config: opts.coordination } : {}) }));
+  // Inline callbacks by default: on one simulated clock the BAP must get each callback before the step ends.
+  runtime.add(createCoordinationAgent({ runtime, signingKey: bppKey, keyDirectory: keys, resolver, config: { callbackDelivery: 'inline', ...opts.coordination } }));
   const recorded: Recorded[] = [];
   const base = loopbackTransport(resolver);
   // The grid operator's transport, recording every body it sends and receives.
