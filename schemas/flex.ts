@@ -127,6 +127,18 @@ export const RequestRejected = defineEvent(
     code: NonEmpty,
     reason: NonEmpty,
     path: Schema.NullOr(Schema.String),
+    /**
+     * For a request refused before it was read (404, 413): a bounded summary, never the body.
+     * Optional, so the events written before it existed still decode.
+     */
+    request: Schema.optional(
+      Schema.Struct({
+        method: Schema.String,
+        urlPath: Schema.String,
+        sizeBytes: Schema.NullOr(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
+        sha256: Schema.NullOr(Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/, { expected: '64 lower-case hex digits' }))),
+      }),
+    ),
   }),
 );
 
