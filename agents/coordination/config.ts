@@ -44,6 +44,11 @@ export interface CoordinationConfig {
   };
   /** Who a BAP reaches through `support`. */
   readonly support: { readonly email: string; readonly url: string };
+  /**
+   * How often the compute agent re-plans (on each boundary of this many minutes), and so when
+   * new offers can appear: an empty on_search says when the next one is due.
+   */
+  readonly planCadenceMin: number;
   /** How long to wait for the other side's ACK of a callback. */
   readonly callbackTimeoutMs: number;
   /**
@@ -91,6 +96,7 @@ export function coordinationConfig(overrides: Partial<CoordinationConfig> = {}):
     baselineMethod: 'scheduled-load-profile',
     republish: { kwDownFraction: 0.1, kwUpFraction: 0.5, kwAbs: 100, priceFraction: 0.1, priceAbs: 5, baselineFraction: 0.15, baselineAbs: 200 },
     support: { email: 'flex-desk@caco.local', url: 'http://bpp.caco.local/support' },
+    planCadenceMin: 30,
     callbackTimeoutMs: 10_000,
     callbackDelivery: 'background',
     maxCallbacksInFlight: 32,
