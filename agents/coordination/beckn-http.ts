@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { parseIsoDuration, signRequest, type BecknSigningKey, type HttpAnswer } from '../../core/beckn/index.ts';
+import { INTAKE_LIMITS, parseIsoDuration, signRequest, type BecknSigningKey, type HttpAnswer } from '../../core/beckn/index.ts';
 import type { AckResponse, NackResponse } from '../../schemas/beckn/index.ts';
 
 /**
@@ -21,7 +21,7 @@ export interface RawRequest {
 export type RawHandler = (req: RawRequest) => Promise<HttpAnswer<AckOrNackBody>>;
 
 /** Largest body taken; a bigger one gets 413. */
-export const BODY_LIMIT_BYTES = 1_048_576;
+export const BODY_LIMIT_BYTES = INTAKE_LIMITS.bodyBytes;
 
 /**
  * A request refused before any handler saw it (no such endpoint, body too large): a bounded

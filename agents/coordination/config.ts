@@ -64,6 +64,11 @@ export interface CoordinationConfig {
    * in flight). Past it, new requests from that BAP get a NACK to retry later.
    */
   readonly maxPendingPerBap: number;
+  /**
+   * Message ids whose answers are kept to catch a repeat. An accepted message is kept until its
+   * ttl has passed; when all kept are such, new requests get 429 rather than risk a replay.
+   */
+  readonly replayMemoryMessages: number;
 }
 
 export const DEFAULT_LONDON_SITE: FlexLocation = {
@@ -101,6 +106,7 @@ export function coordinationConfig(overrides: Partial<CoordinationConfig> = {}):
     callbackDelivery: 'background',
     maxCallbacksInFlight: 32,
     maxPendingPerBap: 100,
+    replayMemoryMessages: 10_000,
     ...overrides,
   };
 }

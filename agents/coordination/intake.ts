@@ -3,7 +3,7 @@ import {
   callbackAddressFault,
   decodeUtf8,
   expectedSigner,
-  INTAKE_LIMITS,
+  expiresAtMs,
   nackOf,
   timeFault,
   unpairedSurrogateFault,
@@ -59,9 +59,6 @@ export interface IntakeDeps {
   readonly log?: { warn(obj: object, msg: string): void };
 }
 
-/** How many answers are remembered for repeated message ids. */
-const ANSWERS_KEPT = INTAKE_LIMITS.answersKept;
-
 /** Best effort, for the audit record only: what the (possibly unverified) body claims. */
 function claimedIds(raw: Buffer): { messageId: string | null; transactionId: string | null; bapId: string | null } {
   try {
@@ -76,7 +73,8 @@ function claimedIds(raw: Buffer): { messageId: string | null; transactionId: str
 const nackAnswer = (f: BecknFault): HttpAnswer<AckOrNackBody> => ({ statusCode: 400, headers: {}, body: nackOf(f) });
 
 export class BppIntake {
-  private readonly answers = new Map<string, HttpAnswer<AckOrNackBody>>();
+  /** Answers by message id, oldest first; an ACK keeps until when its message could be replayed. */
+  private readonly answers = new Map<string, { readonly answer: HttpAnswer<AckOrNackBody>; readonly keepUntilMs: number }>();
 
   constructor(private readonly d: IntakeDeps) {}
 
@@ -132,7 +130,7 @@ export class BppIntake {
     if (addressFault) return this.remember(ctx.message_id, refuse(nackAnswer(addressFault), addressFault.message, addressFault.path ?? null, ids));
     const late = timeFault(body, nowMs);
     if (late) return this.remember(ctx.message_id, refuse(nackAnswer(late), late.message, late.path ?? null, ids));
-    const before = this.answers.get(ctx.message_id);
+    const before = this.answers.get(ctx.message_id)?.answer;
     if (before) {
       // Same answer, no second effect. A repeat of an accepted request is the one refusal on
       // the ledger for it; a repeat of a refused one was recorded the first time.
@@ -149,17 +147,44 @@ export class BppIntake {
     }
     const check = checkRequest(action, body, this.d.state(), nowMs, cfg);
     if (!check.ok) return this.remember(ctx.message_id, refuse(nackAnswer(check.fault), check.fault.message, check.fault.path ?? null, ids));
+    if (!this.roomForAck(nowMs)) {
+      // Forgetting an accepted message still within its ttl would let a replay act twice.
+      const f = fault(BecknErrorCode.BUSINESS_ERROR, `${cfg.replayMemoryMessages} accepted messages are still within their ttl; retry in a few seconds`);
+      return refuse({ statusCode: 429, headers: { 'retry-after': '5' }, body: nackOf(f) }, f.message, null, ids);
+    }
     if (!this.d.enqueueRequest(action, body)) {
       this.d.log?.warn({ action, messageId: ctx.message_id }, 'the agent would not take an accepted request');
       return { statusCode: 500, headers: {}, body: nackOf(fault(BecknErrorCode.BUSINESS_ERROR, 'the BPP could not queue the request; retry with a new message_id')) };
     }
-    return this.remember(ctx.message_id, { statusCode: 200, headers: {}, body: ack() });
+    // Kept past the message's own expiry by the signature's clock skew, beyond which any replay is refused anyway.
+    return this.remember(ctx.message_id, { statusCode: 200, headers: {}, body: ack() }, (expiresAtMs(ctx) ?? nowMs) + 60_000);
   }
 
-  private remember(messageId: string | null, answer: HttpAnswer<AckOrNackBody>): HttpAnswer<AckOrNackBody> {
+  private remember(messageId: string | null, answer: HttpAnswer<AckOrNackBody>, keepUntilMs = -Infinity): HttpAnswer<AckOrNackBody> {
     if (messageId === null) return answer;
-    this.answers.set(messageId, answer);
-    if (this.answers.size > ANSWERS_KEPT) this.answers.delete(this.answers.keys().next().value!);
+    this.answers.delete(messageId);
+    // Full of accepted messages still within their ttl: this refusal is not kept (a repeat is judged afresh).
+    if (this.answers.size >= this.d.config.replayMemoryMessages && !this.forgetOne(this.d.nowMs())) return answer;
+    this.answers.set(messageId, { answer, keepUntilMs });
     return answer;
+  }
+
+  /** Whether one more accepted message fits in the replay memory. */
+  private roomForAck(nowMs: number): boolean {
+    return this.answers.size < this.d.config.replayMemoryMessages || this.forgetOne(nowMs);
+  }
+
+  /**
+   * Forget the oldest answer that may be forgotten: any refusal, or an ACK whose message has
+   * expired. Never an ACK still within its ttl, which a replay could otherwise act on twice.
+   */
+  private forgetOne(nowMs: number): boolean {
+    for (const [id, entry] of this.answers) {
+      if (entry.keepUntilMs <= nowMs) {
+        this.answers.delete(id);
+        return true;
+      }
+    }
+    return false;
   }
 }

@@ -20,10 +20,6 @@ export const INTAKE_LIMITS = {
   timestampAheadMs: 60_000,
   /** No date-time in a request may lie further ahead than this (offers are hours ahead, not years). */
   farFutureMs: 366 * 86_400_000,
-  /** How long a callback POST waits for the ACK. */
-  callbackTimeoutMs: 10_000,
-  /** How many message ids (with their answer) are remembered to catch a repeat. */
-  answersKept: 10_000,
 } as const;
 
 const FATAL_UTF8 = new TextDecoder('utf-8', { fatal: true });

@@ -157,3 +157,27 @@ describe('intake hardening (issue 15)', { timeout: 60_000 }, () => {
     await expectRefused(m, () => postRaw(m, 'search', '\u0000', {}));
   });
 });
+
+describe('replay memory (issue 15.5: the 10,000-message limit)', { timeout: 60_000 }, () => {
+  test('an accepted message is never forgotten within its ttl: when the memory is full of such, new requests get 429', async () => {
+    const m = await startMarket({ gridOperator: false, coordination: { replayMemoryMessages: 3 } });
+    try {
+      const bodies = [0, 1, 2].map(() => JSON.stringify(searchRequest(contextFor(m, 'search'), {})));
+      for (const b of bodies) assert.equal((await send(m, 'search', b)).status, 200);
+      await m.runtime.settle();
+      const full = await send(m, 'search', searchRequest(contextFor(m, 'search'), {}));
+      assert.equal(full.status, 429);
+      assert.match(full.body.error?.message ?? '', /3 accepted messages are still within their ttl/);
+      const inbox = m.testBapInbox.length;
+      const again = await send(m, 'search', bodies[0]!);
+      assert.deepEqual(again.body, { message: { ack: { status: 'ACK' } } }, 'a replay still gets the first answer');
+      await m.runtime.settle();
+      assert.equal(m.testBapInbox.length, inbox, 'and no second effect');
+      // Once their ttl (PT30S) and the 60 s margin have passed, room is made again.
+      await m.advanceTo(m.clock.now() + 91_000);
+      assert.equal((await send(m, 'search', searchRequest(contextFor(m, 'search'), {}))).status, 200);
+    } finally {
+      await m.close();
+    }
+  });
+});
