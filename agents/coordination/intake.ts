@@ -70,6 +70,8 @@ function claimedIds(raw: Buffer): { messageId: string | null; transactionId: str
   }
 }
 
+const answerKey = (signer: string, messageId: string): string => `${signer}\u0000${messageId}`;
+
 const nackAnswer = (f: BecknFault): HttpAnswer<AckOrNackBody> => ({ statusCode: 400, headers: {}, body: nackOf(f) });
 
 export class BppIntake {
@@ -96,20 +98,20 @@ export class BppIntake {
     if (!verified.ok) return refuse(authFailure(verified, cfg.bpp.id), `signature ${verified.reason}: ${verified.message}`, null);
 
     const text = decodeUtf8(req.body);
-    if (!text.ok) return this.remember(claimed.messageId, refuse(nackAnswer(text.fault), text.fault.message, text.fault.path ?? null));
+    if (!text.ok) return this.remember(verified.subscriberId, claimed.messageId, refuse(nackAnswer(text.fault), text.fault.message, text.fault.path ?? null));
     let json: unknown;
     try {
       json = JSON.parse(text.text);
     } catch (e) {
       const f = fault(BecknErrorCode.INVALID_REQUEST, `the body is not JSON: ${(e as Error).message}`, '(root)');
-      return this.remember(claimed.messageId, refuse(nackAnswer(f), f.message, f.path ?? null));
+      return this.remember(verified.subscriberId, claimed.messageId, refuse(nackAnswer(f), f.message, f.path ?? null));
     }
     const notText = unpairedSurrogateFault(json);
-    if (notText) return this.remember(claimed.messageId, refuse(nackAnswer(notText), notText.message, notText.path ?? null));
+    if (notText) return this.remember(verified.subscriberId, claimed.messageId, refuse(nackAnswer(notText), notText.message, notText.path ?? null));
     const decoded = decodeBecknBody(action, json);
     if (!decoded.ok) {
       const f = schemaFault(decoded.problems);
-      return this.remember(claimed.messageId, refuse(nackAnswer(f), f.message, f.path ?? null));
+      return this.remember(verified.subscriberId, claimed.messageId, refuse(nackAnswer(f), f.message, f.path ?? null));
     }
     const body = decoded.value;
     const ctx = body.context;
@@ -127,10 +129,10 @@ export class BppIntake {
       return refuse(answer, `could not look up the registered address of "${verified.subscriberId}"`, 'context.bap_uri', ids);
     }
     const addressFault = callbackAddressFault(ctx.bap_uri, registered, verified.subscriberId);
-    if (addressFault) return this.remember(ctx.message_id, refuse(nackAnswer(addressFault), addressFault.message, addressFault.path ?? null, ids));
+    if (addressFault) return this.remember(verified.subscriberId, ctx.message_id, refuse(nackAnswer(addressFault), addressFault.message, addressFault.path ?? null, ids));
     const late = timeFault(body, nowMs);
-    if (late) return this.remember(ctx.message_id, refuse(nackAnswer(late), late.message, late.path ?? null, ids));
-    const before = this.answers.get(ctx.message_id)?.answer;
+    if (late) return this.remember(verified.subscriberId, ctx.message_id, refuse(nackAnswer(late), late.message, late.path ?? null, ids));
+    const before = this.answers.get(answerKey(verified.subscriberId, ctx.message_id))?.answer;
     if (before) {
       // Same answer, no second effect. A repeat of an accepted request is the one refusal on
       // the ledger for it; a repeat of a refused one was recorded the first time.
@@ -146,7 +148,7 @@ export class BppIntake {
       return refuse({ statusCode: 429, headers: { 'retry-after': '1' }, body: nackOf(f) }, f.message, f.path ?? null, ids);
     }
     const check = checkRequest(action, body, this.d.state(), nowMs, cfg);
-    if (!check.ok) return this.remember(ctx.message_id, refuse(nackAnswer(check.fault), check.fault.message, check.fault.path ?? null, ids));
+    if (!check.ok) return this.remember(verified.subscriberId, ctx.message_id, refuse(nackAnswer(check.fault), check.fault.message, check.fault.path ?? null, ids));
     if (!this.roomForAck(nowMs)) {
       // Forgetting an accepted message still within its ttl would let a replay act twice.
       const f = fault(BecknErrorCode.BUSINESS_ERROR, `${cfg.replayMemoryMessages} accepted messages are still within their ttl; retry in a few seconds`);
@@ -156,16 +158,18 @@ export class BppIntake {
       this.d.log?.warn({ action, messageId: ctx.message_id }, 'the agent would not take an accepted request');
       return { statusCode: 500, headers: {}, body: nackOf(fault(BecknErrorCode.BUSINESS_ERROR, 'the BPP could not queue the request; retry with a new message_id')) };
     }
-    // Kept past the message's own expiry by the signature's clock skew, beyond which any replay is refused anyway.
-    return this.remember(ctx.message_id, { statusCode: 200, headers: {}, body: ack() }, (expiresAtMs(ctx) ?? nowMs) + 60_000);
+    // Kept until the message has expired (plus a margin): after that a replay is refused as expired anyway.
+    return this.remember(verified.subscriberId, ctx.message_id, { statusCode: 200, headers: {}, body: ack() }, (expiresAtMs(ctx) ?? nowMs) + 60_000);
   }
 
-  private remember(messageId: string | null, answer: HttpAnswer<AckOrNackBody>, keepUntilMs = -Infinity): HttpAnswer<AckOrNackBody> {
+  private remember(signer: string, messageId: string | null, answer: HttpAnswer<AckOrNackBody>, keepUntilMs = -Infinity): HttpAnswer<AckOrNackBody> {
     if (messageId === null) return answer;
-    this.answers.delete(messageId);
+    // Per signer: another BAP reusing a message id it has seen must not get (or spoil) this answer.
+    const key = answerKey(signer, messageId);
+    this.answers.delete(key);
     // Full of accepted messages still within their ttl: this refusal is not kept (a repeat is judged afresh).
     if (this.answers.size >= this.d.config.replayMemoryMessages && !this.forgetOne(this.d.nowMs())) return answer;
-    this.answers.set(messageId, { answer, keepUntilMs });
+    this.answers.set(key, { answer, keepUntilMs });
     return answer;
   }
 

@@ -129,7 +129,7 @@ export function bppCommand(): Command {
     const stopJobs = syntheticJobs > 0 ? submitSyntheticJobs(site.runtime, syntheticJobs, o.seed, (s) => process.stderr.write(`${s}\n`)) : () => undefined;
     console.log(`caco bpp: ${signingKey.subscriberId} (key ${signingKey.uniqueKeyId}) serving ${o.domain} at ${uri}`);
     console.log(`  listening on ${server?.origin ?? `${o.host}:${port}`}: POST /search /select /init /confirm /status /update /cancel /rating /support (also under ${new URL(uri).pathname})`);
-    console.log(`  callbacks are signed and POSTed to the bap_uri of each request; BAP keys from ${resolve(o.keyDirectory)}`);
+    console.log(`  callbacks are signed and POSTed to each request's bap_uri, only at the url registered with the BAP's key; BAP keys from ${resolve(o.keyDirectory)} (re-read when it changes)`);
     for (const n of site.notes) console.log(`  ${n}`);
     if (syntheticJobs > 0) console.log(`  submitting a generated workload of ${syntheticJobs} deferrable jobs a day`);
     if (jobsHttp) console.log(`  jobs: POST http://${o.host}:${jobsPort}/jobs`);
