@@ -128,6 +128,18 @@ export const RequestRejected = defineEvent(
     /** At most 512 characters: a refusal is a bounded summary, never the refused request. */
     reason: nonEmptyText(512),
     path: Schema.NullOr(text(256)),
+    /**
+     * For a request refused before it was read (404, 413): a bounded summary, never the body.
+     * Optional, so the events written before it existed still decode.
+     */
+    request: Schema.optional(
+      Schema.Struct({
+        method: text(16),
+        urlPath: text(256),
+        sizeBytes: Schema.NullOr(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
+        sha256: Schema.NullOr(Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/, { expected: '64 lower-case hex digits' }))),
+      }),
+    ),
   }),
 );
 

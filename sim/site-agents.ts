@@ -53,12 +53,13 @@ export async function buildSiteAgents(p: SiteAgentsParams): Promise<SiteAgents> 
     const keyDir = mkdtempSync(join(tmpdir(), 'caco-beckn-'));
     const keyFile = join(keyDir, 'beckn-keys.json');
     writeKeyDirectoryFile(keyFile, [
-      { ...bppKey, type: 'BPP' },
-      { ...bapKey, type: 'BAP' },
+      { ...bppKey, type: 'BPP', url: SIM_BPP.uri },
+      { ...bapKey, type: 'BAP', url: SIM_BAP.uri },
     ]);
     const keyDirectory = new FileKeyDirectory(keyFile);
     const resolver = new LoopbackResolver();
-    p.runtime.add(createCoordinationAgent({ runtime: p.runtime, signingKey: bppKey, keyDirectory, resolver }));
+    // Inline callbacks: in lockstep the BAP reacts to each callback within the same step, so a seeded run repeats exactly.
+    p.runtime.add(createCoordinationAgent({ runtime: p.runtime, signingKey: bppKey, keyDirectory, resolver, config: { callbackDelivery: 'inline' } }));
     p.runtime.add(createGridOperatorAgent({ runtime: p.runtime, signingKey: bapKey, keyDirectory, transport: loopbackTransport(resolver) }));
     close = async () => rmSync(keyDir, { recursive: true, force: true });
   }

@@ -6,6 +6,7 @@ import { plan as runPlanner, validatePlan, type PlanInput, type PlanJob, type Pl
 import { flexWindows, DEFAULT_FLEX_WINDOWS, type FlexWindowOptions } from './flex-windows.ts';
 import { initialComputeState, makeEvolve, type ComputeState, type JobRecord } from './state.ts';
 import { rejection } from './rejection.ts';
+import { flexCapsFor, type FlexCaps } from './flex-caps.ts';
 
 const SLOT_MS = 1_800_000;
 const HORIZON_SLOTS = 96;
@@ -251,26 +252,8 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
   }
 
   /** Per slot: the import cap of the flexibility sold, and what a shortfall below it costs. */
-  function capsFor(t0: number, s: ComputeState): { caps: number[]; breach: number[]; orders: Array<{ id: string; slots: Set<number> }> } {
-    const caps: number[] = [];
-    const breach: number[] = [];
-    const orders = new Map<string, Set<number>>();
-    for (let i = 0; i < HORIZON_SLOTS; i++) {
-      const t = t0 + i * SLOT_MS;
-      let cap = site.importCapKw;
-      let cost = 0;
-      for (const c of s.caps.values()) {
-        if (t >= c.startMs && t < c.endMs) {
-          cap = Math.min(cap, c.capKw);
-          cost = Math.max(cost, c.shortfallGbpPerMwh);
-          if (!orders.has(c.orderId)) orders.set(c.orderId, new Set());
-          orders.get(c.orderId)!.add(i);
-        }
-      }
-      caps.push(cap);
-      breach.push(cost);
-    }
-    return { caps, breach, orders: [...orders].map(([id, slots]) => ({ id, slots })) };
+  function capsFor(t0: number, s: ComputeState): FlexCaps {
+    return flexCapsFor({ t0Ms: t0, slots: HORIZON_SLOTS, slotMs: SLOT_MS, siteImportCapKw: site.importCapKw, windows: s.caps.values() });
   }
 
   async function tick(t: number, s: ComputeState, ctx: AgentContext): Promise<Decision[]> {

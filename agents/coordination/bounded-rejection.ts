@@ -18,5 +18,16 @@ export function boundRejection(r: RejectionData): RejectionData {
     code: truncateText(r.code || 'NACK', 64),
     reason: truncateText(r.reason || 'refused', 512),
     path: orNull(r.path, 256),
+    // Already a summary of a request refused before it was read (404, 413): method, path, size, hash.
+    ...(r.request
+      ? {
+          request: {
+            method: truncateText(r.request.method, 16),
+            urlPath: truncateText(r.request.urlPath, 256),
+            sizeBytes: r.request.sizeBytes,
+            sha256: r.request.sha256,
+          },
+        }
+      : {}),
   };
 }

@@ -132,7 +132,7 @@ export function bppCommand(): Command {
     const stopJobs = syntheticJobs > 0 ? submitSyntheticJobs(site.runtime, syntheticJobs, o.seed, (s) => process.stderr.write(`${s}\n`)) : () => undefined;
     console.log(`caco bpp: ${signingKey.subscriberId} (key ${signingKey.uniqueKeyId}) serving ${o.domain} at ${uri}`);
     console.log(`  listening on ${server?.origin ?? `${o.host}:${port}`}: POST /search /select /init /confirm /status /update /cancel /rating /support (also under ${new URL(uri).pathname})`);
-    console.log(`  callbacks are signed and POSTed to the bap_uri of each request; BAP keys from ${resolve(o.keyDirectory)}`);
+    console.log(`  callbacks are signed and POSTed to each request's bap_uri, only at the url registered with the BAP's key; BAP keys from ${resolve(o.keyDirectory)} (re-read when it changes)`);
     for (const n of site.notes) console.log(`  ${n}`);
     if (syntheticJobs > 0) console.log(`  submitting a generated workload of ${syntheticJobs} deferrable jobs a day`);
     if (jobsHttp) console.log(`  jobs: POST http://${o.host}:${jobsPort}/jobs`);
@@ -154,10 +154,12 @@ function keygenCommand(): Command {
     .description('make a signing key file for a Beckn participant and the key directory entry to hand to the other side')
     .argument('<subscriber-id>', 'the participant id, e.g. dc-london-01.example.com')
     .option('--key-id <id>', 'unique key id (keyId second part)', 'k1')
+    .option('--url <uri>', "where this participant takes Beckn calls (its bap_uri or bpp_uri); a BPP sends a BAP's callbacks only to this address's origin")
     .option('--out <dir>', 'folder to write <subscriber-id>.signing-key.json and <subscriber-id>.keys.json', '.')
-    .action((subscriberId: string, o: { keyId: string; out: string }) => {
+    .action((subscriberId: string, o: { keyId: string; out: string; url?: string }) => {
       if (!/^[^"|\\\s]+$/.test(subscriberId)) throw new UsageError(`subscriber id "${subscriberId}" must have no quotes, "|", "\\" or spaces`);
-      const { signingKeyFile, directoryEntry } = newSigningIdentity(subscriberId, o.keyId);
+      if (o.url !== undefined && !/^https?:\/\/[^\s/]/.test(o.url)) throw new UsageError(`--url: "${o.url}" is not an http(s) URL like https://bap.example.org/beckn`);
+      const { signingKeyFile, directoryEntry } = newSigningIdentity(subscriberId, o.keyId, o.url);
       mkdirSync(o.out, { recursive: true });
       const keyPath = join(o.out, `${subscriberId}.signing-key.json`);
       const dirPath = join(o.out, `${subscriberId}.keys.json`);
@@ -166,5 +168,6 @@ function keygenCommand(): Command {
       chmodSync(keyPath, 0o600);
       writeFileSync(dirPath, `${JSON.stringify({ format: 'caco-beckn-keys/1', keys: [directoryEntry] }, null, 2)}\n`);
       console.log(`signing key (keep private): ${keyPath}\nkey directory with its public key (give to the other side): ${dirPath}`);
+      if (o.url === undefined) console.log('no --url: add "url" (where this participant takes callbacks) to the entry before a BPP will call it back');
     });
 }
