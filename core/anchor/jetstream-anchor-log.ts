@@ -5,6 +5,7 @@ import { isStreamNotFound } from '../store/nats-checkpoints.ts';
 import { readRange } from '../store/jetstream-reader.ts';
 import type { AnchorLog, AnchorRead } from './anchor-log.ts';
 import type { AnchorCheckpoint } from './checkpoint.ts';
+import { retryWhileUnavailable } from '../store/nats-retry.ts';
 
 /**
  * Anchor checkpoints on NATS: a stream of their own (not the ledger's), file-backed, that
@@ -93,7 +94,8 @@ export class JetStreamAnchorLog implements AnchorLog {
   }
 
   async append(cp: AnchorCheckpoint): Promise<void> {
-    const ack = await this.js.publish(this.subject, JSON.stringify(cp), { msgID: cp.hash, expect: { lastSequence: this.lastSeq } });
+    // Through a leader election the same checkpoint is re-sent; its id makes a second copy a duplicate.
+    const ack = await retryWhileUnavailable(() => this.js.publish(this.subject, JSON.stringify(cp), { msgID: cp.hash, expect: { lastSequence: this.lastSeq } }));
     this.lastSeq = ack.seq;
   }
 

@@ -29,7 +29,9 @@ export async function openAnchorLog(at: AnchorLocation, opts: { spec?: string; c
     const nc = (at.store as { nc?: import('@nats-io/transport-node').NatsConnection }).nc;
     if (at.store.kind !== 'jetstream' || !nc) throw new ConfigError('--anchor', `"${spec}" is the anchor stream on NATS, which only a JetStream ledger has; use --store jetstream, or give the anchor file's path`);
     const { JetStreamAnchorLog } = await import('./jetstream-anchor-log.ts');
-    return JetStreamAnchorLog.open(nc, at.site, { create: opts.create });
+    // The anchor is as durable as the ledger it anchors: same replica count.
+    const replicas = (at as { config?: { replicas?: number } }).config?.replicas;
+    return JetStreamAnchorLog.open(nc, at.site, { create: opts.create, ...(replicas !== undefined ? { replicas } : {}) });
   }
   if (spec !== undefined) return new FileAnchorLog(resolve(spec));
   if (!at.sqlitePath) throw new ConfigError('--anchor', `a ${at.store.kind} ledger has no default anchor; give --anchor <file>`);

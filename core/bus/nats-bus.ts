@@ -55,8 +55,8 @@ export async function connectNats(opts: NatsConnectOptions = {}): Promise<NatsCo
       reconnectTimeWait: 250,
       pingInterval: 10_000,
       // An Error with a stack per request costs ~10% of a JetStream publish; our errors name
-      // the subject instead.
-      noAsyncTraces: true,
+      // the subject instead. CACO_NATS_TRACES=1 keeps them, to find which call timed out.
+      noAsyncTraces: process.env['CACO_NATS_TRACES'] !== '1',
     });
   } catch (err) {
     throw new NatsUnavailableError(list.join(','), err, creds?.source);

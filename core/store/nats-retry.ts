@@ -12,8 +12,10 @@ export const DEFAULT_UNAVAILABLE_BUDGET_MS = 60_000;
 const BACKOFF_MS = [50, 100, 250, 500, 1000, 2000];
 
 /** A failure that a leader election or a reconnect explains, so the same call may succeed soon. */
-export function isTransientNatsError(err: unknown): boolean {
+export function isTransientNatsError(err: unknown, depth = 0): boolean {
   if (!(err instanceof Error)) return false;
+  // nats.js wraps "no responders" from a stream without a leader as "jetstream is not enabled".
+  if (depth < 3 && err.cause !== undefined && isTransientNatsError(err.cause, depth + 1)) return true;
   const name = err.name || err.constructor.name;
   if (name === 'TimeoutError' || name === 'NoRespondersError' || name === 'RequestError') return true;
   const code = (err as { code?: unknown }).code;

@@ -61,13 +61,33 @@ export class NatsCluster {
     return this.nodes.map((n) => n.name);
   }
 
-  static async start(opts: { deployDir?: string } = {}): Promise<NatsCluster> {
+  /** Start the cluster; a start that fails (a port taken by another process meanwhile) is tried again on new ports. */
+  static async start(opts: { deployDir?: string; attempts?: number } = {}): Promise<NatsCluster> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await NatsCluster.startOnce(opts);
+      } catch (err) {
+        if (attempt >= (opts.attempts ?? 3)) throw err;
+      }
+    }
+  }
+
+  private static async startOnce(opts: { deployDir?: string }): Promise<NatsCluster> {
     const deployDir = opts.deployDir ?? 'deploy/nats';
     const dir = mkdtempSync(join(tmpdir(), 'caco-cluster-'));
     const templates = [1, 2, 3].map((i) => readFileSync(join(deployDir, `cluster-node-${i}.conf`), 'utf8'));
     // Every loopback port in any of the files, mapped once, so routes agree across nodes.
     const ports = new Map<string, number>();
-    for (const t of templates) for (const m of t.matchAll(/127\.0\.0\.1:(\d+)/g)) if (!ports.has(m[1]!)) ports.set(m[1]!, await freePort());
+    const taken = new Set<number>();
+    for (const t of templates)
+      for (const m of t.matchAll(/127\.0\.0\.1:(\d+)/g)) {
+        if (ports.has(m[1]!)) continue;
+        // The OS may hand back a port it just gave us: every node needs its own.
+        let p = await freePort();
+        while (taken.has(p)) p = await freePort();
+        taken.add(p);
+        ports.set(m[1]!, p);
+      }
     const nodes: Node[] = [];
     for (const [i, t] of templates.entries()) {
       const name = /server_name:\s*"?([\w-]+)"?/.exec(t)?.[1] ?? `caco-${i + 1}`;
@@ -104,7 +124,7 @@ export class NatsCluster {
     return new Promise<void>((resolve, reject) => {
       const deadline = Date.now() + 15_000;
       const poll = async () => {
-        if (!n.running) return reject(new Error(`nats-server ${n.name} exited at start:\n${n.log}`));
+        if (!n.running) return reject(new Error(`nats-server ${n.name} exited at start (${child.exitCode ?? child.signalCode}) on port ${n.clientPort}:\n${n.log}`));
         try {
           const nc = await connect({ servers: n.url, timeout: 500, maxReconnectAttempts: 0 });
           await nc.close();

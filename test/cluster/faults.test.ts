@@ -1,0 +1,154 @@
+// test-file-timeout: 1200
+/**
+ * The ledger at 3 replicas on a real 3-node cluster (made from deploy/nats) while a simulated
+ * day of the site runs on it, with one fault injected mid-run per test: the stream leader
+ * killed, a follower killed, a whole node killed and restarted, the leader paused (SIGSTOP)
+ * long enough for a new one to be elected. After each: no event lost or duplicated, the head
+ * hash and the totals equal to the embedded reference run of the same seed, and the time the
+ * site took to make progress again is reported.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { runSimulation } from '../../sim/simulation.ts';
+import { cacoTotals } from '../../sim/results.ts';
+import { siteConfig } from '../../agents/compute/jobs/index.ts';
+import { loadConfig } from '../../core/config/config.ts';
+import type { Envelope } from '../../core/envelope.ts';
+import { NatsCluster } from '../support/nats-cluster.ts';
+import { natsServerInstalled } from '../support/nats-server.ts';
+
+const FROM = Date.parse('2023-07-10T00:00:00Z');
+const SEED = '7';
+const FAULT_SLOT = 12;
+
+const skip = natsServerInstalled() || process.env['CI'] === 'true' ? false : 'nats-server is not installed (apt-get install nats-server)';
+
+interface Fault {
+  readonly name: string;
+  /** Runs at FAULT_SLOT; returns when the fault is in place (and, for transient faults, over). */
+  inject(cluster: NatsCluster, stream: string): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const FAULTS: Fault[] = [
+  { name: 'the ledger stream leader is killed', inject: async (c, s) => c.kill(await c.leaderOf(s)) },
+  {
+    name: 'a follower is killed',
+    inject: async (c, s) => {
+      const leader = await c.leaderOf(s);
+      await c.kill(c.names.find((n) => n !== leader)!);
+    },
+  },
+  {
+    name: 'the leader node is killed and restarted',
+    inject: async (c, s) => {
+      const leader = await c.leaderOf(s);
+      await c.kill(leader);
+      await sleep(3000);
+      await c.restart(leader);
+    },
+  },
+  {
+    name: 'the leader is paused (SIGSTOP) long enough for a new leader, then resumed',
+    inject: async (c, s) => {
+      const leader = await c.leaderOf(s);
+      c.pause(leader);
+      await sleep(8000);
+      c.resume(leader);
+    },
+  },
+];
+
+async function simulate(site: string, stack: { store: 'sqlite' | 'jetstream'; natsUrl?: string; replicas?: number }, onSlot?: (slot: number) => void) {
+  const dir = mkdtempSync(join(tmpdir(), 'caco-cluster-sim-'));
+  const config = loadConfig({
+    env: { CACO_SITE: site, CACO_BUS: 'memory', CACO_STORE: stack.store, LOG_LEVEL: 'error', ...(stack.natsUrl ? { NATS_URL: stack.natsUrl } : {}), ...(stack.replicas ? { CACO_REPLICAS: String(stack.replicas) } : {}) },
+  });
+  const slotsAt: Array<{ slot: number; at: number }> = [];
+  let last = -1;
+  const run = await runSimulation({
+    config: { ...config, dataDir: dir },
+    seed: SEED,
+    fromMs: FROM,
+    days: 1,
+    site: siteConfig(),
+    jobsPerDay: 30,
+    outDir: join(dir, 'run'),
+    baselines: false,
+    onProgress: (p) => {
+      if (p.phase !== 'simulating' || p.slot === last) return;
+      last = p.slot;
+      slotsAt.push({ slot: p.slot, at: Date.now() });
+      onSlot?.(p.slot);
+    },
+  });
+  try {
+    const totals = await cacoTotals(run.stack.store, run.inputs.jobs, siteConfig());
+    const ids: string[] = [];
+    for await (const e of run.stack.store.readAll() as AsyncIterable<Envelope>) ids.push(e.id);
+    return { head: run.audit.headHash, ok: run.audit.ok, events: run.audit.events, ids, totals, slotsAt };
+  } finally {
+    await run.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function ledgerStream(cluster: NatsCluster, site: string): Promise<string> {
+  const nc = await connect({ servers: cluster.urls.split(','), timeout: 2000, maxReconnectAttempts: 0 });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const prefix = `CACO_${site.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`;
+    for await (const name of jsm.streams.names()) if (name.startsWith(prefix) && !name.endsWith('-ANCHOR')) return name;
+    throw new Error(`no ledger stream starting with ${prefix} on the cluster`);
+  } finally {
+    await nc.close();
+  }
+}
+
+describe('ledger at 3 replicas on a 3-node cluster, faults mid-run', { skip, timeout: 1_100_000 }, () => {
+  let cluster: NatsCluster | undefined;
+  let reference: Awaited<ReturnType<typeof simulate>>;
+
+  before(async () => {
+    reference = await simulate('fault-ref', { store: 'sqlite' });
+    assert.ok(reference.ok && reference.events > 100, `a real reference run (${reference.events} events)`);
+  });
+  after(async () => {
+    await cluster?.dispose();
+  });
+
+  for (const [i, fault] of FAULTS.entries()) {
+    test(fault.name, { timeout: 240_000 }, async (t) => {
+      // A fresh cluster per fault: each starts from three healthy nodes.
+      await cluster?.dispose();
+      cluster = await NatsCluster.start();
+      const c = cluster;
+      const site = `fault-${i}`;
+      let faultAt = 0;
+      let injected: Promise<void> | undefined;
+      const run = await simulate(site, { store: 'jetstream', natsUrl: c.urls, replicas: 3 }, (slot) => {
+        if (slot !== FAULT_SLOT || injected) return;
+        faultAt = Date.now();
+        injected = ledgerStream(c, site).then((s) => fault.inject(c, s));
+      });
+      await injected;
+      assert.ok(faultAt > 0, 'the fault was injected');
+      assert.ok(run.ok, 'the ledger verifies');
+      assert.equal(new Set(run.ids).size, run.ids.length, 'no event is stored twice');
+      assert.equal(run.events, reference.events, 'no event is lost');
+      assert.equal(run.head, reference.head, 'the head hash equals the embedded run');
+      assert.deepEqual(run.totals, reference.totals);
+      // Recovery: from the fault to the next slot the site completed, against the usual slot time.
+      const after = run.slotsAt.find((s) => s.at > faultAt);
+      const gaps = run.slotsAt.slice(1).map((s, k) => s.at - run.slotsAt[k]!.at).sort((a, b) => a - b);
+      const recoveryMs = after ? after.at - faultAt : NaN;
+      t.diagnostic(`${fault.name}: site made progress again ${recoveryMs} ms after the fault (median slot ${gaps[Math.floor(gaps.length / 2)]} ms)`);
+    });
+  }
+});
