@@ -9,21 +9,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { runSimulation } from '../../sim/simulation.ts';
-import { cacoTotals } from '../../sim/results.ts';
-import { siteConfig } from '../../agents/compute/jobs/index.ts';
-import { loadConfig } from '../../core/config/config.ts';
-import type { Envelope } from '../../core/envelope.ts';
+import { simulate } from './simulate-on.ts';
 import { NatsCluster } from '../support/nats-cluster.ts';
 import { natsServerInstalled } from '../support/nats-server.ts';
 
-const FROM = Date.parse('2023-07-10T00:00:00Z');
-const SEED = '7';
 const FAULT_SLOT = 12;
 
 const skip = natsServerInstalled() || process.env['CI'] === 'true' ? false : 'nats-server is not installed (apt-get install nats-server)';
@@ -65,40 +56,6 @@ const FAULTS: Fault[] = [
   },
 ];
 
-async function simulate(site: string, stack: { store: 'sqlite' | 'jetstream'; natsUrl?: string; replicas?: number }, onSlot?: (slot: number) => void) {
-  const dir = mkdtempSync(join(tmpdir(), 'caco-cluster-sim-'));
-  const config = loadConfig({
-    env: { CACO_SITE: site, CACO_BUS: 'memory', CACO_STORE: stack.store, LOG_LEVEL: 'error', ...(stack.natsUrl ? { NATS_URL: stack.natsUrl } : {}), ...(stack.replicas ? { CACO_REPLICAS: String(stack.replicas) } : {}) },
-  });
-  const slotsAt: Array<{ slot: number; at: number }> = [];
-  let last = -1;
-  const run = await runSimulation({
-    config: { ...config, dataDir: dir },
-    seed: SEED,
-    fromMs: FROM,
-    days: 1,
-    site: siteConfig(),
-    jobsPerDay: 30,
-    outDir: join(dir, 'run'),
-    baselines: false,
-    onProgress: (p) => {
-      if (p.phase !== 'simulating' || p.slot === last) return;
-      last = p.slot;
-      slotsAt.push({ slot: p.slot, at: Date.now() });
-      onSlot?.(p.slot);
-    },
-  });
-  try {
-    const totals = await cacoTotals(run.stack.store, run.inputs.jobs, siteConfig());
-    const ids: string[] = [];
-    for await (const e of run.stack.store.readAll() as AsyncIterable<Envelope>) ids.push(e.id);
-    return { head: run.audit.headHash, ok: run.audit.ok, events: run.audit.events, ids, totals, slotsAt };
-  } finally {
-    await run.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 async function ledgerStream(cluster: NatsCluster, site: string): Promise<string> {
   const nc = await connect({ servers: cluster.urls.split(','), timeout: 2000, maxReconnectAttempts: 0 });
   try {
@@ -116,7 +73,7 @@ describe('ledger at 3 replicas on a 3-node cluster, faults mid-run', { skip, tim
   let reference: Awaited<ReturnType<typeof simulate>>;
 
   before(async () => {
-    reference = await simulate('fault-ref', { store: 'sqlite' });
+    reference = await simulate('fault-ref', { store: 'sqlite' }, '7');
     assert.ok(reference.ok && reference.events > 100, `a real reference run (${reference.events} events)`);
   });
   after(async () => {
@@ -132,7 +89,7 @@ describe('ledger at 3 replicas on a 3-node cluster, faults mid-run', { skip, tim
       const site = `fault-${i}`;
       let faultAt = 0;
       let injected: Promise<void> | undefined;
-      const run = await simulate(site, { store: 'jetstream', natsUrl: c.urls, replicas: 3 }, (slot) => {
+      const run = await simulate(site, { store: 'jetstream', natsUrl: c.urls, replicas: 3 }, '7', (slot) => {
         if (slot !== FAULT_SLOT || injected) return;
         faultAt = Date.now();
         injected = ledgerStream(c, site).then((s) => fault.inject(c, s));

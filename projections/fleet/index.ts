@@ -1,0 +1,1 @@
+export { fleetView, type FleetTotals, type FleetView, type SiteTotals } from './fleet.ts';

@@ -1,0 +1,45 @@
+/** A simulated day of the site (seeded, 30 jobs, no baselines) on a given stack, for the cluster tests. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runSimulation } from '../../sim/simulation.ts';
+import { cacoTotals } from '../../sim/results.ts';
+import { siteConfig } from '../../agents/compute/jobs/index.ts';
+import { loadConfig } from '../../core/config/config.ts';
+import type { Envelope } from '../../core/envelope.ts';
+
+const FROM = Date.parse('2023-07-10T00:00:00Z');
+
+export async function simulate(site: string, stack: { store: 'sqlite' | 'jetstream'; natsUrl?: string; replicas?: number }, seed: string, onSlot?: (slot: number) => void) {
+  const dir = mkdtempSync(join(tmpdir(), 'caco-cluster-sim-'));
+  const config = loadConfig({
+    env: { CACO_SITE: site, CACO_BUS: 'memory', CACO_STORE: stack.store, LOG_LEVEL: 'error', ...(stack.natsUrl ? { NATS_URL: stack.natsUrl } : {}), ...(stack.replicas ? { CACO_REPLICAS: String(stack.replicas) } : {}) },
+  });
+  const slotsAt: Array<{ slot: number; at: number }> = [];
+  let last = -1;
+  const run = await runSimulation({
+    config: { ...config, dataDir: dir },
+    seed,
+    fromMs: FROM,
+    days: 1,
+    site: siteConfig(),
+    jobsPerDay: 30,
+    outDir: join(dir, 'run'),
+    baselines: false,
+    onProgress: (p) => {
+      if (p.phase !== 'simulating' || p.slot === last) return;
+      last = p.slot;
+      slotsAt.push({ slot: p.slot, at: Date.now() });
+      onSlot?.(p.slot);
+    },
+  });
+  try {
+    const totals = await cacoTotals(run.stack.store, run.inputs.jobs, siteConfig());
+    const ids: string[] = [];
+    for await (const e of run.stack.store.readAll() as AsyncIterable<Envelope>) ids.push(e.id);
+    return { natsSite: run.stack.site, head: run.audit.headHash, ok: run.audit.ok, events: run.audit.events, ids, totals, slotsAt };
+  } finally {
+    await run.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
