@@ -5,3 +5,4 @@ export { validateAppend, expectationHolds, describeExpected } from './validate.t
 export { JetStreamEventStore, LedgerNotFoundError, type JetStreamStoreOptions } from './jetstream-store.ts';
 export { NatsCheckpointStore } from './nats-checkpoints.ts';
 export { CorruptCommitError, POSITIONS_PER_COMMIT, ledgerStreamName, ledgerSubjectPrefix, checkpointBucketName } from './jetstream-commit.ts';
+export { RecentIds, isNewDelivery, startCheckpointedConsumer, type CheckpointedConsumer, type CheckpointedConsumerOptions } from './checkpointed-consumer.ts';
