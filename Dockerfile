@@ -12,9 +12,12 @@ WORKDIR /app
 # Dependencies first, so a source change reuses this layer. tsx is a runtime dependency:
 # the command line runs the TypeScript sources through it, there is no build step.
 COPY package.json package-lock.json .npmrc ./
+# better-sqlite3 downloads a prebuilt binary for this Node and glibc; slim has no compiler to
+# fall back on, so a registry without prebuilds needs python3, make and g++ added here.
 RUN npm ci --omit=dev && npm cache clean --force
 
-COPY --chown=node:node . .
+# Owned by root, readable by all: the process cannot change its own code.
+COPY . .
 
 # node (uid 1000) from the base image; the Deployments run as this user with a read-only root.
 USER node
