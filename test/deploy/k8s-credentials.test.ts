@@ -77,7 +77,8 @@ describe('deploy/k8s credentials: from caco nats creds to a connected site', { t
     const conf = join(etc, 'nats-config/nats.conf');
     mkdirSync(dirname(conf), { recursive: true });
     const include = String(values.config.merge['$include']);
-    writeFileSync(conf, [`server_name: k8s-test`, `jetstream { store_dir: "${join(work, 'js')}" }`, `include "${include}"`, ''].join('\n'));
+    // Unquoted, as the chart's nats.formatConfig renders a `$include` key.
+    writeFileSync(conf, [`server_name: k8s-test`, `jetstream { store_dir: "${join(work, 'js')}" }`, `include ${include};`, ''].join('\n'));
     server = await NatsServerProcess.start({ config: conf });
 
     // The seed as the Secret volume presents it: the Deployment's defaultMode.
