@@ -4,6 +4,9 @@ import type { EventStore } from '../core/store/event-store.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits } from '../core/runtime/input-limits.ts';
 import { RateLimiter, type RateLimit } from '../core/runtime/rate-limit.ts';
 import { explainJob } from './explain.ts';
+import type { CacoMetrics } from '../core/observability/metrics.ts';
+import { registerObservabilityRoutes } from '../core/observability/http.ts';
+import { ATTR, SpanKind, contextFromHeaders, endSpan, startSpan } from '../core/observability/tracing.ts';
 
 export interface JobsHttpOptions {
   /** Body size and JSON nesting bounds (default 64 KB, 32 levels). */
@@ -12,7 +15,12 @@ export interface JobsHttpOptions {
   readonly rateLimit?: RateLimit | false;
   /** Milliseconds now, for the rate limit (default the wall clock). */
   readonly now?: () => number;
+  /** Served at GET /metrics when given. */
+  readonly metrics?: CacoMetrics;
 }
+
+/** A caller's correlation id (`x-correlation-id`), to follow its job across traces and the ledger: a safe subset of the envelope's id rule. */
+const CORRELATION_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 export const DEFAULT_HTTP_RATE_LIMIT: RateLimit = { perSecond: 20, burst: 40 };
 
@@ -51,7 +59,10 @@ export function buildJobsHttp(runtime: Runtime, store: EventStore, o: JobsHttpOp
     const admitted = limiter?.take(req.ip, now()) ?? { ok: true as const };
     if (!admitted.ok) return reply.code(429).header('retry-after', Math.ceil(admitted.retryAfterMs / 1000)).send(refusal(admitted.reason));
     if (req.body === undefined || req.body === null) return reply.code(400).send(refusal('body refused: a compute.job.submit payload (JSON) is required'));
-    const res = await runtime.send('compute', 'submit', req.body, { source: 'http' });
+    const given = req.headers['x-correlation-id'];
+    if (given !== undefined && (typeof given !== 'string' || !CORRELATION_ID.test(given))) return reply.code(400).send(refusal('x-correlation-id: must be 1 to 128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit'));
+    const span = startSpan('http POST /jobs', contextFromHeaders(req.headers), { 'http.request.method': 'POST', 'http.route': '/jobs', ...(given ? { [ATTR.correlationId]: given } : {}) }, SpanKind.SERVER);
+    const res = await runtime.send('compute', 'submit', req.body, { source: 'http', ...(given ? { correlationId: given } : {}), ...(span ? { trace: span.ctx } : {}) }).finally(() => endSpan(span));
     if (!res.ok) return reply.code(400).send(res);
     const rejected = res.events.find((e) => e.type === 'compute.job.rejected');
     if (rejected) return reply.code(422).send({ ok: false, rejected: true, problems: (rejected.data as { problems: unknown }).problems, event: rejected });
@@ -61,7 +72,7 @@ export function buildJobsHttp(runtime: Runtime, store: EventStore, o: JobsHttpOp
     const x = await explainJob(store, req.params.id);
     return reply.code(x.found ? 200 : 404).send(x);
   });
-  app.get('/health', async () => ({ ok: true }));
+  registerObservabilityRoutes(app, { ...(o.metrics ? { metrics: o.metrics } : {}), health: () => runtime.health() });
   return app;
 }
 

@@ -12,6 +12,7 @@ import { loadCarbonCsv, loadPriceCsv } from '../data/index.ts';
 import { loadRuntimeModel } from '../models/index.ts';
 import { inputLimitsFromEnv, type InputLimitsConfig } from '../core/config/input-limits-config.ts';
 import { AnchorWriter, openAnchorLog } from '../core/anchor/index.ts';
+import { CacoMetrics, enableTracingFromEnv, tracedBus } from '../core/observability/index.ts';
 
 /** How often a live site signs a checkpoint of its ledger's head into the anchor. */
 const ANCHOR_EVERY_MS = 60_000;
@@ -25,6 +26,8 @@ export interface LiveSite {
   readonly anchor: AnchorWriter;
   /** The bounds on outside input the site runs with (also for its HTTP endpoints). */
   readonly limits: InputLimitsConfig;
+  /** The site's Prometheus metrics (served at GET /metrics by the HTTP endpoints). */
+  readonly metrics: CacoMetrics;
   stop(): Promise<void>;
 }
 
@@ -35,12 +38,19 @@ export interface LiveSite {
  */
 export async function startLiveSite(config: CacoConfig, opts: { recorded: boolean; site?: SiteConfig; addAgents?: (rt: Runtime) => void | Promise<void>; init?: boolean; limits?: InputLimitsConfig }): Promise<LiveSite> {
   const limits = opts.limits ?? inputLimitsFromEnv();
+  // Before anything opens a bus: the bus is wrapped only when tracing is on.
+  const tracing = await enableTracingFromEnv();
   // A live site writes: it must not start over a ledger lost behind its back.
-  const stack = await openStack(config, { ledgerContinuity: { init: Boolean(opts.init) } });
+  const stack = await openStack(config, { ledgerContinuity: { init: Boolean(opts.init) } }).catch(async (err: unknown) => {
+    await tracing.stop();
+    throw err;
+  });
+  const clock = new WallClock();
+  const metrics = new CacoMetrics({ now: () => clock.now() });
+  const uninstallMetrics = metrics.install();
   try {
-    const clock = new WallClock();
     const log = createLogger({ level: config.logLevel });
-    const runtime = new Runtime({ site: config.site, store: stack.store, checkpoints: stack.checkpoints, bus: stack.bus, clock, ids: new Uuid7Ids(clock), registry: cacoRegistry(), keyring: stack.keyring, log, delivery: 'independent', commandLimits: limits.commandLimits, ...(limits.commandRate ? { rateLimit: limits.commandRate } : {}) });
+    const runtime = new Runtime({ site: config.site, store: stack.store, checkpoints: stack.checkpoints, bus: tracedBus(stack.bus), clock, ids: new Uuid7Ids(clock), registry: cacoRegistry(), keyring: stack.keyring, log, delivery: 'independent', commandLimits: limits.commandLimits, ...(limits.commandRate ? { rateLimit: limits.commandRate } : {}) });
     let source: SignalSource;
     const notes: string[] = [];
     if (opts.recorded) {
@@ -88,8 +98,10 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
     );
     await opts.addAgents?.(runtime);
     const anchor = await AnchorWriter.open({ store: stack.store, log: await openAnchorLog(stack, { create: true }), keyring: stack.keyring, site: stack.site, clock, logger: log });
+    metrics.watch(runtime);
     await runtime.start();
     anchor.startPeriodic(ANCHOR_EVERY_MS);
+    if (tracing.mode === 'console') notes.push('tracing: spans printed to stdout (CACO_TRACING=console)');
     notes.push(`anchor: signed checkpoints of the ledger's head every ${ANCHOR_EVERY_MS / 1000} s and at stop, in ${anchor.where}`);
     return {
       stack,
@@ -98,14 +110,19 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
       source,
       anchor,
       limits,
+      metrics,
       async stop() {
         await runtime.stop();
         await anchor.close().catch((err: unknown) => log.error({ anchor: anchor.where, err: err instanceof Error ? err.message : String(err) }, 'last anchor checkpoint failed'));
         await stack.close();
+        uninstallMetrics();
+        await tracing.stop();
       },
     };
   } catch (err) {
     await stack.close();
+    uninstallMetrics();
+    await tracing.stop();
     throw err;
   }
 }

@@ -5,6 +5,7 @@ import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts'
 import { UsageError } from '../errors.ts';
 import { startLiveSite } from '../site-runtime.ts';
 import { startJobsHttp } from '../jobs-http.ts';
+import { startObservabilityHttp } from '../../core/observability/http.ts';
 import { DEFAULT_DOMAIN, FileKeyDirectory, loadSigningKeyFile, newSigningIdentity } from '../../core/beckn/index.ts';
 import { createCoordinationAgent, type BecknHttpServer } from '../../agents/coordination/index.ts';
 import { DEFAULT_SITE } from '../../agents/compute/jobs/index.ts';
@@ -24,6 +25,7 @@ interface BppFlags extends GlobalOptions {
   sellShare: string;
   syntheticJobs: string;
   jobsPort: string;
+  metricsPort: string;
   seed: string;
 }
 
@@ -79,7 +81,8 @@ export function bppCommand(): Command {
     .option('--margin <gbp-per-mwh>', '£/MWh added to the marginal cost of shedding load', '30')
     .option('--sell-share <fraction>', 'share of the sheddable load put on sale', '0.5')
     .option('--synthetic-jobs <per-day>', 'also submit a generated workload of this many deferrable jobs a day (0: jobs come only over NATS or --jobs-port)', '0')
-    .option('--jobs-port <port>', 'HTTP endpoint for jobs (POST /jobs); 0 to disable', '0')
+    .option('--jobs-port <port>', 'HTTP endpoint for jobs (POST /jobs), also serving GET /metrics and GET /health; 0 to disable', '0')
+    .option('--metrics-port <port>', 'HTTP endpoint for operations only (GET /metrics, GET /health); 0 to disable', '9464')
     .option('--seed <seed>', 'seed of the synthetic workload', 'bpp');
   addGlobalOptions(cmd);
   cmd.addCommand(keygenCommand());
@@ -89,6 +92,7 @@ export function bppCommand(): Command {
     for (const [flag, f] of [['--signing-key', o.signingKey], ['--key-directory', o.keyDirectory]] as const) if (!existsSync(f)) throw new UsageError(`${flag}: file ${f} does not exist`);
     const port = number('--port', o.port, 1, 65535, true);
     const jobsPort = number('--jobs-port', o.jobsPort, 0, 65535, true);
+    const metricsPort = number('--metrics-port', o.metricsPort, 0, 65535, true);
     const margin = number('--margin', o.margin, -1000, 10_000);
     const sellShare = number('--sell-share', o.sellShare, 0.01, 1);
     const syntheticJobs = number('--synthetic-jobs', o.syntheticJobs, 0, 100_000, true);
@@ -124,10 +128,18 @@ export function bppCommand(): Command {
     });
     let jobsHttp: Awaited<ReturnType<typeof startJobsHttp>> | undefined;
     try {
-      if (jobsPort > 0) jobsHttp = await startJobsHttp(site.runtime, site.stack.store, jobsPort, o.host, { limits: site.limits.commandLimits, rateLimit: site.limits.httpRate ?? false });
+      if (jobsPort > 0) jobsHttp = await startJobsHttp(site.runtime, site.stack.store, jobsPort, o.host, { limits: site.limits.commandLimits, rateLimit: site.limits.httpRate ?? false, metrics: site.metrics });
     } catch (err) {
       await site.stop();
       throw new UsageError(`--jobs-port ${jobsPort}: ${(err as Error).message}; choose another port or 0`);
+    }
+    let opsHttp: Awaited<ReturnType<typeof startObservabilityHttp>> | undefined;
+    try {
+      if (metricsPort > 0) opsHttp = await startObservabilityHttp(metricsPort, o.host, { metrics: site.metrics, health: () => site.runtime.health() });
+    } catch (err) {
+      await jobsHttp?.close();
+      await site.stop();
+      throw new UsageError(`--metrics-port ${metricsPort}: ${(err as Error).message}; choose another port or 0`);
     }
     const stopJobs = syntheticJobs > 0 ? submitSyntheticJobs(site.runtime, syntheticJobs, o.seed, (s) => process.stderr.write(`${s}\n`)) : () => undefined;
     console.log(`caco bpp: ${signingKey.subscriberId} (key ${signingKey.uniqueKeyId}) serving ${o.domain} at ${uri}`);
@@ -136,6 +148,7 @@ export function bppCommand(): Command {
     for (const n of site.notes) console.log(`  ${n}`);
     if (syntheticJobs > 0) console.log(`  submitting a generated workload of ${syntheticJobs} deferrable jobs a day`);
     if (jobsHttp) console.log(`  jobs: POST http://${o.host}:${jobsPort}/jobs`);
+    if (opsHttp) console.log(`  operations: GET http://${o.host}:${metricsPort}/metrics (Prometheus), GET /health (503 when a subscription or the relay is dead)`);
     console.log('  Ctrl-C to stop');
     await new Promise<void>((done) => {
       process.once('SIGINT', () => done());
@@ -144,6 +157,7 @@ export function bppCommand(): Command {
     console.log('stopping: finishing the requests in hand and writing checkpoints…');
     stopJobs();
     await jobsHttp?.close();
+    await opsHttp?.close();
     await site.stop();
   });
 }

@@ -7,7 +7,7 @@ export function runCommand(): Command {
     .description('run the site live on the wall clock: grid agent on live Carbon Intensity and Elexon data, compute agent planning submitted jobs (NATS + JetStream by default)')
     .option('--recorded', 'replay the recorded 2023 data as if current instead of calling the live APIs')
     .option('--init', 'start a new, empty JetStream ledger where the checkpoints say one was lost (see docs/deployment-security.md)')
-    .option('--http-port <port>', 'HTTP endpoint for jobs (POST /jobs, GET /jobs/:id); 0 to disable', '8080')
+    .option('--http-port <port>', 'HTTP endpoint for jobs (POST /jobs, GET /jobs/:id) and operations (GET /metrics, GET /health); 0 to disable', '8080')
     .option('--http-host <host>', 'address the HTTP endpoint binds', '127.0.0.1');
   addGlobalOptions(cmd, { bus: 'nats', store: 'jetstream' });
   return cmd.action(async (o: GlobalOptions & { recorded?: boolean; init?: boolean; httpPort: string; httpHost: string }) => {
@@ -18,13 +18,14 @@ export function runCommand(): Command {
     const site = await startLiveSite(config, { recorded: Boolean(o.recorded), init: Boolean(o.init) });
     let http: Awaited<ReturnType<typeof startJobsHttp>> | undefined;
     try {
-      if (port > 0) http = await startJobsHttp(site.runtime, site.stack.store, port, o.httpHost, { limits: site.limits.commandLimits, rateLimit: site.limits.httpRate ?? false });
+      if (port > 0) http = await startJobsHttp(site.runtime, site.stack.store, port, o.httpHost, { limits: site.limits.commandLimits, rateLimit: site.limits.httpRate ?? false, metrics: site.metrics });
     } catch (err) {
       await site.stop();
       throw new UsageError(`--http-port ${port}: ${(err as Error).message}; choose another port or --http-port 0`);
     }
     console.log(`caco run: site ${config.site} on bus ${config.bus}, store ${config.store}${config.bus === 'nats' || config.store === 'jetstream' ? ` (${config.natsUrl})` : ''}`);
     for (const n of site.notes) console.log(`  ${n}`);
+    if (http) console.log(`  operations: GET http://${o.httpHost}:${port}/metrics (Prometheus), GET /health (503 when a subscription or the relay is dead)`);
     console.log(`  submit jobs: NATS request to caco.${config.site}.cmd.compute.submit${http ? `, or POST http://${o.httpHost}:${port}/jobs` : ''}; Ctrl-C to stop`);
     await new Promise<void>((resolve) => {
       const stop = () => resolve();

@@ -8,6 +8,8 @@ import { derivedUuid7, type IdGenerator } from '../ids/ids.ts';
 import type { MessageRegistry } from '../../schemas/registry.ts';
 import { subjectMatches } from '../bus/subject.ts';
 import type { AgentContext, AgentDefinition, AgentInput, Decision } from './agent.ts';
+import { metricsHooks } from '../observability/hooks.ts';
+import { ATTR, contextOf, endSpan, eventContext, rememberEventContext, startSpan, tracingEnabled, type TraceContext } from '../observability/tracing.ts';
 
 export interface HostDeps {
   readonly site: string;
@@ -158,11 +160,20 @@ export class AgentHost<S> {
   /** Run `decide` for one input and append its decisions; retries with back-off on failure. */
   async handle(input: AgentInput): Promise<HandleOutcome> {
     if (this.handled.has(input.id)) return { events: [], duplicate: true };
+    if (!tracingEnabled()) return this.handleInput(input, undefined);
+    const parent = contextOf(input) ?? (input.kind === 'event' ? eventContext(input.event.id) : undefined);
+    const s = startSpan(`agent ${this.def.name} handle ${inputType(input)}`, parent, { [ATTR.agent]: this.def.name, [ATTR.site]: this.deps.site, [ATTR.messageId]: input.id, [ATTR.correlationId]: input.correlationId, [ATTR.type]: inputType(input), ...(input.kind === 'event' && input.event.causationId ? { [ATTR.causationId]: input.event.causationId } : {}), ...(input.kind === 'command' && input.command.causationId ? { [ATTR.causationId]: input.command.causationId } : {}) });
+    const outcome = await this.handleInput(input, s?.ctx);
+    endSpan(s, outcome.error);
+    return outcome;
+  }
+
+  private async handleInput(input: AgentInput, trace: TraceContext | undefined): Promise<HandleOutcome> {
     const max = this.deps.maxAttempts ?? 5;
     let lastError: unknown;
     for (let attempt = 1; attempt <= max && !this.stopped; attempt++) {
       try {
-        const events = await this.attempt(input);
+        const events = await this.attempt(input, trace);
         this.handled.add(input.id);
         return { events, duplicate: false };
       } catch (err) {
@@ -185,16 +196,34 @@ export class AgentHost<S> {
     return { events: [], duplicate: false, error: reason };
   }
 
-  private async attempt(input: AgentInput): Promise<Envelope[]> {
-    const decisions = await this.def.decide(input, this.state, this.ctx);
+  private async attempt(input: AgentInput, trace: TraceContext | undefined): Promise<Envelope[]> {
+    const decideSpan = trace ? startSpan(`agent ${this.def.name} decide`, trace, { [ATTR.agent]: this.def.name, [ATTR.correlationId]: input.correlationId }) : undefined;
+    let decisions: ReadonlyArray<Decision>;
+    try {
+      decisions = await this.def.decide(input, this.state, this.ctx);
+    } catch (err) {
+      endSpan(decideSpan, err);
+      throw err;
+    }
+    endSpan(decideSpan);
     const out: Envelope[] = [];
     const inputMs = inputTimeMs(input, this.deps.clock);
     for (let d = 0; d < decisions.length; d++) {
       const decision = decisions[d]!;
       if (decision.events.length === 0) continue;
       const events = this.toNewEvents(decision, input, inputMs, d);
-      const res = await this.deps.store.append(decision.stream, events, decision.expected ?? 'any');
+      const appendSpan = trace ? startSpan(`agent ${this.def.name} append`, trace, { [ATTR.agent]: this.def.name, [ATTR.stream]: decision.stream, [ATTR.correlationId]: input.correlationId, [ATTR.causationId]: input.id, 'caco.events': events.map((e) => `${e.type} ${e.id}`) }) : undefined;
+      let res: Awaited<ReturnType<EventStore['append']>>;
+      try {
+        res = await this.deps.store.append(decision.stream, events, decision.expected ?? 'any');
+      } catch (err) {
+        endSpan(appendSpan, err);
+        throw err;
+      }
+      endSpan(appendSpan);
+      metricsHooks.appended(this.deps.site, res.events);
       for (const e of res.events) {
+        rememberEventContext(e.id, appendSpan?.ctx);
         this.state = this.def.evolve(this.state, e);
         if (e.position > this.position) this.applied.add(e.id);
         out.push(e);

@@ -2,6 +2,7 @@ import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Clock } from '../clock/clock.ts';
 import { subjects } from './subjects.ts';
+import { metricsHooks } from '../observability/hooks.ts';
 
 /** What lands on `caco.<site>.dlq`: the reason, and the original payload untouched. */
 export interface DeadLetter {
@@ -26,6 +27,7 @@ export class DeadLetters {
   async send(letter: Omit<DeadLetter, 'receivedAt'>): Promise<void> {
     const full: DeadLetter = { ...letter, receivedAt: new Date(this.clock.now()).toISOString() };
     this.log.warn({ agent: letter.agent, subject: letter.subject, reason: letter.reason, problems: letter.problems }, 'dead-lettered');
+    metricsHooks.deadLettered(this.site, letter.agent);
     try {
       await this.bus.publish(subjects.dlq(this.site), Buffer.from(JSON.stringify(full)));
     } catch (err) {

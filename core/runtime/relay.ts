@@ -3,6 +3,8 @@ import type { CheckpointStore, EventStore, StoreSubscription } from '../store/ev
 import type { Logger } from '../log/logger.ts';
 import type { Envelope } from '../envelope.ts';
 import { subjects } from './subjects.ts';
+import { metricsHooks } from '../observability/hooks.ts';
+import { ATTR, SpanKind, endSpan, envelopeAttributes, eventContext, startSpan, traceHeaders } from '../observability/tracing.ts';
 
 export interface RelayOptions {
   readonly store: EventStore;
@@ -57,11 +59,24 @@ export class Relay {
     this.o.log.debug({ from }, 'relay started');
   }
 
+  /** The error that stopped the relay's subscription, if it failed (it does not restart itself). */
+  get failure(): unknown {
+    return this.sub?.failure;
+  }
+
   private async publish(e: Envelope): Promise<void> {
-    await this.o.bus.publish(subjects.event(this.o.site, e.type), Buffer.from(JSON.stringify(e)), {
-      headers: { 'Nats-Msg-Id': e.id, 'Caco-Type': e.type, 'Caco-Stream': e.stream, 'Caco-Position': String(e.position) },
-    });
+    const span = startSpan(`relay publish ${e.type}`, eventContext(e.id), { ...envelopeAttributes(e), [ATTR.stream]: e.stream, [ATTR.site]: this.o.site }, SpanKind.PRODUCER);
+    try {
+      await this.o.bus.publish(subjects.event(this.o.site, e.type), Buffer.from(JSON.stringify(e)), {
+        headers: { 'Nats-Msg-Id': e.id, 'Caco-Type': e.type, 'Caco-Stream': e.stream, 'Caco-Position': String(e.position), ...(span ? { ...traceHeaders(span.ctx), 'Caco-Correlation-Id': e.correlationId } : {}) },
+      });
+    } catch (err) {
+      endSpan(span, err);
+      throw err;
+    }
+    endSpan(span);
     this.published++;
+    metricsHooks.relayed(this.o.site, e);
   }
 
   /** Resolves once everything stored so far has been published. */

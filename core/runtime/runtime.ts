@@ -17,6 +17,8 @@ import { subjects } from './subjects.ts';
 import { LiveSignal } from '../store/catch-up.ts';
 import { DEFAULT_COMMAND_LIMITS, summarizePayload, type InputLimits } from './input-limits.ts';
 import { RateLimiter, type RateLimit } from './rate-limit.ts';
+import { ATTR, SpanKind, attachContext, contextFromHeaders, endSpan, envelopeAttributes, startSpan, traceHeaders, type TraceContext } from '../observability/tracing.ts';
+import { judgeHealth, type RuntimeHealth, type SubscriptionProbe } from '../observability/health.ts';
 
 export interface RuntimeOptions {
   readonly site: string;
@@ -60,6 +62,8 @@ export interface SendOptions {
   readonly timeoutMs?: number;
   /** Sign the command with the keyring as `source`. Default true. */
   readonly sign?: boolean;
+  /** The span this command is sent under (an HTTP request's), when tracing. */
+  readonly trace?: TraceContext;
 }
 
 interface HostSlot {
@@ -257,8 +261,12 @@ export class Runtime {
           return;
         }
         const cmd = result.value;
+        const input: AgentInput = { kind: 'command', id: cmd.id, correlationId: cmd.correlationId, command: cmd };
+        const span = startSpan(`command intake ${cmd.type}`, contextFromHeaders(msg.headers), { ...envelopeAttributes(cmd), [ATTR.agent]: slot.host.name, [ATTR.site]: this.o.site }, SpanKind.CONSUMER);
+        attachContext(input, span?.ctx);
+        endSpan(span);
         // Answer without waiting for the mailbox: the outcome comes when the input is handled.
-        void this.submit(slot, { kind: 'command', id: cmd.id, correlationId: cmd.correlationId, command: cmd }).then((outcome) =>
+        void this.submit(slot, input).then((outcome) =>
           this.reply(
             msg,
             outcome.error
@@ -286,7 +294,12 @@ export class Runtime {
           return;
         }
         const input = slot.host.accept(result.value);
-        if (input) await this.submit(slot, input);
+        if (input) {
+          const span = startSpan(`event intake ${result.value.type}`, contextFromHeaders(msg.headers), { ...envelopeAttributes(result.value), [ATTR.agent]: slot.host.name, [ATTR.site]: this.o.site }, SpanKind.CONSUMER);
+          attachContext(input, span?.ctx);
+          endSpan(span);
+          await this.submit(slot, input);
+        }
         await slot.host.afterLedgerInput();
       });
       slot.busSubs.push(sub);
@@ -302,10 +315,13 @@ export class Runtime {
   async send(agent: string, name: string, data: unknown, opts: SendOptions = {}): Promise<CommandReply> {
     const base = this.command(agent, name, data, opts);
     const cmd = opts.sign === false ? base : signCommand(base, this.o.keyring);
+    const span = startSpan(`command send ${cmd.type}`, opts.trace, { ...envelopeAttributes(cmd), [ATTR.agent]: agent, [ATTR.site]: this.o.site }, SpanKind.PRODUCER);
     try {
-      const res = await this.o.bus.request(subjects.command(this.o.site, agent, name), Buffer.from(JSON.stringify(cmd)), { timeoutMs: opts.timeoutMs ?? 30_000 });
+      const res = await this.o.bus.request(subjects.command(this.o.site, agent, name), Buffer.from(JSON.stringify(cmd)), { timeoutMs: opts.timeoutMs ?? 30_000, ...(span ? { headers: { ...traceHeaders(span.ctx), 'Caco-Correlation-Id': cmd.correlationId } } : {}) });
+      endSpan(span);
       return JSON.parse(Buffer.from(res.data).toString('utf8')) as CommandReply;
     } catch (err) {
+      endSpan(span, err);
       if (err instanceof TimeoutError) return { ok: false, error: { reason: `agent "${agent}" did not answer "${name}" in time` } };
       throw err;
     }
@@ -350,6 +366,21 @@ export class Runtime {
   private commandType(agent: string, name: string): string {
     const def = this.slots.find((s) => s.host.name === agent)?.host.def;
     return def?.commands?.[name] ?? `${agent}.${name}`;
+  }
+
+  /**
+   * Whether every ledger subscription, the lockstep scheduler and the relay are alive, with each
+   * one's lag behind the ledger's head. A subscription whose handler failed stops for good
+   * (it keeps the error as `failure`): only a restart of the process recovers it.
+   */
+  async health(): Promise<RuntimeHealth> {
+    const head = await this.o.store.headPosition();
+    const running = !this.started ? 'runtime not started' : this.stopping ? 'runtime stopping' : undefined;
+    const probes: SubscriptionProbe[] = [];
+    for (const s of this.slots) if (s.sub) probes.push({ name: `agent:${s.host.name}`, position: s.sub.position, failure: s.sub.failure });
+    if (this.loop) probes.push({ name: 'lockstep', position: this.dispatchPos, failure: this.loopError });
+    if (this.relay) probes.push({ name: 'relay', position: this.relay.position, failure: this.relay.failure });
+    return judgeHealth(this.o.site, head, running, probes);
   }
 
   async stop(): Promise<void> {

@@ -124,6 +124,9 @@ export function runCatchUpSubscription(p: CatchUpParams): StoreSubscription {
     get position() {
       return position;
     },
+    get failure() {
+      return failure;
+    },
     async close() {
       closed = true;
       p.live.notify();

@@ -42,6 +42,8 @@ export interface StoreSubscription {
   close(): Promise<void>;
   /** Resolves when the subscription has delivered everything up to the store's current head. */
   caughtUp(): Promise<void>;
+  /** The error that ended the subscription (its handler or the store failed); undefined while alive. */
+  readonly failure?: unknown;
 }
 
 export type EventHandler = (event: Envelope) => void | Promise<void>;

@@ -512,7 +512,8 @@ class JetStreamSubscription implements StoreSubscription {
   /** The next stream sequence to deliver from. */
   private nextSeq: number;
   private closed = false;
-  private failure: unknown;
+  /** The error that ended the subscription; read by health checks. */
+  failure: unknown;
   private consumer: Consumer | undefined;
   private msgs: ConsumerMessages | undefined;
   private running: Promise<void> = Promise.resolve();

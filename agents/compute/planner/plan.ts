@@ -13,6 +13,7 @@ import { evaluate } from './evaluate.ts';
 import { type JobSchedule, type Schedule, scheduleRuns, scheduleStart } from './schedule.ts';
 import { type SolveRequest, type SolveResponse, solveSparse } from './solver-core.ts';
 import { solvePlanInWorker } from './worker-client.ts';
+import { metricsHooks } from '../../../core/observability/hooks.ts';
 import { validatePlan } from './validate-plan.ts';
 import type { PlanInput, PlanJob, PlanOptions, PlanResult, PlanStatus, SolveInfo, WorkLimit } from './types.ts';
 
@@ -175,6 +176,8 @@ async function decomposed(
     } catch {
       res = { ok: false, modelStatus: 'Time limit reached', x: null, objective: null, bound: null, lpBound: null, solveMs: 0, fixedColumns: 0, mipNodes: 0, lpIterations: 0 };
     }
+    // The solver's own timing: a metric only, never an input to the plan.
+    metricsHooks.solved(res.solveMs, res.modelStatus);
     mipNodes += res.mipNodes;
     lpIterations += res.lpIterations;
     let sched: Schedule;
@@ -252,6 +255,7 @@ export async function plan(input: PlanInput, options: PlanOptions = {}): Promise
   let res: SolveResponse;
   try {
     res = o.inWorker ? await solvePlanInWorker(req) : await solveSparse(req);
+    metricsHooks.solved(res.solveMs, res.modelStatus);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     const timeout = (e as { _tag?: string })._tag === 'SolverTimeoutError';

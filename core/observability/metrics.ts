@@ -1,0 +1,140 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { setMetricsSink, type MetricsSink } from './hooks.ts';
+import type { RuntimeHealth } from './health.ts';
+
+export const FORECAST_TYPE = 'grid.forecast.published';
+
+export interface CacoMetricsOptions {
+  /** Milliseconds now, for the forecast's age at scrape time (the site's Clock). */
+  readonly now: () => number;
+  /** Node's process metrics (CPU, memory, event loop lag, GC); default true. */
+  readonly processMetrics?: boolean;
+}
+
+/** Something whose subscriptions can be asked for their lag at scrape time (a Runtime). */
+export interface HealthSource {
+  health(): Promise<RuntimeHealth>;
+}
+
+/**
+ * CACO's Prometheus metrics, in a registry of their own (never prom-client's global one, so
+ * two sites or two tests in one process do not share counts). Counters move through the
+ * process-wide hooks (`install()`); lag and forecast age are computed when scraped, so nothing
+ * runs between scrapes and no decider ever reads the wall clock for them.
+ */
+export class CacoMetrics implements MetricsSink {
+  readonly registry = new Registry();
+  readonly appendedTotal: Counter<'site' | 'source' | 'type'>;
+  readonly relayedTotal: Counter<'site' | 'type'>;
+  readonly deadLettersTotal: Counter<'site' | 'agent'>;
+  readonly quarantinedTotal: Counter<'reason'>;
+  readonly solveSeconds: Histogram<'status'>;
+  readonly forecastAge: Gauge;
+  readonly lag: Gauge<'site' | 'subscriber'>;
+  readonly up: Gauge<'site' | 'subscriber'>;
+  private lastForecastMs: number | undefined;
+  private readonly sources: HealthSource[] = [];
+  private uninstall: (() => void) | undefined;
+
+  constructor(private readonly o: CacoMetricsOptions) {
+    const registers = [this.registry];
+    this.appendedTotal = new Counter({ name: 'caco_events_appended_total', help: 'Events appended to the ledger by an agent, by source (agent) and type', labelNames: ['site', 'source', 'type'], registers });
+    this.relayedTotal = new Counter({ name: 'caco_events_relayed_total', help: 'Ledger events the relay published on the bus, by type', labelNames: ['site', 'type'], registers });
+    this.deadLettersTotal = new Counter({ name: 'caco_dead_letters_total', help: 'Inputs sent to the dead-letter subject, by agent', labelNames: ['site', 'agent'], registers });
+    this.quarantinedTotal = new Counter({ name: 'caco_quarantined_commits_total', help: 'Ledger commits refused on read by verification, by reason', labelNames: ['reason'], registers });
+    this.solveSeconds = new Histogram({
+      name: 'caco_planner_solve_seconds',
+      help: 'Wall time of each HiGHS solve in the compute planner, by model status',
+      labelNames: ['status'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
+      registers,
+    });
+    const self = this;
+    this.forecastAge = new Gauge({
+      name: 'caco_forecast_age_seconds',
+      help: `Seconds since the time of the last ${FORECAST_TYPE} seen by this process (absent until one is seen)`,
+      registers,
+      collect() {
+        if (self.lastForecastMs === undefined) this.reset();
+        else this.set(Math.max(0, (self.o.now() - self.lastForecastMs) / 1000));
+      },
+    });
+    this.lag = new Gauge({
+      name: 'caco_subscription_lag_events',
+      help: 'Ledger head position minus the position a subscriber (agent, lockstep scheduler, relay) has delivered',
+      labelNames: ['site', 'subscriber'],
+      registers,
+      async collect() {
+        await self.collectHealth();
+      },
+    });
+    this.up = new Gauge({ name: 'caco_subscription_up', help: '1 while a ledger subscription (or the relay) is alive, 0 once it has failed', labelNames: ['site', 'subscriber'], registers });
+    if (o.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Report the lag and liveness of `source`'s subscriptions when scraped. */
+  watch(source: HealthSource): this {
+    this.sources.push(source);
+    return this;
+  }
+
+  /** Route the process-wide hooks here; returns a function that routes them back. */
+  install(): () => void {
+    const prev = setMetricsSink(this);
+    const undo = () => {
+      setMetricsSink(prev);
+      this.uninstall = undefined;
+    };
+    this.uninstall = undo;
+    return undo;
+  }
+
+  /** Stop counting (uninstalls the hooks if installed). */
+  close(): void {
+    this.uninstall?.();
+  }
+
+  /** The exposition text and its content type. */
+  async scrape(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private async collectHealth(): Promise<void> {
+    this.lag.reset();
+    this.up.reset();
+    for (const s of this.sources) {
+      const h = await s.health();
+      for (const sub of h.subscriptions) {
+        this.lag.set({ site: h.site, subscriber: sub.name }, sub.lag);
+        this.up.set({ site: h.site, subscriber: sub.name }, sub.alive ? 1 : 0);
+      }
+    }
+  }
+
+  appended(site: string, source: string, type: string): void {
+    this.appendedTotal.inc({ site, source, type });
+  }
+
+  relayed(site: string, type: string, timeIso: string): void {
+    this.relayedTotal.inc({ site, type });
+    this.seen(type, timeIso);
+  }
+
+  deadLettered(site: string, agent: string): void {
+    this.deadLettersTotal.inc({ site, agent });
+  }
+
+  quarantined(reason: string, count: number): void {
+    this.quarantinedTotal.inc({ reason }, count);
+  }
+
+  solved(seconds: number, status: string): void {
+    this.solveSeconds.observe({ status }, seconds);
+  }
+
+  seen(type: string, timeIso: string): void {
+    if (type !== FORECAST_TYPE) return;
+    const t = Date.parse(timeIso);
+    if (Number.isFinite(t) && (this.lastForecastMs === undefined || t > this.lastForecastMs)) this.lastForecastMs = t;
+  }
+}
