@@ -35,6 +35,7 @@ export class CacoMetrics implements MetricsSink {
   private lastForecastMs: number | undefined;
   private readonly sources: HealthSource[] = [];
   private uninstall: (() => void) | undefined;
+  private pendingHealth: Promise<void> | undefined;
 
   constructor(private readonly o: CacoMetricsOptions) {
     const registers = [this.registry];
@@ -49,14 +50,17 @@ export class CacoMetrics implements MetricsSink {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
       registers,
     });
-    const self = this;
+    // prom-client calls `collect` with the metric as `this`: reach the class through arrows.
+    const forecastAgeS = (): number | undefined => (this.lastForecastMs === undefined ? undefined : Math.max(0, (this.o.now() - this.lastForecastMs) / 1000));
+    const refresh = (): Promise<void> => this.refreshHealth();
     this.forecastAge = new Gauge({
       name: 'caco_forecast_age_seconds',
       help: `Seconds since the time of the last ${FORECAST_TYPE} seen by this process (absent until one is seen)`,
       registers,
       collect() {
-        if (self.lastForecastMs === undefined) this.reset();
-        else this.set(Math.max(0, (self.o.now() - self.lastForecastMs) / 1000));
+        const age = forecastAgeS();
+        if (age === undefined) this.reset();
+        else this.set(age);
       },
     });
     this.lag = new Gauge({
@@ -65,10 +69,18 @@ export class CacoMetrics implements MetricsSink {
       labelNames: ['site', 'subscriber'],
       registers,
       async collect() {
-        await self.collectHealth();
+        await refresh();
       },
     });
-    this.up = new Gauge({ name: 'caco_subscription_up', help: '1 while a ledger subscription (or the relay) is alive, 0 once it has failed', labelNames: ['site', 'subscriber'], registers });
+    this.up = new Gauge({
+      name: 'caco_subscription_up',
+      help: '1 while a ledger subscription (or the relay) is alive, 0 once it has failed',
+      labelNames: ['site', 'subscriber'],
+      registers,
+      async collect() {
+        await refresh();
+      },
+    });
     if (o.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -97,6 +109,12 @@ export class CacoMetrics implements MetricsSink {
   /** The exposition text and its content type. */
   async scrape(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /** One health read per scrape: the registry collects its metrics concurrently. */
+  private refreshHealth(): Promise<void> {
+    this.pendingHealth ??= this.collectHealth().finally(() => (this.pendingHealth = undefined));
+    return this.pendingHealth;
   }
 
   private async collectHealth(): Promise<void> {
