@@ -55,12 +55,11 @@ export class CacoMetrics implements MetricsSink {
     const refresh = (): Promise<void> => this.refreshHealth();
     this.forecastAge = new Gauge({
       name: 'caco_forecast_age_seconds',
-      help: `Seconds since the time of the last ${FORECAST_TYPE} seen by this process (absent until one is seen)`,
+      help: `Seconds since the time of the last ${FORECAST_TYPE} this process appended or relayed (NaN until one is seen)`,
       registers,
       collect() {
-        const age = forecastAgeS();
-        if (age === undefined) this.reset();
-        else this.set(age);
+        // NaN, not 0, until one is seen: a fresh process must not look like it has a fresh forecast.
+        this.set(forecastAgeS() ?? NaN);
       },
     });
     this.lag = new Gauge({

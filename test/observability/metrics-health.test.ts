@@ -43,6 +43,8 @@ describe('GET /metrics', { timeout: 60_000 }, () => {
     // Lag is per subscriber: the tally agent's ledger subscription and the relay.
     assert.equal(sample(text, 'caco_subscription_lag_events', { site: site.site, subscriber: 'agent:tally' }), 0);
     assert.equal(sample(text, 'caco_subscription_up', { site: site.site, subscriber: 'relay' }), 1);
+    // No forecast yet: not a misleading 0.
+    assert.ok(Number.isNaN(sample(text, 'caco_forecast_age_seconds')));
   });
 
   test('appended and relayed counts move when an agent appends; lag is head minus delivered', async () => {
