@@ -9,7 +9,7 @@
 /** Where the hooks report; `CacoMetrics.install()` sets one. */
 export interface MetricsSink {
   appended(site: string, source: string, type: string): void;
-  relayed(site: string, type: string, timeIso: string): void;
+  relayed(site: string, source: string, type: string, timeIso: string): void;
   deadLettered(site: string, agent: string): void;
   quarantined(reason: string, count: number): void;
   solved(seconds: number, status: string): void;
@@ -58,8 +58,8 @@ export const metricsHooks = {
       sink.seen(e.type, e.time);
     }
   },
-  relayed(site: string, e: { readonly type: string; readonly time: string }): void {
-    sink.relayed(site, e.type, e.time);
+  relayed(site: string, e: { readonly source: string; readonly type: string; readonly time: string }): void {
+    sink.relayed(site, e.source, e.type, e.time);
   },
   deadLettered(site: string, agent: string): void {
     sink.deadLettered(site, agent);

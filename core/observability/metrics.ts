@@ -25,7 +25,7 @@ export interface HealthSource {
 export class CacoMetrics implements MetricsSink {
   readonly registry = new Registry();
   readonly appendedTotal: Counter<'site' | 'source' | 'type'>;
-  readonly relayedTotal: Counter<'site' | 'type'>;
+  readonly relayedTotal: Counter<'site' | 'source' | 'type'>;
   readonly deadLettersTotal: Counter<'site' | 'agent'>;
   readonly quarantinedTotal: Counter<'reason'>;
   readonly solveSeconds: Histogram<'status'>;
@@ -40,7 +40,7 @@ export class CacoMetrics implements MetricsSink {
   constructor(private readonly o: CacoMetricsOptions) {
     const registers = [this.registry];
     this.appendedTotal = new Counter({ name: 'caco_events_appended_total', help: 'Events appended to the ledger by an agent, by source (agent) and type', labelNames: ['site', 'source', 'type'], registers });
-    this.relayedTotal = new Counter({ name: 'caco_events_relayed_total', help: 'Ledger events the relay published on the bus, by type', labelNames: ['site', 'type'], registers });
+    this.relayedTotal = new Counter({ name: 'caco_events_relayed_total', help: 'Ledger events the relay published on the bus, by source (agent) and type', labelNames: ['site', 'source', 'type'], registers });
     this.deadLettersTotal = new Counter({ name: 'caco_dead_letters_total', help: 'Inputs sent to the dead-letter subject, by agent', labelNames: ['site', 'agent'], registers });
     this.quarantinedTotal = new Counter({ name: 'caco_quarantined_commits_total', help: 'Ledger commits refused on read by verification, by reason', labelNames: ['reason'], registers });
     this.solveSeconds = new Histogram({
@@ -132,8 +132,8 @@ export class CacoMetrics implements MetricsSink {
     this.appendedTotal.inc({ site, source, type });
   }
 
-  relayed(site: string, type: string, timeIso: string): void {
-    this.relayedTotal.inc({ site, type });
+  relayed(site: string, source: string, type: string, timeIso: string): void {
+    this.relayedTotal.inc({ site, source, type });
     this.seen(type, timeIso);
   }
 

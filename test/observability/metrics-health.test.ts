@@ -56,7 +56,7 @@ describe('GET /metrics', { timeout: 60_000 }, () => {
     await site.rt.settle();
     const text = await scrape();
     assert.equal(sample(text, 'caco_events_appended_total', labels), was + 1);
-    assert.equal(sample(text, 'caco_events_relayed_total', { site: site.site, type: 'example.total.reset' }), (sample(before, 'caco_events_relayed_total', { site: site.site, type: 'example.total.reset' }) ?? 0) + 1);
+    assert.equal(sample(text, 'caco_events_relayed_total', labels), (sample(before, 'caco_events_relayed_total', labels) ?? 0) + 1);
     // Written behind the agent's and the relay's back, before they can deliver it: a lag of 1
     // is possible but not certain, so compare with what health() reports at the same moment.
     const h = await site.rt.health();
@@ -111,7 +111,7 @@ describe('GET /health', { timeout: 60_000 }, () => {
   let site: Awaited<ReturnType<typeof tallySite>>;
   let app: FastifyInstance;
   before(async () => {
-    site = await tallySite('health', { wrapBus: (b) => breakableBus(b, state) });
+    site = await tallySite('health', { wrapBus: (b) => breakableBus(b, state), fragile: true });
     app = Fastify();
     registerObservabilityRoutes(app, { health: () => site.rt.health() });
     await app.ready();
@@ -126,7 +126,7 @@ describe('GET /health', { timeout: 60_000 }, () => {
     assert.equal(ok.statusCode, 200, ok.body);
     const h = ok.json<RuntimeHealth>();
     assert.equal(h.ok, true);
-    assert.deepEqual(h.subscriptions.map((s) => [s.name, s.alive]), [['agent:tally', true], ['relay', true]]);
+    assert.deepEqual(h.subscriptions.map((s) => [s.name, s.alive]), [['agent:tally', true], ['agent:fragile', true], ['relay', true]]);
 
     state.broken = true;
     const reply = await site.rt.send('tally', 'reset', { meter: 'main', reason: 'breaks the relay' }, { source: 'tester' });
@@ -139,6 +139,18 @@ describe('GET /health', { timeout: 60_000 }, () => {
     assert.equal(body.ok, false);
     assert.deepEqual(body.reasons, ['relay failed: bus refused the publish (test)']);
     assert.equal(body.subscriptions.find((s) => s.name === 'agent:tally')?.alive, true);
+  });
+
+  test('503 naming the agent whose ledger subscription died', async () => {
+    // The fragile agent's evolve throws on this event, inside its ledger subscription.
+    await site.store.append('fragile-1', [{ id: 'boom-1', type: 'example.total.reset', version: 1, time: '2023-07-03T00:00:00.000Z', source: 'outsider', correlationId: 'boom-1', causationId: null, data: { meter: 'boom', reason: 'test' } }], 'any');
+    const body = await eventually(async () => {
+      const h = await site.rt.health();
+      return h.subscriptions.find((s) => s.name === 'agent:fragile')?.alive === false ? h : undefined;
+    }, 5000, 'the fragile subscription to fail');
+    assert.ok(body.reasons.includes('agent:fragile failed: evolve cannot take a boom'), body.reasons.join('; '));
+    const r = await app.inject({ method: 'GET', url: '/health' });
+    assert.equal(r.statusCode, 503);
   });
 
   test('503 with the reason when the runtime has stopped', async () => {

@@ -3,18 +3,35 @@ import { Runtime } from '../../core/runtime/runtime.ts';
 import { embeddedStack } from '../support/embedded.ts';
 import { exampleRegistry } from '../example/messages.ts';
 import { tallyAgent } from '../example/agents.ts';
+import { defineAgent } from '../../core/runtime/agent.ts';
+
+/** An agent whose state cannot take a reset of the meter "boom": its ledger subscription then dies. */
+function fragileAgent() {
+  return defineAgent<number>({
+    name: 'fragile',
+    version: '1.0.0',
+    categories: ['fragile'],
+    initialState: 0,
+    evolve: (n, e) => {
+      if ((e.data as { meter?: string }).meter === 'boom') throw new Error('evolve cannot take a boom');
+      return n + 1;
+    },
+    decide: () => [],
+  });
+}
 
 /**
  * A live-style site (independent delivery: one ledger subscription per agent, and the relay)
  * with the example tally agent on the embedded stack. `wrapBus` lets a test put a traced or
  * failing bus between the runtime and the in-process one.
  */
-export async function tallySite(seed: string, o: { wrapBus?: (b: Bus) => Bus } = {}) {
+export async function tallySite(seed: string, o: { wrapBus?: (b: Bus) => Bus; fragile?: boolean } = {}) {
   const s = embeddedStack(seed);
   const site = `obs${seed.replace(/[^a-z0-9]/g, '')}`;
   const bus = o.wrapBus ? o.wrapBus(s.bus) : s.bus;
   const rt = new Runtime({ ...s, bus, site, checkpoints: s.store, registry: exampleRegistry(), delivery: 'independent' });
   rt.add(tallyAgent());
+  if (o.fragile) rt.add(fragileAgent());
   try {
     await rt.start();
   } catch (err) {
