@@ -61,7 +61,11 @@ export function buildJobsHttp(runtime: Runtime, store: EventStore, o: JobsHttpOp
     const x = await explainJob(store, req.params.id);
     return reply.code(x.found ? 200 : 404).send(x);
   });
-  app.get('/health', async () => ({ ok: true }));
+  // Fails (503) once a ledger reader has given up: the site would no longer act on the ledger.
+  app.get('/health', async (_req, reply) => {
+    const h = runtime.health();
+    return reply.code(h.ok ? 200 : 503).send(h);
+  });
   return app;
 }
 

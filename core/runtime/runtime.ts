@@ -3,8 +3,11 @@ import type { Clock } from '../clock/clock.ts';
 import type { Envelope } from '../envelope.ts';
 import type { IdGenerator } from '../ids/ids.ts';
 import type { Keyring } from '../ledger/keyring.ts';
+import type { KeyResolver } from '../ledger/key-resolver.ts';
 import type { Logger } from '../log/logger.ts';
-import type { CheckpointStore, EventStore, StoreSubscription } from '../store/event-store.ts';
+import type { CheckpointStore, EventStore, QuarantineStore, StoreSubscription, SubscriptionErrorHandler, SubscriptionStatus } from '../store/event-store.ts';
+import { VerifiedEventStore, type QuarantineCounters, type VerifiedCursor } from '../store/verified-store.ts';
+import { MemoryQuarantineStore, quarantineOf } from '../store/memory-quarantine.ts';
 import { TimeoutError } from '../errors.ts';
 import type { MessageRegistry } from '../../schemas/registry.ts';
 import type { AgentDefinition, AgentInput, CommandMessage } from './agent.ts';
@@ -44,6 +47,23 @@ export interface RuntimeOptions {
   readonly rateLimit?: RateLimit;
   readonly maxAttempts?: number;
   readonly backoffMs?: number;
+  /**
+   * Who may sign ledger events, for verify-on-read (default: the keyring). Every event the
+   * agents, the relay and the lockstep scheduler read is verified against it first.
+   */
+  readonly keys?: KeyResolver;
+  /** Where refused events are recorded (default: the store's own quarantine, else memory). */
+  readonly quarantine?: QuarantineStore;
+  /** How long a failing ledger subscription retries before it is reported dead (default 120 s). */
+  readonly subscriptionGiveUpMs?: number;
+}
+
+/** Whether the runtime's readers are alive: a health check fails on `ok: false`. */
+export interface RuntimeHealth {
+  readonly ok: boolean;
+  /** Each ledger reader (`relay`, `agent:<name>`, `lockstep`) and its state. */
+  readonly readers: ReadonlyArray<{ readonly name: string } & SubscriptionStatus>;
+  readonly quarantine: QuarantineCounters;
 }
 
 /** A command reply on the bus. */
@@ -73,7 +93,10 @@ interface HostSlot {
 
 /** Hosts a set of agents on one bus, store and clock. */
 export class Runtime {
+  /** The store as every reader here sees it: verified on read (see VerifiedEventStore). */
+  readonly store: VerifiedEventStore;
   private readonly slots: HostSlot[] = [];
+  private cursor: VerifiedCursor | undefined;
   private readonly dlq: DeadLetters;
   private relay: Relay | undefined;
   private readonly limiter: RateLimiter | undefined;
@@ -91,6 +114,10 @@ export class Runtime {
   constructor(readonly o: RuntimeOptions) {
     this.dlq = new DeadLetters(o.bus, o.site, o.clock, o.log);
     this.limiter = o.rateLimit ? new RateLimiter(o.rateLimit) : undefined;
+    this.store =
+      o.store instanceof VerifiedEventStore
+        ? o.store
+        : new VerifiedEventStore(o.store, { keys: o.keys ?? o.keyring, quarantine: o.quarantine ?? quarantineOf(o.store) ?? new MemoryQuarantineStore(), log: o.log.child({ component: 'verify-on-read' }) });
   }
 
   get site(): string {
@@ -103,7 +130,7 @@ export class Runtime {
     if (this.slots.some((s) => s.host.name === def.name)) throw new Error(`agent "${def.name}" is added twice`);
     const host = new AgentHost(def, {
       site: this.o.site,
-      store: this.o.store,
+      store: this.store,
       checkpoints: this.o.checkpoints,
       bus: this.o.bus,
       clock: this.o.clock,
@@ -135,13 +162,14 @@ export class Runtime {
     for (const s of this.slots) await s.host.restore();
     for (const s of this.slots) await this.listenForCommands(s);
     if (this.o.relay ?? true) {
-      this.relay = new Relay({ store: this.o.store, checkpoints: this.o.checkpoints, bus: this.o.bus, site: this.o.site, log: this.o.log });
+      this.relay = new Relay({ store: this.store, checkpoints: this.o.checkpoints, bus: this.o.bus, site: this.o.site, log: this.o.log, ...(this.o.subscriptionGiveUpMs !== undefined ? { giveUpAfterMs: this.o.subscriptionGiveUpMs } : {}) });
       await this.relay.start();
     }
     for (const s of this.slots) if (s.input === 'bus') await this.listenForEvents(s);
     const storeFed = this.slots.filter((s) => s.input === 'store');
     if (this.o.delivery === 'lockstep') {
-      this.dispatchPos = storeFed.length ? Math.min(...storeFed.map((s) => s.host.position)) : await this.o.store.headPosition();
+      this.dispatchPos = storeFed.length ? Math.min(...storeFed.map((s) => s.host.position)) : await this.store.headPosition();
+      this.cursor = this.store.cursor(this.dispatchPos);
       this.loop = this.runLockstep().catch((err: unknown) => {
         this.loopError = err;
         this.o.log.fatal({ err: err instanceof Error ? err.stack : String(err) }, 'lockstep scheduler stopped');
@@ -149,13 +177,13 @@ export class Runtime {
       });
     } else {
       for (const s of storeFed) {
-        s.sub = await this.o.store.subscribeAll(
+        s.sub = await this.store.subscribeAll(
           async (e) => {
             const input = s.host.accept(e);
             if (input) await s.mailbox.run(() => s.host.handle(input));
             await s.host.afterLedgerInput();
           },
-          { from: s.host.position },
+          { from: s.host.position, handlerFailures: 'retry', onError: this.subscriptionErrors(`agent:${s.host.name}`), ...(this.o.subscriptionGiveUpMs !== undefined ? { giveUpAfterMs: this.o.subscriptionGiveUpMs } : {}) },
         );
       }
     }
@@ -178,14 +206,18 @@ export class Runtime {
     while (!this.stopping) {
       // Ledger events first: every reaction to what happened is handled before the next
       // command or timer, so the order of work does not depend on timing.
-      let progressed = false;
-      for await (const e of this.o.store.readAll({ from: this.dispatchPos, limit: 500 })) {
+      const cursor = this.cursor!;
+      const before = cursor.position;
+      for (const e of await cursor.next(500)) {
         this.busy = true;
         await this.dispatch(hosts, e);
         this.dispatchPos = e.position;
-        progressed = true;
       }
-      if (progressed) continue;
+      // Refused events move the cursor too: passing them over is progress.
+      if (cursor.position > before) {
+        this.dispatchPos = cursor.position;
+        continue;
+      }
       const next = this.queue.shift();
       if (next) {
         this.busy = true;
@@ -207,6 +239,34 @@ export class Runtime {
     }
   }
 
+  /** Logs a ledger reader's failures: each retry as an error, giving up as fatal. */
+  private subscriptionErrors(name: string): SubscriptionErrorHandler {
+    return (err, info) => {
+      const fields = { reader: name, attempt: info.attempt, position: info.position, err: err instanceof Error ? err.message : String(err) };
+      if (info.fatal) this.o.log.fatal(fields, 'ledger reader gave up: it delivers nothing more (health check fails)');
+      else this.o.log.error(fields, 'ledger reader failed; resuming from its position after a back-off');
+    };
+  }
+
+  /**
+   * Are the ledger readers alive? `ok` is false once any has given up (or the lockstep
+   * scheduler stopped): the process should then exit non-zero or its health check fail,
+   * rather than run on without acting on the ledger.
+   */
+  health(): RuntimeHealth {
+    const readers: Array<{ name: string } & SubscriptionStatus> = [];
+    const relay = this.relay?.status();
+    if (relay) readers.push({ name: 'relay', ...relay });
+    for (const s of this.slots) {
+      const st = s.sub?.status?.();
+      if (st) readers.push({ name: `agent:${s.host.name}`, ...st });
+    }
+    if (this.o.delivery === 'lockstep' && this.started) {
+      readers.push({ name: 'lockstep', state: this.loopError ? 'failed' : this.stopping ? 'closed' : 'running', position: this.dispatchPos, attempts: 0, ...(this.loopError ? { error: errorText(this.loopError) } : {}) });
+    }
+    return { ok: readers.every((r) => r.state !== 'failed'), readers, quarantine: this.store.counters };
+  }
+
   private releaseIdle(): void {
     const w = this.idleWaiters;
     this.idleWaiters = [];
@@ -220,7 +280,7 @@ export class Runtime {
   async settle(): Promise<void> {
     for (let stable = 0; stable < 2; ) {
       if (this.loopError) throw this.loopError;
-      const headBefore = await this.o.store.headPosition();
+      const headBefore = await this.store.headPosition();
       if (this.o.delivery === 'lockstep') {
         if (this.busy || this.queue.length || this.dispatchPos < headBefore) {
           this.wake.notify();
@@ -235,7 +295,7 @@ export class Runtime {
       await this.relay?.caughtUp();
       await this.o.bus.flush();
       const idle = this.o.delivery === 'lockstep' ? !this.busy && this.queue.length === 0 && this.dispatchPos >= headBefore : this.slots.every((s) => s.mailbox.size === 0);
-      const headAfter = await this.o.store.headPosition();
+      const headAfter = await this.store.headPosition();
       stable = idle && headAfter === headBefore ? stable + 1 : 0;
     }
   }
@@ -365,4 +425,8 @@ export class Runtime {
     }
     await this.relay?.stop();
   }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
