@@ -34,6 +34,7 @@ import { encodeCommit, POSITIONS_PER_COMMIT } from '../../core/store/jetstream-c
 import type { QuarantineRecord } from '../../core/store/event-store.ts';
 import type { Envelope, NewEvent } from '../../core/envelope.ts';
 import { exampleRegistry } from '../example/messages.ts';
+import { AnchorWriter, FileAnchorLog, readAnchor } from '../../core/anchor/index.ts';
 import { explainJob } from '../../cli/explain.ts';
 import { eventually } from '../contract/bus-contract.ts';
 import { natsSkip, natsUrl, uniqueToken } from '../support/nats.ts';
@@ -293,3 +294,35 @@ for (const delivery of ['independent', 'lockstep'] as const) {
     });
   });
 }
+
+describe('verify on read and the anchor', { timeout: 60_000 }, () => {
+  test('junk and forged rows between anchor checkpoints are named by audit verify, and the anchor still matches: writer and audit pass over them alike', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caco-vor-anchor-'));
+    const keyring = new FileKeyring(join(dir, 'keys'));
+    const store = new SqliteEventStore({ path: join(dir, 'ledger.db'), keyring });
+    const raw = new Database(join(dir, 'ledger.db'));
+    try {
+      const log = new FileAnchorLog(join(dir, 'anchor.jsonl'));
+      const writer = await AnchorWriter.open({ store, log, keyring, site: 'test', clock: new WallClock() });
+      const g0 = (await store.append('meter-main', [reading()], 'no-stream')).events[0]!;
+      await writer.checkpoint();
+      const bad = forged('junk-1', undefined);
+      raw.prepare('INSERT INTO events (id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(bad.id, bad.stream, 0, bad.type, 1, bad.time, bad.source, bad.correlationId, null, 'not json', bad.prevHash, bad.hash, bad.sig);
+      const evil = forged('evil-1', undefined, 'evil');
+      raw.prepare('INSERT INTO events (id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(evil.id, evil.stream, 0, evil.type, 1, evil.time, evil.source, evil.correlationId, null, JSON.stringify(evil.data), evil.prevHash, evil.hash, evil.sig);
+      await writer.checkpoint();
+      const g1 = (await store.append('meter-main', [reading()], 0)).events[0]!;
+      await writer.close();
+      const report = await verifyLedger(store, keyring, undefined, { anchor: await readAnchor(new FileAnchorLog(join(dir, 'anchor.jsonl')), keyring) });
+      assert.deepEqual(report.broken.map((b) => [b.position, b.revision]), [[g0.position + 1, -1], [g0.position + 2, 0]], JSON.stringify(report.broken));
+      assert.match(report.broken[1]!.reason, /no registered key for source "evil"/);
+      assert.ok(report.anchor?.ok, JSON.stringify(report.anchor));
+      assert.equal(report.anchor?.matched, 3);
+      assert.equal(report.position, g1.position);
+    } finally {
+      raw.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
