@@ -1,4 +1,5 @@
 import type { SubscriptionErrorHandler, SubscriptionStatus } from './event-store.ts';
+import { CorruptCommitError } from './jetstream-commit.ts';
 
 const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5000;
@@ -72,7 +73,9 @@ export class Resumer {
         const now = Date.now();
         this.failingSince ??= now;
         this.lastError = err instanceof Error ? err.message : String(err);
-        const fatal = (thrown instanceof HandlerFailure && !this.retryHandlerFailures) || now - this.failingSince >= this.giveUpAfterMs;
+        // A message nobody can read, for a reader that cannot pass over it (no onUnreadable):
+        // reading it again will not help.
+        const fatal = (thrown instanceof HandlerFailure && !this.retryHandlerFailures) || err instanceof CorruptCommitError || now - this.failingSince >= this.giveUpAfterMs;
         this.state = fatal ? 'failed' : 'retrying';
         try {
           this.onError?.(err, { attempt: this.attempts, fatal, position: this.position() });

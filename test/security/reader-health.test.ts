@@ -87,6 +87,26 @@ describe('ledger readers fail visibly', { timeout: 60_000 }, () => {
   });
 });
 
+describe('a reader that cannot pass over junk', { timeout: 30_000 }, () => {
+  test('without onUnreadable a subscription meeting a row that is not JSON fails at once, visibly, instead of retrying it', async () => {
+    const s = embeddedStack('junk-reader');
+    try {
+      await s.store.append('meter-main', [reading()], 'any');
+      s.store.unsafeExec("INSERT INTO events (id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig) VALUES ('junk', 'junk-1', 0, 't', 1, 't', 's', 'c', NULL, 'not json', 'p', 'h', 's')");
+      const fatal: boolean[] = [];
+      const sub = await s.store.subscribeAll(() => undefined, { onError: (_e, info) => fatal.push(info.fatal) });
+      const t0 = Date.now();
+      await assert.rejects(sub.caughtUp(), /not JSON/);
+      assert.ok(Date.now() - t0 < 2000, 'no back-off loop');
+      assert.deepEqual(fatal, [true]);
+      assert.equal(sub.status?.().state, 'failed');
+      await sub.close();
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 const skip = await natsSkip();
 
 describe('JetStream subscription on a real NATS', { skip, timeout: 60_000 }, () => {
