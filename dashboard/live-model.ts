@@ -2,6 +2,8 @@ import type { Envelope } from '../core/envelope.ts';
 import type { PublicKeyDirectory } from '../core/ledger/index.ts';
 import { describeBreak, verifyLedger } from '../core/ledger/index.ts';
 import type { EventStore, StoreSubscription } from '../core/store/event-store.ts';
+import { verifiedView } from '../core/store/verified-store.ts';
+import { createLogger } from '../core/log/logger.ts';
 import { evolveReadModel, initialReadModel, type ReadModel } from '../sim/report/index.ts';
 import type { Verification } from './view.ts';
 
@@ -31,7 +33,8 @@ export class LiveModel {
 
   static async start(o: LiveModelOptions): Promise<LiveModel> {
     const m = new LiveModel(o);
-    m.sub = await o.store.subscribeAll((e) => m.apply(e));
+    // The projections see verified events only; the verification panel below judges the raw ledger.
+    m.sub = await verifiedView(o.store, o.keys, createLogger({ level: 'warn' })).subscribeAll((e) => m.apply(e));
     await m.sub.caughtUp();
     m.scheduleVerify(0);
     return m;

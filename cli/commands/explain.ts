@@ -1,3 +1,5 @@
+import { verifiedView } from '../../core/store/verified-store.ts';
+import { createLogger } from '../../core/log/logger.ts';
 import { Command } from 'commander';
 import { openStack } from '../../core/stack.ts';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
@@ -15,7 +17,7 @@ export function explainCommand(): Command {
     const config = configFrom(o);
     const stack = await openStack(config, { mustExist: true, ...(o.ledger ? { sqlitePath: o.ledger } : {}) });
     try {
-      const x = await explainJob(stack.store, jobId);
+      const x = await explainJob(verifiedView(stack.store, stack.keyring, createLogger({ level: config.logLevel })), jobId);
       if (!x.found) throw new UsageError(`${x.summary}; check the id (caco audit replay lists what the ledger holds) and --ledger/--data-dir`);
       if (o.json) {
         console.log(JSON.stringify(x, null, 2));

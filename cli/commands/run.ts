@@ -18,7 +18,7 @@ export function runCommand(): Command {
     const site = await startLiveSite(config, { recorded: Boolean(o.recorded), init: Boolean(o.init) });
     let http: Awaited<ReturnType<typeof startJobsHttp>> | undefined;
     try {
-      if (port > 0) http = await startJobsHttp(site.runtime, site.stack.store, port, o.httpHost, { limits: site.limits.commandLimits, rateLimit: site.limits.httpRate ?? false, metrics: site.metrics });
+      if (port > 0) http = await startJobsHttp(site.runtime, site.runtime.store, port, o.httpHost, { limits: site.limits.commandLimits, rateLimit: site.limits.httpRate ?? false, metrics: site.metrics });
     } catch (err) {
       await site.stop();
       throw new UsageError(`--http-port ${port}: ${(err as Error).message}; choose another port or --http-port 0`);
@@ -27,11 +27,24 @@ export function runCommand(): Command {
     for (const n of site.notes) console.log(`  ${n}`);
     if (http) console.log(`  operations: GET http://${o.httpHost}:${port}/metrics (Prometheus), GET /health (503 when a subscription or the relay is dead)`);
     console.log(`  submit jobs: NATS request to caco.${config.site}.cmd.compute.submit${http ? `, or POST http://${o.httpHost}:${port}/jobs` : ''}; Ctrl-C to stop`);
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
+    // A ledger reader that gave up (see Runtime.health) must not leave a site that runs on
+    // without acting on its ledger: the process stops with exit code 1 for a supervisor to see.
+    const why = await new Promise<'signal' | 'unhealthy'>((resolve) => {
+      const stop = () => resolve('signal');
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      const watch = setInterval(() => {
+        if (site.runtime.readerHealth().ok) return;
+        clearInterval(watch);
+        resolve('unhealthy');
+      }, 2000);
+      watch.unref();
     });
+    if (why === 'unhealthy') {
+      for (const r of site.runtime.readerHealth().readers.filter((x) => x.state === 'failed')) console.error(`caco run: ledger reader ${r.name} gave up at position ${r.position}: ${r.error ?? 'unknown error'}`);
+      console.error('caco run: stopping with exit code 1 (see the log above)');
+      process.exitCode = 1;
+    }
     console.log('stopping: finishing the inputs in hand and writing checkpoints…');
     await http?.close();
     await site.stop();

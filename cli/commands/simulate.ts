@@ -127,7 +127,8 @@ export function simulateCommand(): Command {
         for (const [startMs, kw] of b.arrivalKw) arrivalKw[Math.round((startMs - fromMs) / 1_800_000)] = kw;
         rows.push(...b.rows);
       }
-      const caco = await cacoTotals(result.stack.store, result.inputs.jobs, site);
+      // What the agents acted on: the ledger as verified on read.
+      const caco = await cacoTotals(result.runtime.store, result.inputs.jobs, site);
       rows.splice(1, 0, caco);
       const table = formatTable(rows);
       console.log(`\nCACO simulation: ${config.site}, ${site.itCapacityKw.toLocaleString('en-GB')} kW IT, PUE ${site.pue}, ${site.battery.energyKwh.toLocaleString('en-GB')} kWh battery; ${o.from} + ${days} days; ${result.inputs.jobs.length.toLocaleString('en-GB')} jobs; seed ${o.seed}`);
@@ -140,7 +141,7 @@ export function simulateCommand(): Command {
       if (cp) console.log(`anchor: head root ${cp.root} at position ${cp.position} (${cp.events.toLocaleString('en-GB')} events), checkpoint #${cp.seq} signed by ${cp.signer}, written to ${anchorAt}`);
       console.log(`wall time ${(result.wallMs / 1000).toFixed(1)} s, ${Math.round(result.events / (result.wallMs / 1000)).toLocaleString('en-GB')} events/s`);
       for (const n of result.agents.forecasterNotes) console.log(`note: ${n}`);
-      await writeReport({ dir: workDir, run, store: result.stack.store, rows, audit: result.audit, site, fromMs, days, seed: o.seed, jobs: result.inputs.jobs.length, wallMs: result.wallMs, ...(arrivalKw.length ? { baseline: { policy: 'run on arrival', startMs: fromMs, siteKw: Array.from(arrivalKw, (x) => x ?? 0) } } : {}) });
+      await writeReport({ dir: workDir, run, store: result.runtime.store, rows, audit: result.audit, site, fromMs, days, seed: o.seed, jobs: result.inputs.jobs.length, wallMs: result.wallMs, ...(arrivalKw.length ? { baseline: { policy: 'run on arrival', startMs: fromMs, siteKw: Array.from(arrivalKw, (x) => x ?? 0) } } : {}) });
       await result.close();
       rmSync(finalDir, { recursive: true, force: true });
       renameSync(workDir, finalDir);

@@ -61,6 +61,15 @@ export class AnchorAuditor {
     return gap;
   }
 
+  /** Call for a stored message that is not an event, in position order with the events (see LedgerTracker.passOver). */
+  passOver(position: number): PositionGap | null {
+    const gap = this.layout ? positionGap(this.layout, this.tracker.position, position) : null;
+    const cps = this.anchor?.checkpoints;
+    if (cps) while (this.next < cps.length && cps[this.next]!.position < position) this.compare(cps[this.next++]!, false);
+    this.tracker.passOver(position);
+    return gap;
+  }
+
   /**
    * After the read: does the store's own idea of its last position show events missing at the
    * end? `lastPosition` is the first position of the store's last commit (JetStream) or its

@@ -60,7 +60,8 @@ export class AnchorWriter {
     const chain = checkAnchorChain(read.records, o.keyring);
     const problem = read.problem ?? chain.problem;
     const auditor = new AnchorAuditor(undefined, { where: o.log.where, checkpoints: chain.valid, ...(problem ? { problem } : {}) });
-    for await (const e of o.store.readAll()) auditor.observe(e);
+    // A message that is not an event is passed over (verify-on-read quarantines it), not fatal.
+    for await (const e of o.store.readAll({ onUnreadable: (u) => void auditor.passOver(u.position) })) auditor.observe(e);
     const fold = auditor.finish();
     const startProblem = chain.valid.length > 0 && !fold.anchor?.ok ? fold.anchor?.problem : problem;
     if (startProblem) o.logger?.error({ anchor: o.log.where, problem: startProblem }, 'the ledger does not match its anchor; run caco audit verify');
@@ -78,7 +79,7 @@ export class AnchorWriter {
   }
 
   private async write(): Promise<AnchorCheckpoint | undefined> {
-    for await (const e of this.o.store.readAll({ from: this.tracker.position })) this.tracker.observe(e);
+    for await (const e of this.o.store.readAll({ from: this.tracker.position, onUnreadable: (u) => this.tracker.passOver(u.position) })) this.tracker.observe(e);
     if (this.stale) {
       const records = (await this.o.log.read()).records;
       const end = records.at(-1);

@@ -27,6 +27,15 @@ export class LedgerTracker {
     this.logHash = nextLogHash(this.logHash, e.position, e.hash);
   }
 
+  /**
+   * A stored message at `position` that is not an event (junk on a ledger subject): it holds
+   * no head and is not counted, but the log has moved past it, so it is no hole either.
+   * The anchor writer and the audit both pass over it the same way.
+   */
+  passOver(position: number): void {
+    if (position > this.position) this.position = position;
+  }
+
   headsHash(): string {
     return ledgerHeadHash([...this.heads].map(([stream, h]) => ({ stream, revision: h.revision, hash: h.hash })));
   }

@@ -3,3 +3,6 @@ export { FileKeyring, MemoryKeyring, privateKeyFromSeed, publicKeyFromRaw, rawPu
 export { checkEvent, hashBatch, hashEvent, ledgerHeadHash, sealBatch, sealableOf } from './seal.ts';
 export { describeBreak, verifyLedger, type AuditReport, type BrokenLink, type VerifyOptions } from './verify.ts';
 export { SignerError, WorkerSigner } from './worker-signer.ts';
+export { ChainVerifier, type ChainVerdict, type VerifiedHead } from './chain-verifier.ts';
+export { keysOf, type KeyResolver } from './key-resolver.ts';
+export { SignatureCache } from './signature-cache.ts';

@@ -1,7 +1,8 @@
-import { GENESIS_HASH } from '../envelope.ts';
-import type { EventStore } from '../store/event-store.ts';
-import type { PublicKeyDirectory } from './keyring.ts';
-import { checkEvent, ledgerHeadHash } from './seal.ts';
+import type { EventStore, UnreadableRecord } from '../store/event-store.ts';
+import { ChainVerifier } from './chain-verifier.ts';
+import type { KeyResolver } from './key-resolver.ts';
+import { ledgerHeadHash } from './seal.ts';
+import { VerifiedEventStore } from '../store/verified-store.ts';
 import { AnchorAuditor, type AnchorInput, type AnchorVerdict, type ExpectHeadVerdict } from '../anchor/anchor-audit.ts';
 import type { PositionLayout } from '../anchor/ledger-tracker.ts';
 
@@ -16,7 +17,10 @@ export interface BrokenLink {
 
 /** A break in words: where (a stream's revision, or a position of the ledger as a whole) and why. */
 export function describeBreak(b: BrokenLink): string {
-  return b.stream === '' ? `position ${b.position}: ${b.reason}` : `stream ${b.stream}, revision ${b.revision} (position ${b.position}): ${b.reason}`;
+  if (b.stream === '') return `position ${b.position}: ${b.reason}`;
+  // revision -1: a stored message that is not an event (its stream is its subject's).
+  if (b.revision < 0) return `unreadable message on stream ${b.stream} (position ${b.position}): ${b.reason}`;
+  return `stream ${b.stream}, revision ${b.revision} (position ${b.position}): ${b.reason}`;
 }
 
 export interface AuditReport {
@@ -25,7 +29,7 @@ export interface AuditReport {
   readonly streams: number;
   /** The first broken link in ledger order, if any. */
   readonly firstBroken?: BrokenLink;
-  /** Every broken stream's first break (one per stream). */
+  /** Every break, refused event and unreadable message, in ledger order. */
   readonly broken: ReadonlyArray<BrokenLink>;
   readonly headHash: string;
   /** Global position of the last event read (0 for an empty ledger). */
@@ -56,35 +60,40 @@ function layoutOf(kind: EventStore['kind']): PositionLayout | undefined {
 }
 
 /**
- * Walk the whole ledger and check every stream: revisions count up from 0 without gaps,
- * each `prevHash` is the previous event's `hash`, each hash recomputes from the content, and
- * each signature verifies with its source's public key.
+ * Walk the whole ledger and check every stream as verify-on-read does (ChainVerifier):
+ * revisions count up from 0 without gaps, each `prevHash` is the previous verified event's
+ * `hash`, each hash recomputes from the content, and each signature verifies with a
+ * registered key of its source. A refused event, or a message that is not an event at all,
+ * is reported with its position and reason and passed over, as the readers pass it over:
+ * the check carries on with the next event against the last verified one, so every bad
+ * event is named, not only the first of each stream.
  */
-export async function verifyLedger(store: EventStore, keys: PublicKeyDirectory, onProgress?: (events: number) => void, opts: VerifyOptions = {}): Promise<AuditReport> {
+export async function verifyLedger(store: EventStore, keys: KeyResolver, onProgress?: (events: number) => void, opts: VerifyOptions = {}): Promise<AuditReport> {
+  // The audit judges what is stored, not what a verified view lets through.
+  if (store instanceof VerifiedEventStore) store = store.inner;
   const auditor = new AnchorAuditor(layoutOf(store.kind), opts.anchor);
-  const heads = new Map<string, { revision: number; hash: string; broken: boolean }>();
+  const verifier = new ChainVerifier(keys);
+  const brokenStreams = new Set<string>();
   const broken: BrokenLink[] = [];
   let events = 0;
-  for await (const e of store.readAll()) {
+  const onUnreadable = (u: UnreadableRecord) => {
+    // Reported, and passed over by the position check too: it is not a hole.
+    const gap = auditor.passOver(u.position);
+    if (gap) broken.push({ stream: '', revision: -1, position: gap.from, eventId: '', reason: gap.reason });
+    broken.push({ stream: u.stream ?? '(unknown)', revision: -1, position: u.position, eventId: '', reason: u.reason });
+    if (u.stream !== undefined) brokenStreams.add(u.stream);
+  };
+  for await (const e of store.readAll({ onUnreadable })) {
     events++;
     if (onProgress && events % 10_000 === 0) onProgress(events);
     // A hole in the positions is reported where it is, not at the next event of the stream
     // that lost one (which may be far away, or never come).
     const gap = auditor.observe(e);
     if (gap) broken.push({ stream: '', revision: -1, position: gap.from, eventId: '', reason: gap.reason });
-    const head = heads.get(e.stream);
-    if (head?.broken) continue;
-    let reason: string | null = null;
-    const expectedRevision = head ? head.revision + 1 : 0;
-    const expectedPrev = head ? head.hash : GENESIS_HASH;
-    if (e.revision !== expectedRevision) reason = `revision ${e.revision} follows ${head ? head.revision : 'the start of the stream'} (expected ${expectedRevision})`;
-    else if (e.prevHash !== expectedPrev) reason = `prevHash ${e.prevHash.slice(0, 12)}… does not match the previous event's hash ${expectedPrev.slice(0, 12)}…`;
-    else reason = checkEvent(e, keys);
-    if (reason) {
-      broken.push({ stream: e.stream, revision: e.revision, position: e.position, eventId: e.id, reason });
-      heads.set(e.stream, { revision: e.revision, hash: e.hash, broken: true });
-    } else {
-      heads.set(e.stream, { revision: e.revision, hash: e.hash, broken: false });
+    const verdict = verifier.check(e);
+    if (!verdict.ok) {
+      broken.push({ stream: String(e.stream), revision: e.revision, position: e.position, eventId: String(e.id), reason: verdict.reason });
+      brokenStreams.add(String(e.stream));
     }
   }
   // A store that knows where its log ends (JetStream: the stream's last sequence) shows a
@@ -95,22 +104,25 @@ export async function verifyLedger(store: EventStore, keys: PublicKeyDirectory, 
     const gap = auditor.endGap(end);
     if (gap) broken.push({ stream: '', revision: -1, position: gap.from, eventId: '', reason: gap.reason });
   }
-  // The streams table is a cache of heads; it must agree with the events themselves.
+  // The store's own idea of each stream's head must be the last verified event. (Where a
+  // forgery was passed over, the store's last message may be that forgery: it is reported above.)
   for (const h of await store.streamHeads()) {
-    const seen = heads.get(h.stream);
+    if (brokenStreams.has(h.stream)) continue;
+    const seen = verifier.head(h.stream);
     if (!seen) broken.push({ stream: h.stream, revision: h.revision, position: 0, eventId: '', reason: 'stream head recorded but the stream has no events' });
-    else if (!seen.broken && (seen.revision !== h.revision || seen.hash !== h.hash)) {
+    else if (seen.revision !== h.revision || seen.hash !== h.hash) {
       broken.push({ stream: h.stream, revision: h.revision, position: 0, eventId: '', reason: `recorded head (revision ${h.revision}) disagrees with the last event (revision ${seen.revision})` });
     }
   }
-  const headHash = ledgerHeadHash([...heads].map(([stream, h]) => ({ stream, revision: h.revision, hash: h.hash })));
+  const heads = [...verifier.heads()];
+  const headHash = ledgerHeadHash(heads.map(([stream, h]) => ({ stream, revision: h.revision, hash: h.hash })));
   const firstBroken = broken[0];
   const fold = auditor.finish(opts.expectHead);
   const ok = broken.length === 0 && (fold.anchor?.ok ?? true) && (fold.expectHead?.ok ?? true);
   return {
     ok,
     events,
-    streams: heads.size,
+    streams: heads.length,
     broken,
     headHash,
     position: fold.position,

@@ -1,6 +1,6 @@
 export * from './agent.ts';
 export { AgentHost, type HandleOutcome } from './agent-host.ts';
-export { Runtime, type RuntimeOptions, type CommandReply, type SendOptions } from './runtime.ts';
+export { Runtime, type RuntimeOptions, type RuntimeHealth, type CommandReply, type SendOptions } from './runtime.ts';
 export { Relay, type RelayOptions } from './relay.ts';
 export { DeadLetters, type DeadLetter } from './dead-letter.ts';
 export { intakeCommand, intakeEvent, signCommand } from './intake.ts';

@@ -1,5 +1,5 @@
 import type { Bus } from '../bus/bus.ts';
-import type { CheckpointStore, EventStore, StoreSubscription } from '../store/event-store.ts';
+import type { CheckpointStore, EventStore, StoreSubscription, SubscriptionStatus } from '../store/event-store.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Envelope } from '../envelope.ts';
 import { subjects } from './subjects.ts';
@@ -16,6 +16,8 @@ export interface RelayOptions {
   readonly name?: string;
   /** Write the checkpoint after this many events (and on stop); default 100. */
   readonly checkpointEvery?: number;
+  /** How long a failing subscription retries before the relay is reported dead (default 120 s). */
+  readonly giveUpAfterMs?: number;
 }
 
 /**
@@ -54,7 +56,17 @@ export class Relay {
           await this.o.checkpoints.put(this.name, e.position);
         }
       },
-      { from },
+      {
+        from,
+        // A publish that fails (the bus is down) is retried from the relay's position.
+        handlerFailures: 'retry',
+        ...(this.o.giveUpAfterMs !== undefined ? { giveUpAfterMs: this.o.giveUpAfterMs } : {}),
+        onError: (err, info) => {
+          const fields = { reader: this.name, attempt: info.attempt, position: info.position, err: err instanceof Error ? err.message : String(err) };
+          if (info.fatal) this.o.log.fatal(fields, 'relay gave up: nothing more is published (health check fails)');
+          else this.o.log.error(fields, 'relay failed; resuming from its position after a back-off');
+        },
+      },
     );
     this.o.log.debug({ from }, 'relay started');
   }
@@ -62,6 +74,13 @@ export class Relay {
   /** The error that stopped the relay's subscription, if it failed (it does not restart itself). */
   get failure(): unknown {
     return this.sub?.failure;
+  }
+
+  /** The relay's subscription state; `failed` means it publishes nothing more. */
+  status(): SubscriptionStatus | undefined {
+    const sub = this.sub;
+    if (!sub) return undefined;
+    return sub.status?.() ?? { state: 'running', position: sub.position, attempts: 0 };
   }
 
   private async publish(e: Envelope): Promise<void> {

@@ -3,8 +3,11 @@ import type { Clock } from '../clock/clock.ts';
 import type { Envelope } from '../envelope.ts';
 import type { IdGenerator } from '../ids/ids.ts';
 import type { Keyring } from '../ledger/keyring.ts';
+import type { KeyResolver } from '../ledger/key-resolver.ts';
 import type { Logger } from '../log/logger.ts';
-import type { CheckpointStore, EventStore, StoreSubscription } from '../store/event-store.ts';
+import type { CheckpointStore, EventStore, QuarantineStore, StoreSubscription, SubscriptionErrorHandler, SubscriptionStatus } from '../store/event-store.ts';
+import { VerifiedEventStore, type QuarantineCounters, type VerifiedCursor } from '../store/verified-store.ts';
+import { MemoryQuarantineStore, quarantineOf } from '../store/memory-quarantine.ts';
 import { TimeoutError } from '../errors.ts';
 import type { MessageRegistry } from '../../schemas/registry.ts';
 import type { AgentDefinition, AgentInput, CommandMessage } from './agent.ts';
@@ -18,7 +21,10 @@ import { LiveSignal } from '../store/catch-up.ts';
 import { DEFAULT_COMMAND_LIMITS, summarizePayload, type InputLimits } from './input-limits.ts';
 import { RateLimiter, type RateLimit } from './rate-limit.ts';
 import { ATTR, SpanKind, attachContext, contextFromHeaders, endSpan, envelopeAttributes, startSpan, traceHeaders, type TraceContext } from '../observability/tracing.ts';
-import { judgeHealth, type RuntimeHealth, type SubscriptionProbe } from '../observability/health.ts';
+import { judgeHealth, type RuntimeHealth as SubscriptionsHealth, type SubscriptionProbe } from '../observability/health.ts';
+
+/** What GET /health reports: the subscriptions judged with their lag, plus every reader's state and the quarantine counters. */
+export type RuntimeHealth = SubscriptionsHealth & Omit<ReaderHealth, 'ok'>;
 
 export interface RuntimeOptions {
   readonly site: string;
@@ -46,6 +52,23 @@ export interface RuntimeOptions {
   readonly rateLimit?: RateLimit;
   readonly maxAttempts?: number;
   readonly backoffMs?: number;
+  /**
+   * Who may sign ledger events, for verify-on-read (default: the keyring). Every event the
+   * agents, the relay and the lockstep scheduler read is verified against it first.
+   */
+  readonly keys?: KeyResolver;
+  /** Where refused events are recorded (default: the store's own quarantine, else memory). */
+  readonly quarantine?: QuarantineStore;
+  /** How long a failing ledger subscription retries before it is reported dead (default 120 s). */
+  readonly subscriptionGiveUpMs?: number;
+}
+
+/** Whether the runtime's ledger readers are alive (synchronous, for a watchdog): `ok: false` once any gave up. */
+export interface ReaderHealth {
+  readonly ok: boolean;
+  /** Each ledger reader (`relay`, `agent:<name>`, `lockstep`) and its state. */
+  readonly readers: ReadonlyArray<{ readonly name: string } & SubscriptionStatus>;
+  readonly quarantine: QuarantineCounters;
 }
 
 /** A command reply on the bus. */
@@ -77,7 +100,10 @@ interface HostSlot {
 
 /** Hosts a set of agents on one bus, store and clock. */
 export class Runtime {
+  /** The store as every reader here sees it: verified on read (see VerifiedEventStore). */
+  readonly store: VerifiedEventStore;
   private readonly slots: HostSlot[] = [];
+  private cursor: VerifiedCursor | undefined;
   private readonly dlq: DeadLetters;
   private relay: Relay | undefined;
   private readonly limiter: RateLimiter | undefined;
@@ -95,6 +121,10 @@ export class Runtime {
   constructor(readonly o: RuntimeOptions) {
     this.dlq = new DeadLetters(o.bus, o.site, o.clock, o.log);
     this.limiter = o.rateLimit ? new RateLimiter(o.rateLimit) : undefined;
+    this.store =
+      o.store instanceof VerifiedEventStore
+        ? o.store
+        : new VerifiedEventStore(o.store, { keys: o.keys ?? o.keyring, quarantine: o.quarantine ?? quarantineOf(o.store) ?? new MemoryQuarantineStore(), log: o.log.child({ component: 'verify-on-read' }) });
   }
 
   get site(): string {
@@ -107,7 +137,7 @@ export class Runtime {
     if (this.slots.some((s) => s.host.name === def.name)) throw new Error(`agent "${def.name}" is added twice`);
     const host = new AgentHost(def, {
       site: this.o.site,
-      store: this.o.store,
+      store: this.store,
       checkpoints: this.o.checkpoints,
       bus: this.o.bus,
       clock: this.o.clock,
@@ -139,13 +169,14 @@ export class Runtime {
     for (const s of this.slots) await s.host.restore();
     for (const s of this.slots) await this.listenForCommands(s);
     if (this.o.relay ?? true) {
-      this.relay = new Relay({ store: this.o.store, checkpoints: this.o.checkpoints, bus: this.o.bus, site: this.o.site, log: this.o.log });
+      this.relay = new Relay({ store: this.store, checkpoints: this.o.checkpoints, bus: this.o.bus, site: this.o.site, log: this.o.log, ...(this.o.subscriptionGiveUpMs !== undefined ? { giveUpAfterMs: this.o.subscriptionGiveUpMs } : {}) });
       await this.relay.start();
     }
     for (const s of this.slots) if (s.input === 'bus') await this.listenForEvents(s);
     const storeFed = this.slots.filter((s) => s.input === 'store');
     if (this.o.delivery === 'lockstep') {
-      this.dispatchPos = storeFed.length ? Math.min(...storeFed.map((s) => s.host.position)) : await this.o.store.headPosition();
+      this.dispatchPos = storeFed.length ? Math.min(...storeFed.map((s) => s.host.position)) : await this.store.headPosition();
+      this.cursor = this.store.cursor(this.dispatchPos);
       this.loop = this.runLockstep().catch((err: unknown) => {
         this.loopError = err;
         this.o.log.fatal({ err: err instanceof Error ? err.stack : String(err) }, 'lockstep scheduler stopped');
@@ -153,13 +184,13 @@ export class Runtime {
       });
     } else {
       for (const s of storeFed) {
-        s.sub = await this.o.store.subscribeAll(
+        s.sub = await this.store.subscribeAll(
           async (e) => {
             const input = s.host.accept(e);
             if (input) await s.mailbox.run(() => s.host.handle(input));
             await s.host.afterLedgerInput();
           },
-          { from: s.host.position },
+          { from: s.host.position, handlerFailures: 'retry', onError: this.subscriptionErrors(`agent:${s.host.name}`), ...(this.o.subscriptionGiveUpMs !== undefined ? { giveUpAfterMs: this.o.subscriptionGiveUpMs } : {}) },
         );
       }
     }
@@ -182,14 +213,18 @@ export class Runtime {
     while (!this.stopping) {
       // Ledger events first: every reaction to what happened is handled before the next
       // command or timer, so the order of work does not depend on timing.
-      let progressed = false;
-      for await (const e of this.o.store.readAll({ from: this.dispatchPos, limit: 500 })) {
+      const cursor = this.cursor!;
+      const before = cursor.position;
+      for (const e of await cursor.next(500)) {
         this.busy = true;
         await this.dispatch(hosts, e);
         this.dispatchPos = e.position;
-        progressed = true;
       }
-      if (progressed) continue;
+      // Refused events move the cursor too: passing them over is progress.
+      if (cursor.position > before) {
+        this.dispatchPos = cursor.position;
+        continue;
+      }
       const next = this.queue.shift();
       if (next) {
         this.busy = true;
@@ -211,6 +246,34 @@ export class Runtime {
     }
   }
 
+  /** Logs a ledger reader's failures: each retry as an error, giving up as fatal. */
+  private subscriptionErrors(name: string): SubscriptionErrorHandler {
+    return (err, info) => {
+      const fields = { reader: name, attempt: info.attempt, position: info.position, err: err instanceof Error ? err.message : String(err) };
+      if (info.fatal) this.o.log.fatal(fields, 'ledger reader gave up: it delivers nothing more (health check fails)');
+      else this.o.log.error(fields, 'ledger reader failed; resuming from its position after a back-off');
+    };
+  }
+
+  /**
+   * Are the ledger readers alive? `ok` is false once any has given up (or the lockstep
+   * scheduler stopped): the process should then exit non-zero or its health check fail,
+   * rather than run on without acting on the ledger.
+   */
+  readerHealth(): ReaderHealth {
+    const readers: Array<{ name: string } & SubscriptionStatus> = [];
+    const relay = this.relay?.status();
+    if (relay) readers.push({ name: 'relay', ...relay });
+    for (const s of this.slots) {
+      const st = s.sub?.status?.();
+      if (st) readers.push({ name: `agent:${s.host.name}`, ...st });
+    }
+    if (this.o.delivery === 'lockstep' && this.started) {
+      readers.push({ name: 'lockstep', state: this.loopError ? 'failed' : this.stopping ? 'closed' : 'running', position: this.dispatchPos, attempts: 0, ...(this.loopError ? { error: errorText(this.loopError) } : {}) });
+    }
+    return { ok: readers.every((r) => r.state !== 'failed'), readers, quarantine: this.store.counters };
+  }
+
   private releaseIdle(): void {
     const w = this.idleWaiters;
     this.idleWaiters = [];
@@ -224,7 +287,7 @@ export class Runtime {
   async settle(): Promise<void> {
     for (let stable = 0; stable < 2; ) {
       if (this.loopError) throw this.loopError;
-      const headBefore = await this.o.store.headPosition();
+      const headBefore = await this.store.headPosition();
       if (this.o.delivery === 'lockstep') {
         if (this.busy || this.queue.length || this.dispatchPos < headBefore) {
           this.wake.notify();
@@ -239,7 +302,7 @@ export class Runtime {
       await this.relay?.caughtUp();
       await this.o.bus.flush();
       const idle = this.o.delivery === 'lockstep' ? !this.busy && this.queue.length === 0 && this.dispatchPos >= headBefore : this.slots.every((s) => s.mailbox.size === 0);
-      const headAfter = await this.o.store.headPosition();
+      const headAfter = await this.store.headPosition();
       stable = idle && headAfter === headBefore ? stable + 1 : 0;
     }
   }
@@ -376,11 +439,15 @@ export class Runtime {
   async health(): Promise<RuntimeHealth> {
     const head = await this.o.store.headPosition();
     const running = !this.started ? 'runtime not started' : this.stopping ? 'runtime stopping' : undefined;
+    const r = this.readerHealth();
+    const state = new Map(r.readers.map((x) => [x.name, x]));
+    // A reader that gave up counts as failed even when its subscription object holds no error.
+    const failed = (name: string, failure: unknown) => failure ?? (state.get(name)?.state === 'failed' ? new Error(state.get(name)?.error ?? 'gave up') : undefined);
     const probes: SubscriptionProbe[] = [];
-    for (const s of this.slots) if (s.sub) probes.push({ name: `agent:${s.host.name}`, position: s.sub.position, failure: s.sub.failure });
-    if (this.loop) probes.push({ name: 'lockstep', position: this.dispatchPos, failure: this.loopError });
-    if (this.relay) probes.push({ name: 'relay', position: this.relay.position, failure: this.relay.failure });
-    return judgeHealth(this.o.site, head, running, probes);
+    for (const s of this.slots) if (s.sub) probes.push({ name: `agent:${s.host.name}`, position: s.sub.position, failure: failed(`agent:${s.host.name}`, s.sub.failure) });
+    if (this.loop) probes.push({ name: 'lockstep', position: this.dispatchPos, failure: failed('lockstep', this.loopError) });
+    if (this.relay) probes.push({ name: 'relay', position: this.relay.position, failure: failed('relay', this.relay.failure) });
+    return { ...judgeHealth(this.o.site, head, running, probes), readers: r.readers, quarantine: r.quarantine };
   }
 
   async stop(): Promise<void> {
@@ -396,4 +463,8 @@ export class Runtime {
     }
     await this.relay?.stop();
   }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

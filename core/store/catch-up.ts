@@ -1,5 +1,7 @@
 import { categoryOf, type Envelope } from '../envelope.ts';
-import type { EventHandler, StoreSubscription } from './event-store.ts';
+import type { EventHandler, StoreSubscription, SubscriptionErrorHandler, UnreadableHandler, UnreadableRecord } from './event-store.ts';
+import { CorruptCommitError } from './jetstream-commit.ts';
+import { HandlerFailure, Resumer } from './resume.ts';
 
 /**
  * Wakes live subscriptions when the store has appended something. A live subscription waits
@@ -59,14 +61,19 @@ export class LiveSignal {
 export interface CatchUpParams {
   from: number;
   categories: ReadonlyArray<string> | undefined;
-  readPage(from: number, limit: number): Promise<Envelope[]>;
+  readPage(from: number, limit: number): Promise<Array<Envelope | UnreadableRecord>>;
   head(): Promise<number>;
   live: LiveSignal;
   pollMs: number;
   handler: EventHandler;
   /** Events read per page (default 1000). */
   pageSize?: number;
-  onError?: (err: unknown, event: Envelope) => void;
+  onUnreadable?: UnreadableHandler | undefined;
+  onError?: SubscriptionErrorHandler | undefined;
+  giveUpAfterMs?: number | undefined;
+  handlerFailures?: 'end' | 'retry' | undefined;
+  /** Names the store in the error thrown for an unreadable message nobody handles. */
+  storeName?: string;
 }
 
 /**
@@ -81,6 +88,7 @@ export function runCatchUpSubscription(p: CatchUpParams): StoreSubscription {
   let caughtUpWaiters: Array<() => void> = [];
   const cats = p.categories ? new Set(p.categories) : undefined;
   let failure: unknown;
+  const resumer = new Resumer(() => position, p.onError, p.giveUpAfterMs, p.handlerFailures === 'retry');
 
   const loop = async () => {
     while (!closed) {
@@ -99,13 +107,22 @@ export function runCatchUpSubscription(p: CatchUpParams): StoreSubscription {
       }
       for (const e of page) {
         if (closed) return;
-        if (!cats || cats.has(categoryOf(e.stream))) {
+        if ('unreadable' in e) {
+          if (!p.onUnreadable) throw new CorruptCommitError(p.storeName ?? 'ledger', e.position, e.reason);
+          await p.onUnreadable(e);
+        } else if (!cats || cats.has(categoryOf(e.stream))) {
           // A synchronous handler is not awaited: a microtask per event is most of the
           // delivery cost, and order is the same either way.
-          const r = p.handler(e);
-          if (r !== undefined) await r;
+          try {
+            const r = p.handler(e);
+            if (r !== undefined) await r;
+          } catch (err) {
+            throw new HandlerFailure(err);
+          }
         }
         position = e.position;
+        // Cheap when nothing failed: a delivery ends a run of failures.
+        resumer.progressed();
       }
     }
   };
@@ -114,7 +131,7 @@ export function runCatchUpSubscription(p: CatchUpParams): StoreSubscription {
     caughtUpWaiters = [];
     for (const r of w) r();
   };
-  const running = loop().catch((err: unknown) => {
+  const running = resumer.run(loop, () => closed).catch((err: unknown) => {
     failure = err;
     closed = true;
     releaseWaiters();
@@ -127,8 +144,12 @@ export function runCatchUpSubscription(p: CatchUpParams): StoreSubscription {
     get failure() {
       return failure;
     },
+    status() {
+      return resumer.status();
+    },
     async close() {
       closed = true;
+      resumer.close();
       p.live.notify();
       await running;
       // As the JetStream subscription does: nobody waits for a closed subscription forever.

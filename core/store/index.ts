@@ -1,4 +1,4 @@
-export type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, ReadAllOptions, StoreSubscription, SubscribeAllOptions } from './event-store.ts';
+export type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, SubscriptionErrorHandler, SubscriptionStatus, UnreadableHandler, UnreadableRecord } from './event-store.ts';
 export { SqliteEventStore, type SqliteStoreOptions } from './sqlite-store.ts';
 export { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 export { validateAppend, expectationHolds, describeExpected } from './validate.ts';
@@ -6,3 +6,6 @@ export { JetStreamEventStore, LedgerNotFoundError, type JetStreamStoreOptions } 
 export { NatsCheckpointStore } from './nats-checkpoints.ts';
 export { CorruptCommitError, POSITIONS_PER_COMMIT, ledgerStreamName, ledgerSubjectPrefix, checkpointBucketName } from './jetstream-commit.ts';
 export { RecentIds, isNewDelivery, startCheckpointedConsumer, type CheckpointedConsumer, type CheckpointedConsumerOptions } from './checkpointed-consumer.ts';
+export { VerifiedEventStore, VerifiedCursor, verifiedView, type QuarantineCounters, type VerifiedStoreOptions } from './verified-store.ts';
+export { MemoryQuarantineStore, quarantineOf } from './memory-quarantine.ts';
+export { NatsQuarantineStore } from './nats-quarantine.ts';

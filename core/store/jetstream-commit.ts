@@ -2,7 +2,9 @@
  * Pure pieces of the JetStream ledger: names, subjects, the commit message format and the
  * mapping from JetStream sequences to global positions. No I/O here.
  */
+import { createHash } from 'node:crypto';
 import type { Envelope } from '../envelope.ts';
+import type { UnreadableRecord } from './event-store.ts';
 import { CacoError, InvalidArgumentError } from '../errors.ts';
 import { sealableOf } from '../ledger/seal.ts';
 
@@ -47,6 +49,11 @@ export function anchorStreamName(site: string): string {
 export function anchorSubject(site: string): string {
   assertSite(site);
   return `caco.${site}.anchor`;
+}
+
+export function quarantineBucketName(site: string): string {
+  assertSite(site);
+  return `caco_${site}_quarantine`;
 }
 
 export function positionOf(seq: number, index: number): number {
@@ -108,6 +115,28 @@ export function decodeCommit(streamName: string, seq: number, data: Uint8Array):
     };
   }
   return out;
+}
+
+/**
+ * `decodeCommit` for a reader that must go on: a message that is not a commit comes back as
+ * an UnreadableRecord at the commit's first position, naming the ledger stream its subject
+ * belongs to when `subject` is given.
+ */
+export function tryDecodeCommit(streamName: string, seq: number, data: Uint8Array, subject?: string, subjectPrefix?: string): Envelope[] | UnreadableRecord {
+  try {
+    return decodeCommit(streamName, seq, data);
+  } catch (err) {
+    if (!(err instanceof CorruptCommitError)) throw err;
+    const stream = subject !== undefined && subjectPrefix !== undefined && subject.startsWith(subjectPrefix) ? subject.slice(subjectPrefix.length) : undefined;
+    return {
+      unreadable: true,
+      position: positionOf(seq, 0),
+      ...(stream !== undefined ? { stream } : {}),
+      reason: err.message,
+      bytes: data.byteLength,
+      sha256: createHash('sha256').update(data).digest('hex'),
+    };
+  }
 }
 
 /**

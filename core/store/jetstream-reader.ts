@@ -6,6 +6,8 @@ import { retryWhileUnavailable } from './nats-retry.ts';
 export interface RawCommit {
   readonly seq: number;
   readonly data: Uint8Array;
+  /** The subject it was published on (which ledger stream, even when the bytes say nothing). */
+  readonly subject: string;
 }
 
 export interface BoundedReadOptions {
@@ -137,7 +139,7 @@ class RangeReader {
     }
     this.lastDseq = dseq;
     this.owed--;
-    this.queue.push({ seq, data: m.data });
+    this.queue.push({ seq, data: m.data, subject: m.subject });
     if (pending === 0) this.exhausted = true;
     // Wake the reader for a worthwhile chunk, at the end, or when a pull is used up and the
     // next must be asked for (else a small batch would wait for the stall timer).

@@ -3,15 +3,19 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope.ts';
 import { CacoError, ConcurrencyError, InvalidArgumentError } from '../errors.ts';
 import type { Keyring } from '../ledger/keyring.ts';
+import type { KeyResolver } from '../ledger/key-resolver.ts';
 import { sealBatch } from '../ledger/seal.ts';
+import { ChainVerifier, type VerifiedHead } from '../ledger/chain-verifier.ts';
 import { connectNats } from '../bus/nats-bus.ts';
 import type { NatsCredentials } from '../nats-auth/credentials.ts';
-import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, ReadAllOptions, StoreSubscription, SubscribeAllOptions } from './event-store.ts';
+import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, SubscriptionStatus, UnreadableHandler } from './event-store.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
-import { anchorStreamName, checkpointBucketName, decodeCommit, encodeCommit, ledgerStreamName, ledgerSubjectPrefix, POSITIONS_PER_COMMIT, positionOf, startSeqAfter } from './jetstream-commit.ts';
+import { anchorStreamName, checkpointBucketName, CorruptCommitError, decodeCommit, encodeCommit, ledgerStreamName, ledgerSubjectPrefix, POSITIONS_PER_COMMIT, positionOf, quarantineBucketName, startSeqAfter, tryDecodeCommit } from './jetstream-commit.ts';
 import { isStreamNotFound, NatsCheckpointStore } from './nats-checkpoints.ts';
 import { readRange, type RawCommit } from './jetstream-reader.ts';
 import { retryWhileUnavailable, type RetryOptions } from './nats-retry.ts';
+import { NatsQuarantineStore } from './nats-quarantine.ts';
+import { HandlerFailure, Resumer } from './resume.ts';
 
 export interface JetStreamStoreOptions {
   /** NATS URL(s) to connect to; ignored when `nc` is given. Default NATS_URL, then 127.0.0.1:4222. */
@@ -23,6 +27,11 @@ export interface JetStreamStoreOptions {
   /** The site whose ledger this is: stream `CACO_<SITE>`, subjects `caco.<site>.ledger.>`. */
   readonly site: string;
   readonly keyring: Keyring;
+  /**
+   * Who may sign for a source, for choosing the event an append chains on (see `loadHead`).
+   * Default: the keyring's public keys.
+   */
+  readonly keys?: KeyResolver;
   /** JetStream replicas for the ledger stream and the checkpoint bucket (default 1). */
   readonly replicas?: number;
   /** How long the server remembers a commit's id to drop a re-sent append (default 1 h). */
@@ -50,10 +59,16 @@ export class LedgerNotFoundError extends CacoError {
   }
 }
 
+/**
+ * What an append to a ledger stream builds on. The two halves can differ: a message anyone
+ * published on the stream's subject (junk, a forgery) is the subject's last message, so
+ * the server's expected-sequence check needs its sequence, but it is not an event the
+ * stream's writer may chain on.
+ */
 interface Head {
-  readonly revision: number;
-  readonly hash: string;
-  /** JetStream sequence of the stream's last commit. */
+  /** The stream's last verified event; undefined when it has none (a new stream). */
+  readonly verified: VerifiedHead | undefined;
+  /** JetStream sequence of the last message on the stream's subject, verified or not (0: none). */
   readonly seq: number;
 }
 
@@ -73,12 +88,14 @@ const IMPOSSIBLE_SEQ = Number.MAX_SAFE_INTEGER;
  * `Nats-Expected-Last-Subject-Sequence`; `Nats-Msg-Id` (the first event id) drops re-sent
  * appends inside the duplicate window.
  */
-export class JetStreamEventStore implements EventStore, CheckpointStore {
+export class JetStreamEventStore implements EventStore, CheckpointStore, QuarantineStore {
   readonly kind = 'jetstream' as const;
   readonly streamName: string;
   readonly subjectPrefix: string;
   /** Last known head per ledger stream; `null` = known not to exist. A hint: the server decides. */
   private readonly heads = new Map<string, Head | null>();
+  private readonly keys: KeyResolver;
+  private readonly q: NatsQuarantineStore;
   /** Appends to one ledger stream run one after another; different streams run in parallel. */
   private readonly locks = new Map<string, Promise<void>>();
   private readonly subs = new Set<JetStreamSubscription>();
@@ -96,6 +113,8 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
     this.streamName = ledgerStreamName(opts.site);
     this.subjectPrefix = ledgerSubjectPrefix(opts.site);
     this.retryOpts = opts.unavailableBudgetMs !== undefined ? { budgetMs: opts.unavailableBudgetMs } : {};
+    this.keys = opts.keys ?? opts.keyring;
+    this.q = new NatsQuarantineStore(nc, jsm, js, quarantineBucketName(opts.site), opts.replicas ?? 1);
   }
 
   /** Connect (or use `opts.nc`), and create the site's stream and checkpoint bucket if missing. */
@@ -145,7 +164,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
       }
     }
     for (let attempt = 1; ; attempt++) {
-      if (!expectationHolds(expected, head?.revision)) {
+      if (!expectationHolds(expected, head?.verified?.revision)) {
         if (!fresh) {
           head = await this.loadHead(stream);
           fresh = true;
@@ -154,9 +173,9 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
         // Before calling it a conflict: is this the retry of an append that was stored?
         const storedSeq = await this.storedSeqOf(subject, msgID);
         if (storedSeq !== undefined) return this.idempotentResult(stream, events, storedSeq);
-        throw new ConcurrencyError(stream, describeExpected(expected), head?.revision ?? 'no-stream');
+        throw new ConcurrencyError(stream, describeExpected(expected), head?.verified?.revision ?? 'no-stream');
       }
-      const sealed = sealBatch(stream, events, head ?? undefined, this.opts.keyring);
+      const sealed = sealBatch(stream, events, head?.verified, this.opts.keyring);
       const body = encodeCommit(sealed);
       const max = this.nc.info?.max_payload;
       if (max !== undefined && body.byteLength > max) {
@@ -184,8 +203,8 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
       for (let i = 0; i < sealed.length; i++) (sealed[i] as { position: number }).position = positionOf(ack.seq, i);
       const out: Envelope[] = sealed;
       const last = out[out.length - 1]!;
-      this.heads.set(stream, { revision: last.revision, hash: last.hash, seq: ack.seq });
-      return { events: out, nextExpected: last.revision, position: last.position };
+      this.heads.set(stream, { verified: { revision: last.revision, hash: last.hash }, seq: ack.seq });
+      return { events: out, nextExpected: last.revision, position: last.position, sealedHere: true };
     }
   }
 
@@ -230,9 +249,35 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
     return { events: out, nextExpected: last.revision, position: last.position };
   }
 
+  /**
+   * The stream's head as the server has it now: its last message's sequence, and its last
+   * event that verifies (hash, signature by a registered key, revision and prevHash after
+   * the verified event before it). Anyone able to publish on the subject can put a message
+   * after the real head; chaining on it would make this writer sign for a forgery (and a
+   * forged revision would stall every expected-revision append), so the writer chains on
+   * the last verified event and only the expected sequence takes the newer message into
+   * account. The scan goes on from the head known before, if any, so it reads a stream's
+   * whole subject once per process and then only what others appended.
+   */
   private async loadHead(stream: string): Promise<Head | null> {
-    const m = await retryWhileUnavailable(() => this.jsm.streams.getMessage(this.streamName, { last_by_subj: this.subjectOf(stream) }), this.retryOpts);
-    const head = m ? headOf(decodeCommit(this.streamName, m.seq, m.data), m.seq) : null;
+    const subject = this.subjectOf(stream);
+    const last = await retryWhileUnavailable(() => this.jsm.streams.getMessage(this.streamName, { last_by_subj: subject }), this.retryOpts);
+    if (!last) {
+      this.heads.set(stream, null);
+      return null;
+    }
+    const known = this.heads.get(stream) ?? undefined;
+    if (known && known.seq === last.seq) return known;
+    const verifier = new ChainVerifier(this.keys);
+    verifier.seed(stream, known?.verified);
+    const startSeq = known ? known.seq + 1 : 1;
+    const judge = (c: RawCommit) => {
+      const d = tryDecodeCommit(this.streamName, c.seq, c.data);
+      if (!('unreadable' in d)) for (const e of d) if (e.stream === stream) verifier.check(e);
+    };
+    if (startSeq === last.seq) judge({ seq: last.seq, data: last.data, subject });
+    else for await (const chunk of this.range(subject, startSeq, last.seq)) for (const c of chunk) judge(c);
+    const head: Head = { verified: verifier.head(stream), seq: last.seq };
     this.heads.set(stream, head);
     return head;
   }
@@ -254,20 +299,31 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
   }
 
 
-  async *readStream(stream: string, fromRevision = 0): AsyncIterable<Envelope> {
+  async *readStream(stream: string, fromRevision = 0, opts: ReadStreamOptions = {}): AsyncIterable<Envelope> {
     const subject = this.subjectOf(stream);
     const last = await retryWhileUnavailable(() => this.jsm.streams.getMessage(this.streamName, { last_by_subj: subject }), this.retryOpts);
     if (!last) return;
     // The last commit often holds everything asked for (a one-commit stream, or a read from
-    // the head): then no consumer is needed.
-    const lastEvents = decodeCommit(this.streamName, last.seq, last.data);
-    if (lastEvents[0]!.revision <= fromRevision) {
+    // the head): then no consumer is needed. Only for a single commit that holds revision 0,
+    // when a reader takes unreadable messages: an earlier one on the subject must be reported.
+    const lastEvents = tryDecodeCommit(this.streamName, last.seq, last.data);
+    if (!('unreadable' in lastEvents) && lastEvents[0]!.revision <= fromRevision && (!opts.onUnreadable || lastEvents[0]!.revision === 0)) {
       for (const e of lastEvents) if (e.revision >= fromRevision) yield e;
       return;
     }
     for await (const chunk of this.range(subject, 1, last.seq)) {
-      for (const c of chunk) for (const e of decodeCommit(this.streamName, c.seq, c.data)) if (e.revision >= fromRevision) yield e;
+      for (const c of chunk) {
+        const d = tryDecodeCommit(this.streamName, c.seq, c.data, c.subject, this.subjectPrefix);
+        if ('unreadable' in d) await this.unreadable(d, opts.onUnreadable);
+        else for (const e of d) if (e.revision >= fromRevision) yield e;
+      }
     }
+  }
+
+  /** @internal report an unreadable message to the reader's handler, or fail the read as before. */
+  async unreadable(u: Parameters<UnreadableHandler>[0], handler: UnreadableHandler | undefined): Promise<void> {
+    if (!handler) throw new CorruptCommitError(this.streamName, Math.floor(u.position / POSITIONS_PER_COMMIT), u.reason.replace(/^.*? is not a CACO ledger commit: /, ''));
+    await handler(u);
   }
 
   async *readAll(opts: ReadAllOptions = {}): AsyncIterable<Envelope> {
@@ -278,7 +334,12 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
     const endSeq = await this.lastSeq();
     for await (const chunk of this.range(this.subjectPrefix + '>', startSeqAfter(from), endSeq)) {
       for (const c of chunk) {
-        for (const e of decodeCommit(this.streamName, c.seq, c.data)) {
+        const d = tryDecodeCommit(this.streamName, c.seq, c.data, c.subject, this.subjectPrefix);
+        if ('unreadable' in d) {
+          if (d.position > from) await this.unreadable(d, opts.onUnreadable);
+          continue;
+        }
+        for (const e of d) {
           if (e.position <= from) continue;
           if (cats && !cats.has(categoryOf(e.stream))) continue;
           yield e;
@@ -335,7 +396,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
     for (let i = 0; i < seqs.length; i++) {
       const m = answers[i];
       if (!m || m.seq !== seqs[i]) return { commits, next: seqs[i]! };
-      if (wildcard !== undefined ? m.subject.startsWith(wildcard) : m.subject === filter) commits.push({ seq: m.seq, data: m.data });
+      if (wildcard !== undefined ? m.subject.startsWith(wildcard) : m.subject === filter) commits.push({ seq: m.seq, data: m.data, subject: m.subject });
     }
     return { commits, next: endSeq + 1 };
   }
@@ -351,7 +412,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
   }
 
   async subscribeAll(handler: EventHandler, opts: SubscribeAllOptions = {}): Promise<StoreSubscription> {
-    const sub = new JetStreamSubscription(this, handler, opts.from ?? 0, opts.categories, this.opts.pullBatch ?? 1024);
+    const sub = new JetStreamSubscription(this, handler, opts, this.opts.pullBatch ?? 1024);
     await sub.start();
     this.subs.add(sub);
     sub.onClose = () => this.subs.delete(sub);
@@ -361,8 +422,9 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
   async headPosition(): Promise<number> {
     const m = await retryWhileUnavailable(() => this.jsm.streams.getMessage(this.streamName, { last_by_subj: this.subjectPrefix + '>' }), this.retryOpts);
     if (!m) return 0;
-    const events = decodeCommit(this.streamName, m.seq, m.data);
-    return positionOf(m.seq, events.length - 1);
+    // An unreadable last message still has a position: a subscription passes it there.
+    const d = tryDecodeCommit(this.streamName, m.seq, m.data);
+    return 'unreadable' in d ? d.position : positionOf(m.seq, d.length - 1);
   }
 
   streamHeads(): Promise<ReadonlyArray<{ stream: string; revision: number; hash: string }>> {
@@ -385,9 +447,12 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
         let got = 0;
         for await (const m of msgs) {
           got++;
-          const events = decodeCommit(this.streamName, m.seq, m.data);
-          const last = events[events.length - 1]!;
-          out.push({ stream: last.stream, revision: last.revision, hash: last.hash });
+          // The last message of a subject as stored, verified or not: an unreadable one names no head.
+          const events = tryDecodeCommit(this.streamName, m.seq, m.data);
+          if (!('unreadable' in events)) {
+            const last = events[events.length - 1]!;
+            out.push({ stream: last.stream, revision: last.revision, hash: last.hash });
+          }
           if (m.info.pending === 0) {
             done = true;
             break;
@@ -409,6 +474,14 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
     return this.checkpoints.put(name, position);
   }
 
+  quarantine(r: QuarantineRecord): Promise<void> {
+    return this.q.quarantine(r);
+  }
+
+  quarantined(): Promise<ReadonlyArray<QuarantineRecord>> {
+    return this.q.quarantined();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -426,6 +499,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
       });
     }
     await this.checkpoints.destroy();
+    await this.q.destroy();
     this.heads.clear();
   }
 }
@@ -472,11 +546,6 @@ async function ensureStream(jsm: JetStreamManager, name: string, prefix: string,
   }
 }
 
-function headOf(events: ReadonlyArray<Envelope>, seq: number): Head {
-  const last = events[events.length - 1]!;
-  return { revision: last.revision, hash: last.hash, seq };
-}
-
 function apiCode(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'number' ? code : undefined;
@@ -486,12 +555,6 @@ function apiCode(err: unknown): number | undefined {
 const STALL_MS = 3000;
 /** How often a live subscription compares what it delivered with the stream's end. */
 const WATCH_MS = 1000;
-const RESTART_BACKOFF_MS = [100, 250, 500, 1000, 2000, 5000];
-
-/** A failure of the subscriber's own handler: it ends the subscription rather than being retried. */
-class HandlerFailure {
-  constructor(readonly cause: unknown) {}
-}
 
 /**
  * Catch-up reads ranges from the subscription's own position; live is an ordered consumer
@@ -506,6 +569,9 @@ class HandlerFailure {
  * itself: when the stream holds commits past what it delivered, nothing was delivered for
  * STALL_MS and no handler is running, or when the consumer ends or fails, it drops the
  * consumer and starts again from its own position: catch-up by range, then a new consumer.
+ * The Resumer paces the restarts (back-off), reports each to `onError`, and gives up (status
+ * `failed`) only after `giveUpAfterMs` without a delivery. A message that is not a commit is
+ * handed to `onUnreadable` and passed over.
  */
 class JetStreamSubscription implements StoreSubscription {
   private pos: number;
@@ -519,10 +585,10 @@ class JetStreamSubscription implements StoreSubscription {
   private running: Promise<void> = Promise.resolve();
   private waiters: Array<{ target: number; resolve: () => void }> = [];
   private readonly cats: Set<string> | undefined;
+  private readonly resumer: Resumer;
   /** Commits delivered so far: the watchdog's measure of progress. */
   private delivered = 0;
   private inHandler = false;
-  private wakeBackoff: (() => void) | undefined;
   /** Times the live consumer was replaced (stall, end or error), for diagnostics. */
   restarts = 0;
   lastRestartReason: string | undefined;
@@ -531,53 +597,48 @@ class JetStreamSubscription implements StoreSubscription {
   constructor(
     private readonly store: JetStreamEventStore,
     private readonly handler: EventHandler,
-    from: number,
-    categories: ReadonlyArray<string> | undefined,
+    private readonly opts: SubscribeAllOptions,
     private readonly pullBatch: number,
   ) {
-    this.pos = from;
-    this.nextSeq = startSeqAfter(from);
-    this.cats = categories ? new Set(categories) : undefined;
+    this.pos = opts.from ?? 0;
+    this.nextSeq = startSeqAfter(this.pos);
+    this.cats = opts.categories ? new Set(opts.categories) : undefined;
+    this.resumer = new Resumer(() => this.pos, opts.onError, opts.giveUpAfterMs, opts.handlerFailures === 'retry');
   }
 
   get position(): number {
     return this.pos;
   }
 
+  status(): SubscriptionStatus {
+    return this.resumer.status();
+  }
+
   async start(): Promise<void> {
-    this.running = this.run().catch((err: unknown) => {
-      this.failure = err instanceof HandlerFailure ? err.cause : err;
+    this.running = this.resumer.run(() => this.followOnce(), () => this.closed).catch((err: unknown) => {
+      this.failure = err;
       this.closed = true;
       this.release(true);
     });
   }
 
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (!this.closed) {
-      let reason: string;
-      try {
-        reason = await this.follow();
-        failures = 0;
-      } catch (err) {
-        if (err instanceof HandlerFailure || this.closed) throw err;
-        failures++;
-        reason = `consumer failed: ${err instanceof Error ? err.message : String(err)}`;
-      }
+  /** One life of the reader and consumer; it always ends in an error the Resumer judges. */
+  private async followOnce(): Promise<void> {
+    let reason: string;
+    try {
+      reason = await this.follow();
+    } catch (err) {
       if (this.closed) return;
-      this.restarts++;
-      this.lastRestartReason = reason;
       await this.dropConsumer();
-      const wait = RESTART_BACKOFF_MS[Math.min(failures, RESTART_BACKOFF_MS.length - 1)]!;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, wait);
-        this.wakeBackoff = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.wakeBackoff = undefined;
+      this.restarts++;
+      this.lastRestartReason = err instanceof HandlerFailure ? `handler failed: ${errorText(err.cause)}` : `consumer failed: ${errorText(err)}`;
+      throw err;
     }
+    if (this.closed) return;
+    await this.dropConsumer();
+    this.restarts++;
+    this.lastRestartReason = reason;
+    throw new Error(reason);
   }
 
   /** Catch up by range, then follow live until the consumer ends, fails or stalls; returns why it stopped. */
@@ -590,7 +651,7 @@ class JetStreamSubscription implements StoreSubscription {
       for await (const chunk of this.store.range(this.store.subjectPrefix + '>', this.nextSeq, endSeq)) {
         for (const c of chunk) {
           if (this.closed) return 'closed';
-          await this.deliver(c.seq, c.data);
+          await this.deliver(c.seq, c.data, c.subject);
         }
       }
     }
@@ -611,7 +672,7 @@ class JetStreamSubscription implements StoreSubscription {
     try {
       for await (const m of msgs) {
         if (this.closed) return 'closed';
-        await this.deliver(m.seq, m.data);
+        await this.deliver(m.seq, m.data, m.subject);
       }
     } finally {
       watchdog();
@@ -659,26 +720,35 @@ class JetStreamSubscription implements StoreSubscription {
     consumer?.delete().catch(() => undefined);
   }
 
-  private async deliver(seq: number, data: Uint8Array): Promise<void> {
+  private async deliver(seq: number, data: Uint8Array, subject: string): Promise<void> {
     // A restarted consumer may hand back a commit that was already delivered.
     if (seq < this.nextSeq) return;
-    for (const e of decodeCommit(this.store.streamName, seq, data)) {
-      if (e.position <= this.pos) continue;
-      if (this.closed) return;
-      if (!this.cats || this.cats.has(categoryOf(e.stream))) {
-        this.inHandler = true;
-        try {
-          await this.handler(e);
-        } catch (err) {
-          throw new HandlerFailure(err);
-        } finally {
-          this.inHandler = false;
-        }
+    const d = tryDecodeCommit(this.store.streamName, seq, data, subject, this.store.subjectPrefix);
+    if ('unreadable' in d) {
+      if (d.position > this.pos && !this.closed) {
+        await this.store.unreadable(d, this.opts.onUnreadable);
+        this.pos = d.position;
       }
-      this.pos = e.position;
+    } else {
+      for (const e of d) {
+        if (e.position <= this.pos) continue;
+        if (this.closed) return;
+        if (!this.cats || this.cats.has(categoryOf(e.stream))) {
+          this.inHandler = true;
+          try {
+            await this.handler(e);
+          } catch (err) {
+            throw new HandlerFailure(err);
+          } finally {
+            this.inHandler = false;
+          }
+        }
+        this.pos = e.position;
+      }
     }
     this.nextSeq = seq + 1;
     this.delivered++;
+    this.resumer.progressed();
     if (this.waiters.length) this.release(false);
   }
 
@@ -705,7 +775,7 @@ class JetStreamSubscription implements StoreSubscription {
   async close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
-      this.wakeBackoff?.();
+      this.resumer.close();
       await this.msgs?.close().catch(() => undefined);
     }
     await this.running;
@@ -713,4 +783,8 @@ class JetStreamSubscription implements StoreSubscription {
     await this.dropConsumer();
     this.onClose?.();
   }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope.ts';
@@ -6,7 +7,8 @@ import { ConcurrencyError, InvalidArgumentError } from '../errors.ts';
 import type { Keyring, SigningKeys } from '../ledger/keyring.ts';
 import { hashBatch, sealBatch } from '../ledger/seal.ts';
 import { WorkerSigner } from '../ledger/worker-signer.ts';
-import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, ReadAllOptions, StoreSubscription, SubscribeAllOptions } from './event-store.ts';
+import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
+import { CorruptCommitError } from './jetstream-commit.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 
@@ -84,6 +86,7 @@ CREATE TABLE IF NOT EXISTS events (
   UNIQUE (stream, revision)
 );
 CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS quarantine (position INTEGER PRIMARY KEY, record TEXT NOT NULL);
 `;
 
 export interface SqliteStoreOptions {
@@ -115,7 +118,7 @@ function isSigningKeys(k: Keyring): k is Keyring & SigningKeys {
 }
 
 /** The embedded ledger: one SQLite file in WAL mode. */
-export class SqliteEventStore implements EventStore, CheckpointStore {
+export class SqliteEventStore implements EventStore, CheckpointStore, QuarantineStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly live = new LiveSignal();
@@ -170,6 +173,8 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
       ),
       cpGet: this.db.prepare<[string], { position: number }>('SELECT position FROM checkpoints WHERE name = ?'),
       cpPut: this.db.prepare('INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position'),
+      qPut: this.db.prepare('INSERT OR IGNORE INTO quarantine (position, record) VALUES (?, ?)'),
+      qAll: this.db.prepare<[], { record: string }>('SELECT record FROM quarantine ORDER BY position'),
     };
     this.appendTx = this.db.transaction((a: PendingAppend): AppendResult => this.write(this.prepareAppend(a, true)));
     this.groupTx = this.db.transaction((group: ReadonlyArray<PendingAppend>, outcomes: Outcome[]): void => {
@@ -279,7 +284,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
       (e as { position: number }).position = Number(info.lastInsertRowid);
     }
     const last = sealed[sealed.length - 1]!;
-    return { events: sealed, nextExpected: last.revision, position: last.position };
+    return { events: sealed, nextExpected: last.revision, position: last.position, sealedHere: true };
   }
 
   /**
@@ -436,8 +441,15 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
     for (const r of w) r();
   }
 
-  async *readStream(stream: string, fromRevision = 0): AsyncIterable<Envelope> {
-    for (const row of this.stmts.readStream.iterate(stream, fromRevision)) yield fromRaw(row);
+  async *readStream(stream: string, fromRevision = 0, opts: ReadStreamOptions = {}): AsyncIterable<Envelope> {
+    // All rows at once: an open statement iterator would make any append made while the
+    // reader awaits fail with "connection is busy".
+    for (const row of this.stmts.readStream.all(stream, fromRevision)) {
+      const e = readRow(row);
+      if (!('unreadable' in e)) yield e;
+      else if (opts.onUnreadable) await opts.onUnreadable(e);
+      else throw unreadableError(e);
+    }
   }
 
   /**
@@ -446,6 +458,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
    * per-event resume, and here the next event is usually already in the page.
    */
   readAll(opts: ReadAllOptions = {}): AsyncIterable<Envelope> {
+    if (opts.onUnreadable) return this.readAllReporting(opts);
     let from = opts.from ?? 0;
     let left = opts.limit ?? Infinity;
     const cats = opts.categories ? new Set(opts.categories) : undefined;
@@ -489,11 +502,32 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
     };
   }
 
+  /** readAll for a reader that takes unreadable rows: they are reported in order, and skipped. */
+  private async *readAllReporting(opts: ReadAllOptions): AsyncIterable<Envelope> {
+    let from = opts.from ?? 0;
+    let left = opts.limit ?? Infinity;
+    const cats = opts.categories ? new Set(opts.categories) : undefined;
+    while (left > 0) {
+      const page = this.readPage(from, READ_PAGE);
+      if (page.length === 0) return;
+      for (const e of page) {
+        from = e.position;
+        if ('unreadable' in e) {
+          await opts.onUnreadable!(e);
+          continue;
+        }
+        if (cats && !cats.has(categoryOf(e.stream))) continue;
+        yield e;
+        if (--left <= 0) return;
+      }
+    }
+  }
+
   /** Synchronous page read for the catch-up loop (fast path: no async iterator per event). */
-  readPage(from: number, limit: number): Envelope[] {
+  readPage(from: number, limit: number): Array<Envelope | UnreadableRecord> {
     const rows = this.stmts.readAll.all(from, limit);
-    const out = new Array<Envelope>(rows.length);
-    for (let i = 0; i < rows.length; i++) out[i] = fromRaw(rows[i]!);
+    const out = new Array<Envelope | UnreadableRecord>(rows.length);
+    for (let i = 0; i < rows.length; i++) out[i] = readRow(rows[i]!);
     return out;
   }
 
@@ -506,6 +540,11 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
       live: this.live,
       pollMs: this.opts.pollMs ?? 250,
       handler,
+      onUnreadable: opts.onUnreadable,
+      onError: opts.onError,
+      giveUpAfterMs: opts.giveUpAfterMs,
+      handlerFailures: opts.handlerFailures,
+      storeName: 'the SQLite ledger',
     });
   }
 
@@ -535,6 +574,14 @@ export class SqliteEventStore implements EventStore, CheckpointStore {
 
   async put(name: string, position: number): Promise<void> {
     this.stmts.cpPut.run(name, position);
+  }
+
+  async quarantine(r: QuarantineRecord): Promise<void> {
+    this.stmts.qPut.run(r.position, JSON.stringify(r));
+  }
+
+  async quarantined(): Promise<ReadonlyArray<QuarantineRecord>> {
+    return this.stmts.qAll.all().map((x) => JSON.parse(x.record) as QuarantineRecord);
   }
 
   /** For tests of the audit: run raw SQL against the file (e.g. to tamper with a row). */
@@ -570,6 +617,27 @@ function fromRaw(r: RawRow): Envelope {
     hash: r[12],
     sig: r[13],
   };
+}
+
+/** A row as an event, or as what it is when its data is not JSON (someone wrote the file by hand). */
+function readRow(r: RawRow): Envelope | UnreadableRecord {
+  try {
+    return fromRaw(r);
+  } catch (err) {
+    const bytes = Buffer.from(String(r[10]), 'utf8');
+    return {
+      unreadable: true,
+      position: r[0],
+      stream: r[2],
+      reason: `row data is not JSON (${err instanceof Error ? err.message : String(err)})`,
+      bytes: bytes.byteLength,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    };
+  }
+}
+
+function unreadableError(u: UnreadableRecord): CorruptCommitError {
+  return new CorruptCommitError('the SQLite ledger', u.position, u.reason);
 }
 
 function toEnvelope(r: Row): Envelope {

@@ -243,7 +243,7 @@ export function storeContract(name: string, open: StoreFactory): void {
     });
 
     withStore('a subscription whose handler fails stops, and caughtUp reports the failure', async ({ store }) => {
-      await store.append('fail-1', batch(3), 'no-stream');
+      await store.append('fail-0', batch(3), 'no-stream');
       const got: string[] = [];
       const sub = await store.subscribeAll((e) => {
         if (e.revision === 1) throw new Error('handler broke');
@@ -251,6 +251,49 @@ export function storeContract(name: string, open: StoreFactory): void {
       });
       await assert.rejects(sub.caughtUp(), /handler broke/);
       assert.equal(got.length, 1);
+      assert.equal(sub.status?.().state, 'failed');
+      await sub.close();
+    });
+
+    withStore("with handlerFailures 'retry' a failing handler is retried from the subscription's own position after a back-off: nothing skipped, nothing doubled", async ({ store }) => {
+      await store.append('retry-1', batch(3), 'no-stream');
+      const got: number[] = [];
+      const errors: Array<{ attempt: number; fatal: boolean; position: number }> = [];
+      let failures = 0;
+      const sub = await store.subscribeAll(
+        (e) => {
+          if (e.revision === 1 && failures < 2) {
+            failures++;
+            throw new Error('handler broke');
+          }
+          got.push(e.revision);
+        },
+        { handlerFailures: 'retry', onError: (_err, info) => errors.push(info) },
+      );
+      await sub.caughtUp();
+      assert.deepEqual(got, [0, 1, 2]);
+      assert.deepEqual(errors.map((x) => [x.attempt, x.fatal]), [[1, false], [2, false]]);
+      assert.equal(sub.status?.().state, 'running');
+      await sub.close();
+      assert.equal(sub.status?.().state, 'closed');
+    });
+
+    withStore("with handlerFailures 'retry' a handler that keeps failing gives up after giveUpAfterMs: reported fatal, status failed, caughtUp rejects", async ({ store }) => {
+      await store.append('fail-1', batch(3), 'no-stream');
+      const got: string[] = [];
+      const fatal: boolean[] = [];
+      const sub = await store.subscribeAll(
+        (e) => {
+          if (e.revision === 1) throw new Error('handler broke');
+          got.push(e.id);
+        },
+        { handlerFailures: 'retry', giveUpAfterMs: 300, onError: (_err, info) => fatal.push(info.fatal) },
+      );
+      await assert.rejects(sub.caughtUp(), /handler broke/);
+      assert.equal(got.length, 1);
+      assert.ok(fatal.length >= 2 && fatal.at(-1) === true && fatal.slice(0, -1).every((f) => !f), JSON.stringify(fatal));
+      assert.equal(sub.status?.().state, 'failed');
+      assert.match(sub.status?.().error ?? '', /handler broke/);
       await sub.close();
     });
 

@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { embeddedStack } from '../support/embedded.ts';
 import { writeFixtureLedger } from '../report/fixture.ts';
@@ -45,6 +46,10 @@ describe('caco dashboard (command line)', () => {
     const s = embeddedStack('cli');
     await writeFixtureLedger(s.store, 12);
     const ledger = join(s.dir, 'ledger.db');
+    // The ledger's public keys beside it, where the command looks: without them no event
+    // verifies, and the projections show only what verifies.
+    mkdirSync(join(s.dir, 'keys'));
+    writeFileSync(join(s.dir, 'keys', 'keys.json'), JSON.stringify({ keys: s.keyring.publicKeys() }));
     const first = await serve(['--ledger', ledger, '--port', '0']);
     try {
       const view = (await (await fetch(`${first.url}/api/view`)).json()) as { audit: { events: number } };

@@ -1,0 +1,279 @@
+import type { Envelope, NewEvent } from '../envelope.ts';
+import { ChainVerifier } from '../ledger/chain-verifier.ts';
+import { SignatureCache } from '../ledger/signature-cache.ts';
+import type { KeyResolver } from '../ledger/key-resolver.ts';
+import type { Logger } from '../log/logger.ts';
+import { MemoryQuarantineStore } from './memory-quarantine.ts';
+import type {
+  AppendResult,
+  EventHandler,
+  EventStore,
+  ExpectedRevision,
+  QuarantineRecord,
+  QuarantineStore,
+  ReadAllOptions,
+  ReadStreamOptions,
+  StoreSubscription,
+  SubscribeAllOptions,
+  UnreadableRecord,
+} from './event-store.ts';
+
+export interface VerifiedStoreOptions {
+  /** Who may sign for a source (the keyring, or a key registry). */
+  readonly keys: KeyResolver;
+  /** Where refused events are recorded (the store's own quarantine table or bucket). */
+  readonly quarantine: QuarantineStore;
+  readonly log: Logger;
+}
+
+/** What verify-on-read has refused in this process. */
+export interface QuarantineCounters {
+  /** Distinct positions refused (each logged and recorded once). */
+  readonly refused: number;
+  /** Records that could not be written to the quarantine store (each also logged). */
+  readonly recordFailures: number;
+}
+
+/**
+ * A verified view for a reader that only reads (a projection, the dashboard, a CLI report):
+ * refusals are logged and counted, and recorded in memory only, since a read-only command
+ * must not write to the ledger's files; `caco audit verify` is the report of record.
+ */
+export function verifiedView(store: EventStore, keys: KeyResolver, log: Logger): VerifiedEventStore {
+  if (store instanceof VerifiedEventStore) return store;
+  return new VerifiedEventStore(store, { keys, quarantine: new MemoryQuarantineStore(), log });
+}
+
+/** Positions remembered as reported; past this the memory is dropped (and a position may be logged again). */
+const MAX_REMEMBERED = 100_000;
+
+/**
+ * Verify on read: the store every reader in a process uses (agents, relay, projections).
+ * Each event a read or a subscription hands on has been checked by a ChainVerifier of
+ * that reader: hash, signature by a registered key of its source, revision and prevHash
+ * after the stream's last verified event. What fails, and any message that is not an
+ * event at all, is quarantined — one log line, a record with its position and reason in
+ * the store's quarantine, a counter — and skipped: the reader goes on with the next event.
+ *
+ * A reader that starts after the start of the ledger (a subscription from a checkpoint)
+ * learns each stream's verified head the first time it meets the stream, by verifying
+ * that stream's events before its start; so it judges the next event as a reader from
+ * the start would. Appends pass through: the writer's own chaining is the store's affair.
+ */
+export class VerifiedEventStore implements EventStore {
+  readonly kind: EventStore['kind'];
+  private readonly reported = new Set<number>();
+  private refused = 0;
+  private recordFailures = 0;
+  /** Shared by every reader here, and filled by this process's own appends. */
+  private readonly sigs = new SignatureCache();
+
+  constructor(
+    readonly inner: EventStore,
+    private readonly o: VerifiedStoreOptions,
+  ) {
+    this.kind = inner.kind;
+  }
+
+  get counters(): QuarantineCounters {
+    return { refused: this.refused, recordFailures: this.recordFailures };
+  }
+
+  async append(stream: string, events: ReadonlyArray<NewEvent>, expected: ExpectedRevision): Promise<AppendResult> {
+    const res = await this.inner.append(stream, events, expected);
+    // Sealed by this call with this process's keys: its readers need not check these
+    // signatures again. (Not a retry's answer: that is read back from storage, where anyone
+    // who guessed the event id may have put something else.)
+    if (res.sealedHere) for (const e of res.events) this.sigs.add(e.hash, e.sig);
+    return res;
+  }
+
+  /** A reader's own verifier, positioned at `from`; see `VerifiedCursor`. */
+  cursor(from = 0, categories?: ReadonlyArray<string>): VerifiedCursor {
+    return new VerifiedCursor(this, from, categories);
+  }
+
+  async *readAll(opts: ReadAllOptions = {}): AsyncIterable<Envelope> {
+    const judge = new ReaderJudge(this, opts.from ?? 0);
+    let left = opts.limit ?? Infinity;
+    if (left <= 0) return;
+    // The limit counts delivered events: refused ones do not use it up.
+    const { limit: _limit, ...rest } = opts;
+    for await (const e of this.inner.readAll({ ...rest, onUnreadable: (u) => this.refuseUnreadable(u) })) {
+      if (!(await judge.accepts(e))) continue;
+      yield e;
+      if (--left <= 0) return;
+    }
+  }
+
+  async *readStream(stream: string, fromRevision = 0, _opts: ReadStreamOptions = {}): AsyncIterable<Envelope> {
+    // The chain is judged from its first event, whatever revision the caller wants.
+    const v = this.newVerifier();
+    for await (const e of this.inner.readStream(stream, 0, { onUnreadable: (u) => this.refuseUnreadable(u) })) {
+      const verdict = v.check(e);
+      if (!verdict.ok) {
+        await this.refuse(e, verdict.reason);
+        continue;
+      }
+      if (e.revision >= fromRevision) yield e;
+    }
+  }
+
+  async subscribeAll(handler: EventHandler, opts: SubscribeAllOptions = {}): Promise<StoreSubscription> {
+    const judge = new ReaderJudge(this, opts.from ?? 0);
+    return this.inner.subscribeAll(
+      async (e) => {
+        if (await judge.accepts(e)) await handler(e);
+      },
+      { ...opts, onUnreadable: (u) => this.refuseUnreadable(u) },
+    );
+  }
+
+  headPosition(): Promise<number> {
+    return this.inner.headPosition();
+  }
+
+  streamHeads(): Promise<ReadonlyArray<{ stream: string; revision: number; hash: string }>> {
+    return this.inner.streamHeads();
+  }
+
+  quarantined(): Promise<ReadonlyArray<QuarantineRecord>> {
+    return this.o.quarantine.quarantined();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  /** @internal a new verifier with this store's keys. */
+  newVerifier(): ChainVerifier {
+    return new ChainVerifier(this.o.keys, this.sigs);
+  }
+
+  /** @internal */
+  async refuse(e: Envelope, reason: string): Promise<void> {
+    const str = (v: unknown) => (typeof v === 'string' ? v.slice(0, 200) : undefined);
+    const stream = str(e.stream);
+    const eventId = str(e.id);
+    const type = str(e.type);
+    const source = str(e.source);
+    await this.record({
+      position: e.position,
+      reason,
+      ...(stream !== undefined ? { stream } : {}),
+      ...(Number.isSafeInteger(e.revision) ? { revision: e.revision } : {}),
+      ...(eventId !== undefined ? { eventId } : {}),
+      ...(type !== undefined ? { type } : {}),
+      ...(source !== undefined ? { source } : {}),
+    });
+  }
+
+  /** @internal */
+  async refuseUnreadable(u: UnreadableRecord): Promise<void> {
+    await this.record({ position: u.position, reason: u.reason, ...(u.stream !== undefined ? { stream: u.stream } : {}), bytes: u.bytes, sha256: u.sha256 });
+  }
+
+  private async record(r: Omit<QuarantineRecord, 'detectedAt'>): Promise<void> {
+    // Every reader in the process meets the same bad event: it is reported once.
+    if (this.reported.has(r.position)) return;
+    // Reasons quote what the writer put there: bounded, whoever wrote it.
+    if (r.reason.length > 300) r = { ...r, reason: r.reason.slice(0, 300) + '…' };
+    if (this.reported.size >= MAX_REMEMBERED) this.reported.clear();
+    this.reported.add(r.position);
+    this.refused++;
+    this.o.log.warn({ position: r.position, stream: r.stream, revision: r.revision, eventId: r.eventId, type: r.type, source: r.source, reason: r.reason }, 'ledger event quarantined: it failed verification and is skipped');
+    try {
+      await this.o.quarantine.quarantine({ ...r, detectedAt: new Date().toISOString() });
+    } catch (err) {
+      // The log line above is then the record; the reader goes on either way.
+      this.recordFailures++;
+      this.o.log.error({ position: r.position, err: err instanceof Error ? err.message : String(err) }, 'could not write the quarantine record');
+    }
+  }
+}
+
+const RECENT_VERDICTS = 2048;
+
+/** One reader's verifier: events must come in log order, from just after `from`. */
+class ReaderJudge {
+  private readonly verifier: ChainVerifier;
+  /** Verdicts on the last events judged, by position (a redelivery goes back at most a page or a commit). */
+  private readonly recent = new Map<number, { hash: string; ok: boolean }>();
+
+  constructor(
+    private readonly store: VerifiedEventStore,
+    private readonly from: number,
+  ) {
+    this.verifier = store.newVerifier();
+  }
+
+  async accepts(e: Envelope): Promise<boolean> {
+    // A subscription whose handler failed delivers the same event again: it gets the same
+    // verdict (the verifier has moved past it, and would call it a replay).
+    const before = this.recent.get(e.position);
+    if (before && before.hash === e.hash) return before.ok;
+    if (this.from > 0 && typeof e.stream === 'string' && !this.verifier.knows(e.stream)) await this.learn(e.stream, e.position);
+    const verdict = this.verifier.check(e);
+    this.remember(e, verdict.ok);
+    if (verdict.ok) return true;
+    await this.store.refuse(e, verdict.reason);
+    return false;
+  }
+
+  private remember(e: Envelope, ok: boolean): void {
+    if (this.recent.size >= RECENT_VERDICTS) this.recent.delete(this.recent.keys().next().value!);
+    this.recent.set(e.position, { hash: e.hash, ok });
+  }
+
+  /** The stream's verified head before `before`, from its own events (refusals there were reported by whoever read them). */
+  private async learn(stream: string, before: number): Promise<void> {
+    const v = this.store.newVerifier();
+    for await (const x of this.store.inner.readStream(stream, 0, { onUnreadable: () => undefined })) {
+      if (x.position >= before) break;
+      v.check(x);
+    }
+    this.verifier.seed(stream, v.head(stream));
+  }
+}
+
+/**
+ * A reader that reads the log in pages and keeps its verifier between them (the lockstep
+ * scheduler). `position` moves past refused and unreadable messages too, so a page of
+ * nothing but refusals is still progress.
+ */
+export class VerifiedCursor {
+  private readonly judge: ReaderJudge;
+  private pos: number;
+
+  constructor(
+    private readonly store: VerifiedEventStore,
+    from: number,
+    private readonly categories?: ReadonlyArray<string>,
+  ) {
+    this.pos = from;
+    this.judge = new ReaderJudge(store, from);
+  }
+
+  get position(): number {
+    return this.pos;
+  }
+
+  /** The next verified events after `position`, reading at most `limit` stored ones. */
+  async next(limit: number): Promise<Envelope[]> {
+    const out: Envelope[] = [];
+    const it = this.store.inner.readAll({
+      from: this.pos,
+      limit,
+      ...(this.categories ? { categories: this.categories } : {}),
+      onUnreadable: async (u) => {
+        await this.store.refuseUnreadable(u);
+        this.pos = Math.max(this.pos, u.position);
+      },
+    });
+    for await (const e of it) {
+      if (await this.judge.accepts(e)) out.push(e);
+      this.pos = Math.max(this.pos, e.position);
+    }
+    return out;
+  }
+}
