@@ -106,7 +106,7 @@ function breakableBus(inner: Bus, state: { broken: boolean }): Bus {
   };
 }
 
-describe('GET /health', { timeout: 60_000 }, () => {
+describe('GET /health', { timeout: 120_000 }, () => {
   const state = { broken: false };
   let site: Awaited<ReturnType<typeof tallySite>>;
   let app: FastifyInstance;
@@ -134,23 +134,25 @@ describe('GET /health', { timeout: 60_000 }, () => {
     const dead = await eventually(async () => {
       const r = await app.inject({ method: 'GET', url: '/health' });
       return r.statusCode === 503 ? r : undefined;
-    }, 5000, '/health to answer 503');
+    }, 15_000, '/health to answer 503 (a reader retries for subscriptionGiveUpMs, then gives up)');
     const body = dead.json<RuntimeHealth>();
     assert.equal(body.ok, false);
-    assert.deepEqual(body.reasons, ['relay failed: bus refused the publish (test)']);
+    assert.equal(body.reasons.length, 1, body.reasons.join('; '));
+    assert.match(body.reasons[0]!, /^relay failed: .*bus refused the publish \(test\)/);
     assert.equal(body.subscriptions.find((s) => s.name === 'agent:tally')?.alive, true);
   });
 
-  test('503 naming the agent whose ledger subscription died', async () => {
-    // The fragile agent's evolve throws on this event, inside its ledger subscription.
-    await site.store.append('fragile-1', [{ id: 'boom-1', type: 'example.total.reset', version: 1, time: '2023-07-03T00:00:00.000Z', source: 'outsider', correlationId: 'boom-1', causationId: null, data: { meter: 'boom', reason: 'test' } }], 'any');
-    const body = await eventually(async () => {
-      const h = await site.rt.health();
-      return h.subscriptions.find((s) => s.name === 'agent:fragile')?.alive === false ? h : undefined;
-    }, 5000, 'the fragile subscription to fail');
-    assert.ok(body.reasons.includes('agent:fragile failed: evolve cannot take a boom'), body.reasons.join('; '));
-    const r = await app.inject({ method: 'GET', url: '/health' });
-    assert.equal(r.statusCode, 503);
+  test('an agent whose evolve throws is retried by its host and then dead-lettered: its reader is not dead, /health stays on the relay only', async () => {
+    // The fragile agent's evolve throws on this event. The agent host retries with back-off
+    // and then dead-letters the input, so the agent's ledger reader moves past it rather than
+    // die: health must not call that reader dead.
+    const { position } = await site.store.append('fragile-1', [{ id: 'boom-1', type: 'example.total.reset', version: 1, time: '2023-07-03T00:00:00.000Z', source: 'outsider', correlationId: 'boom-1', causationId: null, data: { meter: 'boom', reason: 'test' } }], 'any');
+    const h = await eventually(async () => {
+      const x = await site.rt.health();
+      return (x.readers.find((r) => r.name === 'agent:fragile')?.position ?? 0) >= position ? x : undefined;
+    }, 45_000, 'the fragile agent to move past the poison event');
+    assert.equal(h.subscriptions.find((s) => s.name === 'agent:fragile')?.alive, true);
+    assert.ok(!h.reasons.some((r) => r.startsWith('agent:')), h.reasons.join('; '));
   });
 
   test('503 with the reason when the runtime has stopped', async () => {

@@ -29,7 +29,7 @@ export async function tallySite(seed: string, o: { wrapBus?: (b: Bus) => Bus; fr
   const s = embeddedStack(seed);
   const site = `obs${seed.replace(/[^a-z0-9]/g, '')}`;
   const bus = o.wrapBus ? o.wrapBus(s.bus) : s.bus;
-  const rt = new Runtime({ ...s, bus, site, checkpoints: s.store, registry: exampleRegistry(), delivery: 'independent' });
+  const rt = new Runtime({ ...s, bus, site, checkpoints: s.store, registry: exampleRegistry(), delivery: 'independent', subscriptionGiveUpMs: 1500 });
   rt.add(tallyAgent());
   if (o.fragile) rt.add(fragileAgent());
   try {
