@@ -21,7 +21,11 @@ export const EnvelopeSchema = Schema.Struct({
   sig: NonEmpty,
 });
 
-/** A command sent to an agent over the bus: no ledger fields, and an optional signature. */
+/**
+ * A command sent to an agent over the bus: no ledger fields. `keyId` and `sig` are the
+ * sender's registered key and its ed25519 signature (docs/identity.md); the runtime refuses
+ * a command without them, so they are optional here only to name that refusal precisely.
+ */
 export const CommandEnvelopeSchema = Schema.Struct({
   id: NonEmpty,
   type: NonEmpty,
@@ -31,5 +35,6 @@ export const CommandEnvelopeSchema = Schema.Struct({
   correlationId: NonEmpty,
   causationId: Schema.NullOr(NonEmpty),
   data: Schema.Unknown,
+  keyId: Schema.optional(NonEmpty),
   sig: Schema.optional(NonEmpty),
 });

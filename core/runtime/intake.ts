@@ -1,13 +1,12 @@
-import { createHash } from 'node:crypto';
 import type { BusMessage } from '../bus/bus.ts';
 import type { Envelope } from '../envelope.ts';
-import type { Keyring, PublicKeyDirectory } from '../ledger/keyring.ts';
-import { canonicalJson } from '../ledger/canonical-json.ts';
+import type { PublicKeyDirectory } from '../ledger/keyring.ts';
 import { checkEvent } from '../ledger/seal.ts';
+import type { AuthRefusal } from '../identity/command-signature.ts';
+import type { CommandIdentity } from '../identity/site-identity.ts';
 import { decodeWith, type MessageRegistry, type SchemaProblem } from '../../schemas/registry.ts';
 import { CommandEnvelopeSchema, EnvelopeSchema } from '../../schemas/envelope.ts';
 import type { CommandMessage } from './agent.ts';
-import { verify } from 'node:crypto';
 
 /**
  * Turning bytes from the bus into trusted inputs. Each step names what was wrong so the dead
@@ -23,31 +22,26 @@ function parseJson(msg: BusMessage): Intake<unknown> {
   }
 }
 
-function digestOf(value: unknown): Buffer {
-  return createHash('sha256').update(canonicalJson(value)).digest();
-}
-
-/** Sign a command as its source agent (clients call this before sending). */
-export function signCommand(cmd: CommandMessage, keyring: Keyring): CommandMessage & { sig: string } {
-  const { ...unsigned } = cmd as CommandMessage & { sig?: string };
-  delete unsigned.sig;
-  return { ...unsigned, sig: keyring.sign(cmd.source, digestOf(unsigned)) };
-}
-
 export interface CommandIntakeOptions {
   readonly registry: MessageRegistry;
-  readonly keys: PublicKeyDirectory;
-  /** When true, a command without a valid signature from a known key is rejected. */
-  readonly requireSignature: boolean;
+  /** Checks the command's signature against the site's key registry. */
+  readonly identity: CommandIdentity;
   /** The command types this agent accepts. */
   readonly accepts: ReadonlySet<string>;
 }
 
-export function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): Intake<CommandMessage> {
+/**
+ * A command from the bus: JSON, envelope shape, then who sent it (signed by a registered,
+ * unrevoked key whose party is the `source`), and only then its type and data, so nothing
+ * from an unknown sender is decoded further than its envelope.
+ */
+export async function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): Promise<Intake<CommandMessage> & { code?: AuthRefusal }> {
   const json = parseJson(msg);
   if (!json.ok) return json;
   const env = decodeWith(CommandEnvelopeSchema, json.value);
   if (!env.ok) return { ok: false, reason: 'not a command envelope', problems: env.problems };
+  const auth = await o.identity.authenticate(json.value);
+  if (!auth.ok) return { ok: false, reason: auth.reason, code: auth.code };
   const cmd = env.value;
   if (!o.accepts.has(cmd.type)) {
     return { ok: false, reason: `unknown message type "${cmd.type}" for this agent (accepts ${[...o.accepts].join(', ') || 'no commands'})`, problems: [{ path: 'type', reason: 'unknown message type' }] };
@@ -57,23 +51,8 @@ export function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): Intake<
     const unknown = data.problems.some((p) => p.path === 'type' || p.path === 'version');
     return { ok: false, reason: unknown ? `unknown message type "${cmd.type}" v${cmd.version}` : `payload fails the ${cmd.type} v${cmd.version} schema`, problems: data.problems };
   }
-  const key = o.keys.publicKey(cmd.source);
-  if (cmd.sig !== undefined || (key && o.requireSignature)) {
-    if (!key) return { ok: false, reason: `bad signature: no public key for source "${cmd.source}"` };
-    if (cmd.sig === undefined) return { ok: false, reason: `bad signature: command from "${cmd.source}" is not signed` };
-    const { sig, ...unsigned } = cmd;
-    let ok = false;
-    try {
-      ok = verify(null, digestOf(unsigned), key, Buffer.from(sig, 'base64'));
-    } catch {
-      ok = false;
-    }
-    if (!ok) return { ok: false, reason: `bad signature by "${cmd.source}"` };
-  } else if (o.requireSignature) {
-    return { ok: false, reason: `bad signature: command from "${cmd.source}" is not signed` };
-  }
-  const { sig: _sig, ...rest } = cmd;
-  return { ok: true, value: { ...rest, data: data.value } };
+  const { sig: _sig, keyId: _keyId, ...rest } = cmd;
+  return { ok: true, value: { ...rest, data: data.value, principal: auth.principal } };
 }
 
 /** A relayed ledger event from the bus: shape, type, data schema, then hash and signature. */

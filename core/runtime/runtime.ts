@@ -10,7 +10,9 @@ import type { MessageRegistry } from '../../schemas/registry.ts';
 import type { AgentDefinition, AgentInput, CommandMessage } from './agent.ts';
 import { AgentHost, type HandleOutcome } from './agent-host.ts';
 import { DeadLetters } from './dead-letter.ts';
-import { intakeCommand, intakeEvent, signCommand } from './intake.ts';
+import { intakeCommand, intakeEvent } from './intake.ts';
+import { SiteIdentity, type CommandIdentity } from '../identity/site-identity.ts';
+import type { Principal } from '../identity/key-entry.ts';
 import { Mailbox } from './mailbox.ts';
 import { Relay } from './relay.ts';
 import { subjects } from './subjects.ts';
@@ -34,8 +36,12 @@ export interface RuntimeOptions {
   readonly delivery: 'lockstep' | 'independent';
   /** Publish every stored event on the bus (default true). */
   readonly relay?: boolean;
-  /** Reject commands that are not signed by a known key (default false). */
-  readonly requireSignedCommands?: boolean;
+  /**
+   * Signs the commands this runtime sends and authenticates the ones it receives. Every
+   * command on the bus must be signed by a registered key; without this option the runtime
+   * keeps a registry in memory and registers its own parties in it on first use.
+   */
+  readonly identity?: CommandIdentity;
   readonly maxAttempts?: number;
   readonly backoffMs?: number;
 }
@@ -43,7 +49,7 @@ export interface RuntimeOptions {
 /** A command reply on the bus. */
 export type CommandReply =
   | { readonly ok: true; readonly duplicate: boolean; readonly events: ReadonlyArray<{ id: string; type: string; stream: string; revision: number; position: number; data: unknown }> }
-  | { readonly ok: false; readonly error: { readonly reason: string; readonly problems?: ReadonlyArray<{ path: string; reason: string }> } };
+  | { readonly ok: false; readonly error: { readonly reason: string; readonly problems?: ReadonlyArray<{ path: string; reason: string }>; readonly code?: string } };
 
 export interface SendOptions {
   readonly source?: string;
@@ -54,6 +60,11 @@ export interface SendOptions {
   readonly timeoutMs?: number;
   /** Sign the command with the keyring as `source`. Default true. */
   readonly sign?: boolean;
+  /**
+   * `enqueue` only: who the caller authenticated (a Beckn signature, say). In-process
+   * commands skip the bus and its signature check, so the caller vouches for the sender.
+   */
+  readonly principal?: Principal;
 }
 
 interface HostSlot {
@@ -80,9 +91,11 @@ export class Runtime {
   private idleWaiters: Array<() => void> = [];
   private loop: Promise<void> | undefined;
   private loopError: unknown;
+  readonly identity: CommandIdentity;
 
   constructor(readonly o: RuntimeOptions) {
     this.dlq = new DeadLetters(o.bus, o.site, o.clock, o.log);
+    this.identity = o.identity ?? SiteIdentity.ephemeral(o.keyring, o.clock, o.log);
   }
 
   get site(): string {
@@ -239,10 +252,10 @@ export class Runtime {
     const sub = await this.o.bus.subscribe(
       subjects.commands(this.o.site, slot.host.name),
       async (msg) => {
-        const result = intakeCommand(msg, { registry: this.o.registry, keys: this.o.keyring, requireSignature: this.o.requireSignedCommands ?? false, accepts });
+        const result = await intakeCommand(msg, { registry: this.o.registry, identity: this.identity, accepts });
         if (!result.ok) {
           await this.dlq.send({ agent: slot.host.name, subject: msg.subject, reason: result.reason, ...(result.problems ? { problems: result.problems } : {}), payload: Buffer.from(msg.data).toString('utf8'), headers: msg.headers });
-          await this.reply(msg, { ok: false, error: { reason: result.reason, ...(result.problems ? { problems: result.problems } : {}) } });
+          await this.reply(msg, { ok: false, error: { reason: result.reason, ...(result.problems ? { problems: result.problems } : {}), ...(result.code ? { code: result.code } : {}) } });
           return;
         }
         const cmd = result.value;
@@ -285,9 +298,17 @@ export class Runtime {
   /** Send a command to an agent over the bus and wait for its outcome. */
   async send(agent: string, name: string, data: unknown, opts: SendOptions = {}): Promise<CommandReply> {
     const base = this.command(agent, name, data, opts);
-    const cmd = opts.sign === false ? base : signCommand(base, this.o.keyring);
+    const cmd = opts.sign === false ? base : await this.identity.sign(base);
+    return this.sendEnvelope(agent, name, cmd, opts.timeoutMs);
+  }
+
+  /**
+   * Send a command envelope exactly as a client made it (signed by the client's own key, as
+   * `POST /jobs` receives it): the agent's runtime checks the signature like any other.
+   */
+  async sendEnvelope(agent: string, name: string, envelope: unknown, timeoutMs = 30_000): Promise<CommandReply> {
     try {
-      const res = await this.o.bus.request(subjects.command(this.o.site, agent, name), Buffer.from(JSON.stringify(cmd)), { timeoutMs: opts.timeoutMs ?? 30_000 });
+      const res = await this.o.bus.request(subjects.command(this.o.site, agent, name), Buffer.from(JSON.stringify(envelope)), { timeoutMs });
       return JSON.parse(Buffer.from(res.data).toString('utf8')) as CommandReply;
     } catch (err) {
       if (err instanceof TimeoutError) return { ok: false, error: { reason: `agent "${agent}" did not answer "${name}" in time` } };
@@ -307,7 +328,7 @@ export class Runtime {
     const draft = this.command(agent, name, data, opts);
     const decoded = this.o.registry.decode(draft.type, draft.version, data);
     if (!decoded.ok) return { accepted: false, error: { ok: false, error: { reason: `payload fails the ${draft.type} v${draft.version} schema`, problems: decoded.problems } } };
-    const cmd: CommandMessage = { ...draft, data: decoded.value };
+    const cmd: CommandMessage = { ...draft, data: decoded.value, ...(opts.principal ? { principal: opts.principal } : {}) };
     const outcome = this.submit(slot, { kind: 'command', id: cmd.id, correlationId: cmd.correlationId, command: cmd }).then(
       (o): CommandReply =>
         o.error ? { ok: false, error: { reason: o.error } } : { ok: true, duplicate: o.duplicate, events: o.events.map((e) => ({ id: e.id, type: e.type, stream: e.stream, revision: e.revision, position: e.position, data: e.data })) },
