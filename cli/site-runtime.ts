@@ -10,12 +10,15 @@ import { createComputeAgent } from '../agents/compute/index.ts';
 import { DEFAULT_SITE, type SiteConfig } from '../agents/compute/jobs/index.ts';
 import { loadCarbonCsv, loadPriceCsv } from '../data/index.ts';
 import { loadRuntimeModel } from '../models/index.ts';
+import { openSiteIdentity, type SiteIdentity } from '../core/identity/index.ts';
 
 export interface LiveSite {
   readonly stack: Stack;
   readonly runtime: Runtime;
   readonly notes: ReadonlyArray<string>;
   readonly source: SignalSource;
+  /** The site's key registry and its own parties' keys (admin, the agents, the operator). */
+  readonly identity: SiteIdentity;
   stop(): Promise<void>;
 }
 
@@ -26,10 +29,16 @@ export interface LiveSite {
  */
 export async function startLiveSite(config: CacoConfig, opts: { recorded: boolean; site?: SiteConfig; addAgents?: (rt: Runtime) => void | Promise<void> }): Promise<LiveSite> {
   const stack = await openStack(config);
+  let identity: SiteIdentity | undefined;
   try {
     const clock = new WallClock();
     const log = createLogger({ level: config.logLevel });
-    const runtime = new Runtime({ site: config.site, store: stack.store, checkpoints: stack.checkpoints, bus: stack.bus, clock, ids: new Uuid7Ids(clock), registry: cacoRegistry(), keyring: stack.keyring, log, delivery: 'independent' });
+    // First run: the admin key and every local party's key are made here (mode 0600 under
+    // <data-dir>/<site>/keys) and registered, so the site needs no manual set-up.
+    identity = await openSiteIdentity({ config, keyring: stack.keyring, clock, log });
+    await identity.ensureAdmin();
+    await identity.ensureLocal('operator');
+    const runtime = new Runtime({ site: config.site, store: stack.store, checkpoints: stack.checkpoints, bus: stack.bus, clock, ids: new Uuid7Ids(clock), registry: cacoRegistry(), keyring: stack.keyring, log, delivery: 'independent', identity });
     let source: SignalSource;
     const notes: string[] = [];
     if (opts.recorded) {
@@ -80,12 +89,15 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
       runtime,
       notes,
       source,
+      identity,
       async stop() {
         await runtime.stop();
+        await identity?.close();
         await stack.close();
       },
     };
   } catch (err) {
+    await identity?.close();
     await stack.close();
     throw err;
   }

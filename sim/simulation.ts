@@ -12,6 +12,7 @@ import { advanceAndSettle } from './clock-driver.ts';
 import { DRAIN_MS, loadInputs, type SimulationInputs } from './inputs.ts';
 import type { SimulationOptions } from './options.ts';
 import { buildSiteAgents, type SiteAgents } from './site-agents.ts';
+import { openSiteIdentity, type SiteIdentity } from '../core/identity/index.ts';
 
 const SLOT_MS = 1_800_000;
 const DAY_MS = 86_400_000;
@@ -64,15 +65,20 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
     // Each JetStream run gets its own ledger stream, so a rerun starts from an empty ledger.
     natsSite: `${o.config.site}-${runTag}-${Date.now().toString(36)}`,
   });
+  let identity: SiteIdentity | undefined;
   try {
-    return await simulateOn(stack, inputs, o, t0);
+    // The run's key registry lives with its keys in the run's folder, on either stack: every
+    // command in a simulation is sent in-process, and the run leaves nothing on a server.
+    identity = await openSiteIdentity({ config: { ...o.config, store: 'sqlite' }, keyring: stack.keyring, clock: new SimulatedClock(o.fromMs), dir: join(o.outDir, 'keys') });
+    return await simulateOn(stack, identity, inputs, o, t0);
   } catch (err) {
+    await identity?.close().catch(() => undefined);
     await stack.close().catch(() => undefined);
     throw err;
   }
 }
 
-async function simulateOn(stack: Stack, inputs: SimulationInputs, o: SimulationOptions, t0: number): Promise<SimulationRun> {
+async function simulateOn(stack: Stack, identity: SiteIdentity, inputs: SimulationInputs, o: SimulationOptions, t0: number): Promise<SimulationRun> {
   const clock = new SimulatedClock(o.fromMs);
   const ids = new Uuid7Ids(clock, new SeededRandom(`ids:${o.seed}`));
   const log = createLogger({ level: o.config.logLevel });
@@ -87,6 +93,7 @@ async function simulateOn(stack: Stack, inputs: SimulationInputs, o: SimulationO
     keyring: stack.keyring,
     log,
     delivery: 'lockstep',
+    identity,
   });
   const agents = await buildSiteAgents({ runtime, inputs, site: o.site, seed: o.seed, market: o.market ?? true, clock, keyring: stack.keyring });
   await runtime.start();
@@ -137,6 +144,7 @@ async function simulateOn(stack: Stack, inputs: SimulationInputs, o: SimulationO
     submitted,
     close: async () => {
       await agents.close();
+      await identity.close();
       await stack.close();
     },
   };
