@@ -12,6 +12,7 @@ import { dashboardCommand } from './commands/dashboard.ts';
 import { runCommand } from './commands/run.ts';
 import { submitCommand } from './commands/submit.ts';
 import { bppCommand } from './commands/bpp.ts';
+import { keysCommand } from './commands/keys.ts';
 import { reportAndExit } from './errors.ts';
 
 const program = new Command('caco')
@@ -28,6 +29,7 @@ program.addCommand(dashboardCommand());
 program.addCommand(runCommand());
 program.addCommand(submitCommand());
 program.addCommand(bppCommand());
+program.addCommand(keysCommand());
 
 // Subcommands built with `new Command` do not inherit these; apply them everywhere.
 const walk = (c: Command): void => {

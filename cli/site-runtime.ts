@@ -83,6 +83,7 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
       }),
     );
     await opts.addAgents?.(runtime);
+    for (const name of runtime.agentNames) await identity.ensureLocal(name);
     await runtime.start();
     return {
       stack,

@@ -6,4 +6,4 @@ export { KvKeyRegistryStore, keyBucketName } from './kv-registry-store.ts';
 export { authenticateCommand, commandSigningBytes, signCommandWith, type AuthRefusal, type AuthResult } from './command-signature.ts';
 export { ADMIN_PARTY, SiteIdentity, localRole, type CommandIdentity } from './site-identity.ts';
 export { KEY_FILE_FORMAT, newKeyFile, readKeyFile, signWithKey, writeKeyFile, type KeyFile, type LoadedKey } from './key-file.ts';
-export { openSiteIdentity, type OpenIdentityOptions } from './open.ts';
+export { openRegistryStore, openSiteIdentity, type OpenIdentityOptions } from './open.ts';

@@ -29,20 +29,23 @@ export interface OpenIdentityOptions {
  * (`keys/registry.db`), beside a JetStream ledger a KV bucket (`caco_<site>_keys`).
  */
 export async function openSiteIdentity(o: OpenIdentityOptions): Promise<SiteIdentity> {
-  let store: KeyRegistryStore;
+  const store = await openRegistryStore(o);
+  return new SiteIdentity({ store, keyring: o.keyring, clock: o.clock, ...(o.log ? { log: o.log } : {}) });
+}
+
+/** Only the storage, for readers that verify with an admin public key given to them. */
+export async function openRegistryStore(o: Omit<OpenIdentityOptions, 'keyring' | 'clock' | 'log'>): Promise<KeyRegistryStore> {
   if (o.config.store === 'jetstream') {
     const [{ connectNats }, { KvKeyRegistryStore }] = await Promise.all([import('../bus/nats-bus.ts'), import('./kv-registry-store.ts')]);
     const nc = await connectNats({ servers: o.config.natsUrl, name: `caco-keys-${o.config.site}` });
     try {
-      store = await KvKeyRegistryStore.open(nc, o.natsSite ?? o.config.site, { ownsConnection: true, create: !o.mustExist });
+      return await KvKeyRegistryStore.open(nc, o.natsSite ?? o.config.site, { ownsConnection: true, create: !o.mustExist });
     } catch (err) {
       await nc.close();
-      throw err instanceof Error && !o.mustExist ? err : new KeyRegistryError('--site', err instanceof Error ? err.message : String(err));
+      throw o.mustExist ? new KeyRegistryError('--site', err instanceof Error ? err.message : String(err)) : err;
     }
-  } else {
-    const path = join(o.dir ?? join(siteDir(o.config), 'keys'), 'registry.db');
-    if (o.mustExist && !existsSync(path)) throw new KeyRegistryError('--data-dir', `no key registry at ${path}; run \`caco run\` or \`caco keys add\` for this site first`);
-    store = new SqliteKeyRegistryStore(path);
   }
-  return new SiteIdentity({ store, keyring: o.keyring, clock: o.clock, ...(o.log ? { log: o.log } : {}) });
+  const path = join(o.dir ?? join(siteDir(o.config), 'keys'), 'registry.db');
+  if (o.mustExist && !existsSync(path)) throw new KeyRegistryError('--data-dir', `no key registry at ${path}; run \`caco run\` or \`caco keys add\` for this site first`);
+  return new SqliteKeyRegistryStore(path);
 }

@@ -124,6 +124,11 @@ export class Runtime {
     return host;
   }
 
+  /** The names of the agents hosted here, in the order they were added. */
+  get agentNames(): string[] {
+    return this.slots.map((s) => s.host.name);
+  }
+
   host(name: string): AgentHost<unknown> | undefined {
     return this.slots.find((s) => s.host.name === name)?.host;
   }
