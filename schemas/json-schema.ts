@@ -35,10 +35,13 @@ export function messageJsonSchema(def: MessageDef): Record<string, unknown> {
             hash: { ...str, pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the canonical JSON of the envelope without position, hash and sig' },
             sig: { ...str, description: "ed25519 signature (base64) of the hash bytes by the source agent's key" },
           }
-        : { sig: { ...str, description: 'optional ed25519 signature (base64) of the SHA-256 of the canonical JSON without sig' } }),
+        : {
+            keyId: { ...str, description: "the sender's key in the site's key registry (docs/identity.md)" },
+            sig: { ...str, description: 'ed25519 signature (base64) over the canonical JSON of the envelope without sig (keyId included)' },
+          }),
       data: doc.schema,
     },
-    required: ['id', 'type', 'version', 'time', 'source', 'correlationId', 'causationId', 'data', ...(ledger ? ['stream', 'revision', 'position', 'prevHash', 'hash', 'sig'] : [])],
+    required: ['id', 'type', 'version', 'time', 'source', 'correlationId', 'causationId', 'data', ...(ledger ? ['stream', 'revision', 'position', 'prevHash', 'hash', 'sig'] : ['keyId', 'sig'])],
     ...defs,
   };
 }
