@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Bus, BusMessage, Subscription } from '../bus/bus.ts';
 import type { Clock } from '../clock/clock.ts';
 import type { Envelope } from '../envelope.ts';
@@ -259,7 +260,9 @@ export class Runtime {
       async (msg) => {
         const result = await intakeCommand(msg, { registry: this.o.registry, identity: this.identity, accepts });
         if (!result.ok) {
-          await this.dlq.send({ agent: slot.host.name, subject: msg.subject, reason: result.reason, ...(result.problems ? { problems: result.problems } : {}), payload: Buffer.from(msg.data).toString('utf8'), headers: msg.headers });
+          // A sender we could not authenticate gets its reason, not a copy of its bytes kept for it.
+          const payload = result.code ? boundedText(msg.data) : Buffer.from(msg.data).toString('utf8');
+          await this.dlq.send({ agent: slot.host.name, subject: msg.subject, reason: result.reason, ...(result.problems ? { problems: result.problems } : {}), payload, headers: msg.headers });
           await this.reply(msg, { ok: false, error: { reason: result.reason, ...(result.problems ? { problems: result.problems } : {}), ...(result.code ? { code: result.code } : {}) } });
           return;
         }
@@ -375,4 +378,11 @@ export class Runtime {
     }
     await this.relay?.stop();
   }
+}
+
+/** At most 1 KB of a message, with its size and SHA-256 when cut, for refusals from unknown senders. */
+function boundedText(data: Uint8Array): string {
+  const text = Buffer.from(data).toString('utf8');
+  if (data.length <= 1024) return text;
+  return `${text.slice(0, 512)}… [cut: ${data.length} bytes, sha256 ${createHash('sha256').update(data).digest('hex')}]`;
 }

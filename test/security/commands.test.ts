@@ -101,6 +101,15 @@ describe('commands must be signed by a registered key and may touch only what th
         assert.match(reasonOf(r), reason, name);
         assert.equal(!r.ok && r.error.code, code, name);
       }
+      // A big unsigned message: refused, and what is kept of it is bounded.
+      const letters: string[] = [];
+      await s.bus.subscribe('caco.sec.dlq', (m) => void letters.push(Buffer.from(m.data).toString('utf8')));
+      const big = await request(s.bus, 'sec', 'submit', envelope('submit', 'alice', job('x'.repeat(200_000))));
+      assert.match(reasonOf(big), /^unsigned/);
+      await s.bus.flush();
+      assert.equal(letters.length, 1);
+      assert.ok(letters[0]!.length < 2048, `dead letter of ${letters[0]!.length} characters`);
+      assert.match(letters[0]!, /cut: \d+ bytes, sha256 [0-9a-f]{64}/);
       // A pin is refused the same way before the agent sees it.
       const pin = await request(s.bus, 'sec', 'pin', envelope('pin', 'operator', { jobId: 'x', startAt: iso(T0 + 2 * H), operator: 'me' }));
       assert.match(reasonOf(pin), /^unsigned/);
@@ -275,6 +284,7 @@ describe('commands must be signed by a registered key and may touch only what th
       // Another process reading the same bucket with the admin's public key sees the entry.
       const other = await KvKeyRegistryStore.open(client.nc, siteName, { create: false });
       assert.equal((await new KeyRegistry(other, identity.registry.adminPublicKey).lookup(alice.keyId)).found, true);
+      assert.deepEqual((await new KeyRegistry(other, identity.registry.adminPublicKey).list()).entries.map((e) => e.keyId), [alice.keyId]);
       await identity.admin.revoke(alice.keyId);
       const revoked = await request(client, siteName, 'submit', signWithKey(envelope('submit', 'alice', job('n2')), alice));
       assert.match(reasonOf(revoked), /^revoked key/);
