@@ -59,18 +59,17 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   o.onInputs?.(inputs);
   mkdirSync(o.outDir, { recursive: true });
   const runTag = `${o.seed}-${o.fromMs}`.replace(/[^A-Za-z0-9]/g, '').slice(0, 24);
-  const stack = await openStack(o.config, {
-    seed: o.seed,
-    sqlitePath: join(o.outDir, 'ledger.db'),
-    // Each JetStream run gets its own ledger stream, so a rerun starts from an empty ledger.
-    natsSite: `${o.config.site}-${runTag}-${Date.now().toString(36)}`,
-  });
+  // Each JetStream run gets its own ledger stream, so a rerun starts from an empty ledger.
+  const natsSite = `${o.config.site}-${runTag}-${Date.now().toString(36)}`;
+  const stack = await openStack(o.config, { seed: o.seed, sqlitePath: join(o.outDir, 'ledger.db'), natsSite });
   let identity: SiteIdentity | undefined;
   try {
     // The run's key registry lives with its keys in the run's folder, on either stack: every
     // command in a simulation is sent in-process, and the run leaves nothing on a server.
     identity = await openSiteIdentity({ config: { ...o.config, store: 'sqlite' }, keyring: stack.keyring, clock: new SimulatedClock(o.fromMs), dir: join(o.outDir, 'keys') });
-    return await simulateOn(stack, identity, inputs, o, t0);
+    // On a shared NATS server the run's subjects are its own too: an agent's commands go to a
+    // queue group, which other processes simulating the same site would otherwise join.
+    return await simulateOn(stack, identity, o.config.bus === 'nats' ? natsSite : o.config.site, inputs, o, t0);
   } catch (err) {
     await identity?.close().catch(() => undefined);
     await stack.close().catch(() => undefined);
@@ -78,12 +77,12 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   }
 }
 
-async function simulateOn(stack: Stack, identity: SiteIdentity, inputs: SimulationInputs, o: SimulationOptions, t0: number): Promise<SimulationRun> {
+async function simulateOn(stack: Stack, identity: SiteIdentity, busSite: string, inputs: SimulationInputs, o: SimulationOptions, t0: number): Promise<SimulationRun> {
   const clock = new SimulatedClock(o.fromMs);
   const ids = new Uuid7Ids(clock, new SeededRandom(`ids:${o.seed}`));
   const log = createLogger({ level: o.config.logLevel });
   const runtime = new Runtime({
-    site: o.config.site,
+    site: busSite,
     store: stack.store,
     checkpoints: stack.checkpoints,
     bus: stack.bus,
@@ -96,6 +95,9 @@ async function simulateOn(stack: Stack, identity: SiteIdentity, inputs: Simulati
     identity,
   });
   const agents = await buildSiteAgents({ runtime, inputs, site: o.site, seed: o.seed, market: o.market ?? true, clock, keyring: stack.keyring });
+  // As a live site does: the registry names every party of the site (the ledger's signers too).
+  await identity.ensureAdmin();
+  for (const name of runtime.agentNames) await identity.ensureLocal(name);
   await runtime.start();
   await runtime.settle();
 
