@@ -13,6 +13,7 @@ import { runCommand } from './commands/run.ts';
 import { submitCommand } from './commands/submit.ts';
 import { bppCommand } from './commands/bpp.ts';
 import { keysCommand } from './commands/keys.ts';
+import { natsCommand } from './commands/nats.ts';
 import { reportAndExit } from './errors.ts';
 
 const program = new Command('caco')
@@ -30,6 +31,7 @@ program.addCommand(runCommand());
 program.addCommand(submitCommand());
 program.addCommand(bppCommand());
 program.addCommand(keysCommand());
+program.addCommand(natsCommand());
 
 // Subcommands built with `new Command` do not inherit these; apply them everywhere.
 const walk = (c: Command): void => {

@@ -1,4 +1,5 @@
 import { CacoError } from '../core/errors.ts';
+import { describePermissionViolation } from '../core/nats-auth/credentials.ts';
 
 /** A problem the user can fix: printed as one line, exit code 2. */
 export class UsageError extends CacoError {
@@ -9,6 +10,11 @@ export class UsageError extends CacoError {
 export function reportAndExit(err: unknown): never {
   if (err instanceof CacoError) {
     process.stderr.write(`caco: ${err.message}\n`);
+    process.exit(2);
+  }
+  const refused = describePermissionViolation(err);
+  if (refused) {
+    process.stderr.write(`caco: ${refused}\n`);
     process.exit(2);
   }
   process.stderr.write(`caco: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -1,34 +1,80 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Runtime } from '../core/runtime/runtime.ts';
 import type { EventStore } from '../core/store/event-store.ts';
+import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits } from '../core/runtime/input-limits.ts';
+import { RateLimiter, type RateLimit } from '../core/runtime/rate-limit.ts';
 import { explainJob } from './explain.ts';
 
-/** HTTP status for a refused command: 401 without a signature, 403 with one that is not good enough. */
+export interface JobsHttpOptions {
+  /** Body size and JSON nesting bounds (default 64 KB, 32 levels). */
+  readonly limits?: InputLimits;
+  /** Per-client-address token buckets on POST /jobs (default 20 a second, burst 40; false: none). */
+  readonly rateLimit?: RateLimit | false;
+  /** Milliseconds now, for the rate limit (default the wall clock). */
+  readonly now?: () => number;
+}
+
+export const DEFAULT_HTTP_RATE_LIMIT: RateLimit = { perSecond: 20, burst: 40 };
+
+/** A refusal as the HTTP client sees it: the same shape as a refused command reply. */
+const refusal = (reason: string) => ({ ok: false, error: { reason } });
+
+/**
+ * HTTP status for a command the runtime refused: 401 without a signature, 403 with one that
+ * is not good enough, 429 past the sending key's rate limit, 400 for the rest (schema).
+ */
 function statusOf(code: string | undefined): number {
   if (code === 'unsigned') return 401;
   if (code === 'unknown-key' || code === 'revoked-key' || code === 'bad-signature' || code === 'source-mismatch') return 403;
+  if (code === 'rate-limited') return 429;
   return 400;
 }
 
 /**
  * The site's HTTP endpoint for jobs: POST /jobs submits one, GET /jobs/:id explains it from
- * the ledger. The body of POST /jobs is the same signed `compute.job.submit` command envelope
- * a client sends on NATS (docs/identity.md): one signed form for both transports, and no
- * shared secret (API token) to issue, store or leak. It is passed on to the compute agent
- * as received, so its runtime checks the signature exactly as for a NATS request.
+ * the ledger. Not listening yet. The body of POST /jobs is the same signed
+ * `compute.job.submit` command envelope a client sends on NATS (docs/identity.md): one signed
+ * form for both transports, and no shared secret (API token) to issue, store or leak. It is
+ * passed on to the compute agent as received, so its runtime checks the signature (and counts
+ * the key's rate) exactly as for a NATS request.
  */
-export async function startJobsHttp(runtime: Runtime, store: EventStore, port: number, host = '127.0.0.1'): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 1_000_000 });
+export function buildJobsHttp(runtime: Runtime, store: EventStore, o: JobsHttpOptions = {}): FastifyInstance {
+  const limits = o.limits ?? DEFAULT_COMMAND_LIMITS;
+  const limiter = o.rateLimit === false ? undefined : new RateLimiter(o.rateLimit ?? DEFAULT_HTTP_RATE_LIMIT);
+  const now = o.now ?? Date.now;
+  const app = Fastify({ logger: false, bodyLimit: limits.maxBytes });
+  // Parse with the depth bound: a deeply nested body must be a 400 with the reason, not a stack overflow later.
+  app.removeContentTypeParser(['application/json']);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+    const r = parseBoundedJson(body as Buffer, limits);
+    if (r.ok) return done(null, r.value);
+    done(Object.assign(new Error(`body refused: ${r.reason}`), { statusCode: r.reason.startsWith('too large') ? 413 : 400 }), undefined);
+  });
+  app.setErrorHandler((err: { statusCode?: number; message?: string; code?: string }, _req, reply) => {
+    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    const reason =
+      err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? `body refused: too large, the limit is ${limits.maxBytes} bytes`
+        : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? 'body refused: send application/json'
+          : status === 500
+            ? 'internal error'
+            : String(err.message ?? 'bad request').slice(0, 300);
+    return reply.code(status).send(refusal(reason));
+  });
   app.post('/jobs', async (req, reply) => {
-    const body = req.body as Record<string, unknown> | null;
-    if (typeof body !== 'object' || body === null || Array.isArray(body) || typeof body['keyId'] !== 'string' || typeof body['sig'] !== 'string') {
+    const admitted = limiter?.take(req.ip, now()) ?? { ok: true as const };
+    if (!admitted.ok) return reply.code(429).header('retry-after', Math.ceil(admitted.retryAfterMs / 1000)).send(refusal(admitted.reason));
+    const body = req.body as Record<string, unknown> | null | undefined;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return reply.code(400).send(refusal('body refused: a signed compute.job.submit command envelope (a JSON object) is required'));
+    if (typeof body['keyId'] !== 'string' || typeof body['sig'] !== 'string') {
       return reply.code(401).send({
         ok: false,
         error: { code: 'unsigned', reason: 'unsigned: POST /jobs takes a compute.job.submit command envelope signed by a registered key (keyId, sig); see docs/identity.md, or use `caco submit --key`' },
       });
     }
     if (body['type'] !== 'compute.job.submit') {
-      return reply.code(400).send({ ok: false, error: { reason: `type: POST /jobs takes "compute.job.submit", not "${String(body['type']).slice(0, 64)}"` } });
+      return reply.code(400).send(refusal(`type: POST /jobs takes "compute.job.submit", not "${String(body['type']).slice(0, 64)}"`));
     }
     const res = await runtime.sendEnvelope('compute', 'submit', body);
     if (!res.ok) return reply.code(statusOf(res.error.code)).send(res);
@@ -41,6 +87,11 @@ export async function startJobsHttp(runtime: Runtime, store: EventStore, port: n
     return reply.code(x.found ? 200 : 404).send(x);
   });
   app.get('/health', async () => ({ ok: true }));
+  return app;
+}
+
+export async function startJobsHttp(runtime: Runtime, store: EventStore, port: number, host = '127.0.0.1', o: JobsHttpOptions = {}): Promise<FastifyInstance> {
+  const app = buildJobsHttp(runtime, store, o);
   await app.listen({ port, host });
   return app;
 }

@@ -8,8 +8,10 @@ export interface GlobalOptions {
   bus?: string;
   store?: string;
   natsUrl?: string;
+  replicas?: string;
   dataDir?: string;
   logLevel?: string;
+  creds?: string;
 }
 
 export function addGlobalOptions(cmd: Command, defaults: Partial<Record<'bus' | 'store', string>> = {}): Command {
@@ -19,6 +21,8 @@ export function addGlobalOptions(cmd: Command, defaults: Partial<Record<'bus' | 
     .addOption(new Option('--bus <kind>', `message bus (also CACO_BUS; default ${defaults.bus ?? 'memory'})`).choices(['memory', 'nats']))
     .addOption(new Option('--store <kind>', `event store (also CACO_STORE; default ${defaults.store ?? 'sqlite'})`).choices(['sqlite', 'jetstream']))
     .option('--nats-url <url>', 'NATS server URL (also NATS_URL; default nats://127.0.0.1:4222)')
+    .option('--replicas <n>', 'JetStream replicas of the ledger: 1, or 3/5 on a cluster (also CACO_REPLICAS; default 1)')
+    .option('--creds <file>', 'NATS user credentials (also NATS_CREDS): a seed file from `caco nats creds` or a JWT .creds file')
     .option('--data-dir <dir>', 'folder for the SQLite ledger and keys (also CACO_DATA_DIR; default ./var)')
     .option('--log-level <level>', 'log level (also LOG_LEVEL; default warn)');
 }
@@ -30,6 +34,6 @@ export function configFrom(o: GlobalOptions, defaults: Partial<Record<'bus' | 's
   return loadConfig({
     env,
     ...(o.config ? { file: o.config } : {}),
-    overrides: { site: o.site, bus: o.bus, store: o.store, natsUrl: o.natsUrl, dataDir: o.dataDir, logLevel: o.logLevel },
+    overrides: { site: o.site, bus: o.bus, store: o.store, natsUrl: o.natsUrl, replicas: o.replicas, dataDir: o.dataDir, logLevel: o.logLevel, natsCreds: o.creds },
   });
 }

@@ -11,6 +11,11 @@ import { DEFAULT_SITE, type SiteConfig } from '../agents/compute/jobs/index.ts';
 import { loadCarbonCsv, loadPriceCsv } from '../data/index.ts';
 import { loadRuntimeModel } from '../models/index.ts';
 import { openSiteIdentity, type SiteIdentity } from '../core/identity/index.ts';
+import { inputLimitsFromEnv, type InputLimitsConfig } from '../core/config/input-limits-config.ts';
+import { AnchorWriter, openAnchorLog } from '../core/anchor/index.ts';
+
+/** How often a live site signs a checkpoint of its ledger's head into the anchor. */
+const ANCHOR_EVERY_MS = 60_000;
 
 export interface LiveSite {
   readonly stack: Stack;
@@ -19,6 +24,10 @@ export interface LiveSite {
   readonly source: SignalSource;
   /** The site's key registry and its own parties' keys (admin, the agents, the operator). */
   readonly identity: SiteIdentity;
+  /** Signed checkpoints of the ledger's head, outside the ledger (every minute and at stop). */
+  readonly anchor: AnchorWriter;
+  /** The bounds on outside input the site runs with (also for its HTTP endpoints). */
+  readonly limits: InputLimitsConfig;
   stop(): Promise<void>;
 }
 
@@ -27,8 +36,10 @@ export interface LiveSite {
  * configured bus and store. Grid signals come live from the Carbon Intensity and Elexon APIs,
  * or from the recorded 2023 data replayed as if current.
  */
-export async function startLiveSite(config: CacoConfig, opts: { recorded: boolean; site?: SiteConfig; addAgents?: (rt: Runtime) => void | Promise<void> }): Promise<LiveSite> {
-  const stack = await openStack(config);
+export async function startLiveSite(config: CacoConfig, opts: { recorded: boolean; site?: SiteConfig; addAgents?: (rt: Runtime) => void | Promise<void>; init?: boolean; limits?: InputLimitsConfig }): Promise<LiveSite> {
+  const limits = opts.limits ?? inputLimitsFromEnv();
+  // A live site writes: it must not start over a ledger lost behind its back.
+  const stack = await openStack(config, { ledgerContinuity: { init: Boolean(opts.init) } });
   let identity: SiteIdentity | undefined;
   try {
     const clock = new WallClock();
@@ -38,7 +49,7 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
     identity = await openSiteIdentity({ config, keyring: stack.keyring, clock, log });
     await identity.ensureAdmin();
     await identity.ensureLocal('operator');
-    const runtime = new Runtime({ site: config.site, store: stack.store, checkpoints: stack.checkpoints, bus: stack.bus, clock, ids: new Uuid7Ids(clock), registry: cacoRegistry(), keyring: stack.keyring, log, delivery: 'independent', identity });
+    const runtime = new Runtime({ site: config.site, store: stack.store, checkpoints: stack.checkpoints, bus: stack.bus, clock, ids: new Uuid7Ids(clock), registry: cacoRegistry(), keyring: stack.keyring, log, delivery: 'independent', identity, commandLimits: limits.commandLimits, ...(limits.commandRate ? { rateLimit: limits.commandRate } : {}) });
     let source: SignalSource;
     const notes: string[] = [];
     if (opts.recorded) {
@@ -51,6 +62,8 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
       source = new LiveSignalSource({ carbon: new CarbonIntensityClient(), elexon: new ElexonClient(), forecastRegionId: 13 });
       notes.push('grid signals: live Carbon Intensity API and Elexon Insights');
     }
+    const r = (x: { perSecond: number; burst: number } | undefined, per: string) => (x ? `${x.perSecond}/s per ${per} (burst ${x.burst})` : `no limit per ${per}`);
+    notes.push(`input bounds: ${limits.commandLimits.maxBytes} bytes, ${limits.commandLimits.maxDepth} levels of JSON; ${r(limits.commandRate, 'signing key')}; ${r(limits.httpRate, 'HTTP client')}`);
     const { forecaster, notes: fnotes } = await loadGridForecaster();
     notes.push(...fnotes);
     const runtimeModel = await loadRuntimeModel().catch((e: unknown) => {
@@ -84,15 +97,21 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
     );
     await opts.addAgents?.(runtime);
     for (const name of runtime.agentNames) await identity.ensureLocal(name);
+    const anchor = await AnchorWriter.open({ store: stack.store, log: await openAnchorLog(stack, { create: true }), keyring: stack.keyring, site: stack.site, clock, logger: log });
     await runtime.start();
+    anchor.startPeriodic(ANCHOR_EVERY_MS);
+    notes.push(`anchor: signed checkpoints of the ledger's head every ${ANCHOR_EVERY_MS / 1000} s and at stop, in ${anchor.where}`);
     return {
       stack,
       runtime,
       notes,
       source,
       identity,
+      anchor,
+      limits,
       async stop() {
         await runtime.stop();
+        await anchor.close().catch((err: unknown) => log.error({ anchor: anchor.where, err: err instanceof Error ? err.message : String(err) }, 'last anchor checkpoint failed'));
         await identity?.close();
         await stack.close();
       },

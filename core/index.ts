@@ -10,3 +10,4 @@ export * from './runtime/index.ts';
 export * from './log/index.ts';
 export * from './config/index.ts';
 export * from './stack.ts';
+export * from './anchor/index.ts';

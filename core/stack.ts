@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { dirname, join } from 'node:path';
 import { ConfigError } from './errors.ts';
 import type { Bus } from './bus/bus.ts';
@@ -15,15 +16,14 @@ export interface Stack {
   readonly store: EventStore;
   readonly checkpoints: CheckpointStore;
   readonly keyring: Keyring;
+  /** The site name the NATS resources carry (the config's, or `natsSite`). */
+  readonly site: string;
+  /** The SQLite ledger file, when the store is SQLite. */
+  readonly sqlitePath?: string;
   close(): Promise<void>;
 }
 
 export interface OpenStackOptions {
-  /**
-   * Derive every agent's signing key from this seed (simulation), so a seeded run signs the
-   * same bytes every time. Without it keys are random and kept under the data directory.
-   */
-  readonly seed?: string;
   /** Keep keys only in memory (tests, benchmarks). */
   readonly ephemeralKeys?: boolean;
   /** SQLite file to use instead of `<dataDir>/<site>/ledger.db`. */
@@ -32,6 +32,28 @@ export interface OpenStackOptions {
   readonly natsSite?: string;
   /** Fail instead of creating an empty ledger (commands that only read). */
   readonly mustExist?: boolean;
+  /**
+   * A site that writes: on JetStream, refuse to open a ledger its checkpoints do not belong
+   * to (core/store/ledger-continuity.ts); `init: true` starts a new one explicitly.
+   */
+  readonly ledgerContinuity?: { readonly init: boolean };
+}
+
+function creds(config: CacoConfig): { credentials?: string } {
+  return config.natsCreds ? { credentials: config.natsCreds } : {};
+}
+
+function isLedgerFile(path: string): boolean {
+  try {
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    try {
+      return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get() !== undefined;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return false;
+  }
 }
 
 export function siteDir(config: CacoConfig): string {
@@ -41,14 +63,18 @@ export function siteDir(config: CacoConfig): string {
 /** Open the configured adapters. NATS ones fail fast with a message naming the URL and the fix. */
 export async function openStack(config: CacoConfig, opts: OpenStackOptions = {}): Promise<Stack> {
   // Keys live beside the ledger they sign, so a ledger file can be verified wherever it goes.
+  // They are random, made on first use (0600), never derived from a simulation's seed: the
+  // seed is printed, so anyone could recompute such a key and re-seal a changed event. A
+  // seeded run stays deterministic because an event's hash does not cover its signature.
   const keyDir = opts.sqlitePath && config.store === 'sqlite' ? join(dirname(opts.sqlitePath), 'keys') : join(siteDir(config), 'keys');
-  const keyring: Keyring = opts.ephemeralKeys ? new MemoryKeyring(opts.seed) : new FileKeyring(keyDir, opts.seed);
+  const keyring: Keyring = opts.ephemeralKeys ? new MemoryKeyring() : new FileKeyring(keyDir);
   const closers: Array<() => Promise<void>> = [];
+  const site = opts.natsSite ?? config.site;
   try {
     let bus: Bus;
     if (config.bus === 'nats') {
       const { NatsBus } = await import('./bus/nats-bus.ts');
-      const nb = await NatsBus.connect({ servers: config.natsUrl, name: `caco-${config.site}` });
+      const nb = await NatsBus.connect({ servers: config.natsUrl, name: `caco-${config.site}`, ...creds(config) });
       closers.push(() => nb.close());
       bus = nb;
     } else {
@@ -57,16 +83,30 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
       bus = mb;
     }
     let store: EventStore & CheckpointStore;
+    let sqlitePath: string | undefined;
     if (config.store === 'jetstream') {
       const { JetStreamEventStore } = await import('./store/jetstream-store.ts');
-      const js = await JetStreamEventStore.connect({ servers: config.natsUrl, site: opts.natsSite ?? config.site, keyring, name: `caco-store-${config.site}` });
+      const site = opts.natsSite ?? config.site;
+      let nc;
+      if (opts.ledgerContinuity) {
+        // Checked on the store's own connection, before the store creates anything.
+        const [{ connectNats }, { checkLedgerContinuity }] = await Promise.all([import('./bus/nats-bus.ts'), import('./store/ledger-continuity.ts')]);
+        const own = await connectNats({ servers: config.natsUrl, name: `caco-store-${config.site}`, ...creds(config) });
+        closers.push(() => own.drain());
+        await checkLedgerContinuity(own, site, opts.ledgerContinuity);
+        nc = own;
+      }
+      const js = await JetStreamEventStore.connect({ servers: config.natsUrl, site, keyring, replicas: config.replicas, name: `caco-store-${config.site}`, ...creds(config), ...(nc ? { nc } : {}), ...(opts.mustExist ? { mustExist: true } : {}) });
       closers.push(() => js.close());
       store = js;
     } else {
       const path = opts.sqlitePath ?? join(siteDir(config), 'ledger.db');
+      sqlitePath = path;
       if (opts.mustExist && !existsSync(path)) {
         throw new ConfigError('--data-dir', `no ledger at ${path}; run \`caco simulate\` first, or point --data-dir/--site at an existing ledger`);
       }
+      // A reader must not turn some other file into an empty ledger that then "verifies".
+      if (opts.mustExist && !isLedgerFile(path)) throw new ConfigError('--ledger', `${path} is not a CACO ledger (a SQLite file with an events table)`);
       // Signing moves to a worker thread when appends come in bursts; single appends stay on
       // this thread. The ledger is byte for byte the same either way.
       const sq = new SqliteEventStore({ path, keyring, signing: 'auto' });
@@ -79,6 +119,8 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
       store,
       checkpoints: store,
       keyring,
+      site,
+      ...(sqlitePath !== undefined ? { sqlitePath } : {}),
       async close() {
         for (const c of closers.reverse()) await c();
       },

@@ -1,6 +1,6 @@
 import type { Envelope } from '../core/envelope.ts';
 import type { PublicKeyDirectory } from '../core/ledger/index.ts';
-import { verifyLedger } from '../core/ledger/index.ts';
+import { describeBreak, verifyLedger } from '../core/ledger/index.ts';
 import type { EventStore, StoreSubscription } from '../core/store/event-store.ts';
 import { evolveReadModel, initialReadModel, type ReadModel } from '../sim/report/index.ts';
 import type { Verification } from './view.ts';
@@ -76,7 +76,7 @@ export class LiveModel {
       const r = await verifyLedger(this.o.store, this.o.keys);
       this.lastVerifyMs = performance.now() - t0;
       const b = r.firstBroken;
-      this.verif = { state: r.ok ? 'ok' : 'broken', running: false, events: r.events, headHash: r.headHash, checkedAt: new Date().toISOString(), detail: b ? `stream ${b.stream} revision ${b.revision}: ${b.reason}` : null };
+      this.verif = { state: r.ok ? 'ok' : 'broken', running: false, events: r.events, headHash: r.headHash, checkedAt: new Date().toISOString(), detail: b ? describeBreak(b) : null };
     } catch (err) {
       this.verif = { ...this.verif, state: 'error', running: false, checkedAt: new Date().toISOString(), detail: err instanceof Error ? err.message : String(err) };
     }

@@ -1,17 +1,18 @@
 import { Schema } from 'effect';
 import { defineCommand, defineEvent } from './registry.ts';
-import { Finite, IsoUtc, NonEmpty, NonNegative } from './common.ts';
+import { boundedArray, Finite, SettlementDate, SettlementPeriod, IsoUtc, JobId, MAX_JOB_ID, NonEmpty, NonEmptyText, NonNegative, NonNegativeInt, Positive, PositiveInt, Text, nonEmptyText, text } from './common.ts';
 
 /** A job as submitted: times on the wire are ISO 8601 UTC. */
 export const JobSpec = Schema.Struct({
-  jobId: NonEmpty,
+  jobId: JobId,
   class: Schema.Literals(['training', 'batch-inference', 'serving']),
   /** IT power while running; give it or give gpuCount (× the site's per-GPU kW). */
-  powerKw: Schema.optional(Finite),
-  gpuCount: Schema.optional(Schema.Int),
+  powerKw: Schema.optional(Positive),
+  gpuCount: Schema.optional(PositiveInt),
   /** Runtime in minutes; if absent the runtime model predicts it from `features`. */
-  runtimeMin: Schema.optional(Finite),
-  features: Schema.optional(Schema.Record(Schema.String, Schema.Union([Schema.String, Finite]))),
+  runtimeMin: Schema.optional(Positive),
+  /** Inputs of the runtime model: at most 64, names of at most 64 characters, text values of at most 256. */
+  features: Schema.optional(Schema.Record(nonEmptyText(64), Schema.Union([text(256), Finite])).check(Schema.isMaxProperties(64))),
   earliestStart: IsoUtc,
   deadline: IsoUtc,
   slaClass: Schema.Literals(['gold', 'silver', 'bronze']),
@@ -23,13 +24,13 @@ export const PinJob = defineCommand(
   'compute.job.pin',
   1,
   'Operator override: run the job starting at this time, whatever the plan says',
-  Schema.Struct({ jobId: NonEmpty, startAt: IsoUtc, operator: NonEmpty, reason: Schema.optional(Schema.String) }),
+  Schema.Struct({ jobId: JobId, startAt: IsoUtc, operator: NonEmpty, reason: Schema.optional(Text) }),
 );
 export const ReleaseJob = defineCommand(
   'compute.job.release',
   1,
   'Operator override removed: the planner may move the job again',
-  Schema.Struct({ jobId: NonEmpty, operator: NonEmpty, reason: Schema.optional(Schema.String) }),
+  Schema.Struct({ jobId: JobId, operator: NonEmpty, reason: Schema.optional(Text) }),
 );
 
 export const JobSubmitted = defineEvent(
@@ -37,7 +38,7 @@ export const JobSubmitted = defineEvent(
   1,
   'A job was accepted; its power and runtime are resolved (runtime given or predicted)',
   Schema.Struct({
-    jobId: NonEmpty,
+    jobId: JobId,
     class: Schema.Literals(['training', 'batch-inference', 'serving']),
     powerKw: NonNegative,
     gpuCount: Schema.NullOr(Schema.Int),
@@ -54,10 +55,11 @@ export const JobSubmitted = defineEvent(
 export const JobRejected = defineEvent(
   'compute.job.rejected',
   1,
-  'A job was refused; each problem names the field and the reason',
+  'A job was refused; each problem names the field and the reason. A bounded summary, never the submission itself: at most 8 problems, a reason of at most 256 characters',
   Schema.Struct({
-    jobId: Schema.String,
-    problems: Schema.Array(Schema.Struct({ field: NonEmpty, reason: NonEmpty })),
+    /** The job id as submitted when it is a valid one, else empty. */
+    jobId: text(MAX_JOB_ID),
+    problems: boundedArray(Schema.Struct({ field: nonEmptyText(64), reason: nonEmptyText(256) }), 8),
   }),
 );
 
@@ -68,7 +70,7 @@ export const JobPlanned = defineEvent(
   1,
   "A job's place in the plan, with its expected cost and carbon and what running it now would cost",
   Schema.Struct({
-    jobId: NonEmpty,
+    jobId: JobId,
     planId: NonEmpty,
     forecastId: Schema.NullOr(NonEmpty),
     /** Planned run: start of each half-hour slot and the kW drawn in it. */
@@ -80,27 +82,27 @@ export const JobPlanned = defineEvent(
     runNow: Money,
     pinned: Schema.Boolean,
     /** Why the plan moved the job, when it did (a flexibility order, a new forecast, ...). */
-    reason: NonEmpty,
+    reason: NonEmptyText,
     flexOrderIds: Schema.Array(NonEmpty),
   }),
 );
 
-export const JobStarted = defineEvent('compute.job.started', 1, 'A job began (or resumed) running', Schema.Struct({ jobId: NonEmpty, at: IsoUtc, kw: NonNegative }));
-export const JobPreempted = defineEvent('compute.job.preempted', 1, 'A running preemptible job was checkpointed and paused', Schema.Struct({ jobId: NonEmpty, at: IsoUtc, remainingMin: NonNegative }));
+export const JobStarted = defineEvent('compute.job.started', 1, 'A job began (or resumed) running', Schema.Struct({ jobId: JobId, at: IsoUtc, kw: NonNegative }));
+export const JobPreempted = defineEvent('compute.job.preempted', 1, 'A running preemptible job was checkpointed and paused', Schema.Struct({ jobId: JobId, at: IsoUtc, remainingMin: NonNegative }));
 export const JobCompleted = defineEvent(
   'compute.job.completed',
   1,
   'A job finished; what it actually used and cost on the realised signals',
-  Schema.Struct({ jobId: NonEmpty, at: IsoUtc, energyKwh: NonNegative, costGbp: Finite, carbonKg: NonNegative, late: Schema.Boolean }),
+  Schema.Struct({ jobId: JobId, at: IsoUtc, energyKwh: NonNegative, costGbp: Finite, carbonKg: NonNegative, late: Schema.Boolean }),
 );
 export const JobDeadlineMissed = defineEvent(
   'compute.job.deadline-missed',
   1,
   'A job had not finished by its deadline',
-  Schema.Struct({ jobId: NonEmpty, deadline: IsoUtc, remainingMin: NonNegative, feasibleOnArrival: Schema.Boolean }),
+  Schema.Struct({ jobId: JobId, deadline: IsoUtc, remainingMin: NonNegative, feasibleOnArrival: Schema.Boolean }),
 );
-export const JobPinned = defineEvent('compute.job.pinned', 1, 'An operator pinned a job to a start time', Schema.Struct({ jobId: NonEmpty, startAt: IsoUtc, operator: NonEmpty, reason: Schema.String }));
-export const JobReleased = defineEvent('compute.job.released', 1, 'An operator released a pinned job', Schema.Struct({ jobId: NonEmpty, operator: NonEmpty, reason: Schema.String }));
+export const JobPinned = defineEvent('compute.job.pinned', 1, 'An operator pinned a job to a start time', Schema.Struct({ jobId: JobId, startAt: IsoUtc, operator: NonEmpty, reason: Text }));
+export const JobReleased = defineEvent('compute.job.released', 1, 'An operator released a pinned job', Schema.Struct({ jobId: JobId, operator: NonEmpty, reason: Text }));
 
 export const PlanPublished = defineEvent(
   'compute.plan.published',
@@ -110,10 +112,10 @@ export const PlanPublished = defineEvent(
     planId: NonEmpty,
     forecastId: Schema.NullOr(NonEmpty),
     startsAt: IsoUtc,
-    trigger: NonEmpty,
+    trigger: NonEmptyText,
     /** How the plan was made. No timings: the ledger must not depend on how busy the machine was. */
-    solver: Schema.Struct({ status: NonEmpty, mode: NonEmpty, note: Schema.String }),
-    jobs: Schema.Int,
+    solver: Schema.Struct({ status: NonEmpty, mode: NonEmpty, note: Text }),
+    jobs: NonNegativeInt,
     /** Per half-hour slot. */
     itKw: Schema.Array(NonNegative),
     siteKw: Schema.Array(Finite),
@@ -125,7 +127,7 @@ export const PlanPublished = defineEvent(
     /** What the site does in the first half-hour: IT kW per job, and the battery. */
     dispatch: Schema.Struct({
       slotStart: IsoUtc,
-      runs: Schema.Array(Schema.Struct({ jobId: NonEmpty, kw: NonNegative })),
+      runs: Schema.Array(Schema.Struct({ jobId: JobId, kw: NonNegative })),
       chargeKw: NonNegative,
       dischargeKw: NonNegative,
     }),
@@ -161,8 +163,8 @@ export const SiteMetered = defineEvent(
   'Metered site import over one half-hour, with the realised signals',
   Schema.Struct({
     periodStart: IsoUtc,
-    settlementDate: Schema.String,
-    settlementPeriod: Schema.Int,
+    settlementDate: SettlementDate,
+    settlementPeriod: SettlementPeriod,
     itKwh: NonNegative,
     importKwh: Finite,
     batteryChargeKwh: NonNegative,
@@ -174,7 +176,7 @@ export const SiteMetered = defineEvent(
     /** Whether the signals are the observed ones or, where none were observed, the forecast. */
     signals: Schema.Literals(['observed', 'forecast']),
     /** What ran in the half-hour: average IT kW per job. */
-    jobs: Schema.Array(Schema.Struct({ jobId: NonEmpty, kw: NonNegative })),
+    jobs: Schema.Array(Schema.Struct({ jobId: JobId, kw: NonNegative })),
   }),
 );
 

@@ -21,16 +21,16 @@ import {
   SupportRequest,
   UpdateRequest,
 } from './beckn/messages.ts';
-import { Finite, IsoUtc, NonEmpty, NonNegative, Positive } from './common.ts';
+import { Finite, IsoUtc, MAX_TEXT, NonEmpty, NonEmptyText, NonNegative, NonNegativeInt, Positive, SettlementDate, SettlementPeriod, Text, nonEmptyText, text } from './common.ts';
 
 /** The terms every flexibility record carries: a reduction of `kw` below the baseline in a window. */
 const Window = {
   windowStart: IsoUtc,
   windowEnd: IsoUtc,
   /** Settlement periods covered (UK local), first and last. */
-  settlementDate: Schema.String,
-  firstSettlementPeriod: Schema.Int,
-  lastSettlementPeriod: Schema.Int,
+  settlementDate: SettlementDate,
+  firstSettlementPeriod: SettlementPeriod,
+  lastSettlementPeriod: SettlementPeriod,
 };
 
 export const OfferPublished = defineEvent(
@@ -60,7 +60,7 @@ const OrderTerms = Schema.Struct({
   offerId: NonEmpty,
   transactionId: NonEmpty,
   bapId: NonEmpty,
-  bapUri: NonEmpty,
+  bapUri: nonEmptyText(MAX_TEXT),
   ...Window,
   kw: Positive,
   priceGbpPerMwh: Finite,
@@ -98,7 +98,7 @@ export const OrderFulfilled = defineEvent(
     penaltyGbp: NonNegative,
     netGbp: Finite,
     periods: Schema.Array(
-      Schema.Struct({ settlementDate: Schema.String, settlementPeriod: Schema.Int, baselineKwh: NonNegative, meteredKwh: Finite, deliveredKwh: NonNegative }),
+      Schema.Struct({ settlementDate: SettlementDate, settlementPeriod: SettlementPeriod, baselineKwh: NonNegative, meteredKwh: Finite, deliveredKwh: NonNegative }),
     ),
   }),
 );
@@ -106,27 +106,40 @@ export const OrderCancelled = defineEvent(
   'flex.order.cancelled',
   1,
   'The order was cancelled; the capacity is free again',
-  Schema.Struct({ orderId: NonEmpty, at: IsoUtc, reason: NonEmpty, by: Schema.Literals(['buyer', 'seller']) }),
+  Schema.Struct({ orderId: NonEmpty, at: IsoUtc, reason: NonEmptyText, by: Schema.Literals(['buyer', 'seller']) }),
 );
 export const OrderRated = defineEvent(
   'flex.order.rated',
   1,
   'The buyer rated the delivery (Beckn rating)',
-  Schema.Struct({ orderId: NonEmpty, value: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 5 })), comment: Schema.optional(Schema.String) }),
+  Schema.Struct({ orderId: NonEmpty, value: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 5 })), comment: Schema.optional(Text) }),
 );
 export const RequestRejected = defineEvent(
   'beckn.request.rejected',
   1,
   'A Beckn request was refused (NACK or 401): the audit trail of what was not accepted',
   Schema.Struct({
-    action: NonEmpty,
-    messageId: Schema.NullOr(Schema.String),
-    transactionId: Schema.NullOr(Schema.String),
-    bapId: Schema.NullOr(Schema.String),
-    httpStatus: Schema.Int,
-    code: NonEmpty,
-    reason: NonEmpty,
-    path: Schema.NullOr(Schema.String),
+    action: nonEmptyText(64),
+    messageId: Schema.NullOr(text(256)),
+    transactionId: Schema.NullOr(text(256)),
+    bapId: Schema.NullOr(text(256)),
+    httpStatus: Schema.Int.check(Schema.isBetween({ minimum: 100, maximum: 599 })),
+    code: nonEmptyText(64),
+    /** At most 512 characters: a refusal is a bounded summary, never the refused request. */
+    reason: nonEmptyText(512),
+    path: Schema.NullOr(text(256)),
+    /**
+     * For a request refused before it was read (404, 413): a bounded summary, never the body.
+     * Optional, so the events written before it existed still decode.
+     */
+    request: Schema.optional(
+      Schema.Struct({
+        method: text(16),
+        urlPath: text(256),
+        sizeBytes: Schema.NullOr(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
+        sha256: Schema.NullOr(Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/, { expected: '64 lower-case hex digits' }))),
+      }),
+    ),
   }),
 );
 
@@ -180,7 +193,7 @@ export const PurchaseSearched = defineEvent(
     wantKw: Positive,
     transactionId: NonEmpty,
     messageId: NonEmpty,
-    bppUri: NonEmpty,
+    bppUri: nonEmptyText(MAX_TEXT),
   }),
 );
 
@@ -193,8 +206,8 @@ export const PurchaseSelected = defineEvent(
     transactionId: NonEmpty,
     /** The BPP that answered (from the on_search context): where select, init and confirm go. */
     bppId: NonEmpty,
-    bppUri: NonEmpty,
-    offersSeen: Schema.Int,
+    bppUri: nonEmptyText(MAX_TEXT),
+    offersSeen: NonNegativeInt,
     items: Schema.Array(
       Schema.Struct({ itemId: NonEmpty, kw: Positive, priceGbpPerMwh: Finite, windowStart: IsoUtc, windowEnd: IsoUtc, estimatedGbp: NonNegative, minKw: NonNegative, cancelGate: IsoUtc }),
     ),
@@ -236,7 +249,7 @@ export const PurchaseDeclined = defineEvent(
     transactionId: Schema.NullOr(NonEmpty),
     itemId: Schema.NullOr(NonEmpty),
     code: Schema.NullOr(NonEmpty),
-    reason: NonEmpty,
+    reason: NonEmptyText,
   }),
 );
 
@@ -250,7 +263,7 @@ export const PurchaseChanged = defineEvent(
     change: Schema.Literals(['cancelled', 'updated']),
     kw: NonNegative,
     previousKw: Positive,
-    reason: NonEmpty,
+    reason: NonEmptyText,
   }),
 );
 
@@ -262,8 +275,8 @@ export const DeliveryReported = defineEvent(
     purchaseId: NonEmpty,
     orderId: NonEmpty,
     state: NonEmpty,
-    settlementDate: Schema.NullOr(Schema.String),
-    settlementPeriod: Schema.NullOr(Schema.Int),
+    settlementDate: Schema.NullOr(SettlementDate),
+    settlementPeriod: Schema.NullOr(SettlementPeriod),
     baselineKw: Schema.NullOr(Finite),
     meteredKw: Schema.NullOr(Finite),
     deliveredKw: Schema.NullOr(Finite),

@@ -1,6 +1,6 @@
 import { Schema } from 'effect';
 import { defineEvent } from './registry.ts';
-import { Finite, IsoUtc, NonEmpty, NonNegative } from './common.ts';
+import { Finite, IsoUtc, NonEmpty, NonEmptyText, NonNegative, SettlementDate, SettlementPeriod } from './common.ts';
 
 const NullableNumber = Schema.NullOr(Finite);
 
@@ -10,8 +10,8 @@ export const SignalObserved = defineEvent(
   'Grid signals observed for one settled half-hour: actual carbon intensity and prices',
   Schema.Struct({
     periodStart: IsoUtc,
-    settlementDate: Schema.String,
-    settlementPeriod: Schema.Int,
+    settlementDate: SettlementDate,
+    settlementPeriod: SettlementPeriod,
     carbonActualGPerKwh: NullableNumber,
     carbonPublishedForecastGPerKwh: NullableNumber,
     imbalancePriceGbpPerMwh: NullableNumber,
@@ -44,7 +44,7 @@ export const ForecastPublished = defineEvent(
     startsAt: IsoUtc,
     slotMinutes: Schema.Literal(30),
     /** SHA-256 of the inputs the models saw, so a forecast can be reproduced. */
-    inputsHash: Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/)),
+    inputsHash: Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/u, { expected: '64 lower-case hex digits' })),
     carbonGPerKwh: SeriesForecast,
     priceGbpPerMwh: SeriesForecast,
   }),
@@ -77,7 +77,7 @@ export const SignalDegraded = defineEvent(
   1,
   'The grid agent could not get good signals; it keeps its last good forecast',
   Schema.Struct({
-    reason: NonEmpty,
+    reason: NonEmptyText,
     source: NonEmpty,
     /** The forecast still in use, if any. */
     lastGoodForecastId: Schema.NullOr(NonEmpty),

@@ -13,8 +13,6 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 
 const DEFAULT_FILE_TIMEOUT_S = Number(process.env['CACO_TEST_FILE_TIMEOUT'] ?? 240);
-// A test without its own `timeout` gets this one, so one stuck await fails fast.
-const DEFAULT_TEST_TIMEOUT_MS = 120_000;
 const KILL_GRACE_MS = 5_000;
 
 function collect(path, out, explicit) {
@@ -61,7 +59,11 @@ const SUMMARY = /^[ℹ#]\s*(tests|suites|pass|fail|cancelled|skipped|todo|durati
 
 function runFile(file, opts, live) {
   const limitS = fileLimitS(file, opts.fileTimeoutS);
-  const args = ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-force-exit', `--test-timeout=${DEFAULT_TEST_TIMEOUT_MS}`, ...opts.nodeFlags, file];
+  // node:test applies --test-timeout to the file as a whole as well as to every test without
+  // its own: a little under the hard limit, so a slow file is reported by node:test with the
+  // test it was in, and only a file that ignores that is killed.
+  const softMs = Math.max(1000, limitS * 1000 - 5000);
+  const args = ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-force-exit', `--test-timeout=${softMs}`, ...opts.nodeFlags, file];
   const started = Date.now();
   return new Promise((resolve) => {
     // detached: the file and everything it spawns (nats-server, workers, chromium) form one

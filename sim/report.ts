@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EventStore } from '../core/store/event-store.ts';
-import type { AuditReport } from '../core/ledger/verify.ts';
+import { describeBreak, type AuditReport } from '../core/ledger/verify.ts';
 import type { SiteConfig } from '../agents/compute/jobs/index.ts';
 import type { PolicyTotals } from './results.ts';
 import { buildReportData, loadReadModel, loadReportAssets, renderReportHtml, type BaselineLoad, type ReportData } from './report/index.ts';
@@ -38,7 +38,7 @@ export async function writeReport(p: ReportParams): Promise<ReportData> {
     jobs: p.jobs,
     wallMs: p.wallMs,
     totals: p.rows,
-    verified: { ok: p.audit.ok, headHash: p.audit.headHash, firstBroken: b ? `${b.stream}#${b.revision}: ${b.reason}` : null },
+    verified: { ok: p.audit.ok, headHash: p.audit.headHash, firstBroken: b ? describeBreak(b) : null },
     baseline: p.baseline ?? null,
   });
   writeFileSync(join(p.dir, 'report.json'), JSON.stringify(data, null, 2) + '\n');

@@ -6,6 +6,7 @@ import { createLogger } from '../core/log/logger.ts';
 import { Runtime } from '../core/runtime/runtime.ts';
 import { openStack, type Stack } from '../core/stack.ts';
 import { verifyLedger, type AuditReport } from '../core/ledger/verify.ts';
+import { AnchorWriter, openAnchorLog, type AnchorCheckpoint } from '../core/anchor/index.ts';
 import { cacoRegistry } from '../schemas/index.ts';
 import type { Job } from '../agents/compute/jobs/index.ts';
 import { advanceAndSettle } from './clock-driver.ts';
@@ -22,6 +23,8 @@ export interface SimulationRun {
   readonly stack: Stack;
   readonly runtime: Runtime;
   readonly audit: AuditReport;
+  /** The last anchor checkpoint (written at the end of the run) and where the anchor is. */
+  readonly anchor: { readonly checkpoint: AnchorCheckpoint | undefined; readonly where: string };
   readonly agents: SiteAgents;
   readonly wallMs: number;
   readonly events: number;
@@ -61,7 +64,8 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   const runTag = `${o.seed}-${o.fromMs}`.replace(/[^A-Za-z0-9]/g, '').slice(0, 24);
   // Each JetStream run gets its own ledger stream, so a rerun starts from an empty ledger.
   const natsSite = `${o.config.site}-${runTag}-${Date.now().toString(36)}`;
-  const stack = await openStack(o.config, { seed: o.seed, sqlitePath: join(o.outDir, 'ledger.db'), natsSite });
+  // No seed here: the signing keys are made locally (random), not derived from the seed.
+  const stack = await openStack(o.config, { sqlitePath: join(o.outDir, 'ledger.db'), natsSite });
   let identity: SiteIdentity | undefined;
   try {
     // The run's key registry lives with its keys in the run's folder, on either stack: every
@@ -94,6 +98,8 @@ async function simulateOn(stack: Stack, identity: SiteIdentity, busSite: string,
     delivery: 'lockstep',
     identity,
   });
+  // Signed checkpoints of the ledger's head, outside the ledger: after every half-hour and at the end.
+  const anchor = await AnchorWriter.open({ store: stack.store, log: await openAnchorLog(stack, { create: true }), keyring: stack.keyring, site: stack.site, clock });
   const agents = await buildSiteAgents({ runtime, inputs, site: o.site, seed: o.seed, market: o.market ?? true, clock, keyring: stack.keyring });
   // As a live site does: the registry names every party of the site (the ledger's signers too).
   await identity.ensureAdmin();
@@ -122,6 +128,7 @@ async function simulateOn(stack: Stack, identity: SiteIdentity, busSite: string,
     }
     await advanceAndSettle(clock, runtime, slotEnd);
     await countEvents();
+    await anchor.checkpoint();
     o.onProgress?.({ phase: 'simulating', slot: slot + 1, slots, events, simTimeMs: clock.now() });
   }
   // Let the last jobs finish (as the baselines do), half-hour by half-hour.
@@ -129,16 +136,19 @@ async function simulateOn(stack: Stack, identity: SiteIdentity, busSite: string,
   while (clock.now() < drainEnd && agents.activeJobs() > 0) {
     await advanceAndSettle(clock, runtime, clock.now() + SLOT_MS);
     await countEvents();
+    await anchor.checkpoint();
     o.onProgress?.({ phase: 'draining', slot: slots, slots, events, simTimeMs: clock.now(), message: `${agents.activeJobs()} jobs still running` });
   }
   const endMs = clock.now();
   await runtime.stop();
+  const last = await anchor.close();
   const audit = await verifyLedger(stack.store, stack.keyring);
   return {
     inputs,
     stack,
     runtime,
     audit,
+    anchor: { checkpoint: last, where: anchor.where },
     agents,
     wallMs: performance.now() - t0,
     events: audit.events,

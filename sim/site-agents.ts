@@ -9,7 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileKeyDirectory } from '../core/beckn/index.ts';
-import { createCoordinationAgent, loopbackTransport, LoopbackResolver, seededSigningKey, SIM_BPP, writeKeyDirectoryFile } from '../agents/coordination/index.ts';
+import { generateKeyPairSync } from 'node:crypto';
+import type { BecknSigningKey } from '../core/beckn/index.ts';
+import { createCoordinationAgent, loopbackTransport, LoopbackResolver, SIM_BPP, writeKeyDirectoryFile } from '../agents/coordination/index.ts';
 import { createGridOperatorAgent, SIM_BAP } from '../agents/grid-operator/index.ts';
 
 export interface SiteAgents {
@@ -41,20 +43,23 @@ export async function buildSiteAgents(p: SiteAgentsParams): Promise<SiteAgents> 
   const compute = p.runtime.add(createComputeAgent({ site: p.site, planOptions: { deterministic: true } }));
   let close = async (): Promise<void> => undefined;
   if (p.market) {
-    // Both market participants sign with keys derived from the seed, and find each other's
-    // public keys in a key directory file written for the run; their HTTP servers listen on
-    // loopback ports that only the resolver knows (the ledger names logical URIs).
-    const bppKey = seededSigningKey(p.seed, SIM_BPP.id);
-    const bapKey = seededSigningKey(p.seed, SIM_BAP.id);
+    // Both market participants sign with keys made for this run (not derived from the seed,
+    // which is printed: anyone could recompute them), and find each other's public keys in a
+    // key directory file written for the run. The Beckn signatures travel in HTTP headers,
+    // not in the ledger, so the ledger stays the same for the same seed. Their HTTP servers
+    // listen on loopback ports that only the resolver knows (the ledger names logical URIs).
+    const bppKey = runKey(SIM_BPP.id);
+    const bapKey = runKey(SIM_BAP.id);
     const keyDir = mkdtempSync(join(tmpdir(), 'caco-beckn-'));
     const keyFile = join(keyDir, 'beckn-keys.json');
     writeKeyDirectoryFile(keyFile, [
-      { ...bppKey, type: 'BPP' },
-      { ...bapKey, type: 'BAP' },
+      { ...bppKey, type: 'BPP', url: SIM_BPP.uri },
+      { ...bapKey, type: 'BAP', url: SIM_BAP.uri },
     ]);
     const keyDirectory = new FileKeyDirectory(keyFile);
     const resolver = new LoopbackResolver();
-    p.runtime.add(createCoordinationAgent({ runtime: p.runtime, signingKey: bppKey, keyDirectory, resolver }));
+    // Inline callbacks: in lockstep the BAP reacts to each callback within the same step, so a seeded run repeats exactly.
+    p.runtime.add(createCoordinationAgent({ runtime: p.runtime, signingKey: bppKey, keyDirectory, resolver, config: { callbackDelivery: 'inline' } }));
     p.runtime.add(createGridOperatorAgent({ runtime: p.runtime, signingKey: bapKey, keyDirectory, transport: loopbackTransport(resolver) }));
     close = async () => rmSync(keyDir, { recursive: true, force: true });
   }
@@ -63,4 +68,8 @@ export async function buildSiteAgents(p: SiteAgentsParams): Promise<SiteAgents> 
     forecasterNotes: notes,
     close,
   };
+}
+
+function runKey(subscriberId: string): BecknSigningKey {
+  return { subscriberId, uniqueKeyId: 'k1', privateKey: generateKeyPairSync('ed25519').privateKey };
 }

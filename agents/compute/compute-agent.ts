@@ -7,6 +7,8 @@ import { flexWindows, DEFAULT_FLEX_WINDOWS, type FlexWindowOptions } from './fle
 import { initialComputeState, makeEvolve, type ComputeState, type JobRecord } from './state.ts';
 import { pinProblems, releaseProblems } from './job-authority.ts';
 import type { Principal } from '../../core/identity/key-entry.ts';
+import { rejection } from './rejection.ts';
+import { flexCapsFor, type FlexCaps } from './flex-caps.ts';
 
 const SLOT_MS = 1_800_000;
 const HORIZON_SLOTS = 96;
@@ -102,11 +104,9 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
   });
 
   async function submit(d: SubmitData, s: ComputeState, ctx: AgentContext, by: Principal | undefined): Promise<Decision[]> {
-    const reject = (problems: JobProblem[]): Decision[] => [
-      { stream: 'intake-main', events: [{ type: 'compute.job.rejected', data: { jobId: String(d.jobId ?? ''), problems } }] },
-    ];
-    if (!STREAM_NAME.test(`job-${d.jobId}`)) return reject([{ field: 'jobId', reason: 'use letters, digits, "_", ":" and "-" only (at most 190 characters)' }]);
-    if (s.jobs.has(d.jobId)) return reject([{ field: 'jobId', reason: `job "${d.jobId}" was already submitted` }]);
+    const reject = (problems: JobProblem[]): Decision[] => [{ stream: 'intake-main', events: [rejection(d.jobId, problems)] }];
+    if (!STREAM_NAME.test(`job-${d.jobId}`)) return reject([{ field: 'jobId', reason: 'use letters, digits, "_", ":" and "-" only (1 to 128 characters)' }]);
+    if (s.jobs.has(d.jobId)) return reject([{ field: 'jobId', reason: 'a job with this id was already submitted' }]);
     const problems: JobProblem[] = [];
     let powerKw = d.powerKw;
     if (powerKw === undefined && d.gpuCount !== undefined) powerKw = d.gpuCount * site.perGpuKw;
@@ -162,11 +162,11 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
   function pin(input: Extract<AgentInput, { kind: 'command' }>, s: ComputeState): Decision[] {
     const d = input.command.data as { jobId: string; startAt: string; operator: string; reason?: string };
     const r = s.jobs.get(d.jobId);
-    if (!r) return [{ stream: 'intake-main', events: [{ type: 'compute.job.rejected', data: { jobId: d.jobId, problems: [{ field: 'jobId', reason: `no job "${d.jobId}"` }] } }] }];
+    if (!r) return [{ stream: 'intake-main', events: [rejection(d.jobId, [{ field: 'jobId', reason: 'no job with this id' }])] }];
     const by = input.command.principal;
     const at = Date.parse(d.startAt);
     const problems = pinProblems(r, at, by);
-    if (problems.length) return [{ stream: 'intake-main', events: [{ type: 'compute.job.rejected', data: { jobId: d.jobId, problems } }] }];
+    if (problems.length) return [{ stream: 'intake-main', events: [rejection(d.jobId, problems)] }];
     return [{ stream: `job-${d.jobId}`, expected: r.revision, events: [{ type: 'compute.job.pinned', data: { jobId: d.jobId, startAt: iso(at), operator: d.operator, reason: d.reason ?? '', by: by ?? null } }] }];
   }
 
@@ -174,8 +174,8 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     const d = input.command.data as { jobId: string; operator: string; reason?: string };
     const r = s.jobs.get(d.jobId);
     const by = input.command.principal;
-    const problems = r ? releaseProblems(r, by) : [{ field: 'jobId', reason: `no job "${d.jobId}"` }];
-    if (problems.length) return [{ stream: 'intake-main', events: [{ type: 'compute.job.rejected', data: { jobId: d.jobId, problems } }] }];
+    const problems = r ? releaseProblems(r, by) : [{ field: 'jobId', reason: 'no job with this id' }];
+    if (problems.length) return [{ stream: 'intake-main', events: [rejection(d.jobId, problems)] }];
     return [{ stream: `job-${d.jobId}`, expected: r!.revision, events: [{ type: 'compute.job.released', data: { jobId: d.jobId, operator: d.operator, reason: d.reason ?? '', by: by ?? null } }] }];
   }
 
@@ -253,26 +253,8 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
   }
 
   /** Per slot: the import cap of the flexibility sold, and what a shortfall below it costs. */
-  function capsFor(t0: number, s: ComputeState): { caps: number[]; breach: number[]; orders: Array<{ id: string; slots: Set<number> }> } {
-    const caps: number[] = [];
-    const breach: number[] = [];
-    const orders = new Map<string, Set<number>>();
-    for (let i = 0; i < HORIZON_SLOTS; i++) {
-      const t = t0 + i * SLOT_MS;
-      let cap = site.importCapKw;
-      let cost = 0;
-      for (const c of s.caps.values()) {
-        if (t >= c.startMs && t < c.endMs) {
-          cap = Math.min(cap, c.capKw);
-          cost = Math.max(cost, c.shortfallGbpPerMwh);
-          if (!orders.has(c.orderId)) orders.set(c.orderId, new Set());
-          orders.get(c.orderId)!.add(i);
-        }
-      }
-      caps.push(cap);
-      breach.push(cost);
-    }
-    return { caps, breach, orders: [...orders].map(([id, slots]) => ({ id, slots })) };
+  function capsFor(t0: number, s: ComputeState): FlexCaps {
+    return flexCapsFor({ t0Ms: t0, slots: HORIZON_SLOTS, slotMs: SLOT_MS, siteImportCapKw: site.importCapKw, windows: s.caps.values() });
   }
 
   async function tick(t: number, s: ComputeState, ctx: AgentContext): Promise<Decision[]> {

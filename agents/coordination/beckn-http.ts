@@ -1,5 +1,6 @@
-import Fastify, { type FastifyInstance } from 'fastify';
-import { parseIsoDuration, signRequest, type BecknSigningKey, type HttpAnswer } from '../../core/beckn/index.ts';
+import { createHash } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { INTAKE_LIMITS, parseIsoDuration, signRequest, type BecknSigningKey, type HttpAnswer } from '../../core/beckn/index.ts';
 import type { AckResponse, NackResponse } from '../../schemas/beckn/index.ts';
 
 /**
@@ -19,6 +20,40 @@ export interface RawRequest {
 
 export type RawHandler = (req: RawRequest) => Promise<HttpAnswer<AckOrNackBody>>;
 
+/** Largest body taken; a bigger one gets 413. */
+export const BODY_LIMIT_BYTES = INTAKE_LIMITS.bodyBytes;
+
+/**
+ * A request refused before any handler saw it (no such endpoint, body too large): a bounded
+ * summary for the audit trail. Never the payload: its size and SHA-256 say enough to match it
+ * with the sender's logs, and a refused body may be anything.
+ */
+export interface RefusedHttp {
+  readonly httpStatus: number;
+  readonly reason: string;
+  readonly method: string;
+  /** The URL path (no query), at most 200 characters. */
+  readonly urlPath: string;
+  /** From the bytes read, or `content-length`; null when neither is known (a chunked body cut off). */
+  readonly sizeBytes: number | null;
+  /** SHA-256 (hex) of the body, when it was read whole. */
+  readonly sha256: string | null;
+}
+
+function summary(req: FastifyRequest, httpStatus: number, reason: string, body: Buffer | undefined): RefusedHttp {
+  const declared = Number(req.headers['content-length']);
+  return {
+    httpStatus,
+    reason,
+    method: req.method.slice(0, 10),
+    urlPath: (req.url.split('?')[0] ?? '').slice(0, 200),
+    sizeBytes: body ? body.length : Number.isSafeInteger(declared) && declared >= 0 ? declared : null,
+    sha256: body ? createHash('sha256').update(body).digest('hex') : null,
+  };
+}
+
+const nackBody = (code: string, message: string): string => JSON.stringify({ message: { ack: { status: 'NACK' } }, error: { code, message } });
+
 export interface BecknHttpServer {
   readonly port: number;
   /** `http://127.0.0.1:<port>`: where the logical URI really is. */
@@ -33,8 +68,10 @@ export async function startBecknHttpServer(opts: {
   readonly handler: RawHandler;
   readonly host?: string;
   readonly port?: number;
+  /** Told of each request refused before the handler (404, 413, unreadable body). */
+  readonly onRefused?: (r: RefusedHttp) => void;
 }): Promise<BecknHttpServer> {
-  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 1_048_576 });
+  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES });
   // Keep the bytes: the digest is over the body exactly as sent.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -52,8 +89,17 @@ export async function startBecknHttpServer(opts: {
     }
   }
   app.setNotFoundHandler((req, reply) => {
+    const s = summary(req, 404, 'no such endpoint', Buffer.isBuffer(req.body) ? req.body : undefined);
+    opts.onRefused?.(s);
     reply.code(404).header('content-type', 'application/json');
-    return JSON.stringify({ message: { ack: { status: 'NACK' } }, error: { code: '30000', message: `no endpoint ${req.method} ${req.url}; POST one of ${[...paths].slice(0, 3).join(', ')}, …` } });
+    return nackBody('30000', `no endpoint ${s.method} ${s.urlPath}; POST one of ${[...paths].slice(0, 3).join(', ')}, …`);
+  });
+  app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, req, reply) => {
+    const status = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 413 : typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    const reason = status === 413 ? `body larger than ${BODY_LIMIT_BYTES} bytes` : status === 500 ? 'internal error' : `unreadable request: ${err.code ?? err.message}`.slice(0, 200);
+    opts.onRefused?.(summary(req, status, reason, undefined));
+    reply.code(status).header('content-type', 'application/json');
+    return nackBody(status === 500 ? '40000' : '30000', reason);
   });
   const host = opts.host ?? '127.0.0.1';
   await app.listen({ host, port: opts.port ?? 0 });

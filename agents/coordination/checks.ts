@@ -17,6 +17,7 @@ import type { BecknBody, BecknRequestAction, Context } from '../../schemas/beckn
 import type { CoordinationConfig } from './config.ts';
 import { asFlexibility } from './offers.ts';
 import { availableKwOf, draftKey, type CoordinationState, type OrderRecord } from './state.ts';
+import { truncateText } from '../../core/runtime/input-limits.ts';
 
 /**
  * The business checks of every request, against the agent's state at `nowMs`. Pure. The HTTP
@@ -111,7 +112,7 @@ export function checkRequest<A extends BecknRequestAction>(action: A, body: Beck
       if (!CONFIRMED.has(o.phase)) return bad(fault(BecknErrorCode.CANCELLATION_NOT_POSSIBLE, `order "${o.orderId}" was never confirmed; there is nothing to cancel`, 'message.order_id'));
       const f = checkCancel({ windowStartMs: o.windowStartMs, gateMin: (o.windowStartMs - o.cancelGateMs) / 60_000, nowMs });
       if (f) return bad(f);
-      return good({ action: 'cancel', orderId: o.orderId, reason: m.descriptor?.short_desc ?? m.cancellation_reason_id ?? 'cancelled by the buyer' });
+      return good({ action: 'cancel', orderId: o.orderId, reason: truncateText(m.descriptor?.short_desc || m.cancellation_reason_id || 'cancelled by the buyer', 512) });
     }
     case 'rating':
       return checkRating(body as BecknBody<'rating'>, s);

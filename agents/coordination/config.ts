@@ -44,8 +44,31 @@ export interface CoordinationConfig {
   };
   /** Who a BAP reaches through `support`. */
   readonly support: { readonly email: string; readonly url: string };
+  /**
+   * How often the compute agent re-plans (on each boundary of this many minutes), and so when
+   * new offers can appear: an empty on_search says when the next one is due.
+   */
+  readonly planCadenceMin: number;
   /** How long to wait for the other side's ACK of a callback. */
   readonly callbackTimeoutMs: number;
+  /**
+   * `background`: callbacks are queued per BAP and POSTed concurrently (a slow BAP delays only
+   * itself); the agent goes on at once. `inline`: the agent waits for each callback's answer,
+   * which a lockstep simulation needs so that a seeded run is the same every time.
+   */
+  readonly callbackDelivery: 'background' | 'inline';
+  /** POSTs in flight at once over all BAPs (background delivery). */
+  readonly maxCallbacksInFlight: number;
+  /**
+   * Work in hand for one BAP (requests accepted but not yet handled, plus callbacks waiting or
+   * in flight). Past it, new requests from that BAP get a NACK to retry later.
+   */
+  readonly maxPendingPerBap: number;
+  /**
+   * Message ids whose answers are kept to catch a repeat. An accepted message is kept until its
+   * ttl has passed; when all kept are such, new requests get 429 rather than risk a replay.
+   */
+  readonly replayMemoryMessages: number;
 }
 
 export const DEFAULT_LONDON_SITE: FlexLocation = {
@@ -78,7 +101,12 @@ export function coordinationConfig(overrides: Partial<CoordinationConfig> = {}):
     baselineMethod: 'scheduled-load-profile',
     republish: { kwDownFraction: 0.1, kwUpFraction: 0.5, kwAbs: 100, priceFraction: 0.1, priceAbs: 5, baselineFraction: 0.15, baselineAbs: 200 },
     support: { email: 'flex-desk@caco.local', url: 'http://bpp.caco.local/support' },
+    planCadenceMin: 30,
     callbackTimeoutMs: 10_000,
+    callbackDelivery: 'background',
+    maxCallbacksInFlight: 32,
+    maxPendingPerBap: 100,
+    replayMemoryMessages: 10_000,
     ...overrides,
   };
 }

@@ -6,6 +6,7 @@ import { settlementPeriodOf, HALF_HOUR_MS } from '../../core/time/index.ts';
 import { orderStatement } from '../../projections/settlement/index.ts';
 import { REQUEST_ACTIONS, type BecknBody, type BecknRequestAction } from '../../schemas/beckn/index.ts';
 import { postSigned, startBecknHttpServer, type BecknHttpServer, type LoopbackResolver } from './beckn-http.ts';
+import { CallbackQueue } from './callback-queue.ts';
 import { checkRequest } from './checks.ts';
 import { coordinationConfig, type CoordinationConfig } from './config.ts';
 import { BppIntake, type RejectionData } from './intake.ts';
@@ -24,6 +25,7 @@ import {
   statusPushBody,
 } from './responses.ts';
 import { evolveCoordination, INITIAL_COORDINATION_STATE, type CoordinationState, type OrderRecord, type PublishedOffer } from './state.ts';
+import { boundRejection } from './bounded-rejection.ts';
 
 export const COORDINATION_AGENT = 'coordination';
 
@@ -60,10 +62,38 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
 
   const stateNow = (): CoordinationState => (deps.runtime.host(COORDINATION_AGENT)?.state as CoordinationState | undefined) ?? INITIAL_COORDINATION_STATE;
 
-  async function send(ctx: AgentContext, baseUri: string, action: string, body: { context: { ttl?: string; message_id: string } }): Promise<void> {
+  let stopLog: AgentContext['log'] | undefined;
+  const callbacks = new CallbackQueue({ maxInFlight: cfg.maxCallbacksInFlight, maxQueuedPerBap: cfg.maxPendingPerBap });
+  /** Requests from each BAP accepted by the server and not yet handled by the agent. */
+  const accepted = new Map<string, number>();
+  const bump = (key: string, by: number) => {
+    const n = (accepted.get(key) ?? 0) + by;
+    if (n > 0) accepted.set(key, n);
+    else accepted.delete(key);
+  };
+
+  async function post(ctx: AgentContext, baseUri: string, action: string, body: { context: { ttl?: string; message_id: string } }): Promise<void> {
+    // Signed when it leaves, not when it was queued: the signature's lifetime starts then.
     const r = await postSigned({ baseUri, action, body, key: deps.signingKey, nowMs: ctx.now(), ...(deps.resolver ? { resolve: deps.resolver.resolve } : {}), timeoutMs: cfg.callbackTimeoutMs });
     // A callback the BAP did not take is its loss, not a fact about the order: log it.
     if (r.ack !== 'ACK') ctx.log.warn({ action, baseUri, messageId: body.context.message_id, httpStatus: r.httpStatus, error: r.error, problem: r.problem }, 'callback not acknowledged');
+  }
+
+  async function send(ctx: AgentContext, baseUri: string, action: string, body: { context: { ttl?: string; message_id: string; transaction_id: string; bap_id: string } }): Promise<void> {
+    if (cfg.callbackDelivery === 'inline') return post(ctx, baseUri, action, body);
+    const key = bapKeyOf(baseUri);
+    const offered = callbacks.offer(key, () => post(ctx, baseUri, action, body));
+    if (offered.accepted) return;
+    // Not sent: on the ledger, so the BAP's operator can be told what it missed.
+    ctx.log.warn({ action, baseUri, messageId: body.context.message_id, reason: offered.reason }, 'callback dropped');
+    const c = body.context;
+    const r = deps.runtime.enqueue(
+      COORDINATION_AGENT,
+      'reject',
+      { action, messageId: c.message_id, transactionId: c.transaction_id, bapId: c.bap_id, httpStatus: 0, code: 'callback-dropped', reason: `${action} not sent: ${offered.reason}`, path: null } satisfies RejectionData,
+      { source: c.bap_id, sign: false, correlationId: c.transaction_id },
+    );
+    if (!r.accepted) ctx.log.error({ action, messageId: c.message_id }, 'could not record a dropped callback');
   }
 
   function terms(o: { orderId: string; offer: PublishedOffer; kw: number; transactionId: string; bapId: string; bapUri: string }) {
@@ -114,7 +144,7 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
     };
   }
 
-  const rejected = (r: RejectionData): Decision => ({ stream: REJECTIONS_STREAM, events: [{ type: 'beckn.request.rejected', data: r }] });
+  const rejected = (r: RejectionData): Decision => ({ stream: REJECTIONS_STREAM, events: [{ type: 'beckn.request.rejected', data: boundRejection(r) }] });
 
   async function handleRequest(d: HandleData, s: CoordinationState, ctx: AgentContext): Promise<Decision[]> {
     const nowMs = ctx.now();
@@ -232,18 +262,31 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
     initialState: INITIAL_COORDINATION_STATE,
     evolve: evolveCoordination,
     async onStart(ctx, state) {
+      stopLog = ctx.log;
       const intake = new BppIntake({
         config: cfg,
         keys: deps.keyDirectory,
         nowMs: () => ctx.now(),
         state: stateNow,
         log: ctx.log,
+        backlog: (bapUri) => {
+          const key = bapKeyOf(bapUri);
+          return (accepted.get(key) ?? 0) + callbacks.pending(key);
+        },
         enqueueRequest: (action, body) => {
           const r = deps.runtime.enqueue(COORDINATION_AGENT, 'handle', { action, body }, { id: `beckn:${body.context.message_id}`, correlationId: body.context.transaction_id, source: body.context.bap_id, sign: false });
-          if (r.accepted) void r.outcome.then((o) => (o.ok ? undefined : ctx.log.error({ action, reason: o.error.reason }, 'handling an accepted request failed')));
+          if (r.accepted) {
+            const key = bapKeyOf(body.context.bap_uri);
+            bump(key, 1);
+            void r.outcome.then((o) => {
+              bump(key, -1);
+              if (!o.ok) ctx.log.error({ action, reason: o.error.reason }, 'handling an accepted request failed');
+            });
+          }
           return r.accepted;
         },
-        enqueueRejection: (data) => {
+        enqueueRejection: (raw) => {
+          const data = boundRejection(raw);
           const r = deps.runtime.enqueue(COORDINATION_AGENT, 'reject', data, { source: data.bapId ?? 'beckn', sign: false, ...(data.transactionId ? { correlationId: data.transactionId } : {}) });
           if (!r.accepted) ctx.log.error({ data, error: r.error }, 'could not record a rejection');
         },
@@ -252,6 +295,22 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
         actions: REQUEST_ACTIONS,
         pathPrefix: new URL(cfg.bpp.uri).pathname,
         handler: (req) => intake.handle(req),
+        onRefused: (r) => {
+          const last = r.urlPath.split('/').pop() ?? '';
+          const data: RejectionData = {
+            action: (REQUEST_ACTIONS as ReadonlyArray<string>).includes(last) ? last : '(none)',
+            messageId: null,
+            transactionId: null,
+            bapId: null,
+            httpStatus: r.httpStatus,
+            code: r.httpStatus >= 500 ? '40000' : '30000',
+            reason: r.reason,
+            path: null,
+            request: { method: r.method, urlPath: r.urlPath, sizeBytes: r.sizeBytes, sha256: r.sha256 },
+          };
+          const q = deps.runtime.enqueue(COORDINATION_AGENT, 'reject', data, { source: 'beckn', sign: false });
+          if (!q.accepted) ctx.log.error({ data, error: q.error }, 'could not record a rejection');
+        },
         ...(deps.listen?.host !== undefined ? { host: deps.listen.host } : {}),
         ...(deps.listen?.port !== undefined ? { port: deps.listen.port } : {}),
       });
@@ -265,6 +324,11 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
       deps.resolver?.unregister(cfg.bpp.uri);
       await server?.close();
       server = undefined;
+      // Those in flight finish (each gives up after callbackTimeoutMs); those not started would
+      // hold shutdown for a queue's worth of timeouts behind a BAP that never answers.
+      const dropped = callbacks.dropWaiting();
+      if (dropped > 0) stopLog?.warn({ dropped }, 'callbacks not sent: the BPP is stopping');
+      await callbacks.idle();
     },
     async decide(input, s, ctx) {
       if (input.kind === 'event') {
@@ -287,3 +351,12 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
 }
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+/** Callbacks are queued per BAP endpoint: the origin of its bap_uri (what is slow is a server). */
+function bapKeyOf(bapUri: string): string {
+  try {
+    return new URL(bapUri).origin;
+  } catch {
+    return bapUri;
+  }
+}

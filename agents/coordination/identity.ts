@@ -12,8 +12,11 @@ export function seededSigningKey(seed: string, subscriberId: string, keyId = 'k1
   return { subscriberId, uniqueKeyId: keyId, privateKey: privateKeyFromSeed(seed32) };
 }
 
-/** Write a `caco-beckn-keys/1` file (docs/beckn.md) listing the public halves of `keys`. */
-export function writeKeyDirectoryFile(path: string, keys: ReadonlyArray<BecknSigningKey & { readonly type?: 'BAP' | 'BPP' }>): void {
+/**
+ * Write a `caco-beckn-keys/1` file (docs/beckn.md) listing the public halves of `keys`, each
+ * with the address it takes callbacks at (a BPP calls back only there).
+ */
+export function writeKeyDirectoryFile(path: string, keys: ReadonlyArray<BecknSigningKey & { readonly type?: 'BAP' | 'BPP'; readonly url?: string }>): void {
   const file = {
     format: 'caco-beckn-keys/1',
     keys: keys.map((k) => ({
@@ -21,6 +24,7 @@ export function writeKeyDirectoryFile(path: string, keys: ReadonlyArray<BecknSig
       key_id: k.uniqueKeyId,
       signing_public_key: publicKeyToBase64(k.privateKey),
       ...(k.type ? { type: k.type } : {}),
+      ...(k.url ? { url: k.url } : {}),
     })),
   };
   writeFileSync(path, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o644 });

@@ -1,9 +1,12 @@
 import {
   authFailure,
+  callbackAddressFault,
+  decodeUtf8,
   expectedSigner,
-  expiredFault,
-  isExpired,
+  expiresAtMs,
   nackOf,
+  timeFault,
+  unpairedSurrogateFault,
   ack,
   schemaFault,
   verifyRequest,
@@ -25,8 +28,9 @@ import type { CoordinationState } from './state.ts';
  * of a refusal) to the agent's queue. It never waits for the agent, because in a lockstep
  * simulation the sender's `decide` is waiting for this answer.
  *
- * Order of checks: signature → schema → signer is the context's BAP → ttl → repeated
- * message id → business rules. Every refusal queues exactly one `beckn.request.rejected`.
+ * Order of checks: signature → UTF-8 text → JSON → schema → signer is the context's BAP →
+ * bap_uri is at the signer's registered address → ttl and dates → repeated message id →
+ * business rules. Every refusal queues exactly one `beckn.request.rejected`.
  */
 
 export interface RejectionData {
@@ -38,6 +42,8 @@ export interface RejectionData {
   readonly code: string;
   readonly reason: string;
   readonly path: string | null;
+  /** A request refused before it was read (404, 413): what it was, never its body. */
+  readonly request?: { readonly method: string; readonly urlPath: string; readonly sizeBytes: number | null; readonly sha256: string | null };
 }
 
 export interface IntakeDeps {
@@ -45,14 +51,13 @@ export interface IntakeDeps {
   readonly keys: KeyDirectory;
   nowMs(): number;
   state(): CoordinationState;
+  /** Work in hand for the BAP at this bap_uri (requests not yet handled, callbacks not yet sent). */
+  backlog?(bapUri: string): number;
   /** Queue an accepted request for the agent; false if the runtime would not take it. */
   enqueueRequest(action: BecknRequestAction, body: BecknBody<BecknRequestAction>): boolean;
   enqueueRejection(r: RejectionData): void;
   readonly log?: { warn(obj: object, msg: string): void };
 }
-
-/** How many answers are remembered for repeated message ids. */
-const ANSWERS_KEPT = 10_000;
 
 /** Best effort, for the audit record only: what the (possibly unverified) body claims. */
 function claimedIds(raw: Buffer): { messageId: string | null; transactionId: string | null; bapId: string | null } {
@@ -65,10 +70,13 @@ function claimedIds(raw: Buffer): { messageId: string | null; transactionId: str
   }
 }
 
+const answerKey = (signer: string, messageId: string): string => `${signer}\u0000${messageId}`;
+
 const nackAnswer = (f: BecknFault): HttpAnswer<AckOrNackBody> => ({ statusCode: 400, headers: {}, body: nackOf(f) });
 
 export class BppIntake {
-  private readonly answers = new Map<string, HttpAnswer<AckOrNackBody>>();
+  /** Answers by message id, oldest first; an ACK keeps until when its message could be replayed. */
+  private readonly answers = new Map<string, { readonly answer: HttpAnswer<AckOrNackBody>; readonly keepUntilMs: number }>();
 
   constructor(private readonly d: IntakeDeps) {}
 
@@ -89,17 +97,21 @@ export class BppIntake {
     const verified = await verifyRequest(req.headers, req.body, this.d.keys, nowMs / 1000);
     if (!verified.ok) return refuse(authFailure(verified, cfg.bpp.id), `signature ${verified.reason}: ${verified.message}`, null);
 
+    const text = decodeUtf8(req.body);
+    if (!text.ok) return this.remember(verified.subscriberId, claimed.messageId, refuse(nackAnswer(text.fault), text.fault.message, text.fault.path ?? null));
     let json: unknown;
     try {
-      json = JSON.parse(req.body.toString('utf8'));
+      json = JSON.parse(text.text);
     } catch (e) {
       const f = fault(BecknErrorCode.INVALID_REQUEST, `the body is not JSON: ${(e as Error).message}`, '(root)');
-      return this.remember(claimed.messageId, refuse(nackAnswer(f), f.message, f.path ?? null));
+      return this.remember(verified.subscriberId, claimed.messageId, refuse(nackAnswer(f), f.message, f.path ?? null));
     }
+    const notText = unpairedSurrogateFault(json);
+    if (notText) return this.remember(verified.subscriberId, claimed.messageId, refuse(nackAnswer(notText), notText.message, notText.path ?? null));
     const decoded = decodeBecknBody(action, json);
     if (!decoded.ok) {
       const f = schemaFault(decoded.problems);
-      return this.remember(claimed.messageId, refuse(nackAnswer(f), f.message, f.path ?? null));
+      return this.remember(verified.subscriberId, claimed.messageId, refuse(nackAnswer(f), f.message, f.path ?? null));
     }
     const body = decoded.value;
     const ctx = body.context;
@@ -109,11 +121,18 @@ export class BppIntake {
       const answer = authFailure({ ok: false, reason: 'bad-signature', message: `signed by "${verified.subscriberId}" but the context names "${signer}"` }, cfg.bpp.id);
       return refuse(answer, `signature by the wrong participant: "${verified.subscriberId}" signed for "${signer}"`, 'context.bap_id', ids);
     }
-    if (isExpired(ctx, nowMs)) {
-      const f = expiredFault(ctx);
-      return this.remember(ctx.message_id, refuse(nackAnswer(f), f.message, f.path ?? null, ids));
+    let registered: string | undefined;
+    try {
+      registered = await this.d.keys.registeredUrl(verified.subscriberId, verified.uniqueKeyId, nowMs);
+    } catch (e) {
+      const answer = authFailure({ ok: false, reason: 'key-directory-unavailable', message: `registered address lookup failed: ${(e as Error).message}` }, cfg.bpp.id);
+      return refuse(answer, `could not look up the registered address of "${verified.subscriberId}"`, 'context.bap_uri', ids);
     }
-    const before = this.answers.get(ctx.message_id);
+    const addressFault = callbackAddressFault(ctx.bap_uri, registered, verified.subscriberId);
+    if (addressFault) return this.remember(verified.subscriberId, ctx.message_id, refuse(nackAnswer(addressFault), addressFault.message, addressFault.path ?? null, ids));
+    const late = timeFault(body, nowMs);
+    if (late) return this.remember(verified.subscriberId, ctx.message_id, refuse(nackAnswer(late), late.message, late.path ?? null, ids));
+    const before = this.answers.get(answerKey(verified.subscriberId, ctx.message_id))?.answer;
     if (before) {
       // Same answer, no second effect. A repeat of an accepted request is the one refusal on
       // the ledger for it; a repeat of a refused one was recorded the first time.
@@ -122,19 +141,54 @@ export class BppIntake {
       }
       return before;
     }
+    const backlog = this.d.backlog?.(ctx.bap_uri) ?? 0;
+    if (backlog >= cfg.maxPendingPerBap) {
+      // Not remembered: the same message may be sent again once the backlog has drained.
+      const f = fault(BecknErrorCode.BUSINESS_ERROR, `${backlog} requests and callbacks are in hand for ${ctx.bap_uri} (at most ${cfg.maxPendingPerBap}); retry later`, 'context.bap_uri');
+      return refuse({ statusCode: 429, headers: { 'retry-after': '1' }, body: nackOf(f) }, f.message, f.path ?? null, ids);
+    }
     const check = checkRequest(action, body, this.d.state(), nowMs, cfg);
-    if (!check.ok) return this.remember(ctx.message_id, refuse(nackAnswer(check.fault), check.fault.message, check.fault.path ?? null, ids));
+    if (!check.ok) return this.remember(verified.subscriberId, ctx.message_id, refuse(nackAnswer(check.fault), check.fault.message, check.fault.path ?? null, ids));
+    if (!this.roomForAck(nowMs)) {
+      // Forgetting an accepted message still within its ttl would let a replay act twice.
+      const f = fault(BecknErrorCode.BUSINESS_ERROR, `${cfg.replayMemoryMessages} accepted messages are still within their ttl; retry in a few seconds`);
+      return refuse({ statusCode: 429, headers: { 'retry-after': '5' }, body: nackOf(f) }, f.message, null, ids);
+    }
     if (!this.d.enqueueRequest(action, body)) {
       this.d.log?.warn({ action, messageId: ctx.message_id }, 'the agent would not take an accepted request');
       return { statusCode: 500, headers: {}, body: nackOf(fault(BecknErrorCode.BUSINESS_ERROR, 'the BPP could not queue the request; retry with a new message_id')) };
     }
-    return this.remember(ctx.message_id, { statusCode: 200, headers: {}, body: ack() });
+    // Kept until the message has expired (plus a margin): after that a replay is refused as expired anyway.
+    return this.remember(verified.subscriberId, ctx.message_id, { statusCode: 200, headers: {}, body: ack() }, (expiresAtMs(ctx) ?? nowMs) + 60_000);
   }
 
-  private remember(messageId: string | null, answer: HttpAnswer<AckOrNackBody>): HttpAnswer<AckOrNackBody> {
+  private remember(signer: string, messageId: string | null, answer: HttpAnswer<AckOrNackBody>, keepUntilMs = -Infinity): HttpAnswer<AckOrNackBody> {
     if (messageId === null) return answer;
-    this.answers.set(messageId, answer);
-    if (this.answers.size > ANSWERS_KEPT) this.answers.delete(this.answers.keys().next().value!);
+    // Per signer: another BAP reusing a message id it has seen must not get (or spoil) this answer.
+    const key = answerKey(signer, messageId);
+    this.answers.delete(key);
+    // Full of accepted messages still within their ttl: this refusal is not kept (a repeat is judged afresh).
+    if (this.answers.size >= this.d.config.replayMemoryMessages && !this.forgetOne(this.d.nowMs())) return answer;
+    this.answers.set(key, { answer, keepUntilMs });
     return answer;
+  }
+
+  /** Whether one more accepted message fits in the replay memory. */
+  private roomForAck(nowMs: number): boolean {
+    return this.answers.size < this.d.config.replayMemoryMessages || this.forgetOne(nowMs);
+  }
+
+  /**
+   * Forget the oldest answer that may be forgotten: any refusal, or an ACK whose message has
+   * expired. Never an ACK still within its ttl, which a replay could otherwise act on twice.
+   */
+  private forgetOne(nowMs: number): boolean {
+    for (const [id, entry] of this.answers) {
+      if (entry.keepUntilMs <= nowMs) {
+        this.answers.delete(id);
+        return true;
+      }
+    }
+    return false;
   }
 }

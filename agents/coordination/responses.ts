@@ -1,4 +1,5 @@
 import {
+  becknTimestamp,
   buildCatalog,
   buildContext,
   callbackContext,
@@ -23,7 +24,7 @@ import {
   type Telemetry,
 } from '../../core/beckn/index.ts';
 import { orderStatement } from '../../projections/settlement/index.ts';
-import type { BecknBody, BecknRequestAction, Billing, Context, TagGroup } from '../../schemas/beckn/index.ts';
+import type { BecknBody, BecknRequestAction, Billing, Catalog, Context, TagGroup } from '../../schemas/beckn/index.ts';
 import type { CoordinationConfig } from './config.ts';
 import { asFlexibility, openOffers } from './offers.ts';
 import { availableKwOf, type CoordinationState, type OrderRecord, type PublishedOffer } from './state.ts';
@@ -45,7 +46,39 @@ const cb = <A extends BecknRequestAction>(cfg: CoordinationConfig, i: CallbackIn
 export function onSearchBody(cfg: CoordinationConfig, s: CoordinationState, i: CallbackInput<'search'>, intent: FlexIntent) {
   const offers = openOffers(s, i.nowMs).map((o) => asFlexibility(o, cfg));
   const avail = (id: string) => availableKwOf(s, id);
-  return onSearchResponse(cb(cfg, i), buildCatalog(filterOffers(offers, intent, avail), cfg.provider, { availableKw: avail }));
+  const catalog = buildCatalog(filterOffers(offers, intent, avail), cfg.provider, { availableKw: avail });
+  return onSearchResponse(cb(cfg, i), catalog.providers.some((p) => p.items.length > 0) ? catalog : explainEmpty(cfg, s, catalog, i.nowMs));
+}
+
+/**
+ * An empty catalogue says why and when to look again. Offers follow the site's plans, made on
+ * each `planCadenceMin` boundary, so after a start-up nothing is on sale until the first one.
+ */
+function explainEmpty(cfg: CoordinationConfig, s: CoordinationState, catalog: Catalog, nowMs: number): Catalog {
+  const cadenceMs = cfg.planCadenceMin * 60_000;
+  const next = becknTimestamp(Math.floor(nowMs / cadenceMs) * cadenceMs + cadenceMs);
+  const never = s.offers.size === 0;
+  const status = never ? 'awaiting-first-plan' : 'none-matching';
+  const why = never
+    ? `No flexibility on sale yet: the site publishes offers after its first plan, due at ${next}.`
+    : `No flexibility on sale matches the search now; the site re-plans every ${cfg.planCadenceMin} min, next at ${next}.`;
+  const tags: TagGroup = {
+    descriptor: { code: 'catalogue-status', name: 'When offers appear' },
+    list: [
+      { descriptor: { code: 'status' }, value: status },
+      { descriptor: { code: 'next-plan-at' }, value: next },
+    ],
+  };
+  return {
+    ...catalog,
+    descriptor: { ...catalog.descriptor, short_desc: never ? 'No offers yet' : 'No matching offers now', long_desc: `${why} Search again after it.` },
+    providers: catalog.providers.map((p) => ({ ...p, tags: [...(p.tags ?? []), tags] })),
+  };
+}
+
+/** The billing fields CACO reads, and so echoes; what else a BAP sent is not repeated back. */
+export function billingRead(b: Billing): Billing {
+  return { name: b.name, ...(b.email !== undefined ? { email: b.email } : {}), ...(b.phone !== undefined ? { phone: b.phone } : {}), ...(b.tax_id !== undefined ? { tax_id: b.tax_id } : {}) };
 }
 
 function draftView(cfg: CoordinationConfig, offer: PublishedOffer, kw: number): OrderView {
@@ -60,7 +93,7 @@ export function onSelectBody(cfg: CoordinationConfig, i: CallbackInput<'select'>
 export function onInitBody(cfg: CoordinationConfig, i: CallbackInput<'init'>, offer: PublishedOffer, kw: number, billing: Billing) {
   const v = draftView(cfg, offer, kw);
   const quote = quoteFor(v.offer, kw);
-  return onInitResponse(cb(cfg, i), { ...v, billing, quote, payments: [postFulfillmentPayment(quote)] });
+  return onInitResponse(cb(cfg, i), { ...v, billing: billingRead(billing), quote, payments: [postFulfillmentPayment(quote)] });
 }
 
 const STATE_OF: Readonly<Record<OrderRecord['phase'], FulfillmentStateCode>> = {
@@ -157,7 +190,7 @@ const withTags = <B extends { message: { order: object } }>(body: B, tags: TagGr
   tags.length ? { ...body, message: { ...body.message, order: { ...body.message.order, tags } } } : body;
 
 export function onConfirmBody(cfg: CoordinationConfig, s: CoordinationState, i: CallbackInput<'confirm'>, o: OrderRecord, billing: Billing | undefined) {
-  return onConfirmResponse(cb(cfg, i), orderView(cfg, s, o, i.nowMs, billing ? { billing } : {}));
+  return onConfirmResponse(cb(cfg, i), orderView(cfg, s, o, i.nowMs, billing ? { billing: billingRead(billing) } : {}));
 }
 
 export function onStatusBody(cfg: CoordinationConfig, s: CoordinationState, i: CallbackInput<'status'>, o: OrderRecord) {

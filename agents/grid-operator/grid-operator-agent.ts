@@ -22,6 +22,7 @@ import { CallbackIntake } from './intake.ts';
 import { chooseOffers, fullyCovered, judge, peakIn, ratingFor } from './policy.ts';
 import { committedGbp, coverage, evolveGridOperator, INITIAL_GRID_OPERATOR_STATE, type BoughtOrder, type GridOperatorState, type Purchase } from './state.ts';
 import type { BecknTransport, PostOutcome } from './transport.ts';
+import { truncateText } from '../../core/runtime/input-limits.ts';
 
 export const GRID_OPERATOR_AGENT = 'grid-operator';
 
@@ -76,7 +77,8 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
     return deps.transport.post({ baseUri, action, body, key: deps.signingKey, nowMs: ctx.now(), timeoutMs: cfg.requestTimeoutMs });
   }
 
-  const refused = (r: PostOutcome): string => r.error ? `${r.error.code}${r.error.message ? ` ${r.error.message}` : ''}` : (r.problem ?? `HTTP ${r.httpStatus}`);
+  // The other side's words are bounded before they reach a ledger reason (at most 2,048 characters).
+  const refused = (r: PostOutcome): string => truncateText(r.error ? `${r.error.code}${r.error.message ? ` ${r.error.message}` : ''}` : (r.problem ?? `HTTP ${r.httpStatus}`), 512);
 
   const declined = (p: { purchaseId: string; transactionId: string | null }, itemId: string | null, code: string | null, reason: string): Decision => ({
     stream: streamOf(p.purchaseId),

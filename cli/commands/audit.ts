@@ -1,6 +1,11 @@
 import { Command } from 'commander';
 import { openStack } from '../../core/stack.ts';
-import { verifyLedger } from '../../core/ledger/verify.ts';
+import { existsSync } from 'node:fs';
+import { describeBreak, verifyLedger, type AuditReport } from '../../core/ledger/verify.ts';
+import { openAnchorLog, readAnchor } from '../../core/anchor/index.ts';
+import { LedgerNotFoundError } from '../../core/store/jetstream-store.ts';
+import type { CacoConfig } from '../../core/config/config.ts';
+import { UsageError } from '../errors.ts';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { replayLedger } from '../replay.ts';
 
@@ -10,22 +15,37 @@ export function auditCommand(): Command {
   addGlobalOptions(
     audit
       .command('verify')
-      .description('verify every stream: revisions, hash chain, hashes and signatures; exit 1 at the first broken link')
+      .description('verify every stream (revisions, hash chain, hashes, signatures), that no event is missing between positions, and the ledger against its anchor; exit 1 if anything is broken, 2 if there is no such ledger')
       .option('--ledger <file>', 'SQLite ledger file (e.g. out/<run>/ledger.db); default <data-dir>/<site>/ledger.db')
+      .option('--anchor <file|kv>', 'the anchor to hold the ledger to: an anchor.jsonl file, or kv for the site\'s anchor stream on NATS (default: anchor.jsonl beside a SQLite ledger, the site\'s anchor stream for JetStream, when present)')
+      .option('--expect-head <root>', 'the head root recorded earlier (printed by caco simulate as "anchor: head root …"): the ledger must still have it')
       .option('--json', 'print the report as JSON'),
-  ).action(async (o: GlobalOptions & { json?: boolean; ledger?: string }) => {
+  ).action(async (o: GlobalOptions & { json?: boolean; ledger?: string; anchor?: string; expectHead?: string }) => {
     const config = configFrom(o);
-    const stack = await openStack(config, { mustExist: true, ...(o.ledger ? { sqlitePath: o.ledger } : {}) });
+    if (o.expectHead !== undefined && !/^[0-9a-fA-F]{64}$/.test(o.expectHead.trim())) throw new UsageError(`--expect-head: "${o.expectHead}" is not a head root (64 hex digits, as caco simulate prints after "anchor: head root")`);
+    if (o.anchor !== undefined && o.anchor !== 'kv' && o.anchor !== 'nats' && !existsSync(o.anchor)) throw new UsageError(`--anchor: no anchor file at ${o.anchor}`);
+    let stack;
     try {
-      const report = await verifyLedger(stack.store, stack.keyring, (n) => process.stderr.write(`\rverified ${n.toLocaleString('en-GB')} events…`));
+      stack = await openStack(config, { mustExist: true, ...(o.ledger ? { sqlitePath: o.ledger } : {}) });
+    } catch (err) {
+      const lost = err instanceof LedgerNotFoundError ? await lostLedgerFinding(config, err) : undefined;
+      if (lost === undefined) throw err;
+      console.log(lost);
+      process.exitCode = 1;
+      return;
+    }
+    try {
+      const log = await openAnchorLog(stack, { create: false, ...(o.anchor !== undefined ? { spec: o.anchor } : {}) });
+      const present = await log.exists();
+      if (o.anchor !== undefined && !present) throw new UsageError(`--anchor: no anchor at ${log.where}`);
+      const anchor = present ? await readAnchor(log, stack.keyring) : undefined;
+      const report = await verifyLedger(stack.store, stack.keyring, (n) => process.stderr.write(`\rverified ${n.toLocaleString('en-GB')} events…`), {
+        ...(anchor ? { anchor } : {}),
+        ...(o.expectHead !== undefined ? { expectHead: o.expectHead } : {}),
+      });
       process.stderr.write('\r');
       if (o.json) console.log(JSON.stringify(report, null, 2));
-      else if (report.ok) console.log(`ledger OK: ${report.events.toLocaleString('en-GB')} events in ${report.streams.toLocaleString('en-GB')} streams; head ${report.headHash}`);
-      else {
-        const b = report.firstBroken!;
-        console.log(`ledger BROKEN: stream ${b.stream}, revision ${b.revision} (position ${b.position}): ${b.reason}`);
-        if (report.broken.length > 1) console.log(`${report.broken.length - 1} more stream(s) broken; --json lists them`);
-      }
+      else for (const line of describeReport(report, present ? undefined : log.where)) console.log(line);
       process.exitCode = report.ok ? 0 : 1;
     } finally {
       await stack.close();
@@ -60,4 +80,59 @@ export function auditCommand(): Command {
     }
   });
   return audit;
+}
+
+/** The report for people: what is broken (ledger order first), then the anchor and the expected head. */
+export function describeReport(r: AuditReport, noAnchorAt?: string): string[] {
+  const n = (x: number) => x.toLocaleString('en-GB');
+  const out: string[] = [];
+  const b = r.firstBroken;
+  if (b) {
+    out.push(b.stream === '' ? `ledger BROKEN at ${describeBreak(b)}` : `ledger BROKEN: ${describeBreak(b)}`);
+    if (r.broken.length > 1) out.push(`${r.broken.length - 1} more break(s); --json lists them`);
+  } else {
+    out.push(`ledger OK: ${n(r.events)} events in ${n(r.streams)} streams; head ${r.headHash}`);
+  }
+  const a = r.anchor;
+  if (a) {
+    if (a.ok && a.checkpoints === 0) out.push(`anchor ${a.where} holds no checkpoint yet: nothing is anchored, so a deleted last event, a deleted stream or a reorder across streams cannot be detected`);
+    else if (a.ok) out.push(`anchor OK: the ledger matches all ${n(a.checkpoints)} checkpoints in ${a.where}; the last at position ${a.lastMatched!.position} (${n(a.lastMatched!.events)} events), root ${a.lastMatched!.root}`);
+    else {
+      out.push(`anchor BROKEN (${a.where}): ${a.problem}`);
+      out.push(a.lastMatched ? `the ledger matches the anchor up to checkpoint #${a.lastMatched.seq} (position ${a.lastMatched.position}, ${n(a.lastMatched.events)} events)` : 'the ledger matches no checkpoint of the anchor');
+    }
+  } else if (noAnchorAt) {
+    out.push(`no anchor at ${noAnchorAt}: a deleted last event, a deleted stream or a reorder across streams cannot be detected without one (or --expect-head)`);
+  }
+  if (r.expectHead) out.push(`expected head ${r.expectHead.ok ? 'OK' : 'BROKEN'}: ${r.expectHead.detail}`);
+  out.push(`head root ${r.root} at position ${r.position}`);
+  return out;
+}
+
+/**
+ * The site's JetStream ledger is gone. With no anchor either, it is a wrong site name (exit 2,
+ * nothing created); with an anchor left behind, the ledger was deleted: that is a finding.
+ */
+async function lostLedgerFinding(config: CacoConfig, err: LedgerNotFoundError): Promise<string | undefined> {
+  const [{ connectNats }, { jetstreamManager }, { anchorStreamName }, { isStreamNotFound }] = await Promise.all([
+    import('../../core/bus/nats-bus.ts'),
+    import('@nats-io/jetstream'),
+    import('../../core/store/jetstream-commit.ts'),
+    import('../../core/store/nats-checkpoints.ts'),
+  ]);
+  const nc = await connectNats({ servers: config.natsUrl, name: `caco-audit-${config.site}` });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const name = anchorStreamName(config.site);
+    let info;
+    try {
+      info = await jsm.streams.info(name);
+    } catch (e) {
+      if (isStreamNotFound(e)) return undefined;
+      throw e;
+    }
+    return `ledger BROKEN: ${err.streamName} is gone, but its anchor ${name} holds ${info.state.messages} checkpoint(s): the whole ledger was deleted`;
+  } finally {
+    await nc.close();
+  }
 }

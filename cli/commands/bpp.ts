@@ -18,6 +18,7 @@ interface BppFlags extends GlobalOptions {
   host: string;
   publicUri?: string;
   recorded?: boolean;
+  init?: boolean;
   domain: string;
   margin: string;
   sellShare: string;
@@ -73,6 +74,7 @@ export function bppCommand(): Command {
     .option('--host <host>', 'address the BPP binds', '127.0.0.1')
     .option('--public-uri <uri>', 'bpp_uri sent in callbacks, the base of POST <uri>/<action> (default http://<host>:<port>/beckn)')
     .option('--recorded', 'replay the recorded 2023 grid data as if current instead of calling the live APIs')
+    .option('--init', 'start a new, empty JetStream ledger where the checkpoints say one was lost (see docs/deployment-security.md)')
     .option('--domain <code>', 'Beckn context.domain served', DEFAULT_DOMAIN)
     .option('--margin <gbp-per-mwh>', '£/MWh added to the marginal cost of shedding load', '30')
     .option('--sell-share <fraction>', 'share of the sheddable load put on sale', '0.5')
@@ -102,6 +104,7 @@ export function bppCommand(): Command {
     let server: BecknHttpServer | undefined;
     const site = await startLiveSite(config, {
       recorded: Boolean(o.recorded),
+      init: Boolean(o.init),
       addAgents: (rt) => {
         rt.add(
           createCoordinationAgent({
@@ -121,7 +124,7 @@ export function bppCommand(): Command {
     });
     let jobsHttp: Awaited<ReturnType<typeof startJobsHttp>> | undefined;
     try {
-      if (jobsPort > 0) jobsHttp = await startJobsHttp(site.runtime, site.stack.store, jobsPort, o.host);
+      if (jobsPort > 0) jobsHttp = await startJobsHttp(site.runtime, site.stack.store, jobsPort, o.host, { limits: site.limits.commandLimits, rateLimit: site.limits.httpRate ?? false });
     } catch (err) {
       await site.stop();
       throw new UsageError(`--jobs-port ${jobsPort}: ${(err as Error).message}; choose another port or 0`);
@@ -129,7 +132,7 @@ export function bppCommand(): Command {
     const stopJobs = syntheticJobs > 0 ? submitSyntheticJobs(site.runtime, syntheticJobs, o.seed, (s) => process.stderr.write(`${s}\n`)) : () => undefined;
     console.log(`caco bpp: ${signingKey.subscriberId} (key ${signingKey.uniqueKeyId}) serving ${o.domain} at ${uri}`);
     console.log(`  listening on ${server?.origin ?? `${o.host}:${port}`}: POST /search /select /init /confirm /status /update /cancel /rating /support (also under ${new URL(uri).pathname})`);
-    console.log(`  callbacks are signed and POSTed to the bap_uri of each request; BAP keys from ${resolve(o.keyDirectory)}`);
+    console.log(`  callbacks are signed and POSTed to each request's bap_uri, only at the url registered with the BAP's key; BAP keys from ${resolve(o.keyDirectory)} (re-read when it changes)`);
     for (const n of site.notes) console.log(`  ${n}`);
     if (syntheticJobs > 0) console.log(`  submitting a generated workload of ${syntheticJobs} deferrable jobs a day`);
     if (jobsHttp) console.log(`  jobs: POST http://${o.host}:${jobsPort}/jobs`);
@@ -151,10 +154,12 @@ function keygenCommand(): Command {
     .description('make a signing key file for a Beckn participant and the key directory entry to hand to the other side')
     .argument('<subscriber-id>', 'the participant id, e.g. dc-london-01.example.com')
     .option('--key-id <id>', 'unique key id (keyId second part)', 'k1')
+    .option('--url <uri>', "where this participant takes Beckn calls (its bap_uri or bpp_uri); a BPP sends a BAP's callbacks only to this address's origin")
     .option('--out <dir>', 'folder to write <subscriber-id>.signing-key.json and <subscriber-id>.keys.json', '.')
-    .action((subscriberId: string, o: { keyId: string; out: string }) => {
+    .action((subscriberId: string, o: { keyId: string; out: string; url?: string }) => {
       if (!/^[^"|\\\s]+$/.test(subscriberId)) throw new UsageError(`subscriber id "${subscriberId}" must have no quotes, "|", "\\" or spaces`);
-      const { signingKeyFile, directoryEntry } = newSigningIdentity(subscriberId, o.keyId);
+      if (o.url !== undefined && !/^https?:\/\/[^\s/]/.test(o.url)) throw new UsageError(`--url: "${o.url}" is not an http(s) URL like https://bap.example.org/beckn`);
+      const { signingKeyFile, directoryEntry } = newSigningIdentity(subscriberId, o.keyId, o.url);
       mkdirSync(o.out, { recursive: true });
       const keyPath = join(o.out, `${subscriberId}.signing-key.json`);
       const dirPath = join(o.out, `${subscriberId}.keys.json`);
@@ -163,5 +168,6 @@ function keygenCommand(): Command {
       chmodSync(keyPath, 0o600);
       writeFileSync(dirPath, `${JSON.stringify({ format: 'caco-beckn-keys/1', keys: [directoryEntry] }, null, 2)}\n`);
       console.log(`signing key (keep private): ${keyPath}\nkey directory with its public key (give to the other side): ${dirPath}`);
+      if (o.url === undefined) console.log('no --url: add "url" (where this participant takes callbacks) to the entry before a BPP will call it back');
     });
 }

@@ -5,6 +5,7 @@ import cliProgress from 'cli-progress';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { UsageError } from '../errors.ts';
 import type { PolicyTotals } from '../../sim/results.ts';
+import { describeBreak } from '../../core/ledger/verify.ts';
 import type { runSimulation as RunSimulation } from '../../sim/simulation.ts';
 
 interface SimulateFlags extends GlobalOptions {
@@ -34,7 +35,7 @@ function int(name: string, v: string, min: number, max: number): number {
 export function simulateCommand(): Command {
   const cmd = new Command('simulate')
     .description('simulate the site on recorded UK carbon and price data and compare with run-on-arrival and the perfect-foresight optimum')
-    .option('--seed <seed>', 'seed for the workload, ids and keys: the same seed gives the same ledger', '42')
+    .option('--seed <seed>', 'seed for the workload and ids: the same seed gives the same ledger hashes (signing keys are made locally, never from the seed)', '42')
     .option('--from <date>', 'first day (UTC), inside the recorded data', '2023-07-03')
     .option('--days <n>', 'days to simulate', '7')
     .option('--jobs <csv>', 'workload CSV instead of the generated one')
@@ -131,8 +132,12 @@ export function simulateCommand(): Command {
       const table = formatTable(rows);
       console.log(`\nCACO simulation: ${config.site}, ${site.itCapacityKw.toLocaleString('en-GB')} kW IT, PUE ${site.pue}, ${site.battery.energyKwh.toLocaleString('en-GB')} kWh battery; ${o.from} + ${days} days; ${result.inputs.jobs.length.toLocaleString('en-GB')} jobs; seed ${o.seed}`);
       console.log(table);
-      console.log(`\nledger: ${result.audit.events.toLocaleString('en-GB')} events in ${result.audit.streams.toLocaleString('en-GB')} streams, ${result.audit.ok ? 'verified' : `BROKEN at ${result.audit.firstBroken?.stream}#${result.audit.firstBroken?.revision}`}`);
+      console.log(`\nledger: ${result.audit.events.toLocaleString('en-GB')} events in ${result.audit.streams.toLocaleString('en-GB')} streams, ${result.audit.ok ? 'verified' : `BROKEN at ${result.audit.firstBroken ? describeBreak(result.audit.firstBroken) : 'the anchor'}`}`);
       console.log(`ledger head hash: ${result.audit.headHash}`);
+      const cp = result.anchor.checkpoint;
+      // The anchor file moves with the run folder; say where it ends up.
+      const anchorAt = result.anchor.where.startsWith(workDir) ? join(finalDir, result.anchor.where.slice(workDir.length)) : result.anchor.where;
+      if (cp) console.log(`anchor: head root ${cp.root} at position ${cp.position} (${cp.events.toLocaleString('en-GB')} events), checkpoint #${cp.seq} signed by ${cp.signer}, written to ${anchorAt}`);
       console.log(`wall time ${(result.wallMs / 1000).toFixed(1)} s, ${Math.round(result.events / (result.wallMs / 1000)).toLocaleString('en-GB')} events/s`);
       for (const n of result.agents.forecasterNotes) console.log(`note: ${n}`);
       await writeReport({ dir: workDir, run, store: result.stack.store, rows, audit: result.audit, site, fromMs, days, seed: o.seed, jobs: result.inputs.jobs.length, wallMs: result.wallMs, ...(arrivalKw.length ? { baseline: { policy: 'run on arrival', startMs: fromMs, siteKw: Array.from(arrivalKw, (x) => x ?? 0) } } : {}) });

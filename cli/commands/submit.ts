@@ -86,7 +86,7 @@ export function submitCommand(): Command {
     }
     if (config.bus !== 'nats') throw new UsageError('--bus memory cannot reach another process; submit over NATS (the default) to a running `caco run`');
     const key = signingKey(o.key, config);
-    const bus = await NatsBus.connect({ servers: config.natsUrl, name: 'caco-submit' });
+    const bus = await NatsBus.connect({ servers: config.natsUrl, name: 'caco-submit', ...(config.natsCreds ? { credentials: config.natsCreds } : {}) });
     try {
       const now = new Date(SystemClock.now()).toISOString();
       const id = `cli-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;

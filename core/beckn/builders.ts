@@ -14,6 +14,7 @@ import type {
   OnSupportRequest,
   OnUpdateRequest,
   Order,
+  OrderItem,
   Payment,
   Quote,
   Rating,
@@ -43,7 +44,7 @@ export interface ItemChoice {
   readonly fulfillmentId?: string;
 }
 
-const selectedItem = (itemId: string, kw: number): SelectedItem => ({ id: itemId, quantity: { selected: { measure: kwToMeasure(kw) } } });
+const selectedItem = (itemId: string, kw: number): SelectedItem & OrderItem => ({ id: itemId, quantity: { selected: { measure: kwToMeasure(kw) } } });
 
 function draftOrder(c: ItemChoice) {
   return {

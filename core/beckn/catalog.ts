@@ -453,7 +453,7 @@ export type OrderCheck = { readonly ok: true; readonly intent: OrderIntent } | {
  * CACO sells one item (one window) per order.
  */
 export function orderIntentFromOrder(
-  order: { readonly provider: { readonly id: string }; readonly items: ReadonlyArray<SelectedItem>; readonly fulfillments?: ReadonlyArray<{ readonly id: string }> },
+  order: { readonly provider: { readonly id: string }; readonly items: ReadonlyArray<SelectedItem>; readonly fulfillments?: ReadonlyArray<{ readonly id?: string | undefined }> },
   providerId: string,
   lookup: (itemId: string) => OfferAvailability | undefined,
 ): OrderCheck {

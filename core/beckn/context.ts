@@ -75,8 +75,15 @@ export function callbackContext<A extends BecknRequestAction>(
   request: Context & { readonly action: A },
   input: { readonly bpp: Participant; readonly nowMs: number; readonly messageId?: string; readonly ttl?: string },
 ): ContextOf<`on_${A}`> {
+  const loc = request.location;
+  // Only the parts of the location CACO reads go back; whatever else the BAP put there is not echoed.
+  const location = loc && (loc.country?.code !== undefined || loc.city?.code !== undefined)
+    ? { ...(loc.country?.code !== undefined ? { country: { code: loc.country.code } } : {}), ...(loc.city?.code !== undefined ? { city: { code: loc.city.code } } : {}) }
+    : undefined;
+  const { location: _dropped, ...rest } = request;
   return {
-    ...request,
+    ...rest,
+    ...(location ? { location } : {}),
     action: callbackOf(request.action),
     bpp_id: input.bpp.id,
     bpp_uri: input.bpp.uri,
@@ -128,10 +135,13 @@ export function formatIsoDuration(ms: number): string {
   return `P${d ? `${d}D` : ''}${time ? `T${time}` : ''}`;
 }
 
-/** When a message stops being valid: `timestamp + ttl` (undefined when either is unreadable or absent). */
+/**
+ * When a message stops being valid: `timestamp + ttl`; a message without `ttl` gets
+ * {@link DEFAULT_TTL}, so none lives for ever. Undefined when either is unreadable.
+ */
 export function expiresAtMs(context: Pick<Context, 'timestamp' | 'ttl'>): number | undefined {
   const t = Date.parse(context.timestamp);
-  const ttl = context.ttl === undefined ? undefined : parseIsoDuration(context.ttl);
+  const ttl = parseIsoDuration(context.ttl ?? DEFAULT_TTL);
   return Number.isNaN(t) || ttl === undefined ? undefined : t + ttl;
 }
 
@@ -165,7 +175,7 @@ export function schemaFault(problems: ReadonlyArray<SchemaProblem>): BecknFault 
 }
 
 export function expiredFault(context: Pick<Context, 'timestamp' | 'ttl'>): BecknFault {
-  return fault(BecknErrorCode.INVALID_REQUEST, `the message expired (timestamp ${context.timestamp} + ttl ${context.ttl ?? '?'})`, 'context.ttl');
+  return fault(BecknErrorCode.INVALID_REQUEST, `the message expired (timestamp ${context.timestamp} + ttl ${context.ttl ?? `${DEFAULT_TTL}, the default when none is given`})`, 'context.ttl');
 }
 
 export interface HttpAnswer<B> {

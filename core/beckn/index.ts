@@ -10,3 +10,4 @@ export * from './catalog.ts';
 export * from './rules.ts';
 export * from './builders.ts';
 export * from './spec-validator.ts';
+export * from './intake-checks.ts';

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { ConfigError } from '../errors.ts';
 import { KeyDirectoryFile, type KeyDirectoryEntry } from '../../schemas/beckn/index.ts';
 import { decodeWith } from '../../schemas/registry.ts';
@@ -12,10 +12,16 @@ import { publicKeyFromBase64 } from './keys.ts';
  */
 export interface KeyDirectory {
   lookup(subscriberId: string, uniqueKeyId: string, nowMs: number): Promise<KeyObject | undefined>;
+  /**
+   * The callback address registered with that key (the registry's `url`), undefined when none
+   * is. A BPP sends signed callbacks only there, so a BAP cannot aim them at someone else.
+   */
+  registeredUrl(subscriberId: string, uniqueKeyId: string, nowMs: number): Promise<string | undefined>;
 }
 
 interface KnownKey {
   readonly key: KeyObject;
+  readonly url: string | undefined;
   readonly validFromMs: number;
   readonly validUntilMs: number;
   readonly usable: boolean;
@@ -42,6 +48,7 @@ export class StaticKeyDirectory implements KeyDirectory {
     if (this.keys.has(id)) throw new ConfigError(`key directory: ${e.subscriber_id}|${e.key_id}`, 'appears twice');
     this.keys.set(id, {
       key: publicKeyFromBase64(e.signing_public_key),
+      url: e.url,
       validFromMs: e.valid_from === undefined ? -Infinity : Date.parse(e.valid_from),
       validUntilMs: e.valid_until === undefined ? Infinity : Date.parse(e.valid_until),
       usable: e.status === undefined || e.status === 'SUBSCRIBED',
@@ -49,9 +56,16 @@ export class StaticKeyDirectory implements KeyDirectory {
   }
 
   async lookup(subscriberId: string, uniqueKeyId: string, nowMs: number): Promise<KeyObject | undefined> {
+    return this.usable(subscriberId, uniqueKeyId, nowMs)?.key;
+  }
+
+  async registeredUrl(subscriberId: string, uniqueKeyId: string, nowMs: number): Promise<string | undefined> {
+    return this.usable(subscriberId, uniqueKeyId, nowMs)?.url;
+  }
+
+  private usable(subscriberId: string, uniqueKeyId: string, nowMs: number): KnownKey | undefined {
     const k = this.keys.get(keyOf(subscriberId, uniqueKeyId));
-    if (!k || !k.usable || nowMs < k.validFromMs || nowMs > k.validUntilMs) return undefined;
-    return k.key;
+    return !k || !k.usable || nowMs < k.validFromMs || nowMs > k.validUntilMs ? undefined : k;
   }
 
   get size(): number {
@@ -72,12 +86,35 @@ export function parseKeyDirectoryFile(json: unknown, source = 'key directory fil
   }
 }
 
-/** The default adapter: a JSON file read once at start-up (restart or `reload()` to pick up edits). */
+/**
+ * The default adapter: a JSON file, read at start-up and again whenever it changes, so adding
+ * (or revoking) a BAP's key needs no restart. A lookup looks at the file's modification time at
+ * most once per `checkIntervalMs` of the caller's clock, so a flood of requests with unknown keys
+ * cannot make the BPP re-read the file on each. A file that no longer parses leaves the keys
+ * read before in force; the error is kept in `lastReloadError`.
+ */
 export class FileKeyDirectory implements KeyDirectory {
   private current: StaticKeyDirectory;
+  private stamp: string;
+  private lastCheckMs = -Infinity;
+  /** Why the latest change to the file was not taken (undefined when it was, or nothing changed). */
+  lastReloadError: string | undefined;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    private readonly options: { readonly checkIntervalMs?: number } = {},
+  ) {
+    this.stamp = FileKeyDirectory.stampOf(path);
     this.current = FileKeyDirectory.read(path);
+  }
+
+  private static stampOf(path: string): string {
+    try {
+      const st = statSync(path);
+      return `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      return 'missing';
+    }
   }
 
   private static read(path: string): StaticKeyDirectory {
@@ -92,10 +129,32 @@ export class FileKeyDirectory implements KeyDirectory {
 
   /** Re-read the file; on error the previous keys stay in force and the error is thrown. */
   reload(): void {
+    const stamp = FileKeyDirectory.stampOf(this.path);
     this.current = FileKeyDirectory.read(this.path);
+    this.stamp = stamp;
+    this.lastReloadError = undefined;
+  }
+
+  private refresh(nowMs: number): void {
+    if (nowMs - this.lastCheckMs < (this.options.checkIntervalMs ?? 1000)) return;
+    this.lastCheckMs = nowMs;
+    const stamp = FileKeyDirectory.stampOf(this.path);
+    if (stamp === this.stamp) return;
+    try {
+      this.reload();
+    } catch (e) {
+      // Do not try the same broken version again; the next edit is a new stamp.
+      this.stamp = stamp;
+      this.lastReloadError = (e as Error).message;
+    }
   }
 
   lookup(subscriberId: string, uniqueKeyId: string, nowMs: number): Promise<KeyObject | undefined> {
+    this.refresh(nowMs);
     return this.current.lookup(subscriberId, uniqueKeyId, nowMs);
+  }
+
+  registeredUrl(subscriberId: string, uniqueKeyId: string, nowMs: number): Promise<string | undefined> {
+    return this.current.registeredUrl(subscriberId, uniqueKeyId, nowMs);
   }
 }

@@ -82,10 +82,10 @@ export function loadSigningKeyFile(path: string): BecknSigningKey {
  * A new identity: the private signing key file's contents and the matching entry for other
  * participants' key directory files (or for a registry subscription).
  */
-export function newSigningIdentity(subscriberId: string, keyId: string): { signingKeyFile: SigningKeyFile; directoryEntry: KeyDirectoryEntry } {
+export function newSigningIdentity(subscriberId: string, keyId: string, url?: string): { signingKeyFile: SigningKeyFile; directoryEntry: KeyDirectoryEntry } {
   const { privateSeed, publicKey } = generateKeyPairBase64();
   return {
     signingKeyFile: { format: 'caco-beckn-signing-key/1', subscriber_id: subscriberId, key_id: keyId, signing_private_key: privateSeed, signing_public_key: publicKey },
-    directoryEntry: { subscriber_id: subscriberId, key_id: keyId, signing_public_key: publicKey },
+    directoryEntry: { subscriber_id: subscriberId, key_id: keyId, signing_public_key: publicKey, ...(url !== undefined ? { url } : {}) },
   };
 }

@@ -23,6 +23,7 @@ export interface RegistryKeyDirectoryOptions {
 
 interface RegistryKey {
   readonly key: KeyObject;
+  readonly url?: string;
   readonly status?: string;
   readonly valid_from?: string;
   readonly valid_until?: string;
@@ -51,6 +52,14 @@ export class RegistryKeyDirectory implements KeyDirectory {
   }
 
   async lookup(subscriberId: string, uniqueKeyId: string, nowMs: number): Promise<KeyObject | undefined> {
+    return (await this.find(subscriberId, uniqueKeyId, nowMs))?.key;
+  }
+
+  async registeredUrl(subscriberId: string, uniqueKeyId: string, nowMs: number): Promise<string | undefined> {
+    return (await this.find(subscriberId, uniqueKeyId, nowMs))?.url;
+  }
+
+  private async find(subscriberId: string, uniqueKeyId: string, nowMs: number): Promise<RegistryKey | undefined> {
     const id = `${subscriberId}\u0000${uniqueKeyId}`;
     const cached = this.cache.get(id);
     let found: RegistryKey | undefined;
@@ -65,7 +74,7 @@ export class RegistryKeyDirectory implements KeyDirectory {
       const ttl = found ? (this.options.cacheTtlMs ?? 300_000) : (this.options.negativeCacheTtlMs ?? 30_000);
       this.cache.set(id, { untilMs: nowMs + ttl, found });
     }
-    return found && entryUsableAt(found, nowMs) ? found.key : undefined;
+    return found && entryUsableAt(found, nowMs) ? found : undefined;
   }
 
   /** Forget cached answers (e.g. after a key rotation was announced). */
@@ -120,11 +129,13 @@ function readSubscription(s: unknown): { subscriberId: string; keyId: string; va
   const status = str('status');
   const validFrom = str('valid_from');
   const validUntil = str('valid_until');
+  const url = str('url');
   return {
     subscriberId,
     keyId,
     value: {
       key,
+      ...(url !== undefined ? { url } : {}),
       ...(status !== undefined ? { status } : {}),
       ...(validFrom !== undefined && !Number.isNaN(Date.parse(validFrom)) ? { valid_from: validFrom } : {}),
       ...(validUntil !== undefined && !Number.isNaN(Date.parse(validUntil)) ? { valid_until: validUntil } : {}),

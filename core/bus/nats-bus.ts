@@ -2,13 +2,23 @@ import { connect, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConne
 import type { Bus, BusMessage, Headers, MessageHandler, PublishOptions, RequestOptions, SubscribeOptions, Subscription } from './bus.ts';
 import { assertPattern, assertPublishSubject } from './subject.ts';
 import { CacoError, NoRespondersError, TimeoutError } from '../errors.ts';
+import { loadNatsCredentials, type NatsCredentials } from '../nats-auth/credentials.ts';
 
 /** NATS could not be reached at start-up; the message names the URL and what to do. */
 export class NatsUnavailableError extends CacoError {
   override readonly _tag = 'NatsUnavailableError';
-  constructor(readonly servers: string, cause: unknown) {
-    super(`cannot connect to NATS at ${servers}: ${cause instanceof Error ? cause.message : String(cause)} — is nats-server running (nats-server -js)? set NATS_URL to its address`, { cause });
+  constructor(readonly servers: string, cause: unknown, credentials?: string) {
+    super(
+      isAuthFailure(cause)
+        ? `NATS at ${servers} refused ${credentials ? `the credentials in ${credentials}` : 'an anonymous connection'} (${cause instanceof Error ? cause.message : String(cause)}) — ${credentials ? 'is this user in the server\'s accounts.conf (caco nats creds)?' : 'give --creds <file> or NATS_CREDS'}`
+        : `cannot connect to NATS at ${servers}: ${cause instanceof Error ? cause.message : String(cause)} — is nats-server running (nats-server -js)? set NATS_URL to its address`,
+      { cause },
+    );
   }
+}
+
+function isAuthFailure(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'AuthorizationError' || /authoriz|authentic/i.test(err.message));
 }
 
 export interface NatsConnectOptions {
@@ -18,6 +28,8 @@ export interface NatsConnectOptions {
   readonly name?: string;
   /** How long the first connection may take before failing (ms, default 2000). */
   readonly timeoutMs?: number;
+  /** Who to connect as: a credentials file (path) or loaded credentials; default the file at NATS_CREDS, else anonymous. */
+  readonly credentials?: string | NatsCredentials;
 }
 
 export function defaultNatsServers(): string {
@@ -31,9 +43,12 @@ export function defaultNatsServers(): string {
 export async function connectNats(opts: NatsConnectOptions = {}): Promise<NatsConnection> {
   const servers = opts.servers ?? defaultNatsServers();
   const list = typeof servers === 'string' ? servers.split(',').map((s) => s.trim()).filter(Boolean) : [...servers];
+  const credsOpt = opts.credentials ?? (process.env['NATS_CREDS'] || undefined);
+  const creds = typeof credsOpt === 'string' ? loadNatsCredentials(credsOpt) : credsOpt;
   try {
     return await connect({
       servers: list,
+      ...(creds ? { authenticator: creds.authenticator, ...(creds.inboxPrefix ? { inboxPrefix: creds.inboxPrefix } : {}) } : {}),
       name: opts.name ?? 'caco',
       timeout: opts.timeoutMs ?? 2000,
       maxReconnectAttempts: -1,
@@ -44,7 +59,7 @@ export async function connectNats(opts: NatsConnectOptions = {}): Promise<NatsCo
       noAsyncTraces: true,
     });
   } catch (err) {
-    throw new NatsUnavailableError(list.join(','), err);
+    throw new NatsUnavailableError(list.join(','), err, creds?.source);
   }
 }
 

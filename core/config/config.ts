@@ -6,16 +6,21 @@ export interface CacoConfig {
   readonly bus: 'memory' | 'nats';
   readonly store: 'sqlite' | 'jetstream';
   readonly natsUrl: string;
+  /** JetStream replicas of the ledger stream and its buckets (1, or 3/5 on a cluster). */
+  readonly replicas: number;
   readonly site: string;
   /** Folder for the SQLite ledger, keys and checkpoints. */
   readonly dataDir: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** NATS user credentials file (`caco nats creds`); unset = anonymous, which a secured server refuses. */
+  readonly natsCreds?: string;
 }
 
 export const DEFAULT_CONFIG: CacoConfig = {
   bus: 'memory',
   store: 'sqlite',
   natsUrl: 'nats://127.0.0.1:4222',
+  replicas: 1,
   site: 'london',
   dataDir: './var',
   logLevel: 'warn',
@@ -48,6 +53,15 @@ const SETTINGS: { [K in keyof CacoConfig]: Setting<K> } = {
       return raw;
     },
   },
+  replicas: {
+    key: 'replicas',
+    env: 'CACO_REPLICAS',
+    parse: (raw, name) => {
+      // JetStream allows at most 5 replicas; an even count gains nothing over the odd one below it.
+      if (!/^[1-5]$/.test(raw.trim())) throw new ConfigError(name, `"${raw}" is not a replica count; use 1 (one server) or 3 or 5 (a cluster of at least that many nodes)`);
+      return Number(raw.trim());
+    },
+  },
   site: {
     key: 'site',
     env: 'CACO_SITE',
@@ -65,6 +79,14 @@ const SETTINGS: { [K in keyof CacoConfig]: Setting<K> } = {
     },
   },
   logLevel: { key: 'logLevel', env: 'LOG_LEVEL', parse: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) },
+  natsCreds: {
+    key: 'natsCreds',
+    env: 'NATS_CREDS',
+    parse: (raw, name) => {
+      if (!raw.trim()) throw new ConfigError(name, 'must be the path of a credentials file (caco nats creds makes them)');
+      return raw;
+    },
+  },
 };
 
 export interface LoadConfigOptions {

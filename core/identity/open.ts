@@ -37,7 +37,7 @@ export async function openSiteIdentity(o: OpenIdentityOptions): Promise<SiteIden
 export async function openRegistryStore(o: Omit<OpenIdentityOptions, 'keyring' | 'clock' | 'log'>): Promise<KeyRegistryStore> {
   if (o.config.store === 'jetstream') {
     const [{ connectNats }, { KvKeyRegistryStore }] = await Promise.all([import('../bus/nats-bus.ts'), import('./kv-registry-store.ts')]);
-    const nc = await connectNats({ servers: o.config.natsUrl, name: `caco-keys-${o.config.site}` });
+    const nc = await connectNats({ servers: o.config.natsUrl, name: `caco-keys-${o.config.site}`, ...(o.config.natsCreds ? { credentials: o.config.natsCreds } : {}) });
     try {
       return await KvKeyRegistryStore.open(nc, o.natsSite ?? o.config.site, { ownsConnection: true, create: !o.mustExist });
     } catch (err) {

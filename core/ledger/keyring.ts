@@ -52,8 +52,9 @@ export class MemoryKeyring implements Keyring, SigningKeys {
   protected readonly pub = new Map<string, KeyObject>();
 
   /**
-   * @param seed when given, each agent's key is derived from it and the agent name, so a
-   *             seeded simulation signs identically every run (ed25519 is deterministic).
+   * @param seed for tests only: each agent's key is derived from it and the agent name, so a
+   *             test signs identically every run. Anyone who knows the seed has the keys, so
+   *             nothing that runs a site passes one (a simulation's keys are random too).
    */
   constructor(private readonly seed?: string) {}
 

@@ -7,19 +7,20 @@ import type { CommandIdentity } from '../identity/site-identity.ts';
 import { decodeWith, type MessageRegistry, type SchemaProblem } from '../../schemas/registry.ts';
 import { CommandEnvelopeSchema, EnvelopeSchema } from '../../schemas/envelope.ts';
 import type { CommandMessage } from './agent.ts';
+import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits, type PayloadSummary } from './input-limits.ts';
 
 /**
  * Turning bytes from the bus into trusted inputs. Each step names what was wrong so the dead
  * letter says why: malformed JSON, envelope shape, unknown type, data schema, signature.
  */
-export type Intake<T> = { ok: true; value: T } | { ok: false; reason: string; problems?: ReadonlyArray<SchemaProblem> };
+export type Intake<T> = { ok: true; value: T } | { ok: false; reason: string; problems?: ReadonlyArray<SchemaProblem>; payload?: PayloadSummary };
 
-function parseJson(msg: BusMessage): Intake<unknown> {
-  try {
-    return { ok: true, value: JSON.parse(Buffer.from(msg.data).toString('utf8')) as unknown };
-  } catch (err) {
-    return { ok: false, reason: `malformed JSON: ${(err as Error).message}` };
-  }
+/** Events are written by agents, not outsiders, and may be large (a plan); only NATS bounds their size. */
+export const EVENT_LIMITS: InputLimits = { maxBytes: 8 * 1024 * 1024, maxDepth: 64 };
+
+function parseJson(msg: BusMessage, limits: InputLimits): Intake<unknown> {
+  const r = parseBoundedJson(msg.data, limits);
+  return r.ok ? r : { ok: false, reason: r.reason, payload: r.payload };
 }
 
 export interface CommandIntakeOptions {
@@ -28,19 +29,44 @@ export interface CommandIntakeOptions {
   readonly identity: CommandIdentity;
   /** The command types this agent accepts. */
   readonly accepts: ReadonlySet<string>;
+  /** Size and depth bounds, checked before parsing (default 64 KB, 32 levels). */
+  readonly limits?: InputLimits;
+  /**
+   * Admission by sender, after the signature is checked and before the type and data are
+   * read: a refusal reason (a rate limit), or undefined to go on. The sender is the verified
+   * key id; anything not sent by a verified key is admitted as `(unauthenticated)`, so junk is
+   * limited too.
+   */
+  readonly admit?: (sender: string) => string | undefined;
 }
 
+/** Why a command was refused before its type and data were read: who sent it, or how often. */
+export type CommandRefusal = AuthRefusal | 'rate-limited';
+
+/** The rate-limit key of everything not sent by a verified key: junk, bad envelopes, failed signatures. */
+export const UNAUTHENTICATED = '(unauthenticated)';
+
 /**
- * A command from the bus: JSON, envelope shape, then who sent it (signed by a registered,
- * unrevoked key whose party is the `source`), and only then its type and data, so nothing
- * from an unknown sender is decoded further than its envelope.
+ * A command from the bus: bounded JSON, envelope shape, then who sent it (signed by a
+ * registered, unrevoked key whose party is the `source`), then the sender's rate, and only
+ * then its type and data, so nothing from an unknown sender is decoded further than its
+ * envelope. The rate is counted per verified key, not per claimed `source`: a flood in
+ * someone else's name cannot use up their allowance.
  */
-export async function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): Promise<Intake<CommandMessage> & { code?: AuthRefusal }> {
-  const json = parseJson(msg);
-  if (!json.ok) return json;
+export async function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): Promise<Intake<CommandMessage> & { code?: CommandRefusal }> {
+  const json = parseJson(msg, o.limits ?? DEFAULT_COMMAND_LIMITS);
+  if (!json.ok) {
+    const limited = o.admit?.(UNAUTHENTICATED);
+    return limited ? { ...json, reason: `${json.reason}; ${limited}` } : json;
+  }
   const env = decodeWith(CommandEnvelopeSchema, json.value);
-  if (!env.ok) return { ok: false, reason: 'not a command envelope', problems: env.problems };
+  if (!env.ok) {
+    const limited = o.admit?.(UNAUTHENTICATED);
+    return limited ? { ok: false, reason: limited, code: 'rate-limited' } : { ok: false, reason: 'not a command envelope', problems: env.problems };
+  }
   const auth = await o.identity.authenticate(json.value);
+  const limited = o.admit?.(auth.ok ? auth.principal.keyId : UNAUTHENTICATED);
+  if (limited) return { ok: false, reason: limited, code: 'rate-limited' };
   if (!auth.ok) return { ok: false, reason: auth.reason, code: auth.code };
   const cmd = env.value;
   if (!o.accepts.has(cmd.type)) {
@@ -57,7 +83,7 @@ export async function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): P
 
 /** A relayed ledger event from the bus: shape, type, data schema, then hash and signature. */
 export function intakeEvent(msg: BusMessage, registry: MessageRegistry, keys: PublicKeyDirectory): Intake<Envelope> {
-  const json = parseJson(msg);
+  const json = parseJson(msg, EVENT_LIMITS);
   if (!json.ok) return json;
   const env = decodeWith(EnvelopeSchema, json.value);
   if (!env.ok) return { ok: false, reason: 'not an event envelope', problems: env.problems };

@@ -11,13 +11,15 @@ import type { MessageRegistry } from '../../schemas/registry.ts';
 import type { AgentDefinition, AgentInput, CommandMessage } from './agent.ts';
 import { AgentHost, type HandleOutcome } from './agent-host.ts';
 import { DeadLetters } from './dead-letter.ts';
-import { intakeCommand, intakeEvent } from './intake.ts';
+import { intakeCommand, intakeEvent, UNAUTHENTICATED } from './intake.ts';
 import { SiteIdentity, type CommandIdentity } from '../identity/site-identity.ts';
 import type { Principal } from '../identity/key-entry.ts';
 import { Mailbox } from './mailbox.ts';
 import { Relay } from './relay.ts';
 import { subjects } from './subjects.ts';
 import { LiveSignal } from '../store/catch-up.ts';
+import { DEFAULT_COMMAND_LIMITS, summarizePayload, type InputLimits } from './input-limits.ts';
+import { RateLimiter, type RateLimit } from './rate-limit.ts';
 
 export interface RuntimeOptions {
   readonly site: string;
@@ -43,6 +45,10 @@ export interface RuntimeOptions {
    * keeps a registry in memory and registers its own parties in it on first use.
    */
   readonly identity?: CommandIdentity;
+  /** Size and nesting bounds on commands from the bus (default 64 KB, 32 levels). */
+  readonly commandLimits?: InputLimits;
+  /** Per-key token buckets on commands from the bus (default none: a simulation submits in bursts). */
+  readonly rateLimit?: RateLimit;
   readonly maxAttempts?: number;
   readonly backoffMs?: number;
 }
@@ -82,6 +88,7 @@ export class Runtime {
   private readonly slots: HostSlot[] = [];
   private readonly dlq: DeadLetters;
   private relay: Relay | undefined;
+  private readonly limiter: RateLimiter | undefined;
   private started = false;
   private stopping = false;
   // Lockstep scheduler state.
@@ -97,6 +104,7 @@ export class Runtime {
   constructor(readonly o: RuntimeOptions) {
     this.dlq = new DeadLetters(o.bus, o.site, o.clock, o.log);
     this.identity = o.identity ?? SiteIdentity.ephemeral(o.keyring, o.clock, o.log);
+    this.limiter = o.rateLimit ? new RateLimiter(o.rateLimit) : undefined;
   }
 
   get site(): string {
@@ -258,12 +266,16 @@ export class Runtime {
     const sub = await this.o.bus.subscribe(
       subjects.commands(this.o.site, slot.host.name),
       async (msg) => {
-        const result = await intakeCommand(msg, { registry: this.o.registry, identity: this.identity, accepts });
+        const limits = this.o.commandLimits ?? DEFAULT_COMMAND_LIMITS;
+        const result = await intakeCommand(msg, { registry: this.o.registry, identity: this.identity, accepts, limits, ...(this.limiter ? { admit: (sender: string) => this.admit(sender) } : {}) });
         if (!result.ok) {
-          // A sender we could not authenticate gets its reason, not a copy of its bytes kept for it.
-          const payload = result.code ? boundedText(msg.data) : Buffer.from(msg.data).toString('utf8');
-          await this.dlq.send({ agent: slot.host.name, subject: msg.subject, reason: result.reason, ...(result.problems ? { problems: result.problems } : {}), payload, headers: msg.headers });
-          await this.reply(msg, { ok: false, error: { reason: result.reason, ...(result.problems ? { problems: result.problems } : {}), ...(result.code ? { code: result.code } : {}) } });
+          // Within the size limit the dead letter keeps the bytes to debug with, except for a
+          // sender we could not authenticate or admit: its reason, not a copy of its bytes kept
+          // for it. Beyond the limit, only their size and hash.
+          const payload = msg.data.byteLength > limits.maxBytes ? { refused: result.payload ?? summarizePayload(msg.data) } : result.code ? boundedText(msg.data) : Buffer.from(msg.data).toString('utf8');
+          const problems = result.problems ? { problems: result.problems.slice(0, 20) } : {};
+          await this.dlq.send({ agent: slot.host.name, subject: msg.subject, reason: result.reason, ...problems, payload, headers: msg.headers });
+          await this.reply(msg, { ok: false, error: { reason: result.reason, ...problems, ...(result.code ? { code: result.code } : {}) } });
           return;
         }
         const cmd = result.value;
@@ -280,6 +292,11 @@ export class Runtime {
       { queue: slot.host.name },
     );
     slot.busSubs.push(sub);
+  }
+
+  private admit(sender: string): string | undefined {
+    const d = this.limiter?.take(sender, this.o.clock.now(), sender === UNAUTHENTICATED ? 'unauthenticated senders' : `key "${sender}"`);
+    return d && !d.ok ? d.reason : undefined;
   }
 
   private async listenForEvents(slot: HostSlot): Promise<void> {

@@ -2,6 +2,6 @@ export type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedR
 export { SqliteEventStore, type SqliteStoreOptions } from './sqlite-store.ts';
 export { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 export { validateAppend, expectationHolds, describeExpected } from './validate.ts';
-export { JetStreamEventStore, type JetStreamStoreOptions } from './jetstream-store.ts';
+export { JetStreamEventStore, LedgerNotFoundError, type JetStreamStoreOptions } from './jetstream-store.ts';
 export { NatsCheckpointStore } from './nats-checkpoints.ts';
 export { CorruptCommitError, POSITIONS_PER_COMMIT, ledgerStreamName, ledgerSubjectPrefix, checkpointBucketName } from './jetstream-commit.ts';

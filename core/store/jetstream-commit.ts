@@ -36,6 +36,19 @@ export function checkpointBucketName(site: string): string {
   return `caco_${site}_checkpoints`;
 }
 
+/**
+ * `london` → `CACO_LONDON-ANCHOR`: the site's anchor checkpoints (core/anchor), apart from the
+ * ledger. A ledger stream's name never holds a `-`, so no site's ledger is another's anchor.
+ */
+export function anchorStreamName(site: string): string {
+  return `${ledgerStreamName(site)}-ANCHOR`;
+}
+
+export function anchorSubject(site: string): string {
+  assertSite(site);
+  return `caco.${site}.anchor`;
+}
+
 export function positionOf(seq: number, index: number): number {
   return seq * POSITIONS_PER_COMMIT + index;
 }

@@ -1,5 +1,6 @@
 import { AckPolicy, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
 import { createInbox, nanos, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { retryWhileUnavailable } from './nats-retry.ts';
 
 /** A stored message as the reader hands it over: its stream sequence and its bytes. */
 export interface RawCommit {
@@ -38,6 +39,7 @@ export async function* readRange(o: BoundedReadOptions): AsyncGenerator<RawCommi
   let restarts = 0;
   while (next <= o.endSeq) {
     const reader = new RangeReader(o, next);
+    const from = next;
     try {
       await reader.start();
       for (;;) {
@@ -52,6 +54,13 @@ export async function* readRange(o: BoundedReadOptions): AsyncGenerator<RawCommi
       }
     } finally {
       await reader.stop();
+    }
+    // Nothing came at all: the server may count a message it can no longer load (a corrupt
+    // block in its file store). Step over it if it is gone; the audit sees the hole in the
+    // positions. Without this the read would stall on it until it gives up.
+    if (next === from && (await o.jsm.streams.getMessage(o.stream, { seq: next }).catch(() => null)) === null) {
+      next++;
+      continue;
     }
     if (++restarts > MAX_RESTARTS) throw new Error(`reading ${o.stream} from sequence ${next}: the consumer was lost ${MAX_RESTARTS} times`);
   }
@@ -78,15 +87,18 @@ class RangeReader {
 
   async start(): Promise<void> {
     this.sub = this.o.nc.subscribe(this.inbox, { callback: (_err, m) => this.onMsg(m) });
-    const ci = await this.o.jsm.consumers.add(this.o.stream, {
-      ack_policy: AckPolicy.None,
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: this.startSeq,
-      filter_subject: this.o.filter,
-      mem_storage: true,
-      num_replicas: 1,
-      inactive_threshold: nanos(30_000),
-    });
+    // During a leader election creating the consumer times out; it is only a read, so try again.
+    const ci = await retryWhileUnavailable(() =>
+      this.o.jsm.consumers.add(this.o.stream, {
+        ack_policy: AckPolicy.None,
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: this.startSeq,
+        filter_subject: this.o.filter,
+        mem_storage: true,
+        num_replicas: 1,
+        inactive_threshold: nanos(30_000),
+      }),
+    );
     this.consumer = ci.name;
     if (ci.num_pending === 0) this.exhausted = true;
     else this.pull();

@@ -1,21 +1,25 @@
 import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope.ts';
-import { ConcurrencyError, InvalidArgumentError } from '../errors.ts';
+import { CacoError, ConcurrencyError, InvalidArgumentError } from '../errors.ts';
 import type { Keyring } from '../ledger/keyring.ts';
 import { sealBatch } from '../ledger/seal.ts';
 import { connectNats } from '../bus/nats-bus.ts';
+import type { NatsCredentials } from '../nats-auth/credentials.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, ReadAllOptions, StoreSubscription, SubscribeAllOptions } from './event-store.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
-import { checkpointBucketName, decodeCommit, encodeCommit, ledgerStreamName, ledgerSubjectPrefix, POSITIONS_PER_COMMIT, positionOf, startSeqAfter } from './jetstream-commit.ts';
+import { anchorStreamName, checkpointBucketName, decodeCommit, encodeCommit, ledgerStreamName, ledgerSubjectPrefix, POSITIONS_PER_COMMIT, positionOf, startSeqAfter } from './jetstream-commit.ts';
 import { isStreamNotFound, NatsCheckpointStore } from './nats-checkpoints.ts';
 import { readRange, type RawCommit } from './jetstream-reader.ts';
+import { retryWhileUnavailable, type RetryOptions } from './nats-retry.ts';
 
 export interface JetStreamStoreOptions {
   /** NATS URL(s) to connect to; ignored when `nc` is given. Default NATS_URL, then 127.0.0.1:4222. */
   readonly servers?: string | ReadonlyArray<string>;
   /** An open connection to share (the store then does not close it). */
   readonly nc?: NatsConnection;
+  /** Who to connect as (a credentials file or loaded credentials); ignored when `nc` is given. Default NATS_CREDS. */
+  readonly credentials?: string | NatsCredentials;
   /** The site whose ledger this is: stream `CACO_<SITE>`, subjects `caco.<site>.ledger.>`. */
   readonly site: string;
   readonly keyring: Keyring;
@@ -29,6 +33,21 @@ export interface JetStreamStoreOptions {
   readonly ackTimeoutMs?: number;
   /** Messages asked for per pull when reading (default 1024; two pulls are kept in flight). */
   readonly pullBatch?: number;
+  /** How long a call keeps retrying while the stream has no leader (default 60 s; see nats-retry.ts). */
+  readonly unavailableBudgetMs?: number;
+  /**
+   * Readers (audit, replay): fail with a LedgerNotFoundError when the site's stream is
+   * missing, and create nothing (no stream, no checkpoint bucket).
+   */
+  readonly mustExist?: boolean;
+}
+
+/** `mustExist` was asked for and the site has no ledger stream on this server. */
+export class LedgerNotFoundError extends CacoError {
+  override readonly _tag = 'LedgerNotFoundError';
+  constructor(readonly streamName: string, site: string) {
+    super(`--site: no ledger for site "${site}" on this NATS server (no stream ${streamName}); check --site / CACO_SITE and NATS_URL`);
+  }
 }
 
 interface Head {
@@ -44,8 +63,6 @@ const WRONG_LAST_SEQUENCE = 10071;
 const MAX_ANY_ATTEMPTS = 50;
 /** No real stream reaches this sequence, so a publish expecting it can never be stored. */
 const IMPOSSIBLE_SEQ = Number.MAX_SAFE_INTEGER;
-/** Sends of one commit before a lost acknowledgement is reported to the caller. */
-const PUBLISH_ATTEMPTS = 3;
 
 /**
  * The ledger on NATS JetStream: one stream per site, one subject per ledger stream, one
@@ -64,6 +81,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
   private readonly locks = new Map<string, Promise<void>>();
   private readonly subs = new Set<JetStreamSubscription>();
   private closed = false;
+  private readonly retryOpts: RetryOptions;
 
   private constructor(
     readonly nc: NatsConnection,
@@ -75,19 +93,21 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
   ) {
     this.streamName = ledgerStreamName(opts.site);
     this.subjectPrefix = ledgerSubjectPrefix(opts.site);
+    this.retryOpts = opts.unavailableBudgetMs !== undefined ? { budgetMs: opts.unavailableBudgetMs } : {};
   }
 
   /** Connect (or use `opts.nc`), and create the site's stream and checkpoint bucket if missing. */
   static async connect(opts: JetStreamStoreOptions): Promise<JetStreamEventStore> {
     const streamName = ledgerStreamName(opts.site);
     const prefix = ledgerSubjectPrefix(opts.site);
-    const nc = opts.nc ?? (await connectNats({ ...(opts.servers ? { servers: opts.servers } : {}), name: opts.name ?? `caco-store-${opts.site}` }));
+    const nc = opts.nc ?? (await connectNats({ ...(opts.servers ? { servers: opts.servers } : {}), ...(opts.credentials ? { credentials: opts.credentials } : {}), name: opts.name ?? `caco-store-${opts.site}` }));
     try {
       const timeout = opts.ackTimeoutMs ?? 5000;
       const jsm = await jetstreamManager(nc, { timeout });
       const js = jetstream(nc, { timeout });
-      await ensureStream(jsm, streamName, prefix, opts);
-      const checkpoints = await NatsCheckpointStore.open(jsm, { bucket: checkpointBucketName(opts.site), replicas: opts.replicas ?? 1 });
+      if (opts.mustExist) await assertStream(jsm, streamName, prefix, opts.site);
+      else await ensureStream(jsm, streamName, prefix, opts);
+      const checkpoints = await NatsCheckpointStore.open(jsm, { bucket: checkpointBucketName(opts.site), replicas: opts.replicas ?? 1, ...(opts.unavailableBudgetMs !== undefined ? { unavailableBudgetMs: opts.unavailableBudgetMs } : {}), ...(opts.mustExist ? { create: false } : {}) });
       return new JetStreamEventStore(nc, opts.nc === undefined, jsm, js, checkpoints, opts);
     } catch (err) {
       if (opts.nc === undefined) await nc.close();
@@ -172,14 +192,9 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
    * buffered across a reconnect often has its ack lost), and the re-send is then answered
    * as a duplicate, because the server checks the message id before the expected sequence.
    */
-  private async publishCommit(subject: string, body: Uint8Array, msgID: string, lastSeq: number): Promise<PubAck> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.js.publish(subject, body, { msgID, expect: { lastSubjectSequence: lastSeq }, retries: 3 });
-      } catch (err) {
-        if (attempt >= PUBLISH_ATTEMPTS || !isTimeout(err)) throw err;
-      }
-    }
+  private publishCommit(subject: string, body: Uint8Array, msgID: string, lastSeq: number): Promise<PubAck> {
+    // Re-sent with the same id for as long as a leader election may last (see nats-retry.ts).
+    return retryWhileUnavailable(() => this.js.publish(subject, body, { msgID, expect: { lastSubjectSequence: lastSeq }, retries: 3 }), this.retryOpts);
   }
 
   /**
@@ -189,7 +204,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
    */
   private async storedSeqOf(subject: string, msgID: string): Promise<number | undefined> {
     try {
-      const ack = await this.js.publish(subject, new Uint8Array(0), { msgID, expect: { lastSubjectSequence: IMPOSSIBLE_SEQ } });
+      const ack = await retryWhileUnavailable(() => this.js.publish(subject, new Uint8Array(0), { msgID, expect: { lastSubjectSequence: IMPOSSIBLE_SEQ } }), this.retryOpts);
       return ack.duplicate ? ack.seq : undefined;
     } catch (err) {
       if (apiCode(err) === WRONG_LAST_SEQUENCE) return undefined;
@@ -199,7 +214,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
 
   /** What the SQLite store answers to a retried append: the stored events, if they are the same. */
   private async idempotentResult(stream: string, events: ReadonlyArray<NewEvent>, seq: number): Promise<AppendResult> {
-    const m = await this.jsm.streams.getMessage(this.streamName, { seq });
+    const m = await retryWhileUnavailable(() => this.jsm.streams.getMessage(this.streamName, { seq }), this.retryOpts);
     const stored = m ? decodeCommit(this.streamName, seq, m.data) : [];
     const out: Envelope[] = [];
     for (let i = 0; i < events.length; i++) {
@@ -214,7 +229,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
   }
 
   private async loadHead(stream: string): Promise<Head | null> {
-    const m = await this.jsm.streams.getMessage(this.streamName, { last_by_subj: this.subjectOf(stream) });
+    const m = await retryWhileUnavailable(() => this.jsm.streams.getMessage(this.streamName, { last_by_subj: this.subjectOf(stream) }), this.retryOpts);
     const head = m ? headOf(decodeCommit(this.streamName, m.seq, m.data), m.seq) : null;
     this.heads.set(stream, head);
     return head;
@@ -239,7 +254,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
 
   async *readStream(stream: string, fromRevision = 0): AsyncIterable<Envelope> {
     const subject = this.subjectOf(stream);
-    const last = await this.jsm.streams.getMessage(this.streamName, { last_by_subj: subject });
+    const last = await retryWhileUnavailable(() => this.jsm.streams.getMessage(this.streamName, { last_by_subj: subject }), this.retryOpts);
     if (!last) return;
     // The last commit often holds everything asked for (a one-commit stream, or a read from
     // the head): then no consumer is needed.
@@ -271,9 +286,18 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
     }
   }
 
+  /**
+   * Position of the first event of the stream's last commit, as the server counts it (0 when
+   * empty), without reading it: an audit compares it with what a read delivered.
+   */
+  async lastPosition(): Promise<number> {
+    const seq = await this.lastSeq();
+    return seq === 0 ? 0 : positionOf(seq, 0);
+  }
+
   /** @internal the sequence of the stream's last commit (0 when empty). */
   async lastSeq(): Promise<number> {
-    const info = await this.jsm.streams.info(this.streamName);
+    const info = await retryWhileUnavailable(() => this.jsm.streams.info(this.streamName), this.retryOpts);
     return info.state.messages === 0 ? 0 : info.state.last_seq;
   }
 
@@ -301,7 +325,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
   }
 
   async headPosition(): Promise<number> {
-    const m = await this.jsm.streams.getMessage(this.streamName, { last_by_subj: this.subjectPrefix + '>' });
+    const m = await retryWhileUnavailable(() => this.jsm.streams.getMessage(this.streamName, { last_by_subj: this.subjectPrefix + '>' }), this.retryOpts);
     if (!m) return 0;
     const events = decodeCommit(this.streamName, m.seq, m.data);
     return positionOf(m.seq, events.length - 1);
@@ -313,16 +337,25 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
     // One consumer delivering the last commit of every subject: no request per stream.
     const c = await this.js.consumers.get(this.streamName, { filter_subjects: this.subjectPrefix + '>', deliver_policy: DeliverPolicy.LastPerSubject });
     const out: Array<{ stream: string; revision: number; hash: string }> = [];
-    const msgs = await c.consume({ max_messages: this.opts.pullBatch ?? 1024, expires: 5000 });
+    // Pulls that end by themselves: a last commit the server counts but can no longer load (a
+    // corrupt block) never brings `pending` to 0, and must end this in one expiry, not hang it.
     try {
-      for await (const m of msgs) {
-        const events = decodeCommit(this.streamName, m.seq, m.data);
-        const last = events[events.length - 1]!;
-        out.push({ stream: last.stream, revision: last.revision, hash: last.hash });
-        if (m.info.pending === 0) break;
+      for (let done = false; !done; ) {
+        const msgs = await c.fetch({ max_messages: this.opts.pullBatch ?? 1024, expires: 5000 });
+        let got = 0;
+        for await (const m of msgs) {
+          got++;
+          const events = decodeCommit(this.streamName, m.seq, m.data);
+          const last = events[events.length - 1]!;
+          out.push({ stream: last.stream, revision: last.revision, hash: last.hash });
+          if (m.info.pending === 0) {
+            done = true;
+            break;
+          }
+        }
+        if (got === 0) done = true;
       }
     } finally {
-      await msgs.close();
       c.delete().catch(() => undefined);
     }
     return out.sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));
@@ -344,14 +377,29 @@ export class JetStreamEventStore implements EventStore, CheckpointStore {
     if (this.owned && !this.nc.isClosed()) await this.nc.drain();
   }
 
-  /** Delete the site's ledger stream and checkpoint bucket (tests, `caco reset`). Irreversible. */
+  /** Delete the site's ledger stream, its anchor and checkpoint bucket (tests, `caco reset`). Irreversible. */
   async destroy(): Promise<void> {
     await Promise.all([...this.subs].map((s) => s.close()));
-    await this.jsm.streams.delete(this.streamName).catch((err: unknown) => {
-      if (!isStreamNotFound(err)) throw err;
-    });
+    for (const name of [this.streamName, anchorStreamName(this.opts.site)]) {
+      await this.jsm.streams.delete(name).catch((err: unknown) => {
+        if (!isStreamNotFound(err)) throw err;
+      });
+    }
     await this.checkpoints.destroy();
     this.heads.clear();
+  }
+}
+
+async function assertStream(jsm: JetStreamManager, name: string, prefix: string, site: string): Promise<void> {
+  let info;
+  try {
+    info = await jsm.streams.info(name);
+  } catch (err) {
+    if (isStreamNotFound(err)) throw new LedgerNotFoundError(name, site);
+    throw err;
+  }
+  if (!info.config.subjects?.includes(prefix + '>')) {
+    throw new InvalidArgumentError('site', `JetStream stream ${name} exists but does not hold ${prefix}> (it holds ${(info.config.subjects ?? []).join(', ')})`);
   }
 }
 
@@ -387,10 +435,6 @@ async function ensureStream(jsm: JetStreamManager, name: string, prefix: string,
 function headOf(events: ReadonlyArray<Envelope>, seq: number): Head {
   const last = events[events.length - 1]!;
   return { revision: last.revision, hash: last.hash, seq };
-}
-
-function isTimeout(err: unknown): boolean {
-  return err instanceof Error && (err.constructor.name === 'TimeoutError' || err.name === 'TimeoutError');
 }
 
 function apiCode(err: unknown): number | undefined {

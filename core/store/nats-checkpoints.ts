@@ -2,10 +2,15 @@ import { DiscardPolicy, type JetStreamClient, type JetStreamManager } from '@nat
 import { InvalidArgumentError } from '../errors.ts';
 import type { CheckpointStore } from './event-store.ts';
 import { checkpointKey } from './jetstream-commit.ts';
+import { retryWhileUnavailable, type RetryOptions } from './nats-retry.ts';
 
 export interface NatsCheckpointOptions {
   readonly bucket: string;
   readonly replicas?: number;
+  /** How long a read or write keeps retrying while the bucket has no leader (default 60 s). */
+  readonly unavailableBudgetMs?: number;
+  /** Make the bucket when it is missing (default true); readers pass false and create nothing. */
+  readonly create?: boolean;
 }
 
 /**
@@ -21,6 +26,7 @@ export class NatsCheckpointStore implements CheckpointStore {
     private readonly jsm: JetStreamManager,
     private readonly js: JetStreamClient,
     readonly bucket: string,
+    private readonly retryOpts: RetryOptions = {},
   ) {
     this.streamName = `KV_${bucket}`;
     this.prefix = `$KV.${bucket}.`;
@@ -28,8 +34,8 @@ export class NatsCheckpointStore implements CheckpointStore {
 
   static async open(jsm: JetStreamManager, opts: NatsCheckpointOptions): Promise<NatsCheckpointStore> {
     if (!/^[-_A-Za-z0-9]+$/.test(opts.bucket)) throw new InvalidArgumentError('bucket', `"${opts.bucket}" is not a valid KV bucket name`);
-    const store = new NatsCheckpointStore(jsm, jsm.jetstream(), opts.bucket);
-    await store.ensure(opts.replicas ?? 1);
+    const store = new NatsCheckpointStore(jsm, jsm.jetstream(), opts.bucket, opts.unavailableBudgetMs !== undefined ? { budgetMs: opts.unavailableBudgetMs } : {});
+    if (opts.create !== false) await store.ensure(opts.replicas ?? 1);
     return store;
   }
 
@@ -59,7 +65,7 @@ export class NatsCheckpointStore implements CheckpointStore {
   }
 
   async get(name: string): Promise<number> {
-    const m = await this.jsm.streams.getMessage(this.streamName, { last_by_subj: this.prefix + checkpointKey(name) });
+    const m = await retryWhileUnavailable(() => this.jsm.streams.getMessage(this.streamName, { last_by_subj: this.prefix + checkpointKey(name) }), this.retryOpts);
     if (!m) return 0;
     const op = m.header?.get('KV-Operation');
     if (op === 'DEL' || op === 'PURGE') return 0;
@@ -71,14 +77,7 @@ export class NatsCheckpointStore implements CheckpointStore {
   async put(name: string, position: number): Promise<void> {
     if (!Number.isSafeInteger(position) || position < 0) throw new InvalidArgumentError('position', `must be an integer >= 0, got ${position}`);
     // Writing the same value twice is harmless, so a lost acknowledgement is simply re-sent.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.js.publish(this.prefix + checkpointKey(name), String(position), { retries: 3 });
-        return;
-      } catch (err) {
-        if (attempt >= 3 || !(err instanceof Error && err.name === 'TimeoutError')) throw err;
-      }
-    }
+    await retryWhileUnavailable(() => this.js.publish(this.prefix + checkpointKey(name), String(position), { retries: 3 }), this.retryOpts);
   }
 
   /** Remove the bucket (tests, `caco reset`). */

@@ -1,5 +1,5 @@
 import { Schema } from 'effect';
-import { Descriptor, Duration, Fulfillment, ItemQuantity, Location, NonEmpty, Price, Stop, TagGroup, Time, Timestamp } from './primitives.ts';
+import { Descriptor, Duration, Fulfillment, ItemQuantity, Location, NonEmpty, NotRead, Price, TagGroup, Time, Timestamp } from './primitives.ts';
 
 export const Category = Schema.Struct({
   id: NonEmpty,
@@ -47,15 +47,31 @@ export const Catalog = Schema.Struct({
   ttl: Schema.optional(Duration),
 });
 
-/** What a BAP looks for: category, minimum quantity, window (stops), location, grid-need tags. */
+/**
+ * What a BAP looks for: category, minimum quantity, window (stops), location, grid-need tags.
+ * Everything else the spec lets an intent carry (payment, offer, the rest of the provider, item
+ * and fulfillment) is accepted and not read.
+ */
 export const Intent = Schema.Struct({
   descriptor: Schema.optional(Descriptor),
-  category: Schema.optional(Schema.Struct({ id: Schema.optional(NonEmpty), descriptor: Schema.optional(Descriptor) })),
+  category: Schema.optional(Schema.Struct({ id: Schema.optional(NonEmpty), descriptor: Schema.optional(Descriptor), parent_category_id: NotRead, time: NotRead, ttl: NotRead, tags: NotRead })),
   provider: Schema.optional(
     Schema.Struct({
       id: Schema.optional(NonEmpty),
       descriptor: Schema.optional(Descriptor),
       locations: Schema.optional(Schema.Array(Location)),
+      category_id: NotRead,
+      rating: NotRead,
+      time: NotRead,
+      categories: NotRead,
+      fulfillments: NotRead,
+      payments: NotRead,
+      offers: NotRead,
+      items: NotRead,
+      exp: NotRead,
+      rateable: NotRead,
+      ttl: NotRead,
+      tags: NotRead,
     }),
   ),
   item: Schema.optional(
@@ -63,15 +79,33 @@ export const Intent = Schema.Struct({
       id: Schema.optional(NonEmpty),
       descriptor: Schema.optional(Descriptor),
       quantity: Schema.optional(ItemQuantity),
+      parent_item_id: NotRead,
+      parent_item_quantity: NotRead,
+      creator: NotRead,
+      price: NotRead,
+      category_ids: NotRead,
+      fulfillment_ids: NotRead,
+      location_ids: NotRead,
+      payment_ids: NotRead,
+      add_ons: NotRead,
+      cancellation_terms: NotRead,
+      refund_terms: NotRead,
+      replacement_terms: NotRead,
+      return_terms: NotRead,
+      xinput: NotRead,
+      time: NotRead,
+      rateable: NotRead,
+      rating: NotRead,
+      matched: NotRead,
+      related: NotRead,
+      recommended: NotRead,
+      ttl: NotRead,
+      tags: NotRead,
     }),
   ),
-  fulfillment: Schema.optional(
-    Schema.Struct({
-      id: Schema.optional(NonEmpty),
-      type: Schema.optional(NonEmpty),
-      stops: Schema.optional(Schema.Array(Stop)),
-    }),
-  ),
+  fulfillment: Schema.optional(Schema.Struct({ ...Fulfillment.fields, id: Schema.optional(NonEmpty) })),
+  payment: NotRead,
+  offer: NotRead,
   tags: Schema.optional(Schema.Array(TagGroup)),
 });
 

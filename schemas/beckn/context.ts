@@ -1,5 +1,5 @@
 import { Schema } from 'effect';
-import { CodeName, Duration, HttpUri, NonEmpty, Timestamp, Uuid } from './primitives.ts';
+import { Duration, HttpUri, Location, NonEmpty, Timestamp, Uuid } from './primitives.ts';
 
 /** The Beckn 1.1 actions CACO speaks (`track` is not part of a flexibility trade). */
 export const REQUEST_ACTIONS = ['search', 'select', 'init', 'confirm', 'status', 'update', 'cancel', 'rating', 'support'] as const;
@@ -13,10 +13,8 @@ export type BecknAction = (typeof BECKN_ACTIONS)[number];
 /** The core version CACO puts in `context.version`, as the energy (DEG) examples do. */
 export const BECKN_VERSION = '1.1.0';
 
-export const ContextLocation = Schema.Struct({
-  country: Schema.optional(CodeName),
-  city: Schema.optional(CodeName),
-});
+/** The spec's `Location`; CACO reads `country.code` and `city.code`. */
+export const ContextLocation = Location;
 
 function contextFields<A extends BecknAction>(action: A) {
   return {
@@ -46,7 +44,7 @@ export const Context = Schema.Struct({ ...contextFields('search'), action: Schem
 export type Context = Schema.Schema.Type<typeof Context>;
 
 export const BecknError = Schema.Struct({
-  code: Schema.String.check(Schema.isPattern(/^\d{3,6}$/, { expected: 'a numeric Beckn error code like "30004"' })),
+  code: Schema.String.check(Schema.isPattern(/^\d{3,6}$/u, { expected: 'a numeric Beckn error code like "30004"' })),
   message: Schema.optional(Schema.String),
   paths: Schema.optional(Schema.String),
 });

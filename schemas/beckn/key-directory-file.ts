@@ -8,7 +8,9 @@ export const Ed25519PublicKeyBase64 = Schema.String.check(
 
 /**
  * One key in the local key directory file. The field names are those of the registry's
- * `Subscription` (registry.yaml), so an entry returned by a registry `lookup` can be pasted in.
+ * `Subscription` (registry.yaml), so an entry returned by a registry `lookup` can be pasted in
+ * as it is: `encr_public_key`, `location`, `created` and `updated` are accepted and not used.
+ * `url` is where the participant takes callbacks: the BPP POSTs only there (its origin).
  */
 export const KeyDirectoryEntry = Schema.Struct({
   subscriber_id: NonEmpty,
@@ -21,6 +23,10 @@ export const KeyDirectoryEntry = Schema.Struct({
   valid_from: Schema.optional(Timestamp),
   valid_until: Schema.optional(Timestamp),
   comment: Schema.optional(Schema.String),
+  encr_public_key: Schema.optional(Schema.String),
+  location: Schema.optional(Schema.Unknown),
+  created: Schema.optional(Timestamp),
+  updated: Schema.optional(Timestamp),
 });
 
 export const KeyDirectoryFile = Schema.Struct({

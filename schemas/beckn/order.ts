@@ -6,9 +6,11 @@ import {
   Duration,
   Email,
   Fulfillment,
+  FulfillmentInOrder,
   HttpUri,
   ItemQuantity,
   NonEmpty,
+  NotRead,
   Price,
   QuantityOf,
   TagGroup,
@@ -16,9 +18,49 @@ import {
   Timestamp,
 } from './primitives.ts';
 
+/** Every field of the spec's `Item` that CACO does not read in a request. */
+const itemNotRead = {
+  parent_item_id: NotRead,
+  parent_item_quantity: NotRead,
+  creator: NotRead,
+  category_ids: NotRead,
+  location_ids: NotRead,
+  payment_ids: NotRead,
+  add_ons: NotRead,
+  cancellation_terms: NotRead,
+  refund_terms: NotRead,
+  replacement_terms: NotRead,
+  return_terms: NotRead,
+  xinput: NotRead,
+  rateable: NotRead,
+  rating: NotRead,
+  matched: NotRead,
+  related: NotRead,
+  recommended: NotRead,
+  ttl: NotRead,
+} as const;
+
+/** Every field of the spec's `Provider` but the id and descriptor, in a request. */
+export const providerNotRead = {
+  category_id: NotRead,
+  rating: NotRead,
+  time: NotRead,
+  categories: NotRead,
+  fulfillments: NotRead,
+  payments: NotRead,
+  locations: NotRead,
+  offers: NotRead,
+  items: NotRead,
+  exp: NotRead,
+  rateable: NotRead,
+  ttl: NotRead,
+  tags: NotRead,
+} as const;
+
 export const ProviderRef = Schema.Struct({
   id: NonEmpty,
   descriptor: Schema.optional(Descriptor),
+  ...providerNotRead,
 });
 
 /** An item as it appears in an order: which flexibility item, and how much of it. */
@@ -35,22 +77,33 @@ export const OrderItem = Schema.Struct({
 /** An item in a select/init/confirm: the quantity selected is what is being bought. */
 export const SelectedItem = Schema.Struct({
   id: NonEmpty,
-  quantity: Schema.Struct({ selected: QuantityOf }),
+  quantity: Schema.Struct({ selected: QuantityOf, allocated: NotRead, available: NotRead, maximum: NotRead, minimum: NotRead, unitized: NotRead }),
   fulfillment_ids: Schema.optional(Schema.Array(NonEmpty)),
   tags: Schema.optional(Schema.Array(TagGroup)),
+  descriptor: NotRead,
+  price: NotRead,
+  time: NotRead,
+  ...itemNotRead,
 });
 
-export const FulfillmentRef = Schema.Struct({ id: NonEmpty });
+/** A fulfillment named in a draft order: only its id is read (when given, the offer's). */
+export const FulfillmentRef = FulfillmentInOrder;
 
+/** Who pays. CACO reads (and echoes in on_init / on_confirm) the name, e-mail, phone and tax id. */
 export const Billing = Schema.Struct({
   name: NonEmpty,
   email: Schema.optional(Email),
   phone: Schema.optional(Schema.String),
   tax_id: Schema.optional(Schema.String),
+  organization: NotRead,
+  address: NotRead,
+  state: NotRead,
+  city: NotRead,
+  time: NotRead,
 });
 
 export const QuoteBreakup = Schema.Struct({
-  item: Schema.optional(Schema.Struct({ id: NonEmpty })),
+  item: Schema.optional(Schema.Struct({ id: NonEmpty, ...itemNotRead, descriptor: NotRead, price: NotRead, quantity: NotRead, fulfillment_ids: NotRead, time: NotRead, tags: NotRead })),
   title: Schema.String,
   price: Price,
 });
@@ -73,9 +126,16 @@ export const Payment = Schema.Struct({
       transaction_id: Schema.optional(Schema.String),
       amount: Schema.optional(Decimal),
       currency: Schema.optional(Currency),
+      bank_code: NotRead,
+      bank_account_number: NotRead,
+      virtual_payment_address: NotRead,
+      source_bank_code: NotRead,
+      source_bank_account_number: NotRead,
+      source_virtual_payment_address: NotRead,
     }),
   ),
   tags: Schema.optional(Schema.Array(TagGroup)),
+  time: NotRead,
 });
 
 export const Cancellation = Schema.Struct({
@@ -103,11 +163,33 @@ export const Order = Schema.Struct({
   tags: Schema.optional(Schema.Array(TagGroup)),
 });
 
+/** Fields of the spec's `Order` that CACO never reads from a request. */
+const orderNotRead = {
+  id: NotRead,
+  ref_order_ids: NotRead,
+  status: NotRead,
+  type: NotRead,
+  add_ons: NotRead,
+  offers: NotRead,
+  cancellation: NotRead,
+  cancellation_terms: NotRead,
+  refund_terms: NotRead,
+  replacement_terms: NotRead,
+  return_terms: NotRead,
+  created_at: NotRead,
+  updated_at: NotRead,
+  xinput: NotRead,
+} as const;
+
 const draftFields = {
+  ...orderNotRead,
   provider: ProviderRef,
   items: Schema.NonEmptyArray(SelectedItem),
   fulfillments: Schema.optional(Schema.Array(FulfillmentRef)),
   tags: Schema.optional(Schema.Array(TagGroup)),
+  billing: NotRead,
+  quote: NotRead,
+  payments: NotRead,
 };
 
 /** What a BAP sends in `select`: the provider, the item(s) and the kW wanted. */
@@ -126,6 +208,9 @@ export const ConfirmOrder = Schema.Struct({
 });
 /** `update` names the order and carries only the parts named in `update_target`. */
 export const UpdateOrder = Schema.Struct({
+  ...orderNotRead,
+  provider: NotRead,
+  quote: NotRead,
   id: NonEmpty,
   items: Schema.optional(Schema.Array(SelectedItem)),
   fulfillments: Schema.optional(Schema.Array(Fulfillment)),

@@ -77,7 +77,9 @@ describe('context', () => {
     assert.equal(isExpired(c, now + 30_000), false);
     assert.equal(isExpired(c, now + 30_001), true);
     assert.equal(isExpired(c, now + 31_000, 2000), false);
-    assert.equal(isExpired({ timestamp: c.timestamp }, now + 1e9), false, 'no ttl, no expiry');
+    // Issue 15.5: a message without ttl used to be valid for ever; it gets the default PT30S.
+    assert.equal(isExpired({ timestamp: c.timestamp }, now + 30_000), false, 'no ttl: valid for the default 30 s');
+    assert.equal(isExpired({ timestamp: c.timestamp }, now + 30_001), true, 'no ttl: expired after the default');
   });
 
   test('becknTimestamp drops zero milliseconds only', () => {

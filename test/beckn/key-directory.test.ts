@@ -26,7 +26,7 @@ const T = Date.parse('2026-01-15T16:00:00Z');
 const pair = generateKeyPairBase64();
 const other = generateKeyPairBase64();
 
-describe('file key directory', () => {
+describe('file key directory', { timeout: 30_000 }, () => {
   let dir: string;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'caco-keys-'));
@@ -72,6 +72,49 @@ describe('file key directory', () => {
     d.reload();
     const afterRotation = await verifyRequest({ authorization: signed.authorization }, body, d, T / 1000);
     assert.equal(afterRotation.ok, true);
+  });
+
+  test('issue 15.5: an entry as a registry lookup returns it can be pasted in; its url is the registered address', async () => {
+    const path = join(dir, 'pasted.json');
+    const entry = {
+      subscriber_id: 'grid-operator.example.org',
+      key_id: '6f1d2c3b-4a59-4e8f-9b0a-1c2d3e4f5a6b',
+      signing_public_key: pair.publicKey,
+      encr_public_key: 'MCowBQYDK2VuAyEAa8o2ZtmS1k0cVjG6Yv2n2rj4l3g4o7tQ5P2nR6ydPj0=',
+      type: 'BAP',
+      domain: 'deg:compute-flexibility',
+      url: 'https://grid-operator.example.org/beckn',
+      location: { country: { code: 'GBR' }, city: { code: 'std:020' } },
+      status: 'SUBSCRIBED',
+      valid_from: '2026-01-01T00:00:00.000Z',
+      valid_until: '2026-12-31T23:59:59+00:00',
+      created: '2025-12-20T10:11:12.345Z',
+      updated: '2025-12-21T10:11:12+01:00',
+    };
+    writeFileSync(path, JSON.stringify(file([entry])));
+    const d = new FileKeyDirectory(path);
+    assert.ok(await d.lookup(entry.subscriber_id, entry.key_id, T));
+    assert.equal(await d.registeredUrl(entry.subscriber_id, entry.key_id, T), 'https://grid-operator.example.org/beckn');
+    assert.equal(await d.registeredUrl(entry.subscriber_id, 'other', T), undefined);
+  });
+
+  test('issue 15.5: a key added to the file is used without a restart; re-reads are rate-limited; a broken edit keeps the keys in force', async () => {
+    const path = join(dir, 'live.json');
+    const k1 = { subscriber_id: 'bap.example.org', key_id: 'k1', signing_public_key: pair.publicKey };
+    const k2 = { subscriber_id: 'new-bap.example.org', key_id: 'k1', signing_public_key: other.publicKey, url: 'https://new-bap.example.org/beckn' };
+    writeFileSync(path, JSON.stringify(file([k1])));
+    const d = new FileKeyDirectory(path, { checkIntervalMs: 1000 });
+    assert.equal(await d.lookup('new-bap.example.org', 'k1', T), undefined);
+    writeFileSync(path, JSON.stringify(file([k1, k2]), null, 1));
+    assert.equal(await d.lookup('new-bap.example.org', 'k1', T + 500), undefined, 'not looked at again within a second');
+    assert.ok(await d.lookup('new-bap.example.org', 'k1', T + 1000), 'the new key is in force');
+    assert.equal(await d.registeredUrl('new-bap.example.org', 'k1', T + 1000), 'https://new-bap.example.org/beckn');
+    writeFileSync(path, '{ "format": "caco-beckn-keys/1", "keys": [ broken');
+    assert.ok(await d.lookup('new-bap.example.org', 'k1', T + 2000), 'a broken edit leaves the keys read before');
+    assert.match(d.lastReloadError ?? '', /live\.json/);
+    writeFileSync(path, JSON.stringify(file([k1])));
+    assert.equal(await d.lookup('new-bap.example.org', 'k1', T + 3000), undefined, 'a removed key is gone');
+    assert.equal(d.lastReloadError, undefined);
   });
 
   test('a bad file is a ConfigError naming the path and the field', () => {
@@ -122,6 +165,7 @@ describe('registry key directory against a local registry', () => {
     specProblems = [];
     const d = new RegistryKeyDirectory({ registryUrl: url, cacheTtlMs: 60_000, lookupAttributes: { type: 'BAP' } });
     const k = await d.lookup('grid-operator.example.org', keyId, T);
+    assert.equal(await d.registeredUrl('grid-operator.example.org', keyId, T), 'https://grid-operator.example.org/beckn', 'the url registered with the key');
     assert.ok(k);
     assert.equal(publicKeyToBase64(k), pair.publicKey);
     assert.deepEqual(calls, [{ type: 'BAP', subscriber_id: 'grid-operator.example.org', key_id: keyId }]);

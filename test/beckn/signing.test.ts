@@ -171,7 +171,7 @@ describe('verifyRequest says why a request is refused', { skip: skipWithoutSpec 
 
   test('a directory that cannot answer is not an unknown key', async () => {
     const x = v();
-    const down: KeyDirectory = { lookup: () => Promise.reject(new Error('connection refused')) };
+    const down: KeyDirectory = { lookup: () => Promise.reject(new Error('connection refused')), registeredUrl: () => Promise.reject(new Error('connection refused')) };
     const r = await verifyRequest({ authorization: x.expected_authorization_header }, x.body, down, at(x));
     assert.equal(r.ok ? 'ok' : r.reason, 'key-directory-unavailable');
   });

@@ -32,7 +32,12 @@ test('jobs are accepted, planned, started, metered and completed by their deadli
   const ok = await rt.send('compute', 'submit', job('a', 0.5, 90, 6));
   assert.equal(ok.ok, true, JSON.stringify(ok));
   await rt.send('compute', 'submit', job('b', 1, 60, 3, { preemptible: true }));
-  const bad = await rt.send('compute', 'submit', { ...job('c', 2, 600, 1), deadline: iso(T0 + H), powerKw: -5 });
+  // A negative power is refused by the schema at intake: a reply with the reason, nothing on the ledger.
+  const negative = await rt.send('compute', 'submit', { ...job('n', 2, 60, 1), powerKw: -5 });
+  assert.equal(negative.ok, false);
+  assert.deepEqual(negative.ok ? [] : negative.error.problems?.map((p) => p.path), ['data.powerKw']);
+  // Well-formed but impossible at this site: the agent refuses it on the ledger, naming each field.
+  const bad = await rt.send('compute', 'submit', { ...job('c', 2, 600, 1), deadline: iso(T0 + H), powerKw: 50_000 });
   assert.equal(bad.ok, true);
   await rt.settle();
   await advanceAndSettle(s.clock, rt, T0 + 16 * H);

@@ -43,7 +43,6 @@ test('caco bpp: an outside BAP searches with a signed request and gets a signed 
   const bpp = newSigningIdentity('dc-test.example.com', 'k1');
   const bap = newSigningIdentity('bap-test.example.org', 'k1');
   writeFileSync(join(dir, 'bpp.signing-key.json'), JSON.stringify(bpp.signingKeyFile));
-  writeFileSync(join(dir, 'baps.json'), JSON.stringify({ format: 'caco-beckn-keys/1', keys: [bap.directoryEntry] }));
   const bapKey = parseSigningKeyFile(bap.signingKeyFile);
   const bppKeys = new StaticKeyDirectory([bpp.directoryEntry]);
 
@@ -58,6 +57,8 @@ test('caco bpp: an outside BAP searches with a signed request and gets a signed 
       return { statusCode: 200, headers: {}, body: { message: { ack: { status: 'ACK' } } } };
     },
   });
+  // The BAP's entry names where it takes callbacks: the BPP calls back only there.
+  writeFileSync(join(dir, 'baps.json'), JSON.stringify({ format: 'caco-beckn-keys/1', keys: [{ ...bap.directoryEntry, url: `${server.origin}/bap` }] }));
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'bpp', '--signing-key', join(dir, 'bpp.signing-key.json'), '--key-directory', join(dir, 'baps.json'), '--port', String(port), '--recorded', '--data-dir', join(dir, 'var')], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -92,6 +93,24 @@ test('caco bpp: an outside BAP searches with a signed request and gets a signed 
     assert.equal(cb.message.catalog.providers[0]!.id, 'dc-london-01');
     // Whatever the plan offers right now is a well-formed flexibility item.
     for (const o of offersFromCatalog(cb.message.catalog)) assert.ok(o.availableKw >= o.minKw && o.windowEndMs > o.windowStartMs);
+
+    // Issue 15.5: a BAP added to the key file is served without a restart (the file is re-read
+    // when it changes, at most once a second); until then its requests get 401.
+    const late = newSigningIdentity('late-bap.example.org', 'k1', `${server.origin}/bap`);
+    const lateKey = parseSigningKeyFile(late.signingKeyFile);
+    const lateSearch = async () => {
+      const b = JSON.stringify(searchRequest(buildContext({ action: 'search', bap: { id: 'late-bap.example.org', uri: `${server.origin}/bap` }, transactionId: crypto.randomUUID(), messageId: crypto.randomUUID(), nowMs: Date.now() }), {}));
+      const s = signRequest(b, lateKey, Date.now() / 1000, 30);
+      return (await fetch(`${bppUri}/search`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: s.authorization }, body: b })).status;
+    };
+    assert.equal(await lateSearch(), 401, 'not in the key file yet');
+    writeFileSync(join(dir, 'baps.json'), JSON.stringify({ format: 'caco-beckn-keys/1', keys: [{ ...bap.directoryEntry, url: `${server.origin}/bap` }, late.directoryEntry] }));
+    let lateStatus = 0;
+    for (let i = 0; i < 30 && lateStatus !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      lateStatus = await lateSearch();
+    }
+    assert.equal(lateStatus, 200, 'the new key is in force without a restart');
 
     const unsigned = await fetch(`${bppUri}/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text });
     assert.equal(unsigned.status, 401);

@@ -19,7 +19,7 @@ import {
   type CoordinationConfig,
   type CoordinationState,
 } from '../../agents/coordination/index.ts';
-import { createGridOperatorAgent, GRID_OPERATOR_AGENT, type BecknTransport, type GridOperatorConfig, type GridOperatorState } from '../../agents/grid-operator/index.ts';
+import { createGridOperatorAgent, GRID_OPERATOR_AGENT, SIM_BAP, type BecknTransport, type GridOperatorConfig, type GridOperatorState } from '../../agents/grid-operator/index.ts';
 
 /**
  * A market on one simulated clock: a feeder agent that puts chosen facts on the ledger (the
@@ -56,8 +56,8 @@ export async function startMarket(opts: MarketOptions = {}) {
   const bppKey = seededSigningKey(seed, BPP_ID);
   const bapKey = seededSigningKey(seed, BAP_ID);
   const testBapKey = seededSigningKey(seed, TEST_BAP.id);
-  const entry = (k: BecknSigningKey) => ({ subscriber_id: k.subscriberId, key_id: k.uniqueKeyId, signing_public_key: publicKeyToBase64(k.privateKey) });
-  const keys = new StaticKeyDirectory([entry(bppKey), entry(bapKey), entry(testBapKey)]);
+  const entry = (k: BecknSigningKey, url: string) => ({ subscriber_id: k.subscriberId, key_id: k.uniqueKeyId, signing_public_key: publicKeyToBase64(k.privateKey), url });
+  const keys = new StaticKeyDirectory([entry(bppKey, 'http://bpp.caco.local/beckn'), entry(bapKey, SIM_BAP.uri), entry(testBapKey, TEST_BAP.uri)]);
   let feedN = 0;
   runtime.add(
     defineAgent<null>({
@@ -74,7 +74,8 @@ export async function startMarket(opts: MarketOptions = {}) {
       },
     }),
   );
-  runtime.add(createCoordinationAgent({ runtime, signingKey: bppKey, keyDirectory: keys, resolver, ...(opts.coordination ? { config: opts.coordination } : {}) }));
+  // Inline callbacks by default: on one simulated clock the BAP must get each callback before the step ends.
+  runtime.add(createCoordinationAgent({ runtime, signingKey: bppKey, keyDirectory: keys, resolver, config: { callbackDelivery: 'inline', ...opts.coordination } }));
   const recorded: Recorded[] = [];
   const base = loopbackTransport(resolver);
   // The grid operator's transport, recording every body it sends and receives.

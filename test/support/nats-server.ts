@@ -53,6 +53,7 @@ export class NatsServerProcess {
     readonly port: number,
     readonly dir: string,
     private readonly ownsDir: boolean,
+    private readonly config?: string,
   ) {}
 
   /** The running server's process id (for measurements), if it runs. */
@@ -64,16 +65,23 @@ export class NatsServerProcess {
     return `nats://127.0.0.1:${this.port}`;
   }
 
-  static async start(opts: { dir?: string; port?: number } = {}): Promise<NatsServerProcess> {
+  /**
+   * @param opts.config a nats-server configuration file to run with (users, permissions); it
+   *   must give the JetStream `store_dir` itself (the server refuses `-sd` beside it). The
+   *   port is still ours, and monitoring is off so it cannot clash with another server's.
+   */
+  static async start(opts: { dir?: string; port?: number; config?: string } = {}): Promise<NatsServerProcess> {
     const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'caco-nats-'));
-    const p = new NatsServerProcess(opts.port ?? (await freePort()), dir, opts.dir === undefined);
+    const p = new NatsServerProcess(opts.port ?? (await freePort()), dir, opts.dir === undefined, opts.config);
     await p.launch();
     return p;
   }
 
   private async launch(): Promise<void> {
     this.stderr = '';
-    const child = spawn(natsServerBinary(), ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const where = ['-a', '127.0.0.1', '-p', String(this.port)];
+    const args = this.config ? ['-c', this.config, ...where, '-m', '0'] : [...where, '-js', '-sd', this.dir];
+    const child = spawn(natsServerBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     child.stderr?.on('data', (b: Buffer) => {
       this.stderr = (this.stderr + b.toString()).slice(-4000);

@@ -1,0 +1,142 @@
+import type { AnchorCheckpoint } from './checkpoint.ts';
+import { LedgerTracker, positionGap, type PositionGap, type PositionLayout, type Positioned } from './ledger-tracker.ts';
+
+/** The anchor a ledger is held to: where it was read and its checkpoints, as read (unchecked). */
+export interface AnchorInput {
+  readonly where: string;
+  /** Checkpoints whose chain and signatures passed `checkAnchorChain`. */
+  readonly checkpoints: ReadonlyArray<AnchorCheckpoint>;
+  /** Why the rest of the anchor could not be used (a bad line, a broken link, a bad signature). */
+  readonly problem?: string;
+}
+
+export interface AnchorVerdict {
+  readonly where: string;
+  readonly checkpoints: number;
+  /** Checkpoints the ledger matches, from the first. */
+  readonly matched: number;
+  readonly ok: boolean;
+  readonly problem?: string;
+  /** The last checkpoint the ledger matches. */
+  readonly lastMatched?: { readonly seq: number; readonly position: number; readonly events: number; readonly root: string; readonly time: string };
+}
+
+export interface ExpectHeadVerdict {
+  readonly expected: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+export interface LedgerFold {
+  readonly position: number;
+  readonly events: number;
+  readonly root: string;
+  readonly logHash: string;
+  readonly anchor?: AnchorVerdict;
+  readonly expectHead?: ExpectHeadVerdict;
+}
+
+/**
+ * Follows a full read of the ledger in position order and holds it to what lies outside it:
+ * the store's position layout (nothing missing between two events) and the anchor's
+ * checkpoints (each compared once the read has passed its position).
+ */
+export class AnchorAuditor {
+  readonly tracker = new LedgerTracker();
+  private next = 0;
+  private matched = 0;
+  private mismatch: string | undefined;
+
+  constructor(
+    private readonly layout: PositionLayout | undefined,
+    private readonly anchor: AnchorInput | undefined,
+  ) {}
+
+  /** Call for every event in position order; returns a gap before it, if there is one. */
+  observe(e: Positioned): PositionGap | null {
+    const gap = this.layout ? positionGap(this.layout, this.tracker.position, e.position) : null;
+    const cps = this.anchor?.checkpoints;
+    if (cps) while (this.next < cps.length && cps[this.next]!.position < e.position) this.compare(cps[this.next++]!, false);
+    this.tracker.observe(e);
+    return gap;
+  }
+
+  /**
+   * After the read: does the store's own idea of its last position show events missing at the
+   * end? `lastPosition` is the first position of the store's last commit (JetStream) or its
+   * last position (SQLite).
+   */
+  endGap(lastPosition: number): PositionGap | null {
+    if (!this.layout || lastPosition <= this.tracker.position) return null;
+    const gap = positionGap(this.layout, this.tracker.position, this.layout === 'jetstream' ? lastPosition + 1024 : lastPosition + 1);
+    return gap && { from: gap.from, reason: `${gap.reason}, at the end of the ledger` };
+  }
+
+  finish(expectHead?: string): LedgerFold {
+    const cps = this.anchor?.checkpoints ?? [];
+    while (this.next < cps.length) this.compare(cps[this.next++]!, true);
+    const snap = this.tracker.snapshot();
+    let anchor: AnchorVerdict | undefined;
+    if (this.anchor) {
+      const problem = this.mismatch ?? this.anchor.problem;
+      const last = this.matched > 0 ? cps[this.matched - 1]! : undefined;
+      anchor = {
+        where: this.anchor.where,
+        checkpoints: cps.length,
+        matched: this.matched,
+        // An anchor with no checkpoint yet (a site that has not reached its first) holds the
+        // ledger to nothing, like no anchor at all; the report says so.
+        ok: problem === undefined,
+        ...(problem !== undefined ? { problem } : {}),
+        ...(last ? { lastMatched: { seq: last.seq, position: last.position, events: last.events, root: last.root, time: last.time } } : {}),
+      };
+    }
+    return {
+      position: snap.position,
+      events: snap.events,
+      root: snap.root,
+      logHash: snap.logHash,
+      ...(anchor ? { anchor } : {}),
+      ...(expectHead !== undefined ? { expectHead: this.expectHead(expectHead.trim().toLowerCase(), snap) } : {}),
+    };
+  }
+
+  private compare(cp: AnchorCheckpoint, atEnd: boolean): void {
+    if (this.mismatch !== undefined) return;
+    const t = this.tracker;
+    if (t.position === cp.position && t.events === cp.events && t.logHash === cp.logHash) {
+      this.matched++;
+      return;
+    }
+    const before = this.matched > 0 ? this.anchor!.checkpoints[this.matched - 1]! : undefined;
+    const since = before ? `position ${before.position}` : 'the start';
+    let what: string;
+    if (atEnd && t.position < cp.position && t.events < cp.events) {
+      const d = cp.events - t.events;
+      what = `the ledger ends at position ${t.position} with ${t.events} events, but the anchor holds ${cp.events} events up to position ${cp.position}: ${d} event${d === 1 ? ' was' : 's were'} deleted (after ${since})`;
+    } else if (t.events < cp.events) {
+      const d = cp.events - t.events;
+      what = `${d} of the ${cp.events} events anchored up to position ${cp.position} ${d === 1 ? 'is' : 'are'} gone (deleted between ${since} and position ${cp.position})`;
+    } else if (t.events > cp.events) {
+      const d = t.events - cp.events;
+      what = `${d} event${d === 1 ? '' : 's'} more than the ${cp.events} anchored up to position ${cp.position} (inserted between ${since} and position ${cp.position})`;
+    } else if (t.headsHash() === cp.headsHash) {
+      what = `the same events and stream heads, in another order: events between ${since} and position ${cp.position} were reordered (moved across streams)`;
+    } else {
+      what = `an event between ${since} and position ${cp.position} was changed and re-sealed: the streams' heads differ from the anchored heads`;
+    }
+    this.mismatch = `checkpoint #${cp.seq} (position ${cp.position}, ${cp.events} events, written ${cp.time}) does not match the ledger: ${what}`;
+  }
+
+  private expectHead(expected: string, snap: { position: number; events: number; root: string }): ExpectHeadVerdict {
+    if (expected === snap.root) return { expected, ok: true, detail: `the ledger's head root at position ${snap.position} (${snap.events} events) is the expected one` };
+    const cps = this.anchor?.checkpoints ?? [];
+    const i = cps.findIndex((c) => c.root === expected);
+    if (i >= 0 && i < this.matched) {
+      const c = cps[i]!;
+      return { expected, ok: true, detail: `the expected head is anchor checkpoint #${c.seq} (position ${c.position}, ${c.events} events) and the ledger matches it; ${snap.events - c.events} events were appended since` };
+    }
+    if (i >= 0) return { expected, ok: false, detail: `the expected head is anchor checkpoint #${cps[i]!.seq} (position ${cps[i]!.position}), which the ledger no longer matches` };
+    return { expected, ok: false, detail: `the ledger's head root at position ${snap.position} (${snap.events} events) is ${snap.root}, not the expected ${expected}` };
+  }
+}

@@ -1,0 +1,134 @@
+import type { Clock } from '../clock/clock.ts';
+import { GENESIS_HASH } from '../envelope.ts';
+import type { Keyring } from '../ledger/keyring.ts';
+import type { EventStore } from '../store/event-store.ts';
+import type { Logger } from '../log/logger.ts';
+import { AnchorAuditor } from './anchor-audit.ts';
+import type { AnchorLog } from './anchor-log.ts';
+import { ANCHOR_SIGNER, checkAnchorChain, sealCheckpoint, type AnchorCheckpoint } from './checkpoint.ts';
+import type { LedgerTracker } from './ledger-tracker.ts';
+
+export interface AnchorWriterOptions {
+  readonly store: EventStore;
+  readonly log: AnchorLog;
+  /** Signs with its `site-anchor` key (created on first use, like every key). */
+  readonly keyring: Keyring;
+  readonly site: string;
+  /** The checkpoints' `time`; the simulation's clock in a simulation. */
+  readonly clock: Clock;
+  readonly logger?: Logger;
+}
+
+/**
+ * Writes signed checkpoints of the ledger's head to the anchor log: on `checkpoint()`, every
+ * `everyMs` once `startPeriodic` is called, and at `close()`. It reads the ledger as any
+ * reader does (only what is new since the last checkpoint) and never writes to it.
+ */
+export class AnchorWriter {
+  private last: AnchorCheckpoint | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  /** An append failed (another writer got there first, or the server was away): re-read the log's end first. */
+  private stale = false;
+
+  private constructor(
+    private readonly o: AnchorWriterOptions,
+    private readonly tracker: LedgerTracker,
+    last: AnchorCheckpoint | undefined,
+    /** Why the ledger found at start does not match its anchor, if it does not. */
+    readonly startProblem: string | undefined,
+  ) {
+    this.last = last;
+  }
+
+  get where(): string {
+    return this.o.log.where;
+  }
+
+  /** The last checkpoint written or found. */
+  get lastCheckpoint(): AnchorCheckpoint | undefined {
+    return this.last;
+  }
+
+  /**
+   * Read the anchor and fold the ledger once, so the next checkpoint continues both chains.
+   * A ledger that no longer matches its anchor is logged (and kept in `startProblem`), not
+   * fixed: the new checkpoints follow the old ones, so `caco audit verify` still shows where.
+   */
+  static async open(o: AnchorWriterOptions): Promise<AnchorWriter> {
+    const read = await o.log.read();
+    const chain = checkAnchorChain(read.records, o.keyring);
+    const problem = read.problem ?? chain.problem;
+    const auditor = new AnchorAuditor(undefined, { where: o.log.where, checkpoints: chain.valid, ...(problem ? { problem } : {}) });
+    for await (const e of o.store.readAll()) auditor.observe(e);
+    const fold = auditor.finish();
+    const startProblem = chain.valid.length > 0 && !fold.anchor?.ok ? fold.anchor?.problem : problem;
+    if (startProblem) o.logger?.error({ anchor: o.log.where, problem: startProblem }, 'the ledger does not match its anchor; run caco audit verify');
+    // Continue after the last record written, valid or not: the chain must never fork.
+    const lastRecord = read.records.at(-1) as AnchorCheckpoint | undefined;
+    const last = chain.valid.length === read.records.length ? chain.valid.at(-1) : lastRecord && typeof lastRecord === 'object' ? lastRecord : undefined;
+    return new AnchorWriter(o, auditor.tracker, last, startProblem);
+  }
+
+  /** Write a checkpoint if the ledger has moved since the last one; serialised. */
+  checkpoint(): Promise<AnchorCheckpoint | undefined> {
+    const run = this.queue.then(() => this.write());
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async write(): Promise<AnchorCheckpoint | undefined> {
+    for await (const e of this.o.store.readAll({ from: this.tracker.position })) this.tracker.observe(e);
+    if (this.stale) {
+      const records = (await this.o.log.read()).records;
+      const end = records.at(-1);
+      this.last = end && typeof end === 'object' ? (end as AnchorCheckpoint) : undefined;
+      this.stale = false;
+    }
+    if (this.tracker.events === 0 || (this.last && this.last.position === this.tracker.position && this.last.events === this.tracker.events)) return undefined;
+    const snap = this.tracker.snapshot();
+    const cp = sealCheckpoint(
+      {
+        site: this.o.site,
+        seq: (typeof this.last?.seq === 'number' ? this.last.seq : 0) + 1,
+        time: new Date(this.o.clock.now()).toISOString(),
+        position: snap.position,
+        events: snap.events,
+        streams: snap.streams,
+        headsHash: snap.headsHash,
+        logHash: snap.logHash,
+        prev: typeof this.last?.hash === 'string' ? this.last.hash : GENESIS_HASH,
+        signer: ANCHOR_SIGNER,
+      },
+      (bytes) => this.o.keyring.sign(ANCHOR_SIGNER, bytes),
+    );
+    try {
+      await this.o.log.append(cp);
+    } catch (err) {
+      this.stale = true;
+      throw err;
+    }
+    this.last = cp;
+    return cp;
+  }
+
+  /** Checkpoint every `everyMs` of wall time (a live site); failures are logged and retried next time. */
+  startPeriodic(everyMs: number): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      this.checkpoint().catch((err: unknown) => this.o.logger?.warn({ anchor: this.o.log.where, err: err instanceof Error ? err.message : String(err) }, 'anchor checkpoint failed; will retry'));
+    }, everyMs);
+    this.timer.unref();
+  }
+
+  /** Stop the timer and write a last checkpoint. */
+  async close(): Promise<AnchorCheckpoint | undefined> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    try {
+      return (await this.checkpoint()) ?? this.last;
+    } finally {
+      await this.o.log.close();
+    }
+  }
+}

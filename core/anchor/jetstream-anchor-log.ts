@@ -1,0 +1,101 @@
+import { DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { anchorStreamName, anchorSubject } from '../store/jetstream-commit.ts';
+import { isStreamNotFound } from '../store/nats-checkpoints.ts';
+import { readRange } from '../store/jetstream-reader.ts';
+import type { AnchorLog, AnchorRead } from './anchor-log.ts';
+import type { AnchorCheckpoint } from './checkpoint.ts';
+
+/**
+ * Anchor checkpoints on NATS: a stream of their own (not the ledger's), file-backed, that
+ * denies deletes and purges, so a checkpoint once written stays. Appends expect the last
+ * sequence they know, so two writers cannot fork the chain.
+ */
+export class JetStreamAnchorLog implements AnchorLog {
+  readonly stream: string;
+  readonly subject: string;
+  private lastSeq = 0;
+
+  private constructor(
+    private readonly jsm: JetStreamManager,
+    private readonly js: JetStreamClient,
+    private readonly nc: NatsConnection,
+    site: string,
+  ) {
+    this.stream = anchorStreamName(site);
+    this.subject = anchorSubject(site);
+  }
+
+  get where(): string {
+    return `nats:${this.stream}`;
+  }
+
+  /** Open on a connection; `create` makes the stream when it is missing (writers), else reads only. */
+  static async open(nc: NatsConnection, site: string, opts: { create: boolean; replicas?: number }): Promise<JetStreamAnchorLog> {
+    const jsm = await jetstreamManager(nc);
+    const log = new JetStreamAnchorLog(jsm, jetstream(nc), nc, site);
+    if (opts.create && !(await log.exists())) {
+      try {
+        await jsm.streams.add({
+          name: log.stream,
+          subjects: [log.subject],
+          storage: StorageType.File,
+          retention: RetentionPolicy.Limits,
+          discard: DiscardPolicy.New,
+          num_replicas: opts.replicas ?? 1,
+          deny_delete: true,
+          deny_purge: true,
+          allow_direct: true,
+          max_msg_size: 64 * 1024,
+        });
+      } catch (err) {
+        if (!/already in use|exists/i.test(err instanceof Error ? err.message : '')) throw err;
+      }
+    }
+    return log;
+  }
+
+  async exists(): Promise<boolean> {
+    try {
+      await this.jsm.streams.info(this.stream);
+      return true;
+    } catch (err) {
+      if (isStreamNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  async read(): Promise<AnchorRead> {
+    let state;
+    try {
+      state = (await this.jsm.streams.info(this.stream)).state;
+    } catch (err) {
+      if (isStreamNotFound(err)) return { records: [] };
+      throw err;
+    }
+    this.lastSeq = state.last_seq;
+    if (state.messages === 0) return { records: [] };
+    const records: unknown[] = [];
+    let expected = 1;
+    for await (const chunk of readRange({ nc: this.nc, jsm: this.jsm, stream: this.stream, filter: this.subject, startSeq: 1, endSeq: state.last_seq, batch: 256 })) {
+      for (const m of chunk) {
+        if (m.seq !== expected) return { records, problem: `${this.where} message ${expected} is missing (the next one is ${m.seq})` };
+        expected++;
+        try {
+          records.push(JSON.parse(Buffer.from(m.data).toString('utf8')));
+        } catch {
+          return { records, problem: `${this.where} message ${m.seq} is not a JSON checkpoint` };
+        }
+      }
+    }
+    if (expected !== state.last_seq + 1) return { records, problem: `${this.where} holds messages up to ${state.last_seq} but only ${expected - 1} could be read` };
+    return { records };
+  }
+
+  async append(cp: AnchorCheckpoint): Promise<void> {
+    const ack = await this.js.publish(this.subject, JSON.stringify(cp), { msgID: cp.hash, expect: { lastSequence: this.lastSeq } });
+    this.lastSeq = ack.seq;
+  }
+
+  async close(): Promise<void> {}
+}

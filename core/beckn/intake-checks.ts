@@ -1,0 +1,136 @@
+import type { Context } from '../../schemas/beckn/index.ts';
+import { BecknErrorCode, fault, type BecknFault } from './errors.ts';
+import { DEFAULT_TTL, expiredFault, isExpired, parseIsoDuration } from './context.ts';
+
+/**
+ * Checks a BPP (or a BAP) makes on a request before it believes anything in it: the bytes are
+ * Unicode text, the dates are plausible, the callback address is the sender's own. Pure: the
+ * time and the registered address come in.
+ */
+
+/** The limits, in one place so docs/market.md and the code cannot drift apart. */
+export const INTAKE_LIMITS = {
+  /** Largest body taken (HTTP 413 above). */
+  bodyBytes: 1_048_576,
+  /** A message without `ttl` expires this long after its `timestamp`. */
+  defaultTtl: DEFAULT_TTL,
+  /** Longest `ttl` taken: a message must not stay valid for days. */
+  maxTtlMs: 86_400_000,
+  /** How far ahead of our clock `context.timestamp` may be (clock skew between participants). */
+  timestampAheadMs: 60_000,
+  /** No date-time in a request may lie further ahead than this (offers are hours ahead, not years). */
+  farFutureMs: 366 * 86_400_000,
+} as const;
+
+const FATAL_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The body as text, or the fault when its bytes are not UTF-8: such a body is never echoed. */
+export function decodeUtf8(raw: Uint8Array): { ok: true; text: string } | { ok: false; fault: BecknFault } {
+  try {
+    return { ok: true, text: FATAL_UTF8.decode(raw) };
+  } catch {
+    let at = 0;
+    // Find the first bad byte for the message: the longest prefix that decodes.
+    for (let lo = 0, hi = raw.length; lo <= hi; ) {
+      const mid = (lo + hi) >> 1;
+      try {
+        FATAL_UTF8.decode(raw.subarray(0, mid));
+        at = mid;
+        lo = mid + 1;
+      } catch {
+        hi = mid - 1;
+      }
+    }
+    return { ok: false, fault: fault(BecknErrorCode.INVALID_REQUEST, `the body is not valid UTF-8 (first bad byte at offset ${at})`, '(root)') };
+  }
+}
+
+const isWellFormed = (s: string): boolean => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+
+/** A JSON `"\ud800"` escape is valid JSON but not Unicode text: refuse it, keys included. */
+export function unpairedSurrogateFault(json: unknown, path = ''): BecknFault | undefined {
+  if (typeof json === 'string') return isWellFormed(json) ? undefined : fault(BecknErrorCode.INVALID_REQUEST, 'a string holds an unpaired UTF-16 surrogate (not Unicode text)', path || '(root)');
+  if (Array.isArray(json)) {
+    for (const [i, v] of json.entries()) {
+      const f = unpairedSurrogateFault(v, `${path}[${i}]`);
+      if (f) return f;
+    }
+    return undefined;
+  }
+  if (typeof json === 'object' && json !== null) {
+    for (const [k, v] of Object.entries(json)) {
+      if (!isWellFormed(k)) return fault(BecknErrorCode.INVALID_REQUEST, 'a key holds an unpaired UTF-16 surrogate (not Unicode text)', path || '(root)');
+      const f = unpairedSurrogateFault(v, path ? `${path}.${k}` : k);
+      if (f) return f;
+    }
+  }
+  return undefined;
+}
+
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/;
+
+/**
+ * The time checks of a request at `nowMs`: expired (a missing ttl counts as the default), a ttl
+ * too long, a timestamp ahead of our clock, or any date-time absurdly far ahead (a window in
+ * 2099 is a mistake or a probe, not an order).
+ */
+export function timeFault(body: { readonly context: Pick<Context, 'timestamp' | 'ttl'> }, nowMs: number): BecknFault | undefined {
+  const c = body.context;
+  const ttlMs = c.ttl === undefined ? undefined : parseIsoDuration(c.ttl);
+  if (ttlMs !== undefined && ttlMs > INTAKE_LIMITS.maxTtlMs) {
+    return fault(BecknErrorCode.INVALID_REQUEST, `ttl ${c.ttl} is longer than the ${INTAKE_LIMITS.maxTtlMs / 3_600_000} h this BPP accepts`, 'context.ttl');
+  }
+  const sentMs = Date.parse(c.timestamp);
+  if (isExpired(c, nowMs)) return expiredFault(c);
+  if (sentMs > nowMs + INTAKE_LIMITS.timestampAheadMs) {
+    return fault(BecknErrorCode.INVALID_REQUEST, `timestamp ${c.timestamp} is ${Math.round((sentMs - nowMs) / 1000)} s ahead of this BPP's clock (at most ${INTAKE_LIMITS.timestampAheadMs / 1000} s)`, 'context.timestamp');
+  }
+  return farFutureFault(body, nowMs + INTAKE_LIMITS.farFutureMs, '');
+}
+
+function farFutureFault(v: unknown, limitMs: number, path: string): BecknFault | undefined {
+  if (typeof v === 'string') {
+    if (!DATE_TIME.test(v)) return undefined;
+    const t = Date.parse(v);
+    return t > limitMs ? fault(BecknErrorCode.INVALID_REQUEST, `date ${v} is more than ${Math.round(INTAKE_LIMITS.farFutureMs / 86_400_000)} days ahead`, path) : undefined;
+  }
+  if (Array.isArray(v)) {
+    for (const [i, x] of v.entries()) {
+      const f = farFutureFault(x, limitMs, `${path}[${i}]`);
+      if (f) return f;
+    }
+  } else if (typeof v === 'object' && v !== null) {
+    for (const [k, x] of Object.entries(v)) {
+      const f = farFutureFault(x, limitMs, path ? `${path}.${k}` : k);
+      if (f) return f;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Callbacks go only to the address the sender registered (its key directory entry's `url`):
+ * the same origin (scheme, host and port). Otherwise a BAP could make the BPP POST signed
+ * messages to any URL, services on the BPP's own host included.
+ */
+export function callbackAddressFault(bapUri: string, registeredUrl: string | undefined, subscriberId: string): BecknFault | undefined {
+  if (registeredUrl === undefined) {
+    return fault(BecknErrorCode.INVALID_REQUEST, `no callback address is registered for "${subscriberId}" (the url of its key directory entry); callbacks go only to a registered address`, 'context.bap_uri');
+  }
+  let registered: URL;
+  let asked: URL;
+  try {
+    registered = new URL(registeredUrl);
+  } catch {
+    return fault(BecknErrorCode.INVALID_REQUEST, `the url registered for "${subscriberId}" is not a URL; callbacks go only to a registered address`, 'context.bap_uri');
+  }
+  try {
+    asked = new URL(bapUri);
+  } catch {
+    return fault(BecknErrorCode.INVALID_REQUEST, 'bap_uri is not a URL', 'context.bap_uri');
+  }
+  if (asked.origin !== registered.origin || asked.username !== '' || asked.password !== '') {
+    return fault(BecknErrorCode.INVALID_REQUEST, `bap_uri is not at the address registered for "${subscriberId}" (${registered.origin})`, 'context.bap_uri');
+  }
+  return undefined;
+}

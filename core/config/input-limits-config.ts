@@ -1,0 +1,55 @@
+import { ConfigError } from '../errors.ts';
+import { DEFAULT_COMMAND_LIMITS, type InputLimits } from '../runtime/input-limits.ts';
+import type { RateLimit } from '../runtime/rate-limit.ts';
+
+/** Bounds on what a live site takes from outside: commands over NATS and bodies over HTTP. */
+export interface InputLimitsConfig {
+  readonly commandLimits: InputLimits;
+  /** Per signing key, on commands over NATS; undefined when switched off. */
+  readonly commandRate: RateLimit | undefined;
+  /** Per client address over HTTP (POST /jobs); undefined when switched off. */
+  readonly httpRate: RateLimit | undefined;
+}
+
+export const DEFAULT_INPUT_LIMITS: InputLimitsConfig = {
+  commandLimits: DEFAULT_COMMAND_LIMITS,
+  commandRate: { perSecond: 50, burst: 100 },
+  httpRate: { perSecond: 20, burst: 40 },
+};
+
+function whole(name: string, raw: string, min: number, max: number): number {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || n < min || n > max) throw new ConfigError(name, `"${raw}" must be a whole number from ${min} to ${max}`);
+  return n;
+}
+
+function rate(name: string, raw: string): RateLimit | undefined {
+  if (raw.trim() === 'off') return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?::\s*(\d+)\s*)?$/.exec(raw);
+  const perSecond = m ? Number(m[1]) : NaN;
+  const burst = m?.[2] !== undefined ? Number(m[2]) : Math.max(1, Math.ceil(perSecond * 2));
+  if (!m || !(perSecond > 0) || !(burst >= 1)) throw new ConfigError(name, `"${raw}" must be <per-second>[:<burst>], e.g. 50:100, or off`);
+  return { perSecond, burst };
+}
+
+/**
+ * From the environment: `CACO_COMMAND_MAX_BYTES` (default 65536), `CACO_COMMAND_MAX_DEPTH`
+ * (32), `CACO_COMMAND_RATE` (per signing key, `50:100` = 50 a second, bursts of 100; `off`) and
+ * `CACO_HTTP_RATE` (per client address, `20:40`). A bad value names the variable.
+ */
+export function inputLimitsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): InputLimitsConfig {
+  const get = (k: string) => (env[k] === undefined || env[k] === '' ? undefined : env[k]);
+  const maxBytes = get('CACO_COMMAND_MAX_BYTES');
+  const maxDepth = get('CACO_COMMAND_MAX_DEPTH');
+  const commandRate = get('CACO_COMMAND_RATE');
+  const httpRate = get('CACO_HTTP_RATE');
+  return {
+    commandLimits: {
+      // NATS refuses messages above its max_payload (1 MB by default) anyway.
+      maxBytes: maxBytes ? whole('CACO_COMMAND_MAX_BYTES', maxBytes, 1024, 8 * 1024 * 1024) : DEFAULT_INPUT_LIMITS.commandLimits.maxBytes,
+      maxDepth: maxDepth ? whole('CACO_COMMAND_MAX_DEPTH', maxDepth, 4, 256) : DEFAULT_INPUT_LIMITS.commandLimits.maxDepth,
+    },
+    commandRate: commandRate ? rate('CACO_COMMAND_RATE', commandRate) : DEFAULT_INPUT_LIMITS.commandRate,
+    httpRate: httpRate ? rate('CACO_HTTP_RATE', httpRate) : DEFAULT_INPUT_LIMITS.httpRate,
+  };
+}

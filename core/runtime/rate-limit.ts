@@ -1,0 +1,54 @@
+/**
+ * Per-source token buckets: each source may send `burst` commands at once and `perSecond`
+ * after that. Pure apart from the time it is given, so tests drive it with any clock.
+ */
+export interface RateLimit {
+  /** Sustained commands per second per source. */
+  readonly perSecond: number;
+  /** Commands a source may send at once after being quiet. */
+  readonly burst: number;
+  /** Sources remembered at most; the least recently seen is forgotten first (a full bucket again). */
+  readonly maxSources?: number;
+}
+
+export type RateDecision = { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly retryAfterMs: number };
+
+interface Bucket {
+  tokens: number;
+  atMs: number;
+}
+
+export class RateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly maxSources: number;
+
+  constructor(readonly limit: RateLimit) {
+    if (!(limit.perSecond > 0) || !(limit.burst >= 1)) throw new Error('rate limit: perSecond must be > 0 and burst >= 1');
+    this.maxSources = limit.maxSources ?? 10_000;
+  }
+
+  /** Take one token for `source` at `nowMs`, or say why not (naming it as `label`) and when to retry. */
+  take(source: string, nowMs: number, label = `source "${source.slice(0, 64)}"`): RateDecision {
+    let b = this.buckets.get(source);
+    if (b) this.buckets.delete(source);
+    else {
+      b = { tokens: this.limit.burst, atMs: nowMs };
+      if (this.buckets.size >= this.maxSources) this.buckets.delete(this.buckets.keys().next().value as string);
+    }
+    // Map order is insertion order: re-inserting keeps the most recently seen last.
+    this.buckets.set(source, b);
+    const elapsed = Math.max(0, nowMs - b.atMs);
+    b.tokens = Math.min(this.limit.burst, b.tokens + (elapsed * this.limit.perSecond) / 1000);
+    b.atMs = Math.max(b.atMs, nowMs);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return { ok: true };
+    }
+    const retryAfterMs = Math.ceil(((1 - b.tokens) * 1000) / this.limit.perSecond);
+    return { ok: false, reason: `rate limit: ${label} may send ${this.limit.perSecond} commands a second (burst ${this.limit.burst}); retry in ${retryAfterMs} ms`, retryAfterMs };
+  }
+
+  get size(): number {
+    return this.buckets.size;
+  }
+}

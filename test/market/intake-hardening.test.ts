@@ -1,0 +1,183 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { publicKeyToBase64, searchRequest, selectRequest, signRequest } from '../../core/beckn/index.ts';
+import type { Envelope } from '../../core/envelope.ts';
+import { seededSigningKey } from '../../agents/coordination/index.ts';
+import { dataOf, flexibility, HOUR, startMarket, T0, type Market } from './harness.ts';
+import { contextFor, postRaw, send, type Answer } from './client.ts';
+
+/**
+ * Issue 15.3 and 15.5: what an outside BAP found the BPP let through. Each refusal is a NACK
+ * naming the field, one `beckn.request.rejected` on the ledger and no callback.
+ */
+
+const ITEM = 'flex-20260115-sp29-30';
+const PROVIDER = 'dc-london-01';
+const at = (h: number) => T0 + h * HOUR;
+const choice = (kw: number) => ({ providerId: PROVIDER, itemId: ITEM, kw, fulfillmentId: `ful-${ITEM}` });
+
+interface Rejected {
+  httpStatus: number;
+  code: string;
+  reason: string;
+  path: string | null;
+}
+
+async function expectRefused(m: Market, run: () => Promise<Answer>): Promise<{ answer: Answer; rejected: Rejected }> {
+  const before = (await m.events()).length;
+  const inbox = m.testBapInbox.length;
+  const answer = await run();
+  await m.runtime.settle();
+  const added: Envelope[] = (await m.events()).slice(before);
+  assert.deepEqual(added.map((e) => e.type), ['beckn.request.rejected'], 'exactly one rejection and nothing else');
+  assert.equal(m.testBapInbox.length, inbox, 'no callback for a refused request');
+  assert.equal(answer.body.message.ack.status, 'NACK');
+  return { answer, rejected: dataOf<Rejected>(added[0]!) };
+}
+
+async function expectAck(m: Market, run: () => Promise<Answer>, callback: string): Promise<unknown> {
+  const inbox = m.testBapInbox.length;
+  const answer = await run();
+  assert.deepEqual(answer.body, { message: { ack: { status: 'ACK' } } }, JSON.stringify(answer.body));
+  await m.runtime.settle();
+  for (let i = 0; i < 50 && m.testBapInbox.length === inbox; i++) await new Promise((r) => setTimeout(r, 20));
+  const got = m.testBapInbox.slice(inbox);
+  assert.deepEqual(got.map((r) => r.action), [callback]);
+  return got[0]!.body;
+}
+
+describe('intake hardening (issue 15)', { timeout: 60_000 }, () => {
+  let m: Market;
+  before(async () => {
+    m = await startMarket({ gridOperator: false });
+    await m.emit('compute.flexibility.available', flexibility('plan-1', [{ startMs: at(4), kw: 1500, costGbpPerMwh: 60, baselineKw: 9000 }]));
+  });
+  after(async () => m.close());
+
+  test('15.3: a bap_uri at another address than the registered one → NACK at context.bap_uri, nothing POSTed', async () => {
+    let hit = 0;
+    const stop = (await import('../../agents/coordination/index.ts')).startBecknHttpServer({
+      actions: ['on_search'],
+      pathPrefix: '/x',
+      handler: async () => {
+        hit++;
+        return { statusCode: 200, headers: {}, body: { message: { ack: { status: 'ACK' } } } };
+      },
+    });
+    const victim = await stop;
+    try {
+      for (const uri of [`${victim.origin}/x`, 'http://test-bap.caco.local:8080/beckn', 'https://test-bap.caco.local/beckn', 'http://127.0.0.1:4222/']) {
+        const ctx = { ...contextFor(m, 'search'), bap_uri: uri };
+        const { answer, rejected } = await expectRefused(m, () => send(m, 'search', searchRequest(ctx, {})));
+        assert.equal(answer.status, 400);
+        assert.equal(answer.body.error?.code, '30000');
+        assert.equal(answer.body.error?.paths, 'context.bap_uri');
+        assert.match(answer.body.error?.message ?? '', /not at the address registered for "test-bap\.caco\.local" \(http:\/\/test-bap\.caco\.local\)/);
+        assert.equal(rejected.path, 'context.bap_uri');
+      }
+      assert.equal(hit, 0, 'the BPP never posted to the unregistered address');
+    } finally {
+      await victim.close();
+    }
+    // Another path at the registered origin is the BAP's own business.
+    const ctx = { ...contextFor(m, 'search'), bap_uri: 'http://test-bap.caco.local/beckn' };
+    await expectAck(m, () => send(m, 'search', searchRequest(ctx, {})), 'on_search');
+  });
+
+  test('15.3: a signer with no registered url gets a NACK saying so', async () => {
+    const key = seededSigningKey('intake', 'no-url-bap.example.org');
+    m.keys.add({ subscriber_id: key.subscriberId, key_id: key.uniqueKeyId, signing_public_key: publicKeyToBase64(key.privateKey) });
+    const ctx = { ...contextFor(m, 'search'), bap_id: key.subscriberId, bap_uri: 'http://no-url-bap.example.org/beckn' };
+    const { answer } = await expectRefused(m, () => send(m, 'search', searchRequest(ctx, {}), { key }));
+    assert.equal(answer.body.error?.paths, 'context.bap_uri');
+    assert.match(answer.body.error?.message ?? '', /no callback address is registered for "no-url-bap\.example\.org"/);
+  });
+
+  test('15.5: a message without ttl expires after the default 30 s', async () => {
+    const stale = contextFor(m, 'search', { nowMs: m.clock.now() - 31_000 }) as Record<string, unknown>;
+    delete stale['ttl'];
+    const { answer, rejected } = await expectRefused(m, () => send(m, 'search', { context: stale, message: { intent: {} } }));
+    assert.equal(answer.body.error?.paths, 'context.ttl');
+    assert.match(rejected.reason, /PT30S, the default when none is given/);
+    const fresh = contextFor(m, 'search') as Record<string, unknown>;
+    delete fresh['ttl'];
+    await expectAck(m, () => send(m, 'search', { context: fresh, message: { intent: {} } }), 'on_search');
+  });
+
+  test('15.5: dates absurdly far ahead are refused with the field', async () => {
+    const future = contextFor(m, 'search', { nowMs: Date.parse('2099-01-01T00:00:00Z') });
+    const a = await expectRefused(m, () => send(m, 'search', searchRequest(future, {})));
+    assert.equal(a.answer.body.error?.paths, 'context.timestamp');
+    assert.match(a.answer.body.error?.message ?? '', /ahead of this BPP's clock/);
+
+    const body = searchRequest(contextFor(m, 'search'), {}) as unknown as { message: { intent: Record<string, unknown> } };
+    body.message.intent.fulfillment = { stops: [{ type: 'start', time: { range: { start: '2099-06-01T17:00:00Z', end: '2099-06-01T18:00:00Z' } } }] };
+    const b = await expectRefused(m, () => send(m, 'search', body));
+    assert.equal(b.answer.body.error?.paths, 'message.intent.fulfillment.stops[0].time.range.start');
+    assert.match(b.rejected.reason, /2099-06-01T17:00:00Z is more than 366 days ahead/);
+
+    const long = contextFor(m, 'search', { ttl: 'P30D' });
+    const c = await expectRefused(m, () => send(m, 'search', searchRequest(long, {})));
+    assert.equal(c.answer.body.error?.paths, 'context.ttl');
+  });
+
+  test('15.5: invalid UTF-8 and unpaired surrogates are refused, never echoed', async () => {
+    const ctx = contextFor(m, 'init');
+    const good = JSON.stringify({ context: ctx, message: { order: { provider: { id: PROVIDER }, items: [{ id: ITEM, quantity: { selected: { measure: { unit: 'kW', value: '100' } } } }], billing: { name: 'NAME' } } } });
+    const [head, tail] = good.split('NAME') as [string, string];
+    const bytes = Buffer.concat([Buffer.from(head), Buffer.from([0x47, 0xff, 0xfe, 0x4f]), Buffer.from(tail)]);
+    const sig = signRequest(bytes, m.testBapKey, m.clock.now() / 1000, 30);
+    const a = await expectRefused(m, async () => {
+      const res = await fetch(m.resolver.resolve('http://bpp.caco.local/beckn/init'), { method: 'POST', headers: { 'content-type': 'application/json', authorization: sig.authorization }, body: bytes });
+      return { status: res.status, headers: res.headers, body: (await res.json()) as Answer['body'] };
+    });
+    assert.equal(a.answer.status, 400);
+    assert.match(a.answer.body.error?.message ?? '', /not valid UTF-8 \(first bad byte at offset \d+\)/);
+
+    const lone = good.replace('NAME', 'G\\ud800O').replace(ctx.message_id, crypto.randomUUID());
+    const b = await expectRefused(m, () => send(m, 'init', lone));
+    assert.equal(b.answer.body.error?.paths, 'message.order.billing.name');
+    assert.match(b.answer.body.error?.message ?? '', /unpaired UTF-16 surrogate/);
+  });
+
+  test('15.4: the fields the outside BAP sent are taken, and only what CACO reads is echoed', async () => {
+    const body = selectRequest(contextFor(m, 'select'), choice(100)) as unknown as { context: Record<string, unknown>; message: { order: Record<string, unknown> } };
+    body.context.timestamp = new Date(m.clock.now()).toISOString().replace(/\.\d+Z$/, '+00:00');
+    body.context.location = { country: { code: 'GBR' }, city: { code: 'std:020' }, map_url: 'http://internal.example/' };
+    body.message.order.fulfillments = [{ id: `ful-${ITEM}`, customer: { person: { name: 'Control room' } }, stops: [{ type: 'start', time: { timestamp: '2026-01-15T14:00:00+00:00' } }] }];
+    const cb = (await expectAck(m, () => send(m, 'select', body), 'on_select')) as { context: { location?: unknown } };
+    assert.deepEqual(cb.context.location, { country: { code: 'GBR' }, city: { code: 'std:020' } }, 'map_url not echoed');
+
+    const search = searchRequest(contextFor(m, 'search'), {}) as unknown as { message: { intent: Record<string, unknown> } };
+    search.message.intent.payment = { type: 'POST-FULFILLMENT', collected_by: 'BAP' };
+    await expectAck(m, () => send(m, 'search', search), 'on_search');
+  });
+
+  test('an unsigned body of only junk: one rejection, no callback', async () => {
+    await expectRefused(m, () => postRaw(m, 'search', '\u0000', {}));
+  });
+});
+
+describe('replay memory (issue 15.5: the 10,000-message limit)', { timeout: 60_000 }, () => {
+  test('an accepted message is never forgotten within its ttl: when the memory is full of such, new requests get 429', async () => {
+    const m = await startMarket({ gridOperator: false, coordination: { replayMemoryMessages: 3 } });
+    try {
+      const bodies = [0, 1, 2].map(() => JSON.stringify(searchRequest(contextFor(m, 'search'), {})));
+      for (const b of bodies) assert.equal((await send(m, 'search', b)).status, 200);
+      await m.runtime.settle();
+      const full = await send(m, 'search', searchRequest(contextFor(m, 'search'), {}));
+      assert.equal(full.status, 429);
+      assert.match(full.body.error?.message ?? '', /3 accepted messages are still within their ttl/);
+      const inbox = m.testBapInbox.length;
+      const again = await send(m, 'search', bodies[0]!);
+      assert.deepEqual(again.body, { message: { ack: { status: 'ACK' } } }, 'a replay still gets the first answer');
+      await m.runtime.settle();
+      assert.equal(m.testBapInbox.length, inbox, 'and no second effect');
+      // Once their ttl (PT30S) and the 60 s margin have passed, room is made again.
+      await m.advanceTo(m.clock.now() + 91_000);
+      assert.equal((await send(m, 'search', searchRequest(contextFor(m, 'search'), {}))).status, 200);
+    } finally {
+      await m.close();
+    }
+  });
+});
