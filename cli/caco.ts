@@ -12,6 +12,7 @@ import { dashboardCommand } from './commands/dashboard.ts';
 import { runCommand } from './commands/run.ts';
 import { submitCommand } from './commands/submit.ts';
 import { bppCommand } from './commands/bpp.ts';
+import { keysCommand } from './commands/keys.ts';
 import { natsCommand } from './commands/nats.ts';
 import { fleetCommand } from './commands/fleet.ts';
 import { reportAndExit } from './errors.ts';
@@ -30,6 +31,7 @@ program.addCommand(dashboardCommand());
 program.addCommand(runCommand());
 program.addCommand(submitCommand());
 program.addCommand(bppCommand());
+program.addCommand(keysCommand());
 program.addCommand(natsCommand());
 program.addCommand(fleetCommand());
 

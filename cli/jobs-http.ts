@@ -28,8 +28,23 @@ export const DEFAULT_HTTP_RATE_LIMIT: RateLimit = { perSecond: 20, burst: 40 };
 const refusal = (reason: string) => ({ ok: false, error: { reason } });
 
 /**
- * The site's HTTP endpoint for jobs: POST /jobs submits one (the body is a
- * `compute.job.submit` payload), GET /jobs/:id explains it from the ledger. Not listening yet.
+ * HTTP status for a command the runtime refused: 401 without a signature, 403 with one that
+ * is not good enough, 429 past the sending key's rate limit, 400 for the rest (schema).
+ */
+function statusOf(code: string | undefined): number {
+  if (code === 'unsigned') return 401;
+  if (code === 'unknown-key' || code === 'revoked-key' || code === 'bad-signature' || code === 'source-mismatch') return 403;
+  if (code === 'rate-limited') return 429;
+  return 400;
+}
+
+/**
+ * The site's HTTP endpoint for jobs: POST /jobs submits one, GET /jobs/:id explains it from
+ * the ledger. Not listening yet. The body of POST /jobs is the same signed
+ * `compute.job.submit` command envelope a client sends on NATS (docs/identity.md): one signed
+ * form for both transports, and no shared secret (API token) to issue, store or leak. It is
+ * passed on to the compute agent as received, so its runtime checks the signature (and counts
+ * the key's rate) exactly as for a NATS request.
  */
 export function buildJobsHttp(runtime: Runtime, store: EventStore, o: JobsHttpOptions = {}): FastifyInstance {
   const limits = o.limits ?? DEFAULT_COMMAND_LIMITS;
@@ -58,12 +73,20 @@ export function buildJobsHttp(runtime: Runtime, store: EventStore, o: JobsHttpOp
   app.post('/jobs', async (req, reply) => {
     const admitted = limiter?.take(req.ip, now()) ?? { ok: true as const };
     if (!admitted.ok) return reply.code(429).header('retry-after', Math.ceil(admitted.retryAfterMs / 1000)).send(refusal(admitted.reason));
-    if (req.body === undefined || req.body === null) return reply.code(400).send(refusal('body refused: a compute.job.submit payload (JSON) is required'));
-    const given = req.headers['x-correlation-id'];
-    if (given !== undefined && (typeof given !== 'string' || !CORRELATION_ID.test(given))) return reply.code(400).send(refusal('x-correlation-id: must be 1 to 128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit'));
-    const span = startSpan('http POST /jobs', contextFromHeaders(req.headers), { 'http.request.method': 'POST', 'http.route': '/jobs', ...(given ? { [ATTR.correlationId]: given } : {}) }, SpanKind.SERVER);
-    const res = await runtime.send('compute', 'submit', req.body, { source: 'http', ...(given ? { correlationId: given } : {}), ...(span ? { trace: span.ctx } : {}) }).finally(() => endSpan(span));
-    if (!res.ok) return reply.code(400).send(res);
+    const body = req.body as Record<string, unknown> | null | undefined;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return reply.code(400).send(refusal('body refused: a signed compute.job.submit command envelope (a JSON object) is required'));
+    if (typeof body['keyId'] !== 'string' || typeof body['sig'] !== 'string') {
+      return reply.code(401).send({
+        ok: false,
+        error: { code: 'unsigned', reason: 'unsigned: POST /jobs takes a compute.job.submit command envelope signed by a registered key (keyId, sig); see docs/identity.md, or use `caco submit --key`' },
+      });
+    }
+    if (body['type'] !== 'compute.job.submit') {
+      return reply.code(400).send(refusal(`type: POST /jobs takes "compute.job.submit", not "${String(body['type']).slice(0, 64)}"`));
+    }
+    const span = startSpan('http POST /jobs', contextFromHeaders(req.headers), { 'http.request.method': 'POST', 'http.route': '/jobs', ...(typeof body['correlationId'] === 'string' ? { [ATTR.correlationId]: body['correlationId'] } : {}) }, SpanKind.SERVER);
+    const res = await runtime.sendEnvelope('compute', 'submit', body, { ...(span ? { trace: span.ctx } : {}) }).finally(() => endSpan(span));
+    if (!res.ok) return reply.code(statusOf(res.error.code)).send(res);
     const rejected = res.events.find((e) => e.type === 'compute.job.rejected');
     if (rejected) return reply.code(422).send({ ok: false, rejected: true, problems: (rejected.data as { problems: unknown }).problems, event: rejected });
     return reply.code(202).send(res);

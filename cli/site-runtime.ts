@@ -10,6 +10,7 @@ import { createComputeAgent } from '../agents/compute/index.ts';
 import { DEFAULT_SITE, type SiteConfig } from '../agents/compute/jobs/index.ts';
 import { loadCarbonCsv, loadPriceCsv } from '../data/index.ts';
 import { loadRuntimeModel } from '../models/index.ts';
+import { openSiteIdentity, type SiteIdentity } from '../core/identity/index.ts';
 import { inputLimitsFromEnv, type InputLimitsConfig } from '../core/config/input-limits-config.ts';
 import { AnchorWriter, openAnchorLog } from '../core/anchor/index.ts';
 import { CacoMetrics, enableTracingFromEnv, tracedBus } from '../core/observability/index.ts';
@@ -22,6 +23,8 @@ export interface LiveSite {
   readonly runtime: Runtime;
   readonly notes: ReadonlyArray<string>;
   readonly source: SignalSource;
+  /** The site's key registry and its own parties' keys (admin, the agents, the operator). */
+  readonly identity: SiteIdentity;
   /** Signed checkpoints of the ledger's head, outside the ledger (every minute and at stop). */
   readonly anchor: AnchorWriter;
   /** The bounds on outside input the site runs with (also for its HTTP endpoints). */
@@ -48,9 +51,15 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
   const clock = new WallClock();
   const metrics = new CacoMetrics({ now: () => clock.now() });
   const uninstallMetrics = metrics.install();
+  let identity: SiteIdentity | undefined;
   try {
     const log = createLogger({ level: config.logLevel });
-    const runtime = new Runtime({ site: config.site, store: stack.store, checkpoints: stack.checkpoints, bus: tracedBus(stack.bus), clock, ids: new Uuid7Ids(clock), registry: cacoRegistry(), keyring: stack.keyring, log, delivery: 'independent', commandLimits: limits.commandLimits, ...(limits.commandRate ? { rateLimit: limits.commandRate } : {}) });
+    // First run: the admin key and every local party's key are made here (mode 0600 under
+    // <data-dir>/<site>/keys) and registered, so the site needs no manual set-up.
+    identity = await openSiteIdentity({ config, keyring: stack.keyring, clock, log });
+    await identity.ensureAdmin();
+    await identity.ensureLocal('operator');
+    const runtime = new Runtime({ site: config.site, store: stack.store, checkpoints: stack.checkpoints, bus: tracedBus(stack.bus), clock, ids: new Uuid7Ids(clock), registry: cacoRegistry(), keyring: stack.keyring, log, delivery: 'independent', identity, commandLimits: limits.commandLimits, ...(limits.commandRate ? { rateLimit: limits.commandRate } : {}) });
     let source: SignalSource;
     const notes: string[] = [];
     if (opts.recorded) {
@@ -64,7 +73,7 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
       notes.push('grid signals: live Carbon Intensity API and Elexon Insights');
     }
     const r = (x: { perSecond: number; burst: number } | undefined, per: string) => (x ? `${x.perSecond}/s per ${per} (burst ${x.burst})` : `no limit per ${per}`);
-    notes.push(`input bounds: ${limits.commandLimits.maxBytes} bytes, ${limits.commandLimits.maxDepth} levels of JSON; ${r(limits.commandRate, 'command source')}; ${r(limits.httpRate, 'HTTP client')}`);
+    notes.push(`input bounds: ${limits.commandLimits.maxBytes} bytes, ${limits.commandLimits.maxDepth} levels of JSON; ${r(limits.commandRate, 'signing key')}; ${r(limits.httpRate, 'HTTP client')}`);
     const { forecaster, notes: fnotes } = await loadGridForecaster();
     notes.push(...fnotes);
     const runtimeModel = await loadRuntimeModel().catch((e: unknown) => {
@@ -97,6 +106,7 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
       }),
     );
     await opts.addAgents?.(runtime);
+    for (const name of runtime.agentNames) await identity.ensureLocal(name);
     const anchor = await AnchorWriter.open({ store: stack.store, log: await openAnchorLog(stack, { create: true }), keyring: stack.keyring, site: stack.site, clock, logger: log });
     metrics.watch(runtime);
     await runtime.start();
@@ -108,18 +118,21 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
       runtime,
       notes,
       source,
+      identity,
       anchor,
       limits,
       metrics,
       async stop() {
         await runtime.stop();
         await anchor.close().catch((err: unknown) => log.error({ anchor: anchor.where, err: err instanceof Error ? err.message : String(err) }, 'last anchor checkpoint failed'));
+        await identity?.close();
         await stack.close();
         uninstallMetrics();
         await tracing.stop();
       },
     };
   } catch (err) {
+    await identity?.close();
     await stack.close();
     uninstallMetrics();
     await tracing.stop();

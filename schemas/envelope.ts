@@ -33,5 +33,15 @@ export const ledgerFields = {
 /** The envelope as it travels: every stored event and every relayed message. */
 export const EnvelopeSchema = Schema.Struct({ ...envelopeFields, ...ledgerFields, data: Schema.Unknown });
 
-/** A command sent to an agent over the bus: no ledger fields, and an optional signature. */
-export const CommandEnvelopeSchema = Schema.Struct({ ...envelopeFields, data: Schema.Unknown, sig: Schema.optional(Signature) });
+/** Who sent a command: a key in the site's registry and its ed25519 signature (docs/identity.md). */
+export const signerFields = {
+  keyId: Token,
+  sig: Signature,
+} as const;
+
+/**
+ * A command sent to an agent over the bus: no ledger fields. `keyId` and `sig` are the
+ * sender's registered key and its signature; the runtime refuses a command without them, so
+ * they are optional here only to name that refusal precisely (the JSON Schemas require them).
+ */
+export const CommandEnvelopeSchema = Schema.Struct({ ...envelopeFields, data: Schema.Unknown, keyId: Schema.optional(signerFields.keyId), sig: Schema.optional(signerFields.sig) });

@@ -5,6 +5,7 @@
 import { MessageRegistry, type MessageDef } from './registry.ts';
 import { gridMessages } from './grid.ts';
 import { computeMessages } from './compute.ts';
+import { computeIdentityMessages } from './compute-identity.ts';
 import { flexMessages } from './flex.ts';
 
 export * from './registry.ts';
@@ -12,9 +13,10 @@ export * from './common.ts';
 export { EnvelopeSchema, CommandEnvelopeSchema } from './envelope.ts';
 export * from './grid.ts';
 export * from './compute.ts';
+export * from './compute-identity.ts';
 export * from './flex.ts';
 
-export const ALL_MESSAGES: ReadonlyArray<MessageDef> = [...gridMessages, ...computeMessages, ...flexMessages];
+export const ALL_MESSAGES: ReadonlyArray<MessageDef> = [...gridMessages, ...computeMessages, ...computeIdentityMessages, ...flexMessages];
 
 export function cacoRegistry(extra: Iterable<MessageDef> = []): MessageRegistry {
   return new MessageRegistry([...ALL_MESSAGES, ...extra]);

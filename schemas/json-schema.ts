@@ -1,6 +1,6 @@
 import { Schema } from 'effect';
 import type { MessageDef } from './registry.ts';
-import { envelopeFields, ledgerFields } from './envelope.ts';
+import { envelopeFields, ledgerFields, signerFields } from './envelope.ts';
 
 const DESCRIPTIONS: Readonly<Record<string, string>> = {
   id: 'a unique id (UUIDv7 for what CACO writes)',
@@ -12,11 +12,13 @@ const DESCRIPTIONS: Readonly<Record<string, string>> = {
 /**
  * The whole message as one Effect schema: the envelope with `type` and `version` fixed and
  * `data` described by the message's schema. The JSON Schema is generated from it, so the file
- * carries the decoder's own rules (patterns, lengths, minimums, no excess properties).
+ * carries the decoder's own rules (patterns, lengths, minimums, no excess properties). A
+ * command's `keyId` and `sig` are required here: the decoder reads them as optional only so
+ * the runtime can refuse an unsigned command by name (docs/identity.md).
  */
 export function messageSchema(def: MessageDef) {
   const fixed = { ...envelopeFields, type: Schema.Literal(def.type), version: Schema.Literal(def.version), data: def.data };
-  return def.kind === 'event' ? Schema.Struct({ ...fixed, ...ledgerFields }) : Schema.Struct({ ...fixed, sig: Schema.optional(ledgerFields.sig) });
+  return def.kind === 'event' ? Schema.Struct({ ...fixed, ...ledgerFields }) : Schema.Struct({ ...fixed, ...signerFields });
 }
 
 /**
@@ -29,7 +31,9 @@ export function messageJsonSchema(def: MessageDef): Record<string, unknown> {
   const defs = doc.definitions && Object.keys(doc.definitions).length ? { $defs: dropNullOfOptional(doc.definitions) } : {};
   const properties = schema['properties'] as Record<string, Record<string, unknown>>;
   for (const [k, d] of Object.entries(DESCRIPTIONS)) if (properties[k]) properties[k] = { ...properties[k], description: d };
-  if (properties['sig']) properties['sig'] = { ...properties['sig'], description: def.kind === 'event' ? "ed25519 signature (base64) of the hash bytes by the source agent's key" : 'optional ed25519 signature (base64) of the SHA-256 of the canonical JSON without sig' };
+  if (properties['sig']) properties['sig'] = { ...properties['sig'], description: def.kind === 'event' ? "ed25519 signature (base64) of the hash bytes by the source agent's key" : 'ed25519 signature (base64) over the canonical JSON of the envelope without sig (keyId included)' };
+  if (properties['keyId']) properties['keyId'] = { ...properties['keyId'], description: "the sender's key in the site's key registry (docs/identity.md)" };
+  if (def.kind === 'command' && properties['source']) properties['source'] = { ...properties['source'], description: "the sender: the party of the keyId's key" };
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     $id: `https://caco.energy/schemas/${def.type}/v${def.version}.json`,

@@ -13,6 +13,7 @@ import { advanceAndSettle } from './clock-driver.ts';
 import { DRAIN_MS, loadInputs, type SimulationInputs } from './inputs.ts';
 import type { SimulationOptions } from './options.ts';
 import { buildSiteAgents, type SiteAgents } from './site-agents.ts';
+import { openSiteIdentity, type SiteIdentity } from '../core/identity/index.ts';
 
 const SLOT_MS = 1_800_000;
 const DAY_MS = 86_400_000;
@@ -61,26 +62,31 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   o.onInputs?.(inputs);
   mkdirSync(o.outDir, { recursive: true });
   const runTag = `${o.seed}-${o.fromMs}`.replace(/[^A-Za-z0-9]/g, '').slice(0, 24);
+  // Each JetStream run gets its own ledger stream, so a rerun starts from an empty ledger.
+  const natsSite = `${o.config.site}-${runTag}-${Date.now().toString(36)}`;
   // No seed here: the signing keys are made locally (random), not derived from the seed.
-  const stack = await openStack(o.config, {
-    sqlitePath: join(o.outDir, 'ledger.db'),
-    // Each JetStream run gets its own ledger stream, so a rerun starts from an empty ledger.
-    natsSite: `${o.config.site}-${runTag}-${Date.now().toString(36)}`,
-  });
+  const stack = await openStack(o.config, { sqlitePath: join(o.outDir, 'ledger.db'), natsSite });
+  let identity: SiteIdentity | undefined;
   try {
-    return await simulateOn(stack, inputs, o, t0);
+    // The run's key registry lives with its keys in the run's folder, on either stack: every
+    // command in a simulation is sent in-process, and the run leaves nothing on a server.
+    identity = await openSiteIdentity({ config: { ...o.config, store: 'sqlite' }, keyring: stack.keyring, clock: new SimulatedClock(o.fromMs), dir: join(o.outDir, 'keys') });
+    // On a shared NATS server the run's subjects are its own too: an agent's commands go to a
+    // queue group, which other processes simulating the same site would otherwise join.
+    return await simulateOn(stack, identity, o.config.bus === 'nats' ? natsSite : o.config.site, inputs, o, t0);
   } catch (err) {
+    await identity?.close().catch(() => undefined);
     await stack.close().catch(() => undefined);
     throw err;
   }
 }
 
-async function simulateOn(stack: Stack, inputs: SimulationInputs, o: SimulationOptions, t0: number): Promise<SimulationRun> {
+async function simulateOn(stack: Stack, identity: SiteIdentity, busSite: string, inputs: SimulationInputs, o: SimulationOptions, t0: number): Promise<SimulationRun> {
   const clock = new SimulatedClock(o.fromMs);
   const ids = new Uuid7Ids(clock, new SeededRandom(`ids:${o.seed}`));
   const log = createLogger({ level: o.config.logLevel });
   const runtime = new Runtime({
-    site: o.config.site,
+    site: busSite,
     store: stack.store,
     checkpoints: stack.checkpoints,
     bus: stack.bus,
@@ -90,10 +96,14 @@ async function simulateOn(stack: Stack, inputs: SimulationInputs, o: SimulationO
     keyring: stack.keyring,
     log,
     delivery: 'lockstep',
+    identity,
   });
   // Signed checkpoints of the ledger's head, outside the ledger: after every half-hour and at the end.
   const anchor = await AnchorWriter.open({ store: stack.store, log: await openAnchorLog(stack, { create: true }), keyring: stack.keyring, site: stack.site, clock });
   const agents = await buildSiteAgents({ runtime, inputs, site: o.site, seed: o.seed, market: o.market ?? true, clock, keyring: stack.keyring });
+  // As a live site does: the registry names every party of the site (the ledger's signers too).
+  await identity.ensureAdmin();
+  for (const name of runtime.agentNames) await identity.ensureLocal(name);
   await runtime.start();
   await runtime.settle();
 
@@ -146,6 +156,7 @@ async function simulateOn(stack: Stack, inputs: SimulationInputs, o: SimulationO
     submitted,
     close: async () => {
       await agents.close();
+      await identity.close();
       await stack.close();
     },
   };

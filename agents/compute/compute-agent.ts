@@ -5,6 +5,8 @@ import { validateJob, type Job, type JobProblem, type SiteConfig } from './jobs/
 import { plan as runPlanner, validatePlan, type PlanInput, type PlanJob, type PlanOptions, type PlanResult, type Signals } from './planner/index.ts';
 import { flexWindows, DEFAULT_FLEX_WINDOWS, type FlexWindowOptions } from './flex-windows.ts';
 import { initialComputeState, makeEvolve, type ComputeState, type JobRecord } from './state.ts';
+import { pinProblems, releaseProblems } from './job-authority.ts';
+import type { Principal } from '../../core/identity/key-entry.ts';
 import { rejection } from './rejection.ts';
 import { flexCapsFor, type FlexCaps } from './flex-caps.ts';
 
@@ -86,7 +88,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
         return tick(input.atMs, state, ctx);
       }
       if (input.kind === 'command') {
-        if (input.command.type === 'compute.job.submit') return submit(input.command.data as SubmitData, state, ctx);
+        if (input.command.type === 'compute.job.submit') return submit(input.command.data as SubmitData, state, ctx, input.command.principal);
         if (input.command.type === 'compute.job.pin') return pin(input, state);
         if (input.command.type === 'compute.job.release') return release(input, state);
       }
@@ -101,7 +103,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     },
   });
 
-  async function submit(d: SubmitData, s: ComputeState, ctx: AgentContext): Promise<Decision[]> {
+  async function submit(d: SubmitData, s: ComputeState, ctx: AgentContext, by: Principal | undefined): Promise<Decision[]> {
     const reject = (problems: JobProblem[]): Decision[] => [{ stream: 'intake-main', events: [rejection(d.jobId, problems)] }];
     if (!STREAM_NAME.test(`job-${d.jobId}`)) return reject([{ field: 'jobId', reason: 'use letters, digits, "_", ":" and "-" only (1 to 128 characters)' }]);
     if (s.jobs.has(d.jobId)) return reject([{ field: 'jobId', reason: 'a job with this id was already submitted' }]);
@@ -150,6 +152,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
         deadline: d.deadline,
         slaClass: job.slaClass,
         preemptible: job.preemptible,
+        submittedBy: by ?? null,
       },
     };
     const provisional = provisionalPlacement(job, s, ctx.now());
@@ -160,22 +163,20 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     const d = input.command.data as { jobId: string; startAt: string; operator: string; reason?: string };
     const r = s.jobs.get(d.jobId);
     if (!r) return [{ stream: 'intake-main', events: [rejection(d.jobId, [{ field: 'jobId', reason: 'no job with this id' }])] }];
-    const problems: JobProblem[] = [];
+    const by = input.command.principal;
     const at = Date.parse(d.startAt);
-    if (r.status === 'done') problems.push({ field: 'jobId', reason: 'the job has finished' });
-    if (at < r.job.earliestStartMs) problems.push({ field: 'startAt', reason: `before the job's release ${iso(r.job.earliestStartMs)}` });
-    if (at % SLOT_MS !== 0) problems.push({ field: 'startAt', reason: 'jobs start on the half-hour; use a time ending :00 or :30' });
+    const problems = pinProblems(r, at, by);
     if (problems.length) return [{ stream: 'intake-main', events: [rejection(d.jobId, problems)] }];
-    return [{ stream: `job-${d.jobId}`, expected: r.revision, events: [{ type: 'compute.job.pinned', data: { jobId: d.jobId, startAt: iso(at), operator: d.operator, reason: d.reason ?? '' } }] }];
+    return [{ stream: `job-${d.jobId}`, expected: r.revision, events: [{ type: 'compute.job.pinned', data: { jobId: d.jobId, startAt: iso(at), operator: d.operator, reason: d.reason ?? '', by: by ?? null } }] }];
   }
 
   function release(input: Extract<AgentInput, { kind: 'command' }>, s: ComputeState): Decision[] {
     const d = input.command.data as { jobId: string; operator: string; reason?: string };
     const r = s.jobs.get(d.jobId);
-    if (!r || r.pinnedStartMs === null) {
-      return [{ stream: 'intake-main', events: [rejection(d.jobId, [{ field: 'jobId', reason: r ? 'the job is not pinned' : 'no job with this id' }])] }];
-    }
-    return [{ stream: `job-${d.jobId}`, expected: r.revision, events: [{ type: 'compute.job.released', data: { jobId: d.jobId, operator: d.operator, reason: d.reason ?? '' } }] }];
+    const by = input.command.principal;
+    const problems = r ? releaseProblems(r, by) : [{ field: 'jobId', reason: 'no job with this id' }];
+    if (problems.length) return [{ stream: 'intake-main', events: [rejection(d.jobId, problems)] }];
+    return [{ stream: `job-${d.jobId}`, expected: r!.revision, events: [{ type: 'compute.job.released', data: { jobId: d.jobId, operator: d.operator, reason: d.reason ?? '', by: by ?? null } }] }];
   }
 
   /** Forecast signals for 96 slots from `t`: the grid agent's p50, else same time yesterday. */

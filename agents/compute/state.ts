@@ -1,6 +1,8 @@
 import type { Envelope } from '../../core/envelope.ts';
 import type { Job, JobClass } from './jobs/index.ts';
 import { expectedFromBands, type BandPoint } from './planner/index.ts';
+import type { Principal } from '../../core/identity/key-entry.ts';
+import { upcastJobSubmitted, type JobSubmittedV1Data } from '../../schemas/compute-identity.ts';
 
 /**
  * The compute agent's state: every job and how far it has got, what the site is doing this
@@ -30,6 +32,8 @@ export interface JobRecord {
   carbonKg: number;
   /** The last plan that placed it and the orders in force then (for `caco explain`). */
   lastPlanEventId: string | null;
+  /** Who submitted it (the authenticated key), or null when not recorded (a v1 event). */
+  readonly submittedBy: Principal | null;
 }
 
 export interface ForecastView {
@@ -125,6 +129,7 @@ export function evolveCompute(s: ComputeState, e: Envelope, pue: number): Comput
   switch (e.type) {
     case 'compute.job.submitted': {
       const x = d as unknown as SubmittedData;
+      const submittedBy = upcastJobSubmitted(e.version, d as unknown as JobSubmittedV1Data).submittedBy;
       const job: Job = {
         id: x.jobId,
         class: x.class,
@@ -153,6 +158,7 @@ export function evolveCompute(s: ComputeState, e: Envelope, pue: number): Comput
         costGbp: 0,
         carbonKg: 0,
         lastPlanEventId: null,
+        submittedBy,
       });
       s.active.add(job.id);
       return s;

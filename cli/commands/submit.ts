@@ -5,6 +5,25 @@ import { UsageError } from '../errors.ts';
 import { NatsBus } from '../../core/bus/nats-bus.ts';
 import { subjects } from '../../core/runtime/subjects.ts';
 import { SystemClock } from './system-clock.ts';
+import { join } from 'node:path';
+import { siteDir } from '../../core/stack.ts';
+import { FileKeyring, rawPublicKey } from '../../core/ledger/keyring.ts';
+import { readKeyFile, signWithKey, type LoadedKey } from '../../core/identity/index.ts';
+import type { CacoConfig } from '../../core/config/config.ts';
+
+/**
+ * The key `caco submit` signs with: `--key`, else the site's own operator key when this
+ * machine runs the site (made and registered by `caco run` on its first start).
+ */
+function signingKey(keyFile: string | undefined, config: CacoConfig): LoadedKey {
+  if (keyFile) return readKeyFile(keyFile);
+  const dir = join(siteDir(config), 'keys');
+  if (!existsSync(join(dir, 'private', 'operator.key'))) {
+    throw new UsageError(`--key is required: commands must be signed by a registered key, and ${dir} holds no operator key; make one with \`caco keys new --party <you> --out me.key\` and have the site register it (\`caco keys add --key me.key\`)`);
+  }
+  const privateKey = new FileKeyring(dir).signingKey('operator');
+  return { keyId: 'operator', party: 'operator', role: 'operator', publicKey: rawPublicKey(privateKey).toString('base64'), privateKey };
+}
 
 interface SubmitFlags extends GlobalOptions {
   file?: string;
@@ -18,6 +37,7 @@ interface SubmitFlags extends GlobalOptions {
   sla?: string;
   preemptible?: boolean;
   timeout: string;
+  key?: string;
 }
 
 /** Submit a job to a running site (`caco run`) over NATS: a `compute.job.submit` request. */
@@ -34,7 +54,8 @@ export function submitCommand(): Command {
     .option('--deadline <iso>', 'deadline, ISO 8601 UTC')
     .addOption(new Option('--sla <class>', 'SLA class').choices(['gold', 'silver', 'bronze']).default('silver'))
     .option('--preemptible', 'the job can be checkpointed and resumed')
-    .option('--timeout <ms>', 'how long to wait for the answer', '10000');
+    .option('--timeout <ms>', 'how long to wait for the answer', '10000')
+    .option('--key <file>', "key file to sign with (from `caco keys new`, registered by the site); default: the site's operator key in --data-dir");
   addGlobalOptions(cmd, { bus: 'nats' });
   return cmd.action(async (o: SubmitFlags) => {
     const config = configFrom(o, { bus: 'nats' });
@@ -64,11 +85,12 @@ export function submitCommand(): Command {
       };
     }
     if (config.bus !== 'nats') throw new UsageError('--bus memory cannot reach another process; submit over NATS (the default) to a running `caco run`');
+    const key = signingKey(o.key, config);
     const bus = await NatsBus.connect({ servers: config.natsUrl, name: 'caco-submit', ...(config.natsCreds ? { credentials: config.natsCreds } : {}) });
     try {
       const now = new Date(SystemClock.now()).toISOString();
       const id = `cli-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-      const cmdMsg = { id, type: 'compute.job.submit', version: 1, time: now, source: 'cli', correlationId: id, causationId: null, data: job };
+      const cmdMsg = signWithKey({ id, type: 'compute.job.submit', version: 1, time: now, source: key.party, correlationId: id, causationId: null, data: job }, key);
       let res;
       try {
         res = await bus.request(subjects.command(config.site, 'compute', 'submit'), Buffer.from(JSON.stringify(cmdMsg)), { timeoutMs: Number(o.timeout) });

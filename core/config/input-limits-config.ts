@@ -5,7 +5,7 @@ import type { RateLimit } from '../runtime/rate-limit.ts';
 /** Bounds on what a live site takes from outside: commands over NATS and bodies over HTTP. */
 export interface InputLimitsConfig {
   readonly commandLimits: InputLimits;
-  /** Per command source over NATS; undefined when switched off. */
+  /** Per signing key, on commands over NATS; undefined when switched off. */
   readonly commandRate: RateLimit | undefined;
   /** Per client address over HTTP (POST /jobs); undefined when switched off. */
   readonly httpRate: RateLimit | undefined;
@@ -34,7 +34,7 @@ function rate(name: string, raw: string): RateLimit | undefined {
 
 /**
  * From the environment: `CACO_COMMAND_MAX_BYTES` (default 65536), `CACO_COMMAND_MAX_DEPTH`
- * (32), `CACO_COMMAND_RATE` (per source, `50:100` = 50 a second, bursts of 100; `off`) and
+ * (32), `CACO_COMMAND_RATE` (per signing key, `50:100` = 50 a second, bursts of 100; `off`) and
  * `CACO_HTTP_RATE` (per client address, `20:40`). A bad value names the variable.
  */
 export function inputLimitsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): InputLimitsConfig {

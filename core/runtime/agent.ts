@@ -1,6 +1,7 @@
 import type { Envelope } from '../envelope.ts';
 import type { ExpectedRevision } from '../store/event-store.ts';
 import type { Logger } from '../log/logger.ts';
+import type { Principal } from '../identity/key-entry.ts';
 
 /**
  * The Promise-based agent API. A third party writes an agent as a plain object: no Effect,
@@ -17,6 +18,11 @@ export interface CommandMessage<D = unknown> {
   readonly correlationId: string;
   readonly causationId: string | null;
   readonly data: D;
+  /**
+   * Who sent it, as authenticated by the runtime (never read from the wire): the registered
+   * key whose signature checked out. Absent only for in-process commands queued without one.
+   */
+  readonly principal?: Principal;
 }
 
 export type AgentInput =

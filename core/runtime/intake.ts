@@ -1,13 +1,12 @@
-import { createHash } from 'node:crypto';
 import type { BusMessage } from '../bus/bus.ts';
 import type { Envelope } from '../envelope.ts';
-import type { Keyring, PublicKeyDirectory } from '../ledger/keyring.ts';
-import { canonicalJson } from '../ledger/canonical-json.ts';
+import type { PublicKeyDirectory } from '../ledger/keyring.ts';
 import { checkEvent } from '../ledger/seal.ts';
+import type { AuthRefusal } from '../identity/command-signature.ts';
+import type { CommandIdentity } from '../identity/site-identity.ts';
 import { decodeWith, type MessageRegistry, type SchemaProblem } from '../../schemas/registry.ts';
 import { CommandEnvelopeSchema, EnvelopeSchema } from '../../schemas/envelope.ts';
 import type { CommandMessage } from './agent.ts';
-import { verify } from 'node:crypto';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits, type PayloadSummary } from './input-limits.ts';
 
 /**
@@ -24,47 +23,51 @@ function parseJson(msg: BusMessage, limits: InputLimits): Intake<unknown> {
   return r.ok ? r : { ok: false, reason: r.reason, payload: r.payload };
 }
 
-function digestOf(value: unknown): Buffer {
-  return createHash('sha256').update(canonicalJson(value)).digest();
-}
-
-/** Sign a command as its source agent (clients call this before sending). */
-export function signCommand(cmd: CommandMessage, keyring: Keyring): CommandMessage & { sig: string } {
-  const { ...unsigned } = cmd as CommandMessage & { sig?: string };
-  delete unsigned.sig;
-  return { ...unsigned, sig: keyring.sign(cmd.source, digestOf(unsigned)) };
-}
-
 export interface CommandIntakeOptions {
   readonly registry: MessageRegistry;
-  readonly keys: PublicKeyDirectory;
-  /** When true, a command without a valid signature from a known key is rejected. */
-  readonly requireSignature: boolean;
+  /** Checks the command's signature against the site's key registry. */
+  readonly identity: CommandIdentity;
   /** The command types this agent accepts. */
   readonly accepts: ReadonlySet<string>;
   /** Size and depth bounds, checked before parsing (default 64 KB, 32 levels). */
   readonly limits?: InputLimits;
   /**
-   * Admission by source, after the envelope is read and before anything else: a refusal reason
-   * (a rate limit), or undefined to go on. A message without a valid envelope is admitted as
-   * the source `(invalid envelope)`, so junk is limited too.
+   * Admission by sender, after the signature is checked and before the type and data are
+   * read: a refusal reason (a rate limit), or undefined to go on. The sender is the verified
+   * key id; anything not sent by a verified key is admitted as `(unauthenticated)`, so junk is
+   * limited too.
    */
-  readonly admit?: (source: string) => string | undefined;
+  readonly admit?: (sender: string) => string | undefined;
 }
 
-/** The rate-limit key of messages whose envelope does not decode. */
-export const INVALID_SOURCE = '(invalid envelope)';
+/** Why a command was refused before its type and data were read: who sent it, or how often. */
+export type CommandRefusal = AuthRefusal | 'rate-limited';
 
-export function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): Intake<CommandMessage> {
+/** The rate-limit key of everything not sent by a verified key: junk, bad envelopes, failed signatures. */
+export const UNAUTHENTICATED = '(unauthenticated)';
+
+/**
+ * A command from the bus: bounded JSON, envelope shape, then who sent it (signed by a
+ * registered, unrevoked key whose party is the `source`), then the sender's rate, and only
+ * then its type and data, so nothing from an unknown sender is decoded further than its
+ * envelope. The rate is counted per verified key, not per claimed `source`: a flood in
+ * someone else's name cannot use up their allowance.
+ */
+export async function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): Promise<Intake<CommandMessage> & { code?: CommandRefusal }> {
   const json = parseJson(msg, o.limits ?? DEFAULT_COMMAND_LIMITS);
   if (!json.ok) {
-    const limited = o.admit?.(INVALID_SOURCE);
+    const limited = o.admit?.(UNAUTHENTICATED);
     return limited ? { ...json, reason: `${json.reason}; ${limited}` } : json;
   }
   const env = decodeWith(CommandEnvelopeSchema, json.value);
-  const refused = o.admit?.(env.ok ? env.value.source : INVALID_SOURCE);
-  if (refused) return { ok: false, reason: refused };
-  if (!env.ok) return { ok: false, reason: 'not a command envelope', problems: env.problems };
+  if (!env.ok) {
+    const limited = o.admit?.(UNAUTHENTICATED);
+    return limited ? { ok: false, reason: limited, code: 'rate-limited' } : { ok: false, reason: 'not a command envelope', problems: env.problems };
+  }
+  const auth = await o.identity.authenticate(json.value);
+  const limited = o.admit?.(auth.ok ? auth.principal.keyId : UNAUTHENTICATED);
+  if (limited) return { ok: false, reason: limited, code: 'rate-limited' };
+  if (!auth.ok) return { ok: false, reason: auth.reason, code: auth.code };
   const cmd = env.value;
   if (!o.accepts.has(cmd.type)) {
     return { ok: false, reason: `unknown message type "${cmd.type}" for this agent (accepts ${[...o.accepts].join(', ') || 'no commands'})`, problems: [{ path: 'type', reason: 'unknown message type' }] };
@@ -74,23 +77,8 @@ export function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): Intake<
     const unknown = data.problems.some((p) => p.path === 'type' || p.path === 'version');
     return { ok: false, reason: unknown ? `unknown message type "${cmd.type}" v${cmd.version}` : `payload fails the ${cmd.type} v${cmd.version} schema`, problems: data.problems };
   }
-  const key = o.keys.publicKey(cmd.source);
-  if (cmd.sig !== undefined || (key && o.requireSignature)) {
-    if (!key) return { ok: false, reason: `bad signature: no public key for source "${cmd.source}"` };
-    if (cmd.sig === undefined) return { ok: false, reason: `bad signature: command from "${cmd.source}" is not signed` };
-    const { sig, ...unsigned } = cmd;
-    let ok = false;
-    try {
-      ok = verify(null, digestOf(unsigned), key, Buffer.from(sig, 'base64'));
-    } catch {
-      ok = false;
-    }
-    if (!ok) return { ok: false, reason: `bad signature by "${cmd.source}"` };
-  } else if (o.requireSignature) {
-    return { ok: false, reason: `bad signature: command from "${cmd.source}" is not signed` };
-  }
-  const { sig: _sig, ...rest } = cmd;
-  return { ok: true, value: { ...rest, data: data.value } };
+  const { sig: _sig, keyId: _keyId, ...rest } = cmd;
+  return { ok: true, value: { ...rest, data: data.value, principal: auth.principal } };
 }
 
 /** A relayed ledger event from the bus: shape, type, data schema, then hash and signature. */

@@ -27,8 +27,8 @@ export class RateLimiter {
     this.maxSources = limit.maxSources ?? 10_000;
   }
 
-  /** Take one token for `source` at `nowMs`, or say why not and when to retry. */
-  take(source: string, nowMs: number): RateDecision {
+  /** Take one token for `source` at `nowMs`, or say why not (naming it as `label`) and when to retry. */
+  take(source: string, nowMs: number, label = `source "${source.slice(0, 64)}"`): RateDecision {
     let b = this.buckets.get(source);
     if (b) this.buckets.delete(source);
     else {
@@ -45,7 +45,7 @@ export class RateLimiter {
       return { ok: true };
     }
     const retryAfterMs = Math.ceil(((1 - b.tokens) * 1000) / this.limit.perSecond);
-    return { ok: false, reason: `rate limit: source "${source.slice(0, 64)}" may send ${this.limit.perSecond} commands a second (burst ${this.limit.burst}); retry in ${retryAfterMs} ms`, retryAfterMs };
+    return { ok: false, reason: `rate limit: ${label} may send ${this.limit.perSecond} commands a second (burst ${this.limit.burst}); retry in ${retryAfterMs} ms`, retryAfterMs };
   }
 
   get size(): number {

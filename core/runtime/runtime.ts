@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Bus, BusMessage, Subscription } from '../bus/bus.ts';
 import type { Clock } from '../clock/clock.ts';
 import type { Envelope } from '../envelope.ts';
@@ -13,7 +14,9 @@ import type { MessageRegistry } from '../../schemas/registry.ts';
 import type { AgentDefinition, AgentInput, CommandMessage } from './agent.ts';
 import { AgentHost, type HandleOutcome } from './agent-host.ts';
 import { DeadLetters } from './dead-letter.ts';
-import { intakeCommand, intakeEvent, signCommand } from './intake.ts';
+import { intakeCommand, intakeEvent, UNAUTHENTICATED } from './intake.ts';
+import { SiteIdentity, type CommandIdentity } from '../identity/site-identity.ts';
+import type { Principal } from '../identity/key-entry.ts';
 import { Mailbox } from './mailbox.ts';
 import { Relay } from './relay.ts';
 import { subjects } from './subjects.ts';
@@ -44,11 +47,15 @@ export interface RuntimeOptions {
   readonly delivery: 'lockstep' | 'independent';
   /** Publish every stored event on the bus (default true). */
   readonly relay?: boolean;
-  /** Reject commands that are not signed by a known key (default false). */
-  readonly requireSignedCommands?: boolean;
+  /**
+   * Signs the commands this runtime sends and authenticates the ones it receives. Every
+   * command on the bus must be signed by a registered key; without this option the runtime
+   * keeps a registry in memory and registers its own parties in it on first use.
+   */
+  readonly identity?: CommandIdentity;
   /** Size and nesting bounds on commands from the bus (default 64 KB, 32 levels). */
   readonly commandLimits?: InputLimits;
-  /** Per-source token buckets on commands from the bus (default none: a simulation submits in bursts). */
+  /** Per-key token buckets on commands from the bus (default none: a simulation submits in bursts). */
   readonly rateLimit?: RateLimit;
   readonly maxAttempts?: number;
   readonly backoffMs?: number;
@@ -74,7 +81,7 @@ export interface ReaderHealth {
 /** A command reply on the bus. */
 export type CommandReply =
   | { readonly ok: true; readonly duplicate: boolean; readonly events: ReadonlyArray<{ id: string; type: string; stream: string; revision: number; position: number; data: unknown }> }
-  | { readonly ok: false; readonly error: { readonly reason: string; readonly problems?: ReadonlyArray<{ path: string; reason: string }> } };
+  | { readonly ok: false; readonly error: { readonly reason: string; readonly problems?: ReadonlyArray<{ path: string; reason: string }>; readonly code?: string } };
 
 export interface SendOptions {
   readonly source?: string;
@@ -87,6 +94,11 @@ export interface SendOptions {
   readonly sign?: boolean;
   /** The span this command is sent under (an HTTP request's), when tracing. */
   readonly trace?: TraceContext;
+  /**
+   * `enqueue` only: who the caller authenticated (a Beckn signature, say). In-process
+   * commands skip the bus and its signature check, so the caller vouches for the sender.
+   */
+  readonly principal?: Principal;
 }
 
 interface HostSlot {
@@ -117,9 +129,11 @@ export class Runtime {
   private idleWaiters: Array<() => void> = [];
   private loop: Promise<void> | undefined;
   private loopError: unknown;
+  readonly identity: CommandIdentity;
 
   constructor(readonly o: RuntimeOptions) {
     this.dlq = new DeadLetters(o.bus, o.site, o.clock, o.log);
+    this.identity = o.identity ?? SiteIdentity.ephemeral(o.keyring, o.clock, o.log);
     this.limiter = o.rateLimit ? new RateLimiter(o.rateLimit) : undefined;
     this.store =
       o.store instanceof VerifiedEventStore
@@ -151,6 +165,11 @@ export class Runtime {
     });
     this.slots.push({ host: host as AgentHost<unknown>, mailbox: new Mailbox(), busSubs: [], input: opts.input ?? 'store' });
     return host;
+  }
+
+  /** The names of the agents hosted here, in the order they were added. */
+  get agentNames(): string[] {
+    return this.slots.map((s) => s.host.name);
   }
 
   host(name: string): AgentHost<unknown> | undefined {
@@ -315,12 +334,15 @@ export class Runtime {
       subjects.commands(this.o.site, slot.host.name),
       async (msg) => {
         const limits = this.o.commandLimits ?? DEFAULT_COMMAND_LIMITS;
-        const result = intakeCommand(msg, { registry: this.o.registry, keys: this.o.keyring, requireSignature: this.o.requireSignedCommands ?? false, accepts, limits, ...(this.limiter ? { admit: (source: string) => this.admit(source) } : {}) });
+        const result = await intakeCommand(msg, { registry: this.o.registry, identity: this.identity, accepts, limits, ...(this.limiter ? { admit: (sender: string) => this.admit(sender) } : {}) });
         if (!result.ok) {
-          // Within the size limit the dead letter keeps the bytes to debug with; beyond it, only their size and hash.
-          const payload = msg.data.byteLength <= limits.maxBytes ? Buffer.from(msg.data).toString('utf8') : { refused: result.payload ?? summarizePayload(msg.data) };
-          await this.dlq.send({ agent: slot.host.name, subject: msg.subject, reason: result.reason, ...(result.problems ? { problems: result.problems.slice(0, 20) } : {}), payload, headers: msg.headers });
-          await this.reply(msg, { ok: false, error: { reason: result.reason, ...(result.problems ? { problems: result.problems.slice(0, 20) } : {}) } });
+          // Within the size limit the dead letter keeps the bytes to debug with, except for a
+          // sender we could not authenticate or admit: its reason, not a copy of its bytes kept
+          // for it. Beyond the limit, only their size and hash.
+          const payload = msg.data.byteLength > limits.maxBytes ? { refused: result.payload ?? summarizePayload(msg.data) } : result.code ? boundedText(msg.data) : Buffer.from(msg.data).toString('utf8');
+          const problems = result.problems ? { problems: result.problems.slice(0, 20) } : {};
+          await this.dlq.send({ agent: slot.host.name, subject: msg.subject, reason: result.reason, ...problems, payload, headers: msg.headers });
+          await this.reply(msg, { ok: false, error: { reason: result.reason, ...problems, ...(result.code ? { code: result.code } : {}) } });
           return;
         }
         const cmd = result.value;
@@ -343,8 +365,8 @@ export class Runtime {
     slot.busSubs.push(sub);
   }
 
-  private admit(source: string): string | undefined {
-    const d = this.limiter?.take(source, this.o.clock.now());
+  private admit(sender: string): string | undefined {
+    const d = this.limiter?.take(sender, this.o.clock.now(), sender === UNAUTHENTICATED ? 'unauthenticated senders' : `key "${sender}"`);
     return d && !d.ok ? d.reason : undefined;
   }
 
@@ -377,10 +399,21 @@ export class Runtime {
   /** Send a command to an agent over the bus and wait for its outcome. */
   async send(agent: string, name: string, data: unknown, opts: SendOptions = {}): Promise<CommandReply> {
     const base = this.command(agent, name, data, opts);
-    const cmd = opts.sign === false ? base : signCommand(base, this.o.keyring);
-    const span = startSpan(`command send ${cmd.type}`, opts.trace, { ...envelopeAttributes(cmd), [ATTR.agent]: agent, [ATTR.site]: this.o.site }, SpanKind.PRODUCER);
+    const cmd = opts.sign === false ? base : await this.identity.sign(base);
+    return this.sendEnvelope(agent, name, cmd, { ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.trace ? { trace: opts.trace } : {}) });
+  }
+
+  /**
+   * Send a command envelope exactly as a client made it (signed by the client's own key, as
+   * `POST /jobs` receives it): the agent's runtime checks the signature like any other.
+   */
+  async sendEnvelope(agent: string, name: string, envelope: unknown, opts: { timeoutMs?: number; trace?: TraceContext } = {}): Promise<CommandReply> {
+    const e = (typeof envelope === 'object' && envelope !== null ? envelope : {}) as { type?: unknown; correlationId?: unknown; id?: unknown };
+    const attrs = { [ATTR.agent]: agent, [ATTR.site]: this.o.site, ...(typeof e.correlationId === 'string' ? { [ATTR.correlationId]: e.correlationId } : {}) };
+    const span = startSpan(`command send ${typeof e.type === 'string' ? e.type : `${agent}.${name}`}`, opts.trace, attrs, SpanKind.PRODUCER);
     try {
-      const res = await this.o.bus.request(subjects.command(this.o.site, agent, name), Buffer.from(JSON.stringify(cmd)), { timeoutMs: opts.timeoutMs ?? 30_000, ...(span ? { headers: { ...traceHeaders(span.ctx), 'Caco-Correlation-Id': cmd.correlationId } } : {}) });
+      const headers = span ? { ...traceHeaders(span.ctx), ...(typeof e.correlationId === 'string' ? { 'Caco-Correlation-Id': e.correlationId } : {}) } : undefined;
+      const res = await this.o.bus.request(subjects.command(this.o.site, agent, name), Buffer.from(JSON.stringify(envelope)), { timeoutMs: opts.timeoutMs ?? 30_000, ...(headers ? { headers } : {}) });
       endSpan(span);
       return JSON.parse(Buffer.from(res.data).toString('utf8')) as CommandReply;
     } catch (err) {
@@ -402,7 +435,7 @@ export class Runtime {
     const draft = this.command(agent, name, data, opts);
     const decoded = this.o.registry.decode(draft.type, draft.version, data);
     if (!decoded.ok) return { accepted: false, error: { ok: false, error: { reason: `payload fails the ${draft.type} v${draft.version} schema`, problems: decoded.problems } } };
-    const cmd: CommandMessage = { ...draft, data: decoded.value };
+    const cmd: CommandMessage = { ...draft, data: decoded.value, ...(opts.principal ? { principal: opts.principal } : {}) };
     const outcome = this.submit(slot, { kind: 'command', id: cmd.id, correlationId: cmd.correlationId, command: cmd }).then(
       (o): CommandReply =>
         o.error ? { ok: false, error: { reason: o.error } } : { ok: true, duplicate: o.duplicate, events: o.events.map((e) => ({ id: e.id, type: e.type, stream: e.stream, revision: e.revision, position: e.position, data: e.data })) },
@@ -467,4 +500,11 @@ export class Runtime {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** At most 1 KB of a message, with its size and SHA-256 when cut, for refusals from unknown senders. */
+function boundedText(data: Uint8Array): string {
+  const text = Buffer.from(data).toString('utf8');
+  if (data.length <= 1024) return text;
+  return `${text.slice(0, 512)}… [cut: ${data.length} bytes, sha256 ${createHash('sha256').update(data).digest('hex')}]`;
 }

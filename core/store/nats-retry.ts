@@ -14,6 +14,8 @@ const BACKOFF_MS = [50, 100, 250, 500, 1000, 2000];
 /** A failure that a leader election or a reconnect explains, so the same call may succeed soon. */
 export function isTransientNatsError(err: unknown, depth = 0): boolean {
   if (!(err instanceof Error)) return false;
+  // A refused permission comes back as a failed request too, but no election will grant it.
+  if (isPermissionViolation(err)) return false;
   // nats.js wraps "no responders" from a stream without a leader as "jetstream is not enabled".
   if (depth < 3 && err.cause !== undefined && isTransientNatsError(err.cause, depth + 1)) return true;
   const name = err.name || err.constructor.name;
@@ -22,6 +24,13 @@ export function isTransientNatsError(err: unknown, depth = 0): boolean {
   // 503: no responders (no leader to answer); 10008: JetStream temporarily unavailable.
   if (code === 503 || code === '503' || code === 10008) return true;
   return /no responders|temporarily unavailable|timeout|no suitable peers|not current|leader|disconnect|reconnect/i.test(err.message);
+}
+
+function isPermissionViolation(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e.name === 'PermissionViolationError' || /permissions violation/i.test(e.message)) return true;
+  }
+  return false;
 }
 
 export interface RetryOptions {

@@ -4,7 +4,6 @@ import { Runtime } from '../../core/runtime/runtime.ts';
 import { embeddedStack } from '../support/embedded.ts';
 import { exampleRegistry } from '../example/messages.ts';
 import { meterAgent, tallyAgent, type TallyState } from '../example/agents.ts';
-import { signCommand } from '../../core/runtime/intake.ts';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
 import { hashEvent } from '../../core/ledger/seal.ts';
 import type { Envelope } from '../../core/envelope.ts';
@@ -48,30 +47,31 @@ test('a valid command is handled and answered with the events it caused; a repea
   await s.close();
 });
 
+type Signer = (c: Record<string, unknown>) => Promise<Record<string, unknown>>;
 for (const c of [
-  { name: 'malformed JSON', bytes: enc('{"id": "x", '), reason: /malformed JSON/ },
-  { name: 'a payload that fails its schema', bytes: enc(command({ data: { meter: '', reason: 7 } })), reason: /fails the example.tally.reset v1 schema/, path: 'data.reason' },
-  { name: 'an unknown message type', bytes: enc(command({ type: 'example.tally.explode' })), reason: /unknown message type "example.tally.explode"/ },
+  { name: 'malformed JSON', bytes: async () => enc('{"id": "x", '), reason: /malformed JSON/ },
+  { name: 'a payload that fails its schema', bytes: async (sign: Signer) => enc(await sign(command({ data: { meter: '', reason: 7 } }))), reason: /fails the example.tally.reset v1 schema/, path: 'data.reason' },
+  { name: 'an unknown message type', bytes: async (sign: Signer) => enc(await sign(command({ type: 'example.tally.explode' }))), reason: /unknown message type "example.tally.explode"/ },
+  { name: 'no signature', bytes: async () => enc(command()), reason: /^unsigned/ },
   {
     name: 'a bad signature',
-    bytes: enc({ ...signCommand(command(), new MemoryKeyring('someone-else')), data: { meter: 'main', reason: 'tampered' } }),
+    bytes: async (sign: Signer) => enc({ ...(await sign(command())), data: { meter: 'main', reason: 'tampered' } }),
     reason: /bad signature/,
   },
 ]) {
   test(`a command with ${c.name} goes to the DLQ with the reason and the original payload; the agent keeps running and the ledger is unchanged`, async () => {
     const { s, rt, tally, dlq, snapshot } = await setup(`dlq-${c.name}`);
-    // The 'bad signature' case signs as "operator" with a foreign key: the runtime must know operator's real key.
-    s.keyring.sign('operator', Buffer.from('x'));
     const before = await snapshot();
     const stateBefore = tally.state;
-    const res = await s.bus.request('caco.t.cmd.tally.reset', c.bytes, { timeoutMs: 2000 });
+    const bytes = await c.bytes((x) => rt.identity.sign(x as ReturnType<typeof command>));
+    const res = await s.bus.request('caco.t.cmd.tally.reset', bytes, { timeoutMs: 2000 });
     const reply = JSON.parse(Buffer.from(res.data).toString()) as { ok: boolean; error?: { reason: string; problems?: Array<{ path: string }> } };
     assert.equal(reply.ok, false);
     assert.match(reply.error!.reason, c.reason);
     await s.bus.flush();
     assert.equal(dlq.length, 1);
     assert.match(dlq[0]!.reason, c.reason);
-    assert.equal(dlq[0]!.payload, Buffer.from(c.bytes).toString('utf8'));
+    assert.equal(dlq[0]!.payload, Buffer.from(bytes).toString('utf8'));
     assert.equal(dlq[0]!.agent, 'tally');
     if (c.path) assert.ok(dlq[0]!.problems?.some((p) => p.path === c.path), JSON.stringify(dlq[0]!.problems));
     assert.equal(await snapshot(), before, 'nothing already stored changes');

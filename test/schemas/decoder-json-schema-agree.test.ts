@@ -24,18 +24,31 @@ const registry = cacoRegistry();
 const ajv = new Ajv2020({ strict: false, allErrors: false });
 const validators = new Map<string, ValidateFunction>();
 for (const def of ALL_MESSAGES) {
-  validators.set(def.type, ajv.compile(JSON.parse(readFileSync(join(committed, `${def.type}.v${def.version}.json`), 'utf8')) as object));
+  // Keyed by type and version: a type may have several (compute.job.submitted v1 and v2).
+  validators.set(`${def.type}.v${def.version}`, ajv.compile(JSON.parse(readFileSync(join(committed, `${def.type}.v${def.version}.json`), 'utf8')) as object));
+}
+
+/**
+ * The runtime's rule on top of the command envelope (core/identity): a command without
+ * `keyId` and `sig` is refused as unsigned before its data is read. The decoder reads them as
+ * optional only to name that refusal; whether the signature is good needs the site's key
+ * registry, which no schema can state.
+ */
+function signed(msg: unknown): boolean {
+  const m = msg as Record<string, unknown>;
+  return typeof m['keyId'] === 'string' && typeof m['sig'] === 'string';
 }
 
 function siteAccepts(def: MessageDef, msg: unknown): boolean {
   const env = decodeWith(def.kind === 'event' ? EnvelopeSchema : CommandEnvelopeSchema, msg);
   if (!env.ok) return false;
+  if (def.kind !== 'event' && !signed(msg)) return false;
   if (env.value.type !== def.type || env.value.version !== def.version) return false;
   return registry.decode(def.type, def.version, env.value.data).ok;
 }
 
 function jsonSchemaAccepts(def: MessageDef, msg: unknown): boolean {
-  return validators.get(def.type)!(msg) === true;
+  return validators.get(`${def.type}.v${def.version}`)!(msg) === true;
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -106,6 +119,7 @@ const CROSS_FIELD = [/p10 <= p50 <= p90/, /must be after windowStart/];
 function siteProblems(def: MessageDef, msg: unknown): string[] {
   const env = decodeWith(def.kind === 'event' ? EnvelopeSchema : CommandEnvelopeSchema, msg);
   if (!env.ok) return env.problems.map((p) => p.reason);
+  if (def.kind !== 'event' && !signed(msg)) return ['unsigned'];
   const d = registry.decode(def.type, def.version, env.value.data);
   return d.ok ? [] : d.problems.map((p) => p.reason);
 }
@@ -119,7 +133,9 @@ function samples(def: MessageDef, count: number): Json[] {
 const base = { id: '018f0000-0000-7000-8000-000000000001', time: '2023-07-03T10:00:00Z', source: 'compute', correlationId: 'c-1', causationId: null };
 const ledger = { stream: 'job-a', revision: 0, position: 1, prevHash: '0'.repeat(64), hash: 'a'.repeat(64), sig: 'c2ln' };
 const submit = { jobId: 'a', class: 'training', powerKw: 100, runtimeMin: 60, earliestStart: '2023-07-03T10:00:00Z', deadline: '2023-07-03T20:00:00Z', slaClass: 'gold', preemptible: false };
-const cmd = (data: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ ...base, type: 'compute.job.submit', version: 1, data, ...extra });
+/** What the schemas check of a signature: its form (whether it verifies needs the key registry). */
+const signature = { keyId: 'ops-1', sig: 'c2ln' };
+const cmd = (data: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ ...base, type: 'compute.job.submit', version: 1, data, ...signature, ...extra });
 const band = { p10: 1, p50: 2, p90: 3 };
 const forecast = {
   ...base,
@@ -152,7 +168,10 @@ const NAMED: ReadonlyArray<{ name: string; type: string; msg: unknown; valid: bo
   { name: 'a negative runtime', type: 'compute.job.submit', msg: cmd({ ...submit, runtimeMin: -5 }), valid: false },
   { name: 'a zero power', type: 'compute.job.submit', msg: cmd({ ...submit, powerKw: 0 }), valid: false },
   { name: 'null for an absent optional field', type: 'compute.job.submit', msg: cmd({ ...submit, gpuCount: null }), valid: false },
-  { name: 'an unsigned command without sig', type: 'compute.job.pin', msg: { ...base, type: 'compute.job.pin', version: 1, data: { jobId: 'a', startAt: '2023-07-03T12:00:00Z', operator: 'ops' } }, valid: true },
+  { name: 'a signed pin', type: 'compute.job.pin', msg: { ...base, type: 'compute.job.pin', version: 1, data: { jobId: 'a', startAt: '2023-07-03T12:00:00Z', operator: 'ops' }, ...signature }, valid: true },
+  { name: 'an unsigned command (no keyId, no sig)', type: 'compute.job.pin', msg: { ...base, type: 'compute.job.pin', version: 1, data: { jobId: 'a', startAt: '2023-07-03T12:00:00Z', operator: 'ops' } }, valid: false },
+  { name: 'a command with sig but no keyId', type: 'compute.job.submit', msg: (({ keyId: _k, ...m }) => m)(cmd(submit)), valid: false },
+  { name: 'a command with an empty keyId', type: 'compute.job.submit', msg: cmd(submit, { keyId: '' }), valid: false },
   { name: 'a forecast', type: 'grid.forecast.published', msg: forecast, valid: true },
   { name: 'a forecast with a crossed band', type: 'grid.forecast.published', msg: { ...forecast, data: { ...forecast.data, priceGbpPerMwh: { modelId: 'lstm', modelVersion: '1', points: [{ p10: 3, p50: 2, p90: 1 }] } } }, valid: true },
   { name: 'an event with a stream name holding a dot', type: 'grid.forecast.published', msg: { ...forecast, stream: 'forecast.1' }, valid: false },

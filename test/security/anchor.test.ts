@@ -17,6 +17,7 @@ import { SqliteEventStore } from '../../core/store/sqlite-store.ts';
 import { JetStreamEventStore } from '../../core/store/jetstream-store.ts';
 import { FileKeyring, privateKeyFromSeed, rawPublicKey } from '../../core/ledger/keyring.ts';
 import { hashEvent } from '../../core/ledger/seal.ts';
+import { signWithKey } from '../../core/identity/index.ts';
 import { SimulatedClock } from '../../core/clock/simulated-clock.ts';
 import { AnchorWriter, anchorFileFor, anchorStreamName, FileAnchorLog, JetStreamAnchorLog } from '../../core/anchor/index.ts';
 import type { EventStore } from '../../core/store/event-store.ts';
@@ -473,7 +474,12 @@ describe('a live site (caco run) anchors its ledger', { timeout: 180_000 }, () =
       assert.match(out, /anchor: signed checkpoints of the ledger's head every 60 s and at stop, in .*london\/anchor\.jsonl/);
       const now = Date.now();
       const job = { jobId: 'anchor-1', class: 'training', gpuCount: 8, runtimeMin: 60, earliestStart: new Date(now + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'), deadline: new Date(now + 12 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'), slaClass: 'gold', preemptible: false };
-      const r = await fetch(`http://127.0.0.1:${port}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(job) });
+      // Signed as the site's operator, whose key the first start made under the data dir.
+      const operator = new FileKeyring(join(dataDir, 'london', 'keys')).signingKey('operator');
+      const key = { keyId: 'operator', party: 'operator', role: 'operator' as const, publicKey: rawPublicKey(operator).toString('base64'), privateKey: operator };
+      const id = randomUUID();
+      const command = signWithKey({ id, type: 'compute.job.submit', version: 1, time: new Date(now).toISOString(), source: 'operator', correlationId: id, causationId: null, data: job }, key);
+      const r = await fetch(`http://127.0.0.1:${port}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(command) });
       assert.ok(r.status === 202 || r.status === 422, `a decision on the ledger either way, got ${r.status}`);
       child.kill('SIGTERM');
       assert.equal(await exited, 0, out);

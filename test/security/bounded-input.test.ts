@@ -6,7 +6,7 @@ import { subjects } from '../../core/runtime/subjects.ts';
 import type { DeadLetter } from '../../core/runtime/dead-letter.ts';
 import type { CommandReply } from '../../core/runtime/runtime.ts';
 import { verifyLedger } from '../../core/ledger/verify.ts';
-import { commandBytes, computeSite, eventsAfter, validJob } from './support.ts';
+import { commandBytes, computeSite, eventsAfter, signedCommand, signedCommandBytes, validJob } from './support.ts';
 import { NatsBus } from '../../core/bus/nats-bus.ts';
 import { natsSkip, natsUrl, uniqueToken } from '../support/nats.ts';
 
@@ -28,6 +28,8 @@ describe('bounded input over HTTP (POST /jobs)', { timeout: 60_000 }, () => {
     const r = await app.inject({ method: 'POST', url: '/jobs', headers: { 'content-type': 'application/json' }, payload });
     return { status: r.statusCode, body: r.json() as { ok: boolean; error?: { reason: string; problems?: Array<{ path: string; reason: string }> } } };
   };
+  /** A job as POST /jobs takes it: in a command envelope signed by a registered key. */
+  const signed = async (job: Record<string, unknown>) => JSON.stringify(await signedCommand(site.rt, job));
 
   test('a body nested 6,000 levels deep is a 400 with the reason, and nothing is written', async () => {
     const head = await site.store.headPosition();
@@ -40,7 +42,7 @@ describe('bounded input over HTTP (POST /jobs)', { timeout: 60_000 }, () => {
 
   test('a 1,000,000-character jobId is a 413 with the reason, and nothing is written', async () => {
     const head = await site.store.headPosition();
-    const r = await post(JSON.stringify(validJob('j'.repeat(1_000_000))));
+    const r = await post(await signed(validJob('j'.repeat(1_000_000))));
     assert.equal(r.status, 413);
     assert.match(r.body.error?.reason ?? '', /too large.*65536/);
     assert.equal(await site.store.headPosition(), head);
@@ -57,7 +59,7 @@ describe('bounded input over HTTP (POST /jobs)', { timeout: 60_000 }, () => {
       [{ ...validJob('extra'), colour: 'red' }, 'data.colour'],
     ];
     for (const [job, path] of cases) {
-      const r = await post(JSON.stringify(job));
+      const r = await post(await signed(job));
       assert.equal(r.status, 400, JSON.stringify(job).slice(0, 100));
       assert.ok(r.body.error?.reason, 'a reason');
       assert.deepEqual(r.body.error?.problems?.map((p) => p.path), [path]);
@@ -75,9 +77,9 @@ describe('bounded input over HTTP (POST /jobs)', { timeout: 60_000 }, () => {
 
   test('a refusal by the agent is a bounded summary on the ledger (under 1 KB)', async () => {
     const id = 'x'.repeat(128);
-    assert.equal((await post(JSON.stringify(validJob(id)))).status, 202);
+    assert.equal((await post(await signed(validJob(id)))).status, 202);
     const head = await site.store.headPosition();
-    const dup = await post(JSON.stringify(validJob(id)));
+    const dup = await post(await signed(validJob(id)));
     assert.equal(dup.status, 422);
     const { events, bytes } = await eventsAfter(site.store, head);
     assert.deepEqual(events.map((e) => e.type), ['compute.job.rejected']);
@@ -89,8 +91,9 @@ describe('bounded input over HTTP (POST /jobs)', { timeout: 60_000 }, () => {
     const limited = buildJobsHttp(site.rt, site.store, { rateLimit: { perSecond: 1, burst: 2 }, now: () => 0 });
     try {
       const send = () => limited.inject({ method: 'POST', url: '/jobs', headers: { 'content-type': 'application/json' }, payload: '{}' });
-      assert.equal((await send()).statusCode, 400);
-      assert.equal((await send()).statusCode, 400);
+      // Unsigned: refused (401), and counted against the address all the same.
+      assert.equal((await send()).statusCode, 401);
+      assert.equal((await send()).statusCode, 401);
       const third = await send();
       assert.equal(third.statusCode, 429);
       assert.match((third.json() as { error: { reason: string } }).error.reason, /rate limit.*1 commands a second/);
@@ -110,13 +113,13 @@ describe('bounded input over the bus (caco.<site>.cmd.>)', { timeout: 60_000 }, 
       const subject = subjects.command(site.site, 'compute', 'submit');
       const ask = async (bytes: Uint8Array) => JSON.parse(Buffer.from((await site.bus.request(subject, bytes, { timeoutMs: 5000 })).data).toString('utf8')) as CommandReply;
       const head = await site.store.headPosition();
-      const big = commandBytes(validJob('j'.repeat(1_000_000)));
+      const big = await signedCommandBytes(site.rt, validJob('j'.repeat(1_000_000)));
       const r1 = await ask(big);
       assert.equal(r1.ok, false);
       assert.match(r1.ok ? '' : r1.error.reason, /too large: \d+ bytes, the limit is 65536/);
       const r2 = await ask(Buffer.from(`{"id":"x","data":${deep(6000)}}`));
       assert.match(r2.ok ? '' : r2.error.reason, /nested too deep/);
-      const r3 = await ask(commandBytes(validJob('a.b')));
+      const r3 = await ask(await signedCommandBytes(site.rt, validJob('a.b')));
       assert.deepEqual(r3.ok ? [] : r3.error.problems?.map((p) => p.path), ['data.jobId']);
       await site.bus.flush();
       assert.equal(await site.store.headPosition(), head, 'nothing on the ledger');
@@ -137,7 +140,8 @@ describe('bounded input over the bus (caco.<site>.cmd.>)', { timeout: 60_000 }, 
       const subject = subjects.command(site.site, 'compute', 'pin');
       const head = await site.store.headPosition();
       const pin = { jobId: 'p'.repeat(128), startAt: '2023-07-03T10:00:00Z', operator: 'o'.repeat(256), reason: 'r'.repeat(2048) };
-      const res = await site.bus.request(subject, commandBytes(pin, { id: 'i'.repeat(128), source: 's'.repeat(128), type: 'compute.job.pin' }), { timeoutMs: 5000 });
+      // The sender's source does not reach the ledger (the agent is the source of its refusal); its ids do.
+      const res = await site.bus.request(subject, await signedCommandBytes(site.rt, pin, { id: 'i'.repeat(128), type: 'compute.job.pin' }), { timeoutMs: 5000 });
       const reply = JSON.parse(Buffer.from(res.data).toString('utf8')) as CommandReply;
       assert.equal(reply.ok && reply.events[0]?.type, 'compute.job.rejected', JSON.stringify(reply).slice(0, 300));
       const { events, bytes } = await eventsAfter(site.store, head);
@@ -148,18 +152,42 @@ describe('bounded input over the bus (caco.<site>.cmd.>)', { timeout: 60_000 }, 
     }
   });
 
-  test('each source has its own token bucket; past it a command is refused with the reason', async () => {
+  test('each signing key has its own token bucket; past it a command is refused with the reason', async () => {
     const site = await computeSite('bus-rate', { rateLimit: { perSecond: 1, burst: 3 } });
     try {
       const subject = subjects.command(site.site, 'compute', 'submit');
-      const ask = async (source: string, jobId: string) => JSON.parse(Buffer.from((await site.bus.request(subject, commandBytes(validJob(jobId), { source }), { timeoutMs: 5000 })).data).toString('utf8')) as CommandReply;
+      const reply = async (bytes: Uint8Array) => JSON.parse(Buffer.from((await site.bus.request(subject, bytes, { timeoutMs: 5000 })).data).toString('utf8')) as CommandReply;
+      const ask = async (source: string, jobId: string) => reply(await signedCommandBytes(site.rt, validJob(jobId), { source }));
       for (let i = 0; i < 3; i++) assert.equal((await ask('flood', `f${i}`)).ok, true);
       const refused = await ask('flood', 'f3');
       assert.equal(refused.ok, false);
-      assert.match(refused.ok ? '' : refused.error.reason, /rate limit: source "flood" may send 1 commands a second \(burst 3\)/);
-      assert.equal((await ask('calm', 'c0')).ok, true, 'another source is not held back');
+      assert.match(refused.ok ? '' : refused.error.reason, /rate limit: key "flood" may send 1 commands a second \(burst 3\)/);
+      assert.equal(!refused.ok && refused.error.code, 'rate-limited');
+      assert.equal((await ask('calm', 'c0')).ok, true, 'another key is not held back');
       site.clock.advanceTo(site.clock.now() + 1000);
       assert.equal((await ask('flood', 'f4')).ok, true, 'a token comes back after a second');
+    } finally {
+      await site.close();
+    }
+  });
+
+  test("the bucket is the verified key's, not the claimed source's: a flood in another's name does not hold them back", async () => {
+    const site = await computeSite('bus-rate-claimed', { rateLimit: { perSecond: 1, burst: 3 } });
+    try {
+      const subject = subjects.command(site.site, 'compute', 'submit');
+      const reply = async (bytes: Uint8Array) => JSON.parse(Buffer.from((await site.bus.request(subject, bytes, { timeoutMs: 5000 })).data).toString('utf8')) as CommandReply;
+      const calm = await signedCommand(site.rt, validJob('c-ok'), { source: 'calm' });
+      // Unsigned, and signed-looking with calm's key id but a forged signature: all in calm's name.
+      const forged = { ...(await signedCommand(site.rt, validJob('c-forged'), { source: 'calm' })), sig: Buffer.alloc(64).toString('base64') };
+      const floods = [...Array.from({ length: 4 }, (_, i) => commandBytes(validJob(`u${i}`), { source: 'calm' })), ...Array.from({ length: 4 }, () => Buffer.from(JSON.stringify(forged)))];
+      const refusals = await Promise.all(floods.map(reply));
+      assert.ok(refusals.every((r) => !r.ok));
+      assert.ok(
+        refusals.some((r) => !r.ok && /rate limit: unauthenticated senders/.test(r.error.reason)),
+        'past the burst the unauthenticated share one bucket',
+      );
+      const ok = await reply(Buffer.from(JSON.stringify(calm)));
+      assert.equal(ok.ok && ok.events[0]?.type, 'compute.job.submitted', JSON.stringify(ok));
     } finally {
       await site.close();
     }
@@ -175,13 +203,14 @@ describe('bounded input on a real NATS server', { timeout: 60_000 }, async () =>
       const ask = async (bytes: Uint8Array) => JSON.parse(Buffer.from((await site.bus.request(subject, bytes, { timeoutMs: 10_000 })).data).toString('utf8')) as CommandReply;
       const head = await site.store.headPosition();
       const big = await ask(commandBytes(validJob('j'.repeat(200_000))));
+      assert.equal(big.ok, false);
       assert.match(big.ok ? '' : big.error.reason, /too large: \d+ bytes, the limit is 65536/);
       const deepOne = await ask(Buffer.from(`{"id":"x","data":${deep(6000)}}`));
       assert.match(deepOne.ok ? '' : deepOne.error.reason, /nested too deep/);
-      const dotted = await ask(commandBytes(validJob('a.b')));
+      const dotted = await ask(await signedCommandBytes(site.rt, validJob('a.b')));
       assert.deepEqual(dotted.ok ? [] : dotted.error.problems?.map((p) => p.path), ['data.jobId']);
       assert.equal(await site.store.headPosition(), head, 'nothing on the ledger');
-      const good = await ask(commandBytes(validJob('nats-ok')));
+      const good = await ask(await signedCommandBytes(site.rt, validJob('nats-ok')));
       assert.equal(good.ok && good.events[0]?.type, 'compute.job.submitted');
     } finally {
       await site.close();

@@ -6,7 +6,7 @@ import { buildJobsHttp } from '../../cli/jobs-http.ts';
 import { subjects } from '../../core/runtime/subjects.ts';
 import type { CommandReply } from '../../core/runtime/runtime.ts';
 import { verifyLedger } from '../../core/ledger/verify.ts';
-import { computeSite, eventsAfter } from './support.ts';
+import { commandEnvelope, computeSite, eventsAfter, signedCommand } from './support.ts';
 
 /**
  * The outsider's view of intake: thousands of seeded inputs, valid, nearly valid and junk, sent
@@ -72,14 +72,23 @@ const submitBody = fc.tuple(jobId, fc.integer({ min: 1, max: 600 }), fc.integer(
 const nested = fc.integer({ min: 1, max: 5_000 }).chain((n) => fc.constantFrom(`${'['.repeat(n)}${']'.repeat(n)}`, `${'{"a":'.repeat(n)}0${'}'.repeat(n)}`, `{"jobId":"n","features":${'['.repeat(n)}${']'.repeat(n)}}`));
 const huge = fc.integer({ min: 60_000, max: 300_000 }).map((n) => JSON.stringify({ jobId: 'j'.repeat(n) }));
 
-/** An HTTP body: mostly submissions, also junk, deep nesting and oversized text. */
-const httpBody: fc.Arbitrary<string> = fc.oneof(
-  { weight: 12, arbitrary: submitBody.map((b) => JSON.stringify(b)) },
+/** Raw HTTP bodies: junk, deep nesting and oversized text. */
+const rawBody: fc.Arbitrary<string> = fc.oneof(
   { weight: 2, arbitrary: anyJson.map((v) => JSON.stringify(v)) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 200 }) },
   { weight: 1, arbitrary: nested },
   { weight: 1, arbitrary: fc.constantFrom('', 'null', '{', '{"jobId":', '[]', '"x"', '1e999') },
   { weight: 1, arbitrary: huge },
+);
+
+/**
+ * An HTTP body: mostly submissions, signed by a registered key (the property signs them, so
+ * the fuzzed job is what reaches the schema and the agent), sometimes sent unsigned; also junk.
+ */
+type HttpBody = { readonly job: Record<string, unknown>; readonly signed: boolean } | { readonly raw: string };
+const httpBody: fc.Arbitrary<HttpBody> = fc.oneof(
+  { weight: 12, arbitrary: fc.tuple(submitBody, fc.oneof({ weight: 6, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) })).map(([job, signed]) => ({ job, signed })) },
+  { weight: 6, arbitrary: rawBody.map((raw) => ({ raw })) },
 );
 
 const wildEnvelope = fc.record({
@@ -90,7 +99,9 @@ const wildEnvelope = fc.record({
   source: fc.oneof(fc.constantFrom('tester', 'http', 'compute', 'operator'), weirdString),
   correlationId: fc.oneof(fc.uuid(), weirdString),
   causationId: fc.oneof(fc.constant(null), weirdString),
+  keyId: fc.option(fc.oneof(fc.constantFrom('tester', 'operator', 'compute'), weirdString), { nil: undefined }),
   sig: fc.option(weirdString, { nil: undefined }),
+  signed: fc.constant(false),
 });
 const goodEnvelope = fc.record({
   id: fc.uuid(),
@@ -100,23 +111,27 @@ const goodEnvelope = fc.record({
   source: fc.constantFrom('tester', 'http', 'operator', 'compute'),
   correlationId: fc.uuid(),
   causationId: fc.constant(null),
+  keyId: fc.constant(undefined),
   sig: fc.constant(undefined),
+  // Signed by the source's registered key, mostly: the body is what is fuzzed.
+  signed: fc.oneof({ weight: 6, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
 });
 /** Mostly a well-formed envelope (so the body is what is fuzzed), sometimes a wild one. */
 const envelope = fc.oneof({ weight: 4, arbitrary: goodEnvelope }, { weight: 1, arbitrary: wildEnvelope });
 
 const pinOrRelease = fc.record({ jobId, startAt: isoish, operator: weirdString, reason: fc.option(weirdString, { nil: undefined }) }, { requiredKeys: ['jobId'] });
 
-/** A NATS command payload: an envelope around a body, or bytes that are no envelope at all. */
-const natsPayload: fc.Arbitrary<Uint8Array> = fc.oneof(
+/** A NATS command payload: an envelope around a body (to be signed or not), or bytes that are no envelope at all. */
+type NatsPayload = { readonly command: Record<string, unknown>; readonly signed: boolean } | Uint8Array;
+const natsPayload: fc.Arbitrary<NatsPayload> = fc.oneof(
   {
     weight: 14,
     arbitrary: fc.tuple(envelope, fc.oneof({ weight: 4, arbitrary: submitBody as fc.Arbitrary<unknown> }, pinOrRelease, anyJson)).map(([env, data]) => {
-      const { sig, ...rest } = env;
-      return Buffer.from(JSON.stringify({ ...rest, ...(sig === undefined ? {} : { sig }), data }));
+      const { sig, keyId, signed, ...rest } = env;
+      return { command: { ...rest, ...(keyId === undefined ? {} : { keyId }), ...(sig === undefined ? {} : { sig }), data }, signed };
     }),
   },
-  { weight: 2, arbitrary: httpBody.map((s) => Buffer.from(s)) },
+  { weight: 2, arbitrary: rawBody.map((s) => Buffer.from(s)) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 300 }) },
 );
 
@@ -162,7 +177,10 @@ describe('fuzzing intake: NATS command payloads and POST /jobs bodies', { timeou
   test(`${NATS_RUNS} seeded NATS command payloads`, async () => {
     const subject = subjects.command(site.site, 'compute', 'submit');
     await fc.assert(
-      fc.asyncProperty(natsPayload, async (bytes) => {
+      fc.asyncProperty(natsPayload, async (p) => {
+        // Signed as it will travel (JSON turns -0 and Infinity into 0 and null), so the signature covers what is sent.
+        const wire = p instanceof Uint8Array ? undefined : (JSON.parse(JSON.stringify(p.command)) as { source: string });
+        const bytes = p instanceof Uint8Array ? p : Buffer.from(JSON.stringify(p.signed ? await site.rt.identity.sign(wire!) : wire));
         const head = await site.store.headPosition();
         const res = await site.bus.request(subject, bytes, { timeoutMs: 10_000 });
         const reply = JSON.parse(Buffer.from(res.data).toString('utf8')) as CommandReply;
@@ -180,7 +198,9 @@ describe('fuzzing intake: NATS command payloads and POST /jobs bodies', { timeou
 
   test(`${HTTP_RUNS} seeded POST /jobs bodies`, async () => {
     await fc.assert(
-      fc.asyncProperty(httpBody, fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain'), async (payload, contentType) => {
+      fc.asyncProperty(httpBody, fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain'), async (b, contentType) => {
+        const job = 'raw' in b ? undefined : (JSON.parse(JSON.stringify(b.job)) as Record<string, unknown>);
+        const payload = 'raw' in b ? b.raw : JSON.stringify(b.signed ? await signedCommand(site.rt, job) : commandEnvelope(job));
         const head = await site.store.headPosition();
         const r = await app.inject({ method: 'POST', url: '/jobs', headers: { 'content-type': contentType }, payload });
         const input = `${contentType} ${payload.slice(0, 300)}`;
@@ -188,7 +208,7 @@ describe('fuzzing intake: NATS command payloads and POST /jobs bodies', { timeou
         const body = r.json() as { ok: boolean; error?: { reason?: unknown }; problems?: unknown[] };
         if (r.statusCode === 202) return judge(head, { kind: 'accepted' }, input);
         if (r.statusCode === 422) return judge(head, { kind: 'refused-by-agent' }, input);
-        assert.ok([400, 413, 415].includes(r.statusCode), `status ${r.statusCode} for ${input}`);
+        assert.ok([400, 401, 413, 415].includes(r.statusCode), `status ${r.statusCode} for ${input}`);
         return judge(head, { kind: 'refused-at-intake', reason: body.error?.reason }, input);
       }),
       { seed: 9_002, numRuns: HTTP_RUNS, endOnFailure: true },

@@ -23,6 +23,9 @@ import { loadConfig } from '../../core/config/config.ts';
 import { LedgerContinuityError } from '../../core/store/ledger-continuity.ts';
 import { NatsServerProcess, natsServerInstalled } from '../support/nats-server.ts';
 import { newEvent } from '../contract/store-contract.ts';
+import { KvKeyRegistryStore, newKeyFile, SiteIdentity, writeKeyFile } from '../../core/identity/index.ts';
+import { AnchorWriter, JetStreamAnchorLog } from '../../core/anchor/index.ts';
+import { SimulatedClock } from '../../core/clock/simulated-clock.ts';
 
 const skip = natsServerInstalled() || process.env['CI'] === 'true' ? false : 'nats-server is not installed (apt-get install nats-server)';
 
@@ -175,27 +178,37 @@ describe('NATS security: the shipped configuration on a real server', { skip, ti
   });
 
   test("site: appends to its anchor stream and writes its buckets (keys, quarantine), removes none; the auditor reads them, a third party cannot", async () => {
-    const jsm = await jetstreamManager(site.nc);
     const anchor = `${LEDGER}-ANCHOR`;
-    // As core/anchor and the key registry lay them out: append-only streams, KV-style buckets.
-    await jsm.streams.add({ name: anchor, subjects: [`caco.${SITE}.anchor`], deny_delete: true, deny_purge: true, allow_direct: true });
+    // The site's own code, as the site role: a signed checkpoint of the ledger's head in the anchor stream...
+    const writer = await AnchorWriter.open({ store: site, log: await JetStreamAnchorLog.open(site.nc, SITE, { create: true }), keyring, site: SITE, clock: new SimulatedClock(Date.parse('2023-07-03T00:00:00Z')) });
+    const checkpoint = await writer.close();
+    assert.ok(checkpoint, 'a checkpoint was written');
+    // ...and the key registry in its KV bucket `caco_<site>_keys`: created, written, read back.
+    const identity = new SiteIdentity({ store: await KvKeyRegistryStore.open(site.nc, SITE), keyring, clock: new SimulatedClock(Date.parse('2023-07-03T00:00:00Z')) });
+    open.push(identity);
+    await identity.ensureAdmin();
+    const operator = await identity.ensureLocal('operator');
+    assert.deepEqual(operator, { keyId: 'operator', party: 'operator', role: 'operator' });
+    assert.deepEqual((await identity.registry.list()).entries.map((e) => e.keyId).sort(), ['admin', 'operator']);
+    // The quarantine bucket, laid out as a KV bucket.
     const js = jetstream(site.nc, { timeout: 3000 });
-    await js.publish(`caco.${SITE}.anchor`, enc('{"head":"h1"}'));
-    for (const bucket of [`caco_${SITE}_keys`, `caco_${SITE}_quarantine`]) {
-      await jsm.streams.add({ name: `KV_${bucket}`, subjects: [`$KV.${bucket}.>`], max_msgs_per_subject: 1, deny_delete: true, allow_direct: true });
-      await js.publish(`$KV.${bucket}.k1`, enc('v1'));
-    }
+    const jsm = await jetstreamManager(site.nc);
+    const quarantine = `caco_${SITE}_quarantine`;
+    await jsm.streams.add({ name: `KV_${quarantine}`, subjects: [`$KV.${quarantine}.>`], max_msgs_per_subject: 1, deny_delete: true, allow_direct: true });
+    await js.publish(`$KV.${quarantine}.k1`, enc('v1'));
     await assertPublishDenied(site.nc, `$JS.API.STREAM.DELETE.${anchor}`);
     await assertPublishDenied(site.nc, `$JS.API.STREAM.PURGE.${anchor}`);
     await assertPublishDenied(site.nc, `$JS.API.STREAM.MSG.DELETE.${anchor}`, JSON.stringify({ seq: 1 }));
     await assertPublishDenied(site.nc, `$JS.API.STREAM.DELETE.KV_caco_${SITE}_keys`);
+    await assertPublishDenied(site.nc, `$JS.API.STREAM.PURGE.KV_caco_${SITE}_keys`);
 
     const audNc = await as('aud');
     const aud = await jetstreamManager(audNc);
-    assert.equal(dec((await aud.streams.getMessage(anchor, { seq: 1 }))!.data), '{"head":"h1"}');
-    assert.equal(dec((await aud.streams.getMessage(`KV_caco_${SITE}_keys`, { last_by_subj: `$KV.caco_${SITE}_keys.k1` }))!.data), 'v1');
+    assert.equal((JSON.parse(dec((await aud.streams.getMessage(anchor, { seq: 1 }))!.data)) as { root: string }).root, checkpoint.root);
+    assert.equal((JSON.parse(dec((await aud.streams.getMessage(`KV_caco_${SITE}_keys`, { last_by_subj: `$KV.caco_${SITE}_keys.operator` }))!.data)) as { party: string }).party, 'operator');
+    assert.equal(dec((await aud.streams.getMessage(`KV_${quarantine}`, { last_by_subj: `$KV.${quarantine}.k1` }))!.data), 'v1');
     await assertPublishDenied(audNc, `caco.${SITE}.anchor`);
-    await assertPublishDenied(audNc, `$KV.caco_${SITE}_keys.k1`, 'forged');
+    await assertPublishDenied(audNc, `$KV.caco_${SITE}_keys.operator`, 'forged');
 
     const acme = await as('acme');
     await assertPublishDenied(acme, `caco.${SITE}.anchor`);
@@ -311,7 +324,7 @@ describe('NATS security: the shipped configuration on a real server', { skip, ti
   test('the CLI connects as the user it is given: caco audit verify as the auditor, caco submit as a third party', async () => {
     const common = ['--site', SITE, '--nats-url', server!.url, '--data-dir', join(dir, 'var')];
     const verify = await caco(['audit', 'verify', '--store', 'jetstream', ...common, '--creds', creds('aud')]);
-    assert.equal(verify.code, 0, verify.stderr);
+    assert.equal(verify.code, 0, verify.stderr + verify.stdout);
     assert.match(verify.stdout, /^ledger OK: 4 events in 2 streams/m);
     const anonymous = await caco(['audit', 'verify', '--store', 'jetstream', ...common]);
     assert.equal(anonymous.code, 2);
@@ -326,11 +339,14 @@ describe('NATS security: the shipped configuration on a real server', { skip, ti
     });
     try {
       const job = ['--job-id', 'job-cli', '--class', 'batch-inference', '--gpus', '1', '--runtime-min', '30', '--deadline', '2030-01-01T00:00:00Z'];
-      const submit = await caco(['submit', ...job, ...common, '--creds', creds('acme')]);
+      // The command is signed with acme's own key (the fake site above does not check it; test/security/commands does).
+      const acmeKey = join(dir, 'acme.key');
+      writeKeyFile(acmeKey, newKeyFile({ party: 'acme', role: 'third-party' }));
+      const submit = await caco(['submit', ...job, ...common, '--creds', creds('acme'), '--key', acmeKey]);
       assert.equal(submit.code, 0, submit.stderr);
       assert.match(submit.stdout, /compute\.job\.accepted {2}job-cli/);
       // With the auditor's key the command is not even sent: the auditor may not publish commands.
-      const asAuditor = await caco(['submit', ...job, ...common, '--creds', creds('aud'), '--timeout', '3000']);
+      const asAuditor = await caco(['submit', ...job, ...common, '--creds', creds('aud'), '--key', acmeKey, '--timeout', '3000']);
       assert.equal(asAuditor.code, 2);
       assert.match(asAuditor.stderr, /Permissions Violation for Publish to "caco\.secure\.cmd\.compute\.submit"/);
     } finally {

@@ -53,7 +53,27 @@ export function validJob(jobId: string): Record<string, unknown> {
   return { jobId, class: 'training', powerKw: 500, runtimeMin: 60, earliestStart: '2023-07-03T01:00:00Z', deadline: '2023-07-03T09:00:00Z', slaClass: 'silver', preemptible: false };
 }
 
-export function commandBytes(data: unknown, o: { id?: string; source?: string; type?: string } = {}): Buffer {
+type CommandOpts = { id?: string; source?: string; type?: string };
+
+/** A command envelope as a client builds it, unsigned. */
+export function commandEnvelope(data: unknown, o: CommandOpts = {}): Record<string, unknown> {
   const id = o.id ?? `c-${Math.random().toString(36).slice(2)}`;
-  return Buffer.from(JSON.stringify({ id, type: o.type ?? 'compute.job.submit', version: 1, time: '2023-07-03T00:00:00Z', source: o.source ?? 'tester', correlationId: id, causationId: null, data }));
+  return { id, type: o.type ?? 'compute.job.submit', version: 1, time: '2023-07-03T00:00:00Z', source: o.source ?? 'tester', correlationId: id, causationId: null, data };
+}
+
+/** An unsigned command's bytes: what the site refuses as `unsigned` once it is within bounds. */
+export function commandBytes(data: unknown, o: CommandOpts = {}): Buffer {
+  return Buffer.from(JSON.stringify(commandEnvelope(data, o)));
+}
+
+/**
+ * A command signed as its `source` (default `tester`) by a key the site registered for that
+ * party (the runtime's identity registers the party on its first signature).
+ */
+export async function signedCommand(rt: Runtime, data: unknown, o: CommandOpts = {}): Promise<Record<string, unknown>> {
+  return rt.identity.sign(commandEnvelope(data, o) as { source: string });
+}
+
+export async function signedCommandBytes(rt: Runtime, data: unknown, o: CommandOpts = {}): Promise<Buffer> {
+  return Buffer.from(JSON.stringify(await signedCommand(rt, data, o)));
 }

@@ -1,0 +1,161 @@
+import { Command, Option } from 'commander';
+import { join } from 'node:path';
+import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
+import { UsageError } from '../errors.ts';
+import { SystemClock } from './system-clock.ts';
+import { siteDir } from '../../core/stack.ts';
+import type { CacoConfig } from '../../core/config/config.ts';
+import { FileKeyring, publicKeyFromRaw } from '../../core/ledger/keyring.ts';
+import { ADMIN_PARTY, checkNewKeyFields, KeyRegistry, newKeyFile, openRegistryStore, openSiteIdentity, readKeyFile, ROLES, writeKeyFile, type Role, type SignedKeyEntry } from '../../core/identity/index.ts';
+
+interface KeyFlags extends GlobalOptions {
+  party?: string;
+  role?: Role;
+  keyId?: string;
+  publicKey?: string;
+  key?: string;
+  out?: string;
+  json?: boolean;
+  adminPublicKey?: string;
+}
+
+const keyDirOf = (config: CacoConfig) => join(siteDir(config), 'keys');
+
+function roleOption(def?: Role): Option {
+  const o = new Option('--role <role>', 'agent | third-party | operator | admin').choices([...ROLES]);
+  return def ? o.default(def) : o;
+}
+
+/** The admin's view of the registry: needs the site's admin key, made on first use. */
+async function adminIdentity(o: KeyFlags) {
+  const config = configFrom(o);
+  return openSiteIdentity({ config, keyring: new FileKeyring(keyDirOf(config)), clock: SystemClock });
+}
+
+function printEntries(entries: ReadonlyArray<SignedKeyEntry>): void {
+  const rows = entries.map((e) => [e.keyId, e.party, e.role, e.status, e.createdAt, e.revokedAt ?? '-', e.publicKey]);
+  const head = ['key id', 'party', 'role', 'status', 'created', 'revoked', 'public key (base64)'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(r));
+}
+
+/** `caco keys new | add | list | revoke`: the site's key registry (docs/identity.md). */
+export function keysCommand(): Command {
+  const keys = new Command('keys').description("the site's key registry: who may send commands, in which role (docs/identity.md)");
+
+  const nw = new Command('new')
+    .description('make a signing key for a party and write it to a file (mode 0600); register it with `caco keys add --key <file>`')
+    .requiredOption('--party <name>', 'the name the key acts under (the `source` of its commands)')
+    .addOption(roleOption('third-party'))
+    .option('--key-id <id>', 'key id (default <party>-<first 8 hex digits of the public key>)')
+    .requiredOption('--out <file>', 'where to write the key file (never overwritten)');
+  nw.action((o: KeyFlags) => {
+    const k = newKeyFile({ party: o.party!, role: o.role!, ...(o.keyId ? { keyId: o.keyId } : {}) });
+    // Field rules are the registry's, checked before anything is written.
+    const problems = checkFields({ keyId: k.keyId, party: k.party, role: k.role, publicKey: k.publicKey });
+    if (problems) throw new UsageError(problems);
+    writeKeyFile(o.out!, k);
+    console.log(`wrote ${o.out} (key id ${k.keyId}, party ${k.party}, role ${k.role}); public key ${k.publicKey}`);
+    console.log(`register it on the site: caco keys add --key ${o.out}`);
+  });
+
+  const add = new Command('add')
+    .description('register a key (signed by the site admin key); give --public-key, or --key <key file>, or --out <file> to make a new key')
+    .option('--party <name>', 'the name the key acts under (the `source` of its commands); default: from --key')
+    .addOption(roleOption())
+    .option('--key-id <id>', 'key id (default: from --key, else <party>-<8 hex digits of the public key>)')
+    .option('--public-key <base64>', 'the raw 32-byte ed25519 public key, base64')
+    .option('--key <file>', 'a key file from `caco keys new` (only its public half is registered)')
+    .option('--out <file>', 'make a new key, register it and write it here (mode 0600)');
+  addGlobalOptions(add);
+  add.action(async (o: KeyFlags) => {
+    const given = [o.publicKey, o.key, o.out].filter((x) => x !== undefined).length;
+    if (given !== 1) throw new UsageError('give exactly one of --public-key, --key or --out');
+    let k: { keyId: string; party: string; role: Role; publicKey: string };
+    let toWrite: ReturnType<typeof newKeyFile> | undefined;
+    if (o.key) {
+      const f = readKeyFile(o.key);
+      k = { keyId: o.keyId ?? f.keyId, party: o.party ?? f.party, role: o.role ?? f.role, publicKey: f.publicKey };
+    } else {
+      if (!o.party) throw new UsageError('--party is required (with --public-key or --out)');
+      const role = o.role ?? 'third-party';
+      if (o.out) {
+        toWrite = newKeyFile({ party: o.party, role, ...(o.keyId ? { keyId: o.keyId } : {}) });
+        k = toWrite;
+      } else {
+        const pub = o.publicKey!;
+        let hex = '';
+        try {
+          hex = Buffer.from(pub, 'base64').toString('hex').slice(0, 8);
+        } catch {
+          hex = '';
+        }
+        k = { keyId: o.keyId ?? `${o.party.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 48)}-${hex}`, party: o.party, role, publicKey: pub };
+      }
+    }
+    const problems = checkFields(k);
+    if (problems) throw new UsageError(problems);
+    if (toWrite) writeKeyFile(o.out!, toWrite);
+    const identity = await adminIdentity(o);
+    try {
+      await identity.ensureAdmin();
+      const e = await identity.admin.add(k);
+      console.log(`registered ${e.keyId}: party ${e.party}, role ${e.role}, active since ${e.createdAt}${toWrite ? `; key written to ${o.out}` : ''}`);
+    } finally {
+      await identity.close();
+    }
+  });
+
+  const list = new Command('list')
+    .description('list the registry; every entry is checked against the admin key, and one that fails is reported (exit 1)')
+    .option('--json', 'print the entries as JSON')
+    .option('--admin-public-key <base64>', "the site admin's public key, when this machine does not hold the site's keys");
+  addGlobalOptions(list);
+  list.action(async (o: KeyFlags) => {
+    const config = configFrom(o);
+    // Only read: no key is made and no registry created by listing.
+    const store = await openRegistryStore({ config, mustExist: true });
+    try {
+      let adminPub = new FileKeyring(keyDirOf(config)).publicKey(ADMIN_PARTY);
+      if (o.adminPublicKey) {
+        try {
+          adminPub = publicKeyFromRaw(Buffer.from(o.adminPublicKey, 'base64'));
+        } catch {
+          throw new UsageError('--admin-public-key: not the base64 of a raw 32-byte ed25519 public key');
+        }
+      }
+      if (!adminPub) throw new UsageError(`--admin-public-key is required: no admin key in ${keyDirOf(config)} (the site's data dir holds one after its first run)`);
+      const { entries, bad } = await new KeyRegistry(store, adminPub).list();
+      if (o.json) console.log(JSON.stringify({ entries, ignored: bad }, null, 2));
+      else printEntries(entries);
+      for (const b of bad) process.stderr.write(`caco: ignored entry "${b.keyId}": ${b.reason}\n`);
+      if (bad.length) process.exitCode = 1;
+    } finally {
+      await store.close();
+    }
+  });
+
+  const revoke = new Command('revoke').description('revoke a key: nothing it signs is accepted from now on').argument('<keyId>', 'the key id to revoke');
+  addGlobalOptions(revoke);
+  revoke.action(async (keyId: string, o: KeyFlags) => {
+    const identity = await adminIdentity(o);
+    try {
+      const e = await identity.admin.revoke(keyId);
+      console.log(`revoked ${e.keyId} (party ${e.party}) at ${e.revokedAt}`);
+    } finally {
+      await identity.close();
+    }
+  });
+
+  return keys.addCommand(nw).addCommand(add).addCommand(list).addCommand(revoke);
+}
+
+function checkFields(k: { keyId: string; party: string; role: string; publicKey: string }): string | null {
+  const p = checkNewKeyFields(k);
+  if (!p.length) return null;
+  const flag: Record<string, string> = { keyId: '--key-id', party: '--party', role: '--role', publicKey: '--public-key' };
+  return p.map((x) => `${flag[x.field] ?? x.field}: ${x.reason}`).join('; ');
+}

@@ -1,0 +1,102 @@
+import type { KeyObject } from 'node:crypto';
+import { CacoError } from '../errors.ts';
+import type { Clock } from '../clock/clock.ts';
+import { checkNewKeyFields, ENTRY_FORMAT, KEY_ID, signEntry, verifyEntry, type FieldProblem, type Role, type SignedKeyEntry } from './key-entry.ts';
+import type { KeyRegistryStore } from './registry-store.ts';
+
+/** A registry request that cannot be carried out; `field` names what to fix. */
+export class KeyRegistryError extends CacoError {
+  override readonly _tag = 'KeyRegistryError';
+  constructor(readonly field: string, reason: string) {
+    super(`${field}: ${reason}`);
+  }
+}
+
+export type Lookup = { readonly found: true; readonly entry: SignedKeyEntry } | { readonly found: false; readonly reason: string };
+
+/** An entry the registry ignored because it failed verification. */
+export interface BadEntry {
+  readonly keyId: string;
+  readonly reason: string;
+}
+
+/**
+ * The site's key registry as everyone reads it: every entry is verified against the admin's
+ * public key when read, and one that fails is treated as absent and reported.
+ */
+export class KeyRegistry {
+  constructor(
+    readonly store: KeyRegistryStore,
+    readonly adminPublicKey: KeyObject,
+    private readonly onBadEntry: (bad: BadEntry) => void = () => undefined,
+  ) {}
+
+  async lookup(keyId: string): Promise<Lookup> {
+    if (!KEY_ID.test(keyId)) return { found: false, reason: `key id "${keyId.slice(0, 64)}" is not a valid key id` };
+    const raw = await this.store.get(keyId);
+    if (raw === undefined) return { found: false, reason: `unknown key "${keyId}": not in the site's key registry` };
+    const v = verifyEntry(raw, this.adminPublicKey, keyId);
+    if (!v.ok) {
+      this.onBadEntry({ keyId, reason: v.reason });
+      return { found: false, reason: `unknown key "${keyId}": its registry entry is ignored (${v.reason})` };
+    }
+    return { found: true, entry: v.entry };
+  }
+
+  async list(): Promise<{ entries: SignedKeyEntry[]; bad: BadEntry[] }> {
+    const entries: SignedKeyEntry[] = [];
+    const bad: BadEntry[] = [];
+    for (const { keyId, value } of await this.store.list()) {
+      const v = verifyEntry(value, this.adminPublicKey, keyId);
+      if (v.ok) entries.push(v.entry);
+      else {
+        bad.push({ keyId, reason: v.reason });
+        this.onBadEntry({ keyId, reason: v.reason });
+      }
+    }
+    return { entries, bad };
+  }
+}
+
+export interface NewKey {
+  readonly keyId: string;
+  readonly party: string;
+  readonly role: Role;
+  readonly publicKey: string;
+}
+
+/** What only the holder of the admin key can do: add and revoke entries. */
+export class KeyAdmin {
+  constructor(
+    readonly registry: KeyRegistry,
+    private readonly signBytes: (bytes: Buffer) => string,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Register a key. A key id already in use (by a valid entry) is refused. */
+  async add(k: NewKey, opts: { replace?: boolean } = {}): Promise<SignedKeyEntry> {
+    const problems: FieldProblem[] = checkNewKeyFields(k);
+    if (problems.length) throw new KeyRegistryError(problems[0]!.field, problems.map((p) => `${p.field} ${p.reason}`).join('; '));
+    const existing = await this.registry.lookup(k.keyId);
+    if (existing.found && !opts.replace) {
+      throw new KeyRegistryError('keyId', `"${k.keyId}" is already registered (party "${existing.entry.party}", ${existing.entry.status}); choose another key id`);
+    }
+    const entry = signEntry(
+      { format: ENTRY_FORMAT, keyId: k.keyId, party: k.party, role: k.role, publicKey: k.publicKey, status: 'active', createdAt: new Date(this.clock.now()).toISOString(), revokedAt: null },
+      this.signBytes,
+    );
+    await this.registry.store.put(k.keyId, entry);
+    return entry;
+  }
+
+  /** Revoke a key: from now on nothing it signs is accepted. Revoking twice is refused. */
+  async revoke(keyId: string): Promise<SignedKeyEntry> {
+    const existing = await this.registry.lookup(keyId);
+    if (!existing.found) throw new KeyRegistryError('keyId', existing.reason);
+    if (existing.entry.status === 'revoked') throw new KeyRegistryError('keyId', `"${keyId}" was already revoked at ${existing.entry.revokedAt}`);
+    const { adminSig: _old, ...e } = existing.entry;
+    const entry = signEntry({ ...e, status: 'revoked', revokedAt: new Date(this.clock.now()).toISOString() }, this.signBytes);
+    await this.registry.store.put(keyId, entry);
+    return entry;
+  }
+}

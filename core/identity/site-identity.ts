@@ -1,0 +1,96 @@
+import type { Clock } from '../clock/clock.ts';
+import type { Keyring } from '../ledger/keyring.ts';
+import { rawPublicKey } from '../ledger/keyring.ts';
+import type { Logger } from '../log/logger.ts';
+import { authenticateCommand, signCommandWith, type AuthResult } from './command-signature.ts';
+import { principalOf, type Principal, type Role } from './key-entry.ts';
+import { KeyAdmin, KeyRegistry, KeyRegistryError, type BadEntry } from './key-registry.ts';
+import { MemoryKeyRegistryStore, type KeyRegistryStore } from './registry-store.ts';
+
+/** The party whose key signs the registry. */
+export const ADMIN_PARTY = 'admin';
+
+/** What a runtime needs to sign the commands it sends and to check the ones it receives. */
+export interface CommandIdentity {
+  /** Sign a command as its `source`, a party whose key this process holds. */
+  sign<C extends { readonly source: string }>(cmd: C): Promise<Omit<C, 'sig' | 'keyId'> & { keyId: string; sig: string }>;
+  authenticate(raw: unknown): Promise<AuthResult>;
+}
+
+/** The role a site's own party gets when it registers itself. */
+export function localRole(party: string): Role {
+  return party === ADMIN_PARTY ? 'admin' : party === 'operator' ? 'operator' : 'agent';
+}
+
+/** A keyring makes a party's key on its first signature; this makes it without signing anything real. */
+function localPublicKey(keyring: Keyring, party: string): string {
+  if (!keyring.publicKey(party)) keyring.sign(party, new Uint8Array(0));
+  return rawPublicKey(keyring.publicKey(party)!).toString('base64');
+}
+
+/**
+ * A site's identity: its admin key (in the keyring, like every local party's key), the
+ * registry the admin signs, and the site's own parties, registered on first use under their
+ * own names as key ids. With the in-memory registry and a fresh keyring this is the embedded
+ * default: no server and no set-up, keys made on first run.
+ */
+export class SiteIdentity implements CommandIdentity {
+  readonly registry: KeyRegistry;
+  readonly admin: KeyAdmin;
+  private readonly local = new Map<string, Promise<Principal>>();
+
+  constructor(private readonly o: { readonly store: KeyRegistryStore; readonly keyring: Keyring; readonly clock: Clock; readonly log?: Logger }) {
+    const adminPub = o.keyring.publicKey(ADMIN_PARTY) ?? (localPublicKey(o.keyring, ADMIN_PARTY), o.keyring.publicKey(ADMIN_PARTY)!);
+    this.registry = new KeyRegistry(o.store, adminPub, (bad: BadEntry) => o.log?.warn({ keyId: bad.keyId, reason: bad.reason }, 'key registry entry ignored: admin signature check failed'));
+    this.admin = new KeyAdmin(this.registry, (bytes) => o.keyring.sign(ADMIN_PARTY, bytes), o.clock);
+  }
+
+  /** An identity with its registry in memory: tests and runtimes given none. */
+  static ephemeral(keyring: Keyring, clock: Clock, log?: Logger): SiteIdentity {
+    return new SiteIdentity({ store: new MemoryKeyRegistryStore(), keyring, clock, ...(log ? { log } : {}) });
+  }
+
+  /**
+   * Make sure a party of this site is registered with the key this process holds for it.
+   * Never takes over a key id registered to a key we do not hold, nor revives a revoked one:
+   * only an entry that is missing or fails the admin signature is (re)written.
+   */
+  ensureLocal(party: string, role: Role = localRole(party)): Promise<Principal> {
+    let p = this.local.get(party);
+    if (!p) {
+      p = this.register(party, role);
+      this.local.set(party, p);
+      p.catch(() => this.local.delete(party));
+    }
+    return p;
+  }
+
+  private async register(party: string, role: Role): Promise<Principal> {
+    const publicKey = localPublicKey(this.o.keyring, party);
+    const found = await this.registry.lookup(party);
+    if (found.found) {
+      if (found.entry.publicKey !== publicKey) throw new KeyRegistryError('keyId', `"${party}" is registered to a key this site does not hold; revoke it or sign with that key`);
+      if (found.entry.status === 'revoked') throw new KeyRegistryError('keyId', `"${party}" was revoked at ${found.entry.revokedAt}; this site will not sign with it`);
+      return principalOf(found.entry);
+    }
+    return principalOf(await this.admin.add({ keyId: party, party, role, publicKey }, { replace: true }));
+  }
+
+  /** Register the admin key itself (self-signed, so `caco keys list` shows it). */
+  async ensureAdmin(): Promise<Principal> {
+    return this.ensureLocal(ADMIN_PARTY, 'admin');
+  }
+
+  async sign<C extends { readonly source: string }>(cmd: C): Promise<Omit<C, 'sig' | 'keyId'> & { keyId: string; sig: string }> {
+    const p = await this.ensureLocal(cmd.source);
+    return signCommandWith(cmd, p.keyId, (bytes) => this.o.keyring.sign(cmd.source, bytes));
+  }
+
+  authenticate(raw: unknown): Promise<AuthResult> {
+    return authenticateCommand(raw, (keyId) => this.registry.lookup(keyId));
+  }
+
+  async close(): Promise<void> {
+    await this.o.store.close();
+  }
+}

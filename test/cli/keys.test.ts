@@ -1,0 +1,84 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteKeyRegistryStore } from '../../core/identity/index.ts';
+
+const root = join(import.meta.dirname, '../..');
+
+function caco(args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'cli/caco.ts'), ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stderr: r.stderr.split('\n').filter((l) => l && !l.startsWith('npm warn')).join('\n'), stdout: r.stdout.trim() };
+}
+
+describe('caco keys', { timeout: 180_000 }, () => {
+  test('new, add, list, revoke; bad input names the field and exits 2; a tampered entry is reported by list (exit 1)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caco-keys-cli-'));
+    const data = join(dir, 'var');
+    try {
+      const keyFile = join(dir, 'alice.key');
+      const made = caco(['keys', 'new', '--party', 'alice', '--out', keyFile]);
+      assert.equal(made.code, 0, made.stderr);
+      assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+      const keyId = (JSON.parse(readFileSync(keyFile, 'utf8')) as { keyId: string }).keyId;
+      assert.equal(existsSync(data), false, 'keys new touches no site');
+
+      const added = caco(['keys', 'add', '--key', keyFile, '--data-dir', data]);
+      assert.equal(added.code, 0, added.stderr);
+      assert.match(added.stdout, new RegExp(`registered ${keyId}: party alice, role third-party`));
+      assert.equal(statSync(join(data, 'london', 'keys', 'private', 'admin.key')).mode & 0o777, 0o600, 'the admin key was made on first use, private');
+
+      for (const [args, pattern] of [
+        [['keys', 'add', '--party', 'b b', '--out', join(dir, 'b.key'), '--data-dir', data], /^caco: --party: use 1-128 letters/],
+        [['keys', 'add', '--party', 'bob', '--public-key', 'abc', '--data-dir', data], /^caco: --public-key: must be the base64 of a raw 32-byte ed25519 public key/],
+        [['keys', 'add', '--party', 'bob', '--data-dir', data], /^caco: give exactly one of --public-key, --key or --out/],
+        [['keys', 'add', '--key', keyFile, '--data-dir', data], new RegExp(`^caco: keyId: "${keyId}" is already registered`)],
+        [['keys', 'add', '--party', 'bob', '--role', 'wizard', '--out', join(dir, 'b.key'), '--data-dir', data], /--role <role>' argument 'wizard' is invalid/],
+        [['keys', 'revoke', 'nobody', '--data-dir', data], /^caco: keyId: unknown key "nobody"/],
+        [['keys', 'list', '--data-dir', data, '--site', 'paris'], /^caco: --data-dir: no key registry at .*paris/],
+      ] as const) {
+        const r = caco([...args]);
+        assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+        assert.match(r.stderr, pattern);
+      }
+      assert.equal(existsSync(join(dir, 'b.key')), false, 'refused input writes no key file');
+      assert.equal(existsSync(join(data, 'paris')), false, 'listing a site that does not exist creates nothing');
+
+      const listed = caco(['keys', 'list', '--data-dir', data, '--json']);
+      assert.equal(listed.code, 0, listed.stderr);
+      const body = JSON.parse(listed.stdout) as { entries: Array<{ keyId: string; status: string }> };
+      assert.deepEqual(body.entries.map((e) => e.keyId).sort(), ['admin', keyId].sort());
+
+      const revoked = caco(['keys', 'revoke', keyId, '--data-dir', data]);
+      assert.equal(revoked.code, 0, revoked.stderr);
+      const store = new SqliteKeyRegistryStore(join(data, 'london', 'keys', 'registry.db'));
+      const stored = (await store.get(keyId)) as Record<string, unknown>;
+      assert.equal(stored['status'], 'revoked');
+      // Undo the revocation by editing the file: list refuses to show it and exits 1.
+      store.putRaw(keyId, JSON.stringify({ ...stored, status: 'active', revokedAt: null }));
+      await store.close();
+      const tampered = caco(['keys', 'list', '--data-dir', data]);
+      assert.equal(tampered.code, 1);
+      assert.match(tampered.stderr, new RegExp(`ignored entry "${keyId}": admin signature does not verify`));
+      assert.doesNotMatch(tampered.stdout, new RegExp(keyId));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('caco submit will not send unsigned: without --key and without a local operator key it says how to get one (exit 2)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caco-submit-cli-'));
+    try {
+      const r = caco(['submit', '--job-id', 'j1', '--class', 'training', '--gpus', '8', '--runtime-min', '60', '--deadline', '2030-01-01T00:00:00Z', '--data-dir', dir]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^caco: --key is required: commands must be signed by a registered key/);
+      const missing = caco(['submit', '--file', join(root, 'package.json'), '--key', join(dir, 'none.key'), '--data-dir', dir]);
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /^caco: --key: .*none\.key does not exist/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
