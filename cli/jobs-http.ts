@@ -19,9 +19,6 @@ export interface JobsHttpOptions {
   readonly metrics?: CacoMetrics;
 }
 
-/** A caller's correlation id (`x-correlation-id`), to follow its job across traces and the ledger: a safe subset of the envelope's id rule. */
-const CORRELATION_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-
 export const DEFAULT_HTTP_RATE_LIMIT: RateLimit = { perSecond: 20, burst: 40 };
 
 /** A refusal as the HTTP client sees it: the same shape as a refused command reply. */

@@ -21,6 +21,8 @@ import { encodeCommit, POSITIONS_PER_COMMIT } from '../../core/store/jetstream-c
 import { JetStreamEventStore } from '../../core/store/jetstream-store.ts';
 import { freePort } from '../support/nats-server.ts';
 import { natsSkip, natsUrl, uniqueToken } from '../support/nats.ts';
+import { FileKeyring, rawPublicKey } from '../../core/ledger/keyring.ts';
+import { signWithKey } from '../../core/identity/index.ts';
 
 const root = join(import.meta.dirname, '../..');
 const skip = await natsSkip();
@@ -84,7 +86,12 @@ describe('a live site (caco run) with an outsider writing to its ledger', { skip
       // The site still acts: a job submitted after the junk is planned and can be explained.
       const now = Date.now();
       const job = { jobId: 'after-junk', class: 'training', gpuCount: 8, runtimeMin: 60, earliestStart: new Date(now + 3_600_000).toISOString(), deadline: new Date(now + 12 * 3_600_000).toISOString(), slaClass: 'gold', preemptible: false };
-      const posted = await fetch(`${base}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(job) });
+      // Signed by the site's own operator key, made on its first start (as `caco submit` does).
+      const operator = new FileKeyring(join(dataDir, site, 'keys')).signingKey('operator');
+      const key = { keyId: 'operator', party: 'operator', role: 'operator' as const, publicKey: rawPublicKey(operator).toString('base64'), privateKey: operator };
+      const id = randomUUID();
+      const envelope = signWithKey({ id, type: 'compute.job.submit', version: 1, time: new Date().toISOString(), source: 'operator', correlationId: id, causationId: null, data: job }, key);
+      const posted = await fetch(`${base}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(envelope) });
       assert.equal(posted.status, 202, await posted.text());
       assert.equal((await fetch(`${base}/jobs/after-junk`)).status, 200);
       let health = (await (await fetch(`${base}/health`)).json()) as { ok: boolean; quarantine: { refused: number } };
