@@ -6,6 +6,7 @@ import { MessageRegistry, type MessageDef } from './registry.ts';
 import { gridMessages } from './grid.ts';
 import { computeMessages } from './compute.ts';
 import { flexMessages } from './flex.ts';
+import { effectMessages } from './effects.ts';
 
 export * from './registry.ts';
 export * from './common.ts';
@@ -13,8 +14,9 @@ export { EnvelopeSchema, CommandEnvelopeSchema } from './envelope.ts';
 export * from './grid.ts';
 export * from './compute.ts';
 export * from './flex.ts';
+export * from './effects.ts';
 
-export const ALL_MESSAGES: ReadonlyArray<MessageDef> = [...gridMessages, ...computeMessages, ...flexMessages];
+export const ALL_MESSAGES: ReadonlyArray<MessageDef> = [...gridMessages, ...computeMessages, ...flexMessages, ...effectMessages];
 
 export function cacoRegistry(extra: Iterable<MessageDef> = []): MessageRegistry {
   return new MessageRegistry([...ALL_MESSAGES, ...extra]);
