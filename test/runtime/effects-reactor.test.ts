@@ -109,7 +109,7 @@ for (const delivery of ['lockstep', 'independent'] as const) {
         assert.equal(r.ok, false);
         await settled(rt);
         assert.equal(decided, 2, 'the host retried the decision');
-        assert.deepEqual(rx.deliveries, []);
+        assert.equal(rx.deliveries.length, 0);
         assert.deepEqual((await all(s.store)).map((e) => e.type), []);
       } finally {
         await rt.stop();
@@ -161,7 +161,7 @@ for (const delivery of ['lockstep', 'independent'] as const) {
         const events = await all(s.store);
         assert.deepEqual(events.map((e) => e.type), ['beckn.callback.scheduled', 'effect.failed']);
         assert.match((events[1]!.data as { reason: string }).reason, /gave up after 5 attempts: connection refused/);
-        assert.deepEqual(rx.deliveries, []);
+        assert.equal(rx.deliveries.length, 0);
       } finally {
         await rt.stop();
         await s.close();
@@ -189,7 +189,7 @@ for (const delivery of ['lockstep', 'independent'] as const) {
         await stopping;
         await sent.catch(() => undefined);
         assert.deepEqual((await all(s.store)).map((e) => e.type), ['beckn.callback.scheduled'], 'committed, never sent');
-        assert.deepEqual(rx.deliveries, []);
+        assert.equal(rx.deliveries.length, 0);
 
         rx.set(() => ({ ok: true, httpStatus: 200, ack: 'ACK', detail: null }));
         for (let run = 0; run < 2; run++) {
