@@ -355,11 +355,14 @@ function bapKeyOf(bapUri: string): string {
 
 /**
  * What the BAP said. An ACK or NACK is an answer (a NACK is its loss, not a fact about the
- * order); no answer, or a server error, is tried again by the reactor.
+ * order); no answer, a timeout, 429 or a server error is tried again by the reactor.
  */
+const retryable = (httpStatus: number): boolean => httpStatus === 0 || httpStatus >= 500 || httpStatus === 408 || httpStatus === 429;
+
 function answerOf(r: { httpStatus: number; ack: 'ACK' | 'NACK' | null; error: { code: string; message?: string } | null; problem: string | null }): EffectResult {
   const detail = r.error ? `${r.error.code}${r.error.message ? ` ${r.error.message}` : ''}` : r.problem;
+  // Busy or broken, whatever the body says: try again later.
+  if (retryable(r.httpStatus)) return { ok: false, reason: `HTTP ${r.httpStatus}${detail ? `: ${detail}` : ''}` };
   if (r.ack !== null) return { ok: true, httpStatus: r.httpStatus, ack: r.ack, detail: detail === null ? null : detail.slice(0, 512) };
-  if (r.httpStatus === 0 || r.httpStatus >= 500 || r.httpStatus === 408 || r.httpStatus === 429) return { ok: false, reason: detail ?? `HTTP ${r.httpStatus}` };
   return { ok: true, httpStatus: r.httpStatus, ack: null, detail: (detail ?? `HTTP ${r.httpStatus}`).slice(0, 512) };
 }

@@ -90,10 +90,10 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
   async function deliver(e: Envelope, nowMs: number, idempotencyKey: string): Promise<EffectResult> {
     const d = e.data as { target: string; action: string; body: { context: { ttl?: string } } };
     const r = await deps.transport.post({ baseUri: d.target, action: d.action, body: d.body, key: deps.signingKey, nowMs, timeoutMs: cfg.requestTimeoutMs, idempotencyKey });
-    // A NACK is the BPP's answer (fed back to decide); no answer or a server error is retried.
+    // A NACK is the BPP's answer (fed back to decide); no answer, 429 or a server error is retried.
     const detail = refused(r);
+    if (r.httpStatus === 0 || r.httpStatus >= 500 || r.httpStatus === 408 || r.httpStatus === 429) return { ok: false, reason: `HTTP ${r.httpStatus}: ${detail}` };
     if (r.ack !== null) return { ok: true, httpStatus: r.httpStatus, ack: r.ack, detail: r.ack === 'ACK' ? null : detail };
-    if (r.httpStatus === 0 || r.httpStatus >= 500 || r.httpStatus === 408 || r.httpStatus === 429) return { ok: false, reason: detail };
     return { ok: true, httpStatus: r.httpStatus, ack: null, detail };
   }
 
