@@ -51,7 +51,7 @@ interface Scheduled {
  * sent after restart, with the same idempotency key, so the receiver can drop a repeat.
  */
 export class EffectsReactor {
-  /** Effects settled (an outcome on the ledger or being appended), by effect event id. */
+  /** Effects settled whose outcome this reader has not passed yet, by effect event id. */
   private readonly done = new Set<string>();
   /** Positions of effects read and not yet settled: the checkpoint stays below the lowest. */
   private readonly open = new Set<number>();
@@ -128,7 +128,9 @@ export class EffectsReactor {
     this.position = e.position;
     this.sinceCheckpoint++;
     if (e.type === EFFECT_SENT || e.type === EFFECT_FAILED) {
-      this.done.add((e.data as { effectId: string }).effectId);
+      // An outcome always comes after its effect, which this reader has therefore passed and
+      // will not see again: forget it, so memory stays bounded by the effects in flight.
+      this.done.delete((e.data as { effectId: string }).effectId);
     } else {
       const decl = this.declarationOf(e);
       if (decl && !this.done.has(e.id)) {

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Schema } from 'effect';
+import fc from 'fast-check';
 import { Runtime } from '../../core/runtime/runtime.ts';
 import { defineAgent, type EffectAttempt, type EffectResult } from '../../core/runtime/agent.ts';
 import type { Envelope } from '../../core/envelope.ts';
@@ -233,3 +234,53 @@ for (const delivery of ['lockstep', 'independent'] as const) {
     });
   });
 }
+
+describe('effects reactor: property', { timeout: 120_000 }, () => {
+  test('whatever fails and wherever the process dies, every committed effect reaches the receiver once (by its key) and has one outcome', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 5 }), fc.nat({ max: 12 }), fc.constantFrom('lockstep' as const, 'independent' as const), async (failures, crashAt, delivery) => {
+        const s = embeddedStack(`fx-prop-${failures.join('')}-${crashAt}-${delivery}`);
+        const tries = new Map<string, number>();
+        let attempts = 0;
+        let crashed = false;
+        let sending!: () => void;
+        const dying = new Promise<void>((r) => (sending = r));
+        const rx = new Receiver((a) => {
+          if (!crashed && attempts++ === crashAt) {
+            crashed = true;
+            sending();
+            return { ok: false, reason: 'the process died mid-send' };
+          }
+          const n = (tries.get(a.idempotencyKey) ?? 0) + 1;
+          tries.set(a.idempotencyKey, n);
+          const fail = failures[Number(a.idempotencyKey.slice(4))] ?? 0;
+          return n <= fail ? { ok: false, reason: 'HTTP 503' } : { ok: true, httpStatus: 200, ack: 'ACK', detail: null };
+        });
+        let rt = runtimeOn(s, s.store, delivery);
+        try {
+          rt.add(notifier(rx));
+          await rt.start();
+          for (let i = 0; i < failures.length && !crashed; i++) await rt.send('notifier', 'send', { n: i });
+          await Promise.race([dying, settled(rt)]);
+          await rt.stop();
+          rt = runtimeOn(s, s.store, delivery);
+          rt.add(notifier(rx));
+          await rt.start();
+          await settled(rt);
+          const events = await all(s.store);
+          const scheduled = events.filter((e) => e.type === 'beckn.callback.scheduled');
+          const outcomes = events.filter((e) => e.type === 'effect.sent');
+          assert.equal(events.filter((e) => e.type === 'effect.failed').length, 0);
+          assert.deepEqual(outcomes.map((e) => (e.data as { effectId: string }).effectId).sort(), scheduled.map((e) => e.id).sort(), 'one outcome per committed effect');
+          assert.deepEqual([...rx.accepted].sort(), scheduled.map((e) => (e.data as { messageId: string }).messageId).sort(), 'each reached the receiver');
+          // No outcome was lost here, so nothing may be delivered twice, even across the restart.
+          assert.equal(rx.deliveries.length, scheduled.length, 'none delivered twice');
+        } finally {
+          await rt.stop();
+          await s.close();
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
+});
