@@ -24,7 +24,7 @@ export interface EffectsReactorOptions {
   readonly mode: 'lockstep' | 'live';
   /** Source of the outcome events and name of the checkpoint; default `effects`. */
   readonly name?: string;
-  /** Sends in flight at once over all keys; default 16. */
+  /** Sends in flight at once over all keys; default 32. */
   readonly maxInFlight?: number;
   /** Effects waiting or in flight for one key; past it an effect is recorded as failed. Default 1000. */
   readonly maxQueuedPerKey?: number;
@@ -64,7 +64,7 @@ export class EffectsReactor {
   private owed: Envelope[] = [];
 
   constructor(private readonly o: EffectsReactorOptions) {
-    this.queue = new CallbackQueue({ maxInFlight: o.maxInFlight ?? 16, maxQueuedPerBap: o.maxQueuedPerKey ?? 1000 });
+    this.queue = new CallbackQueue({ maxInFlight: o.maxInFlight ?? 32, maxQueuedPerBap: o.maxQueuedPerKey ?? 1000 });
   }
 
   get name(): string {
