@@ -5,7 +5,7 @@ import { NonEmpty, NonNegativeInt, PositiveInt, Text, nonEmptyText, text } from 
 /**
  * Effects outside the ledger (Beckn callbacks and requests) are facts first: the decider
  * appends a `*.scheduled` event carrying the exact message, and the runtime's effects reactor
- * sends it from the committed ledger, then records `effect.sent` or `effect.failed`. A decision
+ * sends it from the committed ledger, then records `outbox.effect.sent` or `outbox.effect.failed`. A decision
  * whose append fails therefore sends nothing, and a crash between commit and send sends after
  * restart (the receiver drops the repeat by its message id).
  */
@@ -39,7 +39,7 @@ const Outcome = {
 };
 
 export const EffectSent = defineEvent(
-  'effect.sent',
+  'outbox.effect.sent',
   1,
   'The receiver answered a scheduled effect (its answer may still be a refusal, e.g. a Beckn NACK)',
   Schema.Struct({
@@ -53,7 +53,7 @@ export const EffectSent = defineEvent(
 );
 
 export const EffectFailed = defineEvent(
-  'effect.failed',
+  'outbox.effect.failed',
   1,
   'A scheduled effect was given up on (no answer after its retries, or its queue was full)',
   Schema.Struct({ ...Outcome, attempts: NonNegativeInt, reason: Text }),

@@ -80,8 +80,8 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
 
   /**
    * A request is a fact first (`beckn.request.scheduled`, appended with the decision), sent by
-   * the runtime's effects reactor once stored; its answer comes back as `effect.sent` /
-   * `effect.failed`, an input like any other (see `onOutcome`). `meta` says what it was for.
+   * the runtime's effects reactor once stored; its answer comes back as `outbox.effect.sent` /
+   * `outbox.effect.failed`, an input like any other (see `onOutcome`). `meta` says what it was for.
    */
   function request(baseUri: string, action: BecknAction, body: { context: { message_id: string } }, meta: Meta): EventToAppend {
     return { type: 'beckn.request.scheduled', data: { target: baseUri, action, messageId: body.context.message_id, body, meta } };
@@ -353,8 +353,8 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
     const m = d.meta;
     const p = s.purchases.get(String(m['purchaseId']));
     if (!p) return [];
-    const ok = e.type === 'effect.sent' && d.ack === 'ACK';
-    const why = truncateText(e.type === 'effect.failed' ? (d.reason ?? 'not sent') : (d.detail ?? `answered ${d.ack ?? 'without an ACK'}`), 512);
+    const ok = e.type === 'outbox.effect.sent' && d.ack === 'ACK';
+    const why = truncateText(e.type === 'outbox.effect.failed' ? (d.reason ?? 'not sent') : (d.detail ?? `answered ${d.ack ?? 'without an ACK'}`), 512);
     const item = typeof m['itemId'] === 'string' ? m['itemId'] : null;
     const orderId = String(m['orderId']);
     switch (m['purpose']) {
@@ -392,7 +392,7 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
     name: GRID_OPERATOR_AGENT,
     version: '1.0.0',
     categories: ['purchase'],
-    subscriptions: ['grid.stress.expected', 'grid.forecast.published', 'effect.sent', 'effect.failed'],
+    subscriptions: ['grid.stress.expected', 'grid.forecast.published', 'outbox.effect.sent', 'outbox.effect.failed'],
     commands: { callback: 'market.callback.handle' },
     initialState: INITIAL_GRID_OPERATOR_STATE,
     evolve: evolveGridOperator,
@@ -427,7 +427,7 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
       if (input.kind === 'event') {
         if (input.event.type === 'grid.stress.expected') return onStress(input.event.data as StressData, s, ctx);
         if (input.event.type === 'grid.forecast.published') return onForecast(input.event.data as ForecastData, s, ctx);
-        if (input.event.type === 'effect.sent' || input.event.type === 'effect.failed') return onOutcome(input.event, s, ctx);
+        if (input.event.type === 'outbox.effect.sent' || input.event.type === 'outbox.effect.failed') return onOutcome(input.event, s, ctx);
         return [];
       }
       if (input.kind !== 'command' || input.command.type !== 'market.callback.handle') return [];

@@ -61,7 +61,7 @@ export interface AgentContext {
  * How to carry out one kind of effect outside the ledger (a Beckn callback, an HTTP request).
  * The decider never performs it: it appends an event of the declared type carrying the exact
  * message, and the runtime's effects reactor performs it from the committed ledger, retries it,
- * and records `effect.sent` or `effect.failed`.
+ * and records `outbox.effect.sent` or `outbox.effect.failed`.
  */
 export interface EffectDeclaration {
   /** Effects with the same key go out one at a time, in ledger order (one receiver, say). */

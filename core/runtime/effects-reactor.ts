@@ -6,8 +6,8 @@ import type { CheckpointStore, EventStore, StoreSubscription } from '../store/ev
 import type { EffectDeclaration, EffectResult } from './agent.ts';
 import { CallbackQueue } from './fair-queue.ts';
 
-export const EFFECT_SENT = 'effect.sent';
-export const EFFECT_FAILED = 'effect.failed';
+export const EFFECT_SENT = 'outbox.effect.sent';
+export const EFFECT_FAILED = 'outbox.effect.failed';
 
 export interface EffectsReactorOptions {
   readonly store: EventStore;
@@ -46,7 +46,7 @@ interface Scheduled {
  * The outbox's sender. An effect is an event on the ledger (`beckn.callback.scheduled`, say)
  * whose type the scheduling agent declared in `effects`; this reactor reads the committed
  * ledger, performs each such effect after it is stored, retries with back-off, and records the
- * outcome as `effect.sent` / `effect.failed` (caused by the effect's event). An effect with an
+ * outcome as `outbox.effect.sent` / `outbox.effect.failed` (caused by the effect's event). An effect with an
  * outcome on the ledger is never sent again; one without (a crash between commit and send) is
  * sent after restart, with the same idempotency key, so the receiver can drop a repeat.
  */

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { publicKeyToBase64, searchRequest } from '../../core/beckn/index.ts';
 import { seededSigningKey, startBecknHttpServer, type BecknHttpServer } from '../../agents/coordination/index.ts';
-import { dataOf, flexibility, HOUR, startMarket, T0 } from './harness.ts';
+import { dataOf, flexibility, HOUR, startMarket, stress, T0 } from './harness.ts';
 import { contextFor, send } from './client.ts';
 
 /** Issue 12.3 on the BPP: a callback leaves after its fact is stored, is retried, and keeps its message id. */
@@ -41,10 +41,10 @@ describe('BPP callbacks from the ledger', { timeout: 60_000 }, () => {
       );
       assert.deepEqual(new Set(received.map((r) => r.messageId)), new Set([ctx.message_id]));
       assert.deepEqual(new Set(received.map((r) => r.idempotencyKey)), new Set([ctx.message_id]));
-      const events = (await m.events()).filter((e) => e.type === 'beckn.callback.scheduled' || e.type.startsWith('effect.'));
+      const events = (await m.events()).filter((e) => e.type === 'beckn.callback.scheduled' || e.type.startsWith('outbox.effect.'));
       assert.deepEqual(
         events.map((e) => e.type),
-        ['beckn.callback.scheduled', 'effect.sent'],
+        ['beckn.callback.scheduled', 'outbox.effect.sent'],
       );
       assert.ok(events[0]!.position < events[1]!.position, 'the fact is stored before the outcome');
       assert.equal(dataOf<{ action: string }>(events[0]!).action, 'on_search');
@@ -55,6 +55,32 @@ describe('BPP callbacks from the ledger', { timeout: 60_000 }, () => {
     } finally {
       await m.close();
       await bap?.close();
+    }
+  });
+
+  test("the grid operator learns the BPP's NACK from the ledger: the search is a fact, then its outcome, then the decline", async () => {
+    let bpp: BecknHttpServer | undefined;
+    const bppUri = 'http://refusing-bpp.caco.local/beckn';
+    const m = await startMarket({ gridOperatorConfig: { bppUri } });
+    try {
+      bpp = await startBecknHttpServer({
+        actions: ['search'],
+        pathPrefix: '/beckn',
+        handler: async () => ({ statusCode: 200, headers: {}, body: { message: { ack: { status: 'NACK' } }, error: { code: '30000', message: 'closed for the day' } } as never }),
+      });
+      m.resolver.register(bppUri, bpp.origin);
+      await m.emit('grid.stress.expected', stress(T0 + 4 * HOUR, T0 + 5 * HOUR));
+      const ev = (await m.events()).filter((e) => e.stream.startsWith('purchase-') || e.stream === 'effects-grid-operator');
+      assert.deepEqual(
+        ev.map((e) => e.type),
+        ['market.purchase.searched', 'beckn.request.scheduled', 'outbox.effect.sent', 'market.purchase.declined'],
+      );
+      assert.equal(dataOf<{ ack: string }>(ev[2]!).ack, 'NACK');
+      assert.equal(ev[3]!.causationId, ev[2]!.id, 'the decline is a decision on the outcome');
+      assert.equal(dataOf<{ reason: string }>(ev[3]!).reason, 'the BPP refused the search');
+    } finally {
+      await m.close();
+      await bpp?.close();
     }
   });
 });

@@ -134,7 +134,7 @@ for (const delivery of ['lockstep', 'independent'] as const) {
         assert.deepEqual(keys, ['msg-7', 'msg-7', 'msg-7']);
         assert.deepEqual(rx.deliveries, [{ key: 'msg-7', messageId: 'msg-7', attempt: 3 }]);
         const events = await all(s.store);
-        assert.deepEqual(events.map((e) => e.type), ['beckn.callback.scheduled', 'effect.sent']);
+        assert.deepEqual(events.map((e) => e.type), ['beckn.callback.scheduled', 'outbox.effect.sent']);
         const sent = events[1]!;
         assert.equal(sent.causationId, events[0]!.id, 'the outcome is caused by the fact it settles');
         assert.deepEqual(sent.data, { effectId: events[0]!.id, effectType: 'beckn.callback.scheduled', scheduledBy: 'notifier', messageId: 'msg-7', attempts: 3, meta: { n: 7 }, httpStatus: 200, ack: 'ACK', detail: null });
@@ -160,7 +160,7 @@ for (const delivery of ['lockstep', 'independent'] as const) {
         await rt.start();
         await settled(rt);
         const events = await all(s.store);
-        assert.deepEqual(events.map((e) => e.type), ['beckn.callback.scheduled', 'effect.failed']);
+        assert.deepEqual(events.map((e) => e.type), ['beckn.callback.scheduled', 'outbox.effect.failed']);
         assert.match((events[1]!.data as { reason: string }).reason, /gave up after 5 attempts: connection refused/);
         assert.equal(rx.deliveries.length, 0);
       } finally {
@@ -201,7 +201,7 @@ for (const delivery of ['lockstep', 'independent'] as const) {
           await rt.stop();
         }
         assert.deepEqual(rx.deliveries.map((d) => d.key), ['msg-3']);
-        assert.deepEqual((await all(s.store)).map((e) => e.type), ['beckn.callback.scheduled', 'effect.sent']);
+        assert.deepEqual((await all(s.store)).map((e) => e.type), ['beckn.callback.scheduled', 'outbox.effect.sent']);
       } finally {
         await rt.stop();
         await s.close();
@@ -226,7 +226,7 @@ for (const delivery of ['lockstep', 'independent'] as const) {
         await settled(rt);
         assert.deepEqual(rx.deliveries.map((d) => d.key), ['msg-4', 'msg-4'], 'at least once, the same key both times');
         assert.equal(rx.accepted.size, 1, 'once at the receiver');
-        assert.deepEqual((await all(s.store)).map((e) => e.type), ['beckn.callback.scheduled', 'effect.sent']);
+        assert.deepEqual((await all(s.store)).map((e) => e.type), ['beckn.callback.scheduled', 'outbox.effect.sent']);
       } finally {
         await rt.stop();
         await s.close();
@@ -269,8 +269,8 @@ describe('effects reactor: property', { timeout: 120_000 }, () => {
           await settled(rt);
           const events = await all(s.store);
           const scheduled = events.filter((e) => e.type === 'beckn.callback.scheduled');
-          const outcomes = events.filter((e) => e.type === 'effect.sent');
-          assert.equal(events.filter((e) => e.type === 'effect.failed').length, 0);
+          const outcomes = events.filter((e) => e.type === 'outbox.effect.sent');
+          assert.equal(events.filter((e) => e.type === 'outbox.effect.failed').length, 0);
           assert.deepEqual(outcomes.map((e) => (e.data as { effectId: string }).effectId).sort(), scheduled.map((e) => e.id).sort(), 'one outcome per committed effect');
           assert.deepEqual([...rx.accepted].sort(), scheduled.map((e) => (e.data as { messageId: string }).messageId).sort(), 'each reached the receiver');
           // No outcome was lost here, so nothing may be delivered twice, even across the restart.
