@@ -7,6 +7,7 @@ import { gridMessages } from './grid.ts';
 import { computeMessages } from './compute.ts';
 import { computeIdentityMessages } from './compute-identity.ts';
 import { flexMessages } from './flex.ts';
+import { effectMessages } from './effects.ts';
 
 export * from './registry.ts';
 export * from './common.ts';
@@ -15,8 +16,9 @@ export * from './grid.ts';
 export * from './compute.ts';
 export * from './compute-identity.ts';
 export * from './flex.ts';
+export * from './effects.ts';
 
-export const ALL_MESSAGES: ReadonlyArray<MessageDef> = [...gridMessages, ...computeMessages, ...computeIdentityMessages, ...flexMessages];
+export const ALL_MESSAGES: ReadonlyArray<MessageDef> = [...gridMessages, ...computeMessages, ...computeIdentityMessages, ...flexMessages, ...effectMessages];
 
 export function cacoRegistry(extra: Iterable<MessageDef> = []): MessageRegistry {
   return new MessageRegistry([...ALL_MESSAGES, ...extra]);

@@ -159,6 +159,8 @@ export async function postSigned(input: {
   readonly nowMs: number;
   readonly resolve?: UriResolver;
   readonly timeoutMs?: number;
+  /** Sent as `Idempotency-Key`: the same on every retry of one message (its message_id). */
+  readonly idempotencyKey?: string;
 }): Promise<PostResult> {
   const text = JSON.stringify(input.body);
   const ttlSec = Math.max(1, Math.round((parseIsoDuration(input.body.context.ttl ?? 'PT30S') ?? 30_000) / 1000));
@@ -167,7 +169,7 @@ export async function postSigned(input: {
   try {
     const res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: sig.authorization, digest: sig.digest },
+      headers: { 'content-type': 'application/json', authorization: sig.authorization, digest: sig.digest, ...(input.idempotencyKey ? { 'idempotency-key': input.idempotencyKey } : {}) },
       body: text,
       signal: AbortSignal.timeout(input.timeoutMs ?? 10_000),
     });

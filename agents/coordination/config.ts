@@ -52,12 +52,16 @@ export interface CoordinationConfig {
   /** How long to wait for the other side's ACK of a callback. */
   readonly callbackTimeoutMs: number;
   /**
-   * `background`: callbacks are queued per BAP and POSTed concurrently (a slow BAP delays only
-   * itself); the agent goes on at once. `inline`: the agent waits for each callback's answer,
-   * which a lockstep simulation needs so that a seeded run is the same every time.
+   * Callbacks are always sent by the runtime's effects reactor after their fact is stored.
+   * Under the lockstep scheduler, `inline` makes it await each callback before the next ledger
+   * event (a seeded run is then the same every time); `background` sends through the per-BAP
+   * fair queue as in live operation, where every callback is sent that way.
    */
   readonly callbackDelivery: 'background' | 'inline';
-  /** POSTs in flight at once over all BAPs (background delivery). */
+  /**
+   * No longer read: the effects reactor's `RuntimeOptions.effects.maxInFlight` (default 32)
+   * bounds the POSTs in flight. Kept so that existing configurations still load.
+   */
   readonly maxCallbacksInFlight: number;
   /**
    * Work in hand for one BAP (requests accepted but not yet handled, plus callbacks waiting or

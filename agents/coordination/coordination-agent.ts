@@ -1,4 +1,4 @@
-import { defineAgent, type AgentContext, type AgentDefinition, type Decision, type EventToAppend } from '../../core/runtime/agent.ts';
+import { defineAgent, type AgentContext, type AgentDefinition, type Decision, type EffectResult, type EventToAppend } from '../../core/runtime/agent.ts';
 import type { Runtime } from '../../core/runtime/runtime.ts';
 import type { Envelope } from '../../core/envelope.ts';
 import type { BecknSigningKey, KeyDirectory } from '../../core/beckn/index.ts';
@@ -6,7 +6,6 @@ import { settlementPeriodOf, HALF_HOUR_MS } from '../../core/time/index.ts';
 import { orderStatement } from '../../projections/settlement/index.ts';
 import { REQUEST_ACTIONS, type BecknBody, type BecknRequestAction } from '../../schemas/beckn/index.ts';
 import { postSigned, startBecknHttpServer, type BecknHttpServer, type LoopbackResolver } from './beckn-http.ts';
-import { CallbackQueue } from './callback-queue.ts';
 import { checkRequest } from './checks.ts';
 import { coordinationConfig, type CoordinationConfig } from './config.ts';
 import { BppIntake, type RejectionData } from './intake.ts';
@@ -31,7 +30,7 @@ export const COORDINATION_AGENT = 'coordination';
 
 export interface CoordinationDeps {
   /** The runtime hosting this agent: the HTTP server reads its state and queues work on it. */
-  readonly runtime: Pick<Runtime, 'host' | 'enqueue'>;
+  readonly runtime: Pick<Runtime, 'host' | 'enqueue' | 'effectBacklog'>;
   readonly signingKey: BecknSigningKey;
   /** Public keys of the BAPs allowed to trade. */
   readonly keyDirectory: KeyDirectory;
@@ -47,6 +46,8 @@ type HandleData = { readonly action: BecknRequestAction; readonly body: BecknBod
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const OFFERS_STREAM = 'flex-offers';
+/** Callbacks that answer without changing an order (search, status, support, refusals). */
+const CALLBACKS_STREAM = 'beckn-callbacks';
 const REJECTIONS_STREAM = 'beckn-rejected';
 const orderStream = (orderId: string): string => `flex-${orderId}`;
 
@@ -62,8 +63,6 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
 
   const stateNow = (): CoordinationState => (deps.runtime.host(COORDINATION_AGENT)?.state as CoordinationState | undefined) ?? INITIAL_COORDINATION_STATE;
 
-  let stopLog: AgentContext['log'] | undefined;
-  const callbacks = new CallbackQueue({ maxInFlight: cfg.maxCallbacksInFlight, maxQueuedPerBap: cfg.maxPendingPerBap });
   /** Requests from each BAP accepted by the server and not yet handled by the agent. */
   const accepted = new Map<string, number>();
   const bump = (key: string, by: number) => {
@@ -72,28 +71,21 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
     else accepted.delete(key);
   };
 
-  async function post(ctx: AgentContext, baseUri: string, action: string, body: { context: { ttl?: string; message_id: string } }): Promise<void> {
-    // Signed when it leaves, not when it was queued: the signature's lifetime starts then.
-    const r = await postSigned({ baseUri, action, body, key: deps.signingKey, nowMs: ctx.now(), ...(deps.resolver ? { resolve: deps.resolver.resolve } : {}), timeoutMs: cfg.callbackTimeoutMs });
-    // A callback the BAP did not take is its loss, not a fact about the order: log it.
-    if (r.ack !== 'ACK') ctx.log.warn({ action, baseUri, messageId: body.context.message_id, httpStatus: r.httpStatus, error: r.error, problem: r.problem }, 'callback not acknowledged');
+  /**
+   * A callback is a fact first: appended with the decision it answers, sent by the runtime's
+   * effects reactor once stored (see `effects` below), never from inside `decide`.
+   */
+  function callback(baseUri: string, action: string, body: { context: { message_id: string } }): EventToAppend {
+    return { type: 'beckn.callback.scheduled', data: { target: baseUri, action, messageId: body.context.message_id, body } };
   }
+  /** A decision that only answers: the callback on its own stream. */
+  const only = (...events: EventToAppend[]): Decision[] => [{ stream: CALLBACKS_STREAM, events }];
 
-  async function send(ctx: AgentContext, baseUri: string, action: string, body: { context: { ttl?: string; message_id: string; transaction_id: string; bap_id: string } }): Promise<void> {
-    if (cfg.callbackDelivery === 'inline') return post(ctx, baseUri, action, body);
-    const key = bapKeyOf(baseUri);
-    const offered = callbacks.offer(key, () => post(ctx, baseUri, action, body));
-    if (offered.accepted) return;
-    // Not sent: on the ledger, so the BAP's operator can be told what it missed.
-    ctx.log.warn({ action, baseUri, messageId: body.context.message_id, reason: offered.reason }, 'callback dropped');
-    const c = body.context;
-    const r = deps.runtime.enqueue(
-      COORDINATION_AGENT,
-      'reject',
-      { action, messageId: c.message_id, transactionId: c.transaction_id, bapId: c.bap_id, httpStatus: 0, code: 'callback-dropped', reason: `${action} not sent: ${offered.reason}`, path: null } satisfies RejectionData,
-      { source: c.bap_id, sign: false, correlationId: c.transaction_id },
-    );
-    if (!r.accepted) ctx.log.error({ action, messageId: c.message_id }, 'could not record a dropped callback');
+  async function deliver(e: Envelope, nowMs: number, idempotencyKey: string): Promise<EffectResult> {
+    const d = e.data as { target: string; action: string; body: { context: { ttl?: string; message_id: string } } };
+    // Signed when it leaves, not when it was decided: the signature's lifetime starts then.
+    const r = await postSigned({ baseUri: d.target, action: d.action, body: d.body, key: deps.signingKey, nowMs, idempotencyKey, ...(deps.resolver ? { resolve: deps.resolver.resolve } : {}), timeoutMs: cfg.callbackTimeoutMs });
+    return answerOf(r);
   }
 
   function terms(o: { orderId: string; offer: PublishedOffer; kw: number; transactionId: string; bapId: string; bapUri: string }) {
@@ -146,7 +138,7 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
 
   const rejected = (r: RejectionData): Decision => ({ stream: REJECTIONS_STREAM, events: [{ type: 'beckn.request.rejected', data: boundRejection(r) }] });
 
-  async function handleRequest(d: HandleData, s: CoordinationState, ctx: AgentContext): Promise<Decision[]> {
+  function handleRequest(d: HandleData, s: CoordinationState, ctx: AgentContext): Decision[] {
     const nowMs = ctx.now();
     const { action, body } = d;
     // The context's action is `action` (the schema of that action decoded it); the builders
@@ -156,16 +148,15 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
     // The state may have moved since the server said ACK; check again.
     const check = checkRequest(action, body, s, nowMs, cfg);
     if (!check.ok) {
-      await send(ctx, bap, `on_${action}`, errorCallback(cfg, req, body, check.fault));
       const c = body.context;
-      return [rejected({ action, messageId: c.message_id, transactionId: c.transaction_id, bapId: c.bap_id, httpStatus: 200, code: check.fault.code, reason: `refused in the on_${action} callback: ${check.fault.message}`, path: check.fault.path ?? null })];
+      const r = rejected({ action, messageId: c.message_id, transactionId: c.transaction_id, bapId: c.bap_id, httpStatus: 200, code: check.fault.code, reason: `refused in the on_${action} callback: ${check.fault.message}`, path: check.fault.path ?? null });
+      return [{ ...r, events: [...r.events, callback(bap, `on_${action}`, errorCallback(cfg, req, body, check.fault))] }];
     }
     const plan = check.plan;
     const who = { transactionId: body.context.transaction_id, bapId: body.context.bap_id, bapUri: body.context.bap_uri };
     switch (plan.action) {
       case 'search':
-        await send(ctx, bap, 'on_search', onSearchBody(cfg, s, req, plan.intent));
-        return [];
+        return only(callback(bap, 'on_search', onSearchBody(cfg, s, req, plan.intent)));
       case 'select':
       case 'init':
       case 'confirm': {
@@ -173,52 +164,51 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
         const orderId = plan.draftOrderId ?? `ord-${ctx.newId()}`;
         const t = terms({ orderId, offer, kw: plan.kw, ...who });
         const type = plan.action === 'select' ? 'flex.order.selected' : plan.action === 'init' ? 'flex.order.initialized' : 'flex.order.confirmed';
-        if (plan.action === 'select') await send(ctx, bap, 'on_select', onSelectBody(cfg, req, offer, plan.kw));
-        else if (plan.action === 'init') await send(ctx, bap, 'on_init', onInitBody(cfg, req, offer, plan.kw, (body as BecknBody<'init'>).message.order.billing));
+        let cb: EventToAppend;
+        if (plan.action === 'select') cb = callback(bap, 'on_select', onSelectBody(cfg, req, offer, plan.kw));
+        else if (plan.action === 'init') cb = callback(bap, 'on_init', onInitBody(cfg, req, offer, plan.kw, (body as BecknBody<'init'>).message.order.billing));
         else {
           const record = recordOf(t, 'confirmed', nowMs, s.orders.get(orderId));
           ctx.setTimer(Math.max(nowMs, offer.windowStartMs), 'activate', { orderId });
-          await send(ctx, bap, 'on_confirm', onConfirmBody(cfg, s, req, record, (body as BecknBody<'confirm'>).message.order.billing));
+          cb = callback(bap, 'on_confirm', onConfirmBody(cfg, s, req, record, (body as BecknBody<'confirm'>).message.order.billing));
         }
-        return [{ stream: orderStream(orderId), events: [{ type, data: t }] }];
+        // The order's fact and its callback in one append: both stored, or neither.
+        return [{ stream: orderStream(orderId), events: [{ type, data: t }, cb] }];
       }
       case 'status':
-        await send(ctx, bap, 'on_status', onStatusBody(cfg, s, req, s.orders.get(plan.orderId)!));
-        return [];
+        return only(callback(bap, 'on_status', onStatusBody(cfg, s, req, s.orders.get(plan.orderId)!)));
       case 'update': {
         const o = s.orders.get(plan.orderId)!;
         const events: EventToAppend[] = plan.kw === o.kw ? [] : [{ type: 'flex.order.updated', data: { orderId: o.orderId, kw: plan.kw, previousKw: o.kw, at: iso(nowMs) } }];
-        await send(ctx, bap, 'on_update', onUpdateBody(cfg, s, req, { ...o, kw: plan.kw, updatedMs: nowMs }));
+        events.push(callback(bap, 'on_update', onUpdateBody(cfg, s, req, { ...o, kw: plan.kw, updatedMs: nowMs })));
         return [{ stream: orderStream(o.orderId), events }];
       }
       case 'cancel': {
         const o = s.orders.get(plan.orderId)!;
-        await send(ctx, bap, 'on_cancel', onCancelBody(cfg, s, req, { ...o, phase: 'cancelled', cancelledAtMs: nowMs, updatedMs: nowMs }));
-        return [{ stream: orderStream(o.orderId), events: [{ type: 'flex.order.cancelled', data: { orderId: o.orderId, at: iso(nowMs), reason: plan.reason, by: 'buyer' } }] }];
+        const cb = callback(bap, 'on_cancel', onCancelBody(cfg, s, req, { ...o, phase: 'cancelled', cancelledAtMs: nowMs, updatedMs: nowMs }));
+        return [{ stream: orderStream(o.orderId), events: [{ type: 'flex.order.cancelled', data: { orderId: o.orderId, at: iso(nowMs), reason: plan.reason, by: 'buyer' } }, cb] }];
       }
       case 'rating':
-        await send(ctx, bap, 'on_rating', onRatingBody(cfg, req));
-        return [{ stream: orderStream(plan.orderId), events: [{ type: 'flex.order.rated', data: { orderId: plan.orderId, value: plan.value } }] }];
+        return [{ stream: orderStream(plan.orderId), events: [{ type: 'flex.order.rated', data: { orderId: plan.orderId, value: plan.value } }, callback(bap, 'on_rating', onRatingBody(cfg, req))] }];
       case 'support':
-        await send(ctx, bap, 'on_support', onSupportBody(cfg, req, plan.refId));
-        return [];
+        return only(callback(bap, 'on_support', onSupportBody(cfg, req, plan.refId)));
     }
   }
 
   /** An unsolicited on_status (delivery news): a new message id in the order's transaction. */
-  async function pushStatus(ctx: AgentContext, s: CoordinationState, o: OrderRecord): Promise<void> {
-    await send(ctx, o.bapUri, 'on_status', statusPushBody(cfg, s, o, ctx.now(), ctx.newId()));
+  function pushStatus(ctx: AgentContext, s: CoordinationState, o: OrderRecord): EventToAppend {
+    return callback(o.bapUri, 'on_status', statusPushBody(cfg, s, o, ctx.now(), ctx.newId()));
   }
 
-  async function activate(orderId: string, s: CoordinationState, ctx: AgentContext): Promise<Decision[]> {
+  function activate(orderId: string, s: CoordinationState, ctx: AgentContext): Decision[] {
     const o = s.orders.get(orderId);
     if (!o || o.phase !== 'confirmed') return [];
     const nowMs = ctx.now();
-    await pushStatus(ctx, s, { ...o, phase: 'active', updatedMs: nowMs });
-    return [{ stream: orderStream(orderId), events: [{ type: 'flex.order.activated', data: { orderId, at: iso(nowMs), capKw: Math.max(0, o.baselineKw - o.kw) } }] }];
+    const push = pushStatus(ctx, s, { ...o, phase: 'active', updatedMs: nowMs });
+    return [{ stream: orderStream(orderId), events: [{ type: 'flex.order.activated', data: { orderId, at: iso(nowMs), capKw: Math.max(0, o.baselineKw - o.kw) } }, push] }];
   }
 
-  async function meterRead(e: Envelope, s: CoordinationState, ctx: AgentContext): Promise<Decision[]> {
+  function meterRead(e: Envelope, s: CoordinationState, ctx: AgentContext): Decision[] {
     const periodStartMs = Date.parse((e.data as { periodStart: string }).periodStart);
     const out: Decision[] = [];
     for (const o of [...s.orders.values()].sort((a, b) => a.windowStartMs - b.windowStartMs || (a.orderId < b.orderId ? -1 : 1))) {
@@ -227,7 +217,7 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
       const st = orderStatement(s.settlement, o.orderId);
       const done = periodStartMs + HALF_HOUR_MS >= o.windowEndMs && st !== undefined && st.totals.periodsPending === 0;
       if (!done) {
-        if (o.phase === 'active' && periodStartMs < o.windowEndMs) await pushStatus(ctx, s, o);
+        if (o.phase === 'active' && periodStartMs < o.windowEndMs) out.push({ stream: orderStream(o.orderId), events: [pushStatus(ctx, s, o)] });
         continue;
       }
       const t = st.totals;
@@ -246,8 +236,8 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
           deliveredKwh: round3(l.deliveredMwh * 1000),
         })),
       };
-      await pushStatus(ctx, s, { ...o, phase: 'fulfilled', updatedMs: ctx.now(), fulfilled: { deliveredMwh: t.deliveredMwh, contractedMwh: t.contractedMwh, paymentGbp: t.paymentGbp, penaltyGbp: t.penaltyGbp, netGbp: t.netGbp } });
-      out.push({ stream: orderStream(o.orderId), events: [{ type: 'flex.order.fulfilled', data }] });
+      const push = pushStatus(ctx, s, { ...o, phase: 'fulfilled', updatedMs: ctx.now(), fulfilled: { deliveredMwh: t.deliveredMwh, contractedMwh: t.contractedMwh, paymentGbp: t.paymentGbp, penaltyGbp: t.penaltyGbp, netGbp: t.netGbp } });
+      out.push({ stream: orderStream(o.orderId), events: [{ type: 'flex.order.fulfilled', data }, push] });
     }
     return out;
   }
@@ -261,8 +251,15 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
     commands: { handle: 'flex.request.handle', reject: 'flex.request.reject' },
     initialState: INITIAL_COORDINATION_STATE,
     evolve: evolveCoordination,
+    effects: {
+      'beckn.callback.scheduled': {
+        key: (e) => bapKeyOf((e.data as { target: string }).target),
+        perform: (e, a) => deliver(e, a.nowMs, a.idempotencyKey),
+        // Inline: on one simulated clock the BAP gets each callback before the step ends.
+        background: cfg.callbackDelivery === 'background',
+      },
+    },
     async onStart(ctx, state) {
-      stopLog = ctx.log;
       const intake = new BppIntake({
         config: cfg,
         keys: deps.keyDirectory,
@@ -271,7 +268,7 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
         log: ctx.log,
         backlog: (bapUri) => {
           const key = bapKeyOf(bapUri);
-          return (accepted.get(key) ?? 0) + callbacks.pending(key);
+          return (accepted.get(key) ?? 0) + deps.runtime.effectBacklog(key);
         },
         enqueueRequest: (action, body) => {
           const r = deps.runtime.enqueue(COORDINATION_AGENT, 'handle', { action, body }, { id: `beckn:${body.context.message_id}`, correlationId: body.context.transaction_id, source: body.context.bap_id, sign: false });
@@ -324,11 +321,6 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
       deps.resolver?.unregister(cfg.bpp.uri);
       await server?.close();
       server = undefined;
-      // Those in flight finish (each gives up after callbackTimeoutMs); those not started would
-      // hold shutdown for a queue's worth of timeouts behind a BAP that never answers.
-      const dropped = callbacks.dropWaiting();
-      if (dropped > 0) stopLog?.warn({ dropped }, 'callbacks not sent: the BPP is stopping');
-      await callbacks.idle();
     },
     async decide(input, s, ctx) {
       if (input.kind === 'event') {
@@ -359,4 +351,18 @@ function bapKeyOf(bapUri: string): string {
   } catch {
     return bapUri;
   }
+}
+
+/**
+ * What the BAP said. An ACK or NACK is an answer (a NACK is its loss, not a fact about the
+ * order); no answer, a timeout, 429 or a server error is tried again by the reactor.
+ */
+const retryable = (httpStatus: number): boolean => httpStatus === 0 || httpStatus >= 500 || httpStatus === 408 || httpStatus === 429;
+
+function answerOf(r: { httpStatus: number; ack: 'ACK' | 'NACK' | null; error: { code: string; message?: string } | null; problem: string | null }): EffectResult {
+  const detail = r.error ? `${r.error.code}${r.error.message ? ` ${r.error.message}` : ''}` : r.problem;
+  // Busy or broken, whatever the body says: try again later.
+  if (retryable(r.httpStatus)) return { ok: false, reason: `HTTP ${r.httpStatus}${detail ? `: ${detail}` : ''}` };
+  if (r.ack !== null) return { ok: true, httpStatus: r.httpStatus, ack: r.ack, detail: detail === null ? null : detail.slice(0, 512) };
+  return { ok: true, httpStatus: r.httpStatus, ack: null, detail: (detail ?? `HTTP ${r.httpStatus}`).slice(0, 512) };
 }

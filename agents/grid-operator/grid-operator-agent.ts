@@ -1,4 +1,5 @@
-import { defineAgent, type AgentContext, type AgentDefinition, type Decision, type EventToAppend } from '../../core/runtime/agent.ts';
+import { defineAgent, type AgentContext, type AgentDefinition, type Decision, type EffectResult, type EventToAppend } from '../../core/runtime/agent.ts';
+import type { Envelope } from '../../core/envelope.ts';
 import type { Runtime } from '../../core/runtime/runtime.ts';
 import {
   buildContext,
@@ -54,6 +55,7 @@ interface ForecastData {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+type Meta = Record<string, string | number | null>;
 const streamOf = (purchaseId: string): string => `purchase-${purchaseId}`;
 
 function tagValue(groups: ReadonlyArray<TagGroup> | undefined, group: string, code: string): string | undefined {
@@ -73,8 +75,26 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
   /** Changes asked for and not yet answered (not facts until the BPP confirms them). */
   const asked = new Map<string, string>();
 
-  function post(ctx: AgentContext, baseUri: string, action: BecknAction, body: { context: { ttl?: string } }): Promise<PostOutcome> {
-    return deps.transport.post({ baseUri, action, body, key: deps.signingKey, nowMs: ctx.now(), timeoutMs: cfg.requestTimeoutMs });
+  /** Ratings asked for and not yet answered, so a repeated COMPLETED does not rate twice. */
+  const rating = new Set<string>();
+
+  /**
+   * A request is a fact first (`beckn.request.scheduled`, appended with the decision), sent by
+   * the runtime's effects reactor once stored; its answer comes back as `outbox.effect.sent` /
+   * `outbox.effect.failed`, an input like any other (see `onOutcome`). `meta` says what it was for.
+   */
+  function request(baseUri: string, action: BecknAction, body: { context: { message_id: string } }, meta: Meta): EventToAppend {
+    return { type: 'beckn.request.scheduled', data: { target: baseUri, action, messageId: body.context.message_id, body, meta } };
+  }
+
+  async function deliver(e: Envelope, nowMs: number, idempotencyKey: string): Promise<EffectResult> {
+    const d = e.data as { target: string; action: string; body: { context: { ttl?: string } } };
+    const r = await deps.transport.post({ baseUri: d.target, action: d.action, body: d.body, key: deps.signingKey, nowMs, timeoutMs: cfg.requestTimeoutMs, idempotencyKey });
+    // A NACK is the BPP's answer (fed back to decide); no answer, 429 or a server error is retried.
+    const detail = refused(r);
+    if (r.httpStatus === 0 || r.httpStatus >= 500 || r.httpStatus === 408 || r.httpStatus === 429) return { ok: false, reason: `HTTP ${r.httpStatus}: ${detail}` };
+    if (r.ack !== null) return { ok: true, httpStatus: r.httpStatus, ack: r.ack, detail: r.ack === 'ACK' ? null : detail };
+    return { ok: true, httpStatus: r.httpStatus, ack: null, detail };
   }
 
   // The other side's words are bounded before they reach a ledger reason (at most 2,048 characters).
@@ -90,7 +110,7 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
     return buildContext({ action, bap: cfg.bap, ...(bpp ? { bpp } : {}), transactionId: p.transactionId, messageId: ctx.newId(), nowMs: ctx.now(), domain: cfg.domain });
   }
 
-  async function onStress(d: StressData, s: GridOperatorState, ctx: AgentContext): Promise<Decision[]> {
+  function onStress(d: StressData, s: GridOperatorState, ctx: AgentContext): Decision[] {
     if (s.purchases.has(d.stressId)) return [];
     const startMs = Date.parse(d.windowStart);
     const endMs = Date.parse(d.windowEnd);
@@ -99,23 +119,19 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
     if (startMs - nowMs < cfg.minLeadMin * 60_000) return [declined(p0, null, null, `the window starts in ${Math.round((startMs - nowMs) / 60_000)} min, less than the ${cfg.minLeadMin} min needed to buy`)];
     const transactionId = ctx.newId();
     const peak = d.kind === 'carbon-peak' ? d.peakCarbonGPerKwh : d.peakPriceGbpPerMwh;
-    const searched = await search(ctx, { purchaseId: d.stressId, stressId: d.stressId, kind: d.kind, windowStartMs: startMs, windowEndMs: endMs, peak, transactionId });
-    return searched.length ? searched : [declined({ ...p0, transactionId }, null, null, 'the BPP refused the search')];
+    // A refused search is declined when its answer comes back (onOutcome).
+    return search(ctx, { purchaseId: d.stressId, stressId: d.stressId, kind: d.kind, windowStartMs: startMs, windowEndMs: endMs, peak, transactionId }, 'search');
   }
 
   /** Ask the BPP for flexibility in a stress window (again, for a purchase already open). */
-  async function search(
+  function search(
     ctx: AgentContext,
     p: { purchaseId: string; stressId: string; kind: string; windowStartMs: number; windowEndMs: number; peak: number; transactionId: string },
-  ): Promise<Decision[]> {
+    purpose: 'search' | 'search-again',
+  ): Decision[] {
     const messageId = ctx.newId();
     const context = buildContext({ action: 'search', bap: cfg.bap, transactionId: p.transactionId, messageId, nowMs: ctx.now(), domain: cfg.domain });
     const body = searchRequest(context, { windowStartMs: p.windowStartMs, windowEndMs: p.windowEndMs, minKw: Math.min(cfg.wantKw, 100), location: cfg.location });
-    const r = await post(ctx, cfg.bppUri, 'search', body);
-    if (r.ack !== 'ACK') {
-      ctx.log.warn({ purchaseId: p.purchaseId, refused: refused(r) }, 'search refused');
-      return [];
-    }
     return [
       {
         stream: streamOf(p.purchaseId),
@@ -135,6 +151,7 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
               bppUri: cfg.bppUri,
             },
           },
+          request(cfg.bppUri, 'search', body, { purpose, purchaseId: p.purchaseId }),
         ],
       },
     ];
@@ -143,7 +160,7 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
   /** No search after this one would still leave `minLeadMin` before the window. */
   const lastChance = (p: Purchase, nowMs: number): boolean => nowMs + cfg.researchEveryMin * 60_000 > p.windowStartMs - cfg.minLeadMin * 60_000;
 
-  async function onSearch(body: BecknBody<'on_search'>, p: Purchase, s: GridOperatorState, ctx: AgentContext): Promise<Decision[]> {
+  function onSearch(body: BecknBody<'on_search'>, p: Purchase, s: GridOperatorState, ctx: AgentContext): Decision[] {
     if (p.answered) return [];
     if (body.error) return [declined(p, null, body.error.code, `on_search error: ${body.error.message ?? body.error.code}`)];
     const offers = offersFromCatalog(body.message.catalog);
@@ -181,8 +198,8 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
       },
     ];
     for (const c of choices) {
-      const r = await post(ctx, withBpp.bppUri, 'select', selectRequest(ctxFor(ctx, 'select', withBpp), { providerId: c.offer.providerId, itemId: c.offer.itemId, kw: c.kw, ...(c.offer.fulfillmentId ? { fulfillmentId: c.offer.fulfillmentId } : {}) }));
-      if (r.ack !== 'ACK') events.push({ type: 'market.purchase.declined', data: { purchaseId: p.purchaseId, transactionId: p.transactionId, itemId: c.offer.itemId, code: r.error?.code ?? null, reason: `select refused: ${refused(r)}` } });
+      const body = selectRequest(ctxFor(ctx, 'select', withBpp), { providerId: c.offer.providerId, itemId: c.offer.itemId, kw: c.kw, ...(c.offer.fulfillmentId ? { fulfillmentId: c.offer.fulfillmentId } : {}) });
+      events.push(request(withBpp.bppUri, 'select', body, { purpose: 'select', purchaseId: p.purchaseId, itemId: c.offer.itemId }));
     }
     return [{ stream: streamOf(p.purchaseId), events }];
   }
@@ -195,20 +212,19 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
     return item && sel ? { providerId: o.provider?.id ?? '', itemId: item.id, kw: sel.kw, fulfillmentId: o.fulfillments?.[0]?.id ?? fulfillmentIdOf(item.id) } : undefined;
   };
 
-  async function onQuote(action: 'on_select' | 'on_init', body: BecknBody<'on_select'>, p: Purchase, ctx: AgentContext): Promise<Decision[]> {
+  function onQuote(action: 'on_select' | 'on_init', body: BecknBody<'on_select'>, p: Purchase, ctx: AgentContext): Decision[] {
     const order = body.message.order;
     const choice = choiceOf(order, p);
     const itemId = itemOf(order)?.id ?? null;
     if (body.error || !choice) return [declined(p, itemId, body.error?.code ?? null, `${action} ${body.error ? `error: ${body.error.message ?? body.error.code}` : 'names no item we selected'}`)];
     if (p.items.get(choice.itemId)?.status !== 'pending') return [];
     if (action === 'on_select') {
-      const r = await post(ctx, p.bppUri, 'init', initRequest(ctxFor(ctx, 'init', p), { ...choice, billing: cfg.billing }));
-      if (r.ack !== 'ACK') return [declined(p, choice.itemId, r.error?.code ?? null, `init refused: ${refused(r)}`)];
-      return [{ stream: streamOf(p.purchaseId), events: [{ type: 'market.purchase.quoted', data: { purchaseId: p.purchaseId, transactionId: p.transactionId, itemId: choice.itemId, kw: choice.kw, quoteGbp: Number(order.quote?.price.value ?? 0) } }] }];
+      // Quoted once the BPP has taken the init (onOutcome), as before the reactor.
+      const meta = { purpose: 'init', purchaseId: p.purchaseId, itemId: choice.itemId, kw: choice.kw, quoteGbp: Number(order.quote?.price.value ?? 0) };
+      return [{ stream: streamOf(p.purchaseId), events: [request(p.bppUri, 'init', initRequest(ctxFor(ctx, 'init', p), { ...choice, billing: cfg.billing }), meta)] }];
     }
-    const r = await post(ctx, p.bppUri, 'confirm', confirmRequest(ctxFor(ctx, 'confirm', p), { ...choice, billing: cfg.billing, ...(order.quote ? { quote: order.quote } : {}), ...(order.payments ? { payments: order.payments } : {}) }));
-    if (r.ack !== 'ACK') return [declined(p, choice.itemId, r.error?.code ?? null, `confirm refused: ${refused(r)}`)];
-    return [];
+    const body2 = confirmRequest(ctxFor(ctx, 'confirm', p), { ...choice, billing: cfg.billing, ...(order.quote ? { quote: order.quote } : {}), ...(order.payments ? { payments: order.payments } : {}) });
+    return [{ stream: streamOf(p.purchaseId), events: [request(p.bppUri, 'confirm', body2, { purpose: 'confirm', purchaseId: p.purchaseId, itemId: choice.itemId })] }];
   }
 
   function onConfirm(body: BecknBody<'on_confirm'>, p: Purchase): Decision[] {
@@ -241,7 +257,7 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
     ];
   }
 
-  async function onStatus(body: BecknBody<'on_status'>, s: GridOperatorState, ctx: AgentContext): Promise<Decision[]> {
+  function onStatus(body: BecknBody<'on_status'>, s: GridOperatorState, ctx: AgentContext): Decision[] {
     const order = body.message.order;
     const o = order.id ? s.orders.get(order.id) : undefined;
     if (!o || body.error) return [];
@@ -267,14 +283,15 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
         },
       },
     ];
-    if (state === 'COMPLETED' && !o.rated) {
+    if (state === 'COMPLETED' && !o.rated && !rating.has(o.orderId)) {
       const contracted = num(tagValue(order.tags, 'settlement', 'contracted-mwh')) ?? 0;
       const delivered = num(tagValue(order.tags, 'settlement', 'delivered-mwh')) ?? 0;
       const share = contracted > 0 ? delivered / contracted : 0;
       const value = ratingFor(share);
-      const r = await post(ctx, p.bppUri, 'rating', ratingRequest(ctxFor(ctx, 'rating', p), [{ rating_category: 'Order', id: o.orderId, value: String(value) }]));
-      if (r.ack === 'ACK') events.push({ type: 'market.delivery.rated', data: { purchaseId: o.purchaseId, orderId: o.orderId, value, deliveredShare: Math.round(share * 1000) / 1000 } });
-      else ctx.log.warn({ orderId: o.orderId, refused: refused(r) }, 'rating refused');
+      rating.add(o.orderId);
+      const body2 = ratingRequest(ctxFor(ctx, 'rating', p), [{ rating_category: 'Order', id: o.orderId, value: String(value) }]);
+      // Rated once the BPP has taken it (onOutcome).
+      events.push(request(p.bppUri, 'rating', body2, { purpose: 'rating', purchaseId: o.purchaseId, orderId: o.orderId, value, deliveredShare: Math.round(share * 1000) / 1000 }));
     }
     return [{ stream: streamOf(o.purchaseId), events }];
   }
@@ -296,10 +313,11 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
   }
 
   /** Re-judge every order still changeable against a newer forecast. */
-  async function onForecast(d: ForecastData, s: GridOperatorState, ctx: AgentContext): Promise<Decision[]> {
+  function onForecast(d: ForecastData, s: GridOperatorState, ctx: AgentContext): Decision[] {
     const nowMs = ctx.now();
     const startsAtMs = Date.parse(d.startsAt);
     // Each order is reduced at most once; a reduced one may still be cancelled.
+    const out: Decision[] = [];
     const open = [...s.orders.values()].filter((o: BoughtOrder) => (o.phase === 'ordered' || o.phase === 'updated') && nowMs < o.cancelGateMs && !asked.has(o.orderId));
     for (const o of open.sort((a, b) => a.windowStartMs - b.windowStartMs || (a.orderId < b.orderId ? -1 : 1))) {
       const p = s.purchases.get(o.purchaseId);
@@ -309,33 +327,81 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
       const v = judge({ announcedPeak: p.peak, forecastPeak, kw: o.kw, minKw: o.minKw, cancelBelow: cfg.cancelBelow, updateBelow: cfg.updateBelow, easedShare: cfg.easedShare });
       if (v.kind === 'keep' || (v.kind === 'reduce' && o.phase === 'updated')) continue;
       const why = `forecast peak ${forecastPeak!.toFixed(1)} is ${Math.round(v.level * 100)} % of the ${p.peak.toFixed(1)} announced`;
-      const r =
+      const ev =
         v.kind === 'cancel'
-          ? await post(ctx, p.bppUri, 'cancel', cancelRequest(ctxFor(ctx, 'cancel', p), { orderId: o.orderId, reasonId: 'stress-passed', reason: `stress passed: ${why}` }))
-          : await post(ctx, p.bppUri, 'update', updateRequest(ctxFor(ctx, 'update', p), { orderId: o.orderId, itemId: o.itemId, kw: v.kw }));
-      if (r.ack === 'ACK') asked.set(o.orderId, v.kind === 'cancel' ? `stress passed: ${why}` : `stress eased: ${why}`);
-      else ctx.log.warn({ orderId: o.orderId, change: v.kind, refused: refused(r) }, 'change refused');
+          ? request(p.bppUri, 'cancel', cancelRequest(ctxFor(ctx, 'cancel', p), { orderId: o.orderId, reasonId: 'stress-passed', reason: `stress passed: ${why}` }), { purpose: 'cancel', purchaseId: p.purchaseId, orderId: o.orderId })
+          : request(p.bppUri, 'update', updateRequest(ctxFor(ctx, 'update', p), { orderId: o.orderId, itemId: o.itemId, kw: v.kw }), { purpose: 'update', purchaseId: p.purchaseId, orderId: o.orderId });
+      // Asked now; forgotten again if the BPP refuses (onOutcome).
+      asked.set(o.orderId, v.kind === 'cancel' ? `stress passed: ${why}` : `stress eased: ${why}`);
+      out.push({ stream: streamOf(p.purchaseId), events: [ev] });
     }
     // Windows still short of flexibility: search again, now and then, while there is time.
-    const out: Decision[] = [];
     const purchases = [...s.purchases.values()].sort((a, b) => a.windowStartMs - b.windowStartMs || (a.purchaseId < b.purchaseId ? -1 : 1));
     for (const p of purchases) {
       if (p.closed || p.windowStartMs - nowMs < cfg.minLeadMin * 60_000 || nowMs - p.lastSearchMs < cfg.researchEveryMin * 60_000) continue;
       const changed = [...s.orders.values()].some((o) => o.purchaseId === p.purchaseId && (o.phase === 'cancelled' || o.phase === 'updated'));
       if (changed || fullyCovered({ windowStartMs: p.windowStartMs, windowEndMs: p.windowEndMs, wantKw: p.wantKw }, coverage(s, p))) continue;
-      out.push(...(await search(ctx, p)));
+      out.push(...search(ctx, p, 'search-again'));
     }
     return out;
+  }
+
+  /** The BPP's answer to one of our requests, fed back as an input once the reactor has it. */
+  function onOutcome(e: Envelope, s: GridOperatorState, ctx: AgentContext): Decision[] {
+    const d = e.data as { scheduledBy: string; effectType: string; meta?: Meta; ack?: 'ACK' | 'NACK' | null; detail?: string | null; reason?: string };
+    if (d.scheduledBy !== GRID_OPERATOR_AGENT || d.effectType !== 'beckn.request.scheduled' || !d.meta) return [];
+    const m = d.meta;
+    const p = s.purchases.get(String(m['purchaseId']));
+    if (!p) return [];
+    const ok = e.type === 'outbox.effect.sent' && d.ack === 'ACK';
+    const why = truncateText(e.type === 'outbox.effect.failed' ? (d.reason ?? 'not sent') : (d.detail ?? `answered ${d.ack ?? 'without an ACK'}`), 512);
+    const item = typeof m['itemId'] === 'string' ? m['itemId'] : null;
+    const orderId = String(m['orderId']);
+    switch (m['purpose']) {
+      case 'search':
+        return ok ? [] : [declined(p, null, null, 'the BPP refused the search')];
+      case 'search-again':
+        if (!ok) ctx.log.warn({ purchaseId: p.purchaseId, refused: why }, 'search refused');
+        return [];
+      case 'select':
+      case 'confirm':
+        return ok ? [] : [declined(p, item, null, `${m['purpose']} refused: ${why}`)];
+      case 'init':
+        if (!ok) return [declined(p, item, null, `init refused: ${why}`)];
+        return [{ stream: streamOf(p.purchaseId), events: [{ type: 'market.purchase.quoted', data: { purchaseId: p.purchaseId, transactionId: p.transactionId, itemId: item, kw: m['kw'], quoteGbp: m['quoteGbp'] } }] }];
+      case 'rating':
+        rating.delete(orderId);
+        if (!ok) {
+          ctx.log.warn({ orderId, refused: why }, 'rating refused');
+          return [];
+        }
+        return [{ stream: streamOf(p.purchaseId), events: [{ type: 'market.delivery.rated', data: { purchaseId: p.purchaseId, orderId, value: m['value'], deliveredShare: m['deliveredShare'] } }] }];
+      case 'cancel':
+      case 'update':
+        if (!ok) {
+          asked.delete(orderId);
+          ctx.log.warn({ orderId, change: m['purpose'], refused: why }, 'change refused');
+        }
+        return [];
+      default:
+        return [];
+    }
   }
 
   return defineAgent<GridOperatorState>({
     name: GRID_OPERATOR_AGENT,
     version: '1.0.0',
     categories: ['purchase'],
-    subscriptions: ['grid.stress.expected', 'grid.forecast.published'],
+    subscriptions: ['grid.stress.expected', 'grid.forecast.published', 'outbox.effect.sent', 'outbox.effect.failed'],
     commands: { callback: 'market.callback.handle' },
     initialState: INITIAL_GRID_OPERATOR_STATE,
     evolve: evolveGridOperator,
+    effects: {
+      'beckn.request.scheduled': {
+        key: (e) => (e.data as { target: string }).target,
+        perform: (e, a) => deliver(e, a.nowMs, a.idempotencyKey),
+      },
+    },
     async onStart(ctx) {
       const intake = new CallbackIntake({
         bapId: cfg.bap.id,
@@ -361,6 +427,7 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
       if (input.kind === 'event') {
         if (input.event.type === 'grid.stress.expected') return onStress(input.event.data as StressData, s, ctx);
         if (input.event.type === 'grid.forecast.published') return onForecast(input.event.data as ForecastData, s, ctx);
+        if (input.event.type === 'outbox.effect.sent' || input.event.type === 'outbox.effect.failed') return onOutcome(input.event, s, ctx);
         return [];
       }
       if (input.kind !== 'command' || input.command.type !== 'market.callback.handle') return [];

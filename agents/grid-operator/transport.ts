@@ -31,6 +31,8 @@ export interface BecknTransport {
     readonly key: BecknSigningKey;
     readonly nowMs: number;
     readonly timeoutMs?: number;
+    /** The same on every retry of one message (its message_id): the receiver dedupes by it. */
+    readonly idempotencyKey?: string;
   }): Promise<PostOutcome>;
   /** The logical URI is now served at `origin` (a loopback port in a simulation). */
   announce?(logicalUri: string, origin: string): void;

@@ -63,6 +63,41 @@ export interface AgentContext {
   publish(subject: string, data: unknown): Promise<void>;
 }
 
+/**
+ * How to carry out one kind of effect outside the ledger (a Beckn callback, an HTTP request).
+ * The decider never performs it: it appends an event of the declared type carrying the exact
+ * message, and the runtime's effects reactor performs it from the committed ledger, retries it,
+ * and records `outbox.effect.sent` or `outbox.effect.failed`.
+ */
+export interface EffectDeclaration {
+  /** Effects with the same key go out one at a time, in ledger order (one receiver, say). */
+  key(event: Envelope): string;
+  /**
+   * Send it once. `idempotencyKey` is the same on every attempt and after a restart: the
+   * receiver drops repeats by it (a Beckn message id). Throw, or answer `{ ok: false }`, to be
+   * tried again with back-off.
+   */
+  perform(event: Envelope, attempt: EffectAttempt): Promise<EffectResult>;
+  /**
+   * Under the lockstep scheduler an effect is awaited before the next ledger event, so a
+   * simulation stays deterministic. `true` sends it through the fair queue instead (a live BPP
+   * whose slow BAPs must not hold up the rest).
+   */
+  readonly background?: boolean;
+}
+
+export interface EffectAttempt {
+  readonly number: number;
+  readonly idempotencyKey: string;
+  /** The clock's time now (the send time, not the decision time). */
+  readonly nowMs: number;
+}
+
+export type EffectResult =
+  /** The receiver answered; a refusal (a NACK) is an answer, not a reason to retry. */
+  | { readonly ok: true; readonly httpStatus: number; readonly ack: 'ACK' | 'NACK' | null; readonly detail: string | null }
+  | { readonly ok: false; readonly reason: string };
+
 export interface AgentDefinition<S> {
   readonly name: string;
   readonly version: string;
@@ -78,6 +113,11 @@ export interface AgentDefinition<S> {
   readonly observes?: ReadonlyArray<string>;
   /** Command names accepted on `caco.<site>.cmd.<agent>.<name>`; each must be a registered command type. */
   readonly commands?: Readonly<Record<string, string>>;
+  /**
+   * Effects this agent schedules, by the event type that carries them (registered types whose
+   * data has `messageId`). Sent after the event is stored, from the ledger, once per event.
+   */
+  readonly effects?: Readonly<Record<string, EffectDeclaration>>;
   readonly initialState: S;
   /**
    * For a state that `evolve` updates in place: a new initial state for each rebuild. Without

@@ -6,3 +6,5 @@ export { DeadLetters, type DeadLetter } from './dead-letter.ts';
 export { intakeCommand, intakeEvent } from './intake.ts';
 export { Mailbox } from './mailbox.ts';
 export { subjects } from './subjects.ts';
+export { EffectsReactor, idempotencyKeyOf, EFFECT_SENT, EFFECT_FAILED, type EffectsReactorOptions } from './effects-reactor.ts';
+export { CallbackQueue as FairQueue, type CallbackQueueOptions as FairQueueOptions } from './fair-queue.ts';

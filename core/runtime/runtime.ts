@@ -19,6 +19,7 @@ import { SiteIdentity, type CommandIdentity } from '../identity/site-identity.ts
 import type { Principal } from '../identity/key-entry.ts';
 import { Mailbox } from './mailbox.ts';
 import { Relay } from './relay.ts';
+import { EffectsReactor } from './effects-reactor.ts';
 import { subjects } from './subjects.ts';
 import { LiveSignal } from '../store/catch-up.ts';
 import { DEFAULT_COMMAND_LIMITS, summarizePayload, type InputLimits } from './input-limits.ts';
@@ -68,6 +69,8 @@ export interface RuntimeOptions {
   readonly quarantine?: QuarantineStore;
   /** How long a failing ledger subscription retries before it is reported dead (default 120 s). */
   readonly subscriptionGiveUpMs?: number;
+  /** How the effects reactor sends what agents schedule (see `AgentDefinition.effects`). */
+  readonly effects?: { readonly maxInFlight?: number; readonly maxQueuedPerKey?: number; readonly maxAttempts?: number; readonly backoffMs?: number; readonly maxBackoffMs?: number };
 }
 
 /** Whether the runtime's ledger readers are alive (synchronous, for a watchdog): `ok: false` once any gave up. */
@@ -118,6 +121,9 @@ export class Runtime {
   private cursor: VerifiedCursor | undefined;
   private readonly dlq: DeadLetters;
   private relay: Relay | undefined;
+  private effects: EffectsReactor | undefined;
+  /** The lockstep loop hands events to the reactor only once the agents' servers are up. */
+  private effectsReady: Promise<void> = Promise.resolve();
   private readonly limiter: RateLimiter | undefined;
   private started = false;
   private stopping = false;
@@ -191,6 +197,13 @@ export class Runtime {
       this.relay = new Relay({ store: this.store, checkpoints: this.o.checkpoints, bus: this.o.bus, site: this.o.site, log: this.o.log, ...(this.o.subscriptionGiveUpMs !== undefined ? { giveUpAfterMs: this.o.subscriptionGiveUpMs } : {}) });
       await this.relay.start();
     }
+    const declared = new Map(this.slots.filter((s) => s.host.def.effects).map((s) => [s.host.name, s.host.def.effects!] as const));
+    let effectsUp = (): void => undefined;
+    if (declared.size > 0) {
+      this.effects = new EffectsReactor({ store: this.store, checkpoints: this.o.checkpoints, clock: this.o.clock, log: this.o.log.child({ component: 'effects' }), declarations: declared, mode: this.o.delivery === 'lockstep' ? 'lockstep' : 'live', ...this.o.effects });
+      await this.effects.prepare();
+      this.effectsReady = new Promise<void>((r) => (effectsUp = r));
+    }
     for (const s of this.slots) if (s.input === 'bus') await this.listenForEvents(s);
     const storeFed = this.slots.filter((s) => s.input === 'store');
     if (this.o.delivery === 'lockstep') {
@@ -214,6 +227,19 @@ export class Runtime {
       }
     }
     for (const s of this.slots) await s.host.start();
+    // After the agents' onStart: an effect owed from before a crash may be addressed to a server they open.
+    await this.effects?.run();
+    effectsUp();
+  }
+
+  /** Resolves when every effect read so far is sent or given up on (settle() does not wait for sends in the background). */
+  async effectsSettled(): Promise<void> {
+    await this.effects?.idle();
+  }
+
+  /** Effects waiting or in flight for `key` (the key an effect declaration gives, a BAP's origin say). */
+  effectBacklog(key: string): number {
+    return this.effects?.pendingFor(key) ?? 0;
   }
 
   /** Queue an input for an agent; resolves with the outcome once handled. */
@@ -262,6 +288,11 @@ export class Runtime {
       const input = h.accept(e);
       if (input) await h.handle(input);
       await h.afterLedgerInput();
+    }
+    // After the fact is stored and seen by every agent: its effect, awaited, so the order of work stays fixed.
+    if (this.effects) {
+      await this.effectsReady;
+      await this.effects.onEvent(e);
     }
   }
 
@@ -318,6 +349,9 @@ export class Runtime {
           await s.mailbox.idle();
         }
       }
+      // Effects read and queued (lockstep awaits those not declared `background`); a send to a
+      // receiver that never answers must not hold up settling.
+      await this.effects?.caughtUp();
       await this.relay?.caughtUp();
       await this.o.bus.flush();
       const idle = this.o.delivery === 'lockstep' ? !this.busy && this.queue.length === 0 && this.dispatchPos >= headBefore : this.slots.every((s) => s.mailbox.size === 0);
@@ -486,8 +520,12 @@ export class Runtime {
   async stop(): Promise<void> {
     if (!this.started) return;
     this.stopping = true;
+    this.effects?.halt();
     this.wake.close();
     await this.loop;
+    // Before the agents stop (and close their servers): effects in flight finish, those not
+    // started stay owed and go out after the next start.
+    await this.effects?.stop();
     for (const s of this.slots) {
       for (const b of s.busSubs) await b.unsubscribe();
       await s.sub?.close();
