@@ -157,7 +157,7 @@ async function worker() {
     const summarised = r.counts['tests'] !== undefined;
     if (r.timedOut) broken.push(`${file}: killed after its limit of ${r.limitS} s (raise it with '// test-file-timeout: N' if it is legitimately slow)`);
     else if (!summarised) broken.push(`${file}: exited (${r.signal ?? `code ${r.code}`}) without a test summary`);
-    else if (r.code !== 0 && !(r.counts['fail'] > 0)) broken.push(`${file}: exited with code ${r.code} though no test failed`);
+    else if (r.code !== 0 && !(r.counts['fail'] > 0) && !(r.counts['cancelled'] > 0)) broken.push(`${file}: exited with code ${r.code} though no test failed`);
   }
 }
 await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs, files.length)) }, worker));

@@ -42,22 +42,34 @@ describe('test runner', { timeout: 80_000 }, () => {
     assert.match(r.out, /^ℹ files 2$/m);
   });
 
-  test('a file that hangs is killed at its limit with its child processes, reported and counted as failed', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'caco-runner-'));
-    const pidFile = join(dir, 'child.pid');
-    try {
-      const r = await runRunner(['--file-timeout', '3', `${fixtures}/hangs.fixture.ts`, `${fixtures}/passes.fixture.ts`], { CACO_RUNNER_FIXTURE_PIDFILE: pidFile });
-      assert.equal(r.code, 1, r.out);
-      assert.ok(r.ms < 30_000, `the runner took ${r.ms} ms`);
-      assert.match(r.out, /hangs\.fixture\.ts: killed after its limit of 3 s/);
-      // The other file still ran.
-      assert.match(r.out, /^2 passed, 1 failed, 1 skipped$/m);
-      const pid = Number(readFileSync(pidFile, 'utf8'));
-      assert.ok(pid > 0);
-      assert.equal(alive(pid), false, `the hung file's child process ${pid} is still running`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  for (const [fixture, how] of [
+    ['frozen', /frozen\.fixture\.ts: killed after its limit of 3 s/],
+    ['hangs', /hangs\.fixture\.ts[^\n]*\n\s*'test timed out after \d+ms'/],
+  ] as const) {
+    test(`a file that never ends (${fixture}) is ended with its child processes, reported and counted as failed; the rest still runs`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'caco-runner-'));
+      const pidFile = join(dir, 'child.pid');
+      try {
+        const r = await runRunner(['--file-timeout', fixture === 'frozen' ? '3' : '6', `${fixtures}/${fixture}.fixture.ts`, `${fixtures}/passes.fixture.ts`], { CACO_RUNNER_FIXTURE_PIDFILE: pidFile });
+        assert.equal(r.code, 1, r.out);
+        assert.ok(r.ms < 40_000, `the runner took ${r.ms} ms`);
+        assert.match(r.out, how);
+        assert.match(r.out, /^2 passed, 1 failed, 1 skipped$/m);
+        const pid = Number(readFileSync(pidFile, 'utf8'));
+        assert.ok(pid > 0);
+        assert.equal(alive(pid), false, `the file's child process ${pid} is still running`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  test('a test that awaits for ever is ended by node:test at the soft limit, named, and counted as failed', async () => {
+    const r = await runRunner(['--file-timeout', '7', `${fixtures}/waits.fixture.ts`]);
+    assert.equal(r.code, 1, r.out);
+    assert.ok(r.ms < 30_000, `the runner took ${r.ms} ms`);
+    assert.match(r.out, /test timed out after 2000ms/);
+    assert.match(r.out, /^0 passed, 1 failed, 0 skipped$/m);
   });
 
   test('a bad flag is refused with the reason', async () => {
