@@ -41,11 +41,13 @@ export function auditCommand(): Command {
       const present = await log.exists();
       if (o.anchor !== undefined && !present) throw new UsageError(`--anchor: no anchor at ${log.where}`);
       const anchor = present ? await readAnchor(log, stack.keyring) : undefined;
-      const report = await verifyLedger(stack.store, stack.keyring, (n) => process.stderr.write(`\rverified ${n.toLocaleString('en-GB')} events…`), {
+      // Progress rewrites one line on a terminal; elsewhere (a log, a pipe) it would run into the report.
+      const tty = process.stderr.isTTY === true;
+      const report = await verifyLedger(stack.store, stack.keyring, (n) => void (tty && process.stderr.write(`\rverified ${n.toLocaleString('en-GB')} events…`)), {
         ...(anchor ? { anchor } : {}),
         ...(o.expectHead !== undefined ? { expectHead: o.expectHead } : {}),
       });
-      process.stderr.write('\r');
+      if (tty) process.stderr.write('\r\x1b[K');
       if (o.json) console.log(JSON.stringify(report, null, 2));
       else for (const line of describeReport(report, present ? undefined : log.where)) console.log(line);
       process.exitCode = report.ok ? 0 : 1;
