@@ -1,7 +1,7 @@
 import { DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { anchorStreamName, anchorSubject } from '../store/jetstream-commit.ts';
-import { isStreamNotFound } from '../store/nats-checkpoints.ts';
+import { ensureStream, isStreamNotFound } from '../store/nats-streams.ts';
 import { readRange } from '../store/jetstream-reader.ts';
 import type { AnchorLog, AnchorRead } from './anchor-log.ts';
 import type { AnchorCheckpoint } from './checkpoint.ts';
@@ -35,23 +35,19 @@ export class JetStreamAnchorLog implements AnchorLog {
   static async open(nc: NatsConnection, site: string, opts: { create: boolean; replicas?: number }): Promise<JetStreamAnchorLog> {
     const jsm = await jetstreamManager(nc);
     const log = new JetStreamAnchorLog(jsm, jetstream(nc), nc, site);
-    if (opts.create && !(await log.exists())) {
-      try {
-        await jsm.streams.add({
-          name: log.stream,
-          subjects: [log.subject],
-          storage: StorageType.File,
-          retention: RetentionPolicy.Limits,
-          discard: DiscardPolicy.New,
-          num_replicas: opts.replicas ?? 1,
-          deny_delete: true,
-          deny_purge: true,
-          allow_direct: true,
-          max_msg_size: 64 * 1024,
-        });
-      } catch (err) {
-        if (!/already in use|exists/i.test(err instanceof Error ? err.message : '')) throw err;
-      }
+    if (opts.create) {
+      await ensureStream(jsm, {
+        name: log.stream,
+        subjects: [log.subject],
+        storage: StorageType.File,
+        retention: RetentionPolicy.Limits,
+        discard: DiscardPolicy.New,
+        num_replicas: opts.replicas ?? 1,
+        deny_delete: true,
+        deny_purge: true,
+        allow_direct: true,
+        max_msg_size: 64 * 1024,
+      });
     }
     return log;
   }

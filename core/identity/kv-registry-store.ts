@@ -1,6 +1,6 @@
 import { DiscardPolicy, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { isStreamNotFound } from '../store/nats-checkpoints.ts';
+import { ensureStream, isStreamNotFound, kvStream } from '../store/nats-streams.ts';
 import { parseStored, type KeyRegistryStore } from './registry-store.ts';
 
 /** The registry's KV bucket for a site: `caco_<site>_keys`, beside the checkpoint bucket. */
@@ -24,28 +24,21 @@ export class KvKeyRegistryStore implements KeyRegistryStore {
     private readonly jsm: JetStreamManager,
     readonly bucket: string,
   ) {
-    this.streamName = `KV_${bucket}`;
-    this.prefix = `$KV.${bucket}.`;
+    ({ name: this.streamName, prefix: this.prefix } = kvStream(bucket));
   }
 
   /** Open the bucket; `create: false` fails instead of creating it (commands that only read). */
-  static async open(nc: NatsConnection, site: string, opts: { ownsConnection?: boolean; create?: boolean } = {}): Promise<KvKeyRegistryStore> {
+  static async open(nc: NatsConnection, site: string, opts: { ownsConnection?: boolean; create?: boolean; replicas?: number } = {}): Promise<KvKeyRegistryStore> {
     const jsm = await jetstreamManager(nc, { timeout: 5000 });
     const s = new KvKeyRegistryStore(nc, opts.ownsConnection ?? false, jsm, keyBucketName(site));
-    await s.ensure(opts.create ?? true);
+    await s.ensure(opts.create ?? true, opts.replicas ?? 1);
     return s;
   }
 
-  private async ensure(create: boolean): Promise<void> {
-    try {
-      await this.jsm.streams.info(this.streamName);
-      return;
-    } catch (err) {
-      if (!isStreamNotFound(err)) throw err;
-      if (!create) throw new Error(`no key registry bucket ${this.bucket} on this NATS server; run \`caco run\` or \`caco keys add\` for the site first`);
-    }
-    try {
-      await this.jsm.streams.add({
+  private async ensure(create: boolean, replicas: number): Promise<void> {
+    const there = await ensureStream(
+      this.jsm,
+      {
         name: this.streamName,
         subjects: [`${this.prefix}>`],
         max_msgs_per_subject: 10,
@@ -53,11 +46,12 @@ export class KvKeyRegistryStore implements KeyRegistryStore {
         allow_rollup_hdrs: true,
         deny_delete: true,
         allow_direct: true,
-        num_replicas: 1,
-      });
-    } catch (err) {
-      if (!/already in use|exists/i.test(err instanceof Error ? err.message : '')) throw err;
-    }
+        // As durable as the ledger: a site that cannot read its registry refuses every command.
+        num_replicas: replicas,
+      },
+      create,
+    );
+    if (!there) throw new Error(`no key registry bucket ${this.bucket} on this NATS server; run \`caco run\` or \`caco keys add\` for the site first`);
   }
 
   async get(keyId: string): Promise<unknown> {

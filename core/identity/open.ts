@@ -39,7 +39,7 @@ export async function openRegistryStore(o: Omit<OpenIdentityOptions, 'keyring' |
     const [{ connectNats }, { KvKeyRegistryStore }] = await Promise.all([import('../bus/nats-bus.ts'), import('./kv-registry-store.ts')]);
     const nc = await connectNats({ servers: o.config.natsUrl, name: `caco-keys-${o.config.site}`, ...(o.config.natsCreds ? { credentials: o.config.natsCreds } : {}) });
     try {
-      return await KvKeyRegistryStore.open(nc, o.natsSite ?? o.config.site, { ownsConnection: true, create: !o.mustExist });
+      return await KvKeyRegistryStore.open(nc, o.natsSite ?? o.config.site, { ownsConnection: true, create: !o.mustExist, replicas: o.config.replicas });
     } catch (err) {
       await nc.close();
       throw o.mustExist ? new KeyRegistryError('--site', err instanceof Error ? err.message : String(err)) : err;

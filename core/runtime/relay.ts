@@ -1,5 +1,6 @@
 import type { Bus } from '../bus/bus.ts';
-import type { CheckpointStore, EventStore, StoreSubscription, SubscriptionStatus } from '../store/event-store.ts';
+import type { CheckpointStore, EventStore, SubscriptionStatus } from '../store/event-store.ts';
+import { startCheckpointedConsumer, type CheckpointedConsumer } from '../store/checkpointed-consumer.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Envelope } from '../envelope.ts';
 import { subjects } from './subjects.ts';
@@ -27,8 +28,7 @@ export interface RelayOptions {
  * event is published only after the previous one was handed to the bus.
  */
 export class Relay {
-  private sub: StoreSubscription | undefined;
-  private sinceCheckpoint = 0;
+  private sub: CheckpointedConsumer | undefined;
   private published = 0;
 
   constructor(private readonly o: RelayOptions) {}
@@ -46,18 +46,15 @@ export class Relay {
   }
 
   async start(): Promise<void> {
-    const from = await this.o.checkpoints.get(this.name);
-    const every = this.o.checkpointEvery ?? 100;
-    this.sub = await this.o.store.subscribeAll(
-      async (e) => {
-        await this.publish(e);
-        if (++this.sinceCheckpoint >= every) {
-          this.sinceCheckpoint = 0;
-          await this.o.checkpoints.put(this.name, e.position);
-        }
-      },
-      {
-        from,
+    // The checkpointed consumer resumes from the relay's checkpoint, writes it every
+    // `checkpointEvery` events and at stop, and skips a copy of an event already published.
+    this.sub = await startCheckpointedConsumer({
+      store: this.o.store,
+      checkpoints: this.o.checkpoints,
+      name: this.name,
+      handler: (e) => this.publish(e),
+      checkpointEvery: this.o.checkpointEvery ?? 100,
+      failures: {
         // A publish that fails (the bus is down) is retried from the relay's position.
         handlerFailures: 'retry',
         ...(this.o.giveUpAfterMs !== undefined ? { giveUpAfterMs: this.o.giveUpAfterMs } : {}),
@@ -67,20 +64,13 @@ export class Relay {
           else this.o.log.error(fields, 'relay failed; resuming from its position after a back-off');
         },
       },
-    );
-    this.o.log.debug({ from }, 'relay started');
-  }
-
-  /** The error that stopped the relay's subscription, if it failed (it does not restart itself). */
-  get failure(): unknown {
-    return this.sub?.failure;
+    });
+    this.o.log.debug({ from: this.sub.position }, 'relay started');
   }
 
   /** The relay's subscription state; `failed` means it publishes nothing more. */
   status(): SubscriptionStatus | undefined {
-    const sub = this.sub;
-    if (!sub) return undefined;
-    return sub.status?.() ?? { state: 'running', position: sub.position, attempts: 0 };
+    return this.sub?.status();
   }
 
   private async publish(e: Envelope): Promise<void> {
@@ -106,7 +96,6 @@ export class Relay {
   async stop(): Promise<void> {
     if (!this.sub) return;
     await this.sub.close();
-    await this.o.checkpoints.put(this.name, this.sub.position);
     this.sub = undefined;
   }
 }

@@ -507,13 +507,16 @@ export class Runtime {
     const head = await this.o.store.headPosition();
     const running = !this.started ? 'runtime not started' : this.stopping ? 'runtime stopping' : undefined;
     const r = this.readerHealth();
-    const state = new Map(r.readers.map((x) => [x.name, x]));
-    // A reader that gave up counts as failed even when its subscription object holds no error.
-    const failed = (name: string, failure: unknown) => failure ?? (state.get(name)?.state === 'failed' ? new Error(state.get(name)?.error ?? 'gave up') : undefined);
+    // Each reader's own state is the one truth: failed means it gave up (or its handler ended it).
+    const byName = new Map(r.readers.map((x) => [x.name, x]));
+    const probe = (name: string, position: number): SubscriptionProbe => {
+      const x = byName.get(name);
+      return { name, position: x?.position ?? position, failure: x?.state === 'failed' ? (x.error ?? 'gave up') : undefined };
+    };
     const probes: SubscriptionProbe[] = [];
-    for (const s of this.slots) if (s.sub) probes.push({ name: `agent:${s.host.name}`, position: s.sub.position, failure: failed(`agent:${s.host.name}`, s.sub.failure) });
-    if (this.loop) probes.push({ name: 'lockstep', position: this.dispatchPos, failure: failed('lockstep', this.loopError) });
-    if (this.relay) probes.push({ name: 'relay', position: this.relay.position, failure: failed('relay', this.relay.failure) });
+    for (const s of this.slots) if (s.sub) probes.push(probe(`agent:${s.host.name}`, s.sub.position));
+    if (this.loop) probes.push(probe('lockstep', this.dispatchPos));
+    if (this.relay) probes.push(probe('relay', this.relay.position));
     return { ...judgeHealth(this.o.site, head, running, probes), readers: r.readers, quarantine: r.quarantine };
   }
 

@@ -141,9 +141,6 @@ export function runCatchUpSubscription(p: CatchUpParams): StoreSubscription {
     get position() {
       return position;
     },
-    get failure() {
-      return failure;
-    },
     status() {
       return resumer.status();
     },

@@ -1,5 +1,5 @@
 import type { Envelope } from '../envelope.ts';
-import type { CheckpointStore, EventStore, StoreSubscription } from './event-store.ts';
+import type { CheckpointStore, EventStore, StoreSubscription, SubscribeAllOptions, SubscriptionStatus } from './event-store.ts';
 
 /**
  * How a projection (or any reader outside the agents) follows the ledger without missing or
@@ -29,6 +29,8 @@ export interface CheckpointedConsumerOptions {
   readonly rememberIds?: number;
   /** Only these stream categories (as the store's subscribeAll takes them). */
   readonly categories?: ReadonlyArray<string>;
+  /** How the underlying subscription treats failures (see SubscribeAllOptions). */
+  readonly failures?: Pick<SubscribeAllOptions, 'handlerFailures' | 'giveUpAfterMs' | 'onError'>;
 }
 
 export interface CheckpointedConsumer {
@@ -37,6 +39,8 @@ export interface CheckpointedConsumer {
   /** Events handled, and copies skipped because their id had been handled already. */
   readonly handled: number;
   readonly duplicatesSkipped: number;
+  /** The underlying subscription's state, for health checks. */
+  status(): SubscriptionStatus;
   caughtUp(): Promise<void>;
   close(): Promise<void>;
 }
@@ -85,7 +89,7 @@ export async function startCheckpointedConsumer(o: CheckpointedConsumerOptions):
         await o.checkpoints.put(o.name, position);
       }
     },
-    { from: position, ...(o.categories ? { categories: o.categories } : {}) },
+    { from: position, ...(o.categories ? { categories: o.categories } : {}), ...o.failures },
   );
   return {
     get position() {
@@ -97,6 +101,7 @@ export async function startCheckpointedConsumer(o: CheckpointedConsumerOptions):
     get duplicatesSkipped() {
       return duplicates;
     },
+    status: () => sub.status?.() ?? { state: 'running', position, attempts: 0 },
     caughtUp: () => sub.caughtUp(),
     async close() {
       await sub.close();

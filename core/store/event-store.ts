@@ -105,8 +105,6 @@ export interface StoreSubscription {
   close(): Promise<void>;
   /** Resolves when the subscription has delivered everything up to the store's current head. */
   caughtUp(): Promise<void>;
-  /** The error that ended the subscription (its handler or the store failed); undefined while alive. */
-  readonly failure?: unknown;
   status?(): SubscriptionStatus;
 }
 

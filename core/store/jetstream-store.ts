@@ -11,7 +11,8 @@ import type { NatsCredentials } from '../nats-auth/credentials.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, SubscriptionStatus, UnreadableHandler } from './event-store.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { anchorStreamName, checkpointBucketName, CorruptCommitError, decodeCommit, encodeCommit, ledgerStreamName, ledgerSubjectPrefix, POSITIONS_PER_COMMIT, positionOf, quarantineBucketName, startSeqAfter, tryDecodeCommit } from './jetstream-commit.ts';
-import { isStreamNotFound, NatsCheckpointStore } from './nats-checkpoints.ts';
+import { NatsCheckpointStore } from './nats-checkpoints.ts';
+import { isStreamNotFound, WRONG_LAST_SEQUENCE } from './nats-streams.ts';
 import { readRange, type RawCommit } from './jetstream-reader.ts';
 import { retryWhileUnavailable, type RetryOptions } from './nats-retry.ts';
 import { NatsQuarantineStore } from './nats-quarantine.ts';
@@ -74,8 +75,6 @@ interface Head {
 
 /** Ranges of up to this many commits are read by direct get rather than through a consumer. */
 const DIRECT_READ_MAX = 64;
-/** A server code, not a message: `wrong last sequence: N`. */
-const WRONG_LAST_SEQUENCE = 10071;
 /** Beyond this many lost races an `'any'` append gives up rather than spin. */
 const MAX_ANY_ATTEMPTS = 50;
 /** No real stream reaches this sequence, so a publish expecting it can never be stored. */
@@ -578,8 +577,8 @@ class JetStreamSubscription implements StoreSubscription {
   /** The next stream sequence to deliver from. */
   private nextSeq: number;
   private closed = false;
-  /** The error that ended the subscription; read by health checks. */
-  failure: unknown;
+  /** The error that ended the subscription, for caughtUp() to throw. */
+  private failure: unknown;
   private consumer: Consumer | undefined;
   private msgs: ConsumerMessages | undefined;
   private running: Promise<void> = Promise.resolve();

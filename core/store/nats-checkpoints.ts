@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../errors.ts';
 import type { CheckpointStore } from './event-store.ts';
 import { checkpointKey } from './jetstream-commit.ts';
 import { retryWhileUnavailable, type RetryOptions } from './nats-retry.ts';
+import { ensureStream, isStreamNotFound, kvStream } from './nats-streams.ts';
 
 export interface NatsCheckpointOptions {
   readonly bucket: string;
@@ -28,8 +29,7 @@ export class NatsCheckpointStore implements CheckpointStore {
     readonly bucket: string,
     private readonly retryOpts: RetryOptions = {},
   ) {
-    this.streamName = `KV_${bucket}`;
-    this.prefix = `$KV.${bucket}.`;
+    ({ name: this.streamName, prefix: this.prefix } = kvStream(bucket));
   }
 
   static async open(jsm: JetStreamManager, opts: NatsCheckpointOptions): Promise<NatsCheckpointStore> {
@@ -40,28 +40,17 @@ export class NatsCheckpointStore implements CheckpointStore {
   }
 
   private async ensure(replicas: number): Promise<void> {
-    try {
-      await this.jsm.streams.info(this.streamName);
-      return;
-    } catch (err) {
-      if (!isStreamNotFound(err)) throw err;
-    }
-    try {
-      await this.jsm.streams.add({
-        name: this.streamName,
-        subjects: [`${this.prefix}>`],
-        max_msgs_per_subject: 1,
-        discard: DiscardPolicy.New,
-        allow_rollup_hdrs: true,
-        deny_delete: true,
-        allow_direct: true,
-        num_replicas: replicas,
-        duplicate_window: 120_000_000_000,
-      });
-    } catch (err) {
-      // Another process may have created it between our look and our add.
-      if (!/already in use|exists/i.test(err instanceof Error ? err.message : '')) throw err;
-    }
+    await ensureStream(this.jsm, {
+      name: this.streamName,
+      subjects: [`${this.prefix}>`],
+      max_msgs_per_subject: 1,
+      discard: DiscardPolicy.New,
+      allow_rollup_hdrs: true,
+      deny_delete: true,
+      allow_direct: true,
+      num_replicas: replicas,
+      duplicate_window: 120_000_000_000,
+    });
   }
 
   async get(name: string): Promise<number> {
@@ -88,8 +77,4 @@ export class NatsCheckpointStore implements CheckpointStore {
   }
 }
 
-export function isStreamNotFound(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const code = (err as { code?: unknown }).code;
-  return code === 10059 || err.constructor.name === 'StreamNotFoundError' || /stream not found/i.test(err.message);
-}
+export { isStreamNotFound } from './nats-streams.ts';

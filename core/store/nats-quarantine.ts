@@ -1,11 +1,8 @@
 import { DiscardPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { QuarantineRecord, QuarantineStore } from './event-store.ts';
-import { isStreamNotFound } from './nats-checkpoints.ts';
+import { ensureStream, isStreamNotFound, kvStream, WRONG_LAST_SEQUENCE } from './nats-streams.ts';
 import { readRange } from './jetstream-reader.ts';
-
-/** A server code, not a message: `wrong last sequence: N`. */
-const WRONG_LAST_SEQUENCE = 10071;
 
 /**
  * The JetStream ledger's dead letters: a KV bucket `caco_<site>_quarantine` (stream
@@ -27,8 +24,7 @@ export class NatsQuarantineStore implements QuarantineStore {
     readonly bucket: string,
     private readonly replicas = 1,
   ) {
-    this.streamName = `KV_${bucket}`;
-    this.prefix = `$KV.${bucket}.`;
+    ({ name: this.streamName, prefix: this.prefix } = kvStream(bucket));
   }
 
   async quarantine(r: QuarantineRecord): Promise<void> {
@@ -75,24 +71,14 @@ export class NatsQuarantineStore implements QuarantineStore {
   }
 
   private async ensure(): Promise<void> {
-    try {
-      await this.jsm.streams.info(this.streamName);
-      return;
-    } catch (err) {
-      if (!isStreamNotFound(err)) throw err;
-    }
-    try {
-      await this.jsm.streams.add({
-        name: this.streamName,
-        subjects: [`${this.prefix}>`],
-        max_msgs_per_subject: 1,
-        discard: DiscardPolicy.New,
-        deny_delete: true,
-        allow_direct: true,
-        num_replicas: this.replicas,
-      });
-    } catch (err) {
-      if (!/already in use|exists/i.test(err instanceof Error ? err.message : '')) throw err;
-    }
+    await ensureStream(this.jsm, {
+      name: this.streamName,
+      subjects: [`${this.prefix}>`],
+      max_msgs_per_subject: 1,
+      discard: DiscardPolicy.New,
+      deny_delete: true,
+      allow_direct: true,
+      num_replicas: this.replicas,
+    });
   }
 }

@@ -1,5 +1,6 @@
 import { Schema } from 'effect';
 import { Descriptor, Duration, Fulfillment, ItemQuantity, Location, NonEmpty, NotRead, Price, TagGroup, Time, Timestamp } from './primitives.ts';
+import { itemNotRead, providerNotRead } from './order.ts';
 
 export const Category = Schema.Struct({
   id: NonEmpty,
@@ -59,19 +60,9 @@ export const Intent = Schema.Struct({
     Schema.Struct({
       id: Schema.optional(NonEmpty),
       descriptor: Schema.optional(Descriptor),
+      ...providerNotRead,
+      // Read here, unlike in an order: the location a BAP searches in.
       locations: Schema.optional(Schema.Array(Location)),
-      category_id: NotRead,
-      rating: NotRead,
-      time: NotRead,
-      categories: NotRead,
-      fulfillments: NotRead,
-      payments: NotRead,
-      offers: NotRead,
-      items: NotRead,
-      exp: NotRead,
-      rateable: NotRead,
-      ttl: NotRead,
-      tags: NotRead,
     }),
   ),
   item: Schema.optional(
@@ -79,27 +70,10 @@ export const Intent = Schema.Struct({
       id: Schema.optional(NonEmpty),
       descriptor: Schema.optional(Descriptor),
       quantity: Schema.optional(ItemQuantity),
-      parent_item_id: NotRead,
-      parent_item_quantity: NotRead,
-      creator: NotRead,
+      ...itemNotRead,
       price: NotRead,
-      category_ids: NotRead,
       fulfillment_ids: NotRead,
-      location_ids: NotRead,
-      payment_ids: NotRead,
-      add_ons: NotRead,
-      cancellation_terms: NotRead,
-      refund_terms: NotRead,
-      replacement_terms: NotRead,
-      return_terms: NotRead,
-      xinput: NotRead,
       time: NotRead,
-      rateable: NotRead,
-      rating: NotRead,
-      matched: NotRead,
-      related: NotRead,
-      recommended: NotRead,
-      ttl: NotRead,
       tags: NotRead,
     }),
   ),

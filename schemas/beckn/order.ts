@@ -19,7 +19,7 @@ import {
 } from './primitives.ts';
 
 /** Every field of the spec's `Item` that CACO does not read in a request. */
-const itemNotRead = {
+export const itemNotRead = {
   parent_item_id: NotRead,
   parent_item_quantity: NotRead,
   creator: NotRead,

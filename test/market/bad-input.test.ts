@@ -1,10 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { confirmRequest, selectRequest, signRequest, updateRequest, cancelRequest, searchRequest } from '../../core/beckn/index.ts';
-import type { Envelope } from '../../core/envelope.ts';
 import { seededSigningKey } from '../../agents/coordination/index.ts';
 import { dataOf, flexibility, HOUR, ofType, startMarket, T0, type Market } from './harness.ts';
 import { contextFor, postRaw, send, type Answer } from './client.ts';
+import { expectOneRejection } from './rejection.ts';
 
 /**
  * Every kind of bad input the BPP refuses: the answer (HTTP status, NACK code, path), exactly
@@ -14,26 +14,6 @@ import { contextFor, postRaw, send, type Answer } from './client.ts';
 const ITEM = 'flex-20260115-sp29-30'; // 14:00–15:00 UTC
 const PROVIDER = 'dc-london-01';
 const at = (h: number) => T0 + h * HOUR;
-
-interface Rejected {
-  action: string;
-  messageId: string | null;
-  httpStatus: number;
-  code: string;
-  reason: string;
-  path: string | null;
-}
-
-async function expectOneRejection(m: Market, run: () => Promise<Answer>): Promise<{ answer: Answer; rejected: Rejected }> {
-  const before = (await m.events()).length;
-  const inbox = m.testBapInbox.length;
-  const answer = await run();
-  await m.runtime.settle();
-  const added: Envelope[] = (await m.events()).slice(before);
-  assert.deepEqual(added.map((e) => e.type), ['beckn.request.rejected'], 'exactly one rejection and nothing else');
-  assert.equal(m.testBapInbox.length, inbox, 'no callback for a refused request');
-  return { answer, rejected: dataOf<Rejected>(added[0]!) };
-}
 
 const choice = (kw: number, itemId = ITEM) => ({ providerId: PROVIDER, itemId, kw, fulfillmentId: `ful-${itemId}` });
 

@@ -1,10 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { publicKeyToBase64, searchRequest, selectRequest, signRequest } from '../../core/beckn/index.ts';
-import type { Envelope } from '../../core/envelope.ts';
 import { seededSigningKey } from '../../agents/coordination/index.ts';
-import { dataOf, flexibility, HOUR, startMarket, T0, type Market } from './harness.ts';
+import { flexibility, HOUR, startMarket, T0, type Market } from './harness.ts';
 import { contextFor, postRaw, send, type Answer } from './client.ts';
+import { expectOneRejection } from './rejection.ts';
 
 /**
  * Issue 15.3 and 15.5: what an outside BAP found the BPP let through. Each refusal is a NACK
@@ -16,23 +16,11 @@ const PROVIDER = 'dc-london-01';
 const at = (h: number) => T0 + h * HOUR;
 const choice = (kw: number) => ({ providerId: PROVIDER, itemId: ITEM, kw, fulfillmentId: `ful-${ITEM}` });
 
-interface Rejected {
-  httpStatus: number;
-  code: string;
-  reason: string;
-  path: string | null;
-}
-
-async function expectRefused(m: Market, run: () => Promise<Answer>): Promise<{ answer: Answer; rejected: Rejected }> {
-  const before = (await m.events()).length;
-  const inbox = m.testBapInbox.length;
-  const answer = await run();
-  await m.runtime.settle();
-  const added: Envelope[] = (await m.events()).slice(before);
-  assert.deepEqual(added.map((e) => e.type), ['beckn.request.rejected'], 'exactly one rejection and nothing else');
-  assert.equal(m.testBapInbox.length, inbox, 'no callback for a refused request');
-  assert.equal(answer.body.message.ack.status, 'NACK');
-  return { answer, rejected: dataOf<Rejected>(added[0]!) };
+/** A refused request: one rejection on the ledger, no callback, and a NACK. */
+async function expectRefused(m: Market, run: () => Promise<Answer>) {
+  const r = await expectOneRejection(m, run);
+  assert.equal(r.answer.body.message.ack.status, 'NACK');
+  return r;
 }
 
 async function expectAck(m: Market, run: () => Promise<Answer>, callback: string): Promise<unknown> {
