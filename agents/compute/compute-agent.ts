@@ -79,12 +79,24 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     // evolve updates the state in place, so every rebuild needs a new one.
     freshState: () => initialComputeState(initialSoc),
     evolve,
-    onStart(ctx) {
-      arm(ctx, Math.ceil(ctx.now() / SLOT_MS) * SLOT_MS);
+    onStart(ctx, state) {
+      armedAt = Number.NEGATIVE_INFINITY;
+      const now = ctx.now();
+      // Every half-hour since the last one dispatched is run once, in order, so a restart (or a
+      // crash in the middle of a tick) loses no half-hour of metering, starts or completions.
+      const last = state.dispatch?.slotStartMs;
+      if (last !== undefined) {
+        const missed = Math.max(0, Math.floor((now - last) / SLOT_MS));
+        if (missed > 1) ctx.log.info({ missed, from: iso(last + SLOT_MS) }, 'catching up the half-hours missed while stopped');
+        for (let t = last + SLOT_MS; t <= now; t += SLOT_MS) arm(ctx, t);
+      }
+      arm(ctx, Math.ceil(now / SLOT_MS) * SLOT_MS);
     },
     async decide(input, state, ctx) {
       if (input.kind === 'timer' && input.name === 'tick') {
         arm(ctx, input.atMs + SLOT_MS);
+        // A tick appends its plan last, so a plan for this half-hour means the tick is complete.
+        if (state.dispatch !== null && state.dispatch.slotStartMs >= input.atMs) return [];
         return tick(input.atMs, state, ctx);
       }
       if (input.kind === 'command') {
@@ -341,6 +353,18 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
       });
     }
 
+    // 1b. A tick cut short after its meter read (a crash before the rest was appended): the read
+    // is on the ledger and already in the state, so the jobs it finished are completed from it.
+    if (s.lastMeterSlotMs === prev) {
+      for (const run of s.lastMeterJobs) {
+        const r = s.jobs.get(run.jobId);
+        if (!r || r.status === 'done' || r.doneMin < r.job.runtimeMin - DONE_EPS_MIN) continue;
+        const left = r.job.runtimeMin - (r.doneMin - 30 * (run.kw / r.job.powerKw));
+        const endMs = Math.min(prev + Math.round(left * 60_000), t);
+        addJobEvent(r.job.id, { type: 'compute.job.completed', data: { jobId: r.job.id, at: iso(endMs), energyKwh: round(r.energyKwh), costGbp: round(r.costGbp), carbonKg: round(r.carbonKg), late: endMs > r.job.deadlineMs + 1 } });
+      }
+    }
+
     // 2. Deadlines that have passed with work left.
     for (const id of s.active) {
       const r = s.jobs.get(id)!;
@@ -356,12 +380,13 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     const nowRunning = new Set(planned.dispatch.runs.map((r) => r.jobId));
     for (const run of planned.dispatch.runs) {
       const r = s.jobs.get(run.jobId);
-      if (r && (r.status !== 'running' || !running.has(run.jobId))) addJobEvent(run.jobId, { type: 'compute.job.started', data: { jobId: run.jobId, at: iso(t), kw: run.kw } });
+      // (Not again when a tick cut short already started it at this half-hour.)
+      if (r && (r.status !== 'running' || !running.has(run.jobId)) && !(r.status === 'running' && r.runningSinceMs === t)) addJobEvent(run.jobId, { type: 'compute.job.started', data: { jobId: run.jobId, at: iso(t), kw: run.kw } });
     }
     for (const id of running) {
       const r = s.jobs.get(id);
       const done = doneAfter.get(id) ?? r?.doneMin ?? 0;
-      if (r && !nowRunning.has(id) && done < r.job.runtimeMin - DONE_EPS_MIN) {
+      if (r && r.status === 'running' && !nowRunning.has(id) && done < r.job.runtimeMin - DONE_EPS_MIN) {
         addJobEvent(id, { type: 'compute.job.preempted', data: { jobId: id, at: iso(t), remainingMin: round(r.job.runtimeMin - done) } });
       }
     }

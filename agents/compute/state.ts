@@ -21,6 +21,8 @@ export interface JobRecord {
   revision: number;
   doneMin: number;
   startedMs: number | null;
+  /** When its current run began (the last start not followed by a pause or the end). */
+  runningSinceMs: number | null;
   endMs: number | null;
   plannedStartMs: number | null;
   plannedEndMs: number | null;
@@ -77,6 +79,8 @@ export interface ComputeState {
   meterRevision: number;
   flexRevision: number;
   lastMeterSlotMs: number | null;
+  /** The jobs the last meter read booked, so a tick cut short after it can still complete them. */
+  lastMeterJobs: ReadonlyArray<{ readonly jobId: string; readonly kw: number }>;
   planCount: number;
   /** Metered site import (kW) by half-hour start, for a week: the history a baseline leans on. */
   readonly importKwBySlot: Map<number, number>;
@@ -95,6 +99,7 @@ export function initialComputeState(initialSocKwh: number): ComputeState {
     meterRevision: -1,
     flexRevision: -1,
     lastMeterSlotMs: null,
+    lastMeterJobs: [],
     planCount: 0,
     importKwBySlot: new Map(),
   };
@@ -148,6 +153,7 @@ export function evolveCompute(s: ComputeState, e: Envelope, pue: number): Comput
         revision: e.revision,
         doneMin: 0,
         startedMs: null,
+        runningSinceMs: null,
         endMs: null,
         plannedStartMs: null,
         plannedEndMs: null,
@@ -185,12 +191,17 @@ export function evolveCompute(s: ComputeState, e: Envelope, pue: number): Comput
       if (e.type === 'compute.job.started') {
         r.status = 'running';
         if (r.startedMs === null) r.startedMs = ms(d['at'] as string);
-      } else if (e.type === 'compute.job.preempted') r.status = 'paused';
+        r.runningSinceMs = ms(d['at'] as string);
+      } else if (e.type === 'compute.job.preempted') {
+        r.status = 'paused';
+        r.runningSinceMs = null;
+      }
       else if (e.type === 'compute.job.pinned') r.pinnedStartMs = ms(d['startAt'] as string);
       else if (e.type === 'compute.job.released') r.pinnedStartMs = null;
       else if (e.type === 'compute.job.deadline-missed') r.missed = true;
       else {
         r.status = 'done';
+        r.runningSinceMs = null;
         r.endMs = ms(d['at'] as string);
         s.active.delete(r.job.id);
       }
@@ -216,7 +227,8 @@ export function evolveCompute(s: ComputeState, e: Envelope, pue: number): Comput
       for (const k of s.importKwBySlot.keys()) if (k < slotMs - 8 * 86_400_000) s.importKwBySlot.delete(k);
       const price = d['priceGbpPerMwh'] as number;
       const carbon = d['carbonGPerKwh'] as number;
-      for (const run of d['jobs'] as Array<{ jobId: string; kw: number }>) {
+      s.lastMeterJobs = d['jobs'] as Array<{ jobId: string; kw: number }>;
+      for (const run of s.lastMeterJobs) {
         const r = s.jobs.get(run.jobId);
         if (!r) continue;
         const itKwh = run.kw * 0.5;

@@ -48,7 +48,9 @@ export function createGridAgent(deps: GridAgentDeps): AgentDefinition<GridState>
     evolve: evolveGrid,
     onStart(ctx) {
       armedAt = Number.NEGATIVE_INFINITY;
-      arm(ctx, Math.ceil(ctx.now() / HALF_HOUR_MS) * HALF_HOUR_MS);
+      // Tick at once: a forecast for the current half-hour at start-up, and a tick cut short by a
+      // crash (signals appended, forecast not) is completed now rather than lost.
+      arm(ctx, ctx.now());
     },
     async decide(input, state, ctx) {
       if (input.kind !== 'timer' || input.name !== TICK) return [];
@@ -111,6 +113,9 @@ export function createGridAgent(deps: GridAgentDeps): AgentDefinition<GridState>
       },
     };
     const windows = unannounced(detectStress({ startMs: tickMs, nowMs, carbon: forecast.carbon.points, price: forecast.price.points }, deps.stress), state.announced, deps.stress);
+    // The forecast marks the tick done (lastTickMs). What comes before it is idempotent (signals
+    // after the last observed), so a tick cut short before the forecast is re-run whole on
+    // restart; windows cut off after it are still unannounced and go out with the next tick.
     return [
       decision(state, STREAMS.signals, signals),
       decision(state, STREAMS.forecasts, [published]),

@@ -69,3 +69,68 @@ test('a second start at an instant already handled does not handle it again', as
     await s.close();
   }
 });
+
+test('a forecast at start-up: an agent started mid half-hour publishes one at once, not at the next boundary', async () => {
+  const start = Date.parse('2023-07-04T10:07:00Z');
+  const s = embeddedStack('startup', start);
+  try {
+    const rt = new Runtime({ ...s, site: 'test', checkpoints: s.store, registry: cacoRegistry(), delivery: 'lockstep' });
+    rt.add(createGridAgent({ source: recordedSource(), forecaster: naiveForecaster() }));
+    await rt.start();
+    s.clock.advanceTo(start);
+    await rt.settle();
+    const events: Envelope[] = [];
+    for await (const e of s.store.readAll()) events.push(e);
+    const f = ofType<{ forecastId: string; issuedAt: string; startsAt: string }>(events, 'grid.forecast.published');
+    assert.equal(f.length, 1);
+    assert.equal(f[0]!.data.issuedAt, '2023-07-04T10:07:00.000Z');
+    assert.equal(f[0]!.data.startsAt, '2023-07-04T10:00:00.000Z');
+    await rt.stop();
+  } finally {
+    await s.close();
+  }
+});
+
+test('a tick cut short after its signals (before the forecast) is completed on restart: that half-hour keeps its forecast', async () => {
+  const start = Date.parse('2023-07-04T00:00:00Z');
+  const s = embeddedStack('cut-short', start);
+  const deps = { source: recordedSource(), forecaster: naiveForecaster() };
+  try {
+    // The first run dies on its first forecast append: the signals of the tick are on the ledger.
+    const dying = new Proxy(s.store, {
+      get(target, prop, receiver) {
+        if (prop === 'append') {
+          return async (...args: Parameters<typeof s.store.append>) => {
+            if (args[0].startsWith('grid-forecast')) throw new Error('simulated crash');
+            return target.append(...args);
+          };
+        }
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const rt1 = new Runtime({ ...s, store: dying, site: 'test', checkpoints: s.store, registry: cacoRegistry(), delivery: 'lockstep', maxAttempts: 1, backoffMs: 1 });
+    rt1.add(createGridAgent(deps));
+    await rt1.start();
+    s.clock.advanceTo(start + 10 * 60_000);
+    await rt1.settle();
+    await rt1.stop();
+    const before: Envelope[] = [];
+    for await (const e of s.store.readAll()) before.push(e);
+    assert.equal(ofType(before, 'grid.signal.observed').length, 1, 'the signals were appended');
+    assert.equal(ofType(before, 'grid.forecast.published').length, 0, 'the forecast was not');
+    const rt2 = new Runtime({ ...s, site: 'test', checkpoints: s.store, registry: cacoRegistry(), delivery: 'lockstep' });
+    rt2.add(createGridAgent(deps));
+    await rt2.start();
+    s.clock.advanceTo(start + 10 * 60_000);
+    await rt2.settle();
+    await rt2.stop();
+    const after: Envelope[] = [];
+    for await (const e of s.store.readAll()) after.push(e);
+    const f = ofType<{ startsAt: string }>(after, 'grid.forecast.published');
+    assert.deepEqual(f.map((e) => e.data.startsAt), ['2023-07-04T00:00:00.000Z']);
+    assert.equal(ofType(after, 'grid.signal.observed').length, 1, 'no signal written twice');
+  } finally {
+    await s.close();
+  }
+});
