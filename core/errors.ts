@@ -3,6 +3,11 @@
  */
 export class CacoError extends Error {
   readonly _tag: string = 'CacoError';
+  constructor(message?: string, options?: { readonly cause?: unknown }) {
+    super(message, options);
+    // The subclass's own name in stack traces and logs ("ConcurrencyError: …", not "Error: …").
+    this.name = new.target.name;
+  }
 }
 
 /** `append` found the stream at another revision than the caller expected; nothing was written. */

@@ -77,6 +77,7 @@ export function simulateCommand(): Command {
     const bar = o.progress && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'simulating {bar} {value}/{total} half-hours | {events} events | {rate} events/s | {phase}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : null;
     const started = performance.now();
     let lastLog = 0;
+    let pendingLine = '';
     let result: Awaited<ReturnType<typeof RunSimulation>>;
     // The baselines run in their own thread while the agents simulate.
     let baselines: ReturnType<typeof startBaselines> | undefined;
@@ -105,9 +106,14 @@ export function simulateCommand(): Command {
         if (bar) {
           if (p.phase === 'simulating' && p.slot === 1) bar.start(p.slots, 0, { events: 0, rate: 0, phase: p.phase });
           bar.update(p.slot, { events: p.events.toLocaleString('en-GB'), rate: rate.toLocaleString('en-GB'), phase: p.message ?? p.phase });
-        } else if (o.progress && p.phase !== 'loading' && (performance.now() - lastLog > 5000 || p.slot === p.slots)) {
-          lastLog = performance.now();
-          process.stderr.write(`simulating: ${p.slot}/${p.slots} half-hours, ${p.events.toLocaleString('en-GB')} events, ${rate.toLocaleString('en-GB')} events/s${p.message ? ` (${p.message})` : ''}\n`);
+        } else if (o.progress && p.phase !== 'loading') {
+          // Outside a terminal (a log file, a pipe): a plain line every few seconds, and the last.
+          pendingLine = `simulating: ${p.slot}/${p.slots} half-hours, ${p.events.toLocaleString('en-GB')} events, ${rate.toLocaleString('en-GB')} events/s${p.message ? ` (${p.message})` : ''}\n`;
+          if (performance.now() - lastLog > 5000) {
+            lastLog = performance.now();
+            process.stderr.write(pendingLine);
+            pendingLine = '';
+          }
         }
       },
     });
@@ -118,6 +124,7 @@ export function simulateCommand(): Command {
       throw err;
     }
     bar?.stop();
+    if (pendingLine) process.stderr.write(pendingLine);
     try {
       const rows: PolicyTotals[] = [];
       const arrivalKw: number[] = [];
