@@ -48,7 +48,8 @@ function crashingStore(real: EventStore, crashAt: number): { store: EventStore; 
 }
 
 function runtimeOn(s: Stack, store: EventStore, seed: string) {
-  const rt = new Runtime({ ...s, store, site: seed, checkpoints: store, registry: cacoRegistry(), delivery: 'lockstep', maxAttempts: 1, backoffMs: 1 });
+  // Checkpoints go to the real store: they only shorten a restart, and the crash is about the ledger.
+  const rt = new Runtime({ ...s, store, site: seed, checkpoints: s.store, registry: cacoRegistry(), delivery: 'lockstep', maxAttempts: 1, backoffMs: 1 });
   rt.add(createComputeAgent({ site: DEFAULT_SITE, planOptions: { inWorker: false, timeLimitS: 5 } }));
   return rt;
 }
