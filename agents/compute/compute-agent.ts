@@ -9,6 +9,7 @@ import { pinProblems, releaseProblems } from './job-authority.ts';
 import type { Principal } from '../../core/identity/key-entry.ts';
 import { rejection } from './rejection.ts';
 import { flexCapsFor, type FlexCaps } from './flex-caps.ts';
+import { onsiteTiers } from './onsite-offers.ts';
 
 const SLOT_MS = 1_800_000;
 const HORIZON_SLOTS = 96;
@@ -72,8 +73,16 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     name: 'compute',
     version: '1.0.0',
     categories: ['job', 'plan', 'meter', 'intake'],
-    subscriptions: ['flex.order.confirmed', 'flex.order.cancelled', 'flex.order.updated'],
-    observes: ['grid.forecast.published', 'grid.signal.observed', 'flex.order.confirmed', 'flex.order.cancelled', 'flex.order.updated'],
+    subscriptions: ['flex.order.confirmed', 'flex.order.cancelled', 'flex.order.updated', 'onsite.energy.offered'],
+    observes: [
+      'grid.forecast.published',
+      'grid.signal.observed',
+      'flex.order.confirmed',
+      'flex.order.cancelled',
+      'flex.order.updated',
+      'onsite.energy.offered',
+      'onsite.battery.state.reported',
+    ],
     commands: { submit: 'compute.job.submit', pin: 'compute.job.pin', release: 'compute.job.release' },
     initialState: initialComputeState(initialSoc),
     // evolve updates the state in place, so every rebuild needs a new one.
@@ -91,6 +100,16 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
         if (input.command.type === 'compute.job.submit') return submit(input.command.data as SubmitData, state, ctx, input.command.principal);
         if (input.command.type === 'compute.job.pin') return pin(input, state);
         if (input.command.type === 'compute.job.release') return release(input, state);
+      }
+      if (input.kind === 'event' && input.event.type === 'onsite.energy.offered') {
+        // An outside operator's offer (already evolved, if it came through the gateway) changes
+        // what energy costs in its window: re-plan from the next half-hour, from scratch, as
+        // an incremental re-plan would keep the starts chosen without it.
+        if (input.event.stream !== `ext-${input.event.source}`) return [];
+        const d = input.event.data as { assetId: string };
+        lastPlan = undefined;
+        const nextSlot = Math.ceil((ctx.now() + 1) / SLOT_MS) * SLOT_MS;
+        return replan(nextSlot, state, ctx, `energy offered by ${input.event.source} (${d.assetId})`, false);
       }
       if (input.kind === 'event') {
         // A flexibility order changed the import caps (already evolved): re-plan from the next
@@ -418,7 +437,18 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     const { caps, breach, orders } = capsFor(t, s);
     // The connection limit is hard; a reduction sold is a soft cap priced at what a shortfall
     // costs, so the plan never makes a job late to deliver flexibility worth less than that.
-    const input: PlanInput = { nowMs: t, site, jobs, signals, batterySocKwh: soc, flexCapKw: caps, flexBreachGbpPerMwh: breach, ...(lastPlan ? { previous: lastPlan } : {}) };
+    const onsite = onsiteTiers({ t0Ms: t, slots: HORIZON_SLOTS, slotMs: SLOT_MS, offers: s.onsiteOffers.values(), batteries: s.onsiteBatteries });
+    const input: PlanInput = {
+      nowMs: t,
+      site,
+      jobs,
+      signals,
+      batterySocKwh: soc,
+      flexCapKw: caps,
+      flexBreachGbpPerMwh: breach,
+      ...(onsite.length ? { onsite } : {}),
+      ...(lastPlan ? { previous: lastPlan } : {}),
+    };
     let result = await runPlanner(input, deps.planOptions ?? {});
     let problems = validatePlan(result, jobs, site, signals, { batterySocKwh: soc });
     let note = '';

@@ -116,8 +116,16 @@ export function evaluate(
     soc += SLOT_H * (etaC * ch - dis / etaC);
     const siteKw = it[s]! * site.pue + ch - dis;
     const kwh = siteKw * SLOT_H;
-    const costGbp = (kwh * h.price[s]!) / 1000;
-    const kg = (kwh * h.intensity[s]!) / 1000;
+    let costGbp = (kwh * h.price[s]!) / 1000;
+    let kg = (kwh * h.intensity[s]!) / 1000;
+    // On-site supply (cheapest first) displaces the first kW of the slot's import.
+    let left = Math.max(0, siteKw);
+    for (const t of h.onsite[s]!) {
+      const take = Math.min(left, t.kw);
+      costGbp += (take * SLOT_H * (t.price - h.price[s]!)) / 1000;
+      kg += (take * SLOT_H * (t.intensity - h.intensity[s]!)) / 1000;
+      left -= take;
+    }
     energyCostGbp += costGbp;
     carbonKg += kg;
     siteEnergyKwh += kwh;
