@@ -50,6 +50,7 @@ type config struct {
 	url, creds, site, keyPath, schemasDir, assetID, version string
 	interval, timeout                                       time.Duration
 	reports, retries                                        int
+	duplicate                                               bool
 	capacityKwh, socKwh, maxKw                              float64
 	offerFrom                                               string
 	offerHours, offerKw, offerPrice, offerCarbon            float64
@@ -71,6 +72,7 @@ func main() {
 	flag.DurationVar(&c.interval, "interval", 10*time.Second, "how often to report the battery state")
 	flag.DurationVar(&c.timeout, "timeout", 3*time.Second, "how long to wait for each reply before sending the same message (same id) again")
 	flag.IntVar(&c.retries, "retries", 5, "how many times to send a message before giving up")
+	flag.BoolVar(&c.duplicate, "duplicate", false, "send every append twice with the same id, as after a lost reply, to see the gateway dedupe it (duplicate:true, same position)")
 	flag.IntVar(&c.reports, "reports", 0, "stop after this many state reports (0: run until interrupted)")
 	flag.Float64Var(&c.capacityKwh, "capacity-kwh", 2000, "battery capacity (kWh)")
 	flag.Float64Var(&c.socKwh, "soc-kwh", 1600, "state of charge at start (kWh)")
@@ -390,6 +392,13 @@ func run(s *signer, c config) error {
 			return err
 		}
 		logLine(map[string]interface{}{"event": "reply", "subject": gw + "append", "type": typ, "id": m["id"], "reply": r})
+		if c.duplicate {
+			again, err := request(nc, gw+"append", m, c)
+			if err != nil {
+				return err
+			}
+			logLine(map[string]interface{}{"event": "reply", "subject": gw + "append", "type": typ, "id": m["id"], "resent": true, "reply": again})
+		}
 		return nil
 	}
 

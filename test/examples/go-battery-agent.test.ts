@@ -271,7 +271,7 @@ test('against a real site on NATS: the Go agent announces, is discoverable, its 
     const nc = bus.nc;
     const discovered: unknown[] = [];
     const run = await runAgent(
-      ['-url', nats.url, '-site', site, '-key', join(dir, 'battery.key.json'), '-schemas', SCHEMAS, '-reports', '3', '-interval', '1s', '-timeout', '3s',
+      ['-url', nats.url, '-site', site, '-key', join(dir, 'battery.key.json'), '-schemas', SCHEMAS, '-reports', '3', '-interval', '1s', '-timeout', '3s', '-duplicate',
         '-offer-from', new Date(offerFrom).toISOString(), '-offer-hours', '2', '-offer-kw', '3000', '-offer-price', '15', '-offer-carbon', '10'],
       (l) => {
         // While it runs, the NATS services framework lists it with its metadata.
@@ -283,10 +283,10 @@ test('against a real site on NATS: the Go agent announces, is discoverable, its 
       },
     );
     assert.equal(run.code, 0, `the agent failed:\n${JSON.stringify(run.lines, null, 1)}\n${run.stderr}`);
-    const replies = run.lines.filter((l) => l['event'] === 'reply').map((l) => ({ subject: l['subject'], type: l['type'], reply: l['reply'] as Record<string, unknown> }));
+    const replies = run.lines.filter((l) => l['event'] === 'reply').map((l) => ({ subject: l['subject'], type: l['type'], id: l['id'], resent: l['resent'] === true, reply: l['reply'] as Record<string, unknown> }));
     assert.equal(replies[0]!.subject, `caco.${site}.gw.announce`);
     assert.equal(replies[0]!.reply['ok'], true, JSON.stringify(replies[0]));
-    const appends = replies.filter((r) => r.subject === `caco.${site}.gw.append`);
+    const appends = replies.filter((r) => r.subject === `caco.${site}.gw.append` && !r.resent);
     assert.deepEqual(
       appends.map((r) => r.type),
       ['onsite.energy.offered', 'onsite.battery.state.reported', 'onsite.battery.state.reported', 'onsite.battery.state.reported'],
@@ -296,10 +296,19 @@ test('against a real site on NATS: the Go agent announces, is discoverable, its 
       assert.equal(typeof a.reply['position'], 'number');
       assert.equal(a.reply['duplicate'], false);
     }
+    // Each append sent again with the same id (-duplicate, as after a lost reply): the same fact, not a second one.
+    const resent = replies.filter((r) => r.resent);
+    assert.equal(resent.length, appends.length);
+    for (const [i, r] of resent.entries()) {
+      assert.equal(r.id, appends[i]!.id);
+      assert.equal(r.reply['ok'], true, JSON.stringify(r));
+      assert.equal(r.reply['duplicate'], true, JSON.stringify({ first: appends[i], again: r }));
+      assert.equal(r.reply['position'], appends[i]!.reply['position']);
+    }
     // Its facts are on the ledger, in its own stream, in its name.
     const all = await readAll(store);
     const ext = all.filter((e) => e.stream === 'ext-battery-1');
-    assert.ok(ext.some((e) => e.type === 'agent.announced'));
+    assert.ok(ext.some((e) => e.type.endsWith('agent.announced')), 'the gateway recorded the announcement');
     const offers = ext.filter((e) => e.type === 'onsite.energy.offered');
     assert.equal(offers.length, 1);
     assert.equal(offers[0]!.source, 'battery-1');
