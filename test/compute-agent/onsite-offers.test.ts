@@ -90,6 +90,11 @@ test('planner: with a cheap, clean offer a flexible job moves into the offered w
   assert.ok(s >= T0 + 10 * H && s + 60 * 60_000 <= T0 + 12 * H, `with the offer the job runs inside 10:00-12:00, not from ${iso(s)}`);
   assert.ok(withOffer.totals.energyCostGbp < without.totals.energyCostGbp, `${withOffer.totals.energyCostGbp} < ${without.totals.energyCostGbp}`);
   assert.ok(withOffer.totals.carbonKg < without.totals.carbonKg);
+  // The job's own expected cost carries the discount: 1,150 kWh at £10/MWh, 20 g/kWh, not the grid's.
+  const j = withOffer.jobs.find((x) => x.jobId === 'j1')!;
+  assert.ok(Math.abs(j.expectedCostGbp - 11.5) < 0.01, `expected £${j.expectedCostGbp}`);
+  assert.ok(Math.abs(j.expectedCarbonKg - 23) < 0.01, `expected ${j.expectedCarbonKg} kg`);
+  assert.ok(j.counterfactual.costGbp > 100, 'running at once, from the grid, costs what the grid charges');
   // An offer dearer than the grid changes nothing: the site imports instead.
   const dear = onsiteTiers({ t0Ms: T0, slots: 96, slotMs: HH, offers: [offer({ priceGbpPerMwh: 500, carbonGPerKwh: 900 })] });
   assert.equal(startOf(await plan({ ...base, onsite: dear }, opts)), T0);
