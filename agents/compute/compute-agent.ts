@@ -2,7 +2,7 @@ import { defineAgent, type AgentContext, type AgentDefinition, type AgentInput, 
 import { STREAM_NAME } from '../../core/envelope.ts';
 import { settlementPeriodOf } from '../../core/time/settlement-periods.ts';
 import { validateJob, type Job, type JobProblem, type SiteConfig } from './jobs/index.ts';
-import { plan as runPlanner, validatePlan, type PlanInput, type PlanJob, type PlanOptions, type PlanResult, type Signals } from './planner/index.ts';
+import { plan as runPlanner, validatePlan, type PlanInput, type PlanJob, type PlanOptions, type PlanResult, type Signals, type OnsiteTier } from './planner/index.ts';
 import { flexWindows, DEFAULT_FLEX_WINDOWS, type FlexWindowOptions } from './flex-windows.ts';
 import { initialComputeState, makeEvolve, type ComputeState, type JobRecord } from './state.ts';
 import { pinProblems, releaseProblems } from './job-authority.ts';
@@ -220,16 +220,33 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     return { startMs: t, priceGbpPerMwh: price, intensityGPerKwh: carbon };
   }
 
-  function costOf(job: Job, startMs: number, sig: Signals): { costGbp: number; carbonKg: number } {
+  /**
+   * What the job costs from `startMs`. With `onsite` (tiers by slot from sig.startMs), energy an
+   * outside asset offers in a slot, when cheaper than the grid, supplies the job first: an
+   * estimate for the provisional place on arrival, before the re-plan sees the whole site's load.
+   */
+  function costOf(job: Job, startMs: number, sig: Signals, onsite?: ReadonlyMap<number, ReadonlyArray<OnsiteTier>>): { costGbp: number; carbonKg: number } {
     let costGbp = 0;
     let carbonKg = 0;
     let left = job.runtimeMin;
+    const carbonPrice = site.carbonPriceGbpPerT / 1000;
     for (let t = startMs; left > 0; t += SLOT_MS) {
       const i = Math.min(sig.priceGbpPerMwh.length - 1, Math.max(0, Math.round((t - sig.startMs) / SLOT_MS)));
       const min = Math.min(30, left);
-      const kwh = (job.powerKw * site.pue * min) / 60;
-      costGbp += (kwh * sig.priceGbpPerMwh[i]!) / 1000;
-      carbonKg += (kwh * sig.intensityGPerKwh[i]!) / 1000;
+      let kwh = (job.powerKw * site.pue * min) / 60;
+      const gridPrice = sig.priceGbpPerMwh[i]!;
+      const gridCarbon = sig.intensityGPerKwh[i]!;
+      const tiers = [...(onsite?.get(Math.round((t - sig.startMs) / SLOT_MS)) ?? [])]
+        .filter((x) => x.priceGbpPerMwh + x.intensityGPerKwh * carbonPrice < gridPrice + gridCarbon * carbonPrice)
+        .sort((a, b) => a.priceGbpPerMwh + a.intensityGPerKwh * carbonPrice - (b.priceGbpPerMwh + b.intensityGPerKwh * carbonPrice));
+      for (const x of tiers) {
+        const take = Math.min(kwh, (x.kw * min) / 60);
+        costGbp += (take * x.priceGbpPerMwh) / 1000;
+        carbonKg += (take * x.intensityGPerKwh) / 1000;
+        kwh -= take;
+      }
+      costGbp += (kwh * gridPrice) / 1000;
+      carbonKg += (kwh * gridCarbon) / 1000;
       left -= min;
     }
     return { costGbp: round(costGbp), carbonKg: round(carbonKg) };
@@ -239,12 +256,18 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
   function provisionalPlacement(job: Job, s: ComputeState, now: number): Record<string, unknown> {
     const first = Math.max(Math.ceil(now / SLOT_MS), Math.ceil(job.earliestStartMs / SLOT_MS)) * SLOT_MS;
     const sig = signalsAt(first, s);
+    const onsite = new Map<number, OnsiteTier[]>();
+    for (const x of onsiteTiers({ t0Ms: first, slots: HORIZON_SLOTS, slotMs: SLOT_MS, offers: s.onsiteOffers.values(), batteries: s.onsiteBatteries })) {
+      const list = onsite.get(x.slot);
+      if (list) list.push(x);
+      else onsite.set(x.slot, [x]);
+    }
     const carbonPrice = site.carbonPriceGbpPerT / 1000;
     let best = first;
     let bestScore = Infinity;
     if (job.class !== 'serving') {
       for (let t = first; t + job.runtimeMin * 60_000 <= job.deadlineMs && t < first + HORIZON_SLOTS * SLOT_MS; t += SLOT_MS) {
-        const c = costOf(job, t, sig);
+        const c = costOf(job, t, sig, onsite);
         const score = c.costGbp + c.carbonKg * carbonPrice;
         if (score < bestScore - 1e-9) {
           bestScore = score;
@@ -252,7 +275,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
         }
       }
     }
-    const expected = costOf(job, best, sig);
+    const expected = costOf(job, best, sig, onsite);
     const runNow = costOf(job, first, sig);
     const slots: Array<{ start: string; kw: number }> = [];
     for (let t = best, left = job.runtimeMin; left > 0; t += SLOT_MS, left -= 30) slots.push({ start: iso(t), kw: round((job.powerKw * Math.min(30, left)) / 30, 1) });
@@ -266,7 +289,9 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
       expected,
       runNow,
       pinned: false,
-      reason: 'on arrival: cheapest on-time start by the forecast (provisional until the next half-hourly re-plan checks capacity)',
+      reason: onsite.size
+        ? 'on arrival: cheapest on-time start by the forecast and the energy on-site assets offer (provisional until the next half-hourly re-plan checks capacity)'
+        : 'on arrival: cheapest on-time start by the forecast (provisional until the next half-hourly re-plan checks capacity)',
       flexOrderIds: [],
     };
   }

@@ -140,6 +140,15 @@ test('compute agent: an offer appended to the operator stream re-plans the job i
     assert.equal((compute.state as ComputeState).onsiteOffers.size, 1);
     const after = await plannedStart();
     assert.ok(after !== null && Date.parse(after) >= from && Date.parse(after) + H <= from + 2 * H, `re-planned into the offered window: ${after}`);
+    // A job that arrives after the offer gets its provisional place in the window at once.
+    const late = await rt.send('compute', 'submit', { jobId: 'flex-2', class: 'training', powerKw: 500, runtimeMin: 30, earliestStart: iso(T0 + H), deadline: iso(T0 + 30 * H), slaClass: 'silver', preemptible: false });
+    assert.equal(late.ok, true);
+    await rt.settle();
+    let arrival: { plannedStart: string; planId: string; reason: string } | undefined;
+    for await (const e of s.store.readAll()) if (e.type === 'compute.job.planned' && (e.data as { jobId: string }).jobId === 'flex-2') arrival ??= e.data as typeof arrival;
+    assert.equal(arrival?.planId, 'arrival-flex-2');
+    assert.ok(arrival && Date.parse(arrival.plannedStart) >= from && Date.parse(arrival.plannedStart) < from + 2 * H, JSON.stringify(arrival));
+    assert.match(arrival.reason, /on-site assets offer/);
   } finally {
     await rt.stop();
     await s.close();
