@@ -2,13 +2,14 @@ import { defineAgent, type AgentContext, type AgentDefinition, type AgentInput, 
 import { STREAM_NAME } from '../../core/envelope.ts';
 import { settlementPeriodOf } from '../../core/time/settlement-periods.ts';
 import { validateJob, type Job, type JobProblem, type SiteConfig } from './jobs/index.ts';
-import { plan as runPlanner, validatePlan, type PlanInput, type PlanJob, type PlanOptions, type PlanResult, type Signals } from './planner/index.ts';
+import { plan as runPlanner, validatePlan, type PlanInput, type PlanJob, type PlanOptions, type PlanResult, type Signals, type OnsiteTier } from './planner/index.ts';
 import { flexWindows, DEFAULT_FLEX_WINDOWS, type FlexWindowOptions } from './flex-windows.ts';
 import { initialComputeState, makeEvolve, type ComputeState, type JobRecord } from './state.ts';
 import { pinProblems, releaseProblems } from './job-authority.ts';
 import type { Principal } from '../../core/identity/key-entry.ts';
 import { rejection } from './rejection.ts';
 import { flexCapsFor, type FlexCaps } from './flex-caps.ts';
+import { onsiteTiers } from './onsite-offers.ts';
 
 const SLOT_MS = 1_800_000;
 const HORIZON_SLOTS = 96;
@@ -72,8 +73,16 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     name: 'compute',
     version: '1.0.0',
     categories: ['job', 'plan', 'meter', 'intake'],
-    subscriptions: ['flex.order.confirmed', 'flex.order.cancelled', 'flex.order.updated'],
-    observes: ['grid.forecast.published', 'grid.signal.observed', 'flex.order.confirmed', 'flex.order.cancelled', 'flex.order.updated'],
+    subscriptions: ['flex.order.confirmed', 'flex.order.cancelled', 'flex.order.updated', 'onsite.energy.offered'],
+    observes: [
+      'grid.forecast.published',
+      'grid.signal.observed',
+      'flex.order.confirmed',
+      'flex.order.cancelled',
+      'flex.order.updated',
+      'onsite.energy.offered',
+      'onsite.battery.state.reported',
+    ],
     commands: { submit: 'compute.job.submit', pin: 'compute.job.pin', release: 'compute.job.release' },
     initialState: initialComputeState(initialSoc),
     // evolve updates the state in place, so every rebuild needs a new one.
@@ -103,6 +112,16 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
         if (input.command.type === 'compute.job.submit') return submit(input.command.data as SubmitData, state, ctx, input.command.principal);
         if (input.command.type === 'compute.job.pin') return pin(input, state);
         if (input.command.type === 'compute.job.release') return release(input, state);
+      }
+      if (input.kind === 'event' && input.event.type === 'onsite.energy.offered') {
+        // An outside operator's offer (already evolved, if it came through the gateway) changes
+        // what energy costs in its window: re-plan from the next half-hour, from scratch, as
+        // an incremental re-plan would keep the starts chosen without it.
+        if (input.event.stream !== `ext-${input.event.source}`) return [];
+        const d = input.event.data as { assetId: string };
+        lastPlan = undefined;
+        const nextSlot = Math.ceil((ctx.now() + 1) / SLOT_MS) * SLOT_MS;
+        return replan(nextSlot, state, ctx, `energy offered by ${input.event.source} (${d.assetId})`, false);
       }
       if (input.kind === 'event') {
         // A flexibility order changed the import caps (already evolved): re-plan from the next
@@ -213,16 +232,33 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     return { startMs: t, priceGbpPerMwh: price, intensityGPerKwh: carbon };
   }
 
-  function costOf(job: Job, startMs: number, sig: Signals): { costGbp: number; carbonKg: number } {
+  /**
+   * What the job costs from `startMs`. With `onsite` (tiers by slot from sig.startMs), energy an
+   * outside asset offers in a slot, when cheaper than the grid, supplies the job first: an
+   * estimate for the provisional place on arrival, before the re-plan sees the whole site's load.
+   */
+  function costOf(job: Job, startMs: number, sig: Signals, onsite?: ReadonlyMap<number, ReadonlyArray<OnsiteTier>>): { costGbp: number; carbonKg: number } {
     let costGbp = 0;
     let carbonKg = 0;
     let left = job.runtimeMin;
+    const carbonPrice = site.carbonPriceGbpPerT / 1000;
     for (let t = startMs; left > 0; t += SLOT_MS) {
       const i = Math.min(sig.priceGbpPerMwh.length - 1, Math.max(0, Math.round((t - sig.startMs) / SLOT_MS)));
       const min = Math.min(30, left);
-      const kwh = (job.powerKw * site.pue * min) / 60;
-      costGbp += (kwh * sig.priceGbpPerMwh[i]!) / 1000;
-      carbonKg += (kwh * sig.intensityGPerKwh[i]!) / 1000;
+      let kwh = (job.powerKw * site.pue * min) / 60;
+      const gridPrice = sig.priceGbpPerMwh[i]!;
+      const gridCarbon = sig.intensityGPerKwh[i]!;
+      const tiers = [...(onsite?.get(Math.round((t - sig.startMs) / SLOT_MS)) ?? [])]
+        .filter((x) => x.priceGbpPerMwh + x.intensityGPerKwh * carbonPrice < gridPrice + gridCarbon * carbonPrice)
+        .sort((a, b) => a.priceGbpPerMwh + a.intensityGPerKwh * carbonPrice - (b.priceGbpPerMwh + b.intensityGPerKwh * carbonPrice));
+      for (const x of tiers) {
+        const take = Math.min(kwh, (x.kw * min) / 60);
+        costGbp += (take * x.priceGbpPerMwh) / 1000;
+        carbonKg += (take * x.intensityGPerKwh) / 1000;
+        kwh -= take;
+      }
+      costGbp += (kwh * gridPrice) / 1000;
+      carbonKg += (kwh * gridCarbon) / 1000;
       left -= min;
     }
     return { costGbp: round(costGbp), carbonKg: round(carbonKg) };
@@ -232,12 +268,18 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
   function provisionalPlacement(job: Job, s: ComputeState, now: number): Record<string, unknown> {
     const first = Math.max(Math.ceil(now / SLOT_MS), Math.ceil(job.earliestStartMs / SLOT_MS)) * SLOT_MS;
     const sig = signalsAt(first, s);
+    const onsite = new Map<number, OnsiteTier[]>();
+    for (const x of onsiteTiers({ t0Ms: first, slots: HORIZON_SLOTS, slotMs: SLOT_MS, offers: s.onsiteOffers.values(), batteries: s.onsiteBatteries })) {
+      const list = onsite.get(x.slot);
+      if (list) list.push(x);
+      else onsite.set(x.slot, [x]);
+    }
     const carbonPrice = site.carbonPriceGbpPerT / 1000;
     let best = first;
     let bestScore = Infinity;
     if (job.class !== 'serving') {
       for (let t = first; t + job.runtimeMin * 60_000 <= job.deadlineMs && t < first + HORIZON_SLOTS * SLOT_MS; t += SLOT_MS) {
-        const c = costOf(job, t, sig);
+        const c = costOf(job, t, sig, onsite);
         const score = c.costGbp + c.carbonKg * carbonPrice;
         if (score < bestScore - 1e-9) {
           bestScore = score;
@@ -245,7 +287,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
         }
       }
     }
-    const expected = costOf(job, best, sig);
+    const expected = costOf(job, best, sig, onsite);
     const runNow = costOf(job, first, sig);
     const slots: Array<{ start: string; kw: number }> = [];
     for (let t = best, left = job.runtimeMin; left > 0; t += SLOT_MS, left -= 30) slots.push({ start: iso(t), kw: round((job.powerKw * Math.min(30, left)) / 30, 1) });
@@ -259,7 +301,9 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
       expected,
       runNow,
       pinned: false,
-      reason: 'on arrival: cheapest on-time start by the forecast (provisional until the next half-hourly re-plan checks capacity)',
+      reason: onsite.size
+        ? 'on arrival: cheapest on-time start by the forecast and the energy on-site assets offer (provisional until the next half-hourly re-plan checks capacity)'
+        : 'on arrival: cheapest on-time start by the forecast (provisional until the next half-hourly re-plan checks capacity)',
       flexOrderIds: [],
     };
   }
@@ -443,7 +487,18 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     const { caps, breach, orders } = capsFor(t, s);
     // The connection limit is hard; a reduction sold is a soft cap priced at what a shortfall
     // costs, so the plan never makes a job late to deliver flexibility worth less than that.
-    const input: PlanInput = { nowMs: t, site, jobs, signals, batterySocKwh: soc, flexCapKw: caps, flexBreachGbpPerMwh: breach, ...(lastPlan ? { previous: lastPlan } : {}) };
+    const onsite = onsiteTiers({ t0Ms: t, slots: HORIZON_SLOTS, slotMs: SLOT_MS, offers: s.onsiteOffers.values(), batteries: s.onsiteBatteries });
+    const input: PlanInput = {
+      nowMs: t,
+      site,
+      jobs,
+      signals,
+      batterySocKwh: soc,
+      flexCapKw: caps,
+      flexBreachGbpPerMwh: breach,
+      ...(onsite.length ? { onsite } : {}),
+      ...(lastPlan ? { previous: lastPlan } : {}),
+    };
     let result = await runPlanner(input, deps.planOptions ?? {});
     let problems = validatePlan(result, jobs, site, signals, { batterySocKwh: soc });
     let note = '';

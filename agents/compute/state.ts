@@ -2,6 +2,7 @@ import type { Envelope } from '../../core/envelope.ts';
 import type { Job, JobClass } from './jobs/index.ts';
 import { expectedFromBands, type BandPoint } from './planner/index.ts';
 import type { Principal } from '../../core/identity/key-entry.ts';
+import { foldOnsiteFact, pruneOffers, type OnsiteBattery, type OnsiteOffer } from './onsite-offers.ts';
 import { upcastJobSubmitted, type JobSubmittedV1Data } from '../../schemas/compute-identity.ts';
 
 /**
@@ -84,6 +85,9 @@ export interface ComputeState {
   planCount: number;
   /** Metered site import (kW) by half-hour start, for a week: the history a baseline leans on. */
   readonly importKwBySlot: Map<number, number>;
+  /** Energy outside on-site assets offer (the latest offer per operator and asset), and their battery states. */
+  readonly onsiteOffers: Map<string, OnsiteOffer>;
+  readonly onsiteBatteries: Map<string, OnsiteBattery>;
 }
 
 export function initialComputeState(initialSocKwh: number): ComputeState {
@@ -102,6 +106,8 @@ export function initialComputeState(initialSocKwh: number): ComputeState {
     lastMeterJobs: [],
     planCount: 0,
     importKwBySlot: new Map(),
+    onsiteOffers: new Map(),
+    onsiteBatteries: new Map(),
   };
 }
 
@@ -212,6 +218,7 @@ export function evolveCompute(s: ComputeState, e: Envelope, pue: number): Comput
       s.planCount++;
       const disp = d['dispatch'] as { slotStart: string; runs: Array<{ jobId: string; kw: number }>; chargeKw: number; dischargeKw: number };
       s.dispatch = { slotStartMs: ms(disp.slotStart), runs: disp.runs, chargeKw: disp.chargeKw, dischargeKw: disp.dischargeKw, planId: d['planId'] as string };
+      pruneOffers(s.onsiteOffers, ms(d['startsAt'] as string));
       return s;
     }
     case 'compute.flexibility.available':
@@ -268,6 +275,10 @@ export function evolveCompute(s: ComputeState, e: Envelope, pue: number): Comput
     }
     case 'flex.order.cancelled':
       s.caps.delete(d['orderId'] as string);
+      return s;
+    case 'onsite.energy.offered':
+    case 'onsite.battery.state.reported':
+      foldOnsiteFact(s.onsiteOffers, s.onsiteBatteries, e);
       return s;
     default:
       return s;

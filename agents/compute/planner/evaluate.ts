@@ -7,16 +7,45 @@ import { flexibility } from './flexibility.ts';
 const H_MS = 3_600_000;
 
 /** £ and kg of running `kw[s]` IT load in the horizon's slots, at the site (×PUE). */
-function costOf(h: Horizon, runKw: ArrayLike<number>): { costGbp: number; carbonKg: number } {
+function costOf(h: Horizon, runKw: ArrayLike<number>, price: ArrayLike<number> = h.price, intensity: ArrayLike<number> = h.intensity): { costGbp: number; carbonKg: number } {
   let costGbp = 0;
   let carbonKg = 0;
   for (let s = 0; s < h.n; s++) {
     const kwh = runKw[s]! * SLOT_H * h.site.pue;
     if (kwh === 0) continue;
-    costGbp += (kwh * h.price[s]!) / 1000;
-    carbonKg += (kwh * h.intensity[s]!) / 1000;
+    costGbp += (kwh * price[s]!) / 1000;
+    carbonKg += (kwh * intensity[s]!) / 1000;
   }
   return { costGbp, carbonKg };
+}
+
+/**
+ * Per slot, the average price and intensity of what the site draws once on-site supply (cheapest
+ * first, up to each tier's kW) has displaced the first kW of import: the jobs in a slot share
+ * its discount pro rata. Null when no slot has on-site supply (then the grid's signals are it).
+ */
+function effectiveSignals(h: Horizon, jobsById: ReadonlyMap<string, PlanJob>, sched: Schedule): { price: Float64Array; intensity: Float64Array } | null {
+  if (!h.onsite.some((tiers) => tiers.length > 0)) return null;
+  const price = Float64Array.from(h.price);
+  const intensity = Float64Array.from(h.intensity);
+  const it = new Float64Array(h.n);
+  for (const [id, js] of sched.jobs) if (jobsById.has(id)) for (let s = 0; s < h.n; s++) it[s]! += js.runKw[s]!;
+  for (let s = 0; s < h.n; s++) {
+    const siteKw = it[s]! * h.site.pue + sched.chargeKw[s]! - sched.dischargeKw[s]!;
+    if (siteKw <= 1e-9) continue;
+    let left = siteKw;
+    let p = siteKw * h.price[s]!;
+    let c = siteKw * h.intensity[s]!;
+    for (const t of h.onsite[s]!) {
+      const take = Math.min(left, t.kw);
+      p += take * (t.price - h.price[s]!);
+      c += take * (t.intensity - h.intensity[s]!);
+      left -= take;
+    }
+    price[s] = p / siteKw;
+    intensity[s] = c / siteKw;
+  }
+  return { price, intensity };
 }
 
 /** What running the job from its earliest slot, contiguous at full power, would cost. */
@@ -58,6 +87,7 @@ export function evaluate(
   let lateJobs = 0;
   let unplacedJobs = 0;
   let latenessPenaltyGbp = 0;
+  const eff = effectiveSignals(h, jobsById, sched);
   for (const [id, js] of sched.jobs) {
     const job = jobsById.get(id);
     if (!job) continue;
@@ -89,7 +119,7 @@ export function evaluate(
       lateJobs++;
       latenessPenaltyGbp += site.slaPenaltyGbpPerH[job.slaClass] * (1 + latenessH);
     }
-    const c = costOf(h, js.runKw);
+    const c = eff ? costOf(h, js.runKw, eff.price, eff.intensity) : costOf(h, js.runKw);
     jobs.push({
       jobId: id,
       kind: js.kind,
@@ -116,8 +146,16 @@ export function evaluate(
     soc += SLOT_H * (etaC * ch - dis / etaC);
     const siteKw = it[s]! * site.pue + ch - dis;
     const kwh = siteKw * SLOT_H;
-    const costGbp = (kwh * h.price[s]!) / 1000;
-    const kg = (kwh * h.intensity[s]!) / 1000;
+    let costGbp = (kwh * h.price[s]!) / 1000;
+    let kg = (kwh * h.intensity[s]!) / 1000;
+    // On-site supply (cheapest first) displaces the first kW of the slot's import.
+    let left = Math.max(0, siteKw);
+    for (const t of h.onsite[s]!) {
+      const take = Math.min(left, t.kw);
+      costGbp += (take * SLOT_H * (t.price - h.price[s]!)) / 1000;
+      kg += (take * SLOT_H * (t.intensity - h.intensity[s]!)) / 1000;
+      left -= take;
+    }
     energyCostGbp += costGbp;
     carbonKg += kg;
     siteEnergyKwh += kwh;

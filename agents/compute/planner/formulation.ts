@@ -10,7 +10,12 @@
  *   soc_s  = soc_{s-1} + ½·ηc·ch_s − ½·dis_s/ηd   battery, SoC within limits, terminal SoC kept
  *   non-preemptible group g: Σ_s x_{g,s} + defer_g + unplaced_g = n_g,  x integer, s windowed
  *   preemptible group g:   ½·Σ_s r_{g,s} + defer_g + unserved_g = n_g·kWh_g, r continuous
- *   min Σ_s ½·(price_s + carbon£·I_s)·(site_s + over_s) + lateness + defer·mean cost + big·(unplaced, over)
+ *   onsite_{s,k} ≤ kW_{s,k},  Σ_k onsite_{s,k} ≤ site_s + flex_s + over_s
+ *                                                 energy on-site assets offer (cheaper than the grid):
+ *                                                 the first kW of load in the slot at the asset's cost,
+ *                                                 a discount on the import it displaces
+ *   min Σ_s ½·(price_s + carbon£·I_s)·(site_s + over_s) − Σ ½·(grid − asset cost)·onsite
+ *       + lateness + defer·mean cost + big·(unplaced, over)
  *
  * Alike jobs (same window, runtime, power, penalty) are one group with an integer count, so
  * a week of 1-GPU jobs does not become thousands of binaries.
@@ -62,6 +67,8 @@ export interface Formulation {
   readonly fixedLoadKw: Float64Array;
   readonly cols: { readonly it: Int32Array; readonly site: Int32Array; readonly flex: Int32Array; readonly over: Int32Array; readonly ch: Int32Array; readonly dis: Int32Array; readonly soc: Int32Array };
   readonly carbonSlackCol: number;
+  /** Per slot, one column per on-site tier (h.onsite[s][k]); empty where none is offered. */
+  readonly onsiteCols: ReadonlyArray<ReadonlyArray<number>>;
   readonly socInitKwh: number;
   readonly etaC: number;
   readonly etaD: number;
@@ -194,6 +201,10 @@ export function formulate(h: Horizon, items: ReadonlyArray<Item>, opt: Formulate
   /** A start with ≥ 2 h of slack is roomy: it can wait, so it must leave the reserve alone. */
   const roomy = (it: StartItem) => reserve > 0 && !it.fixedStart && it.onTimeLast - it.earliest >= 4;
 
+  // On-site supply displaces import, so it can never exceed the slot's import (the row below).
+  const rowOnsite = new Int32Array(n).fill(-1);
+  for (let s = 0; s < n; s++) if (h.onsite[s]!.length) rowOnsite[s] = b.addRow(-Infinity, 0);
+
   // Slot columns.
   const cols = { it: new Int32Array(n), site: new Int32Array(n), flex: new Int32Array(n), over: new Int32Array(n), ch: new Int32Array(n), dis: new Int32Array(n), soc: new Int32Array(n) };
   const minSoc = Math.min(bat.minSocFraction * bat.energyKwh, socInit);
@@ -206,6 +217,10 @@ export function formulate(h: Horizon, items: ReadonlyArray<Item>, opt: Formulate
     const carbonCoef = opt.carbonCapGPerKwh !== undefined ? h.intensity[s]! - opt.carbonCapGPerKwh : 0;
     const siteRows = capRow >= 0 ? [rowSite[s]!, capRow] : [rowSite[s]!];
     const siteCoefs = capRow >= 0 ? [1, carbonCoef] : [1];
+    if (rowOnsite[s]! >= 0) {
+      siteRows.push(rowOnsite[s]!);
+      siteCoefs.push(-1);
+    }
     const hardCap = Math.max(0, h.importCapKw[s]!);
     const softCap = Math.min(hardCap, h.flexCapKw[s]!);
     cols.site[s] = b.addCol(c, 0, softCap, siteRows, siteCoefs);
@@ -217,6 +232,11 @@ export function formulate(h: Horizon, items: ReadonlyArray<Item>, opt: Formulate
     const socRows = s + 1 < n ? [rowSoc[s]!, rowSoc[s + 1]!] : [rowSoc[s]!];
     const socCoefs = s + 1 < n ? [1, -1] : [1];
     cols.soc[s] = b.addCol(0, s === n - 1 ? terminal : minSoc, maxSoc, socRows, socCoefs);
+  }
+  const onsiteCols: number[][] = [];
+  for (let s = 0; s < n; s++) {
+    const c = h.costPerKwh[s]!;
+    onsiteCols.push(h.onsite[s]!.map((t) => b.addCol((t.costPerKwh - c) * SLOT_H, 0, t.kw, [rowOnsite[s]!], [1])));
   }
   const carbonSlackCol = capRow >= 0 ? b.addCol(CARBON_CAP_PENALTY, 0, Infinity, [capRow], [-1]) : -1;
 
@@ -265,7 +285,7 @@ export function formulate(h: Horizon, items: ReadonlyArray<Item>, opt: Formulate
     runGroups.push({ items: groupItems, slots, cols: gcols, deferCol, unservedCol });
   }
 
-  return { model: b.build(), h, startGroups, runGroups, fixed, fixedLoadKw, cols, carbonSlackCol, socInitKwh: socInit, etaC, etaD };
+  return { model: b.build(), h, startGroups, runGroups, fixed, fixedLoadKw, cols, carbonSlackCol, onsiteCols, socInitKwh: socInit, etaC, etaD };
 }
 
 /** Column values for a schedule: the MIP start HiGHS checks and, if feasible, keeps as incumbent. */
@@ -326,6 +346,12 @@ export function hintFromSchedule(f: Formulation, sched: Schedule): Float64Array 
     x[f.cols.site[s]!] = Math.min(Math.max(0, load), soft);
     x[f.cols.flex[s]!] = Math.min(Math.max(0, load - soft), cap - soft);
     x[f.cols.over[s]!] = Math.max(0, load - cap);
+    let left = Math.max(0, load);
+    f.onsiteCols[s]!.forEach((col, k) => {
+      const take = Math.min(left, f.h.onsite[s]![k]!.kw);
+      x[col] = take;
+      left -= take;
+    });
   }
   return x;
 }

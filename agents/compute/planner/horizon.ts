@@ -21,8 +21,21 @@ export interface Horizon {
   /** Soft caps from flexibility sold (≤ importCapKw), and the £/kWh of going above one. */
   readonly flexCapKw: Float64Array;
   readonly flexBreachPerKwh: Float64Array;
+  /**
+   * Per slot, the on-site supply cheaper than the grid (by price plus carbon price), cheapest
+   * first: the first `kw` of site load in the slot costs `costPerKwh` of the tier instead.
+   */
+  readonly onsite: ReadonlyArray<ReadonlyArray<HorizonOnsiteTier>>;
   /** Mean cost per kWh over the horizon: the estimate for work left beyond it. */
   readonly meanCostPerKwh: number;
+}
+
+export interface HorizonOnsiteTier {
+  readonly kw: number;
+  readonly price: number;
+  readonly intensity: number;
+  /** £ per kWh: energy price plus carbon price, as the grid's costPerKwh. */
+  readonly costPerKwh: number;
 }
 
 export function floorSlot(ms: number): number {
@@ -59,7 +72,16 @@ export function makeHorizon(input: PlanInput, n: number): Horizon {
     flexBreachPerKwh[s] = Math.max(0, (input.flexBreachGbpPerMwh?.[s] ?? 0) / 1000);
     sum += costPerKwh[s]!;
   }
-  return { t0, n, site, price, intensity, costPerKwh, importCapKw, flexCapKw, flexBreachPerKwh, meanCostPerKwh: sum / n };
+  const onsite: HorizonOnsiteTier[][] = Array.from({ length: n }, () => []);
+  for (const t of input.onsite ?? []) {
+    if (!Number.isInteger(t.slot) || t.slot < 0 || t.slot >= n || !(t.kw > 0)) continue;
+    if (!Number.isFinite(t.priceGbpPerMwh) || !Number.isFinite(t.intensityGPerKwh)) throw new RangeError(`onsite: slot ${t.slot} has a non-finite price or intensity`);
+    const c = t.priceGbpPerMwh / 1000 + (site.carbonPriceGbpPerT * t.intensityGPerKwh) / 1e6;
+    // Supply dearer than the grid is never drawn (the site would import instead).
+    if (c < costPerKwh[t.slot]! - 1e-12) onsite[t.slot]!.push({ kw: t.kw, price: t.priceGbpPerMwh, intensity: t.intensityGPerKwh, costPerKwh: c });
+  }
+  for (const tiers of onsite) tiers.sort((a, b) => a.costPerKwh - b.costPerKwh);
+  return { t0, n, site, price, intensity, costPerKwh, importCapKw, flexCapKw, flexBreachPerKwh, onsite, meanCostPerKwh: sum / n };
 }
 
 /** A non-preemptible job not yet started: choose one start slot. */

@@ -5,6 +5,7 @@
 export type {
   Signals,
   PlanJob,
+  OnsiteTier,
   PlanInput,
   PlanOptions,
   PlanStatus,

@@ -10,6 +10,14 @@ export interface Signals {
   readonly intensityGPerKwh: ReadonlyArray<number>;
 }
 
+/** Supply an on-site asset offers in one slot of the horizon (slot 0 = the plan's first half-hour). */
+export interface OnsiteTier {
+  readonly slot: number;
+  readonly kw: number;
+  readonly priceGbpPerMwh: number;
+  readonly intensityGPerKwh: number;
+}
+
 /**
  * A job as the planner sees it at `nowMs`: the job plus how far it has got. A started
  * non-preemptible job must run on; a preemptible one has `doneMin` of its runtime behind it.
@@ -39,6 +47,11 @@ export interface PlanInput {
    */
   readonly flexCapKw?: ReadonlyArray<number>;
   readonly flexBreachGbpPerMwh?: ReadonlyArray<number>;
+  /**
+   * Energy on-site assets of outside operators offer (onsite.energy.offered): in each slot the
+   * first `kw` of site load may be supplied at the tier's price and carbon instead of the grid's.
+   */
+  readonly onsite?: ReadonlyArray<OnsiteTier>;
   /** Optional hard cap on the plan's average carbon intensity of imports (gCO2/kWh). */
   readonly carbonCapGPerKwh?: number;
   /** The last plan, for a warm start. */
