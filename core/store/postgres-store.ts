@@ -2,6 +2,7 @@ import pg from 'pg';
 import { createHash } from 'node:crypto';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope.ts';
 import { ConcurrencyError, ConfigError, InvalidArgumentError } from '../errors.ts';
+import { checkDatabaseUrl, redactUrl } from './postgres-url.ts';
 import type { Keyring } from '../ledger/keyring.ts';
 import { sealBatch } from '../ledger/seal.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
@@ -80,33 +81,6 @@ interface GroupView {
   top: number;
   heads: Map<string, { revision: number; hash: string }>;
   stored: Map<string, Envelope>;
-}
-
-/** Hide the password of a URL before it goes into an error message. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
-  }
-}
-
-/** Check a database URL early, with a message naming the setting, rather than deep in `pg`. */
-export function checkDatabaseUrl(raw: string | undefined, setting = '--database-url'): string {
-  if (raw === undefined || raw.trim() === '') {
-    throw new ConfigError(setting, 'the PostgreSQL store needs a database URL, e.g. --database-url postgres://root@127.0.0.1:5432/test (or CACO_DATABASE_URL)');
-  }
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new ConfigError(setting, `"${redactUrl(raw)}" is not a URL; use e.g. postgres://user@host:5432/database`);
-  }
-  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') throw new ConfigError(setting, `"${redactUrl(raw)}" is not a PostgreSQL URL; it must start with postgres:// or postgresql://`);
-  if (!u.hostname) throw new ConfigError(setting, `"${redactUrl(raw)}" names no host`);
-  return raw;
 }
 
 /**
