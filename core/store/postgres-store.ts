@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope.ts';
 import { ConcurrencyError, ConfigError, InvalidArgumentError } from '../errors.ts';
 import { checkDatabaseUrl, redactUrl } from './postgres-url.ts';
@@ -111,6 +111,8 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
   private listener: pg.Client | undefined;
   private listenerRetry: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
+  /** Names this store's notifications, so it can tell them from other processes'. */
+  private readonly instance = randomBytes(8).toString('hex');
 
   private constructor(
     private readonly opts: PostgresStoreOptions,
@@ -167,7 +169,10 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     const c = new pg.Client({ connectionString: this.opts.connectionString });
     c.on('error', () => this.relisten(c));
     c.on('end', () => this.relisten(c));
-    c.on('notification', () => this.live.notify());
+    // Our own commits have woken our subscriptions already (commitLoop).
+    c.on('notification', (n) => {
+      if (n.payload !== this.instance) this.live.notify();
+    });
     await c.connect();
     await c.query(`LISTEN "${this.channel}"`);
     this.listener = c;
@@ -241,10 +246,11 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     }
     let broken: Error | undefined;
     try {
-      // Simple protocol, two statements, one round trip. The lock is held to the commit:
-      // whoever holds it is the only writer of this schema, so MAX(position) read after it
-      // (a new snapshot: READ COMMITTED takes one per statement) is the true head.
-      await c.query(`BEGIN; ${this.lockSql}`);
+      // Two round trips per group, sent as simple-protocol multi-statement strings with
+      // escaped literals (the extended protocol takes one statement per round trip):
+      // 1. BEGIN, the lock, and what the group is checked against. The lock is held to the
+      //    commit: whoever holds it is the only writer of this schema, so MAX(position) read
+      //    after it (a new snapshot: READ COMMITTED takes one per statement) is the true head.
       const view = await this.readView(c, group);
       const rows: Envelope[] = [];
       for (let i = 0; i < group.length; i++) {
@@ -257,9 +263,8 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
           outcomes[i] = { err };
         }
       }
-      if (rows.length > 0) await this.insert(c, rows);
-      // NOTIFY is delivered at commit, and only if the transaction commits.
-      await c.query(rows.length > 0 ? `SELECT pg_notify('${this.channel}', ''); COMMIT` : 'COMMIT');
+      // 2. The rows, the notification (delivered at commit, and only if it commits), COMMIT.
+      await c.query(rows.length > 0 ? `${this.insertSql(rows)}; SELECT pg_notify('${this.channel}', '${this.instance}'); COMMIT` : 'COMMIT');
     } catch (err) {
       // The transaction failed (the connection broke, the server refused a row): nothing of
       // the group was stored.
@@ -274,20 +279,20 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     return outcomes;
   }
 
-  /** Under the lock, in one round trip: the head position, the heads of the group's streams, and any of its event ids already stored. */
+  /** BEGIN, the lock, then in one statement: the head position, the heads of the group's streams, and any of its event ids already stored. */
   private async readView(c: pg.PoolClient, group: ReadonlyArray<PendingAppend>): Promise<GroupView> {
     const streams = [...new Set(group.map((a) => a.stream))];
     const ids: string[] = [];
     for (const a of group) for (const e of a.events) ids.push(e.id);
     const s = this.schema;
-    const r = await c.query<{ top: string | null; heads: Array<{ stream: string; revision: number; hash: string }> | null; stored: RawRow[] | null }>(
-      `SELECT (SELECT MAX(position) FROM ${s}.events) AS top,
+    const results = (await c.query(
+      `BEGIN; ${this.lockSql};
+       SELECT (SELECT MAX(position) FROM ${s}.events) AS top,
         (SELECT json_agg(json_build_object('stream', h.stream, 'revision', h.revision, 'hash', h.hash))
-           FROM (SELECT DISTINCT ON (stream) stream, revision, hash FROM ${s}.events WHERE stream = ANY($1) ORDER BY stream, revision DESC) h) AS heads,
-        (SELECT json_agg(json_build_array(${COLUMNS})) FROM ${s}.events WHERE id = ANY($2)) AS stored`,
-      [streams, ids],
-    );
-    const row = r.rows[0]!;
+           FROM (SELECT DISTINCT ON (stream) stream, revision, hash FROM ${s}.events WHERE stream = ANY(${textArray(streams)}) ORDER BY stream, revision DESC) h) AS heads,
+        (SELECT json_agg(json_build_array(${COLUMNS})) FROM ${s}.events WHERE id = ANY(${textArray(ids)})) AS stored`,
+    )) as unknown as Array<pg.QueryResult<{ top: string | null; heads: Array<{ stream: string; revision: number; hash: string }> | null; stored: RawRow[] | null }>>;
+    const row = results[results.length - 1]!.rows[0]!;
     const heads = new Map<string, { revision: number; hash: string }>();
     for (const h of row.heads ?? []) heads.set(h.stream, { revision: h.revision, hash: h.hash });
     const stored = new Map<string, Envelope>();
@@ -328,30 +333,13 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     return { events: sealed, nextExpected: last.revision, position: last.position, sealedHere: true };
   }
 
-  /** All rows of the group in one statement: one array parameter per column. */
-  private async insert(c: pg.PoolClient, rows: ReadonlyArray<Envelope>): Promise<void> {
-    const cols: unknown[][] = Array.from({ length: 14 }, () => new Array<unknown>(rows.length));
-    rows.forEach((e, i) => {
-      cols[0]![i] = e.position;
-      cols[1]![i] = e.id;
-      cols[2]![i] = e.stream;
-      cols[3]![i] = e.revision;
-      cols[4]![i] = e.type;
-      cols[5]![i] = e.version;
-      cols[6]![i] = e.time;
-      cols[7]![i] = e.source;
-      cols[8]![i] = e.correlationId;
-      cols[9]![i] = e.causationId;
-      cols[10]![i] = JSON.stringify(e.data);
-      cols[11]![i] = e.prevHash;
-      cols[12]![i] = e.hash;
-      cols[13]![i] = e.sig;
+  /** All rows of the group in one INSERT, as literals (see commitGroup). */
+  private insertSql(rows: ReadonlyArray<Envelope>): string {
+    const values = rows.map((e) => {
+      const causation = e.causationId === null ? 'NULL' : lit(e.causationId);
+      return `(${e.position}, ${lit(e.id)}, ${lit(e.stream)}, ${e.revision}, ${lit(e.type)}, ${e.version}, ${lit(e.time)}, ${lit(e.source)}, ${lit(e.correlationId)}, ${causation}, ${lit(JSON.stringify(e.data))}, ${lit(e.prevHash)}, ${lit(e.hash)}, ${lit(e.sig)})`;
     });
-    await c.query(
-      `INSERT INTO ${this.schema}.events (${COLUMNS})
-       SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])`,
-      cols,
-    );
+    return `INSERT INTO ${this.schema}.events (${COLUMNS}) VALUES ${values.join(', ')}`;
   }
 
   private async rows(sql: string, params: unknown[]): Promise<RawRow[]> {
@@ -471,6 +459,15 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
 function describe(err: unknown): string {
   if (err instanceof AggregateError && err.errors.length > 0) return err.errors.map(describe).join('; ');
   return err instanceof Error ? err.message || err.constructor.name : String(err);
+}
+
+/** A string as an SQL literal (pg's own escaping: quotes doubled, E'' when it holds a backslash). */
+function lit(v: string): string {
+  return pg.escapeLiteral(String(v));
+}
+
+function textArray(values: ReadonlyArray<string>): string {
+  return `ARRAY[${values.map(lit).join(', ')}]::text[]`;
 }
 
 /** The events of a retried append as stored: same ids, same stream, consecutive revisions. */
