@@ -173,26 +173,37 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     c.on('notification', (n) => {
       if (n.payload !== this.instance) this.live.notify();
     });
-    await c.connect();
-    await c.query(`LISTEN "${this.channel}"`);
+    try {
+      await c.connect();
+      await c.query(`LISTEN "${this.channel}"`);
+    } catch (err) {
+      await c.end().catch(() => undefined);
+      throw err;
+    }
+    if (this.closed) {
+      await c.end().catch(() => undefined);
+      return;
+    }
     this.listener = c;
-    // Something may have been committed while nobody listened.
+    // Something may have been committed while nobody listened: every subscription looks.
     this.live.notify();
   }
 
+  /** The listening connection broke: drop it and listen again after a second. */
   private relisten(broken: pg.Client): void {
-    if (this.closed || this.listener !== broken || this.listenerRetry) return;
+    if (this.listener !== broken) return;
     this.listener = undefined;
     broken.end().catch(() => undefined);
+    this.scheduleListen();
+  }
+
+  private scheduleListen(): void {
+    if (this.closed || this.listenerRetry) return;
     this.listenerRetry = setTimeout(() => {
       this.listenerRetry = undefined;
       if (this.closed) return;
-      this.listen().catch(() => {
-        // Still down: try again later; subscriptions keep polling meanwhile.
-        const stand = new pg.Client({ connectionString: this.opts.connectionString });
-        this.listener = stand;
-        this.relisten(stand);
-      });
+      // Still down: try again later; subscriptions keep polling meanwhile.
+      this.listen().catch(() => this.scheduleListen());
     }, 1000);
     this.listenerRetry.unref?.();
   }
@@ -435,6 +446,11 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
   /** For tests of the audit: run raw SQL against the schema's tables (e.g. to tamper with a row). */
   async unsafeExec(sql: string, ...params: unknown[]): Promise<void> {
     await this.pool.query(sql, params);
+  }
+
+  /** For tests: rows of a raw query. */
+  async unsafeQuery<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
+    return (await this.pool.query<R>(sql, params)).rows;
   }
 
   /** Drop the schema and everything in it (tests and benchmarks clean up with this). */

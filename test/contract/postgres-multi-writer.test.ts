@@ -139,4 +139,27 @@ describe('PostgreSQL ledger with several writer processes', { ...(skip ? { skip 
       await store.close();
     }
   });
+
+  test('when the listening connection is killed, the store listens again and a subscriber still gets what another process appends (polling off)', { timeout: 120_000 }, async () => {
+    const schema = uniqueSchema('mwrelisten');
+    schemas.push(schema);
+    const keyring = writersKeyring(['burst']);
+    const store = await PostgresEventStore.open({ connectionString: postgresUrl(), schema, keyring, pollMs: 600_000 });
+    try {
+      const got: Envelope[] = [];
+      const sub = await store.subscribeAll((e) => void got.push(e));
+      await sub.caughtUp();
+      // The server ends the listener's session, as a failover or an idle-session kill would.
+      const killed = await admin!.unsafeQuery<{ n: number }>(`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE query = $1`, [`LISTEN "caco_ledger_${schema}"`]);
+      assert.equal(killed[0]!.n, 1, 'the listening session was found and ended');
+      await new Promise((r) => setTimeout(r, 200));
+      const during = await runChild<{ ids: string[] }>(BURST, [postgresUrl(), schema, '20']);
+      const deadline = Date.now() + 20_000;
+      while (got.length < during.ids.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await sub.close();
+      assert.deepEqual(got.map((e) => e.id), during.ids, 'every event, once, in order, after the listener came back');
+    } finally {
+      await store.close();
+    }
+  });
 });
