@@ -54,7 +54,7 @@ export interface PostgresStoreOptions {
   /** The PostgreSQL schema holding the ledger's tables (created on open). Default `caco`. */
   readonly schema?: string;
   readonly keyring: Keyring;
-  /** Connections for appends, reads and checkpoints (default 4); LISTEN uses one more of its own. */
+  /** Connections for reads and checkpoints (default 4); appends use one more of their own, and LISTEN another. */
   readonly poolSize?: number;
   /**
    * How often a live subscription looks at the table even without a notification (ms,
@@ -116,7 +116,10 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
 
   private constructor(
     private readonly opts: PostgresStoreOptions,
+    /** Reads, checkpoints and quarantine. */
     private readonly pool: pg.Pool,
+    /** One connection for the group commits, so an append never waits behind readers for a connection. */
+    private readonly writePool: pg.Pool,
   ) {
     this.schema = opts.schema ?? 'caco';
     this.lockSql = `SELECT pg_advisory_xact_lock(${lockKey(this.schema)})`;
@@ -129,11 +132,13 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     if (!SCHEMA_NAME.test(schema)) throw new InvalidArgumentError('schema', `"${schema}" is not a schema name we use; lower-case letters, digits and "_", starting with a letter or "_", at most 63`);
     const url = checkDatabaseUrl(opts.connectionString);
     const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 4 });
+    const writePool = new pg.Pool({ connectionString: url, max: 1 });
     // An idle connection that breaks must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
+    writePool.on('error', () => undefined);
     let writer: pg.PoolClient | undefined;
     try {
-      writer = await pool.connect().catch((err: unknown) => {
+      writer = await writePool.connect().catch((err: unknown) => {
         throw new ConfigError('--database-url', `cannot reach PostgreSQL at ${redactUrl(url)}: ${describe(err)}`);
       });
       if (opts.mustExist) {
@@ -154,12 +159,13 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
       }
       writer.release();
       writer = undefined;
-      const store = new PostgresEventStore(opts, pool);
+      const store = new PostgresEventStore(opts, pool, writePool);
       await store.listen();
       return store;
     } catch (err) {
       writer?.release();
       await pool.end().catch(() => undefined);
+      await writePool.end().catch(() => undefined);
       throw err;
     }
   }
@@ -251,7 +257,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     const outcomes = new Array<Outcome>(group.length);
     let c: pg.PoolClient;
     try {
-      c = await this.pool.connect();
+      c = await this.writePool.connect();
     } catch (err) {
       return group.map(() => ({ err }));
     }
@@ -469,6 +475,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     this.live.close();
     await l?.end().catch(() => undefined);
     await this.pool.end().catch(() => undefined);
+    await this.writePool.end().catch(() => undefined);
   }
 }
 
