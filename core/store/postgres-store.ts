@@ -18,6 +18,9 @@ const COLUMNS = 'position, id, stream, revision, type, version, time, source, co
 /** pg returns BIGINT as a string (it may exceed 2^53); positions never do, so they are read as numbers. */
 type RawRow = [string | number, string, string, number, string, number, string, string, string, string | null, string, string, string, string];
 
+/** Appends per group transaction at most. */
+const MAX_GROUP = 512;
+
 /** Rows per read in readAll and catch-up. */
 const READ_PAGE = 1000;
 
@@ -237,8 +240,9 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     // One microtask first, so appends made in the same turn join the first group.
     await Promise.resolve();
     while (this.pending.length > 0) {
-      const group = this.pending;
-      this.pending = [];
+      // A burst is cut into groups of at most MAX_GROUP appends: one INSERT stays a sensible size.
+      const group = this.pending.length <= MAX_GROUP ? this.pending : this.pending.slice(0, MAX_GROUP);
+      this.pending = group === this.pending ? [] : this.pending.slice(MAX_GROUP);
       const outcomes = await this.commitGroup(group);
       let stored = false;
       for (let i = 0; i < group.length; i++) {

@@ -162,4 +162,23 @@ describe('PostgreSQL ledger with several writer processes', { ...(skip ? { skip 
       await store.close();
     }
   });
+
+  test('a burst of 1,300 appends made in one turn is cut into several group commits: all land, positions 1..n, one refused append refuses only itself', { timeout: 60_000 }, async () => {
+    const schema = uniqueSchema('mwburst');
+    schemas.push(schema);
+    const keyring = writersKeyring(['burst']);
+    const store = await PostgresEventStore.open({ connectionString: postgresUrl(), schema, keyring });
+    try {
+      const ev = (k: number) => ({ id: `burst-${schema}-${k}`, type: 'test.thing.happened', version: 1, time: '2024-01-01T00:00:00.000Z', source: 'burst', correlationId: 'b', causationId: null, data: { k } });
+      const results = await Promise.allSettled(Array.from({ length: 1300 }, (_, k) => store.append(`b-${k % 7}`, [ev(k)], k === 700 ? 999 : 'any')));
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1299);
+      assert.equal(results.filter((r) => r.status === 'rejected').length, 1);
+      const all = await collect(store.readAll());
+      assert.deepEqual(all.map((e) => e.position), all.map((_, i) => i + 1));
+      assert.equal(all.length, 1299);
+      assertChains(all, keyring);
+    } finally {
+      await store.close();
+    }
+  });
 });
