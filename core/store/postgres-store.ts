@@ -18,6 +18,9 @@ const COLUMNS = 'position, id, stream, revision, type, version, time, source, co
 /** pg returns BIGINT as a string (it may exceed 2^53); positions never do, so they are read as numbers. */
 type RawRow = [string | number, string, string, number, string, number, string, string, string, string | null, string, string, string, string];
 
+/** How long the server lets a writer's transaction sit idle (holding the lock) before ending its session. */
+const WRITER_IDLE_IN_TX_MS = 60_000;
+
 /** Appends per group transaction at most. */
 const MAX_GROUP = 512;
 
@@ -135,7 +138,10 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     if (!SCHEMA_NAME.test(schema)) throw new InvalidArgumentError('schema', `"${schema}" is not a schema name we use; lower-case letters, digits and "_", starting with a letter or "_", at most 63`);
     const url = checkDatabaseUrl(opts.connectionString);
     const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 4 });
-    const writePool = new pg.Pool({ connectionString: url, max: 1 });
+    // A writer holds the schema's lock from its first round trip to its commit; if its process
+    // stalls in between (stopped, swapped out, partitioned), the server ends the session after
+    // a minute idle in the transaction, which rolls it back and frees the lock for the others.
+    const writePool = new pg.Pool({ connectionString: url, max: 1, idle_in_transaction_session_timeout: WRITER_IDLE_IN_TX_MS });
     // An idle connection that breaks must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
     writePool.on('error', () => undefined);

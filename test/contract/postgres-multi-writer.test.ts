@@ -181,4 +181,31 @@ describe('PostgreSQL ledger with several writer processes', { ...(skip ? { skip 
       await store.close();
     }
   });
+
+  test('when the server ends the writer\'s session, the next append gets a new connection; the ledger stays gapless and chained', { timeout: 60_000 }, async () => {
+    const schema = uniqueSchema('mwkill');
+    schemas.push(schema);
+    const keyring = writersKeyring(['burst']);
+    const store = await PostgresEventStore.open({ connectionString: postgresUrl(), schema, keyring });
+    try {
+      const ev = (k: number) => ({ id: `kill-${schema}-${k}`, type: 'test.thing.happened', version: 1, time: '2024-01-01T00:00:00.000Z', source: 'burst', correlationId: 'b', causationId: null, data: { k } });
+      await store.append('k-1', [ev(0), ev(1)], 'no-stream');
+      const killed = await admin!.unsafeQuery<{ n: number }>(`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE query LIKE $1`, [`%INSERT INTO ${schema}.events%`]);
+      assert.equal(killed[0]!.n, 1, "the writer's session was found and ended");
+      await new Promise((r) => setTimeout(r, 200));
+      // The pool drops the dead connection; an append that raced it may fail, a retry may not.
+      let r;
+      try {
+        r = await store.append('k-1', [ev(2)], 1);
+      } catch {
+        r = await store.append('k-1', [ev(2)], 1);
+      }
+      assert.equal(r.nextExpected, 2);
+      const all = await collect(store.readAll());
+      assert.deepEqual(all.map((e) => e.position), [1, 2, 3]);
+      assertChains(all, keyring);
+    } finally {
+      await store.close();
+    }
+  });
 });
