@@ -315,8 +315,10 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     const results = (await c.query(
       `BEGIN; ${this.lockSql};
        SELECT (SELECT MAX(position) FROM ${s}.events) AS top,
-        (SELECT json_agg(json_build_object('stream', h.stream, 'revision', h.revision, 'hash', h.hash))
-           FROM (SELECT DISTINCT ON (stream) stream, revision, hash FROM ${s}.events WHERE stream = ANY(${textArray(streams)}) ORDER BY stream, revision DESC) h) AS heads,
+        (SELECT json_agg(json_build_object('stream', q.stream, 'revision', h.revision, 'hash', h.hash))
+           FROM unnest(${textArray(streams)}) AS q(stream)
+           -- One backward step on the (stream, revision) index per stream, however long the stream.
+           CROSS JOIN LATERAL (SELECT revision, hash FROM ${s}.events e WHERE e.stream = q.stream ORDER BY revision DESC LIMIT 1) h) AS heads,
         (SELECT json_agg(json_build_array(${COLUMNS})) FROM ${s}.events WHERE id = ANY(${textArray(ids)})) AS stored`,
     )) as unknown as Array<pg.QueryResult<{ top: string | null; heads: Array<{ stream: string; revision: number; hash: string }> | null; stored: RawRow[] | null }>>;
     const row = results[results.length - 1]!.rows[0]!;
