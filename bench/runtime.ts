@@ -341,6 +341,9 @@ export async function main(argv: string[]): Promise<void> {
       await nc.close();
     }
   }
+  // PostgreSQL rows (bench/postgres-rows.ts), measured with the same helpers.
+  const { postgresRows } = await import('./postgres-rows.ts');
+  results['postgres'] = await postgresRows({ events: a.events, batch: a.batch, keyring, measure, appendMany, endToEnd: (s, c, bus, site, w) => endToEnd(s, c, bus, site, a, w), replay, summary, row });
   results['loadAverageAtEnd'] = loadavg().map(round1);
 
   printTable(`runtime benchmark: ${a.events.toLocaleString('en-GB')} events, ${a.batch} per append${a.skipNats ? '' : `, ${a.window} appends in flight on JetStream`}; load average ${(results['loadAverageAtStart'] as number[]).join(' ')} at start`, rows);

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- simulate [--days 7] [--seed 42] [--bus memory|nats] [--store sqlite|jetstream]`
+ * `npm run bench -- simulate [--days 7] [--seed 42] [--bus memory|nats] [--store sqlite|jetstream|postgres]` (postgres: CACO_DATABASE_URL)
  *
  * The default seven-day simulation, timed: wall seconds and events/s (target ≤ 60 s on the
  * 2-core machine). Baselines are left out: they are the schedule benchmark's business.

@@ -12,6 +12,7 @@ export interface GlobalOptions {
   dataDir?: string;
   logLevel?: string;
   creds?: string;
+  databaseUrl?: string;
 }
 
 export function addGlobalOptions(cmd: Command, defaults: Partial<Record<'bus' | 'store', string>> = {}): Command {
@@ -19,10 +20,11 @@ export function addGlobalOptions(cmd: Command, defaults: Partial<Record<'bus' | 
     .option('--config <file>', 'JSON config file (also CACO_CONFIG)')
     .option('--site <name>', 'site name (also CACO_SITE; default london)')
     .addOption(new Option('--bus <kind>', `message bus (also CACO_BUS; default ${defaults.bus ?? 'memory'})`).choices(['memory', 'nats']))
-    .addOption(new Option('--store <kind>', `event store (also CACO_STORE; default ${defaults.store ?? 'sqlite'})`).choices(['sqlite', 'jetstream']))
+    .addOption(new Option('--store <kind>', `event store (also CACO_STORE; default ${defaults.store ?? 'sqlite'})`).choices(['sqlite', 'jetstream', 'postgres']))
     .option('--nats-url <url>', 'NATS server URL (also NATS_URL; default nats://127.0.0.1:4222)')
     .option('--replicas <n>', 'JetStream replicas of the ledger: 1, or 3/5 on a cluster (also CACO_REPLICAS; default 1)')
     .option('--creds <file>', 'NATS user credentials (also NATS_CREDS): a seed file from `caco nats creds` or a JWT .creds file')
+    .option('--database-url <url>', 'PostgreSQL URL for --store postgres (also CACO_DATABASE_URL), e.g. postgres://root@127.0.0.1:5432/test')
     .option('--data-dir <dir>', 'folder for the SQLite ledger and keys (also CACO_DATA_DIR; default ./var)')
     .option('--log-level <level>', 'log level (also LOG_LEVEL; default warn)');
 }
@@ -34,6 +36,6 @@ export function configFrom(o: GlobalOptions, defaults: Partial<Record<'bus' | 's
   return loadConfig({
     env,
     ...(o.config ? { file: o.config } : {}),
-    overrides: { site: o.site, bus: o.bus, store: o.store, natsUrl: o.natsUrl, replicas: o.replicas, dataDir: o.dataDir, logLevel: o.logLevel, natsCreds: o.creds },
+    overrides: { site: o.site, bus: o.bus, store: o.store, natsUrl: o.natsUrl, replicas: o.replicas, dataDir: o.dataDir, logLevel: o.logLevel, natsCreds: o.creds, databaseUrl: o.databaseUrl },
   });
 }

@@ -20,6 +20,8 @@ export interface Stack {
   readonly site: string;
   /** The SQLite ledger file, when the store is SQLite. */
   readonly sqlitePath?: string;
+  /** Where the anchor file goes by default for a ledger that is not a file (PostgreSQL). */
+  readonly anchorFile?: string;
   close(): Promise<void>;
 }
 
@@ -66,7 +68,8 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
   // They are random, made on first use (0600), never derived from a simulation's seed: the
   // seed is printed, so anyone could recompute such a key and re-seal a changed event. A
   // seeded run stays deterministic because an event's hash does not cover its signature.
-  const keyDir = opts.sqlitePath && config.store === 'sqlite' ? join(dirname(opts.sqlitePath), 'keys') : join(siteDir(config), 'keys');
+  // (A PostgreSQL ledger's keys follow the same rule: beside the run's folder when it has one.)
+  const keyDir = opts.sqlitePath && (config.store === 'sqlite' || config.store === 'postgres') ? join(dirname(opts.sqlitePath), 'keys') : join(siteDir(config), 'keys');
   const keyring: Keyring = opts.ephemeralKeys ? new MemoryKeyring() : new FileKeyring(keyDir);
   const closers: Array<() => Promise<void>> = [];
   const site = opts.natsSite ?? config.site;
@@ -84,7 +87,16 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
     }
     let store: EventStore & CheckpointStore;
     let sqlitePath: string | undefined;
-    if (config.store === 'jetstream') {
+    let anchorFile: string | undefined;
+    if (config.store === 'postgres') {
+      const [{ PostgresEventStore }, { checkDatabaseUrl, ledgerSchemaFor }] = await Promise.all([import('./store/postgres-store.ts'), import('./store/postgres-url.ts')]);
+      const url = checkDatabaseUrl(config.databaseUrl);
+      // One schema per site (per run for simulations, whose site name is their own), as JetStream has one stream per site.
+      const pg = await PostgresEventStore.open({ connectionString: url, schema: ledgerSchemaFor(site), keyring, ...(opts.mustExist ? { mustExist: true } : {}) });
+      closers.push(() => pg.close());
+      store = pg;
+      anchorFile = opts.sqlitePath ? join(dirname(opts.sqlitePath), 'anchor.jsonl') : join(siteDir(config), 'anchor.jsonl');
+    } else if (config.store === 'jetstream') {
       const { JetStreamEventStore } = await import('./store/jetstream-store.ts');
       const site = opts.natsSite ?? config.site;
       let nc;
@@ -121,6 +133,7 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
       keyring,
       site,
       ...(sqlitePath !== undefined ? { sqlitePath } : {}),
+      ...(anchorFile !== undefined ? { anchorFile } : {}),
       async close() {
         for (const c of closers.reverse()) await c();
       },

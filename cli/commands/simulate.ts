@@ -152,7 +152,10 @@ export function simulateCommand(): Command {
       await result.close();
       rmSync(finalDir, { recursive: true, force: true });
       renameSync(workDir, finalDir);
-      console.log(`report: ${join(finalDir, 'report.html')} (and report.json); ledger: ${join(finalDir, 'ledger.db')}`);
+      if (result.stack.store.kind === 'postgres') {
+        // The ledger is in the database, in the run's own schema; keys and anchor are in the run's folder.
+        console.log(`report: ${join(finalDir, 'report.html')} (and report.json); ledger: PostgreSQL schema ${(result.stack.store as { schema?: string }).schema ?? '?'} (site ${result.stack.site}); verify with: caco audit verify --store postgres --database-url <url> --site ${result.stack.site} --ledger ${join(finalDir, 'ledger.db')}`);
+      } else console.log(`report: ${join(finalDir, 'report.html')} (and report.json); ledger: ${join(finalDir, 'ledger.db')}`);
       if (!result.audit.ok) process.exitCode = 1;
     } catch (err) {
       await result.close().catch(() => undefined);

@@ -14,6 +14,8 @@ export interface AnchorLocation {
   /** The site name of the NATS resources (Stack.site). */
   readonly site: string;
   readonly sqlitePath?: string;
+  /** The default anchor file of a ledger that is not a file (PostgreSQL). */
+  readonly anchorFile?: string;
 }
 
 /**
@@ -34,6 +36,7 @@ export async function openAnchorLog(at: AnchorLocation, opts: { spec?: string; c
     return JetStreamAnchorLog.open(nc, at.site, { create: opts.create, ...(replicas !== undefined ? { replicas } : {}) });
   }
   if (spec !== undefined) return new FileAnchorLog(resolve(spec));
+  if (at.anchorFile) return new FileAnchorLog(resolve(at.anchorFile));
   if (!at.sqlitePath) throw new ConfigError('--anchor', `a ${at.store.kind} ledger has no default anchor; give --anchor <file>`);
   return new FileAnchorLog(anchorFileFor(at.sqlitePath));
 }

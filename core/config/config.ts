@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.ts';
+import { checkDatabaseUrl } from '../store/postgres-url.ts';
 
 /** The runtime's one typed configuration. */
 export interface CacoConfig {
   readonly bus: 'memory' | 'nats';
-  readonly store: 'sqlite' | 'jetstream';
+  readonly store: 'sqlite' | 'jetstream' | 'postgres';
   readonly natsUrl: string;
   /** JetStream replicas of the ledger stream and its buckets (1, or 3/5 on a cluster). */
   readonly replicas: number;
@@ -14,6 +15,8 @@ export interface CacoConfig {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** NATS user credentials file (`caco nats creds`); unset = anonymous, which a secured server refuses. */
   readonly natsCreds?: string;
+  /** PostgreSQL URL of the ledger database, for `store: 'postgres'` (e.g. postgres://root@127.0.0.1:5432/test). */
+  readonly databaseUrl?: string;
 }
 
 export const DEFAULT_CONFIG: CacoConfig = {
@@ -43,7 +46,7 @@ const SITE = /^[a-z][a-z0-9-]{0,31}$/;
 
 const SETTINGS: { [K in keyof CacoConfig]: Setting<K> } = {
   bus: { key: 'bus', env: 'CACO_BUS', parse: oneOf(['memory', 'nats'] as const) },
-  store: { key: 'store', env: 'CACO_STORE', parse: oneOf(['sqlite', 'jetstream'] as const) },
+  store: { key: 'store', env: 'CACO_STORE', parse: oneOf(['sqlite', 'jetstream', 'postgres'] as const) },
   natsUrl: {
     key: 'natsUrl',
     env: 'NATS_URL',
@@ -87,6 +90,7 @@ const SETTINGS: { [K in keyof CacoConfig]: Setting<K> } = {
       return raw;
     },
   },
+  databaseUrl: { key: 'databaseUrl', env: 'CACO_DATABASE_URL', parse: (raw, name) => checkDatabaseUrl(raw, name) },
 };
 
 export interface LoadConfigOptions {

@@ -111,7 +111,7 @@ export interface StoreSubscription {
 export type EventHandler = (event: Envelope) => void | Promise<void>;
 
 export interface EventStore {
-  readonly kind: 'sqlite' | 'jetstream' | 'memory' | 'kurrentdb';
+  readonly kind: 'sqlite' | 'jetstream' | 'memory' | 'kurrentdb' | 'postgres';
   /**
    * Append `events` to `stream` atomically: all or nothing. A wrong `expected` raises a
    * ConcurrencyError and writes nothing. Re-appending an event id that is already stored in

@@ -9,3 +9,5 @@ export { RecentIds, isNewDelivery, startCheckpointedConsumer, type CheckpointedC
 export { VerifiedEventStore, VerifiedCursor, verifiedView, type QuarantineCounters, type VerifiedStoreOptions } from './verified-store.ts';
 export { MemoryQuarantineStore, quarantineOf } from './memory-quarantine.ts';
 export { NatsQuarantineStore } from './nats-quarantine.ts';
+export { PostgresEventStore, type PostgresStoreOptions } from './postgres-store.ts';
+export { checkDatabaseUrl, ledgerSchemaFor, redactUrl } from './postgres-url.ts';

@@ -25,7 +25,9 @@ test('environment overrides the file, the command line overrides both', () => {
 test('a bad value names the setting and the allowed values', () => {
   const cases: Array<[Record<string, string>, RegExp]> = [
     [{ CACO_BUS: 'kafka' }, /^CACO_BUS: "kafka" is not allowed; use one of: memory, nats$/],
-    [{ CACO_STORE: 'postgres' }, /^CACO_STORE: .*use one of: sqlite, jetstream$/],
+    [{ CACO_STORE: 'mongodb' }, /^CACO_STORE: .*use one of: sqlite, jetstream, postgres/],
+    [{ CACO_DATABASE_URL: 'mysql://root@db/test' }, /^CACO_DATABASE_URL: .*must start with postgres:\/\/ or postgresql:\/\//],
+    [{ CACO_DATABASE_URL: 'postgres://u:s3cret@' }, /^CACO_DATABASE_URL: (?!.*s3cret)/],
     [{ NATS_URL: 'http://x y' }, /^NATS_URL: .*nats:\/\/127\.0\.0\.1:4222/],
     [{ CACO_SITE: 'London!' }, /^CACO_SITE: /],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: .*debug/],
@@ -38,4 +40,13 @@ test('a bad value names the setting and the allowed values', () => {
   writeFileSync(file, JSON.stringify({ buss: 'nats' }));
   assert.throws(() => loadConfig({ env: { CACO_CONFIG: file } }), /buss: unknown setting/);
   assert.throws(() => loadConfig({ env: { CACO_CONFIG: join(dir, 'missing.json') } }), /does not exist/);
+});
+
+test('store postgres takes its database URL from CACO_DATABASE_URL or --database-url', () => {
+  const c = loadConfig({ env: { CACO_STORE: 'postgres', CACO_DATABASE_URL: 'postgres://root@127.0.0.1:5432/test' } });
+  assert.equal(c.store, 'postgres');
+  assert.equal(c.databaseUrl, 'postgres://root@127.0.0.1:5432/test');
+  const o = loadConfig({ env: {}, overrides: { store: 'postgres', databaseUrl: 'postgresql://app:pw@db.example:6432/ledger?sslmode=require' } });
+  assert.equal(o.databaseUrl, 'postgresql://app:pw@db.example:6432/ledger?sslmode=require');
+  assert.throws(() => loadConfig({ env: {}, overrides: { databaseUrl: 'nope' } }), /^ConfigError: --database-url: |--database-url: "nope" is not a URL/);
 });

@@ -1,0 +1,559 @@
+import pg from 'pg';
+import { createHash, randomBytes } from 'node:crypto';
+import { categoryOf, type Envelope, type NewEvent } from '../envelope.ts';
+import { ConcurrencyError, ConfigError, InvalidArgumentError } from '../errors.ts';
+import { checkDatabaseUrl, redactUrl } from './postgres-url.ts';
+import type { Keyring } from '../ledger/keyring.ts';
+import { sealBatch } from '../ledger/seal.ts';
+import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
+import { CorruptCommitError } from './jetstream-commit.ts';
+import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
+import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
+
+/** A schema name we can put in SQL unquoted-safe: lower case, digits, "_" (PostgreSQL's 63-byte limit). */
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** The columns of a read, in this order (see `fromRaw`). */
+const COLUMNS = 'position, id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig';
+/** pg returns BIGINT as a string (it may exceed 2^53); positions never do, so they are read as numbers. */
+type RawRow = [string | number, string, string, number, string, number, string, string, string, string | null, string, string, string, string];
+
+/** How long the server lets a writer's transaction sit idle (holding the lock) before ending its session. */
+const WRITER_IDLE_IN_TX_MS = 60_000;
+
+/** Appends per group transaction at most. */
+const MAX_GROUP = 512;
+
+/** Rows per read in readAll and catch-up. */
+const READ_PAGE = 1000;
+
+function schemaSql(s: string): string {
+  // `data` is TEXT, not JSONB: JSONB would reorder keys and normalise numbers, so what a
+  // reader gets back would not be the bytes that were sealed (as in the SQLite store).
+  return `
+CREATE SCHEMA IF NOT EXISTS ${s};
+CREATE TABLE IF NOT EXISTS ${s}.events (
+  position BIGINT PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  stream TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  time TEXT NOT NULL,
+  source TEXT NOT NULL,
+  correlation_id TEXT NOT NULL,
+  causation_id TEXT,
+  data TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  sig TEXT NOT NULL,
+  UNIQUE (stream, revision)
+);
+CREATE TABLE IF NOT EXISTS ${s}.checkpoints (name TEXT PRIMARY KEY, position BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS ${s}.quarantine (position BIGINT PRIMARY KEY, record TEXT NOT NULL);
+`;
+}
+
+export interface PostgresStoreOptions {
+  /** A libpq-style URL, e.g. postgres://root@127.0.0.1:5432/test. */
+  readonly connectionString: string;
+  /** The PostgreSQL schema holding the ledger's tables (created on open). Default `caco`. */
+  readonly schema?: string;
+  readonly keyring: Keyring;
+  /** Connections for reads and checkpoints (default 4); appends use one more of their own, and LISTEN another. */
+  readonly poolSize?: number;
+  /**
+   * How often a live subscription looks at the table even without a notification (ms,
+   * default 1000): a notification sent while the listening connection was down is not
+   * replayed, so a poll bounds how late such an event can be seen.
+   */
+  readonly pollMs?: number;
+  /** Fail instead of creating the schema when it holds no ledger (commands that only read). */
+  readonly mustExist?: boolean;
+}
+
+interface PendingAppend {
+  readonly stream: string;
+  readonly events: ReadonlyArray<NewEvent>;
+  readonly expected: ExpectedRevision;
+  resolve(r: AppendResult): void;
+  reject(err: unknown): void;
+}
+
+type Outcome = { ok: AppendResult } | { err: unknown };
+
+/** What one group's transaction reads under the lock before it seals anything. */
+interface GroupView {
+  top: number;
+  heads: Map<string, { revision: number; hash: string }>;
+  stored: Map<string, Envelope>;
+}
+
+/**
+ * A 64-bit advisory lock key for a schema: every process writing the same schema takes the
+ * same lock, and ledgers in other schemas of the database do not wait for each other.
+ */
+function lockKey(schema: string): string {
+  return createHash('sha256').update(`caco-ledger:${schema}`).digest().readBigInt64BE(0).toString();
+}
+
+/**
+ * The ledger in PostgreSQL. Several processes may write one schema at once: each append
+ * transaction first takes a transaction-level advisory lock, so global positions and hash
+ * chains are assigned by one writer at a time, in commit order, without a gap (a rolled back
+ * transaction assigned nothing that anyone saw). Live subscriptions LISTEN for a notification
+ * sent with each commit, which only wakes them: they read the table by position.
+ */
+export class PostgresEventStore implements EventStore, CheckpointStore, QuarantineStore {
+  readonly kind = 'postgres' as const;
+  readonly schema: string;
+  private readonly live = new LiveSignal();
+  private readonly lockSql: string;
+  private readonly channel: string;
+  /** Appends waiting for the next group transaction. */
+  private pending: PendingAppend[] = [];
+  /** The group transaction running now, if any; the next starts when it ends. */
+  private committing: Promise<void> | undefined;
+  private listener: pg.Client | undefined;
+  private listenerRetry: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
+  /** Names this store's notifications, so it can tell them from other processes'. */
+  private readonly instance = randomBytes(8).toString('hex');
+
+  private constructor(
+    private readonly opts: PostgresStoreOptions,
+    /** Reads, checkpoints and quarantine. */
+    private readonly pool: pg.Pool,
+    /** One connection for the group commits, so an append never waits behind readers for a connection. */
+    private readonly writePool: pg.Pool,
+  ) {
+    this.schema = opts.schema ?? 'caco';
+    this.lockSql = `SELECT pg_advisory_xact_lock(${lockKey(this.schema)})`;
+    this.channel = `caco_ledger_${this.schema}`.slice(0, 63);
+  }
+
+  /** Connect, create the schema if needed, and start listening for other writers' commits. */
+  static async open(opts: PostgresStoreOptions): Promise<PostgresEventStore> {
+    const schema = opts.schema ?? 'caco';
+    if (!SCHEMA_NAME.test(schema)) throw new InvalidArgumentError('schema', `"${schema}" is not a schema name we use; lower-case letters, digits and "_", starting with a letter or "_", at most 63`);
+    const url = checkDatabaseUrl(opts.connectionString);
+    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 4 });
+    // A writer holds the schema's lock from its first round trip to its commit; if its process
+    // stalls in between (stopped, swapped out, partitioned), the server ends the session after
+    // a minute idle in the transaction, which rolls it back and frees the lock for the others.
+    const writePool = new pg.Pool({ connectionString: url, max: 1, idle_in_transaction_session_timeout: WRITER_IDLE_IN_TX_MS });
+    // An idle connection that breaks must not crash the process; the next query reconnects.
+    pool.on('error', () => undefined);
+    writePool.on('error', () => undefined);
+    let writer: pg.PoolClient | undefined;
+    try {
+      writer = await writePool.connect().catch((err: unknown) => {
+        throw new ConfigError('--database-url', `cannot reach PostgreSQL at ${redactUrl(url)}: ${describe(err)}`);
+      });
+      if (opts.mustExist) {
+        const r = await writer.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [`${schema}.events`]);
+        if (!r.rows[0]?.t) throw new ConfigError('--database-url', `no CACO ledger in schema "${schema}" of ${redactUrl(url)}; run \`caco simulate\` or \`caco run\` with --store postgres first`);
+      } else {
+        // Under the writers' lock: two processes creating the same schema at once would
+        // otherwise race on the catalogue (IF NOT EXISTS is not atomic).
+        await writer.query('BEGIN');
+        try {
+          await writer.query(`SELECT pg_advisory_xact_lock(${lockKey(schema)})`);
+          await writer.query(schemaSql(schema));
+          await writer.query('COMMIT');
+        } catch (err) {
+          await writer.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      }
+      writer.release();
+      writer = undefined;
+      const store = new PostgresEventStore(opts, pool, writePool);
+      await store.listen();
+      return store;
+    } catch (err) {
+      writer?.release();
+      await pool.end().catch(() => undefined);
+      await writePool.end().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** A connection of its own for LISTEN; when it breaks, polling covers until it is back. */
+  private async listen(): Promise<void> {
+    const c = new pg.Client({ connectionString: this.opts.connectionString });
+    c.on('error', () => this.relisten(c));
+    c.on('end', () => this.relisten(c));
+    // Our own commits have woken our subscriptions already (commitLoop).
+    c.on('notification', (n) => {
+      if (n.payload !== this.instance) this.live.notify();
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN "${this.channel}"`);
+    } catch (err) {
+      await c.end().catch(() => undefined);
+      throw err;
+    }
+    if (this.closed) {
+      await c.end().catch(() => undefined);
+      return;
+    }
+    this.listener = c;
+    // Something may have been committed while nobody listened: every subscription looks.
+    this.live.notify();
+  }
+
+  /** The listening connection broke: drop it and listen again after a second. */
+  private relisten(broken: pg.Client): void {
+    if (this.listener !== broken) return;
+    this.listener = undefined;
+    broken.end().catch(() => undefined);
+    this.scheduleListen();
+  }
+
+  private scheduleListen(): void {
+    if (this.closed || this.listenerRetry) return;
+    this.listenerRetry = setTimeout(() => {
+      this.listenerRetry = undefined;
+      if (this.closed) return;
+      // Still down: try again later; subscriptions keep polling meanwhile.
+      this.listen().catch(() => this.scheduleListen());
+    }, 1000);
+    this.listenerRetry.unref?.();
+  }
+
+  /**
+   * Appends made while a group transaction runs share the next one (group commit): a
+   * PostgreSQL commit costs a few round trips and an fsync whatever it holds. Each append is
+   * still all or nothing on its own — every check that can refuse it runs before anything
+   * is written — and its promise settles only after the group committed.
+   */
+  append(stream: string, events: ReadonlyArray<NewEvent>, expected: ExpectedRevision): Promise<AppendResult> {
+    try {
+      validateAppend(stream, events, expected);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    if (this.closed) return Promise.reject(new Error('the PostgreSQL store is closed'));
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.pending.push({ stream, events, expected, resolve, reject });
+      if (!this.committing) this.committing = this.commitLoop();
+    });
+  }
+
+  private async commitLoop(): Promise<void> {
+    // One microtask first, so appends made in the same turn join the first group.
+    await Promise.resolve();
+    while (this.pending.length > 0) {
+      // A burst is cut into groups of at most MAX_GROUP appends: one INSERT stays a sensible size.
+      const group = this.pending.length <= MAX_GROUP ? this.pending : this.pending.slice(0, MAX_GROUP);
+      this.pending = group === this.pending ? [] : this.pending.slice(MAX_GROUP);
+      const outcomes = await this.commitGroup(group);
+      let stored = false;
+      for (let i = 0; i < group.length; i++) {
+        const o = outcomes[i]!;
+        if ('ok' in o) {
+          stored = true;
+          group[i]!.resolve(o.ok);
+        } else group[i]!.reject(o.err);
+      }
+      if (stored) this.live.notify();
+    }
+    this.committing = undefined;
+  }
+
+  private async commitGroup(group: ReadonlyArray<PendingAppend>): Promise<Outcome[]> {
+    const outcomes = new Array<Outcome>(group.length);
+    let c: pg.PoolClient;
+    try {
+      c = await this.writePool.connect();
+    } catch (err) {
+      return group.map(() => ({ err }));
+    }
+    let broken: Error | undefined;
+    try {
+      // Two round trips per group, sent as simple-protocol multi-statement strings with
+      // escaped literals (the extended protocol takes one statement per round trip):
+      // 1. BEGIN, the lock, and what the group is checked against. The lock is held to the
+      //    commit: whoever holds it is the only writer of this schema, so MAX(position) read
+      //    after it (a new snapshot: READ COMMITTED takes one per statement) is the true head.
+      const view = await this.readView(c, group);
+      const rows: Envelope[] = [];
+      for (let i = 0; i < group.length; i++) {
+        try {
+          const r = this.prepare(group[i]!, view);
+          if (r.sealedHere) rows.push(...r.events);
+          outcomes[i] = { ok: r };
+        } catch (err) {
+          // Refused before writing anything: the rest of the group goes on.
+          outcomes[i] = { err };
+        }
+      }
+      // 2. The rows, the notification (delivered at commit, and only if it commits), COMMIT.
+      await c.query(rows.length > 0 ? `${this.insertSql(rows)}; SELECT pg_notify('${this.channel}', '${this.instance}'); COMMIT` : 'COMMIT');
+    } catch (err) {
+      // The transaction failed (the connection broke, the server refused a row): nothing of
+      // the group was stored.
+      await c.query('ROLLBACK').catch((e: unknown) => {
+        // The connection itself is gone: the pool must not hand it out again.
+        broken = e instanceof Error ? e : new Error(String(e));
+      });
+      for (let i = 0; i < group.length; i++) outcomes[i] = { err };
+    } finally {
+      c.release(broken);
+    }
+    return outcomes;
+  }
+
+  /** BEGIN, the lock, then in one statement: the head position, the heads of the group's streams, and any of its event ids already stored. */
+  private async readView(c: pg.PoolClient, group: ReadonlyArray<PendingAppend>): Promise<GroupView> {
+    const streams = [...new Set(group.map((a) => a.stream))];
+    const ids: string[] = [];
+    for (const a of group) for (const e of a.events) ids.push(e.id);
+    const s = this.schema;
+    const results = (await c.query(
+      `BEGIN; ${this.lockSql};
+       SELECT (SELECT MAX(position) FROM ${s}.events) AS top,
+        (SELECT json_agg(json_build_object('stream', q.stream, 'revision', h.revision, 'hash', h.hash))
+           FROM unnest(${textArray(streams)}) AS q(stream)
+           -- One backward step on the (stream, revision) index per stream, however long the stream.
+           CROSS JOIN LATERAL (SELECT revision, hash FROM ${s}.events e WHERE e.stream = q.stream ORDER BY revision DESC LIMIT 1) h) AS heads,
+        (SELECT json_agg(json_build_array(${COLUMNS})) FROM ${s}.events WHERE id = ANY(${textArray(ids)})) AS stored`,
+    )) as unknown as Array<pg.QueryResult<{ top: string | null; heads: Array<{ stream: string; revision: number; hash: string }> | null; stored: RawRow[] | null }>>;
+    const row = results[results.length - 1]!.rows[0]!;
+    const heads = new Map<string, { revision: number; hash: string }>();
+    for (const h of row.heads ?? []) heads.set(h.stream, { revision: h.revision, hash: h.hash });
+    const stored = new Map<string, Envelope>();
+    for (const raw of row.stored ?? []) stored.set(raw[1], fromRaw(raw));
+    return { top: row.top === null ? 0 : Number(row.top), heads, stored };
+  }
+
+  /**
+   * Everything that can refuse an append, done before any row is written, against the
+   * ledger as the lock holder sees it plus what earlier appends of this group sealed: the
+   * expected revision, a retry of stored events (answered with them), an event id stored
+   * elsewhere, and sealing. A sealed append takes the next positions at once.
+   */
+  private prepare(a: PendingAppend, view: GroupView): AppendResult {
+    const { stream, events, expected } = a;
+    const first = view.stored.get(events[0]!.id);
+    if (first) {
+      const retry = retried(stream, events, first, view.stored);
+      const last = retry[retry.length - 1]!;
+      return { events: retry.map((e) => ({ ...e })), nextExpected: last.revision, position: last.position };
+    }
+    const head = view.heads.get(stream);
+    if (!expectationHolds(expected, head?.revision)) {
+      throw new ConcurrencyError(stream, describeExpected(expected), head?.revision ?? 'no-stream');
+    }
+    for (let i = 1; i < events.length; i++) {
+      const id = events[i]!.id;
+      if (view.stored.has(id)) throw new InvalidArgumentError(`events[${i}].id`, `"${id}" is already stored in another append`);
+    }
+    // The same sealing call as the SQLite store's, on the stream's head as the lock holder sees it.
+    const sealed = sealBatch(stream, events, head, this.opts.keyring);
+    for (const e of sealed) {
+      (e as { position: number }).position = ++view.top;
+      view.stored.set(e.id, e);
+    }
+    const last = sealed[sealed.length - 1]!;
+    view.heads.set(stream, { revision: last.revision, hash: last.hash });
+    return { events: sealed, nextExpected: last.revision, position: last.position, sealedHere: true };
+  }
+
+  /** All rows of the group in one INSERT, as literals (see commitGroup). */
+  private insertSql(rows: ReadonlyArray<Envelope>): string {
+    const values = rows.map((e) => {
+      const causation = e.causationId === null ? 'NULL' : lit(e.causationId);
+      return `(${e.position}, ${lit(e.id)}, ${lit(e.stream)}, ${e.revision}, ${lit(e.type)}, ${e.version}, ${lit(e.time)}, ${lit(e.source)}, ${lit(e.correlationId)}, ${causation}, ${lit(JSON.stringify(e.data))}, ${lit(e.prevHash)}, ${lit(e.hash)}, ${lit(e.sig)})`;
+    });
+    return `INSERT INTO ${this.schema}.events (${COLUMNS}) VALUES ${values.join(', ')}`;
+  }
+
+  private async rows(sql: string, params: unknown[]): Promise<RawRow[]> {
+    const r = await this.pool.query<RawRow>({ text: sql, values: params, rowMode: 'array' });
+    return r.rows;
+  }
+
+  async *readStream(stream: string, fromRevision = 0, opts: ReadStreamOptions = {}): AsyncIterable<Envelope> {
+    const rows = await this.rows(`SELECT ${COLUMNS} FROM ${this.schema}.events WHERE stream = $1 AND revision >= $2 ORDER BY revision`, [stream, fromRevision]);
+    for (const row of rows) {
+      const e = readRow(row);
+      if (!('unreadable' in e)) yield e;
+      else if (opts.onUnreadable) await opts.onUnreadable(e);
+      else throw unreadableError(e);
+    }
+  }
+
+  async *readAll(opts: ReadAllOptions = {}): AsyncIterable<Envelope> {
+    let from = opts.from ?? 0;
+    let left = opts.limit ?? Infinity;
+    const cats = opts.categories ? new Set(opts.categories) : undefined;
+    while (left > 0) {
+      const page = await this.readPage(from, cats ? READ_PAGE : Math.min(READ_PAGE, left));
+      if (page.length === 0) return;
+      for (const e of page) {
+        from = e.position;
+        if ('unreadable' in e) {
+          if (!opts.onUnreadable) throw unreadableError(e);
+          await opts.onUnreadable(e);
+          continue;
+        }
+        if (cats && !cats.has(categoryOf(e.stream))) continue;
+        yield e;
+        if (--left <= 0) return;
+      }
+    }
+  }
+
+  /** A page of the global log after `from`, for readAll and the catch-up loop. */
+  async readPage(from: number, limit: number): Promise<Array<Envelope | UnreadableRecord>> {
+    const rows = await this.rows(`SELECT ${COLUMNS} FROM ${this.schema}.events WHERE position > $1 ORDER BY position LIMIT $2`, [from, limit]);
+    return rows.map(readRow);
+  }
+
+  async subscribeAll(handler: EventHandler, opts: SubscribeAllOptions = {}): Promise<StoreSubscription> {
+    return runCatchUpSubscription({
+      from: opts.from ?? 0,
+      categories: opts.categories,
+      readPage: (from, limit) => this.readPage(from, limit),
+      head: () => this.headPosition(),
+      live: this.live,
+      pollMs: this.opts.pollMs ?? 1000,
+      handler,
+      onUnreadable: opts.onUnreadable,
+      onError: opts.onError,
+      giveUpAfterMs: opts.giveUpAfterMs,
+      handlerFailures: opts.handlerFailures,
+      storeName: 'the PostgreSQL ledger',
+    });
+  }
+
+  async headPosition(): Promise<number> {
+    const r = await this.pool.query<{ p: string | null }>(`SELECT MAX(position) AS p FROM ${this.schema}.events`);
+    return r.rows[0]?.p == null ? 0 : Number(r.rows[0].p);
+  }
+
+  async streamHeads(): Promise<ReadonlyArray<{ stream: string; revision: number; hash: string }>> {
+    // ORDER BY with COLLATE "C": byte order, as SQLite and JS sort stream names.
+    const r = await this.pool.query<{ stream: string; revision: number; hash: string }>(
+      `SELECT stream, revision, hash FROM (SELECT DISTINCT ON (stream) stream, revision, hash FROM ${this.schema}.events ORDER BY stream, revision DESC) h ORDER BY stream COLLATE "C"`,
+    );
+    return r.rows;
+  }
+
+  async get(name: string): Promise<number> {
+    const r = await this.pool.query<{ position: string }>(`SELECT position FROM ${this.schema}.checkpoints WHERE name = $1`, [name]);
+    return r.rows[0] ? Number(r.rows[0].position) : 0;
+  }
+
+  async put(name: string, position: number): Promise<void> {
+    await this.pool.query(`INSERT INTO ${this.schema}.checkpoints (name, position) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET position = excluded.position`, [name, position]);
+  }
+
+  async quarantine(r: QuarantineRecord): Promise<void> {
+    await this.pool.query(`INSERT INTO ${this.schema}.quarantine (position, record) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [r.position, JSON.stringify(r)]);
+  }
+
+  async quarantined(): Promise<ReadonlyArray<QuarantineRecord>> {
+    const r = await this.pool.query<{ record: string }>(`SELECT record FROM ${this.schema}.quarantine ORDER BY position`);
+    return r.rows.map((x) => JSON.parse(x.record) as QuarantineRecord);
+  }
+
+  /** For tests of the audit: run raw SQL against the schema's tables (e.g. to tamper with a row). */
+  async unsafeExec(sql: string, ...params: unknown[]): Promise<void> {
+    await this.pool.query(sql, params);
+  }
+
+  /** For tests: rows of a raw query. */
+  async unsafeQuery<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
+    return (await this.pool.query<R>(sql, params)).rows;
+  }
+
+  /** Drop the schema and everything in it (tests and benchmarks clean up with this). */
+  async destroy(): Promise<void> {
+    await this.pool.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    // Appends already made are committed first, as the SQLite store commits its pending group.
+    while (this.committing) await this.committing;
+    this.closed = true;
+    if (this.listenerRetry) clearTimeout(this.listenerRetry);
+    const l = this.listener;
+    this.listener = undefined;
+    this.live.close();
+    await l?.end().catch(() => undefined);
+    await this.pool.end().catch(() => undefined);
+    await this.writePool.end().catch(() => undefined);
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) return err.errors.map(describe).join('; ');
+  return err instanceof Error ? err.message || err.constructor.name : String(err);
+}
+
+/** A string as an SQL literal (pg's own escaping: quotes doubled, E'' when it holds a backslash). */
+function lit(v: string): string {
+  return pg.escapeLiteral(String(v));
+}
+
+function textArray(values: ReadonlyArray<string>): string {
+  return `ARRAY[${values.map(lit).join(', ')}]::text[]`;
+}
+
+/** The events of a retried append as stored: same ids, same stream, consecutive revisions. */
+function retried(stream: string, events: ReadonlyArray<NewEvent>, first: Envelope, stored: ReadonlyMap<string, Envelope>): Envelope[] {
+  const out: Envelope[] = [];
+  for (let i = 0; i < events.length; i++) {
+    const e = i === 0 ? first : stored.get(events[i]!.id);
+    if (!e || e.stream !== stream || e.revision !== first.revision + i) {
+      throw new InvalidArgumentError(`events[${i}].id`, `a retried append must repeat the same events in the same stream; "${events[i]!.id}" does not match what is stored`);
+    }
+    out.push(e);
+  }
+  return out;
+}
+
+function fromRaw(r: RawRow): Envelope {
+  return {
+    id: r[1],
+    type: r[4],
+    version: r[5],
+    stream: r[2],
+    revision: r[3],
+    position: Number(r[0]),
+    time: r[6],
+    source: r[7],
+    correlationId: r[8],
+    causationId: r[9],
+    data: JSON.parse(r[10]) as unknown,
+    prevHash: r[11],
+    hash: r[12],
+    sig: r[13],
+  };
+}
+
+/** A row as an event, or as what it is when its data is not JSON (someone wrote the table by hand). */
+function readRow(r: RawRow): Envelope | UnreadableRecord {
+  try {
+    return fromRaw(r);
+  } catch (err) {
+    const bytes = Buffer.from(String(r[10]), 'utf8');
+    return {
+      unreadable: true,
+      position: Number(r[0]),
+      stream: r[2],
+      reason: `row data is not JSON (${err instanceof Error ? err.message : String(err)})`,
+      bytes: bytes.byteLength,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    };
+  }
+}
+
+function unreadableError(u: UnreadableRecord): CorruptCommitError {
+  return new CorruptCommitError('the PostgreSQL ledger', u.position, u.reason);
+}

@@ -1,0 +1,37 @@
+import { ConfigError } from '../errors.ts';
+
+/** Hide the password of a URL before it goes into an error message. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+  }
+}
+
+/** Check a database URL early, with a message naming the setting, rather than deep in `pg`. */
+export function checkDatabaseUrl(raw: string | undefined, setting = '--database-url'): string {
+  if (raw === undefined || raw.trim() === '') {
+    throw new ConfigError(setting, 'the PostgreSQL store needs a database URL, e.g. --database-url postgres://root@127.0.0.1:5432/test (or CACO_DATABASE_URL)');
+  }
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(setting, `"${redactUrl(raw)}" is not a URL; use e.g. postgres://user@host:5432/database`);
+  }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') throw new ConfigError(setting, `"${redactUrl(raw)}" is not a PostgreSQL URL; it must start with postgres:// or postgresql://`);
+  if (!u.hostname) throw new ConfigError(setting, `"${redactUrl(raw)}" names no host`);
+  return raw;
+}
+
+/**
+ * The PostgreSQL schema of a site's ledger: `caco_<site>` ("-" becomes "_"), so several
+ * sites (and every simulation run, which has a site name of its own) share one database
+ * without sharing a ledger.
+ */
+export function ledgerSchemaFor(site: string): string {
+  return `caco_${site.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63);
+}
