@@ -51,7 +51,12 @@ export interface KurrentDbStoreOptions {
   readonly maxConflictRetries?: number;
   /** Deadline of the first request, which proves the server is reachable (ms; default 5000). */
   readonly connectTimeoutMs?: number;
+  /** A client to use instead of one made from `url` (tests); the store disposes of it at close. */
+  readonly client?: KurrentClient;
 }
+
+/** The part of the official client this store uses: all it needs of a KurrentDB. */
+export type KurrentClient = Pick<KurrentDBClient, 'appendToStream' | 'readStream' | 'subscribeToStream' | 'setStreamMetadata' | 'deleteStream' | 'dispose'>;
 
 const PAGE = 1000;
 
@@ -78,7 +83,7 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
   private closed = false;
 
   private constructor(
-    private readonly client: KurrentDBClient,
+    private readonly client: KurrentClient,
     private readonly opts: KurrentDbStoreOptions,
   ) {
     this.prefix = opts.prefix ?? `caco-${opts.site}`;
@@ -88,9 +93,9 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
   /** Connect, prove the server answers, and read the site log into the index. */
   static async connect(opts: KurrentDbStoreOptions): Promise<KurrentDbEventStore> {
     const url = checkConnectionString(opts.url);
-    let client: KurrentDBClient;
+    let client: KurrentClient;
     try {
-      client = KurrentDBClient.connectionString(url);
+      client = opts.client ?? KurrentDBClient.connectionString(url);
     } catch (err) {
       throw new ConfigError('--kurrentdb-url', `"${url}" is not accepted by the KurrentDB client (${err instanceof Error ? err.message : String(err)})`);
     }
@@ -171,18 +176,25 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
       // Sealed exactly as the SQLite store seals: on the stream's head as this log state has it.
       const sealed = sealBatch(stream, events, head, this.opts.keyring);
       const count = this.index.count;
+      let written: boolean;
       try {
-        await this.client.appendToStream(
+        const r = await this.client.appendToStream(
           this.logStream,
           // CACO data may be any JSON value; the client's type allows only objects, arrays and strings.
           sealed.map((e) => toEventData(e) as unknown as EventData),
           { streamState: expectedLogState(count) as AppendStreamState },
         );
+        // `throwOnAppendFailure=false` in the connection string answers a conflict this way.
+        written = r.success;
       } catch (err) {
+        if (!(err instanceof WrongExpectedVersionError)) throw err;
+        written = false;
+      }
+      if (!written) {
         // Another writer appended to the log since it was read: nothing of ours was written.
         // Read what it wrote and try again (the caller's expectation may no longer hold).
-        if (err instanceof WrongExpectedVersionError && attempt < maxRetries) continue;
-        throw err;
+        if (attempt < maxRetries) continue;
+        throw new Error(`KurrentDB ledger: the append to "${stream}" lost the race for the site log ${maxRetries + 1} times in a row; nothing was written`);
       }
       sealed.forEach((e, i) => {
         (e as { position: number }).position = count + 1 + i;
