@@ -99,6 +99,12 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
       const js = await JetStreamEventStore.connect({ servers: config.natsUrl, site, keyring, replicas: config.replicas, name: `caco-store-${config.site}`, ...creds(config), ...(nc ? { nc } : {}), ...(opts.mustExist ? { mustExist: true } : {}) });
       closers.push(() => js.close());
       store = js;
+    } else if (config.store === 'kurrentdb') {
+      if (!config.kurrentdbUrl) throw new ConfigError('--kurrentdb-url', 'is required with --store kurrentdb (or set CACO_KURRENTDB_URL), e.g. kurrentdb://127.0.0.1:2113?tls=false');
+      const { KurrentDbEventStore } = await import('./store/kurrentdb-store.ts');
+      const kd = await KurrentDbEventStore.connect({ url: config.kurrentdbUrl, site, keyring });
+      closers.push(() => kd.close());
+      store = kd;
     } else {
       const path = opts.sqlitePath ?? join(siteDir(config), 'ledger.db');
       sqlitePath = path;

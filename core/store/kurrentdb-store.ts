@@ -115,7 +115,16 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
       for await (const _ of this.client.readStream(this.logStream, { direction: BACKWARDS, fromRevision: END, maxCount: 1, deadline })) break;
     } catch (err) {
       if (isStreamNotFound(err)) return;
-      const why = err instanceof Error ? err.message : String(err);
+      // The client's errors say little more than their class ("UnavailableError"): say what it means.
+      const name = err instanceof Error ? err.constructor.name : '';
+      const why =
+        name === 'UnavailableError'
+          ? 'unavailable: nothing that speaks KurrentDB gRPC answered there'
+          : name === 'DeadlineExceededError'
+            ? `no answer within ${deadline} ms`
+            : err instanceof Error
+              ? `${name}: ${err.message}`
+              : String(err);
       throw new ConfigError('--kurrentdb-url', `cannot reach KurrentDB at ${this.opts.url} (${why}); start one (deploy/kurrentdb/docker-compose.yml) or fix the connection string (CACO_KURRENTDB_URL)`);
     }
   }
