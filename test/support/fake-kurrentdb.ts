@@ -47,36 +47,33 @@ export class FakeKurrentServer {
 
   /** A client of this server (each store gets its own, as each process would). */
   client(): KurrentClient {
-    const server = this;
     const client = {
-      async appendToStream(name: string, events: EventIn | EventIn[], opts: { streamState?: unknown } = {}) {
+      appendToStream: async (name: string, events: EventIn | EventIn[], opts: { streamState?: unknown } = {}) => {
         await tick();
-        return server.append(name, Array.isArray(events) ? events : [events], opts.streamState ?? 'any');
+        return this.append(name, Array.isArray(events) ? events : [events], opts.streamState ?? 'any');
       },
-      readStream(name: string, opts: { direction?: string; fromRevision?: unknown; maxCount?: number | bigint } = {}) {
-        return server.read(name, opts);
-      },
-      subscribeToStream(name: string) {
+      readStream: (name: string, opts: { direction?: string; fromRevision?: unknown; maxCount?: number | bigint } = {}) => this.read(name, opts),
+      subscribeToStream: (name: string) => {
         const em = new EventEmitter() as EventEmitter & { unsubscribe(): Promise<void> };
-        let set = server.pushes.get(name);
-        if (!set) server.pushes.set(name, (set = new Set()));
+        let set = this.pushes.get(name);
+        if (!set) this.pushes.set(name, (set = new Set()));
         set.add(em);
         em.unsubscribe = async () => {
           set.delete(em);
         };
         return em;
       },
-      async setStreamMetadata(name: string, meta: unknown) {
+      setStreamMetadata: async (name: string, meta: unknown) => {
         await tick();
-        server.streamMetadata.set(name, meta);
+        this.streamMetadata.set(name, meta);
         return { success: true, nextExpectedRevision: 0n };
       },
-      async deleteStream(name: string) {
+      deleteStream: async (name: string) => {
         await tick();
-        if (!server.streams.delete(name)) throw new StreamNotFoundError(undefined, name);
+        if (!this.streams.delete(name)) throw new StreamNotFoundError(undefined, name);
         return { position: undefined };
       },
-      async dispose() {
+      dispose: async () => {
         await tick();
       },
     };
