@@ -8,6 +8,7 @@ import type { CacoConfig } from './config/config.ts';
 import type { CheckpointStore, EventStore } from './store/event-store.ts';
 import { SqliteEventStore } from './store/sqlite-store.ts';
 import { FileKeyring, MemoryKeyring, type Keyring } from './ledger/keyring.ts';
+import { lazySnapshotStore, type SnapshotStore } from './runtime/snapshot.ts';
 
 /** The bus, store, checkpoints and keyring a configuration asks for, opened and ready. */
 export interface Stack {
@@ -20,6 +21,8 @@ export interface Stack {
   readonly site: string;
   /** The SQLite ledger file, when the store is SQLite. */
   readonly sqlitePath?: string;
+  /** Where agents that opt in keep snapshots (SQLite table, JetStream KV bucket); none on KurrentDB yet. */
+  readonly snapshots?: SnapshotStore;
   close(): Promise<void>;
 }
 
@@ -84,6 +87,7 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
     }
     let store: EventStore & CheckpointStore;
     let sqlitePath: string | undefined;
+    let snapshots: SnapshotStore | undefined;
     if (config.store === 'jetstream') {
       const { JetStreamEventStore } = await import('./store/jetstream-store.ts');
       const site = opts.natsSite ?? config.site;
@@ -99,6 +103,12 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
       const js = await JetStreamEventStore.connect({ servers: config.natsUrl, site, keyring, replicas: config.replicas, name: `caco-store-${config.site}`, ...creds(config), ...(nc ? { nc } : {}), ...(opts.mustExist ? { mustExist: true } : {}) });
       closers.push(() => js.close());
       store = js;
+      if (!opts.mustExist) {
+        snapshots = lazySnapshotStore(async () => {
+          const [{ jetstreamManager }, { NatsSnapshotStore, snapshotBucketName }] = await Promise.all([import('@nats-io/jetstream'), import('./store/nats-snapshots.ts')]);
+          return NatsSnapshotStore.open(await jetstreamManager(js.nc), { bucket: snapshotBucketName(site), replicas: config.replicas });
+        });
+      }
     } else if (config.store === 'kurrentdb') {
       if (!config.kurrentdbUrl) throw new ConfigError('--kurrentdb-url', 'is required with --store kurrentdb (or set CACO_KURRENTDB_URL), e.g. kurrentdb://127.0.0.1:2113?tls=false');
       const { KurrentDbEventStore } = await import('./store/kurrentdb-store.ts');
@@ -118,6 +128,11 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
       const sq = new SqliteEventStore({ path, keyring, signing: 'auto' });
       closers.push(() => sq.close());
       store = sq;
+      if (!opts.mustExist) {
+        const snaps = lazySnapshotStore(async () => new (await import('./store/sqlite-snapshots.ts')).SqliteSnapshotStore(path));
+        closers.push(() => snaps.close());
+        snapshots = snaps;
+      }
     }
     return {
       config,
@@ -127,6 +142,7 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
       keyring,
       site,
       ...(sqlitePath !== undefined ? { sqlitePath } : {}),
+      ...(snapshots ? { snapshots } : {}),
       async close() {
         for (const c of closers.reverse()) await c();
       },

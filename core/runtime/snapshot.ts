@@ -159,3 +159,19 @@ export class MemorySnapshotStore implements SnapshotStore {
     if (t !== undefined) this.byAgent.set(agent, JSON.stringify(edit(JSON.parse(t) as AgentSnapshot)));
   }
 }
+
+/**
+ * A store opened on first use: a stack offers snapshots to every runtime, but makes its
+ * table or bucket only once an agent that opts in loads or saves one.
+ */
+export function lazySnapshotStore(open: () => Promise<SnapshotStore & { close?(): Promise<void> }>): SnapshotStore & { close(): Promise<void> } {
+  let opened: Promise<SnapshotStore & { close?(): Promise<void> }> | undefined;
+  const get = () => (opened ??= open());
+  return {
+    load: async (agent) => (await get()).load(agent),
+    save: async (s) => (await get()).save(s),
+    close: async () => {
+      if (opened) await (await opened.catch(() => undefined))?.close?.();
+    },
+  };
+}

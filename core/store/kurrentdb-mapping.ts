@@ -124,7 +124,7 @@ export function toEventData(e: Envelope): KurrentEventData {
 }
 
 function unreadable(position: number, reason: string, raw: unknown, stream?: string): UnreadableRecord {
-  const bytes = Buffer.from(raw instanceof Uint8Array ? raw : JSON.stringify(raw ?? null) ?? '', raw instanceof Uint8Array ? undefined : 'utf8');
+  const bytes = raw instanceof Uint8Array ? Buffer.from(raw) : Buffer.from(JSON.stringify(raw ?? null) ?? '', 'utf8');
   return {
     unreadable: true,
     position,
