@@ -25,7 +25,8 @@ test('environment overrides the file, the command line overrides both', () => {
 test('a bad value names the setting and the allowed values', () => {
   const cases: Array<[Record<string, string>, RegExp]> = [
     [{ CACO_BUS: 'kafka' }, /^CACO_BUS: "kafka" is not allowed; use one of: memory, nats$/],
-    [{ CACO_STORE: 'postgres' }, /^CACO_STORE: .*use one of: sqlite, jetstream$/],
+    [{ CACO_STORE: 'mongodb' }, /^CACO_STORE: .*use one of: sqlite, jetstream, kurrentdb$/],
+    [{ CACO_KURRENTDB_URL: 'http://127.0.0.1:2113' }, /^CACO_KURRENTDB_URL: "http:\/\/127\.0\.0\.1:2113" is not a KurrentDB connection string; use e\.g\. kurrentdb:\/\/127\.0\.0\.1:2113\?tls=false$/],
     [{ NATS_URL: 'http://x y' }, /^NATS_URL: .*nats:\/\/127\.0\.0\.1:4222/],
     [{ CACO_SITE: 'London!' }, /^CACO_SITE: /],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: .*debug/],
@@ -38,4 +39,13 @@ test('a bad value names the setting and the allowed values', () => {
   writeFileSync(file, JSON.stringify({ buss: 'nats' }));
   assert.throws(() => loadConfig({ env: { CACO_CONFIG: file } }), /buss: unknown setting/);
   assert.throws(() => loadConfig({ env: { CACO_CONFIG: join(dir, 'missing.json') } }), /does not exist/);
+});
+
+test('--store kurrentdb takes its connection string from CACO_KURRENTDB_URL or --kurrentdb-url', () => {
+  const c = loadConfig({ env: { CACO_STORE: 'kurrentdb', CACO_KURRENTDB_URL: ' kurrentdb://127.0.0.1:2113?tls=false ' } });
+  assert.equal(c.store, 'kurrentdb');
+  assert.equal(c.kurrentdbUrl, 'kurrentdb://127.0.0.1:2113?tls=false');
+  const o = loadConfig({ env: {}, overrides: { store: 'kurrentdb', kurrentdbUrl: 'esdb+discover://a:2113,b:2113' } });
+  assert.equal(o.kurrentdbUrl, 'esdb+discover://a:2113,b:2113');
+  assert.throws(() => loadConfig({ env: {}, overrides: { kurrentdbUrl: 'nope' } }), (e: unknown) => e instanceof ConfigError && /^--kurrentdb-url: "nope" is not a KurrentDB connection string/.test(e.message));
 });
