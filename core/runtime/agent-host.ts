@@ -145,25 +145,29 @@ export class AgentHost<S> {
     const opts = { from, ...(observes ? {} : { categories: [...this.cats] }) };
     const store = this.deps.store;
     const events = from > 0 && store instanceof VerifiedEventStore ? store.readAllSeeded(opts, [...this.heads].map(([stream, h]) => ({ stream, ...h }))) : store.readAll(opts);
+    // What only a snapshot needs is kept only for an agent that takes them.
+    const snapshotting = this.def.snapshot !== undefined && this.deps.snapshots !== undefined;
     let replayed = 0;
     for await (const e of events) {
       if (e.position > head) break;
       if (!this.cats.has(categoryOf(e.stream)) && !this.observesType(e.type)) continue;
       state = this.def.evolve(state, e);
       replayed++;
-      last = { position: e.position, id: e.id, hash: e.hash };
-      this.heads.set(e.stream, { revision: e.revision, hash: e.hash });
+      if (snapshotting) {
+        last = { position: e.position, id: e.id, hash: e.hash };
+        this.heads.set(e.stream, { revision: e.revision, hash: e.hash });
+      }
       if (e.source === this.def.name && e.causationId) this.handled.add(e.causationId);
     }
     this.state = state;
     this.restoredHead = head;
-    this.ledgerHandled = new Set(this.handled);
+    this.ledgerHandled = snapshotting ? new Set(this.handled) : new Set();
     this.lastFolded = last;
     this.folded = folded + replayed;
     this.sinceSnapshot = replayed;
     this.position = await this.deps.checkpoints.get(this.checkpointName);
     // A refused snapshot is replaced at once; otherwise one is due after `every` events.
-    const due = this.def.snapshot !== undefined && this.deps.snapshots !== undefined && ('refused' in loaded || replayed >= this.def.snapshot.every);
+    const due = snapshotting && ('refused' in loaded || replayed >= this.def.snapshot!.every);
     const taken = due ? await this.takeSnapshot(head) : false;
     this.lastRestore = { fromSnapshot: 'snapshot' in loaded ? loaded.snapshot.position : null, ...('refused' in loaded ? { refused: loaded.refused } : {}), replayed, snapshotTaken: taken };
     this.log.debug({ head, checkpoint: this.position, handled: this.handled.size, ...this.lastRestore }, 'restored');
@@ -240,7 +244,7 @@ export class AgentHost<S> {
   /** Fold one event into the state, keeping what a snapshot of it must record. */
   private fold(e: Envelope): void {
     this.state = this.def.evolve(this.state, e);
-    if (this.def.snapshot === undefined) return;
+    if (this.def.snapshot === undefined || this.deps.snapshots === undefined) return;
     this.folded++;
     this.sinceSnapshot++;
     if (!this.lastFolded || e.position > this.lastFolded.position) this.lastFolded = { position: e.position, id: e.id, hash: e.hash };
