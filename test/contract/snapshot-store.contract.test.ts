@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { MemorySnapshotStore, type SnapshotStore } from '../../core/runtime/snapshot.ts';
+import { lazySnapshotStore, MemorySnapshotStore, type SnapshotStore } from '../../core/runtime/snapshot.ts';
 import { SqliteSnapshotStore } from '../../core/store/sqlite-snapshots.ts';
 import { NatsSnapshotStore } from '../../core/store/nats-snapshots.ts';
 import { natsSkip, natsUrl, uniqueToken } from '../support/nats.ts';
@@ -14,6 +14,24 @@ import { snapshotOf, snapshotStoreContract } from './snapshot-store-contract.ts'
 
 // Asked before any test is registered: tests registered after an await may never run.
 const skip = await natsSkip();
+
+test('lazySnapshotStore opens its store only when a snapshot is first loaded or saved, once', async () => {
+  let opened = 0;
+  let closed = 0;
+  const inner = new MemorySnapshotStore();
+  const lazy = lazySnapshotStore(async () => {
+    opened++;
+    return Object.assign(inner, { close: async () => void closed++ });
+  });
+  await lazy.close();
+  assert.equal(opened, 0, 'a stack whose agents never snapshot makes no table or bucket');
+  assert.equal(await lazy.load('a'), undefined);
+  await lazy.save(snapshotOf('a'));
+  assert.deepEqual(await lazy.load('a'), snapshotOf('a'));
+  assert.equal(opened, 1);
+  await lazy.close();
+  assert.equal(closed, 1);
+});
 
 snapshotStoreContract('MemorySnapshotStore', async () => {
   const store = new MemorySnapshotStore();
