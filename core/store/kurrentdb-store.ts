@@ -111,12 +111,22 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
   }
 
   private async probe(deadline: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      for await (const _ of this.client.readStream(this.logStream, { direction: BACKWARDS, fromRevision: END, maxCount: 1, deadline })) break;
+      const read = (async () => {
+        for await (const _ of this.client.readStream(this.logStream, { direction: BACKWARDS, fromRevision: END, maxCount: 1, deadline })) break;
+      })();
+      // The client's reads do not all honour `deadline` (1.3 passes it to some calls only),
+      // and a host that drops packets answers nothing: the limit is enforced here.
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${deadline} ms`), { name: 'DeadlineExceededError' })), deadline);
+      });
+      read.catch(() => undefined);
+      await Promise.race([read, late]);
     } catch (err) {
       if (isStreamNotFound(err)) return;
       // The client's errors say little more than their class ("UnavailableError"): say what it means.
-      const name = err instanceof Error ? err.constructor.name : '';
+      const name = err instanceof Error ? (err.constructor.name === 'Error' ? err.name : err.constructor.name) : '';
       const why =
         name === 'UnavailableError'
           ? 'unavailable: nothing that speaks KurrentDB gRPC answered there'
@@ -126,6 +136,8 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
               ? `${name}: ${err.message}`
               : String(err);
       throw new ConfigError('--kurrentdb-url', `cannot reach KurrentDB at ${this.opts.url} (${why}); start one (deploy/kurrentdb/docker-compose.yml) or fix the connection string (CACO_KURRENTDB_URL)`);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

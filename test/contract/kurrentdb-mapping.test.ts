@@ -165,3 +165,18 @@ test('an unreachable KurrentDB is a ConfigError naming --kurrentdb-url and the a
   );
   assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
 });
+
+test('a server that never answers is refused within the connect limit, not the client\'s own', { timeout: 30_000 }, async () => {
+  const { KurrentDbEventStore } = await import('../../core/store/kurrentdb-store.ts');
+  // A client whose reads hang forever, as a host that drops packets makes them.
+  const hanging = {
+    readStream: () => ({ [Symbol.asyncIterator]: () => ({ next: () => new Promise(() => undefined) }) }),
+    dispose: async () => undefined,
+  } as unknown as import('../../core/store/kurrentdb-store.ts').KurrentClient;
+  const started = Date.now();
+  await assert.rejects(
+    KurrentDbEventStore.connect({ url: 'kurrentdb://10.255.255.1:2113?tls=false', site: 'nowhere', keyring, connectTimeoutMs: 300, client: hanging }),
+    /--kurrentdb-url: cannot reach KurrentDB at kurrentdb:\/\/10\.255\.255\.1:2113\?tls=false \(no answer within 300 ms\)/,
+  );
+  assert.ok(Date.now() - started < 3000);
+});
