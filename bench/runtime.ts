@@ -344,6 +344,29 @@ export async function main(argv: string[]): Promise<void> {
   // PostgreSQL rows (bench/postgres-rows.ts), measured with the same helpers.
   const { postgresRows } = await import('./postgres-rows.ts');
   results['postgres'] = await postgresRows({ events: a.events, batch: a.batch, keyring, measure, appendMany, endToEnd: (s, c, bus, site, w) => endToEnd(s, c, bus, site, a, w), replay, summary, row });
+  // KurrentDB where available (CACO_KURRENTDB_URL, or a Docker engine to start one on).
+  const kurrent = await (await import('./_kurrentdb.ts')).kurrentDbTarget();
+  if ('skip' in kurrent) results['kurrentdb'] = { skipped: kurrent.skip };
+  else {
+    const { KurrentDbEventStore } = await import('../core/store/kurrentdb-store.ts');
+    const store = await KurrentDbEventStore.connect({ url: kurrent.url, site: `bench${process.pid}`, keyring, pollMs: 5 });
+    try {
+      const bus = new MemoryBus();
+      const append = await measure(a.events, () => appendMany(store, a.events, a.batch, a.window));
+      const e2e = await endToEnd(store, store, bus, 'bench', a, a.window);
+      const r = await replay(store);
+      const stack = 'KurrentDB ledger (one site log) + in-process bus';
+      row(stack, 'append', a.events, append);
+      row(stack, 'append → relay → handle', a.events, e2e);
+      row(stack, `replay (${r.events} events)`, r.events, r);
+      results['kurrentdb'] = { append: summary(a.events, append), endToEnd: summary(a.events, e2e), replay: summary(r.events, r), replayedEvents: r.events };
+      await bus.close();
+      await store.destroy().catch(() => undefined);
+    } finally {
+      await store.close();
+      await kurrent.stop();
+    }
+  }
   results['loadAverageAtEnd'] = loadavg().map(round1);
 
   printTable(`runtime benchmark: ${a.events.toLocaleString('en-GB')} events, ${a.batch} per append${a.skipNats ? '' : `, ${a.window} appends in flight on JetStream`}; load average ${(results['loadAverageAtStart'] as number[]).join(' ')} at start`, rows);
@@ -359,5 +382,6 @@ export async function main(argv: string[]): Promise<void> {
   }
   const jsr = results['jetstream'] as { replay: { perS: number; cpuUsPerEvent: number } } | undefined;
   if (jsr) console.log(`JetStream replay ${jsr.replay.perS.toLocaleString('en-GB')} ev/s, ${jsr.replay.cpuUsPerEvent} CPU µs/ev (target ≥ 100,000): ${jsr.replay.perS >= 100_000 ? 'met' : 'NOT met'}`);
+  if ('skip' in kurrent) console.log(`KurrentDB: skipped (${kurrent.skip})`);
   writeResults('runtime', results);
 }

@@ -59,7 +59,7 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
     identity = await openSiteIdentity({ config, keyring: stack.keyring, clock, log });
     await identity.ensureAdmin();
     await identity.ensureLocal('operator');
-    const runtime = new Runtime({ site: config.site, store: stack.store, checkpoints: stack.checkpoints, bus: tracedBus(stack.bus), clock, ids: new Uuid7Ids(clock), registry: cacoRegistry(), keyring: stack.keyring, log, delivery: 'independent', identity, commandLimits: limits.commandLimits, ...(limits.commandRate ? { rateLimit: limits.commandRate } : {}) });
+    const runtime = new Runtime({ site: config.site, store: stack.store, checkpoints: stack.checkpoints, bus: tracedBus(stack.bus), clock, ids: new Uuid7Ids(clock), registry: cacoRegistry(), keyring: stack.keyring, log, delivery: 'independent', identity, commandLimits: limits.commandLimits, ...(stack.snapshots ? { snapshots: stack.snapshots } : {}), ...(limits.commandRate ? { rateLimit: limits.commandRate } : {}) });
     let source: SignalSource;
     const notes: string[] = [];
     if (opts.recorded) {

@@ -8,6 +8,7 @@ import type { CacoConfig } from './config/config.ts';
 import type { CheckpointStore, EventStore } from './store/event-store.ts';
 import { SqliteEventStore } from './store/sqlite-store.ts';
 import { FileKeyring, MemoryKeyring, type Keyring } from './ledger/keyring.ts';
+import { lazySnapshotStore, type SnapshotStore } from './runtime/snapshot.ts';
 
 /** The bus, store, checkpoints and keyring a configuration asks for, opened and ready. */
 export interface Stack {
@@ -22,6 +23,8 @@ export interface Stack {
   readonly sqlitePath?: string;
   /** Where the anchor file goes by default for a ledger that is not a file (PostgreSQL). */
   readonly anchorFile?: string;
+  /** Where agents that opt in keep snapshots (SQLite table, JetStream KV bucket); none on KurrentDB yet. */
+  readonly snapshots?: SnapshotStore;
   close(): Promise<void>;
 }
 
@@ -87,6 +90,7 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
     }
     let store: EventStore & CheckpointStore;
     let sqlitePath: string | undefined;
+    let snapshots: SnapshotStore | undefined;
     let anchorFile: string | undefined;
     if (config.store === 'postgres') {
       const [{ PostgresEventStore }, { checkDatabaseUrl, ledgerSchemaFor }] = await Promise.all([import('./store/postgres-store.ts'), import('./store/postgres-url.ts')]);
@@ -111,6 +115,19 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
       const js = await JetStreamEventStore.connect({ servers: config.natsUrl, site, keyring, replicas: config.replicas, name: `caco-store-${config.site}`, ...creds(config), ...(nc ? { nc } : {}), ...(opts.mustExist ? { mustExist: true } : {}) });
       closers.push(() => js.close());
       store = js;
+      if (!opts.mustExist) {
+        snapshots = lazySnapshotStore(async () => {
+          const [{ jetstreamManager }, { NatsSnapshotStore, snapshotBucketName }] = await Promise.all([import('@nats-io/jetstream'), import('./store/nats-snapshots.ts')]);
+          return NatsSnapshotStore.open(await jetstreamManager(js.nc), { bucket: snapshotBucketName(site), replicas: config.replicas });
+        });
+      }
+    } else if (config.store === 'kurrentdb') {
+      if (!config.kurrentdbUrl) throw new ConfigError('--kurrentdb-url', 'is required with --store kurrentdb (or set CACO_KURRENTDB_URL), e.g. kurrentdb://127.0.0.1:2113?tls=false');
+      const { KurrentDbEventStore } = await import('./store/kurrentdb-store.ts');
+      const kd = await KurrentDbEventStore.connect({ url: config.kurrentdbUrl, site, keyring });
+      closers.push(() => kd.close());
+      store = kd;
+      anchorFile = opts.sqlitePath ? join(dirname(opts.sqlitePath), 'anchor.jsonl') : join(siteDir(config), 'anchor.jsonl');
     } else {
       const path = opts.sqlitePath ?? join(siteDir(config), 'ledger.db');
       sqlitePath = path;
@@ -124,6 +141,11 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
       const sq = new SqliteEventStore({ path, keyring, signing: 'auto' });
       closers.push(() => sq.close());
       store = sq;
+      if (!opts.mustExist) {
+        const snaps = lazySnapshotStore(async () => new (await import('./store/sqlite-snapshots.ts')).SqliteSnapshotStore(path));
+        closers.push(() => snaps.close());
+        snapshots = snaps;
+      }
     }
     return {
       config,
@@ -134,6 +156,7 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
       site,
       ...(sqlitePath !== undefined ? { sqlitePath } : {}),
       ...(anchorFile !== undefined ? { anchorFile } : {}),
+      ...(snapshots ? { snapshots } : {}),
       async close() {
         for (const c of closers.reverse()) await c();
       },

@@ -5,8 +5,10 @@ import { checkDatabaseUrl } from '../store/postgres-url.ts';
 /** The runtime's one typed configuration. */
 export interface CacoConfig {
   readonly bus: 'memory' | 'nats';
-  readonly store: 'sqlite' | 'jetstream' | 'postgres';
+  readonly store: 'sqlite' | 'jetstream' | 'postgres' | 'kurrentdb';
   readonly natsUrl: string;
+  /** KurrentDB connection string, for `store: 'kurrentdb'` (e.g. kurrentdb://127.0.0.1:2113?tls=false). */
+  readonly kurrentdbUrl?: string;
   /** JetStream replicas of the ledger stream and its buckets (1, or 3/5 on a cluster). */
   readonly replicas: number;
   readonly site: string;
@@ -46,7 +48,15 @@ const SITE = /^[a-z][a-z0-9-]{0,31}$/;
 
 const SETTINGS: { [K in keyof CacoConfig]: Setting<K> } = {
   bus: { key: 'bus', env: 'CACO_BUS', parse: oneOf(['memory', 'nats'] as const) },
-  store: { key: 'store', env: 'CACO_STORE', parse: oneOf(['sqlite', 'jetstream', 'postgres'] as const) },
+  store: { key: 'store', env: 'CACO_STORE', parse: oneOf(['sqlite', 'jetstream', 'postgres', 'kurrentdb'] as const) },
+  kurrentdbUrl: {
+    key: 'kurrentdbUrl',
+    env: 'CACO_KURRENTDB_URL',
+    parse: (raw, name) => {
+      if (!/^(kurrentdb|kurrent|kdb|esdb)(\+discover)?:\/\/\S+$/.test(raw.trim())) throw new ConfigError(name, `"${raw}" is not a KurrentDB connection string; use e.g. kurrentdb://127.0.0.1:2113?tls=false`);
+      return raw.trim();
+    },
+  },
   natsUrl: {
     key: 'natsUrl',
     env: 'NATS_URL',

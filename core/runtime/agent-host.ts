@@ -8,6 +8,10 @@ import { derivedUuid7, type IdGenerator } from '../ids/ids.ts';
 import type { MessageRegistry } from '../../schemas/registry.ts';
 import { subjectMatches } from '../bus/subject.ts';
 import type { AgentContext, AgentDefinition, AgentInput, Decision } from './agent.ts';
+import type { Keyring } from '../ledger/keyring.ts';
+import { hashEvent } from '../ledger/seal.ts';
+import { VerifiedEventStore } from '../store/verified-store.ts';
+import { checkSnapshotOptions, judgeSnapshot, sealSnapshot, type AgentSnapshot, type CoveredEvent, type SnapshotStore } from './snapshot.ts';
 import { metricsHooks } from '../observability/hooks.ts';
 import { ATTR, contextOf, endSpan, eventContext, rememberEventContext, startSpan, tracingEnabled, type TraceContext } from '../observability/tracing.ts';
 
@@ -28,6 +32,23 @@ export interface HostDeps {
   readonly maxAttempts?: number;
   /** First back-off in ms, doubled per attempt; default 50. */
   readonly backoffMs?: number;
+  /**
+   * Where agents that opt in (`AgentDefinition.snapshot`) keep their snapshots, and the
+   * keyring that signs them with the agent's key. Without it no agent snapshots.
+   */
+  readonly snapshots?: { readonly store: SnapshotStore; readonly keyring: Keyring };
+}
+
+/** What a restore did, for tests and the logs. */
+export interface RestoreReport {
+  /** Position the loaded snapshot covered, or null when none was loaded. */
+  readonly fromSnapshot: number | null;
+  /** Why a stored snapshot was not loaded (a version change, a failed check), if one was refused. */
+  readonly refused?: string;
+  /** Events folded into the state by replay (after the snapshot, or all). */
+  readonly replayed: number;
+  /** Whether a new snapshot was taken at the end. */
+  readonly snapshotTaken: boolean;
 }
 
 export interface HandleOutcome {
@@ -54,6 +75,17 @@ export class AgentHost<S> {
   private readonly applied = new Set<string>();
   private sinceCheckpoint = 0;
   private readonly cats: Set<string>;
+  // For snapshots (only kept up when the agent opts in): what a restore from the ledger
+  // would have built — the causations of our own folded events, each folded stream's last
+  // event, the last folded event — and how many events were folded.
+  private ledgerHandled = new Set<string>();
+  private readonly heads = new Map<string, { revision: number; hash: string }>();
+  private lastFolded: CoveredEvent | null = null;
+  private folded = 0;
+  private sinceSnapshot = 0;
+  /** Position of our own latest append (folded at once, seen on the ledger later). */
+  private ownAhead = 0;
+  private lastRestore: RestoreReport | undefined;
   readonly log: Logger;
   private stopped = false;
   private readonly cancelTimers = new Set<() => void>();
@@ -63,6 +95,7 @@ export class AgentHost<S> {
     this.state = def.freshState ? def.freshState() : def.initialState;
     this.cats = new Set(def.categories);
     this.log = deps.log.child({ agent: def.name });
+    if (def.snapshot) checkSnapshotOptions(def.name, def.snapshot);
     this.ctx = {
       site: deps.site,
       agent: def.name,
@@ -83,23 +116,140 @@ export class AgentHost<S> {
     return `agent:${this.def.name}`;
   }
 
-  /** Rebuild state from the agent's own streams and load its checkpoint. */
+  /**
+   * Rebuild state from the agent's own streams and load its checkpoint. An agent that opts
+   * in to snapshots starts from its snapshot when every check passes (see
+   * core/runtime/snapshot.ts) and replays only the events after it; a refused snapshot means
+   * a full replay, after which it is taken again.
+   */
   async restore(): Promise<void> {
     let state = this.def.freshState ? this.def.freshState() : this.def.initialState;
     this.handled.clear();
     this.applied.clear();
+    this.heads.clear();
     const head = await this.deps.store.headPosition();
+    const loaded = await this.loadSnapshot(head);
+    let from = 0;
+    let last: CoveredEvent | null = null;
+    let folded = 0;
+    if ('snapshot' in loaded) {
+      const snap = loaded.snapshot;
+      state = loaded.state;
+      for (const id of snap.handled) this.handled.add(id);
+      for (const h of snap.heads) this.heads.set(h.stream, { revision: h.revision, hash: h.hash });
+      from = snap.position;
+      last = snap.covered;
+      folded = snap.events;
+    }
     const observes = (this.def.observes ?? []).length > 0;
-    for await (const e of this.deps.store.readAll(observes ? {} : { categories: [...this.cats] })) {
+    const opts = { from, ...(observes ? {} : { categories: [...this.cats] }) };
+    const store = this.deps.store;
+    const events = from > 0 && store instanceof VerifiedEventStore ? store.readAllSeeded(opts, [...this.heads].map(([stream, h]) => ({ stream, ...h }))) : store.readAll(opts);
+    // What only a snapshot needs is kept only for an agent that takes them.
+    const snapshotting = this.def.snapshot !== undefined && this.deps.snapshots !== undefined;
+    let replayed = 0;
+    for await (const e of events) {
       if (e.position > head) break;
       if (!this.cats.has(categoryOf(e.stream)) && !this.observesType(e.type)) continue;
       state = this.def.evolve(state, e);
+      replayed++;
+      if (snapshotting) {
+        last = { position: e.position, id: e.id, hash: e.hash };
+        this.heads.set(e.stream, { revision: e.revision, hash: e.hash });
+      }
       if (e.source === this.def.name && e.causationId) this.handled.add(e.causationId);
     }
     this.state = state;
     this.restoredHead = head;
+    this.ledgerHandled = snapshotting ? new Set(this.handled) : new Set();
+    this.lastFolded = last;
+    this.folded = folded + replayed;
+    this.sinceSnapshot = replayed;
     this.position = await this.deps.checkpoints.get(this.checkpointName);
-    this.log.debug({ head, checkpoint: this.position, handled: this.handled.size }, 'restored');
+    // A refused snapshot is replaced at once; otherwise one is due after `every` events.
+    const due = snapshotting && ('refused' in loaded || replayed >= this.def.snapshot!.every);
+    const taken = due ? await this.takeSnapshot(head) : false;
+    this.lastRestore = { fromSnapshot: 'snapshot' in loaded ? loaded.snapshot.position : null, ...('refused' in loaded ? { refused: loaded.refused } : {}), replayed, snapshotTaken: taken };
+    this.log.debug({ head, checkpoint: this.position, handled: this.handled.size, ...this.lastRestore }, 'restored');
+  }
+
+  /** The stored snapshot and its decoded state, when it passes every check; else why not. */
+  private async loadSnapshot(head: number): Promise<{ snapshot: AgentSnapshot; state: S } | { refused: string } | { none: true }> {
+    const o = this.def.snapshot;
+    const deps = this.deps.snapshots;
+    if (!o || !deps) return { none: true };
+    let snap: AgentSnapshot | undefined;
+    try {
+      snap = await deps.store.load(this.def.name);
+    } catch (err) {
+      return this.refuseSnapshot(`it cannot be read (${errorText(err)})`);
+    }
+    if (!snap) return { none: true };
+    // The covered event as the store holds it now, its hash recomputed from its content:
+    // read without verify-on-read, which would verify the stream's whole history first.
+    let held: CoveredEvent | undefined;
+    if (snap.covered) {
+      const raw = this.deps.store instanceof VerifiedEventStore ? this.deps.store.inner : this.deps.store;
+      for await (const e of raw.readAll({ from: snap.covered.position - 1, limit: 1 })) held = { position: e.position, id: e.id, hash: hashEvent(e) };
+    }
+    const reason = judgeSnapshot(snap, { agent: this.def.name, version: o.version, head, keys: deps.keyring }, held);
+    if (reason) return this.refuseSnapshot(reason);
+    try {
+      return { snapshot: snap, state: o.decode ? o.decode(snap.state) : (JSON.parse(snap.state) as S) };
+    } catch (err) {
+      return this.refuseSnapshot(`its state does not decode (${errorText(err)})`);
+    }
+  }
+
+  private refuseSnapshot(reason: string): { refused: string } {
+    this.log.info({ reason }, 'snapshot not used: replaying the whole history, and taking it again');
+    return { refused: reason };
+  }
+
+  /**
+   * Store the state as of `position`: the caller makes sure every event up to it, and none
+   * after, is folded in. A failure is logged and costs only the next restore's time.
+   */
+  private async takeSnapshot(position: number): Promise<boolean> {
+    const o = this.def.snapshot!;
+    const deps = this.deps.snapshots!;
+    try {
+      const snap = sealSnapshot(
+        {
+          agent: this.def.name,
+          stateVersion: o.version,
+          position,
+          covered: this.lastFolded,
+          events: this.folded,
+          state: o.encode ? o.encode(this.state) : JSON.stringify(this.state),
+          handled: [...this.ledgerHandled],
+          heads: [...this.heads].map(([stream, h]) => ({ stream, revision: h.revision, hash: h.hash })),
+        },
+        deps.keyring,
+      );
+      await deps.store.save(snap);
+      this.sinceSnapshot = 0;
+      return true;
+    } catch (err) {
+      this.log.warn({ err: errorText(err) }, 'could not take a snapshot; the next restore replays more');
+      return false;
+    }
+  }
+
+  /** What the last restore did. */
+  get restoreReport(): RestoreReport | undefined {
+    return this.lastRestore;
+  }
+
+  /** Fold one event into the state, keeping what a snapshot of it must record. */
+  private fold(e: Envelope): void {
+    this.state = this.def.evolve(this.state, e);
+    if (this.def.snapshot === undefined || this.deps.snapshots === undefined) return;
+    this.folded++;
+    this.sinceSnapshot++;
+    if (!this.lastFolded || e.position > this.lastFolded.position) this.lastFolded = { position: e.position, id: e.id, hash: e.hash };
+    this.heads.set(e.stream, { revision: e.revision, hash: e.hash });
+    if (e.source === this.def.name && e.causationId) this.ledgerHandled.add(e.causationId);
   }
 
   async start(): Promise<void> {
@@ -138,9 +288,9 @@ export class AgentHost<S> {
     this.sinceCheckpoint++;
     if (this.cats.has(categoryOf(e.stream))) {
       if (this.applied.delete(e.id)) return null;
-      if (e.position > this.restoredHead) this.state = this.def.evolve(this.state, e);
+      if (e.position > this.restoredHead) this.fold(e);
     } else if (e.position > this.restoredHead && this.observesType(e.type)) {
-      this.state = this.def.evolve(this.state, e);
+      this.fold(e);
     }
     if (e.source === this.def.name) return null;
     if (!this.wantsType(e.type)) return null;
@@ -151,6 +301,13 @@ export class AgentHost<S> {
   /** After a ledger input was handled: write the checkpoint now and then. */
   async afterLedgerInput(): Promise<void> {
     if (this.sinceCheckpoint >= CHECKPOINT_EVERY) await this.saveCheckpoint();
+    // A snapshot only when no append of ours lies beyond this position: then the state holds
+    // exactly the events up to here (own appends are folded before the ledger hands them back).
+    const o = this.def.snapshot;
+    if (o && this.deps.snapshots && this.sinceSnapshot >= o.every) {
+      const upTo = Math.max(this.position, this.restoredHead);
+      if (this.ownAhead <= upTo) await this.takeSnapshot(upTo);
+    }
   }
 
   hasHandled(inputId: string): boolean {
@@ -224,8 +381,9 @@ export class AgentHost<S> {
       metricsHooks.appended(this.deps.site, res.events);
       for (const e of res.events) {
         rememberEventContext(e.id, appendSpan?.ctx);
-        this.state = this.def.evolve(this.state, e);
+        this.fold(e);
         if (e.position > this.position) this.applied.add(e.id);
+        if (e.position > this.ownAhead) this.ownAhead = e.position;
         out.push(e);
       }
     }

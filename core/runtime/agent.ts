@@ -2,6 +2,7 @@ import type { Envelope } from '../envelope.ts';
 import type { ExpectedRevision } from '../store/event-store.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Principal } from '../identity/key-entry.ts';
+import type { SnapshotOptions } from './snapshot.ts';
 
 /**
  * The Promise-based agent API. A third party writes an agent as a plain object: no Effect,
@@ -125,6 +126,12 @@ export interface AgentDefinition<S> {
    */
   readonly freshState?: () => S;
   evolve(state: S, event: Envelope): S;
+  /**
+   * Opt in to snapshots (docs/writing-an-agent.md): every `every` events the runtime stores
+   * the state, and a restore loads it and replays only what came after. Bump `version`
+   * whenever the state's shape or `evolve` changes. Needs a snapshot store in the runtime.
+   */
+  readonly snapshot?: SnapshotOptions<S>;
   decide(input: AgentInput, state: S, ctx: AgentContext): ReadonlyArray<Decision> | Promise<ReadonlyArray<Decision>>;
   /** Called once after state is restored: set the first timers, open servers. */
   onStart?(ctx: AgentContext, state: S): void | Promise<void>;

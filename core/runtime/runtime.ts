@@ -4,6 +4,7 @@ import type { Clock } from '../clock/clock.ts';
 import type { Envelope } from '../envelope.ts';
 import type { IdGenerator } from '../ids/ids.ts';
 import type { Keyring } from '../ledger/keyring.ts';
+import type { SnapshotStore } from './snapshot.ts';
 import type { KeyResolver } from '../ledger/key-resolver.ts';
 import type { Logger } from '../log/logger.ts';
 import type { CheckpointStore, EventStore, QuarantineStore, StoreSubscription, SubscriptionErrorHandler, SubscriptionStatus } from '../store/event-store.ts';
@@ -69,6 +70,8 @@ export interface RuntimeOptions {
   readonly quarantine?: QuarantineStore;
   /** How long a failing ledger subscription retries before it is reported dead (default 120 s). */
   readonly subscriptionGiveUpMs?: number;
+  /** Where agents that opt in (`AgentDefinition.snapshot`) keep snapshots, signed with the keyring (default: none). */
+  readonly snapshots?: SnapshotStore;
   /** How the effects reactor sends what agents schedule (see `AgentDefinition.effects`). */
   readonly effects?: { readonly maxInFlight?: number; readonly maxQueuedPerKey?: number; readonly maxAttempts?: number; readonly backoffMs?: number; readonly maxBackoffMs?: number };
 }
@@ -168,6 +171,7 @@ export class Runtime {
       deadLetter: (agent, reason, payload) => this.dlq.send({ agent, reason, payload }),
       ...(this.o.maxAttempts !== undefined ? { maxAttempts: this.o.maxAttempts } : {}),
       ...(this.o.backoffMs !== undefined ? { backoffMs: this.o.backoffMs } : {}),
+      ...(this.o.snapshots ? { snapshots: { store: this.o.snapshots, keyring: this.o.keyring } } : {}),
     });
     this.slots.push({ host: host as AgentHost<unknown>, mailbox: new Mailbox(), busSubs: [], input: opts.input ?? 'store' });
     return host;

@@ -93,8 +93,18 @@ export class VerifiedEventStore implements EventStore {
     return new VerifiedCursor(this, from, categories);
   }
 
-  async *readAll(opts: ReadAllOptions = {}): AsyncIterable<Envelope> {
+  readAll(opts: ReadAllOptions = {}): AsyncIterable<Envelope> {
+    return this.readAllSeeded(opts, []);
+  }
+
+  /**
+   * `readAll` from a position where the reader already knows some streams' verified heads
+   * (an agent restoring from a snapshot it has checked): those streams are judged from
+   * these heads instead of being learnt by verifying their events before `from` again.
+   */
+  async *readAllSeeded(opts: ReadAllOptions, seeds: ReadonlyArray<{ readonly stream: string; readonly revision: number; readonly hash: string }>): AsyncIterable<Envelope> {
     const judge = new ReaderJudge(this, opts.from ?? 0);
+    for (const h of seeds) judge.seed(h.stream, { revision: h.revision, hash: h.hash });
     let left = opts.limit ?? Infinity;
     if (left <= 0) return;
     // The limit counts delivered events: refused ones do not use it up.
@@ -205,6 +215,11 @@ class ReaderJudge {
     private readonly from: number,
   ) {
     this.verifier = store.newVerifier();
+  }
+
+  /** Start `stream` from a head the caller verified (see `readAllSeeded`). */
+  seed(stream: string, head: { revision: number; hash: string }): void {
+    this.verifier.seed(stream, head);
   }
 
   async accepts(e: Envelope): Promise<boolean> {

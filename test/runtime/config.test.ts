@@ -25,9 +25,10 @@ test('environment overrides the file, the command line overrides both', () => {
 test('a bad value names the setting and the allowed values', () => {
   const cases: Array<[Record<string, string>, RegExp]> = [
     [{ CACO_BUS: 'kafka' }, /^CACO_BUS: "kafka" is not allowed; use one of: memory, nats$/],
-    [{ CACO_STORE: 'mongodb' }, /^CACO_STORE: .*use one of: sqlite, jetstream, postgres/],
+    [{ CACO_STORE: 'mongodb' }, /^CACO_STORE: .*use one of: sqlite, jetstream, postgres, kurrentdb$/],
     [{ CACO_DATABASE_URL: 'mysql://root@db/test' }, /^CACO_DATABASE_URL: .*must start with postgres:\/\/ or postgresql:\/\//],
     [{ CACO_DATABASE_URL: 'postgres://u:s3cret@' }, /^CACO_DATABASE_URL: (?!.*s3cret)/],
+    [{ CACO_KURRENTDB_URL: 'http://127.0.0.1:2113' }, /^CACO_KURRENTDB_URL: "http:\/\/127\.0\.0\.1:2113" is not a KurrentDB connection string; use e\.g\. kurrentdb:\/\/127\.0\.0\.1:2113\?tls=false$/],
     [{ NATS_URL: 'http://x y' }, /^NATS_URL: .*nats:\/\/127\.0\.0\.1:4222/],
     [{ CACO_SITE: 'London!' }, /^CACO_SITE: /],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: .*debug/],
@@ -49,4 +50,13 @@ test('store postgres takes its database URL from CACO_DATABASE_URL or --database
   const o = loadConfig({ env: {}, overrides: { store: 'postgres', databaseUrl: 'postgresql://app:pw@db.example:6432/ledger?sslmode=require' } });
   assert.equal(o.databaseUrl, 'postgresql://app:pw@db.example:6432/ledger?sslmode=require');
   assert.throws(() => loadConfig({ env: {}, overrides: { databaseUrl: 'nope' } }), /^ConfigError: --database-url: |--database-url: "nope" is not a URL/);
+});
+
+test('--store kurrentdb takes its connection string from CACO_KURRENTDB_URL or --kurrentdb-url', () => {
+  const c = loadConfig({ env: { CACO_STORE: 'kurrentdb', CACO_KURRENTDB_URL: ' kurrentdb://127.0.0.1:2113?tls=false ' } });
+  assert.equal(c.store, 'kurrentdb');
+  assert.equal(c.kurrentdbUrl, 'kurrentdb://127.0.0.1:2113?tls=false');
+  const o = loadConfig({ env: {}, overrides: { store: 'kurrentdb', kurrentdbUrl: 'esdb+discover://a:2113,b:2113' } });
+  assert.equal(o.kurrentdbUrl, 'esdb+discover://a:2113,b:2113');
+  assert.throws(() => loadConfig({ env: {}, overrides: { kurrentdbUrl: 'nope' } }), (e: unknown) => e instanceof ConfigError && /^--kurrentdb-url: "nope" is not a KurrentDB connection string/.test(e.message));
 });

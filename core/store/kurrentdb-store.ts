@@ -1,0 +1,385 @@
+/**
+ * The ledger in KurrentDB (formerly EventStoreDB), through the official Node client.
+ *
+ * Layout (docs/kurrentdb-store.md): every CACO event of a site is one event of a single
+ * KurrentDB stream, the site log `<prefix>-ledger`; CACO's position is the log's stream
+ * revision + 1. An append reads the log up to its end, checks the caller's expected revision
+ * and seals the events against that state, then appends with KurrentDB's expected revision
+ * set to the log's last revision: if any other writer appended in between, KurrentDB refuses
+ * with WrongExpectedVersion, nothing is written, and the append is checked and sealed again on
+ * the new state. That one optimistic check gives per-stream concurrency, atomic appends, hash
+ * chains that never fork, and dense positions for any number of writer processes.
+ *
+ * NOT verified against a live server on the machine it was written on (no Docker engine);
+ * see the docs for what was and was not run.
+ */
+import { BACKWARDS, END, FORWARDS, KurrentDBClient, StreamNotFoundError, WrongExpectedVersionError, type AppendStreamState, type EventData, type StreamSubscription } from '@kurrent/kurrentdb-client';
+import { randomUUID } from 'node:crypto';
+import { categoryOf, type Envelope, type NewEvent } from '../envelope.ts';
+import { ConcurrencyError, ConfigError, InvalidArgumentError } from '../errors.ts';
+import type { Keyring } from '../ledger/keyring.ts';
+import { sealBatch } from '../ledger/seal.ts';
+import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
+import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
+import { CorruptCommitError } from './jetstream-commit.ts';
+import {
+  CHECKPOINT_STREAM_METADATA,
+  checkConnectionString,
+  checkpointStream,
+  expectedLogState,
+  fromRecord,
+  LogIndex,
+  positionOfRevision,
+  readRanges,
+  revisionAfterPosition,
+  siteLogStream,
+  toEventData,
+  type KurrentRecord,
+} from './kurrentdb-mapping.ts';
+import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
+
+export interface KurrentDbStoreOptions {
+  /** Connection string, e.g. `kurrentdb://127.0.0.1:2113?tls=false`. */
+  readonly url: string;
+  readonly site: string;
+  readonly keyring: Keyring;
+  /** Stream-name prefix (default `caco-<site>`). */
+  readonly prefix?: string;
+  /** How often a live subscription looks at the log when no push arrived (ms; default 250). */
+  readonly pollMs?: number;
+  /** Appends that lost the race to another writer this many times in a row give up (default 100). */
+  readonly maxConflictRetries?: number;
+  /** Deadline of the first request, which proves the server is reachable (ms; default 5000). */
+  readonly connectTimeoutMs?: number;
+  /** A client to use instead of one made from `url` (tests); the store disposes of it at close. */
+  readonly client?: KurrentClient;
+}
+
+/** The part of the official client this store uses: all it needs of a KurrentDB. */
+export type KurrentClient = Pick<KurrentDBClient, 'appendToStream' | 'readStream' | 'subscribeToStream' | 'setStreamMetadata' | 'deleteStream' | 'dispose'>;
+
+const PAGE = 1000;
+
+/** The client's records as this module's subset (the client types data per event type). */
+function record(r: { event?: unknown } | undefined): KurrentRecord | undefined {
+  return r?.event as KurrentRecord | undefined;
+}
+
+function isStreamNotFound(err: unknown): boolean {
+  return err instanceof StreamNotFoundError || (err as { type?: string } | null)?.type === 'stream-not-found';
+}
+
+export class KurrentDbEventStore implements EventStore, CheckpointStore {
+  readonly kind = 'kurrentdb' as const;
+  readonly logStream: string;
+  private readonly prefix: string;
+  private readonly index = new LogIndex();
+  private readonly live = new LiveSignal();
+  /** Appends of this process, one at a time: they would only conflict with each other. */
+  private appendChain: Promise<unknown> = Promise.resolve();
+  private syncing: Promise<void> | undefined;
+  private pushSub: StreamSubscription | undefined;
+  private readonly checkpointMetaSet = new Set<string>();
+  private closed = false;
+
+  private constructor(
+    private readonly client: KurrentClient,
+    private readonly opts: KurrentDbStoreOptions,
+  ) {
+    this.prefix = opts.prefix ?? `caco-${opts.site}`;
+    this.logStream = siteLogStream(this.prefix);
+  }
+
+  /** Connect, prove the server answers, and read the site log into the index. */
+  static async connect(opts: KurrentDbStoreOptions): Promise<KurrentDbEventStore> {
+    const url = checkConnectionString(opts.url);
+    let client: KurrentClient;
+    try {
+      client = opts.client ?? KurrentDBClient.connectionString(url);
+    } catch (err) {
+      throw new ConfigError('--kurrentdb-url', `"${url}" is not accepted by the KurrentDB client (${err instanceof Error ? err.message : String(err)})`);
+    }
+    const store = new KurrentDbEventStore(client, opts);
+    try {
+      await store.probe(opts.connectTimeoutMs ?? 5000);
+      await store.sync();
+    } catch (err) {
+      await client.dispose().catch(() => undefined);
+      throw err;
+    }
+    return store;
+  }
+
+  private async probe(deadline: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const read = (async () => {
+        for await (const _ of this.client.readStream(this.logStream, { direction: BACKWARDS, fromRevision: END, maxCount: 1, deadline })) break;
+      })();
+      // The client's reads do not all honour `deadline` (1.3 passes it to some calls only),
+      // and a host that drops packets answers nothing: the limit is enforced here.
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${deadline} ms`), { name: 'DeadlineExceededError' })), deadline);
+      });
+      read.catch(() => undefined);
+      await Promise.race([read, late]);
+    } catch (err) {
+      if (isStreamNotFound(err)) return;
+      // The client's errors say little more than their class ("UnavailableError"): say what it means.
+      const name = err instanceof Error ? (err.constructor.name === 'Error' ? err.name : err.constructor.name) : '';
+      const why =
+        name === 'UnavailableError'
+          ? 'unavailable: nothing that speaks KurrentDB gRPC answered there'
+          : name === 'DeadlineExceededError'
+            ? `no answer within ${deadline} ms`
+            : err instanceof Error
+              ? `${name}: ${err.message}`
+              : String(err);
+      throw new ConfigError('--kurrentdb-url', `cannot reach KurrentDB at ${this.opts.url} (${why}); start one (deploy/kurrentdb/docker-compose.yml) or fix the connection string (CACO_KURRENTDB_URL)`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Read the site log from the index's end to the log's end (one shared read at a time). */
+  private sync(): Promise<void> {
+    this.syncing ??= this.readIntoIndex().finally(() => {
+      this.syncing = undefined;
+    });
+    return this.syncing;
+  }
+
+  private async readIntoIndex(): Promise<void> {
+    for (;;) {
+      const page = await this.readLog(this.index.count, PAGE);
+      for (const e of page) this.index.apply(e);
+      if (page.length < PAGE) return;
+    }
+  }
+
+  /** Up to `limit` records of the site log after position `from` (exclusive). */
+  private async readLog(from: number, limit: number): Promise<Array<Envelope | UnreadableRecord>> {
+    const out: Array<Envelope | UnreadableRecord> = [];
+    try {
+      for await (const r of this.client.readStream(this.logStream, { direction: FORWARDS, fromRevision: revisionAfterPosition(from), maxCount: limit })) {
+        const rec = record(r);
+        if (rec) out.push(fromRecord(rec));
+      }
+    } catch (err) {
+      if (isStreamNotFound(err)) return out;
+      throw err;
+    }
+    return out;
+  }
+
+  append(stream: string, events: ReadonlyArray<NewEvent>, expected: ExpectedRevision): Promise<AppendResult> {
+    try {
+      validateAppend(stream, events, expected);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    const run = this.appendChain.then(() => this.appendNow(stream, events, expected));
+    this.appendChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async appendNow(stream: string, events: ReadonlyArray<NewEvent>, expected: ExpectedRevision): Promise<AppendResult> {
+    const maxRetries = this.opts.maxConflictRetries ?? 100;
+    for (let attempt = 0; ; attempt++) {
+      await this.sync();
+      const firstAt = this.index.positionOfId(events[0]!.id);
+      if (firstAt !== undefined) return this.retried(stream, events);
+      const head = this.index.head(stream);
+      if (!expectationHolds(expected, head?.revision)) throw new ConcurrencyError(stream, describeExpected(expected), head?.revision ?? 'no-stream');
+      for (let i = 1; i < events.length; i++) {
+        if (this.index.positionOfId(events[i]!.id) !== undefined) throw new InvalidArgumentError(`events[${i}].id`, `"${events[i]!.id}" is already stored in another append`);
+      }
+      // Sealed exactly as the SQLite store seals: on the stream's head as this log state has it.
+      const sealed = sealBatch(stream, events, head, this.opts.keyring);
+      const count = this.index.count;
+      let written: boolean;
+      try {
+        const r = await this.client.appendToStream(
+          this.logStream,
+          // CACO data may be any JSON value; the client's type allows only objects, arrays and strings.
+          sealed.map((e) => toEventData(e) as unknown as EventData),
+          { streamState: expectedLogState(count) as AppendStreamState },
+        );
+        // `throwOnAppendFailure=false` in the connection string answers a conflict this way.
+        written = r.success;
+      } catch (err) {
+        if (!(err instanceof WrongExpectedVersionError)) throw err;
+        written = false;
+      }
+      if (!written) {
+        // Another writer appended to the log since it was read: nothing of ours was written.
+        // Read what it wrote and try again (the caller's expectation may no longer hold).
+        if (attempt < maxRetries) continue;
+        throw new Error(`KurrentDB ledger: the append to "${stream}" lost the race for the site log ${maxRetries + 1} times in a row; nothing was written`);
+      }
+      sealed.forEach((e, i) => {
+        (e as { position: number }).position = count + 1 + i;
+      });
+      // Applied at once, so a read that follows sees them even if it joins a sync begun
+      // before this write (the index skips positions it already holds).
+      for (const e of sealed) this.index.apply(e);
+      this.live.notify();
+      const last = sealed[sealed.length - 1]!;
+      return { events: sealed, nextExpected: last.revision, position: last.position, sealedHere: true };
+    }
+  }
+
+  /** A retry of an append already stored: answer with the stored events, or refuse a mismatch. */
+  private async retried(stream: string, events: ReadonlyArray<NewEvent>): Promise<AppendResult> {
+    const stored: Envelope[] = [];
+    let first: Envelope | undefined;
+    for (let i = 0; i < events.length; i++) {
+      const at = this.index.positionOfId(events[i]!.id);
+      const e = at === undefined ? undefined : await this.readAt(at);
+      if (i === 0) first = e;
+      if (!e || !first || e.stream !== stream || e.revision !== first.revision + i) {
+        throw new InvalidArgumentError(`events[${i}].id`, `a retried append must repeat the same events in the same stream; "${events[i]!.id}" does not match what is stored`);
+      }
+      stored.push(e);
+    }
+    const last = stored[stored.length - 1]!;
+    return { events: stored, nextExpected: last.revision, position: last.position };
+  }
+
+  private async readAt(position: number): Promise<Envelope | undefined> {
+    const [e] = await this.readLog(position - 1, 1);
+    return e && !('unreadable' in e) ? e : undefined;
+  }
+
+  async *readStream(stream: string, fromRevision = 0, opts: ReadStreamOptions = {}): AsyncIterable<Envelope> {
+    await this.sync();
+    const positions = new Set(this.index.positionsOf(stream));
+    for (const { from, to } of readRanges([...positions])) {
+      for (let at = from - 1; at < to; ) {
+        const page = await this.readLog(at, Math.min(PAGE, to - at));
+        if (page.length === 0) break;
+        for (const e of page) {
+          at = e.position;
+          if (!positions.has(e.position)) continue;
+          if ('unreadable' in e) {
+            if (!opts.onUnreadable) throw new CorruptCommitError('the KurrentDB ledger', e.position, e.reason);
+            await opts.onUnreadable(e);
+          } else if (e.revision >= fromRevision) yield e;
+        }
+      }
+    }
+  }
+
+  async *readAll(opts: ReadAllOptions = {}): AsyncIterable<Envelope> {
+    let from = opts.from ?? 0;
+    let left = opts.limit ?? Infinity;
+    const cats = opts.categories ? new Set(opts.categories) : undefined;
+    while (left > 0) {
+      const page = await this.readLog(from, PAGE);
+      for (const e of page) {
+        from = e.position;
+        if ('unreadable' in e) {
+          if (!opts.onUnreadable) throw new CorruptCommitError('the KurrentDB ledger', e.position, e.reason);
+          await opts.onUnreadable(e);
+          continue;
+        }
+        if (cats && !cats.has(categoryOf(e.stream))) continue;
+        yield e;
+        if (--left <= 0) return;
+      }
+      if (page.length < PAGE) return;
+    }
+  }
+
+  /**
+   * Catch-up and live are one loop reading the log by position (core/store/catch-up.ts), so
+   * there is no boundary to lose or double an event at. KurrentDB's own subscription to the
+   * log only wakes that loop early; a poll covers a lost push.
+   */
+  async subscribeAll(handler: EventHandler, opts: SubscribeAllOptions = {}): Promise<StoreSubscription> {
+    this.startPush();
+    return runCatchUpSubscription({
+      from: opts.from ?? 0,
+      categories: opts.categories,
+      readPage: (from, limit) => this.readLog(from, limit),
+      head: () => this.headPosition(),
+      live: this.live,
+      pollMs: this.opts.pollMs ?? 250,
+      handler,
+      onUnreadable: opts.onUnreadable,
+      onError: opts.onError,
+      giveUpAfterMs: opts.giveUpAfterMs,
+      handlerFailures: opts.handlerFailures,
+      storeName: 'the KurrentDB ledger',
+    });
+  }
+
+  private startPush(): void {
+    if (this.pushSub || this.closed) return;
+    const sub = this.client.subscribeToStream(this.logStream, { fromRevision: END });
+    this.pushSub = sub;
+    sub.on('data', () => this.live.notify());
+    // A dropped push subscription costs only latency (the poll goes on); try again later.
+    sub.on('error', () => {
+      if (this.pushSub === sub) this.pushSub = undefined;
+      if (!this.closed) setTimeout(() => this.startPush(), 1000).unref();
+    });
+  }
+
+  async headPosition(): Promise<number> {
+    try {
+      for await (const r of this.client.readStream(this.logStream, { direction: BACKWARDS, fromRevision: END, maxCount: 1 })) {
+        const rec = record(r);
+        if (rec) return positionOfRevision(rec.revision);
+      }
+    } catch (err) {
+      if (!isStreamNotFound(err)) throw err;
+    }
+    return 0;
+  }
+
+  async streamHeads(): Promise<ReadonlyArray<{ stream: string; revision: number; hash: string }>> {
+    await this.sync();
+    return this.index.allHeads();
+  }
+
+  async get(name: string): Promise<number> {
+    try {
+      for await (const r of this.client.readStream(checkpointStream(this.prefix, name), { direction: BACKWARDS, fromRevision: END, maxCount: 1 })) {
+        const d = record(r)?.data as { name?: unknown; position?: unknown } | undefined;
+        if (d && d.name === name && Number.isSafeInteger(d.position)) return d.position as number;
+        throw new InvalidArgumentError('checkpoint', `"${name}" holds ${JSON.stringify(d)}, not a position`);
+      }
+    } catch (err) {
+      if (!isStreamNotFound(err)) throw err;
+    }
+    return 0;
+  }
+
+  async put(name: string, position: number): Promise<void> {
+    if (!Number.isSafeInteger(position) || position < 0) throw new InvalidArgumentError('position', `must be an integer >= 0, got ${position}`);
+    const stream = checkpointStream(this.prefix, name);
+    await this.client.appendToStream(stream, { id: randomUUID(), contentType: 'application/json', type: 'caco.checkpoint', data: { name, position }, metadata: undefined });
+    // Only the last checkpoint matters: KurrentDB may scavenge the rest.
+    if (!this.checkpointMetaSet.has(stream)) {
+      await this.client.setStreamMetadata(stream, CHECKPOINT_STREAM_METADATA);
+      this.checkpointMetaSet.add(stream);
+    }
+  }
+
+  /** Delete the site log and this process's checkpoint streams (tests). */
+  async destroy(): Promise<void> {
+    await this.client.deleteStream(this.logStream).catch((err: unknown) => {
+      if (!isStreamNotFound(err)) throw err;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.appendChain;
+    this.live.close();
+    await this.pushSub?.unsubscribe().catch(() => undefined);
+    await this.client.dispose();
+  }
+}

@@ -1,0 +1,109 @@
+// test-file-timeout: 300
+/**
+ * The EventStore contract run against the KurrentDB adapter over an in-process stand-in for
+ * the server (test/support/fake-kurrentdb.ts), because no KurrentDB can run here. It checks
+ * the adapter's logic — sealing, per-stream concurrency through the site log's expected
+ * revision, positions, catch-up, checkpoints, retries across two writers — with the client's
+ * own error classes; it says nothing about the wire or the real server (see
+ * test/contract/kurrentdb-store.test.ts for the container run).
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryKeyring } from '../../core/ledger/keyring.ts';
+import { ConcurrencyError } from '../../core/errors.ts';
+import { KurrentDbEventStore } from '../../core/store/kurrentdb-store.ts';
+import { FakeKurrentServer } from '../support/fake-kurrentdb.ts';
+import { uniqueToken } from '../support/nats.ts';
+import { assertChains, newEvent, storeContract } from './store-contract.ts';
+
+const url = 'kurrentdb://fake:2113?tls=false';
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+storeContract('KurrentDbEventStore over a stand-in server', async () => {
+  const server = new FakeKurrentServer();
+  const keyring = new MemoryKeyring('contract');
+  const opts = { url, site: 'ct', keyring, pollMs: 20 };
+  let current = await KurrentDbEventStore.connect({ ...opts, client: server.client() });
+  return {
+    get store() {
+      return current;
+    },
+    keyring,
+    async reopen() {
+      await current.close();
+      current = await KurrentDbEventStore.connect({ ...opts, client: server.client() });
+      return current;
+    },
+    async dispose() {
+      await current.close();
+    },
+  };
+});
+
+describe('KurrentDbEventStore over a stand-in server: two writers on one site log', () => {
+  test('appends from two writers interleave with dense positions and one chain per stream; a lost race on the log is retried, a lost race on the stream is a ConcurrencyError', async () => {
+    const server = new FakeKurrentServer();
+    const keyring = new MemoryKeyring('two');
+    const site = uniqueToken('tw').toLowerCase();
+    const a = await KurrentDbEventStore.connect({ url, site, keyring, pollMs: 20, client: server.client() });
+    const b = await KurrentDbEventStore.connect({ url, site, keyring, pollMs: 20, client: server.client() });
+    try {
+      const got: number[] = [];
+      const sub = await b.subscribeAll((e) => void got.push(e.position));
+      await Promise.all(
+        [a, b].map(async (s, k) => {
+          for (let i = 0; i < 30; i++) await s.append(`shared-${i % 3}`, [newEvent({ k, i }), newEvent({ k, i, second: true })], 'any');
+        }),
+      );
+      assert.ok(server.conflicts > 0, 'the writers did race for the log');
+      const all = await collect(a.readAll());
+      assert.equal(all.length, 120);
+      assert.deepEqual(all.map((e) => e.position), Array.from({ length: 120 }, (_, i) => i + 1), 'positions are 1..n without a gap');
+      assertChains(all, keyring);
+      assert.deepEqual(await b.streamHeads(), await a.streamHeads());
+      await sub.caughtUp();
+      assert.deepEqual(got, all.map((e) => e.position), 'the other writer\'s subscription saw every event once, in order');
+      await sub.close();
+      const head = (await a.streamHeads()).find((h) => h.stream === 'shared-0')!.revision;
+      const race = await Promise.allSettled([a.append('shared-0', [newEvent()], head), b.append('shared-0', [newEvent()], head)]);
+      assert.equal(race.filter((r) => r.status === 'fulfilled').length, 1);
+      const lost = race.find((r): r is PromiseRejectedResult => r.status === 'rejected')!;
+      assert.ok(lost.reason instanceof ConcurrencyError, String(lost.reason));
+      // Events of the other writer are readable per stream at once (the index reads the log first).
+      const s0 = await collect(b.readStream('shared-0'));
+      assert.equal(s0.length, 41, "20 appends of two events, and the race's winner");
+      assert.equal(s0.at(-1)!.revision, head + 1);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test('the KurrentDB layout: one site log with CACO fields in metadata, one checkpoint stream per name kept to its last event', async () => {
+    const server = new FakeKurrentServer();
+    const s = await KurrentDbEventStore.connect({ url, site: 'paris', keyring: new MemoryKeyring('lay'), client: server.client() });
+    try {
+      const r = await s.append('job-1', [newEvent({ a: 1 }, { causationId: 'c1' })], 'no-stream');
+      await s.put('relay', r.position);
+      assert.equal(s.logStream, 'caco-paris-ledger');
+      const log = server.streams.get('caco-paris-ledger')!;
+      assert.equal(log.length, 1);
+      const meta = JSON.parse(log[0]!.metadata!) as Record<string, unknown>;
+      assert.equal(meta['stream'], 'job-1');
+      assert.equal(meta['revision'], 0);
+      assert.equal(meta['$causationId'], 'c1');
+      assert.equal(meta['hash'], r.events[0]!.hash);
+      assert.equal(log[0]!.id, r.events[0]!.id);
+      const cps = [...server.streams.keys()].filter((k) => k.startsWith('caco-paris-checkpoint-'));
+      assert.equal(cps.length, 1);
+      assert.deepEqual(server.streamMetadata.get(cps[0]!), { maxCount: 1 });
+    } finally {
+      await s.close();
+    }
+  });
+});

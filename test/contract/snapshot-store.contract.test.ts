@@ -1,0 +1,102 @@
+// test-file-timeout: 300
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { lazySnapshotStore, MemorySnapshotStore, type SnapshotStore } from '../../core/runtime/snapshot.ts';
+import { SqliteSnapshotStore } from '../../core/store/sqlite-snapshots.ts';
+import { NatsSnapshotStore } from '../../core/store/nats-snapshots.ts';
+import { natsSkip, natsUrl, uniqueToken } from '../support/nats.ts';
+import { snapshotOf, snapshotStoreContract } from './snapshot-store-contract.ts';
+
+// Asked before any test is registered: tests registered after an await may never run.
+const skip = await natsSkip();
+
+test('lazySnapshotStore opens its store only when a snapshot is first loaded or saved, once', async () => {
+  let opened = 0;
+  let closed = 0;
+  const inner = new MemorySnapshotStore();
+  const lazy = lazySnapshotStore(async () => {
+    opened++;
+    return Object.assign(inner, { close: async () => void closed++ });
+  });
+  await lazy.close();
+  assert.equal(opened, 0, 'a stack whose agents never snapshot makes no table or bucket');
+  assert.equal(await lazy.load('a'), undefined);
+  await lazy.save(snapshotOf('a'));
+  assert.deepEqual(await lazy.load('a'), snapshotOf('a'));
+  assert.equal(opened, 1);
+  await lazy.close();
+  assert.equal(closed, 1);
+});
+
+snapshotStoreContract('MemorySnapshotStore', async () => {
+  const store = new MemorySnapshotStore();
+  return { store, reopen: async () => store, dispose: async () => undefined };
+});
+
+snapshotStoreContract('SqliteSnapshotStore', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'caco-snap-'));
+  const path = join(dir, 'ledger.db');
+  let current = new SqliteSnapshotStore(path);
+  return {
+    get store() {
+      return current;
+    },
+    async reopen() {
+      await current.close();
+      current = new SqliteSnapshotStore(path);
+      return current;
+    },
+    async dispose() {
+      await current.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+if (skip) describe('SnapshotStore contract: NatsSnapshotStore', { skip }, () => undefined);
+else {
+  snapshotStoreContract('NatsSnapshotStore (JetStream KV bucket)', async () => {
+    const nc = await connect({ servers: natsUrl() });
+    const jsm = await jetstreamManager(nc);
+    const bucket = `caco_${uniqueToken('snap')}_snapshots`;
+    // Small parts, so that even the contract's ordinary snapshots are stored in several.
+    let current = await NatsSnapshotStore.open(jsm, { bucket, partBytes: 64 * 1024 });
+    return {
+      get store(): SnapshotStore {
+        return current;
+      },
+      async reopen() {
+        current = await NatsSnapshotStore.open(jsm, { bucket, partBytes: 64 * 1024 });
+        return current;
+      },
+      async dispose() {
+        await current.destroy().catch(() => undefined);
+        await nc.close();
+      },
+    };
+  });
+
+  test('NatsSnapshotStore: parts that do not add up to the head are reported, not loaded', { timeout: 60_000 }, async () => {
+    const nc = await connect({ servers: natsUrl() });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const bucket = `caco_${uniqueToken('snapx')}_snapshots`;
+      const s = await NatsSnapshotStore.open(jsm, { bucket, partBytes: 1024 });
+      try {
+        await s.save(snapshotOf('torn', { handled: Array.from({ length: 200 }, (_, i) => `in-${i}`) }));
+        // Overwrite one part, as a save that stopped half way would leave it.
+        await jsm.jetstream().publish(`$KV.${bucket}.c.torn.1`, 'x'.repeat(1024));
+        await assert.rejects(s.load('torn'), /do not add up/);
+      } finally {
+        await s.destroy();
+      }
+    } finally {
+      await nc.close();
+    }
+  });
+}
