@@ -8,6 +8,7 @@ import { computeMessages } from './compute.ts';
 import { computeIdentityMessages } from './compute-identity.ts';
 import { flexMessages } from './flex.ts';
 import { effectMessages } from './effects.ts';
+import { gatewayMessages } from './gateway.ts';
 
 export * from './registry.ts';
 export * from './common.ts';
@@ -17,8 +18,9 @@ export * from './compute.ts';
 export * from './compute-identity.ts';
 export * from './flex.ts';
 export * from './effects.ts';
+export * from './gateway.ts';
 
-export const ALL_MESSAGES: ReadonlyArray<MessageDef> = [...gridMessages, ...computeMessages, ...computeIdentityMessages, ...flexMessages, ...effectMessages];
+export const ALL_MESSAGES: ReadonlyArray<MessageDef> = [...gridMessages, ...computeMessages, ...computeIdentityMessages, ...flexMessages, ...effectMessages, ...gatewayMessages];
 
 export function cacoRegistry(extra: Iterable<MessageDef> = []): MessageRegistry {
   return new MessageRegistry([...ALL_MESSAGES, ...extra]);
