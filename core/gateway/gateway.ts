@@ -67,6 +67,8 @@ export interface GatewayOptions {
   readonly queries?: Readonly<Record<string, GatewayQuery>>;
   /** The party the gateway writes `agent.announced` as (default `gateway`). */
   readonly party?: string;
+  /** Names no outside agent may take: the site's own parties (default admin, operator, gateway). */
+  readonly reservedNames?: ReadonlyArray<string>;
 }
 
 interface StoredFact {
@@ -235,6 +237,7 @@ export class SiteGateway {
     if (!req.ok) return refuse('bad-request', firstField(req.problems), `not an announcement: ${req.problems[0]!.path || 'request'}: ${req.problems[0]!.reason}`, { problems: req.problems.slice(0, 20) });
     const ann = req.value;
     if (ann.name !== ann.source) return refuse('source-mismatch', 'name', `name "${ann.name}" must equal source "${ann.source}" (the key's party)`);
+    if ((this.o.reservedNames ?? ['admin', 'operator', this.party]).includes(ann.name)) return refuse('forbidden', 'name', `"${ann.name}" is one of the site's own parties; an outside agent takes a name of its own`);
     // What it publishes: its own ext.* types with a schema each, or the site's outside-fact types.
     for (const [i, type] of ann.publishes.entries()) {
       if (type.startsWith(EXT_TYPE_PREFIX)) {
