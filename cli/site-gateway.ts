@@ -58,7 +58,7 @@ export async function startSiteGateway(o: { runtime: Runtime; bus: Bus; identity
       name: GATEWAY_SERVICE,
       version: '1.0.0',
       description: `CACO site gateway of ${site}: outside agents announce, append their facts, read the ledger and query the site (docs/external-agent.md)`,
-      metadata: { site, role: 'gateway', publishes: 'agent.announced,ext.>,onsite.>', consumes: '', protocol: 'caco-gateway/1' },
+      metadata: { site, role: 'gateway', publishes: 'gateway.agent.announced,ext.>,onsite.>', consumes: '', protocol: 'caco-gateway/1' },
       endpoints: gateway.endpoints(),
       queue: 'caco-gateway',
     },

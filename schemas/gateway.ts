@@ -71,7 +71,7 @@ export const PlanQuery = Schema.Struct({ jobId: nonEmptyText(128) });
 export const OffersQuery = Schema.Struct({});
 
 export const AgentAnnounced = defineEvent(
-  'agent.announced',
+  'gateway.agent.announced',
   1,
   'An outside agent announced itself to the site gateway: who it is, the key it signs with, what it publishes and consumes',
   Schema.Struct({

@@ -28,7 +28,7 @@ import {
 
 /**
  * The site gateway: how an outside agent, in any language, joins the site over NATS. It
- * announces itself (an `agent.announced` fact), appends facts of the types it declared into its
+ * announces itself (an `gateway.agent.announced` fact), appends facts of the types it declared into its
  * own stream `ext-<name>` (signed by its registered key, checked against a schema, deduplicated
  * by the id it chose), reads the ledger from a position, and asks the site's read model
  * questions. Everything it receives is bounded and rate-limited like a command.
@@ -65,7 +65,7 @@ export interface GatewayOptions {
   /** Per-reader token buckets on reads and queries (default 50/s, burst 100). */
   readonly readRate?: RateLimit;
   readonly queries?: Readonly<Record<string, GatewayQuery>>;
-  /** The party the gateway writes `agent.announced` as (default `gateway`). */
+  /** The party the gateway writes `gateway.agent.announced` as (default `gateway`). */
   readonly party?: string;
   /** Names no outside agent may take: the site's own parties (default admin, operator, gateway). */
   readonly reservedNames?: ReadonlyArray<string>;

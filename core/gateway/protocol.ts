@@ -65,7 +65,7 @@ export function refuse(code: GatewayErrorCode, field: string | null, reason: str
 export interface AnnounceReply {
   readonly stream: string;
   readonly announcedAt: string;
-  /** Position of the `agent.announced` fact. */
+  /** Position of the `gateway.agent.announced` fact. */
   readonly position: number;
 }
 

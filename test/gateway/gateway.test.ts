@@ -50,7 +50,7 @@ describe('the site gateway', { timeout: 90_000 }, () => {
       const ann = await ask(s.bus, A, signWithKey(announcement(), acme));
       assert.equal(ann.ok, true, JSON.stringify(ann));
       assert.equal(ann['stream'], 'ext-acme');
-      const announced = (await ledger(s.store)).filter((e) => e.type === 'agent.announced');
+      const announced = (await ledger(s.store)).filter((e) => e.type === 'gateway.agent.announced');
       assert.equal(announced.length, 1);
       assert.equal(announced[0]!.stream, 'ext-acme');
       assert.equal(announced[0]!.source, 'gateway');
@@ -109,7 +109,7 @@ describe('the site gateway', { timeout: 90_000 }, () => {
 
       // The stored fact: the agent's source, its id as correlationId, caused by its announcement.
       const stored = (await ledger(s.store)).filter((e) => e.stream === 'ext-acme');
-      assert.deepEqual(stored.map((e) => e.type), ['agent.announced', 'ext.acme.meter.read', 'onsite.test.state.reported']);
+      assert.deepEqual(stored.map((e) => e.type), ['gateway.agent.announced', 'ext.acme.meter.read', 'onsite.test.state.reported']);
       assert.equal(stored[1]!.source, 'acme');
       assert.equal(stored[1]!.correlationId, 'f1');
       assert.equal(stored[1]!.causationId, stored[0]!.id);
