@@ -43,7 +43,7 @@ test('a live site on NATS: the gateway and its agents are discoverable; an outsi
     assert.equal(live.gateway.served, 'nats');
     // Discovery: $SRV.INFO through the services framework's own client.
     const infos: Array<{ name: string; metadata?: Record<string, string>; endpoints: Array<{ subject: string }> }> = [];
-    for await (const i of await new Svcm(nc as ConstructorParameters<typeof Svcm>[0]).client({ maxWait: 1500 }).info()) infos.push(i as (typeof infos)[number]);
+    for await (const i of await new Svcm(nc as ConstructorParameters<typeof Svcm>[0]).client({ strategy: 'timer', maxWait: 1500 }).info()) infos.push(i as (typeof infos)[number]);
     const byName = new Map(infos.map((i) => [i.name, i]));
     const gw = byName.get('caco-gateway');
     assert.ok(gw, `services: ${[...byName.keys()].join(', ')}`);
@@ -56,7 +56,7 @@ test('a live site on NATS: the gateway and its agents are discoverable; an outsi
     assert.ok(byName.get('caco-agent-grid'));
     // PING answers too (the raw subject, as any language would ask it).
     const pings: unknown[] = [];
-    const inbox = nc.subscribe('_INBOX.ping-test', { callback: (_e, m) => pings.push(dec(m.data)) });
+    const inbox = nc.subscribe('_INBOX.ping-test', { callback: (_e, m) => void pings.push(dec(m.data)) });
     nc.publish('$SRV.PING', new Uint8Array(0), { reply: '_INBOX.ping-test' });
     await new Promise((r) => setTimeout(r, 500));
     inbox.unsubscribe();
