@@ -74,7 +74,7 @@ export function judge(o: Observations): Report {
   points.push(point('appends only types it announced', refused(['not-declared']), 'every appended type was declared'));
   const schemaBad = [...refused(['schema']), ...signed.filter((r) => r.kind === 'command' && !r.reply?.ok && /fails the .* schema/.test(r.reply?.error?.reason ?? '')).map(brief)];
   const appended = o.requests.filter((r) => r.kind === 'append' && r.reply?.ok);
-  points.push(point('facts and commands valid by their schema', schemaBad, `${appended.length} fact(s) accepted`));
+  points.push(point('facts and commands valid by their schema', schemaBad, `${new Set(appended.map((r) => r.body?.['id'])).size} fact(s) accepted`));
 
   const wrong = [...o.requests.filter((r) => codeOf(r) === 'wrong-subject').map(brief), ...o.strays.map((s) => `${s.subject}: ${s.why}`)];
   points.push(point('every message on its own subject', wrong, 'every message went to the subject that takes it'));
