@@ -46,6 +46,7 @@ export async function startSiteGateway(o: { runtime: Runtime; bus: Bus; identity
     log: o.log.child({ component: 'gateway' }),
     queries: siteQueries(model, () => o.clock.now()),
     reservedNames: ['admin', 'operator', 'gateway', ...o.runtime.agentNames],
+    lookupKey: (keyId) => o.identity.registry.lookup(keyId),
     ...(o.limits ? { limits: o.limits } : {}),
     ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
   });

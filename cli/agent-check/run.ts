@@ -105,7 +105,7 @@ export async function runAgentCheck(o: AgentCheckOptions): Promise<AgentCheckRes
     const model = new SiteReadModel();
     await model.follow(runtime.store);
     cleanups.push(() => model.close());
-    const gateway = new SiteGateway({ site, bus, store: runtime.store, registry, identity, clock, log, queries: siteQueries(model, () => clock.now()), reservedNames: ['admin', 'operator', 'gateway', 'compute'] });
+    const gateway = new SiteGateway({ site, bus, store: runtime.store, registry, identity, clock, log, queries: siteQueries(model, () => clock.now()), reservedNames: ['admin', 'operator', 'gateway', 'compute'], lookupKey: (k) => identity.registry.lookup(k) });
     let withheldOne = false;
     for (const e of gateway.endpoints()) {
       const kind: RequestSeen['kind'] = e.name === 'announce' || e.name === 'append' || e.name === 'read' ? e.name : 'query';

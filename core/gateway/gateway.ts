@@ -7,6 +7,7 @@ import type { Logger } from '../log/logger.ts';
 import type { EventStore } from '../store/event-store.ts';
 import type { CommandIdentity } from '../identity/site-identity.ts';
 import type { Principal } from '../identity/key-entry.ts';
+import type { Lookup } from '../identity/key-registry.ts';
 import { canonicalJson } from '../ledger/canonical-json.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits } from '../runtime/input-limits.ts';
 import { RateLimiter, type RateLimit } from '../runtime/rate-limit.ts';
@@ -69,6 +70,12 @@ export interface GatewayOptions {
   readonly party?: string;
   /** Names no outside agent may take: the site's own parties (default admin, operator, gateway). */
   readonly reservedNames?: ReadonlyArray<string>;
+  /**
+   * The registry's word on a key (`identity.registry.lookup`): an agent whose announced key has
+   * since been revoked may announce again with its new key (key rotation). Without it a name
+   * stays with the key it was first announced with.
+   */
+  readonly lookupKey?: (keyId: string) => Promise<Lookup>;
 }
 
 interface StoredFact {
@@ -259,8 +266,8 @@ export class SiteGateway {
     return this.exclusive(ann.name, async () => {
       const r = await this.record(ann.name, true);
       const before = r.declaration;
-      if (before && before.keyId !== a.principal.keyId) {
-        return refuse('source-mismatch', 'keyId', `agent "${ann.name}" announced itself with key "${before.keyId}"; key "${a.principal.keyId}" may not announce under its name (revoke the old key and announce with the new one through the site's operator)`);
+      if (before && before.keyId !== a.principal.keyId && !(await this.revoked(before.keyId))) {
+        return refuse('source-mismatch', 'keyId', `agent "${ann.name}" announced itself with key "${before.keyId}"; key "${a.principal.keyId}" may not announce under its name (to change keys, have the site revoke the old one, then announce with the new one)`);
       }
       const announcedAt = new Date(this.o.clock.now()).toISOString();
       const payload = { name: ann.name, version: ann.version, description: ann.description ?? null, keyId: a.principal.keyId, stream: extStreamOf(ann.name), publishes: [...ann.publishes], consumes: [...ann.consumes], schemas: ann.schemas, announcedAt };
@@ -272,6 +279,13 @@ export class SiteGateway {
       this.o.log.info({ agent: ann.name, keyId: a.principal.keyId, publishes: ann.publishes }, 'outside agent announced');
       return { ok: true, stream: extStreamOf(ann.name), announcedAt, position: event.position };
     });
+  }
+
+  /** Whether the key an agent announced with has been revoked since (so a new key may take the name over). */
+  private async revoked(keyId: string): Promise<boolean> {
+    if (!this.o.lookupKey) return false;
+    const found = await this.o.lookupKey(keyId);
+    return found.found && found.entry.status === 'revoked';
   }
 
   private outsideFactTypes(): string[] {

@@ -131,6 +131,24 @@ describe('the site gateway', { timeout: 90_000 }, () => {
     }
   });
 
+  test('key rotation: once the announced key is revoked, the agent announces with its new key; the old key can no longer append', async () => {
+    const site = await gatewaySite('gw-rotate');
+    try {
+      const old = loadedKey('acme');
+      const fresh = loadedKey('acme');
+      for (const k of [old, fresh]) await site.identity.admin.add(k);
+      assert.equal((await ask(site.s.bus, 'caco.gw.gw.announce', signWithKey(announcement(), old))).ok, true);
+      assert.equal((await ask(site.s.bus, 'caco.gw.gw.announce', signWithKey(announcement(), fresh))).error?.code, 'source-mismatch', 'not while the old key is active');
+      await site.identity.admin.revoke(old.keyId);
+      const again = await ask(site.s.bus, 'caco.gw.gw.announce', signWithKey(announcement(), fresh));
+      assert.equal(again.ok, true, JSON.stringify(again));
+      assert.equal((await ask(site.s.bus, 'caco.gw.gw.append', signWithKey(fact('r1', { meterId: 'm', kw: 1 }), fresh))).ok, true);
+      assert.equal((await ask(site.s.bus, 'caco.gw.gw.append', signWithKey(fact('r2', { meterId: 'm', kw: 1 }), old))).error?.code, 'revoked-key');
+    } finally {
+      await site.close();
+    }
+  });
+
   test('queries answer from the read model given; bad query input is refused by field', async () => {
     const site = await gatewaySite('gw-query', {
       queries: { plan: { description: 'a job plan', request: Schema.Struct({ jobId: Schema.String }), answer: (r) => ({ jobId: (r as { jobId: string }).jobId, plan: null }) } },

@@ -26,7 +26,7 @@ export async function gatewaySite(seed: string, opts: { queries?: Record<string,
   const s = embeddedStack(seed);
   const identity = SiteIdentity.ephemeral(s.keyring, s.clock);
   const registry = cacoRegistry([TestBatteryState]);
-  const gateway = new SiteGateway({ site: opts.site ?? 'gw', bus: s.bus, store: s.store, registry, identity, clock: s.clock, log: s.log, ...(opts.queries ? { queries: opts.queries } : {}), ...(opts.rate ? { rateLimit: opts.rate } : {}) });
+  const gateway = new SiteGateway({ lookupKey: (k) => identity.registry.lookup(k), site: opts.site ?? 'gw', bus: s.bus, store: s.store, registry, identity, clock: s.clock, log: s.log, ...(opts.queries ? { queries: opts.queries } : {}), ...(opts.rate ? { rateLimit: opts.rate } : {}) });
   await gateway.start();
   return {
     s,
