@@ -132,6 +132,12 @@ export function permissionsFor(user: NatsUserSpec): NatsPermissions {
             dlq,
             gw,
             queries,
+            // Discovery requests (the site lists who is there, outside agents included).
+            '$SRV.PING',
+            '$SRV.INFO',
+            '$SRV.STATS',
+            '$SRV.*.*',
+            '$SRV.*.*.*',
             '$JS.API.INFO',
             ...streams.flatMap((s) => [...readStreamApi(s), `$JS.API.STREAM.CREATE.${s}`, `$JS.API.CONSUMER.DELETE.${s}.*`, `$JS.ACK.${s}.>`]),
             ...siteKvBuckets(site).map((b) => `$KV.${b}.>`),
