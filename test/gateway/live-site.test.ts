@@ -102,3 +102,36 @@ test('a live site on NATS: the gateway and its agents are discoverable; an outsi
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('on the JetStream ledger: an outside fact is stored once, a re-send is a duplicate at the same position, and it reads back verified', async (t) => {
+  if (!natsServerInstalled()) {
+    if (process.env['CI'] === 'true') throw new Error('nats-server is required in CI');
+    t.skip('no nats-server');
+    return;
+  }
+  const server = await NatsServerProcess.start();
+  const dir = mkdtempSync(join(tmpdir(), 'caco-gw-js-'));
+  const { startLiveSite } = await import('../../cli/site-runtime.ts');
+  const config = { ...loadConfig({ env: { CACO_BUS: 'nats', CACO_STORE: 'jetstream', LOG_LEVEL: 'silent', NATS_URL: server.url } }), dataDir: dir, site: 'gwjs' };
+  const live = await startLiveSite(config, { recorded: true, init: true });
+  const nc = await connectNats({ servers: server.url, name: 'outside' });
+  try {
+    const acme = loadedKey('acme');
+    await live.identity.admin.add(acme);
+    const ann = dec((await nc.request('caco.gwjs.gw.announce', enc(signWithKey({ name: 'acme', version: '0.1.0', publishes: ['ext.acme.meter.read'], consumes: [], schemas: { 'ext.acme.meter.read': { type: 'object' } } }, acme)), { timeout: 5000 })).data);
+    assert.equal(ann.ok, true, JSON.stringify(ann));
+    const fact = signWithKey({ id: 'js-1', type: 'ext.acme.meter.read', version: 1, data: { kw: 1 } }, acme);
+    const first = dec((await nc.request('caco.gwjs.gw.append', enc(fact), { timeout: 5000 })).data);
+    const again = dec((await nc.request('caco.gwjs.gw.append', enc(fact), { timeout: 5000 })).data);
+    assert.equal(first.ok, true, JSON.stringify(first));
+    assert.equal(again['duplicate'], true);
+    assert.equal(again['position'], first['position']);
+    const read = dec((await nc.request('caco.gwjs.gw.read', enc({ fromPosition: 0, types: ['ext.>'] }), { timeout: 5000 })).data);
+    assert.deepEqual((read['events'] as Envelope[]).map((e) => [e.correlationId, e.source, e.position]), [['js-1', 'acme', first['position']]]);
+  } finally {
+    await nc.close();
+    await live.stop();
+    await server.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
