@@ -38,13 +38,14 @@ const signed = {
 export const AnnounceRequest = Schema.Struct({
   ...signed,
   name: AgentName,
-  /** The agent's own software version (free text, semver suggested). */
-  version: nonEmptyText(64),
+  /** The agent's own software version (semver suggested; a number is taken as its text). */
+  version: Schema.Union([nonEmptyText(64), Schema.Finite]),
   description: Schema.optional(text(512)),
   publishes: Schema.Array(MessageType).check(Schema.isMaxLength(64)),
-  consumes: Schema.Array(TypePattern).check(Schema.isMaxLength(64)),
-  /** The JSON Schema of `data` for each `ext.*` type it publishes. */
-  schemas: Schema.Record(MessageType, JsonSchemaObject),
+  /** What it reads (informational); none when absent. */
+  consumes: Schema.optional(Schema.Array(TypePattern).check(Schema.isMaxLength(64))),
+  /** The JSON Schema of `data` for each `ext.*` type it publishes (required for those; ignored for the site's own types). */
+  schemas: Schema.optional(Schema.Record(MessageType, JsonSchemaObject)),
 });
 export type AnnounceRequest = Schema.Schema.Type<typeof AnnounceRequest>;
 

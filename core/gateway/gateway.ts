@@ -242,7 +242,7 @@ export class SiteGateway {
     if ('type' in body && 'data' in body && !('publishes' in body)) return refuse('wrong-subject', null, `this is an append (it has "type" and "data"): send it on ${gatewaySubjects.append(this.o.site)}`);
     const req = decodeWith(AnnounceRequest, body);
     if (!req.ok) return refuse('bad-request', firstField(req.problems), `not an announcement: ${req.problems[0]!.path || 'request'}: ${req.problems[0]!.reason}`, { problems: req.problems.slice(0, 20) });
-    const ann = req.value;
+    const ann = { ...req.value, version: String(req.value.version), consumes: req.value.consumes ?? [], schemas: req.value.schemas ?? {} };
     if (ann.name !== ann.source) return refuse('source-mismatch', 'name', `name "${ann.name}" must equal source "${ann.source}" (the key's party)`);
     if ((this.o.reservedNames ?? ['admin', 'operator', this.party]).includes(ann.name)) return refuse('forbidden', 'name', `"${ann.name}" is one of the site's own parties; an outside agent takes a name of its own`);
     // What it publishes: its own ext.* types with a schema each, or the site's outside-fact types.
