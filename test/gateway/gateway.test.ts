@@ -149,6 +149,20 @@ describe('the site gateway', { timeout: 90_000 }, () => {
     }
   });
 
+  test('an announcement of site outside-fact types alone needs no schemas or consumes; a numeric version is taken as text', async () => {
+    const site = await gatewaySite('gw-lenient');
+    try {
+      const k = loadedKey('solar');
+      await site.identity.admin.add(k);
+      const r = await ask(site.s.bus, 'caco.gw.gw.announce', signWithKey({ name: 'solar', version: 2, publishes: ['onsite.test.state.reported'] }, k));
+      assert.equal(r.ok, true, JSON.stringify(r));
+      const stored = (await ledger(site.s.store)).find((e) => e.type === 'gateway.agent.announced')!;
+      assert.deepEqual({ ...(stored.data as object), announcedAt: 'x' }, { name: 'solar', version: '2', description: null, keyId: k.keyId, stream: 'ext-solar', publishes: ['onsite.test.state.reported'], consumes: [], schemas: {}, announcedAt: 'x' });
+    } finally {
+      await site.close();
+    }
+  });
+
   test('queries answer from the read model given; bad query input is refused by field', async () => {
     const site = await gatewaySite('gw-query', {
       queries: { plan: { description: 'a job plan', request: Schema.Struct({ jobId: Schema.String }), answer: (r) => ({ jobId: (r as { jobId: string }).jobId, plan: null }) } },
