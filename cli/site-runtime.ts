@@ -14,6 +14,7 @@ import { openSiteIdentity, type SiteIdentity } from '../core/identity/index.ts';
 import { inputLimitsFromEnv, type InputLimitsConfig } from '../core/config/input-limits-config.ts';
 import { AnchorWriter, openAnchorLog } from '../core/anchor/index.ts';
 import { CacoMetrics, enableTracingFromEnv, tracedBus } from '../core/observability/index.ts';
+import { startSiteGateway, type SiteGatewayHandle } from './site-gateway.ts';
 
 /** How often a live site signs a checkpoint of its ledger's head into the anchor. */
 const ANCHOR_EVERY_MS = 60_000;
@@ -31,6 +32,8 @@ export interface LiveSite {
   readonly limits: InputLimitsConfig;
   /** The site's Prometheus metrics (served at GET /metrics by the HTTP endpoints). */
   readonly metrics: CacoMetrics;
+  /** The gateway outside agents join through (docs/external-agent.md), discoverable on NATS. */
+  readonly gateway: SiteGatewayHandle;
   stop(): Promise<void>;
 }
 
@@ -110,6 +113,8 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
     const anchor = await AnchorWriter.open({ store: stack.store, log: await openAnchorLog(stack, { create: true }), keyring: stack.keyring, site: stack.site, clock, logger: log });
     metrics.watch(runtime);
     await runtime.start();
+    const gateway = await startSiteGateway({ runtime, bus: stack.bus, identity, clock, log, limits: limits.commandLimits, ...(limits.commandRate ? { rateLimit: limits.commandRate } : {}) });
+    notes.push(gateway.served === 'nats' ? `gateway: outside agents on caco.${config.site}.gw.* and caco.${config.site}.q.*, discoverable with $SRV.PING/INFO/STATS (docs/external-agent.md)` : `gateway: on the in-process bus only (outside agents need --bus nats)`);
     anchor.startPeriodic(ANCHOR_EVERY_MS);
     if (tracing.mode === 'console') notes.push('tracing: spans printed to stdout (CACO_TRACING=console)');
     notes.push(`anchor: signed checkpoints of the ledger's head every ${ANCHOR_EVERY_MS / 1000} s and at stop, in ${anchor.where}`);
@@ -122,7 +127,9 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
       anchor,
       limits,
       metrics,
+      gateway,
       async stop() {
+        await gateway.stop();
         await runtime.stop();
         await anchor.close().catch((err: unknown) => log.error({ anchor: anchor.where, err: err instanceof Error ? err.message : String(err) }, 'last anchor checkpoint failed'));
         await identity?.close();

@@ -1,9 +1,15 @@
-/** `npm run schemas`: write one JSON Schema per message type to schemas/json/. */
+/** `npm run schemas`: write one JSON Schema per message type to schemas/json/, and the AsyncAPI document beside it. */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ALL_MESSAGES } from './index.ts';
 import { renderSchemaFile, schemaFileName } from './json-schema.ts';
+import { renderAsyncApi } from './asyncapi.ts';
+
+/** The AsyncAPI 3.0 document of a site's subjects (schemas/asyncapi.ts). */
+export function exportAsyncApi(path: string): void {
+  writeFileSync(path, renderAsyncApi());
+}
 
 export function exportSchemas(outDir: string): string[] {
   mkdirSync(outDir, { recursive: true });
@@ -22,4 +28,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const out = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), 'json');
   const files = exportSchemas(out);
   console.log(`wrote ${files.length} JSON Schemas to ${out}`);
+  if (!process.argv[2]) {
+    const asyncapi = join(dirname(fileURLToPath(import.meta.url)), 'asyncapi.yaml');
+    exportAsyncApi(asyncapi);
+    console.log(`wrote the AsyncAPI 3.0 document to ${asyncapi}`);
+  }
 }

@@ -9,6 +9,7 @@ import { computeIdentityMessages } from './compute-identity.ts';
 import { flexMessages } from './flex.ts';
 import { effectMessages } from './effects.ts';
 import { onsiteMessages } from './onsite.ts';
+import { gatewayMessages } from './gateway.ts';
 
 export * from './registry.ts';
 export * from './common.ts';
@@ -19,8 +20,9 @@ export * from './compute-identity.ts';
 export * from './flex.ts';
 export * from './effects.ts';
 export * from './onsite.ts';
+export * from './gateway.ts';
 
-export const ALL_MESSAGES: ReadonlyArray<MessageDef> = [...gridMessages, ...computeMessages, ...computeIdentityMessages, ...flexMessages, ...effectMessages, ...onsiteMessages];
+export const ALL_MESSAGES: ReadonlyArray<MessageDef> = [...gridMessages, ...computeMessages, ...computeIdentityMessages, ...flexMessages, ...effectMessages, ...onsiteMessages, ...gatewayMessages];
 
 export function cacoRegistry(extra: Iterable<MessageDef> = []): MessageRegistry {
   return new MessageRegistry([...ALL_MESSAGES, ...extra]);

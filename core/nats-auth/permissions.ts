@@ -117,6 +117,7 @@ export function permissionsFor(user: NatsUserSpec): NatsPermissions {
   const cmd = `caco.${site}.cmd.>`;
   const dlq = `caco.${site}.dlq`;
   const gw = `caco.${site}.gw.>`;
+  const queries = `caco.${site}.q.>`;
   switch (user.role) {
     case 'site': {
       const streams = siteStreams(site);
@@ -130,6 +131,13 @@ export function permissionsFor(user: NatsUserSpec): NatsPermissions {
             cmd,
             dlq,
             gw,
+            queries,
+            // Discovery requests (the site lists who is there, outside agents included).
+            '$SRV.PING',
+            '$SRV.INFO',
+            '$SRV.STATS',
+            '$SRV.*.*',
+            '$SRV.*.*.*',
             '$JS.API.INFO',
             ...streams.flatMap((s) => [...readStreamApi(s), `$JS.API.STREAM.CREATE.${s}`, `$JS.API.CONSUMER.DELETE.${s}.*`, `$JS.ACK.${s}.>`]),
             ...siteKvBuckets(site).map((b) => `$KV.${b}.>`),
@@ -137,15 +145,21 @@ export function permissionsFor(user: NatsUserSpec): NatsPermissions {
           // Creating its own streams on first start is allowed above; nothing that removes history is.
           deny: [...STREAM_WRITES.filter((s) => !s.startsWith('$JS.API.STREAM.CREATE')), ...SERVER_WIDE],
         },
-        subscribe: { allow: [cmd, evt, dlq, gw, '_INBOX.>'], deny: [] },
+        // `$SRV.>`: the site's gateway and agents answer discovery (NATS services framework).
+        subscribe: { allow: [cmd, evt, dlq, gw, queries, '$SRV.>', '_INBOX.>'], deny: [] },
         allowResponses: true,
       };
     }
     case 'third-party': {
       const own = `caco.${site}.gw.${user.name}.>`;
+      // The gateway (docs/external-agent.md): announce, append its own facts, read; the queries;
+      // and discovery: ask `$SRV.PING/INFO/STATS`, and answer them for a service named after the user.
+      const gateway = [`caco.${site}.gw.announce`, `caco.${site}.gw.append`, `caco.${site}.gw.read`, queries];
+      const discovery = ['$SRV.PING', '$SRV.INFO', '$SRV.STATS', '$SRV.*.*', '$SRV.*.*.*'];
+      const ownService = ['$SRV.PING', '$SRV.INFO', '$SRV.STATS', `$SRV.*.${user.name}`, `$SRV.*.${user.name}.*`];
       return {
-        publish: { allow: [cmd, own], deny: ['caco.*.ledger.>', 'caco.*.evt.>', 'caco.*.dlq', '$JS.>', '$KV.>', ...SERVER_WIDE] },
-        subscribe: { allow: [evt, own, `${inboxPrefixOf(user)}.>`], deny: ['caco.*.ledger.>', 'caco.*.cmd.>', '_INBOX.>', '$JS.>', '$KV.>'] },
+        publish: { allow: [cmd, own, ...gateway, ...discovery], deny: ['caco.*.ledger.>', 'caco.*.evt.>', 'caco.*.dlq', '$JS.>', '$KV.>', ...SERVER_WIDE] },
+        subscribe: { allow: [evt, own, `${inboxPrefixOf(user)}.>`, ...ownService], deny: ['caco.*.ledger.>', 'caco.*.cmd.>', '_INBOX.>', '$JS.>', '$KV.>'] },
         allowResponses: true,
       };
     }

@@ -4,7 +4,7 @@ export { MemorySnapshotStore, judgeSnapshot, sealSnapshot, snapshotDigest, type 
 export { Runtime, type RuntimeOptions, type RuntimeHealth, type CommandReply, type SendOptions } from './runtime.ts';
 export { Relay, type RelayOptions } from './relay.ts';
 export { DeadLetters, type DeadLetter } from './dead-letter.ts';
-export { intakeCommand, intakeEvent } from './intake.ts';
+export { commandTypeOfSubject, intakeCommand, intakeEvent } from './intake.ts';
 export { Mailbox } from './mailbox.ts';
 export { subjects } from './subjects.ts';
 export { EffectsReactor, idempotencyKeyOf, EFFECT_SENT, EFFECT_FAILED, type EffectsReactorOptions } from './effects-reactor.ts';

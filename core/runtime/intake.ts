@@ -38,10 +38,26 @@ export interface CommandIntakeOptions {
    * limited too.
    */
   readonly admit?: (sender: string) => string | undefined;
+  /**
+   * The command type the subject it arrived on carries (`caco.<site>.cmd.compute.pin` →
+   * `compute.job.pin`), or null when the subject names no command of this agent. Each command
+   * lives on its own subject and only there: a command of another type is refused
+   * (`wrong-subject`), so a permission or a queue on one subject means that command alone.
+   * Undefined skips the check (a caller that has no subject).
+   */
+  readonly subjectType?: string | null;
 }
 
-/** Why a command was refused before its type and data were read: who sent it, or how often. */
-export type CommandRefusal = AuthRefusal | 'rate-limited';
+/** Why a command was refused before its type and data were read: who sent it, or how often, or where. */
+export type CommandRefusal = AuthRefusal | 'rate-limited' | 'wrong-subject';
+
+/** The command type `subject` carries among an agent's commands (`{ pin: 'compute.job.pin' }`), or null. */
+export function commandTypeOfSubject(subject: string, site: string, agent: string, commands: Readonly<Record<string, string>>): string | null {
+  const prefix = `caco.${site}.cmd.${agent}.`;
+  if (!subject.startsWith(prefix)) return null;
+  const name = subject.slice(prefix.length);
+  return Object.hasOwn(commands, name) ? commands[name]! : null;
+}
 
 /** The rate-limit key of everything not sent by a verified key: junk, bad envelopes, failed signatures. */
 export const UNAUTHENTICATED = '(unauthenticated)';
@@ -69,7 +85,11 @@ export async function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): P
   if (limited) return { ok: false, reason: limited, code: 'rate-limited' };
   if (!auth.ok) return { ok: false, reason: auth.reason, code: auth.code };
   const cmd = env.value;
-  if (!o.accepts.has(cmd.type)) {
+  if (o.subjectType !== undefined && cmd.type !== o.subjectType && o.accepts.has(cmd.type)) {
+    const where = o.subjectType === null ? `"${msg.subject}" carries no command` : `"${msg.subject}" carries only ${o.subjectType}`;
+    return { ok: false, reason: `wrong subject: ${where}; send ${cmd.type} on its own subject`, code: 'wrong-subject', problems: [{ path: 'type', reason: 'does not match the subject' }] };
+  }
+  if (o.subjectType === null || !o.accepts.has(cmd.type)) {
     return { ok: false, reason: `unknown message type "${cmd.type}" for this agent (accepts ${[...o.accepts].join(', ') || 'no commands'})`, problems: [{ path: 'type', reason: 'unknown message type' }] };
   }
   const data = o.registry.decode(cmd.type, cmd.version, cmd.data);

@@ -15,7 +15,7 @@ import type { MessageRegistry } from '../../schemas/registry.ts';
 import type { AgentDefinition, AgentInput, CommandMessage } from './agent.ts';
 import { AgentHost, type HandleOutcome } from './agent-host.ts';
 import { DeadLetters } from './dead-letter.ts';
-import { intakeCommand, intakeEvent, UNAUTHENTICATED } from './intake.ts';
+import { commandTypeOfSubject, intakeCommand, intakeEvent, UNAUTHENTICATED } from './intake.ts';
 import { SiteIdentity, type CommandIdentity } from '../identity/site-identity.ts';
 import type { Principal } from '../identity/key-entry.ts';
 import { Mailbox } from './mailbox.ts';
@@ -372,7 +372,8 @@ export class Runtime {
       subjects.commands(this.o.site, slot.host.name),
       async (msg) => {
         const limits = this.o.commandLimits ?? DEFAULT_COMMAND_LIMITS;
-        const result = await intakeCommand(msg, { registry: this.o.registry, identity: this.identity, accepts, limits, ...(this.limiter ? { admit: (sender: string) => this.admit(sender) } : {}) });
+        const subjectType = commandTypeOfSubject(msg.subject, this.o.site, slot.host.name, names);
+        const result = await intakeCommand(msg, { registry: this.o.registry, identity: this.identity, accepts, limits, subjectType, ...(this.limiter ? { admit: (sender: string) => this.admit(sender) } : {}) });
         if (!result.ok) {
           // Within the size limit the dead letter keeps the bytes to debug with, except for a
           // sender we could not authenticate or admit: its reason, not a copy of its bytes kept

@@ -26,6 +26,7 @@ import { newEvent } from '../contract/store-contract.ts';
 import { KvKeyRegistryStore, newKeyFile, SiteIdentity, writeKeyFile } from '../../core/identity/index.ts';
 import { AnchorWriter, JetStreamAnchorLog } from '../../core/anchor/index.ts';
 import { SimulatedClock } from '../../core/clock/simulated-clock.ts';
+import { Svcm } from '@nats-io/services';
 
 const skip = natsServerInstalled() || process.env['CI'] === 'true' ? false : 'nats-server is not installed (apt-get install nats-server)';
 
@@ -245,6 +246,31 @@ describe('NATS security: the shipped configuration on a real server', { skip, ti
     const rival = await as('rival');
     await assertSubscribeDenied(rival, `caco.${SITE}.gw.acme.>`);
     await assertPublishDenied(rival, `caco.${SITE}.gw.acme.quote`);
+  });
+
+  test('third party: reaches the site gateway, the queries and discovery, answers discovery for itself, and cannot listen on them', async () => {
+    const serving = [`caco.${SITE}.gw.announce`, `caco.${SITE}.gw.append`, `caco.${SITE}.gw.read`, `caco.${SITE}.q.forecast`].map((subject) => siteBus.nc.subscribe(subject, { callback: (_e, m) => void m.respond(enc(`site answers ${subject}`)) }));
+    const gateway = await new Svcm(siteBus.nc as ConstructorParameters<typeof Svcm>[0]).add({ name: 'caco-gateway', version: '1.0.0', metadata: { site: SITE } });
+    try {
+      await siteBus.nc.flush();
+      const acme = await as('acme');
+      for (const subject of [`caco.${SITE}.gw.announce`, `caco.${SITE}.gw.append`, `caco.${SITE}.gw.read`, `caco.${SITE}.q.forecast`]) {
+        assert.equal(dec((await acme.request(subject, enc('{}'), { timeout: 3000 })).data), `site answers ${subject}`);
+      }
+      const ping = JSON.parse(dec((await acme.request('$SRV.PING.caco-gateway', new Uint8Array(0), { timeout: 3000 })).data)) as { name: string };
+      assert.equal(ping.name, 'caco-gateway');
+      // Its own service, named after it, answers the site's discovery.
+      const own = await new Svcm(acme as ConstructorParameters<typeof Svcm>[0]).add({ name: 'acme', version: '0.1.0' });
+      await acme.flush();
+      const info = JSON.parse(dec((await siteBus.nc.request('$SRV.INFO.acme', new Uint8Array(0), { timeout: 3000 })).data)) as { name: string };
+      assert.equal(info.name, 'acme');
+      await own.stop();
+      for (const subject of [`caco.${SITE}.gw.append`, `caco.${SITE}.q.forecast`, '$SRV.PING.caco-gateway', '$SRV.INFO.rival']) await assertSubscribeDenied(await as('acme'), subject);
+      await assertPublishDenied(acme, `caco.${SITE}.gw.other`);
+    } finally {
+      await gateway.stop();
+      for (const s of serving) s.unsubscribe();
+    }
   });
 
   test('third party: cannot write the ledger, forge events, or reach the JetStream API', async () => {

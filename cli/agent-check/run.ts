@@ -1,0 +1,200 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NatsBus } from '../../core/bus/nats-bus.ts';
+import { WallClock } from '../../core/clock/wall-clock.ts';
+import { Uuid7Ids } from '../../core/ids/ids.ts';
+import { silentLogger } from '../../core/log/logger.ts';
+import { MemoryKeyring } from '../../core/ledger/keyring.ts';
+import { SqliteEventStore } from '../../core/store/sqlite-store.ts';
+import { Runtime } from '../../core/runtime/runtime.ts';
+import { SiteIdentity, newKeyFile, writeKeyFile } from '../../core/identity/index.ts';
+import { SiteGateway } from '../../core/gateway/index.ts';
+import { cacoRegistry } from '../../schemas/index.ts';
+import { createComputeAgent } from '../../agents/compute/index.ts';
+import { DEFAULT_SITE } from '../../agents/compute/jobs/index.ts';
+import { SiteReadModel, siteQueries } from '../site-read-model.ts';
+import { startScratchNats, type ScratchNats } from './scratch-nats.ts';
+import { judge, type Observations, type Report, type RequestSeen, type StraySeen } from './judge.ts';
+
+export interface AgentCheckOptions {
+  /** The agent's name (its party), or a subject prefix `caco.<site>` (the agent is then `--name`). */
+  readonly target: string;
+  readonly name?: string;
+  /** A NATS server to run the scratch site on; default a scratch nats-server on a free port. */
+  readonly server?: string;
+  readonly site?: string;
+  /** How long to watch the agent (ms). */
+  readonly timeoutMs: number;
+  /** Register this public key instead of making a key file. */
+  readonly publicKey?: string;
+  readonly keyId?: string;
+  /** The agent to run, with `{url}`, `{site}`, `{key}`, `{name}` replaced; else wait for one started by hand. */
+  readonly command?: ReadonlyArray<string>;
+  /** Where lines for the user go (what the scratch site is, the agent's own output). */
+  readonly say?: (line: string) => void;
+}
+
+export interface AgentCheckResult {
+  readonly observations: Observations;
+  readonly report: Report;
+}
+
+const SERVED = /^caco\.([^.]+)\.(gw\.(announce|append|read)|q\.(forecast|plan|offers))$/;
+
+/** Where the agent and the site are: a name, or a subject prefix naming the site. */
+export function targetOf(target: string, name?: string, site?: string): { name: string; site: string } {
+  if (target.includes('.')) {
+    const m = /^caco\.([a-z][a-z0-9-]*)(\.|$)/.exec(target);
+    if (!m) throw new Error(`"${target}" is neither an agent name nor a subject prefix caco.<site>[.…]`);
+    return { name: name ?? 'agent', site: m[1]! };
+  }
+  return { name: target, site: site ?? 'check' };
+}
+
+/**
+ * A scratch site (the gateway and the compute agent, a SQLite ledger in a temp folder, on a
+ * NATS server), an outside agent given a registered key, and everything it sends watched for a
+ * bounded time. The first append it makes is stored but its reply withheld, as a lost reply
+ * would be: a correct agent re-sends it with the same id.
+ */
+export async function runAgentCheck(o: AgentCheckOptions): Promise<AgentCheckResult> {
+  const { name, site } = targetOf(o.target, o.name, o.site);
+  const say = o.say ?? (() => undefined);
+  const dir = mkdtempSync(join(tmpdir(), 'caco-agent-check-'));
+  const cleanups: Array<() => Promise<void>> = [async () => rmSync(dir, { recursive: true, force: true })];
+  const requests: RequestSeen[] = [];
+  const strays: StraySeen[] = [];
+  const evtSeen: Array<{ subject: string; msgId: string | undefined }> = [];
+  let discoverable = false;
+  let child: ChildProcess | undefined;
+  try {
+    let nats: ScratchNats | undefined;
+    if (!o.server) {
+      nats = await startScratchNats();
+      cleanups.push(() => nats!.stop());
+    }
+    const url = o.server ?? nats!.url;
+    const bus = await NatsBus.connect({ servers: url, name: 'caco-agent-check', timeoutMs: 3000 });
+    cleanups.push(() => bus.close());
+    const clock = new WallClock();
+    const keyring = new MemoryKeyring();
+    const store = new SqliteEventStore({ path: join(dir, 'ledger.db'), keyring, pollMs: 20 });
+    cleanups.push(() => store.close());
+    const identity = SiteIdentity.ephemeral(keyring, clock);
+    const log = silentLogger();
+    const registry = cacoRegistry();
+    const runtime = new Runtime({ site, store, checkpoints: store, bus, clock, ids: new Uuid7Ids(clock), registry, keyring, log, delivery: 'independent', identity });
+    runtime.add(createComputeAgent({ site: DEFAULT_SITE, planOptions: { inWorker: false, timeLimitS: 5 } }));
+    await runtime.start();
+    cleanups.push(() => runtime.stop());
+
+    // The agent's key.
+    let keyFile: string | undefined;
+    if (o.publicKey) {
+      await identity.admin.add({ keyId: o.keyId ?? `${name}-1`, party: name, role: 'third-party', publicKey: o.publicKey });
+    } else {
+      const k = newKeyFile({ party: name, role: 'third-party', ...(o.keyId ? { keyId: o.keyId } : {}) });
+      keyFile = join(dir, `${name}.key`);
+      writeKeyFile(keyFile, k);
+      await identity.admin.add({ keyId: k.keyId, party: k.party, role: k.role, publicKey: k.publicKey });
+    }
+
+    // The gateway, each endpoint watched; the first accepted append's reply withheld.
+    const model = new SiteReadModel();
+    await model.follow(runtime.store);
+    cleanups.push(() => model.close());
+    const gateway = new SiteGateway({ site, bus, store: runtime.store, registry, identity, clock, log, queries: siteQueries(model, () => clock.now()), reservedNames: ['admin', 'operator', 'gateway', 'compute'], lookupKey: (k) => identity.registry.lookup(k) });
+    let withheldOne = false;
+    for (const e of gateway.endpoints()) {
+      const kind: RequestSeen['kind'] = e.name === 'announce' || e.name === 'append' || e.name === 'read' ? e.name : 'query';
+      const sub = await bus.subscribe(e.subject, async (msg) => {
+        const out = await e.handle(msg.data);
+        const reply = parse(out) as RequestSeen['reply'];
+        const withhold = kind === 'append' && !withheldOne && reply?.ok === true && reply.duplicate === false;
+        if (withhold) withheldOne = true;
+        requests.push({ kind, subject: e.subject, body: parse(msg.data), reply, ...(withhold ? { withheld: true } : {}) });
+        if (msg.reply && !withhold) await bus.respond(msg, out);
+      });
+      cleanups.push(() => sub.unsubscribe());
+    }
+
+    // Everything else the agent sends: commands (with their replies), and strays.
+    const commandAt = new Map<string, { subject: string; body: Record<string, unknown> | undefined }>();
+    const computeCommands = new Set(Object.keys(runtime.host('compute')!.def.commands ?? {}));
+    const watch = bus.nc.subscribe('>', {
+      callback: (_err, m) => {
+        const subject = m.subject;
+        if (subject.startsWith('$SRV.') || subject === `caco.${site}.dlq`) return;
+        if (subject.startsWith('_INBOX')) {
+          const asked = commandAt.get(subject);
+          if (asked) {
+            commandAt.delete(subject);
+            requests.push({ kind: 'command', subject: asked.subject, body: asked.body, reply: parse(m.data) as RequestSeen['reply'] });
+          }
+          return;
+        }
+        const parts = subject.split('.');
+        if (parts[0] !== 'caco') return;
+        if (parts[1] !== site) return void strays.push({ subject, why: `another site's subject (the site is "${site}")` });
+        if (SERVED.test(subject)) return;
+        if (parts[2] === 'evt') return void evtSeen.push({ subject, msgId: m.headers?.get('Nats-Msg-Id') || undefined });
+        if (parts[2] === 'ledger') return void strays.push({ subject, why: 'wrote to the ledger directly: facts go through caco.<site>.gw.append' });
+        if (parts[2] === 'cmd' && parts.length === 5 && parts[3] === 'compute' && computeCommands.has(parts[4]!)) {
+          if (m.reply) commandAt.set(m.reply, { subject, body: parse(m.data) });
+          return;
+        }
+        if (parts[2] === 'cmd') return void strays.push({ subject, why: 'no agent takes a command on this subject (see the command table in docs/external-agent.md)' });
+        strays.push({ subject, why: 'not a subject of the protocol (docs/external-agent.md)' });
+      },
+    });
+    cleanups.push(async () => watch.unsubscribe());
+
+    say(`scratch site "${site}" on ${url}; agent "${name}"${keyFile ? ` with key file ${keyFile}` : ' with the public key given'}; watching for ${Math.round(o.timeoutMs / 1000)} s`);
+    let exited: Promise<void> = new Promise(() => undefined);
+    if (o.command && o.command.length) {
+      const fill = (s: string) => s.replaceAll('{url}', url).replaceAll('{site}', site).replaceAll('{key}', keyFile ?? '').replaceAll('{name}', name);
+      const [cmd, ...args] = o.command.map(fill);
+      child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NATS_URL: url, CACO_SITE: site, CACO_AGENT_NAME: name, ...(keyFile ? { CACO_AGENT_KEY: keyFile } : {}) } });
+      child.stdout?.on('data', (b: Buffer) => say(`agent: ${b.toString().trimEnd()}`));
+      child.stderr?.on('data', (b: Buffer) => say(`agent: ${b.toString().trimEnd()}`));
+      exited = new Promise((r) => {
+        child!.once('exit', () => r());
+        child!.once('error', (e) => (say(`agent: cannot start ${cmd}: ${e.message}`), r()));
+      });
+    }
+    const deadline = Date.now() + o.timeoutMs;
+    let done = false;
+    void exited.then(() => (done = true));
+    while (!done && Date.now() < deadline) {
+      if (!discoverable) discoverable = await bus.nc.request(`$SRV.PING.${name}`, new Uint8Array(0), { timeout: 300 }).then(() => true, () => false);
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 500))]);
+    }
+    // What was relayed is the site's; anything else on evt.* the agent put there itself.
+    await runtime.settle();
+    const stored = new Set<string>();
+    for await (const e of runtime.store.readAll()) stored.add(e.id);
+    for (const e of evtSeen) if (!e.msgId || !stored.has(e.msgId)) strays.push({ subject: e.subject, why: 'published a fact straight on evt.*: only the site publishes there; append it through caco.<site>.gw.append' });
+    const observations: Observations = { agent: name, site, requests, strays, discoverable };
+    return { observations, report: judge(observations) };
+  } finally {
+    if (child && child.exitCode === null && child.signalCode === null && child.pid) {
+      const gone = new Promise<void>((r) => child!.once('exit', () => r()));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child!.kill('SIGKILL'), 3000);
+      await gone;
+      clearTimeout(t);
+    }
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  }
+}
+
+function parse(data: Uint8Array): Record<string, unknown> | undefined {
+  try {
+    const v = JSON.parse(Buffer.from(data).toString('utf8')) as unknown;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,398 @@
+import { createHash } from 'node:crypto';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { Bus, Subscription } from '../bus/bus.ts';
+import type { Clock } from '../clock/clock.ts';
+import type { Envelope, NewEvent } from '../envelope.ts';
+import type { Logger } from '../log/logger.ts';
+import type { EventStore } from '../store/event-store.ts';
+import type { CommandIdentity } from '../identity/site-identity.ts';
+import type { Principal } from '../identity/key-entry.ts';
+import type { Lookup } from '../identity/key-registry.ts';
+import { canonicalJson } from '../ledger/canonical-json.ts';
+import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits } from '../runtime/input-limits.ts';
+import { RateLimiter, type RateLimit } from '../runtime/rate-limit.ts';
+import { UNAUTHENTICATED } from '../runtime/intake.ts';
+import { decodeWith, type AnySchema, type MessageRegistry, type SchemaProblem } from '../../schemas/registry.ts';
+import { AgentAnnounced, AnnounceRequest, AppendRequest, ReadRequest } from '../../schemas/gateway.ts';
+import {
+  EXT_TYPE_PREFIX,
+  OUTSIDE_FACT_PREFIX,
+  extStreamOf,
+  gatewaySubjects,
+  refuse,
+  typeMatches,
+  type AnnounceReply,
+  type AppendReply,
+  type GatewayError,
+  type GatewayReply,
+} from './protocol.ts';
+
+/**
+ * The site gateway: how an outside agent, in any language, joins the site over NATS. It
+ * announces itself (an `gateway.agent.announced` fact), appends facts of the types it declared into its
+ * own stream `ext-<name>` (signed by its registered key, checked against a schema, deduplicated
+ * by the id it chose), reads the ledger from a position, and asks the site's read model
+ * questions. Everything it receives is bounded and rate-limited like a command.
+ */
+
+/** One request/reply endpoint: a subject and what answers it (bytes in, bytes out). */
+export interface GatewayEndpoint {
+  readonly name: string;
+  readonly subject: string;
+  handle(data: Uint8Array): Promise<Uint8Array>;
+}
+
+/** A query of the site's current state (`caco.<site>.q.<name>`), answered from a read model. */
+export interface GatewayQuery {
+  readonly description: string;
+  /** The request's shape (an Effect schema); a request that fails it gets `bad-request`. */
+  readonly request: AnySchema;
+  answer(request: unknown): Promise<Record<string, unknown>> | Record<string, unknown>;
+}
+
+export interface GatewayOptions {
+  readonly site: string;
+  readonly bus: Bus;
+  /** The site's store, as its readers see it (verified on read). */
+  readonly store: EventStore;
+  readonly registry: MessageRegistry;
+  /** Checks signatures against the site's key registry (as for commands). */
+  readonly identity: CommandIdentity;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly limits?: InputLimits;
+  /** Per-key token buckets on signed requests (the site's command rate); none by default. */
+  readonly rateLimit?: RateLimit;
+  /** Per-reader token buckets on reads and queries (default 50/s, burst 100). */
+  readonly readRate?: RateLimit;
+  readonly queries?: Readonly<Record<string, GatewayQuery>>;
+  /** The party the gateway writes `gateway.agent.announced` as (default `gateway`). */
+  readonly party?: string;
+  /** Names no outside agent may take: the site's own parties (default admin, operator, gateway). */
+  readonly reservedNames?: ReadonlyArray<string>;
+  /**
+   * The registry's word on a key (`identity.registry.lookup`): an agent whose announced key has
+   * since been revoked may announce again with its new key (key rotation). Without it a name
+   * stays with the key it was first announced with.
+   */
+  readonly lookupKey?: (keyId: string) => Promise<Lookup>;
+}
+
+interface StoredFact {
+  readonly eventId: string;
+  readonly position: number;
+  readonly revision: number;
+  /** Canonical JSON of type, version and data: a re-send must carry the same. */
+  readonly fingerprint: string;
+}
+
+interface Declaration {
+  readonly keyId: string;
+  readonly version: string;
+  readonly publishes: ReadonlySet<string>;
+  readonly schemas: Readonly<Record<string, unknown>>;
+  readonly announcedEventId: string;
+  readonly announcedAt: string;
+  readonly position: number;
+}
+
+/** What the gateway knows of one outside agent, loaded from its stream on first use. */
+interface AgentRecord {
+  declaration: Declaration | null;
+  readonly facts: Map<string, StoredFact>;
+  readonly validators: Map<string, ValidateFunction>;
+}
+
+/** Most events a read scans for one answer (a type filter may skip many). */
+const READ_SCAN_LIMIT = 5000;
+const MAX_READ = 500;
+const encode = (x: unknown) => Buffer.from(JSON.stringify(x));
+
+/**
+ * The ledger id of an outside fact: a UUID derived from its stream and the agent's id, so a
+ * re-send maps to the same event (the stores deduplicate by it) and an agent cannot choose the
+ * id of someone else's event (JetStream deduplicates by event id across the whole ledger).
+ */
+export function eventIdFor(stream: string, agentId: string): string {
+  const h = createHash('sha256').update(`caco-gateway/1\n${stream}\n${agentId}`).digest('hex');
+  // RFC 9562 UUIDv8 (custom): version nibble 8, variant 10.
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+function firstField(problems: ReadonlyArray<SchemaProblem>): string | null {
+  return problems[0]?.path || null;
+}
+
+export class SiteGateway {
+  private readonly agents = new Map<string, AgentRecord>();
+  /** One operation at a time per agent: a re-send racing its original must see it. */
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly limiter: RateLimiter | undefined;
+  private readonly readLimiter: RateLimiter;
+  private readonly ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+  private subs: Subscription[] = [];
+  private readonly party: string;
+
+  constructor(private readonly o: GatewayOptions) {
+    this.limiter = o.rateLimit ? new RateLimiter(o.rateLimit) : undefined;
+    this.readLimiter = new RateLimiter(o.readRate ?? { perSecond: 50, burst: 100 });
+    this.party = o.party ?? 'gateway';
+  }
+
+  /** The endpoints to serve: on the bus (`start`), or as a NATS service's endpoints (discovery.ts). */
+  endpoints(): GatewayEndpoint[] {
+    const s = this.o.site;
+    const wrap = (fn: (data: Uint8Array) => Promise<GatewayReply>) => async (data: Uint8Array) => {
+      try {
+        return encode(await fn(data));
+      } catch (err) {
+        this.o.log.error({ err: err instanceof Error ? err.message : String(err) }, 'gateway request failed');
+        return encode(refuse('unavailable', null, `the site could not answer: ${err instanceof Error ? err.message.slice(0, 200) : 'error'}; try again`));
+      }
+    };
+    const out: GatewayEndpoint[] = [
+      { name: 'announce', subject: gatewaySubjects.announce(s), handle: wrap((d) => this.announce(d)) },
+      { name: 'append', subject: gatewaySubjects.append(s), handle: wrap((d) => this.append(d)) },
+      { name: 'read', subject: gatewaySubjects.read(s), handle: wrap((d) => this.read(d)) },
+    ];
+    for (const [name, q] of Object.entries(this.o.queries ?? {})) out.push({ name: `q-${name}`, subject: gatewaySubjects.query(s, name), handle: wrap((d) => this.query(q, d)) });
+    return out;
+  }
+
+  /** Serve every endpoint on the bus (in a queue group, so several gateways share the work). */
+  async start(): Promise<void> {
+    for (const e of this.endpoints()) {
+      this.subs.push(
+        await this.o.bus.subscribe(
+          e.subject,
+          async (msg) => {
+            if (msg.reply) await this.o.bus.respond(msg, await e.handle(msg.data));
+          },
+          { queue: 'caco-gateway' },
+        ),
+      );
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.subs) await s.unsubscribe();
+    this.subs = [];
+    await Promise.allSettled([...this.locks.values()]);
+  }
+
+  /** Bounded JSON, then the signature (as for commands), then the sender's rate. */
+  private async authenticate(data: Uint8Array): Promise<{ ok: true; body: Record<string, unknown>; principal: Principal } | { ok: false; error: GatewayError }> {
+    const limits = this.o.limits ?? DEFAULT_COMMAND_LIMITS;
+    const json = parseBoundedJson(data, limits);
+    if (!json.ok) return this.limited(UNAUTHENTICATED) ?? refuse('bad-request', null, json.reason);
+    if (typeof json.value !== 'object' || json.value === null || Array.isArray(json.value)) return this.limited(UNAUTHENTICATED) ?? refuse('bad-request', null, 'the request must be a JSON object');
+    const auth = await this.o.identity.authenticate(json.value);
+    const limited = this.limited(auth.ok ? auth.principal.keyId : UNAUTHENTICATED);
+    if (limited) return limited;
+    if (!auth.ok) return refuse(auth.code, auth.code === 'unsigned' ? 'sig' : auth.code === 'source-mismatch' ? 'source' : 'keyId', auth.reason);
+    if (auth.principal.role !== 'third-party') return refuse('forbidden', 'keyId', `key "${auth.principal.keyId}" has role "${auth.principal.role}": only third-party keys act through the gateway (the site's own agents append their own facts)`);
+    return { ok: true, body: json.value as Record<string, unknown>, principal: auth.principal };
+  }
+
+  private limited(sender: string): { ok: false; error: GatewayError } | undefined {
+    const d = this.limiter?.take(sender, this.o.clock.now(), sender === UNAUTHENTICATED ? 'unauthenticated senders' : `key "${sender}"`);
+    return d && !d.ok ? refuse('rate-limited', null, d.reason, { retryAfterMs: d.retryAfterMs }) : undefined;
+  }
+
+  private exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(name) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const settled = next.catch(() => undefined);
+    this.locks.set(name, settled);
+    void settled.then(() => {
+      if (this.locks.get(name) === settled) this.locks.delete(name);
+    });
+    return next;
+  }
+
+  /** The agent's declaration and facts, read from its stream once (and again after a miss: another gateway may have written). */
+  private async record(name: string, reload = false): Promise<AgentRecord> {
+    let r = this.agents.get(name);
+    if (r && !reload) return r;
+    r = { declaration: null, facts: new Map(), validators: new Map() };
+    for await (const e of this.o.store.readStream(extStreamOf(name))) this.learn(r, e);
+    this.agents.set(name, r);
+    return r;
+  }
+
+  private learn(r: AgentRecord, e: Envelope): void {
+    if (e.type === AgentAnnounced.type) {
+      const d = e.data as { keyId: string; version: string; publishes: string[]; schemas: Record<string, unknown>; announcedAt: string };
+      r.declaration = { keyId: d.keyId, version: d.version, publishes: new Set(d.publishes), schemas: d.schemas, announcedEventId: e.id, announcedAt: d.announcedAt, position: e.position };
+      r.validators.clear();
+      return;
+    }
+    r.facts.set(e.correlationId, { eventId: e.id, position: e.position, revision: e.revision, fingerprint: canonicalJson({ type: e.type, version: e.version, data: e.data }) });
+  }
+
+  private async append1(stream: string, event: NewEvent): Promise<{ event: Envelope; sealedHere: boolean | undefined }> {
+    const r = await this.o.store.append(stream, [event], 'any');
+    return { event: r.events[0]!, sealedHere: r.sealedHere };
+  }
+
+  async announce(data: Uint8Array): Promise<GatewayReply<AnnounceReply>> {
+    const a = await this.authenticate(data);
+    if (!a.ok) return a;
+    const body = a.body;
+    if ('type' in body && 'data' in body && !('publishes' in body)) return refuse('wrong-subject', null, `this is an append (it has "type" and "data"): send it on ${gatewaySubjects.append(this.o.site)}`);
+    const req = decodeWith(AnnounceRequest, body);
+    if (!req.ok) return refuse('bad-request', firstField(req.problems), `not an announcement: ${req.problems[0]!.path || 'request'}: ${req.problems[0]!.reason}`, { problems: req.problems.slice(0, 20) });
+    const ann = { ...req.value, version: String(req.value.version), consumes: req.value.consumes ?? [], schemas: req.value.schemas ?? {} };
+    if (ann.name !== ann.source) return refuse('source-mismatch', 'name', `name "${ann.name}" must equal source "${ann.source}" (the key's party)`);
+    if ((this.o.reservedNames ?? ['admin', 'operator', this.party]).includes(ann.name)) return refuse('forbidden', 'name', `"${ann.name}" is one of the site's own parties; an outside agent takes a name of its own`);
+    // What it publishes: its own ext.* types with a schema each, or the site's outside-fact types.
+    for (const [i, type] of ann.publishes.entries()) {
+      if (type.startsWith(EXT_TYPE_PREFIX)) {
+        const schema = ann.schemas[type];
+        if (!schema) return refuse('schema', `schemas.${type}`, `publishes[${i}] "${type}" is the agent's own type: give its JSON Schema (draft 2020-12) in schemas["${type}"]`);
+        const copy = withoutId(schema);
+        try {
+          this.ajv.compile(copy);
+        } catch (err) {
+          return refuse('schema', `schemas.${type}`, `the JSON Schema of "${type}" does not compile: ${err instanceof Error ? err.message.slice(0, 300) : String(err)}`);
+        } finally {
+          this.ajv.removeSchema(copy);
+        }
+      } else if (!type.startsWith(OUTSIDE_FACT_PREFIX) || !this.o.registry.has(type)) {
+        return refuse('not-declared', `publishes[${i}]`, `"${type}" is neither the agent's own type (ext.<name>.…) nor one of the site's outside-fact types (${this.outsideFactTypes().join(', ') || 'none registered'})`);
+      }
+    }
+    for (const type of Object.keys(ann.schemas)) if (!ann.publishes.includes(type)) return refuse('bad-request', `schemas.${type}`, `a schema for "${type}", which publishes does not list`);
+    return this.exclusive(ann.name, async () => {
+      const r = await this.record(ann.name, true);
+      const before = r.declaration;
+      if (before && before.keyId !== a.principal.keyId && !(await this.revoked(before.keyId))) {
+        return refuse('source-mismatch', 'keyId', `agent "${ann.name}" announced itself with key "${before.keyId}"; key "${a.principal.keyId}" may not announce under its name (to change keys, have the site revoke the old one, then announce with the new one)`);
+      }
+      const announcedAt = new Date(this.o.clock.now()).toISOString();
+      const payload = { name: ann.name, version: ann.version, description: ann.description ?? null, keyId: a.principal.keyId, stream: extStreamOf(ann.name), publishes: [...ann.publishes], consumes: [...ann.consumes], schemas: ann.schemas, announcedAt };
+      const checked = this.o.registry.decode(AgentAnnounced.type, AgentAnnounced.version, payload);
+      if (!checked.ok) return refuse('bad-request', firstField(checked.problems), `announcement refused: ${checked.problems[0]!.path}: ${checked.problems[0]!.reason}`);
+      const id = eventIdFor(extStreamOf(ann.name), `announce:${canonicalJson(payload)}`);
+      const { event } = await this.append1(extStreamOf(ann.name), { id, type: AgentAnnounced.type, version: AgentAnnounced.version, time: announcedAt, source: this.party, correlationId: id, causationId: null, data: payload });
+      this.learn(r, event);
+      this.o.log.info({ agent: ann.name, keyId: a.principal.keyId, publishes: ann.publishes }, 'outside agent announced');
+      return { ok: true, stream: extStreamOf(ann.name), announcedAt, position: event.position };
+    });
+  }
+
+  /** Whether the key an agent announced with has been revoked since (so a new key may take the name over). */
+  private async revoked(keyId: string): Promise<boolean> {
+    if (!this.o.lookupKey) return false;
+    const found = await this.o.lookupKey(keyId);
+    return found.found && found.entry.status === 'revoked';
+  }
+
+  private outsideFactTypes(): string[] {
+    return [...new Set(this.o.registry.all().filter((d) => d.kind === 'event' && d.type.startsWith(OUTSIDE_FACT_PREFIX)).map((d) => d.type))];
+  }
+
+  async append(data: Uint8Array): Promise<GatewayReply<AppendReply>> {
+    const a = await this.authenticate(data);
+    if (!a.ok) return a;
+    const body = a.body;
+    if ('publishes' in body) return refuse('wrong-subject', null, `this is an announcement: send it on ${gatewaySubjects.announce(this.o.site)}`);
+    const req = decodeWith(AppendRequest, body);
+    if (!req.ok) return refuse('bad-request', firstField(req.problems), `not an append: ${req.problems[0]!.path || 'request'}: ${req.problems[0]!.reason}`, { problems: req.problems.slice(0, 20) });
+    const f = req.value;
+    const def = this.o.registry.get(f.type, f.version);
+    if (def && def.kind === 'command') {
+      return refuse('wrong-subject', 'type', `"${f.type}" is a command: send it as a command envelope on its own subject caco.${this.o.site}.cmd.<agent>.<name> (docs/external-agent.md), not through the gateway`);
+    }
+    const name = a.principal.party;
+    return this.exclusive(name, async () => {
+      let r = await this.record(name);
+      if (!r.declaration || r.declaration.keyId !== a.principal.keyId) r = await this.record(name, true);
+      const decl = r.declaration;
+      if (!decl) return refuse('not-announced', 'source', `"${name}" has not announced itself: send an announcement on ${gatewaySubjects.announce(this.o.site)} first`);
+      if (decl.keyId !== a.principal.keyId) return refuse('source-mismatch', 'keyId', `agent "${name}" announced itself with key "${decl.keyId}", not "${a.principal.keyId}"`);
+      if (!decl.publishes.has(f.type)) return refuse('not-declared', 'type', `"${f.type}" is not among the types "${name}" announced it publishes (${[...decl.publishes].join(', ') || 'none'}); announce again to add it`);
+      const problems = this.validate(r, decl, f.type, f.version, f.data);
+      if (problems) return refuse('schema', firstField(problems), `data fails the ${f.type} v${f.version} schema: ${problems[0]!.path}: ${problems[0]!.reason}`, { problems: problems.slice(0, 20) });
+      const stream = extStreamOf(name);
+      const fingerprint = canonicalJson({ type: f.type, version: f.version, data: f.data });
+      const seen = r.facts.get(f.id);
+      if (seen) {
+        if (seen.fingerprint !== fingerprint) return refuse('conflict', 'id', `id "${f.id}" was used for a different fact (at position ${seen.position}): a re-send must be identical; use a new id for a new fact`);
+        return { ok: true, id: f.id, eventId: seen.eventId, stream, position: seen.position, revision: seen.revision, duplicate: true };
+      }
+      const eventId = eventIdFor(stream, f.id);
+      const { event, sealedHere } = await this.append1(stream, { id: eventId, type: f.type, version: f.version, time: new Date(this.o.clock.now()).toISOString(), source: name, correlationId: f.id, causationId: decl.announcedEventId, data: f.data });
+      this.learn(r, event);
+      return { ok: true, id: f.id, eventId, stream, position: event.position, revision: event.revision, duplicate: sealedHere === false };
+    });
+  }
+
+  /** Problems of `data` against the site's schema (site-owned types) or the announced one (ext.*); undefined when valid. */
+  private validate(r: AgentRecord, decl: Declaration, type: string, version: number, data: unknown): ReadonlyArray<SchemaProblem> | undefined {
+    if (!type.startsWith(EXT_TYPE_PREFIX)) {
+      const d = this.o.registry.decode(type, version, data);
+      return d.ok ? undefined : d.problems;
+    }
+    if (version !== 1) return [{ path: 'version', reason: `an ext.* type has the version 1 its announcement describes; announce a new type for a new shape` }];
+    let v = r.validators.get(type);
+    if (!v) {
+      v = this.ajv.compile(withoutId(decl.schemas[type]));
+      r.validators.set(type, v);
+    }
+    if (v(data)) return undefined;
+    return (v.errors ?? []).map((e) => ({ path: `data${e.instancePath.replace(/\//g, '.').replace(/\.(\d+)(?=\.|$)/g, '[$1]')}`, reason: e.message ?? 'invalid' }));
+  }
+
+  async read(data: Uint8Array): Promise<GatewayReply<{ events: Envelope[]; nextPosition: number; headPosition: number }>> {
+    const json = parseBoundedJson(data, this.o.limits ?? DEFAULT_COMMAND_LIMITS);
+    if (!json.ok) return refuse('bad-request', null, json.reason);
+    const limited = this.readLimited(json.value);
+    if (limited) return limited;
+    const stripped = stripSignature(json.value);
+    const req = decodeWith(ReadRequest, stripped);
+    if (!req.ok) return refuse('bad-request', firstField(req.problems), `not a read: ${req.problems[0]!.path || 'request'}: ${req.problems[0]!.reason}`, { problems: req.problems.slice(0, 20) });
+    const limit = Math.min(req.value.limit ?? MAX_READ, MAX_READ);
+    const types = req.value.types;
+    const events: Envelope[] = [];
+    let next = req.value.fromPosition;
+    for await (const e of this.o.store.readAll({ from: req.value.fromPosition, limit: types ? READ_SCAN_LIMIT : limit })) {
+      next = e.position;
+      if (!types || types.some((p) => typeMatches(p, e.type))) events.push(e);
+      if (events.length >= limit) break;
+    }
+    const head = await this.o.store.headPosition();
+    // A filtered scan that found nothing still moves on: the reader continues from where it stopped.
+    if (types && events.length < limit && next === req.value.fromPosition) next = Math.max(next, Math.min(head, req.value.fromPosition + READ_SCAN_LIMIT));
+    return { ok: true, events, nextPosition: next, headPosition: head };
+  }
+
+  private readLimited(body: unknown): { ok: false; error: GatewayError } | undefined {
+    const who = typeof body === 'object' && body !== null && typeof (body as { source?: unknown }).source === 'string' ? `reader ${String((body as { source: string }).source).slice(0, 64)}` : 'anonymous readers';
+    const d = this.readLimiter.take(who, this.o.clock.now(), who);
+    return d.ok ? undefined : refuse('rate-limited', null, d.reason, { retryAfterMs: d.retryAfterMs });
+  }
+
+  async query(q: GatewayQuery, data: Uint8Array): Promise<GatewayReply> {
+    const json = parseBoundedJson(data.byteLength === 0 ? Buffer.from('{}') : data, this.o.limits ?? DEFAULT_COMMAND_LIMITS);
+    if (!json.ok) return refuse('bad-request', null, json.reason);
+    const limited = this.readLimited(json.value);
+    if (limited) return limited;
+    const req = decodeWith(q.request, stripSignature(json.value));
+    if (!req.ok) return refuse('bad-request', firstField(req.problems), `${req.problems[0]!.path || 'request'}: ${req.problems[0]!.reason}`, { problems: req.problems.slice(0, 20) });
+    return { ok: true, ...(await q.answer(req.value)) };
+  }
+}
+
+/** Reads and queries may be signed (they need not be): the signature fields are not part of the question. */
+function stripSignature(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
+  const { source: _s, keyId: _k, sig: _g, ...rest } = v as Record<string, unknown>;
+  return rest;
+}
+
+/** An announced schema without its `$id`: two agents may use the same one, and ajv refuses a second schema with an id it has. */
+function withoutId(schema: unknown): Record<string, unknown> {
+  const { $id: _id, ...rest } = (typeof schema === 'object' && schema !== null ? schema : {}) as Record<string, unknown>;
+  return rest;
+}

@@ -1,0 +1,93 @@
+/**
+ * The outside-agent wire protocol (docs/external-agent.md): subjects, error codes and reply
+ * shapes. Pure; the gateway (gateway.ts) serves it.
+ */
+
+/** Subjects of one site's gateway and queries. */
+export const gatewaySubjects = {
+  announce: (site: string) => `caco.${site}.gw.announce`,
+  append: (site: string) => `caco.${site}.gw.append`,
+  read: (site: string) => `caco.${site}.gw.read`,
+  query: (site: string, name: string) => `caco.${site}.q.${name}`,
+};
+
+/** The gateway's service name in `$SRV.PING/INFO/STATS` (NATS services framework). */
+export const GATEWAY_SERVICE = 'caco-gateway';
+
+/** The stream category outside agents' facts are stored in: `ext-<name>`. */
+export const EXT_CATEGORY = 'ext';
+export const extStreamOf = (name: string) => `${EXT_CATEGORY}-${name}`;
+
+/**
+ * Site-owned types an outside agent may publish (their schemas are the site's, in schemas/):
+ * every registered type under `onsite.` (`onsite.battery.state.reported`, …). Anything else it
+ * publishes must be its own `ext.*` type with the JSON Schema it announced.
+ */
+export const OUTSIDE_FACT_PREFIX = 'onsite.';
+export const EXT_TYPE_PREFIX = 'ext.';
+
+/** Every refusal's code. The first twelve are PROTOCOL.md's; `forbidden` and `unavailable` are additions. */
+export const ERROR_CODES = [
+  'unsigned',
+  'unknown-key',
+  'revoked-key',
+  'bad-signature',
+  'source-mismatch',
+  'schema',
+  'not-announced',
+  'not-declared',
+  'wrong-subject',
+  'rate-limited',
+  'conflict',
+  'bad-request',
+  'forbidden',
+  'unavailable',
+] as const;
+export type GatewayErrorCode = (typeof ERROR_CODES)[number];
+
+export interface GatewayError {
+  readonly code: GatewayErrorCode;
+  /** Where in the request (`data.powerKw`, `schemas.ext.acme.x`), or null when it is the whole request. */
+  readonly field: string | null;
+  readonly reason: string;
+  /** Every schema problem, for `schema` and `bad-request` (a `field` names only the first). */
+  readonly problems?: ReadonlyArray<{ readonly path: string; readonly reason: string }>;
+  /** For `rate-limited`: when to try again. */
+  readonly retryAfterMs?: number;
+}
+
+export type GatewayReply<T extends object = object> = ({ readonly ok: true } & T) | { readonly ok: false; readonly error: GatewayError };
+
+export function refuse(code: GatewayErrorCode, field: string | null, reason: string, extra: Partial<Pick<GatewayError, 'problems' | 'retryAfterMs'>> = {}): { ok: false; error: GatewayError } {
+  return { ok: false, error: { code, field, reason, ...extra } };
+}
+
+export interface AnnounceReply {
+  readonly stream: string;
+  readonly announcedAt: string;
+  /** Position of the `gateway.agent.announced` fact. */
+  readonly position: number;
+}
+
+export interface AppendReply {
+  /** The id the agent chose. */
+  readonly id: string;
+  /** The ledger event's id (derived from the stream and the agent's id; see eventIdFor). */
+  readonly eventId: string;
+  readonly stream: string;
+  readonly position: number;
+  readonly revision: number;
+  readonly duplicate: boolean;
+}
+
+/** Does a type pattern (`compute.job.*`, `grid.>`) cover `type`? NATS wildcard rules over the dots. */
+export function typeMatches(pattern: string, type: string): boolean {
+  const p = pattern.split('.');
+  const t = type.split('.');
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '>') return t.length > i;
+    if (i >= t.length) return false;
+    if (p[i] !== '*' && p[i] !== t[i]) return false;
+  }
+  return p.length === t.length;
+}
