@@ -130,6 +130,8 @@ export function permissionsFor(user: NatsUserSpec): NatsPermissions {
             cmd,
             dlq,
             gw,
+            // Beckn over NATS (docs/beckn.md): callbacks to the BAPs' subjects.
+            'beckn.*.bap.>',
             '$JS.API.INFO',
             ...streams.flatMap((s) => [...readStreamApi(s), `$JS.API.STREAM.CREATE.${s}`, `$JS.API.CONSUMER.DELETE.${s}.*`, `$JS.ACK.${s}.>`]),
             ...siteKvBuckets(site).map((b) => `$KV.${b}.>`),
@@ -137,7 +139,8 @@ export function permissionsFor(user: NatsUserSpec): NatsPermissions {
           // Creating its own streams on first start is allowed above; nothing that removes history is.
           deny: [...STREAM_WRITES.filter((s) => !s.startsWith('$JS.API.STREAM.CREATE')), ...SERVER_WIDE],
         },
-        subscribe: { allow: [cmd, evt, dlq, gw, '_INBOX.>'], deny: [] },
+        // `beckn.<domain>.<action>`: requests to the site's BPP (one token deeper are the BAPs' callbacks, not taken).
+        subscribe: { allow: [cmd, evt, dlq, gw, 'beckn.*.*', '_INBOX.>'], deny: [] },
         allowResponses: true,
       };
     }
