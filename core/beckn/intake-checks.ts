@@ -120,7 +120,7 @@ export function callbackAddressFault(bapUri: string, registeredUrl: string | und
   }
   // Over NATS the address is a subject prefix (core/beckn/nats-binding.ts): it must be the registered one exactly.
   if (isNatsUri(bapUri) || isNatsUri(registeredUrl)) {
-    if (subjectOfNatsUri(bapUri) === undefined) return fault(BecknErrorCode.INVALID_REQUEST, 'bap_uri is not a nats:<subject> URI (dot-separated tokens of letters, digits, "_" and "-")', 'context.bap_uri');
+    if (isNatsUri(bapUri) && subjectOfNatsUri(bapUri) === undefined) return fault(BecknErrorCode.INVALID_REQUEST, 'bap_uri is not a nats:<subject> URI (dot-separated tokens of letters, digits, "_" and "-")', 'context.bap_uri');
     if (bapUri !== registeredUrl) return fault(BecknErrorCode.INVALID_REQUEST, `bap_uri is not the address registered for "${subscriberId}" (${registeredUrl})`, 'context.bap_uri');
     return undefined;
   }
