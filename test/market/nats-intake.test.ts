@@ -1,0 +1,90 @@
+// test-file-timeout: 180
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BECKN_STATUS_HEADER, DEFAULT_DOMAIN, natsBapUri, requestSubject, signRequest } from '../../core/beckn/index.ts';
+import { NatsBus } from '../../core/bus/nats-bus.ts';
+import type { Envelope } from '../../core/envelope.ts';
+import { natsServerInstalled, NatsServerProcess } from '../support/nats-server.ts';
+import { contextFor, postRaw } from './client.ts';
+import { dataOf, ofType, startMarket, TEST_BAP } from './harness.ts';
+import type { Rejected } from './rejection.ts';
+
+/**
+ * The NATS door of the BPP is the HTTP door's intake: the same refusals with the same bodies
+ * (the HTTP status in `Beckn-Status`), each recorded once on the ledger, and one memory of
+ * message ids across both transports.
+ */
+
+const skip = !natsServerInstalled() && process.env['CI'] !== 'true' ? 'nats-server not installed' : false;
+const enc = (s: string) => Buffer.from(s, 'utf8');
+type Reply = { status: number; headers: Readonly<Record<string, string>>; body: { message: { ack: { status: string } }; error?: { code: string; message?: string; paths?: string } } };
+
+test('over NATS: refusals as over HTTP, recorded once each; a message sent over HTTP is a repeat over NATS', { skip }, async () => {
+  const server = await NatsServerProcess.start();
+  const m = await startMarket({ transport: 'nats', natsUrl: server.url, gridOperator: false });
+  const client = await NatsBus.connect({ servers: server.url, name: 'caco-test-bap' });
+  try {
+    const ask = async (action: string, text: string, headers: Record<string, string>): Promise<Reply> => {
+      const r = await client.request(requestSubject(DEFAULT_DOMAIN, action), enc(text), { timeoutMs: 5000, headers });
+      return { status: Number(r.headers[BECKN_STATUS_HEADER]), headers: r.headers, body: JSON.parse(Buffer.from(r.data).toString('utf8')) as Reply['body'] };
+    };
+    const added = async (run: () => Promise<unknown>): Promise<Envelope[]> => {
+      const before = (await m.events()).length;
+      await run();
+      await m.runtime.settle();
+      return (await m.events()).slice(before);
+    };
+    const signed = (body: unknown) => {
+      const text = JSON.stringify(body);
+      const sig = signRequest(text, m.testBapKey, m.clock.now() / 1000, 30);
+      return { text, headers: { Authorization: sig.authorization, Digest: sig.digest } };
+    };
+
+    // Unsigned: 401 with WWW-Authenticate, as over HTTP.
+    let reply: Reply | undefined;
+    let ev = await added(async () => (reply = await ask('search', JSON.stringify({ context: contextFor(m, 'search'), message: { intent: {} } }), {})));
+    assert.equal(reply!.status, 401);
+    assert.deepEqual([reply!.body.message.ack.status, reply!.body.error?.code], ['NACK', '401']);
+    assert.match(reply!.headers['www-authenticate'] ?? '', /^Signature realm="bpp\.caco\.local"/);
+    assert.deepEqual(ev.map((e) => e.type), ['beckn.request.rejected']);
+    assert.match(dataOf<Rejected>(ev[0]!).reason, /^signature missing/);
+
+    // No such action: 404 at the door, recorded with what it was (never its body).
+    ev = await added(async () => (reply = await ask('purchase', '{"x":1}', {})));
+    assert.deepEqual([reply!.status, reply!.body.error?.code], [404, '30000']);
+    const refused = dataOf<Rejected & { request: { method: string; urlPath: string; sizeBytes: number } }>(ev[0]!);
+    assert.deepEqual([refused.action, refused.httpStatus, refused.request.method, refused.request.urlPath, refused.request.sizeBytes], ['(none)', 404, 'NATS', 'beckn.deg_compute-flexibility.purchase', 7]);
+
+    // Published, not requested: nobody to answer, recorded all the same.
+    ev = await added(async () => {
+      await client.publish(requestSubject(DEFAULT_DOMAIN, 'search'), enc('{}'));
+      await client.flush();
+      await new Promise((r) => setTimeout(r, 200));
+    });
+    assert.deepEqual(ev.map((e) => [e.type, dataOf<Rejected>(e).httpStatus]), [['beckn.request.rejected', 400]]);
+
+    // A nats: bap_uri the key is not registered with: refused as a callback address.
+    const wrongAddress = signed({ context: { ...contextFor(m, 'search'), bap_uri: natsBapUri(DEFAULT_DOMAIN, TEST_BAP.id) }, message: { intent: {} } });
+    ev = await added(async () => (reply = await ask('search', wrongAddress.text, wrongAddress.headers)));
+    assert.deepEqual([reply!.status, reply!.body.error?.code, reply!.body.error?.paths], [400, '30000', 'context.bap_uri']);
+    assert.equal(ev.length, 1);
+
+    // One memory of message ids: sent over HTTP (ACK, on_search by HTTP), then the same bytes over NATS.
+    const search = signed({ context: contextFor(m, 'search'), message: { intent: {} } });
+    const inbox = m.testBapInbox.length;
+    ev = await added(async () => {
+      const http = await postRaw(m, 'search', search.text, { authorization: search.headers.Authorization });
+      assert.equal(http.body.message.ack.status, 'ACK');
+    });
+    assert.equal(ofType(ev, 'beckn.callback.scheduled').length, 1);
+    ev = await added(async () => (reply = await ask('search', search.text, search.headers)));
+    assert.deepEqual([reply!.status, reply!.body.message.ack.status], [200, 'ACK']);
+    assert.deepEqual(ev.map((e) => [e.type, dataOf<Rejected>(e).code]), [['beckn.request.rejected', 'duplicate-message-id']]);
+    await m.runtime.effectsSettled();
+    assert.equal(m.testBapInbox.length, inbox + 1, 'one on_search, over HTTP');
+  } finally {
+    await client.close();
+    await m.close();
+    await server.dispose();
+  }
+});
