@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { FileKeyDirectory, loadSigningKeyFile, marketSubject, natsBppUri, newSigningIdentity } from '../core/beckn/index.ts';
+import { bppSubject, FileKeyDirectory, loadSigningKeyFile, marketSubject, natsBppUri, newSigningIdentity } from '../core/beckn/index.ts';
 import type { Bus } from '../core/bus/bus.ts';
 import type { Runtime } from '../core/runtime/runtime.ts';
 import { createCoordinationAgent, type BecknHttpServer } from '../agents/coordination/index.ts';
@@ -57,7 +57,7 @@ export function siteBeckn(o: SiteBecknOptions): SiteBeckn {
   return {
     add(rt, bus) {
       overNats = bus.kind === 'nats';
-      const bppUri = o.port > 0 ? uri : natsBppUri(o.domain);
+      const bppUri = o.port > 0 ? uri : natsBppUri(o.domain, signingKey.subscriberId);
       rt.add(
         createCoordinationAgent({
           runtime: rt,
@@ -72,7 +72,7 @@ export function siteBeckn(o: SiteBecknOptions): SiteBeckn {
     },
     notes() {
       const where = [
-        ...(overNats ? [`NATS requests on ${marketSubject(o.domain)}.<action> (callbacks to each BAP's nats: address)`] : []),
+        ...(overNats ? [`NATS requests on ${marketSubject(o.domain)}.<action> and ${bppSubject(o.domain, signingKey.subscriberId)}.<action> (callbacks to each BAP's nats: address)`] : []),
         ...(http ? [`HTTP POST ${uri}/<action> (listening on ${http.origin})`] : []),
       ];
       return [

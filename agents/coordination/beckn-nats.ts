@@ -39,6 +39,11 @@ export async function startBecknNatsServer(opts: {
   readonly queue?: string;
   /** Told of each request refused before the handler (no such action, too large, no reply subject). */
   readonly onRefused?: (r: RefusedHttp) => void;
+  /**
+   * On a subject several participants share: whether this request is addressed to us at all.
+   * One that is not is left alone (no answer, no record), as an HTTP request to another host never arrives.
+   */
+  readonly addressedHere?: (body: Uint8Array) => boolean;
 }): Promise<BecknNatsServer> {
   if (subjectOfNatsUri(`nats:${opts.prefix}`) === undefined) throw new RangeError(`"${opts.prefix}" is not a subject prefix`);
   const subject = `${opts.prefix}.*`;
@@ -61,6 +66,7 @@ export async function startBecknNatsServer(opts: {
       if (!msg.reply) return refuse(msg, 400, 'a Beckn request over NATS must be a request (with a reply subject)', false);
       if (!opts.actions.includes(action)) return refuse(msg, 404, `no action "${action.slice(0, 64)}" here; send one of ${opts.actions.join(', ')}`, true);
       if (msg.data.length > INTAKE_LIMITS.bodyBytes) return refuse(msg, 413, `body larger than ${INTAKE_LIMITS.bodyBytes} bytes`, false);
+      if (opts.addressedHere && !opts.addressedHere(msg.data)) return;
       let status = 500;
       let text: string;
       let headers: Record<string, string> = {};

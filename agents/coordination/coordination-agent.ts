@@ -1,12 +1,12 @@
 import { defineAgent, type AgentContext, type AgentDefinition, type Decision, type EffectResult, type EventToAppend } from '../../core/runtime/agent.ts';
 import type { Runtime } from '../../core/runtime/runtime.ts';
 import type { Envelope } from '../../core/envelope.ts';
-import { isNatsUri, marketSubject, natsBppUri, type BecknSigningKey, type KeyDirectory } from '../../core/beckn/index.ts';
+import { bppSubject, isNatsUri, marketSubject, natsBppUri, type BecknSigningKey, type KeyDirectory } from '../../core/beckn/index.ts';
 import type { Bus } from '../../core/bus/bus.ts';
 import { settlementPeriodOf, HALF_HOUR_MS } from '../../core/time/index.ts';
 import { orderStatement } from '../../projections/settlement/index.ts';
 import { REQUEST_ACTIONS, type BecknBody, type BecknRequestAction } from '../../schemas/beckn/index.ts';
-import { postSigned, startBecknHttpServer, type BecknHttpServer, type LoopbackResolver, type RefusedHttp } from './beckn-http.ts';
+import { postSigned, startBecknHttpServer, type BecknHttpServer, type LoopbackResolver, type RawRequest, type RefusedHttp } from './beckn-http.ts';
 import { requestSigned, startBecknNatsServer, type BecknNatsServer } from './beckn-nats.ts';
 import { checkRequest } from './checks.ts';
 import { coordinationConfig, type CoordinationConfig } from './config.ts';
@@ -68,9 +68,9 @@ const orderStream = (orderId: string): string => `flex-${orderId}`;
 export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition<CoordinationState> {
   const cfg = coordinationConfig(deps.config);
   let server: BecknHttpServer | undefined;
-  let natsServer: BecknNatsServer | undefined;
+  let natsServers: BecknNatsServer[] = [];
   /** Answered in kind: a BAP at a `nats:` address is told this BPP's `nats:` address. */
-  const natsCfg: CoordinationConfig | undefined = deps.nats ? { ...cfg, bpp: { id: cfg.bpp.id, uri: natsBppUri(cfg.domain) } } : undefined;
+  const natsCfg: CoordinationConfig | undefined = deps.nats ? { ...cfg, bpp: { id: cfg.bpp.id, uri: natsBppUri(cfg.domain, cfg.bpp.id) } } : undefined;
   const cfgFor = (bapUri: string): CoordinationConfig => (natsCfg && isNatsUri(bapUri) ? natsCfg : cfg);
 
   const stateNow = (): CoordinationState => (deps.runtime.host(COORDINATION_AGENT)?.state as CoordinationState | undefined) ?? INITIAL_COORDINATION_STATE;
@@ -324,9 +324,15 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
       };
       if (deps.nats) {
         // One intake, two doors: the NATS requests meet exactly the checks the HTTP ones do.
-        natsServer = await startBecknNatsServer({ bus: deps.nats.bus, prefix: marketSubject(cfg.domain), actions: REQUEST_ACTIONS, handler: (req) => intake.handle(req), queue: `beckn-bpp-${cfg.bpp.id}`.replace(/[^A-Za-z0-9_-]/g, '_'), onRefused });
-        deps.nats.onListening?.(natsServer);
-        ctx.log.info({ subjects: natsServer.subject, uri: natsBppUri(cfg.domain) }, 'BPP listening on NATS');
+        // The market's subject (several BPPs may share it: a request naming another bpp_id is
+        // not ours) and this BPP's own, the bpp_uri its NATS callbacks give.
+        const common = { bus: deps.nats.bus, actions: REQUEST_ACTIONS, handler: (req: RawRequest) => intake.handle(req), queue: `beckn-bpp-${cfg.bpp.id}`.replace(/[^A-Za-z0-9_-]/g, '_'), onRefused };
+        natsServers = [
+          await startBecknNatsServer({ ...common, prefix: marketSubject(cfg.domain), addressedHere: (body) => namesBpp(body, cfg.bpp.id) }),
+          await startBecknNatsServer({ ...common, prefix: bppSubject(cfg.domain, cfg.bpp.id) }),
+        ];
+        for (const s of natsServers) deps.nats.onListening?.(s);
+        ctx.log.info({ subjects: natsServers.map((s) => s.subject), uri: natsBppUri(cfg.domain, cfg.bpp.id) }, 'BPP listening on NATS');
       }
       if (deps.listen !== false) {
         server = await startBecknHttpServer({
@@ -346,8 +352,8 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
     },
     async onStop() {
       deps.resolver?.unregister(cfg.bpp.uri);
-      await natsServer?.close();
-      natsServer = undefined;
+      for (const s of natsServers) await s.close();
+      natsServers = [];
       await server?.close();
       server = undefined;
     },
@@ -372,6 +378,19 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
 }
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+/**
+ * Routing only, before any check: does a request on the market's shared subject name this BPP
+ * (or no BPP, as a search does)? Unreadable bodies are ours, so the intake refuses them on the record.
+ */
+function namesBpp(body: Uint8Array, bppId: string): boolean {
+  try {
+    const named = (JSON.parse(Buffer.from(body).toString('utf8')) as { context?: { bpp_id?: unknown } }).context?.bpp_id;
+    return typeof named !== 'string' || named === bppId;
+  } catch {
+    return true;
+  }
+}
 
 /** Callbacks are queued per BAP endpoint: the origin of its bap_uri (what is slow is a server). */
 function bapKeyOf(bapUri: string): string {

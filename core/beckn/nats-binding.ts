@@ -5,7 +5,7 @@
  *
  * | HTTP | NATS |
  * | --- | --- |
- * | `POST <bpp_uri>/<action>` | request to `beckn.<domain>.<action>` |
+ * | `POST <bpp_uri>/<action>` | request to `beckn.<domain>.<action>` (the market) or `beckn.<domain>.bpp.<bpp_id>.<action>` (one BPP) |
  * | `POST <bap_uri>/on_<action>` | request to `<bap subject>.on_<action>` |
  * | `Authorization`, `Digest` headers | the same, as NATS headers |
  * | HTTP status of the answer | `Beckn-Status` header of the reply |
@@ -38,6 +38,11 @@ export function requestSubject(domain: string, action: string): string {
   return `${marketSubject(domain)}.${subjectToken(action)}`;
 }
 
+/** One BPP's own subject prefix: `beckn.<domain token>.bpp.<bpp_id token>` (requests to it alone). */
+export function bppSubject(domain: string, bppId: string): string {
+  return `${marketSubject(domain)}.bpp.${subjectToken(bppId)}`;
+}
+
 /** The subject prefix a BAP takes its callbacks under: `beckn.<domain token>.bap.<bap_id token>`. */
 export function bapSubject(domain: string, bapId: string): string {
   return `${marketSubject(domain)}.bap.${subjectToken(bapId)}`;
@@ -52,8 +57,14 @@ export function natsUri(subjectPrefix: string): string {
 /** The BAP's callback address for a market: `nats:beckn.<domain>.bap.<bap_id>`. */
 export const natsBapUri = (domain: string, bapId: string): string => natsUri(bapSubject(domain, bapId));
 
-/** The BPP's address for a market: `nats:beckn.<domain>` (requests go to `<that>.<action>`). */
-export const natsBppUri = (domain: string): string => natsUri(marketSubject(domain));
+/**
+ * The market's address: `nats:beckn.<domain>`. A search sent to `<that>.search` reaches every
+ * BPP of the market (each answers with its own on_search); with one BPP, every action may go there.
+ */
+export const natsMarketUri = (domain: string): string => natsUri(marketSubject(domain));
+
+/** One BPP's address, its `bpp_uri` over NATS: `nats:beckn.<domain>.bpp.<bpp_id>`. */
+export const natsBppUri = (domain: string, bppId: string): string => natsUri(bppSubject(domain, bppId));
 
 const PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 

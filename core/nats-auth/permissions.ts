@@ -139,8 +139,8 @@ export function permissionsFor(user: NatsUserSpec): NatsPermissions {
           // Creating its own streams on first start is allowed above; nothing that removes history is.
           deny: [...STREAM_WRITES.filter((s) => !s.startsWith('$JS.API.STREAM.CREATE')), ...SERVER_WIDE],
         },
-        // `beckn.<domain>.<action>`: requests to the site's BPP (one token deeper are the BAPs' callbacks, not taken).
-        subscribe: { allow: [cmd, evt, dlq, gw, 'beckn.*.*', '_INBOX.>'], deny: [] },
+        // `beckn.<domain>.<action>` and `beckn.<domain>.bpp.<bpp>.<action>`: requests to the site's BPP (the BAPs' callbacks, `beckn.<domain>.bap.>`, are not taken).
+        subscribe: { allow: [cmd, evt, dlq, gw, 'beckn.*.*', 'beckn.*.bpp.*.*', '_INBOX.>'], deny: [] },
         allowResponses: true,
       };
     }

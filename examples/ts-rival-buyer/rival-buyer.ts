@@ -5,8 +5,10 @@
  *
  *   1. sign each body: ed25519 over "(created): …\n(expires): …\ndigest: BLAKE-512=<base64
  *      BLAKE2b-512 of the exact bytes>", sent as NATS headers `Authorization` (and `Digest`);
- *   2. send requests as NATS requests to `beckn.<domain>.<action>`; the reply is the ACK/NACK
- *      body, with the HTTP-equivalent status in the `Beckn-Status` header;
+ *   2. send requests as NATS requests: the search to the market, `beckn.<domain>.search`, the
+ *      rest to the BPP that answered, at its `bpp_uri` (`nats:beckn.<domain>.bpp.<bpp id>` →
+ *      `beckn.<domain>.bpp.<bpp id>.<action>`); the reply is the ACK/NACK body, with the
+ *      HTTP-equivalent status in the `Beckn-Status` header;
  *   3. take callbacks on `beckn.<domain>.bap.<bap id>.on_<action>` (its bap_uri is
  *      `nats:beckn.<domain>.bap.<bap id>`), check the BPP's signature, answer ACK.
  *
@@ -190,7 +192,9 @@ class RivalBuyer {
     const h = natsHeaders();
     h.set('Authorization', sig.authorization);
     h.set('Digest', sig.digest);
-    const answer = await this.nc.request(`${marketSubject(this.domain)}.${action}`, body, { timeout: this.timeoutMs, headers: h });
+    // To the BPP that answered the search when it gave a nats: address; the market otherwise.
+    const to = bpp?.uri.startsWith('nats:') ? bpp.uri.slice('nats:'.length) : marketSubject(this.domain);
+    const answer = await this.nc.request(`${to}.${action}`, body, { timeout: this.timeoutMs, headers: h });
     const ack = JSON.parse(answer.string()) as { message?: { ack?: { status?: string } }; error?: { code?: string; message?: string } };
     log(`${action} → ${ack.message?.ack?.status ?? '?'} (Beckn-Status ${answer.headers?.get('Beckn-Status') ?? '?'})${ack.error ? ` ${ack.error.code}: ${ack.error.message ?? ''}` : ''}`);
     if (ack.message?.ack?.status !== 'ACK') {

@@ -9,6 +9,7 @@ import {
   DEFAULT_DOMAIN,
   natsBapUri,
   natsBppUri,
+  natsMarketUri,
   natsUri,
   publicKeyFromBase64,
   requestSubject,
@@ -28,7 +29,9 @@ test('subjects: tokens are subject-safe, requests one token under the market, ca
   assert.equal(requestSubject(DEFAULT_DOMAIN, 'confirm'), 'beckn.deg_compute-flexibility.confirm');
   assert.equal(bapSubject(DEFAULT_DOMAIN, 'rival-buyer.example.org'), 'beckn.deg_compute-flexibility.bap.rival-buyer_example_org');
   assert.equal(natsBapUri(DEFAULT_DOMAIN, 'rival-buyer.example.org'), 'nats:beckn.deg_compute-flexibility.bap.rival-buyer_example_org');
-  assert.equal(natsBppUri(DEFAULT_DOMAIN), 'nats:beckn.deg_compute-flexibility');
+  assert.equal(natsMarketUri(DEFAULT_DOMAIN), 'nats:beckn.deg_compute-flexibility');
+  assert.equal(natsBppUri(DEFAULT_DOMAIN, 'bpp.caco.local'), 'nats:beckn.deg_compute-flexibility.bpp.bpp_caco_local');
+  assert.equal(subjectFor(natsBppUri(DEFAULT_DOMAIN, 'bpp.caco.local'), 'confirm'), 'beckn.deg_compute-flexibility.bpp.bpp_caco_local.confirm');
   assert.equal(subjectFor(natsBapUri(DEFAULT_DOMAIN, 'x'), 'on_search'), 'beckn.deg_compute-flexibility.bap.x.on_search');
   assert.equal(subjectFor('http://bap.example.org/beckn', 'on_search'), undefined);
   // Not a subject prefix: wildcards, empty tokens, spaces.
@@ -81,6 +84,6 @@ test('the published spec takes a nats: bap_uri and bpp_uri (format: uri)', { ski
   const body = JSON.parse(docExample().payload) as { context: Record<string, unknown> };
   assert.deepEqual(v.validateRequest('search', body, 'lenient'), []);
   assert.deepEqual(v.validateRequest('search', body, 'strict'), []);
-  const cb = { context: { ...body.context, action: 'on_rating', bpp_id: 'bpp.caco.local', bpp_uri: natsBppUri(DEFAULT_DOMAIN) }, message: {} };
+  const cb = { context: { ...body.context, action: 'on_rating', bpp_id: 'bpp.caco.local', bpp_uri: natsBppUri(DEFAULT_DOMAIN, 'bpp.caco.local') }, message: {} };
   assert.deepEqual(v.validateRequest('on_rating', cb, 'strict'), []);
 });

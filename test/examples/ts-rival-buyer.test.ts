@@ -102,7 +102,7 @@ test('a rival buyer in its own process buys over NATS from a real site, competin
     const rival = keyFile(dir, 'rival', RIVAL_ID);
     const impostor = keyFile(dir, 'impostor', RIVAL_ID);
     const keysPath = join(dir, 'keys.json');
-    writeKeyDirectoryFile(keysPath, [{ ...bpp.key, type: 'BPP', url: natsBppUri(DEFAULT_DOMAIN) }, { ...gridOp.key, type: 'BAP', url: natsBapUri(DEFAULT_DOMAIN, GRID_OPERATOR_ID) }]);
+    writeKeyDirectoryFile(keysPath, [{ ...bpp.key, type: 'BPP', url: natsBppUri(DEFAULT_DOMAIN, BPP_ID) }, { ...gridOp.key, type: 'BAP', url: natsBapUri(DEFAULT_DOMAIN, GRID_OPERATOR_ID) }]);
     const keyDirectory = new FileKeyDirectory(keysPath);
 
     runtime.add(
@@ -120,7 +120,7 @@ test('a rival buyer in its own process buys over NATS from a real site, competin
         },
       }),
     );
-    runtime.add(createCoordinationAgent({ runtime, signingKey: bpp.key, keyDirectory, listen: false, nats: { bus }, config: { sellShare: 1, bpp: { id: BPP_ID, uri: natsBppUri(DEFAULT_DOMAIN) } } }));
+    runtime.add(createCoordinationAgent({ runtime, signingKey: bpp.key, keyDirectory, listen: false, nats: { bus }, config: { sellShare: 1, bpp: { id: BPP_ID, uri: natsBppUri(DEFAULT_DOMAIN, BPP_ID) } } }));
     runtime.add(createGridOperatorAgent({ runtime, signingKey: gridOp.key, keyDirectory, transport: natsTransport(bus), config: { ...natsAddresses(DEFAULT_DOMAIN, GRID_OPERATOR_ID), wantKw: 1000, minLeadMin: 30 } }));
     await runtime.start();
 
@@ -145,7 +145,7 @@ test('a rival buyer in its own process buys over NATS from a real site, competin
 
     // Register the rival (the site re-reads its key directory), then let both buyers loose at once.
     writeKeyDirectoryFile(keysPath, [
-      { ...bpp.key, type: 'BPP', url: natsBppUri(DEFAULT_DOMAIN) },
+      { ...bpp.key, type: 'BPP', url: natsBppUri(DEFAULT_DOMAIN, BPP_ID) },
       { ...gridOp.key, type: 'BAP', url: natsBapUri(DEFAULT_DOMAIN, GRID_OPERATOR_ID) },
       { ...rival.key, type: 'BAP', url: natsBapUri(DEFAULT_DOMAIN, RIVAL_ID) },
     ]);

@@ -2,9 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifyLedger } from '../../core/ledger/verify.ts';
-import { natsBapUri, natsBppUri, DEFAULT_DOMAIN } from '../../core/beckn/index.ts';
+import { natsBapUri, natsBppUri, natsMarketUri, DEFAULT_DOMAIN } from '../../core/beckn/index.ts';
 import { natsServerInstalled, NatsServerProcess } from '../support/nats-server.ts';
-import { BAP_ID, dataOf, flexibility, HOUR, meterRead, ofType, startMarket, stress, T0, type MarketOptions } from './harness.ts';
+import { BAP_ID, BPP_ID, dataOf, flexibility, HOUR, meterRead, ofType, startMarket, stress, T0, type MarketOptions } from './harness.ts';
 
 /**
  * The grid operator buys over the NATS binding (a real nats-server of our own): the whole
@@ -46,7 +46,8 @@ async function negotiate(opts: MarketOptions) {
 }
 
 const NATS_BAP = natsBapUri(DEFAULT_DOMAIN, BAP_ID);
-const NATS_BPP = natsBppUri(DEFAULT_DOMAIN);
+const NATS_BPP = natsBppUri(DEFAULT_DOMAIN, BPP_ID);
+const NATS_MARKET = natsMarketUri(DEFAULT_DOMAIN);
 
 test('a full negotiation over NATS ends in the same orders, settlement and ratings as over HTTP, and the same ledger but for the addresses', { skip: !natsServerInstalled() && process.env['CI'] !== 'true' ? 'nats-server not installed' : false }, async () => {
   const server = await NatsServerProcess.start();
@@ -60,7 +61,10 @@ test('a full negotiation over NATS ends in the same orders, settlement and ratin
     assert.deepEqual([...new Set(confirmed.map((c) => c.bapUri))], [NATS_BAP]);
     const targets = new Set(ofType(overNats.events, 'beckn.callback.scheduled').map((e) => dataOf<{ target: string }>(e).target));
     assert.deepEqual([...targets], [NATS_BAP]);
-    assert.deepEqual([...new Set(ofType(overNats.events, 'beckn.request.scheduled').map((e) => dataOf<{ target: string }>(e).target))], [NATS_BPP]);
+    // The search goes to the market's subject, the rest to the BPP that answered it (its bpp_uri).
+    const sent = ofType(overNats.events, 'beckn.request.scheduled').map((e) => dataOf<{ target: string; action: string }>(e));
+    assert.deepEqual([...new Set(sent.filter((r) => r.action === 'search').map((r) => r.target))], [NATS_MARKET]);
+    assert.deepEqual([...new Set(sent.filter((r) => r.action !== 'search').map((r) => r.target))], [NATS_BPP]);
     // Every callback was taken (ACK over NATS request/reply), none failed.
     assert.equal(ofType(overNats.events, 'outbox.effect.failed').length, 0);
     assert.ok(ofType(overNats.events, 'outbox.effect.sent').every((e) => dataOf<{ ack: string }>(e).ack === 'ACK'));
@@ -85,7 +89,7 @@ test('a full negotiation over NATS ends in the same orders, settlement and ratin
 
     // The whole ledger: the same events in the same order with the same data, once the addresses are read as the same.
     const same = (events: typeof overNats.events) =>
-      events.map((e) => `${e.stream} ${e.type} ${JSON.stringify(e.data).replaceAll(NATS_BAP, 'http://grid-operator.caco.local/beckn').replaceAll(NATS_BPP, 'http://bpp.caco.local/beckn')}`);
+      events.map((e) => `${e.stream} ${e.type} ${JSON.stringify(e.data).replaceAll(NATS_BAP, 'http://grid-operator.caco.local/beckn').replaceAll(NATS_BPP, 'http://bpp.caco.local/beckn').replaceAll(NATS_MARKET, 'http://bpp.caco.local/beckn')}`);
     const a = same(overHttp.events);
     const b = same(overNats.events);
     assert.equal(b.length, a.length);

@@ -1,12 +1,12 @@
 // test-file-timeout: 180
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BECKN_STATUS_HEADER, DEFAULT_DOMAIN, natsBapUri, requestSubject, signRequest } from '../../core/beckn/index.ts';
+import { BECKN_STATUS_HEADER, bppSubject, DEFAULT_DOMAIN, natsBapUri, requestSubject, signRequest } from '../../core/beckn/index.ts';
 import { NatsBus } from '../../core/bus/nats-bus.ts';
 import type { Envelope } from '../../core/envelope.ts';
 import { natsServerInstalled, NatsServerProcess } from '../support/nats-server.ts';
 import { contextFor, postRaw } from './client.ts';
-import { dataOf, ofType, startMarket, TEST_BAP } from './harness.ts';
+import { BPP_ID, dataOf, ofType, startMarket, TEST_BAP } from './harness.ts';
 import type { Rejected } from './rejection.ts';
 
 /**
@@ -68,6 +68,17 @@ test('over NATS: refusals as over HTTP, recorded once each; a message sent over 
     ev = await added(async () => (reply = await ask('search', wrongAddress.text, wrongAddress.headers)));
     assert.deepEqual([reply!.status, reply!.body.error?.code, reply!.body.error?.paths], [400, '30000', 'context.bap_uri']);
     assert.equal(ev.length, 1);
+
+    // On the market's shared subject, a request naming another BPP is not ours: no answer, nothing recorded.
+    const forOther = signed({ context: { ...contextFor(m, 'status'), bpp_id: 'another-bpp.example.org' }, message: { order_id: 'ord-x' } });
+    ev = await added(async () => {
+      await assert.rejects(client.request(requestSubject(DEFAULT_DOMAIN, 'status'), enc(forOther.text), { timeoutMs: 500, headers: forOther.headers }), /timed out/);
+    });
+    assert.deepEqual(ev, []);
+    // On this BPP's own subject the same actions are taken (a status for an unknown order: refused by the rules).
+    const own = signed({ context: contextFor(m, 'status'), message: { order_id: 'ord-x' } });
+    const r = await client.request(`${bppSubject(DEFAULT_DOMAIN, BPP_ID)}.status`, enc(own.text), { timeoutMs: 5000, headers: own.headers });
+    assert.equal(r.headers[BECKN_STATUS_HEADER], '400');
 
     // One memory of message ids: sent over HTTP (ACK, on_search by HTTP), then the same bytes over NATS.
     const search = signed({ context: contextFor(m, 'search'), message: { intent: {} } });
