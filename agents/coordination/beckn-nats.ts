@@ -44,6 +44,8 @@ export async function startBecknNatsServer(opts: {
    * One that is not is left alone (no answer, no record), as an HTTP request to another host never arrives.
    */
   readonly addressedHere?: (body: Uint8Array) => boolean;
+  /** Requests handled at once (a key lookup may wait on a registry); past it the subscription waits. Default 64. */
+  readonly maxInFlight?: number;
 }): Promise<BecknNatsServer> {
   if (subjectOfNatsUri(`nats:${opts.prefix}`) === undefined) throw new RangeError(`"${opts.prefix}" is not a subject prefix`);
   const subject = `${opts.prefix}.*`;
@@ -58,31 +60,48 @@ export async function startBecknNatsServer(opts: {
     });
     if (msg.reply) await opts.bus.respond(msg, enc(nackBody('30000', reason)), { headers: { [BECKN_STATUS_HEADER]: String(status) } });
   };
+  const handle = async (msg: BusMessage): Promise<void> => {
+    const action = msg.subject.slice(opts.prefix.length + 1);
+    // A Beckn request is answered; a plain publish cannot be, and is not taken.
+    if (!msg.reply) return refuse(msg, 400, 'a Beckn request over NATS must be a request (with a reply subject)', false);
+    if (!opts.actions.includes(action)) return refuse(msg, 404, `no action "${action.slice(0, 64)}" here; send one of ${opts.actions.join(', ')}`, true);
+    if (msg.data.length > INTAKE_LIMITS.bodyBytes) return refuse(msg, 413, `body larger than ${INTAKE_LIMITS.bodyBytes} bytes`, false);
+    if (opts.addressedHere && !opts.addressedHere(msg.data)) return;
+    let status = 500;
+    let text: string;
+    let headers: Record<string, string> = {};
+    try {
+      const answer = await opts.handler({ action, body: Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength), headers: msg.headers });
+      status = answer.statusCode;
+      headers = { ...answer.headers };
+      text = JSON.stringify(answer.body);
+    } catch {
+      text = nackBody('40000', 'internal error');
+    }
+    await opts.bus.respond(msg, enc(text), { headers: { ...headers, [BECKN_STATUS_HEADER]: String(status) } });
+  };
+  // Concurrent as the HTTP server is: one slow signature lookup must not hold up every BAP.
+  const inFlight = new Set<Promise<void>>();
+  const max = opts.maxInFlight ?? 64;
   const sub: Subscription = await opts.bus.subscribe(
     subject,
     async (msg) => {
-      const action = msg.subject.slice(opts.prefix.length + 1);
-      // A Beckn request is answered; a plain publish cannot be, and is not taken.
-      if (!msg.reply) return refuse(msg, 400, 'a Beckn request over NATS must be a request (with a reply subject)', false);
-      if (!opts.actions.includes(action)) return refuse(msg, 404, `no action "${action.slice(0, 64)}" here; send one of ${opts.actions.join(', ')}`, true);
-      if (msg.data.length > INTAKE_LIMITS.bodyBytes) return refuse(msg, 413, `body larger than ${INTAKE_LIMITS.bodyBytes} bytes`, false);
-      if (opts.addressedHere && !opts.addressedHere(msg.data)) return;
-      let status = 500;
-      let text: string;
-      let headers: Record<string, string> = {};
-      try {
-        const answer = await opts.handler({ action, body: Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength), headers: msg.headers });
-        status = answer.statusCode;
-        headers = { ...answer.headers };
-        text = JSON.stringify(answer.body);
-      } catch {
-        text = nackBody('40000', 'internal error');
-      }
-      await opts.bus.respond(msg, enc(text), { headers: { ...headers, [BECKN_STATUS_HEADER]: String(status) } });
+      const p: Promise<void> = handle(msg)
+        .catch(() => undefined)
+        .finally(() => inFlight.delete(p));
+      inFlight.add(p);
+      if (inFlight.size >= max) await Promise.race(inFlight);
     },
     opts.queue ? { queue: opts.queue } : {},
   );
-  return { subject, origin: `nats:${opts.prefix}`, close: () => sub.unsubscribe() };
+  return {
+    subject,
+    origin: `nats:${opts.prefix}`,
+    close: async () => {
+      await sub.unsubscribe();
+      await Promise.all([...inFlight]);
+    },
+  };
 }
 
 /**

@@ -392,8 +392,12 @@ function namesBpp(body: Uint8Array, bppId: string): boolean {
   }
 }
 
-/** Callbacks are queued per BAP endpoint: the origin of its bap_uri (what is slow is a server). */
+/**
+ * Callbacks are queued per BAP endpoint: the origin of its bap_uri (what is slow is a server),
+ * or over NATS its subject prefix (a `nats:` URI has no origin: all would share one queue).
+ */
 function bapKeyOf(bapUri: string): string {
+  if (isNatsUri(bapUri)) return bapUri;
   try {
     return new URL(bapUri).origin;
   } catch {
