@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { verifyLedger } from '../../core/ledger/verify.ts';
 import { natsBapUri, natsBppUri, natsMarketUri, DEFAULT_DOMAIN } from '../../core/beckn/index.ts';
 import { natsServerInstalled, NatsServerProcess } from '../support/nats-server.ts';
-import { BAP_ID, BPP_ID, dataOf, flexibility, HOUR, meterRead, ofType, startMarket, stress, T0, type MarketOptions } from './harness.ts';
+import { BAP_ID, BPP_ID, dataOf, flatForecast, flexibility, HOUR, meterRead, ofType, startMarket, stress, T0, type MarketOptions } from './harness.ts';
 
 /**
  * The grid operator buys over the NATS binding (a real nats-server of our own): the whole
@@ -88,12 +88,46 @@ test('a full negotiation over NATS ends in the same orders, settlement and ratin
     assert.deepEqual(n.fulfilled.map((f) => f[4]).sort(), [110, 60.3].sort());
 
     // The whole ledger: the same events in the same order with the same data, once the addresses are read as the same.
-    const same = (events: typeof overNats.events) =>
-      events.map((e) => `${e.stream} ${e.type} ${JSON.stringify(e.data).replaceAll(NATS_BAP, 'http://grid-operator.caco.local/beckn').replaceAll(NATS_BPP, 'http://bpp.caco.local/beckn').replaceAll(NATS_MARKET, 'http://bpp.caco.local/beckn')}`);
-    const a = same(overHttp.events);
-    const b = same(overNats.events);
-    assert.equal(b.length, a.length);
-    for (let i = 0; i < a.length; i++) assert.equal(b[i], a[i], `event ${i}`);
+    assertSameLedger(overHttp.events, overNats.events);
+  } finally {
+    await server.dispose();
+  }
+});
+
+/** The same events in the same order with the same data, once the addresses are read as the same. */
+function assertSameLedger(http: ReadonlyArray<{ stream: string; type: string; data: unknown }>, nats: typeof http): void {
+  const same = (events: typeof http) =>
+    events.map((e) => `${e.stream} ${e.type} ${JSON.stringify(e.data).replaceAll(NATS_BAP, 'http://grid-operator.caco.local/beckn').replaceAll(NATS_BPP, 'http://bpp.caco.local/beckn').replaceAll(NATS_MARKET, 'http://bpp.caco.local/beckn')}`);
+  const a = same(http);
+  const b = same(nats);
+  assert.equal(b.length, a.length);
+  for (let i = 0; i < a.length; i++) assert.equal(b[i], a[i], `event ${i}`);
+}
+
+async function changes(opts: MarketOptions) {
+  const m = await startMarket({ seed: 'nats-vs-http-changes', coordination: { sellShare: 1 }, gridOperatorConfig: { budgetGbpPerDay: 150, maxPriceGbpPerMwh: 120 }, ...opts });
+  try {
+    await m.emit('compute.flexibility.available', flexibility('plan-1', [{ startMs: at(4), kw: 1500, costGbpPerMwh: 60, baselineKw: 9000 }, { startMs: at(5), kw: 1500, costGbpPerMwh: 80, baselineKw: 9000 }]));
+    await m.emit('grid.stress.expected', stress(at(4), at(6), 'price-peak', 180));
+    await m.emit('grid.forecast.published', flatForecast(at(0), 150));
+    await m.emit('grid.forecast.published', flatForecast(at(0), 100));
+    return await m.events();
+  } finally {
+    await m.close();
+  }
+}
+
+test('update and cancel over NATS: the grid operator halves then cancels its orders, as over HTTP', { skip: !natsServerInstalled() && process.env['CI'] !== 'true' ? 'nats-server not installed' : false }, async () => {
+  const server = await NatsServerProcess.start();
+  try {
+    const overHttp = await changes({ transport: 'http' });
+    const overNats = await changes({ transport: 'nats', natsUrl: server.url });
+    assert.deepEqual(ofType(overNats, 'beckn.request.scheduled').map((e) => dataOf<{ action: string }>(e).action).filter((a) => a === 'update' || a === 'cancel').sort(), ['cancel', 'cancel', 'update', 'update']);
+    assert.equal(ofType(overNats, 'flex.order.updated').length, 2);
+    assert.equal(ofType(overNats, 'flex.order.cancelled').length, 2);
+    assert.deepEqual(ofType(overNats, 'market.purchase.changed').map((e) => dataOf<{ change: string }>(e).change), ['updated', 'updated', 'cancelled', 'cancelled']);
+    assert.equal(ofType(overNats, 'outbox.effect.failed').length, 0);
+    assertSameLedger(overHttp, overNats);
   } finally {
     await server.dispose();
   }
