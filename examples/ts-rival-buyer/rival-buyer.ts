@@ -205,8 +205,8 @@ class RivalBuyer {
     return callback;
   }
 
-  /** search → select → confirm; on an error callback (sold meanwhile), look again. */
-  async buy(wantKw: number, attempts: number): Promise<{ orderId: string; itemId: string; kw: number; priceGbpPerMwh: number; quoteGbp: string | null } | null> {
+  /** search → select → confirm → status; on an error callback (sold meanwhile), look again. */
+  async buy(wantKw: number, attempts: number): Promise<{ orderId: string; itemId: string; kw: number; priceGbpPerMwh: number; quoteGbp: string | null; status: string | null } | null> {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const txn = randomUUID();
       const found = await this.ask('search', txn, { intent: { category: { descriptor: { code: 'demand-flexibility' } }, item: { quantity: { minimum: { measure: { unit: 'kW', value: '100' } } } } } });
@@ -236,7 +236,11 @@ class RivalBuyer {
       }
       const orderId = (confirmed.message['order'] as { id?: string } | undefined)?.id;
       if (!orderId) throw new Error('on_confirm without an order id');
-      return { orderId, itemId: best.item.id, kw, priceGbpPerMwh: Number(best.item.price?.value ?? NaN), quoteGbp: quote?.price?.value ?? null };
+      // Ask how the order stands: the site's own record of it.
+      const st = await this.ask('status', txn, { order_id: orderId }, bpp);
+      const status = (st.message['order'] as { status?: string } | undefined)?.status ?? null;
+      log(`on_status: order ${orderId} is ${status ?? '(no status)'}`);
+      return { orderId, itemId: best.item.id, kw, priceGbpPerMwh: Number(best.item.price?.value ?? NaN), quoteGbp: quote?.price?.value ?? null, status };
     }
     return null;
   }

@@ -53,7 +53,7 @@ function keyFile(dir: string, name: string, subscriberId: string): { path: strin
 interface RivalRun {
   readonly code: number | null;
   readonly out: string;
-  readonly result: { ok: boolean; orderId?: string; kw?: number; itemId?: string; reason?: string } | null;
+  readonly result: { ok: boolean; orderId?: string; kw?: number; itemId?: string; reason?: string; status?: string } | null;
 }
 
 const children = new Set<ChildProcess>();
@@ -156,6 +156,9 @@ test('a rival buyer in its own process buys over NATS from a real site, competin
     assert.equal(first.code, 0, first.out);
     assert.ok(first.result?.ok && first.result.orderId, first.out);
     assert.match(first.out, /search → ACK \(Beckn-Status 200\)/);
+    // select, confirm and status went to the BPP's own subject; the site reports the order as it keeps it.
+    assert.match(first.out, /status → ACK \(Beckn-Status 200\)/);
+    assert.match(first.out, /on_status: order ord-\S+ is ACTIVE/);
 
     // The grid operator's order too (it wants 1000 kW; whoever was second got what was left).
     const confirmedOf = (ev: Envelope[]) => ofType(ev, 'flex.order.confirmed').map((e) => e.data as { orderId: string; offerId: string; bapId: string; bapUri: string; kw: number });
