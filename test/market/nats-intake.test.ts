@@ -1,12 +1,13 @@
 // test-file-timeout: 180
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BECKN_STATUS_HEADER, bppSubject, DEFAULT_DOMAIN, natsBapUri, requestSubject, signRequest } from '../../core/beckn/index.ts';
+import { BECKN_STATUS_HEADER, bppSubject, DEFAULT_DOMAIN, natsBapUri, publicKeyToBase64, requestSubject, searchRequest, signRequest, subjectOfNatsUri } from '../../core/beckn/index.ts';
+import { seededSigningKey } from '../../agents/coordination/index.ts';
 import { NatsBus } from '../../core/bus/nats-bus.ts';
 import type { Envelope } from '../../core/envelope.ts';
 import { natsServerInstalled, NatsServerProcess } from '../support/nats-server.ts';
 import { contextFor, postRaw } from './client.ts';
-import { BPP_ID, dataOf, ofType, startMarket, TEST_BAP } from './harness.ts';
+import { BPP_ID, dataOf, flexibility, HOUR, ofType, startMarket, T0, TEST_BAP } from './harness.ts';
 import type { Rejected } from './rejection.ts';
 
 /**
@@ -93,6 +94,60 @@ test('over NATS: refusals as over HTTP, recorded once each; a message sent over 
     assert.deepEqual(ev.map((e) => [e.type, dataOf<Rejected>(e).code]), [['beckn.request.rejected', 'duplicate-message-id']]);
     await m.runtime.effectsSettled();
     assert.equal(m.testBapInbox.length, inbox + 1, 'one on_search, over HTTP');
+  } finally {
+    await client.close();
+    await m.close();
+    await server.dispose();
+  }
+});
+
+test('over NATS, a BAP that never answers its callbacks delays no other BAP, and its backlog is bounded', { skip }, async () => {
+  const server = await NatsServerProcess.start();
+  const m = await startMarket({ transport: 'nats', natsUrl: server.url, gridOperator: false, coordination: { callbackDelivery: 'background', callbackTimeoutMs: 3_000, maxPendingPerBap: 5 } });
+  const client = await NatsBus.connect({ servers: server.url, name: 'caco-test-baps' });
+  try {
+    await m.emit('compute.flexibility.available', flexibility('plan-1', [{ startMs: T0 + 4 * HOUR, kw: 1500, costGbpPerMwh: 60, baselineKw: 9000 }]));
+    const bap = (id: string) => {
+      const key = seededSigningKey('nats-fairness', id);
+      const uri = natsBapUri(DEFAULT_DOMAIN, id);
+      m.keys.add({ subscriber_id: id, key_id: key.uniqueKeyId, signing_public_key: publicKeyToBase64(key.privateKey), url: uri });
+      return {
+        uri,
+        search: async () => {
+          const text = JSON.stringify(searchRequest({ ...contextFor(m, 'search'), bap_id: id, bap_uri: uri }, {}));
+          const sig = signRequest(text, key, m.clock.now() / 1000, 30);
+          const r = await client.request(requestSubject(DEFAULT_DOMAIN, 'search'), enc(text), { timeoutMs: 5000, headers: { Authorization: sig.authorization } });
+          return { status: Number(r.headers[BECKN_STATUS_HEADER]), body: JSON.parse(Buffer.from(r.data).toString('utf8')) as Reply['body'] };
+        },
+      };
+    };
+    const slow = bap('slow-bap.example.org');
+    const fast = bap('fast-bap.example.org');
+    // The slow BAP takes its callbacks and never answers; the fast one answers at once.
+    await client.subscribe(`${subjectOfNatsUri(slow.uri)}.*`, () => undefined);
+    const arrived: string[] = [];
+    await client.subscribe(`${subjectOfNatsUri(fast.uri)}.*`, async (msg) => {
+      arrived.push(msg.subject);
+      await client.respond(msg, enc('{"message":{"ack":{"status":"ACK"}}}'));
+    });
+    for (let i = 0; i < 3; i++) assert.equal((await slow.search()).body.message.ack.status, 'ACK');
+    await m.runtime.settle();
+
+    const started = performance.now();
+    assert.equal((await fast.search()).body.message.ack.status, 'ACK');
+    while (arrived.length === 0 && performance.now() - started < 5_000) await new Promise((r) => setTimeout(r, 5));
+    const tookMs = performance.now() - started;
+    assert.deepEqual(arrived, [`${subjectOfNatsUri(fast.uri)}.on_search`]);
+    assert.ok(tookMs < 1_000, `the other BAP's on_search took ${Math.round(tookMs)} ms`);
+
+    // The slow BAP's backlog is its own: 5 in hand, the next is refused with 429.
+    for (let i = 0; i < 2; i++) assert.equal((await slow.search()).body.message.ack.status, 'ACK');
+    await m.runtime.settle();
+    const refused = await slow.search();
+    assert.equal(refused.status, 429);
+    assert.match(refused.body.error?.message ?? '', /5 requests and callbacks are in hand for nats:beckn\.deg_compute-flexibility\.bap\.slow-bap_example_org \(at most 5\)/);
+    // …and the fast BAP is still served.
+    assert.equal((await fast.search()).status, 200);
   } finally {
     await client.close();
     await m.close();
