@@ -42,7 +42,7 @@ export interface LiveSite {
  * configured bus and store. Grid signals come live from the Carbon Intensity and Elexon APIs,
  * or from the recorded 2023 data replayed as if current.
  */
-export async function startLiveSite(config: CacoConfig, opts: { recorded: boolean; site?: SiteConfig; addAgents?: (rt: Runtime) => void | Promise<void>; init?: boolean; limits?: InputLimitsConfig }): Promise<LiveSite> {
+export async function startLiveSite(config: CacoConfig, opts: { recorded: boolean; site?: SiteConfig; addAgents?: (rt: Runtime, stack: Stack) => void | Promise<void>; init?: boolean; limits?: InputLimitsConfig }): Promise<LiveSite> {
   const limits = opts.limits ?? inputLimitsFromEnv();
   // Before anything opens a bus: the bus is wrapped only when tracing is on.
   const tracing = await enableTracingFromEnv();
@@ -108,7 +108,7 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
           : {}),
       }),
     );
-    await opts.addAgents?.(runtime);
+    await opts.addAgents?.(runtime, stack);
     for (const name of runtime.agentNames) await identity.ensureLocal(name);
     const anchor = await AnchorWriter.open({ store: stack.store, log: await openAnchorLog(stack, { create: true }), keyring: stack.keyring, site: stack.site, clock, logger: log });
     metrics.watch(runtime);

@@ -173,24 +173,28 @@ export async function postSigned(input: {
       body: text,
       signal: AbortSignal.timeout(input.timeoutMs ?? 10_000),
     });
-    const raw = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw);
-    } catch {
-      return { httpStatus: res.status, ack: null, error: null, problem: `the answer is not JSON: ${raw.slice(0, 120)}` };
-    }
-    const p = parsed as { message?: { ack?: { status?: unknown } }; error?: { code?: unknown; message?: unknown; paths?: unknown } };
-    const status = p.message?.ack?.status;
-    const ack = status === 'ACK' || status === 'NACK' ? status : null;
-    const error =
-      p.error && typeof p.error.code === 'string'
-        ? { code: p.error.code, ...(typeof p.error.message === 'string' ? { message: p.error.message } : {}), ...(typeof p.error.paths === 'string' ? { paths: p.error.paths } : {}) }
-        : null;
-    return { httpStatus: res.status, ack, error, problem: ack === null ? 'the answer is neither ACK nor NACK' : null };
+    return readAnswer(res.status, await res.text());
   } catch (err) {
     return { httpStatus: 0, ack: null, error: null, problem: `POST ${url} failed: ${(err as Error).message}` };
   }
+}
+
+/** What an ACK/NACK answer says, whichever transport brought it (HTTP, or NATS with its `Beckn-Status`). */
+export function readAnswer(httpStatus: number, raw: string): PostResult {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return { httpStatus, ack: null, error: null, problem: `the answer is not JSON: ${raw.slice(0, 120)}` };
+  }
+  const p = parsed as { message?: { ack?: { status?: unknown } }; error?: { code?: unknown; message?: unknown; paths?: unknown } };
+  const status = p.message?.ack?.status;
+  const ack = status === 'ACK' || status === 'NACK' ? status : null;
+  const error =
+    p.error && typeof p.error.code === 'string'
+      ? { code: p.error.code, ...(typeof p.error.message === 'string' ? { message: p.error.message } : {}), ...(typeof p.error.paths === 'string' ? { paths: p.error.paths } : {}) }
+      : null;
+  return { httpStatus, ack, error, problem: ack === null ? 'the answer is neither ACK nor NACK' : null };
 }
 
 /**

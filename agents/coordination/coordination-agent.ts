@@ -1,11 +1,13 @@
 import { defineAgent, type AgentContext, type AgentDefinition, type Decision, type EffectResult, type EventToAppend } from '../../core/runtime/agent.ts';
 import type { Runtime } from '../../core/runtime/runtime.ts';
 import type { Envelope } from '../../core/envelope.ts';
-import type { BecknSigningKey, KeyDirectory } from '../../core/beckn/index.ts';
+import { bppSubject, isNatsUri, marketSubject, natsBppUri, type BecknSigningKey, type KeyDirectory } from '../../core/beckn/index.ts';
+import type { Bus } from '../../core/bus/bus.ts';
 import { settlementPeriodOf, HALF_HOUR_MS } from '../../core/time/index.ts';
 import { orderStatement } from '../../projections/settlement/index.ts';
 import { REQUEST_ACTIONS, type BecknBody, type BecknRequestAction } from '../../schemas/beckn/index.ts';
-import { postSigned, startBecknHttpServer, type BecknHttpServer, type LoopbackResolver } from './beckn-http.ts';
+import { postSigned, startBecknHttpServer, type BecknHttpServer, type LoopbackResolver, type RawRequest, type RefusedHttp } from './beckn-http.ts';
+import { requestSigned, startBecknNatsServer, type BecknNatsServer } from './beckn-nats.ts';
 import { checkRequest } from './checks.ts';
 import { coordinationConfig, type CoordinationConfig } from './config.ts';
 import { BppIntake, type RejectionData } from './intake.ts';
@@ -37,9 +39,15 @@ export interface CoordinationDeps {
   readonly config?: Partial<CoordinationConfig>;
   /** Simulation: where logical URIs really are; this BPP registers its own there. */
   readonly resolver?: LoopbackResolver;
-  /** Where the HTTP server listens; default 127.0.0.1 on a free port. */
-  readonly listen?: { readonly host?: string; readonly port?: number };
+  /** Where the HTTP server listens; default 127.0.0.1 on a free port. `false`: no HTTP (NATS only). */
+  readonly listen?: { readonly host?: string; readonly port?: number } | false;
   readonly onListening?: (server: BecknHttpServer) => void;
+  /**
+   * The NATS binding (docs/beckn.md "Beckn over NATS"): requests on `beckn.<domain>.<action>`
+   * through the same intake as HTTP, and callbacks to `nats:` bap_uris. Needs a NATS bus to
+   * reach anyone outside this process.
+   */
+  readonly nats?: { readonly bus: Bus; readonly onListening?: (server: BecknNatsServer) => void };
 }
 
 type HandleData = { readonly action: BecknRequestAction; readonly body: BecknBody<BecknRequestAction> };
@@ -60,6 +68,10 @@ const orderStream = (orderId: string): string => `flex-${orderId}`;
 export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition<CoordinationState> {
   const cfg = coordinationConfig(deps.config);
   let server: BecknHttpServer | undefined;
+  let natsServers: BecknNatsServer[] = [];
+  /** Answered in kind: a BAP at a `nats:` address is told this BPP's `nats:` address. */
+  const natsCfg: CoordinationConfig | undefined = deps.nats ? { ...cfg, bpp: { id: cfg.bpp.id, uri: natsBppUri(cfg.domain, cfg.bpp.id) } } : undefined;
+  const cfgFor = (bapUri: string): CoordinationConfig => (natsCfg && isNatsUri(bapUri) ? natsCfg : cfg);
 
   const stateNow = (): CoordinationState => (deps.runtime.host(COORDINATION_AGENT)?.state as CoordinationState | undefined) ?? INITIAL_COORDINATION_STATE;
 
@@ -84,6 +96,11 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
   async function deliver(e: Envelope, nowMs: number, idempotencyKey: string): Promise<EffectResult> {
     const d = e.data as { target: string; action: string; body: { context: { ttl?: string; message_id: string } } };
     // Signed when it leaves, not when it was decided: the signature's lifetime starts then.
+    if (isNatsUri(d.target)) {
+      // A NATS callback is an effect like an HTTP one: same body, same signature, same outcome.
+      if (!deps.nats) return { ok: false, reason: `no NATS binding here for ${d.target.slice(0, 200)}` };
+      return answerOf(await requestSigned({ bus: deps.nats.bus, baseUri: d.target, action: d.action, body: d.body, key: deps.signingKey, nowMs, idempotencyKey, timeoutMs: cfg.callbackTimeoutMs }));
+    }
     const r = await postSigned({ baseUri: d.target, action: d.action, body: d.body, key: deps.signingKey, nowMs, idempotencyKey, ...(deps.resolver ? { resolve: deps.resolver.resolve } : {}), timeoutMs: cfg.callbackTimeoutMs });
     return answerOf(r);
   }
@@ -145,18 +162,19 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
     // are typed per action, hence the cast.
     const req = { request: body.context as never, nowMs };
     const bap = body.context.bap_uri;
+    const rcfg = cfgFor(bap);
     // The state may have moved since the server said ACK; check again.
     const check = checkRequest(action, body, s, nowMs, cfg);
     if (!check.ok) {
       const c = body.context;
       const r = rejected({ action, messageId: c.message_id, transactionId: c.transaction_id, bapId: c.bap_id, httpStatus: 200, code: check.fault.code, reason: `refused in the on_${action} callback: ${check.fault.message}`, path: check.fault.path ?? null });
-      return [{ ...r, events: [...r.events, callback(bap, `on_${action}`, errorCallback(cfg, req, body, check.fault))] }];
+      return [{ ...r, events: [...r.events, callback(bap, `on_${action}`, errorCallback(rcfg, req, body, check.fault))] }];
     }
     const plan = check.plan;
     const who = { transactionId: body.context.transaction_id, bapId: body.context.bap_id, bapUri: body.context.bap_uri };
     switch (plan.action) {
       case 'search':
-        return only(callback(bap, 'on_search', onSearchBody(cfg, s, req, plan.intent)));
+        return only(callback(bap, 'on_search', onSearchBody(rcfg, s, req, plan.intent)));
       case 'select':
       case 'init':
       case 'confirm': {
@@ -165,39 +183,39 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
         const t = terms({ orderId, offer, kw: plan.kw, ...who });
         const type = plan.action === 'select' ? 'flex.order.selected' : plan.action === 'init' ? 'flex.order.initialized' : 'flex.order.confirmed';
         let cb: EventToAppend;
-        if (plan.action === 'select') cb = callback(bap, 'on_select', onSelectBody(cfg, req, offer, plan.kw));
-        else if (plan.action === 'init') cb = callback(bap, 'on_init', onInitBody(cfg, req, offer, plan.kw, (body as BecknBody<'init'>).message.order.billing));
+        if (plan.action === 'select') cb = callback(bap, 'on_select', onSelectBody(rcfg, req, offer, plan.kw));
+        else if (plan.action === 'init') cb = callback(bap, 'on_init', onInitBody(rcfg, req, offer, plan.kw, (body as BecknBody<'init'>).message.order.billing));
         else {
           const record = recordOf(t, 'confirmed', nowMs, s.orders.get(orderId));
           ctx.setTimer(Math.max(nowMs, offer.windowStartMs), 'activate', { orderId });
-          cb = callback(bap, 'on_confirm', onConfirmBody(cfg, s, req, record, (body as BecknBody<'confirm'>).message.order.billing));
+          cb = callback(bap, 'on_confirm', onConfirmBody(rcfg, s, req, record, (body as BecknBody<'confirm'>).message.order.billing));
         }
         // The order's fact and its callback in one append: both stored, or neither.
         return [{ stream: orderStream(orderId), events: [{ type, data: t }, cb] }];
       }
       case 'status':
-        return only(callback(bap, 'on_status', onStatusBody(cfg, s, req, s.orders.get(plan.orderId)!)));
+        return only(callback(bap, 'on_status', onStatusBody(rcfg, s, req, s.orders.get(plan.orderId)!)));
       case 'update': {
         const o = s.orders.get(plan.orderId)!;
         const events: EventToAppend[] = plan.kw === o.kw ? [] : [{ type: 'flex.order.updated', data: { orderId: o.orderId, kw: plan.kw, previousKw: o.kw, at: iso(nowMs) } }];
-        events.push(callback(bap, 'on_update', onUpdateBody(cfg, s, req, { ...o, kw: plan.kw, updatedMs: nowMs })));
+        events.push(callback(bap, 'on_update', onUpdateBody(rcfg, s, req, { ...o, kw: plan.kw, updatedMs: nowMs })));
         return [{ stream: orderStream(o.orderId), events }];
       }
       case 'cancel': {
         const o = s.orders.get(plan.orderId)!;
-        const cb = callback(bap, 'on_cancel', onCancelBody(cfg, s, req, { ...o, phase: 'cancelled', cancelledAtMs: nowMs, updatedMs: nowMs }));
+        const cb = callback(bap, 'on_cancel', onCancelBody(rcfg, s, req, { ...o, phase: 'cancelled', cancelledAtMs: nowMs, updatedMs: nowMs }));
         return [{ stream: orderStream(o.orderId), events: [{ type: 'flex.order.cancelled', data: { orderId: o.orderId, at: iso(nowMs), reason: plan.reason, by: 'buyer' } }, cb] }];
       }
       case 'rating':
-        return [{ stream: orderStream(plan.orderId), events: [{ type: 'flex.order.rated', data: { orderId: plan.orderId, value: plan.value } }, callback(bap, 'on_rating', onRatingBody(cfg, req))] }];
+        return [{ stream: orderStream(plan.orderId), events: [{ type: 'flex.order.rated', data: { orderId: plan.orderId, value: plan.value } }, callback(bap, 'on_rating', onRatingBody(rcfg, req))] }];
       case 'support':
-        return only(callback(bap, 'on_support', onSupportBody(cfg, req, plan.refId)));
+        return only(callback(bap, 'on_support', onSupportBody(rcfg, req, plan.refId)));
     }
   }
 
   /** An unsolicited on_status (delivery news): a new message id in the order's transaction. */
   function pushStatus(ctx: AgentContext, s: CoordinationState, o: OrderRecord): EventToAppend {
-    return callback(o.bapUri, 'on_status', statusPushBody(cfg, s, o, ctx.now(), ctx.newId()));
+    return callback(o.bapUri, 'on_status', statusPushBody(cfgFor(o.bapUri), s, o, ctx.now(), ctx.newId()));
   }
 
   function activate(orderId: string, s: CoordinationState, ctx: AgentContext): Decision[] {
@@ -288,37 +306,54 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
           if (!r.accepted) ctx.log.error({ data, error: r.error }, 'could not record a rejection');
         },
       });
-      server = await startBecknHttpServer({
-        actions: REQUEST_ACTIONS,
-        pathPrefix: new URL(cfg.bpp.uri).pathname,
-        handler: (req) => intake.handle(req),
-        onRefused: (r) => {
-          const last = r.urlPath.split('/').pop() ?? '';
-          const data: RejectionData = {
-            action: (REQUEST_ACTIONS as ReadonlyArray<string>).includes(last) ? last : '(none)',
-            messageId: null,
-            transactionId: null,
-            bapId: null,
-            httpStatus: r.httpStatus,
-            code: r.httpStatus >= 500 ? '40000' : '30000',
-            reason: r.reason,
-            path: null,
-            request: { method: r.method, urlPath: r.urlPath, sizeBytes: r.sizeBytes, sha256: r.sha256 },
-          };
-          const q = deps.runtime.enqueue(COORDINATION_AGENT, 'reject', data, { source: 'beckn', sign: false });
-          if (!q.accepted) ctx.log.error({ data, error: q.error }, 'could not record a rejection');
-        },
-        ...(deps.listen?.host !== undefined ? { host: deps.listen.host } : {}),
-        ...(deps.listen?.port !== undefined ? { port: deps.listen.port } : {}),
-      });
-      deps.resolver?.register(cfg.bpp.uri, server.origin);
-      deps.onListening?.(server);
-      ctx.log.info({ origin: server.origin, uri: cfg.bpp.uri }, 'BPP listening');
+      const onRefused = (r: RefusedHttp) => {
+        const last = r.method === 'NATS' ? (r.urlPath.split('.').pop() ?? '') : (r.urlPath.split('/').pop() ?? '');
+        const data: RejectionData = {
+          action: (REQUEST_ACTIONS as ReadonlyArray<string>).includes(last) ? last : '(none)',
+          messageId: null,
+          transactionId: null,
+          bapId: null,
+          httpStatus: r.httpStatus,
+          code: r.httpStatus >= 500 ? '40000' : '30000',
+          reason: r.reason,
+          path: null,
+          request: { method: r.method, urlPath: r.urlPath, sizeBytes: r.sizeBytes, sha256: r.sha256 },
+        };
+        const q = deps.runtime.enqueue(COORDINATION_AGENT, 'reject', data, { source: 'beckn', sign: false });
+        if (!q.accepted) ctx.log.error({ data, error: q.error }, 'could not record a rejection');
+      };
+      if (deps.nats) {
+        // One intake, two doors: the NATS requests meet exactly the checks the HTTP ones do.
+        // The market's subject (several BPPs may share it: a request naming another bpp_id is
+        // not ours) and this BPP's own, the bpp_uri its NATS callbacks give.
+        const common = { bus: deps.nats.bus, actions: REQUEST_ACTIONS, handler: (req: RawRequest) => intake.handle(req), queue: `beckn-bpp-${cfg.bpp.id}`.replace(/[^A-Za-z0-9_-]/g, '_'), onRefused };
+        natsServers = [
+          await startBecknNatsServer({ ...common, prefix: marketSubject(cfg.domain), addressedHere: (body) => namesBpp(body, cfg.bpp.id) }),
+          await startBecknNatsServer({ ...common, prefix: bppSubject(cfg.domain, cfg.bpp.id) }),
+        ];
+        for (const s of natsServers) deps.nats.onListening?.(s);
+        ctx.log.info({ subjects: natsServers.map((s) => s.subject), uri: natsBppUri(cfg.domain, cfg.bpp.id) }, 'BPP listening on NATS');
+      }
+      if (deps.listen !== false) {
+        server = await startBecknHttpServer({
+          actions: REQUEST_ACTIONS,
+          pathPrefix: new URL(cfg.bpp.uri).pathname,
+          handler: (req) => intake.handle(req),
+          onRefused,
+          ...(deps.listen?.host !== undefined ? { host: deps.listen.host } : {}),
+          ...(deps.listen?.port !== undefined ? { port: deps.listen.port } : {}),
+        });
+        deps.resolver?.register(cfg.bpp.uri, server.origin);
+        deps.onListening?.(server);
+        ctx.log.info({ origin: server.origin, uri: cfg.bpp.uri }, 'BPP listening');
+      }
       // Orders confirmed before a restart still need activating.
       for (const o of state.orders.values()) if (o.phase === 'confirmed') ctx.setTimer(Math.max(ctx.now(), o.windowStartMs), 'activate', { orderId: o.orderId });
     },
     async onStop() {
       deps.resolver?.unregister(cfg.bpp.uri);
+      for (const s of natsServers) await s.close();
+      natsServers = [];
       await server?.close();
       server = undefined;
     },
@@ -344,8 +379,25 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
-/** Callbacks are queued per BAP endpoint: the origin of its bap_uri (what is slow is a server). */
+/**
+ * Routing only, before any check: does a request on the market's shared subject name this BPP
+ * (or no BPP, as a search does)? Unreadable bodies are ours, so the intake refuses them on the record.
+ */
+function namesBpp(body: Uint8Array, bppId: string): boolean {
+  try {
+    const named = (JSON.parse(Buffer.from(body).toString('utf8')) as { context?: { bpp_id?: unknown } }).context?.bpp_id;
+    return typeof named !== 'string' || named === bppId;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Callbacks are queued per BAP endpoint: the origin of its bap_uri (what is slow is a server),
+ * or over NATS its subject prefix (a `nats:` URI has no origin: all would share one queue).
+ */
 function bapKeyOf(bapUri: string): string {
+  if (isNatsUri(bapUri)) return bapUri;
   try {
     return new URL(bapUri).origin;
   } catch {

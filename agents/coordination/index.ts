@@ -11,5 +11,6 @@ export { evolveCoordination, INITIAL_COORDINATION_STATE, availableKwOf, type Coo
 export { candidateOffers, offersToPublish, materiallyDifferent, openOffers, priceFor } from './offers.ts';
 export { checkRequest, type RequestPlan } from './checks.ts';
 export { BppIntake, type RejectionData } from './intake.ts';
-export { startBecknHttpServer, postSigned, loopbackTransport, LoopbackResolver, type BecknHttpServer, type PostResult, type UriResolver, type RawRequest } from './beckn-http.ts';
+export { startBecknHttpServer, postSigned, readAnswer, loopbackTransport, LoopbackResolver, type BecknHttpServer, type PostResult, type UriResolver, type RawRequest } from './beckn-http.ts';
+export { startBecknNatsServer, requestSigned, natsTransport, type BecknNatsServer } from './beckn-nats.ts';
 export { seededSigningKey, writeKeyDirectoryFile } from './identity.ts';

@@ -1,4 +1,4 @@
-import { DEFAULT_DOMAIN, type FlexIntent, type Participant } from '../../core/beckn/index.ts';
+import { DEFAULT_DOMAIN, natsBapUri, natsMarketUri, type FlexIntent, type Participant } from '../../core/beckn/index.ts';
 
 /** A simulated grid operator's buying rules: every number a default that can be changed. */
 export interface GridOperatorConfig {
@@ -56,4 +56,14 @@ export function gridOperatorConfig(overrides: Partial<GridOperatorConfig> = {}):
     requestTimeoutMs: 10_000,
     ...overrides,
   };
+}
+
+/**
+ * The addresses of a BAP that buys over the NATS binding (docs/beckn.md "Beckn over NATS"):
+ * its callbacks under `beckn.<domain>.bap.<bap id>`, its search to the market (`beckn.<domain>.search`),
+ * the rest to the BPP that answered (its `bpp_uri`, `nats:beckn.<domain>.bpp.<bpp id>`).
+ * Pass with a NATS transport; the key directory must hold this `bap.uri` as the key's `url`.
+ */
+export function natsAddresses(domain: string = DEFAULT_DOMAIN, bapId: string = SIM_BAP.id): Pick<GridOperatorConfig, 'bap' | 'bppUri' | 'domain'> {
+  return { bap: { id: bapId, uri: natsBapUri(domain, bapId) }, bppUri: natsMarketUri(domain), domain };
 }

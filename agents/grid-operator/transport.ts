@@ -2,9 +2,12 @@ import type { BecknSigningKey, HttpAnswer } from '../../core/beckn/index.ts';
 import type { AckResponse, NackResponse } from '../../schemas/beckn/index.ts';
 
 /**
- * The HTTP the grid operator needs, as a port: a server that hands it each POST's exact bytes,
- * and a client that signs and posts. The wiring passes an adapter (CACO's loopback one in a
- * simulation), so this agent imports no other agent.
+ * The transport the grid operator needs, as a port: a server that hands it each callback's
+ * exact bytes, and a client that signs and sends. The wiring passes an adapter — signed HTTP
+ * (CACO's loopback one in a simulation) or the NATS binding (`natsTransport(bus)` with
+ * `natsAddresses()` in the config; docs/beckn.md "Beckn over NATS") — so this agent imports no
+ * other agent. Over NATS, `pathPrefix` is the subject prefix of its `nats:` bap_uri and
+ * `httpStatus` is the reply's `Beckn-Status`.
  */
 
 export interface RawCallback {

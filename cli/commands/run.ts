@@ -1,6 +1,20 @@
 import { Command } from 'commander';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { UsageError } from '../errors.ts';
+import { DEFAULT_DOMAIN } from '../../core/beckn/index.ts';
+
+interface RunFlags extends GlobalOptions {
+  recorded?: boolean;
+  init?: boolean;
+  httpPort: string;
+  httpHost: string;
+  beckn: boolean;
+  becknPort: string;
+  becknHost: string;
+  becknDomain: string;
+  becknSigningKey?: string;
+  becknKeyDirectory?: string;
+}
 
 export function runCommand(): Command {
   const cmd = new Command('run')
@@ -8,14 +22,30 @@ export function runCommand(): Command {
     .option('--recorded', 'replay the recorded 2023 data as if current instead of calling the live APIs')
     .option('--init', 'start a new, empty JetStream ledger where the checkpoints say one was lost (see docs/deployment-security.md)')
     .option('--http-port <port>', 'HTTP endpoint for jobs (POST /jobs, GET /jobs/:id) and operations (GET /metrics, GET /health); 0 to disable', '8080')
-    .option('--http-host <host>', 'address the HTTP endpoint binds', '127.0.0.1');
+    .option('--http-host <host>', 'address the HTTP endpoint binds', '127.0.0.1')
+    .option('--no-beckn', 'do not host the coordination agent (the Beckn flexibility market)')
+    .option('--beckn-port <port>', 'port of the Beckn BPP over HTTP; 0 for NATS only', '8711')
+    .option('--beckn-host <host>', 'address the Beckn BPP binds', '127.0.0.1')
+    .option('--beckn-domain <code>', 'Beckn context.domain sold on (its NATS subjects are beckn.<domain>.<action>)', DEFAULT_DOMAIN)
+    .option('--beckn-signing-key <file>', "the BPP's signing key (caco-beckn-signing-key/1); default <data-dir>/<site>/beckn/bpp.signing-key.json, made on first run")
+    .option('--beckn-key-directory <file>', 'public keys of the BAPs allowed to trade (caco-beckn-keys/1); default <data-dir>/<site>/beckn/keys.json, made empty on first run');
   addGlobalOptions(cmd, { bus: 'nats', store: 'jetstream' });
-  return cmd.action(async (o: GlobalOptions & { recorded?: boolean; init?: boolean; httpPort: string; httpHost: string }) => {
+  return cmd.action(async (o: RunFlags) => {
     const config = configFrom(o, { bus: 'nats', store: 'jetstream' });
     const port = Number(o.httpPort);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--http-port: "${o.httpPort}" is not a port number (0 to disable)`);
-    const [{ startLiveSite }, { startJobsHttp }] = await Promise.all([import('../site-runtime.ts'), import('../jobs-http.ts')]);
-    const site = await startLiveSite(config, { recorded: Boolean(o.recorded), init: Boolean(o.init) });
+    const becknPort = Number(o.becknPort);
+    if (!Number.isInteger(becknPort) || becknPort < 0 || becknPort > 65535) throw new UsageError(`--beckn-port: "${o.becknPort}" is not a port number (0 for NATS only)`);
+    if (o.beckn && becknPort === 0 && config.bus !== 'nats') throw new UsageError('--beckn-port 0 leaves the market no transport on the embedded bus: give a port, --bus nats, or --no-beckn');
+    const [{ startLiveSite }, { startJobsHttp }, { siteBeckn }] = await Promise.all([import('../site-runtime.ts'), import('../jobs-http.ts'), import('../site-beckn.ts')]);
+    const beckn = o.beckn
+      ? siteBeckn({ dataDir: config.dataDir, site: config.site, port: becknPort, host: o.becknHost, domain: o.becknDomain, ...(o.becknSigningKey ? { signingKey: o.becknSigningKey } : {}), ...(o.becknKeyDirectory ? { keyDirectory: o.becknKeyDirectory } : {}) })
+      : undefined;
+    const site = await startLiveSite(config, { recorded: Boolean(o.recorded), init: Boolean(o.init), ...(beckn ? { addAgents: (rt, stack) => beckn.add(rt, stack.bus) } : {}) }).catch((err: unknown) => {
+      const msg = err instanceof Error ? err.message : String(err);
+      if (/EADDRINUSE|EACCES/.test(msg)) throw new UsageError(`--beckn-port ${becknPort}: ${msg}; choose another port or --beckn-port 0`);
+      throw err;
+    });
     let http: Awaited<ReturnType<typeof startJobsHttp>> | undefined;
     try {
       if (port > 0) http = await startJobsHttp(site.runtime, site.runtime.store, port, o.httpHost, { limits: site.limits.commandLimits, rateLimit: site.limits.httpRate ?? false, metrics: site.metrics });
@@ -25,6 +55,7 @@ export function runCommand(): Command {
     }
     console.log(`caco run: site ${config.site} on bus ${config.bus}, store ${config.store}${config.bus === 'nats' || config.store === 'jetstream' ? ` (${config.natsUrl})` : ''}`);
     for (const n of site.notes) console.log(`  ${n}`);
+    for (const n of beckn?.notes() ?? ['beckn: no coordination agent (--no-beckn)']) console.log(`  ${n}`);
     if (http) console.log(`  operations: GET http://${o.httpHost}:${port}/metrics (Prometheus), GET /health (503 when a subscription or the relay is dead)`);
     console.log(`  submit jobs: NATS request to caco.${config.site}.cmd.compute.submit${http ? `, or POST http://${o.httpHost}:${port}/jobs` : ''}, signed by a registered key (caco submit; docs/identity.md); Ctrl-C to stop`);
     // A ledger reader that gave up (see Runtime.health) must not leave a site that runs on

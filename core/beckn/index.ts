@@ -11,3 +11,4 @@ export * from './rules.ts';
 export * from './builders.ts';
 export * from './spec-validator.ts';
 export * from './intake-checks.ts';
+export * from './nats-binding.ts';

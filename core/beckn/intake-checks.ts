@@ -1,6 +1,7 @@
 import type { Context } from '../../schemas/beckn/index.ts';
 import { BecknErrorCode, fault, type BecknFault } from './errors.ts';
 import { DEFAULT_TTL, expiredFault, isExpired, parseIsoDuration } from './context.ts';
+import { isNatsUri, subjectOfNatsUri } from './nats-binding.ts';
 
 /**
  * Checks a BPP (or a BAP) makes on a request before it believes anything in it: the bytes are
@@ -110,12 +111,18 @@ function farFutureFault(v: unknown, limitMs: number, path: string): BecknFault |
 
 /**
  * Callbacks go only to the address the sender registered (its key directory entry's `url`):
- * the same origin (scheme, host and port). Otherwise a BAP could make the BPP POST signed
+ * the same origin (scheme, host and port), or for a `nats:` address the same subject prefix. Otherwise a BAP could make the BPP POST signed
  * messages to any URL, services on the BPP's own host included.
  */
 export function callbackAddressFault(bapUri: string, registeredUrl: string | undefined, subscriberId: string): BecknFault | undefined {
   if (registeredUrl === undefined) {
     return fault(BecknErrorCode.INVALID_REQUEST, `no callback address is registered for "${subscriberId}" (the url of its key directory entry); callbacks go only to a registered address`, 'context.bap_uri');
+  }
+  // Over NATS the address is a subject prefix (core/beckn/nats-binding.ts): it must be the registered one exactly.
+  if (isNatsUri(bapUri) || isNatsUri(registeredUrl)) {
+    if (isNatsUri(bapUri) && subjectOfNatsUri(bapUri) === undefined) return fault(BecknErrorCode.INVALID_REQUEST, 'bap_uri is not a nats:<subject> URI (dot-separated tokens of letters, digits, "_" and "-")', 'context.bap_uri');
+    if (bapUri !== registeredUrl) return fault(BecknErrorCode.INVALID_REQUEST, `bap_uri is not the address registered for "${subscriberId}" (${registeredUrl})`, 'context.bap_uri');
+    return undefined;
   }
   let registered: URL;
   let asked: URL;

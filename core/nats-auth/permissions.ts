@@ -138,6 +138,8 @@ export function permissionsFor(user: NatsUserSpec): NatsPermissions {
             '$SRV.STATS',
             '$SRV.*.*',
             '$SRV.*.*.*',
+            // Beckn over NATS (docs/beckn.md): callbacks to the BAPs' subjects.
+            'beckn.*.bap.>',
             '$JS.API.INFO',
             ...streams.flatMap((s) => [...readStreamApi(s), `$JS.API.STREAM.CREATE.${s}`, `$JS.API.CONSUMER.DELETE.${s}.*`, `$JS.ACK.${s}.>`]),
             ...siteKvBuckets(site).map((b) => `$KV.${b}.>`),
@@ -146,7 +148,8 @@ export function permissionsFor(user: NatsUserSpec): NatsPermissions {
           deny: [...STREAM_WRITES.filter((s) => !s.startsWith('$JS.API.STREAM.CREATE')), ...SERVER_WIDE],
         },
         // `$SRV.>`: the site's gateway and agents answer discovery (NATS services framework).
-        subscribe: { allow: [cmd, evt, dlq, gw, queries, '$SRV.>', '_INBOX.>'], deny: [] },
+        // `beckn.<domain>.<action>` and `beckn.<domain>.bpp.<bpp>.<action>`: requests to the site's BPP (the BAPs' callbacks, `beckn.<domain>.bap.>`, are not taken).
+        subscribe: { allow: [cmd, evt, dlq, gw, queries, '$SRV.>', 'beckn.*.*', 'beckn.*.bpp.*.*', '_INBOX.>'], deny: [] },
         allowResponses: true,
       };
     }

@@ -1,5 +1,5 @@
 import { Schema } from 'effect';
-import { Duration, HttpUri, Location, NonEmpty, Timestamp, Uuid } from './primitives.ts';
+import { Duration, Location, ParticipantUri, NonEmpty, Timestamp, Uuid } from './primitives.ts';
 
 /** The Beckn 1.1 actions CACO speaks (`track` is not part of a flexibility trade). */
 export const REQUEST_ACTIONS = ['search', 'select', 'init', 'confirm', 'status', 'update', 'cancel', 'rating', 'support'] as const;
@@ -23,9 +23,9 @@ function contextFields<A extends BecknAction>(action: A) {
     action: Schema.Literal(action),
     version: Schema.Literal(BECKN_VERSION),
     bap_id: NonEmpty,
-    bap_uri: HttpUri,
+    bap_uri: ParticipantUri,
     bpp_id: Schema.optional(NonEmpty),
-    bpp_uri: Schema.optional(HttpUri),
+    bpp_uri: Schema.optional(ParticipantUri),
     transaction_id: Uuid,
     message_id: Uuid,
     timestamp: Timestamp,

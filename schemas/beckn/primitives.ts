@@ -43,6 +43,13 @@ export const NonNegativeDecimal = Schema.String.check(
 
 export const Currency = Schema.String.check(Schema.isPattern(/^[A-Z]{3}$/u, { expected: 'an ISO 4217 currency code like GBP' }));
 export const HttpUri = Schema.String.check(Schema.isPattern(/^https?:\/\/[^\s/$.?#][^\s]*$/u, { expected: 'an http(s) URI' }));
+/**
+ * A participant's address (`bap_uri`, `bpp_uri`): an http(s) URI, or over the NATS binding a
+ * `nats:<subject prefix>` URI (docs/beckn.md "Beckn over NATS"). Both are URIs in the spec's sense.
+ */
+export const ParticipantUri = Schema.String.check(
+  Schema.isPattern(/^(https?:\/\/[^\s/$.?#][^\s]*|nats:[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*)$/u, { expected: 'an http(s) URI or a nats:<subject> URI' }),
+);
 export const Email = Schema.String.check(Schema.isPattern(/^[^\s@]+@[^\s@]+\.[^\s@]+$/u, { expected: 'an e-mail address' }));
 /** Same pattern as the spec's `Gps`: "lat, lon". */
 export const Gps = Schema.String.check(

@@ -14,12 +14,15 @@ import {
   createCoordinationAgent,
   loopbackTransport,
   LoopbackResolver,
+  natsTransport,
   seededSigningKey,
   startBecknHttpServer,
   type CoordinationConfig,
   type CoordinationState,
 } from '../../agents/coordination/index.ts';
-import { createGridOperatorAgent, GRID_OPERATOR_AGENT, SIM_BAP, type BecknTransport, type GridOperatorConfig, type GridOperatorState } from '../../agents/grid-operator/index.ts';
+import { createGridOperatorAgent, GRID_OPERATOR_AGENT, natsAddresses, SIM_BAP, type BecknTransport, type GridOperatorConfig, type GridOperatorState } from '../../agents/grid-operator/index.ts';
+import { NatsBus } from '../../core/bus/nats-bus.ts';
+import { DEFAULT_DOMAIN } from '../../core/beckn/index.ts';
 
 /**
  * A market on one simulated clock: a feeder agent that puts chosen facts on the ledger (the
@@ -46,6 +49,12 @@ export interface MarketOptions {
   readonly gridOperator?: boolean;
   readonly coordination?: Partial<CoordinationConfig>;
   readonly gridOperatorConfig?: Partial<GridOperatorConfig>;
+  /**
+   * How the grid operator and the BPP talk: signed HTTP on loopback (default), or the NATS
+   * binding through a NATS server at `natsUrl` (the ledger's bus stays the embedded one).
+   */
+  readonly transport?: 'http' | 'nats';
+  readonly natsUrl?: string;
 }
 
 export async function startMarket(opts: MarketOptions = {}) {
@@ -57,7 +66,10 @@ export async function startMarket(opts: MarketOptions = {}) {
   const bapKey = seededSigningKey(seed, BAP_ID);
   const testBapKey = seededSigningKey(seed, TEST_BAP.id);
   const entry = (k: BecknSigningKey, url: string) => ({ subscriber_id: k.subscriberId, key_id: k.uniqueKeyId, signing_public_key: publicKeyToBase64(k.privateKey), url });
-  const keys = new StaticKeyDirectory([entry(bppKey, 'http://bpp.caco.local/beckn'), entry(bapKey, SIM_BAP.uri), entry(testBapKey, TEST_BAP.uri)]);
+  const overNats = opts.transport === 'nats';
+  const nats = overNats ? await NatsBus.connect({ servers: opts.natsUrl ?? '127.0.0.1:4222', name: `caco-test-market-${seed}` }) : undefined;
+  const bapConfig: Partial<GridOperatorConfig> = overNats ? { ...natsAddresses(DEFAULT_DOMAIN, BAP_ID), ...opts.gridOperatorConfig } : (opts.gridOperatorConfig ?? {});
+  const keys = new StaticKeyDirectory([entry(bppKey, 'http://bpp.caco.local/beckn'), entry(bapKey, bapConfig.bap?.uri ?? SIM_BAP.uri), entry(testBapKey, TEST_BAP.uri)]);
   let feedN = 0;
   runtime.add(
     defineAgent<null>({
@@ -75,9 +87,9 @@ export async function startMarket(opts: MarketOptions = {}) {
     }),
   );
   // Inline callbacks by default: on one simulated clock the BAP must get each callback before the step ends.
-  runtime.add(createCoordinationAgent({ runtime, signingKey: bppKey, keyDirectory: keys, resolver, config: { callbackDelivery: 'inline', ...opts.coordination } }));
+  runtime.add(createCoordinationAgent({ runtime, signingKey: bppKey, keyDirectory: keys, resolver, config: { callbackDelivery: 'inline', ...opts.coordination }, ...(nats ? { nats: { bus: nats } } : {}) }));
   const recorded: Recorded[] = [];
-  const base = loopbackTransport(resolver);
+  const base: BecknTransport = nats ? natsTransport(nats) : loopbackTransport(resolver);
   // The grid operator's transport, recording every body it sends and receives.
   const transport: BecknTransport = {
     ...base,
@@ -98,7 +110,7 @@ export async function startMarket(opts: MarketOptions = {}) {
         },
       }),
   };
-  if (opts.gridOperator ?? true) runtime.add(createGridOperatorAgent({ runtime, signingKey: bapKey, keyDirectory: keys, transport, ...(opts.gridOperatorConfig ? { config: opts.gridOperatorConfig } : {}) }));
+  if (opts.gridOperator ?? true) runtime.add(createGridOperatorAgent({ runtime, signingKey: bapKey, keyDirectory: keys, transport, config: bapConfig }));
 
   // A bare BAP for hand-made requests: its callbacks are only recorded.
   const testBapInbox: Recorded[] = [];
@@ -141,6 +153,7 @@ export async function startMarket(opts: MarketOptions = {}) {
     async close(): Promise<void> {
       await runtime.stop();
       await testBapServer.close();
+      await nats?.close();
       await s.close();
     },
   };

@@ -76,6 +76,11 @@ describe('NATS role permissions', { timeout: 30_000 }, () => {
         }
         assert.ok(permits(p.subscribe, `caco.${site}.cmd.compute.submit`));
         assert.ok(!permits(p.subscribe, `caco.${other}.cmd.compute.submit`));
+        // Beckn over NATS: the BPP takes requests and calls BAPs back, and reads no BAP's callbacks.
+        assert.ok(permits(p.subscribe, 'beckn.deg_compute-flexibility.search'));
+        assert.ok(permits(p.subscribe, 'beckn.deg_compute-flexibility.bpp.bpp_london_caco_local.confirm'));
+        assert.ok(permits(p.publish, 'beckn.deg_compute-flexibility.bap.rival-buyer_example_org.on_search'));
+        assert.ok(!permits(p.subscribe, 'beckn.deg_compute-flexibility.bap.rival-buyer_example_org.on_search'));
       }),
     );
   });

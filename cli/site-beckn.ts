@@ -1,0 +1,85 @@
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { bppSubject, FileKeyDirectory, loadSigningKeyFile, marketSubject, natsBppUri, newSigningIdentity } from '../core/beckn/index.ts';
+import type { Bus } from '../core/bus/bus.ts';
+import type { Runtime } from '../core/runtime/runtime.ts';
+import { createCoordinationAgent, type BecknHttpServer } from '../agents/coordination/index.ts';
+import { UsageError } from './errors.ts';
+
+/**
+ * The site's market for `caco run`: the coordination agent (the Beckn BPP) on HTTP and, when
+ * the bus is NATS, on the NATS binding too (docs/beckn.md "Beckn over NATS"). On first run a
+ * signing key and an empty key directory are made under `<data-dir>/<site>/beckn/`; a BAP is
+ * let in by adding its key to that directory (re-read when it changes, no restart).
+ */
+export interface SiteBecknOptions {
+  readonly dataDir: string;
+  readonly site: string;
+  readonly signingKey?: string;
+  readonly keyDirectory?: string;
+  /** 0: no HTTP (NATS only). */
+  readonly port: number;
+  readonly host: string;
+  readonly domain: string;
+}
+
+export interface SiteBeckn {
+  /** Adds the coordination agent to the runtime; `bus` is the site's (the NATS binding needs a NATS one). */
+  add(rt: Runtime, bus: Bus): void;
+  /** What the start-up log says about the market, once the runtime has started. */
+  notes(): string[];
+}
+
+const KEY_DIRECTORY_FORMAT = 'caco-beckn-keys/1';
+
+export function siteBeckn(o: SiteBecknOptions): SiteBeckn {
+  const dir = join(o.dataDir, o.site, 'beckn');
+  const keyPath = o.signingKey ?? join(dir, 'bpp.signing-key.json');
+  const dirPath = o.keyDirectory ?? join(dir, 'keys.json');
+  const subscriberId = `bpp.${o.site}.caco.local`.replace(/[^A-Za-z0-9._-]/g, '-');
+  const uri = `http://${o.host}:${o.port}/beckn`;
+  if (o.signingKey !== undefined && !existsSync(o.signingKey)) throw new UsageError(`--beckn-signing-key: file ${o.signingKey} does not exist`);
+  if (o.keyDirectory !== undefined && !existsSync(o.keyDirectory)) throw new UsageError(`--beckn-key-directory: file ${o.keyDirectory} does not exist`);
+  if (!existsSync(keyPath)) {
+    mkdirSync(dirname(keyPath), { recursive: true });
+    const { signingKeyFile } = newSigningIdentity(subscriberId, 'k1', uri);
+    writeFileSync(keyPath, `${JSON.stringify(signingKeyFile, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(keyPath, 0o600);
+  }
+  if (!existsSync(dirPath)) {
+    mkdirSync(dirname(dirPath), { recursive: true });
+    writeFileSync(dirPath, `${JSON.stringify({ format: KEY_DIRECTORY_FORMAT, keys: [] }, null, 2)}\n`);
+  }
+  const signingKey = loadSigningKeyFile(keyPath);
+  const keyDirectory = new FileKeyDirectory(dirPath);
+  let http: BecknHttpServer | undefined;
+  let overNats = false;
+  return {
+    add(rt, bus) {
+      overNats = bus.kind === 'nats';
+      const bppUri = o.port > 0 ? uri : natsBppUri(o.domain, signingKey.subscriberId);
+      rt.add(
+        createCoordinationAgent({
+          runtime: rt,
+          signingKey,
+          keyDirectory,
+          listen: o.port > 0 ? { host: o.host, port: o.port } : false,
+          onListening: (s) => (http = s),
+          ...(overNats ? { nats: { bus } } : {}),
+          config: { bpp: { id: signingKey.subscriberId, uri: bppUri }, domain: o.domain, support: { email: 'flex-desk@caco.local', url: `${bppUri}/support` } },
+        }),
+      );
+    },
+    notes() {
+      const where = [
+        ...(overNats ? [`NATS requests on ${marketSubject(o.domain)}.<action> and ${bppSubject(o.domain, signingKey.subscriberId)}.<action> (callbacks to each BAP's nats: address)`] : []),
+        ...(http ? [`HTTP POST ${uri}/<action> (listening on ${http.origin})`] : []),
+      ];
+      return [
+        `beckn: coordination agent ${signingKey.subscriberId} (key ${signingKey.uniqueKeyId}) sells flexibility on ${o.domain}: ${where.join('; ') || 'no transport (give --beckn-port or a NATS bus)'}`,
+        ...(overNats ? [] : ['beckn: the embedded bus has no NATS binding, so the market is on HTTP only (use --bus nats for Beckn over NATS)']),
+        `beckn: BAP keys from ${resolve(dirPath)} (re-read when it changes); this BPP's key in ${resolve(keyPath)}`,
+      ];
+    },
+  };
+}
