@@ -111,6 +111,7 @@ export function decodeCommit(streamName: string, seq: number, data: Uint8Array):
       data: e.data,
       prevHash: e.prevHash,
       hash: e.hash,
+      covers: e.covers,
       sig: e.sig,
     };
   }

@@ -272,7 +272,9 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
     const startSeq = known ? known.seq + 1 : 1;
     const judge = (c: RawCommit) => {
       const d = tryDecodeCommit(this.streamName, c.seq, c.data);
-      if (!('unreadable' in d)) for (const e of d) if (e.stream === stream) verifier.check(e);
+      if (!('unreadable' in d)) for (const e of d) if (e.stream === stream) verifier.push(e);
+      // One message is one whole commit: a commit left open by it has no signed head.
+      verifier.flush();
     };
     if (startSeq === last.seq) judge({ seq: last.seq, data: last.data, subject });
     else for await (const chunk of this.range(subject, startSeq, last.seq)) for (const c of chunk) judge(c);
