@@ -7,6 +7,7 @@ import type { Envelope } from '../envelope.ts';
 import type { UnreadableRecord } from './event-store.ts';
 import { CacoError, InvalidArgumentError } from '../errors.ts';
 import { sealableOf } from '../ledger/seal.ts';
+import { keepStoredCommit } from './stored-form.ts';
 
 /**
  * One commit message carries one append; its events get positions `seq * 1024 + index`, so
@@ -115,6 +116,8 @@ export function decodeCommit(streamName: string, seq: number, data: Uint8Array):
       sig: e.sig,
     };
   }
+  // For the relay: the stored bytes of each event, and the rest of its commit.
+  keepStoredCommit({ bytes: data, events: out });
   return out;
 }
 

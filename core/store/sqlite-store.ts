@@ -11,6 +11,7 @@ import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedR
 import { CorruptCommitError } from './jetstream-commit.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
+import { keepStoredData } from './stored-form.ts';
 
 interface Row {
   position: number;
@@ -610,7 +611,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
 }
 
 function fromRaw(r: RawRow): Envelope {
-  return {
+  const e: Envelope = {
     id: r[1],
     type: r[4],
     version: r[5],
@@ -627,6 +628,9 @@ function fromRaw(r: RawRow): Envelope {
     covers: r[14] ?? undefined,
     sig: r[13],
   };
+  // For the relay: the data JSON as stored, published as it is.
+  keepStoredData(e, r[10]);
+  return e;
 }
 
 /** A row as an event, or as what it is when its data is not JSON (someone wrote the file by hand). */
