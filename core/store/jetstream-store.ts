@@ -17,6 +17,7 @@ import { readRange, type RawCommit } from './jetstream-reader.ts';
 import { retryWhileUnavailable, type RetryOptions } from './nats-retry.ts';
 import { NatsQuarantineStore } from './nats-quarantine.ts';
 import { HandlerFailure, Resumer } from './resume.ts';
+import { keepStoredCommit } from './stored-form.ts';
 
 export interface JetStreamStoreOptions {
   /** NATS URL(s) to connect to; ignored when `nc` is given. Default NATS_URL, then 127.0.0.1:4222. */
@@ -731,6 +732,8 @@ class JetStreamSubscription implements StoreSubscription {
         this.pos = d.position;
       }
     } else {
+      // For the relay: the stored bytes of each event, and the rest of its commit.
+      keepStoredCommit({ bytes: data, events: d });
       for (const e of d) {
         if (e.position <= this.pos) continue;
         if (this.closed) return;

@@ -537,7 +537,12 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
   readPage(from: number, limit: number): Array<Envelope | UnreadableRecord> {
     const rows = this.stmts.readAll.all(from, limit);
     const out = new Array<Envelope | UnreadableRecord>(rows.length);
-    for (let i = 0; i < rows.length; i++) out[i] = readRow(rows[i]!);
+    for (let i = 0; i < rows.length; i++) {
+      const x = readRow(rows[i]!);
+      // For the relay (subscriptions read here): the data JSON as stored, published as it is.
+      if (!('unreadable' in x)) keepStoredData(x, rows[i]![10]);
+      out[i] = x;
+    }
     return out;
   }
 
@@ -628,8 +633,6 @@ function fromRaw(r: RawRow): Envelope {
     covers: r[14] ?? undefined,
     sig: r[13],
   };
-  // For the relay: the data JSON as stored, published as it is.
-  keepStoredData(e, r[10]);
   return e;
 }
 

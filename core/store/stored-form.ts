@@ -46,8 +46,6 @@ export function commitTailOf(e: Envelope): ReadonlyArray<Envelope> | undefined {
   return out;
 }
 
-const enc = new TextEncoder();
-
 /**
  * The envelope as the relay publishes it: `{"position":…,` then the event exactly as stored
  * (a JetStream commit's bytes for it), or, from SQLite, its fields around the stored data
@@ -56,19 +54,30 @@ const enc = new TextEncoder();
 export function relayBytes(e: Envelope): Uint8Array {
   const f = forms.get(e);
   if (f !== undefined) {
-    if (typeof f === 'string') return enc.encode(envelopeJsonWithData(e, f));
-    const i = f.events.length === 1 ? 0 : f.events.indexOf(e);
-    const span = i < 0 ? undefined : elementSpan(f.bytes, i);
+    if (typeof f === 'string') return Buffer.from(envelopeJsonWithData(e, f), 'utf8');
+    const span = f.events.length === 1 ? onlyElement(f.bytes) : spanOf(f, e);
     if (span) {
-      const head = enc.encode(`{"position":${e.position},`);
-      const out = new Uint8Array(head.length + span.end - span.start - 1);
-      out.set(head, 0);
+      const head = `{"position":${e.position},`;
+      const out = Buffer.allocUnsafe(head.length + span.end - span.start - 1);
+      out.latin1Write(head, 0);
       // The stored object without its opening brace.
       out.set(f.bytes.subarray(span.start + 1, span.end), head.length);
       return out;
     }
   }
-  return enc.encode(JSON.stringify(e));
+  return Buffer.from(JSON.stringify(e), 'utf8');
+}
+
+function spanOf(f: StoredCommit, e: Envelope): { start: number; end: number } | undefined {
+  const i = f.events.indexOf(e);
+  return i < 0 ? undefined : elementSpan(f.bytes, i);
+}
+
+/** `[{…}]` exactly, as this store writes a one-event commit: the object's span without a scan. */
+function onlyElement(b: Uint8Array): { start: number; end: number } | undefined {
+  const n = b.length;
+  if (n >= 4 && b[0] === OPEN_BRACKET && b[1] === OPEN_BRACE && b[n - 2] === CLOSE_BRACE && b[n - 1] === 0x5d) return { start: 1, end: n - 1 };
+  return elementSpan(b, 0);
 }
 
 /** The envelope's JSON with `data` as stored (no parse and re-serialise of the payload). */

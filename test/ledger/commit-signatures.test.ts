@@ -23,7 +23,7 @@ import { SqliteEventStore } from '../../core/store/sqlite-store.ts';
 import { VerifiedEventStore } from '../../core/store/verified-store.ts';
 import { MemoryQuarantineStore } from '../../core/store/memory-quarantine.ts';
 import { decodeCommit, encodeCommit } from '../../core/store/jetstream-commit.ts';
-import { relayBytes } from '../../core/store/stored-form.ts';
+import { keepStoredCommit, relayBytes } from '../../core/store/stored-form.ts';
 import { silentLogger } from '../../core/log/logger.ts';
 import type { Envelope, NewEvent } from '../../core/envelope.ts';
 
@@ -265,7 +265,18 @@ test('JetStream commits keep covers, and the relay publishes each event as store
   const decoded = decodeCommit('CACO_T', 7, bytes);
   assert.deepEqual(decoded.map((e) => e.covers), [undefined, undefined, 3]);
   assert.deepEqual([...judge(decoded).values()], [true, true, true]);
-  for (const e of decoded) {
+  // What the JetStream subscription keeps for the relay.
+  keepStoredCommit({ bytes, events: decoded });
+  const one = sealBatch('job-9', [ev()], undefined, site);
+  const oneBytes = encodeCommit(one);
+  const oneDecoded = decodeCommit('CACO_T', 8, oneBytes);
+  keepStoredCommit({ bytes: oneBytes, events: oneDecoded });
+  // A commit written with whitespace (not by this store) is still cut at the right place.
+  const spaced = Buffer.from(' [ ' + JSON.parse(Buffer.from(bytes).toString('utf8')).map((x: unknown) => JSON.stringify(x, null, 1)).join(' ,\n ') + ' ] ');
+  const spacedDecoded = decodeCommit('CACO_T', 9, spaced);
+  keepStoredCommit({ bytes: spaced, events: spacedDecoded });
+  assert.deepEqual(JSON.parse(Buffer.from(bytes).toString('utf8')), JSON.parse(JSON.stringify(a.map(({ position: _p, ...rest }) => rest))), 'encodeCommit writes the stored form');
+  for (const e of [...decoded, ...oneDecoded, ...spacedDecoded]) {
     const relayed = JSON.parse(Buffer.from(relayBytes(e)).toString('utf8')) as Envelope;
     assert.deepEqual(relayed, JSON.parse(JSON.stringify(e)), 'the stored bytes, with the position');
   }
