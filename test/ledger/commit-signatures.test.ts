@@ -18,7 +18,8 @@ import { verifyLedger } from '../../core/ledger/verify.ts';
 import { ChainVerifier, type Judged } from '../../core/ledger/chain-verifier.ts';
 import { hashEvent, sealBatch, sealBatchPerEvent } from '../../core/ledger/seal.ts';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
-import { checkWithCommit } from '../../core/ledger/commit-proof.ts';
+import { checkWithCommit, COMMIT_PROOF_HEADER, parseCommitProof } from '../../core/ledger/commit-proof.ts';
+import { Relay } from '../../core/runtime/relay.ts';
 import { SqliteEventStore } from '../../core/store/sqlite-store.ts';
 import { VerifiedEventStore } from '../../core/store/verified-store.ts';
 import { MemoryQuarantineStore } from '../../core/store/memory-quarantine.ts';
@@ -279,5 +280,33 @@ test('JetStream commits keep covers, and the relay publishes each event as store
   for (const e of [...decoded, ...oneDecoded, ...spacedDecoded]) {
     const relayed = JSON.parse(Buffer.from(relayBytes(e)).toString('utf8')) as Envelope;
     assert.deepEqual(relayed, JSON.parse(JSON.stringify(e)), 'the stored bytes, with the position');
+  }
+});
+
+test('the relay publishes an unsigned event with the rest of its commit, and a bus subscriber proves each one alone', async () => {
+  const s = embeddedStack('commit-relay');
+  const relay = new Relay({ store: s.store, checkpoints: s.store, bus: s.bus, site: 'cs', log: silentLogger() });
+  try {
+    const got: Array<{ body: Envelope; proof: string | undefined }> = [];
+    await s.bus.subscribe('caco.cs.evt.>', (m) => void got.push({ body: JSON.parse(Buffer.from(m.data).toString('utf8')) as Envelope, proof: m.headers[COMMIT_PROOF_HEADER] }));
+    const a = await s.store.append('job-1', [ev(), ev(), ev()], 'no-stream');
+    const b = await s.store.append('job-2', [ev()], 'no-stream');
+    await relay.start();
+    await relay.caughtUp();
+    const deadline = Date.now() + 5000;
+    while (got.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(got.map((g) => g.body.id), [...a.events, ...b.events].map((e) => e.id));
+    assert.deepEqual(got.map((g) => g.proof !== undefined), [true, true, false, false], 'only unsigned events carry a proof');
+    for (const g of got) {
+      assert.deepEqual(g.body, JSON.parse(JSON.stringify([...a.events, ...b.events].find((e) => e.id === g.body.id))), 'the stored event, with its position');
+      const proof = parseCommitProof(g.proof);
+      assert.ok(proof === undefined || Array.isArray(proof));
+      assert.equal(checkWithCommit(g.body, proof as Envelope[] | undefined, s.keyring), null, g.body.id);
+    }
+    // Without its proof, an unsigned event is refused on the bus.
+    assert.match(String(checkWithCommit(got[0]!.body, undefined, s.keyring)), /unsigned/);
+  } finally {
+    await relay.stop();
+    await s.close();
   }
 });
