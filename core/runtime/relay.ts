@@ -8,7 +8,7 @@ import { commitTailOf, relayBytes } from '../store/stored-form.ts';
 import { VerifiedEventStore } from '../store/verified-store.ts';
 import { COMMIT_PROOF_HEADER } from '../ledger/commit-proof.ts';
 import { metricsHooks } from '../observability/hooks.ts';
-import { ATTR, SpanKind, endSpan, envelopeAttributes, eventContext, startSpan, traceHeaders } from '../observability/tracing.ts';
+import { ATTR, SpanKind, endSpan, envelopeAttributes, eventContext, startSpan, traceHeaders, tracingEnabled } from '../observability/tracing.ts';
 
 export interface RelayOptions {
   readonly store: EventStore;
@@ -79,7 +79,8 @@ export class Relay {
   }
 
   private async publish(e: Envelope): Promise<void> {
-    const span = startSpan(`relay publish ${e.type}`, eventContext(e.id), { ...envelopeAttributes(e), [ATTR.stream]: e.stream, [ATTR.site]: this.o.site }, SpanKind.PRODUCER);
+    // The span's name and attributes are built only when tracing is on: this runs per event.
+    const span = tracingEnabled() ? startSpan(`relay publish ${e.type}`, eventContext(e.id), { ...envelopeAttributes(e), [ATTR.stream]: e.stream, [ATTR.site]: this.o.site }, SpanKind.PRODUCER) : undefined;
     try {
       // An event its commit's head signs for travels with the rest of its commit, so a
       // subscriber can check it on its own (see checkWithCommit).
