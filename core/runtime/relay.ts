@@ -35,6 +35,8 @@ export class Relay {
   private published = 0;
   /** The rest of the last commit read again for a proof (SQLite), reused for its other events. */
   private tail: { stream: string; events: Envelope[] } | undefined;
+  /** Relayed JSON of the events of the commits being published (see relayedJson). */
+  private readonly proofParts = new Map<string, string>();
 
   constructor(private readonly o: RelayOptions) {}
 
@@ -85,7 +87,8 @@ export class Relay {
       // An event its commit's head signs for travels with the rest of its commit, so a
       // subscriber can check it on its own (see checkWithCommit).
       const proof = e.sig === '' ? await this.commitProof(e) : undefined;
-      await this.o.bus.publish(subjects.event(this.o.site, e.type), relayBytes(e), {
+      const kept = this.proofParts.size > 0 ? this.proofParts.get(`${e.position}:${e.hash}`) : undefined;
+      await this.o.bus.publish(subjects.event(this.o.site, e.type), kept !== undefined ? Buffer.from(kept, 'utf8') : relayBytes(e), {
         headers: {
           'Nats-Msg-Id': e.id,
           'Caco-Type': e.type,
@@ -127,8 +130,22 @@ export class Relay {
         tail = read;
       }
     }
-    const dec = new TextDecoder();
-    return '[' + tail.map((x) => dec.decode(relayBytes(x))).join(',') + ']';
+    return '[' + tail.map((x) => this.relayedJson(x)).join(',') + ']';
+  }
+
+  /**
+   * An event's relayed JSON, kept while its commit is being published: each event of a commit
+   * is in the proof of every event before it, so it is encoded once, not once per proof.
+   */
+  private relayedJson(x: Envelope): string {
+    const key = `${x.position}:${x.hash}`;
+    let json = this.proofParts.get(key);
+    if (json === undefined) {
+      json = Buffer.from(relayBytes(x)).toString('utf8');
+      if (this.proofParts.size >= 2048) this.proofParts.clear();
+      this.proofParts.set(key, json);
+    }
+    return json;
   }
 
   /** Resolves once everything stored so far has been published. */
