@@ -59,7 +59,7 @@ export function relayBytes(e: Envelope): Uint8Array {
     if (span) {
       const head = `{"position":${e.position},`;
       const out = Buffer.allocUnsafe(head.length + span.end - span.start - 1);
-      out.latin1Write(head, 0);
+      out.write(head, 0, 'latin1');
       // The stored object without its opening brace.
       out.set(f.bytes.subarray(span.start + 1, span.end), head.length);
       return out;
