@@ -16,7 +16,11 @@ import { join } from 'node:path';
 import { embeddedStack } from '../support/embedded.ts';
 import { verifyLedger } from '../../core/ledger/verify.ts';
 import { ChainVerifier, type Judged } from '../../core/ledger/chain-verifier.ts';
-import { hashEvent, sealBatch, sealBatchPerEvent } from '../../core/ledger/seal.ts';
+import { hashBatch, hashEvent, sealBatch, sealBatchPerEvent } from '../../core/ledger/seal.ts';
+import { JetStreamEventStore } from '../../core/store/jetstream-store.ts';
+import { jetstream } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { natsSkip, natsUrl, uniqueToken } from '../support/nats.ts';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
 import { checkWithCommit, COMMIT_PROOF_HEADER, parseCommitProof } from '../../core/ledger/commit-proof.ts';
 import { Relay } from '../../core/runtime/relay.ts';
@@ -308,5 +312,38 @@ test('the relay publishes an unsigned event with the rest of its commit, and a b
   } finally {
     await relay.stop();
     await s.close();
+  }
+});
+
+test('JetStream: a commit re-published without its head, and an unsigned event chained on the real head, are named by the audit, skipped by readers, and not chained on by the writer', { skip: await natsSkip(), timeout: 60_000 }, async () => {
+  const siteName = uniqueToken('csig');
+  const store = await JetStreamEventStore.connect({ servers: natsUrl(), site: siteName, keyring: site });
+  const outsider = await connect({ servers: natsUrl(), name: 'commit-sig-tamper' });
+  try {
+    const a = await store.append('job-1', [ev(), ev(), ev()], 'no-stream');
+    const js = jetstream(outsider);
+    const subject = store.subjectOf('job-1');
+    // Spliced: the first two events of the genuine commit, as a commit of their own (its head dropped).
+    const headless = await js.publish(subject, encodeCommit(a.events.slice(0, 2)));
+    // An unsigned event chained exactly on the real head, as an attacker can compute.
+    const [forged] = hashBatch('job-1', [ev()], a.events[2]);
+    const unsigned = await js.publish(subject, encodeCommit([forged!]));
+    // The writer chains on the last verified event, not on the forgery.
+    const b = await store.append('job-1', [ev(), ev()], 2);
+    assert.equal(b.events[0]!.prevHash, a.events[2]!.hash);
+    const report = await verifyLedger(store, site);
+    assert.equal(report.ok, false);
+    const positions = report.broken.map((x) => x.position);
+    assert.ok(positions.includes(headless.seq * 1024) && positions.includes(headless.seq * 1024 + 1), JSON.stringify(report.broken));
+    assert.ok(positions.includes(unsigned.seq * 1024), JSON.stringify(report.broken));
+    assert.match(report.broken.find((x) => x.position === unsigned.seq * 1024)!.reason, /no signed head follows it/);
+    const verified = new VerifiedEventStore(store, { keys: site, quarantine: new MemoryQuarantineStore(), log: silentLogger() });
+    const read: string[] = [];
+    for await (const e of verified.readAll()) read.push(e.id);
+    assert.deepEqual(read, [...a.events, ...b.events].map((e) => e.id));
+  } finally {
+    await outsider.close();
+    await store.destroy();
+    await store.close();
   }
 });
