@@ -103,14 +103,14 @@ export class ChainVerifier {
     const st = other.streams.get(stream);
     if (!st) return this.seed(stream, undefined);
     this.streams.set(stream, { head: st.head, passedOver: st.passedOver, pending: [...st.pending] });
-    if (st.pending.length > 0) this.open = stream;
+    // Opened by the next push on this stream (which first ends any other open commit).
   }
 
   /** Judge the next event in ledger order; returns every event decided by it (it, and any it releases or ends). */
   push(e: Envelope): Judged[] {
     const out: Judged[] = [];
     // Commits are contiguous: an event of another stream ends the open commit.
-    if (this.open !== undefined && this.open !== e.stream) this.failOpen(out, `no signed head follows it: its commit ends at revision ${this.tipRevision()} without a signature`);
+    if (this.open !== undefined && this.open !== e.stream) this.failOpen(out, this.open, `no signed head follows it: its commit ends at revision ${this.tipRevision(this.open)} without a signature`);
     let s = this.streams.get(e.stream);
     if (!s) {
       s = { head: undefined, passedOver: undefined, pending: [] };
@@ -120,7 +120,7 @@ export class ChainVerifier {
     const tip = s.pending.length > 0 ? s.pending[s.pending.length - 1]! : undefined;
     if (tip && e.revision === tip.revision + 1 && e.prevHash === tip.hash) link = null;
     else {
-      if (tip) this.failOpen(out, `no signed head follows it: its commit ends at revision ${tip.revision} without a signature (the next event, revision ${String(e.revision)}, does not continue it)`);
+      if (tip) this.failOpen(out, e.stream, `no signed head follows it: its commit ends at revision ${tip.revision} without a signature (the next event, revision ${String(e.revision)}, does not continue it)`);
       link = linkProblem(e, s);
     }
     if (link !== null && link !== 'passed-over') {
@@ -130,7 +130,7 @@ export class ChainVerifier {
     const own = checkHash(e);
     if (own !== null) {
       // In place but not genuine: its successor may still vouch for it (see passedOver).
-      if (s.pending.length > 0) this.failOpen(out, `its commit's chain is broken at revision ${String(e.revision)}, before the signed head`);
+      if (s.pending.length > 0) this.failOpen(out, e.stream, `its commit's chain is broken at revision ${String(e.revision)}, before the signed head`);
       s.passedOver = typeof e.hash === 'string' && Number.isInteger(e.revision) ? { revision: e.revision, hash: e.hash } : undefined;
       out.push({ event: e, verdict: fail(own) });
       return out;
@@ -143,7 +143,7 @@ export class ChainVerifier {
     }
     const sigProblem = checkSignature(e, this.keys, this.cache);
     if (sigProblem !== null) {
-      if (s.pending.length > 0) this.failOpen(out, `the signed head of its commit (revision ${e.revision}) is refused: ${sigProblem}`);
+      if (s.pending.length > 0) this.failOpen(out, e.stream, `the signed head of its commit (revision ${e.revision}) is refused: ${sigProblem}`);
       s.passedOver = { revision: e.revision, hash: e.hash };
       out.push({ event: e, verdict: fail(sigProblem) });
       return out;
@@ -166,7 +166,8 @@ export class ChainVerifier {
   /** The end of a read: the open commit's events have no signed head after them, and are refused. */
   flush(): Judged[] {
     const out: Judged[] = [];
-    if (this.open !== undefined) this.failOpen(out, `no signed head follows it: its commit ends at revision ${this.tipRevision()} without a signature`);
+    // Normally one open commit; a stream seeded open (seedFrom) and never pushed is one more.
+    for (const [stream, st] of this.streams) if (st.pending.length > 0) this.failOpen(out, stream, `no signed head follows it: its commit ends at revision ${this.tipRevision(stream)} without a signature`);
     return out;
   }
 
@@ -181,20 +182,21 @@ export class ChainVerifier {
     return fail('unsigned: waits for its commit\'s signed head');
   }
 
-  private tipRevision(): number {
-    const p = this.streams.get(this.open!)!.pending;
+  private tipRevision(stream: string): number {
+    const p = this.streams.get(stream)!.pending;
     return p[p.length - 1]!.revision;
   }
 
-  private failOpen(out: Judged[], reason: string): void {
-    const s = this.streams.get(this.open!)!;
+  private failOpen(out: Judged[], stream: string, reason: string): void {
+    const s = this.streams.get(stream)!;
+    if (s.pending.length === 0) return;
     const verdict = fail(reason);
     for (const p of s.pending) out.push({ event: p, verdict });
     // In place but not proven: a signed successor may still chain on it, as on a tampered row.
     const tip = s.pending[s.pending.length - 1]!;
     s.passedOver = { revision: tip.revision, hash: tip.hash };
     s.pending = [];
-    this.open = undefined;
+    if (this.open === stream) this.open = undefined;
   }
 }
 
