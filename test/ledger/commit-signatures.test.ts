@@ -347,3 +347,27 @@ test('JetStream: a commit re-published without its head, and an unsigned event c
     await store.close();
   }
 });
+
+test('a verifier seeded in the middle of a commit (a reader starting part-way) ends another open commit, and decides the seeded one at its head', () => {
+  const a = sealBatch('job-s1', [ev(), ev(), ev()], undefined, site);
+  const b = sealBatch('job-s2', [ev(), ev()], undefined, site);
+  const before = new ChainVerifier(site);
+  assert.deepEqual(before.push(a[0]!), []);
+  const v = new ChainVerifier(site);
+  assert.deepEqual(v.push(b[0]!), []);
+  v.seedFrom(before, 'job-s1');
+  const decided = [...v.push(a[1]!), ...v.push(a[2]!), ...v.flush()];
+  assert.deepEqual(
+    decided.map((j) => [j.event.id, j.verdict.ok]),
+    [
+      [b[0]!.id, false],
+      [a[0]!.id, true],
+      [a[1]!.id, true],
+      [a[2]!.id, true],
+    ],
+  );
+  // A stream seeded open and never continued is refused at the end.
+  const w = new ChainVerifier(site);
+  w.seedFrom(before, 'job-s1');
+  assert.deepEqual(w.flush().map((j) => j.event.id), [a[0]!.id]);
+});
