@@ -9,6 +9,9 @@ const StreamName = Schema.String.check(Schema.isPattern(/^[A-Za-z0-9][A-Za-z0-9_
 /** A signature: base64 or any other printable encoding, bounded. */
 const Signature = Schema.String.check(Schema.isPattern(/^[!-~]{1,1024}$/u, { expected: 'a signature of 1 to 1,024 printable ASCII characters' }));
 
+/** A ledger event's signature: '' when its commit's head signs for it. */
+const LedgerSignature = Schema.String.check(Schema.isPattern(/^[!-~]{0,1024}$/u, { expected: 'a signature of at most 1,024 printable ASCII characters' }));
+
 /** The envelope fields every message has, with the rules the decoder and the JSON Schemas share. */
 export const envelopeFields = {
   id: Token,
@@ -27,7 +30,10 @@ export const ledgerFields = {
   position: NonNegativeInt,
   prevHash: Hex64,
   hash: Hex64,
-  sig: Signature,
+  /** On a commit's signed head: how many events its signature covers (docs/ledger.md). */
+  covers: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1024 }))),
+  /** '' on an event its commit's head signs for. */
+  sig: LedgerSignature,
 } as const;
 
 /** The envelope as it travels: every stored event and every relayed message. */

@@ -1,6 +1,6 @@
 import { GENESIS_HASH, type Envelope } from '../envelope.ts';
 import type { KeyResolver } from './key-resolver.ts';
-import { checkEvent } from './seal.ts';
+import { checkHash, checkSignature } from './seal.ts';
 import type { SignatureCache } from './signature-cache.ts';
 
 /** The last event of a stream that passed every check. */
@@ -10,6 +10,12 @@ export interface VerifiedHead {
 }
 
 export type ChainVerdict = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+/** An event and what was decided about it. */
+export interface Judged {
+  readonly event: Envelope;
+  readonly verdict: ChainVerdict;
+}
 
 interface StreamState {
   head: VerifiedHead | undefined;
@@ -21,17 +27,38 @@ interface StreamState {
    * forged event beside the real one (JetStream) is simply passed over.
    */
   passedOver: VerifiedHead | undefined;
+  /**
+   * The open commit: unsigned events (`sig: ''`) whose hash and link are good, waiting for
+   * the signed head that vouches for them. Never more than one commit long.
+   */
+  pending: Envelope[];
 }
 
+const OK: ChainVerdict = { ok: true };
+const fail = (reason: string): ChainVerdict => ({ ok: false, reason });
+
 /**
- * Verify-on-read, one event at a time in ledger order: its own hash and signature (by a
- * registered key of its source), the revision after the stream's last verified event, and
- * `prevHash` equal to that event's hash. A refused event does not move the stream's head,
- * so the next good event is judged against the last good one and a forgery cannot make
- * readers (or the writer) chain on it. Pure: no I/O, one instance per reader.
+ * Verify-on-read, one event at a time in ledger order: its own hash, the revision after the
+ * stream's last verified event, `prevHash` equal to that event's hash, and a signature by a
+ * registered key of its source — its own, or its commit's.
+ *
+ * Signatures are per commit (docs/ledger.md): an event with `sig: ''` waits (`push` returns
+ * nothing for it yet) until the signed head of its commit comes; that head's signature, over
+ * a hash that chains over the waiting events, decides them all, and `push` returns them
+ * with it, in order. The head says in `covers` how many events it vouches for, and vouches
+ * only for events of its own source. A commit is contiguous in every read the stores give
+ * (one JetStream message, consecutive SQLite rows), so an open commit that is followed by
+ * anything but its own next event has lost its head: its events are refused then, and at
+ * the end of a read (`flush`) whatever is still waiting is refused.
+ *
+ * A refused event does not move the stream's head, so the next good event is judged against
+ * the last good one and a forgery cannot make readers (or the writer) chain on it. Pure: no
+ * I/O, one instance per reader.
  */
 export class ChainVerifier {
   private readonly streams = new Map<string, StreamState>();
+  /** The stream whose commit is open (has pending events), if any. */
+  private open: string | undefined;
 
   constructor(
     private readonly keys: KeyResolver,
@@ -53,34 +80,123 @@ export class ChainVerifier {
     for (const [stream, st] of this.streams) if (st.head) yield [stream, st.head];
   }
 
+  /** Events waiting for their commit's signed head (at most one commit's worth). */
+  get pendingCount(): number {
+    return this.open === undefined ? 0 : this.streams.get(this.open)!.pending.length;
+  }
+
   /**
    * Start `stream` from a head verified elsewhere (a reader that begins after the start of
    * the ledger learns each stream's head before judging its first event). `undefined`
    * means the stream had no verified event before.
    */
   seed(stream: string, head: VerifiedHead | undefined): void {
-    this.streams.set(stream, { head, passedOver: undefined });
+    this.streams.set(stream, { head, passedOver: undefined, pending: [] });
   }
 
-  check(e: Envelope): ChainVerdict {
+  /**
+   * Start `stream` where `other` has it, open commit included: a reader that begins in the
+   * middle of a commit carries on with the events before its start still waiting, so the
+   * commit's head decides them (the caller does not hand them on again).
+   */
+  seedFrom(other: ChainVerifier, stream: string): void {
+    const st = other.streams.get(stream);
+    if (!st) return this.seed(stream, undefined);
+    this.streams.set(stream, { head: st.head, passedOver: st.passedOver, pending: [...st.pending] });
+    // Opened by the next push on this stream (which first ends any other open commit).
+  }
+
+  /** Judge the next event in ledger order; returns every event decided by it (it, and any it releases or ends). */
+  push(e: Envelope): Judged[] {
+    const out: Judged[] = [];
+    // Commits are contiguous: an event of another stream ends the open commit.
+    if (this.open !== undefined && this.open !== e.stream) this.failOpen(out, this.open, `no signed head follows it: its commit ends at revision ${this.tipRevision(this.open)} without a signature`);
     let s = this.streams.get(e.stream);
     if (!s) {
-      s = { head: undefined, passedOver: undefined };
+      s = { head: undefined, passedOver: undefined, pending: [] };
       this.streams.set(e.stream, s);
     }
-    const linkReason = linkProblem(e, s);
-    const ownReason = linkReason === null || linkReason === 'passed-over' ? checkEvent(e, this.keys, this.cache) : null;
-    if ((linkReason === null || linkReason === 'passed-over') && ownReason === null) {
-      s.head = { revision: e.revision, hash: e.hash };
-      s.passedOver = undefined;
-      return { ok: true };
+    let link: string | null | 'passed-over';
+    const tip = s.pending.length > 0 ? s.pending[s.pending.length - 1]! : undefined;
+    if (tip && e.revision === tip.revision + 1 && e.prevHash === tip.hash) link = null;
+    else {
+      if (tip) this.failOpen(out, e.stream, `no signed head follows it: its commit ends at revision ${tip.revision} without a signature (the next event, revision ${String(e.revision)}, does not continue it)`);
+      link = linkProblem(e, s);
     }
-    if (ownReason !== null) {
+    if (link !== null && link !== 'passed-over') {
+      out.push({ event: e, verdict: fail(link) });
+      return out;
+    }
+    const own = checkHash(e);
+    if (own !== null) {
       // In place but not genuine: its successor may still vouch for it (see passedOver).
+      if (s.pending.length > 0) this.failOpen(out, e.stream, `its commit's chain is broken at revision ${String(e.revision)}, before the signed head`);
       s.passedOver = typeof e.hash === 'string' && Number.isInteger(e.revision) ? { revision: e.revision, hash: e.hash } : undefined;
-      return { ok: false, reason: ownReason };
+      out.push({ event: e, verdict: fail(own) });
+      return out;
     }
-    return { ok: false, reason: linkReason! };
+    if (e.sig === '') {
+      // Vouched for by its commit's head, which is still to come.
+      s.pending.push(e);
+      this.open = e.stream;
+      return out;
+    }
+    const sigProblem = checkSignature(e, this.keys, this.cache);
+    if (sigProblem !== null) {
+      if (s.pending.length > 0) this.failOpen(out, e.stream, `the signed head of its commit (revision ${e.revision}) is refused: ${sigProblem}`);
+      s.passedOver = { revision: e.revision, hash: e.hash };
+      out.push({ event: e, verdict: fail(sigProblem) });
+      return out;
+    }
+    // A good signature over a hash that chains over every pending event: it decides them.
+    const firstCovered = e.revision - (e.covers ?? 1) + 1;
+    for (const p of s.pending) {
+      if (p.revision < firstCovered) out.push({ event: p, verdict: fail(`not covered by a signature: the signed head at revision ${e.revision} covers revisions ${firstCovered} to ${e.revision}`) });
+      else if (p.source !== e.source) out.push({ event: p, verdict: fail(`its commit's head (revision ${e.revision}) is signed for source "${e.source.slice(0, 64)}", not "${p.source.slice(0, 64)}"`) });
+      else out.push({ event: p, verdict: OK });
+    }
+    s.pending = [];
+    this.open = undefined;
+    s.head = { revision: e.revision, hash: e.hash };
+    s.passedOver = undefined;
+    out.push({ event: e, verdict: OK });
+    return out;
+  }
+
+  /** The end of a read: the open commit's events have no signed head after them, and are refused. */
+  flush(): Judged[] {
+    const out: Judged[] = [];
+    // Normally one open commit; a stream seeded open (seedFrom) and never pushed is one more.
+    for (const [stream, st] of this.streams) if (st.pending.length > 0) this.failOpen(out, stream, `no signed head follows it: its commit ends at revision ${this.tipRevision(stream)} without a signature`);
+    return out;
+  }
+
+  /**
+   * `push` for a caller that judges one event at a time and needs its verdict now (a
+   * one-event commit, or an old ledger's event): the verdict on `e`, or a refusal saying it
+   * waits for its commit's head. Events it releases or ends are not reported: use `push`.
+   */
+  check(e: Envelope): ChainVerdict {
+    const judged = this.push(e);
+    for (const j of judged) if (j.event === e) return j.verdict;
+    return fail('unsigned: waits for its commit\'s signed head');
+  }
+
+  private tipRevision(stream: string): number {
+    const p = this.streams.get(stream)!.pending;
+    return p[p.length - 1]!.revision;
+  }
+
+  private failOpen(out: Judged[], stream: string, reason: string): void {
+    const s = this.streams.get(stream)!;
+    if (s.pending.length === 0) return;
+    const verdict = fail(reason);
+    for (const p of s.pending) out.push({ event: p, verdict });
+    // In place but not proven: a signed successor may still chain on it, as on a tampered row.
+    const tip = s.pending[s.pending.length - 1]!;
+    s.passedOver = { revision: tip.revision, hash: tip.hash };
+    s.pending = [];
+    if (this.open === stream) this.open = undefined;
   }
 }
 

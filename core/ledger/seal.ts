@@ -4,7 +4,7 @@ import { canonicalJson } from './canonical-json.ts';
 import type { Keyring } from './keyring.ts';
 import { keysOf, type KeyResolver } from './key-resolver.ts';
 import type { SignatureCache } from './signature-cache.ts';
-import { GENESIS_HASH, type Envelope, type NewEvent, type Sealable } from '../envelope.ts';
+import { GENESIS_HASH, MAX_COVERS, type Envelope, type NewEvent, type Sealable } from '../envelope.ts';
 
 export function sealableOf(e: Envelope | Sealable): Sealable {
   return {
@@ -19,6 +19,7 @@ export function sealableOf(e: Envelope | Sealable): Sealable {
     causationId: e.causationId,
     data: e.data,
     prevHash: e.prevHash,
+    ...(e.covers !== undefined ? { covers: e.covers } : {}),
   };
 }
 
@@ -32,6 +33,7 @@ export function sealableJson(e: Envelope | Sealable): string {
   let out = '{';
   if (e.causationId !== undefined) out += '"causationId":' + canonicalJson(e.causationId) + ',';
   if (e.correlationId !== undefined) out += '"correlationId":' + canonicalJson(e.correlationId) + ',';
+  if (e.covers !== undefined) out += '"covers":' + canonicalJson(e.covers) + ',';
   if (e.data !== undefined) out += '"data":' + canonicalJson(e.data) + ',';
   if (e.id !== undefined) out += '"id":' + canonicalJson(e.id) + ',';
   if (e.prevHash !== undefined) out += '"prevHash":' + canonicalJson(e.prevHash) + ',';
@@ -57,10 +59,11 @@ export function hashEvent(e: Envelope | Sealable): string {
 }
 
 /**
- * Give a batch of new events their place in a stream: revisions from `lastRevision + 1`,
- * each `prevHash` the hash of the one before, and `hash` — everything but the signature,
- * which is left '' for the caller to fill in (at once with `sealBatch`, or later from a
- * signing worker). `position` is left at 0 for the store to fill in.
+ * Give a batch of new events (one commit) their place in a stream: revisions from
+ * `lastRevision + 1`, each `prevHash` the hash of the one before, `covers` on each event that
+ * will carry a signature (see `signsFor`), and `hash` — everything but the signature, which
+ * is left '' for the caller to fill in on those events (at once with `sealBatch`, or later
+ * from a signing worker). `position` is left at 0 for the store to fill in.
  */
 export function hashBatch(
   stream: string,
@@ -70,9 +73,16 @@ export function hashBatch(
   let prevHash = last?.hash ?? GENESIS_HASH;
   let revision = last ? last.revision : -1;
   const out = new Array<Envelope>(events.length);
+  let spanStart = 0;
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
     revision++;
+    // A commit is signed once, by its last event. A commit whose events come from several
+    // sources (rare: one decision speaks for one agent) gets one signature per run of one
+    // source, since a signature proves only its own source's events.
+    const endsSpan = i === events.length - 1 || events[i + 1]!.source !== e.source;
+    const covers = endsSpan && i > spanStart ? i - spanStart + 1 : undefined;
+    if (endsSpan) spanStart = i + 1;
     // Built in the stores' field order, so every envelope shares one object shape.
     const sealed = {
       id: e.id,
@@ -88,6 +98,7 @@ export function hashBatch(
       data: e.data,
       prevHash,
       hash: '',
+      covers,
       sig: '',
     };
     sealed.hash = hashEvent(sealed);
@@ -97,7 +108,20 @@ export function hashBatch(
   return out;
 }
 
-/** `hashBatch`, then each event signed by its source over the hash bytes. */
+/**
+ * Whether `sealed[i]` of a hashed commit carries a signature: the commit's last event, and
+ * the last of each run of one source before it. The others are vouched for by it.
+ */
+export function signsFor(sealed: ReadonlyArray<Envelope>, i: number): boolean {
+  return i === sealed.length - 1 || sealed[i + 1]!.source !== sealed[i]!.source;
+}
+
+/**
+ * The seal every store calls for one append (one commit): `hashBatch`, then one ed25519
+ * signature by the source's key over the hash of the commit's last event (its head), which
+ * chains over the rest. With a store that signs elsewhere (a worker), call `hashBatch`, sign
+ * each event `signsFor` picks, and put the signature in its `sig`.
+ */
 export function sealBatch(
   stream: string,
   events: ReadonlyArray<NewEvent>,
@@ -105,15 +129,49 @@ export function sealBatch(
   keyring: Keyring,
 ): Envelope[] {
   const out = hashBatch(stream, events, last);
-  for (const e of out) (e as { sig: string }).sig = keyring.sign(e.source, Buffer.from(e.hash, 'hex'));
+  for (let i = 0; i < out.length; i++) {
+    if (!signsFor(out, i)) continue;
+    const e = out[i]!;
+    (e as { sig: string }).sig = keyring.sign(e.source, Buffer.from(e.hash, 'hex'));
+  }
+  return out;
+}
+
+/**
+ * The old seal, one signature per event (every ledger before commit signatures): kept so the
+ * tests can build such a ledger and show it still verifies. Not for new appends.
+ */
+export function sealBatchPerEvent(
+  stream: string,
+  events: ReadonlyArray<NewEvent>,
+  last: { revision: number; hash: string } | undefined,
+  keyring: Keyring,
+): Envelope[] {
+  let prev = last;
+  const out: Envelope[] = [];
+  for (const e of events) {
+    const [one] = sealBatch(stream, [e], prev, keyring);
+    out.push(one!);
+    prev = one;
+  }
   return out;
 }
 
 /**
  * Checks one event's own integrity: its hash and its signature. Returns the reason or null.
- * With a cache, a (hash, signature) pair verified before is not verified again.
+ * With a cache, a (hash, signature) pair verified before is not verified again. An event
+ * whose commit's head signs for it (`sig: ''`) cannot be proven alone: see ChainVerifier,
+ * or `checkWithCommit` for an event that travels with the rest of its commit.
  */
 export function checkEvent(e: Envelope, keys: KeyResolver, cache?: SignatureCache): string | null {
+  const own = checkHash(e);
+  if (own) return own;
+  if (e.sig === '') return 'unsigned: its commit\'s signed head must vouch for it, and it came alone';
+  return checkSignature(e, keys, cache);
+}
+
+/** An event's shape and hash: everything that can be checked without its commit. Returns the reason or null. */
+export function checkHash(e: Envelope): string | null {
   const shape = shapeProblem(e);
   if (shape) return shape;
   let expected: string;
@@ -123,6 +181,11 @@ export function checkEvent(e: Envelope, keys: KeyResolver, cache?: SignatureCach
     return `data: ${err instanceof Error ? err.message : String(err)}`;
   }
   if (expected !== e.hash) return `hash mismatch: stored ${e.hash.slice(0, 12)}…, content hashes to ${expected.slice(0, 12)}…`;
+  return null;
+}
+
+/** The signature of a signed event (a commit's head), by a registered key of its source, over its hash. Returns the reason or null. */
+export function checkSignature(e: Envelope, keys: KeyResolver, cache?: SignatureCache): string | null {
   if (cache?.has(e.hash, e.sig)) return null;
   const candidates = keysOf(keys, e.source);
   if (candidates.length === 0) return `no registered key for source "${e.source.slice(0, 64)}"`;
@@ -157,7 +220,10 @@ function shapeProblem(e: Envelope): string | null {
   if (e.causationId !== null && typeof e.causationId !== 'string') return 'causationId: not a string or null';
   if (typeof e.prevHash !== 'string' || !/^[0-9a-f]{64}$/.test(e.prevHash)) return 'prevHash: not 64 hex digits';
   if (typeof e.hash !== 'string' || !/^[0-9a-f]{64}$/.test(e.hash)) return 'hash: not 64 hex digits';
-  if (typeof e.sig !== 'string' || e.sig.length === 0) return 'sig: missing or not a string';
+  if (typeof e.sig !== 'string') return 'sig: missing or not a string';
+  if (e.covers !== undefined && (!Number.isInteger(e.covers) || e.covers < 1 || e.covers > MAX_COVERS)) return `covers: not an integer from 1 to ${MAX_COVERS}`;
+  // Only a signature can close a commit: a `covers` without one is a head with its signature taken off.
+  if (e.covers !== undefined && e.sig.length === 0) return 'sig: missing on the head of a commit (it has covers)';
   return null;
 }
 

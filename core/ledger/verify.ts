@@ -1,5 +1,5 @@
 import type { EventStore, UnreadableRecord } from '../store/event-store.ts';
-import { ChainVerifier } from './chain-verifier.ts';
+import { ChainVerifier, type Judged } from './chain-verifier.ts';
 import type { KeyResolver } from './key-resolver.ts';
 import { ledgerHeadHash } from './seal.ts';
 import { VerifiedEventStore } from '../store/verified-store.ts';
@@ -56,14 +56,16 @@ interface LastPosition {
 
 /** Stores whose positions follow a known pattern, so a missing event shows as a hole. */
 function layoutOf(kind: EventStore['kind']): PositionLayout | undefined {
-  return kind === 'sqlite' || kind === 'jetstream' ? kind : undefined;
+  // PostgreSQL and KurrentDB hand out dense positions as SQLite does: a hole is a deleted event.
+  return kind === 'sqlite' || kind === 'postgres' || kind === 'kurrentdb' ? 'sqlite' : kind === 'jetstream' ? 'jetstream' : undefined;
 }
 
 /**
  * Walk the whole ledger and check every stream as verify-on-read does (ChainVerifier):
  * revisions count up from 0 without gaps, each `prevHash` is the previous verified event's
  * `hash`, each hash recomputes from the content, and each signature verifies with a
- * registered key of its source. A refused event, or a message that is not an event at all,
+ * registered key of its source (its own, or its commit's signed head's: an unsigned tail
+ * with no signed head after it is refused, naming each of its events). A refused event, or a message that is not an event at all,
  * is reported with its position and reason and passed over, as the readers pass it over:
  * the check carries on with the next event against the last verified one, so every bad
  * event is named, not only the first of each stream.
@@ -83,6 +85,11 @@ export async function verifyLedger(store: EventStore, keys: KeyResolver, onProgr
     broken.push({ stream: u.stream ?? '(unknown)', revision: -1, position: u.position, eventId: '', reason: u.reason });
     if (u.stream !== undefined) brokenStreams.add(u.stream);
   };
+  const note = ({ event: e, verdict }: Judged) => {
+    if (verdict.ok) return;
+    broken.push({ stream: String(e.stream), revision: e.revision, position: e.position, eventId: String(e.id), reason: verdict.reason });
+    brokenStreams.add(String(e.stream));
+  };
   for await (const e of store.readAll({ onUnreadable })) {
     events++;
     if (onProgress && events % 10_000 === 0) onProgress(events);
@@ -90,12 +97,10 @@ export async function verifyLedger(store: EventStore, keys: KeyResolver, onProgr
     // that lost one (which may be far away, or never come).
     const gap = auditor.observe(e);
     if (gap) broken.push({ stream: '', revision: -1, position: gap.from, eventId: '', reason: gap.reason });
-    const verdict = verifier.check(e);
-    if (!verdict.ok) {
-      broken.push({ stream: String(e.stream), revision: e.revision, position: e.position, eventId: String(e.id), reason: verdict.reason });
-      brokenStreams.add(String(e.stream));
-    }
+    for (const j of verifier.push(e)) note(j);
   }
+  // A commit still open at the end has no signed head after it.
+  for (const j of verifier.flush()) note(j);
   // A store that knows where its log ends (JetStream: the stream's last sequence) shows a
   // message dropped at the very end, which no later event can reveal as a hole.
   const ender = store as EventStore & Partial<LastPosition>;

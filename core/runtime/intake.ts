@@ -1,7 +1,7 @@
 import type { BusMessage } from '../bus/bus.ts';
 import type { Envelope } from '../envelope.ts';
 import type { PublicKeyDirectory } from '../ledger/keyring.ts';
-import { checkEvent } from '../ledger/seal.ts';
+import { checkWithCommit, COMMIT_PROOF_HEADER, parseCommitProof } from '../ledger/commit-proof.ts';
 import type { AuthRefusal } from '../identity/command-signature.ts';
 import type { CommandIdentity } from '../identity/site-identity.ts';
 import { decodeWith, type MessageRegistry, type SchemaProblem } from '../../schemas/registry.ts';
@@ -113,7 +113,10 @@ export function intakeEvent(msg: BusMessage, registry: MessageRegistry, keys: Pu
     const unknown = data.problems.some((p) => p.path === 'type' || p.path === 'version');
     return { ok: false, reason: unknown ? `unknown message type "${e.type}" v${e.version}` : `payload fails the ${e.type} v${e.version} schema`, problems: data.problems };
   }
-  const broken = checkEvent(e, keys);
+  // An event its commit's head signs for comes with the rest of its commit (see relay.ts).
+  const proof = parseCommitProof(msg.headers[COMMIT_PROOF_HEADER]);
+  if (proof !== undefined && 'problem' in proof) return { ok: false, reason: proof.problem };
+  const broken = checkWithCommit(e, proof as ReadonlyArray<Envelope> | undefined, keys);
   if (broken) return { ok: false, reason: broken.startsWith('bad signature') || broken.startsWith('no public key') ? `bad signature: ${broken}` : broken };
   return { ok: true, value: e };
 }

@@ -4,8 +4,11 @@ import { startCheckpointedConsumer, type CheckpointedConsumer } from '../store/c
 import type { Logger } from '../log/logger.ts';
 import type { Envelope } from '../envelope.ts';
 import { subjects } from './subjects.ts';
+import { commitTailOf, relayBytes } from '../store/stored-form.ts';
+import { VerifiedEventStore } from '../store/verified-store.ts';
+import { COMMIT_PROOF_HEADER } from '../ledger/commit-proof.ts';
 import { metricsHooks } from '../observability/hooks.ts';
-import { ATTR, SpanKind, endSpan, envelopeAttributes, eventContext, startSpan, traceHeaders } from '../observability/tracing.ts';
+import { ATTR, SpanKind, endSpan, envelopeAttributes, eventContext, startSpan, traceHeaders, tracingEnabled } from '../observability/tracing.ts';
 
 export interface RelayOptions {
   readonly store: EventStore;
@@ -30,6 +33,10 @@ export interface RelayOptions {
 export class Relay {
   private sub: CheckpointedConsumer | undefined;
   private published = 0;
+  /** The rest of the last commit read again for a proof (SQLite), reused for its other events. */
+  private tail: { stream: string; events: Envelope[] } | undefined;
+  /** Relayed JSON of the events of the commits being published (see relayedJson). */
+  private readonly proofParts = new Map<string, string>();
 
   constructor(private readonly o: RelayOptions) {}
 
@@ -74,10 +81,22 @@ export class Relay {
   }
 
   private async publish(e: Envelope): Promise<void> {
-    const span = startSpan(`relay publish ${e.type}`, eventContext(e.id), { ...envelopeAttributes(e), [ATTR.stream]: e.stream, [ATTR.site]: this.o.site }, SpanKind.PRODUCER);
+    // The span's name and attributes are built only when tracing is on: this runs per event.
+    const span = tracingEnabled() ? startSpan(`relay publish ${e.type}`, eventContext(e.id), { ...envelopeAttributes(e), [ATTR.stream]: e.stream, [ATTR.site]: this.o.site }, SpanKind.PRODUCER) : undefined;
     try {
-      await this.o.bus.publish(subjects.event(this.o.site, e.type), Buffer.from(JSON.stringify(e)), {
-        headers: { 'Nats-Msg-Id': e.id, 'Caco-Type': e.type, 'Caco-Stream': e.stream, 'Caco-Position': String(e.position), ...(span ? { ...traceHeaders(span.ctx), 'Caco-Correlation-Id': e.correlationId } : {}) },
+      // An event its commit's head signs for travels with the rest of its commit, so a
+      // subscriber can check it on its own (see checkWithCommit).
+      const proof = e.sig === '' ? await this.commitProof(e) : undefined;
+      const kept = this.proofParts.size > 0 ? this.proofParts.get(`${e.position}:${e.hash}`) : undefined;
+      await this.o.bus.publish(subjects.event(this.o.site, e.type), kept !== undefined ? Buffer.from(kept, 'utf8') : relayBytes(e), {
+        headers: {
+          'Nats-Msg-Id': e.id,
+          'Caco-Type': e.type,
+          'Caco-Stream': e.stream,
+          'Caco-Position': String(e.position),
+          ...(proof !== undefined ? { [COMMIT_PROOF_HEADER]: proof } : {}),
+          ...(span ? { ...traceHeaders(span.ctx), 'Caco-Correlation-Id': e.correlationId } : {}),
+        },
       });
     } catch (err) {
       endSpan(span, err);
@@ -86,6 +105,47 @@ export class Relay {
     endSpan(span);
     this.published++;
     metricsHooks.relayed(this.o.site, e);
+  }
+
+  /**
+   * The events after `e` in its commit, up to its signed head, as a JSON array of stored
+   * envelopes: from what the store read with it (a JetStream message), else read again from
+   * the stream (SQLite), once per commit.
+   */
+  private async commitProof(e: Envelope): Promise<string> {
+    let tail = commitTailOf(e);
+    if (tail === undefined) {
+      const cached = this.tail;
+      if (cached && cached.stream === e.stream && cached.events.length > 0 && cached.events[0]!.revision <= e.revision + 1 && cached.events[cached.events.length - 1]!.revision > e.revision) {
+        tail = cached.events.filter((x) => x.revision > e.revision);
+      } else {
+        const inner = this.o.store instanceof VerifiedEventStore ? this.o.store.inner : this.o.store;
+        const read: Envelope[] = [];
+        // The subscriber checks the proof itself: this read needs no verifying.
+        for await (const x of inner.readStream(e.stream, e.revision + 1)) {
+          read.push(x);
+          if (x.sig !== '') break;
+        }
+        this.tail = { stream: e.stream, events: read };
+        tail = read;
+      }
+    }
+    return '[' + tail.map((x) => this.relayedJson(x)).join(',') + ']';
+  }
+
+  /**
+   * An event's relayed JSON, kept while its commit is being published: each event of a commit
+   * is in the proof of every event before it, so it is encoded once, not once per proof.
+   */
+  private relayedJson(x: Envelope): string {
+    const key = `${x.position}:${x.hash}`;
+    let json = this.proofParts.get(key);
+    if (json === undefined) {
+      json = Buffer.from(relayBytes(x)).toString('utf8');
+      if (this.proofParts.size >= 2048) this.proofParts.clear();
+      this.proofParts.set(key, json);
+    }
+    return json;
   }
 
   /** Resolves once everything stored so far has been published. */

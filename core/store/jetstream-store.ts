@@ -17,6 +17,7 @@ import { readRange, type RawCommit } from './jetstream-reader.ts';
 import { retryWhileUnavailable, type RetryOptions } from './nats-retry.ts';
 import { NatsQuarantineStore } from './nats-quarantine.ts';
 import { HandlerFailure, Resumer } from './resume.ts';
+import { keepStoredCommit } from './stored-form.ts';
 
 export interface JetStreamStoreOptions {
   /** NATS URL(s) to connect to; ignored when `nc` is given. Default NATS_URL, then 127.0.0.1:4222. */
@@ -272,7 +273,9 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
     const startSeq = known ? known.seq + 1 : 1;
     const judge = (c: RawCommit) => {
       const d = tryDecodeCommit(this.streamName, c.seq, c.data);
-      if (!('unreadable' in d)) for (const e of d) if (e.stream === stream) verifier.check(e);
+      if (!('unreadable' in d)) for (const e of d) if (e.stream === stream) verifier.push(e);
+      // One message is one whole commit: a commit left open by it has no signed head.
+      verifier.flush();
     };
     if (startSeq === last.seq) judge({ seq: last.seq, data: last.data, subject });
     else for await (const chunk of this.range(subject, startSeq, last.seq)) for (const c of chunk) judge(c);
@@ -729,6 +732,8 @@ class JetStreamSubscription implements StoreSubscription {
         this.pos = d.position;
       }
     } else {
+      // For the relay: the stored bytes of each event, and the rest of its commit.
+      keepStoredCommit({ bytes: data, events: d });
       for (const e of d) {
         if (e.position <= this.pos) continue;
         if (this.closed) return;

@@ -27,6 +27,8 @@ export interface CacoMetadata {
   readonly prevHash: string;
   readonly hash: string;
   readonly sig: string;
+  /** On a commit's signed head that vouches for more than itself (see core/envelope.ts). */
+  readonly covers?: number;
 }
 
 /** The event as handed to `appendToStream` (the shape of the client's `jsonEvent`). */
@@ -119,6 +121,7 @@ export function toEventData(e: Envelope): KurrentEventData {
       prevHash: e.prevHash,
       hash: e.hash,
       sig: e.sig,
+      ...(e.covers !== undefined ? { covers: e.covers } : {}),
     },
   };
 }
@@ -161,6 +164,7 @@ export function fromRecord(r: KurrentRecord): Envelope | UnreadableRecord {
   if (!isStr(m.prevHash)) return bad('prevHash');
   if (!isStr(m.hash)) return bad('hash');
   if (!isStr(m.sig)) return bad('sig');
+  if (m.covers !== undefined && (!isInt(m.covers) || m.covers < 1)) return bad('covers');
   return {
     id: m.id,
     type: r.type,
@@ -175,6 +179,7 @@ export function fromRecord(r: KurrentRecord): Envelope | UnreadableRecord {
     data: r.data,
     prevHash: m.prevHash,
     hash: m.hash,
+    covers: m.covers,
     sig: m.sig,
   };
 }

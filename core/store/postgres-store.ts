@@ -9,14 +9,15 @@ import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedR
 import { CorruptCommitError } from './jetstream-commit.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
+import { keepStoredData } from './stored-form.ts';
 
 /** A schema name we can put in SQL unquoted-safe: lower case, digits, "_" (PostgreSQL's 63-byte limit). */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** The columns of a read, in this order (see `fromRaw`). */
-const COLUMNS = 'position, id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig';
+const COLUMNS = 'position, id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig, covers';
 /** pg returns BIGINT as a string (it may exceed 2^53); positions never do, so they are read as numbers. */
-type RawRow = [string | number, string, string, number, string, number, string, string, string, string | null, string, string, string, string];
+type RawRow = [string | number, string, string, number, string, number, string, string, string, string | null, string, string, string, string, number | null];
 
 /** How long the server lets a writer's transaction sit idle (holding the lock) before ending its session. */
 const WRITER_IDLE_IN_TX_MS = 60_000;
@@ -47,8 +48,11 @@ CREATE TABLE IF NOT EXISTS ${s}.events (
   prev_hash TEXT NOT NULL,
   hash TEXT NOT NULL,
   sig TEXT NOT NULL,
+  covers INTEGER,
   UNIQUE (stream, revision)
 );
+-- Schemas written before commit signatures: every event there is signed on its own (covers NULL).
+ALTER TABLE ${s}.events ADD COLUMN IF NOT EXISTS covers INTEGER;
 CREATE TABLE IF NOT EXISTS ${s}.checkpoints (name TEXT PRIMARY KEY, position BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS ${s}.quarantine (position BIGINT PRIMARY KEY, record TEXT NOT NULL);
 `;
@@ -366,7 +370,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
   private insertSql(rows: ReadonlyArray<Envelope>): string {
     const values = rows.map((e) => {
       const causation = e.causationId === null ? 'NULL' : lit(e.causationId);
-      return `(${e.position}, ${lit(e.id)}, ${lit(e.stream)}, ${e.revision}, ${lit(e.type)}, ${e.version}, ${lit(e.time)}, ${lit(e.source)}, ${lit(e.correlationId)}, ${causation}, ${lit(JSON.stringify(e.data))}, ${lit(e.prevHash)}, ${lit(e.hash)}, ${lit(e.sig)})`;
+      return `(${e.position}, ${lit(e.id)}, ${lit(e.stream)}, ${e.revision}, ${lit(e.type)}, ${e.version}, ${lit(e.time)}, ${lit(e.source)}, ${lit(e.correlationId)}, ${causation}, ${lit(JSON.stringify(e.data))}, ${lit(e.prevHash)}, ${lit(e.hash)}, ${lit(e.sig)}, ${e.covers === undefined ? 'NULL' : Number(e.covers)})`;
     });
     return `INSERT INTO ${this.schema}.events (${COLUMNS}) VALUES ${values.join(', ')}`;
   }
@@ -410,7 +414,12 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
   /** A page of the global log after `from`, for readAll and the catch-up loop. */
   async readPage(from: number, limit: number): Promise<Array<Envelope | UnreadableRecord>> {
     const rows = await this.rows(`SELECT ${COLUMNS} FROM ${this.schema}.events WHERE position > $1 ORDER BY position LIMIT $2`, [from, limit]);
-    return rows.map(readRow);
+    return rows.map((r) => {
+      const x = readRow(r);
+      // For the relay (subscriptions read here): the data JSON as stored, published as it is.
+      if (!('unreadable' in x)) keepStoredData(x, r[10]);
+      return x;
+    });
   }
 
   async subscribeAll(handler: EventHandler, opts: SubscribeAllOptions = {}): Promise<StoreSubscription> {
@@ -533,6 +542,8 @@ function fromRaw(r: RawRow): Envelope {
     data: JSON.parse(r[10]) as unknown,
     prevHash: r[11],
     hash: r[12],
+    // As the store's own appends return it (and SQLite reads it): the key is there, undefined when NULL.
+    covers: r[14] === null || r[14] === undefined ? undefined : Number(r[14]),
     sig: r[13],
   };
 }

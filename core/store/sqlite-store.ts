@@ -5,12 +5,13 @@ import { dirname } from 'node:path';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope.ts';
 import { ConcurrencyError, InvalidArgumentError } from '../errors.ts';
 import type { Keyring, SigningKeys } from '../ledger/keyring.ts';
-import { hashBatch, sealBatch } from '../ledger/seal.ts';
+import { hashBatch, sealBatch, signsFor } from '../ledger/seal.ts';
 import { WorkerSigner } from '../ledger/worker-signer.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
 import { CorruptCommitError } from './jetstream-commit.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
+import { keepStoredData } from './stored-form.ts';
 
 interface Row {
   position: number;
@@ -27,6 +28,7 @@ interface Row {
   prev_hash: string;
   hash: string;
   sig: string;
+  covers: number | null;
 }
 
 interface PendingAppend {
@@ -61,8 +63,8 @@ interface Flight {
 const WORKER_MIN_EVENTS = 8;
 
 /** The columns of a raw read, in this order (see `fromRaw`). */
-const COLUMNS = 'position, id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig';
-type RawRow = [number, string, string, number, string, number, string, string, string, string | null, string, string, string, string];
+const COLUMNS = 'position, id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig, covers';
+type RawRow = [number, string, string, number, string, number, string, string, string, string | null, string, string, string, string, number | null];
 
 /** Rows per read in readAll: large enough to amortise the query, small enough to stay in the young generation. */
 const READ_PAGE = 1000;
@@ -83,6 +85,7 @@ CREATE TABLE IF NOT EXISTS events (
   prev_hash TEXT NOT NULL,
   hash TEXT NOT NULL,
   sig TEXT NOT NULL,
+  covers INTEGER,
   UNIQUE (stream, revision)
 );
 CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
@@ -155,14 +158,18 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
+    // A ledger written before commit signatures has no `covers` column: every event there is
+    // signed on its own, so the column is added empty (NULL: covers only itself).
+    const columns = this.db.prepare<[], { name: string }>('PRAGMA table_info(events)').all();
+    if (!columns.some((c) => c.name === 'covers')) this.db.exec('ALTER TABLE events ADD COLUMN covers INTEGER');
     this.stmts = {
       // The (stream, revision) unique index answers this without a separate heads table.
       head: this.db.prepare<[string], { revision: number; hash: string }>('SELECT revision, hash FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1'),
       byId: this.db.prepare<[string], Row>('SELECT * FROM events WHERE id = ?'),
       idExists: this.db.prepare<[string], number>('SELECT 1 FROM events WHERE id = ?').pluck(true),
       insert: this.db.prepare(
-        `INSERT INTO events (id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO events (id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig, covers)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       // Reads return rows as arrays (COLUMNS order): no per-row object keyed by column name.
       readStream: this.db.prepare<[string, number], RawRow>(`SELECT ${COLUMNS} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision`).raw(true),
@@ -205,8 +212,11 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
         }
         prepared[i] = p;
         if ('sealed' in p) {
-          for (const e of p.sealed) {
+          for (let k = 0; k < p.sealed.length; k++) {
+            const e = p.sealed[k]!;
             this.unsettledIds.set(e.id, e);
+            // One signature per commit: its head's (see signsFor).
+            if (!signsFor(p.sealed, k)) continue;
             toSign.push(e);
             sources.push(e.source);
             hashes.push(e.hash);
@@ -279,7 +289,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
 
   private insertSealed(sealed: Envelope[]): AppendResult {
     for (const e of sealed) {
-      const info = this.stmts.insert.run(e.id, e.stream, e.revision, e.type, e.version, e.time, e.source, e.correlationId, e.causationId, JSON.stringify(e.data), e.prevHash, e.hash, e.sig);
+      const info = this.stmts.insert.run(e.id, e.stream, e.revision, e.type, e.version, e.time, e.source, e.correlationId, e.causationId, JSON.stringify(e.data), e.prevHash, e.hash, e.sig, e.covers ?? null);
       // The sealed envelopes are ours alone: give them their positions in place.
       (e as { position: number }).position = Number(info.lastInsertRowid);
     }
@@ -527,7 +537,12 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
   readPage(from: number, limit: number): Array<Envelope | UnreadableRecord> {
     const rows = this.stmts.readAll.all(from, limit);
     const out = new Array<Envelope | UnreadableRecord>(rows.length);
-    for (let i = 0; i < rows.length; i++) out[i] = readRow(rows[i]!);
+    for (let i = 0; i < rows.length; i++) {
+      const x = readRow(rows[i]!);
+      // For the relay (subscriptions read here): the data JSON as stored, published as it is.
+      if (!('unreadable' in x)) keepStoredData(x, rows[i]![10]);
+      out[i] = x;
+    }
     return out;
   }
 
@@ -601,7 +616,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
 }
 
 function fromRaw(r: RawRow): Envelope {
-  return {
+  const e: Envelope = {
     id: r[1],
     type: r[4],
     version: r[5],
@@ -615,8 +630,10 @@ function fromRaw(r: RawRow): Envelope {
     data: JSON.parse(r[10]) as unknown,
     prevHash: r[11],
     hash: r[12],
+    covers: r[14] ?? undefined,
     sig: r[13],
   };
+  return e;
 }
 
 /** A row as an event, or as what it is when its data is not JSON (someone wrote the file by hand). */
@@ -655,6 +672,7 @@ function toEnvelope(r: Row): Envelope {
     data: JSON.parse(r.data) as unknown,
     prevHash: r.prev_hash,
     hash: r.hash,
+    covers: r.covers ?? undefined,
     sig: r.sig,
   };
 }

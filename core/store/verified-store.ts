@@ -1,5 +1,5 @@
 import type { Envelope, NewEvent } from '../envelope.ts';
-import { ChainVerifier } from '../ledger/chain-verifier.ts';
+import { ChainVerifier, type Judged } from '../ledger/chain-verifier.ts';
 import { SignatureCache } from '../ledger/signature-cache.ts';
 import type { KeyResolver } from '../ledger/key-resolver.ts';
 import type { Logger } from '../log/logger.ts';
@@ -84,7 +84,7 @@ export class VerifiedEventStore implements EventStore {
     // Sealed by this call with this process's keys: its readers need not check these
     // signatures again. (Not a retry's answer: that is read back from storage, where anyone
     // who guessed the event id may have put something else.)
-    if (res.sealedHere) for (const e of res.events) this.sigs.add(e.hash, e.sig);
+    if (res.sealedHere) for (const e of res.events) if (e.sig !== '') this.sigs.add(e.hash, e.sig);
     return res;
   }
 
@@ -110,30 +110,42 @@ export class VerifiedEventStore implements EventStore {
     // The limit counts delivered events: refused ones do not use it up.
     const { limit: _limit, ...rest } = opts;
     for await (const e of this.inner.readAll({ ...rest, onUnreadable: (u) => this.refuseUnreadable(u) })) {
-      if (!(await judge.accepts(e))) continue;
-      yield e;
-      if (--left <= 0) return;
+      for (const x of await judge.accepts(e)) {
+        yield x;
+        if (--left <= 0) return;
+      }
     }
+    // The end of the log: a commit still open has no signed head after it.
+    await judge.finish();
   }
 
   async *readStream(stream: string, fromRevision = 0, _opts: ReadStreamOptions = {}): AsyncIterable<Envelope> {
     // The chain is judged from its first event, whatever revision the caller wants.
     const v = this.newVerifier();
-    for await (const e of this.inner.readStream(stream, 0, { onUnreadable: (u) => this.refuseUnreadable(u) })) {
-      const verdict = v.check(e);
-      if (!verdict.ok) {
-        await this.refuse(e, verdict.reason);
-        continue;
+    const judged = async function* (this: VerifiedEventStore, decided: ReadonlyArray<Judged>): AsyncGenerator<Envelope> {
+      for (const { event, verdict } of decided) {
+        if (!verdict.ok) await this.refuse(event, verdict.reason);
+        else if (event.revision >= fromRevision) yield event;
       }
-      if (e.revision >= fromRevision) yield e;
-    }
+    };
+    for await (const e of this.inner.readStream(stream, 0, { onUnreadable: (u) => this.refuseUnreadable(u) })) yield* judged.call(this, v.push(e));
+    yield* judged.call(this, v.flush());
   }
 
   async subscribeAll(handler: EventHandler, opts: SubscribeAllOptions = {}): Promise<StoreSubscription> {
     const judge = new ReaderJudge(this, opts.from ?? 0);
+    // Events verified but not yet handled: a commit's head releases the whole commit, and if
+    // the handler fails part-way, the subscription hands the head again (its position is
+    // the last one passed), and the rest of the commit goes first.
+    let backlog: Envelope[] = [];
     return this.inner.subscribeAll(
       async (e) => {
-        if (await judge.accepts(e)) await handler(e);
+        const released = await judge.accepts(e, backlog.length > 0);
+        if (released.length > 0) backlog = backlog.length > 0 ? backlog.concat(released) : released;
+        while (backlog.length > 0) {
+          await handler(backlog[0]!);
+          backlog = backlog.slice(1);
+        }
       },
       { ...opts, onUnreadable: (u) => this.refuseUnreadable(u) },
     );
@@ -204,7 +216,11 @@ export class VerifiedEventStore implements EventStore {
 
 const RECENT_VERDICTS = 2048;
 
-/** One reader's verifier: events must come in log order, from just after `from`. */
+/**
+ * One reader's verifier: events must come in log order, from just after `from`. An event
+ * whose commit's signed head is still to come is held (see ChainVerifier); `accepts` hands
+ * back the events it may deliver now, in order.
+ */
 class ReaderJudge {
   private readonly verifier: ChainVerifier;
   /** Verdicts on the last events judged, by position (a redelivery goes back at most a page or a commit). */
@@ -222,17 +238,34 @@ class ReaderJudge {
     this.verifier.seed(stream, head);
   }
 
-  async accepts(e: Envelope): Promise<boolean> {
-    // A subscription whose handler failed delivers the same event again: it gets the same
-    // verdict (the verifier has moved past it, and would call it a replay).
+  /**
+   * The events `e` lets through: none while its commit is open, the whole commit at its
+   * signed head. A redelivered event gets its first verdict again (the verifier has moved
+   * past it, and would call it a replay); with `handing` (its commit is still being handed
+   * on) nothing more is released for it.
+   */
+  async accepts(e: Envelope, handing = false): Promise<Envelope[]> {
     const before = this.recent.get(e.position);
-    if (before && before.hash === e.hash) return before.ok;
+    if (before && before.hash === e.hash) return before.ok && !handing ? [e] : [];
     if (this.from > 0 && typeof e.stream === 'string' && !this.verifier.knows(e.stream)) await this.learn(e.stream, e.position);
-    const verdict = this.verifier.check(e);
-    this.remember(e, verdict.ok);
-    if (verdict.ok) return true;
-    await this.store.refuse(e, verdict.reason);
-    return false;
+    return this.decide(this.verifier.push(e));
+  }
+
+  /** The end of the read: what is still waiting for a signed head is refused. */
+  async finish(): Promise<void> {
+    await this.decide(this.verifier.flush());
+  }
+
+  private async decide(judged: ReadonlyArray<Judged>): Promise<Envelope[]> {
+    const out: Envelope[] = [];
+    for (const { event, verdict } of judged) {
+      // Events before this reader's start (a commit it joined part-way) were handed on by an earlier reader.
+      if (event.position <= this.from) continue;
+      this.remember(event, verdict.ok);
+      if (verdict.ok) out.push(event);
+      else await this.store.refuse(event, verdict.reason);
+    }
+    return out;
   }
 
   private remember(e: Envelope, ok: boolean): void {
@@ -240,14 +273,18 @@ class ReaderJudge {
     this.recent.set(e.position, { hash: e.hash, ok });
   }
 
-  /** The stream's verified head before `before`, from its own events (refusals there were reported by whoever read them). */
+  /**
+   * The stream's state before `before`, from its own events (refusals there were reported by
+   * whoever read them), including a commit left open there: the reader may start part-way
+   * through one.
+   */
   private async learn(stream: string, before: number): Promise<void> {
     const v = this.store.newVerifier();
     for await (const x of this.store.inner.readStream(stream, 0, { onUnreadable: () => undefined })) {
       if (x.position >= before) break;
-      v.check(x);
+      v.push(x);
     }
-    this.verifier.seed(stream, v.head(stream));
+    this.verifier.seedFrom(v, stream);
   }
 }
 
@@ -286,7 +323,8 @@ export class VerifiedCursor {
       },
     });
     for await (const e of it) {
-      if (await this.judge.accepts(e)) out.push(e);
+      // A commit's events come out together, at its signed head (which may be on the next page).
+      for (const x of await this.judge.accepts(e)) out.push(x);
       this.pos = Math.max(this.pos, e.position);
     }
     return out;

@@ -176,18 +176,20 @@ describe('SQLite store, signing in a worker: the same ledger, the same guarantee
       'worker',
       async (store, _path, keyring) => {
         await store.append('job-0', [ev('before')], 'no-stream');
-        // Enough events that the worker is still signing when it is stopped.
+        // Enough commits (one signature each: signatures are per commit) that the worker is
+        // still signing when it is stopped.
         const big = Array.from({ length: 1500 }, (_, i) => ev(`big-${i}`));
-        const lost = [store.append('job-1', big, 'no-stream'), store.append('job-0', [ev('also-lost')], 0)];
+        const lost = [...big.map((e, i) => store.append(`job-b${i}`, [e], 'no-stream')), store.append('job-0', [ev('also-lost')], 0)];
         await Promise.resolve();
         await Promise.resolve();
         // Sealed meanwhile, on the doomed group's head: refused with it.
-        const chained = store.append('job-1', [ev('chained')], 1499);
+        const chained = store.append('job-b1499', [ev('chained')], 0);
         await Promise.resolve();
         await Promise.resolve();
         await signer.abort();
         for (const p of [...lost, chained]) await assert.rejects(p, (err: unknown) => /signing worker exited|could not be stored/.test((err as Error).message));
         await assert.rejects(lost[0]!, SignerError);
+        assert.ok(lost.length > 1000);
         assert.equal(await store.headPosition(), 1);
         // The ledger goes on from what was committed; a fresh worker signs.
         const after = await store.append('job-0', [ev('after')], 0);
