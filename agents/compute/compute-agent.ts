@@ -481,7 +481,24 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
       }
       return NaN;
     });
-    const windows = flexWindows(result.flexibility, result.slots, deps.flexWindows ?? DEFAULT_FLEX_WINDOWS, historicalKw);
+    // What jobs still to arrive could add: the most IT load the site has run at this time of day
+    // in the past week above what the plan has now, as import (× PUE). The plan knows only the
+    // jobs already queued; an offer must absorb the rest. (Import history is no guide: the
+    // battery's arbitrage moves it by ±2.5 MW.)
+    const highKw = result.slots.map((x) => {
+      let hi = NaN;
+      for (let back = 1; back <= 7; back++) {
+        const v = s.itKwBySlot.get(x.startMs - back * 86_400_000);
+        if (v !== undefined && !(v <= hi)) hi = v;
+      }
+      return Number.isFinite(hi) ? x.siteKw + site.pue * Math.max(0, hi - x.itKw) : NaN;
+    });
+    const bat = site.battery;
+    const windows = flexWindows(result.flexibility, result.slots, deps.flexWindows ?? DEFAULT_FLEX_WINDOWS, historicalKw, highKw, {
+      minSocKwh: bat.minSocFraction * bat.energyKwh,
+      eta: Math.sqrt(bat.roundTripEfficiency),
+      socStartKwh: soc,
+    });
     const planEvents: EventToAppend[] = [
       {
         type: 'compute.plan.published',

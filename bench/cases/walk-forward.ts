@@ -25,6 +25,7 @@ import { DEFAULT_SITE, validateJob } from '../../agents/compute/jobs/index.ts';
 import { generateWorkload, loadTraceStats } from '../../agents/compute/workload/index.ts';
 import { type BandPoint, type PlanOptions, type Signals, extendBands, quantileWeightedCost, sharedSolverWorker } from '../../agents/compute/planner/index.ts';
 import { type SimResult, bestWindowPolicy, oraclePolicy, plannerPolicy, runOnArrivalPolicy, simulate } from '../../agents/compute/baselines/index.ts';
+import { readFileSync } from 'node:fs';
 import { printTable, writeResults } from '../report.ts';
 
 const SLOT_MS = 1_800_000;
@@ -92,6 +93,66 @@ export async function walkForward(argv: string[]): Promise<void> {
   const traces = loadTraceStats();
   const results: MonthResult[] = [];
   const wanted = arg(argv, 'policies')?.split(',');
+  const rowsOfMonth = (m: MonthResult) => m.policies.map((p) => ({ policy: p.policy, 'energy £': Math.round(p.energyCostGbp), 'carbon t': Number(p.carbonT.toFixed(2)), 'misses (feasible)': p.missesFeasibleOnArrival }));
+  const report = (final: boolean): void => {
+    const rowsOf = (label: string, ms: MonthResult[]) => {
+      const sum = (name: string, f: (p: MonthResult['policies'][number]) => number) => ms.reduce((a, m) => a + f(m.policies.find((p) => p.policy.startsWith(name)) ?? ({ energyCostGbp: NaN, carbonT: NaN, carbonCostGbp: NaN, deadlineMisses: NaN, missesFeasibleOnArrival: NaN } as MonthResult['policies'][number])), 0);
+      const base = { c: sum('run-on-arrival', (p) => p.energyCostGbp), t: sum('run-on-arrival', (p) => p.carbonT) };
+      const orc = { c: sum('oracle', (p) => p.energyCostGbp), t: sum('oracle', (p) => p.carbonT) };
+      return ['best-window', 'planner', 'oracle'].map((name) => {
+        const c = sum(name, (p) => p.energyCostGbp);
+        const t = sum(name, (p) => p.carbonT);
+        const cs = share(base.c, c, orc.c);
+        const ts = share(base.t, t, orc.t);
+        return {
+          period: label,
+          policy: name,
+          'energy £': Math.round(c),
+          'carbon t': Number(t.toFixed(2)),
+          'cost saving % of oracle': cs === null ? null : Number((cs * 100).toFixed(1)),
+          'carbon saving % of oracle': ts === null ? null : Number((ts * 100).toFixed(1)),
+          'regret £ (energy+carbon vs oracle)': Math.round(c + t * site.carbonPriceGbpPerT - orc.c - orc.t * site.carbonPriceGbpPerT),
+          'misses (feasible on arrival)': sum(name, (p) => p.missesFeasibleOnArrival),
+        };
+      });
+    };
+    const rows = [...results.flatMap((m) => rowsOf(`${m.month}${m.inSample ? ' (tuning month)' : ''}`, [m])), ...rowsOf('pooled, out of sample', results.filter((m) => !m.inSample)), ...rowsOf('pooled, all', results)];
+    if (final) printTable(`Schedule walk-forward: ${daysPer} days from the 1st of each month, ${jobsPerDay} deferrable jobs/day; forecast: same-time-yesterday + past-error bands, long-range seasonal profile beyond 48 h; share of the perfect-foresight oracle's saving vs run on arrival`, rows);
+    const byMonth = results.map((m) => {
+      const r = rowsOf(m.month, [m]);
+      const pl = r.find((x) => x.policy === 'planner');
+      const bw = r.find((x) => x.policy === 'best-window');
+      const met = pl && bw ? {
+        cost90: (pl['cost saving % of oracle'] ?? 0) >= 90,
+        carbon90: (pl['carbon saving % of oracle'] ?? 0) >= 90,
+        beatsBestWindow: (pl['cost saving % of oracle'] ?? -Infinity) > (bw['cost saving % of oracle'] ?? Infinity) && (pl['carbon saving % of oracle'] ?? -Infinity) > (bw['carbon saving % of oracle'] ?? Infinity),
+        zeroFeasibleMisses: pl['misses (feasible on arrival)'] === 0,
+      } : null;
+      return { month: m.month, inSample: m.inSample, days: m.days, jobs: m.jobs, policies: m.policies, rows: r, targetsMet: met };
+    });
+    if (argv.includes('--no-write')) return;
+    // The full-period run's results (plain `schedule`) stay in the file beside the walk-forward.
+    let previous: Record<string, unknown> = {};
+    try {
+      previous = (JSON.parse(readFileSync(new URL('../results/schedule.json', import.meta.url), 'utf8')) as { results?: Record<string, unknown> }).results ?? {};
+    } catch {
+      previous = {};
+    }
+    writeResults('schedule', {
+      ...previous,
+      walkForward: {
+        months: byMonth,
+        pooledOutOfSample: rowsOf('pooled, out of sample', results.filter((m) => !m.inSample)),
+        pooledAll: rowsOf('pooled, all', results),
+        complete: final,
+        daysPerMonth: daysPer,
+        jobsPerDay,
+        forecast: 'same-time-yesterday, P10/P90 from its errors by lead over the 28 days before each decision day; beyond 48 h the seasonal profile of the 28 days before the decision (wider bands); planned on the 0.3/0.4/0.3 quantile-weighted value',
+        planOptions,
+        tuning: 'planner settings chosen on 2023-07-01 + 14 days (planner README): 2023-07 is in-sample and excluded from the out-of-sample pool; nothing was tuned on any other month',
+      },
+    });
+  };
   await sharedSolverWorker().warmUp();
   for (const m of months) {
     const startMs = Date.parse(`${m}-01T00:00:00Z`);
@@ -127,54 +188,9 @@ export async function walkForward(argv: string[]): Promise<void> {
       month.policies.push({ policy: r.policy, energyCostGbp: r.energyCostGbp, carbonT: r.carbonT, carbonCostGbp: r.carbonCostGbp, deadlineMisses: r.deadlineMisses, missesFeasibleOnArrival: r.missesFeasibleOnArrival, validationProblems: r.validationProblems });
     }
     results.push(month);
+    printTable(`${m}${month.inSample ? ' (tuning month)' : ''}`, rowsOfMonth(month));
+    report(false);
   }
-  const rowsOf = (label: string, ms: MonthResult[]) => {
-    const sum = (name: string, f: (p: MonthResult['policies'][number]) => number) => ms.reduce((a, m) => a + f(m.policies.find((p) => p.policy.startsWith(name)) ?? ({ energyCostGbp: NaN, carbonT: NaN, carbonCostGbp: NaN, deadlineMisses: NaN, missesFeasibleOnArrival: NaN } as MonthResult['policies'][number])), 0);
-    const base = { c: sum('run-on-arrival', (p) => p.energyCostGbp), t: sum('run-on-arrival', (p) => p.carbonT) };
-    const orc = { c: sum('oracle', (p) => p.energyCostGbp), t: sum('oracle', (p) => p.carbonT) };
-    return ['best-window', 'planner', 'oracle'].map((name) => {
-      const c = sum(name, (p) => p.energyCostGbp);
-      const t = sum(name, (p) => p.carbonT);
-      const cs = share(base.c, c, orc.c);
-      const ts = share(base.t, t, orc.t);
-      return {
-        period: label,
-        policy: name,
-        'energy £': Math.round(c),
-        'carbon t': Number(t.toFixed(2)),
-        'cost saving % of oracle': cs === null ? null : Number((cs * 100).toFixed(1)),
-        'carbon saving % of oracle': ts === null ? null : Number((ts * 100).toFixed(1)),
-        'regret £ (energy+carbon vs oracle)': Math.round(c + t * site.carbonPriceGbpPerT - orc.c - orc.t * site.carbonPriceGbpPerT),
-        'misses (feasible on arrival)': sum(name, (p) => p.missesFeasibleOnArrival),
-      };
-    });
-  };
-  const rows = [...results.flatMap((m) => rowsOf(`${m.month}${m.inSample ? ' (tuning month)' : ''}`, [m])), ...rowsOf('pooled, out of sample', results.filter((m) => !m.inSample)), ...rowsOf('pooled, all', results)];
-  printTable(`Schedule walk-forward: ${daysPer} days from the 1st of each month, ${jobsPerDay} deferrable jobs/day; forecast: same-time-yesterday + past-error bands, long-range seasonal profile beyond 48 h; share of the perfect-foresight oracle's saving vs run on arrival`, rows);
-  const byMonth = results.map((m) => {
-    const r = rowsOf(m.month, [m]);
-    const pl = r.find((x) => x.policy === 'planner');
-    const bw = r.find((x) => x.policy === 'best-window');
-    const met = pl && bw ? {
-      cost90: (pl['cost saving % of oracle'] ?? 0) >= 90,
-      carbon90: (pl['carbon saving % of oracle'] ?? 0) >= 90,
-      beatsBestWindow: (pl['cost saving % of oracle'] ?? -Infinity) > (bw['cost saving % of oracle'] ?? Infinity) && (pl['carbon saving % of oracle'] ?? -Infinity) > (bw['carbon saving % of oracle'] ?? Infinity),
-      zeroFeasibleMisses: pl['misses (feasible on arrival)'] === 0,
-    } : null;
-    return { month: m.month, inSample: m.inSample, days: m.days, jobs: m.jobs, policies: m.policies, rows: r, targetsMet: met };
-  });
-  if (argv.includes('--no-write')) return void (await sharedSolverWorker().close());
-  writeResults('schedule', {
-    walkForward: {
-      months: byMonth,
-      pooledOutOfSample: rowsOf('pooled, out of sample', results.filter((m) => !m.inSample)),
-      pooledAll: rowsOf('pooled, all', results),
-      daysPerMonth: daysPer,
-      jobsPerDay,
-      forecast: 'same-time-yesterday, P10/P90 from its errors by lead over the 28 days before each decision day; beyond 48 h the seasonal profile of the 28 days before the decision (wider bands); planned on the 0.3/0.4/0.3 quantile-weighted value',
-      planOptions,
-      tuning: 'planner settings chosen on 2023-07-01 + 14 days (planner README): 2023-07 is in-sample and excluded from the out-of-sample pool; nothing was tuned on any other month',
-    },
-  });
+  report(true);
   await sharedSolverWorker().close();
 }
