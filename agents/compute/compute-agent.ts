@@ -2,8 +2,8 @@ import { defineAgent, type AgentContext, type AgentDefinition, type AgentInput, 
 import { STREAM_NAME } from '../../core/envelope.ts';
 import { settlementPeriodOf } from '../../core/time/settlement-periods.ts';
 import { validateJob, type Job, type JobProblem, type SiteConfig } from './jobs/index.ts';
-import { plan as runPlanner, validatePlan, type PlanInput, type PlanJob, type PlanOptions, type PlanResult, type Signals } from './planner/index.ts';
-import { flexWindows, DEFAULT_FLEX_WINDOWS, type FlexWindowOptions } from './flex-windows.ts';
+import { extendBands, plan as runPlanner, quantileWeightedCost, validatePlan, type PlanInput, type PlanJob, type PlanOptions, type PlanResult, type Signals } from './planner/index.ts';
+import { flexWindows, tightArrivalsByDay, DEFAULT_FLEX_WINDOWS, type FlexWindowOptions } from './flex-windows.ts';
 import { initialComputeState, makeEvolve, type ComputeState, type JobRecord } from './state.ts';
 import { pinProblems, releaseProblems } from './job-authority.ts';
 import type { Principal } from '../../core/identity/key-entry.ts';
@@ -12,6 +12,10 @@ import { flexCapsFor, type FlexCaps } from './flex-caps.ts';
 
 const SLOT_MS = 1_800_000;
 const HORIZON_SLOTS = 96;
+/** The longest window the planner looks over: 7 days. */
+const LONG_HORIZON_SLOTS = 336;
+/** Slots ahead for which flexibility can be offered (the coordination agent sells ≤ 12 h ahead). */
+const OFFER_SLOTS = 26;
 /** Work left below this (minutes) counts as done: kW are rounded on the ledger, so sums drift by a hair. */
 const DONE_EPS_MIN = 0.05;
 
@@ -252,6 +256,32 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     };
   }
 
+  /**
+   * When a job's deadline lies beyond the 48 h forecast, the forecast extended by the long-range
+   * estimate (the time-of-day profile of the signals observed in the past week, wider bands) up
+   * to that deadline (≤ 7 days), so the planner sees the whole window; re-planned every
+   * half-hour as forecasts arrive. Jobs within 48 h: the forecast alone, as before.
+   */
+  function coverWindows(t: number, s: ComputeState, forecast: Signals, jobs: ReadonlyArray<PlanJob>): Signals {
+    let need = HORIZON_SLOTS;
+    for (const j of jobs) if (j.class !== 'serving') need = Math.max(need, Math.ceil((j.deadlineMs - t) / SLOT_MS));
+    need = Math.min(need, LONG_HORIZON_SLOTS);
+    if (need <= HORIZON_SLOTS) return forecast;
+    const from = t - 8 * 48 * SLOT_MS;
+    const hist = (k: 'price' | 'carbon') => ({ fromMs: from, values: Array.from({ length: 8 * 48 }, (_, i) => s.actuals.get(from + i * SLOT_MS)?.[k] ?? null) });
+    const point = (xs: ReadonlyArray<number>) => xs.map((v) => ({ p10: v, p50: v, p90: v }));
+    try {
+      return {
+        startMs: forecast.startMs,
+        priceGbpPerMwh: quantileWeightedCost(extendBands(point(forecast.priceGbpPerMwh), hist('price'), t, need, { days: 7 })),
+        intensityGPerKwh: quantileWeightedCost(extendBands(point(forecast.intensityGPerKwh), hist('carbon'), t, need, { days: 7 })),
+      };
+    } catch {
+      // No observed history yet: plan on the forecast's 48 h.
+      return forecast;
+    }
+  }
+
   /** Per slot: the import cap of the flexibility sold, and what a shortfall below it costs. */
   function capsFor(t0: number, s: ComputeState): FlexCaps {
     return flexCapsFor({ t0Ms: t0, slots: HORIZON_SLOTS, slotMs: SLOT_MS, siteImportCapKw: site.importCapKw, windows: s.caps.values() });
@@ -399,7 +429,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     trigger: string,
     newDispatch = true,
   ): Promise<{ dispatch: { runs: Array<{ jobId: string; kw: number }>; chargeKw: number; dischargeKw: number }; jobPlanned: Map<string, EventToAppend>; planDecision: Decision }> {
-    const signals = signalsAt(t, s);
+    const forecastSignals = signalsAt(t, s);
     const jobs: PlanJob[] = [];
     const records = new Map<string, JobRecord>();
     for (const id of s.active) {
@@ -415,6 +445,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
       }
       jobs.push(job);
     }
+    const signals = coverWindows(t, s, forecastSignals, jobs);
     const { caps, breach, orders } = capsFor(t, s);
     // The connection limit is hard; a reduction sold is a soft cap priced at what a shortfall
     // costs, so the plan never makes a job late to deliver flexibility worth less than that.
@@ -481,20 +512,20 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
       }
       return NaN;
     });
-    // What jobs still to arrive could add: the most IT load the site has run at this time of day
-    // in the past week above what the plan has now, as import (× PUE). The plan knows only the
-    // jobs already queued; an offer must absorb the rest. (Import history is no guide: the
-    // battery's arbitrage moves it by ±2.5 MW.)
-    const highKw = result.slots.map((x) => {
-      let hi = NaN;
-      for (let back = 1; back <= 7; back++) {
-        const v = s.itKwBySlot.get(x.startMs - back * 86_400_000);
-        if (v !== undefined && !(v <= hi)) hi = v;
-      }
-      return Number.isFinite(hi) ? x.siteKw + site.pue * Math.max(0, hi - x.itKw) : NaN;
+    // What jobs still to arrive add: the tight arrivals (released after now, unable to avoid the
+    // slot; serving load above all, submitted as it starts) at the same times over the past week.
+    // The baseline is the plan plus the median day's (the load expected without any action);
+    // the offer must absorb up to the worst day's. Only the slots an offer can be made for.
+    const recent = [...s.jobs.values()].map((r) => r.job).filter((j) => j.earliestStartMs > t - 8 * 86_400_000 && j.deadlineMs - j.earliestStartMs < 2 * 86_400_000);
+    const arrivals = result.slots.map((x, i) => {
+      if (i >= OFFER_SLOTS) return null;
+      const byDay = tightArrivalsByDay(recent, t, x.startMs, x.startMs + SLOT_MS).sort((a, b) => a - b);
+      return { median: byDay[Math.floor((byDay.length - 1) / 2)]!, max: byDay.at(-1)! };
     });
+    const expectedKw = result.slots.map((x, i) => (arrivals[i] ? x.siteKw + site.pue * arrivals[i].median : historicalKw[i]!));
+    const highKw = result.slots.map((x, i) => (arrivals[i] ? x.siteKw + site.pue * arrivals[i].max : NaN));
     const bat = site.battery;
-    const windows = flexWindows(result.flexibility, result.slots, deps.flexWindows ?? DEFAULT_FLEX_WINDOWS, historicalKw, highKw, {
+    const windows = flexWindows(result.flexibility, result.slots, deps.flexWindows ?? DEFAULT_FLEX_WINDOWS, expectedKw, highKw, {
       minSocKwh: bat.minSocFraction * bat.energyKwh,
       eta: Math.sqrt(bat.roundTripEfficiency),
       socStartKwh: soc,

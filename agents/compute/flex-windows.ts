@@ -40,6 +40,46 @@ export function firmSlotKw(f: Pick<FlexibilitySlot, 'fromJobsKw' | 'fromBatteryK
   return Math.max(0, Math.min(baselineKw, battery + Math.max(0, f.fromJobsKw) - Math.max(0, arrivalRiskKw)));
 }
 
+export interface PastJob {
+  readonly earliestStartMs: number;
+  readonly deadlineMs: number;
+  readonly runtimeMin: number;
+  readonly powerKw: number;
+  readonly class: string;
+}
+
+/**
+ * IT kW that jobs arriving after `nowMs` would force into [startMs, endMs) — released after now
+ * and unable to run wholly before the slot or to wait until after it (serving load, submitted as
+ * it starts, always is) — on each of the past `days` days at the same times. The median is
+ * what the site should expect on top of its plan (the baseline includes it), the largest what
+ * an offer must be able to absorb. Deferrable arrivals are not counted: the plan moves them out
+ * of a sold window (a shortfall is charged at least DELIVERY_PRIORITY_GBP_PER_MWH). Pure.
+ */
+export function tightArrivalsByDay(past: ReadonlyArray<PastJob>, nowMs: number, startMs: number, endMs: number, days = 7): number[] {
+  const out: number[] = [];
+  for (let d = 1; d <= days; d++) {
+    const shift = d * 86_400_000;
+    const now = nowMs - shift;
+    const a = startMs - shift;
+    const b = endMs - shift;
+    let kw = 0;
+    for (const j of past) {
+      if (j.earliestStartMs <= now || j.earliestStartMs >= b) continue;
+      const run = j.runtimeMin * 60_000;
+      // Must overlap [a, b): it cannot finish before a (released too late) nor start after b (deadline too near).
+      if (j.earliestStartMs + run > a && j.deadlineMs - run < b) kw += j.powerKw;
+    }
+    out.push(kw);
+  }
+  return out;
+}
+
+/** The largest of `tightArrivalsByDay`. */
+export function tightArrivalsKw(past: ReadonlyArray<PastJob>, nowMs: number, startMs: number, endMs: number, days = 7): number {
+  return Math.max(0, ...tightArrivalsByDay(past, nowMs, startMs, endMs, days));
+}
+
 /** A rough chance of falling short: the share of the raw flexibility that arrivals could eat. */
 export function shortfallRisk(rawKw: number, arrivalRiskKw: number): number {
   if (rawKw <= 0) return 1;

@@ -80,8 +80,6 @@ export interface ComputeState {
   planCount: number;
   /** Metered site import (kW) by half-hour start, for a week: the history a baseline leans on. */
   readonly importKwBySlot: Map<number, number>;
-  /** Metered IT load (kW) by half-hour start, for a week: how much work the site has had to run at each time of day. */
-  readonly itKwBySlot: Map<number, number>;
 }
 
 export function initialComputeState(initialSocKwh: number): ComputeState {
@@ -99,7 +97,6 @@ export function initialComputeState(initialSocKwh: number): ComputeState {
     lastMeterSlotMs: null,
     planCount: 0,
     importKwBySlot: new Map(),
-    itKwBySlot: new Map(),
   };
 }
 
@@ -217,8 +214,6 @@ export function evolveCompute(s: ComputeState, e: Envelope, pue: number): Comput
       s.socKwh = d['batterySocKwh'] as number;
       s.importKwBySlot.set(slotMs, (d['importKwh'] as number) * 2);
       for (const k of s.importKwBySlot.keys()) if (k < slotMs - 8 * 86_400_000) s.importKwBySlot.delete(k);
-      if (typeof d['itKwh'] === 'number') s.itKwBySlot.set(slotMs, d['itKwh'] * 2);
-      for (const k of s.itKwBySlot.keys()) if (k < slotMs - 8 * 86_400_000) s.itKwBySlot.delete(k);
       const price = d['priceGbpPerMwh'] as number;
       const carbon = d['carbonGPerKwh'] as number;
       for (const run of d['jobs'] as Array<{ jobId: string; kw: number }>) {

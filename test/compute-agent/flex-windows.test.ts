@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { firmSlotKw, flexWindows, shortfallRisk } from '../../agents/compute/flex-windows.ts';
+import { firmSlotKw, flexWindows, shortfallRisk, tightArrivalsKw } from '../../agents/compute/flex-windows.ts';
 import type { FlexibilitySlot, SlotPlan } from '../../agents/compute/planner/index.ts';
 
 const SLOT = 1_800_000;
@@ -20,6 +20,23 @@ describe('flexibility offered is what can be delivered whatever arrives later (i
     assert.equal(firmSlotKw(f, 5000, 0, 1000), 1000, 'never above the baseline');
     assert.equal(shortfallRisk(1000, 250), 0.25);
     assert.equal(shortfallRisk(0, 0), 1);
+  });
+
+  test('tight arrivals: jobs released after "now" on past days that could not avoid the slot; the worst day counts', () => {
+    const H = 3_600_000;
+    const now = T0 + 7 * 86_400_000 + 12 * H; // day 7, 12:00; the slot is 18:00–18:30
+    const a = now + 6 * H;
+    const yesterday = (h: number) => T0 + 6 * 86_400_000 + h * H;
+    const job = (releaseH: number, runtimeMin: number, slackH: number, powerKw: number, cls = 'training') => ({ earliestStartMs: yesterday(releaseH), deadlineMs: yesterday(releaseH) + runtimeMin * 60_000 + slackH * H, runtimeMin, powerKw, class: cls });
+    const past = [
+      job(17.5, 120, 0.5, 1000), // released 17:30, must run across 18:00: counts
+      job(17.5, 120, 0.5, 700, 'serving'), // serving is base load, in the plan already
+      job(11, 60, 0, 800), // released before "now": the plan knew it
+      job(17.9, 60, 10, 900), // plenty of slack: the plan can move it out
+      job(16, 30, 0, 600), // done by 16:30
+    ];
+    assert.equal(tightArrivalsKw(past, now, a, a + 1_800_000), 1000);
+    assert.equal(tightArrivalsKw([], now, a, a + 1_800_000), 0);
   });
 
   test('shortfall risk is priced into the window: more risk, dearer', () => {
