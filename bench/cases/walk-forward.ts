@@ -1,6 +1,10 @@
 /**
  * `npm run bench -- schedule --walk-forward [--months 2023-02,…] [--days-per-month 7]
- *   [--jobs-per-day 200] [--seed 1] [--policies a,b] [--no-write]`
+ *   [--jobs-per-day 200] [--seed 1] [--policies a,b] [--forecast sty|lstm] [--no-write]`
+ *
+ * `--forecast lstm`: the shipped carbon and price LSTMs (bands as they give them) for the first
+ * 48 h instead; only months after their fitting and validation data (2023-08, 2023-09) are out
+ * of sample, and the bench refuses earlier ones.
  *
  * Honest out-of-sample evaluation of the schedule, month by month: for each test month the
  * forecast and the long-range estimate are built only from data before each decision, nothing
@@ -27,6 +31,7 @@ import { type BandPoint, type PlanOptions, type Signals, extendBands, quantileWe
 import { type SimResult, bestWindowPolicy, oraclePolicy, plannerPolicy, runOnArrivalPolicy, simulate } from '../../agents/compute/baselines/index.ts';
 import { readFileSync } from 'node:fs';
 import { printTable, writeResults } from '../report.ts';
+import { HISTORY_SLOTS, loadGridForecaster } from '../../agents/grid/index.ts';
 
 const SLOT_MS = 1_800_000;
 const DAY = 48;
@@ -140,19 +145,23 @@ export async function walkForward(argv: string[]): Promise<void> {
     }
     writeResults('schedule', {
       ...previous,
-      walkForward: {
+      [lstm ? 'walkForwardLstm' : 'walkForward']: {
         months: byMonth,
         pooledOutOfSample: rowsOf('pooled, out of sample', results.filter((m) => !m.inSample)),
         pooledAll: rowsOf('pooled, all', results),
         complete: final,
         daysPerMonth: daysPer,
         jobsPerDay,
-        forecast: 'same-time-yesterday, P10/P90 from its errors by lead over the 28 days before each decision day; beyond 48 h the seasonal profile of the 28 days before the decision (wider bands); planned on the 0.3/0.4/0.3 quantile-weighted value',
+        forecast: lstm ? `carbon ${lstm.carbon.describe}, price ${lstm.price.describe} (0–48 h, their bands); beyond 48 h the seasonal profile of the 28 days before the decision; planned on the 0.3/0.4/0.3 quantile-weighted value` : 'same-time-yesterday, P10/P90 from its errors by lead over the 28 days before each decision day; beyond 48 h the seasonal profile of the 28 days before the decision (wider bands); planned on the 0.3/0.4/0.3 quantile-weighted value',
         planOptions,
         tuning: 'planner settings chosen on 2023-07-01 + 14 days (planner README): 2023-07 is in-sample and excluded from the out-of-sample pool; nothing was tuned on any other month',
       },
     });
   };
+  const fk = arg(argv, 'forecast', 'sty')!;
+  if (fk !== 'sty' && fk !== 'lstm') throw new Error('--forecast must be sty or lstm');
+  const lstm = fk === 'lstm' ? await loadGridForecaster() : null;
+  if (lstm && lstm.notes.some((n) => n.includes('not loaded'))) throw new Error(`--forecast lstm: ${lstm.notes.join('; ')}`);
   await sharedSolverWorker().warmUp();
   for (const m of months) {
     const startMs = Date.parse(`${m}-01T00:00:00Z`);
@@ -162,6 +171,18 @@ export async function walkForward(argv: string[]): Promise<void> {
     const jobs = generateWorkload({ seed: `walk-forward-${m}-${arg(argv, 'seed', '1')}`, startMs, days: daysPer, jobsPerDay, targetUtilisation: 0.5 }, traces).jobs.filter((j) => validateJob(j, site).length === 0);
     const actual: Signals = { startMs, priceGbpPerMwh: Array.from(price.subarray(off)), intensityGPerKwh: Array.from(carbon.subarray(off)) };
     const bandCache = new Map<number, { p: Array<{ lo: number; hi: number }>; c: Array<{ lo: number; hi: number }> }>();
+    const lstmCache = new Map<number, { price: BandPoint[]; carbon: BandPoint[] }>();
+    if (lstm) {
+      if (startMs < Date.parse('2023-08-01T00:00:00Z')) throw new Error(`--forecast lstm: ${m} is inside the LSTMs' fitting or validation data; only 2023-08 and 2023-09 are out of sample`);
+      for (let k = 0; k < slots + 4 * DAY; k++) {
+        const t = startMs + k * SLOT_MS;
+        const i = (t - dataFrom) / SLOT_MS;
+        const h = (x: Float64Array) => ({ fromMs: t - HISTORY_SLOTS * SLOT_MS, values: Array.from(x.subarray(i - HISTORY_SLOTS, i), (v) => (Number.isFinite(v) ? v : null)) });
+        const c = await lstm.carbon.forecast(h(carbon), t);
+        const p = await lstm.price.forecast(h(price), t);
+        lstmCache.set(t, { price: [...p.points], carbon: [...c.points] });
+      }
+    }
     const forecastAt = (t: number): Signals => {
       const i = (t - dataFrom) / SLOT_MS;
       const day = i - (i % DAY);
@@ -174,8 +195,9 @@ export async function walkForward(argv: string[]): Promise<void> {
         });
       // History strictly before t: the long-range profile never sees the decision's own future.
       const hist = (x: Float64Array) => ({ fromMs: dataFrom, values: Array.from(x.subarray(0, i)) });
-      const pe = extendBands(bands(price, b.p), hist(price), t, COVER_SLOTS);
-      const ce = extendBands(bands(carbon, b.c), hist(carbon), t, COVER_SLOTS);
+      const l = lstmCache.get(t);
+      const pe = extendBands(l ? l.price : bands(price, b.p), hist(price), t, COVER_SLOTS);
+      const ce = extendBands(l ? l.carbon : bands(carbon, b.c), hist(carbon), t, COVER_SLOTS);
       return { startMs: t, priceGbpPerMwh: quantileWeightedCost(pe), intensityGPerKwh: quantileWeightedCost(ce) };
     };
     const all = [runOnArrivalPolicy(), bestWindowPolicy(), plannerPolicy(planOptions), oraclePolicy(planOptions)];
