@@ -122,7 +122,7 @@ export async function walkForward(argv: string[]): Promise<void> {
       });
     };
     const rows = [...results.flatMap((m) => rowsOf(`${m.month}${m.inSample ? ' (tuning month)' : ''}`, [m])), ...rowsOf('pooled, out of sample', results.filter((m) => !m.inSample)), ...rowsOf('pooled, all', results)];
-    if (final) printTable(`Schedule walk-forward: ${daysPer} days from the 1st of each month, ${jobsPerDay} deferrable jobs/day; forecast: same-time-yesterday + past-error bands, long-range seasonal profile beyond 48 h; share of the perfect-foresight oracle's saving vs run on arrival`, rows);
+    if (final) printTable(`Schedule walk-forward: ${daysPer} days from the 1st of each month, ${jobsPerDay} deferrable jobs/day; forecast: ${lstm ? 'carbon and price LSTMs (0–48 h)' : 'same-time-yesterday + past-error bands'}, long-range seasonal profile beyond 48 h; share of the perfect-foresight oracle's saving vs run on arrival`, rows);
     const byMonth = results.map((m) => {
       const r = rowsOf(m.month, [m]);
       const pl = r.find((x) => x.policy === 'planner');

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { firmSlotKw, flexWindows, shortfallRisk, tightArrivalsKw } from '../../agents/compute/flex-windows.ts';
+import { firmSlotKw, flexWindows, shortfallRisk, tightArrivalsByDay, tightArrivalsKw } from '../../agents/compute/flex-windows.ts';
 import type { FlexibilitySlot, SlotPlan } from '../../agents/compute/planner/index.ts';
 
 const SLOT = 1_800_000;
@@ -30,12 +30,13 @@ describe('flexibility offered is what can be delivered whatever arrives later (i
     const job = (releaseH: number, runtimeMin: number, slackH: number, powerKw: number, cls = 'training') => ({ earliestStartMs: yesterday(releaseH), deadlineMs: yesterday(releaseH) + runtimeMin * 60_000 + slackH * H, runtimeMin, powerKw, class: cls });
     const past = [
       job(17.5, 120, 0.5, 1000), // released 17:30, must run across 18:00: counts
-      job(17.5, 120, 0.5, 700, 'serving'), // serving is base load, in the plan already
+      job(17.5, 60, 0, 700, 'serving'), // serving load is submitted as it starts: it counts
       job(11, 60, 0, 800), // released before "now": the plan knew it
       job(17.9, 60, 10, 900), // plenty of slack: the plan can move it out
       job(16, 30, 0, 600), // done by 16:30
     ];
-    assert.equal(tightArrivalsKw(past, now, a, a + 1_800_000), 1000);
+    assert.equal(tightArrivalsKw(past, now, a, a + 1_800_000), 1700);
+    assert.deepEqual(tightArrivalsByDay(past, now, a, a + 1_800_000, 2), [1700, 0]);
     assert.equal(tightArrivalsKw([], now, a, a + 1_800_000), 0);
   });
 
