@@ -2,13 +2,14 @@ import { defineAgent, type AgentContext, type AgentDefinition, type AgentInput, 
 import { STREAM_NAME } from '../../core/envelope.ts';
 import { settlementPeriodOf } from '../../core/time/settlement-periods.ts';
 import { validateJob, type Job, type JobProblem, type SiteConfig } from './jobs/index.ts';
-import { extendBands, plan as runPlanner, quantileWeightedCost, validatePlan, type PlanInput, type PlanJob, type PlanOptions, type PlanResult, type Signals } from './planner/index.ts';
+import { plan as runPlanner, validatePlan, type PlanInput, type PlanJob, type PlanOptions, type PlanResult, type Signals } from './planner/index.ts';
 import { flexWindows, tightArrivalsByDay, DEFAULT_FLEX_WINDOWS, type FlexWindowOptions } from './flex-windows.ts';
 import { initialComputeState, makeEvolve, type ComputeState, type JobRecord } from './state.ts';
 import { pinProblems, releaseProblems } from './job-authority.ts';
 import type { Principal } from '../../core/identity/key-entry.ts';
 import { rejection } from './rejection.ts';
 import { flexCapsFor, type FlexCaps } from './flex-caps.ts';
+import { coverWindows } from './cover-windows.ts';
 
 const SLOT_MS = 1_800_000;
 const HORIZON_SLOTS = 96;
@@ -256,32 +257,6 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     };
   }
 
-  /**
-   * When a job's deadline lies beyond the 48 h forecast, the forecast extended by the long-range
-   * estimate (the time-of-day profile of the signals observed in the past week, wider bands) up
-   * to that deadline (≤ 7 days), so the planner sees the whole window; re-planned every
-   * half-hour as forecasts arrive. Jobs within 48 h: the forecast alone, as before.
-   */
-  function coverWindows(t: number, s: ComputeState, forecast: Signals, jobs: ReadonlyArray<PlanJob>): Signals {
-    let need = HORIZON_SLOTS;
-    for (const j of jobs) if (j.class !== 'serving') need = Math.max(need, Math.ceil((j.deadlineMs - t) / SLOT_MS));
-    need = Math.min(need, LONG_HORIZON_SLOTS);
-    if (need <= HORIZON_SLOTS) return forecast;
-    const from = t - 8 * 48 * SLOT_MS;
-    const hist = (k: 'price' | 'carbon') => ({ fromMs: from, values: Array.from({ length: 8 * 48 }, (_, i) => s.actuals.get(from + i * SLOT_MS)?.[k] ?? null) });
-    const point = (xs: ReadonlyArray<number>) => xs.map((v) => ({ p10: v, p50: v, p90: v }));
-    try {
-      return {
-        startMs: forecast.startMs,
-        priceGbpPerMwh: quantileWeightedCost(extendBands(point(forecast.priceGbpPerMwh), hist('price'), t, need, { days: 7 })),
-        intensityGPerKwh: quantileWeightedCost(extendBands(point(forecast.intensityGPerKwh), hist('carbon'), t, need, { days: 7 })),
-      };
-    } catch {
-      // No observed history yet: plan on the forecast's 48 h.
-      return forecast;
-    }
-  }
-
   /** Per slot: the import cap of the flexibility sold, and what a shortfall below it costs. */
   function capsFor(t0: number, s: ComputeState): FlexCaps {
     return flexCapsFor({ t0Ms: t0, slots: HORIZON_SLOTS, slotMs: SLOT_MS, siteImportCapKw: site.importCapKw, windows: s.caps.values() });
@@ -445,7 +420,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
       }
       jobs.push(job);
     }
-    const signals = coverWindows(t, s, forecastSignals, jobs);
+    const signals = coverWindows(t, s.actuals, forecastSignals, jobs, { minSlots: HORIZON_SLOTS, maxSlots: LONG_HORIZON_SLOTS });
     const { caps, breach, orders } = capsFor(t, s);
     // The connection limit is hard; a reduction sold is a soft cap priced at what a shortfall
     // costs, so the plan never makes a job late to deliver flexibility worth less than that.
