@@ -30,6 +30,8 @@ import {
 } from '../agents/compute/baselines/index.ts';
 import { HISTORY_SLOTS, loadGridForecaster } from '../agents/grid/index.ts';
 import { percentile, printTable, writeResults } from './report.ts';
+import { runLetsWaitAwhile } from './cases/lets-wait-awhile.ts';
+import { walkForward } from './cases/walk-forward.ts';
 
 const SLOT_MS = 1_800_000;
 const DAY_SLOTS = 48;
@@ -191,6 +193,18 @@ async function scalingRuns(sizes: number[], reps: number, s: SeriesSet, fromMs: 
 }
 
 export async function main(argv: string[]): Promise<void> {
+  const benchCase = arg(argv, 'case');
+  if (benchCase !== undefined) {
+    if (benchCase !== 'lets-wait-awhile') throw new Error(`--case must be lets-wait-awhile, not ${benchCase}`);
+    const r = await runLetsWaitAwhile(argv);
+    printTable(`Let's Wait Awhile ML scenario: ${r.jobs} jobs, GB 2020 (hourly, interpolated to half-hours), deadline rule "${r.rule}", longest window ${r.maxWindowH.toFixed(1)} h; carbon saved vs run at arrival`, [
+      { variant: 'non-interruptible', 'per-job optimum %': r.variants.nonInterruptible.optimumSavedPct, 'planner (shipped, perfect information) %': r.variants.nonInterruptible.plannerSavedPct, 'jobs off the optimum': r.variants.nonInterruptible.jobsOffOptimum, 're-plan moved start': r.variants.nonInterruptible.replanChanged },
+      { variant: 'interruptible', 'per-job optimum %': r.variants.interruptible.optimumSavedPct, 'planner (shipped, perfect information) %': r.variants.interruptible.plannerSavedPct, 'jobs off the optimum': r.variants.interruptible.jobsOffOptimum, 're-plan moved start': r.variants.interruptible.replanChanged },
+    ]);
+    if (!argv.includes('--no-write')) writeResults('schedule-lets-wait-awhile', r);
+    return;
+  }
+  if (argv.includes('--walk-forward')) return walkForward(argv);
   const from = arg(argv, 'from', '2023-07-01')!;
   const days = Number(arg(argv, 'days', '92'));
   const startMs = Date.parse(`${from}T00:00:00Z`);

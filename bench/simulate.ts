@@ -11,6 +11,7 @@ import { runSimulation } from '../sim/simulation.ts';
 import { siteConfig } from '../agents/compute/jobs/index.ts';
 import { loadConfig } from '../core/config/config.ts';
 import { printTable, writeResults } from './report.ts';
+import { cacoTotals, flexSummary } from '../sim/results.ts';
 
 export async function main(argv: string[]): Promise<void> {
   const opt = (name: string, dflt: string) => {
@@ -53,7 +54,19 @@ export async function main(argv: string[]): Promise<void> {
       'target ≤ 60 s': days === 7 ? (wallS <= 60 ? 'met' : 'NOT met') : 'n/a (7 days only)',
     };
     printTable(`simulation benchmark: seed ${seed}`, [row]);
-    writeResults('simulate', { ...row, headHash: run.audit.headHash, ledgerOk: run.audit.ok });
+    // Issue 13: does the flexibility sold earn? Delivery ratio and net revenue per week.
+    const caco = await cacoTotals(run.runtime.store, run.inputs.jobs, siteConfig());
+    console.log(flexSummary(caco, days));
+    const flexibility = {
+      ordersSettled: caco.flexOrdersSettled,
+      deliveredMwh: caco.flexDeliveredMwh,
+      contractedMwh: caco.flexContractedMwh,
+      deliveryRatio: caco.flexContractedMwh > 0 ? caco.flexDeliveredMwh / caco.flexContractedMwh : null,
+      netGbp: caco.flexEarnedGbp,
+      netGbpPerWeek: (caco.flexEarnedGbp * 7) / days,
+      slaMisses: caco.slaMisses,
+    };
+    writeResults('simulate', { ...row, headHash: run.audit.headHash, ledgerOk: run.audit.ok, flexibility });
     await run.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

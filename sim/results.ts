@@ -12,6 +12,9 @@ export interface PolicyTotals {
   readonly siteEnergyMwh: number;
   readonly flexDeliveredMwh: number;
   readonly flexEarnedGbp: number;
+  /** Contracted MWh of the orders settled, and how many there were: delivery ratio = delivered / contracted. */
+  readonly flexContractedMwh: number;
+  readonly flexOrdersSettled: number;
   readonly slaMisses: number;
   readonly gbpPerGpuHour: number;
 }
@@ -28,6 +31,8 @@ export async function cacoTotals(store: EventStore, jobs: ReadonlyArray<Job>, si
   let misses = 0;
   let flexMwh = 0;
   let flexGbp = 0;
+  let flexContracted = 0;
+  let flexOrders = 0;
   for await (const e of store.readAll()) {
     if (e.type === 'site.meter.read') {
       const d = e.data as { importKwh: number; priceGbpPerMwh: number; carbonGPerKwh: number };
@@ -36,9 +41,11 @@ export async function cacoTotals(store: EventStore, jobs: ReadonlyArray<Job>, si
       kwh += d.importKwh;
     } else if (e.type === 'compute.job.deadline-missed') misses++;
     else if (e.type === 'flex.order.fulfilled') {
-      const d = e.data as { deliveredMwh: number; netGbp: number };
+      const d = e.data as { deliveredMwh: number; contractedMwh: number; netGbp: number };
       flexMwh += d.deliveredMwh;
       flexGbp += d.netGbp;
+      flexContracted += d.contractedMwh;
+      flexOrders++;
     }
   }
   const gh = gpuHours(jobs, site.perGpuKw);
@@ -50,6 +57,8 @@ export async function cacoTotals(store: EventStore, jobs: ReadonlyArray<Job>, si
     siteEnergyMwh: kwh / 1000,
     flexDeliveredMwh: flexMwh,
     flexEarnedGbp: flexGbp,
+    flexContractedMwh: flexContracted,
+    flexOrdersSettled: flexOrders,
     slaMisses: misses,
     gbpPerGpuHour: gh > 0 ? (costGbp - flexGbp) / gh : 0,
   };
@@ -65,6 +74,8 @@ function fromSim(name: string, r: SimResult, jobs: ReadonlyArray<Job>, site: Sit
     siteEnergyMwh: r.siteEnergyMwh,
     flexDeliveredMwh: 0,
     flexEarnedGbp: 0,
+    flexContractedMwh: 0,
+    flexOrdersSettled: 0,
     slaMisses: r.deadlineMisses,
     gbpPerGpuHour: gh > 0 ? r.energyCostGbp / gh : 0,
   };
@@ -92,4 +103,11 @@ export async function baselineTotals(
   // Deterministic work limits: the table must not depend on how busy the machine is.
   const oracle = await simulate(oraclePolicy({ deterministic: true }), cfg);
   return [fromSim('run on arrival (baseline)', arrival, p.jobs, p.site), fromSim('perfect-foresight optimum', oracle, p.jobs, p.site)];
+}
+
+/** The flexibility line under the table: orders settled, delivery ratio, net revenue per week. */
+export function flexSummary(t: Pick<PolicyTotals, 'flexDeliveredMwh' | 'flexContractedMwh' | 'flexEarnedGbp' | 'flexOrdersSettled'>, days: number): string {
+  const ratio = t.flexContractedMwh > 0 ? `${((100 * t.flexDeliveredMwh) / t.flexContractedMwh).toFixed(1)} %` : 'n/a (nothing contracted)';
+  const perWeek = (t.flexEarnedGbp * 7) / days;
+  return `flexibility: ${t.flexOrdersSettled} order(s) settled; delivered ${t.flexDeliveredMwh.toFixed(3)} of ${t.flexContractedMwh.toFixed(3)} MWh contracted (delivery ratio ${ratio}); net £${t.flexEarnedGbp.toFixed(2)} (£${perWeek.toFixed(2)} per week)`;
 }

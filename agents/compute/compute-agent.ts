@@ -3,16 +3,21 @@ import { STREAM_NAME } from '../../core/envelope.ts';
 import { settlementPeriodOf } from '../../core/time/settlement-periods.ts';
 import { validateJob, type Job, type JobProblem, type SiteConfig } from './jobs/index.ts';
 import { plan as runPlanner, validatePlan, type PlanInput, type PlanJob, type PlanOptions, type PlanResult, type Signals, type OnsiteTier } from './planner/index.ts';
-import { flexWindows, DEFAULT_FLEX_WINDOWS, type FlexWindowOptions } from './flex-windows.ts';
+import { flexWindows, tightArrivalsByDay, DEFAULT_FLEX_WINDOWS, type FlexWindowOptions } from './flex-windows.ts';
 import { initialComputeState, makeEvolve, type ComputeState, type JobRecord } from './state.ts';
 import { pinProblems, releaseProblems } from './job-authority.ts';
 import type { Principal } from '../../core/identity/key-entry.ts';
 import { rejection } from './rejection.ts';
 import { flexCapsFor, type FlexCaps } from './flex-caps.ts';
 import { onsiteTiers } from './onsite-offers.ts';
+import { coverWindows } from './cover-windows.ts';
 
 const SLOT_MS = 1_800_000;
 const HORIZON_SLOTS = 96;
+/** The longest window the planner looks over: 7 days. */
+const LONG_HORIZON_SLOTS = 336;
+/** Slots ahead for which flexibility can be offered (the coordination agent sells ≤ 12 h ahead). */
+const OFFER_SLOTS = 26;
 /** Work left below this (minutes) counts as done: kW are rounded on the ledger, so sums drift by a hair. */
 const DONE_EPS_MIN = 0.05;
 
@@ -468,7 +473,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     trigger: string,
     newDispatch = true,
   ): Promise<{ dispatch: { runs: Array<{ jobId: string; kw: number }>; chargeKw: number; dischargeKw: number }; jobPlanned: Map<string, EventToAppend>; planDecision: Decision }> {
-    const signals = signalsAt(t, s);
+    const forecastSignals = signalsAt(t, s);
     const jobs: PlanJob[] = [];
     const records = new Map<string, JobRecord>();
     for (const id of s.active) {
@@ -484,6 +489,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
       }
       jobs.push(job);
     }
+    const signals = coverWindows(t, s.actuals, forecastSignals, jobs, { minSlots: HORIZON_SLOTS, maxSlots: LONG_HORIZON_SLOTS });
     const { caps, breach, orders } = capsFor(t, s);
     // The connection limit is hard; a reduction sold is a soft cap priced at what a shortfall
     // costs, so the plan never makes a job late to deliver flexibility worth less than that.
@@ -561,7 +567,24 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
       }
       return NaN;
     });
-    const windows = flexWindows(result.flexibility, result.slots, deps.flexWindows ?? DEFAULT_FLEX_WINDOWS, historicalKw);
+    // What jobs still to arrive add: the tight arrivals (released after now, unable to avoid the
+    // slot; serving load above all, submitted as it starts) at the same times over the past week.
+    // The baseline is the plan plus the median day's (the load expected without any action);
+    // the offer must absorb up to the worst day's. Only the slots an offer can be made for.
+    const recent = [...s.jobs.values()].map((r) => r.job).filter((j) => j.earliestStartMs > t - 8 * 86_400_000 && j.deadlineMs - j.earliestStartMs < 2 * 86_400_000);
+    const arrivals = result.slots.map((x, i) => {
+      if (i >= OFFER_SLOTS) return null;
+      const byDay = tightArrivalsByDay(recent, t, x.startMs, x.startMs + SLOT_MS).sort((a, b) => a - b);
+      return { median: byDay[Math.floor((byDay.length - 1) / 2)]!, max: byDay.at(-1)! };
+    });
+    const expectedKw = result.slots.map((x, i) => (arrivals[i] ? x.siteKw + site.pue * arrivals[i].median : historicalKw[i]!));
+    const highKw = result.slots.map((x, i) => (arrivals[i] ? x.siteKw + site.pue * arrivals[i].max : NaN));
+    const bat = site.battery;
+    const windows = flexWindows(result.flexibility, result.slots, deps.flexWindows ?? DEFAULT_FLEX_WINDOWS, expectedKw, highKw, {
+      minSocKwh: bat.minSocFraction * bat.energyKwh,
+      eta: Math.sqrt(bat.roundTripEfficiency),
+      socStartKwh: soc,
+    });
     const planEvents: EventToAppend[] = [
       {
         type: 'compute.plan.published',

@@ -10,6 +10,9 @@ import type { CapWindow } from './state.ts';
  * between two sales), the lowest baseline is used: cutting below it satisfies every order.
  */
 
+/** What the plan charges itself per MWh it would fall short of a sold reduction, at least. */
+export const DELIVERY_PRIORITY_GBP_PER_MWH = 300;
+
 export interface FlexCaps {
   /** Import cap per slot, kW (never above the site's own cap, never below zero). */
   readonly caps: number[];
@@ -25,6 +28,13 @@ export function flexCapsFor(input: {
   readonly slotMs: number;
   readonly siteImportCapKw: number;
   readonly windows: Iterable<Pick<CapWindow, 'orderId' | 'startMs' | 'endMs' | 'kw' | 'baselineKw' | 'shortfallGbpPerMwh'>>;
+  /**
+   * The least a planned shortfall is charged at, £/MWh (default DELIVERY_PRIORITY_GBP_PER_MWH).
+   * The order's price plus penalty (≈ £90/MWh) is below what holding the battery or moving a
+   * job costs at a price spike, so a plan priced on it alone sells and then does not deliver.
+   * The floor stays far below a late job's penalty (≥ £500 a job), so a sale never makes a job late.
+   */
+  readonly minBreachGbpPerMwh?: number;
 }): FlexCaps {
   const windows = [...input.windows];
   const caps: number[] = [];
@@ -45,7 +55,7 @@ export function flexCapsFor(input: {
       held.add(i);
     }
     caps.push(baseline === Infinity ? input.siteImportCapKw : Math.min(input.siteImportCapKw, Math.max(0, baseline - soldKw)));
-    breach.push(cost);
+    breach.push(cost > 0 ? Math.max(cost, input.minBreachGbpPerMwh ?? DELIVERY_PRIORITY_GBP_PER_MWH) : 0);
   }
   return { caps, breach, orders: [...orders].map(([id, slots]) => ({ id, slots })) };
 }

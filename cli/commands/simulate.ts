@@ -53,7 +53,7 @@ export function simulateCommand(): Command {
   return cmd.action(async (o: SimulateFlags) => {
     const config = configFrom(o);
     // Loaded here, not at the top: `caco --help` should not load the models and the solver.
-    const [{ runSimulation }, { actualSignals }, { cacoTotals }, { startBaselines }, { writeReport }, { siteConfig }] = await Promise.all([
+    const [{ runSimulation }, { actualSignals }, { cacoTotals, flexSummary }, { startBaselines }, { writeReport }, { siteConfig }] = await Promise.all([
       import('../../sim/simulation.ts'),
       import('../../sim/inputs.ts'),
       import('../../sim/results.ts'),
@@ -140,6 +140,7 @@ export function simulateCommand(): Command {
       const table = formatTable(rows);
       console.log(`\nCACO simulation: ${config.site}, ${site.itCapacityKw.toLocaleString('en-GB')} kW IT, PUE ${site.pue}, ${site.battery.energyKwh.toLocaleString('en-GB')} kWh battery; ${o.from} + ${days} days; ${result.inputs.jobs.length.toLocaleString('en-GB')} jobs; seed ${o.seed}`);
       console.log(table);
+      console.log(flexSummary(caco, days));
       console.log(`\nledger: ${result.audit.events.toLocaleString('en-GB')} events in ${result.audit.streams.toLocaleString('en-GB')} streams, ${result.audit.ok ? 'verified' : `BROKEN at ${result.audit.firstBroken ? describeBreak(result.audit.firstBroken) : 'the anchor'}`}`);
       console.log(`ledger head hash: ${result.audit.headHash}`);
       const cp = result.anchor.checkpoint;

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { flexCapsFor } from '../../agents/compute/flex-caps.ts';
+import { DELIVERY_PRIORITY_GBP_PER_MWH, flexCapsFor } from '../../agents/compute/flex-caps.ts';
 
 const SLOT = 1_800_000;
 const T0 = Date.parse('2026-01-15T00:00:00Z');
@@ -15,7 +15,9 @@ describe('import caps of the flexibility sold', { timeout: 30_000 }, () => {
     assert.equal(r.caps[37], 3309 - 1356);
     assert.equal(r.caps[35], 5000);
     assert.equal(r.caps[38], 5000);
-    assert.equal(r.breach[36], 147.8);
+    // Issue 13: a planned shortfall is charged at least the delivery priority (price + penalty is 147.8 here).
+    assert.equal(r.breach[36], DELIVERY_PRIORITY_GBP_PER_MWH);
+    assert.equal(flexCapsFor({ t0Ms: T0, slots: 48, slotMs: SLOT, siteImportCapKw: 5000, windows: [w('a', 478), w('b', 450), w('c', 428)], minBreachGbpPerMwh: 0 }).breach[36], 147.8);
     assert.deepEqual(r.orders.map((o) => [o.id, [...o.slots]]), [['a', [36, 37]], ['b', [36, 37]], ['c', [36, 37]]]);
   });
 
@@ -35,7 +37,8 @@ describe('import caps of the flexibility sold', { timeout: 30_000 }, () => {
           const sum = inSlot.reduce((a, o) => a + o.kw, 0);
           const expected = inSlot.length === 0 ? siteCap : Math.min(siteCap, Math.max(0, baselineKw - sum));
           assert.equal(r.caps[i], expected, `slot ${i}`);
-          assert.equal(r.breach[i], inSlot.reduce((a, o) => Math.max(a, o.shortfall), 0));
+          const worst = inSlot.reduce((a, o) => Math.max(a, o.shortfall), 0);
+          assert.equal(r.breach[i], worst > 0 ? Math.max(worst, DELIVERY_PRIORITY_GBP_PER_MWH) : 0);
         }
       }),
       { numRuns: 300 },

@@ -18,7 +18,7 @@ import { launchChromium } from '../dashboard/chromium.ts';
 import { carbonAt, FIXTURE_PUE, FIXTURE_START_MS, priceAt, writeFixtureLedger } from './fixture.ts';
 
 const SLOT = 1_800_000;
-const row = (policy: string, energyCostGbp: number): PolicyTotals => ({ policy, energyCostGbp, carbonT: 1, avgGPerKwh: 100, siteEnergyMwh: 10, flexDeliveredMwh: 0, flexEarnedGbp: 0, slaMisses: 0, gbpPerGpuHour: 0.05 });
+const row = (policy: string, energyCostGbp: number): PolicyTotals => ({ policy, energyCostGbp, carbonT: 1, avgGPerKwh: 100, siteEnergyMwh: 10, flexDeliveredMwh: 0, flexEarnedGbp: 0, flexContractedMwh: 0, flexOrdersSettled: 0, slaMisses: 0, gbpPerGpuHour: 0.05 });
 
 /** The fixture ledger, reported: returns the written files and the projections they came from. */
 async function reported() {

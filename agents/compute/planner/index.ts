@@ -17,7 +17,7 @@ export type {
   SolveInfo,
   WorkLimit,
 } from './types.ts';
-export { plan, DEFAULT_PLAN_OPTIONS, DETERMINISTIC_WORK_LIMIT, statusOf } from './plan.ts';
+export { plan, horizonLength, DEFAULT_PLAN_OPTIONS, DETERMINISTIC_WORK_LIMIT, statusOf } from './plan.ts';
 export { validatePlan, type PlanProblem, type ValidatePlanOptions } from './validate-plan.ts';
 export { SolverWorker, SolverTimeoutError, solvePlanInWorker, sharedSolverWorker } from './worker-client.ts';
 export { solveLpText, solveSparse, type SolveRequest, type SolveResponse, type LpTextResponse } from './solver-core.ts';
@@ -28,3 +28,4 @@ export { formulate } from './formulation.ts';
 export { toLpText, type SparseModel } from './model-builder.ts';
 export type { Schedule, JobSchedule } from './schedule.ts';
 export { expectedFromBand, expectedFromBands, type BandPoint } from './bands.ts';
+export { seasonalProfile, extendBands, quantileWeightedCost, NEUTRAL_WEIGHTS, type History, type LongRangeOptions, type QuantileWeights } from './long-range.ts';

@@ -19,6 +19,7 @@ import type { PlanInput, PlanJob, PlanOptions, PlanResult, PlanStatus, SolveInfo
 
 export const DEFAULT_PLAN_OPTIONS = {
   horizonSlots: 96,
+  maxHorizonSlots: 336,
   timeLimitS: 10,
   deterministic: false,
   safetyTimeLimitS: 120,
@@ -206,10 +207,26 @@ async function decomposed(
   return result;
 }
 
+/**
+ * Slots to plan: at least `horizonSlots`; longer, up to `maxHorizonSlots`, when a job's deadline
+ * lies beyond it AND the signals reach that far (a forecast extended by a long-range estimate):
+ * a job whose window is longer than the horizon is otherwise planned short-sightedly (its work
+ * beyond the horizon priced at the horizon's mean). Signals that stop at the minimum horizon
+ * give the minimum horizon, exactly as before.
+ */
+export function horizonLength(input: PlanInput, minSlots: number, maxSlots: number): number {
+  const t0 = Math.floor(input.nowMs / SLOT_MS) * SLOT_MS;
+  const off = Math.round((t0 - input.signals.startMs) / SLOT_MS);
+  const available = Math.min(input.signals.priceGbpPerMwh.length, input.signals.intensityGPerKwh.length) - off;
+  let need = minSlots;
+  for (const j of input.jobs) if (j.class !== 'serving') need = Math.max(need, Math.ceil((j.deadlineMs - t0) / SLOT_MS - 1e-9));
+  return Math.max(minSlots, Math.min(need, maxSlots, available));
+}
+
 export async function plan(input: PlanInput, options: PlanOptions = {}): Promise<PlanResult> {
   const o = resolveOptions(options);
   const t0 = performance.now();
-  const h = makeHorizon(input, o.horizonSlots);
+  const h = makeHorizon(input, horizonLength(input, o.horizonSlots, Math.max(o.horizonSlots, o.maxHorizonSlots)));
   const jobsById = new Map<string, PlanJob>(input.jobs.map((j) => [j.id, j]));
   const items = input.jobs.map((j) => toItem(h, j)).filter((x): x is Item => x !== null);
   const prev = input.previous;

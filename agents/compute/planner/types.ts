@@ -59,8 +59,14 @@ export interface PlanInput {
 }
 
 export interface PlanOptions {
-  /** Slots in the horizon; 96 = 48 h. */
+  /** Slots in the horizon at least; 96 = 48 h. */
   readonly horizonSlots?: number;
+  /**
+   * The horizon grows to cover the latest deadline among the jobs, up to this many slots
+   * (default 336 = 7 days), as far as the signals reach (a forecast extended by a long-range
+   * estimate, see long-range.ts). Signals of only `horizonSlots` keep the horizon at that.
+   */
+  readonly maxHorizonSlots?: number;
   /** HiGHS wall-clock limit per solve (seconds). Not used when `deterministic` (see safetyTimeLimitS). */
   readonly timeLimitS?: number;
   /**
