@@ -3,6 +3,7 @@ import { stringify } from 'yaml';
 import { ALL_MESSAGES } from './index.ts';
 import type { AnySchema, MessageDef } from './registry.ts';
 import { messageJsonSchema } from './json-schema.ts';
+import { AckOrNack, BecknRequestSchemas, CALLBACK_ACTIONS, REQUEST_ACTIONS } from './beckn/index.ts';
 import { AnnounceRequest, AppendRequest, ForecastQuery, OffersQuery, PlanQuery, ReadRequest } from './gateway.ts';
 
 /**
@@ -211,13 +212,15 @@ export function asyncApiDocument(messages: ReadonlyArray<MessageDef> = ALL_MESSA
     };
   }
 
+  becknChannels(channels, operations, componentMessages, schemas);
+
   return {
     asyncapi: '3.0.0',
     info: {
       title: 'CACO site over NATS',
       version: '1.0.0',
       description:
-        'Every subject of a CACO site: facts on caco.{site}.evt.<type>, each command on its own caco.{site}.cmd.<agent>.<name>, the gateway for outside agents (caco.{site}.gw.*) and the queries (caco.{site}.q.*), all request/reply answered on the requester\'s inbox. Generated from the schema registry by `npm run schemas`; the wire protocol with worked examples is docs/external-agent.md. Discovery: the gateway and the site\'s agents answer $SRV.PING/INFO/STATS (NATS services framework).',
+        'Every subject of a CACO site: facts on caco.{site}.evt.<type>, each command on its own caco.{site}.cmd.<agent>.<name>, the gateway for outside agents (caco.{site}.gw.*) and the queries (caco.{site}.q.*), all request/reply answered on the requester\'s inbox; and the Beckn 1.1 flexibility market on beckn.{domain}.<action>, with callbacks on the buyer\'s beckn.{domain}.bap.{bapId}.on_<action>. Generated from the schema registry by `npm run schemas`; the wire protocol with worked examples is docs/external-agent.md. Discovery: the gateway and the site\'s agents answer $SRV.PING/INFO/STATS (NATS services framework).',
       license: { name: 'MIT' },
     },
     defaultContentType: 'application/json',
@@ -230,12 +233,57 @@ export function asyncApiDocument(messages: ReadonlyArray<MessageDef> = ALL_MESSA
       parameters: { site: { description: 'the site name (lower-case), e.g. london', examples: ['london'] } },
       securitySchemes: {
         natsUserCredentials: { type: 'userPassword', description: 'NATS user credentials (an nkey seed and the user\'s permissions per role: site, third-party, auditor, admin) made by `caco nats creds`; see docs/deployment-security.md. (AsyncAPI has no nkey scheme; the connection authenticates with the .creds file.)' },
+        becknSignature: { type: 'asymmetricEncryption', description: 'Beckn 1.1 message signing, the same on HTTP and NATS: an `Authorization` header (NATS message header on this binding) with the ed25519 signature of the signing string `(created) (expires) digest`, whose digest is the BLAKE2b-512 of the exact body bytes, by the key registered for the subscriber id in the key directory. See docs/beckn.md §4 and §4a.' },
         ed25519Signature: { type: 'asymmetricEncryption', description: 'The message itself is signed: `keyId` names a key in the site\'s key registry (`caco keys add`), `source` is its party, and `sig` is the base64 ed25519 signature over the UTF-8 bytes of the RFC 8785 canonical JSON of the whole message without `sig`. See docs/external-agent.md and docs/identity.md.' },
       },
       schemas,
       messages: componentMessages,
     },
   };
+}
+
+/**
+ * The Beckn 1.1 market on NATS (docs/beckn.md §4a): each request action on
+ * `beckn.{domain}.<action>` (and on one BPP's own `beckn.{domain}.bpp.{bppId}.<action>`),
+ * acknowledged by request/reply with the same ACK/NACK body as HTTP; each callback published
+ * to the buyer's `beckn.{domain}.bap.{bapId}.on_<action>`. Payloads are CACO's strict schemas
+ * of the Beckn messages it takes and sends (schemas/beckn/), not the Beckn specification.
+ */
+function becknChannels(channels: Record<string, unknown>, operations: Record<string, unknown>, componentMessages: Record<string, unknown>, schemas: Record<string, unknown>): void {
+  const security = [{ $ref: '#/components/securitySchemes/becknSignature' }];
+  const domain = { description: 'the market\'s domain as one subject token (anything but letters, digits, "_" and "-" becomes "_"), e.g. uei_flexibility' };
+  const headers = { type: 'object', properties: { Authorization: { type: 'string', description: 'the Beckn signature header' } } };
+  schemas['beckn_AckOrNack'] = plainJsonSchema(AckOrNack);
+  componentMessages['beckn_ack'] = { name: 'beckn_ack', title: 'Beckn ACK/NACK', summary: 'the same body HTTP answers with; the NATS reply header Beckn-Status carries the HTTP status it would have had', contentType: 'application/json', headers: { type: 'object', properties: { 'Beckn-Status': { type: 'string' } } }, payload: { $ref: '#/components/schemas/beckn_AckOrNack' } };
+  (channels['replies'] as { messages: Record<string, unknown> }).messages['beckn_ack'] = { $ref: '#/components/messages/beckn_ack' };
+  const message = (action: string) => {
+    const k = `beckn_${action}`;
+    schemas[k] = plainJsonSchema(BecknRequestSchemas[action as keyof typeof BecknRequestSchemas]);
+    componentMessages[k] = { name: k, title: `Beckn ${action}`, contentType: 'application/json', headers, payload: { $ref: `#/components/schemas/${k}` } };
+    return k;
+  };
+  for (const action of REQUEST_ACTIONS) {
+    const k = message(action);
+    for (const [id, address, params] of [
+      [`beckn.${action}`, `beckn.{domain}.${action}`, { domain }],
+      [`beckn.bpp.${action}`, `beckn.{domain}.bpp.{bppId}.${action}`, { domain, bppId: { description: "one BPP's subscriber id as a subject token: requests to that BPP alone" } }],
+    ] as const) {
+      channels[id] = { address, title: `Beckn ${action}`, description: `Beckn ${action} requests to the site's BPP; answered with an ACK/NACK, the outcome comes as on_${action} on the buyer's subject`, parameters: params, messages: { [k]: { $ref: `#/components/messages/${k}` } } };
+      operations[`request.${id}`] = {
+        action: 'receive',
+        channel: { $ref: `#/channels/${escapePointer(id)}` },
+        security,
+        messages: [{ $ref: `#/channels/${escapePointer(id)}/messages/${k}` }],
+        reply: { channel: { $ref: '#/channels/replies' }, messages: [{ $ref: '#/channels/replies/messages/beckn_ack' }] },
+      };
+    }
+  }
+  for (const action of CALLBACK_ACTIONS) {
+    const k = message(action);
+    const id = `beckn.bap.${action}`;
+    channels[id] = { address: `beckn.{domain}.bap.{bapId}.${action}`, title: `Beckn ${action}`, description: `The site's ${action} callback to the buyer, sent from the ledger once (the outbox); the buyer acknowledges by reply`, parameters: { domain, bapId: { description: "the buyer's subscriber id as a subject token (its registered nats:beckn.<domain>.bap.<id> address)" } }, messages: { [k]: { $ref: `#/components/messages/${k}` } } };
+    operations[`send.${id}`] = { action: 'send', channel: { $ref: `#/channels/${escapePointer(id)}` }, security, messages: [{ $ref: `#/channels/${escapePointer(id)}/messages/${k}` }], reply: { channel: { $ref: '#/channels/replies' }, messages: [{ $ref: '#/channels/replies/messages/beckn_ack' }] } };
+  }
 }
 
 /** Channel ids contain dots only, but a JSON pointer needs `~` and `/` escaped all the same. */
