@@ -456,7 +456,7 @@ async function walkForwardMain(argv: string[]): Promise<void> {
   writeResults(values.name ?? 'forecast', {
     mode: 'walk-forward',
     method:
-      'Every forecast is made from a copy of the series ending at its origin; ensemble weights, median bias and conformal P10/P90 offsets are refitted every 3 h on the residuals of the previous 14 days already observed. The LSTMs are admitted only from the end of their validation data (2023-07-01); before that the ensemble is the baselines alone.',
+      'Every forecast is made from a copy of the series ending at its origin; ensemble weights and conformal P10/P90 offsets (7.5th/92.5th residual percentiles) are refitted every 3 h on the residuals of the previous 28 days already observed (median bias correction available but off: it lost on the tuning months). The LSTMs are admitted only from the end of their validation data (2023-07-01); before that the ensemble is the baselines alone.',
     tuningMonths: TUNING_MONTHS,
     heldOutMonths: 'every month after the tuning months',
     settings: DEFAULT_ENSEMBLE_OPTIONS,

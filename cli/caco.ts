@@ -15,6 +15,7 @@ import { bppCommand } from './commands/bpp.ts';
 import { keysCommand } from './commands/keys.ts';
 import { natsCommand } from './commands/nats.ts';
 import { fleetCommand } from './commands/fleet.ts';
+import { modelsCommand } from './commands/models.ts';
 import { reportAndExit } from './errors.ts';
 
 const program = new Command('caco')
@@ -34,6 +35,7 @@ program.addCommand(bppCommand());
 program.addCommand(keysCommand());
 program.addCommand(natsCommand());
 program.addCommand(fleetCommand());
+program.addCommand(modelsCommand());
 
 // Subcommands built with `new Command` do not inherit these; apply them everywhere.
 const walk = (c: Command): void => {

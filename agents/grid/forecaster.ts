@@ -8,10 +8,10 @@ import type { SignalPoint } from './sources/index.ts';
 export const FORECAST_HORIZON = 96;
 /**
  * History handed to each series forecaster: what the online ensemble needs for a full residual
- * window (`ensembleHistorySlots()`: 14 days of targets, the 48 h horizon before them, a refit
- * block, and the 8 days its members read before each past origin), ≈ 24 days.
+ * window (`ensembleHistorySlots()`: 28 days of targets, the 48 h horizon before them, a refit
+ * block, and the 8 days its members read before each past origin), ≈ 38 days.
  */
-export const HISTORY_SLOTS = 14 * 48 + 96 + 6 + 8 * 48;
+export const HISTORY_SLOTS = 28 * 48 + 96 + 6 + 8 * 48;
 
 export interface Band {
   readonly p10: number;

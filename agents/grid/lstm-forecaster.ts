@@ -1,4 +1,4 @@
-import { loadCarbonForecaster, loadPriceForecaster, ModelInputError, type Forecaster as ModelForecaster } from '../../models/index.ts';
+import { loadCarbonForecaster, loadPriceForecaster, ModelInputError, readEnsembleFit, type Forecaster as ModelForecaster } from '../../models/index.ts';
 import { FORECAST_HORIZON, ForecastInputError, gridForecaster, orderedBand, type Forecaster, type SeriesForecaster } from './forecaster.ts';
 import { naiveSeriesForecaster } from './naive-forecaster.ts';
 import { EnsembleSeriesForecaster, type EnsembleFit, type EnsembleOptions } from './ensemble-forecaster.ts';
@@ -47,8 +47,11 @@ export interface LoadOptions {
    * gives the bare LSTMs with the naive fallback, as before the ensemble (for comparisons).
    */
   readonly ensemble?: false | Partial<EnsembleOptions>;
-  /** Fits from `caco models retrain`, used only where the online window is still short and only when made before the forecast. */
-  readonly warmStart?: { readonly carbon?: EnsembleFit; readonly price?: EnsembleFit };
+  /**
+   * Fits from `caco models retrain`, used only where the online window is still short and only
+   * for forecasts made after the fit's cut-off. Default: models/ensemble/<signal>-fit.json if present; `false` for none.
+   */
+  readonly warmStart?: false | { readonly carbon?: EnsembleFit; readonly price?: EnsembleFit };
 }
 
 /**
@@ -68,7 +71,7 @@ export async function loadGridForecaster(opts: LoadOptions = {}): Promise<Loaded
     } catch (e) {
       why = e instanceof Error ? e.message : String(e);
     }
-    const warm = opts.warmStart?.[signal];
+    const warm = opts.warmStart === false ? undefined : opts.warmStart ? opts.warmStart[signal] : (readEnsembleFit(signal) ?? undefined);
     const s = new EnsembleSeriesForecaster({ signal, ...(model ? { model } : {}), ...(opts.ensemble ? { options: opts.ensemble } : {}), ...(warm ? { warmStart: warm } : {}) });
     notes.push(model ? `${label}: ${s.describe}` : `${label}: not loaded (${why}); using ${s.describe}`);
     return s;
