@@ -63,9 +63,11 @@ export class ForecastInputError extends CacoError {
 
 /** A forecaster from one series forecaster per signal: carbon from the actual intensity, price from the market index. */
 export function gridForecaster(parts: { readonly carbon: SeriesForecaster; readonly price: SeriesForecaster; readonly historySlots?: number }): Forecaster {
-  const slots = parts.historySlots ?? Math.max(HISTORY_SLOTS, parts.carbon.historySlots ?? 0, parts.price.historySlots ?? 0);
+  const wanted = Math.max(parts.carbon.historySlots ?? 0, parts.price.historySlots ?? 0);
+  const slots = parts.historySlots ?? Math.max(HISTORY_SLOTS, wanted);
   return {
-    historySlots: slots,
+    // Only a forecaster that asks for more history makes the agent read more than its default 8 days.
+    ...(parts.historySlots !== undefined || wanted > 0 ? { historySlots: slots } : {}),
     async forecast(history, nowMs) {
       const carbon = await parts.carbon.forecast(seriesBefore(history, 'carbonActualGPerKwh', nowMs, slots), nowMs);
       const price = await parts.price.forecast(seriesBefore(history, 'marketIndexPriceGbpPerMwh', nowMs, slots), nowMs);

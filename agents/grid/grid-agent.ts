@@ -177,7 +177,7 @@ export function stressIdOf(w: Pick<StressWindow, 'kind' | 'startMs'>): string {
 /**
  * SHA-256 of the canonical JSON of what the forecaster was given: the issue time and the
  * history exactly as the source returned it. Anyone with the source can rebuild the inputs
- * (`observed(now − 8 d, now, now)`) and check the hash before re-running the models.
+ * (`observed(now − lookback, now, now)`: 8 days, or the forecaster's `historySlots`) and check the hash before re-running the models.
  */
 export function forecastInputsHash(history: ReadonlyArray<SignalPoint>, nowMs: number): string {
   const points = history.map((p) => ({
