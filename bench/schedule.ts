@@ -102,7 +102,8 @@ async function forecastModels(kind: string, s: SeriesSet): Promise<ForecastModel
     };
   }
   if (kind !== 'auto' && kind !== 'lstm') throw new Error(`--forecast must be auto, lstm, sty or published, not ${kind}`);
-  const loaded = await loadGridForecaster();
+  // The shipped default (config `forecaster: lstm`): the bare LSTMs.
+  const loaded = await loadGridForecaster({ ensemble: false });
   for (const n of loaded.notes) console.log(`forecaster: ${n}`);
   const fellBack = loaded.notes.some((n) => n.includes('not loaded'));
   if (kind === 'lstm' && fellBack) throw new Error(`--forecast lstm: ${loaded.notes.join('; ')}`);

@@ -16,6 +16,7 @@ import { keysCommand } from './commands/keys.ts';
 import { natsCommand } from './commands/nats.ts';
 import { fleetCommand } from './commands/fleet.ts';
 import { agentCommand } from './commands/agent.ts';
+import { modelsCommand } from './commands/models.ts';
 import { reportAndExit } from './errors.ts';
 
 const program = new Command('caco')
@@ -36,6 +37,7 @@ program.addCommand(keysCommand());
 program.addCommand(natsCommand());
 program.addCommand(fleetCommand());
 program.addCommand(agentCommand());
+program.addCommand(modelsCommand());
 
 // Subcommands built with `new Command` do not inherit these; apply them everywhere.
 const walk = (c: Command): void => {

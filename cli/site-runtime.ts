@@ -77,7 +77,7 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
     }
     const r = (x: { perSecond: number; burst: number } | undefined, per: string) => (x ? `${x.perSecond}/s per ${per} (burst ${x.burst})` : `no limit per ${per}`);
     notes.push(`input bounds: ${limits.commandLimits.maxBytes} bytes, ${limits.commandLimits.maxDepth} levels of JSON; ${r(limits.commandRate, 'signing key')}; ${r(limits.httpRate, 'HTTP client')}`);
-    const { forecaster, notes: fnotes } = await loadGridForecaster();
+    const { forecaster, notes: fnotes } = await loadGridForecaster(config.forecaster === 'ensemble' ? {} : { ensemble: false });
     notes.push(...fnotes);
     const runtimeModel = await loadRuntimeModel().catch((e: unknown) => {
       notes.push(`runtime model not loaded (${e instanceof Error ? e.message : String(e)}); jobs must give runtimeMin`);

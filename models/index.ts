@@ -38,3 +38,4 @@ export { windowFeatures, calendarFeatures, londonOffsetHours } from './features.
 export type { RuntimeModel, RuntimeFeatures, RuntimeSpec } from './runtime-model.ts';
 export { encodeRuntimeFeatures, naiveRuntimeSeconds } from './runtime-model.ts';
 export { ModelInputError, ModelLoadError } from './errors.ts';
+export { readEnsembleFit, ensembleFitPath, ENSEMBLE_DIR, type EnsembleFitFile } from './ensemble-fit.ts';

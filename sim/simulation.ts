@@ -100,7 +100,7 @@ async function simulateOn(stack: Stack, identity: SiteIdentity, busSite: string,
   });
   // Signed checkpoints of the ledger's head, outside the ledger: after every half-hour and at the end.
   const anchor = await AnchorWriter.open({ store: stack.store, log: await openAnchorLog(stack, { create: true }), keyring: stack.keyring, site: stack.site, clock });
-  const agents = await buildSiteAgents({ runtime, inputs, site: o.site, seed: o.seed, market: o.market ?? true, clock, keyring: stack.keyring });
+  const agents = await buildSiteAgents({ runtime, inputs, site: o.site, seed: o.seed, market: o.market ?? true, clock, keyring: stack.keyring, ...(o.config.forecaster ? { forecaster: o.config.forecaster } : {}) });
   // As a live site does: the registry names every party of the site (the ledger's signers too).
   await identity.ensureAdmin();
   for (const name of runtime.agentNames) await identity.ensureLocal(name);

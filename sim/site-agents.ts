@@ -29,6 +29,8 @@ export interface SiteAgentsParams {
   readonly market: boolean;
   readonly clock: SimulatedClock;
   readonly keyring: Keyring;
+  /** The grid agent's forecaster (config `forecaster`): the LSTMs unless `ensemble`. */
+  readonly forecaster?: 'lstm' | 'ensemble';
 }
 
 /**
@@ -38,7 +40,7 @@ export interface SiteAgentsParams {
  */
 export async function buildSiteAgents(p: SiteAgentsParams): Promise<SiteAgents> {
   const source = new RecordedSignalSource({ carbon: p.inputs.carbon, prices: p.inputs.prices });
-  const { forecaster, notes } = await loadGridForecaster();
+  const { forecaster, notes } = await loadGridForecaster(p.forecaster === 'ensemble' ? {} : { ensemble: false });
   p.runtime.add(createGridAgent({ source, forecaster }));
   const compute = p.runtime.add(createComputeAgent({ site: p.site, planOptions: { deterministic: true } }));
   let close = async (): Promise<void> => undefined;

@@ -6,8 +6,12 @@ import type { SignalPoint } from './sources/index.ts';
 
 /** 48 h of half-hours. */
 export const FORECAST_HORIZON = 96;
-/** History handed to each series forecaster: 8 days, so a model reading 7 has a day to spare for lags. */
-export const HISTORY_SLOTS = 8 * 48;
+/**
+ * History handed to each series forecaster: what the online ensemble needs for a full residual
+ * window (`ensembleHistorySlots()`: 28 days of targets, the 48 h horizon before them, a refit
+ * block, and the 8 days its members read before each past origin), ≈ 38 days.
+ */
+export const HISTORY_SLOTS = 28 * 48 + 96 + 6 + 8 * 48;
 
 export interface Band {
   readonly p10: number;
@@ -36,12 +40,16 @@ export interface Forecaster {
    * cannot support a forecast; anything else is a bug.
    */
   forecast(history: ReadonlyArray<SignalPoint>, nowMs: number): Promise<GridForecast>;
+  /** Half-hours of history before `nowMs` the forecaster wants (the agent reads at least this much). */
+  readonly historySlots?: number;
 }
 
 /** One series (carbon or price) on its own: what the LSTM adapter and the naive model implement. */
 export interface SeriesForecaster {
   /** `modelId@modelVersion`, for logs. */
   readonly describe: string;
+  /** Half-hours of history it wants before the origin, if more than `HISTORY_SLOTS`. */
+  readonly historySlots?: number;
   forecast(series: HalfHourSeries, nowMs: number): Promise<SeriesForecast>;
 }
 
@@ -55,8 +63,11 @@ export class ForecastInputError extends CacoError {
 
 /** A forecaster from one series forecaster per signal: carbon from the actual intensity, price from the market index. */
 export function gridForecaster(parts: { readonly carbon: SeriesForecaster; readonly price: SeriesForecaster; readonly historySlots?: number }): Forecaster {
-  const slots = parts.historySlots ?? HISTORY_SLOTS;
+  const wanted = Math.max(parts.carbon.historySlots ?? 0, parts.price.historySlots ?? 0);
+  const slots = parts.historySlots ?? Math.max(HISTORY_SLOTS, wanted);
   return {
+    // Only a forecaster that asks for more history makes the agent read more than its default 8 days.
+    ...(parts.historySlots !== undefined || wanted > 0 ? { historySlots: slots } : {}),
     async forecast(history, nowMs) {
       const carbon = await parts.carbon.forecast(seriesBefore(history, 'carbonActualGPerKwh', nowMs, slots), nowMs);
       const price = await parts.price.forecast(seriesBefore(history, 'marketIndexPriceGbpPerMwh', nowMs, slots), nowMs);

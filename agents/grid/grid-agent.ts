@@ -13,7 +13,7 @@ export interface GridAgentDeps {
   readonly forecaster: Forecaster;
   readonly stress?: Partial<StressOptions>;
   readonly history?: Partial<HistoryRequirements>;
-  /** How far back each tick reads the source. Default 8 days (the models read 7). */
+  /** How far back each tick reads the source. Default: what the forecaster asks for (`historySlots`), at least 8 days. */
   readonly lookbackMs?: number;
 }
 
@@ -30,7 +30,7 @@ const TICK = 'tick';
 export function createGridAgent(deps: GridAgentDeps): AgentDefinition<GridState> {
   const source = guardSource(deps.source);
   const historyReq: HistoryRequirements = { ...DEFAULT_HISTORY_REQUIREMENTS, ...deps.history };
-  const lookbackMs = deps.lookbackMs ?? 8 * DAY_MS;
+  const lookbackMs = deps.lookbackMs ?? Math.max(8 * DAY_MS, (deps.forecaster.historySlots ?? 0) * HALF_HOUR_MS);
   // Timers live in memory, not the ledger: remember the latest one armed so a retried decide
   // or a second onStart does not arm the same half-hour twice.
   let armedAt = Number.NEGATIVE_INFINITY;
@@ -182,7 +182,7 @@ export function stressIdOf(w: Pick<StressWindow, 'kind' | 'startMs'>): string {
 /**
  * SHA-256 of the canonical JSON of what the forecaster was given: the issue time and the
  * history exactly as the source returned it. Anyone with the source can rebuild the inputs
- * (`observed(now − 8 d, now, now)`) and check the hash before re-running the models.
+ * (`observed(now − lookback, now, now)`: 8 days, or the forecaster's `historySlots`) and check the hash before re-running the models.
  */
 export function forecastInputsHash(history: ReadonlyArray<SignalPoint>, nowMs: number): string {
   const points = history.map((p) => ({

@@ -45,3 +45,16 @@ export {
   type AnnouncedWindow,
 } from './stress.ts';
 export * from './sources/index.ts';
+export {
+  EnsembleSeriesForecaster,
+  DEFAULT_ENSEMBLE_OPTIONS,
+  ENSEMBLE_MODEL_ID_PREFIX,
+  ensembleHistorySlots,
+  fitBucket,
+  type EnsembleOptions,
+  type EnsembleFit,
+  type BucketFit,
+  type EnsembleParams,
+} from './ensemble-forecaster.ts';
+export { simplexWeights, medianBias, conformalOffsets, type ConformalOffsets } from './calibration.ts';
+export { baselineForecasts, BASELINE_NAMES, BASELINE_LOOKBACK_SLOTS } from './baselines.ts';

@@ -1,6 +1,7 @@
-import { loadCarbonForecaster, loadPriceForecaster, ModelInputError, type Forecaster as ModelForecaster } from '../../models/index.ts';
+import { loadCarbonForecaster, loadPriceForecaster, ModelInputError, readEnsembleFit, type Forecaster as ModelForecaster } from '../../models/index.ts';
 import { FORECAST_HORIZON, ForecastInputError, gridForecaster, orderedBand, type Forecaster, type SeriesForecaster } from './forecaster.ts';
 import { naiveSeriesForecaster } from './naive-forecaster.ts';
+import { EnsembleSeriesForecaster, type EnsembleFit, type EnsembleOptions } from './ensemble-forecaster.ts';
 
 /**
  * The ONNX LSTMs in `models/` behind the `SeriesForecaster` port. The quantile heads are
@@ -29,7 +30,7 @@ export function lstmSeriesForecaster(model: ModelForecaster): SeriesForecaster {
 
 export interface LoadedForecaster {
   readonly forecaster: Forecaster;
-  /** What was loaded, and for a series whose model could not be, why the naive fallback runs instead. */
+  /** What was loaded, and for a series whose model could not be, what runs instead. */
   readonly notes: ReadonlyArray<string>;
   readonly carbon: SeriesForecaster;
   readonly price: SeriesForecaster;
@@ -41,19 +42,44 @@ export interface LoadOptions {
   /** Loaders, replaceable in tests. */
   readonly loadCarbon?: (dir?: string) => Promise<ModelForecaster>;
   readonly loadPrice?: (dir?: string) => Promise<ModelForecaster>;
+  /**
+   * The online ensemble around each LSTM (default on, with `DEFAULT_ENSEMBLE_OPTIONS`). `false`
+   * gives the bare LSTMs with the naive fallback, as before the ensemble (for comparisons).
+   */
+  readonly ensemble?: false | Partial<EnsembleOptions>;
+  /**
+   * Fits from `caco models retrain`, used only where the online window is still short and only
+   * for forecasts made after the fit's cut-off. Default: models/ensemble/<signal>-fit.json if present; `false` for none.
+   */
+  readonly warmStart?: false | { readonly carbon?: EnsembleFit; readonly price?: EnsembleFit };
 }
 
 /**
- * The grid forecaster: the carbon and price LSTMs where they load, and for a series whose model
- * is missing or will not load, the naive same-time-yesterday model with its modelId saying so.
+ * The grid forecaster: per series, the online ensemble (`ensemble-forecaster.ts`) of the LSTM
+ * and robust baselines. A series whose model is missing or will not load gets the ensemble of
+ * the baselines alone, and the notes say so. With `ensemble: false`, the bare LSTMs (the naive
+ * same-time-yesterday model where one will not load).
  */
 export async function loadGridForecaster(opts: LoadOptions = {}): Promise<LoadedForecaster> {
   const notes: string[] = [];
-  const carbon = await loadOrFallback('carbon LSTM', () => (opts.loadCarbon ?? loadCarbonForecaster)(opts.carbonDir), notes);
-  const price = await loadOrFallback('price LSTM', () => (opts.loadPrice ?? loadPriceForecaster)(opts.priceDir), notes);
+  const load = async (signal: 'carbon' | 'price', label: string, loader: () => Promise<ModelForecaster>): Promise<SeriesForecaster> => {
+    if (opts.ensemble === false) return loadOrFallback(label, loader, notes);
+    let model: SeriesForecaster | undefined;
+    let why = '';
+    try {
+      model = lstmSeriesForecaster(await loader());
+    } catch (e) {
+      why = e instanceof Error ? e.message : String(e);
+    }
+    const warm = opts.warmStart === false ? undefined : opts.warmStart ? opts.warmStart[signal] : (readEnsembleFit(signal) ?? undefined);
+    const s = new EnsembleSeriesForecaster({ signal, ...(model ? { model } : {}), ...(opts.ensemble ? { options: opts.ensemble } : {}), ...(warm ? { warmStart: warm } : {}) });
+    notes.push(model ? `${label}: ${s.describe}` : `${label}: not loaded (${why}); using ${s.describe}`);
+    return s;
+  };
+  const carbon = await load('carbon', 'carbon LSTM', () => (opts.loadCarbon ?? loadCarbonForecaster)(opts.carbonDir));
+  const price = await load('price', 'price LSTM', () => (opts.loadPrice ?? loadPriceForecaster)(opts.priceDir));
   return { forecaster: gridForecaster({ carbon, price }), notes, carbon, price };
 }
-
 async function loadOrFallback(label: string, load: () => Promise<ModelForecaster>, notes: string[]): Promise<SeriesForecaster> {
   try {
     const s = lstmSeriesForecaster(await load());

@@ -160,7 +160,7 @@ export async function walkForward(argv: string[]): Promise<void> {
   };
   const fk = arg(argv, 'forecast', 'sty')!;
   if (fk !== 'sty' && fk !== 'lstm') throw new Error('--forecast must be sty or lstm');
-  const lstm = fk === 'lstm' ? await loadGridForecaster() : null;
+  const lstm = fk === 'lstm' ? await loadGridForecaster({ ensemble: false }) : null;
   if (lstm && lstm.notes.some((n) => n.includes('not loaded'))) throw new Error(`--forecast lstm: ${lstm.notes.join('; ')}`);
   await sharedSolverWorker().warmUp();
   for (const m of months) {

@@ -19,6 +19,12 @@ export interface CacoConfig {
   readonly natsCreds?: string;
   /** PostgreSQL URL of the ledger database, for `store: 'postgres'` (e.g. postgres://root@127.0.0.1:5432/test). */
   readonly databaseUrl?: string;
+  /**
+   * What the grid agent forecasts with: `lstm` (default: the LSTMs, naive fallback) or
+   * `ensemble` (the online ensemble with conformal bands). The default is the one that did
+   * better out of sample at 24 h where both could run, and on the default week (README).
+   */
+  readonly forecaster?: 'lstm' | 'ensemble';
 }
 
 export const DEFAULT_CONFIG: CacoConfig = {
@@ -100,6 +106,7 @@ const SETTINGS: { [K in keyof CacoConfig]: Setting<K> } = {
       return raw;
     },
   },
+  forecaster: { key: 'forecaster', env: 'CACO_FORECASTER', parse: oneOf(['lstm', 'ensemble'] as const) },
   databaseUrl: { key: 'databaseUrl', env: 'CACO_DATABASE_URL', parse: (raw, name) => checkDatabaseUrl(raw, name) },
 };
 

@@ -12,6 +12,7 @@ import {
   ForecastInputError,
   forecastProblem,
   loadGridForecaster,
+  HISTORY_SLOTS,
   lstmSeriesForecaster,
   naiveSeriesForecaster,
   NAIVE_MODEL_ID,
@@ -97,24 +98,29 @@ describe('LSTM adapter', () => {
     await assert.rejects(lstmSeriesForecaster(failing).forecast(s, NOW), (e) => e instanceof ForecastInputError && e.modelId === 'fake-lstm');
   });
 
-  test('a model that will not load is replaced by the naive model, per series, and the notes say why', async () => {
+  test('a model that will not load leaves the ensemble of the baselines, per series, and the notes say why', async () => {
     const loaded = await loadGridForecaster({
       loadCarbon: () => Promise.reject(new Error('models/carbon/carbon-lstm.onnx: model file not found')),
       loadPrice: () => Promise.resolve(fake(async (_h, nowMs) => ({ startMs: nowMs, modelId: 'fake-lstm', modelVersion: 'abc', unit: 'x', inputsHash: '0', points: Array.from({ length: 96 }, () => ({ p10: 1, p50: 2, p90: 3 })) }))),
+      warmStart: false,
     });
-    assert.match(loaded.notes[0]!, /^carbon LSTM: not loaded \(models\/carbon\/carbon-lstm.onnx: model file not found\); using naive-same-time-yesterday \(fallback: carbon LSTM not loaded\)@1$/);
-    assert.equal(loaded.notes[1], 'price LSTM: fake-lstm@abc');
-    const history = await recordedSource().observed(NOW - 8 * DAY, NOW, NOW);
+    assert.match(loaded.notes[0]!, /^carbon LSTM: not loaded \(models\/carbon\/carbon-lstm.onnx: model file not found\); using caco-ensemble-carbon@e1-w28\+baselines$/);
+    assert.equal(loaded.notes[1], 'price LSTM: caco-ensemble-price@e1-w28+fake-lstm@abc');
+    const history = await recordedSource().observed(NOW - HISTORY_SLOTS * HALF_HOUR_MS, NOW, NOW);
     const f = await loaded.forecaster.forecast(history, NOW);
-    assert.equal(f.carbon.modelId, 'naive-same-time-yesterday (fallback: carbon LSTM not loaded)');
-    assert.equal(f.price.modelId, 'fake-lstm');
+    assert.equal(f.carbon.modelId, 'caco-ensemble-carbon');
+    assert.equal(f.price.modelId, 'caco-ensemble-price');
+    assert.equal(forecastProblem(f.carbon), null);
+    // The bare models, as before the ensemble, are still one option away.
+    const bare = await loadGridForecaster({ ensemble: false, loadCarbon: () => Promise.reject(new Error('gone')) });
+    assert.match(bare.notes[0]!, /using naive-same-time-yesterday \(fallback: carbon LSTM not loaded\)@1$/);
   });
 
   const modelsPresent = existsSync(join(MODEL_DIRS.carbon, 'features.json')) && existsSync(join(MODEL_DIRS.price, 'features.json'));
   test('the real ONNX LSTMs forecast 96 ordered points from recorded history', { skip: !modelsPresent && process.env['CI'] !== 'true' ? 'models/ has no trained forecasters' : false }, async () => {
     const loaded = await loadGridForecaster();
     assert.ok(loaded.notes.every((n) => !n.includes('not loaded')), loaded.notes.join('\n'));
-    const history = await recordedSource().observed(NOW - 8 * DAY, NOW, NOW);
+    const history = await recordedSource().observed(NOW - HISTORY_SLOTS * HALF_HOUR_MS, NOW, NOW);
     const f = await loaded.forecaster.forecast(history, NOW);
     for (const s of [f.carbon, f.price]) {
       assert.equal(forecastProblem(s), null);

@@ -1,0 +1,166 @@
+/**
+ * The statistics the online ensemble is fitted with: combination weights on the simplex, a
+ * median bias correction and split-conformal band offsets. Pure functions over past errors;
+ * nothing here knows about time, so whoever calls them decides which past is allowed
+ * (`ensemble-forecaster.ts`: only residuals already observed at the forecast's origin).
+ */
+
+export interface SimplexFitOptions {
+  /**
+   * Pull towards equal weights, as a share of the mean squared error of the equal-weight
+   * combination: a little keeps two nearly collinear candidates from trading weight day to day.
+   * Default 0.
+   */
+  readonly shrink?: number;
+}
+
+/** Most candidates `simplexWeights` takes: it tries every subset (2^K − 1 small linear systems). */
+export const MAX_CANDIDATES = 10;
+
+/**
+ * Weights w on the simplex minimising mean((Σ_k w_k x_k − y)²) + λ·|w − 1/K|² over the samples:
+ * a convex combination of the candidates, so the ensemble never extrapolates beyond what its
+ * members say. `preds[k][i]` is candidate k's forecast for sample i; all must be finite.
+ *
+ * Exact: the optimum has some support S on which w solves the equality-constrained problem
+ * (Σw = 1) with w ≥ 0, so every subset is solved from its KKT system and the feasible one with
+ * the smallest loss wins. Candidates are few (≤ MAX_CANDIDATES), so this costs microseconds and,
+ * unlike an iterative method, does not stall on candidates that are nearly collinear (forecasts
+ * of the same series always are). Deterministic; ties go to the earlier subset.
+ */
+export function simplexWeights(preds: ReadonlyArray<ArrayLike<number>>, actual: ArrayLike<number>, opts: SimplexFitOptions = {}): number[] {
+  const k = preds.length;
+  const n = actual.length;
+  if (k === 0) throw new RangeError('simplexWeights: no candidates');
+  if (k > MAX_CANDIDATES) throw new RangeError(`simplexWeights: at most ${MAX_CANDIDATES} candidates, got ${k}`);
+  if (preds.some((p) => p.length !== n)) throw new RangeError('simplexWeights: every candidate needs one forecast per actual');
+  const eq = 1 / k;
+  if (k === 1 || n === 0) return Array.from({ length: k }, () => eq);
+  // Loss(w) = wᵀGw − 2bᵀw + c with G, b the averaged cross products of the errors' parts; work
+  // with errors e_k = x_k − y so G is the error covariance (well scaled, no large mean).
+  const g = Array.from({ length: k }, () => new Float64Array(k));
+  for (let i = 0; i < n; i++) {
+    const y = actual[i]!;
+    for (let a = 0; a < k; a++) {
+      const ea = preds[a]![i]! - y;
+      const row = g[a]!;
+      for (let c = a; c < k; c++) row[c]! += ea * (preds[c]![i]! - y);
+    }
+  }
+  for (let a = 0; a < k; a++) {
+    for (let c = a; c < k; c++) {
+      g[a]![c]! /= n;
+      g[c]![a] = g[a]![c]!;
+    }
+  }
+  // With Σw = 1, mean((Σ w_k x_k − y)²) = wᵀGw exactly, where G is the error cross-product matrix.
+  let equalLoss = 0;
+  for (let a = 0; a < k; a++) for (let c = 0; c < k; c++) equalLoss += g[a]![c]! * eq * eq;
+  const lambda = (opts.shrink ?? 0) * equalLoss;
+  const loss = (w: ReadonlyArray<number>): number => {
+    let s = 0;
+    for (let a = 0; a < k; a++) {
+      for (let c = 0; c < k; c++) s += w[a]! * g[a]![c]! * w[c]!;
+      s += lambda * (w[a]! - eq) ** 2;
+    }
+    return s;
+  };
+  let best: number[] | null = null;
+  let bestLoss = Infinity;
+  for (let mask = 1; mask < 1 << k; mask++) {
+    const idx: number[] = [];
+    for (let a = 0; a < k; a++) if (mask & (1 << a)) idx.push(a);
+    const w = solveOnSupport(g, idx, lambda, eq, k);
+    if (!w) continue;
+    const l = loss(w);
+    if (best === null || l < bestLoss - 1e-12 * Math.max(1, Math.abs(bestLoss))) {
+      bestLoss = l;
+      best = w;
+    }
+  }
+  return best ?? Array.from({ length: k }, () => eq);
+}
+
+/** Minimise over w supported on `idx` with Σw = 1 (KKT system); null if singular or some weight is negative. */
+function solveOnSupport(g: ReadonlyArray<Float64Array>, idx: ReadonlyArray<number>, lambda: number, eq: number, k: number): number[] | null {
+  const m = idx.length;
+  // [2(G_SS + λI)  1] [w]   [2λ·eq]
+  // [1ᵀ            0] [μ] = [1    ]
+  const a = Array.from({ length: m + 1 }, () => new Float64Array(m + 2));
+  for (let r = 0; r < m; r++) {
+    for (let c = 0; c < m; c++) a[r]![c] = 2 * g[idx[r]!]![idx[c]!]! + (r === c ? 2 * lambda : 0);
+    a[r]![m] = 1;
+    a[r]![m + 1] = 2 * lambda * eq;
+  }
+  for (let c = 0; c < m; c++) a[m]![c] = 1;
+  a[m]![m + 1] = 1;
+  const x = solveLinear(a, m + 1);
+  if (!x) return null;
+  const w = new Array<number>(k).fill(0);
+  for (let r = 0; r < m; r++) {
+    if (!(x[r]! >= -1e-12)) return null;
+    w[idx[r]!] = Math.max(0, x[r]!);
+  }
+  const sum = w.reduce((s, v) => s + v, 0);
+  return sum > 0 ? w.map((v) => v / sum) : null;
+}
+
+/** Gaussian elimination with partial pivoting on an augmented n × (n+1) matrix; null when (near) singular. */
+function solveLinear(a: Float64Array[], n: number): number[] | null {
+  let scale = 0;
+  for (const row of a) for (let c = 0; c < n; c++) scale = Math.max(scale, Math.abs(row[c]!));
+  const tiny = 1e-12 * (scale || 1);
+  for (let col = 0; col < n; col++) {
+    let p = col;
+    for (let r = col + 1; r < n; r++) if (Math.abs(a[r]![col]!) > Math.abs(a[p]![col]!)) p = r;
+    if (Math.abs(a[p]![col]!) <= tiny) return null;
+    [a[col], a[p]] = [a[p]!, a[col]!];
+    const piv = a[col]!;
+    for (let r = col + 1; r < n; r++) {
+      const row = a[r]!;
+      const f = row[col]! / piv[col]!;
+      if (f === 0) continue;
+      for (let c = col; c <= n; c++) row[c]! -= f * piv[c]!;
+    }
+  }
+  const x = new Array<number>(n).fill(0);
+  for (let r = n - 1; r >= 0; r--) {
+    let s = a[r]![n]!;
+    for (let c = r + 1; c < n; c++) s -= a[r]![c]! * x[c]!;
+    x[r] = s / a[r]![r]!;
+  }
+  return x.every(Number.isFinite) ? x : null;
+}
+
+/** The median of `residuals` (actual − forecast): the shift that minimises absolute error; 0 when empty. */
+export function medianBias(residuals: ArrayLike<number>): number {
+  if (residuals.length === 0) return 0;
+  const s = Float64Array.from(residuals).sort();
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export interface ConformalOffsets {
+  /** Added to the P50 to give the P10 (≤ 0 unless every residual was positive). */
+  readonly lo: number;
+  /** Added to the P50 to give the P90. */
+  readonly hi: number;
+  readonly n: number;
+}
+
+/**
+ * Split-conformal band: with n exchangeable residuals r = actual − P50, the interval
+ * [P50 + r₍ₗ₎, P50 + r₍ᵤ₎] with l = ⌊(n+1)·lower⌋ and u = ⌈(n+1)·upper⌉ (order statistics,
+ * 1-based) covers a new actual with probability at least upper − lower (for lower = 0.1, upper
+ * = 0.9: at least 80 %) and, without ties, at most that plus 2/(n+1). With n too small for
+ * those ranks the band is as wide as the residuals go.
+ */
+export function conformalOffsets(residuals: ArrayLike<number>, lower = 0.1, upper = 0.9): ConformalOffsets {
+  if (!(lower >= 0 && upper <= 1 && lower < upper)) throw new RangeError(`conformalOffsets: need 0 ≤ lower < upper ≤ 1, got ${lower}, ${upper}`);
+  const n = residuals.length;
+  if (n === 0) throw new RangeError('conformalOffsets: no residuals');
+  const s = Float64Array.from(residuals).sort();
+  const l = Math.max(1, Math.floor((n + 1) * lower));
+  const u = Math.min(n, Math.ceil((n + 1) * upper));
+  return { lo: s[l - 1]!, hi: s[u - 1]!, n };
+}
