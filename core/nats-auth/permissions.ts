@@ -160,9 +160,14 @@ export function permissionsFor(user: NatsUserSpec): NatsPermissions {
       const gateway = [`caco.${site}.gw.announce`, `caco.${site}.gw.append`, `caco.${site}.gw.read`, queries];
       const discovery = ['$SRV.PING', '$SRV.INFO', '$SRV.STATS', '$SRV.*.*', '$SRV.*.*.*'];
       const ownService = ['$SRV.PING', '$SRV.INFO', '$SRV.STATS', `$SRV.*.${user.name}`, `$SRV.*.${user.name}.*`];
+      // Beckn over NATS (docs/beckn.md §4a) as a buyer: requests to a market and to one BPP, and
+      // its callbacks only under its own name (its NATS user name is its subscriber id's token),
+      // never another buyer's, and it cannot serve a BPP's subjects.
+      const becknRequests = ['beckn.*.*', 'beckn.*.bpp.*.*'];
+      const ownCallbacks = `beckn.*.bap.${user.name}.>`;
       return {
-        publish: { allow: [cmd, own, ...gateway, ...discovery], deny: ['caco.*.ledger.>', 'caco.*.evt.>', 'caco.*.dlq', '$JS.>', '$KV.>', ...SERVER_WIDE] },
-        subscribe: { allow: [evt, own, `${inboxPrefixOf(user)}.>`, ...ownService], deny: ['caco.*.ledger.>', 'caco.*.cmd.>', '_INBOX.>', '$JS.>', '$KV.>'] },
+        publish: { allow: [cmd, own, ...gateway, ...discovery, ...becknRequests], deny: ['caco.*.ledger.>', 'caco.*.evt.>', 'caco.*.dlq', 'beckn.*.bap.>', '$JS.>', '$KV.>', ...SERVER_WIDE] },
+        subscribe: { allow: [evt, own, `${inboxPrefixOf(user)}.>`, ...ownService, ownCallbacks], deny: ['caco.*.ledger.>', 'caco.*.cmd.>', '_INBOX.>', '$JS.>', '$KV.>', ...becknRequests] },
         allowResponses: true,
       };
     }

@@ -40,3 +40,17 @@ test('property: a site serves its gateway, queries and discovery', () => {
     }),
   );
 });
+
+test('property: a third party buys over Beckn on NATS: it sends requests, takes only its own callbacks, and cannot serve a BPP', () => {
+  fc.assert(
+    fc.property(token, token, token, token, (site, name, other, domain) => {
+      fc.pre(other !== name);
+      const p = permissionsFor({ name, role: 'third-party', site });
+      for (const s of [`beckn.${domain}.search`, `beckn.${domain}.confirm`, `beckn.${domain}.bpp.${other}.select`]) assert.ok(permits(p.publish, s), `third party may not publish ${s}`);
+      assert.ok(permits(p.subscribe, `beckn.${domain}.bap.${name}.on_search`), 'its own callbacks');
+      for (const s of [`beckn.${domain}.bap.${other}.on_search`, `beckn.${domain}.search`, `beckn.${domain}.bpp.${other}.select`]) assert.ok(!permits(p.subscribe, s), `third party may subscribe ${s}`);
+      // No forged callbacks to another buyer.
+      assert.ok(!permits(p.publish, `beckn.${domain}.bap.${other}.on_confirm`));
+    }),
+  );
+});
