@@ -1,9 +1,9 @@
 /**
  * Where the runtime benchmark gets a KurrentDB from: CACO_KURRENTDB_URL if set, else a
  * container started with testcontainers when a Docker engine runs, else nothing — with the
- * reason, found at once (test/support/docker.ts looks at the socket before anything else).
+ * reason, found at once (deploy/local/docker.ts looks at the socket before anything else).
  */
-import { dockerAvailable } from '../test/support/docker.ts';
+import { dockerAvailable } from '../deploy/local/docker.ts';
 
 export type KurrentDbTarget = { readonly url: string; stop(): Promise<void> } | { readonly skip: string };
 

@@ -8,7 +8,7 @@
  * also reports the server's CPU time per step, read from /proc.
  */
 import { readFileSync } from 'node:fs';
-import { NatsServerProcess } from '../test/support/nats-server.ts';
+import { NatsServerProcess } from '../deploy/local/nats-server.ts';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connectNats } from '../core/bus/nats-bus.ts';
 import { JetStreamEventStore } from '../core/store/jetstream-store.ts';

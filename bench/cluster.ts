@@ -23,8 +23,8 @@ import { JetStreamEventStore } from '../core/store/jetstream-store.ts';
 import { loadConfig } from '../core/config/config.ts';
 import { runSimulation } from '../sim/simulation.ts';
 import { siteConfig } from '../agents/compute/jobs/index.ts';
-import { NatsCluster } from '../test/support/nats-cluster.ts';
-import { NatsServerProcess } from '../test/support/nats-server.ts';
+import { NatsCluster } from '../deploy/local/nats-cluster.ts';
+import { NatsServerProcess } from '../deploy/local/nats-server.ts';
 import { percentile, printTable, writeResults, type Cell } from './report.ts';
 
 interface Args {

@@ -1,33 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { connect as tcpConnect, createServer } from 'node:net';
-import { join } from 'node:path';
+import { connect as tcpConnect } from 'node:net';
+import { freePort, natsServerBinary } from '../../deploy/local/nats-server.ts';
 
 /**
  * A throwaway nats-server for `caco agent check`: an embedded bus cannot be reached by another
  * process, so the scratch site needs a real server; this one is on a free loopback port, with no
  * JetStream (the scratch ledger is a SQLite file), and is stopped with the check.
  */
-export function natsServerBinary(): string {
-  const env = process.env['NATS_SERVER_BIN'];
-  if (env) return env;
-  if (existsSync('/usr/sbin/nats-server')) return '/usr/sbin/nats-server';
-  const onPath = (process.env['PATH'] ?? '').split(':').find((d) => existsSync(join(d, 'nats-server')));
-  return onPath ? join(onPath, 'nats-server') : 'nats-server';
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
 const accepts = (port: number) =>
   new Promise<boolean>((resolve) => {
     const s = tcpConnect({ host: '127.0.0.1', port });

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../support/nats-server.ts';
+import { freePort } from '../../deploy/local/nats-server.ts';
 
 /**
  * `caco run` on the embedded stack hosts the coordination agent on HTTP only, and says so;

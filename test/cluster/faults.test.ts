@@ -12,8 +12,8 @@ import assert from 'node:assert/strict';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { simulate } from './simulate-on.ts';
-import { NatsCluster } from '../support/nats-cluster.ts';
-import { natsServerInstalled } from '../support/nats-server.ts';
+import { NatsCluster } from '../../deploy/local/nats-cluster.ts';
+import { natsServerInstalled } from '../../deploy/local/nats-server.ts';
 
 const FAULT_SLOT = 12;
 

@@ -11,8 +11,8 @@ import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { ledgerStreamName } from '../../core/store/jetstream-commit.ts';
 import { fleetView, type FleetView } from '../../projections/fleet/index.ts';
-import { NatsCluster } from '../support/nats-cluster.ts';
-import { natsServerInstalled } from '../support/nats-server.ts';
+import { NatsCluster } from '../../deploy/local/nats-cluster.ts';
+import { natsServerInstalled } from '../../deploy/local/nats-server.ts';
 import { simulate } from './simulate-on.ts';
 
 const skip = natsServerInstalled() || process.env['CI'] === 'true' ? false : 'nats-server is not installed (apt-get install nats-server)';

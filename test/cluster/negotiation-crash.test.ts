@@ -17,8 +17,8 @@ import { startBecknHttpServer, type BecknHttpServer } from '../../agents/coordin
 import { JetStreamEventStore } from '../../core/store/jetstream-store.ts';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
 import type { Envelope } from '../../core/envelope.ts';
-import { NatsCluster } from '../support/nats-cluster.ts';
-import { freePort, natsServerInstalled } from '../support/nats-server.ts';
+import { NatsCluster } from '../../deploy/local/nats-cluster.ts';
+import { freePort, natsServerInstalled } from '../../deploy/local/nats-server.ts';
 
 const CLI = resolve(import.meta.dirname, '../../cli/caco.ts');
 const skip = natsServerInstalled() || process.env['CI'] === 'true' ? false : 'nats-server is not installed (apt-get install nats-server)';

@@ -10,7 +10,7 @@ import { MemoryKeyring } from '../../core/ledger/keyring.ts';
 import { JetStreamEventStore } from '../../core/store/jetstream-store.ts';
 import { NatsBus, NatsUnavailableError } from '../../core/bus/nats-bus.ts';
 import { natsSkip, natsUrl, uniqueToken } from '../support/nats.ts';
-import { freePort } from '../support/nats-server.ts';
+import { freePort } from '../../deploy/local/nats-server.ts';
 import { assertChains, newEvent } from './store-contract.ts';
 import { eventually } from './bus-contract.ts';
 import type { Envelope } from '../../core/envelope.ts';

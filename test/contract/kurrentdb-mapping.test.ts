@@ -23,7 +23,7 @@ import {
   toEventData,
   type KurrentRecord,
 } from '../../core/store/kurrentdb-mapping.ts';
-import { dockerAvailable, dockerSkip } from '../support/docker.ts';
+import { dockerAvailable, dockerSkip } from '../../deploy/local/docker.ts';
 import { newEvent } from './store-contract.ts';
 
 const keyring = new MemoryKeyring('mapping');

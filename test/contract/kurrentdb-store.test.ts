@@ -5,7 +5,7 @@
  * writer processes (two clients) on one site log.
  *
  * Where no Docker engine runs, the file knows at once (socket / DOCKER_HOST first, then
- * testcontainers with a short limit) and skips with the reason; see test/support/docker.ts.
+ * testcontainers with a short limit) and skips with the reason; see deploy/local/docker.ts.
  * CACO_KURRENTDB_URL points the tests at a running KurrentDB instead of a container.
  */
 import { after, before, describe, test } from 'node:test';
@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
 import { ConcurrencyError } from '../../core/errors.ts';
 import type { Envelope } from '../../core/envelope.ts';
-import { dockerSkip } from '../support/docker.ts';
+import { dockerSkip } from '../../deploy/local/docker.ts';
 import { uniqueToken } from '../support/nats.ts';
 import { assertChains, newEvent, storeContract } from './store-contract.ts';
 

@@ -9,7 +9,7 @@ import type { Envelope } from '../../core/envelope.ts';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
 import { JetStreamEventStore } from '../../core/store/jetstream-store.ts';
 import { NatsBus } from '../../core/bus/nats-bus.ts';
-import { NatsServerProcess, natsServerInstalled } from '../support/nats-server.ts';
+import { NatsServerProcess, natsServerInstalled } from '../../deploy/local/nats-server.ts';
 import { assertChains, newEvent } from './store-contract.ts';
 import { eventually } from './bus-contract.ts';
 

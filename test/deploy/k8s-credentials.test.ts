@@ -15,7 +15,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { usersFromFlags } from '../../cli/commands/nats.ts';
 import { makeNatsCredentials } from '../../core/nats-auth/index.ts';
 import { connectNats } from '../../core/bus/nats-bus.ts';
-import { NatsServerProcess, natsServerInstalled } from '../support/nats-server.ts';
+import { NatsServerProcess, natsServerInstalled } from '../../deploy/local/nats-server.ts';
 
 const root = join(import.meta.dirname, '../..');
 const k8s = join(root, 'deploy/k8s');

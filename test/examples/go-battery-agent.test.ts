@@ -36,7 +36,7 @@ import type { MessageRegistry } from '../../schemas/registry.ts';
 import { cacoRegistry } from '../../schemas/index.ts';
 import { createComputeAgent } from '../../agents/compute/index.ts';
 import { DEFAULT_SITE } from '../../agents/compute/jobs/index.ts';
-import { NatsServerProcess, natsServerInstalled } from '../support/nats-server.ts';
+import { NatsServerProcess, natsServerInstalled } from '../../deploy/local/nats-server.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const EXAMPLE = join(ROOT, 'examples/go-battery-agent');

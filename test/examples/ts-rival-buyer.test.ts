@@ -22,7 +22,7 @@ import { defineCommand } from '../../schemas/registry.ts';
 import { NonEmpty } from '../../schemas/common.ts';
 import { createCoordinationAgent, natsTransport, writeKeyDirectoryFile, type CoordinationState } from '../../agents/coordination/index.ts';
 import { createGridOperatorAgent, natsAddresses } from '../../agents/grid-operator/index.ts';
-import { natsServerInstalled, NatsServerProcess } from '../support/nats-server.ts';
+import { natsServerInstalled, NatsServerProcess } from '../../deploy/local/nats-server.ts';
 
 /**
  * The rival buyer of examples/ts-rival-buyer runs as a separate process (it imports nothing

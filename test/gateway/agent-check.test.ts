@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { runAgentCheck, targetOf } from '../../cli/agent-check/run.ts';
 import { judge, renderReport } from '../../cli/agent-check/judge.ts';
-import { natsServerInstalled } from '../support/nats-server.ts';
+import { natsServerInstalled } from '../../deploy/local/nats-server.ts';
 
 const agentScript = join(import.meta.dirname, 'fixtures/outside-agent.mjs');
 

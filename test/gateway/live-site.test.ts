@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Svcm } from '@nats-io/services';
-import { NatsServerProcess, natsServerInstalled } from '../support/nats-server.ts';
+import { NatsServerProcess, natsServerInstalled } from '../../deploy/local/nats-server.ts';
 import { connectNats } from '../../core/bus/nats-bus.ts';
 import { loadConfig } from '../../core/config/config.ts';
 import { loadedKey, signWithKey } from './support.ts';

@@ -5,7 +5,7 @@ import { BECKN_STATUS_HEADER, bppSubject, DEFAULT_DOMAIN, natsBapUri, publicKeyT
 import { seededSigningKey } from '../../agents/coordination/index.ts';
 import { NatsBus } from '../../core/bus/nats-bus.ts';
 import type { Envelope } from '../../core/envelope.ts';
-import { natsServerInstalled, NatsServerProcess } from '../support/nats-server.ts';
+import { natsServerInstalled, NatsServerProcess } from '../../deploy/local/nats-server.ts';
 import { contextFor, postRaw } from './client.ts';
 import { BPP_ID, dataOf, flexibility, HOUR, ofType, startMarket, T0, TEST_BAP } from './harness.ts';
 import type { Rejected } from './rejection.ts';

@@ -24,7 +24,7 @@ import type { EventStore } from '../../core/store/event-store.ts';
 import type { Envelope, NewEvent } from '../../core/envelope.ts';
 import { checkpointBucketName, ledgerStreamName } from '../../core/store/jetstream-commit.ts';
 import { natsAvailable, natsUrl, uniqueToken } from '../support/nats.ts';
-import { freePort, NatsServerProcess, natsServerInstalled } from '../support/nats-server.ts';
+import { freePort, NatsServerProcess, natsServerInstalled } from '../../deploy/local/nats-server.ts';
 
 const root = join(import.meta.dirname, '../..');
 const T0 = Date.parse('2023-07-03T00:00:00Z');

@@ -19,7 +19,7 @@ import { MemoryKeyring } from '../../core/ledger/keyring.ts';
 import { sealBatch } from '../../core/ledger/seal.ts';
 import { encodeCommit, POSITIONS_PER_COMMIT } from '../../core/store/jetstream-commit.ts';
 import { JetStreamEventStore } from '../../core/store/jetstream-store.ts';
-import { freePort } from '../support/nats-server.ts';
+import { freePort } from '../../deploy/local/nats-server.ts';
 import { natsSkip, natsUrl, uniqueToken } from '../support/nats.ts';
 import { FileKeyring, rawPublicKey } from '../../core/ledger/keyring.ts';
 import { signWithKey } from '../../core/identity/index.ts';

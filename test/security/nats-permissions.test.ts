@@ -21,7 +21,7 @@ import { makeNatsCredentials, parseNatsCredentials } from '../../core/nats-auth/
 import { openStack } from '../../core/stack.ts';
 import { loadConfig } from '../../core/config/config.ts';
 import { LedgerContinuityError } from '../../core/store/ledger-continuity.ts';
-import { NatsServerProcess, natsServerInstalled } from '../support/nats-server.ts';
+import { NatsServerProcess, natsServerInstalled } from '../../deploy/local/nats-server.ts';
 import { newEvent } from '../contract/store-contract.ts';
 import { KvKeyRegistryStore, newKeyFile, SiteIdentity, writeKeyFile } from '../../core/identity/index.ts';
 import { AnchorWriter, JetStreamAnchorLog } from '../../core/anchor/index.ts';
