@@ -32,8 +32,8 @@ import { HISTORY_SLOTS, loadGridForecaster } from '../agents/grid/index.ts';
 import { percentile, printTable, writeResults } from './report.ts';
 import { runLetsWaitAwhile } from './cases/lets-wait-awhile.ts';
 import { walkForward } from './cases/walk-forward.ts';
+import { HALF_HOUR_MS as SLOT_MS } from '../core/time/index.ts';
 
-const SLOT_MS = 1_800_000;
 const DAY_SLOTS = 48;
 
 function arg(argv: string[], name: string, dflt?: string): string | undefined {

@@ -4,9 +4,8 @@ import { generateWorkload, loadTraceStats, readWorkloadCsv } from '../agents/com
 import type { Job, SiteConfig } from '../agents/compute/jobs/index.ts';
 import { UsageError } from '../cli/errors.ts';
 import type { Signals } from '../agents/compute/planner/index.ts';
+import { HALF_HOUR_MS as SLOT_MS, DAY_MS } from '../core/time/index.ts';
 
-const SLOT_MS = 1_800_000;
-const DAY_MS = 86_400_000;
 /** The grid agent needs a week of history before the first forecast. */
 export const HISTORY_MS = 8 * DAY_MS;
 /** After the last arrival the run goes on until the jobs finish, at most this long. */

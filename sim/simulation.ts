@@ -14,9 +14,8 @@ import { DRAIN_MS, loadInputs, type SimulationInputs } from './inputs.ts';
 import type { SimulationOptions } from './options.ts';
 import { buildSiteAgents, type SiteAgents } from './site-agents.ts';
 import { openSiteIdentity, type SiteIdentity } from '../core/identity/index.ts';
+import { HALF_HOUR_MS as SLOT_MS, DAY_MS } from '../core/time/index.ts';
 
-const SLOT_MS = 1_800_000;
-const DAY_MS = 86_400_000;
 
 export interface SimulationRun {
   readonly inputs: SimulationInputs;

@@ -11,8 +11,8 @@ import { rejection } from './rejection.ts';
 import { flexCapsFor, type FlexCaps } from './flex-caps.ts';
 import { onsiteTiers } from './onsite-offers.ts';
 import { coverWindows } from './cover-windows.ts';
+import { HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 
-const SLOT_MS = 1_800_000;
 const HORIZON_SLOTS = 96;
 /** The longest window the planner looks over: 7 days. */
 const LONG_HORIZON_SLOTS = 336;

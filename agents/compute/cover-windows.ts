@@ -1,6 +1,6 @@
 import { extendBands, quantileWeightedCost, type PlanJob, type Signals } from './planner/index.ts';
+import { HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 
-const SLOT_MS = 1_800_000;
 const DAY_SLOTS = 48;
 
 /**

@@ -1,8 +1,8 @@
 import type { Principal } from '../../core/identity/key-entry.ts';
 import type { JobProblem } from './jobs/index.ts';
 import type { JobRecord } from './state.ts';
+import { HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 
-const SLOT_MS = 1_800_000;
 /** Below this much work left a job counts as done (as the agent's metering does). */
 const DONE_EPS_MIN = 0.05;
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -4,6 +4,7 @@ import { expectedFromBands, type BandPoint } from './planner/index.ts';
 import type { Principal } from '../../core/identity/key-entry.ts';
 import { foldOnsiteFact, pruneOffers, type OnsiteBattery, type OnsiteOffer } from './onsite-offers.ts';
 import { upcastJobSubmitted, type JobSubmittedV1Data } from '../../schemas/compute-identity.ts';
+import { HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 
 /**
  * The compute agent's state: every job and how far it has got, what the site is doing this
@@ -112,7 +113,6 @@ export function initialComputeState(initialSocKwh: number): ComputeState {
 }
 
 const ms = (iso: string) => Date.parse(iso);
-const SLOT_MS = 1_800_000;
 
 function feasibleOnArrival(j: Job): boolean {
   const first = Math.ceil(j.earliestStartMs / SLOT_MS) * SLOT_MS;

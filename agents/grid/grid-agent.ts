@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { defineAgent, type AgentContext, type AgentDefinition, type Decision, type EventToAppend } from '../../core/runtime/agent.ts';
 import { canonicalJson } from '../../core/ledger/index.ts';
-import { HALF_HOUR_MS, halfHourFloor, settlementPeriodOf } from '../../core/time/index.ts';
+import { HALF_HOUR_MS, halfHourFloor, settlementPeriodOf, DAY_MS } from '../../core/time/index.ts';
 import { forecastProblem, ForecastInputError, type Forecaster, type GridForecast, type SeriesForecast } from './forecaster.ts';
 import { evolveGrid, GRID_CATEGORY, initialGridState, STREAMS, type GridState } from './grid-state.ts';
 import { checkHistory, DEFAULT_HISTORY_REQUIREMENTS, type HistoryRequirements } from './history.ts';
@@ -17,7 +17,6 @@ export interface GridAgentDeps {
   readonly lookbackMs?: number;
 }
 
-const DAY_MS = 24 * 3_600_000;
 const TICK = 'tick';
 
 /**

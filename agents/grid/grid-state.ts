@@ -1,5 +1,5 @@
 import { categoryOf, type Envelope } from '../../core/envelope.ts';
-import { halfHourFloor } from '../../core/time/index.ts';
+import { halfHourFloor, DAY_MS } from '../../core/time/index.ts';
 import type { AnnouncedWindow, StressKind } from './stress.ts';
 
 /** The grid agent's state, folded from its own events only (the source is the record of signals). */
@@ -15,7 +15,6 @@ export interface GridState {
   readonly announced: ReadonlyArray<AnnouncedWindow>;
 }
 
-const DAY_MS = 24 * 3_600_000;
 
 export const GRID_CATEGORY = 'grid';
 export const STREAMS = {

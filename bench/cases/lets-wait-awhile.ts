@@ -27,9 +27,8 @@ import { SeededRandom } from '../../core/ids/ids.ts';
 import { loadHourlyCarbonCsv } from '../../data/index.ts';
 import { type Job, siteConfig } from '../../agents/compute/jobs/index.ts';
 import { type PlanOptions, plan } from '../../agents/compute/planner/index.ts';
+import { HALF_HOUR_MS as SLOT_MS, DAY_MS } from '../../core/time/index.ts';
 
-const SLOT_MS = 1_800_000;
-const DAY_MS = 86_400_000;
 
 export type LwaRule = 'paper' | 'code';
 

@@ -32,8 +32,8 @@ import { type SimResult, bestWindowPolicy, oraclePolicy, plannerPolicy, runOnArr
 import { readFileSync } from 'node:fs';
 import { printTable, writeResults } from '../report.ts';
 import { HISTORY_SLOTS, loadGridForecaster } from '../../agents/grid/index.ts';
+import { HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 
-const SLOT_MS = 1_800_000;
 const DAY = 48;
 const LEADS = 96;
 const COVER_SLOTS = 336;

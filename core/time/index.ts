@@ -1,1 +1,2 @@
 export * from './settlement-periods.ts';
+export * from './grid.ts';

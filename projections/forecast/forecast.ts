@@ -1,4 +1,5 @@
 import { BucketMap, type FoldEvent } from '../schedule/index.ts';
+import { HALF_HOUR_MS } from '../../core/time/index.ts';
 
 /**
  * Forecasts against what happened: the latest 48 h forecast with its P10–P90 bands, the
@@ -10,7 +11,7 @@ import { BucketMap, type FoldEvent } from '../schedule/index.ts';
  * imbalance price stands in when the index is missing.
  */
 
-export const SLOT_MS = 1_800_000;
+export const SLOT_MS = HALF_HOUR_MS;
 export const DAY_AHEAD_LEAD_MS = 24 * 3_600_000;
 
 export interface Band {

@@ -1,4 +1,4 @@
-import { HALF_HOUR_MS, halfHourFloor, periodsInDay, settlementPeriodOf, settlementPeriodStartUtc } from '../../core/time/index.ts';
+import { HALF_HOUR_MS, halfHourFloor, periodsInDay, settlementPeriodOf, settlementPeriodStartUtc, DAY_MS } from '../../core/time/index.ts';
 
 /**
  * Site import per settlement period, folded from meter reads. A read covers any interval; the
@@ -53,7 +53,6 @@ export const initialMeteringState: MeteringState = { meters: new Set(), days: ne
 /** How many refused reads are kept for inspection. */
 export const MAX_REJECTED_KEPT = 100;
 
-const DAY_MS = 86_400_000;
 const dayOf = (ms: number): number => Math.floor(ms / DAY_MS);
 
 function reject(state: MeteringState, data: unknown, reason: string): MeteringState {

@@ -6,8 +6,8 @@
  */
 import type { Job, SiteConfig } from '../jobs/index.ts';
 import { type PlanInput, type PlanJob, type PlanResult, type Signals, validatePlan } from '../planner/index.ts';
+import { HALF_HOUR_MS as SLOT_MS } from '../../../core/time/index.ts';
 
-const SLOT_MS = 1_800_000;
 
 export interface Policy {
   readonly name: string;

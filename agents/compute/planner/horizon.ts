@@ -4,8 +4,9 @@
  */
 import type { SiteConfig } from '../jobs/index.ts';
 import type { PlanInput, PlanJob } from './types.ts';
+import { HALF_HOUR_MS } from '../../../core/time/index.ts';
 
-export const SLOT_MS = 30 * 60 * 1000;
+export const SLOT_MS = HALF_HOUR_MS;
 export const SLOT_H = 0.5;
 const H_MS = 3_600_000;
 

@@ -6,8 +6,8 @@
  * `nowMs` (a value at or after the decision time is never known then).
  */
 import type { BandPoint } from './bands.ts';
+import { HALF_HOUR_MS as SLOT_MS } from '../../../core/time/index.ts';
 
-const SLOT_MS = 1_800_000;
 const DAY_SLOTS = 48;
 
 export interface History {

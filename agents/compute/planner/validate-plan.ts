@@ -5,6 +5,7 @@
  */
 import type { SiteConfig } from '../jobs/index.ts';
 import type { PlanJob, PlanResult, Signals } from './types.ts';
+import { HALF_HOUR_MS as HALF_HOUR } from '../../../core/time/index.ts';
 
 export interface PlanProblem {
   readonly code:
@@ -34,7 +35,6 @@ export interface ValidatePlanOptions {
   readonly importCapKw?: ReadonlyArray<number>;
 }
 
-const HALF_HOUR = 1_800_000;
 
 export function validatePlan(plan: PlanResult, jobs: ReadonlyArray<PlanJob>, site: SiteConfig, signals: Signals, opts: ValidatePlanOptions = {}): PlanProblem[] {
   const out: PlanProblem[] = [];

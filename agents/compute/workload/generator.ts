@@ -8,6 +8,7 @@
 import { SeededRandom } from '../../../core/ids/ids.ts';
 import { DEFAULT_SITE, type Job, type SiteConfig, type SlaClass } from '../jobs/index.ts';
 import type { TraceStats } from './trace-stats.ts';
+import { HOUR_MS, HALF_HOUR_MS as SLOT_MS } from '../../../core/time/index.ts';
 
 export interface WorkloadParams {
   readonly seed: string | number;
@@ -36,8 +37,6 @@ export interface Workload {
   readonly source: string;
 }
 
-const HOUR_MS = 3_600_000;
-const SLOT_MS = 1_800_000;
 const MIN_RUNTIME_MIN = 10;
 const MAX_RUNTIME_MIN = 24 * 60;
 const BATCH_PARALLEL_GPUS = 8;

@@ -1,14 +1,9 @@
-import { HALF_HOUR_MS, halfHourFloor, londonDate, nextDate } from '../../../core/time/index.ts';
+import { DAY_MS, halfHourCeil, halfHourFloor, londonDate, nextDate, WEEK_MS } from '../../../core/time/index.ts';
 
 /** Half-hour and range arithmetic shared by the sources. Pure. */
 
-export const DAY_MS = 24 * 3_600_000;
-export const WEEK_MS = 7 * DAY_MS;
+export { DAY_MS, WEEK_MS, halfHourCeil };
 export const HORIZON_48H_MS = 48 * 3_600_000;
-
-export function halfHourCeil(ms: number): number {
-  return Math.ceil(ms / HALF_HOUR_MS) * HALF_HOUR_MS;
-}
 
 /**
  * Exclusive upper bound on the start of half-hours that are over at `nowMs`, allowing `lagMs`
