@@ -26,6 +26,7 @@ import { siteConfig } from '../agents/compute/jobs/index.ts';
 import { NatsCluster } from '../deploy/local/nats-cluster.ts';
 import { NatsServerProcess } from '../deploy/local/nats-server.ts';
 import { percentile, printTable, writeResults, type Cell } from './report.ts';
+import { DAY_MS } from '../core/time/index.ts';
 
 interface Args {
   events: number;
@@ -157,7 +158,7 @@ async function soak(cluster: NatsCluster, minutes: number): Promise<{ samples: S
       const dir = mkdtempSync(join(tmpdir(), 'caco-soak-'));
       const config = loadConfig({ env: { CACO_SITE: `soak-${day}`, CACO_BUS: 'memory', CACO_STORE: 'jetstream', NATS_URL: cluster.urls, CACO_REPLICAS: '3', LOG_LEVEL: 'error' } });
       try {
-        const run = await runSimulation({ config: { ...config, dataDir: dir }, seed: String(day), fromMs: Date.parse('2023-07-03T00:00:00Z') + (day % 60) * 86_400_000, days: 1, site: siteConfig(), outDir: join(dir, 'run'), baselines: false });
+        const run = await runSimulation({ config: { ...config, dataDir: dir }, seed: String(day), fromMs: Date.parse('2023-07-03T00:00:00Z') + (day % 60) * DAY_MS, days: 1, site: siteConfig(), outDir: join(dir, 'run'), baselines: false });
         events += run.audit.events;
         if (!run.audit.ok) throw new Error(`soak day ${day}: the ledger does not verify`);
         await (run.stack.store as { destroy?: () => Promise<void> }).destroy?.();

@@ -15,6 +15,7 @@ import { inputLimitsFromEnv, type InputLimitsConfig } from '../core/config/input
 import { AnchorWriter, openAnchorLog } from '../core/anchor/index.ts';
 import { CacoMetrics, enableTracingFromEnv, tracedBus } from '../core/observability/index.ts';
 import { startSiteGateway, type SiteGatewayHandle } from './site-gateway.ts';
+import { DAY_MS } from '../core/time/index.ts';
 
 /** How often a live site signs a checkpoint of its ledger's head into the anchor. */
 const ANCHOR_EVERY_MS = 60_000;
@@ -70,7 +71,7 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
       const prices = loadPriceCsv().rows;
       const offsetMs = sameTimeOfWeekOffset(clock.now(), { dataFromMs: Math.max(carbon[0]!.fromMs, prices[0]!.fromMs), dataToMs: Math.min(carbon.at(-1)!.fromMs, prices.at(-1)!.fromMs), notBeforeMs: Date.parse('2023-07-01T00:00:00Z') });
       source = new RecordedSignalSource({ carbon, prices, offsetMs });
-      notes.push(`grid signals: recorded 2023 data replayed as if current (offset ${Math.round(offsetMs / 86_400_000)} days)`);
+      notes.push(`grid signals: recorded 2023 data replayed as if current (offset ${Math.round(offsetMs / DAY_MS)} days)`);
     } else {
       source = new LiveSignalSource({ carbon: new CarbonIntensityClient(), elexon: new ElexonClient(), forecastRegionId: 13 });
       notes.push('grid signals: live Carbon Intensity API and Elexon Insights');

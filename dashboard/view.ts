@@ -1,4 +1,4 @@
-import { HALF_HOUR_MS } from '../core/time/index.ts';
+import { DAY_MS, HALF_HOUR_MS } from '../core/time/index.ts';
 import { auditSummary, type AuditSummary } from '../projections/audit/index.ts';
 import { carbonTotals, type CarbonTotals } from '../projections/carbon/index.ts';
 import { costByDay, costTotals, type CostTotals } from '../projections/cost/index.ts';
@@ -98,8 +98,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export function dashboardView(m: ReadModel, verification: Verification, o: ViewOptions = {}): DashboardView {
   const audit = auditSummary(m.audit);
   const nowMs = audit.lastTime ? Date.parse(audit.lastTime) : Date.now();
-  const from = nowMs - (o.ganttBackMs ?? 86_400_000);
-  const to = nowMs + (o.ganttAheadMs ?? 86_400_000);
+  const from = nowMs - (o.ganttBackMs ?? DAY_MS);
+  const to = nowMs + (o.ganttAheadMs ?? DAY_MS);
   const g = ganttJobs(m.schedule, { fromMs: from, toMs: to, limit: o.ganttLimit ?? 60 });
 
   // Forecast chart: the last 24 h of observations, then the latest forecast's 48 h.

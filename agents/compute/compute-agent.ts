@@ -11,7 +11,7 @@ import { rejection } from './rejection.ts';
 import { flexCapsFor, type FlexCaps } from './flex-caps.ts';
 import { onsiteTiers } from './onsite-offers.ts';
 import { coverWindows } from './cover-windows.ts';
-import { HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
+import { DAY_MS, HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 
 const HORIZON_SLOTS = 96;
 /** The longest window the planner looks over: 7 days. */
@@ -230,7 +230,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
       }
       // Fall back to the latest observation at the same time of day.
       let obs: { carbon: number | null; price: number | null } | undefined;
-      for (let back = 1; back <= 7 && !obs?.price; back++) obs = s.actuals.get(at - back * 86_400_000);
+      for (let back = 1; back <= 7 && !obs?.price; back++) obs = s.actuals.get(at - back * DAY_MS);
       price.push(obs?.price ?? price[price.length - 1] ?? 80);
       carbon.push(obs?.carbon ?? carbon[carbon.length - 1] ?? 150);
     }
@@ -562,7 +562,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     // The same half-hour on the latest earlier day with a meter reading (up to a week back).
     const historicalKw = result.slots.map((x) => {
       for (let back = 1; back <= 7; back++) {
-        const v = s.importKwBySlot.get(x.startMs - back * 86_400_000);
+        const v = s.importKwBySlot.get(x.startMs - back * DAY_MS);
         if (v !== undefined) return v;
       }
       return NaN;
@@ -571,7 +571,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
     // slot; serving load above all, submitted as it starts) at the same times over the past week.
     // The baseline is the plan plus the median day's (the load expected without any action);
     // the offer must absorb up to the worst day's. Only the slots an offer can be made for.
-    const recent = [...s.jobs.values()].map((r) => r.job).filter((j) => j.earliestStartMs > t - 8 * 86_400_000 && j.deadlineMs - j.earliestStartMs < 2 * 86_400_000);
+    const recent = [...s.jobs.values()].map((r) => r.job).filter((j) => j.earliestStartMs > t - 8 * DAY_MS && j.deadlineMs - j.earliestStartMs < 2 * DAY_MS);
     const arrivals = result.slots.map((x, i) => {
       if (i >= OFFER_SLOTS) return null;
       const byDay = tightArrivalsByDay(recent, t, x.startMs, x.startMs + SLOT_MS).sort((a, b) => a - b);

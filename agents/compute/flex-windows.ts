@@ -1,4 +1,5 @@
 import type { FlexibilitySlot, SlotPlan } from './planner/index.ts';
+import { DAY_MS, HALF_HOUR_MS, HOUR_MS } from '../../core/time/index.ts';
 
 export interface FlexWindow {
   readonly windowStartMs: number;
@@ -59,7 +60,7 @@ export interface PastJob {
 export function tightArrivalsByDay(past: ReadonlyArray<PastJob>, nowMs: number, startMs: number, endMs: number, days = 7): number[] {
   const out: number[] = [];
   for (let d = 1; d <= days; d++) {
-    const shift = d * 86_400_000;
+    const shift = d * DAY_MS;
     const now = nowMs - shift;
     const a = startMs - shift;
     const b = endMs - shift;
@@ -112,7 +113,7 @@ export function flexWindows(
   battery?: { readonly minSocKwh: number; readonly eta: number; readonly socStartKwh: number },
 ): FlexWindow[] {
   const out: FlexWindow[] = [];
-  const windowH = (o.slotsPerWindow * 1_800_000) / 3_600_000;
+  const windowH = (o.slotsPerWindow * HALF_HOUR_MS) / HOUR_MS;
   for (let s = o.noticeSlots; s + o.slotsPerWindow <= Math.min(flex.length, slots.length); s += o.slotsPerWindow) {
     let base = 0;
     const bases: number[] = [];
@@ -144,7 +145,7 @@ export function flexWindows(
     cost += risk * (o.shortfallGbpPerMwh ?? 100);
     out.push({
       windowStartMs: flex[s]!.startMs,
-      windowEndMs: flex[s + o.slotsPerWindow - 1]!.startMs + 1_800_000,
+      windowEndMs: flex[s + o.slotsPerWindow - 1]!.startMs + HALF_HOUR_MS,
       kw: Math.floor(kw),
       marginalCostGbpPerMwh: Math.round(cost * 100) / 100,
       baselineKw: Math.round(base),

@@ -10,6 +10,7 @@
  */
 import type { Envelope } from '../../core/envelope.ts';
 import type { OnsiteTier } from './planner/index.ts';
+import { HOUR_MS } from '../../core/time/index.ts';
 
 export interface OnsiteOffer {
   /** The operator (the party of the key that signed the append). */
@@ -99,7 +100,7 @@ export function onsiteTiers(o: OnsiteTierOptions): OnsiteTier[] {
     let kw = offer.powerKw;
     const bat = o.batteries?.get(key(offer.source, offer.assetId));
     if (bat) {
-      const hours = (offer.toMs - offer.fromMs) / 3_600_000;
+      const hours = (offer.toMs - offer.fromMs) / HOUR_MS;
       kw = Math.min(kw, bat.maxDischargeKw, hours > 0 ? bat.stateOfChargeKwh / hours : kw);
     }
     if (!(kw > 0)) continue;

@@ -4,7 +4,7 @@ import { expectedFromBands, type BandPoint } from './planner/index.ts';
 import type { Principal } from '../../core/identity/key-entry.ts';
 import { foldOnsiteFact, pruneOffers, type OnsiteBattery, type OnsiteOffer } from './onsite-offers.ts';
 import { upcastJobSubmitted, type JobSubmittedV1Data } from '../../schemas/compute-identity.ts';
-import { HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
+import { DAY_MS, HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 
 /**
  * The compute agent's state: every job and how far it has got, what the site is doing this
@@ -231,7 +231,7 @@ export function evolveCompute(s: ComputeState, e: Envelope, pue: number): Comput
       s.lastMeterSlotMs = slotMs;
       s.socKwh = d['batterySocKwh'] as number;
       s.importKwBySlot.set(slotMs, (d['importKwh'] as number) * 2);
-      for (const k of s.importKwBySlot.keys()) if (k < slotMs - 8 * 86_400_000) s.importKwBySlot.delete(k);
+      for (const k of s.importKwBySlot.keys()) if (k < slotMs - 8 * DAY_MS) s.importKwBySlot.delete(k);
       const price = d['priceGbpPerMwh'] as number;
       const carbon = d['carbonGPerKwh'] as number;
       s.lastMeterJobs = d['jobs'] as Array<{ jobId: string; kw: number }>;
@@ -258,7 +258,7 @@ export function evolveCompute(s: ComputeState, e: Envelope, pue: number): Comput
       const t = ms(d['periodStart'] as string);
       s.actuals.set(t, { carbon: d['carbonActualGPerKwh'] as number | null, price: (d['marketIndexPriceGbpPerMwh'] as number | null) ?? (d['imbalancePriceGbpPerMwh'] as number | null) });
       // Keep a week: enough for metering and for the same-time-yesterday fallback.
-      for (const k of s.actuals.keys()) if (k < t - 8 * 86_400_000) s.actuals.delete(k);
+      for (const k of s.actuals.keys()) if (k < t - 8 * DAY_MS) s.actuals.delete(k);
       return s;
     }
     case 'flex.order.confirmed': {

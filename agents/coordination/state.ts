@@ -1,5 +1,6 @@
 import type { Envelope } from '../../core/envelope.ts';
 import { evolveSettlement, initialSettlementState, type SettlementState } from '../../projections/settlement/index.ts';
+import { DAY_MS } from '../../core/time/index.ts';
 
 /**
  * What the coordination agent knows, built only by `evolve` from its own events (offers,
@@ -148,7 +149,7 @@ export function evolveCoordination(state: CoordinationState, e: Envelope): Coord
         publishedMs: at,
       });
       // Offers long past cannot be bought again; keep a day for late questions.
-      for (const [id, o] of s.offers) if (o.windowEndMs < at - 86_400_000 && !isSold(s, id)) s.offers.delete(id);
+      for (const [id, o] of s.offers) if (o.windowEndMs < at - DAY_MS && !isSold(s, id)) s.offers.delete(id);
       return s;
     }
     case 'flex.order.selected':

@@ -1,5 +1,5 @@
 import type { CatalogOffer } from '../../core/beckn/index.ts';
-import { HALF_HOUR_MS, halfHourFloor } from '../../core/time/index.ts';
+import { HALF_HOUR_MS, halfHourFloor, HOUR_MS } from '../../core/time/index.ts';
 
 /** The grid operator's decisions, as pure functions of what it knows. */
 
@@ -17,7 +17,7 @@ export interface Choice {
 }
 
 const r2 = (x: number): number => Math.round(x * 100) / 100;
-export const costOf = (kw: number, startMs: number, endMs: number, priceGbpPerMwh: number): number => r2((kw / 1000) * ((endMs - startMs) / 3_600_000) * priceGbpPerMwh);
+export const costOf = (kw: number, startMs: number, endMs: number, priceGbpPerMwh: number): number => r2((kw / 1000) * ((endMs - startMs) / HOUR_MS) * priceGbpPerMwh);
 
 /**
  * Buy up to `wantKw` in every half-hour of the stress window, cheapest offers first, never

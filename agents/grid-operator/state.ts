@@ -1,5 +1,5 @@
 import type { Envelope } from '../../core/envelope.ts';
-import { londonDate } from '../../core/time/index.ts';
+import { DAY_MS, londonDate } from '../../core/time/index.ts';
 
 /** What the grid operator knows, folded from its own `market.*` events. */
 
@@ -185,7 +185,7 @@ export function evolveGridOperator(state: GridOperatorState, e: Envelope): GridO
  */
 export function committedGbp(s: GridOperatorState, dayOfMs: number): { day: number; week: number } {
   const day = londonDate(dayOfMs);
-  const weekFrom = londonDate(dayOfMs - 6 * 86_400_000);
+  const weekFrom = londonDate(dayOfMs - 6 * DAY_MS);
   let d = 0;
   let w = 0;
   const add = (startMs: number, gbp: number) => {

@@ -27,7 +27,7 @@ import { SeededRandom } from '../../core/ids/ids.ts';
 import { loadHourlyCarbonCsv } from '../../data/index.ts';
 import { type Job, siteConfig } from '../../agents/compute/jobs/index.ts';
 import { type PlanOptions, plan } from '../../agents/compute/planner/index.ts';
-import { HALF_HOUR_MS as SLOT_MS, DAY_MS } from '../../core/time/index.ts';
+import { DAY_MS, HALF_HOUR_MS as SLOT_MS, HOUR_MS } from '../../core/time/index.ts';
 
 
 export type LwaRule = 'paper' | 'code';
@@ -159,7 +159,7 @@ export async function runLetsWaitAwhile(argv: string[]): Promise<LwaResult> {
   for (const [n, j] of jobs.entries()) {
     const first = Math.round((j.arrivalMs - fromMs) / SLOT_MS);
     const lastEnd = Math.round((j.deadlineMs - fromMs) / SLOT_MS);
-    maxWindow = Math.max(maxWindow, (j.deadlineMs - j.arrivalMs) / 3_600_000);
+    maxWindow = Math.max(maxWindow, (j.deadlineMs - j.arrivalMs) / HOUR_MS);
     let b = 0;
     for (let k = 0; k < j.durationSlots; k++) b += ci[first + k]!;
     base += b;

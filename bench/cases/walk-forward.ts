@@ -32,7 +32,7 @@ import { type SimResult, bestWindowPolicy, oraclePolicy, plannerPolicy, runOnArr
 import { readFileSync } from 'node:fs';
 import { printTable, writeResults } from '../report.ts';
 import { HISTORY_SLOTS, loadGridForecaster } from '../../agents/grid/index.ts';
-import { HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
+import { DAY_MS, HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 
 const DAY = 48;
 const LEADS = 96;
@@ -92,8 +92,8 @@ export async function walkForward(argv: string[]): Promise<void> {
   const site = DEFAULT_SITE;
   const dataFrom = Date.parse('2023-01-01T00:00:00Z');
   const dataTo = Date.parse('2023-10-01T00:00:00Z');
-  const carbon = fill(toHalfHourSeries(loadCarbonCsv().rows, 'actualGPerKwh', dataFrom, dataTo + 12 * 86_400_000));
-  const price = fill(toHalfHourSeries(loadPriceCsv().rows, 'marketIndexGbpPerMwh', dataFrom, dataTo + 12 * 86_400_000));
+  const carbon = fill(toHalfHourSeries(loadCarbonCsv().rows, 'actualGPerKwh', dataFrom, dataTo + 12 * DAY_MS));
+  const price = fill(toHalfHourSeries(loadPriceCsv().rows, 'marketIndexGbpPerMwh', dataFrom, dataTo + 12 * DAY_MS));
   const planOptions: PlanOptions = { deterministic: true, fullEveryMs: 0 };
   const traces = loadTraceStats();
   const results: MonthResult[] = [];
@@ -165,7 +165,7 @@ export async function walkForward(argv: string[]): Promise<void> {
   await sharedSolverWorker().warmUp();
   for (const m of months) {
     const startMs = Date.parse(`${m}-01T00:00:00Z`);
-    if (!Number.isFinite(startMs) || startMs < dataFrom + 28 * 86_400_000 || startMs >= dataTo) throw new Error(`--months: ${m} is not a month with 28 days of history inside 2023-02 … 2023-09`);
+    if (!Number.isFinite(startMs) || startMs < dataFrom + 28 * DAY_MS || startMs >= dataTo) throw new Error(`--months: ${m} is not a month with 28 days of history inside 2023-02 … 2023-09`);
     const slots = daysPer * DAY;
     const off = (startMs - dataFrom) / SLOT_MS;
     const jobs = generateWorkload({ seed: `walk-forward-${m}-${arg(argv, 'seed', '1')}`, startMs, days: daysPer, jobsPerDay, targetUtilisation: 0.5 }, traces).jobs.filter((j) => validateJob(j, site).length === 0);

@@ -7,6 +7,7 @@ import { UsageError } from '../errors.ts';
 import type { PolicyTotals } from '../../sim/results.ts';
 import { describeBreak } from '../../core/ledger/verify.ts';
 import type { runSimulation as RunSimulation } from '../../sim/simulation.ts';
+import { HALF_HOUR_MS } from '../../core/time/index.ts';
 
 interface SimulateFlags extends GlobalOptions {
   seed: string;
@@ -131,7 +132,7 @@ export function simulateCommand(): Command {
       if (baselines) {
         process.stderr.write('waiting for run-on-arrival and the perfect-foresight optimum on the same jobs…\n');
         const b = await baselines;
-        for (const [startMs, kw] of b.arrivalKw) arrivalKw[Math.round((startMs - fromMs) / 1_800_000)] = kw;
+        for (const [startMs, kw] of b.arrivalKw) arrivalKw[Math.round((startMs - fromMs) / HALF_HOUR_MS)] = kw;
         rows.push(...b.rows);
       }
       // What the agents acted on: the ledger as verified on read.

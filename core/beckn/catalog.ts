@@ -1,4 +1,4 @@
-import { HALF_HOUR_MS, halfHourFloor, settlementPeriodOf, type SettlementPeriodId } from '../time/index.ts';
+import { HALF_HOUR_MS, halfHourFloor, HOUR_MS, settlementPeriodOf, type SettlementPeriodId } from '../time/index.ts';
 import type { DataOf, OfferPublished } from '../../schemas/index.ts';
 import type {
   Catalog,
@@ -487,7 +487,7 @@ export const DEFAULT_QUOTE_TTL = 'PT15M';
 
 /** Price of `kw` over the whole window: MW × hours × £/MWh. */
 export function quoteFor(o: FlexibilityAvailable, kw: number, ttl: string = DEFAULT_QUOTE_TTL): Quote {
-  const hours = (o.windowEndMs - o.windowStartMs) / 3_600_000;
+  const hours = (o.windowEndMs - o.windowStartMs) / HOUR_MS;
   const total = formatGbp((kw / 1000) * hours * o.priceGbpPerMwh);
   const itemId = itemIdOf(o);
   return {

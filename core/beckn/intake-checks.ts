@@ -2,6 +2,7 @@ import type { Context } from '../../schemas/beckn/index.ts';
 import { BecknErrorCode, fault, type BecknFault } from './errors.ts';
 import { DEFAULT_TTL, expiredFault, isExpired, parseIsoDuration } from './context.ts';
 import { isNatsUri, subjectOfNatsUri } from './nats-binding.ts';
+import { DAY_MS, HOUR_MS } from '../time/index.ts';
 
 /**
  * Checks a BPP (or a BAP) makes on a request before it believes anything in it: the bytes are
@@ -16,11 +17,11 @@ export const INTAKE_LIMITS = {
   /** A message without `ttl` expires this long after its `timestamp`. */
   defaultTtl: DEFAULT_TTL,
   /** Longest `ttl` taken: a message must not stay valid for days. */
-  maxTtlMs: 86_400_000,
+  maxTtlMs: DAY_MS,
   /** How far ahead of our clock `context.timestamp` may be (clock skew between participants). */
   timestampAheadMs: 60_000,
   /** No date-time in a request may lie further ahead than this (offers are hours ahead, not years). */
-  farFutureMs: 366 * 86_400_000,
+  farFutureMs: 366 * DAY_MS,
 } as const;
 
 const FATAL_UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -79,7 +80,7 @@ export function timeFault(body: { readonly context: Pick<Context, 'timestamp' | 
   const c = body.context;
   const ttlMs = c.ttl === undefined ? undefined : parseIsoDuration(c.ttl);
   if (ttlMs !== undefined && ttlMs > INTAKE_LIMITS.maxTtlMs) {
-    return fault(BecknErrorCode.INVALID_REQUEST, `ttl ${c.ttl} is longer than the ${INTAKE_LIMITS.maxTtlMs / 3_600_000} h this BPP accepts`, 'context.ttl');
+    return fault(BecknErrorCode.INVALID_REQUEST, `ttl ${c.ttl} is longer than the ${INTAKE_LIMITS.maxTtlMs / HOUR_MS} h this BPP accepts`, 'context.ttl');
   }
   const sentMs = Date.parse(c.timestamp);
   if (isExpired(c, nowMs)) return expiredFault(c);
@@ -93,7 +94,7 @@ function farFutureFault(v: unknown, limitMs: number, path: string): BecknFault |
   if (typeof v === 'string') {
     if (!DATE_TIME.test(v)) return undefined;
     const t = Date.parse(v);
-    return t > limitMs ? fault(BecknErrorCode.INVALID_REQUEST, `date ${v} is more than ${Math.round(INTAKE_LIMITS.farFutureMs / 86_400_000)} days ahead`, path) : undefined;
+    return t > limitMs ? fault(BecknErrorCode.INVALID_REQUEST, `date ${v} is more than ${Math.round(INTAKE_LIMITS.farFutureMs / DAY_MS)} days ahead`, path) : undefined;
   }
   if (Array.isArray(v)) {
     for (const [i, x] of v.entries()) {

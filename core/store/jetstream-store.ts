@@ -18,6 +18,7 @@ import { retryWhileUnavailable, type RetryOptions } from './nats-retry.ts';
 import { NatsQuarantineStore } from './nats-quarantine.ts';
 import { HandlerFailure, Resumer } from './resume.ts';
 import { keepStoredCommit } from './stored-form.ts';
+import { HOUR_MS } from '../time/index.ts';
 
 export interface JetStreamStoreOptions {
   /** NATS URL(s) to connect to; ignored when `nc` is given. Default NATS_URL, then 127.0.0.1:4222. */
@@ -537,7 +538,7 @@ async function ensureStream(jsm: JetStreamManager, name: string, prefix: string,
       retention: RetentionPolicy.Limits,
       discard: DiscardPolicy.Old,
       num_replicas: opts.replicas ?? 1,
-      duplicate_window: (opts.duplicateWindowMs ?? 3_600_000) * 1_000_000,
+      duplicate_window: (opts.duplicateWindowMs ?? HOUR_MS) * 1_000_000,
       // A ledger is append-only: no message is ever removed from it.
       deny_delete: true,
       deny_purge: true,

@@ -1,4 +1,5 @@
 import { ORDER_STATUSES, type FlexOffer, type FlexOrder, type FlexibilityState, type OrderStatus, type StressWindow } from './flexibility.ts';
+import { HOUR_MS } from '../../core/time/index.ts';
 
 const byWindow = <T extends { windowStart: string }>(a: T, b: T, ka: string, kb: string) => (a.windowStart < b.windowStart ? -1 : a.windowStart > b.windowStart ? 1 : ka < kb ? -1 : 1);
 
@@ -16,7 +17,7 @@ export function stressWindows(s: FlexibilityState): StressWindow[] {
 
 /** Contracted energy of an order: its kW over its window. */
 export function orderMwh(o: Pick<FlexOrder, 'kw' | 'windowStart' | 'windowEnd'>): number {
-  const h = (Date.parse(o.windowEnd) - Date.parse(o.windowStart)) / 3_600_000;
+  const h = (Date.parse(o.windowEnd) - Date.parse(o.windowStart)) / HOUR_MS;
   return Number.isFinite(h) && h > 0 ? (o.kw * h) / 1000 : 0;
 }
 

@@ -1,5 +1,5 @@
 import { BucketMap, type FoldEvent } from '../schedule/index.ts';
-import { HALF_HOUR_MS } from '../../core/time/index.ts';
+import { HALF_HOUR_MS, HOUR_MS } from '../../core/time/index.ts';
 
 /**
  * Forecasts against what happened: the latest 48 h forecast with its P10–P90 bands, the
@@ -12,7 +12,7 @@ import { HALF_HOUR_MS } from '../../core/time/index.ts';
  */
 
 export const SLOT_MS = HALF_HOUR_MS;
-export const DAY_AHEAD_LEAD_MS = 24 * 3_600_000;
+export const DAY_AHEAD_LEAD_MS = 24 * HOUR_MS;
 
 export interface Band {
   readonly p10: number;

@@ -1,11 +1,12 @@
 import { DAY_AHEAD_LEAD_MS, SLOT_MS, type Band, type ForecastState } from './forecast.ts';
+import { HOUR_MS } from '../../core/time/index.ts';
 
 /**
  * A day-ahead point counts when it was issued within this much of 24 h before its half-hour;
  * early in a run (or after an outage) the closest forecast may be much younger, and calling
  * that "day-ahead" would flatter the forecaster.
  */
-export const DAY_AHEAD_TOLERANCE_MS = 3 * 3_600_000;
+export const DAY_AHEAD_TOLERANCE_MS = 3 * HOUR_MS;
 
 export interface ForecastRow {
   readonly periodStart: string;

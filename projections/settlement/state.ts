@@ -1,4 +1,4 @@
-import { HALF_HOUR_MS, halfHourFloor, settlementPeriodOf } from '../../core/time/index.ts';
+import { DAY_MS, HALF_HOUR_MS, halfHourFloor, settlementPeriodOf } from '../../core/time/index.ts';
 import { evolveMetering, initialMeteringState, type MeteringState } from '../metering/index.ts';
 import type { BaselineKw, OfferFields, OrderFields } from './events.ts';
 
@@ -35,7 +35,7 @@ export interface SettlementState {
  * An offer whose window ended this long before the newest offer's window starts can no longer
  * be confirmed, so its plan is dropped; this keeps a long-running fold from growing without end.
  */
-export const OFFER_RETENTION_MS = 7 * 86_400_000;
+export const OFFER_RETENTION_MS = 7 * DAY_MS;
 /** How many ignored events are kept for inspection. */
 export const MAX_IGNORED_KEPT = 100;
 

@@ -1,4 +1,4 @@
-import { HALF_HOUR_MS } from '../../core/time/index.ts';
+import { DAY_MS, HALF_HOUR_MS } from '../../core/time/index.ts';
 import { auditSummary } from '../../projections/audit/index.ts';
 import { carbonByClass, carbonPeriods, type ClassCarbon } from '../../projections/carbon/index.ts';
 import { costByDay, costPeriods } from '../../projections/cost/index.ts';
@@ -106,7 +106,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The half-hours the report covers: the run's days and whatever was metered after (the drain). */
 export function reportSpan(m: ReadModel, fromMs: number, days: number): { fromMs: number; toMs: number } {
-  let toMs = fromMs + days * 86_400_000;
+  let toMs = fromMs + days * DAY_MS;
   for (const p of m.cost.periods.values()) toMs = Math.max(toMs, Date.parse(p.periodStart) + HALF_HOUR_MS);
   return { fromMs, toMs };
 }

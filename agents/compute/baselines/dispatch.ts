@@ -18,6 +18,7 @@ import {
 import { fits } from '../planner/greedy.ts';
 import { scheduleNotStarted, scheduleRuns, scheduleStart } from '../planner/schedule.ts';
 import { SLOT_H } from '../planner/horizon.ts';
+import { HALF_HOUR_MS } from '../../../core/time/index.ts';
 
 export type StartItem = Extract<Item, { kind: 'start' }>;
 export type RunItem = Extract<Item, { kind: 'run' }>;
@@ -87,7 +88,7 @@ export function ruleSchedule(h: Horizon, items: ReadonlyArray<Item>, rule: Rule)
     }
     const remMin = it.kind === 'start' ? it.remMin : (it.remKwh / it.powerKw) * 60;
     const frac = it.kind === 'start' ? it.frac : fracOf(remMin);
-    const asStartItem: StartItem = it.kind === 'start' ? it : { kind: 'start', job: it.job, powerKw: it.powerKw, remMin, frac, earliest: it.earliest, onTimeLast: Math.floor((it.job.deadlineMs - remMin * 60_000 - h.t0) / 1_800_000 + 1e-9), deferrable: false, penaltyGbpPerH: it.penaltyGbpPerH, fixedStart: false };
+    const asStartItem: StartItem = it.kind === 'start' ? it : { kind: 'start', job: it.job, powerKw: it.powerKw, remMin, frac, earliest: it.earliest, onTimeLast: Math.floor((it.job.deadlineMs - remMin * 60_000 - h.t0) / HALF_HOUR_MS + 1e-9), deferrable: false, penaltyGbpPerH: it.penaltyGbpPerH, fixedStart: false };
     const ranked = asStartItem.fixedStart ? [asStartItem.earliest] : rule.rankStarts(h, asStartItem).filter((s) => s >= it.earliest);
     // When the preferred starts are full, the earliest start with room (first come, first served).
     const s = place(h, load, it, [...ranked, ...allStarts(h, it.earliest)], { powerKw: it.powerKw, frac });

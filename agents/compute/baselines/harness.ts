@@ -6,7 +6,7 @@
  */
 import type { Job, SiteConfig } from '../jobs/index.ts';
 import { type PlanInput, type PlanJob, type PlanResult, type Signals, validatePlan } from '../planner/index.ts';
-import { HALF_HOUR_MS as SLOT_MS } from '../../../core/time/index.ts';
+import { HALF_HOUR_MS as SLOT_MS, HOUR_MS } from '../../../core/time/index.ts';
 
 
 export interface Policy {
@@ -79,7 +79,7 @@ export async function simulate(policy: Policy, cfg: SimConfig): Promise<SimResul
   const jobs = [...cfg.jobs].sort((a, b) => a.earliestStartMs - b.earliestStartMs);
   const states = new Map<string, JobState>();
   let nextArrival = 0;
-  const ahead = cfg.knownAheadMs ?? ((j: Job) => (j.class === 'serving' ? 24 * 3_600_000 : 0));
+  const ahead = cfg.knownAheadMs ?? ((j: Job) => (j.class === 'serving' ? 24 * HOUR_MS : 0));
   // Sorted by the time each job becomes known.
   jobs.sort((a, b) => a.earliestStartMs - ahead(a) - (b.earliestStartMs - ahead(b)));
   let soc = cfg.initialSocKwh;

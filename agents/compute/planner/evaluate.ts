@@ -3,8 +3,8 @@ import { type Horizon, type Item, SLOT_H, SLOT_MS, remainingMin, runFractions } 
 import type { Schedule } from './schedule.ts';
 import type { JobPlan, PlanJob, PlanResult, PlanStatus, SlotPlan, SolveInfo } from './types.ts';
 import { flexibility } from './flexibility.ts';
+import { HOUR_MS } from '../../../core/time/index.ts';
 
-const H_MS = 3_600_000;
 
 /** £ and kg of running `kw[s]` IT load in the horizon's slots, at the site (×PUE). */
 function costOf(h: Horizon, runKw: ArrayLike<number>, price: ArrayLike<number> = h.price, intensity: ArrayLike<number> = h.intensity): { costGbp: number; carbonKg: number } {
@@ -113,7 +113,7 @@ export function evaluate(
         endMs = h.t0 + last * SLOT_MS + Math.min(SLOT_MS, (js.runKw[last]! / job.powerKw) * SLOT_MS);
       }
     }
-    const latenessH = js.kind === 'unplaced' ? Math.max(0, h.t0 + n * SLOT_MS - job.deadlineMs) / H_MS : endMs !== null ? Math.max(0, endMs - job.deadlineMs) / H_MS : 0;
+    const latenessH = js.kind === 'unplaced' ? Math.max(0, h.t0 + n * SLOT_MS - job.deadlineMs) / HOUR_MS : endMs !== null ? Math.max(0, endMs - job.deadlineMs) / HOUR_MS : 0;
     if (js.kind === 'unplaced') unplacedJobs++;
     if (latenessH > 1e-9 || js.kind === 'unplaced') {
       lateJobs++;

@@ -4,11 +4,10 @@
  */
 import type { SiteConfig } from '../jobs/index.ts';
 import type { PlanInput, PlanJob } from './types.ts';
-import { HALF_HOUR_MS } from '../../../core/time/index.ts';
+import { HALF_HOUR_MS, HOUR_MS } from '../../../core/time/index.ts';
 
 export const SLOT_MS = HALF_HOUR_MS;
 export const SLOT_H = 0.5;
-const H_MS = 3_600_000;
 
 export interface Horizon {
   readonly t0: number;
@@ -142,12 +141,12 @@ export function remainingMin(job: PlanJob): number {
 
 /** Hours late if a non-preemptible job of `remMin` starts in slot s. */
 export function startLatenessH(h: Horizon, deadlineMs: number, s: number, remMin: number): number {
-  return Math.max(0, h.t0 + s * SLOT_MS + remMin * 60_000 - deadlineMs) / H_MS;
+  return Math.max(0, h.t0 + s * SLOT_MS + remMin * 60_000 - deadlineMs) / HOUR_MS;
 }
 
 /** Hours late for work done in slot s (its end past the deadline). */
 export function slotLatenessH(h: Horizon, deadlineMs: number, s: number): number {
-  return Math.max(0, h.t0 + (s + 1) * SLOT_MS - deadlineMs) / H_MS;
+  return Math.max(0, h.t0 + (s + 1) * SLOT_MS - deadlineMs) / HOUR_MS;
 }
 
 /** The penalty for finishing `lateH` hours late: one hour's worth for missing, then per hour. */
@@ -182,7 +181,7 @@ export function toItem(h: Horizon, job: PlanJob): Item | null {
   }
   const remKwh = (job.powerKw * rem) / 60;
   const horizonEnd = h.t0 + h.n * SLOT_MS;
-  const deferCapKwh = Math.max(0, (job.powerKw * (job.deadlineMs - Math.max(horizonEnd, job.earliestStartMs))) / H_MS);
+  const deferCapKwh = Math.max(0, (job.powerKw * (job.deadlineMs - Math.max(horizonEnd, job.earliestStartMs))) / HOUR_MS);
   const onTimeEnd = Math.floor((job.deadlineMs - h.t0) / SLOT_MS + 1e-9);
   return { kind: 'run', job, powerKw: job.powerKw, remKwh, earliest, onTimeEnd, deferCapKwh: Math.min(deferCapKwh, remKwh), penaltyGbpPerH: rate };
 }

@@ -16,6 +16,7 @@ import { solvePlanInWorker } from './worker-client.ts';
 import { metricsHooks } from '../../../core/observability/hooks.ts';
 import { validatePlan } from './validate-plan.ts';
 import type { PlanInput, PlanJob, PlanOptions, PlanResult, PlanStatus, SolveInfo, WorkLimit } from './types.ts';
+import { HOUR_MS } from '../../../core/time/index.ts';
 
 export const DEFAULT_PLAN_OPTIONS = {
   horizonSlots: 96,
@@ -25,7 +26,7 @@ export const DEFAULT_PLAN_OPTIONS = {
   safetyTimeLimitS: 120,
   mipRelGap: 0.01,
   mode: 'auto',
-  fullEveryMs: 6 * 3_600_000,
+  fullEveryMs: 6 * HOUR_MS,
   inWorker: true,
   decomposeAboveColumns: 60_000,
   terminalSocFraction: 0.5,

@@ -5,7 +5,7 @@
  */
 import type { SiteConfig } from '../jobs/index.ts';
 import type { PlanJob, PlanResult, Signals } from './types.ts';
-import { HALF_HOUR_MS as HALF_HOUR } from '../../../core/time/index.ts';
+import { HALF_HOUR_MS as HALF_HOUR, HOUR_MS } from '../../../core/time/index.ts';
 
 export interface PlanProblem {
   readonly code:
@@ -40,7 +40,7 @@ export function validatePlan(plan: PlanResult, jobs: ReadonlyArray<PlanJob>, sit
   const out: PlanProblem[] = [];
   const n = plan.horizonSlots;
   const slotMs = plan.slotMs;
-  const slotH = slotMs / 3_600_000;
+  const slotH = slotMs / HOUR_MS;
   const tol = (v: number) => 1e-3 + 1e-6 * Math.abs(v);
   if (slotMs !== HALF_HOUR) out.push({ code: 'shape', message: `slots must be half an hour, got ${slotMs} ms` });
   if (plan.slots.length !== n) {
@@ -123,7 +123,7 @@ export function validatePlan(plan: PlanResult, jobs: ReadonlyArray<PlanJob>, sit
     const reachesEnd = jp.runs.length > 0 && jp.runs[jp.runs.length - 1]!.slot === n - 1;
     if (job.preemptible) {
       if (Math.abs(inKwh + jp.deferredKwh - remKwh) > tol(remKwh)) out.push({ code: 'job-energy', jobId: job.id, message: `job ${job.id}: ${inKwh.toFixed(2)} kWh planned + ${jp.deferredKwh.toFixed(2)} kWh deferred ≠ ${remKwh.toFixed(2)} kWh remaining` });
-      const deferCap = Math.max(0, (job.powerKw * (job.deadlineMs - Math.max(horizonEnd, job.earliestStartMs))) / 3_600_000);
+      const deferCap = Math.max(0, (job.powerKw * (job.deadlineMs - Math.max(horizonEnd, job.earliestStartMs))) / HOUR_MS);
       if (jp.deferredKwh > deferCap + tol(deferCap)) out.push({ code: 'deadline', jobId: job.id, message: `job ${job.id} defers ${jp.deferredKwh.toFixed(1)} kWh, more than fits between the horizon's end and its deadline` });
     } else if (jp.kind === 'scheduled' && !reachesEnd && Math.abs(inKwh - remKwh) > tol(remKwh)) {
       out.push({ code: 'job-energy', jobId: job.id, message: `job ${job.id}: ${inKwh.toFixed(2)} kWh planned ≠ ${remKwh.toFixed(2)} kWh remaining` });

@@ -1,9 +1,9 @@
-import { DAY_MS, halfHourCeil, halfHourFloor, londonDate, nextDate, WEEK_MS } from '../../../core/time/index.ts';
+import { DAY_MS, halfHourCeil, halfHourFloor, HOUR_MS, londonDate, nextDate, WEEK_MS } from '../../../core/time/index.ts';
 
 /** Half-hour and range arithmetic shared by the sources. Pure. */
 
 export { DAY_MS, WEEK_MS, halfHourCeil };
-export const HORIZON_48H_MS = 48 * 3_600_000;
+export const HORIZON_48H_MS = 48 * HOUR_MS;
 
 /**
  * Exclusive upper bound on the start of half-hours that are over at `nowMs`, allowing `lagMs`
