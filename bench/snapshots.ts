@@ -78,8 +78,7 @@ export async function main(argv: string[]): Promise<void> {
     name: AGENT,
     version: '1.0.0',
     categories: ['acct'],
-    initialState: { total: 0, count: 0 },
-    freshState: () => ({ total: 0, count: 0 }),
+    initialState: () => ({ total: 0, count: 0 }),
     evolve: (s, e) => {
       s.total += (e.data as { amount: number }).amount;
       s.count++;

@@ -1,3 +1,5 @@
+import type { MessageDef, MessageOf } from '../schemas/registry.ts';
+
 /**
  * The envelope every CACO message travels in. Stored events carry the ledger fields
  * (`prevHash`, `hash`, `sig`, and `covers` on a commit's signed head); `position` is assigned
@@ -12,9 +14,15 @@
  * `sig: ''`. A ledger written before this (one signature per event, no `covers`) reads as a
  * ledger of one-event commits.
  */
-export interface Envelope<D = unknown> {
-  readonly id: string;
+/** A message's discriminant and payload: what a schema definition types (`MessageOf` in schemas/). */
+export interface Message {
   readonly type: string;
+  readonly data: unknown;
+}
+
+/** Every envelope field but the message's own `type` and `data`. */
+export interface EnvelopeFields {
+  readonly id: string;
   readonly version: number;
   readonly stream: string;
   readonly revision: number;
@@ -23,7 +31,6 @@ export interface Envelope<D = unknown> {
   readonly source: string;
   readonly correlationId: string;
   readonly causationId: string | null;
-  readonly data: D;
   readonly prevHash: string;
   readonly hash: string;
   /**
@@ -36,8 +43,27 @@ export interface Envelope<D = unknown> {
   readonly sig: string;
 }
 
+/**
+ * A stored event. Generic over a union of messages (`Envelope<ComputeEvent>`), it is itself a
+ * union that narrows on `type`: `if (e.type === 'compute.job.submitted') e.data.jobId`.
+ */
+export type Envelope<M extends Message = Message> = M extends Message ? EnvelopeFields & { readonly type: M['type']; readonly data: M['data'] } : never;
+
+/**
+ * A type guard for the events a reader handles: `const handles = isOneOf([JobSubmitted, JobPlanned])`,
+ * then `if (handles(e)) switch (e.type) { … }` with `e.data` typed by each schema. It checks the
+ * type name only, which is sound because no event reaches a reader unchecked: appends are
+ * decoded against their schema by the runtime or the gateway before they are signed, reads
+ * are verified (hash, chain, signature) before they are handed on, and older versions are
+ * upgraded to the latest on read (schemas/upcasters.ts), so `data` has the latest shape.
+ */
+export function isOneOf<const Defs extends ReadonlyArray<MessageDef>>(defs: Defs): (e: Envelope) => e is Envelope<MessageOf<Defs[number]>> {
+  const types = new Set<string>(defs.map((d) => d.type));
+  return (e: Envelope): e is Envelope<MessageOf<Defs[number]>> => types.has(e.type);
+}
+
 /** What a decider hands to the store: the fields the store cannot know yet are absent. */
-export interface NewEvent<D = unknown> {
+export interface NewEvent {
   readonly id: string;
   readonly type: string;
   readonly version: number;
@@ -45,7 +71,7 @@ export interface NewEvent<D = unknown> {
   readonly source: string;
   readonly correlationId: string;
   readonly causationId: string | null;
-  readonly data: D;
+  readonly data: unknown;
 }
 
 /** The fields that are hashed: everything but `position`, `hash` and `sig` (`covers` is hashed). */

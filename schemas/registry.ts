@@ -16,8 +16,9 @@ export type AnySchema = Schema.Codec<any, any, never, never>;
  * One message type at one version: `compute.job.submitted` v1 with the schema of its `data`.
  * A type never changes meaning; a new shape is a new version.
  */
-export interface MessageDef<S extends AnySchema = AnySchema> {
-  readonly type: string;
+export interface MessageDef<S extends AnySchema = AnySchema, T extends string = string> {
+  /** Kept as a literal type (`'compute.job.submitted'`), so a union of messages narrows on it. */
+  readonly type: T;
   readonly version: number;
   readonly kind: 'event' | 'command' | 'beckn';
   readonly description: string;
@@ -26,17 +27,26 @@ export interface MessageDef<S extends AnySchema = AnySchema> {
 
 export type DataOf<D> = D extends MessageDef<infer S> ? Schema.Schema.Type<S> : never;
 
+/**
+ * The `{ type, data }` a definition describes; distributes over a union of definitions, so
+ * `MessageOf<(typeof computeEvents)[number]>` is the discriminated union of an area's messages.
+ */
+export type MessageOf<D> = D extends MessageDef<infer S, infer T> ? { readonly type: T; readonly data: Schema.Schema.Type<S> } : never;
+
+/** The type names of a union of definitions. */
+export type TypeOf<D> = D extends MessageDef<AnySchema, infer T> ? T : never;
+
 const TYPE_NAME = /^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+$/;
 
-export function defineEvent<S extends AnySchema>(type: string, version: number, description: string, data: S): MessageDef<S> {
+export function defineEvent<const T extends string, S extends AnySchema>(type: T, version: number, description: string, data: S): MessageDef<S, T> {
   return define('event', type, version, description, data);
 }
 
-export function defineCommand<S extends AnySchema>(type: string, version: number, description: string, data: S): MessageDef<S> {
+export function defineCommand<const T extends string, S extends AnySchema>(type: T, version: number, description: string, data: S): MessageDef<S, T> {
   return define('command', type, version, description, data);
 }
 
-export function define<S extends AnySchema>(kind: MessageDef['kind'], type: string, version: number, description: string, data: S): MessageDef<S> {
+export function define<const T extends string, S extends AnySchema>(kind: MessageDef['kind'], type: T, version: number, description: string, data: S): MessageDef<S, T> {
   if (!TYPE_NAME.test(type)) throw new Error(`message type "${type}" must be dot-separated lower-case words (area.entity.verb)`);
   if (!Number.isInteger(version) || version < 1) throw new Error(`message type "${type}": version must be an integer >= 1`);
   return { kind, type, version, description, data };

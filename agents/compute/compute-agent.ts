@@ -89,9 +89,8 @@ export function createComputeAgent(deps: ComputeAgentDeps): AgentDefinition<Comp
       'onsite.battery.state.reported',
     ],
     commands: { submit: 'compute.job.submit', pin: 'compute.job.pin', release: 'compute.job.release' },
-    initialState: initialComputeState(initialSoc),
     // evolve updates the state in place, so every rebuild needs a new one.
-    freshState: () => initialComputeState(initialSoc),
+    initialState: () => initialComputeState(initialSoc),
     evolve,
     onStart(ctx, state) {
       armedAt = Number.NEGATIVE_INFINITY;

@@ -267,7 +267,7 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
     subscriptions: ['compute.flexibility.available', 'site.meter.read'],
     observes: ['compute.flexibility.available', 'site.meter.read'],
     commands: { handle: 'flex.request.handle', reject: 'flex.request.reject' },
-    initialState: INITIAL_COORDINATION_STATE,
+    initialState: () => INITIAL_COORDINATION_STATE,
     evolve: evolveCoordination,
     effects: {
       'beckn.callback.scheduled': {

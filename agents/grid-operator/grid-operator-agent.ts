@@ -394,7 +394,7 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
     categories: ['purchase'],
     subscriptions: ['grid.stress.expected', 'grid.forecast.published', 'outbox.effect.sent', 'outbox.effect.failed'],
     commands: { callback: 'market.callback.handle' },
-    initialState: INITIAL_GRID_OPERATOR_STATE,
+    initialState: () => INITIAL_GRID_OPERATOR_STATE,
     evolve: evolveGridOperator,
     effects: {
       'beckn.request.scheduled': {

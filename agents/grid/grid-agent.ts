@@ -43,7 +43,7 @@ export function createGridAgent(deps: GridAgentDeps): AgentDefinition<GridState>
     name: 'grid',
     version: '1.0.0',
     categories: [GRID_CATEGORY],
-    initialState: initialGridState,
+    initialState: () => initialGridState,
     evolve: evolveGrid,
     onStart(ctx) {
       armedAt = Number.NEGATIVE_INFINITY;

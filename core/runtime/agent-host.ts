@@ -92,7 +92,7 @@ export class AgentHost<S> {
   readonly ctx: AgentContext;
 
   constructor(readonly def: AgentDefinition<S>, private readonly deps: HostDeps) {
-    this.state = def.freshState ? def.freshState() : def.initialState;
+    this.state = def.initialState();
     this.cats = new Set(def.categories);
     this.log = deps.log.child({ agent: def.name });
     if (def.snapshot) checkSnapshotOptions(def.name, def.snapshot);
@@ -123,7 +123,7 @@ export class AgentHost<S> {
    * a full replay, after which it is taken again.
    */
   async restore(): Promise<void> {
-    let state = this.def.freshState ? this.def.freshState() : this.def.initialState;
+    let state = this.def.initialState();
     this.handled.clear();
     this.applied.clear();
     this.heads.clear();

@@ -1,4 +1,5 @@
-import type { Envelope } from '../envelope.ts';
+import type { Envelope, Message } from '../envelope.ts';
+import type { DataOf, MessageDef, MessageOf } from '../../schemas/registry.ts';
 import type { ExpectedRevision } from '../store/event-store.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Principal } from '../identity/key-entry.ts';
@@ -10,15 +11,13 @@ import type { SnapshotOptions } from './snapshot.ts';
  */
 
 /** A request addressed to one agent (`caco.<site>.cmd.<agent>.<name>`). */
-export interface CommandMessage<D = unknown> {
+export interface CommandFields {
   readonly id: string;
-  readonly type: string;
   readonly version: number;
   readonly time: string;
   readonly source: string;
   readonly correlationId: string;
   readonly causationId: string | null;
-  readonly data: D;
   /**
    * Who sent it, as authenticated by the runtime (never read from the wire): the registered
    * key whose signature checked out. Absent only for in-process commands queued without one.
@@ -26,27 +25,41 @@ export interface CommandMessage<D = unknown> {
   readonly principal?: Principal;
 }
 
-export type AgentInput =
+/** A command; generic over a union of command messages, it narrows on `type` like `Envelope`. */
+export type CommandMessage<M extends Message = Message> = M extends Message ? CommandFields & { readonly type: M['type']; readonly data: M['data'] } : never;
+
+export type AgentInput<In extends Message = Message, Cmd extends Message = Message> =
   /** A fact appended to the ledger by another agent, matching one of `subscriptions`. */
-  | { readonly kind: 'event'; readonly id: string; readonly correlationId: string; readonly event: Envelope }
+  | { readonly kind: 'event'; readonly id: string; readonly correlationId: string; readonly event: Envelope<In> }
   /** A command sent to this agent. */
-  | { readonly kind: 'command'; readonly id: string; readonly correlationId: string; readonly command: CommandMessage }
+  | { readonly kind: 'command'; readonly id: string; readonly correlationId: string; readonly command: CommandMessage<Cmd> }
   /** A timer the agent set with `ctx.setTimer`, now due. */
   | { readonly kind: 'timer'; readonly id: string; readonly correlationId: string; readonly name: string; readonly data: unknown; readonly atMs: number };
 
-export interface EventToAppend<D = unknown> {
-  readonly type: string;
-  /** Defaults to the latest registered version of the type. */
-  readonly version?: number;
-  readonly data: D;
+/** An event a decider wants appended; generic over the union of messages the agent emits. */
+export type EventToAppend<M extends Message = Message> = M extends Message
+  ? {
+      readonly type: M['type'];
+      /** Defaults to the latest registered version of the type. */
+      readonly version?: number;
+      readonly data: M['data'];
+    }
+  : never;
+
+/**
+ * The typed way to build an event: `eventOf(JobPlanned, { jobId, ... })` checks the payload
+ * against the schema's type at compile time and pins the definition's version.
+ */
+export function eventOf<const D extends MessageDef>(def: D, data: DataOf<D>): EventToAppend<MessageOf<D>> {
+  return { type: def.type, version: def.version, data } as EventToAppend<MessageOf<D>>;
 }
 
 /** What a decider returns: events for one stream, appended atomically. */
-export interface Decision {
+export interface Decision<Out extends Message = Message> {
   readonly stream: string;
   /** Defaults to 'any'. */
   readonly expected?: ExpectedRevision;
-  readonly events: ReadonlyArray<EventToAppend>;
+  readonly events: ReadonlyArray<EventToAppend<Out>>;
 }
 
 export interface AgentContext {
@@ -99,7 +112,13 @@ export type EffectResult =
   | { readonly ok: true; readonly httpStatus: number; readonly ack: 'ACK' | 'NACK' | null; readonly detail: string | null }
   | { readonly ok: false; readonly reason: string };
 
-export interface AgentDefinition<S> {
+/**
+ * An agent: a decider over its own streams. `In` is the union of messages it evolves and
+ * decides on (its own events and those it observes or subscribes to), `Out` what it emits,
+ * `Cmd` the commands it accepts; all default to any message, so an untyped agent still works.
+ * Build `In`/`Out`/`Cmd` from the schema definitions: `MessageOf<typeof JobPlanned | …>`.
+ */
+export interface AgentDefinition<S, In extends Message = Message, Out extends Message = Message, Cmd extends Message = Message> {
   readonly name: string;
   readonly version: string;
   /** Categories of the streams this agent owns (`job` owns `job-42`); its state is rebuilt from them. */
@@ -119,26 +138,22 @@ export interface AgentDefinition<S> {
    * data has `messageId`). Sent after the event is stored, from the ledger, once per event.
    */
   readonly effects?: Readonly<Record<string, EffectDeclaration>>;
-  readonly initialState: S;
-  /**
-   * For a state that `evolve` updates in place: a new initial state for each rebuild. Without
-   * it the runtime starts every rebuild from `initialState`, which must then never be mutated.
-   */
-  readonly freshState?: () => S;
-  evolve(state: S, event: Envelope): S;
+  /** A new initial state for each rebuild, so a state `evolve` updates in place is never shared. */
+  initialState(): S;
+  evolve(state: S, event: Envelope<In>): S;
   /**
    * Opt in to snapshots (docs/writing-an-agent.md): every `every` events the runtime stores
    * the state, and a restore loads it and replays only what came after. Bump `version`
    * whenever the state's shape or `evolve` changes. Needs a snapshot store in the runtime.
    */
   readonly snapshot?: SnapshotOptions<S>;
-  decide(input: AgentInput, state: S, ctx: AgentContext): ReadonlyArray<Decision> | Promise<ReadonlyArray<Decision>>;
+  decide(input: AgentInput<In, Cmd>, state: S, ctx: AgentContext): ReadonlyArray<Decision<Out>> | Promise<ReadonlyArray<Decision<Out>>>;
   /** Called once after state is restored: set the first timers, open servers. */
   onStart?(ctx: AgentContext, state: S): void | Promise<void>;
   onStop?(): void | Promise<void>;
 }
 
 /** Identity helper that gives `defineAgent({...})` full type inference of the state. */
-export function defineAgent<S>(def: AgentDefinition<S>): AgentDefinition<S> {
+export function defineAgent<S, In extends Message = Message, Out extends Message = Message, Cmd extends Message = Message>(def: AgentDefinition<S, In, Out, Cmd>): AgentDefinition<S, In, Out, Cmd> {
   return def;
 }

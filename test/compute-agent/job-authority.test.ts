@@ -42,7 +42,7 @@ interface JobOpts {
 
 function setup(o: JobOpts = {}) {
   const agent = createComputeAgent({ site: DEFAULT_SITE });
-  let state: ComputeState = agent.freshState!();
+  let state: ComputeState = agent.initialState();
   const base = { jobId: 'j', class: 'training', powerKw: 500, gpuCount: null, runtimeMin: o.runtimeMin ?? 60, runtimeSource: 'given', runtimeModel: null, earliestStart: iso(o.earliestMs ?? T0 + H), deadline: iso(o.deadlineMs ?? T0 + 4 * H), slaClass: 'silver', preemptible: o.preemptible ?? false };
   state = agent.evolve(state, o.v1 ? event('compute.job.submitted', 1, 'job-j', 0, base) : event('compute.job.submitted', 2, 'job-j', 0, { ...base, submittedBy: o.submittedBy === undefined ? alice : o.submittedBy }));
   const ctx: AgentContext = { site: 't', agent: 'compute', now: () => T0, nowIso: () => iso(T0), log: silentLogger(), newId: () => `id${++n}`, setTimer: () => undefined, publish: async () => undefined };

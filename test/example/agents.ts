@@ -18,7 +18,7 @@ export function meterAgent(seed: string, untilMs: number): AgentDefinition<Meter
     name: 'meter',
     version: '1.0.0',
     categories: ['meter'],
-    initialState: { readings: 0 },
+    initialState: () => ({ readings: 0 }),
     evolve: (s, e) => (e.type === 'example.meter.read' ? { readings: s.readings + 1 } : s),
     onStart: (ctx) => ctx.setTimer(Math.ceil(ctx.now() / HALF_HOUR) * HALF_HOUR, 'read'),
     decide: (input, _s, ctx) => {
@@ -44,7 +44,7 @@ export function tallyAgent(opts: { failOnce?: () => boolean } = {}): AgentDefini
     categories: ['tally'],
     subscriptions: ['example.meter.*'],
     commands: { reset: 'example.tally.reset' },
-    initialState: { totalKwh: 0, readings: 0, revision: -1 },
+    initialState: () => ({ totalKwh: 0, readings: 0, revision: -1 }),
     evolve: (s, e) => {
       if (e.type === 'example.energy.totalled') {
         const d = e.data as { totalKwh: number; readings: number };

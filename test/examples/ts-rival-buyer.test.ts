@@ -111,7 +111,7 @@ test('a rival buyer in its own process buys over NATS from a real site, competin
         version: '1.0.0',
         categories: ['feed'],
         commands: { emit: 'test.feed.emit' },
-        initialState: null,
+        initialState: () => null,
         evolve: (s) => s,
         decide: (input) => {
           if (input.kind !== 'command') return [];

@@ -77,7 +77,7 @@ export async function startMarket(opts: MarketOptions = {}) {
       version: '1.0.0',
       categories: ['feed'],
       commands: { emit: 'test.feed.emit' },
-      initialState: null,
+      initialState: () => null,
       evolve: (st) => st,
       decide: (input) => {
         if (input.kind !== 'command') return [];

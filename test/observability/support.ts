@@ -11,7 +11,7 @@ function fragileAgent() {
     name: 'fragile',
     version: '1.0.0',
     categories: ['fragile'],
-    initialState: 0,
+    initialState: () => 0,
     evolve: (n, e) => {
       if ((e.data as { meter?: string }).meter === 'boom') throw new Error('evolve cannot take a boom');
       return n + 1;

@@ -151,7 +151,7 @@ test('observed facts of other agents feed evolve, live and on restore, without c
     version: '1.0.0',
     categories: ['watcher'],
     observes: ['example.meter.read'],
-    initialState: { seen: 0, kwh: 0 },
+    initialState: () => ({ seen: 0, kwh: 0 }),
     evolve: (st: { seen: number; kwh: number }, e: Envelope) => (e.type === 'example.meter.read' ? { seen: st.seen + 1, kwh: st.kwh + (e.data as { energyKwh: number }).energyKwh } : st),
     decide: () => {
       throw new Error('an observed event must not reach decide');

@@ -38,7 +38,7 @@ function notifier(receiver: Receiver, onDecide: () => void = () => undefined) {
     version: '1.0.0',
     categories: ['note'],
     commands: { send: 'test.notify.send' },
-    initialState: null,
+    initialState: () => null,
     evolve: (s) => s,
     effects: { 'beckn.callback.scheduled': { key: (e) => (e.data as { target: string }).target, perform: (e, a) => receiver.receive(e, a) } },
     decide: (input, _s, ctx) => {

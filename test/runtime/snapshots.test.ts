@@ -34,8 +34,7 @@ function keeper(version: number, every: number, folds: { n: number }): AgentDefi
     name: AGENT,
     version: '1.0.0',
     categories: ['acct'],
-    initialState: { total: 0, count: 0, perStream: {} },
-    freshState: () => ({ total: 0, count: 0, perStream: {} }),
+    initialState: () => ({ total: 0, count: 0, perStream: {} }),
     evolve: (s, e) => {
       folds.n++;
       const amount = (e.data as { amount: number }).amount;

@@ -83,7 +83,7 @@ describe('fuzz: hostile messages on ledger subjects', { skip, timeout: 280_000 }
         categories: ['watch'],
         subscriptions: ['example.meter.read'],
         observes: ['example.meter.read'],
-        initialState: 0,
+        initialState: () => 0,
         evolve: (n, e) => {
           evolved.add(e.id);
           return n + 1;

@@ -64,7 +64,7 @@ function watcher(seen: Seen) {
     categories: ['watch'],
     subscriptions: ['example.meter.read'],
     observes: ['example.meter.read'],
-    initialState: { n: 0 },
+    initialState: () => ({ n: 0 }),
     evolve: (s, e) => {
       if (e.type === 'example.meter.read') seen.evolved.add(e.id);
       return s;
