@@ -110,8 +110,11 @@ export interface StoreSubscription {
 
 export type EventHandler = (event: Envelope) => void | Promise<void>;
 
+/** The adapters that exist: each has a class in core/store/ and runs the store contract suite. */
+export type StoreKind = 'sqlite' | 'jetstream' | 'postgres' | 'kurrentdb';
+
 export interface EventStore {
-  readonly kind: 'sqlite' | 'jetstream' | 'memory' | 'kurrentdb' | 'postgres';
+  readonly kind: StoreKind;
   /**
    * Append `events` to `stream` atomically: all or nothing. A wrong `expected` raises a
    * ConcurrencyError and writes nothing. Re-appending an event id that is already stored in

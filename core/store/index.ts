@@ -1,4 +1,4 @@
-export type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, SubscriptionErrorHandler, SubscriptionStatus, UnreadableHandler, UnreadableRecord } from './event-store.ts';
+export type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, SubscriptionErrorHandler, StoreKind, SubscriptionStatus, UnreadableHandler, UnreadableRecord } from './event-store.ts';
 export { SqliteEventStore, type SqliteStoreOptions } from './sqlite-store.ts';
 export { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 export { validateAppend, expectationHolds, describeExpected } from './validate.ts';
