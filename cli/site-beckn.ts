@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { bppSubject, FileKeyDirectory, loadSigningKeyFile, marketSubject, natsBppUri, newSigningIdentity } from '../core/beckn/index.ts';
+import { bppSubject, FileKeyDirectory, loadSigningKeyFile, marketSubject, natsBppUri, newSigningIdentity } from '../beckn/index.ts';
 import type { Bus } from '../core/bus/bus.ts';
 import type { Runtime } from '../core/runtime/runtime.ts';
 import { createCoordinationAgent, type BecknHttpServer } from '../agents/coordination/index.ts';

@@ -8,9 +8,9 @@ import type { SimulationInputs } from './inputs.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileKeyDirectory } from '../core/beckn/index.ts';
+import { FileKeyDirectory } from '../beckn/index.ts';
 import { generateKeyPairSync } from 'node:crypto';
-import type { BecknSigningKey } from '../core/beckn/index.ts';
+import type { BecknSigningKey } from '../beckn/index.ts';
 import { createCoordinationAgent, loopbackTransport, LoopbackResolver, SIM_BPP, writeKeyDirectoryFile } from '../agents/coordination/index.ts';
 import { createGridOperatorAgent, SIM_BAP } from '../agents/grid-operator/index.ts';
 

@@ -6,7 +6,7 @@ import { UsageError } from '../errors.ts';
 import { startLiveSite } from '../site-runtime.ts';
 import { startJobsHttp } from '../jobs-http.ts';
 import { startObservabilityHttp } from '../../core/observability/http.ts';
-import { DEFAULT_DOMAIN, FileKeyDirectory, loadSigningKeyFile, newSigningIdentity } from '../../core/beckn/index.ts';
+import { DEFAULT_DOMAIN, FileKeyDirectory, loadSigningKeyFile, newSigningIdentity } from '../../beckn/index.ts';
 import { createCoordinationAgent, type BecknHttpServer } from '../../agents/coordination/index.ts';
 import { DEFAULT_SITE } from '../../agents/compute/jobs/index.ts';
 import { generateWorkload, loadTraceStats } from '../../agents/compute/workload/index.ts';

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { UsageError } from '../errors.ts';
-import { DEFAULT_DOMAIN } from '../../core/beckn/index.ts';
+import { DEFAULT_DOMAIN } from '../../beckn/index.ts';
 
 interface RunFlags extends GlobalOptions {
   recorded?: boolean;
