@@ -1,6 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { loadCarbonCsv, loadPriceCsv, type CarbonRow, type PriceRow, DataFileError } from '../data/index.ts';
-import { generateWorkload, loadTraceStats, readWorkloadCsv } from '../agents/compute/workload/index.ts';
+import { generateWorkload, loadTraceStats, readWorkloadCsv } from './workload/index.ts';
 import type { Job, SiteConfig } from '../agents/compute/jobs/index.ts';
 import { UsageError } from '../core/errors.ts';
 import type { Signals } from '../agents/compute/planner/index.ts';

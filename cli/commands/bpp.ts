@@ -9,7 +9,7 @@ import { startObservabilityHttp } from '../../core/observability/http.ts';
 import { DEFAULT_DOMAIN, FileKeyDirectory, loadSigningKeyFile, newSigningIdentity } from '../../beckn/index.ts';
 import { createCoordinationAgent, type BecknHttpServer } from '../../agents/coordination/index.ts';
 import { DEFAULT_SITE } from '../../agents/compute/jobs/index.ts';
-import { generateWorkload, loadTraceStats } from '../../agents/compute/workload/index.ts';
+import { generateWorkload, loadTraceStats } from '../../sim/workload/index.ts';
 import type { Runtime } from '../../core/runtime/runtime.ts';
 
 interface BppFlags extends GlobalOptions {
