@@ -14,7 +14,7 @@ export default tseslint.config(
   {
     // Production code, benchmarks and the simulation never reach into the tests (ARCHITECTURE.md);
     // what both need to start local servers lives in deploy/local/.
-    files: ['core/**/*.ts', 'beckn/**/*.ts', 'schemas/**/*.ts', 'agents/**/*.ts', 'models/**/*.ts', 'projections/**/*.ts', 'cli/**/*.ts', 'sim/**/*.ts', 'bench/**/*.ts', 'dashboard/**/*.ts', 'deploy/**/*.ts'],
+    files: ['core/**/*.ts', 'beckn/**/*.ts', 'schemas/**/*.ts', 'agents/**/*.ts', 'models/**/*.ts', 'projections/**/*.ts', 'cli/**/*.ts', 'sim/**/*.ts', 'bench/**/*.ts', 'dashboard/**/*.ts', 'site/**/*.ts', 'deploy/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['**/test/**', '../test/*', '../../test/*'], message: 'bench, sim and production code never import test/: move what is shared out of test/ (e.g. deploy/local/).' }] }],
     },
