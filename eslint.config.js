@@ -1,6 +1,72 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Import rules (ARCHITECTURE.md, "Folders"): what each top-level folder may import of ours.
+// A folder always imports itself; nothing but test/ imports test/. `also` names single modules
+// let in beyond the table, each with its reason.
+const FOLDERS = {
+  core: { may: ['schemas'] },
+  schemas: { may: [] },
+  beckn: { may: ['core', 'schemas'] },
+  // Each agent folder also never imports another agent folder (below).
+  agents: { may: ['core', 'schemas', 'models', 'beckn'] },
+  // CacoError: a model that fails to load says so as a user-facing error, like every other.
+  models: { may: ['schemas'], also: ['core/errors.ts'] },
+  projections: { may: ['core', 'schemas'] },
+  data: { may: ['core', 'schemas'] },
+  site: { may: ['core', 'schemas', 'beckn', 'agents', 'models', 'projections', 'data'] },
+  sim: { may: ['core', 'schemas', 'beckn', 'agents', 'models', 'projections', 'data', 'site'] },
+  bench: { may: ['core', 'schemas', 'beckn', 'agents', 'models', 'projections', 'data', 'site', 'sim', 'deploy'] },
+  cli: { may: ['core', 'schemas', 'beckn', 'agents', 'models', 'projections', 'data', 'site', 'sim', 'dashboard', 'deploy'] },
+  // The dashboard folds the same read model as the simulation's report.
+  dashboard: { may: ['core', 'schemas', 'projections'], also: ['sim/report/index.ts'] },
+  deploy: { may: [] },
+  examples: { may: [] },
+};
+const AGENTS = ['compute', 'coordination', 'grid', 'grid-operator'];
+// The coordination agent settles each order from the meter reads with the settlement fold, so
+// the statement it sends a buyer is the statement the site's ledger gives.
+const AGENT_ALSO = { coordination: ['projections/settlement/index.ts'] };
+const MAX_DEPTH = 6;
+
+const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const up = (n) => `^(?:\\.\\./){${n}}`;
+
+/** The no-restricted-imports patterns for a file `depth` folders below the root, in `folder`. */
+function patterns(folder, depth, agent) {
+  const { may, also = [] } = FOLDERS[folder];
+  const open = [...new Set([folder, ...may])].map((f) => `${esc(f)}/`);
+  const extra = [...also, ...(agent ? (AGENT_ALSO[agent] ?? []) : [])].map((m) => `${esc(m)}$`);
+  const out = [
+    { regex: `${up(depth)}test/`, message: 'bench, sim and production code never import test/: move what is shared out of test/ (e.g. deploy/local/).' },
+    {
+      regex: `${up(depth)}(?!(?:${[...open, ...extra, 'test/'].join('|')}))[^./]`,
+      message: `${folder}/ may import only ${may.length ? may.map((f) => `${f}/`).join(', ') : 'nothing of ours'}${also.length ? ` (and ${also.join(', ')})` : ''} (ARCHITECTURE.md, Folders).`,
+    },
+  ];
+  if (agent) {
+    const allowed = [`${esc(agent)}/`, ...(AGENT_ALSO[agent] ?? []).map((m) => `${esc(m.replace(/^agents\//, ''))}$`)];
+    const msg = `agents/${agent}/ never imports another agent: agents meet only through events and subjects (ARCHITECTURE.md).`;
+    out.push({ regex: `${up(depth)}agents/(?!${esc(agent)}/)`, message: msg });
+    out.push({ regex: `${up(depth - 1)}(?!${allowed.join('|')})[^./]`, message: msg });
+  }
+  return out;
+}
+
+const importRules = [];
+for (const folder of Object.keys(FOLDERS)) {
+  for (let depth = 1; depth <= MAX_DEPTH; depth++) {
+    const glob = `${'*/'.repeat(depth - 1)}*.{ts,mts,mjs,js}`;
+    if (folder === 'agents' && depth >= 2) {
+      for (const agent of AGENTS) {
+        importRules.push({ files: [`agents/${agent}/${'*/'.repeat(depth - 2)}*.{ts,mts,mjs,js}`], rules: { 'no-restricted-imports': ['error', { patterns: patterns(folder, depth, agent) }] } });
+      }
+      continue;
+    }
+    importRules.push({ files: [`${folder}/${glob}`], rules: { 'no-restricted-imports': ['error', { patterns: patterns(folder, depth) }] } });
+  }
+}
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'var/**', 'out/**', 'schemas/json/**', 'models/training/**', 'dashboard/public/vendor/**'] },
   js.configs.recommended,
@@ -11,14 +77,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
-  {
-    // Production code, benchmarks and the simulation never reach into the tests (ARCHITECTURE.md);
-    // what both need to start local servers lives in deploy/local/.
-    files: ['core/**/*.ts', 'schemas/**/*.ts', 'agents/**/*.ts', 'models/**/*.ts', 'projections/**/*.ts', 'cli/**/*.ts', 'sim/**/*.ts', 'bench/**/*.ts', 'dashboard/**/*.ts', 'deploy/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/test/**', '../test/*', '../../test/*'], message: 'bench, sim and production code never import test/: move what is shared out of test/ (e.g. deploy/local/).' }] }],
-    },
-  },
+  ...importRules,
   {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },

@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { loadCarbonCsv, loadPriceCsv, toHalfHourSeries } from '../data/index.ts';
 import { DEFAULT_SITE, type Job, siteConfig, validateJob } from '../agents/compute/jobs/index.ts';
-import { generateWorkload, loadTraceStats, readWorkloadCsv } from '../agents/compute/workload/index.ts';
+import { generateWorkload, loadTraceStats, readWorkloadCsv } from '../sim/workload/index.ts';
 import { type BandPoint, type PlanOptions, type PlanResult, type Signals, expectedFromBands, plan, sharedSolverWorker } from '../agents/compute/planner/index.ts';
 import {
   type Policy,
@@ -27,7 +27,7 @@ import {
   runOnArrivalPolicy,
   simulate,
   thresholdPolicy,
-} from '../agents/compute/baselines/index.ts';
+} from '../sim/policies/index.ts';
 import { HISTORY_SLOTS, loadGridForecaster } from '../agents/grid/index.ts';
 import { percentile, printTable, writeResults } from './report.ts';
 import { runLetsWaitAwhile } from './cases/lets-wait-awhile.ts';

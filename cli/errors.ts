@@ -1,10 +1,8 @@
 import { CacoError } from '../core/errors.ts';
 import { describePermissionViolation } from '../core/nats-auth/credentials.ts';
 
-/** A problem the user can fix: printed as one line, exit code 2. */
-export class UsageError extends CacoError {
-  override readonly _tag = 'UsageError';
-}
+/** A problem the user can fix: printed as one line, exit code 2 (declared in core/errors.ts, shared with sim/). */
+export { UsageError } from '../core/errors.ts';
 
 /** Print an error the way the CLI promises: one line that names the problem and the fix. */
 export function reportAndExit(err: unknown): never {

@@ -3,7 +3,7 @@ import type { Runtime } from '../core/runtime/runtime.ts';
 import type { EventStore } from '../core/store/event-store.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits } from '../core/runtime/input-limits.ts';
 import { RateLimiter, type RateLimit } from '../core/runtime/rate-limit.ts';
-import { explainJob } from './explain.ts';
+import { explainJob } from './explain-job.ts';
 import type { CacoMetrics } from '../core/observability/metrics.ts';
 import { registerObservabilityRoutes } from '../core/observability/http.ts';
 import { ATTR, SpanKind, contextFromHeaders, endSpan, startSpan } from '../core/observability/tracing.ts';

@@ -1,9 +1,8 @@
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { bppSubject, FileKeyDirectory, loadSigningKeyFile, marketSubject, natsBppUri, newSigningIdentity } from '../core/beckn/index.ts';
-import type { Bus } from '../core/bus/bus.ts';
-import type { Runtime } from '../core/runtime/runtime.ts';
-import { createCoordinationAgent, type BecknHttpServer } from '../agents/coordination/index.ts';
+import { bppSubject, FileKeyDirectory, loadSigningKeyFile, marketSubject, natsBppUri, newSigningIdentity } from '../beckn/index.ts';
+import type { BecknHttpServer } from '../agents/coordination/index.ts';
+import type { SiteMarket } from '../site/index.ts';
 import { UsageError } from './errors.ts';
 
 /**
@@ -24,10 +23,10 @@ export interface SiteBecknOptions {
 }
 
 export interface SiteBeckn {
-  /** Adds the coordination agent to the runtime; `bus` is the site's (the NATS binding needs a NATS one). */
-  add(rt: Runtime, bus: Bus): void;
-  /** What the start-up log says about the market, once the runtime has started. */
-  notes(): string[];
+  /** The market for site/buildSite: the coordination agent on HTTP and, when the site's bus is NATS, on the NATS binding. */
+  readonly market: SiteMarket;
+  /** What the start-up log says about the market, once the runtime has started; `overNats`: the site's bus is NATS (`SiteAgents.marketOverNats`). */
+  notes(overNats: boolean): string[];
 }
 
 const KEY_DIRECTORY_FORMAT = 'caco-beckn-keys/1';
@@ -53,24 +52,20 @@ export function siteBeckn(o: SiteBecknOptions): SiteBeckn {
   const signingKey = loadSigningKeyFile(keyPath);
   const keyDirectory = new FileKeyDirectory(dirPath);
   let http: BecknHttpServer | undefined;
-  let overNats = false;
+  const bppUri = o.port > 0 ? uri : natsBppUri(o.domain, signingKey.subscriberId);
   return {
-    add(rt, bus) {
-      overNats = bus.kind === 'nats';
-      const bppUri = o.port > 0 ? uri : natsBppUri(o.domain, signingKey.subscriberId);
-      rt.add(
-        createCoordinationAgent({
-          runtime: rt,
-          signingKey,
-          keyDirectory,
-          listen: o.port > 0 ? { host: o.host, port: o.port } : false,
-          onListening: (s) => (http = s),
-          ...(overNats ? { nats: { bus } } : {}),
-          config: { bpp: { id: signingKey.subscriberId, uri: bppUri }, domain: o.domain, support: { email: 'flex-desk@caco.local', url: `${bppUri}/support` } },
-        }),
-      );
+    market: {
+      kind: 'bpp',
+      overNats: true,
+      coordination: {
+        signingKey,
+        keyDirectory,
+        listen: o.port > 0 ? { host: o.host, port: o.port } : false,
+        onListening: (s) => (http = s),
+        config: { bpp: { id: signingKey.subscriberId, uri: bppUri }, domain: o.domain, support: { email: 'flex-desk@caco.local', url: `${bppUri}/support` } },
+      },
     },
-    notes() {
+    notes(overNats) {
       const where = [
         ...(overNats ? [`NATS requests on ${marketSubject(o.domain)}.<action> and ${bppSubject(o.domain, signingKey.subscriberId)}.<action> (callbacks to each BAP's nats: address)`] : []),
         ...(http ? [`HTTP POST ${uri}/<action> (listening on ${http.origin})`] : []),

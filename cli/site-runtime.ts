@@ -5,17 +5,14 @@ import { Runtime } from '../core/runtime/runtime.ts';
 import { openStack, type Stack } from '../core/stack.ts';
 import type { CacoConfig } from '../core/config/config.ts';
 import { cacoRegistry } from '../schemas/index.ts';
-import { createGridAgent, loadGridForecaster, LiveSignalSource, CarbonIntensityClient, ElexonClient, RecordedSignalSource, sameTimeOfWeekOffset, type SignalSource } from '../agents/grid/index.ts';
-import { createComputeAgent } from '../agents/compute/index.ts';
+import type { SignalSource } from '../agents/grid/index.ts';
 import { DEFAULT_SITE, type SiteConfig } from '../agents/compute/jobs/index.ts';
-import { loadCarbonCsv, loadPriceCsv } from '../data/index.ts';
-import { loadRuntimeModel } from '../models/index.ts';
+import { buildSite, siteSignals, type SiteAgents, type SiteMarket } from '../site/index.ts';
 import { openSiteIdentity, type SiteIdentity } from '../core/identity/index.ts';
 import { inputLimitsFromEnv, type InputLimitsConfig } from '../core/config/input-limits-config.ts';
 import { AnchorWriter, openAnchorLog } from '../core/anchor/index.ts';
 import { CacoMetrics, enableTracingFromEnv, tracedBus } from '../core/observability/index.ts';
 import { startSiteGateway, type SiteGatewayHandle } from './site-gateway.ts';
-import { DAY_MS } from '../core/time/index.ts';
 
 /** How often a live site signs a checkpoint of its ledger's head into the anchor. */
 const ANCHOR_EVERY_MS = 60_000;
@@ -25,6 +22,8 @@ export interface LiveSite {
   readonly runtime: Runtime;
   readonly notes: ReadonlyArray<string>;
   readonly source: SignalSource;
+  /** The site's agents (built by site/buildSite). */
+  readonly agents: SiteAgents;
   /** The site's key registry and its own parties' keys (admin, the agents, the operator). */
   readonly identity: SiteIdentity;
   /** Signed checkpoints of the ledger's head, outside the ledger (every minute and at stop). */
@@ -39,11 +38,12 @@ export interface LiveSite {
 }
 
 /**
- * The site's grid and compute agents on the wall clock, each with its own mailbox, on the
- * configured bus and store. Grid signals come live from the Carbon Intensity and Elexon APIs,
- * or from the recorded 2023 data replayed as if current.
+ * The site's grid and compute agents (and its market, `opts.market`, default none) on the wall
+ * clock, each with its own mailbox, on the configured bus and store; the agents are wired by
+ * site/buildSite. Grid signals come live from the Carbon Intensity and Elexon APIs, or from the
+ * recorded 2023 data replayed as if current.
  */
-export async function startLiveSite(config: CacoConfig, opts: { recorded: boolean; site?: SiteConfig; addAgents?: (rt: Runtime, stack: Stack) => void | Promise<void>; init?: boolean; limits?: InputLimitsConfig }): Promise<LiveSite> {
+export async function startLiveSite(config: CacoConfig, opts: { recorded: boolean; site?: SiteConfig; market?: SiteMarket; init?: boolean; limits?: InputLimitsConfig }): Promise<LiveSite> {
   const limits = opts.limits ?? inputLimitsFromEnv();
   // Before anything opens a bus: the bus is wrapped only when tracing is on.
   const tracing = await enableTracingFromEnv();
@@ -64,52 +64,22 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
     await identity.ensureAdmin();
     await identity.ensureLocal('operator');
     const runtime = new Runtime({ site: config.site, store: stack.store, checkpoints: stack.checkpoints, bus: tracedBus(stack.bus), clock, ids: new Uuid7Ids(clock), registry: cacoRegistry(), keyring: stack.keyring, log, delivery: 'independent', identity, commandLimits: limits.commandLimits, ...(stack.snapshots ? { snapshots: stack.snapshots } : {}), ...(limits.commandRate ? { rateLimit: limits.commandRate } : {}) });
-    let source: SignalSource;
     const notes: string[] = [];
-    if (opts.recorded) {
-      const carbon = loadCarbonCsv().rows;
-      const prices = loadPriceCsv().rows;
-      const offsetMs = sameTimeOfWeekOffset(clock.now(), { dataFromMs: Math.max(carbon[0]!.fromMs, prices[0]!.fromMs), dataToMs: Math.min(carbon.at(-1)!.fromMs, prices.at(-1)!.fromMs), notBeforeMs: Date.parse('2023-07-01T00:00:00Z') });
-      source = new RecordedSignalSource({ carbon, prices, offsetMs });
-      notes.push(`grid signals: recorded 2023 data replayed as if current (offset ${Math.round(offsetMs / DAY_MS)} days)`);
-    } else {
-      source = new LiveSignalSource({ carbon: new CarbonIntensityClient(), elexon: new ElexonClient(), forecastRegionId: 13 });
-      notes.push('grid signals: live Carbon Intensity API and Elexon Insights');
-    }
+    const signals = siteSignals(opts.recorded ? { kind: 'replayed', nowMs: clock.now() } : { kind: 'live' });
+    const source = signals.source;
+    if (signals.note) notes.push(signals.note);
     const r = (x: { perSecond: number; burst: number } | undefined, per: string) => (x ? `${x.perSecond}/s per ${per} (burst ${x.burst})` : `no limit per ${per}`);
     notes.push(`input bounds: ${limits.commandLimits.maxBytes} bytes, ${limits.commandLimits.maxDepth} levels of JSON; ${r(limits.commandRate, 'signing key')}; ${r(limits.httpRate, 'HTTP client')}`);
-    const { forecaster, notes: fnotes } = await loadGridForecaster(config.forecaster === 'ensemble' ? {} : { ensemble: false });
-    notes.push(...fnotes);
-    const runtimeModel = await loadRuntimeModel().catch((e: unknown) => {
-      notes.push(`runtime model not loaded (${e instanceof Error ? e.message : String(e)}); jobs must give runtimeMin`);
-      return null;
+    const agents = await buildSite({
+      runtime,
+      bus: stack.bus,
+      site: opts.site ?? DEFAULT_SITE,
+      signals: source,
+      forecaster: config.forecaster,
+      compute: { runtimeModel: true },
+      market: opts.market ?? { kind: 'none' },
     });
-    runtime.add(createGridAgent({ source, forecaster }));
-    runtime.add(
-      createComputeAgent({
-        site: opts.site ?? DEFAULT_SITE,
-        ...(runtimeModel
-          ? {
-              predictRuntime: async (f) => {
-                // The P90 prediction: under-predicting is what breaks deadlines.
-                const seconds = await runtimeModel.predictSecondsP90({
-                  predictType: String(f['predictType'] ?? 'TXT_2_IMG'),
-                  promptLength: num(f['promptLength']),
-                  negativePromptLength: num(f['negativePromptLength']),
-                  numImagesPerPrompt: num(f['numImagesPerPrompt']),
-                  numInferenceSteps: num(f['numInferenceSteps']),
-                  numLora: num(f['numLora']),
-                  checkpointModelVersionId: f['checkpointModelVersionId'] === undefined ? null : String(f['checkpointModelVersionId']),
-                });
-                // A batch of `requests` such requests spread over `parallel` GPUs.
-                const scale = (num(f['requests']) ?? 1) / Math.max(1, num(f['parallel']) ?? 1);
-                return { minutes: (seconds * scale) / 60, model: `${runtimeModel.modelId}@${runtimeModel.modelVersion} (P90)` };
-              },
-            }
-          : {}),
-      }),
-    );
-    await opts.addAgents?.(runtime, stack);
+    notes.push(...agents.notes);
     for (const name of runtime.agentNames) await identity.ensureLocal(name);
     const anchor = await AnchorWriter.open({ store: stack.store, log: await openAnchorLog(stack, { create: true }), keyring: stack.keyring, site: stack.site, clock, logger: log });
     metrics.watch(runtime);
@@ -124,6 +94,7 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
       runtime,
       notes,
       source,
+      agents,
       identity,
       anchor,
       limits,
@@ -132,6 +103,7 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
       async stop() {
         await gateway.stop();
         await runtime.stop();
+        await agents.close();
         await anchor.close().catch((err: unknown) => log.error({ anchor: anchor.where, err: err instanceof Error ? err.message : String(err) }, 'last anchor checkpoint failed'));
         await identity?.close();
         await stack.close();
@@ -146,9 +118,4 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
     await tracing.stop();
     throw err;
   }
-}
-
-function num(v: unknown): number | null {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  return Number.isFinite(n) ? n : null;
 }

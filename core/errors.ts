@@ -22,6 +22,15 @@ export class ConcurrencyError extends CacoError {
   }
 }
 
+/**
+ * A problem the user can fix (a bad option, a missing or unusable input file): the command line
+ * prints it as one line and exits with code 2. Here, not in cli/, so the simulation's input
+ * checks (sim/inputs.ts) raise the same error without importing the command line.
+ */
+export class UsageError extends CacoError {
+  override readonly _tag = 'UsageError';
+}
+
 /** A configuration value is missing or not one of the allowed values. */
 export class ConfigError extends CacoError {
   override readonly _tag = 'ConfigError';

@@ -1,6 +1,6 @@
 import type { EventStore } from '../core/store/event-store.ts';
 import type { Job, SiteConfig } from '../agents/compute/jobs/index.ts';
-import { oraclePolicy, runOnArrivalPolicy, simulate, type SimResult } from '../agents/compute/baselines/index.ts';
+import { oraclePolicy, runOnArrivalPolicy, simulate, type SimResult } from './policies/index.ts';
 import type { Signals } from '../agents/compute/planner/index.ts';
 
 /** One row of the summary table. */

@@ -12,7 +12,7 @@ import type { Job } from '../agents/compute/jobs/index.ts';
 import { advanceAndSettle } from './clock-driver.ts';
 import { DRAIN_MS, loadInputs, type SimulationInputs } from './inputs.ts';
 import type { SimulationOptions } from './options.ts';
-import { buildSiteAgents, type SiteAgents } from './site-agents.ts';
+import { buildSite, siteSignals, type SiteAgents } from '../site/index.ts';
 import { openSiteIdentity, type SiteIdentity } from '../core/identity/index.ts';
 import { HALF_HOUR_MS as SLOT_MS, DAY_MS } from '../core/time/index.ts';
 
@@ -99,7 +99,15 @@ async function simulateOn(stack: Stack, identity: SiteIdentity, busSite: string,
   });
   // Signed checkpoints of the ledger's head, outside the ledger: after every half-hour and at the end.
   const anchor = await AnchorWriter.open({ store: stack.store, log: await openAnchorLog(stack, { create: true }), keyring: stack.keyring, site: stack.site, clock });
-  const agents = await buildSiteAgents({ runtime, inputs, site: o.site, seed: o.seed, market: o.market ?? true, clock, keyring: stack.keyring, ...(o.config.forecaster ? { forecaster: o.config.forecaster } : {}) });
+  const agents = await buildSite({
+    runtime,
+    bus: stack.bus,
+    site: o.site,
+    signals: siteSignals({ kind: 'recorded', carbon: inputs.carbon, prices: inputs.prices }).source,
+    forecaster: o.config.forecaster,
+    compute: { planOptions: { deterministic: true }, runtimeModel: false },
+    market: (o.market ?? true) ? { kind: 'simulated' } : { kind: 'none' },
+  });
   // As a live site does: the registry names every party of the site (the ledger's signers too).
   await identity.ensureAdmin();
   for (const name of runtime.agentNames) await identity.ensureLocal(name);

@@ -12,7 +12,7 @@ import {
   type BecknFault,
   type FlexIntent,
   type OfferAvailability,
-} from '../../core/beckn/index.ts';
+} from '../../beckn/index.ts';
 import type { BecknBody, BecknRequestAction, Context } from '../../schemas/beckn/index.ts';
 import type { CoordinationConfig } from './config.ts';
 import { asFlexibility } from './offers.ts';

@@ -1,4 +1,4 @@
-import { DEFAULT_DOMAIN, type FlexLocation, type Participant, type ProviderInfo } from '../../core/beckn/index.ts';
+import { DEFAULT_DOMAIN, type FlexLocation, type Participant, type ProviderInfo } from '../../beckn/index.ts';
 
 /** What the site sells and how: every number a default that a deployment may change. */
 export interface CoordinationConfig {

@@ -1,7 +1,7 @@
 import { defineAgent, type AgentContext, type AgentDefinition, type Decision, type EffectResult, type EventToAppend } from '../../core/runtime/agent.ts';
 import type { Runtime } from '../../core/runtime/runtime.ts';
 import type { Envelope } from '../../core/envelope.ts';
-import { bppSubject, isNatsUri, marketSubject, natsBppUri, type BecknSigningKey, type KeyDirectory } from '../../core/beckn/index.ts';
+import { bppSubject, isNatsUri, marketSubject, natsBppUri, type BecknSigningKey, type KeyDirectory } from '../../beckn/index.ts';
 import type { Bus } from '../../core/bus/bus.ts';
 import { settlementPeriodOf, HALF_HOUR_MS } from '../../core/time/index.ts';
 import { orderStatement } from '../../projections/settlement/index.ts';

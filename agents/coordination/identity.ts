@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { publicKeyToBase64, type BecknSigningKey } from '../../core/beckn/index.ts';
+import { publicKeyToBase64, type BecknSigningKey } from '../../beckn/index.ts';
 import { privateKeyFromSeed } from '../../core/ledger/keyring.ts';
 
 /**

@@ -15,7 +15,7 @@ import {
   type BecknFault,
   type HttpAnswer,
   type KeyDirectory,
-} from '../../core/beckn/index.ts';
+} from '../../beckn/index.ts';
 import { decodeBecknBody, REQUEST_ACTIONS, type BecknRequestAction, type BecknBody } from '../../schemas/beckn/index.ts';
 import type { AckOrNackBody, RawRequest } from './beckn-http.ts';
 import { checkRequest } from './checks.ts';

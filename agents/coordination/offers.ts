@@ -1,4 +1,4 @@
-import { flexItemId, settlementPeriodsOf, type FlexibilityAvailable } from '../../core/beckn/index.ts';
+import { flexItemId, settlementPeriodsOf, type FlexibilityAvailable } from '../../beckn/index.ts';
 import type { CoordinationConfig } from './config.ts';
 import { availableKwOf, isSold, type CoordinationState, type PublishedOffer } from './state.ts';
 

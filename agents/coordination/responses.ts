@@ -22,7 +22,7 @@ import {
   type FulfillmentStateCode,
   type OrderView,
   type Telemetry,
-} from '../../core/beckn/index.ts';
+} from '../../beckn/index.ts';
 import { orderStatement } from '../../projections/settlement/index.ts';
 import type { BecknBody, BecknRequestAction, Billing, Catalog, Context, TagGroup } from '../../schemas/beckn/index.ts';
 import type { CoordinationConfig } from './config.ts';

@@ -1,4 +1,4 @@
-import { DEFAULT_DOMAIN, natsBapUri, natsMarketUri, type FlexIntent, type Participant } from '../../core/beckn/index.ts';
+import { DEFAULT_DOMAIN, natsBapUri, natsMarketUri, type FlexIntent, type Participant } from '../../beckn/index.ts';
 
 /** A simulated grid operator's buying rules: every number a default that can be changed. */
 export interface GridOperatorConfig {

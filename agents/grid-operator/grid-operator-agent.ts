@@ -16,7 +16,7 @@ import {
   type BecknSigningKey,
   type KeyDirectory,
   type Participant,
-} from '../../core/beckn/index.ts';
+} from '../../beckn/index.ts';
 import { CALLBACK_ACTIONS, type BecknAction, type BecknBody, type BecknCallbackAction, type TagGroup } from '../../schemas/beckn/index.ts';
 import { gridOperatorConfig, type GridOperatorConfig } from './config.ts';
 import { CallbackIntake } from './intake.ts';

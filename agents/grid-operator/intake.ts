@@ -11,7 +11,7 @@ import {
   verifyRequest,
   type BecknFault,
   type KeyDirectory,
-} from '../../core/beckn/index.ts';
+} from '../../beckn/index.ts';
 import { CALLBACK_ACTIONS, decodeBecknBody, type BecknBody, type BecknCallbackAction } from '../../schemas/beckn/index.ts';
 import type { AckAnswer, RawCallback } from './transport.ts';
 

@@ -1,4 +1,4 @@
-import type { CatalogOffer } from '../../core/beckn/index.ts';
+import type { CatalogOffer } from '../../beckn/index.ts';
 import { HALF_HOUR_MS, halfHourFloor, HOUR_MS } from '../../core/time/index.ts';
 
 /** The grid operator's decisions, as pure functions of what it knows. */

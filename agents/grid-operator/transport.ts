@@ -1,4 +1,4 @@
-import type { BecknSigningKey, HttpAnswer } from '../../core/beckn/index.ts';
+import type { BecknSigningKey, HttpAnswer } from '../../beckn/index.ts';
 import type { AckResponse, NackResponse } from '../../schemas/beckn/index.ts';
 
 /**

@@ -26,9 +26,9 @@
  */
 import { loadCarbonCsv, loadPriceCsv, toHalfHourSeries } from '../../data/index.ts';
 import { DEFAULT_SITE, validateJob } from '../../agents/compute/jobs/index.ts';
-import { generateWorkload, loadTraceStats } from '../../agents/compute/workload/index.ts';
+import { generateWorkload, loadTraceStats } from '../../sim/workload/index.ts';
 import { type BandPoint, type PlanOptions, type Signals, extendBands, quantileWeightedCost, sharedSolverWorker } from '../../agents/compute/planner/index.ts';
-import { type SimResult, bestWindowPolicy, oraclePolicy, plannerPolicy, runOnArrivalPolicy, simulate } from '../../agents/compute/baselines/index.ts';
+import { type SimResult, bestWindowPolicy, oraclePolicy, plannerPolicy, runOnArrivalPolicy, simulate } from '../../sim/policies/index.ts';
 import { readFileSync } from 'node:fs';
 import { printTable, writeResults } from '../report.ts';
 import { HISTORY_SLOTS, loadGridForecaster } from '../../agents/grid/index.ts';

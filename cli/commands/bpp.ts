@@ -6,10 +6,10 @@ import { UsageError } from '../errors.ts';
 import { startLiveSite } from '../site-runtime.ts';
 import { startJobsHttp } from '../jobs-http.ts';
 import { startObservabilityHttp } from '../../core/observability/http.ts';
-import { DEFAULT_DOMAIN, FileKeyDirectory, loadSigningKeyFile, newSigningIdentity } from '../../core/beckn/index.ts';
-import { createCoordinationAgent, type BecknHttpServer } from '../../agents/coordination/index.ts';
+import { DEFAULT_DOMAIN, FileKeyDirectory, loadSigningKeyFile, newSigningIdentity } from '../../beckn/index.ts';
+import type { BecknHttpServer } from '../../agents/coordination/index.ts';
 import { DEFAULT_SITE } from '../../agents/compute/jobs/index.ts';
-import { generateWorkload, loadTraceStats } from '../../agents/compute/workload/index.ts';
+import { generateWorkload, loadTraceStats } from '../../sim/workload/index.ts';
 import type { Runtime } from '../../core/runtime/runtime.ts';
 
 interface BppFlags extends GlobalOptions {
@@ -109,17 +109,17 @@ export function bppCommand(): Command {
     const site = await startLiveSite(config, {
       recorded: Boolean(o.recorded),
       init: Boolean(o.init),
-      addAgents: (rt) => {
-        rt.add(
-          createCoordinationAgent({
-            runtime: rt,
-            signingKey,
-            keyDirectory,
-            listen: { host: o.host, port },
-            onListening: (s) => (server = s),
-            config: { bpp: { id: signingKey.subscriberId, uri }, domain: o.domain, marginGbpPerMwh: margin, sellShare, support: { email: `flex-desk@${signingKey.subscriberId.includes('.') ? signingKey.subscriberId : 'caco.local'}`, url: `${uri.replace(/\/+$/, '')}/support` } },
-          }),
-        );
+      market: {
+        kind: 'bpp',
+        // HTTP only: `caco run` is the site that also sells over Beckn on NATS.
+        overNats: false,
+        coordination: {
+          signingKey,
+          keyDirectory,
+          listen: { host: o.host, port },
+          onListening: (s) => (server = s),
+          config: { bpp: { id: signingKey.subscriberId, uri }, domain: o.domain, marginGbpPerMwh: margin, sellShare, support: { email: `flex-desk@${signingKey.subscriberId.includes('.') ? signingKey.subscriberId : 'caco.local'}`, url: `${uri.replace(/\/+$/, '')}/support` } },
+        },
       },
     }).catch((err: unknown) => {
       const msg = err instanceof Error ? err.message : String(err);

@@ -3,7 +3,7 @@ import { createLogger } from '../../core/log/logger.ts';
 import { Command } from 'commander';
 import { openStack } from '../../core/stack.ts';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
-import { explainJob } from '../explain.ts';
+import { explainJob } from '../explain-job.ts';
 import { UsageError } from '../errors.ts';
 
 export function explainCommand(): Command {

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { UsageError } from '../errors.ts';
-import { DEFAULT_DOMAIN } from '../../core/beckn/index.ts';
+import { DEFAULT_DOMAIN } from '../../beckn/index.ts';
 
 interface RunFlags extends GlobalOptions {
   recorded?: boolean;
@@ -41,7 +41,7 @@ export function runCommand(): Command {
     const beckn = o.beckn
       ? siteBeckn({ dataDir: config.dataDir, site: config.site, port: becknPort, host: o.becknHost, domain: o.becknDomain, ...(o.becknSigningKey ? { signingKey: o.becknSigningKey } : {}), ...(o.becknKeyDirectory ? { keyDirectory: o.becknKeyDirectory } : {}) })
       : undefined;
-    const site = await startLiveSite(config, { recorded: Boolean(o.recorded), init: Boolean(o.init), ...(beckn ? { addAgents: (rt, stack) => beckn.add(rt, stack.bus) } : {}) }).catch((err: unknown) => {
+    const site = await startLiveSite(config, { recorded: Boolean(o.recorded), init: Boolean(o.init), ...(beckn ? { market: beckn.market } : {}) }).catch((err: unknown) => {
       const msg = err instanceof Error ? err.message : String(err);
       if (/EADDRINUSE|EACCES/.test(msg)) throw new UsageError(`--beckn-port ${becknPort}: ${msg}; choose another port or --beckn-port 0`);
       throw err;
@@ -55,7 +55,7 @@ export function runCommand(): Command {
     }
     console.log(`caco run: site ${config.site} on bus ${config.bus}, store ${config.store}${config.bus === 'nats' || config.store === 'jetstream' ? ` (${config.natsUrl})` : ''}`);
     for (const n of site.notes) console.log(`  ${n}`);
-    for (const n of beckn?.notes() ?? ['beckn: no coordination agent (--no-beckn)']) console.log(`  ${n}`);
+    for (const n of beckn?.notes(site.agents.marketOverNats) ?? ['beckn: no coordination agent (--no-beckn)']) console.log(`  ${n}`);
     if (http) console.log(`  operations: GET http://${o.httpHost}:${port}/metrics (Prometheus), GET /health (503 when a subscription or the relay is dead)`);
     console.log(`  submit jobs: NATS request to caco.${config.site}.cmd.compute.submit${http ? `, or POST http://${o.httpHost}:${port}/jobs` : ''}, signed by a registered key (caco submit; docs/identity.md); Ctrl-C to stop`);
     // A ledger reader that gave up (see Runtime.health) must not leave a site that runs on

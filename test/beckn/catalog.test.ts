@@ -20,7 +20,7 @@ import {
   settlementPeriodsOf,
   formatSettlementPeriods,
   type FlexibilityAvailable,
-} from '../../core/beckn/index.ts';
+} from '../../beckn/index.ts';
 import { decodeBecknBody, type OnSearchRequest, type SearchRequest } from '../../schemas/beckn/index.ts';
 import { cacoRegistry, type DataOf, type OfferPublished } from '../../schemas/index.ts';
 import { LONDON, PROVIDER, sampleOffer } from './flow.ts';

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BecknSpecValidator, ack, nack, nackOf, schemaFault } from '../../core/beckn/index.ts';
+import { BecknSpecValidator, ack, nack, nackOf, schemaFault } from '../../beckn/index.ts';
 import { AckOrNack, BECKN_ACTIONS, CALLBACK_ACTIONS, REQUEST_ACTIONS, decodeBecknBody, type BecknAction } from '../../schemas/beckn/index.ts';
 import { decodeWith } from '../../schemas/registry.ts';
 import { buildFlow, sampleOffer } from './flow.ts';

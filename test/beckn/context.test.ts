@@ -15,7 +15,7 @@ import {
   parseIsoDuration,
   quoteFor,
   schemaFault,
-} from '../../core/beckn/index.ts';
+} from '../../beckn/index.ts';
 import { decodeBecknBody } from '../../schemas/beckn/index.ts';
 import { BAP, BPP, sampleOffer } from './flow.ts';
 

@@ -26,7 +26,7 @@ import {
   updateRequest,
   type FlexibilityAvailable,
   type Participant,
-} from '../../core/beckn/index.ts';
+} from '../../beckn/index.ts';
 import type { BecknAction } from '../../schemas/beckn/index.ts';
 
 /** A whole flexibility trade built with the project's builders: the messages CACO sends. */

@@ -18,7 +18,7 @@ import {
   signRequest,
   signingKey,
   verifyRequest,
-} from '../../core/beckn/index.ts';
+} from '../../beckn/index.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { SPEC_DIR } from './spec-dir.ts';
 

@@ -18,7 +18,7 @@ import {
   subjectOfNatsUri,
   subjectToken,
   verifyRequest,
-} from '../../core/beckn/index.ts';
+} from '../../beckn/index.ts';
 import { decodeBecknBody } from '../../schemas/beckn/index.ts';
 import { SPEC_DIR, skipWithoutSpec } from './spec-dir.ts';
 

@@ -15,7 +15,7 @@ import {
   verifyRequest,
   wwwAuthenticate,
   type KeyDirectory,
-} from '../../core/beckn/index.ts';
+} from '../../beckn/index.ts';
 import { FIXTURES, readSpecJson, readSpecText, skipWithoutSpec } from './spec-dir.ts';
 
 interface Vector {

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { SchemaAST } from 'effect';
-import { loadOpenApiYaml, requestSchemaPointer } from '../../core/beckn/index.ts';
+import { loadOpenApiYaml, requestSchemaPointer } from '../../beckn/index.ts';
 import { BecknRequestSchemas, REQUEST_ACTIONS, decodeBecknBody } from '../../schemas/beckn/index.ts';
 import { FIXTURES, readSpecJson, skipWithoutSpec, specDir } from './spec-dir.ts';
 

@@ -12,7 +12,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { buildContext, newSigningIdentity, parseSigningKeyFile, searchRequest, signRequest } from '../../core/beckn/index.ts';
+import { buildContext, newSigningIdentity, parseSigningKeyFile, searchRequest, signRequest } from '../../beckn/index.ts';
 import { startBecknHttpServer, type BecknHttpServer } from '../../agents/coordination/index.ts';
 import { JetStreamEventStore } from '../../core/store/jetstream-store.ts';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';

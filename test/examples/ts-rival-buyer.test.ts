@@ -16,7 +16,7 @@ import { MemoryKeyring } from '../../core/ledger/keyring.ts';
 import { createLogger, silentLogger } from '../../core/log/logger.ts';
 import { SqliteEventStore } from '../../core/store/sqlite-store.ts';
 import type { Envelope } from '../../core/envelope.ts';
-import { DEFAULT_DOMAIN, FileKeyDirectory, loadSigningKeyFile, natsBapUri, natsBppUri, publicKeyToBase64, type BecknSigningKey } from '../../core/beckn/index.ts';
+import { DEFAULT_DOMAIN, FileKeyDirectory, loadSigningKeyFile, natsBapUri, natsBppUri, publicKeyToBase64, type BecknSigningKey } from '../../beckn/index.ts';
 import { cacoRegistry } from '../../schemas/index.ts';
 import { defineCommand } from '../../schemas/registry.ts';
 import { NonEmpty } from '../../schemas/common.ts';

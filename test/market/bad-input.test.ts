@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { confirmRequest, selectRequest, signRequest, updateRequest, cancelRequest, searchRequest } from '../../core/beckn/index.ts';
+import { confirmRequest, selectRequest, signRequest, updateRequest, cancelRequest, searchRequest } from '../../beckn/index.ts';
 import { seededSigningKey } from '../../agents/coordination/index.ts';
 import { dataOf, flexibility, HOUR, ofType, startMarket, T0, type Market } from './harness.ts';
 import { contextFor, postRaw, send, type Answer } from './client.ts';

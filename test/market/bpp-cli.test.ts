@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { buildContext, offersFromCatalog, parseSigningKeyFile, searchRequest, signRequest, StaticKeyDirectory, verifyRequest, newSigningIdentity } from '../../core/beckn/index.ts';
+import { buildContext, offersFromCatalog, parseSigningKeyFile, searchRequest, signRequest, StaticKeyDirectory, verifyRequest, newSigningIdentity } from '../../beckn/index.ts';
 import type { Catalog } from '../../schemas/beckn/index.ts';
 import { startBecknHttpServer } from '../../agents/coordination/index.ts';
 

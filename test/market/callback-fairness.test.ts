@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import fc from 'fast-check';
-import { publicKeyToBase64, searchRequest } from '../../core/beckn/index.ts';
+import { publicKeyToBase64, searchRequest } from '../../beckn/index.ts';
 import { CallbackQueue } from '../../agents/coordination/callback-queue.ts';
 import { seededSigningKey } from '../../agents/coordination/index.ts';
 import { dataOf, flexibility, HOUR, startMarket, T0 } from './harness.ts';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { buildContext, signRequest, type BecknSigningKey } from '../../core/beckn/index.ts';
+import { buildContext, signRequest, type BecknSigningKey } from '../../beckn/index.ts';
 import type { BecknRequestAction } from '../../schemas/beckn/index.ts';
 import { SIM_BPP } from '../../agents/coordination/index.ts';
 import { TEST_BAP, type Market } from './harness.ts';

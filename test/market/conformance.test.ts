@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { BecknSpecValidator, confirmRequest, searchRequest, statusRequest, supportRequest } from '../../core/beckn/index.ts';
+import { BecknSpecValidator, confirmRequest, searchRequest, statusRequest, supportRequest } from '../../beckn/index.ts';
 import { decodeBecknBody, type BecknAction } from '../../schemas/beckn/index.ts';
 import { skipWithoutSpec, specDir } from '../beckn/spec-dir.ts';
 import { forecast, flexibility, HOUR, meterRead, startMarket, stress, T0, type Recorded } from './harness.ts';

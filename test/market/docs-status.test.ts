@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadOpenApiYaml } from '../../core/beckn/index.ts';
+import { loadOpenApiYaml } from '../../beckn/index.ts';
 import { OrderStatus } from '../../schemas/beckn/index.ts';
 import { SPEC_DIR } from '../beckn/spec-dir.ts';
 

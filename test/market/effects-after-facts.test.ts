@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { publicKeyToBase64, searchRequest } from '../../core/beckn/index.ts';
+import { publicKeyToBase64, searchRequest } from '../../beckn/index.ts';
 import { seededSigningKey, startBecknHttpServer, type BecknHttpServer } from '../../agents/coordination/index.ts';
 import { dataOf, flexibility, HOUR, startMarket, stress, T0 } from './harness.ts';
 import { contextFor, send } from './client.ts';

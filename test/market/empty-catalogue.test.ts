@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { BecknSpecValidator, searchRequest } from '../../core/beckn/index.ts';
+import { BecknSpecValidator, searchRequest } from '../../beckn/index.ts';
 import type { Catalog } from '../../schemas/beckn/index.ts';
 import { flexibility, HOUR, startMarket, T0 } from './harness.ts';
 import { contextFor, send } from './client.ts';

@@ -2,7 +2,7 @@ import { Schema } from 'effect';
 import { Runtime } from '../../core/runtime/runtime.ts';
 import { defineAgent } from '../../core/runtime/agent.ts';
 import type { Envelope } from '../../core/envelope.ts';
-import { StaticKeyDirectory, publicKeyToBase64, type BecknSigningKey } from '../../core/beckn/index.ts';
+import { StaticKeyDirectory, publicKeyToBase64, type BecknSigningKey } from '../../beckn/index.ts';
 import { settlementPeriodOf } from '../../core/time/index.ts';
 import { cacoRegistry } from '../../schemas/index.ts';
 import { defineCommand } from '../../schemas/registry.ts';
@@ -22,7 +22,7 @@ import {
 } from '../../agents/coordination/index.ts';
 import { createGridOperatorAgent, GRID_OPERATOR_AGENT, natsAddresses, SIM_BAP, type BecknTransport, type GridOperatorConfig, type GridOperatorState } from '../../agents/grid-operator/index.ts';
 import { NatsBus } from '../../core/bus/nats-bus.ts';
-import { DEFAULT_DOMAIN } from '../../core/beckn/index.ts';
+import { DEFAULT_DOMAIN } from '../../beckn/index.ts';
 
 /**
  * A market on one simulated clock: a feeder agent that puts chosen facts on the ledger (the

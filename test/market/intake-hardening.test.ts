@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { publicKeyToBase64, searchRequest, selectRequest, signRequest } from '../../core/beckn/index.ts';
+import { publicKeyToBase64, searchRequest, selectRequest, signRequest } from '../../beckn/index.ts';
 import { seededSigningKey } from '../../agents/coordination/index.ts';
 import { flexibility, HOUR, startMarket, T0, type Market } from './harness.ts';
 import { contextFor, postRaw, send, type Answer } from './client.ts';

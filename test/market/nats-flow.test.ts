@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifyLedger } from '../../core/ledger/verify.ts';
-import { natsBapUri, natsBppUri, natsMarketUri, DEFAULT_DOMAIN } from '../../core/beckn/index.ts';
+import { natsBapUri, natsBppUri, natsMarketUri, DEFAULT_DOMAIN } from '../../beckn/index.ts';
 import { natsServerInstalled, NatsServerProcess } from '../../deploy/local/nats-server.ts';
 import { BAP_ID, BPP_ID, dataOf, flatForecast, flexibility, HOUR, meterRead, ofType, startMarket, stress, T0, type MarketOptions } from './harness.ts';
 

@@ -1,7 +1,7 @@
 // test-file-timeout: 180
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BECKN_STATUS_HEADER, bppSubject, DEFAULT_DOMAIN, natsBapUri, publicKeyToBase64, requestSubject, searchRequest, signRequest, subjectOfNatsUri } from '../../core/beckn/index.ts';
+import { BECKN_STATUS_HEADER, bppSubject, DEFAULT_DOMAIN, natsBapUri, publicKeyToBase64, requestSubject, searchRequest, signRequest, subjectOfNatsUri } from '../../beckn/index.ts';
 import { seededSigningKey } from '../../agents/coordination/index.ts';
 import { NatsBus } from '../../core/bus/nats-bus.ts';
 import type { Envelope } from '../../core/envelope.ts';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { confirmRequest, offersFromCatalog, searchRequest, statusRequest, supportRequest, cancelRequest, updateRequest } from '../../core/beckn/index.ts';
+import { confirmRequest, offersFromCatalog, searchRequest, statusRequest, supportRequest, cancelRequest, updateRequest } from '../../beckn/index.ts';
 import type { Catalog } from '../../schemas/beckn/index.ts';
 import { dataOf, flexibility, HOUR, ofType, startMarket, T0 } from './harness.ts';
 import { contextFor, send } from './client.ts';

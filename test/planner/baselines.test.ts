@@ -2,7 +2,7 @@ import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { type Job, siteConfig } from '../../agents/compute/jobs/index.ts';
 import { sharedSolverWorker, type PlanInput } from '../../agents/compute/planner/index.ts';
-import { bestWindow, lowestK, oraclePolicy, rulePlanner, runOnArrival, runOnArrivalPolicy, simulate, thresholdRule } from '../../agents/compute/baselines/index.ts';
+import { bestWindow, lowestK, oraclePolicy, rulePlanner, runOnArrival, runOnArrivalPolicy, simulate, thresholdRule } from '../../sim/policies/index.ts';
 import { HH, T0, sineSignals } from './fixtures.ts';
 
 after(async () => {

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jobEnergyKwh, jobSlackMin, siteConfig, validateJob } from '../../agents/compute/jobs/index.ts';
-import { generateWorkload, loadTraceStats, readWorkloadCsv, writeWorkloadCsv, type TraceStats } from '../../agents/compute/workload/index.ts';
+import { generateWorkload, loadTraceStats, readWorkloadCsv, writeWorkloadCsv, type TraceStats } from '../../sim/workload/index.ts';
 
 const START = Date.UTC(2023, 6, 3);
 const site = siteConfig();

@@ -4,9 +4,9 @@
  * the actuals for the oracle), the first half-hour of its plan is executed, and cost and
  * carbon are booked on the ACTUAL signals.
  */
-import type { Job, SiteConfig } from '../jobs/index.ts';
-import { type PlanInput, type PlanJob, type PlanResult, type Signals, validatePlan } from '../planner/index.ts';
-import { HALF_HOUR_MS as SLOT_MS, HOUR_MS } from '../../../core/time/index.ts';
+import type { Job, SiteConfig } from '../../agents/compute/jobs/index.ts';
+import { type PlanInput, type PlanJob, type PlanResult, type Signals, validatePlan } from '../../agents/compute/planner/index.ts';
+import { HALF_HOUR_MS as SLOT_MS, HOUR_MS } from '../../core/time/index.ts';
 
 
 export interface Policy {

@@ -27,7 +27,7 @@ import type {
   SupportRequest,
   TagGroup,
   UpdateRequest,
-} from '../../schemas/beckn/index.ts';
+} from '../schemas/beckn/index.ts';
 import { intentToBeckn, itemIdOf, windowFulfillment, type FlexIntent, type FlexibilityAvailable } from './catalog.ts';
 import { becknTimestamp, type ContextOf } from './context.ts';
 import { formatDecimal, kwToMeasure } from './units.ts';

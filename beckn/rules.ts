@@ -1,4 +1,4 @@
-import type { Quote, UpdateRequest } from '../../schemas/beckn/index.ts';
+import type { Quote, UpdateRequest } from '../schemas/beckn/index.ts';
 import { parseIsoDuration } from './context.ts';
 import { BecknErrorCode, fault, type BecknFault } from './errors.ts';
 

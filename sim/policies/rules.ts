@@ -1,7 +1,7 @@
 /**
  * The rules people use today. None uses the battery or looks at price, except where said.
  */
-import type { Horizon } from '../planner/index.ts';
+import type { Horizon } from '../../agents/compute/planner/index.ts';
 import type { Rule, RunItem, StartItem } from './dispatch.ts';
 
 const range = (a: number, b: number) => Array.from({ length: Math.max(0, b - a + 1) }, (_, i) => a + i);

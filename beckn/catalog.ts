@@ -1,5 +1,5 @@
-import { HALF_HOUR_MS, halfHourFloor, HOUR_MS, settlementPeriodOf, type SettlementPeriodId } from '../time/index.ts';
-import type { DataOf, OfferPublished } from '../../schemas/index.ts';
+import { HALF_HOUR_MS, halfHourFloor, HOUR_MS, settlementPeriodOf, type SettlementPeriodId } from '../core/time/index.ts';
+import type { DataOf, OfferPublished } from '../schemas/index.ts';
 import type {
   Catalog,
   CatalogItem,
@@ -12,7 +12,7 @@ import type {
   Quote,
   SelectedItem,
   TagGroup,
-} from '../../schemas/beckn/index.ts';
+} from '../schemas/beckn/index.ts';
 import { becknTimestamp, formatIsoDuration, parseIsoDuration } from './context.ts';
 import { BecknErrorCode, fault, type BecknFault } from './errors.ts';
 import { formatDecimal, formatGbp, kwToMeasure, measureToKw } from './units.ts';

@@ -1,4 +1,4 @@
-import type { PowerMeasure } from '../../schemas/beckn/index.ts';
+import type { PowerMeasure } from '../schemas/beckn/index.ts';
 
 /** Numbers on the Beckn wire are decimal strings; CACO keeps kW and £ as numbers inside. */
 

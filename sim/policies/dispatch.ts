@@ -14,11 +14,11 @@ import {
   evaluate,
   makeHorizon,
   toItem,
-} from '../planner/index.ts';
-import { fits } from '../planner/greedy.ts';
-import { scheduleNotStarted, scheduleRuns, scheduleStart } from '../planner/schedule.ts';
-import { SLOT_H } from '../planner/horizon.ts';
-import { HALF_HOUR_MS } from '../../../core/time/index.ts';
+} from '../../agents/compute/planner/index.ts';
+import { fits } from '../../agents/compute/planner/greedy.ts';
+import { scheduleNotStarted, scheduleRuns, scheduleStart } from '../../agents/compute/planner/schedule.ts';
+import { SLOT_H } from '../../agents/compute/planner/horizon.ts';
+import { HALF_HOUR_MS } from '../../core/time/index.ts';
 
 export type StartItem = Extract<Item, { kind: 'start' }>;
 export type RunItem = Extract<Item, { kind: 'run' }>;

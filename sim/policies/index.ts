@@ -2,7 +2,7 @@
  * Baseline policies, with the same input and output as the planner, and the harness that
  * runs any policy on a simulated clock.
  */
-import { plan, type PlanOptions } from '../planner/index.ts';
+import { plan, type PlanOptions } from '../../agents/compute/planner/index.ts';
 import { rulePlanner } from './dispatch.ts';
 import type { Policy } from './harness.ts';
 import { bestWindow, lowestK, runOnArrival, thresholdRule } from './rules.ts';

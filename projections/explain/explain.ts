@@ -1,5 +1,4 @@
-import type { Envelope } from '../core/envelope.ts';
-import type { EventStore } from '../core/store/event-store.ts';
+import type { Envelope } from '../../core/envelope.ts';
 
 /** One step in a job's story, with the ledger event that proves it. */
 export interface ExplainStep {
@@ -22,28 +21,33 @@ const hhmm = (iso: string) => iso.replace('T', ' ').slice(0, 16) + 'Z';
 const gbp = (x: number) => `£${x.toFixed(2)}`;
 const kg = (x: number) => `${x.toFixed(1)} kgCO2`;
 
+/** The stream of a job's own events. */
+export const jobStream = (jobId: string): string => `job-${jobId}`;
+/** The stream a rejected submission is recorded on (a rejected job has no stream of its own). */
+export const INTAKE_STREAM = 'intake-main';
+/** The categories of the events a job's plans cite: forecasts (`grid`) and flexibility orders (`flex`). */
+export const CITED_CATEGORIES: ReadonlyArray<string> = ['grid', 'flex'];
+
+/** The explanation for an id with no events on the ledger. */
+export const notFound = (jobId: string): Explanation => ({ jobId, found: false, summary: `no job "${jobId}" on the ledger`, steps: [] });
+
+/** The explanation of a job rejected at submission, if `e` (from the intake stream) is its rejection. */
+export function rejectionOf(jobId: string, e: Envelope): Explanation | undefined {
+  const d = e.data as { jobId: string; problems: Array<{ field: string; reason: string }> };
+  if (e.type !== 'compute.job.rejected' || d.jobId !== jobId) return undefined;
+  return {
+    jobId,
+    found: true,
+    summary: `job ${jobId} was rejected: ${d.problems.map((p) => `${p.field}: ${p.reason}`).join('; ')}`,
+    steps: [{ at: e.time, eventId: e.id, type: e.type, stream: e.stream, revision: e.revision, text: 'rejected at submission' }],
+  };
+}
+
 /**
- * Why a job ran when it did, from the ledger alone: its submission, every plan that moved it
- * (with the forecast it was planned on and the cost and carbon of running at arrival instead),
- * the flexibility orders that capped the site meanwhile, and what it finally used.
+ * Which other events a job's story cites, from its own events: the forecasts its plans were made
+ * on and the flexibility orders that capped the site meanwhile. `undefined` when it cites none.
  */
-export async function explainJob(store: EventStore, jobId: string): Promise<Explanation> {
-  const own: Envelope[] = [];
-  for await (const e of store.readStream(`job-${jobId}`)) own.push(e);
-  if (own.length === 0) {
-    for await (const e of store.readStream('intake-main')) {
-      const d = e.data as { jobId: string; problems: Array<{ field: string; reason: string }> };
-      if (e.type === 'compute.job.rejected' && d.jobId === jobId) {
-        return {
-          jobId,
-          found: true,
-          summary: `job ${jobId} was rejected: ${d.problems.map((p) => `${p.field}: ${p.reason}`).join('; ')}`,
-          steps: [{ at: e.time, eventId: e.id, type: e.type, stream: e.stream, revision: e.revision, text: 'rejected at submission' }],
-        };
-      }
-    }
-    return { jobId, found: false, summary: `no job "${jobId}" on the ledger`, steps: [] };
-  }
+export function citedBy(own: ReadonlyArray<Envelope>): ((e: Envelope) => boolean) | undefined {
   const forecastIds = new Set<string>();
   const orderIds = new Set<string>();
   for (const e of own) {
@@ -53,14 +57,28 @@ export async function explainJob(store: EventStore, jobId: string): Promise<Expl
       for (const o of d.flexOrderIds) orderIds.add(o);
     }
   }
+  if (!forecastIds.size && !orderIds.size) return undefined;
+  return (e) => {
+    const d = e.data as { forecastId?: string; orderId?: string };
+    return (e.type === 'grid.forecast.published' && !!d.forecastId && forecastIds.has(d.forecastId)) || (e.type === 'flex.order.confirmed' && !!d.orderId && orderIds.has(d.orderId));
+  };
+}
+
+/**
+ * Why a job ran when it did, from the ledger alone: its submission, every plan that moved it
+ * (with the forecast it was planned on and the cost and carbon of running at arrival instead),
+ * the flexibility orders that capped the site meanwhile, and what it finally used. `own` is the
+ * job's stream in order (empty: not found); `cited` the events `citedBy(own)` picks, in ledger order.
+ * Pure: reading them from a store is the caller's part.
+ */
+export function explainFromEvents(jobId: string, own: ReadonlyArray<Envelope>, cited: Iterable<Envelope>): Explanation {
+  if (own.length === 0) return notFound(jobId);
   const forecasts = new Map<string, Envelope>();
   const orders = new Map<string, Envelope>();
-  if (forecastIds.size || orderIds.size) {
-    for await (const e of store.readAll({ categories: ['grid', 'flex'] })) {
-      const d = e.data as { forecastId?: string; orderId?: string };
-      if (e.type === 'grid.forecast.published' && d.forecastId && forecastIds.has(d.forecastId)) forecasts.set(d.forecastId, e);
-      if (e.type === 'flex.order.confirmed' && d.orderId && orderIds.has(d.orderId)) orders.set(d.orderId, e);
-    }
+  for (const e of cited) {
+    const d = e.data as { forecastId?: string; orderId?: string };
+    if (e.type === 'grid.forecast.published' && d.forecastId) forecasts.set(d.forecastId, e);
+    if (e.type === 'flex.order.confirmed' && d.orderId) orders.set(d.orderId, e);
   }
   const steps: ExplainStep[] = [];
   const step = (e: Envelope, text: string) => steps.push({ at: e.time, eventId: e.id, type: e.type, stream: e.stream, revision: e.revision, text });

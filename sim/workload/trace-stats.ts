@@ -3,7 +3,7 @@
  * runtimes. Read through the data loaders (validated rows); kept behind this one function so
  * tests can pass synthetic stats and the trace source can change without touching the generator.
  */
-import { loadLoraTrace, loadOpenbPods, loadPhillyRuntimes } from '../../../data/index.ts';
+import { loadLoraTrace, loadOpenbPods, loadPhillyRuntimes } from '../../data/index.ts';
 
 export interface TraceStats {
   /** Relative arrival rate per hour of day (0..23) for training jobs (openb pod creations). */

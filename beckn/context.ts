@@ -6,8 +6,8 @@ import {
   type BecknRequestAction,
   type Context,
   type NackResponse,
-} from '../../schemas/beckn/index.ts';
-import type { SchemaProblem } from '../../schemas/registry.ts';
+} from '../schemas/beckn/index.ts';
+import type { SchemaProblem } from '../schemas/registry.ts';
 import { BecknErrorCode, fault, type BecknFault } from './errors.ts';
 import { wwwAuthenticate, type VerifyResult } from './signing.ts';
 

@@ -1,8 +1,8 @@
-import type { Context } from '../../schemas/beckn/index.ts';
+import type { Context } from '../schemas/beckn/index.ts';
 import { BecknErrorCode, fault, type BecknFault } from './errors.ts';
 import { DEFAULT_TTL, expiredFault, isExpired, parseIsoDuration } from './context.ts';
 import { isNatsUri, subjectOfNatsUri } from './nats-binding.ts';
-import { DAY_MS, HOUR_MS } from '../time/index.ts';
+import { DAY_MS, HOUR_MS } from '../core/time/index.ts';
 
 /**
  * Checks a BPP (or a BAP) makes on a request before it believes anything in it: the bytes are
@@ -119,7 +119,7 @@ export function callbackAddressFault(bapUri: string, registeredUrl: string | und
   if (registeredUrl === undefined) {
     return fault(BecknErrorCode.INVALID_REQUEST, `no callback address is registered for "${subscriberId}" (the url of its key directory entry); callbacks go only to a registered address`, 'context.bap_uri');
   }
-  // Over NATS the address is a subject prefix (core/beckn/nats-binding.ts): it must be the registered one exactly.
+  // Over NATS the address is a subject prefix (beckn/nats-binding.ts): it must be the registered one exactly.
   if (isNatsUri(bapUri) || isNatsUri(registeredUrl)) {
     if (isNatsUri(bapUri) && subjectOfNatsUri(bapUri) === undefined) return fault(BecknErrorCode.INVALID_REQUEST, 'bap_uri is not a nats:<subject> URI (dot-separated tokens of letters, digits, "_" and "-")', 'context.bap_uri');
     if (bapUri !== registeredUrl) return fault(BecknErrorCode.INVALID_REQUEST, `bap_uri is not the address registered for "${subscriberId}" (${registeredUrl})`, 'context.bap_uri');

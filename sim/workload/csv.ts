@@ -1,5 +1,5 @@
 /** Workloads as CSV: one job per line, times in ISO 8601 UTC, units in the column names. */
-import { JOB_CLASSES, SLA_CLASSES, type Job, type JobClass, type SiteConfig, type SlaClass, validateJob } from '../jobs/index.ts';
+import { JOB_CLASSES, SLA_CLASSES, type Job, type JobClass, type SiteConfig, type SlaClass, validateJob } from '../../agents/compute/jobs/index.ts';
 
 export const WORKLOAD_COLUMNS = ['id', 'class', 'power_kw', 'gpu_count', 'per_gpu_kw', 'runtime_min', 'earliest_start_utc', 'deadline_utc', 'sla_class', 'preemptible'] as const;
 

@@ -1,0 +1,25 @@
+import type { Envelope } from '../core/envelope.ts';
+import type { EventStore } from '../core/store/event-store.ts';
+import { citedBy, CITED_CATEGORIES, explainFromEvents, INTAKE_STREAM, jobStream, notFound, rejectionOf, type Explanation } from '../projections/explain/index.ts';
+
+/**
+ * Why a job ran when it did, read from a ledger: the job's stream (or, for a job rejected at
+ * submission, its rejection on the intake stream) and the forecasts and orders its plans cite,
+ * explained by the pure `projections/explain`. Used by `caco explain` and `GET /jobs/:id`; the
+ * dashboard reads the same way (dashboard/explain-job.ts).
+ */
+export async function explainJob(store: EventStore, jobId: string): Promise<Explanation> {
+  const own: Envelope[] = [];
+  for await (const e of store.readStream(jobStream(jobId))) own.push(e);
+  if (own.length === 0) {
+    for await (const e of store.readStream(INTAKE_STREAM)) {
+      const rejected = rejectionOf(jobId, e);
+      if (rejected) return rejected;
+    }
+    return notFound(jobId);
+  }
+  const cites = citedBy(own);
+  const cited: Envelope[] = [];
+  if (cites) for await (const e of store.readAll({ categories: CITED_CATEGORIES })) if (cites(e)) cited.push(e);
+  return explainFromEvents(jobId, own, cited);
+}

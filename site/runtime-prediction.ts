@@ -1,0 +1,37 @@
+import type { ComputeAgentDeps } from '../agents/compute/index.ts';
+import { loadRuntimeModel } from '../models/index.ts';
+
+type PredictRuntime = NonNullable<ComputeAgentDeps['predictRuntime']>;
+
+/**
+ * The compute agent's runtime prediction for jobs submitted without a runtime: the runtime
+ * model's P90 (under-predicting is what breaks deadlines). `undefined`, with a note, when the
+ * model does not load: jobs must then give `runtimeMin`.
+ */
+export async function loadRuntimePrediction(note: (text: string) => void): Promise<PredictRuntime | undefined> {
+  const runtimeModel = await loadRuntimeModel().catch((e: unknown) => {
+    note(`runtime model not loaded (${e instanceof Error ? e.message : String(e)}); jobs must give runtimeMin`);
+    return null;
+  });
+  if (!runtimeModel) return undefined;
+  return async (f) => {
+    // The P90 prediction: under-predicting is what breaks deadlines.
+    const seconds = await runtimeModel.predictSecondsP90({
+      predictType: String(f['predictType'] ?? 'TXT_2_IMG'),
+      promptLength: num(f['promptLength']),
+      negativePromptLength: num(f['negativePromptLength']),
+      numImagesPerPrompt: num(f['numImagesPerPrompt']),
+      numInferenceSteps: num(f['numInferenceSteps']),
+      numLora: num(f['numLora']),
+      checkpointModelVersionId: f['checkpointModelVersionId'] === undefined ? null : String(f['checkpointModelVersionId']),
+    });
+    // A batch of `requests` such requests spread over `parallel` GPUs.
+    const scale = (num(f['requests']) ?? 1) / Math.max(1, num(f['parallel']) ?? 1);
+    return { minutes: (seconds * scale) / 60, model: `${runtimeModel.modelId}@${runtimeModel.modelVersion} (P90)` };
+  };
+}
+
+function num(v: unknown): number | null {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  return Number.isFinite(n) ? n : null;
+}
