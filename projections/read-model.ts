@@ -1,12 +1,12 @@
-import type { Envelope } from '../../core/envelope.ts';
-import type { EventStore } from '../../core/store/event-store.ts';
-import { evolveAudit, initialAudit, type AuditState } from '../../projections/audit/index.ts';
-import { evolveCarbon, initialCarbon, type CarbonState } from '../../projections/carbon/index.ts';
-import { evolveCost, initialCost, type CostState } from '../../projections/cost/index.ts';
-import { evolveFlexibility, initialFlexibility, type FlexibilityState } from '../../projections/flexibility/index.ts';
-import { evolveForecast, initialForecast, type ForecastState } from '../../projections/forecast/index.ts';
-import { evolveSchedule, initialSchedule, type ScheduleState } from '../../projections/schedule/index.ts';
-import { evolveSettlement, initialSettlementState, type SettlementState } from '../../projections/settlement/index.ts';
+import type { Envelope } from '../core/envelope.ts';
+import type { EventStore } from '../core/store/event-store.ts';
+import { evolveAudit, initialAudit, type AuditState } from './audit/index.ts';
+import { evolveCarbon, initialCarbon, type CarbonState } from './carbon/index.ts';
+import { evolveCost, initialCost, type CostState } from './cost/index.ts';
+import { evolveFlexibility, initialFlexibility, type FlexibilityState } from './flexibility/index.ts';
+import { evolveForecast, initialForecast, type ForecastState } from './forecast/index.ts';
+import { evolveSchedule, initialSchedule, type ScheduleState } from './schedule/index.ts';
+import { evolveSettlement, initialSettlementState, type SettlementState } from './settlement/index.ts';
 
 /** Every projection the report and the dashboard show, folded together in one pass. */
 export interface ReadModel {
