@@ -19,7 +19,7 @@ export type Needs<F extends keyof EnvelopeFields> = Pick<EnvelopeFields, F>;
 
 export interface Projection<S, E extends Message = Message, F extends keyof EnvelopeFields = never> {
   readonly name: string;
-  /** The definitions whose events it folds; `'all'` folds every event, whatever its type. */
+  /** The definitions whose events it folds; `'all'` folds every event, whatever its type (then E is `Message`: the payload is not typed). */
   readonly handles: ReadonlyArray<MessageDef> | 'all';
   readonly initial: S;
   /** What one event does to the state; called only with the events `handles` names. */
