@@ -1,5 +1,5 @@
 import type { EventStore } from '../core/store/event-store.ts';
-import { evolveReadModel, initialReadModel } from '../sim/report/read-model.ts';
+import { evolveReadModel, initialReadModel } from '../projections/index.ts';
 import { scheduleSummary, type ScheduleSummary } from '../projections/schedule/index.ts';
 import { costTotals, type CostTotals } from '../projections/cost/index.ts';
 import { carbonTotals, type CarbonTotals } from '../projections/carbon/index.ts';

@@ -4,7 +4,7 @@ import { describeBreak, verifyLedger } from '../core/ledger/index.ts';
 import type { EventStore, StoreSubscription } from '../core/store/event-store.ts';
 import { verifiedView } from '../core/store/verified-store.ts';
 import { createLogger } from '../core/log/logger.ts';
-import { evolveReadModel, initialReadModel, type ReadModel } from '../sim/report/index.ts';
+import { evolveReadModel, initialReadModel, type ReadModel } from '../projections/index.ts';
 import type { Verification } from './view.ts';
 
 export interface LiveModelOptions {

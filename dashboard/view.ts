@@ -6,7 +6,7 @@ import { flexOffers, flexOrders, flexTotals, type FlexTotals } from '../projecti
 import { latestForecastRows } from '../projections/forecast/index.ts';
 import { ganttJobs, scheduleSummary, type ScheduleSummary } from '../projections/schedule/index.ts';
 import { dayStatement } from '../projections/settlement/index.ts';
-import type { ReadModel } from '../sim/report/index.ts';
+import type { ReadModel } from '../projections/index.ts';
 
 /**
  * What the dashboard page shows, as one JSON document built from the projections. The page

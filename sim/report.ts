@@ -4,7 +4,8 @@ import type { EventStore } from '../core/store/event-store.ts';
 import { describeBreak, type AuditReport } from '../core/ledger/verify.ts';
 import type { SiteConfig } from '../agents/compute/jobs/index.ts';
 import type { PolicyTotals } from './results.ts';
-import { buildReportData, loadReadModel, loadReportAssets, renderReportHtml, type BaselineLoad, type ReportData } from './report/index.ts';
+import { loadReadModel } from '../projections/index.ts';
+import { buildReportData, loadReportAssets, renderReportHtml, type BaselineLoad, type ReportData } from './report/index.ts';
 
 export interface ReportParams {
   readonly dir: string;

@@ -1,6 +1,7 @@
-import { GENESIS_HASH, type Envelope } from '../../core/envelope.ts';
+import { GENESIS_HASH, type Message } from '../../core/envelope.ts';
 import { ledgerHeadHash } from '../../core/ledger/index.ts';
 import { BucketMap } from '../schedule/index.ts';
+import { evolverOf, type FoldEvent, type Needs, type Projection } from '../kit.ts';
 
 /**
  * What the ledger holds, as a fold: how many events, of which types, the head of every stream
@@ -9,7 +10,9 @@ import { BucketMap } from '../schedule/index.ts';
  * but not hashes or signatures: recomputing those is `verifyLedger`'s job.
  */
 
-export type AuditEvent = Pick<Envelope, 'id' | 'type' | 'stream' | 'revision' | 'position' | 'time' | 'prevHash' | 'hash'>;
+/** The envelope fields the audit reads of every event: it folds the chain, not the payloads. */
+type AuditFields = 'id' | 'stream' | 'revision' | 'position' | 'time' | 'prevHash' | 'hash';
+export type AuditEvent = FoldEvent & Needs<AuditFields>;
 
 export interface StreamHead {
   readonly revision: number;
@@ -39,30 +42,31 @@ export const MAX_BREAKS_KEPT = 20;
 
 export const initialAudit: AuditState = { events: 0, lastPosition: 0, firstTime: null, lastTime: null, lastEventId: null, streams: BucketMap.empty(), byType: {}, chainBreaks: [] };
 
-export function evolveAudit(s: AuditState, e: AuditEvent): AuditState {
-  const head = s.streams.get(e.stream);
-  const expectedRevision = head ? head.revision + 1 : 0;
-  const expectedPrev = head ? head.hash : GENESIS_HASH;
-  let chainBreaks = s.chainBreaks;
-  const reason = e.revision !== expectedRevision ? `revision ${e.revision}, expected ${expectedRevision}` : e.prevHash !== expectedPrev ? 'prevHash is not the previous event’s hash' : null;
-  if (reason && chainBreaks.length < MAX_BREAKS_KEPT) chainBreaks = [...chainBreaks, { stream: e.stream, revision: e.revision, eventId: e.id, reason }];
-  return {
-    events: s.events + 1,
-    lastPosition: Math.max(s.lastPosition, e.position),
-    firstTime: s.firstTime ?? e.time,
-    lastTime: s.lastTime === null || e.time > s.lastTime ? e.time : s.lastTime,
-    lastEventId: e.id,
-    streams: s.streams.set(e.stream, { revision: e.revision, hash: e.hash }),
-    byType: { ...s.byType, [e.type]: (s.byType[e.type] ?? 0) + 1 },
-    chainBreaks,
-  };
-}
+export const auditProjection: Projection<AuditState, Message, AuditFields> = {
+  name: 'audit',
+  handles: 'all',
+  initial: initialAudit,
+  evolve(s: AuditState, e: AuditEvent): AuditState {
+    const head = s.streams.get(e.stream);
+    const expectedRevision = head ? head.revision + 1 : 0;
+    const expectedPrev = head ? head.hash : GENESIS_HASH;
+    let chainBreaks = s.chainBreaks;
+    const reason = e.revision !== expectedRevision ? `revision ${e.revision}, expected ${expectedRevision}` : e.prevHash !== expectedPrev ? 'prevHash is not the previous event’s hash' : null;
+    if (reason && chainBreaks.length < MAX_BREAKS_KEPT) chainBreaks = [...chainBreaks, { stream: e.stream, revision: e.revision, eventId: e.id, reason }];
+    return {
+      events: s.events + 1,
+      lastPosition: Math.max(s.lastPosition, e.position),
+      firstTime: s.firstTime ?? e.time,
+      lastTime: s.lastTime === null || e.time > s.lastTime ? e.time : s.lastTime,
+      lastEventId: e.id,
+      streams: s.streams.set(e.stream, { revision: e.revision, hash: e.hash }),
+      byType: { ...s.byType, [e.type]: (s.byType[e.type] ?? 0) + 1 },
+      chainBreaks,
+    };
+  },
+};
 
-export function projectAudit(events: Iterable<AuditEvent>, from: AuditState = initialAudit): AuditState {
-  let s = from;
-  for (const e of events) s = evolveAudit(s, e);
-  return s;
-}
+export const evolveAudit = evolverOf(auditProjection);
 
 /** The ledger head hash over every stream's last event, as `verifyLedger` computes it. */
 export function auditHeadHash(s: AuditState): string {

@@ -1,1 +1,1 @@
-export { auditHeadHash, auditSummary, evolveAudit, initialAudit, MAX_BREAKS_KEPT, projectAudit, type AuditEvent, type AuditState, type AuditSummary, type ChainBreak, type StreamHead } from './audit.ts';
+export { auditHeadHash, auditSummary, evolveAudit, initialAudit, MAX_BREAKS_KEPT, auditProjection, type AuditEvent, type AuditState, type AuditSummary, type ChainBreak, type StreamHead } from './audit.ts';

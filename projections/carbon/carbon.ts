@@ -1,4 +1,6 @@
-import { BucketMap, JOB_CLASSES, type FoldEvent, type JobClass } from '../schedule/index.ts';
+import { BucketMap, JOB_CLASSES, type JobClass } from '../schedule/index.ts';
+import { evolverOf, projection } from '../kit.ts';
+import { decodeWith, SiteMetered } from '../../schemas/index.ts';
 
 /**
  * The carbon account: per metered half-hour, the site's import, the intensity it was drawn at,
@@ -36,11 +38,9 @@ export interface CarbonState {
 
 export const initialCarbon: CarbonState = { periods: BucketMap.empty(), refused: 0 };
 
-const num = (x: unknown): number => (typeof x === 'number' && Number.isFinite(x) ? x : NaN);
-
 /** Split a half-hour's import and carbon over classes by their IT energy. */
 export function allocate(importKwh: number, intensity: number, itKwhByClass: Readonly<Record<JobClass, number>>): { siteKwh: Record<CarbonBucket, number>; carbonKg: Record<CarbonBucket, number> } {
-  const siteKwh = { training: 0, 'batch-inference': 0, serving: 0, unallocated: 0 } as Record<CarbonBucket, number>;
+  const siteKwh: Record<CarbonBucket, number> = { training: 0, 'batch-inference': 0, serving: 0, unallocated: 0 };
   const it = JOB_CLASSES.reduce((a, c) => a + itKwhByClass[c], 0);
   if (it > 0) for (const c of JOB_CLASSES) siteKwh[c] = (importKwh * itKwhByClass[c]) / it;
   else siteKwh.unallocated = importKwh;
@@ -48,40 +48,39 @@ export function allocate(importKwh: number, intensity: number, itKwhByClass: Rea
   return { siteKwh, carbonKg };
 }
 
-export function evolveCarbon(s: CarbonState, e: FoldEvent): CarbonState {
-  if (e.type !== 'site.meter.read') return s;
-  const d = (e.data ?? {}) as Record<string, unknown>;
-  const importKwh = num(d['importKwh']);
-  const intensity = num(d['carbonGPerKwh']);
-  const periodStart = d['periodStart'];
-  const by = (d['byClassKwh'] ?? {}) as Record<string, unknown>;
-  const itKwhByClass = Object.fromEntries(JOB_CLASSES.map((c) => [c, num(by[c] ?? 0)])) as Record<JobClass, number>;
-  // Reads of other shapes (per-meter intervals without signals) are not a carbon account.
-  if (typeof periodStart !== 'string' || Number.isNaN(Date.parse(periodStart)) || Number.isNaN(importKwh) || Number.isNaN(intensity) || JOB_CLASSES.some((c) => Number.isNaN(itKwhByClass[c]))) {
-    return { ...s, refused: s.refused + 1 };
-  }
-  const a = allocate(importKwh, intensity, itKwhByClass);
-  const p: CarbonPeriod = {
-    periodStart: new Date(Date.parse(periodStart)).toISOString(),
-    settlementDate: String(d['settlementDate']),
-    settlementPeriod: Number(d['settlementPeriod']),
-    itKwh: num(d['itKwh']) || 0,
-    importKwh,
-    carbonGPerKwh: intensity,
-    carbonKg: (importKwh * intensity) / 1000,
-    itKwhByClass,
-    siteKwhByClass: a.siteKwh,
-    carbonKgByClass: a.carbonKg,
-    signals: String(d['signals'] ?? 'observed'),
-  };
-  return { ...s, periods: s.periods.set(p.periodStart, p) };
-}
+/**
+ * The ledger's reads are checked against their schema on append; the fold decodes them again
+ * because `site.meter.read` is also folded from outside meters' interval reads (see
+ * projections/metering), which carry no signals and are refused here, and counted.
+ */
+export const carbonProjection = projection({
+  name: 'carbon',
+  handles: [SiteMetered],
+  initial: initialCarbon,
+  evolve(s: CarbonState, e): CarbonState {
+    const read = decodeWith(SiteMetered.data, e.data);
+    if (!read.ok) return { ...s, refused: s.refused + 1 };
+    const d = read.value;
+    const itKwhByClass: Record<JobClass, number> = { training: d.byClassKwh.training, 'batch-inference': d.byClassKwh['batch-inference'], serving: d.byClassKwh.serving };
+    const a = allocate(d.importKwh, d.carbonGPerKwh, itKwhByClass);
+    const p: CarbonPeriod = {
+      periodStart: new Date(Date.parse(d.periodStart)).toISOString(),
+      settlementDate: d.settlementDate,
+      settlementPeriod: d.settlementPeriod,
+      itKwh: d.itKwh,
+      importKwh: d.importKwh,
+      carbonGPerKwh: d.carbonGPerKwh,
+      carbonKg: (d.importKwh * d.carbonGPerKwh) / 1000,
+      itKwhByClass,
+      siteKwhByClass: a.siteKwh,
+      carbonKgByClass: a.carbonKg,
+      signals: d.signals,
+    };
+    return { ...s, periods: s.periods.set(p.periodStart, p) };
+  },
+});
 
-export function projectCarbon(events: Iterable<FoldEvent>, from: CarbonState = initialCarbon): CarbonState {
-  let s = from;
-  for (const e of events) s = evolveCarbon(s, e);
-  return s;
-}
+export const evolveCarbon = evolverOf(carbonProjection);
 
 export function carbonPeriods(s: CarbonState): CarbonPeriod[] {
   return [...s.periods.values()].sort((a, b) => (a.periodStart < b.periodStart ? -1 : 1));

@@ -7,7 +7,7 @@ export {
   carbonTotals,
   evolveCarbon,
   initialCarbon,
-  projectCarbon,
+  carbonProjection,
   type CarbonBucket,
   type CarbonPeriod,
   type CarbonState,

@@ -1,4 +1,6 @@
-import { BucketMap, type FoldEvent } from '../schedule/index.ts';
+import { BucketMap } from '../schedule/index.ts';
+import { evolverOf, projection } from '../kit.ts';
+import { decodeWith, SiteMetered } from '../../schemas/index.ts';
 
 /**
  * Energy cost: per metered half-hour, the site's import at the realised price, and the
@@ -26,34 +28,31 @@ export interface CostState {
 
 export const initialCost: CostState = { periods: BucketMap.empty(), refused: 0 };
 
-const num = (x: unknown): number => (typeof x === 'number' && Number.isFinite(x) ? x : NaN);
+/** Decoded, not only typed: outside meters' interval reads share the type and carry no price (see projections/metering); they are refused and counted. */
+export const costProjection = projection({
+  name: 'cost',
+  handles: [SiteMetered],
+  initial: initialCost,
+  evolve(s: CostState, e): CostState {
+    const read = decodeWith(SiteMetered.data, e.data);
+    if (!read.ok) return { ...s, refused: s.refused + 1 };
+    const d = read.value;
+    const p: CostPeriod = {
+      periodStart: new Date(Date.parse(d.periodStart)).toISOString(),
+      settlementDate: d.settlementDate,
+      settlementPeriod: d.settlementPeriod,
+      importKwh: d.importKwh,
+      priceGbpPerMwh: d.priceGbpPerMwh,
+      costGbp: (d.importKwh * d.priceGbpPerMwh) / 1000,
+      batteryChargeKwh: d.batteryChargeKwh,
+      batteryDischargeKwh: d.batteryDischargeKwh,
+      batterySocKwh: d.batterySocKwh,
+    };
+    return { ...s, periods: s.periods.set(p.periodStart, p) };
+  },
+});
 
-export function evolveCost(s: CostState, e: FoldEvent): CostState {
-  if (e.type !== 'site.meter.read') return s;
-  const d = (e.data ?? {}) as Record<string, unknown>;
-  const importKwh = num(d['importKwh']);
-  const price = num(d['priceGbpPerMwh']);
-  const periodStart = d['periodStart'];
-  if (typeof periodStart !== 'string' || Number.isNaN(Date.parse(periodStart)) || Number.isNaN(importKwh) || Number.isNaN(price)) return { ...s, refused: s.refused + 1 };
-  const p: CostPeriod = {
-    periodStart: new Date(Date.parse(periodStart)).toISOString(),
-    settlementDate: String(d['settlementDate']),
-    settlementPeriod: Number(d['settlementPeriod']),
-    importKwh,
-    priceGbpPerMwh: price,
-    costGbp: (importKwh * price) / 1000,
-    batteryChargeKwh: num(d['batteryChargeKwh']) || 0,
-    batteryDischargeKwh: num(d['batteryDischargeKwh']) || 0,
-    batterySocKwh: num(d['batterySocKwh']) || 0,
-  };
-  return { ...s, periods: s.periods.set(p.periodStart, p) };
-}
-
-export function projectCost(events: Iterable<FoldEvent>, from: CostState = initialCost): CostState {
-  let s = from;
-  for (const e of events) s = evolveCost(s, e);
-  return s;
-}
+export const evolveCost = evolverOf(costProjection);
 
 export function costPeriods(s: CostState): CostPeriod[] {
   return [...s.periods.values()].sort((a, b) => (a.periodStart < b.periodStart ? -1 : 1));

@@ -1,1 +1,1 @@
-export { costByDay, costPeriods, costTotals, evolveCost, initialCost, projectCost, type CostPeriod, type CostState, type CostTotals, type DayCost } from './cost.ts';
+export { costByDay, costPeriods, costTotals, evolveCost, initialCost, costProjection, type CostPeriod, type CostState, type CostTotals, type DayCost } from './cost.ts';

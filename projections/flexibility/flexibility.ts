@@ -1,4 +1,20 @@
-import { BucketMap, type FoldEvent } from '../schedule/index.ts';
+import { BucketMap } from '../schedule/index.ts';
+import { evolverOf, projection, type FoldEvent } from '../kit.ts';
+import {
+  FlexibilityAvailable,
+  OfferPublished,
+  OrderActivated,
+  OrderCancelled,
+  OrderConfirmed,
+  OrderFulfilled,
+  OrderInitialized,
+  OrderRated,
+  OrderSelected,
+  OrderUpdated,
+  RequestRejected,
+  StressExpected,
+  type DataOf,
+} from '../../schemas/index.ts';
 
 /**
  * Flexibility as the market sees it: the windows the site says it could shed, the stress the
@@ -58,23 +74,9 @@ export interface FlexOrder {
   readonly rating: number | null;
 }
 
-export interface AvailableWindow {
-  readonly windowStart: string;
-  readonly windowEnd: string;
-  readonly kw: number;
-  readonly marginalCostGbpPerMwh: number;
-  readonly baselineKw: number;
-}
+export type AvailableWindow = DataOf<typeof FlexibilityAvailable>['windows'][number];
 
-export interface StressWindow {
-  readonly stressId: string;
-  readonly kind: string;
-  readonly windowStart: string;
-  readonly windowEnd: string;
-  readonly peakCarbonGPerKwh: number;
-  readonly peakPriceGbpPerMwh: number;
-  readonly severity: number;
-}
+export type StressWindow = Pick<DataOf<typeof StressExpected>, 'stressId' | 'kind' | 'windowStart' | 'windowEnd' | 'peakCarbonGPerKwh' | 'peakPriceGbpPerMwh' | 'severity'>;
 
 export interface FlexibilityState {
   readonly available: { readonly planId: string; readonly at: string | null; readonly windows: ReadonlyArray<AvailableWindow> } | null;
@@ -99,7 +101,6 @@ export const initialFlexibility: FlexibilityState = {
   orphanEvents: 0,
 };
 
-type D = Record<string, unknown>;
 const step = (status: OrderStep['status'], e: FoldEvent): OrderStep => ({ status, at: e.time ?? null, eventId: e.id ?? null });
 
 function advance(o: FlexOrder, status: OrderStatus, e: FoldEvent): FlexOrder {
@@ -108,104 +109,113 @@ function advance(o: FlexOrder, status: OrderStatus, e: FoldEvent): FlexOrder {
   return { ...o, status, history: [...o.history, step(status, e)] };
 }
 
-function withOrder(s: FlexibilityState, id: string, e: FoldEvent, f: (o: FlexOrder) => FlexOrder): FlexibilityState {
+function withOrder(s: FlexibilityState, id: string, f: (o: FlexOrder) => FlexOrder): FlexibilityState {
   const o = s.orders.get(id);
   if (!o) return { ...s, orphanEvents: s.orphanEvents + 1 };
   return { ...s, orders: s.orders.set(id, f(o)) };
 }
 
-export function evolveFlexibility(s: FlexibilityState, e: FoldEvent): FlexibilityState {
-  const d = (e.data ?? {}) as D;
-  switch (e.type) {
-    case 'compute.flexibility.available':
-      return { ...s, available: { planId: String(d['planId']), at: e.time ?? null, windows: (d['windows'] as AvailableWindow[]) ?? [] } };
-    case 'grid.stress.expected': {
-      const w: StressWindow = {
-        stressId: String(d['stressId']),
-        kind: String(d['kind']),
-        windowStart: String(d['windowStart']),
-        windowEnd: String(d['windowEnd']),
-        peakCarbonGPerKwh: Number(d['peakCarbonGPerKwh']),
-        peakPriceGbpPerMwh: Number(d['peakPriceGbpPerMwh']),
-        severity: Number(d['severity']),
-      };
-      return { ...s, stress: s.stress.set(w.stressId, w) };
-    }
-    case 'flex.offer.published': {
-      const id = String(d['offerId']);
-      const prev = s.offers.get(id);
-      const offer: FlexOffer = {
-        offerId: id,
-        planId: String(d['planId']),
-        windowStart: String(d['windowStart']),
-        windowEnd: String(d['windowEnd']),
-        availableKw: Number(d['availableKw']),
-        priceGbpPerMwh: Number(d['priceGbpPerMwh']),
-        baselineKw: Number(d['baselineKw']),
-        validUntil: String(d['validUntil']),
-        publishedAt: e.time ?? null,
-        eventId: e.id ?? null,
-        orderIds: prev?.orderIds ?? [],
-      };
-      return { ...s, offers: s.offers.set(id, offer) };
-    }
-    case 'flex.order.selected':
-    case 'flex.order.initialized':
-    case 'flex.order.confirmed': {
-      const status = e.type.slice('flex.order.'.length) as OrderStatus;
-      const id = String(d['orderId']);
-      const prev = s.orders.get(id);
-      const terms = {
-        offerId: String(d['offerId']),
-        bapId: String(d['bapId']),
-        windowStart: String(d['windowStart']),
-        windowEnd: String(d['windowEnd']),
-        settlementDate: String(d['settlementDate']),
-        kw: Number(d['kw']),
-        priceGbpPerMwh: Number(d['priceGbpPerMwh']),
-        penaltyGbpPerMwh: Number(d['penaltyGbpPerMwh']),
-        baselineKw: Number(d['baselineKw']),
-      };
-      const order: FlexOrder = prev
-        ? advance({ ...prev, ...(RANK[status] >= RANK[prev.status] && prev.status !== 'cancelled' && prev.status !== 'fulfilled' ? terms : {}) }, status, e)
-        : { orderId: id, ...terms, status, capKw: null, history: [step(status, e)], settled: null, cancelled: null, rating: null };
-      let offers = s.offers;
-      const offer = offers.get(terms.offerId);
-      if (offer && !offer.orderIds.includes(id)) offers = offers.set(offer.offerId, { ...offer, orderIds: [...offer.orderIds, id] });
-      return { ...s, orders: s.orders.set(id, order), offers };
-    }
-    case 'flex.order.activated':
-      return withOrder(s, String(d['orderId']), e, (o) => ({ ...advance(o, 'active', e), capKw: Number(d['capKw']) }));
-    case 'flex.order.updated':
-      return withOrder(s, String(d['orderId']), e, (o) => ({ ...o, kw: Number(d['kw']), history: [...o.history, step('updated', e)] }));
-    case 'flex.order.fulfilled':
-      return withOrder(s, String(d['orderId']), e, (o) => ({
-        ...advance(o, 'fulfilled', e),
-        settled: {
-          deliveredMwh: Number(d['deliveredMwh']),
-          contractedMwh: Number(d['contractedMwh']),
-          paymentGbp: Number(d['paymentGbp']),
-          penaltyGbp: Number(d['penaltyGbp']),
-          netGbp: Number(d['netGbp']),
-        },
-      }));
-    case 'flex.order.cancelled':
-      return withOrder(s, String(d['orderId']), e, (o) => ({ ...advance(o, 'cancelled', e), cancelled: o.status === 'fulfilled' ? o.cancelled : { reason: String(d['reason']), by: String(d['by']) } }));
-    case 'flex.order.rated':
-      return withOrder(s, String(d['orderId']), e, (o) => ({ ...o, rating: Number(d['value']), history: [...o.history, step('rated', e)] }));
-    case 'beckn.request.rejected':
-      return {
-        ...s,
-        becknRejections: s.becknRejections + 1,
-        recentRejections: [...s.recentRejections.slice(-(MAX_REJECTIONS_KEPT - 1)), { action: String(d['action']), code: String(d['code']), reason: String(d['reason']), at: e.time ?? null }],
-      };
-    default:
-      return s;
-  }
+type OrderTerms = DataOf<typeof OrderConfirmed>;
+
+/** Selected, initialized or confirmed: the terms as they stand at that step. */
+function placed(s: FlexibilityState, status: 'selected' | 'initialized' | 'confirmed', d: OrderTerms, e: FoldEvent): FlexibilityState {
+  const id = d.orderId;
+  const prev = s.orders.get(id);
+  const terms = {
+    offerId: d.offerId,
+    bapId: d.bapId,
+    windowStart: d.windowStart,
+    windowEnd: d.windowEnd,
+    settlementDate: d.settlementDate,
+    kw: d.kw,
+    priceGbpPerMwh: d.priceGbpPerMwh,
+    penaltyGbpPerMwh: d.penaltyGbpPerMwh,
+    baselineKw: d.baselineKw,
+  };
+  const order: FlexOrder = prev
+    ? advance({ ...prev, ...(RANK[status] >= RANK[prev.status] && prev.status !== 'cancelled' && prev.status !== 'fulfilled' ? terms : {}) }, status, e)
+    : { orderId: id, ...terms, status, capKw: null, history: [step(status, e)], settled: null, cancelled: null, rating: null };
+  let offers = s.offers;
+  const offer = offers.get(terms.offerId);
+  if (offer && !offer.orderIds.includes(id)) offers = offers.set(offer.offerId, { ...offer, orderIds: [...offer.orderIds, id] });
+  return { ...s, orders: s.orders.set(id, order), offers };
 }
 
-export function projectFlexibility(events: Iterable<FoldEvent>, from: FlexibilityState = initialFlexibility): FlexibilityState {
-  let s = from;
-  for (const e of events) s = evolveFlexibility(s, e);
-  return s;
-}
+export const flexibilityProjection = projection({
+  name: 'flexibility',
+  handles: [FlexibilityAvailable, StressExpected, OfferPublished, OrderSelected, OrderInitialized, OrderConfirmed, OrderActivated, OrderUpdated, OrderFulfilled, OrderCancelled, OrderRated, RequestRejected],
+  initial: initialFlexibility,
+  evolve(s: FlexibilityState, e): FlexibilityState {
+    switch (e.type) {
+      case 'compute.flexibility.available':
+        return { ...s, available: { planId: e.data.planId, at: e.time ?? null, windows: e.data.windows } };
+      case 'grid.stress.expected': {
+        const d = e.data;
+        const w: StressWindow = {
+          stressId: d.stressId,
+          kind: d.kind,
+          windowStart: d.windowStart,
+          windowEnd: d.windowEnd,
+          peakCarbonGPerKwh: d.peakCarbonGPerKwh,
+          peakPriceGbpPerMwh: d.peakPriceGbpPerMwh,
+          severity: d.severity,
+        };
+        return { ...s, stress: s.stress.set(w.stressId, w) };
+      }
+      case 'flex.offer.published': {
+        const d = e.data;
+        const offer: FlexOffer = {
+          offerId: d.offerId,
+          planId: d.planId,
+          windowStart: d.windowStart,
+          windowEnd: d.windowEnd,
+          availableKw: d.availableKw,
+          priceGbpPerMwh: d.priceGbpPerMwh,
+          baselineKw: d.baselineKw,
+          validUntil: d.validUntil,
+          publishedAt: e.time ?? null,
+          eventId: e.id ?? null,
+          orderIds: s.offers.get(d.offerId)?.orderIds ?? [],
+        };
+        return { ...s, offers: s.offers.set(d.offerId, offer) };
+      }
+      case 'flex.order.selected':
+        return placed(s, 'selected', e.data, e);
+      case 'flex.order.initialized':
+        return placed(s, 'initialized', e.data, e);
+      case 'flex.order.confirmed':
+        return placed(s, 'confirmed', e.data, e);
+      case 'flex.order.activated':
+        return withOrder(s, e.data.orderId, (o) => ({ ...advance(o, 'active', e), capKw: e.data.capKw }));
+      case 'flex.order.updated':
+        return withOrder(s, e.data.orderId, (o) => ({ ...o, kw: e.data.kw, history: [...o.history, step('updated', e)] }));
+      case 'flex.order.fulfilled': {
+        const d = e.data;
+        return withOrder(s, d.orderId, (o) => ({
+          ...advance(o, 'fulfilled', e),
+          settled: { deliveredMwh: d.deliveredMwh, contractedMwh: d.contractedMwh, paymentGbp: d.paymentGbp, penaltyGbp: d.penaltyGbp, netGbp: d.netGbp },
+        }));
+      }
+      case 'flex.order.cancelled': {
+        const d = e.data;
+        return withOrder(s, d.orderId, (o) => ({ ...advance(o, 'cancelled', e), cancelled: o.status === 'fulfilled' ? o.cancelled : { reason: d.reason, by: d.by } }));
+      }
+      case 'flex.order.rated':
+        return withOrder(s, e.data.orderId, (o) => ({ ...o, rating: e.data.value, history: [...o.history, step('rated', e)] }));
+      case 'beckn.request.rejected': {
+        const d = e.data;
+        return {
+          ...s,
+          becknRejections: s.becknRejections + 1,
+          recentRejections: [...s.recentRejections.slice(-(MAX_REJECTIONS_KEPT - 1)), { action: d.action, code: d.code, reason: d.reason, at: e.time ?? null }],
+        };
+      }
+      default: {
+        const _never: never = e;
+        return _never;
+      }
+    }
+  },
+});
+
+export const evolveFlexibility = evolverOf(flexibilityProjection);

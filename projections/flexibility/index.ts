@@ -3,7 +3,7 @@ export {
   initialFlexibility,
   MAX_REJECTIONS_KEPT,
   ORDER_STATUSES,
-  projectFlexibility,
+  flexibilityProjection,
   type AvailableWindow,
   type FlexOffer,
   type FlexOrder,

@@ -2,7 +2,7 @@ export {
   DAY_AHEAD_LEAD_MS,
   evolveForecast,
   initialForecast,
-  projectForecast,
+  forecastProjection,
   SLOT_MS,
   type Band,
   type DayAheadPoint,

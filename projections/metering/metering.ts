@@ -1,4 +1,8 @@
+import { Schema } from 'effect';
 import { HALF_HOUR_MS, halfHourFloor, periodsInDay, settlementPeriodOf, settlementPeriodStartUtc, DAY_MS } from '../../core/time/index.ts';
+import { Finite, IsoUtc, NonEmpty, SiteMetered } from '../../schemas/index.ts';
+import { readAs } from '../decode.ts';
+import { evolverOf, projection } from '../kit.ts';
 
 /**
  * Site import per settlement period, folded from meter reads. A read covers any interval; the
@@ -10,17 +14,14 @@ import { HALF_HOUR_MS, halfHourFloor, periodsInDay, settlementPeriodOf, settleme
 /**
  * What the fold reads of a `site.meter.read`. The registered v1 event (schemas/compute.ts) is
  * one half-hour of the whole site: `{ periodStart, importKwh, … }`. Reads of any interval from
- * several meters are accepted too: `{ meterId, intervalStart, intervalEnd, importKwh }`.
- * Import may be negative (the site exporting).
+ * several meters are accepted too, ahead of a registered version for them:
+ * `{ meterId, intervalStart, intervalEnd, importKwh }`. Import may be negative (the site exporting).
  */
-export type MeterReadData =
-  | { readonly periodStart: string; readonly importKwh: number; readonly meterId?: string }
-  | { readonly meterId: string; readonly intervalStart: string; readonly intervalEnd: string; readonly importKwh: number };
-
-export interface MeterReadEvent {
-  readonly type: 'site.meter.read';
-  readonly data: MeterReadData;
-}
+export const MeterRead = Schema.Union([
+  Schema.Struct({ meterId: NonEmpty, intervalStart: IsoUtc, intervalEnd: IsoUtc, importKwh: Finite }),
+  Schema.Struct({ periodStart: IsoUtc, importKwh: Finite, meterId: Schema.optional(NonEmpty) }),
+]);
+export type MeterReadData = Schema.Schema.Type<typeof MeterRead>;
 
 /** The meter id given to v1 reads, which name none. */
 export const SITE_METER = 'site';
@@ -63,46 +64,50 @@ function periodAcc(state: MeteringState, p: number): PeriodAcc | undefined {
   return state.days.get(dayOf(p))?.get(p);
 }
 
-/** Fold one event; events of other types leave the state as it is. */
-export function evolveMetering(state: MeteringState, event: { readonly type: string; readonly data: unknown }): MeteringState {
-  if (event.type !== 'site.meter.read') return state;
-  const d = (event.data ?? {}) as Partial<Record<'meterId' | 'intervalStart' | 'intervalEnd' | 'periodStart', unknown>> & { importKwh?: unknown };
-  const whole = typeof d.periodStart === 'string' && d.intervalStart === undefined;
-  const meterId = whole && d.meterId === undefined ? SITE_METER : d.meterId;
-  const startMs = Date.parse(String(whole ? d.periodStart : d.intervalStart));
-  const endMs = whole ? startMs + HALF_HOUR_MS : Date.parse(String(d.intervalEnd));
-  if (typeof meterId !== 'string' || meterId === '') return reject(state, d, 'meterId must be a non-empty string');
-  if (Number.isNaN(startMs) || Number.isNaN(endMs) || endMs <= startMs) return reject(state, d, 'needs periodStart, or intervalStart and intervalEnd, as ISO times (end after start)');
-  if (typeof d.importKwh !== 'number' || !Number.isFinite(d.importKwh)) return reject(state, d, 'importKwh must be a finite number');
-  const importKwh = d.importKwh;
+/**
+ * Reads are decoded, not only typed: outside meters' interval reads are not a registered
+ * version of the event yet, and a refused read is kept with why, not folded.
+ */
+export const meteringProjection = projection({
+  name: 'metering',
+  handles: [SiteMetered],
+  initial: initialMeteringState,
+  evolve(state: MeteringState, event): MeteringState {
+    const read = readAs(MeterRead, event.data);
+    if (!read.ok) return reject(state, event.data, read.reason);
+    const d = read.value;
+    const whole = 'periodStart' in d;
+    const meterId = whole ? (d.meterId ?? SITE_METER) : d.meterId;
+    const startMs = Date.parse(whole ? d.periodStart : d.intervalStart);
+    const endMs = whole ? startMs + HALF_HOUR_MS : Date.parse(d.intervalEnd);
+    if (Number.isNaN(startMs) || Number.isNaN(endMs) || endMs <= startMs) return reject(state, d, 'needs periodStart, or intervalStart and intervalEnd, as ISO times (end after start)');
+    const importKwh = d.importKwh;
 
-  const key = `${meterId}|${startMs}|${endMs}`;
-  const days = new Map(state.days);
-  const touched = new Map<number, Map<number, PeriodAcc>>();
-  const length = endMs - startMs;
-  for (let p = halfHourFloor(startMs); p < endMs; p += HALF_HOUR_MS) {
-    const overlap = Math.min(endMs, p + HALF_HOUR_MS) - Math.max(startMs, p);
-    if (overlap <= 0) continue;
-    const day = dayOf(p);
-    let periods = touched.get(day);
-    if (!periods) {
-      periods = new Map(state.days.get(day));
-      touched.set(day, periods);
-      days.set(day, periods);
+    const key = `${meterId}|${startMs}|${endMs}`;
+    const days = new Map(state.days);
+    const touched = new Map<number, Map<number, PeriodAcc>>();
+    const length = endMs - startMs;
+    for (let p = halfHourFloor(startMs); p < endMs; p += HALF_HOUR_MS) {
+      const overlap = Math.min(endMs, p + HALF_HOUR_MS) - Math.max(startMs, p);
+      if (overlap <= 0) continue;
+      const day = dayOf(p);
+      let periods = touched.get(day);
+      if (!periods) {
+        periods = new Map(state.days.get(day));
+        touched.set(day, periods);
+        days.set(day, periods);
+      }
+      const reads = new Map(periods.get(p)?.reads);
+      reads.set(key, { meterId, kwh: (importKwh * overlap) / length, coveredMs: overlap });
+      periods.set(p, { startMs: p, reads });
     }
-    const reads = new Map(periods.get(p)?.reads);
-    reads.set(key, { meterId, kwh: (importKwh * overlap) / length, coveredMs: overlap });
-    periods.set(p, { startMs: p, reads });
-  }
-  const meters = state.meters.has(meterId) ? state.meters : new Set([...state.meters, meterId]);
-  return { ...state, meters, days };
-}
+    const meters = state.meters.has(meterId) ? state.meters : new Set([...state.meters, meterId]);
+    return { ...state, meters, days };
+  },
+});
 
-export function projectMetering(events: Iterable<{ readonly type: string; readonly data: unknown }>, from: MeteringState = initialMeteringState): MeteringState {
-  let s = from;
-  for (const e of events) s = evolveMetering(s, e);
-  return s;
-}
+/** Fold one event; events of other types leave the state as it is. */
+export const evolveMetering = evolverOf(meteringProjection);
 
 export type MeterStatus = 'complete' | 'partial' | 'missing' | 'overlapping-reads';
 

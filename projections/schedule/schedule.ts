@@ -1,4 +1,6 @@
 import { BucketMap } from './bucket-map.ts';
+import { evolverOf, projection, type FoldEvent } from '../kit.ts';
+import { JobCompleted, JobDeadlineMissed, JobPinnedV2, JobPlanned, JobPreempted, JobRejected, JobReleasedV2, JobStarted, JobSubmittedV2, PlanPublished, type DataOf } from '../../schemas/index.ts';
 
 /**
  * The schedule read model: every job with its planned and actual run (for a Gantt chart), its
@@ -6,7 +8,7 @@ import { BucketMap } from './bucket-map.ts';
  * leaves the state as it is.
  */
 
-export type JobClass = 'training' | 'batch-inference' | 'serving';
+export type JobClass = DataOf<typeof JobSubmittedV2>['class'];
 export const JOB_CLASSES: ReadonlyArray<JobClass> = ['training', 'batch-inference', 'serving'];
 
 export type JobStatus = 'submitted' | 'planned' | 'running' | 'paused' | 'completed';
@@ -18,10 +20,8 @@ export interface RunSegment {
   readonly kw: number;
 }
 
-export interface Money {
-  readonly costGbp: number;
-  readonly carbonKg: number;
-}
+/** Expected (or realised) cost and carbon, as the planner publishes them. */
+export type Money = DataOf<typeof JobPlanned>['expected'];
 
 export interface ScheduledJob {
   readonly jobId: string;
@@ -89,18 +89,9 @@ export interface ScheduleState {
   readonly orphanEvents: number;
 }
 
-export interface FoldEvent {
-  readonly type: string;
-  readonly data: unknown;
-  readonly time?: string;
-  readonly id?: string;
-}
-
 export const MAX_REJECTIONS_KEPT = 50;
 
 export const initialSchedule: ScheduleState = { jobs: BucketMap.empty(), plan: null, plansPublished: 0, rejected: 0, recentRejections: [], orphanEvents: 0 };
-
-type D = Record<string, unknown>;
 
 function closeRun(runs: ReadonlyArray<RunSegment>, at: string): ReadonlyArray<RunSegment> {
   const last = runs[runs.length - 1];
@@ -114,122 +105,126 @@ function update(s: ScheduleState, jobId: string, e: FoldEvent, f: (j: ScheduledJ
   return { ...s, jobs: s.jobs.set(jobId, { ...f(j), lastEventId: e.id ?? j.lastEventId }) };
 }
 
-/** Fold one event. Never throws; unknown types leave the state unchanged. */
-export function evolveSchedule(s: ScheduleState, e: FoldEvent): ScheduleState {
-  if (!e.type.startsWith('compute.')) return s;
-  const d = (e.data ?? {}) as D;
-  const jobId = typeof d['jobId'] === 'string' ? d['jobId'] : '';
-  switch (e.type) {
-    case 'compute.job.submitted': {
-      const prev = s.jobs.get(jobId);
-      // A resubmission of the same job (replay, at-least-once) keeps what is known of it.
-      if (prev) return s;
-      const job: ScheduledJob = {
-        jobId,
-        class: d['class'] as JobClass,
-        slaClass: String(d['slaClass']),
-        powerKw: Number(d['powerKw']),
-        runtimeMin: Number(d['runtimeMin']),
-        preemptible: d['preemptible'] === true,
-        earliestStart: String(d['earliestStart']),
-        deadline: String(d['deadline']),
-        submittedAt: e.time ?? null,
-        status: 'submitted',
-        plannedStart: null,
-        plannedEnd: null,
-        plannedSlots: [],
-        firstPlannedStart: null,
-        plans: 0,
-        planId: null,
-        forecastId: null,
-        reason: null,
-        expected: null,
-        runNow: null,
-        pinned: false,
-        flexOrderIds: [],
-        actualStart: null,
-        actualEnd: null,
-        runs: [],
-        deadlineMissed: false,
-        late: false,
-        used: null,
-        lastEventId: e.id ?? null,
-      };
-      return { ...s, jobs: s.jobs.set(jobId, job) };
-    }
-    case 'compute.job.rejected': {
-      const problems = Array.isArray(d['problems']) ? (d['problems'] as Array<{ field: string; reason: string }>) : [];
-      return { ...s, rejected: s.rejected + 1, recentRejections: [...s.recentRejections.slice(-(MAX_REJECTIONS_KEPT - 1)), { jobId, problems }] };
-    }
-    case 'compute.job.planned':
-      return update(s, jobId, e, (j) => ({
-        ...j,
-        status: j.status === 'submitted' ? 'planned' : j.status,
-        plannedStart: String(d['plannedStart']),
-        plannedEnd: String(d['plannedEnd']),
-        plannedSlots: (d['slots'] as ScheduledJob['plannedSlots']) ?? [],
-        firstPlannedStart: j.firstPlannedStart ?? String(d['plannedStart']),
-        plans: j.plans + 1,
-        planId: (d['planId'] as string) ?? null,
-        forecastId: (d['forecastId'] as string | null) ?? null,
-        reason: (d['reason'] as string) ?? null,
-        expected: (d['expected'] as Money) ?? null,
-        runNow: (d['runNow'] as Money) ?? null,
-        pinned: d['pinned'] === true,
-        flexOrderIds: (d['flexOrderIds'] as string[]) ?? [],
-      }));
-    case 'compute.job.started':
-      return update(s, jobId, e, (j) => ({
-        ...j,
-        status: 'running',
-        actualStart: j.actualStart ?? String(d['at']),
-        runs: [...closeRun(j.runs, String(d['at'])), { start: String(d['at']), end: null, kw: Number(d['kw']) }],
-      }));
-    case 'compute.job.preempted':
-      return update(s, jobId, e, (j) => ({ ...j, status: 'paused', runs: closeRun(j.runs, String(d['at'])) }));
-    case 'compute.job.completed':
-      return update(s, jobId, e, (j) => ({
-        ...j,
-        status: 'completed',
-        actualEnd: String(d['at']),
-        runs: closeRun(j.runs, String(d['at'])),
-        late: d['late'] === true,
-        used: { energyKwh: Number(d['energyKwh']), costGbp: Number(d['costGbp']), carbonKg: Number(d['carbonKg']) },
-      }));
-    case 'compute.job.deadline-missed':
-      return update(s, jobId, e, (j) => ({ ...j, deadlineMissed: true }));
-    case 'compute.job.pinned':
-      return update(s, jobId, e, (j) => ({ ...j, pinned: true }));
-    case 'compute.job.released':
-      return update(s, jobId, e, (j) => ({ ...j, pinned: false }));
-    case 'compute.plan.published': {
-      const solver = (d['solver'] ?? {}) as D;
-      const plan: SitePlan = {
-        planId: String(d['planId']),
-        forecastId: (d['forecastId'] as string | null) ?? null,
-        startsAt: String(d['startsAt']),
-        publishedAt: e.time ?? null,
-        trigger: String(d['trigger']),
-        solverStatus: String(solver['status']),
-        solverMode: typeof solver['mode'] === 'string' ? solver['mode'] : null,
-        jobs: Number(d['jobs']),
-        itKw: (d['itKw'] as number[]) ?? [],
-        siteKw: (d['siteKw'] as number[]) ?? [],
-        batteryChargeKw: (d['batteryChargeKw'] as number[]) ?? [],
-        batteryDischargeKw: (d['batteryDischargeKw'] as number[]) ?? [],
-        batterySocKwh: (d['batterySocKwh'] as number[]) ?? [],
-        importCapKw: (d['importCapKw'] as number[]) ?? [],
-        expected: (d['expected'] as Money) ?? { costGbp: 0, carbonKg: 0 },
-      };
-      return { ...s, plan, plansPublished: s.plansPublished + 1 };
-    }
-    default:
-      return s;
-  }
-}
+// The v2 definitions name the same types as v1 and add only who did it, which the schedule does not read.
+const HANDLES = [JobSubmittedV2, JobRejected, JobPlanned, JobStarted, JobPreempted, JobCompleted, JobDeadlineMissed, JobPinnedV2, JobReleasedV2, PlanPublished] as const;
 
-export function projectSchedule(events: Iterable<FoldEvent>, from: ScheduleState = initialSchedule): ScheduleState {
-  let s = from;
-  for (const e of events) s = evolveSchedule(s, e);
-  return s;
-}
+export const scheduleProjection = projection({
+  name: 'schedule',
+  handles: HANDLES,
+  initial: initialSchedule,
+  evolve(s: ScheduleState, e): ScheduleState {
+    switch (e.type) {
+      case 'compute.job.submitted': {
+        const d = e.data;
+        // A resubmission of the same job (replay, at-least-once) keeps what is known of it.
+        if (s.jobs.has(d.jobId)) return s;
+        const job: ScheduledJob = {
+          jobId: d.jobId,
+          class: d.class,
+          slaClass: d.slaClass,
+          powerKw: d.powerKw,
+          runtimeMin: d.runtimeMin,
+          preemptible: d.preemptible,
+          earliestStart: d.earliestStart,
+          deadline: d.deadline,
+          submittedAt: e.time ?? null,
+          status: 'submitted',
+          plannedStart: null,
+          plannedEnd: null,
+          plannedSlots: [],
+          firstPlannedStart: null,
+          plans: 0,
+          planId: null,
+          forecastId: null,
+          reason: null,
+          expected: null,
+          runNow: null,
+          pinned: false,
+          flexOrderIds: [],
+          actualStart: null,
+          actualEnd: null,
+          runs: [],
+          deadlineMissed: false,
+          late: false,
+          used: null,
+          lastEventId: e.id ?? null,
+        };
+        return { ...s, jobs: s.jobs.set(d.jobId, job) };
+      }
+      case 'compute.job.rejected':
+        return { ...s, rejected: s.rejected + 1, recentRejections: [...s.recentRejections.slice(-(MAX_REJECTIONS_KEPT - 1)), { jobId: e.data.jobId, problems: e.data.problems }] };
+      case 'compute.job.planned': {
+        const d = e.data;
+        return update(s, d.jobId, e, (j) => ({
+          ...j,
+          status: j.status === 'submitted' ? 'planned' : j.status,
+          plannedStart: d.plannedStart,
+          plannedEnd: d.plannedEnd,
+          plannedSlots: d.slots,
+          firstPlannedStart: j.firstPlannedStart ?? d.plannedStart,
+          plans: j.plans + 1,
+          planId: d.planId,
+          forecastId: d.forecastId,
+          reason: d.reason,
+          expected: d.expected,
+          runNow: d.runNow,
+          pinned: d.pinned,
+          flexOrderIds: d.flexOrderIds,
+        }));
+      }
+      case 'compute.job.started': {
+        const d = e.data;
+        return update(s, d.jobId, e, (j) => ({ ...j, status: 'running', actualStart: j.actualStart ?? d.at, runs: [...closeRun(j.runs, d.at), { start: d.at, end: null, kw: d.kw }] }));
+      }
+      case 'compute.job.preempted': {
+        const d = e.data;
+        return update(s, d.jobId, e, (j) => ({ ...j, status: 'paused', runs: closeRun(j.runs, d.at) }));
+      }
+      case 'compute.job.completed': {
+        const d = e.data;
+        return update(s, d.jobId, e, (j) => ({
+          ...j,
+          status: 'completed',
+          actualEnd: d.at,
+          runs: closeRun(j.runs, d.at),
+          late: d.late,
+          used: { energyKwh: d.energyKwh, costGbp: d.costGbp, carbonKg: d.carbonKg },
+        }));
+      }
+      case 'compute.job.deadline-missed':
+        return update(s, e.data.jobId, e, (j) => ({ ...j, deadlineMissed: true }));
+      case 'compute.job.pinned':
+        return update(s, e.data.jobId, e, (j) => ({ ...j, pinned: true }));
+      case 'compute.job.released':
+        return update(s, e.data.jobId, e, (j) => ({ ...j, pinned: false }));
+      case 'compute.plan.published': {
+        const d = e.data;
+        const plan: SitePlan = {
+          planId: d.planId,
+          forecastId: d.forecastId,
+          startsAt: d.startsAt,
+          publishedAt: e.time ?? null,
+          trigger: d.trigger,
+          solverStatus: d.solver.status,
+          solverMode: d.solver.mode,
+          jobs: d.jobs,
+          itKw: d.itKw,
+          siteKw: d.siteKw,
+          batteryChargeKw: d.batteryChargeKw,
+          batteryDischargeKw: d.batteryDischargeKw,
+          batterySocKwh: d.batterySocKwh,
+          importCapKw: d.importCapKw,
+          expected: d.expected,
+        };
+        return { ...s, plan, plansPublished: s.plansPublished + 1 };
+      }
+      default: {
+        const _never: never = e;
+        return _never;
+      }
+    }
+  },
+});
+
+/** Fold one event of any type; those the schedule does not read leave it as it is. */
+export const evolveSchedule = evolverOf(scheduleProjection);

@@ -1,53 +1,53 @@
-import type { DataOf, OfferPublished, OrderActivated, OrderCancelled, OrderConfirmed, OrderFulfilled, OrderUpdated } from '../../schemas/index.ts';
+import { Schema } from 'effect';
+import { NonEmpty, SettlementDate, SettlementPeriod } from '../../schemas/index.ts';
 
 /**
- * The events the settlement projection folds: the registered `flex.*` v1 events
- * (`schemas/flex.ts`) and `site.meter.read` (see projections/metering). Two extensions are
- * accepted for a later version of those events: `baselineKw` as one value per settlement
- * period instead of one number for the whole window, and `itemId` for `offerId`.
+ * What the settlement fold reads of the events it folds: the registered `flex.*` v1 events
+ * (schemas/flex.ts) and `site.meter.read` (see projections/metering), and, ahead of a
+ * registered version, an offer or order naming its item `itemId` instead of `offerId`, a
+ * baseline given per settlement period, an order confirmed without terms it does not settle
+ * on, and an update effective later than it is made (`effectiveFrom`). The fold decodes with
+ * these schemas; fields it does not read are ignored.
+ *
+ * Numbers are any numbers and times any strings here: an order with impossible terms is kept
+ * with its problems (settle.ts reports them), not dropped.
  */
 
 /** Baseline import (kW, period average) for one settlement period. */
-export interface BaselinePoint {
-  readonly settlementDate: string;
-  readonly settlementPeriod: number;
-  readonly kw: number;
-}
+export const BaselinePoint = Schema.Struct({ settlementDate: SettlementDate, settlementPeriod: SettlementPeriod, kw: Schema.Number });
+export type BaselinePoint = Schema.Schema.Type<typeof BaselinePoint>;
 
 /** One number for every period of the window (v1), or one per period. */
-export type BaselineKw = number | ReadonlyArray<BaselinePoint>;
+export const BaselineKw = Schema.Union([Schema.Number, Schema.Array(BaselinePoint)]);
+export type BaselineKw = Schema.Schema.Type<typeof BaselineKw>;
 
-type WithBaseline<T> = Omit<T, 'baselineKw'> & { readonly baselineKw: BaselineKw };
+export const OfferRead = Schema.Struct({
+  offerId: Schema.optional(NonEmpty),
+  itemId: Schema.optional(NonEmpty),
+  windowStart: Schema.String,
+  windowEnd: Schema.String,
+  baselineMethod: NonEmpty,
+  baselineKw: BaselineKw,
+});
 
-export type FlexOfferPublishedData = WithBaseline<DataOf<typeof OfferPublished>>;
-export type FlexOrderConfirmedData = WithBaseline<DataOf<typeof OrderConfirmed>>;
-export type FlexOrderUpdatedData = DataOf<typeof OrderUpdated>;
-export type FlexOrderCancelledData = DataOf<typeof OrderCancelled>;
-export type FlexOrderActivatedData = DataOf<typeof OrderActivated>;
-export type FlexOrderFulfilledData = DataOf<typeof OrderFulfilled>;
-
-/** Only what the fold reads; the registered events carry more. */
-export interface OfferFields {
-  readonly offerId?: string;
-  readonly itemId?: string;
-  readonly windowStart: string;
-  readonly windowEnd: string;
-  readonly baselineMethod: string;
-  readonly baselineKw: BaselineKw;
-}
-
-export interface OrderFields {
-  readonly orderId: string;
-  readonly offerId?: string;
-  readonly itemId?: string;
-  readonly kw: number;
-  readonly windowStart: string;
-  readonly windowEnd: string;
-  readonly priceGbpPerMwh: number;
-  readonly penaltyGbpPerMwh: number;
-  readonly baselineMethod?: string;
+export const OrderRead = Schema.Struct({
+  orderId: NonEmpty,
+  offerId: Schema.optional(NonEmpty),
+  itemId: Schema.optional(NonEmpty),
+  kw: Schema.Number,
+  windowStart: Schema.String,
+  windowEnd: Schema.String,
+  priceGbpPerMwh: Schema.Number,
+  penaltyGbpPerMwh: Schema.Number,
+  baselineMethod: Schema.optional(NonEmpty),
   /** Absent: the plan published with the offer, as it stood at confirmation. */
-  readonly baselineKw?: BaselineKw;
-}
+  baselineKw: Schema.optional(BaselineKw),
+});
+export type OrderRead = Schema.Schema.Type<typeof OrderRead>;
 
-export const SETTLEMENT_EVENT_TYPES = ['flex.offer.published', 'flex.order.confirmed', 'flex.order.updated', 'flex.order.cancelled', 'flex.order.activated', 'flex.order.fulfilled', 'site.meter.read'] as const;
+/** v1 carries `at`; `effectiveFrom` is accepted when the change starts later than it is made. */
+export const UpdateRead = Schema.Struct({ orderId: NonEmpty, kw: Schema.Number, at: Schema.optional(Schema.String), effectiveFrom: Schema.optional(Schema.String) });
+
+export const CancelRead = Schema.Struct({ orderId: NonEmpty, at: Schema.String });
+
+export const OrderRef = Schema.Struct({ orderId: NonEmpty });

@@ -7,7 +7,7 @@ export {
   evolveSettlement,
   initialSettlementState,
   periodKey,
-  projectSettlement,
+  settlementProjection,
   type OrderPhase,
   type SettledOrder,
   type SettlementState,

@@ -1,6 +1,9 @@
 import { DAY_MS, HALF_HOUR_MS, halfHourFloor, settlementPeriodOf } from '../../core/time/index.ts';
 import { evolveMetering, initialMeteringState, type MeteringState } from '../metering/index.ts';
-import type { BaselineKw, OfferFields, OrderFields } from './events.ts';
+import { OfferPublished, OrderActivated, OrderCancelled, OrderConfirmed, OrderFulfilled, OrderUpdated, SiteMetered } from '../../schemas/index.ts';
+import { readAs } from '../decode.ts';
+import { evolverOf, projection } from '../kit.ts';
+import { CancelRead, OfferRead, OrderRead, OrderRef, UpdateRead, type BaselineKw } from './events.ts';
 
 export type OrderPhase = 'confirmed' | 'active' | 'fulfilled' | 'cancelled';
 
@@ -61,7 +64,7 @@ function baselineMap(b: BaselineKw | undefined, windowStartMs: number, windowEnd
   return m;
 }
 
-function orderProblems(d: OrderFields, startMs: number, endMs: number, baseline: ReadonlyMap<string, number>): string[] {
+function orderProblems(d: OrderRead, startMs: number, endMs: number, baseline: ReadonlyMap<string, number>): string[] {
   const out: string[] = [];
   if (Number.isNaN(startMs) || Number.isNaN(endMs) || endMs <= startMs) out.push('the window must be two ISO times, end after start');
   if (!(d.kw >= 0) || !Number.isFinite(d.kw)) out.push('kw must be a finite number >= 0');
@@ -79,84 +82,98 @@ function withOrder(s: SettlementState, o: SettledOrder): SettlementState {
   return { ...s, orders };
 }
 
-/** Fold one event. Unknown event types leave the state unchanged; the fold never throws. */
-export function evolveSettlement(state: SettlementState, event: { readonly type: string; readonly data: unknown }): SettlementState {
-  if (event.type === 'site.meter.read') {
-    const metering = evolveMetering(state.metering, event);
-    return metering === state.metering ? state : { ...state, metering };
-  }
-  const type = event.type;
-  switch (type) {
-    case 'flex.offer.published': {
-      const d = event.data as OfferFields;
-      const itemId = d.offerId ?? d.itemId;
-      const startMs = Date.parse(d.windowStart);
-      const windowEndMs = Date.parse(d.windowEnd);
-      if (typeof itemId !== 'string' || Number.isNaN(startMs) || Number.isNaN(windowEndMs)) return ignore(state, type, 'an offer needs an offerId and an ISO window');
-      const offers = new Map<string, { baselineMethod: string; baselineKw: ReadonlyMap<string, number>; windowEndMs: number }>();
-      for (const [id, o] of state.offers) if (o.windowEndMs >= startMs - OFFER_RETENTION_MS) offers.set(id, o);
-      offers.set(itemId, { baselineMethod: d.baselineMethod, baselineKw: baselineMap(d.baselineKw, startMs, windowEndMs), windowEndMs });
-      return { ...state, offers };
+/**
+ * Settlement's fold. Each event is decoded with what the fold reads of it (events.ts), since
+ * it also accepts shapes ahead of the registered versions; one that does not decode is kept in
+ * `ignored` with why. Unknown event types leave the state unchanged; the fold never throws.
+ */
+export const settlementProjection = projection({
+  name: 'settlement',
+  handles: [OfferPublished, OrderConfirmed, OrderUpdated, OrderCancelled, OrderActivated, OrderFulfilled, SiteMetered],
+  initial: initialSettlementState,
+  evolve(state: SettlementState, event): SettlementState {
+    const type = event.type;
+    switch (type) {
+      case 'site.meter.read': {
+        const metering = evolveMetering(state.metering, event);
+        return metering === state.metering ? state : { ...state, metering };
+      }
+      case 'flex.offer.published': {
+        const r = readAs(OfferRead, event.data);
+        const d = r.ok ? r.value : undefined;
+        const itemId = d?.offerId ?? d?.itemId;
+        const startMs = d ? Date.parse(d.windowStart) : NaN;
+        const windowEndMs = d ? Date.parse(d.windowEnd) : NaN;
+        if (!d || itemId === undefined || Number.isNaN(startMs) || Number.isNaN(windowEndMs)) return ignore(state, type, 'an offer needs an offerId and an ISO window');
+        const offers = new Map<string, { baselineMethod: string; baselineKw: ReadonlyMap<string, number>; windowEndMs: number }>();
+        for (const [id, o] of state.offers) if (o.windowEndMs >= startMs - OFFER_RETENTION_MS) offers.set(id, o);
+        offers.set(itemId, { baselineMethod: d.baselineMethod, baselineKw: baselineMap(d.baselineKw, startMs, windowEndMs), windowEndMs });
+        return { ...state, offers };
+      }
+      case 'flex.order.confirmed': {
+        const r = readAs(OrderRead, event.data);
+        if (!r.ok) return ignore(state, type, r.reason);
+        const d = r.value;
+        const itemId = d.offerId ?? d.itemId ?? '';
+        if (state.orders.has(d.orderId)) return ignore(state, type, `order ${d.orderId} was already confirmed`);
+        const startMs = Date.parse(d.windowStart);
+        const endMs = Date.parse(d.windowEnd);
+        const offer = state.offers.get(itemId);
+        const baselineKw = d.baselineKw !== undefined ? baselineMap(d.baselineKw, startMs, endMs) : (offer?.baselineKw ?? new Map<string, number>());
+        const problems = orderProblems(d, startMs, endMs, baselineKw);
+        return withOrder(state, {
+          orderId: d.orderId,
+          itemId,
+          windowStartMs: startMs,
+          windowEndMs: endMs,
+          kwSegments: [{ fromMs: -Infinity, kw: d.kw }],
+          priceGbpPerMwh: d.priceGbpPerMwh,
+          penaltyGbpPerMwh: d.penaltyGbpPerMwh,
+          baselineMethod: d.baselineMethod ?? (d.baselineKw !== undefined ? 'declared' : (offer?.baselineMethod ?? OFFER_PLAN_BASELINE)),
+          baselineKw,
+          phase: 'confirmed',
+          problems,
+        });
+      }
+      case 'flex.order.updated': {
+        const r = readAs(UpdateRead, event.data);
+        if (!r.ok) return ignore(state, type, r.reason);
+        const d = r.value;
+        const o = state.orders.get(d.orderId);
+        if (!o) return ignore(state, type, `no order ${d.orderId}`);
+        const fromMs = Date.parse(d.effectiveFrom ?? d.at ?? '');
+        if (Number.isNaN(fromMs) || !(d.kw >= 0)) return ignore(state, type, `order ${o.orderId}: an update needs kw >= 0 and an ISO time`);
+        const kwSegments = [...o.kwSegments.filter((s) => s.fromMs < fromMs), { fromMs, kw: d.kw }];
+        return withOrder(state, { ...o, kwSegments });
+      }
+      case 'flex.order.cancelled': {
+        const r = readAs(CancelRead, event.data);
+        if (!r.ok) return ignore(state, type, r.reason);
+        const d = r.value;
+        const o = state.orders.get(d.orderId);
+        if (!o) return ignore(state, type, `no order ${d.orderId}`);
+        const at = Date.parse(d.at);
+        if (Number.isNaN(at)) return ignore(state, type, `order ${o.orderId}: cancelled needs an ISO time "at"`);
+        return withOrder(state, { ...o, phase: 'cancelled', cancelledAtMs: at });
+      }
+      case 'flex.order.activated':
+      case 'flex.order.fulfilled': {
+        const r = readAs(OrderRef, event.data);
+        if (!r.ok) return ignore(state, type, r.reason);
+        const o = state.orders.get(r.value.orderId);
+        if (!o) return ignore(state, type, `no order ${r.value.orderId}`);
+        if (o.phase === 'cancelled') return state;
+        return withOrder(state, { ...o, phase: type === 'flex.order.activated' ? 'active' : 'fulfilled' });
+      }
+      default: {
+        const _never: never = type;
+        return _never;
+      }
     }
-    case 'flex.order.confirmed': {
-      const d = event.data as OrderFields;
-      const itemId = d.offerId ?? d.itemId ?? '';
-      if (state.orders.has(d.orderId)) return ignore(state, type, `order ${d.orderId} was already confirmed`);
-      const startMs = Date.parse(d.windowStart);
-      const endMs = Date.parse(d.windowEnd);
-      const offer = state.offers.get(itemId);
-      const baselineKw = d.baselineKw !== undefined ? baselineMap(d.baselineKw, startMs, endMs) : (offer?.baselineKw ?? new Map<string, number>());
-      const problems = orderProblems(d, startMs, endMs, baselineKw);
-      return withOrder(state, {
-        orderId: d.orderId,
-        itemId,
-        windowStartMs: startMs,
-        windowEndMs: endMs,
-        kwSegments: [{ fromMs: -Infinity, kw: d.kw }],
-        priceGbpPerMwh: d.priceGbpPerMwh,
-        penaltyGbpPerMwh: d.penaltyGbpPerMwh,
-        baselineMethod: d.baselineMethod ?? (d.baselineKw !== undefined ? 'declared' : (offer?.baselineMethod ?? OFFER_PLAN_BASELINE)),
-        baselineKw,
-        phase: 'confirmed',
-        problems,
-      });
-    }
-    case 'flex.order.updated': {
-      // v1 carries `at`; `effectiveFrom` is accepted when the change starts later than it is made.
-      const d = event.data as { orderId: string; kw: number; at?: string; effectiveFrom?: string };
-      const o = state.orders.get(d.orderId);
-      if (!o) return ignore(state, type, `no order ${d.orderId}`);
-      const fromMs = Date.parse(d.effectiveFrom ?? d.at ?? '');
-      if (Number.isNaN(fromMs) || !(d.kw >= 0)) return ignore(state, type, `order ${o.orderId}: an update needs kw >= 0 and an ISO time`);
-      const kwSegments = [...o.kwSegments.filter((s) => s.fromMs < fromMs), { fromMs, kw: d.kw }];
-      return withOrder(state, { ...o, kwSegments });
-    }
-    case 'flex.order.cancelled': {
-      const d = event.data as { orderId: string; at: string };
-      const o = state.orders.get(d.orderId);
-      if (!o) return ignore(state, type, `no order ${d.orderId}`);
-      const at = Date.parse(d.at);
-      if (Number.isNaN(at)) return ignore(state, type, `order ${o.orderId}: cancelled needs an ISO time "at"`);
-      return withOrder(state, { ...o, phase: 'cancelled', cancelledAtMs: at });
-    }
-    case 'flex.order.activated':
-    case 'flex.order.fulfilled': {
-      const d = event.data as { orderId: string };
-      const o = state.orders.get(d.orderId);
-      if (!o) return ignore(state, type, `no order ${d.orderId}`);
-      if (o.phase === 'cancelled') return state;
-      return withOrder(state, { ...o, phase: type === 'flex.order.activated' ? 'active' : 'fulfilled' });
-    }
-    default:
-      return state;
-  }
-}
+  },
+});
 
-export function projectSettlement(events: Iterable<{ readonly type: string; readonly data: unknown }>, from: SettlementState = initialSettlementState): SettlementState {
-  let s = from;
-  for (const e of events) s = evolveSettlement(s, e);
-  return s;
-}
+export const evolveSettlement = evolverOf(settlementProjection);
 
 /** Contracted kW of an order for the period starting at `periodStartMs`. */
 export function contractedKwAt(o: SettledOrder, periodStartMs: number): number {

@@ -7,7 +7,7 @@ import { dayAheadSkill, forecastVsActual, type SkillScore } from '../../projecti
 import { JOB_CLASSES, scheduleSummary, type JobClass, type ScheduleSummary } from '../../projections/schedule/index.ts';
 import { dayStatement, periodLines } from '../../projections/settlement/index.ts';
 import type { PolicyTotals } from '../results.ts';
-import type { ReadModel } from './read-model.ts';
+import type { ReadModel } from '../../projections/index.ts';
 
 /**
  * What the report shows, computed from the projections only (plus the run's parameters and

@@ -12,7 +12,7 @@ import { carbonTotals } from '../../projections/carbon/index.ts';
 import { costByDay, costTotals } from '../../projections/cost/index.ts';
 import { flexTotals } from '../../projections/flexibility/index.ts';
 import { scheduleSummary } from '../../projections/schedule/index.ts';
-import { loadReadModel, type ReadModel } from '../../sim/report/index.ts';
+import { loadReadModel, type ReadModel } from '../../projections/index.ts';
 import { embeddedStack } from '../support/embedded.ts';
 import { FixtureWriter, flexLifecycle, fulfilOrder, tick } from '../report/fixture.ts';
 import { orderStatement } from '../../projections/settlement/index.ts';

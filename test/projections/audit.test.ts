@@ -2,9 +2,10 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Envelope } from '../../core/envelope.ts';
 import { verifyLedger } from '../../core/ledger/index.ts';
-import { auditSummary, evolveAudit, initialAudit, projectAudit } from '../../projections/audit/index.ts';
+import { auditSummary, evolveAudit, initialAudit, auditProjection } from '../../projections/audit/index.ts';
 import { embeddedStack } from '../support/embedded.ts';
 import { writeFixtureLedger } from '../report/fixture.ts';
+import { fold } from '../../projections/index.ts';
 
 describe('audit projection', () => {
   test('head hash and counts equal what verifyLedger finds on a real ledger', async () => {
@@ -13,7 +14,7 @@ describe('audit projection', () => {
       await writeFixtureLedger(s.store, 20);
       const events: Envelope[] = [];
       for await (const e of s.store.readAll()) events.push(e);
-      const a = auditSummary(projectAudit(events));
+      const a = auditSummary(fold(auditProjection, events));
       const v = await verifyLedger(s.store, s.keyring);
       assert.ok(v.ok);
       assert.equal(a.events, v.events);
@@ -23,8 +24,8 @@ describe('audit projection', () => {
       assert.equal(a.lastPosition, await s.store.headPosition());
       assert.equal(Object.values(a.byType).reduce((x, y) => x + y, 0), events.length);
       // Folding in two halves gives the same as folding at once.
-      const half = projectAudit(events.slice(0, 50));
-      assert.equal(auditSummary(projectAudit(events.slice(50), half)).headHash, a.headHash);
+      const half = fold(auditProjection, events.slice(0, 50));
+      assert.equal(auditSummary(fold(auditProjection, events.slice(50), half)).headHash, a.headHash);
     } finally {
       await s.close();
     }
@@ -34,7 +35,7 @@ describe('audit projection', () => {
     const e = (stream: string, revision: number, prevHash: string, hash: string): Envelope =>
       ({ id: `${stream}-${revision}`, type: 't.x.y', version: 1, stream, revision, position: revision + 1, time: '2023-07-03T00:00:00Z', source: 's', correlationId: 'c', causationId: null, data: {}, prevHash, hash, sig: 'x' });
     const z = '0'.repeat(64), a = 'a'.repeat(64), b = 'b'.repeat(64);
-    const ok = projectAudit([e('s', 0, z, a), e('s', 1, a, b)]);
+    const ok = fold(auditProjection, [e('s', 0, z, a), e('s', 1, a, b)]);
     assert.equal(ok.chainBreaks.length, 0);
     assert.equal(evolveAudit(ok, e('s', 3, b, a)).chainBreaks[0]!.reason, 'revision 3, expected 2');
     assert.match(evolveAudit(ok, e('s', 2, a, a)).chainBreaks[0]!.reason, /prevHash/);

@@ -1,10 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { allocate, carbonByClass, carbonByDay, carbonPeriods, carbonTotals, projectCarbon } from '../../projections/carbon/index.ts';
-import { costByDay, costPeriods, costTotals, projectCost } from '../../projections/cost/index.ts';
+import { allocate, carbonByClass, carbonByDay, carbonPeriods, carbonTotals, carbonProjection } from '../../projections/carbon/index.ts';
+import { costByDay, costPeriods, costTotals, costProjection } from '../../projections/cost/index.ts';
 import { settlementPeriodOf } from '../../core/time/index.ts';
 import { registered } from '../settlement/helpers.ts';
+import { fold } from '../../projections/index.ts';
 
 const P = Date.parse('2023-07-03T22:30:00Z');
 const read = (ms: number, o: { it?: Partial<Record<'training' | 'batch-inference' | 'serving', number>>; importKwh: number; g: number; price: number; soc?: number }) => {
@@ -28,7 +29,7 @@ const close = (a: number, b: number, eps = 1e-9) => assert.ok(Math.abs(a - b) <=
 
 describe('carbon projection', () => {
   test('site import is split over classes by IT energy; the classes add up to the site', () => {
-    const s = projectCarbon([read(P, { it: { training: 300, serving: 100 }, importKwh: 500, g: 200, price: 50 })]);
+    const s = fold(carbonProjection, [read(P, { it: { training: 300, serving: 100 }, importKwh: 500, g: 200, price: 50 })]);
     const [p] = carbonPeriods(s);
     close(p!.siteKwhByClass.training, 375);
     close(p!.siteKwhByClass.serving, 125);
@@ -50,7 +51,7 @@ describe('carbon projection', () => {
   });
 
   test('import with no IT load (battery charging while idle) is unallocated', () => {
-    const s = projectCarbon([read(P, { importKwh: 400, g: 100, price: 10 })]);
+    const s = fold(carbonProjection, [read(P, { importKwh: 400, g: 100, price: 10 })]);
     const u = carbonByClass(s).find((c) => c.class === 'unallocated')!;
     close(u.carbonKg, 40);
     close(u.siteKwh, 400);
@@ -58,7 +59,7 @@ describe('carbon projection', () => {
 
   test('a second read of a half-hour replaces the first; days are UK settlement days', () => {
     // 22:30Z and 23:00Z on 3 July are on different UK dates in summer (23:00Z is 00:00 BST on the 4th).
-    const s = projectCarbon([
+    const s = fold(carbonProjection, [
       read(P, { it: { training: 100 }, importKwh: 115, g: 100, price: 1 }),
       read(P, { it: { training: 200 }, importKwh: 230, g: 100, price: 1 }),
       read(P + 1_800_000, { it: { training: 100 }, importKwh: 115, g: 300, price: 1 }),
@@ -73,7 +74,7 @@ describe('carbon projection', () => {
   });
 
   test('reads without the signals are refused and counted', () => {
-    const s = projectCarbon([{ type: 'site.meter.read', data: { meterId: 'm', intervalStart: '2023-07-03T00:00:00Z', intervalEnd: '2023-07-03T00:30:00Z', importKwh: 5 } }]);
+    const s = fold(carbonProjection, [{ type: 'site.meter.read', data: { meterId: 'm', intervalStart: '2023-07-03T00:00:00Z', intervalEnd: '2023-07-03T00:30:00Z', importKwh: 5 } }]);
     assert.equal(s.refused, 1);
     assert.equal(carbonTotals(s).periods, 0);
   });
@@ -81,7 +82,7 @@ describe('carbon projection', () => {
 
 describe('cost projection', () => {
   test('cost is import × price, per half-hour, per day and in total; export earns', () => {
-    const s = projectCost([read(P, { importKwh: 1000, g: 1, price: 80, soc: 2500 }), read(P + 1_800_000, { importKwh: -200, g: 1, price: 50 }), read(P + 3_600_000, { importKwh: 500, g: 1, price: -10 })]);
+    const s = fold(costProjection, [read(P, { importKwh: 1000, g: 1, price: 80, soc: 2500 }), read(P + 1_800_000, { importKwh: -200, g: 1, price: 50 }), read(P + 3_600_000, { importKwh: 500, g: 1, price: -10 })]);
     const ps = costPeriods(s);
     assert.deepEqual(ps.map((p) => p.costGbp), [80, -10, -5]);
     assert.equal(ps[0]!.batterySocKwh, 2500);
@@ -95,6 +96,6 @@ describe('cost projection', () => {
 
   test('the same half-hour read twice counts once', () => {
     const r = read(P, { importKwh: 1000, g: 1, price: 80 });
-    assert.equal(costTotals(projectCost([r, r])).costGbp, 80);
+    assert.equal(costTotals(fold(costProjection, [r, r])).costGbp, 80);
   });
 });

@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evolveFlexibility, flexOffers, flexOrders, flexTotals, initialFlexibility, orderMwh, projectFlexibility } from '../../projections/flexibility/index.ts';
+import { evolveFlexibility, flexOffers, flexOrders, flexTotals, initialFlexibility, orderMwh, flexibilityProjection } from '../../projections/flexibility/index.ts';
 import { registered, v1OfferPublished, v1OrderConfirmed } from '../settlement/helpers.ts';
+import { fold } from '../../projections/index.ts';
 
 const S = Date.parse('2023-07-03T16:00:00Z');
 const H = 3_600_000;
@@ -12,7 +13,7 @@ const as = (type: string, e: { data: unknown }, id: string) => ({ type, data: e.
 describe('flexibility projection', () => {
   test('an order goes selected → initialized → confirmed → active → fulfilled, each step with its event id', () => {
     const c = conf('o1', 'f1');
-    const s = projectFlexibility([
+    const s = fold(flexibilityProjection, [
       as('flex.offer.published', offer('f1'), 'e0'),
       as('flex.order.selected', c, 'e1'),
       as('flex.order.initialized', c, 'e2'),
@@ -36,7 +37,7 @@ describe('flexibility projection', () => {
 
   test('a late earlier step does not move an order back; a cancelled order stays cancelled and is not sold', () => {
     const c = conf('o2', 'f1');
-    let s = projectFlexibility([as('flex.order.confirmed', c, 'a'), as('flex.order.selected', c, 'b')]);
+    let s = fold(flexibilityProjection, [as('flex.order.confirmed', c, 'a'), as('flex.order.selected', c, 'b')]);
     assert.equal(flexOrders(s)[0]!.status, 'confirmed');
     s = evolveFlexibility(s, registered('flex.order.cancelled', { orderId: 'o2', at: '2023-07-03T15:00:00Z', reason: 'grid no longer stressed', by: 'buyer' }));
     s = evolveFlexibility(s, registered('flex.order.activated', { orderId: 'o2', at: '2023-07-03T16:00:00Z', capKw: 1 }));
@@ -47,7 +48,7 @@ describe('flexibility projection', () => {
   });
 
   test('an update changes the contracted kW; events for unknown orders are counted, not invented', () => {
-    let s = projectFlexibility([as('flex.order.confirmed', conf('o3', 'f1', 1000), 'a')]);
+    let s = fold(flexibilityProjection, [as('flex.order.confirmed', conf('o3', 'f1', 1000), 'a')]);
     s = evolveFlexibility(s, registered('flex.order.updated', { orderId: 'o3', kw: 500, previousKw: 1000, at: '2023-07-03T15:00:00Z' }));
     assert.equal(flexOrders(s)[0]!.kw, 500);
     assert.equal(flexTotals(s).soldMwh, 0.5);
@@ -57,7 +58,7 @@ describe('flexibility projection', () => {
   });
 
   test('stress windows, available windows and Beckn rejections are kept', () => {
-    const s = projectFlexibility([
+    const s = fold(flexibilityProjection, [
       registered('grid.stress.expected', { stressId: 's1', forecastId: 'f', windowStart: '2023-07-03T16:00:00Z', windowEnd: '2023-07-03T18:00:00Z', kind: 'price-peak', peakCarbonGPerKwh: 200, peakPriceGbpPerMwh: 180, severity: 0.5 }),
       registered('compute.flexibility.available', { planId: 'p', windows: [{ windowStart: '2023-07-03T16:00:00Z', windowEnd: '2023-07-03T17:00:00Z', kw: 2000, marginalCostGbpPerMwh: 30, baselineKw: 6000 }] }),
       registered('beckn.request.rejected', { action: 'confirm', messageId: null, transactionId: null, bapId: null, httpStatus: 401, code: 'SIGNATURE', reason: 'bad signature', path: null }),

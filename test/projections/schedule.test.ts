@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { BucketMap, evolveSchedule, ganttJobs, initialSchedule, projectSchedule, scheduleSummary } from '../../projections/schedule/index.ts';
+import { BucketMap, evolveSchedule, ganttJobs, initialSchedule, scheduleProjection, scheduleSummary } from '../../projections/schedule/index.ts';
+import { fold } from '../../projections/index.ts';
 
 const T = (h: number) => new Date(Date.parse('2023-07-03T00:00:00Z') + h * 3_600_000).toISOString();
 const ev = (type: string, data: Record<string, unknown>, id = `${type}-${JSON.stringify(data).length}`, time?: string) => ({ type, data, id, ...(time ? { time } : {}) });
@@ -12,7 +13,7 @@ const planned = (jobId: string, start: number, end: number, id: string) =>
 
 describe('schedule projection', () => {
   test('a job that is planned, moved, run, paused, resumed and completed', () => {
-    const s = projectSchedule([
+    const s = fold(scheduleProjection, [
       submitted('j1'),
       planned('j1', 1, 3, 'e1'),
       planned('j1', 2, 4, 'e2'),
@@ -39,7 +40,7 @@ describe('schedule projection', () => {
   });
 
   test('status follows the lifecycle; a deadline miss is a flag, not a status', () => {
-    let s = projectSchedule([submitted('a'), submitted('b', 'serving')]);
+    let s = fold(scheduleProjection, [submitted('a'), submitted('b', 'serving')]);
     assert.equal(s.jobs.get('a')!.status, 'submitted');
     s = evolveSchedule(s, planned('a', 1, 2, 'x'));
     assert.equal(s.jobs.get('a')!.status, 'planned');
@@ -53,7 +54,7 @@ describe('schedule projection', () => {
   });
 
   test('events about unknown jobs are counted, resubmissions change nothing, rejections are kept', () => {
-    const s0 = projectSchedule([submitted('a')]);
+    const s0 = fold(scheduleProjection, [submitted('a')]);
     const s1 = evolveSchedule(s0, planned('ghost', 1, 2, 'g'));
     assert.equal(s1.orphanEvents, 1);
     assert.equal(s1.jobs.has('ghost'), false);
@@ -64,7 +65,7 @@ describe('schedule projection', () => {
   });
 
   test('folding does not change earlier states', () => {
-    const s0 = projectSchedule([submitted('a'), planned('a', 1, 2, 'p1')]);
+    const s0 = fold(scheduleProjection, [submitted('a'), planned('a', 1, 2, 'p1')]);
     const before = JSON.stringify(s0.jobs.get('a'));
     const s1 = evolveSchedule(s0, planned('a', 5, 6, 'p2'));
     assert.equal(JSON.stringify(s0.jobs.get('a')), before);
@@ -80,7 +81,7 @@ describe('schedule projection', () => {
   });
 
   test('the Gantt window keeps jobs that touch it, in start order, up to the limit', () => {
-    const s = projectSchedule([submitted('late', 'training', 30), planned('late', 30, 32, 'l'), submitted('early'), planned('early', 1, 2, 'e'), submitted('mid', 'training', 4), planned('mid', 5, 8, 'm')]);
+    const s = fold(scheduleProjection, [submitted('late', 'training', 30), planned('late', 30, 32, 'l'), submitted('early'), planned('early', 1, 2, 'e'), submitted('mid', 'training', 4), planned('mid', 5, 8, 'm')]);
     assert.deepEqual(ganttJobs(s, { fromMs: Date.parse(T(0)), toMs: Date.parse(T(12)) }).jobs.map((j) => j.jobId), ['early', 'mid']);
     assert.deepEqual(ganttJobs(s, { fromMs: Date.parse(T(6)), toMs: Date.parse(T(40)) }).jobs.map((j) => j.jobId), ['mid', 'late']);
     const limited = ganttJobs(s, { fromMs: Date.parse(T(0)), toMs: Date.parse(T(40)), limit: 1 });

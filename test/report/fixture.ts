@@ -3,7 +3,8 @@ import type { NewEvent } from '../../core/envelope.ts';
 import type { EventStore } from '../../core/store/event-store.ts';
 import { settlementPeriodOf } from '../../core/time/index.ts';
 import { cacoRegistry } from '../../schemas/index.ts';
-import { orderStatement, projectSettlement } from '../../projections/settlement/index.ts';
+import { orderStatement, settlementProjection } from '../../projections/settlement/index.ts';
+import { fold } from '../../projections/index.ts';
 
 /**
  * A small, well-formed ledger written straight to a store: every event's data is checked
@@ -174,7 +175,7 @@ export async function fulfilOrder(w: FixtureWriter): Promise<void> {
   await w.append('order-order-1', 'coordination', 'flex.order.activated', ws, { orderId: 'order-1', at: iso(ws), capKw: 1645 });
   const events = [];
   for await (const e of w.store.readAll()) events.push(e);
-  const st = orderStatement(projectSettlement(events), 'order-1');
+  const st = orderStatement(fold(settlementProjection, events), 'order-1');
   assert.ok(st && st.totals.periodsSettled === 2, 'order-1 needs its window metered before it is fulfilled');
   await w.append('order-order-1', 'coordination', 'flex.order.fulfilled', we + SLOT, {
     orderId: 'order-1', deliveredMwh: st.totals.deliveredMwh, contractedMwh: st.totals.contractedMwh, paymentGbp: st.totals.paymentGbp, penaltyGbp: st.totals.penaltyGbp, netGbp: st.totals.netGbp,

@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dayImport, evolveMetering, initialMeteringState, periodImport, projectMetering } from '../../projections/metering/index.ts';
+import { dayImport, evolveMetering, initialMeteringState, periodImport, meteringProjection } from '../../projections/metering/index.ts';
 import { iso } from './helpers.ts';
+import { fold } from '../../projections/index.ts';
 
 const P35 = Date.parse('2026-01-15T17:00:00Z');
 const MIN = 60_000;
@@ -10,7 +11,7 @@ const read = (startMs: number, endMs: number, kwh: number, meterId = 'm1') => ({
 describe('metering', () => {
   test('minute reads add up to the half-hour; the average kW is kWh / 0.5 h', () => {
     const events = Array.from({ length: 30 }, (_, i) => read(P35 + i * MIN, P35 + (i + 1) * MIN, 10_000 / 60));
-    const s = projectMetering(events);
+    const s = fold(meteringProjection, events);
     const p = periodImport(s, '2026-01-15', 35);
     assert.equal(p.status, 'complete');
     assert.ok(Math.abs(p.importKwh - 5000) < 1e-9);
@@ -19,19 +20,19 @@ describe('metering', () => {
   });
 
   test('a repeated read replaces the first instead of adding to it', () => {
-    const s = projectMetering([read(P35, P35 + 30 * MIN, 5000), read(P35, P35 + 30 * MIN, 5000), read(P35, P35 + 30 * MIN, 4800)]);
+    const s = fold(meteringProjection, [read(P35, P35 + 30 * MIN, 5000), read(P35, P35 + 30 * MIN, 5000), read(P35, P35 + 30 * MIN, 4800)]);
     assert.equal(periodImport(s, '2026-01-15', 35).importKwh, 4800);
   });
 
   test('a read across a boundary is split pro rata', () => {
-    const s = projectMetering([read(P35 - 15 * MIN, P35 + 15 * MIN, 3000), read(P35 - 30 * MIN, P35 - 15 * MIN, 1000), read(P35 + 15 * MIN, P35 + 30 * MIN, 2000)]);
+    const s = fold(meteringProjection, [read(P35 - 15 * MIN, P35 + 15 * MIN, 3000), read(P35 - 30 * MIN, P35 - 15 * MIN, 1000), read(P35 + 15 * MIN, P35 + 30 * MIN, 2000)]);
     assert.equal(periodImport(s, '2026-01-15', 34).importKwh, 2500);
     assert.equal(periodImport(s, '2026-01-15', 35).importKwh, 3500);
     assert.equal(periodImport(s, '2026-01-15', 35).status, 'complete');
   });
 
   test('incomplete, missing and overlapping periods have no metered kW', () => {
-    const s = projectMetering([read(P35, P35 + 20 * MIN, 3000), read(P35 + 30 * MIN, P35 + 60 * MIN, 5000), read(P35 + 40 * MIN, P35 + 50 * MIN, 1000)]);
+    const s = fold(meteringProjection, [read(P35, P35 + 20 * MIN, 3000), read(P35 + 30 * MIN, P35 + 60 * MIN, 5000), read(P35 + 40 * MIN, P35 + 50 * MIN, 1000)]);
     const p35 = periodImport(s, '2026-01-15', 35);
     assert.equal(p35.status, 'partial');
     assert.equal(p35.meteredKw, null);
@@ -41,7 +42,7 @@ describe('metering', () => {
   });
 
   test('with two meters a period is complete only when both cover it; import is their sum', () => {
-    const s = projectMetering([read(P35, P35 + 30 * MIN, 3000, 'a'), read(P35, P35 + 30 * MIN, 2000, 'b'), read(P35 + 30 * MIN, P35 + 60 * MIN, 3000, 'a')]);
+    const s = fold(meteringProjection, [read(P35, P35 + 30 * MIN, 3000, 'a'), read(P35, P35 + 30 * MIN, 2000, 'b'), read(P35 + 30 * MIN, P35 + 60 * MIN, 3000, 'a')]);
     assert.equal(periodImport(s, '2026-01-15', 35).meteredKw, 10_000);
     assert.equal(periodImport(s, '2026-01-15', 36).status, 'partial');
   });
@@ -56,7 +57,7 @@ describe('metering', () => {
   });
 
   test('the registered v1 read (one half-hour of the whole site) counts; export is negative import', () => {
-    const s = projectMetering([
+    const s = fold(meteringProjection, [
       { type: 'site.meter.read', data: { periodStart: iso(P35), settlementDate: '2026-01-15', settlementPeriod: 35, importKwh: 4000 } },
       { type: 'site.meter.read', data: { periodStart: iso(P35 + 30 * MIN), settlementDate: '2026-01-15', settlementPeriod: 36, importKwh: -250 } },
     ]);

@@ -2,8 +2,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { HALF_HOUR_MS } from '../../core/time/index.ts';
-import { dayStatement, evolveSettlement, initialSettlementState, orderStatement, projectSettlement, toCsv } from '../../projections/settlement/index.ts';
+import { dayStatement, evolveSettlement, initialSettlementState, orderStatement, settlementProjection, toCsv } from '../../projections/settlement/index.ts';
 import { baselineFor, confirmed, dayBounds, halfHourReads, iso, registered, v1MeterRead, v1OfferPublished, v1OrderConfirmed } from './helpers.ts';
+import { fold } from '../../projections/index.ts';
 
 const close = (a: number, b: number, eps = 1e-6) => assert.ok(Math.abs(a - b) <= eps, `${a} ≠ ${b}`);
 
@@ -18,7 +19,7 @@ describe('settlement on a normal day (2026-01-15, 48 periods)', () => {
     { type: 'flex.order.activated', data: { orderId: 'ord-1' } },
     ...halfHourReads(day.startMs, day.endMs, (p) => (p >= start && p < end ? metered[(p - start) / HALF_HOUR_MS]! : 11_000)),
   ];
-  const s = projectSettlement(events);
+  const s = fold(settlementProjection, events);
 
   test('per period: delivered = baseline − metered, capped at the contract and at 0', () => {
     const st = orderStatement(s, 'ord-1')!;
@@ -47,7 +48,7 @@ describe('settlement on a normal day (2026-01-15, 48 periods)', () => {
   });
 
   test('periods without meter data are pending, not paid and not penalised', () => {
-    const partial = projectSettlement(events.filter((e) => !(e.type === 'site.meter.read' && (e.data as { intervalStart: string }).intervalStart >= iso(end - HALF_HOUR_MS))));
+    const partial = fold(settlementProjection, events.filter((e) => !(e.type === 'site.meter.read' && (e.data as { intervalStart: string }).intervalStart >= iso(end - HALF_HOUR_MS))));
     const st = orderStatement(partial, 'ord-1')!;
     assert.deepEqual(st.lines.map((l) => l.status), ['settled', 'settled', 'settled', 'pending-meter']);
     assert.equal(st.totals.penaltyGbp, 30);
@@ -67,7 +68,7 @@ describe('settlement on a normal day (2026-01-15, 48 periods)', () => {
   });
 
   test('CSV quotes fields that need it', () => {
-    const odd = projectSettlement([confirmed({ orderId: 'ord,"x"', kw: 100, startMs: start, endMs: start + HALF_HOUR_MS, price: 1, penalty: 0, baselineKw: baselineFor(start, end, () => 1) })]);
+    const odd = fold(settlementProjection, [confirmed({ orderId: 'ord,"x"', kw: 100, startMs: start, endMs: start + HALF_HOUR_MS, price: 1, penalty: 0, baselineKw: baselineFor(start, end, () => 1) })]);
     assert.ok(toCsv(orderStatement(odd, 'ord,"x"')!).split('\r\n')[1]!.startsWith('"ord,""x""",'));
   });
 });
@@ -77,7 +78,7 @@ describe('settlement on clock-change days', () => {
     test(`${date}: ${periods} periods, each settled`, () => {
       const d = dayBounds(date);
       assert.equal(d.periods, periods);
-      const s = projectSettlement([
+      const s = fold(settlementProjection, [
         confirmed({ orderId: 'all-day', kw: 1000, startMs: d.startMs, endMs: d.endMs, price: 100, penalty: 50, baselineKw: baselineFor(d.startMs, d.endMs, () => 5000) }),
         ...halfHourReads(d.startMs - 4 * HALF_HOUR_MS, d.endMs + 4 * HALF_HOUR_MS, () => 4200),
       ]);
@@ -96,7 +97,7 @@ describe('settlement on clock-change days', () => {
 
   test('2023-03-26: period 3 starts at 02:00 BST, which is 01:00 UTC', () => {
     const d = dayBounds('2023-03-26');
-    const s = projectSettlement([confirmed({ orderId: 'o', kw: 1, startMs: d.startMs, endMs: d.endMs, price: 1, penalty: 1 })]);
+    const s = fold(settlementProjection, [confirmed({ orderId: 'o', kw: 1, startMs: d.startMs, endMs: d.endMs, price: 1, penalty: 1 })]);
     const line = dayStatement(s, '2023-03-26').lines[2]!;
     assert.equal(line.startUtc, '2023-03-26T01:00:00Z');
   });
@@ -104,7 +105,7 @@ describe('settlement on clock-change days', () => {
   test('2023-10-29 local 00:00-03:00 is four hours: eight periods, 4 MWh contracted', () => {
     const startMs = Date.parse('2023-10-28T23:00:00Z'); // 00:00 BST
     const endMs = Date.parse('2023-10-29T03:00:00Z'); // 03:00 GMT
-    const s = projectSettlement([
+    const s = fold(settlementProjection, [
       confirmed({ orderId: 'night', kw: 1000, startMs, endMs, price: 80, penalty: 0, baselineKw: baselineFor(startMs, endMs, () => 3000) }),
       ...halfHourReads(startMs, endMs, () => 2000),
     ]);
@@ -122,13 +123,13 @@ describe('baseline, updates, cancellation and shared periods', () => {
 
   test('the default baseline is the offer plan at confirmation; a later re-plan does not move it', () => {
     const publish = (kw: number) => ({ type: 'flex.offer.published', data: { itemId: 'item-a', windowStart: iso(start), windowEnd: iso(end), kw: 1000, priceGbpPerMwh: 100, penaltyGbpPerMwh: 0, baselineMethod: 'scheduled-load-profile', baselineKw: baselineFor(start, end, () => kw) } });
-    const s = projectSettlement([publish(10_000), confirmed({ orderId: 'a', itemId: 'item-a', kw: 1000, startMs: start, endMs: end, price: 100, penalty: 0 }), publish(9_000), ...reads]);
+    const s = fold(settlementProjection, [publish(10_000), confirmed({ orderId: 'a', itemId: 'item-a', kw: 1000, startMs: start, endMs: end, price: 100, penalty: 0 }), publish(9_000), ...reads]);
     assert.deepEqual(orderStatement(s, 'a')!.lines.map((l) => l.baselineKw), [10_000, 10_000]);
     assert.equal(orderStatement(s, 'a')!.totals.deliveredMwh, 1);
   });
 
   test('a baseline named in the order wins; no baseline at all means no settlement for that period', () => {
-    const s = projectSettlement([
+    const s = fold(settlementProjection, [
       confirmed({ orderId: 'declared', kw: 1000, startMs: start, endMs: end, price: 100, penalty: 10, baselineKw: baselineFor(start, start + HALF_HOUR_MS, () => 9500) }),
       ...reads,
     ]);
@@ -138,7 +139,7 @@ describe('baseline, updates, cancellation and shared periods', () => {
   });
 
   test('an update changes the contracted kW from its effective time', () => {
-    const s = projectSettlement([
+    const s = fold(settlementProjection, [
       confirmed({ orderId: 'u', kw: 2000, startMs: start, endMs: end, price: 100, penalty: 100, baselineKw: baselineFor(start, end, () => 10_500) }),
       { type: 'flex.order.updated', data: { orderId: 'u', kw: 1000, effectiveFrom: iso(start + HALF_HOUR_MS) } },
       ...reads,
@@ -151,24 +152,24 @@ describe('baseline, updates, cancellation and shared periods', () => {
 
   test('cancelled before the window: nothing settled; during it: only the half-hours already started', () => {
     const base = confirmed({ orderId: 'c', kw: 1000, startMs: start, endMs: end, price: 100, penalty: 100, baselineKw: baselineFor(start, end, () => 10_000) });
-    const before = projectSettlement([base, { type: 'flex.order.cancelled', data: { orderId: 'c', at: iso(start - 3_600_000) } }, ...reads]);
+    const before = fold(settlementProjection, [base, { type: 'flex.order.cancelled', data: { orderId: 'c', at: iso(start - 3_600_000) } }, ...reads]);
     assert.equal(orderStatement(before, 'c')!.lines.length, 0);
     assert.equal(orderStatement(before, 'c')!.phase, 'cancelled');
-    const during = projectSettlement([base, { type: 'flex.order.cancelled', data: { orderId: 'c', at: iso(start + 10 * 60_000) } }, ...reads]);
+    const during = fold(settlementProjection, [base, { type: 'flex.order.cancelled', data: { orderId: 'c', at: iso(start + 10 * 60_000) } }, ...reads]);
     const st = orderStatement(during, 'c')!;
     assert.equal(st.lines.length, 1);
     assert.ok(Math.abs(st.lines[0]!.activeFraction - 1 / 3) < 1e-6);
   });
 
   test('two orders in one half-hour share the reduction in proportion; it is not paid twice', () => {
-    const s = projectSettlement([
+    const s = fold(settlementProjection, [
       confirmed({ orderId: 'x', kw: 1000, startMs: start, endMs: start + HALF_HOUR_MS, price: 100, penalty: 0, baselineKw: baselineFor(start, end, () => 10_500) }),
       confirmed({ orderId: 'y', kw: 500, startMs: start, endMs: start + HALF_HOUR_MS, price: 200, penalty: 0, baselineKw: baselineFor(start, end, () => 10_500) }),
       ...reads,
     ]);
     assert.equal(orderStatement(s, 'x')!.lines[0]!.deliveredKw, 1000);
     assert.equal(orderStatement(s, 'y')!.lines[0]!.deliveredKw, 500);
-    const tight = projectSettlement([
+    const tight = fold(settlementProjection, [
       confirmed({ orderId: 'x', kw: 1000, startMs: start, endMs: start + HALF_HOUR_MS, price: 100, penalty: 0, baselineKw: baselineFor(start, end, () => 9600) }),
       confirmed({ orderId: 'y', kw: 500, startMs: start, endMs: start + HALF_HOUR_MS, price: 200, penalty: 0, baselineKw: baselineFor(start, end, () => 9600) }),
       ...reads,
@@ -180,7 +181,7 @@ describe('baseline, updates, cancellation and shared periods', () => {
   });
 
   test('orders with impossible terms are reported, not settled; unknown references are ignored', () => {
-    const s = projectSettlement([
+    const s = fold(settlementProjection, [
       confirmed({ orderId: 'neg', kw: 1000, startMs: start, endMs: end, price: -5, penalty: 0 }),
       { type: 'flex.order.updated', data: { orderId: 'ghost', kw: 1, effectiveFrom: iso(start) } },
       ...reads,
@@ -199,7 +200,7 @@ describe('the registered v1 events (schemas/flex.ts, schemas/compute.ts)', () =>
   const metered = [10_000, 10_500, 9_000, 12_000];
 
   test('settle the same as the worked example: one baseline number for the whole window', () => {
-    const s = projectSettlement([
+    const s = fold(settlementProjection, [
       v1OfferPublished({ offerId: 'flex-20260115-sp35-38', startMs: start, endMs: end, kw: 2000, price: 95, penalty: 120, baselineKw: 11_500 }),
       v1OrderConfirmed({ orderId: 'ord-1', offerId: 'flex-20260115-sp35-38', startMs: start, endMs: end, kw: 1500, price: 95, penalty: 120, baselineKw: 11_500 }),
       registered('flex.order.activated', { orderId: 'ord-1', at: iso(start), capKw: 10_000 }),
@@ -212,7 +213,7 @@ describe('the registered v1 events (schemas/flex.ts, schemas/compute.ts)', () =>
   });
 
   test('an update applies from its time; a cancellation from its time', () => {
-    const s = projectSettlement([
+    const s = fold(settlementProjection, [
       v1OrderConfirmed({ orderId: 'o', offerId: 'x', startMs: start, endMs: end, kw: 1500, price: 100, penalty: 0, baselineKw: 12_000 }),
       registered('flex.order.updated', { orderId: 'o', kw: 1000, previousKw: 1500, at: iso(start + HALF_HOUR_MS) }),
       registered('flex.order.cancelled', { orderId: 'o', at: iso(start + 3 * HALF_HOUR_MS), reason: 'grid-need-withdrawn', by: 'buyer' }),
@@ -233,7 +234,7 @@ describe('the fold', () => {
       confirmed({ orderId: 'p', kw: 1000, startMs: start, endMs: end, price: 50, penalty: 50, baselineKw: baselineFor(start, end, () => 8000) }),
       ...halfHourReads(start, start + HALF_HOUR_MS, () => 7000),
     ];
-    const mid = projectSettlement(events);
+    const mid = fold(settlementProjection, events);
     const before = JSON.stringify(orderStatement(mid, 'p'));
     let later = mid;
     for (const e of [...halfHourReads(start, end, () => 7500), { type: 'flex.order.cancelled', data: { orderId: 'p', at: iso(start) } }]) later = evolveSettlement(later, e);
@@ -244,7 +245,7 @@ describe('the fold', () => {
 
   test('plans of offers long past are dropped, so an order on one has no baseline', () => {
     const publish = (itemId: string, s: number) => ({ type: 'flex.offer.published', data: { itemId, windowStart: iso(s), windowEnd: iso(s + HALF_HOUR_MS), kw: 1000, priceGbpPerMwh: 1, penaltyGbpPerMwh: 0, baselineMethod: 'scheduled-load-profile', baselineKw: baselineFor(s, s + HALF_HOUR_MS, () => 5000) } });
-    const s = projectSettlement([publish('old', start), publish('new', start + 8 * 86_400_000), confirmed({ orderId: 'late', itemId: 'old', kw: 100, startMs: start, endMs: start + HALF_HOUR_MS, price: 1, penalty: 0 })]);
+    const s = fold(settlementProjection, [publish('old', start), publish('new', start + 8 * 86_400_000), confirmed({ orderId: 'late', itemId: 'old', kw: 100, startMs: start, endMs: start + HALF_HOUR_MS, price: 1, penalty: 0 })]);
     assert.deepEqual([...s.offers.keys()], ['new']);
     assert.equal(orderStatement(s, 'late')!.lines[0]!.status, 'no-baseline');
   });
@@ -282,7 +283,7 @@ describe('settlement properties', () => {
       const p = d.startMs - HALF_HOUR_MS + i * HALF_HOUR_MS;
       if (kw !== null) events.push(...halfHourReads(p, p + HALF_HOUR_MS, () => kw));
     });
-    return { state: projectSettlement(events), orderIds: sc.orders.map((_, i) => `o${i}`) };
+    return { state: fold(settlementProjection, events), orderIds: sc.orders.map((_, i) => `o${i}`) };
   }
 
   test('delivered ≤ contracted, payment ≥ 0 before penalty, and the periods add up to the day', () => {
