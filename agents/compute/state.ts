@@ -1,3 +1,5 @@
+import type { DataOf } from '../../schemas/registry.ts';
+import type { PlanPublished, SiteMetered } from '../../schemas/compute.ts';
 import type { Job } from './jobs/index.ts';
 import type { Principal } from '../../core/identity/key-entry.ts';
 import type { OnsiteBattery, OnsiteOffer } from './onsite-offers.ts';
@@ -59,7 +61,7 @@ export interface CapWindow {
 
 export interface Dispatch {
   readonly slotStartMs: number;
-  readonly runs: ReadonlyArray<{ jobId: string; kw: number }>;
+  readonly runs: DataOf<typeof PlanPublished>['dispatch']['runs'];
   readonly chargeKw: number;
   readonly dischargeKw: number;
   readonly planId: string;
@@ -80,7 +82,7 @@ export interface ComputeState {
   flexRevision: number;
   lastMeterSlotMs: number | null;
   /** The jobs the last meter read booked, so a tick cut short after it can still complete them. */
-  lastMeterJobs: ReadonlyArray<{ readonly jobId: string; readonly kw: number }>;
+  lastMeterJobs: DataOf<typeof SiteMetered>['jobs'];
   planCount: number;
   /** Metered site import (kW) by half-hour start, for a week: the history a baseline leans on. */
   readonly importKwBySlot: Map<number, number>;
