@@ -1,3 +1,5 @@
-export { createComputeAgent, type ComputeAgentDeps, type RuntimePrediction } from './compute-agent.ts';
-export { initialComputeState, makeEvolve, type ComputeState, type JobRecord } from './state.ts';
+export { createComputeAgent, type ComputeAgent, type ComputeAgentDeps, type RuntimePrediction } from './compute-agent.ts';
+export { initialComputeState, type ComputeState, type JobRecord } from './state.ts';
+export { makeEvolve } from './evolve.ts';
+export type { ComputeCmd, ComputeIn, ComputeOut } from './messages.ts';
 export { flexWindows, DEFAULT_FLEX_WINDOWS, type FlexWindow, type FlexWindowOptions } from './flex-windows.ts';

@@ -2,10 +2,9 @@ import type { Principal } from '../../core/identity/key-entry.ts';
 import type { JobProblem } from './jobs/index.ts';
 import type { JobRecord } from './state.ts';
 import { HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
+import { DONE_EPS_MIN } from './progress.ts';
+import { iso } from './ledger-format.ts';
 
-/** Below this much work left a job counts as done (as the agent's metering does). */
-const DONE_EPS_MIN = 0.05;
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Roles that may pin or release anyone's job. */
 const OVERRIDE_ROLES: ReadonlySet<Principal['role']> = new Set(['operator', 'admin']);

@@ -8,7 +8,8 @@
  * stream `ext-<name>` with `source` = its party; a fact anywhere else, or whose source is not
  * the stream's owner, is ignored here (an agent of the site cannot speak for an operator).
  */
-import type { Envelope } from '../../core/envelope.ts';
+import { isOneOf, type Envelope } from '../../core/envelope.ts';
+import { BatteryStateReported, EnergyOffered } from '../../schemas/onsite.ts';
 import type { OnsiteTier } from './planner/index.ts';
 import { HOUR_MS } from '../../core/time/index.ts';
 
@@ -40,6 +41,8 @@ export function outsideOperator(e: Pick<Envelope, 'stream' | 'source'>): string 
 
 const key = (source: string, assetId: string) => `${source}\u0000${assetId}`;
 
+const isOnsiteFact = isOneOf([EnergyOffered, BatteryStateReported]);
+
 /**
  * Fold one outside fact into the offers and battery states (in place). The latest offer of an
  * asset replaces the one before (an operator re-offers to change it; powerKw 0 withdraws it).
@@ -47,31 +50,35 @@ const key = (source: string, assetId: string) => `${source}\u0000${assetId}`;
  */
 export function foldOnsiteFact(offers: Map<string, OnsiteOffer>, batteries: Map<string, OnsiteBattery>, e: Envelope): boolean {
   const source = outsideOperator(e);
-  if (source === null) return false;
-  const d = e.data as Record<string, unknown>;
-  if (e.type === 'onsite.energy.offered') {
-    const assetId = d['assetId'] as string;
-    offers.set(key(source, assetId), {
-      source,
-      assetId,
-      fromMs: Date.parse(d['from'] as string),
-      toMs: Date.parse(d['to'] as string),
-      powerKw: d['powerKw'] as number,
-      priceGbpPerMwh: d['priceGbpPerMwh'] as number,
-      carbonGPerKwh: d['carbonGPerKwh'] as number,
-      eventId: e.id,
-    });
-    return true;
+  if (source === null || !isOnsiteFact(e)) return false;
+  switch (e.type) {
+    case 'onsite.energy.offered': {
+      const d = e.data;
+      offers.set(key(source, d.assetId), {
+        source,
+        assetId: d.assetId,
+        fromMs: Date.parse(d.from),
+        toMs: Date.parse(d.to),
+        powerKw: d.powerKw,
+        priceGbpPerMwh: d.priceGbpPerMwh,
+        carbonGPerKwh: d.carbonGPerKwh,
+        eventId: e.id,
+      });
+      return true;
+    }
+    case 'onsite.battery.state.reported': {
+      const d = e.data;
+      const atMs = Date.parse(d.at);
+      const before = batteries.get(key(source, d.assetId));
+      if (before && before.atMs > atMs) return true;
+      batteries.set(key(source, d.assetId), { source, assetId: d.assetId, atMs, stateOfChargeKwh: d.stateOfChargeKwh, maxDischargeKw: d.maxDischargeKw });
+      return true;
+    }
+    default: {
+      const _never: never = e;
+      return false;
+    }
   }
-  if (e.type === 'onsite.battery.state.reported') {
-    const assetId = d['assetId'] as string;
-    const atMs = Date.parse(d['at'] as string);
-    const before = batteries.get(key(source, assetId));
-    if (before && before.atMs > atMs) return true;
-    batteries.set(key(source, assetId), { source, assetId, atMs, stateOfChargeKwh: d['stateOfChargeKwh'] as number, maxDischargeKw: d['maxDischargeKw'] as number });
-    return true;
-  }
-  return false;
 }
 
 /** Forget offers that ended by `nowMs`: they can no longer change a plan. */

@@ -1,4 +1,6 @@
-import type { EventToAppend } from '../../core/runtime/agent.ts';
+import { eventOf, type EventToAppend } from '../../core/runtime/agent.ts';
+import type { MessageOf } from '../../schemas/registry.ts';
+import { JobRejected } from '../../schemas/compute.ts';
 import { truncateText } from '../../core/runtime/input-limits.ts';
 import type { JobProblem } from './jobs/index.ts';
 
@@ -17,7 +19,7 @@ const size = (v: unknown) => Buffer.byteLength(JSON.stringify(v));
  * job id is kept only when it is a valid one (anything else is what was refused); problems
  * are kept in order while they fit the budget, the first one always (its reason cut to fit).
  */
-export function rejection(jobId: unknown, problems: ReadonlyArray<JobProblem>): EventToAppend {
+export function rejection(jobId: unknown, problems: ReadonlyArray<JobProblem>): EventToAppend<MessageOf<typeof JobRejected>> {
   const id = typeof jobId === 'string' && JOB_ID.test(jobId) ? jobId : '';
   const kept: Array<{ field: string; reason: string }> = [];
   for (const p of problems.slice(0, MAX_PROBLEMS)) {
@@ -35,5 +37,5 @@ export function rejection(jobId: unknown, problems: ReadonlyArray<JobProblem>): 
     kept.push({ field, reason });
   }
   if (kept.length === 0) kept.push({ field: '(unknown)', reason: 'refused' });
-  return { type: 'compute.job.rejected', data: { jobId: id, problems: kept } };
+  return eventOf(JobRejected, { jobId: id, problems: kept });
 }

@@ -1,9 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { createComputeAgent, type ComputeState } from '../../agents/compute/index.ts';
+import { createComputeAgent, type ComputeCmd, type ComputeIn, type ComputeState } from '../../agents/compute/index.ts';
 import { DEFAULT_SITE } from '../../agents/compute/jobs/index.ts';
-import type { AgentContext, AgentInput, Decision } from '../../core/runtime/agent.ts';
+import type { AgentContext, AgentInput, CommandMessage, Decision } from '../../core/runtime/agent.ts';
 import type { Envelope } from '../../core/envelope.ts';
 import type { Principal } from '../../core/identity/index.ts';
 import { silentLogger } from '../../core/log/logger.ts';
@@ -25,9 +25,10 @@ const operator: Principal = { keyId: 'ops-1', party: 'ops', role: 'operator' };
 const admin: Principal = { keyId: 'admin', party: 'admin', role: 'admin' };
 
 let n = 0;
-function event(type: string, version: number, stream: string, revision: number, data: unknown): Envelope {
+// Hand-made ledger events, some with only the fields a rule reads: typed as the agent's input unchecked.
+function event(type: string, version: number, stream: string, revision: number, data: unknown): Envelope<ComputeIn> {
   n++;
-  return { id: `e${n}`, type, version, stream, revision, position: n, time: iso(T0), source: 'compute', correlationId: `c${n}`, causationId: null, data, prevHash: '0'.repeat(64), hash: '0'.repeat(64), sig: 'x' };
+  return { id: `e${n}`, type, version, stream, revision, position: n, time: iso(T0), source: 'compute', correlationId: `c${n}`, causationId: null, data, prevHash: '0'.repeat(64), hash: '0'.repeat(64), sig: 'x' } as Envelope<ComputeIn>;
 }
 
 interface JobOpts {
@@ -46,11 +47,11 @@ function setup(o: JobOpts = {}) {
   const base = { jobId: 'j', class: 'training', powerKw: 500, gpuCount: null, runtimeMin: o.runtimeMin ?? 60, runtimeSource: 'given', runtimeModel: null, earliestStart: iso(o.earliestMs ?? T0 + H), deadline: iso(o.deadlineMs ?? T0 + 4 * H), slaClass: 'silver', preemptible: o.preemptible ?? false };
   state = agent.evolve(state, o.v1 ? event('compute.job.submitted', 1, 'job-j', 0, base) : event('compute.job.submitted', 2, 'job-j', 0, { ...base, submittedBy: o.submittedBy === undefined ? alice : o.submittedBy }));
   const ctx: AgentContext = { site: 't', agent: 'compute', now: () => T0, nowIso: () => iso(T0), log: silentLogger(), newId: () => `id${++n}`, setTimer: () => undefined, publish: async () => undefined };
-  const command = (name: 'pin' | 'release', data: Record<string, unknown>, by: Principal | undefined): AgentInput => ({
+  const command = (name: 'pin' | 'release', data: Record<string, unknown>, by: Principal | undefined): AgentInput<ComputeIn, ComputeCmd> => ({
     kind: 'command',
     id: `cmd${++n}`,
     correlationId: `cmd${n}`,
-    command: { id: `cmd${n}`, type: `compute.job.${name}`, version: 1, time: iso(T0), source: by?.party ?? 'nobody', correlationId: `cmd${n}`, causationId: null, data, ...(by ? { principal: by } : {}) },
+    command: { id: `cmd${n}`, type: `compute.job.${name}`, version: 1, time: iso(T0), source: by?.party ?? 'nobody', correlationId: `cmd${n}`, causationId: null, data, ...(by ? { principal: by } : {}) } as CommandMessage<ComputeCmd>,
   });
   return {
     agent,

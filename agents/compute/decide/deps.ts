@@ -1,0 +1,21 @@
+import type { Logger } from '../../../core/log/logger.ts';
+import type { SiteConfig } from '../jobs/index.ts';
+import type { FlexWindowOptions } from '../flex-windows.ts';
+import type { SitePlanner } from '../site-planner.ts';
+
+export interface RuntimePrediction {
+  readonly minutes: number;
+  readonly model: string;
+}
+
+/** Predicts a runtime from job features when a submission gives none. */
+export type RuntimePredictor = (features: Readonly<Record<string, string | number>>) => Promise<RuntimePrediction | null> | RuntimePrediction | null;
+
+/** What the compute agent's deciders need besides the state and the input. */
+export interface ComputeDeciderDeps {
+  readonly site: SiteConfig;
+  readonly predictRuntime?: RuntimePredictor;
+  readonly flexWindows: FlexWindowOptions;
+  readonly planner: SitePlanner;
+  readonly log: Logger;
+}

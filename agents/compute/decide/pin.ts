@@ -1,0 +1,27 @@
+import type { Decision } from '../../../core/runtime/agent.ts';
+import { eventOf } from '../../../core/runtime/agent.ts';
+import type { Principal } from '../../../core/identity/key-entry.ts';
+import type { DataOf } from '../../../schemas/registry.ts';
+import type { PinJob } from '../../../schemas/compute.ts';
+import { JobPinnedV2 } from '../../../schemas/compute-identity.ts';
+import { pinProblems } from '../job-authority.ts';
+import { iso } from '../ledger-format.ts';
+import type { ComputeOut } from '../messages.ts';
+import type { ComputeState } from '../state.ts';
+import { refuse } from './refuse.ts';
+
+export interface PinRequest {
+  readonly data: DataOf<typeof PinJob>;
+  /** Who sent it, as authenticated by the runtime: the submitter or an operator may pin. */
+  readonly by: Principal | undefined;
+}
+
+/** An override: the job starts at `startAt`, whatever the plan says, if its sender may and the job can. */
+export function decidePin(s: ComputeState, { data: d, by }: PinRequest): Decision<ComputeOut>[] {
+  const r = s.jobs.get(d.jobId);
+  if (!r) return refuse(d.jobId, [{ field: 'jobId', reason: 'no job with this id' }]);
+  const at = Date.parse(d.startAt);
+  const problems = pinProblems(r, at, by);
+  if (problems.length) return refuse(d.jobId, problems);
+  return [{ stream: `job-${d.jobId}`, expected: r.revision, events: [eventOf(JobPinnedV2, { jobId: d.jobId, startAt: iso(at), operator: d.operator, reason: d.reason ?? '', by: by ?? null })] }];
+}

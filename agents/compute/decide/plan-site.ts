@@ -1,0 +1,82 @@
+import type { Decision, EventToAppend } from '../../../core/runtime/agent.ts';
+import { eventOf } from '../../../core/runtime/agent.ts';
+import { JobPlanned } from '../../../schemas/compute.ts';
+import { HALF_HOUR_MS as SLOT_MS } from '../../../core/time/index.ts';
+import { coverWindows } from '../cover-windows.ts';
+import { flexCapsFor } from '../flex-caps.ts';
+import { onsiteTiers } from '../onsite-offers.ts';
+import { forecastSignals } from '../signals.ts';
+import { jobsToPlan } from '../site-planner.ts';
+import { offerWindows } from '../offer-windows.ts';
+import { currentHalfHour, firstHalfHour, jobPlannedData, planEvents, type Dispatched } from '../plan-events.ts';
+import { HORIZON_SLOTS, LONG_HORIZON_SLOTS } from '../horizon.ts';
+import { iso } from '../ledger-format.ts';
+import type { ComputeOut } from '../messages.ts';
+import type { ComputeState } from '../state.ts';
+import type { ComputeDeciderDeps } from './deps.ts';
+
+export interface PlanRequest {
+  /** The half-hour the plan starts at. */
+  readonly t: number;
+  /** The site battery's state of charge at `t`. */
+  readonly socKwh: number;
+  /** Jobs' work done by `t` where the state does not know it yet (a half-hour metered in the same tick). */
+  readonly doneAfter: ReadonlyMap<string, number>;
+  /** Why: becomes the plan's `trigger` and the moved jobs' `reason`. */
+  readonly trigger: string;
+  /** Whether this plan dispatches the half-hour at `t`, or keeps what the site is doing. */
+  readonly dispatch: boolean;
+}
+
+export interface PlannedSite {
+  readonly dispatch: Dispatched;
+  /** A `compute.job.planned` for each job the plan moved, by job id. */
+  readonly jobPlanned: ReadonlyMap<string, EventToAppend<ComputeOut>>;
+  /** The plan and its flexibility, for the plan stream. */
+  readonly planDecision: Decision<ComputeOut>;
+}
+
+/**
+ * Re-plan the site from `t`: the jobs left, on the forecast (extended over the jobs' windows),
+ * with the import caps of flexibility sold, the energy on-site assets offer and the battery.
+ * The connection limit is hard; a reduction sold is a soft cap priced at what a shortfall
+ * costs, so the plan never makes a job late to deliver flexibility worth less than that.
+ */
+export async function planSite(deps: ComputeDeciderDeps, s: ComputeState, req: PlanRequest): Promise<PlannedSite> {
+  const { site } = deps;
+  const { t, socKwh, doneAfter, trigger } = req;
+  const { jobs, records } = jobsToPlan(s, t, doneAfter);
+  const signals = coverWindows(t, s.actuals, forecastSignals(s, t), jobs, { minSlots: HORIZON_SLOTS, maxSlots: LONG_HORIZON_SLOTS });
+  const { caps, breach, orders } = flexCapsFor({ t0Ms: t, slots: HORIZON_SLOTS, slotMs: SLOT_MS, siteImportCapKw: site.importCapKw, windows: s.caps.values() });
+  const onsite = onsiteTiers({ t0Ms: t, slots: HORIZON_SLOTS, slotMs: SLOT_MS, offers: s.onsiteOffers.values(), batteries: s.onsiteBatteries });
+  const { result, note } = await deps.planner.plan(
+    { nowMs: t, site, jobs, signals, batterySocKwh: socKwh, flexCapKw: caps, flexBreachGbpPerMwh: breach, ...(onsite.length ? { onsite } : {}) },
+    deps.log,
+  );
+  const planId = `plan-${iso(t)}-${s.planCount + 1}`;
+  const forecastId = s.forecast?.forecastId ?? null;
+  const dispatch = req.dispatch ? firstHalfHour(result) : currentHalfHour(s);
+
+  const jobPlanned = new Map<string, EventToAppend<ComputeOut>>();
+  for (const jp of result.jobs) {
+    const r = records.get(jp.jobId);
+    if (!r) continue;
+    const data = jobPlannedData({ t, planId, forecastId, trigger, orders }, r, jp, doneAfter.get(jp.jobId) ?? r.doneMin);
+    if (data) jobPlanned.set(jp.jobId, eventOf(JobPlanned, data));
+  }
+
+  const events = planEvents({
+    t,
+    planId,
+    forecastId,
+    trigger,
+    result,
+    note,
+    jobCount: jobs.length,
+    capsKw: caps,
+    dispatchSlotMs: req.dispatch ? t : (s.dispatch?.slotStartMs ?? t),
+    dispatch,
+    windows: offerWindows(site, deps.flexWindows, s, t, result, socKwh),
+  });
+  return { dispatch, jobPlanned, planDecision: { stream: 'plan-main', expected: s.planRevision < 0 ? 'no-stream' : s.planRevision, events } };
+}

@@ -1,0 +1,25 @@
+import type { Decision } from '../../../core/runtime/agent.ts';
+import { eventOf } from '../../../core/runtime/agent.ts';
+import type { Principal } from '../../../core/identity/key-entry.ts';
+import type { DataOf } from '../../../schemas/registry.ts';
+import type { ReleaseJob } from '../../../schemas/compute.ts';
+import { JobReleasedV2 } from '../../../schemas/compute-identity.ts';
+import { releaseProblems } from '../job-authority.ts';
+import type { ComputeOut } from '../messages.ts';
+import type { ComputeState } from '../state.ts';
+import { refuse } from './refuse.ts';
+
+export interface ReleaseRequest {
+  readonly data: DataOf<typeof ReleaseJob>;
+  /** Who sent it, as authenticated by the runtime: the submitter or an operator may release. */
+  readonly by: Principal | undefined;
+}
+
+/** A pin removed: the planner may move the job again. */
+export function decideRelease(s: ComputeState, { data: d, by }: ReleaseRequest): Decision<ComputeOut>[] {
+  const r = s.jobs.get(d.jobId);
+  if (!r) return refuse(d.jobId, [{ field: 'jobId', reason: 'no job with this id' }]);
+  const problems = releaseProblems(r, by);
+  if (problems.length) return refuse(d.jobId, problems);
+  return [{ stream: `job-${d.jobId}`, expected: r.revision, events: [eventOf(JobReleasedV2, { jobId: d.jobId, operator: d.operator, reason: d.reason ?? '', by: by ?? null })] }];
+}

@@ -1,0 +1,45 @@
+import type { Decision } from '../../../core/runtime/agent.ts';
+import type { Envelope } from '../../../core/envelope.ts';
+import type { EnergyOffered } from '../../../schemas/onsite.ts';
+import type { MessageOf } from '../../../schemas/registry.ts';
+import { outsideOperator } from '../onsite-offers.ts';
+import { HALF_HOUR_MS as SLOT_MS } from '../../../core/time/index.ts';
+import type { ComputeOut, FlexOrderEvent } from '../messages.ts';
+import type { ComputeState } from '../state.ts';
+import type { ComputeDeciderDeps } from './deps.ts';
+import { planSite } from './plan-site.ts';
+
+/** The next half-hour after `nowMs` (strictly after: a re-plan never rewrites the half-hour under way). */
+const nextHalfHour = (nowMs: number) => Math.ceil((nowMs + 1) / SLOT_MS) * SLOT_MS;
+
+/**
+ * Re-plan from the next half-hour, keeping what the site is doing now: the moved jobs'
+ * `compute.job.planned` (by job id) and the plan.
+ */
+export async function replan(deps: ComputeDeciderDeps, s: ComputeState, nowMs: number, trigger: string): Promise<Decision<ComputeOut>[]> {
+  const planned = await planSite(deps, s, { t: nextHalfHour(nowMs), socKwh: s.socKwh, doneAfter: new Map(), trigger, dispatch: false });
+  const out: Decision<ComputeOut>[] = [];
+  for (const [jobId, e] of [...planned.jobPlanned].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const r = s.jobs.get(jobId);
+    out.push({ stream: `job-${jobId}`, ...(r ? { expected: r.revision } : {}), events: [e] });
+  }
+  out.push(planned.planDecision);
+  return out;
+}
+
+/** A flexibility order confirmed, changed or cancelled (already evolved into the caps): re-plan so the commitment holds. */
+export function decideOnFlexOrder(deps: ComputeDeciderDeps, s: ComputeState, e: Envelope<FlexOrderEvent>, nowMs: number): Promise<Decision<ComputeOut>[]> {
+  const verb = e.type.split('.').pop();
+  return replan(deps, s, nowMs, `flexibility order ${e.data.orderId} ${verb}`);
+}
+
+/**
+ * Energy an outside operator offers (already evolved, if it came through the gateway) changes
+ * what energy costs in its window: re-plan from scratch, as an incremental re-plan would keep
+ * the starts chosen without it. An offer not in the operator's own stream is not one.
+ */
+export async function decideOnEnergyOffered(deps: ComputeDeciderDeps, s: ComputeState, e: Envelope<MessageOf<typeof EnergyOffered>>, nowMs: number): Promise<Decision<ComputeOut>[]> {
+  if (outsideOperator(e) === null) return [];
+  deps.planner.forget();
+  return replan(deps, s, nowMs, `energy offered by ${e.source} (${e.data.assetId})`);
+}

@@ -1,0 +1,73 @@
+import type { Decision } from '../../../core/runtime/agent.ts';
+import { eventOf } from '../../../core/runtime/agent.ts';
+import type { Principal } from '../../../core/identity/key-entry.ts';
+import { STREAM_NAME } from '../../../core/envelope.ts';
+import type { DataOf } from '../../../schemas/registry.ts';
+import { JobPlanned, type SubmitJob } from '../../../schemas/compute.ts';
+import { JobSubmittedV2 } from '../../../schemas/compute-identity.ts';
+import { validateJob, type Job, type JobProblem } from '../jobs/index.ts';
+import { provisionalPlacement } from '../placement.ts';
+import type { ComputeOut } from '../messages.ts';
+import type { ComputeState } from '../state.ts';
+import type { ComputeDeciderDeps } from './deps.ts';
+import { refuse } from './refuse.ts';
+
+export interface Submission {
+  readonly data: DataOf<typeof SubmitJob>;
+  /** Who sent it, as authenticated by the runtime. */
+  readonly by: Principal | undefined;
+  readonly nowMs: number;
+}
+
+/**
+ * A job submitted: refused on the intake stream with each problem's field named, or accepted
+ * with its power and runtime resolved (from GPUs, from the runtime model) and given a
+ * provisional place at once, in a new stream of its own.
+ */
+export async function decideSubmit(deps: Pick<ComputeDeciderDeps, 'site' | 'predictRuntime'>, s: ComputeState, input: Submission): Promise<Decision<ComputeOut>[]> {
+  const { data: d, by } = input;
+  const site = deps.site;
+  if (!STREAM_NAME.test(`job-${d.jobId}`)) return refuse(d.jobId, [{ field: 'jobId', reason: 'use letters, digits, "_", ":" and "-" only (1 to 128 characters)' }]);
+  if (s.jobs.has(d.jobId)) return refuse(d.jobId, [{ field: 'jobId', reason: 'a job with this id was already submitted' }]);
+  const problems: JobProblem[] = [];
+  const powerKw = d.powerKw ?? (d.gpuCount !== undefined ? d.gpuCount * site.perGpuKw : undefined);
+  if (powerKw === undefined) problems.push({ field: 'powerKw', reason: 'give powerKw or gpuCount' });
+  let runtime: { minutes: number; source: 'given' | 'predicted'; model: string | null } | undefined = d.runtimeMin !== undefined ? { minutes: d.runtimeMin, source: 'given', model: null } : undefined;
+  if (!runtime) {
+    const p = d.features && deps.predictRuntime ? await deps.predictRuntime(d.features) : null;
+    // Runtimes are planned in whole minutes; round up, as under-prediction is what breaks deadlines.
+    if (p) runtime = { minutes: Math.max(1, Math.ceil(p.minutes)), source: 'predicted', model: p.model };
+    else problems.push({ field: 'runtimeMin', reason: d.features ? 'no runtime given and the runtime model could not predict one from the features' : 'give runtimeMin, or features for the runtime model' });
+  }
+  if (powerKw === undefined || !runtime || problems.length) return refuse(d.jobId, problems);
+  const job: Job = {
+    id: d.jobId,
+    class: d.class,
+    powerKw,
+    ...(d.gpuCount !== undefined ? { gpuCount: d.gpuCount } : {}),
+    runtimeMin: runtime.minutes,
+    runtimeSource: runtime.source,
+    earliestStartMs: Date.parse(d.earliestStart),
+    deadlineMs: Date.parse(d.deadline),
+    slaClass: d.slaClass,
+    preemptible: d.preemptible,
+  };
+  const invalid = validateJob(job, site);
+  if (invalid.length) return refuse(d.jobId, invalid);
+  const submitted = eventOf(JobSubmittedV2, {
+    jobId: job.id,
+    class: job.class,
+    powerKw: job.powerKw,
+    gpuCount: job.gpuCount ?? null,
+    runtimeMin: job.runtimeMin,
+    runtimeSource: runtime.source,
+    runtimeModel: runtime.model,
+    earliestStart: d.earliestStart,
+    deadline: d.deadline,
+    slaClass: job.slaClass,
+    preemptible: job.preemptible,
+    submittedBy: by ?? null,
+  });
+  const planned = eventOf(JobPlanned, provisionalPlacement(site, s, job, input.nowMs));
+  return [{ stream: `job-${job.id}`, expected: 'no-stream', events: [submitted, planned] }];
+}

@@ -1,0 +1,39 @@
+import type { SiteConfig } from './jobs/index.ts';
+import type { PlanResult } from './planner/index.ts';
+import { DAY_MS, HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
+import { flexWindows, tightArrivalsByDay, type FlexWindow, type FlexWindowOptions } from './flex-windows.ts';
+import { OFFER_SLOTS } from './horizon.ts';
+import type { ComputeState } from './state.ts';
+
+/**
+ * The flexibility a plan leaves, in windows the coordination agent can offer, each against a
+ * baseline: the plan plus what jobs still to arrive add. For the slots an offer can be made
+ * for, those are the tight arrivals (released after now, unable to avoid the slot; serving
+ * load above all, submitted as it starts) at the same times over the past week: the baseline
+ * takes the median day's (the load expected without any action), and the offer must absorb up
+ * to the worst day's. Beyond them, the import metered at the same half-hour on the latest
+ * earlier day (up to a week back).
+ */
+export function offerWindows(site: SiteConfig, options: FlexWindowOptions, s: ComputeState, t: number, result: PlanResult, socKwh: number): FlexWindow[] {
+  const historicalKw = result.slots.map((x) => {
+    for (let back = 1; back <= 7; back++) {
+      const v = s.importKwBySlot.get(x.startMs - back * DAY_MS);
+      if (v !== undefined) return v;
+    }
+    return NaN;
+  });
+  const recent = [...s.jobs.values()].map((r) => r.job).filter((j) => j.earliestStartMs > t - 8 * DAY_MS && j.deadlineMs - j.earliestStartMs < 2 * DAY_MS);
+  const arrivals = result.slots.map((x, i) => {
+    if (i >= OFFER_SLOTS) return null;
+    const byDay = tightArrivalsByDay(recent, t, x.startMs, x.startMs + SLOT_MS).sort((a, b) => a - b);
+    return { median: byDay[Math.floor((byDay.length - 1) / 2)]!, max: byDay.at(-1)! };
+  });
+  const expectedKw = result.slots.map((x, i) => (arrivals[i] ? x.siteKw + site.pue * arrivals[i].median : historicalKw[i]!));
+  const highKw = result.slots.map((x, i) => (arrivals[i] ? x.siteKw + site.pue * arrivals[i].max : NaN));
+  const bat = site.battery;
+  return flexWindows(result.flexibility, result.slots, options, expectedKw, highKw, {
+    minSocKwh: bat.minSocFraction * bat.energyKwh,
+    eta: Math.sqrt(bat.roundTripEfficiency),
+    socStartKwh: socKwh,
+  });
+}

@@ -1,0 +1,112 @@
+import type { DataOf } from '../../schemas/registry.ts';
+import { FlexibilityAvailable, JobPlanned, PlanPublished } from '../../schemas/compute.ts';
+import { eventOf, type EventToAppend } from '../../core/runtime/agent.ts';
+import type { JobPlan, PlanResult } from './planner/index.ts';
+import type { FlexCaps } from './flex-caps.ts';
+import type { FlexWindow } from './flex-windows.ts';
+import { HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
+import { iso, round } from './ledger-format.ts';
+import type { ComputeState, JobRecord } from './state.ts';
+import type { ComputeOut } from './messages.ts';
+
+/** What the site does in one half-hour: IT kW per job, and the battery. */
+export type Dispatched = Omit<DataOf<typeof PlanPublished>['dispatch'], 'slotStart'>;
+
+/** The plan's first half-hour, to dispatch now. */
+export function firstHalfHour(result: PlanResult): Dispatched {
+  const slot0 = result.slots[0];
+  return {
+    runs: result.jobs
+      .filter((j) => j.runs[0]?.slot === 0 && j.runs[0].kw > 1e-6)
+      .map((j) => ({ jobId: j.jobId, kw: round(j.runs[0]!.kw, 3) }))
+      .sort((a, b) => (a.jobId < b.jobId ? -1 : 1)),
+    chargeKw: round(slot0?.chargeKw ?? 0, 3),
+    dischargeKw: round(slot0?.dischargeKw ?? 0, 3),
+  };
+}
+
+/** What the site is doing already (a re-plan between half-hours does not change it). */
+export function currentHalfHour(s: ComputeState): Dispatched {
+  return { runs: [...(s.dispatch?.runs ?? [])], chargeKw: s.dispatch?.chargeKw ?? 0, dischargeKw: s.dispatch?.dischargeKw ?? 0 };
+}
+
+export interface JobPlannedContext {
+  readonly t: number;
+  readonly planId: string;
+  readonly forecastId: string | null;
+  readonly trigger: string;
+  readonly orders: FlexCaps['orders'];
+}
+
+/**
+ * A job's new place, or null when the plan did not move it (same start and end within a
+ * half-hour; for a job running on from now, the same end) or could not place it.
+ */
+export function jobPlannedData(c: JobPlannedContext, r: JobRecord, jp: JobPlan, doneMin: number): DataOf<typeof JobPlanned> | null {
+  if (jp.kind === 'unplaced' || jp.startMs === null) return null;
+  const start = jp.startMs;
+  const end = jp.endMs ?? start + (r.job.runtimeMin - doneMin) * 60_000;
+  const sameEnd = r.plannedEndMs !== null && Math.abs(r.plannedEndMs - end) < SLOT_MS;
+  // A job that runs on from now has not moved just because "now" has: only its end matters.
+  const continuing = r.status === 'running' && start <= c.t;
+  if (sameEnd && (continuing || (r.plannedStartMs !== null && Math.abs(r.plannedStartMs - start) < SLOT_MS))) return null;
+  const inOrders = c.orders
+    .filter((o) => jp.runs.some((x) => o.slots.has(x.slot)) || (r.plannedStartMs !== null && o.slots.has(Math.round((r.plannedStartMs - c.t) / SLOT_MS))))
+    .map((o) => o.id);
+  const runNow = jp.counterfactual;
+  return {
+    jobId: jp.jobId,
+    planId: c.planId,
+    forecastId: c.forecastId,
+    slots: jp.runs.map((x) => ({ start: iso(c.t + x.slot * SLOT_MS), kw: round(x.kw, 1) })),
+    plannedStart: iso(start),
+    plannedEnd: iso(end),
+    expected: { costGbp: round(jp.expectedCostGbp), carbonKg: round(jp.expectedCarbonKg) },
+    runNow: { costGbp: round(runNow.costGbp), carbonKg: round(runNow.carbonKg) },
+    pinned: r.pinnedStartMs !== null,
+    reason: r.pinnedStartMs !== null ? 'pinned by an operator' : inOrders.length ? `${c.trigger}; import capped by flexibility sold` : c.trigger,
+    flexOrderIds: inOrders,
+  };
+}
+
+export interface PlanFacts {
+  readonly t: number;
+  readonly planId: string;
+  readonly forecastId: string | null;
+  readonly trigger: string;
+  readonly result: PlanResult;
+  /** What went wrong on the way, if anything (SitePlan.note). */
+  readonly note: string;
+  readonly jobCount: number;
+  readonly capsKw: ReadonlyArray<number>;
+  readonly dispatchSlotMs: number;
+  readonly dispatch: Dispatched;
+  readonly windows: ReadonlyArray<FlexWindow>;
+}
+
+/** The plan's two facts: the plan itself, and the flexibility it leaves to offer. */
+export function planEvents(p: PlanFacts): Array<EventToAppend<ComputeOut>> {
+  const { result } = p;
+  return [
+    eventOf(PlanPublished, {
+      planId: p.planId,
+      forecastId: p.forecastId,
+      startsAt: iso(p.t),
+      trigger: p.trigger,
+      solver: { status: result.status, mode: result.solver.mode, note: [result.solver.message ?? '', p.note].filter(Boolean).join('; ') },
+      jobs: p.jobCount,
+      itKw: result.slots.map((x) => round(x.itKw, 1)),
+      siteKw: result.slots.map((x) => round(x.siteKw, 1)),
+      batteryChargeKw: result.slots.map((x) => round(x.chargeKw, 1)),
+      batteryDischargeKw: result.slots.map((x) => round(x.dischargeKw, 1)),
+      batterySocKwh: result.slots.map((x) => round(Math.max(0, x.socKwh), 1)),
+      importCapKw: p.capsKw.slice(0, result.slots.length).map((x) => round(x, 1)),
+      expected: { costGbp: round(result.totals.energyCostGbp), carbonKg: round(result.totals.carbonKg) },
+      dispatch: { slotStart: iso(p.dispatchSlotMs), ...p.dispatch },
+    }),
+    eventOf(FlexibilityAvailable, {
+      planId: p.planId,
+      windows: p.windows.map((w) => ({ windowStart: iso(w.windowStartMs), windowEnd: iso(w.windowEndMs), kw: w.kw, marginalCostGbpPerMwh: w.marginalCostGbpPerMwh, baselineKw: w.baselineKw })),
+    }),
+  ];
+}
