@@ -17,8 +17,11 @@ import {
   type KeyDirectory,
 } from '../../core/beckn/index.ts';
 import { decodeBecknBody, REQUEST_ACTIONS, type BecknRequestAction, type BecknBody } from '../../schemas/beckn/index.ts';
+import type { DataOf } from '../../schemas/registry.ts';
+import type { RequestRejected } from '../../schemas/flex.ts';
 import type { AckOrNackBody, RawRequest } from './beckn-http.ts';
 import { checkRequest } from './checks.ts';
+import { actionRequestOf } from './messages.ts';
 import type { CoordinationConfig } from './config.ts';
 import type { CoordinationState } from './state.ts';
 
@@ -33,18 +36,8 @@ import type { CoordinationState } from './state.ts';
  * business rules. Every refusal queues exactly one `beckn.request.rejected`.
  */
 
-export interface RejectionData {
-  readonly action: string;
-  readonly messageId: string | null;
-  readonly transactionId: string | null;
-  readonly bapId: string | null;
-  readonly httpStatus: number;
-  readonly code: string;
-  readonly reason: string;
-  readonly path: string | null;
-  /** A request refused before it was read (404, 413): what it was, never its body. */
-  readonly request?: { readonly method: string; readonly urlPath: string; readonly sizeBytes: number | null; readonly sha256: string | null };
-}
+/** A refusal as `beckn.request.rejected` records it. */
+export type RejectionData = DataOf<typeof RequestRejected>;
 
 export interface IntakeDeps {
   readonly config: CoordinationConfig;
@@ -147,7 +140,7 @@ export class BppIntake {
       const f = fault(BecknErrorCode.BUSINESS_ERROR, `${backlog} requests and callbacks are in hand for ${ctx.bap_uri} (at most ${cfg.maxPendingPerBap}); retry later`, 'context.bap_uri');
       return refuse({ statusCode: 429, headers: { 'retry-after': '1' }, body: nackOf(f) }, f.message, f.path ?? null, ids);
     }
-    const check = checkRequest(action, body, this.d.state(), nowMs, cfg);
+    const check = checkRequest(actionRequestOf(body), this.d.state(), nowMs, cfg);
     if (!check.ok) return this.remember(verified.subscriberId, ctx.message_id, refuse(nackAnswer(check.fault), check.fault.message, check.fault.path ?? null, ids));
     if (!this.roomForAck(nowMs)) {
       // Forgetting an accepted message still within its ttl would let a replay act twice.
