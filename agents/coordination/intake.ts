@@ -55,9 +55,10 @@ export interface IntakeDeps {
 /** Best effort, for the audit record only: what the (possibly unverified) body claims. */
 function claimedIds(raw: Buffer): { messageId: string | null; transactionId: string | null; bapId: string | null } {
   try {
-    const c = (JSON.parse(raw.toString('utf8')) as { context?: Record<string, unknown> }).context ?? {};
+    const parsed: unknown = JSON.parse(raw.toString('utf8'));
+    const c = typeof parsed === 'object' && parsed !== null && 'context' in parsed && typeof parsed.context === 'object' && parsed.context !== null ? parsed.context : {};
     const str = (v: unknown) => (typeof v === 'string' && v.length > 0 && v.length <= 200 ? v : null);
-    return { messageId: str(c['message_id']), transactionId: str(c['transaction_id']), bapId: str(c['bap_id']) };
+    return { messageId: str('message_id' in c ? c.message_id : null), transactionId: str('transaction_id' in c ? c.transaction_id : null), bapId: str('bap_id' in c ? c.bap_id : null) };
   } catch {
     return { messageId: null, transactionId: null, bapId: null };
   }
@@ -76,8 +77,8 @@ export class BppIntake {
   async handle(req: RawRequest): Promise<HttpAnswer<AckOrNackBody>> {
     const { config: cfg } = this.d;
     const nowMs = this.d.nowMs();
-    const action = req.action as BecknRequestAction;
-    if (!(REQUEST_ACTIONS as ReadonlyArray<string>).includes(action)) {
+    const action = REQUEST_ACTIONS.find((a) => a === req.action);
+    if (action === undefined) {
       return nackAnswer(fault(BecknErrorCode.INVALID_REQUEST, `a BPP does not take "${req.action}"`, 'context.action'));
     }
     const claimed = claimedIds(req.body);

@@ -5,8 +5,7 @@ import { buildCatalog, buildContext, onSearchResponse, StaticKeyDirectory } from
 import { DeciderSpec, type GivenEvent } from '../../core/testing/index.ts';
 import type { AgentInput } from '../../core/runtime/agent.ts';
 import { coordinationConfig, seededSigningKey, SIM_BPP } from '../../agents/coordination/index.ts';
-import { createGridOperatorAgent, GRID_OPERATOR_AGENT, SIM_BAP, type BecknTransport } from '../../agents/grid-operator/index.ts';
-import type { CallbackBody, GridOperatorCmd, GridOperatorIn } from '../../agents/grid-operator/messages.ts';
+import { createGridOperatorAgent, GRID_OPERATOR_AGENT, SIM_BAP, type BecknTransport, type CallbackBody, type GridOperatorCmd, type GridOperatorIn } from '../../agents/grid-operator/index.ts';
 import type { BecknCallbackAction } from '../../schemas/beckn/index.ts';
 import { HOUR, T0 } from './harness.ts';
 
