@@ -48,9 +48,23 @@ export function decideCoordination(deps: CoordinationDecideDeps, input: AgentInp
           return decideFlexibility(deps, s, now.nowMs);
         case 'site.meter.read':
           return decideMeterRead(deps, s, e.data.periodStart, now);
-        default:
-          // Its own events and the rest reach `evolve` only.
+        // Its own events are folded by `evolve`, never decided on.
+        case 'flex.offer.published':
+        case 'flex.order.selected':
+        case 'flex.order.initialized':
+        case 'flex.order.confirmed':
+        case 'flex.order.activated':
+        case 'flex.order.updated':
+        case 'flex.order.fulfilled':
+        case 'flex.order.cancelled':
+        case 'flex.order.rated':
+        case 'beckn.request.rejected':
+        case 'beckn.callback.scheduled':
           return decided([]);
+        default: {
+          const _never: never = e;
+          return decided([]);
+        }
       }
     }
     case 'command': {

@@ -40,13 +40,34 @@ export function decideGridOperator(deps: GridOperatorDecideDeps, input: AgentInp
         case 'outbox.effect.sent':
         case 'outbox.effect.failed':
           return decideOutcome(GRID_OPERATOR_AGENT, s, pending, e);
-        default:
-          // Its own events reach `evolve` only.
+        // Its own events are folded by `evolve`, never decided on.
+        case 'market.purchase.searched':
+        case 'market.purchase.selected':
+        case 'market.purchase.quoted':
+        case 'market.purchase.ordered':
+        case 'market.purchase.declined':
+        case 'market.purchase.changed':
+        case 'market.delivery.reported':
+        case 'market.delivery.rated':
+        case 'beckn.request.scheduled':
           return decided(pending);
+        default: {
+          const _never: never = e;
+          return decided(pending);
+        }
       }
     }
-    case 'command':
-      return decideCallback(deps, s, pending, actionCallbackOf(input.command.data.body), now);
+    case 'command': {
+      const c = input.command;
+      switch (c.type) {
+        case 'market.callback.handle':
+          return decideCallback(deps, s, pending, actionCallbackOf(c.data.body), now);
+        default: {
+          const _never: never = c.type;
+          return decided(pending);
+        }
+      }
+    }
     case 'timer':
       return decided(pending);
   }

@@ -9,11 +9,8 @@ import type { BecknBody, BecknCallbackAction } from '../../schemas/beckn/index.t
 /** What the grid operator emits: the buyer's facts and the Beckn requests they send. */
 export type GridOperatorOut = MarketEvent | MessageOf<typeof BecknRequestScheduled>;
 
-/** Its own events (what `evolve` folds). */
-export type GridOperatorOwn = GridOperatorOut;
-
-/** What it decides on besides its commands: stress windows, forecasts, and the answers to its requests. */
-export type GridOperatorIn = GridOperatorOwn | MessageOf<typeof StressExpected | typeof ForecastPublished | typeof EffectSent | typeof EffectFailed>;
+/** Its own events (what `evolve` folds) and what it decides on: stress windows, forecasts, and the answers to its requests. */
+export type GridOperatorIn = GridOperatorOut | MessageOf<typeof StressExpected | typeof ForecastPublished | typeof EffectSent | typeof EffectFailed>;
 
 export type GridOperatorCmd = MarketCommand;
 
