@@ -13,7 +13,8 @@ import {
   type FlexIntent,
   type OfferAvailability,
 } from '../../beckn/index.ts';
-import type { BecknBody, BecknRequestAction, Context } from '../../schemas/beckn/index.ts';
+import type { BecknBody, Context } from '../../schemas/beckn/index.ts';
+import type { ActionRequest } from './messages.ts';
 import type { CoordinationConfig } from './config.ts';
 import { asFlexibility } from './offers.ts';
 import { availableKwOf, draftKey, type CoordinationState, type OrderRecord } from './state.ts';
@@ -27,13 +28,17 @@ import { truncateText } from '../../core/runtime/input-limits.ts';
  */
 
 export type RequestPlan =
-  | { readonly action: 'search'; readonly intent: FlexIntent }
-  | { readonly action: 'select' | 'init' | 'confirm'; readonly offerId: string; readonly kw: number; readonly draftOrderId: string | undefined }
-  | { readonly action: 'status'; readonly orderId: string }
-  | { readonly action: 'update'; readonly orderId: string; readonly kw: number }
-  | { readonly action: 'cancel'; readonly orderId: string; readonly reason: string }
-  | { readonly action: 'rating'; readonly orderId: string; readonly value: number }
-  | { readonly action: 'support'; readonly refId: string | undefined };
+  | { readonly action: 'search'; readonly body: BecknBody<'search'>; readonly intent: FlexIntent }
+  | ({ readonly offerId: string; readonly kw: number; readonly draftOrderId: string | undefined } & (
+      | { readonly action: 'select'; readonly body: BecknBody<'select'> }
+      | { readonly action: 'init'; readonly body: BecknBody<'init'> }
+      | { readonly action: 'confirm'; readonly body: BecknBody<'confirm'> }
+    ))
+  | { readonly action: 'status'; readonly body: BecknBody<'status'>; readonly order: OrderRecord }
+  | { readonly action: 'update'; readonly body: BecknBody<'update'>; readonly order: OrderRecord; readonly kw: number }
+  | { readonly action: 'cancel'; readonly body: BecknBody<'cancel'>; readonly order: OrderRecord; readonly reason: string }
+  | { readonly action: 'rating'; readonly body: BecknBody<'rating'>; readonly orderId: string; readonly value: number }
+  | { readonly action: 'support'; readonly body: BecknBody<'support'>; readonly refId: string | undefined };
 
 export type CheckResult = { readonly ok: true; readonly plan: RequestPlan } | { readonly ok: false; readonly fault: BecknFault };
 
@@ -73,53 +78,55 @@ const isFault = (x: unknown): x is BecknFault => typeof x === 'object' && x !== 
 
 const CONFIRMED = new Set(['confirmed', 'active', 'fulfilled']);
 
-export function checkRequest<A extends BecknRequestAction>(action: A, body: BecknBody<A>, s: CoordinationState, nowMs: number, cfg: CoordinationConfig): CheckResult {
-  const ctxFault = checkContext(body.context, cfg);
+export function checkRequest(req: ActionRequest, s: CoordinationState, nowMs: number, cfg: CoordinationConfig): CheckResult {
+  const ctxFault = checkContext(req.body.context, cfg);
   if (ctxFault) return bad(ctxFault);
-  const bapId = body.context.bap_id;
-  switch (action) {
+  const bapId = req.body.context.bap_id;
+  switch (req.action) {
     case 'search':
-      return good({ action: 'search', intent: intentFromSearch(body as BecknBody<'search'>) });
+      return good({ action: 'search', body: req.body, intent: intentFromSearch(req.body) });
     case 'select':
     case 'init':
     case 'confirm': {
-      const order = (body as BecknBody<'select' | 'init' | 'confirm'>).message.order;
+      const order = req.body.message.order;
       const itemId = order.items[0]?.id ?? '';
       const closed = closedItemFault(s, itemId, nowMs);
       if (closed) return bad(closed);
       const r = orderIntentFromOrder(order, cfg.provider.id, offerLookup(s, nowMs, cfg));
       if (!r.ok) return bad(r.fault);
-      const draftOrderId = s.drafts.get(draftKey(body.context.transaction_id, r.intent.itemId));
-      if (action === 'confirm') {
-        const accepted = (body as BecknBody<'confirm'>).message.order.quote;
-        const draft = draftOrderId !== undefined ? s.orders.get(draftOrderId) : undefined;
-        const f = checkQuote({ accepted, current: quoteFor(r.intent.offer, r.intent.kw), ...(draft ? { quotedAtMs: draft.quotedAtMs } : {}), nowMs });
-        if (f) return bad(f);
-      }
-      return good({ action, offerId: r.intent.itemId, kw: r.intent.kw, draftOrderId });
+      const draftOrderId = s.drafts.get(draftKey(req.body.context.transaction_id, r.intent.itemId));
+      const terms = { offerId: r.intent.itemId, kw: r.intent.kw, draftOrderId };
+      if (req.action === 'select') return good({ action: 'select', body: req.body, ...terms });
+      if (req.action === 'init') return good({ action: 'init', body: req.body, ...terms });
+      const draft = draftOrderId !== undefined ? s.orders.get(draftOrderId) : undefined;
+      const f = checkQuote({ accepted: req.body.message.order.quote, current: quoteFor(r.intent.offer, r.intent.kw), ...(draft ? { quotedAtMs: draft.quotedAtMs } : {}), nowMs });
+      if (f) return bad(f);
+      return good({ action: 'confirm', body: req.body, ...terms });
     }
     case 'status': {
-      const o = ownOrder(s, (body as BecknBody<'status'>).message.order_id, bapId, 'message.order_id');
-      return isFault(o) ? bad(o) : good({ action: 'status', orderId: o.orderId });
+      const o = ownOrder(s, req.body.message.order_id, bapId, 'message.order_id');
+      return isFault(o) ? bad(o) : good({ action: 'status', body: req.body, order: o });
     }
     case 'update':
-      return checkUpdateRequest(body as BecknBody<'update'>, s, nowMs);
+      return checkUpdateRequest(req.body, s, nowMs);
     case 'cancel': {
-      const m = (body as BecknBody<'cancel'>).message;
+      const m = req.body.message;
       const o = ownOrder(s, m.order_id, bapId, 'message.order_id');
       if (isFault(o)) return bad(o);
       if (o.phase === 'cancelled') return bad(fault(BecknErrorCode.CANCELLATION_NOT_POSSIBLE, `order "${o.orderId}" is already cancelled`, 'message.order_id'));
       if (!CONFIRMED.has(o.phase)) return bad(fault(BecknErrorCode.CANCELLATION_NOT_POSSIBLE, `order "${o.orderId}" was never confirmed; there is nothing to cancel`, 'message.order_id'));
       const f = checkCancel({ windowStartMs: o.windowStartMs, gateMin: (o.windowStartMs - o.cancelGateMs) / 60_000, nowMs });
       if (f) return bad(f);
-      return good({ action: 'cancel', orderId: o.orderId, reason: truncateText(m.descriptor?.short_desc || m.cancellation_reason_id || 'cancelled by the buyer', 512) });
+      return good({ action: 'cancel', body: req.body, order: o, reason: truncateText(m.descriptor?.short_desc || m.cancellation_reason_id || 'cancelled by the buyer', 512) });
     }
     case 'rating':
-      return checkRating(body as BecknBody<'rating'>, s);
+      return checkRating(req.body, s);
     case 'support':
-      return good({ action: 'support', refId: (body as BecknBody<'support'>).message.support.ref_id });
-    default:
-      return bad(fault(BecknErrorCode.INVALID_REQUEST, `unknown action "${String(action)}"`, 'context.action'));
+      return good({ action: 'support', body: req.body, refId: req.body.message.support.ref_id });
+    default: {
+      const never: never = req;
+      return never;
+    }
   }
 }
 
@@ -138,7 +145,7 @@ function checkUpdateRequest(body: BecknBody<'update'>, s: CoordinationState, now
     return bad(fault(BecknErrorCode.FULFILLMENT_UNAVAILABLE, `order "${o.orderId}" is delivered as fulfillment "${fulfillmentIdOf(o.offerId)}"; its window cannot move`, 'message.order.fulfillments'));
   }
   const items = m.order.items;
-  if (items === undefined) return good({ action: 'update', orderId: o.orderId, kw: o.kw });
+  if (items === undefined) return good({ action: 'update', body, order: o, kw: o.kw });
   if (items.length !== 1) return bad(fault(BecknErrorCode.INVALID_REQUEST, 'an order holds exactly one flexibility item', 'message.order.items'));
   const item = items[0]!;
   if (item.id !== o.offerId) return bad(fault(BecknErrorCode.ITEM_NOT_FOUND, `order "${o.orderId}" is for item "${o.offerId}"`, 'message.order.items[0].id'));
@@ -152,7 +159,7 @@ function checkUpdateRequest(body: BecknBody<'update'>, s: CoordinationState, now
     const free = availableKwOf(s, o.offerId, o.orderId);
     if (kw > free + 1e-9) return bad(fault(BecknErrorCode.ITEM_QUANTITY_UNAVAILABLE, `${kw} kW asked, ${free} kW available`, path));
   }
-  return good({ action: 'update', orderId: o.orderId, kw });
+  return good({ action: 'update', body, order: o, kw });
 }
 
 function checkRating(body: BecknBody<'rating'>, s: CoordinationState): CheckResult {
@@ -171,7 +178,7 @@ function checkRating(body: BecknBody<'rating'>, s: CoordinationState): CheckResu
     if (!Number.isInteger(value) || value < 1 || value > 5) {
       return bad(fault(BecknErrorCode.INVALID_RATING_VALUE, `rating "${r.value}" must be a whole number from 1 to 5`, `message.ratings[${i}].value`));
     }
-    return good({ action: 'rating', orderId: order.orderId, value });
+    return good({ action: 'rating', body, orderId: order.orderId, value });
   }
   return bad(fault(BecknErrorCode.ENTITY_TO_RATE_NOT_FOUND, 'no confirmed order of this buyer matches the ratings', 'message.ratings'));
 }

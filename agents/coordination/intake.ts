@@ -17,8 +17,11 @@ import {
   type KeyDirectory,
 } from '../../beckn/index.ts';
 import { decodeBecknBody, REQUEST_ACTIONS, type BecknRequestAction, type BecknBody } from '../../schemas/beckn/index.ts';
+import type { DataOf } from '../../schemas/registry.ts';
+import type { RequestRejected } from '../../schemas/flex.ts';
 import type { AckOrNackBody, RawRequest } from './beckn-http.ts';
 import { checkRequest } from './checks.ts';
+import { actionRequestOf } from './messages.ts';
 import type { CoordinationConfig } from './config.ts';
 import type { CoordinationState } from './state.ts';
 
@@ -33,18 +36,8 @@ import type { CoordinationState } from './state.ts';
  * business rules. Every refusal queues exactly one `beckn.request.rejected`.
  */
 
-export interface RejectionData {
-  readonly action: string;
-  readonly messageId: string | null;
-  readonly transactionId: string | null;
-  readonly bapId: string | null;
-  readonly httpStatus: number;
-  readonly code: string;
-  readonly reason: string;
-  readonly path: string | null;
-  /** A request refused before it was read (404, 413): what it was, never its body. */
-  readonly request?: { readonly method: string; readonly urlPath: string; readonly sizeBytes: number | null; readonly sha256: string | null };
-}
+/** A refusal as `beckn.request.rejected` records it. */
+export type RejectionData = DataOf<typeof RequestRejected>;
 
 export interface IntakeDeps {
   readonly config: CoordinationConfig;
@@ -62,9 +55,10 @@ export interface IntakeDeps {
 /** Best effort, for the audit record only: what the (possibly unverified) body claims. */
 function claimedIds(raw: Buffer): { messageId: string | null; transactionId: string | null; bapId: string | null } {
   try {
-    const c = (JSON.parse(raw.toString('utf8')) as { context?: Record<string, unknown> }).context ?? {};
+    const parsed: unknown = JSON.parse(raw.toString('utf8'));
+    const c = typeof parsed === 'object' && parsed !== null && 'context' in parsed && typeof parsed.context === 'object' && parsed.context !== null ? parsed.context : {};
     const str = (v: unknown) => (typeof v === 'string' && v.length > 0 && v.length <= 200 ? v : null);
-    return { messageId: str(c['message_id']), transactionId: str(c['transaction_id']), bapId: str(c['bap_id']) };
+    return { messageId: str('message_id' in c ? c.message_id : null), transactionId: str('transaction_id' in c ? c.transaction_id : null), bapId: str('bap_id' in c ? c.bap_id : null) };
   } catch {
     return { messageId: null, transactionId: null, bapId: null };
   }
@@ -83,8 +77,8 @@ export class BppIntake {
   async handle(req: RawRequest): Promise<HttpAnswer<AckOrNackBody>> {
     const { config: cfg } = this.d;
     const nowMs = this.d.nowMs();
-    const action = req.action as BecknRequestAction;
-    if (!(REQUEST_ACTIONS as ReadonlyArray<string>).includes(action)) {
+    const action = REQUEST_ACTIONS.find((a) => a === req.action);
+    if (action === undefined) {
       return nackAnswer(fault(BecknErrorCode.INVALID_REQUEST, `a BPP does not take "${req.action}"`, 'context.action'));
     }
     const claimed = claimedIds(req.body);
@@ -147,7 +141,7 @@ export class BppIntake {
       const f = fault(BecknErrorCode.BUSINESS_ERROR, `${backlog} requests and callbacks are in hand for ${ctx.bap_uri} (at most ${cfg.maxPendingPerBap}); retry later`, 'context.bap_uri');
       return refuse({ statusCode: 429, headers: { 'retry-after': '1' }, body: nackOf(f) }, f.message, f.path ?? null, ids);
     }
-    const check = checkRequest(action, body, this.d.state(), nowMs, cfg);
+    const check = checkRequest(actionRequestOf(body), this.d.state(), nowMs, cfg);
     if (!check.ok) return this.remember(verified.subscriberId, ctx.message_id, refuse(nackAnswer(check.fault), check.fault.message, check.fault.path ?? null, ids));
     if (!this.roomForAck(nowMs)) {
       // Forgetting an accepted message still within its ttl would let a replay act twice.

@@ -1,6 +1,6 @@
-import { flexItemId, settlementPeriodsOf, type FlexibilityAvailable } from '../../beckn/index.ts';
+import { flexItemId, settlementPeriodsOf, type FlexibilityAvailable as CatalogFlexibility } from '../../beckn/index.ts';
 import type { CoordinationConfig } from './config.ts';
-import { availableKwOf, isSold, type CoordinationState, type PublishedOffer } from './state.ts';
+import { availableKwOf, isSold, type CoordinationState, type OfferTerms, type PublishedOffer } from './state.ts';
 
 /**
  * From the compute agent's flexibility to catalog offers, and when an offer is worth
@@ -13,25 +13,6 @@ import { availableKwOf, isSold, type CoordinationState, type PublishedOffer } fr
  * of inventing a new one every half-hour.
  */
 
-export interface OfferData {
-  readonly offerId: string;
-  readonly planId: string;
-  readonly windowStart: string;
-  readonly windowEnd: string;
-  readonly settlementDate: string;
-  readonly firstSettlementPeriod: number;
-  readonly lastSettlementPeriod: number;
-  readonly availableKw: number;
-  readonly minKw: number;
-  readonly priceGbpPerMwh: number;
-  readonly penaltyGbpPerMwh: number;
-  readonly noticeMin: number;
-  readonly baselineMethod: string;
-  readonly baselineKw: number;
-  readonly location: string;
-  readonly validUntil: string;
-}
-
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -39,7 +20,7 @@ export function priceFor(marginalCostGbpPerMwh: number, cfg: CoordinationConfig)
   return r2(Math.max(cfg.minPriceGbpPerMwh, marginalCostGbpPerMwh + cfg.marginGbpPerMwh));
 }
 
-function offerData(w: { startMs: number; endMs: number; kw: number; cost: number; baselineKw: number }, planId: string, cfg: CoordinationConfig): OfferData {
+function offerData(w: { startMs: number; endMs: number; kw: number; cost: number; baselineKw: number }, planId: string, cfg: CoordinationConfig): OfferTerms {
   const periods = settlementPeriodsOf(w.startMs, w.endMs);
   const price = priceFor(w.cost, cfg);
   return {
@@ -63,9 +44,9 @@ function offerData(w: { startMs: number; endMs: number; kw: number; cost: number
 }
 
 /** The offers the latest flexibility supports at `nowMs`: aligned windows, enough notice, within the horizon. */
-export function candidateOffers(flex: CoordinationState['flex'], nowMs: number, cfg: CoordinationConfig): OfferData[] {
+export function candidateOffers(flex: CoordinationState['flex'], nowMs: number, cfg: CoordinationConfig): OfferTerms[] {
   if (!flex) return [];
-  const out: OfferData[] = [];
+  const out: OfferTerms[] = [];
   for (const w of flex.windows) {
     const startMs = Date.parse(w.windowStart);
     const endMs = Date.parse(w.windowEnd);
@@ -83,7 +64,7 @@ const isAligned = (startMs: number, endMs: number): boolean => endMs > startMs &
 const moved = (from: number, to: number, fraction: number, abs: number): boolean => Math.abs(to - from) > Math.max(abs, fraction * Math.abs(from));
 
 /** Whether a candidate differs enough from what was published to say so on the ledger. */
-export function materiallyDifferent(published: PublishedOffer, c: OfferData, cfg: CoordinationConfig): boolean {
+export function materiallyDifferent(published: PublishedOffer, c: OfferTerms, cfg: CoordinationConfig): boolean {
   const t = cfg.republish;
   const kwFraction = c.availableKw < published.availableKw ? t.kwDownFraction : t.kwUpFraction;
   return (
@@ -98,12 +79,12 @@ export function materiallyDifferent(published: PublishedOffer, c: OfferData, cfg
  * materially, and withdrawals (available 0) of open offers the plan no longer supports.
  * An offer with an order is frozen: its capacity is promised and its baseline agreed.
  */
-export function offersToPublish(s: CoordinationState, nowMs: number, cfg: CoordinationConfig): OfferData[] {
+export function offersToPublish(s: CoordinationState, nowMs: number, cfg: CoordinationConfig): OfferTerms[] {
   // A plan on the other alignment says nothing about the offered windows: wait for the next.
   const aligned = s.flex ? s.flex.windows.filter((w) => isAligned(Date.parse(w.windowStart), Date.parse(w.windowEnd))) : [];
   if (aligned.length === 0) return [];
   const candidates = candidateOffers(s.flex, nowMs, cfg);
-  const out: OfferData[] = [];
+  const out: OfferTerms[] = [];
   const seen = new Set<string>();
   for (const c of candidates) {
     seen.add(c.offerId);
@@ -122,7 +103,7 @@ export function offersToPublish(s: CoordinationState, nowMs: number, cfg: Coordi
   return out;
 }
 
-function withdrawn(p: PublishedOffer, planId: string, location: string): OfferData {
+function withdrawn(p: PublishedOffer, planId: string, location: string): OfferTerms {
   const periods = settlementPeriodsOf(p.windowStartMs, p.windowEndMs);
   return {
     offerId: p.offerId,
@@ -145,7 +126,7 @@ function withdrawn(p: PublishedOffer, planId: string, location: string): OfferDa
 }
 
 /** The catalog form of a published offer. */
-export function asFlexibility(o: PublishedOffer, cfg: CoordinationConfig): FlexibilityAvailable {
+export function asFlexibility(o: PublishedOffer, cfg: CoordinationConfig): CatalogFlexibility {
   return {
     offerId: o.offerId,
     windowStartMs: o.windowStartMs,

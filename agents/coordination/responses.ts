@@ -24,7 +24,8 @@ import {
   type Telemetry,
 } from '../../beckn/index.ts';
 import { orderStatement } from '../../projections/settlement/index.ts';
-import type { BecknBody, BecknRequestAction, Billing, Catalog, Context, TagGroup } from '../../schemas/beckn/index.ts';
+import type { BecknRequestAction, Billing, Catalog, Context, TagGroup } from '../../schemas/beckn/index.ts';
+import type { ActionRequest } from './messages.ts';
 import type { CoordinationConfig } from './config.ts';
 import { asFlexibility, openOffers } from './offers.ts';
 import { availableKwOf, type CoordinationState, type OrderRecord, type PublishedOffer } from './state.ts';
@@ -220,13 +221,29 @@ export const onSupportBody = (cfg: CoordinationConfig, i: CallbackInput<'support
  * The callback that refuses a request the server had accepted, because the state moved in
  * between (another buyer took the kW): the order as asked, and the error.
  */
-export function errorCallback<A extends BecknRequestAction>(cfg: CoordinationConfig, i: CallbackInput<A>, body: BecknBody<A>, f: BecknFault) {
-  const context = cb(cfg, i);
+export function errorCallback(cfg: CoordinationConfig, req: ActionRequest, nowMs: number, f: BecknFault) {
+  const context = cb(cfg, { request: req.body.context, nowMs });
   const error = { code: f.code, message: f.message, ...(f.path !== undefined ? { paths: f.path } : {}) };
-  const m = body.message as Record<string, unknown>;
-  const order = 'order' in m ? { ...(typeof (m['order'] as { id?: unknown }).id === 'string' ? { id: (m['order'] as { id: string }).id } : {}) } : 'order_id' in m ? { id: m['order_id'] as string } : undefined;
-  if (i.request.action === 'rating') return { context, message: {}, error };
-  if (i.request.action === 'support') return { context, message: { support: {} }, error };
-  if (i.request.action === 'search') return { context, message: { catalog: { providers: [] } }, error };
-  return { context, message: { order: order ?? {} }, error };
+  switch (req.action) {
+    case 'rating':
+      return { context, message: {}, error };
+    case 'support':
+      return { context, message: { support: {} }, error };
+    case 'search':
+      return { context, message: { catalog: { providers: [] } }, error };
+    case 'select':
+    case 'init':
+    case 'confirm':
+    case 'update': {
+      const id = req.body.message.order.id;
+      return { context, message: { order: typeof id === 'string' ? { id } : {} }, error };
+    }
+    case 'status':
+    case 'cancel':
+      return { context, message: { order: { id: req.body.message.order_id } }, error };
+    default: {
+      const never: never = req;
+      return never;
+    }
+  }
 }

@@ -1,20 +1,24 @@
 import type { Envelope } from '../../core/envelope.ts';
 import { evolveSettlement, initialSettlementState, type SettlementState } from '../../projections/settlement/index.ts';
 import { DAY_MS } from '../../core/time/index.ts';
+import type { DataOf } from '../../schemas/registry.ts';
+import type { FlexibilityAvailable } from '../../schemas/compute.ts';
+import type { OfferPublished, OrderSelected } from '../../schemas/flex.ts';
+import { isCoordinationInput, type CoordinationIn } from './messages.ts';
 
 /**
  * What the coordination agent knows, built only by `evolve` from its own events (offers,
  * orders, rejections) and the facts it observes (the compute agent's flexibility, meter reads).
  * The HTTP server reads it, never writes it.
+ *
+ * Immutable: `evolve` returns a new state and never changes the one it was given, so the
+ * intake may hold a state while the agent moves on, and one empty state serves every rebuild.
  */
 
-export interface FlexWindowData {
-  readonly windowStart: string;
-  readonly windowEnd: string;
-  readonly kw: number;
-  readonly marginalCostGbpPerMwh: number;
-  readonly baselineKw: number;
-}
+export type FlexWindow = DataOf<typeof FlexibilityAvailable>['windows'][number];
+export type OfferTerms = DataOf<typeof OfferPublished>;
+/** The terms every order event carries (selected, initialized and confirmed share them). */
+export type OrderTerms = DataOf<typeof OrderSelected>;
 
 export interface PublishedOffer {
   readonly offerId: string;
@@ -60,26 +64,25 @@ export interface OrderRecord {
 
 export interface CoordinationState {
   /** The compute agent's latest flexibility (all windows of its latest plan). */
-  readonly flex: { readonly planId: string; readonly windows: ReadonlyArray<FlexWindowData> } | null;
-  readonly offers: Map<string, PublishedOffer>;
-  readonly orders: Map<string, OrderRecord>;
+  readonly flex: { readonly planId: string; readonly windows: ReadonlyArray<FlexWindow> } | null;
+  readonly offers: ReadonlyMap<string, PublishedOffer>;
+  readonly orders: ReadonlyMap<string, OrderRecord>;
   /** `<transaction_id>|<item id>` → the draft order it is building (select/init before confirm). */
-  readonly drafts: Map<string, string>;
-  settlement: SettlementState;
-  rejections: number;
+  readonly drafts: ReadonlyMap<string, string>;
+  readonly settlement: SettlementState;
+  readonly rejections: number;
 }
 
-export const INITIAL_COORDINATION_STATE: CoordinationState = Object.freeze({
-  flex: null,
-  offers: new Map(),
-  orders: new Map(),
-  drafts: new Map(),
-  settlement: initialSettlementState,
-  rejections: 0,
-}) as CoordinationState;
-
-function fresh(): CoordinationState {
+export function initialCoordinationState(): CoordinationState {
   return { flex: null, offers: new Map(), orders: new Map(), drafts: new Map(), settlement: initialSettlementState, rejections: 0 };
+}
+
+/** The state before any event; never changed, since `evolve` never changes a state. */
+export const INITIAL_COORDINATION_STATE: CoordinationState = Object.freeze(initialCoordinationState());
+
+/** Whether a state read back from the runtime (typed `unknown` there) is this agent's. */
+export function isCoordinationState(x: unknown): x is CoordinationState {
+  return typeof x === 'object' && x !== null && 'offers' in x && x.offers instanceof Map && 'orders' in x && x.orders instanceof Map && 'drafts' in x && x.drafts instanceof Map && 'settlement' in x;
 }
 
 export const draftKey = (transactionId: string, itemId: string): string => `${transactionId}|${itemId}`;
@@ -103,114 +106,129 @@ export function isSold(s: CoordinationState, offerId: string): boolean {
 
 const ms = (iso: string): number => Date.parse(iso);
 
-/** Settlement folds only these; a meter read is the common case, so it is checked first. */
-const SETTLEMENT_TYPES = new Set(['site.meter.read', 'flex.offer.published', 'flex.order.confirmed', 'flex.order.updated', 'flex.order.cancelled', 'flex.order.activated', 'flex.order.fulfilled']);
-
-interface TermsData {
-  orderId: string;
-  offerId: string;
-  transactionId: string;
-  bapId: string;
-  bapUri: string;
-  windowStart: string;
-  windowEnd: string;
-  kw: number;
-  priceGbpPerMwh: number;
-  penaltyGbpPerMwh: number;
-  baselineMethod: string;
-  baselineKw: number;
-  cancelGate: string;
+/** An order as its terms describe it, in `phase` at `atMs` (after `prev`, the same order before). */
+export function orderRecordOf(t: OrderTerms, phase: 'selected' | 'initialized' | 'confirmed', atMs: number, prev: OrderRecord | undefined): OrderRecord {
+  return {
+    orderId: t.orderId,
+    offerId: t.offerId,
+    transactionId: t.transactionId,
+    bapId: t.bapId,
+    bapUri: t.bapUri,
+    kw: t.kw,
+    priceGbpPerMwh: t.priceGbpPerMwh,
+    penaltyGbpPerMwh: t.penaltyGbpPerMwh,
+    baselineMethod: t.baselineMethod,
+    baselineKw: t.baselineKw,
+    windowStartMs: ms(t.windowStart),
+    windowEndMs: ms(t.windowEnd),
+    cancelGateMs: ms(t.cancelGate),
+    phase,
+    // A confirm keeps the time of the quote it accepted.
+    quotedAtMs: phase === 'confirmed' ? (prev?.quotedAtMs ?? atMs) : atMs,
+    createdMs: prev?.createdMs ?? atMs,
+    updatedMs: atMs,
+    cancelledAtMs: null,
+    rating: null,
+    fulfilled: null,
+  };
 }
 
-export function evolveCoordination(state: CoordinationState, e: Envelope): CoordinationState {
-  // The initial state is shared and frozen; the first event gets a private copy to mutate.
-  const s = state === INITIAL_COORDINATION_STATE ? fresh() : state;
-  if (SETTLEMENT_TYPES.has(e.type)) s.settlement = evolveSettlement(s.settlement, e);
-  const d = e.data as Record<string, unknown>;
+function publishedOffer(x: OfferTerms, atMs: number): PublishedOffer {
+  return {
+    offerId: x.offerId,
+    planId: x.planId,
+    windowStartMs: ms(x.windowStart),
+    windowEndMs: ms(x.windowEnd),
+    availableKw: x.availableKw,
+    minKw: x.minKw,
+    priceGbpPerMwh: x.priceGbpPerMwh,
+    penaltyGbpPerMwh: x.penaltyGbpPerMwh,
+    noticeMin: x.noticeMin,
+    baselineMethod: x.baselineMethod,
+    baselineKw: x.baselineKw,
+    validUntilMs: ms(x.validUntil),
+    publishedMs: atMs,
+  };
+}
+
+/** Settlement folds these; the rest of the agent's inputs do not concern it. */
+function settles(e: Envelope<CoordinationIn>): boolean {
+  switch (e.type) {
+    case 'site.meter.read':
+    case 'flex.offer.published':
+    case 'flex.order.confirmed':
+    case 'flex.order.updated':
+    case 'flex.order.cancelled':
+    case 'flex.order.activated':
+    case 'flex.order.fulfilled':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Takes any event, so a reader with a plain `Envelope` can fold; what is not an input changes nothing. */
+export function evolveCoordination(state: CoordinationState, event: Envelope): CoordinationState {
+  if (!isCoordinationInput(event)) return state;
+  const e = event;
+  const s = settles(e) ? { ...state, settlement: evolveSettlement(state.settlement, e) } : state;
   const at = ms(e.time);
   switch (e.type) {
     case 'compute.flexibility.available':
-      return { ...s, flex: { planId: d['planId'] as string, windows: d['windows'] as FlexWindowData[] } };
+      return { ...s, flex: { planId: e.data.planId, windows: e.data.windows } };
     case 'flex.offer.published': {
-      const x = d as unknown as { offerId: string; planId: string; windowStart: string; windowEnd: string; availableKw: number; minKw: number; priceGbpPerMwh: number; penaltyGbpPerMwh: number; noticeMin: number; baselineMethod: string; baselineKw: number; validUntil: string };
-      s.offers.set(x.offerId, {
-        offerId: x.offerId,
-        planId: x.planId,
-        windowStartMs: ms(x.windowStart),
-        windowEndMs: ms(x.windowEnd),
-        availableKw: x.availableKw,
-        minKw: x.minKw,
-        priceGbpPerMwh: x.priceGbpPerMwh,
-        penaltyGbpPerMwh: x.penaltyGbpPerMwh,
-        noticeMin: x.noticeMin,
-        baselineMethod: x.baselineMethod,
-        baselineKw: x.baselineKw,
-        validUntilMs: ms(x.validUntil),
-        publishedMs: at,
-      });
+      const offers = new Map(s.offers).set(e.data.offerId, publishedOffer(e.data, at));
       // Offers long past cannot be bought again; keep a day for late questions.
-      for (const [id, o] of s.offers) if (o.windowEndMs < at - DAY_MS && !isSold(s, id)) s.offers.delete(id);
-      return s;
+      for (const [id, o] of offers) if (o.windowEndMs < at - DAY_MS && !isSold(s, id)) offers.delete(id);
+      return { ...s, offers };
     }
     case 'flex.order.selected':
     case 'flex.order.initialized':
     case 'flex.order.confirmed': {
-      const x = d as unknown as TermsData;
-      const prev = s.orders.get(x.orderId);
+      const x = e.data;
       const phase = e.type === 'flex.order.selected' ? 'selected' : e.type === 'flex.order.initialized' ? 'initialized' : 'confirmed';
-      s.orders.set(x.orderId, {
-        orderId: x.orderId,
-        offerId: x.offerId,
-        transactionId: x.transactionId,
-        bapId: x.bapId,
-        bapUri: x.bapUri,
-        kw: x.kw,
-        priceGbpPerMwh: x.priceGbpPerMwh,
-        penaltyGbpPerMwh: x.penaltyGbpPerMwh,
-        baselineMethod: x.baselineMethod,
-        baselineKw: x.baselineKw,
-        windowStartMs: ms(x.windowStart),
-        windowEndMs: ms(x.windowEnd),
-        cancelGateMs: ms(x.cancelGate),
-        phase,
-        quotedAtMs: phase === 'confirmed' ? (prev?.quotedAtMs ?? at) : at,
-        createdMs: prev?.createdMs ?? at,
-        updatedMs: at,
-        cancelledAtMs: null,
-        rating: null,
-        fulfilled: null,
-      });
-      if (phase === 'confirmed') s.drafts.delete(draftKey(x.transactionId, x.offerId));
-      else s.drafts.set(draftKey(x.transactionId, x.offerId), x.orderId);
-      return s;
+      const orders = new Map(s.orders).set(x.orderId, orderRecordOf(x, phase, at, s.orders.get(x.orderId)));
+      const drafts = new Map(s.drafts);
+      if (phase === 'confirmed') drafts.delete(draftKey(x.transactionId, x.offerId));
+      else drafts.set(draftKey(x.transactionId, x.offerId), x.orderId);
+      return { ...s, orders, drafts };
     }
     case 'flex.order.activated':
-      return patch(s, d['orderId'] as string, (o) => (o.phase === 'confirmed' ? { ...o, phase: 'active', updatedMs: at } : o));
-    case 'flex.order.updated':
-      return patch(s, d['orderId'] as string, (o) => ({ ...o, kw: d['kw'] as number, updatedMs: at }));
-    case 'flex.order.cancelled':
-      return patch(s, d['orderId'] as string, (o) => ({ ...o, phase: 'cancelled', cancelledAtMs: ms(d['at'] as string), updatedMs: at }));
+      return patch(s, e.data.orderId, (o) => (o.phase === 'confirmed' ? { ...o, phase: 'active', updatedMs: at } : o));
+    case 'flex.order.updated': {
+      const kw = e.data.kw;
+      return patch(s, e.data.orderId, (o) => ({ ...o, kw, updatedMs: at }));
+    }
+    case 'flex.order.cancelled': {
+      const cancelledAtMs = ms(e.data.at);
+      return patch(s, e.data.orderId, (o) => ({ ...o, phase: 'cancelled', cancelledAtMs, updatedMs: at }));
+    }
     case 'flex.order.fulfilled': {
-      const f = d as unknown as { deliveredMwh: number; contractedMwh: number; paymentGbp: number; penaltyGbp: number; netGbp: number };
-      return patch(s, d['orderId'] as string, (o) => ({
+      const f = e.data;
+      return patch(s, f.orderId, (o) => ({
         ...o,
         phase: 'fulfilled',
         updatedMs: at,
         fulfilled: { deliveredMwh: f.deliveredMwh, contractedMwh: f.contractedMwh, paymentGbp: f.paymentGbp, penaltyGbp: f.penaltyGbp, netGbp: f.netGbp },
       }));
     }
-    case 'flex.order.rated':
-      return patch(s, d['orderId'] as string, (o) => ({ ...o, rating: d['value'] as number }));
+    case 'flex.order.rated': {
+      const rating = e.data.value;
+      return patch(s, e.data.orderId, (o) => ({ ...o, rating }));
+    }
     case 'beckn.request.rejected':
-      s.rejections++;
+      return { ...s, rejections: s.rejections + 1 };
+    case 'site.meter.read':
+    case 'beckn.callback.scheduled':
       return s;
-    default:
+    default: {
+      const _never: never = e;
       return s;
+    }
   }
 }
 
 function patch(s: CoordinationState, orderId: string, f: (o: OrderRecord) => OrderRecord): CoordinationState {
   const o = s.orders.get(orderId);
-  if (o) s.orders.set(orderId, f(o));
-  return s;
+  return o ? { ...s, orders: new Map(s.orders).set(orderId, f(o)) } : s;
 }

@@ -42,8 +42,8 @@ export class CallbackIntake {
   }
 
   private async answer(req: RawCallback): Promise<AckAnswer> {
-    const action = req.action as BecknCallbackAction;
-    if (!(CALLBACK_ACTIONS as ReadonlyArray<string>).includes(action)) return nackAnswer(fault(BecknErrorCode.INVALID_REQUEST, `a BAP takes only callbacks, not "${req.action}"`));
+    const action = CALLBACK_ACTIONS.find((a) => a === req.action);
+    if (action === undefined) return nackAnswer(fault(BecknErrorCode.INVALID_REQUEST, `a BAP takes only callbacks, not "${req.action}"`));
     const nowMs = this.d.nowMs();
     const verified = await verifyRequest(req.headers, req.body, this.d.keys, nowMs / 1000);
     if (!verified.ok) return authFailure(verified, this.d.bapId);

@@ -1,7 +1,11 @@
 import type { Envelope } from '../../core/envelope.ts';
 import { DAY_MS, londonDate } from '../../core/time/index.ts';
+import { isGridOperatorOwn } from './messages.ts';
 
-/** What the grid operator knows, folded from its own `market.*` events. */
+/**
+ * What the grid operator knows, folded from its own `market.*` events. Immutable: `evolve`
+ * returns a new state and never changes the one it was given.
+ */
 
 export interface SelectedItem {
   readonly itemId: string;
@@ -54,29 +58,33 @@ export interface BoughtOrder {
 }
 
 export interface GridOperatorState {
-  readonly purchases: Map<string, Purchase>;
-  readonly byTransaction: Map<string, string>;
-  readonly orders: Map<string, BoughtOrder>;
+  readonly purchases: ReadonlyMap<string, Purchase>;
+  readonly byTransaction: ReadonlyMap<string, string>;
+  readonly orders: ReadonlyMap<string, BoughtOrder>;
 }
 
-export const INITIAL_GRID_OPERATOR_STATE: GridOperatorState = Object.freeze({ purchases: new Map(), byTransaction: new Map(), orders: new Map() }) as GridOperatorState;
+export function initialGridOperatorState(): GridOperatorState {
+  return { purchases: new Map(), byTransaction: new Map(), orders: new Map() };
+}
 
-const fresh = (): GridOperatorState => ({ purchases: new Map(), byTransaction: new Map(), orders: new Map() });
+/** The state before any event; never changed, since `evolve` never changes a state. */
+export const INITIAL_GRID_OPERATOR_STATE: GridOperatorState = Object.freeze(initialGridOperatorState());
+
 const ms = (iso: string): number => Date.parse(iso);
 
-export function evolveGridOperator(state: GridOperatorState, e: Envelope): GridOperatorState {
-  const s = state === INITIAL_GRID_OPERATOR_STATE ? fresh() : state;
-  const d = e.data as Record<string, unknown>;
-  const purchase = (id: unknown) => s.purchases.get(id as string);
+const withPurchase = (s: GridOperatorState, p: Purchase): GridOperatorState => ({ ...s, purchases: new Map(s.purchases).set(p.purchaseId, p) });
+const withOrder = (s: GridOperatorState, o: BoughtOrder): GridOperatorState => ({ ...s, orders: new Map(s.orders).set(o.orderId, o) });
+
+/** Takes any event, so a reader with a plain `Envelope` can fold; what is not its own changes nothing. */
+export function evolveGridOperator(s: GridOperatorState, event: Envelope): GridOperatorState {
+  if (!isGridOperatorOwn(event)) return s;
+  const e = event;
   switch (e.type) {
     case 'market.purchase.searched': {
-      const x = d as unknown as { purchaseId: string; stressId: string; kind: string; windowStart: string; windowEnd: string; peak: number; wantKw: number; transactionId: string; bppUri: string };
-      const again = purchase(x.purchaseId);
-      if (again) {
-        s.purchases.set(again.purchaseId, { ...again, answered: false, searches: again.searches + 1, lastSearchMs: ms(e.time) });
-        return s;
-      }
-      s.purchases.set(x.purchaseId, {
+      const x = e.data;
+      const again = s.purchases.get(x.purchaseId);
+      if (again) return withPurchase(s, { ...again, answered: false, searches: again.searches + 1, lastSearchMs: ms(e.time) });
+      const p: Purchase = {
         purchaseId: x.purchaseId,
         stressId: x.stressId,
         kind: x.kind,
@@ -92,15 +100,14 @@ export function evolveGridOperator(state: GridOperatorState, e: Envelope): GridO
         lastSearchMs: ms(e.time),
         closed: false,
         items: new Map(),
-      });
-      s.byTransaction.set(x.transactionId, x.purchaseId);
-      return s;
+      };
+      return { ...withPurchase(s, p), byTransaction: new Map(s.byTransaction).set(x.transactionId, x.purchaseId) };
     }
     case 'market.purchase.selected': {
-      const p = purchase(d['purchaseId']);
+      const p = s.purchases.get(e.data.purchaseId);
       if (!p) return s;
       const items = new Map(p.items);
-      for (const i of d['items'] as Array<{ itemId: string; kw: number; priceGbpPerMwh: number; windowStart: string; windowEnd: string; estimatedGbp: number; minKw: number; cancelGate: string }>) {
+      for (const i of e.data.items) {
         items.set(i.itemId, {
           itemId: i.itemId,
           kw: i.kw,
@@ -113,31 +120,25 @@ export function evolveGridOperator(state: GridOperatorState, e: Envelope): GridO
           status: 'pending',
         });
       }
-      s.purchases.set(p.purchaseId, { ...p, answered: true, bppId: d['bppId'] as string, bppUri: d['bppUri'] as string, items });
-      return s;
+      return withPurchase(s, { ...p, answered: true, bppId: e.data.bppId, bppUri: e.data.bppUri, items });
     }
     case 'market.purchase.declined': {
-      const p = purchase(d['purchaseId']);
+      const p = s.purchases.get(e.data.purchaseId);
       if (!p) return s;
-      const itemId = d['itemId'] as string | null;
+      const itemId = e.data.itemId;
       const items = new Map(p.items);
       if (itemId !== null) {
         const it = items.get(itemId);
         if (it) items.set(itemId, { ...it, status: 'declined' });
       }
-      s.purchases.set(p.purchaseId, { ...p, answered: p.answered || itemId === null, closed: p.closed || itemId === null, items });
-      return s;
+      return withPurchase(s, { ...p, answered: p.answered || itemId === null, closed: p.closed || itemId === null, items });
     }
     case 'market.purchase.ordered': {
-      const x = d as unknown as { purchaseId: string; orderId: string; itemId: string; kw: number; priceGbpPerMwh: number; windowStart: string; windowEnd: string; committedGbp: number; cancelGate: string };
-      const p = purchase(x.purchaseId);
+      const x = e.data;
+      const p = s.purchases.get(x.purchaseId);
       const it = p?.items.get(x.itemId);
-      if (p && it) {
-        const items = new Map(p.items);
-        items.set(x.itemId, { ...it, status: 'ordered' });
-        s.purchases.set(p.purchaseId, { ...p, items });
-      }
-      s.orders.set(x.orderId, {
+      const s1 = p && it ? withPurchase(s, { ...p, items: new Map(p.items).set(x.itemId, { ...it, status: 'ordered' }) }) : s;
+      return withOrder(s1, {
         orderId: x.orderId,
         purchaseId: x.purchaseId,
         itemId: x.itemId,
@@ -152,30 +153,31 @@ export function evolveGridOperator(state: GridOperatorState, e: Envelope): GridO
         rated: false,
         settledGbp: null,
       });
-      return s;
     }
     case 'market.purchase.changed': {
-      const o = s.orders.get(d['orderId'] as string);
+      const o = s.orders.get(e.data.orderId);
       if (!o) return s;
-      const cancelled = d['change'] === 'cancelled';
-      const kw = cancelled ? o.kw : (d['kw'] as number);
+      const cancelled = e.data.change === 'cancelled';
+      const kw = cancelled ? o.kw : e.data.kw;
       // What is committed shrinks with the kW; a cancelled order commits nothing.
-      s.orders.set(o.orderId, { ...o, kw, phase: cancelled ? 'cancelled' : 'updated', committedGbp: cancelled ? 0 : (o.committedGbp * kw) / o.kw });
-      return s;
+      return withOrder(s, { ...o, kw, phase: cancelled ? 'cancelled' : 'updated', committedGbp: cancelled ? 0 : (o.committedGbp * kw) / o.kw });
     }
     case 'market.delivery.reported': {
-      const o = s.orders.get(d['orderId'] as string);
-      if (!o || d['state'] !== 'COMPLETED') return s;
-      s.orders.set(o.orderId, { ...o, phase: 'completed', settledGbp: (d['settledGbp'] as number | null) ?? o.settledGbp });
-      return s;
+      const o = s.orders.get(e.data.orderId);
+      if (!o || e.data.state !== 'COMPLETED') return s;
+      return withOrder(s, { ...o, phase: 'completed', settledGbp: e.data.settledGbp ?? o.settledGbp });
     }
     case 'market.delivery.rated': {
-      const o = s.orders.get(d['orderId'] as string);
-      if (o) s.orders.set(o.orderId, { ...o, rated: true });
+      const o = s.orders.get(e.data.orderId);
+      return o ? withOrder(s, { ...o, rated: true }) : s;
+    }
+    case 'market.purchase.quoted':
+    case 'beckn.request.scheduled':
+      return s;
+    default: {
+      const _never: never = e;
       return s;
     }
-    default:
-      return s;
   }
 }
 

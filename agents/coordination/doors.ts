@@ -1,0 +1,140 @@
+import { bppSubject, marketSubject, natsBppUri, type KeyDirectory } from '../../beckn/index.ts';
+import type { Bus } from '../../core/bus/bus.ts';
+import type { AgentContext } from '../../core/runtime/agent.ts';
+import type { Runtime } from '../../core/runtime/runtime.ts';
+import { REQUEST_ACTIONS } from '../../schemas/beckn/index.ts';
+import { startBecknHttpServer, type BecknHttpServer, type LoopbackResolver, type RawRequest, type RefusedHttp } from './beckn-http.ts';
+import { startBecknNatsServer, type BecknNatsServer } from './beckn-nats.ts';
+import { boundRejection } from './bounded-rejection.ts';
+import type { CoordinationConfig } from './config.ts';
+import { bapKeyOf } from './effects.ts';
+import { BppIntake, type RejectionData } from './intake.ts';
+import type { CoordinationState } from './state.ts';
+
+/**
+ * The BPP's doors, at the edge: the signed HTTP server and the NATS subjects, both through one
+ * intake that answers ACK or NACK at once and queues the work (or the record of a refusal) as
+ * the agent's commands. Nothing here decides; the agent's deciders do, one command at a time.
+ */
+export interface DoorsDeps {
+  readonly agent: string;
+  readonly config: CoordinationConfig;
+  readonly runtime: Pick<Runtime, 'enqueue' | 'effectBacklog'>;
+  readonly keyDirectory: KeyDirectory;
+  /** The agent's current state, which the intake checks a request against before it ACKs. */
+  state(): CoordinationState;
+  readonly resolver?: LoopbackResolver;
+  readonly listen?: { readonly host?: string; readonly port?: number } | false;
+  readonly onListening?: (server: BecknHttpServer) => void;
+  readonly nats?: { readonly bus: Bus; readonly onListening?: (server: BecknNatsServer) => void };
+}
+
+export interface Doors {
+  close(): Promise<void>;
+}
+
+export async function openDoors(deps: DoorsDeps, ctx: AgentContext): Promise<Doors> {
+  const cfg = deps.config;
+  /** Requests from each BAP accepted by the server and not yet handled by the agent. */
+  const accepted = new Map<string, number>();
+  const bump = (key: string, by: number) => {
+    const n = (accepted.get(key) ?? 0) + by;
+    if (n > 0) accepted.set(key, n);
+    else accepted.delete(key);
+  };
+  const intake = new BppIntake({
+    config: cfg,
+    keys: deps.keyDirectory,
+    nowMs: () => ctx.now(),
+    state: deps.state,
+    log: ctx.log,
+    backlog: (bapUri) => {
+      const key = bapKeyOf(bapUri);
+      return (accepted.get(key) ?? 0) + deps.runtime.effectBacklog(key);
+    },
+    enqueueRequest: (action, body) => {
+      const r = deps.runtime.enqueue(deps.agent, 'handle', { action, body }, { id: `beckn:${body.context.message_id}`, correlationId: body.context.transaction_id, source: body.context.bap_id, sign: false });
+      if (r.accepted) {
+        const key = bapKeyOf(body.context.bap_uri);
+        bump(key, 1);
+        void r.outcome.then((o) => {
+          bump(key, -1);
+          if (!o.ok) ctx.log.error({ action, reason: o.error.reason }, 'handling an accepted request failed');
+        });
+      }
+      return r.accepted;
+    },
+    enqueueRejection: (raw) => {
+      const data = boundRejection(raw);
+      const r = deps.runtime.enqueue(deps.agent, 'reject', data, { source: data.bapId ?? 'beckn', sign: false, ...(data.transactionId ? { correlationId: data.transactionId } : {}) });
+      if (!r.accepted) ctx.log.error({ data, error: r.error }, 'could not record a rejection');
+    },
+  });
+  const onRefused = (r: RefusedHttp) => {
+    const last = r.method === 'NATS' ? (r.urlPath.split('.').pop() ?? '') : (r.urlPath.split('/').pop() ?? '');
+    const data: RejectionData = {
+      action: (REQUEST_ACTIONS as ReadonlyArray<string>).includes(last) ? last : '(none)',
+      messageId: null,
+      transactionId: null,
+      bapId: null,
+      httpStatus: r.httpStatus,
+      code: r.httpStatus >= 500 ? '40000' : '30000',
+      reason: r.reason,
+      path: null,
+      request: { method: r.method, urlPath: r.urlPath, sizeBytes: r.sizeBytes, sha256: r.sha256 },
+    };
+    const q = deps.runtime.enqueue(deps.agent, 'reject', data, { source: 'beckn', sign: false });
+    if (!q.accepted) ctx.log.error({ data, error: q.error }, 'could not record a rejection');
+  };
+  let natsServers: BecknNatsServer[] = [];
+  let server: BecknHttpServer | undefined;
+  if (deps.nats) {
+    // One intake, two doors: the NATS requests meet exactly the checks the HTTP ones do.
+    // The market's subject (several BPPs may share it: a request naming another bpp_id is
+    // not ours) and this BPP's own, the bpp_uri its NATS callbacks give.
+    const common = { bus: deps.nats.bus, actions: REQUEST_ACTIONS, handler: (req: RawRequest) => intake.handle(req), queue: `beckn-bpp-${cfg.bpp.id}`.replace(/[^A-Za-z0-9_-]/g, '_'), onRefused };
+    natsServers = [
+      await startBecknNatsServer({ ...common, prefix: marketSubject(cfg.domain), addressedHere: (body) => namesBpp(body, cfg.bpp.id) }),
+      await startBecknNatsServer({ ...common, prefix: bppSubject(cfg.domain, cfg.bpp.id) }),
+    ];
+    for (const s of natsServers) deps.nats.onListening?.(s);
+    ctx.log.info({ subjects: natsServers.map((s) => s.subject), uri: natsBppUri(cfg.domain, cfg.bpp.id) }, 'BPP listening on NATS');
+  }
+  if (deps.listen !== false) {
+    server = await startBecknHttpServer({
+      actions: REQUEST_ACTIONS,
+      pathPrefix: new URL(cfg.bpp.uri).pathname,
+      handler: (req) => intake.handle(req),
+      onRefused,
+      ...(deps.listen?.host !== undefined ? { host: deps.listen.host } : {}),
+      ...(deps.listen?.port !== undefined ? { port: deps.listen.port } : {}),
+    });
+    deps.resolver?.register(cfg.bpp.uri, server.origin);
+    deps.onListening?.(server);
+    ctx.log.info({ origin: server.origin, uri: cfg.bpp.uri }, 'BPP listening');
+  }
+  return {
+    async close() {
+      deps.resolver?.unregister(cfg.bpp.uri);
+      for (const s of natsServers) await s.close();
+      natsServers = [];
+      await server?.close();
+      server = undefined;
+    },
+  };
+}
+
+/**
+ * Routing only, before any check: does a request on the market's shared subject name this BPP
+ * (or no BPP, as a search does)? Unreadable bodies are ours, so the intake refuses them on the record.
+ */
+function namesBpp(body: Uint8Array, bppId: string): boolean {
+  try {
+    const named: unknown = JSON.parse(Buffer.from(body).toString('utf8'));
+    const context = typeof named === 'object' && named !== null && 'context' in named ? named.context : undefined;
+    const bpp = typeof context === 'object' && context !== null && 'bpp_id' in context ? context.bpp_id : undefined;
+    return typeof bpp !== 'string' || bpp === bppId;
+  } catch {
+    return true;
+  }
+}

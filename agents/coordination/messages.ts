@@ -1,0 +1,67 @@
+import { isOneOf } from '../../core/envelope.ts';
+import type { DataOf, MessageOf } from '../../schemas/registry.ts';
+import type { FlexCommand, FlexEvent } from '../../schemas/messages.ts';
+import { FlexibilityAvailable, SiteMetered } from '../../schemas/compute.ts';
+import { CallbackScheduled } from '../../schemas/effects.ts';
+import {
+  OfferPublished,
+  OrderActivated,
+  OrderCancelled,
+  OrderConfirmed,
+  OrderFulfilled,
+  OrderInitialized,
+  OrderRated,
+  OrderSelected,
+  OrderUpdated,
+  RequestRejected,
+  type HandleRequest,
+} from '../../schemas/flex.ts';
+import type { BecknBody, BecknRequestAction } from '../../schemas/beckn/index.ts';
+
+/** What the coordination agent emits: the seller's facts and the callbacks that answer them. */
+export type CoordinationOut = FlexEvent | MessageOf<typeof CallbackScheduled>;
+
+/** What it evolves and decides on: its own events and the compute agent's flexibility and meter reads. */
+export type CoordinationIn = CoordinationOut | MessageOf<typeof FlexibilityAvailable | typeof SiteMetered>;
+
+export type CoordinationCmd = FlexCommand;
+
+/** The guard `evolve` narrows with: exactly the messages of `CoordinationIn`. */
+export const isCoordinationInput = isOneOf([
+  OfferPublished,
+  OrderSelected,
+  OrderInitialized,
+  OrderConfirmed,
+  OrderActivated,
+  OrderUpdated,
+  OrderFulfilled,
+  OrderCancelled,
+  OrderRated,
+  RequestRejected,
+  CallbackScheduled,
+  FlexibilityAvailable,
+  SiteMetered,
+]);
+
+/** A Beckn request as the `flex.request.handle` command carries it. */
+export type RequestBody = DataOf<typeof HandleRequest>['body'];
+
+/** A request with its action and body tied together, so a switch on `action` narrows the body. */
+export type ActionRequest = { readonly [A in BecknRequestAction]: { readonly action: A; readonly body: BecknBody<A> } }[BecknRequestAction];
+
+const is = <A extends BecknRequestAction>(body: RequestBody, action: A): body is Extract<RequestBody, { readonly context: { readonly action: A } }> => body.context.action === action;
+
+/** The body's context names its action (the schema of that action decoded it). */
+export function actionRequestOf(body: RequestBody): ActionRequest {
+  if (is(body, 'search')) return { action: 'search', body };
+  if (is(body, 'select')) return { action: 'select', body };
+  if (is(body, 'init')) return { action: 'init', body };
+  if (is(body, 'confirm')) return { action: 'confirm', body };
+  if (is(body, 'status')) return { action: 'status', body };
+  if (is(body, 'update')) return { action: 'update', body };
+  if (is(body, 'cancel')) return { action: 'cancel', body };
+  if (is(body, 'rating')) return { action: 'rating', body };
+  if (is(body, 'support')) return { action: 'support', body };
+  const never: never = body;
+  return never;
+}

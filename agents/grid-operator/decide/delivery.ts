@@ -1,0 +1,55 @@
+import { ratingRequest } from '../../../beckn/index.ts';
+import { eventOf } from '../../../core/runtime/agent.ts';
+import { DeliveryReported } from '../../../schemas/flex.ts';
+import type { BecknBody, TagGroup } from '../../../schemas/beckn/index.ts';
+import { withRating, type Pending } from '../pending.ts';
+import { ratingFor } from '../policy.ts';
+import type { GridOperatorState } from '../state.ts';
+import { contextFor, decided, requestEvent, streamOf, type Decided, type GridOperatorDecideDeps, type GridOperatorEvent, type Now } from './deps.ts';
+
+function tagValue(groups: ReadonlyArray<TagGroup> | undefined, group: string, code: string): string | undefined {
+  return groups?.find((g) => g.descriptor.code === group)?.list.find((t) => t.descriptor.code === code)?.value;
+}
+
+/** A tag's text as a number (Beckn tags are text on the wire); null when absent or not a number. */
+const decimal = (s: string | undefined): number | null => (s === undefined || Number.isNaN(Number(s)) ? null : Number(s));
+
+/**
+ * on_status: record the delivery news (state, the half-hour's telemetry, what is owed); a
+ * COMPLETED delivery not yet rated is rated from the share of the contracted energy delivered
+ * (recorded once the BPP has taken the rating, decide/outcome.ts).
+ */
+export function decideDelivery(deps: GridOperatorDecideDeps, s: GridOperatorState, pending: Pending, body: BecknBody<'on_status'>, now: Now): Decided {
+  const order = body.message.order;
+  const o = order.id ? s.orders.get(order.id) : undefined;
+  const p = o ? s.purchases.get(o.purchaseId) : undefined;
+  if (!o || !p || body.error) return decided(pending);
+  const ful = order.fulfillments?.[0];
+  const state = ful?.state?.descriptor?.code ?? order.status ?? 'UNKNOWN';
+  const t = (code: string) => decimal(tagValue(ful?.tags, 'telemetry', code));
+  const events: GridOperatorEvent[] = [
+    eventOf(DeliveryReported, {
+      purchaseId: o.purchaseId,
+      orderId: o.orderId,
+      state,
+      settlementDate: tagValue(ful?.tags, 'telemetry', 'settlement-date') ?? null,
+      settlementPeriod: t('settlement-period'),
+      baselineKw: t('baseline-kw'),
+      meteredKw: t('metered-kw'),
+      deliveredKw: t('delivered-kw'),
+      deliveredKwhToDate: t('delivered-kwh-to-date'),
+      settledGbp: decimal(tagValue(order.tags, 'settlement', 'net-gbp')),
+    }),
+  ];
+  let next = pending;
+  if (state === 'COMPLETED' && !o.rated && !pending.ratings.has(o.orderId)) {
+    const contracted = decimal(tagValue(order.tags, 'settlement', 'contracted-mwh')) ?? 0;
+    const delivered = decimal(tagValue(order.tags, 'settlement', 'delivered-mwh')) ?? 0;
+    const share = contracted > 0 ? delivered / contracted : 0;
+    const value = ratingFor(share);
+    next = withRating(next, o.orderId);
+    const rating = ratingRequest(contextFor(deps.config, 'rating', p, now), [{ rating_category: 'Order', id: o.orderId, value: `${value}` }]);
+    events.push(requestEvent(p.bppUri, 'rating', rating, { purpose: 'rating', purchaseId: o.purchaseId, orderId: o.orderId, value, deliveredShare: Math.round(share * 1000) / 1000 }));
+  }
+  return decided(next, [{ stream: streamOf(o.purchaseId), events }]);
+}

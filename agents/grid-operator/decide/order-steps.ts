@@ -1,0 +1,68 @@
+import { confirmRequest, fulfillmentIdOf, initRequest } from '../../../beckn/index.ts';
+import { eventOf } from '../../../core/runtime/agent.ts';
+import { PurchaseOrdered } from '../../../schemas/flex.ts';
+import type { BecknBody } from '../../../schemas/beckn/index.ts';
+import type { Pending } from '../pending.ts';
+import type { Purchase } from '../state.ts';
+import { contextFor, decided, declined, iso, requestEvent, streamOf, type Decided, type GridOperatorDecideDeps, type Now } from './deps.ts';
+
+type OrderMessage = BecknBody<'on_select'>['message']['order'];
+
+/** A decimal Beckn amount (a string on the wire) as £; `otherwise` when absent. */
+const gbp = (value: string | undefined, otherwise: number): number => (value === undefined ? otherwise : Number(value));
+
+const itemOf = (o: OrderMessage) => o.items?.[0];
+
+/** The item of ours an order message is about, with what we selected of it. */
+function choiceOf(o: OrderMessage, p: Purchase) {
+  const item = itemOf(o);
+  const sel = item ? p.items.get(item.id) : undefined;
+  return item && sel ? { providerId: o.provider?.id ?? '', itemId: item.id, kw: sel.kw, fulfillmentId: o.fulfillments?.[0]?.id ?? fulfillmentIdOf(item.id) } : undefined;
+}
+
+/**
+ * on_select → init; on_init → confirm (with the quote and payments the BPP gave). The quote is
+ * recorded once the BPP has taken the init (decide/outcome.ts).
+ */
+export function decideQuote(deps: GridOperatorDecideDeps, pending: Pending, p: Purchase, action: 'on_select' | 'on_init', body: BecknBody<'on_select' | 'on_init'>, now: Now): Decided {
+  const cfg = deps.config;
+  const order = body.message.order;
+  const choice = choiceOf(order, p);
+  const itemId = itemOf(order)?.id ?? null;
+  if (body.error || !choice) return decided(pending, [declined(p, itemId, body.error?.code ?? null, `${action} ${body.error ? `error: ${body.error.message ?? body.error.code}` : 'names no item we selected'}`)]);
+  if (p.items.get(choice.itemId)?.status !== 'pending') return decided(pending);
+  if (action === 'on_select') {
+    const init = initRequest(contextFor(cfg, 'init', p, now), { ...choice, billing: cfg.billing });
+    return decided(pending, [{ stream: streamOf(p.purchaseId), events: [requestEvent(p.bppUri, 'init', init, { purpose: 'init', purchaseId: p.purchaseId, itemId: choice.itemId, kw: choice.kw, quoteGbp: gbp(order.quote?.price.value, 0) })] }]);
+  }
+  const confirm = confirmRequest(contextFor(cfg, 'confirm', p, now), { ...choice, billing: cfg.billing, ...(order.quote ? { quote: order.quote } : {}), ...(order.payments ? { payments: order.payments } : {}) });
+  return decided(pending, [{ stream: streamOf(p.purchaseId), events: [requestEvent(p.bppUri, 'confirm', confirm, { purpose: 'confirm', purchaseId: p.purchaseId, itemId: choice.itemId })] }]);
+}
+
+/** on_confirm: the order is bought, at the quoted price. */
+export function decideConfirmed(pending: Pending, p: Purchase, body: BecknBody<'on_confirm'>): Decided {
+  const order = body.message.order;
+  const itemId = itemOf(order)?.id ?? null;
+  const sel = itemId ? p.items.get(itemId) : undefined;
+  if (body.error || !order.id || !sel) return decided(pending, [declined(p, itemId, body.error?.code ?? null, body.error ? `on_confirm error: ${body.error.message ?? body.error.code}` : 'on_confirm without an order id or our item')]);
+  if (sel.status !== 'pending') return decided(pending);
+  return decided(pending, [
+    {
+      stream: streamOf(p.purchaseId),
+      events: [
+        eventOf(PurchaseOrdered, {
+          purchaseId: p.purchaseId,
+          transactionId: p.transactionId,
+          orderId: order.id,
+          itemId: sel.itemId,
+          kw: sel.kw,
+          priceGbpPerMwh: sel.priceGbpPerMwh,
+          windowStart: iso(sel.windowStartMs),
+          windowEnd: iso(sel.windowEndMs),
+          committedGbp: gbp(order.quote?.price.value, sel.estimatedGbp),
+          cancelGate: iso(sel.cancelGateMs),
+        }),
+      ],
+    },
+  ]);
+}
