@@ -27,8 +27,9 @@ export interface SpecProblem {
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
 
-// ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
+// ajv-formats is CommonJS: under NodeNext the default import is its module.exports, which
+// carries the plugin again as `.default` (typed so).
+const addFormats = addFormatsModule.default;
 
 const DOC_ID = 'https://caco.invalid/beckn/transaction.yaml';
 

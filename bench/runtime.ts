@@ -16,7 +16,8 @@ import type { CheckpointStore, EventStore } from '../core/store/event-store.ts';
 import { MemoryKeyring } from '../core/ledger/keyring.ts';
 import { Relay } from '../core/runtime/relay.ts';
 import { silentLogger } from '../core/log/logger.ts';
-import type { NewEvent } from '../core/envelope.ts';
+import { isOneOf, type NewEvent } from '../core/envelope.ts';
+import { JobStarted } from '../schemas/index.ts';
 import { formatNumber, printTable, writeResults, type Cell } from './report.ts';
 
 interface Args {
@@ -208,6 +209,8 @@ async function endToEnd(store: EventStore, checkpoints: CheckpointStore, bus: Bu
   return m;
 }
 
+const isStarted = isOneOf([JobStarted]);
+
 /** Fold the whole log into a projection: events per type and energy per job. */
 async function replay(store: EventStore, serverPid?: number): Promise<Measured & { events: number }> {
   const perType = new Map<string, number>();
@@ -219,8 +222,7 @@ async function replay(store: EventStore, serverPid?: number): Promise<Measured &
       for await (const e of store.readAll()) {
         events++;
         perType.set(e.type, (perType.get(e.type) ?? 0) + 1);
-        const d = e.data as { jobId: string; kw: number };
-        kwByJob.set(d.jobId, (kwByJob.get(d.jobId) ?? 0) + d.kw);
+        if (isStarted(e)) kwByJob.set(e.data.jobId, (kwByJob.get(e.data.jobId) ?? 0) + e.data.kw);
       }
     },
     serverPid,
@@ -330,7 +332,8 @@ async function jetStreamRows(a: Args, keyring: MemoryKeyring): Promise<Networked
 export async function main(argv: string[]): Promise<void> {
   const a = parseArgs(argv);
   const rows: Array<Record<string, Cell>> = [];
-  const results: Record<string, unknown> = { args: a, loadAverageAtStart: loadavg().map(round1) };
+  const loadAtStart = loadavg().map(round1);
+  const results: Record<string, unknown> = { args: a, loadAverageAtStart: loadAtStart };
   const keyring = new MemoryKeyring('bench');
   const row = (stack: string, step: string, n: number, m: Measured) =>
     rows.push({ stack, step, 'ev/s': rate(n, m.ms), 'CPU µs/ev': m.cpuUsPerEvent, 'main thread CPU µs/ev': m.mainThreadCpuUsPerEvent ?? null, 'ev per CPU-s': Math.round(1e6 / m.cpuUsPerEvent), 'server CPU µs/ev': m.serverCpuUsPerEvent ?? null, load: m.load1 });
@@ -422,9 +425,10 @@ export async function main(argv: string[]): Promise<void> {
       await kurrent.stop();
     }
   }
-  results['loadAverageAtEnd'] = loadavg().map(round1);
+  const loadAtEnd = loadavg().map(round1);
+  results['loadAverageAtEnd'] = loadAtEnd;
 
-  printTable(`runtime benchmark: ${a.events.toLocaleString('en-GB')} events, ${a.batch} per append${a.skipNats ? '' : `, ${a.window} appends in flight on JetStream`}; load average ${(results['loadAverageAtStart'] as number[]).join(' ')} at start, ${(results['loadAverageAtEnd'] as number[]).join(' ')} at end`, rows);
+  printTable(`runtime benchmark: ${a.events.toLocaleString('en-GB')} events, ${a.batch} per append${a.skipNats ? '' : `, ${a.window} appends in flight on JetStream`}; load average ${loadAtStart.join(' ')} at start, ${loadAtEnd.join(' ')} at end`, rows);
 
   // The targets of issue 14, each met or not, with the CPU per event beside every rate.
   const targets: Target[] = [];

@@ -7,6 +7,7 @@ import { explainJob } from './explain-job.ts';
 import type { CacoMetrics } from '../core/observability/metrics.ts';
 import { registerObservabilityRoutes } from '../core/observability/http.ts';
 import { ATTR, SpanKind, contextFromHeaders, endSpan, startSpan } from '../core/observability/tracing.ts';
+import { decodeWith, JobRejected } from '../schemas/index.ts';
 
 export interface JobsHttpOptions {
   /** Body size and JSON nesting bounds (default 64 KB, 32 levels). */
@@ -84,8 +85,12 @@ export function buildJobsHttp(runtime: Runtime, store: EventStore, o: JobsHttpOp
     const span = startSpan('http POST /jobs', contextFromHeaders(req.headers), { 'http.request.method': 'POST', 'http.route': '/jobs', ...(typeof body['correlationId'] === 'string' ? { [ATTR.correlationId]: body['correlationId'] } : {}) }, SpanKind.SERVER);
     const res = await runtime.sendEnvelope('compute', 'submit', body, { ...(span ? { trace: span.ctx } : {}) }).finally(() => endSpan(span));
     if (!res.ok) return reply.code(statusOf(res.error.code)).send(res);
-    const rejected = res.events.find((e) => e.type === 'compute.job.rejected');
-    if (rejected) return reply.code(422).send({ ok: false, rejected: true, problems: (rejected.data as { problems: unknown }).problems, event: rejected });
+    const rejected = res.events.find((e) => e.type === JobRejected.type);
+    if (rejected) {
+      // The reply crossed the bus as JSON: its payload is read through the schema, not trusted.
+      const d = decodeWith(JobRejected.data, rejected.data);
+      return reply.code(422).send({ ok: false, rejected: true, problems: d.ok ? d.value.problems : null, event: rejected });
+    }
     return reply.code(202).send(res);
   });
   app.get<{ Params: { id: string } }>('/jobs/:id', async (req, reply) => {

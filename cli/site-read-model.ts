@@ -1,6 +1,6 @@
 import type { EventStore, StoreSubscription } from '../core/store/event-store.ts';
 import type { Envelope } from '../core/envelope.ts';
-import type { GatewayQuery } from '../core/gateway/index.ts';
+import { defineQuery, type GatewayQuery } from '../core/gateway/index.ts';
 import { evolveForecast, initialForecast, SLOT_MS, type ForecastState } from '../projections/forecast/index.ts';
 import { evolveSchedule, initialSchedule, type ScheduleState } from '../projections/schedule/index.ts';
 import { evolveFlexibility, flexOffers, initialFlexibility, type FlexibilityState } from '../projections/flexibility/index.ts';
@@ -58,11 +58,10 @@ export function siteQueries(model: SiteReadModel, now: () => number): Record<str
         };
       },
     },
-    plan: {
+    plan: defineQuery({
       description: "one job's plan as it stands: status, planned start and end, the half-hours and power it runs at, the plan and forecast it came from, and why",
       request: PlanQuery,
-      answer: (req) => {
-        const jobId = (req as { jobId: string }).jobId;
+      answer: ({ jobId }) => {
         const j = model.schedule.jobs.get(jobId);
         if (!j) return { jobId, plan: null };
         return {
@@ -82,7 +81,7 @@ export function siteQueries(model: SiteReadModel, now: () => number): Record<str
           },
         };
       },
-    },
+    }),
     offers: {
       description: 'the open flexibility offers: load reductions the site offers, not yet expired',
       request: OffersQuery,

@@ -69,6 +69,7 @@ export async function loadForecasterFrom(dir: string): Promise<Forecaster> {
         static: new ort.Tensor('float32', f.static, [1, spec.staticSize]),
         level: new ort.Tensor('float32', Float32Array.of(f.level), [1, 1]),
       });
+      // eslint-disable-next-line no-restricted-syntax -- an ONNX tensor's data, not a message payload
       const q = out['quantiles']!.data as Float32Array;
       const points: QuantilePoint[] = new Array(spec.horizon);
       for (let h = 0; h < spec.horizon; h++) points[h] = { p10: q[3 * h]!, p50: q[3 * h + 1]!, p90: q[3 * h + 2]! };

@@ -77,6 +77,7 @@ export async function loadRuntimeModelFrom(dir: string): Promise<RuntimeModel> {
       for (let j = 0; j < width; j++) data[i * width + j] = r[j]!;
     });
     const out = await session.run({ features: new ort.Tensor('float32', data, [rows.length, width]) });
+    // eslint-disable-next-line no-restricted-syntax -- an ONNX tensor's data, not a message payload
     return out['margin']!.data as Float32Array;
   }
 

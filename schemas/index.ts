@@ -21,7 +21,7 @@ export * from './flex.ts';
 export * from './effects.ts';
 export * from './onsite.ts';
 export * from './gateway.ts';
-export type * from './messages.ts';
+export * from './messages.ts';
 
 export const ALL_MESSAGES: ReadonlyArray<MessageDef> = [...gridMessages, ...computeMessages, ...computeIdentityMessages, ...flexMessages, ...effectMessages, ...onsiteMessages, ...gatewayMessages];
 

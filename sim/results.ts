@@ -1,4 +1,6 @@
 import type { EventStore } from '../core/store/event-store.ts';
+import { isOneOf } from '../core/envelope.ts';
+import { JobDeadlineMissed, OrderFulfilled, SiteMetered } from '../schemas/index.ts';
 import type { Job, SiteConfig } from '../agents/compute/jobs/index.ts';
 import { oraclePolicy, runOnArrivalPolicy, simulate, type SimResult } from './policies/index.ts';
 import type { Signals } from '../agents/compute/planner/index.ts';
@@ -23,6 +25,8 @@ export function gpuHours(jobs: ReadonlyArray<Job>, perGpuKw: number): number {
   return jobs.reduce((a, j) => a + ((j.gpuCount ?? j.powerKw / perGpuKw) * j.runtimeMin) / 60, 0);
 }
 
+const counted = isOneOf([SiteMetered, JobDeadlineMissed, OrderFulfilled]);
+
 /** CACO's totals from its own ledger: the meter, the job lifecycle and the settled orders. */
 export async function cacoTotals(store: EventStore, jobs: ReadonlyArray<Job>, site: SiteConfig): Promise<PolicyTotals> {
   let costGbp = 0;
@@ -34,18 +38,25 @@ export async function cacoTotals(store: EventStore, jobs: ReadonlyArray<Job>, si
   let flexContracted = 0;
   let flexOrders = 0;
   for await (const e of store.readAll()) {
-    if (e.type === 'site.meter.read') {
-      const d = e.data as { importKwh: number; priceGbpPerMwh: number; carbonGPerKwh: number };
-      costGbp += (d.importKwh * d.priceGbpPerMwh) / 1000;
-      carbonKg += (d.importKwh * d.carbonGPerKwh) / 1000;
-      kwh += d.importKwh;
-    } else if (e.type === 'compute.job.deadline-missed') misses++;
-    else if (e.type === 'flex.order.fulfilled') {
-      const d = e.data as { deliveredMwh: number; contractedMwh: number; netGbp: number };
-      flexMwh += d.deliveredMwh;
-      flexGbp += d.netGbp;
-      flexContracted += d.contractedMwh;
-      flexOrders++;
+    if (!counted(e)) continue;
+    switch (e.type) {
+      case 'site.meter.read':
+        costGbp += (e.data.importKwh * e.data.priceGbpPerMwh) / 1000;
+        carbonKg += (e.data.importKwh * e.data.carbonGPerKwh) / 1000;
+        kwh += e.data.importKwh;
+        break;
+      case 'compute.job.deadline-missed':
+        misses++;
+        break;
+      case 'flex.order.fulfilled':
+        flexMwh += e.data.deliveredMwh;
+        flexGbp += e.data.netGbp;
+        flexContracted += e.data.contractedMwh;
+        flexOrders++;
+        break;
+      default: {
+        const _never: never = e;
+      }
     }
   }
   const gh = gpuHours(jobs, site.perGpuKw);

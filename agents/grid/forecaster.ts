@@ -1,4 +1,5 @@
 import { CacoError } from '../../core/errors.ts';
+import type { DataOf, ForecastPublished } from '../../schemas/index.ts';
 import { seriesBefore, type HalfHourSeries } from './history.ts';
 import type { SignalPoint } from './sources/index.ts';
 
@@ -13,18 +14,13 @@ export const FORECAST_HORIZON = 96;
  */
 export const HISTORY_SLOTS = 28 * 48 + 96 + 6 + 8 * 48;
 
-export interface Band {
-  readonly p10: number;
-  readonly p50: number;
-  readonly p90: number;
-}
-
-export interface SeriesForecast {
-  readonly modelId: string;
-  readonly modelVersion: string;
-  /** `FORECAST_HORIZON` half-hours from the one containing `nowMs`. */
-  readonly points: ReadonlyArray<Band>;
-}
+/**
+ * A forecast of one series as `grid.forecast.published` carries it: `FORECAST_HORIZON`
+ * half-hours of P10/P50/P90 from the one containing `nowMs`. A forecaster may return more
+ * properties; the agent puts only the schema's on the ledger.
+ */
+export type SeriesForecast = DataOf<typeof ForecastPublished>['carbonGPerKwh'];
+export type Band = SeriesForecast['points'][number];
 
 export interface GridForecast {
   /** gCO2/kWh. */

@@ -1,6 +1,7 @@
 import { categoryOf, type Envelope } from '../../core/envelope.ts';
 import { halfHourFloor, DAY_MS } from '../../core/time/index.ts';
-import type { AnnouncedWindow, StressKind } from './stress.ts';
+import type { GridEvent } from '../../schemas/index.ts';
+import type { AnnouncedWindow } from './stress.ts';
 
 /** The grid agent's state, folded from its own events only (the source is the record of signals). */
 export interface GridState {
@@ -15,7 +16,6 @@ export interface GridState {
   readonly announced: ReadonlyArray<AnnouncedWindow>;
 }
 
-
 export const GRID_CATEGORY = 'grid';
 export const STREAMS = {
   signals: 'grid-signals',
@@ -25,21 +25,19 @@ export const STREAMS = {
 
 export const initialGridState: GridState = { revisions: {}, lastObservedFromMs: null, lastTickMs: null, lastGood: null, announced: [] };
 
-export function evolveGrid(s: GridState, e: Envelope): GridState {
+export function evolveGrid(s: GridState, e: Envelope<GridEvent>): GridState {
   if (categoryOf(e.stream) !== GRID_CATEGORY) return s;
   const next: GridState = { ...s, revisions: { ...s.revisions, [e.stream]: e.revision } };
   switch (e.type) {
     case 'grid.signal.observed': {
-      const d = e.data as { periodStart: string };
-      const fromMs = Date.parse(d.periodStart);
+      const fromMs = Date.parse(e.data.periodStart);
       return { ...next, lastObservedFromMs: Math.max(fromMs, s.lastObservedFromMs ?? fromMs) };
     }
     case 'grid.forecast.published': {
-      const d = e.data as { forecastId: string; issuedAt: string };
-      const issuedMs = Date.parse(d.issuedAt);
+      const issuedMs = Date.parse(e.data.issuedAt);
       return {
         ...next,
-        lastGood: { forecastId: d.forecastId, issuedAt: d.issuedAt },
+        lastGood: { forecastId: e.data.forecastId, issuedAt: e.data.issuedAt },
         lastTickMs: tickOf(s, issuedMs),
         // A window over for a day can neither be announced again nor count towards a day still open.
         announced: s.announced.filter((w) => w.endMs > issuedMs - DAY_MS),
@@ -47,12 +45,12 @@ export function evolveGrid(s: GridState, e: Envelope): GridState {
     }
     case 'grid.signal.degraded':
       return { ...next, lastTickMs: tickOf(s, Date.parse(e.time)) };
-    case 'grid.stress.expected': {
-      const d = e.data as { kind: StressKind; windowStart: string; windowEnd: string };
-      return { ...next, announced: [...s.announced, { kind: d.kind, startMs: Date.parse(d.windowStart), endMs: Date.parse(d.windowEnd) }] };
-    }
-    default:
+    case 'grid.stress.expected':
+      return { ...next, announced: [...s.announced, { kind: e.data.kind, startMs: Date.parse(e.data.windowStart), endMs: Date.parse(e.data.windowEnd) }] };
+    default: {
+      const _never: never = e;
       return next;
+    }
   }
 }
 

@@ -8,7 +8,8 @@
  * runtime.add(createGridAgent({ source, forecaster }));
  * ```
  */
-export { createGridAgent, forecastIdOf, stressIdOf, forecastInputsHash, type GridAgentDeps } from './grid-agent.ts';
+export { createGridAgent, TICK as GRID_TICK, type GridAgent, type GridAgentDeps } from './grid-agent.ts';
+export { decideTick, forecastIdOf, stressIdOf, forecastInputsHash, type TickDeps } from './tick.ts';
 export { evolveGrid, initialGridState, GRID_CATEGORY, STREAMS as GRID_STREAMS, type GridState } from './grid-state.ts';
 export {
   FORECAST_HORIZON,

@@ -1,4 +1,5 @@
 import { HALF_HOUR_MS, londonDate } from '../../core/time/index.ts';
+import type { DataOf, StressExpected } from '../../schemas/index.ts';
 import type { Band } from './forecaster.ts';
 import { median, quantile } from './stats.ts';
 
@@ -20,7 +21,8 @@ import { median, quantile } from './stats.ts';
  *   `maxWindowMin` with the highest P50 sum (the heart of the peak).
  * Windows of one kind never overlap; a carbon and a price window may.
  */
-export type StressKind = 'carbon-peak' | 'price-peak';
+/** Named by the schema: a new kind is added there. */
+export type StressKind = DataOf<typeof StressExpected>['kind'];
 
 export interface StressOptions {
   /** Least lead between now and a window's start. Default 60. */

@@ -67,7 +67,8 @@ export function judge(o: Observations): Report {
   const beforeAnnounce = refused(['not-announced']);
   if (!goodAnnounce) points.push({ name: 'announced itself on the gateway', verdict: 'fail', details: [announces.length ? `no announcement was accepted (${announces.length} refused: ${announces.map((r) => codeOf(r)).join(', ')})` : `it never sent an announcement on caco.${o.site}.gw.announce`, ...beforeAnnounce] });
   else {
-    const publishes = Array.isArray(goodAnnounce.body?.['publishes']) ? (goodAnnounce.body['publishes'] as unknown[]).join(', ') : '';
+    const announced = goodAnnounce.body?.['publishes'];
+    const publishes = Array.isArray(announced) ? announced.join(', ') : '';
     points.push(point('announced itself on the gateway (before appending)', beforeAnnounce, `announced, publishing ${publishes || 'nothing'}`));
   }
 

@@ -41,8 +41,8 @@ export function modelsCommand(): Command {
         const valid = values.filter(Number.isFinite).length;
         if (valid < 14 * 48) throw new UsageError(`--until ${o.until}: only ${valid} ${signal} half-hours in the ${grid.HISTORY_SLOTS} before it; pick a cut-off inside the data`);
         const lstm = await (signal === 'carbon' ? models.loadCarbonForecaster() : models.loadPriceForecaster());
-        const spec = lstm.spec as unknown as { trainedOn?: { validation?: string[] } };
-        const cleanFrom = Date.parse(spec.trainedOn?.validation?.[1] ?? '');
+        const trainedTo = validationEnd(lstm.spec);
+        const cleanFrom = Date.parse(trainedTo ?? '');
         // An LSTM whose training data reach past the cut-off would leak the future into the fit: leave it out.
         const useModel = Number.isFinite(cleanFrom) && cleanFrom <= untilMs;
         const f = new grid.EnsembleSeriesForecaster({ signal, ...(useModel ? { model: grid.lstmSeriesForecaster(lstm) } : {}) });
@@ -51,7 +51,7 @@ export function modelsCommand(): Command {
         writeFileSync(models.ensembleFitPath(signal, out), `${JSON.stringify(doc, null, 2)}\n`);
         const b24 = fit.buckets[Math.floor(47 / f.options.leadsPerBucket)];
         card.push(
-          `| ${signal} | ${f.describe} | ${useModel ? 'LSTM + baselines' : `baselines only (the LSTM's data run to ${spec.trainedOn?.validation?.[1] ?? '?'}, after the cut-off)`} | ${b24 ? fit.members.map((m, i) => `${m} ${b24.weights[i]!.toFixed(2)}`).join(', ') : '—'} | ${b24 ? `${b24.bias.toFixed(1)}; [${b24.lo.toFixed(1)}, +${b24.hi.toFixed(1)}]` : '—'} |`,
+          `| ${signal} | ${f.describe} | ${useModel ? 'LSTM + baselines' : `baselines only (the LSTM's data run to ${trainedTo ?? '?'}, after the cut-off)`} | ${b24 ? fit.members.map((m, i) => `${m} ${b24.weights[i]!.toFixed(2)}`).join(', ') : '—'} | ${b24 ? `${b24.bias.toFixed(1)}; [${b24.lo.toFixed(1)}, +${b24.hi.toFixed(1)}]` : '—'} |`,
         );
         console.log(`${signal}: wrote ${models.ensembleFitPath(signal, out)} (${fit.buckets.filter(Boolean).length}/${fit.buckets.length} buckets fitted)`);
       }
@@ -72,4 +72,11 @@ export function modelsCommand(): Command {
       );
     });
   return cmd;
+}
+
+/** The end of the months a model was validated on, if its features.json says (`trainedOn.validation: [from, to]`). */
+function validationEnd(spec: object): string | undefined {
+  const trainedOn = 'trainedOn' in spec ? spec.trainedOn : undefined;
+  const validation = typeof trainedOn === 'object' && trainedOn !== null && 'validation' in trainedOn ? trainedOn.validation : undefined;
+  return Array.isArray(validation) && typeof validation[1] === 'string' ? validation[1] : undefined;
 }

@@ -10,6 +10,7 @@ import { siteDir } from '../../core/stack.ts';
 import { FileKeyring, rawPublicKey } from '../../core/ledger/keyring.ts';
 import { readKeyFile, signWithKey, type LoadedKey } from '../../core/identity/index.ts';
 import type { CacoConfig } from '../../core/config/config.ts';
+import { decodeWith, JobPlanned, JobRejected } from '../../schemas/index.ts';
 
 /**
  * The key `caco submit` signs with: `--key`, else the site's own operator key when this
@@ -104,12 +105,14 @@ export function submitCommand(): Command {
       }
       for (const e of reply.events ?? []) {
         console.log(`${e.type}  ${e.stream}  event ${e.id}`);
-        if (e.type === 'compute.job.rejected') {
-          for (const p of (e.data as { problems: Array<{ field: string; reason: string }> }).problems) console.log(`  ${p.field}: ${p.reason}`);
+        // The reply is JSON from another process: payloads are read through their schemas.
+        if (e.type === JobRejected.type) {
+          const d = decodeWith(JobRejected.data, e.data);
+          if (d.ok) for (const p of d.value.problems) console.log(`  ${p.field}: ${p.reason}`);
           process.exitCode = 2;
-        } else if (e.type === 'compute.job.planned') {
-          const d = e.data as { plannedStart: string; plannedEnd: string; expected: { costGbp: number; carbonKg: number }; runNow: { costGbp: number; carbonKg: number } };
-          console.log(`  planned ${d.plannedStart} to ${d.plannedEnd}: £${d.expected.costGbp}, ${d.expected.carbonKg} kgCO2 (at once: £${d.runNow.costGbp}, ${d.runNow.carbonKg} kgCO2)`);
+        } else if (e.type === JobPlanned.type) {
+          const d = decodeWith(JobPlanned.data, e.data);
+          if (d.ok) console.log(`  planned ${d.value.plannedStart} to ${d.value.plannedEnd}: £${d.value.expected.costGbp}, ${d.value.expected.carbonKg} kgCO2 (at once: £${d.value.runNow.costGbp}, ${d.value.runNow.carbonKg} kgCO2)`);
         }
       }
     } finally {

@@ -124,7 +124,10 @@ export interface LoadConfigOptions {
  */
 export function loadConfig(opts: LoadConfigOptions = {}): CacoConfig {
   const env = opts.env ?? process.env;
-  const out: Record<string, unknown> = { ...DEFAULT_CONFIG };
+  const out: { -readonly [K in keyof CacoConfig]: CacoConfig[K] } = { ...DEFAULT_CONFIG };
+  const set = <K extends keyof CacoConfig>(setting: Setting<K>, raw: string, name: string) => {
+    out[setting.key] = setting.parse(raw, name);
+  };
   const file = opts.file ?? env.CACO_CONFIG;
   if (file) {
     if (!existsSync(file)) throw new ConfigError('CACO_CONFIG', `config file "${file}" does not exist`);
@@ -139,18 +142,18 @@ export function loadConfig(opts: LoadConfigOptions = {}): CacoConfig {
       const s = SETTINGS[k as keyof CacoConfig];
       if (!s) throw new ConfigError(`${file}: ${k}`, `unknown setting; known settings are ${Object.keys(SETTINGS).join(', ')}`);
       if (typeof v !== 'string') throw new ConfigError(`${file}: ${k}`, 'must be a string');
-      out[k] = s.parse(v, `${file}: ${k}`);
+      set(s, v, `${file}: ${k}`);
     }
   }
   for (const s of Object.values(SETTINGS) as Setting<keyof CacoConfig>[]) {
     const raw = env[s.env];
-    if (raw !== undefined && raw !== '') out[s.key] = s.parse(raw, s.env);
+    if (raw !== undefined && raw !== '') set(s, raw, s.env);
   }
   for (const [k, raw] of Object.entries(opts.overrides ?? {})) {
     if (raw === undefined) continue;
     const s = SETTINGS[k as keyof CacoConfig];
     if (!s) throw new ConfigError(k, 'unknown setting');
-    out[k] = s.parse(raw, `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`);
+    set(s, raw, `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`);
   }
-  return out as unknown as CacoConfig;
+  return out;
 }

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
+import type { Schema } from 'effect';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { Bus, Subscription } from '../bus/bus.ts';
 import type { Clock } from '../clock/clock.ts';
-import type { Envelope, NewEvent } from '../envelope.ts';
+import { isOneOf, type Envelope, type NewEvent } from '../envelope.ts';
 import type { Logger } from '../log/logger.ts';
 import type { EventStore } from '../store/event-store.ts';
 import type { CommandIdentity } from '../identity/site-identity.ts';
@@ -43,11 +44,17 @@ export interface GatewayEndpoint {
 }
 
 /** A query of the site's current state (`caco.<site>.q.<name>`), answered from a read model. */
-export interface GatewayQuery {
+export interface GatewayQuery<S extends AnySchema = AnySchema> {
   readonly description: string;
   /** The request's shape (an Effect schema); a request that fails it gets `bad-request`. */
-  readonly request: AnySchema;
-  answer(request: unknown): Promise<Record<string, unknown>> | Record<string, unknown>;
+  readonly request: S;
+  /** Called with the request decoded by `request`, so typed by it. */
+  answer(request: Schema.Schema.Type<S>): Promise<Record<string, unknown>> | Record<string, unknown>;
+}
+
+/** A query whose `answer` is typed by its `request` schema. */
+export function defineQuery<S extends AnySchema>(q: GatewayQuery<S>): GatewayQuery<S> {
+  return q;
 }
 
 export interface GatewayOptions {
@@ -105,6 +112,7 @@ interface AgentRecord {
 
 /** Most events a read scans for one answer (a type filter may skip many). */
 const READ_SCAN_LIMIT = 5000;
+const isAnnouncement = isOneOf([AgentAnnounced]);
 const MAX_READ = 500;
 const encode = (x: unknown) => Buffer.from(JSON.stringify(x));
 
@@ -221,8 +229,8 @@ export class SiteGateway {
   }
 
   private learn(r: AgentRecord, e: Envelope): void {
-    if (e.type === AgentAnnounced.type) {
-      const d = e.data as { keyId: string; version: string; publishes: string[]; schemas: Record<string, unknown>; announcedAt: string };
+    if (isAnnouncement(e)) {
+      const d = e.data;
       r.declaration = { keyId: d.keyId, version: d.version, publishes: new Set(d.publishes), schemas: d.schemas, announcedEventId: e.id, announcedAt: d.announcedAt, position: e.position };
       r.validators.clear();
       return;

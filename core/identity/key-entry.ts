@@ -10,6 +10,10 @@ import { publicKeyFromRaw } from '../ledger/keyring.ts';
 export const ROLES = ['agent', 'third-party', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
+export function isRole(x: unknown): x is Role {
+  return typeof x === 'string' && (ROLES as readonly string[]).includes(x);
+}
+
 export const ENTRY_FORMAT = 'caco-key-entry/1';
 
 export interface KeyEntry {
@@ -55,7 +59,7 @@ export function checkNewKeyFields(f: { keyId?: unknown; party?: unknown; role?: 
   const out: FieldProblem[] = [];
   if (typeof f.keyId !== 'string' || !KEY_ID.test(f.keyId)) out.push({ field: 'keyId', reason: 'use 1-64 letters, digits, "_" or "-", starting with a letter or digit' });
   if (typeof f.party !== 'string' || !PARTY.test(f.party)) out.push({ field: 'party', reason: 'use 1-128 letters, digits, ".", "_", ":", "@" or "-", starting with a letter or digit' });
-  if (typeof f.role !== 'string' || !(ROLES as readonly string[]).includes(f.role)) out.push({ field: 'role', reason: `use one of: ${ROLES.join(', ')}` });
+  if (!isRole(f.role)) out.push({ field: 'role', reason: `use one of: ${ROLES.join(', ')}` });
   if (typeof f.publicKey !== 'string' || !BASE64_32.test(f.publicKey)) out.push({ field: 'publicKey', reason: 'must be the base64 of a raw 32-byte ed25519 public key (44 characters)' });
   else {
     try {
@@ -96,14 +100,16 @@ export function verifyEntry(raw: unknown, adminPublicKey: KeyObject, expectedKey
   if (r['format'] !== ENTRY_FORMAT) return { ok: false, reason: `format must be "${ENTRY_FORMAT}"` };
   const problems = checkNewKeyFields(r);
   if (problems.length) return { ok: false, reason: `${problems[0]!.field}: ${problems[0]!.reason}` };
-  if (r['status'] !== 'active' && r['status'] !== 'revoked') return { ok: false, reason: 'status must be active or revoked' };
-  if (typeof r['createdAt'] !== 'string' || !ISO_UTC.test(r['createdAt'])) return { ok: false, reason: 'createdAt must be an ISO 8601 UTC time' };
-  if (r['status'] === 'active' ? r['revokedAt'] !== null : typeof r['revokedAt'] !== 'string' || !ISO_UTC.test(r['revokedAt'])) {
-    return { ok: false, reason: 'revokedAt must be null while active and a time once revoked' };
-  }
-  if (typeof r['adminSig'] !== 'string') return { ok: false, reason: 'no admin signature' };
-  if (expectedKeyId !== undefined && r['keyId'] !== expectedKeyId) return { ok: false, reason: `stored under "${expectedKeyId}" but names key "${String(r['keyId'])}"` };
-  const entry = r as unknown as SignedKeyEntry;
+  const { keyId, party, role, publicKey, status, createdAt, revokedAt, adminSig } = r;
+  // checkNewKeyFields has checked these four; the guard only tells the compiler so.
+  if (typeof keyId !== 'string' || typeof party !== 'string' || !isRole(role) || typeof publicKey !== 'string') return { ok: false, reason: 'keyId, party, role and publicKey are required' };
+  if (status !== 'active' && status !== 'revoked') return { ok: false, reason: 'status must be active or revoked' };
+  if (typeof createdAt !== 'string' || !ISO_UTC.test(createdAt)) return { ok: false, reason: 'createdAt must be an ISO 8601 UTC time' };
+  const revoked = revokedAt === null ? null : typeof revokedAt === 'string' && ISO_UTC.test(revokedAt) ? revokedAt : undefined;
+  if (revoked === undefined || (status === 'active') !== (revoked === null)) return { ok: false, reason: 'revokedAt must be null while active and a time once revoked' };
+  if (typeof adminSig !== 'string') return { ok: false, reason: 'no admin signature' };
+  if (expectedKeyId !== undefined && keyId !== expectedKeyId) return { ok: false, reason: `stored under "${expectedKeyId}" but names key "${keyId}"` };
+  const entry: SignedKeyEntry = { format: ENTRY_FORMAT, keyId, party, role, publicKey, status, createdAt, revokedAt: revoked, adminSig };
   let good = false;
   try {
     good = verify(null, entrySigningBytes(entry), adminPublicKey, Buffer.from(entry.adminSig, 'base64'));

@@ -2,7 +2,7 @@ import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { privateKeyFromSeed, rawPrivateSeed, rawPublicKey } from '../ledger/keyring.ts';
 import { KeyRegistryError } from './key-registry.ts';
-import { KEY_ID, PARTY, ROLES, type Role } from './key-entry.ts';
+import { isRole, KEY_ID, PARTY, ROLES, type Role } from './key-entry.ts';
 import { signCommandWith } from './command-signature.ts';
 
 export const KEY_FILE_FORMAT = 'caco-signing-key/1';
@@ -57,7 +57,8 @@ export function readKeyFile(path: string, flag = '--key'): LoadedKey {
   if (raw['format'] !== KEY_FILE_FORMAT) throw new KeyRegistryError(`${flag} format`, `expected "${KEY_FILE_FORMAT}"`);
   if (typeof raw['keyId'] !== 'string' || !KEY_ID.test(raw['keyId'])) throw new KeyRegistryError(`${flag} keyId`, 'missing or not a key id');
   if (typeof raw['party'] !== 'string' || !PARTY.test(raw['party'])) throw new KeyRegistryError(`${flag} party`, 'missing or not a party name');
-  if (typeof raw['role'] !== 'string' || !(ROLES as readonly string[]).includes(raw['role'])) throw new KeyRegistryError(`${flag} role`, `use one of: ${ROLES.join(', ')}`);
+  const role = raw['role'];
+  if (!isRole(role)) throw new KeyRegistryError(`${flag} role`, `use one of: ${ROLES.join(', ')}`);
   let privateKey: KeyObject;
   try {
     privateKey = privateKeyFromSeed(Buffer.from(String(raw['privateKey']), 'base64'));
@@ -66,7 +67,7 @@ export function readKeyFile(path: string, flag = '--key'): LoadedKey {
   }
   const publicKey = rawPublicKey(privateKey).toString('base64');
   if (raw['publicKey'] !== undefined && raw['publicKey'] !== publicKey) throw new KeyRegistryError(`${flag} publicKey`, 'does not belong to privateKey');
-  return { keyId: raw['keyId'], party: raw['party'], role: raw['role'] as Role, publicKey, privateKey };
+  return { keyId: raw['keyId'], party: raw['party'], role, publicKey, privateKey };
 }
 
 /** Sign a command with a loaded key file: `source` becomes the key's party. */

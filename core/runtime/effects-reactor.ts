@@ -1,13 +1,15 @@
 import type { Clock } from '../clock/clock.ts';
-import type { Envelope, NewEvent } from '../envelope.ts';
+import { isOneOf, type Envelope, type NewEvent } from '../envelope.ts';
+import { EffectFailed, EffectSent } from '../../schemas/effects.ts';
 import { derivedUuid7 } from '../ids/ids.ts';
 import type { Logger } from '../log/logger.ts';
 import type { CheckpointStore, EventStore, StoreSubscription } from '../store/event-store.ts';
 import type { EffectDeclaration, EffectResult } from './agent.ts';
 import { CallbackQueue } from './fair-queue.ts';
 
-export const EFFECT_SENT = 'outbox.effect.sent';
-export const EFFECT_FAILED = 'outbox.effect.failed';
+export const EFFECT_SENT = EffectSent.type;
+export const EFFECT_FAILED = EffectFailed.type;
+const isOutcome = isOneOf([EffectSent, EffectFailed]);
 
 export interface EffectsReactorOptions {
   readonly store: EventStore;
@@ -96,7 +98,7 @@ export class EffectsReactor {
     const head = await this.o.store.headPosition();
     for await (const e of this.o.store.readAll({ from: this.from })) {
       if (e.position > head) break;
-      if (e.type === EFFECT_SENT || e.type === EFFECT_FAILED) this.done.add((e.data as { effectId: string }).effectId);
+      if (isOutcome(e)) this.done.add(e.data.effectId);
       else if (this.declarationOf(e)) this.owed.push(e);
     }
     for (const e of this.owed) if (!this.done.has(e.id)) this.open.add(e.position);
@@ -127,10 +129,10 @@ export class EffectsReactor {
     if (e.position <= this.position || this.stopped) return;
     this.position = e.position;
     this.sinceCheckpoint++;
-    if (e.type === EFFECT_SENT || e.type === EFFECT_FAILED) {
+    if (isOutcome(e)) {
       // An outcome always comes after its effect, which this reader has therefore passed and
       // will not see again: forget it, so memory stays bounded by the effects in flight.
-      this.done.delete((e.data as { effectId: string }).effectId);
+      this.done.delete(e.data.effectId);
     } else {
       const decl = this.declarationOf(e);
       if (decl && !this.done.has(e.id)) {
@@ -199,14 +201,14 @@ export class EffectsReactor {
 
   private async settle(s: Scheduled, outcome: { kind: 'sent'; attempts: number; result: Extract<EffectResult, { ok: true }> } | { kind: 'failed'; attempts: number; reason: string }): Promise<void> {
     const e = s.event;
-    const d = e.data as { messageId?: unknown; meta?: unknown };
+    const meta = effectField(e, 'meta');
     const base = {
       effectId: e.id,
       effectType: e.type,
       scheduledBy: e.source,
       messageId: idempotencyKeyOf(e),
       attempts: outcome.attempts,
-      ...(d.meta !== undefined ? { meta: d.meta } : {}),
+      ...(meta !== undefined ? { meta } : {}),
     };
     const data =
       outcome.kind === 'sent'
@@ -247,8 +249,17 @@ export class EffectsReactor {
 
 /** The receiver's dedupe key: the message id the event carries, else the event id. */
 export function idempotencyKeyOf(e: Envelope): string {
-  const m = (e.data as { messageId?: unknown } | null)?.messageId;
+  const m = effectField(e, 'messageId');
   return typeof m === 'string' && m.length > 0 ? m : e.id;
+}
+
+/**
+ * A field every effect event may carry (`messageId`, `meta`). An effect is any registered type
+ * an agent declares, so its payload type is not known here: the field is looked up, not assumed.
+ */
+function effectField(e: Envelope, key: 'messageId' | 'meta'): unknown {
+  const d = e.data;
+  return typeof d === 'object' && d !== null && key in d ? Reflect.get(d, key) : undefined;
 }
 
 function safeKey(decl: EffectDeclaration, e: Envelope): string {

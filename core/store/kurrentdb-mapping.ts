@@ -13,8 +13,11 @@ import type { Envelope } from '../envelope.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import type { UnreadableRecord } from './event-store.ts';
 
-/** The metadata each CACO event carries in KurrentDB (`$correlationId`/`$causationId` are KurrentDB's own conventions). */
-export interface CacoMetadata {
+/**
+ * The metadata each CACO event carries in KurrentDB (`$correlationId`/`$causationId` are KurrentDB's own conventions).
+ * A type, not an interface, so it fits the client's `Record<string, unknown>` metadata.
+ */
+export type CacoMetadata = {
   readonly caco: 1;
   readonly id: string;
   readonly stream: string;
@@ -29,7 +32,7 @@ export interface CacoMetadata {
   readonly sig: string;
   /** On a commit's signed head that vouches for more than itself (see core/envelope.ts). */
   readonly covers?: number;
-}
+};
 
 /** The event as handed to `appendToStream` (the shape of the client's `jsonEvent`). */
 export interface KurrentEventData {

@@ -202,7 +202,7 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
         const r = await this.client.appendToStream(
           this.logStream,
           // CACO data may be any JSON value; the client's type allows only objects, arrays and strings.
-          sealed.map((e) => toEventData(e) as unknown as EventData),
+          sealed.map((e) => toEventData(e) as EventData),
           { streamState: expectedLogState(count) as AppendStreamState },
         );
         // `throwOnAppendFailure=false` in the connection string answers a conflict this way.
@@ -346,8 +346,9 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
   async get(name: string): Promise<number> {
     try {
       for await (const r of this.client.readStream(checkpointStream(this.prefix, name), { direction: BACKWARDS, fromRevision: END, maxCount: 1 })) {
-        const d = record(r)?.data as { name?: unknown; position?: unknown } | undefined;
-        if (d && d.name === name && Number.isSafeInteger(d.position)) return d.position as number;
+        const d = record(r)?.data;
+        const position = typeof d === 'object' && d !== null && 'name' in d && d.name === name && 'position' in d ? d.position : undefined;
+        if (typeof position === 'number' && Number.isSafeInteger(position)) return position;
         throw new InvalidArgumentError('checkpoint', `"${name}" holds ${JSON.stringify(d)}, not a position`);
       }
     } catch (err) {

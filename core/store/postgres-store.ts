@@ -316,6 +316,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     const ids: string[] = [];
     for (const a of group) for (const e of a.events) ids.push(e.id);
     const s = this.schema;
+    // eslint-disable-next-line no-restricted-syntax -- pg types a multi-statement query as one result; it answers one per statement
     const results = (await c.query(
       `BEGIN; ${this.lockSql};
        SELECT (SELECT MAX(position) FROM ${s}.events) AS top,

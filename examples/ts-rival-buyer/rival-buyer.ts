@@ -104,7 +104,12 @@ interface Context {
   ttl: string;
   location: { country: { code: string }; city: { code: string } };
 }
-type Callback = { context: Context; message: Record<string, unknown>; error?: { code: string; message?: string } };
+/** The parts of the on_* callbacks this buyer reads; every field optional, since the BPP is another party. */
+interface CallbackMessage {
+  readonly catalog?: { readonly providers?: ReadonlyArray<{ readonly id: string; readonly items?: ReadonlyArray<CatalogItem> }> };
+  readonly order?: { readonly id?: string; readonly status?: string; readonly quote?: { readonly price?: { readonly value?: string } } };
+}
+type Callback = { context: Context; message: CallbackMessage; error?: { code: string; message?: string } };
 interface Measure {
   unit: 'kW' | 'MW';
   value: string;
@@ -211,7 +216,7 @@ class RivalBuyer {
       const txn = randomUUID();
       const found = await this.ask('search', txn, { intent: { category: { descriptor: { code: 'demand-flexibility' } }, item: { quantity: { minimum: { measure: { unit: 'kW', value: '100' } } } } } });
       const bpp = { id: found.context.bpp_id ?? '', uri: found.context.bpp_uri ?? '' };
-      const providers = ((found.message['catalog'] as { providers?: Array<{ id: string; items?: CatalogItem[] }> } | undefined)?.providers ?? []);
+      const providers = found.message.catalog?.providers ?? [];
       const items = providers.flatMap((p) => (p.items ?? []).map((i) => ({ providerId: p.id, item: i, availableKw: kwOf(i.quantity?.available?.measure), minKw: kwOf(i.quantity?.minimum?.measure) })));
       log(`on_search: ${items.length} offer(s) ${items.map((i) => `${i.item.id} ${i.availableKw} kW at £${i.item.price?.value ?? '?'}/MWh`).join(', ')}`);
       // The offer with the most left, as much of it as wanted.
@@ -228,17 +233,17 @@ class RivalBuyer {
         log(`on_select error ${quoted.error.code}: ${quoted.error.message ?? ''}; looking again`);
         continue;
       }
-      const quote = (quoted.message['order'] as { quote?: { price?: { value?: string } } } | undefined)?.quote;
+      const quote = quoted.message.order?.quote;
       const confirmed = await this.ask('confirm', txn, { order: { ...order, ...(quote ? { quote } : {}) } }, bpp);
       if (confirmed.error) {
         log(`on_confirm error ${confirmed.error.code}: ${confirmed.error.message ?? ''}; looking again`);
         continue;
       }
-      const orderId = (confirmed.message['order'] as { id?: string } | undefined)?.id;
+      const orderId = confirmed.message.order?.id;
       if (!orderId) throw new Error('on_confirm without an order id');
       // Ask how the order stands: the site's own record of it.
       const st = await this.ask('status', txn, { order_id: orderId }, bpp);
-      const status = (st.message['order'] as { status?: string } | undefined)?.status ?? null;
+      const status = st.message.order?.status ?? null;
       log(`on_status: order ${orderId} is ${status ?? '(no status)'}`);
       return { orderId, itemId: best.item.id, kw, priceGbpPerMwh: Number(best.item.price?.value ?? NaN), quoteGbp: quote?.price?.value ?? null, status };
     }

@@ -1,4 +1,13 @@
-import type { Envelope } from '../../core/envelope.ts';
+import { isOneOf, type Envelope } from '../../core/envelope.ts';
+import { ForecastPublished, JobCompleted, JobDeadlineMissed, JobPinnedV2, JobPlanned, JobPreempted, JobRejected, JobReleasedV2, JobStarted, JobSubmittedV2, OrderConfirmed, type DataOf } from '../../schemas/index.ts';
+
+/** The events of a job's own stream that its story tells. */
+const isJobEvent = isOneOf([JobSubmittedV2, JobPlanned, JobStarted, JobPreempted, JobPinnedV2, JobReleasedV2, JobDeadlineMissed, JobCompleted]);
+const isRejection = isOneOf([JobRejected]);
+const isPlanned = isOneOf([JobPlanned]);
+const isCompleted = isOneOf([JobCompleted]);
+/** The events a job's plans cite. */
+const isCited = isOneOf([ForecastPublished, OrderConfirmed]);
 
 /** One step in a job's story, with the ledger event that proves it. */
 export interface ExplainStep {
@@ -33,8 +42,8 @@ export const notFound = (jobId: string): Explanation => ({ jobId, found: false, 
 
 /** The explanation of a job rejected at submission, if `e` (from the intake stream) is its rejection. */
 export function rejectionOf(jobId: string, e: Envelope): Explanation | undefined {
-  const d = e.data as { jobId: string; problems: Array<{ field: string; reason: string }> };
-  if (e.type !== 'compute.job.rejected' || d.jobId !== jobId) return undefined;
+  if (!isRejection(e) || e.data.jobId !== jobId) return undefined;
+  const d = e.data;
   return {
     jobId,
     found: true,
@@ -51,16 +60,19 @@ export function citedBy(own: ReadonlyArray<Envelope>): ((e: Envelope) => boolean
   const forecastIds = new Set<string>();
   const orderIds = new Set<string>();
   for (const e of own) {
-    if (e.type === 'compute.job.planned') {
-      const d = e.data as { forecastId: string | null; flexOrderIds: string[] };
-      if (d.forecastId) forecastIds.add(d.forecastId);
-      for (const o of d.flexOrderIds) orderIds.add(o);
-    }
+    if (!isPlanned(e)) continue;
+    if (e.data.forecastId) forecastIds.add(e.data.forecastId);
+    for (const o of e.data.flexOrderIds) orderIds.add(o);
   }
   if (!forecastIds.size && !orderIds.size) return undefined;
   return (e) => {
-    const d = e.data as { forecastId?: string; orderId?: string };
-    return (e.type === 'grid.forecast.published' && !!d.forecastId && forecastIds.has(d.forecastId)) || (e.type === 'flex.order.confirmed' && !!d.orderId && orderIds.has(d.orderId));
+    if (!isCited(e)) return false;
+    switch (e.type) {
+      case 'grid.forecast.published':
+        return forecastIds.has(e.data.forecastId);
+      case 'flex.order.confirmed':
+        return orderIds.has(e.data.orderId);
+    }
   };
 }
 
@@ -74,24 +86,35 @@ export function citedBy(own: ReadonlyArray<Envelope>): ((e: Envelope) => boolean
 export function explainFromEvents(jobId: string, own: ReadonlyArray<Envelope>, cited: Iterable<Envelope>): Explanation {
   if (own.length === 0) return notFound(jobId);
   const forecasts = new Map<string, Envelope>();
-  const orders = new Map<string, Envelope>();
+  const orders = new Map<string, { readonly id: string; readonly data: DataOf<typeof OrderConfirmed> }>();
   for (const e of cited) {
-    const d = e.data as { forecastId?: string; orderId?: string };
-    if (e.type === 'grid.forecast.published' && d.forecastId) forecasts.set(d.forecastId, e);
-    if (e.type === 'flex.order.confirmed' && d.orderId) orders.set(d.orderId, e);
+    if (!isCited(e)) continue;
+    switch (e.type) {
+      case 'grid.forecast.published':
+        forecasts.set(e.data.forecastId, e);
+        break;
+      case 'flex.order.confirmed':
+        orders.set(e.data.orderId, e);
+        break;
+    }
   }
   const steps: ExplainStep[] = [];
   const step = (e: Envelope, text: string) => steps.push({ at: e.time, eventId: e.id, type: e.type, stream: e.stream, revision: e.revision, text });
-  let firstPlanned: { runNow: { costGbp: number; carbonKg: number } } | undefined;
-  let last: { plannedStart: string; expected: { costGbp: number; carbonKg: number }; runNow: { costGbp: number; carbonKg: number } } | undefined;
+  let firstPlanned: DataOf<typeof JobPlanned> | undefined;
+  let last: DataOf<typeof JobPlanned> | undefined;
   for (const e of own) {
-    const d = e.data as Record<string, unknown>;
+    if (!isJobEvent(e)) {
+      step(e, e.type);
+      continue;
+    }
     switch (e.type) {
-      case 'compute.job.submitted':
-        step(e, `submitted: ${d['class']} job, ${d['powerKw']} kW for ${d['runtimeMin']} min (${d['runtimeSource']}${d['runtimeModel'] ? ` by ${d['runtimeModel']}` : ''}), window ${hhmm(d['earliestStart'] as string)} to ${hhmm(d['deadline'] as string)}, ${d['slaClass']}${d['preemptible'] ? ', preemptible' : ''}`);
+      case 'compute.job.submitted': {
+        const d = e.data;
+        step(e, `submitted: ${d.class} job, ${d.powerKw} kW for ${d.runtimeMin} min (${d.runtimeSource}${d.runtimeModel ? ` by ${d.runtimeModel}` : ''}), window ${hhmm(d.earliestStart)} to ${hhmm(d.deadline)}, ${d.slaClass}${d.preemptible ? ', preemptible' : ''}`);
         break;
+      }
       case 'compute.job.planned': {
-        const p = d as unknown as { plannedStart: string; plannedEnd: string; expected: { costGbp: number; carbonKg: number }; runNow: { costGbp: number; carbonKg: number }; forecastId: string | null; reason: string; flexOrderIds: string[] };
+        const p = e.data;
         const isFirst = firstPlanned === undefined;
         firstPlanned ??= p;
         last = p;
@@ -100,34 +123,36 @@ export function explainFromEvents(jobId: string, own: ReadonlyArray<Envelope>, c
         const saving = p.runNow.costGbp - p.expected.costGbp;
         const co2 = p.runNow.carbonKg - p.expected.carbonKg;
         const orderText = p.flexOrderIds.length
-          ? `; flexibility sold meanwhile: ${p.flexOrderIds.map((o) => { const oe = orders.get(o); const od = oe?.data as { kw: number; windowStart: string; windowEnd: string } | undefined; return od ? `order ${o} (${od.kw} kW off ${hhmm(od.windowStart)}–${hhmm(od.windowEnd)}, event ${oe!.id})` : `order ${o}`; }).join(', ')}`
+          ? `; flexibility sold meanwhile: ${p.flexOrderIds.map((o) => { const oe = orders.get(o); return oe ? `order ${o} (${oe.data.kw} kW off ${hhmm(oe.data.windowStart)}–${hhmm(oe.data.windowEnd)}, event ${oe.id})` : `order ${o}`; }).join(', ')}`
           : '';
         step(e, `planned ${hhmm(p.plannedStart)}–${hhmm(p.plannedEnd)}${fc}: expected ${gbp(p.expected.costGbp)}, ${kg(p.expected.carbonKg)}; ${isFirst ? 'running at arrival' : 'running the rest straight away'} instead: ${gbp(p.runNow.costGbp)}, ${kg(p.runNow.carbonKg)} (${saving >= 0 ? 'saves' : 'costs'} ${gbp(Math.abs(saving))}, ${co2 >= 0 ? 'saves' : 'adds'} ${kg(Math.abs(co2))}). Why: ${p.reason}${orderText}`);
         break;
       }
       case 'compute.job.started':
-        step(e, `started at ${hhmm(d['at'] as string)} drawing ${d['kw']} kW`);
+        step(e, `started at ${hhmm(e.data.at)} drawing ${e.data.kw} kW`);
         break;
       case 'compute.job.preempted':
-        step(e, `paused (checkpointed) at ${hhmm(d['at'] as string)} with ${d['remainingMin']} min left`);
+        step(e, `paused (checkpointed) at ${hhmm(e.data.at)} with ${e.data.remainingMin} min left`);
         break;
       case 'compute.job.pinned':
-        step(e, `pinned by ${d['operator']} to start ${hhmm(d['startAt'] as string)}${d['reason'] ? `: ${d['reason']}` : ''}`);
+        step(e, `pinned by ${e.data.operator} to start ${hhmm(e.data.startAt)}${e.data.reason ? `: ${e.data.reason}` : ''}`);
         break;
       case 'compute.job.released':
-        step(e, `released by ${d['operator']}${d['reason'] ? `: ${d['reason']}` : ''}`);
+        step(e, `released by ${e.data.operator}${e.data.reason ? `: ${e.data.reason}` : ''}`);
         break;
       case 'compute.job.deadline-missed':
-        step(e, `missed its deadline ${hhmm(d['deadline'] as string)} with ${d['remainingMin']} min left${d['feasibleOnArrival'] ? ' (it was feasible on arrival)' : ' (it was not feasible on arrival)'}`);
+        step(e, `missed its deadline ${hhmm(e.data.deadline)} with ${e.data.remainingMin} min left${e.data.feasibleOnArrival ? ' (it was feasible on arrival)' : ' (it was not feasible on arrival)'}`);
         break;
       case 'compute.job.completed':
-        step(e, `completed at ${hhmm(d['at'] as string)}: ${Number(d['energyKwh']).toFixed(0)} kWh IT, ${gbp(d['costGbp'] as number)}, ${kg(d['carbonKg'] as number)} on the observed signals${d['late'] ? ', late' : ''}`);
+        step(e, `completed at ${hhmm(e.data.at)}: ${e.data.energyKwh.toFixed(0)} kWh IT, ${gbp(e.data.costGbp)}, ${kg(e.data.carbonKg)} on the observed signals${e.data.late ? ', late' : ''}`);
         break;
-      default:
-        step(e, e.type);
+      default: {
+        const unhandled: never = e;
+        return unhandled;
+      }
     }
   }
-  const done = own.find((e) => e.type === 'compute.job.completed')?.data as { costGbp: number; carbonKg: number } | undefined;
+  const done = own.find(isCompleted)?.data;
   const runNow = firstPlanned?.runNow;
   const summary = last
     ? `job ${jobId} ran from ${hhmm(last.plannedStart)} rather than at arrival${done && runNow ? `; it cost ${gbp(done.costGbp)} and ${kg(done.carbonKg)} against ${gbp(runNow.costGbp)} and ${kg(runNow.carbonKg)} forecast for running at arrival` : ''}`

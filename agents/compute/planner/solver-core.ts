@@ -88,7 +88,7 @@ function toModelData(m: SparseModel, integer: boolean, lower = m.colLower, upper
     rowLower: m.rowLower,
     rowUpper: m.rowUpper,
     matrix: { format: 'csc', numRows: m.numRows, numCols: m.numCols, starts: m.starts, indices: m.indices, values: m.values },
-    ...(integer ? { integrality: m.integrality as unknown as Int32Array } : {}),
+    ...(integer ? { integrality: m.integrality } : {}),
   };
 }
 
