@@ -1,5 +1,6 @@
 import { Schema } from 'effect';
 import { defineEvent } from './registry.ts';
+import { defineUpcaster } from './upcasters.ts';
 import { NonEmpty } from './common.ts';
 import { JobPinned, JobReleased, JobSubmitted } from './compute.ts';
 
@@ -55,3 +56,10 @@ export function actorOf(version: number, data: { readonly by?: PrincipalData | n
 }
 
 export const computeIdentityMessages = [JobSubmittedV2, JobPinnedV2, JobReleasedV2];
+
+/** v1 → v2 of each: a v1 event did not record who sent it. */
+export const computeIdentityUpcasters = [
+  defineUpcaster(JobSubmitted, JobSubmittedV2, (d) => ({ ...d, submittedBy: null })),
+  defineUpcaster(JobPinned, JobPinnedV2, (d) => ({ ...d, by: null })),
+  defineUpcaster(JobReleased, JobReleasedV2, (d) => ({ ...d, by: null })),
+];

@@ -1,5 +1,6 @@
 import { Schema } from 'effect';
 import { defineCommand, defineEvent } from './registry.ts';
+import { defineUpcaster } from './upcasters.ts';
 import { CALLBACK_ACTIONS, REQUEST_ACTIONS } from './beckn/context.ts';
 import {
   CancelRequest,
@@ -197,6 +198,44 @@ export const PurchaseSearched = defineEvent(
   }),
 );
 
+/** The kinds of stress window (`grid.stress.expected`), and so of purchase. */
+export const STRESS_KINDS = ['carbon-peak', 'price-peak'] as const;
+export type StressKind = (typeof STRESS_KINDS)[number];
+
+/**
+ * v2: v1's `peak` carried gCO2/kWh or £/MWh depending on `kind`, a number whose name did not
+ * say its unit. v2 names the unit: the peak of the stressed signal is `peakCarbonGPerKwh` for
+ * a carbon peak (and `peakPriceGbpPerMwh` is null), `peakPriceGbpPerMwh` for a price peak (and
+ * `peakCarbonGPerKwh` is null); `kind` is one of the two kinds.
+ */
+const Searched = {
+  purchaseId: NonEmpty,
+  stressId: NonEmpty,
+  windowStart: IsoUtc,
+  windowEnd: IsoUtc,
+  wantKw: Positive,
+  transactionId: NonEmpty,
+  messageId: NonEmpty,
+  bppUri: nonEmptyText(MAX_TEXT),
+};
+export const PurchaseSearchedV2 = defineEvent(
+  'market.purchase.searched',
+  2,
+  'The grid operator saw a stress window and asked the BPP for flexibility in it (Beckn search); the P50 peak announced is in peakCarbonGPerKwh (a carbon peak) or peakPriceGbpPerMwh (a price peak), the other is null',
+  Schema.Union([
+    Schema.Struct({ ...Searched, kind: Schema.Literal('carbon-peak'), peakCarbonGPerKwh: Finite, peakPriceGbpPerMwh: Schema.Null }),
+    Schema.Struct({ ...Searched, kind: Schema.Literal('price-peak'), peakCarbonGPerKwh: Schema.Null, peakPriceGbpPerMwh: Finite }),
+  ]),
+);
+
+/** v1 → v2: `peak` moves to the field named for its kind's unit. */
+export const PurchaseSearchedUpcaster = defineUpcaster(PurchaseSearched, PurchaseSearchedV2, ({ peak, kind, ...d }) =>
+  kind === 'carbon-peak'
+    ? { ...d, kind: 'carbon-peak' as const, peakCarbonGPerKwh: peak, peakPriceGbpPerMwh: null }
+    : // Any other kind is not a price peak either: the v2 schema refuses it (an UpcastError), rather than guess a unit.
+      { ...d, kind: kind as 'price-peak', peakCarbonGPerKwh: null, peakPriceGbpPerMwh: peak },
+);
+
 export const PurchaseSelected = defineEvent(
   'market.purchase.selected',
   1,
@@ -293,6 +332,8 @@ export const DeliveryRated = defineEvent(
   Schema.Struct({ purchaseId: NonEmpty, orderId: NonEmpty, value: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 5 })), deliveredShare: NonNegative }),
 );
 
-export const marketMessages = [HandleRequest, RecordRejection, HandleCallback, PurchaseSearched, PurchaseSelected, PurchaseQuoted, PurchaseOrdered, PurchaseDeclined, PurchaseChanged, DeliveryReported, DeliveryRated];
+export const marketMessages = [HandleRequest, RecordRejection, HandleCallback, PurchaseSearched, PurchaseSearchedV2, PurchaseSelected, PurchaseQuoted, PurchaseOrdered, PurchaseDeclined, PurchaseChanged, DeliveryReported, DeliveryRated];
 
 export const flexMessages = [OfferPublished, OrderSelected, OrderInitialized, OrderConfirmed, OrderActivated, OrderUpdated, OrderFulfilled, OrderCancelled, OrderRated, RequestRejected, ...marketMessages];
+
+export const flexUpcasters = [PurchaseSearchedUpcaster];

@@ -3,7 +3,7 @@ import type { DataOf, MessageOf } from '../../schemas/registry.ts';
 import type { MarketCommand, MarketEvent } from '../../schemas/messages.ts';
 import type { ForecastPublished, StressExpected } from '../../schemas/grid.ts';
 import { BecknRequestScheduled, type EffectFailed, type EffectSent } from '../../schemas/effects.ts';
-import { DeliveryRated, DeliveryReported, PurchaseChanged, PurchaseDeclined, PurchaseOrdered, PurchaseQuoted, PurchaseSearched, PurchaseSelected, type HandleCallback } from '../../schemas/flex.ts';
+import { DeliveryRated, DeliveryReported, PurchaseChanged, PurchaseDeclined, PurchaseOrdered, PurchaseQuoted, PurchaseSearchedV2, PurchaseSelected, type HandleCallback } from '../../schemas/flex.ts';
 import type { BecknBody, BecknCallbackAction } from '../../schemas/beckn/index.ts';
 
 /** What the grid operator emits: the buyer's facts and the Beckn requests they send. */
@@ -15,7 +15,7 @@ export type GridOperatorIn = GridOperatorOut | MessageOf<typeof StressExpected |
 export type GridOperatorCmd = MarketCommand;
 
 /** The guard `evolve` narrows with: exactly its own events. */
-export const isGridOperatorOwn = isOneOf([PurchaseSearched, PurchaseSelected, PurchaseQuoted, PurchaseOrdered, PurchaseDeclined, PurchaseChanged, DeliveryReported, DeliveryRated, BecknRequestScheduled]);
+export const isGridOperatorOwn = isOneOf([PurchaseSearchedV2, PurchaseSelected, PurchaseQuoted, PurchaseOrdered, PurchaseDeclined, PurchaseChanged, DeliveryReported, DeliveryRated, BecknRequestScheduled]);
 
 /** A Beckn callback as the `market.callback.handle` command carries it. */
 export type CallbackBody = DataOf<typeof HandleCallback>['body'];

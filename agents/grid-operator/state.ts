@@ -1,6 +1,7 @@
 import type { Envelope } from '../../core/envelope.ts';
 import { DAY_MS, londonDate } from '../../core/time/index.ts';
 import { isGridOperatorOwn } from './messages.ts';
+import type { StressKind } from '../../schemas/flex.ts';
 
 /**
  * What the grid operator knows, folded from its own `market.*` events. Immutable: `evolve`
@@ -23,7 +24,7 @@ export interface SelectedItem {
 export interface Purchase {
   readonly purchaseId: string;
   readonly stressId: string;
-  readonly kind: string;
+  readonly kind: StressKind;
   readonly windowStartMs: number;
   readonly windowEndMs: number;
   readonly peak: number;
@@ -90,7 +91,7 @@ export function evolveGridOperator(s: GridOperatorState, event: Envelope): GridO
         kind: x.kind,
         windowStartMs: ms(x.windowStart),
         windowEndMs: ms(x.windowEnd),
-        peak: x.peak,
+        peak: (x.kind === 'carbon-peak' ? x.peakCarbonGPerKwh : x.peakPriceGbpPerMwh)!,
         wantKw: x.wantKw,
         transactionId: x.transactionId,
         bppUri: x.bppUri,

@@ -6,6 +6,7 @@ import type { Clock } from '../clock/clock.ts';
 import { isOneOf, type Envelope, type NewEvent } from '../envelope.ts';
 import type { Logger } from '../log/logger.ts';
 import type { EventStore } from '../store/event-store.ts';
+import { storedEnvelope } from '../store/verified-store.ts';
 import type { CommandIdentity } from '../identity/site-identity.ts';
 import type { Principal } from '../identity/key-entry.ts';
 import type { Lookup } from '../identity/key-registry.ts';
@@ -223,7 +224,7 @@ export class SiteGateway {
     let r = this.agents.get(name);
     if (r && !reload) return r;
     r = { declaration: null, facts: new Map(), validators: new Map() };
-    for await (const e of this.o.store.readStream(extStreamOf(name))) this.learn(r, e);
+    for await (const e of this.o.store.readStream(extStreamOf(name))) this.learn(r, storedEnvelope(e));
     this.agents.set(name, r);
     return r;
   }
@@ -366,7 +367,8 @@ export class SiteGateway {
     let next = req.value.fromPosition;
     for await (const e of this.o.store.readAll({ from: req.value.fromPosition, limit: types ? READ_SCAN_LIMIT : limit })) {
       next = e.position;
-      if (!types || types.some((p) => typeMatches(p, e.type))) events.push(e);
+      // As stored (not upgraded to a later version): the reader can check its hash and signature.
+      if (!types || types.some((p) => typeMatches(p, e.type))) events.push(storedEnvelope(e));
       if (events.length >= limit) break;
     }
     const head = await this.o.store.headPosition();

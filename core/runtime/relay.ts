@@ -5,7 +5,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Envelope } from '../envelope.ts';
 import { subjects } from './subjects.ts';
 import { commitTailOf, relayBytes } from '../store/stored-form.ts';
-import { VerifiedEventStore } from '../store/verified-store.ts';
+import { VerifiedEventStore, storedEnvelope } from '../store/verified-store.ts';
 import { COMMIT_PROOF_HEADER } from '../ledger/commit-proof.ts';
 import { metricsHooks } from '../observability/hooks.ts';
 import { ATTR, SpanKind, endSpan, envelopeAttributes, eventContext, startSpan, traceHeaders, tracingEnabled } from '../observability/tracing.ts';
@@ -80,7 +80,9 @@ export class Relay {
     return this.sub?.status();
   }
 
-  private async publish(e: Envelope): Promise<void> {
+  private async publish(read: Envelope): Promise<void> {
+    // What the ledger holds, as written (not an upgrade of it): subscribers check its hash and signature.
+    const e = storedEnvelope(read);
     // The span's name and attributes are built only when tracing is on: this runs per event.
     const span = tracingEnabled() ? startSpan(`relay publish ${e.type}`, eventContext(e.id), { ...envelopeAttributes(e), [ATTR.stream]: e.stream, [ATTR.site]: this.o.site }, SpanKind.PRODUCER) : undefined;
     try {

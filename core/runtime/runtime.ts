@@ -12,6 +12,8 @@ import { VerifiedEventStore, type QuarantineCounters, type VerifiedCursor } from
 import { MemoryQuarantineStore, quarantineOf } from '../store/memory-quarantine.ts';
 import { TimeoutError } from '../errors.ts';
 import type { MessageRegistry } from '../../schemas/registry.ts';
+import type { Upcasters } from '../../schemas/upcasters.ts';
+import { cacoUpcasters } from '../../schemas/index.ts';
 import type { AgentDefinition, AgentInput, CommandMessage } from './agent.ts';
 import { AgentHost, type HandleOutcome } from './agent-host.ts';
 import { DeadLetters } from './dead-letter.ts';
@@ -39,6 +41,12 @@ export interface RuntimeOptions {
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly registry: MessageRegistry;
+  /**
+   * How events of an older version of their type are read at its latest (schemas/upcasters.ts):
+   * every event the agents read, from the store or the bus, is upgraded after it was verified.
+   * Default: CACO's upcasters for the registry's types, checked against it at construction.
+   */
+  readonly upcasters?: Upcasters;
   readonly keyring: Keyring;
   readonly log: Logger;
   /**
@@ -139,15 +147,18 @@ export class Runtime {
   private loop: Promise<void> | undefined;
   private loopError: unknown;
   readonly identity: CommandIdentity;
+  /** Checked against the registry at construction: a type with versions and no upcaster between them is an error here. */
+  readonly upcasters: Upcasters;
 
   constructor(readonly o: RuntimeOptions) {
+    this.upcasters = o.upcasters ?? cacoUpcasters(o.registry);
     this.dlq = new DeadLetters(o.bus, o.site, o.clock, o.log);
     this.identity = o.identity ?? SiteIdentity.ephemeral(o.keyring, o.clock, o.log);
     this.limiter = o.rateLimit ? new RateLimiter(o.rateLimit) : undefined;
     this.store =
       o.store instanceof VerifiedEventStore
         ? o.store
-        : new VerifiedEventStore(o.store, { keys: o.keys ?? o.keyring, quarantine: o.quarantine ?? quarantineOf(o.store) ?? new MemoryQuarantineStore(), log: o.log.child({ component: 'verify-on-read' }) });
+        : new VerifiedEventStore(o.store, { keys: o.keys ?? o.keyring, quarantine: o.quarantine ?? quarantineOf(o.store) ?? new MemoryQuarantineStore(), log: o.log.child({ component: 'verify-on-read' }), upcasters: this.upcasters });
   }
 
   get site(): string {
@@ -417,7 +428,8 @@ export class Runtime {
           await this.dlq.send({ agent: slot.host.name, subject: msg.subject, reason: result.reason, ...(result.problems ? { problems: result.problems } : {}), payload: Buffer.from(msg.data).toString('utf8'), headers: msg.headers });
           return;
         }
-        const input = slot.host.accept(result.value);
+        // Verified as relayed (the stored bytes), then read at the latest version of its type.
+        const input = slot.host.accept(this.upcasters.upcastEnvelope(result.value));
         if (input) {
           const span = startSpan(`event intake ${result.value.type}`, contextFromHeaders(msg.headers), { ...envelopeAttributes(result.value), [ATTR.agent]: slot.host.name, [ATTR.site]: this.o.site }, SpanKind.CONSUMER);
           attachContext(input, span?.ctx);

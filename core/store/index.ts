@@ -6,7 +6,7 @@ export { JetStreamEventStore, LedgerNotFoundError, type JetStreamStoreOptions } 
 export { NatsCheckpointStore } from './nats-checkpoints.ts';
 export { CorruptCommitError, POSITIONS_PER_COMMIT, ledgerStreamName, ledgerSubjectPrefix, checkpointBucketName } from './jetstream-commit.ts';
 export { RecentIds, isNewDelivery, startCheckpointedConsumer, type CheckpointedConsumer, type CheckpointedConsumerOptions } from './checkpointed-consumer.ts';
-export { VerifiedEventStore, VerifiedCursor, verifiedView, type QuarantineCounters, type VerifiedStoreOptions } from './verified-store.ts';
+export { VerifiedEventStore, VerifiedCursor, verifiedView, storedEnvelope, type QuarantineCounters, type VerifiedStoreOptions } from './verified-store.ts';
 export { MemoryQuarantineStore, quarantineOf } from './memory-quarantine.ts';
 export { NatsQuarantineStore } from './nats-quarantine.ts';
 export { PostgresEventStore, type PostgresStoreOptions } from './postgres-store.ts';

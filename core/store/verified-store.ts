@@ -3,6 +3,8 @@ import { ChainVerifier, type Judged } from '../ledger/chain-verifier.ts';
 import { SignatureCache } from '../ledger/signature-cache.ts';
 import type { KeyResolver } from '../ledger/key-resolver.ts';
 import type { Logger } from '../log/logger.ts';
+import type { Upcasters } from '../../schemas/upcasters.ts';
+import { cacoUpcasters } from '../../schemas/index.ts';
 import { MemoryQuarantineStore } from './memory-quarantine.ts';
 import type {
   AppendResult,
@@ -24,7 +26,24 @@ export interface VerifiedStoreOptions {
   /** Where refused events are recorded (the store's own quarantine table or bucket). */
   readonly quarantine: QuarantineStore;
   readonly log: Logger;
+  /**
+   * Events of an older version of their type are handed on upgraded to its latest version
+   * (after they were verified: the hash and signature are of the stored event). Default: none.
+   */
+  readonly upcasters?: Upcasters;
 }
+
+/**
+ * The event as stored, for an envelope a verified read handed on upgraded (see
+ * `VerifiedStoreOptions.upcasters`): its data and version are the ones its hash and signature
+ * cover. Any other envelope is itself.
+ */
+export function storedEnvelope(e: Envelope): Envelope {
+  return storedOf.get(e) ?? e;
+}
+
+/** Upgraded envelope → the stored one it was made from. */
+const storedOf = new WeakMap<Envelope, Envelope>();
 
 /** What verify-on-read has refused in this process. */
 export interface QuarantineCounters {
@@ -38,10 +57,11 @@ export interface QuarantineCounters {
  * A verified view for a reader that only reads (a projection, the dashboard, a CLI report):
  * refusals are logged and counted, and recorded in memory only, since a read-only command
  * must not write to the ledger's files; `caco audit verify` is the report of record.
+ * Events of an older version are read upgraded, by CACO's upcasters unless others are given.
  */
-export function verifiedView(store: EventStore, keys: KeyResolver, log: Logger): VerifiedEventStore {
+export function verifiedView(store: EventStore, keys: KeyResolver, log: Logger, upcasters: Upcasters = cacoUpcasters()): VerifiedEventStore {
   if (store instanceof VerifiedEventStore) return store;
-  return new VerifiedEventStore(store, { keys, quarantine: new MemoryQuarantineStore(), log });
+  return new VerifiedEventStore(store, { keys, quarantine: new MemoryQuarantineStore(), log, upcasters });
 }
 
 /** Positions remembered as reported; past this the memory is dropped (and a position may be logged again). */
@@ -59,6 +79,12 @@ const MAX_REMEMBERED = 100_000;
  * learns each stream's verified head the first time it meets the stream, by verifying
  * that stream's events before its start; so it judges the next event as a reader from
  * the start would. Appends pass through: the writer's own chaining is the store's affair.
+ *
+ * Upcasting happens here too, once, after verification: with `upcasters`, an event stored at
+ * an older version of its type is handed on as a copy at the latest version (every reader in
+ * the process, agents and projections alike, sees only latest versions). The copy keeps the
+ * stored event's `hash` and `sig`, which are of the stored bytes; `storedEnvelope` gives the
+ * stored event back (the relay publishes that). A failing upcaster throws `UpcastError`.
  */
 export class VerifiedEventStore implements EventStore {
   readonly kind: EventStore['kind'];
@@ -111,7 +137,7 @@ export class VerifiedEventStore implements EventStore {
     const { limit: _limit, ...rest } = opts;
     for await (const e of this.inner.readAll({ ...rest, onUnreadable: (u) => this.refuseUnreadable(u) })) {
       for (const x of await judge.accepts(e)) {
-        yield x;
+        yield this.upcast(x);
         if (--left <= 0) return;
       }
     }
@@ -125,7 +151,7 @@ export class VerifiedEventStore implements EventStore {
     const judged = async function* (this: VerifiedEventStore, decided: ReadonlyArray<Judged>): AsyncGenerator<Envelope> {
       for (const { event, verdict } of decided) {
         if (!verdict.ok) await this.refuse(event, verdict.reason);
-        else if (event.revision >= fromRevision) yield event;
+        else if (event.revision >= fromRevision) yield this.upcast(event);
       }
     };
     for await (const e of this.inner.readStream(stream, 0, { onUnreadable: (u) => this.refuseUnreadable(u) })) yield* judged.call(this, v.push(e));
@@ -143,7 +169,7 @@ export class VerifiedEventStore implements EventStore {
         const released = await judge.accepts(e, backlog.length > 0);
         if (released.length > 0) backlog = backlog.length > 0 ? backlog.concat(released) : released;
         while (backlog.length > 0) {
-          await handler(backlog[0]!);
+          await handler(this.upcast(backlog[0]!));
           backlog = backlog.slice(1);
         }
       },
@@ -165,6 +191,15 @@ export class VerifiedEventStore implements EventStore {
 
   close(): Promise<void> {
     return this.inner.close();
+  }
+
+  /** @internal `e` at the latest version of its type (a copy), or `e` itself; see `storedEnvelope`. */
+  upcast(e: Envelope): Envelope {
+    const u = this.o.upcasters;
+    if (u === undefined) return e;
+    const up = u.upcastEnvelope(e);
+    if (up !== e) storedOf.set(up, e);
+    return up;
   }
 
   /** @internal a new verifier with this store's keys. */
@@ -324,7 +359,7 @@ export class VerifiedCursor {
     });
     for await (const e of it) {
       // A commit's events come out together, at its signed head (which may be on the next page).
-      for (const x of await this.judge.accepts(e)) out.push(x);
+      for (const x of await this.judge.accepts(e)) out.push(this.store.upcast(x));
       this.pos = Math.max(this.pos, e.position);
     }
     return out;

@@ -1,13 +1,13 @@
 import { buildContext, searchRequest } from '../../../beckn/index.ts';
 import { eventOf, type Decision } from '../../../core/runtime/agent.ts';
-import { PurchaseSearched } from '../../../schemas/flex.ts';
+import { PurchaseSearchedV2, type StressKind } from '../../../schemas/flex.ts';
 import type { GridOperatorOut } from '../messages.ts';
 import { iso, requestEvent, streamOf, type GridOperatorDecideDeps, type Now } from './deps.ts';
 
 export interface SearchFor {
   readonly purchaseId: string;
   readonly stressId: string;
-  readonly kind: string;
+  readonly kind: StressKind;
   readonly windowStartMs: number;
   readonly windowEndMs: number;
   readonly peak: number;
@@ -23,13 +23,13 @@ export function searchDecision(deps: GridOperatorDecideDeps, p: SearchFor, purpo
   return {
     stream: streamOf(p.purchaseId),
     events: [
-      eventOf(PurchaseSearched, {
+      eventOf(PurchaseSearchedV2, {
         purchaseId: p.purchaseId,
         stressId: p.stressId,
         kind: p.kind,
         windowStart: iso(p.windowStartMs),
         windowEnd: iso(p.windowEndMs),
-        peak: p.peak,
+        ...(p.kind === 'carbon-peak' ? { peakCarbonGPerKwh: p.peak, peakPriceGbpPerMwh: null } : { peakCarbonGPerKwh: null, peakPriceGbpPerMwh: p.peak }),
         wantKw: cfg.wantKw,
         transactionId: p.transactionId,
         messageId,
