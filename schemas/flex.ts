@@ -221,11 +221,22 @@ const Searched = {
 export const PurchaseSearchedV2 = defineEvent(
   'market.purchase.searched',
   2,
-  'The grid operator saw a stress window and asked the BPP for flexibility in it (Beckn search); the P50 peak announced is in peakCarbonGPerKwh (a carbon peak) or peakPriceGbpPerMwh (a price peak), the other is null',
-  Schema.Union([
-    Schema.Struct({ ...Searched, kind: Schema.Literal('carbon-peak'), peakCarbonGPerKwh: Finite, peakPriceGbpPerMwh: Schema.Null }),
-    Schema.Struct({ ...Searched, kind: Schema.Literal('price-peak'), peakCarbonGPerKwh: Schema.Null, peakPriceGbpPerMwh: Finite }),
-  ]),
+  'The grid operator saw a stress window and asked the BPP for flexibility in it (Beckn search). The P50 peak announced is in peakCarbonGPerKwh for a carbon peak, in peakPriceGbpPerMwh for a price peak; the other is null (a rule between fields the site checks)',
+  Schema.Struct({
+    ...Searched,
+    kind: Schema.Literals(STRESS_KINDS),
+    /** The P50 peak carbon intensity announced, for a carbon peak; null for a price peak. */
+    peakCarbonGPerKwh: Schema.NullOr(Finite),
+    /** The P50 peak price announced, for a price peak; null for a carbon peak. */
+    peakPriceGbpPerMwh: Schema.NullOr(Finite),
+  }).check(
+    Schema.makeFilter((p) => {
+      const [has, none] = p.kind === 'carbon-peak' ? (['peakCarbonGPerKwh', 'peakPriceGbpPerMwh'] as const) : (['peakPriceGbpPerMwh', 'peakCarbonGPerKwh'] as const);
+      if (p[has] === null) return { path: [has], issue: `a ${p.kind} has its peak in ${has}` };
+      if (p[none] !== null) return { path: [none], issue: `must be null for a ${p.kind}` };
+      return undefined;
+    }),
+  ),
 );
 
 /** v1 → v2: `peak` moves to the field named for its kind's unit. */

@@ -114,7 +114,7 @@ function mutants(msg: Json): Array<{ label: string; msg: Json }> {
  * Rules between fields that JSON Schema cannot state; the site is the authority on them and
  * the message description says so. A refusal for these alone is the one allowed difference.
  */
-const CROSS_FIELD = [/p10 <= p50 <= p90/, /must be after windowStart/, /must not exceed capacityKwh/, /must be after from/, /at most 7 days long/, /whole half-hours/];
+const CROSS_FIELD = [/p10 <= p50 <= p90/, /must be after windowStart/, /must not exceed capacityKwh/, /must be after from/, /at most 7 days long/, /whole half-hours/, /has its peak in peak/, /must be null for a (carbon|price)-peak/];
 
 function siteProblems(def: MessageDef, msg: unknown): string[] {
   const env = decodeWith(def.kind === 'event' ? EnvelopeSchema : CommandEnvelopeSchema, msg);
