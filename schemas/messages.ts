@@ -20,7 +20,7 @@ import {
   PurchaseDeclined,
   PurchaseOrdered,
   PurchaseQuoted,
-  PurchaseSearched,
+  PurchaseSearchedV2,
   PurchaseSelected,
   RecordRejection,
   RequestRejected,
@@ -65,7 +65,7 @@ export const FLEX_COMMANDS = [HandleRequest, RecordRejection] as const;
 export type FlexCommand = MessageOf<(typeof FLEX_COMMANDS)[number]>;
 
 /** The buyer's side (the grid-operator agent, a Beckn BAP). */
-export const MARKET_EVENTS = [PurchaseSearched, PurchaseSelected, PurchaseQuoted, PurchaseOrdered, PurchaseDeclined, PurchaseChanged, DeliveryReported, DeliveryRated] as const;
+export const MARKET_EVENTS = [PurchaseSearchedV2, PurchaseSelected, PurchaseQuoted, PurchaseOrdered, PurchaseDeclined, PurchaseChanged, DeliveryReported, DeliveryRated] as const;
 export type MarketEvent = MessageOf<(typeof MARKET_EVENTS)[number]>;
 export const MARKET_COMMANDS = [HandleCallback] as const;
 export type MarketCommand = MessageOf<(typeof MARKET_COMMANDS)[number]>;

@@ -38,7 +38,7 @@ for (const delivery of ['lockstep', 'independent'] as const) {
       version: '1',
       categories: ['load'],
       subscriptions: ['test.load.measured'],
-      initialState: null,
+      initialState: () => null,
       evolve: (st, e) => (evolved.push({ version: e.version, data: e.data }), st),
       decide: (input) => {
         if (input.kind === 'event' && input.event.type === 'test.load.measured') decided.push({ version: input.event.version, data: input.event.data });
@@ -50,7 +50,7 @@ for (const delivery of ['lockstep', 'independent'] as const) {
       version: '1',
       categories: [],
       subscriptions: ['test.load.measured'],
-      initialState: null,
+      initialState: () => null,
       evolve: (st) => st,
       decide: (input) => {
         if (input.kind === 'event') heard.push({ version: input.event.version, data: input.event.data });
@@ -108,7 +108,7 @@ test('a failing upcaster stops the reader with an UpcastError naming type, versi
   await s.store.append('load-1', [ev(1, { kw: 1 })], 'any');
   const rt = new Runtime({ ...s, site: 't', checkpoints: s.store, registry, upcasters: bad, delivery: 'lockstep', relay: false });
   const seen: unknown[] = [];
-  rt.add(defineAgent<null>({ name: 'reader', version: '1', categories: ['load'], initialState: null, evolve: (st, e) => (seen.push(e.data), st), decide: () => [] }));
+  rt.add(defineAgent<null>({ name: 'reader', version: '1', categories: ['load'], initialState: () => null, evolve: (st, e) => (seen.push(e.data), st), decide: () => [] }));
   await assert.rejects(rt.start(), /"test\.load\.measured" v1 → v2 returned data the v2 schema refuses: .*data\.powerKw: Missing key/);
   assert.deepEqual(seen, []);
   await rt.stop().catch(() => undefined);

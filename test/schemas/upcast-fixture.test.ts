@@ -94,7 +94,7 @@ test("agents restore from the old ledger through the runtime: evolve sees only v
     name: 'upcast-spy',
     version: '1',
     categories: ['purchase'],
-    initialState: null,
+    initialState: () => null,
     evolve: (s, e) => {
       if (e.type === SEARCHED) seen.push({ version: e.version, data: e.data });
       return s;
@@ -105,7 +105,7 @@ test("agents restore from the old ledger through the runtime: evolve sees only v
     name: 'grid-operator-replay',
     version: '1',
     categories: ['purchase'],
-    initialState: INITIAL_GRID_OPERATOR_STATE,
+    initialState: () => INITIAL_GRID_OPERATOR_STATE,
     evolve: evolveGridOperator,
     decide: () => [],
   });
