@@ -93,7 +93,7 @@ test('given no purchase, when stress is expected, then a search is sent for its 
   const [e, req] = out.decisions[0]!.events;
   assert.ok(e && e.type === 'market.purchase.searched' && req && req.type === 'beckn.request.scheduled');
   assert.deepEqual({ ...e.data, transactionId: 'txn', messageId: 'msg' }, {
-    purchaseId: 'stress-1', stressId: 'stress-1', kind: 'carbon-peak', windowStart: iso(WINDOW.startMs), windowEnd: iso(WINDOW.endMs), peak: 300, wantKw: 1000, transactionId: 'txn', messageId: 'msg', bppUri: 'http://bpp.caco.local/beckn',
+    purchaseId: 'stress-1', stressId: 'stress-1', kind: 'carbon-peak', windowStart: iso(WINDOW.startMs), windowEnd: iso(WINDOW.endMs), peakCarbonGPerKwh: 300, peakPriceGbpPerMwh: null, wantKw: 1000, transactionId: 'txn', messageId: 'msg', bppUri: 'http://bpp.caco.local/beckn',
   });
   assert.equal(req.data.action, 'search');
   assert.equal(req.data.messageId, e.data.messageId);
