@@ -42,7 +42,8 @@ export const initialCarbon: CarbonState = { periods: BucketMap.empty(), refused:
 export function allocate(importKwh: number, intensity: number, itKwhByClass: Readonly<Record<JobClass, number>>): { siteKwh: Record<CarbonBucket, number>; carbonKg: Record<CarbonBucket, number> } {
   const siteKwh: Record<CarbonBucket, number> = { training: 0, 'batch-inference': 0, serving: 0, unallocated: 0 };
   const it = JOB_CLASSES.reduce((a, c) => a + itKwhByClass[c], 0);
-  if (it > 0) for (const c of JOB_CLASSES) siteKwh[c] = (importKwh * itKwhByClass[c]) / it;
+  // Shares first: importKwh * kWh / it would underflow to 0 for a tiny (denormal) IT load and lose the import.
+  if (it > 0) for (const c of JOB_CLASSES) siteKwh[c] = importKwh * (itKwhByClass[c] / it);
   else siteKwh.unallocated = importKwh;
   const carbonKg = Object.fromEntries(CARBON_BUCKETS.map((c) => [c, (siteKwh[c] * intensity) / 1000])) as Record<CarbonBucket, number>;
   return { siteKwh, carbonKg };

@@ -47,6 +47,8 @@ describe('carbon projection', () => {
         close(kwh, imp, 1e-9);
         close(kg, (imp * g) / 1000, 1e-9);
       }),
+      // Found by fast-check: a denormal IT load once made the import underflow to nothing.
+      { examples: [[1.0000000000000003e-9, 0, [0, 0, 5e-324]]] },
     );
   });
 
