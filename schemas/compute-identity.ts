@@ -45,16 +45,6 @@ export const JobReleasedV2 = defineEvent(
 export type JobSubmittedV1Data = Schema.Schema.Type<typeof JobSubmitted.data>;
 export type JobSubmittedV2Data = Schema.Schema.Type<typeof JobSubmittedV2.data>;
 
-/** compute.job.submitted at any version, read as v2. */
-export function upcastJobSubmitted(version: number, data: JobSubmittedV1Data | JobSubmittedV2Data): JobSubmittedV2Data {
-  return version >= 2 && 'submittedBy' in data ? data : { ...data, submittedBy: null };
-}
-
-/** compute.job.pinned / compute.job.released at any version: who did it, or null for v1. */
-export function actorOf(version: number, data: { readonly by?: PrincipalData | null }): PrincipalData | null {
-  return version >= 2 ? (data.by ?? null) : null;
-}
-
 export const computeIdentityMessages = [JobSubmittedV2, JobPinnedV2, JobReleasedV2];
 
 /** v1 → v2 of each: a v1 event did not record who sent it. */

@@ -2,7 +2,6 @@ import type { Envelope } from '../../core/envelope.ts';
 import type { Job } from './jobs/index.ts';
 import { expectedFromBands } from './planner/index.ts';
 import { foldOnsiteFact, pruneOffers } from './onsite-offers.ts';
-import { upcastJobSubmitted } from '../../schemas/compute-identity.ts';
 import { DAY_MS, HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 import type { ComputeIn } from './messages.ts';
 import type { ComputeState, JobRecord } from './state.ts';
@@ -31,7 +30,7 @@ function recordAt(s: ComputeState, jobId: string, revision: number): JobRecord |
 export function evolveCompute(s: ComputeState, e: Envelope<ComputeIn>, pue: number): ComputeState {
   switch (e.type) {
     case 'compute.job.submitted': {
-      const x = upcastJobSubmitted(e.version, e.data);
+      const x = e.data;
       const job: Job = {
         id: x.jobId,
         class: x.class,
