@@ -7,6 +7,7 @@ import type { AgentContext, AgentInput, CommandMessage, Decision } from '../../c
 import type { Envelope } from '../../core/envelope.ts';
 import type { Principal } from '../../core/identity/index.ts';
 import { silentLogger } from '../../core/log/logger.ts';
+import { cacoUpcasters } from '../../schemas/index.ts';
 
 /**
  * The compute agent's rules for overriding the plan, called through `decide` directly with a
@@ -26,9 +27,12 @@ const admin: Principal = { keyId: 'admin', party: 'admin', role: 'admin' };
 
 let n = 0;
 // Hand-made ledger events, some with only the fields a rule reads: typed as the agent's input unchecked.
+// An older version is upgraded as the read path does it (core/store/verified-store.ts) before evolve sees it.
+const upcasters = cacoUpcasters();
 function event(type: string, version: number, stream: string, revision: number, data: unknown): Envelope<ComputeIn> {
   n++;
-  return { id: `e${n}`, type, version, stream, revision, position: n, time: iso(T0), source: 'compute', correlationId: `c${n}`, causationId: null, data, prevHash: '0'.repeat(64), hash: '0'.repeat(64), sig: 'x' } as Envelope<ComputeIn>;
+  const latest = upcasters.isOld(type, version) ? upcasters.upcast(type, version, data) : { version, data };
+  return { id: `e${n}`, type, version: latest.version, stream, revision, position: n, time: iso(T0), source: 'compute', correlationId: `c${n}`, causationId: null, data: latest.data, prevHash: '0'.repeat(64), hash: '0'.repeat(64), sig: 'x' } as Envelope<ComputeIn>;
 }
 
 interface JobOpts {
