@@ -468,7 +468,7 @@ async function walkForwardMain(argv: string[]): Promise<void> {
 /**
  * The series the walk-forward scores and forecasts from: the actual intensity or the market
  * index, nothing else. The carbon file's `forecast` column is a late revision, never known a
- * day ahead, so it is not read (test/grid-agent/ensemble.test.ts poisons it to check).
+ * day ahead, so it is not read (test/agents/grid/ensemble.test.ts poisons it to check).
  */
 export function walkForwardSeries(sig: 'carbon', rows: ReadonlyArray<CarbonRow>, fromMs: number, toMs: number): Float64Array;
 export function walkForwardSeries(sig: 'price', rows: ReadonlyArray<PriceRow>, fromMs: number, toMs: number): Float64Array;

@@ -69,7 +69,7 @@ function runFile(file, opts, live) {
     // detached: the file and everything it spawns (nats-server, workers, chromium) form one
     // process group that can be killed together.
     const env = { ...process.env, FORCE_COLOR: process.env['FORCE_COLOR'] ?? '0' };
-    // The runner may itself run inside a test (test/runner): each file is a top-level run.
+    // The runner may itself run inside a test (test/scripts): each file is a top-level run.
     delete env['NODE_TEST_CONTEXT'];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
     running.add(child);

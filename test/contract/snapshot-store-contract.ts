@@ -1,7 +1,7 @@
 /**
  * The SnapshotStore contract: every place agents keep snapshots must pass exactly these tests.
  * A store keeps what it was given; judging a snapshot is the agent host's job (it is tested in
- * test/runtime/snapshots.test.ts).
+ * test/core/runtime/snapshots.test.ts).
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';

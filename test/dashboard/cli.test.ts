@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { embeddedStack } from '../support/embedded.ts';
-import { writeFixtureLedger } from '../report/fixture.ts';
+import { writeFixtureLedger } from '../sim/report/fixture.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = [join(ROOT, 'node_modules/.bin/tsx'), join(ROOT, 'cli/caco.ts'), 'dashboard'];

@@ -14,7 +14,7 @@ import { flexTotals } from '../../projections/flexibility/index.ts';
 import { scheduleSummary } from '../../projections/schedule/index.ts';
 import { loadReadModel, type ReadModel } from '../../projections/index.ts';
 import { embeddedStack } from '../support/embedded.ts';
-import { FixtureWriter, flexLifecycle, fulfilOrder, tick } from '../report/fixture.ts';
+import { FixtureWriter, flexLifecycle, fulfilOrder, tick } from '../sim/report/fixture.ts';
 import { orderStatement } from '../../projections/settlement/index.ts';
 import { launchChromium } from './chromium.ts';
 

@@ -4,7 +4,7 @@ import type { Envelope } from '../../core/envelope.ts';
 import { verifyLedger } from '../../core/ledger/index.ts';
 import { auditSummary, evolveAudit, initialAudit, auditProjection } from '../../projections/audit/index.ts';
 import { embeddedStack } from '../support/embedded.ts';
-import { writeFixtureLedger } from '../report/fixture.ts';
+import { writeFixtureLedger } from '../sim/report/fixture.ts';
 import { fold } from '../../projections/index.ts';
 
 describe('audit projection', () => {

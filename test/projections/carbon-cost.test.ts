@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { allocate, carbonByClass, carbonByDay, carbonPeriods, carbonTotals, carbonProjection } from '../../projections/carbon/index.ts';
 import { costByDay, costPeriods, costTotals, costProjection } from '../../projections/cost/index.ts';
 import { settlementPeriodOf } from '../../core/time/index.ts';
-import { registered } from '../settlement/helpers.ts';
+import { registered } from './settlement/helpers.ts';
 import { fold } from '../../projections/index.ts';
 
 const P = Date.parse('2023-07-03T22:30:00Z');

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { evolveFlexibility, flexOffers, flexOrders, flexTotals, initialFlexibility, orderMwh, flexibilityProjection } from '../../projections/flexibility/index.ts';
-import { registered, v1OfferPublished, v1OrderConfirmed } from '../settlement/helpers.ts';
+import { registered, v1OfferPublished, v1OrderConfirmed } from './settlement/helpers.ts';
 import { fold } from '../../projections/index.ts';
 
 const S = Date.parse('2023-07-03T16:00:00Z');

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dayAheadSkill, evolveForecast, forecastVsActual, initialForecast, latestForecastRows, forecastProjection } from '../../projections/forecast/index.ts';
-import { registered } from '../settlement/helpers.ts';
+import { registered } from './settlement/helpers.ts';
 import { fold } from '../../projections/index.ts';
 
 const T0 = Date.parse('2023-07-03T00:00:00Z');

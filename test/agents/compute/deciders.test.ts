@@ -1,0 +1,262 @@
+// test-file-timeout: 60
+/**
+ * The compute agent's deciders, one input kind at a time: given its past events, when a
+ * command, a timer or another agent's fact arrives, then these events (DeciderSpec: no store,
+ * no bus, no runtime). The planner runs in-process, as in the other compute-agent tests.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DeciderSpec, type GivenEvent } from '../../../core/testing/index.ts';
+import { createComputeAgent, type ComputeCmd, type ComputeIn } from '../../../agents/compute/index.ts';
+import { DEFAULT_SITE } from '../../../agents/compute/jobs/index.ts';
+import type { Principal } from '../../../core/identity/index.ts';
+import type { DataOf } from '../../../schemas/registry.ts';
+import type { JobSubmittedV2 } from '../../../schemas/compute-identity.ts';
+import type { PlanPublished, SubmitJob } from '../../../schemas/compute.ts';
+
+const T0 = Date.parse('2023-07-03T00:00:00Z');
+const HH = 1_800_000;
+const H = 3_600_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+const alice: Principal = { keyId: 'alice-1', party: 'alice', role: 'third-party' };
+const mallory: Principal = { keyId: 'mallory-1', party: 'mallory', role: 'third-party' };
+const operator: Principal = { keyId: 'ops-1', party: 'ops', role: 'operator' };
+
+const agent = () => createComputeAgent({ site: DEFAULT_SITE, planOptions: { inWorker: false, timeLimitS: 5 } });
+const spec = () => DeciderSpec.for(agent()).at(T0);
+
+/** A job of 1 MW accepted at revision 0 of its stream (v2: the submitter recorded). */
+function submitted(over: Partial<DataOf<typeof JobSubmittedV2>> = {}): GivenEvent<ComputeIn> {
+  return {
+    type: 'compute.job.submitted',
+    version: 2,
+    stream: `job-${over.jobId ?? 'a'}`,
+    revision: 0,
+    data: {
+      jobId: 'a',
+      class: 'training',
+      powerKw: 1000,
+      gpuCount: null,
+      runtimeMin: 60,
+      runtimeSource: 'given',
+      runtimeModel: null,
+      earliestStart: iso(T0),
+      deadline: iso(T0 + 6 * H),
+      slaClass: 'silver',
+      preemptible: false,
+      submittedBy: alice,
+      ...over,
+    },
+  };
+}
+
+/** A plan whose first half-hour (at `slotStartMs`) runs `runs`. */
+function planned(slotStartMs: number, runs: DataOf<typeof PlanPublished>['dispatch']['runs'], revision = 0): GivenEvent<ComputeIn> {
+  return {
+    type: 'compute.plan.published',
+    stream: 'plan-main',
+    revision,
+    data: {
+      planId: `plan-${iso(slotStartMs)}-1`,
+      forecastId: null,
+      startsAt: iso(slotStartMs),
+      trigger: 'half-hourly re-plan',
+      solver: { status: 'optimal', mode: 'full', note: '' },
+      jobs: runs.length,
+      itKw: [],
+      siteKw: [],
+      batteryChargeKw: [],
+      batteryDischargeKw: [],
+      batterySocKwh: [],
+      importCapKw: [],
+      expected: { costGbp: 0, carbonKg: 0 },
+      dispatch: { slotStart: iso(slotStartMs), runs, chargeKw: 0, dischargeKw: 0 },
+    },
+  };
+}
+
+const submit = (data: DataOf<typeof SubmitJob>, principal: Principal = alice) => DeciderSpec.command<ComputeCmd>({ type: 'compute.job.submit', data, principal });
+const job = { jobId: 'a', class: 'training', powerKw: 1000, runtimeMin: 60, earliestStart: iso(T0), deadline: iso(T0 + 12 * H), slaClass: 'silver', preemptible: false } as const;
+
+const typesOf = (decisions: ReadonlyArray<{ stream: string; events: ReadonlyArray<{ type: string }> }>) => decisions.map((d) => `${d.stream}: ${d.events.map((e) => e.type).join(', ')}`);
+
+describe('compute agent deciders', { timeout: 60_000 }, () => {
+  test('submit accepted: the job opens its own stream with submitted (who sent it) and a provisional place', async () => {
+    const out = await spec().when(submit(job));
+    assert.deepEqual(typesOf(out.decisions), ['job-a: compute.job.submitted, compute.job.planned']);
+    assert.equal(out.decisions[0]!.expected, 'no-stream');
+    out.expectEvents([
+      {
+        type: 'compute.job.submitted',
+        data: { jobId: 'a', class: 'training', powerKw: 1000, gpuCount: null, runtimeMin: 60, runtimeSource: 'given', runtimeModel: null, earliestStart: iso(T0), deadline: iso(T0 + 12 * H), slaClass: 'silver', preemptible: false, submittedBy: alice },
+      },
+      { type: 'compute.job.planned' },
+    ]);
+    const place = out.decisions[0]!.events[1]!;
+    assert.ok(place.type === 'compute.job.planned');
+    assert.equal(place.data.planId, 'arrival-a');
+    assert.deepEqual(place.data.slots, [{ start: iso(T0), kw: 1000 }, { start: iso(T0 + HH), kw: 1000 }]);
+  });
+
+  test('submit rejected, on the intake stream, with the field named: no power; a job id already taken', async () => {
+    const { powerKw: _omit, ...noPower } = job;
+    (await spec().when(submit(noPower))).expectDecisions([
+      { stream: 'intake-main', events: [{ type: 'compute.job.rejected', version: 1, data: { jobId: 'a', problems: [{ field: 'powerKw', reason: 'give powerKw or gpuCount' }] } }] },
+    ]);
+    const again = await spec().given([submitted()]).when(submit(job));
+    again.expectEvents([{ type: 'compute.job.rejected', data: { jobId: 'a', problems: [{ field: 'jobId', reason: 'a job with this id was already submitted' }] } }]);
+    // A job the site cannot run: each impossible field named.
+    const tooBig = await spec().when(submit({ ...job, powerKw: 50_000 }));
+    const rejected = tooBig.decisions[0]!.events[0]!;
+    assert.ok(rejected.type === 'compute.job.rejected');
+    assert.deepEqual(rejected.data.problems.map((p) => p.field), ['powerKw']);
+  });
+
+  test('pin: the submitter may, at the job revision; another party is refused with the field "source"', async () => {
+    const given = spec().given([submitted({}), { type: 'compute.job.planned', stream: 'job-a', revision: 1, data: { jobId: 'a', planId: 'arrival-a', forecastId: null, slots: [], plannedStart: iso(T0), plannedEnd: iso(T0 + H), expected: { costGbp: 0, carbonKg: 0 }, runNow: { costGbp: 0, carbonKg: 0 }, pinned: false, reason: 'on arrival', flexOrderIds: [] } }]);
+    const pin = (principal: Principal) => DeciderSpec.command<ComputeCmd>({ type: 'compute.job.pin', data: { jobId: 'a', startAt: iso(T0 + 2 * H), operator: 'x' }, principal });
+    (await given.when(pin(alice))).expectDecisions([
+      { stream: 'job-a', expected: 1, events: [{ type: 'compute.job.pinned', version: 2, data: { jobId: 'a', startAt: iso(T0 + 2 * H), operator: 'x', reason: '', by: alice } }] },
+    ]);
+    const refused = await given.when(pin(mallory));
+    assert.equal(refused.decisions[0]!.stream, 'intake-main');
+    const e = refused.decisions[0]!.events[0]!;
+    assert.ok(e.type === 'compute.job.rejected');
+    assert.deepEqual(e.data.problems.map((p) => p.field), ['source']);
+    assert.match(e.data.problems[0]!.reason, /party "mallory" .* may not pin job "a"/);
+  });
+
+  test('release: an operator may release a pinned job; another party may not; an unpinned job cannot be released', async () => {
+    const pinned: GivenEvent<ComputeIn> = { type: 'compute.job.pinned', version: 2, stream: 'job-a', revision: 1, data: { jobId: 'a', startAt: iso(T0 + 2 * H), operator: 'x', reason: '', by: alice } };
+    const release = (principal: Principal) => DeciderSpec.command<ComputeCmd>({ type: 'compute.job.release', data: { jobId: 'a', operator: 'ops', reason: 'maintenance' }, principal });
+    (await spec().given([submitted(), pinned]).when(release(operator))).expectDecisions([
+      { stream: 'job-a', expected: 1, events: [{ type: 'compute.job.released', version: 2, data: { jobId: 'a', operator: 'ops', reason: 'maintenance', by: operator } }] },
+    ]);
+    (await spec().given([submitted(), pinned]).when(release(mallory))).expectEvents([{ type: 'compute.job.rejected' }]);
+    const notPinned = await spec().given([submitted()]).when(release(operator));
+    notPinned.expectEvents([{ type: 'compute.job.rejected', data: { jobId: 'a', problems: [{ field: 'jobId', reason: 'the job is not pinned' }] } }]);
+  });
+
+  test('a tick that starts a job: the plan dispatches it now, the job starts, and the next tick is armed', async () => {
+    // An hour of work due in an hour: it can only start now.
+    const out = await spec().given([submitted({ deadline: iso(T0 + H) })]).when(DeciderSpec.timer('tick', T0));
+    assert.deepEqual(typesOf(out.decisions), ['job-a: compute.job.planned, compute.job.started', 'plan-main: compute.plan.published, compute.flexibility.available']);
+    const started = out.decisions[0]!.events[1]!;
+    assert.deepEqual(started.data, { jobId: 'a', at: iso(T0), kw: 1000 });
+    const plan = out.decisions[1]!.events[0]!;
+    assert.ok(plan.type === 'compute.plan.published');
+    assert.deepEqual(plan.data.dispatch, { slotStart: iso(T0), runs: [{ jobId: 'a', kw: 1000 }], chargeKw: plan.data.dispatch.chargeKw, dischargeKw: plan.data.dispatch.dischargeKw });
+    assert.equal(out.decisions[1]!.expected, 'no-stream');
+    assert.deepEqual(out.timers, [{ atMs: T0 + HH, name: 'tick', data: undefined }]);
+  });
+
+  test('a tick that completes a job: the half-hour is metered on the observed signals and the job booked and completed', async () => {
+    const given = spec()
+      .given([
+        submitted({ runtimeMin: 30 }),
+        { type: 'compute.job.started', stream: 'job-a', revision: 1, data: { jobId: 'a', at: iso(T0), kw: 1000 } },
+        planned(T0, [{ jobId: 'a', kw: 1000 }]),
+        { type: 'grid.signal.observed', data: { periodStart: iso(T0), settlementDate: '2023-07-03', settlementPeriod: 3, carbonActualGPerKwh: 200, carbonPublishedForecastGPerKwh: null, imbalancePriceGbpPerMwh: null, marketIndexPriceGbpPerMwh: 100, source: 'test' } },
+      ])
+      .at(T0 + HH);
+    const out = await given.when(DeciderSpec.timer('tick', T0 + HH));
+    assert.deepEqual(typesOf(out.decisions), ['meter-main: site.meter.read', 'job-a: compute.job.completed', 'plan-main: compute.plan.published, compute.flexibility.available']);
+    const read = out.decisions[0]!.events[0]!;
+    assert.ok(read.type === 'site.meter.read');
+    assert.equal(out.decisions[0]!.expected, 'no-stream');
+    assert.deepEqual(
+      { itKwh: read.data.itKwh, importKwh: read.data.importKwh, signals: read.data.signals, jobs: read.data.jobs, priceGbpPerMwh: read.data.priceGbpPerMwh, carbonGPerKwh: read.data.carbonGPerKwh },
+      { itKwh: 500, importKwh: 575, signals: 'observed', jobs: [{ jobId: 'a', kw: 1000 }], priceGbpPerMwh: 100, carbonGPerKwh: 200 },
+    );
+    // 500 kWh of IT at PUE 1.15: 575 kWh at £100/MWh and 200 g/kWh.
+    assert.deepEqual(out.decisions[1], { stream: 'job-a', expected: 1, events: [{ type: 'compute.job.completed', version: 1, data: { jobId: 'a', at: iso(T0 + HH), energyKwh: 500, costGbp: 57.5, carbonKg: 115, late: false } }] });
+    // The tick for a half-hour already planned (the plan is appended last) does nothing again.
+    (await spec().given([submitted(), planned(T0, [])]).when(DeciderSpec.timer('tick', T0))).expectDecisions([]);
+  });
+
+  test('a missed deadline: work left when the deadline passes is recorded first in the job stream', async () => {
+    // An hour of work due at 01:00 that never ran.
+    const out = await spec().given([submitted({ deadline: iso(T0 + H) }), planned(T0 + HH, [], 0)]).at(T0 + H).when(DeciderSpec.timer('tick', T0 + H));
+    const jobEvents = out.decisions.find((d) => d.stream === 'job-a')!.events;
+    assert.deepEqual(jobEvents[0], { type: 'compute.job.deadline-missed', version: 1, data: { jobId: 'a', deadline: iso(T0 + H), remainingMin: 60, feasibleOnArrival: true } });
+    // Once recorded, not again.
+    const after = await spec()
+      .given([submitted({ deadline: iso(T0 + H) }), { type: 'compute.job.deadline-missed', stream: 'job-a', revision: 1, data: { jobId: 'a', deadline: iso(T0 + H), remainingMin: 60, feasibleOnArrival: true } }, planned(T0 + H, [], 0)])
+      .at(T0 + 1.5 * H)
+      .when(DeciderSpec.timer('tick', T0 + 1.5 * H));
+    assert.ok(!after.decisions.some((d) => d.events.some((e) => e.type === 'compute.job.deadline-missed')));
+  });
+
+  test('observing a forecast: a new job is placed in its cheapest half-hours, citing it; without it, at once', async () => {
+    const band = (v: number) => ({ p10: v, p50: v, p90: v });
+    // Flat £100/MWh but for 04:00-05:00 at £20/MWh; carbon flat.
+    const forecast: GivenEvent<ComputeIn> = {
+      type: 'grid.forecast.published',
+      data: {
+        forecastId: 'f1',
+        issuedAt: iso(T0),
+        startsAt: iso(T0),
+        slotMinutes: 30,
+        inputsHash: 'a'.repeat(64),
+        carbonGPerKwh: { modelId: 'c', modelVersion: '1', points: Array.from({ length: 96 }, () => band(200)) },
+        priceGbpPerMwh: { modelId: 'p', modelVersion: '1', points: Array.from({ length: 96 }, (_, i) => band(i === 8 || i === 9 ? 20 : 100)) },
+      },
+    };
+    const withForecast = spec().given([forecast]);
+    assert.equal(withForecast.state().forecast?.forecastId, 'f1');
+    const placed = (await withForecast.when(submit(job))).decisions[0]!.events[1]!;
+    assert.ok(placed.type === 'compute.job.planned');
+    assert.equal(placed.data.forecastId, 'f1');
+    assert.equal(placed.data.plannedStart, iso(T0 + 4 * H));
+    assert.ok(placed.data.expected.costGbp < placed.data.runNow.costGbp, JSON.stringify(placed.data));
+    const blind = (await spec().when(submit(job))).decisions[0]!.events[1]!;
+    assert.ok(blind.type === 'compute.job.planned');
+    assert.equal(blind.data.forecastId, null);
+    assert.equal(blind.data.plannedStart, iso(T0));
+  });
+
+  test('observing a flexibility order: the site re-plans from the next half-hour under the import cap sold, keeping the half-hour under way', async () => {
+    const order: GivenEvent<ComputeIn> = {
+      type: 'flex.order.confirmed',
+      data: {
+        orderId: 'o1',
+        offerId: 'x1',
+        transactionId: 't1',
+        bapId: 'bap',
+        bapUri: 'http://bap',
+        windowStart: iso(T0 + 2 * H),
+        windowEnd: iso(T0 + 3 * H),
+        settlementDate: '2023-07-03',
+        firstSettlementPeriod: 7,
+        lastSettlementPeriod: 8,
+        kw: 500,
+        priceGbpPerMwh: 80,
+        penaltyGbpPerMwh: 10,
+        baselineMethod: 'plan',
+        baselineKw: 2000,
+        cancelGate: iso(T0 + H),
+      },
+    };
+    const given = spec().given([submitted(), planned(T0, [{ jobId: 'a', kw: 1000 }]), order]).at(T0 + 10 * 60_000);
+    const out = await given.when(DeciderSpec.event<ComputeIn>(order));
+    const plan = out.decisions.at(-1)!.events[0]!;
+    assert.ok(plan.type === 'compute.plan.published');
+    assert.equal(plan.data.trigger, 'flexibility order o1 confirmed');
+    assert.equal(plan.data.startsAt, iso(T0 + HH));
+    // The cap is the baseline less the kW sold, in the window's two half-hours (slots 3 and 4 from 00:30).
+    assert.deepEqual(plan.data.importCapKw.slice(2, 6), [DEFAULT_SITE.importCapKw, 1500, 1500, DEFAULT_SITE.importCapKw]);
+    // A re-plan between half-hours does not change what the site is doing now.
+    assert.deepEqual(plan.data.dispatch, { slotStart: iso(T0), runs: [{ jobId: 'a', kw: 1000 }], chargeKw: 0, dischargeKw: 0 });
+  });
+
+  test('an energy offer outside its operator stream is ignored; facts only observed are not decided on', async () => {
+    const offer = { type: 'onsite.energy.offered', source: 'solar-1', data: { assetId: 'pv', from: iso(T0 + H), to: iso(T0 + 2 * H), powerKw: 500, priceGbpPerMwh: 10, carbonGPerKwh: 20 } } as const;
+    (await spec().given([submitted()]).when(DeciderSpec.event<ComputeIn>({ ...offer, stream: 'job-x' }))).expectDecisions([]);
+    const offered = await spec().given([submitted()]).when(DeciderSpec.event<ComputeIn>({ ...offer, stream: 'ext-solar-1' }));
+    const plan = offered.decisions.at(-1)!.events[0]!;
+    assert.ok(plan.type === 'compute.plan.published');
+    assert.equal(plan.data.trigger, 'energy offered by solar-1 (pv)');
+    (await spec().when(DeciderSpec.event<ComputeIn>({ type: 'grid.signal.observed', data: { periodStart: iso(T0), settlementDate: '2023-07-03', settlementPeriod: 3, carbonActualGPerKwh: 1, carbonPublishedForecastGPerKwh: null, imbalancePriceGbpPerMwh: null, marketIndexPriceGbpPerMwh: 1, source: 't' } }))).expectDecisions([]);
+  });
+});

@@ -1,0 +1,39 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { siteConfig } from '../../../../agents/compute/jobs/index.ts';
+import { plan, validatePlan, type PlanInput } from '../../../../agents/compute/planner/index.ts';
+
+const T0 = Date.UTC(2023, 6, 3, 0, 0);
+const HH = 1_800_000;
+const site = siteConfig({ carbonPriceGbpPerT: 0, battery: { energyKwh: 0, powerKw: 0, minSocFraction: 0, maxSocFraction: 0 } });
+const flat = [50, 50, 50, 50, 50, 50, 50, 50];
+const signals = { startMs: T0, priceGbpPerMwh: flat, intensityGPerKwh: flat.map(() => 200) };
+
+// A 1 MW job that must run in slots 0–1 (no slack), under a sold reduction capping slots 0–1 at 500 kW.
+function input(breachGbpPerMwh: number, slackSlots: number): PlanInput {
+  return {
+    nowMs: T0,
+    site,
+    signals,
+    batterySocKwh: 0,
+    flexCapKw: [500, 500, 14000, 14000, 14000, 14000, 14000, 14000],
+    flexBreachGbpPerMwh: [breachGbpPerMwh, breachGbpPerMwh, 0, 0, 0, 0, 0, 0],
+    jobs: [{ id: 'j', class: 'training', powerKw: 1000, runtimeMin: 60, earliestStartMs: T0, deadlineMs: T0 + (2 + slackSlots) * HH, slaClass: 'gold', preemptible: false }],
+  };
+}
+
+test('a sold reduction is a soft cap: the plan goes above it rather than make a job late, and the plan still validates', async () => {
+  const p = await plan(input(150, 0), { horizonSlots: 8, inWorker: false, mode: 'full' });
+  const j = p.jobs.find((x) => x.jobId === 'j')!;
+  assert.equal(j.startMs, T0, 'runs on time, above the flexibility cap');
+  assert.equal(j.latenessH, 0);
+  assert.ok(p.slots[0]!.siteKw > 500);
+  assert.deepEqual(validatePlan(p, input(150, 0).jobs, site, signals, { batterySocKwh: 0 }), []);
+});
+
+test('with slack, the plan moves the job out of the capped window instead of paying for a shortfall', async () => {
+  const p = await plan(input(150, 4), { horizonSlots: 8, inWorker: false, mode: 'full' });
+  const j = p.jobs.find((x) => x.jobId === 'j')!;
+  assert.ok(j.startMs! >= T0 + 2 * HH, `moved past the window, started ${new Date(j.startMs!).toISOString()}`);
+  assert.ok(p.slots[0]!.siteKw <= 500 + 1e-6 && p.slots[1]!.siteKw <= 500 + 1e-6);
+});

@@ -1,0 +1,94 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { plan, validatePlan, type PlanResult } from '../../../../agents/compute/planner/index.ts';
+import { HH, T0, input, randomJobs, sineSignals } from './fixtures.ts';
+
+const small = () => randomJobs(30, 21, { maxPowerKw: 600 });
+
+describe('plan', () => {
+  test('a re-plan half an hour later is incremental and keeps still-valid starts', async () => {
+    const jobs = small();
+    const first = await plan(input(jobs), { inWorker: false });
+    assert.equal(first.solver.mode, 'full');
+    const later = { ...input(jobs), nowMs: T0 + HH, signals: sineSignals(T0, 200), previous: first };
+    // Nothing has run yet in this test, so only jobs not planned to start in slot 0 remain valid.
+    const second = await plan(later, { inWorker: false });
+    assert.equal(second.solver.mode, 'incremental');
+    const before = new Map(first.jobs.map((j) => [j.jobId, j]));
+    let kept = 0;
+    for (const jp of second.jobs) {
+      const prev = before.get(jp.jobId)!;
+      const job = jobs.find((j) => j.id === jp.jobId)!;
+      if (!job.preemptible && prev.kind === 'scheduled' && prev.startMs! >= T0 + HH) {
+        assert.equal(jp.startMs, prev.startMs, `${jp.jobId} moved`);
+        kept++;
+      }
+    }
+    assert.ok(kept > 0);
+    assert.equal(second.lastFullMs, first.lastFullMs);
+    // Six hours on, a full re-plan is due.
+    const third = await plan({ ...later, nowMs: T0 + 13 * HH, previous: second }, { inWorker: false });
+    assert.equal(third.solver.mode, 'full');
+  });
+
+  test('greedy mode and the solver both give valid plans; the solver is no dearer', async () => {
+    const jobs = small();
+    const inp = input(jobs);
+    const opt = await plan(inp, { inWorker: false, mode: 'full' });
+    const greedy = await plan(inp, { inWorker: false, mode: 'greedy' });
+    assert.equal(greedy.status, 'greedy');
+    for (const p of [opt, greedy]) assert.deepEqual(validatePlan(p, jobs, inp.site, inp.signals, { batterySocKwh: 2500 }), []);
+    const total = (p: PlanResult) => p.totals.energyCostGbp + p.totals.carbonCostGbp + p.totals.latenessPenaltyGbp;
+    assert.ok(total(opt) <= total(greedy) + 1e-6, `${total(opt)} > ${total(greedy)}`);
+  });
+
+  test('a per-slot import cap (flexibility sold) lowers site power in that window', async () => {
+    const jobs = small();
+    const free = await plan(input(jobs), { inWorker: false, mode: 'full' });
+    const peakSlot = free.slots.reduce((b, s, i) => (s.siteKw > free.slots[b]!.siteKw ? i : b), 0);
+    const cap = Array.from({ length: 96 }, (_, i) => (Math.abs(i - peakSlot) <= 2 ? free.slots[peakSlot]!.siteKw * 0.5 : 14_000));
+    const capped = await plan({ ...input(jobs), importCapKw: cap }, { inWorker: false, mode: 'full' });
+    for (let i = peakSlot - 2; i <= peakSlot + 2; i++) if (i >= 0 && i < 96) assert.ok(capped.slots[i]!.siteKw <= cap[i]! + 1e-3);
+    assert.deepEqual(validatePlan(capped, jobs, input(jobs).site, input(jobs).signals, { batterySocKwh: 2500, importCapKw: cap }), []);
+  });
+
+  test('a hard carbon cap lowers the plan’s average intensity', async () => {
+    const jobs = small();
+    const free = await plan(input(jobs), { inWorker: false, mode: 'full' });
+    const avg = (p: PlanResult) => (p.totals.carbonKg * 1000) / p.totals.siteEnergyKwh;
+    const capG = avg(free) - 5;
+    const capped = await plan({ ...input(jobs), carbonCapGPerKwh: capG }, { inWorker: false, mode: 'full' });
+    assert.ok(avg(capped) <= capG + 0.5, `${avg(capped)} > ${capG}`);
+  });
+
+  test('flexibility is non-negative and never more than the slot imports', async () => {
+    const p = await plan(input(small()), { inWorker: false, mode: 'full' });
+    assert.equal(p.flexibility.length, 96);
+    assert.ok(p.flexibility.some((f) => f.sheddableKw > 0));
+    for (let s = 0; s < 96; s++) {
+      const f = p.flexibility[s]!;
+      assert.ok(f.sheddableKw >= 0 && f.sheddableKw <= p.slots[s]!.siteKw + 1e-6);
+      assert.ok(f.marginalCostGbpPerMwh >= 0 && Number.isFinite(f.marginalCostGbpPerMwh));
+    }
+  });
+});
+
+describe('validatePlan catches what is wrong', () => {
+  test('capacity, release, import cap and SoC tampering are each reported', async () => {
+    const jobs = small();
+    const inp = input(jobs);
+    const p = await plan(inp, { inWorker: false, mode: 'full' });
+    const codes = (q: PlanResult, caps?: number[]) => validatePlan(q, jobs, inp.site, inp.signals, { batterySocKwh: 2500, ...(caps ? { importCapKw: caps } : {}) }).map((x) => x.code);
+    assert.deepEqual(codes(p), []);
+    const over = { ...p, slots: p.slots.map((s, i) => (i === 3 ? { ...s, itKw: 20_000 } : s)) };
+    assert.ok(codes(over).includes('capacity'));
+    const job = p.jobs.find((j) => j.runs.length > 0 && jobs.find((x) => x.id === j.jobId)!.earliestStartMs > T0 + HH)!;
+    const early = { ...p, jobs: p.jobs.map((j) => (j === job ? { ...j, runs: [{ slot: 0, kw: j.runs[0]!.kw }, ...j.runs.slice(1)] } : j)) };
+    assert.ok(codes(early).includes('release'));
+    assert.ok(codes(p, Array.from({ length: 96 }, () => 10)).includes('import-cap'));
+    const soc = { ...p, slots: p.slots.map((s, i) => (i === 5 ? { ...s, socKwh: s.socKwh + 100 } : s)) };
+    assert.ok(codes(soc).includes('energy-balance'));
+    const missing = { ...p, jobs: p.jobs.slice(1) };
+    assert.ok(codes(missing).includes('job-missing'));
+  });
+});

@@ -1,0 +1,45 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { type Job, siteConfig, validateJob } from '../../../../agents/compute/jobs/index.ts';
+
+const site = siteConfig();
+const T = Date.UTC(2023, 6, 3, 10);
+const good: Job = { id: 'j1', class: 'training', powerKw: 500, runtimeMin: 120, earliestStartMs: T, deadlineMs: T + 6 * 3_600_000, slaClass: 'silver', preemptible: false };
+const fields = (j: Job) => validateJob(j, site).map((p) => p.field);
+
+describe('validateJob', () => {
+  test('a good job has no problems', () => {
+    assert.deepEqual(validateJob(good, site), []);
+  });
+  test('deadline before release names deadlineMs', () => {
+    const p = validateJob({ ...good, deadlineMs: T - 60_000 }, site);
+    assert.deepEqual(p.map((x) => x.field), ['deadlineMs']);
+    assert.match(p[0]!.reason, /not after the release/);
+  });
+  test('runtime longer than its window names runtimeMin', () => {
+    const p = validateJob({ ...good, runtimeMin: 7 * 60 }, site);
+    assert.deepEqual(p.map((x) => x.field), ['runtimeMin']);
+    assert.match(p[0]!.reason, /longer than the window/);
+  });
+  test('negative power names powerKw', () => {
+    const p = validateJob({ ...good, powerKw: -5 }, site);
+    assert.deepEqual(p.map((x) => x.field), ['powerKw']);
+    assert.match(p[0]!.reason, /negative/);
+  });
+  test('power above the site IT capacity names powerKw', () => {
+    const p = validateJob({ ...good, powerKw: 10_001 }, site);
+    assert.deepEqual(p.map((x) => x.field), ['powerKw']);
+    assert.match(p[0]!.reason, /IT capacity of 10000 kW/);
+    assert.deepEqual(validateJob({ ...good, powerKw: 600 }, siteConfig({ itCapacityKw: 500 })).map((x) => x.field), ['powerKw']);
+  });
+  test('every problem is reported, not only the first', () => {
+    assert.deepEqual(fields({ ...good, id: '', powerKw: Number.NaN, runtimeMin: 0 }).sort(), ['id', 'powerKw', 'runtimeMin']);
+  });
+  test('GPU count must agree with power', () => {
+    assert.deepEqual(fields({ ...good, gpuCount: 10, perGpuKw: 0.7, powerKw: 7 }), []);
+    assert.deepEqual(fields({ ...good, gpuCount: 10, perGpuKw: 0.7, powerKw: 9 }), ['powerKw']);
+  });
+  test('serving cannot be preemptible', () => {
+    assert.deepEqual(fields({ ...good, class: 'serving', preemptible: true }), ['preemptible']);
+  });
+});

@@ -1,0 +1,218 @@
+// test-file-timeout: 60
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildCatalog, buildContext, onSearchResponse, StaticKeyDirectory } from '../../../beckn/index.ts';
+import { DeciderSpec, type GivenEvent } from '../../../core/testing/index.ts';
+import type { AgentInput } from '../../../core/runtime/agent.ts';
+import { coordinationConfig, seededSigningKey, SIM_BPP } from '../../../agents/coordination/index.ts';
+import { createGridOperatorAgent, GRID_OPERATOR_AGENT, SIM_BAP, type BecknTransport, type CallbackBody, type GridOperatorCmd, type GridOperatorIn } from '../../../agents/grid-operator/index.ts';
+import type { BecknCallbackAction } from '../../../schemas/beckn/index.ts';
+import { HOUR, T0 } from '../../market/harness.ts';
+
+/**
+ * The grid operator's deciders, given-when-then: each input kind (a stress window, a forecast,
+ * each on_* callback, the outcome of a request it sent) with no transport and no runtime.
+ */
+
+const transport: BecknTransport = {
+  listen: () => Promise.reject(new Error('a decider never listens')),
+  post: () => Promise.reject(new Error('a decider never posts')),
+};
+const agent = () =>
+  createGridOperatorAgent({
+    runtime: {
+      enqueue: () => {
+        throw new Error('a decider never enqueues');
+      },
+    },
+    signingKey: seededSigningKey('spec', SIM_BAP.id),
+    keyDirectory: new StaticKeyDirectory([]),
+    transport,
+  });
+
+type In = GridOperatorIn;
+const iso = (ms: number) => new Date(ms).toISOString();
+const WINDOW = { startMs: T0 + 3 * HOUR, endMs: T0 + 4 * HOUR };
+const ITEM = 'flex-20260115-sp27-28';
+let n = 0;
+const uuid = () => `0190f1a0-0000-7000-8000-${String(++n).padStart(12, '0')}`;
+
+const stress: GivenEvent<In> = {
+  type: 'grid.stress.expected',
+  data: { stressId: 'stress-1', forecastId: 'fc-1', windowStart: iso(WINDOW.startMs), windowEnd: iso(WINDOW.endMs), kind: 'carbon-peak', peakCarbonGPerKwh: 300, peakPriceGbpPerMwh: 100, severity: 0.5 },
+  time: iso(T0),
+};
+
+const callback = (body: CallbackBody) => DeciderSpec.command<GridOperatorCmd>({ type: 'market.callback.handle', data: { action: body.context.action, body } });
+const cbContext = <A extends BecknCallbackAction>(action: A, transactionId: string) => buildContext({ action, bap: SIM_BAP, bpp: SIM_BPP, transactionId, messageId: uuid(), nowMs: T0 });
+
+/** The outcome of a request this agent scheduled, as the effects reactor records it. */
+function outcome(meta: Record<string, string | number | null>, ack: 'ACK' | 'NACK'): AgentInput<In, never> {
+  return DeciderSpec.event<In>({
+    type: 'outbox.effect.sent',
+    data: { effectId: 'effect-1', effectType: 'beckn.request.scheduled', scheduledBy: GRID_OPERATOR_AGENT, messageId: uuid(), attempts: 1, meta, httpStatus: ack === 'ACK' ? 200 : 400, ack, detail: ack === 'ACK' ? null : '40002 no' },
+  });
+}
+
+/** Walks the purchase one step at a time, each step's facts the next step's history. */
+async function searched() {
+  const out = await DeciderSpec.for(agent()).at(T0).when(DeciderSpec.event<In>(stress));
+  const [e] = out.decisions[0]!.events;
+  assert.ok(e && e.type === 'market.purchase.searched');
+  return { out, history: [{ type: 'market.purchase.searched', data: e.data, time: iso(T0) }] satisfies GivenEvent<In>[], transactionId: e.data.transactionId };
+}
+
+function catalogue(transactionId: string) {
+  const cfg = coordinationConfig();
+  const offer = { offerId: ITEM, windowStartMs: WINDOW.startMs, windowEndMs: WINDOW.endMs, kw: 1000, minKw: 100, priceGbpPerMwh: 80, noticeMin: 30, baselineMethod: cfg.baselineMethod, penaltyGbpPerMwh: 96, location: cfg.location };
+  return onSearchResponse(cbContext('on_search', transactionId), buildCatalog([offer], cfg.provider));
+}
+
+async function selected() {
+  const s = await searched();
+  const out = await DeciderSpec.for(agent()).given(s.history).at(T0).when(callback(catalogue(s.transactionId)));
+  const [e] = out.decisions[0]!.events;
+  assert.ok(e && e.type === 'market.purchase.selected');
+  return { ...s, out, history: [...s.history, { type: 'market.purchase.selected', data: e.data, time: iso(T0) }] satisfies GivenEvent<In>[] };
+}
+
+const quote = { price: { currency: 'GBP', value: '80.00' } };
+
+async function ordered() {
+  const s = await selected();
+  const out = await DeciderSpec.for(agent()).given(s.history).at(T0).when(callback({ context: cbContext('on_confirm', s.transactionId), message: { order: { id: 'ord-1', items: [{ id: ITEM }], quote } } }));
+  const [e] = out.decisions[0]!.events;
+  assert.ok(e && e.type === 'market.purchase.ordered');
+  return { ...s, out, history: [...s.history, { type: 'market.purchase.ordered', data: e.data, time: iso(T0) }] satisfies GivenEvent<In>[] };
+}
+
+test('given no purchase, when stress is expected, then a search is sent for its window', async () => {
+  const { out, transactionId } = await searched();
+  assert.equal(out.decisions.length, 1);
+  assert.equal(out.decisions[0]!.stream, 'purchase-stress-1');
+  const [e, req] = out.decisions[0]!.events;
+  assert.ok(e && e.type === 'market.purchase.searched' && req && req.type === 'beckn.request.scheduled');
+  assert.deepEqual({ ...e.data, transactionId: 'txn', messageId: 'msg' }, {
+    purchaseId: 'stress-1', stressId: 'stress-1', kind: 'carbon-peak', windowStart: iso(WINDOW.startMs), windowEnd: iso(WINDOW.endMs), peakCarbonGPerKwh: 300, peakPriceGbpPerMwh: null, wantKw: 1000, transactionId: 'txn', messageId: 'msg', bppUri: 'http://bpp.caco.local/beckn',
+  });
+  assert.equal(req.data.action, 'search');
+  assert.equal(req.data.messageId, e.data.messageId);
+  assert.deepEqual(req.data.meta, { purpose: 'search', purchaseId: 'stress-1' });
+  assert.notEqual(transactionId, e.data.messageId);
+  // The same stress again: the purchase is open already.
+  const { history } = await searched();
+  (await DeciderSpec.for(agent()).given(history).at(T0).when(DeciderSpec.event<In>(stress))).expectDecisions([]);
+});
+
+test('a stress window too close to buy for is declined at once', async () => {
+  const out = await DeciderSpec.for(agent()).at(WINDOW.startMs - 30 * 60_000).when(DeciderSpec.event<In>(stress));
+  out.expectEvents([{ type: 'market.purchase.declined', data: { purchaseId: 'stress-1', transactionId: null, itemId: null, code: null, reason: 'the window starts in 30 min, less than the 45 min needed to buy' } }]);
+});
+
+test('given a search, when the catalogue comes, then the offer within the cap and budget is selected and a select sent', async () => {
+  const { out, transactionId } = await selected();
+  out.expectEvents([
+    {
+      type: 'market.purchase.selected',
+      data: {
+        purchaseId: 'stress-1',
+        transactionId,
+        bppId: SIM_BPP.id,
+        bppUri: SIM_BPP.uri,
+        offersSeen: 1,
+        items: [{ itemId: ITEM, kw: 1000, priceGbpPerMwh: 80, windowStart: iso(WINDOW.startMs), windowEnd: iso(WINDOW.endMs), estimatedGbp: 80, minKw: 100, cancelGate: iso(WINDOW.startMs - 30 * 60_000) }],
+      },
+    },
+    { type: 'beckn.request.scheduled' },
+  ]);
+  const req = out.decisions[0]!.events[1]!;
+  assert.ok(req.type === 'beckn.request.scheduled');
+  assert.equal(req.data.target, SIM_BPP.uri, 'select goes to the BPP that answered');
+  assert.deepEqual(req.data.meta, { purpose: 'select', purchaseId: 'stress-1', itemId: ITEM });
+});
+
+test('a callback in a transaction this agent never started changes nothing', async () => {
+  (await DeciderSpec.for(agent()).at(T0).when(callback(catalogue(uuid())))).expectDecisions([]);
+});
+
+test('a quote (on_select) is answered with init; once the BPP takes the init the quote is recorded', async () => {
+  const s = await selected();
+  const out = await DeciderSpec.for(agent()).given(s.history).at(T0).when(callback({ context: cbContext('on_select', s.transactionId), message: { order: { items: [{ id: ITEM }], quote } } }));
+  const [req] = out.decisions[0]!.events;
+  assert.ok(req && req.type === 'beckn.request.scheduled');
+  assert.equal(req.data.action, 'init');
+  const meta = { purpose: 'init', purchaseId: 'stress-1', itemId: ITEM, kw: 1000, quoteGbp: 80 };
+  assert.deepEqual(req.data.meta, meta);
+  (await DeciderSpec.for(agent()).given(s.history).when(outcome(meta, 'ACK'))).expectEvents([
+    { type: 'market.purchase.quoted', data: { purchaseId: 'stress-1', transactionId: s.transactionId, itemId: ITEM, kw: 1000, quoteGbp: 80 } },
+  ]);
+  (await DeciderSpec.for(agent()).given(s.history).when(outcome(meta, 'NACK'))).expectEvents([{ type: 'market.purchase.declined', data: { purchaseId: 'stress-1', transactionId: s.transactionId, itemId: ITEM, code: null, reason: 'init refused: 40002 no' } }]);
+});
+
+test('a quote accepted (on_confirm) is an order at the quoted price', async () => {
+  const s = await ordered();
+  s.out.expectEvents([
+    {
+      type: 'market.purchase.ordered',
+      data: { purchaseId: 'stress-1', transactionId: s.transactionId, orderId: 'ord-1', itemId: ITEM, kw: 1000, priceGbpPerMwh: 80, windowStart: iso(WINDOW.startMs), windowEnd: iso(WINDOW.endMs), committedGbp: 80, cancelGate: iso(WINDOW.startMs - 30 * 60_000) },
+    },
+  ]);
+});
+
+test('a delivery reported complete is recorded and rated once; the rating is recorded when the BPP takes it', async () => {
+  const s = await ordered();
+  const t = (code: string, value: string) => ({ descriptor: { code }, value });
+  const completed = () =>
+    callback({
+      context: cbContext('on_status', s.transactionId),
+      message: {
+        order: {
+          id: 'ord-1',
+          status: 'COMPLETE',
+          fulfillments: [{ id: 'f-1', state: { descriptor: { code: 'COMPLETED' } } }],
+          tags: [{ descriptor: { code: 'settlement' }, list: [t('contracted-mwh', '1.000000'), t('delivered-mwh', '0.900000'), t('net-gbp', '72.00')] }],
+        },
+      },
+    });
+  const a = agent();
+  const spec = DeciderSpec.for(a).given(s.history).at(WINDOW.endMs + HOUR);
+  const first = await spec.when(completed());
+  first.expectEvents([
+    {
+      type: 'market.delivery.reported',
+      data: { purchaseId: 'stress-1', orderId: 'ord-1', state: 'COMPLETED', settlementDate: null, settlementPeriod: null, baselineKw: null, meteredKw: null, deliveredKw: null, deliveredKwhToDate: null, settledGbp: 72 },
+    },
+    { type: 'beckn.request.scheduled' },
+  ]);
+  const rating = first.decisions[0]!.events[1]!;
+  assert.ok(rating.type === 'beckn.request.scheduled');
+  assert.equal(rating.data.action, 'rating');
+  const meta = { purpose: 'rating', purchaseId: 'stress-1', orderId: 'ord-1', value: 4, deliveredShare: 0.9 };
+  assert.deepEqual(rating.data.meta, meta);
+  // Told again before the rating is answered: reported again, not rated twice.
+  (await spec.when(completed())).expectEvents([{ type: 'market.delivery.reported' }]);
+  (await spec.when(outcome(meta, 'ACK'))).expectEvents([{ type: 'market.delivery.rated', data: { purchaseId: 'stress-1', orderId: 'ord-1', value: 4, deliveredShare: 0.9 } }]);
+});
+
+test('a forecast where the stress has passed cancels the order; the on_cancel records the change with its reason', async () => {
+  const s = await ordered();
+  const band = (p50: number) => ({ p10: p50, p50, p90: p50 });
+  const series = (p50: number) => ({ modelId: 'm', modelVersion: '1', points: Array.from({ length: 16 }, () => band(p50)) });
+  const forecast: GivenEvent<In> = {
+    type: 'grid.forecast.published',
+    data: { forecastId: 'fc-2', issuedAt: iso(T0), startsAt: iso(T0), slotMinutes: 30, inputsHash: '0'.repeat(64), carbonGPerKwh: series(150), priceGbpPerMwh: series(100) },
+  };
+  const a = agent();
+  const spec = DeciderSpec.for(a).given(s.history).at(T0 + HOUR);
+  const asked = await spec.when(DeciderSpec.event<In>(forecast));
+  const [req] = asked.decisions[0]!.events;
+  assert.ok(req && req.type === 'beckn.request.scheduled');
+  assert.equal(req.data.action, 'cancel');
+  assert.deepEqual(req.data.meta, { purpose: 'cancel', purchaseId: 'stress-1', orderId: 'ord-1' });
+  // Asked already: the next forecast does not ask again.
+  (await spec.when(DeciderSpec.event<In>(forecast))).expectDecisions([]);
+  const cancelled = await spec.when(callback({ context: cbContext('on_cancel', s.transactionId), message: { order: { id: 'ord-1', items: [{ id: ITEM }] } } }));
+  cancelled.expectEvents([
+    { type: 'market.purchase.changed', data: { purchaseId: 'stress-1', orderId: 'ord-1', change: 'cancelled', kw: 0, previousKw: 1000, reason: 'stress passed: forecast peak 150.0 is 50 % of the 300.0 announced' } },
+  ]);
+});

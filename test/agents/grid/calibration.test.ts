@@ -1,0 +1,132 @@
+// test-file-timeout: 120
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { conformalOffsets, fitBucket, medianBias, simplexWeights } from '../../../agents/grid/index.ts';
+
+/** Deterministic PRNG (mulberry32) so the synthetic data are the same on every run. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const normal = (r: () => number) => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+
+describe('ensemble weights', () => {
+  test('all the weight goes to the candidate that is the truth; the rest get none', () => {
+    const r = rng(1);
+    const y = Float64Array.from({ length: 500 }, () => 100 + 50 * normal(r));
+    const noisy = y.map((v) => v + 30 * normal(r));
+    const biased = y.map((v) => v + 40);
+    const w = simplexWeights([noisy, y, biased], y);
+    assert.ok(w[1]! > 0.999, `weights ${w}`);
+    assert.ok(Math.abs(w.reduce((a, b) => a + b, 0) - 1) < 1e-9);
+  });
+
+  test('two unbiased candidates with independent errors are combined by inverse variance', () => {
+    const r = rng(2);
+    const n = 20_000;
+    const y = Float64Array.from({ length: n }, () => 200 + 40 * normal(r));
+    const a = y.map((v) => v + 10 * normal(r));
+    const b = y.map((v) => v + 20 * normal(r));
+    const [wa, wb] = simplexWeights([a, b], y);
+    // Optimal weight on a: 20² / (10² + 20²) = 0.8.
+    assert.ok(Math.abs(wa! - 0.8) < 0.03, `wa = ${wa}`);
+    assert.ok(Math.abs(wa! + wb! - 1) < 1e-9);
+  });
+
+  test('shrinkage pulls towards equal weights; weights stay on the simplex and beat every single candidate, for any data', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.double({ min: -100, max: 100, noNaN: true }), fc.double({ min: -100, max: 100, noNaN: true }), fc.double({ min: -100, max: 100, noNaN: true })), { minLength: 1, maxLength: 50 }), (rows) => {
+        const a = rows.map((x) => x[0]);
+        const b = rows.map((x) => x[1]);
+        const y = rows.map((x) => x[2]);
+        const w = simplexWeights([a, b], y);
+        assert.ok(w.every((x) => x >= 0 && x <= 1));
+        assert.ok(Math.abs(w[0]! + w[1]! - 1) < 1e-9);
+        const mse = (p: (i: number) => number) => y.reduce((s, v, i) => s + (p(i) - v) ** 2, 0) / y.length;
+        const best = Math.min(mse((i) => a[i]!), mse((i) => b[i]!));
+        assert.ok(mse((i) => w[0]! * a[i]! + w[1]! * b[i]!) <= best + 1e-6 * (1 + best));
+      }),
+    );
+    const r = rng(3);
+    const y = Float64Array.from({ length: 2000 }, () => 50 * normal(r));
+    const a = y.map((v) => v + 5 * normal(r));
+    const b = y.map((v) => v + 25 * normal(r));
+    const free = simplexWeights([a, b], y)[0]!;
+    const shrunk = simplexWeights([a, b], y, { shrink: 1 })[0]!;
+    assert.ok(shrunk < free && shrunk > 0.5, `${free} → ${shrunk}`);
+  });
+
+  test('rejects mismatched lengths', () => {
+    assert.throws(() => simplexWeights([[1, 2], [1]], [1, 2]), /one forecast per actual/);
+  });
+});
+
+describe('bias correction', () => {
+  test('the median residual: a constant offset is removed exactly, and one spike does not move it', () => {
+    assert.equal(medianBias([]), 0);
+    assert.equal(medianBias([3, 1, 2]), 2);
+    assert.equal(medianBias([1, 2, 3, 4]), 2.5);
+    assert.equal(medianBias([5, 5, 5, 5, 500]), 5);
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: -50, max: 50, noNaN: true }), { minLength: 1, maxLength: 40 }), fc.double({ min: -20, max: 20, noNaN: true }), (r, c) => {
+        assert.ok(Math.abs(medianBias(r.map((x) => x + c)) - (medianBias(r) + c)) < 1e-9);
+      }),
+    );
+  });
+
+  test('a bucket fit removes a forecaster\'s constant bias', () => {
+    const r = rng(4);
+    const ys: number[] = [];
+    const rows: number[][] = [];
+    for (let i = 0; i < 400; i++) {
+      const y = 150 + 30 * normal(r);
+      ys.push(y);
+      rows.push([y + 12 + 3 * normal(r), y + 12 + 30 * normal(r)]);
+    }
+    const cols = [rows.map((r) => r[0]!), rows.map((r) => r[1]!)];
+    const f = fitBucket(cols, ys, { minSamples: 96, shrink: 0, lower: 0.1, upper: 0.9 })!;
+    assert.ok(Math.abs(f.bias + 12) < 1.5, `bias ${f.bias}`);
+    assert.ok(f.weights[0]! > 0.9);
+    assert.equal(fitBucket(cols.map((c) => c.slice(0, 50)), ys.slice(0, 50), { minSamples: 96, shrink: 0, lower: 0.1, upper: 0.9 }), null, 'too few samples: no fit');
+  });
+});
+
+describe('conformal band', () => {
+  test('finite-sample ranks: with 9 residuals 1..9 the 80 % band is [1, 9]; with 99, [10, 90]', () => {
+    assert.deepEqual(conformalOffsets([5, 3, 1, 2, 4, 9, 8, 7, 6]), { lo: 1, hi: 9, n: 9 });
+    const r = Array.from({ length: 99 }, (_, i) => i + 1);
+    assert.deepEqual(conformalOffsets(r), { lo: 10, hi: 90, n: 99 });
+    assert.throws(() => conformalOffsets([]), /no residuals/);
+    assert.throws(() => conformalOffsets([1], 0.9, 0.1), /lower < upper/);
+  });
+
+  test('coverage on exchangeable data is within tolerance of 80 % (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 200, max: 1500 }), fc.constantFrom('normal', 'skewed', 'heavy'), (seed, n, shape) => {
+        const r = rng(seed);
+        const draw = () => (shape === 'normal' ? 10 * normal(r) : shape === 'skewed' ? -20 * Math.log(1 - r()) : 5 * normal(r) / Math.max(0.05, Math.abs(normal(r))));
+        const cal = Array.from({ length: n }, draw);
+        const { lo, hi } = conformalOffsets(cal);
+        const m = 4000;
+        let inside = 0;
+        for (let i = 0; i < m; i++) {
+          const x = draw();
+          if (x >= lo && x <= hi) inside++;
+        }
+        const cov = inside / m;
+        // Marginal guarantee 80 % ≤ E[cov] ≤ 80 % + 2/(n+1); a single draw varies by about
+        // sqrt(0.16/n) from the calibration set and sqrt(0.16/m) from the test set.
+        const tol = 4 * Math.sqrt(0.16 / n + 0.16 / m) + 2 / (n + 1);
+        assert.ok(cov >= 0.8 - tol && cov <= 0.8 + tol, `coverage ${cov} with n = ${n}, ${shape}`);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});

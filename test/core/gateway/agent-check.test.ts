@@ -1,0 +1,57 @@
+// test-file-timeout: 200
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { runAgentCheck, targetOf } from '../../../cli/agent-check/run.ts';
+import { judge, renderReport } from '../../../cli/agent-check/judge.ts';
+import { natsServerInstalled } from '../../../deploy/local/nats-server.ts';
+
+const agentScript = join(import.meta.dirname, 'fixtures/outside-agent.mjs');
+
+function needsNats(t: { skip(m: string): void }): boolean {
+  if (natsServerInstalled()) return true;
+  if (process.env['CI'] === 'true') throw new Error('nats-server is required in CI');
+  t.skip('no nats-server');
+  return false;
+}
+
+test('targetOf: a name, or a subject prefix naming the site', () => {
+  assert.deepEqual(targetOf('acme'), { name: 'acme', site: 'check' });
+  assert.deepEqual(targetOf('caco.london.gw', 'acme'), { name: 'acme', site: 'london' });
+  assert.throws(() => targetOf('nats.x'), /neither an agent name nor a subject prefix/);
+});
+
+test('an agent that never shows up fails "announced"', () => {
+  const r = judge({ agent: 'ghost', site: 'check', requests: [], strays: [], discoverable: false });
+  assert.equal(r.ok, false);
+  assert.match(renderReport({ agent: 'ghost', site: 'check', requests: [], strays: [], discoverable: false }, r), /FAIL {2}announced itself on the gateway\n {8}it never sent an announcement on caco\.check\.gw\.announce/);
+});
+
+test('caco agent check: a faulty agent is caught on each mistake; a correct one passes', async (t) => {
+  if (!needsNats(t)) return;
+  const lines: string[] = [];
+  const faulty = await runAgentCheck({ target: 'meter-faulty', timeoutMs: 60_000, command: [process.execPath, agentScript, 'faulty'], say: (l) => lines.push(l) });
+  const text = renderReport(faulty.observations, faulty.report);
+  const verdict = (prefix: string) => faulty.report.points.find((p) => p.name.startsWith(prefix));
+  assert.equal(faulty.report.ok, false, text);
+  assert.equal(verdict('signed (')?.verdict, 'fail', text);
+  assert.match(verdict('signed (')!.details.join('\n'), /caco\.check\.gw\.announce: unsigned/);
+  assert.equal(verdict('signed by a registered')?.verdict, 'fail', text);
+  assert.match(verdict('signed by a registered')!.details.join('\n'), /unknown key "meter-faulty-rogue"/);
+  assert.equal(verdict('facts and commands valid')?.verdict, 'fail', text);
+  assert.match(verdict('facts and commands valid')!.details.join('\n'), /data\.kw: must be >= 0/);
+  assert.equal(verdict('every message on its own subject')?.verdict, 'fail', text);
+  const subjects = verdict('every message on its own subject')!.details.join('\n');
+  assert.match(subjects, /caco\.check\.gw\.announce.*this is an append/);
+  assert.match(subjects, /caco\.check\.evt\.ext\.meter-faulty\.meter\.read: published a fact straight on evt\.\*/);
+  assert.match(subjects, /caco\.check\.cmd\.compute\.pin.*wrong subject/);
+  assert.equal(verdict('dedupe')?.verdict, 'fail', text);
+  assert.match(verdict('dedupe')!.details.join('\n'), /sent again under a new id .*: it is now on the ledger twice/);
+  assert.equal(verdict('announced')?.verdict, 'pass', text);
+
+  const good = await runAgentCheck({ target: 'meter-good', timeoutMs: 60_000, command: [process.execPath, agentScript, 'good'], say: (l) => lines.push(l) });
+  const goodText = renderReport(good.observations, good.report);
+  assert.equal(good.report.ok, true, `${goodText}\n${lines.join('\n')}`);
+  assert.match(goodText, /re-sent id .* after a lost reply and got the same position \(duplicate: true\)/);
+  assert.match(goodText, /1 command\(s\), 1 accepted/);
+});

@@ -1,0 +1,196 @@
+// test-file-timeout: 120
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Schema } from 'effect';
+import { ask, gatewaySite, loadedKey, signWithKey } from './support.ts';
+import { eventIdFor, typeMatches } from '../../../core/gateway/index.ts';
+import type { Envelope } from '../../../core/envelope.ts';
+
+const meterSchema = { type: 'object', required: ['meterId', 'kw'], properties: { meterId: { type: 'string' }, kw: { type: 'number', minimum: 0 } }, additionalProperties: false };
+const announcement = (over: Record<string, unknown> = {}) => ({ name: 'acme', version: '1.0.0', publishes: ['ext.acme.meter.read', 'onsite.test.state.reported'], consumes: ['grid.forecast.published'], schemas: { 'ext.acme.meter.read': meterSchema }, ...over });
+const fact = (id: string, data: unknown, type = 'ext.acme.meter.read') => ({ id, type, version: 1, data });
+
+async function ledger(store: { readAll(): AsyncIterable<Envelope> }): Promise<Envelope[]> {
+  const out: Envelope[] = [];
+  for await (const e of store.readAll()) out.push(e);
+  return out;
+}
+
+test('typeMatches follows NATS wildcard rules over dot-separated types', () => {
+  assert.ok(typeMatches('grid.>', 'grid.forecast.published'));
+  assert.ok(typeMatches('compute.job.*', 'compute.job.planned'));
+  assert.ok(!typeMatches('compute.job.*', 'compute.job'));
+  assert.ok(!typeMatches('grid.>', 'grid'));
+  assert.ok(typeMatches('ext.acme.meter.read', 'ext.acme.meter.read'));
+});
+
+test('eventIdFor is a stable UUID per stream and agent id', () => {
+  const a = eventIdFor('ext-acme', '42');
+  assert.match(a, /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.equal(a, eventIdFor('ext-acme', '42'));
+  assert.notEqual(a, eventIdFor('ext-other', '42'));
+});
+
+describe('the site gateway', { timeout: 90_000 }, () => {
+  test('announce, signed append with dedupe, every refusal by code, catch-up read', async () => {
+    const site = await gatewaySite('gw-flow');
+    const { s } = site;
+    try {
+      const acme = loadedKey('acme');
+      const impostor = loadedKey('acme'); // the same party name, another key
+      const mallory = loadedKey('mallory');
+      const siteAgent = loadedKey('meter', 'agent');
+      for (const k of [acme, impostor, mallory, siteAgent]) await site.identity.admin.add(k);
+      const A = 'caco.gw.gw.announce', P = 'caco.gw.gw.append', R = 'caco.gw.gw.read';
+
+      // Appending before announcing.
+      const early = await ask(s.bus, P, signWithKey(fact('f0', { meterId: 'm', kw: 1 }), acme));
+      assert.equal(early.error?.code, 'not-announced', JSON.stringify(early));
+
+      const ann = await ask(s.bus, A, signWithKey(announcement(), acme));
+      assert.equal(ann.ok, true, JSON.stringify(ann));
+      assert.equal(ann['stream'], 'ext-acme');
+      const announced = (await ledger(s.store)).filter((e) => e.type === 'gateway.agent.announced');
+      assert.equal(announced.length, 1);
+      assert.equal(announced[0]!.stream, 'ext-acme');
+      assert.equal(announced[0]!.source, 'gateway');
+      assert.equal((announced[0]!.data as { keyId: string }).keyId, acme.keyId);
+
+      // Announcement refusals.
+      const refusals: Array<[string, unknown, string, string | null]> = [
+        ['impostor: same name, another key', signWithKey(announcement(), impostor), 'source-mismatch', 'keyId'],
+        ['name is not the source', signWithKey(announcement({ name: 'other' }), mallory), 'source-mismatch', 'name'],
+        ['ext type without a schema', signWithKey(announcement({ name: 'mallory', schemas: {} }), mallory), 'schema', 'schemas.ext.acme.meter.read'],
+        ['schema that does not compile', signWithKey(announcement({ name: 'mallory', schemas: { 'ext.acme.meter.read': { type: 'nonsense' } } }), mallory), 'schema', 'schemas.ext.acme.meter.read'],
+        ['a site type that is not an outside fact', signWithKey(announcement({ name: 'mallory', publishes: ['compute.job.submitted'], schemas: {} }), mallory), 'not-declared', 'publishes[0]'],
+        ['a site agent key', signWithKey(announcement({ name: 'meter' }), siteAgent), 'forbidden', 'keyId'],
+        ['an append sent to announce', signWithKey(fact('x', {}), mallory), 'wrong-subject', null],
+        ['unsigned', { ...announcement(), source: 'acme' }, 'unsigned', 'sig'],
+      ];
+      for (const [name, body, code, field] of refusals) {
+        const r = await ask(s.bus, A, body);
+        assert.equal(r.ok, false, name);
+        assert.equal(r.error?.code, code, `${name}: ${JSON.stringify(r)}`);
+        assert.equal(r.error?.field, field, `${name}: ${JSON.stringify(r)}`);
+      }
+
+      // A good append, its re-send, and a different fact under the same id.
+      const first = await ask(s.bus, P, signWithKey(fact('f1', { meterId: 'm1', kw: 12.5 }), acme));
+      assert.equal(first.ok, true, JSON.stringify(first));
+      assert.equal(first['duplicate'], false);
+      assert.equal(first['stream'], 'ext-acme');
+      const again = await ask(s.bus, P, signWithKey(fact('f1', { meterId: 'm1', kw: 12.5 }), acme));
+      assert.deepEqual({ ...again, duplicate: false }, first, 'a re-send gives the same position');
+      assert.equal(again['duplicate'], true);
+      const conflict = await ask(s.bus, P, signWithKey(fact('f1', { meterId: 'm1', kw: 99 }), acme));
+      assert.equal(conflict.error?.code, 'conflict');
+      const site1 = await ask(s.bus, P, signWithKey(fact('f2', { assetId: 'b1', stateOfChargeKwh: 10 }, 'onsite.test.state.reported'), acme));
+      assert.equal(site1.ok, true, JSON.stringify(site1));
+
+      const appendRefusals: Array<[string, unknown, string, string | null]> = [
+        ['schema violation (ext)', signWithKey(fact('f3', { meterId: 'm1', kw: -1 }), acme), 'schema', 'data.kw'],
+        ['schema violation (site type)', signWithKey(fact('f4', { assetId: 'b1' }, 'onsite.test.state.reported'), acme), 'schema', 'data.stateOfChargeKwh'],
+        ['undeclared type', signWithKey(fact('f5', {}, 'ext.acme.other'), acme), 'not-declared', 'type'],
+        ['impostor appends', signWithKey(fact('f6', { meterId: 'm', kw: 1 }), impostor), 'source-mismatch', 'keyId'],
+        ['not announced', signWithKey(fact('f7', { meterId: 'm', kw: 1 }), mallory), 'not-announced', 'source'],
+        ['a command through the gateway', signWithKey({ ...fact('f8', {}, 'compute.job.submit') }, acme), 'wrong-subject', 'type'],
+        ['an announcement sent to append', signWithKey(announcement(), acme), 'wrong-subject', null],
+        ['unknown key', { ...fact('f9', {}), source: 'acme', keyId: 'nobody-1', sig: 'AAAA' }, 'unknown-key', 'keyId'],
+        ['tampered', { ...signWithKey(fact('f10', { meterId: 'm', kw: 1 }), acme), data: { meterId: 'm', kw: 2 } }, 'bad-signature', 'keyId'],
+        ['malformed JSON', '{"id": ', 'bad-request', null],
+        ['missing id', signWithKey({ type: 'ext.acme.meter.read', version: 1, data: {} }, acme), 'bad-request', 'id'],
+      ];
+      for (const [name, body, code, field] of appendRefusals) {
+        const r = await ask(s.bus, P, body);
+        assert.equal(r.ok, false, name);
+        assert.equal(r.error?.code, code, `${name}: ${JSON.stringify(r)}`);
+        assert.equal(r.error?.field, field, `${name}: ${JSON.stringify(r)}`);
+      }
+
+      // The stored fact: the agent's source, its id as correlationId, caused by its announcement.
+      const stored = (await ledger(s.store)).filter((e) => e.stream === 'ext-acme');
+      assert.deepEqual(stored.map((e) => e.type), ['gateway.agent.announced', 'ext.acme.meter.read', 'onsite.test.state.reported']);
+      assert.equal(stored[1]!.source, 'acme');
+      assert.equal(stored[1]!.correlationId, 'f1');
+      assert.equal(stored[1]!.causationId, stored[0]!.id);
+      assert.equal(stored[1]!.position, first['position']);
+
+      // Catch-up: everything from 0, then filtered by type, then from a position.
+      const all = await ask(s.bus, R, { fromPosition: 0 });
+      assert.equal(all.ok, true);
+      assert.deepEqual((all['events'] as Envelope[]).map((e) => e.id), stored.map((e) => e.id));
+      const only = await ask(s.bus, R, { fromPosition: 0, types: ['ext.>'] });
+      assert.deepEqual((only['events'] as Envelope[]).map((e) => e.type), ['ext.acme.meter.read']);
+      const after = await ask(s.bus, R, { fromPosition: first['position'], limit: 1 });
+      assert.deepEqual((after['events'] as Envelope[]).map((e) => e.type), ['onsite.test.state.reported']);
+      assert.equal(after['nextPosition'], site1['position']);
+      const badRead = await ask(s.bus, R, { fromPosition: -1, limit: 501 });
+      assert.equal(badRead.error?.code, 'bad-request');
+    } finally {
+      await site.close();
+    }
+  });
+
+  test('key rotation: once the announced key is revoked, the agent announces with its new key; the old key can no longer append', async () => {
+    const site = await gatewaySite('gw-rotate');
+    try {
+      const old = loadedKey('acme');
+      const fresh = loadedKey('acme');
+      for (const k of [old, fresh]) await site.identity.admin.add(k);
+      assert.equal((await ask(site.s.bus, 'caco.gw.gw.announce', signWithKey(announcement(), old))).ok, true);
+      assert.equal((await ask(site.s.bus, 'caco.gw.gw.announce', signWithKey(announcement(), fresh))).error?.code, 'source-mismatch', 'not while the old key is active');
+      await site.identity.admin.revoke(old.keyId);
+      const again = await ask(site.s.bus, 'caco.gw.gw.announce', signWithKey(announcement(), fresh));
+      assert.equal(again.ok, true, JSON.stringify(again));
+      assert.equal((await ask(site.s.bus, 'caco.gw.gw.append', signWithKey(fact('r1', { meterId: 'm', kw: 1 }), fresh))).ok, true);
+      assert.equal((await ask(site.s.bus, 'caco.gw.gw.append', signWithKey(fact('r2', { meterId: 'm', kw: 1 }), old))).error?.code, 'revoked-key');
+    } finally {
+      await site.close();
+    }
+  });
+
+  test('an announcement of site outside-fact types alone needs no schemas or consumes; a numeric version is taken as text', async () => {
+    const site = await gatewaySite('gw-lenient');
+    try {
+      const k = loadedKey('solar');
+      await site.identity.admin.add(k);
+      const r = await ask(site.s.bus, 'caco.gw.gw.announce', signWithKey({ name: 'solar', version: 2, publishes: ['onsite.test.state.reported'] }, k));
+      assert.equal(r.ok, true, JSON.stringify(r));
+      const stored = (await ledger(site.s.store)).find((e) => e.type === 'gateway.agent.announced')!;
+      assert.deepEqual({ ...(stored.data as object), announcedAt: 'x' }, { name: 'solar', version: '2', description: null, keyId: k.keyId, stream: 'ext-solar', publishes: ['onsite.test.state.reported'], consumes: [], schemas: {}, announcedAt: 'x' });
+    } finally {
+      await site.close();
+    }
+  });
+
+  test('queries answer from the read model given; bad query input is refused by field', async () => {
+    const site = await gatewaySite('gw-query', {
+      queries: { plan: { description: 'a job plan', request: Schema.Struct({ jobId: Schema.String }), answer: (r) => ({ jobId: (r as { jobId: string }).jobId, plan: null }) } },
+    });
+    try {
+      const r = await ask(site.s.bus, 'caco.gw.q.plan', { jobId: 'j1' });
+      assert.deepEqual(r, { ok: true, jobId: 'j1', plan: null });
+      const bad = await ask(site.s.bus, 'caco.gw.q.plan', {});
+      assert.equal(bad.error?.code, 'bad-request');
+      assert.equal(bad.error?.field, 'jobId');
+    } finally {
+      await site.close();
+    }
+  });
+
+  test('signed requests are rate-limited per key', async () => {
+    const site = await gatewaySite('gw-rate', { rate: { perSecond: 1, burst: 2 } });
+    try {
+      const acme = loadedKey('acme');
+      await site.identity.admin.add(acme);
+      const codes: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const r = await ask(site.s.bus, 'caco.gw.gw.announce', signWithKey(announcement(), acme));
+        codes.push(r.ok ? 'ok' : r.error!.code);
+      }
+      assert.deepEqual(codes, ['ok', 'ok', 'rate-limited', 'rate-limited']);
+    } finally {
+      await site.close();
+    }
+  });
+});

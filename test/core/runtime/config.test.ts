@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, DEFAULT_CONFIG } from '../../../core/config/config.ts';
+import { ConfigError } from '../../../core/errors.ts';
+
+test('defaults are the embedded stack', () => {
+  assert.deepEqual(loadConfig({ env: {} }), DEFAULT_CONFIG);
+  assert.equal(DEFAULT_CONFIG.bus, 'memory');
+  assert.equal(DEFAULT_CONFIG.store, 'sqlite');
+});
+
+test('environment overrides the file, the command line overrides both', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'caco-cfg-'));
+  const file = join(dir, 'caco.json');
+  writeFileSync(file, JSON.stringify({ bus: 'nats', site: 'leeds' }));
+  const c = loadConfig({ env: { CACO_CONFIG: file, CACO_SITE: 'bristol' }, overrides: { store: 'jetstream' } });
+  assert.equal(c.bus, 'nats');
+  assert.equal(c.site, 'bristol');
+  assert.equal(c.store, 'jetstream');
+});
+
+test('a bad value names the setting and the allowed values', () => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ CACO_BUS: 'kafka' }, /^CACO_BUS: "kafka" is not allowed; use one of: memory, nats$/],
+    [{ CACO_STORE: 'mongodb' }, /^CACO_STORE: .*use one of: sqlite, jetstream, postgres, kurrentdb$/],
+    [{ CACO_DATABASE_URL: 'mysql://root@db/test' }, /^CACO_DATABASE_URL: .*must start with postgres:\/\/ or postgresql:\/\//],
+    [{ CACO_DATABASE_URL: 'postgres://u:s3cret@' }, /^CACO_DATABASE_URL: (?!.*s3cret)/],
+    [{ CACO_KURRENTDB_URL: 'http://127.0.0.1:2113' }, /^CACO_KURRENTDB_URL: "http:\/\/127\.0\.0\.1:2113" is not a KurrentDB connection string; use e\.g\. kurrentdb:\/\/127\.0\.0\.1:2113\?tls=false$/],
+    [{ NATS_URL: 'http://x y' }, /^NATS_URL: .*nats:\/\/127\.0\.0\.1:4222/],
+    [{ CACO_SITE: 'London!' }, /^CACO_SITE: /],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: .*debug/],
+  ];
+  for (const [env, msg] of cases) {
+    assert.throws(() => loadConfig({ env }), (e: unknown) => e instanceof ConfigError && msg.test(e.message), JSON.stringify(env));
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'caco-cfg-'));
+  const file = join(dir, 'bad.json');
+  writeFileSync(file, JSON.stringify({ buss: 'nats' }));
+  assert.throws(() => loadConfig({ env: { CACO_CONFIG: file } }), /buss: unknown setting/);
+  assert.throws(() => loadConfig({ env: { CACO_CONFIG: join(dir, 'missing.json') } }), /does not exist/);
+});
+
+test('store postgres takes its database URL from CACO_DATABASE_URL or --database-url', () => {
+  const c = loadConfig({ env: { CACO_STORE: 'postgres', CACO_DATABASE_URL: 'postgres://root@127.0.0.1:5432/test' } });
+  assert.equal(c.store, 'postgres');
+  assert.equal(c.databaseUrl, 'postgres://root@127.0.0.1:5432/test');
+  const o = loadConfig({ env: {}, overrides: { store: 'postgres', databaseUrl: 'postgresql://app:pw@db.example:6432/ledger?sslmode=require' } });
+  assert.equal(o.databaseUrl, 'postgresql://app:pw@db.example:6432/ledger?sslmode=require');
+  assert.throws(() => loadConfig({ env: {}, overrides: { databaseUrl: 'nope' } }), /^ConfigError: --database-url: |--database-url: "nope" is not a URL/);
+});
+
+test('--store kurrentdb takes its connection string from CACO_KURRENTDB_URL or --kurrentdb-url', () => {
+  const c = loadConfig({ env: { CACO_STORE: 'kurrentdb', CACO_KURRENTDB_URL: ' kurrentdb://127.0.0.1:2113?tls=false ' } });
+  assert.equal(c.store, 'kurrentdb');
+  assert.equal(c.kurrentdbUrl, 'kurrentdb://127.0.0.1:2113?tls=false');
+  const o = loadConfig({ env: {}, overrides: { store: 'kurrentdb', kurrentdbUrl: 'esdb+discover://a:2113,b:2113' } });
+  assert.equal(o.kurrentdbUrl, 'esdb+discover://a:2113,b:2113');
+  assert.throws(() => loadConfig({ env: {}, overrides: { kurrentdbUrl: 'nope' } }), (e: unknown) => e instanceof ConfigError && /^--kurrentdb-url: "nope" is not a KurrentDB connection string/.test(e.message));
+});

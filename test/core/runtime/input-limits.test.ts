@@ -1,0 +1,82 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { jsonDepth, parseBoundedJson, summarizePayload, truncateText } from '../../../core/runtime/input-limits.ts';
+import { RateLimiter } from '../../../core/runtime/rate-limit.ts';
+import { inputLimitsFromEnv } from '../../../core/config/input-limits-config.ts';
+import { ConfigError } from '../../../core/errors.ts';
+
+function depthOf(v: unknown): number {
+  if (v === null || typeof v !== 'object') return 0;
+  const kids = Array.isArray(v) ? v : Object.values(v);
+  return 1 + kids.reduce<number>((m, k) => Math.max(m, depthOf(k)), 0);
+}
+
+describe('input limits', { timeout: 30_000 }, () => {
+  test('jsonDepth of the text equals the nesting of the parsed value, brackets inside strings aside', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 8 }), (v) => {
+        const text = JSON.stringify(v);
+        assert.equal(jsonDepth(text), depthOf(v));
+      }),
+      { seed: 11, numRuns: 500 },
+    );
+    assert.equal(jsonDepth('{"a":"[[[[\\"{{{"}'), 1);
+  });
+
+  test('a value within the limits parses; beyond them the reason names the limit and the payload is only hashed', () => {
+    const limits = { maxBytes: 100, maxDepth: 3 };
+    assert.deepEqual(parseBoundedJson('{"a":[[1]]}', limits), { ok: true, value: { a: [[1]] } });
+    const deep = parseBoundedJson('{"a":[[[1]]]}', limits);
+    assert.equal(deep.ok, false);
+    assert.match(deep.ok ? '' : deep.reason, /nested too deep: more than 3 levels/);
+    const big = parseBoundedJson(`"${'x'.repeat(200)}"`, limits);
+    assert.match(big.ok ? '' : big.reason, /too large: 202 bytes, the limit is 100/);
+    assert.deepEqual(big.ok ? null : big.payload, summarizePayload(`"${'x'.repeat(200)}"`));
+    assert.match((parseBoundedJson('{"a":', limits) as { reason: string }).reason, /^malformed JSON/);
+    assert.match((parseBoundedJson('[1e999]', limits) as { reason: string }).reason, /too large for a 64-bit float/);
+    assert.deepEqual(parseBoundedJson('[1e300, "1e999"]', limits), { ok: true, value: [1e300, '1e999'] });
+  });
+
+  test('truncateText keeps at most max code points and never splits a surrogate pair', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 80 }), fc.integer({ min: 1, max: 40 }), (s, max) => {
+        const t = truncateText(s, max);
+        assert.ok(Array.from(t).length <= max);
+        assert.ok(!/[\uD800-\uDBFF]$/.test(t.replace(/…$/, '')));
+        if (Array.from(s).length <= max) assert.equal(t, s);
+      }),
+      { seed: 12, numRuns: 300 },
+    );
+  });
+
+  test('a token bucket never lets a source exceed burst + rate × elapsed, and sources are independent', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 10 }), fc.array(fc.integer({ min: 0, max: 500 }), { minLength: 1, maxLength: 200 }), (perSecond, burst, gaps) => {
+        const rl = new RateLimiter({ perSecond, burst });
+        let t = 0;
+        let taken = 0;
+        for (const g of gaps) {
+          t += g;
+          if (rl.take('a', t).ok) taken++;
+        }
+        assert.ok(taken <= burst + (perSecond * t) / 1000 + 1e-9, `${taken} taken in ${t} ms`);
+        assert.equal(rl.take('b', t).ok, true);
+      }),
+      { seed: 13, numRuns: 300 },
+    );
+    const rl = new RateLimiter({ perSecond: 1, burst: 1, maxSources: 2 });
+    rl.take('a', 0);
+    rl.take('b', 0);
+    rl.take('c', 0);
+    assert.equal(rl.size, 2, 'the least recently seen source is forgotten');
+  });
+
+  test('the limits come from the environment, and a bad value names the variable', () => {
+    assert.deepEqual(inputLimitsFromEnv({}), { commandLimits: { maxBytes: 65536, maxDepth: 32 }, commandRate: { perSecond: 50, burst: 100 }, httpRate: { perSecond: 20, burst: 40 } });
+    const c = inputLimitsFromEnv({ CACO_COMMAND_MAX_BYTES: '4096', CACO_COMMAND_MAX_DEPTH: '8', CACO_COMMAND_RATE: 'off', CACO_HTTP_RATE: '5' });
+    assert.deepEqual(c, { commandLimits: { maxBytes: 4096, maxDepth: 8 }, commandRate: undefined, httpRate: { perSecond: 5, burst: 10 } });
+    assert.throws(() => inputLimitsFromEnv({ CACO_COMMAND_MAX_BYTES: 'lots' }), (e: unknown) => e instanceof ConfigError && /CACO_COMMAND_MAX_BYTES/.test(e.message));
+    assert.throws(() => inputLimitsFromEnv({ CACO_COMMAND_RATE: '0:5' }), (e: unknown) => e instanceof ConfigError && /CACO_COMMAND_RATE/.test(e.message));
+  });
+});
