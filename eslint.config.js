@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import cacoRules from './scripts/eslint/import-via-index.mjs';
 
 // Import rules (ARCHITECTURE.md, "Folders"): what each top-level folder may import of ours.
 // A folder always imports itself; nothing but test/ imports test/. `also` names single modules
@@ -11,7 +12,7 @@ const FOLDERS = {
   // Each agent folder also never imports another agent folder (below).
   agents: { may: ['core', 'schemas', 'models', 'beckn'] },
   // CacoError: a model that fails to load says so as a user-facing error, like every other.
-  models: { may: ['schemas'], also: ['core/errors.ts'] },
+  models: { may: ['schemas'], also: ['core/errors/index.ts'] },
   projections: { may: ['core', 'schemas'] },
   data: { may: ['core', 'schemas'] },
   site: { may: ['core', 'schemas', 'beckn', 'agents', 'models', 'projections', 'data'] },
@@ -67,7 +68,7 @@ for (const folder of Object.keys(FOLDERS)) {
   }
 }
 
-const USE_INSTEAD = 'Instead, narrow with isOneOf([Defs]) and a switch on `type` (core/envelope.ts), type payloads with DataOf/MessageOf or the unions of schemas/messages.ts, build events with eventOf(Def, data), and decode JSON from outside with decodeWith(schema, value) (schemas/registry.ts)';
+const USE_INSTEAD = 'Instead, narrow with isOneOf([Defs]) and a switch on `type` (core/envelope/envelope.ts), type payloads with DataOf/MessageOf or the unions of schemas/messages.ts, build events with eventOf(Def, data), and decode JSON from outside with decodeWith(schema, value) (schemas/registry.ts)';
 
 /** Selectors (typescript-eslint AST) for the casts that hide a payload's type (test/lint proves each fires). */
 const PAYLOAD_CASTS = [
@@ -105,6 +106,13 @@ export default tseslint.config(
     rules: {
       'no-restricted-syntax': ['error', ...PAYLOAD_CASTS],
     },
+  },
+  {
+    // ARCHITECTURE.md: a folder's index.ts is its public face and nothing outside imports past it.
+    files: ['**/*.ts'],
+    ignores: ['test/**'],
+    plugins: { caco: cacoRules },
+    rules: { 'caco/import-via-index': 'error' },
   },
   {
     files: ['**/*.mjs', '**/*.js'],

@@ -7,7 +7,7 @@ import {
   type Context,
   type NackResponse,
 } from '../schemas/beckn/index.ts';
-import type { SchemaProblem } from '../schemas/registry.ts';
+import type { SchemaProblem } from '../schemas/index.ts';
 import { BecknErrorCode, fault, type BecknFault } from './errors.ts';
 import { wwwAuthenticate, type VerifyResult } from './signing.ts';
 

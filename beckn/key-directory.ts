@@ -1,8 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { ConfigError } from '../core/errors.ts';
+import { ConfigError } from '../core/errors/index.ts';
 import { KeyDirectoryFile, type KeyDirectoryEntry } from '../schemas/beckn/index.ts';
-import { decodeWith } from '../schemas/registry.ts';
+import { decodeWith } from '../schemas/index.ts';
 import { publicKeyFromBase64 } from './keys.ts';
 
 /**

@@ -1,9 +1,9 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../core/errors.ts';
+import { ConfigError } from '../core/errors/index.ts';
 import { privateKeyFromSeed, publicKeyFromRaw } from '../core/ledger/index.ts';
 import { SigningKeyFile, type KeyDirectoryEntry } from '../schemas/beckn/index.ts';
-import { decodeWith } from '../schemas/registry.ts';
+import { decodeWith } from '../schemas/index.ts';
 import type { BecknSigningKey } from './signing.ts';
 
 /** ed25519 key material in the encodings Beckn registries and libsodium use. */

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { CacoError } from '../core/errors.ts';
+import { CacoError } from '../core/errors/index.ts';
 import { entryUsableAt, type KeyDirectory } from './key-directory.ts';
 import { publicKeyFromBase64 } from './keys.ts';
 

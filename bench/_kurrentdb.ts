@@ -3,7 +3,7 @@
  * container started with testcontainers when a Docker engine runs, else nothing — with the
  * reason, found at once (deploy/local/docker.ts looks at the socket before anything else).
  */
-import { dockerAvailable } from '../deploy/local/docker.ts';
+import { dockerAvailable } from '../deploy/local/index.ts';
 
 export type KurrentDbTarget = { readonly url: string; stop(): Promise<void> } | { readonly skip: string };
 

@@ -8,12 +8,12 @@
  * also reports the server's CPU time per step, read from /proc.
  */
 import { readFileSync } from 'node:fs';
-import { NatsServerProcess } from '../deploy/local/nats-server.ts';
+import { NatsServerProcess } from '../deploy/local/index.ts';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connectNats } from '../core/bus/nats-bus.ts';
-import { JetStreamEventStore } from '../core/store/jetstream-store.ts';
-import { MemoryKeyring } from '../core/ledger/keyring.ts';
-import type { NewEvent } from '../core/envelope.ts';
+import { connectNats } from '../core/bus/index.ts';
+import { JetStreamEventStore } from '../core/store/index.ts';
+import { MemoryKeyring } from '../core/ledger/index.ts';
+import type { NewEvent } from '../core/envelope/index.ts';
 
 const args = new Map<string, number>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), Number(process.argv[i + 1]));

@@ -11,7 +11,7 @@
  */
 import { HALF_HOUR_MS } from '../core/time/index.ts';
 import { ForecastInputError, type SeriesForecast, type SeriesForecaster } from '../agents/grid/index.ts';
-import { CoverageAccumulator, ErrorAccumulator, sameTimeYesterday, type ErrorSummary } from '../models/evaluation.ts';
+import { CoverageAccumulator, ErrorAccumulator, sameTimeYesterday, type ErrorSummary } from '../models/index.ts';
 
 export const WF_LEADS_H = [1, 6, 24, 48] as const;
 const leadIndex = (hours: number): number => 2 * hours - 1;

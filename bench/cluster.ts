@@ -17,14 +17,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NewEvent } from '../core/envelope.ts';
-import { MemoryKeyring } from '../core/ledger/keyring.ts';
-import { JetStreamEventStore } from '../core/store/jetstream-store.ts';
-import { loadConfig } from '../core/config/config.ts';
-import { runSimulation } from '../sim/simulation.ts';
+import type { NewEvent } from '../core/envelope/index.ts';
+import { MemoryKeyring } from '../core/ledger/index.ts';
+import { JetStreamEventStore } from '../core/store/index.ts';
+import { loadConfig } from '../core/config/index.ts';
+import { runSimulation } from '../sim/index.ts';
 import { siteConfig } from '../agents/compute/jobs/index.ts';
-import { NatsCluster } from '../deploy/local/nats-cluster.ts';
-import { NatsServerProcess } from '../deploy/local/nats-server.ts';
+import { NatsCluster } from '../deploy/local/index.ts';
+import { NatsServerProcess } from '../deploy/local/index.ts';
 import { percentile, printTable, writeResults, type Cell } from './report.ts';
 import { DAY_MS } from '../core/time/index.ts';
 

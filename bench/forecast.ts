@@ -23,7 +23,7 @@ import {
   sameTimeLastWeek,
   sameTimeYesterday,
   type ErrorSummary,
-} from '../models/evaluation.ts';
+} from '../models/index.ts';
 import { loadCarbonForecaster, loadPriceForecaster, loadRuntimeModel, ModelInputError, naiveRuntimeSeconds, type Forecaster } from '../models/index.ts';
 import { percentile, printTable, writeResults, type Cell } from './report.ts';
 import { EnsembleSeriesForecaster, HISTORY_SLOTS, lstmSeriesForecaster, DEFAULT_ENSEMBLE_OPTIONS, type EnsembleOptions, type SeriesForecaster } from '../agents/grid/index.ts';

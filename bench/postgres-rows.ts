@@ -7,10 +7,10 @@
  *
  * The runtime benchmark hands in its own measuring helpers, so every row is measured alike.
  */
-import { MemoryBus } from '../core/bus/memory-bus.ts';
-import type { Bus } from '../core/bus/bus.ts';
-import type { Keyring } from '../core/ledger/keyring.ts';
-import type { CheckpointStore, EventStore } from '../core/store/event-store.ts';
+import { MemoryBus } from '../core/bus/index.ts';
+import type { Bus } from '../core/bus/index.ts';
+import type { Keyring } from '../core/ledger/index.ts';
+import type { CheckpointStore, EventStore } from '../core/store/index.ts';
 
 /** What `measure` in bench/runtime.ts returns (the fields used here). */
 export interface PgMeasured {

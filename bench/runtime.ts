@@ -9,14 +9,14 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'no
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { MemoryBus } from '../core/bus/memory-bus.ts';
-import type { Bus } from '../core/bus/bus.ts';
-import { SqliteEventStore, type SigningMode } from '../core/store/sqlite-store.ts';
-import type { CheckpointStore, EventStore } from '../core/store/event-store.ts';
-import { MemoryKeyring } from '../core/ledger/keyring.ts';
-import { Relay } from '../core/runtime/relay.ts';
-import { silentLogger } from '../core/log/logger.ts';
-import { isOneOf, type NewEvent } from '../core/envelope.ts';
+import { MemoryBus } from '../core/bus/index.ts';
+import type { Bus } from '../core/bus/index.ts';
+import { SqliteEventStore, type SigningMode } from '../core/store/index.ts';
+import type { CheckpointStore, EventStore } from '../core/store/index.ts';
+import { MemoryKeyring } from '../core/ledger/index.ts';
+import { Relay } from '../core/runtime/index.ts';
+import { silentLogger } from '../core/log/index.ts';
+import { isOneOf, type NewEvent } from '../core/envelope/index.ts';
 import { JobStarted } from '../schemas/index.ts';
 import { formatNumber, printTable, writeResults, type Cell } from './report.ts';
 

@@ -7,11 +7,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runSimulation } from '../sim/simulation.ts';
+import { runSimulation } from '../sim/index.ts';
 import { siteConfig } from '../agents/compute/jobs/index.ts';
-import { loadConfig } from '../core/config/config.ts';
+import { loadConfig } from '../core/config/index.ts';
 import { printTable, writeResults } from './report.ts';
-import { cacoTotals, flexSummary } from '../sim/results.ts';
+import { cacoTotals, flexSummary } from '../sim/index.ts';
 
 export async function main(argv: string[]): Promise<void> {
   const opt = (name: string, dflt: string) => {

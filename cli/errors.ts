@@ -1,8 +1,8 @@
-import { CacoError } from '../core/errors.ts';
-import { describePermissionViolation } from '../core/nats-auth/credentials.ts';
+import { CacoError } from '../core/errors/index.ts';
+import { describePermissionViolation } from '../core/nats-auth/index.ts';
 
-/** A problem the user can fix: printed as one line, exit code 2 (declared in core/errors.ts, shared with sim/). */
-export { UsageError } from '../core/errors.ts';
+/** A problem the user can fix: printed as one line, exit code 2 (declared in core/errors/errors.ts, shared with sim/). */
+export { UsageError } from '../core/errors/index.ts';
 
 /** Print an error the way the CLI promises: one line that names the problem and the fix. */
 export function reportAndExit(err: unknown): never {

@@ -1,5 +1,5 @@
-import type { Envelope } from '../core/envelope.ts';
-import type { EventStore } from '../core/store/event-store.ts';
+import type { Envelope } from '../core/envelope/index.ts';
+import type { EventStore } from '../core/store/index.ts';
 import { citedBy, CITED_CATEGORIES, explainFromEvents, INTAKE_STREAM, jobStream, notFound, rejectionOf, type Explanation } from '../projections/explain/index.ts';
 
 /**

@@ -1,12 +1,12 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Runtime } from '../core/runtime/runtime.ts';
-import type { EventStore } from '../core/store/event-store.ts';
-import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits } from '../core/runtime/input-limits.ts';
-import { RateLimiter, type RateLimit } from '../core/runtime/rate-limit.ts';
+import type { Runtime } from '../core/runtime/index.ts';
+import type { EventStore } from '../core/store/index.ts';
+import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits } from '../core/runtime/index.ts';
+import { RateLimiter, type RateLimit } from '../core/runtime/index.ts';
 import { explainJob } from './explain-job.ts';
-import type { CacoMetrics } from '../core/observability/metrics.ts';
-import { registerObservabilityRoutes } from '../core/observability/http.ts';
-import { ATTR, SpanKind, contextFromHeaders, endSpan, startSpan } from '../core/observability/tracing.ts';
+import type { CacoMetrics } from '../core/observability/index.ts';
+import { registerObservabilityRoutes } from '../core/observability/index.ts';
+import { ATTR, SpanKind, contextFromHeaders, endSpan, startSpan } from '../core/observability/index.ts';
 import { decodeWith, JobRejected } from '../schemas/index.ts';
 
 export interface JobsHttpOptions {

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { loadConfig, type CacoConfig } from '../core/config/config.ts';
+import { loadConfig, type CacoConfig } from '../core/config/index.ts';
 
 /** The options every command shares; they override the config file and the environment. */
 export interface GlobalOptions {

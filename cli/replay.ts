@@ -1,4 +1,4 @@
-import type { EventStore } from '../core/store/event-store.ts';
+import type { EventStore } from '../core/store/index.ts';
 import { evolveReadModel, initialReadModel } from '../projections/index.ts';
 import { scheduleSummary, type ScheduleSummary } from '../projections/schedule/index.ts';
 import { costTotals, type CostTotals } from '../projections/cost/index.ts';

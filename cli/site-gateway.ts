@@ -1,12 +1,12 @@
-import type { Runtime } from '../core/runtime/runtime.ts';
-import type { Bus } from '../core/bus/bus.ts';
-import type { Clock } from '../core/clock/clock.ts';
-import type { Logger } from '../core/log/logger.ts';
+import type { Runtime } from '../core/runtime/index.ts';
+import type { Bus } from '../core/bus/index.ts';
+import type { Clock } from '../core/clock/index.ts';
+import type { Logger } from '../core/log/index.ts';
 import type { SiteIdentity } from '../core/identity/index.ts';
-import type { InputLimits } from '../core/runtime/input-limits.ts';
-import type { RateLimit } from '../core/runtime/rate-limit.ts';
-import { NatsBus } from '../core/bus/nats-bus.ts';
-import { subjects } from '../core/runtime/subjects.ts';
+import type { InputLimits } from '../core/runtime/index.ts';
+import type { RateLimit } from '../core/runtime/index.ts';
+import { NatsBus } from '../core/bus/index.ts';
+import { subjects } from '../core/runtime/index.ts';
 import { GATEWAY_SERVICE, SiteGateway, serveAsServices, type DiscoverableService } from '../core/gateway/index.ts';
 import { SiteReadModel, siteQueries } from './site-read-model.ts';
 

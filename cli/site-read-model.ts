@@ -1,10 +1,10 @@
-import type { EventStore, StoreSubscription } from '../core/store/event-store.ts';
-import type { Envelope } from '../core/envelope.ts';
+import type { EventStore, StoreSubscription } from '../core/store/index.ts';
+import type { Envelope } from '../core/envelope/index.ts';
 import { defineQuery, type GatewayQuery } from '../core/gateway/index.ts';
 import { evolveForecast, initialForecast, SLOT_MS, type ForecastState } from '../projections/forecast/index.ts';
 import { evolveSchedule, initialSchedule, type ScheduleState } from '../projections/schedule/index.ts';
 import { evolveFlexibility, flexOffers, initialFlexibility, type FlexibilityState } from '../projections/flexibility/index.ts';
-import { ForecastQuery, OffersQuery, PlanQuery } from '../schemas/gateway.ts';
+import { ForecastQuery, OffersQuery, PlanQuery } from '../schemas/index.ts';
 
 /**
  * The read model the gateway's queries answer from: the forecast, schedule and flexibility

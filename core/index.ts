@@ -1,5 +1,5 @@
-export * from './envelope.ts';
-export * from './errors.ts';
+export * from './envelope/index.ts';
+export * from './errors/index.ts';
 export * from './clock/index.ts';
 export * from './bus/index.ts';
 export * from './store/index.ts';
@@ -9,5 +9,5 @@ export * from './time/index.ts';
 export * from './runtime/index.ts';
 export * from './log/index.ts';
 export * from './config/index.ts';
-export * from './stack.ts';
+export * from './stack/index.ts';
 export * from './anchor/index.ts';

@@ -1,9 +1,9 @@
-import type { Envelope } from '../core/envelope.ts';
+import type { Envelope } from '../core/envelope/index.ts';
 import type { PublicKeyDirectory } from '../core/ledger/index.ts';
 import { describeBreak, verifyLedger } from '../core/ledger/index.ts';
-import type { EventStore, StoreSubscription } from '../core/store/event-store.ts';
-import { verifiedView } from '../core/store/verified-store.ts';
-import { createLogger } from '../core/log/logger.ts';
+import type { EventStore, StoreSubscription } from '../core/store/index.ts';
+import { verifiedView } from '../core/store/index.ts';
+import { createLogger } from '../core/log/index.ts';
 import { evolveReadModel, initialReadModel, type ReadModel } from '../projections/index.ts';
 import type { Verification } from './view.ts';
 

@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { PublicKeyDirectory } from '../core/ledger/index.ts';
-import type { EventStore } from '../core/store/event-store.ts';
+import type { EventStore } from '../core/store/index.ts';
 import { explainJob } from './explain-job.ts';
 import { chartsJsPath, echartsPath } from '../sim/report/index.ts';
 import { LiveModel } from './live-model.ts';

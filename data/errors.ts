@@ -1,4 +1,4 @@
-import { CacoError } from '../core/errors.ts';
+import { CacoError } from '../core/errors/index.ts';
 
 /**
  * A data file cannot be used as it stands (missing column, unsorted or duplicate timestamps,

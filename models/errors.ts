@@ -1,4 +1,4 @@
-import { CacoError } from '../core/errors.ts';
+import { CacoError } from '../core/errors/index.ts';
 
 /** A model cannot answer for the input it was given (too little history, unknown feature value). */
 export class ModelInputError extends CacoError {

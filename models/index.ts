@@ -39,3 +39,4 @@ export type { RuntimeModel, RuntimeFeatures, RuntimeSpec } from './runtime-model
 export { encodeRuntimeFeatures, naiveRuntimeSeconds } from './runtime-model.ts';
 export { ModelInputError, ModelLoadError } from './errors.ts';
 export { readEnsembleFit, ensembleFitPath, ENSEMBLE_DIR, type EnsembleFitFile } from './ensemble-fit.ts';
+export { CoverageAccumulator, ErrorAccumulator, LEAD_HOURS, leadIndex, runtimeScores, sameTimeLastWeek, sameTimeYesterday, type ErrorSummary } from './evaluation.ts';

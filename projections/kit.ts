@@ -1,5 +1,5 @@
-import type { EnvelopeFields, Message } from '../core/envelope.ts';
-import type { MessageDef, MessageOf } from '../schemas/registry.ts';
+import type { EnvelopeFields, Message } from '../core/envelope/index.ts';
+import type { MessageDef, MessageOf } from '../schemas/index.ts';
 
 /**
  * A projection is a pure fold from events to a read model: its name, the event definitions it
@@ -43,7 +43,7 @@ export function projection<S, const Defs extends ReadonlyArray<MessageDef>, F ex
 const typeTests = new WeakMap<object, (e: FoldEvent) => boolean>();
 
 /**
- * The type guard of a projection's handled definitions, as `isOneOf` (core/envelope.ts) is for
+ * The type guard of a projection's handled definitions, as `isOneOf` (core/envelope/envelope.ts) is for
  * envelopes: by type name only, which is sound because events are verified and were
  * schema-checked on append before any fold sees them.
  */

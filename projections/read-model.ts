@@ -1,4 +1,4 @@
-import type { EventStore } from '../core/store/event-store.ts';
+import type { EventStore } from '../core/store/index.ts';
 import { auditProjection } from './audit/index.ts';
 import { carbonProjection } from './carbon/index.ts';
 import { costProjection } from './cost/index.ts';

@@ -4,7 +4,7 @@ import { IsoUtc, NonNegativeInt, Token } from './common.ts';
 const Hex64 = Schema.String.check(Schema.isPattern(/^[0-9a-f]{64}$/u, { expected: '64 lower-case hex digits' }));
 /** `area.entity.verb`, as the registry names message types. */
 const MessageType = Schema.String.check(Schema.isPattern(/^[a-z][a-z0-9-]{0,63}(?:\.[a-z][a-z0-9-]{0,63}){1,3}$/u, { expected: 'a message type like compute.job.submit' }));
-/** The same rule as STREAM_NAME in core/envelope.ts: a stream name is a NATS subject token. */
+/** The same rule as STREAM_NAME in core/envelope/envelope.ts: a stream name is a NATS subject token. */
 const StreamName = Schema.String.check(Schema.isPattern(/^[A-Za-z0-9][A-Za-z0-9_:-]{0,199}$/u, { expected: 'a stream name of letters, digits, "_", ":" and "-" (at most 200)' }));
 /** A signature: base64 or any other printable encoding, bounded. */
 const Signature = Schema.String.check(Schema.isPattern(/^[!-~]{1,1024}$/u, { expected: 'a signature of 1 to 1,024 printable ASCII characters' }));

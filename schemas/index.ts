@@ -42,3 +42,4 @@ export const ALL_UPCASTERS: ReadonlyArray<Upcaster> = [...computeIdentityUpcaste
 export function cacoUpcasters(registry: MessageRegistry = cacoRegistry(), extra: Iterable<Upcaster> = []): Upcasters {
   return Upcasters.check(registry, [...ALL_UPCASTERS.filter((u) => registry.has(u.type)), ...extra]);
 }
+export { exportSchemas } from './export.ts';

@@ -1,5 +1,5 @@
-import type { SimulatedClock } from '../core/clock/simulated-clock.ts';
-import type { Runtime } from '../core/runtime/runtime.ts';
+import type { SimulatedClock } from '../core/clock/index.ts';
+import type { Runtime } from '../core/runtime/index.ts';
 
 /**
  * Moves a simulated clock to `targetMs`, stopping at every timer on the way and letting the

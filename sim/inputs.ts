@@ -2,7 +2,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { loadCarbonCsv, loadPriceCsv, type CarbonRow, type PriceRow, DataFileError } from '../data/index.ts';
 import { generateWorkload, loadTraceStats, readWorkloadCsv } from './workload/index.ts';
 import type { Job, SiteConfig } from '../agents/compute/jobs/index.ts';
-import { UsageError } from '../core/errors.ts';
+import { UsageError } from '../core/errors/index.ts';
 import type { Signals } from '../agents/compute/planner/index.ts';
 import { HALF_HOUR_MS as SLOT_MS, DAY_MS } from '../core/time/index.ts';
 

@@ -1,4 +1,4 @@
-import type { CacoConfig } from '../core/config/config.ts';
+import type { CacoConfig } from '../core/config/index.ts';
 import type { SiteConfig } from '../agents/compute/jobs/index.ts';
 
 export interface SimulationOptions {

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EventStore } from '../core/store/event-store.ts';
-import { describeBreak, type AuditReport } from '../core/ledger/verify.ts';
+import type { EventStore } from '../core/store/index.ts';
+import { describeBreak, type AuditReport } from '../core/ledger/index.ts';
 import type { SiteConfig } from '../agents/compute/jobs/index.ts';
 import type { PolicyTotals } from './results.ts';
 import { loadReadModel } from '../projections/index.ts';

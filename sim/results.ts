@@ -1,5 +1,5 @@
-import type { EventStore } from '../core/store/event-store.ts';
-import { isOneOf } from '../core/envelope.ts';
+import type { EventStore } from '../core/store/index.ts';
+import { isOneOf } from '../core/envelope/index.ts';
 import { JobDeadlineMissed, OrderFulfilled, SiteMetered } from '../schemas/index.ts';
 import type { Job, SiteConfig } from '../agents/compute/jobs/index.ts';
 import { oraclePolicy, runOnArrivalPolicy, simulate, type SimResult } from './policies/index.ts';

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { SimulatedClock } from '../core/clock/simulated-clock.ts';
-import { SeededRandom, Uuid7Ids } from '../core/ids/ids.ts';
-import { createLogger } from '../core/log/logger.ts';
-import { Runtime } from '../core/runtime/runtime.ts';
-import { openStack, type Stack } from '../core/stack.ts';
-import { verifyLedger, type AuditReport } from '../core/ledger/verify.ts';
+import { SimulatedClock } from '../core/clock/index.ts';
+import { SeededRandom, Uuid7Ids } from '../core/ids/index.ts';
+import { createLogger } from '../core/log/index.ts';
+import { Runtime } from '../core/runtime/index.ts';
+import { openStack, type Stack } from '../core/stack/index.ts';
+import { verifyLedger, type AuditReport } from '../core/ledger/index.ts';
 import { AnchorWriter, openAnchorLog, type AnchorCheckpoint } from '../core/anchor/index.ts';
 import { cacoRegistry } from '../schemas/index.ts';
 import type { Job } from '../agents/compute/jobs/index.ts';

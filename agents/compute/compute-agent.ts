@@ -1,4 +1,4 @@
-import { defineAgent, type AgentContext, type AgentDefinition } from '../../core/runtime/agent.ts';
+import { defineAgent, type AgentContext, type AgentDefinition } from '../../core/runtime/index.ts';
 import type { SiteConfig } from './jobs/index.ts';
 import type { PlanOptions, PlanResult } from './planner/index.ts';
 import { DEFAULT_FLEX_WINDOWS, type FlexWindowOptions } from './flex-windows.ts';

@@ -1,4 +1,4 @@
-import type { Envelope } from '../../core/envelope.ts';
+import type { Envelope } from '../../core/envelope/index.ts';
 import type { Job } from './jobs/index.ts';
 import { expectedFromBands } from './planner/index.ts';
 import { foldOnsiteFact, pruneOffers } from './onsite-offers.ts';

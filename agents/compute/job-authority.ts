@@ -1,4 +1,4 @@
-import type { Principal } from '../../core/identity/key-entry.ts';
+import type { Principal } from '../../core/identity/index.ts';
 import type { JobProblem } from './jobs/index.ts';
 import type { JobRecord } from './state.ts';
 import { HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';

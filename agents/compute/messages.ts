@@ -1,7 +1,7 @@
-import type { MessageOf } from '../../schemas/registry.ts';
-import type { ComputeCommand, ComputeEvent, OnsiteEvent } from '../../schemas/messages.ts';
-import type { ForecastPublished, SignalObserved } from '../../schemas/grid.ts';
-import type { OrderCancelled, OrderConfirmed, OrderUpdated } from '../../schemas/flex.ts';
+import type { MessageOf } from '../../schemas/index.ts';
+import type { ComputeCommand, ComputeEvent, OnsiteEvent } from '../../schemas/index.ts';
+import type { ForecastPublished, SignalObserved } from '../../schemas/index.ts';
+import type { OrderCancelled, OrderConfirmed, OrderUpdated } from '../../schemas/index.ts';
 
 /** The flexibility orders the coordination agent records: each changes the import caps the plan must keep. */
 export type FlexOrderEvent = MessageOf<typeof OrderConfirmed | typeof OrderUpdated | typeof OrderCancelled>;

@@ -1,7 +1,7 @@
-import type { DataOf } from '../../schemas/registry.ts';
-import type { JobCompleted, SiteMetered } from '../../schemas/compute.ts';
+import type { DataOf } from '../../schemas/index.ts';
+import type { JobCompleted, SiteMetered } from '../../schemas/index.ts';
 import type { SiteConfig } from './jobs/index.ts';
-import { settlementPeriodOf } from '../../core/time/settlement-periods.ts';
+import { settlementPeriodOf } from '../../core/time/index.ts';
 import { HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 import { forecastSignals } from './signals.ts';
 import { isDone } from './progress.ts';

@@ -8,8 +8,8 @@
  * stream `ext-<name>` with `source` = its party; a fact anywhere else, or whose source is not
  * the stream's owner, is ignored here (an agent of the site cannot speak for an operator).
  */
-import { isOneOf, type Envelope } from '../../core/envelope.ts';
-import { BatteryStateReported, EnergyOffered } from '../../schemas/onsite.ts';
+import { isOneOf, type Envelope } from '../../core/envelope/index.ts';
+import { BatteryStateReported, EnergyOffered } from '../../schemas/index.ts';
 import type { OnsiteTier } from './planner/index.ts';
 import { HOUR_MS } from '../../core/time/index.ts';
 

@@ -1,5 +1,5 @@
-import type { DataOf } from '../../schemas/registry.ts';
-import type { JobPlanned } from '../../schemas/compute.ts';
+import type { DataOf } from '../../schemas/index.ts';
+import type { JobPlanned } from '../../schemas/index.ts';
 import type { Job, SiteConfig } from './jobs/index.ts';
 import type { OnsiteTier } from './planner/index.ts';
 import { HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';

@@ -1,6 +1,6 @@
-import type { DataOf } from '../../schemas/registry.ts';
-import { FlexibilityAvailable, JobPlanned, PlanPublished } from '../../schemas/compute.ts';
-import { eventOf, type EventToAppend } from '../../core/runtime/agent.ts';
+import type { DataOf } from '../../schemas/index.ts';
+import { FlexibilityAvailable, JobPlanned, PlanPublished } from '../../schemas/index.ts';
+import { eventOf, type EventToAppend } from '../../core/runtime/index.ts';
 import type { JobPlan, PlanResult } from './planner/index.ts';
 import type { FlexCaps } from './flex-caps.ts';
 import type { FlexWindow } from './flex-windows.ts';

@@ -1,7 +1,7 @@
-import { eventOf, type EventToAppend } from '../../core/runtime/agent.ts';
-import type { MessageOf } from '../../schemas/registry.ts';
-import { JobRejected } from '../../schemas/compute.ts';
-import { truncateText } from '../../core/runtime/input-limits.ts';
+import { eventOf, type EventToAppend } from '../../core/runtime/index.ts';
+import type { MessageOf } from '../../schemas/index.ts';
+import { JobRejected } from '../../schemas/index.ts';
+import { truncateText } from '../../core/runtime/index.ts';
 import type { JobProblem } from './jobs/index.ts';
 
 const JOB_ID = /^[A-Za-z0-9_:-]{1,128}$/;

@@ -1,4 +1,4 @@
-import type { Logger } from '../../core/log/logger.ts';
+import type { Logger } from '../../core/log/index.ts';
 import { plan as runPlanner, validatePlan, type PlanInput, type PlanJob, type PlanOptions, type PlanResult } from './planner/index.ts';
 import { isDone } from './progress.ts';
 import type { ComputeState, JobRecord } from './state.ts';

@@ -1,7 +1,7 @@
-import type { DataOf } from '../../schemas/registry.ts';
-import type { PlanPublished, SiteMetered } from '../../schemas/compute.ts';
+import type { DataOf } from '../../schemas/index.ts';
+import type { PlanPublished, SiteMetered } from '../../schemas/index.ts';
 import type { Job } from './jobs/index.ts';
-import type { Principal } from '../../core/identity/key-entry.ts';
+import type { Principal } from '../../core/identity/index.ts';
 import type { OnsiteBattery, OnsiteOffer } from './onsite-offers.ts';
 
 /**

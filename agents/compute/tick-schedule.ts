@@ -1,4 +1,4 @@
-import type { AgentContext } from '../../core/runtime/agent.ts';
+import type { AgentContext } from '../../core/runtime/index.ts';
 import { HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 import { iso } from './ledger-format.ts';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Bus, BusMessage, Subscription } from '../../core/bus/bus.ts';
-import { NoRespondersError, TimeoutError } from '../../core/errors.ts';
+import type { Bus, BusMessage, Subscription } from '../../core/bus/index.ts';
+import { NoRespondersError, TimeoutError } from '../../core/errors/index.ts';
 import { BECKN_STATUS_HEADER, INTAKE_LIMITS, parseIsoDuration, signRequest, subjectFor, subjectOfNatsUri, type BecknSigningKey } from '../../beckn/index.ts';
 import { readAnswer, type PostResult, type RawHandler, type RefusedHttp } from './beckn-http.ts';
 

@@ -1,4 +1,4 @@
-import { truncateText } from '../../core/runtime/input-limits.ts';
+import { truncateText } from '../../core/runtime/index.ts';
 import type { RejectionData } from './intake.ts';
 
 const orNull = (s: string | null, max: number) => (s === null || s === '' ? null : truncateText(s, max));

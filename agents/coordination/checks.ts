@@ -18,7 +18,7 @@ import type { ActionRequest } from './messages.ts';
 import type { CoordinationConfig } from './config.ts';
 import { asFlexibility } from './offers.ts';
 import { availableKwOf, draftKey, type CoordinationState, type OrderRecord } from './state.ts';
-import { truncateText } from '../../core/runtime/input-limits.ts';
+import { truncateText } from '../../core/runtime/index.ts';
 
 /**
  * The business checks of every request, against the agent's state at `nowMs`. Pure. The HTTP

@@ -1,7 +1,7 @@
-import { defineAgent, type AgentContext, type AgentDefinition, type AgentInput } from '../../core/runtime/agent.ts';
-import type { Runtime } from '../../core/runtime/runtime.ts';
+import { defineAgent, type AgentContext, type AgentDefinition, type AgentInput } from '../../core/runtime/index.ts';
+import type { Runtime } from '../../core/runtime/index.ts';
 import { natsBppUri, type BecknSigningKey, type KeyDirectory } from '../../beckn/index.ts';
-import type { Bus } from '../../core/bus/bus.ts';
+import type { Bus } from '../../core/bus/index.ts';
 import type { BecknHttpServer, LoopbackResolver } from './beckn-http.ts';
 import type { BecknNatsServer } from './beckn-nats.ts';
 import { coordinationConfig, type CoordinationConfig } from './config.ts';

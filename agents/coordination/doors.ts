@@ -1,7 +1,7 @@
 import { bppSubject, marketSubject, natsBppUri, type KeyDirectory } from '../../beckn/index.ts';
-import type { Bus } from '../../core/bus/bus.ts';
-import type { AgentContext } from '../../core/runtime/agent.ts';
-import type { Runtime } from '../../core/runtime/runtime.ts';
+import type { Bus } from '../../core/bus/index.ts';
+import type { AgentContext } from '../../core/runtime/index.ts';
+import type { Runtime } from '../../core/runtime/index.ts';
 import { REQUEST_ACTIONS } from '../../schemas/beckn/index.ts';
 import { startBecknHttpServer, type BecknHttpServer, type LoopbackResolver, type RawRequest, type RefusedHttp } from './beckn-http.ts';
 import { startBecknNatsServer, type BecknNatsServer } from './beckn-nats.ts';

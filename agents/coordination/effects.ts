@@ -1,8 +1,8 @@
 import { isNatsUri, type BecknSigningKey } from '../../beckn/index.ts';
-import type { Bus } from '../../core/bus/bus.ts';
-import { isOneOf, type Envelope } from '../../core/envelope.ts';
-import type { EffectDeclaration, EffectResult } from '../../core/runtime/agent.ts';
-import { CallbackScheduled } from '../../schemas/effects.ts';
+import type { Bus } from '../../core/bus/index.ts';
+import { isOneOf, type Envelope } from '../../core/envelope/index.ts';
+import type { EffectDeclaration, EffectResult } from '../../core/runtime/index.ts';
+import { CallbackScheduled } from '../../schemas/index.ts';
 import { postSigned, type LoopbackResolver } from './beckn-http.ts';
 import { requestSigned } from './beckn-nats.ts';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { publicKeyToBase64, type BecknSigningKey } from '../../beckn/index.ts';
-import { privateKeyFromSeed } from '../../core/ledger/keyring.ts';
+import { privateKeyFromSeed } from '../../core/ledger/index.ts';
 
 /**
  * Beckn identities for simulations: a participant's key derived from the run seed, so a seeded

@@ -17,8 +17,8 @@ import {
   type KeyDirectory,
 } from '../../beckn/index.ts';
 import { decodeBecknBody, REQUEST_ACTIONS, type BecknRequestAction, type BecknBody } from '../../schemas/beckn/index.ts';
-import type { DataOf } from '../../schemas/registry.ts';
-import type { RequestRejected } from '../../schemas/flex.ts';
+import type { DataOf } from '../../schemas/index.ts';
+import type { RequestRejected } from '../../schemas/index.ts';
 import type { AckOrNackBody, RawRequest } from './beckn-http.ts';
 import { checkRequest } from './checks.ts';
 import { actionRequestOf } from './messages.ts';

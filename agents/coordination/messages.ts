@@ -1,8 +1,8 @@
-import { isOneOf } from '../../core/envelope.ts';
-import type { DataOf, MessageOf } from '../../schemas/registry.ts';
-import type { FlexCommand, FlexEvent } from '../../schemas/messages.ts';
-import { FlexibilityAvailable, SiteMetered } from '../../schemas/compute.ts';
-import { CallbackScheduled } from '../../schemas/effects.ts';
+import { isOneOf } from '../../core/envelope/index.ts';
+import type { DataOf, MessageOf } from '../../schemas/index.ts';
+import type { FlexCommand, FlexEvent } from '../../schemas/index.ts';
+import { FlexibilityAvailable, SiteMetered } from '../../schemas/index.ts';
+import { CallbackScheduled } from '../../schemas/index.ts';
 import {
   OfferPublished,
   OrderActivated,
@@ -15,7 +15,7 @@ import {
   OrderUpdated,
   RequestRejected,
   type HandleRequest,
-} from '../../schemas/flex.ts';
+} from '../../schemas/index.ts';
 import type { BecknBody, BecknRequestAction } from '../../schemas/beckn/index.ts';
 
 /** What the coordination agent emits: the seller's facts and the callbacks that answer them. */

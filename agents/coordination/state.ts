@@ -1,9 +1,9 @@
-import type { Envelope } from '../../core/envelope.ts';
+import type { Envelope } from '../../core/envelope/index.ts';
 import { evolveSettlement, initialSettlementState, type SettlementState } from '../../projections/settlement/index.ts';
 import { DAY_MS } from '../../core/time/index.ts';
-import type { DataOf } from '../../schemas/registry.ts';
-import type { FlexibilityAvailable } from '../../schemas/compute.ts';
-import type { OfferPublished, OrderSelected } from '../../schemas/flex.ts';
+import type { DataOf } from '../../schemas/index.ts';
+import type { FlexibilityAvailable } from '../../schemas/index.ts';
+import type { OfferPublished, OrderSelected } from '../../schemas/index.ts';
 import { isCoordinationInput, type CoordinationIn } from './messages.ts';
 
 /**

@@ -1,8 +1,8 @@
 import type { BecknSigningKey } from '../../beckn/index.ts';
-import { isOneOf, type Envelope } from '../../core/envelope.ts';
-import type { EffectDeclaration, EffectResult } from '../../core/runtime/agent.ts';
-import { truncateText } from '../../core/runtime/input-limits.ts';
-import { BecknRequestScheduled } from '../../schemas/effects.ts';
+import { isOneOf, type Envelope } from '../../core/envelope/index.ts';
+import type { EffectDeclaration, EffectResult } from '../../core/runtime/index.ts';
+import { truncateText } from '../../core/runtime/index.ts';
+import { BecknRequestScheduled } from '../../schemas/index.ts';
 import type { BecknTransport, PostOutcome } from './transport.ts';
 
 /** The BAP's one effect, at the edge: sending a scheduled Beckn request through its transport, signed when it leaves. */

@@ -1,5 +1,5 @@
-import { defineAgent, type AgentContext, type AgentDefinition, type AgentInput } from '../../core/runtime/agent.ts';
-import type { Runtime } from '../../core/runtime/runtime.ts';
+import { defineAgent, type AgentContext, type AgentDefinition, type AgentInput } from '../../core/runtime/index.ts';
+import type { Runtime } from '../../core/runtime/index.ts';
 import type { BecknSigningKey, KeyDirectory } from '../../beckn/index.ts';
 import { CALLBACK_ACTIONS } from '../../schemas/beckn/index.ts';
 import { gridOperatorConfig, type GridOperatorConfig } from './config.ts';

@@ -1,9 +1,9 @@
-import { isOneOf } from '../../core/envelope.ts';
-import type { DataOf, MessageOf } from '../../schemas/registry.ts';
-import type { MarketCommand, MarketEvent } from '../../schemas/messages.ts';
-import type { ForecastPublished, StressExpected } from '../../schemas/grid.ts';
-import { BecknRequestScheduled, type EffectFailed, type EffectSent } from '../../schemas/effects.ts';
-import { DeliveryRated, DeliveryReported, PurchaseChanged, PurchaseDeclined, PurchaseOrdered, PurchaseQuoted, PurchaseSearchedV2, PurchaseSelected, type HandleCallback } from '../../schemas/flex.ts';
+import { isOneOf } from '../../core/envelope/index.ts';
+import type { DataOf, MessageOf } from '../../schemas/index.ts';
+import type { MarketCommand, MarketEvent } from '../../schemas/index.ts';
+import type { ForecastPublished, StressExpected } from '../../schemas/index.ts';
+import { BecknRequestScheduled, type EffectFailed, type EffectSent } from '../../schemas/index.ts';
+import { DeliveryRated, DeliveryReported, PurchaseChanged, PurchaseDeclined, PurchaseOrdered, PurchaseQuoted, PurchaseSearchedV2, PurchaseSelected, type HandleCallback } from '../../schemas/index.ts';
 import type { BecknBody, BecknCallbackAction } from '../../schemas/beckn/index.ts';
 
 /** What the grid operator emits: the buyer's facts and the Beckn requests they send. */

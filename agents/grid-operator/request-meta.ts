@@ -1,5 +1,5 @@
-import type { DataOf } from '../../schemas/registry.ts';
-import type { BecknRequestScheduled } from '../../schemas/effects.ts';
+import type { DataOf } from '../../schemas/index.ts';
+import type { BecknRequestScheduled } from '../../schemas/index.ts';
 
 /**
  * What each request the grid operator schedules was for, carried as the effect's `meta` and

@@ -1,7 +1,7 @@
-import type { Envelope } from '../../core/envelope.ts';
+import type { Envelope } from '../../core/envelope/index.ts';
 import { DAY_MS, londonDate } from '../../core/time/index.ts';
 import { isGridOperatorOwn } from './messages.ts';
-import type { StressKind } from '../../schemas/flex.ts';
+import type { StressKind } from '../../schemas/index.ts';
 
 /**
  * What the grid operator knows, folded from its own `market.*` events. Immutable: `evolve`

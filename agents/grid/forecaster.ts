@@ -1,4 +1,4 @@
-import { CacoError } from '../../core/errors.ts';
+import { CacoError } from '../../core/errors/index.ts';
 import type { DataOf, ForecastPublished } from '../../schemas/index.ts';
 import { seriesBefore, type HalfHourSeries } from './history.ts';
 import type { SignalPoint } from './sources/index.ts';

@@ -1,4 +1,4 @@
-import { defineAgent, type AgentContext, type AgentDefinition } from '../../core/runtime/agent.ts';
+import { defineAgent, type AgentContext, type AgentDefinition } from '../../core/runtime/index.ts';
 import { HALF_HOUR_MS, halfHourFloor, DAY_MS } from '../../core/time/index.ts';
 import type { GridEvent } from '../../schemas/index.ts';
 import type { Forecaster } from './forecaster.ts';

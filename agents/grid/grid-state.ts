@@ -1,4 +1,4 @@
-import { categoryOf, type Envelope } from '../../core/envelope.ts';
+import { categoryOf, type Envelope } from '../../core/envelope/index.ts';
 import { halfHourFloor, DAY_MS } from '../../core/time/index.ts';
 import type { GridEvent } from '../../schemas/index.ts';
 import type { AnnouncedWindow } from './stress.ts';

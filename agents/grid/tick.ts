@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { eventOf, type Decision, type EventToAppend } from '../../core/runtime/agent.ts';
+import { eventOf, type Decision, type EventToAppend } from '../../core/runtime/index.ts';
 import type { Logger } from '../../core/log/index.ts';
 import { canonicalJson } from '../../core/ledger/index.ts';
 import { HALF_HOUR_MS, halfHourFloor, settlementPeriodOf } from '../../core/time/index.ts';

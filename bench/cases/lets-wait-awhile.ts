@@ -23,7 +23,7 @@
  * optimum computed directly (lowest-mean contiguous window, or the k lowest half-hours for the
  * interruptible variant) and against run-at-arrival.
  */
-import { SeededRandom } from '../../core/ids/ids.ts';
+import { SeededRandom } from '../../core/ids/index.ts';
 import { loadHourlyCarbonCsv } from '../../data/index.ts';
 import { type Job, siteConfig } from '../../agents/compute/jobs/index.ts';
 import { type PlanOptions, plan } from '../../agents/compute/planner/index.ts';

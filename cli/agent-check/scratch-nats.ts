@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect as tcpConnect } from 'node:net';
-import { freePort, natsServerBinary } from '../../deploy/local/nats-server.ts';
+import { freePort, natsServerBinary } from '../../deploy/local/index.ts';
 
 /**
  * A throwaway nats-server for `caco agent check`: an embedded bus cannot be reached by another

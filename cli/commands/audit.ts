@@ -1,15 +1,15 @@
 import { Command } from 'commander';
-import { openStack } from '../../core/stack.ts';
+import { openStack } from '../../core/stack/index.ts';
 import { existsSync } from 'node:fs';
-import { describeBreak, verifyLedger, type AuditReport } from '../../core/ledger/verify.ts';
+import { describeBreak, verifyLedger, type AuditReport } from '../../core/ledger/index.ts';
 import { openAnchorLog, readAnchor } from '../../core/anchor/index.ts';
-import { LedgerNotFoundError } from '../../core/store/jetstream-store.ts';
-import type { CacoConfig } from '../../core/config/config.ts';
+import { LedgerNotFoundError } from '../../core/store/index.ts';
+import type { CacoConfig } from '../../core/config/index.ts';
 import { UsageError } from '../errors.ts';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { replayLedger } from '../replay.ts';
-import { verifiedView } from '../../core/store/verified-store.ts';
-import { createLogger } from '../../core/log/logger.ts';
+import { verifiedView } from '../../core/store/index.ts';
+import { createLogger } from '../../core/log/index.ts';
 
 export function auditCommand(): Command {
   const audit = new Command('audit').description('check and replay the ledger');

@@ -5,12 +5,12 @@ import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts'
 import { UsageError } from '../errors.ts';
 import { startLiveSite } from '../site-runtime.ts';
 import { startJobsHttp } from '../jobs-http.ts';
-import { startObservabilityHttp } from '../../core/observability/http.ts';
+import { startObservabilityHttp } from '../../core/observability/index.ts';
 import { DEFAULT_DOMAIN, FileKeyDirectory, loadSigningKeyFile, newSigningIdentity } from '../../beckn/index.ts';
 import type { BecknHttpServer } from '../../agents/coordination/index.ts';
 import { DEFAULT_SITE } from '../../agents/compute/jobs/index.ts';
 import { generateWorkload, loadTraceStats } from '../../sim/workload/index.ts';
-import type { Runtime } from '../../core/runtime/runtime.ts';
+import type { Runtime } from '../../core/runtime/index.ts';
 
 interface BppFlags extends GlobalOptions {
   signingKey?: string;

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { openStack } from '../../core/stack.ts';
+import { openStack } from '../../core/stack/index.ts';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { UsageError } from '../errors.ts';
 

@@ -1,7 +1,7 @@
-import { verifiedView } from '../../core/store/verified-store.ts';
-import { createLogger } from '../../core/log/logger.ts';
+import { verifiedView } from '../../core/store/index.ts';
+import { createLogger } from '../../core/log/index.ts';
 import { Command } from 'commander';
-import { openStack } from '../../core/stack.ts';
+import { openStack } from '../../core/stack/index.ts';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { explainJob } from '../explain-job.ts';
 import { UsageError } from '../errors.ts';

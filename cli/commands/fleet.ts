@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import { openStack } from '../../core/stack.ts';
-import { ConfigError } from '../../core/errors.ts';
+import { openStack } from '../../core/stack/index.ts';
+import { ConfigError } from '../../core/errors/index.ts';
 import { fleetView, type SiteTotals } from '../../projections/fleet/index.ts';
 import { replayLedger, type ReplaySummary } from '../replay.ts';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';

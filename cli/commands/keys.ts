@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { UsageError } from '../errors.ts';
 import { SystemClock } from './system-clock.ts';
-import { siteDir } from '../../core/stack.ts';
-import type { CacoConfig } from '../../core/config/config.ts';
-import { FileKeyring, publicKeyFromRaw } from '../../core/ledger/keyring.ts';
+import { siteDir } from '../../core/stack/index.ts';
+import type { CacoConfig } from '../../core/config/index.ts';
+import { FileKeyring, publicKeyFromRaw } from '../../core/ledger/index.ts';
 import { ADMIN_PARTY, checkNewKeyFields, KeyRegistry, newKeyFile, openRegistryStore, openSiteIdentity, readKeyFile, ROLES, writeKeyFile, type Role, type SignedKeyEntry } from '../../core/identity/index.ts';
 
 interface KeyFlags extends GlobalOptions {

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { relative, resolve } from 'node:path';
 import { makeNatsCredentials, type NatsRole, type NatsUserSpec } from '../../core/nats-auth/index.ts';
-import { CacoError } from '../../core/errors.ts';
+import { CacoError } from '../../core/errors/index.ts';
 import { UsageError } from '../errors.ts';
 
 interface CredsFlags {

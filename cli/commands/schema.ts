@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { join } from 'node:path';
-import { exportSchemas } from '../../schemas/export.ts';
+import { exportSchemas } from '../../schemas/index.ts';
 
 export function schemaCommand(): Command {
   const schema = new Command('schema').description('message schemas');

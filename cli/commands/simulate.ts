@@ -4,9 +4,9 @@ import { rmSync, existsSync, renameSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { UsageError } from '../errors.ts';
-import type { PolicyTotals } from '../../sim/results.ts';
-import { describeBreak } from '../../core/ledger/verify.ts';
-import type { runSimulation as RunSimulation } from '../../sim/simulation.ts';
+import type { PolicyTotals } from '../../sim/index.ts';
+import { describeBreak } from '../../core/ledger/index.ts';
+import type { runSimulation as RunSimulation } from '../../sim/index.ts';
 import { HALF_HOUR_MS } from '../../core/time/index.ts';
 
 interface SimulateFlags extends GlobalOptions {

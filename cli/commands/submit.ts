@@ -2,14 +2,14 @@ import { Command, Option } from 'commander';
 import { readFileSync, existsSync } from 'node:fs';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { UsageError } from '../errors.ts';
-import { NatsBus } from '../../core/bus/nats-bus.ts';
-import { subjects } from '../../core/runtime/subjects.ts';
+import { NatsBus } from '../../core/bus/index.ts';
+import { subjects } from '../../core/runtime/index.ts';
 import { SystemClock } from './system-clock.ts';
 import { join } from 'node:path';
-import { siteDir } from '../../core/stack.ts';
-import { FileKeyring, rawPublicKey } from '../../core/ledger/keyring.ts';
+import { siteDir } from '../../core/stack/index.ts';
+import { FileKeyring, rawPublicKey } from '../../core/ledger/index.ts';
 import { readKeyFile, signWithKey, type LoadedKey } from '../../core/identity/index.ts';
-import type { CacoConfig } from '../../core/config/config.ts';
+import type { CacoConfig } from '../../core/config/index.ts';
 import { decodeWith, JobPlanned, JobRejected } from '../../schemas/index.ts';
 
 /**

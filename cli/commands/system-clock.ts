@@ -1,4 +1,4 @@
-import { WallClock } from '../../core/clock/wall-clock.ts';
+import { WallClock } from '../../core/clock/index.ts';
 
 /** The CLI's clock for stamping what a person submits now. */
 export const SystemClock = new WallClock();

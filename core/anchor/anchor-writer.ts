@@ -1,5 +1,5 @@
 import type { Clock } from '../clock/clock.ts';
-import { GENESIS_HASH } from '../envelope.ts';
+import { GENESIS_HASH } from '../envelope/envelope.ts';
 import type { Keyring } from '../ledger/keyring.ts';
 import type { EventStore } from '../store/event-store.ts';
 import type { Logger } from '../log/logger.ts';

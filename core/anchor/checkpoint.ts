@@ -3,7 +3,7 @@
  * Pure: hashing, sealing and checking a chain of checkpoints; no I/O.
  */
 import { createHash, verify } from 'node:crypto';
-import { GENESIS_HASH } from '../envelope.ts';
+import { GENESIS_HASH } from '../envelope/envelope.ts';
 import { canonicalJson } from '../ledger/canonical-json.ts';
 import type { PublicKeyDirectory } from '../ledger/keyring.ts';
 

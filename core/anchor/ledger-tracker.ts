@@ -1,4 +1,4 @@
-import { GENESIS_HASH } from '../envelope.ts';
+import { GENESIS_HASH } from '../envelope/envelope.ts';
 import { ledgerHeadHash } from '../ledger/seal.ts';
 import { headRoot, nextLogHash, type LedgerSnapshot } from './checkpoint.ts';
 

@@ -1,5 +1,5 @@
 import { dirname, join, resolve } from 'node:path';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../errors/errors.ts';
 import type { EventStore } from '../store/event-store.ts';
 import type { AnchorLog } from './anchor-log.ts';
 import { FileAnchorLog } from './file-anchor-log.ts';

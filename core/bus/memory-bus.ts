@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Bus, BusMessage, Headers, MessageHandler, PublishOptions, RequestOptions, SubscribeOptions, Subscription } from './bus.ts';
 import { assertPattern, assertPublishSubject } from './subject.ts';
-import { NoRespondersError, TimeoutError } from '../errors.ts';
+import { NoRespondersError, TimeoutError } from '../errors/errors.ts';
 
 interface Sub {
   readonly pattern: string;

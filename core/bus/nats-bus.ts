@@ -1,7 +1,7 @@
 import { connect, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription as NatsSubscription } from '@nats-io/transport-node';
 import type { Bus, BusMessage, Headers, MessageHandler, PublishOptions, RequestOptions, SubscribeOptions, Subscription } from './bus.ts';
 import { assertPattern, assertPublishSubject } from './subject.ts';
-import { CacoError, NoRespondersError, TimeoutError } from '../errors.ts';
+import { CacoError, NoRespondersError, TimeoutError } from '../errors/errors.ts';
 import { loadNatsCredentials, type NatsCredentials } from '../nats-auth/credentials.ts';
 
 /** NATS could not be reached at start-up; the message names the URL and what to do. */

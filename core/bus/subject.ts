@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../errors.ts';
+import { InvalidArgumentError } from '../errors/errors.ts';
 
 /** Validate a subject to publish to: non-empty tokens, no wildcards, no whitespace. */
 export function assertPublishSubject(subject: string): void {

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../errors/errors.ts';
 import { checkDatabaseUrl } from '../store/postgres-url.ts';
 
 /** The runtime's one typed configuration. */

@@ -1,1 +1,2 @@
 export { DEFAULT_CONFIG, loadConfig, type CacoConfig, type LoadConfigOptions } from './config.ts';
+export { inputLimitsFromEnv, type InputLimitsConfig } from './input-limits-config.ts';

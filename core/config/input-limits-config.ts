@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../errors/errors.ts';
 import { DEFAULT_COMMAND_LIMITS, type InputLimits } from '../runtime/input-limits.ts';
 import type { RateLimit } from '../runtime/rate-limit.ts';
 

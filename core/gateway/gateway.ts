@@ -3,7 +3,7 @@ import type { Schema } from 'effect';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { Bus, Subscription } from '../bus/bus.ts';
 import type { Clock } from '../clock/clock.ts';
-import { isOneOf, type Envelope, type NewEvent } from '../envelope.ts';
+import { isOneOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
 import type { Logger } from '../log/logger.ts';
 import type { EventStore } from '../store/event-store.ts';
 import { storedEnvelope } from '../store/verified-store.ts';
@@ -14,8 +14,8 @@ import { canonicalJson } from '../ledger/canonical-json.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits } from '../runtime/input-limits.ts';
 import { RateLimiter, type RateLimit } from '../runtime/rate-limit.ts';
 import { UNAUTHENTICATED } from '../runtime/intake.ts';
-import { decodeWith, type AnySchema, type MessageRegistry, type SchemaProblem } from '../../schemas/registry.ts';
-import { AgentAnnounced, AnnounceRequest, AppendRequest, ReadRequest } from '../../schemas/gateway.ts';
+import { decodeWith, type AnySchema, type MessageRegistry, type SchemaProblem } from '../../schemas/index.ts';
+import { AgentAnnounced, AnnounceRequest, AppendRequest, ReadRequest } from '../../schemas/index.ts';
 import {
   EXT_TYPE_PREFIX,
   OUTSIDE_FACT_PREFIX,

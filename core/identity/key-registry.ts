@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { CacoError } from '../errors.ts';
+import { CacoError } from '../errors/errors.ts';
 import type { Clock } from '../clock/clock.ts';
 import { checkNewKeyFields, ENTRY_FORMAT, KEY_ID, signEntry, verifyEntry, type FieldProblem, type Role, type SignedKeyEntry } from './key-entry.ts';
 import type { KeyRegistryStore } from './registry-store.ts';

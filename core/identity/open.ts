@@ -4,7 +4,7 @@ import type { CacoConfig } from '../config/config.ts';
 import type { Clock } from '../clock/clock.ts';
 import type { Keyring } from '../ledger/keyring.ts';
 import type { Logger } from '../log/logger.ts';
-import { siteDir } from '../stack.ts';
+import { siteDir } from '../stack/stack.ts';
 import { KeyRegistryError } from './key-registry.ts';
 import type { KeyRegistryStore } from './registry-store.ts';
 import { SiteIdentity } from './site-identity.ts';

@@ -1,4 +1,4 @@
-import { GENESIS_HASH, type Envelope } from '../envelope.ts';
+import { GENESIS_HASH, type Envelope } from '../envelope/envelope.ts';
 import type { KeyResolver } from './key-resolver.ts';
 import { checkHash, checkSignature } from './seal.ts';
 import type { SignatureCache } from './signature-cache.ts';

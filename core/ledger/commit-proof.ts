@@ -1,4 +1,4 @@
-import type { Envelope } from '../envelope.ts';
+import type { Envelope } from '../envelope/envelope.ts';
 import { ChainVerifier } from './chain-verifier.ts';
 import type { KeyResolver } from './key-resolver.ts';
 import { checkEvent } from './seal.ts';

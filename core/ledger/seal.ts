@@ -4,7 +4,7 @@ import { canonicalJson } from './canonical-json.ts';
 import type { Keyring } from './keyring.ts';
 import { keysOf, type KeyResolver } from './key-resolver.ts';
 import type { SignatureCache } from './signature-cache.ts';
-import { GENESIS_HASH, MAX_COVERS, type Envelope, type NewEvent, type Sealable } from '../envelope.ts';
+import { GENESIS_HASH, MAX_COVERS, type Envelope, type NewEvent, type Sealable } from '../envelope/envelope.ts';
 
 export function sealableOf(e: Envelope | Sealable): Sealable {
   return {

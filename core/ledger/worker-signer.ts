@@ -13,7 +13,7 @@
  */
 import { sign, type KeyObject } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { CacoError } from '../errors.ts';
+import { CacoError } from '../errors/errors.ts';
 import type { SigningKeys } from './keyring.ts';
 import { HASH_BYTES, newArena, SIG_BYTES, signClaimed, type Arena, type SignerReply, type SignerRequest } from './signer-protocol.ts';
 

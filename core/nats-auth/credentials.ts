@@ -8,7 +8,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { credsAuthenticator, nkeyAuthenticator, nkeys, type Authenticator } from '@nats-io/transport-node';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../errors/errors.ts';
 import type { NatsUserEntry } from './server-config.ts';
 import { inboxPrefixOf } from './permissions.ts';
 

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nkeys } from '@nats-io/transport-node';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../errors/errors.ts';
 import { formatSeedFile } from './credentials.ts';
 import { assertUserSpec, type NatsUserSpec } from './permissions.ts';
 import { renderAccountsConf, type NatsUserEntry } from './server-config.ts';

@@ -7,7 +7,7 @@
  * (ledger writes, stream deletion), so that a later widening of an allow-list cannot grant
  * them by accident: in NATS a deny always wins over an allow.
  */
-import { InvalidArgumentError } from '../errors.ts';
+import { InvalidArgumentError } from '../errors/errors.ts';
 import { checkpointBucketName, ledgerStreamName, ledgerSubjectPrefix } from '../store/jetstream-commit.ts';
 
 export type NatsRole = 'site' | 'third-party' | 'auditor' | 'admin';

@@ -2,7 +2,7 @@
  * The `accounts` block of a nats-server configuration for CACO's users, rendered from the
  * role permissions. Pure: the caller supplies the users' public nkeys.
  */
-import { InvalidArgumentError } from '../errors.ts';
+import { InvalidArgumentError } from '../errors/errors.ts';
 import { assertUserSpec, permissionsFor, type NatsUserSpec, type SubjectPermission } from './permissions.ts';
 
 export interface NatsUserEntry extends NatsUserSpec {

@@ -21,3 +21,4 @@ export {
   tracer,
   tracingEnabled,
 } from './tracing.ts';
+export { SpanKind } from './tracing.ts';

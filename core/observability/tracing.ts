@@ -1,6 +1,6 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import type { BasicTracerProvider, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../errors/errors.ts';
 
 /**
  * Traces that follow a correlation id across HTTP, the bus and the agents, with the

@@ -1,11 +1,11 @@
 import type { Logger } from '../log/logger.ts';
-import { categoryOf, type Envelope, type NewEvent } from '../envelope.ts';
-import { ConcurrencyError, DecodeError } from '../errors.ts';
+import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
+import { ConcurrencyError, DecodeError } from '../errors/errors.ts';
 import type { Clock } from '../clock/clock.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { CheckpointStore, EventStore } from '../store/event-store.ts';
 import { derivedUuid7, type IdGenerator } from '../ids/ids.ts';
-import type { MessageRegistry } from '../../schemas/registry.ts';
+import type { MessageRegistry } from '../../schemas/index.ts';
 import { subjectMatches } from '../bus/subject.ts';
 import type { AgentContext, AgentDefinition, AgentInput, Decision } from './agent.ts';
 import type { Keyring } from '../ledger/keyring.ts';

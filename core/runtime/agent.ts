@@ -1,5 +1,5 @@
-import type { Envelope, Message } from '../envelope.ts';
-import type { DataOf, MessageDef, MessageOf } from '../../schemas/registry.ts';
+import type { Envelope, Message } from '../envelope/envelope.ts';
+import type { DataOf, MessageDef, MessageOf } from '../../schemas/index.ts';
 import type { ExpectedRevision } from '../store/event-store.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Principal } from '../identity/key-entry.ts';

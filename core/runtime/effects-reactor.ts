@@ -1,6 +1,6 @@
 import type { Clock } from '../clock/clock.ts';
-import { isOneOf, type Envelope, type NewEvent } from '../envelope.ts';
-import { EffectFailed, EffectSent } from '../../schemas/effects.ts';
+import { isOneOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
+import { EffectFailed, EffectSent } from '../../schemas/index.ts';
 import { derivedUuid7 } from '../ids/ids.ts';
 import type { Logger } from '../log/logger.ts';
 import type { CheckpointStore, EventStore, StoreSubscription } from '../store/event-store.ts';

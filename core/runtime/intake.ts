@@ -1,11 +1,11 @@
 import type { BusMessage } from '../bus/bus.ts';
-import type { Envelope } from '../envelope.ts';
+import type { Envelope } from '../envelope/envelope.ts';
 import type { PublicKeyDirectory } from '../ledger/keyring.ts';
 import { checkWithCommit, COMMIT_PROOF_HEADER, parseCommitProof } from '../ledger/commit-proof.ts';
 import type { AuthRefusal } from '../identity/command-signature.ts';
 import type { CommandIdentity } from '../identity/site-identity.ts';
-import { decodeWith, type MessageRegistry, type SchemaProblem } from '../../schemas/registry.ts';
-import { CommandEnvelopeSchema, EnvelopeSchema } from '../../schemas/envelope.ts';
+import { decodeWith, type MessageRegistry, type SchemaProblem } from '../../schemas/index.ts';
+import { CommandEnvelopeSchema, EnvelopeSchema } from '../../schemas/index.ts';
 import type { CommandMessage } from './agent.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits, type PayloadSummary } from './input-limits.ts';
 

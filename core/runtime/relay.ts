@@ -2,7 +2,7 @@ import type { Bus } from '../bus/bus.ts';
 import type { CheckpointStore, EventStore, SubscriptionStatus } from '../store/event-store.ts';
 import { startCheckpointedConsumer, type CheckpointedConsumer } from '../store/checkpointed-consumer.ts';
 import type { Logger } from '../log/logger.ts';
-import type { Envelope } from '../envelope.ts';
+import type { Envelope } from '../envelope/envelope.ts';
 import { subjects } from './subjects.ts';
 import { commitTailOf, relayBytes } from '../store/stored-form.ts';
 import { VerifiedEventStore, storedEnvelope } from '../store/verified-store.ts';

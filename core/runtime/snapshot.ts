@@ -13,7 +13,7 @@
  * Anything else refused means a full replay and a fresh snapshot: never wrong state.
  */
 import { createHash } from 'node:crypto';
-import { InvalidArgumentError } from '../errors.ts';
+import { InvalidArgumentError } from '../errors/errors.ts';
 import { canonicalJson } from '../ledger/canonical-json.ts';
 import type { Keyring } from '../ledger/keyring.ts';
 

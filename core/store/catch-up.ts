@@ -1,4 +1,4 @@
-import { categoryOf, type Envelope } from '../envelope.ts';
+import { categoryOf, type Envelope } from '../envelope/envelope.ts';
 import type { EventHandler, StoreSubscription, SubscriptionErrorHandler, UnreadableHandler, UnreadableRecord } from './event-store.ts';
 import { CorruptCommitError } from './jetstream-commit.ts';
 import { HandlerFailure, Resumer } from './resume.ts';

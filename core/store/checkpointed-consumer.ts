@@ -1,4 +1,4 @@
-import type { Envelope } from '../envelope.ts';
+import type { Envelope } from '../envelope/envelope.ts';
 import type { CheckpointStore, EventStore, StoreSubscription, SubscribeAllOptions, SubscriptionStatus } from './event-store.ts';
 
 /**

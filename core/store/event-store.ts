@@ -1,4 +1,4 @@
-import type { Envelope, NewEvent } from '../envelope.ts';
+import type { Envelope, NewEvent } from '../envelope/envelope.ts';
 
 /**
  * What the caller expects the stream to be at before the append:

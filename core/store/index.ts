@@ -11,3 +11,5 @@ export { MemoryQuarantineStore, quarantineOf } from './memory-quarantine.ts';
 export { NatsQuarantineStore } from './nats-quarantine.ts';
 export { PostgresEventStore, type PostgresStoreOptions } from './postgres-store.ts';
 export { checkDatabaseUrl, ledgerSchemaFor, redactUrl } from './postgres-url.ts';
+export { type SigningMode } from './sqlite-store.ts';
+export { SqliteSnapshotStore } from './sqlite-snapshots.ts';

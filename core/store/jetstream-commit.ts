@@ -3,9 +3,9 @@
  * mapping from JetStream sequences to global positions. No I/O here.
  */
 import { createHash } from 'node:crypto';
-import type { Envelope } from '../envelope.ts';
+import type { Envelope } from '../envelope/envelope.ts';
 import type { UnreadableRecord } from './event-store.ts';
-import { CacoError, InvalidArgumentError } from '../errors.ts';
+import { CacoError, InvalidArgumentError } from '../errors/errors.ts';
 
 /**
  * One commit message carries one append; its events get positions `seq * 1024 + index`, so

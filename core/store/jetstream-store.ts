@@ -1,7 +1,7 @@
 import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { categoryOf, type Envelope, type NewEvent } from '../envelope.ts';
-import { CacoError, ConcurrencyError, InvalidArgumentError } from '../errors.ts';
+import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
+import { CacoError, ConcurrencyError, InvalidArgumentError } from '../errors/errors.ts';
 import type { Keyring } from '../ledger/keyring.ts';
 import type { KeyResolver } from '../ledger/key-resolver.ts';
 import { sealBatch } from '../ledger/seal.ts';

@@ -9,8 +9,8 @@
  * ledger fields travel in the event's metadata.
  */
 import { createHash } from 'node:crypto';
-import type { Envelope } from '../envelope.ts';
-import { InvalidArgumentError } from '../errors.ts';
+import type { Envelope } from '../envelope/envelope.ts';
+import { InvalidArgumentError } from '../errors/errors.ts';
 import type { UnreadableRecord } from './event-store.ts';
 
 /**
@@ -30,7 +30,7 @@ export type CacoMetadata = {
   readonly prevHash: string;
   readonly hash: string;
   readonly sig: string;
-  /** On a commit's signed head that vouches for more than itself (see core/envelope.ts). */
+  /** On a commit's signed head that vouches for more than itself (see core/envelope/envelope.ts). */
   readonly covers?: number;
 };
 

@@ -15,8 +15,8 @@
  */
 import { BACKWARDS, END, FORWARDS, KurrentDBClient, StreamNotFoundError, WrongExpectedVersionError, type AppendStreamState, type EventData, type StreamSubscription } from '@kurrent/kurrentdb-client';
 import { randomUUID } from 'node:crypto';
-import { categoryOf, type Envelope, type NewEvent } from '../envelope.ts';
-import { ConcurrencyError, ConfigError, InvalidArgumentError } from '../errors.ts';
+import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
+import { ConcurrencyError, ConfigError, InvalidArgumentError } from '../errors/errors.ts';
 import type { Keyring } from '../ledger/keyring.ts';
 import { sealBatch } from '../ledger/seal.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';

@@ -7,7 +7,7 @@
  */
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { CacoError } from '../errors.ts';
+import { CacoError } from '../errors/errors.ts';
 import { checkpointBucketName, ledgerStreamName, POSITIONS_PER_COMMIT } from './jetstream-commit.ts';
 import { isStreamNotFound } from './nats-streams.ts';
 

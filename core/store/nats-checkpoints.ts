@@ -1,5 +1,5 @@
 import { DiscardPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { InvalidArgumentError } from '../errors.ts';
+import { InvalidArgumentError } from '../errors/errors.ts';
 import type { CheckpointStore } from './event-store.ts';
 import { checkpointKey } from './jetstream-commit.ts';
 import { retryWhileUnavailable, type RetryOptions } from './nats-retry.ts';

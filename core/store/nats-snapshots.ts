@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DiscardPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { InvalidArgumentError } from '../errors.ts';
+import { InvalidArgumentError } from '../errors/errors.ts';
 import { parseSnapshot, type AgentSnapshot, type SnapshotStore } from '../runtime/snapshot.ts';
 import { checkpointKey } from './jetstream-commit.ts';
 import { retryWhileUnavailable, type RetryOptions } from './nats-retry.ts';

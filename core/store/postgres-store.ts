@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { createHash, randomBytes } from 'node:crypto';
-import { categoryOf, type Envelope, type NewEvent } from '../envelope.ts';
-import { ConcurrencyError, ConfigError, InvalidArgumentError } from '../errors.ts';
+import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
+import { ConcurrencyError, ConfigError, InvalidArgumentError } from '../errors/errors.ts';
 import { checkDatabaseUrl, redactUrl } from './postgres-url.ts';
 import type { Keyring } from '../ledger/keyring.ts';
 import { sealBatch } from '../ledger/seal.ts';

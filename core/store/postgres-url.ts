@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../errors/errors.ts';
 
 /** Hide the password of a URL before it goes into an error message. */
 export function redactUrl(url: string): string {

@@ -6,7 +6,7 @@
  * Kept in a WeakMap keyed by the envelope object the store made: a copy (`{ ...e }`, an
  * upcast) has no stored form, so nothing stale can be published for it.
  */
-import type { Envelope } from '../envelope.ts';
+import type { Envelope } from '../envelope/envelope.ts';
 
 /** One JetStream commit message as stored, and the events decoded from it. */
 export interface StoredCommit {

@@ -1,5 +1,5 @@
-import { STREAM_NAME, type NewEvent } from '../envelope.ts';
-import { InvalidArgumentError } from '../errors.ts';
+import { STREAM_NAME, type NewEvent } from '../envelope/envelope.ts';
+import { InvalidArgumentError } from '../errors/errors.ts';
 import type { ExpectedRevision } from './event-store.ts';
 
 /** Argument checks shared by every adapter, so they all reject the same input the same way. */

@@ -1,9 +1,9 @@
-import type { Envelope, NewEvent } from '../envelope.ts';
+import type { Envelope, NewEvent } from '../envelope/envelope.ts';
 import { ChainVerifier, type Judged } from '../ledger/chain-verifier.ts';
 import { SignatureCache } from '../ledger/signature-cache.ts';
 import type { KeyResolver } from '../ledger/key-resolver.ts';
 import type { Logger } from '../log/logger.ts';
-import type { Upcasters } from '../../schemas/upcasters.ts';
+import type { Upcasters } from '../../schemas/index.ts';
 import { cacoUpcasters } from '../../schemas/index.ts';
 import { MemoryQuarantineStore } from './memory-quarantine.ts';
 import type {

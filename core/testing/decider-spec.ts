@@ -1,6 +1,6 @@
 import { deepStrictEqual } from 'node:assert/strict';
-import type { Envelope, Message } from '../envelope.ts';
-import { GENESIS_HASH } from '../envelope.ts';
+import type { Envelope, Message } from '../envelope/envelope.ts';
+import { GENESIS_HASH } from '../envelope/envelope.ts';
 import { derivedUuid7 } from '../ids/index.ts';
 import { silentLogger } from '../log/index.ts';
 import type { AgentContext, AgentDefinition, AgentInput, CommandMessage, Decision } from '../runtime/agent.ts';

@@ -1,4 +1,4 @@
-import { GENESIS_HASH, type Message } from '../../core/envelope.ts';
+import { GENESIS_HASH, type Message } from '../../core/envelope/index.ts';
 import { ledgerHeadHash } from '../../core/ledger/index.ts';
 import { BucketMap } from '../schedule/index.ts';
 import { evolverOf, type FoldEvent, type Needs, type Projection } from '../kit.ts';

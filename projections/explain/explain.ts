@@ -1,4 +1,4 @@
-import { isOneOf, type Envelope } from '../../core/envelope.ts';
+import { isOneOf, type Envelope } from '../../core/envelope/index.ts';
 import { ForecastPublished, JobCompleted, JobDeadlineMissed, JobPinnedV2, JobPlanned, JobPreempted, JobRejected, JobReleasedV2, JobStarted, JobSubmittedV2, OrderConfirmed, type DataOf } from '../../schemas/index.ts';
 
 /** The events of a job's own stream that its story tells. */

@@ -15,9 +15,9 @@ import {
   makeHorizon,
   toItem,
 } from '../../agents/compute/planner/index.ts';
-import { fits } from '../../agents/compute/planner/greedy.ts';
-import { scheduleNotStarted, scheduleRuns, scheduleStart } from '../../agents/compute/planner/schedule.ts';
-import { SLOT_H } from '../../agents/compute/planner/horizon.ts';
+import { fits } from '../../agents/compute/planner/index.ts';
+import { scheduleNotStarted, scheduleRuns, scheduleStart } from '../../agents/compute/planner/index.ts';
+import { SLOT_H } from '../../agents/compute/planner/index.ts';
 import { HALF_HOUR_MS } from '../../core/time/index.ts';
 
 export type StartItem = Extract<Item, { kind: 'start' }>;

@@ -5,7 +5,7 @@
  * target mean utilisation with `jobsPerDay` jobs. Relative sizes, runtimes and daily arrival
  * shapes stay those of the traces.
  */
-import { SeededRandom } from '../../core/ids/ids.ts';
+import { SeededRandom } from '../../core/ids/index.ts';
 import { DEFAULT_SITE, type Job, type SiteConfig, type SlaClass } from '../../agents/compute/jobs/index.ts';
 import type { TraceStats } from './trace-stats.ts';
 import { HOUR_MS, HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';

@@ -19,7 +19,7 @@ import {
   signingKey,
   verifyRequest,
 } from '../../beckn/index.ts';
-import { ConfigError } from '../../core/errors.ts';
+import { ConfigError } from '../../core/errors/errors.ts';
 import { SPEC_DIR } from './spec-dir.ts';
 
 const T = Date.parse('2026-01-15T16:00:00Z');

@@ -16,7 +16,7 @@ import { buildContext, newSigningIdentity, parseSigningKeyFile, searchRequest, s
 import { startBecknHttpServer, type BecknHttpServer } from '../../agents/coordination/index.ts';
 import { JetStreamEventStore } from '../../core/store/jetstream-store.ts';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
-import type { Envelope } from '../../core/envelope.ts';
+import type { Envelope } from '../../core/envelope/envelope.ts';
 import { NatsCluster } from '../../deploy/local/nats-cluster.ts';
 import { freePort, natsServerInstalled } from '../../deploy/local/nats-server.ts';
 

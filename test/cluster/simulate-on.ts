@@ -6,7 +6,7 @@ import { runSimulation } from '../../sim/simulation.ts';
 import { cacoTotals } from '../../sim/results.ts';
 import { siteConfig } from '../../agents/compute/jobs/index.ts';
 import { loadConfig } from '../../core/config/config.ts';
-import type { Envelope } from '../../core/envelope.ts';
+import type { Envelope } from '../../core/envelope/envelope.ts';
 
 const FROM = Date.parse('2023-07-10T00:00:00Z');
 

@@ -5,7 +5,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Bus, BusMessage } from '../../core/bus/bus.ts';
-import { NoRespondersError, TimeoutError } from '../../core/errors.ts';
+import { NoRespondersError, TimeoutError } from '../../core/errors/errors.ts';
 import { uniqueToken } from '../support/nats.ts';
 
 export interface BusFactoryOptions {

@@ -5,7 +5,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { ConcurrencyError, InvalidArgumentError } from '../../core/errors.ts';
+import { ConcurrencyError, InvalidArgumentError } from '../../core/errors/errors.ts';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
 import { JetStreamEventStore } from '../../core/store/jetstream-store.ts';
 import { NatsBus, NatsUnavailableError } from '../../core/bus/nats-bus.ts';
@@ -13,7 +13,7 @@ import { natsSkip, natsUrl, uniqueToken } from '../support/nats.ts';
 import { freePort } from '../../deploy/local/nats-server.ts';
 import { assertChains, newEvent } from './store-contract.ts';
 import { eventually } from './bus-contract.ts';
-import type { Envelope } from '../../core/envelope.ts';
+import type { Envelope } from '../../core/envelope/envelope.ts';
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

@@ -6,7 +6,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jetstreamManager } from '@nats-io/jetstream';
-import type { Envelope } from '../../core/envelope.ts';
+import type { Envelope } from '../../core/envelope/envelope.ts';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
 import { JetStreamEventStore } from '../../core/store/jetstream-store.ts';
 import { natsSkip, natsUrl, uniqueToken } from '../support/nats.ts';

@@ -10,7 +10,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
-import { ConcurrencyError } from '../../core/errors.ts';
+import { ConcurrencyError } from '../../core/errors/errors.ts';
 import { KurrentDbEventStore } from '../../core/store/kurrentdb-store.ts';
 import { FakeKurrentServer } from '../support/fake-kurrentdb.ts';
 import { uniqueToken } from '../support/nats.ts';

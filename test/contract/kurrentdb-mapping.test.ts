@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hashEvent, sealBatch } from '../../core/ledger/seal.ts';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
-import type { Envelope } from '../../core/envelope.ts';
+import type { Envelope } from '../../core/envelope/envelope.ts';
 import {
   checkConnectionString,
   checkpointStream,

@@ -11,8 +11,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
-import { ConcurrencyError } from '../../core/errors.ts';
-import type { Envelope } from '../../core/envelope.ts';
+import { ConcurrencyError } from '../../core/errors/errors.ts';
+import type { Envelope } from '../../core/envelope/envelope.ts';
 import { dockerSkip } from '../../deploy/local/docker.ts';
 import { uniqueToken } from '../support/nats.ts';
 import { assertChains, newEvent, storeContract } from './store-contract.ts';

@@ -5,7 +5,7 @@
  */
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Envelope } from '../../core/envelope.ts';
+import type { Envelope } from '../../core/envelope/envelope.ts';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
 import { JetStreamEventStore } from '../../core/store/jetstream-store.ts';
 import { NatsBus } from '../../core/bus/nats-bus.ts';

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
 import { verifyLedger } from '../../core/ledger/verify.ts';
 import { PostgresEventStore } from '../../core/store/postgres-store.ts';
-import type { Envelope } from '../../core/envelope.ts';
+import type { Envelope } from '../../core/envelope/envelope.ts';
 import { assertChains } from './store-contract.ts';
 import { postgresSkip, postgresUrl, uniqueSchema } from '../support/postgres.ts';
 

@@ -1,10 +1,10 @@
 /** The PostgreSQL settings: URL checks, password redaction, schema names, and the errors a user sees. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, InvalidArgumentError } from '../../core/errors.ts';
+import { ConfigError, InvalidArgumentError } from '../../core/errors/errors.ts';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
 import { loadConfig } from '../../core/config/config.ts';
-import { openStack } from '../../core/stack.ts';
+import { openStack } from '../../core/stack/stack.ts';
 import { PostgresEventStore } from '../../core/store/postgres-store.ts';
 import { checkDatabaseUrl, ledgerSchemaFor, redactUrl } from '../../core/store/postgres-url.ts';
 

@@ -29,7 +29,7 @@ import { Runtime } from '../../core/runtime/runtime.ts';
 import type { Bus } from '../../core/bus/bus.ts';
 import type { Clock } from '../../core/clock/clock.ts';
 import type { EventStore } from '../../core/store/event-store.ts';
-import type { Envelope } from '../../core/envelope.ts';
+import type { Envelope } from '../../core/envelope/envelope.ts';
 import type { Logger } from '../../core/log/logger.ts';
 import type { CommandIdentity } from '../../core/identity/site-identity.ts';
 import type { MessageRegistry } from '../../schemas/registry.ts';

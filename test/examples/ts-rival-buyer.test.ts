@@ -15,7 +15,7 @@ import { Uuid7Ids } from '../../core/ids/ids.ts';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
 import { createLogger, silentLogger } from '../../core/log/logger.ts';
 import { SqliteEventStore } from '../../core/store/sqlite-store.ts';
-import type { Envelope } from '../../core/envelope.ts';
+import type { Envelope } from '../../core/envelope/envelope.ts';
 import { DEFAULT_DOMAIN, FileKeyDirectory, loadSigningKeyFile, natsBapUri, natsBppUri, publicKeyToBase64, type BecknSigningKey } from '../../beckn/index.ts';
 import { cacoRegistry } from '../../schemas/index.ts';
 import { defineCommand } from '../../schemas/registry.ts';

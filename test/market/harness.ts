@@ -1,7 +1,7 @@
 import { Schema } from 'effect';
 import { Runtime } from '../../core/runtime/runtime.ts';
 import { defineAgent } from '../../core/runtime/agent.ts';
-import type { Envelope } from '../../core/envelope.ts';
+import type { Envelope } from '../../core/envelope/envelope.ts';
 import { StaticKeyDirectory, publicKeyToBase64, type BecknSigningKey } from '../../beckn/index.ts';
 import { settlementPeriodOf } from '../../core/time/index.ts';
 import { cacoRegistry } from '../../schemas/index.ts';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { BECKN_STATUS_HEADER, bppSubject, DEFAULT_DOMAIN, natsBapUri, publicKeyToBase64, requestSubject, searchRequest, signRequest, subjectOfNatsUri } from '../../beckn/index.ts';
 import { seededSigningKey } from '../../agents/coordination/index.ts';
 import { NatsBus } from '../../core/bus/nats-bus.ts';
-import type { Envelope } from '../../core/envelope.ts';
+import type { Envelope } from '../../core/envelope/envelope.ts';
 import { natsServerInstalled, NatsServerProcess } from '../../deploy/local/nats-server.ts';
 import { contextFor, postRaw } from './client.ts';
 import { BPP_ID, dataOf, flexibility, HOUR, ofType, startMarket, T0, TEST_BAP } from './harness.ts';

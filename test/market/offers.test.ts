@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { candidateOffers, coordinationConfig, evolveCoordination, INITIAL_COORDINATION_STATE, offersToPublish, priceFor, type CoordinationState } from '../../agents/coordination/index.ts';
-import type { Envelope } from '../../core/envelope.ts';
+import type { Envelope } from '../../core/envelope/envelope.ts';
 import { flexibility, HOUR, T0 } from './harness.ts';
 
 const cfg = coordinationConfig();

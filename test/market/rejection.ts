@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Envelope } from '../../core/envelope.ts';
+import type { Envelope } from '../../core/envelope/envelope.ts';
 import { dataOf, type Market } from './harness.ts';
 import type { Answer } from './client.ts';
 

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { canonicalJson } from '../../core/ledger/canonical-json.ts';
 import { hashEvent, sealableJson, sealableOf } from '../../core/ledger/seal.ts';
-import type { Sealable } from '../../core/envelope.ts';
+import type { Sealable } from '../../core/envelope/envelope.ts';
 
 /**
  * The first implementation, kept verbatim as the reference: every ledger hash already

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { SqliteEventStore } from '../../core/store/sqlite-store.ts';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
 import { verifyLedger } from '../../core/ledger/verify.ts';
-import { ConcurrencyError, InvalidArgumentError } from '../../core/errors.ts';
-import type { NewEvent } from '../../core/envelope.ts';
+import { ConcurrencyError, InvalidArgumentError } from '../../core/errors/errors.ts';
+import type { NewEvent } from '../../core/envelope/envelope.ts';
 
 const ev = (id: string, source = 'compute'): NewEvent => ({ id, type: 'compute.job.started', version: 1, time: '2023-07-01T00:00:00.000Z', source, correlationId: 'c', causationId: null, data: { id } });
 

@@ -10,8 +10,8 @@ import { SqliteEventStore, type SigningMode } from '../../core/store/sqlite-stor
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
 import { SignerError, WorkerSigner } from '../../core/ledger/worker-signer.ts';
 import { verifyLedger } from '../../core/ledger/verify.ts';
-import { ConcurrencyError, InvalidArgumentError } from '../../core/errors.ts';
-import type { NewEvent } from '../../core/envelope.ts';
+import { ConcurrencyError, InvalidArgumentError } from '../../core/errors/errors.ts';
+import type { NewEvent } from '../../core/envelope/envelope.ts';
 import type { AppendResult, ExpectedRevision } from '../../core/store/event-store.ts';
 import { storeContract, type ContractStore } from '../contract/store-contract.ts';
 

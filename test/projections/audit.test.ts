@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Envelope } from '../../core/envelope.ts';
+import type { Envelope } from '../../core/envelope/envelope.ts';
 import { verifyLedger } from '../../core/ledger/index.ts';
 import { auditSummary, evolveAudit, initialAudit, auditProjection } from '../../projections/audit/index.ts';
 import { embeddedStack } from '../support/embedded.ts';

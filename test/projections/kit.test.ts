@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { Message } from '../../core/envelope.ts';
+import type { Message } from '../../core/envelope/envelope.ts';
 import { combine, fold, projection, step, type FoldEvent, type Projection } from '../../projections/index.ts';
 import { scheduleProjection } from '../../projections/schedule/index.ts';
 import { JobCompleted, JobStarted, SignalDegraded } from '../../schemas/index.ts';

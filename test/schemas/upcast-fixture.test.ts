@@ -14,7 +14,7 @@ import { SimulatedClock } from '../../core/clock/simulated-clock.ts';
 import { SeededRandom, Uuid7Ids } from '../../core/ids/ids.ts';
 import { Runtime } from '../../core/runtime/runtime.ts';
 import { defineAgent } from '../../core/runtime/agent.ts';
-import type { Envelope } from '../../core/envelope.ts';
+import type { Envelope } from '../../core/envelope/envelope.ts';
 import { replayLedger } from '../../cli/replay.ts';
 import { evolveGridOperator, INITIAL_GRID_OPERATOR_STATE } from '../../agents/grid-operator/index.ts';
 import { cacoRegistry } from '../../schemas/index.ts';

@@ -21,7 +21,7 @@ import { signWithKey } from '../../core/identity/index.ts';
 import { SimulatedClock } from '../../core/clock/simulated-clock.ts';
 import { AnchorWriter, anchorFileFor, anchorStreamName, FileAnchorLog, JetStreamAnchorLog } from '../../core/anchor/index.ts';
 import type { EventStore } from '../../core/store/event-store.ts';
-import type { Envelope, NewEvent } from '../../core/envelope.ts';
+import type { Envelope, NewEvent } from '../../core/envelope/envelope.ts';
 import { checkpointBucketName, ledgerStreamName } from '../../core/store/jetstream-commit.ts';
 import { natsAvailable, natsUrl, uniqueToken } from '../support/nats.ts';
 import { freePort, NatsServerProcess, natsServerInstalled } from '../../deploy/local/nats-server.ts';

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { ChainVerifier } from '../../core/ledger/chain-verifier.ts';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
 import { hashEvent, sealBatch } from '../../core/ledger/seal.ts';
-import type { Envelope, NewEvent } from '../../core/envelope.ts';
+import type { Envelope, NewEvent } from '../../core/envelope/envelope.ts';
 
 const site = new MemoryKeyring('site-keys');
 const attacker = new MemoryKeyring('attacker-keys');

@@ -9,7 +9,7 @@ import { createComputeAgent } from '../../agents/compute/index.ts';
 import { DEFAULT_SITE } from '../../agents/compute/jobs/index.ts';
 import { newKeyFile, SiteIdentity, signWithKey, type LoadedKey } from '../../core/identity/index.ts';
 import { privateKeyFromSeed } from '../../core/ledger/keyring.ts';
-import type { Envelope } from '../../core/envelope.ts';
+import type { Envelope } from '../../core/envelope/envelope.ts';
 
 /** "Each command lives on its own subject and only there": a command on another command's subject is refused. */
 

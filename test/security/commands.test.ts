@@ -15,7 +15,7 @@ import { KvKeyRegistryStore, MemoryKeyRegistryStore, newKeyFile, KeyRegistry, si
 import { privateKeyFromSeed } from '../../core/ledger/keyring.ts';
 import { NatsBus } from '../../core/bus/nats-bus.ts';
 import { connectNats } from '../../core/bus/nats-bus.ts';
-import type { Envelope } from '../../core/envelope.ts';
+import type { Envelope } from '../../core/envelope/envelope.ts';
 import type { Bus } from '../../core/bus/bus.ts';
 import { loadConfig } from '../../core/config/config.ts';
 

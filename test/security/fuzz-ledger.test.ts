@@ -25,7 +25,7 @@ import { defineAgent } from '../../core/runtime/agent.ts';
 import { Runtime } from '../../core/runtime/runtime.ts';
 import { JetStreamEventStore } from '../../core/store/jetstream-store.ts';
 import { encodeCommit, POSITIONS_PER_COMMIT } from '../../core/store/jetstream-commit.ts';
-import type { NewEvent } from '../../core/envelope.ts';
+import type { NewEvent } from '../../core/envelope/envelope.ts';
 import { exampleRegistry } from '../example/messages.ts';
 import { eventually } from '../contract/bus-contract.ts';
 import { natsSkip, natsUrl, uniqueToken } from '../support/nats.ts';

@@ -14,7 +14,7 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats } from '../../core/bus/nats-bus.ts';
 import { loadConfig, type CacoConfig } from '../../core/config/config.ts';
-import { openStack } from '../../core/stack.ts';
+import { openStack } from '../../core/stack/stack.ts';
 import { judgeLedgerContinuity, LedgerContinuityError, type LedgerState } from '../../core/store/ledger-continuity.ts';
 import { ledgerStreamName } from '../../core/store/jetstream-commit.ts';
 import { natsSkip, natsUrl, uniqueToken } from '../support/nats.ts';

@@ -18,7 +18,7 @@ import { verifyLedger } from '../../core/ledger/verify.ts';
 import { Relay } from '../../core/runtime/relay.ts';
 import { createLogger } from '../../core/log/logger.ts';
 import { makeNatsCredentials, parseNatsCredentials } from '../../core/nats-auth/index.ts';
-import { openStack } from '../../core/stack.ts';
+import { openStack } from '../../core/stack/stack.ts';
 import { loadConfig } from '../../core/config/config.ts';
 import { LedgerContinuityError } from '../../core/store/ledger-continuity.ts';
 import { NatsServerProcess, natsServerInstalled } from '../../deploy/local/nats-server.ts';

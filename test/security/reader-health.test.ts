@@ -14,7 +14,7 @@ import { MemoryKeyring } from '../../core/ledger/keyring.ts';
 import { JetStreamEventStore } from '../../core/store/jetstream-store.ts';
 import { startJobsHttp } from '../../cli/jobs-http.ts';
 import type { Bus } from '../../core/bus/bus.ts';
-import type { NewEvent } from '../../core/envelope.ts';
+import type { NewEvent } from '../../core/envelope/envelope.ts';
 import { embeddedStack } from '../support/embedded.ts';
 import { exampleRegistry } from '../example/messages.ts';
 import { eventually } from '../contract/bus-contract.ts';

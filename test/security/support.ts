@@ -1,4 +1,4 @@
-import type { Envelope } from '../../core/envelope.ts';
+import type { Envelope } from '../../core/envelope/envelope.ts';
 import type { EventStore } from '../../core/store/event-store.ts';
 import { Runtime, type RuntimeOptions } from '../../core/runtime/runtime.ts';
 import { cacoRegistry } from '../../schemas/index.ts';

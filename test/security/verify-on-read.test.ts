@@ -32,7 +32,7 @@ import { JetStreamEventStore } from '../../core/store/jetstream-store.ts';
 import { SqliteEventStore } from '../../core/store/sqlite-store.ts';
 import { encodeCommit, POSITIONS_PER_COMMIT } from '../../core/store/jetstream-commit.ts';
 import type { QuarantineRecord } from '../../core/store/event-store.ts';
-import type { Envelope, NewEvent } from '../../core/envelope.ts';
+import type { Envelope, NewEvent } from '../../core/envelope/envelope.ts';
 import { exampleRegistry } from '../example/messages.ts';
 import { AnchorWriter, FileAnchorLog, readAnchor } from '../../core/anchor/index.ts';
 import { explainJob } from '../../cli/explain-job.ts';

@@ -1,4 +1,4 @@
-import type { Logger } from '../../../core/log/logger.ts';
+import type { Logger } from '../../../core/log/index.ts';
 import type { SiteConfig } from '../jobs/index.ts';
 import type { FlexWindowOptions } from '../flex-windows.ts';
 import type { SitePlanner } from '../site-planner.ts';

@@ -1,9 +1,9 @@
-import type { Decision } from '../../../core/runtime/agent.ts';
-import { eventOf } from '../../../core/runtime/agent.ts';
-import type { Principal } from '../../../core/identity/key-entry.ts';
-import type { DataOf } from '../../../schemas/registry.ts';
-import type { PinJob } from '../../../schemas/compute.ts';
-import { JobPinnedV2 } from '../../../schemas/compute-identity.ts';
+import type { Decision } from '../../../core/runtime/index.ts';
+import { eventOf } from '../../../core/runtime/index.ts';
+import type { Principal } from '../../../core/identity/index.ts';
+import type { DataOf } from '../../../schemas/index.ts';
+import type { PinJob } from '../../../schemas/index.ts';
+import { JobPinnedV2 } from '../../../schemas/index.ts';
 import { pinProblems } from '../job-authority.ts';
 import { iso } from '../ledger-format.ts';
 import type { ComputeOut } from '../messages.ts';

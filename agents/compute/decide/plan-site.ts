@@ -1,6 +1,6 @@
-import type { Decision, EventToAppend } from '../../../core/runtime/agent.ts';
-import { eventOf } from '../../../core/runtime/agent.ts';
-import { JobPlanned } from '../../../schemas/compute.ts';
+import type { Decision, EventToAppend } from '../../../core/runtime/index.ts';
+import { eventOf } from '../../../core/runtime/index.ts';
+import { JobPlanned } from '../../../schemas/index.ts';
 import { HALF_HOUR_MS as SLOT_MS } from '../../../core/time/index.ts';
 import { coverWindows } from '../cover-windows.ts';
 import { flexCapsFor } from '../flex-caps.ts';

@@ -1,4 +1,4 @@
-import type { Decision } from '../../../core/runtime/agent.ts';
+import type { Decision } from '../../../core/runtime/index.ts';
 import type { JobProblem } from '../jobs/index.ts';
 import { rejection } from '../rejection.ts';
 import type { ComputeOut } from '../messages.ts';

@@ -1,9 +1,9 @@
-import type { Decision } from '../../../core/runtime/agent.ts';
-import { eventOf } from '../../../core/runtime/agent.ts';
-import type { Principal } from '../../../core/identity/key-entry.ts';
-import type { DataOf } from '../../../schemas/registry.ts';
-import type { ReleaseJob } from '../../../schemas/compute.ts';
-import { JobReleasedV2 } from '../../../schemas/compute-identity.ts';
+import type { Decision } from '../../../core/runtime/index.ts';
+import { eventOf } from '../../../core/runtime/index.ts';
+import type { Principal } from '../../../core/identity/index.ts';
+import type { DataOf } from '../../../schemas/index.ts';
+import type { ReleaseJob } from '../../../schemas/index.ts';
+import { JobReleasedV2 } from '../../../schemas/index.ts';
 import { releaseProblems } from '../job-authority.ts';
 import type { ComputeOut } from '../messages.ts';
 import type { ComputeState } from '../state.ts';

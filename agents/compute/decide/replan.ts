@@ -1,7 +1,7 @@
-import type { Decision } from '../../../core/runtime/agent.ts';
-import type { Envelope } from '../../../core/envelope.ts';
-import type { EnergyOffered } from '../../../schemas/onsite.ts';
-import type { MessageOf } from '../../../schemas/registry.ts';
+import type { Decision } from '../../../core/runtime/index.ts';
+import type { Envelope } from '../../../core/envelope/index.ts';
+import type { EnergyOffered } from '../../../schemas/index.ts';
+import type { MessageOf } from '../../../schemas/index.ts';
 import { outsideOperator } from '../onsite-offers.ts';
 import { HALF_HOUR_MS as SLOT_MS } from '../../../core/time/index.ts';
 import type { ComputeOut, FlexOrderEvent } from '../messages.ts';

@@ -1,10 +1,10 @@
-import type { Decision } from '../../../core/runtime/agent.ts';
-import { eventOf } from '../../../core/runtime/agent.ts';
-import type { Principal } from '../../../core/identity/key-entry.ts';
-import { STREAM_NAME } from '../../../core/envelope.ts';
-import type { DataOf } from '../../../schemas/registry.ts';
-import { JobPlanned, type SubmitJob } from '../../../schemas/compute.ts';
-import { JobSubmittedV2 } from '../../../schemas/compute-identity.ts';
+import type { Decision } from '../../../core/runtime/index.ts';
+import { eventOf } from '../../../core/runtime/index.ts';
+import type { Principal } from '../../../core/identity/index.ts';
+import { STREAM_NAME } from '../../../core/envelope/index.ts';
+import type { DataOf } from '../../../schemas/index.ts';
+import { JobPlanned, type SubmitJob } from '../../../schemas/index.ts';
+import { JobSubmittedV2 } from '../../../schemas/index.ts';
 import { validateJob, type Job, type JobProblem } from '../jobs/index.ts';
 import { provisionalPlacement } from '../placement.ts';
 import type { ComputeOut } from '../messages.ts';

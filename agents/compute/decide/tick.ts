@@ -1,6 +1,6 @@
-import type { Decision, EventToAppend } from '../../../core/runtime/agent.ts';
-import { eventOf } from '../../../core/runtime/agent.ts';
-import { JobCompleted, JobDeadlineMissed, JobPreempted, JobStarted, SiteMetered } from '../../../schemas/compute.ts';
+import type { Decision, EventToAppend } from '../../../core/runtime/index.ts';
+import { eventOf } from '../../../core/runtime/index.ts';
+import { JobCompleted, JobDeadlineMissed, JobPreempted, JobStarted, SiteMetered } from '../../../schemas/index.ts';
 import { HALF_HOUR_MS as SLOT_MS } from '../../../core/time/index.ts';
 import { completionsOfLastRead, meterHalfHour } from '../metering.ts';
 import { isDone } from '../progress.ts';

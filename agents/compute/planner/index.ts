@@ -29,3 +29,6 @@ export { toLpText, type SparseModel } from './model-builder.ts';
 export type { Schedule, JobSchedule } from './schedule.ts';
 export { expectedFromBand, expectedFromBands, type BandPoint } from './bands.ts';
 export { seasonalProfile, extendBands, quantileWeightedCost, NEUTRAL_WEIGHTS, type History, type LongRangeOptions, type QuantileWeights } from './long-range.ts';
+export { fits } from './greedy.ts';
+export { scheduleNotStarted, scheduleRuns, scheduleStart } from './schedule.ts';
+export { SLOT_H } from './horizon.ts';

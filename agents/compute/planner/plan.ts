@@ -13,7 +13,7 @@ import { evaluate } from './evaluate.ts';
 import { type JobSchedule, type Schedule, scheduleRuns, scheduleStart } from './schedule.ts';
 import { type SolveRequest, type SolveResponse, solveSparse } from './solver-core.ts';
 import { solvePlanInWorker } from './worker-client.ts';
-import { metricsHooks } from '../../../core/observability/hooks.ts';
+import { metricsHooks } from '../../../core/observability/index.ts';
 import { validatePlan } from './validate-plan.ts';
 import type { PlanInput, PlanJob, PlanOptions, PlanResult, PlanStatus, SolveInfo, WorkLimit } from './types.ts';
 import { HOUR_MS } from '../../../core/time/index.ts';

@@ -1,5 +1,5 @@
-import { eventOf } from '../../../core/runtime/agent.ts';
-import { OrderActivated } from '../../../schemas/flex.ts';
+import { eventOf } from '../../../core/runtime/index.ts';
+import { OrderActivated } from '../../../schemas/index.ts';
 import type { CoordinationState } from '../state.ts';
 import { statusPush } from './callbacks.ts';
 import { decided, iso, orderStream, type ActivationTimer, type CoordinationDecideDeps, type Decided, type Now } from './deps.ts';

@@ -1,6 +1,6 @@
-import { eventOf, type EventToAppend } from '../../../core/runtime/agent.ts';
-import { CallbackScheduled } from '../../../schemas/effects.ts';
-import type { MessageOf } from '../../../schemas/registry.ts';
+import { eventOf, type EventToAppend } from '../../../core/runtime/index.ts';
+import { CallbackScheduled } from '../../../schemas/index.ts';
+import type { MessageOf } from '../../../schemas/index.ts';
 import { statusPushBody } from '../responses.ts';
 import type { CoordinationState, OrderRecord } from '../state.ts';
 import { configFor, type CoordinationDecideDeps, type Now } from './deps.ts';

@@ -1,5 +1,5 @@
 import { isNatsUri } from '../../../beckn/index.ts';
-import type { Decision } from '../../../core/runtime/agent.ts';
+import type { Decision } from '../../../core/runtime/index.ts';
 import type { CoordinationConfig } from '../config.ts';
 import type { CoordinationOut } from '../messages.ts';
 

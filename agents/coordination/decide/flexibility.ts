@@ -1,5 +1,5 @@
-import { eventOf } from '../../../core/runtime/agent.ts';
-import { OfferPublished } from '../../../schemas/flex.ts';
+import { eventOf } from '../../../core/runtime/index.ts';
+import { OfferPublished } from '../../../schemas/index.ts';
 import { offersToPublish } from '../offers.ts';
 import type { CoordinationState } from '../state.ts';
 import { decided, OFFERS_STREAM, type CoordinationDecideDeps, type Decided } from './deps.ts';

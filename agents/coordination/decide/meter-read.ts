@@ -1,7 +1,7 @@
-import { eventOf, type Decision } from '../../../core/runtime/agent.ts';
+import { eventOf, type Decision } from '../../../core/runtime/index.ts';
 import { HALF_HOUR_MS } from '../../../core/time/index.ts';
 import { orderStatement } from '../../../projections/settlement/index.ts';
-import { OrderFulfilled } from '../../../schemas/flex.ts';
+import { OrderFulfilled } from '../../../schemas/index.ts';
 import type { CoordinationOut } from '../messages.ts';
 import type { CoordinationState } from '../state.ts';
 import { statusPush } from './callbacks.ts';

@@ -1,5 +1,5 @@
-import { eventOf, type Decision } from '../../../core/runtime/agent.ts';
-import { RequestRejected } from '../../../schemas/flex.ts';
+import { eventOf, type Decision } from '../../../core/runtime/index.ts';
+import { RequestRejected } from '../../../schemas/index.ts';
 import { boundRejection } from '../bounded-rejection.ts';
 import type { RejectionData } from '../intake.ts';
 import type { CoordinationOut } from '../messages.ts';

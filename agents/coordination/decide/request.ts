@@ -1,6 +1,6 @@
-import { eventOf, type Decision } from '../../../core/runtime/agent.ts';
+import { eventOf, type Decision } from '../../../core/runtime/index.ts';
 import { settlementPeriodOf } from '../../../core/time/index.ts';
-import { OrderCancelled, OrderConfirmed, OrderInitialized, OrderRated, OrderSelected, OrderUpdated } from '../../../schemas/flex.ts';
+import { OrderCancelled, OrderConfirmed, OrderInitialized, OrderRated, OrderSelected, OrderUpdated } from '../../../schemas/index.ts';
 import { checkRequest } from '../checks.ts';
 import type { CoordinationOut, ActionRequest } from '../messages.ts';
 import { errorCallback, onCancelBody, onConfirmBody, onInitBody, onRatingBody, onSearchBody, onSelectBody, onStatusBody, onSupportBody, onUpdateBody } from '../responses.ts';

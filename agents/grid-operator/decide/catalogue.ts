@@ -1,6 +1,6 @@
 import { offersFromCatalog, selectRequest } from '../../../beckn/index.ts';
-import { eventOf } from '../../../core/runtime/agent.ts';
-import { PurchaseSelected } from '../../../schemas/flex.ts';
+import { eventOf } from '../../../core/runtime/index.ts';
+import { PurchaseSelected } from '../../../schemas/index.ts';
 import type { BecknBody } from '../../../schemas/beckn/index.ts';
 import type { Pending } from '../pending.ts';
 import { chooseOffers } from '../policy.ts';

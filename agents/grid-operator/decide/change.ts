@@ -1,6 +1,6 @@
 import { measureToKw } from '../../../beckn/index.ts';
-import { eventOf } from '../../../core/runtime/agent.ts';
-import { PurchaseChanged } from '../../../schemas/flex.ts';
+import { eventOf } from '../../../core/runtime/index.ts';
+import { PurchaseChanged } from '../../../schemas/index.ts';
 import type { BecknBody } from '../../../schemas/beckn/index.ts';
 import { withoutChange, type Pending } from '../pending.ts';
 import type { GridOperatorState } from '../state.ts';

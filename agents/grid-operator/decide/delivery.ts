@@ -1,6 +1,6 @@
 import { ratingRequest } from '../../../beckn/index.ts';
-import { eventOf } from '../../../core/runtime/agent.ts';
-import { DeliveryReported } from '../../../schemas/flex.ts';
+import { eventOf } from '../../../core/runtime/index.ts';
+import { DeliveryReported } from '../../../schemas/index.ts';
 import type { BecknBody, TagGroup } from '../../../schemas/beckn/index.ts';
 import { withRating, type Pending } from '../pending.ts';
 import { ratingFor } from '../policy.ts';

@@ -1,7 +1,7 @@
 import { buildContext, type Participant } from '../../../beckn/index.ts';
-import { eventOf, type Decision, type EventToAppend } from '../../../core/runtime/agent.ts';
-import { BecknRequestScheduled } from '../../../schemas/effects.ts';
-import { PurchaseDeclined } from '../../../schemas/flex.ts';
+import { eventOf, type Decision, type EventToAppend } from '../../../core/runtime/index.ts';
+import { BecknRequestScheduled } from '../../../schemas/index.ts';
+import { PurchaseDeclined } from '../../../schemas/index.ts';
 import type { BecknAction } from '../../../schemas/beckn/index.ts';
 import type { GridOperatorConfig } from '../config.ts';
 import type { GridOperatorOut } from '../messages.ts';

@@ -1,7 +1,7 @@
 import { cancelRequest, updateRequest } from '../../../beckn/index.ts';
-import type { Decision } from '../../../core/runtime/agent.ts';
-import type { DataOf } from '../../../schemas/registry.ts';
-import type { ForecastPublished } from '../../../schemas/grid.ts';
+import type { Decision } from '../../../core/runtime/index.ts';
+import type { DataOf } from '../../../schemas/index.ts';
+import type { ForecastPublished } from '../../../schemas/index.ts';
 import type { GridOperatorOut } from '../messages.ts';
 import { withChange, type Pending } from '../pending.ts';
 import { fullyCovered, judge, peakIn } from '../policy.ts';

@@ -1,6 +1,6 @@
 import { confirmRequest, fulfillmentIdOf, initRequest } from '../../../beckn/index.ts';
-import { eventOf } from '../../../core/runtime/agent.ts';
-import { PurchaseOrdered } from '../../../schemas/flex.ts';
+import { eventOf } from '../../../core/runtime/index.ts';
+import { PurchaseOrdered } from '../../../schemas/index.ts';
 import type { BecknBody } from '../../../schemas/beckn/index.ts';
 import type { Pending } from '../pending.ts';
 import type { Purchase } from '../state.ts';

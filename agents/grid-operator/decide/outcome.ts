@@ -1,8 +1,8 @@
-import { eventOf } from '../../../core/runtime/agent.ts';
-import { truncateText } from '../../../core/runtime/input-limits.ts';
-import type { MessageOf } from '../../../schemas/registry.ts';
-import type { EffectFailed, EffectSent } from '../../../schemas/effects.ts';
-import { DeliveryRated, PurchaseQuoted } from '../../../schemas/flex.ts';
+import { eventOf } from '../../../core/runtime/index.ts';
+import { truncateText } from '../../../core/runtime/index.ts';
+import type { MessageOf } from '../../../schemas/index.ts';
+import type { EffectFailed, EffectSent } from '../../../schemas/index.ts';
+import { DeliveryRated, PurchaseQuoted } from '../../../schemas/index.ts';
 import { withoutChange, withoutRating, type Pending } from '../pending.ts';
 import { readMeta } from '../request-meta.ts';
 import type { GridOperatorState } from '../state.ts';

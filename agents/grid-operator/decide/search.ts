@@ -1,6 +1,6 @@
 import { buildContext, searchRequest } from '../../../beckn/index.ts';
-import { eventOf, type Decision } from '../../../core/runtime/agent.ts';
-import { PurchaseSearchedV2, type StressKind } from '../../../schemas/flex.ts';
+import { eventOf, type Decision } from '../../../core/runtime/index.ts';
+import { PurchaseSearchedV2, type StressKind } from '../../../schemas/index.ts';
 import type { GridOperatorOut } from '../messages.ts';
 import { iso, requestEvent, streamOf, type GridOperatorDecideDeps, type Now } from './deps.ts';
 

@@ -1,5 +1,5 @@
-import type { DataOf } from '../../../schemas/registry.ts';
-import type { StressExpected } from '../../../schemas/grid.ts';
+import type { DataOf } from '../../../schemas/index.ts';
+import type { StressExpected } from '../../../schemas/index.ts';
 import type { Pending } from '../pending.ts';
 import type { GridOperatorState } from '../state.ts';
 import { decided, declined, type Decided, type GridOperatorDecideDeps, type Now } from './deps.ts';

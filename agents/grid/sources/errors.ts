@@ -1,4 +1,4 @@
-import { CacoError } from '../../../core/errors.ts';
+import { CacoError } from '../../../core/errors/index.ts';
 
 /** One thing wrong with a response body: a JSON path like `data[3].intensity.forecast` and why. */
 export interface ResponseProblem {

@@ -1,5 +1,5 @@
 import type { Schema } from 'effect';
-import { decodeWith, type AnySchema } from '../../../schemas/registry.ts';
+import { decodeWith, type AnySchema } from '../../../schemas/index.ts';
 import { backoffDelayMs, DEFAULT_RETRY, isRetryableStatus, parseRetryAfterMs, type RetryPolicy } from './backoff.ts';
 import { BadResponseError, SourceUnavailableError } from './errors.ts';
 

@@ -1,2 +1,2 @@
 /** Europe/London's offset from UTC; the calendar lives in core/time. */
-export { londonOffsetMs } from '../../../core/time/settlement-periods.ts';
+export { londonOffsetMs } from '../../../core/time/index.ts';

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../../../core/errors.ts';
+import { InvalidArgumentError } from '../../../core/errors/index.ts';
 import { HALF_HOUR_MS, halfHourFloor } from '../../../core/time/index.ts';
 import { SourceUnavailableError } from './errors.ts';
 import { PointMerger } from './merge-points.ts';

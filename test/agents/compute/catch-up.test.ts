@@ -6,7 +6,7 @@ import { embeddedStack } from '../../support/embedded.ts';
 import { cacoRegistry } from '../../../schemas/index.ts';
 import { createComputeAgent } from '../../../agents/compute/index.ts';
 import { DEFAULT_SITE } from '../../../agents/compute/jobs/index.ts';
-import type { Envelope } from '../../../core/envelope.ts';
+import type { Envelope } from '../../../core/envelope/envelope.ts';
 import type { EventStore } from '../../../core/store/event-store.ts';
 
 // Issue 11 item 6: after a restart every missed half-hour is run once, and a crash at any

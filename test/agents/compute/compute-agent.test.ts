@@ -6,7 +6,7 @@ import { cacoRegistry } from '../../../schemas/index.ts';
 import { createComputeAgent } from '../../../agents/compute/index.ts';
 import { DEFAULT_SITE } from '../../../agents/compute/jobs/index.ts';
 import type { ComputeState } from '../../../agents/compute/state.ts';
-import type { Envelope } from '../../../core/envelope.ts';
+import type { Envelope } from '../../../core/envelope/envelope.ts';
 import { advanceAndSettle } from '../../../sim/clock-driver.ts';
 
 const T0 = Date.parse('2023-07-03T00:00:00Z');

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { createComputeAgent, type ComputeCmd, type ComputeIn, type ComputeState } from '../../../agents/compute/index.ts';
 import { DEFAULT_SITE } from '../../../agents/compute/jobs/index.ts';
 import type { AgentContext, AgentInput, CommandMessage, Decision } from '../../../core/runtime/agent.ts';
-import type { Envelope } from '../../../core/envelope.ts';
+import type { Envelope } from '../../../core/envelope/envelope.ts';
 import type { Principal } from '../../../core/identity/index.ts';
 import { silentLogger } from '../../../core/log/logger.ts';
 import { cacoUpcasters } from '../../../schemas/index.ts';

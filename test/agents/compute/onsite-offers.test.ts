@@ -14,7 +14,7 @@ import { DEFAULT_SITE } from '../../../agents/compute/jobs/index.ts';
 import type { ComputeState } from '../../../agents/compute/state.ts';
 import { Runtime } from '../../../core/runtime/runtime.ts';
 import { cacoRegistry } from '../../../schemas/index.ts';
-import type { Envelope } from '../../../core/envelope.ts';
+import type { Envelope } from '../../../core/envelope/envelope.ts';
 import { embeddedStack } from '../../support/embedded.ts';
 
 const T0 = Date.parse('2023-07-03T00:00:00Z');

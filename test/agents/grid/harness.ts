@@ -1,6 +1,6 @@
 import { Runtime } from '../../../core/runtime/runtime.ts';
 import { verifyLedger } from '../../../core/ledger/verify.ts';
-import type { Envelope } from '../../../core/envelope.ts';
+import type { Envelope } from '../../../core/envelope/envelope.ts';
 import { cacoRegistry } from '../../../schemas/index.ts';
 import { loadCarbonCsv, loadPriceCsv, type CarbonRow, type PriceRow } from '../../../data/index.ts';
 import { embeddedStack } from '../../support/embedded.ts';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Runtime } from '../../../core/runtime/runtime.ts';
-import type { Envelope } from '../../../core/envelope.ts';
+import type { Envelope } from '../../../core/envelope/envelope.ts';
 import { HALF_HOUR_MS } from '../../../core/time/index.ts';
 import { cacoRegistry } from '../../../schemas/index.ts';
 import { createGridAgent } from '../../../agents/grid/index.ts';

@@ -14,7 +14,7 @@ import { ERROR_CODES } from '../../../core/gateway/index.ts';
 import { CommandEnvelopeSchema, EnvelopeSchema, cacoRegistry, decodeWith } from '../../../schemas/index.ts';
 import { AnnounceRequest, AppendRequest, ForecastQuery, OffersQuery, PlanQuery, ReadRequest } from '../../../schemas/gateway.ts';
 import { asyncApiDocument } from '../../../schemas/asyncapi.ts';
-import type { Envelope } from '../../../core/envelope.ts';
+import type { Envelope } from '../../../core/envelope/envelope.ts';
 
 /**
  * docs/external-agent.md cannot rot: every JSON block marked `<!-- check: name -->` parses, every

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { Schema } from 'effect';
 import { ask, gatewaySite, loadedKey, signWithKey } from './support.ts';
 import { eventIdFor, typeMatches } from '../../../core/gateway/index.ts';
-import type { Envelope } from '../../../core/envelope.ts';
+import type { Envelope } from '../../../core/envelope/envelope.ts';
 
 const meterSchema = { type: 'object', required: ['meterId', 'kw'], properties: { meterId: { type: 'string' }, kw: { type: 'number', minimum: 0 } }, additionalProperties: false };
 const announcement = (over: Record<string, unknown> = {}) => ({ name: 'acme', version: '1.0.0', publishes: ['ext.acme.meter.read', 'onsite.test.state.reported'], consumes: ['grid.forecast.published'], schemas: { 'ext.acme.meter.read': meterSchema }, ...over });

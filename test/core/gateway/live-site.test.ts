@@ -10,7 +10,7 @@ import { connectNats } from '../../../core/bus/nats-bus.ts';
 import { loadConfig } from '../../../core/config/config.ts';
 import { loadedKey, signWithKey } from './support.ts';
 import { SiteReadModel, siteQueries } from '../../../cli/site-read-model.ts';
-import type { Envelope } from '../../../core/envelope.ts';
+import type { Envelope } from '../../../core/envelope/envelope.ts';
 
 const enc = (x: unknown) => Buffer.from(JSON.stringify(x));
 const dec = (d: Uint8Array) => JSON.parse(Buffer.from(d).toString('utf8')) as Record<string, unknown> & { ok: boolean; error?: { code: string } };

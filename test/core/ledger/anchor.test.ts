@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import { MemoryKeyring } from '../../../core/ledger/keyring.ts';
 import { AnchorAuditor, ANCHOR_SIGNER, checkAnchorChain, LedgerTracker, positionGap, sealCheckpoint, type AnchorCheckpoint } from '../../../core/anchor/index.ts';
-import { GENESIS_HASH } from '../../../core/envelope.ts';
+import { GENESIS_HASH } from '../../../core/envelope/envelope.ts';
 
 interface Ev {
   stream: string;

@@ -30,7 +30,7 @@ import { MemoryQuarantineStore } from '../../../core/store/memory-quarantine.ts'
 import { decodeCommit, encodeCommit } from '../../../core/store/jetstream-commit.ts';
 import { keepStoredCommit, relayBytes } from '../../../core/store/stored-form.ts';
 import { silentLogger } from '../../../core/log/logger.ts';
-import type { Envelope, NewEvent } from '../../../core/envelope.ts';
+import type { Envelope, NewEvent } from '../../../core/envelope/envelope.ts';
 
 let n = 0;
 const ev = (source = 'compute', data: unknown = { n }): NewEvent => ({ id: `cs-${++n}`, type: 'test.thing.happened', version: 1, time: '2023-07-03T00:00:00.000Z', source, correlationId: 'c', causationId: null, data });

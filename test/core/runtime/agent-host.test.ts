@@ -6,7 +6,7 @@ import { exampleRegistry } from '../../example/messages.ts';
 import { meterAgent, tallyAgent, type TallyState } from '../../example/agents.ts';
 import { SqliteEventStore } from '../../../core/store/sqlite-store.ts';
 import { join } from 'node:path';
-import type { Envelope } from '../../../core/envelope.ts';
+import type { Envelope } from '../../../core/envelope/envelope.ts';
 
 const HOUR = 3600 * 1000;
 

@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { Envelope, NewEvent } from '../../../core/envelope.ts';
+import type { Envelope, NewEvent } from '../../../core/envelope/envelope.ts';
 import type { CheckpointStore, EventStore, StoreSubscription } from '../../../core/store/event-store.ts';
 import { isNewDelivery, RecentIds, startCheckpointedConsumer } from '../../../core/store/checkpointed-consumer.ts';
 import { embeddedStack } from '../../support/embedded.ts';

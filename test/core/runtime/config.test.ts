@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, DEFAULT_CONFIG } from '../../../core/config/config.ts';
-import { ConfigError } from '../../../core/errors.ts';
+import { ConfigError } from '../../../core/errors/errors.ts';
 
 test('defaults are the embedded stack', () => {
   assert.deepEqual(loadConfig({ env: {} }), DEFAULT_CONFIG);

@@ -6,7 +6,7 @@ import { exampleRegistry } from '../../example/messages.ts';
 import { meterAgent, tallyAgent, type TallyState } from '../../example/agents.ts';
 import { MemoryKeyring } from '../../../core/ledger/keyring.ts';
 import { hashEvent } from '../../../core/ledger/seal.ts';
-import type { Envelope } from '../../../core/envelope.ts';
+import type { Envelope } from '../../../core/envelope/envelope.ts';
 import type { DeadLetter } from '../../../core/runtime/dead-letter.ts';
 
 const HOUR = 3600 * 1000;

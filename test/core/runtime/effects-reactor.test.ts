@@ -4,7 +4,7 @@ import { Schema } from 'effect';
 import fc from 'fast-check';
 import { Runtime } from '../../../core/runtime/runtime.ts';
 import { defineAgent, type EffectAttempt, type EffectResult } from '../../../core/runtime/agent.ts';
-import type { Envelope } from '../../../core/envelope.ts';
+import type { Envelope } from '../../../core/envelope/envelope.ts';
 import type { EventStore } from '../../../core/store/event-store.ts';
 import { cacoRegistry, defineCommand } from '../../../schemas/index.ts';
 import { embeddedStack } from '../../support/embedded.ts';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CacoError, ConcurrencyError, ConfigError } from '../../../core/errors.ts';
+import { CacoError, ConcurrencyError, ConfigError } from '../../../core/errors/errors.ts';
 
 test('CacoError subclasses carry their own name and an optional cause', () => {
   const c = new ConcurrencyError('job-a', 'revision 3', 4);

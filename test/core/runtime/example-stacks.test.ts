@@ -10,7 +10,7 @@ import { NatsBus } from '../../../core/bus/nats-bus.ts';
 import { JetStreamEventStore } from '../../../core/store/jetstream-store.ts';
 import type { Bus } from '../../../core/bus/bus.ts';
 import type { CheckpointStore, EventStore } from '../../../core/store/event-store.ts';
-import type { Envelope } from '../../../core/envelope.ts';
+import type { Envelope } from '../../../core/envelope/envelope.ts';
 
 const DAY = 24 * 3600 * 1000;
 

@@ -5,7 +5,7 @@ import { embeddedStack } from '../../support/embedded.ts';
 import { exampleRegistry } from '../../example/messages.ts';
 import { meterAgent, tallyAgent, type TallyState } from '../../example/agents.ts';
 import { verifyLedger } from '../../../core/ledger/verify.ts';
-import type { Envelope } from '../../../core/envelope.ts';
+import type { Envelope } from '../../../core/envelope/envelope.ts';
 
 const DAY = 24 * 3600 * 1000;
 

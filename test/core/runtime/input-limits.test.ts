@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { jsonDepth, parseBoundedJson, summarizePayload, truncateText } from '../../../core/runtime/input-limits.ts';
 import { RateLimiter } from '../../../core/runtime/rate-limit.ts';
 import { inputLimitsFromEnv } from '../../../core/config/input-limits-config.ts';
-import { ConfigError } from '../../../core/errors.ts';
+import { ConfigError } from '../../../core/errors/errors.ts';
 
 function depthOf(v: unknown): number {
   if (v === null || typeof v !== 'object') return 0;

@@ -5,7 +5,7 @@ import { embeddedStack } from '../../support/embedded.ts';
 import { verifyLedger } from '../../../core/ledger/verify.ts';
 import { canonicalJson } from '../../../core/ledger/canonical-json.ts';
 import { hashEvent } from '../../../core/ledger/seal.ts';
-import type { NewEvent } from '../../../core/envelope.ts';
+import type { NewEvent } from '../../../core/envelope/envelope.ts';
 
 let n = 0;
 const ev = (source = 'agent-a', data: unknown = { n: n }): NewEvent => ({

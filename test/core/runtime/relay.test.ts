@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Relay } from '../../../core/runtime/relay.ts';
 import { embeddedStack } from '../../support/embedded.ts';
-import type { NewEvent } from '../../../core/envelope.ts';
+import type { NewEvent } from '../../../core/envelope/envelope.ts';
 
 let n = 0;
 const ev = (): NewEvent => ({ id: `r-${++n}`, type: 'test.item.added', version: 1, time: '2023-07-03T00:00:00.000Z', source: 'a', correlationId: 'c', causationId: null, data: { n } });

@@ -15,7 +15,7 @@ import { MemoryKeyring } from '../../../core/ledger/keyring.ts';
 import { VerifiedEventStore } from '../../../core/store/verified-store.ts';
 import { MemoryQuarantineStore } from '../../../core/store/memory-quarantine.ts';
 import { SqliteSnapshotStore } from '../../../core/store/sqlite-snapshots.ts';
-import type { NewEvent } from '../../../core/envelope.ts';
+import type { NewEvent } from '../../../core/envelope/envelope.ts';
 import { embeddedStack } from '../../support/embedded.ts';
 import { exampleRegistry } from '../../example/messages.ts';
 import { meterAgent, tallyAgent, type TallyState } from '../../example/agents.ts';

@@ -4,7 +4,7 @@ import { Schema } from 'effect';
 import { embeddedStack } from '../../support/embedded.ts';
 import { Runtime } from '../../../core/runtime/runtime.ts';
 import { defineAgent } from '../../../core/runtime/agent.ts';
-import type { NewEvent } from '../../../core/envelope.ts';
+import type { NewEvent } from '../../../core/envelope/envelope.ts';
 import { verifyLedger } from '../../../core/ledger/verify.ts';
 import { MessageRegistry, UpcasterRegistryError, Upcasters, defineEvent, defineUpcaster } from '../../../schemas/index.ts';
 

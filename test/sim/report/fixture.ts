@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { NewEvent } from '../../../core/envelope.ts';
+import type { NewEvent } from '../../../core/envelope/envelope.ts';
 import type { EventStore } from '../../../core/store/event-store.ts';
 import { settlementPeriodOf } from '../../../core/time/index.ts';
 import { cacoRegistry } from '../../../schemas/index.ts';

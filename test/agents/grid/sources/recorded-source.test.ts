@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { InvalidArgumentError } from '../../../../core/errors.ts';
+import { InvalidArgumentError } from '../../../../core/errors/errors.ts';
 import {
   guardSource,
   RecordedSignalSource,

@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { dirname, join } from 'node:path';
-import { ConfigError } from './errors.ts';
-import type { Bus } from './bus/bus.ts';
-import { MemoryBus } from './bus/memory-bus.ts';
-import type { CacoConfig } from './config/config.ts';
-import type { CheckpointStore, EventStore } from './store/event-store.ts';
-import { SqliteEventStore } from './store/sqlite-store.ts';
-import { FileKeyring, MemoryKeyring, type Keyring } from './ledger/keyring.ts';
-import { lazySnapshotStore, type SnapshotStore } from './runtime/snapshot.ts';
+import { ConfigError } from '../errors/errors.ts';
+import type { Bus } from '../bus/bus.ts';
+import { MemoryBus } from '../bus/memory-bus.ts';
+import type { CacoConfig } from '../config/config.ts';
+import type { CheckpointStore, EventStore } from '../store/event-store.ts';
+import { SqliteEventStore } from '../store/sqlite-store.ts';
+import { FileKeyring, MemoryKeyring, type Keyring } from '../ledger/keyring.ts';
+import { lazySnapshotStore, type SnapshotStore } from '../runtime/snapshot.ts';
 
 /** The bus, store, checkpoints and keyring a configuration asks for, opened and ready. */
 export interface Stack {
@@ -79,7 +79,7 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
   try {
     let bus: Bus;
     if (config.bus === 'nats') {
-      const { NatsBus } = await import('./bus/nats-bus.ts');
+      const { NatsBus } = await import('../bus/nats-bus.ts');
       const nb = await NatsBus.connect({ servers: config.natsUrl, name: `caco-${config.site}`, ...creds(config) });
       closers.push(() => nb.close());
       bus = nb;
@@ -93,7 +93,7 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
     let snapshots: SnapshotStore | undefined;
     let anchorFile: string | undefined;
     if (config.store === 'postgres') {
-      const [{ PostgresEventStore }, { checkDatabaseUrl, ledgerSchemaFor }] = await Promise.all([import('./store/postgres-store.ts'), import('./store/postgres-url.ts')]);
+      const [{ PostgresEventStore }, { checkDatabaseUrl, ledgerSchemaFor }] = await Promise.all([import('../store/postgres-store.ts'), import('../store/postgres-url.ts')]);
       const url = checkDatabaseUrl(config.databaseUrl);
       // One schema per site (per run for simulations, whose site name is their own), as JetStream has one stream per site.
       const pg = await PostgresEventStore.open({ connectionString: url, schema: ledgerSchemaFor(site), keyring, ...(opts.mustExist ? { mustExist: true } : {}) });
@@ -101,12 +101,12 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
       store = pg;
       anchorFile = opts.sqlitePath ? join(dirname(opts.sqlitePath), 'anchor.jsonl') : join(siteDir(config), 'anchor.jsonl');
     } else if (config.store === 'jetstream') {
-      const { JetStreamEventStore } = await import('./store/jetstream-store.ts');
+      const { JetStreamEventStore } = await import('../store/jetstream-store.ts');
       const site = opts.natsSite ?? config.site;
       let nc;
       if (opts.ledgerContinuity) {
         // Checked on the store's own connection, before the store creates anything.
-        const [{ connectNats }, { checkLedgerContinuity }] = await Promise.all([import('./bus/nats-bus.ts'), import('./store/ledger-continuity.ts')]);
+        const [{ connectNats }, { checkLedgerContinuity }] = await Promise.all([import('../bus/nats-bus.ts'), import('../store/ledger-continuity.ts')]);
         const own = await connectNats({ servers: config.natsUrl, name: `caco-store-${config.site}`, ...creds(config) });
         closers.push(() => own.drain());
         await checkLedgerContinuity(own, site, opts.ledgerContinuity);
@@ -117,13 +117,13 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
       store = js;
       if (!opts.mustExist) {
         snapshots = lazySnapshotStore(async () => {
-          const [{ jetstreamManager }, { NatsSnapshotStore, snapshotBucketName }] = await Promise.all([import('@nats-io/jetstream'), import('./store/nats-snapshots.ts')]);
+          const [{ jetstreamManager }, { NatsSnapshotStore, snapshotBucketName }] = await Promise.all([import('@nats-io/jetstream'), import('../store/nats-snapshots.ts')]);
           return NatsSnapshotStore.open(await jetstreamManager(js.nc), { bucket: snapshotBucketName(site), replicas: config.replicas });
         });
       }
     } else if (config.store === 'kurrentdb') {
       if (!config.kurrentdbUrl) throw new ConfigError('--kurrentdb-url', 'is required with --store kurrentdb (or set CACO_KURRENTDB_URL), e.g. kurrentdb://127.0.0.1:2113?tls=false');
-      const { KurrentDbEventStore } = await import('./store/kurrentdb-store.ts');
+      const { KurrentDbEventStore } = await import('../store/kurrentdb-store.ts');
       const kd = await KurrentDbEventStore.connect({ url: config.kurrentdbUrl, site, keyring });
       closers.push(() => kd.close());
       store = kd;
@@ -142,7 +142,7 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
       closers.push(() => sq.close());
       store = sq;
       if (!opts.mustExist) {
-        const snaps = lazySnapshotStore(async () => new (await import('./store/sqlite-snapshots.ts')).SqliteSnapshotStore(path));
+        const snaps = lazySnapshotStore(async () => new (await import('../store/sqlite-snapshots.ts')).SqliteSnapshotStore(path));
         closers.push(() => snaps.close());
         snapshots = snaps;
       }

@@ -1,4 +1,4 @@
-import type { MessageDef, MessageOf } from '../schemas/registry.ts';
+import type { MessageDef, MessageOf } from '../../schemas/index.ts';
 
 /**
  * The envelope every CACO message travels in. Stored events carry the ledger fields
