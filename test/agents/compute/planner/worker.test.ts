@@ -78,7 +78,7 @@ describe('solver worker', () => {
     writeFileSync(
       script,
       `import { plan, sharedSolverWorker } from '${root}/agents/compute/planner/index.ts';\n` +
-        `import { input, randomJobs } from '${root}/test/planner/fixtures.ts';\n` +
+        `import { input, randomJobs } from '${root}/test/agents/compute/planner/fixtures.ts';\n` +
         `const p = await plan(input(randomJobs(5, 1)), { mode: 'full', inWorker: true });\n` +
         `console.log('STATUS', p.status, p.solver.modelStatus);\n` +
         `await sharedSolverWorker().close();\n`,
