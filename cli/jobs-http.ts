@@ -3,7 +3,7 @@ import type { Runtime } from '../core/runtime/index.ts';
 import type { EventStore } from '../core/store/index.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits } from '../core/runtime/index.ts';
 import { RateLimiter, type RateLimit } from '../core/runtime/index.ts';
-import { explainJob } from './explain-job.ts';
+import { explainJob } from '../projections/explain/index.ts';
 import type { CacoMetrics } from '../core/observability/index.ts';
 import { registerObservabilityRoutes } from '../core/observability/index.ts';
 import { ATTR, SpanKind, contextFromHeaders, endSpan, startSpan } from '../core/observability/index.ts';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { PublicKeyDirectory } from '../core/ledger/index.ts';
 import type { EventStore } from '../core/store/index.ts';
-import { explainJob } from './explain-job.ts';
+import { explainJob } from '../projections/explain/index.ts';
 import { chartsJsPath, echartsPath } from '../sim/report/index.ts';
 import { LiveModel } from './live-model.ts';
 import { dashboardView, type DashboardView, type ViewOptions } from './view.ts';

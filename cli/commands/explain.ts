@@ -3,7 +3,7 @@ import { createLogger } from '../../core/log/index.ts';
 import { Command } from 'commander';
 import { openStack } from '../../core/stack/index.ts';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
-import { explainJob } from '../explain-job.ts';
+import { explainJob } from '../../projections/explain/index.ts';
 import { UsageError } from '../errors.ts';
 
 export function explainCommand(): Command {

@@ -9,3 +9,4 @@ export {
   type Explanation,
   type ExplainStep,
 } from './explain.ts';
+export { explainJob } from './read.ts';

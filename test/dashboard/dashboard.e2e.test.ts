@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { explainJob } from '../../cli/explain-job.ts';
+import { explainJob } from '../../projections/explain/index.ts';
 import { verifyLedger } from '../../core/ledger/index.ts';
 import { startDashboard } from '../../dashboard/index.ts';
 import { auditSummary } from '../../projections/audit/index.ts';

@@ -35,7 +35,7 @@ import type { QuarantineRecord } from '../../core/store/event-store.ts';
 import type { Envelope, NewEvent } from '../../core/envelope/envelope.ts';
 import { exampleRegistry } from '../example/messages.ts';
 import { AnchorWriter, FileAnchorLog, readAnchor } from '../../core/anchor/index.ts';
-import { explainJob } from '../../cli/explain-job.ts';
+import { explainJob } from '../../projections/explain/index.ts';
 import { eventually } from '../contract/bus-contract.ts';
 import { natsSkip, natsUrl, uniqueToken } from '../support/nats.ts';
 

@@ -1,12 +1,12 @@
-import type { Envelope } from '../core/envelope/index.ts';
-import type { EventStore } from '../core/store/index.ts';
-import { citedBy, CITED_CATEGORIES, explainFromEvents, INTAKE_STREAM, jobStream, notFound, rejectionOf, type Explanation } from '../projections/explain/index.ts';
+import type { Envelope } from '../../core/envelope/index.ts';
+import type { EventStore } from '../../core/store/index.ts';
+import { citedBy, CITED_CATEGORIES, explainFromEvents, INTAKE_STREAM, jobStream, notFound, rejectionOf, type Explanation } from './explain.ts';
 
 /**
  * Why a job ran when it did, read from a ledger: the job's stream (or, for a job rejected at
  * submission, its rejection on the intake stream) and the forecasts and orders its plans cite,
- * explained by the pure `projections/explain`. Used by `caco explain` and `GET /jobs/:id`; the
- * dashboard reads the same way (dashboard/explain-job.ts).
+ * explained by the pure `explainFromEvents`. Only the store port is read (pass a verified view),
+ * so `caco explain`, `GET /jobs/:id` and the dashboard share this one reader.
  */
 export async function explainJob(store: EventStore, jobId: string): Promise<Explanation> {
   const own: Envelope[] = [];
