@@ -1,47 +1,19 @@
 import { isOneOf } from '../../core/envelope/index.ts';
-import type { DataOf, MessageOf } from '../../schemas/index.ts';
-import type { FlexCommand, FlexEvent } from '../../schemas/index.ts';
-import { FlexibilityAvailable, SiteMetered } from '../../schemas/index.ts';
-import { CallbackScheduled } from '../../schemas/index.ts';
-import {
-  OfferPublished,
-  OrderActivated,
-  OrderCancelled,
-  OrderConfirmed,
-  OrderFulfilled,
-  OrderInitialized,
-  OrderRated,
-  OrderSelected,
-  OrderUpdated,
-  RequestRejected,
-  type HandleRequest,
-} from '../../schemas/index.ts';
+import { CallbackScheduled, FLEX_EVENTS, FlexibilityAvailable, SiteMetered, type DataOf, type FlexCommand, type HandleRequest, type MessageOf } from '../../schemas/index.ts';
 import type { BecknBody, BecknRequestAction } from '../../schemas/beckn/index.ts';
 
 /** What the coordination agent emits: the seller's facts and the callbacks that answer them. */
-export type CoordinationOut = FlexEvent | MessageOf<typeof CallbackScheduled>;
+const COORDINATION_OUT = [...FLEX_EVENTS, CallbackScheduled] as const;
+export type CoordinationOut = MessageOf<(typeof COORDINATION_OUT)[number]>;
 
 /** What it evolves and decides on: its own events and the compute agent's flexibility and meter reads. */
-export type CoordinationIn = CoordinationOut | MessageOf<typeof FlexibilityAvailable | typeof SiteMetered>;
+const COORDINATION_IN = [...COORDINATION_OUT, FlexibilityAvailable, SiteMetered] as const;
+export type CoordinationIn = MessageOf<(typeof COORDINATION_IN)[number]>;
 
 export type CoordinationCmd = FlexCommand;
 
 /** The guard `evolve` narrows with: exactly the messages of `CoordinationIn`. */
-export const isCoordinationInput = isOneOf([
-  OfferPublished,
-  OrderSelected,
-  OrderInitialized,
-  OrderConfirmed,
-  OrderActivated,
-  OrderUpdated,
-  OrderFulfilled,
-  OrderCancelled,
-  OrderRated,
-  RequestRejected,
-  CallbackScheduled,
-  FlexibilityAvailable,
-  SiteMetered,
-]);
+export const isCoordinationInput = isOneOf(COORDINATION_IN);
 
 /** A Beckn request as the `flex.request.handle` command carries it. */
 export type RequestBody = DataOf<typeof HandleRequest>['body'];

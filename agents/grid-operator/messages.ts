@@ -1,13 +1,10 @@
 import { isOneOf } from '../../core/envelope/index.ts';
-import type { DataOf, MessageOf } from '../../schemas/index.ts';
-import type { MarketCommand, MarketEvent } from '../../schemas/index.ts';
-import type { ForecastPublished, StressExpected } from '../../schemas/index.ts';
-import { BecknRequestScheduled, type EffectFailed, type EffectSent } from '../../schemas/index.ts';
-import { DeliveryRated, DeliveryReported, PurchaseChanged, PurchaseDeclined, PurchaseOrdered, PurchaseQuoted, PurchaseSearchedV2, PurchaseSelected, type HandleCallback } from '../../schemas/index.ts';
+import { BecknRequestScheduled, MARKET_EVENTS, type DataOf, type EffectFailed, type EffectSent, type ForecastPublished, type HandleCallback, type MarketCommand, type MessageOf, type StressExpected } from '../../schemas/index.ts';
 import type { BecknBody, BecknCallbackAction } from '../../schemas/beckn/index.ts';
 
 /** What the grid operator emits: the buyer's facts and the Beckn requests they send. */
-export type GridOperatorOut = MarketEvent | MessageOf<typeof BecknRequestScheduled>;
+const GRID_OPERATOR_OUT = [...MARKET_EVENTS, BecknRequestScheduled] as const;
+export type GridOperatorOut = MessageOf<(typeof GRID_OPERATOR_OUT)[number]>;
 
 /** Its own events (what `evolve` folds) and what it decides on: stress windows, forecasts, and the answers to its requests. */
 export type GridOperatorIn = GridOperatorOut | MessageOf<typeof StressExpected | typeof ForecastPublished | typeof EffectSent | typeof EffectFailed>;
@@ -15,7 +12,7 @@ export type GridOperatorIn = GridOperatorOut | MessageOf<typeof StressExpected |
 export type GridOperatorCmd = MarketCommand;
 
 /** The guard `evolve` narrows with: exactly its own events. */
-export const isGridOperatorOwn = isOneOf([PurchaseSearchedV2, PurchaseSelected, PurchaseQuoted, PurchaseOrdered, PurchaseDeclined, PurchaseChanged, DeliveryReported, DeliveryRated, BecknRequestScheduled]);
+export const isGridOperatorOwn = isOneOf(GRID_OPERATOR_OUT);
 
 /** A Beckn callback as the `market.callback.handle` command carries it. */
 export type CallbackBody = DataOf<typeof HandleCallback>['body'];
