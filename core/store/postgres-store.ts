@@ -6,7 +6,7 @@ import { checkDatabaseUrl, redactUrl } from './postgres-url.ts';
 import type { Keyring } from '../ledger/keyring.ts';
 import { sealBatch } from '../ledger/seal.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
-import { CorruptCommitError } from './jetstream-commit.ts';
+import { envelopeOfRow, EVENT_COLUMNS, readEventRow, unreadableRowError, type EventRow } from './sql-rows.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 import { keepStoredData } from './stored-form.ts';
@@ -14,10 +14,6 @@ import { keepStoredData } from './stored-form.ts';
 /** A schema name we can put in SQL unquoted-safe: lower case, digits, "_" (PostgreSQL's 63-byte limit). */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
-/** The columns of a read, in this order (see `fromRaw`). */
-const COLUMNS = 'position, id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig, covers';
-/** pg returns BIGINT as a string (it may exceed 2^53); positions never do, so they are read as numbers. */
-type RawRow = [string | number, string, string, number, string, number, string, string, string, string | null, string, string, string, string, number | null];
 
 /** How long the server lets a writer's transaction sit idle (holding the lock) before ending its session. */
 const WRITER_IDLE_IN_TX_MS = 60_000;
@@ -324,13 +320,13 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
            FROM unnest(${textArray(streams)}) AS q(stream)
            -- One backward step on the (stream, revision) index per stream, however long the stream.
            CROSS JOIN LATERAL (SELECT revision, hash FROM ${s}.events e WHERE e.stream = q.stream ORDER BY revision DESC LIMIT 1) h) AS heads,
-        (SELECT json_agg(json_build_array(${COLUMNS})) FROM ${s}.events WHERE id = ANY(${textArray(ids)})) AS stored`,
-    )) as unknown as Array<pg.QueryResult<{ top: string | null; heads: Array<{ stream: string; revision: number; hash: string }> | null; stored: RawRow[] | null }>>;
+        (SELECT json_agg(json_build_array(${EVENT_COLUMNS})) FROM ${s}.events WHERE id = ANY(${textArray(ids)})) AS stored`,
+    )) as unknown as Array<pg.QueryResult<{ top: string | null; heads: Array<{ stream: string; revision: number; hash: string }> | null; stored: EventRow[] | null }>>;
     const row = results[results.length - 1]!.rows[0]!;
     const heads = new Map<string, { revision: number; hash: string }>();
     for (const h of row.heads ?? []) heads.set(h.stream, { revision: h.revision, hash: h.hash });
     const stored = new Map<string, Envelope>();
-    for (const raw of row.stored ?? []) stored.set(raw[1], fromRaw(raw));
+    for (const raw of row.stored ?? []) stored.set(raw[1], envelopeOfRow(raw));
     return { top: row.top === null ? 0 : Number(row.top), heads, stored };
   }
 
@@ -373,21 +369,21 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
       const causation = e.causationId === null ? 'NULL' : lit(e.causationId);
       return `(${e.position}, ${lit(e.id)}, ${lit(e.stream)}, ${e.revision}, ${lit(e.type)}, ${e.version}, ${lit(e.time)}, ${lit(e.source)}, ${lit(e.correlationId)}, ${causation}, ${lit(JSON.stringify(e.data))}, ${lit(e.prevHash)}, ${lit(e.hash)}, ${lit(e.sig)}, ${e.covers === undefined ? 'NULL' : Number(e.covers)})`;
     });
-    return `INSERT INTO ${this.schema}.events (${COLUMNS}) VALUES ${values.join(', ')}`;
+    return `INSERT INTO ${this.schema}.events (${EVENT_COLUMNS}) VALUES ${values.join(', ')}`;
   }
 
-  private async rows(sql: string, params: unknown[]): Promise<RawRow[]> {
-    const r = await this.pool.query<RawRow>({ text: sql, values: params, rowMode: 'array' });
+  private async rows(sql: string, params: unknown[]): Promise<EventRow[]> {
+    const r = await this.pool.query<EventRow>({ text: sql, values: params, rowMode: 'array' });
     return r.rows;
   }
 
   async *readStream(stream: string, fromRevision = 0, opts: ReadStreamOptions = {}): AsyncIterable<Envelope> {
-    const rows = await this.rows(`SELECT ${COLUMNS} FROM ${this.schema}.events WHERE stream = $1 AND revision >= $2 ORDER BY revision`, [stream, fromRevision]);
+    const rows = await this.rows(`SELECT ${EVENT_COLUMNS} FROM ${this.schema}.events WHERE stream = $1 AND revision >= $2 ORDER BY revision`, [stream, fromRevision]);
     for (const row of rows) {
-      const e = readRow(row);
+      const e = readEventRow(row);
       if (!('unreadable' in e)) yield e;
       else if (opts.onUnreadable) await opts.onUnreadable(e);
-      else throw unreadableError(e);
+      else throw unreadableRowError('the PostgreSQL ledger', e);
     }
   }
 
@@ -401,7 +397,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
       for (const e of page) {
         from = e.position;
         if ('unreadable' in e) {
-          if (!opts.onUnreadable) throw unreadableError(e);
+          if (!opts.onUnreadable) throw unreadableRowError('the PostgreSQL ledger', e);
           await opts.onUnreadable(e);
           continue;
         }
@@ -414,9 +410,9 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
 
   /** A page of the global log after `from`, for readAll and the catch-up loop. */
   async readPage(from: number, limit: number): Promise<Array<Envelope | UnreadableRecord>> {
-    const rows = await this.rows(`SELECT ${COLUMNS} FROM ${this.schema}.events WHERE position > $1 ORDER BY position LIMIT $2`, [from, limit]);
+    const rows = await this.rows(`SELECT ${EVENT_COLUMNS} FROM ${this.schema}.events WHERE position > $1 ORDER BY position LIMIT $2`, [from, limit]);
     return rows.map((r) => {
-      const x = readRow(r);
+      const x = readEventRow(r);
       // For the relay (subscriptions read here): the data JSON as stored, published as it is.
       if (!('unreadable' in x)) keepStoredData(x, r[10]);
       return x;
@@ -528,44 +524,5 @@ function retried(stream: string, events: ReadonlyArray<NewEvent>, first: Envelop
   return out;
 }
 
-function fromRaw(r: RawRow): Envelope {
-  return {
-    id: r[1],
-    type: r[4],
-    version: r[5],
-    stream: r[2],
-    revision: r[3],
-    position: Number(r[0]),
-    time: r[6],
-    source: r[7],
-    correlationId: r[8],
-    causationId: r[9],
-    data: JSON.parse(r[10]) as unknown,
-    prevHash: r[11],
-    hash: r[12],
-    // As the store's own appends return it (and SQLite reads it): the key is there, undefined when NULL.
-    covers: r[14] === null || r[14] === undefined ? undefined : Number(r[14]),
-    sig: r[13],
-  };
-}
 
-/** A row as an event, or as what it is when its data is not JSON (someone wrote the table by hand). */
-function readRow(r: RawRow): Envelope | UnreadableRecord {
-  try {
-    return fromRaw(r);
-  } catch (err) {
-    const bytes = Buffer.from(String(r[10]), 'utf8');
-    return {
-      unreadable: true,
-      position: Number(r[0]),
-      stream: r[2],
-      reason: `row data is not JSON (${err instanceof Error ? err.message : String(err)})`,
-      bytes: bytes.byteLength,
-      sha256: createHash('sha256').update(bytes).digest('hex'),
-    };
-  }
-}
 
-function unreadableError(u: UnreadableRecord): CorruptCommitError {
-  return new CorruptCommitError('the PostgreSQL ledger', u.position, u.reason);
-}

@@ -1,5 +1,4 @@
 import Database from 'better-sqlite3';
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
@@ -8,7 +7,7 @@ import type { Keyring, SigningKeys } from '../ledger/keyring.ts';
 import { hashBatch, sealBatch, signsFor } from '../ledger/seal.ts';
 import { WorkerSigner } from '../ledger/worker-signer.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
-import { CorruptCommitError } from './jetstream-commit.ts';
+import { envelopeOfRow, EVENT_COLUMNS, readEventRow, unreadableRowError, type EventRow } from './sql-rows.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 import { keepStoredData } from './stored-form.ts';
@@ -62,9 +61,6 @@ interface Flight {
  */
 const WORKER_MIN_EVENTS = 8;
 
-/** The columns of a raw read, in this order (see `fromRaw`). */
-const COLUMNS = 'position, id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig, covers';
-type RawRow = [number, string, string, number, string, number, string, string, string, string | null, string, string, string, string, number | null];
 
 /** Rows per read in readAll: large enough to amortise the query, small enough to stay in the young generation. */
 const READ_PAGE = 1000;
@@ -171,9 +167,9 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
         `INSERT INTO events (id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig, covers)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      // Reads return rows as arrays (COLUMNS order): no per-row object keyed by column name.
-      readStream: this.db.prepare<[string, number], RawRow>(`SELECT ${COLUMNS} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision`).raw(true),
-      readAll: this.db.prepare<[number, number], RawRow>(`SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`).raw(true),
+      // Reads return rows as arrays (EVENT_COLUMNS order): no per-row object keyed by column name.
+      readStream: this.db.prepare<[string, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision`).raw(true),
+      readAll: this.db.prepare<[number, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`).raw(true),
       headPos: this.db.prepare<[], { p: number | null }>('SELECT MAX(position) AS p FROM events'),
       heads: this.db.prepare<[], { stream: string; revision: number; hash: string }>(
         'SELECT e.stream, e.revision, e.hash FROM events e JOIN (SELECT stream, MAX(revision) AS r FROM events GROUP BY stream) h ON e.stream = h.stream AND e.revision = h.r ORDER BY e.stream',
@@ -455,10 +451,10 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     // All rows at once: an open statement iterator would make any append made while the
     // reader awaits fail with "connection is busy".
     for (const row of this.stmts.readStream.all(stream, fromRevision)) {
-      const e = readRow(row);
+      const e = readEventRow(row);
       if (!('unreadable' in e)) yield e;
       else if (opts.onUnreadable) await opts.onUnreadable(e);
-      else throw unreadableError(e);
+      else throw unreadableRowError('the SQLite ledger', e);
     }
   }
 
@@ -473,7 +469,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     let left = opts.limit ?? Infinity;
     const cats = opts.categories ? new Set(opts.categories) : undefined;
     const stmt = this.stmts.readAll;
-    let page: RawRow[] = [];
+    let page: EventRow[] = [];
     let i = 0;
     let ended = left <= 0;
     const done: IteratorResult<Envelope> = { done: true, value: undefined };
@@ -485,10 +481,10 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
           if (page.length === 0) break;
         }
         const row = page[i++]!;
-        from = row[0];
+        from = Number(row[0]);
         if (cats && !cats.has(categoryOf(row[2]))) continue;
         if (--left <= 0) ended = true;
-        return { done: false, value: fromRaw(row) };
+        return { done: false, value: envelopeOfRow(row) };
       }
       ended = true;
       page = [];
@@ -538,7 +534,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     const rows = this.stmts.readAll.all(from, limit);
     const out = new Array<Envelope | UnreadableRecord>(rows.length);
     for (let i = 0; i < rows.length; i++) {
-      const x = readRow(rows[i]!);
+      const x = readEventRow(rows[i]!);
       // For the relay (subscriptions read here): the data JSON as stored, published as it is.
       if (!('unreadable' in x)) keepStoredData(x, rows[i]![10]);
       out[i] = x;
@@ -615,47 +611,8 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
   }
 }
 
-function fromRaw(r: RawRow): Envelope {
-  const e: Envelope = {
-    id: r[1],
-    type: r[4],
-    version: r[5],
-    stream: r[2],
-    revision: r[3],
-    position: r[0],
-    time: r[6],
-    source: r[7],
-    correlationId: r[8],
-    causationId: r[9],
-    data: JSON.parse(r[10]) as unknown,
-    prevHash: r[11],
-    hash: r[12],
-    covers: r[14] ?? undefined,
-    sig: r[13],
-  };
-  return e;
-}
 
-/** A row as an event, or as what it is when its data is not JSON (someone wrote the file by hand). */
-function readRow(r: RawRow): Envelope | UnreadableRecord {
-  try {
-    return fromRaw(r);
-  } catch (err) {
-    const bytes = Buffer.from(String(r[10]), 'utf8');
-    return {
-      unreadable: true,
-      position: r[0],
-      stream: r[2],
-      reason: `row data is not JSON (${err instanceof Error ? err.message : String(err)})`,
-      bytes: bytes.byteLength,
-      sha256: createHash('sha256').update(bytes).digest('hex'),
-    };
-  }
-}
 
-function unreadableError(u: UnreadableRecord): CorruptCommitError {
-  return new CorruptCommitError('the SQLite ledger', u.position, u.reason);
-}
 
 function toEnvelope(r: Row): Envelope {
   return {
