@@ -4,6 +4,7 @@ import { canonicalJson } from './canonical-json.ts';
 import type { Keyring } from './keyring.ts';
 import { keysOf, type KeyResolver } from './key-resolver.ts';
 import type { SignatureCache } from './signature-cache.ts';
+import { planSignatures, signedMessage } from './batch-signature.ts';
 import { GENESIS_HASH, MAX_COVERS, type Envelope, type NewEvent, type Sealable } from '../envelope/envelope.ts';
 
 export function sealableOf(e: Envelope | Sealable): Sealable {
@@ -129,12 +130,28 @@ export function sealBatch(
   keyring: Keyring,
 ): Envelope[] {
   const out = hashBatch(stream, events, last);
-  for (let i = 0; i < out.length; i++) {
-    if (!signsFor(out, i)) continue;
-    const e = out[i]!;
-    (e as { sig: string }).sig = keyring.sign(e.source, Buffer.from(e.hash, 'hex'));
-  }
+  signHeads(headsOf([out]), keyring);
   return out;
+}
+
+/** The events of hashed commits that carry a signature (see `signsFor`), in order. */
+export function headsOf(commits: ReadonlyArray<ReadonlyArray<Envelope>>): Envelope[] {
+  const heads: Envelope[] = [];
+  for (const sealed of commits) for (let i = 0; i < sealed.length; i++) if (signsFor(sealed, i)) heads.push(sealed[i]!);
+  return heads;
+}
+
+/**
+ * Signs hashed heads in place, here: the heads of one source share one signature over a
+ * Merkle root of their hashes, at most MAX_BATCH to a signature (batch-signature.ts); a head
+ * alone is signed over its hash. A store that seals several commits together (a group
+ * commit) calls this once for all of them.
+ */
+export function signHeads(heads: ReadonlyArray<Envelope>, keyring: Keyring): void {
+  if (heads.length === 0) return;
+  const plan = planSignatures(heads);
+  const sigs = plan.finish(plan.requests.map((r) => keyring.sign(r.source, r.message)));
+  for (let i = 0; i < heads.length; i++) (heads[i] as { sig: string }).sig = sigs[i]!;
 }
 
 /**
@@ -186,15 +203,19 @@ export function checkHash(e: Envelope): string | null {
 
 /** The signature of a signed event (a commit's head), by a registered key of its source, over its hash. Returns the reason or null. */
 export function checkSignature(e: Envelope, keys: KeyResolver, cache?: SignatureCache): string | null {
-  if (cache?.has(e.hash, e.sig)) return null;
+  // A plain signature is over the hash; a batch signature over its batch's root, which the
+  // head's own inclusion proof leads to (batch-signature.ts). Every head of a batch shares
+  // that root, so after the first the cache answers for the rest.
+  const signed = signedMessage(e.hash, e.sig);
+  if (typeof signed === 'string') return signed;
+  if (cache?.has(signed.messageHex, signed.sig)) return null;
   const candidates = keysOf(keys, e.source);
   if (candidates.length === 0) return `no registered key for source "${e.source.slice(0, 64)}"`;
-  const hash = Buffer.from(e.hash, 'hex');
-  const sig = Buffer.from(e.sig, 'base64');
+  const sig = Buffer.from(signed.sig, 'base64');
   for (const key of candidates) {
     try {
-      if (verify(null, hash, key, sig)) {
-        cache?.add(e.hash, e.sig);
+      if (verify(null, signed.message, key, sig)) {
+        cache?.add(signed.messageHex, signed.sig);
         return null;
       }
     } catch {

@@ -4,7 +4,7 @@ import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.t
 import { ConcurrencyError, ConfigError, InvalidArgumentError } from '../errors/errors.ts';
 import { checkDatabaseUrl, redactUrl } from './postgres-url.ts';
 import type { Keyring } from '../ledger/keyring.ts';
-import { sealBatch } from '../ledger/seal.ts';
+import { hashBatch, headsOf, sealBatch, signHeads } from '../ledger/seal.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
 import { envelopeOfRow, EVENT_COLUMNS, readEventRow, unreadableRowError, type EventRow } from './sql-rows.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
@@ -279,17 +279,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
       //    commit: whoever holds it is the only writer of this schema, so MAX(position) read
       //    after it (a new snapshot: READ COMMITTED takes one per statement) is the true head.
       const view = await this.readView(c, group);
-      const rows: Envelope[] = [];
-      for (let i = 0; i < group.length; i++) {
-        try {
-          const r = this.prepare(group[i]!, view);
-          if (r.sealedHere) rows.push(...r.events);
-          outcomes[i] = { ok: r };
-        } catch (err) {
-          // Refused before writing anything: the rest of the group goes on.
-          outcomes[i] = { err };
-        }
-      }
+      const rows = this.sealGroup(group, view, outcomes);
       // 2. The rows, the notification (delivered at commit, and only if it commits), COMMIT.
       await c.query(rows.length > 0 ? `${this.insertSql(rows)}; SELECT pg_notify('${this.channel}', '${this.instance}'); COMMIT` : 'COMMIT');
     } catch (err) {
@@ -304,6 +294,42 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
       c.release(broken);
     }
     return outcomes;
+  }
+
+  /**
+   * Check and hash every append of the group, then sign the heads of its commits together
+   * (one signature per source, see core/ledger/batch-signature.ts). A source that cannot sign
+   * would fail the whole batch: then the group is sealed again, commit by commit, from the
+   * view as it was, and only the appends that need that key are refused.
+   */
+  private sealGroup(group: ReadonlyArray<PendingAppend>, view: GroupView, outcomes: Outcome[]): Envelope[] {
+    const before: GroupView = { top: view.top, heads: new Map(view.heads), stored: new Map(view.stored) };
+    const attempt = (v: GroupView, signEach: boolean): Envelope[] => {
+      const rows: Envelope[] = [];
+      const commits: Array<ReadonlyArray<Envelope>> = [];
+      for (let i = 0; i < group.length; i++) {
+        try {
+          const r = this.prepare(group[i]!, v, signEach);
+          if (r.sealedHere) {
+            rows.push(...r.events);
+            commits.push(r.events);
+          }
+          outcomes[i] = { ok: r };
+        } catch (err) {
+          // Refused before writing anything: the rest of the group goes on.
+          outcomes[i] = { err };
+        }
+      }
+      if (!signEach) signHeads(headsOf(commits), this.opts.keyring);
+      return rows;
+    };
+    if (group.length === 1) return attempt(view, true);
+    try {
+      return attempt(view, false);
+    } catch {
+      Object.assign(view, before);
+      return attempt(view, true);
+    }
   }
 
   /** BEGIN, the lock, then in one statement: the head position, the heads of the group's streams, and any of its event ids already stored. */
@@ -336,7 +362,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
    * expected revision, a retry of stored events (answered with them), an event id stored
    * elsewhere, and sealing. A sealed append takes the next positions at once.
    */
-  private prepare(a: PendingAppend, view: GroupView): AppendResult {
+  private prepare(a: PendingAppend, view: GroupView, sign: boolean): AppendResult {
     const { stream, events, expected } = a;
     const first = view.stored.get(events[0]!.id);
     if (first) {
@@ -352,8 +378,9 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
       const id = events[i]!.id;
       if (view.stored.has(id)) throw new InvalidArgumentError(`events[${i}].id`, `"${id}" is already stored in another append`);
     }
-    // The same sealing call as the SQLite store's, on the stream's head as the lock holder sees it.
-    const sealed = sealBatch(stream, events, head, this.opts.keyring);
+    // The same sealing as the SQLite store's, on the stream's head as the lock holder sees it;
+    // unsigned here when the group's heads are signed together afterwards (sealGroup).
+    const sealed = sign ? sealBatch(stream, events, head, this.opts.keyring) : hashBatch(stream, events, head);
     for (const e of sealed) {
       (e as { position: number }).position = ++view.top;
       view.stored.set(e.id, e);

@@ -4,7 +4,8 @@ import { dirname } from 'node:path';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
 import { ConcurrencyError, InvalidArgumentError } from '../errors/errors.ts';
 import type { Keyring, SigningKeys } from '../ledger/keyring.ts';
-import { hashBatch, sealBatch, signsFor } from '../ledger/seal.ts';
+import { hashBatch, sealBatch, signHeads, signsFor } from '../ledger/seal.ts';
+import { planSignatures } from '../ledger/batch-signature.ts';
 import { WorkerSigner } from '../ledger/worker-signer.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
 import { envelopeOfRow, EVENT_COLUMNS, readEventRow, unreadableRowError, type EventRow } from './sql-rows.ts';
@@ -123,8 +124,8 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
   private readonly live = new LiveSignal();
   private readonly stmts;
   private readonly appendTx;
-  private readonly groupTx;
   private readonly flightTx;
+  private readonly groupTx;
   private readonly checkTx;
   /** Appends waiting for the next group commit (see `append`). */
   private pending: PendingAppend[] = [];
@@ -196,7 +197,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
       }
     });
     // Reads only, but in one transaction: one snapshot for the group instead of one per statement.
-    this.checkTx = this.db.transaction((group: ReadonlyArray<PendingAppend>, toSign: Envelope[], sources: string[], hashes: string[]) => {
+    this.checkTx = this.db.transaction((group: ReadonlyArray<PendingAppend>, toSign: Envelope[]) => {
       const prepared = new Array<Prepared | { err: unknown }>(group.length);
       for (let i = 0; i < group.length; i++) {
         let p: Prepared;
@@ -214,8 +215,6 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
             // One signature per commit: its head's (see signsFor).
             if (!signsFor(p.sealed, k)) continue;
             toSign.push(e);
-            sources.push(e.source);
-            hashes.push(e.hash);
           }
           this.unsettledHeads.set(group[i]!.stream, p.sealed[p.sealed.length - 1]!);
         }
@@ -259,7 +258,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
       if (this.unsettledIds.has(id) || this.stmts.idExists.get(id) !== undefined) throw new InvalidArgumentError(`events[${i}].id`, `"${id}" is already stored in another append`);
     }
     if (sign) return { sealed: sealBatch(stream, events, head, this.opts.keyring) };
-    for (const e of events) this.signer!.prepareKey(e.source);
+    if (this.signer) for (const e of events) this.signer.prepareKey(e.source);
     return { sealed: hashBatch(stream, events, head) };
   }
 
@@ -318,13 +317,21 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
       this.sealInWorker(group);
       return;
     }
+    if (group.length > 1) {
+      // Several commits: hashed first, then their heads signed together (one signature per
+      // source for the group, see batch-signature.ts), then written in one transaction.
+      this.sealHere(group);
+      return;
+    }
+    this.commitEach(group);
+  }
+
+  /** A group sealed commit by commit, each signed on its own, in one transaction. */
+  private commitEach(group: ReadonlyArray<PendingAppend>): void {
     const outcomes = new Array<Outcome>(group.length);
     try {
-      if (group.length === 1) {
-        outcomes[0] = { ok: this.appendTx(group[0]!) };
-      } else {
-        this.groupTx(group, outcomes);
-      }
+      if (group.length === 1) outcomes[0] = { ok: this.appendTx(group[0]!) };
+      else this.groupTx(group, outcomes);
     } catch (err) {
       // The commit itself failed (a closed database, a lock held too long): nothing of the
       // group was stored.
@@ -368,25 +375,15 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
    * id constraints make such a commit fail whole, like any failed write below.)
    */
   private sealInWorker(group: ReadonlyArray<PendingAppend>): void {
-    const toSign: Envelope[] = [];
-    const sources: string[] = [];
-    const hashes: string[] = [];
-    let prepared;
-    try {
-      prepared = this.checkTx(group, toSign, sources, hashes);
-    } catch (err) {
-      // The read transaction itself failed (a closed database). The unsettled ids and heads
-      // may hold part of this group: it fails in its turn, and with it every later group.
-      this.flights.push({ group, prepared: group.map(() => ({ err })), state: 'failed', error: err });
-      this.land();
-      return;
-    }
-    const flight: Flight = { group, prepared, state: 'signing' };
-    this.flights.push(flight);
-    const signed = toSign.length > 0 ? this.signer!.sign(sources, hashes) : Promise.resolve([]);
+    const checked = this.checkGroup(group);
+    if (!checked) return;
+    const { flight, toSign } = checked;
+    const plan = planSignatures(toSign);
+    const signed = plan.requests.length > 0 ? this.signer!.sign(plan.requests.map((r) => r.source), plan.requests.map((r) => r.message.toString('hex'))) : Promise.resolve([]);
     signed.then(
       (sigs) => {
-        for (let i = 0; i < toSign.length; i++) (toSign[i] as { sig: string }).sig = sigs[i]!;
+        const heads = plan.finish(sigs);
+        for (let i = 0; i < toSign.length; i++) (toSign[i] as { sig: string }).sig = heads[i]!;
         flight.state = 'signed';
         this.land();
       },
@@ -396,6 +393,44 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
         this.land();
       },
     );
+  }
+
+  /** The same as sealInWorker, signing on this thread at once. */
+  private sealHere(group: ReadonlyArray<PendingAppend>): void {
+    const checked = this.checkGroup(group);
+    if (!checked) return;
+    try {
+      signHeads(checked.toSign, this.opts.keyring);
+    } catch {
+      // A source that cannot sign (no key): the whole batch fails with it, so seal the group
+      // again commit by commit, where only the appends that need that key are refused. On
+      // this path no other group is in flight, so what is unsettled is this group alone.
+      this.flights.pop();
+      this.unsettledIds.clear();
+      this.unsettledHeads.clear();
+      this.commitEach(group);
+      return;
+    }
+    checked.flight.state = 'signed';
+    this.land();
+  }
+
+  /** Check and hash a group and put it in line as a flight, or fail it (and land) when the read itself fails. */
+  private checkGroup(group: ReadonlyArray<PendingAppend>): { flight: Flight; toSign: Envelope[] } | undefined {
+    const toSign: Envelope[] = [];
+    let prepared;
+    try {
+      prepared = this.checkTx(group, toSign);
+    } catch (err) {
+      // The read transaction itself failed (a closed database). The unsettled ids and heads
+      // may hold part of this group: it fails in its turn, and with it every later group.
+      this.flights.push({ group, prepared: group.map(() => ({ err })), state: 'failed', error: err });
+      this.land();
+      return undefined;
+    }
+    const flight: Flight = { group, prepared, state: 'signing' };
+    this.flights.push(flight);
+    return { flight, toSign };
   }
 
   /** Commit the signed groups at the front of the line, in order. */
