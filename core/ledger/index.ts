@@ -8,3 +8,4 @@ export { ChainVerifier, type ChainVerdict, type Judged, type VerifiedHead } from
 export { keysOf, type KeyResolver } from './key-resolver.ts';
 export { SignatureCache } from './signature-cache.ts';
 export { BATCH_SIG_PREFIX, MAX_BATCH, isBatchSig, parseBatchSig, planSignatures, signedMessage, type SignRequest } from './batch-signature.ts';
+export { BatchingSigner } from './batching-signer.ts';

@@ -4,7 +4,8 @@ import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.t
 import { CacoError, ConcurrencyError, InvalidArgumentError } from '../errors/errors.ts';
 import type { Keyring } from '../ledger/keyring.ts';
 import type { KeyResolver } from '../ledger/key-resolver.ts';
-import { sealBatch } from '../ledger/seal.ts';
+import { hashBatch, headsOf } from '../ledger/seal.ts';
+import { BatchingSigner } from '../ledger/batching-signer.ts';
 import { ChainVerifier, type VerifiedHead } from '../ledger/chain-verifier.ts';
 import { connectNats } from '../bus/nats-bus.ts';
 import type { NatsCredentials } from '../nats-auth/credentials.ts';
@@ -96,6 +97,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
   /** Last known head per ledger stream; `null` = known not to exist. A hint: the server decides. */
   private readonly heads = new Map<string, Head | null>();
   private readonly keys: KeyResolver;
+  private readonly signer: BatchingSigner;
   private readonly q: NatsQuarantineStore;
   /** Appends to one ledger stream run one after another; different streams run in parallel. */
   private readonly locks = new Map<string, Promise<void>>();
@@ -115,6 +117,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
     this.subjectPrefix = ledgerSubjectPrefix(opts.site);
     this.retryOpts = opts.unavailableBudgetMs !== undefined ? { budgetMs: opts.unavailableBudgetMs } : {};
     this.keys = opts.keys ?? opts.keyring;
+    this.signer = new BatchingSigner(opts.keyring);
     this.q = new NatsQuarantineStore(nc, jsm, js, quarantineBucketName(opts.site), opts.replicas ?? 1);
   }
 
@@ -176,7 +179,10 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
         if (storedSeq !== undefined) return this.idempotentResult(stream, events, storedSeq);
         throw new ConcurrencyError(stream, describeExpected(expected), head?.verified?.revision ?? 'no-stream');
       }
-      const sealed = sealBatch(stream, events, head?.verified, this.opts.keyring);
+      // Hashed here; the head signed with the heads of the other appends made in the same turn
+      // (one signature per source for all of them, see core/ledger/batch-signature.ts).
+      const sealed = hashBatch(stream, events, head?.verified);
+      await Promise.all(headsOf([sealed]).map(async (h) => ((h as { sig: string }).sig = await this.signer.sign(h.source, h.hash))));
       const body = encodeCommit(sealed);
       const max = this.nc.info?.max_payload;
       if (max !== undefined && body.byteLength > max) {

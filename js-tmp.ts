@@ -1,0 +1,15 @@
+import { JetStreamEventStore } from './core/store/jetstream-store.ts';
+import { MemoryKeyring } from './core/ledger/index.ts';
+import { connectNats } from './core/bus/nats-bus.ts';
+const keyring = new MemoryKeyring();
+const nc = await connectNats({ servers: '127.0.0.1:4222', name: 'p' });
+const site = `prof${process.pid}`;
+const store = await JetStreamEventStore.connect({ nc, site, keyring });
+let seq = 0;
+const ev = () => { const n = ++seq; return { id: `bench-${process.pid}-${n}`, type: 'compute.job.started', version: 1, time: new Date(1_688_169_600_000 + n * 1000).toISOString(), source: 'compute', correlationId: `corr-${n % 997}`, causationId: `cause-${n}`, data: { jobId: `job-${n % 5000}`, at: new Date(1_688_169_600_000 + n * 1000).toISOString(), kw: 700 + (n % 100) } }; };
+const n = 20000; let next = 0;
+const c0 = process.cpuUsage(); const t0 = performance.now();
+await Promise.all(Array.from({ length: 256 }, async (_, w) => { for (;;) { const i = next++; if (i >= n) return; await store.append(`job-${w}-${i % 50}`, [ev()], 'any'); } }));
+const c = process.cpuUsage(c0);
+console.log('ms', (performance.now() - t0).toFixed(0), 'cpu µs/ev', ((c.user + c.system) / n).toFixed(1));
+await store.destroy(); await store.close(); await nc.close();
