@@ -33,6 +33,7 @@ import { verifyLedger } from '../../../core/ledger/verify.ts';
 import { SignatureCache } from '../../../core/ledger/signature-cache.ts';
 import { ChainVerifier } from '../../../core/ledger/chain-verifier.ts';
 import { SqliteEventStore } from '../../../core/store/sqlite-store.ts';
+import { BatchingSigner } from '../../../core/ledger/batching-signer.ts';
 import type { Envelope, NewEvent } from '../../../core/envelope/envelope.ts';
 
 const H = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
@@ -225,4 +226,28 @@ test('SQLite: appends in flight together are signed once per group and source; t
     await reopened.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('BatchingSigner: heads asked for in the same turn share one signature per source; a source that cannot sign refuses only its own', async () => {
+  const signs: string[] = [];
+  const refusing = new MemoryKeyring('batch-sigs');
+  const orig = refusing.sign.bind(refusing);
+  refusing.sign = (source, bytes) => {
+    if (source === 'nokey') throw new Error('no key for nokey');
+    signs.push(source);
+    return orig(source, bytes);
+  };
+  const signer = new BatchingSigner(refusing);
+  const heads = Array.from({ length: 12 }, (_, i) => hashBatch(`job-bsig-${i}`, [ev(i < 8 ? 'compute' : i < 11 ? 'grid' : 'nokey')], undefined)[0]!);
+  const results = await Promise.allSettled(heads.map((h) => signer.sign(h.source, h.hash)));
+  assert.deepEqual(results.map((r) => r.status), [...Array(11).fill('fulfilled'), 'rejected']);
+  assert.deepEqual(signs.sort(), ['compute', 'grid']);
+  results.forEach((r, i) => {
+    if (r.status === 'fulfilled') assert.equal(checkSignature({ ...heads[i]!, sig: r.value }, keyring), null);
+  });
+  // A head asked for alone, in a later turn, is signed plainly.
+  const lone = hashBatch('job-bsig-lone', [ev()], undefined)[0]!;
+  const sig = await signer.sign(lone.source, lone.hash);
+  assert.equal(Buffer.from(sig, 'base64').length, 64);
+  assert.equal(checkSignature({ ...lone, sig }, keyring), null);
 });
