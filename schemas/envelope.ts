@@ -9,7 +9,7 @@ const StreamName = Schema.String.check(Schema.isPattern(/^[A-Za-z0-9][A-Za-z0-9_
 /** A signature: base64 or any other printable encoding, bounded. */
 const Signature = Schema.String.check(Schema.isPattern(/^[!-~]{1,1024}$/u, { expected: 'a signature of 1 to 1,024 printable ASCII characters' }));
 
-/** A ledger event's signature: '' when its commit's head signs for it. */
+/** A ledger event's signature: '' when its commit's head signs for it; base64 ed25519, or a batch signature `mb1:…` with its inclusion proof (docs/ledger.md). */
 const LedgerSignature = Schema.String.check(Schema.isPattern(/^[!-~]{0,1024}$/u, { expected: 'a signature of at most 1,024 printable ASCII characters' }));
 
 /** The envelope fields every message has, with the rules the decoder and the JSON Schemas share. */

@@ -32,21 +32,32 @@ export const MAX_BATCH = 16;
 /** The largest tree a reader accepts: bounds the work a forged `sig` can ask for. */
 export const MAX_VERIFIED_BATCH = 1024;
 
-const LEAF = Buffer.from([0x00]);
-const NODE = Buffer.from([0x01]);
 const DOMAIN = Buffer.from('caco-batch/1\0', 'utf8');
 
 /** One-shot hashing (Node >= 20.12) skips the Hash object, which costs more than the hash here. */
 const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: Buffer, encoding: 'buffer') => Buffer }).hash;
 const sha256 = (...parts: Buffer[]): Buffer => {
-  if (oneShot) return oneShot('sha256', Buffer.concat(parts), 'buffer');
+  if (oneShot) return oneShot('sha256', parts.length === 1 ? parts[0]! : Buffer.concat(parts), 'buffer');
   const h = createHash('sha256');
   for (const p of parts) h.update(p);
   return h.digest();
 };
 
-export const leafHash = (hashHex: string): Buffer => sha256(LEAF, Buffer.from(hashHex, 'hex'));
-const nodeHash = (left: Buffer, right: Buffer): Buffer => sha256(NODE, left, right);
+export function leafHash(hashHex: string): Buffer {
+  // One buffer, written in place: this runs for every head of every batch, signed or read.
+  const b = Buffer.allocUnsafe(33);
+  b[0] = 0x00;
+  b.write(hashHex, 1, 'hex');
+  return sha256(b);
+}
+
+function nodeHash(left: Buffer, right: Buffer): Buffer {
+  const b = Buffer.allocUnsafe(65);
+  b[0] = 0x01;
+  left.copy(b, 1);
+  right.copy(b, 33);
+  return sha256(b);
+}
 
 /**
  * The tree's levels, leaves first, root last. Pairing neighbours level by level and carrying
@@ -211,7 +222,17 @@ export function planSignatures(
       plans.forEach((p, r) => {
         const sig = sigs[r]!;
         if (!p.paths) out[p.members[0]!] = sig;
-        else p.members.forEach((i, m) => (out[i] = encodeBatchSig({ index: m, size: p.members.length, path: p.paths![m]!, sig })));
+        else {
+          // A node is a sibling on many heads' paths: encode it once.
+          const text = new Map<Buffer, string>();
+          const enc = (b: Buffer) => {
+            let t = text.get(b);
+            if (t === undefined) text.set(b, (t = b.toString('base64')));
+            return t;
+          };
+          const n = p.members.length;
+          p.members.forEach((i, m) => (out[i] = `${BATCH_SIG_PREFIX}${m}/${n}:${p.paths![m]!.map(enc).join(',')}:${sig}`));
+        }
       });
       return out;
     },
