@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { ConcurrencyError, InvalidArgumentError } from '../../core/errors/errors.ts';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
+import { verifyLedger } from '../../core/ledger/verify.ts';
 import { JetStreamEventStore } from '../../core/store/jetstream-store.ts';
 import { NatsBus, NatsUnavailableError } from '../../core/bus/nats-bus.ts';
 import { natsSkip, natsUrl, uniqueToken } from '../support/nats.ts';
@@ -57,6 +58,20 @@ describe('JetStreamEventStore on a shared server', { skip }, () => {
     assert.equal(events.length, 40);
     assert.deepEqual(new Set(events.map((e) => e.id)), new Set(results.map((r) => r.events[0]!.id)));
     assertChains(events, keyring);
+  });
+
+  test('appends made in the same turn share one batch signature per source; each head is proven alone and the ledger verifies', async () => {
+    const site = uniqueToken('batchsig');
+    const store = await open(site);
+    await Promise.all(Array.from({ length: 12 }, (_, i) => store.append(`job-b${i}`, [newEvent({ i })], 'any')));
+    const events = await collect(store.readAll());
+    assert.equal(events.length, 12);
+    const batched = events.filter((e) => e.sig.startsWith('mb1:'));
+    assert.ok(batched.length >= 2, `appends in one turn are signed together (${batched.length} batch signatures)`);
+    assert.ok(new Set(batched.map((e) => e.sig.slice(e.sig.lastIndexOf(':') + 1))).size < batched.length, 'several heads share one signature');
+    const report = await verifyLedger(store, keyring);
+    assert.equal(report.ok, true, JSON.stringify(report.broken.slice(0, 2)));
+    for (const e of events) assertChains([e], keyring);
   });
 
   test('layout: stream CACO_<SITE>, subject caco.<site>.ledger.<stream>, one message per append, the duplicate window', async () => {
