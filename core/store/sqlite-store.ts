@@ -5,7 +5,7 @@ import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.t
 import { ConcurrencyError, InvalidArgumentError } from '../errors/errors.ts';
 import type { Keyring, SigningKeys } from '../ledger/keyring.ts';
 import { hashBatch, sealBatch, signHeads, signsFor } from '../ledger/seal.ts';
-import { planSignatures } from '../ledger/batch-signature.ts';
+import { MAX_BATCH, planSignatures } from '../ledger/batch-signature.ts';
 import { WorkerSigner } from '../ledger/worker-signer.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
 import { envelopeOfRow, EVENT_COLUMNS, readEventRow, unreadableRowError, type EventRow } from './sql-rows.ts';
@@ -57,11 +57,28 @@ interface Flight {
 }
 
 /**
- * With 'auto' signing, a group this small signs on the main thread when nothing is in
- * flight: a lone append would otherwise wait a round trip to the worker for ~30 µs of work.
+ * With 'auto' signing, a group that needs fewer signatures than this signs on the main
+ * thread when nothing is in flight: a lone append would otherwise wait a round trip to the
+ * worker for ~30 µs of work. Commits stored together share a signature per source (up to
+ * MAX_BATCH), so 64 appends of one agent need 4, not 64.
  */
-const WORKER_MIN_EVENTS = 8;
+const WORKER_MIN_SIGNATURES = 8;
 
+
+/** About how many signatures a group's heads need: one per source for every MAX_BATCH of its commits (see batch-signature.ts). */
+function signaturesNeeded(group: ReadonlyArray<PendingAppend>): number {
+  const perSource = new Map<string, number>();
+  for (const a of group) {
+    // A commit has a head per run of one source (see signsFor).
+    for (let i = 0; i < a.events.length; i++) {
+      const source = a.events[i]!.source;
+      if (i === a.events.length - 1 || a.events[i + 1]!.source !== source) perSource.set(source, (perSource.get(source) ?? 0) + 1);
+    }
+  }
+  let n = 0;
+  for (const count of perSource.values()) n += Math.ceil(count / MAX_BATCH);
+  return n;
+}
 
 /** Rows per read in readAll: large enough to amortise the query, small enough to stay in the young generation. */
 const READ_PAGE = 1000;
@@ -359,9 +376,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
    */
   private wantsWorker(group: ReadonlyArray<PendingAppend>): boolean {
     if (this.opts.signing === 'worker') return true;
-    let n = 0;
-    for (const a of group) if ((n += a.events.length) >= WORKER_MIN_EVENTS) break;
-    if (n < WORKER_MIN_EVENTS) return false;
+    if (signaturesNeeded(group) < WORKER_MIN_SIGNATURES) return false;
     if (this.signer!.isReady) return true;
     this.signer!.start();
     return false;

@@ -226,7 +226,9 @@ describe('SQLite store, signing in a worker: the same ledger, the same guarantee
   });
 
   test("'auto' signs a lone append here and a burst in the worker, with the same result", async () => {
-    const burst = (tag: string) => Array.from({ length: 20 }, (_, i) => ev(`${tag}${i}`, i % 2 ? 'grid' : 'compute'));
+    // Eight sources in turn: 40 heads that need 8 signatures even in batches (a burst of one
+    // source's commits would share a few signatures and stay on the main thread).
+    const burst = (tag: string) => Array.from({ length: 20 }, (_, i) => ev(`${tag}${i}`, `agent-${i % 8}`));
     let main: unknown[] = [];
     await withStore('main-thread', async (store, path) => {
       await store.append('job-1', [ev('one')], 'no-stream');
