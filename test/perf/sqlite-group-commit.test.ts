@@ -62,6 +62,33 @@ describe('SQLite group commit: appends in one turn share a transaction, each sta
     });
   });
 
+  test('a group whose heads are signed together (no source refused): the same refusals, one signature for the commits that land, and the ledger verifies', async () => {
+    await withStore(async (store, keyring) => {
+      await store.append('job-1', [ev('seed')], 'no-stream');
+      const results = await Promise.allSettled([
+        store.append('job-2', [ev('a1'), ev('a2')], 'no-stream'),
+        store.append('job-1', [ev('b1')], 5), // wrong expected revision
+        store.append('job-4', [ev('d1'), ev('seed')], 'any'), // second id stored by another append
+        store.append('job-1', [ev('e1')], 0),
+        store.append('job-1', [ev('f1')], 1), // chains on e1, signed in the same batch
+        store.append('job-2', [ev('a1'), ev('a2')], 'no-stream'), // retry of the first: idempotent
+      ]);
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+      assert.ok((results[1] as PromiseRejectedResult).reason instanceof ConcurrencyError);
+      assert.ok((results[2] as PromiseRejectedResult).reason instanceof InvalidArgumentError);
+      const all: Array<{ id: string; sig: string }> = [];
+      for await (const e of store.readAll()) all.push({ id: `${e.stream}@${e.revision}:${e.id}`, sig: e.sig });
+      assert.deepEqual(all.map((e) => e.id), ['job-1@0:seed', 'job-2@0:a1', 'job-2@1:a2', 'job-1@1:e1', 'job-1@2:f1']);
+      // a2, e1 and f1 head their commits and share one batch signature; a1 is vouched for by a2.
+      const heads = all.slice(1).filter((e) => e.sig !== '');
+      assert.equal(heads.length, 3);
+      assert.ok(heads.every((e) => e.sig.startsWith('mb1:')));
+      assert.equal(new Set(heads.map((e) => e.sig.slice(e.sig.lastIndexOf(':') + 1))).size, 1);
+      const report = await verifyLedger(store, keyring);
+      assert.equal(report.ok, true, JSON.stringify(report.broken));
+    });
+  });
+
   test('a subscriber sees a group only after it committed, and every event once', async () => {
     await withStore(async (store) => {
       const seen: number[] = [];
