@@ -25,10 +25,11 @@ export const TICK = 'tick';
 /**
  * The grid agent. Every half-hour it reads the last days of signals from its source, publishes
  * what was observed for the half-hours that have ended since its last tick, a 48 h forecast
- * of carbon intensity and price, and the stress windows in it not announced before. When the
- * source fails or the history is too thin it publishes `grid.signal.degraded` instead of a
- * forecast; the last good forecast stays the one in force (decideTick). Time comes only from
- * `ctx.now()`.
+ * of carbon intensity and price (the carbon P50 is the operator's own national forecast where
+ * the source offers one, i.e. live; operator-forecast.ts), and the stress windows in it not
+ * announced before. When the source fails or the history is too thin it publishes
+ * `grid.signal.degraded` instead of a forecast; the last good forecast stays the one in force
+ * (decideTick). Time comes only from `ctx.now()`.
  */
 export function createGridAgent(deps: GridAgentDeps): GridAgent {
   const tickDeps: TickDeps = {
@@ -56,6 +57,14 @@ export function createGridAgent(deps: GridAgentDeps): GridAgent {
     evolve: evolveGrid,
     onStart(ctx) {
       armedAt = Number.NEGATIVE_INFINITY;
+      if (deps.source.publishedForecast && deps.source.forecastRegionId !== undefined) {
+        // A region's forecast is not a forecast of the national intensity the model forecasts
+        // and `observed` reports, so it is not blended in (tick.ts); say so once, not every tick.
+        ctx.log.warn(
+          { source: deps.source.name, forecastRegionId: deps.source.forecastRegionId },
+          "the source's published carbon forecast is regional; the national carbon forecast does not use it",
+        );
+      }
       // Tick at once: a forecast for the current half-hour at start-up, and a tick cut short by a
       // crash (signals appended, forecast not) is completed now rather than lost.
       arm(ctx, ctx.now());

@@ -24,6 +24,14 @@ export {
   type SeriesForecast,
   type SeriesForecaster,
 } from './forecaster.ts';
+export {
+  withOperatorForecast,
+  operatorP50s,
+  shiftedBand,
+  operatorSuffix,
+  OPERATOR_FORECAST_SUFFIX,
+  LATE_REVISION_FORECAST_SUFFIX,
+} from './operator-forecast.ts';
 export { naiveSeriesForecaster, NAIVE_MODEL_ID, NAIVE_MODEL_VERSION, type NaiveOptions } from './naive-forecaster.ts';
 export { lstmSeriesForecaster, loadGridForecaster, type LoadedForecaster, type LoadOptions } from './lstm-forecaster.ts';
 export {

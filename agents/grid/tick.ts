@@ -7,7 +7,8 @@ import { ForecastPublished, SignalDegraded, SignalObserved, StressExpected, type
 import { forecastProblem, ForecastInputError, type Forecaster, type GridForecast, type SeriesForecast } from './forecaster.ts';
 import { STREAMS, type GridState } from './grid-state.ts';
 import { checkHistory, type HistoryRequirements } from './history.ts';
-import { degradedFields, type GuardedSignalSource, type SignalPoint } from './sources/index.ts';
+import { withOperatorForecast } from './operator-forecast.ts';
+import { degradedFields, type ForecastPoint, type GuardedSignalSource, type SignalPoint } from './sources/index.ts';
 import { detectStress, unannounced, type StressOptions, type StressWindow } from './stress.ts';
 
 /** What a tick reads from: the guarded source, the forecaster and the settings, all resolved. */
@@ -59,17 +60,26 @@ export async function decideTick(deps: TickDeps, state: GridState, nowMs: number
   const problem = forecastProblem(forecast.carbon) ?? forecastProblem(forecast.price);
   if (problem) return degraded({ source: 'forecaster', reason: `BadForecast: ${problem}` });
 
+  // The operator's own carbon forecast, where the source has one for this tick, is the carbon
+  // P50 where it covers (operator-forecast.ts says why); the price forecast has no such input.
+  // No await at all without one, so a tick without the input runs exactly as it always has.
+  const fetchOperator = operatorForecastOf(deps.source);
+  const operator = fetchOperator ? await fetchOperator(nowMs, log) : [];
+  const carbon = withOperatorForecast(forecast.carbon, operator, tickMs, deps.source.forecastProvenance);
+  // The model's own object comes back when the operator covered nothing: then it was no input.
+  const used = carbon !== forecast.carbon ? operator : [];
+
   const forecastId = forecastIdOf(tickMs);
   const published = eventOf(ForecastPublished, {
     forecastId,
     issuedAt: new Date(nowMs).toISOString(),
     startsAt: new Date(tickMs).toISOString(),
     slotMinutes: 30,
-    inputsHash: forecastInputsHash(history, nowMs),
-    carbonGPerKwh: onWire(forecast.carbon),
+    inputsHash: forecastInputsHash(history, nowMs, used),
+    carbonGPerKwh: onWire(carbon),
     priceGbpPerMwh: onWire(forecast.price),
   });
-  const windows = unannounced(detectStress({ startMs: tickMs, nowMs, carbon: forecast.carbon.points, price: forecast.price.points }, deps.stress), state.announced, deps.stress);
+  const windows = unannounced(detectStress({ startMs: tickMs, nowMs, carbon: carbon.points, price: forecast.price.points }, deps.stress), state.announced, deps.stress);
   // The forecast marks the tick done (lastTickMs). What comes before it is idempotent (signals
   // after the last observed), so a tick cut short before the forecast is re-run whole on
   // restart; windows cut off after it are still unannounced and go out with the next tick.
@@ -78,6 +88,29 @@ export async function decideTick(deps: TickDeps, state: GridState, nowMs: number
     decision(state, STREAMS.forecasts, [published]),
     decision(state, STREAMS.stress, windows.map((w) => stressEvent(w, forecastId))),
   ].filter((d) => d.events.length > 0);
+}
+
+/**
+ * How to fetch the operator's forecast from this source, or null when there is none to use: the
+ * source has none (the recorded archive without its opt-in), or it is a region's rather than the
+ * national series the model forecasts. A failed fetch gives nothing and is logged; the model's
+ * forecast stands. It is not a `grid.signal.degraded`, which would tell consumers there is no
+ * fresh forecast when there is one (its modelId shows the operator's input was missing).
+ */
+function operatorForecastOf(source: GuardedSignalSource): ((nowMs: number, log: Logger) => Promise<ReadonlyArray<ForecastPoint>>) | null {
+  const fetch = source.publishedForecast?.bind(source);
+  if (!fetch || source.forecastRegionId !== undefined) return null;
+  return async (nowMs, log) => {
+    try {
+      const r = await fetch(nowMs);
+      if (r.ok) return r.value;
+      log.warn({ ...degradedFields(r.failure) }, "operator's carbon forecast unavailable; publishing the model's alone");
+    } catch (e) {
+      // A bug in the source; the model's forecast is still good, so it goes out.
+      log.error({ err: e instanceof Error ? e.stack : String(e) }, "operator's carbon forecast failed; publishing the model's alone");
+    }
+    return [];
+  };
 }
 
 function decision(state: GridState, stream: string, events: ReadonlyArray<EventToAppend<GridEvent>>): Decision<GridEvent> {
@@ -133,8 +166,10 @@ export function stressIdOf(w: Pick<StressWindow, 'kind' | 'startMs'>): string {
  * SHA-256 of the canonical JSON of what the forecaster was given: the issue time and the
  * history exactly as the source returned it. Anyone with the source can rebuild the inputs
  * (`observed(now − lookback, now, now)`: 8 days, or the forecaster's `historySlots`) and check the hash before re-running the models.
+ * When the operator's forecast gave carbon P50s, its points as the source returned them are an
+ * input too (hashed as `operatorForecast`); without them the hash is what it always was.
  */
-export function forecastInputsHash(history: ReadonlyArray<SignalPoint>, nowMs: number): string {
+export function forecastInputsHash(history: ReadonlyArray<SignalPoint>, nowMs: number, operator: ReadonlyArray<ForecastPoint> = []): string {
   const points = history.map((p) => ({
     fromMs: p.fromMs,
     carbonActualGPerKwh: p.carbonActualGPerKwh,
@@ -142,5 +177,9 @@ export function forecastInputsHash(history: ReadonlyArray<SignalPoint>, nowMs: n
     imbalancePriceGbpPerMwh: p.imbalancePriceGbpPerMwh,
     marketIndexPriceGbpPerMwh: p.marketIndexPriceGbpPerMwh,
   }));
-  return createHash('sha256').update(canonicalJson({ nowMs, history: points })).digest('hex');
+  const inputs =
+    operator.length === 0
+      ? { nowMs, history: points }
+      : { nowMs, history: points, operatorForecast: operator.map((p) => ({ fromMs: p.fromMs, carbonForecastGPerKwh: p.carbonForecastGPerKwh })) };
+  return createHash('sha256').update(canonicalJson(inputs)).digest('hex');
 }

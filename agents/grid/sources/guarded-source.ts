@@ -12,6 +12,7 @@ export type SourceResult<T> = { readonly ok: true; readonly value: T } | { reado
 export interface GuardedSignalSource {
   readonly name: string;
   readonly forecastProvenance?: ForecastProvenance;
+  readonly forecastRegionId?: number;
   observed(fromMs: number, toMs: number, nowMs: number): Promise<SourceResult<SignalPoint[]>>;
   publishedForecast?(nowMs: number): Promise<SourceResult<ForecastPoint[]>>;
 }
@@ -21,6 +22,7 @@ export function guardSource(source: SignalSource): GuardedSignalSource {
   return {
     name: source.name,
     ...(source.forecastProvenance ? { forecastProvenance: source.forecastProvenance } : {}),
+    ...(source.forecastRegionId !== undefined ? { forecastRegionId: source.forecastRegionId } : {}),
     observed: (fromMs, toMs, nowMs) => settle(() => source.observed(fromMs, toMs, nowMs)),
     ...(forecast ? { publishedForecast: (nowMs: number) => settle(() => forecast(nowMs)) } : {}),
   };

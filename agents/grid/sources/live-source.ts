@@ -31,11 +31,16 @@ export class LiveSignalSource implements SignalSource {
 
   /** Present only with a carbon client: the prices have no published forecast. */
   readonly publishedForecast?: (nowMs: number) => Promise<ForecastPoint[]>;
+  /** Set when `publishedForecast` is a region's, not the national series `observed` reports. */
+  readonly forecastRegionId?: number;
 
   constructor(private readonly opts: LiveSignalSourceOptions) {
     if (!opts.carbon && !opts.elexon) throw new RangeError('LiveSignalSource needs a carbon client, an Elexon client or both');
     const carbon = opts.carbon;
-    if (carbon) this.publishedForecast = (nowMs) => this.forecastFrom(carbon, nowMs);
+    if (carbon) {
+      this.publishedForecast = (nowMs) => this.forecastFrom(carbon, nowMs);
+      if (opts.forecastRegionId !== undefined) this.forecastRegionId = opts.forecastRegionId;
+    }
   }
 
   async observed(fromMs: number, toMs: number, nowMs: number): Promise<SignalPoint[]> {

@@ -47,10 +47,18 @@ export interface SignalSource {
   observed(fromMs: number, toMs: number, nowMs: number): Promise<SignalPoint[]>;
   /**
    * The publisher's own carbon forecast for the half-hours from the one containing `nowMs` up
-   * to 48 h later (at most 96 points), if the source has one.
+   * to 48 h later (at most 96 points), if the source has one. The grid agent publishes it as
+   * the carbon P50 where it covers (`../operator-forecast.ts`), so a source offers it only if
+   * it was really known at `nowMs`, or says otherwise in `forecastProvenance`.
    */
   publishedForecast?(nowMs: number): Promise<ForecastPoint[]>;
   readonly forecastProvenance?: ForecastProvenance;
+  /**
+   * The Carbon Intensity region `publishedForecast` is for (London is 13). Absent: GB national,
+   * the series `observed` reports as `carbonActualGPerKwh` and the grid agent forecasts; only
+   * then is it a forecast of the same thing (the agent uses no other).
+   */
+  readonly forecastRegionId?: number;
 }
 
 export const emptyPoint = (fromMs: number): SignalPoint => ({

@@ -91,6 +91,9 @@ describe('LiveSignalSource', () => {
     assert.equal(f.urls[0]!.pathname, '/intensity/2026-01-15T16:30Z/fw48h');
     assert.equal(fc.length, 96);
     assert.deepEqual(fc.slice(0, 3).map((p) => p.carbonForecastGPerKwh), [231, 244, 229]);
+    // National: the series `observed` reports, so the grid agent may use it as its carbon P50.
+    assert.equal(live(f).forecastRegionId, undefined);
+    assert.equal(guardSource(live(f)).forecastRegionId, undefined);
   });
 
   test('published forecast: regional (London, 13) when configured', async () => {
@@ -99,6 +102,9 @@ describe('LiveSignalSource', () => {
     assert.equal(f.urls[0]!.pathname, '/regional/intensity/2026-01-15T17:00Z/fw48h/regionid/13');
     assert.equal(fc.length, 96);
     assert.equal(fc[0]!.carbonForecastGPerKwh, 252);
+    // Said so, and kept through the guard: a region's forecast is not the national series.
+    assert.equal(live(f, { forecastRegionId: 13 }).forecastRegionId, 13);
+    assert.equal(guardSource(live(f, { forecastRegionId: 13 })).forecastRegionId, 13);
   });
 
   test('carbon only: prices stay null; prices only: no published forecast', async () => {
