@@ -23,6 +23,9 @@ export function siteSignals(s: SiteSignals): { readonly source: SignalSource; re
       return { source: new RecordedSignalSource({ carbon, prices, offsetMs }), note: `grid signals: recorded 2023 data replayed as if current (offset ${Math.round(offsetMs / DAY_MS)} days)` };
     }
     case 'live':
-      return { source: new LiveSignalSource({ carbon: new CarbonIntensityClient(), elexon: new ElexonClient(), forecastRegionId: 13 }), note: 'grid signals: live Carbon Intensity API and Elexon Insights' };
+      // The national published forecast (fw48h), not London's region: the grid agent forecasts,
+      // observes and accounts the national intensity, and takes the operator's forecast as its
+      // carbon P50 only when it is that same series (agents/grid/operator-forecast.ts).
+      return { source: new LiveSignalSource({ carbon: new CarbonIntensityClient(), elexon: new ElexonClient() }), note: "grid signals: live Carbon Intensity API (observed, and the operator's national 48 h forecast as the carbon P50) and Elexon Insights" };
   }
 }
