@@ -144,7 +144,12 @@ export interface BatchSig {
 export const isBatchSig = (sig: string): boolean => sig.startsWith(BATCH_SIG_PREFIX);
 
 export function encodeBatchSig(b: BatchSig): string {
-  return `${BATCH_SIG_PREFIX}${b.index}/${b.size}:${b.path.map((p) => p.toString('base64')).join(',')}:${b.sig}`;
+  return formatBatchSig(b.index, b.size, b.path.map((p) => p.toString('base64')), b.sig);
+}
+
+/** The one place the `mb1:` form is written; siblings already in base64. */
+function formatBatchSig(index: number, size: number, siblings: ReadonlyArray<string>, sig: string): string {
+  return `${BATCH_SIG_PREFIX}${index}/${size}:${siblings.join(',')}:${sig}`;
 }
 
 const BATCH_SIG = /^mb1:(0|[1-9]\d{0,3})\/([1-9]\d{0,3}):((?:[A-Za-z0-9+/]{43}=)(?:,[A-Za-z0-9+/]{43}=)*)?:([A-Za-z0-9+/]{86}==)$/;
@@ -231,7 +236,7 @@ export function planSignatures(
             return t;
           };
           const n = p.members.length;
-          p.members.forEach((i, m) => (out[i] = `${BATCH_SIG_PREFIX}${m}/${n}:${p.paths![m]!.map(enc).join(',')}:${sig}`));
+          p.members.forEach((i, m) => (out[i] = formatBatchSig(m, n, p.paths![m]!.map(enc), sig)));
         }
       });
       return out;
