@@ -5,6 +5,7 @@ export * from './bus/index.ts';
 export * from './store/index.ts';
 export * from './ledger/index.ts';
 export * from './ids/index.ts';
+export * from './collections/index.ts';
 export * from './time/index.ts';
 export * from './runtime/index.ts';
 export * from './log/index.ts';

@@ -14,6 +14,7 @@ import {
 } from '../../beckn/index.ts';
 import { CALLBACK_ACTIONS, decodeBecknBody, type BecknBody, type BecknCallbackAction } from '../../schemas/beckn/index.ts';
 import type { AckAnswer, RawCallback } from './transport.ts';
+import { FifoMap } from '../../core/collections/index.ts';
 
 /**
  * The grid operator's door for callbacks: signature (by the BPP the context names), schema,
@@ -31,7 +32,7 @@ export interface CallbackIntakeDeps {
 const nackAnswer = (f: BecknFault): AckAnswer => ({ statusCode: 400, headers: {}, body: nackOf(f) });
 
 export class CallbackIntake {
-  private readonly answers = new Map<string, AckAnswer>();
+  private readonly answers = new FifoMap<string, AckAnswer>(10_000);
 
   constructor(private readonly d: CallbackIntakeDeps) {}
 
@@ -66,7 +67,6 @@ export class CallbackIntake {
       ? { statusCode: 200, headers: {}, body: ack() }
       : { statusCode: 500, headers: {}, body: nackOf(fault(BecknErrorCode.BUSINESS_ERROR, 'the BAP could not queue the callback')) };
     this.answers.set(ctx.message_id, answer);
-    if (this.answers.size > 10_000) this.answers.delete(this.answers.keys().next().value!);
     return answer;
   }
 }

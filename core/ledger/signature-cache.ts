@@ -1,3 +1,5 @@
+import { FifoMap } from '../collections/fifo-map.ts';
+
 /**
  * Signatures this process has already verified (or made): event hash → signature. Checking
  * an ed25519 signature costs ~100× hashing the event, and every reader in a process (each
@@ -7,19 +9,17 @@
  * decides. Bounded: the oldest entries go first.
  */
 export class SignatureCache {
-  private readonly sigs = new Map<string, string>();
+  private readonly sigs: FifoMap<string, string>;
 
-  constructor(private readonly capacity = 50_000) {}
+  constructor(capacity = 50_000) {
+    this.sigs = new FifoMap(capacity);
+  }
 
   has(hash: string, sig: string): boolean {
     return this.sigs.get(hash) === sig;
   }
 
   add(hash: string, sig: string): void {
-    if (this.sigs.size >= this.capacity) {
-      const oldest = this.sigs.keys().next();
-      if (!oldest.done) this.sigs.delete(oldest.value);
-    }
     this.sigs.set(hash, sig);
   }
 

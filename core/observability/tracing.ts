@@ -1,6 +1,7 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import type { BasicTracerProvider, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ConfigError } from '../errors/errors.ts';
+import { FifoMap } from '../collections/fifo-map.ts';
 
 /**
  * Traces that follow a correlation id across HTTP, the bus and the agents, with the
@@ -134,11 +135,10 @@ export function contextOf(input: object): Context | undefined {
 // the relay normally publishes within milliseconds, and a miss only starts a new trace (the
 // correlation id attribute still ties it to the rest).
 const EVENT_CONTEXTS_MAX = 10_000;
-const eventContexts = new Map<string, Context>();
+const eventContexts = new FifoMap<string, Context>(EVENT_CONTEXTS_MAX);
 
 export function rememberEventContext(eventId: string, ctx: Context | undefined): void {
   if (!active || !ctx) return;
-  if (eventContexts.size >= EVENT_CONTEXTS_MAX) eventContexts.delete(eventContexts.keys().next().value!);
   eventContexts.set(eventId, ctx);
 }
 

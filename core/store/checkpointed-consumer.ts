@@ -1,5 +1,6 @@
 import type { Envelope } from '../envelope/envelope.ts';
 import type { CheckpointStore, EventStore, StoreSubscription, SubscribeAllOptions, SubscriptionStatus } from './event-store.ts';
+import { FifoSet } from '../collections/fifo-map.ts';
 
 /**
  * How a projection (or any reader outside the agents) follows the ledger without missing or
@@ -45,18 +46,8 @@ export interface CheckpointedConsumer {
   close(): Promise<void>;
 }
 
-/** A bounded set: the oldest ids are forgotten first. */
-export class RecentIds {
-  private readonly set = new Set<string>();
-  constructor(private readonly max: number) {}
-  has(id: string): boolean {
-    return this.set.has(id);
-  }
-  add(id: string): void {
-    this.set.add(id);
-    if (this.set.size > this.max) this.set.delete(this.set.values().next().value as string);
-  }
-}
+/** A bounded set of event ids: the oldest are forgotten first (O(1), see FifoSet). */
+export class RecentIds extends FifoSet<string> {}
 
 /**
  * The pure rule, separated so it can be checked on any delivery sequence: given what was

@@ -1,6 +1,7 @@
 import type { Envelope, NewEvent } from '../envelope/envelope.ts';
 import { ChainVerifier, type Judged } from '../ledger/chain-verifier.ts';
 import { SignatureCache } from '../ledger/signature-cache.ts';
+import { FifoMap } from '../collections/fifo-map.ts';
 import type { KeyResolver } from '../ledger/key-resolver.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Upcasters } from '../../schemas/index.ts';
@@ -259,7 +260,7 @@ const RECENT_VERDICTS = 2048;
 class ReaderJudge {
   private readonly verifier: ChainVerifier;
   /** Verdicts on the last events judged, by position (a redelivery goes back at most a page or a commit). */
-  private readonly recent = new Map<number, { hash: string; ok: boolean }>();
+  private readonly recent = new FifoMap<number, { hash: string; ok: boolean }>(RECENT_VERDICTS);
 
   constructor(
     private readonly store: VerifiedEventStore,
@@ -304,7 +305,6 @@ class ReaderJudge {
   }
 
   private remember(e: Envelope, ok: boolean): void {
-    if (this.recent.size >= RECENT_VERDICTS) this.recent.delete(this.recent.keys().next().value!);
     this.recent.set(e.position, { hash: e.hash, ok });
   }
 
