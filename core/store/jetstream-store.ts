@@ -1,4 +1,4 @@
-import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
+import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
 import { CacoError, ConcurrencyError, InvalidArgumentError } from '../errors/errors.ts';
@@ -16,6 +16,7 @@ import { NatsCheckpointStore } from './nats-checkpoints.ts';
 import { isStreamNotFound, WRONG_LAST_SEQUENCE } from './nats-streams.ts';
 import { readRange, type RawCommit } from './jetstream-reader.ts';
 import { retryWhileUnavailable, type RetryOptions } from './nats-retry.ts';
+import { JetStreamPublisher, type PublishAck } from './jetstream-publisher.ts';
 import { NatsQuarantineStore } from './nats-quarantine.ts';
 import { HandlerFailure, Resumer } from './resume.ts';
 import { keepStoredCommit } from './stored-form.ts';
@@ -104,6 +105,8 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
   private readonly subs = new Set<JetStreamSubscription>();
   private closed = false;
   private readonly retryOpts: RetryOptions;
+  /** Appends' publishes, their acknowledgements matched on one reply subscription (see jetstream-publisher.ts). */
+  private readonly publisher: JetStreamPublisher;
 
   private constructor(
     readonly nc: NatsConnection,
@@ -118,6 +121,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
     this.retryOpts = opts.unavailableBudgetMs !== undefined ? { budgetMs: opts.unavailableBudgetMs } : {};
     this.keys = opts.keys ?? opts.keyring;
     this.signer = new BatchingSigner(opts.keyring);
+    this.publisher = new JetStreamPublisher(nc, opts.ackTimeoutMs ?? 5000);
     this.q = new NatsQuarantineStore(nc, jsm, js, quarantineBucketName(opts.site), opts.replicas ?? 1);
   }
 
@@ -220,9 +224,13 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
    * buffered across a reconnect often has its ack lost), and the re-send is then answered
    * as a duplicate, because the server checks the message id before the expected sequence.
    */
-  private publishCommit(subject: string, body: Uint8Array, msgID: string, lastSeq: number): Promise<PubAck> {
+  private async publishCommit(subject: string, body: Uint8Array, msgID: string, lastSeq: number): Promise<PublishAck> {
     // Re-sent with the same id for as long as a leader election may last (see nats-retry.ts).
-    return retryWhileUnavailable(() => this.js.publish(subject, body, { msgID, expect: { lastSubjectSequence: lastSeq }, retries: 3 }), this.retryOpts);
+    const ack = await retryWhileUnavailable(() => this.publisher.publish(subject, body, { msgID, expectLastSubjectSequence: lastSeq }), this.retryOpts);
+    // Only the ledger stream captures its subjects: an acknowledgement naming another stream
+    // did not come from it, and its sequence would give the events wrong positions.
+    if (ack.stream !== this.streamName) throw new CacoError(`the acknowledgement of an append to ${subject} names stream "${ack.stream.slice(0, 64)}", not ${this.streamName}; the append's outcome is unknown (retrying it is safe)`);
+    return ack;
   }
 
   /**
@@ -232,7 +240,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
    */
   private async storedSeqOf(subject: string, msgID: string): Promise<number | undefined> {
     try {
-      const ack = await retryWhileUnavailable(() => this.js.publish(subject, new Uint8Array(0), { msgID, expect: { lastSubjectSequence: IMPOSSIBLE_SEQ } }), this.retryOpts);
+      const ack = await retryWhileUnavailable(() => this.publisher.publish(subject, new Uint8Array(0), { msgID, expectLastSubjectSequence: IMPOSSIBLE_SEQ }), this.retryOpts);
       return ack.duplicate ? ack.seq : undefined;
     } catch (err) {
       if (apiCode(err) === WRONG_LAST_SEQUENCE) return undefined;
@@ -496,6 +504,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
     this.closed = true;
     await Promise.all([...this.subs].map((s) => s.close()));
     await Promise.all([...this.locks.values()]);
+    this.publisher.close();
     if (this.owned && !this.nc.isClosed()) await this.nc.drain();
   }
 
