@@ -3,6 +3,7 @@ export { SqliteEventStore, type SqliteStoreOptions } from './sqlite-store.ts';
 export { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 export { validateAppend, expectationHolds, describeExpected } from './validate.ts';
 export { JetStreamEventStore, LedgerNotFoundError, type JetStreamStoreOptions } from './jetstream-store.ts';
+export { JetStreamPublisher, type JetStreamPublishOptions, type PublishAck } from './jetstream-publisher.ts';
 export { NatsCheckpointStore } from './nats-checkpoints.ts';
 export { CorruptCommitError, POSITIONS_PER_COMMIT, ledgerStreamName, ledgerSubjectPrefix, checkpointBucketName } from './jetstream-commit.ts';
 export { RecentIds, isNewDelivery, startCheckpointedConsumer, type CheckpointedConsumer, type CheckpointedConsumerOptions } from './checkpointed-consumer.ts';

@@ -102,7 +102,7 @@ describe('JetStreamPublisher on the local server', { skip }, () => {
   test('a reply that is not an acknowledgement is refused, never taken for a stored message', async () => {
     const replies = ['not json', 'null', '42', '{}', '{"stream":"","seq":3}', '{"stream":"X","seq":0}', '{"stream":"X","seq":1.5}', '{"stream":7,"seq":3}'];
     let next = 0;
-    const forger = nc.subscribe(subject('forged'), { callback: (_e, m) => m.respond(enc(replies[next++]!)) });
+    const forger = nc.subscribe(subject('forged'), { callback: (_e, m) => void m.respond(enc(replies[next++]!)) });
     try {
       await nc.flush();
       const p = publisher();
@@ -113,7 +113,7 @@ describe('JetStreamPublisher on the local server', { skip }, () => {
   });
 
   test('an error reply is nats.js\'s own JetStreamApiError with its codes', async () => {
-    const answer = nc.subscribe(subject('refuses'), { callback: (_e, m) => m.respond(enc('{"error":{"code":503,"err_code":10077,"description":"maximum messages exceeded"}}')) });
+    const answer = nc.subscribe(subject('refuses'), { callback: (_e, m) => void m.respond(enc('{"error":{"code":503,"err_code":10077,"description":"maximum messages exceeded"}}')) });
     try {
       await nc.flush();
       await assert.rejects(publisher().publish(subject('refuses'), enc('x')), (err: unknown) => {
