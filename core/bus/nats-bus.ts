@@ -5,6 +5,14 @@ import { CacoError, NoRespondersError, TimeoutError } from '../errors/errors.ts'
 import { loadNatsCredentials, type NatsCredentials } from '../nats-auth/credentials.ts';
 
 /** NATS could not be reached at start-up; the message names the URL and what to do. */
+/** A publish the bus could not take: the connection is closed or draining, or the message is too large. */
+export class BusPublishError extends CacoError {
+  override readonly _tag = 'BusPublishError';
+  constructor(message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+  }
+}
+
 export class NatsUnavailableError extends CacoError {
   override readonly _tag = 'NatsUnavailableError';
   constructor(readonly servers: string, cause: unknown, credentials?: string) {
@@ -73,6 +81,10 @@ export class NatsBus implements Bus {
   readonly kind = 'nats' as const;
   private readonly subs = new Set<NatsSubscription>();
   private closed = false;
+  /** Publishes of this turn, not yet handed to nats.js (see publish). */
+  private outbox: Array<{ readonly subject: string; readonly data: Uint8Array; readonly headers: MsgHdrs | undefined }> = [];
+  /** Why a publish taken earlier could not be handed over; thrown to the next publisher. */
+  private unsent: Error | undefined;
 
   /**
    * @param nc    the connection to use
@@ -88,13 +100,54 @@ export class NatsBus implements Bus {
     return new NatsBus(await connectNats(opts), true, opts);
   }
 
+  /**
+   * Publishes are handed to nats.js at the end of the turn of the event loop, all together:
+   * nats.js writes its buffer to the socket one microtask after the first publish, so a relay
+   * publishing event after event (each after an `await`) would pay a socket write per event
+   * here and a read on the server (measured: one write per event; ~30 % of the JetStream
+   * end-to-end rate). Order is kept: every other send of this bus (request, respond,
+   * subscribe, flush, close) hands the waiting publishes over first. What nats.js would
+   * refuse at once (a closed or draining connection, a message over the server's
+   * max_payload) is refused here at once, to the caller.
+   */
   async publish(subject: string, data: Uint8Array, opts?: PublishOptions): Promise<void> {
     assertPublishSubject(subject);
-    this.nc.publish(subject, data, opts?.headers ? { headers: toNatsHeaders(opts.headers) } : undefined);
+    this.assertCanPublish(subject, data, opts?.headers);
+    if (this.outbox.push({ subject, data, headers: opts?.headers ? toNatsHeaders(opts.headers) : undefined }) === 1) setImmediate(this.sendOutbox);
   }
+
+  private assertCanPublish(subject: string, data: Uint8Array, headers: Headers | undefined): void {
+    if (this.unsent) {
+      const err = this.unsent;
+      this.unsent = undefined;
+      throw new BusPublishError(`an earlier publish on this bus could not be sent: ${err.message}`, err);
+    }
+    if (this.nc.isClosed()) throw new BusPublishError(`cannot publish on "${subject}": the NATS connection is closed`);
+    if (this.nc.isDraining()) throw new BusPublishError(`cannot publish on "${subject}": the NATS connection is draining`);
+    const max = this.nc.info?.max_payload;
+    if (max !== undefined && data.byteLength + (headers ? headerBytes(headers) : 0) > max) {
+      throw new BusPublishError(`cannot publish on "${subject}": ${data.byteLength} bytes${headers ? ' and headers' : ''} exceed the server's max_payload of ${max}`);
+    }
+  }
+
+  /** Hand the waiting publishes to nats.js, in order. */
+  private readonly sendOutbox = (): void => {
+    if (this.outbox.length === 0) return;
+    const out = this.outbox;
+    this.outbox = [];
+    for (const o of out) {
+      try {
+        this.nc.publish(o.subject, o.data, o.headers ? { headers: o.headers } : undefined);
+      } catch (err) {
+        // Checked at publish time, so only a connection that closed since: told to the next caller.
+        this.unsent ??= err instanceof Error ? err : new Error(String(err));
+      }
+    }
+  };
 
   async subscribe(subject: string, handler: MessageHandler, opts?: SubscribeOptions): Promise<Subscription> {
     assertPattern(subject);
+    this.sendOutbox();
     const sub = this.nc.subscribe(subject, opts?.queue ? { queue: opts.queue } : undefined);
     this.subs.add(sub);
     // One loop per subscription, awaiting the handler: that is what keeps messages in order.
@@ -122,6 +175,7 @@ export class NatsBus implements Bus {
 
   async request(subject: string, data: Uint8Array, opts: RequestOptions): Promise<BusMessage> {
     assertPublishSubject(subject);
+    this.sendOutbox();
     try {
       const m = await this.nc.request(subject, data, {
         timeout: opts.timeoutMs,
@@ -135,16 +189,19 @@ export class NatsBus implements Bus {
 
   async respond(msg: BusMessage, data: Uint8Array, opts?: PublishOptions): Promise<void> {
     if (!msg.reply) throw new Error(`message on "${msg.subject}" has no reply subject`);
+    this.sendOutbox();
     this.nc.publish(msg.reply, data, opts?.headers ? { headers: toNatsHeaders(opts.headers) } : undefined);
   }
 
   async flush(): Promise<void> {
+    this.sendOutbox();
     await this.nc.flush();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.sendOutbox();
     if (this.owned) {
       if (!this.nc.isClosed()) await this.nc.drain();
       return;
@@ -162,6 +219,13 @@ function mapRequestError(err: unknown, subject: string, timeoutMs: number): Erro
   if (name === 'NoRespondersError' || causeName === 'NoRespondersError') return new NoRespondersError(`no responders on "${subject}"`);
   if (name === 'TimeoutError' || causeName === 'TimeoutError') return new TimeoutError(`request on "${subject}" timed out after ${timeoutMs} ms`);
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/** At least the bytes nats.js encodes these headers into (`NATS/1.0\r\n`, `k: v\r\n` each, `\r\n`). */
+function headerBytes(h: Headers): number {
+  let n = 12;
+  for (const [k, v] of Object.entries(h)) n += Buffer.byteLength(k) + Buffer.byteLength(v) + 4;
+  return n;
 }
 
 export function toNatsHeaders(h: Headers): MsgHdrs {

@@ -57,7 +57,20 @@ export class Relay {
     // `checkpointEvery` events and at stop, and skips a copy of an event already published.
     this.sub = await startCheckpointedConsumer({
       store: this.o.store,
-      checkpoints: this.o.checkpoints,
+      // On NATS the checkpoint moves only once what it covers has reached the server: NatsBus
+      // holds publishes back to send a turn's together, and a crash after a checkpoint that
+      // passed unsent events would never publish them. (The in-process bus delivers at once;
+      // its flush waits for subscribers' handlers, which must not hold up the relay.)
+      checkpoints:
+        this.o.bus.kind === 'nats'
+          ? {
+              get: (name) => this.o.checkpoints.get(name),
+              put: async (name, position) => {
+                await this.o.bus.flush();
+                await this.o.checkpoints.put(name, position);
+              },
+            }
+          : this.o.checkpoints,
       name: this.name,
       handler: (e) => this.publish(e),
       checkpointEvery: this.o.checkpointEvery ?? 100,

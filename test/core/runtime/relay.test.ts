@@ -34,3 +34,37 @@ test('the relay publishes every event in order with its id as Nats-Msg-Id, and r
   await r.stop();
   await s.close();
 });
+
+test('on a bus that holds publishes back (NATS), the relay checkpoints only after a flush has sent what the checkpoint covers', async () => {
+  const s = embeddedStack('relay-flush');
+  const log: string[] = [];
+  // A bus of kind 'nats' that records the order of publishes, flushes and checkpoint writes.
+  const bus = {
+    kind: 'nats' as const,
+    publish: async (_subject: string, data: Uint8Array) => void log.push(`publish ${(JSON.parse(Buffer.from(data).toString()) as { position: number }).position}`),
+    subscribe: () => Promise.reject(new Error('not used')),
+    request: () => Promise.reject(new Error('not used')),
+    respond: async () => undefined,
+    flush: async () => void log.push('flush'),
+    close: async () => undefined,
+  };
+  const checkpoints = { get: (name: string) => s.store.get(name), put: async (name: string, position: number) => void log.push(`checkpoint ${position}`) };
+  try {
+    for (let i = 0; i < 7; i++) await s.store.append(`thing-${i % 2}`, [ev()], 'any');
+    const r = new Relay({ store: s.store, checkpoints, bus, site: 't', log: s.log, checkpointEvery: 3 });
+    await r.start();
+    await r.caughtUp();
+    await r.stop();
+    const puts = log.flatMap((x, i) => (x.startsWith('checkpoint') ? [i] : []));
+    assert.ok(puts.length >= 2, log.join(', '));
+    for (const i of puts) {
+      const position = Number(log[i]!.split(' ')[1]);
+      // Everything up to the checkpoint was published, and a flush came after the last of it.
+      const lastPublish = log.findLastIndex((x, k) => k < i && x === `publish ${position}`);
+      assert.ok(lastPublish >= 0, `checkpoint ${position} covers a publish: ${log.join(', ')}`);
+      assert.ok(log.slice(lastPublish + 1, i).includes('flush'), `a flush between publish ${position} and its checkpoint: ${log.join(', ')}`);
+    }
+  } finally {
+    await s.close();
+  }
+});
