@@ -1,5 +1,5 @@
 export type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, SubscriptionErrorHandler, StoreKind, SubscriptionStatus, UnreadableHandler, UnreadableRecord } from './event-store.ts';
-export { SqliteEventStore, type SqliteStoreOptions } from './sqlite-store.ts';
+export { SqliteEventStore, INSERT_EVENT_SQL, openLedgerDatabase, type SqliteStoreOptions } from './sqlite-store.ts';
 export { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 export { validateAppend, expectationHolds, describeExpected } from './validate.ts';
 export { JetStreamEventStore, LedgerNotFoundError, type JetStreamStoreOptions } from './jetstream-store.ts';

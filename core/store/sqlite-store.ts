@@ -106,6 +106,20 @@ CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position INTEGER 
 CREATE TABLE IF NOT EXISTS quarantine (position INTEGER PRIMARY KEY, record TEXT NOT NULL);
 `;
 
+/** One row of the events table, in this column order (the store's insert; the runtime bench's SQLite floor). */
+export const INSERT_EVENT_SQL = `INSERT INTO events (id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig, covers)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** The ledger's database file with the store's settings and schema (parent folders created). */
+export function openLedgerDatabase(path: string): Database.Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec(SCHEMA);
+  return db;
+}
+
 export interface SqliteStoreOptions {
   /** File path, or ':memory:'. Parent folders are created. */
   readonly path: string;
@@ -167,11 +181,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
       else if (isSigningKeys(opts.keyring)) this.signer = new WorkerSigner(opts.keyring);
       else throw new InvalidArgumentError('signing', `"${signing}" needs a keyring that hands out its signing keys (MemoryKeyring, FileKeyring)`);
     }
-    if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
-    this.db = new Database(opts.path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.exec(SCHEMA);
+    this.db = openLedgerDatabase(opts.path);
     // A ledger written before commit signatures has no `covers` column: every event there is
     // signed on its own, so the column is added empty (NULL: covers only itself).
     const columns = this.db.prepare<[], { name: string }>('PRAGMA table_info(events)').all();
@@ -181,10 +191,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
       head: this.db.prepare<[string], { revision: number; hash: string }>('SELECT revision, hash FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1'),
       byId: this.db.prepare<[string], Row>('SELECT * FROM events WHERE id = ?'),
       idExists: this.db.prepare<[string], number>('SELECT 1 FROM events WHERE id = ?').pluck(true),
-      insert: this.db.prepare(
-        `INSERT INTO events (id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig, covers)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
+      insert: this.db.prepare(INSERT_EVENT_SQL),
       // Reads return rows as arrays (EVENT_COLUMNS order): no per-row object keyed by column name.
       readStream: this.db.prepare<[string, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision`).raw(true),
       readAll: this.db.prepare<[number, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`).raw(true),
