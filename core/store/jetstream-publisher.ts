@@ -16,7 +16,7 @@
  * alike). A reply that is not an acknowledgement (anyone allowed to publish on the inbox could
  * send one) is refused, never taken for a stored message.
  */
-import { createInbox, errors, headers, NoRespondersError, TimeoutError, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { createInbox, errors, headers, NoRespondersError, TimeoutError, type Msg, type NatsConnection, type Status, type Subscription } from '@nats-io/transport-node';
 import { JetStreamApiError, JetStreamError, type ApiError } from '@nats-io/jetstream';
 
 export interface PublishAck {
@@ -46,7 +46,8 @@ export class JetStreamPublisher {
   /** By reply token, in the order sent (Map order): the oldest first for a permission error. */
   private readonly pending = new Map<string, Pending>();
   private sweep: ReturnType<typeof setInterval> | undefined;
-  private watching = false;
+  /** The connection's status events, watched for permission errors; stopped on close. */
+  private statuses: AsyncIterable<Status> | undefined;
   private closed = false;
 
   constructor(
@@ -84,6 +85,8 @@ export class JetStreamPublisher {
     this.failAll(err);
     this.sub?.unsubscribe();
     this.sub = undefined;
+    // nats.js's status iterator has stop(); without it the listener stays until the connection closes.
+    (this.statuses as { stop?: () => void } | undefined)?.stop?.();
   }
 
   private subscription(): Subscription {
@@ -153,10 +156,11 @@ export class JetStreamPublisher {
    * nats.js does for a request.
    */
   private watchPermissions(): void {
-    if (this.watching) return;
-    this.watching = true;
+    if (this.statuses) return;
+    const statuses = this.nc.status();
+    this.statuses = statuses;
     void (async () => {
-      for await (const s of this.nc.status()) {
+      for await (const s of statuses) {
         if (this.closed) return;
         if (s.type !== 'error' || !(s.error instanceof errors.PermissionViolationError)) continue;
         const pe = s.error;
