@@ -287,40 +287,30 @@ async function jetStreamRows(a: Args, keyring: MemoryKeyring): Promise<Networked
       await jsm.streams.add({ name: rawStream, subjects: [`raw.${site}.>`] });
       const js = jetstream(nc);
       const payloads = Array.from({ length: Math.ceil(a.events / a.batch) }, () => Buffer.from(JSON.stringify(Array.from({ length: a.batch }, () => ({ ...event(), prevHash: '0'.repeat(64), hash: 'f'.repeat(64), sig: 'x'.repeat(88), stream: 'job-1', revision: 0 })))));
-      let next = 0;
-      const raw = await measure(
-        a.events,
-        () =>
-          Promise.all(
-            Array.from({ length: a.window }, async (_, w) => {
-              for (;;) {
-                const i = next++;
-                if (i >= payloads.length) return;
-                await js.publish(`raw.${site}.job-${w}-${i % 50}`, payloads[i]!, { msgID: `raw-${rep}-${i}` });
-              }
-            }),
-          ),
-        serverPid,
-      );
+      // Every payload published with `window` publishes in flight, each awaited before the next.
+      const publishAll = (publish: (subject: string, payload: Uint8Array, msgID: string) => Promise<unknown>, label: string) => {
+        let next = 0;
+        return measure(
+          a.events,
+          () =>
+            Promise.all(
+              Array.from({ length: a.window }, async (_, w) => {
+                for (;;) {
+                  const i = next++;
+                  if (i >= payloads.length) return;
+                  await publish(`raw.${site}.job-${w}-${i % 50}`, payloads[i]!, `${label}-${rep}-${i}`);
+                }
+              }),
+            ),
+          serverPid,
+        );
+      };
+      const raw = await publishAll((subject, payload, msgID) => js.publish(subject, payload, { msgID }), 'raw');
       // The same bytes through the publisher the ledger appends with (acknowledgements on one
       // reply subscription, core/store/jetstream-publisher.ts): the ledger's own overhead over
       // its transport, beside the nats.js baseline the target is set against.
       const publisher = new JetStreamPublisher(nc);
-      next = 0;
-      const lean = await measure(
-        a.events,
-        () =>
-          Promise.all(
-            Array.from({ length: a.window }, async (_, w) => {
-              for (;;) {
-                const i = next++;
-                if (i >= payloads.length) return;
-                await publisher.publish(`raw.${site}.job-${w}-${i % 50}`, payloads[i]!, { msgID: `lean-${rep}-${i}` });
-              }
-            }),
-          ),
-        serverPid,
-      );
+      const lean = await publishAll((subject, payload, msgID) => publisher.publish(subject, payload, { msgID }), 'lean');
       publisher.close();
       await jsm.streams.delete(rawStream);
 
