@@ -40,6 +40,10 @@ export type MessageHandler = (msg: BusMessage) => void | Promise<void>;
 
 export interface Bus {
   readonly kind: 'memory' | 'nats';
+  /**
+   * Resolves once the bus has taken the message, in order with this bus's other sends. A bus
+   * may hold a turn's publishes to send them together (NatsBus does); `flush` sends them.
+   */
   publish(subject: string, data: Uint8Array, opts?: PublishOptions): Promise<void>;
   subscribe(subject: string, handler: MessageHandler, opts?: SubscribeOptions): Promise<Subscription>;
   /** Send and wait for one reply; TimeoutError after `timeoutMs`, NoRespondersError if nobody listens. */
