@@ -4,7 +4,6 @@ import { assertPattern, assertPublishSubject } from './subject.ts';
 import { CacoError, NoRespondersError, TimeoutError } from '../errors/errors.ts';
 import { loadNatsCredentials, type NatsCredentials } from '../nats-auth/credentials.ts';
 
-/** NATS could not be reached at start-up; the message names the URL and what to do. */
 /** A publish the bus could not take: the connection is closed or draining, or the message is too large. */
 export class BusPublishError extends CacoError {
   override readonly _tag = 'BusPublishError';
@@ -13,6 +12,7 @@ export class BusPublishError extends CacoError {
   }
 }
 
+/** NATS could not be reached at start-up; the message names the URL and what to do. */
 export class NatsUnavailableError extends CacoError {
   override readonly _tag = 'NatsUnavailableError';
   constructor(readonly servers: string, cause: unknown, credentials?: string) {
@@ -116,12 +116,16 @@ export class NatsBus implements Bus {
     if (this.outbox.push({ subject, data, headers: opts?.headers ? toNatsHeaders(opts.headers) : undefined }) === 1) setImmediate(this.sendOutbox);
   }
 
+  /** A publish taken earlier that could not be handed over is told once, to the next caller. */
+  private throwUnsent(): void {
+    const err = this.unsent;
+    if (!err) return;
+    this.unsent = undefined;
+    throw new BusPublishError(`an earlier publish on this bus could not be sent: ${err.message}`, err);
+  }
+
   private assertCanPublish(subject: string, data: Uint8Array, headers: Headers | undefined): void {
-    if (this.unsent) {
-      const err = this.unsent;
-      this.unsent = undefined;
-      throw new BusPublishError(`an earlier publish on this bus could not be sent: ${err.message}`, err);
-    }
+    this.throwUnsent();
     if (this.nc.isClosed()) throw new BusPublishError(`cannot publish on "${subject}": the NATS connection is closed`);
     if (this.nc.isDraining()) throw new BusPublishError(`cannot publish on "${subject}": the NATS connection is draining`);
     const max = this.nc.info?.max_payload;
@@ -195,6 +199,8 @@ export class NatsBus implements Bus {
 
   async flush(): Promise<void> {
     this.sendOutbox();
+    // Not everything published so far reached the transport: say so rather than resolve.
+    this.throwUnsent();
     await this.nc.flush();
   }
 

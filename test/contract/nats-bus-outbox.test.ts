@@ -78,4 +78,18 @@ describe('NatsBus publishes held for the turn', { skip }, () => {
       if (!nc.isClosed()) await nc.close();
     }
   });
+
+  test('a publish taken but not sent before the connection closed is reported by the next flush, not lost silently', async () => {
+    const nc = await connectNats({ servers: natsUrl(), name: 'outbox-unsent' });
+    const bus = new NatsBus(nc);
+    try {
+      await bus.publish(`${t}.unsent`, enc('x'));
+      // Closed in the same turn: the held publish can no longer be handed to nats.js.
+      const closing = nc.close();
+      await assert.rejects(bus.flush(), (err: Error) => err instanceof BusPublishError && /earlier publish on this bus could not be sent/.test(err.message));
+      await closing;
+    } finally {
+      if (!nc.isClosed()) await nc.close();
+    }
+  });
 });
