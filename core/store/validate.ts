@@ -1,6 +1,7 @@
 import { STREAM_NAME, type NewEvent } from '../envelope/envelope.ts';
 import { InvalidArgumentError } from '../errors/errors.ts';
 import type { ExpectedRevision } from './event-store.ts';
+import { assertPlainJson } from './plain-json.ts';
 
 /** Argument checks shared by every adapter, so they all reject the same input the same way. */
 export function validateAppend(stream: string, events: ReadonlyArray<NewEvent>, expected: ExpectedRevision): void {
@@ -18,7 +19,14 @@ export function validateAppend(stream: string, events: ReadonlyArray<NewEvent>, 
     ids.add(e.id);
     if (typeof e.type !== 'string' || !e.type) throw new InvalidArgumentError(`events[${i}].type`, 'must be a non-empty string');
     if (!Number.isInteger(e.version) || e.version < 1) throw new InvalidArgumentError(`events[${i}].version`, 'must be an integer >= 1');
-    if (!e.source) throw new InvalidArgumentError(`events[${i}].source`, 'must name the agent that decided the event');
+    if (typeof e.source !== 'string' || !e.source) throw new InvalidArgumentError(`events[${i}].source`, 'must name the agent that decided the event');
+    // The fields below are hashed as given and stored as JSON: anything that JSON would
+    // change (a Date for a string, undefined for null) makes an event that fails its own audit.
+    if (typeof e.time !== 'string' || !e.time) throw new InvalidArgumentError(`events[${i}].time`, 'must be a non-empty string (an ISO 8601 time)');
+    if (typeof e.correlationId !== 'string') throw new InvalidArgumentError(`events[${i}].correlationId`, 'must be a string');
+    if (e.causationId !== null && typeof e.causationId !== 'string') throw new InvalidArgumentError(`events[${i}].causationId`, 'must be a string, or null for an event nothing caused');
+    if (e.data === undefined) throw new InvalidArgumentError(`events[${i}].data`, 'must be a JSON value (null for none)');
+    assertPlainJson(e.data, `events[${i}].data`);
   });
 }
 

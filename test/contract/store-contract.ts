@@ -173,12 +173,49 @@ export function storeContract(name: string, open: StoreFactory): void {
       await assert.rejects(store.append('atom-1', [newEvent(), newEvent(), newEvent(1, { version: 0 })], 'any'), InvalidArgumentError);
       await assert.rejects(store.append('bad.name', batch(1), 'any'), InvalidArgumentError);
       await assert.rejects(store.append('atom-1', [], 'any'), InvalidArgumentError);
-      // NaN cannot be hashed: the seal fails on the third event, after two were sealed.
-      await assert.rejects(store.append('atom-1', [newEvent(), newEvent(), newEvent({ x: Number.NaN })], 'any'));
+      // NaN is not JSON: refused before anything is sealed, naming where it is.
+      await assert.rejects(store.append('atom-1', [newEvent(), newEvent(), newEvent({ x: Number.NaN })], 'any'), (err: Error) => err instanceof InvalidArgumentError && err.message.includes('events[2].data.x'));
       assert.equal(await store.headPosition(), head);
       assert.equal((await collect(store.readStream('atom-1'))).length, 1);
       const after = await store.append('atom-1', batch(1), 0);
       assert.equal(after.nextExpected, 1, 'the stream goes on from where it was');
+    });
+
+    withStore('fields and data that JSON would change are refused up front, naming the field, and nothing is stored', async ({ store }) => {
+      await store.append('plain-1', batch(1), 'no-stream');
+      const head = await store.headPosition();
+      class Reading {
+        constructor(readonly kw: number) {}
+      }
+      const cyclic: Record<string, unknown> = { a: 1 };
+      cyclic['self'] = cyclic;
+      // Each would be hashed as given but stored (and audited) as JSON turns it: an event that fails its own audit.
+      const cases: Array<[string, NewEvent]> = [
+        ['events[0].data.at', newEvent({ at: new Date(0) })],
+        ['events[0].data.xs[1]', newEvent({ xs: [1, , 3] })],
+        ['events[0].data.m', newEvent({ m: new Map([[1, 2]]) })],
+        ['events[0].data.r', newEvent({ r: new Reading(5) })],
+        ['events[0].data.self', newEvent(cyclic)],
+        ['events[0].data.n', newEvent({ n: 10n })],
+        ['events[0].data.f', newEvent({ f: () => 1 })],
+        ['events[0].data.x', newEvent({ x: Number.POSITIVE_INFINITY })],
+        ['events[0].data', newEvent(undefined, { data: undefined })],
+        ['events[0].time', newEvent(1, { time: new Date(0) as unknown as string })],
+        ['events[0].causationId', newEvent(1, { causationId: undefined as unknown as null })],
+        ['events[0].correlationId', newEvent(1, { correlationId: 7 as unknown as string })],
+      ];
+      for (const [field, e] of cases) {
+        await assert.rejects(store.append('plain-1', [e], 'any'), (err: Error) => {
+          assert.ok(err instanceof InvalidArgumentError, `${field}: ${String(err)}`);
+          assert.ok(err.message.includes(field), `${field} named in: ${err.message}`);
+          return true;
+        });
+      }
+      assert.equal(await store.headPosition(), head);
+      // What JSON keeps as it is still goes in: undefined members are dropped on both sides, null and nesting kept.
+      const ok = await store.append('plain-1', [newEvent({ a: undefined, b: null, c: [1, { d: 'x' }], e: Object.assign(Object.create(null) as object, { f: 2 }) })], 0);
+      assert.deepEqual((await collect(store.readStream('plain-1', 1)))[0]!.data, { b: null, c: [1, { d: 'x' }], e: { f: 2 } });
+      assert.equal(ok.nextExpected, 1);
     });
 
     withStore('readAll: global order across streams, from (exclusive), limit, categories', async ({ store }) => {
