@@ -9,6 +9,8 @@ import type { CheckpointStore, EventStore } from '../store/event-store.ts';
 import { SqliteEventStore } from '../store/sqlite-store.ts';
 import { FileKeyring, MemoryKeyring, type Keyring } from '../ledger/keyring.ts';
 import { lazySnapshotStore, type SnapshotStore } from '../runtime/snapshot.ts';
+import { createLogger } from '../log/logger.ts';
+import { replicatedLedgerDefect } from '../store/nats-server-defects.ts';
 
 /** The bus, store, checkpoints and keyring a configuration asks for, opened and ready. */
 export interface Stack {
@@ -115,6 +117,8 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
       const js = await JetStreamEventStore.connect({ servers: config.natsUrl, site, keyring, replicas: config.replicas, name: `caco-store-${config.site}`, ...creds(config), ...(nc ? { nc } : {}), ...(opts.mustExist ? { mustExist: true } : {}) });
       closers.push(() => js.close());
       store = js;
+      const defect = replicatedLedgerDefect(js.nc.info?.version, config.replicas);
+      if (defect) createLogger({ level: config.logLevel }).warn({ natsServer: js.nc.info?.version, replicas: config.replicas }, defect);
       if (!opts.mustExist) {
         snapshots = lazySnapshotStore(async () => {
           const [{ jetstreamManager }, { NatsSnapshotStore, snapshotBucketName }] = await Promise.all([import('@nats-io/jetstream'), import('../store/nats-snapshots.ts')]);

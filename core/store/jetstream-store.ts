@@ -21,6 +21,7 @@ import { NatsQuarantineStore } from './nats-quarantine.ts';
 import { HandlerFailure, Resumer } from './resume.ts';
 import { keepStoredCommit } from './stored-form.ts';
 import { HOUR_MS } from '../time/index.ts';
+import { FifoMap } from '../collections/fifo-map.ts';
 
 export interface JetStreamStoreOptions {
   /** NATS URL(s) to connect to; ignored when `nc` is given. Default NATS_URL, then 127.0.0.1:4222. */
@@ -81,8 +82,8 @@ interface Head {
 const DIRECT_READ_MAX = 64;
 /** Beyond this many lost races an `'any'` append gives up rather than spin. */
 const MAX_ANY_ATTEMPTS = 50;
-/** No real stream reaches this sequence, so a publish expecting it can never be stored. */
-const IMPOSSIBLE_SEQ = Number.MAX_SAFE_INTEGER;
+/** Commit ids remembered with their sequence, for answering a retried append without a read. */
+const RECENT_COMMITS = 10_000;
 
 /**
  * The ledger on NATS JetStream: one stream per site, one subject per ledger stream, one
@@ -97,6 +98,12 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
   readonly subjectPrefix: string;
   /** Last known head per ledger stream; `null` = known not to exist. A hint: the server decides. */
   private readonly heads = new Map<string, Head | null>();
+  /**
+   * Where recent commits are, by their id (the first event's): this process's acknowledged
+   * appends and the verified commits its head reads passed over. A retried append is found
+   * here, or else by the read of the commits after the head it last knew (see scanHead).
+   */
+  private readonly commitSeqs = new FifoMap<string, { readonly stream: string; readonly seq: number }>(RECENT_COMMITS);
   private readonly keys: KeyResolver;
   private readonly signer: BatchingSigner;
   private readonly q: NatsQuarantineStore;
@@ -159,28 +166,32 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
   private async appendLocked(stream: string, events: ReadonlyArray<NewEvent>, expected: ExpectedRevision): Promise<AppendResult> {
     const subject = this.subjectOf(stream);
     const msgID = events[0]!.id;
+    // A retry of an append that is stored gets what is stored, whatever it expected.
+    const prior = this.commitSeqs.get(msgID);
+    if (prior !== undefined && prior.stream === stream) return this.idempotentResult(stream, events, prior.seq);
     let head = this.heads.get(stream);
     let fresh = false;
+    // An unknown head is read, never guessed. A guess of "no stream" would be sent as an
+    // expected sequence of 0, which a clustered 2.9 leader cannot check before it proposes
+    // the message: a wrong guess becomes a replicated failure, and failures counted
+    // differently by the replicas (nats-server#4365, fixed in 2.9.21) make a follower skip
+    // acknowledged messages, which are lost if it is elected. A read also finds a commit of
+    // this append that an earlier try stored (an acknowledgement lost to a time-out).
     if (head === undefined) {
-      if (expected === 'any' || expected === 'no-stream') {
-        // Most streams an agent appends to without knowing them are new: guess "no stream"
-        // and let the server's sequence check correct the guess, which saves a read per new stream.
-        head = null;
-      } else {
-        head = await this.loadHead(stream);
-        fresh = true;
-      }
+      const scan = await this.scanHead(stream, msgID);
+      if (scan.storedSeq !== undefined) return this.idempotentResult(stream, events, scan.storedSeq);
+      head = scan.head;
+      fresh = true;
     }
     for (let attempt = 1; ; attempt++) {
       if (!expectationHolds(expected, head?.verified?.revision)) {
         if (!fresh) {
-          head = await this.loadHead(stream);
+          const scan = await this.scanHead(stream, msgID);
+          if (scan.storedSeq !== undefined) return this.idempotentResult(stream, events, scan.storedSeq);
+          head = scan.head;
           fresh = true;
           continue;
         }
-        // Before calling it a conflict: is this the retry of an append that was stored?
-        const storedSeq = await this.storedSeqOf(subject, msgID);
-        if (storedSeq !== undefined) return this.idempotentResult(stream, events, storedSeq);
         throw new ConcurrencyError(stream, describeExpected(expected), head?.verified?.revision ?? 'no-stream');
       }
       // Hashed here; the head signed with the heads of the other appends made in the same turn
@@ -197,8 +208,12 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
         ack = await this.publishCommit(subject, body, msgID, head?.seq ?? 0);
       } catch (err) {
         if (apiCode(err) === WRONG_LAST_SEQUENCE && attempt < MAX_ANY_ATTEMPTS) {
-          // Someone else appended since our head was read: look again, then the check above decides.
-          head = await this.loadHead(stream);
+          // Someone else appended since our head was read, or this very commit was stored by
+          // a try whose acknowledgement was lost (its re-send is refused here, before the
+          // duplicate check): look again, then the check above decides.
+          const scan = await this.scanHead(stream, msgID);
+          if (scan.storedSeq !== undefined) return this.idempotentResult(stream, events, scan.storedSeq);
+          head = scan.head;
           fresh = true;
           continue;
         }
@@ -214,6 +229,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
       for (let i = 0; i < sealed.length; i++) (sealed[i] as { position: number }).position = positionOf(ack.seq, i);
       const out: Envelope[] = sealed;
       const last = out[out.length - 1]!;
+      this.commitSeqs.set(msgID, { stream, seq: ack.seq });
       this.heads.set(stream, { verified: { revision: last.revision, hash: last.hash }, seq: ack.seq });
       return { events: out, nextExpected: last.revision, position: last.position, sealedHere: true };
     }
@@ -221,8 +237,10 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
 
   /**
    * Publish, re-sending on a lost acknowledgement: the first try may have landed (a publish
-   * buffered across a reconnect often has its ack lost), and the re-send is then answered
-   * as a duplicate, because the server checks the message id before the expected sequence.
+   * buffered across a reconnect often has its ack lost). A single server then answers the
+   * re-send as a duplicate (it checks the message id first); a clustered 2.9 leader refuses
+   * it as a wrong last sequence (it checks that before proposing), and the caller finds the
+   * stored commit by reading (scanHead).
    */
   private async publishCommit(subject: string, body: Uint8Array, msgID: string, lastSeq: number): Promise<PublishAck> {
     // Re-sent with the same id for as long as a leader election may last (see nats-retry.ts).
@@ -231,21 +249,6 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
     // did not come from it, and its sequence would give the events wrong positions.
     if (ack.stream !== this.streamName) throw new CacoError(`the acknowledgement of an append to ${subject} names stream "${ack.stream.slice(0, 64)}", not ${this.streamName}; the append's outcome is unknown (retrying it is safe)`);
     return ack;
-  }
-
-  /**
-   * The sequence of the commit whose id is `msgID`, if the server still remembers it. The
-   * server checks the id before the expected sequence, and the expected sequence here can
-   * never hold, so this publish stores nothing whatever the answer.
-   */
-  private async storedSeqOf(subject: string, msgID: string): Promise<number | undefined> {
-    try {
-      const ack = await retryWhileUnavailable(() => this.publisher.publish(subject, new Uint8Array(0), { msgID, expectLastSubjectSequence: IMPOSSIBLE_SEQ }), this.retryOpts);
-      return ack.duplicate ? ack.seq : undefined;
-    } catch (err) {
-      if (apiCode(err) === WRONG_LAST_SEQUENCE) return undefined;
-      throw err;
-    }
   }
 
   /** What the SQLite store answers to a retried append: the stored events, if they are the same. */
@@ -275,28 +278,44 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
    * whole subject once per process and then only what others appended.
    */
   private async loadHead(stream: string): Promise<Head | null> {
+    return (await this.scanHead(stream)).head;
+  }
+
+  /**
+   * `loadHead`, also looking among the commits it reads for a verified one whose first event
+   * is `msgID`: an earlier try of this append, stored. Found by reading rather than by
+   * re-publishing: a clustered 2.9 server checks the expected sequence before the message id,
+   * so a re-send is refused as a conflict, never answered as a duplicate.
+   */
+  private async scanHead(stream: string, msgID?: string): Promise<{ head: Head | null; storedSeq?: number }> {
     const subject = this.subjectOf(stream);
     const last = await retryWhileUnavailable(() => this.jsm.streams.getMessage(this.streamName, { last_by_subj: subject }), this.retryOpts);
     if (!last) {
       this.heads.set(stream, null);
-      return null;
+      return { head: null };
     }
     const known = this.heads.get(stream) ?? undefined;
-    if (known && known.seq === last.seq) return known;
+    if (known && known.seq === last.seq) return { head: known };
     const verifier = new ChainVerifier(this.keys);
     verifier.seed(stream, known?.verified);
     const startSeq = known ? known.seq + 1 : 1;
+    let storedSeq: number | undefined;
     const judge = (c: RawCommit) => {
       const d = tryDecodeCommit(this.streamName, c.seq, c.data);
       if (!('unreadable' in d)) for (const e of d) if (e.stream === stream) verifier.push(e);
       // One message is one whole commit: a commit left open by it has no signed head.
       verifier.flush();
+      // Only a verified commit counts: anyone who learnt an id could store a commit under it.
+      if (!('unreadable' in d) && d[0]!.stream === stream && verifier.head(stream)?.hash === d[d.length - 1]!.hash) {
+        this.commitSeqs.set(d[0]!.id, { stream, seq: c.seq });
+        if (d[0]!.id === msgID) storedSeq = c.seq;
+      }
     };
     if (startSeq === last.seq) judge({ seq: last.seq, data: last.data, subject });
     else for await (const chunk of this.range(subject, startSeq, last.seq)) for (const c of chunk) judge(c);
     const head: Head = { verified: verifier.head(stream), seq: last.seq };
     this.heads.set(stream, head);
-    return head;
+    return storedSeq === undefined ? { head } : { head, storedSeq };
   }
 
   private withStreamLock<T>(stream: string, fn: () => Promise<T>): Promise<T> {

@@ -14,6 +14,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { simulate } from './simulate-on.ts';
 import { NatsCluster } from '../../deploy/local/nats-cluster.ts';
 import { natsServerInstalled } from '../../deploy/local/nats-server.ts';
+import { checkRawLedger } from './raw-ledger.ts';
 
 const FAULT_SLOT = 12;
 
@@ -96,9 +97,15 @@ describe('ledger at 3 replicas on a 3-node cluster, faults mid-run', { skip, tim
       });
       await injected;
       assert.ok(faultAt > 0, 'the fault was injected');
-      assert.ok(run.ok, 'the ledger verifies');
+      // What the server holds, read raw: a failure below then says whether the server lost
+      // or reordered messages, or a reader misread them.
+      const raw = await checkRawLedger(c.urls, await ledgerStream(c, site));
+      const rawLine = `server holds ${raw.events} events in ${raw.messages} messages; ${raw.breaks.length} breaks${raw.breaks.length ? ': ' + raw.breaks.slice(0, 5).join('; ') : ''}`;
+      t.diagnostic(`${fault.name}: ${rawLine}`);
+      assert.deepEqual(raw.breaks, [], `every ledger stream's revisions follow on, as the server holds them (${rawLine})`);
+      assert.ok(run.ok, `the ledger verifies (${rawLine})`);
       assert.equal(new Set(run.ids).size, run.ids.length, 'no event is stored twice');
-      assert.equal(run.events, reference.events, 'no event is lost');
+      assert.equal(run.events, reference.events, `no event is lost (${rawLine})`);
       assert.equal(run.head, reference.head, 'the head hash equals the embedded run');
       assert.deepEqual(run.totals, reference.totals);
       // Recovery: from the fault to the next slot the site completed, against the usual slot time.

@@ -13,7 +13,7 @@ const FROM = Date.parse('2023-07-10T00:00:00Z');
 export async function simulate(site: string, stack: { store: 'sqlite' | 'jetstream'; natsUrl?: string; replicas?: number }, seed: string, onSlot?: (slot: number) => void) {
   const dir = mkdtempSync(join(tmpdir(), 'caco-cluster-sim-'));
   const config = loadConfig({
-    env: { CACO_SITE: site, CACO_BUS: 'memory', CACO_STORE: stack.store, LOG_LEVEL: 'error', ...(stack.natsUrl ? { NATS_URL: stack.natsUrl } : {}), ...(stack.replicas ? { CACO_REPLICAS: String(stack.replicas) } : {}) },
+    env: { CACO_SITE: site, CACO_BUS: 'memory', CACO_STORE: stack.store, LOG_LEVEL: process.env['SIM_LOG_LEVEL'] ?? 'error', ...(stack.natsUrl ? { NATS_URL: stack.natsUrl } : {}), ...(stack.replicas ? { CACO_REPLICAS: String(stack.replicas) } : {}) },
   });
   const slotsAt: Array<{ slot: number; at: number }> = [];
   let last = -1;
