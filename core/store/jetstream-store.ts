@@ -103,6 +103,12 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
    * appends and the verified commits its head reads passed over. A retried append is found
    * here, or else by the read of the commits after the head it last knew (see scanHead).
    */
+  /**
+   * The ledger stream has more than one replica. Replicas can disagree on a 2.9 server
+   * (nats-server#4365, see nats-server-defects.ts), so then an append never guesses a head
+   * and small reads ask the leader; on one server both shortcuts are safe.
+   */
+  private replicated = false;
   private readonly commitSeqs = new FifoMap<string, { readonly stream: string; readonly seq: number }>(RECENT_COMMITS);
   private readonly keys: KeyResolver;
   private readonly signer: BatchingSigner;
@@ -141,10 +147,11 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
       const timeout = opts.ackTimeoutMs ?? 5000;
       const jsm = await jetstreamManager(nc, { timeout });
       const js = jetstream(nc, { timeout });
-      if (opts.mustExist) await assertStream(jsm, streamName, prefix, opts.site);
-      else await ensureStream(jsm, streamName, prefix, opts);
+      const replicas = opts.mustExist ? await assertStream(jsm, streamName, prefix, opts.site) : await ensureStream(jsm, streamName, prefix, opts);
       const checkpoints = await NatsCheckpointStore.open(jsm, { bucket: checkpointBucketName(opts.site), replicas: opts.replicas ?? 1, ...(opts.unavailableBudgetMs !== undefined ? { unavailableBudgetMs: opts.unavailableBudgetMs } : {}), ...(opts.mustExist ? { create: false } : {}) });
-      return new JetStreamEventStore(nc, opts.nc === undefined, jsm, js, checkpoints, opts);
+      const store = new JetStreamEventStore(nc, opts.nc === undefined, jsm, js, checkpoints, opts);
+      store.replicated = replicas > 1;
+      return store;
     } catch (err) {
       if (opts.nc === undefined) await nc.close();
       throw err;
@@ -171,13 +178,18 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
     if (prior !== undefined && prior.stream === stream) return this.idempotentResult(stream, events, prior.seq);
     let head = this.heads.get(stream);
     let fresh = false;
-    // An unknown head is read, never guessed. A guess of "no stream" would be sent as an
-    // expected sequence of 0, which a clustered 2.9 leader cannot check before it proposes
-    // the message: a wrong guess becomes a replicated failure, and failures counted
-    // differently by the replicas (nats-server#4365, fixed in 2.9.21) make a follower skip
-    // acknowledged messages, which are lost if it is elected. A read also finds a commit of
-    // this append that an earlier try stored (an acknowledgement lost to a time-out).
-    if (head === undefined) {
+    // On a replicated stream an unknown head is read, never guessed. A guess of "no stream"
+    // is sent as an expected sequence of 0, which a clustered 2.9 leader cannot check before
+    // it proposes the message: a wrong guess becomes a replicated failure, and failures
+    // counted differently by the replicas (nats-server#4365, fixed in 2.9.21) make a follower
+    // skip acknowledged messages, which are lost if it is elected. The read also finds a
+    // commit of this append that an earlier try stored (an acknowledgement lost to a time-out).
+    if (head === undefined && !this.replicated && (expected === 'any' || expected === 'no-stream')) {
+      // One server checks an expected sequence of 0 like any other: guess that a stream this
+      // process has not seen is new (most are), which saves a read per new stream; a wrong
+      // guess is refused as a conflict and the head is read then.
+      head = null;
+    } else if (head === undefined) {
       const scan = await this.scanHead(stream, msgID);
       if (scan.storedSeq !== undefined) return this.idempotentResult(stream, events, scan.storedSeq);
       head = scan.head;
@@ -404,11 +416,14 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
   async *range(filter: string, startSeq: number, endSeq: number): AsyncGenerator<RawCommit[]> {
     let from = startSeq;
     if (endSeq - startSeq < DIRECT_READ_MAX) {
-      // A few commits (an agent catching up one step) are read by direct get, which any
-      // replica answers: no consumer to create, so nothing waits on a consumer placed on a
-      // node that is down (on a 3-node cluster with one node dead, about one creation in three
-      // times out). Any gap in the answers hands the rest to the consumer reader, which tells
-      // a commit that is not there yet (a lagging replica) from one that is gone.
+      // A few commits (an agent catching up one step) are read one by one (from the stream
+      // leader when replicated): no consumer to create, so nothing waits on a consumer placed on a node that
+      // is down (on a 3-node cluster with one node dead, about one creation in three times
+      // out). Not by direct get there, which any replica answers: a replica that disagrees with the
+      // leader (nats-server#4365, see nats-server-defects.ts) would hand genuine commits at
+      // the wrong sequences, and readers would refuse them as out of place. Any gap in the
+      // answers hands the rest to the consumer reader, which tells a commit that is not there
+      // yet from one that is gone.
       const got = await this.directRange(filter, startSeq, endSeq);
       if (got.commits.length) yield got.commits;
       from = got.next;
@@ -416,12 +431,12 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
     if (from <= endSeq) yield* readRange({ nc: this.nc, jsm: this.jsm, stream: this.streamName, filter, startSeq: from, endSeq, batch: this.opts.pullBatch ?? 1024 });
   }
 
-  /** Direct gets of `startSeq..endSeq` in parallel; stops at the first sequence not answered. */
+  /** Gets of `startSeq..endSeq` from the leader, in parallel; stops at the first sequence not answered. */
   private async directRange(filter: string, startSeq: number, endSeq: number): Promise<{ commits: RawCommit[]; next: number }> {
     const seqs = Array.from({ length: endSeq - startSeq + 1 }, (_, i) => startSeq + i);
     const answers = await Promise.all(
       seqs.map((seq) =>
-        this.jsm.direct.getMessage(this.streamName, { seq }).then(
+        (this.replicated ? this.jsm.streams.getMessage(this.streamName, { seq }) : this.jsm.direct.getMessage(this.streamName, { seq })).then(
           (m) => m,
           () => null,
         ),
@@ -541,7 +556,8 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
   }
 }
 
-async function assertStream(jsm: JetStreamManager, name: string, prefix: string, site: string): Promise<void> {
+/** Checks the site's stream exists and holds its subjects; returns its replica count. */
+async function assertStream(jsm: JetStreamManager, name: string, prefix: string, site: string): Promise<number> {
   let info;
   try {
     info = await jsm.streams.info(name);
@@ -552,15 +568,17 @@ async function assertStream(jsm: JetStreamManager, name: string, prefix: string,
   if (!info.config.subjects?.includes(prefix + '>')) {
     throw new InvalidArgumentError('site', `JetStream stream ${name} exists but does not hold ${prefix}> (it holds ${(info.config.subjects ?? []).join(', ')})`);
   }
+  return info.config.num_replicas ?? 1;
 }
 
-async function ensureStream(jsm: JetStreamManager, name: string, prefix: string, opts: JetStreamStoreOptions): Promise<void> {
+/** Creates the site's stream if missing; returns its replica count. */
+async function ensureStream(jsm: JetStreamManager, name: string, prefix: string, opts: JetStreamStoreOptions): Promise<number> {
   try {
     const info = await jsm.streams.info(name);
     if (!info.config.subjects?.includes(prefix + '>')) {
       throw new InvalidArgumentError('site', `JetStream stream ${name} exists but does not hold ${prefix}> (it holds ${(info.config.subjects ?? []).join(', ')})`);
     }
-    return;
+    return info.config.num_replicas ?? 1;
   } catch (err) {
     if (!isStreamNotFound(err)) throw err;
   }
@@ -581,6 +599,7 @@ async function ensureStream(jsm: JetStreamManager, name: string, prefix: string,
   } catch (err) {
     if (!/already in use|exists/i.test(err instanceof Error ? err.message : '')) throw err;
   }
+  return opts.replicas ?? 1;
 }
 
 function apiCode(err: unknown): number | undefined {

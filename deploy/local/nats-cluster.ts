@@ -159,8 +159,23 @@ export class NatsCluster {
     }
   }
 
-  /** The server_name of the node leading `stream`'s replica group. */
-  async leaderOf(stream: string): Promise<string> {
+  /**
+   * The server_name of the node leading `stream`'s replica group. On a busy machine an
+   * election can be under way at any moment: asked again until one answers (up to `waitMs`).
+   */
+  async leaderOf(stream: string, waitMs = 30_000): Promise<string> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      try {
+        return await this.leaderOfOnce(stream);
+      } catch (err) {
+        if (Date.now() >= deadline) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
+  private async leaderOfOnce(stream: string): Promise<string> {
     const nc = await connect({ servers: this.nodes.filter((n) => n.running && !n.paused).map((n) => n.url), timeout: 2000, maxReconnectAttempts: 0 });
     try {
       const jsm = await jetstreamManager(nc, { timeout: 5000 });

@@ -15,6 +15,7 @@ import { simulate } from './simulate-on.ts';
 import { NatsCluster } from '../../deploy/local/nats-cluster.ts';
 import { natsServerInstalled } from '../../deploy/local/nats-server.ts';
 import { checkRawLedger } from './raw-ledger.ts';
+import { retryWhileUnavailable } from '../../core/store/nats-retry.ts';
 
 const FAULT_SLOT = 12;
 
@@ -57,7 +58,12 @@ const FAULTS: Fault[] = [
   },
 ];
 
-async function ledgerStream(cluster: NatsCluster, site: string): Promise<string> {
+/** The site's ledger stream; asked again through an election (the machine may be busy). */
+function ledgerStream(cluster: NatsCluster, site: string): Promise<string> {
+  return retryWhileUnavailable(() => ledgerStreamOnce(cluster, site), { budgetMs: 30_000 });
+}
+
+async function ledgerStreamOnce(cluster: NatsCluster, site: string): Promise<string> {
   const nc = await connect({ servers: cluster.urls.split(','), timeout: 2000, maxReconnectAttempts: 0 });
   try {
     const jsm = await jetstreamManager(nc);

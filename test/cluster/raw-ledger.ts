@@ -7,6 +7,7 @@
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { tryDecodeCommit } from '../../core/store/jetstream-commit.ts';
+import { retryWhileUnavailable } from '../../core/store/nats-retry.ts';
 
 export interface RawLedgerReport {
   readonly events: number;
@@ -18,13 +19,13 @@ export interface RawLedgerReport {
 export async function checkRawLedger(servers: string, streamName: string): Promise<RawLedgerReport> {
   const nc = await connect({ servers: servers.split(','), timeout: 2000, maxReconnectAttempts: 0 });
   try {
-    const jsm = await jetstreamManager(nc, { timeout: 10_000 });
-    const { state } = await jsm.streams.info(streamName);
+    const jsm = await retryWhileUnavailable(() => jetstreamManager(nc, { timeout: 10_000 }), { budgetMs: 30_000 });
+    const { state } = await retryWhileUnavailable(() => jsm.streams.info(streamName), { budgetMs: 30_000 });
     const last = new Map<string, number>();
     const breaks: string[] = [];
     let events = 0;
     for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
-      const m = await jsm.streams.getMessage(streamName, { seq });
+      const m = await retryWhileUnavailable(() => jsm.streams.getMessage(streamName, { seq }), { budgetMs: 30_000 });
       if (!m) {
         breaks.push(`seq ${seq}: missing`);
         continue;
