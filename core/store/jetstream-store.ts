@@ -99,16 +99,16 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
   /** Last known head per ledger stream; `null` = known not to exist. A hint: the server decides. */
   private readonly heads = new Map<string, Head | null>();
   /**
-   * Where recent commits are, by their id (the first event's): this process's acknowledged
-   * appends and the verified commits its head reads passed over. A retried append is found
-   * here, or else by the read of the commits after the head it last knew (see scanHead).
-   */
-  /**
    * The ledger stream has more than one replica. Replicas can disagree on a 2.9 server
    * (nats-server#4365, see nats-server-defects.ts), so then an append never guesses a head
    * and small reads ask the leader; on one server both shortcuts are safe.
    */
   private replicated = false;
+  /**
+   * Where recent commits are, by their id (the first event's): this process's acknowledged
+   * appends and the verified commits its head reads passed over. A retried append is found
+   * here, or else by the read of the commits after the head it last knew (see scanHead).
+   */
   private readonly commitSeqs = new FifoMap<string, { readonly stream: string; readonly seq: number }>(RECENT_COMMITS);
   private readonly keys: KeyResolver;
   private readonly signer: BatchingSigner;
@@ -416,14 +416,14 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
   async *range(filter: string, startSeq: number, endSeq: number): AsyncGenerator<RawCommit[]> {
     let from = startSeq;
     if (endSeq - startSeq < DIRECT_READ_MAX) {
-      // A few commits (an agent catching up one step) are read one by one (from the stream
-      // leader when replicated): no consumer to create, so nothing waits on a consumer placed on a node that
-      // is down (on a 3-node cluster with one node dead, about one creation in three times
-      // out). Not by direct get there, which any replica answers: a replica that disagrees with the
-      // leader (nats-server#4365, see nats-server-defects.ts) would hand genuine commits at
-      // the wrong sequences, and readers would refuse them as out of place. Any gap in the
-      // answers hands the rest to the consumer reader, which tells a commit that is not there
-      // yet from one that is gone.
+      // A few commits (an agent catching up one step) are read one by one: no consumer to
+      // create, so nothing waits on a consumer placed on a node that is down (on a 3-node
+      // cluster with one node dead, about one creation in three times out). On a replicated
+      // stream they are asked of the leader, not by direct get, which any replica answers: a
+      // replica that disagrees with the leader (nats-server#4365, see nats-server-defects.ts)
+      // would hand genuine commits at the wrong sequences, and readers would refuse them as
+      // out of place. Any gap in the answers hands the rest to the consumer reader, which
+      // tells a commit that is not there yet from one that is gone.
       const got = await this.directRange(filter, startSeq, endSeq);
       if (got.commits.length) yield got.commits;
       from = got.next;
@@ -431,7 +431,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
     if (from <= endSeq) yield* readRange({ nc: this.nc, jsm: this.jsm, stream: this.streamName, filter, startSeq: from, endSeq, batch: this.opts.pullBatch ?? 1024 });
   }
 
-  /** Gets of `startSeq..endSeq` from the leader, in parallel; stops at the first sequence not answered. */
+  /** Gets of `startSeq..endSeq` in parallel (the leader's when replicated, else direct); stops at the first sequence not answered. */
   private async directRange(filter: string, startSeq: number, endSeq: number): Promise<{ commits: RawCommit[]; next: number }> {
     const seqs = Array.from({ length: endSeq - startSeq + 1 }, (_, i) => startSeq + i);
     const answers = await Promise.all(
