@@ -1,10 +1,14 @@
 /**
  * `npm run bench -- schedule --walk-forward [--months 2023-02,…] [--days-per-month 7]
- *   [--jobs-per-day 200] [--seed 1] [--policies a,b] [--forecast sty|lstm] [--no-write]`
+ *   [--jobs-per-day 200] [--seed 1] [--policies a,b] [--forecast sty|lstm|ensemble] [--no-write]`
  *
  * `--forecast lstm`: the shipped carbon and price LSTMs (bands as they give them) for the first
  * 48 h instead; only months after their fitting and validation data (2023-08, 2023-09) are out
- * of sample, and the bench refuses earlier ones.
+ * of sample, and the bench refuses earlier ones. `--forecast ensemble`: what the grid agent
+ * ships (agents/grid/ensemble-forecaster.ts: the LSTM with robust baselines, weights and
+ * conformal bands refitted on the 28 days before each decision), same months; no warm start
+ * from a fit file (that was fitted on data these months may hold), the LSTM admitted only from
+ * the end of its validation data.
  *
  * Honest out-of-sample evaluation of the schedule, month by month: for each test month the
  * forecast and the long-range estimate are built only from data before each decision, nothing
@@ -31,7 +35,9 @@ import { type BandPoint, type PlanOptions, type Signals, extendBands, quantileWe
 import { type SimResult, bestWindowPolicy, oraclePolicy, plannerPolicy, runOnArrivalPolicy, simulate } from '../../sim/policies/index.ts';
 import { readFileSync } from 'node:fs';
 import { printTable, writeResults } from '../report.ts';
-import { HISTORY_SLOTS, loadGridForecaster } from '../../agents/grid/index.ts';
+import { EnsembleSeriesForecaster, HISTORY_SLOTS, loadGridForecaster, lstmSeriesForecaster, type SeriesForecaster } from '../../agents/grid/index.ts';
+import { loadCarbonForecaster, loadPriceForecaster } from '../../models/index.ts';
+import { modelCleanFromMs } from '../forecast.ts';
 import { DAY_MS, HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 
 const DAY = 48;
@@ -122,7 +128,7 @@ export async function walkForward(argv: string[]): Promise<void> {
       });
     };
     const rows = [...results.flatMap((m) => rowsOf(`${m.month}${m.inSample ? ' (tuning month)' : ''}`, [m])), ...rowsOf('pooled, out of sample', results.filter((m) => !m.inSample)), ...rowsOf('pooled, all', results)];
-    if (final) printTable(`Schedule walk-forward: ${daysPer} days from the 1st of each month, ${jobsPerDay} deferrable jobs/day; forecast: ${lstm ? 'carbon and price LSTMs (0–48 h)' : 'same-time-yesterday + past-error bands'}, long-range seasonal profile beyond 48 h; share of the perfect-foresight oracle's saving vs run on arrival`, rows);
+    if (final) printTable(`Schedule walk-forward: ${daysPer} days from the 1st of each month, ${jobsPerDay} deferrable jobs/day; forecast: ${fk === 'ensemble' ? 'the shipped ensemble (LSTM + baselines, 0–48 h)' : lstm ? 'carbon and price LSTMs (0–48 h)' : 'same-time-yesterday + past-error bands'}, long-range seasonal profile beyond 48 h; share of the perfect-foresight oracle's saving vs run on arrival`, rows);
     const byMonth = results.map((m) => {
       const r = rowsOf(m.month, [m]);
       const pl = r.find((x) => x.policy === 'planner');
@@ -145,7 +151,7 @@ export async function walkForward(argv: string[]): Promise<void> {
     }
     writeResults('schedule', {
       ...previous,
-      [lstm ? 'walkForwardLstm' : 'walkForward']: {
+      [fk === 'ensemble' ? 'walkForwardEnsemble' : lstm ? 'walkForwardLstm' : 'walkForward']: {
         months: byMonth,
         pooledOutOfSample: rowsOf('pooled, out of sample', results.filter((m) => !m.inSample)),
         pooledAll: rowsOf('pooled, all', results),
@@ -159,9 +165,10 @@ export async function walkForward(argv: string[]): Promise<void> {
     });
   };
   const fk = arg(argv, 'forecast', 'sty')!;
-  if (fk !== 'sty' && fk !== 'lstm') throw new Error('--forecast must be sty or lstm');
-  const lstm = fk === 'lstm' ? await loadGridForecaster({ ensemble: false }) : null;
-  if (lstm && lstm.notes.some((n) => n.includes('not loaded'))) throw new Error(`--forecast lstm: ${lstm.notes.join('; ')}`);
+  if (fk !== 'sty' && fk !== 'lstm' && fk !== 'ensemble') throw new Error('--forecast must be sty, lstm or ensemble');
+  const lstm = fk === 'lstm' ? await loadGridForecaster({ ensemble: false }) : fk === 'ensemble' ? await shippedEnsemble() : null;
+  if (lstm && 'notes' in lstm && lstm.notes.some((n) => n.includes('not loaded'))) throw new Error(`--forecast lstm: ${lstm.notes.join('; ')}`);
+  const historyOf = (f: SeriesForecaster): number => Math.max(HISTORY_SLOTS, (f as { historySlots?: number }).historySlots ?? 0);
   await sharedSolverWorker().warmUp();
   for (const m of months) {
     const startMs = Date.parse(`${m}-01T00:00:00Z`);
@@ -173,13 +180,13 @@ export async function walkForward(argv: string[]): Promise<void> {
     const bandCache = new Map<number, { p: Array<{ lo: number; hi: number }>; c: Array<{ lo: number; hi: number }> }>();
     const lstmCache = new Map<number, { price: BandPoint[]; carbon: BandPoint[] }>();
     if (lstm) {
-      if (startMs < Date.parse('2023-08-01T00:00:00Z')) throw new Error(`--forecast lstm: ${m} is inside the LSTMs' fitting or validation data; only 2023-08 and 2023-09 are out of sample`);
+      if (startMs < Date.parse('2023-08-01T00:00:00Z')) throw new Error(`--forecast ${fk}: ${m} is inside the LSTMs' fitting or validation data; only 2023-08 and 2023-09 are out of sample`);
       for (let k = 0; k < slots + 4 * DAY; k++) {
         const t = startMs + k * SLOT_MS;
         const i = (t - dataFrom) / SLOT_MS;
-        const h = (x: Float64Array) => ({ fromMs: t - HISTORY_SLOTS * SLOT_MS, values: Array.from(x.subarray(i - HISTORY_SLOTS, i), (v) => (Number.isFinite(v) ? v : null)) });
-        const c = await lstm.carbon.forecast(h(carbon), t);
-        const p = await lstm.price.forecast(h(price), t);
+        const h = (x: Float64Array, n: number) => ({ fromMs: t - n * SLOT_MS, values: Array.from(x.subarray(i - n, i), (v) => (Number.isFinite(v) ? v : null)) });
+        const c = await lstm.carbon.forecast(h(carbon, historyOf(lstm.carbon)), t);
+        const p = await lstm.price.forecast(h(price, historyOf(lstm.price)), t);
         lstmCache.set(t, { price: [...p.points], carbon: [...c.points] });
       }
     }
@@ -215,4 +222,17 @@ export async function walkForward(argv: string[]): Promise<void> {
   }
   report(true);
   await sharedSolverWorker().close();
+}
+
+/**
+ * The grid agent's forecaster as `loadGridForecaster` builds it, minus the warm start from the
+ * fit file, with each LSTM admitted only from the end of its validation data.
+ */
+async function shippedEnsemble(): Promise<{ carbon: SeriesForecaster; price: SeriesForecaster }> {
+  const one = async (signal: 'carbon' | 'price') => {
+    const loaded = await (signal === 'carbon' ? loadCarbonForecaster() : loadPriceForecaster());
+    const cleanFromMs = modelCleanFromMs(loaded.spec as { trainedOn?: { validation?: string[]; trainTo?: string } });
+    return new EnsembleSeriesForecaster({ signal, model: lstmSeriesForecaster(loaded), modelAllowedAt: (originMs) => originMs >= cleanFromMs });
+  };
+  return { carbon: await one('carbon'), price: await one('price') };
 }
