@@ -117,8 +117,9 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
       const js = await JetStreamEventStore.connect({ servers: config.natsUrl, site, keyring, replicas: config.replicas, name: `caco-store-${config.site}`, ...creds(config), ...(nc ? { nc } : {}), ...(opts.mustExist ? { mustExist: true } : {}) });
       closers.push(() => js.close());
       store = js;
-      const defect = replicatedLedgerDefect(js.nc.info?.version, config.replicas);
-      if (defect) createLogger({ level: config.logLevel }).warn({ natsServer: js.nc.info?.version, replicas: config.replicas }, defect);
+      // The stream's own replica count: one made earlier with more than this run asks for still has them.
+      const defect = opts.mustExist ? undefined : replicatedLedgerDefect(js.nc.info?.version, js.replicas);
+      if (defect) createLogger({ level: config.logLevel }).warn({ natsServer: js.nc.info?.version, replicas: js.replicas }, defect);
       if (!opts.mustExist) {
         snapshots = lazySnapshotStore(async () => {
           const [{ jetstreamManager }, { NatsSnapshotStore, snapshotBucketName }] = await Promise.all([import('@nats-io/jetstream'), import('../store/nats-snapshots.ts')]);

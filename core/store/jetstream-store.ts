@@ -99,15 +99,15 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
   /** Last known head per ledger stream; `null` = known not to exist. A hint: the server decides. */
   private readonly heads = new Map<string, Head | null>();
   /**
-   * The ledger stream has more than one replica. Replicas can disagree on a 2.9 server
-   * (nats-server#4365, see nats-server-defects.ts), so then an append never guesses a head
-   * and small reads ask the leader; on one server both shortcuts are safe.
+   * The ledger stream's replica count, as the server has it. Replicas can disagree on a 2.9
+   * server (nats-server#4365, see nats-server-defects.ts), so with more than one an append
+   * never guesses a head and small reads ask the leader; on one server both shortcuts are safe.
    */
-  private replicated = false;
+  private replicaCount = 1;
   /**
    * Where recent commits are, by their id (the first event's): this process's acknowledged
    * appends and the verified commits its head reads passed over. A retried append is found
-   * here, or else by the read of the commits after the head it last knew (see scanHead).
+   * here, or by the read of the commits after the head it last knew (see loadHead).
    */
   private readonly commitSeqs = new FifoMap<string, { readonly stream: string; readonly seq: number }>(RECENT_COMMITS);
   private readonly keys: KeyResolver;
@@ -150,12 +150,20 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
       const replicas = opts.mustExist ? await assertStream(jsm, streamName, prefix, opts.site) : await ensureStream(jsm, streamName, prefix, opts);
       const checkpoints = await NatsCheckpointStore.open(jsm, { bucket: checkpointBucketName(opts.site), replicas: opts.replicas ?? 1, ...(opts.unavailableBudgetMs !== undefined ? { unavailableBudgetMs: opts.unavailableBudgetMs } : {}), ...(opts.mustExist ? { create: false } : {}) });
       const store = new JetStreamEventStore(nc, opts.nc === undefined, jsm, js, checkpoints, opts);
-      store.replicated = replicas > 1;
+      store.replicaCount = replicas;
       return store;
     } catch (err) {
       if (opts.nc === undefined) await nc.close();
       throw err;
     }
+  }
+
+  get replicas(): number {
+    return this.replicaCount;
+  }
+
+  private get replicated(): boolean {
+    return this.replicaCount > 1;
   }
 
   subjectOf(stream: string): string {
@@ -173,9 +181,6 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
   private async appendLocked(stream: string, events: ReadonlyArray<NewEvent>, expected: ExpectedRevision): Promise<AppendResult> {
     const subject = this.subjectOf(stream);
     const msgID = events[0]!.id;
-    // A retry of an append that is stored gets what is stored, whatever it expected.
-    const prior = this.commitSeqs.get(msgID);
-    if (prior !== undefined && prior.stream === stream) return this.idempotentResult(stream, events, prior.seq);
     let head = this.heads.get(stream);
     let fresh = false;
     // On a replicated stream an unknown head is read, never guessed. A guess of "no stream"
@@ -190,17 +195,17 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
       // guess is refused as a conflict and the head is read then.
       head = null;
     } else if (head === undefined) {
-      const scan = await this.scanHead(stream, msgID);
-      if (scan.storedSeq !== undefined) return this.idempotentResult(stream, events, scan.storedSeq);
-      head = scan.head;
+      head = await this.loadHead(stream);
       fresh = true;
     }
     for (let attempt = 1; ; attempt++) {
+      // A retry of an append that is stored gets what is stored, whatever it expected: found
+      // among this process's acknowledged appends or by the head read just made.
+      const stored = this.commitSeqs.get(msgID);
+      if (stored !== undefined && stored.stream === stream) return this.idempotentResult(stream, events, stored.seq);
       if (!expectationHolds(expected, head?.verified?.revision)) {
         if (!fresh) {
-          const scan = await this.scanHead(stream, msgID);
-          if (scan.storedSeq !== undefined) return this.idempotentResult(stream, events, scan.storedSeq);
-          head = scan.head;
+          head = await this.loadHead(stream);
           fresh = true;
           continue;
         }
@@ -223,9 +228,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
           // Someone else appended since our head was read, or this very commit was stored by
           // a try whose acknowledgement was lost (its re-send is refused here, before the
           // duplicate check): look again, then the check above decides.
-          const scan = await this.scanHead(stream, msgID);
-          if (scan.storedSeq !== undefined) return this.idempotentResult(stream, events, scan.storedSeq);
-          head = scan.head;
+          head = await this.loadHead(stream);
           fresh = true;
           continue;
         }
@@ -252,7 +255,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
    * buffered across a reconnect often has its ack lost). A single server then answers the
    * re-send as a duplicate (it checks the message id first); a clustered 2.9 leader refuses
    * it as a wrong last sequence (it checks that before proposing), and the caller finds the
-   * stored commit by reading (scanHead).
+   * stored commit by reading (loadHead).
    */
   private async publishCommit(subject: string, body: Uint8Array, msgID: string, lastSeq: number): Promise<PublishAck> {
     // Re-sent with the same id for as long as a leader election may last (see nats-retry.ts).
@@ -290,44 +293,31 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
    * whole subject once per process and then only what others appended.
    */
   private async loadHead(stream: string): Promise<Head | null> {
-    return (await this.scanHead(stream)).head;
-  }
-
-  /**
-   * `loadHead`, also looking among the commits it reads for a verified one whose first event
-   * is `msgID`: an earlier try of this append, stored. Found by reading rather than by
-   * re-publishing: a clustered 2.9 server checks the expected sequence before the message id,
-   * so a re-send is refused as a conflict, never answered as a duplicate.
-   */
-  private async scanHead(stream: string, msgID?: string): Promise<{ head: Head | null; storedSeq?: number }> {
     const subject = this.subjectOf(stream);
     const last = await retryWhileUnavailable(() => this.jsm.streams.getMessage(this.streamName, { last_by_subj: subject }), this.retryOpts);
     if (!last) {
       this.heads.set(stream, null);
-      return { head: null };
+      return null;
     }
     const known = this.heads.get(stream) ?? undefined;
-    if (known && known.seq === last.seq) return { head: known };
+    if (known && known.seq === last.seq) return known;
     const verifier = new ChainVerifier(this.keys);
     verifier.seed(stream, known?.verified);
     const startSeq = known ? known.seq + 1 : 1;
-    let storedSeq: number | undefined;
     const judge = (c: RawCommit) => {
       const d = tryDecodeCommit(this.streamName, c.seq, c.data);
       if (!('unreadable' in d)) for (const e of d) if (e.stream === stream) verifier.push(e);
       // One message is one whole commit: a commit left open by it has no signed head.
       verifier.flush();
-      // Only a verified commit counts: anyone who learnt an id could store a commit under it.
-      if (!('unreadable' in d) && d[0]!.stream === stream && verifier.head(stream)?.hash === d[d.length - 1]!.hash) {
-        this.commitSeqs.set(d[0]!.id, { stream, seq: c.seq });
-        if (d[0]!.id === msgID) storedSeq = c.seq;
-      }
+      // Remembered for a retried append, only if verified: anyone who learnt an id could
+      // store a commit under it.
+      if (!('unreadable' in d) && d[0]!.stream === stream && verifier.head(stream)?.hash === d[d.length - 1]!.hash) this.commitSeqs.set(d[0]!.id, { stream, seq: c.seq });
     };
     if (startSeq === last.seq) judge({ seq: last.seq, data: last.data, subject });
     else for await (const chunk of this.range(subject, startSeq, last.seq)) for (const c of chunk) judge(c);
     const head: Head = { verified: verifier.head(stream), seq: last.seq };
     this.heads.set(stream, head);
-    return storedSeq === undefined ? { head } : { head, storedSeq };
+    return head;
   }
 
   private withStreamLock<T>(stream: string, fn: () => Promise<T>): Promise<T> {
@@ -424,7 +414,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
       // would hand genuine commits at the wrong sequences, and readers would refuse them as
       // out of place. Any gap in the answers hands the rest to the consumer reader, which
       // tells a commit that is not there yet from one that is gone.
-      const got = await this.directRange(filter, startSeq, endSeq);
+      const got = await this.getEach(filter, startSeq, endSeq);
       if (got.commits.length) yield got.commits;
       from = got.next;
     }
@@ -432,7 +422,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
   }
 
   /** Gets of `startSeq..endSeq` in parallel (the leader's when replicated, else direct); stops at the first sequence not answered. */
-  private async directRange(filter: string, startSeq: number, endSeq: number): Promise<{ commits: RawCommit[]; next: number }> {
+  private async getEach(filter: string, startSeq: number, endSeq: number): Promise<{ commits: RawCommit[]; next: number }> {
     const seqs = Array.from({ length: endSeq - startSeq + 1 }, (_, i) => startSeq + i);
     const answers = await Promise.all(
       seqs.map((seq) =>

@@ -23,11 +23,10 @@ export function replicatedLedgerDefect(version: string | undefined, replicas: nu
   if (replicas <= 1) return undefined;
   const v = parseServerVersion(version);
   if (!v) return undefined;
-  for (let i = 0; i < 3; i++) {
-    if (v[i]! > FIXED_IN[i]!) return undefined;
-    if (v[i]! < FIXED_IN[i]!) break;
-    if (i === 2) return undefined;
-  }
+  const [a, b, c] = v;
+  const [x, y, z] = FIXED_IN;
+  const before = a !== x ? a < x : b !== y ? b < y : c < z;
+  if (!before) return undefined;
   return (
     `nats-server ${version} has a defect that can lose acknowledged commits of a replicated stream after a leader change ` +
     `(nats-io/nats-server#4365, fixed in ${FIXED_IN.join('.')}); the ledger has ${replicas} replicas: upgrade the servers. ` +

@@ -95,17 +95,20 @@ describe('ledger at 3 replicas on a 3-node cluster, faults mid-run', { skip, tim
       const c = cluster;
       const site = `fault-${i}`;
       let faultAt = 0;
-      let injected: Promise<void> | undefined;
+      let injected: Promise<string> | undefined;
       const run = await simulate(site, { store: 'jetstream', natsUrl: c.urls, replicas: 3 }, '7', (slot) => {
         if (slot !== FAULT_SLOT || injected) return;
         faultAt = Date.now();
-        injected = ledgerStream(c, site).then((s) => fault.inject(c, s));
+        injected = ledgerStream(c, site).then(async (s) => {
+          await fault.inject(c, s);
+          return s;
+        });
       });
-      await injected;
-      assert.ok(faultAt > 0, 'the fault was injected');
+      const stream = await injected;
+      assert.ok(faultAt > 0 && stream !== undefined, 'the fault was injected');
       // What the server holds, read raw: a failure below then says whether the server lost
       // or reordered messages, or a reader misread them.
-      const raw = await checkRawLedger(c.urls, await ledgerStream(c, site));
+      const raw = await checkRawLedger(c.urls, stream);
       const rawLine = `server holds ${raw.events} events in ${raw.messages} messages; ${raw.breaks.length} breaks${raw.breaks.length ? ': ' + raw.breaks.slice(0, 5).join('; ') : ''}`;
       t.diagnostic(`${fault.name}: ${rawLine}`);
       assert.deepEqual(raw.breaks, [], `every ledger stream's revisions follow on, as the server holds them (${rawLine})`);

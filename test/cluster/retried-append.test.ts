@@ -3,8 +3,9 @@
  * A retried append on a 3-replica ledger (a real 3-node cluster from deploy/nats). A
  * clustered 2.9 leader checks the expected sequence before the message id, so a re-send of a
  * stored commit is refused as a conflict, never answered "duplicate": the store must find the
- * stored commit by reading. And an append to a stream the process has not seen must not
- * guess its head (nats-server#4365: a failed proposal can make the replicas disagree).
+ * stored commit by reading. And appends to streams the process has not seen, whose heads it
+ * now reads rather than guesses, still land once each (the guess itself, a failed proposal
+ * that can make the replicas disagree, nats-server#4365, is not visible to a client).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -66,7 +67,7 @@ describe('retried appends on a 3-replica ledger', { skip, timeout: 150_000 }, ()
     const a = await open('retry-b');
     await a.append('s-1', [newEvent()], 'no-stream');
     const b = await open('retry-b');
-    // b has not seen s-1: with a guessed head this publish would be a failed proposal.
+    // b has not seen s-1.
     const r = await b.append('s-1', [newEvent()], 'any');
     assert.equal(r.nextExpected, 1);
     await b.append('s-2', [newEvent()], 'any');

@@ -12,6 +12,7 @@ const FROM = Date.parse('2023-07-10T00:00:00Z');
 
 export async function simulate(site: string, stack: { store: 'sqlite' | 'jetstream'; natsUrl?: string; replicas?: number }, seed: string, onSlot?: (slot: number) => void) {
   const dir = mkdtempSync(join(tmpdir(), 'caco-cluster-sim-'));
+  // SIM_LOG_LEVEL=warn shows, e.g., events the readers quarantined, when a fault test fails.
   const config = loadConfig({
     env: { CACO_SITE: site, CACO_BUS: 'memory', CACO_STORE: stack.store, LOG_LEVEL: process.env['SIM_LOG_LEVEL'] ?? 'error', ...(stack.natsUrl ? { NATS_URL: stack.natsUrl } : {}), ...(stack.replicas ? { CACO_REPLICAS: String(stack.replicas) } : {}) },
   });
