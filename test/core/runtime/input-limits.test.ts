@@ -72,6 +72,26 @@ describe('input limits', { timeout: 30_000 }, () => {
     assert.equal(rl.size, 2, 'the least recently seen source is forgotten');
   });
 
+  test('a full limiter forgets the least recently seen source, whatever the order of takes', () => {
+    // With burst 1 and no time passing, a take succeeds exactly when the source is not
+    // remembered; the reference is a plain list kept most recent last.
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.array(fc.integer({ min: 0, max: 7 }), { maxLength: 200 }), (max, takes) => {
+        const rl = new RateLimiter({ perSecond: 1e-6, burst: 1, maxSources: max });
+        const lru: number[] = [];
+        for (const s of takes) {
+          const i = lru.indexOf(s);
+          assert.equal(rl.take(`s${s}`, 0).ok, i === -1, `source ${s} after ${JSON.stringify(lru)}`);
+          if (i !== -1) lru.splice(i, 1);
+          else if (lru.length === max) lru.shift();
+          lru.push(s);
+          assert.equal(rl.size, lru.length);
+        }
+      }),
+      { seed: 14, numRuns: 500 },
+    );
+  });
+
   test('the limits come from the environment, and a bad value names the variable', () => {
     assert.deepEqual(inputLimitsFromEnv({}), { commandLimits: { maxBytes: 65536, maxDepth: 32 }, commandRate: { perSecond: 50, burst: 100 }, httpRate: { perSecond: 20, burst: 40 } });
     const c = inputLimitsFromEnv({ CACO_COMMAND_MAX_BYTES: '4096', CACO_COMMAND_MAX_DEPTH: '8', CACO_COMMAND_RATE: 'off', CACO_HTTP_RATE: '5' });
