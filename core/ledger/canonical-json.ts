@@ -30,8 +30,10 @@ function arrayJson(arr: ReadonlyArray<unknown>): string {
   let out = '[';
   for (let i = 0; i < arr.length; i++) {
     if (i > 0) out += ',';
-    // A hole stays empty, as Array.prototype.map + join left it; an undefined element is null.
-    if (!(i in arr)) continue;
+    // A hole would be written as nothing (`[,1]`, not JSON), while the stored form
+    // (JSON.stringify) has null there: the event could never verify once read back. No JSON
+    // text parses to a hole, so only a caller's own sparse array can hold one; refuse it.
+    if (!(i in arr)) throw new TypeError(`cannot hash an array with a hole (index ${i} of ${arr.length} is missing); use null`);
     const v = arr[i];
     out += v === undefined ? 'null' : canonicalJson(v);
   }
