@@ -147,7 +147,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
       const timeout = opts.ackTimeoutMs ?? 5000;
       const jsm = await jetstreamManager(nc, { timeout });
       const js = jetstream(nc, { timeout });
-      const replicas = opts.mustExist ? await assertStream(jsm, streamName, prefix, opts.site) : await ensureStream(jsm, streamName, prefix, opts);
+      const replicas = opts.mustExist ? await assertStream(jsm, streamName, prefix, opts.site) : await ensureLedgerStream(jsm, streamName, prefix, opts);
       const checkpoints = await NatsCheckpointStore.open(jsm, { bucket: checkpointBucketName(opts.site), replicas: opts.replicas ?? 1, ...(opts.unavailableBudgetMs !== undefined ? { unavailableBudgetMs: opts.unavailableBudgetMs } : {}), ...(opts.mustExist ? { create: false } : {}) });
       const store = new JetStreamEventStore(nc, opts.nc === undefined, jsm, js, checkpoints, opts);
       store.replicaCount = replicas;
@@ -561,19 +561,15 @@ async function assertStream(jsm: JetStreamManager, name: string, prefix: string,
   return info.config.num_replicas ?? 1;
 }
 
-/** Creates the site's stream if missing; returns its replica count. */
-async function ensureStream(jsm: JetStreamManager, name: string, prefix: string, opts: JetStreamStoreOptions): Promise<number> {
+/** @internal Creates the site's ledger stream if missing; returns its replica count as the server holds it. */
+export async function ensureLedgerStream(jsm: JetStreamManager, name: string, prefix: string, opts: Pick<JetStreamStoreOptions, 'site' | 'replicas' | 'duplicateWindowMs'>): Promise<number> {
   try {
-    const info = await jsm.streams.info(name);
-    if (!info.config.subjects?.includes(prefix + '>')) {
-      throw new InvalidArgumentError('site', `JetStream stream ${name} exists but does not hold ${prefix}> (it holds ${(info.config.subjects ?? []).join(', ')})`);
-    }
-    return info.config.num_replicas ?? 1;
+    return await assertStream(jsm, name, prefix, opts.site);
   } catch (err) {
-    if (!isStreamNotFound(err)) throw err;
+    if (!(err instanceof LedgerNotFoundError)) throw err;
   }
   try {
-    await jsm.streams.add({
+    const info = await jsm.streams.add({
       name,
       subjects: [prefix + '>'],
       storage: StorageType.File,
@@ -586,10 +582,13 @@ async function ensureStream(jsm: JetStreamManager, name: string, prefix: string,
       deny_purge: true,
       allow_direct: true,
     });
+    return info.config.num_replicas ?? 1;
   } catch (err) {
     if (!/already in use|exists/i.test(err instanceof Error ? err.message : '')) throw err;
   }
-  return opts.replicas ?? 1;
+  // Another process created it between the look and the add, perhaps with another replica
+  // count: the store must know the stream's own (a replicated ledger is read differently).
+  return assertStream(jsm, name, prefix, opts.site);
 }
 
 function apiCode(err: unknown): number | undefined {
