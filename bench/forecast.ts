@@ -26,7 +26,7 @@ import {
 } from '../models/index.ts';
 import { loadCarbonForecaster, loadPriceForecaster, loadRuntimeModel, ModelInputError, naiveRuntimeSeconds, type Forecaster } from '../models/index.ts';
 import { percentile, printTable, writeResults, type Cell } from './report.ts';
-import { EnsembleSeriesForecaster, HISTORY_SLOTS, lstmSeriesForecaster, DEFAULT_ENSEMBLE_OPTIONS, type EnsembleOptions, type SeriesForecaster } from '../agents/grid/index.ts';
+import { EnsembleSeriesForecaster, HISTORY_SLOTS, lstmSeriesForecaster, modelCleanFromMs, DEFAULT_ENSEMBLE_OPTIONS, type EnsembleOptions, type SeriesForecaster } from '../agents/grid/index.ts';
 import { monthsBetween, pooledOver, spread, walkForward, type MonthResult } from './_walk-forward.ts';
 
 const HH = 30 * 60 * 1000;
@@ -336,16 +336,6 @@ const CANDIDATES: ReadonlyArray<Partial<EnsembleOptions>> = [
 const TARGETS = { carbon: 0.8, price: 0.85 } as const;
 const COVERAGE = [0.75, 0.85] as const;
 
-/**
- * The instant a model's training and validation data end: the walk-forward admits it only for
- * origins from then on (earlier months were part of what it was fitted or early-stopped on).
- */
-export function modelCleanFromMs(spec: { trainedOn?: { validation?: ReadonlyArray<string>; trainTo?: string } }): number {
-  const v = spec.trainedOn?.validation?.[1] ?? spec.trainedOn?.trainTo;
-  if (!v) throw new Error('model spec has no trainedOn.validation / trainTo: cannot tell which months it saw');
-  return Date.parse(v);
-}
-
 interface SignalWalk {
   file: string;
   unit: string;
@@ -492,7 +482,7 @@ async function runSignal(
   const file = sig === 'carbon' ? values.carbon! : values.prices!;
   const actual = sig === 'carbon' ? walkForwardSeries('carbon', loadCarbonCsv(file).rows, seriesFromMs, endMs) : walkForwardSeries('price', loadPriceCsv(file).rows, seriesFromMs, endMs);
   const loaded = noModel ? null : await (sig === 'carbon' ? loadCarbonForecaster() : loadPriceForecaster());
-  const cleanFromMs = loaded ? modelCleanFromMs(loaded.spec as { trainedOn?: { validation?: string[]; trainTo?: string } }) : Number.POSITIVE_INFINITY;
+  const cleanFromMs = loaded ? modelCleanFromMs(loaded.spec as Parameters<typeof modelCleanFromMs>[0]) : Number.POSITIVE_INFINITY;
   const model: SeriesForecaster | undefined = loaded ? lstmSeriesForecaster(loaded) : undefined;
   const modelAllowedAt = (originMs: number): boolean => originMs >= cleanFromMs;
   const forecaster = new EnsembleSeriesForecaster({ signal: sig, ...(model ? { model, modelAllowedAt } : {}), options });

@@ -33,7 +33,7 @@ export {
   LATE_REVISION_FORECAST_SUFFIX,
 } from './operator-forecast.ts';
 export { naiveSeriesForecaster, NAIVE_MODEL_ID, NAIVE_MODEL_VERSION, type NaiveOptions } from './naive-forecaster.ts';
-export { lstmSeriesForecaster, loadGridForecaster, type LoadedForecaster, type LoadOptions } from './lstm-forecaster.ts';
+export { lstmSeriesForecaster, loadGridForecaster, modelCleanFromMs, type LoadedForecaster, type LoadOptions } from './lstm-forecaster.ts';
 export {
   checkHistory,
   seriesBefore,

@@ -52,6 +52,22 @@ export interface LoadOptions {
    * for forecasts made after the fit's cut-off. Default: models/ensemble/<signal>-fit.json if present; `false` for none.
    */
   readonly warmStart?: false | { readonly carbon?: EnsembleFit; readonly price?: EnsembleFit };
+  /**
+   * For evaluations: admit each LSTM into its ensemble only for forecasts made after its
+   * training and validation data end (`modelCleanFromMs`); before that the baselines alone
+   * answer, as they would for a month the model was fitted or early-stopped on.
+   */
+  readonly outOfSampleOnly?: boolean;
+}
+
+/**
+ * The instant a model's training and validation data end, from its spec: an out-of-sample
+ * evaluation admits it only for forecast origins from then on.
+ */
+export function modelCleanFromMs(spec: { readonly trainedOn?: { readonly validation?: ReadonlyArray<string>; readonly trainTo?: string } }): number {
+  const v = spec.trainedOn?.validation?.[1] ?? spec.trainedOn?.trainTo;
+  if (!v) throw new Error('model spec has no trainedOn.validation / trainTo: cannot tell which months it saw');
+  return Date.parse(v);
 }
 
 /**
@@ -65,14 +81,21 @@ export async function loadGridForecaster(opts: LoadOptions = {}): Promise<Loaded
   const load = async (signal: 'carbon' | 'price', label: string, loader: () => Promise<ModelForecaster>): Promise<SeriesForecaster> => {
     if (opts.ensemble === false) return loadOrFallback(label, loader, notes);
     let model: SeriesForecaster | undefined;
+    let modelAllowedAt: ((originMs: number) => boolean) | undefined;
     let why = '';
     try {
-      model = lstmSeriesForecaster(await loader());
+      const loaded = await loader();
+      if (opts.outOfSampleOnly) {
+        // Before the model is taken: one whose spec cannot say what it saw is left out.
+        const cleanFromMs = modelCleanFromMs(loaded.spec as Parameters<typeof modelCleanFromMs>[0]);
+        modelAllowedAt = (originMs) => originMs >= cleanFromMs;
+      }
+      model = lstmSeriesForecaster(loaded);
     } catch (e) {
       why = e instanceof Error ? e.message : String(e);
     }
     const warm = opts.warmStart === false ? undefined : opts.warmStart ? opts.warmStart[signal] : (readEnsembleFit(signal) ?? undefined);
-    const s = new EnsembleSeriesForecaster({ signal, ...(model ? { model } : {}), ...(opts.ensemble ? { options: opts.ensemble } : {}), ...(warm ? { warmStart: warm } : {}) });
+    const s = new EnsembleSeriesForecaster({ signal, ...(model ? { model } : {}), ...(modelAllowedAt ? { modelAllowedAt } : {}), ...(opts.ensemble ? { options: opts.ensemble } : {}), ...(warm ? { warmStart: warm } : {}) });
     notes.push(model ? `${label}: ${s.describe}` : `${label}: not loaded (${why}); using ${s.describe}`);
     return s;
   };

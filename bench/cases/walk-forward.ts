@@ -35,9 +35,7 @@ import { type BandPoint, type PlanOptions, type Signals, extendBands, quantileWe
 import { type SimResult, bestWindowPolicy, oraclePolicy, plannerPolicy, runOnArrivalPolicy, simulate } from '../../sim/policies/index.ts';
 import { readFileSync } from 'node:fs';
 import { printTable, writeResults } from '../report.ts';
-import { EnsembleSeriesForecaster, HISTORY_SLOTS, loadGridForecaster, lstmSeriesForecaster, type SeriesForecaster } from '../../agents/grid/index.ts';
-import { loadCarbonForecaster, loadPriceForecaster } from '../../models/index.ts';
-import { modelCleanFromMs } from '../forecast.ts';
+import { HISTORY_SLOTS, loadGridForecaster, type SeriesForecaster } from '../../agents/grid/index.ts';
 import { DAY_MS, HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 
 const DAY = 48;
@@ -166,8 +164,11 @@ export async function walkForward(argv: string[]): Promise<void> {
   };
   const fk = arg(argv, 'forecast', 'sty')!;
   if (fk !== 'sty' && fk !== 'lstm' && fk !== 'ensemble') throw new Error('--forecast must be sty, lstm or ensemble');
-  const lstm = fk === 'lstm' ? await loadGridForecaster({ ensemble: false }) : fk === 'ensemble' ? await shippedEnsemble() : null;
-  if (lstm && 'notes' in lstm && lstm.notes.some((n) => n.includes('not loaded'))) throw new Error(`--forecast lstm: ${lstm.notes.join('; ')}`);
+  const lstm = fk === 'lstm' ? await loadGridForecaster({ ensemble: false }) : fk === 'ensemble' ? await loadGridForecaster({ warmStart: false, outOfSampleOnly: true }) : null;
+  // The grid agent's forecaster as it ships, minus the warm start from the fit file, each LSTM
+  // admitted only from the end of its validation data. A model that will not load fails the
+  // run rather than scoring the baselines under its name.
+  if (lstm?.notes.some((n) => n.includes('not loaded'))) throw new Error(`--forecast ${fk}: ${lstm.notes.join('; ')}`);
   const historyOf = (f: SeriesForecaster): number => Math.max(HISTORY_SLOTS, (f as { historySlots?: number }).historySlots ?? 0);
   await sharedSolverWorker().warmUp();
   for (const m of months) {
@@ -222,17 +223,4 @@ export async function walkForward(argv: string[]): Promise<void> {
   }
   report(true);
   await sharedSolverWorker().close();
-}
-
-/**
- * The grid agent's forecaster as `loadGridForecaster` builds it, minus the warm start from the
- * fit file, with each LSTM admitted only from the end of its validation data.
- */
-async function shippedEnsemble(): Promise<{ carbon: SeriesForecaster; price: SeriesForecaster }> {
-  const one = async (signal: 'carbon' | 'price') => {
-    const loaded = await (signal === 'carbon' ? loadCarbonForecaster() : loadPriceForecaster());
-    const cleanFromMs = modelCleanFromMs(loaded.spec as { trainedOn?: { validation?: string[]; trainTo?: string } });
-    return new EnsembleSeriesForecaster({ signal, model: lstmSeriesForecaster(loaded), modelAllowedAt: (originMs) => originMs >= cleanFromMs });
-  };
-  return { carbon: await one('carbon'), price: await one('price') };
 }

@@ -116,6 +116,30 @@ describe('LSTM adapter', () => {
     assert.match(bare.notes[0]!, /using naive-same-time-yesterday \(fallback: carbon LSTM not loaded\)@1$/);
   });
 
+  test('outOfSampleOnly: a model is asked only for origins after its training and validation data', async () => {
+    // Validation ends at NOW: an origin before it is in sample, one at or after it is not.
+    const seenOrigins: number[] = [];
+    const model: ModelForecaster = {
+      spec: { ...spec, trainedOn: { trainTo: '2023-06-01T00:00:00Z', validation: ['2023-06-01T00:00:00Z', new Date(NOW).toISOString()] } } as ModelForecaster['spec'],
+      forecast: async (_h, nowMs) => {
+        seenOrigins.push(nowMs);
+        return { startMs: nowMs, modelId: 'fake-lstm', modelVersion: 'abc', unit: 'x', inputsHash: '0', points: Array.from({ length: 96 }, () => ({ p10: 1, p50: 2, p90: 3 })) };
+      },
+    };
+    const history = await recordedSource().observed(NOW - HISTORY_SLOTS * HALF_HOUR_MS - DAY, NOW + DAY, NOW + DAY);
+    // The ensemble also asks its model at past origins, to score it over its online window.
+    for (const outOfSampleOnly of [true, false]) {
+      seenOrigins.length = 0;
+      const loaded = await loadGridForecaster({ loadCarbon: () => Promise.resolve(model), loadPrice: () => Promise.resolve(model), warmStart: false, outOfSampleOnly });
+      for (const t of [NOW - DAY, NOW]) await loaded.carbon.forecast(seriesBefore(history, 'carbonActualGPerKwh', t, HISTORY_SLOTS), t);
+      assert.ok(seenOrigins.includes(NOW), `outOfSampleOnly ${outOfSampleOnly}: asked at the cut-off`);
+      assert.equal(seenOrigins.some((o) => o < NOW), !outOfSampleOnly, `outOfSampleOnly ${outOfSampleOnly}: asked before the cut-off`);
+    }
+    // A spec that does not say what the model saw cannot be evaluated out of sample.
+    const silent = await loadGridForecaster({ loadCarbon: () => Promise.resolve(fake(model.forecast)), loadPrice: () => Promise.resolve(model), warmStart: false, outOfSampleOnly: true });
+    assert.match(silent.notes[0]!, /not loaded \(model spec has no trainedOn/);
+  });
+
   const modelsPresent = existsSync(join(MODEL_DIRS.carbon, 'features.json')) && existsSync(join(MODEL_DIRS.price, 'features.json'));
   test('the real ONNX LSTMs forecast 96 ordered points from recorded history', { skip: !modelsPresent && process.env['CI'] !== 'true' ? 'models/ has no trained forecasters' : false }, async () => {
     const loaded = await loadGridForecaster();
