@@ -111,9 +111,10 @@ export function hashBatch(
 
 /**
  * Whether `sealed[i]` of a hashed commit carries a signature: the commit's last event, and
- * the last of each run of one source before it. The others are vouched for by it.
+ * the last of each run of one source before it. The others are vouched for by it. It reads
+ * only sources, so it answers for the events of an append before they are hashed too.
  */
-export function signsFor(sealed: ReadonlyArray<Envelope>, i: number): boolean {
+export function signsFor(sealed: ReadonlyArray<{ readonly source: string }>, i: number): boolean {
   return i === sealed.length - 1 || sealed[i + 1]!.source !== sealed[i]!.source;
 }
 

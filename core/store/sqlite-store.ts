@@ -69,10 +69,8 @@ const WORKER_MIN_SIGNATURES = 8;
 function signaturesNeeded(group: ReadonlyArray<PendingAppend>): number {
   const perSource = new Map<string, number>();
   for (const a of group) {
-    // A commit has a head per run of one source (see signsFor).
     for (let i = 0; i < a.events.length; i++) {
-      const source = a.events[i]!.source;
-      if (i === a.events.length - 1 || a.events[i + 1]!.source !== source) perSource.set(source, (perSource.get(source) ?? 0) + 1);
+      if (signsFor(a.events, i)) perSource.set(a.events[i]!.source, (perSource.get(a.events[i]!.source) ?? 0) + 1);
     }
   }
   let n = 0;
