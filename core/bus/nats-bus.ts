@@ -1,5 +1,6 @@
-import { connect, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription as NatsSubscription } from '@nats-io/transport-node';
+import { connect, type Msg, type MsgHdrs, type NatsConnection, type Subscription as NatsSubscription } from '@nats-io/transport-node';
 import type { Bus, BusMessage, Headers, MessageHandler, PublishOptions, RequestOptions, SubscribeOptions, Subscription } from './bus.ts';
+import { wireHeaders } from './wire-headers.ts';
 import { assertPattern, assertPublishSubject } from './subject.ts';
 import { CacoError, NoRespondersError, TimeoutError } from '../errors/errors.ts';
 import { loadNatsCredentials, type NatsCredentials } from '../nats-auth/credentials.ts';
@@ -113,7 +114,7 @@ export class NatsBus implements Bus {
   async publish(subject: string, data: Uint8Array, opts?: PublishOptions): Promise<void> {
     assertPublishSubject(subject);
     this.assertCanPublish(subject, data, opts?.headers);
-    if (this.outbox.push({ subject, data, headers: opts?.headers ? toNatsHeaders(opts.headers) : undefined }) === 1) setImmediate(this.sendOutbox);
+    if (this.outbox.push({ subject, data, headers: opts?.headers ? wireHeaders(opts.headers) : undefined }) === 1) setImmediate(this.sendOutbox);
   }
 
   /** A publish taken earlier that could not be handed over is told once, to the next caller. */
@@ -183,7 +184,7 @@ export class NatsBus implements Bus {
     try {
       const m = await this.nc.request(subject, data, {
         timeout: opts.timeoutMs,
-        ...(opts.headers ? { headers: toNatsHeaders(opts.headers) } : {}),
+        ...(opts.headers ? { headers: wireHeaders(opts.headers) } : {}),
       });
       return toBusMessage(m);
     } catch (err) {
@@ -194,7 +195,7 @@ export class NatsBus implements Bus {
   async respond(msg: BusMessage, data: Uint8Array, opts?: PublishOptions): Promise<void> {
     if (!msg.reply) throw new Error(`message on "${msg.subject}" has no reply subject`);
     this.sendOutbox();
-    this.nc.publish(msg.reply, data, opts?.headers ? { headers: toNatsHeaders(opts.headers) } : undefined);
+    this.nc.publish(msg.reply, data, opts?.headers ? { headers: wireHeaders(opts.headers) } : undefined);
   }
 
   async flush(): Promise<void> {
@@ -232,12 +233,6 @@ function headerBytes(h: Headers): number {
   let n = 12;
   for (const [k, v] of Object.entries(h)) n += Buffer.byteLength(k) + Buffer.byteLength(v) + 4;
   return n;
-}
-
-export function toNatsHeaders(h: Headers): MsgHdrs {
-  const out = natsHeaders();
-  for (const [k, v] of Object.entries(h)) out.set(k, v);
-  return out;
 }
 
 function fromNatsHeaders(h: MsgHdrs | undefined): Headers {

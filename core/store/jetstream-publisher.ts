@@ -16,8 +16,9 @@
  * alike). A reply that is not an acknowledgement (anyone allowed to publish on the inbox could
  * send one) is refused, never taken for a stored message.
  */
-import { createInbox, errors, headers, NoRespondersError, TimeoutError, type Msg, type NatsConnection, type Status, type Subscription } from '@nats-io/transport-node';
+import { createInbox, errors, NoRespondersError, TimeoutError, type Msg, type NatsConnection, type Status, type Subscription } from '@nats-io/transport-node';
 import { JetStreamApiError, JetStreamError, type ApiError } from '@nats-io/jetstream';
+import { wireHeaders } from '../bus/index.ts';
 
 export interface PublishAck {
   readonly stream: string;
@@ -63,9 +64,15 @@ export class JetStreamPublisher {
       return Promise.reject(err as Error);
     }
     const token = String(++this.next);
-    const h = headers();
-    if (opts.msgID !== undefined) h.set('Nats-Msg-Id', opts.msgID);
-    if (opts.expectLastSubjectSequence !== undefined) h.set('Nats-Expected-Last-Subject-Sequence', String(opts.expectLastSubjectSequence));
+    let h;
+    try {
+      h = wireHeaders({
+        ...(opts.msgID !== undefined ? { 'Nats-Msg-Id': opts.msgID } : {}),
+        ...(opts.expectLastSubjectSequence !== undefined ? { 'Nats-Expected-Last-Subject-Sequence': String(opts.expectLastSubjectSequence) } : {}),
+      });
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     return new Promise<PublishAck>((resolve, reject) => {
       this.pending.set(token, { subject, deadline: Date.now() + this.timeoutMs, resolve, reject });
       this.startSweep();
