@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
 import { ConcurrencyError, ConfigError, InvalidArgumentError } from '../errors/errors.ts';
 import type { Keyring } from '../ledger/keyring.ts';
-import { sealBatch } from '../ledger/seal.ts';
+import { hashBatch, headsOf, sealBatch, signHeads } from '../ledger/seal.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
 import { CorruptCommitError } from './jetstream-commit.ts';
@@ -60,6 +60,26 @@ export type KurrentClient = Pick<KurrentDBClient, 'appendToStream' | 'readStream
 
 const PAGE = 1000;
 
+/** Appends written together at most, and about how many bytes (under KurrentDB's default 1 MiB limit on one append). */
+const MAX_GROUP = 64;
+const MAX_GROUP_BYTES = 512 * 1024;
+
+interface WaitingAppend {
+  readonly stream: string;
+  readonly events: ReadonlyArray<NewEvent>;
+  readonly expected: ExpectedRevision;
+  readonly resolve: (r: AppendResult) => void;
+  readonly reject: (err: Error) => void;
+  /** About what it adds to the request: its data as JSON plus the envelope around each event. */
+  readonly bytes: number;
+}
+
+function estimatedBytes(events: ReadonlyArray<NewEvent>): number {
+  let n = 0;
+  for (const e of events) n += (JSON.stringify(e.data)?.length ?? 4) + 1024;
+  return n;
+}
+
 /** The client's records as this module's subset (the client types data per event type). */
 function record(r: { event?: unknown } | undefined): KurrentRecord | undefined {
   return r?.event as KurrentRecord | undefined;
@@ -75,8 +95,11 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
   private readonly prefix: string;
   private readonly index = new LogIndex();
   private readonly live = new LiveSignal();
-  /** Appends of this process, one at a time: they would only conflict with each other. */
-  private appendChain: Promise<unknown> = Promise.resolve();
+  /** Appends of this process not yet written; they are written a group at a time (see append). */
+  private waiting: WaitingAppend[] = [];
+  private writing = false;
+  /** Settles when the appends being written are (close waits for it). */
+  private written: Promise<void> = Promise.resolve();
   private syncing: Promise<void> | undefined;
   private pushSub: StreamSubscription | undefined;
   private readonly checkpointMetaSet = new Set<string>();
@@ -172,15 +195,139 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
     return out;
   }
 
+  /**
+   * Appends made while an earlier write is out (or in the same turn) are written together,
+   * one request to KurrentDB for the group, as the SQLite store commits a group: each is
+   * checked on its own against the log and the members before it (a refused one writes
+   * nothing and leaves the rest), the heads of a source share a signature (batch-signature.ts),
+   * and the group is one append to the site log, all or nothing.
+   */
   append(stream: string, events: ReadonlyArray<NewEvent>, expected: ExpectedRevision): Promise<AppendResult> {
     try {
       validateAppend(stream, events, expected);
     } catch (err) {
       return Promise.reject(err as Error);
     }
-    const run = this.appendChain.then(() => this.appendNow(stream, events, expected));
-    this.appendChain = run.catch(() => undefined);
-    return run;
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.waiting.push({ stream, events, expected, resolve, reject, bytes: estimatedBytes(events) });
+      if (!this.writing) {
+        this.writing = true;
+        this.written = this.writeWaiting();
+      }
+    });
+  }
+
+  /** Writes the waiting appends, group after group, until none are left. Never throws. */
+  private async writeWaiting(): Promise<void> {
+    // One microtask: appends made in the same turn as the first join its group.
+    await Promise.resolve();
+    while (this.waiting.length > 0) {
+      let n = 0;
+      let bytes = 0;
+      while (n < this.waiting.length && n < MAX_GROUP && (n === 0 || bytes + this.waiting[n]!.bytes <= MAX_GROUP_BYTES)) bytes += this.waiting[n++]!.bytes;
+      const group = this.waiting.splice(0, n);
+      try {
+        if (group.length === 1) group[0]!.resolve(await this.appendNow(group[0]!.stream, group[0]!.events, group[0]!.expected));
+        else await this.appendGroup(group);
+      } catch (err) {
+        for (const a of group) a.reject(err as Error);
+      }
+    }
+    this.writing = false;
+  }
+
+  private async appendGroup(group: ReadonlyArray<WaitingAppend>): Promise<void> {
+    const maxRetries = this.opts.maxConflictRetries ?? 100;
+    for (let attempt = 0; ; attempt++) {
+      await this.sync();
+      // Each member checked against the log and the members before it, then hashed on the
+      // head they leave; a refused member is settled now and writes nothing.
+      const heads = new Map<string, { revision: number; hash: string }>();
+      const ids = new Set<string>();
+      const members: Array<{ a: WaitingAppend; sealed: Envelope[] }> = [];
+      const retries: WaitingAppend[] = [];
+      const refused: Array<{ a: WaitingAppend; err: unknown }> = [];
+      for (const a of group) {
+        try {
+          if (this.index.positionOfId(a.events[0]!.id) !== undefined || ids.has(a.events[0]!.id)) {
+            retries.push(a);
+            continue;
+          }
+          const head = heads.get(a.stream) ?? this.index.head(a.stream);
+          if (!expectationHolds(a.expected, head?.revision)) throw new ConcurrencyError(a.stream, describeExpected(a.expected), head?.revision ?? 'no-stream');
+          for (let i = 1; i < a.events.length; i++) {
+            const id = a.events[i]!.id;
+            if (this.index.positionOfId(id) !== undefined || ids.has(id)) throw new InvalidArgumentError(`events[${i}].id`, `"${id}" is already stored in another append`);
+          }
+          const sealed = hashBatch(a.stream, a.events, head);
+          for (const e of sealed) ids.add(e.id);
+          const last = sealed[sealed.length - 1]!;
+          heads.set(a.stream, { revision: last.revision, hash: last.hash });
+          members.push({ a, sealed });
+        } catch (err) {
+          refused.push({ a, err });
+        }
+      }
+      if (members.length > 0) {
+        try {
+          signHeads(headsOf(members.map((m) => m.sealed)), this.opts.keyring);
+        } catch {
+          // A source that cannot sign (no key) would fail the whole group: write its members
+          // one by one instead, where only the appends that need that key are refused.
+          for (const { a } of members) await this.settle(a, () => this.appendNow(a.stream, a.events, a.expected));
+          for (const a of retries) await this.settle(a, () => this.retried(a.stream, a.events));
+          for (const { a, err } of refused) a.reject(err as Error);
+          return;
+        }
+        const count = this.index.count;
+        const events = members.flatMap((m) => m.sealed);
+        if (!(await this.writeToLog(events, count))) {
+          if (attempt < maxRetries) continue;
+          const err = new Error(`KurrentDB ledger: a group of ${members.length} appends lost the race for the site log ${maxRetries + 1} times in a row; nothing was written`);
+          for (const { a } of members) a.reject(err);
+          for (const a of retries) a.reject(err);
+          for (const { a, err: e } of refused) a.reject(e as Error);
+          return;
+        }
+        events.forEach((e, i) => {
+          (e as { position: number }).position = count + 1 + i;
+        });
+        for (const e of events) this.index.apply(e);
+        this.live.notify();
+        for (const { a, sealed } of members) {
+          const last = sealed[sealed.length - 1]!;
+          a.resolve({ events: sealed, nextExpected: last.revision, position: last.position, sealedHere: true });
+        }
+      }
+      for (const { a, err } of refused) a.reject(err as Error);
+      for (const a of retries) await this.settle(a, () => this.retried(a.stream, a.events));
+      return;
+    }
+  }
+
+  private async settle(a: WaitingAppend, run: () => Promise<AppendResult>): Promise<void> {
+    try {
+      a.resolve(await run());
+    } catch (err) {
+      a.reject(err as Error);
+    }
+  }
+
+  /** Append sealed events to the site log at `count`; false when another writer got there first (nothing written). */
+  private async writeToLog(sealed: ReadonlyArray<Envelope>, count: number): Promise<boolean> {
+    try {
+      const r = await this.client.appendToStream(
+        this.logStream,
+        // CACO data may be any JSON value; the client's type allows only objects, arrays and strings.
+        sealed.map((e) => toEventData(e) as EventData),
+        { streamState: expectedLogState(count) as AppendStreamState },
+      );
+      // `throwOnAppendFailure=false` in the connection string answers a conflict this way.
+      return r.success;
+    } catch (err) {
+      if (!(err instanceof WrongExpectedVersionError)) throw err;
+      return false;
+    }
   }
 
   private async appendNow(stream: string, events: ReadonlyArray<NewEvent>, expected: ExpectedRevision): Promise<AppendResult> {
@@ -197,21 +344,7 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
       // Sealed exactly as the SQLite store seals: on the stream's head as this log state has it.
       const sealed = sealBatch(stream, events, head, this.opts.keyring);
       const count = this.index.count;
-      let written: boolean;
-      try {
-        const r = await this.client.appendToStream(
-          this.logStream,
-          // CACO data may be any JSON value; the client's type allows only objects, arrays and strings.
-          sealed.map((e) => toEventData(e) as EventData),
-          { streamState: expectedLogState(count) as AppendStreamState },
-        );
-        // `throwOnAppendFailure=false` in the connection string answers a conflict this way.
-        written = r.success;
-      } catch (err) {
-        if (!(err instanceof WrongExpectedVersionError)) throw err;
-        written = false;
-      }
-      if (!written) {
+      if (!(await this.writeToLog(sealed, count))) {
         // Another writer appended to the log since it was read: nothing of ours was written.
         // Read what it wrote and try again (the caller's expectation may no longer hold).
         if (attempt < maxRetries) continue;
@@ -378,7 +511,7 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.appendChain;
+    await this.written;
     this.live.close();
     await this.pushSub?.unsubscribe().catch(() => undefined);
     await this.client.dispose();

@@ -10,6 +10,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
+import { isBatchSig, MAX_BATCH } from '../../core/ledger/index.ts';
 import { ConcurrencyError } from '../../core/errors/errors.ts';
 import { KurrentDbEventStore } from '../../core/store/kurrentdb-store.ts';
 import { FakeKurrentServer } from '../support/fake-kurrentdb.ts';
@@ -81,6 +82,59 @@ describe('KurrentDbEventStore over a stand-in server: two writers on one site lo
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  test('appends made together are written as one group: one request, shared signatures, each member checked on its own', async () => {
+    const server = new FakeKurrentServer();
+    // A keyring that cannot sign for one source: a group holding it falls back to one by one.
+    class NoKeyFor extends MemoryKeyring {
+      override sign(source: string, bytes: Uint8Array): string {
+        if (source === 'keyless') throw new Error('no private key for keyless');
+        return super.sign(source, bytes);
+      }
+    }
+    const keyring = new NoKeyFor('group');
+    const client = server.client();
+    let requests = 0;
+    const appendToStream = client.appendToStream.bind(client);
+    client.appendToStream = ((...args: Parameters<typeof appendToStream>) => {
+      requests++;
+      return appendToStream(...args);
+    }) as typeof client.appendToStream;
+    const s = await KurrentDbEventStore.connect({ url, site: 'grp', keyring, pollMs: 20, client });
+    try {
+      const seed = await s.append('g-0', [newEvent()], 'no-stream');
+      requests = 0;
+      // 40 appends in one turn on 4 streams, one expecting a revision it will not find, one
+      // repeating the id of an event already stored (a retry: answered with the stored one).
+      const results = await Promise.allSettled([
+        ...Array.from({ length: 40 }, (_, i) => s.append(`g-${i % 4}`, [newEvent({ i }), newEvent({ i, second: true })], 'any')),
+        s.append('g-1', [newEvent()], 7),
+        s.append('g-0', [seed.events[0]!], 'any'),
+      ]);
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 41);
+      const refused = results[40]!;
+      assert.ok(refused.status === 'rejected' && refused.reason instanceof ConcurrencyError, 'the member expecting revision 7 alone is refused');
+      const retry = results[41]!;
+      assert.ok(retry.status === 'fulfilled' && retry.value.events[0]!.position === seed.position, 'a retry is answered with the stored event');
+      assert.ok(requests <= 2, `${requests} requests to KurrentDB for 40 appends (at most 64 to a group)`);
+      const all = await collect(s.readAll());
+      assert.equal(all.length, 81);
+      assert.deepEqual(all.map((e) => e.position), Array.from({ length: 81 }, (_, i) => i + 1));
+      assertChains(all, keyring);
+      // A batch head's sig is `mb1:<index>/<size>:<proof>:<ed25519 signature>`; count the signatures.
+      const sigs = new Set(all.filter((e) => e.sig !== '' && e.position > seed.position).map((e) => (isBatchSig(e.sig) ? e.sig.slice(e.sig.lastIndexOf(':') + 1) : e.sig)));
+      assert.ok(sigs.size < 40 && sigs.size >= Math.ceil(40 / MAX_BATCH), `${sigs.size} signatures for 40 commits (shared, at most ${MAX_BATCH} heads to one)`);
+      // The same stream twice in one group chains: the second member is sealed on the first's head.
+      const [x, y] = await Promise.all([s.append('g-9', [newEvent()], 'no-stream'), s.append('g-9', [newEvent()], 0)]);
+      assert.equal(y.events[0]!.prevHash, x.events[0]!.hash);
+      // A member whose source cannot sign: it alone is refused, the rest of its group is written.
+      const mixed = await Promise.allSettled([s.append('g-5', [newEvent()], 'any'), s.append('g-6', [newEvent({}, { source: 'keyless' })], 'any'), s.append('g-5', [newEvent()], 'any')]);
+      assert.deepEqual(mixed.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+      assertChains(await collect(s.readAll()), keyring);
+    } finally {
+      await s.close();
     }
   });
 
