@@ -332,6 +332,8 @@ const CANDIDATES: ReadonlyArray<Partial<EnsembleOptions>> = [
   { windowDays: 28 },
   { windowDays: 14, biasCorrection: false },
 ];
+/** Candidates for the band's recency weighting (`--tune band`), on the chosen 28-day window. */
+const BAND_CANDIDATES: ReadonlyArray<Partial<EnsembleOptions>> = [{ bandHalfLifeDays: 0 }, { bandHalfLifeDays: 3.5 }, { bandHalfLifeDays: 7 }, { bandHalfLifeDays: 14 }];
 
 const TARGETS = { carbon: 0.8, price: 0.85 } as const;
 const COVERAGE = [0.75, 0.85] as const;
@@ -351,7 +353,7 @@ interface SignalWalk {
 
 /**
  * `npm run bench -- forecast [--walk-forward] [--carbon <csv>] [--prices <csv>] [--from 2023-02] [--to 2023-10]
- *   [--signals carbon,price] [--stride <half-hours>] [--no-model] [--tune] [--name forecast]`
+ *   [--signals carbon,price] [--stride <half-hours>] [--no-model] [--tune | --tune-band] [--name forecast]`
  *
  * For every calendar month M from --from to --to: the grid agent's forecaster (the online
  * ensemble of the LSTM and baselines, `loadGridForecaster`) issues a 48 h forecast at every
@@ -359,7 +361,8 @@ interface SignalWalk {
  * (weights, bias, conformal band) is fitted from those past values only. The LSTM is admitted
  * only from the end of its validation data (2023-07-01 for both models): before that it is left
  * out and the ensemble runs on the baselines alone, so no month is scored with a model that saw
- * it. The ensemble's settings were chosen on TUNING_MONTHS only (`--tune` reruns that choice).
+ * it. The ensemble's settings were chosen on TUNING_MONTHS only (`--tune` reruns that choice;
+ * `--tune-band` the band's recency weighting, bandHalfLifeDays).
  */
 async function walkForwardMain(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -373,6 +376,7 @@ async function walkForwardMain(argv: string[]): Promise<void> {
       signals: { type: 'string', default: 'carbon,price' },
       'no-model': { type: 'boolean', default: false },
       tune: { type: 'boolean', default: false },
+      'tune-band': { type: 'boolean', default: false },
       name: { type: 'string' },
     },
   });
@@ -386,22 +390,23 @@ async function walkForwardMain(argv: string[]): Promise<void> {
   const signals = values.signals!.split(',').map((x) => x.trim());
   for (const x of signals) if (x !== 'carbon' && x !== 'price') throw new Error(`--signals: "${x}" is not carbon or price`);
 
-  if (values.tune) {
+  if (values.tune || values['tune-band']) {
     // Baselines only (the LSTM saw these months), each candidate window on the tuning months.
     const tuneFrom = month('from', TUNING_MONTHS[0]!);
     const tuneTo = month('to', '2023-04');
     const rows: Array<Record<string, Cell>> = [];
     const out: Record<string, unknown> = {};
-    for (const c of CANDIDATES) {
+    const candidates = values['tune-band'] ? BAND_CANDIDATES : CANDIDATES;
+    for (const c of candidates) {
       const label = JSON.stringify(c);
       for (const sig of signals as Array<'carbon' | 'price'>) {
         const r = await runSignal(sig, values, tuneFrom, tuneTo, stride, true, c);
-        rows.push({ candidate: label, signal: sig, 'ratio 24h': r.pooled.ratio24h, 'MAE 0–48h': r.months.reduce((s, m) => s + m.ensemble.pooled0to48h.mae, 0) / r.months.length, 'coverage 0–48h': pct(r.pooled.coverage), 'coverage 24h': pct(r.pooled.coverage24h) });
+        rows.push({ candidate: label, signal: sig, 'ratio 24h': r.pooled.ratio24h, 'MAE 0–48h': r.months.reduce((s, m) => s + m.ensemble.pooled0to48h.mae, 0) / r.months.length, 'coverage 0–48h': pct(r.pooled.coverage), 'coverage 24h': pct(r.pooled.coverage24h), 'coverage 0–48h by month': r.months.map((m) => pct(m.ensemble.coverageP10P90.pooled)).join(' / ') });
         out[`${sig} ${label}`] = { ...r.pooled, strideHalfHours: stride };
       }
     }
     printTable(`Tuning on ${TUNING_MONTHS.join(', ')} (baselines only)`, rows);
-    writeResults(values.name ?? 'forecast-tuning', { months: TUNING_MONTHS, candidates: CANDIDATES, results: out });
+    writeResults(values.name ?? (values['tune-band'] ? 'forecast-tuning-band' : 'forecast-tuning'), { months: TUNING_MONTHS, candidates, results: out });
     return;
   }
 
@@ -446,7 +451,7 @@ async function walkForwardMain(argv: string[]): Promise<void> {
   writeResults(values.name ?? 'forecast', {
     mode: 'walk-forward',
     method:
-      'Every forecast is made from a copy of the series ending at its origin; ensemble weights and conformal P10/P90 offsets (7.5th/92.5th residual percentiles) are refitted every 3 h on the residuals of the previous 28 days already observed (median bias correction available but off: it lost on the tuning months). The LSTMs are admitted only from the end of their validation data (2023-07-01); before that the ensemble is the baselines alone.',
+      'Every forecast is made from a copy of the series ending at its origin; ensemble weights and conformal P10/P90 offsets (7.5th/92.5th residual percentiles, residuals weighted by recency with a 3.5-day half-life) are refitted every 3 h on the residuals of the previous 28 days already observed (median bias correction available but off: it lost on the tuning months). The LSTMs are admitted only from the end of their validation data (2023-07-01); before that the ensemble is the baselines alone.',
     tuningMonths: TUNING_MONTHS,
     heldOutMonths: 'every month after the tuning months',
     settings: DEFAULT_ENSEMBLE_OPTIONS,

@@ -164,3 +164,44 @@ export function conformalOffsets(residuals: ArrayLike<number>, lower = 0.1, uppe
   const u = Math.min(n, Math.ceil((n + 1) * upper));
   return { lo: s[l - 1]!, hi: s[u - 1]!, n };
 }
+
+/**
+ * Weighted split-conformal band for residuals that are not exchangeable, e.g. a window whose
+ * older half came from another weather regime (Barber, Candès, Ramdas & Tibshirani, "Conformal
+ * prediction beyond exchangeability", 2023): residual i counts with weight `weights[i]`, the
+ * new point with weight 1 at the far ends, and the offsets are the weighted `lower` / `upper`
+ * quantiles of that mixture. With equal weights of 1 this is `conformalOffsets`.
+ */
+export function weightedConformalOffsets(residuals: ArrayLike<number>, weights: ArrayLike<number>, lower = 0.1, upper = 0.9): ConformalOffsets {
+  if (!(lower >= 0 && upper <= 1 && lower < upper)) throw new RangeError(`weightedConformalOffsets: need 0 ≤ lower < upper ≤ 1, got ${lower}, ${upper}`);
+  const n = residuals.length;
+  if (n === 0) throw new RangeError('weightedConformalOffsets: no residuals');
+  if (weights.length !== n) throw new RangeError(`weightedConformalOffsets: ${weights.length} weights for ${n} residuals`);
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => residuals[a]! - residuals[b]!);
+  let total = 1;
+  for (let i = 0; i < n; i++) {
+    const w = weights[i]!;
+    if (!(w >= 0 && Number.isFinite(w))) throw new RangeError(`weightedConformalOffsets: weight ${i} is ${w}`);
+    total += w;
+  }
+  // Lower offset: the largest residual with at most `lower` of the mass (the new point's own
+  // weight sits below everything) strictly under it; upper: the smallest with `upper` of the mass
+  // at or under it (the new point's weight above everything).
+  let lo = residuals[order[0]!]!;
+  let below = 1;
+  for (let k = 0; k < n; k++) {
+    if (below / total > lower) break;
+    lo = residuals[order[k]!]!;
+    below += weights[order[k]!]!;
+  }
+  let hi = residuals[order[n - 1]!]!;
+  let cum = 0;
+  for (let k = 0; k < n; k++) {
+    cum += weights[order[k]!]!;
+    if (cum / total >= upper) {
+      hi = residuals[order[k]!]!;
+      break;
+    }
+  }
+  return { lo, hi, n };
+}

@@ -65,5 +65,5 @@ export {
   type BucketFit,
   type EnsembleParams,
 } from './ensemble-forecaster.ts';
-export { simplexWeights, medianBias, conformalOffsets, type ConformalOffsets } from './calibration.ts';
+export { simplexWeights, medianBias, conformalOffsets, weightedConformalOffsets, type ConformalOffsets } from './calibration.ts';
 export { baselineForecasts, BASELINE_NAMES, BASELINE_LOOKBACK_SLOTS } from './baselines.ts';

@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { conformalOffsets, fitBucket, medianBias, simplexWeights } from '../../../agents/grid/index.ts';
+import { conformalOffsets, fitBucket, medianBias, simplexWeights, weightedConformalOffsets } from '../../../agents/grid/index.ts';
 
 /** Deterministic PRNG (mulberry32) so the synthetic data are the same on every run. */
 function rng(seed: number): () => number {
@@ -128,5 +128,25 @@ describe('conformal band', () => {
       }),
       { numRuns: 40 },
     );
+  });
+
+  test('weighted conformal: equal weights give the split-conformal band; weights on recent residuals follow a regime change', () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: -1e3, max: 1e3, noNaN: true }), { minLength: 1, maxLength: 300 }), fc.constantFrom([0.1, 0.9], [0.075, 0.925], [0.05, 0.95], [0.25, 0.75]), (r, [lo, hi]) => {
+        assert.deepEqual(weightedConformalOffsets(r, r.map(() => 1), lo, hi), conformalOffsets(r, lo, hi));
+      }),
+      { seed: 21, numRuns: 500 },
+    );
+    // 200 old residuals in ±100, then 200 recent ones in ±10: uniform weights give a band near
+    // ±100 wide at the 10/90 % levels; a short half-life follows the recent regime.
+    const next = rng(5);
+    const r = [...Array.from({ length: 200 }, () => (next() * 2 - 1) * 100), ...Array.from({ length: 200 }, () => (next() * 2 - 1) * 10)];
+    const age = r.map((_, i) => r.length - i);
+    const flat = conformalOffsets(r, 0.1, 0.9);
+    const recent = weightedConformalOffsets(r, age.map((a) => 0.5 ** (a / 20)), 0.1, 0.9);
+    assert.ok(flat.hi > 30 && flat.lo < -30, JSON.stringify(flat));
+    assert.ok(recent.hi <= 10 && recent.lo >= -10 && recent.hi > 5 && recent.lo < -5, JSON.stringify(recent));
+    assert.throws(() => weightedConformalOffsets([1, 2], [1]), /1 weights for 2 residuals/);
+    assert.throws(() => weightedConformalOffsets([1, 2], [1, -1]), /weight 1 is -1/);
   });
 });

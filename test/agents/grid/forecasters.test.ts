@@ -104,8 +104,8 @@ describe('LSTM adapter', () => {
       loadPrice: () => Promise.resolve(fake(async (_h, nowMs) => ({ startMs: nowMs, modelId: 'fake-lstm', modelVersion: 'abc', unit: 'x', inputsHash: '0', points: Array.from({ length: 96 }, () => ({ p10: 1, p50: 2, p90: 3 })) }))),
       warmStart: false,
     });
-    assert.match(loaded.notes[0]!, /^carbon LSTM: not loaded \(models\/carbon\/carbon-lstm.onnx: model file not found\); using caco-ensemble-carbon@e1-w28\+baselines$/);
-    assert.equal(loaded.notes[1], 'price LSTM: caco-ensemble-price@e1-w28+fake-lstm@abc');
+    assert.match(loaded.notes[0]!, /^carbon LSTM: not loaded \(models\/carbon\/carbon-lstm.onnx: model file not found\); using caco-ensemble-carbon@e1-w28-h3\.5\+baselines$/);
+    assert.equal(loaded.notes[1], 'price LSTM: caco-ensemble-price@e1-w28-h3.5+fake-lstm@abc');
     const history = await recordedSource().observed(NOW - HISTORY_SLOTS * HALF_HOUR_MS, NOW, NOW);
     const f = await loaded.forecaster.forecast(history, NOW);
     assert.equal(f.carbon.modelId, 'caco-ensemble-carbon');
