@@ -257,6 +257,9 @@ export class WorkerSigner {
     if (w) {
       this.stopping = true;
       w.ref();
+      // Failed now, not at the exit: a reply the worker sent just before being stopped would
+      // otherwise still be read while it terminates, and a batch in flight would succeed.
+      this.lost(w, 'the signing worker exited: stopped by abort()');
       await w.terminate();
     }
   }
