@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
 import { ConcurrencyError, ConfigError, InvalidArgumentError } from '../errors/errors.ts';
 import type { Keyring } from '../ledger/keyring.ts';
-import { hashBatch, headsOf, sealBatch, signHeads } from '../ledger/seal.ts';
+import { hashBatch, headsOf, signHeads } from '../ledger/seal.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
 import { CorruptCommitError } from './jetstream-commit.ts';
@@ -225,23 +225,27 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
       let n = 0;
       let bytes = 0;
       while (n < this.waiting.length && n < MAX_GROUP && (n === 0 || bytes + this.waiting[n]!.bytes <= MAX_GROUP_BYTES)) bytes += this.waiting[n++]!.bytes;
-      const group = this.waiting.splice(0, n);
-      try {
-        if (group.length === 1) group[0]!.resolve(await this.appendNow(group[0]!.stream, group[0]!.events, group[0]!.expected));
-        else await this.appendGroup(group);
-      } catch (err) {
-        for (const a of group) a.reject(err as Error);
-      }
+      await this.writeGroup(this.waiting.splice(0, n));
     }
     this.writing = false;
   }
 
+  /** `appendGroup`, with a failure of the read or the write (nothing known to be written) told to every member. */
+  private async writeGroup(group: ReadonlyArray<WaitingAppend>): Promise<void> {
+    try {
+      await this.appendGroup(group);
+    } catch (err) {
+      for (const a of group) a.reject(err as Error);
+    }
+  }
+
+  /** Checks, seals and writes a group (a lone append is a group of one); settles every member. */
   private async appendGroup(group: ReadonlyArray<WaitingAppend>): Promise<void> {
     const maxRetries = this.opts.maxConflictRetries ?? 100;
     for (let attempt = 0; ; attempt++) {
       await this.sync();
       // Each member checked against the log and the members before it, then hashed on the
-      // head they leave; a refused member is settled now and writes nothing.
+      // head they leave, exactly as the SQLite store seals; a refused member writes nothing.
       const heads = new Map<string, { revision: number; hash: string }>();
       const ids = new Set<string>();
       const members: Array<{ a: WaitingAppend; sealed: Envelope[] }> = [];
@@ -271,27 +275,27 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
       if (members.length > 0) {
         try {
           signHeads(headsOf(members.map((m) => m.sealed)), this.opts.keyring);
-        } catch {
-          // A source that cannot sign (no key) would fail the whole group: write its members
-          // one by one instead, where only the appends that need that key are refused.
-          for (const { a } of members) await this.settle(a, () => this.appendNow(a.stream, a.events, a.expected));
-          for (const a of retries) await this.settle(a, () => this.retried(a.stream, a.events));
-          for (const { a, err } of refused) a.reject(err as Error);
+        } catch (err) {
+          // A source that cannot sign (no key) fails the whole batch: a lone append is refused
+          // with it; a group is written one append at a time, where only that append fails.
+          if (group.length === 1) return group[0]!.reject(err as Error);
+          for (const a of group) await this.writeGroup([a]);
           return;
         }
         const count = this.index.count;
         const events = members.flatMap((m) => m.sealed);
         if (!(await this.writeToLog(events, count))) {
+          // Another writer appended to the log since it was read: nothing of ours was written.
+          // Read what it wrote and check again (an expectation may no longer hold).
           if (attempt < maxRetries) continue;
-          const err = new Error(`KurrentDB ledger: a group of ${members.length} appends lost the race for the site log ${maxRetries + 1} times in a row; nothing was written`);
-          for (const { a } of members) a.reject(err);
-          for (const a of retries) a.reject(err);
-          for (const { a, err: e } of refused) a.reject(e as Error);
-          return;
+          const what = members.length === 1 ? `the append to "${members[0]!.a.stream}"` : `a group of ${members.length} appends`;
+          throw new Error(`KurrentDB ledger: ${what} lost the race for the site log ${maxRetries + 1} times in a row; nothing was written`);
         }
         events.forEach((e, i) => {
           (e as { position: number }).position = count + 1 + i;
         });
+        // Applied at once, so a read that follows sees them even if it joins a sync begun
+        // before this write (the index skips positions it already holds).
         for (const e of events) this.index.apply(e);
         this.live.notify();
         for (const { a, sealed } of members) {
@@ -300,16 +304,14 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
         }
       }
       for (const { a, err } of refused) a.reject(err as Error);
-      for (const a of retries) await this.settle(a, () => this.retried(a.stream, a.events));
+      for (const a of retries) {
+        try {
+          a.resolve(await this.retried(a.stream, a.events));
+        } catch (err) {
+          a.reject(err as Error);
+        }
+      }
       return;
-    }
-  }
-
-  private async settle(a: WaitingAppend, run: () => Promise<AppendResult>): Promise<void> {
-    try {
-      a.resolve(await run());
-    } catch (err) {
-      a.reject(err as Error);
     }
   }
 
@@ -327,38 +329,6 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
     } catch (err) {
       if (!(err instanceof WrongExpectedVersionError)) throw err;
       return false;
-    }
-  }
-
-  private async appendNow(stream: string, events: ReadonlyArray<NewEvent>, expected: ExpectedRevision): Promise<AppendResult> {
-    const maxRetries = this.opts.maxConflictRetries ?? 100;
-    for (let attempt = 0; ; attempt++) {
-      await this.sync();
-      const firstAt = this.index.positionOfId(events[0]!.id);
-      if (firstAt !== undefined) return this.retried(stream, events);
-      const head = this.index.head(stream);
-      if (!expectationHolds(expected, head?.revision)) throw new ConcurrencyError(stream, describeExpected(expected), head?.revision ?? 'no-stream');
-      for (let i = 1; i < events.length; i++) {
-        if (this.index.positionOfId(events[i]!.id) !== undefined) throw new InvalidArgumentError(`events[${i}].id`, `"${events[i]!.id}" is already stored in another append`);
-      }
-      // Sealed exactly as the SQLite store seals: on the stream's head as this log state has it.
-      const sealed = sealBatch(stream, events, head, this.opts.keyring);
-      const count = this.index.count;
-      if (!(await this.writeToLog(sealed, count))) {
-        // Another writer appended to the log since it was read: nothing of ours was written.
-        // Read what it wrote and try again (the caller's expectation may no longer hold).
-        if (attempt < maxRetries) continue;
-        throw new Error(`KurrentDB ledger: the append to "${stream}" lost the race for the site log ${maxRetries + 1} times in a row; nothing was written`);
-      }
-      sealed.forEach((e, i) => {
-        (e as { position: number }).position = count + 1 + i;
-      });
-      // Applied at once, so a read that follows sees them even if it joins a sync begun
-      // before this write (the index skips positions it already holds).
-      for (const e of sealed) this.index.apply(e);
-      this.live.notify();
-      const last = sealed[sealed.length - 1]!;
-      return { events: sealed, nextExpected: last.revision, position: last.position, sealedHere: true };
     }
   }
 
