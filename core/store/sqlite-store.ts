@@ -12,6 +12,7 @@ import { envelopeOfRow, EVENT_COLUMNS, readEventRow, unreadableRowError, type Ev
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 import { keepStoredData } from './stored-form.ts';
+import { WalCheckpointer, type WalCheckpointStats } from './wal-checkpointer.ts';
 
 interface Row {
   position: number;
@@ -137,7 +138,22 @@ export interface SqliteStoreOptions {
   readonly signing?: SigningMode;
   /** The signer for the worker modes (default: a new one over `keyring`); the store closes it. Ignored with 'main-thread'. */
   readonly signer?: WorkerSigner;
+  /**
+   * Who copies the write-ahead log back into the database file (see WalCheckpointer):
+   * - 'background' (default for a file): a worker thread, started once this store has made
+   *   `BACKGROUND_CHECKPOINT_AFTER` commits (or by `warmUp`), so the many short-lived stores
+   *   of tests and tools never start one;
+   * - 'inline': SQLite's default, the appending connection every 1000 pages.
+   * ':memory:' has no log to copy: always 'inline'.
+   */
+  readonly walCheckpoints?: WalCheckpointMode;
 }
+
+export type WalCheckpointMode = 'background' | 'inline';
+const WAL_CHECKPOINT_MODES: ReadonlyArray<WalCheckpointMode> = ['background', 'inline'];
+
+/** Commits after which a store with background checkpoints starts its worker: about when SQLite would first checkpoint inline. */
+export const BACKGROUND_CHECKPOINT_AFTER = 200;
 
 export type SigningMode = 'main-thread' | 'worker' | 'auto';
 const SIGNING_MODES: ReadonlyArray<SigningMode> = ['main-thread', 'worker', 'auto'];
@@ -170,6 +186,9 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
   private readonly unsettledHeads = new Map<string, Envelope>();
   private drainWaiters: Array<() => void> = [];
   private closing = false;
+  /** Commits until the background checkpointer starts (Infinity: never, or started). */
+  private commitsBeforeCheckpointer: number;
+  private checkpointer: WalCheckpointer | undefined;
 
   constructor(private readonly opts: SqliteStoreOptions) {
     const signing = opts.signing ?? 'main-thread';
@@ -179,6 +198,9 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
       else if (isSigningKeys(opts.keyring)) this.signer = new WorkerSigner(opts.keyring);
       else throw new InvalidArgumentError('signing', `"${signing}" needs a keyring that hands out its signing keys (MemoryKeyring, FileKeyring)`);
     }
+    const walCheckpoints = opts.walCheckpoints ?? 'background';
+    if (!WAL_CHECKPOINT_MODES.includes(walCheckpoints)) throw new InvalidArgumentError('walCheckpoints', `must be one of ${WAL_CHECKPOINT_MODES.join(', ')}; got ${JSON.stringify(walCheckpoints)}`);
+    this.commitsBeforeCheckpointer = walCheckpoints === 'background' && opts.path !== ':memory:' ? BACKGROUND_CHECKPOINT_AFTER : Infinity;
     this.db = openLedgerDatabase(opts.path);
     // A ledger written before commit signatures has no `covers` column: every event there is
     // signed on its own, so the column is added empty (NULL: covers only itself).
@@ -371,7 +393,19 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
         group[i]!.resolve(o.ok);
       } else group[i]!.reject(o.err);
     }
-    if (stored) this.live.notify();
+    if (stored) this.committed();
+  }
+
+  /** After every commit that stored something: wake live readers; start the checkpointer when due. */
+  private committed(): void {
+    this.live.notify();
+    if (--this.commitsBeforeCheckpointer <= 0) this.startCheckpointer();
+  }
+
+  private startCheckpointer(): void {
+    this.commitsBeforeCheckpointer = Infinity;
+    if (this.closing || !this.db.open) return;
+    this.checkpointer = WalCheckpointer.start(this.db, this.opts.path);
   }
 
   /**
@@ -619,7 +653,13 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
    * the first appends need not wait for it or (with 'auto') sign here meanwhile.
    */
   async warmUp(): Promise<void> {
-    await this.signer?.whenReady();
+    if (Number.isFinite(this.commitsBeforeCheckpointer)) this.startCheckpointer();
+    await Promise.all([this.signer?.whenReady(), this.checkpointer?.whenReady()]);
+  }
+
+  /** The background checkpointer's figures, while it runs (see `walCheckpoints`). */
+  async walCheckpointStats(): Promise<WalCheckpointStats | undefined> {
+    return this.checkpointer?.stats();
   }
 
   private headPositionSync(): number {
@@ -661,6 +701,8 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     if (this.pending.length && this.db.open) this.commitPending();
     if (this.flights.length > 0) await new Promise<void>((r) => this.drainWaiters.push(r));
     await this.signer?.close();
+    // Before the database: the last connection to close removes the log, so the worker's must go first.
+    await this.checkpointer?.close();
     this.live.close();
     if (this.db.open) this.db.close();
   }
