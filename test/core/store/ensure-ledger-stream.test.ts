@@ -42,15 +42,22 @@ describe('ensureLedgerStream', { timeout: 10_000 }, () => {
     await assert.rejects(ensureLedgerStream(jsm, 'CACO_S1', 'caco.s1.ledger.', { site: 's1' }), /site.*does not hold caco\.s1\.ledger\.>/s);
   });
 
-  test('a stream it creates itself: the replica count the server reports', async () => {
+  test('a stream it creates itself: the replica count the server reports, not the one asked for', async () => {
+    const asked: Array<number | undefined> = [];
+    // The server's answer differs from the request here only so that the test can tell which
+    // one the function returned (a server may apply its own placement or defaults).
     const jsm = {
       streams: {
         info: async () => {
           throw Object.assign(new Error('stream not found'), { code: 10059 });
         },
-        add: async (cfg: Partial<StreamConfig>) => ({ config: { ...cfg, num_replicas: 1 } }) as unknown as StreamInfo,
+        add: async (cfg: Partial<StreamConfig>) => {
+          asked.push(cfg.num_replicas);
+          return { config: { ...cfg, num_replicas: 3 } } as unknown as StreamInfo;
+        },
       },
     } as unknown as JetStreamManager;
-    assert.equal(await ensureLedgerStream(jsm, 'CACO_S1', 'caco.s1.ledger.', { site: 's1', replicas: 1 }), 1);
+    assert.equal(await ensureLedgerStream(jsm, 'CACO_S1', 'caco.s1.ledger.', { site: 's1', replicas: 1 }), 3);
+    assert.deepEqual(asked, [1]);
   });
 });
