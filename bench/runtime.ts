@@ -458,7 +458,7 @@ export async function main(argv: string[]): Promise<void> {
   if (!a.skipEmbedded) {
     const dir = mkdtempSync(join(tmpdir(), 'caco-bench-floor-'));
     try {
-      floor = sqliteFloor(dir, a.events, Math.max(...a.embeddedWindows), event);
+      floor = await sqliteFloor(dir, a.events, Math.max(...a.embeddedWindows), event);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,13 +1,13 @@
 /**
  * The floor under the embedded rows of `npm run bench -- runtime`: what SQLite alone costs to
- * store the same rows — the store's own schema, pragmas and insert, one transaction per commit,
- * nothing else — and, for a sequential appender, that plus one ed25519 signature per commit,
+ * store the same rows — the store's own schema, pragmas, insert and checkpoint thread (see
+ * WalCheckpointer), one transaction per commit, nothing else — and, for a sequential appender, that plus one ed25519 signature per commit,
  * which every append needs before anything may act on it. Measured in the same run as the
  * store's rows, so "CACO is N× the floor" compares like with like on one machine.
  */
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { join } from 'node:path';
-import { INSERT_EVENT_SQL, openLedgerDatabase } from '../core/store/index.ts';
+import { INSERT_EVENT_SQL, openLedgerDatabase, WalCheckpointer } from '../core/store/index.ts';
 import type { NewEvent } from '../core/envelope/index.ts';
 
 export interface FloorMeasured {
@@ -30,11 +30,15 @@ export interface SqliteFloor {
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
 /** `events` rows shaped as the store writes them (`event()` gives the bench's own events). */
-export function sqliteFloor(dir: string, events: number, groupSize: number, event: () => NewEvent): SqliteFloor {
+export async function sqliteFloor(dir: string, events: number, groupSize: number, event: () => NewEvent): Promise<SqliteFloor> {
   const { privateKey } = generateKeyPairSync('ed25519');
-  const run = (name: string, perCommit: number, signed: boolean): FloorMeasured => {
-    const db = openLedgerDatabase(join(dir, `floor-${name}.db`));
+  const run = async (name: string, perCommit: number, signed: boolean): Promise<FloorMeasured> => {
+    const path = join(dir, `floor-${name}.db`);
+    const db = openLedgerDatabase(path);
+    // Checkpoints off this thread, as the store's own (a store started with walCheckpoints 'inline' has a higher floor).
+    const checkpointer = WalCheckpointer.start(db, path);
     try {
+      await checkpointer.whenReady();
       const insert = db.prepare(INSERT_EVENT_SQL);
       // Rows are built before the clock starts: the floor is storage (and a signature), not JSON.
       const rows = Array.from({ length: events }, (_, i) => {
@@ -57,12 +61,13 @@ export function sqliteFloor(dir: string, events: number, groupSize: number, even
       const c = process.cpuUsage(c0);
       return { usPerEvent: round1((ms * 1000) / events), cpuUsPerEvent: round1((c.user + c.system) / events), perS: Math.round(events / (ms / 1000)) };
     } finally {
+      await checkpointer.close();
       db.close();
     }
   };
   return {
-    commitPerEvent: run('one', 1, false),
-    signedCommitPerEvent: run('signed', 1, true),
-    groupCommit: { ...run('group', groupSize, false), groupSize },
+    commitPerEvent: await run('one', 1, false),
+    signedCommitPerEvent: await run('signed', 1, true),
+    groupCommit: { ...(await run('group', groupSize, false)), groupSize },
   };
 }
