@@ -6,55 +6,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
-import { verifyLedger } from '../../core/ledger/verify.ts';
 import { PostgresEventStore } from '../../core/store/postgres-store.ts';
 import type { Envelope } from '../../core/envelope/envelope.ts';
 import { assertChains } from './store-contract.ts';
+import { assertWritersLedger, collect, killChildren, runChild, WRITER, writersKeyring, type WriterResult } from './multi-writer.ts';
 import { postgresSkip, postgresUrl, uniqueSchema } from '../support/postgres.ts';
 
-const WRITER = fileURLToPath(new URL('./fixtures/postgres-writer.fixture.ts', import.meta.url));
 const BURST = fileURLToPath(new URL('./fixtures/postgres-burst.fixture.ts', import.meta.url));
-const children = new Set<ReturnType<typeof spawn>>();
-
-/** Run a fixture in its own Node process; resolves with its one JSON line. */
-function runChild<T>(script: string, args: string[]): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      children.delete(child);
-      if (code !== 0) reject(new Error(`${script} exited ${code}: ${err.slice(-2000)}`));
-      else {
-        try {
-          resolve(JSON.parse(out.trim().split('\n').at(-1)!) as T);
-        } catch (e) {
-          reject(new Error(`${script} printed no result: ${out.slice(-500)} ${err.slice(-1000)} (${String(e)})`));
-        }
-      }
-    });
-  });
-}
-
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
-
-/** The parent knows the writers' keys: they are derived from the same test seed. */
-function writersKeyring(sources: string[]): MemoryKeyring {
-  const k = new MemoryKeyring('multi-writer');
-  for (const s of sources) k.signingKey(s);
-  return k;
-}
 
 const skip = await postgresSkip();
 describe('PostgreSQL ledger with several writer processes', { ...(skip ? { skip } : {}) }, () => {
@@ -64,7 +24,7 @@ describe('PostgreSQL ledger with several writer processes', { ...(skip ? { skip 
     admin = await PostgresEventStore.open({ connectionString: postgresUrl(), schema: uniqueSchema('mwadmin'), keyring: new MemoryKeyring() });
   });
   after(async () => {
-    for (const c of children) c.kill('SIGKILL');
+    killChildren();
     for (const s of schemas) await admin?.unsafeExec(`DROP SCHEMA IF EXISTS ${s} CASCADE`).catch(() => undefined);
     await admin?.destroy().catch(() => undefined);
     await admin?.close();
@@ -74,32 +34,11 @@ describe('PostgreSQL ledger with several writer processes', { ...(skip ? { skip 
     const schema = uniqueSchema('mw');
     schemas.push(schema);
     const rounds = 40;
-    const results = await Promise.all([0, 1, 2, 3].map((w) => runChild<{ ids: string[]; conflicts: number }>(WRITER, [postgresUrl(), schema, String(w), String(rounds)])));
-    const keyring = writersKeyring([0, 1, 2, 3].map((w) => `writer-${w}`));
-    const store = await PostgresEventStore.open({ connectionString: postgresUrl(), schema, keyring });
+    const results = await Promise.all([0, 1, 2, 3].map((w) => runChild<WriterResult>(WRITER, ['postgres', postgresUrl(), schema, String(w), String(rounds)])));
+    const store = await PostgresEventStore.open({ connectionString: postgresUrl(), schema, keyring: writersKeyring([0, 1, 2, 3].map((w) => `writer-${w}`)) });
     try {
-      const all = await collect(store.readAll());
-      const written = results.flatMap((r) => r.ids);
-      // Each round: 2 events to shared-any, 1 to own, 1 to shared-exact.
-      assert.equal(written.length, 4 * rounds * 4);
-      assert.equal(all.length, written.length, 'every event the writers were told is stored is stored, and nothing else');
-      assert.deepEqual(all.map((e) => e.position), all.map((_, i) => i + 1), 'positions are 1..n: total, no gap, no duplicate');
-      assert.deepEqual(new Set(all.map((e) => e.id)), new Set(written));
-      assert.equal(new Set(all.map((e) => e.id)).size, all.length);
-      assertChains(all, keyring);
-      assert.equal((await collect(store.readStream('shared-exact'))).length, 4 * rounds, 'every expected-revision append landed exactly once, after its retries');
-      for (let w = 0; w < 4; w++) assert.equal((await collect(store.readStream(`own-${w}`))).length, rounds);
-      // Each process's batches stay contiguous: a batch of 2 is never split by another writer.
-      for (const e of all.filter((x) => x.stream === 'shared-any' && x.revision % 2 === 1)) {
-        const prev = all[e.position - 2]!;
-        assert.equal(prev.stream, 'shared-any');
-        assert.equal(prev.revision, e.revision - 1);
-      }
-      const audit = await verifyLedger(store, keyring);
-      assert.ok(audit.ok, JSON.stringify(audit.firstBroken));
-      assert.equal(audit.events, all.length);
-      const conflicts = results.reduce((n, r) => n + r.conflicts, 0);
-      process.stderr.write(`multi-writer: ${all.length} events from 4 processes, ${conflicts} concurrency conflicts retried\n`);
+      const { events, conflicts } = await assertWritersLedger(store, results, 4, rounds);
+      process.stderr.write(`multi-writer: ${events} events from 4 processes, ${conflicts} concurrency conflicts retried\n`);
     } finally {
       await store.close();
     }
