@@ -1,6 +1,7 @@
 /**
  * Process-wide metric hooks for code that has no metrics object at hand (the store's
- * verify-on-read, the planner's solver call, the agent host, the relay). Until a sink is
+ * verify-on-read, the planner's solver call, the agent host, the relay, the SQLite store's
+ * checkpoint thread). Until a sink is
  * installed each hook is a call to an empty function, so the hot path and the simulation's
  * determinism are untouched; the hooks only count, they never feed back into a decision.
  * This file must not import prom-client: the store and the planner import it.
@@ -15,6 +16,8 @@ export interface MetricsSink {
   solved(seconds: number, status: string): void;
   /** An event was stored or relayed: its type and ledger time (forecast age watches these). */
   seen(type: string, timeIso: string): void;
+  /** The SQLite store's checkpoint thread stopped without being asked (see WalCheckpointer). */
+  checkpointThreadLost(): void;
 }
 
 const NOOP: MetricsSink = {
@@ -24,6 +27,7 @@ const NOOP: MetricsSink = {
   quarantined() {},
   solved() {},
   seen() {},
+  checkpointThreadLost() {},
 };
 
 let sink: MetricsSink = NOOP;
@@ -67,5 +71,8 @@ export const metricsHooks = {
   /** A planner solve took `ms` (measured by the solver, off the decider's clock). */
   solved(ms: number, status: string): void {
     sink.solved(ms / 1000, status);
+  },
+  checkpointThreadLost(): void {
+    sink.checkpointThreadLost();
   },
 };

@@ -28,6 +28,7 @@ export class CacoMetrics implements MetricsSink {
   readonly relayedTotal: Counter<'site' | 'source' | 'type'>;
   readonly deadLettersTotal: Counter<'site' | 'agent'>;
   readonly quarantinedTotal: Counter<'reason'>;
+  readonly checkpointThreadLostTotal: Counter;
   readonly solveSeconds: Histogram<'status'>;
   readonly forecastAge: Gauge;
   readonly lag: Gauge<'site' | 'subscriber'>;
@@ -43,6 +44,7 @@ export class CacoMetrics implements MetricsSink {
     this.relayedTotal = new Counter({ name: 'caco_events_relayed_total', help: 'Ledger events the relay published on the bus, by source (agent) and type', labelNames: ['site', 'source', 'type'], registers });
     this.deadLettersTotal = new Counter({ name: 'caco_dead_letters_total', help: 'Inputs sent to the dead-letter subject, by agent', labelNames: ['site', 'agent'], registers });
     this.quarantinedTotal = new Counter({ name: 'caco_quarantined_commits_total', help: 'Ledger commits refused on read by verification, by reason', labelNames: ['reason'], registers });
+    this.checkpointThreadLostTotal = new Counter({ name: 'caco_sqlite_checkpoint_thread_lost_total', help: "Times a SQLite store's checkpoint thread stopped without being asked (its checkpoints then run in the appending thread)", registers });
     this.solveSeconds = new Histogram({
       name: 'caco_planner_solve_seconds',
       help: 'Wall time of each HiGHS solve in the compute planner, by model status',
@@ -147,6 +149,10 @@ export class CacoMetrics implements MetricsSink {
 
   solved(seconds: number, status: string): void {
     this.solveSeconds.observe({ status }, seconds);
+  }
+
+  checkpointThreadLost(): void {
+    this.checkpointThreadLostTotal.inc();
   }
 
   seen(type: string, timeIso: string): void {

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { Worker } from 'node:worker_threads';
+import { metricsHooks } from '../observability/hooks.ts';
 
 /**
  * SQLite's WAL checkpoints, run by a worker thread on a connection of its own.
@@ -16,7 +17,8 @@ import { Worker } from 'node:worker_threads';
  * at `backstopPages`, so the log stays bounded if the worker falls behind (a writer that never
  * pauses keeps the log from restarting, and the backstop's checkpoint, with little left to
  * copy, is what lets it restart). If the worker stops, the backstop goes back to SQLite's
- * default and a warning says so.
+ * default, and a process warning (`CACO_WAL_CHECKPOINTER`) and the metric
+ * `caco_sqlite_checkpoint_thread_lost_total` say so.
  *
  * Durability: with `synchronous = NORMAL` the log is forced to disk only by a checkpoint, so a
  * power cut (not a process crash, which loses nothing committed) can lose what was committed
@@ -135,7 +137,9 @@ export class WalCheckpointer {
     if (this.stopped) return;
     this.stopped = true;
     if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
-    if (!this.closing) process.emitWarning(`the SQLite checkpoint thread ${why}; checkpoints run in the appending thread again (every 1000 pages, SQLite's default; was a backstop at ${this.backstopPages})`, { code: 'CACO_WAL_CHECKPOINTER' });
+    if (this.closing) return;
+    metricsHooks.checkpointThreadLost();
+    process.emitWarning(`the SQLite checkpoint thread ${why}; checkpoints run in the appending thread again (every 1000 pages, SQLite's default; was a backstop at ${this.backstopPages})`, { code: 'CACO_WAL_CHECKPOINTER' });
   }
 }
 

@@ -9,6 +9,7 @@ import { WalCheckpointer } from '../../../core/store/wal-checkpointer.ts';
 import { openLedgerDatabase } from '../../../core/store/sqlite-store.ts';
 import { MemoryKeyring } from '../../../core/ledger/keyring.ts';
 import { InvalidArgumentError } from '../../../core/errors/errors.ts';
+import { CacoMetrics } from '../../../core/observability/metrics.ts';
 import type { NewEvent } from '../../../core/envelope/envelope.ts';
 
 const ev = (id: string): NewEvent => ({ id, type: 'compute.job.started', version: 1, time: '2023-07-01T00:00:00.000Z', source: 'compute', correlationId: 'c', causationId: null, data: { id } });
@@ -104,6 +105,8 @@ describe('SQLite WAL checkpoints in a worker thread', { timeout: 30_000 }, () =>
     const warnings: Error[] = [];
     const onWarning = (w: Error) => warnings.push(w);
     process.on('warning', onWarning);
+    const metrics = new CacoMetrics({ now: () => 0, processMetrics: false });
+    const uninstall = metrics.install();
     try {
       // The worker opens only an existing file: this one is not.
       const cp = WalCheckpointer.start(db, join(dir, 'missing.db'));
@@ -113,9 +116,11 @@ describe('SQLite WAL checkpoints in a worker thread', { timeout: 30_000 }, () =>
       assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000);
       await sleep(10);
       assert.ok(warnings.some((w) => /checkpoint thread/.test(w.message)), `warned: ${warnings.map((w) => w.message).join('; ')}`);
+      assert.equal((await metrics.checkpointThreadLostTotal.get()).values[0]?.value, 1, 'counted for an alert');
       assert.equal(await cp.stats(), undefined);
       await cp.close();
     } finally {
+      uninstall();
       process.off('warning', onWarning);
       db.close();
       rmSync(dir, { recursive: true, force: true });
