@@ -1,8 +1,9 @@
 /**
  * The floor under the embedded rows of `npm run bench -- runtime`: what SQLite alone costs to
  * store the same rows — the store's own schema, pragmas, insert and checkpoint thread (see
- * WalCheckpointer), one transaction per commit, nothing else — and, for a sequential appender, that plus one ed25519 signature per commit,
- * which every append needs before anything may act on it. Measured in the same run as the
+ * WalCheckpointer), one transaction per commit, nothing else — and, for a sequential appender,
+ * that plus one ed25519 signature per commit, which every append needs before anything may act
+ * on it. Measured in the same run as the
  * store's rows, so "CACO is N× the floor" compares like with like on one machine.
  */
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';

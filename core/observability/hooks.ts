@@ -1,9 +1,8 @@
 /**
  * Process-wide metric hooks for code that has no metrics object at hand (the store's
  * verify-on-read, the planner's solver call, the agent host, the relay, the SQLite store's
- * checkpoint thread). Until a sink is
- * installed each hook is a call to an empty function, so the hot path and the simulation's
- * determinism are untouched; the hooks only count, they never feed back into a decision.
+ * checkpoint thread). Until a sink is installed each hook is a call to an empty function, so
+ * the hot path and the simulation's determinism are untouched; the hooks only count, they never feed back into a decision.
  * This file must not import prom-client: the store and the planner import it.
  */
 

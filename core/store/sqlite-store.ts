@@ -536,10 +536,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
    * only the committed ledger.
    */
   private abandonFlights(cause: unknown): void {
-    const flights = this.flights;
-    this.flights = [];
-    this.unsettledIds.clear();
-    this.unsettledHeads.clear();
+    const flights = this.takeFlights();
     const reason = cause instanceof Error ? cause.message : String(cause);
     flights.forEach((f, k) => {
       const err = k === 0 ? cause : new Error(`not stored: an append made before it could not be stored (${reason})`);
@@ -557,10 +554,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
    * first; anything else is stored. An append refused by its own checks keeps its reason.
    */
   private recheckFlights(cause: unknown): void {
-    const flights = this.flights;
-    this.flights = [];
-    this.unsettledIds.clear();
-    this.unsettledHeads.clear();
+    const flights = this.takeFlights();
     const again: PendingAppend[] = [];
     for (const f of flights) {
       f.group.forEach((a, i) => {
@@ -574,6 +568,15 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     this.pending = [...again, ...this.pending];
     if (this.pending.length > 0 && wasIdle) queueMicrotask(() => this.commitPending());
     this.releaseDrainWaiters();
+  }
+
+  /** Every group in flight, out of the line, with what they left unsettled: none of it was stored. */
+  private takeFlights(): Flight[] {
+    const flights = this.flights;
+    this.flights = [];
+    this.unsettledIds.clear();
+    this.unsettledHeads.clear();
+    return flights;
   }
 
   private releaseDrainWaiters(): void {
