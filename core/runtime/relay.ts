@@ -4,7 +4,7 @@ import { startCheckpointedConsumer, type CheckpointedConsumer } from '../store/c
 import type { Logger } from '../log/logger.ts';
 import type { Envelope } from '../envelope/envelope.ts';
 import { subjects } from './subjects.ts';
-import { commitTailOf, relayBytes } from '../store/stored-form.ts';
+import { commitTailJson, relayBytes } from '../store/stored-form.ts';
 import { VerifiedEventStore, storedEnvelope } from '../store/verified-store.ts';
 import { COMMIT_PROOF_HEADER } from '../ledger/commit-proof.ts';
 import { metricsHooks } from '../observability/hooks.ts';
@@ -128,22 +128,22 @@ export class Relay {
    * the stream (SQLite), once per commit.
    */
   private async commitProof(e: Envelope): Promise<string> {
-    let tail = commitTailOf(e);
-    if (tail === undefined) {
-      const cached = this.tail;
-      if (cached && cached.stream === e.stream && cached.events.length > 0 && cached.events[0]!.revision <= e.revision + 1 && cached.events[cached.events.length - 1]!.revision > e.revision) {
-        tail = cached.events.filter((x) => x.revision > e.revision);
-      } else {
-        const inner = this.o.store instanceof VerifiedEventStore ? this.o.store.inner : this.o.store;
-        const read: Envelope[] = [];
-        // The subscriber checks the proof itself: this read needs no verifying.
-        for await (const x of inner.readStream(e.stream, e.revision + 1)) {
-          read.push(x);
-          if (x.sig !== '') break;
-        }
-        this.tail = { stream: e.stream, events: read };
-        tail = read;
+    const kept = commitTailJson(e);
+    if (kept !== undefined) return '[' + kept.join(',') + ']';
+    let tail: Envelope[];
+    const cached = this.tail;
+    if (cached && cached.stream === e.stream && cached.events.length > 0 && cached.events[0]!.revision <= e.revision + 1 && cached.events[cached.events.length - 1]!.revision > e.revision) {
+      tail = cached.events.filter((x) => x.revision > e.revision);
+    } else {
+      const inner = this.o.store instanceof VerifiedEventStore ? this.o.store.inner : this.o.store;
+      const read: Envelope[] = [];
+      // The subscriber checks the proof itself: this read needs no verifying.
+      for await (const x of inner.readStream(e.stream, e.revision + 1)) {
+        read.push(x);
+        if (x.sig !== '') break;
       }
+      this.tail = { stream: e.stream, events: read };
+      tail = read;
     }
     return '[' + tail.map((x) => this.relayedJson(x)).join(',') + ']';
   }

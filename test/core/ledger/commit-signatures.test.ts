@@ -28,7 +28,7 @@ import { SqliteEventStore } from '../../../core/store/sqlite-store.ts';
 import { VerifiedEventStore } from '../../../core/store/verified-store.ts';
 import { MemoryQuarantineStore } from '../../../core/store/memory-quarantine.ts';
 import { decodeCommit, encodeCommit } from '../../../core/store/jetstream-commit.ts';
-import { keepStoredCommit, relayBytes } from '../../../core/store/stored-form.ts';
+import { commitTailJson, keepStoredCommit, relayBytes } from '../../../core/store/stored-form.ts';
 import { silentLogger } from '../../../core/log/logger.ts';
 import type { Envelope, NewEvent } from '../../../core/envelope/envelope.ts';
 
@@ -285,6 +285,17 @@ test('JetStream commits keep covers, and the relay publishes each event as store
     const relayed = JSON.parse(Buffer.from(relayBytes(e)).toString('utf8')) as Envelope;
     assert.deepEqual(relayed, JSON.parse(JSON.stringify(e)), 'the stored bytes, with the position');
   }
+  // The rest of each commit up to its signed head, as the relay hands it on with an unsigned event.
+  for (const d of [decoded, spacedDecoded]) {
+    const tail = (i: number) => commitTailJson(d[i]!)!.map((j) => JSON.parse(j) as unknown);
+    assert.deepEqual(tail(0), JSON.parse(JSON.stringify(d.slice(1))));
+    assert.deepEqual(tail(1), JSON.parse(JSON.stringify(d.slice(2))));
+    assert.deepEqual(tail(2), [], 'the signed head has nothing after it');
+    // A copy (an upcast) is not what was stored: no stored form, no tail.
+    assert.equal(commitTailJson({ ...d[0]! }), undefined);
+    assert.deepEqual(JSON.parse(Buffer.from(relayBytes({ ...d[0]!, data: { n: -1 } })).toString('utf8')).data, { n: -1 });
+  }
+  assert.deepEqual(commitTailJson(oneDecoded[0]!), []);
 });
 
 test('the relay publishes an unsigned event with the rest of its commit, and a bus subscriber proves each one alone', async () => {
