@@ -24,6 +24,7 @@ import { natsSkip, natsUrl, uniqueToken } from '../../support/nats.ts';
 import { MemoryKeyring } from '../../../core/ledger/keyring.ts';
 import { checkWithCommit, COMMIT_PROOF_HEADER, parseCommitProof } from '../../../core/ledger/commit-proof.ts';
 import { Relay } from '../../../core/runtime/relay.ts';
+import { MemoryBus } from '../../../core/bus/memory-bus.ts';
 import { SqliteEventStore } from '../../../core/store/sqlite-store.ts';
 import { VerifiedEventStore } from '../../../core/store/verified-store.ts';
 import { MemoryQuarantineStore } from '../../../core/store/memory-quarantine.ts';
@@ -323,6 +324,42 @@ test('the relay publishes an unsigned event with the rest of its commit, and a b
   } finally {
     await relay.stop();
     await s.close();
+  }
+});
+
+test('JetStream: the relay publishes each event as stored, an unsigned one with the rest of its commit cut from the stored message, and a bus subscriber proves each alone', { skip: await natsSkip(), timeout: 60_000 }, async () => {
+  const siteName = uniqueToken('csrel');
+  const store = await JetStreamEventStore.connect({ servers: natsUrl(), site: siteName, keyring: site });
+  const bus = new MemoryBus();
+  const relay = new Relay({ store, checkpoints: store, bus, site: siteName, log: silentLogger() });
+  try {
+    const got: Array<{ body: Envelope; proof: string | undefined }> = [];
+    await bus.subscribe(`caco.${siteName}.evt.>`, (m) => void got.push({ body: JSON.parse(Buffer.from(m.data).toString('utf8')) as Envelope, proof: m.headers[COMMIT_PROOF_HEADER] }));
+    // Before the relay starts (read by range), then live; two appends in one turn share a batch signature.
+    const a = await store.append('job-1', [ev('compute', { s: 'é"\\}' }), ev(), ev()], 'no-stream');
+    await relay.start();
+    const [b, c] = await Promise.all([store.append('job-2', [ev(), ev()], 'no-stream'), store.append('job-3', [ev()], 'no-stream')]);
+    const stored = [...a.events, ...b!.events, ...c!.events];
+    const deadline = Date.now() + 10_000;
+    while (got.length < stored.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(got.map((g) => g.body.id), stored.map((e) => e.id));
+    assert.deepEqual(got.map((g) => g.proof !== undefined), stored.map((e) => e.sig === ''), 'exactly the unsigned events carry a proof');
+    for (const g of got) {
+      const e = stored.find((x) => x.id === g.body.id)!;
+      assert.deepEqual(g.body, JSON.parse(JSON.stringify(e)), 'the stored event, with its position');
+      const proof = parseCommitProof(g.proof) as Envelope[] | undefined;
+      if (proof) {
+        // The rest of its commit, up to its signed head, as stored.
+        const rest = stored.filter((x) => x.stream === e.stream && x.revision > e.revision);
+        assert.deepEqual(proof, JSON.parse(JSON.stringify(rest)));
+      }
+      assert.equal(checkWithCommit(g.body, proof, site), null, g.body.id);
+    }
+  } finally {
+    await relay.stop();
+    await bus.close();
+    await store.destroy().catch(() => undefined);
+    await store.close();
   }
 });
 
