@@ -63,8 +63,7 @@ export function keepStoredData(e: Envelope, dataJson: string): void {
 }
 
 /** `e`'s commit form and its index there, when the store kept one for this very object. */
-function commitFormOf(e: Envelope): { form: CommitForm; index: number } | undefined {
-  const f = forms.get(e);
+function commitFormOf(e: Envelope, f: StoredForm | undefined = forms.get(e)): { form: CommitForm; index: number } | undefined {
   if (f === undefined || typeof f === 'string') return undefined;
   const index = e.position - f.first;
   if (!(index >= 0 && index < f.streams.length) || f.streams[index] !== e.stream) return undefined;
@@ -116,7 +115,7 @@ function spansOf(form: CommitForm): ReadonlyArray<{ start: number; end: number }
 export function relayBytes(e: Envelope): Uint8Array {
   const f = forms.get(e);
   if (typeof f === 'string') return Buffer.from(envelopeJsonWithData(e, f), 'utf8');
-  const at = f === undefined ? undefined : commitFormOf(e);
+  const at = commitFormOf(e, f);
   if (at !== undefined) {
     const { form, index } = at;
     const kept = form.json?.[index];
