@@ -50,10 +50,10 @@ export interface MonthResult {
   month: string;
   origins: number;
   originsSkipped: number;
-  ensemble: MethodScores & { coverageP10P90: { at24h: number; pooled: number } };
+  ensemble: MethodScores & { coverageP10P90: BandScores };
   sameTimeYesterday: MethodScores;
   /** The bare learned member (LSTM) on the same pairs, where it was admitted for the whole month. */
-  model: (MethodScores & { coverageP10P90: { at24h: number; pooled: number } }) | null;
+  model: (MethodScores & { coverageP10P90: BandScores }) | null;
   ratio24hVsYesterday: number;
   modelRatio24hVsYesterday: number | null;
 }
@@ -75,25 +75,47 @@ export interface WalkForwardInput {
   readonly onForecast?: (originMs: number, f: SeriesForecast) => void;
 }
 
+/**
+ * How good the P10–P90 bands were: coverage (at 24 h and pooled over 0–48 h), and, pooled, the
+ * mean width and the interval score (Gneiting & Raftery 2007: width plus 10× any miss distance
+ * for an 80 % interval; lower is better, and it rewards a band that is narrow where it can be
+ * and wide where it must, not only one that covers 80 % on average), and coverage per 7 days of
+ * origins (how steady it is inside the month).
+ */
+export interface BandScores {
+  at24h: number;
+  pooled: number;
+  meanWidth: number;
+  intervalScore: number;
+  weekly: number[];
+}
+
 class Scorer {
   lead = WF_LEADS_H.map(() => new ErrorAccumulator());
   pooled = new ErrorAccumulator();
   cov24 = new CoverageAccumulator();
   cov = new CoverageAccumulator();
-  add(h: number, p: number, y: number, lo?: number, hi?: number): void {
+  weeks: CoverageAccumulator[] = [];
+  width = 0;
+  score = 0;
+  add(h: number, p: number, y: number, lo?: number, hi?: number, week = 0): void {
     const li = WF_LEADS_H.findIndex((k) => leadIndex(k) === h);
     this.pooled.add(p, y);
     if (li >= 0) this.lead[li]!.add(p, y);
     if (lo !== undefined && hi !== undefined) {
       this.cov.add(lo, hi, y);
+      (this.weeks[week] ??= new CoverageAccumulator()).add(lo, hi, y);
+      this.width += hi - lo;
+      this.score += hi - lo + 10 * Math.max(0, lo - y) + 10 * Math.max(0, y - hi);
       if (h === leadIndex(24)) this.cov24.add(lo, hi, y);
     }
   }
   scores(): MethodScores {
     return { byLead: Object.fromEntries(WF_LEADS_H.map((k, i) => [`${k}h`, this.lead[i]!.summary()])), pooled0to48h: this.pooled.summary() };
   }
-  coverage(): { at24h: number; pooled: number } {
-    return { at24h: this.cov24.value, pooled: this.cov.value };
+  coverage(): BandScores {
+    const n = this.cov.n;
+    return { at24h: this.cov24.value, pooled: this.cov.value, meanWidth: this.width / n, intervalScore: this.score / n, weekly: this.weeks.filter((w) => w.n > 0).map((w) => w.value) };
   }
 }
 
@@ -141,9 +163,10 @@ export async function walkForward(input: WalkForwardInput): Promise<MonthResult[
         const b = sameTimeYesterday(actual, o, h);
         const q = fm?.points[h];
         if (!Number.isFinite(y) || !Number.isFinite(b) || (fm && !Number.isFinite(q?.p50 ?? Number.NaN))) continue;
-        ens.add(h, p.p50, y, p.p10, p.p90);
+        const week = Math.floor((t - m.fromMs) / (7 * 48 * HALF_HOUR_MS));
+        ens.add(h, p.p50, y, p.p10, p.p90, week);
         yest.add(h, b, y);
-        if (q) mod.add(h, q.p50, y, q.p10, q.p90);
+        if (q) mod.add(h, q.p50, y, q.p10, q.p90, week);
       }
     }
     const e = ens.scores();

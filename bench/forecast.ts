@@ -26,7 +26,7 @@ import {
 } from '../models/index.ts';
 import { loadCarbonForecaster, loadPriceForecaster, loadRuntimeModel, ModelInputError, naiveRuntimeSeconds, type Forecaster } from '../models/index.ts';
 import { percentile, printTable, writeResults, type Cell } from './report.ts';
-import { EnsembleSeriesForecaster, HISTORY_SLOTS, lstmSeriesForecaster, modelCleanFromMs, DEFAULT_ENSEMBLE_OPTIONS, type EnsembleOptions, type SeriesForecaster } from '../agents/grid/index.ts';
+import { EnsembleSeriesForecaster, HISTORY_SLOTS, lstmSeriesForecaster, modelCleanFromMs, DEFAULT_ENSEMBLE_OPTIONS, ensembleHistorySlots, type EnsembleOptions, type SeriesForecaster } from '../agents/grid/index.ts';
 import { monthsBetween, pooledOver, spread, walkForward, type MonthResult } from './_walk-forward.ts';
 
 const HH = 30 * 60 * 1000;
@@ -334,6 +334,32 @@ const CANDIDATES: ReadonlyArray<Partial<EnsembleOptions>> = [
 ];
 /** Candidates for the band's recency weighting (`--tune band`), on the chosen 28-day window. */
 const BAND_CANDIDATES: ReadonlyArray<Partial<EnsembleOptions>> = [{ bandHalfLifeDays: 0 }, { bandHalfLifeDays: 3.5 }, { bandHalfLifeDays: 7 }, { bandHalfLifeDays: 14 }];
+/**
+ * Candidates for recalibrating the band on the ensemble's own recent outcomes (`--tune-recalibration`):
+ * off (the 85 % nominal band), and windows of 7, 14 and 28 days aiming at P10/P90 directly.
+ */
+/**
+ * Candidates for sizing each forecast's band by the members' disagreement (`--tune-scale`):
+ * off, and spread-scaled at the 80 % and 85 % nominal levels, with and without recency weights.
+ */
+const SCALE_CANDIDATES: ReadonlyArray<Partial<EnsembleOptions>> = [
+  { bandScale: 'none' },
+  { bandScale: 'spread' },
+  { bandScale: 'spread', lower: 0.1, upper: 0.9 },
+  { bandScale: 'spread', bandHalfLifeDays: 0 },
+];
+/** Adaptive conformal inference over the ensemble's own recent outcomes (`--tune-adaptive`): 14-day window, three step sizes. */
+const ADAPTIVE_CANDIDATES: ReadonlyArray<Partial<EnsembleOptions>> = [
+  { recalibrationDays: 14, recalibrationStep: 0.002, lower: 0.1, upper: 0.9 },
+  { recalibrationDays: 14, recalibrationStep: 0.005, lower: 0.1, upper: 0.9 },
+  { recalibrationDays: 14, recalibrationStep: 0.01, lower: 0.1, upper: 0.9 },
+];
+const RECALIBRATION_CANDIDATES: ReadonlyArray<Partial<EnsembleOptions>> = [
+  { recalibrationDays: 0 },
+  { recalibrationDays: 7, lower: 0.1, upper: 0.9 },
+  { recalibrationDays: 14, lower: 0.1, upper: 0.9 },
+  { recalibrationDays: 28, lower: 0.1, upper: 0.9 },
+];
 
 const TARGETS = { carbon: 0.8, price: 0.85 } as const;
 const COVERAGE = [0.75, 0.85] as const;
@@ -377,6 +403,9 @@ async function walkForwardMain(argv: string[]): Promise<void> {
       'no-model': { type: 'boolean', default: false },
       tune: { type: 'boolean', default: false },
       'tune-band': { type: 'boolean', default: false },
+      'tune-recalibration': { type: 'boolean', default: false },
+      'tune-scale': { type: 'boolean', default: false },
+      'tune-adaptive': { type: 'boolean', default: false },
       name: { type: 'string' },
     },
   });
@@ -390,23 +419,23 @@ async function walkForwardMain(argv: string[]): Promise<void> {
   const signals = values.signals!.split(',').map((x) => x.trim());
   for (const x of signals) if (x !== 'carbon' && x !== 'price') throw new Error(`--signals: "${x}" is not carbon or price`);
 
-  if (values.tune || values['tune-band']) {
+  if (values.tune || values['tune-band'] || values['tune-recalibration'] || values['tune-scale'] || values['tune-adaptive']) {
     // Baselines only (the LSTM saw these months), each candidate window on the tuning months.
     const tuneFrom = month('from', TUNING_MONTHS[0]!);
     const tuneTo = month('to', '2023-04');
     const rows: Array<Record<string, Cell>> = [];
     const out: Record<string, unknown> = {};
-    const candidates = values['tune-band'] ? BAND_CANDIDATES : CANDIDATES;
+    const candidates = values['tune-band'] ? BAND_CANDIDATES : values['tune-recalibration'] ? RECALIBRATION_CANDIDATES : values['tune-scale'] ? SCALE_CANDIDATES : values['tune-adaptive'] ? ADAPTIVE_CANDIDATES : CANDIDATES;
     for (const c of candidates) {
       const label = JSON.stringify(c);
       for (const sig of signals as Array<'carbon' | 'price'>) {
         const r = await runSignal(sig, values, tuneFrom, tuneTo, stride, true, c);
-        rows.push({ candidate: label, signal: sig, 'ratio 24h': r.pooled.ratio24h, 'MAE 0–48h': r.months.reduce((s, m) => s + m.ensemble.pooled0to48h.mae, 0) / r.months.length, 'coverage 0–48h': pct(r.pooled.coverage), 'coverage 24h': pct(r.pooled.coverage24h), 'coverage 0–48h by month': r.months.map((m) => pct(m.ensemble.coverageP10P90.pooled)).join(' / ') });
+        rows.push({ candidate: label, signal: sig, 'ratio 24h': r.pooled.ratio24h, 'MAE 0–48h': r.months.reduce((s, m) => s + m.ensemble.pooled0to48h.mae, 0) / r.months.length, 'coverage 0–48h': pct(r.pooled.coverage), 'coverage 24h': pct(r.pooled.coverage24h), 'coverage 0–48h by month': r.months.map((m) => pct(m.ensemble.coverageP10P90.pooled)).join(' / '), 'interval score': r.months.reduce((s, m) => s + m.ensemble.coverageP10P90.intervalScore, 0) / r.months.length, 'weekly coverage': `${pct(Math.min(...r.months.flatMap((m) => m.ensemble.coverageP10P90.weekly)))} .. ${pct(Math.max(...r.months.flatMap((m) => m.ensemble.coverageP10P90.weekly)))}` });
         out[`${sig} ${label}`] = { ...r.pooled, strideHalfHours: stride };
       }
     }
     printTable(`Tuning on ${TUNING_MONTHS.join(', ')} (baselines only)`, rows);
-    writeResults(values.name ?? (values['tune-band'] ? 'forecast-tuning-band' : 'forecast-tuning'), { months: TUNING_MONTHS, candidates, results: out });
+    writeResults(values.name ?? (values['tune-band'] ? 'forecast-tuning-band' : values['tune-recalibration'] ? 'forecast-tuning-recalibration' : values['tune-scale'] ? 'forecast-tuning-scale' : values['tune-adaptive'] ? 'forecast-tuning-adaptive' : 'forecast-tuning'), { months: TUNING_MONTHS, candidates, results: out });
     return;
   }
 
@@ -482,7 +511,8 @@ async function runSignal(
   noModel: boolean,
   options: Partial<EnsembleOptions>,
 ): Promise<SignalWalk> {
-  const seriesFromMs = fromMs - HISTORY_SLOTS * HH;
+  const historySlots = Math.max(HISTORY_SLOTS, ensembleHistorySlots({ ...DEFAULT_ENSEMBLE_OPTIONS, ...options }));
+  const seriesFromMs = fromMs - historySlots * HH;
   const endMs = toMs + 96 * HH;
   const file = sig === 'carbon' ? values.carbon! : values.prices!;
   const actual = sig === 'carbon' ? walkForwardSeries('carbon', loadCarbonCsv(file).rows, seriesFromMs, endMs) : walkForwardSeries('price', loadPriceCsv(file).rows, seriesFromMs, endMs);
@@ -492,7 +522,7 @@ async function runSignal(
   const modelAllowedAt = (originMs: number): boolean => originMs >= cleanFromMs;
   const forecaster = new EnsembleSeriesForecaster({ signal: sig, ...(model ? { model, modelAllowedAt } : {}), options });
   const months = monthsBetween(fromMs, toMs);
-  const rows = await walkForward({ forecaster, ...(model ? { model, modelAllowedAt } : {}), actual, seriesFromMs, months, historySlots: HISTORY_SLOTS, stride });
+  const rows = await walkForward({ forecaster, ...(model ? { model, modelAllowedAt } : {}), actual, seriesFromMs, months, historySlots, stride });
   const heldOut = rows.filter((r) => !TUNING_MONTHS.includes(r.month));
   const limit = TARGETS[sig];
   return {

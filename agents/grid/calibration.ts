@@ -205,3 +205,137 @@ export function weightedConformalOffsets(residuals: ArrayLike<number>, weights: 
   }
   return { lo, hi, n };
 }
+
+/**
+ * The weighted empirical distribution of `values` as `levels + 1` quantiles at 0, 1/levels, …, 1
+ * (the i-th is the smallest value with at least i/levels of the weight at or below it; the ends
+ * are the minimum and maximum). Compact enough to keep for every past fit, so the forecasts a
+ * fit issued can later be scored on the distribution it issued (`gridCdf`).
+ */
+export function quantileGrid(values: ArrayLike<number>, weights: ArrayLike<number> | null, levels = 200): Float64Array {
+  const n = values.length;
+  if (n === 0) throw new RangeError('quantileGrid: no values');
+  if (weights && weights.length !== n) throw new RangeError(`quantileGrid: ${weights.length} weights for ${n} values`);
+  if (!(Number.isInteger(levels) && levels >= 2)) throw new RangeError(`quantileGrid: levels must be a whole number ≥ 2, got ${levels}`);
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[a]! - values[b]!);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const w = weights ? weights[i]! : 1;
+    if (!(w >= 0 && Number.isFinite(w))) throw new RangeError(`quantileGrid: weight ${i} is ${w}`);
+    total += w;
+  }
+  if (!(total > 0)) throw new RangeError('quantileGrid: the weights sum to 0');
+  const grid = new Float64Array(levels + 1);
+  grid[0] = values[order[0]!]!;
+  grid[levels] = values[order[n - 1]!]!;
+  let k = 0;
+  let cum = weights ? weights[order[0]!]! : 1;
+  for (let i = 1; i < levels; i++) {
+    const need = (i / levels) * total * (1 - 1e-12);
+    while (cum < need && k < n - 1) {
+      k++;
+      cum += weights ? weights[order[k]!]! : 1;
+    }
+    grid[i] = values[order[k]!]!;
+  }
+  return grid;
+}
+
+/**
+ * Where `x` falls in the distribution a `quantileGrid` describes, in [0, 1]: linear between grid
+ * points, 0 below the minimum and 1 above the maximum; among equal grid points, their middle.
+ * For a forecast's residual this is its probability integral transform (PIT): uniform when the
+ * issued distribution was calibrated.
+ */
+export function gridCdf(grid: ArrayLike<number>, x: number): number {
+  const m = grid.length - 1;
+  if (!(x >= grid[0]!)) return 0;
+  if (x > grid[m]!) return 1;
+  // First index with grid[i] ≥ x, and first with grid[i] > x.
+  let lo = 0;
+  let hi = m;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (grid[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  if (grid[lo] === x) {
+    let end = lo;
+    while (end < m && grid[end + 1] === x) end++;
+    return (lo + end) / 2 / m;
+  }
+  const a = grid[lo - 1]!;
+  const b = grid[lo]!;
+  return (lo - 1 + (x - a) / (b - a)) / m;
+}
+
+/** The inverse of `gridCdf`: the value at level `p` ∈ [0, 1], linear between grid points. */
+export function gridQuantile(grid: ArrayLike<number>, p: number): number {
+  const m = grid.length - 1;
+  if (!(p > 0)) return grid[0]!;
+  if (p >= 1) return grid[m]!;
+  const f = p * m;
+  const i = Math.floor(f);
+  return grid[i]! + (f - i) * (grid[i + 1]! - grid[i]!);
+}
+
+/**
+ * The weighted `p`-quantile of `values` (the smallest value with at least p of the weight at or
+ * below it). Weights are non-negative; all-zero weights are an error.
+ */
+export function weightedQuantile(values: ArrayLike<number>, weights: ArrayLike<number> | null, p: number): number {
+  const n = values.length;
+  if (n === 0) throw new RangeError('weightedQuantile: no values');
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[a]! - values[b]!);
+  let total = 0;
+  for (let i = 0; i < n; i++) total += weights ? weights[i]! : 1;
+  if (!(total > 0)) throw new RangeError('weightedQuantile: the weights sum to 0');
+  let cum = 0;
+  for (const i of order) {
+    cum += weights ? weights[i]! : 1;
+    if (cum >= p * total * (1 - 1e-12)) return values[i]!;
+  }
+  return values[order[n - 1]!]!;
+}
+
+/** One scored forecast for `adaptiveLevels`: its PIT, the fit instant it was issued under, and the first fit instant at which its outcome was known. */
+export interface ScoredForecast {
+  readonly pit: number;
+  readonly issuedAt: number;
+  readonly knownAt: number;
+}
+
+/**
+ * Adaptive conformal inference (Gibbs & Candès 2021) on the band's two tails, with delayed
+ * feedback: at each fit instant in `instants` (ascending), the outcomes that became known there
+ * move each tail's level by `step` × (target − misses), where a miss is a PIT beyond the level
+ * in force when that forecast was issued (forecasts issued before the first instant count at the
+ * targets). A tail that missed too often lately gets a more extreme level, one that missed too
+ * rarely a less extreme one; over any stretch, the share of misses is pulled to the target
+ * whatever the errors do. Returns the levels in force at the last instant, clamped to [0, 0.5]
+ * and [0.5, 1].
+ */
+export function adaptiveLevels(outcomes: ReadonlyArray<ScoredForecast>, instants: ReadonlyArray<number>, lower: number, upper: number, step: number): { lower: number; upper: number } {
+  if (!(lower >= 0 && upper <= 1 && lower < upper)) throw new RangeError(`adaptiveLevels: need 0 ≤ lower < upper ≤ 1, got ${lower}, ${upper}`);
+  if (!(step >= 0 && Number.isFinite(step))) throw new RangeError(`adaptiveLevels: step must be ≥ 0, got ${step}`);
+  const byKnown = new Map<number, ScoredForecast[]>();
+  for (const o of outcomes) {
+    const g = byKnown.get(o.knownAt);
+    if (g) g.push(o);
+    else byKnown.set(o.knownAt, [o]);
+  }
+  const tailHi = 1 - upper;
+  let aLo = lower;
+  let aHi = tailHi;
+  const issued = new Map<number, readonly [number, number]>();
+  const clampLo = (a: number) => Math.min(0.5, Math.max(0, a));
+  for (const t of instants) {
+    for (const o of byKnown.get(t) ?? []) {
+      const [lo, hi] = issued.get(o.issuedAt) ?? [lower, tailHi];
+      aLo += step * (lower - (o.pit < clampLo(lo) ? 1 : 0));
+      aHi += step * (tailHi - (o.pit > 1 - clampLo(hi) ? 1 : 0));
+    }
+    issued.set(t, [aLo, aHi]);
+  }
+  return { lower: clampLo(aLo), upper: 1 - clampLo(aHi) };
+}

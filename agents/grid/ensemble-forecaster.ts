@@ -1,7 +1,8 @@
 import { HALF_HOUR_MS, halfHourFloor } from '../../core/time/index.ts';
 import { BASELINE_LOOKBACK_SLOTS, BASELINE_NAMES, baselineForecasts } from './baselines.ts';
-import { conformalOffsets, medianBias, simplexWeights, weightedConformalOffsets } from './calibration.ts';
+import { adaptiveLevels, conformalOffsets, gridCdf, gridQuantile, medianBias, quantileGrid, simplexWeights, weightedConformalOffsets, weightedQuantile } from './calibration.ts';
 import { FORECAST_HORIZON, ForecastInputError, orderedBand, type Band, type SeriesForecast, type SeriesForecaster } from './forecaster.ts';
+import type { ScoredForecast } from './calibration.ts';
 import type { HalfHourSeries } from './history.ts';
 
 /**
@@ -43,6 +44,33 @@ export interface EnsembleOptions {
    * inside the window. 0: every residual of the window counts the same.
    */
   readonly bandHalfLifeDays: number;
+  /**
+   * Days of the ensemble's own past forecasts whose outcomes recalibrate the band (0: off). Each
+   * forecast issued in that window whose target has been observed is scored by where its actual
+   * fell in the residual distribution it was issued with (its PIT); the band's levels are then
+   * the `lower` / `upper` quantiles of those PITs, read off the current fit's distribution. A band
+   * that covered too little lately widens, one that covered too much narrows (online quantile
+   * recalibration: Kuleshov, Fenner & Ermon 2018; like adaptive conformal inference, Gibbs &
+   * Candès 2021, it reacts to the coverage actually achieved, but from a window, so a fit stays a
+   * function of the history before it).
+   */
+  readonly recalibrationDays: number;
+  /**
+   * With `recalibrationDays`: 0 reads the band's levels off the PITs' quantiles; > 0 runs
+   * adaptive conformal inference (`adaptiveLevels`) over the window instead, this being its step
+   * per scored forecast, from the nominal levels at the window's start.
+   */
+  readonly recalibrationStep: number;
+  /**
+   * `spread`: the band is sized per forecast by how much the members disagree at that lead
+   * (normalised or locally weighted conformal, Lei et al. 2018): residuals are divided by
+   * σ̂ = a + b·spread, with a and b fitted on the window (|residual| on spread, b ≥ 0), the
+   * offsets are quantiles of those scores, and a new forecast's band is its σ̂ times them. When
+   * the members disagree more than usual (the weather is changing) the band widens at once
+   * instead of after the residual window has seen it; with b = 0 it is the plain band.
+   * `none`: every forecast of a bucket gets the same offsets.
+   */
+  readonly bandScale: 'none' | 'spread';
 }
 
 /**
@@ -58,11 +86,16 @@ export interface EnsembleOptions {
  *   where equal weights gave price 88.2 % in February; 7 and 14 days lay between
  *   (`--tune-band --stride 4`, bench/results/forecast-tuning-band.json).
  */
-export const DEFAULT_ENSEMBLE_OPTIONS: EnsembleOptions = { windowDays: 28, refitSlots: 6, leadsPerBucket: 4, minSamples: 96, shrink: 0, biasCorrection: false, lower: 0.075, upper: 0.925, bandHalfLifeDays: 3.5 };
+export const DEFAULT_ENSEMBLE_OPTIONS: EnsembleOptions = { windowDays: 28, refitSlots: 6, leadsPerBucket: 4, minSamples: 96, shrink: 0, biasCorrection: false, lower: 0.075, upper: 0.925, bandHalfLifeDays: 3.5, recalibrationDays: 0, recalibrationStep: 0, bandScale: 'none' };
 
-/** Half-hours of history the ensemble needs before the origin to have a full residual window. */
-export function ensembleHistorySlots(o: Pick<EnsembleOptions, 'windowDays' | 'refitSlots'> = DEFAULT_ENSEMBLE_OPTIONS): number {
-  return o.windowDays * 48 + FORECAST_HORIZON + o.refitSlots + BASELINE_LOOKBACK_SLOTS;
+/** Half-hours of history the ensemble needs before the origin to have a full residual window (and, when recalibrating, the fits whose forecasts it scores). */
+export function ensembleHistorySlots(o: Pick<EnsembleOptions, 'windowDays' | 'refitSlots'> & Partial<EnsembleOptions> = DEFAULT_ENSEMBLE_OPTIONS): number {
+  return o.windowDays * 48 + FORECAST_HORIZON + o.refitSlots + BASELINE_LOOKBACK_SLOTS + recalibrationReach(o.recalibrationDays ?? 0, o.refitSlots);
+}
+
+/** Half-hours before a fit instant that its recalibration reaches back to: the scored targets' window, their origins up to 48 h before, and the fit in force at the earliest. */
+function recalibrationReach(days: number, refitSlots: number): number {
+  return days > 0 ? days * 48 + FORECAST_HORIZON + refitSlots : 0;
 }
 
 /** One bucket's fit: the weight of each member (`members` order; 0 for one left out), bias and band offsets. */
@@ -72,6 +105,15 @@ export interface BucketFit {
   readonly lo: number;
   readonly hi: number;
   readonly samples: number;
+  /** With `bandScale: 'spread'`: lo and hi are multiples of σ̂ = a + b·(spread of `members`' forecasts); `typical` where fewer than two of them have one. */
+  readonly scale?: BandScale;
+}
+
+export interface BandScale {
+  readonly members: ReadonlyArray<number>;
+  readonly a: number;
+  readonly b: number;
+  readonly typical: number;
 }
 
 export interface EnsembleFit {
@@ -97,6 +139,12 @@ export interface EnsembleParams {
   readonly options?: Partial<EnsembleOptions>;
 }
 
+/** A fit before recalibration, with each bucket's weighted residual distribution (see `quantileGrid`). */
+interface BaseFit {
+  readonly fit: EnsembleFit;
+  readonly grids: ReadonlyArray<Float64Array | null>;
+}
+
 interface Members {
   /** `members.length` rows of FORECAST_HORIZON; NaN where a member has nothing. */
   readonly p50: Float64Array[];
@@ -111,7 +159,8 @@ export class EnsembleSeriesForecaster implements SeriesForecaster {
   private readonly modelId: string;
   private readonly modelVersion: string;
   private readonly memberCache = new Map<number, { key: string; value: Members }>();
-  private readonly fitCache = new Map<number, { key: string; value: EnsembleFit }>();
+  private readonly fitCache = new Map<number, { key: string; value: BaseFit }>();
+  private readonly calibratedCache = new Map<number, { key: string; value: EnsembleFit }>();
 
   constructor(private readonly p: EnsembleParams) {
     this.options = { ...DEFAULT_ENSEMBLE_OPTIONS, ...p.options };
@@ -122,7 +171,10 @@ export class EnsembleSeriesForecaster implements SeriesForecaster {
     this.members = [...(p.model ? ['model'] : []), ...BASELINE_NAMES];
     this.modelId = `${ENSEMBLE_MODEL_ID_PREFIX}-${p.signal}`;
     if (!(Number.isFinite(o.bandHalfLifeDays) && o.bandHalfLifeDays >= 0)) throw new RangeError(`bandHalfLifeDays must be ≥ 0 (0 = off), got ${o.bandHalfLifeDays}`);
-    this.modelVersion = `${ENSEMBLE_VERSION}-w${o.windowDays}${o.bandHalfLifeDays > 0 ? `-h${o.bandHalfLifeDays}` : ''}${p.model ? `+${p.model.describe}` : '+baselines'}`;
+    if (!(Number.isInteger(o.recalibrationDays) && o.recalibrationDays >= 0)) throw new RangeError(`recalibrationDays must be a whole number of days ≥ 0 (0 = off), got ${o.recalibrationDays}`);
+    if (!(Number.isFinite(o.recalibrationStep) && o.recalibrationStep >= 0 && o.recalibrationStep < 1)) throw new RangeError(`recalibrationStep must be in [0, 1), got ${o.recalibrationStep}`);
+    if (o.bandScale !== 'none' && o.bandScale !== 'spread') throw new RangeError(`bandScale must be none or spread, got ${String(o.bandScale)}`);
+    this.modelVersion = `${ENSEMBLE_VERSION}-w${o.windowDays}${o.bandHalfLifeDays > 0 ? `-h${o.bandHalfLifeDays}` : ''}${o.recalibrationDays > 0 ? `-r${o.recalibrationDays}${o.recalibrationStep > 0 ? `a${o.recalibrationStep}` : ''}` : ''}${o.bandScale === 'spread' ? '-s' : ''}${p.model ? `+${p.model.describe}` : '+baselines'}`;
     this.describe = `${this.modelId}@${this.modelVersion}`;
   }
 
@@ -174,7 +226,72 @@ export class EnsembleSeriesForecaster implements SeriesForecaster {
     return value;
   }
 
+  /**
+   * The fit in force from `atMs`: the base fit, its bands recalibrated on the outcomes of the
+   * forecasts the base fits issued over the last `recalibrationDays` (when on).
+   */
   private async fitAt(values: Float64Array, fromMs: number, atMs: number): Promise<EnsembleFit> {
+    const opt = this.options;
+    const base = await this.baseFitAt(values, fromMs, atMs);
+    if (opt.recalibrationDays === 0) return base.fit;
+    const at = (atMs - fromMs) / HALF_HOUR_MS;
+    const reach = recalibrationReach(opt.recalibrationDays, opt.refitSlots) + opt.windowDays * 48 + FORECAST_HORIZON + BASELINE_LOOKBACK_SLOTS;
+    const lookFrom = Math.max(0, at - reach);
+    const key = windowKey(values.subarray(lookFrom, Math.max(lookFrom, at)), at - lookFrom);
+    const hit = this.calibratedCache.get(atMs);
+    if (hit && hit.key === key) return hit.value;
+    // Score every forecast issued at an origin whose target (in the last recalibrationDays) has
+    // been observed: its PIT under the distribution the fit in force at its origin issued.
+    const span = opt.recalibrationDays * 48;
+    const pits: ScoredForecast[][] = base.fit.buckets.map(() => []);
+    const step = opt.refitSlots * HALF_HOUR_MS;
+    const byBlock = new Map<number, BaseFit>();
+    for (let o = Math.max(48, at - span - FORECAST_HORIZON + 1); o < at; o++) {
+      const originMs = fromMs + o * HALF_HOUR_MS;
+      const block = blockStart(originMs, opt.refitSlots);
+      let issued = byBlock.get(block);
+      if (!issued) byBlock.set(block, (issued = await this.baseFitAt(values, fromMs, block)));
+      const members = (await this.membersAt(values, fromMs, originMs)).p50;
+      for (let h = Math.max(0, at - span - o); h < FORECAST_HORIZON && o + h < at; h++) {
+        const bi = Math.floor(h / opt.leadsPerBucket);
+        const ib = issued.fit.buckets[bi] ?? null;
+        const ig = issued.grids[bi] ?? null;
+        const y = values[o + h]!;
+        if (!ib || !ig || !Number.isFinite(y)) continue;
+        const p50 = bucketP50(ib, members, h);
+        // Known at the first fit instant after the target half-hour ended.
+        const knownAt = Math.ceil((fromMs + (o + h + 1) * HALF_HOUR_MS) / step) * step;
+        if (Number.isFinite(p50)) pits[bi]!.push({ pit: gridCdf(ig, (y - p50) / scaleAt(ib, members, h)), issuedAt: block, knownAt });
+      }
+    }
+    const instants: number[] = [];
+    for (let t = blockStart(fromMs + (at - span) * HALF_HOUR_MS, opt.refitSlots); t <= atMs; t += step) instants.push(t);
+    const buckets = base.fit.buckets.map((b, bi) => {
+      const grid = base.grids[bi] ?? null;
+      const p = pits[bi]!;
+      if (!b || !grid || p.length < opt.minSamples) return b ?? null;
+      const levels =
+        opt.recalibrationStep > 0
+          ? adaptiveLevels(p, instants, opt.lower, opt.upper, opt.recalibrationStep)
+          : { lower: weightedQuantile(p.map((x) => x.pit), null, opt.lower), upper: weightedQuantile(p.map((x) => x.pit), null, opt.upper) };
+      const lo = gridQuantile(grid, levels.lower);
+      const hi = gridQuantile(grid, levels.upper);
+      // The band keeps the P50 inside it (the point forecast is not moved by the band's levels).
+      return { ...b, lo: Math.min(lo, 0), hi: Math.max(hi, 0) };
+    });
+    const fit: EnsembleFit = { ...base.fit, buckets };
+    this.calibratedCache.set(atMs, { key, value: fit });
+    this.evict(atMs);
+    return fit;
+  }
+
+  private evict(atMs: number): void {
+    const o = this.options;
+    const keep = (o.windowDays * 48 + 2 * FORECAST_HORIZON + recalibrationReach(o.recalibrationDays, o.refitSlots)) * HALF_HOUR_MS;
+    for (const c of [this.fitCache, this.memberCache, this.calibratedCache]) for (const ms of c.keys()) if (ms < atMs - keep) c.delete(ms);
+  }
+
+  private async baseFitAt(values: Float64Array, fromMs: number, atMs: number): Promise<BaseFit> {
     const opt = this.options;
     const at = (atMs - fromMs) / HALF_HOUR_MS;
     const window = opt.windowDays * 48;
@@ -188,6 +305,7 @@ export class EnsembleSeriesForecaster implements SeriesForecaster {
     for (let o = firstOrigin; o < at; o++) origins.push(o >= 48 ? await this.membersAt(values, fromMs, fromMs + o * HALF_HOUR_MS) : null);
     const k = this.members.length;
     const buckets: Array<BucketFit | null> = [];
+    const grids: Array<Float64Array | null> = [];
     const cap = opt.leadsPerBucket * window;
     const cols = Array.from({ length: k }, () => new Float64Array(cap));
     const ys = new Float64Array(cap);
@@ -206,13 +324,15 @@ export class EnsembleSeriesForecaster implements SeriesForecaster {
           ys[n++] = y;
         }
       }
-      buckets.push(fitBucket(cols.map((c) => c.subarray(0, n)), ys.subarray(0, n), opt, ages.subarray(0, n)));
+      const parts = fitBucketParts(cols.map((c) => c.subarray(0, n)), ys.subarray(0, n), opt, ages.subarray(0, n));
+      buckets.push(parts?.fit ?? null);
+      grids.push(parts?.grid ?? null);
     }
-    const fit: EnsembleFit = { atMs, members: this.members, buckets: this.useWarmStart(buckets, atMs) };
-    this.fitCache.set(atMs, { key, value: fit });
+    const value: BaseFit = { fit: { atMs, members: this.members, buckets: this.useWarmStart(buckets, atMs) }, grids };
+    this.fitCache.set(atMs, { key, value });
     // Keep the caches to what later calls can still ask for.
-    for (const c of [this.fitCache, this.memberCache]) for (const ms of c.keys()) if (ms < atMs - (window + 2 * FORECAST_HORIZON) * HALF_HOUR_MS) c.delete(ms);
-    return fit;
+    this.evict(atMs);
+    return value;
   }
 
   private useWarmStart(buckets: Array<BucketFit | null>, atMs: number): Array<BucketFit | null> {
@@ -230,10 +350,17 @@ export class EnsembleSeriesForecaster implements SeriesForecaster {
 export function fitBucket(
   cols: ReadonlyArray<ArrayLike<number>>,
   ys: ArrayLike<number>,
-  opt: Pick<EnsembleOptions, 'minSamples' | 'shrink' | 'lower' | 'upper'> & { readonly biasCorrection?: boolean; readonly bandHalfLifeDays?: number },
+  opt: BucketFitOptions,
   /** Each sample's age in half-hours at the fit (for `bandHalfLifeDays`). */
   ages?: ArrayLike<number>,
 ): BucketFit | null {
+  return fitBucketParts(cols, ys, opt, ages)?.fit ?? null;
+}
+
+type BucketFitOptions = Pick<EnsembleOptions, 'minSamples' | 'shrink' | 'lower' | 'upper'> & { readonly biasCorrection?: boolean; readonly bandHalfLifeDays?: number; readonly bandScale?: EnsembleOptions['bandScale'] };
+
+/** `fitBucket` and the residual distribution its band was read from (weighted as the band's). */
+function fitBucketParts(cols: ReadonlyArray<ArrayLike<number>>, ys: ArrayLike<number>, opt: BucketFitOptions, ages?: ArrayLike<number>): { fit: BucketFit; grid: Float64Array } | null {
   const n = ys.length;
   const k = cols.length;
   if (n < opt.minSamples) return null;
@@ -259,19 +386,73 @@ export function fitBucket(
   }
   const bias = opt.biasCorrection === false ? 0 : medianBias(resid);
   for (let i = 0; i < resid.length; i++) resid[i]! -= bias;
+  const scale = opt.bandScale === 'spread' && use.length >= 2 ? fitScale(use, preds, resid) : undefined;
+  if (scale) for (let i = 0; i < resid.length; i++) resid[i]! /= scale.a + scale.b * spreadOf(preds, i);
   const halfLife = (opt.bandHalfLifeDays ?? 0) * 48;
-  const band =
-    halfLife > 0 && ages
-      ? weightedConformalOffsets(
-          resid,
-          Float64Array.from(keep, (i) => 0.5 ** (ages[i]! / halfLife)),
-          opt.lower,
-          opt.upper,
-        )
-      : conformalOffsets(resid, opt.lower, opt.upper);
+  const recency = halfLife > 0 && ages ? Float64Array.from(keep, (i) => 0.5 ** (ages[i]! / halfLife)) : null;
+  const band = recency ? weightedConformalOffsets(resid, recency, opt.lower, opt.upper) : conformalOffsets(resid, opt.lower, opt.upper);
   const weights = new Array<number>(k).fill(0);
   use.forEach((j, u) => (weights[j] = w[u]!));
-  return { weights, bias, lo: band.lo, hi: band.hi, samples: keep.length };
+  return { fit: { weights, bias, lo: band.lo, hi: band.hi, samples: keep.length, ...(scale ? { scale } : {}) }, grid: quantileGrid(resid, recency) };
+}
+
+/** Standard deviation of the candidates' forecasts for sample i (preds[u][i]). */
+function spreadOf(preds: ReadonlyArray<ArrayLike<number>>, i: number): number {
+  let m = 0;
+  for (const p of preds) m += p[i]!;
+  m /= preds.length;
+  let v = 0;
+  for (const p of preds) v += (p[i]! - m) ** 2;
+  return Math.sqrt(v / preds.length);
+}
+
+/**
+ * σ̂ = a + b·spread by least squares of |residual| on the members' spread, b ≥ 0 (a spread that
+ * does not predict the error gives b = 0, the plain band), a at least 2 % of the mean
+ * |residual| so no forecast gets a band of zero width.
+ */
+function fitScale(use: ReadonlyArray<number>, preds: ReadonlyArray<ArrayLike<number>>, resid: ArrayLike<number>): BandScale {
+  const n = resid.length;
+  let md = 0;
+  let mr = 0;
+  for (let i = 0; i < n; i++) {
+    md += spreadOf(preds, i);
+    mr += Math.abs(resid[i]!);
+  }
+  md /= n;
+  mr /= n;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < n; i++) {
+    const dx = spreadOf(preds, i) - md;
+    sxy += dx * (Math.abs(resid[i]!) - mr);
+    sxx += dx * dx;
+  }
+  const b = sxx > 0 ? Math.max(0, sxy / sxx) : 0;
+  const a = Math.max(mr - b * md, 0.02 * mr, 1e-9);
+  return { members: use, a, b, typical: a + b * md };
+}
+
+/** A forecast's σ̂ under a bucket's scale (1 for a bucket without one). */
+function scaleAt(b: BucketFit, p50: ReadonlyArray<Float64Array>, h: number): number {
+  const s = b.scale;
+  if (!s) return 1;
+  const xs = s.members.map((j) => p50[j]![h]!).filter(Number.isFinite);
+  return xs.length >= 2 ? s.a + s.b * spreadOf(xs.map((x) => [x]), 0) : s.typical;
+}
+
+/** A bucket's P50 for lead `h` from the members' forecasts: the weighted mean over those that have one (renormalised), plus the bias; NaN when the fitted members hold under 20 % of the weight. */
+function bucketP50(b: BucketFit, p50: ReadonlyArray<Float64Array>, h: number): number {
+  let s = 0;
+  let wsum = 0;
+  b.weights.forEach((w, j) => {
+    const x = p50[j]![h]!;
+    if (w > 0 && Number.isFinite(x)) {
+      s += w * x;
+      wsum += w;
+    }
+  });
+  return wsum > 0.2 ? s / wsum + b.bias : Number.NaN;
 }
 
 /** Apply a fit to the members' forecasts at the origin; a lead whose bucket has no fit takes the learned member's band, else the naive band. */
@@ -279,22 +460,11 @@ export function combine(now: Members, fit: EnsembleFit, opt: Pick<EnsembleOption
   const points: Band[] = [];
   for (let h = 0; h < FORECAST_HORIZON; h++) {
     const b = fit.buckets[Math.floor(h / opt.leadsPerBucket)] ?? null;
-    let p50 = Number.NaN;
-    if (b) {
-      let s = 0;
-      let wsum = 0;
-      b.weights.forEach((w, j) => {
-        const x = now.p50[j]![h]!;
-        if (w > 0 && Number.isFinite(x)) {
-          s += w * x;
-          wsum += w;
-        }
-      });
-      // Renormalise over the members that have a value now; with none of the fitted ones, fall back.
-      if (wsum > 0.2) p50 = s / wsum + b.bias;
-    }
+    // Renormalised over the members that have a value now; with none of the fitted ones, fall back.
+    const p50 = b ? bucketP50(b, now.p50, h) : Number.NaN;
     if (b && Number.isFinite(p50)) {
-      points.push(orderedBand(p50 + b.lo, p50, p50 + b.hi));
+      const sigma = scaleAt(b, now.p50, h);
+      points.push(orderedBand(p50 + b.lo * sigma, p50, p50 + b.hi * sigma));
       continue;
     }
     const mb = now.modelBand?.[h];

@@ -63,7 +63,8 @@ export {
   type EnsembleOptions,
   type EnsembleFit,
   type BucketFit,
+  type BandScale,
   type EnsembleParams,
 } from './ensemble-forecaster.ts';
-export { simplexWeights, medianBias, conformalOffsets, weightedConformalOffsets, type ConformalOffsets } from './calibration.ts';
+export { simplexWeights, medianBias, conformalOffsets, weightedConformalOffsets, quantileGrid, gridCdf, gridQuantile, weightedQuantile, adaptiveLevels, type ConformalOffsets, type ScoredForecast } from './calibration.ts';
 export { baselineForecasts, BASELINE_NAMES, BASELINE_LOOKBACK_SLOTS } from './baselines.ts';

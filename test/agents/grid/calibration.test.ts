@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { conformalOffsets, fitBucket, medianBias, simplexWeights, weightedConformalOffsets } from '../../../agents/grid/index.ts';
+import { adaptiveLevels, conformalOffsets, fitBucket, gridCdf, gridQuantile, medianBias, quantileGrid, simplexWeights, weightedConformalOffsets, weightedQuantile } from '../../../agents/grid/index.ts';
 
 /** Deterministic PRNG (mulberry32) so the synthetic data are the same on every run. */
 function rng(seed: number): () => number {
@@ -148,5 +148,172 @@ describe('conformal band', () => {
     assert.ok(recent.hi <= 10 && recent.lo >= -10 && recent.hi > 5 && recent.lo < -5, JSON.stringify(recent));
     assert.throws(() => weightedConformalOffsets([1, 2], [1]), /1 weights for 2 residuals/);
     assert.throws(() => weightedConformalOffsets([1, 2], [1, -1]), /weight 1 is -1/);
+  });
+});
+
+describe('quantile grid (the distribution a fit issued, for scoring its forecasts later)', () => {
+  test('grid quantiles are weighted order statistics; the CDF is monotone, in [0, 1], and inverts the quantile function (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: -1e3, max: 1e3, noNaN: true }), { minLength: 1, maxLength: 200 }),
+        fc.option(fc.array(fc.double({ min: 0.01, max: 10, noNaN: true }), { minLength: 200, maxLength: 200 }), { nil: null }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (vals, ws, p) => {
+          const w = ws ? ws.slice(0, vals.length) : null;
+          const g = quantileGrid(vals, w, 50);
+          assert.equal(g.length, 51);
+          assert.equal(g[0], Math.min(...vals));
+          assert.equal(g[50], Math.max(...vals));
+          for (let i = 1; i < g.length; i++) assert.ok(g[i]! >= g[i - 1]!, 'grid sorted');
+          // Each interior grid point is the weighted quantile at its level.
+          for (const i of [1, 10, 25, 49]) assert.equal(g[i], weightedQuantile(vals, w, i / 50));
+          const q = gridQuantile(g, p);
+          assert.ok(q >= g[0]! && q <= g[50]!);
+          const c = gridCdf(g, q);
+          assert.ok(c >= 0 && c <= 1);
+          // Inverse where the grid is strictly increasing around q.
+          const i = Math.min(49, Math.floor(p * 50));
+          if (g[i + 1]! > g[i]! && p > 0 && p < 1) assert.ok(Math.abs(c - p) < 1e-9, `cdf(quantile(${p})) = ${c}`);
+          const xs = [...vals].sort((a, b) => a - b);
+          for (let k = 1; k < xs.length; k++) assert.ok(gridCdf(g, xs[k]!) >= gridCdf(g, xs[k - 1]!), 'cdf monotone');
+        },
+      ),
+      { seed: 7, numRuns: 300 },
+    );
+    assert.equal(gridCdf([0, 1, 2], -1), 0);
+    assert.equal(gridCdf([0, 1, 2], 3), 1);
+    assert.equal(gridCdf([0, 1, 2], 1.5), 0.75);
+    assert.equal(gridCdf([0, 1, 1, 1, 2], 1), 0.5, 'on a run of equal points: its middle');
+    assert.throws(() => quantileGrid([], null), /no values/);
+    assert.throws(() => quantileGrid([1, 2], [0, 0]), /sum to 0/);
+    assert.throws(() => weightedQuantile([1, 2], [1, 1, 1].slice(0, 2).map(() => 0), 0.5), /sum to 0/);
+  });
+
+  test('weighted quantile: equal weights give the order statistic; a heavy weight pulls the quantile to its value', () => {
+    const v = Array.from({ length: 100 }, (_, i) => i + 1);
+    assert.equal(weightedQuantile(v, null, 0.1), 10);
+    assert.equal(weightedQuantile(v, null, 0.9), 90);
+    assert.equal(weightedQuantile(v, null, 1), 100);
+    const w = v.map((x) => (x === 50 ? 1000 : 1));
+    assert.equal(weightedQuantile(v, w, 0.1), 50);
+    assert.equal(weightedQuantile(v, w, 0.9), 50);
+  });
+
+  test('PITs of draws from the distribution a grid was built from are close to uniform', () => {
+    const r = rng(11);
+    const cal = Array.from({ length: 4000 }, () => -20 * Math.log(1 - r()));
+    const g = quantileGrid(cal, null, 200);
+    const pits = Array.from({ length: 4000 }, () => gridCdf(g, -20 * Math.log(1 - r())));
+    for (const p of [0.1, 0.5, 0.9]) assert.ok(Math.abs(weightedQuantile(pits, null, p) - p) < 0.03, `PIT quantile at ${p}`);
+  });
+});
+
+describe('band scaled by the members\' disagreement', () => {
+  test('where the error grows with the spread, the scaled band covers ~80 % at low and high spread alike; the plain band does not', () => {
+    const r = rng(17);
+    const draw = (n: number) => {
+      const cols: number[][] = [[], []];
+      const ys: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const y = 100 + 20 * normal(r);
+        const d = i % 2 === 0 ? 2 : 20; // members disagree by ±d around a forecast with error ~ d
+        const f = y + d * normal(r);
+        cols[0]!.push(f - d);
+        cols[1]!.push(f + d);
+        ys.push(y);
+      }
+      return { cols, ys };
+    };
+    const fit = draw(4000);
+    const plain = fitBucket(fit.cols, fit.ys, { minSamples: 96, shrink: 0, lower: 0.1, upper: 0.9 })!;
+    const scaled = fitBucket(fit.cols, fit.ys, { minSamples: 96, shrink: 0, lower: 0.1, upper: 0.9, bandScale: 'spread' })!;
+    assert.equal(plain.scale, undefined);
+    assert.ok(scaled.scale && scaled.scale.b > 0.5, JSON.stringify(scaled.scale));
+    const test = draw(4000);
+    const cover = (b: typeof plain, odd: number) => {
+      let inside = 0;
+      let n = 0;
+      for (let i = odd; i < test.ys.length; i += 2) {
+        const xs = [test.cols[0]![i]!, test.cols[1]![i]!];
+        const p50 = b.weights[0]! * xs[0]! + b.weights[1]! * xs[1]!;
+        const sigma = b.scale ? b.scale.a + b.scale.b * Math.abs(xs[1]! - xs[0]!) / 2 : 1;
+        const e = test.ys[i]! - p50;
+        if (e >= b.lo * sigma && e <= b.hi * sigma) inside++;
+        n++;
+      }
+      return inside / n;
+    };
+    const [pl, ph, sl, sh] = [cover(plain, 0), cover(plain, 1), cover(scaled, 0), cover(scaled, 1)];
+    assert.ok(pl > 0.95 && ph < 0.75, `plain: ${pl} at low spread, ${ph} at high`);
+    assert.ok(Math.abs(sl - 0.8) < 0.05 && Math.abs(sh - 0.8) < 0.05, `scaled: ${sl} at low spread, ${sh} at high`);
+  });
+
+  test('a spread that says nothing about the error gives b = 0: the plain band', () => {
+    const r = rng(4);
+    const cols: number[][] = [[], []];
+    const ys: number[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const y = 50 * normal(r);
+      const f = y + 10 * normal(r);
+      const d = 30 * r(); // unrelated to the error
+      cols[0]!.push(f - d);
+      cols[1]!.push(f + d);
+      ys.push(y);
+    }
+    const s = fitBucket(cols, ys, { minSamples: 96, shrink: 0, lower: 0.1, upper: 0.9, bandScale: 'spread' })!;
+    assert.ok(s.scale!.b < 0.05 * s.scale!.a, JSON.stringify(s.scale));
+  });
+});
+
+describe('adaptive conformal levels (delayed feedback)', () => {
+  /** Issue `perInstant` forecasts at each of `n` instants with PITs from `pitAt(t)`, known `delay` instants later. */
+  function run(n: number, perInstant: number, delay: number, step: number, pitAt: (t: number, r: () => number) => number) {
+    const r = rng(9);
+    const outcomes: Array<{ pit: number; issuedAt: number; knownAt: number }> = [];
+    const instants: number[] = [];
+    let missLo = 0;
+    let missHi = 0;
+    let scored = 0;
+    for (let t = 0; t < n; t++) {
+      instants.push(t);
+      // The levels in force at t, from everything known by t.
+      const lv = adaptiveLevels(outcomes, instants, 0.1, 0.9, step);
+      for (let i = 0; i < perInstant; i++) {
+        const pit = pitAt(t, r);
+        outcomes.push({ pit, issuedAt: t, knownAt: t + delay });
+        if (t >= n / 2) {
+          scored++;
+          if (pit < lv.lower) missLo++;
+          if (pit > lv.upper) missHi++;
+        }
+      }
+    }
+    return { lo: missLo / scored, hi: missHi / scored, final: adaptiveLevels(outcomes, instants, 0.1, 0.9, step) };
+  }
+
+  test('no step: the nominal levels; calibrated PITs: levels stay near them', () => {
+    assert.deepEqual(run(50, 10, 2, 0, (_, r) => r()).final, { lower: 0.1, upper: 0.9 });
+    const cal = run(200, 10, 2, 0.005, (_, r) => r());
+    assert.ok(Math.abs(cal.final.lower - 0.1) < 0.05 && Math.abs(cal.final.upper - 0.9) < 0.05, JSON.stringify(cal.final));
+  });
+
+  test('a band that is too narrow (PITs piled in the tails) widens until each tail misses ~10 %', () => {
+    // PITs from a distribution twice as wide as the issued one: half the mass beyond P10/P90.
+    const wide = (_: number, r: () => number) => Math.min(1, Math.max(0, 0.5 + (r() - 0.5) * 2.5));
+    const fixed = run(300, 10, 3, 0, wide);
+    const adaptive = run(300, 10, 3, 0.005, wide);
+    assert.ok(fixed.lo > 0.2 && fixed.hi > 0.2, JSON.stringify(fixed));
+    assert.ok(Math.abs(adaptive.lo - 0.1) < 0.03 && Math.abs(adaptive.hi - 0.1) < 0.03, JSON.stringify(adaptive));
+    assert.ok(adaptive.final.lower < 0.1 && adaptive.final.upper > 0.9);
+  });
+
+  test('after a shift of the errors to one side, each tail follows on its own', () => {
+    // From the middle on, everything comes out high: the upper tail must widen, the lower narrow.
+    const shifted = (t: number, r: () => number) => (t < 150 ? r() : Math.min(1, 0.3 + r()));
+    const a = run(300, 10, 3, 0.005, shifted);
+    assert.ok(a.final.upper > 0.93 && a.final.lower > 0.1, JSON.stringify(a.final));
+    assert.ok(Math.abs(a.hi - 0.1) < 0.04, `upper tail missed ${a.hi}`);
+    assert.throws(() => adaptiveLevels([], [0], 0.9, 0.1, 0.01), /lower < upper/);
+    assert.throws(() => adaptiveLevels([], [0], 0.1, 0.9, -1), /step/);
   });
 });

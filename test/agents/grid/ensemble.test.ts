@@ -55,20 +55,24 @@ function fakeModel(seen: number[][]): SeriesForecaster {
   };
 }
 
-describe('walk-forward never uses data at or after the origin', () => {
+for (const [label, options] of [
+  ['', SMALL],
+  [' (band recalibrated on its own past outcomes)', { ...SMALL, recalibrationDays: 2, lower: 0.1, upper: 0.9 }],
+  [' (band scaled by spread, adaptive conformal levels)', { ...SMALL, recalibrationDays: 2, recalibrationStep: 0.005, bandScale: 'spread', lower: 0.1, upper: 0.9 }],
+] as const) describe(`walk-forward never uses data at or after the origin${label}`, () => {
   const actual = synthetic(30);
   const months: MonthWindow[] = [
     { label: 'A', fromMs: T0 + 14 * DAY, toMs: T0 + 17 * DAY },
     { label: 'B', fromMs: T0 + 17 * DAY, toMs: T0 + 20 * DAY },
   ];
-  const slots = ensembleHistorySlots(SMALL);
+  const slots = ensembleHistorySlots(options);
   const cleanFrom = T0 + 17 * DAY;
 
   async function run(series: Float64Array, ms: MonthWindow[]) {
     const seen: number[][] = [];
     const model = fakeModel(seen);
     const modelAllowedAt = (t: number) => t >= cleanFrom;
-    const forecaster = new EnsembleSeriesForecaster({ signal: 'test', model, modelAllowedAt, options: SMALL });
+    const forecaster = new EnsembleSeriesForecaster({ signal: 'test', model, modelAllowedAt, options });
     const out = new Map<number, SeriesForecast>();
     const rows = await walkForward({ forecaster, model, modelAllowedAt, actual: series, seriesFromMs: T0, months: ms, historySlots: slots, stride: 5, onForecast: (t, f) => out.set(t, f) });
     return { rows, out, seen };
@@ -90,7 +94,7 @@ describe('walk-forward never uses data at or after the origin', () => {
       if ((t - T0) % (7 * HH) !== 0) continue; // a sample of origins keeps the test fast
       const o = (t - T0) / HH;
       const poisoned = Float64Array.from(actual, (v, i) => (i >= o ? POISON : v));
-      const forecaster = new EnsembleSeriesForecaster({ signal: 'test', model: fakeModel([]), modelAllowedAt: (x) => x >= cleanFrom, options: SMALL });
+      const forecaster = new EnsembleSeriesForecaster({ signal: 'test', model: fakeModel([]), modelAllowedAt: (x) => x >= cleanFrom, options });
       // A fresh forecaster (empty caches) on the poisoned series, with the whole poisoned array in reach.
       const g = await forecaster.forecast({ fromMs: T0, values: Array.from(poisoned) }, t);
       assert.deepEqual(g.points, f.points, `origin ${new Date(t).toISOString()}`);
@@ -128,6 +132,39 @@ describe('ensemble forecaster', () => {
     assert.ok(r.ratio24hVsYesterday < 1, `ratio ${r.ratio24hVsYesterday}`);
     const cov = r.ensemble.coverageP10P90.pooled;
     assert.ok(cov > 0.7 && cov < 0.9, `coverage ${cov}`);
+    // The interval score is the width plus 10× the miss distances: above the width unless nothing missed.
+    const b = r.ensemble.coverageP10P90;
+    assert.ok(b.meanWidth > 0 && b.intervalScore > b.meanWidth, JSON.stringify(b));
+    assert.equal(b.weekly.length, 3, '16 days of origins: weeks 0, 1 and 2');
+    assert.ok(b.weekly.every((w) => w >= 0 && w <= 1) && Math.min(...b.weekly) <= cov && Math.max(...b.weekly) >= cov);
+  });
+
+  test('recalibrated on its own past outcomes (PIT quantiles or adaptive conformal), a band that lags a growing error catches up to about 80 %', async () => {
+    // Noise whose scale grows all the time: a band sized on past residuals is always too narrow.
+    let a = 3;
+    const r = () => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const normal = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+    const actual = Float64Array.from({ length: 24 * 48 }, (_, i) => 200 + 60 * Math.sin((2 * Math.PI * i) / 48) + (2 + i / 20) * normal());
+    const coverage = async (recalibrationDays: number, recalibrationStep = 0): Promise<number> => {
+      const options = { ...SMALL, lower: 0.1, upper: 0.9, bandHalfLifeDays: 0, recalibrationDays, recalibrationStep };
+      const forecaster = new EnsembleSeriesForecaster({ signal: 'test', options });
+      const rows = await walkForward({ forecaster, actual, seriesFromMs: T0, months: [{ label: 'x', fromMs: T0 + 14 * DAY, toMs: T0 + 22 * DAY }], historySlots: ensembleHistorySlots(options), stride: 5 });
+      return rows[0]!.ensemble.coverageP10P90.pooled;
+    };
+    const plain = await coverage(0);
+    const recalibrated = await coverage(2);
+    const adaptive = await coverage(2, 0.005);
+    assert.ok(plain < 0.74, `without: ${plain}`);
+    assert.ok(recalibrated > 0.76 && recalibrated < 0.84, `recalibrated: ${recalibrated} (without: ${plain})`);
+    assert.ok(adaptive > 0.76 && adaptive < 0.86, `adaptive: ${adaptive} (without: ${plain})`);
+    assert.match(new EnsembleSeriesForecaster({ signal: 'test', options: { ...SMALL, recalibrationDays: 2 } }).describe, /-r2\+baselines$/);
+    assert.throws(() => new EnsembleSeriesForecaster({ signal: 'test', options: { recalibrationDays: 1.5 } }), /recalibrationDays must be a whole number/);
   });
 
   test('a warm-start fit made after the forecast instant is not used', async () => {
