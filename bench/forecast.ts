@@ -323,6 +323,26 @@ async function fixedMain(argv: string[]): Promise<void> {
   writeResults(values.name!, { ...results, latency: latencies, targets });
 }
 
+/**
+ * `--options '{"recalibrationDays":14,…}'`: settings that differ from the shipped ones, for a run
+ * reported beside the default (results say which). Only known option names; their values are
+ * checked by the forecaster, whose errors name the option.
+ */
+export function parseEnsembleOptions(text: string): Partial<EnsembleOptions> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`--options: not JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('--options: must be a JSON object of ensemble settings');
+  const known = Object.keys(DEFAULT_ENSEMBLE_OPTIONS);
+  for (const k of Object.keys(v)) if (!known.includes(k)) throw new Error(`--options: "${k}" is not an ensemble setting (one of ${known.join(', ')})`);
+  const opts = v as Partial<EnsembleOptions>;
+  new EnsembleSeriesForecaster({ signal: 'check', options: opts }); // throws a RangeError naming the bad setting
+  return opts;
+}
+
 /** Months whose results chose the ensemble's settings (`DEFAULT_ENSEMBLE_OPTIONS`); reported, but flagged. */
 export const TUNING_MONTHS = ['2023-02', '2023-03'];
 /** Candidates tried on the tuning months (`--tune`). */
@@ -353,6 +373,12 @@ const ADAPTIVE_CANDIDATES: ReadonlyArray<Partial<EnsembleOptions>> = [
   { recalibrationDays: 14, recalibrationStep: 0.002, lower: 0.1, upper: 0.9 },
   { recalibrationDays: 14, recalibrationStep: 0.005, lower: 0.1, upper: 0.9 },
   { recalibrationDays: 14, recalibrationStep: 0.01, lower: 0.1, upper: 0.9 },
+];
+/** Quantile tracking on each tail's width over the same window (`--tune-tracking`): three step sizes. */
+const TRACKING_CANDIDATES: ReadonlyArray<Partial<EnsembleOptions>> = [
+  { recalibrationDays: 14, recalibrationTrack: 'scale', recalibrationStep: 0.005, lower: 0.1, upper: 0.9 },
+  { recalibrationDays: 14, recalibrationTrack: 'scale', recalibrationStep: 0.01, lower: 0.1, upper: 0.9 },
+  { recalibrationDays: 14, recalibrationTrack: 'scale', recalibrationStep: 0.02, lower: 0.1, upper: 0.9 },
 ];
 const RECALIBRATION_CANDIDATES: ReadonlyArray<Partial<EnsembleOptions>> = [
   { recalibrationDays: 0 },
@@ -401,11 +427,13 @@ async function walkForwardMain(argv: string[]): Promise<void> {
       stride: { type: 'string', default: '1' },
       signals: { type: 'string', default: 'carbon,price' },
       'no-model': { type: 'boolean', default: false },
+      options: { type: 'string' },
       tune: { type: 'boolean', default: false },
       'tune-band': { type: 'boolean', default: false },
       'tune-recalibration': { type: 'boolean', default: false },
       'tune-scale': { type: 'boolean', default: false },
       'tune-adaptive': { type: 'boolean', default: false },
+      'tune-tracking': { type: 'boolean', default: false },
       name: { type: 'string' },
     },
   });
@@ -419,13 +447,13 @@ async function walkForwardMain(argv: string[]): Promise<void> {
   const signals = values.signals!.split(',').map((x) => x.trim());
   for (const x of signals) if (x !== 'carbon' && x !== 'price') throw new Error(`--signals: "${x}" is not carbon or price`);
 
-  if (values.tune || values['tune-band'] || values['tune-recalibration'] || values['tune-scale'] || values['tune-adaptive']) {
+  if (values.tune || values['tune-band'] || values['tune-recalibration'] || values['tune-scale'] || values['tune-adaptive'] || values['tune-tracking']) {
     // Baselines only (the LSTM saw these months), each candidate window on the tuning months.
     const tuneFrom = month('from', TUNING_MONTHS[0]!);
     const tuneTo = month('to', '2023-04');
     const rows: Array<Record<string, Cell>> = [];
     const out: Record<string, unknown> = {};
-    const candidates = values['tune-band'] ? BAND_CANDIDATES : values['tune-recalibration'] ? RECALIBRATION_CANDIDATES : values['tune-scale'] ? SCALE_CANDIDATES : values['tune-adaptive'] ? ADAPTIVE_CANDIDATES : CANDIDATES;
+    const candidates = values['tune-band'] ? BAND_CANDIDATES : values['tune-recalibration'] ? RECALIBRATION_CANDIDATES : values['tune-scale'] ? SCALE_CANDIDATES : values['tune-adaptive'] ? ADAPTIVE_CANDIDATES : values['tune-tracking'] ? TRACKING_CANDIDATES : CANDIDATES;
     for (const c of candidates) {
       const label = JSON.stringify(c);
       for (const sig of signals as Array<'carbon' | 'price'>) {
@@ -435,16 +463,17 @@ async function walkForwardMain(argv: string[]): Promise<void> {
       }
     }
     printTable(`Tuning on ${TUNING_MONTHS.join(', ')} (baselines only)`, rows);
-    writeResults(values.name ?? (values['tune-band'] ? 'forecast-tuning-band' : values['tune-recalibration'] ? 'forecast-tuning-recalibration' : values['tune-scale'] ? 'forecast-tuning-scale' : values['tune-adaptive'] ? 'forecast-tuning-adaptive' : 'forecast-tuning'), { months: TUNING_MONTHS, candidates, results: out });
+    writeResults(values.name ?? (values['tune-band'] ? 'forecast-tuning-band' : values['tune-recalibration'] ? 'forecast-tuning-recalibration' : values['tune-scale'] ? 'forecast-tuning-scale' : values['tune-adaptive'] ? 'forecast-tuning-adaptive' : values['tune-tracking'] ? 'forecast-tuning-tracking' : 'forecast-tuning'), { months: TUNING_MONTHS, candidates, results: out });
     return;
   }
 
+  const overrides = values.options === undefined ? {} : parseEnsembleOptions(values.options);
   const fromMs = month('from', values.from!);
   const toMs = month('to', values.to!);
   if (toMs <= fromMs) throw new Error('--to must be after --from');
   const results: Record<string, SignalWalk> = {};
   for (const sig of signals as Array<'carbon' | 'price'>) {
-    const r = await runSignal(sig, values, fromMs, toMs, stride, values['no-model']!, {});
+    const r = await runSignal(sig, values, fromMs, toMs, stride, values['no-model']!, overrides);
     results[sig] = r;
     printTable(
       `${sig} (${r.unit}), walk-forward, ${r.modelId}@${r.modelVersion}; LSTM admitted from ${r.modelAdmittedFrom}`,
@@ -483,7 +512,8 @@ async function walkForwardMain(argv: string[]): Promise<void> {
       'Every forecast is made from a copy of the series ending at its origin; ensemble weights and conformal P10/P90 offsets (7.5th/92.5th residual percentiles, residuals weighted by recency with a 3.5-day half-life) are refitted every 3 h on the residuals of the previous 28 days already observed (median bias correction available but off: it lost on the tuning months). The LSTMs are admitted only from the end of their validation data (2023-07-01); before that the ensemble is the baselines alone.',
     tuningMonths: TUNING_MONTHS,
     heldOutMonths: 'every month after the tuning months',
-    settings: DEFAULT_ENSEMBLE_OPTIONS,
+    settings: { ...DEFAULT_ENSEMBLE_OPTIONS, ...overrides },
+    ...(Object.keys(overrides).length ? { overrides } : {}),
     targets: { carbonRatio24h: TARGETS.carbon, priceRatio24h: TARGETS.price, coverage: COVERAGE },
     ...results,
   });

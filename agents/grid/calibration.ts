@@ -339,3 +339,50 @@ export function adaptiveLevels(outcomes: ReadonlyArray<ScoredForecast>, instants
   }
   return { lower: clampLo(aLo), upper: 1 - clampLo(aHi) };
 }
+
+/** One scored forecast for `adaptiveScales`: its residual (in the band's units) and the offsets it was issued with before scaling. */
+export interface TrackedForecast {
+  readonly residual: number;
+  readonly lo: number;
+  readonly hi: number;
+  readonly issuedAt: number;
+  readonly knownAt: number;
+}
+
+/** The most `adaptiveScales` stretches or shrinks a tail (either way). */
+export const MAX_TAIL_SCALE = 8;
+
+/**
+ * Online quantile tracking on each tail's width (the "P" of conformal PID control, Angelopoulos,
+ * Candès & Tibshirani 2023), with delayed feedback: each tail's offset is multiplied by e^θ, and
+ * at each fit instant the outcomes that became known there move θ by `step` × (miss − target),
+ * a miss being a residual beyond the offset as scaled when that forecast was issued. Unlike
+ * `adaptiveLevels` the band never jumps to the far end of the residual distribution after a run
+ * of misses: it widens in proportion, which matters for heavy-tailed errors (price spikes).
+ * Returns the multipliers in force at the last instant, within [1/MAX_TAIL_SCALE, MAX_TAIL_SCALE].
+ */
+export function adaptiveScales(outcomes: ReadonlyArray<TrackedForecast>, instants: ReadonlyArray<number>, lower: number, upper: number, step: number): { lo: number; hi: number } {
+  if (!(lower >= 0 && upper <= 1 && lower < upper)) throw new RangeError(`adaptiveScales: need 0 ≤ lower < upper ≤ 1, got ${lower}, ${upper}`);
+  if (!(step >= 0 && Number.isFinite(step))) throw new RangeError(`adaptiveScales: step must be ≥ 0, got ${step}`);
+  const byKnown = new Map<number, TrackedForecast[]>();
+  for (const o of outcomes) {
+    const g = byKnown.get(o.knownAt);
+    if (g) g.push(o);
+    else byKnown.set(o.knownAt, [o]);
+  }
+  const cap = Math.log(MAX_TAIL_SCALE);
+  const clamp = (x: number) => Math.min(cap, Math.max(-cap, x));
+  const tailHi = 1 - upper;
+  let tLo = 0;
+  let tHi = 0;
+  const issued = new Map<number, readonly [number, number]>();
+  for (const t of instants) {
+    for (const o of byKnown.get(t) ?? []) {
+      const [a, b] = issued.get(o.issuedAt) ?? [0, 0];
+      tLo = clamp(tLo + step * ((o.residual < o.lo * Math.exp(a) ? 1 : 0) - lower));
+      tHi = clamp(tHi + step * ((o.residual > o.hi * Math.exp(b) ? 1 : 0) - tailHi));
+    }
+    issued.set(t, [tLo, tHi]);
+  }
+  return { lo: Math.exp(tLo), hi: Math.exp(tHi) };
+}

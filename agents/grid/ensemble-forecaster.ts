@@ -1,8 +1,8 @@
 import { HALF_HOUR_MS, halfHourFloor } from '../../core/time/index.ts';
 import { BASELINE_LOOKBACK_SLOTS, BASELINE_NAMES, baselineForecasts } from './baselines.ts';
-import { adaptiveLevels, conformalOffsets, gridCdf, gridQuantile, medianBias, quantileGrid, simplexWeights, weightedConformalOffsets, weightedQuantile } from './calibration.ts';
+import { adaptiveLevels, adaptiveScales, conformalOffsets, gridCdf, gridQuantile, medianBias, quantileGrid, simplexWeights, weightedConformalOffsets, weightedQuantile } from './calibration.ts';
 import { FORECAST_HORIZON, ForecastInputError, orderedBand, type Band, type SeriesForecast, type SeriesForecaster } from './forecaster.ts';
-import type { ScoredForecast } from './calibration.ts';
+import type { ScoredForecast, TrackedForecast } from './calibration.ts';
 import type { HalfHourSeries } from './history.ts';
 
 /**
@@ -62,6 +62,12 @@ export interface EnsembleOptions {
    */
   readonly recalibrationStep: number;
   /**
+   * What adaptive recalibration (`recalibrationStep` > 0) tracks: `level`, the band's quantile
+   * levels (adaptive conformal inference, `adaptiveLevels`); `scale`, a multiplier on each tail's
+   * offset (quantile tracking, `adaptiveScales`).
+   */
+  readonly recalibrationTrack: 'level' | 'scale';
+  /**
    * `spread`: the band is sized per forecast by how much the members disagree at that lead
    * (normalised or locally weighted conformal, Lei et al. 2018): residuals are divided by
    * σ̂ = a + b·spread, with a and b fitted on the window (|residual| on spread, b ≥ 0), the
@@ -86,7 +92,7 @@ export interface EnsembleOptions {
  *   where equal weights gave price 88.2 % in February; 7 and 14 days lay between
  *   (`--tune-band --stride 4`, bench/results/forecast-tuning-band.json).
  */
-export const DEFAULT_ENSEMBLE_OPTIONS: EnsembleOptions = { windowDays: 28, refitSlots: 6, leadsPerBucket: 4, minSamples: 96, shrink: 0, biasCorrection: false, lower: 0.075, upper: 0.925, bandHalfLifeDays: 3.5, recalibrationDays: 0, recalibrationStep: 0, bandScale: 'none' };
+export const DEFAULT_ENSEMBLE_OPTIONS: EnsembleOptions = { windowDays: 28, refitSlots: 6, leadsPerBucket: 4, minSamples: 96, shrink: 0, biasCorrection: false, lower: 0.075, upper: 0.925, bandHalfLifeDays: 3.5, recalibrationDays: 0, recalibrationStep: 0, recalibrationTrack: 'level', bandScale: 'none' };
 
 /** Half-hours of history the ensemble needs before the origin to have a full residual window (and, when recalibrating, the fits whose forecasts it scores). */
 export function ensembleHistorySlots(o: Pick<EnsembleOptions, 'windowDays' | 'refitSlots'> & Partial<EnsembleOptions> = DEFAULT_ENSEMBLE_OPTIONS): number {
@@ -173,8 +179,9 @@ export class EnsembleSeriesForecaster implements SeriesForecaster {
     if (!(Number.isFinite(o.bandHalfLifeDays) && o.bandHalfLifeDays >= 0)) throw new RangeError(`bandHalfLifeDays must be ≥ 0 (0 = off), got ${o.bandHalfLifeDays}`);
     if (!(Number.isInteger(o.recalibrationDays) && o.recalibrationDays >= 0)) throw new RangeError(`recalibrationDays must be a whole number of days ≥ 0 (0 = off), got ${o.recalibrationDays}`);
     if (!(Number.isFinite(o.recalibrationStep) && o.recalibrationStep >= 0 && o.recalibrationStep < 1)) throw new RangeError(`recalibrationStep must be in [0, 1), got ${o.recalibrationStep}`);
+    if (o.recalibrationTrack !== 'level' && o.recalibrationTrack !== 'scale') throw new RangeError(`recalibrationTrack must be level or scale, got ${String(o.recalibrationTrack)}`);
     if (o.bandScale !== 'none' && o.bandScale !== 'spread') throw new RangeError(`bandScale must be none or spread, got ${String(o.bandScale)}`);
-    this.modelVersion = `${ENSEMBLE_VERSION}-w${o.windowDays}${o.bandHalfLifeDays > 0 ? `-h${o.bandHalfLifeDays}` : ''}${o.recalibrationDays > 0 ? `-r${o.recalibrationDays}${o.recalibrationStep > 0 ? `a${o.recalibrationStep}` : ''}` : ''}${o.bandScale === 'spread' ? '-s' : ''}${p.model ? `+${p.model.describe}` : '+baselines'}`;
+    this.modelVersion = `${ENSEMBLE_VERSION}-w${o.windowDays}${o.bandHalfLifeDays > 0 ? `-h${o.bandHalfLifeDays}` : ''}${o.recalibrationDays > 0 ? `-r${o.recalibrationDays}${o.recalibrationStep > 0 ? `${o.recalibrationTrack === 'scale' ? 'q' : 'a'}${o.recalibrationStep}` : ''}` : ''}${o.bandScale === 'spread' ? '-s' : ''}${p.model ? `+${p.model.describe}` : '+baselines'}`;
     this.describe = `${this.modelId}@${this.modelVersion}`;
   }
 
@@ -244,6 +251,7 @@ export class EnsembleSeriesForecaster implements SeriesForecaster {
     // been observed: its PIT under the distribution the fit in force at its origin issued.
     const span = opt.recalibrationDays * 48;
     const pits: ScoredForecast[][] = base.fit.buckets.map(() => []);
+    const tracked: TrackedForecast[][] = base.fit.buckets.map(() => []);
     const step = opt.refitSlots * HALF_HOUR_MS;
     const byBlock = new Map<number, BaseFit>();
     for (let o = Math.max(48, at - span - FORECAST_HORIZON + 1); o < at; o++) {
@@ -261,7 +269,10 @@ export class EnsembleSeriesForecaster implements SeriesForecaster {
         const p50 = bucketP50(ib, members, h);
         // Known at the first fit instant after the target half-hour ended.
         const knownAt = Math.ceil((fromMs + (o + h + 1) * HALF_HOUR_MS) / step) * step;
-        if (Number.isFinite(p50)) pits[bi]!.push({ pit: gridCdf(ig, (y - p50) / scaleAt(ib, members, h)), issuedAt: block, knownAt });
+        if (!Number.isFinite(p50)) continue;
+        const residual = (y - p50) / scaleAt(ib, members, h);
+        pits[bi]!.push({ pit: gridCdf(ig, residual), issuedAt: block, knownAt });
+        tracked[bi]!.push({ residual, lo: ib.lo, hi: ib.hi, issuedAt: block, knownAt });
       }
     }
     const instants: number[] = [];
@@ -270,6 +281,10 @@ export class EnsembleSeriesForecaster implements SeriesForecaster {
       const grid = base.grids[bi] ?? null;
       const p = pits[bi]!;
       if (!b || !grid || p.length < opt.minSamples) return b ?? null;
+      if (opt.recalibrationStep > 0 && opt.recalibrationTrack === 'scale') {
+        const m = adaptiveScales(tracked[bi]!, instants, opt.lower, opt.upper, opt.recalibrationStep);
+        return { ...b, lo: Math.min(b.lo * m.lo, 0), hi: Math.max(b.hi * m.hi, 0) };
+      }
       const levels =
         opt.recalibrationStep > 0
           ? adaptiveLevels(p, instants, opt.lower, opt.upper, opt.recalibrationStep)

@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { adaptiveLevels, conformalOffsets, fitBucket, gridCdf, gridQuantile, medianBias, quantileGrid, simplexWeights, weightedConformalOffsets, weightedQuantile } from '../../../agents/grid/index.ts';
+import { adaptiveLevels, adaptiveScales, conformalOffsets, fitBucket, gridCdf, gridQuantile, medianBias, quantileGrid, simplexWeights, weightedConformalOffsets, weightedQuantile, MAX_TAIL_SCALE } from '../../../agents/grid/index.ts';
 
 /** Deterministic PRNG (mulberry32) so the synthetic data are the same on every run. */
 function rng(seed: number): () => number {
@@ -315,5 +315,51 @@ describe('adaptive conformal levels (delayed feedback)', () => {
     assert.ok(Math.abs(a.hi - 0.1) < 0.04, `upper tail missed ${a.hi}`);
     assert.throws(() => adaptiveLevels([], [0], 0.9, 0.1, 0.01), /lower < upper/);
     assert.throws(() => adaptiveLevels([], [0], 0.1, 0.9, -1), /step/);
+  });
+});
+
+describe('quantile tracking on the tails\' widths (delayed feedback)', () => {
+  /** Residuals from `draw`, issued with fixed offsets ±10, known `delay` instants later; misses counted against the multipliers in force at issue. */
+  function run(n: number, step: number, draw: (t: number, r: () => number) => number, delay = 3) {
+    const r = rng(13);
+    const outcomes: Array<{ residual: number; lo: number; hi: number; issuedAt: number; knownAt: number }> = [];
+    const instants: number[] = [];
+    let lo = 0;
+    let hi = 0;
+    let scored = 0;
+    for (let t = 0; t < n; t++) {
+      instants.push(t);
+      const m = adaptiveScales(outcomes, instants, 0.1, 0.9, step);
+      for (let i = 0; i < 10; i++) {
+        const residual = draw(t, r);
+        outcomes.push({ residual, lo: -10, hi: 10, issuedAt: t, knownAt: t + delay });
+        if (t >= n / 2) {
+          scored++;
+          if (residual < -10 * m.lo) lo++;
+          if (residual > 10 * m.hi) hi++;
+        }
+      }
+    }
+    return { lo: lo / scored, hi: hi / scored, final: adaptiveScales(outcomes, instants, 0.1, 0.9, step) };
+  }
+  // ±10 is the P10/P90 of a normal with sd 10/1.2816.
+  const sd = 10 / 1.2816;
+
+  test('errors twice as large as the offsets assumed: both tails stretch about 2× and miss ~10 % each', () => {
+    const wide = run(400, 0.02, (_, r) => 2 * sd * normal(r));
+    assert.ok(Math.abs(wide.lo - 0.1) < 0.03 && Math.abs(wide.hi - 0.1) < 0.03, JSON.stringify(wide));
+    assert.ok(wide.final.lo > 1.5 && wide.final.lo < 2.7 && wide.final.hi > 1.5 && wide.final.hi < 2.7, JSON.stringify(wide.final));
+    const fixed = run(400, 0, (_, r) => 2 * sd * normal(r));
+    assert.deepEqual(fixed.final, { lo: 1, hi: 1 });
+    assert.ok(fixed.lo > 0.25, `without tracking the lower tail misses ${fixed.lo}`);
+  });
+
+  test('errors shifted up: the upper tail stretches, the lower shrinks; the multipliers stay within their cap', () => {
+    const up = run(400, 0.02, (_, r) => 8 + sd * normal(r));
+    assert.ok(up.final.hi > 1.4 && up.final.lo < 0.8, JSON.stringify(up.final));
+    assert.ok(Math.abs(up.hi - 0.1) < 0.03, `upper tail missed ${up.hi}`);
+    const huge = run(200, 0.5, () => 1e6);
+    assert.ok(Math.abs(huge.final.hi - MAX_TAIL_SCALE) < 1e-9 && Math.abs(huge.final.lo - 1 / MAX_TAIL_SCALE) < 1e-9, JSON.stringify(huge.final));
+    assert.throws(() => adaptiveScales([], [0], 0.1, 0.9, Number.NaN), /step/);
   });
 });

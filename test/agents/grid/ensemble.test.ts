@@ -139,7 +139,7 @@ describe('ensemble forecaster', () => {
     assert.ok(b.weekly.every((w) => w >= 0 && w <= 1) && Math.min(...b.weekly) <= cov && Math.max(...b.weekly) >= cov);
   });
 
-  test('recalibrated on its own past outcomes (PIT quantiles or adaptive conformal), a band that lags a growing error catches up to about 80 %', async () => {
+  test('recalibrated on its own past outcomes (PIT quantiles, adaptive conformal levels or tracked widths), a band that lags a growing error catches up to about 80 %', async () => {
     // Noise whose scale grows all the time: a band sized on past residuals is always too narrow.
     let a = 3;
     const r = () => {
@@ -151,8 +151,8 @@ describe('ensemble forecaster', () => {
     };
     const normal = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
     const actual = Float64Array.from({ length: 24 * 48 }, (_, i) => 200 + 60 * Math.sin((2 * Math.PI * i) / 48) + (2 + i / 20) * normal());
-    const coverage = async (recalibrationDays: number, recalibrationStep = 0): Promise<number> => {
-      const options = { ...SMALL, lower: 0.1, upper: 0.9, bandHalfLifeDays: 0, recalibrationDays, recalibrationStep };
+    const coverage = async (recalibrationDays: number, recalibrationStep = 0, recalibrationTrack: 'level' | 'scale' = 'level'): Promise<number> => {
+      const options = { ...SMALL, lower: 0.1, upper: 0.9, bandHalfLifeDays: 0, recalibrationDays, recalibrationStep, recalibrationTrack };
       const forecaster = new EnsembleSeriesForecaster({ signal: 'test', options });
       const rows = await walkForward({ forecaster, actual, seriesFromMs: T0, months: [{ label: 'x', fromMs: T0 + 14 * DAY, toMs: T0 + 22 * DAY }], historySlots: ensembleHistorySlots(options), stride: 5 });
       return rows[0]!.ensemble.coverageP10P90.pooled;
@@ -160,9 +160,11 @@ describe('ensemble forecaster', () => {
     const plain = await coverage(0);
     const recalibrated = await coverage(2);
     const adaptive = await coverage(2, 0.005);
+    const tracked = await coverage(2, 0.01, 'scale');
     assert.ok(plain < 0.74, `without: ${plain}`);
     assert.ok(recalibrated > 0.76 && recalibrated < 0.84, `recalibrated: ${recalibrated} (without: ${plain})`);
     assert.ok(adaptive > 0.76 && adaptive < 0.86, `adaptive: ${adaptive} (without: ${plain})`);
+    assert.ok(tracked > 0.76 && tracked < 0.86, `tracked: ${tracked} (without: ${plain})`);
     assert.match(new EnsembleSeriesForecaster({ signal: 'test', options: { ...SMALL, recalibrationDays: 2 } }).describe, /-r2\+baselines$/);
     assert.throws(() => new EnsembleSeriesForecaster({ signal: 'test', options: { recalibrationDays: 1.5 } }), /recalibrationDays must be a whole number/);
   });
