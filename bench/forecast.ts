@@ -405,7 +405,8 @@ interface SignalWalk {
 
 /**
  * `npm run bench -- forecast [--walk-forward] [--carbon <csv>] [--prices <csv>] [--from 2023-02] [--to 2023-10]
- *   [--signals carbon,price] [--stride <half-hours>] [--no-model] [--tune | --tune-band] [--name forecast]`
+ *   [--signals carbon,price] [--stride <half-hours>] [--no-model] [--options '<json>']
+ *   [--tune | --tune-band | --tune-scale | --tune-recalibration | --tune-adaptive | --tune-tracking] [--name forecast]`
  *
  * For every calendar month M from --from to --to: the grid agent's forecaster (the online
  * ensemble of the LSTM and baselines, `loadGridForecaster`) issues a 48 h forecast at every
@@ -414,7 +415,9 @@ interface SignalWalk {
  * only from the end of its validation data (2023-07-01 for both models): before that it is left
  * out and the ensemble runs on the baselines alone, so no month is scored with a model that saw
  * it. The ensemble's settings were chosen on TUNING_MONTHS only (`--tune` reruns that choice;
- * `--tune-band` the band's recency weighting, bandHalfLifeDays).
+ * `--tune-band` the band's recency weighting, bandHalfLifeDays; the other `--tune-*` the band
+ * recalibrations that were tried and left off). `--options` runs every month with other
+ * settings, e.g. the opt-in tracked band (`TRACKED_BAND_OPTIONS`).
  */
 async function walkForwardMain(argv: string[]): Promise<void> {
   const { values } = parseArgs({

@@ -8,7 +8,7 @@ import { FileKeyDirectory, type BecknSigningKey } from '../beckn/index.ts';
 import type { SiteConfig } from '../agents/compute/jobs/index.ts';
 import type { PlanOptions } from '../agents/compute/planner/index.ts';
 import { createComputeAgent, type ComputeState } from '../agents/compute/index.ts';
-import { createGridAgent, loadGridForecaster, type SignalSource } from '../agents/grid/index.ts';
+import { createGridAgent, loadGridForecaster, TRACKED_BAND_OPTIONS, type SignalSource } from '../agents/grid/index.ts';
 import { createCoordinationAgent, loopbackTransport, LoopbackResolver, SIM_BPP, writeKeyDirectoryFile, type CoordinationDeps } from '../agents/coordination/index.ts';
 import { createGridOperatorAgent, SIM_BAP } from '../agents/grid-operator/index.ts';
 import { loadRuntimePrediction } from './runtime-prediction.ts';
@@ -39,7 +39,7 @@ export interface BuildSiteParams {
   /** Where the grid agent's signals come from (see `siteSignals`). */
   readonly signals: SignalSource;
   /** The grid agent's forecaster (config `forecaster`): the LSTMs unless `ensemble`. */
-  readonly forecaster: 'lstm' | 'ensemble' | undefined;
+  readonly forecaster: 'lstm' | 'ensemble' | 'ensemble-tracked' | undefined;
   readonly compute: {
     /** The planner's options (the simulation plans deterministically). */
     readonly planOptions?: PlanOptions;
@@ -66,7 +66,7 @@ export interface SiteAgents {
  */
 export async function buildSite(p: BuildSiteParams): Promise<SiteAgents> {
   const notes: string[] = [];
-  const { forecaster, notes: forecasterNotes } = await loadGridForecaster(p.forecaster === 'ensemble' ? {} : { ensemble: false });
+  const { forecaster, notes: forecasterNotes } = await loadGridForecaster(p.forecaster === 'ensemble' ? {} : p.forecaster === 'ensemble-tracked' ? { ensemble: TRACKED_BAND_OPTIONS } : { ensemble: false });
   notes.push(...forecasterNotes);
   const predictRuntime = p.compute.runtimeModel ? await loadRuntimePrediction((n) => notes.push(n)) : undefined;
   p.runtime.add(createGridAgent({ source: p.signals, forecaster }));

@@ -90,9 +90,22 @@ export interface EnsembleOptions {
  * - residuals in the band weighted by recency with a half-life of 3.5 days put P10–P90 coverage
  *   inside 75–85 % in both months for both signals (carbon 78.1 / 81.1 %, price 82.9 / 75.8 %),
  *   where equal weights gave price 88.2 % in February; 7 and 14 days lay between
- *   (`--tune-band --stride 4`, bench/results/forecast-tuning-band.json).
+ *   (`--tune-band --stride 4`, bench/results/forecast-tuning-band.json);
+ * - recalibrating the band on its own past outcomes and sizing it by the members' spread were
+ *   tried on the same months (`--tune-recalibration`, `--tune-adaptive`, `--tune-tracking`,
+ *   `--tune-scale`; bench/results/forecast-tuning-*.json) and are off: PIT recalibration over 7
+ *   or 14 days covered under 75 %; adaptive levels and tracked widths kept every month near 80 %
+ *   but with interval scores 20–110 % worse than this band's; spread scaling changed nothing.
  */
 export const DEFAULT_ENSEMBLE_OPTIONS: EnsembleOptions = { windowDays: 28, refitSlots: 6, leadsPerBucket: 4, minSamples: 96, shrink: 0, biasCorrection: false, lower: 0.075, upper: 0.925, bandHalfLifeDays: 3.5, recalibrationDays: 0, recalibrationStep: 0, recalibrationTrack: 'level', bandScale: 'none' };
+
+/**
+ * The opt-in band (`forecaster: ensemble-tracked`): P10/P90 offsets whose widths track the
+ * band's own misses over the last 14 days (step 0.005, the gentlest of the steps tried and the
+ * best interval score of the adaptive candidates on 2023-02..03). Coverage steadier month to
+ * month than the default band's; bands wider on average (README, "How good are the decisions").
+ */
+export const TRACKED_BAND_OPTIONS: Partial<EnsembleOptions> = { recalibrationDays: 14, recalibrationTrack: 'scale', recalibrationStep: 0.005, lower: 0.1, upper: 0.9 };
 
 /** Half-hours of history the ensemble needs before the origin to have a full residual window (and, when recalibrating, the fits whose forecasts it scores). */
 export function ensembleHistorySlots(o: Pick<EnsembleOptions, 'windowDays' | 'refitSlots'> & Partial<EnsembleOptions> = DEFAULT_ENSEMBLE_OPTIONS): number {

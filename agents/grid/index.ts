@@ -57,6 +57,7 @@ export * from './sources/index.ts';
 export {
   EnsembleSeriesForecaster,
   DEFAULT_ENSEMBLE_OPTIONS,
+  TRACKED_BAND_OPTIONS,
   ENSEMBLE_MODEL_ID_PREFIX,
   ensembleHistorySlots,
   fitBucket,

@@ -23,8 +23,10 @@ export interface CacoConfig {
    * What the grid agent forecasts with: `lstm` (default: the LSTMs, naive fallback) or
    * `ensemble` (the online ensemble with conformal bands). The default is the one that did
    * better out of sample at 24 h where both could run, and on the default week (README).
+   * `ensemble-tracked`: the ensemble with each tail of its band recalibrated on its own recent
+   * misses (steadier coverage month to month, wider bands on average).
    */
-  readonly forecaster?: 'lstm' | 'ensemble';
+  readonly forecaster?: 'lstm' | 'ensemble' | 'ensemble-tracked';
 }
 
 export const DEFAULT_CONFIG: CacoConfig = {
@@ -106,7 +108,7 @@ const SETTINGS: { [K in keyof CacoConfig]: Setting<K> } = {
       return raw;
     },
   },
-  forecaster: { key: 'forecaster', env: 'CACO_FORECASTER', parse: oneOf(['lstm', 'ensemble'] as const) },
+  forecaster: { key: 'forecaster', env: 'CACO_FORECASTER', parse: oneOf(['lstm', 'ensemble', 'ensemble-tracked'] as const) },
   databaseUrl: { key: 'databaseUrl', env: 'CACO_DATABASE_URL', parse: (raw, name) => checkDatabaseUrl(raw, name) },
 };
 

@@ -14,7 +14,7 @@ import {
 } from '../../../agents/grid/index.ts';
 import type { Forecaster as ModelForecaster } from '../../../models/index.ts';
 import { pastOnly, walkForward, type MonthWindow } from '../../../bench/_walk-forward.ts';
-import { walkForwardSeries } from '../../../bench/forecast.ts';
+import { parseEnsembleOptions, walkForwardSeries } from '../../../bench/forecast.ts';
 import { ofType, recordedRows, runGrid } from './harness.ts';
 
 const HH = 30 * 60 * 1000;
@@ -167,6 +167,14 @@ describe('ensemble forecaster', () => {
     assert.ok(tracked > 0.76 && tracked < 0.86, `tracked: ${tracked} (without: ${plain})`);
     assert.match(new EnsembleSeriesForecaster({ signal: 'test', options: { ...SMALL, recalibrationDays: 2 } }).describe, /-r2\+baselines$/);
     assert.throws(() => new EnsembleSeriesForecaster({ signal: 'test', options: { recalibrationDays: 1.5 } }), /recalibrationDays must be a whole number/);
+  });
+
+  test('bench --options: known settings pass; an unknown name, a bad value or non-object JSON is refused naming it', () => {
+    assert.deepEqual(parseEnsembleOptions('{"recalibrationDays":14,"recalibrationTrack":"scale"}'), { recalibrationDays: 14, recalibrationTrack: 'scale' });
+    assert.throws(() => parseEnsembleOptions('{"windowDay":7}'), /"windowDay" is not an ensemble setting/);
+    assert.throws(() => parseEnsembleOptions('{"recalibrationTrack":"fast"}'), /recalibrationTrack must be level or scale/);
+    assert.throws(() => parseEnsembleOptions('[1]'), /must be a JSON object/);
+    assert.throws(() => parseEnsembleOptions('{'), /--options: not JSON/);
   });
 
   test('a warm-start fit made after the forecast instant is not used', async () => {

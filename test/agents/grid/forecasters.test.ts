@@ -17,8 +17,10 @@ import {
   naiveSeriesForecaster,
   NAIVE_MODEL_ID,
   seriesBefore,
+  TRACKED_BAND_OPTIONS,
   type SignalPoint,
 } from '../../../agents/grid/index.ts';
+import { loadConfig } from '../../../core/config/index.ts';
 import { ofType, recordedSource, runGrid } from './harness.ts';
 
 const DAY = 24 * 3_600_000;
@@ -114,6 +116,21 @@ describe('LSTM adapter', () => {
     // The bare models, as before the ensemble, are still one option away.
     const bare = await loadGridForecaster({ ensemble: false, loadCarbon: () => Promise.reject(new Error('gone')) });
     assert.match(bare.notes[0]!, /using naive-same-time-yesterday \(fallback: carbon LSTM not loaded\)@1$/);
+  });
+
+  test('forecaster: ensemble-tracked loads the ensemble with the tracked band, which asks for the history its recalibration reaches', async () => {
+    assert.equal(loadConfig({ env: { CACO_FORECASTER: 'ensemble-tracked' } }).forecaster, 'ensemble-tracked');
+    assert.throws(() => loadConfig({ env: { CACO_FORECASTER: 'tracked' } }), /CACO_FORECASTER/);
+    const loaded = await loadGridForecaster({ ensemble: TRACKED_BAND_OPTIONS, warmStart: false, loadCarbon: () => Promise.reject(new Error('gone')), loadPrice: () => Promise.reject(new Error('gone')) });
+    assert.match(loaded.notes[0]!, /caco-ensemble-carbon@e1-w28-h3\.5-r14q0\.005\+baselines$/);
+    const slots = loaded.forecaster.historySlots!;
+    assert.ok(slots >= HISTORY_SLOTS + 14 * 48, `history ${slots} half-hours`);
+    const history = await recordedSource().observed(NOW - slots * HALF_HOUR_MS, NOW, NOW);
+    const f = await loaded.forecaster.forecast(history, NOW);
+    for (const x of [f.carbon, f.price]) {
+      assert.equal(forecastProblem(x), null);
+      assert.ok(x.points.every((p) => p.p10 <= p.p50 && p.p50 <= p.p90 && p.p90 > p.p10));
+    }
   });
 
   test('outOfSampleOnly: a model is asked only for origins after its training and validation data', async () => {
