@@ -318,12 +318,7 @@ export interface ScoredForecast {
 export function adaptiveLevels(outcomes: ReadonlyArray<ScoredForecast>, instants: ReadonlyArray<number>, lower: number, upper: number, step: number): { lower: number; upper: number } {
   if (!(lower >= 0 && upper <= 1 && lower < upper)) throw new RangeError(`adaptiveLevels: need 0 ≤ lower < upper ≤ 1, got ${lower}, ${upper}`);
   if (!(step >= 0 && Number.isFinite(step))) throw new RangeError(`adaptiveLevels: step must be ≥ 0, got ${step}`);
-  const byKnown = new Map<number, ScoredForecast[]>();
-  for (const o of outcomes) {
-    const g = byKnown.get(o.knownAt);
-    if (g) g.push(o);
-    else byKnown.set(o.knownAt, [o]);
-  }
+  const byKnown = groupByKnownAt(outcomes);
   const tailHi = 1 - upper;
   let aLo = lower;
   let aHi = tailHi;
@@ -364,12 +359,7 @@ export const MAX_TAIL_SCALE = 8;
 export function adaptiveScales(outcomes: ReadonlyArray<TrackedForecast>, instants: ReadonlyArray<number>, lower: number, upper: number, step: number): { lo: number; hi: number } {
   if (!(lower >= 0 && upper <= 1 && lower < upper)) throw new RangeError(`adaptiveScales: need 0 ≤ lower < upper ≤ 1, got ${lower}, ${upper}`);
   if (!(step >= 0 && Number.isFinite(step))) throw new RangeError(`adaptiveScales: step must be ≥ 0, got ${step}`);
-  const byKnown = new Map<number, TrackedForecast[]>();
-  for (const o of outcomes) {
-    const g = byKnown.get(o.knownAt);
-    if (g) g.push(o);
-    else byKnown.set(o.knownAt, [o]);
-  }
+  const byKnown = groupByKnownAt(outcomes);
   const cap = Math.log(MAX_TAIL_SCALE);
   const clamp = (x: number) => Math.min(cap, Math.max(-cap, x));
   const tailHi = 1 - upper;
@@ -385,4 +375,15 @@ export function adaptiveScales(outcomes: ReadonlyArray<TrackedForecast>, instant
     issued.set(t, [tLo, tHi]);
   }
   return { lo: Math.exp(tLo), hi: Math.exp(tHi) };
+}
+
+/** Outcomes by the fit instant at which they became known. */
+function groupByKnownAt<T extends { readonly knownAt: number }>(outcomes: ReadonlyArray<T>): Map<number, T[]> {
+  const byKnown = new Map<number, T[]>();
+  for (const o of outcomes) {
+    const g = byKnown.get(o.knownAt);
+    if (g) g.push(o);
+    else byKnown.set(o.knownAt, [o]);
+  }
+  return byKnown;
 }

@@ -23,16 +23,21 @@ const T0 = Date.parse('2023-01-01T00:00:00Z');
 const POISON = 1e6;
 const SMALL = { windowDays: 3, refitSlots: 6, leadsPerBucket: 8, minSamples: 48 };
 
-/** A deterministic synthetic series: daily cycle, slow drift, seeded noise (mulberry32). */
-function synthetic(days: number): Float64Array {
-  let a = 12345;
-  const r = () => {
+/** Deterministic PRNG (mulberry32). */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A deterministic synthetic series: daily cycle, slow drift, seeded noise. */
+function synthetic(days: number): Float64Array {
+  const r = mulberry32(12345);
   return Float64Array.from({ length: days * 48 }, (_, i) => 200 + 60 * Math.sin((2 * Math.PI * i) / 48) + 30 * Math.sin(i / 200) + 30 * (r() - 0.5));
 }
 
@@ -141,14 +146,7 @@ describe('ensemble forecaster', () => {
 
   test('recalibrated on its own past outcomes (PIT quantiles, adaptive conformal levels or tracked widths), a band that lags a growing error catches up to about 80 %', async () => {
     // Noise whose scale grows all the time: a band sized on past residuals is always too narrow.
-    let a = 3;
-    const r = () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const r = mulberry32(3);
     const normal = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
     const actual = Float64Array.from({ length: 24 * 48 }, (_, i) => 200 + 60 * Math.sin((2 * Math.PI * i) / 48) + (2 + i / 20) * normal());
     const coverage = async (recalibrationDays: number, recalibrationStep = 0, recalibrationTrack: 'level' | 'scale' = 'level'): Promise<number> => {
