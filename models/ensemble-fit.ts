@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Schema } from 'effect';
+import { decodeWith } from '../schemas/index.ts';
 import { ModelLoadError } from './errors.ts';
 
 /**
@@ -14,7 +16,14 @@ export interface EnsembleFitFile {
   readonly atMs: number;
   readonly until: string;
   readonly members: ReadonlyArray<string>;
-  readonly buckets: ReadonlyArray<{ weights: number[]; bias: number; lo: number; hi: number; samples: number } | null>;
+  readonly buckets: ReadonlyArray<{
+    readonly weights: ReadonlyArray<number>;
+    readonly bias: number;
+    readonly lo: number;
+    readonly hi: number;
+    readonly samples: number;
+    readonly scale?: { readonly members: ReadonlyArray<number>; readonly a: number; readonly b: number; readonly typical: number };
+  } | null>;
   readonly modelVersion: string;
   readonly writtenBy: string;
 }
@@ -25,18 +34,47 @@ export function ensembleFitPath(signal: 'carbon' | 'price', dir: string = ENSEMB
   return join(dir, `${signal}-fit.json`);
 }
 
-/** The fit file for `signal`, or null when there is none; a file that is there but unreadable is an error. */
+const NonNegative = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0));
+/** What a fit file must hold: it sizes published bands, so a hand-edited or damaged file is refused, not used. */
+const EnsembleFitFileSchema = Schema.Struct({
+  signal: Schema.Literals(['carbon', 'price']),
+  atMs: Schema.Finite,
+  until: Schema.String,
+  members: Schema.Array(Schema.String),
+  buckets: Schema.Array(
+    Schema.NullOr(
+      Schema.Struct({
+        weights: Schema.Array(NonNegative),
+        bias: Schema.Finite,
+        lo: Schema.Finite,
+        hi: Schema.Finite,
+        samples: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+        scale: Schema.optional(Schema.Struct({ members: Schema.Array(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))), a: NonNegative, b: NonNegative, typical: NonNegative })),
+      }),
+    ),
+  ),
+  modelVersion: Schema.String,
+  writtenBy: Schema.String,
+});
+
+/** The fit file for `signal`, or null when there is none; a file that is there but unreadable or malformed is an error naming the field. */
 export function readEnsembleFit(signal: 'carbon' | 'price', dir: string = ENSEMBLE_DIR): EnsembleFitFile | null {
   const path = ensembleFitPath(signal, dir);
   if (!existsSync(path)) return null;
-  let doc: EnsembleFitFile;
+  let raw: unknown;
   try {
-    doc = JSON.parse(readFileSync(path, 'utf8')) as EnsembleFitFile;
+    raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
     throw new ModelLoadError(path, `not JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
-  if (doc.signal !== signal || !Number.isFinite(doc.atMs) || !Array.isArray(doc.members) || !Array.isArray(doc.buckets)) {
-    throw new ModelLoadError(path, 'not an ensemble fit (needs signal, atMs, members, buckets); rerun caco models retrain');
-  }
+  const r = decodeWith(EnsembleFitFileSchema, raw);
+  if (!r.ok) throw new ModelLoadError(path, `not an ensemble fit: ${r.problems.map((p) => `${p.path || '(root)'}: ${p.reason}`).join('; ')}; rerun caco models retrain`);
+  const doc: EnsembleFitFile = r.value;
+  if (doc.signal !== signal) throw new ModelLoadError(path, `signal: "${doc.signal}", expected "${signal}"`);
+  doc.buckets.forEach((b, i) => {
+    if (!b) return;
+    if (b.weights.length !== doc.members.length) throw new ModelLoadError(path, `buckets[${i}].weights: ${b.weights.length} weights for ${doc.members.length} members`);
+    if (b.scale?.members.some((j) => j >= doc.members.length)) throw new ModelLoadError(path, `buckets[${i}].scale.members: an index beyond the ${doc.members.length} members`);
+  });
   return doc;
 }
