@@ -101,9 +101,9 @@ export const DEFAULT_ENSEMBLE_OPTIONS: EnsembleOptions = { windowDays: 28, refit
 
 /**
  * The opt-in band (`forecaster: ensemble-tracked`): P10/P90 offsets whose widths track the
- * band's own misses over the last 14 days (step 0.005, the gentlest of the steps tried and the
- * best interval score of the adaptive candidates on 2023-02..03). Coverage steadier month to
- * month than the default band's; bands wider on average (README, "How good are the decisions").
+ * band's own misses over the last 14 days (step 0.005: of the adaptive candidates, the best
+ * interval score relative to the default band's on 2023-02..03). Monthly coverage steadier than
+ * the default band's; bands ~1.5× as wide on average (README, "How good are the decisions").
  */
 export const TRACKED_BAND_OPTIONS: Partial<EnsembleOptions> = { recalibrationDays: 14, recalibrationTrack: 'scale', recalibrationStep: 0.005, lower: 0.1, upper: 0.9 };
 
