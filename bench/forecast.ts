@@ -345,46 +345,38 @@ export function parseEnsembleOptions(text: string): Partial<EnsembleOptions> {
 
 /** Months whose results chose the ensemble's settings (`DEFAULT_ENSEMBLE_OPTIONS`); reported, but flagged. */
 export const TUNING_MONTHS = ['2023-02', '2023-03'];
-/** Candidates tried on the tuning months (`--tune`). */
-const CANDIDATES: ReadonlyArray<Partial<EnsembleOptions>> = [
-  { windowDays: 7 },
-  { windowDays: 14 },
-  { windowDays: 28 },
-  { windowDays: 14, biasCorrection: false },
-];
-/** Candidates for the band's recency weighting (`--tune band`), on the chosen 28-day window. */
-const BAND_CANDIDATES: ReadonlyArray<Partial<EnsembleOptions>> = [{ bandHalfLifeDays: 0 }, { bandHalfLifeDays: 3.5 }, { bandHalfLifeDays: 7 }, { bandHalfLifeDays: 14 }];
-/**
- * Candidates for recalibrating the band on the ensemble's own recent outcomes (`--tune-recalibration`):
- * off (the 85 % nominal band), and windows of 7, 14 and 28 days aiming at P10/P90 directly.
- */
-/**
- * Candidates for sizing each forecast's band by the members' disagreement (`--tune-scale`):
- * off, and spread-scaled at the 80 % and 85 % nominal levels, with and without recency weights.
- */
-const SCALE_CANDIDATES: ReadonlyArray<Partial<EnsembleOptions>> = [
-  { bandScale: 'none' },
-  { bandScale: 'spread' },
-  { bandScale: 'spread', lower: 0.1, upper: 0.9 },
-  { bandScale: 'spread', bandHalfLifeDays: 0 },
-];
-/** Adaptive conformal inference over the ensemble's own recent outcomes (`--tune-adaptive`): 14-day window, three step sizes. */
-const ADAPTIVE_CANDIDATES: ReadonlyArray<Partial<EnsembleOptions>> = [
-  { recalibrationDays: 14, recalibrationStep: 0.002, lower: 0.1, upper: 0.9 },
-  { recalibrationDays: 14, recalibrationStep: 0.005, lower: 0.1, upper: 0.9 },
-  { recalibrationDays: 14, recalibrationStep: 0.01, lower: 0.1, upper: 0.9 },
-];
-/** Quantile tracking on each tail's width over the same window (`--tune-tracking`): three step sizes. */
-const TRACKING_CANDIDATES: ReadonlyArray<Partial<EnsembleOptions>> = [
-  { recalibrationDays: 14, recalibrationTrack: 'scale', recalibrationStep: 0.005, lower: 0.1, upper: 0.9 },
-  { recalibrationDays: 14, recalibrationTrack: 'scale', recalibrationStep: 0.01, lower: 0.1, upper: 0.9 },
-  { recalibrationDays: 14, recalibrationTrack: 'scale', recalibrationStep: 0.02, lower: 0.1, upper: 0.9 },
-];
-const RECALIBRATION_CANDIDATES: ReadonlyArray<Partial<EnsembleOptions>> = [
-  { recalibrationDays: 0 },
-  { recalibrationDays: 7, lower: 0.1, upper: 0.9 },
-  { recalibrationDays: 14, lower: 0.1, upper: 0.9 },
-  { recalibrationDays: 28, lower: 0.1, upper: 0.9 },
+/** A set of candidates tried on the tuning months, the flag that runs it and the results file it writes. */
+interface Tuning {
+  readonly flag: 'tune' | 'tune-band' | 'tune-recalibration' | 'tune-scale' | 'tune-adaptive' | 'tune-tracking';
+  readonly results: string;
+  readonly candidates: ReadonlyArray<Partial<EnsembleOptions>>;
+}
+
+const TUNINGS: ReadonlyArray<Tuning> = [
+  // The residual window and the bias correction.
+  { flag: 'tune', results: 'forecast-tuning', candidates: [{ windowDays: 7 }, { windowDays: 14 }, { windowDays: 28 }, { windowDays: 14, biasCorrection: false }] },
+  // The band's recency weighting, on the chosen 28-day window.
+  { flag: 'tune-band', results: 'forecast-tuning-band', candidates: [{ bandHalfLifeDays: 0 }, { bandHalfLifeDays: 3.5 }, { bandHalfLifeDays: 7 }, { bandHalfLifeDays: 14 }] },
+  // Recalibrating the band on the PITs of its own recent outcomes: off (the 85 % nominal band), and 7, 14 and 28 days aiming at P10/P90 directly.
+  {
+    flag: 'tune-recalibration',
+    results: 'forecast-tuning-recalibration',
+    candidates: [{ recalibrationDays: 0 }, { recalibrationDays: 7, lower: 0.1, upper: 0.9 }, { recalibrationDays: 14, lower: 0.1, upper: 0.9 }, { recalibrationDays: 28, lower: 0.1, upper: 0.9 }],
+  },
+  // Sizing each forecast's band by the members' disagreement: off, and spread-scaled at 85 % and 80 % nominal, with and without recency weights.
+  { flag: 'tune-scale', results: 'forecast-tuning-scale', candidates: [{ bandScale: 'none' }, { bandScale: 'spread' }, { bandScale: 'spread', lower: 0.1, upper: 0.9 }, { bandScale: 'spread', bandHalfLifeDays: 0 }] },
+  // Adaptive conformal levels over a 14-day window, three step sizes.
+  {
+    flag: 'tune-adaptive',
+    results: 'forecast-tuning-adaptive',
+    candidates: [0.002, 0.005, 0.01].map((recalibrationStep) => ({ recalibrationDays: 14, recalibrationStep, lower: 0.1, upper: 0.9 })),
+  },
+  // Tracking each tail's width over the same window, three step sizes.
+  {
+    flag: 'tune-tracking',
+    results: 'forecast-tuning-tracking',
+    candidates: [0.005, 0.01, 0.02].map((recalibrationStep) => ({ recalibrationDays: 14, recalibrationTrack: 'scale' as const, recalibrationStep, lower: 0.1, upper: 0.9 })),
+  },
 ];
 
 const TARGETS = { carbon: 0.8, price: 0.85 } as const;
@@ -431,12 +423,7 @@ async function walkForwardMain(argv: string[]): Promise<void> {
       signals: { type: 'string', default: 'carbon,price' },
       'no-model': { type: 'boolean', default: false },
       options: { type: 'string' },
-      tune: { type: 'boolean', default: false },
-      'tune-band': { type: 'boolean', default: false },
-      'tune-recalibration': { type: 'boolean', default: false },
-      'tune-scale': { type: 'boolean', default: false },
-      'tune-adaptive': { type: 'boolean', default: false },
-      'tune-tracking': { type: 'boolean', default: false },
+      ...Object.fromEntries(TUNINGS.map((t) => [t.flag, { type: 'boolean' as const, default: false }])),
       name: { type: 'string' },
     },
   });
@@ -450,23 +437,30 @@ async function walkForwardMain(argv: string[]): Promise<void> {
   const signals = values.signals!.split(',').map((x) => x.trim());
   for (const x of signals) if (x !== 'carbon' && x !== 'price') throw new Error(`--signals: "${x}" is not carbon or price`);
 
-  if (values.tune || values['tune-band'] || values['tune-recalibration'] || values['tune-scale'] || values['tune-adaptive'] || values['tune-tracking']) {
+  const tunings = TUNINGS.filter((t) => (values as Record<string, unknown>)[t.flag] === true);
+  if (tunings.length > 1) throw new Error(`--${tunings[0]!.flag} and --${tunings[1]!.flag}: one tuning at a time`);
+  const tuning = tunings[0];
+  if (tuning) {
     // Baselines only (the LSTM saw these months), each candidate window on the tuning months.
     const tuneFrom = month('from', TUNING_MONTHS[0]!);
     const tuneTo = month('to', '2023-04');
     const rows: Array<Record<string, Cell>> = [];
     const out: Record<string, unknown> = {};
-    const candidates = values['tune-band'] ? BAND_CANDIDATES : values['tune-recalibration'] ? RECALIBRATION_CANDIDATES : values['tune-scale'] ? SCALE_CANDIDATES : values['tune-adaptive'] ? ADAPTIVE_CANDIDATES : values['tune-tracking'] ? TRACKING_CANDIDATES : CANDIDATES;
+    const { candidates } = tuning;
     for (const c of candidates) {
       const label = JSON.stringify(c);
       for (const sig of signals as Array<'carbon' | 'price'>) {
         const r = await runSignal(sig, values, tuneFrom, tuneTo, stride, true, c);
-        rows.push({ candidate: label, signal: sig, 'ratio 24h': r.pooled.ratio24h, 'MAE 0–48h': r.months.reduce((s, m) => s + m.ensemble.pooled0to48h.mae, 0) / r.months.length, 'coverage 0–48h': pct(r.pooled.coverage), 'coverage 24h': pct(r.pooled.coverage24h), 'coverage 0–48h by month': r.months.map((m) => pct(m.ensemble.coverageP10P90.pooled)).join(' / '), 'interval score': r.months.reduce((s, m) => s + m.ensemble.coverageP10P90.intervalScore, 0) / r.months.length, 'weekly coverage': `${pct(Math.min(...r.months.flatMap((m) => m.ensemble.coverageP10P90.weekly)))} .. ${pct(Math.max(...r.months.flatMap((m) => m.ensemble.coverageP10P90.weekly)))}` });
-        out[`${sig} ${label}`] = { ...r.pooled, strideHalfHours: stride };
+        const bands = r.months.map((m) => ({ month: m.month, ...m.ensemble.coverageP10P90 }));
+        const intervalScore = bands.reduce((s, b) => s + b.intervalScore, 0) / bands.length;
+        const weekly = bands.flatMap((b) => b.weekly);
+        rows.push({ candidate: label, signal: sig, 'ratio 24h': r.pooled.ratio24h, 'MAE 0–48h': r.months.reduce((s, m) => s + m.ensemble.pooled0to48h.mae, 0) / r.months.length, 'coverage 0–48h': pct(r.pooled.coverage), 'coverage 24h': pct(r.pooled.coverage24h), 'coverage 0–48h by month': bands.map((b) => pct(b.pooled)).join(' / '), 'interval score': intervalScore, 'weekly coverage': `${pct(Math.min(...weekly))} .. ${pct(Math.max(...weekly))}` });
+        // The file keeps what the table shows: coverage and interval score per month too.
+        out[`${sig} ${label}`] = { ...r.pooled, intervalScore, byMonth: bands, strideHalfHours: stride };
       }
     }
     printTable(`Tuning on ${TUNING_MONTHS.join(', ')} (baselines only)`, rows);
-    writeResults(values.name ?? (values['tune-band'] ? 'forecast-tuning-band' : values['tune-recalibration'] ? 'forecast-tuning-recalibration' : values['tune-scale'] ? 'forecast-tuning-scale' : values['tune-adaptive'] ? 'forecast-tuning-adaptive' : values['tune-tracking'] ? 'forecast-tuning-tracking' : 'forecast-tuning'), { months: TUNING_MONTHS, candidates, results: out });
+    writeResults(values.name ?? tuning.results, { months: TUNING_MONTHS, candidates, results: out });
     return;
   }
 

@@ -4,30 +4,6 @@ import { Schema } from 'effect';
 import { decodeWith } from '../schemas/index.ts';
 import { ModelLoadError } from './errors.ts';
 
-/**
- * The ensemble calibration `caco models retrain --until <date>` writes (models/ensemble/<signal>-fit.json):
- * per lead bucket, the member weights, median bias and conformal band offsets fitted on the 28 days
- * before the cut-off. The grid agent fits the same things online; this file only warm-starts a
- * bucket whose online window is still too short, and only for forecasts made after `atMs`.
- */
-export interface EnsembleFitFile {
-  readonly signal: 'carbon' | 'price';
-  /** The cut-off: only half-hours that ended by then were used. */
-  readonly atMs: number;
-  readonly until: string;
-  readonly members: ReadonlyArray<string>;
-  readonly buckets: ReadonlyArray<{
-    readonly weights: ReadonlyArray<number>;
-    readonly bias: number;
-    readonly lo: number;
-    readonly hi: number;
-    readonly samples: number;
-    readonly scale?: { readonly members: ReadonlyArray<number>; readonly a: number; readonly b: number; readonly typical: number };
-  } | null>;
-  readonly modelVersion: string;
-  readonly writtenBy: string;
-}
-
 export const ENSEMBLE_DIR = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, 'ensemble');
 
 export function ensembleFitPath(signal: 'carbon' | 'price', dir: string = ENSEMBLE_DIR): string {
@@ -38,6 +14,7 @@ const NonNegative = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0));
 /** What a fit file must hold: it sizes published bands, so a hand-edited or damaged file is refused, not used. */
 const EnsembleFitFileSchema = Schema.Struct({
   signal: Schema.Literals(['carbon', 'price']),
+  /** The cut-off: only half-hours that ended by then were used. */
   atMs: Schema.Finite,
   until: Schema.String,
   members: Schema.Array(Schema.String),
@@ -56,6 +33,14 @@ const EnsembleFitFileSchema = Schema.Struct({
   modelVersion: Schema.String,
   writtenBy: Schema.String,
 });
+
+/**
+ * The ensemble calibration `caco models retrain --until <date>` writes (models/ensemble/<signal>-fit.json):
+ * per lead bucket, the member weights, median bias and conformal band offsets fitted on the 28 days
+ * before the cut-off. The grid agent fits the same things online; this file only warm-starts a
+ * bucket whose online window is still too short, and only for forecasts made after `atMs`.
+ */
+export type EnsembleFitFile = typeof EnsembleFitFileSchema.Type;
 
 /** The fit file for `signal`, or null when there is none; a file that is there but unreadable or malformed is an error naming the field. */
 export function readEnsembleFit(signal: 'carbon' | 'price', dir: string = ENSEMBLE_DIR): EnsembleFitFile | null {

@@ -1,8 +1,20 @@
 import { HALF_HOUR_MS, halfHourFloor } from '../../core/time/index.ts';
 import { BASELINE_LOOKBACK_SLOTS, BASELINE_NAMES, baselineForecasts } from './baselines.ts';
-import { adaptiveLevels, adaptiveScales, conformalOffsets, gridCdf, gridQuantile, medianBias, quantileGrid, simplexWeights, weightedConformalOffsets, weightedQuantile } from './calibration.ts';
+import {
+  adaptiveLevels,
+  adaptiveScales,
+  conformalOffsets,
+  gridCdf,
+  gridQuantile,
+  medianBias,
+  quantileGrid,
+  simplexWeights,
+  weightedConformalOffsets,
+  weightedQuantile,
+  type ScoredForecast,
+  type TrackedForecast,
+} from './calibration.ts';
 import { FORECAST_HORIZON, ForecastInputError, orderedBand, type Band, type SeriesForecast, type SeriesForecaster } from './forecaster.ts';
-import type { ScoredForecast, TrackedForecast } from './calibration.ts';
 import type { HalfHourSeries } from './history.ts';
 
 /**
@@ -263,6 +275,8 @@ export class EnsembleSeriesForecaster implements SeriesForecaster {
     // Score every forecast issued at an origin whose target (in the last recalibrationDays) has
     // been observed: its PIT under the distribution the fit in force at its origin issued.
     const span = opt.recalibrationDays * 48;
+    // Tracked widths judge residuals against the offsets as issued; the other modes need PITs.
+    const tracking = opt.recalibrationStep > 0 && opt.recalibrationTrack === 'scale';
     const pits: ScoredForecast[][] = base.fit.buckets.map(() => []);
     const tracked: TrackedForecast[][] = base.fit.buckets.map(() => []);
     const step = opt.refitSlots * HALF_HOUR_MS;
@@ -280,12 +294,12 @@ export class EnsembleSeriesForecaster implements SeriesForecaster {
         const y = values[o + h]!;
         if (!ib || !ig || !Number.isFinite(y)) continue;
         const p50 = bucketP50(ib, members, h);
+        if (!Number.isFinite(p50)) continue;
         // Known at the first fit instant after the target half-hour ended.
         const knownAt = Math.ceil((fromMs + (o + h + 1) * HALF_HOUR_MS) / step) * step;
-        if (!Number.isFinite(p50)) continue;
         const residual = (y - p50) / scaleAt(ib, members, h);
-        pits[bi]!.push({ pit: gridCdf(ig, residual), issuedAt: block, knownAt });
-        tracked[bi]!.push({ residual, lo: ib.lo, hi: ib.hi, issuedAt: block, knownAt });
+        if (tracking) tracked[bi]!.push({ residual, lo: ib.lo, hi: ib.hi, issuedAt: block, knownAt });
+        else pits[bi]!.push({ pit: gridCdf(ig, residual), issuedAt: block, knownAt });
       }
     }
     const instants: number[] = [];
@@ -293,15 +307,13 @@ export class EnsembleSeriesForecaster implements SeriesForecaster {
     const buckets = base.fit.buckets.map((b, bi) => {
       const grid = base.grids[bi] ?? null;
       const p = pits[bi]!;
-      if (!b || !grid || p.length < opt.minSamples) return b ?? null;
-      if (opt.recalibrationStep > 0 && opt.recalibrationTrack === 'scale') {
+      if (!b || !grid || (tracking ? tracked[bi]! : p).length < opt.minSamples) return b ?? null;
+      if (tracking) {
         const m = adaptiveScales(tracked[bi]!, instants, opt.lower, opt.upper, opt.recalibrationStep);
         return { ...b, lo: Math.min(b.lo * m.lo, 0), hi: Math.max(b.hi * m.hi, 0) };
       }
-      const levels =
-        opt.recalibrationStep > 0
-          ? adaptiveLevels(p, instants, opt.lower, opt.upper, opt.recalibrationStep)
-          : { lower: weightedQuantile(p.map((x) => x.pit), null, opt.lower), upper: weightedQuantile(p.map((x) => x.pit), null, opt.upper) };
+      const pitValues = p.map((x) => x.pit);
+      const levels = opt.recalibrationStep > 0 ? adaptiveLevels(p, instants, opt.lower, opt.upper, opt.recalibrationStep) : { lower: weightedQuantile(pitValues, null, opt.lower), upper: weightedQuantile(pitValues, null, opt.upper) };
       const lo = gridQuantile(grid, levels.lower);
       const hi = gridQuantile(grid, levels.upper);
       // The band keeps the P50 inside it (the point forecast is not moved by the band's levels).
@@ -414,8 +426,9 @@ function fitBucketParts(cols: ReadonlyArray<ArrayLike<number>>, ys: ArrayLike<nu
   }
   const bias = opt.biasCorrection === false ? 0 : medianBias(resid);
   for (let i = 0; i < resid.length; i++) resid[i]! -= bias;
-  const scale = opt.bandScale === 'spread' && use.length >= 2 ? fitScale(use, preds, resid) : undefined;
-  if (scale) for (let i = 0; i < resid.length; i++) resid[i]! /= scale.a + scale.b * spreadOf(preds, i);
+  const spreads = opt.bandScale === 'spread' && use.length >= 2 ? Float64Array.from(resid, (_, i) => stdDev(preds.map((p) => p[i]!))) : null;
+  const scale = spreads ? fitScale(use, spreads, resid) : undefined;
+  if (scale) for (let i = 0; i < resid.length; i++) resid[i]! /= scale.a + scale.b * spreads![i]!;
   const halfLife = (opt.bandHalfLifeDays ?? 0) * 48;
   const recency = halfLife > 0 && ages ? Float64Array.from(keep, (i) => 0.5 ** (ages[i]! / halfLife)) : null;
   const band = recency ? weightedConformalOffsets(resid, recency, opt.lower, opt.upper) : conformalOffsets(resid, opt.lower, opt.upper);
@@ -424,14 +437,10 @@ function fitBucketParts(cols: ReadonlyArray<ArrayLike<number>>, ys: ArrayLike<nu
   return { fit: { weights, bias, lo: band.lo, hi: band.hi, samples: keep.length, ...(scale ? { scale } : {}) }, grid: quantileGrid(resid, recency) };
 }
 
-/** Standard deviation of the candidates' forecasts for sample i (preds[u][i]). */
-function spreadOf(preds: ReadonlyArray<ArrayLike<number>>, i: number): number {
-  let m = 0;
-  for (const p of preds) m += p[i]!;
-  m /= preds.length;
-  let v = 0;
-  for (const p of preds) v += (p[i]! - m) ** 2;
-  return Math.sqrt(v / preds.length);
+/** Population standard deviation: the members' spread for one forecast. */
+function stdDev(xs: ReadonlyArray<number>): number {
+  const m = xs.reduce((a, x) => a + x, 0) / xs.length;
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / xs.length);
 }
 
 /**
@@ -439,12 +448,12 @@ function spreadOf(preds: ReadonlyArray<ArrayLike<number>>, i: number): number {
  * does not predict the error gives b = 0, the plain band), a at least 2 % of the mean
  * |residual| so no forecast gets a band of zero width.
  */
-function fitScale(use: ReadonlyArray<number>, preds: ReadonlyArray<ArrayLike<number>>, resid: ArrayLike<number>): BandScale {
+function fitScale(use: ReadonlyArray<number>, spreads: ArrayLike<number>, resid: ArrayLike<number>): BandScale {
   const n = resid.length;
   let md = 0;
   let mr = 0;
   for (let i = 0; i < n; i++) {
-    md += spreadOf(preds, i);
+    md += spreads[i]!;
     mr += Math.abs(resid[i]!);
   }
   md /= n;
@@ -452,7 +461,7 @@ function fitScale(use: ReadonlyArray<number>, preds: ReadonlyArray<ArrayLike<num
   let sxy = 0;
   let sxx = 0;
   for (let i = 0; i < n; i++) {
-    const dx = spreadOf(preds, i) - md;
+    const dx = spreads[i]! - md;
     sxy += dx * (Math.abs(resid[i]!) - mr);
     sxx += dx * dx;
   }
@@ -466,7 +475,7 @@ function scaleAt(b: BucketFit, p50: ReadonlyArray<Float64Array>, h: number): num
   const s = b.scale;
   if (!s) return 1;
   const xs = s.members.map((j) => p50[j]![h]!).filter(Number.isFinite);
-  return xs.length >= 2 ? s.a + s.b * spreadOf(xs.map((x) => [x]), 0) : s.typical;
+  return xs.length >= 2 ? s.a + s.b * stdDev(xs) : s.typical;
 }
 
 /** A bucket's P50 for lead `h` from the members' forecasts: the weighted mean over those that have one (renormalised), plus the bias; NaN when the fitted members hold under 20 % of the weight. */
