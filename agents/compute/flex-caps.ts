@@ -35,6 +35,11 @@ export function flexCapsFor(input: {
    * The floor stays far below a late job's penalty (≥ £500 a job), so a sale never makes a job late.
    */
   readonly minBreachGbpPerMwh?: number;
+  /**
+   * Per slot, site kW the plan must leave free under a sold cap for jobs not yet submitted
+   * (`arrivalRoomKw`): the baseline counted them, the plan cannot. Default none.
+   */
+  readonly arrivalRoomKw?: ReadonlyArray<number>;
 }): FlexCaps {
   const windows = [...input.windows];
   const caps: number[] = [];
@@ -54,7 +59,8 @@ export function flexCapsFor(input: {
       if (!held) orders.set(c.orderId, (held = new Set()));
       held.add(i);
     }
-    caps.push(baseline === Infinity ? input.siteImportCapKw : Math.min(input.siteImportCapKw, Math.max(0, baseline - soldKw)));
+    const room = input.arrivalRoomKw?.[i] ?? 0;
+    caps.push(baseline === Infinity ? input.siteImportCapKw : Math.min(input.siteImportCapKw, Math.max(0, baseline - soldKw - room)));
     breach.push(cost > 0 ? Math.max(cost, input.minBreachGbpPerMwh ?? DELIVERY_PRIORITY_GBP_PER_MWH) : 0);
   }
   return { caps, breach, orders: [...orders].map(([id, slots]) => ({ id, slots })) };

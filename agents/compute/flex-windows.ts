@@ -55,11 +55,14 @@ export interface PastJob {
  * it starts, always is) — on each of the past `days` days at the same times. The median is
  * what the site should expect on top of its plan (the baseline includes it), the largest what
  * an offer must be able to absorb. Deferrable arrivals are not counted: the plan moves them out
- * of a sold window (a shortfall is charged at least DELIVERY_PRIORITY_GBP_PER_MWH). Pure.
+ * of a sold window (a shortfall is charged at least DELIVERY_PRIORITY_GBP_PER_MWH). Days for
+ * which `observed` is false are left out (one value per observed day). Pure.
  */
-export function tightArrivalsByDay(past: ReadonlyArray<PastJob>, nowMs: number, startMs: number, endMs: number, days = 7): number[] {
+export function tightArrivalsByDay(past: ReadonlyArray<PastJob>, nowMs: number, startMs: number, endMs: number, days = 7, observed: (daysBack: number) => boolean = () => true): number[] {
   const out: number[] = [];
   for (let d = 1; d <= days; d++) {
+    // A day the site did not see (before it started) is unknown, not a day of no arrivals.
+    if (!observed(d)) continue;
     const shift = d * DAY_MS;
     const now = nowMs - shift;
     const a = startMs - shift;
@@ -114,6 +117,10 @@ export function flexWindows(
 ): FlexWindow[] {
   const out: FlexWindow[] = [];
   const windowH = (o.slotsPerWindow * HALF_HOUR_MS) / HOUR_MS;
+  // Battery energy (kWh, after η) already counted as firm by an earlier window of this plan.
+  // Each window is offered on its own, and a buyer may take several before the site re-plans:
+  // a kWh promised to one window must not be promised again to the next.
+  let committedKwh = 0;
   for (let s = o.noticeSlots; s + o.slotsPerWindow <= Math.min(flex.length, slots.length); s += o.slotsPerWindow) {
     let base = 0;
     const bases: number[] = [];
@@ -126,21 +133,27 @@ export function flexWindows(
     base /= o.slotsPerWindow;
     // Energy the battery holds at the window's start, spread over the window: its firm kW.
     const socBefore = s === 0 ? battery?.socStartKwh : slots[s - 1]!.socKwh;
-    const batteryEnergyKw = battery && socBefore !== undefined ? Math.max(0, ((socBefore - battery.minSocKwh) * battery.eta) / windowH) : Infinity;
+    const batteryEnergyKw = battery && socBefore !== undefined ? Math.max(0, ((socBefore - battery.minSocKwh) * battery.eta - committedKwh) / windowH) : Infinity;
     let kw = Infinity;
     let cost = 0;
     let risk = 0;
+    let batteryKw = Infinity;
     for (let k = 0; k < o.slotsPerWindow; k++) {
       const f = flex[s + k]!;
       const high = highKw[s + k];
       const arrivalRiskKw = high !== undefined && Number.isFinite(high) ? Math.max(0, high - bases[k]!) : 0;
       // Planned discharge in the window already draws on the same energy: only what is left is firm.
-      const firm = firmSlotKw(f, batteryEnergyKw - slots[s + k]!.dischargeKw, arrivalRiskKw, base);
+      const energyKw = batteryEnergyKw - slots[s + k]!.dischargeKw;
+      const firm = firmSlotKw(f, energyKw, arrivalRiskKw, base);
       kw = Math.min(kw, Math.min(firm, f.sheddableKw));
+      batteryKw = Math.min(batteryKw, Math.max(0, Math.min(f.fromBatteryKw, energyKw)));
       cost = Math.max(cost, f.marginalCostGbpPerMwh);
       risk = Math.max(risk, shortfallRisk(f.fromJobsKw + f.fromBatteryKw, arrivalRiskKw));
     }
     if (!(kw >= o.minKw)) continue;
+    // What this window may draw from the battery is the battery's first (a shortfall of the
+    // moved work falls on it): counted once, here.
+    if (Number.isFinite(batteryKw)) committedKwh += Math.min(kw, batteryKw) * windowH;
     // The shortfall risk is priced in: the expected cost of falling short on each MWh sold.
     cost += risk * (o.shortfallGbpPerMwh ?? 100);
     out.push({

@@ -1,7 +1,8 @@
 import type { SiteConfig } from './jobs/index.ts';
 import type { PlanResult } from './planner/index.ts';
 import { DAY_MS, HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
-import { flexWindows, tightArrivalsByDay, type FlexWindow, type FlexWindowOptions } from './flex-windows.ts';
+import { arrivalHistory, slotArrivals } from './expected-arrivals.ts';
+import { flexWindows, type FlexWindow, type FlexWindowOptions } from './flex-windows.ts';
 import { OFFER_SLOTS } from './horizon.ts';
 import type { ComputeState } from './state.ts';
 
@@ -12,7 +13,8 @@ import type { ComputeState } from './state.ts';
  * load above all, submitted as it starts) at the same times over the past week: the baseline
  * takes the median day's (the load expected without any action), and the offer must absorb up
  * to the worst day's. Beyond them, the import metered at the same half-hour on the latest
- * earlier day (up to a week back).
+ * earlier day (up to a week back). A site that has not yet seen a day of arrivals (its first
+ * day) offers nothing in those slots: it cannot know what it would have to absorb.
  */
 export function offerWindows(site: SiteConfig, options: FlexWindowOptions, s: ComputeState, t: number, result: PlanResult, socKwh: number): FlexWindow[] {
   const historicalKw = result.slots.map((x) => {
@@ -22,18 +24,17 @@ export function offerWindows(site: SiteConfig, options: FlexWindowOptions, s: Co
     }
     return NaN;
   });
-  const recent = [...s.jobs.values()].map((r) => r.job).filter((j) => j.earliestStartMs > t - 8 * DAY_MS && j.deadlineMs - j.earliestStartMs < 2 * DAY_MS);
-  const arrivals = result.slots.map((x, i) => {
-    if (i >= OFFER_SLOTS) return null;
-    const byDay = tightArrivalsByDay(recent, t, x.startMs, x.startMs + SLOT_MS).sort((a, b) => a - b);
-    return { median: byDay[Math.floor((byDay.length - 1) / 2)]!, max: byDay.at(-1)! };
-  });
+  const history = arrivalHistory(s, t);
+  const arrivals = result.slots.map((x, i) => (i < OFFER_SLOTS ? slotArrivals(history, t, x.startMs, x.startMs + SLOT_MS) : null));
+  // Slots whose arrivals the site cannot estimate yet (no past day seen): nothing is offered there.
+  const unknown = result.slots.filter((_, i) => arrivals[i] === undefined).map((x) => x.startMs);
   const expectedKw = result.slots.map((x, i) => (arrivals[i] ? x.siteKw + site.pue * arrivals[i].median : historicalKw[i]!));
   const highKw = result.slots.map((x, i) => (arrivals[i] ? x.siteKw + site.pue * arrivals[i].max : NaN));
   const bat = site.battery;
-  return flexWindows(result.flexibility, result.slots, options, expectedKw, highKw, {
+  const windows = flexWindows(result.flexibility, result.slots, options, expectedKw, highKw, {
     minSocKwh: bat.minSocFraction * bat.energyKwh,
     eta: Math.sqrt(bat.roundTripEfficiency),
     socStartKwh: socKwh,
   });
+  return unknown.length === 0 ? windows : windows.filter((w) => !unknown.some((ms) => ms >= w.windowStartMs && ms < w.windowEndMs));
 }

@@ -3,6 +3,7 @@ import { eventOf } from '../../../core/runtime/index.ts';
 import { JobPlanned } from '../../../schemas/index.ts';
 import { HALF_HOUR_MS as SLOT_MS } from '../../../core/time/index.ts';
 import { coverWindows } from '../cover-windows.ts';
+import { arrivalHistory, arrivalRoomKw } from '../expected-arrivals.ts';
 import { flexCapsFor } from '../flex-caps.ts';
 import { onsiteTiers } from '../onsite-offers.ts';
 import { forecastSignals } from '../signals.ts';
@@ -47,7 +48,9 @@ export async function planSite(deps: ComputeDeciderDeps, s: ComputeState, req: P
   const { t, socKwh, doneAfter, trigger } = req;
   const { jobs, records } = jobsToPlan(s, t, doneAfter);
   const signals = coverWindows(t, s.actuals, forecastSignals(s, t), jobs, { minSlots: HORIZON_SLOTS, maxSlots: LONG_HORIZON_SLOTS });
-  const { caps, breach, orders } = flexCapsFor({ t0Ms: t, slots: HORIZON_SLOTS, slotMs: SLOT_MS, siteImportCapKw: site.importCapKw, windows: s.caps.values() });
+  // Under a sold cap, room for the jobs still to arrive that the offer's baseline counted.
+  const room = arrivalRoomKw(s.caps.size > 0 ? arrivalHistory(s, t) : { jobs: [], observedSinceMs: Infinity }, t, HORIZON_SLOTS, SLOT_MS, site.pue, s.caps.values());
+  const { caps, breach, orders } = flexCapsFor({ t0Ms: t, slots: HORIZON_SLOTS, slotMs: SLOT_MS, siteImportCapKw: site.importCapKw, windows: s.caps.values(), arrivalRoomKw: room });
   const onsite = onsiteTiers({ t0Ms: t, slots: HORIZON_SLOTS, slotMs: SLOT_MS, offers: s.onsiteOffers.values(), batteries: s.onsiteBatteries });
   const { result, note } = await deps.planner.plan(
     { nowMs: t, site, jobs, signals, batterySocKwh: socKwh, flexCapKw: caps, flexBreachGbpPerMwh: breach, ...(onsite.length ? { onsite } : {}) },

@@ -45,6 +45,14 @@ describe('import caps of the flexibility sold', { timeout: 30_000 }, () => {
     );
   });
 
+  test('issue 13: under a sold cap the plan keeps room for the arrivals the baseline counted, and only there', () => {
+    const w = { orderId: 'a', startMs: T0 + 2 * SLOT, endMs: T0 + 4 * SLOT, kw: 400, baselineKw: 3000, shortfallGbpPerMwh: 90 };
+    const r = flexCapsFor({ t0Ms: T0, slots: 6, slotMs: SLOT, siteImportCapKw: 9000, windows: [w], arrivalRoomKw: [500, 500, 1200, 900, 500, 500] });
+    assert.deepEqual(r.caps, [9000, 9000, 3000 - 400 - 1200, 3000 - 400 - 900, 9000, 9000]);
+    // Never below zero.
+    assert.equal(flexCapsFor({ t0Ms: T0, slots: 6, slotMs: SLOT, siteImportCapKw: 9000, windows: [w], arrivalRoomKw: [0, 0, 5000, 0, 0, 0] }).caps[2], 0);
+  });
+
   test('orders from offers with different baselines: the lowest baseline minus the sum satisfies each', () => {
     const r = flexCapsFor({
       t0Ms: T0,

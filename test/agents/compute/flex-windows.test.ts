@@ -51,6 +51,32 @@ describe('flexibility offered is what can be delivered whatever arrives later (i
     assert.ok(risky[0]!.marginalCostGbpPerMwh > calm[0]!.marginalCostGbpPerMwh);
   });
 
+  test('a battery kWh is promised to one window only: windows sold together before a re-plan stay deliverable', () => {
+    // Battery flexibility only, 1000 kWh usable (η = 1) and nothing planned: the first hour can
+    // have 1000 kW, and then nothing is left for the next.
+    const flex: FlexibilitySlot[] = Array.from({ length: 8 }, (_, i) => ({ startMs: T0 + i * SLOT, sheddableKw: 2500, marginalCostGbpPerMwh: 10, fromJobsKw: 0, fromBatteryKw: 2500 }));
+    const slots = Array.from({ length: 8 }, (_, i) => slot(i, { socKwh: 1500 }));
+    const ws = flexWindows(flex, slots, undefined, [], [], { minSocKwh: 500, eta: 1, socStartKwh: 1500 });
+    assert.deepEqual(ws.map((w) => w.kw), [1000]);
+    // With movable work as well, the later windows offer the work alone.
+    const mixed = flex.map((f) => ({ ...f, fromJobsKw: 300 }));
+    assert.deepEqual(flexWindows(mixed, slots, undefined, [], [], { minSocKwh: 500, eta: 1, socStartKwh: 1500 }).map((w) => w.kw), [1300, 300, 300]);
+  });
+
+  test('property: battery-only windows never promise more energy in all than the battery holds', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 2500 }), { minLength: 4, maxLength: 30 }), fc.integer({ min: 500, max: 5000 }), (fromBattery, soc) => {
+        const flex: FlexibilitySlot[] = fromBattery.map((b, i) => ({ startMs: T0 + i * SLOT, sheddableKw: b, marginalCostGbpPerMwh: 5, fromJobsKw: 0, fromBatteryKw: b }));
+        const slots = fromBattery.map((_, i) => slot(i, { socKwh: soc }));
+        const eta = Math.sqrt(0.9);
+        const ws = flexWindows(flex, slots, undefined, [], [], { minSocKwh: 500, eta, socStartKwh: soc });
+        const promisedKwh = ws.reduce((a, w) => a + (w.kw * (w.windowEndMs - w.windowStartMs)) / 3_600_000, 0);
+        assert.ok(promisedKwh <= (soc - 500) * eta + 1e-6, `${promisedKwh} kWh promised, ${(soc - 500) * eta} held`);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   test('property: over random queues and arrivals, no window offers more than the battery energy, movable queued work and the baseline allow', () => {
     const slotArb = fc.record({
       fromJobsKw: fc.integer({ min: 0, max: 4000 }),
