@@ -1,0 +1,143 @@
+/**
+ * `npm run bench -- flexibility [--weeks held-out|tuning|all|2023-04-03,…] [--forecasters lstm,ensemble] [--seed 42] [--name flexibility]`
+ *
+ * Does the flexibility the site sells get delivered, week after week? The simulation (agents,
+ * market, grid operator) on several weeks of 2023 with each forecaster, reporting per week the
+ * orders settled, delivery ratio (delivered / contracted), net flexibility revenue and SLA
+ * misses, and pooled over the held-out weeks (issue 13's targets: ≥ 95 %, > £0, 0 misses).
+ *
+ * Weeks (`--weeks tuning|held-out|all|<dates>`, default held-out): every Monday of 2023-01..03
+ * is a tuning week, where the offer and delivery rules were compared while being changed
+ * (marked, and left out of the pool); the held-out weeks, the default week among them, were
+ * run only afterwards.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runSimulation, cacoTotals } from '../sim/index.ts';
+import { siteConfig } from '../agents/compute/jobs/index.ts';
+import { loadConfig } from '../core/config/index.ts';
+import { printTable, writeResults } from './report.ts';
+
+/** Every Monday of 2023-01..03: where the offer and delivery rules were compared (as the forecasts' settings were on 2023-02..03). */
+export const TUNING_WEEKS = mondays('2023-01-09', '2023-03-27');
+/** The first and third Monday of each month 2023-04..09 (the default week, 2023-07-03, among them): run only afterwards. */
+export const HELD_OUT_WEEKS = ['2023-04-03', '2023-04-17', '2023-05-01', '2023-05-15', '2023-06-05', '2023-06-19', '2023-07-03', '2023-07-17', '2023-08-07', '2023-08-21', '2023-09-04', '2023-09-18'];
+
+function mondays(from: string, to: string): string[] {
+  const out: string[] = [];
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 7 * 86_400_000) out.push(new Date(t).toISOString().slice(0, 10));
+  return out;
+}
+const FORECASTERS = ['lstm', 'ensemble', 'ensemble-tracked', 'naive'];
+
+interface WeekResult {
+  readonly week: string;
+  readonly forecaster: string;
+  readonly tuning: boolean;
+  readonly orders: number;
+  readonly contractedMwh: number;
+  readonly deliveredMwh: number;
+  readonly deliveryRatio: number | null;
+  readonly netGbp: number;
+  readonly slaMisses: number;
+  readonly wallS: number;
+}
+
+function parseList(argv: string[], name: string, dflt: string[]): string[] {
+  const i = argv.indexOf(`--${name}`);
+  if (i < 0) return dflt;
+  const v = argv[i + 1];
+  if (!v || v.startsWith('--')) throw new Error(`--${name}: expected a comma-separated list`);
+  return v.split(',').map((x) => x.trim()).filter(Boolean);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const named: Record<string, string[]> = { tuning: TUNING_WEEKS, 'held-out': HELD_OUT_WEEKS, all: [...TUNING_WEEKS, ...HELD_OUT_WEEKS] };
+  const listed = parseList(argv, 'weeks', ['held-out']);
+  const weeks = listed.length === 1 && named[listed[0]!] ? named[listed[0]!]! : listed;
+  for (const w of weeks) if (!/^2023-\d\d-\d\d$/.test(w) || Number.isNaN(Date.parse(w))) throw new Error(`--weeks: "${w}" is not a date like 2023-04-17`);
+  const forecasters = parseList(argv, 'forecasters', ['lstm', 'ensemble']);
+  for (const f of forecasters) if (!FORECASTERS.includes(f)) throw new Error(`--forecasters: "${f}" is not one of ${FORECASTERS.join(', ')}`);
+  const seed = parseList(argv, 'seed', ['42'])[0]!;
+  const name = parseList(argv, 'name', ['flexibility'])[0]!;
+
+  const results: WeekResult[] = [];
+  const total = weeks.length * forecasters.length;
+  for (const forecaster of forecasters) {
+    for (const week of weeks) {
+      const config = loadConfig({ env: { ...process.env, CACO_FORECASTER: forecaster, CACO_BUS: 'memory', CACO_STORE: 'sqlite', LOG_LEVEL: 'error' } });
+      const dir = mkdtempSync(join(tmpdir(), 'caco-bench-flex-'));
+      process.stderr.write(`[${results.length + 1}/${total}] ${week} with ${forecaster}…`);
+      try {
+        const run = await runSimulation({ config: { ...config, dataDir: dir }, seed, fromMs: Date.parse(`${week}T00:00:00Z`), days: 7, site: siteConfig(), outDir: join(dir, 'run'), baselines: false });
+        try {
+          const t = await cacoTotals(run.runtime.store, run.inputs.jobs, siteConfig());
+          results.push({
+            week,
+            forecaster,
+            tuning: TUNING_WEEKS.includes(week),
+            orders: t.flexOrdersSettled,
+            contractedMwh: round3(t.flexContractedMwh),
+            deliveredMwh: round3(t.flexDeliveredMwh),
+            deliveryRatio: t.flexContractedMwh > 0 ? round3(t.flexDeliveredMwh / t.flexContractedMwh) : null,
+            netGbp: Math.round(t.flexEarnedGbp * 100) / 100,
+            slaMisses: t.slaMisses,
+            wallS: Math.round(run.wallMs / 100) / 10,
+          });
+          process.stderr.write(` ${(run.wallMs / 1000).toFixed(0)} s\n`);
+        } finally {
+          await run.close();
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
+
+  const rows = results.map((r) => ({
+    week: r.tuning ? `${r.week} (tuning)` : r.week,
+    forecaster: r.forecaster,
+    orders: r.orders,
+    'contracted MWh': r.contractedMwh,
+    'delivered MWh': r.deliveredMwh,
+    'delivery ratio': r.deliveryRatio === null ? 'n/a' : `${(100 * r.deliveryRatio).toFixed(1)} %`,
+    'net £': r.netGbp,
+    'SLA misses': r.slaMisses,
+  }));
+  // The held-out weeks are the evidence; a run of tuning weeks alone is pooled over them, and says so.
+  const heldOut = results.some((r) => !r.tuning);
+  const pooled = forecasters.map((f) => pool(results.filter((r) => r.forecaster === f && r.tuning !== heldOut), f));
+  printTable(`flexibility benchmark: 7-day simulations, seed ${seed}`, rows);
+  printTable(`pooled over the ${heldOut ? 'held-out' : 'tuning'} weeks (targets: delivery ≥ 95 %, net > £0 a week, 0 SLA misses)`, pooled.map((p) => ({
+    forecaster: p.forecaster,
+    weeks: p.weeks,
+    orders: p.orders,
+    'delivery ratio': p.deliveryRatio === null ? 'n/a' : `${(100 * p.deliveryRatio).toFixed(1)} % ${p.deliveryRatio >= 0.95 ? 'met' : 'NOT met'}`,
+    'weeks ≥ 95 %': `${p.weeksMet} of ${p.weeksWithOrders}`,
+    'net £ a week': `${p.netGbpPerWeek.toFixed(2)} ${p.netGbpPerWeek > 0 ? 'met' : 'NOT met'}`,
+    'weeks net < 0': p.weeksNegative,
+    'SLA misses': `${p.slaMisses} ${p.slaMisses === 0 ? 'met' : 'NOT met'}`,
+  })));
+  writeResults(name, { seed, tuningWeeks: TUNING_WEEKS, pooledOver: heldOut ? 'held-out' : 'tuning', weeks: results, pooled });
+}
+
+function pool(rs: ReadonlyArray<WeekResult>, forecaster: string) {
+  const contracted = rs.reduce((a, r) => a + r.contractedMwh, 0);
+  const delivered = rs.reduce((a, r) => a + r.deliveredMwh, 0);
+  const net = rs.reduce((a, r) => a + r.netGbp, 0);
+  const withOrders = rs.filter((r) => r.deliveryRatio !== null);
+  return {
+    forecaster,
+    weeks: rs.length,
+    orders: rs.reduce((a, r) => a + r.orders, 0),
+    deliveryRatio: contracted > 0 ? round3(delivered / contracted) : null,
+    weeksWithOrders: withOrders.length,
+    weeksMet: withOrders.filter((r) => r.deliveryRatio! >= 0.95).length,
+    netGbpPerWeek: rs.length > 0 ? Math.round((net / rs.length) * 100) / 100 : 0,
+    weeksNegative: rs.filter((r) => r.netGbp < 0).length,
+    slaMisses: rs.reduce((a, r) => a + r.slaMisses, 0),
+  };
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
