@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { runSimulation, cacoTotals } from '../sim/index.ts';
 import { siteConfig } from '../agents/compute/jobs/index.ts';
 import { loadConfig } from '../core/config/index.ts';
-import { printTable, writeResults } from './report.ts';
+import { BenchUsageError, printTable, writeResults } from './report.ts';
 
 /** Every Monday of 2023-01..03: where the offer and delivery rules were compared (as the forecasts' settings were on 2023-02..03). */
 export const TUNING_WEEKS = mondays('2023-01-09', '2023-03-27');
@@ -48,7 +48,7 @@ function parseList(argv: string[], name: string, dflt: string[]): string[] {
   const i = argv.indexOf(`--${name}`);
   if (i < 0) return dflt;
   const v = argv[i + 1];
-  if (!v || v.startsWith('--')) throw new Error(`--${name}: expected a comma-separated list`);
+  if (!v || v.startsWith('--')) throw new BenchUsageError(`--${name}: expected a comma-separated list`);
   return v.split(',').map((x) => x.trim()).filter(Boolean);
 }
 
@@ -56,9 +56,9 @@ export async function main(argv: string[]): Promise<void> {
   const named: Record<string, string[]> = { tuning: TUNING_WEEKS, 'held-out': HELD_OUT_WEEKS, all: [...TUNING_WEEKS, ...HELD_OUT_WEEKS] };
   const listed = parseList(argv, 'weeks', ['held-out']);
   const weeks = listed.length === 1 && named[listed[0]!] ? named[listed[0]!]! : listed;
-  for (const w of weeks) if (!/^2023-\d\d-\d\d$/.test(w) || Number.isNaN(Date.parse(w))) throw new Error(`--weeks: "${w}" is not a date like 2023-04-17`);
+  for (const w of weeks) if (!/^2023-\d\d-\d\d$/.test(w) || Number.isNaN(Date.parse(w))) throw new BenchUsageError(`--weeks: "${w}" is not a date like 2023-04-17 (or tuning, held-out, all)`);
   const forecasters = parseList(argv, 'forecasters', ['lstm', 'ensemble']);
-  for (const f of forecasters) if (!FORECASTERS.includes(f)) throw new Error(`--forecasters: "${f}" is not one of ${FORECASTERS.join(', ')}`);
+  for (const f of forecasters) if (!FORECASTERS.includes(f)) throw new BenchUsageError(`--forecasters: "${f}" is not one of ${FORECASTERS.join(', ')}`);
   const seed = parseList(argv, 'seed', ['42'])[0]!;
   const name = parseList(argv, 'name', ['flexibility'])[0]!;
 

@@ -25,7 +25,7 @@ import {
   type ErrorSummary,
 } from '../models/index.ts';
 import { loadCarbonForecaster, loadPriceForecaster, loadRuntimeModel, ModelInputError, naiveRuntimeSeconds, type Forecaster } from '../models/index.ts';
-import { percentile, printTable, writeResults, type Cell } from './report.ts';
+import { BenchUsageError, percentile, printTable, writeResults, type Cell } from './report.ts';
 import { EnsembleSeriesForecaster, HISTORY_SLOTS, lstmSeriesForecaster, modelCleanFromMs, DEFAULT_ENSEMBLE_OPTIONS, ensembleHistorySlots, type EnsembleOptions, type SeriesForecaster } from '../agents/grid/index.ts';
 import { monthsBetween, pooledOver, spread, walkForward, type MonthResult } from './_walk-forward.ts';
 
@@ -333,13 +333,19 @@ export function parseEnsembleOptions(text: string): Partial<EnsembleOptions> {
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new Error(`--options: not JSON (${e instanceof Error ? e.message : String(e)})`);
+    throw new BenchUsageError(`--options: not JSON (${e instanceof Error ? e.message : String(e)})`);
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('--options: must be a JSON object of ensemble settings');
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new BenchUsageError('--options: must be a JSON object of ensemble settings');
   const known = Object.keys(DEFAULT_ENSEMBLE_OPTIONS);
-  for (const k of Object.keys(v)) if (!known.includes(k)) throw new Error(`--options: "${k}" is not an ensemble setting (one of ${known.join(', ')})`);
+  for (const k of Object.keys(v)) if (!known.includes(k)) throw new BenchUsageError(`--options: "${k}" is not an ensemble setting (one of ${known.join(', ')})`);
   const opts = v as Partial<EnsembleOptions>;
-  new EnsembleSeriesForecaster({ signal: 'check', options: opts }); // throws a RangeError naming the bad setting
+  try {
+    new EnsembleSeriesForecaster({ signal: 'check', options: opts });
+  } catch (e) {
+    // The forecaster's RangeError names the bad setting.
+    if (e instanceof RangeError) throw new BenchUsageError(`--options: ${e.message}`);
+    throw e;
+  }
   return opts;
 }
 

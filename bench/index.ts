@@ -5,6 +5,7 @@
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BenchUsageError } from './report.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const available = readdirSync(here)
@@ -22,4 +23,10 @@ if (!available.includes(name)) {
   process.exit(2);
 }
 const mod = (await import(join(here, `${name}.ts`))) as { main(argv: string[]): Promise<void> };
-await mod.main(rest);
+try {
+  await mod.main(rest);
+} catch (e) {
+  if (!(e instanceof BenchUsageError)) throw e;
+  console.error(`bench ${name}: ${e.message}`);
+  process.exit(2);
+}

@@ -50,3 +50,8 @@ export function percentile(values: ReadonlyArray<number>, p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }
+
+/** A benchmark's options are wrong: `npm run bench` prints the message alone and exits 2 (no stack). */
+export class BenchUsageError extends Error {
+  override readonly name = 'BenchUsageError';
+}
