@@ -1,6 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { arrivalRoomKw, slotArrivals, type ArrivalHistory } from '../../../agents/compute/expected-arrivals.ts';
+import { offerWindows } from '../../../agents/compute/offer-windows.ts';
+import { initialComputeState } from '../../../agents/compute/state.ts';
+import { siteConfig } from '../../../agents/compute/jobs/index.ts';
+import { DEFAULT_FLEX_WINDOWS } from '../../../agents/compute/flex-windows.ts';
 
 const H = 3_600_000;
 const DAY = 24 * H;
@@ -37,5 +41,23 @@ describe('arrivals expected on top of a plan (issue 13: flexibility that is deli
     assert.deepEqual(arrivalRoomKw(history, t0, 6, SLOT, 1.2, []), [0, 0, 0, 0, 0, 0]);
     // Once the slot's arrivals of the day have been submitted, no room is kept for them.
     assert.deepEqual(arrivalRoomKw(history, a, 2, SLOT, 1.2, [{ startMs: a, endMs: a + 2 * SLOT }]), [0, 0]);
+  });
+});
+
+describe('offers need a day of arrivals seen (issue 13)', { timeout: 30_000 }, () => {
+  test('a site in its first day offers nothing; once it has metered the day before, the same plan is offered', () => {
+    type Result = Parameters<typeof offerWindows>[4];
+    const t = T0 + 12 * H;
+    const n = 12;
+    const slots = Array.from({ length: n }, (_, i) => ({ startMs: t + i * SLOT, itKw: 2000, siteKw: 2300, chargeKw: 0, dischargeKw: 0, socKwh: 2500, importCapKw: 14000, priceGbpPerMwh: 80, intensityGPerKwh: 150, costGbp: 0, carbonKg: 0 }));
+    const flexibility = slots.map((x) => ({ startMs: x.startMs, sheddableKw: 1500, marginalCostGbpPerMwh: 20, fromJobsKw: 1500, fromBatteryKw: 0 }));
+    // Only what offerWindows reads of a plan.
+    const result = { slots, flexibility } as unknown as Result;
+    const s = initialComputeState(2500);
+    const site = siteConfig();
+    assert.deepEqual(offerWindows(site, DEFAULT_FLEX_WINDOWS, s, t, result, 2500), []);
+    s.importKwBySlot.set(t - DAY, 2300);
+    const offered = offerWindows(site, DEFAULT_FLEX_WINDOWS, s, t, result, 2500);
+    assert.ok(offered.length > 0 && offered.every((w) => w.kw >= 1000), JSON.stringify(offered));
   });
 });
