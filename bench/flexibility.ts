@@ -14,10 +14,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { runSimulation, cacoTotals } from '../sim/index.ts';
 import { siteConfig } from '../agents/compute/jobs/index.ts';
 import { loadConfig } from '../core/config/index.ts';
-import { BenchUsageError, printTable, writeResults } from './report.ts';
+import { BenchUsageError, checkResultsName, printTable, writeResults } from './report.ts';
 
 /** Every Monday of 2023-01..03: where the offer and delivery rules were compared (as the forecasts' settings were on 2023-02..03). */
 export const TUNING_WEEKS = mondays('2023-01-09', '2023-03-27');
@@ -44,23 +45,34 @@ interface WeekResult {
   readonly wallS: number;
 }
 
-function parseList(argv: string[], name: string, dflt: string[]): string[] {
-  const i = argv.indexOf(`--${name}`);
-  if (i < 0) return dflt;
-  const v = argv[i + 1];
-  if (!v || v.startsWith('--')) throw new BenchUsageError(`--${name}: expected a comma-separated list`);
-  return v.split(',').map((x) => x.trim()).filter(Boolean);
-}
+/** `a,b, c` → ['a', 'b', 'c']. */
+const list = (v: string): string[] => v.split(',').map((x) => x.trim()).filter(Boolean);
 
 export async function main(argv: string[]): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        weeks: { type: 'string', default: 'held-out' },
+        forecasters: { type: 'string', default: 'lstm,ensemble' },
+        seed: { type: 'string', default: '42' },
+        name: { type: 'string', default: 'flexibility' },
+      },
+    }));
+  } catch (e) {
+    // An unknown or valueless flag: parseArgs's own message names it.
+    throw new BenchUsageError(e instanceof Error ? e.message : String(e));
+  }
   const named: Record<string, string[]> = { tuning: TUNING_WEEKS, 'held-out': HELD_OUT_WEEKS, all: [...TUNING_WEEKS, ...HELD_OUT_WEEKS] };
-  const listed = parseList(argv, 'weeks', ['held-out']);
-  const weeks = listed.length === 1 && named[listed[0]!] ? named[listed[0]!]! : listed;
+  const weeks = named[values.weeks] ?? list(values.weeks);
   for (const w of weeks) if (!/^2023-\d\d-\d\d$/.test(w) || Number.isNaN(Date.parse(w))) throw new BenchUsageError(`--weeks: "${w}" is not a date like 2023-04-17 (or tuning, held-out, all)`);
-  const forecasters = parseList(argv, 'forecasters', ['lstm', 'ensemble']);
+  const forecasters = list(values.forecasters);
   for (const f of forecasters) if (!FORECASTERS.includes(f)) throw new BenchUsageError(`--forecasters: "${f}" is not one of ${FORECASTERS.join(', ')}`);
-  const seed = parseList(argv, 'seed', ['42'])[0]!;
-  const name = parseList(argv, 'name', ['flexibility'])[0]!;
+  const seed = values.seed;
+  // Checked now, not after the runs.
+  const name = checkResultsName(values.name);
 
   const results: WeekResult[] = [];
   const total = weeks.length * forecasters.length;

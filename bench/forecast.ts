@@ -25,7 +25,7 @@ import {
   type ErrorSummary,
 } from '../models/index.ts';
 import { loadCarbonForecaster, loadPriceForecaster, loadRuntimeModel, ModelInputError, naiveRuntimeSeconds, type Forecaster } from '../models/index.ts';
-import { BenchUsageError, percentile, printTable, writeResults, type Cell } from './report.ts';
+import { BenchUsageError, checkResultsName, percentile, printTable, writeResults, type Cell } from './report.ts';
 import { EnsembleSeriesForecaster, HISTORY_SLOTS, lstmSeriesForecaster, modelCleanFromMs, DEFAULT_ENSEMBLE_OPTIONS, ensembleHistorySlots, type EnsembleOptions, type SeriesForecaster } from '../agents/grid/index.ts';
 import { monthsBetween, pooledOver, spread, walkForward, type MonthResult } from './_walk-forward.ts';
 
@@ -55,7 +55,7 @@ function iso(ms: number): string {
 
 function parseInstant(flag: string, text: string): number {
   const ms = Date.parse(text);
-  if (!Number.isFinite(ms) || ms % HH !== 0) throw new Error(`--${flag}: "${text}" is not an instant on a half-hour boundary (e.g. 2023-07-01T00:00Z)`);
+  if (!Number.isFinite(ms) || ms % HH !== 0) throw new BenchUsageError(`--${flag}: "${text}" is not an instant on a half-hour boundary (e.g. 2023-07-01T00:00Z)`);
   return ms;
 }
 
@@ -258,13 +258,14 @@ async function fixedMain(argv: string[]): Promise<void> {
       name: { type: 'string', default: 'forecast-fixed' },
     },
   });
+  checkResultsName(values.name!);
   const testFromMs = parseInstant('test-from', values['test-from']!);
   const testToMs = parseInstant('test-to', values['test-to']!);
   const stride = Number(values.stride);
-  if (!Number.isInteger(stride) || stride < 1) throw new Error('--stride must be a positive integer (half-hours between forecast origins)');
-  if (testToMs <= testFromMs) throw new Error('--test-to must be after --test-from');
+  if (!Number.isInteger(stride) || stride < 1) throw new BenchUsageError('--stride must be a positive integer (half-hours between forecast origins)');
+  if (testToMs <= testFromMs) throw new BenchUsageError('--test-to must be after --test-from');
   const signals = new Set(values.signals!.split(',').map((x) => x.trim()));
-  for (const x of signals) if (!(SIGNALS as ReadonlyArray<string>).includes(x)) throw new Error(`--signals: "${x}" is not one of ${SIGNALS.join(', ')}`);
+  for (const x of signals) if (!(SIGNALS as ReadonlyArray<string>).includes(x)) throw new BenchUsageError(`--signals: "${x}" is not one of ${SIGNALS.join(', ')}`);
   // The models need the week before each origin; the first origin's week precedes the test period.
   const seriesFromMs = testFromMs - 336 * HH;
   const runs = Number(values['latency-runs']);
@@ -435,16 +436,17 @@ async function walkForwardMain(argv: string[]): Promise<void> {
   });
   const month = (flag: string, v: string): number => {
     const ms = Date.parse(`${v}-01T00:00:00Z`);
-    if (!/^\d{4}-\d{2}$/.test(v) || !Number.isFinite(ms)) throw new Error(`--${flag}: "${v}" is not a month like 2023-07`);
+    if (!/^\d{4}-\d{2}$/.test(v) || !Number.isFinite(ms)) throw new BenchUsageError(`--${flag}: "${v}" is not a month like 2023-07`);
     return ms;
   };
+  if (values.name !== undefined) checkResultsName(values.name);
   const stride = Number(values.stride);
-  if (!Number.isInteger(stride) || stride < 1) throw new Error('--stride must be a positive integer (half-hours between forecast origins)');
+  if (!Number.isInteger(stride) || stride < 1) throw new BenchUsageError('--stride must be a positive integer (half-hours between forecast origins)');
   const signals = values.signals!.split(',').map((x) => x.trim());
-  for (const x of signals) if (x !== 'carbon' && x !== 'price') throw new Error(`--signals: "${x}" is not carbon or price`);
+  for (const x of signals) if (x !== 'carbon' && x !== 'price') throw new BenchUsageError(`--signals: "${x}" is not carbon or price`);
 
   const tunings = TUNINGS.filter((t) => (values as Record<string, unknown>)[t.flag] === true);
-  if (tunings.length > 1) throw new Error(`--${tunings[0]!.flag} and --${tunings[1]!.flag}: one tuning at a time`);
+  if (tunings.length > 1) throw new BenchUsageError(`--${tunings[0]!.flag} and --${tunings[1]!.flag}: one tuning at a time`);
   const tuning = tunings[0];
   if (tuning) {
     // Baselines only (the LSTM saw these months), each candidate window on the tuning months.
@@ -473,7 +475,7 @@ async function walkForwardMain(argv: string[]): Promise<void> {
   const overrides = values.options === undefined ? {} : parseEnsembleOptions(values.options);
   const fromMs = month('from', values.from!);
   const toMs = month('to', values.to!);
-  if (toMs <= fromMs) throw new Error('--to must be after --from');
+  if (toMs <= fromMs) throw new BenchUsageError('--to must be after --from');
   const results: Record<string, SignalWalk> = {};
   for (const sig of signals as Array<'carbon' | 'price'>) {
     const r = await runSignal(sig, values, fromMs, toMs, stride, values['no-model']!, overrides);

@@ -28,8 +28,15 @@ export function formatNumber(v: number): string {
   return abs >= 100 ? v.toFixed(0) : abs >= 10 ? v.toFixed(1) : abs >= 1 ? v.toFixed(2) : v.toFixed(3);
 }
 
+/** A results file's name (`--name`): letters, digits, `.`, `_` and `-`, so it stays in bench/results/. */
+export function checkResultsName(name: string): string {
+  if (!/^[\w.-]+$/.test(name) || name.startsWith('.')) throw new BenchUsageError(`--name: "${name}" is not a plain file name (letters, digits, . _ -)`);
+  return name;
+}
+
 /** Write bench/results/<name>.json with the machine it ran on. */
 export function writeResults(name: string, results: unknown): string {
+  checkResultsName(name);
   const here = dirname(fileURLToPath(import.meta.url));
   const file = join(here, 'results', `${name}.json`);
   mkdirSync(dirname(file), { recursive: true });

@@ -153,7 +153,7 @@ export function flexWindows(
     if (!(kw >= o.minKw)) continue;
     // What this window may draw from the battery is the battery's first (a shortfall of the
     // moved work falls on it): counted once, here.
-    if (Number.isFinite(batteryKw)) committedKwh += Math.min(kw, batteryKw) * windowH;
+    committedKwh += Math.min(kw, batteryKw) * windowH;
     // The shortfall risk is priced in: the expected cost of falling short on each MWh sold.
     cost += risk * (o.shortfallGbpPerMwh ?? 100);
     out.push({

@@ -1,7 +1,7 @@
 import type { SiteConfig } from './jobs/index.ts';
 import type { PlanResult } from './planner/index.ts';
 import { DAY_MS, HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
-import { arrivalHistory, slotArrivals } from './expected-arrivals.ts';
+import { arrivalHistory, slotArrivals, type ArrivalHistory } from './expected-arrivals.ts';
 import { flexWindows, type FlexWindow, type FlexWindowOptions } from './flex-windows.ts';
 import { OFFER_SLOTS } from './horizon.ts';
 import type { ComputeState } from './state.ts';
@@ -16,7 +16,7 @@ import type { ComputeState } from './state.ts';
  * earlier day (up to a week back). A site that has not yet seen a day of arrivals (its first
  * day) offers nothing in those slots: it cannot know what it would have to absorb.
  */
-export function offerWindows(site: SiteConfig, options: FlexWindowOptions, s: ComputeState, t: number, result: PlanResult, socKwh: number): FlexWindow[] {
+export function offerWindows(site: SiteConfig, options: FlexWindowOptions, s: ComputeState, t: number, result: PlanResult, socKwh: number, history: ArrivalHistory = arrivalHistory(s, t)): FlexWindow[] {
   const historicalKw = result.slots.map((x) => {
     for (let back = 1; back <= 7; back++) {
       const v = s.importKwBySlot.get(x.startMs - back * DAY_MS);
@@ -24,7 +24,6 @@ export function offerWindows(site: SiteConfig, options: FlexWindowOptions, s: Co
     }
     return NaN;
   });
-  const history = arrivalHistory(s, t);
   const arrivals = result.slots.map((x, i) => (i < OFFER_SLOTS ? slotArrivals(history, t, x.startMs, x.startMs + SLOT_MS) : null));
   // Slots whose arrivals the site cannot estimate yet (no past day seen): nothing is offered there.
   const unknown = result.slots.filter((_, i) => arrivals[i] === undefined).map((x) => x.startMs);

@@ -48,8 +48,10 @@ export async function planSite(deps: ComputeDeciderDeps, s: ComputeState, req: P
   const { t, socKwh, doneAfter, trigger } = req;
   const { jobs, records } = jobsToPlan(s, t, doneAfter);
   const signals = coverWindows(t, s.actuals, forecastSignals(s, t), jobs, { minSlots: HORIZON_SLOTS, maxSlots: LONG_HORIZON_SLOTS });
-  // Under a sold cap, room for the jobs still to arrive that the offer's baseline counted.
-  const room = arrivalRoomKw(s.caps.size > 0 ? arrivalHistory(s, t) : { jobs: [], observedSinceMs: Infinity }, t, HORIZON_SLOTS, SLOT_MS, site.pue, s.caps.values());
+  // What jobs still to arrive will add: the offers are sized on it, and under a sold cap the
+  // plan keeps room for what the offer's baseline counted.
+  const arrivals = arrivalHistory(s, t);
+  const room = arrivalRoomKw(arrivals, t, HORIZON_SLOTS, SLOT_MS, site.pue, s.caps.values());
   const { caps, breach, orders } = flexCapsFor({ t0Ms: t, slots: HORIZON_SLOTS, slotMs: SLOT_MS, siteImportCapKw: site.importCapKw, windows: s.caps.values(), arrivalRoomKw: room });
   const onsite = onsiteTiers({ t0Ms: t, slots: HORIZON_SLOTS, slotMs: SLOT_MS, offers: s.onsiteOffers.values(), batteries: s.onsiteBatteries });
   const { result, note } = await deps.planner.plan(
@@ -79,7 +81,7 @@ export async function planSite(deps: ComputeDeciderDeps, s: ComputeState, req: P
     capsKw: caps,
     dispatchSlotMs: req.dispatch ? t : (s.dispatch?.slotStartMs ?? t),
     dispatch,
-    windows: offerWindows(site, deps.flexWindows, s, t, result, socKwh),
+    windows: offerWindows(site, deps.flexWindows, s, t, result, socKwh, arrivals),
   });
   return { dispatch, jobPlanned, planDecision: { stream: 'plan-main', expected: s.planRevision < 0 ? 'no-stream' : s.planRevision, events } };
 }
