@@ -18,6 +18,8 @@ export interface FlexCaps {
   readonly caps: number[];
   /** Per slot: what each MWh short of the cap costs, £/MWh (0 when no order holds the slot). */
   readonly breach: number[];
+  /** Per slot: the kW sold (0 where no order holds the slot), which the plan holds in the battery. */
+  readonly soldKw: number[];
   /** Each order with the slots (indices) it holds. */
   readonly orders: Array<{ readonly id: string; readonly slots: Set<number> }>;
 }
@@ -44,6 +46,7 @@ export function flexCapsFor(input: {
   const windows = [...input.windows];
   const caps: number[] = [];
   const breach: number[] = [];
+  const sold: number[] = [];
   const orders = new Map<string, Set<number>>();
   for (let i = 0; i < input.slots; i++) {
     const t = input.t0Ms + i * input.slotMs;
@@ -61,7 +64,8 @@ export function flexCapsFor(input: {
     }
     const room = input.arrivalRoomKw?.[i] ?? 0;
     caps.push(baseline === Infinity ? input.siteImportCapKw : Math.min(input.siteImportCapKw, Math.max(0, baseline - soldKw - room)));
+    sold.push(soldKw);
     breach.push(cost > 0 ? Math.max(cost, input.minBreachGbpPerMwh ?? DELIVERY_PRIORITY_GBP_PER_MWH) : 0);
   }
-  return { caps, breach, orders: [...orders].map(([id, slots]) => ({ id, slots })) };
+  return { caps, breach, soldKw: sold, orders: [...orders].map(([id, slots]) => ({ id, slots })) };
 }

@@ -8,6 +8,10 @@
  *                                                 under-delivering, over_s a heavily penalised breach
  *                                                 of the connection limit (keeps every model feasible)
  *   soc_s  = soc_{s-1} + ½·ηc·ch_s − ½·dis_s/ηd   battery, SoC within limits, terminal SoC kept
+ *   under a sold cap, per run of slots a..b with a hold H_k (kW):
+ *     dis_k − ch_k − short_k ≤ P − H_k              the power to discharge H_k more is left
+ *     soc_j + ½/ηd·Σ_{a≤k≤j} short_k ≥ minSoC + ½/ηd·Σ_{a≤k≤j} H_k   and the energy, for every j
+ *                                                 short_k ≥ 0 charged at FLEX_HOLD_RISK × the breach
  *   non-preemptible group g: Σ_s x_{g,s} + defer_g + unplaced_g = n_g,  x integer, s windowed
  *   preemptible group g:   ½·Σ_s r_{g,s} + defer_g + unserved_g = n_g·kWh_g, r continuous
  *   onsite_{s,k} ≤ kW_{s,k},  Σ_k onsite_{s,k} ≤ site_s + flex_s + over_s
@@ -39,6 +43,14 @@ const EPS_START = 1e-6;
 const EPS_BATTERY = 1e-4;
 const OVER_PENALTY_PER_KWH = 50;
 const CARBON_CAP_PENALTY = 1;
+/**
+ * What a kW of battery hold left unkept costs, as a share of the slot's breach price. Below 1 (×ηd)
+ * so that, once a job has arrived and the cap binds, discharging the held energy is cheaper than
+ * falling short; high enough (≥ £150/MWh at the breach floor) that the plan does not spend the
+ * hold on an ordinary price spread before the window. It stands for the chance that an arrival
+ * beyond the room kept for the worst past day comes at all; set from that reasoning, not fitted.
+ */
+export const FLEX_HOLD_RISK = 0.5;
 
 export interface StartGroup {
   readonly items: StartItem[];
@@ -67,6 +79,8 @@ export interface Formulation {
   readonly fixedLoadKw: Float64Array;
   readonly cols: { readonly it: Int32Array; readonly site: Int32Array; readonly flex: Int32Array; readonly over: Int32Array; readonly ch: Int32Array; readonly dis: Int32Array; readonly soc: Int32Array };
   readonly carbonSlackCol: number;
+  /** Per slot under a battery hold, the column of the hold left unkept (kW); -1 elsewhere. */
+  readonly holdShortCols: Int32Array;
   /** Per slot, one column per on-site tier (h.onsite[s][k]); empty where none is offered. */
   readonly onsiteCols: ReadonlyArray<ReadonlyArray<number>>;
   readonly socInitKwh: number;
@@ -205,9 +219,29 @@ export function formulate(h: Horizon, items: ReadonlyArray<Item>, opt: Formulate
   const rowOnsite = new Int32Array(n).fill(-1);
   for (let s = 0; s < n; s++) if (h.onsite[s]!.length) rowOnsite[s] = b.addRow(-Infinity, 0);
 
+  // Battery holds under sold caps: a power row per slot and an energy row per slot of each run.
+  const holdRuns = runsOf(h.flexHoldKw);
+  const minSocKwh = Math.min(bat.minSocFraction * bat.energyKwh, socInit);
+  const rowHoldPower = new Int32Array(n).fill(-1);
+  const rowHoldEnergy = new Int32Array(n).fill(-1);
+  for (const run of holdRuns) {
+    let needKwh = 0;
+    for (const k of run) {
+      needKwh += (h.flexHoldKw[k]! * SLOT_H) / etaD;
+      rowHoldPower[k] = b.addRow(-Infinity, bat.powerKw - h.flexHoldKw[k]!);
+      rowHoldEnergy[k] = b.addRow(minSocKwh + needKwh, Infinity);
+    }
+  }
+  const withRow = (rows: number[], coefs: number[], row: number, coef: number) => {
+    if (row >= 0) {
+      rows.push(row);
+      coefs.push(coef);
+    }
+  };
+
   // Slot columns.
   const cols = { it: new Int32Array(n), site: new Int32Array(n), flex: new Int32Array(n), over: new Int32Array(n), ch: new Int32Array(n), dis: new Int32Array(n), soc: new Int32Array(n) };
-  const minSoc = Math.min(bat.minSocFraction * bat.energyKwh, socInit);
+  const minSoc = minSocKwh;
   const maxSoc = Math.max(bat.maxSocFraction * bat.energyKwh, socInit);
   const terminal = Math.max(minSoc, Math.min(socInit, opt.terminalSocFraction * bat.energyKwh));
   for (let s = 0; s < n; s++) {
@@ -226,12 +260,29 @@ export function formulate(h: Horizon, items: ReadonlyArray<Item>, opt: Formulate
     cols.site[s] = b.addCol(c, 0, softCap, siteRows, siteCoefs);
     cols.flex[s] = b.addCol(c + h.flexBreachPerKwh[s]! * SLOT_H, 0, hardCap - softCap, siteRows, siteCoefs);
     cols.over[s] = b.addCol(c + OVER_PENALTY_PER_KWH * SLOT_H, 0, Infinity, siteRows, siteCoefs);
-    const batRows = [rowSite[s]!, rowSoc[s]!];
-    cols.ch[s] = b.addCol(EPS_BATTERY, 0, bat.powerKw, batRows, [-1, -etaC * SLOT_H]);
-    cols.dis[s] = b.addCol(EPS_BATTERY + (bat.degradationGbpPerMwh / 1000) * SLOT_H, 0, bat.powerKw, batRows, [1, SLOT_H / etaD]);
+    const chRows = [rowSite[s]!, rowSoc[s]!];
+    const chCoefs = [-1, -etaC * SLOT_H];
+    withRow(chRows, chCoefs, rowHoldPower[s]!, -1);
+    cols.ch[s] = b.addCol(EPS_BATTERY, 0, bat.powerKw, chRows, chCoefs);
+    const disRows = [rowSite[s]!, rowSoc[s]!];
+    const disCoefs = [1, SLOT_H / etaD];
+    withRow(disRows, disCoefs, rowHoldPower[s]!, 1);
+    cols.dis[s] = b.addCol(EPS_BATTERY + (bat.degradationGbpPerMwh / 1000) * SLOT_H, 0, bat.powerKw, disRows, disCoefs);
     const socRows = s + 1 < n ? [rowSoc[s]!, rowSoc[s + 1]!] : [rowSoc[s]!];
     const socCoefs = s + 1 < n ? [1, -1] : [1];
+    withRow(socRows, socCoefs, rowHoldEnergy[s]!, 1);
     cols.soc[s] = b.addCol(0, s === n - 1 ? terminal : minSoc, maxSoc, socRows, socCoefs);
+  }
+  const holdShortCols = new Int32Array(n).fill(-1);
+  for (const run of holdRuns) {
+    for (let i = 0; i < run.length; i++) {
+      const k = run[i]!;
+      const rows = [rowHoldPower[k]!];
+      const coefs = [-1];
+      // Held energy unkept in slot k relaxes the energy rows of k and every later slot of the run.
+      for (let j = i; j < run.length; j++) withRow(rows, coefs, rowHoldEnergy[run[j]!]!, SLOT_H / etaD);
+      holdShortCols[k] = b.addCol(FLEX_HOLD_RISK * etaD * h.flexBreachPerKwh[k]! * SLOT_H, 0, h.flexHoldKw[k]!, rows, coefs);
+    }
   }
   const onsiteCols: number[][] = [];
   for (let s = 0; s < n; s++) {
@@ -285,7 +336,22 @@ export function formulate(h: Horizon, items: ReadonlyArray<Item>, opt: Formulate
     runGroups.push({ items: groupItems, slots, cols: gcols, deferCol, unservedCol });
   }
 
-  return { model: b.build(), h, startGroups, runGroups, fixed, fixedLoadKw, cols, carbonSlackCol, onsiteCols, socInitKwh: socInit, etaC, etaD };
+  return { model: b.build(), h, startGroups, runGroups, fixed, fixedLoadKw, cols, carbonSlackCol, holdShortCols, onsiteCols, socInitKwh: socInit, etaC, etaD };
+}
+
+/** Runs of consecutive slots with a positive value, as slot indices. */
+function runsOf(values: Float64Array): number[][] {
+  const runs: number[][] = [];
+  let cur: number[] = [];
+  for (let s = 0; s < values.length; s++) {
+    if (values[s]! > 0) cur.push(s);
+    else if (cur.length) {
+      runs.push(cur);
+      cur = [];
+    }
+  }
+  if (cur.length) runs.push(cur);
+  return runs;
 }
 
 /** Column values for a schedule: the MIP start HiGHS checks and, if feasible, keeps as incumbent. */
@@ -332,6 +398,8 @@ export function hintFromSchedule(f: Formulation, sched: Schedule): Float64Array 
     x[g.unservedCol] = Math.max(0, g.items.length * g.items[0]!.remKwh - total - deferred);
   }
   let soc = f.socInitKwh;
+  const minSoc = Math.min(site.battery.minSocFraction * site.battery.energyKwh, f.socInitKwh);
+  let heldKwh = 0;
   for (let s = 0; s < n; s++) {
     x[f.cols.it[s]!] = it[s]!;
     const ch = sched.chargeKw[s]!;
@@ -340,6 +408,17 @@ export function hintFromSchedule(f: Formulation, sched: Schedule): Float64Array 
     x[f.cols.dis[s]!] = dis;
     soc += SLOT_H * (f.etaC * ch - dis / f.etaD);
     x[f.cols.soc[s]!] = soc;
+    // The hold the schedule leaves unkept: first for power, then for the energy still held.
+    const shortCol = f.holdShortCols[s]!;
+    if (shortCol < 0) heldKwh = 0;
+    else {
+      const hold = f.h.flexHoldKw[s]!;
+      let short = Math.min(hold, Math.max(0, dis - ch + hold - site.battery.powerKw));
+      const need = minSoc + heldKwh + ((hold - short) * SLOT_H) / f.etaD - soc;
+      if (need > 0) short = Math.min(hold, short + (need * f.etaD) / SLOT_H);
+      heldKwh += ((hold - short) * SLOT_H) / f.etaD;
+      x[shortCol] = short;
+    }
     const load = site.pue * it[s]! + ch - dis;
     const cap = Math.max(0, f.h.importCapKw[s]!);
     const soft = Math.min(cap, f.h.flexCapKw[s]!);

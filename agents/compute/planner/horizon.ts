@@ -21,6 +21,8 @@ export interface Horizon {
   /** Soft caps from flexibility sold (≤ importCapKw), and the £/kWh of going above one. */
   readonly flexCapKw: Float64Array;
   readonly flexBreachPerKwh: Float64Array;
+  /** Battery kW held back under a sold cap for arrivals the plan cannot see (≤ the battery's power). */
+  readonly flexHoldKw: Float64Array;
   /**
    * Per slot, the on-site supply cheaper than the grid (by price plus carbon price), cheapest
    * first: the first `kw` of site load in the slot costs `costPerKwh` of the tier instead.
@@ -62,6 +64,7 @@ export function makeHorizon(input: PlanInput, n: number): Horizon {
   const importCapKw = new Float64Array(n);
   const flexCapKw = new Float64Array(n);
   const flexBreachPerKwh = new Float64Array(n);
+  const flexHoldKw = new Float64Array(n);
   let sum = 0;
   for (let s = 0; s < n; s++) {
     price[s] = signalAt(signals.priceGbpPerMwh, off + s);
@@ -70,6 +73,9 @@ export function makeHorizon(input: PlanInput, n: number): Horizon {
     importCapKw[s] = input.importCapKw?.[s] ?? site.importCapKw;
     flexCapKw[s] = Math.max(0, Math.min(importCapKw[s]!, input.flexCapKw?.[s] ?? Infinity));
     flexBreachPerKwh[s] = Math.max(0, (input.flexBreachGbpPerMwh?.[s] ?? 0) / 1000);
+    // A hold only means something where a shortfall costs: it is priced at a share of the breach.
+    const hold = input.flexHoldKw?.[s] ?? 0;
+    flexHoldKw[s] = flexBreachPerKwh[s]! > 0 && hold > 0 ? Math.min(hold, site.battery.powerKw) : 0;
     sum += costPerKwh[s]!;
   }
   const onsite: HorizonOnsiteTier[][] = Array.from({ length: n }, () => []);
@@ -81,7 +87,7 @@ export function makeHorizon(input: PlanInput, n: number): Horizon {
     if (c < costPerKwh[t.slot]! - 1e-12) onsite[t.slot]!.push({ kw: t.kw, price: t.priceGbpPerMwh, intensity: t.intensityGPerKwh, costPerKwh: c });
   }
   for (const tiers of onsite) tiers.sort((a, b) => a.costPerKwh - b.costPerKwh);
-  return { t0, n, site, price, intensity, costPerKwh, importCapKw, flexCapKw, flexBreachPerKwh, onsite, meanCostPerKwh: sum / n };
+  return { t0, n, site, price, intensity, costPerKwh, importCapKw, flexCapKw, flexBreachPerKwh, flexHoldKw, onsite, meanCostPerKwh: sum / n };
 }
 
 /** A non-preemptible job not yet started: choose one start slot. */

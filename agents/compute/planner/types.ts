@@ -48,6 +48,14 @@ export interface PlanInput {
   readonly flexCapKw?: ReadonlyArray<number>;
   readonly flexBreachGbpPerMwh?: ReadonlyArray<number>;
   /**
+   * Per-slot battery kW to hold back under a sold cap (the kW sold): jobs that arrive after the
+   * plan, beyond the room it keeps for them, can take the import over the cap, and only a
+   * battery with the power and energy left can then still deliver. Soft: falling short of the
+   * hold costs a share (FLEX_HOLD_RISK) of the slot's breach price, so the plan spends the held
+   * energy to meet a cap but not on a price spread. Ignored where no breach price is given.
+   */
+  readonly flexHoldKw?: ReadonlyArray<number>;
+  /**
    * Energy on-site assets of outside operators offer (onsite.energy.offered): in each slot the
    * first `kw` of site load may be supplied at the tier's price and carbon instead of the grid's.
    */

@@ -37,6 +37,8 @@ describe('import caps of the flexibility sold', { timeout: 30_000 }, () => {
           const sum = inSlot.reduce((a, o) => a + o.kw, 0);
           const expected = inSlot.length === 0 ? siteCap : Math.min(siteCap, Math.max(0, baselineKw - sum));
           assert.equal(r.caps[i], expected, `slot ${i}`);
+          // The battery holds what was sold in the slot (PlanInput.flexHoldKw).
+          assert.equal(r.soldKw[i], sum, `slot ${i}: kW sold`);
           const worst = inSlot.reduce((a, o) => Math.max(a, o.shortfall), 0);
           assert.equal(r.breach[i], worst > 0 ? Math.max(worst, DELIVERY_PRIORITY_GBP_PER_MWH) : 0);
         }
