@@ -25,7 +25,7 @@ import {
   type ErrorSummary,
 } from '../models/index.ts';
 import { loadCarbonForecaster, loadPriceForecaster, loadRuntimeModel, ModelInputError, naiveRuntimeSeconds, type Forecaster } from '../models/index.ts';
-import { BenchUsageError, checkResultsName, percentile, printTable, writeResults, type Cell } from './report.ts';
+import { BenchUsageError, checkResultsName, parsedArgs, percentile, printTable, writeResults, type Cell } from './report.ts';
 import { EnsembleSeriesForecaster, HISTORY_SLOTS, lstmSeriesForecaster, modelCleanFromMs, DEFAULT_ENSEMBLE_OPTIONS, ensembleHistorySlots, type EnsembleOptions, type SeriesForecaster } from '../agents/grid/index.ts';
 import { monthsBetween, pooledOver, spread, walkForward, type MonthResult } from './_walk-forward.ts';
 
@@ -243,7 +243,7 @@ export async function main(argv: string[]): Promise<void> {
 
 /** The single-quarter rolling-origin evaluation of the bare models (`--fixed`). */
 async function fixedMain(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parsedArgs(() => parseArgs({
     args: argv,
     options: {
       carbon: { type: 'string', default: DATA_FILES.carbonHalfHourly },
@@ -257,7 +257,7 @@ async function fixedMain(argv: string[]): Promise<void> {
       /** Results file name under bench/results/ (so a run on other data keeps the main results). */
       name: { type: 'string', default: 'forecast-fixed' },
     },
-  });
+  }));
   checkResultsName(values.name!);
   const testFromMs = parseInstant('test-from', values['test-from']!);
   const testToMs = parseInstant('test-to', values['test-to']!);
@@ -419,7 +419,7 @@ interface SignalWalk {
  * settings, e.g. the opt-in tracked band (`TRACKED_BAND_OPTIONS`).
  */
 async function walkForwardMain(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parsedArgs(() => parseArgs({
     args: argv,
     options: {
       carbon: { type: 'string', default: DATA_FILES.carbonHalfHourly },
@@ -433,7 +433,7 @@ async function walkForwardMain(argv: string[]): Promise<void> {
       ...Object.fromEntries(TUNINGS.map((t) => [t.flag, { type: 'boolean' as const, default: false }])),
       name: { type: 'string' },
     },
-  });
+  }));
   const month = (flag: string, v: string): number => {
     const ms = Date.parse(`${v}-01T00:00:00Z`);
     if (!/^\d{4}-\d{2}$/.test(v) || !Number.isFinite(ms)) throw new BenchUsageError(`--${flag}: "${v}" is not a month like 2023-07`);

@@ -62,3 +62,17 @@ export function percentile(values: ReadonlyArray<number>, p: number): number {
 export class BenchUsageError extends Error {
   override readonly name = 'BenchUsageError';
 }
+
+/**
+ * `parse()` with node:util parseArgs's own errors (an unknown flag, a flag without its value)
+ * as a BenchUsageError: one line naming the flag, not a stack trace.
+ */
+export function parsedArgs<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    const code = (e as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_') && e instanceof Error) throw new BenchUsageError(e.message);
+    throw e;
+  }
+}
