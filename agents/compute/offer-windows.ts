@@ -1,7 +1,7 @@
 import type { SiteConfig } from './jobs/index.ts';
 import type { PlanResult } from './planner/index.ts';
 import { DAY_MS, HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
-import { arrivalHistory, slotArrivals, type ArrivalHistory } from './expected-arrivals.ts';
+import { arrivalHistory, slotArrivals, type ArrivalHistory, type SlotArrivals } from './expected-arrivals.ts';
 import { flexWindows, type FlexWindow, type FlexWindowOptions } from './flex-windows.ts';
 import { OFFER_SLOTS } from './horizon.ts';
 import type { ComputeState } from './state.ts';
@@ -24,11 +24,18 @@ export function offerWindows(site: SiteConfig, options: FlexWindowOptions, s: Co
     }
     return NaN;
   });
-  const arrivals = result.slots.map((x, i) => (i < OFFER_SLOTS ? slotArrivals(history, t, x.startMs, x.startMs + SLOT_MS) : null));
-  // Slots whose arrivals the site cannot estimate yet (no past day seen): nothing is offered there.
-  const unknown = result.slots.filter((_, i) => arrivals[i] === undefined).map((x) => x.startMs);
-  const expectedKw = result.slots.map((x, i) => (arrivals[i] ? x.siteKw + site.pue * arrivals[i].median : historicalKw[i]!));
-  const highKw = result.slots.map((x, i) => (arrivals[i] ? x.siteKw + site.pue * arrivals[i].max : NaN));
+  // Per slot: the arrivals estimated, 'unknown' (no past day seen: nothing is offered there), or
+  // 'beyond-offers' (no offer reaches the slot: the metered import stands in for the baseline).
+  const arrivals: Array<SlotArrivals | 'unknown' | 'beyond-offers'> = result.slots.map((x, i) => (i < OFFER_SLOTS ? (slotArrivals(history, t, x.startMs, x.startMs + SLOT_MS) ?? 'unknown') : 'beyond-offers'));
+  const unknown = result.slots.filter((_, i) => arrivals[i] === 'unknown').map((x) => x.startMs);
+  const expectedKw = result.slots.map((x, i) => {
+    const a = arrivals[i]!;
+    return typeof a === 'object' ? x.siteKw + site.pue * a.median : historicalKw[i]!;
+  });
+  const highKw = result.slots.map((x, i) => {
+    const a = arrivals[i]!;
+    return typeof a === 'object' ? x.siteKw + site.pue * a.max : NaN;
+  });
   const bat = site.battery;
   const windows = flexWindows(result.flexibility, result.slots, options, expectedKw, highKw, {
     minSocKwh: bat.minSocFraction * bat.energyKwh,
