@@ -46,8 +46,8 @@ const CARBON_CAP_PENALTY = 1;
 /**
  * What a kW of battery hold left unkept costs, as a share of the slot's breach price. Below 1 (×ηd)
  * so that, once a job has arrived and the cap binds, discharging the held energy is cheaper than
- * falling short; high enough (≥ £150/MWh at the breach floor) that the plan does not spend the
- * hold on an ordinary price spread before the window. It stands for the chance that an arrival
+ * falling short; high enough (≈ £135 per MWh of stored energy at the £300 breach floor) that the
+ * plan does not spend the hold on an ordinary price spread before the window. It stands for the chance that an arrival
  * beyond the room kept for the worst past day comes at all; set from that reasoning, not fitted.
  */
 export const FLEX_HOLD_RISK = 0.5;
