@@ -1,0 +1,28 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseArgs } from 'node:util';
+import { BenchUsageError, parsedArgs } from '../../bench/report.ts';
+import { main as flexibility } from '../../bench/flexibility.ts';
+
+// A mistyped flag must stop a benchmark at once with one line naming it (bench/index.ts prints
+// a BenchUsageError's message and exits 2), never run for minutes on defaults or end in a stack trace.
+describe('benchmark usage errors', { timeout: 30_000 }, () => {
+  const opts = { name: { type: 'string' as const } };
+
+  test('parsedArgs turns parseArgs errors into a BenchUsageError naming the flag, and passes others through', () => {
+    assert.throws(() => parsedArgs(() => parseArgs({ args: ['--nmae', 'x'], options: opts, strict: true })), (e: unknown) => e instanceof BenchUsageError && /--nmae/.test(e.message));
+    assert.throws(() => parsedArgs(() => parseArgs({ args: ['--name'], options: opts, strict: true })), (e: unknown) => e instanceof BenchUsageError && /--name/.test(e.message));
+    assert.equal(parsedArgs(() => parseArgs({ args: ['--name', 'x'], options: opts, strict: true })).values.name, 'x');
+    const other = new RangeError('not a usage error');
+    assert.throws(() => parsedArgs(() => { throw other; }), (e: unknown) => e === other);
+  });
+
+  test('the flexibility benchmark refuses a bad flag, week, forecaster or results name before running anything', async () => {
+    const refused = async (argv: string[], pattern: RegExp) =>
+      assert.rejects(flexibility(argv), (e: unknown) => e instanceof BenchUsageError && pattern.test(e.message), argv.join(' '));
+    await refused(['--week', '2023-04-03'], /--week/);
+    await refused(['--weeks', '2023-13-01'], /--weeks: "2023-13-01"/);
+    await refused(['--weeks', 'fresh', '--forecasters', 'lstm,prophet'], /--forecasters: "prophet"/);
+    await refused(['--weeks', 'fresh', '--name', '../outside'], /--name/);
+  });
+});
