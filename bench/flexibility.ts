@@ -42,7 +42,6 @@ const FORECASTERS = ['lstm', 'ensemble', 'ensemble-tracked', 'naive'];
 interface WeekResult {
   readonly week: string;
   readonly forecaster: string;
-  readonly tuning: boolean;
   readonly set: WeekSet;
   readonly orders: number;
   readonly contractedMwh: number;
@@ -92,7 +91,6 @@ export async function main(argv: string[]): Promise<void> {
           results.push({
             week,
             forecaster,
-            tuning: setOf(week) === 'tuning',
             set: setOf(week),
             orders: t.flexOrdersSettled,
             contractedMwh: round3(t.flexContractedMwh),

@@ -37,8 +37,13 @@ export const DEFAULT_FLEX_WINDOWS: FlexWindowOptions = { slotsPerWindow: 2, noti
  * Never negative, never above the baseline. Pure.
  */
 export function firmSlotKw(f: Pick<FlexibilitySlot, 'fromJobsKw' | 'fromBatteryKw'>, batteryEnergyKw: number, arrivalRiskKw: number, baselineKw: number): number {
-  const battery = Math.max(0, Math.min(f.fromBatteryKw, batteryEnergyKw));
+  const battery = firmBatteryKw(f, batteryEnergyKw);
   return Math.max(0, Math.min(baselineKw, battery + Math.max(0, f.fromJobsKw) - Math.max(0, arrivalRiskKw)));
+}
+
+/** The battery's part of a slot's firm kW: its headroom, as far as the energy lasts. */
+function firmBatteryKw(f: Pick<FlexibilitySlot, 'fromBatteryKw'>, batteryEnergyKw: number): number {
+  return Math.max(0, Math.min(f.fromBatteryKw, batteryEnergyKw));
 }
 
 export interface PastJob {
@@ -146,7 +151,7 @@ export function flexWindows(
       const energyKw = batteryEnergyKw - slots[s + k]!.dischargeKw;
       const firm = firmSlotKw(f, energyKw, arrivalRiskKw, base);
       kw = Math.min(kw, Math.min(firm, f.sheddableKw));
-      batteryKw = Math.min(batteryKw, Math.max(0, Math.min(f.fromBatteryKw, energyKw)));
+      batteryKw = Math.min(batteryKw, firmBatteryKw(f, energyKw));
       cost = Math.max(cost, f.marginalCostGbpPerMwh);
       risk = Math.max(risk, shortfallRisk(f.fromJobsKw + f.fromBatteryKw, arrivalRiskKw));
     }

@@ -53,9 +53,9 @@ export async function planSite(deps: ComputeDeciderDeps, s: ComputeState, req: P
   const arrivals = arrivalHistory(s, t);
   const room = arrivalRoomKw(arrivals, t, HORIZON_SLOTS, SLOT_MS, site.pue, s.caps.values());
   const { caps, breach, soldKw, orders } = flexCapsFor({ t0Ms: t, slots: HORIZON_SLOTS, slotMs: SLOT_MS, siteImportCapKw: site.importCapKw, windows: s.caps.values(), arrivalRoomKw: room });
-  // A sale is also insured with the battery: the plan holds the kW sold for the window, to
-  // discharge if a job arrives beyond that room (see PlanInput.flexHoldKw).
   const onsite = onsiteTiers({ t0Ms: t, slots: HORIZON_SLOTS, slotMs: SLOT_MS, offers: s.onsiteOffers.values(), batteries: s.onsiteBatteries });
+  // A sale is also insured with the battery: the plan holds the kW sold (flexHoldKw) for the
+  // window, to discharge if a job arrives beyond that room.
   const { result, note } = await deps.planner.plan(
     { nowMs: t, site, jobs, signals, batterySocKwh: socKwh, flexCapKw: caps, flexBreachGbpPerMwh: breach, flexHoldKw: soldKw, ...(onsite.length ? { onsite } : {}) },
     deps.log,

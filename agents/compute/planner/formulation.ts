@@ -47,8 +47,9 @@ const CARBON_CAP_PENALTY = 1;
  * What a kW of battery hold left unkept costs, as a share of the slot's breach price. Below 1 (×ηd)
  * so that, once a job has arrived and the cap binds, discharging the held energy is cheaper than
  * falling short; high enough (≈ £135 per MWh of stored energy at the £300 breach floor) that the
- * plan does not spend the hold on an ordinary price spread before the window. It stands for the chance that an arrival
- * beyond the room kept for the worst past day comes at all; set from that reasoning, not fitted.
+ * plan does not spend the hold on an ordinary price spread before the window. It stands for the
+ * chance that an arrival beyond the room kept for the worst past day comes at all; set from that
+ * reasoning, not fitted.
  */
 export const FLEX_HOLD_RISK = 0.5;
 
@@ -84,6 +85,8 @@ export interface Formulation {
   /** Per slot, one column per on-site tier (h.onsite[s][k]); empty where none is offered. */
   readonly onsiteCols: ReadonlyArray<ReadonlyArray<number>>;
   readonly socInitKwh: number;
+  /** The SoC floor: the battery's minimum, or the start where that is lower. */
+  readonly minSocKwh: number;
   readonly etaC: number;
   readonly etaD: number;
 }
@@ -221,7 +224,7 @@ export function formulate(h: Horizon, items: ReadonlyArray<Item>, opt: Formulate
 
   // Battery holds under sold caps: a power row per slot and an energy row per slot of each run.
   const holdRuns = runsOf(h.flexHoldKw);
-  const minSocKwh = Math.min(bat.minSocFraction * bat.energyKwh, socInit);
+  const minSoc = Math.min(bat.minSocFraction * bat.energyKwh, socInit);
   const rowHoldPower = new Int32Array(n).fill(-1);
   const rowHoldEnergy = new Int32Array(n).fill(-1);
   for (const run of holdRuns) {
@@ -229,7 +232,7 @@ export function formulate(h: Horizon, items: ReadonlyArray<Item>, opt: Formulate
     for (const k of run) {
       needKwh += (h.flexHoldKw[k]! * SLOT_H) / etaD;
       rowHoldPower[k] = b.addRow(-Infinity, bat.powerKw - h.flexHoldKw[k]!);
-      rowHoldEnergy[k] = b.addRow(minSocKwh + needKwh, Infinity);
+      rowHoldEnergy[k] = b.addRow(minSoc + needKwh, Infinity);
     }
   }
   const withRow = (rows: number[], coefs: number[], row: number, coef: number) => {
@@ -241,7 +244,6 @@ export function formulate(h: Horizon, items: ReadonlyArray<Item>, opt: Formulate
 
   // Slot columns.
   const cols = { it: new Int32Array(n), site: new Int32Array(n), flex: new Int32Array(n), over: new Int32Array(n), ch: new Int32Array(n), dis: new Int32Array(n), soc: new Int32Array(n) };
-  const minSoc = minSocKwh;
   const maxSoc = Math.max(bat.maxSocFraction * bat.energyKwh, socInit);
   const terminal = Math.max(minSoc, Math.min(socInit, opt.terminalSocFraction * bat.energyKwh));
   for (let s = 0; s < n; s++) {
@@ -336,7 +338,7 @@ export function formulate(h: Horizon, items: ReadonlyArray<Item>, opt: Formulate
     runGroups.push({ items: groupItems, slots, cols: gcols, deferCol, unservedCol });
   }
 
-  return { model: b.build(), h, startGroups, runGroups, fixed, fixedLoadKw, cols, carbonSlackCol, holdShortCols, onsiteCols, socInitKwh: socInit, etaC, etaD };
+  return { model: b.build(), h, startGroups, runGroups, fixed, fixedLoadKw, cols, carbonSlackCol, holdShortCols, onsiteCols, socInitKwh: socInit, minSocKwh: minSoc, etaC, etaD };
 }
 
 /** Runs of consecutive slots with a positive value, as slot indices. */
@@ -398,7 +400,6 @@ export function hintFromSchedule(f: Formulation, sched: Schedule): Float64Array 
     x[g.unservedCol] = Math.max(0, g.items.length * g.items[0]!.remKwh - total - deferred);
   }
   let soc = f.socInitKwh;
-  const minSoc = Math.min(site.battery.minSocFraction * site.battery.energyKwh, f.socInitKwh);
   let heldKwh = 0;
   for (let s = 0; s < n; s++) {
     x[f.cols.it[s]!] = it[s]!;
@@ -414,7 +415,7 @@ export function hintFromSchedule(f: Formulation, sched: Schedule): Float64Array 
     else {
       const hold = f.h.flexHoldKw[s]!;
       let short = Math.min(hold, Math.max(0, dis - ch + hold - site.battery.powerKw));
-      const need = minSoc + heldKwh + ((hold - short) * SLOT_H) / f.etaD - soc;
+      const need = f.minSocKwh + heldKwh + ((hold - short) * SLOT_H) / f.etaD - soc;
       if (need > 0) short = Math.min(hold, short + (need * f.etaD) / SLOT_H);
       heldKwh += ((hold - short) * SLOT_H) / f.etaD;
       x[shortCol] = short;

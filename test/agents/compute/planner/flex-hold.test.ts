@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { siteConfig } from '../../../../agents/compute/jobs/index.ts';
-import { plan, validatePlan, type PlanInput, type PlanJob } from '../../../../agents/compute/planner/index.ts';
+import { makeHorizon, plan, validatePlan, type PlanInput, type PlanJob } from '../../../../agents/compute/planner/index.ts';
 
 // A battery held for a sold window (PlanInput.flexHoldKw): the plan keeps the power and energy
 // to cover the kW sold until the window, and spends them there when a job arrives.
@@ -75,6 +75,9 @@ test('a hold is ignored where no shortfall price holds the slot, and never above
   const noBreach = await plan({ ...i, flexBreachGbpPerMwh: Array(N).fill(0), flexHoldKw: Array(N).fill(300) }, opts);
   const free = await plan(i, opts);
   assert.equal(socAtWindow(noBreach).toFixed(3), socAtWindow(free).toFixed(3));
+  // (A hold priced at a share of a zero breach costs nothing anyway: the horizon is where it is dropped.)
+  assert.deepEqual([...makeHorizon({ ...i, flexBreachGbpPerMwh: Array(N).fill(0), flexHoldKw: Array(N).fill(300) }, N).flexHoldKw], Array(N).fill(0));
+  assert.deepEqual([...makeHorizon(input(150, 5000, base), N).flexHoldKw], [0, 0, 0, 0, 500, 500, 0, 0]);
   // A hold of 5 MW on a 500 kW battery is a 500 kW hold: the model stays feasible and keeps what it can.
   const big = await plan(input(150, 5000, base), opts);
   assert.deepEqual(validatePlan(big, base, site, i.signals, { batterySocKwh: 500 }), []);
