@@ -6,9 +6,9 @@
  * 48 h instead; only months after their fitting and validation data (2023-08, 2023-09) are out
  * of sample, and the bench refuses earlier ones. `--forecast ensemble`: what the grid agent
  * ships (agents/grid/ensemble-forecaster.ts: the LSTM with robust baselines, weights and
- * conformal bands refitted on the 28 days before each decision), same months; no warm start
+ * conformal bands refitted on the 28 days before each decision), on every month; no warm start
  * from a fit file (that was fitted on data these months may hold), the LSTM admitted only from
- * the end of its validation data.
+ * the end of its validation data (before then the ensemble is the baselines alone).
  *
  * Honest out-of-sample evaluation of the schedule, month by month: for each test month the
  * forecast and the long-range estimate are built only from data before each decision, nothing
@@ -34,7 +34,8 @@ import { generateWorkload, loadTraceStats } from '../../sim/workload/index.ts';
 import { type BandPoint, type PlanOptions, type Signals, extendBands, quantileWeightedCost, sharedSolverWorker } from '../../agents/compute/planner/index.ts';
 import { type SimResult, bestWindowPolicy, oraclePolicy, plannerPolicy, runOnArrivalPolicy, simulate } from '../../sim/policies/index.ts';
 import { readFileSync } from 'node:fs';
-import { printTable, writeResults } from '../report.ts';
+import { parseArgs } from 'node:util';
+import { BenchUsageError, parsedArgs, printTable, writeResults } from '../report.ts';
 import { HISTORY_SLOTS, loadGridForecaster, type SeriesForecaster } from '../../agents/grid/index.ts';
 import { DAY_MS, HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 
@@ -42,9 +43,58 @@ const DAY = 48;
 const LEADS = 96;
 const COVER_SLOTS = 336;
 
-function arg(argv: string[], name: string, dflt?: string): string | undefined {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : dflt;
+const MONTHS = ['2023-02', '2023-03', '2023-04', '2023-05', '2023-06', '2023-07', '2023-08', '2023-09'];
+const FORECASTS = ['sty', 'lstm', 'ensemble'] as const;
+type ForecastKind = (typeof FORECASTS)[number];
+
+interface WalkForwardArgs {
+  readonly months: string[];
+  readonly daysPerMonth: number;
+  readonly jobsPerDay: number;
+  readonly seed: string;
+  readonly policies: string[] | undefined;
+  readonly forecast: ForecastKind;
+  readonly write: boolean;
+}
+
+/**
+ * The walk-forward's flags, checked before anything runs: a mistyped flag or a month the
+ * chosen forecast has seen is a one-line BenchUsageError (exit 2), not minutes on defaults.
+ */
+export function walkForwardArgs(argv: string[]): WalkForwardArgs {
+  const { values: v } = parsedArgs(() =>
+    parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'walk-forward': { type: 'boolean' },
+        months: { type: 'string', default: MONTHS.join(',') },
+        'days-per-month': { type: 'string', default: '7' },
+        'jobs-per-day': { type: 'string', default: '200' },
+        seed: { type: 'string', default: '1' },
+        policies: { type: 'string' },
+        forecast: { type: 'string', default: 'sty' },
+        'no-write': { type: 'boolean', default: false },
+      },
+    }),
+  );
+  const forecast = v.forecast as ForecastKind;
+  if (!FORECASTS.includes(forecast)) throw new BenchUsageError(`--forecast: "${v.forecast}" is not one of ${FORECASTS.join(', ')}`);
+  const daysPerMonth = Number(v['days-per-month']);
+  if (!(Number.isInteger(daysPerMonth) && daysPerMonth >= 1 && daysPerMonth <= 28)) throw new BenchUsageError(`--days-per-month: "${v['days-per-month']}" is not a whole number of days 1 … 28`);
+  const jobsPerDay = Number(v['jobs-per-day']);
+  if (!(Number.isInteger(jobsPerDay) && jobsPerDay >= 1)) throw new BenchUsageError(`--jobs-per-day: "${v['jobs-per-day']}" is not a whole number ≥ 1`);
+  const months = v.months.split(',').map((m) => m.trim());
+  for (const m of months) {
+    if (!MONTHS.includes(m)) throw new BenchUsageError(`--months: "${m}" is not a month with 28 days of history inside 2023-02 … 2023-09 (like 2023-05)`);
+    // The bare LSTMs saw every month before August; the ensemble admits its LSTM member only
+    // from the end of that member's validation data (outOfSampleOnly), so before then it is
+    // the baselines alone and out of sample in every month.
+    if (forecast === 'lstm' && m < '2023-08') throw new BenchUsageError(`--months: ${m} is inside the LSTMs' fitting or validation data; with --forecast lstm only 2023-08 and 2023-09 are out of sample (--forecast ensemble runs on every month)`);
+  }
+  const policies = v.policies?.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+  return { months, daysPerMonth, jobsPerDay, seed: v.seed, policies, forecast, write: !v['no-write'] };
 }
 
 function fill(a: Float64Array): Float64Array {
@@ -89,10 +139,9 @@ interface MonthResult {
 const share = (base: number, pol: number, orc: number): number | null => (Math.abs(base - orc) < 1e-9 ? null : (base - pol) / (base - orc));
 
 export async function walkForward(argv: string[]): Promise<void> {
-  const months = (arg(argv, 'months', '2023-02,2023-03,2023-04,2023-05,2023-06,2023-07,2023-08,2023-09')!).split(',');
-  const daysPer = Number(arg(argv, 'days-per-month', '7'));
-  const jobsPerDay = Number(arg(argv, 'jobs-per-day', '200'));
-  if (!(daysPer >= 1 && daysPer <= 28)) throw new Error('--days-per-month must be 1 … 28');
+  const a = walkForwardArgs(argv);
+  const { months, jobsPerDay } = a;
+  const daysPer = a.daysPerMonth;
   const site = DEFAULT_SITE;
   const dataFrom = Date.parse('2023-01-01T00:00:00Z');
   const dataTo = Date.parse('2023-10-01T00:00:00Z');
@@ -101,7 +150,7 @@ export async function walkForward(argv: string[]): Promise<void> {
   const planOptions: PlanOptions = { deterministic: true, fullEveryMs: 0 };
   const traces = loadTraceStats();
   const results: MonthResult[] = [];
-  const wanted = arg(argv, 'policies')?.split(',');
+  const wanted = a.policies;
   const rowsOfMonth = (m: MonthResult) => m.policies.map((p) => ({ policy: p.policy, 'energy £': Math.round(p.energyCostGbp), 'carbon t': Number(p.carbonT.toFixed(2)), 'misses (feasible)': p.missesFeasibleOnArrival }));
   const report = (final: boolean): void => {
     const rowsOf = (label: string, ms: MonthResult[]) => {
@@ -126,7 +175,7 @@ export async function walkForward(argv: string[]): Promise<void> {
       });
     };
     const rows = [...results.flatMap((m) => rowsOf(`${m.month}${m.inSample ? ' (tuning month)' : ''}`, [m])), ...rowsOf('pooled, out of sample', results.filter((m) => !m.inSample)), ...rowsOf('pooled, all', results)];
-    if (final) printTable(`Schedule walk-forward: ${daysPer} days from the 1st of each month, ${jobsPerDay} deferrable jobs/day; forecast: ${fk === 'ensemble' ? 'the shipped ensemble (LSTM + baselines, 0–48 h)' : lstm ? 'carbon and price LSTMs (0–48 h)' : 'same-time-yesterday + past-error bands'}, long-range seasonal profile beyond 48 h; share of the perfect-foresight oracle's saving vs run on arrival`, rows);
+    if (final) printTable(`Schedule walk-forward: ${daysPer} days from the 1st of each month, ${jobsPerDay} deferrable jobs/day; forecast: ${fk === 'ensemble' ? 'the shipped ensemble (baselines, and the LSTM from the end of its validation data; 0–48 h)' : lstm ? 'carbon and price LSTMs (0–48 h)' : 'same-time-yesterday + past-error bands'}, long-range seasonal profile beyond 48 h; share of the perfect-foresight oracle's saving vs run on arrival`, rows);
     const byMonth = results.map((m) => {
       const r = rowsOf(m.month, [m]);
       const pl = r.find((x) => x.policy === 'planner');
@@ -139,7 +188,7 @@ export async function walkForward(argv: string[]): Promise<void> {
       } : null;
       return { month: m.month, inSample: m.inSample, days: m.days, jobs: m.jobs, policies: m.policies, rows: r, targetsMet: met };
     });
-    if (argv.includes('--no-write')) return;
+    if (!a.write) return;
     // The full-period run's results (plain `schedule`) stay in the file beside the walk-forward.
     let previous: Record<string, unknown> = {};
     try {
@@ -162,8 +211,7 @@ export async function walkForward(argv: string[]): Promise<void> {
       },
     });
   };
-  const fk = arg(argv, 'forecast', 'sty')!;
-  if (fk !== 'sty' && fk !== 'lstm' && fk !== 'ensemble') throw new Error('--forecast must be sty, lstm or ensemble');
+  const fk = a.forecast;
   const lstm = fk === 'lstm' ? await loadGridForecaster({ ensemble: false }) : fk === 'ensemble' ? await loadGridForecaster({ warmStart: false, outOfSampleOnly: true }) : null;
   // The grid agent's forecaster as it ships, minus the warm start from the fit file, each LSTM
   // admitted only from the end of its validation data. A model that will not load fails the
@@ -173,19 +221,22 @@ export async function walkForward(argv: string[]): Promise<void> {
   await sharedSolverWorker().warmUp();
   for (const m of months) {
     const startMs = Date.parse(`${m}-01T00:00:00Z`);
-    if (!Number.isFinite(startMs) || startMs < dataFrom + 28 * DAY_MS || startMs >= dataTo) throw new Error(`--months: ${m} is not a month with 28 days of history inside 2023-02 … 2023-09`);
     const slots = daysPer * DAY;
     const off = (startMs - dataFrom) / SLOT_MS;
-    const jobs = generateWorkload({ seed: `walk-forward-${m}-${arg(argv, 'seed', '1')}`, startMs, days: daysPer, jobsPerDay, targetUtilisation: 0.5 }, traces).jobs.filter((j) => validateJob(j, site).length === 0);
+    const jobs = generateWorkload({ seed: `walk-forward-${m}-${a.seed}`, startMs, days: daysPer, jobsPerDay, targetUtilisation: 0.5 }, traces).jobs.filter((j) => validateJob(j, site).length === 0);
     const actual: Signals = { startMs, priceGbpPerMwh: Array.from(price.subarray(off)), intensityGPerKwh: Array.from(carbon.subarray(off)) };
     const bandCache = new Map<number, { p: Array<{ lo: number; hi: number }>; c: Array<{ lo: number; hi: number }> }>();
     const lstmCache = new Map<number, { price: BandPoint[]; carbon: BandPoint[] }>();
     if (lstm) {
-      if (startMs < Date.parse('2023-08-01T00:00:00Z')) throw new Error(`--forecast ${fk}: ${m} is inside the LSTMs' fitting or validation data; only 2023-08 and 2023-09 are out of sample`);
       for (let k = 0; k < slots + 4 * DAY; k++) {
         const t = startMs + k * SLOT_MS;
         const i = (t - dataFrom) / SLOT_MS;
-        const h = (x: Float64Array, n: number) => ({ fromMs: t - n * SLOT_MS, values: Array.from(x.subarray(i - n, i), (v) => (Number.isFinite(v) ? v : null)) });
+        // History as far back as the forecaster asks, but not before the data's first half-hour
+        // (a month early in the data gives the ensemble a shorter first window).
+        const h = (x: Float64Array, n: number) => {
+          const from = Math.max(0, i - n);
+          return { fromMs: dataFrom + from * SLOT_MS, values: Array.from(x.subarray(from, i), (v) => (Number.isFinite(v) ? v : null)) };
+        };
         const c = await lstm.carbon.forecast(h(carbon, historyOf(lstm.carbon)), t);
         const p = await lstm.price.forecast(h(price, historyOf(lstm.price)), t);
         lstmCache.set(t, { price: [...p.points], carbon: [...c.points] });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { parseArgs } from 'node:util';
 import { BenchUsageError, parsedArgs } from '../../bench/report.ts';
 import { main as flexibility } from '../../bench/flexibility.ts';
+import { walkForwardArgs } from '../../bench/cases/walk-forward.ts';
 
 // A mistyped flag must stop a benchmark at once with one line naming it (bench/index.ts prints
 // a BenchUsageError's message and exits 2), never run for minutes on defaults or end in a stack trace.
@@ -24,5 +25,21 @@ describe('benchmark usage errors', { timeout: 30_000 }, () => {
     await refused(['--weeks', '2023-13-01'], /--weeks: "2023-13-01"/);
     await refused(['--weeks', 'fresh', '--forecasters', 'lstm,prophet'], /--forecasters: "prophet"/);
     await refused(['--weeks', 'fresh', '--name', '../outside'], /--name/);
+  });
+
+  test('the schedule walk-forward refuses a bad flag, month, forecast or count, and a month the bare LSTMs saw', () => {
+    const refused = (argv: string[], pattern: RegExp) =>
+      assert.throws(() => walkForwardArgs(['--walk-forward', ...argv]), (e: unknown) => e instanceof BenchUsageError && pattern.test(e.message), argv.join(' '));
+    refused(['--month', '2023-05'], /--month/);
+    refused(['--months', '2023-13'], /--months: "2023-13"/);
+    refused(['--months', '2023-01'], /--months: "2023-01"/);
+    refused(['--forecast', 'prophet'], /--forecast: "prophet"/);
+    refused(['--days-per-month', '0'], /--days-per-month/);
+    refused(['--jobs-per-day', 'many'], /--jobs-per-day/);
+    refused(['--forecast', 'lstm', '--months', '2023-08,2023-07'], /--months: 2023-07 is inside the LSTMs' fitting or validation data/);
+    // The ensemble admits its LSTM only after the LSTM's validation data: every month is out of sample.
+    const a = walkForwardArgs(['--walk-forward', '--forecast', 'ensemble', '--months', '2023-02,2023-09', '--days-per-month', '2', '--no-write']);
+    assert.deepEqual([a.forecast, a.months, a.daysPerMonth, a.jobsPerDay, a.seed, a.write], ['ensemble', ['2023-02', '2023-09'], 2, 200, '1', false]);
+    assert.equal(walkForwardArgs(['--walk-forward']).months.length, 8);
   });
 });
