@@ -19,7 +19,8 @@ import { Relay } from '../core/runtime/index.ts';
 import { silentLogger } from '../core/log/index.ts';
 import { isOneOf, type NewEvent } from '../core/envelope/index.ts';
 import { JobStarted } from '../schemas/index.ts';
-import { formatNumber, printTable, writeResults, type Cell } from './report.ts';
+import { parseArgs } from 'node:util';
+import { BenchUsageError, formatNumber, parsedArgs, printTable, writeResults, type Cell } from './report.ts';
 import { sqliteFloor, type FloorMeasured, type SqliteFloor } from './sqlite-floor.ts';
 
 interface Args {
@@ -37,42 +38,48 @@ interface Args {
   skipEmbedded: boolean;
 }
 
-function parseArgs(argv: string[]): Args {
-  const a: Args = { events: 20_000, batch: 1, window: 256, embeddedWindows: [1, 64], signing: ['main-thread', 'auto'], repeat: 1, nats: process.env['NATS_URL'] ?? '127.0.0.1:4222', skipNats: false, skipEmbedded: false };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    const v = argv[i + 1];
-    if (k === '--events') {
-      a.events = Number(v);
-      i++;
-    } else if (k === '--batch') {
-      a.batch = Number(v);
-      i++;
-    } else if (k === '--window') {
-      a.window = Number(v);
-      i++;
-    } else if (k === '--embedded-windows') {
-      a.embeddedWindows = String(v).split(',').map(Number);
-      i++;
-    } else if (k === '--signing') {
-      a.signing = String(v).split(',') as SigningMode[];
-      i++;
-    } else if (k === '--repeat') {
-      a.repeat = Number(v);
-      i++;
-    } else if (k === '--nats') {
-      a.nats = String(v);
-      i++;
-    } else if (k === '--skip-nats') a.skipNats = true;
-    else if (k === '--skip-embedded') a.skipEmbedded = true;
-    else throw new Error(`unknown option ${k}; options: --events N --batch K --window W --embedded-windows 1,64 --signing main-thread,auto,worker --repeat N --nats URL --skip-nats --skip-embedded`);
-  }
-  if (!(a.events > 0) || !(a.batch > 0)) throw new Error('--events and --batch must be positive');
-  if (a.embeddedWindows.length === 0 || !a.embeddedWindows.every((w) => Number.isInteger(w) && w > 0)) throw new Error('--embedded-windows takes positive integers, e.g. 1,64');
-  if (!(Number.isInteger(a.repeat) && a.repeat >= 1)) throw new Error('--repeat takes a positive integer');
-  if (a.signing.length === 0 || !a.signing.every((m) => ['main-thread', 'auto', 'worker'].includes(m))) throw new Error('--signing takes main-thread, auto and/or worker, e.g. main-thread,auto');
-  return a;
+/** The runtime benchmark's flags, checked before anything runs (a usage error is one line, exit 2). */
+export function runtimeArgs(argv: string[]): Args {
+  const { values: v } = parsedArgs(() =>
+    parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        events: { type: 'string', default: '20000' },
+        batch: { type: 'string', default: '1' },
+        window: { type: 'string', default: '256' },
+        'embedded-windows': { type: 'string', default: '1,64' },
+        signing: { type: 'string', default: 'main-thread,auto' },
+        repeat: { type: 'string', default: '1' },
+        nats: { type: 'string', default: process.env['NATS_URL'] ?? '127.0.0.1:4222' },
+        'skip-nats': { type: 'boolean', default: false },
+        'skip-embedded': { type: 'boolean', default: false },
+      },
+    }),
+  );
+  const whole = (flag: string, text: string): number => {
+    const n = Number(text);
+    if (!(Number.isInteger(n) && n > 0)) throw new BenchUsageError(`--${flag}: "${text}" is not a whole number ≥ 1`);
+    return n;
+  };
+  const embeddedWindows = v['embedded-windows'].split(',').map((w) => whole('embedded-windows', w.trim()));
+  const signing = v.signing.split(',').map((m) => m.trim());
+  for (const m of signing) if (!SIGNING.includes(m as SigningMode)) throw new BenchUsageError(`--signing: "${m}" is not one of ${SIGNING.join(', ')}`);
+  return {
+    events: whole('events', v.events),
+    batch: whole('batch', v.batch),
+    window: whole('window', v.window),
+    embeddedWindows,
+    signing: signing as SigningMode[],
+    repeat: whole('repeat', v.repeat),
+    nats: v.nats,
+    skipNats: v['skip-nats'],
+    skipEmbedded: v['skip-embedded'],
+  };
 }
+
+const SIGNING: ReadonlyArray<SigningMode> = ['main-thread', 'auto', 'worker'];
 
 let seq = 0;
 /** A realistic small event (~300 bytes of JSON). */
@@ -392,7 +399,7 @@ function machineSpeed(): { ed25519SignUs: number; sha256EventUs: number } {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const a = parseArgs(argv);
+  const a = runtimeArgs(argv);
   const rows: Array<Record<string, Cell>> = [];
   const loadAtStart = loadavg().map(round1);
   const results: Record<string, unknown> = { args: a, loadAverageAtStart: loadAtStart };

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { BenchUsageError, parsedArgs } from '../../bench/report.ts';
 import { main as flexibility } from '../../bench/flexibility.ts';
 import { walkForwardArgs } from '../../bench/cases/walk-forward.ts';
+import { runtimeArgs } from '../../bench/runtime.ts';
 
 // A mistyped flag must stop a benchmark at once with one line naming it (bench/index.ts prints
 // a BenchUsageError's message and exits 2), never run for minutes on defaults or end in a stack trace.
@@ -41,5 +42,19 @@ describe('benchmark usage errors', { timeout: 30_000 }, () => {
     const a = walkForwardArgs(['--walk-forward', '--forecast', 'ensemble', '--months', '2023-02,2023-09', '--days-per-month', '2', '--no-write']);
     assert.deepEqual([a.forecast, a.months, a.daysPerMonth, a.jobsPerDay, a.seed, a.write], ['ensemble', ['2023-02', '2023-09'], 2, 200, '1', false]);
     assert.equal(walkForwardArgs(['--walk-forward']).months.length, 8);
+  });
+
+  test('the runtime benchmark refuses a bad flag, count or signing mode, and keeps its defaults', () => {
+    const refused = (argv: string[], pattern: RegExp) => assert.throws(() => runtimeArgs(argv), (e: unknown) => e instanceof BenchUsageError && pattern.test(e.message), argv.join(' '));
+    refused(['--repeats', '3'], /--repeats/);
+    refused(['--repeat'], /--repeat/);
+    refused(['--events', '0'], /--events: "0"/);
+    refused(['--events', '1e3.5'], /--events/);
+    refused(['--embedded-windows', '1,x'], /--embedded-windows: "x"/);
+    refused(['--signing', 'main-thread,gpu'], /--signing: "gpu"/);
+    const d = runtimeArgs([]);
+    assert.deepEqual([d.events, d.batch, d.window, d.embeddedWindows, d.signing, d.repeat, d.skipNats, d.skipEmbedded], [20_000, 1, 256, [1, 64], ['main-thread', 'auto'], 1, false, false]);
+    const a = runtimeArgs(['--events', '5000', '--embedded-windows', '1', '--signing', 'worker', '--repeat', '3', '--skip-nats']);
+    assert.deepEqual([a.events, a.embeddedWindows, a.signing, a.repeat, a.skipNats], [5000, [1], ['worker'], 3, true]);
   });
 });
