@@ -25,7 +25,8 @@ import { runSimulation } from '../sim/index.ts';
 import { siteConfig } from '../agents/compute/jobs/index.ts';
 import { NatsCluster } from '../deploy/local/index.ts';
 import { NatsServerProcess } from '../deploy/local/index.ts';
-import { percentile, printTable, writeResults, type Cell } from './report.ts';
+import { parseArgs } from 'node:util';
+import { BenchUsageError, parsedArgs, percentile, printTable, writeResults, type Cell } from './report.ts';
 import { DAY_MS } from '../core/time/index.ts';
 
 interface Args {
@@ -37,18 +38,29 @@ interface Args {
   write: boolean;
 }
 
-function parse(argv: string[]): Args {
-  const num = (name: string, dflt: number) => {
-    const i = argv.indexOf(`--${name}`);
-    if (i < 0) return dflt;
-    const v = Number(argv[i + 1]);
-    if (!Number.isFinite(v) || v < 0) {
-      console.error(`--${name} must be a number >= 0, got ${JSON.stringify(argv[i + 1])}`);
-      process.exit(2);
-    }
-    return v;
+/** The cluster benchmark's flags, checked before any server starts (a usage error is one line, exit 2). */
+export function clusterArgs(argv: string[]): Args {
+  const { values: v } = parsedArgs(() =>
+    parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        events: { type: 'string', default: '20000' },
+        batch: { type: 'string', default: '4' },
+        window: { type: 'string', default: '32' },
+        kills: { type: 'string', default: '5' },
+        'soak-minutes': { type: 'string', default: '0' },
+        'no-write': { type: 'boolean', default: false },
+      },
+    }),
+  );
+  const num = (name: 'events' | 'batch' | 'window' | 'kills' | 'soak-minutes'): number => {
+    const n = Number(v[name]);
+    if (!(Number.isFinite(n) && n >= 0)) throw new BenchUsageError(`--${name}: "${v[name]}" is not a number ≥ 0`);
+    return n;
   };
-  return { events: num('events', 20_000), batch: num('batch', 4), window: num('window', 32), kills: num('kills', 5), soakMinutes: num('soak-minutes', 0), write: !argv.includes('--no-write') };
+  return { events: num('events'), batch: num('batch'), window: num('window'), kills: num('kills'), soakMinutes: num('soak-minutes'), write: !v['no-write'] };
 }
 
 let seq = 0;
@@ -177,7 +189,7 @@ async function soak(cluster: NatsCluster, minutes: number): Promise<{ samples: S
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const a = parse(argv);
+  const a = clusterArgs(argv);
   const load0 = loadavg()[0]!;
   const single = await NatsServerProcess.start();
   const cluster = await NatsCluster.start();

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- simulate [--days 7] [--seed 42] [--bus memory|nats] [--store sqlite|jetstream|postgres]` (postgres: CACO_DATABASE_URL)
+ * `npm run bench -- simulate [--days 7] [--seed 42] [--from 2023-07-03] [--bus memory|nats] [--store sqlite|jetstream|postgres]` (postgres: CACO_DATABASE_URL)
  *
  * The default seven-day simulation, timed: wall seconds and events/s (target ≤ 60 s on the
  * 2-core machine). Baselines are left out: they are the schedule benchmark's business.
@@ -10,17 +10,37 @@ import { join } from 'node:path';
 import { runSimulation } from '../sim/index.ts';
 import { siteConfig } from '../agents/compute/jobs/index.ts';
 import { loadConfig } from '../core/config/index.ts';
-import { printTable, writeResults } from './report.ts';
+import { parseArgs } from 'node:util';
+import { BenchUsageError, parsedArgs, printTable, writeResults } from './report.ts';
 import { cacoTotals, flexSummary } from '../sim/index.ts';
 
+/** The simulation benchmark's flags, checked before anything runs (bus and store names are checked by loadConfig). */
+export function simulateArgs(argv: string[]): { days: number; seed: string; fromMs: number; bus: string; store: string } {
+  const { values: v } = parsedArgs(() =>
+    parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        days: { type: 'string', default: '7' },
+        seed: { type: 'string', default: '42' },
+        from: { type: 'string', default: '2023-07-03' },
+        bus: { type: 'string', default: 'memory' },
+        store: { type: 'string', default: 'sqlite' },
+      },
+    }),
+  );
+  const days = Number(v.days);
+  if (!(Number.isInteger(days) && days >= 1)) throw new BenchUsageError(`--days: "${v.days}" is not a whole number of days ≥ 1`);
+  const fromMs = /^\d{4}-\d{2}-\d{2}$/.test(v.from) ? Date.parse(`${v.from}T00:00:00Z`) : NaN;
+  if (!Number.isFinite(fromMs) || new Date(fromMs).toISOString().slice(0, 10) !== v.from) throw new BenchUsageError(`--from: "${v.from}" is not a date like 2023-07-03`);
+  return { days, seed: v.seed, fromMs, bus: v.bus, store: v.store };
+}
+
 export async function main(argv: string[]): Promise<void> {
-  const opt = (name: string, dflt: string) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 && argv[i + 1] ? argv[i + 1]! : dflt;
-  };
-  const days = Number(opt('days', '7'));
-  const seed = opt('seed', '42');
-  const config = loadConfig({ env: { ...process.env, CACO_BUS: opt('bus', 'memory'), CACO_STORE: opt('store', 'sqlite'), LOG_LEVEL: 'error' } });
+  const a = simulateArgs(argv);
+  const { days, seed } = a;
+  const config = loadConfig({ env: { ...process.env, CACO_BUS: a.bus, CACO_STORE: a.store, LOG_LEVEL: 'error' } });
   const dir = mkdtempSync(join(tmpdir(), 'caco-bench-sim-'));
   const slotTimes: number[] = [];
   let last = performance.now();
@@ -28,7 +48,7 @@ export async function main(argv: string[]): Promise<void> {
     const run = await runSimulation({
       config: { ...config, dataDir: dir },
       seed,
-      fromMs: Date.parse(opt('from', '2023-07-03') + 'T00:00:00Z'),
+      fromMs: a.fromMs,
       days,
       site: siteConfig(),
       outDir: join(dir, 'run'),

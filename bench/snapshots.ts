@@ -22,7 +22,8 @@ import { SqliteEventStore } from '../core/store/index.ts';
 import { VerifiedEventStore } from '../core/store/index.ts';
 import { Schema } from 'effect';
 import { cacoRegistry, defineEvent, type MessageOf } from '../schemas/index.ts';
-import { printTable, writeResults, type Cell } from './report.ts';
+import { parseArgs } from 'node:util';
+import { BenchUsageError, parsedArgs, printTable, writeResults, type Cell } from './report.ts';
 
 interface Args {
   events: number;
@@ -30,20 +31,20 @@ interface Args {
   repeat: number;
 }
 
-function parseArgs(argv: string[]): Args {
-  const a: Args = { events: 100_000, tail: 100, repeat: 3 };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    const v = Number(argv[i + 1]);
-    if (k === '--events') a.events = v;
-    else if (k === '--tail') a.tail = v;
-    else if (k === '--repeat') a.repeat = v;
-    else throw new Error(`unknown option ${k}; options: --events N --tail K --repeat R`);
-    i++;
-  }
-  if (!(Number.isInteger(a.events) && a.events > 0)) throw new Error('--events takes a positive integer');
-  if (!(Number.isInteger(a.tail) && a.tail >= 0 && a.tail < a.events)) throw new Error('--tail takes an integer from 0 to below --events');
-  if (!(Number.isInteger(a.repeat) && a.repeat >= 1)) throw new Error('--repeat takes a positive integer');
+/** The snapshot benchmark's flags, checked before anything runs (a usage error is one line, exit 2). */
+export function snapshotsArgs(argv: string[]): Args {
+  const { values: v } = parsedArgs(() =>
+    parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: { events: { type: 'string', default: '100000' }, tail: { type: 'string', default: '100' }, repeat: { type: 'string', default: '3' } },
+    }),
+  );
+  const a: Args = { events: Number(v.events), tail: Number(v.tail), repeat: Number(v.repeat) };
+  if (!(Number.isInteger(a.events) && a.events > 0)) throw new BenchUsageError(`--events: "${v.events}" is not a whole number ≥ 1`);
+  if (!(Number.isInteger(a.tail) && a.tail >= 0 && a.tail < a.events)) throw new BenchUsageError(`--tail: "${v.tail}" is not a whole number from 0 to below --events (${a.events})`);
+  if (!(Number.isInteger(a.repeat) && a.repeat >= 1)) throw new BenchUsageError(`--repeat: "${v.repeat}" is not a whole number ≥ 1`);
   return a;
 }
 
@@ -69,7 +70,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
 export async function main(argv: string[]): Promise<void> {
-  const a = parseArgs(argv);
+  const a = snapshotsArgs(argv);
   const dir = mkdtempSync(join(tmpdir(), 'caco-bench-snap-'));
   const keyring = new MemoryKeyring('bench');
   const log = silentLogger();

@@ -5,6 +5,9 @@ import { BenchUsageError, parsedArgs } from '../../bench/report.ts';
 import { main as flexibility } from '../../bench/flexibility.ts';
 import { walkForwardArgs } from '../../bench/cases/walk-forward.ts';
 import { runtimeArgs } from '../../bench/runtime.ts';
+import { simulateArgs } from '../../bench/simulate.ts';
+import { snapshotsArgs } from '../../bench/snapshots.ts';
+import { clusterArgs } from '../../bench/cluster.ts';
 
 // A mistyped flag must stop a benchmark at once with one line naming it (bench/index.ts prints
 // a BenchUsageError's message and exits 2), never run for minutes on defaults or end in a stack trace.
@@ -56,5 +59,21 @@ describe('benchmark usage errors', { timeout: 30_000 }, () => {
     assert.deepEqual([d.events, d.batch, d.window, d.embeddedWindows, d.signing, d.repeat, d.skipNats, d.skipEmbedded], [20_000, 1, 256, [1, 64], ['main-thread', 'auto'], 1, false, false]);
     const a = runtimeArgs(['--events', '5000', '--embedded-windows', '1', '--signing', 'worker', '--repeat', '3', '--skip-nats']);
     assert.deepEqual([a.events, a.embeddedWindows, a.signing, a.repeat, a.skipNats], [5000, [1], ['worker'], 3, true]);
+  });
+
+  test('the simulate, snapshots and cluster benchmarks refuse a bad flag or value and keep their defaults', () => {
+    const refused = (parse: (argv: string[]) => unknown, argv: string[], pattern: RegExp) => assert.throws(() => parse(argv), (e: unknown) => e instanceof BenchUsageError && pattern.test(e.message), argv.join(' '));
+    refused(simulateArgs, ['--day', '3'], /--day/);
+    refused(simulateArgs, ['--days', '1.5'], /--days: "1.5"/);
+    refused(simulateArgs, ['--from', '2023-02-30'], /--from: "2023-02-30"/);
+    refused(simulateArgs, ['--from', 'monday'], /--from: "monday"/);
+    const s = simulateArgs([]);
+    assert.deepEqual([s.days, s.seed, new Date(s.fromMs).toISOString(), s.bus, s.store], [7, '42', '2023-07-03T00:00:00.000Z', 'memory', 'sqlite']);
+    refused(snapshotsArgs, ['--events', '100', '--tail', '100'], /--tail: "100"/);
+    refused(snapshotsArgs, ['--repeats', '2'], /--repeats/);
+    assert.deepEqual(snapshotsArgs([]), { events: 100_000, tail: 100, repeat: 3 });
+    refused(clusterArgs, ['--kill', '3'], /--kill/);
+    refused(clusterArgs, ['--kills=-1'], /--kills: "-1"/);
+    assert.deepEqual(clusterArgs(['--no-write']), { events: 20_000, batch: 4, window: 32, kills: 5, soakMinutes: 0, write: false });
   });
 });
