@@ -29,9 +29,10 @@ import {
   thresholdPolicy,
 } from '../sim/policies/index.ts';
 import { HISTORY_SLOTS, loadGridForecaster } from '../agents/grid/index.ts';
-import { percentile, printTable, writeResults } from './report.ts';
+import { parseArgs } from 'node:util';
+import { parsedArgs, percentile, printTable, writeResults } from './report.ts';
 import { runLetsWaitAwhile } from './cases/lets-wait-awhile.ts';
-import { walkForward } from './cases/walk-forward.ts';
+import { walkForward, walkForwardArgs } from './cases/walk-forward.ts';
 import { HALF_HOUR_MS as SLOT_MS } from '../core/time/index.ts';
 
 const DAY_SLOTS = 48;
@@ -39,6 +40,25 @@ const DAY_SLOTS = 48;
 function arg(argv: string[], name: string, dflt?: string): string | undefined {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1] : dflt;
+}
+
+const text = { type: 'string' } as const;
+const flag = { type: 'boolean' } as const;
+/** The flags of the full-period run (the header above) and of `--case lets-wait-awhile`. */
+const SCHEDULE_FLAGS = {
+  from: text, days: text, seed: text, jobs: text, carbon: text, prices: text, 'price-column': text, forecast: text, 'jobs-per-day': text, utilisation: text,
+  threshold: text, policies: text, scaling: text, 'no-scaling': flag, 'scaling-reps': text, 'no-sim': flag, 'plan-on': text, 'plan-options': text,
+  'with-before': flag, perfect: text, 'battery-kw': text, 'no-write': flag,
+} as const;
+const CASE_FLAGS = { case: text, 'lwa-rule': text, sample: text, 'no-write': flag } as const;
+
+/**
+ * Refuse a flag this run does not take (or one left without its value) before anything loads:
+ * the full-period run takes minutes, and a mistyped flag would otherwise run on its default.
+ */
+export function checkScheduleFlags(argv: string[]): void {
+  if (argv.includes('--walk-forward')) return void walkForwardArgs(argv);
+  parsedArgs(() => parseArgs({ args: argv, strict: true, allowPositionals: false, options: argv.includes('--case') ? CASE_FLAGS : SCHEDULE_FLAGS }));
 }
 
 /** Fill gaps: carry the last value forward (and the first one backward). */
@@ -194,6 +214,7 @@ async function scalingRuns(sizes: number[], reps: number, s: SeriesSet, fromMs: 
 }
 
 export async function main(argv: string[]): Promise<void> {
+  checkScheduleFlags(argv);
   const benchCase = arg(argv, 'case');
   if (benchCase !== undefined) {
     if (benchCase !== 'lets-wait-awhile') throw new Error(`--case must be lets-wait-awhile, not ${benchCase}`);

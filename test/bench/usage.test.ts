@@ -8,6 +8,7 @@ import { runtimeArgs } from '../../bench/runtime.ts';
 import { simulateArgs } from '../../bench/simulate.ts';
 import { snapshotsArgs } from '../../bench/snapshots.ts';
 import { clusterArgs } from '../../bench/cluster.ts';
+import { checkScheduleFlags } from '../../bench/schedule.ts';
 
 // A mistyped flag must stop a benchmark at once with one line naming it (bench/index.ts prints
 // a BenchUsageError's message and exits 2), never run for minutes on defaults or end in a stack trace.
@@ -75,5 +76,16 @@ describe('benchmark usage errors', { timeout: 30_000 }, () => {
     refused(clusterArgs, ['--kill', '3'], /--kill/);
     refused(clusterArgs, ['--kills=-1'], /--kills: "-1"/);
     assert.deepEqual(clusterArgs(['--no-write']), { events: 20_000, batch: 4, window: 32, kills: 5, soakMinutes: 0, write: false });
+  });
+
+  test('the schedule benchmark refuses a flag its run does not take before loading anything', () => {
+    const refused = (argv: string[], pattern: RegExp) => assert.throws(() => checkScheduleFlags(argv), (e: unknown) => e instanceof BenchUsageError && pattern.test(e.message), argv.join(' '));
+    refused(['--day', '30'], /--day/);
+    refused(['--days'], /--days/);
+    refused(['--case', 'lets-wait-awhile', '--days', '3'], /--days/);
+    refused(['--walk-forward', '--days', '3'], /--days/);
+    checkScheduleFlags(['--from', '2023-08-01', '--days', '7', '--no-scaling', '--plan-options', '{}', '--no-write']);
+    checkScheduleFlags(['--case', 'lets-wait-awhile', '--sample', '10', '--no-write']);
+    checkScheduleFlags(['--walk-forward', '--forecast', 'ensemble', '--days-per-month', '2']);
   });
 });
