@@ -25,8 +25,7 @@ import { runSimulation } from '../sim/index.ts';
 import { siteConfig } from '../agents/compute/jobs/index.ts';
 import { NatsCluster } from '../deploy/local/index.ts';
 import { NatsServerProcess } from '../deploy/local/index.ts';
-import { parseArgs } from 'node:util';
-import { BenchUsageError, parsedArgs, percentile, printTable, writeResults, type Cell } from './report.ts';
+import { BenchUsageError, benchFlags, percentile, printTable, writeResults, type Cell } from './report.ts';
 import { DAY_MS } from '../core/time/index.ts';
 
 interface Args {
@@ -40,21 +39,14 @@ interface Args {
 
 /** The cluster benchmark's flags, checked before any server starts (a usage error is one line, exit 2). */
 export function clusterArgs(argv: string[]): Args {
-  const { values: v } = parsedArgs(() =>
-    parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
+  const v = benchFlags(argv, {
         events: { type: 'string', default: '20000' },
         batch: { type: 'string', default: '4' },
         window: { type: 'string', default: '32' },
         kills: { type: 'string', default: '5' },
         'soak-minutes': { type: 'string', default: '0' },
         'no-write': { type: 'boolean', default: false },
-      },
-    }),
-  );
+      });
   const num = (name: 'events' | 'batch' | 'window' | 'kills' | 'soak-minutes'): number => {
     const n = Number(v[name]);
     if (!(Number.isFinite(n) && n >= 0)) throw new BenchUsageError(`--${name}: "${v[name]}" is not a number ≥ 0`);

@@ -16,11 +16,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { runSimulation, cacoTotals } from '../sim/index.ts';
 import { siteConfig } from '../agents/compute/jobs/index.ts';
 import { loadConfig } from '../core/config/index.ts';
-import { BenchUsageError, checkResultsName, parsedArgs, printTable, writeResults } from './report.ts';
+import { BenchUsageError, checkResultsName, benchFlags, printTable, writeResults } from './report.ts';
 
 /** Every Monday of 2023-01..03: where the offer and delivery rules were compared (as the forecasts' settings were on 2023-02..03). */
 export const TUNING_WEEKS = mondays('2023-01-09', '2023-03-27');
@@ -56,18 +55,12 @@ interface WeekResult {
 const list = (v: string): string[] => v.split(',').map((x) => x.trim()).filter(Boolean);
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parsedArgs(() =>
-    parseArgs({
-      args: argv,
-      strict: true,
-      options: {
+  const values = benchFlags(argv, {
         weeks: { type: 'string', default: 'held-out' },
         forecasters: { type: 'string', default: 'lstm,ensemble' },
         seed: { type: 'string', default: '42' },
         name: { type: 'string', default: 'flexibility' },
-      },
-    }),
-  );
+      });
   const named: Record<string, string[]> = { tuning: TUNING_WEEKS, 'held-out': HELD_OUT_WEEKS, fresh: FRESH_WEEKS, all: [...TUNING_WEEKS, ...HELD_OUT_WEEKS, ...FRESH_WEEKS] };
   const weeks = named[values.weeks] ?? list(values.weeks);
   for (const w of weeks) if (!/^2023-\d\d-\d\d$/.test(w) || Number.isNaN(Date.parse(w))) throw new BenchUsageError(`--weeks: "${w}" is not a date like 2023-04-17 (or tuning, held-out, fresh, all)`);

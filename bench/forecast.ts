@@ -12,7 +12,6 @@
  * (with a week of history before it), so the benchmark runs on data the models never saw.
  */
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { DATA_FILES, loadCarbonCsv, loadLoraTrace, loadPriceCsv, toHalfHourSeries, type CarbonRow, type PriceRow } from '../data/index.ts';
 import {
   CoverageAccumulator,
@@ -25,7 +24,7 @@ import {
   type ErrorSummary,
 } from '../models/index.ts';
 import { loadCarbonForecaster, loadPriceForecaster, loadRuntimeModel, ModelInputError, naiveRuntimeSeconds, type Forecaster } from '../models/index.ts';
-import { BenchUsageError, checkResultsName, parsedArgs, percentile, printTable, writeResults, type Cell } from './report.ts';
+import { BenchUsageError, checkResultsName, benchFlags, percentile, printTable, writeResults, type Cell } from './report.ts';
 import { EnsembleSeriesForecaster, HISTORY_SLOTS, lstmSeriesForecaster, modelCleanFromMs, DEFAULT_ENSEMBLE_OPTIONS, ensembleHistorySlots, type EnsembleOptions, type SeriesForecaster } from '../agents/grid/index.ts';
 import { monthsBetween, pooledOver, spread, walkForward, type MonthResult } from './_walk-forward.ts';
 
@@ -243,9 +242,7 @@ export async function main(argv: string[]): Promise<void> {
 
 /** The single-quarter rolling-origin evaluation of the bare models (`--fixed`). */
 async function fixedMain(argv: string[]): Promise<void> {
-  const { values } = parsedArgs(() => parseArgs({
-    args: argv,
-    options: {
+  const values = benchFlags(argv, {
       carbon: { type: 'string', default: DATA_FILES.carbonHalfHourly },
       prices: { type: 'string', default: DATA_FILES.prices },
       lora: { type: 'string', default: DATA_FILES.loraTrace },
@@ -256,8 +253,7 @@ async function fixedMain(argv: string[]): Promise<void> {
       'latency-runs': { type: 'string', default: '500' },
       /** Results file name under bench/results/ (so a run on other data keeps the main results). */
       name: { type: 'string', default: 'forecast-fixed' },
-    },
-  }));
+    });
   checkResultsName(values.name!);
   const testFromMs = parseInstant('test-from', values['test-from']!);
   const testToMs = parseInstant('test-to', values['test-to']!);
@@ -419,9 +415,7 @@ interface SignalWalk {
  * settings, e.g. the opt-in tracked band (`TRACKED_BAND_OPTIONS`).
  */
 async function walkForwardMain(argv: string[]): Promise<void> {
-  const { values } = parsedArgs(() => parseArgs({
-    args: argv,
-    options: {
+  const values = benchFlags(argv, {
       carbon: { type: 'string', default: DATA_FILES.carbonHalfHourly },
       prices: { type: 'string', default: DATA_FILES.prices },
       from: { type: 'string', default: '2023-02' },
@@ -432,8 +426,7 @@ async function walkForwardMain(argv: string[]): Promise<void> {
       options: { type: 'string' },
       ...Object.fromEntries(TUNINGS.map((t) => [t.flag, { type: 'boolean' as const, default: false }])),
       name: { type: 'string' },
-    },
-  }));
+    });
   const month = (flag: string, v: string): number => {
     const ms = Date.parse(`${v}-01T00:00:00Z`);
     if (!/^\d{4}-\d{2}$/.test(v) || !Number.isFinite(ms)) throw new BenchUsageError(`--${flag}: "${v}" is not a month like 2023-07`);

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export type Cell = string | number | null;
 
@@ -61,6 +62,14 @@ export function percentile(values: ReadonlyArray<number>, p: number): number {
 /** A benchmark's options are wrong: `npm run bench` prints the message alone and exits 2 (no stack). */
 export class BenchUsageError extends Error {
   override readonly name = 'BenchUsageError';
+}
+
+/**
+ * A benchmark's flags: node:util parseArgs, strict (an unknown flag or a flag without its value
+ * is an error) and without positionals, its errors as a BenchUsageError (see parsedArgs).
+ */
+export function benchFlags<const T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
+  return parsedArgs(() => parseArgs({ args: argv, options, strict: true, allowPositionals: false })).values;
 }
 
 /**

@@ -19,8 +19,7 @@ import { Relay } from '../core/runtime/index.ts';
 import { silentLogger } from '../core/log/index.ts';
 import { isOneOf, type NewEvent } from '../core/envelope/index.ts';
 import { JobStarted } from '../schemas/index.ts';
-import { parseArgs } from 'node:util';
-import { BenchUsageError, formatNumber, parsedArgs, printTable, writeResults, type Cell } from './report.ts';
+import { BenchUsageError, formatNumber, benchFlags, printTable, writeResults, type Cell } from './report.ts';
 import { sqliteFloor, type FloorMeasured, type SqliteFloor } from './sqlite-floor.ts';
 
 interface Args {
@@ -40,12 +39,7 @@ interface Args {
 
 /** The runtime benchmark's flags, checked before anything runs (a usage error is one line, exit 2). */
 export function runtimeArgs(argv: string[]): Args {
-  const { values: v } = parsedArgs(() =>
-    parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
+  const v = benchFlags(argv, {
         events: { type: 'string', default: '20000' },
         batch: { type: 'string', default: '1' },
         window: { type: 'string', default: '256' },
@@ -55,9 +49,7 @@ export function runtimeArgs(argv: string[]): Args {
         nats: { type: 'string', default: process.env['NATS_URL'] ?? '127.0.0.1:4222' },
         'skip-nats': { type: 'boolean', default: false },
         'skip-embedded': { type: 'boolean', default: false },
-      },
-    }),
-  );
+      });
   const whole = (flag: string, text: string): number => {
     const n = Number(text);
     if (!(Number.isInteger(n) && n > 0)) throw new BenchUsageError(`--${flag}: "${text}" is not a whole number ≥ 1`);

@@ -29,8 +29,7 @@ import {
   thresholdPolicy,
 } from '../sim/policies/index.ts';
 import { HISTORY_SLOTS, loadGridForecaster } from '../agents/grid/index.ts';
-import { parseArgs } from 'node:util';
-import { parsedArgs, percentile, printTable, writeResults } from './report.ts';
+import { benchFlags, percentile, printTable, writeResults } from './report.ts';
 import { runLetsWaitAwhile } from './cases/lets-wait-awhile.ts';
 import { walkForward, walkForwardArgs } from './cases/walk-forward.ts';
 import { HALF_HOUR_MS as SLOT_MS } from '../core/time/index.ts';
@@ -58,7 +57,8 @@ const CASE_FLAGS = { case: text, 'lwa-rule': text, sample: text, 'no-write': fla
  */
 export function checkScheduleFlags(argv: string[]): void {
   if (argv.includes('--walk-forward')) return void walkForwardArgs(argv);
-  parsedArgs(() => parseArgs({ args: argv, strict: true, allowPositionals: false, options: argv.includes('--case') ? CASE_FLAGS : SCHEDULE_FLAGS }));
+  if (argv.includes('--case')) benchFlags(argv, CASE_FLAGS);
+  else benchFlags(argv, SCHEDULE_FLAGS);
 }
 
 /** Fill gaps: carry the last value forward (and the first one backward). */

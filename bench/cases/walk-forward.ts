@@ -34,8 +34,7 @@ import { generateWorkload, loadTraceStats } from '../../sim/workload/index.ts';
 import { type BandPoint, type PlanOptions, type Signals, extendBands, quantileWeightedCost, sharedSolverWorker } from '../../agents/compute/planner/index.ts';
 import { type SimResult, bestWindowPolicy, oraclePolicy, plannerPolicy, runOnArrivalPolicy, simulate } from '../../sim/policies/index.ts';
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { BenchUsageError, parsedArgs, printTable, writeResults } from '../report.ts';
+import { BenchUsageError, benchFlags, printTable, writeResults } from '../report.ts';
 import { HISTORY_SLOTS, loadGridForecaster, type SeriesForecaster } from '../../agents/grid/index.ts';
 import { DAY_MS, HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 
@@ -62,12 +61,7 @@ interface WalkForwardArgs {
  * chosen forecast has seen is a one-line BenchUsageError (exit 2), not minutes on defaults.
  */
 export function walkForwardArgs(argv: string[]): WalkForwardArgs {
-  const { values: v } = parsedArgs(() =>
-    parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
+  const v = benchFlags(argv, {
         'walk-forward': { type: 'boolean' },
         months: { type: 'string', default: MONTHS.join(',') },
         'days-per-month': { type: 'string', default: '7' },
@@ -76,9 +70,7 @@ export function walkForwardArgs(argv: string[]): WalkForwardArgs {
         policies: { type: 'string' },
         forecast: { type: 'string', default: 'sty' },
         'no-write': { type: 'boolean', default: false },
-      },
-    }),
-  );
+      });
   const forecast = v.forecast as ForecastKind;
   if (!FORECASTS.includes(forecast)) throw new BenchUsageError(`--forecast: "${v.forecast}" is not one of ${FORECASTS.join(', ')}`);
   const daysPerMonth = Number(v['days-per-month']);
