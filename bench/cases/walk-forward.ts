@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- schedule --walk-forward [--months 2023-02,…] [--days-per-month 7]
- *   [--jobs-per-day 200] [--seed 1] [--policies a,b] [--forecast sty|lstm|ensemble] [--no-write]`
+ *   [--jobs-per-day 200] [--seed 1] [--policies a,b] [--forecast sty|lstm|ensemble] [--name schedule] [--no-write]`
  *
  * `--forecast lstm`: the shipped carbon and price LSTMs (bands as they give them) for the first
  * 48 h instead; only months after their fitting and validation data (2023-08, 2023-09) are out
@@ -34,7 +34,7 @@ import { generateWorkload, loadTraceStats } from '../../sim/workload/index.ts';
 import { type BandPoint, type PlanOptions, type Signals, extendBands, quantileWeightedCost, sharedSolverWorker } from '../../agents/compute/planner/index.ts';
 import { type SimResult, bestWindowPolicy, oraclePolicy, plannerPolicy, runOnArrivalPolicy, simulate } from '../../sim/policies/index.ts';
 import { readFileSync } from 'node:fs';
-import { BenchUsageError, benchFlags, printTable, writeResults } from '../report.ts';
+import { BenchUsageError, benchFlags, checkResultsName, printTable, writeResults } from '../report.ts';
 import { HISTORY_SLOTS, loadGridForecaster, type SeriesForecaster } from '../../agents/grid/index.ts';
 import { DAY_MS, HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 
@@ -54,6 +54,8 @@ interface WalkForwardArgs {
   readonly policies: string[] | undefined;
   readonly forecast: ForecastKind;
   readonly write: boolean;
+  /** Results file under bench/results/ (default: schedule.json, beside the full-period run). */
+  readonly name: string;
 }
 
 /**
@@ -70,6 +72,7 @@ export function walkForwardArgs(argv: string[]): WalkForwardArgs {
         policies: { type: 'string' },
         forecast: { type: 'string', default: 'sty' },
         'no-write': { type: 'boolean', default: false },
+        name: { type: 'string', default: 'schedule' },
       });
   const forecast = v.forecast as ForecastKind;
   if (!FORECASTS.includes(forecast)) throw new BenchUsageError(`--forecast: "${v.forecast}" is not one of ${FORECASTS.join(', ')}`);
@@ -86,7 +89,7 @@ export function walkForwardArgs(argv: string[]): WalkForwardArgs {
     if (forecast === 'lstm' && m < '2023-08') throw new BenchUsageError(`--months: ${m} is inside the LSTMs' fitting or validation data; with --forecast lstm only 2023-08 and 2023-09 are out of sample (--forecast ensemble runs on every month)`);
   }
   const policies = v.policies?.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
-  return { months, daysPerMonth, jobsPerDay, seed: v.seed, policies, forecast, write: !v['no-write'] };
+  return { months, daysPerMonth, jobsPerDay, seed: v.seed, policies, forecast, write: !v['no-write'], name: checkResultsName(v.name) };
 }
 
 function fill(a: Float64Array): Float64Array {
@@ -181,14 +184,14 @@ export async function walkForward(argv: string[]): Promise<void> {
       return { month: m.month, inSample: m.inSample, days: m.days, jobs: m.jobs, policies: m.policies, rows: r, targetsMet: met };
     });
     if (!a.write) return;
-    // The full-period run's results (plain `schedule`) stay in the file beside the walk-forward.
+    // What else the file holds stays (in schedule.json: the full-period run's results).
     let previous: Record<string, unknown> = {};
     try {
-      previous = (JSON.parse(readFileSync(new URL('../results/schedule.json', import.meta.url), 'utf8')) as { results?: Record<string, unknown> }).results ?? {};
+      previous = (JSON.parse(readFileSync(new URL(`../results/${a.name}.json`, import.meta.url), 'utf8')) as { results?: Record<string, unknown> }).results ?? {};
     } catch {
       previous = {};
     }
-    writeResults('schedule', {
+    writeResults(a.name, {
       ...previous,
       [fk === 'ensemble' ? 'walkForwardEnsemble' : lstm ? 'walkForwardLstm' : 'walkForward']: {
         months: byMonth,
