@@ -1,10 +1,12 @@
 /**
- * `npm run bench -- flexibility [--weeks held-out|tuning|all|2023-04-03,…] [--forecasters lstm,ensemble] [--seed 42] [--name flexibility]`
+ * `npm run bench -- flexibility [--weeks held-out|tuning|fresh|all|2023-04-03,…] [--forecasters lstm,ensemble] [--seed 42] [--name flexibility]`
  *
  * Does the flexibility the site sells get delivered, week after week? The simulation (agents,
  * market, grid operator) on several weeks of 2023 with each forecaster, reporting per week the
  * orders settled, delivery ratio (delivered / contracted), net flexibility revenue and SLA
- * misses, and pooled over the held-out weeks (issue 13's targets: ≥ 95 %, > £0, 0 misses).
+ * misses, and pooled over the held-out weeks (issue 13's targets: ≥ 95 %, > £0, 0 misses);
+ * and the site's energy bill and emissions per week, so the forecasters' decisions can be
+ * compared on the same weeks and jobs.
  *
  * Weeks (`--weeks tuning|held-out|fresh|all|<dates>`, default held-out): every Monday of
  * 2023-01..03 is a tuning week, where the offer and delivery rules were compared while being
@@ -48,6 +50,9 @@ interface WeekResult {
   readonly deliveryRatio: number | null;
   readonly netGbp: number;
   readonly slaMisses: number;
+  /** The site's energy bill and emissions for the week (meter reads), to compare forecasters on the same jobs. */
+  readonly energyGbp: number;
+  readonly carbonT: number;
   readonly wallS: number;
 }
 
@@ -91,6 +96,8 @@ export async function main(argv: string[]): Promise<void> {
             deliveryRatio: t.flexContractedMwh > 0 ? round3(t.flexDeliveredMwh / t.flexContractedMwh) : null,
             netGbp: Math.round(t.flexEarnedGbp * 100) / 100,
             slaMisses: t.slaMisses,
+            energyGbp: Math.round(t.energyCostGbp * 100) / 100,
+            carbonT: round3(t.carbonT),
             wallS: Math.round(run.wallMs / 100) / 10,
           });
           process.stderr.write(` ${(run.wallMs / 1000).toFixed(0)} s\n`);
@@ -112,6 +119,8 @@ export async function main(argv: string[]): Promise<void> {
     'delivery ratio': r.deliveryRatio === null ? 'n/a' : `${(100 * r.deliveryRatio).toFixed(1)} %`,
     'net £': r.netGbp,
     'SLA misses': r.slaMisses,
+    'energy £': Math.round(r.energyGbp),
+    'carbon t': Number(r.carbonT.toFixed(1)),
   }));
   // Weeks not tuned on are the evidence, pooled set by set; a run of tuning weeks alone is pooled over them, and says so.
   const present = [...new Set(results.map((r) => r.set))];
@@ -128,6 +137,8 @@ export async function main(argv: string[]): Promise<void> {
     'net £ a week': `${p.netGbpPerWeek.toFixed(2)} ${p.netGbpPerWeek > 0 ? 'met' : 'NOT met'}`,
     'weeks net < 0': p.weeksNegative,
     'SLA misses': `${p.slaMisses} ${p.slaMisses === 0 ? 'met' : 'NOT met'}`,
+    'energy £ a week': p.energyGbpPerWeek,
+    'carbon t a week': p.carbonTPerWeek,
   })));
   writeResults(name, { seed, tuningWeeks: TUNING_WEEKS, heldOutWeeks: HELD_OUT_WEEKS, freshWeeks: FRESH_WEEKS, pooledOver: sets, weeks: results, pooled });
 }
@@ -147,6 +158,9 @@ function pool(rs: ReadonlyArray<WeekResult>, forecaster: string) {
     netGbpPerWeek: rs.length > 0 ? Math.round((net / rs.length) * 100) / 100 : 0,
     weeksNegative: rs.filter((r) => r.netGbp < 0).length,
     slaMisses: rs.reduce((a, r) => a + r.slaMisses, 0),
+    // Every forecaster runs the same weeks with the same jobs, so these compare their decisions.
+    energyGbpPerWeek: rs.length > 0 ? Math.round(rs.reduce((a, r) => a + r.energyGbp, 0) / rs.length) : 0,
+    carbonTPerWeek: rs.length > 0 ? round3(rs.reduce((a, r) => a + r.carbonT, 0) / rs.length) : 0,
   };
 }
 
