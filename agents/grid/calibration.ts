@@ -172,12 +172,19 @@ export function conformalOffsets(residuals: ArrayLike<number>, lower = 0.1, uppe
  * new point with weight 1 at the far ends, and the offsets are the weighted `lower` / `upper`
  * quantiles of that mixture. With equal weights of 1 this is `conformalOffsets`.
  */
-export function weightedConformalOffsets(residuals: ArrayLike<number>, weights: ArrayLike<number>, lower = 0.1, upper = 0.9): ConformalOffsets {
+export function weightedConformalOffsets(
+  residuals: ArrayLike<number>,
+  weights: ArrayLike<number>,
+  lower = 0.1,
+  upper = 0.9,
+  /** `indexOrder(residuals)`, when the caller has it already (the same sort serves quantileGrid). */
+  order: ReadonlyArray<number> = indexOrder(residuals),
+): ConformalOffsets {
   if (!(lower >= 0 && upper <= 1 && lower < upper)) throw new RangeError(`weightedConformalOffsets: need 0 ≤ lower < upper ≤ 1, got ${lower}, ${upper}`);
   const n = residuals.length;
   if (n === 0) throw new RangeError('weightedConformalOffsets: no residuals');
   if (weights.length !== n) throw new RangeError(`weightedConformalOffsets: ${weights.length} weights for ${n} residuals`);
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => residuals[a]! - residuals[b]!);
+  if (order.length !== n) throw new RangeError(`weightedConformalOffsets: an order of ${order.length} for ${n} residuals`);
   let total = 1;
   for (let i = 0; i < n; i++) {
     const w = weights[i]!;
@@ -212,12 +219,18 @@ export function weightedConformalOffsets(residuals: ArrayLike<number>, weights: 
  * are the minimum and maximum). Compact enough to keep for every past fit, so the forecasts a
  * fit issued can later be scored on the distribution it issued (`gridCdf`).
  */
-export function quantileGrid(values: ArrayLike<number>, weights: ArrayLike<number> | null, levels = 200): Float64Array {
+export function quantileGrid(
+  values: ArrayLike<number>,
+  weights: ArrayLike<number> | null,
+  levels = 200,
+  /** `indexOrder(values)`, when the caller has it already. */
+  order: ReadonlyArray<number> = indexOrder(values),
+): Float64Array {
   const n = values.length;
   if (n === 0) throw new RangeError('quantileGrid: no values');
   if (weights && weights.length !== n) throw new RangeError(`quantileGrid: ${weights.length} weights for ${n} values`);
   if (!(Number.isInteger(levels) && levels >= 2)) throw new RangeError(`quantileGrid: levels must be a whole number ≥ 2, got ${levels}`);
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[a]! - values[b]!);
+  if (order.length !== n) throw new RangeError(`quantileGrid: an order of ${order.length} for ${n} values`);
   let total = 0;
   for (let i = 0; i < n; i++) {
     const w = weights ? weights[i]! : 1;
@@ -286,7 +299,7 @@ export function gridQuantile(grid: ArrayLike<number>, p: number): number {
 export function weightedQuantile(values: ArrayLike<number>, weights: ArrayLike<number> | null, p: number): number {
   const n = values.length;
   if (n === 0) throw new RangeError('weightedQuantile: no values');
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[a]! - values[b]!);
+  const order = indexOrder(values);
   let total = 0;
   for (let i = 0; i < n; i++) total += weights ? weights[i]! : 1;
   if (!(total > 0)) throw new RangeError('weightedQuantile: the weights sum to 0');
@@ -386,4 +399,11 @@ function groupByKnownAt<T extends { readonly knownAt: number }>(outcomes: Readon
     else byKnown.set(o.knownAt, [o]);
   }
   return byKnown;
+}
+
+/** Indexes 0 … n−1 in ascending order of `values`, ties in index order (a stable sort). */
+export function indexOrder(values: ArrayLike<number>): number[] {
+  const order: number[] = [];
+  for (let i = 0; i < values.length; i++) order.push(i);
+  return order.sort((a, b) => values[a]! - values[b]!);
 }

@@ -67,5 +67,5 @@ export {
   type BandScale,
   type EnsembleParams,
 } from './ensemble-forecaster.ts';
-export { simplexWeights, medianBias, conformalOffsets, weightedConformalOffsets, quantileGrid, gridCdf, gridQuantile, weightedQuantile, adaptiveLevels, adaptiveScales, MAX_TAIL_SCALE, type ConformalOffsets, type ScoredForecast, type TrackedForecast } from './calibration.ts';
+export { simplexWeights, medianBias, conformalOffsets, weightedConformalOffsets, indexOrder, quantileGrid, gridCdf, gridQuantile, weightedQuantile, adaptiveLevels, adaptiveScales, MAX_TAIL_SCALE, type ConformalOffsets, type ScoredForecast, type TrackedForecast } from './calibration.ts';
 export { baselineForecasts, BASELINE_NAMES, BASELINE_LOOKBACK_SLOTS } from './baselines.ts';

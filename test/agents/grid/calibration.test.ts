@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { adaptiveLevels, adaptiveScales, conformalOffsets, fitBucket, gridCdf, gridQuantile, medianBias, quantileGrid, simplexWeights, weightedConformalOffsets, weightedQuantile, MAX_TAIL_SCALE } from '../../../agents/grid/index.ts';
+import { adaptiveLevels, adaptiveScales, conformalOffsets, fitBucket, gridCdf, gridQuantile, indexOrder, medianBias, quantileGrid, simplexWeights, weightedConformalOffsets, weightedQuantile, MAX_TAIL_SCALE } from '../../../agents/grid/index.ts';
 
 /** Deterministic PRNG (mulberry32) so the synthetic data are the same on every run. */
 function rng(seed: number): () => number {
@@ -152,6 +152,25 @@ describe('conformal band', () => {
 });
 
 describe('quantile grid (the distribution a fit issued, for scoring its forecasts later)', () => {
+  test('one sort serves the band and the grid: a shared indexOrder gives what each sorts for itself, ties included (property); an order of another length is refused', () => {
+    fc.assert(
+      fc.property(
+        // Few distinct values, so ties (where the stable order decides which weight comes first) are common.
+        fc.array(fc.integer({ min: -5, max: 5 }), { minLength: 1, maxLength: 120 }),
+        fc.array(fc.double({ min: 0.01, max: 10, noNaN: true }), { minLength: 120, maxLength: 120 }),
+        (vals, ws) => {
+          const w = ws.slice(0, vals.length);
+          const order = indexOrder(vals);
+          for (let i = 1; i < order.length; i++) assert.ok(vals[order[i - 1]!]! < vals[order[i]!]! || (vals[order[i - 1]!] === vals[order[i]!] && order[i - 1]! < order[i]!));
+          assert.deepEqual(weightedConformalOffsets(vals, w, 0.1, 0.9, order), weightedConformalOffsets(vals, w, 0.1, 0.9));
+          assert.deepEqual(quantileGrid(vals, w, 40, order), quantileGrid(vals, w, 40));
+        },
+      ),
+    );
+    assert.throws(() => quantileGrid([1, 2, 3], null, 10, [0, 1]), /an order of 2 for 3 values/);
+    assert.throws(() => weightedConformalOffsets([1, 2, 3], [1, 1, 1], 0.1, 0.9, [2, 1, 0, 3]), /an order of 4 for 3 residuals/);
+  });
+
   test('grid quantiles are weighted order statistics; the CDF is monotone, in [0, 1], and inverts the quantile function (property)', () => {
     fc.assert(
       fc.property(
