@@ -40,13 +40,13 @@ interface Args {
 /** The cluster benchmark's flags, checked before any server starts (a usage error is one line, exit 2). */
 export function clusterArgs(argv: string[]): Args {
   const v = benchFlags(argv, {
-        events: { type: 'string', default: '20000' },
-        batch: { type: 'string', default: '4' },
-        window: { type: 'string', default: '32' },
-        kills: { type: 'string', default: '5' },
-        'soak-minutes': { type: 'string', default: '0' },
-        'no-write': { type: 'boolean', default: false },
-      });
+    events: { type: 'string', default: '20000' },
+    batch: { type: 'string', default: '4' },
+    window: { type: 'string', default: '32' },
+    kills: { type: 'string', default: '5' },
+    'soak-minutes': { type: 'string', default: '0' },
+    'no-write': { type: 'boolean', default: false },
+  });
   const num = (name: 'events' | 'batch' | 'window' | 'kills' | 'soak-minutes'): number => {
     const n = Number(v[name]);
     if (!(Number.isFinite(n) && n >= 0)) throw new BenchUsageError(`--${name}: "${v[name]}" is not a number ≥ 0`);

@@ -61,11 +61,11 @@ const list = (v: string): string[] => v.split(',').map((x) => x.trim()).filter(B
 
 export async function main(argv: string[]): Promise<void> {
   const values = benchFlags(argv, {
-        weeks: { type: 'string', default: 'held-out' },
-        forecasters: { type: 'string', default: 'lstm,ensemble' },
-        seed: { type: 'string', default: '42' },
-        name: { type: 'string', default: 'flexibility' },
-      });
+    weeks: { type: 'string', default: 'held-out' },
+    forecasters: { type: 'string', default: 'lstm,ensemble' },
+    seed: { type: 'string', default: '42' },
+    name: { type: 'string', default: 'flexibility' },
+  });
   const named: Record<string, string[]> = { tuning: TUNING_WEEKS, 'held-out': HELD_OUT_WEEKS, fresh: FRESH_WEEKS, all: [...TUNING_WEEKS, ...HELD_OUT_WEEKS, ...FRESH_WEEKS] };
   const weeks = named[values.weeks] ?? list(values.weeks);
   for (const w of weeks) if (!/^2023-\d\d-\d\d$/.test(w) || Number.isNaN(Date.parse(w))) throw new BenchUsageError(`--weeks: "${w}" is not a date like 2023-04-17 (or tuning, held-out, fresh, all)`);

@@ -243,17 +243,17 @@ export async function main(argv: string[]): Promise<void> {
 /** The single-quarter rolling-origin evaluation of the bare models (`--fixed`). */
 async function fixedMain(argv: string[]): Promise<void> {
   const values = benchFlags(argv, {
-      carbon: { type: 'string', default: DATA_FILES.carbonHalfHourly },
-      prices: { type: 'string', default: DATA_FILES.prices },
-      lora: { type: 'string', default: DATA_FILES.loraTrace },
-      'test-from': { type: 'string', default: '2023-07-01T00:00Z' },
-      'test-to': { type: 'string', default: '2023-10-01T00:00Z' },
-      stride: { type: 'string', default: '1' },
-      signals: { type: 'string', default: SIGNALS.join(',') },
-      'latency-runs': { type: 'string', default: '500' },
-      /** Results file name under bench/results/ (so a run on other data keeps the main results). */
-      name: { type: 'string', default: 'forecast-fixed' },
-    });
+    carbon: { type: 'string', default: DATA_FILES.carbonHalfHourly },
+    prices: { type: 'string', default: DATA_FILES.prices },
+    lora: { type: 'string', default: DATA_FILES.loraTrace },
+    'test-from': { type: 'string', default: '2023-07-01T00:00Z' },
+    'test-to': { type: 'string', default: '2023-10-01T00:00Z' },
+    stride: { type: 'string', default: '1' },
+    signals: { type: 'string', default: SIGNALS.join(',') },
+    'latency-runs': { type: 'string', default: '500' },
+    /** Results file name under bench/results/ (so a run on other data keeps the main results). */
+    name: { type: 'string', default: 'forecast-fixed' },
+  });
   checkResultsName(values.name!);
   const testFromMs = parseInstant('test-from', values['test-from']!);
   const testToMs = parseInstant('test-to', values['test-to']!);
@@ -416,17 +416,17 @@ interface SignalWalk {
  */
 async function walkForwardMain(argv: string[]): Promise<void> {
   const values = benchFlags(argv, {
-      carbon: { type: 'string', default: DATA_FILES.carbonHalfHourly },
-      prices: { type: 'string', default: DATA_FILES.prices },
-      from: { type: 'string', default: '2023-02' },
-      to: { type: 'string', default: '2023-10' },
-      stride: { type: 'string', default: '1' },
-      signals: { type: 'string', default: 'carbon,price' },
-      'no-model': { type: 'boolean', default: false },
-      options: { type: 'string' },
-      ...Object.fromEntries(TUNINGS.map((t) => [t.flag, { type: 'boolean' as const, default: false }])),
-      name: { type: 'string' },
-    });
+    carbon: { type: 'string', default: DATA_FILES.carbonHalfHourly },
+    prices: { type: 'string', default: DATA_FILES.prices },
+    from: { type: 'string', default: '2023-02' },
+    to: { type: 'string', default: '2023-10' },
+    stride: { type: 'string', default: '1' },
+    signals: { type: 'string', default: 'carbon,price' },
+    'no-model': { type: 'boolean', default: false },
+    options: { type: 'string' },
+    ...Object.fromEntries(TUNINGS.map((t) => [t.flag, { type: 'boolean' as const, default: false }])),
+    name: { type: 'string' },
+  });
   const month = (flag: string, v: string): number => {
     const ms = Date.parse(`${v}-01T00:00:00Z`);
     if (!/^\d{4}-\d{2}$/.test(v) || !Number.isFinite(ms)) throw new BenchUsageError(`--${flag}: "${v}" is not a month like 2023-07`);

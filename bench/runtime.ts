@@ -40,16 +40,16 @@ interface Args {
 /** The runtime benchmark's flags, checked before anything runs (a usage error is one line, exit 2). */
 export function runtimeArgs(argv: string[]): Args {
   const v = benchFlags(argv, {
-        events: { type: 'string', default: '20000' },
-        batch: { type: 'string', default: '1' },
-        window: { type: 'string', default: '256' },
-        'embedded-windows': { type: 'string', default: '1,64' },
-        signing: { type: 'string', default: 'main-thread,auto' },
-        repeat: { type: 'string', default: '1' },
-        nats: { type: 'string', default: process.env['NATS_URL'] ?? '127.0.0.1:4222' },
-        'skip-nats': { type: 'boolean', default: false },
-        'skip-embedded': { type: 'boolean', default: false },
-      });
+    events: { type: 'string', default: '20000' },
+    batch: { type: 'string', default: '1' },
+    window: { type: 'string', default: '256' },
+    'embedded-windows': { type: 'string', default: '1,64' },
+    signing: { type: 'string', default: 'main-thread,auto' },
+    repeat: { type: 'string', default: '1' },
+    nats: { type: 'string', default: process.env['NATS_URL'] ?? '127.0.0.1:4222' },
+    'skip-nats': { type: 'boolean', default: false },
+    'skip-embedded': { type: 'boolean', default: false },
+  });
   const whole = (flag: string, text: string): number => {
     const n = Number(text);
     if (!(Number.isInteger(n) && n > 0)) throw new BenchUsageError(`--${flag}: "${text}" is not a whole number ≥ 1`);

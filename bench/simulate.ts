@@ -16,12 +16,12 @@ import { cacoTotals, flexSummary } from '../sim/index.ts';
 /** The simulation benchmark's flags, checked before anything runs (bus and store names are checked by loadConfig). */
 export function simulateArgs(argv: string[]): { days: number; seed: string; fromMs: number; bus: string; store: string } {
   const v = benchFlags(argv, {
-        days: { type: 'string', default: '7' },
-        seed: { type: 'string', default: '42' },
-        from: { type: 'string', default: '2023-07-03' },
-        bus: { type: 'string', default: 'memory' },
-        store: { type: 'string', default: 'sqlite' },
-      });
+    days: { type: 'string', default: '7' },
+    seed: { type: 'string', default: '42' },
+    from: { type: 'string', default: '2023-07-03' },
+    bus: { type: 'string', default: 'memory' },
+    store: { type: 'string', default: 'sqlite' },
+  });
   const days = Number(v.days);
   if (!(Number.isInteger(days) && days >= 1)) throw new BenchUsageError(`--days: "${v.days}" is not a whole number of days ≥ 1`);
   const fromMs = /^\d{4}-\d{2}-\d{2}$/.test(v.from) ? Date.parse(`${v.from}T00:00:00Z`) : NaN;

@@ -64,16 +64,16 @@ interface WalkForwardArgs {
  */
 export function walkForwardArgs(argv: string[]): WalkForwardArgs {
   const v = benchFlags(argv, {
-        'walk-forward': { type: 'boolean' },
-        months: { type: 'string', default: MONTHS.join(',') },
-        'days-per-month': { type: 'string', default: '7' },
-        'jobs-per-day': { type: 'string', default: '200' },
-        seed: { type: 'string', default: '1' },
-        policies: { type: 'string' },
-        forecast: { type: 'string', default: 'sty' },
-        'no-write': { type: 'boolean', default: false },
-        name: { type: 'string', default: 'schedule' },
-      });
+    'walk-forward': { type: 'boolean' },
+    months: { type: 'string', default: MONTHS.join(',') },
+    'days-per-month': { type: 'string', default: '7' },
+    'jobs-per-day': { type: 'string', default: '200' },
+    seed: { type: 'string', default: '1' },
+    policies: { type: 'string' },
+    forecast: { type: 'string', default: 'sty' },
+    'no-write': { type: 'boolean', default: false },
+    name: { type: 'string', default: 'schedule' },
+  });
   const forecast = v.forecast as ForecastKind;
   if (!FORECASTS.includes(forecast)) throw new BenchUsageError(`--forecast: "${v.forecast}" is not one of ${FORECASTS.join(', ')}`);
   const daysPerMonth = Number(v['days-per-month']);
