@@ -24,7 +24,7 @@ import {
   type ErrorSummary,
 } from '../models/index.ts';
 import { loadCarbonForecaster, loadPriceForecaster, loadRuntimeModel, ModelInputError, naiveRuntimeSeconds, type Forecaster } from '../models/index.ts';
-import { BenchUsageError, checkResultsName, benchFlags, percentile, printTable, writeResults, type Cell } from './report.ts';
+import { BenchUsageError, checkResultsName, benchFlags, percentile, printTable, wholeFlag, writeResults, type Cell } from './report.ts';
 import { EnsembleSeriesForecaster, HISTORY_SLOTS, lstmSeriesForecaster, modelCleanFromMs, DEFAULT_ENSEMBLE_OPTIONS, ensembleHistorySlots, type EnsembleOptions, type SeriesForecaster } from '../agents/grid/index.ts';
 import { monthsBetween, pooledOver, spread, walkForward, type MonthResult } from './_walk-forward.ts';
 
@@ -257,14 +257,14 @@ async function fixedMain(argv: string[]): Promise<void> {
   checkResultsName(values.name!);
   const testFromMs = parseInstant('test-from', values['test-from']!);
   const testToMs = parseInstant('test-to', values['test-to']!);
-  const stride = Number(values.stride);
-  if (!Number.isInteger(stride) || stride < 1) throw new BenchUsageError('--stride must be a positive integer (half-hours between forecast origins)');
+  // Half-hours between forecast origins.
+  const stride = wholeFlag('stride', values.stride!);
   if (testToMs <= testFromMs) throw new BenchUsageError('--test-to must be after --test-from');
   const signals = new Set(values.signals!.split(',').map((x) => x.trim()));
   for (const x of signals) if (!(SIGNALS as ReadonlyArray<string>).includes(x)) throw new BenchUsageError(`--signals: "${x}" is not one of ${SIGNALS.join(', ')}`);
   // The models need the week before each origin; the first origin's week precedes the test period.
   const seriesFromMs = testFromMs - 336 * HH;
-  const runs = Number(values['latency-runs']);
+  const runs = wholeFlag('latency-runs', values['latency-runs']!, 0);
 
   const results: Record<string, unknown> = {};
   const latencies: Record<string, Latency> = {};
@@ -433,8 +433,8 @@ async function walkForwardMain(argv: string[]): Promise<void> {
     return ms;
   };
   if (values.name !== undefined) checkResultsName(values.name);
-  const stride = Number(values.stride);
-  if (!Number.isInteger(stride) || stride < 1) throw new BenchUsageError('--stride must be a positive integer (half-hours between forecast origins)');
+  // Half-hours between forecast origins.
+  const stride = wholeFlag('stride', values.stride!);
   const signals = values.signals!.split(',').map((x) => x.trim());
   for (const x of signals) if (x !== 'carbon' && x !== 'price') throw new BenchUsageError(`--signals: "${x}" is not carbon or price`);
 

@@ -72,6 +72,15 @@ export function benchFlags<const T extends NonNullable<ParseArgsConfig['options'
   return parsedArgs(() => parseArgs({ args: argv, options, strict: true, allowPositionals: false })).values;
 }
 
+/** A flag's whole number in [min, max], or a BenchUsageError naming the flag and what it got. */
+export function wholeFlag(flag: string, text: string, min = 1, max = Infinity): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+    throw new BenchUsageError(`--${flag}: "${text}" is not a whole number ${max === Infinity ? `≥ ${min}` : `from ${min} to ${max}`}`);
+  }
+  return n;
+}
+
 /**
  * `parse()` with node:util parseArgs's own errors (an unknown flag, a flag without its value)
  * as a BenchUsageError: one line naming the flag, not a stack trace.

@@ -12,14 +12,14 @@ import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { MemoryBus } from '../core/bus/index.ts';
 import type { Bus } from '../core/bus/index.ts';
-import { JetStreamPublisher, SqliteEventStore, type SigningMode, type WalCheckpointMode } from '../core/store/index.ts';
+import { JetStreamPublisher, SIGNING_MODES, SqliteEventStore, type SigningMode, type WalCheckpointMode } from '../core/store/index.ts';
 import type { CheckpointStore, EventStore } from '../core/store/index.ts';
 import { MemoryKeyring } from '../core/ledger/index.ts';
 import { Relay } from '../core/runtime/index.ts';
 import { silentLogger } from '../core/log/index.ts';
 import { isOneOf, type NewEvent } from '../core/envelope/index.ts';
 import { JobStarted } from '../schemas/index.ts';
-import { BenchUsageError, formatNumber, benchFlags, printTable, writeResults, type Cell } from './report.ts';
+import { BenchUsageError, formatNumber, benchFlags, printTable, wholeFlag, writeResults, type Cell } from './report.ts';
 import { sqliteFloor, type FloorMeasured, type SqliteFloor } from './sqlite-floor.ts';
 
 interface Args {
@@ -50,28 +50,21 @@ export function runtimeArgs(argv: string[]): Args {
     'skip-nats': { type: 'boolean', default: false },
     'skip-embedded': { type: 'boolean', default: false },
   });
-  const whole = (flag: string, text: string): number => {
-    const n = Number(text);
-    if (!(Number.isInteger(n) && n > 0)) throw new BenchUsageError(`--${flag}: "${text}" is not a whole number ≥ 1`);
-    return n;
-  };
-  const embeddedWindows = v['embedded-windows'].split(',').map((w) => whole('embedded-windows', w.trim()));
+  const embeddedWindows = v['embedded-windows'].split(',').map((w) => wholeFlag('embedded-windows', w.trim()));
   const signing = v.signing.split(',').map((m) => m.trim());
-  for (const m of signing) if (!SIGNING.includes(m as SigningMode)) throw new BenchUsageError(`--signing: "${m}" is not one of ${SIGNING.join(', ')}`);
+  for (const m of signing) if (!SIGNING_MODES.includes(m as SigningMode)) throw new BenchUsageError(`--signing: "${m}" is not one of ${SIGNING_MODES.join(', ')}`);
   return {
-    events: whole('events', v.events),
-    batch: whole('batch', v.batch),
-    window: whole('window', v.window),
+    events: wholeFlag('events', v.events),
+    batch: wholeFlag('batch', v.batch),
+    window: wholeFlag('window', v.window),
     embeddedWindows,
     signing: signing as SigningMode[],
-    repeat: whole('repeat', v.repeat),
+    repeat: wholeFlag('repeat', v.repeat),
     nats: v.nats,
     skipNats: v['skip-nats'],
     skipEmbedded: v['skip-embedded'],
   };
 }
-
-const SIGNING: ReadonlyArray<SigningMode> = ['main-thread', 'auto', 'worker'];
 
 let seq = 0;
 /** A realistic small event (~300 bytes of JSON). */

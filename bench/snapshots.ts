@@ -22,7 +22,7 @@ import { SqliteEventStore } from '../core/store/index.ts';
 import { VerifiedEventStore } from '../core/store/index.ts';
 import { Schema } from 'effect';
 import { cacoRegistry, defineEvent, type MessageOf } from '../schemas/index.ts';
-import { BenchUsageError, benchFlags, printTable, writeResults, type Cell } from './report.ts';
+import { benchFlags, printTable, wholeFlag, writeResults, type Cell } from './report.ts';
 
 interface Args {
   events: number;
@@ -33,11 +33,9 @@ interface Args {
 /** The snapshot benchmark's flags, checked before anything runs (a usage error is one line, exit 2). */
 export function snapshotsArgs(argv: string[]): Args {
   const v = benchFlags(argv, { events: { type: 'string', default: '100000' }, tail: { type: 'string', default: '100' }, repeat: { type: 'string', default: '3' } });
-  const a: Args = { events: Number(v.events), tail: Number(v.tail), repeat: Number(v.repeat) };
-  if (!(Number.isInteger(a.events) && a.events > 0)) throw new BenchUsageError(`--events: "${v.events}" is not a whole number ≥ 1`);
-  if (!(Number.isInteger(a.tail) && a.tail >= 0 && a.tail < a.events)) throw new BenchUsageError(`--tail: "${v.tail}" is not a whole number from 0 to below --events (${a.events})`);
-  if (!(Number.isInteger(a.repeat) && a.repeat >= 1)) throw new BenchUsageError(`--repeat: "${v.repeat}" is not a whole number ≥ 1`);
-  return a;
+  const events = wholeFlag('events', v.events);
+  // A snapshot K events before the head: K below the stream's length.
+  return { events, tail: wholeFlag('tail', v.tail, 0, events - 1), repeat: wholeFlag('repeat', v.repeat) };
 }
 
 interface Book {

@@ -34,7 +34,7 @@ import { generateWorkload, loadTraceStats } from '../../sim/workload/index.ts';
 import { type BandPoint, type PlanOptions, type Signals, extendBands, quantileWeightedCost, sharedSolverWorker } from '../../agents/compute/planner/index.ts';
 import { type SimResult, bestWindowPolicy, oraclePolicy, plannerPolicy, runOnArrivalPolicy, simulate } from '../../sim/policies/index.ts';
 import { readFileSync } from 'node:fs';
-import { BenchUsageError, benchFlags, checkResultsName, printTable, writeResults } from '../report.ts';
+import { BenchUsageError, benchFlags, checkResultsName, printTable, wholeFlag, writeResults } from '../report.ts';
 import { HISTORY_SLOTS, loadGridForecaster, type SeriesForecaster } from '../../agents/grid/index.ts';
 import { DAY_MS, HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 
@@ -76,10 +76,8 @@ export function walkForwardArgs(argv: string[]): WalkForwardArgs {
   });
   const forecast = v.forecast as ForecastKind;
   if (!FORECASTS.includes(forecast)) throw new BenchUsageError(`--forecast: "${v.forecast}" is not one of ${FORECASTS.join(', ')}`);
-  const daysPerMonth = Number(v['days-per-month']);
-  if (!(Number.isInteger(daysPerMonth) && daysPerMonth >= 1 && daysPerMonth <= 28)) throw new BenchUsageError(`--days-per-month: "${v['days-per-month']}" is not a whole number of days 1 … 28`);
-  const jobsPerDay = Number(v['jobs-per-day']);
-  if (!(Number.isInteger(jobsPerDay) && jobsPerDay >= 1)) throw new BenchUsageError(`--jobs-per-day: "${v['jobs-per-day']}" is not a whole number ≥ 1`);
+  const daysPerMonth = wholeFlag('days-per-month', v['days-per-month'], 1, 28);
+  const jobsPerDay = wholeFlag('jobs-per-day', v['jobs-per-day']);
   const months = v.months.split(',').map((m) => m.trim());
   for (const m of months) {
     if (!MONTHS.includes(m)) throw new BenchUsageError(`--months: "${m}" is not a month with 28 days of history inside 2023-02 … 2023-09 (like 2023-05)`);

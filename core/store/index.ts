@@ -12,6 +12,6 @@ export { MemoryQuarantineStore, quarantineOf } from './memory-quarantine.ts';
 export { NatsQuarantineStore } from './nats-quarantine.ts';
 export { PostgresEventStore, type PostgresStoreOptions } from './postgres-store.ts';
 export { checkDatabaseUrl, ledgerSchemaFor, redactUrl } from './postgres-url.ts';
-export { type SigningMode, type WalCheckpointMode, BACKGROUND_CHECKPOINT_AFTER } from './sqlite-store.ts';
+export { type SigningMode, SIGNING_MODES, type WalCheckpointMode, BACKGROUND_CHECKPOINT_AFTER } from './sqlite-store.ts';
 export { WalCheckpointer, type WalCheckpointStats } from './wal-checkpointer.ts';
 export { SqliteSnapshotStore } from './sqlite-snapshots.ts';

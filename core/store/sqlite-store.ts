@@ -166,7 +166,7 @@ const WAL_CHECKPOINT_MODES: ReadonlyArray<WalCheckpointMode> = ['background', 'i
 export const BACKGROUND_CHECKPOINT_AFTER = 200;
 
 export type SigningMode = 'main-thread' | 'worker' | 'auto';
-const SIGNING_MODES: ReadonlyArray<SigningMode> = ['main-thread', 'worker', 'auto'];
+export const SIGNING_MODES: ReadonlyArray<SigningMode> = ['main-thread', 'worker', 'auto'];
 
 function isSigningKeys(k: Keyring): k is Keyring & SigningKeys {
   return typeof (k as Partial<SigningKeys>).signingKey === 'function';
