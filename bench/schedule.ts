@@ -31,14 +31,18 @@ import {
 import { HISTORY_SLOTS, loadGridForecaster } from '../agents/grid/index.ts';
 import { benchFlags, percentile, printTable, writeResults } from './report.ts';
 import { runLetsWaitAwhile } from './cases/lets-wait-awhile.ts';
-import { walkForward, walkForwardArgs } from './cases/walk-forward.ts';
+import { walkForward, walkForwardArgs, type WalkForwardArgs } from './cases/walk-forward.ts';
 import { HALF_HOUR_MS as SLOT_MS } from '../core/time/index.ts';
 
 const DAY_SLOTS = 48;
 
-function arg(argv: string[], name: string, dflt?: string): string | undefined {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : dflt;
+/** The parsed flags of a run (see scheduleFlags). */
+type Flags = Readonly<Record<string, string | boolean | undefined>>;
+
+/** A string flag's value, or `dflt`. */
+function arg(flags: Flags, name: string, dflt?: string): string | undefined {
+  const v = flags[name];
+  return typeof v === 'string' ? v : dflt;
 }
 
 const text = { type: 'string' } as const;
@@ -52,13 +56,13 @@ const SCHEDULE_FLAGS = {
 const CASE_FLAGS = { case: text, 'lwa-rule': text, sample: text, 'no-write': flag } as const;
 
 /**
- * Refuse a flag this run does not take (or one left without its value) before anything loads:
- * the full-period run takes minutes, and a mistyped flag would otherwise run on its default.
+ * The run's flags, parsed once before anything loads: a flag this run does not take (or one
+ * left without its value) is refused, since the full-period run takes minutes and would
+ * otherwise run on a mistyped flag's default. The walk-forward parses its own (walkForwardArgs).
  */
-export function checkScheduleFlags(argv: string[]): void {
-  if (argv.includes('--walk-forward')) return void walkForwardArgs(argv);
-  if (argv.includes('--case')) benchFlags(argv, CASE_FLAGS);
-  else benchFlags(argv, SCHEDULE_FLAGS);
+export function scheduleFlags(argv: string[]): { readonly walkForward: WalkForwardArgs } | { readonly flags: Flags } {
+  if (argv.includes('--walk-forward')) return { walkForward: walkForwardArgs(argv) };
+  return { flags: argv.some((a) => a === '--case' || a.startsWith('--case=')) ? benchFlags(argv, CASE_FLAGS) : benchFlags(argv, SCHEDULE_FLAGS) };
 }
 
 /** Fill gaps: carry the last value forward (and the first one backward). */
@@ -161,10 +165,10 @@ async function withPerfect(fm: ForecastModels, which: string | undefined, s: Ser
   };
 }
 
-function loadSeries(argv: string[], fromMs: number, toMs: number): SeriesSet {
-  const carbonRows = loadCarbonCsv(arg(argv, 'carbon') ?? undefined).rows;
-  const priceRows = loadPriceCsv(arg(argv, 'prices') ?? undefined).rows;
-  const col = arg(argv, 'price-column', 'market') === 'imbalance' ? 'imbalanceGbpPerMwh' : 'marketIndexGbpPerMwh';
+function loadSeries(flags: Flags, fromMs: number, toMs: number): SeriesSet {
+  const carbonRows = loadCarbonCsv(arg(flags, 'carbon') ?? undefined).rows;
+  const priceRows = loadPriceCsv(arg(flags, 'prices') ?? undefined).rows;
+  const col = arg(flags, 'price-column', 'market') === 'imbalance' ? 'imbalanceGbpPerMwh' : 'marketIndexGbpPerMwh';
   return {
     fromMs,
     price: fill(toHalfHourSeries(priceRows, col, fromMs, toMs)),
@@ -214,31 +218,32 @@ async function scalingRuns(sizes: number[], reps: number, s: SeriesSet, fromMs: 
 }
 
 export async function main(argv: string[]): Promise<void> {
-  checkScheduleFlags(argv);
-  const benchCase = arg(argv, 'case');
+  const parsed = scheduleFlags(argv);
+  if ('walkForward' in parsed) return walkForward(parsed.walkForward);
+  const { flags } = parsed;
+  const benchCase = arg(flags, 'case');
   if (benchCase !== undefined) {
     if (benchCase !== 'lets-wait-awhile') throw new Error(`--case must be lets-wait-awhile, not ${benchCase}`);
-    const r = await runLetsWaitAwhile(argv);
+    const r = await runLetsWaitAwhile({ rule: arg(flags, 'lwa-rule'), sample: arg(flags, 'sample') });
     printTable(`Let's Wait Awhile ML scenario: ${r.jobs} jobs, GB 2020 (hourly, interpolated to half-hours), deadline rule "${r.rule}", longest window ${r.maxWindowH.toFixed(1)} h; carbon saved vs run at arrival`, [
       { variant: 'non-interruptible', 'per-job optimum %': r.variants.nonInterruptible.optimumSavedPct, 'planner (shipped, perfect information) %': r.variants.nonInterruptible.plannerSavedPct, 'jobs off the optimum': r.variants.nonInterruptible.jobsOffOptimum, 're-plan moved start': r.variants.nonInterruptible.replanChanged },
       { variant: 'interruptible', 'per-job optimum %': r.variants.interruptible.optimumSavedPct, 'planner (shipped, perfect information) %': r.variants.interruptible.plannerSavedPct, 'jobs off the optimum': r.variants.interruptible.jobsOffOptimum, 're-plan moved start': r.variants.interruptible.replanChanged },
     ]);
-    if (!argv.includes('--no-write')) writeResults('schedule-lets-wait-awhile', r);
+    if (!flags['no-write'] === true) writeResults('schedule-lets-wait-awhile', r);
     return;
   }
-  if (argv.includes('--walk-forward')) return walkForward(argv);
-  const from = arg(argv, 'from', '2023-07-01')!;
-  const days = Number(arg(argv, 'days', '92'));
+  const from = arg(flags, 'from', '2023-07-01')!;
+  const days = Number(arg(flags, 'days', '92'));
   const startMs = Date.parse(`${from}T00:00:00Z`);
   if (!Number.isFinite(startMs) || !(days > 0)) throw new Error('--from must be a date like 2023-07-01 and --days > 0');
   // --battery-kw 0: the site without its battery (analysis: how much of a saving is the battery's).
-  const batteryKw = arg(argv, 'battery-kw');
+  const batteryKw = arg(flags, 'battery-kw');
   const site = batteryKw === undefined ? DEFAULT_SITE : siteConfig({ battery: { powerKw: Number(batteryKw) } });
   const simSlots = days * DAY_SLOTS;
   const drainSlots = 4 * DAY_SLOTS;
   const histFrom = startMs - 30 * DAY_SLOTS * SLOT_MS;
   // The data end on 2023-09-30; the run's tail reuses the last values (the loader's fill).
-  const s = loadSeries(argv, histFrom, startMs + (simSlots + drainSlots + 2 * 96) * SLOT_MS);
+  const s = loadSeries(flags, histFrom, startMs + (simSlots + drainSlots + 2 * 96) * SLOT_MS);
   const off = Math.round((startMs - histFrom) / SLOT_MS);
   const actual: Signals = { startMs, priceGbpPerMwh: Array.from(s.price.subarray(off)), intensityGPerKwh: Array.from(s.carbon.subarray(off)) };
   const dataEnd = Date.parse('2023-10-01T00:00:00Z');
@@ -247,23 +252,23 @@ export async function main(argv: string[]): Promise<void> {
 
   let jobs: Job[];
   let workloadDesc: string;
-  const jobsFile = arg(argv, 'jobs');
+  const jobsFile = arg(flags, 'jobs');
   if (jobsFile) {
     const r = readWorkloadCsv(readFileSync(jobsFile, 'utf8'), site);
     if (r.problems.length) console.log(`${r.problems.length} problem(s) in ${jobsFile}; first: line ${r.problems[0]!.line} ${r.problems[0]!.field}: ${r.problems[0]!.reason}`);
     jobs = r.jobs;
     workloadDesc = `csv ${jobsFile}`;
   } else {
-    const seed = arg(argv, 'seed', '1')!;
-    const w = generateWorkload({ seed, startMs, days, jobsPerDay: Number(arg(argv, 'jobs-per-day', '200')), targetUtilisation: Number(arg(argv, 'utilisation', '0.5')) }, loadTraceStats());
+    const seed = arg(flags, 'seed', '1')!;
+    const w = generateWorkload({ seed, startMs, days, jobsPerDay: Number(arg(flags, 'jobs-per-day', '200')), targetUtilisation: Number(arg(flags, 'utilisation', '0.5')) }, loadTraceStats());
     jobs = w.jobs;
     workloadDesc = `generator seed ${seed}, ${days} days, ${w.params.jobsPerDay} deferrable jobs/day, target utilisation ${w.params.targetUtilisation}, slack share ${w.params.slackShare}, gang scale ${w.gangScale.toFixed(1)}`;
   }
   jobs = jobs.filter((j) => validateJob(j, site).length === 0);
   console.log(`workload: ${jobs.length} jobs (${workloadDesc})`);
 
-  const fk = arg(argv, 'forecast', 'auto')!;
-  const fm = await withPerfect(await forecastModels(fk, s), arg(argv, 'perfect'), s);
+  const fk = arg(flags, 'forecast', 'auto')!;
+  const fm = await withPerfect(await forecastModels(fk, s), arg(flags, 'perfect'), s);
   console.log(`forecast: ${fm.name}`);
   // Forecasts are computed once per half-hour and shared by every policy.
   const fcache = new Map<number, { price: BandSeries; carbon: BandSeries }>();
@@ -281,18 +286,18 @@ export async function main(argv: string[]): Promise<void> {
     return f;
   };
   // X defaults to the 30th percentile of the 30 days before the run: "clean" by recent standards.
-  const threshold = Number(arg(argv, 'threshold', String(Math.round(quantile(Array.from(s.carbon.subarray(0, off)), 0.3)))));
+  const threshold = Number(arg(flags, 'threshold', String(Math.round(quantile(Array.from(s.carbon.subarray(0, off)), 0.3)))));
 
   // Every policy plans on the same point forecast: the expected value from the bands (default), or the P50.
-  const planOn = arg(argv, 'plan-on', 'mean')!;
+  const planOn = arg(flags, 'plan-on', 'mean')!;
   if (planOn !== 'mean' && planOn !== 'p50') throw new Error('--plan-on must be mean or p50');
   const results: SimResult[] = [];
   const replanMs: { all: number[]; incremental: number[]; full: number[] } = { all: [], incremental: [], full: [] };
   // Both MILP policies plan as the simulation's compute agent does (deterministically), and re-plan
   // fully every half-hour: a new forecast each half-hour makes the starts kept by an incremental
   // re-plan stale (worth ~1 pp of the oracle's cost saving; see the planner README).
-  const planOptions: PlanOptions = { deterministic: true, fullEveryMs: 0, ...(JSON.parse(arg(argv, 'plan-options', '{}')!) as PlanOptions) };
-  if (!argv.includes('--no-sim')) {
+  const planOptions: PlanOptions = { deterministic: true, fullEveryMs: 0, ...(JSON.parse(arg(flags, 'plan-options', '{}')!) as PlanOptions) };
+  if (!flags['no-sim'] === true) {
     await warm();
     const signalsAt = (t: number, how: string): Signals => {
       const f = bandsAt(t);
@@ -302,8 +307,8 @@ export async function main(argv: string[]): Promise<void> {
     const forecastAt = (t: number) => signalsAt(t, planOn);
     // The planner as it was configured before the gap study: P50, incremental re-plans with a full one every 6 h.
     const before: Policy = { name: 'planner (MILP, P50, incremental)', sees: 'forecast', plan: (input) => plan({ ...input, signals: signalsAt(input.nowMs, 'p50') }, { deterministic: true }) };
-    const all: Policy[] = [runOnArrivalPolicy(), thresholdPolicy(threshold), bestWindowPolicy(), lowestKPolicy(), plannerPolicy(planOptions), ...(argv.includes('--with-before') ? [before] : []), oraclePolicy(planOptions)];
-    const wanted = arg(argv, 'policies')?.split(',');
+    const all: Policy[] = [runOnArrivalPolicy(), thresholdPolicy(threshold), bestWindowPolicy(), lowestKPolicy(), plannerPolicy(planOptions), ...(flags['with-before'] === true ? [before] : []), oraclePolicy(planOptions)];
+    const wanted = arg(flags, 'policies')?.split(',');
     const policies = wanted ? all.filter((p) => wanted.some((w) => p.name.startsWith(w))) : all;
     await sharedSolverWorker().warmUp();
     for (const policy of policies) {
@@ -346,8 +351,8 @@ export async function main(argv: string[]): Promise<void> {
   }));
   if (rows.length) printTable(`Schedule ${from} + ${days} days, forecasts: ${fm.name}, planned on ${planOn === 'mean' ? 'the expected value from P10/P50/P90' : 'P50'}`, rows);
 
-  const sizes = argv.includes('--no-scaling') ? [] : (arg(argv, 'scaling', '100,1000,5000,10000')!).split(',').map(Number);
-  const scaling = sizes.length ? await scalingRuns(sizes, Number(arg(argv, 'scaling-reps', '3')), s, startMs) : [];
+  const sizes = flags['no-scaling'] === true ? [] : (arg(flags, 'scaling', '100,1000,5000,10000')!).split(',').map(Number);
+  const scaling = sizes.length ? await scalingRuns(sizes, Number(arg(flags, 'scaling-reps', '3')), s, startMs) : [];
   if (scaling.length) {
     printTable('Planner solve time by jobs per 48 h (full re-plan, 96 slots)', scaling.map((x) => ({ jobs: x.jobs, reps: x.reps, 'p50 s': x.p50S, 'p95 s': x.p95S, 'max gap vs LP bound %': x.maxGapVsLpBound === null ? null : x.maxGapVsLpBound * 100, 'int cols': x.integerColumns, 'max nodes': Math.max(...x.mipNodes), 'max LP it': Math.max(...x.lpIterations) })));
   }
@@ -362,7 +367,7 @@ export async function main(argv: string[]): Promise<void> {
     { kind: 'full', n: replan.full.n, 'p50 ms': replan.full.p50Ms, 'p95 ms': replan.full.p95Ms },
   ]);
   for (const n of notes) console.log(`note: ${n}`);
-  if (argv.includes('--no-write')) return void (await sharedSolverWorker().close());
+  if (flags['no-write'] === true) return void (await sharedSolverWorker().close());
   writeResults('schedule', {
     period: { from, days },
     workload: workloadDesc,
@@ -371,7 +376,7 @@ export async function main(argv: string[]): Promise<void> {
     plannedOn: planOn === 'mean' ? 'expected value from P10/P50/P90 (0.3/0.4/0.3)' : 'P50',
     planOptions,
     thresholdGPerKwh: threshold,
-    priceColumn: arg(argv, 'price-column', 'market'),
+    priceColumn: arg(flags, 'price-column', 'market'),
     policies: results.map((r) => ({ ...r, planMs: undefined, planP50Ms: percentile(r.planMs, 50), planP95Ms: percentile(r.planMs, 95) })),
     shareOfOracleSaving: base && oracle ? Object.fromEntries(results.map((r) => [r.policy, { cost: share(base.energyCostGbp, r.energyCostGbp, oracle.energyCostGbp), carbon: share(base.carbonT, r.carbonT, oracle.carbonT) }])) : null,
     scaling,

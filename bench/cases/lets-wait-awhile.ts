@@ -112,10 +112,6 @@ export function perJobOptimum(ci: ReadonlyArray<number>, first: number, duration
   return { contiguous: best, interruptible: low };
 }
 
-function arg(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
 
 export interface LwaResult {
   readonly jobs: number;
@@ -125,8 +121,9 @@ export interface LwaResult {
   readonly variants: Record<'nonInterruptible' | 'interruptible', { optimumSavedPct: number; plannerSavedPct: number; jobsOffOptimum: number; replanChanged: number }>;
 }
 
-export async function runLetsWaitAwhile(argv: string[]): Promise<LwaResult> {
-  const rule = (arg(argv, 'lwa-rule') ?? 'paper') as LwaRule;
+/** `rule`: `--lwa-rule` (paper or code); `sample`: `--sample N`, every N-th job. */
+export async function runLetsWaitAwhile(opts: { readonly rule?: string | undefined; readonly sample?: string | undefined } = {}): Promise<LwaResult> {
+  const rule = (opts.rule ?? 'paper') as LwaRule;
   if (rule !== 'paper' && rule !== 'code') throw new Error('--lwa-rule must be paper or code');
   const rows = loadHourlyCarbonCsv().rows;
   const fromMs = Date.parse('2020-01-08T00:00:00Z');
@@ -138,7 +135,7 @@ export async function runLetsWaitAwhile(argv: string[]): Promise<LwaResult> {
   for (let t = fromMs; t < toMs + 8 * DAY_MS; t += 2 * SLOT_MS) hourly.push((last = byMs.get(t) ?? last));
   const ci = interpolateHourly(hourly);
   let jobs = lwaJobs(fromMs, toMs, 'lets-wait-awhile', rule);
-  const sample = Number(arg(argv, 'sample') ?? '1');
+  const sample = Number(opts.sample ?? '1');
   if (!(sample >= 1)) throw new Error('--sample must be ≥ 1 (every N-th job)');
   jobs = jobs.filter((_, i) => i % sample === 0);
   // One unit of power per job: 1 kW. No battery, price 0: the objective is carbon alone.

@@ -46,7 +46,7 @@ const MONTHS = ['2023-02', '2023-03', '2023-04', '2023-05', '2023-06', '2023-07'
 const FORECASTS = ['sty', 'lstm', 'ensemble'] as const;
 type ForecastKind = (typeof FORECASTS)[number];
 
-interface WalkForwardArgs {
+export interface WalkForwardArgs {
   readonly months: string[];
   readonly daysPerMonth: number;
   readonly jobsPerDay: number;
@@ -131,8 +131,8 @@ interface MonthResult {
 
 const share = (base: number, pol: number, orc: number): number | null => (Math.abs(base - orc) < 1e-9 ? null : (base - pol) / (base - orc));
 
-export async function walkForward(argv: string[]): Promise<void> {
-  const a = walkForwardArgs(argv);
+/** The walk-forward, on flags checked by walkForwardArgs. */
+export async function walkForward(a: WalkForwardArgs): Promise<void> {
   const { months, jobsPerDay } = a;
   const daysPer = a.daysPerMonth;
   const site = DEFAULT_SITE;

@@ -8,7 +8,7 @@ import { runtimeArgs } from '../../bench/runtime.ts';
 import { simulateArgs } from '../../bench/simulate.ts';
 import { snapshotsArgs } from '../../bench/snapshots.ts';
 import { clusterArgs } from '../../bench/cluster.ts';
-import { checkScheduleFlags } from '../../bench/schedule.ts';
+import { scheduleFlags } from '../../bench/schedule.ts';
 
 // A mistyped flag must stop a benchmark at once with one line naming it (bench/index.ts prints
 // a BenchUsageError's message and exits 2), never run for minutes on defaults or end in a stack trace.
@@ -80,13 +80,16 @@ describe('benchmark usage errors', { timeout: 30_000 }, () => {
   });
 
   test('the schedule benchmark refuses a flag its run does not take before loading anything', () => {
-    const refused = (argv: string[], pattern: RegExp) => assert.throws(() => checkScheduleFlags(argv), (e: unknown) => e instanceof BenchUsageError && pattern.test(e.message), argv.join(' '));
+    const refused = (argv: string[], pattern: RegExp) => assert.throws(() => scheduleFlags(argv), (e: unknown) => e instanceof BenchUsageError && pattern.test(e.message), argv.join(' '));
     refused(['--day', '30'], /--day/);
     refused(['--days'], /--days/);
     refused(['--case', 'lets-wait-awhile', '--days', '3'], /--days/);
     refused(['--walk-forward', '--days', '3'], /--days/);
-    checkScheduleFlags(['--from', '2023-08-01', '--days', '7', '--no-scaling', '--plan-options', '{}', '--no-write']);
-    checkScheduleFlags(['--case', 'lets-wait-awhile', '--sample', '10', '--no-write']);
-    checkScheduleFlags(['--walk-forward', '--forecast', 'ensemble', '--days-per-month', '2']);
+    scheduleFlags(['--from', '2023-08-01', '--days', '7', '--no-scaling', '--plan-options', '{}', '--no-write']);
+    scheduleFlags(['--case', 'lets-wait-awhile', '--sample', '10', '--no-write']);
+    scheduleFlags(['--walk-forward', '--forecast', 'ensemble', '--days-per-month', '2']);
+    // The run reads what was parsed: `--days=14` is 14 days, not the default.
+    const full = scheduleFlags(['--days=14', '--no-sim']);
+    assert.ok('flags' in full && full.flags['days'] === '14' && full.flags['no-sim'] === true);
   });
 });
