@@ -1,5 +1,7 @@
 /**
  * `npm run bench -- flexibility [--weeks held-out|tuning|fresh|all|2023-04-03,…] [--forecasters lstm,ensemble] [--seed 42] [--name flexibility]`
+ *   or `npm run bench -- flexibility --compare flexibility-lstm,flexibility-ensemble,flexibility-fresh` (no runs: the
+ *   forecasters' whole-site cost from earlier results)
  *
  * Does the flexibility the site sells get delivered, week after week? The simulation (agents,
  * market, grid operator) on several weeks of 2023 with each forecaster, reporting per week the
@@ -21,7 +23,7 @@ import { join } from 'node:path';
 import { runSimulation, cacoTotals } from '../sim/index.ts';
 import { siteConfig } from '../agents/compute/jobs/index.ts';
 import { loadConfig } from '../core/config/index.ts';
-import { BenchUsageError, checkResultsName, benchFlags, printTable, writeResults } from './report.ts';
+import { BenchUsageError, checkResultsName, benchFlags, printTable, readResults, writeResults } from './report.ts';
 
 /** Every Monday of 2023-01..03: where the offer and delivery rules were compared (as the forecasts' settings were on 2023-02..03). */
 export const TUNING_WEEKS = mondays('2023-01-09', '2023-03-27');
@@ -65,7 +67,9 @@ export async function main(argv: string[]): Promise<void> {
     forecasters: { type: 'string', default: 'lstm,ensemble' },
     seed: { type: 'string', default: '42' },
     name: { type: 'string', default: 'flexibility' },
+    compare: { type: 'string' },
   });
+  if (values.compare !== undefined) return printComparison(weeksOfFiles(list(values.compare)));
   const named: Record<string, string[]> = { tuning: TUNING_WEEKS, 'held-out': HELD_OUT_WEEKS, fresh: FRESH_WEEKS, all: [...TUNING_WEEKS, ...HELD_OUT_WEEKS, ...FRESH_WEEKS] };
   const weeks = named[values.weeks] ?? list(values.weeks);
   for (const w of weeks) if (!/^2023-\d\d-\d\d$/.test(w) || Number.isNaN(Date.parse(w))) throw new BenchUsageError(`--weeks: "${w}" is not a date like 2023-04-17 (or tuning, held-out, fresh, all)`);
@@ -140,7 +144,93 @@ export async function main(argv: string[]): Promise<void> {
     'energy £ a week': p.energyGbpPerWeek,
     'carbon t a week': p.carbonTPerWeek,
   })));
+  if (forecasters.length > 1) printComparison(results);
   writeResults(name, { seed, tuningWeeks: TUNING_WEEKS, heldOutWeeks: HELD_OUT_WEEKS, freshWeeks: FRESH_WEEKS, pooledOver: sets, weeks: results, pooled });
+}
+
+/** Weeks from July on come after the LSTMs' validation data (models/*\/MODEL_CARD.md): no forecaster here has seen them. */
+export const UNSEEN_FROM_WEEK = '2023-07-01';
+
+export type ComparedWeek = Pick<WeekResult, 'week' | 'forecaster' | 'set' | 'energyGbp' | 'carbonT' | 'netGbp'>;
+
+export interface ForecasterComparison {
+  /** A set of weeks, alone or from July on, or every set from July on. */
+  readonly weeks: string;
+  readonly forecaster: string;
+  readonly against: string;
+  /** Weeks both ran. */
+  readonly paired: number;
+  /** Mean a week of energy + carbon at the site's carbon price − flexibility earned. */
+  readonly costGbpPerWeek: number;
+  readonly againstGbpPerWeek: number;
+  readonly differenceGbpPerWeek: number;
+  readonly weeksCheaper: number;
+}
+
+/**
+ * Each forecaster's whole-site cost against the first one's, on the weeks both ran (the same
+ * jobs): energy + carbon × `carbonPriceGbpPerT` − flexibility earned, per set of weeks, per set
+ * from July on, and over every set from July on. Pure.
+ */
+export function compareForecasters(weeks: ReadonlyArray<ComparedWeek>, carbonPriceGbpPerT: number): ForecasterComparison[] {
+  const forecasters = [...new Set(weeks.map((w) => w.forecaster))];
+  const against = forecasters[0];
+  if (against === undefined) return [];
+  const cost = (w: ComparedWeek) => w.energyGbp + w.carbonT * carbonPriceGbpPerT - w.netGbp;
+  const sets = [...new Set(weeks.map((w) => w.set))];
+  const groups: Array<[string, (w: ComparedWeek) => boolean]> = [
+    ...sets.flatMap((set): Array<[string, (w: ComparedWeek) => boolean]> => [
+      [set, (w) => w.set === set],
+      [`${set}, from July`, (w) => w.set === set && w.week >= UNSEEN_FROM_WEEK],
+    ]),
+    ...(sets.length > 1 ? [['every set, from July', (w: ComparedWeek) => w.week >= UNSEEN_FROM_WEEK] as [string, (w: ComparedWeek) => boolean]] : []),
+  ];
+  const out: ForecasterComparison[] = [];
+  for (const [label, inGroup] of groups) {
+    const base = new Map(weeks.filter((w) => w.forecaster === against && inGroup(w)).map((w) => [w.week, w]));
+    for (const f of forecasters.slice(1)) {
+      const pairs = weeks.filter((w) => w.forecaster === f && inGroup(w) && base.has(w.week)).map((w) => [cost(w), cost(base.get(w.week)!)] as const);
+      if (pairs.length === 0) continue;
+      const mean = (k: 0 | 1) => pairs.reduce((a, p) => a + p[k], 0) / pairs.length;
+      out.push({
+        weeks: label,
+        forecaster: f,
+        against,
+        paired: pairs.length,
+        costGbpPerWeek: Math.round(mean(0)),
+        againstGbpPerWeek: Math.round(mean(1)),
+        differenceGbpPerWeek: Math.round(mean(0) - mean(1)),
+        weeksCheaper: pairs.filter(([c, b]) => c < b).length,
+      });
+    }
+  }
+  return out;
+}
+
+function printComparison(weeks: ReadonlyArray<ComparedWeek>): void {
+  const price = siteConfig().carbonPriceGbpPerT;
+  printTable(`whole-site cost a week on the same weeks and jobs: energy + carbon at £${price}/t − flexibility earned`, compareForecasters(weeks, price).map((c) => ({
+    weeks: c.weeks,
+    forecaster: c.forecaster,
+    against: c.against,
+    'weeks paired': c.paired,
+    '£ a week': c.costGbpPerWeek,
+    [`against's £ a week`]: c.againstGbpPerWeek,
+    difference: c.differenceGbpPerWeek,
+    'weeks cheaper': `${c.weeksCheaper} of ${c.paired}`,
+  })));
+}
+
+/** The weeks of earlier runs (`--compare flexibility-lstm,flexibility-ensemble`), each with its energy and emissions. */
+function weeksOfFiles(names: ReadonlyArray<string>): ComparedWeek[] {
+  return names.flatMap((name) => {
+    const r = readResults(name) as { weeks?: ReadonlyArray<Partial<ComparedWeek>> } | undefined;
+    if (!r?.weeks) throw new BenchUsageError(`--compare: bench/results/${name}.json holds no flexibility weeks`);
+    return r.weeks.map((w) => {
+      if (typeof w.energyGbp !== 'number' || typeof w.carbonT !== 'number') throw new BenchUsageError(`--compare: bench/results/${name}.json has no energy figures (written before 2026-12-04): run it again`);
+      return w as ComparedWeek;
+    });
+  });
 }
 
 function pool(rs: ReadonlyArray<WeekResult>, forecaster: string) {

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
@@ -35,11 +35,21 @@ export function checkResultsName(name: string): string {
   return name;
 }
 
+function resultsFile(name: string): string {
+  checkResultsName(name);
+  return join(dirname(fileURLToPath(import.meta.url)), 'results', `${name}.json`);
+}
+
+/** The `results` of bench/results/<name>.json, or undefined when there is no such file. */
+export function readResults(name: string): unknown {
+  const file = resultsFile(name);
+  if (!existsSync(file)) return undefined;
+  return (JSON.parse(readFileSync(file, 'utf8')) as { results?: unknown }).results;
+}
+
 /** Write bench/results/<name>.json with the machine it ran on. */
 export function writeResults(name: string, results: unknown): string {
-  checkResultsName(name);
-  const here = dirname(fileURLToPath(import.meta.url));
-  const file = join(here, 'results', `${name}.json`);
+  const file = resultsFile(name);
   mkdirSync(dirname(file), { recursive: true });
   const doc = {
     benchmark: name,

@@ -33,8 +33,7 @@ import { DEFAULT_SITE, validateJob } from '../../agents/compute/jobs/index.ts';
 import { generateWorkload, loadTraceStats } from '../../sim/workload/index.ts';
 import { type BandPoint, type PlanOptions, type Signals, extendBands, quantileWeightedCost, sharedSolverWorker } from '../../agents/compute/planner/index.ts';
 import { type SimResult, bestWindowPolicy, oraclePolicy, plannerPolicy, runOnArrivalPolicy, simulate } from '../../sim/policies/index.ts';
-import { readFileSync } from 'node:fs';
-import { BenchUsageError, benchFlags, checkResultsName, printTable, wholeFlag, writeResults } from '../report.ts';
+import { BenchUsageError, benchFlags, checkResultsName, printTable, readResults, wholeFlag, writeResults } from '../report.ts';
 import { HISTORY_SLOTS, loadGridForecaster, type SeriesForecaster } from '../../agents/grid/index.ts';
 import { DAY_MS, HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 
@@ -183,12 +182,7 @@ export async function walkForward(a: WalkForwardArgs): Promise<void> {
     });
     if (!a.write) return;
     // What else the file holds stays (in schedule.json: the full-period run's results).
-    let previous: Record<string, unknown> = {};
-    try {
-      previous = (JSON.parse(readFileSync(new URL(`../results/${a.name}.json`, import.meta.url), 'utf8')) as { results?: Record<string, unknown> }).results ?? {};
-    } catch {
-      previous = {};
-    }
+    const previous = (readResults(a.name) ?? {}) as Record<string, unknown>;
     writeResults(a.name, {
       ...previous,
       [fk === 'ensemble' ? 'walkForwardEnsemble' : lstm ? 'walkForwardLstm' : 'walkForward']: {
