@@ -414,7 +414,7 @@ function fitBucketParts(cols: ReadonlyArray<ArrayLike<number>>, ys: ArrayLike<nu
   }
   if (use.length === 0) return null;
   // Plain loops, not Float64Array.from(array, fn): that takes the iterator path, and this runs
-  // for every bucket of every refit (a third of a simulation's time with the ensemble).
+  // for every bucket of every refit (over a quarter of a simulation's time with the ensemble).
   const usedCols = use.map((j) => cols[j]!);
   const keepAll = new Int32Array(n);
   let kept = 0;

@@ -167,6 +167,9 @@ describe('quantile grid (the distribution a fit issued, for scoring its forecast
         },
       ),
     );
+    // The order given is the one used (not sorted again): a reversed one puts the largest first.
+    assert.equal(quantileGrid([1, 2, 3], null, 10, [2, 1, 0])[0], 3);
+    assert.equal(weightedConformalOffsets([1, 2, 3], [1, 1, 1], 0.1, 0.9, [2, 1, 0]).lo, 3);
     assert.throws(() => quantileGrid([1, 2, 3], null, 10, [0, 1]), /an order of 2 for 3 values/);
     assert.throws(() => weightedConformalOffsets([1, 2, 3], [1, 1, 1], 0.1, 0.9, [2, 1, 0, 3]), /an order of 4 for 3 residuals/);
   });
