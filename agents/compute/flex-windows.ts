@@ -122,10 +122,12 @@ export function flexWindows(
 ): FlexWindow[] {
   const out: FlexWindow[] = [];
   const windowH = (o.slotsPerWindow * HALF_HOUR_MS) / HOUR_MS;
-  // Battery energy (kWh, after η) already counted as firm by an earlier window of this plan.
-  // Each window is offered on its own, and a buyer may take several before the site re-plans:
-  // a kWh promised to one window must not be promised again to the next.
+  // Battery energy (kWh, after η) already promised: first what the plan holds for windows sold
+  // before it (`heldKw`), then what an earlier window of this plan counts as firm. Each window is
+  // offered on its own, and a buyer may take several before the site re-plans: a kWh promised to
+  // one window must not be promised again to the next.
   let committedKwh = 0;
+  for (const f of flex) committedKwh += (f.heldKw * HALF_HOUR_MS) / HOUR_MS;
   for (let s = o.noticeSlots; s + o.slotsPerWindow <= Math.min(flex.length, slots.length); s += o.slotsPerWindow) {
     let base = 0;
     const bases: number[] = [];

@@ -83,6 +83,11 @@ export function flexibility(h: Horizon, items: ReadonlyArray<Item>, sched: Sched
   const bat = site.battery;
   const eta = Math.sqrt(bat.roundTripEfficiency);
   const minSoc = bat.minSocFraction * bat.energyKwh;
+  // Energy (after η) held for windows already sold, wherever in the horizon they are: a window
+  // before a sold one that spent it would leave the sold one short, and one after it cannot
+  // count on it being left over.
+  let heldKwh = 0;
+  for (let s = 0; s < n; s++) heldKwh += h.flexHoldKw[s]! * SLOT_H;
   let socBefore = socInitKwh;
   for (let s = 0; s < n; s++) {
     const sp = slots[s]!;
@@ -94,8 +99,9 @@ export function flexibility(h: Horizon, items: ReadonlyArray<Item>, sched: Sched
       cost += m.kw * pue * m.gbpPerKwh;
     }
     // Battery: more discharge (or less charge) this slot, refilled later at the cheapest remaining slot.
-    const energyKw = Math.max(0, ((socBefore - minSoc) * eta) / SLOT_H);
-    const fromBatteryKw = Math.max(0, Math.min(bat.powerKw - sp.dischargeKw + sp.chargeKw, energyKw + sp.chargeKw));
+    const energyKw = Math.max(0, ((socBefore - minSoc) * eta - heldKwh) / SLOT_H);
+    const heldKw = h.flexHoldKw[s]!;
+    const fromBatteryKw = Math.max(0, Math.min(bat.powerKw - heldKw - sp.dischargeKw + sp.chargeKw, energyKw + sp.chargeKw));
     let refill = Infinity;
     for (let t = s + 1; t < n; t++) refill = Math.min(refill, h.costPerKwh[t]!);
     const batCost = refill === Infinity ? h.meanCostPerKwh : refill / bat.roundTripEfficiency;
@@ -108,6 +114,7 @@ export function flexibility(h: Horizon, items: ReadonlyArray<Item>, sched: Sched
       marginalCostGbpPerMwh: fromJobsKw + fromBatteryKw > 0 ? (cost / (fromJobsKw + fromBatteryKw)) * 1000 : 0,
       fromJobsKw: fromJobsKw * scale,
       fromBatteryKw: fromBatteryKw * scale,
+      heldKw,
     });
     socBefore = sp.socKwh;
   }

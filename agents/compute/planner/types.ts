@@ -200,6 +200,12 @@ export interface FlexibilitySlot {
   /** Of which: deferrable job load and battery headroom. */
   readonly fromJobsKw: number;
   readonly fromBatteryKw: number;
+  /**
+   * Battery kW the plan holds in this slot for flexibility already sold (`PlanInput.flexHoldKw`
+   * as the plan took it). Neither its power nor its energy is in `fromBatteryKw`: a kWh promised
+   * to one buyer is not offered to the next.
+   */
+  readonly heldKw: number;
 }
 
 export interface PlanResult {

@@ -50,7 +50,7 @@ describe('offers need a day of arrivals seen (issue 13)', { timeout: 30_000 }, (
     const t = T0 + 12 * H;
     const n = 12;
     const slots = Array.from({ length: n }, (_, i) => ({ startMs: t + i * SLOT, itKw: 2000, siteKw: 2300, chargeKw: 0, dischargeKw: 0, socKwh: 2500, importCapKw: 14000, priceGbpPerMwh: 80, intensityGPerKwh: 150, costGbp: 0, carbonKg: 0 }));
-    const flexibility = slots.map((x) => ({ startMs: x.startMs, sheddableKw: 1500, marginalCostGbpPerMwh: 20, fromJobsKw: 1500, fromBatteryKw: 0 }));
+    const flexibility = slots.map((x) => ({ startMs: x.startMs, sheddableKw: 1500, marginalCostGbpPerMwh: 20, fromJobsKw: 1500, fromBatteryKw: 0, heldKw: 0 }));
     // Only what offerWindows reads of a plan.
     const result = { slots, flexibility } as unknown as Result;
     const s = initialComputeState(2500);

@@ -41,7 +41,7 @@ describe('flexibility offered is what can be delivered whatever arrives later (i
   });
 
   test('shortfall risk is priced into the window: more risk, dearer', () => {
-    const flex: FlexibilitySlot[] = Array.from({ length: 6 }, (_, i) => ({ startMs: T0 + i * SLOT, sheddableKw: 1500, marginalCostGbpPerMwh: 10, fromJobsKw: 1000, fromBatteryKw: 500 }));
+    const flex: FlexibilitySlot[] = Array.from({ length: 6 }, (_, i) => ({ startMs: T0 + i * SLOT, sheddableKw: 1500, marginalCostGbpPerMwh: 10, fromJobsKw: 1000, fromBatteryKw: 500, heldKw: 0 }));
     const slots = Array.from({ length: 6 }, (_, i) => slot(i));
     const calm = flexWindows(flex, slots, undefined, [], []);
     const risky = flexWindows(flex, slots, undefined, [], new Array<number>(6).fill(2300));
@@ -54,7 +54,7 @@ describe('flexibility offered is what can be delivered whatever arrives later (i
   test('a battery kWh is promised to one window only: windows sold together before a re-plan stay deliverable', () => {
     // Battery flexibility only, 1000 kWh usable (η = 1) and nothing planned: the first hour can
     // have 1000 kW, and then nothing is left for the next.
-    const flex: FlexibilitySlot[] = Array.from({ length: 8 }, (_, i) => ({ startMs: T0 + i * SLOT, sheddableKw: 2500, marginalCostGbpPerMwh: 10, fromJobsKw: 0, fromBatteryKw: 2500 }));
+    const flex: FlexibilitySlot[] = Array.from({ length: 8 }, (_, i) => ({ startMs: T0 + i * SLOT, sheddableKw: 2500, marginalCostGbpPerMwh: 10, fromJobsKw: 0, fromBatteryKw: 2500, heldKw: 0 }));
     const slots = Array.from({ length: 8 }, (_, i) => slot(i, { socKwh: 1500 }));
     const ws = flexWindows(flex, slots, undefined, [], [], { minSocKwh: 500, eta: 1, socStartKwh: 1500 });
     assert.deepEqual(ws.map((w) => w.kw), [1000]);
@@ -63,15 +63,29 @@ describe('flexibility offered is what can be delivered whatever arrives later (i
     assert.deepEqual(flexWindows(mixed, slots, undefined, [], [], { minSocKwh: 500, eta: 1, socStartKwh: 1500 }).map((w) => w.kw), [1300, 300, 300]);
   });
 
-  test('property: battery-only windows never promise more energy in all than the battery holds', () => {
+  test('a battery kWh held for a window sold earlier is not offered again, before that window or after it', () => {
+    // 1000 kWh usable (η = 1); the plan holds 600 kW for the hour of slots 4–5 (600 kWh).
+    const held = (i: number) => (i === 4 || i === 5 ? 600 : 0);
+    const flex: FlexibilitySlot[] = Array.from({ length: 10 }, (_, i) => ({ startMs: T0 + i * SLOT, sheddableKw: 2500, marginalCostGbpPerMwh: 10, fromJobsKw: 0, fromBatteryKw: 2500, heldKw: held(i) }));
+    const slots = Array.from({ length: 10 }, (_, i) => slot(i, { socKwh: 1500 }));
+    const ws = flexWindows(flex, slots, undefined, [], [], { minSocKwh: 500, eta: 1, socStartKwh: 1500 });
+    assert.deepEqual(ws.map((w) => w.kw), [400], 'the first window gets what the hold leaves, then nothing is left');
+    // Held for a window at the end of the horizon: the energy is spoken for all the same.
+    const late = flex.map((f, i) => ({ ...f, heldKw: i >= 8 ? 1000 : 0 }));
+    assert.deepEqual(flexWindows(late, slots, undefined, [], [], { minSocKwh: 500, eta: 1, socStartKwh: 1500 }), []);
+  });
+
+  test('property: battery-only windows never promise more energy in all than the battery holds beyond what it holds for sales', () => {
+    const slotArb = fc.record({ fromBatteryKw: fc.integer({ min: 0, max: 2500 }), heldKw: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 1500 })) });
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 2500 }), { minLength: 4, maxLength: 30 }), fc.integer({ min: 500, max: 5000 }), (fromBattery, soc) => {
-        const flex: FlexibilitySlot[] = fromBattery.map((b, i) => ({ startMs: T0 + i * SLOT, sheddableKw: b, marginalCostGbpPerMwh: 5, fromJobsKw: 0, fromBatteryKw: b }));
-        const slots = fromBattery.map((_, i) => slot(i, { socKwh: soc }));
+      fc.property(fc.array(slotArb, { minLength: 4, maxLength: 30 }), fc.integer({ min: 500, max: 5000 }), (xs, soc) => {
+        const flex: FlexibilitySlot[] = xs.map((x, i) => ({ startMs: T0 + i * SLOT, sheddableKw: x.fromBatteryKw, marginalCostGbpPerMwh: 5, fromJobsKw: 0, fromBatteryKw: x.fromBatteryKw, heldKw: x.heldKw }));
+        const slots = xs.map((_, i) => slot(i, { socKwh: soc }));
         const eta = Math.sqrt(0.9);
         const ws = flexWindows(flex, slots, undefined, [], [], { minSocKwh: 500, eta, socStartKwh: soc });
         const promisedKwh = ws.reduce((a, w) => a + (w.kw * (w.windowEndMs - w.windowStartMs)) / 3_600_000, 0);
-        assert.ok(promisedKwh <= (soc - 500) * eta + 1e-6, `${promisedKwh} kWh promised, ${(soc - 500) * eta} held`);
+        const heldKwh = xs.reduce((a, x) => a + x.heldKw / 2, 0);
+        assert.ok(promisedKwh <= Math.max(0, (soc - 500) * eta - heldKwh) + 1e-6, `${promisedKwh} kWh promised, ${(soc - 500) * eta} usable, ${heldKwh} held`);
       }),
       { numRuns: 300 },
     );
@@ -89,7 +103,7 @@ describe('flexibility offered is what can be delivered whatever arrives later (i
     });
     fc.assert(
       fc.property(fc.array(slotArb, { minLength: 4, maxLength: 30 }), fc.integer({ min: 0, max: 5000 }), (xs, soc0) => {
-        const flex: FlexibilitySlot[] = xs.map((x, i) => ({ startMs: T0 + i * SLOT, sheddableKw: Math.min(x.siteKw, x.fromJobsKw + x.fromBatteryKw), marginalCostGbpPerMwh: 5, fromJobsKw: x.fromJobsKw, fromBatteryKw: x.fromBatteryKw }));
+        const flex: FlexibilitySlot[] = xs.map((x, i) => ({ startMs: T0 + i * SLOT, sheddableKw: Math.min(x.siteKw, x.fromJobsKw + x.fromBatteryKw), marginalCostGbpPerMwh: 5, fromJobsKw: x.fromJobsKw, fromBatteryKw: x.fromBatteryKw, heldKw: 0 }));
         const slots = xs.map((x, i) => slot(i, { siteKw: x.siteKw, dischargeKw: x.dischargeKw, socKwh: x.socKwh }));
         // Arrivals: the week's typical import at this time, which jobs still to come push the site to.
         const high = xs.map((x) => x.siteKw + x.arrivalsKw);

@@ -83,3 +83,27 @@ test('a hold is ignored where no shortfall price holds the slot, and never above
   assert.deepEqual(validatePlan(big, base, site, i.signals, { batterySocKwh: 500 }), []);
   assert.ok(socAtWindow(big) >= 500 - 1e-3, `keeps its whole 500 kWh (${socAtWindow(big).toFixed(1)})`);
 });
+
+test('the flexibility a plan reports leaves out the battery it holds: neither the held power nor the held energy is offered again', async () => {
+  const base = [serving(1000, 0, N)];
+  const free = await plan(input(50, 0, base), opts);
+  const held = await plan(input(50, 300, base), opts);
+  const etaD = Math.sqrt(0.9);
+  for (let s = 0; s < N; s++) {
+    const f = held.flexibility[s]!;
+    const sp = held.slots[s]!;
+    assert.equal(f.heldKw, s === 4 || s === 5 ? 300 : 0, `slot ${s}: the hold is reported`);
+    // Power: the battery's headroom less what is held in the slot.
+    assert.ok(f.fromBatteryKw <= site.battery.powerKw - f.heldKw - sp.dischargeKw + sp.chargeKw + 1e-6, `slot ${s}: ${f.fromBatteryKw.toFixed(1)} kW from the battery`);
+    // Energy: what the battery holds before the slot, less the 300 kWh (after η) held for the window.
+    const socBefore = s === 0 ? 500 : held.slots[s - 1]!.socKwh;
+    assert.ok(f.fromBatteryKw <= Math.max(0, (socBefore * etaD - 300) / 0.5) + sp.chargeKw + 1e-6, `slot ${s}: ${f.fromBatteryKw.toFixed(1)} kW against ${socBefore.toFixed(1)} kWh`);
+  }
+  // Before the window: 500 kWh × ηd less the 300 kWh held, over half an hour (the rest of the
+  // battery's 500 kW would be promised twice). In the window: the plan kept just the held energy, so nothing.
+  assert.ok(Math.abs(held.flexibility[0]!.fromBatteryKw - (500 * etaD - 300) / 0.5) < 1e-6, `slot 0: ${held.flexibility[0]!.fromBatteryKw}`);
+  assert.ok(held.slots[3]!.socKwh >= 300 / etaD - 1e-3, 'the plan keeps the held energy to the window');
+  assert.equal(held.flexibility[4]!.fromBatteryKw, 0);
+  // Without a hold the whole battery is on offer.
+  assert.equal(free.flexibility[0]!.fromBatteryKw, site.battery.powerKw);
+});
