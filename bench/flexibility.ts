@@ -62,14 +62,14 @@ interface WeekResult {
 const list = (v: string): string[] => v.split(',').map((x) => x.trim()).filter(Boolean);
 
 export async function main(argv: string[]): Promise<void> {
-  const values = benchFlags(argv, {
-    weeks: { type: 'string', default: 'held-out' },
-    forecasters: { type: 'string', default: 'lstm,ensemble' },
-    seed: { type: 'string', default: '42' },
-    name: { type: 'string', default: 'flexibility' },
-    compare: { type: 'string' },
-  });
-  if (values.compare !== undefined) return printComparison(weeksOfFiles(list(values.compare)));
+  const given = benchFlags(argv, { weeks: { type: 'string' }, forecasters: { type: 'string' }, seed: { type: 'string' }, name: { type: 'string' }, compare: { type: 'string' } });
+  if (given.compare !== undefined) {
+    // It runs nothing: a run's flags beside it would be silently ignored.
+    const ignored = (['weeks', 'forecasters', 'seed', 'name'] as const).filter((k) => given[k] !== undefined);
+    if (ignored.length) throw new BenchUsageError(`--compare reads earlier results and runs nothing: it takes no ${ignored.map((k) => `--${k}`).join(', ')}`);
+    return printComparison(weeksOfFiles(list(given.compare)));
+  }
+  const values = { weeks: given.weeks ?? 'held-out', forecasters: given.forecasters ?? 'lstm,ensemble', seed: given.seed ?? '42', name: given.name ?? 'flexibility' };
   const named: Record<string, string[]> = { tuning: TUNING_WEEKS, 'held-out': HELD_OUT_WEEKS, fresh: FRESH_WEEKS, all: [...TUNING_WEEKS, ...HELD_OUT_WEEKS, ...FRESH_WEEKS] };
   const weeks = named[values.weeks] ?? list(values.weeks);
   for (const w of weeks) if (!/^2023-\d\d-\d\d$/.test(w) || Number.isNaN(Date.parse(w))) throw new BenchUsageError(`--weeks: "${w}" is not a date like 2023-04-17 (or tuning, held-out, fresh, all)`);

@@ -91,6 +91,23 @@ export function wholeFlag(flag: string, text: string, min = 1, max = Infinity): 
   return n;
 }
 
+/** A flag's calendar date (YYYY-MM-DD, UTC midnight) in ms, or a BenchUsageError (2023-02-30 is refused, not rolled over). */
+export function dateFlag(flag: string, text: string): number {
+  const ms = /^\d{4}-\d{2}-\d{2}$/.test(text) ? Date.parse(`${text}T00:00:00Z`) : NaN;
+  if (!Number.isFinite(ms) || new Date(ms).toISOString().slice(0, 10) !== text) throw new BenchUsageError(`--${flag}: "${text}" is not a date like 2023-07-03`);
+  return ms;
+}
+
+/** A flag's number in [min, max], or a BenchUsageError naming the flag and what it got. */
+export function numberFlag(flag: string, text: string, min = -Infinity, max = Infinity): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+    const range = min === -Infinity ? (max === Infinity ? '' : ` ≤ ${max}`) : max === Infinity ? ` ≥ ${min}` : ` from ${min} to ${max}`;
+    throw new BenchUsageError(`--${flag}: "${text}" is not a number${range}`);
+  }
+  return n;
+}
+
 /**
  * `parse()` with node:util parseArgs's own errors (an unknown flag, a flag without its value)
  * as a BenchUsageError: one line naming the flag, not a stack trace.

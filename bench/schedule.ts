@@ -29,7 +29,7 @@ import {
   thresholdPolicy,
 } from '../sim/policies/index.ts';
 import { HISTORY_SLOTS, loadGridForecaster } from '../agents/grid/index.ts';
-import { benchFlags, percentile, printTable, writeResults } from './report.ts';
+import { BenchUsageError, benchFlags, dateFlag, numberFlag, percentile, printTable, wholeFlag, writeResults } from './report.ts';
 import { runLetsWaitAwhile } from './cases/lets-wait-awhile.ts';
 import { walkForward, walkForwardArgs, type WalkForwardArgs } from './cases/walk-forward.ts';
 import { HALF_HOUR_MS as SLOT_MS } from '../core/time/index.ts';
@@ -60,9 +60,56 @@ const CASE_FLAGS = { case: text, 'lwa-rule': text, sample: text, 'no-write': fla
  * left without its value) is refused, since the full-period run takes minutes and would
  * otherwise run on a mistyped flag's default. The walk-forward parses its own (walkForwardArgs).
  */
-export function scheduleFlags(argv: string[]): { readonly walkForward: WalkForwardArgs } | { readonly flags: Flags } {
+export function scheduleFlags(argv: string[]): { readonly walkForward: WalkForwardArgs } | { readonly flags: Flags; readonly values: FullPeriodValues | null } {
   if (argv.includes('--walk-forward')) return { walkForward: walkForwardArgs(argv) };
-  return { flags: argv.some((a) => a === '--case' || a.startsWith('--case=')) ? benchFlags(argv, CASE_FLAGS) : benchFlags(argv, SCHEDULE_FLAGS) };
+  if (argv.some((a) => a === '--case' || a.startsWith('--case='))) return { flags: benchFlags(argv, CASE_FLAGS), values: null };
+  const flags = benchFlags(argv, SCHEDULE_FLAGS);
+  return { flags, values: fullPeriodValues(flags) };
+}
+
+/** A choice flag's value, or a BenchUsageError naming the flag and the choices. */
+function choiceFlag<const C extends string>(flags: Flags, name: string, choices: ReadonlyArray<C>, dflt?: C): C | undefined {
+  const v = arg(flags, name, dflt);
+  if (v !== undefined && !(choices as ReadonlyArray<string>).includes(v)) throw new BenchUsageError(`--${name}: "${v}" is not one of ${choices.join(', ')}`);
+  return v as C | undefined;
+}
+
+/**
+ * The full-period run's values, each checked before anything loads or runs: the run takes
+ * minutes, and a mistyped value (`--days x`, `--battery-kw -5`, `--plan-on P50`) used to fail
+ * after the data and models had loaded, or run on something else.
+ */
+type FullPeriodValues = ReturnType<typeof fullPeriodValues>;
+
+function fullPeriodValues(flags: Flags) {
+  const from = arg(flags, 'from', '2023-07-01')!;
+  const startMs = dateFlag('from', from);
+  const batteryKw = arg(flags, 'battery-kw');
+  const threshold = arg(flags, 'threshold');
+  const planOptions = arg(flags, 'plan-options', '{}')!;
+  let parsedOptions: unknown;
+  try {
+    parsedOptions = JSON.parse(planOptions);
+  } catch (e) {
+    throw new BenchUsageError(`--plan-options: not JSON (${(e as Error).message})`);
+  }
+  if (typeof parsedOptions !== 'object' || parsedOptions === null || Array.isArray(parsedOptions)) throw new BenchUsageError('--plan-options: must be a JSON object of planner options');
+  return {
+    from,
+    startMs,
+    days: wholeFlag('days', arg(flags, 'days', '92')!, 1, 366),
+    batteryKw: batteryKw === undefined ? undefined : numberFlag('battery-kw', batteryKw, 0),
+    jobsPerDay: wholeFlag('jobs-per-day', arg(flags, 'jobs-per-day', '200')!),
+    utilisation: numberFlag('utilisation', arg(flags, 'utilisation', '0.5')!, 0, 1),
+    threshold: threshold === undefined ? undefined : numberFlag('threshold', threshold, 0),
+    scaling: flags['no-scaling'] === true ? [] : arg(flags, 'scaling', '100,1000,5000,10000')!.split(',').map((x) => wholeFlag('scaling', x)),
+    scalingReps: wholeFlag('scaling-reps', arg(flags, 'scaling-reps', '3')!),
+    planOn: choiceFlag(flags, 'plan-on', ['mean', 'p50'], 'mean')!,
+    planOptions: parsedOptions as PlanOptions,
+    priceColumn: choiceFlag(flags, 'price-column', ['market', 'imbalance'], 'market')!,
+    forecast: choiceFlag(flags, 'forecast', ['auto', 'lstm', 'sty', 'published'], 'auto')!,
+    perfect: choiceFlag(flags, 'perfect', ['price', 'carbon']),
+  };
 }
 
 /** Fill gaps: carry the last value forward (and the first one backward). */
@@ -168,7 +215,7 @@ async function withPerfect(fm: ForecastModels, which: string | undefined, s: Ser
 function loadSeries(flags: Flags, fromMs: number, toMs: number): SeriesSet {
   const carbonRows = loadCarbonCsv(arg(flags, 'carbon') ?? undefined).rows;
   const priceRows = loadPriceCsv(arg(flags, 'prices') ?? undefined).rows;
-  const col = arg(flags, 'price-column', 'market') === 'imbalance' ? 'imbalanceGbpPerMwh' : 'marketIndexGbpPerMwh';
+  const col = choiceFlag(flags, 'price-column', ['market', 'imbalance'], 'market') === 'imbalance' ? 'imbalanceGbpPerMwh' : 'marketIndexGbpPerMwh';
   return {
     fromMs,
     price: fill(toHalfHourSeries(priceRows, col, fromMs, toMs)),
@@ -223,7 +270,7 @@ export async function main(argv: string[]): Promise<void> {
   const { flags } = parsed;
   const benchCase = arg(flags, 'case');
   if (benchCase !== undefined) {
-    if (benchCase !== 'lets-wait-awhile') throw new Error(`--case must be lets-wait-awhile, not ${benchCase}`);
+    if (benchCase !== 'lets-wait-awhile') throw new BenchUsageError(`--case: "${benchCase}" is not lets-wait-awhile`);
     const r = await runLetsWaitAwhile({ rule: arg(flags, 'lwa-rule'), sample: arg(flags, 'sample') });
     printTable(`Let's Wait Awhile ML scenario: ${r.jobs} jobs, GB 2020 (hourly, interpolated to half-hours), deadline rule "${r.rule}", longest window ${r.maxWindowH.toFixed(1)} h; carbon saved vs run at arrival`, [
       { variant: 'non-interruptible', 'per-job optimum %': r.variants.nonInterruptible.optimumSavedPct, 'planner (shipped, perfect information) %': r.variants.nonInterruptible.plannerSavedPct, 'jobs off the optimum': r.variants.nonInterruptible.jobsOffOptimum, 're-plan moved start': r.variants.nonInterruptible.replanChanged },
@@ -232,13 +279,10 @@ export async function main(argv: string[]): Promise<void> {
     if (!flags['no-write'] === true) writeResults('schedule-lets-wait-awhile', r);
     return;
   }
-  const from = arg(flags, 'from', '2023-07-01')!;
-  const days = Number(arg(flags, 'days', '92'));
-  const startMs = Date.parse(`${from}T00:00:00Z`);
-  if (!Number.isFinite(startMs) || !(days > 0)) throw new Error('--from must be a date like 2023-07-01 and --days > 0');
+  const v = parsed.values!;
+  const { from, days, startMs, planOn } = v;
   // --battery-kw 0: the site without its battery (analysis: how much of a saving is the battery's).
-  const batteryKw = arg(flags, 'battery-kw');
-  const site = batteryKw === undefined ? DEFAULT_SITE : siteConfig({ battery: { powerKw: Number(batteryKw) } });
+  const site = v.batteryKw === undefined ? DEFAULT_SITE : siteConfig({ battery: { powerKw: v.batteryKw } });
   const simSlots = days * DAY_SLOTS;
   const drainSlots = 4 * DAY_SLOTS;
   const histFrom = startMs - 30 * DAY_SLOTS * SLOT_MS;
@@ -260,15 +304,14 @@ export async function main(argv: string[]): Promise<void> {
     workloadDesc = `csv ${jobsFile}`;
   } else {
     const seed = arg(flags, 'seed', '1')!;
-    const w = generateWorkload({ seed, startMs, days, jobsPerDay: Number(arg(flags, 'jobs-per-day', '200')), targetUtilisation: Number(arg(flags, 'utilisation', '0.5')) }, loadTraceStats());
+    const w = generateWorkload({ seed, startMs, days, jobsPerDay: v.jobsPerDay, targetUtilisation: v.utilisation }, loadTraceStats());
     jobs = w.jobs;
     workloadDesc = `generator seed ${seed}, ${days} days, ${w.params.jobsPerDay} deferrable jobs/day, target utilisation ${w.params.targetUtilisation}, slack share ${w.params.slackShare}, gang scale ${w.gangScale.toFixed(1)}`;
   }
   jobs = jobs.filter((j) => validateJob(j, site).length === 0);
   console.log(`workload: ${jobs.length} jobs (${workloadDesc})`);
 
-  const fk = arg(flags, 'forecast', 'auto')!;
-  const fm = await withPerfect(await forecastModels(fk, s), arg(flags, 'perfect'), s);
+  const fm = await withPerfect(await forecastModels(v.forecast, s), v.perfect, s);
   console.log(`forecast: ${fm.name}`);
   // Forecasts are computed once per half-hour and shared by every policy.
   const fcache = new Map<number, { price: BandSeries; carbon: BandSeries }>();
@@ -286,17 +329,15 @@ export async function main(argv: string[]): Promise<void> {
     return f;
   };
   // X defaults to the 30th percentile of the 30 days before the run: "clean" by recent standards.
-  const threshold = Number(arg(flags, 'threshold', String(Math.round(quantile(Array.from(s.carbon.subarray(0, off)), 0.3)))));
+  const threshold = v.threshold ?? Math.round(quantile(Array.from(s.carbon.subarray(0, off)), 0.3));
 
   // Every policy plans on the same point forecast: the expected value from the bands (default), or the P50.
-  const planOn = arg(flags, 'plan-on', 'mean')!;
-  if (planOn !== 'mean' && planOn !== 'p50') throw new Error('--plan-on must be mean or p50');
   const results: SimResult[] = [];
   const replanMs: { all: number[]; incremental: number[]; full: number[] } = { all: [], incremental: [], full: [] };
   // Both MILP policies plan as the simulation's compute agent does (deterministically), and re-plan
   // fully every half-hour: a new forecast each half-hour makes the starts kept by an incremental
   // re-plan stale (worth ~1 pp of the oracle's cost saving; see the planner README).
-  const planOptions: PlanOptions = { deterministic: true, fullEveryMs: 0, ...(JSON.parse(arg(flags, 'plan-options', '{}')!) as PlanOptions) };
+  const planOptions: PlanOptions = { deterministic: true, fullEveryMs: 0, ...v.planOptions };
   if (!flags['no-sim'] === true) {
     await warm();
     const signalsAt = (t: number, how: string): Signals => {
@@ -351,8 +392,7 @@ export async function main(argv: string[]): Promise<void> {
   }));
   if (rows.length) printTable(`Schedule ${from} + ${days} days, forecasts: ${fm.name}, planned on ${planOn === 'mean' ? 'the expected value from P10/P50/P90' : 'P50'}`, rows);
 
-  const sizes = flags['no-scaling'] === true ? [] : (arg(flags, 'scaling', '100,1000,5000,10000')!).split(',').map(Number);
-  const scaling = sizes.length ? await scalingRuns(sizes, Number(arg(flags, 'scaling-reps', '3')), s, startMs) : [];
+  const scaling = v.scaling.length ? await scalingRuns(v.scaling, v.scalingReps, s, startMs) : [];
   if (scaling.length) {
     printTable('Planner solve time by jobs per 48 h (full re-plan, 96 slots)', scaling.map((x) => ({ jobs: x.jobs, reps: x.reps, 'p50 s': x.p50S, 'p95 s': x.p95S, 'max gap vs LP bound %': x.maxGapVsLpBound === null ? null : x.maxGapVsLpBound * 100, 'int cols': x.integerColumns, 'max nodes': Math.max(...x.mipNodes), 'max LP it': Math.max(...x.lpIterations) })));
   }

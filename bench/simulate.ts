@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { runSimulation } from '../sim/index.ts';
 import { siteConfig } from '../agents/compute/jobs/index.ts';
 import { loadConfig } from '../core/config/index.ts';
-import { BenchUsageError, benchFlags, printTable, wholeFlag, writeResults } from './report.ts';
+import { benchFlags, dateFlag, printTable, wholeFlag, writeResults } from './report.ts';
 import { cacoTotals, flexSummary } from '../sim/index.ts';
 
 /** The simulation benchmark's flags, checked before anything runs (bus and store names are checked by loadConfig). */
@@ -23,8 +23,7 @@ export function simulateArgs(argv: string[]): { days: number; seed: string; from
     store: { type: 'string', default: 'sqlite' },
   });
   const days = wholeFlag('days', v.days);
-  const fromMs = /^\d{4}-\d{2}-\d{2}$/.test(v.from) ? Date.parse(`${v.from}T00:00:00Z`) : NaN;
-  if (!Number.isFinite(fromMs) || new Date(fromMs).toISOString().slice(0, 10) !== v.from) throw new BenchUsageError(`--from: "${v.from}" is not a date like 2023-07-03`);
+  const fromMs = dateFlag('from', v.from);
   return { days, seed: v.seed, fromMs, bus: v.bus, store: v.store };
 }
 

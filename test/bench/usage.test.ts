@@ -30,6 +30,9 @@ describe('benchmark usage errors', { timeout: 30_000 }, () => {
     await refused(['--weeks', '2023-13-01'], /--weeks: "2023-13-01"/);
     await refused(['--weeks', 'fresh', '--forecasters', 'lstm,prophet'], /--forecasters: "prophet"/);
     await refused(['--weeks', 'fresh', '--name', '../outside'], /--name/);
+    // --compare runs nothing: the flags of a run beside it are refused, not ignored.
+    await refused(['--compare', 'flexibility-lstm', '--weeks', 'fresh'], /--compare .* no --weeks/);
+    await refused(['--compare', 'flexibility-lstm', '--seed', '7', '--name', 'x'], /no --seed, --name/);
   });
 
   test('the schedule walk-forward refuses a bad flag, month, forecast or count, and a month the bare LSTMs saw', () => {
@@ -91,5 +94,31 @@ describe('benchmark usage errors', { timeout: 30_000 }, () => {
     // The run reads what was parsed: `--days=14` is 14 days, not the default.
     const full = scheduleFlags(['--days=14', '--no-sim']);
     assert.ok('flags' in full && full.flags['days'] === '14' && full.flags['no-sim'] === true);
+    assert.equal(full.values?.days, 14);
+  });
+
+  test('the schedule benchmark checks every value of its full-period run before loading anything, and keeps its defaults', () => {
+    const refused = (argv: string[], pattern: RegExp) => assert.throws(() => scheduleFlags(argv), (e: unknown) => e instanceof BenchUsageError && pattern.test(e.message), argv.join(' '));
+    refused(['--days', 'x'], /--days: "x"/);
+    refused(['--days', '0'], /--days: "0"/);
+    refused(['--from', '2023-02-30'], /--from: "2023-02-30"/);
+    refused(['--battery-kw=-5'], /--battery-kw: "-5"/);
+    refused(['--jobs-per-day', '1.5'], /--jobs-per-day/);
+    refused(['--utilisation', '2'], /--utilisation: "2"/);
+    refused(['--threshold', 'low'], /--threshold/);
+    refused(['--scaling', '100,lots'], /--scaling: "lots"/);
+    refused(['--plan-on', 'P50'], /--plan-on: "P50"/);
+    refused(['--plan-options', '{deterministic: true}'], /--plan-options: not JSON/);
+    refused(['--plan-options', '[1]'], /--plan-options: must be a JSON object/);
+    refused(['--price-column', 'imbalanced'], /--price-column/);
+    refused(['--forecast', 'prophet'], /--forecast: "prophet"/);
+    refused(['--perfect', 'both'], /--perfect/);
+    const d = scheduleFlags([]);
+    assert.ok('values' in d && d.values !== null);
+    const v = d.values;
+    assert.deepEqual([v.from, v.days, v.batteryKw, v.jobsPerDay, v.utilisation, v.threshold, v.scaling, v.scalingReps, v.planOn, v.planOptions, v.priceColumn, v.forecast, v.perfect], ['2023-07-01', 92, undefined, 200, 0.5, undefined, [100, 1000, 5000, 10000], 3, 'mean', {}, 'market', 'auto', undefined]);
+    const a = scheduleFlags(['--battery-kw', '0', '--no-scaling', '--threshold', '120', '--plan-on', 'p50', '--plan-options', '{"fullEveryMs":0}']);
+    assert.ok('values' in a && a.values !== null);
+    assert.deepEqual([a.values.batteryKw, a.values.scaling, a.values.threshold, a.values.planOn, a.values.planOptions], [0, [], 120, 'p50', { fullEveryMs: 0 }]);
   });
 });
