@@ -96,7 +96,8 @@ export async function loadGridForecaster(opts: LoadOptions = {}): Promise<Loaded
     }
     const warm = opts.warmStart === false ? undefined : opts.warmStart ? opts.warmStart[signal] : (readEnsembleFit(signal) ?? undefined);
     const s = new EnsembleSeriesForecaster({ signal, ...(model ? { model } : {}), ...(modelAllowedAt ? { modelAllowedAt } : {}), ...(opts.ensemble ? { options: opts.ensemble } : {}), ...(warm ? { warmStart: warm } : {}) });
-    notes.push(model ? `${label}: ${s.describe}` : `${label}: not loaded (${why}); using ${s.describe}`);
+    // "carbon forecaster: caco-ensemble-carbon@…+caco-carbon-lstm@…", not "carbon LSTM: <the ensemble>".
+    notes.push(model ? `${signal} forecaster: ${s.describe}` : `${label}: not loaded (${why}); using ${s.describe}`);
     return s;
   };
   const carbon = await load('carbon', 'carbon LSTM', () => (opts.loadCarbon ?? loadCarbonForecaster)(opts.carbonDir));

@@ -107,7 +107,7 @@ describe('LSTM adapter', () => {
       warmStart: false,
     });
     assert.match(loaded.notes[0]!, /^carbon LSTM: not loaded \(models\/carbon\/carbon-lstm.onnx: model file not found\); using caco-ensemble-carbon@e1-w28-h3\.5\+baselines$/);
-    assert.equal(loaded.notes[1], 'price LSTM: caco-ensemble-price@e1-w28-h3.5+fake-lstm@abc');
+    assert.equal(loaded.notes[1], 'price forecaster: caco-ensemble-price@e1-w28-h3.5+fake-lstm@abc');
     const history = await recordedSource().observed(NOW - HISTORY_SLOTS * HALF_HOUR_MS, NOW, NOW);
     const f = await loaded.forecaster.forecast(history, NOW);
     assert.equal(f.carbon.modelId, 'caco-ensemble-carbon');
