@@ -21,6 +21,13 @@ export interface SolveRequest {
   readonly strategy: 'mip' | 'relax-and-fix' | 'lp';
   /** Deterministic limits on the solver's work, independent of machine speed and load. */
   readonly workLimit?: WorkLimit;
+  /**
+   * After a MIP solve, fix its integer columns and solve the LP of the rest to optimality (see
+   * `polish`). The MIP stops once within `mipRelGap` of its bound, a share of the whole
+   * horizon's cost: the continuous decisions of the incumbent (the battery above all) can be off
+   * by that much.
+   */
+  readonly polish?: boolean;
 }
 
 /**
@@ -50,6 +57,8 @@ export interface SolveResponse {
   /** Work done: branch-and-bound nodes and simplex iterations over every HiGHS run of this solve. */
   readonly mipNodes: number;
   readonly lpIterations: number;
+  /** The objective the polish removed (≥ 0), when it ran and found a better point. */
+  readonly polishedGbp?: number;
   readonly error?: string;
 }
 
@@ -154,50 +163,78 @@ function runOnce(highs: Highs, data: ModelData, timeLimitS: number, mipRelGap: n
   }
 }
 
+/**
+ * The LP of the continuous columns with every integer column fixed at the MIP's value, from
+ * the MIP's point: what the incumbent's starts allow at best. Kept only if it is optimal and
+ * no dearer; otherwise the MIP's answer stands.
+ */
+function polish(highs: Highs, m: SparseModel, r: SolveResponse, req: SolveRequest): SolveResponse {
+  if (!req.polish || !r.x || r.objective === null || !hasInteger(m)) return r;
+  const lower = Float64Array.from(m.colLower);
+  const upper = Float64Array.from(m.colUpper);
+  for (let j = 0; j < m.numCols; j++) {
+    if (!m.integrality[j]) continue;
+    const v = Math.round(r.x[j]!);
+    lower[j] = v;
+    upper[j] = v;
+  }
+  const lp = runOnce(highs, toModelData(m, false, lower, upper), req.timeLimitS, req.mipRelGap, false, undefined, req.workLimit);
+  const lpIterations = r.lpIterations + lp.iterations;
+  // A relative tolerance: an LP that only re-finds the same point is not a change.
+  if (lp.status !== 'Optimal' || !lp.x || lp.objective === null || !(lp.objective < r.objective - 1e-9 * Math.max(1, Math.abs(r.objective)))) return { ...r, lpIterations };
+  return { ...r, x: lp.x, objective: lp.objective, lpIterations, polishedGbp: r.objective - lp.objective };
+}
+
 export async function solveSparse(req: SolveRequest): Promise<SolveResponse> {
   const t0 = performance.now();
-  const work = req.workLimit;
+  const highs = await getHighs().catch((e: unknown) => e as Error);
+  if (highs instanceof Error) return { ok: false, modelStatus: 'Solve error', x: null, objective: null, bound: null, lpBound: null, solveMs: performance.now() - t0, fixedColumns: 0, mipNodes: 0, lpIterations: 0, error: highs.message };
   try {
-    const highs = await getHighs();
-    const m = req.model;
-    const isMip = hasInteger(m);
-    const strategy = !isMip ? 'lp' : req.strategy;
-    if (strategy !== 'relax-and-fix') {
-      const r = runOnce(highs, toModelData(m, strategy === 'mip'), req.timeLimitS, req.mipRelGap, strategy === 'mip', req.hint, work);
-      return { ok: true, modelStatus: r.status, x: r.x, objective: r.objective, bound: r.bound, lpBound: strategy === 'lp' ? r.bound : null, solveMs: performance.now() - t0, fixedColumns: 0, mipNodes: r.nodes, lpIterations: r.iterations };
-    }
-    const lp = runOnce(highs, toModelData(m, false), req.timeLimitS, req.mipRelGap, false, undefined, work);
-    if (lp.status === 'Iteration limit reached') {
-      // The work limit stopped the relaxation: branching on the whole model instead would undo the limit.
-      return { ok: true, modelStatus: lp.status, x: null, objective: null, bound: null, lpBound: null, solveMs: performance.now() - t0, fixedColumns: 0, mipNodes: 0, lpIterations: lp.iterations };
-    }
-    if (lp.status !== 'Optimal' || !lp.x) {
-      const left = req.timeLimitS - (performance.now() - t0) / 1000;
-      const r = runOnce(highs, toModelData(m, true), left, req.mipRelGap, true, req.hint, work);
-      return { ok: true, modelStatus: r.status, x: r.x, objective: r.objective, bound: r.bound, lpBound: null, solveMs: performance.now() - t0, fixedColumns: 0, mipNodes: r.nodes, lpIterations: lp.iterations + r.iterations };
-    }
-    const lower = Float64Array.from(m.colLower);
-    const upper = Float64Array.from(m.colUpper);
-    let fixedColumns = 0;
-    for (let j = 0; j < m.numCols; j++) {
-      if (!m.integrality[j]) continue;
-      const v = lp.x[j]!;
-      const r = Math.round(v);
-      if (Math.abs(v - r) < 1e-6) {
-        lower[j] = r;
-        upper[j] = r;
-        fixedColumns++;
-      } else {
-        lower[j] = Math.max(m.colLower[j]!, Math.floor(v));
-        upper[j] = Math.min(m.colUpper[j]!, Math.ceil(v));
-      }
-    }
-    const left = req.timeLimitS - (performance.now() - t0) / 1000;
-    const r = runOnce(highs, toModelData(m, true, lower, upper), Math.max(0.05, left), req.mipRelGap, true, undefined, work);
-    return { ok: true, modelStatus: r.status, x: r.x, objective: r.objective, bound: lp.objective, lpBound: lp.objective, solveMs: performance.now() - t0, fixedColumns, mipNodes: r.nodes, lpIterations: lp.iterations + r.iterations };
+    const r = solveWith(highs, req, t0);
+    return r.ok ? { ...polish(highs, req.model, r, req), solveMs: performance.now() - t0 } : r;
   } catch (e) {
     return { ok: false, modelStatus: 'Solve error', x: null, objective: null, bound: null, lpBound: null, solveMs: performance.now() - t0, fixedColumns: 0, mipNodes: 0, lpIterations: 0, error: e instanceof Error ? e.message : String(e) };
   }
+}
+
+function solveWith(highs: Highs, req: SolveRequest, t0: number): SolveResponse {
+  const work = req.workLimit;
+  const m = req.model;
+  const isMip = hasInteger(m);
+  const strategy = !isMip ? 'lp' : req.strategy;
+  if (strategy !== 'relax-and-fix') {
+    const r = runOnce(highs, toModelData(m, strategy === 'mip'), req.timeLimitS, req.mipRelGap, strategy === 'mip', req.hint, work);
+    return { ok: true, modelStatus: r.status, x: r.x, objective: r.objective, bound: r.bound, lpBound: strategy === 'lp' ? r.bound : null, solveMs: performance.now() - t0, fixedColumns: 0, mipNodes: r.nodes, lpIterations: r.iterations };
+  }
+  const lp = runOnce(highs, toModelData(m, false), req.timeLimitS, req.mipRelGap, false, undefined, work);
+  if (lp.status === 'Iteration limit reached') {
+    // The work limit stopped the relaxation: branching on the whole model instead would undo the limit.
+    return { ok: true, modelStatus: lp.status, x: null, objective: null, bound: null, lpBound: null, solveMs: performance.now() - t0, fixedColumns: 0, mipNodes: 0, lpIterations: lp.iterations };
+  }
+  if (lp.status !== 'Optimal' || !lp.x) {
+    const left = req.timeLimitS - (performance.now() - t0) / 1000;
+    const r = runOnce(highs, toModelData(m, true), left, req.mipRelGap, true, req.hint, work);
+    return { ok: true, modelStatus: r.status, x: r.x, objective: r.objective, bound: r.bound, lpBound: null, solveMs: performance.now() - t0, fixedColumns: 0, mipNodes: r.nodes, lpIterations: lp.iterations + r.iterations };
+  }
+  const lower = Float64Array.from(m.colLower);
+  const upper = Float64Array.from(m.colUpper);
+  let fixedColumns = 0;
+  for (let j = 0; j < m.numCols; j++) {
+    if (!m.integrality[j]) continue;
+    const v = lp.x[j]!;
+    const r = Math.round(v);
+    if (Math.abs(v - r) < 1e-6) {
+      lower[j] = r;
+      upper[j] = r;
+      fixedColumns++;
+    } else {
+      lower[j] = Math.max(m.colLower[j]!, Math.floor(v));
+      upper[j] = Math.min(m.colUpper[j]!, Math.ceil(v));
+    }
+  }
+  const left = req.timeLimitS - (performance.now() - t0) / 1000;
+  const r = runOnce(highs, toModelData(m, true, lower, upper), Math.max(0.05, left), req.mipRelGap, true, undefined, work);
+  return { ok: true, modelStatus: r.status, x: r.x, objective: r.objective, bound: lp.objective, lpBound: lp.objective, solveMs: performance.now() - t0, fixedColumns, mipNodes: r.nodes, lpIterations: lp.iterations + r.iterations };
 }
 
 /** Statuses that mean the model itself was bad, not that it was hard: a bad LP string gives 'Empty'. */
