@@ -125,6 +125,7 @@ function solveInfo(mode: SolveInfo['mode'], f: Formulation | null, res: SolveRes
     groups: f ? f.startGroups.length + f.runGroups.length : 0,
     mipNodes: res?.mipNodes ?? 0,
     lpIterations: res?.lpIterations ?? 0,
+    ...(res?.polishedGbp !== undefined ? { polishedGbp: res.polishedGbp } : {}),
     ...(message !== undefined ? { message } : {}),
   };
 }

@@ -187,9 +187,8 @@ function polish(highs: Highs, m: SparseModel, r: SolveResponse, req: SolveReques
 
 export async function solveSparse(req: SolveRequest): Promise<SolveResponse> {
   const t0 = performance.now();
-  const highs = await getHighs().catch((e: unknown) => e as Error);
-  if (highs instanceof Error) return { ok: false, modelStatus: 'Solve error', x: null, objective: null, bound: null, lpBound: null, solveMs: performance.now() - t0, fixedColumns: 0, mipNodes: 0, lpIterations: 0, error: highs.message };
   try {
+    const highs = await getHighs();
     const r = solveWith(highs, req, t0);
     return r.ok ? { ...polish(highs, req.model, r, req), solveMs: performance.now() - t0 } : r;
   } catch (e) {

@@ -147,6 +147,8 @@ export interface SolveInfo {
   /** Work done by HiGHS (deterministic counters, unlike the times above). */
   readonly mipNodes: number;
   readonly lpIterations: number;
+  /** What the polish of a plan under flexibility sold took off the MIP's objective, £ (absent: not polished or no better). */
+  readonly polishedGbp?: number;
   readonly message?: string;
 }
 

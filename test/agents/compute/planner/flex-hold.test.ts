@@ -115,6 +115,7 @@ test('a sold cap the battery can meet is met, even where the MIP stops within it
   const d = JSON.parse(readFileSync(new URL('./fixtures/sold-cap-2023-04-14.json', import.meta.url), 'utf8')) as { input: PlanInput; previous: PlanResult };
   const p = await plan({ ...d.input, previous: d.previous }, { deterministic: true, inWorker: false });
   assert.equal(p.solver.mode, 'incremental');
+  assert.ok((p.solver.polishedGbp ?? 0) > 10, `the polish took £${p.solver.polishedGbp} off the MIP's answer`);
   const cap = d.input.flexCapKw![0]!;
   assert.ok(p.slots[0]!.siteKw <= cap + 1e-6, `import ${p.slots[0]!.siteKw.toFixed(1)} kW against the cap ${cap}`);
   assert.ok(p.slots[0]!.dischargeKw > 100, `the battery gives ${p.slots[0]!.dischargeKw.toFixed(1)} kW`);
