@@ -25,7 +25,7 @@ import { runSimulation } from '../sim/index.ts';
 import { siteConfig } from '../agents/compute/jobs/index.ts';
 import { NatsCluster } from '../deploy/local/index.ts';
 import { NatsServerProcess } from '../deploy/local/index.ts';
-import { BenchUsageError, benchFlags, percentile, printTable, writeResults, type Cell } from './report.ts';
+import { benchFlags, numberFlag, percentile, printTable, wholeFlag, writeResults, type Cell } from './report.ts';
 import { DAY_MS } from '../core/time/index.ts';
 
 interface Args {
@@ -47,12 +47,15 @@ export function clusterArgs(argv: string[]): Args {
     'soak-minutes': { type: 'string', default: '0' },
     'no-write': { type: 'boolean', default: false },
   });
-  const num = (name: 'events' | 'batch' | 'window' | 'kills' | 'soak-minutes'): number => {
-    const n = Number(v[name]);
-    if (!(Number.isFinite(n) && n >= 0)) throw new BenchUsageError(`--${name}: "${v[name]}" is not a number ≥ 0`);
-    return n;
+  // Counts: events, events per append and appends in flight are ≥ 1 (a batch of 0 divides by it).
+  return {
+    events: wholeFlag('events', v.events),
+    batch: wholeFlag('batch', v.batch),
+    window: wholeFlag('window', v.window),
+    kills: wholeFlag('kills', v.kills, 0),
+    soakMinutes: numberFlag('soak-minutes', v['soak-minutes'], 0),
+    write: !v['no-write'],
   };
-  return { events: num('events'), batch: num('batch'), window: num('window'), kills: num('kills'), soakMinutes: num('soak-minutes'), write: !v['no-write'] };
 }
 
 let seq = 0;

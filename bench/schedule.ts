@@ -60,11 +60,20 @@ const CASE_FLAGS = { case: text, 'lwa-rule': text, sample: text, 'no-write': fla
  * left without its value) is refused, since the full-period run takes minutes and would
  * otherwise run on a mistyped flag's default. The walk-forward parses its own (walkForwardArgs).
  */
-export function scheduleFlags(argv: string[]): { readonly walkForward: WalkForwardArgs } | { readonly flags: Flags; readonly values: FullPeriodValues | null } {
+export function scheduleFlags(argv: string[]): { readonly walkForward: WalkForwardArgs } | { readonly lwa: LwaValues } | { readonly flags: Flags; readonly values: FullPeriodValues } {
   if (argv.includes('--walk-forward')) return { walkForward: walkForwardArgs(argv) };
-  if (argv.some((a) => a === '--case' || a.startsWith('--case='))) return { flags: benchFlags(argv, CASE_FLAGS), values: null };
+  if (argv.some((a) => a === '--case' || a.startsWith('--case='))) return { lwa: lwaValues(benchFlags(argv, CASE_FLAGS)) };
   const flags = benchFlags(argv, SCHEDULE_FLAGS);
   return { flags, values: fullPeriodValues(flags) };
+}
+
+type LwaValues = ReturnType<typeof lwaValues>;
+
+/** `--case lets-wait-awhile`'s values, checked before the 2020 data load. */
+function lwaValues(flags: Flags) {
+  const benchCase = arg(flags, 'case');
+  if (benchCase !== 'lets-wait-awhile') throw new BenchUsageError(`--case: "${benchCase}" is not lets-wait-awhile`);
+  return { rule: choiceFlag(flags, 'lwa-rule', ['paper', 'code'], 'paper')!, sample: wholeFlag('sample', arg(flags, 'sample', '1')!), write: flags['no-write'] !== true };
 }
 
 /** A choice flag's value, or a BenchUsageError naming the flag and the choices. */
@@ -74,13 +83,13 @@ function choiceFlag<const C extends string>(flags: Flags, name: string, choices:
   return v as C | undefined;
 }
 
+type FullPeriodValues = ReturnType<typeof fullPeriodValues>;
+
 /**
  * The full-period run's values, each checked before anything loads or runs: the run takes
  * minutes, and a mistyped value (`--days x`, `--battery-kw -5`, `--plan-on P50`) used to fail
  * after the data and models had loaded, or run on something else.
  */
-type FullPeriodValues = ReturnType<typeof fullPeriodValues>;
-
 function fullPeriodValues(flags: Flags) {
   const from = arg(flags, 'from', '2023-07-01')!;
   const startMs = dateFlag('from', from);
@@ -153,7 +162,7 @@ const point = (xs: number[]): BandSeries => xs.map((v) => ({ p10: v, p50: v, p90
  * if its model will not load, and the name says so); `lstm`: the LSTMs or an error; `sty`:
  * same time yesterday; `published`: NESO's published carbon column (a late revision, optimistic).
  */
-async function forecastModels(kind: string, s: SeriesSet): Promise<ForecastModels> {
+async function forecastModels(kind: FullPeriodValues['forecast'], s: SeriesSet): Promise<ForecastModels> {
   const idxOf = (t: number) => Math.round((t - s.fromMs) / SLOT_MS);
   const styF: ForecastModels = {
     name: 'same-time-yesterday (carbon and price)',
@@ -172,7 +181,6 @@ async function forecastModels(kind: string, s: SeriesSet): Promise<ForecastModel
       },
     };
   }
-  if (kind !== 'auto' && kind !== 'lstm') throw new Error(`--forecast must be auto, lstm, sty or published, not ${kind}`);
   // The shipped default (config `forecaster: lstm`): the bare LSTMs.
   const loaded = await loadGridForecaster({ ensemble: false });
   for (const n of loaded.notes) console.log(`forecaster: ${n}`);
@@ -198,9 +206,8 @@ async function forecastModels(kind: string, s: SeriesSet): Promise<ForecastModel
  * `--perfect price|carbon`: replace one series' forecast by the actual values, to split the
  * gap to the oracle between the price forecast's error and the carbon forecast's (analysis only).
  */
-async function withPerfect(fm: ForecastModels, which: string | undefined, s: SeriesSet): Promise<ForecastModels> {
+async function withPerfect(fm: ForecastModels, which: FullPeriodValues['perfect'], s: SeriesSet): Promise<ForecastModels> {
   if (which === undefined) return fm;
-  if (which !== 'price' && which !== 'carbon') throw new Error('--perfect must be price or carbon');
   const idxOf = (t: number) => Math.round((t - s.fromMs) / SLOT_MS);
   const actualBands = (arr: Float64Array, t: number) => point(Array.from(arr.subarray(idxOf(t), idxOf(t) + 96)));
   return {
@@ -212,10 +219,10 @@ async function withPerfect(fm: ForecastModels, which: string | undefined, s: Ser
   };
 }
 
-function loadSeries(flags: Flags, fromMs: number, toMs: number): SeriesSet {
+function loadSeries(flags: Flags, priceColumn: FullPeriodValues['priceColumn'], fromMs: number, toMs: number): SeriesSet {
   const carbonRows = loadCarbonCsv(arg(flags, 'carbon') ?? undefined).rows;
   const priceRows = loadPriceCsv(arg(flags, 'prices') ?? undefined).rows;
-  const col = choiceFlag(flags, 'price-column', ['market', 'imbalance'], 'market') === 'imbalance' ? 'imbalanceGbpPerMwh' : 'marketIndexGbpPerMwh';
+  const col = priceColumn === 'imbalance' ? 'imbalanceGbpPerMwh' : 'marketIndexGbpPerMwh';
   return {
     fromMs,
     price: fill(toHalfHourSeries(priceRows, col, fromMs, toMs)),
@@ -267,19 +274,16 @@ async function scalingRuns(sizes: number[], reps: number, s: SeriesSet, fromMs: 
 export async function main(argv: string[]): Promise<void> {
   const parsed = scheduleFlags(argv);
   if ('walkForward' in parsed) return walkForward(parsed.walkForward);
-  const { flags } = parsed;
-  const benchCase = arg(flags, 'case');
-  if (benchCase !== undefined) {
-    if (benchCase !== 'lets-wait-awhile') throw new BenchUsageError(`--case: "${benchCase}" is not lets-wait-awhile`);
-    const r = await runLetsWaitAwhile({ rule: arg(flags, 'lwa-rule'), sample: arg(flags, 'sample') });
+  if ('lwa' in parsed) {
+    const r = await runLetsWaitAwhile(parsed.lwa);
     printTable(`Let's Wait Awhile ML scenario: ${r.jobs} jobs, GB 2020 (hourly, interpolated to half-hours), deadline rule "${r.rule}", longest window ${r.maxWindowH.toFixed(1)} h; carbon saved vs run at arrival`, [
       { variant: 'non-interruptible', 'per-job optimum %': r.variants.nonInterruptible.optimumSavedPct, 'planner (shipped, perfect information) %': r.variants.nonInterruptible.plannerSavedPct, 'jobs off the optimum': r.variants.nonInterruptible.jobsOffOptimum, 're-plan moved start': r.variants.nonInterruptible.replanChanged },
       { variant: 'interruptible', 'per-job optimum %': r.variants.interruptible.optimumSavedPct, 'planner (shipped, perfect information) %': r.variants.interruptible.plannerSavedPct, 'jobs off the optimum': r.variants.interruptible.jobsOffOptimum, 're-plan moved start': r.variants.interruptible.replanChanged },
     ]);
-    if (!flags['no-write'] === true) writeResults('schedule-lets-wait-awhile', r);
+    if (parsed.lwa.write) writeResults('schedule-lets-wait-awhile', r);
     return;
   }
-  const v = parsed.values!;
+  const { flags, values: v } = parsed;
   const { from, days, startMs, planOn } = v;
   // --battery-kw 0: the site without its battery (analysis: how much of a saving is the battery's).
   const site = v.batteryKw === undefined ? DEFAULT_SITE : siteConfig({ battery: { powerKw: v.batteryKw } });
@@ -287,7 +291,7 @@ export async function main(argv: string[]): Promise<void> {
   const drainSlots = 4 * DAY_SLOTS;
   const histFrom = startMs - 30 * DAY_SLOTS * SLOT_MS;
   // The data end on 2023-09-30; the run's tail reuses the last values (the loader's fill).
-  const s = loadSeries(flags, histFrom, startMs + (simSlots + drainSlots + 2 * 96) * SLOT_MS);
+  const s = loadSeries(flags, v.priceColumn, histFrom, startMs + (simSlots + drainSlots + 2 * 96) * SLOT_MS);
   const off = Math.round((startMs - histFrom) / SLOT_MS);
   const actual: Signals = { startMs, priceGbpPerMwh: Array.from(s.price.subarray(off)), intensityGPerKwh: Array.from(s.carbon.subarray(off)) };
   const dataEnd = Date.parse('2023-10-01T00:00:00Z');
@@ -338,7 +342,7 @@ export async function main(argv: string[]): Promise<void> {
   // fully every half-hour: a new forecast each half-hour makes the starts kept by an incremental
   // re-plan stale (worth ~1 pp of the oracle's cost saving; see the planner README).
   const planOptions: PlanOptions = { deterministic: true, fullEveryMs: 0, ...v.planOptions };
-  if (!flags['no-sim'] === true) {
+  if (flags['no-sim'] !== true) {
     await warm();
     const signalsAt = (t: number, how: string): Signals => {
       const f = bandsAt(t);
@@ -416,7 +420,7 @@ export async function main(argv: string[]): Promise<void> {
     plannedOn: planOn === 'mean' ? 'expected value from P10/P50/P90 (0.3/0.4/0.3)' : 'P50',
     planOptions,
     thresholdGPerKwh: threshold,
-    priceColumn: arg(flags, 'price-column', 'market'),
+    priceColumn: v.priceColumn,
     policies: results.map((r) => ({ ...r, planMs: undefined, planP50Ms: percentile(r.planMs, 50), planP95Ms: percentile(r.planMs, 95) })),
     shareOfOracleSaving: base && oracle ? Object.fromEntries(results.map((r) => [r.policy, { cost: share(base.energyCostGbp, r.energyCostGbp, oracle.energyCostGbp), carbon: share(base.carbonT, r.carbonT, oracle.carbonT) }])) : null,
     scaling,

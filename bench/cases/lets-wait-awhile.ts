@@ -112,7 +112,6 @@ export function perJobOptimum(ci: ReadonlyArray<number>, first: number, duration
   return { contiguous: best, interruptible: low };
 }
 
-
 export interface LwaResult {
   readonly jobs: number;
   readonly rule: LwaRule;
@@ -121,10 +120,9 @@ export interface LwaResult {
   readonly variants: Record<'nonInterruptible' | 'interruptible', { optimumSavedPct: number; plannerSavedPct: number; jobsOffOptimum: number; replanChanged: number }>;
 }
 
-/** `rule`: `--lwa-rule` (paper or code); `sample`: `--sample N`, every N-th job. */
-export async function runLetsWaitAwhile(opts: { readonly rule?: string | undefined; readonly sample?: string | undefined } = {}): Promise<LwaResult> {
-  const rule = (opts.rule ?? 'paper') as LwaRule;
-  if (rule !== 'paper' && rule !== 'code') throw new Error('--lwa-rule must be paper or code');
+/** `rule`: `--lwa-rule`; `sample`: `--sample N`, every N-th job (both checked by bench/schedule.ts). */
+export async function runLetsWaitAwhile(opts: { readonly rule: LwaRule; readonly sample: number }): Promise<LwaResult> {
+  const { rule, sample } = opts;
   const rows = loadHourlyCarbonCsv().rows;
   const fromMs = Date.parse('2020-01-08T00:00:00Z');
   const toMs = Date.parse('2021-01-01T00:00:00Z');
@@ -135,8 +133,6 @@ export async function runLetsWaitAwhile(opts: { readonly rule?: string | undefin
   for (let t = fromMs; t < toMs + 8 * DAY_MS; t += 2 * SLOT_MS) hourly.push((last = byMs.get(t) ?? last));
   const ci = interpolateHourly(hourly);
   let jobs = lwaJobs(fromMs, toMs, 'lets-wait-awhile', rule);
-  const sample = Number(opts.sample ?? '1');
-  if (!(sample >= 1)) throw new Error('--sample must be ≥ 1 (every N-th job)');
   jobs = jobs.filter((_, i) => i % sample === 0);
   // One unit of power per job: 1 kW. No battery, price 0: the objective is carbon alone.
   const site = siteConfig({ itCapacityKw: 1_000_000, importCapKw: 2_000_000, battery: { powerKw: 0, energyKwh: 1 } });

@@ -79,6 +79,7 @@ describe('benchmark usage errors', { timeout: 30_000 }, () => {
     assert.deepEqual(snapshotsArgs([]), { events: 100_000, tail: 100, repeat: 3 });
     refused(clusterArgs, ['--kill', '3'], /--kill/);
     refused(clusterArgs, ['--kills=-1'], /--kills: "-1"/);
+    refused(clusterArgs, ['--batch', '0'], /--batch: "0"/);
     assert.deepEqual(clusterArgs(['--no-write']), { events: 20_000, batch: 4, window: 32, kills: 5, soakMinutes: 0, write: false });
   });
 
@@ -113,6 +114,12 @@ describe('benchmark usage errors', { timeout: 30_000 }, () => {
     refused(['--price-column', 'imbalanced'], /--price-column/);
     refused(['--forecast', 'prophet'], /--forecast: "prophet"/);
     refused(['--perfect', 'both'], /--perfect/);
+    refused(['--case', 'lets-wait', '--no-write'], /--case: "lets-wait"/);
+    refused(['--case', 'lets-wait-awhile', '--lwa-rule', 'papers'], /--lwa-rule: "papers"/);
+    refused(['--case', 'lets-wait-awhile', '--sample', '1.5'], /--sample: "1.5"/);
+    const lwa = scheduleFlags(['--case', 'lets-wait-awhile', '--no-write']);
+    assert.ok('lwa' in lwa);
+    assert.deepEqual(lwa.lwa, { rule: 'paper', sample: 1, write: false });
     const d = scheduleFlags([]);
     assert.ok('values' in d && d.values !== null);
     const v = d.values;
