@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { runSimulation, cacoTotals } from '../sim/index.ts';
 import { siteConfig } from '../agents/compute/jobs/index.ts';
 import { loadConfig } from '../core/config/index.ts';
-import { BenchUsageError, checkResultsName, benchFlags, printTable, readResults, writeResults } from './report.ts';
+import { BenchUsageError, checkResultsName, benchFlags, oneOfFlag, printTable, readResults, writeResults } from './report.ts';
 
 /** Every Monday of 2023-01..03: where the offer and delivery rules were compared (as the forecasts' settings were on 2023-02..03). */
 export const TUNING_WEEKS = mondays('2023-01-09', '2023-03-27');
@@ -74,7 +74,7 @@ export async function main(argv: string[]): Promise<void> {
   const weeks = named[values.weeks] ?? list(values.weeks);
   for (const w of weeks) if (!/^2023-\d\d-\d\d$/.test(w) || Number.isNaN(Date.parse(w))) throw new BenchUsageError(`--weeks: "${w}" is not a date like 2023-04-17 (or tuning, held-out, fresh, all)`);
   const forecasters = list(values.forecasters);
-  for (const f of forecasters) if (!FORECASTERS.includes(f)) throw new BenchUsageError(`--forecasters: "${f}" is not one of ${FORECASTERS.join(', ')}`);
+  for (const f of forecasters) oneOfFlag('forecasters', f, FORECASTERS);
   const seed = values.seed;
   // Checked now, not after the runs.
   const name = checkResultsName(values.name);

@@ -24,7 +24,7 @@ import {
   type ErrorSummary,
 } from '../models/index.ts';
 import { loadCarbonForecaster, loadPriceForecaster, loadRuntimeModel, ModelInputError, naiveRuntimeSeconds, type Forecaster } from '../models/index.ts';
-import { BenchUsageError, checkResultsName, benchFlags, percentile, printTable, wholeFlag, writeResults, type Cell } from './report.ts';
+import { BenchUsageError, checkResultsName, benchFlags, oneOfFlag, percentile, printTable, wholeFlag, writeResults, type Cell } from './report.ts';
 import { EnsembleSeriesForecaster, HISTORY_SLOTS, lstmSeriesForecaster, modelCleanFromMs, DEFAULT_ENSEMBLE_OPTIONS, ensembleHistorySlots, type EnsembleOptions, type SeriesForecaster } from '../agents/grid/index.ts';
 import { monthsBetween, pooledOver, spread, walkForward, type MonthResult } from './_walk-forward.ts';
 
@@ -261,7 +261,7 @@ async function fixedMain(argv: string[]): Promise<void> {
   const stride = wholeFlag('stride', values.stride!);
   if (testToMs <= testFromMs) throw new BenchUsageError('--test-to must be after --test-from');
   const signals = new Set(values.signals!.split(',').map((x) => x.trim()));
-  for (const x of signals) if (!(SIGNALS as ReadonlyArray<string>).includes(x)) throw new BenchUsageError(`--signals: "${x}" is not one of ${SIGNALS.join(', ')}`);
+  for (const x of signals) oneOfFlag('signals', x, SIGNALS);
   // The models need the week before each origin; the first origin's week precedes the test period.
   const seriesFromMs = testFromMs - 336 * HH;
   const runs = wholeFlag('latency-runs', values['latency-runs']!, 0);

@@ -98,6 +98,12 @@ export function dateFlag(flag: string, text: string): number {
   return ms;
 }
 
+/** A flag's value when it is one of `choices`, or a BenchUsageError naming the flag and the choices. */
+export function oneOfFlag<const C extends string>(flag: string, text: string, choices: ReadonlyArray<C>): C {
+  if (!(choices as ReadonlyArray<string>).includes(text)) throw new BenchUsageError(`--${flag}: "${text}" is not one of ${choices.join(', ')}`);
+  return text as C;
+}
+
 /** A flag's number in [min, max], or a BenchUsageError naming the flag and what it got. */
 export function numberFlag(flag: string, text: string, min = -Infinity, max = Infinity): number {
   const n = Number(text);

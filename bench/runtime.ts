@@ -19,7 +19,7 @@ import { Relay } from '../core/runtime/index.ts';
 import { silentLogger } from '../core/log/index.ts';
 import { isOneOf, type NewEvent } from '../core/envelope/index.ts';
 import { JobStarted } from '../schemas/index.ts';
-import { BenchUsageError, formatNumber, benchFlags, printTable, wholeFlag, writeResults, type Cell } from './report.ts';
+import { formatNumber, benchFlags, oneOfFlag, printTable, wholeFlag, writeResults, type Cell } from './report.ts';
 import { sqliteFloor, type FloorMeasured, type SqliteFloor } from './sqlite-floor.ts';
 
 interface Args {
@@ -51,14 +51,13 @@ export function runtimeArgs(argv: string[]): Args {
     'skip-embedded': { type: 'boolean', default: false },
   });
   const embeddedWindows = v['embedded-windows'].split(',').map((w) => wholeFlag('embedded-windows', w.trim()));
-  const signing = v.signing.split(',').map((m) => m.trim());
-  for (const m of signing) if (!SIGNING_MODES.includes(m as SigningMode)) throw new BenchUsageError(`--signing: "${m}" is not one of ${SIGNING_MODES.join(', ')}`);
+  const signing = v.signing.split(',').map((m) => oneOfFlag('signing', m.trim(), SIGNING_MODES));
   return {
     events: wholeFlag('events', v.events),
     batch: wholeFlag('batch', v.batch),
     window: wholeFlag('window', v.window),
     embeddedWindows,
-    signing: signing as SigningMode[],
+    signing,
     repeat: wholeFlag('repeat', v.repeat),
     nats: v.nats,
     skipNats: v['skip-nats'],

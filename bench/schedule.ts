@@ -29,7 +29,7 @@ import {
   thresholdPolicy,
 } from '../sim/policies/index.ts';
 import { HISTORY_SLOTS, loadGridForecaster } from '../agents/grid/index.ts';
-import { BenchUsageError, benchFlags, dateFlag, numberFlag, percentile, printTable, wholeFlag, writeResults } from './report.ts';
+import { BenchUsageError, benchFlags, dateFlag, numberFlag, oneOfFlag, percentile, printTable, wholeFlag, writeResults } from './report.ts';
 import { runLetsWaitAwhile } from './cases/lets-wait-awhile.ts';
 import { walkForward, walkForwardArgs, type WalkForwardArgs } from './cases/walk-forward.ts';
 import { HALF_HOUR_MS as SLOT_MS } from '../core/time/index.ts';
@@ -79,8 +79,7 @@ function lwaValues(flags: Flags) {
 /** A choice flag's value, or a BenchUsageError naming the flag and the choices. */
 function choiceFlag<const C extends string>(flags: Flags, name: string, choices: ReadonlyArray<C>, dflt?: C): C | undefined {
   const v = arg(flags, name, dflt);
-  if (v !== undefined && !(choices as ReadonlyArray<string>).includes(v)) throw new BenchUsageError(`--${name}: "${v}" is not one of ${choices.join(', ')}`);
-  return v as C | undefined;
+  return v === undefined ? undefined : oneOfFlag(name, v, choices);
 }
 
 type FullPeriodValues = ReturnType<typeof fullPeriodValues>;

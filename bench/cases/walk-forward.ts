@@ -33,7 +33,7 @@ import { DEFAULT_SITE, validateJob } from '../../agents/compute/jobs/index.ts';
 import { generateWorkload, loadTraceStats } from '../../sim/workload/index.ts';
 import { type BandPoint, type PlanOptions, type Signals, extendBands, quantileWeightedCost, sharedSolverWorker } from '../../agents/compute/planner/index.ts';
 import { type SimResult, bestWindowPolicy, oraclePolicy, plannerPolicy, runOnArrivalPolicy, simulate } from '../../sim/policies/index.ts';
-import { BenchUsageError, benchFlags, checkResultsName, printTable, readResults, wholeFlag, writeResults } from '../report.ts';
+import { BenchUsageError, benchFlags, checkResultsName, oneOfFlag, printTable, readResults, wholeFlag, writeResults } from '../report.ts';
 import { HISTORY_SLOTS, loadGridForecaster, type SeriesForecaster } from '../../agents/grid/index.ts';
 import { DAY_MS, HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 
@@ -73,8 +73,7 @@ export function walkForwardArgs(argv: string[]): WalkForwardArgs {
     'no-write': { type: 'boolean', default: false },
     name: { type: 'string', default: 'schedule' },
   });
-  const forecast = v.forecast as ForecastKind;
-  if (!FORECASTS.includes(forecast)) throw new BenchUsageError(`--forecast: "${v.forecast}" is not one of ${FORECASTS.join(', ')}`);
+  const forecast: ForecastKind = oneOfFlag('forecast', v.forecast, FORECASTS);
   const daysPerMonth = wholeFlag('days-per-month', v['days-per-month'], 1, 28);
   const jobsPerDay = wholeFlag('jobs-per-day', v['jobs-per-day']);
   const months = v.months.split(',').map((m) => m.trim());
