@@ -174,6 +174,26 @@ describe('quantile grid (the distribution a fit issued, for scoring its forecast
     assert.throws(() => weightedConformalOffsets([1, 2, 3], [1, 1, 1], 0.1, 0.9, [2, 1, 0, 3]), /an order of 4 for 3 residuals/);
   });
 
+  test('indexOrder is the stable comparison sort on any doubles: −0 and +0 tied, ±∞, NaN, repeats, arrays long enough for the radix path (property)', () => {
+    const compared = (v: ReadonlyArray<number>) => v.map((_, i) => i).sort((a, b) => v[a]! - v[b]!);
+    const value = fc.oneof(
+      fc.double(),
+      fc.constantFrom(0, -0, Infinity, -Infinity, 1, -1, Number.MIN_VALUE, -Number.MIN_VALUE, Number.MAX_VALUE, -Number.MAX_VALUE),
+      fc.integer({ min: -3, max: 3 }),
+    );
+    fc.assert(
+      // Both sides of the radix path's threshold (64): fast-check's arrays are short unless told.
+      fc.property(fc.oneof(fc.array(value, { maxLength: 70 }), fc.array(value, { minLength: 64, maxLength: 400 })), (vals) => {
+        assert.deepEqual(indexOrder(vals), compared(vals));
+        assert.deepEqual(indexOrder(Float64Array.from(vals)), compared(vals));
+      }),
+      { numRuns: 300 },
+    );
+    // Residuals of a refit's size, most of them distinct.
+    const big = Array.from({ length: 5000 }, (_, i) => Math.sin(i * 12.9898) * 43758.5453 - ((i * 7) % 13));
+    assert.deepEqual(indexOrder(big), compared(big));
+  });
+
   test('grid quantiles are weighted order statistics; the CDF is monotone, in [0, 1], and inverts the quantile function (property)', () => {
     fc.assert(
       fc.property(
