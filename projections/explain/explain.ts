@@ -6,6 +6,7 @@ const isJobEvent = isOneOf([JobSubmittedV2, JobPlanned, JobStarted, JobPreempted
 const isRejection = isOneOf([JobRejected]);
 const isPlanned = isOneOf([JobPlanned]);
 const isCompleted = isOneOf([JobCompleted]);
+const isStarted = isOneOf([JobStarted]);
 /** The events a job's plans cite. */
 const isCited = isOneOf([ForecastPublished, OrderConfirmed]);
 
@@ -29,6 +30,14 @@ export interface Explanation {
 const hhmm = (iso: string) => iso.replace('T', ' ').slice(0, 16) + 'Z';
 const gbp = (x: number) => `£${x.toFixed(2)}`;
 const kg = (x: number) => `${x.toFixed(1)} kgCO2`;
+/** A delay as "37 min", "5 h 10 min" or "1 d 2 h". */
+function duration(ms: number): string {
+  const min = Math.round(ms / 60_000);
+  if (min < 60) return `${min} min`;
+  if (min < 24 * 60) return `${Math.floor(min / 60)} h${min % 60 ? ` ${min % 60} min` : ''}`;
+  const h = Math.round(min / 60);
+  return `${Math.floor(h / 24)} d${h % 24 ? ` ${h % 24} h` : ''}`;
+}
 
 /** The stream of a job's own events. */
 export const jobStream = (jobId: string): string => `job-${jobId}`;
@@ -102,6 +111,8 @@ export function explainFromEvents(jobId: string, own: ReadonlyArray<Envelope>, c
   const step = (e: Envelope, text: string) => steps.push({ at: e.time, eventId: e.id, type: e.type, stream: e.stream, revision: e.revision, text });
   let firstPlanned: DataOf<typeof JobPlanned> | undefined;
   let last: DataOf<typeof JobPlanned> | undefined;
+  // When it could first have run: its submission, or its window's start if later.
+  let arrivalMs: number | undefined;
   for (const e of own) {
     if (!isJobEvent(e)) {
       step(e, e.type);
@@ -110,6 +121,7 @@ export function explainFromEvents(jobId: string, own: ReadonlyArray<Envelope>, c
     switch (e.type) {
       case 'compute.job.submitted': {
         const d = e.data;
+        arrivalMs = Math.max(Date.parse(e.time), Date.parse(d.earliestStart));
         step(e, `submitted: ${d.class} job, ${d.powerKw} kW for ${d.runtimeMin} min (${d.runtimeSource}${d.runtimeModel ? ` by ${d.runtimeModel}` : ''}), window ${hhmm(d.earliestStart)} to ${hhmm(d.deadline)}, ${d.slaClass}${d.preemptible ? ', preemptible' : ''}`);
         break;
       }
@@ -154,8 +166,22 @@ export function explainFromEvents(jobId: string, own: ReadonlyArray<Envelope>, c
   }
   const done = own.find(isCompleted)?.data;
   const runNow = firstPlanned?.runNow;
-  const summary = last
-    ? `job ${jobId} ran from ${hhmm(last.plannedStart)} rather than at arrival${done && runNow ? `; it cost ${gbp(done.costGbp)} and ${kg(done.carbonKg)} against ${gbp(runNow.costGbp)} and ${kg(runNow.carbonKg)} forecast for running at arrival` : ''}`
-    : `job ${jobId} was submitted but never planned`;
-  return { jobId, found: true, summary, steps };
+  const cost = done && runNow ? `; it cost ${gbp(done.costGbp)} and ${kg(done.carbonKg)} against ${gbp(runNow.costGbp)} and ${kg(runNow.carbonKg)} forecast for running at arrival` : '';
+  return { jobId, found: true, summary: last ? ranSummary(jobId, own, last, arrivalMs) + cost : `job ${jobId} was submitted but never planned`, steps };
+}
+
+/**
+ * When the job ran, from its start and completion events (the plans only say what was meant):
+ * its first start against its arrival, how many pieces it ran in, and when it finished. A job
+ * preempted and resumed started long before its last plan's start, which is all a plan shows.
+ */
+function ranSummary(jobId: string, own: ReadonlyArray<Envelope>, last: DataOf<typeof JobPlanned>, arrivalMs: number | undefined): string {
+  const starts = own.filter(isStarted);
+  const done = own.find(isCompleted)?.data;
+  if (starts.length === 0) return `job ${jobId} has not started; planned for ${hhmm(last.plannedStart)}–${hhmm(last.plannedEnd)}`;
+  const firstMs = Date.parse(starts[0]!.data.at);
+  // The site starts work on half-hours: a start within half an hour of arrival is at arrival.
+  const when = arrivalMs === undefined ? `at ${hhmm(starts[0]!.data.at)}` : firstMs - arrivalMs < 1_800_000 ? `at arrival, ${hhmm(starts[0]!.data.at)}` : `${duration(firstMs - arrivalMs)} after arrival, at ${hhmm(starts[0]!.data.at)}`;
+  const pieces = starts.length === 1 ? 'in one piece' : `in ${starts.length} pieces`;
+  return `job ${jobId} started ${when}, and ran ${pieces} ${done ? `until ${hhmm(done.at)}` : '(not finished)'}`;
 }
