@@ -38,7 +38,7 @@ export interface BuildSiteParams {
   readonly site: SiteConfig;
   /** Where the grid agent's signals come from (see `siteSignals`). */
   readonly signals: SignalSource;
-  /** The grid agent's forecaster (config `forecaster`): the LSTMs unless `ensemble`. */
+  /** The grid agent's forecaster (config `forecaster`): the online ensemble unless `lstm` (the bare LSTMs) or `ensemble-tracked`. */
   readonly forecaster: 'lstm' | 'ensemble' | 'ensemble-tracked' | undefined;
   readonly compute: {
     /** The planner's options (the simulation plans deterministically). */
@@ -66,7 +66,7 @@ export interface SiteAgents {
  */
 export async function buildSite(p: BuildSiteParams): Promise<SiteAgents> {
   const notes: string[] = [];
-  const { forecaster, notes: forecasterNotes } = await loadGridForecaster(p.forecaster === 'ensemble' ? {} : p.forecaster === 'ensemble-tracked' ? { ensemble: TRACKED_BAND_OPTIONS } : { ensemble: false });
+  const { forecaster, notes: forecasterNotes } = await loadGridForecaster(p.forecaster === 'lstm' ? { ensemble: false } : p.forecaster === 'ensemble-tracked' ? { ensemble: TRACKED_BAND_OPTIONS } : {});
   notes.push(...forecasterNotes);
   const predictRuntime = p.compute.runtimeModel ? await loadRuntimePrediction((n) => notes.push(n)) : undefined;
   p.runtime.add(createGridAgent({ source: p.signals, forecaster }));
