@@ -5,7 +5,7 @@
  *
  * ```ts
  * const { source } = siteSignals({ kind: 'live' });
- * const agents = await buildSite({ runtime, bus, site, signals: source, forecaster: 'lstm', compute: { runtimeModel: true }, market: { kind: 'none' } });
+ * const agents = await buildSite({ runtime, bus, site, signals: source, forecaster: 'ensemble', compute: { runtimeModel: true }, market: { kind: 'none' } });
  * ```
  */
 export { buildSite, type BuildSiteParams, type SiteAgents, type SiteMarket } from './build-site.ts';

@@ -39,6 +39,7 @@ export const DEFAULT_CONFIG: CacoConfig = {
   site: 'london',
   dataDir: './var',
   logLevel: 'warn',
+  forecaster: 'ensemble',
 };
 
 interface Setting<K extends keyof CacoConfig> {

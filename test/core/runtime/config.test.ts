@@ -10,6 +10,9 @@ test('defaults are the embedded stack', () => {
   assert.deepEqual(loadConfig({ env: {} }), DEFAULT_CONFIG);
   assert.equal(DEFAULT_CONFIG.bus, 'memory');
   assert.equal(DEFAULT_CONFIG.store, 'sqlite');
+  // The forecaster whose decisions did better out of sample (README, "Which forecaster ships").
+  assert.equal(DEFAULT_CONFIG.forecaster, 'ensemble');
+  assert.equal(loadConfig({ env: { CACO_FORECASTER: 'lstm' } }).forecaster, 'lstm');
 });
 
 test('environment overrides the file, the command line overrides both', () => {
