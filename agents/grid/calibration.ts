@@ -427,43 +427,48 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  */
 function radixOrder(values: ArrayLike<number>): number[] | undefined {
   const n = values.length;
-  const lo = new Uint32Array(n);
-  const hi = new Uint32Array(n);
-  const f = new Float64Array(1);
-  const u = new Uint32Array(f.buffer);
+  const f = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const v = values[i]!;
     if (v !== v) return undefined;
-    f[0] = v + 0;
-    const h = u[1]!;
+    f[i] = v + 0;
+  }
+  // The doubles' words, low then high (little-endian), turned into keys.
+  const u = new Uint32Array(f.buffer);
+  const lo = new Uint32Array(n);
+  const hi = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const h = u[2 * i + 1]!;
     if (h & 0x80000000) {
       hi[i] = ~h >>> 0;
-      lo[i] = ~u[0]! >>> 0;
+      lo[i] = ~u[2 * i]! >>> 0;
     } else {
       hi[i] = (h | 0x80000000) >>> 0;
-      lo[i] = u[0]!;
+      lo[i] = u[2 * i]!;
     }
   }
   let src = new Uint32Array(n);
   for (let i = 0; i < n; i++) src[i] = i;
   let dst = new Uint32Array(n);
-  const count = new Uint32Array(256);
-  for (let pass = 0; pass < 8; pass++) {
-    const word = pass < 4 ? lo : hi;
-    const shift = (pass & 3) * 8;
+  // Digits of 11, 11 and 10 bits per word: six passes.
+  const count = new Uint32Array(2048);
+  for (let pass = 0; pass < 6; pass++) {
+    const word = pass < 3 ? lo : hi;
+    const shift = (pass % 3) * 11;
+    const mask = pass % 3 === 2 ? 1023 : 2047;
     count.fill(0);
-    for (let i = 0; i < n; i++) count[(word[src[i]!]! >>> shift) & 255]!++;
+    for (let i = 0; i < n; i++) count[(word[i]! >>> shift) & mask]!++;
     // A digit every key shares (the exponent's top bits, mostly) moves nothing.
-    if (count[(word[src[0]!]! >>> shift) & 255] === n) continue;
+    if (count[(word[0]! >>> shift) & mask] === n) continue;
     let sum = 0;
-    for (let b = 0; b < 256; b++) {
+    for (let b = 0; b <= mask; b++) {
       const c = count[b]!;
       count[b] = sum;
       sum += c;
     }
     for (let i = 0; i < n; i++) {
       const k = src[i]!;
-      dst[count[(word[k]! >>> shift) & 255]!++] = k;
+      dst[count[(word[k]! >>> shift) & mask]!++] = k;
     }
     const t = src;
     src = dst;

@@ -425,13 +425,21 @@ function fitBucketParts(cols: ReadonlyArray<ArrayLike<number>>, ys: ArrayLike<nu
   }
   if (kept < opt.minSamples) return null;
   const keep = keepAll.subarray(0, kept);
-  const preds = usedCols.map((col) => {
-    const p = new Float64Array(kept);
-    for (let t = 0; t < kept; t++) p[t] = col[keep[t]!]!;
-    return p;
-  });
-  const y = new Float64Array(kept);
-  for (let t = 0; t < kept; t++) y[t] = ys[keep[t]!]!;
+  // Every sample kept (the usual case): the columns as given, not copies of them.
+  const whole = kept === n;
+  const preds: ReadonlyArray<ArrayLike<number>> = whole
+    ? usedCols
+    : usedCols.map((col) => {
+        const p = new Float64Array(kept);
+        for (let t = 0; t < kept; t++) p[t] = col[keep[t]!]!;
+        return p;
+      });
+  let y: ArrayLike<number> = ys;
+  if (!whole) {
+    const picked = new Float64Array(kept);
+    for (let t = 0; t < kept; t++) picked[t] = ys[keep[t]!]!;
+    y = picked;
+  }
   const w = simplexWeights(preds, y, { shrink: opt.shrink });
   const resid = new Float64Array(y.length);
   for (let i = 0; i < y.length; i++) {
@@ -448,7 +456,7 @@ function fitBucketParts(cols: ReadonlyArray<ArrayLike<number>>, ys: ArrayLike<nu
   let recency: Float64Array | null = null;
   if (halfLife > 0 && ages) {
     recency = new Float64Array(kept);
-    for (let t = 0; t < kept; t++) recency[t] = 0.5 ** (ages[keep[t]!]! / halfLife);
+    for (let t = 0; t < kept; t++) recency[t] = recencyWeight(ages[keep[t]!]!, halfLife);
   }
   // One sort of the residuals for the band and the grid.
   const order = indexOrder(resid);
@@ -456,6 +464,17 @@ function fitBucketParts(cols: ReadonlyArray<ArrayLike<number>>, ys: ArrayLike<nu
   const weights = new Array<number>(k).fill(0);
   use.forEach((j, u) => (weights[j] = w[u]!));
   return { fit: { weights, bias, lo: band.lo, hi: band.hi, samples: kept, ...(scale ? { scale } : {}) }, grid: quantileGrid(resid, recency, undefined, order) };
+}
+
+/** 0.5^(age / halfLife) for the band's residuals: whole-slot ages repeat in every bucket of every refit, so each is computed once. */
+const recencyTables = new Map<number, number[]>();
+function recencyWeight(age: number, halfLife: number): number {
+  if (!Number.isInteger(age) || age < 0 || age > 100_000) return 0.5 ** (age / halfLife);
+  let table = recencyTables.get(halfLife);
+  if (!table) recencyTables.set(halfLife, (table = []));
+  let w = table[age];
+  if (w === undefined) table[age] = w = 0.5 ** (age / halfLife);
+  return w;
 }
 
 /** Population standard deviation: the members' spread for one forecast. */
