@@ -25,6 +25,8 @@ export interface SimulationRun {
   /** The last anchor checkpoint (written at the end of the run) and where the anchor is. */
   readonly anchor: { readonly checkpoint: AnchorCheckpoint | undefined; readonly where: string };
   readonly agents: SiteAgents;
+  /** What to tell the user about the run's set-up: the agents' notes, and a forecaster short of history. */
+  readonly notes: ReadonlyArray<string>;
   readonly wallMs: number;
   readonly events: number;
   readonly endMs: number;
@@ -33,6 +35,18 @@ export interface SimulationRun {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * A run that starts with less data before it than the forecaster wants (the ensemble: its 28-day
+ * error window and what its members look back on) still runs, fitted on what there is; the
+ * user is told until when, since its first weeks' forecasts are not what the README measures.
+ */
+export function shortHistoryNote(fromMs: number, dataFromMs: number, wantedMs: number): string[] {
+  const haveMs = fromMs - dataFromMs;
+  if (haveMs >= wantedMs) return [];
+  const days = (ms: number) => (ms / DAY_MS).toFixed(1);
+  return [`forecaster history: the data holds ${days(haveMs)} days before ${iso(fromMs).slice(0, 10)}; the forecaster wants ${days(wantedMs)} days, so it fits on what there is until ${iso(dataFromMs + wantedMs).slice(0, 16)}Z`];
+}
 
 /** A job as the submit command carries it. */
 function submitData(j: Job): Record<string, unknown> {
@@ -157,6 +171,7 @@ async function simulateOn(stack: Stack, identity: SiteIdentity, busSite: string,
     audit,
     anchor: { checkpoint: last, where: anchor.where },
     agents,
+    notes: [...agents.notes, ...shortHistoryNote(o.fromMs, inputs.dataFromMs, agents.forecastHistoryMs)],
     wallMs: performance.now() - t0,
     events: audit.events,
     endMs,

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bus } from '../core/bus/index.ts';
+import { HALF_HOUR_MS } from '../core/time/index.ts';
 import type { Runtime } from '../core/runtime/index.ts';
 import { FileKeyDirectory, type BecknSigningKey } from '../beckn/index.ts';
 import type { SiteConfig } from '../agents/compute/jobs/index.ts';
@@ -54,6 +55,8 @@ export interface SiteAgents {
   activeJobs(): number;
   /** What the start-up log says about the agents (forecaster, runtime model). */
   readonly notes: ReadonlyArray<string>;
+  /** History the grid agent's forecaster wants before a forecast (the ensemble's full error window), 0 if no more than its minimum. */
+  readonly forecastHistoryMs: number;
   /** Whether the BPP also serves the Beckn-over-NATS binding. */
   readonly marketOverNats: boolean;
   close(): Promise<void>;
@@ -107,6 +110,7 @@ export async function buildSite(p: BuildSiteParams): Promise<SiteAgents> {
   return {
     activeJobs: () => (compute.state as ComputeState).active.size,
     notes,
+    forecastHistoryMs: (forecaster.historySlots ?? 0) * HALF_HOUR_MS,
     marketOverNats,
     close,
   };

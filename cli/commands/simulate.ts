@@ -149,7 +149,7 @@ export function simulateCommand(): Command {
       const anchorAt = result.anchor.where.startsWith(workDir) ? join(finalDir, result.anchor.where.slice(workDir.length)) : result.anchor.where;
       if (cp) console.log(`anchor: head root ${cp.root} at position ${cp.position} (${cp.events.toLocaleString('en-GB')} events), checkpoint #${cp.seq} signed by ${cp.signer}, written to ${anchorAt}`);
       console.log(`wall time ${(result.wallMs / 1000).toFixed(1)} s, ${Math.round(result.events / (result.wallMs / 1000)).toLocaleString('en-GB')} events/s`);
-      for (const n of result.agents.notes) console.log(`note: ${n}`);
+      for (const n of result.notes) console.log(`note: ${n}`);
       await writeReport({ dir: workDir, run, store: result.runtime.store, rows, audit: result.audit, site, fromMs, days, seed: o.seed, jobs: result.inputs.jobs.length, wallMs: result.wallMs, ...(arrivalKw.length ? { baseline: { policy: 'run on arrival', startMs: fromMs, siteKw: Array.from(arrivalKw, (x) => x ?? 0) } } : {}) });
       await result.close();
       rmSync(finalDir, { recursive: true, force: true });
