@@ -156,9 +156,11 @@ interface ForecastModels {
 const point = (xs: number[]): BandSeries => xs.map((v) => ({ p10: v, p50: v, p90: v }));
 
 /**
- * The forecast every policy plans with. `auto` (default): the grid agent's forecaster
- * (`loadGridForecaster`: the carbon and price LSTMs, each replaced by same-time-yesterday only
- * if its model will not load, and the name says so); `lstm`: the LSTMs or an error; `sty`:
+ * The forecast every policy plans with. `auto` (default): the bare LSTMs
+ * (`loadGridForecaster({ ensemble: false })`, the grid agent's forecaster until 2026-12-05 and
+ * what `bench/results/schedule.json` was run on; each replaced by same-time-yesterday only if
+ * its model will not load, and the name says so; the walk-forward's `--forecast ensemble` runs
+ * the shipped ensemble); `lstm`: the LSTMs or an error; `sty`:
  * same time yesterday; `published`: NESO's published carbon column (a late revision, optimistic).
  */
 async function forecastModels(kind: FullPeriodValues['forecast'], s: SeriesSet): Promise<ForecastModels> {
@@ -180,7 +182,6 @@ async function forecastModels(kind: FullPeriodValues['forecast'], s: SeriesSet):
       },
     };
   }
-  // The shipped default (config `forecaster: lstm`): the bare LSTMs.
   const loaded = await loadGridForecaster({ ensemble: false });
   for (const n of loaded.notes) console.log(`forecaster: ${n}`);
   const fellBack = loaded.notes.some((n) => n.includes('not loaded'));

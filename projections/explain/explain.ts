@@ -167,7 +167,7 @@ export function explainFromEvents(jobId: string, own: ReadonlyArray<Envelope>, c
   const done = own.find(isCompleted)?.data;
   const runNow = firstPlanned?.runNow;
   const cost = done && runNow ? `; it cost ${gbp(done.costGbp)} and ${kg(done.carbonKg)} against ${gbp(runNow.costGbp)} and ${kg(runNow.carbonKg)} forecast for running at arrival` : '';
-  return { jobId, found: true, summary: last ? ranSummary(jobId, own, last, arrivalMs) + cost : `job ${jobId} was submitted but never planned`, steps };
+  return { jobId, found: true, summary: last ? ranSummary(jobId, own, last, done, arrivalMs) + cost : `job ${jobId} was submitted but never planned`, steps };
 }
 
 /**
@@ -175,9 +175,8 @@ export function explainFromEvents(jobId: string, own: ReadonlyArray<Envelope>, c
  * its first start against its arrival, how many pieces it ran in, and when it finished. A job
  * preempted and resumed started long before its last plan's start, which is all a plan shows.
  */
-function ranSummary(jobId: string, own: ReadonlyArray<Envelope>, last: DataOf<typeof JobPlanned>, arrivalMs: number | undefined): string {
+function ranSummary(jobId: string, own: ReadonlyArray<Envelope>, last: DataOf<typeof JobPlanned>, done: DataOf<typeof JobCompleted> | undefined, arrivalMs: number | undefined): string {
   const starts = own.filter(isStarted);
-  const done = own.find(isCompleted)?.data;
   if (starts.length === 0) return `job ${jobId} has not started; planned for ${hhmm(last.plannedStart)}–${hhmm(last.plannedEnd)}`;
   const firstMs = Date.parse(starts[0]!.data.at);
   // The site starts work on half-hours: a start within half an hour of arrival is at arrival.
