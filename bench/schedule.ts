@@ -1,13 +1,16 @@
 /**
  * npm run bench -- schedule [--from 2023-07-01] [--days 92] [--seed 1 | --jobs file.csv]
- *   [--carbon csv] [--prices csv] [--price-column market|imbalance] [--forecast auto|lstm|sty|published]
+ *   [--carbon csv] [--prices csv] [--price-column market|imbalance] [--forecast auto|ensemble|lstm|sty|published]
  *   [--jobs-per-day 200] [--utilisation 0.5] [--threshold gCO2] [--policies a,b] [--scaling 100,1000,5000,10000 | --no-scaling]
  *   [--scaling-reps 3] [--no-sim] [--plan-on mean|p50] [--plan-options JSON] [--with-before]
- *   [--perfect price|carbon] [--battery-kw kW] [--no-write]
+ *   [--perfect price|carbon] [--battery-kw kW] [--name schedule] [--no-write]
  *
  * --plan-on: the point forecast every policy plans on (default: the expected value from the
  * bands). --with-before adds the planner as configured before the gap study. --perfect and
- * --battery-kw are for analysis of the gap to the oracle; --no-write leaves the results file alone.
+ * --battery-kw are for analysis of the gap to the oracle, and write only to a results file of
+ * their own (--name) or none (--no-write). The shipped forecaster's run (--forecast auto or
+ * ensemble) is bench/results/<name>.json's main result; --forecast lstm|sty|published goes under
+ * fullPeriodLstm|fullPeriodSty|fullPeriodPublished in the same file.
  *
  * Runs every policy on the simulated clock with the same forecasts, books cost and carbon on
  * the actual signals, and measures planner solve times by instance size.
@@ -28,8 +31,8 @@ import {
   simulate,
   thresholdPolicy,
 } from '../sim/policies/index.ts';
-import { HISTORY_SLOTS, loadGridForecaster } from '../agents/grid/index.ts';
-import { BenchUsageError, benchFlags, dateFlag, numberFlag, oneOfFlag, percentile, printTable, wholeFlag, writeResults } from './report.ts';
+import { HISTORY_SLOTS, type SeriesForecaster, loadGridForecaster } from '../agents/grid/index.ts';
+import { BenchUsageError, benchFlags, checkResultsName, dateFlag, numberFlag, oneOfFlag, percentile, printTable, readResults, wholeFlag, writeResults } from './report.ts';
 import { runLetsWaitAwhile } from './cases/lets-wait-awhile.ts';
 import { walkForward, walkForwardArgs, type WalkForwardArgs } from './cases/walk-forward.ts';
 import { HALF_HOUR_MS as SLOT_MS } from '../core/time/index.ts';
@@ -51,7 +54,7 @@ const flag = { type: 'boolean' } as const;
 const SCHEDULE_FLAGS = {
   from: text, days: text, seed: text, jobs: text, carbon: text, prices: text, 'price-column': text, forecast: text, 'jobs-per-day': text, utilisation: text,
   threshold: text, policies: text, scaling: text, 'no-scaling': flag, 'scaling-reps': text, 'no-sim': flag, 'plan-on': text, 'plan-options': text,
-  'with-before': flag, perfect: text, 'battery-kw': text, 'no-write': flag,
+  'with-before': flag, perfect: text, 'battery-kw': text, 'no-write': flag, name: text,
 } as const;
 const CASE_FLAGS = { case: text, 'lwa-rule': text, sample: text, 'no-write': flag } as const;
 
@@ -115,9 +118,33 @@ function fullPeriodValues(flags: Flags) {
     planOn: choiceFlag(flags, 'plan-on', ['mean', 'p50'], 'mean')!,
     planOptions: parsedOptions as PlanOptions,
     priceColumn: choiceFlag(flags, 'price-column', ['market', 'imbalance'], 'market')!,
-    forecast: choiceFlag(flags, 'forecast', ['auto', 'lstm', 'sty', 'published'], 'auto')!,
+    forecast: choiceFlag(flags, 'forecast', ['auto', 'ensemble', 'lstm', 'sty', 'published'], 'auto')!,
     perfect: choiceFlag(flags, 'perfect', ['price', 'carbon']),
+    name: resultsName(flags),
   };
+}
+
+/**
+ * The results file a full-period run writes (`--name`, default `schedule`). The analysis runs
+ * (`--perfect`, `--battery-kw`) change what is measured, so they may not replace the main
+ * results: they take another `--name` or `--no-write`.
+ */
+function resultsName(flags: Flags): string {
+  const name = checkResultsName(arg(flags, 'name', 'schedule')!);
+  const analysis = ['perfect', 'battery-kw'].filter((f) => flags[f] !== undefined);
+  if (name === 'schedule' && analysis.length && flags['no-write'] !== true) {
+    throw new BenchUsageError(`--${analysis[0]}: an analysis run would replace the main results in bench/results/schedule.json; give it --name <file> or --no-write`);
+  }
+  return name;
+}
+
+/**
+ * Where in the results file a full-period run goes: the shipped forecaster's run at the top
+ * (what README and the planner's README quote), any other forecaster's under its own key, so
+ * that comparing forecasters never overwrites the main run, nor the walk-forward's keys.
+ */
+export function fullPeriodKey(forecast: FullPeriodValues['forecast']): string | null {
+  return forecast === 'auto' || forecast === 'ensemble' ? null : `fullPeriod${forecast[0]!.toUpperCase()}${forecast.slice(1)}`;
 }
 
 /** Fill gaps: carry the last value forward (and the first one backward). */
@@ -156,12 +183,14 @@ interface ForecastModels {
 const point = (xs: number[]): BandSeries => xs.map((v) => ({ p10: v, p50: v, p90: v }));
 
 /**
- * The forecast every policy plans with. `auto` (default): the bare LSTMs
- * (`loadGridForecaster({ ensemble: false })`, the grid agent's forecaster until 2026-12-05 and
- * what `bench/results/schedule.json` was run on; each replaced by same-time-yesterday only if
- * its model will not load, and the name says so; the walk-forward's `--forecast ensemble` runs
- * the shipped ensemble); `lstm`: the LSTMs or an error; `sty`:
- * same time yesterday; `published`: NESO's published carbon column (a late revision, optimistic).
+ * The forecast every policy plans with. `auto` (default): the grid agent's forecaster as it
+ * ships, the online ensemble (agents/grid/ensemble-forecaster.ts), made honest for a bench as
+ * the walk-forward makes it: no warm start from the fit file, weights and bands refitted on the
+ * 28 days before each origin, each LSTM member admitted only from the end of its validation
+ * data; a model that will not load leaves the baselines, and the name says so. `ensemble`: the
+ * same, or an error if a model will not load. `lstm`: the bare LSTMs (the grid agent's default
+ * until 2026-12-05) or an error; `sty`: same time yesterday; `published`: NESO's published
+ * carbon column (a late revision, optimistic).
  */
 async function forecastModels(kind: FullPeriodValues['forecast'], s: SeriesSet): Promise<ForecastModels> {
   const idxOf = (t: number) => Math.round((t - s.fromMs) / SLOT_MS);
@@ -182,26 +211,27 @@ async function forecastModels(kind: FullPeriodValues['forecast'], s: SeriesSet):
       },
     };
   }
-  const loaded = await loadGridForecaster({ ensemble: false });
+  const loaded = kind === 'lstm' ? await loadGridForecaster({ ensemble: false }) : await loadGridForecaster({ warmStart: false, outOfSampleOnly: true });
   for (const n of loaded.notes) console.log(`forecaster: ${n}`);
   const fellBack = loaded.notes.some((n) => n.includes('not loaded'));
-  if (kind === 'lstm' && fellBack) throw new Error(`--forecast lstm: ${loaded.notes.join('; ')}`);
-  // What the grid agent hands the models: the HISTORY_SLOTS half-hours before t.
-  const hist = (arr: Float64Array, t: number) => {
+  if (kind !== 'auto' && fellBack) throw new Error(`--forecast ${kind}: ${loaded.notes.join('; ')}`);
+  // What the grid agent hands each model: as many half-hours before t as it asks for (the
+  // ensemble ~38 days), never before the first one loaded.
+  const hist = (f: SeriesForecaster, arr: Float64Array, t: number) => {
     const i = idxOf(t);
-    const from = Math.max(0, i - HISTORY_SLOTS);
+    const from = Math.max(0, i - Math.max(HISTORY_SLOTS, f.historySlots ?? 0));
     return { fromMs: s.fromMs + from * SLOT_MS, values: Array.from(arr.subarray(from, i), (v) => (Number.isFinite(v) ? v : null)) };
   };
+  const how = kind === 'lstm' ? '' : ' (refitted on the 28 days before each origin, no warm start; LSTMs from the end of their validation data)';
   return {
-    name: `carbon ${loaded.carbon.describe}, price ${loaded.price.describe}`,
+    name: `carbon ${loaded.carbon.describe}, price ${loaded.price.describe}${how}`,
     forecastAt: async (t) => {
-      const c = await loaded.carbon.forecast(hist(s.carbon, t), t);
-      const p = await loaded.price.forecast(hist(s.price, t), t);
+      const c = await loaded.carbon.forecast(hist(loaded.carbon, s.carbon, t), t);
+      const p = await loaded.price.forecast(hist(loaded.price, s.price, t), t);
       return { carbon: c.points, price: p.points };
     },
   };
 }
-
 /**
  * `--perfect price|carbon`: replace one series' forecast by the actual values, to split the
  * gap to the oracle between the price forecast's error and the carbon forecast's (analysis only).
@@ -219,10 +249,18 @@ async function withPerfect(fm: ForecastModels, which: FullPeriodValues['perfect'
   };
 }
 
-function loadSeries(flags: Flags, priceColumn: FullPeriodValues['priceColumn'], fromMs: number, toMs: number): SeriesSet {
+/**
+ * The signals from `wantedFromMs` (clipped at the first half-hour both files hold: the gap
+ * filler would otherwise make up a flat history before the data for the forecaster to fit on)
+ * to `toMs`.
+ */
+function loadSeries(flags: Flags, priceColumn: FullPeriodValues['priceColumn'], wantedFromMs: number, toMs: number): SeriesSet {
   const carbonRows = loadCarbonCsv(arg(flags, 'carbon') ?? undefined).rows;
   const priceRows = loadPriceCsv(arg(flags, 'prices') ?? undefined).rows;
   const col = priceColumn === 'imbalance' ? 'imbalanceGbpPerMwh' : 'marketIndexGbpPerMwh';
+  const first = (rows: ReadonlyArray<{ fromMs: number }>) => rows.reduce((m, r) => Math.min(m, r.fromMs), Infinity);
+  const firstMs = Math.max(first(carbonRows), first(priceRows));
+  const fromMs = Number.isFinite(firstMs) ? Math.min(Math.max(wantedFromMs, Math.ceil(firstMs / SLOT_MS) * SLOT_MS), toMs - SLOT_MS) : wantedFromMs;
   return {
     fromMs,
     price: fill(toHalfHourSeries(priceRows, col, fromMs, toMs)),
@@ -252,7 +290,8 @@ async function scalingRuns(sizes: number[], reps: number, s: SeriesSet, fromMs: 
       const w = generateWorkload({ seed: `scale-${n}-${k}`, startMs: fromMs, days: 2, jobsPerDay: n / 2, servingShare: 0.15 }, traces);
       const jobs = w.jobs.filter((j) => j.class !== 'serving').slice(0, n);
       const serving = w.jobs.filter((j) => j.class === 'serving');
-      const i0 = 0;
+      // The 48 h these rows have always been solved on: from 28 days before the run's start.
+      const i0 = Math.max(0, Math.round((fromMs - 30 * DAY_SLOTS * SLOT_MS - s.fromMs) / SLOT_MS));
       const signals: Signals = { startMs: fromMs, priceGbpPerMwh: Array.from(s.price.subarray(i0 + DAY_SLOTS * 2, i0 + DAY_SLOTS * 2 + 96)), intensityGPerKwh: Array.from(s.carbon.subarray(i0 + DAY_SLOTS * 2, i0 + DAY_SLOTS * 2 + 96)) };
       const t0 = performance.now();
       // As the compute agent plans: deterministic work limits, the wall clock only a safety net.
@@ -289,10 +328,10 @@ export async function main(argv: string[]): Promise<void> {
   const site = v.batteryKw === undefined ? DEFAULT_SITE : siteConfig({ battery: { powerKw: v.batteryKw } });
   const simSlots = days * DAY_SLOTS;
   const drainSlots = 4 * DAY_SLOTS;
-  const histFrom = startMs - 30 * DAY_SLOTS * SLOT_MS;
+  // As much history as the grid agent reads (the ensemble's ~38 days), with a day to spare.
   // The data end on 2023-09-30; the run's tail reuses the last values (the loader's fill).
-  const s = loadSeries(flags, v.priceColumn, histFrom, startMs + (simSlots + drainSlots + 2 * 96) * SLOT_MS);
-  const off = Math.round((startMs - histFrom) / SLOT_MS);
+  const s = loadSeries(flags, v.priceColumn, startMs - (HISTORY_SLOTS + DAY_SLOTS) * SLOT_MS, startMs + (simSlots + drainSlots + 2 * 96) * SLOT_MS);
+  const off = Math.round((startMs - s.fromMs) / SLOT_MS);
   const actual: Signals = { startMs, priceGbpPerMwh: Array.from(s.price.subarray(off)), intensityGPerKwh: Array.from(s.carbon.subarray(off)) };
   const dataEnd = Date.parse('2023-10-01T00:00:00Z');
   const notes: string[] = [];
@@ -412,7 +451,7 @@ export async function main(argv: string[]): Promise<void> {
   ]);
   for (const n of notes) console.log(`note: ${n}`);
   if (flags['no-write'] === true) return void (await sharedSolverWorker().close());
-  writeResults('schedule', {
+  const run = {
     period: { from, days },
     workload: workloadDesc,
     jobs: jobs.length,
@@ -426,7 +465,13 @@ export async function main(argv: string[]): Promise<void> {
     scaling,
     replan,
     notes,
-  });
+    ...(v.perfect ? { perfect: v.perfect } : {}),
+    ...(v.batteryKw !== undefined ? { batteryKw: v.batteryKw } : {}),
+  };
+  // What else the file holds stays: the walk-forward's results, and other forecasters' runs.
+  const previous = (readResults(v.name) ?? {}) as Record<string, unknown>;
+  const key = fullPeriodKey(v.forecast);
+  writeResults(v.name, key === null ? { ...previous, ...run } : { ...previous, [key]: run });
   await sharedSolverWorker().close();
 }
 

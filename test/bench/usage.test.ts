@@ -8,7 +8,7 @@ import { runtimeArgs } from '../../bench/runtime.ts';
 import { simulateArgs } from '../../bench/simulate.ts';
 import { snapshotsArgs } from '../../bench/snapshots.ts';
 import { clusterArgs } from '../../bench/cluster.ts';
-import { scheduleFlags } from '../../bench/schedule.ts';
+import { fullPeriodKey, scheduleFlags } from '../../bench/schedule.ts';
 
 // A mistyped flag must stop a benchmark at once with one line naming it (bench/index.ts prints
 // a BenchUsageError's message and exits 2), never run for minutes on defaults or end in a stack trace.
@@ -124,8 +124,21 @@ describe('benchmark usage errors', { timeout: 30_000 }, () => {
     assert.ok('values' in d);
     const v = d.values;
     assert.deepEqual([v.from, v.days, v.batteryKw, v.jobsPerDay, v.utilisation, v.threshold, v.scaling, v.scalingReps, v.planOn, v.planOptions, v.priceColumn, v.forecast, v.perfect], ['2023-07-01', 92, undefined, 200, 0.5, undefined, [100, 1000, 5000, 10000], 3, 'mean', {}, 'market', 'auto', undefined]);
-    const a = scheduleFlags(['--battery-kw', '0', '--no-scaling', '--threshold', '120', '--plan-on', 'p50', '--plan-options', '{"fullEveryMs":0}']);
+    const a = scheduleFlags(['--battery-kw', '0', '--no-scaling', '--threshold', '120', '--plan-on', 'p50', '--plan-options', '{"fullEveryMs":0}', '--name', 'schedule-no-battery']);
     assert.ok('values' in a && a.values !== null);
-    assert.deepEqual([a.values.batteryKw, a.values.scaling, a.values.threshold, a.values.planOn, a.values.planOptions], [0, [], 120, 'p50', { fullEveryMs: 0 }]);
+    assert.deepEqual([a.values.batteryKw, a.values.scaling, a.values.threshold, a.values.planOn, a.values.planOptions, a.values.name], [0, [], 120, 'p50', { fullEveryMs: 0 }, 'schedule-no-battery']);
+    assert.equal(v.name, 'schedule');
+  });
+
+  test('a full-period run never overwrites the main results with an analysis or another forecaster', () => {
+    const refused = (argv: string[], pattern: RegExp) => assert.throws(() => scheduleFlags(argv), (e: unknown) => e instanceof BenchUsageError && pattern.test(e.message), argv.join(' '));
+    // An analysis run into schedule.json would replace what README quotes.
+    refused(['--perfect', 'price'], /--perfect: an analysis run .*--name/);
+    refused(['--battery-kw', '0', '--name', 'schedule'], /--battery-kw: an analysis run/);
+    refused(['--name', '../schedule'], /--name: "..\/schedule"/);
+    for (const ok of [['--perfect', 'price', '--no-write'], ['--perfect', 'carbon', '--name', 'schedule-perfect-carbon']]) assert.ok('values' in scheduleFlags(ok));
+    refused(['--forecast', 'lstms'], /--forecast: "lstms"/);
+    // The shipped forecaster's run is the file's main result; the others go under their own keys.
+    assert.deepEqual((['auto', 'ensemble', 'lstm', 'sty', 'published'] as const).map(fullPeriodKey), [null, null, 'fullPeriodLstm', 'fullPeriodSty', 'fullPeriodPublished']);
   });
 });
