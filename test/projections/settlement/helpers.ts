@@ -45,10 +45,10 @@ export function confirmed(data: { orderId: string; itemId?: string; kw: number; 
 
 const registry = cacoRegistry();
 
-/** An event in the shape registered in schemas/ (v1); fails the test if the registry would refuse it. */
-export function registered(type: string, data: Record<string, unknown>): { type: string; data: unknown } {
-  const d = registry.decode(type, 1, data);
-  assert.ok(d.ok, `${type} does not match its registered schema: ${d.ok ? '' : JSON.stringify(d.problems)}`);
+/** An event in the shape registered in schemas/ (v1 unless said); fails the test if the registry would refuse it. */
+export function registered(type: string, data: Record<string, unknown>, version = 1): { type: string; data: unknown } {
+  const d = registry.decode(type, version, data);
+  assert.ok(d.ok, `${type} v${version} does not match its registered schema: ${d.ok ? '' : JSON.stringify(d.problems)}`);
   return { type, data };
 }
 
