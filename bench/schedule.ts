@@ -372,7 +372,7 @@ export async function main(argv: string[]): Promise<void> {
     return f;
   };
   // X defaults to the 30th percentile of the 30 days before the run: "clean" by recent standards.
-  const threshold = v.threshold ?? Math.round(quantile(Array.from(s.carbon.subarray(0, off)), 0.3));
+  const threshold = v.threshold ?? Math.round(quantile(Array.from(s.carbon.subarray(Math.max(0, off - 30 * DAY_SLOTS), off)), 0.3));
 
   // Every policy plans on the same point forecast: the expected value from the bands (default), or the P50.
   const results: SimResult[] = [];
@@ -415,6 +415,8 @@ export async function main(argv: string[]): Promise<void> {
       });
       results.push(r);
       console.log(`  ${policy.name}: ${((performance.now() - t0) / 1000).toFixed(1)} s, ${r.steps} steps, statuses ${JSON.stringify(r.planStatuses)}${r.validationProblems ? `, ${r.validationProblems} validation problems: ${r.firstProblems[0]}` : ''}`);
+      // A few misses of a policy that plans are worth seeing: a capacity squeeze or a planning error.
+      if (r.deadlineMisses > 0 && r.deadlineMisses <= 5) for (const m of r.missed) console.log(`    missed ${m.jobId} (${m.class}, ${Math.round(m.powerKw)} kW, ${m.runtimeMin} min, slack ${Math.round(m.slackMin)} min${m.feasibleOnArrival ? '' : ', not feasible on arrival'}): ${Number.isFinite(m.lateMin) ? `${Math.round(m.lateMin)} min late` : 'never finished'}`);
     }
   }
 

@@ -53,6 +53,20 @@ export interface SimResult {
   readonly validationProblems: number;
   readonly firstProblems: string[];
   readonly steps: number;
+  /** The first missed jobs (up to 20, by deadline), to tell a capacity squeeze from a planning error. */
+  readonly missed: ReadonlyArray<MissedJob>;
+}
+
+export interface MissedJob {
+  readonly jobId: string;
+  readonly class: string;
+  readonly powerKw: number;
+  readonly runtimeMin: number;
+  /** Deadline − earliest start − runtime. */
+  readonly slackMin: number;
+  /** How late it finished (Infinity: it never did). */
+  readonly lateMin: number;
+  readonly feasibleOnArrival: boolean;
 }
 
 interface JobState {
@@ -156,15 +170,20 @@ export async function simulate(policy: Policy, cfg: SimConfig): Promise<SimResul
   let misses = 0;
   let missesFeasible = 0;
   let unfinished = 0;
+  const missed: MissedJob[] = [];
   const endT = cfg.startMs + step * SLOT_MS;
   for (const s of states.values()) {
     const end = s.endMs ?? Infinity;
     if (s.endMs === undefined) unfinished++;
     if (end > s.job.deadlineMs + 1 && (s.endMs !== undefined || s.job.deadlineMs < endT)) {
       misses++;
-      if (feasibleOnArrival(s.job)) missesFeasible++;
+      const feasible = feasibleOnArrival(s.job);
+      if (feasible) missesFeasible++;
+      const j = s.job;
+      missed.push({ jobId: j.id, class: j.class, powerKw: j.powerKw, runtimeMin: j.runtimeMin, slackMin: (j.deadlineMs - j.earliestStartMs) / 60_000 - j.runtimeMin, lateMin: (end - j.deadlineMs) / 60_000, feasibleOnArrival: feasible });
     }
   }
+  missed.sort((a, b) => states.get(a.jobId)!.job.deadlineMs - states.get(b.jobId)!.job.deadlineMs);
   const usable = (site.battery.maxSocFraction - site.battery.minSocFraction) * site.battery.energyKwh;
   return {
     policy: policy.name,
@@ -183,5 +202,6 @@ export async function simulate(policy: Policy, cfg: SimConfig): Promise<SimResul
     validationProblems,
     firstProblems,
     steps: step,
+    missed: missed.slice(0, 20),
   };
 }
