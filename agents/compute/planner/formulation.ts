@@ -144,8 +144,15 @@ export function unplacedCost(h: Horizon, it: Item): number {
   return rate * (2 + (h.n * SLOT_H) + 24) + kwh * 10;
 }
 
+/**
+ * The lateness price of a kWh of a preemptible job run in slot s: the penalty for finishing at
+ * the end of s, carried by one slot's worth of the job's work. The job is as late as its last
+ * kWh, so a slot of work after the deadline costs the whole penalty whatever ran before it;
+ * spread over all of the job's remaining energy (as it once was), a late slot of a 24 h job
+ * cost 1/48 of the penalty, and the plan made long jobs late to skip a price peak.
+ */
 export function runLatenessPerKwh(h: Horizon, it: RunItem, s: number): number {
-  return latenessPenalty(it.penaltyGbpPerH, slotLatenessH(h, it.job.deadlineMs, s)) / it.remKwh;
+  return latenessPenalty(it.penaltyGbpPerH, slotLatenessH(h, it.job.deadlineMs, s)) / Math.min(it.remKwh, it.powerKw * SLOT_H);
 }
 
 function startKey(it: StartItem): string {
@@ -334,7 +341,8 @@ export function formulate(h: Horizon, items: ReadonlyArray<Item>, opt: Formulate
       gcols.push(b.addCol(runLatenessPerKwh(h, it, s) * SLOT_H + EPS_START * 1e-2 * s, 0, count * it.powerKw, [row, rowIt[s]!], [SLOT_H, 1]));
     }
     const deferCol = it.deferCapKwh > 0 ? b.addCol(deferPerKwh, 0, count * it.deferCapKwh, [row], [1]) : -1;
-    const unservedCol = b.addCol(unplacedCost(h, it) / it.remKwh, 0, Infinity, [row], [1]);
+    // Dearer than running in any of its slots, however late: work left unserved is not done at all.
+    const unservedCol = b.addCol(unplacedCost(h, it) / it.remKwh + runLatenessPerKwh(h, it, lastSlot), 0, Infinity, [row], [1]);
     runGroups.push({ items: groupItems, slots, cols: gcols, deferCol, unservedCol });
   }
 

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { plan, validatePlan, type PlanResult } from '../../../../agents/compute/planner/index.ts';
+import { siteConfig } from '../../../../agents/compute/jobs/index.ts';
 import { HH, T0, input, randomJobs, sineSignals } from './fixtures.ts';
 
 const small = () => randomJobs(30, 21, { maxPowerKw: 600 });
@@ -90,5 +91,42 @@ describe('validatePlan catches what is wrong', () => {
     assert.ok(codes(soc).includes('energy-balance'));
     const missing = { ...p, jobs: p.jobs.slice(1) };
     assert.ok(codes(missing).includes('job-missing'));
+  });
+});
+
+describe('lateness', () => {
+  test('a long preemptible job does not finish late to skip a price peak its SLA penalty outweighs', async () => {
+    // 5 h of work in a 6 h window; the 3 h peak costs £550/MWh more. Skipping the whole peak saves
+    // ~£950 of energy but makes the job 2 h late: £1,500 for a bronze job. The model once priced
+    // each late kWh at the penalty over the job's whole remaining energy (10 slots' worth), so a
+    // late slot cost it a tenth of what lateness costs, and it went late.
+    const price = Array.from({ length: 96 }, (_, s) => (s >= 2 && s < 8 ? 600 : 50));
+    const signals = { startMs: T0, priceGbpPerMwh: price, intensityGPerKwh: price.map(() => 150) };
+    // No battery: it would cover the peak instead, and the choice would not be between lateness and price.
+    const site = siteConfig({ battery: { powerKw: 0 } });
+    const job = { id: 'long', class: 'training' as const, powerKw: 1000, runtimeMin: 300, earliestStartMs: T0, deadlineMs: T0 + 12 * HH, slaClass: 'bronze' as const, preemptible: true };
+    for (const mode of ['full', 'greedy'] as const) {
+      const p = await plan(input([job], { signals, site }), { inWorker: false, mode });
+      const jp = p.jobs[0]!;
+      assert.equal(jp.latenessH, 0, `${mode}: late by ${jp.latenessH} h, runs ${jp.runs.map((r) => r.slot).join(',')}`);
+      assert.deepEqual(validatePlan(p, [job], site, signals, { batterySocKwh: 2500 }), []);
+      // On time, it still skips the two dearest half-hours it can.
+      assert.equal(jp.runs.filter((r) => r.slot >= 2 && r.slot < 8).length, 4, `${mode}: runs ${jp.runs.map((r) => r.slot).join(',')}`);
+    }
+  });
+
+  test('a job that cannot finish on time is planned to finish late, not left partly undone', async () => {
+    // 24 h of gold work in a 21 h window: at least 3 h late. Each late slot now carries the whole
+    // penalty, so leaving work unserved has to cost more than the latest slot, or the model
+    // would rather not finish the job at all.
+    const job = { id: 'late', class: 'training' as const, powerKw: 1000, runtimeMin: 24 * 60, earliestStartMs: T0, deadlineMs: T0 + 42 * HH, slaClass: 'gold' as const, preemptible: true };
+    for (const mode of ['full', 'greedy'] as const) {
+      const p = await plan(input([job]), { inWorker: false, mode });
+      const jp = p.jobs[0]!;
+      const kwh = jp.runs.reduce((a, r) => a + r.kw * 0.5, 0);
+      assert.equal(jp.kind, 'scheduled', `${mode}: ${jp.kind}`);
+      assert.ok(Math.abs(kwh - 24_000) < 1e-6, `${mode}: ${kwh} of 24,000 kWh planned`);
+      assert.equal(jp.latenessH, 3, `${mode}: late by ${jp.latenessH} h`);
+    }
   });
 });
