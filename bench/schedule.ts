@@ -34,6 +34,7 @@ import {
 import { HISTORY_SLOTS, type SeriesForecaster, loadGridForecaster } from '../agents/grid/index.ts';
 import { BenchUsageError, benchFlags, checkResultsName, dateFlag, numberFlag, oneOfFlag, percentile, printTable, readResults, wholeFlag, writeResults } from './report.ts';
 import { runLetsWaitAwhile } from './cases/lets-wait-awhile.ts';
+import { printMisses } from './_misses.ts';
 import { walkForward, walkForwardArgs, type WalkForwardArgs } from './cases/walk-forward.ts';
 import { HALF_HOUR_MS as SLOT_MS } from '../core/time/index.ts';
 
@@ -415,8 +416,7 @@ export async function main(argv: string[]): Promise<void> {
       });
       results.push(r);
       console.log(`  ${policy.name}: ${((performance.now() - t0) / 1000).toFixed(1)} s, ${r.steps} steps, statuses ${JSON.stringify(r.planStatuses)}${r.validationProblems ? `, ${r.validationProblems} validation problems: ${r.firstProblems[0]}` : ''}`);
-      // A few misses of a policy that plans are worth seeing: a capacity squeeze or a planning error.
-      if (r.deadlineMisses > 0 && r.deadlineMisses <= 5) for (const m of r.missed) console.log(`    missed ${m.jobId} (${m.class}, ${Math.round(m.powerKw)} kW, ${m.runtimeMin} min, slack ${Math.round(m.slackMin)} min${m.feasibleOnArrival ? '' : ', not feasible on arrival'}): ${Number.isFinite(m.lateMin) ? `${Math.round(m.lateMin)} min late` : 'never finished'}`);
+      printMisses(r);
     }
   }
 

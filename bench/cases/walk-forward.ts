@@ -1,26 +1,23 @@
 /**
  * `npm run bench -- schedule --walk-forward [--months 2023-02,…] [--days-per-month 7]
- *   [--jobs-per-day 200] [--seed 1] [--policies a,b] [--forecast sty|lstm|ensemble] [--name schedule] [--no-write]`
- *
- * `--forecast lstm`: the shipped carbon and price LSTMs (bands as they give them) for the first
- * 48 h instead; only months after their fitting and validation data (2023-08, 2023-09) are out
- * of sample, and the bench refuses earlier ones. `--forecast ensemble`: what the grid agent
- * ships (agents/grid/ensemble-forecaster.ts: the LSTM with robust baselines, weights and
- * conformal bands refitted on the 28 days before each decision), on every month; no warm start
- * from a fit file (that was fitted on data these months may hold), the LSTM admitted only from
- * the end of its validation data (before then the ensemble is the baselines alone).
+ *   [--jobs-per-day 200] [--seed 1] [--policies a,b] [--forecast ensemble|sty|lstm] [--name schedule] [--no-write]`
  *
  * Honest out-of-sample evaluation of the schedule, month by month: for each test month the
  * forecast and the long-range estimate are built only from data before each decision, nothing
  * is fitted on the month, and every figure is reported per month and pooled.
  *
- * Forecast (the same for every policy): same-time-yesterday with P10/P90 bands from the
- * quantiles of its own errors, by lead, over the 28 days before the day's first decision
- * (only the past); beyond 48 h the seasonal profile of the last 28 days (long-range.ts, wider
- * bands), so the planner's horizon covers each job's window up to its deadline. The LSTMs are
- * not used here: they were fitted on 2023-01 … 2023-06 (models/*\/MODEL_CARD.md), so they are
- * not out of sample on those months (the forecast benchmark, another helper's, retrains them
- * walk-forward).
+ * Forecast for the first 48 h (the same for every policy): `ensemble` (default since
+ * 2026-12-05): what the grid agent ships (agents/grid/ensemble-forecaster.ts: the LSTM with
+ * robust baselines, weights and conformal bands refitted on the 28 days before each decision),
+ * on every month; no warm start from a fit file (that was fitted on data these months may
+ * hold), the LSTM admitted only from the end of its validation data (before then the ensemble
+ * is the baselines alone). `sty`: same-time-yesterday with P10/P90 bands from the quantiles of
+ * its own errors, by lead, over the 28 days before the day's first decision (only the past).
+ * `lstm`: the bare carbon and price LSTMs (bands as they give them); they were fitted on
+ * 2023-01 … 2023-06 (models/*\/MODEL_CARD.md), so only 2023-08 and 2023-09 are out of sample,
+ * and the bench refuses earlier months. Beyond 48 h, with any of them, the seasonal profile of
+ * the last 28 days (long-range.ts, wider bands), so the planner's horizon covers each job's
+ * window up to its deadline.
  *
  * What was tuned where: the planner's settings (reserve 15 %, terminal SoC 50 %, expected
  * value from 0.3/0.4/0.3 quantile weights, full re-plan every half-hour) were chosen on
@@ -35,6 +32,7 @@ import { type BandPoint, type PlanOptions, type Signals, extendBands, quantileWe
 import { type SimResult, bestWindowPolicy, oraclePolicy, plannerPolicy, runOnArrivalPolicy, simulate } from '../../sim/policies/index.ts';
 import { BenchUsageError, benchFlags, checkResultsName, oneOfFlag, printTable, readResults, wholeFlag, writeResults } from '../report.ts';
 import { HISTORY_SLOTS, loadGridForecaster, type SeriesForecaster } from '../../agents/grid/index.ts';
+import { printMisses } from '../_misses.ts';
 import { DAY_MS, HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 
 const DAY = 48;
@@ -69,7 +67,7 @@ export function walkForwardArgs(argv: string[]): WalkForwardArgs {
     'jobs-per-day': { type: 'string', default: '200' },
     seed: { type: 'string', default: '1' },
     policies: { type: 'string' },
-    forecast: { type: 'string', default: 'sty' },
+    forecast: { type: 'string', default: 'ensemble' },
     'no-write': { type: 'boolean', default: false },
     name: { type: 'string', default: 'schedule' },
   });
@@ -252,6 +250,7 @@ export async function walkForward(a: WalkForwardArgs): Promise<void> {
       const t0 = performance.now();
       const r = await simulate(policy, { site, startMs, slots, jobs, actual, forecastAt, initialSocKwh: 0.5 * site.battery.energyKwh, drainSlots: 4 * DAY });
       console.log(`  ${m} ${policy.name}: ${((performance.now() - t0) / 1000).toFixed(1)} s, ${r.steps} steps, misses ${r.deadlineMisses} (${r.missesFeasibleOnArrival} feasible)`);
+      printMisses(r);
       month.policies.push({ policy: r.policy, energyCostGbp: r.energyCostGbp, carbonT: r.carbonT, carbonCostGbp: r.carbonCostGbp, deadlineMisses: r.deadlineMisses, missesFeasibleOnArrival: r.missesFeasibleOnArrival, validationProblems: r.validationProblems });
     }
     results.push(month);

@@ -7,7 +7,7 @@ import { rulePlanner } from './dispatch.ts';
 import type { Policy } from './harness.ts';
 import { bestWindow, lowestK, runOnArrival, thresholdRule } from './rules.ts';
 
-export { simulate, type Policy, type SimConfig, type SimResult } from './harness.ts';
+export { simulate, type MissedJob, type Policy, type SimConfig, type SimResult } from './harness.ts';
 export { ruleSchedule, rulePlanner, type Rule } from './dispatch.ts';
 export { runOnArrival, thresholdRule, bestWindow, lowestK } from './rules.ts';
 

@@ -49,7 +49,9 @@ describe('benchmark usage errors', { timeout: 30_000 }, () => {
     // The ensemble admits its LSTM only after the LSTM's validation data: every month is out of sample.
     const a = walkForwardArgs(['--walk-forward', '--forecast', 'ensemble', '--months', '2023-02,2023-09', '--days-per-month', '2', '--no-write']);
     assert.deepEqual([a.forecast, a.months, a.daysPerMonth, a.jobsPerDay, a.seed, a.write], ['ensemble', ['2023-02', '2023-09'], 2, 200, '1', false]);
-    assert.equal(walkForwardArgs(['--walk-forward']).months.length, 8);
+    // By default, every month with what the grid agent ships, a week from each 1st.
+    const d = walkForwardArgs(['--walk-forward']);
+    assert.deepEqual([d.months.length, d.forecast, d.daysPerMonth], [8, 'ensemble', 7]);
   });
 
   test('the runtime benchmark refuses a bad flag, count or signing mode, and keeps its defaults', () => {
