@@ -233,6 +233,7 @@ async function forecastModels(kind: FullPeriodValues['forecast'], s: SeriesSet):
     },
   };
 }
+
 /**
  * `--perfect price|carbon`: replace one series' forecast by the actual values, to split the
  * gap to the oracle between the price forecast's error and the carbon forecast's (analysis only).
