@@ -47,6 +47,15 @@ export function readResults(name: string): unknown {
   return (JSON.parse(readFileSync(file, 'utf8')) as { results?: unknown }).results;
 }
 
+/**
+ * Write `fields` into bench/results/<name>.json over what its results already hold, so runs
+ * that share a file (schedule.json: the full period, each walk-forward) keep each other's.
+ */
+export function writeResultsKeeping(name: string, fields: Record<string, unknown>): string {
+  const previous = (readResults(name) ?? {}) as Record<string, unknown>;
+  return writeResults(name, { ...previous, ...fields });
+}
+
 /** Write bench/results/<name>.json with the machine it ran on. */
 export function writeResults(name: string, results: unknown): string {
   const file = resultsFile(name);

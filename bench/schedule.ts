@@ -31,11 +31,12 @@ import {
   simulate,
   thresholdPolicy,
 } from '../sim/policies/index.ts';
-import { HISTORY_SLOTS, type SeriesForecaster, loadGridForecaster } from '../agents/grid/index.ts';
-import { BenchUsageError, benchFlags, checkResultsName, dateFlag, numberFlag, oneOfFlag, percentile, printTable, readResults, wholeFlag, writeResults } from './report.ts';
+import { HISTORY_SLOTS, type SeriesForecaster } from '../agents/grid/index.ts';
+import { pastOnly } from './_walk-forward.ts';
+import { BenchUsageError, benchFlags, checkResultsName, dateFlag, numberFlag, oneOfFlag, percentile, printTable, wholeFlag, writeResults, writeResultsKeeping } from './report.ts';
 import { runLetsWaitAwhile } from './cases/lets-wait-awhile.ts';
 import { printMisses } from './_misses.ts';
-import { walkForward, walkForwardArgs, type WalkForwardArgs } from './cases/walk-forward.ts';
+import { benchForecaster, historySlotsOf, walkForward, walkForwardArgs, type WalkForwardArgs } from './cases/walk-forward.ts';
 import { HALF_HOUR_MS as SLOT_MS } from '../core/time/index.ts';
 
 const DAY_SLOTS = 48;
@@ -212,17 +213,13 @@ async function forecastModels(kind: FullPeriodValues['forecast'], s: SeriesSet):
       },
     };
   }
-  const loaded = kind === 'lstm' ? await loadGridForecaster({ ensemble: false }) : await loadGridForecaster({ warmStart: false, outOfSampleOnly: true });
+  const loaded = await benchForecaster(kind === 'lstm' ? 'lstm' : 'ensemble');
   for (const n of loaded.notes) console.log(`forecaster: ${n}`);
   const fellBack = loaded.notes.some((n) => n.includes('not loaded'));
   if (kind !== 'auto' && fellBack) throw new Error(`--forecast ${kind}: ${loaded.notes.join('; ')}`);
   // What the grid agent hands each model: as many half-hours before t as it asks for (the
   // ensemble ~38 days), never before the first one loaded.
-  const hist = (f: SeriesForecaster, arr: Float64Array, t: number) => {
-    const i = idxOf(t);
-    const from = Math.max(0, i - Math.max(HISTORY_SLOTS, f.historySlots ?? 0));
-    return { fromMs: s.fromMs + from * SLOT_MS, values: Array.from(arr.subarray(from, i), (v) => (Number.isFinite(v) ? v : null)) };
-  };
+  const hist = (f: SeriesForecaster, arr: Float64Array, t: number) => pastOnly(arr, s.fromMs, idxOf(t), historySlotsOf(f));
   const how = kind === 'lstm' ? '' : ' (refitted on the 28 days before each origin, no warm start; LSTMs from the end of their validation data)';
   return {
     name: `carbon ${loaded.carbon.describe}, price ${loaded.price.describe}${how}`,
@@ -293,8 +290,8 @@ async function scalingRuns(sizes: number[], reps: number, s: SeriesSet, fromMs: 
       const jobs = w.jobs.filter((j) => j.class !== 'serving').slice(0, n);
       const serving = w.jobs.filter((j) => j.class === 'serving');
       // The 48 h these rows have always been solved on: from 28 days before the run's start.
-      const i0 = Math.max(0, Math.round((fromMs - 30 * DAY_SLOTS * SLOT_MS - s.fromMs) / SLOT_MS));
-      const signals: Signals = { startMs: fromMs, priceGbpPerMwh: Array.from(s.price.subarray(i0 + DAY_SLOTS * 2, i0 + DAY_SLOTS * 2 + 96)), intensityGPerKwh: Array.from(s.carbon.subarray(i0 + DAY_SLOTS * 2, i0 + DAY_SLOTS * 2 + 96)) };
+      const at = Math.max(0, Math.round((fromMs - 28 * DAY_SLOTS * SLOT_MS - s.fromMs) / SLOT_MS));
+      const signals: Signals = { startMs: fromMs, priceGbpPerMwh: Array.from(s.price.subarray(at, at + 96)), intensityGPerKwh: Array.from(s.carbon.subarray(at, at + 96)) };
       const t0 = performance.now();
       // As the compute agent plans: deterministic work limits, the wall clock only a safety net.
       const p = await plan({ nowMs: fromMs, site: DEFAULT_SITE, jobs: [...serving, ...jobs], signals, batterySocKwh: 2500 }, { mode: 'full', deterministic: true, mipRelGap: 0.01 });
@@ -472,9 +469,8 @@ export async function main(argv: string[]): Promise<void> {
     ...(v.batteryKw !== undefined ? { batteryKw: v.batteryKw } : {}),
   };
   // What else the file holds stays: the walk-forward's results, and other forecasters' runs.
-  const previous = (readResults(v.name) ?? {}) as Record<string, unknown>;
   const key = fullPeriodKey(v.forecast);
-  writeResults(v.name, key === null ? { ...previous, ...run } : { ...previous, [key]: run });
+  writeResultsKeeping(v.name, key === null ? run : { [key]: run });
   await sharedSolverWorker().close();
 }
 

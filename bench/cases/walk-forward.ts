@@ -30,8 +30,9 @@ import { DEFAULT_SITE, validateJob } from '../../agents/compute/jobs/index.ts';
 import { generateWorkload, loadTraceStats } from '../../sim/workload/index.ts';
 import { type BandPoint, type PlanOptions, type Signals, extendBands, quantileWeightedCost, sharedSolverWorker } from '../../agents/compute/planner/index.ts';
 import { type SimResult, bestWindowPolicy, oraclePolicy, plannerPolicy, runOnArrivalPolicy, simulate } from '../../sim/policies/index.ts';
-import { BenchUsageError, benchFlags, checkResultsName, oneOfFlag, printTable, readResults, wholeFlag, writeResults } from '../report.ts';
-import { HISTORY_SLOTS, loadGridForecaster, type SeriesForecaster } from '../../agents/grid/index.ts';
+import { BenchUsageError, benchFlags, checkResultsName, oneOfFlag, printTable, wholeFlag, writeResultsKeeping } from '../report.ts';
+import { HISTORY_SLOTS, loadGridForecaster, type LoadedForecaster, type SeriesForecaster } from '../../agents/grid/index.ts';
+import { pastOnly } from '../_walk-forward.ts';
 import { printMisses } from '../_misses.ts';
 import { DAY_MS, HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 
@@ -59,6 +60,20 @@ export interface WalkForwardArgs {
  * The walk-forward's flags, checked before anything runs: a mistyped flag or a month the
  * chosen forecast has seen is a one-line BenchUsageError (exit 2), not minutes on defaults.
  */
+/**
+ * The grid agent's forecaster as a bench runs it out of sample: the bare LSTMs, or the
+ * ensemble with no warm start from the fit file (fitted on data the months may hold) and each
+ * LSTM admitted only from the end of its validation data.
+ */
+export function benchForecaster(kind: 'lstm' | 'ensemble'): Promise<LoadedForecaster> {
+  return kind === 'lstm' ? loadGridForecaster({ ensemble: false }) : loadGridForecaster({ warmStart: false, outOfSampleOnly: true });
+}
+
+/** Half-hours of history a series forecaster reads before an origin, as the grid agent hands it. */
+export function historySlotsOf(f: SeriesForecaster): number {
+  return Math.max(HISTORY_SLOTS, f.historySlots ?? 0);
+}
+
 export function walkForwardArgs(argv: string[]): WalkForwardArgs {
   const v = benchFlags(argv, {
     'walk-forward': { type: 'boolean' },
@@ -179,9 +194,7 @@ export async function walkForward(a: WalkForwardArgs): Promise<void> {
     });
     if (!a.write) return;
     // What else the file holds stays (in schedule.json: the full-period run's results).
-    const previous = (readResults(a.name) ?? {}) as Record<string, unknown>;
-    writeResults(a.name, {
-      ...previous,
+    writeResultsKeeping(a.name, {
       [fk === 'ensemble' ? 'walkForwardEnsemble' : lstm ? 'walkForwardLstm' : 'walkForward']: {
         months: byMonth,
         pooledOutOfSample: rowsOf('pooled, out of sample', results.filter((m) => !m.inSample)),
@@ -196,12 +209,11 @@ export async function walkForward(a: WalkForwardArgs): Promise<void> {
     });
   };
   const fk = a.forecast;
-  const lstm = fk === 'lstm' ? await loadGridForecaster({ ensemble: false }) : fk === 'ensemble' ? await loadGridForecaster({ warmStart: false, outOfSampleOnly: true }) : null;
+  const lstm = fk === 'sty' ? null : await benchForecaster(fk);
   // The grid agent's forecaster as it ships, minus the warm start from the fit file, each LSTM
   // admitted only from the end of its validation data. A model that will not load fails the
   // run rather than scoring the baselines under its name.
   if (lstm?.notes.some((n) => n.includes('not loaded'))) throw new Error(`--forecast ${fk}: ${lstm.notes.join('; ')}`);
-  const historyOf = (f: SeriesForecaster): number => Math.max(HISTORY_SLOTS, (f as { historySlots?: number }).historySlots ?? 0);
   await sharedSolverWorker().warmUp();
   for (const m of months) {
     const startMs = Date.parse(`${m}-01T00:00:00Z`);
@@ -217,12 +229,8 @@ export async function walkForward(a: WalkForwardArgs): Promise<void> {
         const i = (t - dataFrom) / SLOT_MS;
         // History as far back as the forecaster asks, but not before the data's first half-hour
         // (a month early in the data gives the ensemble a shorter first window).
-        const h = (x: Float64Array, n: number) => {
-          const from = Math.max(0, i - n);
-          return { fromMs: dataFrom + from * SLOT_MS, values: Array.from(x.subarray(from, i), (v) => (Number.isFinite(v) ? v : null)) };
-        };
-        const c = await lstm.carbon.forecast(h(carbon, historyOf(lstm.carbon)), t);
-        const p = await lstm.price.forecast(h(price, historyOf(lstm.price)), t);
+        const c = await lstm.carbon.forecast(pastOnly(carbon, dataFrom, i, historySlotsOf(lstm.carbon)), t);
+        const p = await lstm.price.forecast(pastOnly(price, dataFrom, i, historySlotsOf(lstm.price)), t);
         lstmCache.set(t, { price: [...p.points], carbon: [...c.points] });
       }
     }
