@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createContext, Script, type Context } from 'node:vm';
 import type { Schema } from 'effect';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { Bus, Subscription } from '../bus/bus.ts';
@@ -349,7 +350,9 @@ export class SiteGateway {
       v = this.ajv.compile(withoutId(decl.schemas[type]));
       r.validators.set(type, v);
     }
-    if (v(data)) return undefined;
+    const valid = withinBudget(() => v(data));
+    if (valid === 'timeout') return [{ path: 'data', reason: `validation took longer than ${VALIDATE_BUDGET_MS} ms against the announced schema (a "pattern" that backtracks without end?); announce a simpler schema` }];
+    if (valid) return undefined;
     return (v.errors ?? []).map((e) => ({ path: `data${e.instancePath.replace(/\//g, '.').replace(/\.(\d+)(?=\.|$)/g, '[$1]')}`, reason: e.message ?? 'invalid' }));
   }
 
@@ -391,6 +394,29 @@ export class SiteGateway {
     const req = decodeWith(q.request, stripSignature(json.value));
     if (!req.ok) return refuse('bad-request', firstField(req.problems), `${req.problems[0]!.path || 'request'}: ${req.problems[0]!.reason}`, { problems: req.problems.slice(0, 20) });
     return { ok: true, ...(await q.answer(req.value)) };
+  }
+}
+
+/**
+ * Longest one fact may take to check against an announced schema. The schema is the outside
+ * agent's own: a `pattern` like `^(a+)+$` backtracks for minutes on 40 characters, and the
+ * check runs on the event loop the site's agents, relay and gateway share.
+ */
+const VALIDATE_BUDGET_MS = 200;
+let budgetContext: Context | undefined;
+const runJob = new Script('job()');
+
+/** `fn()` with a time limit: V8 stops it (a regular expression too) once the budget is spent. */
+function withinBudget<T>(fn: () => T): T | 'timeout' {
+  budgetContext ??= createContext({ job: undefined });
+  budgetContext['job'] = fn;
+  try {
+    return runJob.runInContext(budgetContext, { timeout: VALIDATE_BUDGET_MS }) as T;
+  } catch (err) {
+    if ((err as { code?: unknown } | null)?.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') return 'timeout';
+    throw err;
+  } finally {
+    budgetContext['job'] = undefined;
   }
 }
 

@@ -178,6 +178,33 @@ describe('the site gateway', { timeout: 90_000 }, () => {
     }
   });
 
+  test('an announced pattern that backtracks without end cannot stall the site: the append is refused as a schema problem, quickly, and the gateway answers on', async () => {
+    const site = await gatewaySite('gw-redos');
+    try {
+      const k = loadedKey('slowpoke');
+      await site.identity.admin.add(k);
+      // `^(a+)+$` against "aaa…a!" backtracks exponentially: 32 a's take seconds to minutes of
+      // the event loop, which the whole site (its agents, relay and gateway) shares.
+      const schema = { type: 'object', required: ['tag'], properties: { tag: { type: 'string', pattern: '^(a+)+$' } } };
+      const ann = await ask(site.s.bus, 'caco.gw.gw.announce', signWithKey({ name: 'slowpoke', version: '1', publishes: ['ext.slowpoke.tag.read'], schemas: { 'ext.slowpoke.tag.read': schema } }, k));
+      assert.equal(ann.ok, true, JSON.stringify(ann));
+      const good = await ask(site.s.bus, 'caco.gw.gw.append', signWithKey({ id: 'g1', type: 'ext.slowpoke.tag.read', version: 1, data: { tag: 'aaaa' } }, k));
+      assert.equal(good.ok, true, JSON.stringify(good));
+      const t0 = performance.now();
+      const slow = await ask(site.s.bus, 'caco.gw.gw.append', signWithKey({ id: 's1', type: 'ext.slowpoke.tag.read', version: 1, data: { tag: `${'a'.repeat(32)}!` } }, k));
+      const ms = performance.now() - t0;
+      assert.ok(ms < 2_000, `the refusal took ${Math.round(ms)} ms: validation held the event loop`);
+      assert.equal(slow.error?.code, 'schema', JSON.stringify(slow));
+      assert.equal(slow.error?.field, 'data');
+      assert.match(slow.error!.reason, /took longer than \d+ ms/);
+      const after = await ask(site.s.bus, 'caco.gw.gw.append', signWithKey({ id: 'g2', type: 'ext.slowpoke.tag.read', version: 1, data: { tag: 'aa' } }, k));
+      assert.equal(after.ok, true, JSON.stringify(after));
+      assert.equal((await ledger(site.s.store)).filter((e) => e.type === 'ext.slowpoke.tag.read').length, 2, 'the refused fact is not on the ledger');
+    } finally {
+      await site.close();
+    }
+  });
+
   test('signed requests are rate-limited per key', async () => {
     const site = await gatewaySite('gw-rate', { rate: { perSecond: 1, burst: 2 } });
     try {
