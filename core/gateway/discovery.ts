@@ -55,10 +55,24 @@ export async function serveAsServices(nc: NatsConnection, services: ReadonlyArra
               log?.error({ service: d.name, endpoint: e.name, err: err.message }, 'service endpoint stopped');
               return;
             }
-            void e.handle(msg.data).then(
-              (reply) => msg.respond(reply),
-              (failure: unknown) => msg.respondError(500, failure instanceof Error ? failure.message.slice(0, 200) : 'error'),
-            );
+            void e
+              .handle(msg.data)
+              .then(
+                (reply) => msg.respond(reply),
+                (failure: unknown) => msg.respondError(500, failure instanceof Error ? failure.message.slice(0, 200) : 'error'),
+              )
+              .catch((failure: unknown) => {
+                // The reply could not be sent (larger than the server's max_payload, or the
+                // connection is closing): said to the requester if it can be, never a rejection
+                // nobody handles, which would end the process.
+                const reason = failure instanceof Error ? failure.message.slice(0, 200) : String(failure);
+                log?.error({ service: d.name, endpoint: e.name, err: reason }, 'service endpoint could not send its reply');
+                try {
+                  msg.respondError(500, `the reply could not be sent: ${reason}`);
+                } catch {
+                  // The connection is gone: nothing more to say.
+                }
+              });
           },
         });
       }

@@ -116,6 +116,11 @@ interface AgentRecord {
 const READ_SCAN_LIMIT = 5000;
 const isAnnouncement = isOneOf([AgentAnnounced]);
 const MAX_READ = 500;
+/**
+ * Most bytes of events in one read reply: it must fit in one NATS message (1 MB on a server's
+ * default max_payload), whatever the events weigh (an outside fact may be 64 KB).
+ */
+const MAX_READ_BYTES = 512 * 1024;
 const encode = (x: unknown) => Buffer.from(JSON.stringify(x));
 
 /**
@@ -368,10 +373,18 @@ export class SiteGateway {
     const types = req.value.types;
     const events: Envelope[] = [];
     let next = req.value.fromPosition;
+    let bytes = 0;
     for await (const e of this.o.store.readAll({ from: req.value.fromPosition, limit: types ? READ_SCAN_LIMIT : limit })) {
+      if (!types || types.some((p) => typeMatches(p, e.type))) {
+        // As stored (not upgraded to a later version): the reader can check its hash and signature.
+        const stored = storedEnvelope(e);
+        // One NATS message holds the reply: past the budget the page ends, and the reader continues from it.
+        const size = Buffer.byteLength(JSON.stringify(stored));
+        if (events.length > 0 && bytes + size > MAX_READ_BYTES) break;
+        bytes += size;
+        events.push(stored);
+      }
       next = e.position;
-      // As stored (not upgraded to a later version): the reader can check its hash and signature.
-      if (!types || types.some((p) => typeMatches(p, e.type))) events.push(storedEnvelope(e));
       if (events.length >= limit) break;
     }
     const head = await this.o.store.headPosition();
