@@ -152,6 +152,31 @@ describe('bounded input over the bus (caco.<site>.cmd.>)', { timeout: 60_000 }, 
     }
   });
 
+  test('a job whose runtime would fill the ledger with its slots is refused, naming runtimeMin; the refusal stays small', async () => {
+    const site = await computeSite('bus-long-job');
+    try {
+      const subject = subjects.command(site.site, 'compute', 'submit');
+      const head = await site.store.headPosition();
+      // A 300-byte command: two years of runtime before a deadline three years out. Its
+      // planned event used to list every half-hour of the run (35,000 slots, 1.5 MB); at
+      // 8,000 years the list alone does not fit in memory.
+      const job = { ...validJob('long'), runtimeMin: 1_000_000, deadline: '2026-07-03T00:00:00Z' };
+      const t0 = performance.now();
+      const res = await site.bus.request(subject, await signedCommandBytes(site.rt, job), { timeoutMs: 30_000 });
+      const ms = performance.now() - t0;
+      const reply = JSON.parse(Buffer.from(res.data).toString('utf8')) as CommandReply;
+      assert.equal(reply.ok && reply.events[0]?.type, 'compute.job.rejected', JSON.stringify(reply).slice(0, 300));
+      const problems = (reply.ok ? reply.events[0]!.data : {}) as { problems?: Array<{ field: string; reason: string }> };
+      assert.deepEqual(problems.problems?.map((p) => p.field), ['runtimeMin']);
+      assert.match(problems.problems![0]!.reason, /longest runtime the site plans/);
+      const { bytes } = await eventsAfter(site.store, head);
+      assert.ok(bytes <= 1024, `${bytes} bytes on the ledger`);
+      assert.ok(ms < 5_000, `${Math.round(ms)} ms`);
+    } finally {
+      await site.close();
+    }
+  });
+
   test('each signing key has its own token bucket; past it a command is refused with the reason', async () => {
     const site = await computeSite('bus-rate', { rateLimit: { perSecond: 1, burst: 3 } });
     try {

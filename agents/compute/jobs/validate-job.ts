@@ -9,6 +9,13 @@ export interface JobProblem {
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 /**
+ * The longest runtime the site plans: 30 days. A job's planned event lists each half-hour of
+ * its run, so a runtime without a bound (a few bytes of a command) would be a ledger event, and
+ * a list in memory, without a bound: 1.5 MB at two years, more than memory at 8,000.
+ */
+export const MAX_RUNTIME_MIN = 30 * 24 * 60;
+
+/**
  * Check a job against the site. Pure; an empty list means the job can be planned. Every
  * problem is reported, not only the first, so a submitter fixes them in one go.
  */
@@ -40,6 +47,7 @@ export function validateJob(job: Job, site: SiteConfig): JobProblem[] {
 
   if (!isFiniteNumber(job.runtimeMin)) p('runtimeMin', 'must be a finite number');
   else if (job.runtimeMin <= 0) p('runtimeMin', `must be above 0 minutes (got ${job.runtimeMin})`);
+  else if (job.runtimeMin > MAX_RUNTIME_MIN) p('runtimeMin', `runtime ${job.runtimeMin} min is above the longest runtime the site plans (${MAX_RUNTIME_MIN} min, 30 days)`);
 
   const releaseOk = isFiniteNumber(job.earliestStartMs);
   const deadlineOk = isFiniteNumber(job.deadlineMs);

@@ -21,6 +21,13 @@ describe('validateJob', () => {
     assert.deepEqual(p.map((x) => x.field), ['runtimeMin']);
     assert.match(p[0]!.reason, /longer than the window/);
   });
+  test('a runtime above the 30 days the site plans names runtimeMin, however wide the window', () => {
+    const wide = { ...good, deadlineMs: T + 400 * 86_400_000 };
+    assert.deepEqual(fields({ ...wide, runtimeMin: 30 * 24 * 60 }), []);
+    const p = validateJob({ ...wide, runtimeMin: 30 * 24 * 60 + 1 }, site);
+    assert.deepEqual(p.map((x) => x.field), ['runtimeMin']);
+    assert.match(p[0]!.reason, /above the longest runtime the site plans \(43200 min, 30 days\)/);
+  });
   test('negative power names powerKw', () => {
     const p = validateJob({ ...good, powerKw: -5 }, site);
     assert.deepEqual(p.map((x) => x.field), ['powerKw']);
