@@ -115,6 +115,8 @@ export function createCoordinationAgent(deps: CoordinationDeps): AgentDefinition
     subscriptions: ['compute.flexibility.available', 'site.meter.read'],
     observes: ['compute.flexibility.available', 'site.meter.read'],
     commands: { handle: 'flex.request.handle', reject: 'flex.request.reject' },
+    // Queued by the doors once a Beckn request is authenticated (or refused); never from the bus.
+    internalCommands: ['handle', 'reject'],
     initialState: initialCoordinationState,
     evolve: evolveCoordination,
     effects: {

@@ -97,6 +97,8 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
     categories: ['purchase'],
     subscriptions: ['grid.stress.expected', 'grid.forecast.published', 'outbox.effect.sent', 'outbox.effect.failed'],
     commands: { callback: 'market.callback.handle' },
+    // Queued by the callback intake once the BPP's Beckn signature is checked; never from the bus.
+    internalCommands: ['callback'],
     initialState: initialGridOperatorState,
     evolve: evolveGridOperator,
     effects: { 'beckn.request.scheduled': requestDelivery({ transport: deps.transport, signingKey: deps.signingKey, timeoutMs: cfg.requestTimeoutMs }) },

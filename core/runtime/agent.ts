@@ -134,6 +134,13 @@ export interface AgentDefinition<S, In extends Message = Message, Out extends Me
   /** Command names accepted on `caco.<site>.cmd.<agent>.<name>`; each must be a registered command type. */
   readonly commands?: Readonly<Record<string, string>>;
   /**
+   * Names among `commands` that only in-process callers queue (`Runtime.enqueue`): callers that
+   * authenticate the sender their own way (the Beckn doors check a Beckn signature, the signer,
+   * its registered address) and hand the agent what they checked. On the bus, where any
+   * registered key may send commands, these are refused (`forbidden`) and nothing is decided.
+   */
+  readonly internalCommands?: ReadonlyArray<string>;
+  /**
    * Effects this agent schedules, by the event type that carries them (registered types whose
    * data has `messageId`). Sent after the event is stored, from the ledger, once per event.
    */

@@ -46,10 +46,15 @@ export interface CommandIntakeOptions {
    * Undefined skips the check (a caller that has no subject).
    */
   readonly subjectType?: string | null;
+  /**
+   * Command types of this agent that are never taken from the bus (`AgentDefinition.internalCommands`):
+   * refused as `forbidden` whoever signed them, before their data is read.
+   */
+  readonly internal?: ReadonlySet<string>;
 }
 
 /** Why a command was refused before its type and data were read: who sent it, or how often, or where. */
-export type CommandRefusal = AuthRefusal | 'rate-limited' | 'wrong-subject';
+export type CommandRefusal = AuthRefusal | 'rate-limited' | 'wrong-subject' | 'forbidden';
 
 /** The command type `subject` carries among an agent's commands (`{ pin: 'compute.job.pin' }`), or null. */
 export function commandTypeOfSubject(subject: string, site: string, agent: string, commands: Readonly<Record<string, string>>): string | null {
@@ -91,6 +96,9 @@ export async function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): P
   }
   if (o.subjectType === null || !o.accepts.has(cmd.type)) {
     return { ok: false, reason: `unknown message type "${cmd.type}" for this agent (accepts ${[...o.accepts].join(', ') || 'no commands'})`, problems: [{ path: 'type', reason: 'unknown message type' }] };
+  }
+  if (o.internal?.has(cmd.type)) {
+    return { ok: false, reason: `forbidden: ${cmd.type} is taken only from the site's own doors, which authenticate its sender their own way (a Beckn request goes to the BPP, signed as Beckn says); not as a command on the bus, whoever signs it`, code: 'forbidden', problems: [{ path: 'type', reason: 'not accepted on the bus' }] };
   }
   const data = o.registry.decode(cmd.type, cmd.version, cmd.data);
   if (!data.ok) {

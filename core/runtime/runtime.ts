@@ -379,12 +379,13 @@ export class Runtime {
     const names = slot.host.def.commands ?? {};
     if (Object.keys(names).length === 0) return;
     const accepts = new Set(Object.values(names));
+    const internal = new Set((slot.host.def.internalCommands ?? []).flatMap((n) => (Object.hasOwn(names, n) ? [names[n]!] : [])));
     const sub = await this.o.bus.subscribe(
       subjects.commands(this.o.site, slot.host.name),
       async (msg) => {
         const limits = this.o.commandLimits ?? DEFAULT_COMMAND_LIMITS;
         const subjectType = commandTypeOfSubject(msg.subject, this.o.site, slot.host.name, names);
-        const result = await intakeCommand(msg, { registry: this.o.registry, identity: this.identity, accepts, limits, subjectType, ...(this.limiter ? { admit: (sender: string) => this.admit(sender) } : {}) });
+        const result = await intakeCommand(msg, { registry: this.o.registry, identity: this.identity, accepts, limits, subjectType, internal, ...(this.limiter ? { admit: (sender: string) => this.admit(sender) } : {}) });
         if (!result.ok) {
           // Within the size limit the dead letter keeps the bytes to debug with, except for a
           // sender we could not authenticate or admit: its reason, not a copy of its bytes kept
