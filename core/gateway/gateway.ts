@@ -267,7 +267,7 @@ export class SiteGateway {
         if (!schema) return refuse('schema', `schemas.${type}`, `publishes[${i}] "${type}" is the agent's own type: give its JSON Schema (draft 2020-12) in schemas["${type}"]`);
         const copy = withoutId(schema);
         try {
-          this.ajv.compile(copy);
+          if (isAsync(this.ajv.compile(copy))) return refuse('schema', `schemas.${type}`, `the JSON Schema of "${type}" is asynchronous ("$async"): the site checks facts synchronously; announce it without "$async"`);
         } catch (err) {
           return refuse('schema', `schemas.${type}`, `the JSON Schema of "${type}" does not compile: ${err instanceof Error ? err.message.slice(0, 300) : String(err)}`);
         } finally {
@@ -355,6 +355,9 @@ export class SiteGateway {
       v = this.ajv.compile(withoutId(decl.schemas[type]));
       r.validators.set(type, v);
     }
+    // An asynchronous validator (announced before they were refused) answers a promise, which
+    // is neither a verdict nor safe to drop: it rejects when the data is invalid.
+    if (isAsync(v)) return [{ path: 'data', reason: `the announced schema of ${type} is asynchronous ("$async"), which the site does not run; announce it again without "$async"` }];
     const valid = withinBudget(() => v(data));
     if (valid === 'timeout') return [{ path: 'data', reason: `validation took longer than ${VALIDATE_BUDGET_MS} ms against the announced schema (a "pattern" that backtracks without end?); announce a simpler schema` }];
     if (valid) return undefined;
@@ -438,6 +441,11 @@ function stripSignature(v: unknown): unknown {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
   const { source: _s, keyId: _k, sig: _g, ...rest } = v as Record<string, unknown>;
   return rest;
+}
+
+/** Whether ajv compiled an asynchronous validator (`$async: true`), whose answer is a promise. */
+function isAsync(v: ValidateFunction): boolean {
+  return (v as { $async?: unknown }).$async === true;
 }
 
 /** An announced schema without its `$id`: two agents may use the same one, and ajv refuses a second schema with an id it has. */

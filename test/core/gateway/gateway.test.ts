@@ -205,6 +205,34 @@ describe('the site gateway', { timeout: 90_000 }, () => {
     }
   });
 
+  test('an asynchronous announced schema ($async) is refused; one already on the ledger refuses facts instead of passing them and leaving a rejection unhandled', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (r: unknown) => void unhandled.push(r);
+    process.on('unhandledRejection', onUnhandled);
+    const site = await gatewaySite('gw-async');
+    try {
+      const k = loadedKey('later');
+      await site.identity.admin.add(k);
+      const schema = { $async: true, type: 'object', required: ['n'], properties: { n: { type: 'number' } } };
+      const schemas = { 'ext.later.n.read': schema };
+      const ann = await ask(site.s.bus, 'caco.gw.gw.announce', signWithKey({ name: 'later', version: '1', publishes: ['ext.later.n.read'], schemas }, k));
+      assert.equal(ann.error?.code, 'schema', JSON.stringify(ann));
+      assert.equal(ann.error?.field, 'schemas.ext.later.n.read');
+      // As an earlier gateway would have recorded it.
+      const data = { name: 'later', version: '1', description: null, keyId: k.keyId, stream: 'ext-later', publishes: ['ext.later.n.read'], consumes: [], schemas, announcedAt: '2023-07-03T00:00:00.000Z' };
+      const id = eventIdFor('ext-later', 'announce:old');
+      await site.s.store.append('ext-later', [{ id, type: 'gateway.agent.announced', version: 1, time: data.announcedAt, source: 'gateway', correlationId: id, causationId: null, data }], 'any');
+      const bad = await ask(site.s.bus, 'caco.gw.gw.append', signWithKey({ id: 'a1', type: 'ext.later.n.read', version: 1, data: { n: 'not a number' } }, k));
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(bad.error?.code, 'schema', JSON.stringify(bad));
+      assert.deepEqual(unhandled.map(String), [], 'no unhandled rejection (it would end the site)');
+      assert.equal((await ledger(site.s.store)).filter((e) => e.type === 'ext.later.n.read').length, 0, 'the fact is not stored');
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await site.close();
+    }
+  });
+
   test('signed requests are rate-limited per key', async () => {
     const site = await gatewaySite('gw-rate', { rate: { perSecond: 1, burst: 2 } });
     try {
