@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { httpTimeLimits } from '../core/http/index.ts';
 import type { Runtime } from '../core/runtime/index.ts';
 import type { EventStore } from '../core/store/index.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits } from '../core/runtime/index.ts';
@@ -18,6 +19,8 @@ export interface JobsHttpOptions {
   readonly now?: () => number;
   /** Served at GET /metrics when given. */
   readonly metrics?: CacoMetrics;
+  /** Time to send a whole request (default `HTTP_REQUEST_TIMEOUT_MS`); then 408 and the connection is closed. */
+  readonly requestTimeoutMs?: number;
 }
 
 export const DEFAULT_HTTP_RATE_LIMIT: RateLimit = { perSecond: 20, burst: 40 };
@@ -48,7 +51,7 @@ export function buildJobsHttp(runtime: Runtime, store: EventStore, o: JobsHttpOp
   const limits = o.limits ?? DEFAULT_COMMAND_LIMITS;
   const limiter = o.rateLimit === false ? undefined : new RateLimiter(o.rateLimit ?? DEFAULT_HTTP_RATE_LIMIT);
   const now = o.now ?? Date.now;
-  const app = Fastify({ logger: false, bodyLimit: limits.maxBytes });
+  const app = Fastify({ logger: false, bodyLimit: limits.maxBytes, ...httpTimeLimits(o.requestTimeoutMs) });
   // Parse with the depth bound: a deeply nested body must be a 400 with the reason, not a stack overflow later.
   app.removeContentTypeParser(['application/json']);
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { httpTimeLimits } from '../core/http/index.ts';
 import type { PublicKeyDirectory } from '../core/ledger/index.ts';
 import type { EventStore } from '../core/store/index.ts';
 import { explainJob } from '../projections/explain/index.ts';
@@ -19,6 +20,8 @@ export interface DashboardOptions {
   readonly pushEveryMs?: number;
   readonly verifyEveryMs?: number;
   readonly view?: ViewOptions;
+  /** Time to send a whole request (default `HTTP_REQUEST_TIMEOUT_MS`); then 408 and the connection is closed. */
+  readonly requestTimeoutMs?: number;
 }
 
 export interface Dashboard {
@@ -69,7 +72,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   };
   live = await LiveModel.start({ store: o.store, keys: o.keys, onChange: changed, ...(o.verifyEveryMs !== undefined ? { verifyEveryMs: o.verifyEveryMs } : {}) });
 
-  const app: FastifyInstance = Fastify({ logger: false, forceCloseConnections: true });
+  const app: FastifyInstance = Fastify({ logger: false, forceCloseConnections: true, ...httpTimeLimits(o.requestTimeoutMs) });
   for (const [path, f] of Object.entries(files)) app.get(path, (_req, reply) => reply.type(f.type).header('cache-control', 'no-cache').send(f.body));
   app.get('/favicon.ico', (_req, reply) => reply.code(204).send());
   app.get('/api/view', (_req, reply) => reply.send(view()));

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { INTAKE_LIMITS, parseIsoDuration, signRequest, type BecknSigningKey, type HttpAnswer } from '../../beckn/index.ts';
+import { httpTimeLimits } from '../../core/http/index.ts';
 import type { AckResponse, NackResponse } from '../../schemas/beckn/index.ts';
 
 /**
@@ -70,8 +71,10 @@ export async function startBecknHttpServer(opts: {
   readonly port?: number;
   /** Told of each request refused before the handler (404, 413, unreadable body). */
   readonly onRefused?: (r: RefusedHttp) => void;
+  /** Time to send a whole request (default `HTTP_REQUEST_TIMEOUT_MS`); then 408 and the connection is closed. */
+  readonly requestTimeoutMs?: number;
 }): Promise<BecknHttpServer> {
-  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES });
+  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, ...httpTimeLimits(opts.requestTimeoutMs) });
   // Keep the bytes: the digest is over the body exactly as sent.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));

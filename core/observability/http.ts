@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { httpTimeLimits } from '../http/index.ts';
 import type { CacoMetrics } from './metrics.ts';
 import type { RuntimeHealth } from './health.ts';
 
@@ -6,6 +7,8 @@ export interface ObservabilityRoutes {
   readonly metrics?: CacoMetrics;
   /** The runtime's health (Runtime.health). */
   readonly health?: () => Promise<RuntimeHealth>;
+  /** Time to send a whole request, for the server of {@link startObservabilityHttp} (default `HTTP_REQUEST_TIMEOUT_MS`). */
+  readonly requestTimeoutMs?: number;
 }
 
 /**
@@ -36,7 +39,7 @@ export function registerObservabilityRoutes(app: FastifyInstance, o: Observabili
 
 /** A server with only /metrics and /health, for a process whose other endpoints are elsewhere (caco bpp). */
 export async function startObservabilityHttp(port: number, host: string, o: ObservabilityRoutes): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false });
+  const app = Fastify({ logger: false, ...httpTimeLimits(o.requestTimeoutMs) });
   registerObservabilityRoutes(app, o);
   await app.listen({ port, host });
   return app;

@@ -1,0 +1,1 @@
+export { HTTP_REQUEST_TIMEOUT_MS, httpTimeLimits } from './time-limits.ts';
