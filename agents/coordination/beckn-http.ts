@@ -176,10 +176,41 @@ export async function postSigned(input: {
       body: text,
       signal: AbortSignal.timeout(input.timeoutMs ?? 10_000),
     });
-    return readAnswer(res.status, await res.text());
+    const raw = await readBoundedText(res, ANSWER_LIMIT_BYTES);
+    if (raw === undefined) return { httpStatus: res.status, ack: null, error: null, problem: `the answer is larger than ${ANSWER_LIMIT_BYTES} bytes; not read` };
+    return readAnswer(res.status, raw);
   } catch (err) {
     return { httpStatus: 0, ack: null, error: null, problem: `POST ${url} failed: ${(err as Error).message}` };
   }
+}
+
+/** Largest answer read: an ACK or NACK is a few hundred bytes; the other side's answer is bounded as its requests are. */
+export const ANSWER_LIMIT_BYTES = INTAKE_LIMITS.bodyBytes;
+
+/**
+ * The body as text (UTF-8, as `Response.text()` decodes it), or undefined, with the rest left
+ * unread, once it is longer than `maxBytes`: an endless answer must not be buffered until the timeout.
+ */
+async function readBoundedText(res: Response, maxBytes: number): Promise<string | undefined> {
+  const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+  if (declared > maxBytes || !res.body) {
+    await res.body?.cancel().catch(() => undefined);
+    return declared > maxBytes ? undefined : '';
+  }
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
 }
 
 /** What an ACK/NACK answer says, whichever transport brought it (HTTP, or NATS with its `Beckn-Status`). */
