@@ -22,6 +22,12 @@ export const INTAKE_LIMITS = {
   timestampAheadMs: 60_000,
   /** No date-time in a request may lie further ahead than this (offers are hours ahead, not years). */
   farFutureMs: 366 * DAY_MS,
+  /**
+   * Longest string (or key) taken anywhere in a request, in code points. What the BPP echoes
+   * (billing, context fields, support ref_id) is recorded on the ledger with its callback, and
+   * a callback's target (the bap_uri) may be at most this long.
+   */
+  maxTextChars: 2_048,
 } as const;
 
 const FATAL_UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -64,6 +70,28 @@ export function unpairedSurrogateFault(json: unknown, path = ''): BecknFault | u
       if (!isWellFormed(k)) return fault(BecknErrorCode.INVALID_REQUEST, 'a key holds an unpaired UTF-16 surrogate (not Unicode text)', path || '(root)');
       const f = unpairedSurrogateFault(v, path ? `${path}.${k}` : k);
       if (f) return f;
+    }
+  }
+  return undefined;
+}
+
+const longerThan = (s: string, max: number): boolean => s.length > max && Array.from(s).length > max;
+
+/** The first string or key longer than `max` code points (INTAKE_LIMITS.maxTextChars), with its path; nothing of it is echoed. */
+export function longTextFault(json: unknown, max: number = INTAKE_LIMITS.maxTextChars): BecknFault | undefined {
+  const tooLong = (path: string, what: string) => fault(BecknErrorCode.INVALID_REQUEST, `${what} is longer than ${max} characters`, path || '(root)');
+  // Iterative: the body is at most 1 MiB, but it may be nested deep.
+  const stack: Array<{ v: unknown; path: string }> = [{ v: json, path: '' }];
+  while (stack.length) {
+    const { v, path } = stack.pop()!;
+    if (typeof v === 'string') {
+      if (longerThan(v, max)) return tooLong(path, 'a string');
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], path: `${path}[${i}]` });
+    } else if (typeof v === 'object' && v !== null) {
+      const entries = Object.entries(v);
+      for (const [k] of entries) if (longerThan(k, max)) return tooLong(path, 'a key');
+      for (let i = entries.length - 1; i >= 0; i--) stack.push({ v: entries[i]![1], path: path ? `${path}.${entries[i]![0]}` : entries[i]![0] });
     }
   }
   return undefined;

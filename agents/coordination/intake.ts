@@ -4,6 +4,7 @@ import {
   decodeUtf8,
   expectedSigner,
   expiresAtMs,
+  longTextFault,
   nackOf,
   timeFault,
   unpairedSurrogateFault,
@@ -102,6 +103,8 @@ export class BppIntake {
     }
     const notText = unpairedSurrogateFault(json);
     if (notText) return this.remember(verified.subscriberId, claimed.messageId, refuse(nackAnswer(notText), notText.message, notText.path ?? null));
+    const tooLong = longTextFault(json);
+    if (tooLong) return this.remember(verified.subscriberId, claimed.messageId, refuse(nackAnswer(tooLong), tooLong.message, tooLong.path ?? null));
     const decoded = decodeBecknBody(action, json);
     if (!decoded.ok) {
       const f = schemaFault(decoded.problems);
