@@ -18,6 +18,11 @@ export interface RegistryKeyDirectoryOptions {
   readonly cacheTtlMs?: number;
   /** How long "no such key" is remembered, so unsigned junk cannot make us flood the registry. */
   readonly negativeCacheTtlMs?: number;
+  /**
+   * Most answers cached (default 10,000), the oldest forgotten first: the ids looked up come
+   * from requests' unverified `keyId`s, so without a bound unsigned junk grows the cache for ever.
+   */
+  readonly maxCachedKeys?: number;
   readonly fetch?: typeof globalThis.fetch;
 }
 
@@ -72,6 +77,8 @@ export class RegistryKeyDirectory implements KeyDirectory {
       }
       found = await pending;
       const ttl = found ? (this.options.cacheTtlMs ?? 300_000) : (this.options.negativeCacheTtlMs ?? 30_000);
+      this.cache.delete(id);
+      if (this.cache.size >= (this.options.maxCachedKeys ?? 10_000)) this.cache.delete(this.cache.keys().next().value!);
       this.cache.set(id, { untilMs: nowMs + ttl, found });
     }
     return found && entryUsableAt(found, nowMs) ? found : undefined;

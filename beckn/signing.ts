@@ -100,6 +100,9 @@ export interface SignatureParams {
 
 export type ParsedSignature = { readonly ok: true; readonly params: SignatureParams } | { readonly ok: false; readonly reason: string };
 
+/** Longest subscriber_id or unique_key_id in a keyId (a subscriber_id is a domain name, at most 253). */
+export const MAX_KEY_ID_PART = 256;
+
 const PARAM = /\s*([A-Za-z]+)\s*=\s*(?:"([^"]*)"|([^,\s"]*))\s*(?:,|$)/y;
 
 /** Parse `Signature keyId="…",algorithm="…",…`; every rule broken is named in `reason`. */
@@ -124,6 +127,10 @@ export function parseSignatureHeader(value: string): ParsedSignature {
     return { ok: false, reason: 'keyId must be "subscriber_id|unique_key_id|algorithm"' };
   }
   const [subscriberId, uniqueKeyId, keyAlg] = keyIdParts as [string, string, string];
+  // Ids are looked up (and a registry's answers cached) before the signature is checked: bound them.
+  if (subscriberId.length > MAX_KEY_ID_PART || uniqueKeyId.length > MAX_KEY_ID_PART) {
+    return { ok: false, reason: `keyId: the subscriber_id and unique_key_id must be at most ${MAX_KEY_ID_PART} characters each` };
+  }
   const algorithm = params.get('algorithm')!;
   if (algorithm !== 'ed25519') return { ok: false, reason: `algorithm "${algorithm}" is not supported (only ed25519)` };
   if (keyAlg !== algorithm) return { ok: false, reason: `the keyId algorithm "${keyAlg}" differs from algorithm "${algorithm}"` };

@@ -240,3 +240,39 @@ describe('signing key file', () => {
     assert.throws(() => parseSigningKeyFile({ ...id.signingKeyFile, format: 'v2' }), ConfigError);
   });
 });
+
+describe('registry key directory: what unsigned junk can make it remember', { timeout: 60_000 }, () => {
+  test('the cache of answers is bounded: 10,000 keys, the oldest forgotten first', async () => {
+    // Every request names its own keyId (unverified: the header is read before the key is found),
+    // so each junk keyId used to add a "not found" entry that was never dropped.
+    const asked: string[] = [];
+    const fetch = (async (_url: string | URL | Request, init?: RequestInit) => {
+      asked.push(JSON.parse(String(init?.body)).key_id as string);
+      return new Response('[]', { status: 200, headers: { 'content-type': 'application/json' } });
+    }) as typeof globalThis.fetch;
+    const d = new RegistryKeyDirectory({ registryUrl: 'http://registry.invalid', fetch });
+    const T = Date.parse('2026-01-15T12:00:00Z');
+    for (let i = 0; i <= 10_000; i++) assert.equal(await d.lookup('junk.example.org', `k${i}`, T), undefined);
+    assert.equal(asked.length, 10_001);
+    assert.equal(await d.lookup('junk.example.org', 'k10000', T), undefined);
+    assert.equal(asked.length, 10_001, 'the newest answer is still cached');
+    assert.equal(await d.lookup('junk.example.org', 'k0', T), undefined);
+    assert.equal(asked.length, 10_002, 'the oldest was forgotten, so it is asked again');
+  });
+
+  test('a keyId whose subscriber or key id is over 256 characters is malformed: no directory is asked', async () => {
+    let asked = 0;
+    const directory = { lookup: async () => (asked++, undefined), registeredUrl: async () => (asked++, undefined) };
+    const T = Date.parse('2026-01-15T12:00:00Z');
+    const body = '{}';
+    const sig = (sub: string, kid: string) => signRequest(body, signingKey('ok.example.org', 'k1', generateKeyPairBase64().privateSeed), T / 1000, 30).authorization.replace('keyId="ok.example.org|k1|ed25519"', `keyId="${sub}|${kid}|ed25519"`);
+    for (const [sub, kid] of [['s'.repeat(257), 'k1'], ['ok.example.org', 'k'.repeat(8_000)]] as const) {
+      const r = await verifyRequest({ authorization: sig(sub, kid) }, body, directory, T / 1000);
+      assert.equal(r.ok ? 'ok' : r.reason, 'malformed');
+      assert.match(r.ok ? '' : r.message, /at most 256 characters/);
+    }
+    assert.equal(asked, 0);
+    const fine = await verifyRequest({ authorization: sig('s'.repeat(256), 'k'.repeat(256)) }, body, directory, T / 1000);
+    assert.equal(fine.ok ? 'ok' : fine.reason, 'unknown-key', 'ids of 256 characters are looked up');
+  });
+});
