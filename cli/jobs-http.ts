@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { httpTimeLimits } from '../core/http/index.ts';
 import type { Runtime } from '../core/runtime/index.ts';
 import type { EventStore } from '../core/store/index.ts';
-import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits } from '../core/runtime/index.ts';
+import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, truncateText, type InputLimits } from '../core/runtime/index.ts';
 import { RateLimiter, type RateLimit } from '../core/runtime/index.ts';
 import { explainJob } from '../projections/explain/index.ts';
 import type { CacoMetrics } from '../core/observability/index.ts';
@@ -27,6 +27,16 @@ export const DEFAULT_HTTP_RATE_LIMIT: RateLimit = { perSecond: 20, burst: 40 };
 
 /** A refusal as the HTTP client sees it: the same shape as a refused command reply. */
 const refusal = (reason: string) => ({ ok: false, error: { reason } });
+
+/**
+ * A value from outside, named for a refusal: a string quoted and cut to 64 characters, anything
+ * else by its JSON type. Never String(x): an object whose toString is not a function throws there.
+ */
+function describeValue(v: unknown): string {
+  if (typeof v === 'string') return `"${truncateText(v, 64)}"`;
+  if (v === null) return 'null';
+  return Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
 
 /**
  * HTTP status for a command the runtime refused: 401 without a signature, 403 with one that
@@ -83,7 +93,7 @@ export function buildJobsHttp(runtime: Runtime, store: EventStore, o: JobsHttpOp
       });
     }
     if (body['type'] !== 'compute.job.submit') {
-      return reply.code(400).send(refusal(`type: POST /jobs takes "compute.job.submit", not "${String(body['type']).slice(0, 64)}"`));
+      return reply.code(400).send(refusal(`type: POST /jobs takes "compute.job.submit", not ${describeValue(body['type'])}`));
     }
     const span = startSpan('http POST /jobs', contextFromHeaders(req.headers), { 'http.request.method': 'POST', 'http.route': '/jobs', ...(typeof body['correlationId'] === 'string' ? { [ATTR.correlationId]: body['correlationId'] } : {}) }, SpanKind.SERVER);
     const res = await runtime.sendEnvelope('compute', 'submit', body, { ...(span ? { trace: span.ctx } : {}) }).finally(() => endSpan(span));

@@ -75,6 +75,15 @@ describe('bounded input over HTTP (POST /jobs)', { timeout: 60_000 }, () => {
     }
   });
 
+  test('a signed-looking body whose type is not a string is a 400 naming type, not a 500', async () => {
+    // String() of {"toString": 1} throws (toString is not callable): it used to end as "internal error".
+    for (const type of [{ toString: 1 }, { valueOf: 1, toString: 1 }, ['compute.job.submit'], 7, null]) {
+      const r = await post(JSON.stringify({ keyId: 'k', sig: 's', type }));
+      assert.equal(r.status, 400, JSON.stringify(type));
+      assert.match(r.body.error?.reason ?? '', /^type: POST \/jobs takes "compute\.job\.submit", not /, JSON.stringify(type));
+    }
+  });
+
   test('a refusal by the agent is a bounded summary on the ledger (under 1 KB)', async () => {
     const id = 'x'.repeat(128);
     assert.equal((await post(await signed(validJob(id)))).status, 202);
