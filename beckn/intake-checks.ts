@@ -3,6 +3,7 @@ import { BecknErrorCode, fault, type BecknFault } from './errors.ts';
 import { DEFAULT_TTL, expiredFault, isExpired, parseIsoDuration } from './context.ts';
 import { isNatsUri, subjectOfNatsUri } from './nats-binding.ts';
 import { DAY_MS, HOUR_MS } from '../core/time/index.ts';
+import { jsonDepth } from '../core/runtime/index.ts';
 
 /**
  * Checks a BPP (or a BAP) makes on a request before it believes anything in it: the bytes are
@@ -28,7 +29,17 @@ export const INTAKE_LIMITS = {
    * a callback's target (the bap_uri) may be at most this long.
    */
   maxTextChars: 2_048,
+  /**
+   * Deepest nesting of objects and arrays taken (a request is a dozen levels deep), checked on
+   * the text before it is parsed: every check after the parse walks the body recursively.
+   */
+  maxDepth: 32,
 } as const;
+
+/** A body nested deeper than INTAKE_LIMITS.maxDepth, found on its text in one linear pass. */
+export function nestingFault(text: string, max: number = INTAKE_LIMITS.maxDepth): BecknFault | undefined {
+  return jsonDepth(text, max) > max ? fault(BecknErrorCode.INVALID_REQUEST, `nested too deep: more than ${max} levels of objects and arrays`, '(root)') : undefined;
+}
 
 const FATAL_UTF8 = new TextDecoder('utf-8', { fatal: true });
 

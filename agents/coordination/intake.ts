@@ -6,6 +6,7 @@ import {
   expiresAtMs,
   longTextFault,
   nackOf,
+  nestingFault,
   timeFault,
   unpairedSurrogateFault,
   ack,
@@ -94,6 +95,8 @@ export class BppIntake {
 
     const text = decodeUtf8(req.body);
     if (!text.ok) return this.remember(verified.subscriberId, claimed.messageId, refuse(nackAnswer(text.fault), text.fault.message, text.fault.path ?? null));
+    const deep = nestingFault(text.text);
+    if (deep) return this.remember(verified.subscriberId, claimed.messageId, refuse(nackAnswer(deep), deep.message, deep.path ?? null));
     let json: unknown;
     try {
       json = JSON.parse(text.text);

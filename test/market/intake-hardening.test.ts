@@ -141,6 +141,16 @@ describe('intake hardening (issue 15)', { timeout: 60_000 }, () => {
     await expectAck(m, () => send(m, 'search', search), 'on_search');
   });
 
+  test('a signed body nested 300,000 levels deep → NACK 30000 naming the limit, not a 500 "internal error" (which tells the sender to retry)', async () => {
+    const good = JSON.stringify(searchRequest(contextFor(m, 'search'), {}));
+    const deep = good.replace('"message":{', `"message":{"x":${'['.repeat(300_000)}${']'.repeat(300_000)},`);
+    const { answer, rejected } = await expectRefused(m, () => send(m, 'search', deep));
+    assert.equal(answer.status, 400);
+    assert.equal(answer.body.error?.code, '30000');
+    assert.match(answer.body.error?.message ?? '', /nested too deep: more than 32 levels of objects and arrays/);
+    assert.equal(rejected.httpStatus, 400);
+  });
+
   test('an unsigned body of only junk: one rejection, no callback', async () => {
     await expectRefused(m, () => postRaw(m, 'search', '\u0000', {}));
   });
