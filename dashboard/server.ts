@@ -31,6 +31,13 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
+/**
+ * Most bytes queued for one event-stream client. Each push is a whole snapshot, so a client
+ * this far behind (it stopped reading) skips snapshots instead of having every one buffered
+ * for it, and gets the newest once it has read what is queued.
+ */
+const MAX_QUEUED_BYTES = 1024 * 1024;
+
 const publicFile = (f: string) => fileURLToPath(new URL(`./public/${f}`, import.meta.url));
 
 /** Static files: the page and its scripts, ECharts from node_modules. Nothing from the network. */
@@ -84,7 +91,16 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    const send = (data: string) => res.write(`event: view\ndata: ${data}\n\n`);
+    let behind = false;
+    const send = (data: string) => {
+      if (res.writableLength > MAX_QUEUED_BYTES) behind = true;
+      else res.write(`event: view\ndata: ${data}\n\n`);
+    };
+    res.on('drain', () => {
+      if (!behind) return;
+      behind = false;
+      send(JSON.stringify(view()));
+    });
     send(JSON.stringify(view()));
     clients.add(send);
     streams.add(res);
