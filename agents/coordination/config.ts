@@ -1,4 +1,5 @@
 import { DEFAULT_DOMAIN, type FlexLocation, type Participant, type ProviderInfo } from '../../beckn/index.ts';
+import { DEFAULT_REFUSAL_RECORD_LIMITS, type RefusalRecordLimits } from './refusal-records.ts';
 
 /** What the site sells and how: every number a default that a deployment may change. */
 export interface CoordinationConfig {
@@ -73,6 +74,12 @@ export interface CoordinationConfig {
    * ttl has passed; when all kept are such, new requests get 429 rather than risk a replay.
    */
   readonly replayMemoryMessages: number;
+  /**
+   * Refusals recorded one by one (`beckn.request.rejected`), per sender: those of unverified
+   * requests share one bucket, each verified signer has its own. Past it a refusal is still
+   * answered, and counted into one summary event instead (RefusalRecords).
+   */
+  readonly refusalRecords: RefusalRecordLimits;
 }
 
 export const DEFAULT_LONDON_SITE: FlexLocation = {
@@ -111,6 +118,7 @@ export function coordinationConfig(overrides: Partial<CoordinationConfig> = {}):
     maxCallbacksInFlight: 32,
     maxPendingPerBap: 100,
     replayMemoryMessages: 10_000,
+    refusalRecords: DEFAULT_REFUSAL_RECORD_LIMITS,
     ...overrides,
   };
 }

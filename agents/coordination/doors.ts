@@ -6,6 +6,7 @@ import { REQUEST_ACTIONS } from '../../schemas/beckn/index.ts';
 import { startBecknHttpServer, type BecknHttpServer, type LoopbackResolver, type RawRequest, type RefusedHttp } from './beckn-http.ts';
 import { startBecknNatsServer, type BecknNatsServer } from './beckn-nats.ts';
 import { boundRejection } from './bounded-rejection.ts';
+import { RefusalRecords, UNVERIFIED } from './refusal-records.ts';
 import type { CoordinationConfig } from './config.ts';
 import { bapKeyOf } from './effects.ts';
 import { BppIntake, type RejectionData } from './intake.ts';
@@ -64,12 +65,20 @@ export async function openDoors(deps: DoorsDeps, ctx: AgentContext): Promise<Doo
       }
       return r.accepted;
     },
-    enqueueRejection: (raw) => {
-      const data = boundRejection(raw);
-      const r = deps.runtime.enqueue(deps.agent, 'reject', data, { source: data.bapId ?? 'beckn', sign: false, ...(data.transactionId ? { correlationId: data.transactionId } : {}) });
-      if (!r.accepted) ctx.log.error({ data, error: r.error }, 'could not record a rejection');
-    },
+    enqueueRejection: (raw, signer) => record(raw, signer),
   });
+  const records = new RefusalRecords(cfg.refusalRecords);
+  const enqueueRejection = (raw: RejectionData) => {
+    const data = boundRejection(raw);
+    const r = deps.runtime.enqueue(deps.agent, 'reject', data, { source: data.bapId ?? 'beckn', sign: false, ...(data.transactionId ? { correlationId: data.transactionId } : {}) });
+    if (!r.accepted) ctx.log.error({ data, error: r.error }, 'could not record a rejection');
+  };
+  /** Every refusal is answered; it is recorded unless its sender is over its rate (then counted, see RefusalRecords). */
+  function record(raw: RejectionData, signer: string | null): void {
+    const { record: out, startedSuppressing } = records.admit(raw, signer, ctx.now());
+    if (startedSuppressing) ctx.log.warn({ signer: signer ?? UNVERIFIED, reason: raw.reason }, 'refusals over their rate: answered, counted, not recorded one by one');
+    for (const r of out) enqueueRejection(r);
+  }
   const onRefused = (r: RefusedHttp) => {
     const last = r.method === 'NATS' ? (r.urlPath.split('.').pop() ?? '') : (r.urlPath.split('/').pop() ?? '');
     const data: RejectionData = {
@@ -83,8 +92,8 @@ export async function openDoors(deps: DoorsDeps, ctx: AgentContext): Promise<Doo
       path: null,
       request: { method: r.method, urlPath: r.urlPath, sizeBytes: r.sizeBytes, sha256: r.sha256 },
     };
-    const q = deps.runtime.enqueue(deps.agent, 'reject', data, { source: 'beckn', sign: false });
-    if (!q.accepted) ctx.log.error({ data, error: q.error }, 'could not record a rejection');
+    // Refused before any signature was read: its sender is not known.
+    record(data, null);
   };
   let natsServers: BecknNatsServer[] = [];
   let server: BecknHttpServer | undefined;
@@ -120,6 +129,8 @@ export async function openDoors(deps: DoorsDeps, ctx: AgentContext): Promise<Doo
       natsServers = [];
       await server?.close();
       server = undefined;
+      // What was counted and not yet recorded goes on the ledger before the agent stops.
+      for (const r of records.drain()) enqueueRejection(r);
     },
   };
 }

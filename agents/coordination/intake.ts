@@ -50,7 +50,8 @@ export interface IntakeDeps {
   backlog?(bapUri: string): number;
   /** Queue an accepted request for the agent; false if the runtime would not take it. */
   enqueueRequest(action: BecknRequestAction, body: BecknBody<BecknRequestAction>): boolean;
-  enqueueRejection(r: RejectionData): void;
+  /** Record a refusal; `signer` is the verified signer of the request, null when none was verified. */
+  enqueueRejection(r: RejectionData, signer: string | null): void;
   readonly log?: { warn(obj: object, msg: string): void };
 }
 
@@ -84,14 +85,16 @@ export class BppIntake {
       return nackAnswer(fault(BecknErrorCode.INVALID_REQUEST, `a BPP does not take "${req.action}"`, 'context.action'));
     }
     const claimed = claimedIds(req.body);
+    let verifiedSigner: string | null = null;
     const refuse = (answer: HttpAnswer<AckOrNackBody>, reason: string, path: string | null, ids = claimed): HttpAnswer<AckOrNackBody> => {
       const err = 'error' in answer.body ? answer.body.error : undefined;
-      this.d.enqueueRejection({ action, ...ids, httpStatus: answer.statusCode, code: err?.code ?? 'NACK', reason, path });
+      this.d.enqueueRejection({ action, ...ids, httpStatus: answer.statusCode, code: err?.code ?? 'NACK', reason, path }, verifiedSigner);
       return answer;
     };
 
     const verified = await verifyRequest(req.headers, req.body, this.d.keys, nowMs / 1000);
     if (!verified.ok) return refuse(authFailure(verified, cfg.bpp.id), `signature ${verified.reason}: ${verified.message}`, null);
+    verifiedSigner = verified.subscriberId;
 
     const text = decodeUtf8(req.body);
     if (!text.ok) return this.remember(verified.subscriberId, claimed.messageId, refuse(nackAnswer(text.fault), text.fault.message, text.fault.path ?? null));
@@ -137,7 +140,7 @@ export class BppIntake {
       // Same answer, no second effect. A repeat of an accepted request is the one refusal on
       // the ledger for it; a repeat of a refused one was recorded the first time.
       if (before.body.message.ack.status === 'ACK') {
-        this.d.enqueueRejection({ action, ...ids, httpStatus: before.statusCode, code: 'duplicate-message-id', reason: 'repeated message_id: answered as the first time, not acted on again', path: 'context.message_id' });
+        this.d.enqueueRejection({ action, ...ids, httpStatus: before.statusCode, code: 'duplicate-message-id', reason: 'repeated message_id: answered as the first time, not acted on again', path: 'context.message_id' }, verifiedSigner);
       }
       return before;
     }
