@@ -18,13 +18,15 @@ import { AnnounceRequest, AppendRequest, ForecastQuery, OffersQuery, PlanQuery, 
  * Which agent takes each command, and on which subject name. schemas/ imports no agent, so this
  * is declared here; test/schemas/asyncapi.test.ts holds it equal to the agents' own `commands`.
  */
-export const COMMAND_SUBJECTS: Readonly<Record<string, { readonly agent: string; readonly name: string }>> = {
+export const COMMAND_SUBJECTS: Readonly<Record<string, { readonly agent: string; readonly name: string; readonly internal?: true }>> = {
   'compute.job.submit': { agent: 'compute', name: 'submit' },
   'compute.job.pin': { agent: 'compute', name: 'pin' },
   'compute.job.release': { agent: 'compute', name: 'release' },
-  'flex.request.handle': { agent: 'coordination', name: 'handle' },
-  'flex.request.reject': { agent: 'coordination', name: 'reject' },
-  'market.callback.handle': { agent: 'grid-operator', name: 'callback' },
+  // Internal (AgentDefinition.internalCommands): queued in-process by the Beckn doors once they
+  // have checked the Beckn signature; refused on the bus (forbidden), so they have no channel here.
+  'flex.request.handle': { agent: 'coordination', name: 'handle', internal: true },
+  'flex.request.reject': { agent: 'coordination', name: 'reject', internal: true },
+  'market.callback.handle': { agent: 'grid-operator', name: 'callback', internal: true },
 };
 
 /** A name usable as a component key: `compute.job.submit` v1 → `compute_job_submit_v1`. */
@@ -179,6 +181,11 @@ export function asyncApiDocument(messages: ReadonlyArray<MessageDef> = ALL_MESSA
     const ch = `cmd.${at.agent}.${at.name}`;
     const k = key(d.type, d.version);
     schemas[k] = embedded(d);
+    if (at.internal) {
+      // Its shape is documented; no operation: the site refuses it on caco.{site}.cmd.* whoever signs it.
+      componentMessages[k] = { name: `${d.type} v${d.version}`, title: `${d.type} v${d.version}`, summary: `${d.description}. Internal: queued by the site's own Beckn doors after their checks; refused on the bus (forbidden)`, contentType: 'application/json', payload: { $ref: `#/components/schemas/${k}` } };
+      continue;
+    }
     componentMessages[k] = { name: `${d.type} v${d.version}`, title: `${d.type} v${d.version}`, summary: d.description, contentType: 'application/json', payload: { $ref: `#/components/schemas/${k}` } };
     const existing = channels[ch] as { messages: Record<string, unknown> } | undefined;
     if (existing) existing.messages[k] = { $ref: `#/components/messages/${k}` };

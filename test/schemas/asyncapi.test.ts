@@ -37,6 +37,12 @@ test('every event, every command (on its own subject), the gateway and the queri
       assert.ok(doc.channels[`evt.${d.type}`]!.messages[`${d.type.replace(/\W/g, '_')}_v${d.version}`], `${d.type} v${d.version}`);
     } else if (d.kind === 'command') {
       const at = COMMAND_SUBJECTS[d.type]!;
+      if (at.internal) {
+        // Refused on the bus: no channel, no operation, only the message's shape.
+        assert.equal(doc.channels[`cmd.${at.agent}.${at.name}`], undefined, d.type);
+        assert.equal(doc.operations[`request.cmd.${at.agent}.${at.name}`], undefined, d.type);
+        continue;
+      }
       const ch = doc.channels[`cmd.${at.agent}.${at.name}`]!;
       assert.equal(ch.address, `caco.{site}.cmd.${at.agent}.${at.name}`);
       assert.deepEqual(Object.keys(ch.messages), [`${d.type.replace(/\W/g, '_')}_v${d.version}`], 'one command per subject');
@@ -60,7 +66,8 @@ test("COMMAND_SUBJECTS is what the agents declare (the compute agent's commands,
     const decl = /commands: \{([^}]*)\}/.exec(readFileSync(join(import.meta.dirname, '../..', file), 'utf8'))?.[1] ?? '';
     const pairs = [...decl.matchAll(/(\w+): '([a-z.-]+)'/g)];
     assert.ok(pairs.length > 0, file);
-    for (const [, name, type] of pairs) assert.deepEqual(COMMAND_SUBJECTS[type!], { agent, name }, `${agent}: ${type}`);
+    const internal = new Set([...(/internalCommands: \[([^\]]*)\]/.exec(readFileSync(join(import.meta.dirname, '../..', file), 'utf8'))?.[1] ?? '').matchAll(/'(\w+)'/g)].map((m) => m[1]!));
+    for (const [, name, type] of pairs) assert.deepEqual(COMMAND_SUBJECTS[type!], { agent, name, ...(internal.has(name!) ? { internal: true } : {}) }, `${agent}: ${type}`);
   }
   assert.deepEqual(Object.keys(COMMAND_SUBJECTS).sort(), [...new Set(ALL_MESSAGES.filter((d) => d.kind === 'command').map((d) => d.type))].sort());
 });
