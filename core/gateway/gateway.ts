@@ -72,7 +72,7 @@ export interface GatewayOptions {
   readonly limits?: InputLimits;
   /** Per-key token buckets on signed requests (the site's command rate); none by default. */
   readonly rateLimit?: RateLimit;
-  /** Per-reader token buckets on reads and queries (default 50/s, burst 100). */
+  /** Token buckets on reads and queries, one per verified key and one for all unsigned readers (default 50/s, burst 100 each). */
   readonly readRate?: RateLimit;
   readonly queries?: Readonly<Record<string, GatewayQuery>>;
   /** The party the gateway writes `gateway.agent.announced` as (default `gateway`). */
@@ -367,7 +367,7 @@ export class SiteGateway {
   async read(data: Uint8Array): Promise<GatewayReply<{ events: Envelope[]; nextPosition: number; headPosition: number }>> {
     const json = parseBoundedJson(data, this.o.limits ?? DEFAULT_COMMAND_LIMITS);
     if (!json.ok) return refuse('bad-request', null, json.reason);
-    const limited = this.readLimited(json.value);
+    const limited = await this.readLimited(json.value);
     if (limited) return limited;
     const stripped = stripSignature(json.value);
     const req = decodeWith(ReadRequest, stripped);
@@ -396,8 +396,16 @@ export class SiteGateway {
     return { ok: true, events, nextPosition: next, headPosition: head };
   }
 
-  private readLimited(body: unknown): { ok: false; error: GatewayError } | undefined {
-    const who = typeof body === 'object' && body !== null && typeof (body as { source?: unknown }).source === 'string' ? `reader ${String((body as { source: string }).source).slice(0, 64)}` : 'anonymous readers';
+  /**
+   * Reads and queries need no signature, so they are bucketed by what can be checked: a signed
+   * one by its verified key, every other one in one bucket for all unsigned readers. (Bucketed
+   * by the `source` a reader claims, a new name per request escaped the limit, and a reader
+   * naming another could spend that one's allowance.)
+   */
+  private async readLimited(body: unknown): Promise<{ ok: false; error: GatewayError } | undefined> {
+    const signed = typeof body === 'object' && body !== null && 'sig' in body;
+    const auth = signed ? await this.o.identity.authenticate(body) : undefined;
+    const who = auth?.ok ? `key "${auth.principal.keyId}"` : 'unsigned readers';
     const d = this.readLimiter.take(who, this.o.clock.now(), who);
     return d.ok ? undefined : refuse('rate-limited', null, d.reason, { retryAfterMs: d.retryAfterMs });
   }
@@ -405,7 +413,7 @@ export class SiteGateway {
   async query(q: GatewayQuery, data: Uint8Array): Promise<GatewayReply> {
     const json = parseBoundedJson(data.byteLength === 0 ? Buffer.from('{}') : data, this.o.limits ?? DEFAULT_COMMAND_LIMITS);
     if (!json.ok) return refuse('bad-request', null, json.reason);
-    const limited = this.readLimited(json.value);
+    const limited = await this.readLimited(json.value);
     if (limited) return limited;
     const req = decodeWith(q.request, stripSignature(json.value));
     if (!req.ok) return refuse('bad-request', firstField(req.problems), `${req.problems[0]!.path || 'request'}: ${req.problems[0]!.reason}`, { problems: req.problems.slice(0, 20) });

@@ -233,6 +233,33 @@ describe('the site gateway', { timeout: 90_000 }, () => {
     }
   });
 
+  test('reads are bucketed by verified key, all unsigned readers together: a claimed source neither escapes the limit nor spends another reader\'s', async () => {
+    const site = await gatewaySite('gw-read-rate', { readRate: { perSecond: 1, burst: 2 } });
+    try {
+      const acme = loadedKey('acme');
+      await site.identity.admin.add(acme);
+      const codes: string[] = [];
+      // A new name each time: before, each name had its own bucket and every read passed.
+      for (let i = 0; i < 4; i++) {
+        const r = await ask(site.s.bus, 'caco.gw.gw.read', { fromPosition: 0, limit: 1, source: `reader-${i}` });
+        codes.push(r.ok ? 'ok' : r.error!.code);
+      }
+      assert.deepEqual(codes, ['ok', 'ok', 'rate-limited', 'rate-limited']);
+      // Claiming acme's name spends the unsigned bucket, not acme's: acme's signed reads still pass.
+      const claimed = await ask(site.s.bus, 'caco.gw.gw.read', { fromPosition: 0, limit: 1, source: 'acme' });
+      assert.equal(claimed.error?.code, 'rate-limited');
+      for (let i = 0; i < 2; i++) {
+        const r = await ask(site.s.bus, 'caco.gw.gw.read', signWithKey({ fromPosition: 0, limit: 1 }, acme));
+        assert.equal(r.ok, true, JSON.stringify(r));
+      }
+      const third = await ask(site.s.bus, 'caco.gw.gw.read', signWithKey({ fromPosition: 0, limit: 1 }, acme));
+      assert.equal(third.error?.code, 'rate-limited');
+      assert.match(third.error!.reason, /key "/);
+    } finally {
+      await site.close();
+    }
+  });
+
   test('signed requests are rate-limited per key', async () => {
     const site = await gatewaySite('gw-rate', { rate: { perSecond: 1, burst: 2 } });
     try {
