@@ -107,6 +107,10 @@ export function buildJobsHttp(runtime: Runtime, store: EventStore, o: JobsHttpOp
     return reply.code(202).send(res);
   });
   app.get<{ Params: { id: string } }>('/jobs/:id', async (req, reply) => {
+    // An explanation reads the job's stream and scans the forecasts and orders it may cite: the
+    // same per-address bucket as submissions, so nobody can keep the site scanning its ledger.
+    const admitted = limiter?.take(req.ip, now()) ?? { ok: true as const };
+    if (!admitted.ok) return reply.code(429).header('retry-after', Math.ceil(admitted.retryAfterMs / 1000)).send(refusal(admitted.reason));
     const x = await explainJob(store, req.params.id);
     return reply.code(x.found ? 200 : 404).send(x);
   });

@@ -20,6 +20,17 @@ export async function explainJob(store: EventStore, jobId: string): Promise<Expl
   }
   const cites = citedBy(own);
   const cited: Envelope[] = [];
-  if (cites) for await (const e of store.readAll({ categories: CITED_CATEGORIES })) if (cites(e)) cited.push(e);
+  if (cites) {
+    let scanned = 0;
+    for await (const e of store.readAll({ categories: CITED_CATEGORIES })) {
+      if (cites(e)) cited.push(e);
+      // A store's reader may answer without ever waiting (SQLite): give the process's other work
+      // (agents, relay, other requests) a turn now and then, so a long scan does not block it.
+      if (++scanned % YIELD_EVERY === 0) await new Promise<void>((r) => setImmediate(r));
+    }
+  }
   return explainFromEvents(jobId, own, cited);
 }
+
+/** Events scanned between turns given back to the event loop (~10 ms of scanning). */
+const YIELD_EVERY = 1000;

@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Envelope } from '../../core/envelope/index.ts';
-import { explainFromEvents } from '../../projections/explain/index.ts';
+import { explainFromEvents, explainJob } from '../../projections/explain/index.ts';
+import type { EventStore } from '../../core/store/index.ts';
 import { registered } from './settlement/helpers.ts';
 
 const JOB = 'trn-1';
@@ -39,5 +40,32 @@ describe('explain: the summary says when the job ran, from its start and complet
     assert.equal(waiting.summary, `job ${JOB} has not started; planned for 2023-07-08 10:30Z–2023-07-08 20:30Z`);
     const late = explainFromEvents(JOB, story([submitted, planned(T0, T0 + 26 * 60 * MIN + 7 * MIN, T0 + 36 * 60 * MIN), started(T0 + 26 * 60 * MIN + 7 * MIN)]), []);
     assert.equal(late.summary, `job ${JOB} started 1 d 2 h after arrival, at 2023-07-08 06:30Z, and ran in one piece (not finished)`);
+  });
+});
+
+describe('explainJob reads without blocking the process', { timeout: 30_000 }, () => {
+  test('a long scan of the events a plan may cite gives the event loop a turn (a store whose reader never waits, as SQLite)', async () => {
+    const own = story([submitted, { ...planned(T0, T0 + 7 * MIN, T0 + 607 * MIN), data: { ...planned(T0, T0 + 7 * MIN, T0 + 607 * MIN).data, forecastId: 'fc-1' } }]);
+    const other = (i: number) => ({ ...own[0]!, id: `g-${i}`, type: 'grid.stress.expected', stream: 'grid', position: 100 + i }) as Envelope;
+    const store = {
+      // Async generators that resolve on microtasks only: nothing else runs unless the reader yields.
+      async *readStream(stream: string) {
+        if (stream === STREAM) yield* own;
+      },
+      async *readAll() {
+        for (let i = 0; i < 20_000; i++) yield other(i);
+      },
+    } as unknown as EventStore;
+    let turns = 0;
+    const tick = () => {
+      turns++;
+      if (!done) setImmediate(tick);
+    };
+    let done = false;
+    setImmediate(tick);
+    const x = await explainJob(store, JOB);
+    done = true;
+    assert.equal(x.found, true);
+    assert.ok(turns >= 10, `the event loop had ${turns} turns during a scan of 20,000 events`);
   });
 });

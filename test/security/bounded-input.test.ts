@@ -111,6 +111,17 @@ describe('bounded input over HTTP (POST /jobs)', { timeout: 60_000 }, () => {
       await limited.close();
     }
   });
+
+  test('GET /jobs/:id (an explanation scans the ledger) takes from the same per-address bucket', async () => {
+    const limited = buildJobsHttp(site.rt, site.store, { rateLimit: { perSecond: 1, burst: 2 }, now: () => 0 });
+    try {
+      const codes: number[] = [];
+      for (let i = 0; i < 3; i++) codes.push((await limited.inject({ method: 'GET', url: `/jobs/no-such-job-${i}` })).statusCode);
+      assert.deepEqual(codes, [404, 404, 429]);
+    } finally {
+      await limited.close();
+    }
+  });
 });
 
 describe('bounded input over the bus (caco.<site>.cmd.>)', { timeout: 60_000 }, () => {
