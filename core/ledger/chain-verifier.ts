@@ -17,6 +17,12 @@ export interface Judged {
   readonly verdict: ChainVerdict;
 }
 
+/** A stream's verified state between commits (see `ChainVerifier.closedState`). */
+export interface StreamSnapshot {
+  readonly head: VerifiedHead | undefined;
+  readonly passedOver: VerifiedHead | undefined;
+}
+
 interface StreamState {
   head: VerifiedHead | undefined;
   /**
@@ -92,6 +98,22 @@ export class ChainVerifier {
    */
   seed(stream: string, head: VerifiedHead | undefined): void {
     this.streams.set(stream, { head, passedOver: undefined, pending: [] });
+  }
+
+  /**
+   * The stream's state while no commit of it is open, to carry on from later (`seedState`):
+   * its last verified event and the refused one a successor may chain on. Undefined while a
+   * commit is open (its events wait for a head not yet read) or the stream is unknown.
+   */
+  closedState(stream: string): StreamSnapshot | undefined {
+    const st = this.streams.get(stream);
+    if (!st || st.pending.length > 0) return undefined;
+    return { head: st.head, passedOver: st.passedOver };
+  }
+
+  /** Start `stream` from a state `closedState` gave (this process's own verdicts, not a caller's claim). */
+  seedState(stream: string, state: StreamSnapshot): void {
+    this.streams.set(stream, { head: state.head, passedOver: state.passedOver, pending: [] });
   }
 
   /**
