@@ -5,6 +5,7 @@ import { openStack } from '../../core/stack/index.ts';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { explainJob } from '../../projections/explain/index.ts';
 import { UsageError } from '../errors.ts';
+import { inert } from '../terminal.ts';
 
 export function explainCommand(): Command {
   const cmd = new Command('explain')
@@ -23,8 +24,9 @@ export function explainCommand(): Command {
         console.log(JSON.stringify(x, null, 2));
         return;
       }
-      console.log(x.summary);
-      for (const s of x.steps) console.log(`\n${s.at.replace('T', ' ').slice(0, 16)}Z  ${s.text}\n    ledger: ${s.type} ${s.stream}#${s.revision} event ${s.eventId}`);
+      // What submitters and buyers wrote (a pin's operator and reason, …) is printed inert.
+      console.log(inert(x.summary));
+      for (const s of x.steps) console.log(`\n${inert(s.at.replace('T', ' ').slice(0, 16))}Z  ${inert(s.text)}\n    ledger: ${inert(s.type)} ${inert(s.stream)}#${s.revision} event ${inert(s.eventId)}`);
     } finally {
       await stack.close();
     }
