@@ -2,6 +2,7 @@
  * `caco agent check`: what an outside agent did, judged point by point. Pure: the runner
  * (run.ts) records observations on a scratch site; this turns them into a report.
  */
+import { inert } from '../terminal.ts';
 
 /** One request the agent made on a subject the site serves, with the site's reply. */
 export interface RequestSeen {
@@ -110,7 +111,8 @@ export function renderReport(o: Observations, r: Report): string {
   const lines = [`caco agent check: "${o.agent}" on scratch site "${o.site}"`];
   for (const p of r.points) {
     lines.push(`${mark[p.verdict]}  ${p.name}`);
-    for (const d of p.details) lines.push(`        ${d}`);
+    // Details quote what the agent sent (ids, key ids, subjects): printed inert.
+    for (const d of p.details) lines.push(`        ${inert(d)}`);
   }
   lines.push(r.ok ? 'PASS: the agent follows the protocol (docs/external-agent.md)' : `FAIL: ${r.points.filter((p) => p.verdict === 'fail').length} point(s) failed; see docs/external-agent.md`);
   return lines.join('\n');
