@@ -10,6 +10,7 @@ import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts'
 import { replayLedger } from '../replay.ts';
 import { verifiedView } from '../../core/store/index.ts';
 import { createLogger } from '../../core/log/index.ts';
+import { inert } from '../terminal.ts';
 
 export function auditCommand(): Command {
   const audit = new Command('audit').description('check and replay the ledger');
@@ -49,7 +50,8 @@ export function auditCommand(): Command {
       });
       if (tty) process.stderr.write('\r\x1b[K');
       if (o.json) console.log(JSON.stringify(report, null, 2));
-      else for (const line of describeReport(report, present ? undefined : log.where)) console.log(line);
+      // A broken ledger's reasons quote what was stored there, which whoever broke it chose: printed inert.
+      else for (const line of describeReport(report, present ? undefined : log.where)) console.log(inert(line));
       process.exitCode = report.ok ? 0 : 1;
     } finally {
       await stack.close();

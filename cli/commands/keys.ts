@@ -7,6 +7,7 @@ import { siteDir } from '../../core/stack/index.ts';
 import type { CacoConfig } from '../../core/config/index.ts';
 import { FileKeyring, publicKeyFromRaw } from '../../core/ledger/index.ts';
 import { ADMIN_PARTY, checkNewKeyFields, KeyRegistry, newKeyFile, openRegistryStore, openSiteIdentity, readKeyFile, ROLES, writeKeyFile, type Role, type SignedKeyEntry } from '../../core/identity/index.ts';
+import { inert } from '../terminal.ts';
 
 interface KeyFlags extends GlobalOptions {
   party?: string;
@@ -131,7 +132,8 @@ export function keysCommand(): Command {
       const { entries, bad } = await new KeyRegistry(store, adminPub).list();
       if (o.json) console.log(JSON.stringify({ entries, ignored: bad }, null, 2));
       else printEntries(entries);
-      for (const b of bad) process.stderr.write(`caco: ignored entry "${b.keyId}": ${b.reason}\n`);
+      // A forged entry's id and reason come from whoever wrote the key store: printed inert.
+      for (const b of bad) process.stderr.write(`caco: ignored entry "${inert(b.keyId)}": ${inert(b.reason)}\n`);
       if (bad.length) process.exitCode = 1;
     } finally {
       await store.close();

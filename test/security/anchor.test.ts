@@ -129,6 +129,18 @@ describe('audit verify holds a SQLite ledger to its anchor', { timeout: 240_000 
     assert.match(r.stdout, /expected head OK/);
   });
 
+  test('a tampered row whose fields hold terminal escapes: the report names it, printed inert', async () => {
+    const { db } = copy();
+    const d = new Database(db);
+    // Whoever can write the file chooses what the report quotes: an id that would clear the screen and forge a line.
+    d.prepare("UPDATE events SET stream = 'job-b\u001b[2J\u001b[H\rledger OK' WHERE position = 5").run();
+    d.close();
+    const r = await caco(['audit', 'verify', '--ledger', db]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.ok(!r.stdout.includes('\u001b') && !r.stdout.includes('\r'), JSON.stringify(r.stdout));
+    assert.match(r.stdout, /ledger BROKEN.*stream job-b\\u001b\[2J\\u001b\[H\\rledger OK/);
+  });
+
   test('deleting the ledger\'s last event (the last of its stream): exit 1, the anchor names what is gone', async () => {
     const { db } = copy();
     const d = new Database(db);
