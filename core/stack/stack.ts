@@ -6,7 +6,7 @@ import type { Bus } from '../bus/bus.ts';
 import { MemoryBus } from '../bus/memory-bus.ts';
 import type { CacoConfig } from '../config/config.ts';
 import type { CheckpointStore, EventStore } from '../store/event-store.ts';
-import { SqliteEventStore } from '../store/sqlite-store.ts';
+import { REQUIRED_EVENT_COLUMNS, SqliteEventStore } from '../store/sqlite-store.ts';
 import { FileKeyring, MemoryKeyring, type Keyring } from '../ledger/keyring.ts';
 import { lazySnapshotStore, type SnapshotStore } from '../runtime/snapshot.ts';
 import { createLogger } from '../log/logger.ts';
@@ -50,16 +50,27 @@ function creds(config: CacoConfig): { credentials?: string } {
   return config.natsCreds ? { credentials: config.natsCreds } : {};
 }
 
-function isLedgerFile(path: string): boolean {
+/**
+ * Why the file at `path` cannot be read as a CACO ledger (undefined when it can): not a
+ * SQLite file, no events table, or an events table without the ledger's columns. Opened
+ * read-only, so a file given to a reader is never changed by the check.
+ */
+function ledgerFileProblem(path: string): string | undefined {
+  let db: Database.Database;
   try {
-    const db = new Database(path, { readonly: true, fileMustExist: true });
-    try {
-      return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get() !== undefined;
-    } finally {
-      db.close();
-    }
-  } catch {
-    return false;
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch (err) {
+    return `cannot be opened as SQLite (${err instanceof Error ? err.message : String(err)})`;
+  }
+  try {
+    if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get() === undefined) return 'has no events table';
+    const have = new Set(db.prepare<[], { name: string }>('PRAGMA table_info(events)').all().map((c) => c.name));
+    const missing = REQUIRED_EVENT_COLUMNS.filter((c) => !have.has(c));
+    return missing.length ? `its events table is missing columns ${missing.join(', ')}` : undefined;
+  } catch (err) {
+    return `cannot be read as SQLite (${err instanceof Error ? err.message : String(err)})`;
+  } finally {
+    db.close();
   }
 }
 
@@ -140,10 +151,14 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
         throw new ConfigError('--data-dir', `no ledger at ${path}; run \`caco simulate\` first, or point --data-dir/--site at an existing ledger`);
       }
       // A reader must not turn some other file into an empty ledger that then "verifies".
-      if (opts.mustExist && !isLedgerFile(path)) throw new ConfigError('--ledger', `${path} is not a CACO ledger (a SQLite file with an events table)`);
+      if (opts.mustExist) {
+        const problem = ledgerFileProblem(path);
+        if (problem !== undefined) throw new ConfigError('--ledger', `${path} is not a CACO ledger (a SQLite file with an events table of the ledger's columns): it ${problem}`);
+      }
       // Signing moves to a worker thread when appends come in bursts; single appends stay on
-      // this thread. The ledger is byte for byte the same either way.
-      const sq = new SqliteEventStore({ path, keyring, signing: 'auto' });
+      // this thread. The ledger is byte for byte the same either way. A command that only
+      // reads (mustExist) opens the file read-only: a ledger given to it is evidence.
+      const sq = new SqliteEventStore(opts.mustExist ? { path, keyring, readOnly: true } : { path, keyring, signing: 'auto' });
       closers.push(() => sq.close());
       store = sq;
       if (!opts.mustExist) {

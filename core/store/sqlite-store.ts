@@ -129,6 +129,9 @@ export function openLedgerDatabase(path: string): Database.Database {
   return db;
 }
 
+/** The event columns a ledger file must have to be read (`covers` came later and may be missing). */
+export const REQUIRED_EVENT_COLUMNS: ReadonlyArray<string> = EVENT_COLUMNS.split(', ').filter((c) => c !== 'covers');
+
 export interface SqliteStoreOptions {
   /** File path, or ':memory:'. Parent folders are created. */
   readonly path: string;
@@ -157,6 +160,12 @@ export interface SqliteStoreOptions {
    * ':memory:' has no log to copy: always 'inline'.
    */
   readonly walCheckpoints?: WalCheckpointMode;
+  /**
+   * Open an existing file read-only (the commands that only read a ledger: audit, explain,
+   * dashboard): nothing about it is changed, not its journal mode, its schema nor its rows,
+   * and append, put and quarantine refuse. Its events table must have the ledger's columns.
+   */
+  readonly readOnly?: boolean;
 }
 
 export type WalCheckpointMode = 'background' | 'inline';
@@ -203,7 +212,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
   constructor(private readonly opts: SqliteStoreOptions) {
     const signing = opts.signing ?? 'main-thread';
     if (!SIGNING_MODES.includes(signing)) throw new InvalidArgumentError('signing', `must be one of ${SIGNING_MODES.join(', ')}; got ${JSON.stringify(signing)}`);
-    if (signing !== 'main-thread') {
+    if (signing !== 'main-thread' && opts.readOnly !== true) {
       if (opts.signer) this.signer = opts.signer;
       else if (isSigningKeys(opts.keyring)) this.signer = new WorkerSigner(opts.keyring);
       else throw new InvalidArgumentError('signing', `"${signing}" needs a keyring that hands out its signing keys (MemoryKeyring, FileKeyring)`);
@@ -211,28 +220,38 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     const walCheckpoints = opts.walCheckpoints ?? 'background';
     if (!WAL_CHECKPOINT_MODES.includes(walCheckpoints)) throw new InvalidArgumentError('walCheckpoints', `must be one of ${WAL_CHECKPOINT_MODES.join(', ')}; got ${JSON.stringify(walCheckpoints)}`);
     this.commitsBeforeCheckpointer = walCheckpoints === 'background' && opts.path !== ':memory:' ? BACKGROUND_CHECKPOINT_AFTER : Infinity;
-    this.db = openLedgerDatabase(opts.path);
-    // A ledger written before commit signatures has no `covers` column: every event there is
-    // signed on its own, so the column is added empty (NULL: covers only itself).
+    const readOnly = opts.readOnly === true;
+    if (readOnly) this.commitsBeforeCheckpointer = Infinity;
+    this.db = readOnly ? new Database(opts.path, { readonly: true, fileMustExist: true }) : openLedgerDatabase(opts.path);
     const columns = this.db.prepare<[], { name: string }>('PRAGMA table_info(events)').all();
-    if (!columns.some((c) => c.name === 'covers')) this.db.exec('ALTER TABLE events ADD COLUMN covers INTEGER');
+    const hasCovers = columns.some((c) => c.name === 'covers');
+    // A ledger written before commit signatures has no `covers` column: every event there is
+    // signed on its own, so the column is added empty (NULL: covers only itself); a reader
+    // reads NULL for it instead.
+    if (!hasCovers && !readOnly) this.db.exec('ALTER TABLE events ADD COLUMN covers INTEGER');
+    const cols = hasCovers || !readOnly ? EVENT_COLUMNS : EVENT_COLUMNS.replace(/covers$/, 'NULL AS covers');
+    // A read-only file from before verify-on-read has no quarantine table (nor, before
+    // checkpoints, that one): it holds nothing, and nothing may be written to it.
+    const hasTable = (name: string) => !readOnly || this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+    const hasCheckpoints = hasTable('checkpoints');
+    const hasQuarantine = hasTable('quarantine');
     this.stmts = {
       // The (stream, revision) unique index answers this without a separate heads table.
       head: this.db.prepare<[string], { revision: number; hash: string }>('SELECT revision, hash FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1'),
-      byId: this.db.prepare<[string], Row>('SELECT * FROM events WHERE id = ?'),
+      byId: this.db.prepare<[string], Row>(`SELECT ${cols} FROM events WHERE id = ?`),
       idExists: this.db.prepare<[string], number>('SELECT 1 FROM events WHERE id = ?').pluck(true),
-      insert: this.db.prepare(INSERT_EVENT_SQL),
+      insert: this.db.prepare(readOnly ? 'SELECT 1' : INSERT_EVENT_SQL),
       // Reads return rows as arrays (EVENT_COLUMNS order): no per-row object keyed by column name.
-      readStream: this.db.prepare<[string, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision`).raw(true),
-      readAll: this.db.prepare<[number, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`).raw(true),
+      readStream: this.db.prepare<[string, number], EventRow>(`SELECT ${cols} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision`).raw(true),
+      readAll: this.db.prepare<[number, number], EventRow>(`SELECT ${cols} FROM events WHERE position > ? ORDER BY position LIMIT ?`).raw(true),
       headPos: this.db.prepare<[], { p: number | null }>('SELECT MAX(position) AS p FROM events'),
       heads: this.db.prepare<[], { stream: string; revision: number; hash: string }>(
         'SELECT e.stream, e.revision, e.hash FROM events e JOIN (SELECT stream, MAX(revision) AS r FROM events GROUP BY stream) h ON e.stream = h.stream AND e.revision = h.r ORDER BY e.stream',
       ),
-      cpGet: this.db.prepare<[string], { position: number }>('SELECT position FROM checkpoints WHERE name = ?'),
-      cpPut: this.db.prepare('INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position'),
-      qPut: this.db.prepare('INSERT OR IGNORE INTO quarantine (position, record) VALUES (?, ?)'),
-      qAll: this.db.prepare<[], { record: string }>('SELECT record FROM quarantine ORDER BY position'),
+      cpGet: this.db.prepare<[string], { position: number }>(hasCheckpoints ? 'SELECT position FROM checkpoints WHERE name = ?' : 'SELECT 0 AS position WHERE 0 AND ? IS NULL'),
+      cpPut: this.db.prepare(readOnly ? 'SELECT 1' : 'INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position'),
+      qPut: this.db.prepare(readOnly ? 'SELECT 1' : 'INSERT OR IGNORE INTO quarantine (position, record) VALUES (?, ?)'),
+      qAll: this.db.prepare<[], { record: string }>(hasQuarantine ? 'SELECT record FROM quarantine ORDER BY position' : "SELECT '' AS record WHERE 0"),
     };
     this.appendTx = this.db.transaction((a: PendingAppend): AppendResult => this.write(this.prepareAppend(a, true)));
     this.groupTx = this.db.transaction((group: ReadonlyArray<PendingAppend>, outcomes: Outcome[]): void => {
@@ -355,6 +374,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
    */
   append(stream: string, events: ReadonlyArray<NewEvent>, expected: ExpectedRevision): Promise<AppendResult> {
     try {
+      this.refuseIfReadOnly();
       validateAppend(stream, events, expected);
     } catch (err) {
       return Promise.reject(err as Error);
@@ -728,15 +748,21 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
   }
 
   async put(name: string, position: number): Promise<void> {
+    this.refuseIfReadOnly();
     this.stmts.cpPut.run(name, position);
   }
 
   async quarantine(r: QuarantineRecord): Promise<void> {
+    this.refuseIfReadOnly();
     this.stmts.qPut.run(r.position, JSON.stringify(r));
   }
 
   async quarantined(): Promise<ReadonlyArray<QuarantineRecord>> {
     return this.stmts.qAll.all().map((x) => JSON.parse(x.record) as QuarantineRecord);
+  }
+
+  private refuseIfReadOnly(): void {
+    if (this.opts.readOnly === true) throw new InvalidArgumentError('readOnly', `the ledger ${this.opts.path} was opened read-only; nothing is written to it`);
   }
 
   /** For tests of the audit: run raw SQL against the file (e.g. to tamper with a row). */
