@@ -1,6 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ConfigError } from '../errors/errors.ts';
 
 /** Raw 32-byte ed25519 keys are wrapped in these fixed DER prefixes for node:crypto. */
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -104,24 +105,50 @@ export class MemoryKeyring implements Keyring, SigningKeys {
 }
 
 /**
+ * The public keys in a keys.json (a file that may come with a ledger from someone else): a
+ * ConfigError naming the file and the entry when it is not JSON or a key is not 32 bytes.
+ */
+function readPublicKeys(pubFile: string): Map<string, KeyObject> {
+  const out = new Map<string, KeyObject>();
+  if (!existsSync(pubFile)) return out;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(pubFile, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(pubFile, `not JSON (${(err as Error).message}); restore the key directory's keys.json`);
+  }
+  const keys = (parsed as { keys?: unknown } | null)?.keys ?? {};
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || typeof keys !== 'object' || keys === null || Array.isArray(keys)) {
+    throw new ConfigError(pubFile, 'must hold an object with "keys": { "<agent>": "<base64 public key>" }');
+  }
+  for (const [name, b64] of Object.entries(keys)) {
+    const raw = typeof b64 === 'string' ? Buffer.from(b64, 'base64') : Buffer.alloc(0);
+    if (raw.length !== 32) throw new ConfigError(pubFile, `key "${name}" is not the base64 of a raw 32-byte ed25519 public key`);
+    out.set(name, publicKeyFromRaw(raw));
+  }
+  return out;
+}
+
+/**
  * A keyring kept in a directory: `keys.json` holds everyone's public keys (safe to share),
  * `private/<agent>.key` the seeds of local agents (mode 0600). Keys are created on first use.
+ * keys.json is rewritten whole (a new file renamed over it), with the keys another process on
+ * the same directory added meanwhile.
  */
 export class FileKeyring extends MemoryKeyring {
   constructor(private readonly dir: string, seed?: string) {
     super(seed);
-    const pubFile = `${dir}/keys.json`;
-    if (existsSync(pubFile)) {
-      const parsed = JSON.parse(readFileSync(pubFile, 'utf8')) as { keys?: Record<string, string> };
-      for (const [name, b64] of Object.entries(parsed.keys ?? {})) this.addPublic(name, publicKeyFromRaw(Buffer.from(b64, 'base64')));
-    }
+    for (const [name, key] of readPublicKeys(`${dir}/keys.json`)) this.addPublic(name, key);
   }
 
   override signingKey(source: string): KeyObject {
     if (!this.priv.has(source)) {
       const file = `${this.dir}/private/${source}.key`;
-      if (existsSync(file)) this.addPrivate(source, privateKeyFromSeed(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64')));
-      else {
+      if (existsSync(file)) {
+        const seed = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+        if (seed.length !== 32) throw new ConfigError(file, `is not the base64 of a 32-byte ed25519 seed; restore it from a backup (the events "${source}" signed need its key)`);
+        this.addPrivate(source, privateKeyFromSeed(seed));
+      } else {
         const key = super.signingKey(source);
         this.persist(source);
         return key;
@@ -136,6 +163,11 @@ export class FileKeyring extends MemoryKeyring {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, rawPrivateSeed(key).toString('base64') + '\n', { mode: 0o600 });
     chmodSync(file, 0o600);
-    writeFileSync(`${this.dir}/keys.json`, JSON.stringify({ format: 'caco-keys/1', algorithm: 'ed25519', encoding: 'base64 raw 32-byte public key', keys: this.publicKeys() }, null, 2) + '\n');
+    // Keys another keyring on this directory wrote since this one read it are kept.
+    const pubFile = `${this.dir}/keys.json`;
+    for (const [name, pub] of readPublicKeys(pubFile)) if (!this.pub.has(name)) this.addPublic(name, pub);
+    const tmp = `${pubFile}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ format: 'caco-keys/1', algorithm: 'ed25519', encoding: 'base64 raw 32-byte public key', keys: this.publicKeys() }, null, 2) + '\n');
+    renameSync(tmp, pubFile);
   }
 }
