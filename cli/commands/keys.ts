@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { UsageError } from '../errors.ts';
@@ -100,13 +101,19 @@ export function keysCommand(): Command {
     const problems = checkFields(k);
     if (problems) throw new UsageError(problems);
     if (toWrite) writeKeyFile(o.out!, toWrite);
-    const identity = await adminIdentity(o);
     try {
-      await identity.ensureAdmin();
-      const e = await identity.admin.add(k);
-      console.log(`registered ${e.keyId}: party ${e.party}, role ${e.role}, active since ${e.createdAt}${toWrite ? `; key written to ${o.out}` : ''}`);
-    } finally {
-      await identity.close();
+      const identity = await adminIdentity(o);
+      try {
+        await identity.ensureAdmin();
+        const e = await identity.admin.add(k);
+        console.log(`registered ${e.keyId}: party ${e.party}, role ${e.role}, active since ${e.createdAt}${toWrite ? `; key written to ${o.out}` : ''}`);
+      } finally {
+        await identity.close();
+      }
+    } catch (err) {
+      // A key the registry did not take is no key of the site's: the file this run made goes.
+      if (toWrite) rmSync(o.out!, { force: true });
+      throw err;
     }
   });
 

@@ -32,7 +32,14 @@ export function newKeyFile(f: { keyId?: string; party: string; role: Role }): Ke
 /** Write a key file readable by its owner only; never overwrites one. */
 export function writeKeyFile(path: string, k: KeyFile): void {
   if (existsSync(path)) throw new KeyRegistryError('--out', `${path} already exists; a key file is never overwritten (choose another path)`);
-  writeFileSync(path, JSON.stringify(k, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+  try {
+    // 'wx': never through a link left at the path, never over a file made meanwhile.
+    writeFileSync(path, JSON.stringify(k, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EEXIST' ? 'already exists (or is a link); a key file is never overwritten' : code === 'ENOENT' ? 'is in a folder that does not exist' : `cannot be written (${(err as Error).message})`;
+    throw new KeyRegistryError('--out', `${path} ${why}; choose another path`);
+  }
 }
 
 export interface LoadedKey {

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteKeyRegistryStore } from '../../core/identity/index.ts';
@@ -63,6 +63,30 @@ describe('caco keys', { timeout: 180_000 }, () => {
       assert.equal(tampered.code, 1);
       assert.match(tampered.stderr, new RegExp(`ignored entry "${keyId}": admin signature does not verify`));
       assert.doesNotMatch(tampered.stdout, new RegExp(keyId));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('--out that cannot be written is one line (exit 2); a key refused by the registry leaves no key file behind', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caco-keys-out-'));
+    const data = join(dir, 'var');
+    try {
+      symlinkSync(join(dir, 'nowhere'), join(dir, 'dangling.key'));
+      for (const out of [join(dir, 'no-such-dir', 'a.key'), join(dir, 'dangling.key')]) {
+        const r = caco(['keys', 'new', '--party', 'alice', '--out', out]);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, /^caco: --out: .*a\.key|^caco: --out: .*dangling\.key/);
+        assert.equal(r.stderr.split('\n').length, 1, r.stderr);
+      }
+      assert.equal(existsSync(join(dir, 'nowhere')), false, 'nothing written through the link');
+
+      const first = caco(['keys', 'add', '--party', 'bob', '--key-id', 'bob-1', '--out', join(dir, 'bob.key'), '--data-dir', data]);
+      assert.equal(first.code, 0, first.stderr);
+      const taken = caco(['keys', 'add', '--party', 'carol', '--key-id', 'bob-1', '--out', join(dir, 'carol.key'), '--data-dir', data]);
+      assert.equal(taken.code, 2, taken.stderr);
+      assert.match(taken.stderr, /^caco: keyId: "bob-1" is already registered/);
+      assert.equal(existsSync(join(dir, 'carol.key')), false, 'a key the registry refused is not left in --out');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
