@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { openStack } from '../../core/stack/index.ts';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { describeBreak, verifyLedger, type AuditReport } from '../../core/ledger/index.ts';
 import { openAnchorLog, readAnchor } from '../../core/anchor/index.ts';
 import { LedgerNotFoundError } from '../../core/store/index.ts';
@@ -26,7 +26,10 @@ export function auditCommand(): Command {
   ).action(async (o: GlobalOptions & { json?: boolean; ledger?: string; anchor?: string; expectHead?: string }) => {
     const config = configFrom(o);
     if (o.expectHead !== undefined && !/^[0-9a-fA-F]{64}$/.test(o.expectHead.trim())) throw new UsageError(`--expect-head: "${o.expectHead}" is not a head root (64 hex digits, as caco simulate prints after "anchor: head root")`);
-    if (o.anchor !== undefined && o.anchor !== 'kv' && o.anchor !== 'nats' && !existsSync(o.anchor)) throw new UsageError(`--anchor: no anchor file at ${o.anchor}`);
+    if (o.anchor !== undefined && o.anchor !== 'kv' && o.anchor !== 'nats') {
+      if (!existsSync(o.anchor)) throw new UsageError(`--anchor: no anchor file at ${o.anchor}`);
+      if (!statSync(o.anchor).isFile()) throw new UsageError(`--anchor: ${o.anchor} is not a file; give the anchor.jsonl file (or kv)`);
+    }
     let stack;
     try {
       stack = await openStack(config, { mustExist: true, ...(o.ledger ? { sqlitePath: o.ledger } : {}) });

@@ -84,4 +84,17 @@ describe('a ledger file given with --ledger is only read', { timeout: 180_000 },
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('--anchor that is not a file (a folder): one line naming --anchor, exit 2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caco-ledger-file-'));
+    try {
+      const path = fixtureLedger(join(dir, 'a'));
+      const r = caco(['audit', 'verify', '--ledger', path, '--anchor', dir]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr.split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, /^caco: --anchor: .* is not a file/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
