@@ -1,4 +1,4 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, statSync } from 'node:fs';
 import { loadCarbonCsv, loadPriceCsv, type CarbonRow, type PriceRow, DataFileError } from '../data/index.ts';
 import { generateWorkload, loadTraceStats, readWorkloadCsv } from './workload/index.ts';
 import type { Job, SiteConfig } from '../agents/compute/jobs/index.ts';
@@ -20,8 +20,14 @@ export interface SimulationInputs {
   readonly dropped: number;
 }
 
+/** A data file given on the command line must exist and be a file (a folder or a device is not read). */
+function checkFile(what: string, path: string): void {
+  if (!existsSync(path)) throw new UsageError(`${what}: file ${path} does not exist`);
+  if (!statSync(path).isFile()) throw new UsageError(`${what}: ${path} is not a file; give the path of a CSV file`);
+}
+
 function load<R>(fn: () => { rows: R[]; dropped: unknown[] }, what: string, path: string | undefined): { rows: R[]; dropped: unknown[] } {
-  if (path && !existsSync(path)) throw new UsageError(`${what}: file ${path} does not exist`);
+  if (path) checkFile(what, path);
   try {
     return fn();
   } catch (err) {
@@ -47,7 +53,7 @@ export function loadInputs(o: { fromMs: number; days: number; seed: string; site
   }
   let jobs: Job[];
   if (o.jobsCsv) {
-    if (!existsSync(o.jobsCsv)) throw new UsageError(`--jobs: file ${o.jobsCsv} does not exist`);
+    checkFile('--jobs', o.jobsCsv);
     const r = readWorkloadCsv(readFileSync(o.jobsCsv, 'utf8'), o.site);
     if (r.problems.length) {
       const p = r.problems[0]!;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -20,7 +20,7 @@ function assertOneLineError(r: { code: number | null; stderr: string }, pattern:
   assert.match(lines[0]!, pattern);
 }
 
-test('bad input to caco simulate: one line naming the problem and the fix, exit 2, and no output presented as complete', () => {
+test('bad input to caco simulate: one line naming the problem and the fix, exit 2, and no output presented as complete', { timeout: 300_000 }, () => {
   const out = mkdtempSync(join(tmpdir(), 'caco-cli-'));
   const dir = mkdtempSync(join(tmpdir(), 'caco-cli-data-'));
   const badCsv = join(dir, 'carbon.csv');
@@ -32,12 +32,20 @@ test('bad input to caco simulate: one line naming the problem and the fix, exit 
     [['simulate', '--days', '0', '--out', out], /--days: "0" must be a whole number from 1 to 60/],
     [['simulate', '--carbon', badCsv, '--out', out], /--carbon: .*carbon\.csv.*(column|from_utc)/],
     [['simulate', '--carbon', join(dir, 'missing.csv'), '--out', out], /--carbon: file .* does not exist/],
+    [['simulate', '--carbon', dir, '--out', out], /--carbon: .* is not a file/],
+    [['simulate', '--prices', dir, '--out', out], /--prices: .* is not a file/],
+    [['simulate', '--jobs', dir, '--out', out], /--jobs: .* is not a file/],
     [['simulate', '--bus', 'nats', '--nats-url', 'nats://127.0.0.1:1', '--out', out], /cannot connect to NATS at nats:\/\/127\.0\.0\.1:1: connection refused.*set NATS_URL/],
     [['simulate', '--out', out], /CACO_BUS: "kafka" is not allowed; use one of: memory, nats/, { CACO_BUS: 'kafka' }],
   ];
-  for (const [args, pattern, env] of cases) assertOneLineError(caco(args, env), pattern);
-  assert.deepEqual(readdirSync(out), [], 'nothing written for a run that did not complete');
-  assert.equal(existsSync(join(out, 'london-2019-01-01-7d-seed42')), false);
+  try {
+    for (const [args, pattern, env] of cases) assertOneLineError(caco(args, env), pattern);
+    assert.deepEqual(readdirSync(out), [], 'nothing written for a run that did not complete');
+    assert.equal(existsSync(join(out, 'london-2019-01-01-7d-seed42')), false);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('caco audit verify and explain refuse a missing ledger with the fix; --help works for every command', () => {
