@@ -1,0 +1,57 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteEventStore } from '../../../core/store/sqlite-store.ts';
+import { MemoryKeyring } from '../../../core/ledger/keyring.ts';
+import { verifyLedger } from '../../../core/ledger/index.ts';
+import { SimulatedClock } from '../../../core/clock/simulated-clock.ts';
+import { AnchorWriter, anchorFileFor, FileAnchorLog, readAnchor } from '../../../core/anchor/index.ts';
+import type { NewEvent } from '../../../core/envelope/envelope.ts';
+
+const T0 = Date.parse('2023-07-03T00:00:00Z');
+const event = (i: number): NewEvent => ({ id: randomUUID(), type: 'compute.job.noted', version: 1, time: new Date(T0 + i * 60_000).toISOString(), source: 'grid', correlationId: `c-${i}`, causationId: null, data: { i } });
+
+/**
+ * A crash (or power cut) while a checkpoint is written leaves anchor.jsonl ending in part of a
+ * line. The site restarts and goes on anchoring: its next checkpoints must be lines of their
+ * own that caco audit verify reads and holds the ledger to.
+ */
+describe('anchor.jsonl after a checkpoint cut short', { timeout: 30_000 }, () => {
+  test('the checkpoints written after the restart are read and held, not glued to the cut line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caco-anchor-cut-'));
+    const keyring = new MemoryKeyring();
+    const path = join(dir, 'ledger.db');
+    const store = new SqliteEventStore({ path, keyring });
+    try {
+      const log = new FileAnchorLog(anchorFileFor(path));
+      const first = await AnchorWriter.open({ store, log, keyring, site: 't', clock: new SimulatedClock(T0) });
+      for (let i = 0; i < 4; i++) {
+        await store.append('s', [event(i)], 'any');
+        await first.checkpoint();
+      }
+      // The crash: half of a fifth checkpoint line, no newline.
+      const last = readFileSync(log.path, 'utf8').trimEnd().split('\n').at(-1)!;
+      appendFileSync(log.path, last.slice(0, 40));
+
+      const again = await AnchorWriter.open({ store, log, keyring, site: 't', clock: new SimulatedClock(T0) });
+      assert.match(again.startProblem ?? '', /line 5 .*cut short/, 'the restart notices the cut line');
+      for (let i = 4; i < 8; i++) {
+        await store.append('s', [event(i)], 'any');
+        await again.checkpoint();
+      }
+      await again.close();
+
+      const anchor = await readAnchor(new FileAnchorLog(log.path), keyring);
+      assert.equal(anchor.checkpoints.length, 8, `every checkpoint is read (${anchor.problem ?? ''})`);
+      const report = await verifyLedger(store, keyring, () => undefined, { anchor });
+      assert.equal(report.anchor?.ok, true, report.anchor?.problem);
+      assert.equal(report.anchor?.lastMatched?.seq, 8, 'the ledger is held to the checkpoints written after the restart');
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
