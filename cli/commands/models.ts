@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { UsageError } from '../errors.ts';
 
 const HH = 30 * 60 * 1000;
@@ -28,9 +28,15 @@ export function modelsCommand(): Command {
       const untilMs = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(o.until) ? `${o.until}T00:00:00Z` : o.until);
       if (!Number.isFinite(untilMs) || untilMs % HH !== 0) throw new UsageError(`--until: "${o.until}" is not a date or a half-hour instant like 2023-07-01 or 2023-07-01T12:30Z`);
       const [{ loadCarbonCsv, loadPriceCsv, toHalfHourSeries }, models, grid] = await Promise.all([import('../../data/index.ts'), import('../../models/index.ts'), import('../../agents/grid/index.ts')]);
+      for (const [flag, f] of [['--carbon', o.carbon], ['--prices', o.prices]] as const) {
+        if (f === undefined) continue;
+        if (!existsSync(f)) throw new UsageError(`${flag}: file ${f} does not exist`);
+        if (!statSync(f).isFile()) throw new UsageError(`${flag}: ${f} is not a file; give the path of a CSV file`);
+      }
       const out = o.out ?? models.ENSEMBLE_DIR;
-      mkdirSync(out, { recursive: true });
       const card: string[] = [];
+      // Both fits and the card are one calibration: all are made before any file is replaced.
+      const files: Array<[string, string]> = [];
       for (const signal of ['carbon', 'price'] as const) {
         const fromMs = untilMs - grid.HISTORY_SLOTS * HH;
         // Actuals only, and only before the cut-off (toHalfHourSeries drops rows at or after untilMs).
@@ -48,14 +54,14 @@ export function modelsCommand(): Command {
         const f = new grid.EnsembleSeriesForecaster({ signal, ...(useModel ? { model: grid.lstmSeriesForecaster(lstm) } : {}) });
         const fit = await f.fitFor({ fromMs, values: Array.from(values, (v) => (Number.isFinite(v) ? v : null)) }, untilMs);
         const doc = { signal, atMs: fit.atMs, until: new Date(untilMs).toISOString(), members: fit.members, buckets: fit.buckets, modelVersion: f.describe, writtenBy: 'caco models retrain' };
-        writeFileSync(models.ensembleFitPath(signal, out), `${JSON.stringify(doc, null, 2)}\n`);
+        files.push([models.ensembleFitPath(signal, out), `${JSON.stringify(doc, null, 2)}\n`]);
         const b24 = fit.buckets[Math.floor(47 / f.options.leadsPerBucket)];
         card.push(
           `| ${signal} | ${f.describe} | ${useModel ? 'LSTM + baselines' : `baselines only (the LSTM's data run to ${trainedTo ?? '?'}, after the cut-off)`} | ${b24 ? fit.members.map((m, i) => `${m} ${b24.weights[i]!.toFixed(2)}`).join(', ') : '—'} | ${b24 ? `${b24.bias.toFixed(1)}; [${b24.lo.toFixed(1)}, +${b24.hi.toFixed(1)}]` : '—'} |`,
         );
-        console.log(`${signal}: wrote ${models.ensembleFitPath(signal, out)} (${fit.buckets.filter(Boolean).length}/${fit.buckets.length} buckets fitted)`);
+        console.log(`${signal}: fitted ${fit.buckets.filter(Boolean).length}/${fit.buckets.length} buckets`);
       }
-      writeFileSync(
+      files.push([
         `${out}/MODEL_CARD.md`,
         [
           '# caco ensemble calibration (written by `caco models retrain`)',
@@ -69,7 +75,14 @@ export function modelsCommand(): Command {
           ...card,
           '',
         ].join('\n'),
-      );
+      ]);
+      mkdirSync(out, { recursive: true });
+      // Each file is written aside and renamed over the old one: a reader never sees half of one.
+      for (const [path, text] of files) writeFileSync(`${path}.tmp`, text);
+      for (const [path] of files) {
+        renameSync(`${path}.tmp`, path);
+        console.log(`wrote ${path}`);
+      }
     });
   return cmd;
 }
