@@ -2,12 +2,21 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseStored, type KeyRegistryStore } from './registry-store.ts';
+import { KeyRegistryError } from './key-registry.ts';
 
 /** The embedded default: one table in a SQLite file beside the site's keys. */
 export class SqliteKeyRegistryStore implements KeyRegistryStore {
   private readonly db: Database.Database;
 
-  constructor(readonly path: string) {
+  /**
+   * @param readOnly for readers (`caco keys list`): the file must exist and hold the registry's
+   *                 table; it is opened read-only and nothing about it is changed.
+   */
+  constructor(readonly path: string, opts: { readonly readOnly?: boolean } = {}) {
+    if (opts.readOnly) {
+      this.db = openReadOnly(path);
+      return;
+    }
     mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
@@ -36,4 +45,21 @@ export class SqliteKeyRegistryStore implements KeyRegistryStore {
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
+}
+
+function openReadOnly(path: string): Database.Database {
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch (err) {
+    throw new KeyRegistryError('--data-dir', `${path} is not a key registry (${err instanceof Error ? err.message : String(err)})`);
+  }
+  try {
+    const columns = new Set(db.prepare<[], { name: string }>('PRAGMA table_info(key_registry)').all().map((c) => c.name));
+    if (!columns.has('key_id') || !columns.has('entry')) throw new KeyRegistryError('--data-dir', `${path} is not a key registry (no key_registry table with key_id and entry)`);
+  } catch (err) {
+    db.close();
+    throw err instanceof KeyRegistryError ? err : new KeyRegistryError('--data-dir', `${path} is not a key registry (${err instanceof Error ? err.message : String(err)})`);
+  }
+  return db;
 }

@@ -1,9 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { SqliteKeyRegistryStore } from '../../core/identity/index.ts';
 
 const root = join(import.meta.dirname, '../..');
@@ -87,6 +89,36 @@ describe('caco keys', { timeout: 180_000 }, () => {
       assert.equal(taken.code, 2, taken.stderr);
       assert.match(taken.stderr, /^caco: keyId: "bob-1" is already registered/);
       assert.equal(existsSync(join(dir, 'carol.key')), false, 'a key the registry refused is not left in --out');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('keys list only reads the registry file: it is left byte for byte, and one that is not a registry is one line (exit 2)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caco-keys-list-'));
+    const data = join(dir, 'var');
+    try {
+      const added = caco(['keys', 'add', '--party', 'bob', '--public-key', 'k1DR0tPNymljQwmj2kaoKzzFaGq2RjoL/OhsULUYwBA=', '--data-dir', data]);
+      assert.equal(added.code, 0, added.stderr);
+      const path = join(data, 'london', 'keys', 'registry.db');
+      const db = new Database(path);
+      db.pragma('journal_mode = DELETE');
+      db.close();
+      const sha = () => createHash('sha256').update(readFileSync(path)).digest('hex');
+      const before = sha();
+      const listed = caco(['keys', 'list', '--data-dir', data]);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, /bob/);
+      assert.equal(sha(), before, 'listing changed the registry file');
+
+      rmSync(path);
+      const crafted = new Database(path);
+      crafted.exec('CREATE TABLE key_registry (x)');
+      crafted.close();
+      const r = caco(['keys', 'list', '--data-dir', data]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr.split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, /^caco: --data-dir: .*registry\.db is not a key registry/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
