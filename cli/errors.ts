@@ -1,5 +1,6 @@
 import { CacoError } from '../core/errors/index.ts';
 import { describePermissionViolation } from '../core/nats-auth/index.ts';
+import { inert } from './terminal.ts';
 
 /** A problem the user can fix: printed as one line, exit code 2 (declared in core/errors/errors.ts, shared with sim/). */
 export { UsageError } from '../core/errors/index.ts';
@@ -7,7 +8,8 @@ export { UsageError } from '../core/errors/index.ts';
 /** Print an error the way the CLI promises: one line that names the problem and the fix. */
 export function reportAndExit(err: unknown): never {
   if (err instanceof CacoError) {
-    process.stderr.write(`caco: ${err.message}\n`);
+    // One line whatever the message quotes (a path, an id, a file's contents).
+    process.stderr.write(`caco: ${inert(err.message)}\n`);
     process.exit(2);
   }
   const refused = describePermissionViolation(err);

@@ -82,7 +82,7 @@ export function auditCommand(): Command {
         console.log(`carbon:      ${n(r.carbon.carbonKg / 1000, 1)} tCO2, ${n(r.carbon.avgGPerKwh, 1)} gCO2/kWh`);
         console.log(`flexibility: ${r.flexibility.offers} offers, ${r.flexibility.orders} orders, ${n(r.flexibility.deliveredMwh, 2)} of ${n(r.flexibility.contractedSettledMwh, 2)} MWh delivered, £${n(r.flexibility.netGbp, 2)} net, ${r.flexibility.becknRejections} Beckn requests refused`);
         console.log(`ledger:      ${n(r.audit.streams)} streams, head ${r.audit.headHash}${r.audit.chainOk ? '' : ' (chain broken: run caco audit verify)'}`);
-        for (const [type, count] of Object.entries(r.audit.byType)) console.log(`  ${type.padEnd(36)} ${count}`);
+        for (const [type, count] of Object.entries(r.audit.byType)) console.log(`  ${inert(type).padEnd(36)} ${count}`);
       }
     } finally {
       await stack.close();

@@ -85,6 +85,24 @@ describe('a ledger file given with --ledger is only read', { timeout: 180_000 },
     }
   });
 
+  test('what a crafted ledger holds cannot forge or hide lines of the report: control characters are printed escaped', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caco-ledger-file-'));
+    try {
+      const path = fixtureLedger(join(dir, 'a'));
+      const db = new Database(path);
+      // Move the cursor up and erase the BROKEN line, then print a line of its own.
+      db.prepare('UPDATE events SET stream = ? WHERE position = 768').run('zz\x1b[1A\x1b[2K\nledger OK: 768 events in 50 streams\x1b[8m');
+      db.close();
+      const r = caco(['audit', 'verify', '--ledger', path]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stdout.includes('\x1b'), false, 'no escape sequence from the file reaches the terminal');
+      for (const line of r.stdout.split('\n')) assert.doesNotMatch(line, /^ledger OK/, `a forged line: ${JSON.stringify(r.stdout)}`);
+      assert.match(r.stdout, /^ledger BROKEN: stream zz\\u001b\[1A\\u001b\[2K\\nledger OK/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('--anchor that is not a file (a folder): one line naming --anchor, exit 2', () => {
     const dir = mkdtempSync(join(tmpdir(), 'caco-ledger-file-'));
     try {
