@@ -25,6 +25,11 @@ function mainFileHolds(dir: string, path: string, id: string): boolean {
     // Before the first checkpoint even the schema is only in the log.
     if (db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'events'").get() === undefined) return false;
     return db.prepare('SELECT 1 FROM events WHERE id = ?').get(id) !== undefined;
+  } catch (err) {
+    // The copy was taken while the worker was writing pages into the file (a file copy is not
+    // a snapshot): torn, it reads as corrupt. Not yet: the caller looks again.
+    if ((err as { code?: string }).code === 'SQLITE_CORRUPT' || (err as { code?: string }).code === 'SQLITE_NOTADB') return false;
+    throw err;
   } finally {
     db.close();
   }
