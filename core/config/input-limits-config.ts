@@ -28,7 +28,8 @@ function rate(name: string, raw: string): RateLimit | undefined {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(?::\s*(\d+)\s*)?$/.exec(raw);
   const perSecond = m ? Number(m[1]) : NaN;
   const burst = m?.[2] !== undefined ? Number(m[2]) : Math.max(1, Math.ceil(perSecond * 2));
-  if (!m || !(perSecond > 0) || !(burst >= 1)) throw new ConfigError(name, `"${raw}" must be <per-second>[:<burst>], e.g. 50:100, or off`);
+  // Finite: hundreds of digits parse to Infinity, which would switch the limit off unannounced.
+  if (!m || !(perSecond > 0) || !(burst >= 1) || !Number.isFinite(perSecond) || !Number.isFinite(burst)) throw new ConfigError(name, `"${raw}" must be <per-second>[:<burst>], e.g. 50:100, or off`);
   return { perSecond, burst };
 }
 

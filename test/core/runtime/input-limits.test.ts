@@ -98,5 +98,8 @@ describe('input limits', { timeout: 30_000 }, () => {
     assert.deepEqual(c, { commandLimits: { maxBytes: 4096, maxDepth: 8 }, commandRate: undefined, httpRate: { perSecond: 5, burst: 10 } });
     assert.throws(() => inputLimitsFromEnv({ CACO_COMMAND_MAX_BYTES: 'lots' }), (e: unknown) => e instanceof ConfigError && /CACO_COMMAND_MAX_BYTES/.test(e.message));
     assert.throws(() => inputLimitsFromEnv({ CACO_COMMAND_RATE: '0:5' }), (e: unknown) => e instanceof ConfigError && /CACO_COMMAND_RATE/.test(e.message));
+    // Hundreds of digits parse to Infinity: a limit that would be off without saying so.
+    assert.throws(() => inputLimitsFromEnv({ CACO_COMMAND_RATE: '9'.repeat(400) }), (e: unknown) => e instanceof ConfigError && /CACO_COMMAND_RATE/.test(e.message));
+    assert.throws(() => inputLimitsFromEnv({ CACO_HTTP_RATE: `5:${'9'.repeat(400)}` }), (e: unknown) => e instanceof ConfigError && /CACO_HTTP_RATE/.test(e.message));
   });
 });
