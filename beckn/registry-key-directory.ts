@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { CacoError } from '../core/errors/index.ts';
+import { FifoMap } from '../core/collections/index.ts';
 import { entryUsableAt, type KeyDirectory } from './key-directory.ts';
 import { publicKeyFromBase64 } from './keys.ts';
 
@@ -46,13 +47,15 @@ interface CacheEntry {
  * `valid_from`..`valid_until`.
  */
 export class RegistryKeyDirectory implements KeyDirectory {
-  private readonly cache = new Map<string, CacheEntry>();
+  /** Bounded (the ids come from requests' unverified keyIds), the oldest answer forgotten first. */
+  private cache: FifoMap<string, CacheEntry>;
   private readonly inFlight = new Map<string, Promise<RegistryKey | undefined>>();
   private readonly fetchFn: typeof globalThis.fetch;
   private readonly url: string;
 
   constructor(private readonly options: RegistryKeyDirectoryOptions) {
     this.fetchFn = options.fetch ?? globalThis.fetch;
+    this.cache = new FifoMap(options.maxCachedKeys ?? 10_000);
     this.url = `${options.registryUrl.replace(/\/+$/, '')}/lookup`;
   }
 
@@ -77,8 +80,6 @@ export class RegistryKeyDirectory implements KeyDirectory {
       }
       found = await pending;
       const ttl = found ? (this.options.cacheTtlMs ?? 300_000) : (this.options.negativeCacheTtlMs ?? 30_000);
-      this.cache.delete(id);
-      if (this.cache.size >= (this.options.maxCachedKeys ?? 10_000)) this.cache.delete(this.cache.keys().next().value!);
       this.cache.set(id, { untilMs: nowMs + ttl, found });
     }
     return found && entryUsableAt(found, nowMs) ? found : undefined;
@@ -86,7 +87,7 @@ export class RegistryKeyDirectory implements KeyDirectory {
 
   /** Forget cached answers (e.g. after a key rotation was announced). */
   clear(): void {
-    this.cache.clear();
+    this.cache = new FifoMap(this.cache.capacity);
   }
 
   private async ask(subscriberId: string, uniqueKeyId: string): Promise<RegistryKey | undefined> {

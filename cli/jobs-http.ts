@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { httpTimeLimits } from '../core/http/index.ts';
 import type { Runtime } from '../core/runtime/index.ts';
 import type { EventStore } from '../core/store/index.ts';
@@ -81,9 +81,13 @@ export function buildJobsHttp(runtime: Runtime, store: EventStore, o: JobsHttpOp
             : String(err.message ?? 'bad request').slice(0, 300);
     return reply.code(status).send(refusal(reason));
   });
-  app.post('/jobs', async (req, reply) => {
+  // One per-address bucket for submissions and explanations (an explanation reads the job's
+  // stream and scans the forecasts and orders it may cite: nobody may keep the site scanning).
+  const perAddress = async (req: FastifyRequest, reply: FastifyReply) => {
     const admitted = limiter?.take(req.ip, now()) ?? { ok: true as const };
     if (!admitted.ok) return reply.code(429).header('retry-after', Math.ceil(admitted.retryAfterMs / 1000)).send(refusal(admitted.reason));
+  };
+  app.post('/jobs', { preHandler: perAddress }, async (req, reply) => {
     const body = req.body as Record<string, unknown> | null | undefined;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return reply.code(400).send(refusal('body refused: a signed compute.job.submit command envelope (a JSON object) is required'));
     if (typeof body['keyId'] !== 'string' || typeof body['sig'] !== 'string') {
@@ -106,11 +110,7 @@ export function buildJobsHttp(runtime: Runtime, store: EventStore, o: JobsHttpOp
     }
     return reply.code(202).send(res);
   });
-  app.get<{ Params: { id: string } }>('/jobs/:id', async (req, reply) => {
-    // An explanation reads the job's stream and scans the forecasts and orders it may cite: the
-    // same per-address bucket as submissions, so nobody can keep the site scanning its ledger.
-    const admitted = limiter?.take(req.ip, now()) ?? { ok: true as const };
-    if (!admitted.ok) return reply.code(429).header('retry-after', Math.ceil(admitted.retryAfterMs / 1000)).send(refusal(admitted.reason));
+  app.get<{ Params: { id: string } }>('/jobs/:id', { preHandler: perAddress }, async (req, reply) => {
     const x = await explainJob(store, req.params.id);
     return reply.code(x.found ? 200 : 404).send(x);
   });
