@@ -32,7 +32,7 @@ export interface SiteGatewayHandle {
  * list them with what they publish and consume (on the in-process bus there is nobody outside
  * to discover them, and the gateway serves on the bus alone).
  */
-export async function startSiteGateway(o: { runtime: Runtime; bus: Bus; identity: SiteIdentity; clock: Clock; log: Logger; limits?: InputLimits; rateLimit?: RateLimit }): Promise<SiteGatewayHandle> {
+export async function startSiteGateway(o: { runtime: Runtime; bus: Bus; identity: SiteIdentity; clock: Clock; log: Logger; limits?: InputLimits; rateLimit?: RateLimit; requireBoundCommands?: boolean }): Promise<SiteGatewayHandle> {
   const site = o.runtime.site;
   const model = new SiteReadModel();
   await model.follow(o.runtime.store);
@@ -49,6 +49,7 @@ export async function startSiteGateway(o: { runtime: Runtime; bus: Bus; identity
     lookupKey: (keyId) => o.identity.registry.lookup(keyId),
     ...(o.limits ? { limits: o.limits } : {}),
     ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
+    ...(o.requireBoundCommands ? { requireBoundCommands: true } : {}),
   });
   if (!(o.bus instanceof NatsBus)) {
     await gateway.start();

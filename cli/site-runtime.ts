@@ -63,13 +63,13 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
     identity = await openSiteIdentity({ config, keyring: stack.keyring, clock, log });
     await identity.ensureAdmin();
     await identity.ensureLocal('operator');
-    const runtime = new Runtime({ site: config.site, store: stack.store, checkpoints: stack.checkpoints, bus: tracedBus(stack.bus), clock, ids: new Uuid7Ids(clock), registry: cacoRegistry(), keyring: stack.keyring, log, delivery: 'independent', identity, commandLimits: limits.commandLimits, ...(stack.snapshots ? { snapshots: stack.snapshots } : {}), ...(limits.commandRate ? { rateLimit: limits.commandRate } : {}) });
+    const runtime = new Runtime({ site: config.site, store: stack.store, checkpoints: stack.checkpoints, bus: tracedBus(stack.bus), clock, ids: new Uuid7Ids(clock), registry: cacoRegistry(), keyring: stack.keyring, log, delivery: 'independent', identity, commandLimits: limits.commandLimits, requireBoundCommands: limits.requireBoundCommands, ...(stack.snapshots ? { snapshots: stack.snapshots } : {}), ...(limits.commandRate ? { rateLimit: limits.commandRate } : {}) });
     const notes: string[] = [];
     const signals = siteSignals(opts.recorded ? { kind: 'replayed', nowMs: clock.now() } : { kind: 'live' });
     const source = signals.source;
     if (signals.note) notes.push(signals.note);
     const r = (x: { perSecond: number; burst: number } | undefined, per: string) => (x ? `${x.perSecond}/s per ${per} (burst ${x.burst})` : `no limit per ${per}`);
-    notes.push(`input bounds: ${limits.commandLimits.maxBytes} bytes, ${limits.commandLimits.maxDepth} levels of JSON; ${r(limits.commandRate, 'signing key')}; ${r(limits.httpRate, 'HTTP client')}`);
+    notes.push(`input bounds: ${limits.commandLimits.maxBytes} bytes, ${limits.commandLimits.maxDepth} levels of JSON; ${r(limits.commandRate, 'signing key')}; ${r(limits.httpRate, 'HTTP client')}; commands ${limits.requireBoundCommands ? 'must name this site and expire' : 'may omit site and expiresAt (CACO_REQUIRE_BOUND_COMMANDS=1 requires them)'}`);
     const agents = await buildSite({
       runtime,
       bus: stack.bus,
@@ -84,7 +84,7 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
     const anchor = await AnchorWriter.open({ store: stack.store, log: await openAnchorLog(stack, { create: true }), keyring: stack.keyring, site: stack.site, clock, logger: log });
     metrics.watch(runtime);
     await runtime.start();
-    const gateway = await startSiteGateway({ runtime, bus: stack.bus, identity, clock, log, limits: limits.commandLimits, ...(limits.commandRate ? { rateLimit: limits.commandRate } : {}) });
+    const gateway = await startSiteGateway({ runtime, bus: stack.bus, identity, clock, log, limits: limits.commandLimits, requireBoundCommands: limits.requireBoundCommands, ...(limits.commandRate ? { rateLimit: limits.commandRate } : {}) });
     notes.push(gateway.served === 'nats' ? `gateway: outside agents on caco.${config.site}.gw.* and caco.${config.site}.q.*, discoverable with $SRV.PING/INFO/STATS (docs/external-agent.md)` : `gateway: on the in-process bus only (outside agents need --bus nats)`);
     anchor.startPeriodic(ANCHOR_EVERY_MS);
     if (tracing.mode === 'console') notes.push('tracing: spans printed to stdout (CACO_TRACING=console)');

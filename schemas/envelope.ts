@@ -46,8 +46,17 @@ export const signerFields = {
 } as const;
 
 /**
+ * What binds a command to one site and a stretch of time (core/identity/command-binding.ts):
+ * optional, signed like the rest; a site may require them (`CACO_REQUIRE_BOUND_COMMANDS`).
+ */
+export const bindingFields = {
+  site: Schema.optional(Token),
+  expiresAt: Schema.optional(IsoUtc),
+} as const;
+
+/**
  * A command sent to an agent over the bus: no ledger fields. `keyId` and `sig` are the
  * sender's registered key and its signature; the runtime refuses a command without them, so
  * they are optional here only to name that refusal precisely (the JSON Schemas require them).
  */
-export const CommandEnvelopeSchema = Schema.Struct({ ...envelopeFields, data: Schema.Unknown, keyId: Schema.optional(signerFields.keyId), sig: Schema.optional(signerFields.sig) });
+export const CommandEnvelopeSchema = Schema.Struct({ ...envelopeFields, ...bindingFields, data: Schema.Unknown, keyId: Schema.optional(signerFields.keyId), sig: Schema.optional(signerFields.sig) });

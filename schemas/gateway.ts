@@ -1,6 +1,7 @@
 import { Schema } from 'effect';
 import { defineEvent } from './registry.ts';
 import { IsoUtc, NonEmpty, PositiveInt, nonEmptyText, text } from './common.ts';
+import { bindingFields } from './envelope.ts';
 
 /**
  * The site gateway's wire messages (docs/external-agent.md): what an outside agent sends on
@@ -33,6 +34,8 @@ const signed = {
   keyId: nonEmptyText(64),
   /** ed25519 (base64) over the RFC 8785 canonical JSON of the request without `sig`. */
   sig: nonEmptyText(128),
+  /** Optional, signed: the site the request is for, and when it stops being good (core/identity/command-binding.ts). */
+  ...bindingFields,
 };
 
 export const AnnounceRequest = Schema.Struct({

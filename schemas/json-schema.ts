@@ -1,6 +1,6 @@
 import { Schema } from 'effect';
 import type { MessageDef } from './registry.ts';
-import { envelopeFields, ledgerFields, signerFields } from './envelope.ts';
+import { bindingFields, envelopeFields, ledgerFields, signerFields } from './envelope.ts';
 
 const DESCRIPTIONS: Readonly<Record<string, string>> = {
   id: 'a unique id (UUIDv7 for what CACO writes)',
@@ -18,7 +18,7 @@ const DESCRIPTIONS: Readonly<Record<string, string>> = {
  */
 export function messageSchema(def: MessageDef) {
   const fixed = { ...envelopeFields, type: Schema.Literal(def.type), version: Schema.Literal(def.version), data: def.data };
-  return def.kind === 'event' ? Schema.Struct({ ...fixed, ...ledgerFields }) : Schema.Struct({ ...fixed, ...signerFields });
+  return def.kind === 'event' ? Schema.Struct({ ...fixed, ...ledgerFields }) : Schema.Struct({ ...fixed, ...bindingFields, ...signerFields });
 }
 
 /**
@@ -33,6 +33,8 @@ export function messageJsonSchema(def: MessageDef): Record<string, unknown> {
   for (const [k, d] of Object.entries(DESCRIPTIONS)) if (properties[k]) properties[k] = { ...properties[k], description: d };
   if (properties['sig']) properties['sig'] = { ...properties['sig'], description: def.kind === 'event' ? "ed25519 signature (base64) of the hash bytes by the source agent's key" : 'ed25519 signature (base64) over the canonical JSON of the envelope without sig (keyId included)' };
   if (properties['keyId']) properties['keyId'] = { ...properties['keyId'], description: "the sender's key in the site's key registry (docs/identity.md)" };
+  if (properties['site']) properties['site'] = { ...properties['site'], description: 'the site the command is for (caco.<site>.…); another site refuses it. Optional unless the site sets CACO_REQUIRE_BOUND_COMMANDS' };
+  if (properties['expiresAt']) properties['expiresAt'] = { ...properties['expiresAt'], description: "ISO 8601 UTC: refused at or after this time by the site's clock, and if more than 24 h ahead. Optional unless the site sets CACO_REQUIRE_BOUND_COMMANDS" };
   if (def.kind === 'command' && properties['source']) properties['source'] = { ...properties['source'], description: "the sender: the party of the keyId's key" };
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',

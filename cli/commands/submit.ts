@@ -8,7 +8,7 @@ import { SystemClock } from './system-clock.ts';
 import { join } from 'node:path';
 import { siteDir } from '../../core/stack/index.ts';
 import { FileKeyring, rawPublicKey } from '../../core/ledger/index.ts';
-import { readKeyFile, signWithKey, type LoadedKey } from '../../core/identity/index.ts';
+import { DEFAULT_COMMAND_LIFETIME_MS, readKeyFile, signWithKey, type LoadedKey } from '../../core/identity/index.ts';
 import type { CacoConfig } from '../../core/config/index.ts';
 import { decodeWith, JobPlanned, JobRejected } from '../../schemas/index.ts';
 
@@ -89,9 +89,13 @@ export function submitCommand(): Command {
     const key = signingKey(o.key, config);
     const bus = await NatsBus.connect({ servers: config.natsUrl, name: 'caco-submit', ...(config.natsCreds ? { credentials: config.natsCreds } : {}) });
     try {
-      const now = new Date(SystemClock.now()).toISOString();
+      const nowMs = SystemClock.now();
+      const now = new Date(nowMs).toISOString();
+      // Bound to the site it is for and to the next few minutes: a copy taken off the wire
+      // cannot be replayed at another site or delivered late (docs/identity.md).
+      const expiresAt = new Date(nowMs + DEFAULT_COMMAND_LIFETIME_MS).toISOString();
       const id = `cli-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-      const cmdMsg = signWithKey({ id, type: 'compute.job.submit', version: 1, time: now, source: key.party, correlationId: id, causationId: null, data: job }, key);
+      const cmdMsg = signWithKey({ id, type: 'compute.job.submit', version: 1, time: now, source: key.party, correlationId: id, causationId: null, site: config.site, expiresAt, data: job }, key);
       let res;
       try {
         res = await bus.request(subjects.command(config.site, 'compute', 'submit'), Buffer.from(JSON.stringify(cmdMsg)), { timeoutMs: Number(o.timeout) });

@@ -9,12 +9,15 @@ export interface InputLimitsConfig {
   readonly commandRate: RateLimit | undefined;
   /** Per client address over HTTP (POST /jobs); undefined when switched off. */
   readonly httpRate: RateLimit | undefined;
+  /** Refuse commands and gateway requests that do not name this site or carry an expiry (core/identity/command-binding.ts). */
+  readonly requireBoundCommands: boolean;
 }
 
 export const DEFAULT_INPUT_LIMITS: InputLimitsConfig = {
   commandLimits: DEFAULT_COMMAND_LIMITS,
   commandRate: { perSecond: 50, burst: 100 },
   httpRate: { perSecond: 20, burst: 40 },
+  requireBoundCommands: false,
 };
 
 function whole(name: string, raw: string, min: number, max: number): number {
@@ -33,10 +36,18 @@ function rate(name: string, raw: string): RateLimit | undefined {
   return { perSecond, burst };
 }
 
+function yesNo(name: string, raw: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError(name, `"${raw}" must be 1 or 0 (true/false, yes/no, on/off)`);
+}
+
 /**
  * From the environment: `CACO_COMMAND_MAX_BYTES` (default 65536), `CACO_COMMAND_MAX_DEPTH`
  * (32), `CACO_COMMAND_RATE` (per signing key, `50:100` = 50 a second, bursts of 100; `off`) and
- * `CACO_HTTP_RATE` (per client address, `20:40`). A bad value names the variable.
+ * `CACO_HTTP_RATE` (per client address, `20:40`) and `CACO_REQUIRE_BOUND_COMMANDS` (`1`: refuse
+ * commands that do not name the site or carry an expiry; default `0`). A bad value names the variable.
  */
 export function inputLimitsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): InputLimitsConfig {
   const get = (k: string) => (env[k] === undefined || env[k] === '' ? undefined : env[k]);
@@ -44,6 +55,7 @@ export function inputLimitsFromEnv(env: Readonly<Record<string, string | undefin
   const maxDepth = get('CACO_COMMAND_MAX_DEPTH');
   const commandRate = get('CACO_COMMAND_RATE');
   const httpRate = get('CACO_HTTP_RATE');
+  const requireBound = get('CACO_REQUIRE_BOUND_COMMANDS');
   return {
     commandLimits: {
       // NATS refuses messages above its max_payload (1 MB by default) anyway.
@@ -52,5 +64,6 @@ export function inputLimitsFromEnv(env: Readonly<Record<string, string | undefin
     },
     commandRate: commandRate ? rate('CACO_COMMAND_RATE', commandRate) : DEFAULT_INPUT_LIMITS.commandRate,
     httpRate: httpRate ? rate('CACO_HTTP_RATE', httpRate) : DEFAULT_INPUT_LIMITS.httpRate,
+    requireBoundCommands: requireBound ? yesNo('CACO_REQUIRE_BOUND_COMMANDS', requireBound) : DEFAULT_INPUT_LIMITS.requireBoundCommands,
   };
 }

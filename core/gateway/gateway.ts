@@ -11,6 +11,7 @@ import { storedEnvelope } from '../store/verified-store.ts';
 import type { CommandIdentity } from '../identity/site-identity.ts';
 import type { Principal } from '../identity/key-entry.ts';
 import type { Lookup } from '../identity/key-registry.ts';
+import { checkCommandBinding } from '../identity/command-binding.ts';
 import { canonicalJson } from '../ledger/canonical-json.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits } from '../runtime/input-limits.ts';
 import { RateLimiter, type RateLimit } from '../runtime/rate-limit.ts';
@@ -72,6 +73,8 @@ export interface GatewayOptions {
   readonly limits?: InputLimits;
   /** Per-key token buckets on signed requests (the site's command rate); none by default. */
   readonly rateLimit?: RateLimit;
+  /** Refuse signed requests without `site` and `expiresAt`, as the site's runtime does commands (RuntimeOptions.requireBoundCommands). */
+  readonly requireBoundCommands?: boolean;
   /** Token buckets on reads and queries, one per verified key and one for all unsigned readers (default 50/s, burst 100 each). */
   readonly readRate?: RateLimit;
   readonly queries?: Readonly<Record<string, GatewayQuery>>;
@@ -205,6 +208,9 @@ export class SiteGateway {
     const limited = this.limited(auth.ok ? auth.principal.keyId : UNAUTHENTICATED);
     if (limited) return limited;
     if (!auth.ok) return refuse(auth.code, auth.code === 'unsigned' ? 'sig' : auth.code === 'source-mismatch' ? 'source' : 'keyId', auth.reason);
+    // The same binding as a command's: an append signed for one site is refused at another.
+    const bound = checkCommandBinding(json.value as Record<string, unknown>, { site: this.o.site, now: () => this.o.clock.now(), require: this.o.requireBoundCommands ?? false });
+    if (!bound.ok) return refuse(bound.code, bound.path, bound.reason);
     if (auth.principal.role !== 'third-party') return refuse('forbidden', 'keyId', `key "${auth.principal.keyId}" has role "${auth.principal.role}": only third-party keys act through the gateway (the site's own agents append their own facts)`);
     return { ok: true, body: json.value as Record<string, unknown>, principal: auth.principal };
   }

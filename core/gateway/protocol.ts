@@ -26,7 +26,7 @@ export const extStreamOf = (name: string) => `${EXT_CATEGORY}-${name}`;
 export const OUTSIDE_FACT_PREFIX = 'onsite.';
 export const EXT_TYPE_PREFIX = 'ext.';
 
-/** Every refusal's code. The first twelve are PROTOCOL.md's; `forbidden` and `unavailable` are additions. */
+/** Every refusal's code. The first twelve are PROTOCOL.md's; `forbidden`, `unavailable` and the three of a request's binding (core/identity/command-binding.ts) are additions. */
 export const ERROR_CODES = [
   'unsigned',
   'unknown-key',
@@ -42,6 +42,9 @@ export const ERROR_CODES = [
   'bad-request',
   'forbidden',
   'unavailable',
+  'wrong-site',
+  'expired',
+  'unbound',
 ] as const;
 export type GatewayErrorCode = (typeof ERROR_CODES)[number];
 

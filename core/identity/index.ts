@@ -4,6 +4,7 @@ export { MemoryKeyRegistryStore, type KeyRegistryStore } from './registry-store.
 export { SqliteKeyRegistryStore } from './sqlite-registry-store.ts';
 export { KvKeyRegistryStore, keyBucketName } from './kv-registry-store.ts';
 export { authenticateCommand, commandSigningBytes, signCommandWith, type AuthRefusal, type AuthResult } from './command-signature.ts';
+export { DEFAULT_COMMAND_LIFETIME_MS, MAX_COMMAND_LIFETIME_MS, checkCommandBinding, type BindingRefusal, type BindingResult, type CommandBinding } from './command-binding.ts';
 export { ADMIN_PARTY, SiteIdentity, localRole, type CommandIdentity } from './site-identity.ts';
 export { KEY_FILE_FORMAT, newKeyFile, readKeyFile, signWithKey, writeKeyFile, type KeyFile, type LoadedKey } from './key-file.ts';
 export { openRegistryStore, openSiteIdentity, type OpenIdentityOptions } from './open.ts';

@@ -3,6 +3,7 @@ import type { Envelope } from '../envelope/envelope.ts';
 import type { PublicKeyDirectory } from '../ledger/keyring.ts';
 import { checkWithCommit, COMMIT_PROOF_HEADER, parseCommitProof } from '../ledger/commit-proof.ts';
 import type { AuthRefusal } from '../identity/command-signature.ts';
+import { checkCommandBinding, type BindingRefusal, type CommandBinding } from '../identity/command-binding.ts';
 import type { CommandIdentity } from '../identity/site-identity.ts';
 import { decodeWith, type MessageRegistry, type SchemaProblem } from '../../schemas/index.ts';
 import { CommandEnvelopeSchema, EnvelopeSchema } from '../../schemas/index.ts';
@@ -51,10 +52,15 @@ export interface CommandIntakeOptions {
    * refused as `forbidden` whoever signed them, before their data is read.
    */
   readonly internal?: ReadonlySet<string>;
+  /**
+   * The site and clock a command's `site` and `expiresAt` are checked against, after its
+   * signature (core/identity/command-binding.ts). Undefined skips the check (a caller with no site).
+   */
+  readonly binding?: CommandBinding;
 }
 
 /** Why a command was refused before its type and data were read: who sent it, or how often, or where. */
-export type CommandRefusal = AuthRefusal | 'rate-limited' | 'wrong-subject' | 'forbidden';
+export type CommandRefusal = AuthRefusal | BindingRefusal | 'rate-limited' | 'wrong-subject' | 'forbidden';
 
 /** The command type `subject` carries among an agent's commands (`{ pin: 'compute.job.pin' }`), or null. */
 export function commandTypeOfSubject(subject: string, site: string, agent: string, commands: Readonly<Record<string, string>>): string | null {
@@ -89,6 +95,10 @@ export async function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): P
   const limited = o.admit?.(auth.ok ? auth.principal.keyId : UNAUTHENTICATED);
   if (limited) return { ok: false, reason: limited, code: 'rate-limited' };
   if (!auth.ok) return { ok: false, reason: auth.reason, code: auth.code };
+  if (o.binding) {
+    const bound = checkCommandBinding(json.value as Record<string, unknown>, o.binding);
+    if (!bound.ok) return { ok: false, reason: bound.reason, code: bound.code, problems: [{ path: bound.path, reason: bound.code }] };
+  }
   const cmd = env.value;
   if (o.subjectType !== undefined && cmd.type !== o.subjectType && o.accepts.has(cmd.type)) {
     const where = o.subjectType === null ? `"${msg.subject}" carries no command` : `"${msg.subject}" carries only ${o.subjectType}`;
@@ -105,7 +115,8 @@ export async function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): P
     const unknown = data.problems.some((p) => p.path === 'type' || p.path === 'version');
     return { ok: false, reason: unknown ? `unknown message type "${cmd.type}" v${cmd.version}` : `payload fails the ${cmd.type} v${cmd.version} schema`, problems: data.problems };
   }
-  const { sig: _sig, keyId: _keyId, ...rest } = cmd;
+  // What only the intake checks (who signed, for where, until when) does not reach the agent.
+  const { sig: _sig, keyId: _keyId, site: _site, expiresAt: _expiresAt, ...rest } = cmd;
   return { ok: true, value: { ...rest, data: data.value, principal: auth.principal } };
 }
 

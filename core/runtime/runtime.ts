@@ -20,6 +20,7 @@ import { DeadLetters } from './dead-letter.ts';
 import { commandTypeOfSubject, intakeCommand, intakeEvent, UNAUTHENTICATED } from './intake.ts';
 import { SiteIdentity, type CommandIdentity } from '../identity/site-identity.ts';
 import type { Principal } from '../identity/key-entry.ts';
+import { DEFAULT_COMMAND_LIFETIME_MS, type CommandBinding } from '../identity/command-binding.ts';
 import { Mailbox } from './mailbox.ts';
 import { Relay } from './relay.ts';
 import { EffectsReactor } from './effects-reactor.ts';
@@ -67,6 +68,13 @@ export interface RuntimeOptions {
   readonly commandLimits?: InputLimits;
   /** Per-key token buckets on commands from the bus (default none: a simulation submits in bursts). */
   readonly rateLimit?: RateLimit;
+  /**
+   * Refuse commands from the bus that do not name this site (`site`) or carry an expiry
+   * (`expiresAt`); see core/identity/command-binding.ts. Either field, when a command carries
+   * it, is checked whatever this says. Default false: outside agents written before the fields
+   * existed still get through.
+   */
+  readonly requireBoundCommands?: boolean;
   readonly maxAttempts?: number;
   readonly backoffMs?: number;
   /**
@@ -136,6 +144,8 @@ export class Runtime {
   /** The lockstep loop hands events to the reactor only once the agents' servers are up. */
   private effectsReady: Promise<void> = Promise.resolve();
   private readonly limiter: RateLimiter | undefined;
+  /** What a command's `site` and `expiresAt` are checked against. */
+  private readonly binding: CommandBinding;
   private started = false;
   private stopping = false;
   // Lockstep scheduler state.
@@ -155,6 +165,7 @@ export class Runtime {
     this.dlq = new DeadLetters(o.bus, o.site, o.clock, o.log);
     this.identity = o.identity ?? SiteIdentity.ephemeral(o.keyring, o.clock, o.log);
     this.limiter = o.rateLimit ? new RateLimiter(o.rateLimit) : undefined;
+    this.binding = { site: o.site, now: () => o.clock.now(), require: o.requireBoundCommands ?? false };
     this.store =
       o.store instanceof VerifiedEventStore
         ? o.store
@@ -385,7 +396,7 @@ export class Runtime {
       async (msg) => {
         const limits = this.o.commandLimits ?? DEFAULT_COMMAND_LIMITS;
         const subjectType = commandTypeOfSubject(msg.subject, this.o.site, slot.host.name, names);
-        const result = await intakeCommand(msg, { registry: this.o.registry, identity: this.identity, accepts, limits, subjectType, internal, ...(this.limiter ? { admit: (sender: string) => this.admit(sender) } : {}) });
+        const result = await intakeCommand(msg, { registry: this.o.registry, identity: this.identity, accepts, limits, subjectType, internal, binding: this.binding, ...(this.limiter ? { admit: (sender: string) => this.admit(sender) } : {}) });
         if (!result.ok) {
           // Within the size limit the dead letter keeps the bytes to debug with, except for a
           // sender we could not authenticate or admit: its reason, not a copy of its bytes kept
@@ -450,7 +461,10 @@ export class Runtime {
 
   /** Send a command to an agent over the bus and wait for its outcome. */
   async send(agent: string, name: string, data: unknown, opts: SendOptions = {}): Promise<CommandReply> {
-    const base = this.command(agent, name, data, opts);
+    // Bound to this site, so a copy taken off the bus is refused elsewhere; an expiry only
+    // where the site demands one (a simulated clock may race a command that carries one).
+    const expiry = this.binding.require ? { expiresAt: new Date(this.o.clock.now() + DEFAULT_COMMAND_LIFETIME_MS).toISOString() } : {};
+    const base = { ...this.command(agent, name, data, opts), site: this.o.site, ...expiry };
     const cmd = opts.sign === false ? base : await this.identity.sign(base);
     return this.sendEnvelope(agent, name, cmd, { ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.trace ? { trace: opts.trace } : {}) });
   }

@@ -44,7 +44,15 @@ type signer struct {
 	keyID string
 	party string
 	priv  ed25519.PrivateKey
+	// site and the lifetime bind every signed request to one site and a short time, inside the
+	// signature: a copy taken off the wire is refused at another site and after it expires.
+	site string
+	ttl  time.Duration
 }
+
+// commandLifetime is how long a signed request stays good (the site refuses it after, and
+// refuses one that claims more than 24 h).
+const commandLifetime = 5 * time.Minute
 
 type config struct {
 	url, creds, site, keyPath, schemasDir, assetID, version string
@@ -94,6 +102,7 @@ func main() {
 	if err != nil {
 		fatal("key", err)
 	}
+	s.site, s.ttl = c.site, commandLifetime
 	if *sample {
 		if err := printSample(s, c); err != nil {
 			fatal("sample", err)
@@ -173,11 +182,18 @@ func loadKey(path string) (*signer, error) {
 	return &signer{keyID: k.KeyID, party: k.Party, priv: priv}, nil
 }
 
-// sign sets source and keyId and adds sig: ed25519 over the canonical JSON of the rest.
+// sign sets source, keyId, site and expiresAt and adds sig: ed25519 over the canonical JSON
+// of the rest.
 func (s *signer) sign(msg map[string]interface{}) (map[string]interface{}, error) {
 	delete(msg, "sig")
 	msg["source"] = s.party
 	msg["keyId"] = s.keyID
+	if s.site != "" {
+		msg["site"] = s.site
+	}
+	if s.ttl > 0 {
+		msg["expiresAt"] = time.Now().Add(s.ttl).UTC().Format("2006-01-02T15:04:05.000Z")
+	}
 	c, err := Canonical(msg)
 	if err != nil {
 		return nil, err

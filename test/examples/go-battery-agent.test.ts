@@ -110,6 +110,12 @@ test("the Go agent's signed messages verify with the site's authenticateCommand,
     assert.equal(bad.ok, false);
   }
   const [announce, offer, state] = lines.map((l) => l.message);
+  // Every request is bound to the site (-site, default london) and expires within minutes.
+  for (const { message } of lines) {
+    assert.equal(message['site'], 'london');
+    const ttl = Date.parse(message['expiresAt'] as string) - Date.now();
+    assert.ok(ttl > 60_000 && ttl <= 5 * 60_000, `expiresAt ${String(message['expiresAt'])}`);
+  }
   assert.equal(announce!['name'], 'battery-1');
   assert.deepEqual(announce!['publishes'], ['onsite.battery.state.reported', 'onsite.energy.offered']);
   // The facts it appends are valid against the site's own schemas.
@@ -134,6 +140,7 @@ interface GatewayOptionsLike {
   identity: CommandIdentity;
   clock: Clock;
   log: Logger;
+  requireBoundCommands?: boolean;
 }
 type GatewayModule = { SiteGateway?: new (o: GatewayOptionsLike) => GatewayLike; startGateway?: (o: GatewayOptionsLike) => Promise<GatewayLike> };
 
@@ -241,7 +248,8 @@ test('against a real site on NATS: the Go agent announces, is discoverable, its 
     rt = new Runtime({ site, store, checkpoints: store, bus, clock, ids: new Uuid7Ids(clock, new SeededRandom('go-agent')), registry, keyring, log, identity, delivery: 'independent' });
     rt.add(createComputeAgent({ site: DEFAULT_SITE, planOptions: { inWorker: false, timeLimitS: 10 } }));
     await rt.start();
-    gateway = await startGateway(gatewayModule, { site, bus, store, registry, identity, clock, log });
+    // Strict: the agent's requests must name this site and expire (docs/identity.md).
+    gateway = await startGateway(gatewayModule, { site, bus, store, registry, identity, clock, log, requireBoundCommands: true });
 
     // A job the site may run any time in the next 30 h: on flat fallback signals, as early as it can.
     const firstSlot = Math.ceil((now + 1) / SLOT_MS) * SLOT_MS;

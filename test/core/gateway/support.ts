@@ -22,11 +22,11 @@ export function loadedKey(party: string, role: 'third-party' | 'agent' = 'third-
   return { keyId: k.keyId, party: k.party, role: k.role, publicKey: k.publicKey, privateKey: privateKeyFromSeed(Buffer.from(k.privateKey, 'base64')) };
 }
 
-export async function gatewaySite(seed: string, opts: { queries?: Record<string, GatewayQuery>; rate?: { perSecond: number; burst: number }; readRate?: { perSecond: number; burst: number }; site?: string } = {}) {
+export async function gatewaySite(seed: string, opts: { queries?: Record<string, GatewayQuery>; rate?: { perSecond: number; burst: number }; readRate?: { perSecond: number; burst: number }; site?: string; requireBound?: boolean } = {}) {
   const s = embeddedStack(seed);
   const identity = SiteIdentity.ephemeral(s.keyring, s.clock);
   const registry = cacoRegistry([TestBatteryState]);
-  const gateway = new SiteGateway({ lookupKey: (k) => identity.registry.lookup(k), site: opts.site ?? 'gw', bus: s.bus, store: s.store, registry, identity, clock: s.clock, log: s.log, ...(opts.queries ? { queries: opts.queries } : {}), ...(opts.rate ? { rateLimit: opts.rate } : {}), ...(opts.readRate ? { readRate: opts.readRate } : {}) });
+  const gateway = new SiteGateway({ lookupKey: (k) => identity.registry.lookup(k), site: opts.site ?? 'gw', bus: s.bus, store: s.store, registry, identity, clock: s.clock, log: s.log, ...(opts.queries ? { queries: opts.queries } : {}), ...(opts.rate ? { rateLimit: opts.rate } : {}), ...(opts.readRate ? { readRate: opts.readRate } : {}), ...(opts.requireBound ? { requireBoundCommands: true } : {}) });
   await gateway.start();
   return {
     s,
