@@ -1,5 +1,5 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { ConfigError } from '../core/errors/index.ts';
 import { privateKeyFromSeed, publicKeyFromRaw } from '../core/ledger/index.ts';
 import { SigningKeyFile, type KeyDirectoryEntry } from '../schemas/beckn/index.ts';
@@ -68,8 +68,18 @@ export function parseSigningKeyFile(json: unknown, source = 'signing key file'):
   return key;
 }
 
+/** Read a signing key file; refuses one that others than its owner can read (a private key is not to be shared). */
 export function loadSigningKeyFile(path: string): BecknSigningKey {
   let json: unknown;
+  try {
+    const mode = statSync(path).mode;
+    if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
+      throw new ConfigError(`signing key file ${path}`, `can be read or written by others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
+    }
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError(`signing key file ${path}`, (e as Error).message);
+  }
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {

@@ -178,7 +178,13 @@ function keygenCommand(): Command {
       const keyPath = join(o.out, `${subscriberId}.signing-key.json`);
       const dirPath = join(o.out, `${subscriberId}.keys.json`);
       if (existsSync(keyPath)) throw new UsageError(`${keyPath} exists; remove it or choose another --out`);
-      writeFileSync(keyPath, `${JSON.stringify(signingKeyFile, null, 2)}\n`, { mode: 0o600 });
+      try {
+        // Exclusive: never over a key made meanwhile by another keygen (the check above only names the common case).
+        writeFileSync(keyPath, `${JSON.stringify(signingKeyFile, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`${keyPath} exists; remove it or choose another --out`);
+        throw e;
+      }
       chmodSync(keyPath, 0o600);
       writeFileSync(dirPath, `${JSON.stringify({ format: 'caco-beckn-keys/1', keys: [directoryEntry] }, null, 2)}\n`);
       console.log(`signing key (keep private): ${keyPath}\nkey directory with its public key (give to the other side): ${dirPath}`);

@@ -67,7 +67,7 @@ describe('caco killed mid-negotiation on the cluster', { skip, timeout: 400_000 
     const bpp = newSigningIdentity('dc-crash.example.com', 'k1');
     const bap = newSigningIdentity('bap-crash.example.org', 'k1');
     const bapKey = parseSigningKeyFile(bap.signingKeyFile);
-    writeFileSync(join(dir, 'bpp.signing-key.json'), JSON.stringify(bpp.signingKeyFile));
+    writeFileSync(join(dir, 'bpp.signing-key.json'), JSON.stringify(bpp.signingKeyFile), { mode: 0o600 });
     // The first on_search is held open and never answered: the BPP dies while sending it.
     const received: string[] = [];
     let hold = true;

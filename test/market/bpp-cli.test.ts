@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -38,11 +38,34 @@ test('caco bpp without key files: one line, exit code 2', () => {
   assert.match(bad.stderr, /^caco: --signing-key: file \/nonexistent.json does not exist\n$/);
 });
 
+test('caco bpp refuses a signing key others can read, and keygen never writes over a key', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'caco-bpp-mode-'));
+  try {
+    const keygen = () => spawnSync(process.execPath, ['--import', 'tsx', CLI, 'bpp', 'keygen', 'dc.example.com', '--out', dir], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(keygen().status, 0);
+    const keyPath = join(dir, 'dc.example.com.signing-key.json');
+    const made = readFileSync(keyPath, 'utf8');
+    const again = keygen();
+    assert.equal(again.status, 2);
+    assert.match(again.stderr, /exists; remove it or choose another --out/);
+    assert.equal(readFileSync(keyPath, 'utf8'), made, 'the first key is kept');
+    chmodSync(keyPath, 0o644);
+    writeFileSync(join(dir, 'baps.json'), JSON.stringify({ format: 'caco-beckn-keys/1', keys: [] }));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'bpp', '--signing-key', keyPath, '--key-directory', join(dir, 'baps.json'), '--port', '1', '--data-dir', join(dir, 'var')], { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
+    assert.equal(r.status, 2, r.stderr);
+    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('npm warn'));
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /signing key file .*: can be read or written by others \(mode 644\); chmod 600 it/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('caco bpp: an outside BAP searches with a signed request and gets a signed on_search; an unsigned one gets 401', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'caco-bpp-'));
   const bpp = newSigningIdentity('dc-test.example.com', 'k1');
   const bap = newSigningIdentity('bap-test.example.org', 'k1');
-  writeFileSync(join(dir, 'bpp.signing-key.json'), JSON.stringify(bpp.signingKeyFile));
+  writeFileSync(join(dir, 'bpp.signing-key.json'), JSON.stringify(bpp.signingKeyFile), { mode: 0o600 });
   const bapKey = parseSigningKeyFile(bap.signingKeyFile);
   const bppKeys = new StaticKeyDirectory([bpp.directoryEntry]);
 
