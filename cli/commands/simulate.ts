@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { join, resolve } from 'node:path';
-import { rmSync, existsSync, renameSync } from 'node:fs';
+import { rmSync, existsSync } from 'node:fs';
+import { replaceFolder } from '../replace-folder.ts';
 import cliProgress from 'cli-progress';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { UsageError } from '../errors.ts';
@@ -152,8 +153,7 @@ export function simulateCommand(): Command {
       for (const n of result.notes) console.log(`note: ${n}`);
       await writeReport({ dir: workDir, run, store: result.runtime.store, rows, audit: result.audit, site, fromMs, days, seed: o.seed, jobs: result.inputs.jobs.length, wallMs: result.wallMs, ...(arrivalKw.length ? { baseline: { policy: 'run on arrival', startMs: fromMs, siteKw: Array.from(arrivalKw, (x) => x ?? 0) } } : {}) });
       await result.close();
-      rmSync(finalDir, { recursive: true, force: true });
-      renameSync(workDir, finalDir);
+      replaceFolder(workDir, finalDir);
       if (result.stack.store.kind === 'postgres') {
         // The ledger is in the database, in the run's own schema; keys and anchor are in the run's folder.
         console.log(`report: ${join(finalDir, 'report.html')} (and report.json); ledger: PostgreSQL schema ${(result.stack.store as { schema?: string }).schema ?? '?'} (site ${result.stack.site}); verify with: caco audit verify --store postgres --database-url <url> --site ${result.stack.site} --ledger ${join(finalDir, 'ledger.db')}`);
