@@ -2,6 +2,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sig
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors/errors.ts';
+import { withFileLock } from './file-lock.ts';
 
 /** Raw 32-byte ed25519 keys are wrapped in these fixed DER prefixes for node:crypto. */
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -133,7 +134,7 @@ function readPublicKeys(pubFile: string): Map<string, KeyObject> {
  * A keyring kept in a directory: `keys.json` holds everyone's public keys (safe to share),
  * `private/<agent>.key` the seeds of local agents (mode 0600). Keys are created on first use.
  * keys.json is rewritten whole (a new file renamed over it), with the keys another process on
- * the same directory added meanwhile.
+ * the same directory added meanwhile, under `keys.json.lock` (see file-lock.ts).
  */
 export class FileKeyring extends MemoryKeyring {
   constructor(private readonly dir: string, seed?: string) {
@@ -144,26 +145,37 @@ export class FileKeyring extends MemoryKeyring {
   override signingKey(source: string): KeyObject {
     if (!this.priv.has(source)) {
       const file = `${this.dir}/private/${source}.key`;
-      if (existsSync(file)) {
-        const seed = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
-        if (seed.length !== 32) throw new ConfigError(file, `is not the base64 of a 32-byte ed25519 seed; restore it from a backup (the events "${source}" signed need its key)`);
-        this.addPrivate(source, privateKeyFromSeed(seed));
-      } else {
-        const key = super.signingKey(source);
-        this.persist(source);
-        return key;
+      if (!this.loadPrivate(source, file)) {
+        // One process at a time makes a key and rewrites keys.json: two making the same
+        // party's key would each sign with their own while one file kept the other's, and two
+        // rewriting keys.json at once dropped what the other had just added.
+        withFileLock(`${this.dir}/keys.json`, () => {
+          if (this.loadPrivate(source, file)) return; // made by another process while we waited
+          super.signingKey(source);
+          this.persist(source, file);
+        });
       }
     }
     return super.signingKey(source);
   }
 
-  private persist(source: string): void {
+  /** The private key in `file`, if it exists (written whole by a rename, so never seen half-made). */
+  private loadPrivate(source: string, file: string): boolean {
+    if (!existsSync(file)) return false;
+    const seed = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+    if (seed.length !== 32) throw new ConfigError(file, `is not the base64 of a 32-byte ed25519 seed; restore it from a backup (the events "${source}" signed need its key)`);
+    this.addPrivate(source, privateKeyFromSeed(seed));
+    return true;
+  }
+
+  /** Under the folder's lock: the new private key, then keys.json with the keys others added. */
+  private persist(source: string, file: string): void {
     const key = this.priv.get(source)!;
-    const file = `${this.dir}/private/${source}.key`;
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, rawPrivateSeed(key).toString('base64') + '\n', { mode: 0o600 });
-    chmodSync(file, 0o600);
-    // Keys another keyring on this directory wrote since this one read it are kept.
+    const tmpKey = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmpKey, rawPrivateSeed(key).toString('base64') + '\n', { mode: 0o600 });
+    chmodSync(tmpKey, 0o600);
+    renameSync(tmpKey, file);
     const pubFile = `${this.dir}/keys.json`;
     for (const [name, pub] of readPublicKeys(pubFile)) if (!this.pub.has(name)) this.addPublic(name, pub);
     const tmp = `${pubFile}.${process.pid}.tmp`;

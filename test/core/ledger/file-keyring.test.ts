@@ -1,17 +1,68 @@
+// test-file-timeout: 180
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CacoError } from '../../../core/errors/index.ts';
 import { FileKeyring } from '../../../core/ledger/keyring.ts';
+import { withFileLock } from '../../../core/ledger/file-lock.ts';
+
+const CHILD = fileURLToPath(new URL('../../support/keyring-race-child.ts', import.meta.url));
 
 /**
  * keys.json beside a ledger holds the public keys its signatures are checked with. It comes
  * with a ledger file from someone else, and two processes on one data directory each add
  * their agents' keys to it.
  */
-describe('FileKeyring', { timeout: 30_000 }, () => {
+describe('FileKeyring', { timeout: 150_000 }, () => {
+  test('six processes making keys in one folder at once: every public key is kept, and all sign with the one shared key keys.json holds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caco-keyring-race-'));
+    const kids: ChildProcess[] = [];
+    try {
+      const P = 6, N = 40;
+      const outs = Array.from({ length: P }, (_, i) => {
+        const c = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, `p${i}`, String(N)], { stdio: ['ignore', 'pipe', 'pipe'] });
+        kids.push(c);
+        let out = '', err = '';
+        c.stdout!.on('data', (d: Buffer) => (out += d));
+        c.stderr!.on('data', (d: Buffer) => (err += d));
+        return new Promise<string>((res, rej) => c.on('close', (code) => (code === 0 ? res(out) : rej(new Error(`child ${i} exited ${code}: ${err}`)))));
+      });
+      // Started together, once every child has loaded (tsx takes a second or two each).
+      await new Promise((r) => setTimeout(r, 4000));
+      writeFileSync(join(dir, 'go'), '');
+      const shared = await Promise.all(outs);
+      const keys = (JSON.parse(readFileSync(join(dir, 'keys.json'), 'utf8')) as { keys: Record<string, string> }).keys;
+      assert.equal(Object.keys(keys).length, P * N + 1, 'no public key dropped');
+      assert.deepEqual(new Set(shared), new Set([keys['shared']]), 'every process signs with the shared key keys.json holds');
+      assert.equal(existsSync(join(dir, 'keys.json.lock')), false, 'the lock is released');
+    } finally {
+      for (const c of kids) c.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the key folder lock: a lock left by a dead process is taken over; a live one is waited for, then named', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caco-lock-'));
+    try {
+      const target = join(dir, 'keys.json');
+      writeFileSync(`${target}.lock`, '999999\n');
+      const old = new Date(Date.now() - 60_000);
+      utimesSync(`${target}.lock`, old, old);
+      assert.equal(withFileLock(target, () => 'ran'), 'ran');
+      assert.equal(existsSync(`${target}.lock`), false);
+      writeFileSync(`${target}.lock`, `${process.pid}\n`);
+      const t0 = Date.now();
+      assert.throws(() => withFileLock(target, () => 'ran', { timeoutMs: 200 }), (e: unknown) => e instanceof CacoError && /keys\.json\.lock/.test(e.message) && /held by another process/.test(e.message));
+      assert.ok(Date.now() - t0 >= 200, 'it waited');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('two keyrings on one folder (two processes on one data dir) both keep their public keys in keys.json', () => {
     const dir = mkdtempSync(join(tmpdir(), 'caco-keyring-'));
     try {
