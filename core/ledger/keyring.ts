@@ -149,6 +149,7 @@ export class FileKeyring extends MemoryKeyring {
         // One process at a time makes a key and rewrites keys.json: two making the same
         // party's key would each sign with their own while one file kept the other's, and two
         // rewriting keys.json at once dropped what the other had just added.
+        mkdirSync(this.dir, { recursive: true });
         withFileLock(`${this.dir}/keys.json`, () => {
           if (this.loadPrivate(source, file)) return; // made by another process while we waited
           super.signingKey(source);

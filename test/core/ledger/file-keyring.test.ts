@@ -45,6 +45,17 @@ describe('FileKeyring', { timeout: 150_000 }, () => {
     }
   });
 
+  test('a key folder that does not exist yet is made with the first key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caco-keyring-new-'));
+    try {
+      const k = new FileKeyring(join(dir, 'site', 'keys'));
+      k.sign('grid', new Uint8Array(1));
+      assert.ok(new FileKeyring(join(dir, 'site', 'keys')).publicKey('grid'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('the key folder lock: a lock left by a dead process is taken over; a live one is waited for, then named', () => {
     const dir = mkdtempSync(join(tmpdir(), 'caco-lock-'));
     try {
