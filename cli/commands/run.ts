@@ -20,7 +20,7 @@ export function runCommand(): Command {
   const cmd = new Command('run')
     .description('run the site live on the wall clock: grid agent on live Carbon Intensity and Elexon data, compute agent planning submitted jobs (NATS + JetStream by default)')
     .option('--recorded', 'replay the recorded 2023 data as if current instead of calling the live APIs')
-    .option('--init', 'start a new, empty JetStream ledger where the checkpoints say one was lost (see docs/deployment-security.md)')
+    .option('--init', 'start a new, empty ledger (JetStream, SQLite or PostgreSQL) where the checkpoints say one was lost (see docs/deployment-security.md)')
     .option('--http-port <port>', 'HTTP endpoint for jobs (POST /jobs, GET /jobs/:id) and operations (GET /metrics, GET /health); 0 to disable', '8080')
     .option('--http-host <host>', 'address the HTTP endpoint binds', '127.0.0.1')
     .option('--no-beckn', 'do not host the coordination agent (the Beckn flexibility market)')

@@ -11,6 +11,7 @@ import { FileKeyring, MemoryKeyring, type Keyring } from '../ledger/keyring.ts';
 import { lazySnapshotStore, type SnapshotStore } from '../runtime/snapshot.ts';
 import { createLogger } from '../log/logger.ts';
 import { replicatedLedgerDefect } from '../store/nats-server-defects.ts';
+import type { TableLedger } from '../store/table-ledger-continuity.ts';
 
 /** The bus, store, checkpoints and keyring a configuration asks for, opened and ready. */
 export interface Stack {
@@ -40,10 +41,17 @@ export interface OpenStackOptions {
   /** Fail instead of creating an empty ledger (commands that only read). */
   readonly mustExist?: boolean;
   /**
-   * A site that writes: on JetStream, refuse to open a ledger its checkpoints do not belong
-   * to (core/store/ledger-continuity.ts); `init: true` starts a new one explicitly.
+   * A site that writes: refuse to open a ledger its checkpoints do not belong to
+   * (core/store/ledger-continuity.ts for JetStream, table-ledger-continuity.ts for SQLite and
+   * PostgreSQL); `init: true` starts a new one explicitly.
    */
   readonly ledgerContinuity?: { readonly init: boolean };
+}
+
+/** The start-up check of a table ledger (loaded only by the sites that run it). */
+async function checkTableLedger(store: TableLedger, site: string, where: string, o: { readonly init: boolean }): Promise<void> {
+  const { checkTableLedgerContinuity } = await import('../store/table-ledger-continuity.ts');
+  await checkTableLedgerContinuity(store, site, where, o);
 }
 
 function creds(config: CacoConfig): { credentials?: string } {
@@ -112,6 +120,7 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
       const pg = await PostgresEventStore.open({ connectionString: url, schema: ledgerSchemaFor(site), keyring, ...(opts.mustExist ? { mustExist: true } : {}) });
       closers.push(() => pg.close());
       store = pg;
+      if (opts.ledgerContinuity) await checkTableLedger(pg, site, `PostgreSQL schema ${ledgerSchemaFor(site)}`, opts.ledgerContinuity);
       anchorFile = opts.sqlitePath ? join(dirname(opts.sqlitePath), 'anchor.jsonl') : join(siteDir(config), 'anchor.jsonl');
     } else if (config.store === 'jetstream') {
       const { JetStreamEventStore } = await import('../store/jetstream-store.ts');
@@ -161,6 +170,7 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
       const sq = new SqliteEventStore(opts.mustExist ? { path, keyring, readOnly: true } : { path, keyring, signing: 'auto' });
       closers.push(() => sq.close());
       store = sq;
+      if (opts.ledgerContinuity && !opts.mustExist) await checkTableLedger(sq, site, `the ledger ${path}`, opts.ledgerContinuity);
       if (!opts.mustExist) {
         const snaps = lazySnapshotStore(async () => new (await import('../store/sqlite-snapshots.ts')).SqliteSnapshotStore(path));
         closers.push(() => snaps.close());

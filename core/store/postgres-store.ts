@@ -481,6 +481,12 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     return r.rows[0] ? Number(r.rows[0].position) : 0;
   }
 
+  /** Every checkpoint above 0, by name (the start-up check of table-ledger-continuity.ts). */
+  async listCheckpoints(): Promise<Array<{ key: string; position: number }>> {
+    const r = await this.pool.query<{ key: string; position: string }>(`SELECT name AS key, position FROM ${this.schema}.checkpoints WHERE position > 0 ORDER BY name`);
+    return r.rows.map((x) => ({ key: x.key, position: Number(x.position) }));
+  }
+
   async put(name: string, position: number): Promise<void> {
     await this.pool.query(`INSERT INTO ${this.schema}.checkpoints (name, position) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET position = excluded.position`, [name, position]);
   }

@@ -752,6 +752,12 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     this.stmts.cpPut.run(name, position);
   }
 
+  /** Every checkpoint above 0, by name (the start-up check of table-ledger-continuity.ts). */
+  async listCheckpoints(): Promise<Array<{ key: string; position: number }>> {
+    if (this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'checkpoints'").get() === undefined) return [];
+    return this.db.prepare<[], { key: string; position: number }>('SELECT name AS key, position FROM checkpoints WHERE position > 0 ORDER BY name').all();
+  }
+
   async quarantine(r: QuarantineRecord): Promise<void> {
     this.refuseIfReadOnly();
     this.stmts.qPut.run(r.position, JSON.stringify(r));
