@@ -46,6 +46,8 @@ export interface BuildSiteParams {
     readonly planOptions?: PlanOptions;
     /** Predict the runtime of a job submitted without one with the runtime model (live sites). */
     readonly runtimeModel: boolean;
+    /** Jobs not yet done one third party may have open (default the compute agent's). */
+    readonly maxOpenJobsPerParty?: number;
   };
   readonly market: SiteMarket;
 }
@@ -78,6 +80,7 @@ export async function buildSite(p: BuildSiteParams): Promise<SiteAgents> {
       site: p.site,
       ...(p.compute.planOptions ? { planOptions: p.compute.planOptions } : {}),
       ...(predictRuntime ? { predictRuntime } : {}),
+      ...(p.compute.maxOpenJobsPerParty !== undefined ? { maxOpenJobsPerParty: p.compute.maxOpenJobsPerParty } : {}),
     }),
   );
   let close = async (): Promise<void> => undefined;

@@ -25,7 +25,20 @@ export interface ComputeAgentDeps {
   readonly initialSocKwh?: number;
   /** Called with each plan (for benchmarks and the dashboard); not part of the ledger. */
   readonly onPlan?: (plan: PlanResult) => void;
+  /**
+   * How many jobs not yet done one third party (a key of role `third-party`) may have at this
+   * site; a submission past it is refused. The site's own parties are not limited. Default
+   * DEFAULT_MAX_OPEN_JOBS_PER_PARTY.
+   */
+  readonly maxOpenJobsPerParty?: number;
 }
+
+/**
+ * Every open job is in every re-plan (HiGHS, every half-hour and on each order), so one
+ * outside submitter must not be able to grow the plan without bound: a thousand is far more
+ * than a tenant runs at once, and far fewer than would slow the planner for everyone.
+ */
+export const DEFAULT_MAX_OPEN_JOBS_PER_PARTY = 1_000;
 
 export type ComputeAgent = AgentDefinition<ComputeState, ComputeIn, ComputeOut, ComputeCmd>;
 
@@ -52,6 +65,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
     flexWindows: deps.flexWindows ?? DEFAULT_FLEX_WINDOWS,
     planner,
     log: ctx.log,
+    maxOpenJobsPerParty: deps.maxOpenJobsPerParty ?? DEFAULT_MAX_OPEN_JOBS_PER_PARTY,
   });
 
   return defineAgent<ComputeState, ComputeIn, ComputeOut, ComputeCmd>({

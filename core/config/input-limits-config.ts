@@ -11,6 +11,8 @@ export interface InputLimitsConfig {
   readonly httpRate: RateLimit | undefined;
   /** Refuse commands and gateway requests that do not name this site or carry an expiry (core/identity/command-binding.ts). */
   readonly requireBoundCommands: boolean;
+  /** Jobs not yet done one third party may have open at the site (the compute agent's maxOpenJobsPerParty). */
+  readonly maxOpenJobsPerParty: number;
 }
 
 export const DEFAULT_INPUT_LIMITS: InputLimitsConfig = {
@@ -18,6 +20,7 @@ export const DEFAULT_INPUT_LIMITS: InputLimitsConfig = {
   commandRate: { perSecond: 50, burst: 100 },
   httpRate: { perSecond: 20, burst: 40 },
   requireBoundCommands: false,
+  maxOpenJobsPerParty: 1_000,
 };
 
 function whole(name: string, raw: string, min: number, max: number): number {
@@ -47,7 +50,8 @@ function yesNo(name: string, raw: string): boolean {
  * From the environment: `CACO_COMMAND_MAX_BYTES` (default 65536), `CACO_COMMAND_MAX_DEPTH`
  * (32), `CACO_COMMAND_RATE` (per signing key, `50:100` = 50 a second, bursts of 100; `off`) and
  * `CACO_HTTP_RATE` (per client address, `20:40`) and `CACO_REQUIRE_BOUND_COMMANDS` (`1`: refuse
- * commands that do not name the site or carry an expiry; default `0`). A bad value names the variable.
+ * commands that do not name the site or carry an expiry; default `0`) and
+ * `CACO_MAX_OPEN_JOBS_PER_PARTY` (1000). A bad value names the variable.
  */
 export function inputLimitsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): InputLimitsConfig {
   const get = (k: string) => (env[k] === undefined || env[k] === '' ? undefined : env[k]);
@@ -56,6 +60,7 @@ export function inputLimitsFromEnv(env: Readonly<Record<string, string | undefin
   const commandRate = get('CACO_COMMAND_RATE');
   const httpRate = get('CACO_HTTP_RATE');
   const requireBound = get('CACO_REQUIRE_BOUND_COMMANDS');
+  const maxOpenJobs = get('CACO_MAX_OPEN_JOBS_PER_PARTY');
   return {
     commandLimits: {
       // NATS refuses messages above its max_payload (1 MB by default) anyway.
@@ -65,5 +70,6 @@ export function inputLimitsFromEnv(env: Readonly<Record<string, string | undefin
     commandRate: commandRate ? rate('CACO_COMMAND_RATE', commandRate) : DEFAULT_INPUT_LIMITS.commandRate,
     httpRate: httpRate ? rate('CACO_HTTP_RATE', httpRate) : DEFAULT_INPUT_LIMITS.httpRate,
     requireBoundCommands: requireBound ? yesNo('CACO_REQUIRE_BOUND_COMMANDS', requireBound) : DEFAULT_INPUT_LIMITS.requireBoundCommands,
+    maxOpenJobsPerParty: maxOpenJobs ? whole('CACO_MAX_OPEN_JOBS_PER_PARTY', maxOpenJobs, 1, 1_000_000) : DEFAULT_INPUT_LIMITS.maxOpenJobsPerParty,
   };
 }

@@ -18,4 +18,6 @@ export interface ComputeDeciderDeps {
   readonly flexWindows: FlexWindowOptions;
   readonly planner: SitePlanner;
   readonly log: Logger;
+  /** How many jobs not yet done one third party may have (see decideSubmit). */
+  readonly maxOpenJobsPerParty: number;
 }

@@ -19,16 +19,29 @@ export interface Submission {
   readonly nowMs: number;
 }
 
+/** Jobs of `party` not yet done. */
+function openJobsOf(s: ComputeState, party: string): number {
+  let n = 0;
+  for (const id of s.active) if (s.jobs.get(id)?.submittedBy?.party === party) n++;
+  return n;
+}
+
 /**
  * A job submitted: refused on the intake stream with each problem's field named, or accepted
  * with its power and runtime resolved (from GPUs, from the runtime model) and given a
  * provisional place at once, in a new stream of its own.
  */
-export async function decideSubmit(deps: Pick<ComputeDeciderDeps, 'site' | 'predictRuntime'>, s: ComputeState, input: Submission): Promise<Decision<ComputeOut>[]> {
+export async function decideSubmit(deps: Pick<ComputeDeciderDeps, 'site' | 'predictRuntime' | 'maxOpenJobsPerParty'>, s: ComputeState, input: Submission): Promise<Decision<ComputeOut>[]> {
   const { data: d, by } = input;
   const site = deps.site;
   if (!STREAM_NAME.test(`job-${d.jobId}`)) return refuse(d.jobId, [{ field: 'jobId', reason: 'use letters, digits, "_", ":" and "-" only (1 to 128 characters)' }]);
   if (s.jobs.has(d.jobId)) return refuse(d.jobId, [{ field: 'jobId', reason: 'a job with this id was already submitted' }]);
+  if (by?.role === 'third-party') {
+    const open = openJobsOf(s, by.party);
+    if (open >= deps.maxOpenJobsPerParty) {
+      return refuse(d.jobId, [{ field: 'source', reason: `party "${by.party.slice(0, 64)}" has ${open} jobs not yet done, the most one third party may have open here (maxOpenJobsPerParty); submit more as they finish` }]);
+    }
+  }
   const problems: JobProblem[] = [];
   const powerKw = d.powerKw ?? (d.gpuCount !== undefined ? d.gpuCount * site.perGpuKw : undefined);
   if (powerKw === undefined) problems.push({ field: 'powerKw', reason: 'give powerKw or gpuCount' });
