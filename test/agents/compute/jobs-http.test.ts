@@ -46,6 +46,13 @@ test('jobs arrive over HTTP: accepted, rejected with field and reason, malformed
   const impostor = await postRaw(signWithKey({ ...envelope({ ...job, jobId: 'h4' }) }, { ...key, party: 'compute' }));
   assert.equal(impostor.status, 403, 'a source other than the key\'s party is forbidden');
   assert.match((impostor.body['error'] as { reason: string }).reason, /source "compute" does not match key/);
+  // Signed for another site, or expired by the site's clock: forbidden, like a bad signature.
+  const elsewhere = await postRaw(signWithKey({ ...envelope({ ...job, jobId: 'h5' }), site: 'elsewhere' }, key));
+  assert.equal(elsewhere.status, 403);
+  assert.match((elsewhere.body['error'] as { reason: string }).reason, /^wrong site/);
+  const late = await postRaw(signWithKey({ ...envelope({ ...job, jobId: 'h6' }), site: 't', expiresAt: new Date(s.clock.now() - 1000).toISOString() }, key));
+  assert.equal(late.status, 403);
+  assert.match((late.body['error'] as { reason: string }).reason, /^expired/);
   const submitted = rt.host('compute')!.state as { jobs: Map<string, { submittedBy: unknown }> };
   assert.deepEqual(submitted.jobs.get('h1')?.submittedBy, { keyId: kf.keyId, party: 'customer-a', role: 'third-party' });
   const explained = await (await fetch(`http://127.0.0.1:${port}/jobs/h1`)).json() as { found: boolean; steps: unknown[] };
