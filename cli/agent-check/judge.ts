@@ -63,6 +63,15 @@ export function judge(o: Observations): Report {
   points.push(point('signature verifies (RFC 8785 canonical JSON, ed25519, base64)', refused(['bad-signature']), 'every signature verified'));
   points.push(point('source is the key\'s party, name is source', refused(['source-mismatch']), `acted as "${o.agent}"`));
 
+  // Bound to this site and a short time: optional at a default site, so missing is advice,
+  // but a refusal for them is a mistake.
+  const bindName = 'bound to the site and a short time ("site" and "expiresAt" on every signed request)';
+  const bindRefused = refused(['wrong-site', 'expired', 'unbound']);
+  const unbound = signed.filter((r) => r.body !== undefined && (r.body['site'] === undefined || r.body['expiresAt'] === undefined));
+  if (bindRefused.length) points.push({ name: bindName, verdict: 'fail', details: bindRefused });
+  else if (unbound.length) points.push({ name: bindName, verdict: 'info', details: [`${unbound.length} of ${signed.length} signed request(s) without "site" and "expiresAt": copies could be replayed at another site that knows the key, and a site with CACO_REQUIRE_BOUND_COMMANDS=1 refuses them (docs/external-agent.md, section 2)`] });
+  else if (signed.length) points.push({ name: bindName, verdict: 'pass', details: [`every signed request names site "${o.site}" and expires`] });
+
   const announces = o.requests.filter((r) => r.kind === 'announce');
   const goodAnnounce = announces.find((r) => r.reply?.ok);
   const beforeAnnounce = refused(['not-announced']);

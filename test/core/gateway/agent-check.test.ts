@@ -27,6 +27,19 @@ test('an agent that never shows up fails "announced"', () => {
   assert.match(renderReport({ agent: 'ghost', site: 'check', requests: [], strays: [], discoverable: false }, r), /FAIL {2}announced itself on the gateway\n {8}it never sent an announcement on caco\.check\.gw\.announce/);
 });
 
+test('requests bound to the site and a short time pass; missing is advice; refused for them fails', () => {
+  const reply = { ok: true };
+  const req = (body: Record<string, unknown>, r: { ok: boolean; error?: { code: string; field: string; reason: string } } = reply) => ({ kind: 'append' as const, subject: 'caco.check.gw.append', body: { id: 'f1', source: 'acme', keyId: 'k', sig: 's', ...body }, reply: r });
+  const bindingPoint = (requests: ReturnType<typeof req>[]) => judge({ agent: 'acme', site: 'check', requests, strays: [], discoverable: false }).points.find((p) => p.name.startsWith('bound to the site'));
+  assert.equal(bindingPoint([req({ site: 'check', expiresAt: '2026-12-05T10:00:00Z' })])?.verdict, 'pass');
+  const advice = bindingPoint([req({ site: 'check', expiresAt: '2026-12-05T10:00:00Z' }), req({})]);
+  assert.equal(advice?.verdict, 'info');
+  assert.match(advice!.details[0]!, /^1 of 2 signed request\(s\) without "site" and "expiresAt"/);
+  const refused = bindingPoint([req({ site: 'elsewhere' }, { ok: false, error: { code: 'wrong-site', field: 'site', reason: 'wrong site: the command is for site "elsewhere"; this is site "check"' } })]);
+  assert.equal(refused?.verdict, 'fail');
+  assert.match(refused!.details[0]!, /wrong site/);
+});
+
 test('caco agent check: a faulty agent is caught on each mistake; a correct one passes', async (t) => {
   if (!needsNats(t)) return;
   const lines: string[] = [];
@@ -54,4 +67,6 @@ test('caco agent check: a faulty agent is caught on each mistake; a correct one 
   assert.equal(good.report.ok, true, `${goodText}\n${lines.join('\n')}`);
   assert.match(goodText, /re-sent id .* after a lost reply and got the same position \(duplicate: true\)/);
   assert.match(goodText, /1 command\(s\), 1 accepted/);
+  assert.match(goodText, /ok {4}bound to the site and a short time/);
+  assert.equal(verdict('bound to the site')?.verdict, 'info', text);
 });
