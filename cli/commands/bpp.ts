@@ -76,7 +76,7 @@ export function bppCommand(): Command {
     .option('--host <host>', 'address the BPP binds', '127.0.0.1')
     .option('--public-uri <uri>', 'bpp_uri sent in callbacks, the base of POST <uri>/<action> (default http://<host>:<port>/beckn)')
     .option('--recorded', 'replay the recorded 2023 grid data as if current instead of calling the live APIs')
-    .option('--init', 'start a new, empty JetStream ledger where the checkpoints say one was lost (see docs/deployment-security.md)')
+    .option('--init', 'start a new, empty ledger (JetStream, SQLite or PostgreSQL) where the checkpoints say one was lost (see docs/deployment-security.md)')
     .option('--domain <code>', 'Beckn context.domain served', DEFAULT_DOMAIN)
     .option('--margin <gbp-per-mwh>', '£/MWh added to the marginal cost of shedding load', '30')
     .option('--sell-share <fraction>', 'share of the sheddable load put on sale', '0.5')
