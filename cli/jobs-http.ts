@@ -41,12 +41,15 @@ function describeValue(v: unknown): string {
 /**
  * HTTP status for a command the runtime refused: 401 without a signature, 403 with one that
  * is not good enough (or good for another site, or no longer), 429 past the sending key's
- * rate limit, 400 for the rest (schema, a binding the site requires and the command lacks).
+ * rate limit, 422 refused by the agent without a record, 400 for the rest (schema, a binding
+ * the site requires and the command lacks).
  */
 function statusOf(code: string | undefined): number {
   if (code === 'unsigned') return 401;
   if (code === 'unknown-key' || code === 'revoked-key' || code === 'bad-signature' || code === 'source-mismatch' || code === 'wrong-site' || code === 'expired') return 403;
   if (code === 'rate-limited') return 429;
+  // Refused by the agent, like a recorded rejection, but past the sender's rate of recorded ones.
+  if (code === 'refused') return 422;
   return 400;
 }
 

@@ -1,4 +1,5 @@
-import { defineAgent, type AgentContext, type AgentDefinition } from '../../core/runtime/index.ts';
+import { defineAgent, type AgentContext, type AgentDefinition, type Decision, type RateLimit } from '../../core/runtime/index.ts';
+import { RejectionRecords } from './rejection-records.ts';
 import type { SiteConfig } from './jobs/index.ts';
 import type { PlanOptions, PlanResult } from './planner/index.ts';
 import { DEFAULT_FLEX_WINDOWS, type FlexWindowOptions } from './flex-windows.ts';
@@ -31,6 +32,8 @@ export interface ComputeAgentDeps {
    * DEFAULT_MAX_OPEN_JOBS_PER_PARTY.
    */
   readonly maxOpenJobsPerParty?: number;
+  /** How many refused commands of one third party are recorded (default DEFAULT_REJECTION_RECORDS; see rejection-records.ts). */
+  readonly rejectionRecords?: RateLimit;
 }
 
 /**
@@ -59,6 +62,8 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
   const initialSoc = deps.initialSocKwh ?? site.battery.energyKwh * 0.5;
   const planner = new SitePlanner(deps.planOptions ?? {}, deps.onPlan);
   const ticks = new TickSchedule();
+  // In memory, like the command rate: how many refusals each third party has had recorded lately.
+  const rejections = new RejectionRecords(deps.rejectionRecords);
   const deciderDeps = (ctx: AgentContext): ComputeDeciderDeps => ({
     site,
     ...(deps.predictRuntime ? { predictRuntime: deps.predictRuntime } : {}),
@@ -97,18 +102,23 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
           return decideTick(deciderDeps(ctx), state, input.atMs);
         case 'command': {
           const c = input.command;
+          let decided: Decision<ComputeOut>[];
           switch (c.type) {
             case 'compute.job.submit':
-              return decideSubmit(deciderDeps(ctx), state, { data: c.data, by: c.principal, nowMs: ctx.now() });
+              decided = await decideSubmit(deciderDeps(ctx), state, { data: c.data, by: c.principal, nowMs: ctx.now() });
+              break;
             case 'compute.job.pin':
-              return decidePin(state, { data: c.data, by: c.principal });
+              decided = decidePin(state, { data: c.data, by: c.principal });
+              break;
             case 'compute.job.release':
-              return decideRelease(state, { data: c.data, by: c.principal });
+              decided = decideRelease(state, { data: c.data, by: c.principal });
+              break;
             default: {
               const _never: never = c;
               return [];
             }
           }
+          return rejections.admit(decided, c.principal, ctx.now());
         }
         case 'event': {
           // Only what `subscriptions` lets through arrives here; the rest is observed (evolved) only.

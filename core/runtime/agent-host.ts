@@ -7,7 +7,7 @@ import type { CheckpointStore, EventStore } from '../store/event-store.ts';
 import { derivedUuid7, type IdGenerator } from '../ids/ids.ts';
 import type { MessageRegistry } from '../../schemas/index.ts';
 import { subjectMatches } from '../bus/subject.ts';
-import type { AgentContext, AgentDefinition, AgentInput, Decision } from './agent.ts';
+import { CommandRefused, type AgentContext, type AgentDefinition, type AgentInput, type Decision } from './agent.ts';
 import type { Keyring } from '../ledger/keyring.ts';
 import { hashEvent } from '../ledger/seal.ts';
 import { VerifiedEventStore } from '../store/verified-store.ts';
@@ -55,6 +55,8 @@ export interface HandleOutcome {
   readonly events: ReadonlyArray<Envelope>;
   readonly duplicate: boolean;
   readonly error?: string;
+  /** The agent refused the command without recording it (CommandRefused). */
+  readonly refused?: { readonly reason: string; readonly problems: ReadonlyArray<{ readonly path: string; readonly reason: string }> };
 }
 
 const CHECKPOINT_EVERY = 200;
@@ -334,6 +336,9 @@ export class AgentHost<S> {
         this.handled.add(input.id);
         return { events, duplicate: false };
       } catch (err) {
+        // An answer, not a failure: not retried, not dead-lettered, and not marked handled
+        // (nothing of it is on the ledger, so the same command sent later is decided afresh).
+        if (err instanceof CommandRefused && input.kind === 'command') return { events: [], duplicate: false, refused: { reason: err.message, problems: err.problems } };
         lastError = err;
         const log = this.log.child({ type: inputType(input), correlationId: input.correlationId });
         if (err instanceof ConcurrencyError) {

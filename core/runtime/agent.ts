@@ -4,6 +4,7 @@ import type { ExpectedRevision } from '../store/event-store.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Principal } from '../identity/key-entry.ts';
 import type { SnapshotOptions } from './snapshot.ts';
+import { CacoError } from '../errors/errors.ts';
 
 /**
  * The Promise-based agent API. A third party writes an agent as a plain object: no Effect,
@@ -55,6 +56,22 @@ export function eventOf<const D extends MessageDef>(def: D, data: DataOf<D>): Ev
 }
 
 /** What a decider returns: events for one stream, appended atomically. */
+/**
+ * Thrown by `decide` to answer a command with a refusal that is not recorded on the ledger:
+ * nothing is appended, nothing is retried, and the sender gets `code: "refused"` with the
+ * problems. For admission (how much a sender may have recorded), like the command rate; a
+ * refusal worth auditing is an event instead.
+ */
+export class CommandRefused extends CacoError {
+  override readonly _tag = 'CommandRefused';
+  constructor(
+    reason: string,
+    readonly problems: ReadonlyArray<{ readonly path: string; readonly reason: string }> = [],
+  ) {
+    super(reason);
+  }
+}
+
 export interface Decision<Out extends Message = Message> {
   readonly stream: string;
   /** Defaults to 'any'. */

@@ -105,6 +105,13 @@ export type CommandReply =
   | { readonly ok: true; readonly duplicate: boolean; readonly events: ReadonlyArray<{ id: string; type: string; stream: string; revision: number; position: number; data: unknown }> }
   | { readonly ok: false; readonly error: { readonly reason: string; readonly problems?: ReadonlyArray<{ path: string; reason: string }>; readonly code?: string } };
 
+/** What a command's sender is told of how it was handled. */
+function replyOf(o: HandleOutcome): CommandReply {
+  if (o.refused) return { ok: false, error: { reason: o.refused.reason, code: 'refused', ...(o.refused.problems.length ? { problems: o.refused.problems } : {}) } };
+  if (o.error) return { ok: false, error: { reason: o.error } };
+  return { ok: true, duplicate: o.duplicate, events: o.events.map((e) => ({ id: e.id, type: e.type, stream: e.stream, revision: e.revision, position: e.position, data: e.data })) };
+}
+
 export interface SendOptions {
   readonly source?: string;
   readonly correlationId?: string;
@@ -416,9 +423,7 @@ export class Runtime {
         void this.submit(slot, input).then((outcome) =>
           this.reply(
             msg,
-            outcome.error
-              ? { ok: false, error: { reason: outcome.error } }
-              : { ok: true, duplicate: outcome.duplicate, events: outcome.events.map((e) => ({ id: e.id, type: e.type, stream: e.stream, revision: e.revision, position: e.position, data: e.data })) },
+            replyOf(outcome),
           ),
         );
       },
@@ -504,7 +509,7 @@ export class Runtime {
     const cmd: CommandMessage = { ...draft, data: decoded.value, ...(opts.principal ? { principal: opts.principal } : {}) };
     const outcome = this.submit(slot, { kind: 'command', id: cmd.id, correlationId: cmd.correlationId, command: cmd }).then(
       (o): CommandReply =>
-        o.error ? { ok: false, error: { reason: o.error } } : { ok: true, duplicate: o.duplicate, events: o.events.map((e) => ({ id: e.id, type: e.type, stream: e.stream, revision: e.revision, position: e.position, data: e.data })) },
+        replyOf(o),
     );
     return { accepted: true, outcome };
   }

@@ -13,7 +13,7 @@ test('jobs arrive over HTTP: accepted, rejected with field and reason, malformed
   const s = embeddedStack('http');
   const identity = SiteIdentity.ephemeral(s.keyring, s.clock);
   const rt = new Runtime({ ...s, site: 't', checkpoints: s.store, registry: cacoRegistry(), delivery: 'lockstep', identity });
-  rt.add(createComputeAgent({ site: DEFAULT_SITE, planOptions: { inWorker: false } }));
+  rt.add(createComputeAgent({ site: DEFAULT_SITE, planOptions: { inWorker: false }, rejectionRecords: { perSecond: 0.001, burst: 2 } }));
   await rt.start();
   const app = await startJobsHttp(rt, s.store, 0);
   const port = (app.server.address() as { port: number }).port;
@@ -40,6 +40,11 @@ test('jobs arrive over HTTP: accepted, rejected with field and reason, malformed
   assert.ok(((malformed.body['error'] as { problems: Array<{ path: string }> }).problems ?? []).some((p) => p.path === 'data.class'));
   const dup = await post(job);
   assert.equal(dup.status, 422, 'the same job id twice is refused');
+  // A third refusal within the burst of 2 recorded ones: still 422 with its problems, not recorded.
+  const unrecorded = await post({ ...job, jobId: 'h7', gpuCount: 100000 });
+  assert.equal(unrecorded.status, 422);
+  assert.equal((unrecorded.body['error'] as { code: string }).code, 'refused');
+  assert.equal((unrecorded.body['error'] as { problems: Array<{ path: string }> }).problems[0]?.path, 'powerKw');
   const unsigned = await postRaw(job);
   assert.equal(unsigned.status, 401);
   assert.match((unsigned.body['error'] as { reason: string }).reason, /^unsigned/);
