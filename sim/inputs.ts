@@ -20,10 +20,18 @@ export interface SimulationInputs {
   readonly dropped: number;
 }
 
-/** A data file given on the command line must exist and be a file (a folder or a device is not read). */
+/**
+ * The largest data file read: each is read whole into one string (V8 refuses strings past
+ * ~512 MB with an error that names no file). A real year of half-hours is a few MB.
+ */
+export const MAX_INPUT_FILE_BYTES = 256 * 1024 * 1024;
+
+/** A data file given on the command line must exist and be a file (a folder or a device is not read), and not too big to read whole. */
 function checkFile(what: string, path: string): void {
   if (!existsSync(path)) throw new UsageError(`${what}: file ${path} does not exist`);
-  if (!statSync(path).isFile()) throw new UsageError(`${what}: ${path} is not a file; give the path of a CSV file`);
+  const st = statSync(path);
+  if (!st.isFile()) throw new UsageError(`${what}: ${path} is not a file; give the path of a CSV file`);
+  if (st.size > MAX_INPUT_FILE_BYTES) throw new UsageError(`${what}: ${path} is ${(st.size / 2 ** 20).toFixed(0)} MiB; input files are read whole, at most ${MAX_INPUT_FILE_BYTES / 2 ** 20} MiB: cut it to the period you simulate`);
 }
 
 function load<R>(fn: () => { rows: R[]; dropped: unknown[] }, what: string, path: string | undefined): { rows: R[]; dropped: unknown[] } {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,6 +25,10 @@ test('bad input to caco simulate: one line naming the problem and the fix, exit 
   const dir = mkdtempSync(join(tmpdir(), 'caco-cli-data-'));
   const badCsv = join(dir, 'carbon.csv');
   writeFileSync(badCsv, 'when,grams\n2023-07-01T00:00Z,100\n');
+  // 300 MiB, sparse: too big to read whole, refused before a byte is read.
+  const hugeCsv = join(dir, 'huge.csv');
+  writeFileSync(hugeCsv, '');
+  truncateSync(hugeCsv, 300 * 2 ** 20);
   const cases: Array<[string[], RegExp, Record<string, string>?]> = [
     [['simulate', '--frobnicate'], /unknown option '--frobnicate'/],
     [['simulate', '--from', '2019-01-01', '--out', out], /--from 2019-01-01.*the data covers 2023-01-0\d to 2023-(09|10)-\d\d.*choose --from between/],
@@ -35,6 +39,7 @@ test('bad input to caco simulate: one line naming the problem and the fix, exit 
     [['simulate', '--carbon', dir, '--out', out], /--carbon: .* is not a file/],
     [['simulate', '--prices', dir, '--out', out], /--prices: .* is not a file/],
     [['simulate', '--jobs', dir, '--out', out], /--jobs: .* is not a file/],
+    [['simulate', '--jobs', hugeCsv, '--out', out], /--jobs: .*huge\.csv is 300 MiB; input files are read whole, at most 256 MiB/],
     [['simulate', '--bus', 'nats', '--nats-url', 'nats://127.0.0.1:1', '--out', out], /cannot connect to NATS at nats:\/\/127\.0\.0\.1:1: connection refused.*set NATS_URL/],
     [['simulate', '--out', out], /CACO_BUS: "kafka" is not allowed; use one of: memory, nats/, { CACO_BUS: 'kafka' }],
   ];
