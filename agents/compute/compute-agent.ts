@@ -118,7 +118,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
               return [];
             }
           }
-          return rejections.admit(decided, c.principal, ctx.now());
+          return rejections.admit(decided, c.principal, ctx.now(), ctx.log);
         }
         case 'event': {
           // Only what `subscriptions` lets through arrives here; the rest is observed (evolved) only.

@@ -1,5 +1,6 @@
 import { CommandRefused, RateLimiter, type Decision, type RateLimit } from '../../core/runtime/index.ts';
 import type { Principal } from '../../core/identity/index.ts';
+import type { Logger } from '../../core/log/index.ts';
 import type { ComputeOut } from './messages.ts';
 import { JobRejected } from '../../schemas/index.ts';
 
@@ -16,6 +17,8 @@ const REJECTED = JobRejected.type;
 
 export class RejectionRecords {
   private readonly limiter: RateLimiter;
+  /** Parties whose refusals are going unrecorded now: logged once when it starts, forgotten when one is recorded again. */
+  private readonly unrecorded = new Set<string>();
 
   constructor(readonly limit: RateLimit = DEFAULT_REJECTION_RECORDS) {
     this.limiter = new RateLimiter(limit);
@@ -25,7 +28,7 @@ export class RejectionRecords {
    * The decisions to record for a command of `by` at `nowMs`: as they are, unless they only
    * refuse it and `by`, a third party, is past its rate; then CommandRefused is thrown.
    */
-  admit(decisions: Decision<ComputeOut>[], by: Principal | undefined, nowMs: number): Decision<ComputeOut>[] {
+  admit(decisions: Decision<ComputeOut>[], by: Principal | undefined, nowMs: number, log?: Pick<Logger, 'warn'>): Decision<ComputeOut>[] {
     if (by?.role !== 'third-party') return decisions;
     const events = decisions.flatMap((d) => d.events);
     const problems: Array<{ path: string; reason: string }> = [];
@@ -35,7 +38,15 @@ export class RejectionRecords {
     }
     if (events.length === 0) return decisions;
     const d = this.limiter.take(by.party, nowMs, `party "${by.party.slice(0, 64)}"`);
-    if (d.ok) return decisions;
+    if (d.ok) {
+      this.unrecorded.delete(by.party);
+      return decisions;
+    }
+    // The operator hears of it once per spell, not once per refusal (that would be the flood again, in the log).
+    if (!this.unrecorded.has(by.party) && this.unrecorded.size < (this.limit.maxSources ?? 10_000)) {
+      this.unrecorded.add(by.party);
+      log?.warn({ party: by.party, keyId: by.keyId }, 'refused commands of this party past its rate: answered, not recorded');
+    }
     throw new CommandRefused(`refused: ${problems.map((p) => `${p.path}: ${p.reason}`).join('; ').slice(0, 512)} (not recorded: party "${by.party.slice(0, 64)}" has had ${this.limit.burst} refusals recorded, then ${this.limit.perSecond} a second; retry in ${d.retryAfterMs} ms once fixed)`, problems);
   }
 }

@@ -10,6 +10,9 @@ import { newKeyFile, SiteIdentity, signWithKey, type LoadedKey } from '../../../
 import { privateKeyFromSeed } from '../../../core/ledger/keyring.ts';
 import { advanceAndSettle } from '../../../sim/clock-driver.ts';
 import type { Envelope } from '../../../core/envelope/envelope.ts';
+import { CommandRefused, eventOf } from '../../../core/runtime/index.ts';
+import { JobRejected } from '../../../schemas/index.ts';
+import { RejectionRecords } from '../../../agents/compute/rejection-records.ts';
 
 /**
  * A registered tenant that sends submissions it knows will fail must not grow the ledger at its
@@ -31,6 +34,20 @@ async function count(store: { readAll(): AsyncIterable<Envelope> }, type: string
 }
 
 describe('refused commands of a third party', { timeout: 90_000 }, () => {
+  test('the operator is told once per spell of unrecorded refusals, not once per refusal', () => {
+    const records = new RejectionRecords({ perSecond: 1, burst: 1 });
+    const warned: unknown[] = [];
+    const log = { warn: (o: unknown) => void warned.push(o) };
+    const by = { keyId: 'm-1', party: 'mallory', role: 'third-party' as const };
+    const refusal = () => [{ stream: 'intake-main', events: [eventOf(JobRejected, { jobId: 'x', problems: [{ field: 'deadlineMs', reason: 'too early' }] })] }];
+    assert.equal(records.admit(refusal(), by, 0, log).length, 1, 'the first is recorded');
+    for (let i = 0; i < 5; i++) assert.throws(() => records.admit(refusal(), by, 10, log), CommandRefused);
+    assert.equal(warned.length, 1);
+    assert.equal(records.admit(refusal(), by, 5_000, log).length, 1, 'recorded again once the rate allows');
+    assert.throws(() => records.admit(refusal(), by, 5_001, log), CommandRefused);
+    assert.equal(warned.length, 2, 'a new spell is told again');
+  });
+
   test('are recorded up to a burst, then answered "refused" with every problem and not recorded; the rate refills with time; an operator is not limited', async () => {
     const s = embeddedStack('rejection-records');
     const identity = SiteIdentity.ephemeral(s.keyring, s.clock);
