@@ -70,16 +70,16 @@ export function parseSigningKeyFile(json: unknown, source = 'signing key file'):
 
 /** Read a signing key file; refuses one that others than its owner can read (a private key is not to be shared). */
 export function loadSigningKeyFile(path: string): BecknSigningKey {
-  let json: unknown;
+  let mode: number;
   try {
-    const mode = statSync(path).mode;
-    if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-      throw new ConfigError(`signing key file ${path}`, `can be read or written by others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
-    }
+    mode = statSync(path).mode;
   } catch (e) {
-    if (e instanceof ConfigError) throw e;
     throw new ConfigError(`signing key file ${path}`, (e as Error).message);
   }
+  if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
+    throw new ConfigError(`signing key file ${path}`, `can be read or written by others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
+  }
+  let json: unknown;
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {

@@ -177,9 +177,8 @@ function keygenCommand(): Command {
       mkdirSync(o.out, { recursive: true });
       const keyPath = join(o.out, `${subscriberId}.signing-key.json`);
       const dirPath = join(o.out, `${subscriberId}.keys.json`);
-      if (existsSync(keyPath)) throw new UsageError(`${keyPath} exists; remove it or choose another --out`);
       try {
-        // Exclusive: never over a key made meanwhile by another keygen (the check above only names the common case).
+        // Exclusive: never over a key that is there, even one another keygen made a moment ago.
         writeFileSync(keyPath, `${JSON.stringify(signingKeyFile, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`${keyPath} exists; remove it or choose another --out`);

@@ -11,7 +11,7 @@ import { storedEnvelope } from '../store/verified-store.ts';
 import type { CommandIdentity } from '../identity/site-identity.ts';
 import type { Principal } from '../identity/key-entry.ts';
 import type { Lookup } from '../identity/key-registry.ts';
-import { checkCommandBinding } from '../identity/command-binding.ts';
+import { checkCommandBinding, type CommandBinding } from '../identity/command-binding.ts';
 import { canonicalJson } from '../ledger/canonical-json.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits } from '../runtime/input-limits.ts';
 import { RateLimiter, type RateLimit } from '../runtime/rate-limit.ts';
@@ -147,6 +147,8 @@ export class SiteGateway {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly limiter: RateLimiter | undefined;
   private readonly readLimiter: RateLimiter;
+  /** What a signed request's `site` and `expiresAt` are checked against, as the runtime checks commands. */
+  private readonly binding: CommandBinding;
   private readonly ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
   private subs: Subscription[] = [];
   private readonly party: string;
@@ -155,6 +157,7 @@ export class SiteGateway {
     this.limiter = o.rateLimit ? new RateLimiter(o.rateLimit) : undefined;
     this.readLimiter = new RateLimiter(o.readRate ?? { perSecond: 50, burst: 100 });
     this.party = o.party ?? 'gateway';
+    this.binding = { site: o.site, now: () => o.clock.now(), require: o.requireBoundCommands ?? false };
   }
 
   /** The endpoints to serve: on the bus (`start`), or as a NATS service's endpoints (discovery.ts). */
@@ -209,7 +212,7 @@ export class SiteGateway {
     if (limited) return limited;
     if (!auth.ok) return refuse(auth.code, auth.code === 'unsigned' ? 'sig' : auth.code === 'source-mismatch' ? 'source' : 'keyId', auth.reason);
     // The same binding as a command's: an append signed for one site is refused at another.
-    const bound = checkCommandBinding(json.value as Record<string, unknown>, { site: this.o.site, now: () => this.o.clock.now(), require: this.o.requireBoundCommands ?? false });
+    const bound = checkCommandBinding(json.value as Record<string, unknown>, this.binding);
     if (!bound.ok) return refuse(bound.code, bound.path, bound.reason);
     if (auth.principal.role !== 'third-party') return refuse('forbidden', 'keyId', `key "${auth.principal.keyId}" has role "${auth.principal.role}": only third-party keys act through the gateway (the site's own agents append their own facts)`);
     return { ok: true, body: json.value as Record<string, unknown>, principal: auth.principal };

@@ -7,9 +7,11 @@
  */
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { CacoError } from '../errors/errors.ts';
+import { LedgerContinuityError, type ContinuityVerdict } from './continuity-verdict.ts';
 import { checkpointBucketName, ledgerStreamName, POSITIONS_PER_COMMIT } from './jetstream-commit.ts';
 import { isStreamNotFound } from './nats-streams.ts';
+
+export { LedgerContinuityError, type ContinuityVerdict } from './continuity-verdict.ts';
 
 export interface LedgerState {
   readonly stream: string;
@@ -18,12 +20,6 @@ export interface LedgerState {
   /** Every checkpoint above 0 (a reader that has consumed something), by key. */
   readonly checkpoints: ReadonlyArray<{ readonly key: string; readonly position: number }>;
 }
-
-export type ContinuityVerdict =
-  | { readonly ok: true; readonly action: 'continue' | 'create' }
-  /** `--init` on a missing or empty ledger: start it, and set these checkpoints back to 0. */
-  | { readonly ok: true; readonly action: 'init'; readonly reset: ReadonlyArray<string> }
-  | { readonly ok: false; readonly reason: string };
 
 /** The commit a checkpoint position lies in (positions are `seq × 1024 + index`). */
 function commitOf(position: number): number {
@@ -55,11 +51,6 @@ export function judgeLedgerContinuity(state: LedgerState, opts: { readonly init:
       `${where}, but the site's checkpoints say it was read further (${describe(past)}): the ledger was deleted or replaced, or NATS_URL points at another server. ` +
       'Not starting, so that no commit goes unrelayed. Restore the stream (or point at the right server), or start a new, empty ledger with --init, which resets the checkpoints.',
   };
-}
-
-/** The site would run on a ledger its checkpoints do not belong to. */
-export class LedgerContinuityError extends CacoError {
-  override readonly _tag = 'LedgerContinuityError';
 }
 
 /** Read the ledger stream's head and the checkpoints from the server. Creates nothing. */

@@ -6,7 +6,7 @@
  * agents, whose checkpoints lie past the table's head, skip the next events silently: the
  * table would hand out positions they have already passed.
  */
-import { LedgerContinuityError, type ContinuityVerdict } from './ledger-continuity.ts';
+import { LedgerContinuityError, type ContinuityVerdict } from './continuity-verdict.ts';
 
 export interface TableLedgerState {
   /** The ledger, as an operator would name it (`ledger.db at …`, `PostgreSQL schema …`). */
