@@ -1,4 +1,5 @@
 import { pino, type Logger as PinoLogger, type LoggerOptions } from 'pino';
+import { inertJsonLine } from './inert-json.ts';
 
 /** pino JSON logs; agent code adds `agent`, `type` and `correlationId` as bindings. */
 export type Logger = PinoLogger;
@@ -15,6 +16,8 @@ export function createLogger(cfg: LoggerConfig = {}): Logger {
     base: undefined,
     // Never log secrets: private keys and signatures are redacted wherever they appear.
     redact: { paths: ['*.privateKey', '*.secret', 'privateKey', 'authorization', '*.authorization'], censor: '[redacted]' },
+    // Outside parties' text reaches log lines: nothing in one may act on the viewer's terminal.
+    hooks: { streamWrite: inertJsonLine },
   };
   return pino(opts, pino.destination({ dest: cfg.destination ?? 2, sync: true }));
 }
