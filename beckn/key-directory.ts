@@ -1,9 +1,13 @@
 import type { KeyObject } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { ConfigError } from '../core/errors/index.ts';
 import { KeyDirectoryFile, type KeyDirectoryEntry } from '../schemas/beckn/index.ts';
 import { decodeWith } from '../schemas/index.ts';
 import { publicKeyFromBase64 } from './keys.ts';
+import { readBoundedText } from '../core/files/index.ts';
+
+/** A key directory lists subscribers' keys, ~200 bytes each. */
+const MAX_KEY_DIRECTORY_BYTES = 16 * 1024 * 1024;
 
 /**
  * Where public keys of other network participants come from. `nowMs` is the caller's Clock
@@ -120,8 +124,9 @@ export class FileKeyDirectory implements KeyDirectory {
   private static read(path: string): StaticKeyDirectory {
     let json: unknown;
     try {
-      json = JSON.parse(readFileSync(path, 'utf8'));
+      json = JSON.parse(readBoundedText(path, MAX_KEY_DIRECTORY_BYTES, (reason) => new ConfigError(`key directory file ${path}`, reason)));
     } catch (e) {
+      if (e instanceof ConfigError) throw e;
       throw new ConfigError(`key directory file ${path}`, (e as Error).message);
     }
     return parseKeyDirectoryFile(json, `key directory file ${path}`);

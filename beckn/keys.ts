@@ -1,10 +1,14 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { ConfigError } from '../core/errors/index.ts';
 import { privateKeyFromSeed, publicKeyFromRaw } from '../core/ledger/index.ts';
 import { SigningKeyFile, type KeyDirectoryEntry } from '../schemas/beckn/index.ts';
 import { decodeWith } from '../schemas/index.ts';
 import type { BecknSigningKey } from './signing.ts';
+import { readBoundedText } from '../core/files/index.ts';
+
+/** A signing key file is a few hundred bytes. */
+const MAX_SIGNING_KEY_FILE_BYTES = 64 * 1024;
 
 /** ed25519 key material in the encodings Beckn registries and libsodium use. */
 
@@ -81,8 +85,9 @@ export function loadSigningKeyFile(path: string): BecknSigningKey {
   }
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    json = JSON.parse(readBoundedText(path, MAX_SIGNING_KEY_FILE_BYTES, (reason) => new ConfigError(`signing key file ${path}`, reason)));
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     throw new ConfigError(`signing key file ${path}`, (e as Error).message);
   }
   return parseSigningKeyFile(json, `signing key file ${path}`);

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { UsageError } from '../errors.ts';
 import { NatsBus } from '../../core/bus/index.ts';
@@ -11,6 +11,10 @@ import { FileKeyring, rawPublicKey } from '../../core/ledger/index.ts';
 import { DEFAULT_COMMAND_LIFETIME_MS, readKeyFile, signWithKey, type LoadedKey } from '../../core/identity/index.ts';
 import type { CacoConfig } from '../../core/config/index.ts';
 import { decodeWith, JobPlanned, JobRejected } from '../../schemas/index.ts';
+import { readBoundedText } from '../../core/files/index.ts';
+
+/** A job is a few hundred bytes; a command is refused past a few KB anyway. */
+const MAX_JOB_FILE_BYTES = 1024 * 1024;
 
 /**
  * The key `caco submit` signs with: `--key`, else the site's own operator key when this
@@ -64,8 +68,9 @@ export function submitCommand(): Command {
     if (o.file) {
       if (!existsSync(o.file)) throw new UsageError(`--file: ${o.file} does not exist`);
       try {
-        job = JSON.parse(readFileSync(o.file, 'utf8')) as Record<string, unknown>;
+        job = JSON.parse(readBoundedText(o.file, MAX_JOB_FILE_BYTES, (reason) => new UsageError(`--file: ${o.file} ${reason}`))) as Record<string, unknown>;
       } catch (err) {
+        if (err instanceof UsageError) throw err;
         throw new UsageError(`--file ${o.file}: not valid JSON (${(err as Error).message})`);
       }
     } else {

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors/errors.ts';
 import type { AnchorLog, AnchorRead } from './anchor-log.ts';
@@ -20,20 +20,21 @@ export class FileAnchorLog implements AnchorLog {
     return existsSync(this.path);
   }
 
+  /**
+   * Line by line, in chunks: a site checkpoints every minute it is busy, so the file grows by
+   * a few hundred MB a year and is never read into one string (V8 refuses strings past
+   * ~512 MB). A single line is bounded instead: no checkpoint is near MAX_CUT_LINE.
+   */
   async read(): Promise<AnchorRead> {
     if (!existsSync(this.path)) return { records: [] };
-    const lines = readFileSync(this.path, 'utf8').split('\n');
-    const records: unknown[] = [];
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!;
-      if (line === '' && i === lines.length - 1) break;
-      try {
-        records.push(JSON.parse(line));
-      } catch {
-        return { records, problem: `${this.path} line ${i + 1} is not a JSON checkpoint${i === lines.length - 1 ? ' (the last line is cut short)' : ''}` };
-      }
+    // Non-blocking, so a FIFO in its place is refused rather than waited on.
+    const fd = openSync(this.path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      if (!fstatSync(fd).isFile()) return { records: [], problem: `${this.path} is not a regular file` };
+      return readLines(fd, this.path);
+    } finally {
+      closeSync(fd);
     }
-    return { records };
   }
 
   async append(cp: AnchorCheckpoint): Promise<void> {
@@ -51,6 +52,48 @@ export class FileAnchorLog implements AnchorLog {
   }
 
   async close(): Promise<void> {}
+}
+
+const READ_CHUNK = 1024 * 1024;
+
+function readLines(fd: number, path: string): AnchorRead {
+  const records: unknown[] = [];
+  const chunk = Buffer.allocUnsafe(READ_CHUNK);
+  let pending: Buffer = Buffer.alloc(0);
+  let line = 0;
+  const parse = (bytes: Buffer, last: boolean): string | undefined => {
+    line++;
+    try {
+      records.push(JSON.parse(bytes.toString('utf8')));
+      return undefined;
+    } catch {
+      return `${path} line ${line} is not a JSON checkpoint${last ? ' (the last line is cut short)' : ''}`;
+    }
+  };
+  for (;;) {
+    const n = readSync(fd, chunk, 0, READ_CHUNK, null);
+    if (n === 0) break;
+    const data = pending.length > 0 ? Buffer.concat([pending, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+    let start = 0;
+    for (let nl = data.indexOf(0x0a, start); nl >= 0; nl = data.indexOf(0x0a, start)) {
+      if (nl - start > MAX_CUT_LINE) return { records, problem: tooLong(path, line + 1) };
+      const problem = parse(data.subarray(start, nl), false);
+      if (problem) return { records, problem };
+      start = nl + 1;
+    }
+    if (data.length - start > MAX_CUT_LINE) return { records, problem: tooLong(path, line + 1) };
+    // Copied: `chunk` is reused by the next read.
+    pending = Buffer.from(data.subarray(start));
+  }
+  if (pending.length > 0) {
+    const problem = parse(pending, true);
+    if (problem) return { records, problem };
+  }
+  return { records };
+}
+
+function tooLong(path: string, line: number): string {
+  return `${path} line ${line} is longer than ${MAX_CUT_LINE} bytes: not a checkpoint`;
 }
 
 /** No checkpoint line is near this long: a tail without a newline longer than this is not one cut short. */

@@ -1,6 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { ConfigError } from '../errors/errors.ts';
 import { checkDatabaseUrl } from '../store/postgres-url.ts';
+import { readBoundedText } from '../files/read-bounded.ts';
+
+/** A config file is a few dozen settings. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /** The runtime's one typed configuration. */
 export interface CacoConfig {
@@ -138,8 +142,9 @@ export function loadConfig(opts: LoadConfigOptions = {}): CacoConfig {
     if (!existsSync(file)) throw new ConfigError('CACO_CONFIG', `config file "${file}" does not exist`);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(readFileSync(file, 'utf8'));
+      parsed = JSON.parse(readBoundedText(file, MAX_CONFIG_BYTES, (reason) => new ConfigError('CACO_CONFIG', `config file "${file}" ${reason}`)));
     } catch (err) {
+      if (err instanceof ConfigError) throw err;
       throw new ConfigError('CACO_CONFIG', `config file "${file}" is not valid JSON (${(err as Error).message})`);
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError('CACO_CONFIG', `config file "${file}" must hold a JSON object`);

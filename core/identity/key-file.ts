@@ -1,9 +1,13 @@
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { privateKeyFromSeed, rawPrivateSeed, rawPublicKey } from '../ledger/keyring.ts';
 import { KeyRegistryError } from './key-registry.ts';
 import { isRole, KEY_ID, PARTY, ROLES, type Role } from './key-entry.ts';
 import { signCommandWith } from './command-signature.ts';
+import { readBoundedText } from '../files/read-bounded.ts';
+
+/** A key file is a few hundred bytes. */
+const MAX_KEY_FILE_BYTES = 64 * 1024;
 
 export const KEY_FILE_FORMAT = 'caco-signing-key/1';
 
@@ -57,8 +61,9 @@ export function readKeyFile(path: string, flag = '--key'): LoadedKey {
   if (mode !== 0 && process.platform !== 'win32') throw new KeyRegistryError(flag, `${path} can be read by others (mode ${(statSync(path).mode & 0o777).toString(8)}); chmod 600 it`);
   let raw: Record<string, unknown>;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    raw = JSON.parse(readBoundedText(path, MAX_KEY_FILE_BYTES, (reason) => new KeyRegistryError(flag, `${path} ${reason}`))) as Record<string, unknown>;
   } catch (err) {
+    if (err instanceof KeyRegistryError) throw err;
     throw new KeyRegistryError(flag, `${path} is not JSON (${(err as Error).message})`);
   }
   if (raw['format'] !== KEY_FILE_FORMAT) throw new KeyRegistryError(`${flag} format`, `expected "${KEY_FILE_FORMAT}"`);

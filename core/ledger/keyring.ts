@@ -1,8 +1,14 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors/errors.ts';
 import { withFileLock } from './file-lock.ts';
+import { readBoundedText } from '../files/read-bounded.ts';
+
+/** keys.json: ~100 bytes a key, so room for over 100,000 parties. It may come with someone else's ledger. */
+const MAX_PUBLIC_KEYS_BYTES = 16 * 1024 * 1024;
+/** A private key file is the base64 of a 32-byte seed. */
+const MAX_PRIVATE_KEY_BYTES = 4 * 1024;
 
 /** Raw 32-byte ed25519 keys are wrapped in these fixed DER prefixes for node:crypto. */
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -114,8 +120,9 @@ function readPublicKeys(pubFile: string): Map<string, KeyObject> {
   if (!existsSync(pubFile)) return out;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(pubFile, 'utf8'));
+    parsed = JSON.parse(readBoundedText(pubFile, MAX_PUBLIC_KEYS_BYTES, (reason) => new ConfigError(pubFile, reason)));
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError(pubFile, `not JSON (${(err as Error).message}); restore the key directory's keys.json`);
   }
   const keys = (parsed as { keys?: unknown } | null)?.keys ?? {};
@@ -163,7 +170,7 @@ export class FileKeyring extends MemoryKeyring {
   /** The private key in `file`, if it exists (written whole by a rename, so never seen half-made). */
   private loadPrivate(source: string, file: string): boolean {
     if (!existsSync(file)) return false;
-    const seed = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+    const seed = Buffer.from(readBoundedText(file, MAX_PRIVATE_KEY_BYTES, (reason) => new ConfigError(file, reason)).trim(), 'base64');
     if (seed.length !== 32) throw new ConfigError(file, `is not the base64 of a 32-byte ed25519 seed; restore it from a backup (the events "${source}" signed need its key)`);
     this.addPrivate(source, privateKeyFromSeed(seed));
     return true;

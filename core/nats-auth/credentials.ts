@@ -6,11 +6,15 @@
  * names the reply-subject prefix the user is allowed to subscribe to. A JWT `.creds` file
  * (operator mode, made by `nsc`) is accepted too.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { credsAuthenticator, nkeyAuthenticator, nkeys, type Authenticator } from '@nats-io/transport-node';
 import { ConfigError } from '../errors/errors.ts';
 import type { NatsUserEntry } from './server-config.ts';
 import { inboxPrefixOf } from './permissions.ts';
+import { readBoundedText } from '../files/read-bounded.ts';
+
+/** A credentials file is a JWT and a seed, about 1 KB. */
+const MAX_CREDS_BYTES = 64 * 1024;
 
 export interface NatsCredentials {
   readonly authenticator: Authenticator;
@@ -65,8 +69,9 @@ export function loadNatsCredentials(file: string): NatsCredentials {
   let text: string;
   try {
     mode = statSync(file).mode;
-    text = readFileSync(file, 'utf8');
+    text = readBoundedText(file, MAX_CREDS_BYTES, (reason) => new ConfigError(CREDS_SETTING, `credentials file ${file} ${reason}`));
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError(CREDS_SETTING, `cannot read credentials file ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   if (process.platform !== 'win32' && (mode & 0o004) !== 0) {

@@ -1,10 +1,14 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nkeys } from '@nats-io/transport-node';
 import { ConfigError } from '../errors/errors.ts';
 import { formatSeedFile } from './credentials.ts';
 import { assertUserSpec, type NatsUserSpec } from './permissions.ts';
 import { renderAccountsConf, type NatsUserEntry } from './server-config.ts';
+import { readBoundedText } from '../files/read-bounded.ts';
+
+/** An nkey seed file is one line of 58 characters. */
+const MAX_SEED_FILE_BYTES = 64 * 1024;
 
 export interface MakeCredentialsOptions {
   /** Folder for the seeds and the server include; made private (0700) if new. Keep it out of git. */
@@ -53,7 +57,7 @@ export function makeNatsCredentials(opts: MakeCredentialsOptions): MadeCredentia
     let seed: Uint8Array;
     let created = false;
     if (existsSync(seedFile)) {
-      const line = readFileSync(seedFile, 'utf8')
+      const line = readBoundedText(seedFile, MAX_SEED_FILE_BYTES, (reason) => new ConfigError(seedFile, reason))
         .split(/\r?\n/)
         .map((l) => l.trim())
         .find((l) => /^SU[A-Z2-7]{56}$/.test(l));

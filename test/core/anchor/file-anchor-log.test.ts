@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventStore } from '../../../core/store/sqlite-store.ts';
@@ -51,6 +51,43 @@ describe('anchor.jsonl after a checkpoint cut short', { timeout: 30_000 }, () =>
       assert.equal(report.anchor?.lastMatched?.seq, 8, 'the ledger is held to the checkpoints written after the restart');
     } finally {
       await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * The anchor file grows by a line a busy minute, so it is read in chunks, never whole: lines
+ * that straddle chunk boundaries are read as they are, and one line longer than any checkpoint
+ * is refused by line number rather than read on.
+ */
+describe('anchor.jsonl read in chunks', { timeout: 30_000 }, () => {
+  test('records straddling 1 MiB chunk boundaries are all read, in order; a line over 64 KiB is a problem by number', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caco-anchor-chunks-'));
+    try {
+      const path = join(dir, 'anchor.jsonl');
+      // ~3.3 MiB of lines of uneven length, so boundaries fall inside lines.
+      const lines: string[] = [];
+      for (let i = 0; i < 9_000; i++) lines.push(JSON.stringify({ seq: i + 1, pad: 'x'.repeat(100 + ((i * 37) % 500)) }));
+      writeFileSync(path, lines.join('\n') + '\n');
+      const read = await new FileAnchorLog(path).read();
+      assert.equal(read.problem, undefined);
+      assert.equal(read.records.length, 9_000);
+      assert.deepEqual(
+        read.records.map((r) => (r as { seq: number }).seq),
+        lines.map((_, i) => i + 1),
+      );
+
+      appendFileSync(path, 'y'.repeat(70 * 1024) + '\n' + lines[0] + '\n');
+      const long = await new FileAnchorLog(path).read();
+      assert.match(long.problem ?? '', /line 9001 is longer than 65536 bytes/);
+      assert.equal(long.records.length, 9_000, 'the records before it are kept');
+
+      writeFileSync(path, lines.slice(0, 3).join('\n') + '\n' + lines[3]!.slice(0, 30));
+      const cut = await new FileAnchorLog(path).read();
+      assert.match(cut.problem ?? '', /line 4 is not a JSON checkpoint \(the last line is cut short\)/);
+      assert.equal(cut.records.length, 3);
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });

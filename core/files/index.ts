@@ -1,0 +1,1 @@
+export { readBoundedText, describeBytes } from './read-bounded.ts';
