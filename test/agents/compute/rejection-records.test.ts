@@ -48,6 +48,24 @@ describe('refused commands of a third party', { timeout: 90_000 }, () => {
     assert.equal(warned.length, 2, 'a new spell is told again');
   });
 
+  test('the refusals not recorded are counted into one summary before the party\'s next recorded refusal', () => {
+    const records = new RejectionRecords({ perSecond: 1, burst: 1 });
+    const by = { keyId: 'm-1', party: 'mallory', role: 'third-party' as const };
+    const refusal = (field: string) => [{ stream: 'intake-main', events: [eventOf(JobRejected, { jobId: 'x', problems: [{ field, reason: 'too early' }] })] }];
+    assert.equal(records.admit(refusal('a'), by, 0).at(0)!.events.length, 1);
+    for (let i = 0; i < 7; i++) assert.throws(() => records.admit(refusal(i === 6 ? 'lastField' : 'b'), by, 100 + i * 10));
+    const next = records.admit(refusal('c'), by, 5_000);
+    assert.equal(next.length, 1);
+    const [summary, recorded] = next[0]!.events;
+    assert.equal(summary!.type, JobRejected.type);
+    const p = (summary!.data as { problems: Array<{ field: string; reason: string }> }).problems;
+    assert.equal(p[0]!.field, '(unrecorded refusals)');
+    assert.match(p[0]!.reason, /^7 refusals of party "mallory" from 1970-01-01T00:00:00\.100Z to 1970-01-01T00:00:00\.160Z answered, not recorded \(over 1 a second after 1\); the last: lastField: too early$/);
+    assert.equal((recorded!.data as { problems: Array<{ field: string }> }).problems[0]!.field, 'c', 'then the refusal itself');
+    assert.equal(records.admit(refusal('d'), by, 10_000)[0]!.events.length, 1, 'one summary per spell');
+    assert.ok(cacoRegistry().decode(summary!.type, 1, summary!.data).ok, 'the summary is a valid compute.job.rejected');
+  });
+
   test('are recorded up to a burst, then answered "refused" with every problem and not recorded; the rate refills with time; an operator is not limited', async () => {
     const s = embeddedStack('rejection-records');
     const identity = SiteIdentity.ephemeral(s.keyring, s.clock);
@@ -84,7 +102,15 @@ describe('refused commands of a third party', { timeout: 90_000 }, () => {
       await advanceAndSettle(s.clock, rt, s.clock.now() + 2_000);
       const later = [await send(bad(mallory)), await send(bad(mallory)), await send(bad(mallory))];
       assert.deepEqual(later.map((r) => (r.ok ? 'recorded' : r.error.code)), ['recorded', 'recorded', 'refused']);
-      assert.equal(await count(s.store, 'compute.job.rejected'), 10);
+      // The two recorded, and before the first of them the summary of the three that were not.
+      assert.equal(await count(s.store, 'compute.job.rejected'), 11);
+      const summaries: string[] = [];
+      for await (const e of s.store.readAll()) {
+        const p = e.type === JobRejected.type ? (e.data as { problems: Array<{ field: string; reason: string }> }).problems[0] : undefined;
+        if (p?.field === '(unrecorded refusals)') summaries.push(p.reason);
+      }
+      assert.equal(summaries.length, 1);
+      assert.match(summaries[0]!, /^3 refusals of party "mallory" /);
     } finally {
       await rt.stop();
       await s.close();
