@@ -4,6 +4,7 @@ import type { CheckpointStore } from './event-store.ts';
 import { checkpointKey } from './jetstream-commit.ts';
 import { retryWhileUnavailable, type RetryOptions } from './nats-retry.ts';
 import { ensureStream, isStreamNotFound, kvStream } from './nats-streams.ts';
+import { checkPutPosition, checkpointPosition } from './checkpoint-value.ts';
 
 export interface NatsCheckpointOptions {
   readonly bucket: string;
@@ -58,13 +59,11 @@ export class NatsCheckpointStore implements CheckpointStore {
     if (!m) return 0;
     const op = m.header?.get('KV-Operation');
     if (op === 'DEL' || op === 'PURGE') return 0;
-    const n = Number(m.string());
-    if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('checkpoint', `"${name}" holds "${m.string()}", not a position`);
-    return n;
+    return checkpointPosition(name, m.string(), `stream ${this.streamName}`);
   }
 
   async put(name: string, position: number): Promise<void> {
-    if (!Number.isSafeInteger(position) || position < 0) throw new InvalidArgumentError('position', `must be an integer >= 0, got ${position}`);
+    checkPutPosition(position);
     // Writing the same value twice is harmless, so a lost acknowledgement is simply re-sent.
     await retryWhileUnavailable(() => this.js.publish(this.prefix + checkpointKey(name), String(position), { retries: 3 }), this.retryOpts);
   }

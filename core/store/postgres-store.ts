@@ -10,6 +10,7 @@ import { envelopeOfRow, EVENT_COLUMNS, readEventRow, unreadableRowError, type Ev
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 import { keepStoredData } from './stored-form.ts';
+import { checkPutPosition, checkpointPosition } from './checkpoint-value.ts';
 
 /** A schema name we can put in SQL unquoted-safe: lower case, digits, "_" (PostgreSQL's 63-byte limit). */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -478,16 +479,18 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
 
   async get(name: string): Promise<number> {
     const r = await this.pool.query<{ position: string }>(`SELECT position FROM ${this.schema}.checkpoints WHERE name = $1`, [name]);
-    return r.rows[0] ? Number(r.rows[0].position) : 0;
+    return r.rows[0] ? checkpointPosition(name, r.rows[0].position, `${this.schema}.checkpoints`) : 0;
   }
 
   /** Every checkpoint above 0, by name (the start-up check of table-ledger-continuity.ts). */
   async listCheckpoints(): Promise<Array<{ key: string; position: number }>> {
-    const r = await this.pool.query<{ key: string; position: string }>(`SELECT name AS key, position FROM ${this.schema}.checkpoints WHERE position > 0 ORDER BY name`);
-    return r.rows.map((x) => ({ key: x.key, position: Number(x.position) }));
+    // Every row, so a negative one is refused here too, not passed over.
+    const r = await this.pool.query<{ key: string; position: string }>(`SELECT name AS key, position FROM ${this.schema}.checkpoints ORDER BY name`);
+    return r.rows.map((x) => ({ key: x.key, position: checkpointPosition(x.key, x.position, `${this.schema}.checkpoints`) })).filter((x) => x.position > 0);
   }
 
   async put(name: string, position: number): Promise<void> {
+    checkPutPosition(position);
     await this.pool.query(`INSERT INTO ${this.schema}.checkpoints (name, position) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET position = excluded.position`, [name, position]);
   }
 

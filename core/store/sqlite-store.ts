@@ -13,6 +13,7 @@ import { describeExpected, expectationHolds, validateAppend } from './validate.t
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 import { keepStoredData } from './stored-form.ts';
 import { WalCheckpointer, type WalCheckpointStats } from './wal-checkpointer.ts';
+import { checkPutPosition, checkpointPosition } from './checkpoint-value.ts';
 
 interface Row {
   position: number;
@@ -248,7 +249,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
       heads: this.db.prepare<[], { stream: string; revision: number; hash: string }>(
         'SELECT e.stream, e.revision, e.hash FROM events e JOIN (SELECT stream, MAX(revision) AS r FROM events GROUP BY stream) h ON e.stream = h.stream AND e.revision = h.r ORDER BY e.stream',
       ),
-      cpGet: this.db.prepare<[string], { position: number }>(hasCheckpoints ? 'SELECT position FROM checkpoints WHERE name = ?' : 'SELECT 0 AS position WHERE 0 AND ? IS NULL'),
+      cpGet: this.db.prepare<[string], { position: unknown }>(hasCheckpoints ? 'SELECT position FROM checkpoints WHERE name = ?' : 'SELECT 0 AS position WHERE 0 AND ? IS NULL'),
       cpPut: this.db.prepare(readOnly ? 'SELECT 1' : 'INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position'),
       qPut: this.db.prepare(readOnly ? 'SELECT 1' : 'INSERT OR IGNORE INTO quarantine (position, record) VALUES (?, ?)'),
       qAll: this.db.prepare<[], { record: string }>(hasQuarantine ? 'SELECT record FROM quarantine ORDER BY position' : "SELECT '' AS record WHERE 0"),
@@ -744,18 +745,22 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
   }
 
   async get(name: string): Promise<number> {
-    return this.stmts.cpGet.get(name)?.position ?? 0;
+    const row = this.stmts.cpGet.get(name);
+    return row === undefined ? 0 : checkpointPosition(name, row.position, `${this.opts.path}, table checkpoints,`);
   }
 
   async put(name: string, position: number): Promise<void> {
     this.refuseIfReadOnly();
+    checkPutPosition(position);
     this.stmts.cpPut.run(name, position);
   }
 
   /** Every checkpoint above 0, by name (the start-up check of table-ledger-continuity.ts). */
   async listCheckpoints(): Promise<Array<{ key: string; position: number }>> {
     if (this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'checkpoints'").get() === undefined) return [];
-    return this.db.prepare<[], { key: string; position: number }>('SELECT name AS key, position FROM checkpoints WHERE position > 0 ORDER BY name').all();
+    // Every row, not `position > 0`: a value of another type compares above any integer, or below.
+    const rows = this.db.prepare<[], { key: string; position: unknown }>('SELECT name AS key, position FROM checkpoints ORDER BY name').all();
+    return rows.map((r) => ({ key: r.key, position: checkpointPosition(r.key, r.position, `${this.opts.path}, table checkpoints,`) })).filter((r) => r.position > 0);
   }
 
   async quarantine(r: QuarantineRecord): Promise<void> {

@@ -11,6 +11,8 @@ import { loadConfig, type CacoConfig } from '../../core/config/config.ts';
 import { openStack } from '../../core/stack/stack.ts';
 import { LedgerContinuityError } from '../../core/store/ledger-continuity.ts';
 import { judgeTableLedger } from '../../core/store/table-ledger-continuity.ts';
+import { checkpointPosition } from '../../core/store/checkpoint-value.ts';
+import { InvalidArgumentError } from '../../core/errors/errors.ts';
 import { ledgerSchemaFor } from '../../core/store/postgres-url.ts';
 import { postgresSkip, postgresUrl, uniqueSchema } from '../support/postgres.ts';
 
@@ -111,6 +113,80 @@ describe('a site will not start on a table ledger its checkpoints have read past
       await scenario(config, async (keep) => {
         await client.query(`DELETE FROM ${ledgerSchemaFor(site)}.events WHERE position > $1`, [keep]);
       });
+    } finally {
+      await client.query(`DROP SCHEMA IF EXISTS ${ledgerSchemaFor(site)} CASCADE`).catch(() => undefined);
+      await client.end();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * A checkpoint is read back from the store, which is not trusted: SQLite keeps text in an
+ * INTEGER column, and a position that is not a number compares false with everything, so a
+ * site resuming from it spun at full CPU forever with no word. Each bad value is refused by
+ * name, at start-up, before anything resumes from it.
+ */
+describe('a checkpoint that is not a position is refused by name', { timeout: 90_000 }, () => {
+  test('checkpointPosition (property): integers >= 0 pass as themselves; anything else names the checkpoint', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.nat({ max: Number.MAX_SAFE_INTEGER }), fc.integer({ max: -1 }), fc.double(), fc.string(), fc.constant(null), fc.boolean()), (raw) => {
+        const good = (typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 0) || (typeof raw === 'string' && /^\d{1,15}$/.test(raw));
+        if (good) assert.equal(checkpointPosition('relay', raw, 'x'), Number(raw));
+        else assert.throws(() => checkpointPosition('relay', raw, 'x'), (e: unknown) => e instanceof InvalidArgumentError && /checkpoint "relay": x holds .* not a position/.test(e.message));
+      }),
+      { numRuns: 300 },
+    );
+    assert.equal(checkpointPosition('relay', '42', 'x'), 42, 'a bigint column read as text');
+  });
+
+  for (const bad of ["'abc'", '1.5', '-3', "x'07'"]) {
+    test(`SQLite, relay = ${bad}`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'caco-cp-value-'));
+      try {
+        const config = loadConfig({ env: {}, overrides: { site: 'cv', bus: 'memory', store: 'sqlite', dataDir: dir } });
+        const first = await openStack(config, { ephemeralKeys: true, ledgerContinuity: { init: false } });
+        try {
+          await first.store.append('job-1', [event(1)], 'no-stream');
+          await first.checkpoints.put('relay', 1);
+        } finally {
+          await first.close();
+        }
+        const db = new Database(join(dir, 'cv', 'ledger.db'));
+        try {
+          db.prepare(`UPDATE checkpoints SET position = ${bad} WHERE name = 'relay'`).run();
+        } finally {
+          db.close();
+        }
+        await assert.rejects(
+          openStack(config, { ephemeralKeys: true, ledgerContinuity: { init: false } }),
+          (e: unknown) => e instanceof InvalidArgumentError && /checkpoint "relay": .*ledger\.db, table checkpoints, holds .* not a position/.test(e.message),
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  test('PostgreSQL, relay = -3', { skip: pgSkip }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caco-cp-value-pg-'));
+    const site = uniqueSchema('cv').replace(/_/g, '-');
+    const client = new pg.Client({ connectionString: postgresUrl() });
+    await client.connect();
+    try {
+      const config = loadConfig({ env: {}, overrides: { site, bus: 'memory', store: 'postgres', databaseUrl: postgresUrl(), dataDir: dir } });
+      const first = await openStack(config, { ephemeralKeys: true, ledgerContinuity: { init: false } });
+      try {
+        await first.store.append('job-1', [event(1)], 'no-stream');
+        await first.checkpoints.put('relay', 1);
+      } finally {
+        await first.close();
+      }
+      await client.query(`UPDATE ${ledgerSchemaFor(site)}.checkpoints SET position = -3 WHERE name = 'relay'`);
+      await assert.rejects(
+        openStack(config, { ephemeralKeys: true, ledgerContinuity: { init: false } }),
+        (e: unknown) => e instanceof InvalidArgumentError && /checkpoint "relay": .*checkpoints holds "-3", not a position/.test(e.message),
+      );
     } finally {
       await client.query(`DROP SCHEMA IF EXISTS ${ledgerSchemaFor(site)} CASCADE`).catch(() => undefined);
       await client.end();
