@@ -58,10 +58,10 @@ describe('refused commands of a third party', { timeout: 90_000 }, () => {
     assert.equal(next.length, 1);
     const [summary, recorded] = next[0]!.events;
     assert.equal(summary!.type, JobRejected.type);
-    const p = (summary!.data as { problems: Array<{ field: string; reason: string }> }).problems;
+    const p = (summary!.data as unknown as { problems: Array<{ field: string; reason: string }> }).problems;
     assert.equal(p[0]!.field, '(unrecorded refusals)');
     assert.match(p[0]!.reason, /^7 refusals of party "mallory" from 1970-01-01T00:00:00\.100Z to 1970-01-01T00:00:00\.160Z answered, not recorded \(over 1 a second after 1\); the last: lastField: too early$/);
-    assert.equal((recorded!.data as { problems: Array<{ field: string }> }).problems[0]!.field, 'c', 'then the refusal itself');
+    assert.equal((recorded!.data as unknown as { problems: Array<{ field: string }> }).problems[0]!.field, 'c', 'then the refusal itself');
     assert.equal(records.admit(refusal('d'), by, 10_000)[0]!.events.length, 1, 'one summary per spell');
     assert.ok(cacoRegistry().decode(summary!.type, 1, summary!.data).ok, 'the summary is a valid compute.job.rejected');
   });
