@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { httpTimeLimits } from '../core/http/index.ts';
 import type { Runtime } from '../core/runtime/index.ts';
-import type { EventStore } from '../core/store/index.ts';
+import type { VerifiedEventStore } from '../core/store/index.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, truncateText, type InputLimits } from '../core/runtime/index.ts';
 import { RateLimiter, type RateLimit } from '../core/runtime/index.ts';
 import { explainJob } from '../projections/explain/index.ts';
@@ -61,7 +61,7 @@ function statusOf(code: string | undefined): number {
  * passed on to the compute agent as received, so its runtime checks the signature (and counts
  * the key's rate) exactly as for a NATS request.
  */
-export function buildJobsHttp(runtime: Runtime, store: EventStore, o: JobsHttpOptions = {}): FastifyInstance {
+export function buildJobsHttp(runtime: Runtime, store: VerifiedEventStore, o: JobsHttpOptions = {}): FastifyInstance {
   const limits = o.limits ?? DEFAULT_COMMAND_LIMITS;
   const limiter = o.rateLimit === false ? undefined : new RateLimiter(o.rateLimit ?? DEFAULT_HTTP_RATE_LIMIT);
   const now = o.now ?? Date.now;
@@ -122,7 +122,7 @@ export function buildJobsHttp(runtime: Runtime, store: EventStore, o: JobsHttpOp
   return app;
 }
 
-export async function startJobsHttp(runtime: Runtime, store: EventStore, port: number, host = '127.0.0.1', o: JobsHttpOptions = {}): Promise<FastifyInstance> {
+export async function startJobsHttp(runtime: Runtime, store: VerifiedEventStore, port: number, host = '127.0.0.1', o: JobsHttpOptions = {}): Promise<FastifyInstance> {
   const app = buildJobsHttp(runtime, store, o);
   await app.listen({ port, host });
   return app;

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { httpTimeLimits } from '../core/http/index.ts';
 import type { PublicKeyDirectory } from '../core/ledger/index.ts';
-import type { EventStore } from '../core/store/index.ts';
+import { verifiedView, type EventStore } from '../core/store/index.ts';
+import { createLogger, type Logger } from '../core/log/index.ts';
 import { explainJob } from '../projections/explain/index.ts';
 import { chartsJsPath, echartsPath } from '../sim/report/index.ts';
 import { LiveModel } from './live-model.ts';
@@ -12,6 +13,8 @@ import { dashboardView, type DashboardView, type ViewOptions } from './view.ts';
 export interface DashboardOptions {
   readonly store: EventStore;
   readonly keys: PublicKeyDirectory;
+  /** Where an explanation's reader logs what it quarantines (default: stderr). */
+  readonly log?: Logger;
   /** Default 127.0.0.1: the dashboard is a local tool. */
   readonly host?: string;
   /** 0 picks a free port. */
@@ -79,12 +82,14 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   };
   live = await LiveModel.start({ store: o.store, keys: o.keys, onChange: changed, ...(o.verifyEveryMs !== undefined ? { verifyEveryMs: o.verifyEveryMs } : {}) });
 
+  // Explanations read the ledger through verify-on-read, as the live view does.
+  const explainable = verifiedView(o.store, o.keys, o.log ?? createLogger());
   const app: FastifyInstance = Fastify({ logger: false, forceCloseConnections: true, ...httpTimeLimits(o.requestTimeoutMs) });
   for (const [path, f] of Object.entries(files)) app.get(path, (_req, reply) => reply.type(f.type).header('cache-control', 'no-cache').send(f.body));
   app.get('/favicon.ico', (_req, reply) => reply.code(204).send());
   app.get('/api/view', (_req, reply) => reply.send(view()));
   app.get<{ Params: { id: string } }>('/api/jobs/:id/explain', async (req, reply) => {
-    const x = await explainJob(o.store, req.params.id);
+    const x = await explainJob(explainable, req.params.id);
     return reply.code(x.found ? 200 : 404).send(x);
   });
   app.get('/api/stream', (req, reply) => {

@@ -128,7 +128,7 @@ export function bppCommand(): Command {
     });
     let jobsHttp: Awaited<ReturnType<typeof startJobsHttp>> | undefined;
     try {
-      if (jobsPort > 0) jobsHttp = await startJobsHttp(site.runtime, site.stack.store, jobsPort, o.host, { limits: site.limits.commandLimits, rateLimit: site.limits.httpRate ?? false, metrics: site.metrics });
+      if (jobsPort > 0) jobsHttp = await startJobsHttp(site.runtime, site.runtime.store, jobsPort, o.host, { limits: site.limits.commandLimits, rateLimit: site.limits.httpRate ?? false, metrics: site.metrics });
     } catch (err) {
       await site.stop();
       throw new UsageError(`--jobs-port ${jobsPort}: ${(err as Error).message}; choose another port or 0`);

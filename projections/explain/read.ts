@@ -1,14 +1,15 @@
 import type { Envelope } from '../../core/envelope/index.ts';
-import type { EventStore } from '../../core/store/index.ts';
+import type { VerifiedEventStore } from '../../core/store/index.ts';
 import { citedBy, CITED_CATEGORIES, explainFromEvents, INTAKE_STREAM, jobStream, notFound, rejectionOf, type Explanation } from './explain.ts';
 
 /**
  * Why a job ran when it did, read from a ledger: the job's stream (or, for a job rejected at
  * submission, its rejection on the intake stream) and the forecasts and orders its plans cite,
- * explained by the pure `explainFromEvents`. Only the store port is read (pass a verified view),
- * so `caco explain`, `GET /jobs/:id` and the dashboard share this one reader.
+ * explained by the pure `explainFromEvents`. `caco explain`, `GET /jobs/:id` and the dashboard
+ * share this one reader. It takes a verified view only (`verifiedView`, or a runtime's store):
+ * the dashboard and `caco bpp` once passed the raw store, and served an edited row as genuine.
  */
-export async function explainJob(store: EventStore, jobId: string): Promise<Explanation> {
+export async function explainJob(store: VerifiedEventStore, jobId: string): Promise<Explanation> {
   const own: Envelope[] = [];
   for await (const e of store.readStream(jobStream(jobId))) own.push(e);
   if (own.length === 0) {

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { explainJob } from '../../projections/explain/index.ts';
+import { verifiedView } from '../../core/store/index.ts';
+import { silentLogger } from '../../core/log/index.ts';
 import { verifyLedger } from '../../core/ledger/index.ts';
 import { startDashboard } from '../../dashboard/index.ts';
 import { auditSummary } from '../../projections/audit/index.ts';
@@ -107,7 +109,7 @@ describe('dashboard in Chromium', () => {
       await page.mouse.click(at.x, at.y);
       await page.waitForSelector(`#explain-summary[data-job="${jobId}"]`, { timeout: 10_000 });
       const shownIds = await page.locator('#explain-steps code.event-id').allTextContents();
-      const x = await explainJob(s.store, jobId);
+      const x = await explainJob(verifiedView(s.store, s.keyring, silentLogger()), jobId);
       assert.ok(x.found);
       assert.deepEqual(shownIds, x.steps.map((st) => st.eventId));
       assert.ok(shownIds.length >= 4, 'submitted, planned, started, preempted, …');

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Envelope } from '../../core/envelope/index.ts';
 import { explainFromEvents, explainJob } from '../../projections/explain/index.ts';
-import type { EventStore } from '../../core/store/index.ts';
+import type { EventStore, VerifiedEventStore } from '../../core/store/index.ts';
 import { registered } from './settlement/helpers.ts';
 
 const JOB = 'trn-1';
@@ -63,7 +63,7 @@ describe('explainJob reads without blocking the process', { timeout: 30_000 }, (
     };
     let done = false;
     setImmediate(tick);
-    const x = await explainJob(store, JOB);
+    const x = await explainJob(store as unknown as VerifiedEventStore, JOB);
     done = true;
     assert.equal(x.found, true);
     assert.ok(turns >= 10, `the event loop had ${turns} turns during a scan of 20,000 events`);

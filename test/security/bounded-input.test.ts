@@ -17,7 +17,7 @@ describe('bounded input over HTTP (POST /jobs)', { timeout: 60_000 }, () => {
   let app: FastifyInstance;
   before(async () => {
     site = await computeSite('http-bounds');
-    app = buildJobsHttp(site.rt, site.store, { rateLimit: { perSecond: 1, burst: 1000 }, now: () => 0 });
+    app = buildJobsHttp(site.rt, site.rt.store, { rateLimit: { perSecond: 1, burst: 1000 }, now: () => 0 });
     await app.ready();
   });
   after(async () => {
@@ -97,7 +97,7 @@ describe('bounded input over HTTP (POST /jobs)', { timeout: 60_000 }, () => {
   });
 
   test('past the per-address rate limit the answer is 429 with the reason', async () => {
-    const limited = buildJobsHttp(site.rt, site.store, { rateLimit: { perSecond: 1, burst: 2 }, now: () => 0 });
+    const limited = buildJobsHttp(site.rt, site.rt.store, { rateLimit: { perSecond: 1, burst: 2 }, now: () => 0 });
     try {
       const send = () => limited.inject({ method: 'POST', url: '/jobs', headers: { 'content-type': 'application/json' }, payload: '{}' });
       // Unsigned: refused (401), and counted against the address all the same.
@@ -113,7 +113,7 @@ describe('bounded input over HTTP (POST /jobs)', { timeout: 60_000 }, () => {
   });
 
   test('GET /jobs/:id (an explanation scans the ledger) takes from the same per-address bucket', async () => {
-    const limited = buildJobsHttp(site.rt, site.store, { rateLimit: { perSecond: 1, burst: 2 }, now: () => 0 });
+    const limited = buildJobsHttp(site.rt, site.rt.store, { rateLimit: { perSecond: 1, burst: 2 }, now: () => 0 });
     try {
       const codes: number[] = [];
       for (let i = 0; i < 3; i++) codes.push((await limited.inject({ method: 'GET', url: `/jobs/no-such-job-${i}` })).statusCode);

@@ -144,7 +144,7 @@ describe('fuzzing intake: NATS command payloads and POST /jobs bodies', { timeou
     process.on('unhandledRejection', onCrash);
     process.on('uncaughtException', onCrash);
     site = await computeSite('fuzz');
-    app = buildJobsHttp(site.rt, site.store, { rateLimit: false });
+    app = buildJobsHttp(site.rt, site.rt.store, { rateLimit: false });
     await app.ready();
   });
   after(async () => {

@@ -74,7 +74,7 @@ describe('HTTP servers bound the time to send a request (slow body)', { timeout:
 
   test('POST /jobs: the same', async () => {
     const site = await computeSite('http-time-limits');
-    const app = buildJobsHttp(site.rt, site.store, { requestTimeoutMs: LIMIT_MS });
+    const app = buildJobsHttp(site.rt, site.rt.store, { requestTimeoutMs: LIMIT_MS });
     try {
       await app.listen({ port: 0, host: '127.0.0.1' });
       const port = (app.server.address() as net.AddressInfo).port;

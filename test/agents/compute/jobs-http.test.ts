@@ -15,7 +15,7 @@ test('jobs arrive over HTTP: accepted, rejected with field and reason, malformed
   const rt = new Runtime({ ...s, site: 't', checkpoints: s.store, registry: cacoRegistry(), delivery: 'lockstep', identity });
   rt.add(createComputeAgent({ site: DEFAULT_SITE, planOptions: { inWorker: false }, rejectionRecords: { perSecond: 0.001, burst: 2 } }));
   await rt.start();
-  const app = await startJobsHttp(rt, s.store, 0);
+  const app = await startJobsHttp(rt, rt.store, 0);
   const port = (app.server.address() as { port: number }).port;
   // A customer's key, registered by the site's admin; every POST is signed with it.
   const kf = newKeyFile({ party: 'customer-a', role: 'third-party' });

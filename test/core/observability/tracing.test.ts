@@ -40,7 +40,7 @@ describe('a trace follows a correlation id from HTTP intake to the agent append'
     // The independent (live) delivery, as `caco run` hosts it, on a traced bus.
     site = await computeSite('tracing', { bus: traced, delivery: 'independent' });
     await site.bus.subscribe(`caco.${site.site}.evt.>`, (m) => void busHeaders.push({ ...m.headers }));
-    app = buildJobsHttp(site.rt, site.store, { rateLimit: false });
+    app = buildJobsHttp(site.rt, site.rt.store, { rateLimit: false });
     await app.ready();
   });
   after(async () => {
