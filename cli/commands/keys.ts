@@ -19,6 +19,7 @@ interface KeyFlags extends GlobalOptions {
   out?: string;
   json?: boolean;
   adminPublicKey?: string;
+  forceSiteKey?: boolean;
 }
 
 const keyDirOf = (config: CacoConfig) => join(siteDir(config), 'keys');
@@ -147,12 +148,15 @@ export function keysCommand(): Command {
     }
   });
 
-  const revoke = new Command('revoke').description('revoke a key: nothing it signs is accepted from now on').argument('<keyId>', 'the key id to revoke');
+  const revoke = new Command('revoke')
+    .description("revoke a key: nothing it signs is accepted from now on (final; the site's own keys need --force-site-key)")
+    .argument('<keyId>', 'the key id to revoke')
+    .option('--force-site-key', "revoke one of the site's own keys (admin, its agents', operator) that has leaked: the site cannot sign with it again (docs/identity.md)");
   addGlobalOptions(revoke);
   revoke.action(async (keyId: string, o: KeyFlags) => {
     const identity = await adminIdentity(o);
     try {
-      const e = await identity.admin.revoke(keyId);
+      const e = await identity.admin.revoke(keyId, { forceSiteKey: Boolean(o.forceSiteKey) });
       console.log(`revoked ${e.keyId} (party ${e.party}) at ${e.revokedAt}`);
     } finally {
       await identity.close();

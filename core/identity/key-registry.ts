@@ -58,6 +58,17 @@ export class KeyRegistry {
   }
 }
 
+/**
+ * Says whether an entry is one of the site's own keys (its admin key, or a key its own parties
+ * sign with) and, if so, what it is, e.g. "the site's admin key".
+ */
+export type SiteKeyOf = (entry: SignedKeyEntry) => string | undefined;
+
+export interface RevokeOptions {
+  /** Revoke even one of the site's own keys (one that has leaked). The site cannot sign with it again. */
+  readonly forceSiteKey?: boolean;
+}
+
 export interface NewKey {
   readonly keyId: string;
   readonly party: string;
@@ -71,6 +82,7 @@ export class KeyAdmin {
     readonly registry: KeyRegistry,
     private readonly signBytes: (bytes: Buffer) => string,
     private readonly clock: Clock,
+    private readonly siteKeyOf: SiteKeyOf = () => undefined,
   ) {}
 
   /** Register a key. A key id already in use (by a valid entry) is refused. */
@@ -89,11 +101,22 @@ export class KeyAdmin {
     return entry;
   }
 
-  /** Revoke a key: from now on nothing it signs is accepted. Revoking twice is refused. */
-  async revoke(keyId: string): Promise<SignedKeyEntry> {
+  /**
+   * Revoke a key: from now on nothing it signs is accepted. Revoking twice is refused, and so
+   * is revoking one of the site's own keys unless `forceSiteKey`: the site will not sign with a
+   * revoked key of its own, so its runs and `keys add` would fail from then on.
+   */
+  async revoke(keyId: string, opts: RevokeOptions = {}): Promise<SignedKeyEntry> {
     const existing = await this.registry.lookup(keyId);
     if (!existing.found) throw new KeyRegistryError('keyId', existing.reason);
     if (existing.entry.status === 'revoked') throw new KeyRegistryError('keyId', `"${keyId}" was already revoked at ${existing.entry.revokedAt}`);
+    const siteKey = this.siteKeyOf(existing.entry);
+    if (siteKey && !opts.forceSiteKey) {
+      throw new KeyRegistryError(
+        'keyId',
+        `"${keyId}" is ${siteKey}: revoking it stops the site (caco run and caco keys add will not sign with a revoked key of their own); revoke third parties' keys instead, or give --force-site-key if this key has leaked (docs/identity.md, "Revoking the site's own keys")`,
+      );
+    }
     const { adminSig: _old, ...e } = existing.entry;
     const entry = signEntry({ ...e, status: 'revoked', revokedAt: new Date(this.clock.now()).toISOString() }, this.signBytes);
     await this.registry.store.put(keyId, entry);

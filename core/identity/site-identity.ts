@@ -3,7 +3,7 @@ import type { Keyring } from '../ledger/keyring.ts';
 import { rawPublicKey } from '../ledger/keyring.ts';
 import type { Logger } from '../log/logger.ts';
 import { authenticateCommand, signCommandWith, type AuthResult } from './command-signature.ts';
-import { principalOf, type Principal, type Role } from './key-entry.ts';
+import { principalOf, type Principal, type Role, type SignedKeyEntry } from './key-entry.ts';
 import { KeyAdmin, KeyRegistry, KeyRegistryError, type BadEntry } from './key-registry.ts';
 import { MemoryKeyRegistryStore, type KeyRegistryStore } from './registry-store.ts';
 
@@ -42,7 +42,19 @@ export class SiteIdentity implements CommandIdentity {
   constructor(private readonly o: { readonly store: KeyRegistryStore; readonly keyring: Keyring; readonly clock: Clock; readonly log?: Logger }) {
     const adminPub = o.keyring.publicKey(ADMIN_PARTY) ?? (localPublicKey(o.keyring, ADMIN_PARTY), o.keyring.publicKey(ADMIN_PARTY)!);
     this.registry = new KeyRegistry(o.store, adminPub, (bad: BadEntry) => o.log?.warn({ keyId: bad.keyId, reason: bad.reason }, 'key registry entry ignored: admin signature check failed'));
-    this.admin = new KeyAdmin(this.registry, (bytes) => o.keyring.sign(ADMIN_PARTY, bytes), o.clock);
+    this.admin = new KeyAdmin(this.registry, (bytes) => o.keyring.sign(ADMIN_PARTY, bytes), o.clock, (entry) => this.siteKeyOf(entry));
+  }
+
+  /**
+   * Whether an entry is one of this site's own keys, and which: the admin key, or a key
+   * registered under the name of a party whose key this site's keyring holds (its agents,
+   * `operator`). A third party's key, even one registered under a local name, is not.
+   */
+  siteKeyOf(entry: SignedKeyEntry): string | undefined {
+    if (entry.keyId === ADMIN_PARTY) return "the site's admin key";
+    if (entry.keyId !== entry.party) return undefined;
+    const held = this.o.keyring.publicKey(entry.party);
+    return held && rawPublicKey(held).toString('base64') === entry.publicKey ? `the key this site's "${entry.party}" signs with` : undefined;
   }
 
   /** An identity with its registry in memory: tests and runtimes given none. */

@@ -86,7 +86,16 @@ describe('key registry', { timeout: 60_000 }, () => {
     keyringB.addPrivate('operator', new MemoryKeyring('other').signingKey('operator'));
     const b = new SiteIdentity({ store, keyring: keyringB, clock });
     await assert.rejects(b.ensureLocal('operator'), /"operator" is registered to a key this site does not hold/);
-    await a.admin.revoke('compute');
+    // The site's own keys are not revoked by mistake: only with forceSiteKey (a leaked key).
+    await a.ensureAdmin();
+    await assert.rejects(a.admin.revoke('admin'), /keyId: "admin" is the site's admin key: revoking it stops the site.*--force-site-key/);
+    await assert.rejects(a.admin.revoke('compute'), /keyId: "compute" is the key this site's "compute" signs with/);
+    assert.equal((await a.ensureLocal('compute')).keyId, 'compute', 'still active');
+    // "operator" under a key this site does not hold is someone else's: revoked without the flag.
+    const foreign = await b.registry.lookup('operator');
+    assert.ok(foreign.found);
+    assert.equal(b.siteKeyOf(foreign.entry), undefined);
+    await a.admin.revoke('compute', { forceSiteKey: true });
     const c = new SiteIdentity({ store, keyring: new MemoryKeyring('site-a'), clock });
     await assert.rejects(c.ensureLocal('compute'), /was revoked/);
   });
