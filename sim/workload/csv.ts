@@ -56,7 +56,8 @@ function splitLine(line: string): string[] {
 
 /**
  * Parse a workload CSV. Rows with problems are left out and reported with line, field and
- * reason (the same checks as a submitted job); the other rows are returned.
+ * reason (the same checks as a submitted job, and a job id already used on an earlier line);
+ * the other rows are returned.
  */
 export function readWorkloadCsv(text: string, site: SiteConfig): { jobs: Job[]; problems: CsvProblem[] } {
   const lines = text.split(/\r?\n/);
@@ -66,6 +67,9 @@ export function readWorkloadCsv(text: string, site: SiteConfig): { jobs: Job[]; 
   if (missing.length) return { jobs: [], problems: missing.map((c) => ({ line: 1, field: c, reason: 'column missing from the header' })) };
   const col = (name: string) => header.indexOf(name);
   const jobs: Job[] = [];
+  // A job's id is its submission's command id (`submit-<id>`): the site would take a repeat
+  // as a retry of the first and drop it, while the baselines would count it.
+  const firstLineOf = new Map<string, number>();
   for (let i = 1; i < lines.length; i++) {
     const raw = lines[i]!;
     if (raw.trim() === '') continue;
@@ -83,6 +87,10 @@ export function readWorkloadCsv(text: string, site: SiteConfig): { jobs: Job[]; 
       if (!/Z$/.test(get(name)) || !Number.isFinite(v)) rowProblems.push({ line, field: name, reason: `"${get(name)}" is not an ISO 8601 UTC time` });
       return v;
     };
+    const id = get('id');
+    const first = firstLineOf.get(id);
+    if (first !== undefined) rowProblems.push({ line, field: 'id', reason: `"${id}" already on line ${first}` });
+    else if (id !== '') firstLineOf.set(id, line);
     const cls = get('class');
     if (!(JOB_CLASSES as readonly string[]).includes(cls)) rowProblems.push({ line, field: 'class', reason: `must be one of ${JOB_CLASSES.join(', ')}` });
     const sla = get('sla_class');
@@ -90,7 +98,7 @@ export function readWorkloadCsv(text: string, site: SiteConfig): { jobs: Job[]; 
     const pre = get('preemptible');
     if (pre !== 'true' && pre !== 'false') rowProblems.push({ line, field: 'preemptible', reason: 'must be true or false' });
     const job: Job = {
-      id: get('id'),
+      id,
       class: cls as JobClass,
       powerKw: num('power_kw'),
       ...(get('gpu_count') !== '' ? { gpuCount: num('gpu_count') } : {}),

@@ -1,0 +1,58 @@
+// test-file-timeout: 180
+/**
+ * A job id repeated in a workload CSV: CACO submits each job under the command id
+ * `submit-<id>`, so a repeat was dropped by the site while the baselines counted it and the
+ * comparison table compared different workloads. The repeat is a problem of the file, named
+ * by its line and the first line with that id, and `caco simulate --jobs` refuses the file.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { siteConfig } from '../../../agents/compute/jobs/index.ts';
+import { readWorkloadCsv } from '../../../sim/workload/index.ts';
+
+const root = join(import.meta.dirname, '../../..');
+const site = siteConfig();
+
+const csv = [
+  'id,class,power_kw,gpu_count,per_gpu_kw,runtime_min,earliest_start_utc,deadline_utc,sla_class,preemptible',
+  'job-a,training,500,,,60,2023-07-03T10:00:00.000Z,2023-07-03T14:00:00.000Z,gold,false',
+  'job-b,training,500,,,60,2023-07-03T10:00:00.000Z,2023-07-03T14:00:00.000Z,gold,false',
+  '',
+  'job-a,batch-inference,300,,,30,2023-07-03T11:00:00.000Z,2023-07-03T15:00:00.000Z,silver,true',
+  'job-b,training,500,,,60,2023-07-03T10:00:00.000Z,2023-07-03T14:00:00.000Z,gold,false',
+  '"job-a",training,500,,,60,2023-07-03T10:00:00.000Z,2023-07-03T14:00:00.000Z,gold,false',
+].join('\n');
+
+describe('workload CSV: repeated job ids', () => {
+  test('each repeat is a problem naming its line and the first line with the id, and is not loaded', () => {
+    const r = readWorkloadCsv(csv, site);
+    assert.deepEqual(r.jobs.map((j) => j.id), ['job-a', 'job-b']);
+    assert.equal(r.jobs[0]!.class, 'training', 'the first row with the id is the one kept');
+    assert.deepEqual(r.problems, [
+      { line: 5, field: 'id', reason: '"job-a" already on line 2' },
+      { line: 6, field: 'id', reason: '"job-b" already on line 3' },
+      { line: 7, field: 'id', reason: '"job-a" already on line 2' },
+    ]);
+  });
+
+  test('caco simulate --jobs refuses the file in one line naming the line and the first line (exit 2), and writes nothing', { timeout: 150_000 }, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caco-csv-dup-'));
+    const out = join(dir, 'out');
+    try {
+      const file = join(dir, 'jobs.csv');
+      writeFileSync(file, csv.split('\n').slice(0, 5).join('\n') + '\n');
+      const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'cli/caco.ts'), 'simulate', '--jobs', file, '--days', '1', '--out', out, '--no-progress'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+      const lines = r.stderr.split('\n').filter((l) => l && !l.startsWith('npm warn'));
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, /^caco: --jobs .*jobs\.csv: line 5, id: "job-a" already on line 2$/);
+      assert.deepEqual(existsSync(out) ? readdirSync(out) : [], [], 'nothing written for a run that did not start');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
