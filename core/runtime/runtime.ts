@@ -415,7 +415,7 @@ export class Runtime {
           return;
         }
         const cmd = result.value;
-        const input: AgentInput = { kind: 'command', id: cmd.id, correlationId: cmd.correlationId, command: cmd };
+        const input: AgentInput = { kind: 'command', id: commandInputId(cmd), correlationId: cmd.correlationId, command: cmd };
         const span = startSpan(`command intake ${cmd.type}`, contextFromHeaders(msg.headers), { ...envelopeAttributes(cmd), [ATTR.agent]: slot.host.name, [ATTR.site]: this.o.site }, SpanKind.CONSUMER);
         attachContext(input, span?.ctx);
         endSpan(span);
@@ -586,3 +586,24 @@ function boundedText(data: Uint8Array): string {
   if (data.length <= 1024) return text;
   return `${text.slice(0, 512)}… [cut: ${data.length} bytes, sha256 ${createHash('sha256').update(data).digest('hex')}]`;
 }
+
+/**
+ * The id a command is handled under: its causation on the ledger and what marks it handled. A
+ * third party chooses its command ids, and an agent skips any input whose id it has handled,
+ * events included: a command whose id was a future event's (a gateway fact's id is derived
+ * from the sender's own, a Beckn order's from its message id) made the agent fold that event
+ * but never decide on it, and the command's decisions took the ids the event's would have
+ * (they derive from the input id and its time, which the sender also chooses). So a third
+ * party's commands are handled as `<party>/<id>`: no ledger event id holds a "/" (the site
+ * makes them all, as UUIDs) and no party name does, so these cannot meet any other input's id.
+ * The site's own parties (admin, operators, its agents) keep their ids as sent.
+ */
+export function commandInputId(cmd: { readonly id: string; readonly principal?: Principal }): string {
+  if (cmd.principal?.role !== 'third-party') return cmd.id;
+  const id = `${cmd.principal.party}/${cmd.id}`;
+  // A causation id is at most 128 characters: past that, "/" and a digest of the two, which
+  // no party's own form can be (a party name is never empty, so never starts with "/").
+  return id.length <= MAX_INPUT_ID ? id : `/${createHash('sha256').update(id).digest('hex')}`;
+}
+
+const MAX_INPUT_ID = 128;
