@@ -1,5 +1,7 @@
 import { defineAgent, type AgentContext, type AgentDefinition, type Decision, type RateLimit } from '../../core/runtime/index.ts';
 import { RejectionRecords } from './rejection-records.ts';
+import { DEFAULT_MAX_ONSITE_OFFERS_PER_SOURCE, type OnsiteLimits } from './onsite-offers.ts';
+import { DEFAULT_ONSITE_REPLAN_SPACING_MS, OnsiteReplans } from './onsite-replans.ts';
 import type { SiteConfig } from './jobs/index.ts';
 import type { PlanOptions, PlanResult } from './planner/index.ts';
 import { DEFAULT_FLEX_WINDOWS, type FlexWindowOptions } from './flex-windows.ts';
@@ -34,6 +36,17 @@ export interface ComputeAgentDeps {
   readonly maxOpenJobsPerParty?: number;
   /** How many refused commands of one third party are recorded (default DEFAULT_REJECTION_RECORDS; see rejection-records.ts). */
   readonly rejectionRecords?: RateLimit;
+  /**
+   * How many offers one outside operator may have live (onsite.energy.offered, a distinct
+   * asset each); past it a new asset's offer is not used. Default DEFAULT_MAX_ONSITE_OFFERS_PER_SOURCE.
+   */
+  readonly maxOnsiteOffersPerSource?: number;
+  /**
+   * At most one re-plan for outside offers in this many ms of the clock; offers in between are
+   * planned on by the next plan. Default DEFAULT_ONSITE_REPLAN_SPACING_MS (a half-hour); 0
+   * re-plans on every offer.
+   */
+  readonly onsiteReplanSpacingMs?: number;
 }
 
 /**
@@ -51,11 +64,12 @@ export type ComputeAgent = AgentDefinition<ComputeState, ComputeIn, ComputeOut, 
  * latest forecast, battery and import caps (HiGHS, checked by the independent validator),
  * dispatches the first half-hour and offers the plan's slack as flexibility. Arrivals get a
  * provisional place at once; operators can pin and release jobs; a flexibility order or an
- * outside operator's energy offer makes it re-plan.
+ * outside operator's energy offer makes it re-plan (offers at most once a half-hour).
  *
  * This is wiring: each input kind has its decider in decide/. Besides the ledger state, an
- * instance keeps two things in memory, both rebuilt on a restart: its planner's last plan
- * (a warm start, site-planner.ts) and the tick timers it armed (tick-schedule.ts).
+ * instance keeps things in memory, all rebuilt on a restart: its planner's last plan (a warm
+ * start, site-planner.ts), the tick timers it armed (tick-schedule.ts), the refusals recorded
+ * lately (rejection-records.ts) and when an outside offer last re-planned (onsite-replans.ts).
  */
 export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
   const site = deps.site;
@@ -64,6 +78,9 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
   const ticks = new TickSchedule();
   // In memory, like the command rate: how many refusals each third party has had recorded lately.
   const rejections = new RejectionRecords(deps.rejectionRecords);
+  const onsiteLimits: OnsiteLimits = { maxOffersPerSource: deps.maxOnsiteOffersPerSource ?? DEFAULT_MAX_ONSITE_OFFERS_PER_SOURCE };
+  // In memory, like the planner's last plan: when an outside offer last re-planned.
+  const onsiteReplans = new OnsiteReplans(deps.onsiteReplanSpacingMs ?? DEFAULT_ONSITE_REPLAN_SPACING_MS);
   const deciderDeps = (ctx: AgentContext): ComputeDeciderDeps => ({
     site,
     ...(deps.predictRuntime ? { predictRuntime: deps.predictRuntime } : {}),
@@ -71,6 +88,8 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
     planner,
     log: ctx.log,
     maxOpenJobsPerParty: deps.maxOpenJobsPerParty ?? DEFAULT_MAX_OPEN_JOBS_PER_PARTY,
+    onsiteLimits,
+    onsiteReplans,
   });
 
   return defineAgent<ComputeState, ComputeIn, ComputeOut, ComputeCmd>({
@@ -90,7 +109,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
     commands: { submit: 'compute.job.submit', pin: 'compute.job.pin', release: 'compute.job.release' },
     // A new state per rebuild: evolve updates it in place (state.ts says why).
     initialState: () => initialComputeState(initialSoc),
-    evolve: makeEvolve(site.pue),
+    evolve: makeEvolve(site.pue, onsiteLimits),
     onStart(ctx, state) {
       ticks.start(ctx, state.dispatch?.slotStartMs);
     },

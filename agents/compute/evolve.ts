@@ -1,7 +1,7 @@
 import type { Envelope } from '../../core/envelope/index.ts';
 import type { Job } from './jobs/index.ts';
 import { expectedFromBands } from './planner/index.ts';
-import { foldOnsiteFact, pruneOffers } from './onsite-offers.ts';
+import { DEFAULT_ONSITE_LIMITS, foldOnsiteFact, pruneOffers, type OnsiteLimits } from './onsite-offers.ts';
 import { DAY_MS, HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 import type { ComputeIn } from './messages.ts';
 import type { ComputeState, JobRecord } from './state.ts';
@@ -13,11 +13,14 @@ function feasibleOnArrival(j: Job): boolean {
   return first + j.runtimeMin * 60_000 <= j.deadlineMs + 1;
 }
 
-/** The evolve function for a site (job energy is booked at the site's PUE). */
+/**
+ * The evolve function for a site (job energy is booked at the site's PUE; outside operators'
+ * offers are held to `onsite`, see onsite-offers.ts).
+ */
 export const makeEvolve =
-  (pue: number) =>
+  (pue: number, onsite: OnsiteLimits = DEFAULT_ONSITE_LIMITS) =>
   (s: ComputeState, e: Envelope<ComputeIn>): ComputeState =>
-    evolveCompute(s, e, pue);
+    evolveCompute(s, e, pue, onsite);
 
 /** A job's record at the event's revision, or undefined for a job this state never saw submitted. */
 function recordAt(s: ComputeState, jobId: string, revision: number): JobRecord | undefined {
@@ -27,7 +30,7 @@ function recordAt(s: ComputeState, jobId: string, revision: number): JobRecord |
 }
 
 /** Folds one event into the state in place (see state.ts for why) and returns it. */
-export function evolveCompute(s: ComputeState, e: Envelope<ComputeIn>, pue: number): ComputeState {
+export function evolveCompute(s: ComputeState, e: Envelope<ComputeIn>, pue: number, onsite: OnsiteLimits = DEFAULT_ONSITE_LIMITS): ComputeState {
   switch (e.type) {
     case 'compute.job.submitted': {
       const x = e.data;
@@ -182,7 +185,7 @@ export function evolveCompute(s: ComputeState, e: Envelope<ComputeIn>, pue: numb
       return s;
     case 'onsite.energy.offered':
     case 'onsite.battery.state.reported':
-      foldOnsiteFact(s.onsiteOffers, s.onsiteBatteries, e);
+      foldOnsiteFact(s.onsiteOffers, s.onsiteBatteries, e, onsite);
       return s;
     default: {
       const _never: never = e;

@@ -9,9 +9,29 @@
  * the stream's owner, is ignored here (an agent of the site cannot speak for an operator).
  */
 import { isOneOf, type Envelope } from '../../core/envelope/index.ts';
-import { BatteryStateReported, EnergyOffered } from '../../schemas/index.ts';
+import { BatteryStateReported, EnergyOffered, type MessageOf } from '../../schemas/index.ts';
 import type { OnsiteTier } from './planner/index.ts';
-import { HOUR_MS } from '../../core/time/index.ts';
+import { HALF_HOUR_MS as SLOT_MS, HOUR_MS } from '../../core/time/index.ts';
+import { HORIZON_SLOTS } from './horizon.ts';
+
+/**
+ * How many offers one operator may have live at the site (and battery states it may have
+ * reported): each live offer is a column of the planner in every half-hour it covers, in every
+ * re-plan, so one operator must not be able to grow the plan without bound. An asset re-offered
+ * replaces its offer, so this is assets with an offer in force; sixteen is more than one
+ * operator runs at one site, and a small part of a solve.
+ */
+export const DEFAULT_MAX_ONSITE_OFFERS_PER_SOURCE = 16;
+
+/** How far ahead of its append an offer may start: the half-hours the site plans on-site energy over (48 h). */
+export const OFFER_HORIZON_MS = HORIZON_SLOTS * SLOT_MS;
+
+export interface OnsiteLimits {
+  /** Live offers (and battery states) per operator; see DEFAULT_MAX_ONSITE_OFFERS_PER_SOURCE. */
+  readonly maxOffersPerSource: number;
+}
+
+export const DEFAULT_ONSITE_LIMITS: OnsiteLimits = { maxOffersPerSource: DEFAULT_MAX_ONSITE_OFFERS_PER_SOURCE };
 
 export interface OnsiteOffer {
   /** The operator (the party of the key that signed the append). */
@@ -43,17 +63,49 @@ const key = (source: string, assetId: string) => `${source}\u0000${assetId}`;
 
 const isOnsiteFact = isOneOf([EnergyOffered, BatteryStateReported]);
 
+/** Whether an offer is used, or why not (for the operator's log). */
+export type OfferVerdict = { readonly use: true } | { readonly use: false; readonly reason: string };
+
+/**
+ * Whether the offer `e` of operator `source` is used, given the offers in force. Pure, and the
+ * same before and after `e` is folded (it counts the operator's other assets only), so `evolve`
+ * and the decider agree on it. A withdrawal (powerKw 0) is always used. Otherwise not used: an
+ * offer whose window ended by the time it was appended (`e.time`, the site's clock), one that
+ * starts beyond the 48 h the site plans on-site energy over (offer it again nearer the time),
+ * and a new asset's offer when its operator already has `maxOffersPerSource` live ones
+ * (re-offering one of those, or withdrawing one, is always possible).
+ */
+export function offerVerdict(offers: ReadonlyMap<string, OnsiteOffer>, source: string, e: Pick<Envelope<MessageOf<typeof EnergyOffered>>, 'data' | 'time'>, limits: OnsiteLimits): OfferVerdict {
+  const d = e.data;
+  if (!(d.powerKw > 0)) return { use: true };
+  const at = Date.parse(e.time);
+  if (Date.parse(d.to) <= at) return { use: false, reason: `its window ended (${d.to}) before it was offered (${e.time})` };
+  if (Date.parse(d.from) >= at + OFFER_HORIZON_MS) return { use: false, reason: `its window starts (${d.from}) more than ${OFFER_HORIZON_MS / HOUR_MS} h after it was offered (${e.time}): offer it again nearer the time` };
+  const k = key(source, d.assetId);
+  let live = 0;
+  for (const [ok, o] of offers) if (o.source === source && ok !== k && o.toMs > at) live++;
+  if (live >= limits.maxOffersPerSource) return { use: false, reason: `${source.slice(0, 64)} has ${live} live offers, the most one operator may have` };
+  return { use: true };
+}
+
 /**
  * Fold one outside fact into the offers and battery states (in place). The latest offer of an
- * asset replaces the one before (an operator re-offers to change it; powerKw 0 withdraws it).
+ * asset replaces the one before (an operator re-offers to change it; powerKw 0 withdraws it);
+ * an offer `offerVerdict` does not use changes nothing. An operator's battery states are kept
+ * for at most `maxOffersPerSource` assets: a new asset's replaces the one reported longest ago.
  * Returns whether the fact counted.
  */
-export function foldOnsiteFact(offers: Map<string, OnsiteOffer>, batteries: Map<string, OnsiteBattery>, e: Envelope): boolean {
+export function foldOnsiteFact(offers: Map<string, OnsiteOffer>, batteries: Map<string, OnsiteBattery>, e: Envelope, limits: OnsiteLimits = DEFAULT_ONSITE_LIMITS): boolean {
   const source = outsideOperator(e);
   if (source === null || !isOnsiteFact(e)) return false;
   switch (e.type) {
     case 'onsite.energy.offered': {
       const d = e.data;
+      if (!offerVerdict(offers, source, e, limits).use) return false;
+      if (!(d.powerKw > 0)) {
+        offers.delete(key(source, d.assetId));
+        return true;
+      }
       offers.set(key(source, d.assetId), {
         source,
         assetId: d.assetId,
@@ -71,6 +123,7 @@ export function foldOnsiteFact(offers: Map<string, OnsiteOffer>, batteries: Map<
       const atMs = Date.parse(d.at);
       const before = batteries.get(key(source, d.assetId));
       if (before && before.atMs > atMs) return true;
+      if (!before) evictOldestBattery(batteries, source, limits.maxOffersPerSource - 1);
       batteries.set(key(source, d.assetId), { source, assetId: d.assetId, atMs, stateOfChargeKwh: d.stateOfChargeKwh, maxDischargeKw: d.maxDischargeKw });
       return true;
     }
@@ -79,6 +132,14 @@ export function foldOnsiteFact(offers: Map<string, OnsiteOffer>, batteries: Map<
       return false;
     }
   }
+}
+
+/** Keep at most `keep` battery states of `source`: those reported longest ago go first. */
+function evictOldestBattery(batteries: Map<string, OnsiteBattery>, source: string, keep: number): void {
+  const mine = [...batteries].filter(([, b]) => b.source === source);
+  if (mine.length <= keep) return;
+  mine.sort(([ka, a], [kb, b]) => a.atMs - b.atMs || (ka < kb ? -1 : 1));
+  for (const [k] of mine.slice(0, mine.length - Math.max(0, keep))) batteries.delete(k);
 }
 
 /** Forget offers that ended by `nowMs`: they can no longer change a plan. */

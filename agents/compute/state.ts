@@ -86,7 +86,10 @@ export interface ComputeState {
   planCount: number;
   /** Metered site import (kW) by half-hour start, for a week: the history a baseline leans on. */
   readonly importKwBySlot: Map<number, number>;
-  /** Energy outside on-site assets offer (the latest offer per operator and asset), and their battery states. */
+  /**
+   * Energy outside on-site assets offer (the latest offer per operator and asset, at most so
+   * many live per operator: offerVerdict in onsite-offers.ts), and their battery states.
+   */
   readonly onsiteOffers: Map<string, OnsiteOffer>;
   readonly onsiteBatteries: Map<string, OnsiteBattery>;
 }

@@ -2,6 +2,8 @@ import type { Logger } from '../../../core/log/index.ts';
 import type { SiteConfig } from '../jobs/index.ts';
 import type { FlexWindowOptions } from '../flex-windows.ts';
 import type { SitePlanner } from '../site-planner.ts';
+import type { OnsiteLimits } from '../onsite-offers.ts';
+import type { OnsiteReplans } from '../onsite-replans.ts';
 
 export interface RuntimePrediction {
   readonly minutes: number;
@@ -20,4 +22,8 @@ export interface ComputeDeciderDeps {
   readonly log: Logger;
   /** How many jobs not yet done one third party may have (see decideSubmit). */
   readonly maxOpenJobsPerParty: number;
+  /** What outside operators' offers are held to (see offerVerdict). */
+  readonly onsiteLimits: OnsiteLimits;
+  /** When an outside offer may re-plan, and who is told about offers not used (agent memory). */
+  readonly onsiteReplans: OnsiteReplans;
 }

@@ -2,7 +2,7 @@ import type { Decision } from '../../../core/runtime/index.ts';
 import type { Envelope } from '../../../core/envelope/index.ts';
 import type { EnergyOffered } from '../../../schemas/index.ts';
 import type { MessageOf } from '../../../schemas/index.ts';
-import { outsideOperator } from '../onsite-offers.ts';
+import { offerVerdict, outsideOperator } from '../onsite-offers.ts';
 import { HALF_HOUR_MS as SLOT_MS } from '../../../core/time/index.ts';
 import type { ComputeOut, FlexOrderEvent } from '../messages.ts';
 import type { ComputeState } from '../state.ts';
@@ -36,10 +36,22 @@ export function decideOnFlexOrder(deps: ComputeDeciderDeps, s: ComputeState, e: 
 /**
  * Energy an outside operator offers (already evolved, if it came through the gateway) changes
  * what energy costs in its window: re-plan from scratch, as an incremental re-plan would keep
- * the starts chosen without it. An offer not in the operator's own stream is not one.
+ * the starts chosen without it. An offer not in the operator's own stream is not one; one that
+ * `offerVerdict` does not use (window ended or beyond the horizon, operator at its cap) changes
+ * nothing and is logged once per spell. At most one outside offer per spacing re-plans at once
+ * (onsite-replans.ts); for the others the planner only forgets its last plan, so the next plan
+ * (the half-hourly tick at the latest) is a full one on every offer in force.
  */
 export async function decideOnEnergyOffered(deps: ComputeDeciderDeps, s: ComputeState, e: Envelope<MessageOf<typeof EnergyOffered>>, nowMs: number): Promise<Decision<ComputeOut>[]> {
-  if (outsideOperator(e) === null) return [];
+  const source = outsideOperator(e);
+  if (source === null) return [];
+  const verdict = offerVerdict(s.onsiteOffers, source, e, deps.onsiteLimits);
+  if (!verdict.use) {
+    deps.onsiteReplans.notUsed(source, e.data.assetId, verdict.reason, nowMs, deps.log);
+    return [];
+  }
+  deps.onsiteReplans.used(source, deps.log);
   deps.planner.forget();
+  if (!deps.onsiteReplans.replanNow(nowMs)) return [];
   return replan(deps, s, nowMs, `energy offered by ${e.source} (${e.data.assetId})`);
 }

@@ -251,7 +251,8 @@ describe('compute agent deciders', { timeout: 60_000 }, () => {
   });
 
   test('an energy offer outside its operator stream is ignored; facts only observed are not decided on', async () => {
-    const offer = { type: 'onsite.energy.offered', source: 'solar-1', data: { assetId: 'pv', from: iso(T0 + H), to: iso(T0 + 2 * H), powerKw: 500, priceGbpPerMwh: 10, carbonGPerKwh: 20 } } as const;
+    // Appended at T0 (an offer is used only within the 48 h after it was appended).
+    const offer = { type: 'onsite.energy.offered', source: 'solar-1', time: iso(T0), data: { assetId: 'pv', from: iso(T0 + H), to: iso(T0 + 2 * H), powerKw: 500, priceGbpPerMwh: 10, carbonGPerKwh: 20 } } as const;
     (await spec().given([submitted()]).when(DeciderSpec.event<ComputeIn>({ ...offer, stream: 'job-x' }))).expectDecisions([]);
     const offered = await spec().given([submitted()]).when(DeciderSpec.event<ComputeIn>({ ...offer, stream: 'ext-solar-1' }));
     const plan = offered.decisions.at(-1)!.events[0]!;
