@@ -5,6 +5,7 @@ import { replaceFolder } from '../replace-folder.ts';
 import cliProgress from 'cli-progress';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { UsageError } from '../errors.ts';
+import { folderToWrite, shortText, wholeNumber } from '../flag-values.ts';
 import type { PolicyTotals } from '../../sim/index.ts';
 import { describeBreak } from '../../core/ledger/index.ts';
 import type { runSimulation as RunSimulation } from '../../sim/index.ts';
@@ -28,11 +29,8 @@ interface SimulateFlags extends GlobalOptions {
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-function int(name: string, v: string, min: number, max: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${name}: "${v}" must be a whole number from ${min} to ${max}`);
-  return n;
-}
+/** The seed goes into the run's folder name (and the ledger's ids): a file name has a limit. */
+const MAX_SEED_CHARS = 64;
 
 export function simulateCommand(): Command {
   const cmd = new Command('simulate')
@@ -54,6 +52,8 @@ export function simulateCommand(): Command {
   cmd.addOption(new Option('--site-name <name>').hideHelp());
   return cmd.action(async (o: SimulateFlags) => {
     const config = configFrom(o);
+    shortText('--seed', o.seed, MAX_SEED_CHARS);
+    folderToWrite('--out', o.out);
     // Loaded here, not at the top: `caco --help` should not load the models and the solver.
     const [{ runSimulation }, { actualSignals }, { cacoTotals, flexSummary }, { startBaselines }, { writeReport }, { siteConfig }] = await Promise.all([
       import('../../sim/simulation.ts'),
@@ -64,11 +64,12 @@ export function simulateCommand(): Command {
       import('../../agents/compute/jobs/index.ts'),
     ]);
     if (!DATE.test(o.from) || Number.isNaN(Date.parse(`${o.from}T00:00:00Z`))) throw new UsageError(`--from: "${o.from}" is not a date like 2023-07-03`);
-    const days = int('--days', o.days, 1, 60);
+    const days = wholeNumber('--days', o.days, 1, 60);
+    const jobsPerDay = o.jobsPerDay ? wholeNumber('--jobs-per-day', o.jobsPerDay, 1, 100_000) : undefined;
     const fromMs = Date.parse(`${o.from}T00:00:00Z`);
     const site = siteConfig({
-      ...(o.itKw ? { itCapacityKw: int('--it-kw', o.itKw, 100, 1_000_000), importCapKw: Math.round(int('--it-kw', o.itKw, 100, 1_000_000) * 1.4) } : {}),
-      ...(o.battery ? { battery: { energyKwh: int('--battery', o.battery, 0, 1_000_000), powerKw: int('--battery', o.battery, 0, 1_000_000) / 2 } } : {}),
+      ...(o.itKw ? { itCapacityKw: wholeNumber('--it-kw', o.itKw, 100, 1_000_000), importCapKw: Math.round(wholeNumber('--it-kw', o.itKw, 100, 1_000_000) * 1.4) } : {}),
+      ...(o.battery ? { battery: { energyKwh: wholeNumber('--battery', o.battery, 0, 1_000_000), powerKw: wholeNumber('--battery', o.battery, 0, 1_000_000) / 2 } } : {}),
     });
     const run = `${config.site}-${o.from}-${days}d-seed${o.seed}`.replace(/[^A-Za-z0-9._-]/g, '_');
     const finalDir = resolve(o.out, run);
@@ -93,7 +94,7 @@ export function simulateCommand(): Command {
       ...(o.carbon ? { carbonCsv: o.carbon } : {}),
       ...(o.prices ? { pricesCsv: o.prices } : {}),
       ...(o.jobs ? { jobsCsv: o.jobs } : {}),
-      ...(o.jobsPerDay ? { jobsPerDay: int('--jobs-per-day', o.jobsPerDay, 1, 100_000) } : {}),
+      ...(jobsPerDay !== undefined ? { jobsPerDay } : {}),
       outDir: workDir,
       onInputs: (inputs) => {
         if (!o.baselines) return;

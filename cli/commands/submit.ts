@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { UsageError } from '../errors.ts';
+import { positiveNumber, wholeNumber } from '../flag-values.ts';
 import { NatsBus } from '../../core/bus/index.ts';
 import { subjects } from '../../core/runtime/index.ts';
 import { SystemClock } from './system-clock.ts';
@@ -15,6 +16,8 @@ import { readBoundedText } from '../../core/files/index.ts';
 
 /** A job is a few hundred bytes; a command is refused past a few KB anyway. */
 const MAX_JOB_FILE_BYTES = 1024 * 1024;
+/** Longer than this the command has expired anyway (DEFAULT_COMMAND_LIFETIME_MS). */
+const MAX_TIMEOUT_MS = DEFAULT_COMMAND_LIFETIME_MS;
 
 /**
  * The key `caco submit` signs with: `--key`, else the site's own operator key when this
@@ -64,6 +67,8 @@ export function submitCommand(): Command {
   addGlobalOptions(cmd, { bus: 'nats' });
   return cmd.action(async (o: SubmitFlags) => {
     const config = configFrom(o, { bus: 'nats' });
+    // Every flag is checked before anything is read or sent.
+    const timeoutMs = wholeNumber('--timeout', o.timeout, 1, MAX_TIMEOUT_MS, 'milliseconds');
     let job: Record<string, unknown>;
     if (o.file) {
       if (!existsSync(o.file)) throw new UsageError(`--file: ${o.file} does not exist`);
@@ -81,9 +86,9 @@ export function submitCommand(): Command {
       job = {
         jobId: o.jobId,
         class: o.class,
-        ...(o.powerKw ? { powerKw: Number(o.powerKw) } : {}),
-        ...(o.gpus ? { gpuCount: Number(o.gpus) } : {}),
-        runtimeMin: Number(o.runtimeMin),
+        ...(o.powerKw ? { powerKw: positiveNumber('--power-kw', o.powerKw) } : {}),
+        ...(o.gpus ? { gpuCount: wholeNumber('--gpus', o.gpus, 1, 1_000_000) } : {}),
+        runtimeMin: positiveNumber('--runtime-min', o.runtimeMin ?? ''),
         earliestStart: o.earliest ?? new Date(SystemClock.now()).toISOString(),
         deadline: o.deadline,
         slaClass: o.sla,
@@ -103,7 +108,7 @@ export function submitCommand(): Command {
       const cmdMsg = signWithKey({ id, type: 'compute.job.submit', version: 1, time: now, source: key.party, correlationId: id, causationId: null, site: config.site, expiresAt, data: job }, key);
       let res;
       try {
-        res = await bus.request(subjects.command(config.site, 'compute', 'submit'), Buffer.from(JSON.stringify(cmdMsg)), { timeoutMs: Number(o.timeout) });
+        res = await bus.request(subjects.command(config.site, 'compute', 'submit'), Buffer.from(JSON.stringify(cmdMsg)), { timeoutMs });
       } catch (err) {
         throw new UsageError(`no answer from site "${config.site}" on ${config.natsUrl} (${(err as Error).message}); is \`caco run\` running there?`);
       }

@@ -49,6 +49,8 @@ export const DEFAULT_CONFIG: CacoConfig = {
 interface Setting<K extends keyof CacoConfig> {
   readonly key: K;
   readonly env: string;
+  /** The command-line flag, when it is not `--<key in kebab case>`. */
+  readonly flag?: string;
   readonly parse: (raw: string, name: string) => CacoConfig[K];
 }
 
@@ -110,6 +112,7 @@ const SETTINGS: { [K in keyof CacoConfig]: Setting<K> } = {
   natsCreds: {
     key: 'natsCreds',
     env: 'NATS_CREDS',
+    flag: '--creds',
     parse: (raw, name) => {
       if (!raw.trim()) throw new ConfigError(name, 'must be the path of a credentials file (caco nats creds makes them)');
       return raw;
@@ -118,6 +121,10 @@ const SETTINGS: { [K in keyof CacoConfig]: Setting<K> } = {
   forecaster: { key: 'forecaster', env: 'CACO_FORECASTER', parse: oneOf(['lstm', 'ensemble', 'ensemble-tracked'] as const) },
   databaseUrl: { key: 'databaseUrl', env: 'CACO_DATABASE_URL', parse: (raw, name) => checkDatabaseUrl(raw, name) },
 };
+
+function settingOf(name: string): Setting<keyof CacoConfig> | undefined {
+  return Object.hasOwn(SETTINGS, name) ? (SETTINGS[name as keyof CacoConfig] as Setting<keyof CacoConfig>) : undefined;
+}
 
 export interface LoadConfigOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -149,7 +156,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): CacoConfig {
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError('CACO_CONFIG', `config file "${file}" must hold a JSON object`);
     for (const [k, v] of Object.entries(parsed)) {
-      const s = SETTINGS[k as keyof CacoConfig];
+      // Own keys only: "constructor" or "__proto__" in the file must not find Object.prototype's.
+      const s = settingOf(k);
       if (!s) throw new ConfigError(`${file}: ${k}`, `unknown setting; known settings are ${Object.keys(SETTINGS).join(', ')}`);
       if (typeof v !== 'string') throw new ConfigError(`${file}: ${k}`, 'must be a string');
       set(s, v, `${file}: ${k}`);
@@ -161,9 +169,9 @@ export function loadConfig(opts: LoadConfigOptions = {}): CacoConfig {
   }
   for (const [k, raw] of Object.entries(opts.overrides ?? {})) {
     if (raw === undefined) continue;
-    const s = SETTINGS[k as keyof CacoConfig];
+    const s = settingOf(k);
     if (!s) throw new ConfigError(k, 'unknown setting');
-    set(s, raw, `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`);
+    set(s, raw, s.flag ?? `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`);
   }
   return out;
 }
