@@ -175,7 +175,15 @@ export async function postSigned(input: {
       headers: { 'content-type': 'application/json', authorization: sig.authorization, digest: sig.digest, ...(input.idempotencyKey ? { 'idempotency-key': input.idempotencyKey } : {}) },
       body: text,
       signal: AbortSignal.timeout(input.timeoutMs ?? 10_000),
+      // Never followed: the address was checked against the receiver's registered origin, and a
+      // redirect would send the signed body (and bring back the answer) from anywhere the
+      // receiver points us, such as a service on this machine's loopback.
+      redirect: 'manual',
     });
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel().catch(() => undefined);
+      return { httpStatus: res.status, ack: null, error: null, problem: `answered ${res.status}, a redirect: not followed (a message goes only to the receiver's registered address)` };
+    }
     const raw = await readBoundedText(res, ANSWER_LIMIT_BYTES);
     if (raw === undefined) return { httpStatus: res.status, ack: null, error: null, problem: `the answer is larger than ${ANSWER_LIMIT_BYTES} bytes; not read` };
     return readAnswer(res.status, raw);
@@ -219,7 +227,9 @@ export function readAnswer(httpStatus: number, raw: string): PostResult {
   try {
     parsed = JSON.parse(raw);
   } catch {
-    return { httpStatus, ack: null, error: null, problem: `the answer is not JSON: ${raw.slice(0, 120)}` };
+    // Its length only: what a receiver (or whatever answered in its place) sent is not copied
+    // into the ledger's record of the attempt.
+    return { httpStatus, ack: null, error: null, problem: `the answer is not JSON (${raw.length} characters)` };
   }
   const p = parsed as { message?: { ack?: { status?: unknown } }; error?: { code?: unknown; message?: unknown; paths?: unknown } };
   const status = p.message?.ack?.status;

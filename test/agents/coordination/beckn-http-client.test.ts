@@ -94,3 +94,51 @@ describe('postSigned reads a bounded answer', { timeout: 30_000 }, () => {
     }
   });
 });
+
+/**
+ * A message goes only to the receiver's registered address, checked before sending. Fetch
+ * follows redirects by default: a receiver answering 307 (or 303) made the site send the signed
+ * body (or a GET) to any address it named, such as a service on this machine's loopback, and
+ * the start of that service's answer was copied into the ledger's record of the attempt.
+ */
+describe('postSigned does not follow a redirect', { timeout: 30_000 }, () => {
+  for (const status of [301, 302, 303, 307, 308]) {
+    test(`a ${status} answer is final: nothing reaches the address it names`, async () => {
+      const reached: string[] = [];
+      const internal = await listen((req, res) => {
+        reached.push(`${req.method} ${req.url}`);
+        req.resume();
+        res.end('SECRET-INTERNAL-DATA');
+      });
+      const receiver = await listen((req, res) => {
+        req.resume();
+        res.writeHead(status, { location: `${internal.url}/admin/delete-all` });
+        res.end();
+      });
+      try {
+        const r = await postSigned({ baseUri: receiver.url, action: 'on_confirm', body, key, nowMs: Date.now(), timeoutMs: 4_000 });
+        assert.deepEqual(reached, [], 'the redirect was followed');
+        assert.equal(r.httpStatus, status);
+        assert.equal(r.ack, null);
+        assert.match(r.problem ?? '', new RegExp(`answered ${status}, a redirect: not followed`));
+      } finally {
+        await receiver.close();
+        await internal.close();
+      }
+    });
+  }
+
+  test("an answer that is not JSON is recorded by its length, not copied", async () => {
+    const receiver = await listen((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('SECRET-INTERNAL-DATA and more');
+    });
+    try {
+      const r = await postSigned({ baseUri: receiver.url, action: 'on_confirm', body, key, nowMs: Date.now(), timeoutMs: 4_000 });
+      assert.equal(r.problem, 'the answer is not JSON (29 characters)');
+    } finally {
+      await receiver.close();
+    }
+  });
+});
