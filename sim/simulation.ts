@@ -15,6 +15,7 @@ import type { SimulationOptions } from './options.ts';
 import { buildSite, siteSignals, type SiteAgents } from '../site/index.ts';
 import { openSiteIdentity, type SiteIdentity } from '../core/identity/index.ts';
 import { HALF_HOUR_MS as SLOT_MS, DAY_MS } from '../core/time/index.ts';
+import { UsageError } from '../core/errors/index.ts';
 
 
 export interface SimulationRun {
@@ -81,6 +82,7 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
   const stack = await openStack(o.config, { sqlitePath: join(o.outDir, 'ledger.db'), natsSite });
   let identity: SiteIdentity | undefined;
   try {
+    await refuseUsedLedger(stack);
     // The run's key registry lives with its keys in the run's folder, on either stack: every
     // command in a simulation is sent in-process, and the run leaves nothing on a server.
     identity = await openSiteIdentity({ config: { ...o.config, store: 'sqlite' }, keyring: stack.keyring, clock: new SimulatedClock(o.fromMs), dir: join(o.outDir, 'keys') });
@@ -92,6 +94,22 @@ export async function runSimulation(o: SimulationOptions): Promise<SimulationRun
     await stack.close().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * A run writes a ledger of its own, from empty: one that already holds events is another run's
+ * (two runs mapped to one PostgreSQL schema, a reused folder), and writing into it would mix
+ * two runs in one ledger.
+ */
+async function refuseUsedLedger(stack: Stack): Promise<void> {
+  const head = await stack.store.headPosition();
+  if (head === 0) return;
+  const store = stack.store;
+  const where =
+    store.kind === 'postgres' ? `--database-url: PostgreSQL schema ${'schema' in store && typeof store.schema === 'string' ? store.schema : `of site ${stack.site}`}`
+    : stack.sqlitePath ? `--out: the ledger ${stack.sqlitePath}`
+    : `--store ${store.kind}: the ledger of site ${stack.site}`;
+  throw new UsageError(`${where} already holds events (up to position ${head}), another run's: a simulation starts from an empty ledger; run it again, or remove that ledger`);
 }
 
 async function simulateOn(stack: Stack, identity: SiteIdentity, busSite: string, inputs: SimulationInputs, o: SimulationOptions, t0: number): Promise<SimulationRun> {

@@ -1,4 +1,8 @@
+import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors/errors.ts';
+
+/** PostgreSQL's limit on an identifier (NAMEDATALEN - 1): a longer one is cut silently. */
+const MAX_IDENTIFIER = 63;
 
 /** Hide the password of a URL before it goes into an error message. */
 export function redactUrl(url: string): string {
@@ -30,8 +34,14 @@ export function checkDatabaseUrl(raw: string | undefined, setting = '--database-
 /**
  * The PostgreSQL schema of a site's ledger: `caco_<site>` ("-" becomes "_"), so several
  * sites (and every simulation run, which has a site name of its own) share one database
- * without sharing a ledger.
+ * without sharing a ledger. A name longer than PostgreSQL's 63 characters keeps its first
+ * 46 and ends with 16 hex digits of the SHA-256 of the whole site name: cutting it instead
+ * dropped a run's unique end (its start time), and runs minutes apart shared one ledger.
+ * A site's name (at most 32 characters) always fits, so its schema is `caco_<site>`.
  */
 export function ledgerSchemaFor(site: string): string {
-  return `caco_${site.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63);
+  const name = `caco_${site.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`;
+  if (name.length <= MAX_IDENTIFIER) return name;
+  const hash = createHash('sha256').update(site).digest('hex').slice(0, 16);
+  return `${name.slice(0, MAX_IDENTIFIER - hash.length - 1)}_${hash}`;
 }
