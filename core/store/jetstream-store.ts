@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
@@ -109,6 +110,8 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
    * appends and the verified commits its head reads passed over. A retried append is found
    * here, or by the read of the commits after the head it last knew (see loadHead).
    */
+  /** Appends whose message id was already held by something that is not their commit (a forgery, or junk): each was stored under a random id instead. */
+  msgIdsTaken = 0;
   private readonly commitSeqs = new FifoMap<string, { readonly stream: string; readonly seq: number }>(RECENT_COMMITS);
   private readonly keys: KeyResolver;
   private readonly signer: BatchingSigner;
@@ -180,7 +183,10 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
 
   private async appendLocked(stream: string, events: ReadonlyArray<NewEvent>, expected: ExpectedRevision): Promise<AppendResult> {
     const subject = this.subjectOf(stream);
-    const msgID = events[0]!.id;
+    const firstId = events[0]!.id;
+    // The server's duplicate check: the first event's id, unless a message that is not a commit
+    // of this append already holds it (below), then one nobody can predict.
+    let msgID = firstId;
     let head = this.heads.get(stream);
     let fresh = false;
     // On a replicated stream an unknown head is read, never guessed. A guess of "no stream"
@@ -201,7 +207,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
     for (let attempt = 1; ; attempt++) {
       // A retry of an append that is stored gets what is stored, whatever it expected: found
       // among this process's acknowledged appends or by the head read just made.
-      const stored = this.commitSeqs.get(msgID);
+      const stored = this.commitSeqs.get(firstId);
       if (stored !== undefined && stored.stream === stream) return this.idempotentResult(stream, events, stored.seq);
       if (!expectationHolds(expected, head?.verified?.revision)) {
         if (!fresh) {
@@ -237,14 +243,29 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
         throw err;
       }
       if (ack.duplicate) {
-        this.heads.delete(stream);
-        return this.idempotentResult(stream, events, ack.seq);
+        // What holds the id is this append only if it is a verified commit of this stream
+        // starting with this event: event ids can be predicted (they derive from their inputs),
+        // and anyone who can publish on the ledger's subjects could store anything under one
+        // first, which a retry would otherwise have taken, unchecked, as what this append stored.
+        // loadHead remembers (commitSeqs) only commits that verify; the check at the top of the
+        // loop then answers from it. (The head read goes on from the one known.)
+        head = await this.loadHead(stream);
+        fresh = true;
+        const holder = await this.holderOf(firstId, stream, ack.seq);
+        // A verified commit of another stream holds the id: an id is the ledger's, once.
+        if (holder === 'another stream') return this.idempotentResult(stream, events, ack.seq);
+        if (holder === 'not a commit' && msgID === firstId) {
+          msgID = `${firstId}/${randomUUID()}`;
+          this.msgIdsTaken++;
+        }
+        if (attempt < MAX_ANY_ATTEMPTS) continue;
+        throw new CacoError(`append to ${stream}: the message id ${firstId} is held by message ${ack.seq}, which is not a verified commit of this append; gave up after ${attempt} tries`);
       }
       // The sealed events are ours alone: give them their positions in place rather than copy.
       for (let i = 0; i < sealed.length; i++) (sealed[i] as { position: number }).position = positionOf(ack.seq, i);
       const out: Envelope[] = sealed;
       const last = out[out.length - 1]!;
-      this.commitSeqs.set(msgID, { stream, seq: ack.seq });
+      this.commitSeqs.set(firstId, { stream, seq: ack.seq });
       this.heads.set(stream, { verified: { revision: last.revision, hash: last.hash }, seq: ack.seq });
       return { events: out, nextExpected: last.revision, position: last.position, sealedHere: true };
     }
@@ -264,6 +285,22 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
     // did not come from it, and its sequence would give the events wrong positions.
     if (ack.stream !== this.streamName) throw new CacoError(`the acknowledgement of an append to ${subject} names stream "${ack.stream.slice(0, 64)}", not ${this.streamName}; the append's outcome is unknown (retrying it is safe)`);
     return ack;
+  }
+
+  /**
+   * What holds the message id `firstId` at `seq`, after loadHead(stream): this append's own
+   * commit (loadHead verified it; the loop answers from commitSeqs), a verified commit of
+   * another stream starting with that event, or something that is not a verified commit.
+   */
+  private async holderOf(firstId: string, stream: string, seq: number): Promise<'this append' | 'another stream' | 'not a commit'> {
+    if (this.commitSeqs.get(firstId)?.stream === stream) return 'this append';
+    const m = await retryWhileUnavailable(() => this.jsm.streams.getMessage(this.streamName, { seq }), this.retryOpts);
+    const d = m ? tryDecodeCommit(this.streamName, seq, m.data) : undefined;
+    if (d === undefined || 'unreadable' in d || d[0]?.id !== firstId || d[0].stream === stream) return 'not a commit';
+    // Verified only as part of its own stream's chain (loadHead remembers verified commits).
+    await this.loadHead(d[0].stream);
+    const k = this.commitSeqs.get(firstId);
+    return k !== undefined && k.stream === d[0].stream && k.seq === seq ? 'another stream' : 'not a commit';
   }
 
   /** What the SQLite store answers to a retried append: the stored events, if they are the same. */

@@ -124,6 +124,39 @@ describe('JetStreamEventStore on a shared server', { skip }, () => {
     assert.deepEqual(got.map((e) => e.id), [...appended.slice(21), ...more.events].map((e) => e.id));
   });
 
+  // Event ids can be predicted (an agent's derive from its input), and anyone who can publish
+  // on the ledger's subjects could store a message under one first: the server then answered
+  // the real append as a duplicate, and the store returned the forgery as what it had stored.
+  test('a message id taken first by a forgery or by junk: the append is stored under another id, and returns what it stored', async () => {
+    const site = uniqueToken('preclaim');
+    const store = await open(site);
+    await store.append('order-1', [newEvent({ kw: 1 })], 'any');
+    const nc = store.nc;
+    const js = (await import('@nats-io/jetstream')).jetstream(nc);
+    const { headers } = await import('@nats-io/transport-node');
+    for (const [label, body, subject] of [
+      ['a forged commit', (id: string) => JSON.stringify([{ id, type: 'test.thing.happened', version: 1, stream: 'order-1', revision: 1, time: 'x', source: 'agent', correlationId: 'c', causationId: null, data: { kw: 999999, forged: true }, prevHash: '0'.repeat(64), hash: 'f'.repeat(64), sig: 'AAAA' }]), 'junk-subject'],
+      ['junk on the stream\'s own subject', () => 'junk', 'order-1'],
+    ] as const) {
+      const predicted = newEvent({ kw: 5 });
+      const h = headers();
+      h.set('Nats-Msg-Id', predicted.id);
+      await js.publish(store.subjectOf(subject), new TextEncoder().encode(body(predicted.id)), { headers: h });
+      const r = await store.append('order-1', [predicted], 'any');
+      assert.deepEqual(r.events[0]!.data, { kw: 5 }, `${label}: the append returns its own event`);
+      assert.equal(r.events[0]!.id, predicted.id);
+      // It is on the ledger, chained and signed, and a retry of it answers what is stored.
+      const stored = (await collect(store.readStream('order-1', 0, { onUnreadable: () => undefined }))).filter((e) => e.id === predicted.id);
+      assert.equal(stored.length, 1, `${label}: stored once`);
+      assert.equal(stored[0]!.hash, r.events[0]!.hash);
+      const again = await store.append('order-1', [predicted], 'any');
+      assert.equal(again.events[0]!.position, r.events[0]!.position, `${label}: a retry finds it`);
+    }
+    assert.equal(store.msgIdsTaken, 2);
+    const events = await collect(store.readStream('order-1', 0, { onUnreadable: () => undefined }));
+    assertChains(events, keyring);
+  });
+
   test('a site name that cannot be a subject token is refused', async () => {
     await assert.rejects(JetStreamEventStore.connect({ servers: natsUrl(), site: 'lon.don', keyring }), (e: unknown) => e instanceof InvalidArgumentError && e.field === 'site');
   });
