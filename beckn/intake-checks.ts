@@ -152,16 +152,18 @@ function farFutureFault(v: unknown, limitMs: number, path: string): BecknFault |
 /**
  * Callbacks go only to the address the sender registered (its key directory entry's `url`):
  * the same origin (scheme, host and port), or for a `nats:` address the same subject prefix. Otherwise a BAP could make the BPP POST signed
- * messages to any URL, services on the BPP's own host included.
+ * messages to any URL, services on the BPP's own host included. The BAP holds a BPP to the same
+ * rule for `bpp_uri`, where it sends select, init and confirm.
  */
-export function callbackAddressFault(bapUri: string, registeredUrl: string | undefined, subscriberId: string): BecknFault | undefined {
+export function callbackAddressFault(bapUri: string, registeredUrl: string | undefined, subscriberId: string, field: 'bap_uri' | 'bpp_uri' = 'bap_uri'): BecknFault | undefined {
+  const path = `context.${field}`;
   if (registeredUrl === undefined) {
-    return fault(BecknErrorCode.INVALID_REQUEST, `no callback address is registered for "${subscriberId}" (the url of its key directory entry); callbacks go only to a registered address`, 'context.bap_uri');
+    return fault(BecknErrorCode.INVALID_REQUEST, `no ${field === 'bap_uri' ? 'callback ' : ''}address is registered for "${subscriberId}" (the url of its key directory entry); ${field === 'bap_uri' ? 'callbacks' : 'messages'} go only to a registered address`, path);
   }
   // Over NATS the address is a subject prefix (beckn/nats-binding.ts): it must be the registered one exactly.
   if (isNatsUri(bapUri) || isNatsUri(registeredUrl)) {
-    if (isNatsUri(bapUri) && subjectOfNatsUri(bapUri) === undefined) return fault(BecknErrorCode.INVALID_REQUEST, 'bap_uri is not a nats:<subject> URI (dot-separated tokens of letters, digits, "_" and "-")', 'context.bap_uri');
-    if (bapUri !== registeredUrl) return fault(BecknErrorCode.INVALID_REQUEST, `bap_uri is not the address registered for "${subscriberId}" (${registeredUrl})`, 'context.bap_uri');
+    if (isNatsUri(bapUri) && subjectOfNatsUri(bapUri) === undefined) return fault(BecknErrorCode.INVALID_REQUEST, `${field} is not a nats:<subject> URI (dot-separated tokens of letters, digits, "_" and "-")`, path);
+    if (bapUri !== registeredUrl) return fault(BecknErrorCode.INVALID_REQUEST, `${field} is not the address registered for "${subscriberId}" (${registeredUrl})`, path);
     return undefined;
   }
   let registered: URL;
@@ -169,15 +171,15 @@ export function callbackAddressFault(bapUri: string, registeredUrl: string | und
   try {
     registered = new URL(registeredUrl);
   } catch {
-    return fault(BecknErrorCode.INVALID_REQUEST, `the url registered for "${subscriberId}" is not a URL; callbacks go only to a registered address`, 'context.bap_uri');
+    return fault(BecknErrorCode.INVALID_REQUEST, `the url registered for "${subscriberId}" is not a URL; callbacks go only to a registered address`, path);
   }
   try {
     asked = new URL(bapUri);
   } catch {
-    return fault(BecknErrorCode.INVALID_REQUEST, 'bap_uri is not a URL', 'context.bap_uri');
+    return fault(BecknErrorCode.INVALID_REQUEST, `${field} is not a URL`, path);
   }
   if (asked.origin !== registered.origin || asked.username !== '' || asked.password !== '') {
-    return fault(BecknErrorCode.INVALID_REQUEST, `bap_uri is not at the address registered for "${subscriberId}" (${registered.origin})`, 'context.bap_uri');
+    return fault(BecknErrorCode.INVALID_REQUEST, `${field} is not at the address registered for "${subscriberId}" (${registered.origin})`, path);
   }
   return undefined;
 }

@@ -2,6 +2,7 @@ import {
   ack,
   authFailure,
   BecknErrorCode,
+  callbackAddressFault,
   expectedSigner,
   expiredFault,
   fault,
@@ -60,13 +61,27 @@ export class CallbackIntake {
     const ctx = body.context;
     if (verified.subscriberId !== expectedSigner(ctx)) return authFailure({ ok: false, reason: 'bad-signature', message: `signed by "${verified.subscriberId}" but the context names "${ctx.bpp_id ?? '(no bpp_id)'}"` }, this.d.bapId);
     if (ctx.bap_id !== this.d.bapId) return nackAnswer(fault(BecknErrorCode.INVALID_REQUEST, `this BAP is "${this.d.bapId}"`, 'context.bap_id'));
+    // The BPP's address decides where select, init and confirm go: only the one it registered.
+    if (ctx.bpp_uri !== undefined) {
+      let registered: string | undefined;
+      try {
+        registered = await this.d.keys.registeredUrl(verified.subscriberId, verified.uniqueKeyId, nowMs);
+      } catch (e) {
+        return authFailure({ ok: false, reason: 'key-directory-unavailable', message: `registered address lookup failed: ${(e as Error).message}` }, this.d.bapId);
+      }
+      const addressFault = callbackAddressFault(ctx.bpp_uri, registered, verified.subscriberId, 'bpp_uri');
+      if (addressFault) return nackAnswer(addressFault);
+    }
     if (isExpired(ctx, nowMs)) return nackAnswer(expiredFault(ctx));
-    const before = this.answers.get(ctx.message_id);
+    // By signer and message id: every BPP answers a search with the search's message id, and
+    // one BPP's answer must not stand for another's.
+    const key = `${verified.subscriberId}\n${ctx.message_id}`;
+    const before = this.answers.get(key);
     if (before) return before;
     const answer: AckAnswer = this.d.enqueue(action, body)
       ? { statusCode: 200, headers: {}, body: ack() }
       : { statusCode: 500, headers: {}, body: nackOf(fault(BecknErrorCode.BUSINESS_ERROR, 'the BAP could not queue the callback')) };
-    this.answers.set(ctx.message_id, answer);
+    this.answers.set(key, answer);
     return answer;
   }
 }

@@ -1,0 +1,46 @@
+// test-file-timeout: 30
+/**
+ * The grid operator's door for callbacks. A BPP's `bpp_uri` decides where select, init and
+ * confirm go, and was taken from the callback as given: a registered BPP could send the BAP's
+ * signed orders anywhere. And answers were remembered by message id alone, while every BPP
+ * answers a search with the search's message id: one BPP's answer stood for another's.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CallbackIntake } from '../../../agents/grid-operator/index.ts';
+import { buildContext, callbackContext, newSigningIdentity, onSupportResponse, parseSigningKeyFile, signRequest, StaticKeyDirectory } from '../../../beckn/index.ts';
+
+const NOW = Date.parse('2023-07-03T12:00:00Z');
+const BAP = { id: 'grid-operator.example', uri: 'http://127.0.0.1:9001/bap' };
+
+function bpp(id: string, url: string) {
+  const made = newSigningIdentity(id, 'k1', url);
+  return { id, url, key: parseSigningKeyFile(made.signingKeyFile), entry: made.directoryEntry };
+}
+
+function callback(from: ReturnType<typeof bpp>, messageId: string, bppUri: string) {
+  const request = buildContext({ action: 'support', bap: BAP, bpp: { id: from.id, uri: bppUri }, transactionId: '0190f000-0000-7000-8000-000000000001', messageId, nowMs: NOW });
+  const body = onSupportResponse(callbackContext(request, { bpp: { id: from.id, uri: bppUri }, nowMs: NOW }), { ref_id: 'order-1' });
+  const text = JSON.stringify(body);
+  const sig = signRequest(text, from.key, NOW / 1000, 30);
+  return { action: 'on_support', body: Buffer.from(text), headers: { authorization: sig.authorization, digest: sig.digest } };
+}
+
+describe('the grid operator takes callbacks only as their BPP registered them', { timeout: 30_000 }, () => {
+  test('a bpp_uri off the BPP\'s registered origin is refused; two BPPs answering with one message id are both taken', async () => {
+    const a = bpp('bpp-a.example', 'http://127.0.0.1:9101/beckn');
+    const b = bpp('bpp-b.example', 'http://127.0.0.1:9102/beckn');
+    const queued: string[] = [];
+    const intake = new CallbackIntake({ bapId: BAP.id, keys: new StaticKeyDirectory([a.entry, b.entry]), nowMs: () => NOW, enqueue: (_action, body) => (queued.push(body.context.bpp_id ?? ''), true) });
+
+    const elsewhere = await intake.handle(callback(a, '0190f000-0000-7000-8000-0000000000a1', 'http://127.0.0.1:6379/'));
+    assert.equal(elsewhere.body.message.ack.status, 'NACK');
+    assert.match(JSON.stringify(elsewhere.body), /bpp_uri is not at the address registered for \\"bpp-a.example\\"/);
+    assert.deepEqual(queued, []);
+
+    for (const from of [a, b]) assert.equal((await intake.handle(callback(from, '0190f000-0000-7000-8000-0000000000a2', from.url))).body.message.ack.status, 'ACK');
+    assert.deepEqual(queued, ['bpp-a.example', 'bpp-b.example'], "the second BPP's answer is its own, not a repeat of the first's");
+    assert.equal((await intake.handle(callback(a, '0190f000-0000-7000-8000-0000000000a2', a.url))).body.message.ack.status, 'ACK');
+    assert.equal(queued.length, 2, 'a true repeat is answered as before, and not queued again');
+  });
+});
