@@ -1,12 +1,12 @@
 import pg from 'pg';
 import { createHash, randomBytes } from 'node:crypto';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
-import { ConcurrencyError, ConfigError, InvalidArgumentError } from '../errors/errors.ts';
+import { CacoError, ConcurrencyError, ConfigError, InvalidArgumentError } from '../errors/errors.ts';
 import { checkDatabaseUrl, redactUrl } from './postgres-url.ts';
 import type { Keyring } from '../ledger/keyring.ts';
 import { hashBatch, headsOf, sealBatch, signHeads } from '../ledger/seal.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
-import { envelopeOfRow, EVENT_COLUMNS, readEventRow, unreadableRowError, type EventRow } from './sql-rows.ts';
+import { envelopeOfRow, EVENT_COLUMNS, MAX_POSITION, readEventRow, unreadableRowError, type EventRow } from './sql-rows.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 import { keepStoredData } from './stored-form.ts';
@@ -25,13 +25,20 @@ const MAX_GROUP = 512;
 /** Rows per read in readAll and catch-up. */
 const READ_PAGE = 1000;
 
+/**
+ * The events columns for a row built as JSON (json_build_array): the position as text, since a
+ * JSON number past 2^53 would come back as another number (see MAX_POSITION).
+ */
+const EVENT_COLUMNS_JSON = EVENT_COLUMNS.replace(/^position\b/, 'position::text');
+
 function schemaSql(s: string): string {
   // `data` is TEXT, not JSONB: JSONB would reorder keys and normalise numbers, so what a
   // reader gets back would not be the bytes that were sealed (as in the SQLite store).
   return `
 CREATE SCHEMA IF NOT EXISTS ${s};
 CREATE TABLE IF NOT EXISTS ${s}.events (
-  position BIGINT PRIMARY KEY,
+  -- Positions are numbers in every reader: no row past the largest integer one holds exactly.
+  position BIGINT PRIMARY KEY CONSTRAINT events_position_safe CHECK (position BETWEEN 1 AND ${MAX_POSITION}),
   id TEXT NOT NULL UNIQUE,
   stream TEXT NOT NULL,
   revision INTEGER NOT NULL,
@@ -50,6 +57,13 @@ CREATE TABLE IF NOT EXISTS ${s}.events (
 );
 -- Schemas written before commit signatures: every event there is signed on its own (covers NULL).
 ALTER TABLE ${s}.events ADD COLUMN IF NOT EXISTS covers INTEGER;
+-- Schemas made before the position check get it NOT VALID: new rows are checked, the rows
+-- there are not scanned (readers and writers check those: see MAX_POSITION).
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = '${s}.events'::regclass AND conname = 'events_position_safe') THEN
+    ALTER TABLE ${s}.events ADD CONSTRAINT events_position_safe CHECK (position BETWEEN 1 AND ${MAX_POSITION}) NOT VALID;
+  END IF;
+END $$;
 CREATE TABLE IF NOT EXISTS ${s}.checkpoints (name TEXT PRIMARY KEY, position BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS ${s}.quarantine (position BIGINT PRIMARY KEY, record TEXT NOT NULL);
 `;
@@ -342,19 +356,19 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     // eslint-disable-next-line no-restricted-syntax -- pg types a multi-statement query as one result; it answers one per statement
     const results = (await c.query(
       `BEGIN; ${this.lockSql};
-       SELECT (SELECT MAX(position) FROM ${s}.events) AS top,
+       SELECT (SELECT MAX(position)::text FROM ${s}.events) AS top,
         (SELECT json_agg(json_build_object('stream', q.stream, 'revision', h.revision, 'hash', h.hash))
            FROM unnest(${textArray(streams)}) AS q(stream)
            -- One backward step on the (stream, revision) index per stream, however long the stream.
            CROSS JOIN LATERAL (SELECT revision, hash FROM ${s}.events e WHERE e.stream = q.stream ORDER BY revision DESC LIMIT 1) h) AS heads,
-        (SELECT json_agg(json_build_array(${EVENT_COLUMNS})) FROM ${s}.events WHERE id = ANY(${textArray(ids)})) AS stored`,
+        (SELECT json_agg(json_build_array(${EVENT_COLUMNS_JSON})) FROM ${s}.events WHERE id = ANY(${textArray(ids)})) AS stored`,
     )) as unknown as Array<pg.QueryResult<{ top: string | null; heads: Array<{ stream: string; revision: number; hash: string }> | null; stored: EventRow[] | null }>>;
     const row = results[results.length - 1]!.rows[0]!;
     const heads = new Map<string, { revision: number; hash: string }>();
     for (const h of row.heads ?? []) heads.set(h.stream, { revision: h.revision, hash: h.hash });
     const stored = new Map<string, Envelope>();
     for (const raw of row.stored ?? []) stored.set(raw[1], envelopeOfRow(raw));
-    return { top: row.top === null ? 0 : Number(row.top), heads, stored };
+    return { top: row.top === null ? 0 : this.lastPosition(row.top), heads, stored };
   }
 
   /**
@@ -379,6 +393,9 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
       const id = events[i]!.id;
       if (view.stored.has(id)) throw new InvalidArgumentError(`events[${i}].id`, `"${id}" is already stored in another append`);
     }
+    if (view.top + events.length > MAX_POSITION) {
+      throw new CacoError(`${this.ledgerName}: the last position is ${view.top}, and ${events.length} more would pass ${MAX_POSITION} (2^53 - 1), the largest position a reader can hold; nothing was appended (docs/postgres-store.md, "Positions")`);
+    }
     // The same sealing as the SQLite store's, on the stream's head as the lock holder sees it;
     // unsigned here when the group's heads are signed together afterwards (sealGroup).
     const sealed = sign ? sealBatch(stream, events, head, this.opts.keyring) : hashBatch(stream, events, head);
@@ -389,6 +406,22 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     const last = sealed[sealed.length - 1]!;
     view.heads.set(stream, { revision: last.revision, hash: last.hash });
     return { events: sealed, nextExpected: last.revision, position: last.position, sealedHere: true };
+  }
+
+  private get ledgerName(): string {
+    return `the PostgreSQL ledger in schema ${this.schema}`;
+  }
+
+  /**
+   * MAX(position) read as text, for a writer: a position past MAX_POSITION was not written by
+   * CACO (the table's CHECK refuses it), and the next position after it would be one no reader
+   * can hold (or overflow BIGINT): refused, naming it, before anything is sealed.
+   */
+  private lastPosition(top: string): number {
+    const p = Number(top);
+    // Only rows at 0 or below (the CHECK refuses them, older schemas may hold them): the log starts at 1.
+    if (Number.isSafeInteger(p) && /^-?[0-9]+$/.test(top)) return Math.max(0, p);
+    throw new CacoError(`${this.ledgerName}: its last row is at position ${top.slice(0, 40)}, past ${MAX_POSITION} (2^53 - 1), the largest position a reader can hold; that row was not written by CACO, and no append can follow it. Nothing was appended; remove the row (docs/postgres-store.md, "Positions")`);
   }
 
   /** All rows of the group in one INSERT, as literals (see commitGroup). */
@@ -438,13 +471,23 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
 
   /** A page of the global log after `from`, for readAll and the catch-up loop. */
   async readPage(from: number, limit: number): Promise<Array<Envelope | UnreadableRecord>> {
+    // A reader holds no position past MAX_POSITION: at it, the log it can read has ended.
+    if (from >= MAX_POSITION) return [];
     const rows = await this.rows(`SELECT ${EVENT_COLUMNS} FROM ${this.schema}.events WHERE position > $1 ORDER BY position LIMIT $2`, [from, limit]);
-    return rows.map((r) => {
+    const out: Array<Envelope | UnreadableRecord> = [];
+    for (const r of rows) {
       const x = readEventRow(r);
-      // For the relay (subscriptions read here): the data JSON as stored, published as it is.
-      if (!('unreadable' in x)) keepStoredData(x, r[10]);
-      return x;
-    });
+      out.push(x);
+      // A row past MAX_POSITION is reported once, at MAX_POSITION, and ends the page: every
+      // row after it is past it too, and a reader that moves to it has passed them all.
+      if ('unreadable' in x) {
+        if (x.position >= MAX_POSITION) break;
+      } else {
+        // For the relay (subscriptions read here): the data JSON as stored, published as it is.
+        keepStoredData(x, r[10]);
+      }
+    }
+    return out;
   }
 
   async subscribeAll(handler: EventHandler, opts: SubscribeAllOptions = {}): Promise<StoreSubscription> {
@@ -465,8 +508,12 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
   }
 
   async headPosition(): Promise<number> {
-    const r = await this.pool.query<{ p: string | null }>(`SELECT MAX(position) AS p FROM ${this.schema}.events`);
-    return r.rows[0]?.p == null ? 0 : Number(r.rows[0].p);
+    const r = await this.pool.query<{ p: string | null }>(`SELECT MAX(position)::text AS p FROM ${this.schema}.events`);
+    const p = r.rows[0]?.p;
+    if (p == null) return 0;
+    const n = Number(p);
+    // Past MAX_POSITION: the head a reader can reach (readPage reports the row there).
+    return Number.isSafeInteger(n) ? Math.max(0, n) : n > 0 ? MAX_POSITION : 0;
   }
 
   async streamHeads(): Promise<ReadonlyArray<{ stream: string; revision: number; hash: string }>> {

@@ -9,17 +9,57 @@ import { CorruptCommitError } from './jetstream-commit.ts';
  */
 export const EVENT_COLUMNS = 'position, id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig, covers';
 
-/** One row of `EVENT_COLUMNS`. pg returns BIGINT as a string (it may exceed 2^53); positions never do, so they are read as numbers. */
-export type EventRow = [number | string, string, string, number, string, number, string, string, string, string | null, string, string, string, string, number | null];
+/**
+ * One row of `EVENT_COLUMNS`. pg returns BIGINT as a string and SQLite an integer as a number
+ * (or a bigint); a position is checked before it is used (`rowPosition`).
+ */
+export type EventRow = [number | string | bigint, string, string, number, string, number, string, string, string, string | null, string, string, string, string, number | null];
+
+/**
+ * The largest position a reader can hold: 2^53 - 1. Readers keep positions as JavaScript
+ * numbers, which hold every integer only up to there (9007199254740993 reads back as
+ * 9007199254740992). No writer hands out a position past it, and the PostgreSQL table refuses
+ * one (CHECK); a row there was put in by someone else.
+ */
+export const MAX_POSITION = Number.MAX_SAFE_INTEGER;
+
+/** A stored position, if it is one a reader can hold (an integer from 1 to MAX_POSITION); else why not. */
+export function rowPosition(raw: unknown): number | { readonly problem: string } {
+  if (typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 1) return raw;
+  if (typeof raw === 'string' && /^[1-9][0-9]{0,15}$/.test(raw)) {
+    const n = Number(raw);
+    if (n <= MAX_POSITION) return n;
+  }
+  if (typeof raw === 'bigint' && raw >= 1n && raw <= BigInt(MAX_POSITION)) return Number(raw);
+  const shown = typeof raw === 'string' ? raw.slice(0, 40) : String(raw).slice(0, 40);
+  return { problem: `position ${shown} is not a ledger position (an integer from 1 to 2^53 - 1 = ${MAX_POSITION}, the largest a reader can hold): the row was not written by CACO` };
+}
+
+/**
+ * Where to report a row whose position is not one (see `rowPosition`): the position itself
+ * when it is a safe integer, MAX_POSITION for one past it (every row after it is past it too,
+ * so a reader that moves there has passed them all), 0 for anything else.
+ */
+function reportedPosition(raw: unknown): number {
+  if (typeof raw === 'number') return Number.isSafeInteger(raw) ? raw : raw > 0 ? MAX_POSITION : 0;
+  if (typeof raw === 'bigint') return raw > BigInt(MAX_POSITION) ? MAX_POSITION : raw < BigInt(Number.MIN_SAFE_INTEGER) ? 0 : Number(raw);
+  if (typeof raw === 'string' && /^-?[0-9]+$/.test(raw)) {
+    const n = BigInt(raw);
+    return n > BigInt(MAX_POSITION) ? MAX_POSITION : n < BigInt(Number.MIN_SAFE_INTEGER) ? 0 : Number(n);
+  }
+  return 0;
+}
 
 export function envelopeOfRow(r: EventRow): Envelope {
+  const position = rowPosition(r[0]);
+  if (typeof position !== 'number') throw new Error(position.problem);
   return {
     id: r[1],
     type: r[4],
     version: r[5],
     stream: r[2],
     revision: r[3],
-    position: Number(r[0]),
+    position,
     time: r[6],
     source: r[7],
     correlationId: r[8],
@@ -33,21 +73,33 @@ export function envelopeOfRow(r: EventRow): Envelope {
   };
 }
 
-/** A row as an event, or as what it is when its data is not JSON (someone wrote the table by hand). */
+/**
+ * A row as an event, or as what it is when its position is not one a reader can hold or its
+ * data is not JSON (someone wrote the table by hand).
+ */
 export function readEventRow(r: EventRow): Envelope | UnreadableRecord {
+  const position = rowPosition(r[0]);
+  if (typeof position !== 'number') {
+    const at = reportedPosition(r[0]);
+    return unreadableRow(r, at, `${position.problem}; reported at position ${at}`);
+  }
   try {
     return envelopeOfRow(r);
   } catch (err) {
-    const bytes = Buffer.from(String(r[10]), 'utf8');
-    return {
-      unreadable: true,
-      position: Number(r[0]),
-      stream: r[2],
-      reason: `row data is not JSON (${err instanceof Error ? err.message : String(err)})`,
-      bytes: bytes.byteLength,
-      sha256: createHash('sha256').update(bytes).digest('hex'),
-    };
+    return unreadableRow(r, position, `row data is not JSON (${err instanceof Error ? err.message : String(err)})`);
   }
+}
+
+function unreadableRow(r: EventRow, position: number, reason: string): UnreadableRecord {
+  const bytes = Buffer.from(String(r[10]), 'utf8');
+  return {
+    unreadable: true,
+    position,
+    stream: r[2],
+    reason,
+    bytes: bytes.byteLength,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+  };
 }
 
 /** The error a reader without an `onUnreadable` handler gets for such a row; `ledger` names the store. */

@@ -1,0 +1,167 @@
+// test-file-timeout: 180
+/**
+ * A row at a position past 2^53 - 1 (the largest a reader can hold) in the PostgreSQL table,
+ * put there by someone other than CACO (the store is hostile, docs/verify-on-read.md). Read as
+ * a number it lost precision: readAll returned 9007199254740992 over and over, a subscription
+ * read the same page hundreds of times a second, the next append took 9007199254740992 and
+ * every one after it failed on a duplicate key (at the BIGINT maximum, on an overflow). Now the
+ * table refuses such rows, readers report one as unreadable and pass it, and writers refuse to
+ * append after it, naming it (docs/postgres-store.md, "Positions").
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { MemoryKeyring } from '../../../core/ledger/keyring.ts';
+import { PostgresEventStore } from '../../../core/store/postgres-store.ts';
+import { VerifiedEventStore } from '../../../core/store/verified-store.ts';
+import { MemoryQuarantineStore } from '../../../core/store/memory-quarantine.ts';
+import { CorruptCommitError } from '../../../core/store/jetstream-commit.ts';
+import type { NewEvent } from '../../../core/envelope/envelope.ts';
+import type { UnreadableRecord } from '../../../core/store/event-store.ts';
+import type { Logger } from '../../../core/log/logger.ts';
+import { postgresSkip, postgresUrl, uniqueSchema } from '../../support/postgres.ts';
+
+// Before the first describe: node:test runs only what is declared before the module's first await.
+const skip = await postgresSkip();
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER; // 9007199254740991
+const ev = (n: number, source = 'agent'): NewEvent => ({ id: randomUUID(), type: 'test.thing.happened', version: 1, time: '2024-01-01T00:00:00.000Z', source, correlationId: 'c', causationId: null, data: { n } });
+const H = (c: string) => c.repeat(64);
+
+const quiet: Logger = { info() {}, warn() {}, error() {}, debug() {}, child: () => quiet } as unknown as Logger;
+
+async function withStore(prefix: string, fn: (store: PostgresEventStore, keyring: MemoryKeyring, schema: string) => Promise<void>): Promise<void> {
+  const keyring = new MemoryKeyring('hostile-rows');
+  const schema = uniqueSchema(prefix);
+  const store = await PostgresEventStore.open({ connectionString: postgresUrl(), schema, keyring, pollMs: 50 });
+  try {
+    await fn(store, keyring, schema);
+  } finally {
+    await store.destroy().catch(() => undefined);
+    await store.close();
+  }
+}
+
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  assert.fail('expected the promise to reject');
+}
+
+async function count(store: PostgresEventStore, schema: string): Promise<number> {
+  const r = await store.unsafeQuery<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.events`);
+  return Number(r[0]!.n);
+}
+
+/** A forged row: every column given, sig and hash as the caller says. */
+async function forge(store: PostgresEventStore, schema: string, row: { position: number | string; stream: string; revision: number; prevHash: string; hash: string; sig?: string; data?: string; id?: string }): Promise<void> {
+  await store.unsafeExec(
+    `INSERT INTO ${schema}.events (position, id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig, covers)
+     VALUES ($1::bigint, $2, $3, $4, 'test.thing.happened', 1, '2024-01-01T00:00:00.000Z', 'agent', 'c', NULL, $5, $6, $7, $8, NULL)`,
+    String(row.position), row.id ?? `forged-${randomUUID()}`, row.stream, row.revision, row.data ?? '{"n":666}', row.prevHash, row.hash, row.sig ?? 'x',
+  );
+}
+
+describe('PostgresEventStore: positions past 2^53 - 1', { skip }, () => {
+  test('a new schema refuses them (CHECK); an older schema gets the check NOT VALID on open', async () => {
+    await withStore('pc', async (store, keyring, schema) => {
+      await store.append('s', [ev(1)], 'any');
+      await assert.rejects(forge(store, schema, { position: '9007199254740992', stream: 'x', revision: 0, prevHash: H('0'), hash: H('1') }), /check constraint/);
+      await assert.rejects(forge(store, schema, { position: 0, stream: 'x', revision: 0, prevHash: H('0'), hash: H('1') }), /check constraint/);
+      await forge(store, schema, { position: MAX_SAFE, stream: 'x', revision: 0, prevHash: H('0'), hash: H('1') });
+      // A schema made before the check: drop it, put a row past it, reopen.
+      await store.unsafeExec(`ALTER TABLE ${schema}.events DROP CONSTRAINT IF EXISTS events_position_safe`);
+      await forge(store, schema, { position: '9007199254740993', stream: 'x', revision: 1, prevHash: H('0'), hash: H('1') });
+      const again = await PostgresEventStore.open({ connectionString: postgresUrl(), schema, keyring, pollMs: 50 });
+      try {
+        const c = await again.unsafeQuery<{ convalidated: boolean }>(`SELECT convalidated FROM pg_constraint WHERE conrelid = '${schema}.events'::regclass AND conname = 'events_position_safe'`);
+        assert.deepEqual(c, [{ convalidated: false }], 'added NOT VALID: the rows already there are not checked');
+        await assert.rejects(forge(again, schema, { position: '9007199254740994', stream: 'x', revision: 2, prevHash: H('0'), hash: H('1') }), /check constraint/);
+      } finally {
+        await again.close();
+      }
+      // Opening again finds the constraint there and leaves it.
+      const third = await PostgresEventStore.open({ connectionString: postgresUrl(), schema, keyring, pollMs: 50 });
+      await third.close();
+    });
+  });
+
+  test('a row at 9007199254740993: read once as unreadable and passed (no spin); appends refused naming it, nothing written', async () => {
+    await withStore('pp', async (store, keyring, schema) => {
+      assert.equal((await store.append('s-1', [ev(1)], 'any')).position, 1);
+      await store.unsafeExec(`ALTER TABLE ${schema}.events DROP CONSTRAINT IF EXISTS events_position_safe`);
+      await forge(store, schema, { position: '9007199254740993', stream: 'x-1', revision: 0, prevHash: H('0'), hash: H('1') });
+
+      // readAll without a handler: a clear error at the row, not 9007199254740992 over and over.
+      const seen: number[] = [];
+      const err = await rejection((async () => {
+        for await (const e of store.readAll({ limit: 6 })) seen.push(e.position);
+      })());
+      assert.deepEqual(seen, [1]);
+      assert.ok(err instanceof CorruptCommitError, err.message);
+      assert.match(err.message, /9007199254740993/);
+      // With a handler: reported once, and the read ends.
+      const unreadable: UnreadableRecord[] = [];
+      const seen2: number[] = [];
+      for await (const e of store.readAll({ onUnreadable: (u) => void unreadable.push(u) })) seen2.push(e.position);
+      assert.deepEqual(seen2, [1]);
+      assert.equal(unreadable.length, 1);
+      assert.match(unreadable[0]!.reason, /position 9007199254740993/);
+      assert.equal(unreadable[0]!.stream, 'x-1');
+      // readStream reports it as unreadable too.
+      const inStream: UnreadableRecord[] = [];
+      for await (const e of store.readStream('x-1', 0, { onUnreadable: (u) => void inStream.push(u) })) assert.fail(`read ${e.id}`);
+      assert.equal(inStream.length, 1);
+
+      // Appends: refused, naming the position, before anything is written (was: one landed at 9007199254740992, then duplicate keys).
+      for (let i = 2; i <= 3; i++) {
+        const e = await rejection(store.append('s-1', [ev(i)], 'any'));
+        assert.match(e.message, /9007199254740993/);
+        assert.doesNotMatch(e.message, /duplicate key/);
+      }
+      assert.equal(await count(store, schema), 2);
+
+      // A verified subscription: the row is quarantined once, then it waits (polls) instead of re-reading the same page.
+      const quarantine = new MemoryQuarantineStore();
+      const v = new VerifiedEventStore(store, { keys: keyring, quarantine, log: quiet });
+      let pages = 0;
+      const readPage = store.readPage.bind(store);
+      (store as unknown as { readPage: typeof readPage }).readPage = async (f, l) => {
+        pages++;
+        return readPage(f, l);
+      };
+      let handled = 0;
+      const sub = await v.subscribeAll(() => void handled++, { from: 0 });
+      try {
+        await new Promise((r) => setTimeout(r, 800));
+        assert.equal(handled, 1);
+        assert.ok(pages < 40, `${pages} page reads in 0.8 s with pollMs 50: the subscription spins`);
+        assert.equal((await quarantine.quarantined()).length, 1);
+        assert.match((await quarantine.quarantined())[0]!.reason, /9007199254740993/);
+        await sub.caughtUp();
+      } finally {
+        await sub.close();
+      }
+    });
+  });
+
+  test('rows at the BIGINT maximum and at exactly 2^53 - 1: appends refused naming the position (no overflow)', async () => {
+    await withStore('pm', async (store, _keyring, schema) => {
+      await store.append('s-1', [ev(1)], 'any');
+      await forge(store, schema, { position: MAX_SAFE, stream: 'x-1', revision: 0, prevHash: H('0'), hash: H('1') });
+      const atMax = await rejection(store.append('s-1', [ev(2)], 'any'));
+      assert.match(atMax.message, /9007199254740991/);
+      assert.doesNotMatch(atMax.message, /out of range|duplicate key/);
+      await store.unsafeExec(`ALTER TABLE ${schema}.events DROP CONSTRAINT IF EXISTS events_position_safe`);
+      await forge(store, schema, { position: '9223372036854775807', stream: 'x-2', revision: 0, prevHash: H('0'), hash: H('1') });
+      const atBigint = await rejection(store.append('s-1', [ev(3)], 'any'));
+      assert.match(atBigint.message, /9223372036854775807/);
+      assert.doesNotMatch(atBigint.message, /out of range/);
+      assert.equal(await count(store, schema), 3);
+      assert.equal(await store.headPosition(), MAX_SAFE, 'the head a reader can reach');
+    });
+  });
+});
