@@ -69,14 +69,14 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
     const source = signals.source;
     if (signals.note) notes.push(signals.note);
     const r = (x: { perSecond: number; burst: number } | undefined, per: string) => (x ? `${x.perSecond}/s per ${per} (burst ${x.burst})` : `no limit per ${per}`);
-    notes.push(`input bounds: ${limits.commandLimits.maxBytes} bytes, ${limits.commandLimits.maxDepth} levels of JSON; ${r(limits.commandRate, 'signing key')}; ${r(limits.httpRate, 'HTTP client')}; commands ${limits.requireBoundCommands ? 'must name this site and expire' : 'may omit site and expiresAt (CACO_REQUIRE_BOUND_COMMANDS=1 requires them)'}; at most ${limits.maxOpenJobsPerParty} open jobs per third party`);
+    notes.push(`input bounds: ${limits.commandLimits.maxBytes} bytes, ${limits.commandLimits.maxDepth} levels of JSON; ${r(limits.commandRate, 'signing key')}; ${r(limits.httpRate, 'HTTP client')}; commands ${limits.requireBoundCommands ? 'must name this site and expire' : 'may omit site and expiresAt (CACO_REQUIRE_BOUND_COMMANDS=1 requires them)'}; at most ${limits.maxOpenJobsPerParty} open jobs per third party; at most ${limits.maxOnsiteOffersPerSource} live energy offers per outside operator`);
     const agents = await buildSite({
       runtime,
       bus: stack.bus,
       site: opts.site ?? DEFAULT_SITE,
       signals: source,
       forecaster: config.forecaster,
-      compute: { runtimeModel: true, maxOpenJobsPerParty: limits.maxOpenJobsPerParty },
+      compute: { runtimeModel: true, maxOpenJobsPerParty: limits.maxOpenJobsPerParty, maxOnsiteOffersPerSource: limits.maxOnsiteOffersPerSource },
       market: opts.market ?? { kind: 'none' },
     });
     notes.push(...agents.notes);

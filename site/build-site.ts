@@ -48,6 +48,8 @@ export interface BuildSiteParams {
     readonly runtimeModel: boolean;
     /** Jobs not yet done one third party may have open (default the compute agent's). */
     readonly maxOpenJobsPerParty?: number;
+    /** Live energy offers one outside operator may have planned on (default the compute agent's). */
+    readonly maxOnsiteOffersPerSource?: number;
   };
   readonly market: SiteMarket;
 }
@@ -81,6 +83,7 @@ export async function buildSite(p: BuildSiteParams): Promise<SiteAgents> {
       ...(p.compute.planOptions ? { planOptions: p.compute.planOptions } : {}),
       ...(predictRuntime ? { predictRuntime } : {}),
       ...(p.compute.maxOpenJobsPerParty !== undefined ? { maxOpenJobsPerParty: p.compute.maxOpenJobsPerParty } : {}),
+      ...(p.compute.maxOnsiteOffersPerSource !== undefined ? { maxOnsiteOffersPerSource: p.compute.maxOnsiteOffersPerSource } : {}),
     }),
   );
   let close = async (): Promise<void> => undefined;

@@ -13,6 +13,8 @@ export interface InputLimitsConfig {
   readonly requireBoundCommands: boolean;
   /** Jobs not yet done one third party may have open at the site (the compute agent's maxOpenJobsPerParty). */
   readonly maxOpenJobsPerParty: number;
+  /** Live `onsite.energy.offered` assets one outside operator may have planned on (the compute agent's maxOnsiteOffersPerSource). */
+  readonly maxOnsiteOffersPerSource: number;
 }
 
 export const DEFAULT_INPUT_LIMITS: InputLimitsConfig = {
@@ -21,6 +23,7 @@ export const DEFAULT_INPUT_LIMITS: InputLimitsConfig = {
   httpRate: { perSecond: 20, burst: 40 },
   requireBoundCommands: false,
   maxOpenJobsPerParty: 1_000,
+  maxOnsiteOffersPerSource: 16,
 };
 
 function whole(name: string, raw: string, min: number, max: number): number {
@@ -51,7 +54,8 @@ function yesNo(name: string, raw: string): boolean {
  * (32), `CACO_COMMAND_RATE` (per signing key, `50:100` = 50 a second, bursts of 100; `off`) and
  * `CACO_HTTP_RATE` (per client address, `20:40`) and `CACO_REQUIRE_BOUND_COMMANDS` (`1`: refuse
  * commands that do not name the site or carry an expiry; default `0`) and
- * `CACO_MAX_OPEN_JOBS_PER_PARTY` (1000). A bad value names the variable.
+ * `CACO_MAX_OPEN_JOBS_PER_PARTY` (1000) and `CACO_MAX_ONSITE_OFFERS_PER_SOURCE` (16). A bad value
+ * names the variable.
  */
 export function inputLimitsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): InputLimitsConfig {
   const get = (k: string) => (env[k] === undefined || env[k] === '' ? undefined : env[k]);
@@ -61,6 +65,7 @@ export function inputLimitsFromEnv(env: Readonly<Record<string, string | undefin
   const httpRate = get('CACO_HTTP_RATE');
   const requireBound = get('CACO_REQUIRE_BOUND_COMMANDS');
   const maxOpenJobs = get('CACO_MAX_OPEN_JOBS_PER_PARTY');
+  const maxOffers = get('CACO_MAX_ONSITE_OFFERS_PER_SOURCE');
   return {
     commandLimits: {
       // NATS refuses messages above its max_payload (1 MB by default) anyway.
@@ -71,5 +76,7 @@ export function inputLimitsFromEnv(env: Readonly<Record<string, string | undefin
     httpRate: httpRate ? rate('CACO_HTTP_RATE', httpRate) : DEFAULT_INPUT_LIMITS.httpRate,
     requireBoundCommands: requireBound ? yesNo('CACO_REQUIRE_BOUND_COMMANDS', requireBound) : DEFAULT_INPUT_LIMITS.requireBoundCommands,
     maxOpenJobsPerParty: maxOpenJobs ? whole('CACO_MAX_OPEN_JOBS_PER_PARTY', maxOpenJobs, 1, 1_000_000) : DEFAULT_INPUT_LIMITS.maxOpenJobsPerParty,
+    // Each live offer is a column per half-hour of its window in every plan.
+    maxOnsiteOffersPerSource: maxOffers ? whole('CACO_MAX_ONSITE_OFFERS_PER_SOURCE', maxOffers, 1, 1_000) : DEFAULT_INPUT_LIMITS.maxOnsiteOffersPerSource,
   };
 }
