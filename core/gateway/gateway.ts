@@ -7,7 +7,7 @@ import type { Clock } from '../clock/clock.ts';
 import { isOneOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
 import type { Logger } from '../log/logger.ts';
 import type { EventStore } from '../store/event-store.ts';
-import { storedEnvelope } from '../store/verified-store.ts';
+import { ReadMeter, readMetered, storedEnvelope } from '../store/verified-store.ts';
 import type { CommandIdentity } from '../identity/site-identity.ts';
 import type { Principal } from '../identity/key-entry.ts';
 import type { Lookup } from '../identity/key-registry.ts';
@@ -15,6 +15,7 @@ import { checkCommandBinding, type CommandBinding } from '../identity/command-bi
 import { canonicalJson } from '../ledger/canonical-json.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits } from '../runtime/input-limits.ts';
 import { RateLimiter, type RateLimit } from '../runtime/rate-limit.ts';
+import { WorkLimiter } from './work-limiter.ts';
 import { UNAUTHENTICATED } from '../runtime/intake.ts';
 import { decodeWith, type AnySchema, type MessageRegistry, type SchemaProblem } from '../../schemas/index.ts';
 import { AgentAnnounced, AnnounceRequest, AppendRequest, ReadRequest } from '../../schemas/index.ts';
@@ -77,6 +78,12 @@ export interface GatewayOptions {
   readonly requireBoundCommands?: boolean;
   /** Token buckets on reads and queries, one per verified key and one for all unsigned readers (default 50/s, burst 100 each). */
   readonly readRate?: RateLimit;
+  /**
+   * Token buckets of events on reads, bucketed as `readRate`: a read spends one per event it
+   * reads from the store and one per event verified to learn a stream's history before its
+   * start, and reads no further than its bucket allows (default 2,000 a second, burst 10,000).
+   */
+  readonly readEventRate?: RateLimit;
   readonly queries?: Readonly<Record<string, GatewayQuery>>;
   /** The party the gateway writes `gateway.agent.announced` as (default `gateway`). */
   readonly party?: string;
@@ -115,8 +122,14 @@ interface AgentRecord {
   readonly validators: Map<string, ValidateFunction>;
 }
 
-/** Most events a read scans for one answer (a type filter may skip many). */
-const READ_SCAN_LIMIT = 5000;
+/**
+ * Most work one read does: events read from the store (a type filter may skip many) and events
+ * verified to learn the history of the streams it meets. Past it the page ends, and the reader
+ * continues from `nextPosition` (what was learnt is kept: the next read carries on from it).
+ * Over twice the longest commit (1,024 events), so a full budget always gets past one.
+ */
+const READ_WORK_LIMIT = 2500;
+const DEFAULT_READ_EVENT_RATE: RateLimit = { perSecond: 2000, burst: 10_000 };
 const isAnnouncement = isOneOf([AgentAnnounced]);
 const MAX_READ = 500;
 /**
@@ -147,6 +160,7 @@ export class SiteGateway {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly limiter: RateLimiter | undefined;
   private readonly readLimiter: RateLimiter;
+  private readonly readEvents: WorkLimiter;
   /** What a signed request's `site` and `expiresAt` are checked against, as the runtime checks commands. */
   private readonly binding: CommandBinding;
   private readonly ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
@@ -156,6 +170,7 @@ export class SiteGateway {
   constructor(private readonly o: GatewayOptions) {
     this.limiter = o.rateLimit ? new RateLimiter(o.rateLimit) : undefined;
     this.readLimiter = new RateLimiter(o.readRate ?? { perSecond: 50, burst: 100 });
+    this.readEvents = new WorkLimiter(o.readEventRate ?? DEFAULT_READ_EVENT_RATE);
     this.party = o.party ?? 'gateway';
     this.binding = { site: o.site, now: () => o.clock.now(), require: o.requireBoundCommands ?? false };
   }
@@ -376,32 +391,55 @@ export class SiteGateway {
   async read(data: Uint8Array): Promise<GatewayReply<{ events: Envelope[]; nextPosition: number; headPosition: number }>> {
     const json = parseBoundedJson(data, this.o.limits ?? DEFAULT_COMMAND_LIMITS);
     if (!json.ok) return refuse('bad-request', null, json.reason);
-    const limited = await this.readLimited(json.value);
+    const who = await this.reader(json.value);
+    const limited = this.readLimited(who);
     if (limited) return limited;
     const stripped = stripSignature(json.value);
     const req = decodeWith(ReadRequest, stripped);
     if (!req.ok) return refuse('bad-request', firstField(req.problems), `not a read: ${req.problems[0]!.path || 'request'}: ${req.problems[0]!.reason}`, { problems: req.problems.slice(0, 20) });
+    // Events, not requests: a read costs what it reads and verifies, and does no more than its bucket holds.
+    const now = this.o.clock.now();
+    const allowance = this.readEvents.available(who, now);
+    if (allowance < 1) {
+      const retryAfterMs = this.readEvents.retryAfterMs(who, now);
+      const { perSecond, burst } = this.readEvents.limit;
+      return refuse('rate-limited', null, `rate limit: ${who} may have ${perSecond} events a second read (burst ${burst}); retry in ${retryAfterMs} ms`, { retryAfterMs });
+    }
     const limit = Math.min(req.value.limit ?? MAX_READ, MAX_READ);
     const types = req.value.types;
     const events: Envelope[] = [];
     let next = req.value.fromPosition;
     let bytes = 0;
-    for await (const e of this.o.store.readAll({ from: req.value.fromPosition, limit: types ? READ_SCAN_LIMIT : limit })) {
-      if (!types || types.some((p) => typeMatches(p, e.type))) {
-        // As stored (not upgraded to a later version): the reader can check its hash and signature.
-        const stored = storedEnvelope(e);
-        // One NATS message holds the reply: past the budget the page ends, and the reader continues from it.
-        const size = Buffer.byteLength(JSON.stringify(stored));
-        if (events.length > 0 && bytes + size > MAX_READ_BYTES) break;
-        bytes += size;
-        events.push(stored);
+    const meter = new ReadMeter(Math.min(allowance, READ_WORK_LIMIT), req.value.fromPosition);
+    // Whether the page ended with the read (the end of the log, or the budget), not at a limit of its own.
+    let readToEnd = true;
+    try {
+      for await (const e of readMetered(this.o.store, req.value.fromPosition, meter)) {
+        if (!types || types.some((p) => typeMatches(p, e.type))) {
+          // As stored (not upgraded to a later version): the reader can check its hash and signature.
+          const stored = storedEnvelope(e);
+          // One NATS message holds the reply: past the budget the page ends, and the reader continues from it.
+          const size = Buffer.byteLength(JSON.stringify(stored));
+          if (events.length > 0 && bytes + size > MAX_READ_BYTES) {
+            readToEnd = false;
+            break;
+          }
+          bytes += size;
+          events.push(stored);
+        }
+        next = e.position;
+        if (events.length >= limit) {
+          readToEnd = false;
+          break;
+        }
       }
-      next = e.position;
-      if (events.length >= limit) break;
+    } finally {
+      this.readEvents.spend(who, Math.max(1, meter.spent), now);
     }
+    // Events read past the last one handed on were all decided (refused, or not of the types asked
+    // for): the reader continues after them. Nothing beyond what was read is skipped.
+    if (readToEnd) next = Math.max(next, meter.settled);
     const head = await this.o.store.headPosition();
-    // A filtered scan that found nothing still moves on: the reader continues from where it stopped.
-    if (types && events.length < limit && next === req.value.fromPosition) next = Math.max(next, Math.min(head, req.value.fromPosition + READ_SCAN_LIMIT));
     return { ok: true, events, nextPosition: next, headPosition: head };
   }
 
@@ -411,10 +449,13 @@ export class SiteGateway {
    * by the `source` a reader claims, a new name per request escaped the limit, and a reader
    * naming another could spend that one's allowance.)
    */
-  private async readLimited(body: unknown): Promise<{ ok: false; error: GatewayError } | undefined> {
+  private async reader(body: unknown): Promise<string> {
     const signed = typeof body === 'object' && body !== null && 'sig' in body;
     const auth = signed ? await this.o.identity.authenticate(body) : undefined;
-    const who = auth?.ok ? `key "${auth.principal.keyId}"` : 'unsigned readers';
+    return auth?.ok ? `key "${auth.principal.keyId}"` : 'unsigned readers';
+  }
+
+  private readLimited(who: string): { ok: false; error: GatewayError } | undefined {
     const d = this.readLimiter.take(who, this.o.clock.now(), who);
     return d.ok ? undefined : refuse('rate-limited', null, d.reason, { retryAfterMs: d.retryAfterMs });
   }
@@ -422,7 +463,7 @@ export class SiteGateway {
   async query(q: GatewayQuery, data: Uint8Array): Promise<GatewayReply> {
     const json = parseBoundedJson(data.byteLength === 0 ? Buffer.from('{}') : data, this.o.limits ?? DEFAULT_COMMAND_LIMITS);
     if (!json.ok) return refuse('bad-request', null, json.reason);
-    const limited = await this.readLimited(json.value);
+    const limited = this.readLimited(await this.reader(json.value));
     if (limited) return limited;
     const req = decodeWith(q.request, stripSignature(json.value));
     if (!req.ok) return refuse('bad-request', firstField(req.problems), `${req.problems[0]!.path || 'request'}: ${req.problems[0]!.reason}`, { problems: req.problems.slice(0, 20) });

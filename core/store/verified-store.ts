@@ -2,6 +2,7 @@ import type { Envelope, NewEvent } from '../envelope/envelope.ts';
 import { ChainVerifier, type Judged, type StreamSnapshot } from '../ledger/chain-verifier.ts';
 import { SignatureCache } from '../ledger/signature-cache.ts';
 import { FifoMap } from '../collections/fifo-map.ts';
+import { StreamCheckpoints, type StreamCheckpoint } from './stream-checkpoints.ts';
 import type { KeyResolver } from '../ledger/key-resolver.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Upcasters } from '../../schemas/index.ts';
@@ -32,6 +33,8 @@ export interface VerifiedStoreOptions {
    * (after they were verified: the hash and signature are of the stored event). Default: none.
    */
   readonly upcasters?: Upcasters;
+  /** Revisions between the verified states kept of each stream (see `StreamCheckpoints`); default 1,000. */
+  readonly checkpointEvery?: number;
 }
 
 /**
@@ -95,19 +98,21 @@ export class VerifiedEventStore implements EventStore {
   /** Shared by every reader here, and filled by this process's own appends. */
   private readonly sigs = new SignatureCache();
   /**
-   * What readers that began part-way through the log learnt of a stream before their start,
-   * by stream: a later reader starting further on carries on from there instead of verifying
-   * the stream from its first event again. Without it every page of a catch-up read
-   * (`gw.read`, 500 events) re-verified the whole history of each stream it touched: ~170 ms
-   * a page for one stream of 20,000 events, and it grows with the ledger.
+   * What readers learnt of each stream: its verified state every `every` revisions and the
+   * furthest state learnt. A reader starting part-way through the log carries on from the last
+   * one before its start instead of verifying the stream from its first event again. Without
+   * them every page of a catch-up read (`gw.read`, 500 events) re-verified the whole history of
+   * each stream it touched (~170 ms a page for one stream of 20,000 events); with the furthest
+   * state alone, so did every read starting before it (~330 ms a read at 30,000 events).
    */
-  private readonly learnt = new FifoMap<string, LearntStream>(LEARNT_STREAMS);
+  readonly checkpoints: StreamCheckpoints;
 
   constructor(
     readonly inner: EventStore,
     private readonly o: VerifiedStoreOptions,
   ) {
     this.kind = inner.kind;
+    this.checkpoints = new StreamCheckpoints(o.checkpointEvery);
   }
 
   get counters(): QuarantineCounters {
@@ -123,15 +128,12 @@ export class VerifiedEventStore implements EventStore {
     return res;
   }
 
-  /** The furthest state of `stream` learnt before `before` by an earlier reader, if any. */
-  learntBefore(stream: string, before: number): LearntStream | undefined {
-    const l = this.learnt.get(stream);
-    return l && l.lastPosition < before ? l : undefined;
-  }
-
-  rememberLearnt(stream: string, l: LearntStream): void {
-    const known = this.learnt.get(stream);
-    if (!known || known.lastPosition < l.lastPosition) this.learnt.set(stream, l);
+  /**
+   * @internal what `v` has verified of `stream` after its event at `lastPosition`, if no commit
+   * of it is open: kept as the stream's furthest state and, with `anchor`, as an anchor.
+   */
+  checkpoint(stream: string, lastPosition: number, state: StreamSnapshot | undefined, anchor: boolean): void {
+    if (state?.head) this.checkpoints.offer(stream, { lastPosition, state: { head: state.head, passedOver: state.passedOver } }, anchor);
   }
 
   /** A reader's own verifier, positioned at `from`; see `VerifiedCursor`. */
@@ -149,32 +151,79 @@ export class VerifiedEventStore implements EventStore {
    * these heads instead of being learnt by verifying their events before `from` again.
    */
   async *readAllSeeded(opts: ReadAllOptions, seeds: ReadonlyArray<{ readonly stream: string; readonly revision: number; readonly hash: string }>): AsyncIterable<Envelope> {
-    const judge = new ReaderJudge(this, opts.from ?? 0);
+    yield* this.judged(opts, seeds, undefined);
+  }
+
+  /**
+   * `readAll` for a reader who must not cost the site more than `meter.budget` (a `gw.read`
+   * answered to anyone): the events it reads from the store and the events it verifies to learn
+   * the history of the streams it meets count; once they reach the budget the read ends early,
+   * having handed on only events it verified, and `meter` says where it stopped. What it learnt
+   * is kept, so the same read again carries on from there.
+   */
+  readAllMetered(opts: ReadAllOptions, meter: ReadMeter): AsyncIterable<Envelope> {
+    return this.judged(opts, [], meter);
+  }
+
+  private async *judged(opts: ReadAllOptions, seeds: ReadonlyArray<{ readonly stream: string; readonly revision: number; readonly hash: string }>, meter: ReadMeter | undefined): AsyncIterable<Envelope> {
+    const judge = new ReaderJudge(this, opts.from ?? 0, meter);
     for (const h of seeds) judge.seed(h.stream, { revision: h.revision, hash: h.hash });
     let left = opts.limit ?? Infinity;
     if (left <= 0) return;
     // The limit counts delivered events: refused ones do not use it up.
     const { limit: _limit, ...rest } = opts;
-    for await (const e of this.inner.readAll({ ...rest, onUnreadable: (u) => this.refuseUnreadable(u) })) {
-      for (const x of await judge.accepts(e)) {
-        yield this.upcast(x);
-        if (--left <= 0) return;
+    const onUnreadable = (u: UnreadableRecord) => {
+      if (meter) {
+        meter.read++;
+        if (judge.settled) meter.settled = Math.max(meter.settled, u.position);
       }
+      return this.refuseUnreadable(u);
+    };
+    try {
+      for await (const e of this.inner.readAll({ ...rest, onUnreadable })) {
+        if (meter) {
+          if (meter.spent >= meter.budget) return void (meter.stopped = true);
+          meter.read++;
+        }
+        const released = await judge.accepts(e);
+        // Its stream's history was not verified within the budget: the read ends before it.
+        if (released === null) return void (meter!.stopped = true);
+        if (meter && judge.settled) meter.settled = e.position;
+        for (const x of released) {
+          yield this.upcast(x);
+          if (--left <= 0) return;
+        }
+      }
+    } finally {
+      if (meter) judge.leaveCheckpoints();
     }
     // The end of the log: a commit still open has no signed head after it.
     await judge.finish();
   }
 
   async *readStream(stream: string, fromRevision = 0, _opts: ReadStreamOptions = {}): AsyncIterable<Envelope> {
-    // The chain is judged from its first event, whatever revision the caller wants.
+    // The chain is judged from its first event, or from the last state verified before
+    // `fromRevision` (refusals before it were reported by whoever verified them).
     const v = this.newVerifier();
+    const known = fromRevision > 0 ? this.checkpoints.belowRevision(stream, fromRevision) : undefined;
+    if (known) v.seedState(stream, known.state);
     const judged = async function* (this: VerifiedEventStore, decided: ReadonlyArray<Judged>): AsyncGenerator<Envelope> {
       for (const { event, verdict } of decided) {
         if (!verdict.ok) await this.refuse(event, verdict.reason);
         else if (event.revision >= fromRevision) yield this.upcast(event);
       }
     };
-    for await (const e of this.inner.readStream(stream, 0, { onUnreadable: (u) => this.refuseUnreadable(u) })) yield* judged.call(this, v.push(e));
+    const learning = new Learning(this, v, stream, known);
+    try {
+      for await (const e of this.inner.readStream(stream, learning.fromRevision, { onUnreadable: (u) => this.refuseUnreadable(u) })) {
+        if (learning.judgedAlready(e)) continue;
+        const decided = v.push(e);
+        learning.pushed(e);
+        yield* judged.call(this, decided);
+      }
+    } finally {
+      learning.done();
+    }
     yield* judged.call(this, v.flush());
   }
 
@@ -186,7 +235,7 @@ export class VerifiedEventStore implements EventStore {
     let backlog: Envelope[] = [];
     return this.inner.subscribeAll(
       async (e) => {
-        const released = await judge.accepts(e, backlog.length > 0);
+        const released = (await judge.accepts(e, backlog.length > 0)) ?? [];
         if (released.length > 0) backlog = backlog.length > 0 ? backlog.concat(released) : released;
         while (backlog.length > 0) {
           await handler(this.upcast(backlog[0]!));
@@ -271,14 +320,92 @@ export class VerifiedEventStore implements EventStore {
 
 const RECENT_VERDICTS = 2048;
 
-/** A stream's verified state after its events up to `lastPosition` (see VerifiedEventStore.learnt). */
-interface LearntStream {
-  readonly lastPosition: number;
-  readonly state: StreamSnapshot;
+/**
+ * What a metered read (`readAllMetered`) may spend and has spent: events read from the store,
+ * and events verified to learn a stream's history before the read's start.
+ */
+export class ReadMeter {
+  read = 0;
+  verified = 0;
+  /** The read ended because the budget was spent (not at the end of the log). */
+  stopped = false;
+  /**
+   * The last position read with every event up to it decided (handed on or refused): a reader
+   * may continue after it even when nothing was handed on (all refused, or filtered out).
+   */
+  settled: number;
+
+  constructor(
+    readonly budget: number,
+    from: number,
+  ) {
+    this.settled = from;
+  }
+
+  get spent(): number {
+    return this.read + this.verified;
+  }
 }
 
-/** Streams whose learnt state is kept (the oldest-learnt forgotten first): a few MB at most. */
-const LEARNT_STREAMS = 10_000;
+/**
+ * A metered read of any store: `readAllMetered` on a verified one; on another, its events as
+ * read, each counted, until the budget is spent.
+ */
+export async function* readMetered(store: EventStore, from: number, meter: ReadMeter): AsyncIterable<Envelope> {
+  if (store instanceof VerifiedEventStore) return yield* store.readAllMetered({ from }, meter);
+  if (meter.budget <= 0) return void (meter.stopped = true);
+  for await (const e of store.readAll({ from, limit: meter.budget })) {
+    meter.read++;
+    meter.settled = e.position;
+    yield e;
+  }
+  if (meter.read >= meter.budget) meter.stopped = true;
+}
+
+/**
+ * One pass of a verifier over a stream's events in order, from a checkpoint or its start:
+ * skips what the checkpoint covers, and leaves checkpoints behind it (an anchor at each
+ * multiple of `every` revisions, and the last state with no commit open).
+ */
+class Learning {
+  /** The last point with no commit open (a reader may start inside one): what is remembered. */
+  private closed: { readonly position: number; readonly state: StreamSnapshot | undefined } | undefined;
+  private mark: number;
+  readonly fromRevision: number;
+
+  constructor(
+    private readonly store: VerifiedEventStore,
+    private readonly v: ChainVerifier,
+    private readonly stream: string,
+    private readonly known: StreamCheckpoint | undefined,
+  ) {
+    this.mark = known ? known.state.head.revision : -1;
+    // An event at or below the verified head's revision fails its link and changes nothing
+    // (a forgery of an old revision, stored later): only the revisions after it are read.
+    this.fromRevision = this.mark + 1;
+  }
+
+  /** Judged already by the reader that left the checkpoint. */
+  judgedAlready(e: Envelope): boolean {
+    return this.known !== undefined && e.position <= this.known.lastPosition;
+  }
+
+  /** After `v.push(e)`. */
+  pushed(e: Envelope): void {
+    if (this.v.pendingCount !== 0) return;
+    this.closed = { position: e.position, state: this.v.closedState(this.stream) };
+    const head = this.closed.state?.head;
+    if (head && this.store.checkpoints.crosses(this.mark, head.revision)) {
+      this.store.checkpoint(this.stream, e.position, this.closed.state, true);
+      this.mark = head.revision;
+    }
+  }
+
+  /** The pass is over (or stops here): its furthest closed state is kept. */
+  done(): void {
+    if (this.closed) this.store.checkpoint(this.stream, this.closed.position, this.closed.state, false);
+  }
+}
 
 /**
  * One reader's verifier: events must come in log order, from just after `from`. An event
@@ -289,10 +416,16 @@ class ReaderJudge {
   private readonly verifier: ChainVerifier;
   /** Verdicts on the last events judged, by position (a redelivery goes back at most a page or a commit). */
   private readonly recent = new FifoMap<number, { hash: string; ok: boolean }>(RECENT_VERDICTS);
+  /** Streams started from a caller's word (`seed`): what this reader verifies of them is not shared. */
+  private seeded: Set<string> | undefined;
+  /** With a meter: the streams this reader has judged events of, and the last position it judged. */
+  private readonly touched = new Set<string>();
+  private lastPushed = -1;
 
   constructor(
     private readonly store: VerifiedEventStore,
     private readonly from: number,
+    private readonly meter?: ReadMeter,
   ) {
     this.verifier = store.newVerifier();
   }
@@ -300,19 +433,40 @@ class ReaderJudge {
   /** Start `stream` from a head the caller verified (see `readAllSeeded`). */
   seed(stream: string, head: { revision: number; hash: string }): void {
     this.verifier.seed(stream, head);
+    (this.seeded ??= new Set()).add(stream);
+  }
+
+  /** Whether every event pushed so far is decided (no commit is waiting for its head). */
+  get settled(): boolean {
+    return this.verifier.pendingCount === 0;
   }
 
   /**
    * The events `e` lets through: none while its commit is open, the whole commit at its
    * signed head. A redelivered event gets its first verdict again (the verifier has moved
    * past it, and would call it a replay); with `handing` (its commit is still being handed
-   * on) nothing more is released for it.
+   * on) nothing more is released for it. Null, with a meter, when learning the history of
+   * `e`'s stream spent the meter's budget: `e` is not judged.
    */
-  async accepts(e: Envelope, handing = false): Promise<Envelope[]> {
+  async accepts(e: Envelope, handing = false): Promise<Envelope[] | null> {
     const before = this.recent.get(e.position);
     if (before && before.hash === e.hash) return before.ok && !handing ? [e] : [];
-    if (this.from > 0 && typeof e.stream === 'string' && !this.verifier.knows(e.stream)) await this.learn(e.stream, e.position);
-    return this.decide(this.verifier.push(e));
+    if (this.from > 0 && typeof e.stream === 'string' && !this.verifier.knows(e.stream) && !(await this.learn(e.stream, e.position))) return null;
+    const judged = this.verifier.push(e);
+    if (this.meter) {
+      this.touched.add(e.stream);
+      this.lastPushed = e.position;
+    }
+    return this.decide(judged);
+  }
+
+  /**
+   * A metered reader stops part-way, and reads again from there: it leaves the state of every
+   * stream it judged (with no commit open) after the last event it read, so the next read
+   * learns nothing it has verified again.
+   */
+  leaveCheckpoints(): void {
+    for (const stream of this.touched) if (!this.seeded?.has(stream)) this.store.checkpoint(stream, this.lastPushed, this.verifier.closedState(stream), false);
   }
 
   /** The end of the read: what is still waiting for a signed head is refused. */
@@ -322,12 +476,20 @@ class ReaderJudge {
 
   private async decide(judged: ReadonlyArray<Judged>): Promise<Envelope[]> {
     const out: Envelope[] = [];
+    let anchor: Envelope | undefined;
     for (const { event, verdict } of judged) {
+      // A multiple of the checkpoint spacing passed: the stream's state after this commit is an anchor.
+      if (verdict.ok && event.revision % this.store.checkpoints.every === 0) anchor = event;
       // Events before this reader's start (a commit it joined part-way) were handed on by an earlier reader.
       if (event.position <= this.from) continue;
       this.remember(event, verdict.ok);
       if (verdict.ok) out.push(event);
       else await this.store.refuse(event, verdict.reason);
+    }
+    if (anchor && !this.seeded?.has(anchor.stream)) {
+      const last = judged[judged.length - 1]!.event;
+      // Only when the commit is decided and the last event judged is of the same stream.
+      if (last.stream === anchor.stream) this.store.checkpoint(anchor.stream, last.position, this.verifier.closedState(anchor.stream), true);
     }
     return out;
   }
@@ -341,25 +503,27 @@ class ReaderJudge {
    * whoever read them), including a commit left open there: the reader may start part-way
    * through one.
    */
-  private async learn(stream: string, before: number): Promise<void> {
+  private async learn(stream: string, before: number): Promise<boolean> {
     const v = this.store.newVerifier();
-    // Carry on from what an earlier reader learnt of the stream, if it stopped before this start.
-    const known = this.store.learntBefore(stream, before);
+    // Carry on from the last state verified before this start (an anchor, or where the last reader stopped).
+    const known = this.store.checkpoints.before(stream, before);
     if (known) v.seedState(stream, known.state);
-    // The last point with no commit open (a reader may start inside one): what is remembered.
-    let closed: LearntStream | undefined;
-    // An event at or below the verified head's revision fails its link and changes nothing
-    // (a forgery of an old revision, stored later): only the revisions after it are read.
-    const from = known ? (known.state.head?.revision ?? -1) + 1 : 0;
-    for await (const x of this.store.inner.readStream(stream, from, { onUnreadable: () => undefined })) {
-      if (x.position >= before) break;
-      // Judged already by the reader that learnt `known`.
-      if (known && x.position <= known.lastPosition) continue;
-      v.push(x);
-      if (v.pendingCount === 0) closed = { lastPosition: x.position, state: v.closedState(stream)! };
+    const learning = new Learning(this.store, v, stream, known);
+    try {
+      for await (const x of this.store.inner.readStream(stream, learning.fromRevision, { onUnreadable: () => undefined })) {
+        if (x.position >= before) break;
+        if (learning.judgedAlready(x)) continue;
+        // Out of budget: what was learnt is kept (the next read carries on from it), the reader stops.
+        if (this.meter && this.meter.spent >= this.meter.budget) return false;
+        v.push(x);
+        if (this.meter) this.meter.verified++;
+        learning.pushed(x);
+      }
+    } finally {
+      learning.done();
     }
     this.verifier.seedFrom(v, stream);
-    if (closed) this.store.rememberLearnt(stream, closed);
+    return true;
   }
 }
 
@@ -399,7 +563,7 @@ export class VerifiedCursor {
     });
     for await (const e of it) {
       // A commit's events come out together, at its signed head (which may be on the next page).
-      for (const x of await this.judge.accepts(e)) out.push(this.store.upcast(x));
+      for (const x of (await this.judge.accepts(e)) ?? []) out.push(this.store.upcast(x));
       this.pos = Math.max(this.pos, e.position);
     }
     return out;
