@@ -4,6 +4,8 @@ import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.t
 import { CacoError, ConcurrencyError, ConfigError, InvalidArgumentError } from '../errors/errors.ts';
 import { checkDatabaseUrl, redactUrl } from './postgres-url.ts';
 import type { Keyring } from '../ledger/keyring.ts';
+import type { KeyResolver } from '../ledger/key-resolver.ts';
+import type { VerifiedHead } from '../ledger/chain-verifier.ts';
 import { hashBatch, headsOf, sealBatch, signHeads } from '../ledger/seal.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
 import { envelopeOfRow, EVENT_COLUMNS, MAX_POSITION, readEventRow, unreadableRowError, type EventRow } from './sql-rows.ts';
@@ -11,6 +13,7 @@ import { describeExpected, expectationHolds, validateAppend } from './validate.t
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 import { keepStoredData } from './stored-form.ts';
 import { checkPutPosition, checkpointPosition } from './checkpoint-value.ts';
+import { WriterHeads, type StoredHead } from './writer-heads.ts';
 
 /** A schema name we can put in SQL unquoted-safe: lower case, digits, "_" (PostgreSQL's 63-byte limit). */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -75,6 +78,11 @@ export interface PostgresStoreOptions {
   /** The PostgreSQL schema holding the ledger's tables (created on open). Default `caco`. */
   readonly schema?: string;
   readonly keyring: Keyring;
+  /**
+   * Who may sign for a source, for verifying a stream's stored head before an append seals on
+   * it (see `WriterHeads`). Default: the keyring's public keys.
+   */
+  readonly keys?: KeyResolver;
   /** Connections for reads and checkpoints (default 4); appends use one more of their own, and LISTEN another. */
   readonly poolSize?: number;
   /**
@@ -100,7 +108,10 @@ type Outcome = { ok: AppendResult } | { err: unknown };
 /** What one group's transaction reads under the lock before it seals anything. */
 interface GroupView {
   top: number;
-  heads: Map<string, { revision: number; hash: string }>;
+  /** The head each stream's appends seal on: its stored head, verified (see WriterHeads), then what the group sealed. */
+  heads: Map<string, VerifiedHead>;
+  /** Streams whose stored head does not verify: their appends are refused with this. */
+  refused: Map<string, Error>;
   stored: Map<string, Envelope>;
 }
 
@@ -134,6 +145,8 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
   private closed = false;
   /** Names this store's notifications, so it can tell them from other processes'. */
   private readonly instance = randomBytes(8).toString('hex');
+  /** The stream heads this writer sealed or verified: what it may seal on without reading (see readView). */
+  private readonly writerHeads: WriterHeads;
 
   private constructor(
     private readonly opts: PostgresStoreOptions,
@@ -145,6 +158,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     this.schema = opts.schema ?? 'caco';
     this.lockSql = `SELECT pg_advisory_xact_lock(${lockKey(this.schema)})`;
     this.channel = `caco_ledger_${this.schema}`.slice(0, 63);
+    this.writerHeads = new WriterHeads(opts.keys ?? opts.keyring, this.ledgerName);
   }
 
   /** Connect, create the schema if needed, and start listening for other writers' commits. */
@@ -297,6 +311,8 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
       const rows = this.sealGroup(group, view, outcomes);
       // 2. The rows, the notification (delivered at commit, and only if it commits), COMMIT.
       await c.query(rows.length > 0 ? `${this.insertSql(rows)}; SELECT pg_notify('${this.channel}', '${this.instance}'); COMMIT` : 'COMMIT');
+      // Committed: the heads verified and sealed here are the ones the next group may seal on without a read.
+      for (const [stream, head] of view.heads) this.writerHeads.remember(stream, head);
     } catch (err) {
       // The transaction failed (the connection broke, the server refused a row): nothing of
       // the group was stored.
@@ -318,7 +334,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
    * view as it was, and only the appends that need that key are refused.
    */
   private sealGroup(group: ReadonlyArray<PendingAppend>, view: GroupView, outcomes: Outcome[]): Envelope[] {
-    const before: GroupView = { top: view.top, heads: new Map(view.heads), stored: new Map(view.stored) };
+    const before: GroupView = { top: view.top, heads: new Map(view.heads), refused: view.refused, stored: new Map(view.stored) };
     const attempt = (v: GroupView, signEach: boolean): Envelope[] => {
       const rows: Envelope[] = [];
       const commits: Array<ReadonlyArray<Envelope>> = [];
@@ -347,7 +363,13 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     }
   }
 
-  /** BEGIN, the lock, then in one statement: the head position, the heads of the group's streams, and any of its event ids already stored. */
+  /**
+   * BEGIN, the lock, then in one statement: the head position, the heads of the group's
+   * streams, and any of its event ids already stored. A stream's stored head is sealed on only
+   * if it verifies (WriterHeads): the head this writer sealed or verified last needs no read;
+   * any other is checked against the rows after that one, read in one more query (another
+   * writer appended, or this process has not written the stream before).
+   */
   private async readView(c: pg.PoolClient, group: ReadonlyArray<PendingAppend>): Promise<GroupView> {
     const streams = [...new Set(group.map((a) => a.stream))];
     const ids: string[] = [];
@@ -357,18 +379,51 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     const results = (await c.query(
       `BEGIN; ${this.lockSql};
        SELECT (SELECT MAX(position)::text FROM ${s}.events) AS top,
-        (SELECT json_agg(json_build_object('stream', q.stream, 'revision', h.revision, 'hash', h.hash))
+        (SELECT json_agg(json_build_object('stream', q.stream, 'revision', h.revision, 'hash', h.hash, 'position', h.position::text))
            FROM unnest(${textArray(streams)}) AS q(stream)
            -- One backward step on the (stream, revision) index per stream, however long the stream.
-           CROSS JOIN LATERAL (SELECT revision, hash FROM ${s}.events e WHERE e.stream = q.stream ORDER BY revision DESC LIMIT 1) h) AS heads,
+           CROSS JOIN LATERAL (SELECT revision, hash, position FROM ${s}.events e WHERE e.stream = q.stream ORDER BY revision DESC LIMIT 1) h) AS heads,
         (SELECT json_agg(json_build_array(${EVENT_COLUMNS_JSON})) FROM ${s}.events WHERE id = ANY(${textArray(ids)})) AS stored`,
-    )) as unknown as Array<pg.QueryResult<{ top: string | null; heads: Array<{ stream: string; revision: number; hash: string }> | null; stored: EventRow[] | null }>>;
+    )) as unknown as Array<pg.QueryResult<{ top: string | null; heads: Array<{ stream: string; revision: number; hash: string; position: string }> | null; stored: EventRow[] | null }>>;
     const row = results[results.length - 1]!.rows[0]!;
-    const heads = new Map<string, { revision: number; hash: string }>();
-    for (const h of row.heads ?? []) heads.set(h.stream, { revision: h.revision, hash: h.hash });
+    const top = row.top === null ? 0 : this.checkedTop(row.top);
+    const storedHeads = new Map<string, StoredHead>();
+    // Below `top`, which is a position a reader can hold, so every head's position is one too.
+    for (const h of row.heads ?? []) storedHeads.set(h.stream, { revision: h.revision, hash: h.hash, position: Number(h.position) });
     const stored = new Map<string, Envelope>();
     for (const raw of row.stored ?? []) stored.set(raw[1], envelopeOfRow(raw));
-    return { top: row.top === null ? 0 : this.lastPosition(row.top), heads, stored };
+    const heads = new Map<string, VerifiedHead>();
+    const refused = new Map<string, Error>();
+    const toRead = new Map<string, number>();
+    for (const stream of streams) {
+      const check = this.writerHeads.check(stream, storedHeads.get(stream));
+      if ('ok' in check) {
+        if (check.ok) heads.set(stream, check.ok);
+      } else if ('refused' in check) refused.set(stream, check.refused);
+      else toRead.set(stream, check.after);
+    }
+    if (toRead.size > 0) {
+      // Still under the lock: the rows after the head each such stream was known at, in revision order.
+      const r = await c.query<EventRow>({
+        text: `SELECT ${EVENT_COLUMNS.replace(/(^|, )/g, '$1e.')} FROM ${s}.events e JOIN unnest($1::text[], $2::int[]) AS k(stream, after) ON e.stream = k.stream AND e.revision > k.after ORDER BY e.stream, e.revision`,
+        values: [[...toRead.keys()], [...toRead.values()]],
+        rowMode: 'array',
+      });
+      const byStream = new Map<string, EventRow[]>();
+      for (const x of r.rows) {
+        let list = byStream.get(x[2]);
+        if (!list) byStream.set(x[2], (list = []));
+        list.push(x);
+      }
+      for (const stream of toRead.keys()) {
+        try {
+          heads.set(stream, this.writerHeads.verify(stream, storedHeads.get(stream)!, (byStream.get(stream) ?? []).map(readEventRow)));
+        } catch (err) {
+          refused.set(stream, err as Error);
+        }
+      }
+    }
+    return { top, heads, refused, stored };
   }
 
   /**
@@ -385,6 +440,9 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
       const last = retry[retry.length - 1]!;
       return { events: retry.map((e) => ({ ...e })), nextExpected: last.revision, position: last.position };
     }
+    // A stored head that does not verify is never sealed on (see WriterHeads).
+    const refusal = view.refused.get(stream);
+    if (refusal) throw refusal;
     const head = view.heads.get(stream);
     if (!expectationHolds(expected, head?.revision)) {
       throw new ConcurrencyError(stream, describeExpected(expected), head?.revision ?? 'no-stream');
@@ -417,7 +475,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
    * CACO (the table's CHECK refuses it), and the next position after it would be one no reader
    * can hold (or overflow BIGINT): refused, naming it, before anything is sealed.
    */
-  private lastPosition(top: string): number {
+  private checkedTop(top: string): number {
     const p = Number(top);
     // Only rows at 0 or below (the CHECK refuses them, older schemas may hold them): the log starts at 1.
     if (Number.isSafeInteger(p) && /^-?[0-9]+$/.test(top)) return Math.max(0, p);
