@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createContext, Script, type Context } from 'node:vm';
 import type { Schema } from 'effect';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
 import type { Bus, Subscription } from '../bus/bus.ts';
 import type { Clock } from '../clock/clock.ts';
 import { isOneOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
@@ -16,6 +16,9 @@ import { canonicalJson } from '../ledger/canonical-json.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits } from '../runtime/input-limits.ts';
 import { RateLimiter, type RateLimit } from '../runtime/rate-limit.ts';
 import { WorkLimiter } from './work-limiter.ts';
+import { SchemaValidators } from './schema-validators.ts';
+import { PARTY_BUDGET_ENV, PartyUsage, partyBudgetFromEnv, type PartyBudget } from './ledger-budget.ts';
+import { FifoMap } from '../collections/fifo-map.ts';
 import { UNAUTHENTICATED } from '../runtime/intake.ts';
 import { decodeWith, type AnySchema, type MessageRegistry, type SchemaProblem } from '../../schemas/index.ts';
 import { AgentAnnounced, AnnounceRequest, AppendRequest, ReadRequest } from '../../schemas/index.ts';
@@ -95,13 +98,20 @@ export interface GatewayOptions {
    * stays with the key it was first announced with.
    */
   readonly lookupKey?: (keyId: string) => Promise<Lookup>;
+  /**
+   * What one party may add to the ledger through the gateway (announcements and facts) in a
+   * sliding window, counted from its stream; `off` for no limit. Default: `CACO_GATEWAY_PARTY_BUDGET`
+   * (`partyBudgetFromEnv`), 50,000 events or 64 MiB a day.
+   */
+  readonly partyBudget?: PartyBudget | 'off';
+  /** Fact ids remembered per agent, the latest kept (default 100,000): a re-send of one is answered from memory. */
+  readonly rememberedFacts?: number;
 }
 
 interface StoredFact {
-  readonly eventId: string;
   readonly position: number;
   readonly revision: number;
-  /** Canonical JSON of type, version and data: a re-send must carry the same. */
+  /** SHA-256 of the canonical JSON of type, version and data: a re-send must carry the same. */
   readonly fingerprint: string;
 }
 
@@ -115,12 +125,22 @@ interface Declaration {
   readonly position: number;
 }
 
-/** What the gateway knows of one outside agent, loaded from its stream on first use. */
+/** What the gateway knows of one outside agent, learnt from its stream on first use and kept up with since. */
 interface AgentRecord {
   declaration: Declaration | null;
-  readonly facts: Map<string, StoredFact>;
+  /** Its latest facts by the id it chose (bounded: a fact's data is never kept, only its digest). */
+  readonly facts: FifoMap<string, StoredFact>;
   readonly validators: Map<string, ValidateFunction>;
+  /** The revision after the last event of the stream learnt: what is read next. */
+  nextRevision: number;
+  /** What it has added to the ledger in the budget's window, if there is a budget. */
+  readonly usage: PartyUsage | undefined;
 }
+
+/** Fact ids remembered per agent by default: two days of facts at the default budget. */
+const REMEMBERED_FACTS = 100_000;
+/** What sealing adds to an event's JSON, at most (stream, revision, position, prevHash, hash, signature, covers). */
+const SEAL_BYTES = 400;
 
 /**
  * Most work one read does: events read from the store (a type filter may skip many) and events
@@ -163,7 +183,8 @@ export class SiteGateway {
   private readonly readEvents: WorkLimiter;
   /** What a signed request's `site` and `expiresAt` are checked against, as the runtime checks commands. */
   private readonly binding: CommandBinding;
-  private readonly ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+  private readonly schemas = new SchemaValidators();
+  private readonly budget: PartyBudget | undefined;
   private subs: Subscription[] = [];
   private readonly party: string;
 
@@ -171,6 +192,7 @@ export class SiteGateway {
     this.limiter = o.rateLimit ? new RateLimiter(o.rateLimit) : undefined;
     this.readLimiter = new RateLimiter(o.readRate ?? { perSecond: 50, burst: 100 });
     this.readEvents = new WorkLimiter(o.readEventRate ?? DEFAULT_READ_EVENT_RATE);
+    this.budget = o.partyBudget === 'off' ? undefined : (o.partyBudget ?? partyBudgetFromEnv());
     this.party = o.party ?? 'gateway';
     this.binding = { site: o.site, now: () => o.clock.now(), require: o.requireBoundCommands ?? false };
   }
@@ -249,24 +271,52 @@ export class SiteGateway {
     return next;
   }
 
-  /** The agent's declaration and facts, read from its stream once (and again after a miss: another gateway may have written). */
-  private async record(name: string, reload = false): Promise<AgentRecord> {
-    let r = this.agents.get(name);
-    if (r && !reload) return r;
-    r = { declaration: null, facts: new Map(), validators: new Map() };
-    for await (const e of this.o.store.readStream(extStreamOf(name))) this.learn(r, storedEnvelope(e));
+  /**
+   * The agent's declaration and facts, learnt from its stream on first use; with `refresh`, what
+   * was added since (another gateway may have written) is learnt first: only the events after the
+   * last one learnt are read.
+   */
+  private async record(name: string, refresh = false): Promise<AgentRecord> {
+    const known = this.agents.get(name);
+    if (known && !refresh) return known;
+    const r = known ?? { declaration: null, facts: new FifoMap<string, StoredFact>(this.o.rememberedFacts ?? REMEMBERED_FACTS), validators: new Map(), nextRevision: 0, usage: this.budget ? new PartyUsage(this.budget) : undefined };
+    for await (const e of this.o.store.readStream(extStreamOf(name), r.nextRevision)) this.learn(r, storedEnvelope(e));
     this.agents.set(name, r);
     return r;
   }
 
   private learn(r: AgentRecord, e: Envelope): void {
+    if (e.revision < r.nextRevision) return;
+    r.nextRevision = e.revision + 1;
+    r.usage?.add(Date.parse(e.time) || 0, Buffer.byteLength(JSON.stringify(e)));
     if (isAnnouncement(e)) {
       const d = e.data;
       r.declaration = { keyId: d.keyId, version: d.version, publishes: new Set(d.publishes), schemas: d.schemas, announcedEventId: e.id, announcedAt: d.announcedAt, position: e.position };
       r.validators.clear();
       return;
     }
-    r.facts.set(e.correlationId, { eventId: e.id, position: e.position, revision: e.revision, fingerprint: canonicalJson({ type: e.type, version: e.version, data: e.data }) });
+    r.facts.set(e.correlationId, { position: e.position, revision: e.revision, fingerprint: fingerprintOf(e.type, e.version, e.data) });
+  }
+
+  /** Learn what this gateway just appended: directly when it follows what was learnt, else by reading up to it. */
+  private async learnAppended(r: AgentRecord, name: string, e: Envelope): Promise<void> {
+    if (e.revision === r.nextRevision) this.learn(r, e);
+    else if (e.revision > r.nextRevision) await this.record(name, true);
+  }
+
+  /** Refused when one more event of about `bytes` would take the party past its budget. */
+  private overBudget(r: AgentRecord, name: string, event: NewEvent): { ok: false; error: GatewayError } | undefined {
+    if (!r.usage || !this.budget) return undefined;
+    const bytes = Buffer.byteLength(JSON.stringify(event)) + SEAL_BYTES;
+    const c = r.usage.check(this.o.clock.now(), bytes);
+    if (c.ok) return undefined;
+    const hours = Math.round((this.budget.windowMs ?? 86_400_000) / 3_600_000);
+    return refuse(
+      'rate-limited',
+      null,
+      `ledger budget: "${name}" has added ${c.used.events} events (${c.used.bytes} bytes) to the ledger through the gateway in the last ${hours} h; a party may add ${this.budget.events} events or ${this.budget.bytes} bytes in ${hours} h (${PARTY_BUDGET_ENV}); retry in ${c.retryAfterMs} ms`,
+      { retryAfterMs: c.retryAfterMs },
+    );
   }
 
   private async append1(stream: string, event: NewEvent): Promise<{ event: Envelope; sealedHere: boolean | undefined }> {
@@ -289,14 +339,9 @@ export class SiteGateway {
       if (type.startsWith(EXT_TYPE_PREFIX)) {
         const schema = ann.schemas[type];
         if (!schema) return refuse('schema', `schemas.${type}`, `publishes[${i}] "${type}" is the agent's own type: give its JSON Schema (draft 2020-12) in schemas["${type}"]`);
-        const copy = withoutId(schema);
-        try {
-          if (isAsync(this.ajv.compile(copy))) return refuse('schema', `schemas.${type}`, `the JSON Schema of "${type}" is asynchronous ("$async"): the site checks facts synchronously; announce it without "$async"`);
-        } catch (err) {
-          return refuse('schema', `schemas.${type}`, `the JSON Schema of "${type}" does not compile: ${err instanceof Error ? err.message.slice(0, 300) : String(err)}`);
-        } finally {
-          this.ajv.removeSchema(copy);
-        }
+        const compiled = this.schemas.compile(schema);
+        if (!compiled.ok) return refuse('schema', `schemas.${type}`, `the JSON Schema of "${type}" does not compile: ${compiled.reason}`);
+        if (isAsync(compiled.validate)) return refuse('schema', `schemas.${type}`, `the JSON Schema of "${type}" is asynchronous ("$async"): the site checks facts synchronously; announce it without "$async"`);
       } else if (!type.startsWith(OUTSIDE_FACT_PREFIX) || !this.o.registry.has(type)) {
         return refuse('not-declared', `publishes[${i}]`, `"${type}" is neither the agent's own type (ext.<name>.…) nor one of the site's outside-fact types (${this.outsideFactTypes().join(', ') || 'none registered'})`);
       }
@@ -313,8 +358,11 @@ export class SiteGateway {
       const checked = this.o.registry.decode(AgentAnnounced.type, AgentAnnounced.version, payload);
       if (!checked.ok) return refuse('bad-request', firstField(checked.problems), `announcement refused: ${checked.problems[0]!.path}: ${checked.problems[0]!.reason}`);
       const id = eventIdFor(extStreamOf(ann.name), `announce:${canonicalJson(payload)}`);
-      const { event } = await this.append1(extStreamOf(ann.name), { id, type: AgentAnnounced.type, version: AgentAnnounced.version, time: announcedAt, source: this.party, correlationId: id, causationId: null, data: payload });
-      this.learn(r, event);
+      const announcement: NewEvent = { id, type: AgentAnnounced.type, version: AgentAnnounced.version, time: announcedAt, source: this.party, correlationId: id, causationId: null, data: payload };
+      const over = this.overBudget(r, ann.name, announcement);
+      if (over) return over;
+      const { event } = await this.append1(extStreamOf(ann.name), announcement);
+      await this.learnAppended(r, ann.name, event);
       this.o.log.info({ agent: ann.name, keyId: a.principal.keyId, publishes: ann.publishes }, 'outside agent announced');
       return { ok: true, stream: extStreamOf(ann.name), announcedAt, position: event.position };
     });
@@ -354,16 +402,26 @@ export class SiteGateway {
       const problems = this.validate(r, decl, f.type, f.version, f.data);
       if (problems) return refuse('schema', firstField(problems), `data fails the ${f.type} v${f.version} schema: ${problems[0]!.path}: ${problems[0]!.reason}`, { problems: problems.slice(0, 20) });
       const stream = extStreamOf(name);
-      const fingerprint = canonicalJson({ type: f.type, version: f.version, data: f.data });
+      const fingerprint = fingerprintOf(f.type, f.version, f.data);
+      const eventId = eventIdFor(stream, f.id);
+      const conflict = (position: number) => refuse('conflict', 'id', `id "${f.id}" was used for a different fact (at position ${position}): a re-send must be identical; use a new id for a new fact`);
       const seen = r.facts.get(f.id);
       if (seen) {
-        if (seen.fingerprint !== fingerprint) return refuse('conflict', 'id', `id "${f.id}" was used for a different fact (at position ${seen.position}): a re-send must be identical; use a new id for a new fact`);
-        return { ok: true, id: f.id, eventId: seen.eventId, stream, position: seen.position, revision: seen.revision, duplicate: true };
+        if (seen.fingerprint !== fingerprint) return conflict(seen.position);
+        return { ok: true, id: f.id, eventId, stream, position: seen.position, revision: seen.revision, duplicate: true };
       }
-      const eventId = eventIdFor(stream, f.id);
-      const { event, sealedHere } = await this.append1(stream, { id: eventId, type: f.type, version: f.version, time: new Date(this.o.clock.now()).toISOString(), source: name, correlationId: f.id, causationId: decl.announcedEventId, data: f.data });
-      this.learn(r, event);
-      return { ok: true, id: f.id, eventId, stream, position: event.position, revision: event.revision, duplicate: sealedHere === false };
+      const fact: NewEvent = { id: eventId, type: f.type, version: f.version, time: new Date(this.o.clock.now()).toISOString(), source: name, correlationId: f.id, causationId: decl.announcedEventId, data: f.data };
+      const over = this.overBudget(r, name, fact);
+      if (over) return over;
+      const { event, sealedHere } = await this.append1(stream, fact);
+      // A retry's answer, read back from storage (an id older than those remembered): the stored fact decides.
+      if (sealedHere !== true) {
+        const stored = storedEnvelope(event);
+        if (fingerprintOf(stored.type, stored.version, stored.data) !== fingerprint) return conflict(stored.position);
+        return { ok: true, id: f.id, eventId, stream, position: stored.position, revision: stored.revision, duplicate: true };
+      }
+      await this.learnAppended(r, name, event);
+      return { ok: true, id: f.id, eventId, stream, position: event.position, revision: event.revision, duplicate: false };
     });
   }
 
@@ -376,7 +434,9 @@ export class SiteGateway {
     if (version !== 1) return [{ path: 'version', reason: `an ext.* type has the version 1 its announcement describes; announce a new type for a new shape` }];
     let v = r.validators.get(type);
     if (!v) {
-      v = this.ajv.compile(withoutId(decl.schemas[type]));
+      const compiled = this.schemas.compile(decl.schemas[type]);
+      if (!compiled.ok) return [{ path: 'data', reason: `the announced schema of ${type} does not compile (${compiled.reason}); announce it again` }];
+      v = compiled.validate;
       r.validators.set(type, v);
     }
     // An asynchronous validator (announced before they were refused) answers a promise, which
@@ -506,8 +566,7 @@ function isAsync(v: ValidateFunction): boolean {
   return (v as { $async?: unknown }).$async === true;
 }
 
-/** An announced schema without its `$id`: two agents may use the same one, and ajv refuses a second schema with an id it has. */
-function withoutId(schema: unknown): Record<string, unknown> {
-  const { $id: _id, ...rest } = (typeof schema === 'object' && schema !== null ? schema : {}) as Record<string, unknown>;
-  return rest;
+/** What a re-send must match: SHA-256 (base64) of the canonical JSON of type, version and data. */
+function fingerprintOf(type: string, version: number, data: unknown): string {
+  return createHash('sha256').update(canonicalJson({ type, version, data })).digest('base64');
 }
