@@ -5,6 +5,8 @@ import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.t
 import { ConcurrencyError, InvalidArgumentError } from '../errors/errors.ts';
 import type { Keyring, SigningKeys } from '../ledger/keyring.ts';
 import { hashBatch, sealBatch, signHeads, signsFor } from '../ledger/seal.ts';
+import { checkWithCommit } from '../ledger/commit-proof.ts';
+import { CorruptCommitError } from './jetstream-commit.ts';
 import { MAX_BATCH, planSignatures } from '../ledger/batch-signature.ts';
 import { WorkerSigner } from '../ledger/worker-signer.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
@@ -352,6 +354,16 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
         throw new InvalidArgumentError(`events[${i}].id`, `a retried append must repeat the same events in the same stream; "${events[i]!.id}" does not match what is stored`);
       }
       stored.push(e);
+    }
+    // Rows already in the table are what this append stored only if they prove themselves:
+    // event ids can be predicted (an agent's derive from its input), and a row put under one
+    // first would otherwise be answered, unchecked, as this append (its caller folds it). In a
+    // group still out for signing they are this process's own.
+    if (!this.unsettledIds.has(first.id)) {
+      const problem = checkWithCommit(stored[0]!, stored.slice(1), this.opts.keyring);
+      if (problem !== null) {
+        throw new CorruptCommitError(`the SQLite ledger ${this.opts.path}`, first.position, `the events stored under the ids of this append to ${stream} do not verify (${problem}): rows were put or edited there; not taken as this append`);
+      }
     }
     return stored;
   }
