@@ -7,6 +7,8 @@ import { readBoundedText } from '../files/read-bounded.ts';
 
 /** keys.json: ~100 bytes a key, so room for over 100,000 parties. It may come with someone else's ledger. */
 const MAX_PUBLIC_KEYS_BYTES = 16 * 1024 * 1024;
+/** How often keys.json is read again for a key not known (FileKeyring.publicKey). */
+const RELOAD_EVERY_MS = 1000;
 /** A private key file is the base64 of a 32-byte seed. */
 const MAX_PRIVATE_KEY_BYTES = 4 * 1024;
 
@@ -144,9 +146,28 @@ function readPublicKeys(pubFile: string): Map<string, KeyObject> {
  * the same directory added meanwhile, under `keys.json.lock` (see file-lock.ts).
  */
 export class FileKeyring extends MemoryKeyring {
+  /** When keys.json was last read for a key not known here (ms since the epoch; wall time, not the site's clock: this paces file reads). */
+  private lastReloadMs = 0;
+
   constructor(private readonly dir: string, seed?: string) {
     super(seed);
     for (const [name, key] of readPublicKeys(`${dir}/keys.json`)) this.addPublic(name, key);
+  }
+
+  /**
+   * A key not known here is looked for again in keys.json, at most once a second: another
+   * process on the same folder (`caco bpp` beside `caco run`, another writer of a PostgreSQL
+   * ledger) may have made it since this one read the file, and its events would otherwise not
+   * verify here until a restart.
+   */
+  override publicKey(source: string): KeyObject | undefined {
+    const known = super.publicKey(source);
+    if (known !== undefined) return known;
+    const now = Date.now();
+    if (now - this.lastReloadMs < RELOAD_EVERY_MS) return undefined;
+    this.lastReloadMs = now;
+    for (const [name, key] of readPublicKeys(`${this.dir}/keys.json`)) if (super.publicKey(name) === undefined) this.addPublic(name, key);
+    return super.publicKey(source);
   }
 
   override signingKey(source: string): KeyObject {

@@ -16,6 +16,7 @@ import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 import { keepStoredData } from './stored-form.ts';
 import { WalCheckpointer, type WalCheckpointStats } from './wal-checkpointer.ts';
 import { checkPutPosition, checkpointPosition } from './checkpoint-value.ts';
+import { WriterHeads } from './writer-heads.ts';
 
 interface Row {
   position: number;
@@ -206,6 +207,8 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
    */
   private readonly unsettledIds = new Map<string, Envelope>();
   private readonly unsettledHeads = new Map<string, Envelope>();
+  /** The stream heads this writer sealed or verified: what it may seal on without reading (verifiedStoredHead). */
+  private readonly writerHeads: WriterHeads;
   private drainWaiters: Array<() => void> = [];
   private closing = false;
   /** Commits until the background checkpointer starts (Infinity: never, or started). */
@@ -213,6 +216,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
   private checkpointer: WalCheckpointer | undefined;
 
   constructor(private readonly opts: SqliteStoreOptions) {
+    this.writerHeads = new WriterHeads(opts.keyring, `the SQLite ledger ${opts.path}`);
     const signing = opts.signing ?? 'main-thread';
     if (!SIGNING_MODES.includes(signing)) throw new InvalidArgumentError('signing', `must be one of ${SIGNING_MODES.join(', ')}; got ${JSON.stringify(signing)}`);
     if (signing !== 'main-thread' && opts.readOnly !== true) {
@@ -240,7 +244,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     const hasQuarantine = hasTable('quarantine');
     this.stmts = {
       // The (stream, revision) unique index answers this without a separate heads table.
-      head: this.db.prepare<[string], { revision: number; hash: string }>('SELECT revision, hash FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1'),
+      head: this.db.prepare<[string], { revision: number; hash: string; position: number }>('SELECT revision, hash, position FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1'),
       byId: this.db.prepare<[string], Row>(`SELECT ${cols} FROM events WHERE id = ?`),
       idExists: this.db.prepare<[string], number>('SELECT 1 FROM events WHERE id = ?').pluck(true),
       insert: this.db.prepare(readOnly ? 'SELECT 1' : INSERT_EVENT_SQL),
@@ -325,7 +329,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     const { stream, events, expected } = a;
     const first = this.storedEvent(events[0]!.id);
     if (first) return { retry: this.retried(stream, events, first) };
-    const head = this.unsettledHeads.get(stream) ?? this.stmts.head.get(stream);
+    const head = this.unsettledHeads.get(stream) ?? this.verifiedStoredHead(stream);
     if (!expectationHolds(expected, head?.revision)) {
       throw new ConcurrencyError(stream, describeExpected(expected), head?.revision ?? 'no-stream');
     }
@@ -336,6 +340,23 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     if (sign) return { sealed: sealBatch(stream, events, head, this.opts.keyring) };
     if (this.signer) for (const e of events) this.signer.prepareKey(e.source);
     return { sealed: hashBatch(stream, events, head) };
+  }
+
+  /**
+   * The stream's last row, if it is a head to seal on (see WriterHeads): the one this writer
+   * sealed or verified last needs no more reading; any other (another process appended, or this
+   * one has not written the stream since it opened) is verified with the rows after that one.
+   * A row put there by someone else would otherwise have every later append chained on it, and
+   * every reader refuse them all. A head that does not verify refuses the append.
+   */
+  private verifiedStoredHead(stream: string): { revision: number; hash: string } | undefined {
+    const stored = this.stmts.head.get(stream);
+    const check = this.writerHeads.check(stream, stored);
+    if ('ok' in check) return check.ok;
+    if ('refused' in check) throw check.refused;
+    const rows: Array<Envelope | UnreadableRecord> = [];
+    for (const r of this.stmts.readStream.all(stream, check.after + 1)) rows.push(readEventRow(r));
+    return this.writerHeads.verify(stream, stored!, rows);
   }
 
   /** The event with this id, committed or in a group out for signing. */
@@ -438,6 +459,9 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
       const o = outcomes[i]!;
       if ('ok' in o) {
         stored = true;
+        // Committed: the next append to the stream seals on this head without reading it again.
+        const last = o.ok.events[o.ok.events.length - 1];
+        if (last) this.writerHeads.remember(last.stream, last);
         group[i]!.resolve(o.ok);
       } else group[i]!.reject(o.err);
     }

@@ -90,6 +90,21 @@ describe('FileKeyring', { timeout: 150_000 }, () => {
     }
   });
 
+  test("a key another process made after this one read keys.json is found there when first asked for, so its events verify here without a restart", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caco-keyring-'));
+    try {
+      const reader = new FileKeyring(dir);
+      const writer = new FileKeyring(dir);
+      const sig = writer.sign('coordination', new Uint8Array([1, 2, 3]));
+      const key = reader.publicKey('coordination');
+      assert.ok(key, 'found in keys.json');
+      assert.equal(reader.verify('coordination', new Uint8Array([1, 2, 3]), sig), true);
+      assert.equal(reader.publicKey('nobody'), undefined, 'a key nobody made is still unknown');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a keys.json or private key that is not what it should be is a CacoError naming the file, not a crash', () => {
     const dir = mkdtempSync(join(tmpdir(), 'caco-keyring-'));
     try {
