@@ -8,6 +8,8 @@ import {
   fault,
   isExpired,
   nackOf,
+  natsBppUri,
+  natsMarketUri,
   schemaFault,
   verifyRequest,
   type BecknFault,
@@ -61,8 +63,10 @@ export class CallbackIntake {
     const ctx = body.context;
     if (verified.subscriberId !== expectedSigner(ctx)) return authFailure({ ok: false, reason: 'bad-signature', message: `signed by "${verified.subscriberId}" but the context names "${ctx.bpp_id ?? '(no bpp_id)'}"` }, this.d.bapId);
     if (ctx.bap_id !== this.d.bapId) return nackAnswer(fault(BecknErrorCode.INVALID_REQUEST, `this BAP is "${this.d.bapId}"`, 'context.bap_id'));
-    // The BPP's address decides where select, init and confirm go: only the one it registered.
-    if (ctx.bpp_uri !== undefined) {
+    // The BPP's address decides where select, init and confirm go: only the one it registered,
+    // or over NATS its own subject or the market's (both follow from its verified id and the
+    // domain, so they can point nowhere else).
+    if (ctx.bpp_uri !== undefined && ctx.bpp_uri !== natsBppUri(ctx.domain, verified.subscriberId) && ctx.bpp_uri !== natsMarketUri(ctx.domain)) {
       let registered: string | undefined;
       try {
         registered = await this.d.keys.registeredUrl(verified.subscriberId, verified.uniqueKeyId, nowMs);

@@ -8,7 +8,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CallbackIntake } from '../../../agents/grid-operator/index.ts';
-import { buildContext, callbackContext, newSigningIdentity, onSupportResponse, parseSigningKeyFile, signRequest, StaticKeyDirectory } from '../../../beckn/index.ts';
+import { buildContext, callbackContext, natsBppUri, newSigningIdentity, onSupportResponse, parseSigningKeyFile, signRequest, StaticKeyDirectory } from '../../../beckn/index.ts';
 
 const NOW = Date.parse('2023-07-03T12:00:00Z');
 const BAP = { id: 'grid-operator.example', uri: 'http://127.0.0.1:9001/bap' };
@@ -42,5 +42,10 @@ describe('the grid operator takes callbacks only as their BPP registered them', 
     assert.deepEqual(queued, ['bpp-a.example', 'bpp-b.example'], "the second BPP's answer is its own, not a repeat of the first's");
     assert.equal((await intake.handle(callback(a, '0190f000-0000-7000-8000-0000000000a2', a.url))).body.message.ack.status, 'ACK');
     assert.equal(queued.length, 2, 'a true repeat is answered as before, and not queued again');
+
+    // Over NATS: its own subject (from its verified id) is taken; another BPP's is not.
+    const domain = JSON.parse(callback(a, '0190f000-0000-7000-8000-0000000000a3', a.url).body.toString('utf8')).context.domain as string;
+    assert.equal((await intake.handle(callback(a, '0190f000-0000-7000-8000-0000000000a4', natsBppUri(domain, a.id)))).body.message.ack.status, 'ACK');
+    assert.equal((await intake.handle(callback(a, '0190f000-0000-7000-8000-0000000000a5', natsBppUri(domain, b.id)))).body.message.ack.status, 'NACK');
   });
 });
