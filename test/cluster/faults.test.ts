@@ -112,7 +112,7 @@ describe('ledger at 3 replicas on a 3-node cluster, faults mid-run', { skip, tim
       const rawLine = `server holds ${raw.events} events in ${raw.messages} messages; ${raw.breaks.length} breaks${raw.breaks.length ? ': ' + raw.breaks.slice(0, 5).join('; ') : ''}`;
       t.diagnostic(`${fault.name}: ${rawLine}`);
       assert.deepEqual(raw.breaks, [], `every ledger stream's revisions follow on, as the server holds them (${rawLine})`);
-      assert.ok(run.ok, `the ledger verifies (${rawLine})`);
+      assert.ok(run.ok, `the ledger verifies (${rawLine}; audit: ${run.problems})`);
       assert.equal(new Set(run.ids).size, run.ids.length, 'no event is stored twice');
       assert.equal(run.events, reference.events, `no event is lost (${rawLine})`);
       assert.equal(run.head, reference.head, 'the head hash equals the embedded run');

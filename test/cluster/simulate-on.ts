@@ -38,7 +38,9 @@ export async function simulate(site: string, stack: { store: 'sqlite' | 'jetstre
     const totals = await cacoTotals(run.stack.store, run.inputs.jobs, siteConfig());
     const ids: string[] = [];
     for await (const e of run.stack.store.readAll() as AsyncIterable<Envelope>) ids.push(e.id);
-    return { natsSite: run.stack.site, head: run.audit.headHash, ok: run.audit.ok, events: run.audit.events, ids, totals, slotsAt };
+    // What made the audit fail, if it did: the first breaks, and the anchor's verdict.
+    const problems = [...run.audit.broken.slice(0, 3).map((b) => `position ${b.position} ${b.stream}@${b.revision}: ${b.reason}`), ...(run.audit.anchor && !run.audit.anchor.ok ? [`anchor: ${run.audit.anchor.problem ?? 'not ok'}`] : [])].join('; ');
+    return { natsSite: run.stack.site, head: run.audit.headHash, ok: run.audit.ok, problems, events: run.audit.events, ids, totals, slotsAt };
   } finally {
     await run.close();
     rmSync(dir, { recursive: true, force: true });
