@@ -9,6 +9,13 @@ export function wholeNumber(flag: string, v: string, min: number, max: number, u
   return n;
 }
 
+/** A finite number within [min, max] (a price margin, a share), else a UsageError naming the flag. */
+export function numberBetween(flag: string, v: string, min: number, max: number): number {
+  const n = v.trim() === '' ? Number.NaN : Number(v);
+  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag}: "${v}" must be a number from ${min} to ${max}`);
+  return n;
+}
+
 /** A finite number above 0 (a power, a duration), else a UsageError naming the flag. */
 export function positiveNumber(flag: string, v: string): number {
   const n = v.trim() === '' ? Number.NaN : Number(v);

@@ -11,6 +11,7 @@ import type { BecknHttpServer } from '../../agents/coordination/index.ts';
 import { DEFAULT_SITE } from '../../agents/compute/jobs/index.ts';
 import { generateWorkload, loadTraceStats } from '../../sim/workload/index.ts';
 import type { Runtime } from '../../core/runtime/index.ts';
+import { numberBetween, wholeNumber } from '../flag-values.ts';
 
 interface BppFlags extends GlobalOptions {
   signingKey?: string;
@@ -27,12 +28,6 @@ interface BppFlags extends GlobalOptions {
   jobsPort: string;
   metricsPort: string;
   seed: string;
-}
-
-function number(name: string, v: string, min: number, max: number, integer = false): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) throw new UsageError(`${name}: "${v}" must be a ${integer ? 'whole ' : ''}number from ${min} to ${max}`);
-  return n;
 }
 
 /** Submit a generated workload as its jobs are released, on the wall clock. */
@@ -90,12 +85,12 @@ export function bppCommand(): Command {
     if (!o.signingKey) throw new UsageError('--signing-key <file> is required: the BPP signs every callback (make one with `caco bpp keygen <subscriber-id> --out <dir>`)');
     if (!o.keyDirectory) throw new UsageError('--key-directory <file> is required: it lists the public keys of the BAPs allowed to trade (format caco-beckn-keys/1)');
     for (const [flag, f] of [['--signing-key', o.signingKey], ['--key-directory', o.keyDirectory]] as const) if (!existsSync(f)) throw new UsageError(`${flag}: file ${f} does not exist`);
-    const port = number('--port', o.port, 1, 65535, true);
-    const jobsPort = number('--jobs-port', o.jobsPort, 0, 65535, true);
-    const metricsPort = number('--metrics-port', o.metricsPort, 0, 65535, true);
-    const margin = number('--margin', o.margin, -1000, 10_000);
-    const sellShare = number('--sell-share', o.sellShare, 0.01, 1);
-    const syntheticJobs = number('--synthetic-jobs', o.syntheticJobs, 0, 100_000, true);
+    const port = wholeNumber('--port', o.port, 1, 65535);
+    const jobsPort = wholeNumber('--jobs-port', o.jobsPort, 0, 65535);
+    const metricsPort = wholeNumber('--metrics-port', o.metricsPort, 0, 65535);
+    const margin = numberBetween('--margin', o.margin, -1000, 10_000);
+    const sellShare = numberBetween('--sell-share', o.sellShare, 0.01, 1);
+    const syntheticJobs = wholeNumber('--synthetic-jobs', o.syntheticJobs, 0, 100_000);
     const signingKey = loadSigningKeyFile(o.signingKey);
     const keyDirectory = new FileKeyDirectory(o.keyDirectory);
     const uri = o.publicUri ?? `http://${o.host}:${port}/beckn`;

@@ -83,3 +83,20 @@ test("a config file with Object.prototype's names as keys is an unknown setting;
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("caco bpp: an empty port or share is refused naming the flag, not read as 0", { timeout: 120_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'caco-flags-bpp-'));
+  try {
+    // The number checks come after the two files are found to exist, before either is read.
+    const key = join(dir, 'key.json');
+    const directory = join(dir, 'keys.json');
+    writeFileSync(key, '{}');
+    writeFileSync(directory, '{}');
+    const base = ['bpp', '--signing-key', key, '--key-directory', directory];
+    assertOneLine([...base, '--jobs-port', ''], /^caco: --jobs-port: "" must be a whole number from 0 to 65535$/);
+    assertOneLine([...base, '--sell-share', ''], /^caco: --sell-share: "" must be a number from 0.01 to 1$/);
+    assertOneLine([...base, '--margin', 'lots'], /^caco: --margin: "lots" must be a number from -1000 to 10000$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
