@@ -15,7 +15,6 @@ import { checkCommandBinding, type CommandBinding } from '../identity/command-bi
 import { canonicalJson } from '../ledger/canonical-json.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits } from '../runtime/input-limits.ts';
 import { RateLimiter, type RateLimit } from '../runtime/rate-limit.ts';
-import { WorkLimiter } from './work-limiter.ts';
 import { SchemaValidators } from './schema-validators.ts';
 import { PARTY_BUDGET_ENV, PartyUsage, partyBudgetFromEnv, type PartyBudget } from './ledger-budget.ts';
 import { FifoMap } from '../collections/fifo-map.ts';
@@ -180,7 +179,8 @@ export class SiteGateway {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly limiter: RateLimiter | undefined;
   private readonly readLimiter: RateLimiter;
-  private readonly readEvents: WorkLimiter;
+  /** Buckets of events read, not of requests (readEventRate). */
+  private readonly readEvents: RateLimiter;
   /** What a signed request's `site` and `expiresAt` are checked against, as the runtime checks commands. */
   private readonly binding: CommandBinding;
   private readonly schemas = new SchemaValidators();
@@ -191,7 +191,7 @@ export class SiteGateway {
   constructor(private readonly o: GatewayOptions) {
     this.limiter = o.rateLimit ? new RateLimiter(o.rateLimit) : undefined;
     this.readLimiter = new RateLimiter(o.readRate ?? { perSecond: 50, burst: 100 });
-    this.readEvents = new WorkLimiter(o.readEventRate ?? DEFAULT_READ_EVENT_RATE);
+    this.readEvents = new RateLimiter(o.readEventRate ?? DEFAULT_READ_EVENT_RATE);
     this.budget = o.partyBudget === 'off' ? undefined : (o.partyBudget ?? partyBudgetFromEnv());
     this.party = o.party ?? 'gateway';
     this.binding = { site: o.site, now: () => o.clock.now(), require: o.requireBoundCommands ?? false };

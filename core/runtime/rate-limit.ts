@@ -38,6 +38,36 @@ export class RateLimiter {
 
   /** Take one token for `source` at `nowMs`, or say why not (naming it as `label`) and when to retry. */
   take(source: string, nowMs: number, label = `source "${source.slice(0, 64)}"`): RateDecision {
+    const b = this.bucket(source, nowMs);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return { ok: true };
+    }
+    const retryAfterMs = this.retryOf(b);
+    return { ok: false, reason: `rate limit: ${label} may send ${this.limit.perSecond} commands a second (burst ${this.limit.burst}); retry in ${retryAfterMs} ms`, retryAfterMs };
+  }
+
+  /**
+   * The whole tokens `source` may spend at `nowMs`, for work that costs many (a read, one per
+   * event it scans or verifies): ask first, do at most that much, then `spend` what it cost.
+   */
+  available(source: string, nowMs: number): number {
+    return Math.floor(this.bucket(source, nowMs).tokens);
+  }
+
+  /** Spend `n` of `source`'s tokens (after asking `available`). */
+  spend(source: string, n: number, nowMs: number): void {
+    const b = this.bucket(source, nowMs);
+    b.tokens = Math.max(0, b.tokens - n);
+  }
+
+  /** Milliseconds until `source` has a whole token again. */
+  retryAfterMs(source: string, nowMs: number): number {
+    return this.retryOf(this.bucket(source, nowMs));
+  }
+
+  /** `source`'s bucket refilled to `nowMs`, made the most recently seen. */
+  private bucket(source: string, nowMs: number): Bucket {
     let b = this.buckets.get(source);
     if (b) this.buckets.delete(source);
     else {
@@ -49,12 +79,11 @@ export class RateLimiter {
     const elapsed = Math.max(0, nowMs - b.atMs);
     b.tokens = Math.min(this.limit.burst, b.tokens + (elapsed * this.limit.perSecond) / 1000);
     b.atMs = Math.max(b.atMs, nowMs);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
-      return { ok: true };
-    }
-    const retryAfterMs = Math.ceil(((1 - b.tokens) * 1000) / this.limit.perSecond);
-    return { ok: false, reason: `rate limit: ${label} may send ${this.limit.perSecond} commands a second (burst ${this.limit.burst}); retry in ${retryAfterMs} ms`, retryAfterMs };
+    return b;
+  }
+
+  private retryOf(b: Bucket): number {
+    return b.tokens >= 1 ? 0 : Math.ceil(((1 - b.tokens) * 1000) / this.limit.perSecond);
   }
 
   get size(): number {
