@@ -19,40 +19,12 @@ import { SiteGateway } from '../../core/gateway/index.ts';
 import { ReadMeter, VerifiedEventStore } from '../../core/store/verified-store.ts';
 import { MemoryQuarantineStore } from '../../core/store/memory-quarantine.ts';
 import { silentLogger } from '../../core/log/logger.ts';
-import type { EventStore } from '../../core/store/event-store.ts';
 import type { NewEvent } from '../../core/envelope/envelope.ts';
+import { countingStore } from '../support/counting-store.ts';
 
 let n = 0;
 const ev = (type = 'ext.acme.thing.seen'): NewEvent => ({ id: `ra-${++n}`, type, version: 1, time: '2023-07-03T00:00:00.000Z', source: 'acme', correlationId: `c-${n}`, causationId: null, data: { n } });
 
-/** `inner` with a count of the events its readStream and readAll hand out. */
-function counting(inner: EventStore): { store: EventStore; streamEvents: () => number; logEvents: () => number } {
-  let stream = 0;
-  let log = 0;
-  const store = new Proxy(inner, {
-    get(target, prop, receiver) {
-      if (prop === 'readStream') {
-        return async function* (...args: Parameters<EventStore['readStream']>) {
-          for await (const e of target.readStream(...args)) {
-            stream++;
-            yield e;
-          }
-        };
-      }
-      if (prop === 'readAll') {
-        return async function* (...args: Parameters<EventStore['readAll']>) {
-          for await (const e of target.readAll(...args)) {
-            log++;
-            yield e;
-          }
-        };
-      }
-      const v: unknown = Reflect.get(target, prop, receiver);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-  return { store, streamEvents: () => stream, logEvents: () => log };
-}
 
 type ReadReply = { ok: boolean; events?: { position: number; id: string }[]; nextPosition?: number; headPosition?: number; error?: { code: string; reason: string } };
 
@@ -60,7 +32,7 @@ async function site(seed: string, events: number, gw: { readEventRate?: { perSec
   const s = embeddedStack(seed);
   // One event a commit, each signed: a long stream an outside party builds with appends.
   for (let i = 0; i < events; i++) await s.store.append('ext-acme', [ev()], 'any');
-  const counted = counting(s.store);
+  const counted = countingStore(s.store);
   const store = new VerifiedEventStore(counted.store, { keys: s.keyring, quarantine: new MemoryQuarantineStore(), log: silentLogger(), checkpointEvery: 100 });
   const identity = SiteIdentity.ephemeral(s.keyring, s.clock);
   const gateway = new SiteGateway({ site: 'gw', bus: s.bus, store, registry: cacoRegistry(), identity, clock: s.clock, log: s.log, readRate: { perSecond: 1e6, burst: 1e6 }, ...gw });

@@ -20,36 +20,10 @@ import { SiteGateway, type GatewayOptions } from '../../../core/gateway/index.ts
 import { DEFAULT_PARTY_BUDGET, partyBudgetFromEnv } from '../../../core/gateway/ledger-budget.ts';
 import { SchemaValidators } from '../../../core/gateway/schema-validators.ts';
 import { ConfigError } from '../../../core/errors/errors.ts';
-import type { EventStore } from '../../../core/store/event-store.ts';
+import { countingStore } from '../../support/counting-store.ts';
 
 type Reply = { ok: boolean; duplicate?: boolean; position?: number; error?: { code: string; reason: string; retryAfterMs?: number } };
 
-/** `inner` with counts of the events its readStream hands out and of its appends. */
-function counting(inner: EventStore): { store: EventStore; streamEvents: () => number; appends: () => number } {
-  let stream = 0;
-  let appends = 0;
-  const store = new Proxy(inner, {
-    get(target, prop, receiver) {
-      if (prop === 'readStream') {
-        return async function* (...args: Parameters<EventStore['readStream']>) {
-          for await (const e of target.readStream(...args)) {
-            stream++;
-            yield e;
-          }
-        };
-      }
-      if (prop === 'append') {
-        return (...args: Parameters<EventStore['append']>) => {
-          appends++;
-          return target.append(...args);
-        };
-      }
-      const v: unknown = Reflect.get(target, prop, receiver);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-  return { store, streamEvents: () => stream, appends: () => appends };
-}
 
 const schema = { type: 'object', properties: { blob: { type: 'string' }, n: { type: 'number' } } };
 const TYPE = 'ext.acme.blob.put';
@@ -57,7 +31,7 @@ const TYPE = 'ext.acme.blob.put';
 async function site(seed: string, opts: Partial<GatewayOptions> = {}) {
   const s = embeddedStack(seed);
   const identity = SiteIdentity.ephemeral(s.keyring, s.clock);
-  const counted = counting(s.store);
+  const counted = countingStore(s.store);
   const make = () => new SiteGateway({ site: 'gw', bus: s.bus, store: counted.store, registry: cacoRegistry([TestBatteryState]), identity, clock: s.clock, log: s.log, partyBudget: 'off', ...opts });
   let gateway = make();
   const key = loadedKey('acme');
