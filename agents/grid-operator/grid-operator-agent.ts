@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { defineAgent, type AgentContext, type AgentDefinition, type AgentInput } from '../../core/runtime/index.ts';
 import type { Runtime } from '../../core/runtime/index.ts';
 import type { BecknSigningKey, KeyDirectory } from '../../beckn/index.ts';
-import { CALLBACK_ACTIONS } from '../../schemas/beckn/index.ts';
+import { CALLBACK_ACTIONS, type BecknCallbackAction } from '../../schemas/beckn/index.ts';
 import { gridOperatorConfig, type GridOperatorConfig } from './config.ts';
 import { decideCallback } from './decide/callback.ts';
 import { decided, type Decided, type GridOperatorDecideDeps, type Now } from './decide/deps.ts';
@@ -73,6 +74,19 @@ export function decideGridOperator(deps: GridOperatorDecideDeps, input: AgentInp
   }
 }
 
+/** An envelope id or source is 1 to 128 printable ASCII characters; a BPP id need not be. */
+const TOKEN = /^[!-~]{1,128}$/u;
+const envelopeToken = (s: string): string => (TOKEN.test(s) ? s : `sha256:${createHash('sha256').update(s).digest('hex')}`);
+
+/**
+ * The id a BPP's callback is handled under, which is what makes a repeat a duplicate. Every BPP
+ * answers a search under the search's own message id, so the id names the BPP (the intake has
+ * checked that it signed): by message id alone, a second BPP's catalogue was dropped as the
+ * first's repeat.
+ */
+const callbackCommandId = (action: BecknCallbackAction, context: { readonly message_id: string; readonly bpp_id?: string | undefined }): string =>
+  envelopeToken(`beckn-cb:${context.bpp_id ?? ''}:${context.message_id}:${action}`);
+
 /**
  * A simulated grid operator, a Beckn BAP speaking the same signed HTTP as anyone else: it buys
  * flexibility for each announced stress window within a price cap and budget (search → select
@@ -109,7 +123,7 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
         nowMs: () => ctx.now(),
         log: ctx.log,
         enqueue: (action, body) => {
-          const r = deps.runtime.enqueue(GRID_OPERATOR_AGENT, 'callback', { action, body }, { id: `beckn-cb:${body.context.message_id}:${action}`, correlationId: body.context.transaction_id, source: body.context.bpp_id ?? 'bpp', sign: false });
+          const r = deps.runtime.enqueue(GRID_OPERATOR_AGENT, 'callback', { action, body }, { id: callbackCommandId(action, body.context), correlationId: body.context.transaction_id, source: envelopeToken(body.context.bpp_id ?? 'bpp'), sign: false });
           if (r.accepted) void r.outcome.then((o) => (o.ok ? undefined : ctx.log.error({ action, reason: o.error.reason }, 'handling a callback failed')));
           return r.accepted;
         },
