@@ -7,7 +7,7 @@ import type { InputLimits } from '../core/runtime/index.ts';
 import type { RateLimit } from '../core/runtime/index.ts';
 import { NatsBus } from '../core/bus/index.ts';
 import { subjects } from '../core/runtime/index.ts';
-import { GATEWAY_SERVICE, SiteGateway, serveAsServices, type DiscoverableService } from '../core/gateway/index.ts';
+import { GATEWAY_SERVICE, SiteGateway, ledgerKeysQuery, serveAsServices, type DiscoverableService } from '../core/gateway/index.ts';
 import { SiteReadModel, siteQueries } from './site-read-model.ts';
 
 /** What each of the site's agents publishes, by event-type pattern (its decisions' types). */
@@ -44,7 +44,7 @@ export async function startSiteGateway(o: { runtime: Runtime; bus: Bus; identity
     identity: o.identity,
     clock: o.clock,
     log: o.log.child({ component: 'gateway' }),
-    queries: siteQueries(model, () => o.clock.now()),
+    queries: { ...siteQueries(model, () => o.clock.now()), keys: ledgerKeysQuery(o.runtime.o.keyring) },
     reservedNames: ['admin', 'operator', 'gateway', ...o.runtime.agentNames],
     lookupKey: (keyId) => o.identity.registry.lookup(keyId),
     ...(o.limits ? { limits: o.limits } : {}),

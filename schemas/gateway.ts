@@ -73,6 +73,8 @@ export type ReadRequest = Schema.Schema.Type<typeof ReadRequest>;
 export const ForecastQuery = Schema.Struct({});
 export const PlanQuery = Schema.Struct({ jobId: nonEmptyText(128) });
 export const OffersQuery = Schema.Struct({});
+/** The ledger's public keys; no parameters. */
+export const KeysQuery = Schema.Struct({});
 
 export const AgentAnnounced = defineEvent(
   'gateway.agent.announced',

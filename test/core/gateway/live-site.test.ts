@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { verify } from 'node:crypto';
 import { Svcm } from '@nats-io/services';
 import { NatsServerProcess, natsServerInstalled } from '../../../deploy/local/nats-server.ts';
 import { connectNats } from '../../../core/bus/nats-bus.ts';
@@ -11,6 +12,7 @@ import { loadConfig } from '../../../core/config/config.ts';
 import { loadedKey, signWithKey } from './support.ts';
 import { SiteReadModel, siteQueries } from '../../../cli/site-read-model.ts';
 import type { Envelope } from '../../../core/envelope/envelope.ts';
+import { publicKeyFromRaw } from '../../../core/ledger/keyring.ts';
 
 const enc = (x: unknown) => Buffer.from(JSON.stringify(x));
 const dec = (d: Uint8Array) => JSON.parse(Buffer.from(d).toString('utf8')) as Record<string, unknown> & { ok: boolean; error?: { code: string } };
@@ -48,7 +50,7 @@ test('a live site on NATS: the gateway and its agents are discoverable; an outsi
     const gw = byName.get('caco-gateway');
     assert.ok(gw, `services: ${[...byName.keys()].join(', ')}`);
     assert.equal(gw.metadata?.['site'], 'gwlive');
-    assert.deepEqual(gw.endpoints.map((e) => e.subject).sort(), ['caco.gwlive.gw.announce', 'caco.gwlive.gw.append', 'caco.gwlive.gw.read', 'caco.gwlive.q.forecast', 'caco.gwlive.q.offers', 'caco.gwlive.q.plan']);
+    assert.deepEqual(gw.endpoints.map((e) => e.subject).sort(), ['caco.gwlive.gw.announce', 'caco.gwlive.gw.append', 'caco.gwlive.gw.read', 'caco.gwlive.q.forecast', 'caco.gwlive.q.keys', 'caco.gwlive.q.offers', 'caco.gwlive.q.plan']);
     const compute = byName.get('caco-agent-compute');
     assert.ok(compute);
     assert.equal(compute.metadata?.['publishes'], 'compute.>');
@@ -76,6 +78,17 @@ test('a live site on NATS: the gateway and its agents are discoverable; an outsi
     assert.equal(e.source, 'acme');
     assert.equal(e.correlationId, '0190f0e0-0000-7000-8000-000000000001');
     assert.equal(e.position, app['position']);
+    // Its signature checks out with the key q.keys gives for its source, as any language would
+    // check it: ed25519 over the 32 bytes of its hash. The site signs a party's facts with a key
+    // it holds in the party's name, not the key the party registered.
+    const keys = dec((await nc.request('caco.gwlive.q.keys', enc({}), { timeout: 5000 })).data) as unknown as { ok: boolean; format: string; keys: Record<string, string> };
+    assert.equal(keys.ok, true, JSON.stringify(keys));
+    assert.equal(keys.format, 'caco-keys/1');
+    assert.ok(keys.keys['acme'] && keys.keys['compute'], Object.keys(keys.keys).join(', '));
+    assert.notEqual(keys.keys['acme'], acme.publicKey, "the site's key for acme's facts, not acme's own");
+    const sigOk = (source: string) => verify(null, Buffer.from(e.hash, 'hex'), publicKeyFromRaw(Buffer.from(keys.keys[source]!, 'base64')), Buffer.from(e.sig, 'base64'));
+    assert.equal(sigOk('acme'), true);
+    assert.equal(sigOk('compute'), false, 'another source\'s key does not verify it');
 
     // Queries.
     const f = dec((await nc.request('caco.gwlive.q.forecast', enc({}), { timeout: 5000 })).data);
