@@ -68,6 +68,25 @@ const replyOf = (ok: Record<string, unknown>) => ({ oneOf: [ok, { $ref: '#/compo
 const band = { type: 'object', required: ['p10', 'p50', 'p90'], properties: { p10: { type: 'number' }, p50: { type: 'number' }, p90: { type: 'number' } } };
 const envelopeRef = { $ref: '#/components/schemas/StoredEnvelope' };
 
+/** The headers the relay puts on every event it publishes (core/runtime/relay.ts; docs/consuming-events.md). */
+const eventHeaders = {
+  type: 'object',
+  required: ['Nats-Msg-Id', 'Caco-Type', 'Caco-Stream', 'Caco-Position'],
+  properties: {
+    'Nats-Msg-Id': { type: 'string', description: 'the event id (JetStream dedupe; drop repeats by it)' },
+    'Caco-Type': { type: 'string', description: "the event's type, as in the subject" },
+    'Caco-Stream': { type: 'string', description: 'the ledger stream the event is in (its revision and prevHash chain are per stream)' },
+    'Caco-Position': { type: 'string', pattern: '^(0|[1-9][0-9]*)$', description: "the event's global position, in decimal. Positions order the ledger but are sparse: on JetStream sequence × 1024 + index in the commit (core/store/jetstream-commit.ts); never assume p + 1 follows p" },
+    'Caco-Commit-Proof': {
+      type: 'string',
+      contentMediaType: 'application/json',
+      description:
+        "Only on an event with sig \"\" (its commit's head signs for it): a JSON array of the stored envelopes after it in its commit, in order, up to and including the signed head (at most 1,024). Check each hash, each prevHash link from the event to the head, and the head's signature by the source's ledger key: over the 32 bytes of its hash, or for sig mb1:<index>/<size>:<siblings>:<signature> over SHA-256('caco-batch/1' 0x00 ‖ size u32 BE ‖ RFC 9162 root) (core/ledger/commit-proof.ts, batch-signature.ts; docs/external-agent.md §6)",
+    },
+  },
+};
+const eventHeadersRef = { $ref: '#/components/schemas/EventHeaders' };
+
 const commandReply = replyOf(
   okWith(
     {
@@ -144,7 +163,7 @@ export function asyncApiDocument(messages: ReadonlyArray<MessageDef> = ALL_MESSA
   const channels: Record<string, unknown> = {};
   const operations: Record<string, unknown> = {};
   const componentMessages: Record<string, unknown> = {};
-  const schemas: Record<string, unknown> = { ErrorReply: errorSchema, StoredEnvelope: { type: 'object', description: 'a stored event: the envelope of any event message below', required: ['id', 'type', 'version', 'stream', 'revision', 'position', 'time', 'source', 'correlationId', 'causationId', 'data', 'prevHash', 'hash', 'sig'] } };
+  const schemas: Record<string, unknown> = { ErrorReply: errorSchema, EventHeaders: eventHeaders, StoredEnvelope: { type: 'object', description: 'a stored event: the envelope of any event message below', required: ['id', 'type', 'version', 'stream', 'revision', 'position', 'time', 'source', 'correlationId', 'causationId', 'data', 'prevHash', 'hash', 'sig'] } };
   const site = { site: { $ref: '#/components/parameters/site' } };
   const sigSecurity = [{ $ref: '#/components/securitySchemes/ed25519Signature' }];
 
@@ -157,7 +176,7 @@ export function asyncApiDocument(messages: ReadonlyArray<MessageDef> = ALL_MESSA
     for (const d of defs) {
       const k = key(d.type, d.version);
       schemas[k] = embedded(d);
-      componentMessages[k] = { name: `${d.type} v${d.version}`, title: `${d.type} v${d.version}`, summary: d.description, contentType: 'application/json', headers: { type: 'object', properties: { 'Nats-Msg-Id': { type: 'string', description: 'the event id (JetStream dedupe; drop repeats by it)' } } }, payload: { $ref: `#/components/schemas/${k}` } };
+      componentMessages[k] = { name: `${d.type} v${d.version}`, title: `${d.type} v${d.version}`, summary: d.description, contentType: 'application/json', headers: eventHeadersRef, payload: { $ref: `#/components/schemas/${k}` } };
       refs[k] = { $ref: `#/components/messages/${k}` };
     }
     channels[ch] = { address: `caco.{site}.evt.${type}`, title: type, description: `Facts of type ${type}, published by the relay once stored (at least once; drop repeats by id)`, parameters: site, messages: refs };
@@ -165,7 +184,7 @@ export function asyncApiDocument(messages: ReadonlyArray<MessageDef> = ALL_MESSA
   }
 
   // Outside agents' own facts: their schemas are in their gateway.agent.announced fact, not in the registry.
-  componentMessages['ExtFact'] = { name: 'ExtFact', title: "an outside agent's ext.* fact", summary: 'A fact an outside agent appended through the gateway; the JSON Schema of its data is in the gateway.agent.announced fact of its stream ext-<name>', contentType: 'application/json', payload: envelopeRef };
+  componentMessages['ExtFact'] = { name: 'ExtFact', title: "an outside agent's ext.* fact", summary: 'A fact an outside agent appended through the gateway; the JSON Schema of its data is in the gateway.agent.announced fact of its stream ext-<name>', contentType: 'application/json', headers: eventHeadersRef, payload: envelopeRef };
   channels['evt.ext'] = { address: 'caco.{site}.evt.ext.{extType}', title: 'ext.*', description: "Outside agents' own facts (ext.<…>), relayed like every fact", parameters: { ...site, extType: { description: 'the rest of the ext.* type, e.g. acme.meter.read' } }, messages: { ExtFact: { $ref: '#/components/messages/ExtFact' } } };
   operations['publish.evt.ext'] = { action: 'send', channel: { $ref: '#/channels/evt.ext' }, summary: "The site publishes outside agents' facts once stored", messages: [{ $ref: '#/channels/evt.ext/messages/ExtFact' }] };
 
