@@ -4,7 +4,7 @@ import { ALL_MESSAGES } from './index.ts';
 import type { AnySchema, MessageDef } from './registry.ts';
 import { messageJsonSchema } from './json-schema.ts';
 import { AckOrNack, BecknRequestSchemas, CALLBACK_ACTIONS, REQUEST_ACTIONS } from './beckn/index.ts';
-import { AnnounceRequest, AppendRequest, ForecastQuery, OffersQuery, PlanQuery, ReadRequest } from './gateway.ts';
+import { AnnounceRequest, AppendRequest, ForecastQuery, KeysQuery, OffersQuery, PlanQuery, ReadRequest } from './gateway.ts';
 
 /**
  * The AsyncAPI 3.0 document of a site's NATS interface, generated from the schema registry:
@@ -154,6 +154,14 @@ function gatewayEndpoints(): Endpoint[] {
       summary: 'The open flexibility offers (not yet expired)',
       request: plainJsonSchema(OffersQuery),
       reply: replyOf(okWith({ offers: { type: 'array', items: { type: 'object', required: ['offerId', 'windowStart', 'windowEnd', 'availableKw', 'priceGbpPerMwh', 'validUntil'], properties: { offerId: { type: 'string' }, planId: { type: 'string' }, windowStart: { type: 'string' }, windowEnd: { type: 'string' }, availableKw: { type: 'number' }, priceGbpPerMwh: { type: 'number' }, baselineKw: { type: 'number' }, validUntil: { type: 'string' }, orderIds: { type: 'array', items: { type: 'string' } }, eventId: { type: ['string', 'null'] } } } } }, ['offers'])),
+      signed: false,
+    },
+    {
+      id: 'q.keys',
+      address: 'caco.{site}.q.keys',
+      summary: "The ledger's public keys by source (ed25519, base64 of the raw 32 bytes), in the form of a ledger's keys.json: an event's sig verifies with its source's key",
+      request: plainJsonSchema(KeysQuery),
+      reply: replyOf(okWith({ format: { const: 'caco-keys/1' }, algorithm: { const: 'ed25519' }, encoding: { type: 'string' }, keys: { type: 'object', additionalProperties: { type: 'string', pattern: '^[A-Za-z0-9+/]{43}=$' } } }, ['format', 'algorithm', 'keys'])),
       signed: false,
     },
   ];

@@ -12,7 +12,7 @@ import { privateKeyFromSeed, rawPublicKey } from '../../../core/ledger/keyring.t
 import { authenticateCommand } from '../../../core/identity/index.ts';
 import { ERROR_CODES } from '../../../core/gateway/index.ts';
 import { CommandEnvelopeSchema, EnvelopeSchema, cacoRegistry, decodeWith } from '../../../schemas/index.ts';
-import { AnnounceRequest, AppendRequest, ForecastQuery, OffersQuery, PlanQuery, ReadRequest } from '../../../schemas/gateway.ts';
+import { AnnounceRequest, AppendRequest, ForecastQuery, KeysQuery, OffersQuery, PlanQuery, ReadRequest } from '../../../schemas/gateway.ts';
 import { asyncApiDocument } from '../../../schemas/asyncapi.ts';
 import type { Envelope } from '../../../core/envelope/envelope.ts';
 
@@ -106,7 +106,7 @@ test('every request in the doc gets the documented reply from a real gateway, an
       assert.equal(hashEvent(e), e.hash, 'the documented event hashes to its hash');
     }
 
-    for (const [q, schema] of [['forecast', ForecastQuery], ['plan', PlanQuery], ['offers', OffersQuery]] as const) {
+    for (const [q, schema] of [['forecast', ForecastQuery], ['plan', PlanQuery], ['offers', OffersQuery], ['keys', KeysQuery]] as const) {
       assert.equal(decodeWith(schema, json(`${q}-request`)).ok, true, q);
       validReply(`q_${q}_reply`, json(`${q}-reply`));
     }
