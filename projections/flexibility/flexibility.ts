@@ -1,4 +1,5 @@
 import { BucketMap } from '../schedule/index.ts';
+import { kwHistoryOf, withKwChange, type KwHistory } from '../settlement/kw-history.ts';
 import { evolverOf, projection, type FoldEvent } from '../kit.ts';
 import {
   FlexibilityAvailable,
@@ -55,7 +56,13 @@ export interface FlexOrder {
   readonly windowStart: string;
   readonly windowEnd: string;
   readonly settlementDate: string;
+  /** The kW as it stands now (after the buyer's latest change). */
   readonly kw: number;
+  /**
+   * The kW over time: the terms' kW, then each change from its time. Sold energy is read from
+   * it (`orderMwh`) exactly as settlement contracts it (projections/settlement/kw-history.ts).
+   */
+  readonly kwHistory: KwHistory;
   readonly priceGbpPerMwh: number;
   readonly penaltyGbpPerMwh: number;
   readonly baselineKw: number;
@@ -128,6 +135,7 @@ function placed(s: FlexibilityState, status: 'selected' | 'initialized' | 'confi
     windowEnd: d.windowEnd,
     settlementDate: d.settlementDate,
     kw: d.kw,
+    kwHistory: kwHistoryOf(d.kw),
     priceGbpPerMwh: d.priceGbpPerMwh,
     penaltyGbpPerMwh: d.penaltyGbpPerMwh,
     baselineKw: d.baselineKw,
@@ -188,7 +196,8 @@ export const flexibilityProjection = projection({
       case 'flex.order.activated':
         return withOrder(s, e.data.orderId, (o) => ({ ...advance(o, 'active', e), capKw: e.data.capKw }));
       case 'flex.order.updated':
-        return withOrder(s, e.data.orderId, (o) => ({ ...o, kw: e.data.kw, history: [...o.history, step('updated', e)] }));
+        // The new kW applies from the change's time, not over the whole window (settlement does the same).
+        return withOrder(s, e.data.orderId, (o) => ({ ...o, kw: e.data.kw, kwHistory: withKwChange(o.kwHistory, Date.parse(e.data.at), e.data.kw), history: [...o.history, step('updated', e)] }));
       case 'flex.order.fulfilled': {
         const d = e.data;
         return withOrder(s, d.orderId, (o) => ({

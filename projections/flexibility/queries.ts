@@ -1,5 +1,6 @@
 import { ORDER_STATUSES, type FlexOffer, type FlexOrder, type FlexibilityState, type OrderStatus, type StressWindow } from './flexibility.ts';
 import { HOUR_MS } from '../../core/time/index.ts';
+import { kwhBetween } from '../settlement/kw-history.ts';
 
 const byWindow = <T extends { windowStart: string }>(a: T, b: T, ka: string, kb: string) => (a.windowStart < b.windowStart ? -1 : a.windowStart > b.windowStart ? 1 : ka < kb ? -1 : 1);
 
@@ -15,10 +16,16 @@ export function stressWindows(s: FlexibilityState): StressWindow[] {
   return [...s.stress.values()].sort((a, b) => byWindow(a, b, a.stressId, b.stressId));
 }
 
-/** Contracted energy of an order: its kW over its window. */
-export function orderMwh(o: Pick<FlexOrder, 'kw' | 'windowStart' | 'windowEnd'>): number {
-  const h = (Date.parse(o.windowEnd) - Date.parse(o.windowStart)) / HOUR_MS;
-  return Number.isFinite(h) && h > 0 ? (o.kw * h) / 1000 : 0;
+/**
+ * Contracted energy of an order: its kW over its window, each change from its time (the same
+ * history and arithmetic as settlement's contracted MWh); without a history, `kw` throughout.
+ */
+export function orderMwh(o: Pick<FlexOrder, 'kw' | 'windowStart' | 'windowEnd'> & { readonly kwHistory?: FlexOrder['kwHistory'] }): number {
+  const startMs = Date.parse(o.windowStart);
+  const endMs = Date.parse(o.windowEnd);
+  const h = (endMs - startMs) / HOUR_MS;
+  if (!(Number.isFinite(h) && h > 0)) return 0;
+  return o.kwHistory ? kwhBetween(o.kwHistory, startMs, endMs) / 1000 : (o.kw * h) / 1000;
 }
 
 /** Sold: the buyer confirmed it (and did not cancel). */

@@ -1,15 +1,18 @@
 import { HALF_HOUR_MS, halfHourFloor, periodsInDay, settlementPeriodOf, settlementPeriodStartUtc } from '../../core/time/index.ts';
 import { periodImportAt, type MeterStatus } from '../metering/index.ts';
-import { contractedKwAt, periodKey, type SettledOrder, type SettlementState } from './state.ts';
+import { meanKwBetween } from './kw-history.ts';
+import { periodKey, type SettledOrder, type SettlementState } from './state.ts';
 
 /**
  * Settlement arithmetic, per settlement period (half-hour, UK local naming):
  *   delivered kW  = baseline − metered, at least 0, at most the contracted kW
  *   payment £     = delivered MWh × price
  *   penalty £     = (contracted − delivered) MWh × penalty rate
- * A window that covers part of a half-hour contracts that part only (`activeFraction`). Orders
- * that share a half-hour share the reduction in proportion to their contracted kW, so the same
- * reduction is never paid twice.
+ * A window that covers part of a half-hour contracts that part only (`activeFraction`), and a
+ * change of kW inside a half-hour applies from its time: the half-hour's contracted energy is
+ * the kW in force integrated over its active part (kw-history.ts, the same history the
+ * flexibility projection sells from). Orders that share a half-hour share the reduction in
+ * proportion to their contracted energy, so the same reduction is never paid twice.
  */
 
 export type LineStatus = 'settled' | 'pending-meter' | 'no-baseline';
@@ -22,6 +25,7 @@ export interface SettlementLine {
   readonly endUtc: string;
   /** Share of the half-hour inside the order's window (and before a cancellation). */
   readonly activeFraction: number;
+  /** Mean kW contracted over the active part of the half-hour (time-weighted across a change). */
   readonly contractedKw: number;
   readonly baselineKw: number | null;
   readonly meteredKw: number | null;
@@ -100,13 +104,23 @@ const r6 = (x: number): number => Math.round(x * 1e6) / 1e6 + 0;
 const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
 const HOURS_PER_PERIOD = 0.5;
 
+/** The part of [p, p + 30 min) during which the order is contracted, as [start, end) (empty: end ≤ start). */
+function activeSpan(o: SettledOrder, p: number): { startMs: number; endMs: number } {
+  // Cancelled orders keep only the half-hours that had started before the cancellation.
+  if (o.cancelledAtMs !== undefined && p >= o.cancelledAtMs) return { startMs: p, endMs: p };
+  return { startMs: Math.max(o.windowStartMs, p), endMs: Math.min(o.windowEndMs, o.cancelledAtMs ?? Infinity, p + HALF_HOUR_MS) };
+}
+
 /** Share of [p, p + 30 min) during which the order is contracted. */
 function activeFraction(o: SettledOrder, p: number): number {
-  const end = Math.min(o.windowEndMs, o.cancelledAtMs ?? Infinity, p + HALF_HOUR_MS);
-  const start = Math.max(o.windowStartMs, p);
-  // Cancelled orders keep only the half-hours that had started before the cancellation.
-  if (o.cancelledAtMs !== undefined && p >= o.cancelledAtMs) return 0;
-  return Math.max(0, end - start) / HALF_HOUR_MS;
+  const { startMs, endMs } = activeSpan(o, p);
+  return Math.max(0, endMs - startMs) / HALF_HOUR_MS;
+}
+
+/** Mean kW contracted over the active part of the half-hour starting at `p` (time-weighted across a change). */
+function contractedMeanKw(o: SettledOrder, p: number): number {
+  const { startMs, endMs } = activeSpan(o, p);
+  return meanKwBetween(o.kwSegments, startMs, endMs);
 }
 
 const settleable = (o: SettledOrder): boolean => o.problems.length === 0;
@@ -120,8 +134,9 @@ export function periodLines(state: SettlementState, p: number): SettlementLine[]
   const key = periodKey(settlementDate, settlementPeriod);
   const rows = active.map((o) => {
     const f = activeFraction(o, p);
-    const c = contractedKwAt(o, p);
+    const c = contractedMeanKw(o, p);
     const b = o.baselineKw.get(key);
+    // ce: the half-hour's contracted energy as a period-average kW.
     return { o, f, c, ce: c * f, b: b === undefined ? null : b };
   });
   // Orders without a baseline cannot claim any of the reduction.

@@ -4,6 +4,7 @@ import { OfferPublished, OrderActivated, OrderCancelled, OrderConfirmed, OrderFu
 import { readAs } from '../decode.ts';
 import { evolverOf, projection } from '../kit.ts';
 import { CancelRead, OfferRead, OrderRead, OrderRef, UpdateRead, type BaselineKw } from './events.ts';
+import { kwAt, kwHistoryOf, withKwChange, type KwHistory } from './kw-history.ts';
 
 export type OrderPhase = 'confirmed' | 'active' | 'fulfilled' | 'cancelled';
 
@@ -12,8 +13,8 @@ export interface SettledOrder {
   readonly itemId: string;
   readonly windowStartMs: number;
   readonly windowEndMs: number;
-  /** Contracted kW over time: the last segment whose `fromMs` ≤ a period's start applies. */
-  readonly kwSegments: ReadonlyArray<{ readonly fromMs: number; readonly kw: number }>;
+  /** Contracted kW over time (kw-history.ts): a change applies from its time, within a half-hour too. */
+  readonly kwSegments: KwHistory;
   readonly priceGbpPerMwh: number;
   readonly penaltyGbpPerMwh: number;
   readonly baselineMethod: string;
@@ -126,7 +127,7 @@ export const settlementProjection = projection({
           itemId,
           windowStartMs: startMs,
           windowEndMs: endMs,
-          kwSegments: [{ fromMs: -Infinity, kw: d.kw }],
+          kwSegments: kwHistoryOf(d.kw),
           priceGbpPerMwh: d.priceGbpPerMwh,
           penaltyGbpPerMwh: d.penaltyGbpPerMwh,
           baselineMethod: d.baselineMethod ?? (d.baselineKw !== undefined ? 'declared' : (offer?.baselineMethod ?? OFFER_PLAN_BASELINE)),
@@ -143,7 +144,7 @@ export const settlementProjection = projection({
         if (!o) return ignore(state, type, `no order ${d.orderId}`);
         const fromMs = Date.parse(d.effectiveFrom ?? d.at ?? '');
         if (Number.isNaN(fromMs) || !(d.kw >= 0)) return ignore(state, type, `order ${o.orderId}: an update needs kw >= 0 and an ISO time`);
-        const kwSegments = [...o.kwSegments.filter((s) => s.fromMs < fromMs), { fromMs, kw: d.kw }];
+        const kwSegments = withKwChange(o.kwSegments, fromMs, d.kw);
         return withOrder(state, { ...o, kwSegments });
       }
       case 'flex.order.cancelled': {
@@ -175,9 +176,7 @@ export const settlementProjection = projection({
 
 export const evolveSettlement = evolverOf(settlementProjection);
 
-/** Contracted kW of an order for the period starting at `periodStartMs`. */
-export function contractedKwAt(o: SettledOrder, periodStartMs: number): number {
-  let kw = 0;
-  for (const s of o.kwSegments) if (s.fromMs <= periodStartMs) kw = s.kw;
-  return kw;
+/** Contracted kW of an order in force at `tMs` (a half-hour's start, or any time in it). */
+export function contractedKwAt(o: SettledOrder, tMs: number): number {
+  return kwAt(o.kwSegments, tMs);
 }
