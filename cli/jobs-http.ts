@@ -63,7 +63,8 @@ function statusOf(code: string | undefined): number {
  */
 export function buildJobsHttp(runtime: Runtime, store: VerifiedEventStore, o: JobsHttpOptions = {}): FastifyInstance {
   const limits = o.limits ?? DEFAULT_COMMAND_LIMITS;
-  const limiter = o.rateLimit === false ? undefined : new RateLimiter(o.rateLimit ?? DEFAULT_HTTP_RATE_LIMIT);
+  // Per address, on submissions and explanations alike: HTTP requests, whatever they carry.
+  const limiter = o.rateLimit === false ? undefined : new RateLimiter(o.rateLimit ?? DEFAULT_HTTP_RATE_LIMIT, 'requests');
   const now = o.now ?? Date.now;
   const app = Fastify({ logger: false, bodyLimit: limits.maxBytes, ...httpTimeLimits(o.requestTimeoutMs) });
   // Parse with the depth bound: a deeply nested body must be a 400 with the reason, not a stack overflow later.
@@ -88,7 +89,7 @@ export function buildJobsHttp(runtime: Runtime, store: VerifiedEventStore, o: Jo
   // One per-address bucket for submissions and explanations (an explanation reads the job's
   // stream and scans the forecasts and orders it may cite: nobody may keep the site scanning).
   const perAddress = async (req: FastifyRequest, reply: FastifyReply) => {
-    const admitted = limiter?.take(req.ip, now()) ?? { ok: true as const };
+    const admitted = limiter?.take(req.ip, now(), `address "${req.ip.slice(0, 64)}"`) ?? { ok: true as const };
     if (!admitted.ok) return reply.code(429).header('retry-after', Math.ceil(admitted.retryAfterMs / 1000)).send(refusal(admitted.reason));
   };
   app.post('/jobs', { preHandler: perAddress }, async (req, reply) => {

@@ -18,7 +18,7 @@ import { RateLimiter, type RateLimit } from '../runtime/rate-limit.ts';
 import { SchemaValidators } from './schema-validators.ts';
 import { PARTY_BUDGET_ENV, PartyUsage, partyBudgetFromEnv, type PartyBudget } from './ledger-budget.ts';
 import { FifoMap } from '../collections/fifo-map.ts';
-import { UNAUTHENTICATED } from '../runtime/intake.ts';
+import { isCommandType, UNAUTHENTICATED } from '../runtime/intake.ts';
 import { decodeWith, type AnySchema, type MessageRegistry, type SchemaProblem } from '../../schemas/index.ts';
 import { AgentAnnounced, AnnounceRequest, AppendRequest, ReadRequest } from '../../schemas/index.ts';
 import {
@@ -189,8 +189,9 @@ export class SiteGateway {
   private readonly party: string;
 
   constructor(private readonly o: GatewayOptions) {
-    this.limiter = o.rateLimit ? new RateLimiter(o.rateLimit) : undefined;
-    this.readLimiter = new RateLimiter(o.readRate ?? { perSecond: 50, burst: 100 });
+    // Announcements, appends and reads are requests, not commands: the refusal says which it counts.
+    this.limiter = o.rateLimit ? new RateLimiter(o.rateLimit, 'requests') : undefined;
+    this.readLimiter = new RateLimiter(o.readRate ?? { perSecond: 50, burst: 100 }, 'requests');
     this.readEvents = new RateLimiter(o.readEventRate ?? DEFAULT_READ_EVENT_RATE);
     this.budget = o.partyBudget === 'off' ? undefined : (o.partyBudget ?? partyBudgetFromEnv());
     this.party = o.party ?? 'gateway';
@@ -253,6 +254,13 @@ export class SiteGateway {
     if (!bound.ok) return refuse(bound.code, bound.path, bound.reason);
     if (auth.principal.role !== 'third-party') return refuse('forbidden', 'keyId', `key "${auth.principal.keyId}" has role "${auth.principal.role}": only third-party keys act through the gateway (the site's own agents append their own facts)`);
     return { ok: true, body: json.value as Record<string, unknown>, principal: auth.principal };
+  }
+
+  /** A request whose `type` is one of the site's commands: refused as `wrong-subject`, naming where commands go. */
+  private commandHere(body: Record<string, unknown>): { ok: false; error: GatewayError } | undefined {
+    const type = body['type'];
+    if (typeof type !== 'string' || !isCommandType(this.o.registry, type)) return undefined;
+    return refuse('wrong-subject', 'type', `"${type.slice(0, 128)}" is a command: send it as a command envelope on its own subject caco.${this.o.site}.cmd.<agent>.<name> (docs/external-agent.md), not through the gateway`);
   }
 
   private limited(sender: string): { ok: false; error: GatewayError } | undefined {
@@ -328,6 +336,8 @@ export class SiteGateway {
     const a = await this.authenticate(data);
     if (!a.ok) return a;
     const body = a.body;
+    const command = this.commandHere(body);
+    if (command) return command;
     if ('type' in body && 'data' in body && !('publishes' in body)) return refuse('wrong-subject', null, `this is an append (it has "type" and "data"): send it on ${gatewaySubjects.append(this.o.site)}`);
     const req = decodeWith(AnnounceRequest, body);
     if (!req.ok) return refuse('bad-request', firstField(req.problems), `not an announcement: ${req.problems[0]!.path || 'request'}: ${req.problems[0]!.reason}`, { problems: req.problems.slice(0, 20) });
@@ -384,13 +394,13 @@ export class SiteGateway {
     if (!a.ok) return a;
     const body = a.body;
     if ('publishes' in body) return refuse('wrong-subject', null, `this is an announcement: send it on ${gatewaySubjects.announce(this.o.site)}`);
+    // Before the append's shape: a command envelope (its `time`, `correlationId`, …) is not a
+    // malformed append but a message for another subject.
+    const command = this.commandHere(body);
+    if (command) return command;
     const req = decodeWith(AppendRequest, body);
     if (!req.ok) return refuse('bad-request', firstField(req.problems), `not an append: ${req.problems[0]!.path || 'request'}: ${req.problems[0]!.reason}`, { problems: req.problems.slice(0, 20) });
     const f = req.value;
-    const def = this.o.registry.get(f.type, f.version);
-    if (def && def.kind === 'command') {
-      return refuse('wrong-subject', 'type', `"${f.type}" is a command: send it as a command envelope on its own subject caco.${this.o.site}.cmd.<agent>.<name> (docs/external-agent.md), not through the gateway`);
-    }
     const name = a.principal.party;
     return this.exclusive(name, async () => {
       let r = await this.record(name);

@@ -59,8 +59,12 @@ export interface CommandIntakeOptions {
   readonly binding?: CommandBinding;
 }
 
-/** Why a command was refused before its type and data were read: who sent it, or how often, or where. */
-export type CommandRefusal = AuthRefusal | BindingRefusal | 'rate-limited' | 'wrong-subject' | 'forbidden';
+/**
+ * Why a command was refused, as the gateway's codes (core/gateway/protocol.ts): who sent it, how
+ * often, where, or what it was (`bad-request`: not JSON or not a command envelope; `schema`: an
+ * unknown type or version, or data that fails the type's schema).
+ */
+export type CommandRefusal = AuthRefusal | BindingRefusal | 'rate-limited' | 'wrong-subject' | 'forbidden' | 'bad-request' | 'schema';
 
 /** The command type `subject` carries among an agent's commands (`{ pin: 'compute.job.pin' }`), or null. */
 export function commandTypeOfSubject(subject: string, site: string, agent: string, commands: Readonly<Record<string, string>>): string | null {
@@ -68,6 +72,12 @@ export function commandTypeOfSubject(subject: string, site: string, agent: strin
   if (!subject.startsWith(prefix)) return null;
   const name = subject.slice(prefix.length);
   return Object.hasOwn(commands, name) ? commands[name]! : null;
+}
+
+/** Whether `type` is a command of the site's (in any version): sent on a subject that carries another, it is on the wrong subject. */
+export function isCommandType(registry: MessageRegistry, type: string): boolean {
+  const v = registry.latestVersion(type);
+  return v !== undefined && registry.get(type, v)?.kind === 'command';
 }
 
 /** The rate-limit key of everything not sent by a verified key: junk, bad envelopes, failed signatures. */
@@ -84,12 +94,12 @@ export async function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): P
   const json = parseJson(msg, o.limits ?? DEFAULT_COMMAND_LIMITS);
   if (!json.ok) {
     const limited = o.admit?.(UNAUTHENTICATED);
-    return limited ? { ...json, reason: `${json.reason}; ${limited}` } : json;
+    return { ...json, ...(limited ? { reason: `${json.reason}; ${limited}` } : {}), code: 'bad-request' };
   }
   const env = decodeWith(CommandEnvelopeSchema, json.value);
   if (!env.ok) {
     const limited = o.admit?.(UNAUTHENTICATED);
-    return limited ? { ok: false, reason: limited, code: 'rate-limited' } : { ok: false, reason: 'not a command envelope', problems: env.problems };
+    return limited ? { ok: false, reason: limited, code: 'rate-limited' } : { ok: false, reason: 'not a command envelope', code: 'bad-request', problems: env.problems };
   }
   const auth = await o.identity.authenticate(json.value);
   const limited = o.admit?.(auth.ok ? auth.principal.keyId : UNAUTHENTICATED);
@@ -100,12 +110,13 @@ export async function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): P
     if (!bound.ok) return { ok: false, reason: bound.reason, code: bound.code, problems: [{ path: bound.path, reason: bound.code }] };
   }
   const cmd = env.value;
-  if (o.subjectType !== undefined && cmd.type !== o.subjectType && o.accepts.has(cmd.type)) {
+  // Another command on this subject, this agent's or another's (the registry knows it as a command).
+  if (o.subjectType !== undefined && cmd.type !== o.subjectType && (o.accepts.has(cmd.type) || isCommandType(o.registry, cmd.type))) {
     const where = o.subjectType === null ? `"${msg.subject}" carries no command` : `"${msg.subject}" carries only ${o.subjectType}`;
     return { ok: false, reason: `wrong subject: ${where}; send ${cmd.type} on its own subject`, code: 'wrong-subject', problems: [{ path: 'type', reason: 'does not match the subject' }] };
   }
   if (o.subjectType === null || !o.accepts.has(cmd.type)) {
-    return { ok: false, reason: `unknown message type "${cmd.type}" for this agent (accepts ${[...o.accepts].join(', ') || 'no commands'})`, problems: [{ path: 'type', reason: 'unknown message type' }] };
+    return { ok: false, reason: `unknown message type "${cmd.type}" for this agent (accepts ${[...o.accepts].join(', ') || 'no commands'})`, code: 'schema', problems: [{ path: 'type', reason: 'unknown message type' }] };
   }
   if (o.internal?.has(cmd.type)) {
     return { ok: false, reason: `forbidden: ${cmd.type} is taken only from the site's own doors, which authenticate its sender their own way (a Beckn request goes to the BPP, signed as Beckn says); not as a command on the bus, whoever signs it`, code: 'forbidden', problems: [{ path: 'type', reason: 'not accepted on the bus' }] };
@@ -113,7 +124,7 @@ export async function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): P
   const data = o.registry.decode(cmd.type, cmd.version, cmd.data);
   if (!data.ok) {
     const unknown = data.problems.some((p) => p.path === 'type' || p.path === 'version');
-    return { ok: false, reason: unknown ? `unknown message type "${cmd.type}" v${cmd.version}` : `payload fails the ${cmd.type} v${cmd.version} schema`, problems: data.problems };
+    return { ok: false, reason: unknown ? `unknown message type "${cmd.type}" v${cmd.version}` : `payload fails the ${cmd.type} v${cmd.version} schema`, code: 'schema', problems: data.problems };
   }
   // What only the intake checks (who signed, for where, until when) does not reach the agent.
   const { sig: _sig, keyId: _keyId, site: _site, expiresAt: _expiresAt, ...rest } = cmd;

@@ -31,7 +31,11 @@ export class RateLimiter {
    */
   private oldest: Iterator<string> | undefined;
 
-  constructor(readonly limit: RateLimit) {
+  /** `unit`: what a token buys, in the refusal's words (`commands`, or `requests` for reads and HTTP). */
+  constructor(
+    readonly limit: RateLimit,
+    private readonly unit = 'commands',
+  ) {
     if (!(limit.perSecond > 0) || !(limit.burst >= 1)) throw new Error('rate limit: perSecond must be > 0 and burst >= 1');
     this.maxSources = limit.maxSources ?? 10_000;
   }
@@ -44,7 +48,7 @@ export class RateLimiter {
       return { ok: true };
     }
     const retryAfterMs = this.retryOf(b);
-    return { ok: false, reason: `rate limit: ${label} may send ${this.limit.perSecond} commands a second (burst ${this.limit.burst}); retry in ${retryAfterMs} ms`, retryAfterMs };
+    return { ok: false, reason: `rate limit: ${label} may send ${this.limit.perSecond} ${this.unit} a second (burst ${this.limit.burst}); retry in ${retryAfterMs} ms`, retryAfterMs };
   }
 
   /**

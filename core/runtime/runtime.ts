@@ -405,10 +405,12 @@ export class Runtime {
         const subjectType = commandTypeOfSubject(msg.subject, this.o.site, slot.host.name, names);
         const result = await intakeCommand(msg, { registry: this.o.registry, identity: this.identity, accepts, limits, subjectType, internal, binding: this.binding, ...(this.limiter ? { admit: (sender: string) => this.admit(sender) } : {}) });
         if (!result.ok) {
-          // Within the size limit the dead letter keeps the bytes to debug with, except for a
-          // sender we could not authenticate or admit: its reason, not a copy of its bytes kept
-          // for it. Beyond the limit, only their size and hash.
-          const payload = msg.data.byteLength > limits.maxBytes ? { refused: result.payload ?? summarizePayload(msg.data) } : result.code ? boundedText(msg.data) : Buffer.from(msg.data).toString('utf8');
+          // Within the size limit the dead letter keeps the bytes to debug with (bad JSON or
+          // envelope, a type or data the schemas refuse), except for a sender we could not
+          // authenticate or admit, or a command refused for where it came: its reason, not a
+          // copy of its bytes kept for it. Beyond the limit, only their size and hash.
+          const kept = result.code === undefined || result.code === 'bad-request' || result.code === 'schema';
+          const payload = msg.data.byteLength > limits.maxBytes ? { refused: result.payload ?? summarizePayload(msg.data) } : kept ? Buffer.from(msg.data).toString('utf8') : boundedText(msg.data);
           const problems = result.problems ? { problems: result.problems.slice(0, 20) } : {};
           await this.dlq.send({ agent: slot.host.name, subject: msg.subject, reason: result.reason, ...problems, payload, headers: msg.headers });
           await this.reply(msg, { ok: false, error: { reason: result.reason, ...problems, ...(result.code ? { code: result.code } : {}) } });

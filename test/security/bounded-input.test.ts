@@ -105,7 +105,7 @@ describe('bounded input over HTTP (POST /jobs)', { timeout: 60_000 }, () => {
       assert.equal((await send()).statusCode, 401);
       const third = await send();
       assert.equal(third.statusCode, 429);
-      assert.match((third.json() as { error: { reason: string } }).error.reason, /rate limit.*1 commands a second/);
+      assert.match((third.json() as { error: { reason: string } }).error.reason, /rate limit: address "[^"]*" may send 1 requests a second \(burst 2\)/);
       assert.ok(Number(third.headers['retry-after']) >= 1);
     } finally {
       await limited.close();

@@ -32,7 +32,7 @@ test('commandTypeOfSubject maps a subject to the one command type it carries', (
 });
 
 describe('the compute agent takes a command only on its own subject', { timeout: 90_000 }, () => {
-  test('submit on cmd.compute.pin, on cmd.compute.anything, and pin on submit are refused as wrong-subject; the right subject works', async () => {
+  test('submit on cmd.compute.pin, on cmd.compute.anything, pin on submit and another agent\'s command on submit are refused as wrong-subject; malformed JSON and envelopes are bad-request, refused data schema; the right subject works', async () => {
     const s = embeddedStack('cmd-subjects');
     const identity = SiteIdentity.ephemeral(s.keyring, s.clock);
     const rt = new Runtime({ ...s, site: 'sub', checkpoints: s.store, registry: cacoRegistry(), delivery: 'lockstep', identity });
@@ -58,6 +58,22 @@ describe('the compute agent takes a command only on its own subject', { timeout:
         assert.equal(r.ok, false, JSON.stringify(r));
         assert.equal(!r.ok && r.error.code, 'wrong-subject', subject);
         assert.match(r.ok ? '' : r.error.reason, reason);
+      }
+      // Every refusal carries a code (docs/external-agent.md, section 3): another agent's command
+      // on this subject is wrong-subject too (it was "unknown message type", with no code), and
+      // bytes that are not JSON, not a command envelope, or data its schema refuses had none.
+      const rawCases: Array<[string, string, string, RegExp]> = [
+        ['another agent\'s command', JSON.stringify(signWithKey(envelope('flex.request.handle', 'alice', {}), alice)), 'wrong-subject', /^wrong subject: "caco\.sub\.cmd\.compute\.submit" carries only compute\.job\.submit; send flex\.request\.handle on its own subject/],
+        ['malformed JSON', '{"id": ', 'bad-request', /^malformed JSON/],
+        ['not a command envelope', JSON.stringify({ hello: 'world' }), 'bad-request', /^not a command envelope/],
+        ['data its schema refuses', JSON.stringify(signWithKey(envelope('compute.job.submit', 'alice', { jobId: 'w5' }), alice)), 'schema', /^payload fails the compute\.job\.submit v1 schema/],
+        ['a type no agent takes', JSON.stringify(signWithKey(envelope('ext.alice.nothing', 'alice', {}), alice)), 'schema', /^unknown message type "ext\.alice\.nothing"/],
+      ];
+      for (const [name, bytes, code, reason] of rawCases) {
+        const res = await s.bus.request('caco.sub.cmd.compute.submit', Buffer.from(bytes), { timeoutMs: 10_000 });
+        const r = JSON.parse(Buffer.from(res.data).toString('utf8')) as CommandReply;
+        assert.equal(!r.ok && r.error.code, code, `${name}: ${JSON.stringify(r)}`);
+        assert.match(r.ok ? '' : r.error.reason, reason, name);
       }
       await rt.settle();
       const after: Envelope[] = [];

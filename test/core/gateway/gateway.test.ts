@@ -31,6 +31,18 @@ test('eventIdFor is a stable UUID per stream and agent id', () => {
   assert.notEqual(a, eventIdFor('ext-other', '42'));
 });
 
+/** A compute.job.submit command envelope, as a third party sends one on caco.<site>.cmd.compute.submit. */
+const commandEnvelope = (id: string, source: string) => ({
+  id,
+  type: 'compute.job.submit',
+  version: 1,
+  time: '2026-12-03T03:30:00Z',
+  source,
+  correlationId: id,
+  causationId: null,
+  data: { jobId: id, class: 'training', powerKw: 500, runtimeMin: 60, earliestStart: '2026-12-03T04:00:00Z', deadline: '2026-12-03T10:00:00Z', slaClass: 'silver', preemptible: false },
+});
+
 describe('the site gateway', { timeout: 90_000 }, () => {
   test('announce, signed append with dedupe, every refusal by code, catch-up read', async () => {
     const site = await gatewaySite('gw-flow');
@@ -65,6 +77,7 @@ describe('the site gateway', { timeout: 90_000 }, () => {
         ['a site type that is not an outside fact', signWithKey(announcement({ name: 'mallory', publishes: ['compute.job.submitted'], schemas: {} }), mallory), 'not-declared', 'publishes[0]'],
         ['a site agent key', signWithKey(announcement({ name: 'meter' }), siteAgent), 'forbidden', 'keyId'],
         ['an append sent to announce', signWithKey(fact('x', {}), mallory), 'wrong-subject', null],
+        ['a command envelope sent to announce', signWithKey(commandEnvelope('c0', 'mallory'), mallory), 'wrong-subject', 'type'],
         ['unsigned', { ...announcement(), source: 'acme' }, 'unsigned', 'sig'],
       ];
       for (const [name, body, code, field] of refusals) {
@@ -95,6 +108,8 @@ describe('the site gateway', { timeout: 90_000 }, () => {
         ['not announced', signWithKey(fact('f7', { meterId: 'm', kw: 1 }), mallory), 'not-announced', 'source'],
         ['a command through the gateway', signWithKey({ ...fact('f8', {}, 'compute.job.submit') }, acme), 'wrong-subject', 'type'],
         ['an announcement sent to append', signWithKey(announcement(), acme), 'wrong-subject', null],
+        // A real command envelope (time, correlationId, causationId): was `bad-request: not an append: time: Expected no excess property`.
+        ['a command envelope sent to append', signWithKey(commandEnvelope('c1', 'acme'), acme), 'wrong-subject', 'type'],
         ['unknown key', { ...fact('f9', {}), source: 'acme', keyId: 'nobody-1', sig: 'AAAA' }, 'unknown-key', 'keyId'],
         ['tampered', { ...signWithKey(fact('f10', { meterId: 'm', kw: 1 }), acme), data: { meterId: 'm', kw: 2 } }, 'bad-signature', 'keyId'],
         ['malformed JSON', '{"id": ', 'bad-request', null],
@@ -245,6 +260,9 @@ describe('the site gateway', { timeout: 90_000 }, () => {
         codes.push(r.ok ? 'ok' : r.error!.code);
       }
       assert.deepEqual(codes, ['ok', 'ok', 'rate-limited', 'rate-limited']);
+      // Reads are requests: the refusal counts them as such (it said "commands").
+      const over = await ask(site.s.bus, 'caco.gw.gw.read', { fromPosition: 0, limit: 1 });
+      assert.match(over.error!.reason, /^rate limit: unsigned readers may send 1 requests a second \(burst 2\); retry in \d+ ms$/);
       // Claiming acme's name spends the unsigned bucket, not acme's: acme's signed reads still pass.
       const claimed = await ask(site.s.bus, 'caco.gw.gw.read', { fromPosition: 0, limit: 1, source: 'acme' });
       assert.equal(claimed.error?.code, 'rate-limited');
@@ -271,6 +289,8 @@ describe('the site gateway', { timeout: 90_000 }, () => {
         codes.push(r.ok ? 'ok' : r.error!.code);
       }
       assert.deepEqual(codes, ['ok', 'ok', 'rate-limited', 'rate-limited']);
+      const over = await ask(site.s.bus, 'caco.gw.gw.announce', signWithKey(announcement(), acme));
+      assert.match(over.error!.reason, /^rate limit: key "[^"]+" may send 1 requests a second \(burst 2\)/);
     } finally {
       await site.close();
     }
