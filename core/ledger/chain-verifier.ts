@@ -1,4 +1,4 @@
-import { GENESIS_HASH, type Envelope } from '../envelope/envelope.ts';
+import { GENESIS_HASH, MAX_COVERS, type Envelope } from '../envelope/envelope.ts';
 import type { KeyResolver } from './key-resolver.ts';
 import { checkHash, checkSignature } from './seal.ts';
 import type { SignatureCache } from './signature-cache.ts';
@@ -35,10 +35,19 @@ interface StreamState {
   passedOver: VerifiedHead | undefined;
   /**
    * The open commit: unsigned events (`sig: ''`) whose hash and link are good, waiting for
-   * the signed head that vouches for them. Never more than one commit long.
+   * the signed head that vouches for them. Never more than one commit long, and never more
+   * than MAX_PENDING events: no head can cover more (see `push`).
    */
   pending: Envelope[];
 }
+
+/**
+ * The most unsigned events a stream may have waiting: a signed head covers at most
+ * MAX_COVERS events, itself included, so an unsigned event with this many after it can
+ * never be covered. Anyone who can append (no key needed) can write a long unsigned chain;
+ * without this bound a reader held all of it until a head that never comes.
+ */
+export const MAX_PENDING = MAX_COVERS - 1;
 
 const OK: ChainVerdict = { ok: true };
 const fail = (reason: string): ChainVerdict => ({ ok: false, reason });
@@ -86,7 +95,7 @@ export class ChainVerifier {
     for (const [stream, st] of this.streams) if (st.head) yield [stream, st.head];
   }
 
-  /** Events waiting for their commit's signed head (at most one commit's worth). */
+  /** Events waiting for their commit's signed head (at most one commit's worth, and at most MAX_PENDING). */
   get pendingCount(): number {
     return this.open === undefined ? 0 : this.streams.get(this.open)!.pending.length;
   }
@@ -161,6 +170,12 @@ export class ChainVerifier {
       // Vouched for by its commit's head, which is still to come.
       s.pending.push(e);
       this.open = e.stream;
+      if (s.pending.length > MAX_PENDING) {
+        // Its oldest event can no longer be covered by any head: refused now, as a head
+        // would refuse it ("not covered"), so the wait stays bounded. The rest still wait.
+        const old = s.pending.shift()!;
+        out.push({ event: old, verdict: fail(`not covered by a signature: ${MAX_PENDING} unsigned events follow it on stream ${String(e.stream).slice(0, 200)} (revisions ${old.revision + 1} to ${e.revision}), and a signed head covers at most ${MAX_COVERS} events, itself included`) });
+      }
       return out;
     }
     const sigProblem = checkSignature(e, this.keys, this.cache);

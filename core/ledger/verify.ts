@@ -29,8 +29,10 @@ export interface AuditReport {
   readonly streams: number;
   /** The first broken link in ledger order, if any. */
   readonly firstBroken?: BrokenLink;
-  /** Every break, refused event and unreadable message, in ledger order. */
+  /** Breaks, refused events and unreadable messages, in ledger order: the first MAX_LISTED_BREAKS of them. */
   readonly broken: ReadonlyArray<BrokenLink>;
+  /** How many more there were after those listed in `broken` (0 when all are listed). */
+  readonly brokenMore: number;
   readonly headHash: string;
   /** Global position of the last event read (0 for an empty ledger). */
   readonly position: number;
@@ -48,6 +50,12 @@ export interface VerifyOptions {
   /** A head root recorded earlier (printed by `caco simulate`, or an anchor checkpoint's root). */
   readonly expectHead?: string;
 }
+
+/**
+ * The most breaks a report lists; the rest are counted (`brokenMore`). A ledger anyone can
+ * append to may hold any number of refused events, and the audit must finish on it.
+ */
+export const MAX_LISTED_BREAKS = 1_000;
 
 /** A store that can say where its log ends without reading it (JetStream). */
 interface LastPosition {
@@ -76,7 +84,14 @@ export async function verifyLedger(store: EventStore, keys: KeyResolver, onProgr
   const auditor = new AnchorAuditor(layoutOf(store.kind), opts.anchor);
   const verifier = new ChainVerifier(keys);
   const brokenStreams = new Set<string>();
-  const broken: BrokenLink[] = [];
+  const listed: BrokenLink[] = [];
+  let brokenMore = 0;
+  const broken = {
+    push(b: BrokenLink): void {
+      if (listed.length < MAX_LISTED_BREAKS) listed.push(b);
+      else brokenMore++;
+    },
+  };
   let events = 0;
   const onUnreadable = (u: UnreadableRecord) => {
     // Reported, and passed over by the position check too: it is not a hole.
@@ -121,14 +136,15 @@ export async function verifyLedger(store: EventStore, keys: KeyResolver, onProgr
   }
   const heads = [...verifier.heads()];
   const headHash = ledgerHeadHash(heads.map(([stream, h]) => ({ stream, revision: h.revision, hash: h.hash })));
-  const firstBroken = broken[0];
+  const firstBroken = listed[0];
   const fold = auditor.finish(opts.expectHead);
-  const ok = broken.length === 0 && (fold.anchor?.ok ?? true) && (fold.expectHead?.ok ?? true);
+  const ok = listed.length === 0 && (fold.anchor?.ok ?? true) && (fold.expectHead?.ok ?? true);
   return {
     ok,
     events,
     streams: heads.length,
-    broken,
+    broken: listed,
+    brokenMore,
     headHash,
     position: fold.position,
     root: fold.root,
