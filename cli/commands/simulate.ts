@@ -55,7 +55,7 @@ export function simulateCommand(): Command {
     shortText('--seed', o.seed, MAX_SEED_CHARS);
     folderToWrite('--out', o.out);
     // Loaded here, not at the top: `caco --help` should not load the models and the solver.
-    const [{ runSimulation }, { actualSignals }, { cacoTotals, flexSummary }, { startBaselines }, { writeReport }, { siteConfig }] = await Promise.all([
+    const [{ runSimulation }, { actualSignals }, { adjustForBattery, batteryNote, cacoTotals, flexSummary, storedEnergyValue }, { startBaselines }, { writeReport }, { siteConfig }] = await Promise.all([
       import('../../sim/simulation.ts'),
       import('../../sim/inputs.ts'),
       import('../../sim/results.ts'),
@@ -138,11 +138,16 @@ export function simulateCommand(): Command {
         rows.push(...b.rows);
       }
       // What the agents acted on: the ledger as verified on read.
-      const caco = await cacoTotals(result.runtime.store, result.inputs.jobs, site);
+      const startSocKwh = site.battery.energyKwh * 0.5;
+      const caco = await cacoTotals(result.runtime.store, result.inputs.jobs, site, startSocKwh);
       rows.splice(1, 0, caco);
+      // Each row's battery ends where it ends: value the difference from the start (sim/results.ts).
+      const stored = storedEnergyValue(actualSignals(result.inputs, fromMs, days * 48), days * 48, site);
+      for (let i = 0; i < rows.length; i++) rows[i] = adjustForBattery(rows[i]!, stored, result.inputs.jobs, site);
       const table = formatTable(rows);
       console.log(`\nCACO simulation: ${config.site}, ${site.itCapacityKw.toLocaleString('en-GB')} kW IT, PUE ${site.pue}, ${site.battery.energyKwh.toLocaleString('en-GB')} kWh battery; ${o.from} + ${days} days; ${result.inputs.jobs.length.toLocaleString('en-GB')} jobs; seed ${o.seed}`);
       console.log(table);
+      console.log(batteryNote(startSocKwh, stored));
       console.log(flexSummary(caco, days));
       console.log(`\nledger: ${result.audit.events.toLocaleString('en-GB')} events in ${result.audit.streams.toLocaleString('en-GB')} streams, ${result.audit.ok ? 'verified' : `BROKEN at ${result.audit.firstBroken ? describeBreak(result.audit.firstBroken) : 'the anchor'}`}`);
       console.log(`ledger head hash: ${result.audit.headHash}`);
@@ -169,7 +174,9 @@ export function simulateCommand(): Command {
 }
 
 function formatTable(rows: PolicyTotals[]): string {
-  const head = ['', 'energy £', 'carbon t', 'gCO2/kWh', 'site MWh', 'flex MWh', 'flex £', 'SLA misses', '£/GPU-h'];
+  // energy £ and carbon t are what the meter bought; "adj." adds the battery's end state
+  // valued (batteryNote); £/GPU-h is on the adjusted £, less flexibility earned.
+  const head = ['', 'energy £', 'carbon t', 'gCO2/kWh', 'site MWh', 'flex MWh', 'flex £', 'SLA misses', 'end SoC kWh', 'adj. £', 'adj. t', '£/GPU-h'];
   const body = rows.map((r) => [
     r.policy,
     Math.round(r.energyCostGbp).toLocaleString('en-GB'),
@@ -179,6 +186,9 @@ function formatTable(rows: PolicyTotals[]): string {
     r.flexDeliveredMwh.toFixed(1),
     Math.round(r.flexEarnedGbp).toLocaleString('en-GB'),
     String(r.slaMisses),
+    r.finalSocKwh === undefined ? '—' : Math.round(r.finalSocKwh).toLocaleString('en-GB'),
+    r.battery ? Math.round(r.battery.adjustedEnergyCostGbp).toLocaleString('en-GB') : '—',
+    r.battery ? r.battery.adjustedCarbonT.toFixed(1) : '—',
     r.gbpPerGpuHour.toFixed(3),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
