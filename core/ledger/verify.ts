@@ -1,6 +1,7 @@
 import type { EventStore, UnreadableRecord } from '../store/event-store.ts';
 import { ChainVerifier, type Judged } from './chain-verifier.ts';
 import type { KeyResolver } from './key-resolver.ts';
+import { SignatureCache } from './signature-cache.ts';
 import { ledgerHeadHash } from './seal.ts';
 import { VerifiedEventStore } from '../store/verified-store.ts';
 import { AnchorAuditor, type AnchorInput, type AnchorVerdict, type ExpectHeadVerdict } from '../anchor/anchor-audit.ts';
@@ -82,7 +83,8 @@ export async function verifyLedger(store: EventStore, keys: KeyResolver, onProgr
   // The audit judges what is stored, not what a verified view lets through.
   if (store instanceof VerifiedEventStore) store = store.inner;
   const auditor = new AnchorAuditor(layoutOf(store.kind), opts.anchor);
-  const verifier = new ChainVerifier(keys);
+  // As verify-on-read: the heads of a batch share one signature, checked once.
+  const verifier = new ChainVerifier(keys, new SignatureCache());
   const brokenStreams = new Set<string>();
   const listed: BrokenLink[] = [];
   let brokenMore = 0;

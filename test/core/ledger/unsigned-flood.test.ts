@@ -6,7 +6,8 @@
  * them: an older one is refused as soon as no head can cover it (as a head would refuse it),
  * and verification goes on. Before, every one was held until the end of the read (200,000
  * forged rows: 1.2 GB, and `caco audit verify` out of memory under a 700 MB heap).
- * `verifyLedger` lists the first MAX_LISTED_BREAKS refusals and counts the rest.
+ * `verifyLedger` lists the first MAX_LISTED_BREAKS refusals and counts the rest; and it checks
+ * a batch signature once, not once per head, as verify-on-read does.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +17,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { ChainVerifier, type Judged } from '../../../core/ledger/chain-verifier.ts';
 import { hashBatch, hashEvent, sealBatch } from '../../../core/ledger/seal.ts';
+import { planSignatures } from '../../../core/ledger/batch-signature.ts';
 import { MemoryKeyring } from '../../../core/ledger/keyring.ts';
+import type { KeyResolver } from '../../../core/ledger/key-resolver.ts';
 import { verifyLedger } from '../../../core/ledger/verify.ts';
 import { SqliteEventStore, INSERT_EVENT_SQL } from '../../../core/store/sqlite-store.ts';
 import { MAX_COVERS, type Envelope, type NewEvent } from '../../../core/envelope/envelope.ts';
@@ -157,6 +160,36 @@ test('verifyLedger on a SQLite ledger flooded with unsigned rows: finishes, list
     assert.equal(report.firstBroken?.revision, 0);
     assert.match(report.broken[0]!.reason, /^not covered by a signature: 1023 unsigned events follow it on stream zz-flood/);
     assert.equal(report.streams, 2, 'job-1 and job-2 verify');
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('verifyLedger checks a batch signature once, not once for every head that shares it (as verify-on-read does)', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'caco-batch-count-'));
+  const store = new SqliteEventStore({ path: join(dir, 'ledger.db'), keyring: site });
+  let lookups = 0;
+  const counting: KeyResolver = { publicKey: (s) => (lookups++, site.publicKey(s)) };
+  try {
+    const heads = new Map<string, Envelope>();
+    for (let b = 0; b < 20; b++) {
+      const batch: Envelope[] = [];
+      for (let j = 0; j < 16; j++) {
+        const stream = `s-${j}`;
+        const [e] = hashBatch(stream, [ev()], heads.get(stream));
+        heads.set(stream, e!);
+        batch.push(e!);
+      }
+      const plan = planSignatures(batch);
+      const sigs = plan.finish(plan.requests.map((r) => site.sign(r.source, r.message)));
+      batch.forEach((e, i) => store.unsafeExec(INSERT_EVENT_SQL, e.id, e.stream, e.revision, e.type, e.version, e.time, e.source, e.correlationId, e.causationId, JSON.stringify(e.data), e.prevHash, e.hash, sigs[i]!, null));
+    }
+    const report = await verifyLedger(store, counting);
+    assert.equal(report.ok, true, JSON.stringify(report.firstBroken));
+    assert.equal(report.events, 320);
+    // One key look-up (and one ed25519 check) per signature: 20 batches of 16 heads.
+    assert.equal(lookups, 20);
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
