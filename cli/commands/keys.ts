@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { UsageError } from '../errors.ts';
@@ -7,7 +7,7 @@ import { SystemClock } from './system-clock.ts';
 import { siteDir } from '../../core/stack/index.ts';
 import type { CacoConfig } from '../../core/config/index.ts';
 import { FileKeyring, publicKeyFromRaw } from '../../core/ledger/index.ts';
-import { ADMIN_PARTY, checkNewKeyFields, KeyRegistry, newKeyFile, openRegistryStore, openSiteIdentity, readKeyFile, ROLES, writeKeyFile, type Role, type SignedKeyEntry } from '../../core/identity/index.ts';
+import { ADMIN_PARTY, checkNewKeyFields, keyBucketName, KeyRegistry, KeyRegistryError, newKeyFile, openRegistryStore, readKeyFile, ROLES, SiteIdentity, writeKeyFile, type KeyRegistryStore, type Role, type SignedKeyEntry } from '../../core/identity/index.ts';
 import { inert } from '../terminal.ts';
 
 interface KeyFlags extends GlobalOptions {
@@ -29,10 +29,54 @@ function roleOption(def?: Role): Option {
   return def ? o.default(def) : o;
 }
 
-/** The admin's view of the registry: needs the site's admin key, made on first use. */
-async function adminIdentity(o: KeyFlags) {
+/** Where the chosen store keeps a site's key registry, in words a user can check. */
+function registryOf(config: CacoConfig): { readonly where: string; readonly path?: string } {
+  if (config.store === 'jetstream') return { where: `KV bucket ${keyBucketName(config.site)} on ${config.natsUrl}` };
+  const path = join(keyDirOf(config), 'registry.db');
+  return { where: path, path };
+}
+
+const adminKeyFile = (config: CacoConfig) => join(keyDirOf(config), 'private', `${ADMIN_PARTY}.key`);
+
+/**
+ * Adding and revoking act on a site that exists: its registry at the chosen store and its
+ * admin key in the data dir. Neither is made here (`caco keys init` makes them): with the store
+ * defaulting to SQLite while `caco run` defaults to JetStream, making them on first use set up
+ * a second site beside the running one and registered keys there, which the site never read.
+ */
+function noSite(config: CacoConfig, why: string): never {
+  const other =
+    config.store === 'jetstream'
+      ? 'check --site and --nats-url (a site on SQLite: --store sqlite --data-dir <dir>)'
+      : "a site started with `caco run` uses JetStream by default: add --store jetstream --nats-url <url> --data-dir <dir>";
+  throw new UsageError(`no site at ${siteDir(config)} (${config.store}): ${why}; ${other}; \`caco keys init\` starts a new site's keys there`);
+}
+
+/** The registry store of an existing site, or why there is none (one line, exit 2). */
+async function openExistingRegistry(config: CacoConfig): Promise<KeyRegistryStore> {
+  const reg = registryOf(config);
+  if (reg.path !== undefined) {
+    if (!existsSync(reg.path)) return noSite(config, `no key registry ${reg.path}`);
+    return openRegistryStore({ config });
+  }
+  try {
+    // create: false on the KV bucket; it is written as before once it is there.
+    return await openRegistryStore({ config, mustExist: true });
+  } catch (err) {
+    if (err instanceof KeyRegistryError && err.message.includes(keyBucketName(config.site))) return noSite(config, `no key registry ${reg.where}`);
+    throw err;
+  }
+}
+
+/** The admin's view of an existing site's registry: needs its admin key, never makes one. */
+async function adminIdentity(o: KeyFlags): Promise<{ identity: SiteIdentity; where: string }> {
   const config = configFrom(o);
-  return openSiteIdentity({ config, keyring: new FileKeyring(keyDirOf(config)), clock: SystemClock });
+  const store = await openExistingRegistry(config);
+  if (!existsSync(adminKeyFile(config))) {
+    await store.close();
+    throw new UsageError(`no admin key ${adminKeyFile(config)} for the key registry ${registryOf(config).where}: adding and revoking need the site's admin key; run this with the site's --data-dir`);
+  }
+  return { identity: new SiteIdentity({ store, keyring: new FileKeyring(keyDirOf(config)), clock: SystemClock }), where: registryOf(config).where };
 }
 
 function printEntries(entries: ReadonlyArray<SignedKeyEntry>): void {
@@ -50,7 +94,7 @@ export function keysCommand(): Command {
   const keys = new Command('keys').description("the site's key registry: who may send commands, in which role (docs/identity.md)");
 
   const nw = new Command('new')
-    .description('make a signing key for a party and write it to a file (mode 0600); register it with `caco keys add --key <file>`')
+    .description('make a signing key for a party and write it to a file (mode 0600); the site registers its public half with `caco keys add`')
     .requiredOption('--party <name>', 'the name the key acts under (the `source` of its commands)')
     .addOption(roleOption('third-party'))
     .option('--key-id <id>', 'key id (default <party>-<first 8 hex digits of the public key>)')
@@ -62,7 +106,8 @@ export function keysCommand(): Command {
     if (problems) throw new UsageError(problems);
     writeKeyFile(o.out!, k);
     console.log(`wrote ${o.out} (key id ${k.keyId}, party ${k.party}, role ${k.role}); public key ${k.publicKey}`);
-    console.log(`register it on the site: caco keys add --key ${o.out}`);
+    // Only the public half goes to the site, and to the store the running site reads (JetStream for `caco run`).
+    console.log(`register it on the site's machine (a site started with \`caco run\` keeps its registry on JetStream): caco keys add --key-id ${k.keyId} --party ${k.party} --role ${k.role} --public-key ${k.publicKey} --store jetstream --nats-url <the site's NATS URL> --data-dir <the site's data dir>`);
   });
 
   const add = new Command('add')
@@ -103,11 +148,12 @@ export function keysCommand(): Command {
     if (problems) throw new UsageError(problems);
     if (toWrite) writeKeyFile(o.out!, toWrite);
     try {
-      const identity = await adminIdentity(o);
+      const { identity, where } = await adminIdentity(o);
       try {
+        // Re-registers `admin` if its entry was deleted (docs/identity.md, recovery); makes no key.
         await identity.ensureAdmin();
         const e = await identity.admin.add(k);
-        console.log(`registered ${e.keyId}: party ${e.party}, role ${e.role}, active since ${e.createdAt}${toWrite ? `; key written to ${o.out}` : ''}`);
+        console.log(`registered ${e.keyId} in ${where}: party ${e.party}, role ${e.role}, active since ${e.createdAt}${toWrite ? `; key written to ${o.out}` : ''}`);
       } finally {
         await identity.close();
       }
@@ -115,6 +161,29 @@ export function keysCommand(): Command {
       // A key the registry did not take is no key of the site's: the file this run made goes.
       if (toWrite) rmSync(o.out!, { force: true });
       throw err;
+    }
+  });
+
+  const init = new Command('init')
+    .description("start a site's keys where no site has run yet: its admin key (in --data-dir) and its key registry at the chosen store; `caco run` does this on a site's first start");
+  addGlobalOptions(init);
+  init.action(async (o: KeyFlags) => {
+    const config = configFrom(o);
+    const { where } = registryOf(config);
+    const adminFile = adminKeyFile(config);
+    const hadAdmin = existsSync(adminFile);
+    const store = await openRegistryStore({ config });
+    try {
+      // A registry whose admin entry is another key is another site's: refused, and no key is made.
+      const found = await store.get(ADMIN_PARTY);
+      if (!hadAdmin && found !== undefined) throw new UsageError(`${where} already holds a site's registry, signed by an admin key that is not in ${adminFile}: run this with the site's --data-dir`);
+      const identity = new SiteIdentity({ store, keyring: new FileKeyring(keyDirOf(config)), clock: SystemClock });
+      await identity.ensureAdmin();
+      const entry = await identity.registry.lookup(ADMIN_PARTY);
+      const pub = entry.found ? `, public ${entry.entry.publicKey}` : '';
+      console.log(`${hadAdmin && found !== undefined ? 'site keys already there' : 'site keys made'}: site ${config.site}, admin key ${adminFile}${pub}, key registry ${where}`);
+    } finally {
+      await store.close();
     }
   });
 
@@ -154,16 +223,16 @@ export function keysCommand(): Command {
     .option('--force-site-key', "revoke one of the site's own keys (admin, its agents', operator) that has leaked: the site cannot sign with it again (docs/identity.md)");
   addGlobalOptions(revoke);
   revoke.action(async (keyId: string, o: KeyFlags) => {
-    const identity = await adminIdentity(o);
+    const { identity, where } = await adminIdentity(o);
     try {
       const e = await identity.admin.revoke(keyId, { forceSiteKey: Boolean(o.forceSiteKey) });
-      console.log(`revoked ${e.keyId} (party ${e.party}) at ${e.revokedAt}`);
+      console.log(`revoked ${e.keyId} (party ${e.party}) at ${e.revokedAt} in ${where}`);
     } finally {
       await identity.close();
     }
   });
 
-  return keys.addCommand(nw).addCommand(add).addCommand(list).addCommand(revoke);
+  return keys.addCommand(init).addCommand(nw).addCommand(add).addCommand(list).addCommand(revoke);
 }
 
 function checkFields(k: { keyId: string; party: string; role: string; publicKey: string }): string | null {

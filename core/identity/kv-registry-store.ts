@@ -51,7 +51,7 @@ export class KvKeyRegistryStore implements KeyRegistryStore {
       },
       create,
     );
-    if (!there) throw new Error(`no key registry bucket ${this.bucket} on this NATS server; run \`caco run\` or \`caco keys add\` for the site first`);
+    if (!there) throw new Error(`no key registry bucket ${this.bucket} on this NATS server; run \`caco run\` (or \`caco keys init\`) for the site first`);
   }
 
   async get(keyId: string): Promise<unknown> {

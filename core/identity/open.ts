@@ -46,7 +46,7 @@ export async function openRegistryStore(o: Omit<OpenIdentityOptions, 'keyring' |
     }
   }
   const path = join(o.dir ?? join(siteDir(o.config), 'keys'), 'registry.db');
-  if (o.mustExist && !existsSync(path)) throw new KeyRegistryError('--data-dir', `no key registry at ${path}; run \`caco run\` or \`caco keys add\` for this site first`);
+  if (o.mustExist && !existsSync(path)) throw new KeyRegistryError('--data-dir', `no key registry at ${path}; run \`caco run\` (or \`caco keys init\`) for this site first`);
   // A reader only reads: the file (perhaps another site's) is opened read-only.
   return new SqliteKeyRegistryStore(path, o.mustExist ? { readOnly: true } : {});
 }

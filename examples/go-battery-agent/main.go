@@ -93,7 +93,7 @@ func main() {
 	flag.Parse()
 
 	if *genKey {
-		if err := generateKey(c.keyPath, *name, *keyID); err != nil {
+		if err := generateKey(c.keyPath, *name, *keyID, c.url, c.site); err != nil {
 			fatal("gen-key", err)
 		}
 		return
@@ -126,7 +126,7 @@ func fatal(what string, err error) {
 	os.Exit(2)
 }
 
-func generateKey(path, name, keyID string) error {
+func generateKey(path, name, keyID, url, site string) error {
 	if name == "" {
 		return errors.New("-name is required with -gen-key (it is the agent's party)")
 	}
@@ -152,7 +152,9 @@ func generateKey(path, name, keyID string) error {
 		return err
 	}
 	fmt.Println(k.PublicKey)
-	fmt.Fprintf(os.Stderr, "wrote %s; register it on the site with:\n  caco keys add --key-id %s --party %s --role third-party --public-key %s\n", path, keyID, name, k.PublicKey)
+	// The site's registry is where the running site reads it: on JetStream for a site serving
+	// the gateway on NATS (`caco run`); without --store, `caco keys` would look in a SQLite file.
+	fmt.Fprintf(os.Stderr, "wrote %s; register it on the site's machine (with the site's --data-dir if it is not ./var) with:\n  caco keys add --key-id %s --party %s --role third-party --public-key %s --store jetstream --nats-url %s --site %s\n", path, keyID, name, k.PublicKey, url, site)
 	return nil
 }
 

@@ -27,6 +27,7 @@ describe("caco keys revoke on the site's own keys", { timeout: 200_000 }, () => 
     const dir = mkdtempSync(join(tmpdir(), 'caco-keys-site-'));
     const data = join(dir, 'var');
     try {
+      assert.equal(caco(['keys', 'init', '--data-dir', data]).code, 0);
       const bob = caco(['keys', 'add', '--party', 'bob', '--key-id', 'bob-1', '--out', join(dir, 'bob.key'), '--data-dir', data]);
       assert.equal(bob.code, 0, bob.stderr);
       // The site's operator, registered as `caco run` does it: its key in the site's keyring.

@@ -77,7 +77,8 @@ function genKey(name: string, file: string, keyId: string): KeyFileJson {
   assert.equal(r.status, 0, r.stderr + r.stdout);
   const k = JSON.parse(readFileSync(file, 'utf8')) as KeyFileJson;
   assert.equal(r.stdout.trim(), k.publicKey);
-  assert.match(r.stderr, /caco keys add --key-id/);
+  // To the store the running site reads: without --store, `caco keys` looks in a SQLite file.
+  assert.match(r.stderr, new RegExp(`caco keys add --key-id ${keyId} --party ${name} --role third-party --public-key \\S+ --store jetstream --nats-url nats://127\\.0\\.0\\.1:4222 --site london\\n`));
   return k;
 }
 
