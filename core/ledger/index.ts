@@ -1,5 +1,5 @@
 export { canonicalJson } from './canonical-json.ts';
-export { FileKeyring, MemoryKeyring, privateKeyFromSeed, publicKeyFromRaw, rawPublicKey, type Keyring, type PublicKeyDirectory, type SigningKeys } from './keyring.ts';
+export { FileKeyring, MemoryKeyring, keyFingerprint, privateKeyFromSeed, publicKeyFromRaw, rawPublicKey, type Keyring, type PublicKeyDirectory, type SigningKeys } from './keyring.ts';
 export { checkEvent, checkHash, checkSignature, hashBatch, hashEvent, headsOf, ledgerHeadHash, sealBatch, sealBatchPerEvent, sealableOf, signHeads, signsFor } from './seal.ts';
 export { checkWithCommit, COMMIT_PROOF_HEADER, parseCommitProof } from './commit-proof.ts';
 export { describeBreak, verifyLedger, type AuditReport, type BrokenLink, type VerifyOptions } from './verify.ts';

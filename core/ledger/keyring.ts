@@ -30,6 +30,16 @@ export function rawPublicKey(key: KeyObject): Buffer {
   return pub.export({ format: 'der', type: 'spki' }).subarray(SPKI_PREFIX.length);
 }
 
+/**
+ * A public key's fingerprint, `fp:` and the first 16 hex digits of the SHA-256 of its raw 32
+ * bytes: short enough to read out, copy into a runbook or compare by eye (`caco audit verify
+ * --anchor-key`). Takes a key or the base64 of its raw bytes.
+ */
+export function keyFingerprint(key: KeyObject | string): string {
+  const raw = typeof key === 'string' ? Buffer.from(key, 'base64') : rawPublicKey(key);
+  return `fp:${createHash('sha256').update(raw).digest('hex').slice(0, 16)}`;
+}
+
 export function rawPrivateSeed(key: KeyObject): Buffer {
   return key.export({ format: 'der', type: 'pkcs8' }).subarray(PKCS8_PREFIX.length);
 }
@@ -152,6 +162,14 @@ export class FileKeyring extends MemoryKeyring {
   constructor(private readonly dir: string, seed?: string) {
     super(seed);
     for (const [name, key] of readPublicKeys(`${dir}/keys.json`)) this.addPublic(name, key);
+    // keys.json is not signed, and the site itself rewrites it: someone who can write the
+    // folder could put their own key beside a name whose private key is here (the anchor's,
+    // "site-anchor", to re-sign checkpoints over a changed ledger). Where the private key is
+    // here, its public half must be the one keys.json gives, or nothing starts.
+    for (const name of [...this.pub.keys()]) {
+      const file = `${dir}/private/${name}.key`;
+      if (existsSync(file)) this.loadPrivate(name, file);
+    }
   }
 
   /**
@@ -193,7 +211,15 @@ export class FileKeyring extends MemoryKeyring {
     if (!existsSync(file)) return false;
     const seed = Buffer.from(readBoundedText(file, MAX_PRIVATE_KEY_BYTES, (reason) => new ConfigError(file, reason)).trim(), 'base64');
     if (seed.length !== 32) throw new ConfigError(file, `is not the base64 of a 32-byte ed25519 seed; restore it from a backup (the events "${source}" signed need its key)`);
-    this.addPrivate(source, privateKeyFromSeed(seed));
+    const key = privateKeyFromSeed(seed);
+    const listed = this.pub.get(source);
+    if (listed !== undefined && !rawPublicKey(listed).equals(rawPublicKey(key))) {
+      throw new ConfigError(
+        `${this.dir}/keys.json`,
+        `its public key for "${source}" (${keyFingerprint(listed)}) is not the public half of ${file} (${keyFingerprint(key)}): keys.json was changed (or the private key replaced); whoever holds the key keys.json names can sign as "${source}". Restore keys.json from a copy you trust, or put back the "${source}" entry the private key gives`,
+      );
+    }
+    this.addPrivate(source, key);
     return true;
   }
 
