@@ -46,6 +46,8 @@ export class AnchorAuditor {
   private next = 0;
   private matched = 0;
   private mismatch: string | undefined;
+  /** The first mismatching checkpoint, when the ledger had as many events there as it anchors. */
+  private sameCount: { readonly cp: AnchorCheckpoint; readonly since: string } | undefined;
 
   constructor(
     private readonly layout: PositionLayout | undefined,
@@ -87,8 +89,9 @@ export class AnchorAuditor {
     const snap = this.tracker.snapshot();
     let anchor: AnchorVerdict | undefined;
     if (this.anchor) {
-      const problem = this.mismatch ?? this.anchor.problem;
-      const last = this.matched > 0 ? cps[this.matched - 1]! : undefined;
+      const last = cps.at(-1);
+      const problem = (last && this.renumberedDeletion(last, snap)) ?? this.mismatch ?? this.anchor.problem;
+      const lastMatched = this.matched > 0 ? cps[this.matched - 1]! : undefined;
       anchor = {
         where: this.anchor.where,
         checkpoints: cps.length,
@@ -97,7 +100,7 @@ export class AnchorAuditor {
         // ledger to nothing, like no anchor at all; the report says so.
         ok: problem === undefined,
         ...(problem !== undefined ? { problem } : {}),
-        ...(last ? { lastMatched: { seq: last.seq, position: last.position, events: last.events, root: last.root, time: last.time } } : {}),
+        ...(lastMatched ? { lastMatched: { seq: lastMatched.seq, position: lastMatched.position, events: lastMatched.events, root: lastMatched.root, time: lastMatched.time } } : {}),
       };
     }
     return {
@@ -132,9 +135,33 @@ export class AnchorAuditor {
     } else if (t.headsHash() === cp.headsHash) {
       what = `the same events and stream heads, in another order: events between ${since} and position ${cp.position} were reordered (moved across streams)`;
     } else {
-      what = `an event between ${since} and position ${cp.position} was changed and re-sealed: the streams' heads differ from the anchored heads`;
+      // As many events, other heads. In as many streams, one was changed in place; in more or
+      // fewer, events came or went across the checkpoint (finish may say which, from the end).
+      const streams = t.snapshot().streams;
+      what = streams === cp.streams
+        ? `an event between ${since} and position ${cp.position} was changed and re-sealed: the streams' heads differ from the anchored heads`
+        : `as many events up to position ${cp.position} as anchored, but in ${streams} streams where the anchor has ${cp.streams}: events between ${since} and position ${cp.position} were deleted or inserted and the positions after them renumbered, or moved across position ${cp.position}`;
+      this.sameCount = { cp, since };
     }
-    this.mismatch = `checkpoint #${cp.seq} (position ${cp.position}, ${cp.events} events, written ${cp.time}) does not match the ledger: ${what}`;
+    this.mismatch = `${this.checkpointWords(cp)} does not match the ledger: ${what}`;
+  }
+
+  private checkpointWords(cp: AnchorCheckpoint): string {
+    return `checkpoint #${cp.seq} (position ${cp.position}, ${cp.events} events, written ${cp.time})`;
+  }
+
+  /**
+   * The first mismatch had as many events as anchored, and the ledger now ends short of the
+   * last checkpoint: events were deleted and the positions after them renumbered (no hole
+   * shows), and a whole stream with them if the ledger has fewer streams than that checkpoint.
+   */
+  private renumberedDeletion(last: AnchorCheckpoint, end: { position: number; events: number; streams: number }): string | undefined {
+    const first = this.sameCount;
+    if (!first || end.events >= last.events || end.position >= last.position) return undefined;
+    const d = last.events - end.events;
+    const gone = last.streams - end.streams;
+    const who = gone > 0 ? `${gone === 1 ? 'a stream was' : `${gone} streams were`} removed and the positions after renumbered: ${d} anchored event${d === 1 ? '' : 's'} after ${first.since} ${d === 1 ? 'is' : 'are'} gone` : `${d} event${d === 1 ? ' was' : 's were'} deleted after ${first.since} and the positions after renumbered`;
+    return `${this.checkpointWords(first.cp)} does not match the ledger: ${who} (the ledger ends at position ${end.position} with ${end.events} events in ${end.streams} streams; checkpoint #${last.seq} holds ${last.events} events in ${last.streams} streams up to position ${last.position})`;
   }
 
   private expectHead(expected: string, snap: { position: number; events: number; root: string }): ExpectHeadVerdict {
