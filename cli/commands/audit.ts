@@ -1,15 +1,18 @@
 import { Command } from 'commander';
-import { openStack } from '../../core/stack/index.ts';
+import { openStack, siteDir } from '../../core/stack/index.ts';
 import { existsSync, statSync } from 'node:fs';
-import { describeBreak, verifyLedger, type AuditReport } from '../../core/ledger/index.ts';
-import { openAnchorLog, readAnchor } from '../../core/anchor/index.ts';
-import { LedgerNotFoundError } from '../../core/store/index.ts';
+import { dirname, join } from 'node:path';
+import type { KeyObject } from 'node:crypto';
+import { describeBreak, keyFingerprint, keysOf, publicKeyFromRaw, verifyLedger, type AuditReport, type Keyring } from '../../core/ledger/index.ts';
+import { ANCHOR_SIGNER, openAnchorLog, readAnchor } from '../../core/anchor/index.ts';
+import { LedgerNotFoundError, MemoryQuarantineStore, VerifiedEventStore, type EventStore, type ReadAllOptions } from '../../core/store/index.ts';
+import type { Envelope } from '../../core/envelope/index.ts';
 import type { CacoConfig } from '../../core/config/index.ts';
 import { UsageError } from '../errors.ts';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { replayLedger } from '../replay.ts';
-import { verifiedView } from '../../core/store/index.ts';
 import { createLogger } from '../../core/log/index.ts';
+import { cacoUpcasters } from '../../schemas/index.ts';
 import { inert } from '../terminal.ts';
 
 export function auditCommand(): Command {
@@ -22,10 +25,12 @@ export function auditCommand(): Command {
       .option('--ledger <file>', 'SQLite ledger file (e.g. out/<run>/ledger.db); default <data-dir>/<site>/ledger.db')
       .option('--anchor <file|kv>', 'the anchor to hold the ledger to: an anchor.jsonl file, or kv for the site\'s anchor stream on NATS (default: anchor.jsonl beside a SQLite ledger, the site\'s anchor stream for JetStream, when present)')
       .option('--expect-head <root>', 'the head root recorded earlier (printed by caco simulate as "anchor: head root …"): the ledger must still have it')
+      .option('--anchor-key <key>', 'the anchor key you hold apart from the ledger: its base64 public key, or its fingerprint fp:… (printed by caco simulate as "anchor key: site-anchor fp:…"); exit 1 when keys.json gives another')
       .option('--json', 'print the report as JSON'),
-  ).action(async (o: GlobalOptions & { json?: boolean; ledger?: string; anchor?: string; expectHead?: string }) => {
+  ).action(async (o: GlobalOptions & { json?: boolean; ledger?: string; anchor?: string; expectHead?: string; anchorKey?: string }) => {
     const config = configFrom(o);
     if (o.expectHead !== undefined && !/^[0-9a-fA-F]{64}$/.test(o.expectHead.trim())) throw new UsageError(`--expect-head: "${o.expectHead}" is not a head root (64 hex digits, as caco simulate prints after "anchor: head root")`);
+    const pinnedFp = o.anchorKey !== undefined ? anchorKeyPin(o.anchorKey) : undefined;
     if (o.anchor !== undefined && o.anchor !== 'kv' && o.anchor !== 'nats') {
       if (!existsSync(o.anchor)) throw new UsageError(`--anchor: no anchor file at ${o.anchor}`);
       if (!statSync(o.anchor).isFile()) throw new UsageError(`--anchor: ${o.anchor} is not a file; give the anchor.jsonl file (or kv)`);
@@ -41,21 +46,36 @@ export function auditCommand(): Command {
       return;
     }
     try {
+      // The anchor proves something only if its key is the site's: keys.json is not signed,
+      // and whoever can write it can put their own key there and re-sign every checkpoint.
+      const anchorPub = stack.keyring.publicKey(ANCHOR_SIGNER);
+      const foundFp = anchorPub ? keyFingerprint(anchorPub) : undefined;
+      if (pinnedFp !== undefined && pinnedFp !== foundFp) {
+        const line = `anchor key BROKEN: --anchor-key is site-anchor key ${pinnedFp}, but ${keyDirOf(config, o.ledger)}/keys.json ${foundFp ? `gives ${foundFp}` : 'has no site-anchor key'}: the anchor's checkpoints may be signed by someone else, so they prove nothing`;
+        if (o.json) console.log(JSON.stringify({ ok: false, anchorKey: { expected: pinnedFp, found: foundFp ?? null } }, null, 2));
+        else console.log(line);
+        process.exitCode = 1;
+        return;
+      }
       const log = await openAnchorLog(stack, { create: false, ...(o.anchor !== undefined ? { spec: o.anchor } : {}) });
       const present = await log.exists();
       if (o.anchor !== undefined && !present) throw new UsageError(`--anchor: no anchor at ${log.where}`);
       const anchor = present ? await readAnchor(log, stack.keyring) : undefined;
       // Progress rewrites one line on a terminal; elsewhere (a log, a pipe) it would run into the report.
       const tty = process.stderr.isTTY === true;
-      const report = await verifyLedger(stack.store, stack.keyring, (n) => void (tty && process.stderr.write(`\rverified ${n.toLocaleString('en-GB')} events…`)), {
+      const sources = new Map<string, number>();
+      const report = await verifyLedger(countingSources(stack.store, sources), stack.keyring, (n) => void (tty && process.stderr.write(`\rverified ${n.toLocaleString('en-GB')} events…`)), {
         ...(anchor ? { anchor } : {}),
         ...(o.expectHead !== undefined ? { expectHead: o.expectHead } : {}),
       });
       if (tty) process.stderr.write('\r\x1b[K');
-      if (o.json) console.log(JSON.stringify(report, null, 2));
+      const signers = await judgeSigners(sources, stack.keyring, config, o.ledger);
+      const anchorKey = foundFp ? { fingerprint: foundFp, ...(pinnedFp ? { pinned: true } : {}) } : undefined;
+      const ok = report.ok && signers.unknown.length === 0 && signers.keyMismatch.length === 0;
+      if (o.json) console.log(JSON.stringify({ ...report, ok, ...(anchorKey ? { anchorKey } : {}), signers }, null, 2));
       // A broken ledger's reasons quote what was stored there, which whoever broke it chose: printed inert.
-      else for (const line of describeReport(report, present ? undefined : log.where)) console.log(inert(line));
-      process.exitCode = report.ok ? 0 : 1;
+      else for (const line of [...describeReport(report, present ? undefined : log.where, anchorKey), ...describeSigners(signers)]) console.log(inert(line));
+      process.exitCode = ok ? 0 : 1;
     } finally {
       await stack.close();
     }
@@ -71,8 +91,13 @@ export function auditCommand(): Command {
     const config = configFrom(o);
     const stack = await openStack(config, { mustExist: true, ...(o.ledger ? { sqlitePath: o.ledger } : {}) });
     try {
-      const summary = await replayLedger(verifiedView(stack.store, stack.keyring, createLogger({ level: config.logLevel })));
-      if (o.json) console.log(JSON.stringify(summary, null, 2));
+      // The projections are folded from what verify-on-read lets through, as the site's readers
+      // see it; what it refuses is counted here, so totals that leave events out say so.
+      const quarantine = new MemoryQuarantineStore();
+      const view = new VerifiedEventStore(stack.store, { keys: stack.keyring, quarantine, log: createLogger({ level: config.logLevel }), upcasters: cacoUpcasters() });
+      const summary = await replayLedger(view);
+      const refused = await quarantine.quarantined();
+      if (o.json) console.log(JSON.stringify({ ...summary, refused }, null, 2));
       else {
         const r = summary;
         const n = (x: number, d = 0) => x.toLocaleString('en-GB', { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -84,6 +109,15 @@ export function auditCommand(): Command {
         console.log(`ledger:      ${n(r.audit.streams)} streams, head ${r.audit.headHash}${r.audit.chainOk ? '' : ' (chain broken: run caco audit verify)'}`);
         for (const [type, count] of Object.entries(r.audit.byType)) console.log(`  ${inert(type).padEnd(36)} ${count}`);
       }
+      if (refused.length > 0) {
+        // On stderr as well as in the JSON: the totals above are not the ledger's.
+        const first = refused.slice(0, 5).map((x) => `position ${x.position}${x.eventId ? ` (event ${x.eventId}${x.stream ? `, stream ${x.stream}` : ''})` : ''}: ${x.reason}`);
+        const more = refused.length > first.length ? `; ${refused.length - first.length} more: caco audit verify names them all` : '';
+        const line = inert(`${refused.length} event${refused.length === 1 ? '' : 's'} refused by verification; the totals exclude them: ${first.join('; ')}${more}`);
+        if (o.json) process.stderr.write(`caco: ${line}\n`);
+        else console.log(line);
+        process.exitCode = 1;
+      }
     } finally {
       await stack.close();
     }
@@ -92,7 +126,7 @@ export function auditCommand(): Command {
 }
 
 /** The report for people: what is broken (ledger order first), then the anchor and the expected head. */
-export function describeReport(r: AuditReport, noAnchorAt?: string): string[] {
+export function describeReport(r: AuditReport, noAnchorAt?: string, anchorKey?: { readonly fingerprint: string; readonly pinned?: boolean }): string[] {
   const n = (x: number) => x.toLocaleString('en-GB');
   const out: string[] = [];
   const b = r.firstBroken;
@@ -111,11 +145,148 @@ export function describeReport(r: AuditReport, noAnchorAt?: string): string[] {
       out.push(`anchor BROKEN (${a.where}): ${a.problem}`);
       out.push(a.lastMatched ? `the ledger matches the anchor up to checkpoint #${a.lastMatched.seq} (position ${a.lastMatched.position}, ${n(a.lastMatched.events)} events)` : 'the ledger matches no checkpoint of the anchor');
     }
+    // Past the last checkpoint, only the chains hold the ledger: say how much that is.
+    const after = a.lastMatched && a.ok ? r.events - a.lastMatched.events : 0;
+    if (after > 0) out.push(`${n(after)} event${after === 1 ? '' : 's'} after the last checkpoint ${after === 1 ? 'is' : 'are'} not anchored`);
+    if (anchorKey) {
+      out.push(
+        anchorKey.pinned
+          ? `anchor key: site-anchor key ${anchorKey.fingerprint}, the one --anchor-key gives`
+          : `anchor key: site-anchor key ${anchorKey.fingerprint}, from keys.json beside the ledger: the anchor proves something only if this is the key you hold apart (--anchor-key), or with --expect-head`,
+      );
+    }
   } else if (noAnchorAt) {
     out.push(`no anchor at ${noAnchorAt}: a deleted last event, a deleted stream or a reorder across streams cannot be detected without one (or --expect-head)`);
   }
   if (r.expectHead) out.push(`expected head ${r.expectHead.ok ? 'OK' : 'BROKEN'}: ${r.expectHead.detail}`);
   out.push(`head root ${r.root} at position ${r.position}`);
+  return out;
+}
+
+/** The key folder openStack uses: beside a SQLite (or PostgreSQL) ledger file given, else the site's. */
+function keyDirOf(config: CacoConfig, ledger: string | undefined): string {
+  return ledger && (config.store === 'sqlite' || config.store === 'postgres') ? join(dirname(ledger), 'keys') : join(siteDir(config), 'keys');
+}
+
+/** `--anchor-key`: a fingerprint (fp: and 16 hex digits) or a base64 raw public key, as its fingerprint. */
+function anchorKeyPin(given: string): string {
+  const v = given.trim();
+  if (/^fp:[0-9a-fA-F]{16}$/.test(v)) return v.toLowerCase();
+  const raw = /^[A-Za-z0-9+/]{43}=$/.test(v) ? Buffer.from(v, 'base64') : Buffer.alloc(0);
+  let key: KeyObject;
+  try {
+    key = publicKeyFromRaw(raw);
+  } catch {
+    throw new UsageError(`--anchor-key: "${given}" is neither a key fingerprint (fp: and 16 hex digits, as caco simulate prints after "anchor key: site-anchor") nor the base64 of a raw 32-byte ed25519 public key`);
+  }
+  return keyFingerprint(key);
+}
+
+/**
+ * The ledger handed through with every event's source counted. verifyLedger reads the store
+ * once; this rides on that read instead of making a second one.
+ */
+function countingSources(store: EventStore, counts: Map<string, number>): EventStore {
+  async function* counted(it: AsyncIterable<Envelope>): AsyncIterable<Envelope> {
+    for await (const e of it) {
+      const s = String(e.source);
+      counts.set(s, (counts.get(s) ?? 0) + 1);
+      yield e;
+    }
+  }
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'readAll') return (opts?: ReadAllOptions) => counted(target.readAll(opts));
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+/**
+ * Parties a site signs ledger events as by itself: its agents (those `caco run` and `caco
+ * simulate` host), the effects reactor, the gateway, the anchor, admin and operator. Anyone
+ * else must be a party in the admin-signed key registry (an outside agent's facts are signed in
+ * its name).
+ */
+export const SITE_SIGNERS: ReadonlyArray<string> = ['grid', 'compute', 'coordination', 'grid-operator', 'workload', 'effects', 'gateway', ANCHOR_SIGNER, 'admin', 'operator'];
+
+export interface SignerReport {
+  /** Every source found in the ledger, with its event count and the fingerprint of the key keys.json gives it. */
+  readonly sources: ReadonlyArray<{ readonly source: string; readonly events: number; readonly key: string | null; readonly known: 'site' | 'registry' | 'unknown' | 'unchecked' }>;
+  /** Sources that are neither the site's own nor in the registry (only when the registry was read). */
+  readonly unknown: ReadonlyArray<string>;
+  /** Site parties whose keys.json key is not the one the registry holds for them. */
+  readonly keyMismatch: ReadonlyArray<{ readonly source: string; readonly keysJson: string; readonly registry: string }>;
+  /** Where the registry was read, or why it could not be. */
+  readonly registry: { readonly where: string } | { readonly unreadable: string };
+}
+
+/**
+ * Who signed the ledger, against who may: keys.json alone decides which signatures verify,
+ * and anyone who can write it can add a party. The admin-signed registry (checked with the
+ * admin key keys.json gives) says which parties the site knows.
+ */
+async function judgeSigners(counts: ReadonlyMap<string, number>, keyring: Keyring, config: CacoConfig, ledger: string | undefined): Promise<SignerReport> {
+  const registry = await readRegistry(keyring, config, ledger);
+  const parties = 'entries' in registry ? registry.entries : undefined;
+  const sources: Array<SignerReport['sources'][number]> = [];
+  const unknown: string[] = [];
+  const keyMismatch: Array<SignerReport['keyMismatch'][number]> = [];
+  for (const [source, events] of [...counts].sort(([a], [b]) => a.localeCompare(b))) {
+    const keys = keysOf(keyring, source);
+    const key = keys[0] ? keyFingerprint(keys[0]) : null;
+    const entries = parties?.filter((e) => e.party === source) ?? [];
+    const known = SITE_SIGNERS.includes(source) ? 'site' : entries.length > 0 ? 'registry' : parties ? 'unknown' : 'unchecked';
+    if (known === 'unknown') unknown.push(source);
+    // A site party registers the key it signs with under its own name (docs/identity.md).
+    const own = entries.filter((e) => e.keyId === e.party && e.role !== 'third-party' && e.status === 'active');
+    if (key !== null && own.length > 0 && !own.some((e) => keyFingerprint(e.publicKey) === key)) keyMismatch.push({ source, keysJson: key, registry: keyFingerprint(own[0]!.publicKey) });
+    sources.push({ source, events, key, known });
+  }
+  return { sources, unknown, keyMismatch, registry: 'entries' in registry ? { where: registry.where } : { unreadable: registry.unreadable } };
+}
+
+async function readRegistry(keyring: Keyring, config: CacoConfig, ledger: string | undefined): Promise<{ where: string; entries: ReadonlyArray<{ keyId: string; party: string; role: string; status: string; publicKey: string }> } | { unreadable: string }> {
+  const { ADMIN_PARTY, KeyRegistry, keyBucketName, openRegistryStore } = await import('../../core/identity/index.ts');
+  const dir = keyDirOf(config, ledger);
+  const where = config.store === 'jetstream' ? `KV bucket ${keyBucketName(config.site)}` : join(dir, 'registry.db');
+  if (config.store !== 'jetstream' && !existsSync(where)) return { unreadable: `no key registry at ${where}` };
+  const admin = keyring.publicKey(ADMIN_PARTY);
+  if (!admin) return { unreadable: `no "${ADMIN_PARTY}" key in ${dir}/keys.json to check the key registry ${where} with` };
+  let store;
+  try {
+    store = await openRegistryStore({ config, dir, mustExist: true });
+  } catch (err) {
+    return { unreadable: `key registry ${where}: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  try {
+    const { entries } = await new KeyRegistry(store, admin).list();
+    return { where: `${where} (checked with admin key ${keyFingerprint(admin)})`, entries };
+  } catch (err) {
+    return { unreadable: `key registry ${where}: ${err instanceof Error ? err.message : String(err)}` };
+  } finally {
+    await store.close();
+  }
+}
+
+/** The signers for people: one line of every source, then each that is not the site's. */
+export function describeSigners(s: SignerReport): string[] {
+  const n = (x: number) => x.toLocaleString('en-GB');
+  const shown = s.sources.slice(0, 30).map((x) => `${x.source} ${n(x.events)} (${x.key ?? 'no key'})`);
+  const more = s.sources.length > shown.length ? `, and ${n(s.sources.length - shown.length)} more (--json lists them)` : '';
+  const checked = 'where' in s.registry && s.unknown.length === 0 ? `: each the site's own or a party in the key registry ${s.registry.where}` : '';
+  const out = [`signers: ${shown.join(', ')}${more}${checked}`];
+  for (const u of s.unknown.slice(0, 20)) {
+    const x = s.sources.find((y) => y.source === u)!;
+    out.push(`signer NOT KNOWN: "${u}" signed ${n(x.events)} event${x.events === 1 ? '' : 's'} with ${x.key ?? 'no key'}, and is neither one of the site's own parties nor in the key registry: its events verify only because keys.json lists its key, which anyone who can write the key folder can do`);
+  }
+  if (s.unknown.length > 20) out.push(`${s.unknown.length - 20} more unknown signer(s); --json lists them`);
+  for (const m of s.keyMismatch) out.push(`signer key NOT REGISTERED: keys.json gives "${m.source}" key ${m.keysJson}, but the key registry holds ${m.registry} for it`);
+  if ('unreadable' in s.registry) {
+    const others = s.sources.filter((x) => x.known === 'unchecked').map((x) => x.source);
+    out.push(`key registry not read (${s.registry.unreadable}): ${others.length ? `${others.slice(0, 10).join(', ')}${others.length > 10 ? ', …' : ''} ${others.length === 1 ? 'is' : 'are'} not the site's own and cannot be checked` : 'every signer is one of the site\'s own parties'}`);
+  }
   return out;
 }
 
