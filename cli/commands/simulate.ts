@@ -7,7 +7,8 @@ import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts'
 import { UsageError } from '../errors.ts';
 import { folderToWrite, shortText, wholeNumber } from '../flag-values.ts';
 import type { PolicyTotals } from '../../sim/index.ts';
-import { describeBreak } from '../../core/ledger/index.ts';
+import { describeBreak, keyFingerprint } from '../../core/ledger/index.ts';
+import { ANCHOR_SIGNER } from '../../core/anchor/index.ts';
 import type { runSimulation as RunSimulation } from '../../sim/index.ts';
 import { HALF_HOUR_MS } from '../../core/time/index.ts';
 
@@ -155,6 +156,9 @@ export function simulateCommand(): Command {
       // The anchor file moves with the run folder; say where it ends up.
       const anchorAt = result.anchor.where.startsWith(workDir) ? join(finalDir, result.anchor.where.slice(workDir.length)) : result.anchor.where;
       if (cp) console.log(`anchor: head root ${cp.root} at position ${cp.position} (${cp.events.toLocaleString('en-GB')} events), checkpoint #${cp.seq} signed by ${cp.signer}, written to ${anchorAt}`);
+      // keys.json beside the ledger is not signed: the anchor's key, kept apart, is what makes the anchor evidence.
+      const anchorKey = result.stack.keyring.publicKey(ANCHOR_SIGNER);
+      if (cp && anchorKey) console.log(`anchor key: ${ANCHOR_SIGNER} ${keyFingerprint(anchorKey)} (keep it, or the head root, apart from the run folder: caco audit verify --anchor-key ${keyFingerprint(anchorKey)})`);
       console.log(`wall time ${(result.wallMs / 1000).toFixed(1)} s, ${Math.round(result.events / (result.wallMs / 1000)).toLocaleString('en-GB')} events/s`);
       for (const n of result.notes) console.log(`note: ${n}`);
       await writeReport({ dir: workDir, run, store: result.runtime.store, rows, audit: result.audit, site, fromMs, days, seed: o.seed, jobs: result.inputs.jobs.length, wallMs: result.wallMs, ...(arrivalKw.length ? { baseline: { policy: 'run on arrival', startMs: fromMs, siteKw: Array.from(arrivalKw, (x) => x ?? 0) } } : {}) });
