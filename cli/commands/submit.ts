@@ -27,7 +27,7 @@ function signingKey(keyFile: string | undefined, config: CacoConfig): LoadedKey 
   if (keyFile) return readKeyFile(keyFile);
   const dir = join(siteDir(config), 'keys');
   if (!existsSync(join(dir, 'private', 'operator.key'))) {
-    throw new UsageError(`--key is required: commands must be signed by a registered key, and ${dir} holds no operator key; make one with \`caco keys new --party <you> --out me.key\` and have the site register it (\`caco keys add --key me.key\`)`);
+    throw new UsageError(`--key is required: commands must be signed by a registered key, and ${dir} holds no operator key; make one with \`caco keys new --party <you> --out me.key\` and have the site register its public half in the registry the site reads (\`caco keys add --key-id … --party <you> --public-key <base64> --store jetstream --nats-url <url>\` for a \`caco run\` site: docs/identity.md)`);
   }
   const privateKey = new FileKeyring(dir).signingKey('operator');
   return { keyId: 'operator', party: 'operator', role: 'operator', publicKey: rawPublicKey(privateKey).toString('base64'), privateKey };

@@ -55,13 +55,13 @@ type signer struct {
 const commandLifetime = 5 * time.Minute
 
 type config struct {
-	url, creds, site, keyPath, schemasDir, assetID, version string
-	interval, timeout                                       time.Duration
-	reports, retries                                        int
-	duplicate                                               bool
-	capacityKwh, socKwh, maxKw                              float64
-	offerFrom                                               string
-	offerHours, offerKw, offerPrice, offerCarbon            float64
+	url, creds, nkey, site, keyPath, schemasDir, assetID, version string
+	interval, timeout                                             time.Duration
+	reports, retries                                              int
+	duplicate                                                     bool
+	capacityKwh, socKwh, maxKw                                    float64
+	offerFrom                                                     string
+	offerHours, offerKw, offerPrice, offerCarbon                  float64
 }
 
 func main() {
@@ -71,7 +71,8 @@ func main() {
 	keyID := flag.String("key-id", "", "with -gen-key: the key id (default <name>-key)")
 	sample := flag.Bool("print-signed-sample", false, "print signed sample messages (announce, append, a canonical-JSON probe) as JSON lines and exit; no network")
 	flag.StringVar(&c.url, "url", nats.DefaultURL, "NATS server URL")
-	flag.StringVar(&c.creds, "creds", "", "NATS credentials file (optional)")
+	flag.StringVar(&c.creds, "creds", "", "NATS JWT credentials file (.creds; optional)")
+	flag.StringVar(&c.nkey, "nkey", "", "NATS nkey seed file as `caco nats creds` writes it (<name>.nk); sets the inbox prefix _INBOX_<name> the site's permissions allow (optional)")
 	flag.StringVar(&c.site, "site", "london", "the site's name: subjects are caco.<site>.…")
 	flag.StringVar(&c.keyPath, "key", "battery.key.json", "the agent's key file (caco-signing-key/1: keyId, party, base64 ed25519 seed)")
 	flag.StringVar(&c.schemasDir, "schemas", "", "directory of the site's JSON Schemas (schemas/json); when given, the announce carries the data schema of each type it publishes")
@@ -369,10 +370,42 @@ func request(nc *nats.Conn, subject string, msg map[string]interface{}, c config
 	return nil, fmt.Errorf("%s: no reply after %d attempts", subject, c.retries)
 }
 
+// inboxPrefixOf reads the "# inbox-prefix: <prefix>" line `caco nats creds` writes into a seed
+// file; without one, the NATS default.
+func inboxPrefixOf(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("-nkey %s: %v", file, err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		l := strings.TrimSpace(line)
+		if !strings.HasPrefix(l, "#") {
+			continue
+		}
+		if rest := strings.TrimSpace(strings.TrimPrefix(l, "#")); strings.HasPrefix(rest, "inbox-prefix:") {
+			return strings.TrimSpace(strings.TrimPrefix(rest, "inbox-prefix:")), nil
+		}
+	}
+	return "_INBOX", nil
+}
+
 func run(s *signer, c config) error {
 	opts := []nats.Option{nats.Name("caco-go-battery-agent " + s.party), nats.MaxReconnects(-1)}
 	if c.creds != "" {
 		opts = append(opts, nats.UserCredentials(c.creds))
+	}
+	if c.nkey != "" {
+		// The site's NATS permissions let a third party read replies only under its own inbox
+		// prefix: without it every request times out, though the site acted on it.
+		nk, err := nats.NkeyOptionFromSeed(c.nkey)
+		if err != nil {
+			return fmt.Errorf("-nkey %s: %v", c.nkey, err)
+		}
+		prefix, err := inboxPrefixOf(c.nkey)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, nk, nats.CustomInboxPrefix(prefix))
 	}
 	nc, err := nats.Connect(c.url, opts...)
 	if err != nil {

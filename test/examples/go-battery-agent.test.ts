@@ -11,7 +11,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,8 @@ import { canonicalJson } from '../../core/ledger/canonical-json.ts';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
 import { SimulatedClock } from '../../core/clock/simulated-clock.ts';
 import { SiteIdentity } from '../../core/identity/site-identity.ts';
-import { NatsBus } from '../../core/bus/nats-bus.ts';
+import { connectNats, NatsBus } from '../../core/bus/nats-bus.ts';
+import { makeNatsCredentials } from '../../core/nats-auth/index.ts';
 import { SqliteEventStore } from '../../core/store/sqlite-store.ts';
 import { SeededRandom, Uuid7Ids } from '../../core/ids/ids.ts';
 import { silentLogger } from '../../core/log/logger.ts';
@@ -361,5 +362,42 @@ test('against a real site on NATS: the Go agent announces, is discoverable, its 
     await bus?.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     await nats.stop();
+  }
+});
+
+test("on a secured NATS server: with the .nk file `caco nats creds` writes, the Go agent connects and reads its replies under the inbox prefix the file names", { skip }, async (t) => {
+  if (!natsServerInstalled()) {
+    if (process.env['CI'] === 'true') assert.fail('nats-server is required in CI');
+    t.skip('nats-server is not installed');
+    return;
+  }
+  const d = mkdtempSync(join(tmpdir(), 'caco-go-secure-'));
+  makeNatsCredentials({ dir: join(d, 'local'), users: [{ name: 'site-london', role: 'site', site: 'london' }, { name: 'battery-1', role: 'third-party', site: 'london' }] });
+  const shipped = readFileSync(join(ROOT, 'deploy/nats/nats-server-secure.conf'), 'utf8');
+  writeFileSync(join(d, 'nats.conf'), shipped.replace(/store_dir: ".*"/, `store_dir: ${JSON.stringify(join(d, 'js'))}`));
+  let server: NatsServerProcess | undefined;
+  let siteNc: Awaited<ReturnType<typeof connectNats>> | undefined;
+  try {
+    server = await NatsServerProcess.start({ dir: d, config: join(d, 'nats.conf') });
+    // A stand-in for the site's gateway, under the site's own credentials: it refuses the key,
+    // which is enough to show that the request went out and its reply came back.
+    siteNc = await connectNats({ servers: server.url, credentials: join(d, 'local', 'site-london.nk'), timeoutMs: 3000 });
+    let asked = 0;
+    siteNc.subscribe('caco.london.gw.announce', {
+      callback: (_e, m) => {
+        asked++;
+        m.respond(JSON.stringify({ ok: false, error: { code: 'unknown-key', field: 'keyId', reason: 'stand-in gateway' } }));
+      },
+    });
+    await siteNc.flush();
+    genKey('battery-1', join(d, 'battery.key.json'), 'battery-1-key');
+    const r = await runAgent(['-url', server.url, '-nkey', join(d, 'local', 'battery-1.nk'), '-site', 'london', '-key', join(d, 'battery.key.json'), '-reports', '1', '-timeout', '3s', '-retries', '2']);
+    const reply = r.lines.find((l) => l['event'] === 'reply')?.['reply'] as { error?: { code: string } } | undefined;
+    assert.equal(reply?.error?.code, 'unknown-key', `the reply reached the agent: ${JSON.stringify(r.lines)}`);
+    assert.equal(asked, 1, 'answered at the first attempt, not after a timeout');
+  } finally {
+    await siteNc?.close().catch(() => undefined);
+    await server?.stop();
+    rmSync(d, { recursive: true, force: true });
   }
 });
