@@ -45,10 +45,14 @@ const scriptText = (js: string) => js.replace(/<\/script/gi, '<\\/script');
 const n = (x: number, d = 0) => x.toLocaleString('en-GB', { minimumFractionDigits: d, maximumFractionDigits: d });
 
 function summaryTable(d: ReportData): string {
-  const head = ['', 'energy £', 'carbon t', 'gCO2/kWh', 'site MWh', 'flex MWh delivered', 'flex £ earned', 'SLA misses', '£ per GPU-hour'];
+  // Rows that end with more or less in the battery than they started with are compared with
+  // that charge valued (sim/results.ts, adjustForBattery), as the printed table does.
+  const battery = d.totals.some((r) => r.battery !== undefined);
+  const head = ['', 'energy £', 'carbon t', 'gCO2/kWh', 'site MWh', 'flex MWh delivered', 'flex £ earned', 'SLA misses', ...(battery ? ['battery at end kWh', 'adj. energy £', 'adj. carbon t'] : []), '£ per GPU-hour'];
   const rows = d.totals.map((r) => {
     const caco = r.policy.startsWith('CACO');
-    const cells = [esc(r.policy), n(r.energyCostGbp), n(r.carbonT, 2), n(r.avgGPerKwh, 1), n(r.siteEnergyMwh, 1), n(r.flexDeliveredMwh, 2), n(r.flexEarnedGbp), String(r.slaMisses), n(r.gbpPerGpuHour, 3)];
+    const adjusted = battery ? [r.finalSocKwh === undefined ? '–' : n(r.finalSocKwh), r.battery ? n(r.battery.adjustedEnergyCostGbp) : '–', r.battery ? n(r.battery.adjustedCarbonT, 2) : '–'] : [];
+    const cells = [esc(r.policy), n(r.energyCostGbp), n(r.carbonT, 2), n(r.avgGPerKwh, 1), n(r.siteEnergyMwh, 1), n(r.flexDeliveredMwh, 2), n(r.flexEarnedGbp), String(r.slaMisses), ...adjusted, n(r.gbpPerGpuHour, 3)];
     return `<tr${caco ? ' class="caco"' : ''}>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`;
   });
   return `<table id="summary"><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;

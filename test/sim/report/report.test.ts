@@ -29,7 +29,7 @@ async function reported() {
   const audit = await verifyLedger(s.store, s.keyring);
   const site = { ...siteConfig(), pue: FIXTURE_PUE };
   const baseline = { policy: 'run on arrival', startMs: FIXTURE_START_MS, siteKw: Array.from({ length: 60 }, (_, k) => 1000 + k) };
-  const returned = await writeReport({ dir: out, run: 'fixture', store: s.store, rows: [row('run on arrival (baseline)', 120), row('CACO (agents, forecasts, market)', 100), row('perfect-foresight optimum', 90)], audit, site, fromMs: FIXTURE_START_MS, days: 1, seed: '7', jobs: 4, wallMs: 1234, baseline });
+  const returned = await writeReport({ dir: out, run: 'fixture', store: s.store, rows: [row('run on arrival (baseline)', 120), { ...row('CACO (agents, forecasts, market)', 100), startSocKwh: 2500, finalSocKwh: 2400, battery: { meterKwh: 105, gbp: 8.4, carbonT: 0.013, adjustedEnergyCostGbp: 108.4, adjustedCarbonT: 1.013 } }, row('perfect-foresight optimum', 90)], audit, site, fromMs: FIXTURE_START_MS, days: 1, seed: '7', jobs: 4, wallMs: 1234, baseline });
   const model = await loadReadModel(s.store);
   const html = readFileSync(join(out, 'report.html'), 'utf8');
   const json = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as ReportData;
@@ -102,6 +102,9 @@ describe('report', () => {
       assert.match(html, /<table id="summary">/);
       assert.ok(html.includes(r.audit.headHash));
       for (const policy of ['run on arrival (baseline)', 'CACO (agents, forecasts, market)', 'perfect-foresight optimum']) assert.ok(html.includes(`<td>${policy}</td>`), policy);
+      // A row that ends with less in the battery is shown with that charge valued, as the printed table does.
+      assert.ok(html.includes('<th>adj. energy £</th>'));
+      assert.ok(html.includes('<td>CACO (agents, forecasts, market)</td><td>100</td><td>1.00</td><td>100.0</td><td>10.0</td><td>0.00</td><td>0</td><td>0</td><td>2,400</td><td>108</td><td>1.01</td>'), html.match(/<tr class="caco">.*?<\/tr>/)?.[0]);
       assert.doesNotMatch(html, /<script[^>]+src=/i, 'scripts are inlined');
       assert.doesNotMatch(html, /<link[^>]+href=/i, 'styles are inlined');
       assert.doesNotMatch(html, /<(img|iframe|source|video|audio)[^>]+src=["']?(https?:)?\/\//i);
