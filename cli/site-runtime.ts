@@ -10,7 +10,8 @@ import { DEFAULT_SITE, type SiteConfig } from '../agents/compute/jobs/index.ts';
 import { buildSite, siteSignals, type SiteAgents, type SiteMarket } from '../site/index.ts';
 import { openSiteIdentity, type SiteIdentity } from '../core/identity/index.ts';
 import { inputLimitsFromEnv, type InputLimitsConfig } from '../core/config/index.ts';
-import { AnchorWriter, openAnchorLog } from '../core/anchor/index.ts';
+import { ANCHOR_SIGNER, AnchorWriter, openAnchorLog } from '../core/anchor/index.ts';
+import { keyFingerprint } from '../core/ledger/index.ts';
 import { CacoMetrics, enableTracingFromEnv, tracedBus } from '../core/observability/index.ts';
 import { startSiteGateway, type SiteGatewayHandle } from './site-gateway.ts';
 
@@ -88,7 +89,13 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
     notes.push(gateway.served === 'nats' ? `gateway: outside agents on caco.${config.site}.gw.* and caco.${config.site}.q.*, discoverable with $SRV.PING/INFO/STATS (docs/external-agent.md)` : `gateway: on the in-process bus only (outside agents need --bus nats)`);
     anchor.startPeriodic(ANCHOR_EVERY_MS);
     if (tracing.mode === 'console') notes.push('tracing: spans printed to stdout (CACO_TRACING=console)');
-    notes.push(`anchor: signed checkpoints of the ledger's head every ${ANCHOR_EVERY_MS / 1000} s and at stop, in ${anchor.where}`);
+    // keys.json beside the ledger is not signed: the anchor's key fingerprint, kept apart from
+    // the site, is what lets an auditor tell the site's checkpoints from re-signed ones.
+    // A new site makes the anchor's key at its first checkpoint; make it now (signing nothing
+    // that is kept) so that its fingerprint is printed at the first start too.
+    if (!stack.keyring.publicKey(ANCHOR_SIGNER)) stack.keyring.sign(ANCHOR_SIGNER, new Uint8Array(0));
+    const anchorKey = stack.keyring.publicKey(ANCHOR_SIGNER);
+    notes.push(`anchor: signed checkpoints of the ledger's head every ${ANCHOR_EVERY_MS / 1000} s and at stop, in ${anchor.where}${anchorKey ? `; signed by ${ANCHOR_SIGNER} ${keyFingerprint(anchorKey)} (keep it apart from the site: caco audit verify --anchor-key ${keyFingerprint(anchorKey)})` : ''}`);
     return {
       stack,
       runtime,

@@ -483,7 +483,7 @@ describe('a live site (caco run) anchors its ledger', { timeout: 180_000 }, () =
         if (Date.now() > deadline || child.exitCode !== null) assert.fail(`caco run did not start:\n${out}`);
         await new Promise((r) => setTimeout(r, 200));
       }
-      assert.match(out, /anchor: signed checkpoints of the ledger's head every 60 s and at stop, in .*london\/anchor\.jsonl/);
+      assert.match(out, /anchor: signed checkpoints of the ledger's head every 60 s and at stop, in .*london\/anchor\.jsonl; signed by site-anchor fp:[0-9a-f]{16} \(keep it apart from the site: caco audit verify --anchor-key fp:[0-9a-f]{16}\)/);
       const now = Date.now();
       const job = { jobId: 'anchor-1', class: 'training', gpuCount: 8, runtimeMin: 60, earliestStart: new Date(now + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'), deadline: new Date(now + 12 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'), slaClass: 'gold', preemptible: false };
       // Signed as the site's operator, whose key the first start made under the data dir.
