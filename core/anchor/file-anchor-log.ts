@@ -26,12 +26,34 @@ export class FileAnchorLog implements AnchorLog {
    * ~512 MB). A single line is bounded instead: no checkpoint is near MAX_CUT_LINE.
    */
   async read(): Promise<AnchorRead> {
-    if (!existsSync(this.path)) return { records: [] };
+    const records: unknown[] = [];
+    for (const item of this.items()) {
+      if ('problem' in item) return { records, problem: item.problem };
+      records.push(item.record);
+    }
+    return { records };
+  }
+
+  /**
+   * The records one at a time, as `read` finds them, holding one chunk and one line: for a
+   * reader that folds the anchor as it goes, so memory does not grow with the file. A
+   * record that cannot be parsed (or a line too long to be one) ends it with `{ problem }`.
+   * Stopping early (`break`) closes the file.
+   */
+  async *records(): AsyncGenerator<AnchorItem, void, undefined> {
+    yield* this.items();
+  }
+
+  private *items(): Generator<AnchorItem, void, undefined> {
+    if (!existsSync(this.path)) return;
     // Non-blocking, so a FIFO in its place is refused rather than waited on.
     const fd = openSync(this.path, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
-      if (!fstatSync(fd).isFile()) return { records: [], problem: `${this.path} is not a regular file` };
-      return readLines(fd, this.path);
+      if (!fstatSync(fd).isFile()) {
+        yield { problem: `${this.path} is not a regular file` };
+        return;
+      }
+      yield* readLines(fd, this.path);
     } finally {
       closeSync(fd);
     }
@@ -54,20 +76,21 @@ export class FileAnchorLog implements AnchorLog {
   async close(): Promise<void> {}
 }
 
+/** One record of the anchor as stored (parsed, unchecked), or why reading stops there. */
+export type AnchorItem = { readonly record: unknown } | { readonly problem: string };
+
 const READ_CHUNK = 1024 * 1024;
 
-function readLines(fd: number, path: string): AnchorRead {
-  const records: unknown[] = [];
+function* readLines(fd: number, path: string): Generator<AnchorItem, void, undefined> {
   const chunk = Buffer.allocUnsafe(READ_CHUNK);
   let pending: Buffer = Buffer.alloc(0);
   let line = 0;
-  const parse = (bytes: Buffer, last: boolean): string | undefined => {
+  const parse = (bytes: Buffer, last: boolean): AnchorItem => {
     line++;
     try {
-      records.push(JSON.parse(bytes.toString('utf8')));
-      return undefined;
+      return { record: JSON.parse(bytes.toString('utf8')) as unknown };
     } catch {
-      return `${path} line ${line} is not a JSON checkpoint${last ? ' (the last line is cut short)' : ''}`;
+      return { problem: `${path} line ${line} is not a JSON checkpoint${last ? ' (the last line is cut short)' : ''}` };
     }
   };
   for (;;) {
@@ -76,20 +99,17 @@ function readLines(fd: number, path: string): AnchorRead {
     const data = pending.length > 0 ? Buffer.concat([pending, chunk.subarray(0, n)]) : chunk.subarray(0, n);
     let start = 0;
     for (let nl = data.indexOf(0x0a, start); nl >= 0; nl = data.indexOf(0x0a, start)) {
-      if (nl - start > MAX_CUT_LINE) return { records, problem: tooLong(path, line + 1) };
-      const problem = parse(data.subarray(start, nl), false);
-      if (problem) return { records, problem };
+      if (nl - start > MAX_CUT_LINE) return yield { problem: tooLong(path, line + 1) };
+      const item = parse(data.subarray(start, nl), false);
+      yield item;
+      if ('problem' in item) return;
       start = nl + 1;
     }
-    if (data.length - start > MAX_CUT_LINE) return { records, problem: tooLong(path, line + 1) };
+    if (data.length - start > MAX_CUT_LINE) return yield { problem: tooLong(path, line + 1) };
     // Copied: `chunk` is reused by the next read.
     pending = Buffer.from(data.subarray(start));
   }
-  if (pending.length > 0) {
-    const problem = parse(pending, true);
-    if (problem) return { records, problem };
-  }
-  return { records };
+  if (pending.length > 0) yield parse(pending, true);
 }
 
 function tooLong(path: string, line: number): string {
