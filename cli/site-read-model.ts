@@ -1,10 +1,13 @@
 import type { EventStore, StoreSubscription } from '../core/store/index.ts';
 import type { Envelope } from '../core/envelope/index.ts';
 import { defineQuery, type GatewayQuery } from '../core/gateway/index.ts';
-import { evolveForecast, initialForecast, SLOT_MS, type ForecastState } from '../projections/forecast/index.ts';
-import { evolveSchedule, initialSchedule, type ScheduleState } from '../projections/schedule/index.ts';
-import { evolveFlexibility, flexOffers, initialFlexibility, type FlexibilityState } from '../projections/flexibility/index.ts';
+import type { Message } from '../core/envelope/index.ts';
+import { forecastProjection, initialForecast, SLOT_MS, type ForecastState } from '../projections/forecast/index.ts';
+import { initialSchedule, scheduleProjection, type ScheduleState } from '../projections/schedule/index.ts';
+import { flexibilityProjection, flexOffers, initialFlexibility, type FlexibilityState } from '../projections/flexibility/index.ts';
 import { ForecastQuery, OffersQuery, PlanQuery } from '../schemas/index.ts';
+import { createLogger, type Logger } from '../core/log/index.ts';
+import { stepChecked, type Projection, type Skipped } from '../projections/index.ts';
 
 /**
  * The read model the gateway's queries answer from: the forecast, schedule and flexibility
@@ -15,12 +18,42 @@ export class SiteReadModel {
   forecast: ForecastState = initialForecast;
   schedule: ScheduleState = initialSchedule;
   flexibility: FlexibilityState = initialFlexibility;
+  /** Events a projection skipped (a version it does not read, a payload that does not decode), by `type@version`. */
+  readonly skipped = new Map<string, number>();
+  /** Events a projection's fold threw on: the others went on. */
+  failed = 0;
   private sub: StoreSubscription | undefined;
 
+  constructor(private readonly log: Logger = createLogger({ level: 'warn' }).child({ component: 'site-read-model' })) {}
+
+  /**
+   * One event into each projection, each on its own: a projection that skips the event
+   * (kit.ts `readOf`) or throws on it keeps its state, the failure is logged with the event's
+   * id, and the others and the next events are folded, so the queries keep answering.
+   */
   apply(e: Envelope): void {
-    this.forecast = evolveForecast(this.forecast, e);
-    this.schedule = evolveSchedule(this.schedule, e);
-    this.flexibility = evolveFlexibility(this.flexibility, e);
+    this.forecast = this.one(forecastProjection, this.forecast, e);
+    this.schedule = this.one(scheduleProjection, this.schedule, e);
+    this.flexibility = this.one(flexibilityProjection, this.flexibility, e);
+  }
+
+  private one<S, E extends Message>(p: Projection<S, E>, state: S, e: Envelope): S {
+    try {
+      const r = stepChecked(p, state, e);
+      if (r.skipped) this.noteSkipped(r.skipped);
+      return r.state;
+    } catch (err) {
+      this.failed++;
+      this.log.error({ eventId: e.id, type: e.type, version: e.version, projection: p.name, err: err instanceof Error ? err.message : String(err) }, 'a projection failed on an event: the read model goes on without it');
+      return state;
+    }
+  }
+
+  private noteSkipped(s: Skipped): void {
+    const n = (this.skipped.get(s.key) ?? 0) + 1;
+    this.skipped.set(s.key, n);
+    // The first of each type@version, then every thousandth: a ledger full of them does not flood the log.
+    if (n === 1 || n % 1000 === 0) this.log.warn({ eventId: s.eventId, type: s.type, version: s.version, projection: s.projection, reason: s.reason, skipped: n }, 'a projection skipped an event it cannot read');
   }
 
   /** Fold the ledger so far, then follow it. */

@@ -5,6 +5,7 @@ import type { EventStore, StoreSubscription } from '../core/store/index.ts';
 import { verifiedView } from '../core/store/index.ts';
 import { createLogger } from '../core/log/index.ts';
 import { evolveReadModel, initialReadModel, type ReadModel } from '../projections/index.ts';
+import { evolveAudit, noteFoldFailure } from '../projections/audit/index.ts';
 import type { Verification } from './view.ts';
 
 export interface LiveModelOptions {
@@ -14,6 +15,8 @@ export interface LiveModelOptions {
   readonly onChange: () => void;
   /** Wait at least this long after the last check before verifying again (default 2 s). */
   readonly verifyEveryMs?: number;
+  /** The fold (default `evolveReadModel`); tests pass one that fails. */
+  readonly evolve?: (m: ReadModel, e: Envelope) => ReadModel;
 }
 
 /**
@@ -34,7 +37,12 @@ export class LiveModel {
   static async start(o: LiveModelOptions): Promise<LiveModel> {
     const m = new LiveModel(o);
     // The projections see verified events only; the verification panel below judges the raw ledger.
-    m.sub = await verifiedView(o.store, o.keys, createLogger({ level: 'warn' })).subscribeAll((e) => m.apply(e));
+    m.sub = await verifiedView(o.store, o.keys, createLogger({ level: 'warn' })).subscribeAll((e) => m.apply(e), {
+      // Reading the ledger failed for good: the projections stop here, and the page says so.
+      onError: (err, info) => {
+        if (info.fatal) m.stopped(err, info.position);
+      },
+    });
     await m.sub.caughtUp();
     m.scheduleVerify(0);
     return m;
@@ -48,10 +56,31 @@ export class LiveModel {
     return this.verif;
   }
 
+  /**
+   * One event into the projections. A fold that throws on it does not end the subscription:
+   * the event is counted in the audit (the ledger's chain goes on) and recorded as a failure
+   * with its id, which the page shows as projections incomplete; the next events are folded.
+   */
   private apply(e: Envelope): void {
-    this.current = evolveReadModel(this.current, e);
+    try {
+      this.current = (this.o.evolve ?? evolveReadModel)(this.current, e);
+    } catch (err) {
+      let audit = this.current.audit;
+      try {
+        audit = evolveAudit(audit, e);
+      } catch {
+        // The audit reads only the envelope; if even that fails, the failure below says which event.
+      }
+      this.current = { ...this.current, audit: noteFoldFailure(audit, e, err) };
+    }
     this.o.onChange();
     this.scheduleVerify(this.verifyGapMs());
+  }
+
+  private stopped(err: unknown, position: number): void {
+    const reason = `the ledger could not be followed after position ${position}: ${err instanceof Error ? err.message : String(err)}`;
+    this.current = { ...this.current, audit: noteFoldFailure(this.current.audit, { type: '(subscription)' }, reason) };
+    if (!this.closed) this.o.onChange();
   }
 
   /** A full check reads and verifies every event, so a live ledger is checked at most every other check's length. */

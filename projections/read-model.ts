@@ -1,5 +1,5 @@
 import type { EventStore } from '../core/store/index.ts';
-import { auditProjection } from './audit/index.ts';
+import { auditProjection, noteSkipped } from './audit/index.ts';
 import { carbonProjection } from './carbon/index.ts';
 import { costProjection } from './cost/index.ts';
 import { flexibilityProjection } from './flexibility/index.ts';
@@ -8,7 +8,12 @@ import { combine, evolverOf, fold, foldAsync, type InputOf, type StateOf } from 
 import { scheduleProjection } from './schedule/index.ts';
 import { settlementProjection } from './settlement/index.ts';
 
-/** Every projection the report, replay and the dashboard show, folded together in one pass. */
+/**
+ * Every projection the report, replay and the dashboard show, folded together in one pass. An
+ * event a part skips (a version it does not read, a payload that does not decode: kit.ts
+ * `readOf`) is counted in the audit by `type@version`, with its id, so whoever shows the read
+ * model can say its projections are incomplete.
+ */
 export const readModelProjection = combine(
   {
     schedule: scheduleProjection,
@@ -20,6 +25,7 @@ export const readModelProjection = combine(
     audit: auditProjection,
   },
   'read-model',
+  { onSkip: (m, skipped) => ({ ...m, audit: noteSkipped(m.audit, skipped) }) },
 );
 
 export type ReadModel = StateOf<typeof readModelProjection>;

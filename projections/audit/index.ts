@@ -1,1 +1,20 @@
-export { auditHeadHash, auditSummary, evolveAudit, initialAudit, MAX_BREAKS_KEPT, auditProjection, type AuditEvent, type AuditState, type AuditSummary, type ChainBreak, type StreamHead } from './audit.ts';
+export {
+  auditHeadHash,
+  auditSummary,
+  evolveAudit,
+  initialAudit,
+  MAX_BREAKS_KEPT,
+  MAX_UNREAD_KEPT,
+  noteFoldFailure,
+  noteSkipped,
+  unreadLines,
+  auditProjection,
+  type AuditEvent,
+  type AuditState,
+  type AuditSummary,
+  type ChainBreak,
+  type FoldFailure,
+  type SkipNote,
+  type StreamHead,
+  type Unread,
+} from './audit.ts';
