@@ -55,7 +55,7 @@
       textStyle: { fontFamily: 'DejaVu Sans, sans-serif' },
       grid: { left: 118, right: 20, top: 34, bottom: 40 },
       legend: { top: 4, left: 118, data: ['planned', 'ran', 'deadline'], itemWidth: 16, itemHeight: 10 },
-      tooltip: { formatter: function (p) { var j = jobs[p.value[2]]; return esc(j.jobId) + ' · ' + j.class + ' · ' + fmt(j.powerKw, 0) + ' kW · ' + j.status + '<br/>planned ' + hhmm(j.plannedStart) + ' – ' + hhmm(j.plannedEnd) + '<br/>deadline ' + hhmm(j.deadline) + (j.deadlineMissed ? ' (missed)' : ''); } },
+      tooltip: { formatter: function (p) { var j = jobs[p.value[2]]; return esc(j.jobId) + ' · ' + esc(j.class) + ' · ' + esc(fmt(j.powerKw, 0)) + ' kW · ' + esc(j.status) + '<br/>planned ' + esc(hhmm(j.plannedStart)) + ' – ' + esc(hhmm(j.plannedEnd)) + '<br/>deadline ' + esc(hhmm(j.deadline)) + (j.deadlineMissed ? ' (missed)' : ''); } },
       xAxis: { type: 'time', min: t0, max: t1, name: 'time (UTC)', nameLocation: 'middle', nameGap: 26, axisLabel: { hideOverlap: true } },
       yAxis: { type: 'category', data: names, inverse: true, triggerEvent: true, axisLabel: { fontSize: 10, interval: 0, fontFamily: 'DejaVu Sans Mono, monospace' } },
       dataZoom: [{ type: 'inside', yAxisIndex: 0, filterMode: 'weakFilter' }],
@@ -81,7 +81,7 @@
     fetch('/api/jobs/' + encodeURIComponent(jobId) + '/explain').then(function (r) { return r.json(); }).then(function (x) {
       var html = '<p class="summary" id="explain-summary" data-job="' + esc(x.jobId) + '">' + esc(x.summary) + '</p><ol id="explain-steps">';
       x.steps.forEach(function (s) {
-        html += '<li><span class="when">' + esc(hhmm(s.at)) + 'Z</span> ' + esc(s.text) + '<span class="ev">' + esc(s.type) + ' · ' + esc(s.stream) + '#' + s.revision + ' · event <code class="event-id">' + esc(s.eventId) + '</code></span></li>';
+        html += '<li><span class="when">' + esc(hhmm(s.at)) + 'Z</span> ' + esc(s.text) + '<span class="ev">' + esc(s.type) + ' · ' + esc(s.stream) + '#' + esc(s.revision) + ' · event <code class="event-id">' + esc(s.eventId) + '</code></span></li>';
       });
       $('explain').innerHTML = html + '</ol>';
     }, function (err) { $('explain').innerHTML = '<p class="note">could not explain ' + esc(jobId) + ': ' + esc(err) + '</p>'; });
@@ -103,6 +103,15 @@
     vb.setAttribute('data-events', String(ver.events));
     vb.textContent = ver.state === 'ok' ? 'ledger verified: ' + fmt(ver.events, 0) + ' events' + (matches ? '' : ' (newer events being checked)') + (ver.running ? ' · checking…' : '')
       : ver.state === 'pending' ? 'verifying…' : ver.state === 'broken' ? 'ledger BROKEN: ' + ver.detail : 'verification failed: ' + ver.detail;
+    // What the projections did not fold: the numbers below leave those events out.
+    var pr = v.audit.projections;
+    if (pr && !pr.complete) {
+      var skip = pr.skipped ? pr.skipped + ' skipped (' + Object.keys(pr.skippedByType).map(function (k) { return k + ' ×' + pr.skippedByType[k]; }).join(', ') + (pr.skippedFirst[0] ? '; first event ' + pr.skippedFirst[0].eventId : '') + ')' : '';
+      var fail = pr.failed ? pr.failed + ' failed' + (pr.failedFirst[0] ? ' (first event ' + pr.failedFirst[0].eventId + ': ' + pr.failedFirst[0].error + ')' : '') : '';
+      vb.textContent += ' · projections incomplete: ' + [skip, fail].filter(Boolean).join(', ');
+      vb.className = 'pill bad';
+      vb.setAttribute('data-projections', 'incomplete');
+    } else vb.setAttribute('data-projections', 'complete');
 
     var s = v.schedule;
     setNum('kpi-jobs', s.jobs, fmt(s.jobs, 0));
@@ -130,16 +139,16 @@
 
     $('flex-note').textContent = '(' + ft.orders + ' orders, ' + ft.offers + ' offers, ' + v.flexibility.openOffers + ' open; sold ' + fmt(ft.soldMwh, 2) + ' MWh)';
     var rows = v.flexibility.orders.map(function (o) {
-      return '<tr data-order="' + esc(o.orderId) + '"><td title="' + esc(o.orderId) + '">' + esc(o.orderId) + '</td><td class="st">' + esc(o.status) + '</td><td>' + hhmm(o.windowStart) + '–' + o.windowEnd.slice(11, 16) + '</td><td>' + fmt(o.kw, 0) + '</td><td>' + fmt(o.priceGbpPerMwh, 2) + '</td><td>' + (o.deliveredMwh === null ? '–' : fmt(o.deliveredMwh, 3)) + '</td><td>' + (o.netGbp === null ? '–' : fmt(o.netGbp, 2)) + '</td></tr>';
+      return '<tr data-order="' + esc(o.orderId) + '"><td title="' + esc(o.orderId) + '">' + esc(o.orderId) + '</td><td class="st">' + esc(o.status) + '</td><td>' + esc(hhmm(o.windowStart)) + '–' + esc(String(o.windowEnd).slice(11, 16)) + '</td><td>' + esc(fmt(o.kw, 0)) + '</td><td>' + esc(fmt(o.priceGbpPerMwh, 2)) + '</td><td>' + (o.deliveredMwh === null ? '–' : esc(fmt(o.deliveredMwh, 3))) + '</td><td>' + (o.netGbp === null ? '–' : esc(fmt(o.netGbp, 2))) + '</td></tr>';
     });
     document.querySelector('#orders tbody').innerHTML = rows.join('');
     $('orders-empty').textContent = rows.length ? '' : 'No flexibility orders on the ledger yet' + (v.flexibility.available.length ? ' (' + v.flexibility.available.length + ' windows available in the latest plan).' : '.');
 
     var days = v.settlement;
     document.querySelector('#settlement tbody').innerHTML = days.map(function (d) {
-      return '<tr data-day="' + d.settlementDate + '"><td>' + d.settlementDate + '</td><td>' + fmt(d.importMwh, 1) + '</td><td class="cost">' + fmt(d.energyCostGbp, 2) + '</td><td>' + fmt(d.flexDeliveredMwh, 3) + '</td><td class="flex">' + fmt(d.flexNetGbp, 2) + '</td></tr>';
+      return '<tr data-day="' + esc(d.settlementDate) + '"><td>' + esc(d.settlementDate) + '</td><td>' + esc(fmt(d.importMwh, 1)) + '</td><td class="cost">' + esc(fmt(d.energyCostGbp, 2)) + '</td><td>' + esc(fmt(d.flexDeliveredMwh, 3)) + '</td><td class="flex">' + esc(fmt(d.flexNetGbp, 2)) + '</td></tr>';
     }).join('');
-    document.querySelector('#settlement tfoot').innerHTML = days.length ? '<tr><td>total</td><td>' + fmt(v.cost.importMwh, 1) + '</td><td>' + fmt(v.cost.costGbp, 2) + '</td><td>' + fmt(days.reduce(function (a, d) { return a + d.flexDeliveredMwh; }, 0), 3) + '</td><td>' + fmt(days.reduce(function (a, d) { return a + d.flexNetGbp; }, 0), 2) + '</td></tr>' : '';
+    document.querySelector('#settlement tfoot').innerHTML = days.length ? '<tr><td>total</td><td>' + esc(fmt(v.cost.importMwh, 1)) + '</td><td>' + esc(fmt(v.cost.costGbp, 2)) + '</td><td>' + esc(fmt(days.reduce(function (a, d) { return a + d.flexDeliveredMwh; }, 0), 3)) + '</td><td>' + esc(fmt(days.reduce(function (a, d) { return a + d.flexNetGbp; }, 0), 2)) + '</td></tr>' : '';
   }
 
   function connect() {
