@@ -34,7 +34,7 @@ export interface SiteGatewayHandle {
  */
 export async function startSiteGateway(o: { runtime: Runtime; bus: Bus; identity: SiteIdentity; clock: Clock; log: Logger; limits?: InputLimits; rateLimit?: RateLimit; requireBoundCommands?: boolean }): Promise<SiteGatewayHandle> {
   const site = o.runtime.site;
-  const model = new SiteReadModel();
+  const model = new SiteReadModel(o.log.child({ component: 'site-read-model' }));
   await model.follow(o.runtime.store);
   const gateway = new SiteGateway({
     site,

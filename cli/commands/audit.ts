@@ -11,6 +11,7 @@ import type { CacoConfig } from '../../core/config/index.ts';
 import { UsageError } from '../errors.ts';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { replayLedger } from '../replay.ts';
+import { unreadLines } from '../../projections/audit/index.ts';
 import { createLogger } from '../../core/log/index.ts';
 import { cacoUpcasters } from '../../schemas/index.ts';
 import { inert } from '../terminal.ts';
@@ -108,6 +109,9 @@ export function auditCommand(): Command {
         console.log(`flexibility: ${r.flexibility.offers} offers, ${r.flexibility.orders} orders, ${n(r.flexibility.deliveredMwh, 2)} of ${n(r.flexibility.contractedSettledMwh, 2)} MWh delivered, £${n(r.flexibility.netGbp, 2)} net, ${r.flexibility.becknRejections} Beckn requests refused`);
         console.log(`ledger:      ${n(r.audit.streams)} streams, head ${r.audit.headHash}${r.audit.chainOk ? '' : ' (chain broken: run caco audit verify)'}`);
         for (const [type, count] of Object.entries(r.audit.byType)) console.log(`  ${inert(type).padEnd(36)} ${count}`);
+        // Events the projections could not read (a version this release does not know, a payload
+        // its schema refuses): the totals above leave them out, so say which.
+        for (const l of unreadLines(r.audit.projections)) console.log(inert(l));
       }
       if (refused.length > 0) {
         // On stderr as well as in the JSON: the totals above are not the ledger's.

@@ -125,4 +125,22 @@ describe('caco audit: what keys.json cannot vouch for', { timeout: 240_000 }, ()
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('audit replay of a genuine event at a version this release cannot read says the projections skipped it, by type@version', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caco-audit-unread-'));
+    try {
+      const { ledger, keyring } = await runFolder(dir);
+      const store = new SqliteEventStore({ path: ledger, keyring });
+      try {
+        await store.append('plan-x', [{ ...event(9, 'compute'), type: 'compute.plan.published', version: 9, data: { planId: 'p', shape: 'from a newer release' } }], 'any');
+      } finally {
+        await store.close();
+      }
+      const r = caco(['audit', 'replay', '--data-dir', dir, '--ledger', ledger]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /^1 event skipped by the projections: compute\.plan\.published@9 ×1 \(first: event [0-9a-f-]+, /m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
