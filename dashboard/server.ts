@@ -1,13 +1,15 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { httpTimeLimits } from '../core/http/index.ts';
 import type { PublicKeyDirectory } from '../core/ledger/index.ts';
 import { verifiedView, type EventStore } from '../core/store/index.ts';
 import { createLogger, type Logger } from '../core/log/index.ts';
+import { RateLimiter, type RateLimit } from '../core/runtime/index.ts';
 import { explainJob } from '../projections/explain/index.ts';
 import { chartsJsPath, echartsPath } from '../sim/report/index.ts';
 import { LiveModel } from './live-model.ts';
+import { SettlementDays } from './settlement-days.ts';
 import { dashboardView, type DashboardView, type ViewOptions } from './view.ts';
 
 export interface DashboardOptions {
@@ -25,6 +27,12 @@ export interface DashboardOptions {
   readonly view?: ViewOptions;
   /** Time to send a whole request (default `HTTP_REQUEST_TIMEOUT_MS`); then 408 and the connection is closed. */
   readonly requestTimeoutMs?: number;
+  /** Open /api/stream connections at most (default 64); past it a 503 with Retry-After. */
+  readonly maxStreams?: number;
+  /** Per-client-address token buckets on /api/jobs/:id/explain (default 2 a second, burst 10; false: none). */
+  readonly explainRate?: RateLimit | false;
+  /** Milliseconds now, for the rate limit (default the wall clock). */
+  readonly now?: () => number;
 }
 
 export interface Dashboard {
@@ -40,6 +48,18 @@ export interface Dashboard {
  * for it, and gets the newest once it has read what is queued.
  */
 const MAX_QUEUED_BYTES = 1024 * 1024;
+
+export const DEFAULT_MAX_STREAMS = 64;
+/** Seconds a refused event-stream client is asked to wait before trying again. */
+const STREAM_RETRY_AFTER_S = 10;
+/**
+ * An explanation reads the job's stream through verify-on-read and scans the forecasts and
+ * orders it may cite (~0.6 s on the default week), so one address may not keep the dashboard
+ * doing that: the same per-address buckets as the site's GET /jobs/:id, at a rate that fits the cost.
+ */
+export const DEFAULT_EXPLAIN_RATE_LIMIT: RateLimit = { perSecond: 2, burst: 10 };
+
+const refusal = (reason: string) => ({ ok: false, error: { reason } });
 
 const publicFile = (f: string) => fileURLToPath(new URL(`./public/${f}`, import.meta.url));
 
@@ -57,8 +77,9 @@ function assets(): Record<string, { type: string; body: string }> {
 
 /**
  * Serve the live projections: `/api/view` (one snapshot), `/api/stream` (server-sent events:
- * a snapshot on connect and after every change, at most one per `pushEveryMs`),
- * `/api/jobs/:id/explain` (why a job ran when it did, with ledger event ids).
+ * a snapshot on connect and after every change, at most one per `pushEveryMs`; at most
+ * `maxStreams` open), `/api/jobs/:id/explain` (why a job ran when it did, with ledger event
+ * ids; rate-limited per address). The snapshot is built once per change and shared.
  */
 export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   const files = assets();
@@ -68,12 +89,27 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   let lastPush = 0;
   const pushEvery = o.pushEveryMs ?? 250;
   let live: LiveModel | null = null;
-  const view = () => dashboardView(live!.model, live!.verification, o.view);
+  // One view (and its JSON) per model and verification: every push, stream and /api/view
+  // between two changes shares it, and nothing is rebuilt when nothing changed.
+  const days = new SettlementDays();
+  let built: { model: LiveModel['model']; verification: LiveModel['verification']; view: DashboardView; json: string | null } | null = null;
+  const current = () => {
+    const l = live!;
+    if (!built || built.model !== l.model || built.verification !== l.verification) {
+      built = { model: l.model, verification: l.verification, view: dashboardView(l.model, l.verification, o.view, days), json: null };
+    }
+    return built;
+  };
+  const view = () => current().view;
+  const json = () => {
+    const b = current();
+    return (b.json ??= JSON.stringify(b.view));
+  };
   const push = () => {
     pending = null;
     lastPush = Date.now();
     if (clients.size === 0 || !live) return;
-    const data = JSON.stringify(view());
+    const data = json();
     for (const send of clients) send(data);
   };
   const changed = () => {
@@ -87,12 +123,22 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   const app: FastifyInstance = Fastify({ logger: false, forceCloseConnections: true, ...httpTimeLimits(o.requestTimeoutMs) });
   for (const [path, f] of Object.entries(files)) app.get(path, (_req, reply) => reply.type(f.type).header('cache-control', 'no-cache').send(f.body));
   app.get('/favicon.ico', (_req, reply) => reply.code(204).send());
-  app.get('/api/view', (_req, reply) => reply.send(view()));
-  app.get<{ Params: { id: string } }>('/api/jobs/:id/explain', async (req, reply) => {
+  app.get('/api/view', (_req, reply) => reply.type('application/json; charset=utf-8').send(json()));
+  const limiter = o.explainRate === false ? undefined : new RateLimiter(o.explainRate ?? DEFAULT_EXPLAIN_RATE_LIMIT);
+  const now = o.now ?? Date.now;
+  const perAddress = async (req: FastifyRequest, reply: FastifyReply) => {
+    const admitted = limiter?.take(req.ip, now(), `address ${req.ip}`) ?? { ok: true as const };
+    if (!admitted.ok) return reply.code(429).header('retry-after', Math.ceil(admitted.retryAfterMs / 1000)).send(refusal(admitted.reason));
+  };
+  const maxStreams = o.maxStreams ?? DEFAULT_MAX_STREAMS;
+  app.get<{ Params: { id: string } }>('/api/jobs/:id/explain', { preHandler: perAddress }, async (req, reply) => {
     const x = await explainJob(explainable, req.params.id);
     return reply.code(x.found ? 200 : 404).send(x);
   });
   app.get('/api/stream', (req, reply) => {
+    if (streams.size >= maxStreams) {
+      return reply.code(503).header('retry-after', STREAM_RETRY_AFTER_S).send(refusal(`the dashboard serves ${maxStreams} live streams at most and all are open; retry in ${STREAM_RETRY_AFTER_S} s, or read /api/view`));
+    }
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
@@ -104,9 +150,9 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     res.on('drain', () => {
       if (!behind) return;
       behind = false;
-      send(JSON.stringify(view()));
+      send(json());
     });
-    send(JSON.stringify(view()));
+    send(json());
     clients.add(send);
     streams.add(res);
     const beat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);

@@ -4,9 +4,10 @@ import { carbonTotals, type CarbonTotals } from '../projections/carbon/index.ts'
 import { costByDay, costTotals, type CostTotals } from '../projections/cost/index.ts';
 import { flexOffers, flexOrders, flexTotals, type FlexTotals } from '../projections/flexibility/index.ts';
 import { latestForecastRows } from '../projections/forecast/index.ts';
-import { ganttJobs, scheduleSummary, type ScheduleSummary } from '../projections/schedule/index.ts';
-import { dayStatement } from '../projections/settlement/index.ts';
+import { jobEndMs, jobStartMs, scheduleSummary, type ScheduleSummary } from '../projections/schedule/index.ts';
+import type { ScheduleState, ScheduledJob } from '../projections/schedule/index.ts';
 import type { ReadModel } from '../projections/index.ts';
+import { SettlementDays } from './settlement-days.ts';
 
 /**
  * What the dashboard page shows, as one JSON document built from the projections. The page
@@ -73,15 +74,20 @@ export interface DashboardView {
     readonly openOffers: number;
     readonly available: ReadonlyArray<{ readonly windowStart: string; readonly windowEnd: string; readonly kw: number; readonly marginalCostGbpPerMwh: number }>;
   };
-  readonly settlement: ReadonlyArray<{
-    readonly settlementDate: string;
-    readonly importMwh: number;
-    readonly energyCostGbp: number;
-    readonly flexDeliveredMwh: number;
-    readonly flexNetGbp: number;
-  }>;
+  /** The last `settlementDays` days, oldest first. */
+  readonly settlement: ReadonlyArray<SettlementDay>;
+  /** Over every day settled, listed or not. */
+  readonly settlementTotals: Omit<SettlementDay, 'settlementDate'> & { readonly days: number; readonly listed: number; readonly from: string | null; readonly to: string | null };
   readonly carbon: CarbonTotals;
   readonly cost: CostTotals;
+}
+
+export interface SettlementDay {
+  readonly settlementDate: string;
+  readonly importMwh: number;
+  readonly energyCostGbp: number;
+  readonly flexDeliveredMwh: number;
+  readonly flexNetGbp: number;
 }
 
 export interface ViewOptions {
@@ -91,16 +97,52 @@ export interface ViewOptions {
   readonly ganttLimit?: number;
   /** Orders listed, newest windows first (default 30). */
   readonly ordersLimit?: number;
+  /** Settlement days listed, the latest (default 14); the totals cover every day. */
+  readonly settlementDays?: number;
 }
+
+/**
+ * Each job's start and end, parsed once per version of the job: the schedule's fold replaces a
+ * job's object when it changes, so an unchanged job is never parsed again.
+ */
+const spans = new WeakMap<ScheduledJob, { readonly start: number; readonly end: number }>();
+
+/**
+ * Jobs whose plan or runs touch [fromMs, toMs), in start order: what `ganttJobs` answers, but
+ * sorting the hits only (ganttJobs sorts every job, parsing their times in the comparator).
+ */
+function ganttWindow(s: ScheduleState, fromMs: number, toMs: number, limit: number): { readonly jobs: ScheduledJob[]; readonly total: number } {
+  const hits: Array<{ readonly j: ScheduledJob; readonly start: number }> = [];
+  for (const j of s.jobs.values()) {
+    let span = spans.get(j);
+    if (!span) {
+      span = { start: jobStartMs(j), end: jobEndMs(j) };
+      spans.set(j, span);
+    }
+    if (span.start < toMs && span.end >= fromMs) hits.push({ j, start: span.start });
+  }
+  hits.sort((a, b) => a.start - b.start || (a.j.jobId < b.j.jobId ? -1 : 1));
+  return { jobs: hits.slice(0, limit).map((h) => h.j), total: hits.length };
+}
+
+const r2 = (x: number): number => Math.round(x * 100) / 100 + 0;
+const r6 = (x: number): number => Math.round(x * 1e6) / 1e6 + 0;
+
+/** Kept between calls that pass none, so repeated views of one model share the day statements. */
+const sharedDays = new SettlementDays();
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function dashboardView(m: ReadModel, verification: Verification, o: ViewOptions = {}): DashboardView {
+/**
+ * `days` keeps closed days' settlement statements between calls (see SettlementDays); a server
+ * holds its own, and calls that pass none share one.
+ */
+export function dashboardView(m: ReadModel, verification: Verification, o: ViewOptions = {}, days: SettlementDays = sharedDays): DashboardView {
   const audit = auditSummary(m.audit);
   const nowMs = audit.lastTime ? Date.parse(audit.lastTime) : Date.now();
   const from = nowMs - (o.ganttBackMs ?? DAY_MS);
   const to = nowMs + (o.ganttAheadMs ?? DAY_MS);
-  const g = ganttJobs(m.schedule, { fromMs: from, toMs: to, limit: o.ganttLimit ?? 60 });
+  const g = ganttWindow(m.schedule, from, to, o.ganttLimit ?? 60);
 
   // Forecast chart: the last 24 h of observations, then the latest forecast's 48 h.
   const rows = latestForecastRows(m.forecast);
@@ -118,6 +160,12 @@ export function dashboardView(m: ReadModel, verification: Verification, o: ViewO
     .reverse()
     .slice(0, o.ordersLimit ?? 30)
     .map((x) => ({ orderId: x.orderId, status: x.status, windowStart: x.windowStart, windowEnd: x.windowEnd, kw: x.kw, priceGbpPerMwh: x.priceGbpPerMwh, deliveredMwh: x.settled?.deliveredMwh ?? null, netGbp: x.settled?.netGbp ?? null }));
+  const byDay = costByDay(m.cost);
+  const statements = days.totals(m.settlement, byDay.map((d) => d.settlementDate));
+  const settlementRows: SettlementDay[] = byDay.map((d, i) => ({ settlementDate: d.settlementDate, importMwh: d.importMwh, energyCostGbp: d.costGbp, flexDeliveredMwh: statements[i]!.deliveredMwh, flexNetGbp: statements[i]!.netGbp }));
+  const keep = Math.max(0, Math.floor(o.settlementDays ?? 14));
+  const listed = keep === 0 ? [] : settlementRows.slice(-keep);
+  const sum = (k: 'importMwh' | 'energyCostGbp' | 'flexDeliveredMwh' | 'flexNetGbp') => settlementRows.reduce((a, d) => a + d[k], 0);
   const openOffers = flexOffers(m.flexibility).filter((x) => x.orderIds.length === 0 && Date.parse(x.validUntil) > nowMs).length;
 
   return {
@@ -161,10 +209,17 @@ export function dashboardView(m: ReadModel, verification: Verification, o: ViewO
       openOffers,
       available: (m.flexibility.available?.windows ?? []).map((w) => ({ windowStart: w.windowStart, windowEnd: w.windowEnd, kw: w.kw, marginalCostGbpPerMwh: w.marginalCostGbpPerMwh })),
     },
-    settlement: costByDay(m.cost).map((d) => {
-      const st = dayStatement(m.settlement, d.settlementDate).totals;
-      return { settlementDate: d.settlementDate, importMwh: d.importMwh, energyCostGbp: d.costGbp, flexDeliveredMwh: st.deliveredMwh, flexNetGbp: st.netGbp };
-    }),
+    settlement: listed,
+    settlementTotals: {
+      from: settlementRows[0]?.settlementDate ?? null,
+      to: settlementRows.at(-1)?.settlementDate ?? null,
+      days: settlementRows.length,
+      listed: listed.length,
+      importMwh: sum('importMwh'),
+      energyCostGbp: sum('energyCostGbp'),
+      flexDeliveredMwh: r6(sum('flexDeliveredMwh')),
+      flexNetGbp: r2(sum('flexNetGbp')),
+    },
     carbon: carbonTotals(m.carbon),
     cost: costTotals(m.cost),
   };
