@@ -137,7 +137,8 @@ export function describeReport(r: AuditReport, noAnchorAt?: string, anchorKey?: 
   if (b) {
     // Every break (up to 20): refused and unreadable messages are passed over and the check goes on.
     for (const x of r.broken.slice(0, 20)) out.push(x.stream === '' ? `ledger BROKEN at ${describeBreak(x)}` : `ledger BROKEN: ${describeBreak(x)}`);
-    if (r.broken.length > 20) out.push(`${r.broken.length - 20} more break(s); --json lists them`);
+    const more = r.broken.length + r.brokenMore - 20;
+    if (more > 0) out.push(`${n(more)} more break(s); --json lists ${r.brokenMore > 0 ? `the first ${n(r.broken.length)}` : 'them'}`);
   } else {
     out.push(`ledger OK: ${n(r.events)} events in ${n(r.streams)} streams; head ${r.headHash}`);
   }

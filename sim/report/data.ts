@@ -1,5 +1,5 @@
 import { DAY_MS, HALF_HOUR_MS } from '../../core/time/index.ts';
-import { auditSummary } from '../../projections/audit/index.ts';
+import { auditSummary, unreadLines } from '../../projections/audit/index.ts';
 import { carbonByClass, carbonPeriods, type ClassCarbon } from '../../projections/carbon/index.ts';
 import { costByDay, costPeriods } from '../../projections/cost/index.ts';
 import { flexOrders, flexTotals, stressWindows, type FlexTotals } from '../../projections/flexibility/index.ts';
@@ -63,6 +63,8 @@ export interface ReportData {
     readonly chainOk: boolean;
     readonly verified: ReportInput['verified'];
     readonly byType: Readonly<Record<string, number>>;
+    /** Events the projections could not read (a version this release does not know, a payload its schema refuses), one line per kind; empty when none: every figure here leaves them out. */
+    readonly unread: ReadonlyArray<string>;
   };
   readonly halfHours: ReadonlyArray<string>;
   readonly forecast: {
@@ -167,7 +169,7 @@ export function buildReportData(m: ReadModel, p: ReportInput): ReportData {
     jobs: p.jobs,
     wallMs: Math.round(p.wallMs),
     totals: p.totals,
-    ledger: { events: audit.events, streams: audit.streams, headHash: audit.headHash, chainOk: audit.chainOk, verified: p.verified, byType: audit.byType },
+    ledger: { events: audit.events, streams: audit.streams, headHash: audit.headHash, chainOk: audit.chainOk, verified: p.verified, byType: audit.byType, unread: unreadLines(audit.projections) },
     halfHours,
     forecast: {
       carbon: {

@@ -71,7 +71,7 @@ function ledgerBlock(d: ReportData): string {
 <dt>events</dt><dd>${n(d.ledger.events)} in ${n(d.ledger.streams)} streams</dd>
 <dt>verification</dt><dd>${status}</dd>
 <dt>head hash</dt><dd class="hash" id="head-hash">${esc(d.ledger.headHash)}</dd>
-</dl>`;
+${d.ledger.unread.length > 0 ? `<dt>projections</dt><dd id="unread"><span class="bad">incomplete</span> ${d.ledger.unread.map(esc).join('; ')}</dd>\n` : ''}</dl>`;
 }
 
 export function renderReportHtml(d: ReportData, a: ReportAssets): string {

@@ -13,6 +13,7 @@ import { SimulatedClock } from '../../core/clock/simulated-clock.ts';
 import { AnchorWriter, anchorFileFor, FileAnchorLog } from '../../core/anchor/index.ts';
 import { SiteIdentity, SqliteKeyRegistryStore } from '../../core/identity/index.ts';
 import type { NewEvent } from '../../core/envelope/envelope.ts';
+import { describeReport } from '../../cli/commands/audit.ts';
 
 const root = join(import.meta.dirname, '../..');
 const T0 = Date.parse('2023-07-03T00:00:00Z');
@@ -142,5 +143,11 @@ describe('caco audit: what keys.json cannot vouch for', { timeout: 240_000 }, ()
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('a report with more breaks than it lists counts them all and says --json lists only the first', () => {
+    const broken = Array.from({ length: 1000 }, (_, i) => ({ stream: 'job-1', revision: i, position: i + 1, eventId: `e${i}`, reason: 'hash mismatch' }));
+    const lines = describeReport({ ok: false, events: 200_000, streams: 1, firstBroken: broken[0]!, broken, brokenMore: 199_000, headHash: '', position: 200_000, root: '' });
+    assert.ok(lines.includes('199,980 more break(s); --json lists the first 1,000'), lines.slice(18, 23).join('\n'));
   });
 });

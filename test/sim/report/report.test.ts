@@ -26,6 +26,8 @@ async function reported() {
   const s = embeddedStack('report');
   const out = mkdtempSync(join(tmpdir(), 'caco-report-'));
   await writeFixtureLedger(s.store, 60);
+  // A genuine event from a newer release: the projections skip it, and the page says so.
+  await s.store.append('plan-newer', [{ id: '0190f0e0-0000-7000-8000-0000000000aa', type: 'compute.plan.published', version: 9, time: new Date(FIXTURE_START_MS).toISOString(), source: 'compute', correlationId: 'c-newer', causationId: null, data: { shape: 'newer' } }], 'any');
   const audit = await verifyLedger(s.store, s.keyring);
   const site = { ...siteConfig(), pue: FIXTURE_PUE };
   const baseline = { policy: 'run on arrival', startMs: FIXTURE_START_MS, siteKw: Array.from({ length: 60 }, (_, k) => 1000 + k) };
@@ -100,6 +102,7 @@ describe('report', () => {
     try {
       const { html } = r;
       assert.match(html, /<table id="summary">/);
+      assert.match(html, /<dd id="unread"><span class="bad">incomplete<\/span> 1 event skipped by the projections: compute\.plan\.published@9 ×1 \(first: event 0190f0e0-0000-7000-8000-0000000000aa, /);
       assert.ok(html.includes(r.audit.headHash));
       for (const policy of ['run on arrival (baseline)', 'CACO (agents, forecasts, market)', 'perfect-foresight optimum']) assert.ok(html.includes(`<td>${policy}</td>`), policy);
       // A row that ends with less in the battery is shown with that charge valued, as the printed table does.
