@@ -98,7 +98,7 @@ export function auditCommand(): Command {
       const view = new VerifiedEventStore(stack.store, { keys: stack.keyring, quarantine, log: createLogger({ level: config.logLevel }), upcasters: cacoUpcasters() });
       const summary = await replayLedger(view);
       const refused = await quarantine.quarantined();
-      if (o.json) console.log(JSON.stringify({ ...summary, refused }, null, 2));
+      if (o.json) console.log(JSON.stringify({ ...summary, refused, refusedUnlisted: quarantine.unlisted }, null, 2));
       else {
         const r = summary;
         const n = (x: number, d = 0) => x.toLocaleString('en-GB', { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -115,9 +115,10 @@ export function auditCommand(): Command {
       }
       if (refused.length > 0) {
         // On stderr as well as in the JSON: the totals above are not the ledger's.
+        const total = refused.length + quarantine.unlisted;
         const first = refused.slice(0, 5).map((x) => `position ${x.position}${x.eventId ? ` (event ${x.eventId}${x.stream ? `, stream ${x.stream}` : ''})` : ''}: ${x.reason}`);
-        const more = refused.length > first.length ? `; ${refused.length - first.length} more: caco audit verify names them all` : '';
-        const line = inert(`${refused.length} event${refused.length === 1 ? '' : 's'} refused by verification; the totals exclude them: ${first.join('; ')}${more}`);
+        const more = total > first.length ? `; ${(total - first.length).toLocaleString('en-GB')} more: caco audit verify names them` : '';
+        const line = inert(`${total.toLocaleString('en-GB')} event${total === 1 ? '' : 's'} refused by verification; the totals exclude them: ${first.join('; ')}${more}`);
         if (o.json) process.stderr.write(`caco: ${line}\n`);
         else console.log(line);
         process.exitCode = 1;

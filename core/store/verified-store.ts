@@ -70,6 +70,8 @@ export function verifiedView(store: EventStore, keys: KeyResolver, log: Logger, 
 
 /** Positions remembered as reported; past this the memory is dropped (and a position may be logged again). */
 const MAX_REMEMBERED = 100_000;
+/** Refusals logged one line each before the log counts them instead. */
+const LOGGED_REFUSALS = 100;
 
 /**
  * Verify on read: the store every reader in a process uses (agents, relay, projections).
@@ -307,7 +309,11 @@ export class VerifiedEventStore implements EventStore {
     if (this.reported.size >= MAX_REMEMBERED) this.reported.clear();
     this.reported.add(r.position);
     this.refused++;
-    this.o.log.warn({ position: r.position, stream: r.stream, revision: r.revision, eventId: r.eventId, type: r.type, source: r.source, reason: r.reason }, 'ledger event quarantined: it failed verification and is skipped');
+    // Anyone who can append to the store can make refusals by the hundred thousand (no key
+    // needed): a line each for the first ones, then one a thousand with the count, so the log
+    // says what happened without being the flood's copy (the quarantine keeps the records).
+    if (this.refused <= LOGGED_REFUSALS) this.o.log.warn({ position: r.position, stream: r.stream, revision: r.revision, eventId: r.eventId, type: r.type, source: r.source, reason: r.reason }, 'ledger event quarantined: it failed verification and is skipped');
+    else if (this.refused % 1000 === 0) this.o.log.warn({ refused: this.refused, position: r.position, reason: r.reason }, `${this.refused} ledger events quarantined so far; after the first ${LOGGED_REFUSALS}, one line a thousand (the quarantine lists them)`);
     try {
       await this.o.quarantine.quarantine({ ...r, detectedAt: new Date().toISOString() });
     } catch (err) {
