@@ -44,6 +44,10 @@ export class LiveModel {
       },
     });
     await m.sub.caughtUp();
+    // Folding the catch-up scheduled a check a gap away (verifyEveryMs, ten minutes on a quiet
+    // site's setting): the first one is due now.
+    if (m.timer) clearTimeout(m.timer);
+    m.timer = null;
     m.scheduleVerify(0);
     return m;
   }

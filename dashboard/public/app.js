@@ -148,7 +148,10 @@
     document.querySelector('#settlement tbody').innerHTML = days.map(function (d) {
       return '<tr data-day="' + esc(d.settlementDate) + '"><td>' + esc(d.settlementDate) + '</td><td>' + esc(fmt(d.importMwh, 1)) + '</td><td class="cost">' + esc(fmt(d.energyCostGbp, 2)) + '</td><td>' + esc(fmt(d.flexDeliveredMwh, 3)) + '</td><td class="flex">' + esc(fmt(d.flexNetGbp, 2)) + '</td></tr>';
     }).join('');
-    document.querySelector('#settlement tfoot').innerHTML = days.length ? '<tr><td>total</td><td>' + esc(fmt(v.cost.importMwh, 1)) + '</td><td>' + esc(fmt(v.cost.costGbp, 2)) + '</td><td>' + esc(fmt(days.reduce(function (a, d) { return a + d.flexDeliveredMwh; }, 0), 3)) + '</td><td>' + esc(fmt(days.reduce(function (a, d) { return a + d.flexNetGbp; }, 0), 2)) + '</td></tr>' : '';
+    // The list shows the latest days; the total is over every day (v.settlementTotals), not the rows shown.
+    var st = v.settlementTotals;
+    var label = st.days > st.listed ? 'total, all ' + st.days + ' days (' + st.listed + ' listed)' : 'total';
+    document.querySelector('#settlement tfoot').innerHTML = days.length ? '<tr><td>' + esc(label) + '</td><td>' + esc(fmt(v.cost.importMwh, 1)) + '</td><td>' + esc(fmt(v.cost.costGbp, 2)) + '</td><td>' + esc(fmt(st.flexDeliveredMwh, 3)) + '</td><td>' + esc(fmt(st.flexNetGbp, 2)) + '</td></tr>' : '';
   }
 
   function connect() {
