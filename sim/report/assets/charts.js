@@ -27,6 +27,12 @@
     flex: '#2a9d8f',
   };
   var TEXT = { fontFamily: 'DejaVu Sans, Helvetica, Arial, sans-serif' };
+  // Tooltips with a formatter are HTML: what comes from the ledger goes in escaped.
+  function esc(s) {
+    return String(s).replace(/[&<>"']/g, function (c) {
+      return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c];
+    });
+  }
 
   function zip(times, values, scale) {
     var out = new Array(times.length);
@@ -168,7 +174,7 @@
     opt.yAxis = valueAxis('tCO2');
     opt.dataZoom = [];
     opt.legend.show = false;
-    opt.tooltip = { trigger: 'item', formatter: function (p) { var r = shown[p.dataIndex]; return r.class + '<br/>' + fmt(r.carbonKg / 1000, 2) + ' tCO2<br/>' + fmt(r.siteKwh / 1000, 1) + ' MWh site<br/>' + fmt(r.avgGPerKwh, 1) + ' gCO2/kWh'; } };
+    opt.tooltip = { trigger: 'item', formatter: function (p) { var r = shown[p.dataIndex]; return esc(r.class) + '<br/>' + fmt(r.carbonKg / 1000, 2) + ' tCO2<br/>' + fmt(r.siteKwh / 1000, 1) + ' MWh site<br/>' + fmt(r.avgGPerKwh, 1) + ' gCO2/kWh'; } };
     opt.series = [{ name: 'carbon', type: 'bar', barMaxWidth: 80, data: shown.map(function (r) { return { value: r.carbonKg / 1000, itemStyle: { color: COLORS[r.class] } }; }), label: { show: true, position: 'top', formatter: function (p) { var r = shown[p.dataIndex]; return fmt(r.carbonKg / 1000, 2) + ' t · ' + fmt(r.avgGPerKwh, 0) + ' g/kWh'; } } }];
     return opt;
   }
