@@ -1,13 +1,22 @@
 import type { AnchorCheckpoint } from './checkpoint.ts';
 import { LedgerTracker, positionGap, type PositionGap, type PositionLayout, type Positioned } from './ledger-tracker.ts';
 
-/** The anchor a ledger is held to: where it was read and its checkpoints, as read (unchecked). */
+/** The anchor a ledger is held to: where it was read and its checked checkpoints. */
 export interface AnchorInput {
   readonly where: string;
-  /** Checkpoints whose chain and signatures passed `checkAnchorChain`. */
-  readonly checkpoints: ReadonlyArray<AnchorCheckpoint>;
-  /** Why the rest of the anchor could not be used (a bad line, a broken link, a bad signature). */
-  readonly problem?: string;
+  /**
+   * Checkpoints whose chain and signatures hold (checkAnchorChain), in order. Taken once, one
+   * at a time as the ledger's read passes their positions: an array, or checked as the anchor
+   * is read (readAnchor's CheckedAnchor), so the audit never holds them all.
+   */
+  readonly checkpoints: Iterable<AnchorCheckpoint>;
+  /** Why the rest of the anchor could not be used (a bad line, a broken link, a bad signature); read once `checkpoints` is used up. */
+  readonly problem?: string | undefined;
+  /**
+   * The root `finish(expectHead)` will be given, known up front so the checkpoint that has it
+   * is noted as it goes past. Needed unless `checkpoints` is an array (searched at the end).
+   */
+  readonly expectHead?: string;
 }
 
 export interface AnchorVerdict {
@@ -43,7 +52,15 @@ export interface LedgerFold {
  */
 export class AnchorAuditor {
   readonly tracker = new LedgerTracker();
-  private next = 0;
+  /** The checkpoints not yet compared, and the next one taken from them. */
+  private readonly source: Iterator<AnchorCheckpoint> | undefined;
+  private ahead: AnchorCheckpoint | undefined;
+  private taken = 0;
+  private last: AnchorCheckpoint | undefined;
+  private lastMatched: AnchorCheckpoint | undefined;
+  private readonly expectRoot: string | undefined;
+  /** The first checkpoint whose root is `expectRoot`, and whether the ledger matched it. */
+  private expectSeen: { readonly cp: AnchorCheckpoint; readonly matched: boolean } | undefined;
   private matched = 0;
   private mismatch: string | undefined;
   /** The first mismatching checkpoint, when the ledger had as many events there as it anchors. */
@@ -52,13 +69,34 @@ export class AnchorAuditor {
   constructor(
     private readonly layout: PositionLayout | undefined,
     private readonly anchor: AnchorInput | undefined,
-  ) {}
+  ) {
+    this.source = anchor?.checkpoints[Symbol.iterator]();
+    if (anchor?.expectHead !== undefined) this.expectRoot = normalRoot(anchor.expectHead);
+  }
+
+  /** Compare every checkpoint before `position` (all of them when undefined), taking them one at a time. */
+  private compareBefore(position: number | undefined): void {
+    for (;;) {
+      if (!this.ahead) {
+        const r = this.source?.next();
+        if (!r || r.done) return;
+        this.ahead = r.value;
+      }
+      const cp = this.ahead;
+      if (position !== undefined && cp.position >= position) return;
+      this.ahead = undefined;
+      this.taken++;
+      this.last = cp;
+      const before = this.matched;
+      this.compare(cp, position === undefined);
+      if (this.expectSeen === undefined && cp.root === this.expectRoot) this.expectSeen = { cp, matched: this.matched > before };
+    }
+  }
 
   /** Call for every event in position order; returns a gap before it, if there is one. */
   observe(e: Positioned): PositionGap | null {
     const gap = this.layout ? positionGap(this.layout, this.tracker.position, e.position) : null;
-    const cps = this.anchor?.checkpoints;
-    if (cps) while (this.next < cps.length && cps[this.next]!.position < e.position) this.compare(cps[this.next++]!, false);
+    this.compareBefore(e.position);
     this.tracker.observe(e);
     return gap;
   }
@@ -66,8 +104,7 @@ export class AnchorAuditor {
   /** Call for a stored message that is not an event, in position order with the events (see LedgerTracker.passOver). */
   passOver(position: number): PositionGap | null {
     const gap = this.layout ? positionGap(this.layout, this.tracker.position, position) : null;
-    const cps = this.anchor?.checkpoints;
-    if (cps) while (this.next < cps.length && cps[this.next]!.position < position) this.compare(cps[this.next++]!, false);
+    this.compareBefore(position);
     this.tracker.passOver(position);
     return gap;
   }
@@ -84,17 +121,17 @@ export class AnchorAuditor {
   }
 
   finish(expectHead?: string): LedgerFold {
-    const cps = this.anchor?.checkpoints ?? [];
-    while (this.next < cps.length) this.compare(cps[this.next++]!, true);
+    this.compareBefore(undefined);
     const snap = this.tracker.snapshot();
     let anchor: AnchorVerdict | undefined;
     if (this.anchor) {
-      const last = cps.at(-1);
+      const last = this.last;
+      // Read after the checkpoints are used up: a checked-as-read anchor knows its problem then.
       const problem = (last && this.renumberedDeletion(last, snap)) ?? this.mismatch ?? this.anchor.problem;
-      const lastMatched = this.matched > 0 ? cps[this.matched - 1]! : undefined;
+      const lastMatched = this.lastMatched;
       anchor = {
         where: this.anchor.where,
-        checkpoints: cps.length,
+        checkpoints: this.taken,
         matched: this.matched,
         // An anchor with no checkpoint yet (a site that has not reached its first) holds the
         // ledger to nothing, like no anchor at all; the report says so.
@@ -109,7 +146,7 @@ export class AnchorAuditor {
       root: snap.root,
       logHash: snap.logHash,
       ...(anchor ? { anchor } : {}),
-      ...(expectHead !== undefined ? { expectHead: this.expectHead(expectHead.trim().toLowerCase(), snap) } : {}),
+      ...(expectHead !== undefined ? { expectHead: this.expectHead(normalRoot(expectHead), snap) } : {}),
     };
   }
 
@@ -118,9 +155,10 @@ export class AnchorAuditor {
     const t = this.tracker;
     if (t.position === cp.position && t.events === cp.events && t.logHash === cp.logHash) {
       this.matched++;
+      this.lastMatched = cp;
       return;
     }
-    const before = this.matched > 0 ? this.anchor!.checkpoints[this.matched - 1]! : undefined;
+    const before = this.lastMatched;
     const since = before ? `position ${before.position}` : 'the start';
     let what: string;
     if (atEnd && t.position < cp.position && t.events < cp.events) {
@@ -164,15 +202,29 @@ export class AnchorAuditor {
     return `${this.checkpointWords(first.cp)} does not match the ledger: ${who} (the ledger ends at position ${end.position} with ${end.events} events in ${end.streams} streams; checkpoint #${last.seq} holds ${last.events} events in ${last.streams} streams up to position ${last.position})`;
   }
 
+  /** The first checkpoint with this root, and whether the ledger matched it (checkpoints match from the first, so: is it among them). */
+  private anchoredWithRoot(root: string): { readonly cp: AnchorCheckpoint; readonly matched: boolean } | undefined {
+    if (!this.anchor) return undefined;
+    if (root === this.expectRoot) return this.expectSeen;
+    const cps = this.anchor.checkpoints;
+    if (!Array.isArray(cps)) throw new Error('AnchorAuditor: the root given to finish() was not given up front (AnchorInput.expectHead), and the checkpoints read are not kept');
+    const list = cps as ReadonlyArray<AnchorCheckpoint>;
+    const i = list.findIndex((c) => c.root === root);
+    return i >= 0 ? { cp: list[i]!, matched: i < this.matched } : undefined;
+  }
+
   private expectHead(expected: string, snap: { position: number; events: number; root: string }): ExpectHeadVerdict {
     if (expected === snap.root) return { expected, ok: true, detail: `the ledger's head root at position ${snap.position} (${snap.events} events) is the expected one` };
-    const cps = this.anchor?.checkpoints ?? [];
-    const i = cps.findIndex((c) => c.root === expected);
-    if (i >= 0 && i < this.matched) {
-      const c = cps[i]!;
+    const found = this.anchoredWithRoot(expected);
+    if (found?.matched) {
+      const c = found.cp;
       return { expected, ok: true, detail: `the expected head is anchor checkpoint #${c.seq} (position ${c.position}, ${c.events} events) and the ledger matches it; ${snap.events - c.events} events were appended since` };
     }
-    if (i >= 0) return { expected, ok: false, detail: `the expected head is anchor checkpoint #${cps[i]!.seq} (position ${cps[i]!.position}), which the ledger no longer matches` };
+    if (found) return { expected, ok: false, detail: `the expected head is anchor checkpoint #${found.cp.seq} (position ${found.cp.position}), which the ledger no longer matches` };
     return { expected, ok: false, detail: `the ledger's head root at position ${snap.position} (${snap.events} events) is ${snap.root}, not the expected ${expected}` };
   }
+}
+
+function normalRoot(root: string): string {
+  return root.trim().toLowerCase();
 }

@@ -1,5 +1,8 @@
 import type { AnchorCheckpoint } from './checkpoint.ts';
 
+/** One record of the anchor as stored (parsed, unchecked), or why reading stops there. */
+export type AnchorItem = { readonly record: unknown } | { readonly problem: string };
+
 /** The anchor as stored: every record in the order written, parsed but not yet checked. */
 export interface AnchorRead {
   readonly records: ReadonlyArray<unknown>;
@@ -15,7 +18,16 @@ export interface AnchorLog {
   /** Where it is, for people: a file path or `nats:<stream>`. */
   readonly where: string;
   exists(): Promise<boolean>;
+  /** Every record at once: for a short anchor (tests, tools); a reader that folds it uses `scan`. */
   read(): Promise<AnchorRead>;
+  /**
+   * The records in the order written, one at a time once this resolves, ending at the first
+   * that cannot be parsed (`{ problem }`): synchronous, so a fold of the ledger can take the
+   * next checkpoint as its read passes a position. Iterate it once.
+   */
+  scan(): Promise<Iterable<AnchorItem>>;
+  /** The last record written (a writer picking up after another), without reading the rest where it can. */
+  lastRecord(): Promise<unknown>;
   /** Append one checkpoint after the last one read or written. */
   append(cp: AnchorCheckpoint): Promise<void>;
   close(): Promise<void>;

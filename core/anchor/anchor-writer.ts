@@ -5,7 +5,8 @@ import type { EventStore } from '../store/event-store.ts';
 import type { Logger } from '../log/logger.ts';
 import { AnchorAuditor } from './anchor-audit.ts';
 import type { AnchorLog } from './anchor-log.ts';
-import { ANCHOR_SIGNER, checkAnchorChain, sealCheckpoint, type AnchorCheckpoint } from './checkpoint.ts';
+import { ANCHOR_SIGNER, sealCheckpoint, type AnchorCheckpoint, type SignatureCheck } from './checkpoint.ts';
+import { CheckedAnchor } from './read-anchor.ts';
 import type { LedgerTracker } from './ledger-tracker.ts';
 
 export interface AnchorWriterOptions {
@@ -56,18 +57,30 @@ export class AnchorWriter {
    * fixed: the new checkpoints follow the old ones, so `caco audit verify` still shows where.
    */
   static async open(o: AnchorWriterOptions): Promise<AnchorWriter> {
-    const read = await o.log.read();
-    const chain = checkAnchorChain(read.records, o.keyring);
-    const problem = read.problem ?? chain.problem;
-    const auditor = new AnchorAuditor(undefined, { where: o.log.where, checkpoints: chain.valid, ...(problem ? { problem } : {}) });
+    // Every checkpoint's hash and link is checked, and only the last valid one's signature,
+    // which vouches for every checkpoint before it (SignatureCheck in checkpoint.ts): a year
+    // of minute checkpoints is ~30 s of ed25519 at each start otherwise. Should that signature
+    // fail, one of them is forged: checked again with every signature, to name the first.
+    return (await AnchorWriter.start(o, 'last')) ?? (await AnchorWriter.start(o, 'every'))!;
+  }
+
+  /** The start-up check with `signatures`; undefined when `last` finds the last signature bad. */
+  private static async start(o: AnchorWriterOptions, signatures: SignatureCheck): Promise<AnchorWriter | undefined> {
+    // Read as the ledger's fold passes each checkpoint's position, never held whole; on to the
+    // end past a broken chain, for the last record written.
+    const anchor = new CheckedAnchor(o.log.where, await o.log.scan(), o.keyring, { signatures, readToEnd: true });
+    const auditor = new AnchorAuditor(undefined, anchor);
     // A message that is not an event is passed over (verify-on-read quarantines it), not fatal.
     for await (const e of o.store.readAll({ onUnreadable: (u) => void auditor.passOver(u.position) })) auditor.observe(e);
     const fold = auditor.finish();
-    const startProblem = chain.valid.length > 0 && !fold.anchor?.ok ? fold.anchor?.problem : problem;
+    if (!anchor.checker.settle()) return undefined;
+    const valid = anchor.checker.count;
+    const problem = anchor.problem;
+    const startProblem = valid > 0 && !fold.anchor?.ok ? fold.anchor?.problem : problem;
     if (startProblem) o.logger?.error({ anchor: o.log.where, problem: startProblem }, 'the ledger does not match its anchor; run caco audit verify');
     // Continue after the last record written, valid or not: the chain must never fork.
-    const lastRecord = read.records.at(-1) as AnchorCheckpoint | undefined;
-    const last = chain.valid.length === read.records.length ? chain.valid.at(-1) : lastRecord && typeof lastRecord === 'object' ? lastRecord : undefined;
+    const lastRecord = anchor.lastRecord as AnchorCheckpoint | undefined;
+    const last = valid === anchor.recordsRead ? anchor.checker.last : lastRecord && typeof lastRecord === 'object' ? lastRecord : undefined;
     return new AnchorWriter(o, auditor.tracker, last, startProblem);
   }
 
@@ -81,8 +94,8 @@ export class AnchorWriter {
   private async write(): Promise<AnchorCheckpoint | undefined> {
     for await (const e of this.o.store.readAll({ from: this.tracker.position, onUnreadable: (u) => this.tracker.passOver(u.position) })) this.tracker.observe(e);
     if (this.stale) {
-      const records = (await this.o.log.read()).records;
-      const end = records.at(-1);
+      // Only the end matters: the file's last line, read from its tail.
+      const end = await this.o.log.lastRecord();
       this.last = end && typeof end === 'object' ? (end as AnchorCheckpoint) : undefined;
       this.stale = false;
     }

@@ -94,17 +94,59 @@ export interface ChainCheck {
 }
 
 /**
- * Check the anchor itself: each checkpoint well formed, numbered in order, linked to the one
- * before, its root and hash recomputing, signed by the anchor key, and never going backwards.
+ * Which signatures a chain check verifies. `every`: each checkpoint's, so the first one whose
+ * signature fails is named (caco audit verify). `last`: only the last valid checkpoint's, at
+ * `settle()` (and that of a checkpoint about to be refused for going backwards, so the message
+ * is the one `every` gives). That is enough to trust every checkpoint before it: each
+ * checkpoint's `hash` is recomputed here from its fields, `prev` is one of those fields, and the
+ * signature is over the `hash` bytes (sealCheckpoint), so one valid signature vouches for the
+ * checkpoint it is on and, link by link, for every one before it. The signer cannot change
+ * along the chain: every checkpoint must name ANCHOR_SIGNER, checked against one key. What
+ * `last` does not see is a `sig` field replaced on a checkpoint whose content a later signature
+ * already vouches for (the signature is not inside the hash); `every` names it.
  */
-export function checkAnchorChain(items: ReadonlyArray<unknown>, keys: PublicKeyDirectory): ChainCheck {
-  const valid: AnchorCheckpoint[] = [];
-  const key = keys.publicKey(ANCHOR_SIGNER);
-  let prev: AnchorCheckpoint | undefined;
-  for (let i = 0; i < items.length; i++) {
-    const c = items[i];
-    const n = i + 1;
-    const bad = (why: string): ChainCheck => ({ valid, problem: `anchor checkpoint #${n}: ${why}` });
+export type SignatureCheck = 'every' | 'last';
+
+/**
+ * The anchor chain checked one record at a time, in the order written, holding only the
+ * previous checkpoint: the same checks, verdicts and messages as `checkAnchorChain`, which is
+ * this fed from an array. `push` returns the checkpoint when it holds; once one does not,
+ * `problem` says why and every later push returns undefined.
+ */
+export class AnchorChainChecker {
+  private readonly key: ReturnType<PublicKeyDirectory['publicKey']>;
+  private prev: AnchorCheckpoint | undefined;
+  /** The last valid checkpoint's signature was verified (always so with `every`). */
+  private prevSigned = true;
+  private n = 0;
+  private why: string | undefined;
+
+  constructor(keys: PublicKeyDirectory, private readonly signatures: SignatureCheck = 'every') {
+    this.key = keys.publicKey(ANCHOR_SIGNER);
+  }
+
+  /** Valid checkpoints so far. */
+  get count(): number {
+    return this.why === undefined ? this.n : this.n - 1;
+  }
+
+  /** The last valid checkpoint. */
+  get last(): AnchorCheckpoint | undefined {
+    return this.prev;
+  }
+
+  get problem(): string | undefined {
+    return this.why;
+  }
+
+  push(c: unknown): AnchorCheckpoint | undefined {
+    if (this.why !== undefined) return undefined;
+    const n = ++this.n;
+    const prev = this.prev;
+    const bad = (why: string): undefined => {
+      this.why = `anchor checkpoint #${n}: ${why}`;
+      return undefined;
+    };
     const shape = shapeProblem(c);
     if (shape) return bad(shape);
     const cp = c as AnchorCheckpoint;
@@ -115,19 +157,51 @@ export function checkAnchorChain(items: ReadonlyArray<unknown>, keys: PublicKeyD
     const { hash: _h, sig: _s, ...body } = cp;
     if (checkpointHash(body) !== cp.hash) return bad('its hash does not recompute from its fields (it was edited)');
     if (cp.signer !== ANCHOR_SIGNER) return bad(`signed by "${cp.signer}", not by the anchor key "${ANCHOR_SIGNER}"`);
-    if (!key) return bad(`no public key for "${ANCHOR_SIGNER}" in the key directory, so its signature cannot be checked`);
-    let ok = false;
-    try {
-      ok = verify(null, Buffer.from(cp.hash, 'hex'), key, Buffer.from(cp.sig, 'base64'));
-    } catch {
-      ok = false;
+    if (!this.key) return bad(`no public key for "${ANCHOR_SIGNER}" in the key directory, so its signature cannot be checked`);
+    const backwards = prev !== undefined && (cp.position < prev.position || cp.events < prev.events);
+    if (this.signatures === 'every' || backwards) {
+      if (!this.signed(cp)) return bad(`bad signature: not signed by the site's "${ANCHOR_SIGNER}" key`);
     }
-    if (!ok) return bad(`bad signature: not signed by the site's "${ANCHOR_SIGNER}" key`);
-    if (prev && (cp.position < prev.position || cp.events < prev.events)) {
+    if (backwards) {
       return bad(`goes backwards: position ${cp.position} (${cp.events} events) after position ${prev.position} (${prev.events} events)`);
     }
+    this.prev = cp;
+    this.prevSigned = this.signatures === 'every';
+    return cp;
+  }
+
+  /**
+   * With `last`: verify the last valid checkpoint's signature, which vouches for all before it.
+   * False when it fails: some signature in the chain does not hold, and the chain must be
+   * checked again with `every` to say which. Always true with `every` (each was checked).
+   */
+  settle(): boolean {
+    if (this.prevSigned || !this.prev) return true;
+    this.prevSigned = this.signed(this.prev);
+    return this.prevSigned;
+  }
+
+  private signed(cp: AnchorCheckpoint): boolean {
+    try {
+      return verify(null, Buffer.from(cp.hash, 'hex'), this.key!, Buffer.from(cp.sig, 'base64'));
+    } catch {
+      return false;
+    }
+  }
+}
+
+/**
+ * Check the anchor itself: each checkpoint well formed, numbered in order, linked to the one
+ * before, its root and hash recomputing, signed by the anchor key, and never going backwards.
+ * (AnchorChainChecker over an array; a long anchor is better fed to the checker as it is read.)
+ */
+export function checkAnchorChain(items: ReadonlyArray<unknown>, keys: PublicKeyDirectory): ChainCheck {
+  const checker = new AnchorChainChecker(keys);
+  const valid: AnchorCheckpoint[] = [];
+  for (const item of items) {
+    const cp = checker.push(item);
+    if (!cp) return { valid, problem: checker.problem! };
     valid.push(cp);
-    prev = cp;
   }
   return { valid };
 }

@@ -1,7 +1,7 @@
 import { closeSync, constants, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors/errors.ts';
-import type { AnchorLog, AnchorRead } from './anchor-log.ts';
+import type { AnchorItem, AnchorLog, AnchorRead } from './anchor-log.ts';
 import type { AnchorCheckpoint } from './checkpoint.ts';
 
 /**
@@ -44,6 +44,28 @@ export class FileAnchorLog implements AnchorLog {
     yield* this.items();
   }
 
+  /** As `records`, synchronously (the file is opened when the first record is taken). */
+  async scan(): Promise<Iterable<AnchorItem>> {
+    return { [Symbol.iterator]: () => this.items() };
+  }
+
+  /**
+   * The last complete line that parses, read from the end of the file in chunks: a writer that
+   * lost its place (an append failed) continues after the last checkpoint written, and needs
+   * nothing else. A line cut short at the end (never reported written) is not one; the next
+   * append cuts it off.
+   */
+  async lastRecord(): Promise<unknown> {
+    if (!existsSync(this.path)) return undefined;
+    const fd = openSync(this.path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      if (!fstatSync(fd).isFile()) return undefined;
+      return lastLine(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   private *items(): Generator<AnchorItem, void, undefined> {
     if (!existsSync(this.path)) return;
     // Non-blocking, so a FIFO in its place is refused rather than waited on.
@@ -76,10 +98,56 @@ export class FileAnchorLog implements AnchorLog {
   async close(): Promise<void> {}
 }
 
-/** One record of the anchor as stored (parsed, unchecked), or why reading stops there. */
-export type AnchorItem = { readonly record: unknown } | { readonly problem: string };
+export type { AnchorItem } from './anchor-log.ts';
 
 const READ_CHUNK = 1024 * 1024;
+
+/** Backwards from the end: the last newline-terminated line that parses as a JSON object. */
+function lastLine(fd: number): unknown {
+  let end = fstatSync(fd).size;
+  // A tail without a newline is a checkpoint cut short: skipped, as `read` refuses it.
+  let tail: Buffer = Buffer.alloc(0);
+  let cutShort = true;
+  const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK, MAX_CUT_LINE * 2));
+  while (end > 0 || tail.length > 0) {
+    const nl = tail.lastIndexOf(0x0a);
+    if (nl >= 0) {
+      const line = tail.subarray(nl + 1);
+      tail = tail.subarray(0, nl);
+      if (cutShort) {
+        cutShort = false;
+        continue;
+      }
+      try {
+        const r = JSON.parse(line.toString('utf8')) as unknown;
+        if (typeof r === 'object' && r !== null && !Array.isArray(r)) return r;
+      } catch {
+        // not a checkpoint: the one before it, then
+      }
+      continue;
+    }
+    if (end === 0) {
+      // The first line of the file.
+      if (cutShort) return undefined;
+      try {
+        const r = JSON.parse(tail.toString('utf8')) as unknown;
+        return typeof r === 'object' && r !== null && !Array.isArray(r) ? r : undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    if (tail.length > MAX_CUT_LINE) {
+      // A line longer than any checkpoint: drop it and look before it.
+      tail = Buffer.alloc(0);
+      cutShort = false;
+    }
+    const n = Math.min(chunk.length, end);
+    end -= n;
+    readSync(fd, chunk, 0, n, end);
+    tail = Buffer.concat([chunk.subarray(0, n), tail]);
+  }
+  return undefined;
+}
 
 function* readLines(fd: number, path: string): Generator<AnchorItem, void, undefined> {
   const chunk = Buffer.allocUnsafe(READ_CHUNK);

@@ -1,10 +1,10 @@
-export { ANCHOR_FORMAT, ANCHOR_SIGNER, checkAnchorChain, headRoot, nextLogHash, sealCheckpoint, type AnchorCheckpoint, type ChainCheck, type LedgerSnapshot } from './checkpoint.ts';
+export { AnchorChainChecker, ANCHOR_FORMAT, ANCHOR_SIGNER, checkAnchorChain, headRoot, nextLogHash, sealCheckpoint, type AnchorCheckpoint, type ChainCheck, type LedgerSnapshot, type SignatureCheck } from './checkpoint.ts';
 export { LedgerTracker, positionGap, type PositionGap, type PositionLayout } from './ledger-tracker.ts';
 export { AnchorAuditor, type AnchorInput, type AnchorVerdict, type ExpectHeadVerdict } from './anchor-audit.ts';
-export type { AnchorLog, AnchorRead } from './anchor-log.ts';
+export type { AnchorItem, AnchorLog, AnchorRead } from './anchor-log.ts';
 export { FileAnchorLog } from './file-anchor-log.ts';
 export { JetStreamAnchorLog } from './jetstream-anchor-log.ts';
 export { anchorStreamName, anchorSubject } from '../store/jetstream-commit.ts';
 export { AnchorWriter, type AnchorWriterOptions } from './anchor-writer.ts';
 export { anchorFileFor, openAnchorLog, type AnchorLocation } from './open-anchor-log.ts';
-export { readAnchor } from './read-anchor.ts';
+export { CheckedAnchor, readAnchor } from './read-anchor.ts';
