@@ -77,7 +77,8 @@ export interface FlexOrder {
     readonly penaltyGbp: number;
     readonly netGbp: number;
   } | null;
-  readonly cancelled: { readonly reason: string; readonly by: string } | null;
+  /** `at` is when; `afterConfirm` whether it had been sold (settlement then contracts it up to `at`). */
+  readonly cancelled: { readonly reason: string; readonly by: string; readonly at: string; readonly afterConfirm: boolean } | null;
   readonly rating: number | null;
 }
 
@@ -141,7 +142,9 @@ function placed(s: FlexibilityState, status: 'selected' | 'initialized' | 'confi
     baselineKw: d.baselineKw,
   };
   const order: FlexOrder = prev
-    ? advance({ ...prev, ...(RANK[status] >= RANK[prev.status] && prev.status !== 'cancelled' && prev.status !== 'fulfilled' ? terms : {}) }, status, e)
+    ? // Terms are set on the way to confirmation; once confirmed, a repeat of a step already
+      // taken (a re-sent confirmation) changes nothing: kW changes since then are updates'.
+      advance({ ...prev, ...(RANK[status] >= RANK[prev.status] && RANK[prev.status] < RANK.confirmed ? terms : {}) }, status, e)
     : { orderId: id, ...terms, status, capKw: null, history: [step(status, e)], settled: null, cancelled: null, rating: null };
   let offers = s.offers;
   const offer = offers.get(terms.offerId);
@@ -207,7 +210,7 @@ export const flexibilityProjection = projection({
       }
       case 'flex.order.cancelled': {
         const d = e.data;
-        return withOrder(s, d.orderId, (o) => ({ ...advance(o, 'cancelled', e), cancelled: o.status === 'fulfilled' ? o.cancelled : { reason: d.reason, by: d.by } }));
+        return withOrder(s, d.orderId, (o) => ({ ...advance(o, 'cancelled', e), cancelled: o.status === 'fulfilled' || o.status === 'cancelled' ? o.cancelled : { reason: d.reason, by: d.by, at: d.at, afterConfirm: RANK[o.status] >= RANK.confirmed } }));
       }
       case 'flex.order.rated':
         return withOrder(s, e.data.orderId, (o) => ({ ...o, rating: e.data.value, history: [...o.history, step('rated', e)] }));

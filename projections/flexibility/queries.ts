@@ -20,16 +20,18 @@ export function stressWindows(s: FlexibilityState): StressWindow[] {
  * Contracted energy of an order: its kW over its window, each change from its time (the same
  * history and arithmetic as settlement's contracted MWh); without a history, `kw` throughout.
  */
-export function orderMwh(o: Pick<FlexOrder, 'kw' | 'windowStart' | 'windowEnd'> & { readonly kwHistory?: FlexOrder['kwHistory'] }): number {
+export function orderMwh(o: Pick<FlexOrder, 'kw' | 'windowStart' | 'windowEnd'> & { readonly kwHistory?: FlexOrder['kwHistory']; readonly cancelled?: FlexOrder['cancelled'] }): number {
   const startMs = Date.parse(o.windowStart);
-  const endMs = Date.parse(o.windowEnd);
+  // A cancelled order is contracted up to its cancellation, as settlement has it.
+  const cancelledMs = o.cancelled ? Date.parse(o.cancelled.at) : NaN;
+  const endMs = Number.isFinite(cancelledMs) ? Math.min(Date.parse(o.windowEnd), cancelledMs) : Date.parse(o.windowEnd);
   const h = (endMs - startMs) / HOUR_MS;
   if (!(Number.isFinite(h) && h > 0)) return 0;
   return o.kwHistory ? kwhBetween(o.kwHistory, startMs, endMs) / 1000 : (o.kw * h) / 1000;
 }
 
-/** Sold: the buyer confirmed it (and did not cancel). */
-export const isSold = (o: FlexOrder): boolean => o.status === 'confirmed' || o.status === 'active' || o.status === 'fulfilled';
+/** Sold: the buyer confirmed it; one cancelled after that counts up to its cancellation (orderMwh). */
+export const isSold = (o: FlexOrder): boolean => o.status === 'confirmed' || o.status === 'active' || o.status === 'fulfilled' || (o.status === 'cancelled' && o.cancelled?.afterConfirm === true);
 
 export interface FlexTotals {
   readonly offers: number;

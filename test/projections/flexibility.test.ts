@@ -43,7 +43,7 @@ describe('flexibility projection', () => {
     s = evolveFlexibility(s, registered('flex.order.activated', { orderId: 'o2', at: '2023-07-03T16:00:00Z', capKw: 1 }));
     const o = flexOrders(s)[0]!;
     assert.equal(o.status, 'cancelled');
-    assert.deepEqual(o.cancelled, { reason: 'grid no longer stressed', by: 'buyer' });
+    assert.deepEqual(o.cancelled, { reason: 'grid no longer stressed', by: 'buyer', at: '2023-07-03T15:00:00Z', afterConfirm: true });
     assert.equal(flexTotals(s).soldMwh, 0);
   });
 

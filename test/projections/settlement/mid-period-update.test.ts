@@ -46,4 +46,20 @@ describe('a kW change inside a half-hour (time-weighted, the same in settlement 
     close(flexTotals(fold(flexibilityProjection, [terms, early] as never)).soldMwh, 0.05);
     close(flexTotals(fold(flexibilityProjection, [terms] as never)).soldMwh, 0.2);
   });
+
+  test('a re-sent confirmation after a cut keeps the cut; a cancellation mid-window sells what settlement contracts up to it', () => {
+    const again = fold(flexibilityProjection, [terms, update, terms] as never);
+    close(flexTotals(again).soldMwh, 0.075);
+    assert.equal(flexOrders(again)[0]!.kw, 50);
+    // Cancelled by the buyer at 17:40: 200 kW for 10 minutes, 50 kW for 30.
+    const cancel = registered('flex.order.cancelled', { orderId: 'u', at: iso(start + 40 * 60_000), reason: 'stress eased', by: 'buyer' });
+    const settled = orderStatement(fold(settlementProjection, [terms, update, cancel, ...reads]), 'u')!;
+    const f = fold(flexibilityProjection, [terms, update, cancel] as never);
+    close(settled.totals.contractedMwh, (200 * 10 + 50 * 30) / 60 / 1000);
+    close(flexTotals(f).soldMwh, settled.totals.contractedMwh);
+    // Cancelled before the window: nothing sold, nothing contracted.
+    const early = registered('flex.order.cancelled', { orderId: 'u', at: iso(start - 60_000), reason: 'stress eased', by: 'buyer' });
+    close(flexTotals(fold(flexibilityProjection, [terms, early] as never)).soldMwh, 0);
+    close(orderStatement(fold(settlementProjection, [terms, early, ...reads]), 'u')!.totals.contractedMwh, 0);
+  });
 });
