@@ -61,9 +61,35 @@ describe('caco dashboard (command line)', () => {
       const bad = run(['--ledger', ledger, '--port', 'eighty']);
       assert.equal(bad.status, 2);
       assert.match(bad.stderr, /--port: "eighty" must be a whole number/);
+      const badStreams = run(['--ledger', ledger, '--port', '0', '--max-streams', '0']);
+      assert.equal(badStreams.status, 2);
+      assert.match(badStreams.stderr, /--max-streams: "0" must be a whole number from 1 to 10000/);
     } finally {
       const exited = new Promise<number | null>((res) => first.child.on('exit', (c) => res(c)));
       first.child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+      await s.close();
+    }
+  });
+
+  test('--max-streams bounds the live connections it serves: past it a 503 with Retry-After', async () => {
+    const s = embeddedStack('cli-streams');
+    await writeFixtureLedger(s.store, 6);
+    const ledger = join(s.dir, 'ledger.db');
+    mkdirSync(join(s.dir, 'keys'));
+    writeFileSync(join(s.dir, 'keys', 'keys.json'), JSON.stringify({ keys: s.keyring.publicKeys() }));
+    const dash = await serve(['--ledger', ledger, '--port', '0', '--max-streams', '1']);
+    const ac = new AbortController();
+    try {
+      const one = await fetch(`${dash.url}/api/stream`, { signal: ac.signal });
+      assert.equal(one.status, 200);
+      const two = await fetch(`${dash.url}/api/stream`);
+      assert.equal(two.status, 503);
+      assert.ok(two.headers.get('retry-after'));
+    } finally {
+      ac.abort();
+      const exited = new Promise<number | null>((res) => dash.child.on('exit', (c) => res(c)));
+      dash.child.kill('SIGTERM');
       assert.equal(await exited, 0);
       await s.close();
     }
