@@ -83,7 +83,11 @@ test('a verified read hands on the v1 events at v2, their peak in the field of i
 
 test('every projection holds what the release that wrote the ledger computed', async () => {
   const { ms: _ms, ...summary } = await replayLedger(verifiedView(store, keyring, silentLogger()));
-  assert.deepEqual(JSON.parse(JSON.stringify(summary)), expected.replay);
+  // The projections read every event of the old ledger (none skipped as a version or shape they
+  // cannot read); the rest is what the old release computed, recorded before that count existed.
+  const { projections, ...audit } = summary.audit;
+  assert.deepEqual(projections, { complete: true, failed: 0, failedFirst: [], skipped: 0, skippedByType: {}, skippedFirst: [] });
+  assert.deepEqual(JSON.parse(JSON.stringify({ ...summary, audit })), expected.replay);
 });
 
 test("agents restore from the old ledger through the runtime: evolve sees only v2, and the grid operator's state holds the v1 peaks", async () => {

@@ -349,6 +349,11 @@ describe('NATS security: the shipped configuration on a real server', { skip, ti
 
   test('the CLI connects as the user it is given: caco audit verify as the auditor, caco submit as a third party', async () => {
     const common = ['--site', SITE, '--nats-url', server!.url, '--data-dir', join(dir, 'var')];
+    // The tests above append as "contract-agent": register it, as a site registers its agents;
+    // audit verify names any signer that is neither the site's own nor in the registry.
+    const identity = new SiteIdentity({ store: await KvKeyRegistryStore.open(site.nc, SITE), keyring, clock: new SimulatedClock(Date.parse('2023-07-03T00:00:00Z')) });
+    open.push(identity);
+    await identity.ensureLocal('contract-agent');
     const verify = await caco(['audit', 'verify', '--store', 'jetstream', ...common, '--creds', creds('aud')]);
     assert.equal(verify.code, 0, verify.stderr + verify.stdout);
     assert.match(verify.stdout, /^ledger OK: 4 events in 2 streams/m);
