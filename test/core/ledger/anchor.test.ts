@@ -1,45 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { createHash } from 'node:crypto';
 import { MemoryKeyring } from '../../../core/ledger/keyring.ts';
-import { AnchorAuditor, ANCHOR_SIGNER, checkAnchorChain, LedgerTracker, positionGap, sealCheckpoint, type AnchorCheckpoint } from '../../../core/anchor/index.ts';
-import { GENESIS_HASH } from '../../../core/envelope/envelope.ts';
-
-interface Ev {
-  stream: string;
-  revision: number;
-  position: number;
-  hash: string;
-}
-
-const h = (s: string) => createHash('sha256').update(s).digest('hex');
-
-/** A ledger in position order: `streams[i]` is the stream of the i-th event. */
-function ledgerOf(streams: ReadonlyArray<string>): Ev[] {
-  const revs = new Map<string, number>();
-  return streams.map((stream, i) => {
-    const revision = (revs.get(stream) ?? -1) + 1;
-    revs.set(stream, revision);
-    return { stream, revision, position: i + 1, hash: h(`${stream}#${revision}:${i}`) };
-  });
-}
-
-/** Checkpoints after the events at the given indexes (and at the end), signed by the anchor key. */
-function anchorOf(events: ReadonlyArray<Ev>, keyring: MemoryKeyring, every: number): AnchorCheckpoint[] {
-  const t = new LedgerTracker();
-  const out: AnchorCheckpoint[] = [];
-  const write = () => {
-    const s = t.snapshot();
-    out.push(sealCheckpoint({ site: 't', seq: out.length + 1, time: '2023-07-03T00:00:00.000Z', position: s.position, events: s.events, streams: s.streams, headsHash: s.headsHash, logHash: s.logHash, prev: out.at(-1)?.hash ?? GENESIS_HASH, signer: ANCHOR_SIGNER }, (b) => keyring.sign(ANCHOR_SIGNER, b)));
-  };
-  events.forEach((e, i) => {
-    t.observe(e);
-    if ((i + 1) % every === 0) write();
-  });
-  if (events.length % every !== 0) write();
-  return out;
-}
+import { AnchorAuditor, ANCHOR_SIGNER, checkAnchorChain, positionGap, sealCheckpoint, type AnchorCheckpoint } from '../../../core/anchor/index.ts';
+import { anchorOf, h, ledgerOf, type Ev } from '../../support/synthetic-anchor.ts';
 
 function audit(events: ReadonlyArray<Ev>, checkpoints: ReadonlyArray<AnchorCheckpoint>, layout: 'sqlite' | undefined = 'sqlite') {
   const a = new AnchorAuditor(layout, { where: 'test', checkpoints });
