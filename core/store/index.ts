@@ -5,7 +5,7 @@ export { validateAppend, expectationHolds, describeExpected } from './validate.t
 export { JetStreamEventStore, LedgerNotFoundError, type JetStreamStoreOptions } from './jetstream-store.ts';
 export { JetStreamPublisher, type JetStreamPublishOptions, type PublishAck } from './jetstream-publisher.ts';
 export { NatsCheckpointStore } from './nats-checkpoints.ts';
-export { CorruptCommitError, POSITIONS_PER_COMMIT, ledgerStreamName, ledgerSubjectPrefix, checkpointBucketName } from './jetstream-commit.ts';
+export { CorruptCommitError, UnverifiedHeadError, POSITIONS_PER_COMMIT, ledgerStreamName, ledgerSubjectPrefix, checkpointBucketName } from './jetstream-commit.ts';
 export { RecentIds, isNewDelivery, startCheckpointedConsumer, type CheckpointedConsumer, type CheckpointedConsumerOptions } from './checkpointed-consumer.ts';
 export { VerifiedEventStore, VerifiedCursor, verifiedView, storedEnvelope, type QuarantineCounters, type VerifiedStoreOptions } from './verified-store.ts';
 export { MemoryQuarantineStore, quarantineOf } from './memory-quarantine.ts';

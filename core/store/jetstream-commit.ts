@@ -86,8 +86,27 @@ export function encodeCommit(events: ReadonlyArray<Envelope>): Uint8Array {
 /** A message on a ledger subject that is not a commit written by this store. */
 export class CorruptCommitError extends CacoError {
   override readonly _tag = 'CorruptCommitError';
-  constructor(readonly streamName: string, readonly seq: number, reason: string) {
-    super(`${streamName} message ${seq} is not a CACO ledger commit: ${reason}`);
+  constructor(
+    readonly streamName: string,
+    readonly seq: number,
+    reason: string,
+    /** What is wrong at `seq`, as the message says it; by default a message that is no commit. */
+    what = 'is not a CACO ledger commit',
+  ) {
+    super(`${streamName} message ${seq} ${what}: ${reason}`);
+  }
+}
+
+/**
+ * A table store's writer refuses to append on a row that does not verify (writer-heads.ts): a
+ * CorruptCommitError to everything that handles one (a reader's subscription ends on it as on
+ * a corrupt message), worded for what it is, a refused append and the row it was refused on,
+ * not "a message that is not a commit".
+ */
+export class UnverifiedHeadError extends CorruptCommitError {
+  constructor(ledger: string, position: number, reason: string) {
+    super(ledger, position, reason, 'holds a row this writer will not append after');
+    this.message = `${ledger}: append refused at position ${position}: ${reason}`;
   }
 }
 

@@ -6,7 +6,7 @@ import { ConcurrencyError, InvalidArgumentError } from '../errors/errors.ts';
 import type { Keyring, SigningKeys } from '../ledger/keyring.ts';
 import { hashBatch, sealBatch, signHeads, signsFor } from '../ledger/seal.ts';
 import { checkWithCommit } from '../ledger/commit-proof.ts';
-import { CorruptCommitError } from './jetstream-commit.ts';
+import { UnverifiedHeadError } from './jetstream-commit.ts';
 import { MAX_BATCH, planSignatures } from '../ledger/batch-signature.ts';
 import { WorkerSigner } from '../ledger/worker-signer.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
@@ -383,7 +383,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     if (!this.unsettledIds.has(first.id)) {
       const problem = checkWithCommit(stored[0]!, stored.slice(1), this.opts.keyring);
       if (problem !== null) {
-        throw new CorruptCommitError(`the SQLite ledger ${this.opts.path}`, first.position, `the events stored under the ids of this append to ${stream} do not verify (${problem}): rows were put or edited there; not taken as this append`);
+        throw new UnverifiedHeadError(`the SQLite ledger ${this.opts.path}`, first.position, `the events stored under the ids of this append to ${stream} do not verify (${problem}): rows were put or edited there; not taken as this append`);
       }
     }
     return stored;

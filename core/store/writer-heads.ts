@@ -3,7 +3,7 @@ import { ChainVerifier, type VerifiedHead } from '../ledger/chain-verifier.ts';
 import type { KeyResolver } from '../ledger/key-resolver.ts';
 import { FifoMap } from '../collections/fifo-map.ts';
 import type { UnreadableRecord } from './event-store.ts';
-import { CorruptCommitError } from './jetstream-commit.ts';
+import { UnverifiedHeadError, type CorruptCommitError } from './jetstream-commit.ts';
 
 /** A stream's last row as a table store reads it under its write lock. */
 export interface StoredHead {
@@ -37,7 +37,7 @@ const DEFAULT_CAPACITY = 100_000;
  * signature of its commit by a registered key of its source — `ChainVerifier`, the check every
  * reader makes. Unlike JetStream (where a forged message sits beside the stream's events and
  * the writer can chain on the last verified one), a table holds one row per revision, so a head
- * that does not verify cannot be chained past: the append is refused (a `CorruptCommitError`
+ * that does not verify cannot be chained past: the append is refused (an `UnverifiedHeadError`, a `CorruptCommitError`
  * naming the stream and the row's position), never sealed on it.
  *
  * Each head this writer wrote or verified is remembered, so the common case (the stored head
@@ -121,6 +121,6 @@ export class WriterHeads {
   }
 
   private refusal(stream: string, position: number, reason: string): CorruptCommitError {
-    return new CorruptCommitError(this.ledger, position, `stream "${stream.slice(0, 128)}": ${reason}`);
+    return new UnverifiedHeadError(this.ledger, position, `stream "${stream.slice(0, 128)}": ${reason}`);
   }
 }
