@@ -6,6 +6,7 @@ import type { Logger } from '../log/logger.ts';
 import type { CheckpointStore, EventStore, StoreSubscription } from '../store/event-store.ts';
 import type { EffectDeclaration, EffectResult } from './agent.ts';
 import { CallbackQueue } from './fair-queue.ts';
+import { TaggedCheckpoint } from './tagged-checkpoint.ts';
 
 export const EFFECT_SENT = EffectSent.type;
 export const EFFECT_FAILED = EffectFailed.type;
@@ -37,6 +38,11 @@ export interface EffectsReactorOptions {
   readonly maxBackoffMs?: number;
   /** For tests: how to wait between attempts. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * The tag of a checkpoint position (TaggedCheckpoint): a site signature the checkpoint's
+   * writer cannot forge. Without it the checkpoint is taken as stored.
+   */
+  readonly checkpointTag?: (name: string, position: number) => number;
 }
 
 interface Scheduled {
@@ -65,8 +71,14 @@ export class EffectsReactor {
   private from = 0;
   private owed: Envelope[] = [];
 
+  private readonly checkpoint: { get(): Promise<number>; put(position: number): Promise<void> };
+
   constructor(private readonly o: EffectsReactorOptions) {
     this.queue = new CallbackQueue({ maxInFlight: o.maxInFlight ?? 32, maxQueuedPerBap: o.maxQueuedPerKey ?? 1000 });
+    const name = o.name ?? 'effects';
+    this.checkpoint = o.checkpointTag
+      ? new TaggedCheckpoint(o.checkpoints, name, o.checkpointTag, o.log)
+      : { get: () => o.checkpoints.get(name), put: (p) => o.checkpoints.put(name, p) };
   }
 
   get name(): string {
@@ -94,7 +106,7 @@ export class EffectsReactor {
    * then at the head, and `run()` sends those still owed; the runtime hands it what follows.
    */
   async prepare(): Promise<void> {
-    this.from = await this.o.checkpoints.get(this.name);
+    this.from = await this.checkpoint.get();
     const head = await this.o.store.headPosition();
     for await (const e of this.o.store.readAll({ from: this.from })) {
       if (e.position > head) break;
@@ -243,7 +255,7 @@ export class EffectsReactor {
     // Below the oldest effect still owed, so a restart reads it again.
     const owed = this.open.size ? Math.min(...this.open) - 1 : this.position;
     const at = Math.min(owed, this.position);
-    if (at > 0) await this.o.checkpoints.put(this.name, at);
+    if (at > 0) await this.checkpoint.put(at);
   }
 }
 

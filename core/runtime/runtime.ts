@@ -24,6 +24,7 @@ import { DEFAULT_COMMAND_LIFETIME_MS, type CommandBinding } from '../identity/co
 import { Mailbox } from './mailbox.ts';
 import { Relay } from './relay.ts';
 import { EffectsReactor } from './effects-reactor.ts';
+import { tagFromSignature } from './tagged-checkpoint.ts';
 import { subjects } from './subjects.ts';
 import { LiveSignal } from '../store/catch-up.ts';
 import { DEFAULT_COMMAND_LIMITS, summarizePayload, type InputLimits } from './input-limits.ts';
@@ -233,7 +234,10 @@ export class Runtime {
     const declared = new Map(this.slots.filter((s) => s.host.def.effects).map((s) => [s.host.name, s.host.def.effects!] as const));
     let effectsUp = (): void => undefined;
     if (declared.size > 0) {
-      this.effects = new EffectsReactor({ store: this.store, checkpoints: this.o.checkpoints, clock: this.o.clock, log: this.o.log.child({ component: 'effects' }), declarations: declared, mode: this.o.delivery === 'lockstep' ? 'lockstep' : 'live', ...this.o.effects });
+      // Its checkpoint carries a tag signed with the reactor's own key (the source of its outcome events).
+      const site = this.o.site;
+      const checkpointTag = (name: string, position: number) => tagFromSignature(this.o.keyring.sign(name, Buffer.from(`caco-checkpoint/1\n${site}\n${name}\n${position}`, 'utf8')));
+      this.effects = new EffectsReactor({ store: this.store, checkpoints: this.o.checkpoints, clock: this.o.clock, log: this.o.log.child({ component: 'effects' }), declarations: declared, mode: this.o.delivery === 'lockstep' ? 'lockstep' : 'live', checkpointTag, ...this.o.effects });
       await this.effects.prepare();
       this.effectsReady = new Promise<void>((r) => (effectsUp = r));
     }

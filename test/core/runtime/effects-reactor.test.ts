@@ -232,6 +232,31 @@ for (const delivery of ['lockstep', 'independent'] as const) {
         await s.close();
       }
     });
+
+    test('a checkpoint moved past an effect not yet sent is not trusted: the effect still goes out, and what was sent is not sent again', async () => {
+      const s = embeddedStack(`fx-moved-${delivery}`);
+      const rx = new Receiver();
+      let rt = runtimeOn(s, s.store, delivery);
+      try {
+        rt.add(notifier(rx));
+        await rt.start();
+        assert.equal((await rt.send('notifier', 'send', { n: 1 })).ok, true);
+        await settled(rt);
+        await rt.stop();
+        // While the site is down: an effect is scheduled (owed: no outcome yet), and someone who
+        // can write the checkpoint table moves the reactor's checkpoint past it.
+        await s.store.append('note-2', [{ id: 'fx-owed-2', type: 'beckn.callback.scheduled', version: 1, time: new Date(s.clock.now()).toISOString(), source: 'notifier', correlationId: 'c-2', causationId: null, data: { target: 'http://bap.example', action: 'on_status', messageId: 'msg-2', body: { context: { message_id: 'msg-2', timestamp: new Date(s.clock.now()).toISOString() } }, meta: { n: 2 } } }], 'no-stream');
+        await s.store.put('effects', (await s.store.headPosition()) + 5);
+        rt = runtimeOn(s, s.store, delivery);
+        rt.add(notifier(rx));
+        await rt.start();
+        await settled(rt);
+        assert.deepEqual(rx.deliveries.map((d) => d.key), ['msg-1', 'msg-2'], 'the owed effect went out; the one already sent did not go again');
+      } finally {
+        await rt.stop();
+        await s.close();
+      }
+    });
   });
 }
 
