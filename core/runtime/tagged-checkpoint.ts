@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '../errors/errors.ts';
 import type { Logger } from '../log/logger.ts';
 import type { CheckpointStore } from '../store/event-store.ts';
+import { CHECKPOINT_TAG_SUFFIX } from '../store/checkpoint-value.ts';
 
 /**
  * A checkpoint only this site could have written. The effects reactor resumes from its
@@ -23,7 +24,7 @@ export class TaggedCheckpoint {
   ) {}
 
   private get tagName(): string {
-    return `${this.name}.tag`;
+    return `${this.name}${CHECKPOINT_TAG_SUFFIX}`;
   }
 
   async get(): Promise<number> {

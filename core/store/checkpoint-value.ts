@@ -17,3 +17,11 @@ export function checkpointPosition(name: string, raw: unknown, where: string): n
 export function checkPutPosition(position: number): void {
   if (!Number.isSafeInteger(position) || position < 0) throw new InvalidArgumentError('position', `must be an integer >= 0, got ${position}`);
 }
+
+/**
+ * A checkpoint's tag (core/runtime/tagged-checkpoint.ts): stored beside it as `<name>.tag`, a
+ * number that is not a position. Whatever reads every checkpoint as a position (the ledger
+ * continuity checks) passes these over.
+ */
+export const CHECKPOINT_TAG_SUFFIX = '.tag';
+export const isCheckpointTag = (name: string): boolean => name.endsWith(CHECKPOINT_TAG_SUFFIX);

@@ -10,6 +10,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { LedgerContinuityError, type ContinuityVerdict } from './continuity-verdict.ts';
 import { checkpointBucketName, ledgerStreamName, POSITIONS_PER_COMMIT } from './jetstream-commit.ts';
 import { isStreamNotFound } from './nats-streams.ts';
+import { isCheckpointTag } from './checkpoint-value.ts';
 
 export { LedgerContinuityError, type ContinuityVerdict } from './continuity-verdict.ts';
 
@@ -81,7 +82,9 @@ export async function readLedgerState(jsm: JetStreamManager, site: string): Prom
     if (op === 'DEL' || op === 'PURGE') continue;
     const position = Number(m.string());
     // A value that is not a position is the checkpoint store's to report when it is read.
-    if (Number.isSafeInteger(position) && position > 0) checkpoints.push({ key: subject.slice(prefix.length), position });
+    const key = subject.slice(prefix.length);
+    if (isCheckpointTag(key)) continue;
+    if (Number.isSafeInteger(position) && position > 0) checkpoints.push({ key, position });
   }
   return { stream, lastSeq, checkpoints };
 }

@@ -7,6 +7,7 @@
  * table would hand out positions they have already passed.
  */
 import { LedgerContinuityError, type ContinuityVerdict } from './continuity-verdict.ts';
+import { isCheckpointTag } from './checkpoint-value.ts';
 
 export interface TableLedgerState {
   /** The ledger, as an operator would name it (`ledger.db at …`, `PostgreSQL schema …`). */
@@ -47,7 +48,8 @@ export interface TableLedger {
  * `init` on an empty ledger, set its checkpoints back to 0.
  */
 export async function checkTableLedgerContinuity(store: TableLedger, site: string, where: string, opts: { readonly init: boolean }): Promise<ContinuityVerdict & { ok: true }> {
-  const verdict = judgeTableLedger({ where, head: await store.headPosition(), checkpoints: await store.listCheckpoints() }, opts);
+  const checkpoints = (await store.listCheckpoints()).filter((c) => !isCheckpointTag(c.key));
+  const verdict = judgeTableLedger({ where, head: await store.headPosition(), checkpoints }, opts);
   if (!verdict.ok) throw new LedgerContinuityError(`site ${site}: ${verdict.reason}`);
   if (verdict.action === 'init') for (const key of verdict.reset) await store.put(key, 0);
   return verdict;
