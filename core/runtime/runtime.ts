@@ -24,7 +24,7 @@ import { DEFAULT_COMMAND_LIFETIME_MS, type CommandBinding } from '../identity/co
 import { Mailbox } from './mailbox.ts';
 import { Relay } from './relay.ts';
 import { EffectsReactor } from './effects-reactor.ts';
-import { tagFromSignature } from './tagged-checkpoint.ts';
+import { siteCheckpointTag } from './tagged-checkpoint.ts';
 import { subjects } from './subjects.ts';
 import { LiveSignal } from '../store/catch-up.ts';
 import { DEFAULT_COMMAND_LIMITS, summarizePayload, type InputLimits } from './input-limits.ts';
@@ -235,8 +235,7 @@ export class Runtime {
     let effectsUp = (): void => undefined;
     if (declared.size > 0) {
       // Its checkpoint carries a tag signed with the reactor's own key (the source of its outcome events).
-      const site = this.o.site;
-      const checkpointTag = (name: string, position: number) => tagFromSignature(this.o.keyring.sign(name, Buffer.from(`caco-checkpoint/1\n${site}\n${name}\n${position}`, 'utf8')));
+      const checkpointTag = siteCheckpointTag(this.o.keyring, this.o.site);
       this.effects = new EffectsReactor({ store: this.store, checkpoints: this.o.checkpoints, clock: this.o.clock, log: this.o.log.child({ component: 'effects' }), declarations: declared, mode: this.o.delivery === 'lockstep' ? 'lockstep' : 'live', checkpointTag, ...this.o.effects });
       await this.effects.prepare();
       this.effectsReady = new Promise<void>((r) => (effectsUp = r));

@@ -54,3 +54,8 @@ export function tagFromSignature(sigBase64: string): number {
   const b = Buffer.from(sigBase64, 'base64');
   return b.readUIntBE(0, 6);
 }
+
+/** The tag function a site's runtime uses: its key for the checkpoint's name signs site, name and position. */
+export function siteCheckpointTag(keys: { sign(source: string, bytes: Uint8Array): string }, site: string): (name: string, position: number) => number {
+  return (name, position) => tagFromSignature(keys.sign(name, Buffer.from(`caco-checkpoint/1\n${site}\n${name}\n${position}`, 'utf8')));
+}

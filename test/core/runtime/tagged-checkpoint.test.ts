@@ -1,7 +1,7 @@
 // test-file-timeout: 20
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TaggedCheckpoint, tagFromSignature } from '../../../core/runtime/tagged-checkpoint.ts';
+import { siteCheckpointTag, TaggedCheckpoint } from '../../../core/runtime/tagged-checkpoint.ts';
 import { MemoryKeyring } from '../../../core/ledger/keyring.ts';
 import { InvalidArgumentError } from '../../../core/errors/errors.ts';
 import { silentLogger } from '../../../core/log/logger.ts';
@@ -24,7 +24,7 @@ function memoryCheckpoints(): CheckpointStore & { raw: Map<string, unknown> } {
 }
 
 const keys = new MemoryKeyring('tagged');
-const tagOf = (name: string, position: number) => tagFromSignature(keys.sign(name, Buffer.from(`caco-checkpoint/1\nt\n${name}\n${position}`)));
+const tagOf = siteCheckpointTag(keys, 't');
 
 test("the site's own checkpoint is resumed from; a moved, untagged or junk-tagged one reads as the start", async () => {
   const store = memoryCheckpoints();
@@ -43,6 +43,6 @@ test("the site's own checkpoint is resumed from; a moved, untagged or junk-tagge
   assert.equal(await cp.get(), 0, 'untagged (written before tags)');
   // Another name's tag does not fit this one, nor another key's.
   await cp.put(10);
-  const other = new TaggedCheckpoint(store, 'effects', (n, p) => tagFromSignature(new MemoryKeyring('mallory').sign(n, Buffer.from(`caco-checkpoint/1\nt\n${n}\n${p}`))), silentLogger());
+  const other = new TaggedCheckpoint(store, 'effects', siteCheckpointTag(new MemoryKeyring('mallory'), 't'), silentLogger());
   assert.equal(await other.get(), 0);
 });
