@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { bppSubject, marketSubject, natsBppUri, type KeyDirectory } from '../../beckn/index.ts';
 import type { Bus } from '../../core/bus/index.ts';
 import type { AgentContext } from '../../core/runtime/index.ts';
@@ -54,7 +55,7 @@ export async function openDoors(deps: DoorsDeps, ctx: AgentContext): Promise<Doo
       return (accepted.get(key) ?? 0) + deps.runtime.effectBacklog(key);
     },
     enqueueRequest: (action, body) => {
-      const r = deps.runtime.enqueue(deps.agent, 'handle', { action, body }, { id: `beckn:${body.context.message_id}`, correlationId: body.context.transaction_id, source: body.context.bap_id, sign: false });
+      const r = deps.runtime.enqueue(deps.agent, 'handle', { action, body }, { id: becknCommandId(body.context.bap_id, body.context.message_id), correlationId: body.context.transaction_id, source: body.context.bap_id, sign: false });
       if (r.accepted) {
         const key = bapKeyOf(body.context.bap_uri);
         bump(key, 1);
@@ -133,6 +134,17 @@ export async function openDoors(deps: DoorsDeps, ctx: AgentContext): Promise<Doo
       for (const r of records.drain()) enqueueRejection(r);
     },
   };
+}
+
+/**
+ * The command id of an accepted request, by which the agent drops a repeat. Message ids are
+ * unique per sender only (the intake remembers them per signer), so the id names both: two
+ * BAPs that happen to use one message_id are two requests. `bapId` is the verified signer.
+ * Hashed, since a subscriber id and a message id together may exceed an envelope id's 128
+ * characters, and no separator is safe in both.
+ */
+export function becknCommandId(bapId: string, messageId: string): string {
+  return `beckn:${createHash('sha256').update(JSON.stringify([bapId, messageId])).digest('base64url')}`;
 }
 
 /**

@@ -12,6 +12,7 @@ export { evolveCoordination, initialCoordinationState, INITIAL_COORDINATION_STAT
 export { candidateOffers, offersToPublish, materiallyDifferent, openOffers, priceFor } from './offers.ts';
 export { checkRequest, type RequestPlan } from './checks.ts';
 export { BppIntake, type RejectionData } from './intake.ts';
+export { becknCommandId } from './doors.ts';
 export { startBecknHttpServer, postSigned, readAnswer, loopbackTransport, LoopbackResolver, type BecknHttpServer, type PostResult, type UriResolver, type RawRequest } from './beckn-http.ts';
 export { startBecknNatsServer, requestSigned, natsTransport, type BecknNatsServer } from './beckn-nats.ts';
 export { seededSigningKey, writeKeyDirectoryFile } from './identity.ts';
