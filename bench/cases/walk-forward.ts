@@ -13,9 +13,10 @@
  * hold), the LSTM admitted only from the end of its validation data (before then the ensemble
  * is the baselines alone). `sty`: same-time-yesterday with P10/P90 bands from the quantiles of
  * its own errors, by lead, over the 28 days before the day's first decision (only the past).
- * `lstm`: the bare carbon and price LSTMs (bands as they give them); they were fitted on
- * 2023-01 … 2023-06 (models/*\/MODEL_CARD.md), so only 2023-08 and 2023-09 are out of sample,
- * and the bench refuses earlier months. Beyond 48 h, with any of them, the seasonal profile of
+ * `lstm`: the bare carbon and price LSTMs (bands as they give them); their training and
+ * validation data end at 2023-07-01 (models/*\/MODEL_CARD.md), and July is the planner's tuning
+ * month (below), so only 2023-08 and 2023-09 are out of sample for them, and the bench refuses
+ * earlier months. Beyond 48 h, with any of them, the seasonal profile of
  * the last 28 days (long-range.ts, wider bands), so the planner's horizon covers each job's
  * window up to its deadline.
  *
@@ -95,7 +96,7 @@ export function walkForwardArgs(argv: string[]): WalkForwardArgs {
     // The bare LSTMs saw every month before August; the ensemble admits its LSTM member only
     // from the end of that member's validation data (outOfSampleOnly), so before then it is
     // the baselines alone and out of sample in every month.
-    if (forecast === 'lstm' && m < '2023-08') throw new BenchUsageError(`--months: ${m} is inside the LSTMs' fitting or validation data; with --forecast lstm only 2023-08 and 2023-09 are out of sample (--forecast ensemble runs on every month)`);
+    if (forecast === 'lstm' && m < '2023-08') throw new BenchUsageError(`--months: ${m} is not out of sample for the LSTMs (their data end at 2023-07-01 and July is the planner's tuning month); with --forecast lstm only 2023-08 and 2023-09 are out of sample (--forecast ensemble runs on every month)`);
   }
   const policies = v.policies?.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
   return { months, daysPerMonth, jobsPerDay, seed: v.seed, policies, forecast, write: !v['no-write'], name: checkResultsName(v.name) };

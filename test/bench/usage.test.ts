@@ -45,7 +45,7 @@ describe('benchmark usage errors', { timeout: 30_000 }, () => {
     refused(['--days-per-month', '0'], /--days-per-month/);
     refused(['--jobs-per-day', 'many'], /--jobs-per-day/);
     refused(['--name', '../outside'], /--name/);
-    refused(['--forecast', 'lstm', '--months', '2023-08,2023-07'], /--months: 2023-07 is inside the LSTMs' fitting or validation data/);
+    refused(['--forecast', 'lstm', '--months', '2023-08,2023-07'], /--months: 2023-07 is not out of sample for the LSTMs/);
     // The ensemble admits its LSTM only after the LSTM's validation data: every month is out of sample.
     const a = walkForwardArgs(['--walk-forward', '--forecast', 'ensemble', '--months', '2023-02,2023-09', '--days-per-month', '2', '--no-write']);
     assert.deepEqual([a.forecast, a.months, a.daysPerMonth, a.jobsPerDay, a.seed, a.write], ['ensemble', ['2023-02', '2023-09'], 2, 200, '1', false]);
