@@ -94,7 +94,9 @@ export function checkRequest(req: ActionRequest, s: CoordinationState, nowMs: nu
       if (closed) return bad(closed);
       const r = orderIntentFromOrder(order, cfg.provider.id, offerLookup(s, nowMs, cfg));
       if (!r.ok) return bad(r.fault);
-      const draftOrderId = s.drafts.get(draftKey(req.body.context.transaction_id, r.intent.itemId));
+      const draftId = s.drafts.get(draftKey(bapId, req.body.context.transaction_id, r.intent.itemId));
+      // Only this BAP's own draft is continued, whatever the key says.
+      const draftOrderId = draftId !== undefined && s.orders.get(draftId)?.bapId === bapId ? draftId : undefined;
       const terms = { offerId: r.intent.itemId, kw: r.intent.kw, draftOrderId };
       if (req.action === 'select') return good({ action: 'select', body: req.body, ...terms });
       if (req.action === 'init') return good({ action: 'init', body: req.body, ...terms });

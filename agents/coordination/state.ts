@@ -67,7 +67,11 @@ export interface CoordinationState {
   readonly flex: { readonly planId: string; readonly windows: ReadonlyArray<FlexWindow> } | null;
   readonly offers: ReadonlyMap<string, PublishedOffer>;
   readonly orders: ReadonlyMap<string, OrderRecord>;
-  /** `<transaction_id>|<item id>` → the draft order it is building (select/init before confirm). */
+  /**
+   * `draftKey(bap_id, transaction_id, item id)` → the draft order it is building (select/init
+   * before confirm). The BAP is part of the key: a transaction id is chosen by its BAP, and
+   * another BAP sending the same one must not continue this one's order.
+   */
   readonly drafts: ReadonlyMap<string, string>;
   readonly settlement: SettlementState;
   readonly rejections: number;
@@ -85,7 +89,8 @@ export function isCoordinationState(x: unknown): x is CoordinationState {
   return typeof x === 'object' && x !== null && 'offers' in x && x.offers instanceof Map && 'orders' in x && x.orders instanceof Map && 'drafts' in x && x.drafts instanceof Map && 'settlement' in x;
 }
 
-export const draftKey = (transactionId: string, itemId: string): string => `${transactionId}|${itemId}`;
+/** JSON, so that no id, whatever it holds, can make two keys alike. */
+export const draftKey = (bapId: string, transactionId: string, itemId: string): string => JSON.stringify([bapId, transactionId, itemId]);
 
 /** Orders that hold capacity: confirmed and not cancelled (fulfilled ones held theirs too). */
 export const holdsCapacity = (o: OrderRecord): boolean => o.phase === 'confirmed' || o.phase === 'active' || o.phase === 'fulfilled';
@@ -189,8 +194,8 @@ export function evolveCoordination(state: CoordinationState, event: Envelope): C
       const phase = e.type === 'flex.order.selected' ? 'selected' : e.type === 'flex.order.initialized' ? 'initialized' : 'confirmed';
       const orders = new Map(s.orders).set(x.orderId, orderRecordOf(x, phase, at, s.orders.get(x.orderId)));
       const drafts = new Map(s.drafts);
-      if (phase === 'confirmed') drafts.delete(draftKey(x.transactionId, x.offerId));
-      else drafts.set(draftKey(x.transactionId, x.offerId), x.orderId);
+      if (phase === 'confirmed') drafts.delete(draftKey(x.bapId, x.transactionId, x.offerId));
+      else drafts.set(draftKey(x.bapId, x.transactionId, x.offerId), x.orderId);
       return { ...s, orders, drafts };
     }
     case 'flex.order.activated':
