@@ -77,6 +77,7 @@ function ownOrder(s: CoordinationState, orderId: string, bapId: string, path: st
 const isFault = (x: unknown): x is BecknFault => typeof x === 'object' && x !== null && 'code' in x && !('orderId' in x);
 
 const CONFIRMED = new Set(['confirmed', 'active', 'fulfilled']);
+const DRAFT = new Set(['selected', 'initialized']);
 
 export function checkRequest(req: ActionRequest, s: CoordinationState, nowMs: number, cfg: CoordinationConfig): CheckResult {
   const ctxFault = checkContext(req.body.context, cfg);
@@ -95,8 +96,15 @@ export function checkRequest(req: ActionRequest, s: CoordinationState, nowMs: nu
       const r = orderIntentFromOrder(order, cfg.provider.id, offerLookup(s, nowMs, cfg));
       if (!r.ok) return bad(r.fault);
       const draftId = s.drafts.get(draftKey(bapId, req.body.context.transaction_id, r.intent.itemId));
+      const known = draftId !== undefined ? s.orders.get(draftId) : undefined;
       // Only this BAP's own draft is continued, whatever the key says.
-      const draftOrderId = draftId !== undefined && s.orders.get(draftId)?.bapId === bapId ? draftId : undefined;
+      const mine = known?.bapId === bapId ? known : undefined;
+      if (mine && !DRAFT.has(mine.phase)) {
+        // One order per transaction and item: a second confirm (a new message_id, so not a
+        // replay) would sell the kW twice, and a select would turn the order back into a draft.
+        return bad(fault(BecknErrorCode.ACTION_NOT_APPLICABLE, `transaction ${req.body.context.transaction_id} already has order "${mine.orderId}" (${mine.phase}) for item "${mine.offerId}": use status, update or cancel on it, or a new transaction_id for another order`, 'context.transaction_id'));
+      }
+      const draftOrderId = mine?.orderId;
       const terms = { offerId: r.intent.itemId, kw: r.intent.kw, draftOrderId };
       if (req.action === 'select') return good({ action: 'select', body: req.body, ...terms });
       if (req.action === 'init') return good({ action: 'init', body: req.body, ...terms });

@@ -68,9 +68,11 @@ export interface CoordinationState {
   readonly offers: ReadonlyMap<string, PublishedOffer>;
   readonly orders: ReadonlyMap<string, OrderRecord>;
   /**
-   * `draftKey(bap_id, transaction_id, item id)` → the draft order it is building (select/init
-   * before confirm). The BAP is part of the key: a transaction id is chosen by its BAP, and
-   * another BAP sending the same one must not continue this one's order.
+   * `draftKey(bap_id, transaction_id, item id)` → the order it is building (select/init before
+   * confirm) or has confirmed. The BAP is part of the key: a transaction id is chosen by its
+   * BAP, and another BAP sending the same one must not continue this one's order. Kept after
+   * the confirm, so that a second confirm of the same transaction and item is refused rather
+   * than sold again.
    */
   readonly drafts: ReadonlyMap<string, string>;
   readonly settlement: SettlementState;
@@ -193,9 +195,7 @@ export function evolveCoordination(state: CoordinationState, event: Envelope): C
       const x = e.data;
       const phase = e.type === 'flex.order.selected' ? 'selected' : e.type === 'flex.order.initialized' ? 'initialized' : 'confirmed';
       const orders = new Map(s.orders).set(x.orderId, orderRecordOf(x, phase, at, s.orders.get(x.orderId)));
-      const drafts = new Map(s.drafts);
-      if (phase === 'confirmed') drafts.delete(draftKey(x.bapId, x.transactionId, x.offerId));
-      else drafts.set(draftKey(x.bapId, x.transactionId, x.offerId), x.orderId);
+      const drafts = new Map(s.drafts).set(draftKey(x.bapId, x.transactionId, x.offerId), x.orderId);
       return { ...s, orders, drafts };
     }
     case 'flex.order.activated':
