@@ -17,7 +17,7 @@ import type { BecknBody, Context } from '../../schemas/beckn/index.ts';
 import type { ActionRequest } from './messages.ts';
 import type { CoordinationConfig } from './config.ts';
 import { asFlexibility } from './offers.ts';
-import { availableKwOf, draftKey, type CoordinationState, type OrderRecord } from './state.ts';
+import { availableKwOf, draftKey, liveDraftsOf, QUOTE_TTL_MS, type CoordinationState, type OrderRecord } from './state.ts';
 import { truncateText } from '../../core/runtime/index.ts';
 
 /**
@@ -105,6 +105,12 @@ export function checkRequest(req: ActionRequest, s: CoordinationState, nowMs: nu
         return bad(fault(BecknErrorCode.ACTION_NOT_APPLICABLE, `transaction ${req.body.context.transaction_id} already has order "${mine.orderId}" (${mine.phase}) for item "${mine.offerId}": use status, update or cancel on it, or a new transaction_id for another order`, 'context.transaction_id'));
       }
       const draftOrderId = mine?.orderId;
+      if (req.action !== 'confirm' && draftOrderId === undefined) {
+        const open = liveDraftsOf(s, bapId, nowMs);
+        if (open >= cfg.maxDraftsPerBap) {
+          return bad(fault(BecknErrorCode.BUSINESS_ERROR, `${bapId} has ${open} draft orders whose quotes are still valid (at most ${cfg.maxDraftsPerBap} per BAP): confirm one, or select again once they lapse (a quote is valid ${QUOTE_TTL_MS / 60_000} min)`, 'context.bap_id'));
+        }
+      }
       const terms = { offerId: r.intent.itemId, kw: r.intent.kw, draftOrderId };
       if (req.action === 'select') return good({ action: 'select', body: req.body, ...terms });
       if (req.action === 'init') return good({ action: 'init', body: req.body, ...terms });

@@ -70,6 +70,12 @@ export interface CoordinationConfig {
    */
   readonly maxPendingPerBap: number;
   /**
+   * Draft orders (selected or initialized, quote still valid) one BAP may hold at a time. Each
+   * is state the agent keeps and scans until it lapses (its quote's ttl, 15 min); past it, a
+   * select or init that would start another is refused.
+   */
+  readonly maxDraftsPerBap: number;
+  /**
    * Message ids whose answers are kept to catch a repeat. An accepted message is kept until its
    * ttl has passed; when all kept are such, new requests get 429 rather than risk a replay.
    */
@@ -117,6 +123,7 @@ export function coordinationConfig(overrides: Partial<CoordinationConfig> = {}):
     callbackDelivery: 'background',
     maxCallbacksInFlight: 32,
     maxPendingPerBap: 100,
+    maxDraftsPerBap: 100,
     replayMemoryMessages: 10_000,
     refusalRecords: DEFAULT_REFUSAL_RECORD_LIMITS,
     ...overrides,

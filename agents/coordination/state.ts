@@ -1,6 +1,7 @@
 import type { Envelope } from '../../core/envelope/index.ts';
 import { evolveSettlement, initialSettlementState, type SettlementState } from '../../projections/settlement/index.ts';
 import { DAY_MS } from '../../core/time/index.ts';
+import { DEFAULT_QUOTE_TTL, parseIsoDuration } from '../../beckn/index.ts';
 import type { DataOf } from '../../schemas/index.ts';
 import type { FlexibilityAvailable } from '../../schemas/index.ts';
 import type { OfferPublished, OrderSelected } from '../../schemas/index.ts';
@@ -93,6 +94,44 @@ export function isCoordinationState(x: unknown): x is CoordinationState {
 
 /** JSON, so that no id, whatever it holds, can make two keys alike. */
 export const draftKey = (bapId: string, transactionId: string, itemId: string): string => JSON.stringify([bapId, transactionId, itemId]);
+
+/** How long a quote (on_select, on_init) can be confirmed: every quote this BPP gives has this ttl. */
+export const QUOTE_TTL_MS: number = parseIsoDuration(DEFAULT_QUOTE_TTL) ?? 15 * 60_000;
+
+export const isDraft = (o: OrderRecord): boolean => o.phase === 'selected' || o.phase === 'initialized';
+
+/** A draft that can still be confirmed as it stands at `atMs`: its quote is valid and its window not over. */
+export const isLiveDraft = (o: OrderRecord, atMs: number): boolean => isDraft(o) && o.quotedAtMs + QUOTE_TTL_MS >= atMs && o.windowEndMs > atMs;
+
+/** This BAP's drafts that can still be confirmed at `atMs` (what `maxDraftsPerBap` counts). */
+export function liveDraftsOf(s: CoordinationState, bapId: string, atMs: number): number {
+  let n = 0;
+  for (const id of s.drafts.values()) {
+    const o = s.orders.get(id);
+    if (o && o.bapId === bapId && isLiveDraft(o, atMs)) n++;
+  }
+  return n;
+}
+
+/**
+ * Drops, at `atMs`, the drafts that can no longer be confirmed (quote expired or window over:
+ * a select starts afresh) and the keys of confirmed orders whose offer is gone (nothing can be
+ * bought under it again). A dropped draft's order record goes too: it never held capacity,
+ * and every order is scanned to count what an offer has sold.
+ */
+function pruneDrafts(s: CoordinationState, atMs: number): CoordinationState {
+  let drafts: Map<string, string> | undefined;
+  let orders: Map<string, OrderRecord> | undefined;
+  for (const [key, id] of s.drafts) {
+    const o = s.orders.get(id);
+    const drop = !o || (isDraft(o) ? !isLiveDraft(o, atMs) : !s.offers.has(o.offerId));
+    if (!drop) continue;
+    drafts ??= new Map(s.drafts);
+    drafts.delete(key);
+    if (o && isDraft(o)) (orders ??= new Map(s.orders)).delete(id);
+  }
+  return drafts ? { ...s, drafts, orders: orders ?? s.orders } : s;
+}
 
 /** Orders that hold capacity: confirmed and not cancelled (fulfilled ones held theirs too). */
 export const holdsCapacity = (o: OrderRecord): boolean => o.phase === 'confirmed' || o.phase === 'active' || o.phase === 'fulfilled';
@@ -187,16 +226,18 @@ export function evolveCoordination(state: CoordinationState, event: Envelope): C
       const offers = new Map(s.offers).set(e.data.offerId, publishedOffer(e.data, at));
       // Offers long past cannot be bought again; keep a day for late questions.
       for (const [id, o] of offers) if (o.windowEndMs < at - DAY_MS && !isSold(s, id)) offers.delete(id);
-      return { ...s, offers };
+      return pruneDrafts({ ...s, offers }, at);
     }
     case 'flex.order.selected':
     case 'flex.order.initialized':
     case 'flex.order.confirmed': {
       const x = e.data;
       const phase = e.type === 'flex.order.selected' ? 'selected' : e.type === 'flex.order.initialized' ? 'initialized' : 'confirmed';
-      const orders = new Map(s.orders).set(x.orderId, orderRecordOf(x, phase, at, s.orders.get(x.orderId)));
-      const drafts = new Map(s.drafts).set(draftKey(x.bapId, x.transactionId, x.offerId), x.orderId);
-      return { ...s, orders, drafts };
+      // A new draft first clears the lapsed ones, so drafts that are never confirmed do not pile up.
+      const base = phase !== 'confirmed' && !s.orders.has(x.orderId) ? pruneDrafts(s, at) : s;
+      const orders = new Map(base.orders).set(x.orderId, orderRecordOf(x, phase, at, base.orders.get(x.orderId)));
+      const drafts = new Map(base.drafts).set(draftKey(x.bapId, x.transactionId, x.offerId), x.orderId);
+      return { ...base, orders, drafts };
     }
     case 'flex.order.activated':
       return patch(s, e.data.orderId, (o) => (o.phase === 'confirmed' ? { ...o, phase: 'active', updatedMs: at } : o));
@@ -224,6 +265,8 @@ export function evolveCoordination(state: CoordinationState, event: Envelope): C
     case 'beckn.request.rejected':
       return { ...s, rejections: s.rejections + 1 };
     case 'site.meter.read':
+      // Every half-hour: lapsed drafts go even when no offer or select comes for days.
+      return pruneDrafts(s, at);
     case 'beckn.callback.scheduled':
       return s;
     default: {
