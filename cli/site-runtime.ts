@@ -2,7 +2,7 @@ import { WallClock } from '../core/clock/index.ts';
 import { Uuid7Ids } from '../core/ids/index.ts';
 import { createLogger } from '../core/log/index.ts';
 import { Runtime } from '../core/runtime/index.ts';
-import { openStack, type Stack } from '../core/stack/index.ts';
+import { openStack, siteDir, type Stack } from '../core/stack/index.ts';
 import type { CacoConfig } from '../core/config/index.ts';
 import { cacoRegistry } from '../schemas/index.ts';
 import type { SignalSource } from '../agents/grid/index.ts';
@@ -14,6 +14,7 @@ import { ANCHOR_SIGNER, AnchorWriter, openAnchorLog } from '../core/anchor/index
 import { keyFingerprint } from '../core/ledger/index.ts';
 import { CacoMetrics, enableTracingFromEnv, tracedBus } from '../core/observability/index.ts';
 import { startSiteGateway, type SiteGatewayHandle } from './site-gateway.ts';
+import { acquireRunLock } from './run-lock.ts';
 
 /** How often a live site signs a checkpoint of its ledger's head into the anchor. */
 const ANCHOR_EVERY_MS = 60_000;
@@ -46,11 +47,17 @@ export interface LiveSite {
  */
 export async function startLiveSite(config: CacoConfig, opts: { recorded: boolean; site?: SiteConfig; market?: SiteMarket; init?: boolean; limits?: InputLimitsConfig }): Promise<LiveSite> {
   const limits = opts.limits ?? inputLimitsFromEnv();
+  // Before anything is opened: a second site on this folder would fork its anchor file.
+  const lock = acquireRunLock(siteDir(config));
   // Before anything opens a bus: the bus is wrapped only when tracing is on.
-  const tracing = await enableTracingFromEnv();
+  const tracing = await enableTracingFromEnv().catch((err: unknown) => {
+    lock.release();
+    throw err;
+  });
   // A live site writes: it must not start over a ledger lost behind its back.
   const stack = await openStack(config, { ledgerContinuity: { init: Boolean(opts.init) } }).catch(async (err: unknown) => {
     await tracing.stop();
+    lock.release();
     throw err;
   });
   const clock = new WallClock();
@@ -116,6 +123,7 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
         await stack.close();
         uninstallMetrics();
         await tracing.stop();
+        lock.release();
       },
     };
   } catch (err) {
@@ -123,6 +131,7 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
     await stack.close();
     uninstallMetrics();
     await tracing.stop();
+    lock.release();
     throw err;
   }
 }
