@@ -3,6 +3,15 @@ import { dirname } from 'node:path';
 import { ConfigError } from '../errors/errors.ts';
 import type { AnchorItem, AnchorLog, AnchorRead } from './anchor-log.ts';
 import type { AnchorCheckpoint } from './checkpoint.ts';
+import { GENESIS_HASH } from '../envelope/envelope.ts';
+import { withFileLock } from '../ledger/file-lock.ts';
+
+/** A checkpoint that does not follow the anchor file's last line (another writer got there first). */
+export class AnchorForkError extends Error {
+  constructor(readonly path: string, readonly seq: number, readonly tail: string) {
+    super(`${path}: checkpoint ${seq} does not follow the file's last line (hash ${tail.slice(0, 16)}…): another process appends to this anchor; not written`);
+  }
+}
 
 /**
  * Anchor checkpoints as JSON lines in a file of their own, opened for append only: the
@@ -83,11 +92,22 @@ export class FileAnchorLog implements AnchorLog {
 
   async append(cp: AnchorCheckpoint): Promise<void> {
     mkdirSync(dirname(this.path), { recursive: true });
+    // The tail check and the write as one step for any other process doing the same.
+    withFileLock(this.path, () => this.appendLinked(cp));
+  }
+
+  private appendLinked(cp: AnchorCheckpoint): void {
     // 'a+': every write lands at the end whatever else has the file open (and the tail can be
     // read: dropCutShortLine); fsync so a checkpoint that was reported written survives a crash.
     const fd = openSync(this.path, 'a+', 0o644);
     try {
       dropCutShortLine(fd, this.path);
+      // As JetStream's expected last sequence: a checkpoint that does not link to the file's
+      // last line was numbered from a stale view (another process appended), and writing it
+      // would fork the anchor for good. Refused; the writer re-reads the tail and tries again.
+      const end = lastLine(fd);
+      const tail = end && typeof end === 'object' && typeof (end as { hash?: unknown }).hash === 'string' ? (end as { hash: string }).hash : GENESIS_HASH;
+      if (cp.prev !== tail) throw new AnchorForkError(this.path, cp.seq, tail);
       writeSync(fd, JSON.stringify(cp) + '\n');
       fsyncSync(fd);
     } finally {

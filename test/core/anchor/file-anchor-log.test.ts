@@ -92,3 +92,35 @@ describe('anchor.jsonl read in chunks', { timeout: 30_000 }, () => {
     }
   });
 });
+
+/**
+ * Two writers on one anchor file (two `caco run` on one data dir, before the run lock): each
+ * numbered checkpoints from its own cached last one, so the file held two `"seq":1` lines and
+ * the anchor was broken for good. An append that does not link to the file's last line is
+ * refused; the writer re-reads the tail and continues the one chain.
+ */
+describe('anchor.jsonl with a second writer', { timeout: 30_000 }, () => {
+  test('a checkpoint numbered from a stale view is refused, and the next one continues the chain', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caco-anchor-fork-'));
+    const keyring = new MemoryKeyring();
+    const path = join(dir, 'ledger.db');
+    const store = new SqliteEventStore({ path, keyring });
+    try {
+      const log = new FileAnchorLog(anchorFileFor(path));
+      const a = await AnchorWriter.open({ store, log, keyring, site: 't', clock: new SimulatedClock(T0) });
+      const b = await AnchorWriter.open({ store, log, keyring, site: 't', clock: new SimulatedClock(T0) });
+      await store.append('s', [event(0)], 'any');
+      assert.equal((await a.checkpoint())?.seq, 1);
+      await assert.rejects(b.checkpoint(), /checkpoint 1 does not follow the file's last line/);
+      await store.append('s', [event(1)], 'any');
+      assert.equal((await b.checkpoint())?.seq, 2, 'b re-read the tail and continued the chain');
+      const seqs = readFileSync(log.path, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq);
+      assert.deepEqual(seqs, [1, 2]);
+      const report = await verifyLedger(store, keyring, () => undefined, { anchor: await readAnchor(new FileAnchorLog(log.path), keyring) });
+      assert.equal(report.anchor?.ok, true, report.anchor?.problem);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
