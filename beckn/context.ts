@@ -145,10 +145,15 @@ export function expiresAtMs(context: Pick<Context, 'timestamp' | 'ttl'>): number
   return Number.isNaN(t) || ttl === undefined ? undefined : t + ttl;
 }
 
-/** A message past its ttl gets a NACK and no effect. */
+/**
+ * A message past its ttl gets a NACK and no effect. One whose expiry cannot be read counts as
+ * expired: a timestamp the schema lets through but `Date.parse` cannot read (seconds "60")
+ * would otherwise never expire, and its signed bytes could be replayed once the replay memory
+ * had let it go.
+ */
 export function isExpired(context: Pick<Context, 'timestamp' | 'ttl'>, nowMs: number, skewMs = 0): boolean {
   const until = expiresAtMs(context);
-  return until !== undefined && nowMs > until + skewMs;
+  return until === undefined || nowMs > until + skewMs;
 }
 
 export function ack(): AckResponse {

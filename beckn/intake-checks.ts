@@ -1,6 +1,7 @@
 import type { Context } from '../schemas/beckn/index.ts';
 import { BecknErrorCode, fault, type BecknFault } from './errors.ts';
 import { DEFAULT_TTL, expiredFault, isExpired, parseIsoDuration } from './context.ts';
+import { MAX_SIGNATURE_LIFETIME_SEC } from './signing.ts';
 import { isNatsUri, subjectOfNatsUri } from './nats-binding.ts';
 import { DAY_MS, HOUR_MS } from '../core/time/index.ts';
 import { jsonDepth } from '../core/runtime/index.ts';
@@ -17,8 +18,8 @@ export const INTAKE_LIMITS = {
   bodyBytes: 1_048_576,
   /** A message without `ttl` expires this long after its `timestamp`. */
   defaultTtl: DEFAULT_TTL,
-  /** Longest `ttl` taken: a message must not stay valid for days. */
-  maxTtlMs: DAY_MS,
+  /** Longest `ttl` taken: a message must not stay valid for days. Also the longest a signature may live. */
+  maxTtlMs: MAX_SIGNATURE_LIFETIME_SEC * 1000,
   /** How far ahead of our clock `context.timestamp` may be (clock skew between participants). */
   timestampAheadMs: 60_000,
   /** No date-time in a request may lie further ahead than this (offers are hours ahead, not years). */
@@ -118,10 +119,13 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/;
 export function timeFault(body: { readonly context: Pick<Context, 'timestamp' | 'ttl'> }, nowMs: number): BecknFault | undefined {
   const c = body.context;
   const ttlMs = c.ttl === undefined ? undefined : parseIsoDuration(c.ttl);
+  // Unreadable, the message's expiry is unknown: refused, never taken as "does not expire".
+  if (c.ttl !== undefined && ttlMs === undefined) return fault(BecknErrorCode.INVALID_REQUEST, `ttl ${c.ttl} is not an ISO 8601 duration`, 'context.ttl');
   if (ttlMs !== undefined && ttlMs > INTAKE_LIMITS.maxTtlMs) {
     return fault(BecknErrorCode.INVALID_REQUEST, `ttl ${c.ttl} is longer than the ${INTAKE_LIMITS.maxTtlMs / HOUR_MS} h this BPP accepts`, 'context.ttl');
   }
   const sentMs = Date.parse(c.timestamp);
+  if (Number.isNaN(sentMs)) return fault(BecknErrorCode.INVALID_REQUEST, `timestamp ${c.timestamp} is not a valid instant`, 'context.timestamp');
   if (isExpired(c, nowMs)) return expiredFault(c);
   if (sentMs > nowMs + INTAKE_LIMITS.timestampAheadMs) {
     return fault(BecknErrorCode.INVALID_REQUEST, `timestamp ${c.timestamp} is ${Math.round((sentMs - nowMs) / 1000)} s ahead of this BPP's clock (at most ${INTAKE_LIMITS.timestampAheadMs / 1000} s)`, 'context.timestamp');
@@ -133,6 +137,8 @@ function farFutureFault(v: unknown, limitMs: number, path: string): BecknFault |
   if (typeof v === 'string') {
     if (!DATE_TIME.test(v)) return undefined;
     const t = Date.parse(v);
+    // A date-time that cannot be read would pass every comparison below; it is no date.
+    if (Number.isNaN(t)) return fault(BecknErrorCode.INVALID_REQUEST, `date ${v} is not a valid instant`, path);
     return t > limitMs ? fault(BecknErrorCode.INVALID_REQUEST, `date ${v} is more than ${Math.round(INTAKE_LIMITS.farFutureMs / DAY_MS)} days ahead`, path) : undefined;
   }
   if (Array.isArray(v)) {

@@ -18,6 +18,12 @@ export const DIGEST_LABEL = 'BLAKE-512';
 export const ACCEPTED_DIGEST_LABELS = ['BLAKE-512', 'BLAKE2-512', 'BLAKE2b-512'] as const;
 /** How far the sender's clock may be off before `created`/`expires` are held against it. */
 export const DEFAULT_CLOCK_SKEW_SEC = 5;
+/**
+ * Longest `expires − created` taken: a day, the longest message ttl (INTAKE_LIMITS.maxTtlMs).
+ * A signature is what makes captured bytes worth replaying; one valid for a week outlives
+ * every record a receiver keeps of the messages it has seen.
+ */
+export const MAX_SIGNATURE_LIFETIME_SEC = 86_400;
 
 export interface BecknSigningKey {
   readonly subscriberId: string;
@@ -196,6 +202,8 @@ export function headerValue(headers: HeaderBag, name: string): string | undefine
 
 export interface VerifyOptions {
   readonly clockSkewSec?: number;
+  /** Longest `expires − created` taken; default {@link MAX_SIGNATURE_LIFETIME_SEC}. */
+  readonly maxLifetimeSec?: number;
   /** `authorization` (BAP/BPP) or `x-gateway-authorization` (BG). */
   readonly headerName?: string;
 }
@@ -219,6 +227,10 @@ export async function verifyRequest(headers: HeaderBag, body: Body, keyDirectory
   }
   if (p.expires < nowSec - skew) {
     return { ok: false, reason: 'expired', message: `the signature expired at ${p.expires}, ${Math.floor(nowSec) - p.expires} s ago`, ...who };
+  }
+  const maxLifetime = options.maxLifetimeSec ?? MAX_SIGNATURE_LIFETIME_SEC;
+  if (p.expires - p.created > maxLifetime) {
+    return { ok: false, reason: 'malformed', message: `the signature lives ${p.expires - p.created} s (expires − created); at most ${maxLifetime} s is taken`, ...who };
   }
 
   const bodyDigest = blake512Base64(body);

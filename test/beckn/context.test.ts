@@ -15,6 +15,7 @@ import {
   parseIsoDuration,
   quoteFor,
   schemaFault,
+  timeFault,
 } from '../../beckn/index.ts';
 import { decodeBecknBody } from '../../schemas/beckn/index.ts';
 import { BAP, BPP, sampleOffer } from './flow.ts';
@@ -80,6 +81,23 @@ describe('context', () => {
     // Issue 15.5: a message without ttl used to be valid for ever; it gets the default PT30S.
     assert.equal(isExpired({ timestamp: c.timestamp }, now + 30_000), false, 'no ttl: valid for the default 30 s');
     assert.equal(isExpired({ timestamp: c.timestamp }, now + 30_001), true, 'no ttl: expired after the default');
+  });
+
+  test('a message whose expiry cannot be read is expired, and the intake refuses it naming the field', () => {
+    // Seconds "60" pass the schema's pattern, but Date.parse gives NaN: before, such a message never expired.
+    const leap = { timestamp: '2026-01-15T16:02:60Z', ttl: 'PT30S' };
+    assert.equal(isExpired(leap, now), true);
+    assert.equal(isExpired({ timestamp: '2026-01-15T16:03:00Z', ttl: 'PT30 seconds' }, now), true, 'an unreadable ttl too');
+    const at = (context: { timestamp: string; ttl?: string }, message: Record<string, unknown> = {}) => {
+      // The whole body is walked for date-times, not only the context.
+      const body = { context, message };
+      return timeFault(body, now);
+    };
+    assert.deepEqual(at(leap), { code: '30000', message: 'Invalid request error: timestamp 2026-01-15T16:02:60Z is not a valid instant', path: 'context.timestamp' });
+    assert.deepEqual(at({ timestamp: '2026-01-15T16:03:00Z', ttl: 'PT30 seconds' }), { code: '30000', message: 'Invalid request error: ttl PT30 seconds is not an ISO 8601 duration', path: 'context.ttl' });
+    const window = at({ timestamp: '2026-01-15T16:03:00Z' }, { order: { fulfillments: [{ stops: [{ time: { timestamp: '2026-01-15T25:00:00Z' } }] }] } });
+    assert.deepEqual(window, { code: '30000', message: 'Invalid request error: date 2026-01-15T25:00:00Z is not a valid instant', path: 'message.order.fulfillments[0].stops[0].time.timestamp' });
+    assert.equal(at({ timestamp: '2026-01-15T16:02:59Z', ttl: 'PT30S' }), undefined);
   });
 
   test('becknTimestamp drops zero milliseconds only', () => {

@@ -220,6 +220,18 @@ describe('sign/verify round trip (property)', () => {
     );
   });
 
+  test('a signature that lives longer than a day (expires − created) is refused: captured bytes must not be replayable for a week', async () => {
+    const key = { subscriberId: 'bap.example.org', uniqueKeyId: 'key-0', privateKey: keys[0]!.priv };
+    const now = 1_768_471_200;
+    const day = await verifyRequest({ authorization: signRequest('{}', key, now, 86_400).authorization }, '{}', dir, now);
+    assert.equal(day.ok, true, 'a day, the longest ttl, is taken');
+    const week = await verifyRequest({ authorization: signRequest('{}', key, now, 7 * 86_400).authorization }, '{}', dir, now);
+    assert.equal(week.ok ? 'ok' : week.reason, 'malformed');
+    assert.match(week.ok ? '' : week.message, /lives 604800 s \(expires − created\); at most 86400 s is taken/);
+    const allowed = await verifyRequest({ authorization: signRequest('{}', key, now, 7 * 86_400).authorization }, '{}', dir, now, { maxLifetimeSec: 7 * 86_400 });
+    assert.equal(allowed.ok, true);
+  });
+
   test('WWW-Authenticate names the realm and the signed headers', () => {
     assert.equal(wwwAuthenticate('dc-london-01.example.com'), 'Signature realm="dc-london-01.example.com",headers="(created) (expires) digest"');
   });

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { publicKeyToBase64, searchRequest, selectRequest, signRequest } from '../../beckn/index.ts';
+import { confirmRequest, publicKeyToBase64, searchRequest, selectRequest, signRequest } from '../../beckn/index.ts';
 import { seededSigningKey } from '../../agents/coordination/index.ts';
 import { flexibility, HOUR, startMarket, T0, type Market } from './harness.ts';
 import { contextFor, postRaw, send, type Answer } from './client.ts';
@@ -107,6 +107,22 @@ describe('intake hardening (issue 15)', { timeout: 60_000 }, () => {
     const long = contextFor(m, 'search', { ttl: 'P30D' });
     const c = await expectRefused(m, () => send(m, 'search', searchRequest(long, {})));
     assert.equal(c.answer.body.error?.paths, 'context.ttl');
+  });
+
+  test('a timestamp the schema lets through but that is no instant (seconds "60") is refused at context.timestamp; a week-long signature gets 401', async () => {
+    // Before, it never expired: once the replay memory let go, the same signed bytes were acted on again.
+    const leap = { ...contextFor(m, 'confirm'), timestamp: new Date(m.clock.now()).toISOString().slice(0, 17) + '60Z' };
+    const body = JSON.stringify(confirmRequest(leap, choice(300)));
+    const a = await expectRefused(m, () => send(m, 'confirm', body));
+    assert.equal(a.answer.status, 400);
+    assert.equal(a.answer.body.error?.paths, 'context.timestamp');
+    assert.match(a.answer.body.error?.message ?? '', /is not a valid instant/);
+
+    const text = JSON.stringify(confirmRequest(contextFor(m, 'confirm'), choice(300)));
+    const week = signRequest(text, m.testBapKey, m.clock.now() / 1000, 7 * 86_400);
+    const b = await expectRefused(m, () => postRaw(m, 'confirm', text, { authorization: week.authorization }));
+    assert.equal(b.answer.status, 401);
+    assert.match(b.answer.body.error?.message ?? '', /at most 86400 s is taken/);
   });
 
   test('15.5: invalid UTF-8 and unpaired surrogates are refused, never echoed', async () => {
