@@ -76,8 +76,9 @@ export interface CoordinationConfig {
    */
   readonly maxDraftsPerBap: number;
   /**
-   * Message ids whose answers are kept to catch a repeat. An accepted message is kept until its
-   * ttl has passed; when all kept are such, new requests get 429 rather than risk a replay.
+   * Message ids whose answers are kept to catch a repeat. An accepted message is held until its
+   * ttl has passed (at most 15 min, REPLAY_HOLD_MAX_MS), and one BAP holds at most a tenth of
+   * them: past its share that BAP gets 429; when the whole memory is held, every BAP does.
    */
   readonly replayMemoryMessages: number;
   /**

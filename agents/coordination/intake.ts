@@ -69,11 +69,44 @@ function claimedIds(raw: Buffer): { messageId: string | null; transactionId: str
 
 const answerKey = (signer: string, messageId: string): string => `${signer}\u0000${messageId}`;
 
+/**
+ * Longest an accepted message is held for replay detection, whatever its ttl (up to a day):
+ * held for its whole ttl, a day's worth of one BAP's cheap searches would fill the memory for
+ * a day. A repeat after this is still not acted on twice: the agent drops a command id it has
+ * handled (becknCommandId, from the signer and the message id); it is answered afresh.
+ */
+export const REPLAY_HOLD_MAX_MS = 15 * 60_000;
+/** Kept a little past the message's expiry, for the sender's clock being behind ours. */
+const REPLAY_MARGIN_MS = 60_000;
+/** One signer holds at most this share of the replay memory, so no BAP can fill it for the rest. */
+const REPLAY_SHARES = 10;
+
+export const replayShareOf = (cfg: Pick<CoordinationConfig, 'replayMemoryMessages'>): number => Math.max(1, Math.ceil(cfg.replayMemoryMessages / REPLAY_SHARES));
+
+interface Remembered {
+  readonly signer: string;
+  readonly answer: HttpAnswer<AckOrNackBody>;
+  /** Until when it must be kept: an ACK until its message could no longer be replayed; a refusal -Infinity (may go any time). */
+  readonly keepUntilMs: number;
+}
+
+const isHeld = (e: Remembered): boolean => e.keepUntilMs !== -Infinity;
+
+/** 429 with when to retry: the time the first held message in the way is released. */
+function busy(message: string, path: string | undefined, firstReleaseMs: number, nowMs: number): HttpAnswer<AckOrNackBody> {
+  // Infinity only if nothing were held, which the callers rule out; then a second is as good as any.
+  const untilMs = Number.isFinite(firstReleaseMs) ? firstReleaseMs : nowMs + 1000;
+  const retrySec = Math.max(1, Math.ceil((untilMs - nowMs) / 1000));
+  return { statusCode: 429, headers: { 'retry-after': String(retrySec) }, body: nackOf(fault(BecknErrorCode.BUSINESS_ERROR, `${message}; retry at ${new Date(untilMs).toISOString()} (in ${retrySec} s)`, path)) };
+}
+
 const nackAnswer = (f: BecknFault): HttpAnswer<AckOrNackBody> => ({ statusCode: 400, headers: {}, body: nackOf(f) });
 
 export class BppIntake {
-  /** Answers by message id, oldest first; an ACK keeps until when its message could be replayed. */
-  private readonly answers = new Map<string, { readonly answer: HttpAnswer<AckOrNackBody>; readonly keepUntilMs: number }>();
+  /** Answers by signer and message id, oldest first; an ACK keeps until when its message could be replayed. */
+  private readonly answers = new Map<string, Remembered>();
+  /** How many ACKs each signer has in `answers` (its share of the memory). */
+  private readonly held = new Map<string, number>();
 
   constructor(private readonly d: IntakeDeps) {}
 
@@ -152,43 +185,77 @@ export class BppIntake {
     }
     const check = checkRequest(actionRequestOf(body), this.d.state(), nowMs, cfg);
     if (!check.ok) return this.remember(verified.subscriberId, ctx.message_id, refuse(nackAnswer(check.fault), check.fault.message, check.fault.path ?? null, ids));
-    if (!this.roomForAck(nowMs)) {
-      // Forgetting an accepted message still within its ttl would let a replay act twice.
-      const f = fault(BecknErrorCode.BUSINESS_ERROR, `${cfg.replayMemoryMessages} accepted messages are still within their ttl; retry in a few seconds`);
-      return refuse({ statusCode: 429, headers: { 'retry-after': '5' }, body: nackOf(f) }, f.message, null, ids);
+    const full = this.roomForAck(verified.subscriberId, nowMs);
+    if (full) {
+      const err = 'error' in full.body ? full.body.error : undefined;
+      return refuse(full, err?.message ?? 'the replay memory is full', err?.paths ?? null, ids);
     }
     if (!this.d.enqueueRequest(action, body)) {
       this.d.log?.warn({ action, messageId: ctx.message_id }, 'the agent would not take an accepted request');
       return { statusCode: 500, headers: {}, body: nackOf(fault(BecknErrorCode.BUSINESS_ERROR, 'the BPP could not queue the request; retry with a new message_id')) };
     }
-    // Kept until the message has expired (plus a margin): after that a replay is refused as expired anyway.
-    return this.remember(verified.subscriberId, ctx.message_id, { statusCode: 200, headers: {}, body: ack() }, (expiresAtMs(ctx) ?? nowMs) + 60_000);
+    // Kept until the message has expired (after that a replay is refused as expired), at most REPLAY_HOLD_MAX_MS.
+    const holdUntil = Math.min(expiresAtMs(ctx) ?? nowMs, nowMs + REPLAY_HOLD_MAX_MS) + REPLAY_MARGIN_MS;
+    return this.remember(verified.subscriberId, ctx.message_id, { statusCode: 200, headers: {}, body: ack() }, holdUntil);
   }
 
   private remember(signer: string, messageId: string | null, answer: HttpAnswer<AckOrNackBody>, keepUntilMs = -Infinity): HttpAnswer<AckOrNackBody> {
     if (messageId === null) return answer;
     // Per signer: another BAP reusing a message id it has seen must not get (or spoil) this answer.
     const key = answerKey(signer, messageId);
-    this.answers.delete(key);
-    // Full of accepted messages still within their ttl: this refusal is not kept (a repeat is judged afresh).
+    this.drop(key);
+    // Full of accepted messages still held: this refusal is not kept (a repeat is judged afresh).
     if (this.answers.size >= this.d.config.replayMemoryMessages && !this.forgetOne(this.d.nowMs())) return answer;
-    this.answers.set(key, { answer, keepUntilMs });
+    const entry: Remembered = { signer, answer, keepUntilMs };
+    this.answers.set(key, entry);
+    if (isHeld(entry)) this.held.set(signer, (this.held.get(signer) ?? 0) + 1);
     return answer;
   }
 
-  /** Whether one more accepted message fits in the replay memory. */
-  private roomForAck(nowMs: number): boolean {
-    return this.answers.size < this.d.config.replayMemoryMessages || this.forgetOne(nowMs);
+  private drop(key: string): void {
+    const entry = this.answers.get(key);
+    if (!entry) return;
+    this.answers.delete(key);
+    if (!isHeld(entry)) return;
+    const n = (this.held.get(entry.signer) ?? 1) - 1;
+    if (n > 0) this.held.set(entry.signer, n);
+    else this.held.delete(entry.signer);
   }
 
   /**
-   * Forget the oldest answer that may be forgotten: any refusal, or an ACK whose message has
-   * expired. Never an ACK still within its ttl, which a replay could otherwise act on twice.
+   * Undefined when one more accepted message of `signer` fits in the replay memory, else the
+   * 429 to answer: the signer is over its share (its own doing: only it is refused), or the
+   * whole memory is held by several BAPs' recent messages.
    */
-  private forgetOne(nowMs: number): boolean {
-    for (const [id, entry] of this.answers) {
+  private roomForAck(signer: string, nowMs: number): HttpAnswer<AckOrNackBody> | undefined {
+    const cfg = this.d.config;
+    const share = replayShareOf(cfg);
+    const mine = this.held.get(signer) ?? 0;
+    if (mine >= share && !this.forgetOne(nowMs, signer)) {
+      const until = this.firstRelease(signer);
+      return busy(`${mine} of your accepted messages are held to catch a replay, the most one BAP may have (a message is held until its ttl has passed, at most ${REPLAY_HOLD_MAX_MS / 60_000} min)`, 'context.bap_id', until, nowMs);
+    }
+    if (this.answers.size < cfg.replayMemoryMessages || this.forgetOne(nowMs)) return undefined;
+    return busy(`the replay memory is full: ${this.answers.size} accepted messages of several BAPs are held to catch a replay (each BAP at most ${share}, each message until its ttl has passed, at most ${REPLAY_HOLD_MAX_MS / 60_000} min)`, undefined, this.firstRelease(), nowMs);
+  }
+
+  /** When the first held answer (of `signer`, or of anyone) may go. */
+  private firstRelease(signer?: string): number {
+    let first = Infinity;
+    for (const e of this.answers.values()) if (isHeld(e) && (signer === undefined || e.signer === signer) && e.keepUntilMs < first) first = e.keepUntilMs;
+    return first;
+  }
+
+  /**
+   * Forget the oldest answer that may be forgotten (of `signer` only, when given: one of its
+   * ACKs): any refusal, or an ACK whose hold has passed. Never an ACK still held, whose replay
+   * would get a fresh answer instead of the first.
+   */
+  private forgetOne(nowMs: number, signer?: string): boolean {
+    for (const [key, entry] of this.answers) {
+      if (signer !== undefined && (entry.signer !== signer || !isHeld(entry))) continue;
       if (entry.keepUntilMs <= nowMs) {
-        this.answers.delete(id);
+        this.drop(key);
         return true;
       }
     }

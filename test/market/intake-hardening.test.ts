@@ -1,8 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { confirmRequest, publicKeyToBase64, searchRequest, selectRequest, signRequest } from '../../beckn/index.ts';
+import { randomUUID } from 'node:crypto';
+import { buildContext, confirmRequest, publicKeyToBase64, searchRequest, selectRequest, signRequest } from '../../beckn/index.ts';
+import { SIM_BAP } from '../../agents/grid-operator/index.ts';
 import { seededSigningKey } from '../../agents/coordination/index.ts';
-import { flexibility, HOUR, startMarket, T0, type Market } from './harness.ts';
+import { flexibility, HOUR, startMarket, T0, TEST_BAP, type Market } from './harness.ts';
 import { contextFor, postRaw, send, type Answer } from './client.ts';
 import { expectOneRejection } from './rejection.ts';
 
@@ -173,23 +175,54 @@ describe('intake hardening (issue 15)', { timeout: 60_000 }, () => {
 });
 
 describe('replay memory (issue 15.5: the 10,000-message limit)', { timeout: 60_000 }, () => {
-  test('an accepted message is never forgotten within its ttl: when the memory is full of such, new requests get 429', async () => {
-    const m = await startMarket({ gridOperator: false, coordination: { replayMemoryMessages: 3 } });
+  test('an accepted message is held to catch a replay; a BAP over its share (a tenth) gets 429 naming it, other BAPs do not', async () => {
+    // 20 messages, 2 per BAP. Before, the memory was shared: one BAP filled it and every BAP got 429 for as long as its ttls (P1D: a day).
+    const m = await startMarket({ gridOperator: false, coordination: { replayMemoryMessages: 20 } });
     try {
-      const bodies = [0, 1, 2].map(() => JSON.stringify(searchRequest(contextFor(m, 'search'), {})));
+      const bodies = [0, 1].map(() => JSON.stringify(searchRequest(contextFor(m, 'search', { ttl: 'P1D' }), {})));
       for (const b of bodies) assert.equal((await send(m, 'search', b)).status, 200);
       await m.runtime.settle();
-      const full = await send(m, 'search', searchRequest(contextFor(m, 'search'), {}));
-      assert.equal(full.status, 429);
-      assert.match(full.body.error?.message ?? '', /3 accepted messages are still within their ttl/);
+      const over = await send(m, 'search', searchRequest(contextFor(m, 'search', { ttl: 'P1D' }), {}));
+      assert.equal(over.status, 429);
+      assert.equal(over.body.error?.paths, 'context.bap_id');
+      assert.match(over.body.error?.message ?? '', /2 of your accepted messages are held to catch a replay, the most one BAP may have .* at most 15 min\); retry at \S+ \(in 960 s\)/);
+      assert.equal(over.headers.get('retry-after'), '960', 'the ttl the memory honours is capped at 15 min (plus 60 s)');
       const inbox = m.testBapInbox.length;
       const again = await send(m, 'search', bodies[0]!);
       assert.deepEqual(again.body, { message: { ack: { status: 'ACK' } } }, 'a replay still gets the first answer');
       await m.runtime.settle();
       assert.equal(m.testBapInbox.length, inbox, 'and no second effect');
-      // Once their ttl (PT30S) and the 60 s margin have passed, room is made again.
-      await m.advanceTo(m.clock.now() + 91_000);
+      // Another BAP is not refused for what this one holds.
+      const other = searchRequest(buildContext({ action: 'search', bap: SIM_BAP, transactionId: randomUUID(), messageId: randomUUID(), nowMs: m.clock.now() }), {});
+      assert.equal((await send(m, 'search', other, { key: m.bapKey })).status, 200);
+      // 16 min on, the P1D messages are let go: room again. A replay now is answered afresh but
+      // still not acted on, since the agent drops a request it has handled.
+      await m.advanceTo(m.clock.now() + 16 * 60_000);
       assert.equal((await send(m, 'search', searchRequest(contextFor(m, 'search'), {}))).status, 200);
+      await m.runtime.settle();
+      const later = m.testBapInbox.length;
+      assert.equal((await send(m, 'search', bodies[1]!)).body.message.ack.status, 'ACK');
+      await m.runtime.settle();
+      assert.equal(m.testBapInbox.length, later, 'no second on_search');
+    } finally {
+      await m.close();
+    }
+  });
+
+  test('when several BAPs together hold the whole memory, a new request gets 429 saying so and when to retry', async () => {
+    const m = await startMarket({ gridOperator: false, coordination: { replayMemoryMessages: 2 } });
+    try {
+      const third = seededSigningKey('intake', 'third-bap.example.org');
+      m.keys.add({ subscriber_id: third.subscriberId, key_id: third.uniqueKeyId, signing_public_key: publicKeyToBase64(third.privateKey), url: 'http://third-bap.example.org/beckn' });
+      const search = (bap: { id: string; uri: string }) => searchRequest(buildContext({ action: 'search', bap, transactionId: randomUUID(), messageId: randomUUID(), nowMs: m.clock.now() }), {});
+      assert.equal((await send(m, 'search', search(TEST_BAP))).status, 200);
+      assert.equal((await send(m, 'search', search(SIM_BAP), { key: m.bapKey })).status, 200);
+      await m.runtime.settle();
+      const full = await send(m, 'search', search({ id: third.subscriberId, uri: 'http://third-bap.example.org/beckn' }), { key: third });
+      assert.equal(full.status, 429);
+      assert.equal(full.body.error?.paths, undefined, 'not the sender\'s doing: no field of its request');
+      assert.match(full.body.error?.message ?? '', /the replay memory is full: 2 accepted messages of several BAPs are held .*; retry at \S+ \(in 90 s\)/);
+      assert.equal(full.headers.get('retry-after'), '90', 'PT30S + 60 s');
     } finally {
       await m.close();
     }
