@@ -90,6 +90,12 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
     notes.push(...agents.notes);
     for (const name of runtime.agentNames) await identity.ensureLocal(name);
     const anchor = await AnchorWriter.open({ store: stack.store, log: await openAnchorLog(stack, { create: true }), keyring: stack.keyring, site: stack.site, clock, logger: log });
+    // A ledger swapped for another site's, or an anchor forked or edited, is not mended by
+    // running on: the site serves, and GET /health says why it should not be trusted.
+    if (anchor.mismatch !== undefined) {
+      const mismatch = anchor.mismatch;
+      runtime.addHealthCheck('anchor', () => `the ledger does not match its anchor (${anchor.where}): ${mismatch}; run caco audit verify`);
+    }
     metrics.watch(runtime);
     await runtime.start();
     const gateway = await startSiteGateway({ runtime, bus: stack.bus, identity, clock, log, limits: limits.commandLimits, requireBoundCommands: limits.requireBoundCommands, ...(limits.commandRate ? { rateLimit: limits.commandRate } : {}) });

@@ -56,7 +56,7 @@ export function runCommand(): Command {
     console.log(`caco run: site ${config.site} on bus ${config.bus}, store ${config.store}${config.bus === 'nats' || config.store === 'jetstream' ? ` (${config.natsUrl})` : ''}`);
     for (const n of site.notes) console.log(`  ${n}`);
     for (const n of beckn?.notes(site.agents.marketOverNats) ?? ['beckn: no coordination agent (--no-beckn)']) console.log(`  ${n}`);
-    if (http) console.log(`  operations: GET http://${o.httpHost}:${port}/metrics (Prometheus), GET /health (503 when a subscription or the relay is dead)`);
+    if (http) console.log(`  operations: GET http://${o.httpHost}:${port}/metrics (Prometheus), GET /health (503 when a subscription or the relay is dead, an agent's appends are refused, or the ledger does not match its anchor)`);
     console.log(`  submit jobs: NATS request to caco.${config.site}.cmd.compute.submit${http ? `, or POST http://${o.httpHost}:${port}/jobs` : ''}, signed by a registered key (caco submit; docs/identity.md); Ctrl-C to stop`);
     // A ledger reader that gave up (see Runtime.health) must not leave a site that runs on
     // without acting on its ledger: the process stops with exit code 1 for a supervisor to see.

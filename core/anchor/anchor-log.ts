@@ -1,7 +1,8 @@
 import type { AnchorCheckpoint } from './checkpoint.ts';
 
 /** One record of the anchor as stored (parsed, unchecked), or why reading stops there. */
-export type AnchorItem = { readonly record: unknown } | { readonly problem: string };
+/** `cutShort`: the problem is only the file's last line, cut short by a crash while it was written. */
+export type AnchorItem = { readonly record: unknown } | { readonly problem: string; readonly cutShort?: boolean };
 
 /** The anchor as stored: every record in the order written, parsed but not yet checked. */
 export interface AnchorRead {

@@ -38,6 +38,11 @@ export class AnchorWriter {
     last: AnchorCheckpoint | undefined,
     /** Why the ledger found at start does not match its anchor, if it does not. */
     readonly startProblem: string | undefined,
+    /**
+     * `startProblem` unless it is only a checkpoint line cut short by a crash: the ledger or the
+     * anchor was changed, forked or replaced, which a restart does not mend (GET /health fails).
+     */
+    readonly mismatch: string | undefined,
   ) {
     this.last = last;
   }
@@ -81,7 +86,8 @@ export class AnchorWriter {
     // Continue after the last record written, valid or not: the chain must never fork.
     const lastRecord = anchor.lastRecord as AnchorCheckpoint | undefined;
     const last = valid === anchor.recordsRead ? anchor.checker.last : lastRecord && typeof lastRecord === 'object' ? lastRecord : undefined;
-    return new AnchorWriter(o, auditor.tracker, last, startProblem);
+    const mismatch = valid > 0 && !fold.anchor?.ok ? fold.anchor?.problem : anchor.integrityProblem;
+    return new AnchorWriter(o, auditor.tracker, last, startProblem, mismatch);
   }
 
   /** Write a checkpoint if the ledger has moved since the last one; serialised. */

@@ -178,7 +178,7 @@ function* readLines(fd: number, path: string): Generator<AnchorItem, void, undef
     try {
       return { record: JSON.parse(bytes.toString('utf8')) as unknown };
     } catch {
-      return { problem: `${path} line ${line} is not a JSON checkpoint${last ? ' (the last line is cut short)' : ''}` };
+      return { problem: `${path} line ${line} is not a JSON checkpoint${last ? ' (the last line is cut short)' : ''}`, ...(last ? { cutShort: true } : {}) };
     }
   };
   for (;;) {

@@ -15,6 +15,7 @@ export class CheckedAnchor implements AnchorInput {
   readonly expectHead?: string;
   private readonly items: Iterator<AnchorItem>;
   private readProblem: string | undefined;
+  private readCutShort = false;
   private records = 0;
   private lastRead: unknown;
 
@@ -47,6 +48,14 @@ export class CheckedAnchor implements AnchorInput {
     return this.o.readToEnd ? (this.readProblem ?? this.checker.problem) : (this.checker.problem ?? this.readProblem);
   }
 
+  /**
+   * `problem`, unless it is only a last line cut short by a crash (never reported written; the
+   * next append cuts it off): the anchor is broken, forged or forked, for a health check.
+   */
+  get integrityProblem(): string | undefined {
+    return this.checker.problem ?? (this.readCutShort ? undefined : this.readProblem);
+  }
+
   /** Records read (parsed), valid or not. */
   get recordsRead(): number {
     return this.records;
@@ -62,6 +71,7 @@ export class CheckedAnchor implements AnchorInput {
       for (let r = this.items.next(); !r.done; r = this.items.next()) {
         if ('problem' in r.value) {
           this.readProblem = r.value.problem;
+          this.readCutShort = r.value.cutShort === true;
           break;
         }
         this.records++;

@@ -34,12 +34,15 @@ function describe(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).slice(0, 300);
 }
 
-/** Judge the probes: ok only when the runtime runs and every subscription is alive. */
-export function judgeHealth(site: string, head: number, running: string | undefined, probes: ReadonlyArray<SubscriptionProbe>): RuntimeHealth {
+/**
+ * Judge the probes: ok only when the runtime runs, every subscription is alive and there are no
+ * `problems` (failures found apart from the subscriptions: an agent that gave up, the anchor).
+ */
+export function judgeHealth(site: string, head: number, running: string | undefined, probes: ReadonlyArray<SubscriptionProbe>, problems: ReadonlyArray<string> = []): RuntimeHealth {
   const subscriptions = probes.map((p): SubscriptionHealth => {
     const reason = p.failure !== undefined ? `failed: ${describe(p.failure)}` : p.stopped;
     return { name: p.name, position: p.position, lag: Math.max(0, head - p.position), alive: reason === undefined, ...(reason !== undefined ? { reason } : {}) };
   });
-  const reasons = [...(running ? [running] : []), ...subscriptions.filter((s) => !s.alive).map((s) => `${s.name} ${s.reason}`)];
+  const reasons = [...(running ? [running] : []), ...subscriptions.filter((s) => !s.alive).map((s) => `${s.name} ${s.reason}`), ...problems];
   return { ok: reasons.length === 0, site, head, subscriptions, reasons };
 }

@@ -11,6 +11,7 @@ import { CommandRefused, type AgentContext, type AgentDefinition, type AgentInpu
 import type { Keyring } from '../ledger/keyring.ts';
 import { hashEvent } from '../ledger/seal.ts';
 import { VerifiedEventStore } from '../store/verified-store.ts';
+import { CorruptCommitError } from '../store/jetstream-commit.ts';
 import { checkSnapshotOptions, judgeSnapshot, sealSnapshot, type AgentSnapshot, type CoveredEvent, type SnapshotStore } from './snapshot.ts';
 import { metricsHooks } from '../observability/hooks.ts';
 import { ATTR, contextOf, endSpan, eventContext, rememberEventContext, startSpan, tracingEnabled, type TraceContext } from '../observability/tracing.ts';
@@ -76,6 +77,7 @@ export class AgentHost<S> {
   /** Our own appends not yet seen on the ledger subscription: evolved already, skip there. */
   private readonly applied = new Set<string>();
   private sinceCheckpoint = 0;
+  private lastGaveUp: string | undefined;
   private readonly cats: Set<string>;
   // For snapshots (only kept up when the agent opts in): what a restore from the ledger
   // would have built — the causations of our own folded events, each folded stream's last
@@ -312,6 +314,15 @@ export class AgentHost<S> {
     }
   }
 
+  /**
+   * Why the ledger refused this agent's appends until it gave up on its last input, until an
+   * input succeeds: an agent on a head that does not verify gives up on every input while its
+   * subscription stays alive, so the health check must ask.
+   */
+  get gaveUp(): string | undefined {
+    return this.lastGaveUp;
+  }
+
   hasHandled(inputId: string): boolean {
     return this.handled.has(inputId);
   }
@@ -334,6 +345,7 @@ export class AgentHost<S> {
       try {
         const events = await this.attempt(input, trace);
         this.handled.add(input.id);
+        this.lastGaveUp = undefined;
         return { events, duplicate: false };
       } catch (err) {
         // An answer, not a failure: not retried, not dead-lettered, and not marked handled
@@ -354,6 +366,9 @@ export class AgentHost<S> {
       }
     }
     const reason = errorText(lastError);
+    // Only the ledger refusing our appends is the agent's health: one poison input is a dead
+    // letter and the agent goes on, but a head that does not verify refuses every append.
+    if (lastError instanceof CorruptCommitError && !this.stopped) this.lastGaveUp = `gave up after ${max} attempts: ${reason}`;
     await this.deps.deadLetter(this.def.name, `gave up after ${max} attempts: ${reason}`, input);
     return { events: [], duplicate: false, error: reason };
   }

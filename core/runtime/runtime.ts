@@ -145,6 +145,7 @@ export class Runtime {
   /** The store as every reader here sees it: verified on read (see VerifiedEventStore). */
   readonly store: VerifiedEventStore;
   private readonly slots: HostSlot[] = [];
+  private readonly healthChecks = new Map<string, () => string | undefined>();
   private cursor: VerifiedCursor | undefined;
   private readonly dlq: DeadLetters;
   private relay: Relay | undefined;
@@ -559,7 +560,21 @@ export class Runtime {
     for (const s of this.slots) if (s.sub) probes.push(probe(`agent:${s.host.name}`, s.sub.position));
     if (this.loop) probes.push(probe('lockstep', this.dispatchPos));
     if (this.relay) probes.push(probe('relay', this.relay.position));
-    return { ...judgeHealth(this.o.site, head, running, probes), readers: r.readers, quarantine: r.quarantine };
+    const problems: string[] = [];
+    for (const s of this.slots) if (s.host.gaveUp) problems.push(`agent:${s.host.name} ${s.host.gaveUp.slice(0, 300)}`);
+    for (const [name, check] of this.healthChecks) {
+      const p = check();
+      if (p !== undefined) problems.push(`${name}: ${p.slice(0, 300)}`);
+    }
+    return { ...judgeHealth(this.o.site, head, running, probes, problems), readers: r.readers, quarantine: r.quarantine };
+  }
+
+  /**
+   * A check of something beside the ledger readers (the anchor found at start) that GET /health
+   * holds the site to: `check` returns why it fails, or undefined.
+   */
+  addHealthCheck(name: string, check: () => string | undefined): void {
+    this.healthChecks.set(name, check);
   }
 
   async stop(): Promise<void> {

@@ -35,7 +35,7 @@ describe('FileAnchorLog.records', { timeout: 30_000 }, () => {
       writeFileSync(path, `${lines[0]}\n{"seq":`);
       const cut: unknown[] = [];
       for await (const item of log.records()) cut.push(item);
-      assert.deepEqual(cut.at(-1), { problem: `${path} line 2 is not a JSON checkpoint (the last line is cut short)` });
+      assert.deepEqual(cut.at(-1), { problem: `${path} line 2 is not a JSON checkpoint (the last line is cut short)`, cutShort: true }, "a crash's cut line is told apart from a broken anchor");
       assert.deepEqual(await new FileAnchorLog(join(dir, 'none.jsonl')).read(), { records: [] });
     } finally {
       rmSync(dir, { recursive: true, force: true });
