@@ -16,6 +16,17 @@ interface RunFlags extends GlobalOptions {
   becknKeyDirectory?: string;
 }
 
+/**
+ * The message of a server's own listen on `port` that failed because the port is taken or
+ * not allowed; undefined for anything else (a file the site could not open also says EACCES,
+ * and is not the port's fault). Judged by the error's fields, which net.Server sets.
+ */
+export function listenRefused(err: unknown, port: number): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const e = err as NodeJS.ErrnoException & { port?: unknown };
+  return e.syscall === 'listen' && (e.code === 'EADDRINUSE' || e.code === 'EACCES') && e.port === port ? err.message : undefined;
+}
+
 export function runCommand(): Command {
   const cmd = new Command('run')
     .description('run the site live on the wall clock: grid agent on live Carbon Intensity and Elexon data, compute agent planning submitted jobs (NATS + JetStream by default)')
@@ -42,8 +53,8 @@ export function runCommand(): Command {
       ? siteBeckn({ dataDir: config.dataDir, site: config.site, port: becknPort, host: o.becknHost, domain: o.becknDomain, ...(o.becknSigningKey ? { signingKey: o.becknSigningKey } : {}), ...(o.becknKeyDirectory ? { keyDirectory: o.becknKeyDirectory } : {}) })
       : undefined;
     const site = await startLiveSite(config, { recorded: Boolean(o.recorded), init: Boolean(o.init), ...(beckn ? { market: beckn.market } : {}) }).catch((err: unknown) => {
-      const msg = err instanceof Error ? err.message : String(err);
-      if (/EADDRINUSE|EACCES/.test(msg)) throw new UsageError(`--beckn-port ${becknPort}: ${msg}; choose another port or --beckn-port 0`);
+      const refused = beckn ? listenRefused(err, becknPort) : undefined;
+      if (refused) throw new UsageError(`--beckn-port ${becknPort}: ${refused}; choose another port or --beckn-port 0`);
       throw err;
     });
     let http: Awaited<ReturnType<typeof startJobsHttp>> | undefined;
@@ -51,7 +62,8 @@ export function runCommand(): Command {
       if (port > 0) http = await startJobsHttp(site.runtime, site.runtime.store, port, o.httpHost, { limits: site.limits.commandLimits, rateLimit: site.limits.httpRate ?? false, metrics: site.metrics });
     } catch (err) {
       await site.stop();
-      throw new UsageError(`--http-port ${port}: ${(err as Error).message}; choose another port or --http-port 0`);
+      const refused = listenRefused(err, port);
+      throw refused ? new UsageError(`--http-port ${port}: ${refused}; choose another port or --http-port 0`) : err;
     }
     console.log(`caco run: site ${config.site} on bus ${config.bus}, store ${config.store}${config.bus === 'nats' || config.store === 'jetstream' ? ` (${config.natsUrl})` : ''}`);
     for (const n of site.notes) console.log(`  ${n}`);
