@@ -42,15 +42,15 @@ function holderOf(path: string): number | undefined {
  * the same stale PID cannot both take it over.
  */
 export function acquireRunLock(folder: string): RunLock {
-  mkdirSync(folder, { recursive: true });
   const path = join(folder, 'run.lock');
-  withFileLock(path, () => {
-    const pid = holderOf(path);
-    if (pid !== undefined && (held.has(path) || (pid !== process.pid && alive(pid)))) {
-      throw new UsageError(`${folder} is in use by another caco run (PID ${pid}, ${path}); stop it first, or give another --data-dir or --site (if no caco process has that PID, remove ${path})`);
-    }
-    writeFileSync(path, `${process.pid}\n`, { mode: 0o644 });
-  });
+  try {
+    mkdirSync(folder, { recursive: true });
+    withFileLock(path, take);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new UsageError(`${folder}: caco run cannot write there (${code}); it writes its ledger, anchor and run.lock in the site's folder: run as the user that owns it, make it writable, or give a writable --data-dir`);
+    throw err;
+  }
   held.add(path);
   return {
     path,
@@ -61,4 +61,12 @@ export function acquireRunLock(folder: string): RunLock {
       });
     },
   };
+
+  function take(): void {
+    const pid = holderOf(path);
+    if (pid !== undefined && (held.has(path) || (pid !== process.pid && alive(pid)))) {
+      throw new UsageError(`${folder} is in use by another caco run (PID ${pid}, ${path}); stop it first, or give another --data-dir or --site (if no caco process has that PID, remove ${path})`);
+    }
+    writeFileSync(path, `${process.pid}\n`, { mode: 0o644 });
+  }
 }

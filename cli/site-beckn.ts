@@ -39,15 +39,21 @@ export function siteBeckn(o: SiteBecknOptions): SiteBeckn {
   const uri = `http://${o.host}:${o.port}/beckn`;
   if (o.signingKey !== undefined && !existsSync(o.signingKey)) throw new UsageError(`--beckn-signing-key: file ${o.signingKey} does not exist`);
   if (o.keyDirectory !== undefined && !existsSync(o.keyDirectory)) throw new UsageError(`--beckn-key-directory: file ${o.keyDirectory} does not exist`);
-  if (!existsSync(keyPath)) {
-    mkdirSync(dirname(keyPath), { recursive: true });
-    const { signingKeyFile } = newSigningIdentity(subscriberId, 'k1', uri);
-    writeFileSync(keyPath, `${JSON.stringify(signingKeyFile, null, 2)}\n`, { mode: 0o600 });
-    chmodSync(keyPath, 0o600);
-  }
-  if (!existsSync(dirPath)) {
-    mkdirSync(dirname(dirPath), { recursive: true });
-    writeFileSync(dirPath, `${JSON.stringify({ format: KEY_DIRECTORY_FORMAT, keys: [] }, null, 2)}\n`);
+  try {
+    if (!existsSync(keyPath)) {
+      mkdirSync(dirname(keyPath), { recursive: true });
+      const { signingKeyFile } = newSigningIdentity(subscriberId, 'k1', uri);
+      writeFileSync(keyPath, `${JSON.stringify(signingKeyFile, null, 2)}\n`, { mode: 0o600 });
+      chmodSync(keyPath, 0o600);
+    }
+    if (!existsSync(dirPath)) {
+      mkdirSync(dirname(dirPath), { recursive: true });
+      writeFileSync(dirPath, `${JSON.stringify({ format: KEY_DIRECTORY_FORMAT, keys: [] }, null, 2)}\n`);
+    }
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new UsageError(`${dirname(keyPath)}: cannot make the BPP's first-run keys there (${code}): run as the user that owns the data dir, make it writable, or give a writable --data-dir (or --no-beckn)`);
+    throw err;
   }
   const signingKey = loadSigningKeyFile(keyPath);
   const keyDirectory = new FileKeyDirectory(dirPath);

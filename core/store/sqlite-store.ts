@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
-import { ConcurrencyError, InvalidArgumentError } from '../errors/errors.ts';
+import { ConcurrencyError, ConfigError, InvalidArgumentError } from '../errors/errors.ts';
 import type { Keyring, SigningKeys } from '../ledger/keyring.ts';
 import { hashBatch, sealBatch, signHeads, signsFor } from '../ledger/seal.ts';
 import { checkWithCommit } from '../ledger/commit-proof.ts';
@@ -125,12 +125,34 @@ export const INSERT_EVENT_SQL = `INSERT INTO events (id, stream, revision, type,
 
 /** The ledger's database file with the store's settings and schema (parent folders created). */
 export function openLedgerDatabase(path: string): Database.Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.exec(SCHEMA);
-  return db;
+  let db: Database.Database | undefined;
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.exec(SCHEMA);
+    return db;
+  } catch (err) {
+    db?.close();
+    const why = whyNotOpened(err);
+    throw why ? new ConfigError(`the SQLite ledger ${path}`, why) : err;
+  }
+}
+
+/**
+ * What the user can do about a ledger file that cannot be opened for writing, or undefined for
+ * an error that is not about the file. The file is left as it is either way: SQLite refuses a
+ * file that is not a database before it writes anything to it.
+ */
+function whyNotOpened(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return undefined;
+  if (code === 'SQLITE_NOTADB') return 'is not a SQLite database (or is encrypted); nothing was changed: move it aside to start a new ledger, or give the --data-dir or --site whose ledger it is';
+  if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return `cannot be written (a read-only file or folder: ${err instanceof Error ? err.message : code}); nothing was changed: run as the user that owns it, make it writable, or give a writable --data-dir`;
+  }
+  return undefined;
 }
 
 /** The event columns a ledger file must have to be read (`covers` came later and may be missing). */

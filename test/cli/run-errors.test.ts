@@ -1,9 +1,9 @@
 // test-file-timeout: 180
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../deploy/local/nats-server.ts';
@@ -34,6 +34,7 @@ async function runToExit(args: string[], o: { asNobody?: boolean } = {}): Promis
   }
 }
 
+const canDropRoot = process.getuid?.() === 0 && existsSync('/usr/bin/setpriv');
 
 test('a taken --beckn-port is blamed on --beckn-port, in one line, exit 2', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'caco-run-port-'));
@@ -46,6 +47,44 @@ test('a taken --beckn-port is blamed on --beckn-port, in one line, exit 2', asyn
     assert.match(out, new RegExp(`^caco: --beckn-port ${port}: listen EADDRINUSE.*; choose another port or --beckn-port 0\\n$`));
   } finally {
     await new Promise((r) => holder.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const asNobody = { skip: canDropRoot ? false : 'needs root and setpriv to run as nobody' };
+
+/** A data dir `<dir>/london` that the user nobody may write (files in it made by root are not). */
+function nobodysSite(prefix: string): { dir: string; site: string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  const site = join(dir, 'london');
+  mkdirSync(site);
+  if (canDropRoot) chownSync(site, nobodyUid(), nobodyGid());
+  return { dir, site };
+}
+
+function nobodyUid(): number {
+  return Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.trim());
+}
+
+function nobodyGid(): number {
+  return Number(spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).stdout.trim());
+}
+
+test('a site folder that cannot be written: one line naming the folder, exit 2, not blamed on a port', asNobody, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'caco-run-ro-'));
+  chmodSync(dir, 0o755);
+  mkdirSync(join(dir, 'london'));
+  const port = await freePort();
+  try {
+    const { code, out } = await runToExit(['--beckn-port', String(port), '--data-dir', dir], { asNobody: true });
+    assert.equal(code, 2, out);
+    // The BPP's first-run keys are made before the site starts: whichever writes first names its folder.
+    assert.match(out, new RegExp(`^caco: ${join(dir, 'london')}(/beckn)?: (caco run )?cannot (write there|make the BPP.s first-run keys there) \\(EACCES\\).*writable --data-dir.*\\n$`));
+    const bare = await runToExit(['--no-beckn', '--data-dir', dir], { asNobody: true });
+    assert.equal(bare.code, 2, bare.out);
+    assert.match(bare.out, new RegExp(`^caco: ${join(dir, 'london')}: caco run cannot write there \\(EACCES\\).*writable --data-dir\\n$`));
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -69,5 +108,36 @@ test("listenRefused: only a server's own listen error on that port blames the po
     assert.equal(listenRefused(err, port + 1), undefined, 'another port is not blamed');
   } finally {
     await new Promise((r) => holder.close(r));
+  }
+});
+
+test('a ledger.db that is not a SQLite database: one line naming it and what to do, exit 2, the file untouched', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'caco-run-junk-'));
+  const ledger = join(dir, 'london', 'ledger.db');
+  mkdirSync(join(dir, 'london'));
+  const junk = Buffer.from('this is not a database\n'.repeat(400));
+  writeFileSync(ledger, junk);
+  try {
+    const { code, out } = await runToExit(['--no-beckn', '--data-dir', dir]);
+    assert.equal(code, 2, out);
+    assert.match(out, new RegExp(`^caco: the SQLite ledger ${ledger.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: is not a SQLite database .*nothing was changed: move it aside.*\\n$`));
+    assert.deepEqual(readFileSync(ledger), junk);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a read-only ledger.db: one line naming it and what to do, exit 2, the file untouched', asNobody, async () => {
+  const { dir, site } = nobodysSite('caco-run-ledger-ro-');
+  const ledger = join(site, 'ledger.db');
+  writeFileSync(ledger, '');
+  chmodSync(ledger, 0o644);
+  try {
+    const { code, out } = await runToExit(['--no-beckn', '--data-dir', dir], { asNobody: true });
+    assert.equal(code, 2, out);
+    assert.match(out, new RegExp(`^caco: the SQLite ledger ${ledger.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot be written \\(a read-only file or folder.*\\n$`));
+    assert.equal(readFileSync(ledger).length, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
