@@ -64,6 +64,11 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
   const metrics = new CacoMetrics({ now: () => clock.now() });
   const uninstallMetrics = metrics.install();
   let identity: SiteIdentity | undefined;
+  // Held out here so that a start that fails part way stops what it started before the stack
+  // under it is closed (its ledger readers otherwise fail on the closed database).
+  let runtime: Runtime | undefined;
+  let agents: SiteAgents | undefined;
+  let gateway: SiteGatewayHandle | undefined;
   try {
     const log = createLogger({ level: config.logLevel });
     // First run: the admin key and every local party's key are made here (mode 0600 under
@@ -71,14 +76,14 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
     identity = await openSiteIdentity({ config, keyring: stack.keyring, clock, log });
     await identity.ensureAdmin();
     await identity.ensureLocal('operator');
-    const runtime = new Runtime({ site: config.site, store: stack.store, checkpoints: stack.checkpoints, bus: tracedBus(stack.bus), clock, ids: new Uuid7Ids(clock), registry: cacoRegistry(), keyring: stack.keyring, log, delivery: 'independent', identity, commandLimits: limits.commandLimits, requireBoundCommands: limits.requireBoundCommands, ...(stack.snapshots ? { snapshots: stack.snapshots } : {}), ...(limits.commandRate ? { rateLimit: limits.commandRate } : {}) });
+    runtime = new Runtime({ site: config.site, store: stack.store, checkpoints: stack.checkpoints, bus: tracedBus(stack.bus), clock, ids: new Uuid7Ids(clock), registry: cacoRegistry(), keyring: stack.keyring, log, delivery: 'independent', identity, commandLimits: limits.commandLimits, requireBoundCommands: limits.requireBoundCommands, ...(stack.snapshots ? { snapshots: stack.snapshots } : {}), ...(limits.commandRate ? { rateLimit: limits.commandRate } : {}) });
     const notes: string[] = [];
     const signals = siteSignals(opts.recorded ? { kind: 'replayed', nowMs: clock.now() } : { kind: 'live' });
     const source = signals.source;
     if (signals.note) notes.push(signals.note);
     const r = (x: { perSecond: number; burst: number } | undefined, per: string) => (x ? `${x.perSecond}/s per ${per} (burst ${x.burst})` : `no limit per ${per}`);
     notes.push(`input bounds: ${limits.commandLimits.maxBytes} bytes, ${limits.commandLimits.maxDepth} levels of JSON; ${r(limits.commandRate, 'signing key')}; ${r(limits.httpRate, 'HTTP client')}; commands ${limits.requireBoundCommands ? 'must name this site and expire' : 'may omit site and expiresAt (CACO_REQUIRE_BOUND_COMMANDS=1 requires them)'}; at most ${limits.maxOpenJobsPerParty} open jobs per third party; at most ${limits.maxOnsiteOffersPerSource} live energy offers per outside operator`);
-    const agents = await buildSite({
+    agents = await buildSite({
       runtime,
       bus: stack.bus,
       site: opts.site ?? DEFAULT_SITE,
@@ -98,7 +103,7 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
     }
     metrics.watch(runtime);
     await runtime.start();
-    const gateway = await startSiteGateway({ runtime, bus: stack.bus, identity, clock, log, limits: limits.commandLimits, requireBoundCommands: limits.requireBoundCommands, ...(limits.commandRate ? { rateLimit: limits.commandRate } : {}) });
+    gateway = await startSiteGateway({ runtime, bus: stack.bus, identity, clock, log, limits: limits.commandLimits, requireBoundCommands: limits.requireBoundCommands, ...(limits.commandRate ? { rateLimit: limits.commandRate } : {}) });
     notes.push(gateway.served === 'nats' ? `gateway: outside agents on caco.${config.site}.gw.* and caco.${config.site}.q.*, discoverable with $SRV.PING/INFO/STATS (docs/external-agent.md)` : `gateway: on the in-process bus only (outside agents need --bus nats)`);
     anchor.startPeriodic(ANCHOR_EVERY_MS);
     if (tracing.mode === 'console') notes.push('tracing: spans printed to stdout (CACO_TRACING=console)');
@@ -109,6 +114,7 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
     if (!stack.keyring.publicKey(ANCHOR_SIGNER)) stack.keyring.sign(ANCHOR_SIGNER, new Uint8Array(0));
     const anchorKey = stack.keyring.publicKey(ANCHOR_SIGNER);
     notes.push(`anchor: signed checkpoints of the ledger's head every ${ANCHOR_EVERY_MS / 1000} s and at stop, in ${anchor.where}${anchorKey ? `; signed by ${ANCHOR_SIGNER} ${keyFingerprint(anchorKey)} (keep it apart from the site: caco audit verify --anchor-key ${keyFingerprint(anchorKey)})` : ''}`);
+    const started = { runtime, agents, gateway };
     return {
       stack,
       runtime,
@@ -121,9 +127,9 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
       metrics,
       gateway,
       async stop() {
-        await gateway.stop();
-        await runtime.stop();
-        await agents.close();
+        await started.gateway.stop();
+        await started.runtime.stop();
+        await started.agents.close();
         await anchor.close().catch((err: unknown) => log.error({ anchor: anchor.where, err: err instanceof Error ? err.message : String(err) }, 'last anchor checkpoint failed'));
         await identity?.close();
         await stack.close();
@@ -133,6 +139,10 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
       },
     };
   } catch (err) {
+    const quiet = (e: unknown) => void e;
+    await gateway?.stop().catch(quiet);
+    await runtime?.stop().catch(quiet);
+    await agents?.close().catch(quiet);
     await identity?.close();
     await stack.close();
     uninstallMetrics();

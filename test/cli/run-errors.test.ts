@@ -17,10 +17,10 @@ import { listenRefused } from '../../cli/commands/run.ts';
 const ROOT = join(import.meta.dirname, '../..');
 
 /** Run `caco run` until it exits (it should fail at start); killed after 90 s. */
-async function runToExit(args: string[], o: { asNobody?: boolean } = {}): Promise<{ code: number | null; out: string }> {
+async function runToExit(args: string[], o: { asNobody?: boolean; logLevel?: string } = {}): Promise<{ code: number | null; out: string }> {
   const argv = [process.execPath, '--import', 'tsx', join(ROOT, 'cli/caco.ts'), 'run', '--bus', 'memory', '--store', 'sqlite', '--recorded', '--http-port', '0', ...args];
   const [cmd, ...rest] = o.asNobody ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', ...argv] : argv;
-  const child = spawn(cmd!, rest, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'silent' } });
+  const child = spawn(cmd!, rest, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: o.logLevel ?? 'silent' } });
   let out = '';
   child.stdout.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr.on('data', (b: Buffer) => (out += b.toString()));
@@ -36,13 +36,16 @@ async function runToExit(args: string[], o: { asNobody?: boolean } = {}): Promis
 
 const canDropRoot = process.getuid?.() === 0 && existsSync('/usr/bin/setpriv');
 
-test('a taken --beckn-port is blamed on --beckn-port, in one line, exit 2', async () => {
+test('a taken --beckn-port is blamed on --beckn-port, in one line, exit 2, with no reader failing on the closed ledger before it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'caco-run-port-'));
   const port = await freePort();
   const holder = createServer();
   await new Promise<void>((r) => holder.listen(port, '127.0.0.1', r));
   try {
-    const { code, out } = await runToExit(['--beckn-port', String(port), '--data-dir', dir]);
+    // With the log on: the BPP fails to listen after the runtime has started, and its ledger
+    // readers used to go on polling the closed database ('relay failed ... database connection
+    // is not open') before the error was printed.
+    const { code, out } = await runToExit(['--beckn-port', String(port), '--data-dir', dir], { logLevel: 'warn' });
     assert.equal(code, 2, out);
     assert.match(out, new RegExp(`^caco: --beckn-port ${port}: listen EADDRINUSE.*; choose another port or --beckn-port 0\\n$`));
   } finally {
