@@ -69,7 +69,10 @@ export function runCommand(): Command {
     for (const n of site.notes) console.log(`  ${n}`);
     for (const n of beckn?.notes(site.agents.marketOverNats) ?? ['beckn: no coordination agent (--no-beckn)']) console.log(`  ${n}`);
     if (http) console.log(`  operations: GET http://${o.httpHost}:${port}/metrics (Prometheus), GET /health (503 when a subscription or the relay is dead, an agent's appends are refused, or the ledger does not match its anchor)`);
-    console.log(`  submit jobs: NATS request to caco.${config.site}.cmd.compute.submit${http ? `, or POST http://${o.httpHost}:${port}/jobs` : ''}, signed by a registered key (caco submit; docs/identity.md); Ctrl-C to stop`);
+    // The in-process bus cannot be reached from another process: caco submit and NATS requests
+    // only work with --bus nats, so only the HTTP route is offered then.
+    if (config.bus === 'nats') console.log(`  submit jobs: NATS request to caco.${config.site}.cmd.compute.submit${http ? `, or POST http://${o.httpHost}:${port}/jobs` : ''}, signed by a registered key (caco submit; docs/identity.md); Ctrl-C to stop`);
+    else console.log(`  submit jobs: ${http ? `POST http://${o.httpHost}:${port}/jobs, signed by a registered key (docs/identity.md)` : 'no route (the HTTP endpoint is off: give --http-port)'}; caco submit needs --bus nats; Ctrl-C to stop`);
     // A ledger reader that gave up (see Runtime.health) must not leave a site that runs on
     // without acting on its ledger: the process stops with exit code 1 for a supervisor to see.
     const why = await new Promise<'signal' | 'unhealthy'>((resolve) => {

@@ -30,6 +30,9 @@ test('caco run on the embedded bus: the market on HTTP only, said at start-up, a
     assert.match(log, new RegExp(`beckn: coordination agent bpp\\.london\\.caco\\.local \\(key k1\\) sells flexibility on deg:compute-flexibility: HTTP POST http://127\\.0\\.0\\.1:${port}/beckn/<action>`));
     assert.match(log, /beckn: the embedded bus has no NATS binding, so the market is on HTTP only/);
     assert.doesNotMatch(log, /NATS requests on/);
+    // Nothing outside this process reaches the in-process bus: no NATS subject, no caco submit.
+    assert.match(log, /submit jobs: no route \(the HTTP endpoint is off: give --http-port\); caco submit needs --bus nats; Ctrl-C to stop/);
+    assert.doesNotMatch(log, /cmd\.compute\.submit/);
     const res = await fetch(`http://127.0.0.1:${port}/beckn/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     assert.equal(res.status, 401);
     assert.match(res.headers.get('www-authenticate') ?? '', /^Signature realm="bpp\.london\.caco\.local"/);
