@@ -51,6 +51,8 @@ interface Setting<K extends keyof CacoConfig> {
   readonly env: string;
   /** The command-line flag, when it is not `--<key in kebab case>`. */
   readonly flag?: string;
+  /** A JSON number in the config file is taken for this setting too (as its decimal text). */
+  readonly number?: true;
   readonly parse: (raw: string, name: string) => CacoConfig[K];
 }
 
@@ -86,6 +88,7 @@ const SETTINGS: { [K in keyof CacoConfig]: Setting<K> } = {
   replicas: {
     key: 'replicas',
     env: 'CACO_REPLICAS',
+    number: true,
     parse: (raw, name) => {
       // JetStream allows at most 5 replicas; an even count gains nothing over the odd one below it.
       if (!/^[1-5]$/.test(raw.trim())) throw new ConfigError(name, `"${raw}" is not a replica count; use 1 (one server) or 3 or 5 (a cluster of at least that many nodes)`);
@@ -146,21 +149,25 @@ export function loadConfig(opts: LoadConfigOptions = {}): CacoConfig {
   };
   const file = opts.file ?? env.CACO_CONFIG;
   if (file) {
-    if (!existsSync(file)) throw new ConfigError('CACO_CONFIG', `config file "${file}" does not exist`);
+    // Named as the user gave it: the flag (cli/options.ts passes --config as `file`) or the variable.
+    const from = opts.file !== undefined ? '--config' : 'CACO_CONFIG';
+    if (!existsSync(file)) throw new ConfigError(from, `config file "${file}" does not exist`);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(readBoundedText(file, MAX_CONFIG_BYTES, (reason) => new ConfigError('CACO_CONFIG', `config file "${file}" ${reason}`)));
+      parsed = JSON.parse(readBoundedText(file, MAX_CONFIG_BYTES, (reason) => new ConfigError(from, `config file "${file}" ${reason}`)));
     } catch (err) {
       if (err instanceof ConfigError) throw err;
-      throw new ConfigError('CACO_CONFIG', `config file "${file}" is not valid JSON (${(err as Error).message})`);
+      throw new ConfigError(from, `config file "${file}" is not valid JSON (${(err as Error).message})`);
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError('CACO_CONFIG', `config file "${file}" must hold a JSON object`);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(from, `config file "${file}" must hold a JSON object`);
     for (const [k, v] of Object.entries(parsed)) {
       // Own keys only: "constructor" or "__proto__" in the file must not find Object.prototype's.
       const s = settingOf(k);
       if (!s) throw new ConfigError(`${file}: ${k}`, `unknown setting; known settings are ${Object.keys(SETTINGS).join(', ')}`);
-      if (typeof v !== 'string') throw new ConfigError(`${file}: ${k}`, 'must be a string');
-      set(s, v, `${file}: ${k}`);
+      // The README gives replicas as a number: a JSON number is its decimal text to the parser.
+      if (s.number && typeof v === 'number' && Number.isFinite(v)) set(s, String(v), `${file}: ${k}`);
+      else if (typeof v !== 'string') throw new ConfigError(`${file}: ${k}`, s.number ? 'must be a number or a string' : 'must be a string');
+      else set(s, v, `${file}: ${k}`);
     }
   }
   for (const s of Object.values(SETTINGS) as Setting<keyof CacoConfig>[]) {

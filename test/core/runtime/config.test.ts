@@ -63,3 +63,23 @@ test('--store kurrentdb takes its connection string from CACO_KURRENTDB_URL or -
   assert.equal(o.kurrentdbUrl, 'esdb+discover://a:2113,b:2113');
   assert.throws(() => loadConfig({ env: {}, overrides: { kurrentdbUrl: 'nope' } }), (e: unknown) => e instanceof ConfigError && /^--kurrentdb-url: "nope" is not a KurrentDB connection string/.test(e.message));
 });
+
+test('a config file may give a number setting as a JSON number; a file from --config is named as --config', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'caco-cfg-'));
+  const file = join(dir, 'caco.json');
+  // The README gives replicas as a number; the file refused it ("replicas: must be a string").
+  writeFileSync(file, JSON.stringify({ replicas: 3, site: 'leeds' }));
+  assert.equal(loadConfig({ env: {}, file }).replicas, 3);
+  writeFileSync(file, JSON.stringify({ replicas: 6 }));
+  assert.throws(() => loadConfig({ env: {}, file }), (e: unknown) => e instanceof ConfigError && e.message.startsWith(`${file}: replicas: "6" is not a replica count`));
+  writeFileSync(file, JSON.stringify({ site: 7 }));
+  assert.throws(() => loadConfig({ env: {}, file }), (e: unknown) => e instanceof ConfigError && e.message === `${file}: site: must be a string`);
+  writeFileSync(file, JSON.stringify({ replicas: true }));
+  assert.throws(() => loadConfig({ env: {}, file }), (e: unknown) => e instanceof ConfigError && e.message === `${file}: replicas: must be a number or a string`);
+
+  // A malformed file: named by where it came from.
+  writeFileSync(file, '{ "bus": ');
+  assert.throws(() => loadConfig({ env: {}, file }), (e: unknown) => e instanceof ConfigError && /^--config: config file ".*caco\.json" is not valid JSON/.test(e.message));
+  assert.throws(() => loadConfig({ env: { CACO_CONFIG: file } }), (e: unknown) => e instanceof ConfigError && /^CACO_CONFIG: config file ".*caco\.json" is not valid JSON/.test(e.message));
+  assert.throws(() => loadConfig({ env: {}, file: join(dir, 'missing.json') }), (e: unknown) => e instanceof ConfigError && /^--config: config file ".*missing\.json" does not exist/.test(e.message));
+});
