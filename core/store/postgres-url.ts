@@ -16,7 +16,7 @@ export function redactUrl(url: string): string {
 }
 
 /** Check a database URL early, with a message naming the setting, rather than deep in `pg`. */
-export function checkDatabaseUrl(raw: string | undefined, setting = '--database-url'): string {
+export function checkDatabaseUrl(raw: string | undefined, setting = '--database-url', env: Readonly<Record<string, string | undefined>> = process.env): string {
   if (raw === undefined || raw.trim() === '') {
     throw new ConfigError(setting, 'the PostgreSQL store needs a database URL, e.g. --database-url postgres://root@127.0.0.1:5432/test (or CACO_DATABASE_URL)');
   }
@@ -28,6 +28,11 @@ export function checkDatabaseUrl(raw: string | undefined, setting = '--database-
   }
   if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') throw new ConfigError(setting, `"${redactUrl(raw)}" is not a PostgreSQL URL; it must start with postgres:// or postgresql://`);
   if (!u.hostname) throw new ConfigError(setting, `"${redactUrl(raw)}" names no host`);
+  // pg falls back to PGUSER, then USER; with neither (a service, a container) the server's
+  // answer is only "no PostgreSQL user name specified in startup packet".
+  if (!u.username && !env['PGUSER'] && !env['USER']) {
+    throw new ConfigError(setting, `"${redactUrl(raw)}" names no user, and neither PGUSER nor USER is set; put the user in the URL, e.g. postgres://root@${u.host}${u.pathname}`);
+  }
   return raw;
 }
 

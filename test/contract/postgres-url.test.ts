@@ -17,6 +17,16 @@ test('checkDatabaseUrl: postgres:// and postgresql:// pass; anything else names 
   assert.throws(() => checkDatabaseUrl('not a url'), /is not a URL/);
 });
 
+test('checkDatabaseUrl: a URL with no user, where pg has no PGUSER or USER to fall back on, says so', () => {
+  assert.throws(
+    () => checkDatabaseUrl('postgres://127.0.0.1:5432/test', '--database-url', {}),
+    (e: unknown) => e instanceof ConfigError && /^--database-url: "postgres:\/\/127\.0\.0\.1:5432\/test" names no user, and neither PGUSER nor USER is set; put the user in the URL, e\.g\. postgres:\/\/root@127\.0\.0\.1:5432\/test$/.test(e.message),
+  );
+  assert.equal(checkDatabaseUrl('postgres://127.0.0.1:5432/test', '--database-url', { PGUSER: 'app' }), 'postgres://127.0.0.1:5432/test');
+  assert.equal(checkDatabaseUrl('postgres://127.0.0.1:5432/test', '--database-url', { USER: 'app' }), 'postgres://127.0.0.1:5432/test');
+  assert.equal(checkDatabaseUrl('postgres://root@127.0.0.1:5432/test', '--database-url', {}), 'postgres://root@127.0.0.1:5432/test');
+});
+
 test('redactUrl hides the password, also in a URL that does not parse', () => {
   assert.equal(redactUrl('postgres://app:s3cret@db:5432/x'), 'postgres://app:***@db:5432/x');
   assert.equal(redactUrl('postgres://app@db/x'), 'postgres://app@db/x');
