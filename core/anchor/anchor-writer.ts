@@ -86,7 +86,11 @@ export class AnchorWriter {
     // Continue after the last record written, valid or not: the chain must never fork.
     const lastRecord = anchor.lastRecord as AnchorCheckpoint | undefined;
     const last = valid === anchor.recordsRead ? anchor.checker.last : lastRecord && typeof lastRecord === 'object' ? lastRecord : undefined;
-    const mismatch = valid > 0 && !fold.anchor?.ok ? fold.anchor?.problem : anchor.integrityProblem;
+    // For the health check: what the fold found beyond the anchor's own read (the ledger parts
+    // from it), else the anchor's problem unless it is only a last line cut short by a crash,
+    // which the fold repeats when the chain before it is good.
+    const foldProblem = valid > 0 && !fold.anchor?.ok ? fold.anchor?.problem : undefined;
+    const mismatch = foldProblem !== undefined && foldProblem !== problem ? foldProblem : anchor.integrityProblem;
     return new AnchorWriter(o, auditor.tracker, last, startProblem, mismatch);
   }
 
