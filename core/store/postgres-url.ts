@@ -30,7 +30,7 @@ export function checkDatabaseUrl(raw: string | undefined, setting = '--database-
   if (!u.hostname) throw new ConfigError(setting, `"${redactUrl(raw)}" names no host`);
   // pg falls back to PGUSER, then USER; with neither (a service, a container) the server's
   // answer is only "no PostgreSQL user name specified in startup packet".
-  if (!u.username && !env['PGUSER'] && !env['USER']) {
+  if (!u.username && !u.searchParams.get('user') && !env['PGUSER'] && !env['USER']) {
     throw new ConfigError(setting, `"${redactUrl(raw)}" names no user, and neither PGUSER nor USER is set; put the user in the URL, e.g. postgres://root@${u.host}${u.pathname}`);
   }
   return raw;

@@ -25,6 +25,8 @@ test('checkDatabaseUrl: a URL with no user, where pg has no PGUSER or USER to fa
   assert.equal(checkDatabaseUrl('postgres://127.0.0.1:5432/test', '--database-url', { PGUSER: 'app' }), 'postgres://127.0.0.1:5432/test');
   assert.equal(checkDatabaseUrl('postgres://127.0.0.1:5432/test', '--database-url', { USER: 'app' }), 'postgres://127.0.0.1:5432/test');
   assert.equal(checkDatabaseUrl('postgres://root@127.0.0.1:5432/test', '--database-url', {}), 'postgres://root@127.0.0.1:5432/test');
+  // pg-connection-string also reads the user from the query string.
+  assert.equal(checkDatabaseUrl('postgres://127.0.0.1:5432/test?user=caco', '--database-url', {}), 'postgres://127.0.0.1:5432/test?user=caco');
 });
 
 test('redactUrl hides the password, also in a URL that does not parse', () => {
