@@ -1,9 +1,10 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { UsageError } from '../core/errors/index.ts';
-import { withFileLock } from '../core/ledger/index.ts';
 
-/** A held `run.lock`; `release` removes it only while it still names this process. */
+/** A held `run.lock`; `release` lets it go (the file stays: see acquireRunLock). */
 export interface RunLock {
   readonly path: string;
   release(): void;
@@ -12,61 +13,88 @@ export interface RunLock {
 /** Locks this process holds, by path: a second start in the same process is refused too. */
 const held = new Set<string>();
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+const isBusy = (err: unknown): boolean => {
+  const code = (err as { code?: unknown }).code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
+};
 
-function holderOf(path: string): number | undefined {
-  let text: string;
+const unwritable = (err: unknown): string | undefined => {
+  const code = String((err as { code?: unknown }).code ?? '');
+  return ['EACCES', 'EPERM', 'EROFS', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_PERM'].some((c) => code.startsWith(c)) ? code : undefined;
+};
+
+/** Who holds the lock, from the note it wrote beside it (best effort: only for the message). */
+function holderNote(notePath: string): string {
   try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
+    const text = readFileSync(notePath, 'utf8').slice(0, 200).trim();
+    return text ? ` (${text})` : '';
+  } catch {
+    return '';
   }
-  const pid = Number(text.trim());
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 /**
  * Take `<folder>/run.lock` for as long as the site runs: two processes writing one ledger and
  * one anchor file fork the anchor for good (each numbers checkpoints from its own last one).
- * The lock file holds the PID; a PID that is no longer alive (a kill -9) is taken over. The
- * read-check-write is done under withFileLock's short O_EXCL lock, so two starts that find
- * the same stale PID cannot both take it over.
+ *
+ * The lock is the operating system's, on an open file (SQLite's exclusive lock on run.lock,
+ * held by a connection in exclusive locking mode), not a PID written in a file: the kernel
+ * drops it when the process dies however it dies, so a kill -9 or a power cut never leaves a
+ * lock behind, and a PID reused after a reboot, or PID 1 in every container, can neither block
+ * a restart nor let a second process in. The file itself stays after release: deleting it
+ * could let one process lock the old file while another creates and locks a new one.
+ * `run.lock.holder` says who holds it, for the refusal's message only.
  */
 export function acquireRunLock(folder: string): RunLock {
   const path = join(folder, 'run.lock');
+  const notePath = `${path}.holder`;
+  const refuse = () => new UsageError(`${folder} is in use by another caco run${holderNote(notePath)}; stop it first, or give another --data-dir or --site (the lock is ${path}, held by a running process and let go when it ends)`);
+  if (held.has(path)) throw refuse();
+  let db: Database.Database | undefined;
   try {
     mkdirSync(folder, { recursive: true });
-    withFileLock(path, take);
+    db = openLocked(path);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new UsageError(`${folder}: caco run cannot write there (${code}); it writes its ledger, anchor and run.lock in the site's folder: run as the user that owns it, make it writable, or give a writable --data-dir`);
+    db?.close();
+    if (isBusy(err)) throw refuse();
+    const code = unwritable(err);
+    if (code) throw new UsageError(`${folder}: caco run cannot write there (${code}); it writes its ledger, anchor and run.lock in the site's folder: run as the user that owns it, make it writable, or give a writable --data-dir`);
     throw err;
   }
   held.add(path);
+  try {
+    writeFileSync(notePath, `PID ${process.pid} on ${hostname()}, since ${new Date().toISOString()}\n`, { mode: 0o644 });
+  } catch {
+    // The note is for messages only; the lock is held without it.
+  }
+  const conn = db;
   return {
     path,
     release() {
       if (!held.delete(path)) return;
-      withFileLock(path, () => {
-        if (holderOf(path) === process.pid) rmSync(path, { force: true });
-      });
+      rmSync(notePath, { force: true });
+      conn.close();
     },
   };
+}
 
-  function take(): void {
-    const pid = holderOf(path);
-    if (pid !== undefined && (held.has(path) || (pid !== process.pid && alive(pid)))) {
-      throw new UsageError(`${folder} is in use by another caco run (PID ${pid}, ${path}); stop it first, or give another --data-dir or --site (if no caco process has that PID, remove ${path})`);
+function openLocked(path: string): Database.Database {
+  // timeout 0: a lock held by a running site is an answer now, not after a wait.
+  const db = new Database(path, { timeout: 0 });
+  try {
+    // Exclusive locking mode keeps the lock of the first write until the connection closes.
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL, host TEXT NOT NULL, since TEXT NOT NULL)');
+    db.exec('DELETE FROM holder');
+    db.prepare('INSERT INTO holder (pid, host, since) VALUES (?, ?, ?)').run(process.pid, hostname(), new Date().toISOString());
+    return db;
+  } catch (err) {
+    db.close();
+    // A run.lock from before the lock was SQLite's held only a PID: replaced.
+    if ((err as { code?: unknown }).code === 'SQLITE_NOTADB' && /^\d+\s*$/.test(readFileSync(path, 'utf8').slice(0, 32))) {
+      rmSync(path, { force: true });
+      return openLocked(path);
     }
-    writeFileSync(path, `${process.pid}\n`, { mode: 0o644 });
+    throw err;
   }
 }
