@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { UsageError } from '../core/errors/index.ts';
+import { notWritableCode } from '../core/files/index.ts';
 
 /** A held `run.lock`; `release` lets it go (the file stays: see acquireRunLock). */
 export interface RunLock {
@@ -16,11 +17,6 @@ const held = new Set<string>();
 const isBusy = (err: unknown): boolean => {
   const code = (err as { code?: unknown }).code;
   return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
-};
-
-const unwritable = (err: unknown): string | undefined => {
-  const code = String((err as { code?: unknown }).code ?? '');
-  return ['EACCES', 'EPERM', 'EROFS', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_PERM'].some((c) => code.startsWith(c)) ? code : undefined;
 };
 
 /** Who holds the lock, from the note it wrote beside it (best effort: only for the message). */
@@ -57,7 +53,7 @@ export function acquireRunLock(folder: string): RunLock {
   } catch (err) {
     db?.close();
     if (isBusy(err)) throw refuse();
-    const code = unwritable(err);
+    const code = notWritableCode(err);
     if (code) throw new UsageError(`${folder}: caco run cannot write there (${code}); it writes its ledger, anchor and run.lock in the site's folder: run as the user that owns it, make it writable, or give a writable --data-dir`);
     throw err;
   }

@@ -4,6 +4,7 @@ import { bppSubject, FileKeyDirectory, loadSigningKeyFile, marketSubject, natsBp
 import type { BecknHttpServer } from '../agents/coordination/index.ts';
 import type { SiteMarket } from '../site/index.ts';
 import { UsageError } from './errors.ts';
+import { notWritableCode } from '../core/files/index.ts';
 
 /**
  * The site's market for `caco run`: the coordination agent (the Beckn BPP) on HTTP and, when
@@ -51,8 +52,8 @@ export function siteBeckn(o: SiteBecknOptions): SiteBeckn {
       writeFileSync(dirPath, `${JSON.stringify({ format: KEY_DIRECTORY_FORMAT, keys: [] }, null, 2)}\n`);
     }
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new UsageError(`${dirname(keyPath)}: cannot make the BPP's first-run keys there (${code}): run as the user that owns the data dir, make it writable, or give a writable --data-dir (or --no-beckn)`);
+    const code = notWritableCode(err);
+    if (code) throw new UsageError(`${dirname(keyPath)}: cannot make the BPP's first-run keys there (${code}): run as the user that owns the data dir, make it writable, or give a writable --data-dir (or --no-beckn)`);
     throw err;
   }
   const signingKey = loadSigningKeyFile(keyPath);

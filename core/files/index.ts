@@ -1,1 +1,2 @@
 export { readBoundedText, describeBytes } from './read-bounded.ts';
+export { notWritableCode } from './not-writable.ts';

@@ -1,4 +1,3 @@
-export { withFileLock, type FileLockOptions } from './file-lock.ts';
 export { canonicalJson } from './canonical-json.ts';
 export { FileKeyring, MemoryKeyring, keyFingerprint, privateKeyFromSeed, publicKeyFromRaw, rawPublicKey, type Keyring, type PublicKeyDirectory, type SigningKeys } from './keyring.ts';
 export { checkEvent, checkHash, checkSignature, hashBatch, hashEvent, headsOf, ledgerHeadHash, sealBatch, sealBatchPerEvent, sealableOf, signHeads, signsFor } from './seal.ts';

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
 import { ConcurrencyError, ConfigError, InvalidArgumentError } from '../errors/errors.ts';
+import { notWritableCode } from '../files/index.ts';
 import type { Keyring, SigningKeys } from '../ledger/keyring.ts';
 import { hashBatch, sealBatch, signHeads, signsFor } from '../ledger/seal.ts';
 import { checkWithCommit } from '../ledger/commit-proof.ts';
@@ -149,7 +150,7 @@ function whyNotOpened(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return undefined;
   if (code === 'SQLITE_NOTADB') return 'is not a SQLite database (or is encrypted); nothing was changed: move it aside to start a new ledger, or give the --data-dir or --site whose ledger it is';
-  if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+  if (notWritableCode(err) !== undefined) {
     return `cannot be written (a read-only file or folder: ${err instanceof Error ? err.message : code}); nothing was changed: run as the user that owns it, make it writable, or give a writable --data-dir`;
   }
   return undefined;
