@@ -17,7 +17,7 @@ import type { BecknBody, Context } from '../../schemas/beckn/index.ts';
 import type { ActionRequest } from './messages.ts';
 import type { CoordinationConfig } from './config.ts';
 import { asFlexibility } from './offers.ts';
-import { availableKwOf, draftKey, liveDraftsOf, QUOTE_TTL_MS, type CoordinationState, type OrderRecord } from './state.ts';
+import { availableKwOf, draftKey, isDraft, liveDraftsOf, QUOTE_TTL_MS, type CoordinationState, type OrderRecord } from './state.ts';
 import { truncateText } from '../../core/runtime/index.ts';
 
 /**
@@ -77,7 +77,6 @@ function ownOrder(s: CoordinationState, orderId: string, bapId: string, path: st
 const isFault = (x: unknown): x is BecknFault => typeof x === 'object' && x !== null && 'code' in x && !('orderId' in x);
 
 const CONFIRMED = new Set(['confirmed', 'active', 'fulfilled']);
-const DRAFT = new Set(['selected', 'initialized']);
 
 export function checkRequest(req: ActionRequest, s: CoordinationState, nowMs: number, cfg: CoordinationConfig): CheckResult {
   const ctxFault = checkContext(req.body.context, cfg);
@@ -99,7 +98,7 @@ export function checkRequest(req: ActionRequest, s: CoordinationState, nowMs: nu
       const known = draftId !== undefined ? s.orders.get(draftId) : undefined;
       // Only this BAP's own draft is continued, whatever the key says.
       const mine = known?.bapId === bapId ? known : undefined;
-      if (mine && !DRAFT.has(mine.phase)) {
+      if (mine && !isDraft(mine)) {
         // One order per transaction and item: a second confirm (a new message_id, so not a
         // replay) would sell the kW twice, and a select would turn the order back into a draft.
         return bad(fault(BecknErrorCode.ACTION_NOT_APPLICABLE, `transaction ${req.body.context.transaction_id} already has order "${mine.orderId}" (${mine.phase}) for item "${mine.offerId}": use status, update or cancel on it, or a new transaction_id for another order`, 'context.transaction_id'));
