@@ -27,6 +27,7 @@ import { loadCarbonForecaster, loadPriceForecaster, loadRuntimeModel, ModelInput
 import { BenchUsageError, checkResultsName, benchFlags, oneOfFlag, percentile, printTable, wholeFlag, writeResults, type Cell } from './report.ts';
 import { EnsembleSeriesForecaster, HISTORY_SLOTS, lstmSeriesForecaster, modelCleanFromMs, DEFAULT_ENSEMBLE_OPTIONS, ensembleHistorySlots, type EnsembleOptions, type SeriesForecaster } from '../agents/grid/index.ts';
 import { monthsBetween, pooledOver, spread, walkForward, type MonthResult } from './_walk-forward.ts';
+import { FORECAST_TUNING_MONTHS } from './_tuned-on.ts';
 
 const HH = 30 * 60 * 1000;
 
@@ -347,7 +348,7 @@ export function parseEnsembleOptions(text: string): Partial<EnsembleOptions> {
 }
 
 /** Months whose results chose the ensemble's settings (`DEFAULT_ENSEMBLE_OPTIONS`); reported, but flagged. */
-export const TUNING_MONTHS = ['2023-02', '2023-03'];
+export const TUNING_MONTHS = FORECAST_TUNING_MONTHS;
 /** A set of candidates tried on the tuning months, the flag that runs it and the results file it writes. */
 interface Tuning {
   readonly flag: 'tune' | 'tune-band' | 'tune-recalibration' | 'tune-scale' | 'tune-adaptive' | 'tune-tracking';

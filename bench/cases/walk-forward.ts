@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- schedule --walk-forward [--months 2023-02,…] [--days-per-month 7]
  *   [--jobs-per-day 200] [--seed 1] [--policies a,b] [--forecast ensemble|sty|lstm] [--name schedule] [--no-write]`
+ *   or `… --walk-forward --repool [--forecast …] [--name schedule]` (no runs: the pools of the stored months again)
  *
  * Honest out-of-sample evaluation of the schedule, month by month: for each test month the
  * forecast and the long-range estimate are built only from data before each decision, nothing
@@ -23,7 +24,9 @@
  * What was tuned where: the planner's settings (reserve 15 %, terminal SoC 50 %, expected
  * value from 0.3/0.4/0.3 quantile weights, full re-plan every half-hour) were chosen on
  * 2023-07-01 + 14 days (planner README): July is marked in-sample and left out of the pooled
- * out-of-sample figure. Nothing else is tuned. January is history only (the first month of
+ * out-of-sample figure. The ensemble's settings were chosen on 2023-02..03 (bench/forecast.ts),
+ * so the pool `pooledUntuned` leaves those out too: the months out of sample for every setting,
+ * whichever forecaster ran (bench/_tuned-on.ts). January is history only (the first month of
  * prices on file).
  */
 import { loadCarbonCsv, loadPriceCsv, toHalfHourSeries } from '../../data/index.ts';
@@ -31,7 +34,8 @@ import { DEFAULT_SITE, validateJob } from '../../agents/compute/jobs/index.ts';
 import { generateWorkload, loadTraceStats } from '../../sim/workload/index.ts';
 import { type BandPoint, type PlanOptions, type Signals, extendBands, quantileWeightedCost, sharedSolverWorker } from '../../agents/compute/planner/index.ts';
 import { type SimResult, bestWindowPolicy, oraclePolicy, plannerPolicy, runOnArrivalPolicy, simulate } from '../../sim/policies/index.ts';
-import { BenchUsageError, benchFlags, checkResultsName, oneOfFlag, printTable, wholeFlag, writeResultsKeeping } from '../report.ts';
+import { BenchUsageError, benchFlags, checkResultsName, oneOfFlag, printTable, readResults, rewriteResults, wholeFlag, writeResultsKeeping } from '../report.ts';
+import { FORECAST_TUNING_MONTHS, PLANNER_TUNING, PLANNER_TUNING_MONTH, untunedMonths } from '../_tuned-on.ts';
 import { HISTORY_SLOTS, loadGridForecaster, type LoadedForecaster, type SeriesForecaster } from '../../agents/grid/index.ts';
 import { pastOnly } from '../_walk-forward.ts';
 import { printMisses } from '../_misses.ts';
@@ -55,6 +59,8 @@ export interface WalkForwardArgs {
   readonly write: boolean;
   /** Results file under bench/results/ (default: schedule.json, beside the full-period run). */
   readonly name: string;
+  /** `--repool`: run nothing, pool the stored months again (repoolWalkForward). */
+  readonly repool: boolean;
 }
 
 /**
@@ -86,8 +92,15 @@ export function walkForwardArgs(argv: string[]): WalkForwardArgs {
     forecast: { type: 'string', default: 'ensemble' },
     'no-write': { type: 'boolean', default: false },
     name: { type: 'string', default: 'schedule' },
+    repool: { type: 'boolean', default: false },
   });
+  if (v.repool) {
+    // It runs nothing: a run's flags beside it would be silently ignored.
+    const ignored = ['months', 'days-per-month', 'jobs-per-day', 'seed', 'policies', 'no-write'].filter((k) => argv.some((x) => x === `--${k}` || x.startsWith(`--${k}=`)));
+    if (ignored.length) throw new BenchUsageError(`--repool reads earlier results and runs nothing: it takes no ${ignored.map((k) => `--${k}`).join(', ')}`);
+  }
   const forecast: ForecastKind = oneOfFlag('forecast', v.forecast, FORECASTS);
+  if (v.repool) return { months: [], daysPerMonth: 0, jobsPerDay: 0, seed: v.seed, policies: undefined, forecast, write: true, name: checkResultsName(v.name), repool: true };
   const daysPerMonth = wholeFlag('days-per-month', v['days-per-month'], 1, 28);
   const jobsPerDay = wholeFlag('jobs-per-day', v['jobs-per-day']);
   const months = v.months.split(',').map((m) => m.trim());
@@ -99,7 +112,7 @@ export function walkForwardArgs(argv: string[]): WalkForwardArgs {
     if (forecast === 'lstm' && m < '2023-08') throw new BenchUsageError(`--months: ${m} is not out of sample for the LSTMs (their data end at 2023-07-01 and July is the planner's tuning month); with --forecast lstm only 2023-08 and 2023-09 are out of sample (--forecast ensemble runs on every month)`);
   }
   const policies = v.policies?.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
-  return { months, daysPerMonth, jobsPerDay, seed: v.seed, policies, forecast, write: !v['no-write'], name: checkResultsName(v.name) };
+  return { months, daysPerMonth, jobsPerDay, seed: v.seed, policies, forecast, write: !v['no-write'], name: checkResultsName(v.name), repool: v.repool };
 }
 
 function fill(a: Float64Array): Float64Array {
@@ -143,8 +156,126 @@ interface MonthResult {
 
 const share = (base: number, pol: number, orc: number): number | null => (Math.abs(base - orc) < 1e-9 ? null : (base - pol) / (base - orc));
 
+const TUNING_NOTE = `planner settings chosen on ${PLANNER_TUNING.from} + ${PLANNER_TUNING.days} days (planner README): ${PLANNER_TUNING_MONTH} is in-sample and excluded from the out-of-sample pool; the ensemble's settings were chosen on ${FORECAST_TUNING_MONTHS.join(' and ')} (bench/forecast.ts), so pooledUntuned leaves those out too; nothing was tuned on any other month`;
+
+type PolicyTotals = MonthResult['policies'][number];
+const MISSING: PolicyTotals = { policy: '', energyCostGbp: NaN, carbonT: NaN, carbonCostGbp: NaN, deadlineMisses: NaN, missesFeasibleOnArrival: NaN, validationProblems: NaN };
+
+/** One pooled row per policy against run on arrival and the oracle, as the bench prints and stores it. */
+export type PoolRow = {
+  readonly period: string;
+  readonly policy: string;
+  readonly 'energy £': number;
+  readonly 'carbon t': number;
+  readonly 'cost saving % of oracle': number | null;
+  readonly 'carbon saving % of oracle': number | null;
+  readonly 'regret £ (energy+carbon vs oracle)': number;
+  readonly 'misses (feasible on arrival)': number;
+};
+
+/**
+ * Best-window, planner and oracle pooled over `months`: each policy's £ and t summed over them,
+ * then its share of the oracle's saving against run on arrival. Pure.
+ */
+export function poolRows(period: string, months: ReadonlyArray<Pick<MonthResult, 'policies'>>, carbonPriceGbpPerT: number): PoolRow[] {
+  const sum = (name: string, f: (p: PolicyTotals) => number) => months.reduce((acc, m) => acc + f(m.policies.find((p) => p.policy.startsWith(name)) ?? MISSING), 0);
+  const base = { c: sum('run-on-arrival', (p) => p.energyCostGbp), t: sum('run-on-arrival', (p) => p.carbonT) };
+  const orc = { c: sum('oracle', (p) => p.energyCostGbp), t: sum('oracle', (p) => p.carbonT) };
+  return ['best-window', 'planner', 'oracle'].map((policy) => {
+    const c = sum(policy, (p) => p.energyCostGbp);
+    const t = sum(policy, (p) => p.carbonT);
+    const cs = share(base.c, c, orc.c);
+    const ts = share(base.t, t, orc.t);
+    return {
+      period,
+      policy,
+      'energy £': Math.round(c),
+      'carbon t': Number(t.toFixed(2)),
+      'cost saving % of oracle': cs === null ? null : Number((cs * 100).toFixed(1)),
+      'carbon saving % of oracle': ts === null ? null : Number((ts * 100).toFixed(1)),
+      'regret £ (energy+carbon vs oracle)': Math.round(c + t * carbonPriceGbpPerT - orc.c - orc.t * carbonPriceGbpPerT) || 0,
+      'misses (feasible on arrival)': sum(policy, (p) => p.missesFeasibleOnArrival),
+    };
+  });
+}
+
+const UNTUNED_LABEL = 'pooled, untuned months (no planner or forecaster setting chosen on them)';
+
+/** Every month's rows, then the pools: out of sample for the planner, untuned for every setting, all. Pure. */
+export function walkForwardRows(months: ReadonlyArray<MonthResult>, carbonPriceGbpPerT: number): PoolRow[] {
+  const untuned = new Set(untunedMonths(months.map((m) => m.month)));
+  return [
+    ...months.flatMap((m) => poolRows(`${m.month}${m.inSample ? ' (tuning month)' : ''}`, [m], carbonPriceGbpPerT)),
+    ...poolRows('pooled, out of sample', months.filter((m) => !m.inSample), carbonPriceGbpPerT),
+    ...poolRows(UNTUNED_LABEL, months.filter((m) => untuned.has(m.month)), carbonPriceGbpPerT),
+    ...poolRows('pooled, all', months, carbonPriceGbpPerT),
+  ];
+}
+
+/**
+ * What the results file holds of a walk-forward's months: each month with its rows and targets,
+ * and the pools. `pooledOutOfSample` leaves out only the planner's tuning month (and so holds
+ * the ensemble's tuning months); `pooledUntuned` leaves out every month any setting was chosen
+ * on, the same months whichever forecaster ran. Pure.
+ */
+export function walkForwardPools(months: ReadonlyArray<MonthResult>, carbonPriceGbpPerT: number) {
+  const untuned = untunedMonths(months.map((m) => m.month));
+  return {
+    months: months.map((m) => {
+      const r = poolRows(m.month, [m], carbonPriceGbpPerT);
+      const pl = r.find((x) => x.policy === 'planner');
+      const bw = r.find((x) => x.policy === 'best-window');
+      const targetsMet = pl && bw ? {
+        cost90: (pl['cost saving % of oracle'] ?? 0) >= 90,
+        carbon90: (pl['carbon saving % of oracle'] ?? 0) >= 90,
+        beatsBestWindow: (pl['cost saving % of oracle'] ?? -Infinity) > (bw['cost saving % of oracle'] ?? Infinity) && (pl['carbon saving % of oracle'] ?? -Infinity) > (bw['carbon saving % of oracle'] ?? Infinity),
+        zeroFeasibleMisses: pl['misses (feasible on arrival)'] === 0,
+      } : null;
+      return { month: m.month, inSample: m.inSample, days: m.days, jobs: m.jobs, policies: m.policies, rows: r, targetsMet };
+    }),
+    pooledOutOfSample: poolRows('pooled, out of sample', months.filter((m) => !m.inSample), carbonPriceGbpPerT),
+    untunedMonths: untuned,
+    pooledUntuned: poolRows(UNTUNED_LABEL, months.filter((m) => untuned.includes(m.month)), carbonPriceGbpPerT),
+    pooledAll: poolRows('pooled, all', months, carbonPriceGbpPerT),
+  };
+}
+
+const walkForwardKey = (fk: ForecastKind): string => (fk === 'ensemble' ? 'walkForwardEnsemble' : fk === 'lstm' ? 'walkForwardLstm' : 'walkForward');
+
+const num = (v: unknown): v is number => typeof v === 'number';
+
+/** A stored month as the bench wrote it, or a BenchUsageError naming the field that is not. */
+function storedMonth(v: unknown, where: string): MonthResult {
+  const m = (v ?? {}) as Partial<Record<keyof MonthResult, unknown>>;
+  if (typeof m.month !== 'string' || !/^\d{4}-\d\d$/.test(m.month)) throw new BenchUsageError(`${where}.month: not a month like 2023-05`);
+  if (typeof m.inSample !== 'boolean' || !num(m.days) || !num(m.jobs)) throw new BenchUsageError(`${where}: inSample, days or jobs missing`);
+  if (!Array.isArray(m.policies)) throw new BenchUsageError(`${where}.policies: not a list`);
+  const policies = m.policies.map((p: unknown, i: number) => {
+    const q = (p ?? {}) as Partial<Record<keyof PolicyTotals, unknown>>;
+    if (typeof q.policy !== 'string' || !num(q.energyCostGbp) || !num(q.carbonT) || !num(q.missesFeasibleOnArrival)) throw new BenchUsageError(`${where}.policies[${i}]: policy, energyCostGbp, carbonT or missesFeasibleOnArrival missing`);
+    return { policy: q.policy, energyCostGbp: q.energyCostGbp, carbonT: q.carbonT, carbonCostGbp: num(q.carbonCostGbp) ? q.carbonCostGbp : NaN, deadlineMisses: num(q.deadlineMisses) ? q.deadlineMisses : NaN, missesFeasibleOnArrival: q.missesFeasibleOnArrival, validationProblems: num(q.validationProblems) ? q.validationProblems : 0 };
+  });
+  return { month: m.month, inSample: m.inSample, days: m.days, jobs: m.jobs, policies };
+}
+
+/**
+ * `--repool`: no simulation; the pools of a stored walk-forward recomputed from its months'
+ * per-policy totals (as a run computes them), printed and written back beside them. For a file
+ * written before a pool existed.
+ */
+export function repoolWalkForward(name: string, fk: ForecastKind): void {
+  const key = walkForwardKey(fk);
+  const stored = (readResults(name) as Record<string, unknown> | undefined)?.[key] as Record<string, unknown> | undefined;
+  if (!stored || !Array.isArray(stored.months)) throw new BenchUsageError(`--repool: bench/results/${name}.json holds no ${key} months: run the walk-forward with --forecast ${fk} first`);
+  const months = stored.months.map((m: unknown, i: number) => storedMonth(m, `${key}.months[${i}]`));
+  const price = DEFAULT_SITE.carbonPriceGbpPerT;
+  printTable(`Schedule walk-forward (${key}, from bench/results/${name}.json), pooled again`, walkForwardRows(months, price));
+  rewriteResults(name, { [key]: { ...stored, ...walkForwardPools(months, price), tuning: TUNING_NOTE } });
+}
+
 /** The walk-forward, on flags checked by walkForwardArgs. */
 export async function walkForward(a: WalkForwardArgs): Promise<void> {
+  if (a.repool) return repoolWalkForward(a.name, a.forecast);
   const { months, jobsPerDay } = a;
   const daysPer = a.daysPerMonth;
   const site = DEFAULT_SITE;
@@ -158,54 +289,19 @@ export async function walkForward(a: WalkForwardArgs): Promise<void> {
   const wanted = a.policies;
   const rowsOfMonth = (m: MonthResult) => m.policies.map((p) => ({ policy: p.policy, 'energy £': Math.round(p.energyCostGbp), 'carbon t': Number(p.carbonT.toFixed(2)), 'misses (feasible)': p.missesFeasibleOnArrival }));
   const report = (final: boolean): void => {
-    const rowsOf = (label: string, ms: MonthResult[]) => {
-      const sum = (name: string, f: (p: MonthResult['policies'][number]) => number) => ms.reduce((a, m) => a + f(m.policies.find((p) => p.policy.startsWith(name)) ?? ({ energyCostGbp: NaN, carbonT: NaN, carbonCostGbp: NaN, deadlineMisses: NaN, missesFeasibleOnArrival: NaN } as MonthResult['policies'][number])), 0);
-      const base = { c: sum('run-on-arrival', (p) => p.energyCostGbp), t: sum('run-on-arrival', (p) => p.carbonT) };
-      const orc = { c: sum('oracle', (p) => p.energyCostGbp), t: sum('oracle', (p) => p.carbonT) };
-      return ['best-window', 'planner', 'oracle'].map((name) => {
-        const c = sum(name, (p) => p.energyCostGbp);
-        const t = sum(name, (p) => p.carbonT);
-        const cs = share(base.c, c, orc.c);
-        const ts = share(base.t, t, orc.t);
-        return {
-          period: label,
-          policy: name,
-          'energy £': Math.round(c),
-          'carbon t': Number(t.toFixed(2)),
-          'cost saving % of oracle': cs === null ? null : Number((cs * 100).toFixed(1)),
-          'carbon saving % of oracle': ts === null ? null : Number((ts * 100).toFixed(1)),
-          'regret £ (energy+carbon vs oracle)': Math.round(c + t * site.carbonPriceGbpPerT - orc.c - orc.t * site.carbonPriceGbpPerT),
-          'misses (feasible on arrival)': sum(name, (p) => p.missesFeasibleOnArrival),
-        };
-      });
-    };
-    const rows = [...results.flatMap((m) => rowsOf(`${m.month}${m.inSample ? ' (tuning month)' : ''}`, [m])), ...rowsOf('pooled, out of sample', results.filter((m) => !m.inSample)), ...rowsOf('pooled, all', results)];
-    if (final) printTable(`Schedule walk-forward: ${daysPer} days from the 1st of each month, ${jobsPerDay} deferrable jobs/day; forecast: ${fk === 'ensemble' ? 'the shipped ensemble (baselines, and the LSTM from the end of its validation data; 0–48 h)' : lstm ? 'carbon and price LSTMs (0–48 h)' : 'same-time-yesterday + past-error bands'}, long-range seasonal profile beyond 48 h; share of the perfect-foresight oracle's saving vs run on arrival`, rows);
-    const byMonth = results.map((m) => {
-      const r = rowsOf(m.month, [m]);
-      const pl = r.find((x) => x.policy === 'planner');
-      const bw = r.find((x) => x.policy === 'best-window');
-      const met = pl && bw ? {
-        cost90: (pl['cost saving % of oracle'] ?? 0) >= 90,
-        carbon90: (pl['carbon saving % of oracle'] ?? 0) >= 90,
-        beatsBestWindow: (pl['cost saving % of oracle'] ?? -Infinity) > (bw['cost saving % of oracle'] ?? Infinity) && (pl['carbon saving % of oracle'] ?? -Infinity) > (bw['carbon saving % of oracle'] ?? Infinity),
-        zeroFeasibleMisses: pl['misses (feasible on arrival)'] === 0,
-      } : null;
-      return { month: m.month, inSample: m.inSample, days: m.days, jobs: m.jobs, policies: m.policies, rows: r, targetsMet: met };
-    });
+    const price = site.carbonPriceGbpPerT;
+    if (final) printTable(`Schedule walk-forward: ${daysPer} days from the 1st of each month, ${jobsPerDay} deferrable jobs/day; forecast: ${fk === 'ensemble' ? 'the shipped ensemble (baselines, and the LSTM from the end of its validation data; 0–48 h)' : lstm ? 'carbon and price LSTMs (0–48 h)' : 'same-time-yesterday + past-error bands'}, long-range seasonal profile beyond 48 h; share of the perfect-foresight oracle's saving vs run on arrival`, walkForwardRows(results, price));
     if (!a.write) return;
     // What else the file holds stays (in schedule.json: the full-period run's results).
     writeResultsKeeping(a.name, {
-      [fk === 'ensemble' ? 'walkForwardEnsemble' : lstm ? 'walkForwardLstm' : 'walkForward']: {
-        months: byMonth,
-        pooledOutOfSample: rowsOf('pooled, out of sample', results.filter((m) => !m.inSample)),
-        pooledAll: rowsOf('pooled, all', results),
+      [walkForwardKey(fk)]: {
+        ...walkForwardPools(results, price),
         complete: final,
         daysPerMonth: daysPer,
         jobsPerDay,
         forecast: lstm ? `carbon ${lstm.carbon.describe}, price ${lstm.price.describe} (0–48 h, their bands); beyond 48 h the seasonal profile of the 28 days before the decision; planned on the 0.3/0.4/0.3 quantile-weighted value` : 'same-time-yesterday, P10/P90 from its errors by lead over the 28 days before each decision day; beyond 48 h the seasonal profile of the 28 days before the decision (wider bands); planned on the 0.3/0.4/0.3 quantile-weighted value',
         planOptions,
-        tuning: 'planner settings chosen on 2023-07-01 + 14 days (planner README): 2023-07 is in-sample and excluded from the out-of-sample pool; nothing was tuned on any other month',
+        tuning: TUNING_NOTE,
       },
     });
   };
@@ -254,7 +350,7 @@ export async function walkForward(a: WalkForwardArgs): Promise<void> {
     };
     const all = [runOnArrivalPolicy(), bestWindowPolicy(), plannerPolicy(planOptions), oraclePolicy(planOptions)];
     const policies = wanted ? all.filter((p) => wanted.some((w) => p.name.startsWith(w))) : all;
-    const month: MonthResult = { month: m, inSample: m === '2023-07', days: daysPer, jobs: jobs.length, policies: [] };
+    const month: MonthResult = { month: m, inSample: m === PLANNER_TUNING_MONTH, days: daysPer, jobs: jobs.length, policies: [] };
     for (const policy of policies) {
       const t0 = performance.now();
       const r = await simulate(policy, { site, startMs, slots, jobs, actual, forecastAt, initialSocKwh: 0.5 * site.battery.energyKwh, drainSlots: 4 * DAY });

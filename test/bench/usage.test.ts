@@ -52,6 +52,11 @@ describe('benchmark usage errors', { timeout: 30_000 }, () => {
     // By default, every month with what the grid agent ships, a week from each 1st.
     const d = walkForwardArgs(['--walk-forward']);
     assert.deepEqual([d.months.length, d.forecast, d.daysPerMonth], [8, 'ensemble', 7]);
+    // --repool runs nothing: a run's flags beside it are refused, not ignored; LSTM months are not checked (none run).
+    refused(['--repool', '--months', '2023-05'], /--repool .* no --months/);
+    refused(['--repool', '--seed', '7', '--days-per-month=2'], /no --days-per-month, --seed|no --seed, --days-per-month/);
+    const r = walkForwardArgs(['--walk-forward', '--repool', '--forecast', 'lstm']);
+    assert.deepEqual([r.repool, r.forecast, r.name], [true, 'lstm', 'schedule']);
   });
 
   test('the runtime benchmark refuses a bad flag, count or signing mode, and keeps its defaults', () => {
