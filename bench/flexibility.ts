@@ -24,6 +24,7 @@ import { runSimulation, cacoTotals } from '../sim/index.ts';
 import { siteConfig } from '../agents/compute/jobs/index.ts';
 import { loadConfig } from '../core/config/index.ts';
 import { BenchUsageError, checkResultsName, benchFlags, oneOfFlag, printTable, readResults, writeResults } from './report.ts';
+import { PLANNER_TUNING, overlapsPlannerTuning } from './_tuned-on.ts';
 
 /** Every Monday of 2023-01..03: where the offer and delivery rules were compared (as the forecasts' settings were on 2023-02..03). */
 export const TUNING_WEEKS = mondays('2023-01-09', '2023-03-27');
@@ -67,7 +68,7 @@ export async function main(argv: string[]): Promise<void> {
     // It runs nothing: a run's flags beside it would be silently ignored.
     const ignored = (['weeks', 'forecasters', 'seed', 'name'] as const).filter((k) => given[k] !== undefined);
     if (ignored.length) throw new BenchUsageError(`--compare reads earlier results and runs nothing: it takes no ${ignored.map((k) => `--${k}`).join(', ')}`);
-    return printComparison(weeksOfFiles(list(given.compare)));
+    return printCompare(weeksOfFiles(list(given.compare)));
   }
   const values = { weeks: given.weeks ?? 'held-out', forecasters: given.forecasters ?? 'lstm,ensemble', seed: given.seed ?? '42', name: given.name ?? 'flexibility' };
   const named: Record<string, string[]> = { tuning: TUNING_WEEKS, 'held-out': HELD_OUT_WEEKS, fresh: FRESH_WEEKS, all: [...TUNING_WEEKS, ...HELD_OUT_WEEKS, ...FRESH_WEEKS] };
@@ -129,27 +130,17 @@ export async function main(argv: string[]): Promise<void> {
   // Weeks not tuned on are the evidence, pooled set by set; a run of tuning weeks alone is pooled over them, and says so.
   const present = [...new Set(results.map((r) => r.set))];
   const sets = present.some((x) => x !== 'tuning') ? present.filter((x) => x !== 'tuning') : present;
-  const pooled = sets.flatMap((set) => forecasters.map((f) => ({ set, ...pool(results.filter((r) => r.forecaster === f && r.set === set), f) })));
+  const pooled = poolBySet(results, sets);
   printTable(`flexibility benchmark: 7-day simulations, seed ${seed}`, rows);
-  printTable(`pooled by set of weeks (targets: delivery ≥ 95 %, net > £0 a week, 0 SLA misses)`, pooled.map((p) => ({
-    'weeks set': p.set,
-    forecaster: p.forecaster,
-    weeks: p.weeks,
-    orders: p.orders,
-    'delivery ratio': p.deliveryRatio === null ? 'n/a' : `${(100 * p.deliveryRatio).toFixed(1)} % ${p.deliveryRatio >= 0.95 ? 'met' : 'NOT met'}`,
-    'weeks ≥ 95 %': `${p.weeksMet} of ${p.weeksWithOrders}`,
-    'net £ a week': `${p.netGbpPerWeek.toFixed(2)} ${p.netGbpPerWeek > 0 ? 'met' : 'NOT met'}`,
-    'weeks net < 0': p.weeksNegative,
-    'SLA misses': `${p.slaMisses} ${p.slaMisses === 0 ? 'met' : 'NOT met'}`,
-    'energy £ a week': p.energyGbpPerWeek,
-    'carbon t a week': p.carbonTPerWeek,
-  })));
+  printPools(pooled);
   if (forecasters.length > 1) printComparison(results);
   writeResults(name, { seed, tuningWeeks: TUNING_WEEKS, heldOutWeeks: HELD_OUT_WEEKS, freshWeeks: FRESH_WEEKS, pooledOver: sets, weeks: results, pooled });
 }
 
 /** Weeks from July on come after the LSTMs' validation data (models/*\/MODEL_CARD.md): no forecaster here has seen them. */
 export const UNSEEN_FROM_WEEK = '2023-07-01';
+/** How a group's label says it leaves out the weeks the planner was tuned on (overlapsPlannerTuning). */
+export const UNTUNED_WEEKS = `without ${PLANNER_TUNING.from} + ${PLANNER_TUNING.days} days`;
 
 export type ComparedWeek = Pick<WeekResult, 'week' | 'forecaster' | 'set' | 'energyGbp' | 'carbonT' | 'netGbp'>;
 
@@ -178,12 +169,19 @@ export function compareForecasters(weeks: ReadonlyArray<ComparedWeek>, carbonPri
   if (against === undefined) return [];
   const cost = (w: ComparedWeek) => w.energyGbp + w.carbonT * carbonPriceGbpPerT - w.netGbp;
   const sets = [...new Set(weeks.map((w) => w.set))];
-  const groups: Array<[string, (w: ComparedWeek) => boolean]> = [
-    ...sets.flatMap((set): Array<[string, (w: ComparedWeek) => boolean]> => [
-      [set, (w) => w.set === set],
-      [`${set}, from July`, (w) => w.set === set && w.week >= UNSEEN_FROM_WEEK],
+  type Group = [string, (w: ComparedWeek) => boolean];
+  // Each group again without the weeks that share a day with the planner's tuning fortnight:
+  // the default week (2023-07-03) among them, so neither set is wholly unseen by the planner.
+  const andUntuned = ([label, inGroup]: Group): Group[] => [
+    [label, inGroup],
+    [`${label}, ${UNTUNED_WEEKS}`, (w) => inGroup(w) && !overlapsPlannerTuning(w.week, 7)],
+  ];
+  const groups: Group[] = [
+    ...sets.flatMap((set): Group[] => [
+      ...andUntuned([set, (w) => w.set === set]),
+      ...andUntuned([`${set}, from July`, (w) => w.set === set && w.week >= UNSEEN_FROM_WEEK]),
     ]),
-    ...(sets.length > 1 ? [['every set, from July', (w: ComparedWeek) => w.week >= UNSEEN_FROM_WEEK] as [string, (w: ComparedWeek) => boolean]] : []),
+    ...(sets.length > 1 ? andUntuned(['every set, from July', (w) => w.week >= UNSEEN_FROM_WEEK]) : []),
   ];
   const out: ForecasterComparison[] = [];
   for (const [label, inGroup] of groups) {
@@ -221,16 +219,53 @@ function printComparison(weeks: ReadonlyArray<ComparedWeek>): void {
   })));
 }
 
-/** The weeks of earlier runs (`--compare flexibility-lstm,flexibility-ensemble`), each with its energy and emissions. */
-function weeksOfFiles(names: ReadonlyArray<string>): ComparedWeek[] {
+/** The weeks of earlier runs (`--compare flexibility-lstm,flexibility-ensemble`), each with its energy, emissions and flexibility. */
+function weeksOfFiles(names: ReadonlyArray<string>): WeekResult[] {
   return names.flatMap((name) => {
-    const r = readResults(name) as { weeks?: ReadonlyArray<Partial<ComparedWeek>> } | undefined;
+    const r = readResults(name) as { weeks?: ReadonlyArray<Partial<Record<keyof WeekResult, unknown>>> } | undefined;
     if (!r?.weeks) throw new BenchUsageError(`--compare: bench/results/${name}.json holds no flexibility weeks`);
-    return r.weeks.map((w) => {
+    return r.weeks.map((w, i) => {
       if (typeof w.energyGbp !== 'number' || typeof w.carbonT !== 'number') throw new BenchUsageError(`--compare: bench/results/${name}.json has no energy figures (written before 2026-12-04): run it again`);
-      return w as ComparedWeek;
+      const missing = (['orders', 'contractedMwh', 'deliveredMwh', 'netGbp', 'slaMisses'] as const).filter((k) => typeof w[k] !== 'number');
+      if (typeof w.week !== 'string' || typeof w.forecaster !== 'string' || missing.length) throw new BenchUsageError(`--compare: bench/results/${name}.json weeks[${i}]: ${missing.length ? missing.join(', ') : 'week or forecaster'} missing`);
+      return w as WeekResult;
     });
   });
+}
+
+function printCompare(weeks: ReadonlyArray<WeekResult>): void {
+  const present = [...new Set(weeks.map((w) => w.set))];
+  printPools(poolBySet(weeks, present.some((x) => x !== 'tuning') ? present.filter((x) => x !== 'tuning') : present));
+  printComparison(weeks);
+}
+
+/**
+ * Each set of weeks pooled per forecaster, and again without the weeks that share a day with
+ * the planner's tuning fortnight (`untuned: true`). Pure.
+ */
+export function poolBySet(results: ReadonlyArray<WeekResult>, sets: ReadonlyArray<WeekSet>) {
+  const forecasters = [...new Set(results.map((r) => r.forecaster))];
+  return sets.flatMap((set) => [false, true].flatMap((untuned) => forecasters.map((f) => ({
+    set,
+    untuned,
+    ...pool(results.filter((r) => r.forecaster === f && r.set === set && !(untuned && overlapsPlannerTuning(r.week, 7))), f),
+  }))));
+}
+
+function printPools(pooled: ReturnType<typeof poolBySet>): void {
+  printTable(`pooled by set of weeks (targets: delivery ≥ 95 %, net > £0 a week, 0 SLA misses)`, pooled.map((p) => ({
+    'weeks set': p.untuned ? `${p.set}, ${UNTUNED_WEEKS}` : p.set,
+    forecaster: p.forecaster,
+    weeks: p.weeks,
+    orders: p.orders,
+    'delivery ratio': p.deliveryRatio === null ? 'n/a' : `${(100 * p.deliveryRatio).toFixed(1)} % ${p.deliveryRatio >= 0.95 ? 'met' : 'NOT met'}`,
+    'weeks ≥ 95 %': `${p.weeksMet} of ${p.weeksWithOrders}`,
+    'net £ a week': `${p.netGbpPerWeek.toFixed(2)} ${p.netGbpPerWeek > 0 ? 'met' : 'NOT met'}`,
+    'weeks net < 0': p.weeksNegative,
+    'SLA misses': `${p.slaMisses} ${p.slaMisses === 0 ? 'met' : 'NOT met'}`,
+    'energy £ a week': p.energyGbpPerWeek,
+    'carbon t a week': p.carbonTPerWeek,
+  })));
 }
 
 function pool(rs: ReadonlyArray<WeekResult>, forecaster: string) {
