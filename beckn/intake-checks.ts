@@ -109,7 +109,16 @@ export function longTextFault(json: unknown, max: number = INTAKE_LIMITS.maxText
   return undefined;
 }
 
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/;
+/**
+ * A string that is, as a whole, shaped as an RFC 3339 date-time (JSON Schema's format
+ * "date-time"): date, `T` (or `t` or a space, as RFC 3339 and ajv-formats allow), time with
+ * seconds, an optional fraction, and `Z` or a `±hh:mm` offset. Only the shape is matched, not
+ * the ranges: a leap second (`:60`, which the schema takes) or an hour 25 is shaped as a
+ * date-time, and Date.parse gives NaN for both, so such a string is refused as no instant.
+ * Free text that merely begins with a date-time ("2026-01-15T16:03:01 UTC", an ISO interval
+ * "…Z/…Z") is not one; the schema judges it where it stands.
+ */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /**
  * The time checks of a request at `nowMs`: expired (a missing ttl counts as the default), a ttl

@@ -100,6 +100,35 @@ describe('context', () => {
     assert.equal(at({ timestamp: '2026-01-15T16:02:59Z', ttl: 'PT30S' }), undefined);
   });
 
+  test('only a string that is a whole RFC 3339 date-time is checked as one: free text and intervals that begin like one pass', () => {
+    const at = (message: Record<string, unknown>) => {
+      const body = { context: { timestamp: '2026-01-15T16:03:00Z', ttl: 'PT30S' }, message };
+      return timeFault(body, now);
+    };
+    const stop = (time: Record<string, unknown>, tags: string[] = []) => ({
+      intent: { fulfillment: { stops: [{ type: 'start', time }], tags: [{ descriptor: { code: 'notes' }, list: tags.map((value) => ({ descriptor: { code: 'note' }, value })) }] } },
+    });
+    // Before, each was refused as "not a valid instant": the check took any string starting like a date-time.
+    assert.equal(at(stop({ label: '2026-01-15T16:03:01 UTC' })), undefined, 'free text');
+    assert.equal(at(stop({ label: '2026-01-15T16:03:01Z is when the window opens' })), undefined, 'free text after a date-time');
+    assert.equal(at(stop({}, ['2026-01-15T16:00:00Z/2026-01-15T17:00:00Z'])), undefined, 'an ISO 8601 interval');
+    assert.equal(at(stop({}, ['2026-01-15T16:00:00Z/PT1H'])), undefined, 'an interval with a duration');
+    // What is a date-time (a leap second, an offset, lower case, a fraction) is still read, and refused when it is no instant or far ahead.
+    const path = 'message.intent.fulfillment.stops[0].time.timestamp';
+    for (const bad of ['2026-01-15T16:02:60Z', '2026-01-15T16:02:60+00:00', '2026-01-15T16:02:60.5-01:30', '2026-01-15t16:02:60z', '2026-01-15 16:02:60Z', '2026-01-15T24:00:01Z']) {
+      assert.deepEqual(at(stop({ timestamp: bad })), { code: '30000', message: `Invalid request error: date ${bad} is not a valid instant`, path }, bad);
+    }
+    for (const far of ['2099-06-01T17:00:00Z', '2099-06-01T17:00:00.123456+05:30', '2099-06-01t17:00:00z']) {
+      assert.deepEqual(at(stop({ timestamp: far })), { code: '30000', message: `Invalid request error: date ${far} is more than 366 days ahead`, path }, far);
+    }
+    assert.deepEqual(at(stop({}, ['ok', '2026-01-15T16:02:60Z'])), {
+      code: '30000',
+      message: 'Invalid request error: date 2026-01-15T16:02:60Z is not a valid instant',
+      path: 'message.intent.fulfillment.tags[0].list[1].value',
+    });
+    assert.equal(at(stop({ timestamp: '2026-01-15T17:00:00+01:00', range: { start: '2026-01-15T18:00:00.250Z', end: '2026-01-15T19:00:00-00:00' } })), undefined);
+  });
+
   test('becknTimestamp drops zero milliseconds only', () => {
     assert.equal(becknTimestamp(Date.parse('2026-01-15T16:03:01Z')), '2026-01-15T16:03:01Z');
     assert.equal(becknTimestamp(Date.parse('2026-01-15T16:03:01.250Z')), '2026-01-15T16:03:01.250Z');

@@ -127,6 +127,22 @@ describe('intake hardening (issue 15)', { timeout: 60_000 }, () => {
     assert.match(b.answer.body.error?.message ?? '', /at most 86400 s is taken/);
   });
 
+  test('free text or an interval that begins like a date-time is taken; a leap second in the body is refused at its path', async () => {
+    // Before, a search whose label or tag read "2026-01-15T16:03:01 UTC" or an ISO interval was refused (400, "not a valid instant").
+    const search = (time: Record<string, unknown>, note: string) => {
+      const body = searchRequest(contextFor(m, 'search'), {}) as unknown as { message: { intent: Record<string, unknown> } };
+      body.message.intent.fulfillment = { stops: [{ type: 'start', time }], tags: [{ descriptor: { code: 'notes' }, list: [{ descriptor: { code: 'note' }, value: note }] }] };
+      return body;
+    };
+    await expectAck(m, () => send(m, 'search', search({ label: '2026-01-15T16:03:01 UTC' }, '2026-01-15T16:00:00Z/2026-01-15T17:00:00Z')), 'on_search');
+
+    const leap = new Date(m.clock.now()).toISOString().slice(0, 17) + '60Z';
+    const { answer, rejected } = await expectRefused(m, () => send(m, 'search', search({ label: 'opens', timestamp: leap }, 'none')));
+    assert.equal(answer.status, 400);
+    assert.equal(answer.body.error?.paths, 'message.intent.fulfillment.stops[0].time.timestamp');
+    assert.match(rejected.reason, /is not a valid instant/);
+  });
+
   test('15.5: invalid UTF-8 and unpaired surrogates are refused, never echoed', async () => {
     const ctx = contextFor(m, 'init');
     const good = JSON.stringify({ context: ctx, message: { order: { provider: { id: PROVIDER }, items: [{ id: ITEM, quantity: { selected: { measure: { unit: 'kW', value: '100' } } } }], billing: { name: 'NAME' } } } });
