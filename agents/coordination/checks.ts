@@ -17,7 +17,7 @@ import type { BecknBody, Context } from '../../schemas/beckn/index.ts';
 import type { ActionRequest } from './messages.ts';
 import type { CoordinationConfig } from './config.ts';
 import { asFlexibility } from './offers.ts';
-import { availableKwOf, draftKey, isDraft, liveDraftsOf, QUOTE_TTL_MS, type CoordinationState, type OrderRecord } from './state.ts';
+import { availableKwOf, heldBy, liveDraftsOf, QUOTE_TTL_MS, type CoordinationState, type OrderRecord } from './state.ts';
 import { truncateText } from '../../core/runtime/index.ts';
 
 /**
@@ -94,16 +94,16 @@ export function checkRequest(req: ActionRequest, s: CoordinationState, nowMs: nu
       if (closed) return bad(closed);
       const r = orderIntentFromOrder(order, cfg.provider.id, offerLookup(s, nowMs, cfg));
       if (!r.ok) return bad(r.fault);
-      const draftId = s.drafts.get(draftKey(bapId, req.body.context.transaction_id, r.intent.itemId));
-      const known = draftId !== undefined ? s.orders.get(draftId) : undefined;
-      // Only this BAP's own draft is continued, whatever the key says.
-      const mine = known?.bapId === bapId ? known : undefined;
-      if (mine && !isDraft(mine)) {
+      // Only this BAP's own draft is continued, and only while its quote is valid.
+      const held = heldBy(s, bapId, req.body.context.transaction_id, r.intent.itemId, nowMs);
+      if (held.kind === 'order') {
         // One order per transaction and item: a second confirm (a new message_id, so not a
         // replay) would sell the kW twice, and a select would turn the order back into a draft.
+        const mine = held.order;
         return bad(fault(BecknErrorCode.ACTION_NOT_APPLICABLE, `transaction ${req.body.context.transaction_id} already has order "${mine.orderId}" (${mine.phase}) for item "${mine.offerId}": use status, update or cancel on it, or a new transaction_id for another order`, 'context.transaction_id'));
       }
-      const draftOrderId = mine?.orderId;
+      // A select or init after the quote lapsed starts a new draft (and counts as one).
+      const draftOrderId = held.kind === 'draft' ? held.order.orderId : undefined;
       if (req.action !== 'confirm' && draftOrderId === undefined) {
         const open = liveDraftsOf(s, bapId, nowMs);
         if (open >= cfg.maxDraftsPerBap) {
@@ -113,9 +113,12 @@ export function checkRequest(req: ActionRequest, s: CoordinationState, nowMs: nu
       const terms = { offerId: r.intent.itemId, kw: r.intent.kw, draftOrderId };
       if (req.action === 'select') return good({ action: 'select', body: req.body, ...terms });
       if (req.action === 'init') return good({ action: 'init', body: req.body, ...terms });
-      const draft = draftOrderId !== undefined ? s.orders.get(draftOrderId) : undefined;
-      const f = checkQuote({ accepted: req.body.message.order.quote, current: quoteFor(r.intent.offer, r.intent.kw), ...(draft ? { quotedAtMs: draft.quotedAtMs } : {}), nowMs });
+      // A confirm of a lapsed quote is refused, whether or not its draft has been dropped yet:
+      // the buyer agreed to terms that no longer hold, and is told to select again.
+      const quotedAtMs = held.kind === 'draft' ? held.order.quotedAtMs : held.kind === 'lapsed' ? held.quotedAtMs : undefined;
+      const f = checkQuote({ accepted: req.body.message.order.quote, current: quoteFor(r.intent.offer, r.intent.kw), ...(quotedAtMs !== undefined ? { quotedAtMs } : {}), nowMs });
       if (f) return bad(f);
+      if (held.kind === 'lapsed') return bad(fault(BecknErrorCode.QUOTE_UNAVAILABLE, `the quote given at ${new Date(held.quotedAtMs).toISOString()} has lapsed; select again`, 'message.order.quote'));
       return good({ action: 'confirm', body: req.body, ...terms });
     }
     case 'status': {

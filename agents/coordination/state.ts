@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Envelope } from '../../core/envelope/index.ts';
 import { evolveSettlement, initialSettlementState, type SettlementState } from '../../projections/settlement/index.ts';
 import { DAY_MS } from '../../core/time/index.ts';
@@ -63,6 +64,14 @@ export interface OrderRecord {
   readonly fulfilled: { readonly deliveredMwh: number; readonly contractedMwh: number; readonly paymentGbp: number; readonly penaltyGbp: number; readonly netGbp: number } | null;
 }
 
+/** What is kept of a draft dropped because its quote lapsed (see `CoordinationState.lapsed`). */
+export interface LapsedQuote {
+  /** When the lapsed quote was given: a confirm of it is told how long ago it expired. */
+  readonly quotedAtMs: number;
+  /** The end of its window: past it nothing can be bought under the item, and it is forgotten. */
+  readonly windowEndMs: number;
+}
+
 export interface CoordinationState {
   /** The compute agent's latest flexibility (all windows of its latest plan). */
   readonly flex: { readonly planId: string; readonly windows: ReadonlyArray<FlexWindow> } | null;
@@ -76,12 +85,23 @@ export interface CoordinationState {
    * than sold again.
    */
   readonly drafts: ReadonlyMap<string, string>;
+  /**
+   * Drafts dropped from `drafts` because their quote lapsed, by `lapsedKey(draftKey(…))` (a
+   * digest: a transaction id may be long), each kept until its window is over. A confirm of
+   * one is then refused as it was while the draft was kept ("the quote expired; select again"),
+   * rather than taken as a confirm with no draft that buys at the offer's current terms: the
+   * answer does not depend on whether the draft has been dropped yet. After its window no
+   * select, init or confirm of the item is taken, whatever is kept. Bounded: a BAP holds at
+   * most `maxDraftsPerBap` live drafts, so it starts at most that many per quote ttl (15 min),
+   * and an offer's window ends at most the horizon plus its length after it is on sale.
+   */
+  readonly lapsed: ReadonlyMap<string, LapsedQuote>;
   readonly settlement: SettlementState;
   readonly rejections: number;
 }
 
 export function initialCoordinationState(): CoordinationState {
-  return { flex: null, offers: new Map(), orders: new Map(), drafts: new Map(), settlement: initialSettlementState, rejections: 0 };
+  return { flex: null, offers: new Map(), orders: new Map(), drafts: new Map(), lapsed: new Map(), settlement: initialSettlementState, rejections: 0 };
 }
 
 /** The state before any event; never changed, since `evolve` never changes a state. */
@@ -89,11 +109,14 @@ export const INITIAL_COORDINATION_STATE: CoordinationState = Object.freeze(initi
 
 /** Whether a state read back from the runtime (typed `unknown` there) is this agent's. */
 export function isCoordinationState(x: unknown): x is CoordinationState {
-  return typeof x === 'object' && x !== null && 'offers' in x && x.offers instanceof Map && 'orders' in x && x.orders instanceof Map && 'drafts' in x && x.drafts instanceof Map && 'settlement' in x;
+  return typeof x === 'object' && x !== null && 'offers' in x && x.offers instanceof Map && 'orders' in x && x.orders instanceof Map && 'drafts' in x && x.drafts instanceof Map && 'lapsed' in x && x.lapsed instanceof Map && 'settlement' in x;
 }
 
 /** JSON, so that no id, whatever it holds, can make two keys alike. */
 export const draftKey = (bapId: string, transactionId: string, itemId: string): string => JSON.stringify([bapId, transactionId, itemId]);
+
+/** The key of a lapsed draft in `CoordinationState.lapsed`: a digest of its `draftKey`, whatever its length. */
+export const lapsedKey = (key: string): string => createHash('sha256').update(key).digest('base64url');
 
 /** How long a quote (on_select, on_init) can be confirmed: every quote this BPP gives has this ttl. */
 export const QUOTE_TTL_MS: number = parseIsoDuration(DEFAULT_QUOTE_TTL) ?? 15 * 60_000;
@@ -114,23 +137,54 @@ export function liveDraftsOf(s: CoordinationState, bapId: string, atMs: number):
 }
 
 /**
+ * What a BAP's transaction holds of an item at `atMs`: nothing; a draft that can be continued
+ * or confirmed; a draft whose quote has lapsed (a confirm is refused, a select or init starts
+ * a new draft), whether it is still in `drafts` or already dropped to `lapsed`; or an order
+ * (confirmed, and maybe since cancelled or fulfilled). Only the BAP's own order is seen,
+ * whatever the key says.
+ */
+export type Held =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'draft'; readonly order: OrderRecord }
+  | { readonly kind: 'lapsed'; readonly quotedAtMs: number }
+  | { readonly kind: 'order'; readonly order: OrderRecord };
+
+export function heldBy(s: CoordinationState, bapId: string, transactionId: string, itemId: string, atMs: number): Held {
+  const key = draftKey(bapId, transactionId, itemId);
+  const id = s.drafts.get(key);
+  const o = id !== undefined ? s.orders.get(id) : undefined;
+  if (o && o.bapId === bapId) {
+    if (!isDraft(o)) return { kind: 'order', order: o };
+    return isLiveDraft(o, atMs) ? { kind: 'draft', order: o } : { kind: 'lapsed', quotedAtMs: o.quotedAtMs };
+  }
+  const l = s.lapsed.size > 0 ? s.lapsed.get(lapsedKey(key)) : undefined;
+  return l ? { kind: 'lapsed', quotedAtMs: l.quotedAtMs } : { kind: 'none' };
+}
+
+/**
  * Drops, at `atMs`, the drafts that can no longer be confirmed (quote expired or window over:
  * a select starts afresh) and the keys of confirmed orders whose offer is gone (nothing can be
  * bought under it again). A dropped draft's order record goes too: it never held capacity,
- * and every order is scanned to count what an offer has sold.
+ * and every order is scanned to count what an offer has sold. A draft dropped because its
+ * quote lapsed is kept in `lapsed` until its window is over, and then forgotten.
  */
 function pruneDrafts(s: CoordinationState, atMs: number): CoordinationState {
   let drafts: Map<string, string> | undefined;
   let orders: Map<string, OrderRecord> | undefined;
+  let lapsed: Map<string, LapsedQuote> | undefined;
   for (const [key, id] of s.drafts) {
     const o = s.orders.get(id);
     const drop = !o || (isDraft(o) ? !isLiveDraft(o, atMs) : !s.offers.has(o.offerId));
     if (!drop) continue;
     drafts ??= new Map(s.drafts);
     drafts.delete(key);
-    if (o && isDraft(o)) (orders ??= new Map(s.orders)).delete(id);
+    if (o && isDraft(o)) {
+      (orders ??= new Map(s.orders)).delete(id);
+      if (o.windowEndMs > atMs) (lapsed ??= new Map(s.lapsed)).set(lapsedKey(key), { quotedAtMs: o.quotedAtMs, windowEndMs: o.windowEndMs });
+    }
   }
-  return drafts ? { ...s, drafts, orders: orders ?? s.orders } : s;
+  for (const [k, l] of s.lapsed) if (l.windowEndMs <= atMs) (lapsed ??= new Map(s.lapsed)).delete(k);
+  return drafts || lapsed ? { ...s, drafts: drafts ?? s.drafts, orders: orders ?? s.orders, lapsed: lapsed ?? s.lapsed } : s;
 }
 
 /** Orders that hold capacity: confirmed and not cancelled (fulfilled ones held theirs too). */
@@ -235,9 +289,16 @@ export function evolveCoordination(state: CoordinationState, event: Envelope): C
       const phase = e.type === 'flex.order.selected' ? 'selected' : e.type === 'flex.order.initialized' ? 'initialized' : 'confirmed';
       // A new draft first clears the lapsed ones, so drafts that are never confirmed do not pile up.
       const base = phase !== 'confirmed' && !s.orders.has(x.orderId) ? pruneDrafts(s, at) : s;
-      const orders = new Map(base.orders).set(x.orderId, orderRecordOf(x, phase, at, base.orders.get(x.orderId)));
-      const drafts = new Map(base.drafts).set(draftKey(x.bapId, x.transactionId, x.offerId), x.orderId);
-      return { ...base, orders, drafts };
+      const key = draftKey(x.bapId, x.transactionId, x.offerId);
+      const orders = new Map(base.orders);
+      // A select or init after the quote lapsed starts a new draft: the lapsed one, if still
+      // kept, goes (it never held capacity), and so does its place in `lapsed`.
+      const prevId = base.drafts.get(key);
+      const prev = prevId !== undefined && prevId !== x.orderId ? orders.get(prevId) : undefined;
+      if (prev && isDraft(prev)) orders.delete(prev.orderId);
+      orders.set(x.orderId, orderRecordOf(x, phase, at, orders.get(x.orderId)));
+      const drafts = new Map(base.drafts).set(key, x.orderId);
+      return { ...base, orders, drafts, lapsed: without(base.lapsed, key) };
     }
     case 'flex.order.activated':
       return patch(s, e.data.orderId, (o) => (o.phase === 'confirmed' ? { ...o, phase: 'active', updatedMs: at } : o));
@@ -274,6 +335,16 @@ export function evolveCoordination(state: CoordinationState, event: Envelope): C
       return s;
     }
   }
+}
+
+/** `lapsed` without the key's entry (the same map when it has none). */
+function without(lapsed: ReadonlyMap<string, LapsedQuote>, key: string): ReadonlyMap<string, LapsedQuote> {
+  if (lapsed.size === 0) return lapsed;
+  const k = lapsedKey(key);
+  if (!lapsed.has(k)) return lapsed;
+  const out = new Map(lapsed);
+  out.delete(k);
+  return out;
 }
 
 function patch(s: CoordinationState, orderId: string, f: (o: OrderRecord) => OrderRecord): CoordinationState {

@@ -59,4 +59,30 @@ describe('draft orders lapse', { timeout: 60_000 }, () => {
     assert.equal(s.drafts.size, 1, 'the confirmed order keeps its key (a second confirm is refused)');
     assert.deepEqual([...s.orders.values()].map((o) => o.phase), ['confirmed']);
   });
+
+  test('a confirm after its quote lapsed is refused (40003, select again) before and after the lapsed draft is dropped; before, once dropped it bought at the current terms', async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    await select(a);
+    await select(b);
+    await m.advanceTo(m.clock.now() + QUOTE_MS + 60_000);
+    const confirm = (transactionId: string) => send(m, 'confirm', confirmRequest(contextFor(m, 'confirm', { transactionId }), choice(100)));
+    // Nothing has come since: the lapsed drafts are still in the state.
+    const early = await confirm(a);
+    // A meter read drops them; the same confirm is answered the same way.
+    await m.emit('site.meter.read', meterRead(m.clock.now() - 30 * 60_000, 9000));
+    assert.equal(drafts().length, 0, 'the lapsed drafts are dropped');
+    const late = await confirm(b);
+    await m.runtime.settle();
+    for (const answer of [early, late]) {
+      assert.equal(answer.body.message.ack.status, 'NACK');
+      assert.equal(answer.body.error?.code, '40003');
+      assert.match(answer.body.error?.message ?? '', /the quote expired 60 s ago; select again/);
+    }
+    assert.deepEqual([...m.coordination().orders.values()].map((o) => o.phase), ['confirmed'], 'no order was opened');
+    // Selecting again is how to go on: a new draft, confirmed.
+    assert.equal((await select(b)).body.message.ack.status, 'ACK');
+    assert.equal((await confirm(b)).body.message.ack.status, 'ACK');
+    await m.runtime.settle();
+    assert.deepEqual([...m.coordination().orders.values()].map((o) => o.phase), ['confirmed', 'confirmed']);
+  });
 });
