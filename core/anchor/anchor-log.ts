@@ -27,7 +27,11 @@ export interface AnchorLog {
    * next checkpoint as its read passes a position. Iterate it once.
    */
   scan(): Promise<Iterable<AnchorItem>>;
-  /** The last record written (a writer picking up after another), without reading the rest where it can. */
+  /**
+   * The last record written (a writer picking up after another, or after a broken anchor),
+   * without reading the rest where it can. The file passes over records that are not
+   * checkpoints (isCheckpointRecord) to the last one that is, as its append's tail check does.
+   */
   lastRecord(): Promise<unknown>;
   /** Append one checkpoint after the last one read or written. */
   append(cp: AnchorCheckpoint): Promise<void>;

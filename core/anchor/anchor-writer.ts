@@ -5,7 +5,7 @@ import type { EventStore } from '../store/event-store.ts';
 import type { Logger } from '../log/logger.ts';
 import { AnchorAuditor } from './anchor-audit.ts';
 import type { AnchorLog } from './anchor-log.ts';
-import { ANCHOR_SIGNER, sealCheckpoint, type AnchorCheckpoint, type SignatureCheck } from './checkpoint.ts';
+import { ANCHOR_SIGNER, isCheckpointRecord, sealCheckpoint, type AnchorCheckpoint, type SignatureCheck } from './checkpoint.ts';
 import { CheckedAnchor } from './read-anchor.ts';
 import type { LedgerTracker } from './ledger-tracker.ts';
 
@@ -83,9 +83,11 @@ export class AnchorWriter {
     const problem = anchor.problem;
     const startProblem = valid > 0 && !fold.anchor?.ok ? fold.anchor?.problem : problem;
     if (startProblem) o.logger?.error({ anchor: o.log.where, problem: startProblem }, 'the ledger does not match its anchor; run caco audit verify');
-    // Continue after the last record written, valid or not: the chain must never fork.
-    const lastRecord = anchor.lastRecord as AnchorCheckpoint | undefined;
-    const last = valid === anchor.recordsRead ? anchor.checker.last : lastRecord && typeof lastRecord === 'object' ? lastRecord : undefined;
+    // Continue after the last checkpoint written, valid or not: the chain must never fork. With
+    // the anchor whole, that is the last one checked; else the log's last checkpoint, as its
+    // append checks it (the read stops at a line that is not JSON, and records that are not
+    // checkpoints, `[1]` say, have nothing to link to: both are passed over to the one before).
+    const last = problem === undefined ? anchor.checker.last : lastCheckpointOf(await o.log.lastRecord());
     // For the health check: what the fold found beyond the anchor's own read (the ledger parts
     // from it), else the anchor's problem unless it is only a last line cut short by a crash,
     // which the fold repeats when the chain before it is good.
@@ -104,9 +106,8 @@ export class AnchorWriter {
   private async write(): Promise<AnchorCheckpoint | undefined> {
     for await (const e of this.o.store.readAll({ from: this.tracker.position, onUnreadable: (u) => this.tracker.passOver(u.position) })) this.tracker.observe(e);
     if (this.stale) {
-      // Only the end matters: the file's last line, read from its tail.
-      const end = await this.o.log.lastRecord();
-      this.last = end && typeof end === 'object' ? (end as AnchorCheckpoint) : undefined;
+      // Only the end matters: the log's last checkpoint (a file's, read from its tail).
+      this.last = lastCheckpointOf(await this.o.log.lastRecord());
       this.stale = false;
     }
     if (this.tracker.events === 0 || (this.last && this.last.position === this.tracker.position && this.last.events === this.tracker.events)) return undefined;
@@ -155,4 +156,9 @@ export class AnchorWriter {
       await this.o.log.close();
     }
   }
+}
+
+/** What the log says is its last checkpoint, if it is one (valid or not) that the next can link to. */
+function lastCheckpointOf(record: unknown): AnchorCheckpoint | undefined {
+  return isCheckpointRecord(record) ? (record as AnchorCheckpoint) : undefined;
 }

@@ -206,6 +206,17 @@ export function checkAnchorChain(items: ReadonlyArray<unknown>, keys: PublicKeyD
   return { valid };
 }
 
+/**
+ * A record of the anchor that the next checkpoint follows: a JSON object with a `hash` to link
+ * to, valid or not (an edited checkpoint is still followed, so the chain never forks there; the
+ * audit names it). Anything else, another JSON value (`[1]`, `7`) or an object with no hash, is
+ * no checkpoint: the writer and the file's tail check pass over it to the checkpoint before, as
+ * they do a line that is not JSON, and the audit names it.
+ */
+export function isCheckpointRecord(r: unknown): r is { readonly hash: string; readonly seq?: unknown } {
+  return typeof r === 'object' && r !== null && !Array.isArray(r) && typeof (r as { hash?: unknown }).hash === 'string';
+}
+
 const HEX64 = /^[0-9a-f]{64}$/;
 
 function shapeProblem(c: unknown): string | null {

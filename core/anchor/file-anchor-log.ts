@@ -2,14 +2,18 @@ import { closeSync, constants, existsSync, fstatSync, fsyncSync, ftruncateSync, 
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors/errors.ts';
 import type { AnchorItem, AnchorLog, AnchorRead } from './anchor-log.ts';
-import type { AnchorCheckpoint } from './checkpoint.ts';
+import { isCheckpointRecord, type AnchorCheckpoint } from './checkpoint.ts';
 import { GENESIS_HASH } from '../envelope/envelope.ts';
 import { withFileLock } from '../ledger/file-lock.ts';
 
-/** A checkpoint that does not follow the anchor file's last line (another writer got there first). */
+/**
+ * A checkpoint that does not follow the anchor file's last checkpoint (another writer got there
+ * first). Lines that are not checkpoints are passed over on both sides (isCheckpointRecord), so
+ * such a line is never taken for a second writer.
+ */
 export class AnchorForkError extends Error {
   constructor(readonly path: string, readonly seq: number, readonly tail: string) {
-    super(`${path}: checkpoint ${seq} does not follow the file's last line (hash ${tail.slice(0, 16)}…): another process appends to this anchor; not written`);
+    super(`${path}: checkpoint ${seq} does not follow the file's last checkpoint (${tail === GENESIS_HASH ? 'it holds none' : `hash ${tail.slice(0, 16)}…`}): another process appends to this anchor; not written`);
   }
 }
 
@@ -59,10 +63,12 @@ export class FileAnchorLog implements AnchorLog {
   }
 
   /**
-   * The last complete line that parses, read from the end of the file in chunks: a writer that
-   * lost its place (an append failed) continues after the last checkpoint written, and needs
-   * nothing else. A line cut short at the end (never reported written) is not one; the next
-   * append cuts it off.
+   * The last complete line that is a checkpoint (isCheckpointRecord: valid or not), read from
+   * the end of the file in chunks: a writer that lost its place (an append failed), or that
+   * found the anchor broken at start, continues after the last checkpoint written, and needs
+   * nothing else. Lines that are not checkpoints (not JSON, `[1]`, an object with no hash) are
+   * passed over, as the append's tail check passes over them. A line cut short at the end (never
+   * reported written) is not one; the next append cuts it off.
    */
   async lastRecord(): Promise<unknown> {
     if (!existsSync(this.path)) return undefined;
@@ -103,10 +109,11 @@ export class FileAnchorLog implements AnchorLog {
     try {
       dropCutShortLine(fd, this.path);
       // As JetStream's expected last sequence: a checkpoint that does not link to the file's
-      // last line was numbered from a stale view (another process appended), and writing it
-      // would fork the anchor for good. Refused; the writer re-reads the tail and tries again.
-      const end = lastLine(fd);
-      const tail = end && typeof end === 'object' && typeof (end as { hash?: unknown }).hash === 'string' ? (end as { hash: string }).hash : GENESIS_HASH;
+      // last checkpoint was numbered from a stale view (another process appended), and writing
+      // it would fork the anchor for good. Refused; the writer re-reads the tail and tries again.
+      // Lines after that checkpoint that are not checkpoints are passed over here and by the
+      // writer alike (lastRecord), so they are left where they are for the audit to name.
+      const tail = lastLine(fd)?.hash ?? GENESIS_HASH;
       if (cp.prev !== tail) throw new AnchorForkError(this.path, cp.seq, tail);
       writeSync(fd, JSON.stringify(cp) + '\n');
       fsyncSync(fd);
@@ -122,8 +129,8 @@ export type { AnchorItem } from './anchor-log.ts';
 
 const READ_CHUNK = 1024 * 1024;
 
-/** Backwards from the end: the last newline-terminated line that parses as a JSON object. */
-function lastLine(fd: number): unknown {
+/** Backwards from the end: the last newline-terminated line that is a checkpoint (isCheckpointRecord). */
+function lastLine(fd: number): { readonly hash: string } | undefined {
   let end = fstatSync(fd).size;
   // A tail without a newline is a checkpoint cut short: skipped, as `read` refuses it.
   let tail: Buffer = Buffer.alloc(0);
@@ -140,7 +147,7 @@ function lastLine(fd: number): unknown {
       }
       try {
         const r = JSON.parse(line.toString('utf8')) as unknown;
-        if (typeof r === 'object' && r !== null && !Array.isArray(r)) return r;
+        if (isCheckpointRecord(r)) return r;
       } catch {
         // not a checkpoint: the one before it, then
       }
@@ -151,7 +158,7 @@ function lastLine(fd: number): unknown {
       if (cutShort) return undefined;
       try {
         const r = JSON.parse(tail.toString('utf8')) as unknown;
-        return typeof r === 'object' && r !== null && !Array.isArray(r) ? r : undefined;
+        return isCheckpointRecord(r) ? r : undefined;
       } catch {
         return undefined;
       }

@@ -6,9 +6,9 @@ import { AnchorChainChecker, type AnchorCheckpoint, type SignatureCheck } from '
 /**
  * An anchor log checked as it is read: the checkpoints whose chain (and signatures) hold, one
  * at a time, for an AnchorAuditor that takes the next one as the ledger's read passes its
- * position. It holds the checker's previous checkpoint and the last record read, never the
- * list, so a long anchor costs its read, not its size. Iterate `checkpoints` once; `problem`
- * and the counts are final once it has been iterated to its end (the auditor's finish does).
+ * position. It holds the checker's previous checkpoint, never the list, so a long anchor costs
+ * its read, not its size. Iterate `checkpoints` once; `problem` and the counts are final once
+ * it has been iterated to its end (the auditor's finish does).
  */
 export class CheckedAnchor implements AnchorInput {
   readonly checker: AnchorChainChecker;
@@ -16,8 +16,6 @@ export class CheckedAnchor implements AnchorInput {
   private readonly items: Iterator<AnchorItem>;
   private readProblem: string | undefined;
   private readCutShort = false;
-  private records = 0;
-  private lastRead: unknown;
 
   constructor(
     readonly where: string,
@@ -28,8 +26,8 @@ export class CheckedAnchor implements AnchorInput {
       /** The --expect-head root, so the audit notes the checkpoint that has it as it passes. */
       readonly expectHead?: string;
       /**
-       * Read on to the end after the chain stops, for the last record and a parse problem after
-       * it (the writer continues after the last record, and names a parse problem first).
+       * Read on to the end after the chain stops, for a parse problem after it (the writer names
+       * a parse problem first).
        */
       readonly readToEnd?: boolean;
     } = {},
@@ -56,16 +54,6 @@ export class CheckedAnchor implements AnchorInput {
     return this.checker.problem ?? (this.readCutShort ? undefined : this.readProblem);
   }
 
-  /** Records read (parsed), valid or not. */
-  get recordsRead(): number {
-    return this.records;
-  }
-
-  /** The last record read, valid or not. */
-  get lastRecord(): unknown {
-    return this.lastRead;
-  }
-
   private *take(): Generator<AnchorCheckpoint, void, undefined> {
     try {
       for (let r = this.items.next(); !r.done; r = this.items.next()) {
@@ -74,8 +62,6 @@ export class CheckedAnchor implements AnchorInput {
           this.readCutShort = r.value.cutShort === true;
           break;
         }
-        this.records++;
-        this.lastRead = r.value.record;
         const cp = this.checker.push(r.value.record);
         if (cp) yield cp;
         else if (!this.o.readToEnd) break;

@@ -210,17 +210,21 @@ describe('the anchor checked as it is read', { timeout: 60_000 }, () => {
       const after = await readAnchor(file, keys);
       assert.equal((await verifyLedger(store, keys, () => undefined, { anchor: after })).anchor?.ok, true);
 
-      // The tail: a cut-short line is not a checkpoint; nor is a junk line; lines longer than a read.
+      // The tail: a cut-short line is not a checkpoint; nor is a junk line, nor JSON with no hash to link to; lines longer than a read.
       const p = join(dir, 'tail.jsonl');
       const tail = new FileAnchorLog(p);
       assert.equal(await tail.lastRecord(), undefined, 'no file');
       writeFileSync(p, '');
       assert.equal(await tail.lastRecord(), undefined, 'empty');
-      writeFileSync(p, '{"seq":1}');
+      writeFileSync(p, '{"seq":1,"hash":"h1"}');
       assert.equal(await tail.lastRecord(), undefined, 'only a cut line');
-      writeFileSync(p, '{"seq":1}\n');
-      assert.deepEqual(await tail.lastRecord(), { seq: 1 });
-      const big = (seq: number) => JSON.stringify({ seq, pad: 'p'.repeat(60_000) });
+      writeFileSync(p, '{"seq":1,"hash":"h1"}\n');
+      assert.deepEqual(await tail.lastRecord(), { seq: 1, hash: 'h1' });
+      writeFileSync(p, '{"seq":1,"hash":"h1"}\n[1]\n7\nnull\n{"seq":2}\n{"hash":2}\n');
+      assert.deepEqual(await tail.lastRecord(), { seq: 1, hash: 'h1' }, 'JSON that is no checkpoint is passed over');
+      writeFileSync(p, '[1]\n');
+      assert.equal(await tail.lastRecord(), undefined, 'a first line that is no checkpoint');
+      const big = (seq: number) => JSON.stringify({ seq, hash: `h${seq}`, pad: 'p'.repeat(60_000) });
       writeFileSync(p, [big(1), big(2), big(3)].join('\n') + '\n');
       assert.equal(((await tail.lastRecord()) as { seq: number }).seq, 3);
       appendFileSync(p, big(4).slice(0, 50_000));

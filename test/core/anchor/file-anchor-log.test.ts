@@ -113,7 +113,7 @@ describe('anchor.jsonl with a second writer', { timeout: 30_000 }, () => {
       const b = await AnchorWriter.open({ store, log, keyring, site: 't', clock: new SimulatedClock(T0) });
       await store.append('s', [event(0)], 'any');
       assert.equal((await a.checkpoint())?.seq, 1);
-      await assert.rejects(b.checkpoint(), /checkpoint 1 does not follow the file's last line/);
+      await assert.rejects(b.checkpoint(), /checkpoint 1 does not follow the file's last checkpoint \(hash [0-9a-f]{16}…\): another process appends to this anchor/);
       await store.append('s', [event(1)], 'any');
       assert.equal((await b.checkpoint())?.seq, 2, 'b re-read the tail and continued the chain');
       const seqs = readFileSync(log.path, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq);
@@ -125,4 +125,68 @@ describe('anchor.jsonl with a second writer', { timeout: 30_000 }, () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+/**
+ * A last line that is valid JSON but no checkpoint (`[1]`, `7`, an object with no hash to link
+ * to): the start took it as the last checkpoint (numbering the next one 1, linked to genesis)
+ * while the append's tail check passed over it to the real last checkpoint, so the first
+ * append after a start failed with "another process appends to this anchor" (for `{"foo":1}`
+ * the two agreed on genesis, and a checkpoint forking the chain was written). A line that is
+ * not JSON in the middle did the same to a start: its read stops there. Both now pass over
+ * what is not a checkpoint: the next checkpoint links to the last one before it, the start
+ * reports the line, and the audit names it; moved aside, the chain is whole.
+ */
+describe('anchor.jsonl whose last line is not a checkpoint', { timeout: 30_000 }, () => {
+  for (const junk of ['[1]', '7', 'null', '"a note"', '{"foo":1}', '{"seq":9}', 'not json']) {
+    test(`${junk}: the next checkpoint follows the last one before it, and one that does not is still refused`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'caco-anchor-junk-'));
+      const keyring = new MemoryKeyring();
+      const path = join(dir, 'ledger.db');
+      const store = new SqliteEventStore({ path, keyring });
+      try {
+        const log = new FileAnchorLog(anchorFileFor(path));
+        const first = await AnchorWriter.open({ store, log, keyring, site: 't', clock: new SimulatedClock(T0) });
+        for (let i = 0; i < 2; i++) {
+          await store.append('s', [event(i)], 'any');
+          await first.checkpoint();
+        }
+        const two = first.lastCheckpoint!;
+        appendFileSync(log.path, junk + '\n');
+        assert.equal(((await log.lastRecord()) as { hash: string }).hash, two.hash, 'the tail reader passes over the line');
+
+        const again = await AnchorWriter.open({ store, log, keyring, site: 't', clock: new SimulatedClock(T0) });
+        assert.match(again.startProblem ?? '', /anchor checkpoint #3|line 3 /, 'the start reports the line');
+        await store.append('s', [event(2)], 'any');
+        const next = await again.checkpoint();
+        assert.equal(next?.seq, 3);
+        assert.equal(next?.prev, two.hash, 'linked to the last checkpoint, not to genesis');
+
+        // Fork protection: a checkpoint that does not link to the file's last checkpoint is refused.
+        const stale = await AnchorWriter.open({ store, log: new FileAnchorLog(log.path), keyring, site: 't', clock: new SimulatedClock(T0) });
+        appendFileSync(log.path, junk + '\n');
+        await store.append('s', [event(3)], 'any');
+        assert.equal((await again.checkpoint())?.seq, 4);
+        await store.append('s', [event(4)], 'any');
+        await assert.rejects(stale.checkpoint(), /checkpoint 4 does not follow the file's last checkpoint \(hash [0-9a-f]{16}…\): another process appends to this anchor; not written/);
+        // A start with the line in the middle (the read stops there when it is not JSON) continues after the last checkpoint too.
+        const third = await AnchorWriter.open({ store, log: new FileAnchorLog(log.path), keyring, site: 't', clock: new SimulatedClock(T0) });
+        await store.append('s', [event(5)], 'any');
+        assert.equal((await third.checkpoint())?.seq, 5);
+
+        const lines = readFileSync(log.path, 'utf8').trimEnd().split('\n');
+        assert.deepEqual(lines.map((l) => (l === junk ? 'junk' : (JSON.parse(l) as { seq: number }).seq)), [1, 2, 'junk', 3, 'junk', 4, 5]);
+        const audit = async () => (await verifyLedger(store, keyring, () => undefined, { anchor: await readAnchor(new FileAnchorLog(log.path), keyring) })).anchor;
+        assert.match((await audit())?.problem ?? '', /anchor checkpoint #3|line 3 /, 'caco audit verify names the line');
+        // Moved aside, the chain is whole: every checkpoint links to the one before.
+        writeFileSync(log.path, lines.filter((l) => l !== junk).join('\n') + '\n');
+        const healed = await audit();
+        assert.equal(healed?.ok, true, healed?.problem);
+        assert.equal(healed?.checkpoints, 5);
+      } finally {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });
