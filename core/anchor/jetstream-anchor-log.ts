@@ -4,7 +4,7 @@ import { anchorStreamName, anchorSubject } from '../store/jetstream-commit.ts';
 import { ensureStream, isStreamNotFound } from '../store/nats-streams.ts';
 import { readRange } from '../store/jetstream-reader.ts';
 import type { AnchorItem, AnchorLog, AnchorRead } from './anchor-log.ts';
-import type { AnchorCheckpoint } from './checkpoint.ts';
+import { isCheckpointRecord, type AnchorCheckpoint } from './checkpoint.ts';
 import { retryWhileUnavailable } from '../store/nats-retry.ts';
 
 /**
@@ -103,9 +103,35 @@ export class JetStreamAnchorLog implements AnchorLog {
     })();
   }
 
-  /** Through `read` (the whole stream), which also learns the last sequence the next append expects. */
+  /**
+   * The last message that is a checkpoint (isCheckpointRecord), as the file's tail passes over
+   * lines that are not: a `[1]` or a message that is not JSON must not make the next checkpoint
+   * link to genesis, or to a checkpoint before it (a fork the stream would take, since its
+   * expected-last-sequence check passes). Reads the whole stream, and learns the last sequence
+   * the next append expects.
+   */
   async lastRecord(): Promise<unknown> {
-    return (await this.read()).records.at(-1);
+    let state;
+    try {
+      state = (await this.jsm.streams.info(this.stream)).state;
+    } catch (err) {
+      if (isStreamNotFound(err)) return undefined;
+      throw err;
+    }
+    this.lastSeq = state.last_seq;
+    if (state.messages === 0) return undefined;
+    let last: unknown;
+    for await (const chunk of readRange({ nc: this.nc, jsm: this.jsm, stream: this.stream, filter: this.subject, startSeq: 1, endSeq: state.last_seq, batch: 256 })) {
+      for (const m of chunk) {
+        try {
+          const r: unknown = JSON.parse(Buffer.from(m.data).toString('utf8'));
+          if (isCheckpointRecord(r)) last = r;
+        } catch {
+          // Not JSON: passed over here; read() and the audit name it.
+        }
+      }
+    }
+    return last;
   }
 
   async append(cp: AnchorCheckpoint): Promise<void> {

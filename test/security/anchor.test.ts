@@ -11,7 +11,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, sta
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { SqliteEventStore } from '../../core/store/sqlite-store.ts';
 import { JetStreamEventStore } from '../../core/store/jetstream-store.ts';
@@ -22,7 +22,7 @@ import { SimulatedClock } from '../../core/clock/simulated-clock.ts';
 import { AnchorWriter, anchorFileFor, anchorStreamName, FileAnchorLog, JetStreamAnchorLog } from '../../core/anchor/index.ts';
 import type { EventStore } from '../../core/store/event-store.ts';
 import type { Envelope, NewEvent } from '../../core/envelope/envelope.ts';
-import { checkpointBucketName, ledgerStreamName } from '../../core/store/jetstream-commit.ts';
+import { anchorSubject, checkpointBucketName, ledgerStreamName } from '../../core/store/jetstream-commit.ts';
 import { natsAvailable, natsUrl, uniqueToken } from '../support/nats.ts';
 import { freePort, NatsServerProcess, natsServerInstalled } from '../../deploy/local/nats-server.ts';
 
@@ -397,6 +397,30 @@ describe('audit verify on the JetStream ledger (shared server)', { timeout: 120_
       const r = await caco(['audit', 'verify', '--site', site], env());
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /anchor OK: the ledger matches all 2 checkpoints/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('messages in the anchor stream that are not checkpoints ([1], not JSON): a writer started after them links to the last checkpoint, not to genesis', async (t) => {
+    if (skip) return t.skip(skip);
+    const site = uniqueToken('junk');
+    sites.push(site);
+    const keyring = new FileKeyring(join(dataDir, site, 'keys'));
+    const store = await JetStreamEventStore.connect({ servers: natsUrl(), site, keyring });
+    try {
+      const open = async () => AnchorWriter.open({ store, log: await JetStreamAnchorLog.open(store.nc, site, { create: true }), keyring, site, clock: new SimulatedClock(T0) });
+      await store.append('job-a', [event(0)], 'any');
+      const first = await (await open()).checkpoint();
+      assert.equal(first?.seq, 1);
+      // Whoever can publish on the anchor's subject (it should be no one) leaves junk after it.
+      const js = jetstream(store.nc);
+      await js.publish(anchorSubject(site), '[1]');
+      await js.publish(anchorSubject(site), 'not json');
+      await js.publish(anchorSubject(site), '{"seq":9}');
+      await store.append('job-a', [event(1)], 'any');
+      const next = await (await open()).checkpoint();
+      assert.deepEqual([next?.seq, next?.prev], [2, first?.hash], 'the chain continues from checkpoint 1');
     } finally {
       await store.close();
     }
