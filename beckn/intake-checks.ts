@@ -121,6 +121,19 @@ export function longTextFault(json: unknown, max: number = INTAKE_LIMITS.maxText
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /**
+ * The instant a date-time names, or NaN: Date.parse, except that a day its month does not have
+ * is no instant. Date.parse rolls "2026-02-30" over to 2 March, an instant the sender never
+ * wrote, which would then pass the expiry and far-future checks as that other day.
+ */
+export function instantOf(v: string): number {
+  const t = Date.parse(v);
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(v);
+  if (Number.isNaN(t) || !m) return t;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return d <= new Date(Date.UTC(y, mo, 0)).getUTCDate() ? t : NaN;
+}
+
+/**
  * The time checks of a request at `nowMs`: expired (a missing ttl counts as the default), a ttl
  * too long, a timestamp ahead of our clock, or any date-time absurdly far ahead (a window in
  * 2099 is a mistake or a probe, not an order).
@@ -133,7 +146,7 @@ export function timeFault(body: { readonly context: Pick<Context, 'timestamp' | 
   if (ttlMs !== undefined && ttlMs > INTAKE_LIMITS.maxTtlMs) {
     return fault(BecknErrorCode.INVALID_REQUEST, `ttl ${c.ttl} is longer than the ${INTAKE_LIMITS.maxTtlMs / HOUR_MS} h this BPP accepts`, 'context.ttl');
   }
-  const sentMs = Date.parse(c.timestamp);
+  const sentMs = instantOf(c.timestamp);
   if (Number.isNaN(sentMs)) return fault(BecknErrorCode.INVALID_REQUEST, `timestamp ${c.timestamp} is not a valid instant`, 'context.timestamp');
   if (isExpired(c, nowMs)) return expiredFault(c);
   if (sentMs > nowMs + INTAKE_LIMITS.timestampAheadMs) {
@@ -145,7 +158,7 @@ export function timeFault(body: { readonly context: Pick<Context, 'timestamp' | 
 function farFutureFault(v: unknown, limitMs: number, path: string): BecknFault | undefined {
   if (typeof v === 'string') {
     if (!DATE_TIME.test(v)) return undefined;
-    const t = Date.parse(v);
+    const t = instantOf(v);
     // A date-time that cannot be read would pass every comparison below; it is no date.
     if (Number.isNaN(t)) return fault(BecknErrorCode.INVALID_REQUEST, `date ${v} is not a valid instant`, path);
     return t > limitMs ? fault(BecknErrorCode.INVALID_REQUEST, `date ${v} is more than ${Math.round(INTAKE_LIMITS.farFutureMs / DAY_MS)} days ahead`, path) : undefined;

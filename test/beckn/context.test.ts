@@ -129,6 +129,17 @@ describe('context', () => {
     assert.equal(at(stop({ timestamp: '2026-01-15T17:00:00+01:00', range: { start: '2026-01-15T18:00:00.250Z', end: '2026-01-15T19:00:00-00:00' } })), undefined);
   });
 
+  test('a day its month does not have is no instant: Date.parse would roll it over to another day', () => {
+    const body = (timestamp: string, message: Record<string, unknown> = {}) => timeFault({ context: { timestamp, ttl: 'PT30S' }, message }, now);
+    // Before, 2026-02-30 was read as 2 March, and 2025-11-31 as 1 December.
+    assert.deepEqual(body('2026-01-15T16:03:00Z', { time: { timestamp: '2026-02-30T10:00:00Z' } }), { code: '30000', message: 'Invalid request error: date 2026-02-30T10:00:00Z is not a valid instant', path: 'message.time.timestamp' });
+    assert.deepEqual(body('2026-01-15T16:03:00Z', { time: { timestamp: '2026-04-31T00:00:00+01:00' } }), { code: '30000', message: 'Invalid request error: date 2026-04-31T00:00:00+01:00 is not a valid instant', path: 'message.time.timestamp' });
+    assert.deepEqual(body('2025-11-31T16:03:00Z'), { code: '30000', message: 'Invalid request error: timestamp 2025-11-31T16:03:00Z is not a valid instant', path: 'context.timestamp' });
+    // 29 February where the year has one; an offset that crosses into the next day is still that instant.
+    assert.equal(body('2026-01-15T16:03:00Z', { a: '2024-02-29T10:00:00Z', b: '2026-02-28T23:00:00-02:00' }), undefined);
+    assert.deepEqual(body('2026-01-15T16:03:00Z', { a: '2026-02-29T10:00:00Z' }), { code: '30000', message: 'Invalid request error: date 2026-02-29T10:00:00Z is not a valid instant', path: 'message.a' });
+  });
+
   test('becknTimestamp drops zero milliseconds only', () => {
     assert.equal(becknTimestamp(Date.parse('2026-01-15T16:03:01Z')), '2026-01-15T16:03:01Z');
     assert.equal(becknTimestamp(Date.parse('2026-01-15T16:03:01.250Z')), '2026-01-15T16:03:01.250Z');
