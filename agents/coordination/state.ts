@@ -76,13 +76,26 @@ export interface CoordinationState {
   /** The compute agent's latest flexibility (all windows of its latest plan). */
   readonly flex: { readonly planId: string; readonly windows: ReadonlyArray<FlexWindow> } | null;
   readonly offers: ReadonlyMap<string, PublishedOffer>;
+  /**
+   * Every order but the drafts dropped once they could no longer be confirmed. Orders whose
+   * window is over stay, fulfilled and cancelled alike: their buyer may still ask their status
+   * or rate them (the grid operator rates an order once told its delivery is COMPLETED), and
+   * dropping them would turn those answers into "no such order"; so does a sold offer, whose
+   * terms an order's on_status shows.
+   */
   readonly orders: ReadonlyMap<string, OrderRecord>;
+  /**
+   * Each offer's order ids (drafts included), in the order `orders` has them: what an offer has
+   * sold is counted from its own orders, not by a scan of every order ever made.
+   */
+  readonly ordersByOffer: ReadonlyMap<string, ReadonlyArray<string>>;
   /**
    * `draftKey(bap_id, transaction_id, item id)` → the order it is building (select/init before
    * confirm) or has confirmed. The BAP is part of the key: a transaction id is chosen by its
    * BAP, and another BAP sending the same one must not continue this one's order. Kept after
    * the confirm, so that a second confirm of the same transaction and item is refused rather
-   * than sold again.
+   * than sold again, until the order's window is over: by then the item's notice gate has
+   * long passed and no select, init or confirm of it is taken, whatever is kept.
    */
   readonly drafts: ReadonlyMap<string, string>;
   /**
@@ -101,7 +114,7 @@ export interface CoordinationState {
 }
 
 export function initialCoordinationState(): CoordinationState {
-  return { flex: null, offers: new Map(), orders: new Map(), drafts: new Map(), lapsed: new Map(), settlement: initialSettlementState, rejections: 0 };
+  return { flex: null, offers: new Map(), orders: new Map(), ordersByOffer: new Map(), drafts: new Map(), lapsed: new Map(), settlement: initialSettlementState, rejections: 0 };
 }
 
 /** The state before any event; never changed, since `evolve` never changes a state. */
@@ -109,7 +122,7 @@ export const INITIAL_COORDINATION_STATE: CoordinationState = Object.freeze(initi
 
 /** Whether a state read back from the runtime (typed `unknown` there) is this agent's. */
 export function isCoordinationState(x: unknown): x is CoordinationState {
-  return typeof x === 'object' && x !== null && 'offers' in x && x.offers instanceof Map && 'orders' in x && x.orders instanceof Map && 'drafts' in x && x.drafts instanceof Map && 'lapsed' in x && x.lapsed instanceof Map && 'settlement' in x;
+  return typeof x === 'object' && x !== null && 'offers' in x && x.offers instanceof Map && 'orders' in x && x.orders instanceof Map && 'ordersByOffer' in x && x.ordersByOffer instanceof Map && 'drafts' in x && x.drafts instanceof Map && 'lapsed' in x && x.lapsed instanceof Map && 'settlement' in x;
 }
 
 /** JSON, so that no id, whatever it holds, can make two keys alike. */
@@ -163,28 +176,48 @@ export function heldBy(s: CoordinationState, bapId: string, transactionId: strin
 
 /**
  * Drops, at `atMs`, the drafts that can no longer be confirmed (quote expired or window over:
- * a select starts afresh) and the keys of confirmed orders whose offer is gone (nothing can be
- * bought under it again). A dropped draft's order record goes too: it never held capacity,
- * and every order is scanned to count what an offer has sold. A draft dropped because its
- * quote lapsed is kept in `lapsed` until its window is over, and then forgotten.
+ * a select starts afresh) and the keys of orders whose window is over (the item's notice gate
+ * has passed: nothing can be bought under it again, so no answer needs the key). A dropped
+ * draft's order record goes too: it never held capacity. A draft dropped because its quote
+ * lapsed is kept in `lapsed` until its window is over, and then forgotten.
  */
 function pruneDrafts(s: CoordinationState, atMs: number): CoordinationState {
   let drafts: Map<string, string> | undefined;
   let orders: Map<string, OrderRecord> | undefined;
+  let byOffer: Map<string, ReadonlyArray<string>> | undefined;
   let lapsed: Map<string, LapsedQuote> | undefined;
   for (const [key, id] of s.drafts) {
     const o = s.orders.get(id);
-    const drop = !o || (isDraft(o) ? !isLiveDraft(o, atMs) : !s.offers.has(o.offerId));
+    const drop = !o || (isDraft(o) ? !isLiveDraft(o, atMs) : o.windowEndMs <= atMs);
     if (!drop) continue;
     drafts ??= new Map(s.drafts);
     drafts.delete(key);
     if (o && isDraft(o)) {
       (orders ??= new Map(s.orders)).delete(id);
+      unindex((byOffer ??= new Map(s.ordersByOffer)), o);
       if (o.windowEndMs > atMs) (lapsed ??= new Map(s.lapsed)).set(lapsedKey(key), { quotedAtMs: o.quotedAtMs, windowEndMs: o.windowEndMs });
     }
   }
   for (const [k, l] of s.lapsed) if (l.windowEndMs <= atMs) (lapsed ??= new Map(s.lapsed)).delete(k);
-  return drafts || lapsed ? { ...s, drafts: drafts ?? s.drafts, orders: orders ?? s.orders, lapsed: lapsed ?? s.lapsed } : s;
+  if (!drafts && !lapsed) return s;
+  return { ...s, drafts: drafts ?? s.drafts, orders: orders ?? s.orders, ordersByOffer: byOffer ?? s.ordersByOffer, lapsed: lapsed ?? s.lapsed };
+}
+
+/** Takes an order out of `ordersByOffer` (a copy the caller owns). */
+function unindex(byOffer: Map<string, ReadonlyArray<string>>, o: OrderRecord): void {
+  const ids = byOffer.get(o.offerId);
+  if (!ids) return;
+  const rest = ids.filter((id) => id !== o.orderId);
+  if (rest.length > 0) byOffer.set(o.offerId, rest);
+  else byOffer.delete(o.offerId);
+}
+
+/** The orders of an offer, in the order `orders` has them. */
+function* ordersOf(s: CoordinationState, offerId: string): Generator<OrderRecord> {
+  for (const id of s.ordersByOffer.get(offerId) ?? []) {
+    const o = s.orders.get(id);
+    if (o) yield o;
+  }
 }
 
 /** Orders that hold capacity: confirmed and not cancelled (fulfilled ones held theirs too). */
@@ -195,12 +228,12 @@ export function availableKwOf(s: CoordinationState, offerId: string, except?: st
   const offer = s.offers.get(offerId);
   if (!offer) return 0;
   let sold = 0;
-  for (const o of s.orders.values()) if (o.offerId === offerId && holdsCapacity(o) && o.orderId !== except) sold += o.kw;
+  for (const o of ordersOf(s, offerId)) if (holdsCapacity(o) && o.orderId !== except) sold += o.kw;
   return Math.max(0, offer.availableKw - sold);
 }
 
 export function isSold(s: CoordinationState, offerId: string): boolean {
-  for (const o of s.orders.values()) if (o.offerId === offerId && holdsCapacity(o)) return true;
+  for (const o of ordersOf(s, offerId)) if (holdsCapacity(o)) return true;
   return false;
 }
 
@@ -293,12 +326,22 @@ export function evolveCoordination(state: CoordinationState, event: Envelope): C
       const orders = new Map(base.orders);
       // A select or init after the quote lapsed starts a new draft: the lapsed one, if still
       // kept, goes (it never held capacity), and so does its place in `lapsed`.
+      const byOffer = new Map(base.ordersByOffer);
       const prevId = base.drafts.get(key);
       const prev = prevId !== undefined && prevId !== x.orderId ? orders.get(prevId) : undefined;
-      if (prev && isDraft(prev)) orders.delete(prev.orderId);
-      orders.set(x.orderId, orderRecordOf(x, phase, at, orders.get(x.orderId)));
+      if (prev && isDraft(prev)) {
+        orders.delete(prev.orderId);
+        unindex(byOffer, prev);
+      }
+      const before = orders.get(x.orderId);
+      const record = orderRecordOf(x, phase, at, before);
+      orders.set(x.orderId, record);
+      if (before?.offerId !== record.offerId) {
+        if (before) unindex(byOffer, before);
+        byOffer.set(record.offerId, [...(byOffer.get(record.offerId) ?? []), record.orderId]);
+      }
       const drafts = new Map(base.drafts).set(key, x.orderId);
-      return { ...base, orders, drafts, lapsed: without(base.lapsed, key) };
+      return { ...base, orders, ordersByOffer: byOffer, drafts, lapsed: without(base.lapsed, key) };
     }
     case 'flex.order.activated':
       return patch(s, e.data.orderId, (o) => (o.phase === 'confirmed' ? { ...o, phase: 'active', updatedMs: at } : o));

@@ -5,6 +5,7 @@ import { buildContext, confirmRequest, selectRequest, StaticKeyDirectory } from 
 import { DeciderSpec, type GivenEvent } from '../../../core/testing/index.ts';
 import type { Envelope } from '../../../core/envelope/index.ts';
 import {
+  availableKwOf,
   coordinationConfig,
   createCoordinationAgent,
   evolveCoordination,
@@ -14,6 +15,7 @@ import {
   type CoordinationCmd,
   type CoordinationIn,
   type CoordinationState,
+  type OrderRecord,
   type RequestBody,
 } from '../../../agents/coordination/index.ts';
 import type { BecknRequestAction } from '../../../schemas/beckn/index.ts';
@@ -22,7 +24,8 @@ import { flexibility, HOUR, meterRead, T0, TEST_BAP } from '../../market/harness
 /**
  * A quote lapses 15 min after it is given. Its draft is dropped from the agent's state at the
  * next new draft, offer or meter read; what a buyer is told must not depend on whether that
- * has happened yet.
+ * has happened yet. And what the agent keeps per order must not grow with every order ever
+ * confirmed.
  */
 
 const agent = () =>
@@ -113,6 +116,7 @@ test('a select after the quote lapsed starts a new draft whether or not the laps
     ]);
     // Nothing of the lapsed draft is left: no record, no key.
     const s = fold(again);
+    assertIndexed(s);
     assert.equal(s.orders.has(draftId), false);
     assert.deepEqual([...s.orders.keys()], [sel.data.orderId]);
     assert.equal(s.lapsed.size, 0, 'a new draft in the transaction takes the lapsed one\'s place');
@@ -129,3 +133,79 @@ function fold(events: ReadonlyArray<GivenEvent<CoordinationIn>>): CoordinationSt
   }
   return s;
 }
+
+/** `ordersByOffer` lists each offer's orders as `orders` has them, and nothing else. */
+function assertIndexed(s: CoordinationState): void {
+  const grouped = new Map<string, string[]>();
+  for (const o of s.orders.values()) grouped.set(o.offerId, [...(grouped.get(o.offerId) ?? []), o.orderId]);
+  assert.deepEqual(new Map(s.ordersByOffer), grouped);
+}
+
+test('what is kept of drafts and confirmed orders goes once their window is over; answers stay the same', async () => {
+  const offer = await published();
+  // 40 drafts that lapse, and one order confirmed, all in the same window.
+  const history: GivenEvent<CoordinationIn>[] = [flexEvent, offer];
+  for (let i = 0; i < 40; i++) {
+    const tx = `0190f1a0-0000-7000-8000-0000000a${String(i).padStart(4, '0')}`;
+    const out = await DeciderSpec.for(agent()).given(history).at(T0).when(handle(selectRequest(ctx('select', T0, tx), choice)));
+    const [sel] = out.decisions[0]!.events;
+    assert.ok(sel && sel.type === 'flex.order.selected');
+    history.push({ type: 'flex.order.selected', data: sel.data, time: iso(T0) });
+  }
+  const confirmed = await DeciderSpec.for(agent()).given(history).at(T0 + MIN).when(handle(confirmRequest(ctx('confirm', T0 + MIN), choice)));
+  const [conf] = confirmed.decisions[0]!.events;
+  assert.ok(conf && conf.type === 'flex.order.confirmed');
+  history.push({ type: 'flex.order.confirmed', data: conf.data, time: iso(T0 + MIN) });
+
+  // Before the window ends the keys answer: a second confirm is 40001 naming the order.
+  const during = [...history, readAt(T0 + 80 * MIN)];
+  const again = await DeciderSpec.for(agent()).given(during).at(T0 + 85 * MIN).when(handle(confirmRequest(ctx('confirm', T0 + 85 * MIN), choice)));
+  assert.equal(summary(again)[0]![1], '40001');
+  const kept = fold(during);
+  assertIndexed(kept);
+  assert.deepEqual([kept.drafts.size, kept.lapsed.size, kept.orders.size], [1, 40, 1], 'the order\'s key, and the 40 lapsed quotes until their window is over');
+
+  // After the window (12:00–13:00) and a meter read: no key of any of them is kept, the order is.
+  const after = [...history, readAt(T0 + 3.5 * HOUR)];
+  const s = fold(after);
+  assertIndexed(s);
+  assert.equal(s.drafts.size, 0, 'the confirmed order\'s key went with its window (before: kept for good, its offer being sold)');
+  assert.equal(s.lapsed.size, 0);
+  assert.deepEqual([...s.orders.keys()], [conf.data.orderId], 'the order itself stays: status and rating still answer');
+  const late = await DeciderSpec.for(agent()).given(after).at(T0 + 3.5 * HOUR).when(handle(confirmRequest(ctx('confirm', T0 + 3.5 * HOUR), choice)));
+  assert.equal(summary(late)[0]![1], '30004', 'a confirm past the gate is refused as before: the item is no longer on sale');
+  const lateOther = await DeciderSpec.for(agent()).given(after).at(T0 + 3.5 * HOUR).when(handle(confirmRequest(ctx('confirm', T0 + 3.5 * HOUR, '0190f1a0-0000-7000-8000-0000000a0003'), choice)));
+  assert.equal(summary(lateOther)[0]![1], '30004');
+});
+
+test('counting what an offer has sold reads only that offer\'s orders, not every order ever made', async () => {
+  const offer = await published();
+  const out = await DeciderSpec.for(agent()).given([flexEvent, offer]).at(T0).when(handle(confirmRequest(ctx('confirm', T0), choice)));
+  const [conf] = out.decisions[0]!.events;
+  assert.ok(conf && conf.type === 'flex.order.confirmed');
+  const s = fold([flexEvent, offer, { type: 'flex.order.confirmed', data: conf.data, time: iso(T0) }]);
+  // 1,000 orders of windows long over, which a scan of every order would visit.
+  const old = new Map(s.orders);
+  for (let i = 0; i < 1000; i++) old.set(`ord-old-${i}`, { ...s.orders.get(conf.data.orderId)!, orderId: `ord-old-${i}`, offerId: `flex-20260101-sp${i}` } satisfies OrderRecord);
+  let visited = 0;
+  const counting = new (class extends Map<string, OrderRecord> {
+    override get(k: string) {
+      visited++;
+      return super.get(k);
+    }
+    override values(): MapIterator<OrderRecord> {
+      visited += this.size;
+      return super.values();
+    }
+    override entries(): MapIterator<[string, OrderRecord]> {
+      visited += this.size;
+      return super.entries();
+    }
+    override [Symbol.iterator]() {
+      return this.entries();
+    }
+  })(old);
+  const t: CoordinationState = { ...s, orders: counting };
+  assert.equal(availableKwOf(t, OFFER), 500);
+  assert.ok(visited <= 1, `${visited} order records read to count one offer's sold kW`);
+});
