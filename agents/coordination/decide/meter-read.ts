@@ -16,8 +16,10 @@ const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 export function decideMeterRead(deps: CoordinationDecideDeps, s: CoordinationState, periodStart: string, now: Now): Decided {
   const periodStartMs = Date.parse(periodStart);
   const out: Array<Decision<CoordinationOut>> = [];
-  for (const o of [...s.orders.values()].sort((a, b) => a.windowStartMs - b.windowStartMs || (a.orderId < b.orderId ? -1 : 1))) {
-    if (o.phase !== 'active' && o.phase !== 'confirmed') continue;
+  // Only running orders, filtered before the sort: every order ever made stays in the state
+  // (its status can still be asked), and this runs every half-hour.
+  const running = [...s.orders.values()].filter((o) => o.phase === 'active' || o.phase === 'confirmed');
+  for (const o of running.sort((a, b) => a.windowStartMs - b.windowStartMs || (a.orderId < b.orderId ? -1 : 1))) {
     if (periodStartMs + HALF_HOUR_MS <= o.windowStartMs) continue;
     const st = orderStatement(s.settlement, o.orderId);
     const done = periodStartMs + HALF_HOUR_MS >= o.windowEndMs && st !== undefined && st.totals.periodsPending === 0;
