@@ -14,6 +14,7 @@ import type { ComputeDeciderDeps, RuntimePredictor } from './decide/deps.ts';
 import { decideSubmit } from './decide/submit.ts';
 import { decidePin } from './decide/pin.ts';
 import { decideRelease } from './decide/release.ts';
+import { DEFAULT_MAX_OVERRIDES_PER_JOB } from './decide/overrides.ts';
 import { decideTick } from './decide/tick.ts';
 import { decideOnEnergyOffered, decideOnFlexOrder } from './decide/replan.ts';
 
@@ -34,6 +35,11 @@ export interface ComputeAgentDeps {
    * DEFAULT_MAX_OPEN_JOBS_PER_PARTY.
    */
   readonly maxOpenJobsPerParty?: number;
+  /**
+   * How many pins and releases one job takes from its submitter (operators are not held to it);
+   * past it a change is refused. Default DEFAULT_MAX_OVERRIDES_PER_JOB (decide/overrides.ts).
+   */
+  readonly maxOverridesPerJob?: number;
   /** How many refused commands of one third party are recorded (default DEFAULT_REJECTION_RECORDS; see rejection-records.ts). */
   readonly rejectionRecords?: RateLimit;
   /**
@@ -88,6 +94,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
     planner,
     log: ctx.log,
     maxOpenJobsPerParty: deps.maxOpenJobsPerParty ?? DEFAULT_MAX_OPEN_JOBS_PER_PARTY,
+    maxOverridesPerJob: deps.maxOverridesPerJob ?? DEFAULT_MAX_OVERRIDES_PER_JOB,
     onsiteLimits,
     onsiteReplans,
   });
@@ -127,10 +134,10 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
               decided = await decideSubmit(deciderDeps(ctx), state, { data: c.data, by: c.principal, nowMs: ctx.now() });
               break;
             case 'compute.job.pin':
-              decided = decidePin(state, { data: c.data, by: c.principal });
+              decided = decidePin(deciderDeps(ctx), state, { data: c.data, by: c.principal });
               break;
             case 'compute.job.release':
-              decided = decideRelease(state, { data: c.data, by: c.principal });
+              decided = decideRelease(deciderDeps(ctx), state, { data: c.data, by: c.principal });
               break;
             default: {
               const _never: never = c;

@@ -57,6 +57,7 @@ export function evolveCompute(s: ComputeState, e: Envelope<ComputeIn>, pue: numb
         plannedStartMs: null,
         plannedEndMs: null,
         pinnedStartMs: null,
+        overrides: 0,
         missed: false,
         feasibleOnArrival: feasibleOnArrival(job),
         energyKwh: 0,
@@ -96,12 +97,18 @@ export function evolveCompute(s: ComputeState, e: Envelope<ComputeIn>, pue: numb
     }
     case 'compute.job.pinned': {
       const r = recordAt(s, e.data.jobId, e.revision);
-      if (r) r.pinnedStartMs = ms(e.data.startAt);
+      if (r) {
+        r.pinnedStartMs = ms(e.data.startAt);
+        r.overrides++;
+      }
       return s;
     }
     case 'compute.job.released': {
       const r = recordAt(s, e.data.jobId, e.revision);
-      if (r) r.pinnedStartMs = null;
+      if (r) {
+        r.pinnedStartMs = null;
+        r.overrides++;
+      }
       return s;
     }
     case 'compute.job.deadline-missed': {

@@ -29,6 +29,8 @@ export interface JobRecord {
   plannedStartMs: number | null;
   plannedEndMs: number | null;
   pinnedStartMs: number | null;
+  /** Pins and releases recorded on its stream (held to maxOverridesPerJob, decide/overrides.ts). */
+  overrides: number;
   missed: boolean;
   feasibleOnArrival: boolean;
   energyKwh: number;

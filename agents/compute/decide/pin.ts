@@ -4,10 +4,12 @@ import type { Principal } from '../../../core/identity/index.ts';
 import type { DataOf } from '../../../schemas/index.ts';
 import type { PinJob } from '../../../schemas/index.ts';
 import { JobPinnedV2 } from '../../../schemas/index.ts';
-import { pinProblems } from '../job-authority.ts';
+import { overrideRefusal, pinProblems } from '../job-authority.ts';
 import { iso } from '../ledger-format.ts';
 import type { ComputeOut } from '../messages.ts';
 import type { ComputeState } from '../state.ts';
+import type { ComputeDeciderDeps } from './deps.ts';
+import { overrideLimitRefusal } from './overrides.ts';
 import { refuse } from './refuse.ts';
 
 export interface PinRequest {
@@ -16,12 +18,22 @@ export interface PinRequest {
   readonly by: Principal | undefined;
 }
 
-/** An override: the job starts at `startAt`, whatever the plan says, if its sender may and the job can. */
-export function decidePin(s: ComputeState, { data: d, by }: PinRequest): Decision<ComputeOut>[] {
+/**
+ * An override: the job starts at `startAt`, whatever the plan says, if its sender may and the job
+ * can. A pin to the start the job is pinned to already changes nothing: it is answered (ok, no
+ * events) and not recorded, its operator and reason neither, so re-sending it costs the ledger
+ * nothing. A change is held to maxOverridesPerJob (decide/overrides.ts).
+ */
+export function decidePin(deps: Pick<ComputeDeciderDeps, 'maxOverridesPerJob'>, s: ComputeState, { data: d, by }: PinRequest): Decision<ComputeOut>[] {
   const r = s.jobs.get(d.jobId);
   if (!r) return refuse(d.jobId, [{ field: 'jobId', reason: 'no job with this id' }]);
+  const who = overrideRefusal('pin', r, by);
+  if (who) return refuse(d.jobId, [who]);
   const at = Date.parse(d.startAt);
+  if (r.status !== 'done' && r.pinnedStartMs !== null && r.pinnedStartMs === at) return [];
   const problems = pinProblems(r, at, by);
   if (problems.length) return refuse(d.jobId, problems);
+  const limit = overrideLimitRefusal(r, by, deps.maxOverridesPerJob);
+  if (limit) return refuse(d.jobId, [limit]);
   return [{ stream: `job-${d.jobId}`, expected: r.revision, events: [eventOf(JobPinnedV2, { jobId: d.jobId, startAt: iso(at), operator: d.operator, reason: d.reason ?? '', by: by ?? null })] }];
 }

@@ -7,6 +7,8 @@ import { JobReleasedV2 } from '../../../schemas/index.ts';
 import { releaseProblems } from '../job-authority.ts';
 import type { ComputeOut } from '../messages.ts';
 import type { ComputeState } from '../state.ts';
+import type { ComputeDeciderDeps } from './deps.ts';
+import { overrideLimitRefusal } from './overrides.ts';
 import { refuse } from './refuse.ts';
 
 export interface ReleaseRequest {
@@ -15,11 +17,18 @@ export interface ReleaseRequest {
   readonly by: Principal | undefined;
 }
 
-/** A pin removed: the planner may move the job again. */
-export function decideRelease(s: ComputeState, { data: d, by }: ReleaseRequest): Decision<ComputeOut>[] {
+/**
+ * A pin removed: the planner may move the job again. A release of a job that is not pinned
+ * changes nothing: answered (ok, no events) and not recorded. A release that changes something
+ * is held to maxOverridesPerJob (decide/overrides.ts).
+ */
+export function decideRelease(deps: Pick<ComputeDeciderDeps, 'maxOverridesPerJob'>, s: ComputeState, { data: d, by }: ReleaseRequest): Decision<ComputeOut>[] {
   const r = s.jobs.get(d.jobId);
   if (!r) return refuse(d.jobId, [{ field: 'jobId', reason: 'no job with this id' }]);
   const problems = releaseProblems(r, by);
   if (problems.length) return refuse(d.jobId, problems);
+  if (r.pinnedStartMs === null) return [];
+  const limit = overrideLimitRefusal(r, by, deps.maxOverridesPerJob);
+  if (limit) return refuse(d.jobId, [limit]);
   return [{ stream: `job-${d.jobId}`, expected: r.revision, events: [eventOf(JobReleasedV2, { jobId: d.jobId, operator: d.operator, reason: d.reason ?? '', by: by ?? null })] }];
 }

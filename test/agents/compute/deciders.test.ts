@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeciderSpec, type GivenEvent } from '../../../core/testing/index.ts';
-import { createComputeAgent, type ComputeCmd, type ComputeIn } from '../../../agents/compute/index.ts';
+import { createComputeAgent, DEFAULT_MAX_OVERRIDES_PER_JOB, type ComputeCmd, type ComputeIn } from '../../../agents/compute/index.ts';
 import { DEFAULT_SITE } from '../../../agents/compute/jobs/index.ts';
 import type { Principal } from '../../../core/identity/index.ts';
 import type { DataOf } from '../../../schemas/registry.ts';
@@ -127,15 +127,69 @@ describe('compute agent deciders', { timeout: 60_000 }, () => {
     assert.match(e.data.problems[0]!.reason, /party "mallory" .* may not pin job "a"/);
   });
 
-  test('release: an operator may release a pinned job; another party may not; an unpinned job cannot be released', async () => {
+  test('release: an operator may release a pinned job; another party may not; releasing an unpinned job records nothing', async () => {
     const pinned: GivenEvent<ComputeIn> = { type: 'compute.job.pinned', version: 2, stream: 'job-a', revision: 1, data: { jobId: 'a', startAt: iso(T0 + 2 * H), operator: 'x', reason: '', by: alice } };
     const release = (principal: Principal) => DeciderSpec.command<ComputeCmd>({ type: 'compute.job.release', data: { jobId: 'a', operator: 'ops', reason: 'maintenance' }, principal });
     (await spec().given([submitted(), pinned]).when(release(operator))).expectDecisions([
       { stream: 'job-a', expected: 1, events: [{ type: 'compute.job.released', version: 2, data: { jobId: 'a', operator: 'ops', reason: 'maintenance', by: operator } }] },
     ]);
     (await spec().given([submitted(), pinned]).when(release(mallory))).expectEvents([{ type: 'compute.job.rejected' }]);
-    const notPinned = await spec().given([submitted()]).when(release(operator));
-    notPinned.expectEvents([{ type: 'compute.job.rejected', data: { jobId: 'a', problems: [{ field: 'jobId', reason: 'the job is not pinned' }] } }]);
+    // Nothing to release: answered, with no event (before, a compute.job.rejected each time).
+    (await spec().given([submitted()]).when(release(operator))).expectDecisions([]);
+    (await spec().given([submitted()]).when(release(alice))).expectDecisions([]);
+    // Who may release is still asked first.
+    (await spec().given([submitted()]).when(release(mallory))).expectEvents([{ type: 'compute.job.rejected' }]);
+  });
+
+  test('a pin to the start the job is pinned to records nothing; a pin elsewhere does', async () => {
+    const pinned: GivenEvent<ComputeIn> = { type: 'compute.job.pinned', version: 2, stream: 'job-a', revision: 1, data: { jobId: 'a', startAt: iso(T0 + 2 * H), operator: 'x', reason: '', by: alice } };
+    const pin = (principal: Principal, atMs: number, reason = 'again') => DeciderSpec.command<ComputeCmd>({ type: 'compute.job.pin', data: { jobId: 'a', startAt: iso(atMs), operator: 'y'.repeat(256), reason }, principal });
+    const given = spec().given([submitted(), pinned]);
+    (await given.when(pin(alice, T0 + 2 * H, '\u{1F600}'.repeat(2048)))).expectDecisions([]);
+    (await given.when(pin(operator, T0 + 2 * H))).expectDecisions([]);
+    // The same instant written another way is the same pin.
+    (await given.when(DeciderSpec.command<ComputeCmd>({ type: 'compute.job.pin', data: { jobId: 'a', startAt: '2023-07-03T02:00:00+00:00', operator: 'x' }, principal: alice }))).expectDecisions([]);
+    (await given.when(pin(alice, T0 + 3 * H))).expectEvents([{ type: 'compute.job.pinned', data: { jobId: 'a', startAt: iso(T0 + 3 * H), operator: 'y'.repeat(256), reason: 'again', by: alice } }]);
+    // Another party is refused, whatever the pin already in force.
+    (await given.when(pin(mallory, T0 + 2 * H))).expectEvents([{ type: 'compute.job.rejected' }]);
+    // After a release the same start is a change again.
+    const released: GivenEvent<ComputeIn> = { type: 'compute.job.released', version: 2, stream: 'job-a', revision: 2, data: { jobId: 'a', operator: 'x', reason: '', by: alice } };
+    (await spec().given([submitted(), pinned, released]).when(pin(alice, T0 + 2 * H))).expectEvents([{ type: 'compute.job.pinned' }]);
+  });
+
+  test(`a job takes at most ${DEFAULT_MAX_OVERRIDES_PER_JOB} pins and releases, counted from its own stream; past them its submitter is refused, naming the limit, and an operator is not`, async () => {
+    // The job's stream: submitted, then pins and releases taking turns (operators' count too).
+    const overrides = (n: number): GivenEvent<ComputeIn>[] =>
+      Array.from({ length: n }, (_, i): GivenEvent<ComputeIn> =>
+        i % 2 === 0
+          ? { type: 'compute.job.pinned', version: 2, stream: 'job-a', revision: i + 1, data: { jobId: 'a', startAt: iso(T0 + (i % 4 === 0 ? 2 : 3) * H), operator: 'x', reason: '', by: i === 2 ? operator : alice } }
+          : { type: 'compute.job.released', version: 2, stream: 'job-a', revision: i + 1, data: { jobId: 'a', operator: 'x', reason: '', by: alice } },
+      );
+    const N = DEFAULT_MAX_OVERRIDES_PER_JOB;
+    assert.ok(N % 2 === 0, 'the stream below ends released');
+    const pin = (principal: Principal, atMs = T0 + 4 * H) => DeciderSpec.command<ComputeCmd>({ type: 'compute.job.pin', data: { jobId: 'a', startAt: iso(atMs), operator: 'x' }, principal });
+    const release = (principal: Principal) => DeciderSpec.command<ComputeCmd>({ type: 'compute.job.release', data: { jobId: 'a', operator: 'x' }, principal });
+    // One short of the limit: still taken.
+    (await spec().given([submitted(), ...overrides(N - 1)]).when(release(alice))).expectEvents([{ type: 'compute.job.released' }]);
+    // At the limit: refused on the intake stream, the limit named; the job's stream untouched.
+    const atLimit = spec().given([submitted(), ...overrides(N)]);
+    for (const [had, refused] of [[N, await atLimit.when(pin(alice))], [N + 1, await spec().given([submitted(), ...overrides(N + 1)]).when(release(alice))]] as const) {
+      assert.equal(refused.decisions.length, 1);
+      assert.equal(refused.decisions[0]!.stream, 'intake-main');
+      const e = refused.decisions[0]!.events[0]!;
+      assert.ok(e.type === 'compute.job.rejected');
+      assert.equal(e.data.problems[0]!.field, 'jobId');
+      assert.match(e.data.problems[0]!.reason, new RegExp(`the job has had ${had} pins and releases, the most one job takes from its submitter \\(maxOverridesPerJob ${N}\\)`));
+    }
+    // Operators and admins are not held to it.
+    (await atLimit.when(pin(operator))).expectEvents([{ type: 'compute.job.pinned' }]);
+    // What changes nothing is still answered without an event: a repeat of the pin in force, a release of a job not pinned.
+    (await atLimit.when(release(alice))).expectDecisions([]);
+    const inForce = T0 + (N % 4 === 0 ? 2 : 3) * H;
+    (await spec().given([submitted(), ...overrides(N + 1)]).when(pin(alice, inForce))).expectDecisions([]);
+    // The limit is the agent's setting.
+    const roomy = DeciderSpec.for(createComputeAgent({ site: DEFAULT_SITE, planOptions: { inWorker: false, timeLimitS: 5 }, maxOverridesPerJob: N + 1 })).at(T0);
+    (await roomy.given([submitted(), ...overrides(N)]).when(pin(alice))).expectEvents([{ type: 'compute.job.pinned' }]);
   });
 
   test('a tick that starts a job: the plan dispatches it now, the job starts, and the next tick is armed', async () => {
