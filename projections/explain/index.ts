@@ -9,4 +9,4 @@ export {
   type Explanation,
   type ExplainStep,
 } from './explain.ts';
-export { explainJob } from './read.ts';
+export { DEFAULT_MAX_REJECTION_INDEX_CHARS, explainJob, RejectionIndex, type ExplainOptions } from './read.ts';

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Envelope } from '../../core/envelope/index.ts';
-import { explainFromEvents, explainJob } from '../../projections/explain/index.ts';
+import { explainFromEvents, explainJob, notFound, rejectionOf, RejectionIndex } from '../../projections/explain/index.ts';
 import type { EventStore, VerifiedEventStore } from '../../core/store/index.ts';
 import { registered } from './settlement/helpers.ts';
 
@@ -67,5 +67,91 @@ describe('explainJob reads without blocking the process', { timeout: 30_000 }, (
     done = true;
     assert.equal(x.found, true);
     assert.ok(turns >= 10, `the event loop had ${turns} turns during a scan of 20,000 events`);
+  });
+});
+
+/** A rejection on the intake stream, at `revision`. */
+function rejectionAt(jobId: string, revision: number): Envelope {
+  const data = { jobId, problems: [{ field: 'runtimeMin', reason: 'above the 30 days a job may run here' }] };
+  registered('compute.job.rejected', data, 1);
+  return { id: `r-${revision}`, type: 'compute.job.rejected', version: 1, stream: 'intake-main', revision, position: 10_000 + revision, time: iso(T0 + revision * 1000), source: 'compute', correlationId: jobId, causationId: null, data, prevHash: '0'.repeat(64), hash: '0'.repeat(64), sig: '' } as unknown as Envelope;
+}
+
+/**
+ * A store with `n` rejections (of bad-0 … bad-{n-1}) on its intake stream and no job streams,
+ * counting the intake events its reads hand out. Its reads resolve on microtasks only, as SQLite's.
+ */
+function intakeStore(n: number) {
+  const intake: Envelope[] = [];
+  const add = (jobId: string) => intake.push(rejectionAt(jobId, intake.length));
+  for (let i = 0; i < n; i++) add(`bad-${i}`);
+  const counts = { read: 0 };
+  const store = {
+    async *readStream(stream: string, fromRevision = 0) {
+      if (stream !== 'intake-main') return;
+      for (const e of intake) {
+        if (e.revision < fromRevision) continue;
+        counts.read++;
+        yield e;
+      }
+    },
+    async *readAll() {},
+  } as unknown as VerifiedEventStore;
+  return { store, intake, add, counts };
+}
+
+describe('explainJob looks a rejected job up without reading every rejection per request', { timeout: 30_000 }, () => {
+  test('an unknown id: the intake stream is read once, then only what was added since (before: all of it on every request)', async () => {
+    const x = intakeStore(3000);
+    for (let k = 0; k < 6; k++) assert.deepEqual(await explainJob(x.store, `nope-${k}`), notFound(`nope-${k}`));
+    assert.equal(x.counts.read, 3000, 'six requests read the 3,000 rejections once');
+    x.add('bad-late');
+    assert.equal((await explainJob(x.store, 'nope-6')).found, false);
+    assert.equal(x.counts.read, 3001);
+  });
+
+  test('a rejected id is explained as before, by its first rejection; one recorded later is found by the next request', async () => {
+    const x = intakeStore(3000);
+    assert.deepEqual(await explainJob(x.store, 'bad-17'), rejectionOf('bad-17', x.intake[17]!));
+    x.add('bad-17');
+    x.add('late');
+    assert.deepEqual(await explainJob(x.store, 'late'), rejectionOf('late', x.intake[3001]!));
+    assert.deepEqual(await explainJob(x.store, 'bad-17'), rejectionOf('bad-17', x.intake[17]!), 'still its first rejection');
+    assert.equal(x.counts.read, 3002);
+  });
+
+  test('requests at once share one read', async () => {
+    const x = intakeStore(3000);
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, k) => explainJob(x.store, k % 2 ? `bad-${k}` : `nope-${k}`)));
+    assert.deepEqual(answers.map((a) => a.found), Array.from({ length: 20 }, (_, k) => k % 2 === 1));
+    assert.equal(x.counts.read, 3000);
+  });
+
+  test('bounded: past maxChars the oldest rejections are no longer held; such an id is answered not found, saying so', async () => {
+    const x = intakeStore(3000);
+    const index = new RejectionIndex({ maxChars: 20_000 });
+    const old = await explainJob(x.store, 'bad-0', { rejections: index });
+    assert.equal(old.found, false);
+    assert.match(old.summary, /^no job "bad-0" on the ledger, or not among its latest \d+ rejections: the \d+ before them \(intake-main revisions 0 to \d+\) are no longer held here$/);
+    assert.ok(index.chars <= 20_000, `${index.chars} characters held`);
+    assert.ok(index.size > 0 && index.size + index.dropped === 3000, `${index.size} held, ${index.dropped} dropped`);
+    assert.deepEqual(await explainJob(x.store, 'bad-2999', { rejections: index }), rejectionOf('bad-2999', x.intake[2999]!));
+    // Nothing dropped: the answer is the plain one.
+    assert.deepEqual(await explainJob(intakeStore(10).store, 'nope', { rejections: new RejectionIndex({ maxChars: 20_000 }) }), notFound('nope'));
+  });
+
+  test('the first read of a long intake stream gives the event loop turns', async () => {
+    const x = intakeStore(20_000);
+    let turns = 0;
+    let done = false;
+    const tick = () => {
+      turns++;
+      if (!done) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const a = await explainJob(x.store, 'nope');
+    done = true;
+    assert.equal(a.found, false);
+    assert.ok(turns >= 10, `the event loop had ${turns} turns during a read of 20,000 rejections`);
   });
 });
