@@ -21,18 +21,145 @@ export interface BadEntry {
 }
 
 /**
+ * How long the registry answers a key id from memory instead of asking its store (a KV round
+ * trip on NATS). A found entry, active or revoked, is kept `knownTtlMs`: a revocation written by
+ * another process (`caco keys revoke`) is seen by a running site within that time. A key id
+ * that is not found is kept `unknownTtlMs`: a key added by another process is accepted within
+ * that time. A write through this process's `KeyAdmin` is seen at once.
+ */
+export interface KeyCacheOptions {
+  /** Milliseconds a found entry is answered from memory (0: never). */
+  readonly knownTtlMs?: number;
+  /** Milliseconds "not in the registry" is answered from memory (0: never). */
+  readonly unknownTtlMs?: number;
+  /** Key ids remembered at most, of each kind; the oldest answer is forgotten first. */
+  readonly maxEntries?: number;
+  /** Monotonic milliseconds (default `performance.now`); tests give their own. */
+  readonly now?: () => number;
+}
+
+/** What a running site uses (SiteIdentity): a revocation elsewhere counts within 1 s, a new key within 5 s. */
+export const SITE_KEY_CACHE = { knownTtlMs: 1000, unknownTtlMs: 5000, maxEntries: 10_000 } as const;
+
+/**
+ * Whether authenticating under a key id would ask the registry's store: `cached`, no (a fresh
+ * answer is in memory, or the id is not a valid key id at all); `known`, yes, but the id was in
+ * the registry when last looked up (a registered key whose answer expired); `unseen`, yes, for
+ * an id not found in the registry before (or forgotten since).
+ */
+export type KeyStanding = 'cached' | 'known' | 'unseen';
+
+interface Remembered {
+  readonly answer: Lookup;
+  readonly until: number;
+}
+
+/**
  * The site's key registry as everyone reads it: every entry is verified against the admin's
  * public key when read, and one that fails is treated as absent and reported.
+ *
+ * Answers are kept for the times `cache` gives (default none: every lookup reads the store);
+ * concurrent lookups of one key id share one read. `lookup(id, { fresh: true })` always reads.
  */
 export class KeyRegistry {
+  private readonly knownTtlMs: number;
+  private readonly unknownTtlMs: number;
+  private readonly maxEntries: number;
+  private readonly now: () => number;
+  /** Key ids found in the registry (active or revoked), with their entry; kept past their time as "known". */
+  private readonly known = new Map<string, Remembered>();
+  /** Key ids not found, or whose entry is ignored. */
+  private readonly unknown = new Map<string, Remembered>();
+  private readonly reading = new Map<string, Promise<Lookup>>();
+  /** Bumped by every write this process makes: a read begun before it is not remembered. */
+  private epoch = 0;
+
   constructor(
     readonly store: KeyRegistryStore,
     readonly adminPublicKey: KeyObject,
     private readonly onBadEntry: (bad: BadEntry) => void = () => undefined,
-  ) {}
+    cache: KeyCacheOptions = {},
+  ) {
+    this.knownTtlMs = cache.knownTtlMs ?? 0;
+    this.unknownTtlMs = cache.unknownTtlMs ?? 0;
+    this.maxEntries = cache.maxEntries ?? SITE_KEY_CACHE.maxEntries;
+    this.now = cache.now ?? (() => performance.now());
+    if (!(this.knownTtlMs >= 0) || !(this.unknownTtlMs >= 0) || !(this.maxEntries >= 1)) throw new Error('key cache: TTLs must be >= 0 and maxEntries >= 1');
+  }
 
-  async lookup(keyId: string): Promise<Lookup> {
+  async lookup(keyId: string, opts: { readonly fresh?: boolean } = {}): Promise<Lookup> {
     if (!KEY_ID.test(keyId)) return { found: false, reason: `key id "${keyId.slice(0, 64)}" is not a valid key id` };
+    if (!opts.fresh) {
+      const held = this.held(keyId);
+      if (held) return held;
+      const pending = this.reading.get(keyId);
+      if (pending) return pending;
+    }
+    const epoch = this.epoch;
+    const read = this.read(keyId).then((answer) => {
+      if (epoch === this.epoch) this.remember(keyId, answer);
+      return answer;
+    });
+    if (!opts.fresh) {
+      this.reading.set(keyId, read);
+      const done = () => {
+        if (this.reading.get(keyId) === read) this.reading.delete(keyId);
+      };
+      read.then(done, done);
+    }
+    return read;
+  }
+
+  /** How `keyId` stands in memory: whether a lookup would read the store, and whether it was found before. */
+  standing(keyId: string): KeyStanding {
+    if (!KEY_ID.test(keyId) || this.held(keyId)) return 'cached';
+    return this.known.has(keyId) ? 'known' : 'unseen';
+  }
+
+  /** This process wrote `entry` to the store: answer it from now on, and drop reads begun before. */
+  written(entry: SignedKeyEntry): void {
+    this.epoch++;
+    this.reading.delete(entry.keyId);
+    this.remember(entry.keyId, { found: true, entry });
+  }
+
+  /** Forget what is held for `keyId` (or for every key id): the next lookup reads the store. */
+  forget(keyId?: string): void {
+    this.epoch++;
+    if (keyId === undefined) {
+      this.known.clear();
+      this.unknown.clear();
+      this.reading.clear();
+      return;
+    }
+    this.known.delete(keyId);
+    this.unknown.delete(keyId);
+    this.reading.delete(keyId);
+  }
+
+  private held(keyId: string): Lookup | undefined {
+    const now = this.now();
+    const k = this.known.get(keyId);
+    if (k && now < k.until) return k.answer;
+    const u = this.unknown.get(keyId);
+    if (u && now < u.until) return u.answer;
+    return undefined;
+  }
+
+  private remember(keyId: string, answer: Lookup): void {
+    const now = this.now();
+    this.known.delete(keyId);
+    this.unknown.delete(keyId);
+    const into = answer.found ? this.known : this.unknown;
+    if (into.size >= this.maxEntries) {
+      // Map order is insertion order: the first is the oldest answer.
+      const oldest = into.keys().next();
+      if (!oldest.done) into.delete(oldest.value);
+    }
+    into.set(keyId, { answer, until: now + (answer.found ? this.knownTtlMs : this.unknownTtlMs) });
+  }
+
+  private async read(keyId: string): Promise<Lookup> {
     const raw = await this.store.get(keyId);
     if (raw === undefined) return { found: false, reason: `unknown key "${keyId}": not in the site's key registry` };
     const v = verifyEntry(raw, this.adminPublicKey, keyId);
@@ -89,7 +216,8 @@ export class KeyAdmin {
   async add(k: NewKey, opts: { replace?: boolean } = {}): Promise<SignedKeyEntry> {
     const problems: FieldProblem[] = checkNewKeyFields(k);
     if (problems.length) throw new KeyRegistryError(problems[0]!.field, problems.map((p) => `${p.field} ${p.reason}`).join('; '));
-    const existing = await this.registry.lookup(k.keyId);
+    // Read, not remembered: another process may have added it since.
+    const existing = await this.registry.lookup(k.keyId, { fresh: true });
     if (existing.found && !opts.replace) {
       throw new KeyRegistryError('keyId', `"${k.keyId}" is already registered (party "${existing.entry.party}", ${existing.entry.status}); choose another key id`);
     }
@@ -98,6 +226,7 @@ export class KeyAdmin {
       this.signBytes,
     );
     await this.registry.store.put(k.keyId, entry);
+    this.registry.written(entry);
     return entry;
   }
 
@@ -107,7 +236,7 @@ export class KeyAdmin {
    * revoked key of its own, so its runs and `keys add` would fail from then on.
    */
   async revoke(keyId: string, opts: RevokeOptions = {}): Promise<SignedKeyEntry> {
-    const existing = await this.registry.lookup(keyId);
+    const existing = await this.registry.lookup(keyId, { fresh: true });
     if (!existing.found) throw new KeyRegistryError('keyId', existing.reason);
     if (existing.entry.status === 'revoked') throw new KeyRegistryError('keyId', `"${keyId}" was already revoked at ${existing.entry.revokedAt}`);
     const siteKey = this.siteKeyOf(existing.entry);
@@ -120,6 +249,8 @@ export class KeyAdmin {
     const { adminSig: _old, ...e } = existing.entry;
     const entry = signEntry({ ...e, status: 'revoked', revokedAt: new Date(this.clock.now()).toISOString() }, this.signBytes);
     await this.registry.store.put(keyId, entry);
+    // Seen at once by this process; by other processes within their cache's knownTtlMs.
+    this.registry.written(entry);
     return entry;
   }
 }

@@ -4,7 +4,7 @@ import { rawPublicKey } from '../ledger/keyring.ts';
 import type { Logger } from '../log/logger.ts';
 import { authenticateCommand, signCommandWith, type AuthResult } from './command-signature.ts';
 import { principalOf, type Principal, type Role, type SignedKeyEntry } from './key-entry.ts';
-import { KeyAdmin, KeyRegistry, KeyRegistryError, type BadEntry } from './key-registry.ts';
+import { KeyAdmin, KeyRegistry, KeyRegistryError, SITE_KEY_CACHE, type BadEntry, type KeyCacheOptions, type KeyStanding } from './key-registry.ts';
 import { MemoryKeyRegistryStore, type KeyRegistryStore } from './registry-store.ts';
 
 /** The party whose key signs the registry. */
@@ -15,6 +15,12 @@ export interface CommandIdentity {
   /** Sign a command as its `source`, a party whose key this process holds. */
   sign<C extends { readonly source: string }>(cmd: C): Promise<Omit<C, 'sig' | 'keyId'> & { keyId: string; sig: string }>;
   authenticate(raw: unknown): Promise<AuthResult>;
+  /**
+   * Whether authenticating under `keyId` would ask the registry's store, and whether the id was
+   * registered when last looked up (see KeyStanding): what the intake admits before a lookup.
+   * Absent: every lookup is taken as one of a known key.
+   */
+  keyStanding?(keyId: string): KeyStanding;
 }
 
 /** The role a site's own party gets when it registers itself. */
@@ -39,9 +45,14 @@ export class SiteIdentity implements CommandIdentity {
   readonly admin: KeyAdmin;
   private readonly local = new Map<string, Promise<Principal>>();
 
-  constructor(private readonly o: { readonly store: KeyRegistryStore; readonly keyring: Keyring; readonly clock: Clock; readonly log?: Logger }) {
+  /**
+   * @param o.keyCache how long lookups are answered from memory (default SITE_KEY_CACHE: a key
+   *                   revoked by another process is refused within 1 s, one added by another
+   *                   process is accepted within 5 s; writes through `admin` count at once).
+   */
+  constructor(private readonly o: { readonly store: KeyRegistryStore; readonly keyring: Keyring; readonly clock: Clock; readonly log?: Logger; readonly keyCache?: KeyCacheOptions }) {
     const adminPub = o.keyring.publicKey(ADMIN_PARTY) ?? (localPublicKey(o.keyring, ADMIN_PARTY), o.keyring.publicKey(ADMIN_PARTY)!);
-    this.registry = new KeyRegistry(o.store, adminPub, (bad: BadEntry) => o.log?.warn({ keyId: bad.keyId, reason: bad.reason }, 'key registry entry ignored: admin signature check failed'));
+    this.registry = new KeyRegistry(o.store, adminPub, (bad: BadEntry) => o.log?.warn({ keyId: bad.keyId, reason: bad.reason }, 'key registry entry ignored: admin signature check failed'), o.keyCache ?? SITE_KEY_CACHE);
     this.admin = new KeyAdmin(this.registry, (bytes) => o.keyring.sign(ADMIN_PARTY, bytes), o.clock, (entry) => this.siteKeyOf(entry));
   }
 
@@ -79,7 +90,7 @@ export class SiteIdentity implements CommandIdentity {
 
   private async register(party: string, role: Role): Promise<Principal> {
     const publicKey = localPublicKey(this.o.keyring, party);
-    const found = await this.registry.lookup(party);
+    const found = await this.registry.lookup(party, { fresh: true });
     if (found.found) {
       if (found.entry.publicKey !== publicKey) throw new KeyRegistryError('keyId', `"${party}" is registered to a key this site does not hold; revoke it or sign with that key`);
       if (found.entry.status === 'revoked') throw new KeyRegistryError('keyId', `"${party}" was revoked at ${found.entry.revokedAt}; this site will not sign with it`);
@@ -100,6 +111,10 @@ export class SiteIdentity implements CommandIdentity {
 
   authenticate(raw: unknown): Promise<AuthResult> {
     return authenticateCommand(raw, (keyId) => this.registry.lookup(keyId));
+  }
+
+  keyStanding(keyId: string): KeyStanding {
+    return this.registry.standing(keyId);
   }
 
   async close(): Promise<void> {
