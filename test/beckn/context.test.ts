@@ -130,7 +130,10 @@ describe('context', () => {
   });
 
   test('a day its month does not have is no instant: Date.parse would roll it over to another day', () => {
-    const body = (timestamp: string, message: Record<string, unknown> = {}) => timeFault({ context: { timestamp, ttl: 'PT30S' }, message }, now);
+    const body = (timestamp: string, message: Record<string, unknown> = {}) => {
+      const b = { context: { timestamp, ttl: 'PT30S' }, message };
+      return timeFault(b, now);
+    };
     // Before, 2026-02-30 was read as 2 March, and 2025-11-31 as 1 December.
     assert.deepEqual(body('2026-01-15T16:03:00Z', { time: { timestamp: '2026-02-30T10:00:00Z' } }), { code: '30000', message: 'Invalid request error: date 2026-02-30T10:00:00Z is not a valid instant', path: 'message.time.timestamp' });
     assert.deepEqual(body('2026-01-15T16:03:00Z', { time: { timestamp: '2026-04-31T00:00:00+01:00' } }), { code: '30000', message: 'Invalid request error: date 2026-04-31T00:00:00+01:00 is not a valid instant', path: 'message.time.timestamp' });
