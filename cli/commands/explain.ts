@@ -18,7 +18,7 @@ export function explainCommand(): Command {
     const config = configFrom(o);
     const stack = await openStack(config, { mustExist: true, ...(o.ledger ? { sqlitePath: o.ledger } : {}) });
     try {
-      const x = await explainJob(verifiedView(stack.store, stack.keyring, createLogger({ level: config.logLevel })), jobId);
+      const x = await explainJob(verifiedView(stack.store, stack.keyring, createLogger({ level: config.logLevel })), jobId, { scan: true });
       if (!x.found) throw new UsageError(`${x.summary}; check the id (caco audit replay lists what the ledger holds) and --ledger/--data-dir`);
       if (o.json) {
         console.log(JSON.stringify(x, null, 2));

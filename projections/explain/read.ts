@@ -9,6 +9,12 @@ export interface ExplainOptions {
    * index kept for `store` in this process, see `RejectionIndex`).
    */
   readonly rejections?: RejectionIndex;
+  /**
+   * Look a job with no stream up by reading the intake stream to its rejection, holding nothing:
+   * exact however many rejections the ledger holds, for a one-off reader (`caco explain`), not
+   * for a server answering anyone.
+   */
+  readonly scan?: boolean;
 }
 
 /**
@@ -26,7 +32,7 @@ export interface ExplainOptions {
 export async function explainJob(store: VerifiedEventStore, jobId: string, o: ExplainOptions = {}): Promise<Explanation> {
   const own: Envelope[] = [];
   for await (const e of store.readStream(jobStream(jobId))) own.push(e);
-  if (own.length === 0) return (o.rejections ?? indexOf(store)).explain(store, jobId);
+  if (own.length === 0) return o.scan ? scanRejections(store, jobId) : (o.rejections ?? indexOf(store)).explain(store, jobId);
   const cites = citedBy(own);
   const cited: Envelope[] = [];
   if (cites) {
@@ -39,6 +45,16 @@ export async function explainJob(store: VerifiedEventStore, jobId: string, o: Ex
     }
   }
   return explainFromEvents(jobId, own, cited);
+}
+
+async function scanRejections(store: VerifiedEventStore, jobId: string): Promise<Explanation> {
+  let n = 0;
+  for await (const e of store.readStream(INTAKE_STREAM)) {
+    const rejected = rejectionOf(jobId, e);
+    if (rejected) return rejected;
+    if (++n % YIELD_EVERY === 0) await turn();
+  }
+  return notFound(jobId);
 }
 
 /** Events scanned between turns given back to the event loop (~10 ms of scanning). */

@@ -140,6 +140,14 @@ describe('explainJob looks a rejected job up without reading every rejection per
     assert.deepEqual(await explainJob(intakeStore(10).store, 'nope', { rejections: new RejectionIndex({ maxChars: 20_000 }) }), notFound('nope'));
   });
 
+  test('scan (caco explain): exact past any cap, holding nothing; it reads to the rejection each time', async () => {
+    const x = intakeStore(3000);
+    assert.deepEqual(await explainJob(x.store, 'bad-0', { scan: true }), rejectionOf('bad-0', x.intake[0]!));
+    assert.equal(x.counts.read, 1, 'stops at the rejection');
+    assert.deepEqual(await explainJob(x.store, 'nope', { scan: true }), notFound('nope'));
+    assert.equal(x.counts.read, 3001);
+  });
+
   test('the first read of a long intake stream gives the event loop turns', async () => {
     const x = intakeStore(20_000);
     let turns = 0;
