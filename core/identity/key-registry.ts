@@ -42,12 +42,13 @@ export interface KeyCacheOptions {
 export const SITE_KEY_CACHE = { knownTtlMs: 1000, unknownTtlMs: 5000, maxEntries: 10_000 } as const;
 
 /**
- * Whether authenticating under a key id would ask the registry's store: `cached`, no (a fresh
- * answer is in memory, or the id is not a valid key id at all); `known`, yes, but the id was in
- * the registry when last looked up (a registered key whose answer expired); `unseen`, yes, for
- * an id not found in the registry before (or forgotten since).
+ * What the registry holds for a key id, and so whether authenticating under it reads the
+ * store: `registered`, no (found, active or revoked, and the answer is fresh); `unregistered`,
+ * no (not found and the answer is fresh, or not a valid key id at all); `known`, yes, but the
+ * id was registered when last looked up (its answer expired); `unseen`, yes, for an id not
+ * found before (or forgotten since).
  */
-export type KeyStanding = 'cached' | 'known' | 'unseen';
+export type KeyStanding = 'registered' | 'unregistered' | 'known' | 'unseen';
 
 interface Remembered {
   readonly answer: Lookup;
@@ -112,7 +113,9 @@ export class KeyRegistry {
 
   /** How `keyId` stands in memory: whether a lookup would read the store, and whether it was found before. */
   standing(keyId: string): KeyStanding {
-    if (!KEY_ID.test(keyId) || this.held(keyId)) return 'cached';
+    if (!KEY_ID.test(keyId)) return 'unregistered';
+    const held = this.held(keyId);
+    if (held) return held.found ? 'registered' : 'unregistered';
     return this.known.has(keyId) ? 'known' : 'unseen';
   }
 

@@ -9,6 +9,7 @@ import { decodeWith, type MessageRegistry, type SchemaProblem } from '../../sche
 import { CommandEnvelopeSchema, EnvelopeSchema } from '../../schemas/index.ts';
 import type { CommandMessage } from './agent.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits, type PayloadSummary } from './input-limits.ts';
+import type { IntakeAdmission } from './command-admission.ts';
 
 /**
  * Turning bytes from the bus into trusted inputs. Each step names what was wrong so the dead
@@ -33,12 +34,13 @@ export interface CommandIntakeOptions {
   /** Size and depth bounds, checked before parsing (default 64 KB, 32 levels). */
   readonly limits?: InputLimits;
   /**
-   * Admission by sender, after the signature is checked and before the type and data are
-   * read: a refusal reason (a rate limit), or undefined to go on. The sender is the verified
-   * key id; anything not sent by a verified key is admitted as `(unauthenticated)`, so junk is
-   * limited too.
+   * Admission by sender (core/runtime/command-admission.ts): before the key a command claims is
+   * looked up (by the claimed key id, and for a lookup that would read the registry's store,
+   * the shared bucket), and after the signature is checked, before the type and data are read
+   * (the verified key's bucket; anything not sent by a verified key takes from the shared
+   * `(unauthenticated)` bucket, so junk is limited too). Undefined: no limits (a simulation).
    */
-  readonly admit?: (sender: string) => string | undefined;
+  readonly admission?: IntakeAdmission;
   /**
    * The command type the subject it arrived on carries (`caco.<site>.cmd.compute.pin` →
    * `compute.job.pin`), or null when the subject names no command of this agent. Each command
@@ -80,29 +82,37 @@ export function isCommandType(registry: MessageRegistry, type: string): boolean 
   return v !== undefined && registry.get(type, v)?.kind === 'command';
 }
 
-/** The rate-limit key of everything not sent by a verified key: junk, bad envelopes, failed signatures. */
-export const UNAUTHENTICATED = '(unauthenticated)';
+export { UNAUTHENTICATED } from './command-admission.ts';
 
 /**
- * A command from the bus: bounded JSON, envelope shape, then who sent it (signed by a
- * registered, unrevoked key whose party is the `source`), then the sender's rate, and only
- * then its type and data, so nothing from an unknown sender is decoded further than its
- * envelope. The rate is counted per verified key, not per claimed `source`: a flood in
- * someone else's name cannot use up their allowance.
+ * A command from the bus: bounded JSON, envelope shape, admission of the key id it claims (no
+ * lookup for junk past its rate), then who sent it (signed by a registered, unrevoked key whose
+ * party is the `source`), then the sender's rate, and only then its type and data, so nothing
+ * from an unknown sender is decoded further than its envelope. The rate is counted per
+ * verified key, not per claimed `source` or key id: a flood in someone else's name cannot use
+ * up their allowance.
  */
 export async function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): Promise<Intake<CommandMessage> & { code?: CommandRefusal }> {
   const json = parseJson(msg, o.limits ?? DEFAULT_COMMAND_LIMITS);
   if (!json.ok) {
-    const limited = o.admit?.(UNAUTHENTICATED);
+    const limited = o.admission?.unauthenticated();
     return { ...json, ...(limited ? { reason: `${json.reason}; ${limited}` } : {}), code: 'bad-request' };
   }
   const env = decodeWith(CommandEnvelopeSchema, json.value);
   if (!env.ok) {
-    const limited = o.admit?.(UNAUTHENTICATED);
+    const limited = o.admission?.unauthenticated();
     return limited ? { ok: false, reason: limited, code: 'rate-limited' } : { ok: false, reason: 'not a command envelope', code: 'bad-request', problems: env.problems };
   }
+  // Signed (else authenticate refuses it as `unsigned` without a lookup): admitted by the key id it claims first.
+  const claimed = env.value.keyId !== undefined && env.value.sig !== undefined ? env.value.keyId : undefined;
+  let sharedTaken = false;
+  if (claimed !== undefined && o.admission) {
+    const before = o.admission.beforeLookup(claimed, o.identity.keyStanding?.(claimed) ?? 'known');
+    if (before.refused !== undefined) return { ok: false, reason: before.refused, code: 'rate-limited' };
+    sharedTaken = before.sharedTaken;
+  }
   const auth = await o.identity.authenticate(json.value);
-  const limited = o.admit?.(auth.ok ? auth.principal.keyId : UNAUTHENTICATED);
+  const limited = o.admission?.afterAuth(auth.ok ? auth.principal.keyId : undefined, claimed, sharedTaken);
   if (limited) return { ok: false, reason: limited, code: 'rate-limited' };
   if (!auth.ok) return { ok: false, reason: auth.reason, code: auth.code };
   if (o.binding) {

@@ -17,7 +17,8 @@ import { cacoUpcasters } from '../../schemas/index.ts';
 import type { AgentDefinition, AgentInput, CommandMessage } from './agent.ts';
 import { AgentHost, type HandleOutcome } from './agent-host.ts';
 import { DeadLetters } from './dead-letter.ts';
-import { commandTypeOfSubject, intakeCommand, intakeEvent, UNAUTHENTICATED } from './intake.ts';
+import { commandTypeOfSubject, intakeCommand, intakeEvent } from './intake.ts';
+import { CommandAdmission } from './command-admission.ts';
 import { SiteIdentity, type CommandIdentity } from '../identity/site-identity.ts';
 import type { Principal } from '../identity/key-entry.ts';
 import { DEFAULT_COMMAND_LIFETIME_MS, type CommandBinding } from '../identity/command-binding.ts';
@@ -28,7 +29,7 @@ import { siteCheckpointTag } from './tagged-checkpoint.ts';
 import { subjects } from './subjects.ts';
 import { LiveSignal } from '../store/catch-up.ts';
 import { DEFAULT_COMMAND_LIMITS, summarizePayload, type InputLimits } from './input-limits.ts';
-import { RateLimiter, type RateLimit } from './rate-limit.ts';
+import type { RateLimit } from './rate-limit.ts';
 import { ATTR, SpanKind, attachContext, contextFromHeaders, endSpan, envelopeAttributes, startSpan, traceHeaders, type TraceContext } from '../observability/tracing.ts';
 import { judgeHealth, type RuntimeHealth as SubscriptionsHealth, type SubscriptionProbe } from '../observability/health.ts';
 
@@ -67,7 +68,10 @@ export interface RuntimeOptions {
   readonly identity?: CommandIdentity;
   /** Size and nesting bounds on commands from the bus (default 64 KB, 32 levels). */
   readonly commandLimits?: InputLimits;
-  /** Per-key token buckets on commands from the bus (default none: a simulation submits in bursts). */
+  /**
+   * Token buckets on commands from the bus, per verified key, per claimed key id and one shared
+   * (core/runtime/command-admission.ts; default none: a simulation submits in bursts).
+   */
   readonly rateLimit?: RateLimit;
   /**
    * Refuse commands from the bus that do not name this site (`site`) or carry an expiry
@@ -152,7 +156,7 @@ export class Runtime {
   private effects: EffectsReactor | undefined;
   /** The lockstep loop hands events to the reactor only once the agents' servers are up. */
   private effectsReady: Promise<void> = Promise.resolve();
-  private readonly limiter: RateLimiter | undefined;
+  private readonly admission: CommandAdmission | undefined;
   /** What a command's `site` and `expiresAt` are checked against. */
   private readonly binding: CommandBinding;
   private started = false;
@@ -173,7 +177,7 @@ export class Runtime {
     this.upcasters = o.upcasters ?? cacoUpcasters(o.registry);
     this.dlq = new DeadLetters(o.bus, o.site, o.clock, o.log);
     this.identity = o.identity ?? SiteIdentity.ephemeral(o.keyring, o.clock, o.log);
-    this.limiter = o.rateLimit ? new RateLimiter(o.rateLimit) : undefined;
+    this.admission = o.rateLimit ? new CommandAdmission(o.rateLimit, () => o.clock.now()) : undefined;
     this.binding = { site: o.site, now: () => o.clock.now(), require: o.requireBoundCommands ?? false };
     this.store =
       o.store instanceof VerifiedEventStore
@@ -407,7 +411,7 @@ export class Runtime {
       async (msg) => {
         const limits = this.o.commandLimits ?? DEFAULT_COMMAND_LIMITS;
         const subjectType = commandTypeOfSubject(msg.subject, this.o.site, slot.host.name, names);
-        const result = await intakeCommand(msg, { registry: this.o.registry, identity: this.identity, accepts, limits, subjectType, internal, binding: this.binding, ...(this.limiter ? { admit: (sender: string) => this.admit(sender) } : {}) });
+        const result = await intakeCommand(msg, { registry: this.o.registry, identity: this.identity, accepts, limits, subjectType, internal, binding: this.binding, ...(this.admission ? { admission: this.admission } : {}) });
         if (!result.ok) {
           // Within the size limit the dead letter keeps the bytes to debug with (bad JSON or
           // envelope, a type or data the schemas refuse), except for a sender we could not
@@ -436,11 +440,6 @@ export class Runtime {
       { queue: slot.host.name },
     );
     slot.busSubs.push(sub);
-  }
-
-  private admit(sender: string): string | undefined {
-    const d = this.limiter?.take(sender, this.o.clock.now(), sender === UNAUTHENTICATED ? 'unauthenticated senders' : `key "${sender}"`);
-    return d && !d.ok ? d.reason : undefined;
   }
 
   private async listenForEvents(slot: HostSlot): Promise<void> {

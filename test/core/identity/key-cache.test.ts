@@ -141,18 +141,18 @@ describe('key registry lookups answered from memory', { timeout: 30_000 }, () =>
     assert.equal(after.ok ? 'ok' : after.code, 'revoked-key');
   });
 
-  test('how a key id stands: cached, known (registered, answer expired) or unseen; at most maxEntries are kept', async () => {
+  test('how a key id stands: registered or unregistered (answered from memory), known (registered, answer expired) or unseen; at most maxEntries are kept', async () => {
     const { site, other, advance } = setup({ maxEntries: 100 });
     const frank = party('frank');
     await other.admin.add(frank);
     assert.equal(site.keyStanding(frank.keyId), 'unseen');
-    assert.equal(site.keyStanding('not a key id'), 'cached', 'refused without a read');
+    assert.equal(site.keyStanding('not a key id'), 'unregistered', 'refused without a read');
     await site.authenticate(signWithKey(command('frank'), frank));
-    assert.equal(site.keyStanding(frank.keyId), 'cached');
+    assert.equal(site.keyStanding(frank.keyId), 'registered');
     advance(1000);
     assert.equal(site.keyStanding(frank.keyId), 'known');
     for (let i = 0; i < 1000; i++) await site.registry.lookup(`junk-${i}`);
-    assert.equal(site.keyStanding('junk-999'), 'cached');
+    assert.equal(site.keyStanding('junk-999'), 'unregistered');
     assert.equal(site.keyStanding('junk-0'), 'unseen', 'the oldest unknown ids were forgotten');
     assert.equal(site.keyStanding(frank.keyId), 'known', 'unknown ids do not push out known keys');
   });
