@@ -15,6 +15,23 @@ export interface BusMessage {
 export interface SubscribeOptions {
   /** Messages on a subject are delivered to one member of each queue group. */
   readonly queue?: string;
+  /**
+   * At most this many messages wait for the handler (the one being handled not counted). One
+   * that arrives while that many wait is not queued: `onShed` gets it instead. Default: no bound
+   * (a fast publisher then queues as much as it sends in this process's memory).
+   */
+  readonly maxPending?: number;
+  /** At most this many bytes of messages wait (one message is always taken into an empty queue); past it, as `maxPending`. */
+  readonly maxPendingBytes?: number;
+  /** Each message shed by `maxPending` or `maxPendingBytes`, at once as it arrives: it must be quick, and it must not throw. */
+  readonly onShed?: (msg: BusMessage) => void;
+}
+
+/** Whether a message of `bytes` is shed by a subscription's bounds, with `waiting` messages of `waitingBytes` queued. */
+export function shedsMessage(opts: SubscribeOptions | undefined, waiting: number, waitingBytes: number, bytes: number): boolean {
+  if (!opts) return false;
+  if (opts.maxPending !== undefined && waiting >= opts.maxPending) return true;
+  return opts.maxPendingBytes !== undefined && waiting > 0 && waitingBytes + bytes > opts.maxPendingBytes;
 }
 
 export interface PublishOptions {
@@ -33,8 +50,8 @@ export interface Subscription {
 
 /**
  * A handler runs for each delivered message. Per subscription, messages are handled one at a
- * time in the order they were published by one publisher; a handler's rejection is logged by
- * the adapter and does not stop the subscription.
+ * time in the order they were published by one publisher (those shed by `maxPending` left
+ * out); a handler's rejection is logged by the adapter and does not stop the subscription.
  */
 export type MessageHandler = (msg: BusMessage) => void | Promise<void>;
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Bus, BusMessage, Headers, MessageHandler, PublishOptions, RequestOptions, SubscribeOptions, Subscription } from './bus.ts';
+import { shedsMessage, type Bus, type BusMessage, type Headers, type MessageHandler, type PublishOptions, type RequestOptions, type SubscribeOptions, type Subscription } from './bus.ts';
 import { assertPattern, assertPublishSubject } from './subject.ts';
 import { NoRespondersError, TimeoutError } from '../errors/errors.ts';
 
@@ -11,6 +11,10 @@ interface Sub {
   readonly handler: MessageHandler;
   /** Messages wait here so one subscription handles them one at a time, in order. */
   readonly queueOfMessages: BusMessage[];
+  /** Bytes of the messages waiting, for `maxPendingBytes`. */
+  queuedBytes: number;
+  /** Bounds on what waits, when the subscriber set them. */
+  readonly bounds: SubscribeOptions | undefined;
   running: boolean;
   closed: boolean;
 }
@@ -48,7 +52,8 @@ export class MemoryBus implements Bus {
 
   async subscribe(subject: string, handler: MessageHandler, opts?: SubscribeOptions): Promise<Subscription> {
     assertPattern(subject);
-    const sub: Sub = { pattern: subject, tokens: subject.split('.'), queue: opts?.queue, handler, queueOfMessages: [], running: false, closed: false };
+    const bounded = opts?.maxPending !== undefined || opts?.maxPendingBytes !== undefined;
+    const sub: Sub = { pattern: subject, tokens: subject.split('.'), queue: opts?.queue, handler, queueOfMessages: [], queuedBytes: 0, bounds: bounded ? opts : undefined, running: false, closed: false };
     this.subs.push(sub);
     return {
       unsubscribe: async () => {
@@ -131,6 +136,13 @@ export class MemoryBus implements Bus {
   }
 
   private enqueue(sub: Sub, msg: BusMessage): void {
+    if (sub.bounds) {
+      if (shedsMessage(sub.bounds, sub.queueOfMessages.length, sub.queuedBytes, msg.data.byteLength)) {
+        sub.bounds.onShed?.(msg);
+        return;
+      }
+      sub.queuedBytes += msg.data.byteLength;
+    }
     sub.queueOfMessages.push(msg);
     this.inFlight++;
     if (!sub.running) {
@@ -142,6 +154,7 @@ export class MemoryBus implements Bus {
   private async drain(sub: Sub): Promise<void> {
     while (sub.queueOfMessages.length) {
       const msg = sub.queueOfMessages.shift()!;
+      if (sub.bounds) sub.queuedBytes -= msg.data.byteLength;
       if (!sub.closed) {
         try {
           // A synchronous handler is not awaited: a microtask per message is most of the cost.

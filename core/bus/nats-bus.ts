@@ -1,5 +1,5 @@
 import { connect, type Msg, type MsgHdrs, type NatsConnection, type Subscription as NatsSubscription } from '@nats-io/transport-node';
-import type { Bus, BusMessage, Headers, MessageHandler, PublishOptions, RequestOptions, SubscribeOptions, Subscription } from './bus.ts';
+import { shedsMessage, type Bus, type BusMessage, type Headers, type MessageHandler, type PublishOptions, type RequestOptions, type SubscribeOptions, type Subscription } from './bus.ts';
 import { wireHeaders } from './wire-headers.ts';
 import { assertPattern, assertPublishSubject } from './subject.ts';
 import { CacoError, NoRespondersError, TimeoutError } from '../errors/errors.ts';
@@ -153,6 +153,7 @@ export class NatsBus implements Bus {
   async subscribe(subject: string, handler: MessageHandler, opts?: SubscribeOptions): Promise<Subscription> {
     assertPattern(subject);
     this.sendOutbox();
+    if (opts?.maxPending !== undefined || opts?.maxPendingBytes !== undefined) return this.subscribeBounded(subject, handler, opts);
     const sub = this.nc.subscribe(subject, opts?.queue ? { queue: opts.queue } : undefined);
     this.subs.add(sub);
     // One loop per subscription, awaiting the handler: that is what keeps messages in order.
@@ -173,6 +174,79 @@ export class NatsBus implements Bus {
       unsubscribe: async () => {
         this.subs.delete(sub);
         if (!sub.isClosed()) sub.unsubscribe();
+        await done;
+      },
+    };
+  }
+
+  /**
+   * A subscription with bounds on what waits for its handler. nats.js's async iterator keeps
+   * every message the server sends until the loop takes it, however many a publisher sends
+   * (measured: 50,000 junk commands held ~50 MB and a real command behind them for seconds).
+   * Here nats.js hands each message to a callback as it reads it off the socket, and it is
+   * queued or shed (`onShed`) at once; one loop handles the queue in order, as above.
+   * Unsubscribing drops what waits, as the iterator does.
+   */
+  private async subscribeBounded(subject: string, handler: MessageHandler, opts: SubscribeOptions): Promise<Subscription> {
+    const waiting: Msg[] = [];
+    let waitingBytes = 0;
+    let looping = false;
+    let stopped = false;
+    let done: Promise<void> = Promise.resolve();
+    const onError = this.opts.onHandlerError ?? defaultOnError;
+    const loop = async (): Promise<void> => {
+      try {
+        while (waiting.length > 0 && !stopped) {
+          const m = waiting.shift()!;
+          waitingBytes -= m.data.byteLength;
+          const msg = toBusMessage(m);
+          try {
+            await handler(msg);
+          } catch (err) {
+            onError(err, msg);
+          }
+        }
+      } finally {
+        looping = false;
+      }
+    };
+    const sub = this.nc.subscribe(subject, {
+      ...(opts.queue ? { queue: opts.queue } : {}),
+      callback: (err, m) => {
+        if (err) {
+          // The subscription ended (a permissions violation, say): nothing more comes.
+          onError(err, { subject, data: new Uint8Array(0), headers: {} });
+          return;
+        }
+        if (stopped) return;
+        if (shedsMessage(opts, waiting.length, waitingBytes, m.data.byteLength)) {
+          if (opts.onShed) {
+            const msg = toBusMessage(m);
+            try {
+              opts.onShed(msg);
+            } catch (e) {
+              onError(e, msg);
+            }
+          }
+          return;
+        }
+        waiting.push(m);
+        waitingBytes += m.data.byteLength;
+        if (!looping) {
+          looping = true;
+          done = loop();
+        }
+      },
+    });
+    this.subs.add(sub);
+    await this.nc.flush();
+    return {
+      unsubscribe: async () => {
+        this.subs.delete(sub);
+        if (!sub.isClosed()) sub.unsubscribe();
+        stopped = true;
+        waiting.length = 0;
+        waitingBytes = 0;
         await done;
       },
     };

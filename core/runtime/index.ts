@@ -1,7 +1,7 @@
 export * from './agent.ts';
 export { AgentHost, type HandleOutcome, type RestoreReport } from './agent-host.ts';
 export { MemorySnapshotStore, judgeSnapshot, sealSnapshot, snapshotDigest, type AgentSnapshot, type CoveredEvent, type SnapshotOptions, type SnapshotStore, type StreamHead } from './snapshot.ts';
-export { Runtime, type RuntimeOptions, type RuntimeHealth, type CommandReply, type SendOptions } from './runtime.ts';
+export { DEFAULT_COMMAND_BACKLOG, Runtime, type CommandIntakeCounts, type RuntimeOptions, type RuntimeHealth, type CommandReply, type SendOptions } from './runtime.ts';
 export { Relay, type RelayOptions } from './relay.ts';
 export { DeadLetters, type DeadLetter } from './dead-letter.ts';
 export { commandTypeOfSubject, intakeCommand, intakeEvent } from './intake.ts';

@@ -64,9 +64,10 @@ export interface CommandIntakeOptions {
 /**
  * Why a command was refused, as the gateway's codes (core/gateway/protocol.ts): who sent it, how
  * often, where, or what it was (`bad-request`: not JSON or not a command envelope; `schema`: an
- * unknown type or version, or data that fails the type's schema).
+ * unknown type or version, or data that fails the type's schema); `busy`: not checked at all,
+ * as too many commands were waiting to be (RuntimeOptions.commandBacklog).
  */
-export type CommandRefusal = AuthRefusal | BindingRefusal | 'rate-limited' | 'wrong-subject' | 'forbidden' | 'bad-request' | 'schema';
+export type CommandRefusal = AuthRefusal | BindingRefusal | 'rate-limited' | 'wrong-subject' | 'forbidden' | 'bad-request' | 'schema' | 'busy';
 
 /** The command type `subject` carries among an agent's commands (`{ pin: 'compute.job.pin' }`), or null. */
 export function commandTypeOfSubject(subject: string, site: string, agent: string, commands: Readonly<Record<string, string>>): string | null {

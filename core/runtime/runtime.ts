@@ -69,6 +69,14 @@ export interface RuntimeOptions {
   /** Size and nesting bounds on commands from the bus (default 64 KB, 32 levels). */
   readonly commandLimits?: InputLimits;
   /**
+   * Commands from the bus that may wait to be checked, per agent (DEFAULT_COMMAND_BACKLOG: 1,000
+   * commands, 64 MiB). Each agent's intake takes one command at a time; one that arrives while
+   * this much waits is not queued but refused `busy` at once (answered, when it asked for an
+   * answer) and counted (`commandIntake`), so a flood cannot hold a real command back behind
+   * more than this, nor fill the process's memory.
+   */
+  readonly commandBacklog?: { readonly maxPending?: number; readonly maxPendingBytes?: number };
+  /**
    * Token buckets on commands from the bus, per verified key, per claimed key id and one shared
    * (core/runtime/command-admission.ts; default none: a simulation submits in bursts).
    */
@@ -103,6 +111,16 @@ export interface ReaderHealth {
   /** Each ledger reader (`relay`, `agent:<name>`, `lockstep`) and its state. */
   readonly readers: ReadonlyArray<{ readonly name: string } & SubscriptionStatus>;
   readonly quarantine: QuarantineCounters;
+}
+
+/** What may wait for an agent's command intake (RuntimeOptions.commandBacklog). */
+export const DEFAULT_COMMAND_BACKLOG = { maxPending: 1000, maxPendingBytes: 64 * 1024 * 1024 } as const;
+
+/** Commands from the bus for one agent: taken by its intake (accepted or refused), and shed `busy` before it. */
+export interface CommandIntakeCounts {
+  readonly taken: number;
+  readonly refused: number;
+  readonly shed: number;
 }
 
 /** A command reply on the bus. */
@@ -150,6 +168,7 @@ export class Runtime {
   readonly store: VerifiedEventStore;
   private readonly slots: HostSlot[] = [];
   private readonly healthChecks = new Map<string, () => string | undefined>();
+  private readonly intakeCounts = new Map<string, { taken: number; refused: number; shed: number }>();
   private cursor: VerifiedCursor | undefined;
   private readonly dlq: DeadLetters;
   private relay: Relay | undefined;
@@ -406,13 +425,20 @@ export class Runtime {
     if (Object.keys(names).length === 0) return;
     const accepts = new Set(Object.values(names));
     const internal = new Set((slot.host.def.internalCommands ?? []).flatMap((n) => (Object.hasOwn(names, n) ? [names[n]!] : [])));
+    const counts = { taken: 0, refused: 0, shed: 0 };
+    this.intakeCounts.set(slot.host.name, counts);
+    const backlog = { ...DEFAULT_COMMAND_BACKLOG, ...this.o.commandBacklog };
+    const busy: CommandReply = { ok: false, error: { code: 'busy', reason: `busy: ${backlog.maxPending} commands (or ${backlog.maxPendingBytes} bytes) for agent "${slot.host.name}" are waiting to be checked; this one was not queued: send it again later` } };
+    const busyBytes = Buffer.from(JSON.stringify(busy));
     const sub = await this.o.bus.subscribe(
       subjects.commands(this.o.site, slot.host.name),
       async (msg) => {
+        counts.taken++;
         const limits = this.o.commandLimits ?? DEFAULT_COMMAND_LIMITS;
         const subjectType = commandTypeOfSubject(msg.subject, this.o.site, slot.host.name, names);
         const result = await intakeCommand(msg, { registry: this.o.registry, identity: this.identity, accepts, limits, subjectType, internal, binding: this.binding, ...(this.admission ? { admission: this.admission } : {}) });
         if (!result.ok) {
+          counts.refused++;
           // Within the size limit the dead letter keeps the bytes to debug with (bad JSON or
           // envelope, a type or data the schemas refuse), except for a sender we could not
           // authenticate or admit, or a command refused for where it came: its reason, not a
@@ -437,9 +463,23 @@ export class Runtime {
           ),
         );
       },
-      { queue: slot.host.name },
+      {
+        queue: slot.host.name,
+        maxPending: backlog.maxPending,
+        maxPendingBytes: backlog.maxPendingBytes,
+        onShed: (msg) => {
+          counts.shed++;
+          if (msg.reply) this.o.bus.respond(msg, busyBytes).catch(() => undefined);
+        },
+      },
     );
     slot.busSubs.push(sub);
+  }
+
+  /** Commands from the bus for `agent` so far: taken by its intake, refused there, and shed `busy` before it. */
+  commandIntake(agent: string): CommandIntakeCounts {
+    const c = this.intakeCounts.get(agent);
+    return c ? { ...c } : { taken: 0, refused: 0, shed: 0 };
   }
 
   private async listenForEvents(slot: HostSlot): Promise<void> {

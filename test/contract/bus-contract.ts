@@ -219,6 +219,68 @@ export function busContract(name: string, makeBus: BusFactory): void {
       assert.deepEqual(got, ['1', '2']);
     });
 
+    test('maxPending: while the handler is busy, at most that many wait; the rest go to onShed at once, counted; the queue is handled in order', async () => {
+      const bus = await open();
+      const subject = `${uniqueToken('mp')}.x`;
+      const K = 20;
+      const M = 500;
+      let release: () => void = () => undefined;
+      const busy = new Promise<void>((r) => (release = r));
+      const handled: number[] = [];
+      const shed: number[] = [];
+      await bus.subscribe(
+        subject,
+        async (m) => {
+          const n = Number(dec(m.data));
+          if (n === 0) await busy;
+          handled.push(n);
+        },
+        { maxPending: K, onShed: (m) => void shed.push(Number(dec(m.data))) },
+      );
+      // 0 is taken by the handler and held there; 1..K wait; the other M are shed.
+      // (Not flushed: the in-process bus's flush waits for the handler, which is held.)
+      for (let n = 0; n <= K + M; n++) await bus.publish(subject, enc(String(n)));
+      await eventually(() => shed.length >= M, `${M} shed`);
+      assert.deepEqual(shed, Array.from({ length: M }, (_, i) => K + 1 + i), 'the latest arrivals are shed, in order');
+      assert.deepEqual(handled, []);
+      release();
+      await eventually(() => handled.length >= K + 1, `${K + 1} handled`);
+      assert.deepEqual(handled, Array.from({ length: K + 1 }, (_, i) => i));
+      // Room again: the next message is handled.
+      await bus.publish(subject, enc('9999'));
+      await bus.flush();
+      await eventually(() => handled.length >= K + 2, 'the message after the flood');
+      assert.equal(handled.at(-1), 9999);
+      assert.equal(shed.length, M, 'nothing more shed');
+    });
+
+    test('maxPendingBytes: what waits is bounded in bytes; one message is always taken into an empty queue', async () => {
+      const bus = await open();
+      const subject = `${uniqueToken('mpb')}.x`;
+      let release: () => void = () => undefined;
+      const busy = new Promise<void>((r) => (release = r));
+      const handled: string[] = [];
+      const shed: string[] = [];
+      await bus.subscribe(
+        subject,
+        async (m) => {
+          const s = dec(m.data);
+          if (s === 'hold') await busy;
+          handled.push(s.slice(0, 4));
+        },
+        { maxPendingBytes: 1000, onShed: (m) => void shed.push(dec(m.data).slice(0, 4)) },
+      );
+      await bus.publish(subject, enc('hold'));
+      await bus.publish(subject, enc(`big1${'x'.repeat(5000)}`));
+      await bus.publish(subject, enc(`big2${'x'.repeat(5000)}`));
+      await bus.publish(subject, enc(`sma1${'x'.repeat(100)}`));
+      await eventually(() => shed.length >= 2, '2 shed');
+      assert.deepEqual(shed, ['big2', 'sma1'], 'big1 fills the queue alone (it was empty); the rest do not fit');
+      release();
+      await eventually(() => handled.length >= 2, '2 handled');
+      assert.deepEqual(handled, ['hold', 'big1']);
+    });
+
     test('invalid subjects are rejected before anything is sent', async () => {
       const bus = await open();
       await assert.rejects(bus.publish('a.*.c', enc('x')));

@@ -8,6 +8,10 @@ import { cacoRegistry } from '../../schemas/index.ts';
 import { createComputeAgent } from '../../agents/compute/index.ts';
 import { DEFAULT_SITE } from '../../agents/compute/jobs/index.ts';
 import { embeddedStack } from '../support/embedded.ts';
+import { natsSkip, natsUrl, uniqueToken } from '../support/nats.ts';
+import { eventually } from '../contract/bus-contract.ts';
+import { NatsBus } from '../../core/bus/nats-bus.ts';
+import type { Bus } from '../../core/bus/bus.ts';
 import { commandEnvelope, validJob } from './support.ts';
 
 /**
@@ -17,12 +21,25 @@ import { commandEnvelope, validJob } from './support.ts';
  * does not move during a flood, so the buckets do not refill.
  */
 
+/** A registry store that counts its reads, and can hold the next one until released (a slow lookup). */
 class CountingStore implements KeyRegistryStore {
   reads = 0;
+  private gate: Promise<void> | undefined;
+  private open: (() => void) | undefined;
   constructor(readonly inner: MemoryKeyRegistryStore = new MemoryKeyRegistryStore()) {}
+  hold(): void {
+    this.gate = new Promise((r) => (this.open = r));
+  }
+  release(): void {
+    this.open?.();
+  }
   async get(keyId: string): Promise<unknown> {
     this.reads++;
-    return this.inner.get(keyId);
+    const g = this.gate;
+    this.gate = undefined;
+    const v = await this.inner.get(keyId);
+    if (g) await g;
+    return v;
   }
   put(keyId: string, entry: unknown): Promise<void> {
     return this.inner.put(keyId, entry);
@@ -126,6 +143,52 @@ describe('a flood of junk commands costs registry reads at the shared rate, not 
       assert.equal(reason(await site.send(signWithKey(commandEnvelope(validJob('c0'), { source: 'carol' }), carol))), 'ok', 'forging under her key id does not hold carol back');
     } finally {
       await site.close();
+    }
+  });
+});
+
+describe('on a real NATS server: a flood past the backlog is shed busy, counted, and a real command after it gets through', { timeout: 120_000 }, async () => {
+  const skip = await natsSkip();
+  const FLOOD = 5000;
+  const BACKLOG = 50;
+  test(`${FLOOD} junk commands while the intake is held on a lookup: ${BACKLOG} wait, the rest are shed; then a signed submit is handled after at most ${BACKLOG}`, { skip }, async () => {
+    const s = embeddedStack('flood-nats');
+    const site = uniqueToken('flood');
+    const bus = await NatsBus.connect({ servers: natsUrl(), name: 'caco-flood-site' });
+    const attacker = await NatsBus.connect({ servers: natsUrl(), name: 'caco-flood-attacker' });
+    const store = new CountingStore();
+    const identity = new SiteIdentity({ store, keyring: s.keyring, clock: s.clock, keyCache: { knownTtlMs: 1000, unknownTtlMs: 5000, now: () => 0 } });
+    const rt = new Runtime({ ...s, bus, site, checkpoints: s.store, registry: cacoRegistry(), delivery: 'independent', identity, rateLimit: RATE, commandBacklog: { maxPending: BACKLOG } });
+    rt.add(createComputeAgent({ site: DEFAULT_SITE, planOptions: { inWorker: false, timeLimitS: 5 } }));
+    const subject = subjects.command(site, 'compute', 'submit');
+    const ask = async (b: Bus, body: unknown) => JSON.parse(Buffer.from((await b.request(subject, Buffer.from(JSON.stringify(body)), { timeoutMs: 30_000 })).data).toString('utf8')) as CommandReply;
+    try {
+      await rt.start();
+      const alice = party('alice');
+      await identity.admin.add(alice);
+      const readsBefore = store.reads;
+      // The first junk command's lookup is held: the intake is busy with it while the rest arrive.
+      store.hold();
+      for (let i = 0; i < FLOOD; i++) await attacker.publish(subject, Buffer.from(JSON.stringify(junk(i, `k${i}`))));
+      await attacker.flush();
+      await eventually(() => rt.commandIntake('compute').shed >= FLOOD - 1 - BACKLOG, 'the flood to arrive', 30_000);
+      assert.deepEqual(rt.commandIntake('compute'), { taken: 1, refused: 0, shed: FLOOD - 1 - BACKLOG }, `one in the intake, ${BACKLOG} waiting, the rest shed`);
+      // A request while the backlog is full is answered at once, not queued.
+      const busy = await ask(attacker, signWithKey(commandEnvelope(validJob('a-busy'), { source: 'alice' }), alice));
+      assert.match(reason(busy), /^busy: busy: 50 commands .* for agent "compute" are waiting to be checked/);
+      store.release();
+      await eventually(() => rt.commandIntake('compute').taken >= 1 + BACKLOG, 'the backlog to be checked', 30_000);
+      const ok = await ask(attacker, signWithKey(commandEnvelope(validJob('a-ok'), { source: 'alice' }), alice));
+      assert.equal(reason(ok), 'ok');
+      const counts = rt.commandIntake('compute');
+      assert.deepEqual(counts, { taken: BACKLOG + 2, refused: BACKLOG + 1, shed: FLOOD - BACKLOG }, 'the signed submit was the next after the backlog');
+      assert.equal(store.reads - readsBefore, 1 + BACKLOG, 'one registry read per junk command checked, none for the rest nor for alice');
+    } finally {
+      store.release();
+      await rt.stop();
+      await attacker.close();
+      await bus.close();
+      await s.close();
     }
   });
 });
