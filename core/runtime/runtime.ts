@@ -19,6 +19,7 @@ import { AgentHost, type HandleOutcome } from './agent-host.ts';
 import { DeadLetters } from './dead-letter.ts';
 import { commandTypeOfSubject, intakeCommand, intakeEvent } from './intake.ts';
 import { CommandAdmission } from './command-admission.ts';
+import { DEFAULT_REFUSAL_RECORDS, RefusalRecords, type RefusalRecordLimit } from './refusal-records.ts';
 import { SiteIdentity, type CommandIdentity } from '../identity/site-identity.ts';
 import type { Principal } from '../identity/key-entry.ts';
 import { DEFAULT_COMMAND_LIFETIME_MS, type CommandBinding } from '../identity/command-binding.ts';
@@ -76,6 +77,13 @@ export interface RuntimeOptions {
    * more than this, nor fill the process's memory.
    */
   readonly commandBacklog?: { readonly maxPending?: number; readonly maxPendingBytes?: number };
+  /**
+   * Commands refused at intake are dead-lettered (and logged) one by one up to this rate, then
+   * counted and summed up in one dead letter per agent per `summaryEveryMs` (default
+   * DEFAULT_REFUSAL_RECORDS: 50 at once, then 5 a second; a summary every 10 s). The sender is
+   * answered each time.
+   */
+  readonly refusalRecords?: RefusalRecordLimit;
   /**
    * Token buckets on commands from the bus, per verified key, per claimed key id and one shared
    * (core/runtime/command-admission.ts; default none: a simulation submits in bursts).
@@ -171,6 +179,7 @@ export class Runtime {
   private readonly intakeCounts = new Map<string, { taken: number; refused: number; shed: number }>();
   private cursor: VerifiedCursor | undefined;
   private readonly dlq: DeadLetters;
+  private readonly refusals: RefusalRecords;
   private relay: Relay | undefined;
   private effects: EffectsReactor | undefined;
   /** The lockstep loop hands events to the reactor only once the agents' servers are up. */
@@ -195,6 +204,7 @@ export class Runtime {
   constructor(readonly o: RuntimeOptions) {
     this.upcasters = o.upcasters ?? cacoUpcasters(o.registry);
     this.dlq = new DeadLetters(o.bus, o.site, o.clock, o.log);
+    this.refusals = new RefusalRecords(o.refusalRecords ?? DEFAULT_REFUSAL_RECORDS, o.clock, this.dlq);
     this.identity = o.identity ?? SiteIdentity.ephemeral(o.keyring, o.clock, o.log);
     this.admission = o.rateLimit ? new CommandAdmission(o.rateLimit, () => o.clock.now()) : undefined;
     this.binding = { site: o.site, now: () => o.clock.now(), require: o.requireBoundCommands ?? false };
@@ -439,14 +449,17 @@ export class Runtime {
         const result = await intakeCommand(msg, { registry: this.o.registry, identity: this.identity, accepts, limits, subjectType, internal, binding: this.binding, ...(this.admission ? { admission: this.admission } : {}) });
         if (!result.ok) {
           counts.refused++;
-          // Within the size limit the dead letter keeps the bytes to debug with (bad JSON or
-          // envelope, a type or data the schemas refuse), except for a sender we could not
-          // authenticate or admit, or a command refused for where it came: its reason, not a
-          // copy of its bytes kept for it. Beyond the limit, only their size and hash.
-          const kept = result.code === undefined || result.code === 'bad-request' || result.code === 'schema';
-          const payload = msg.data.byteLength > limits.maxBytes ? { refused: result.payload ?? summarizePayload(msg.data) } : kept ? Buffer.from(msg.data).toString('utf8') : boundedText(msg.data);
           const problems = result.problems ? { problems: result.problems.slice(0, 20) } : {};
-          await this.dlq.send({ agent: slot.host.name, subject: msg.subject, reason: result.reason, ...problems, payload, headers: msg.headers });
+          // Dead-lettered one by one up to a rate; past it counted and summed up (RefusalRecords).
+          if (this.refusals.admit(slot.host.name, result.code ?? 'refused')) {
+            // Within the size limit the dead letter keeps the bytes to debug with (bad JSON or
+            // envelope, a type or data the schemas refuse), except for a sender we could not
+            // authenticate or admit, or a command refused for where it came: its reason, not a
+            // copy of its bytes kept for it. Beyond the limit, only their size and hash.
+            const kept = result.code === undefined || result.code === 'bad-request' || result.code === 'schema';
+            const payload = msg.data.byteLength > limits.maxBytes ? { refused: result.payload ?? summarizePayload(msg.data) } : kept ? Buffer.from(msg.data).toString('utf8') : boundedText(msg.data);
+            await this.dlq.send({ agent: slot.host.name, subject: msg.subject, reason: result.reason, ...problems, payload, headers: msg.headers });
+          }
           await this.reply(msg, { ok: false, error: { reason: result.reason, ...problems, ...(result.code ? { code: result.code } : {}) } });
           return;
         }
@@ -469,6 +482,7 @@ export class Runtime {
         maxPendingBytes: backlog.maxPendingBytes,
         onShed: (msg) => {
           counts.shed++;
+          this.refusals.shed(slot.host.name);
           if (msg.reply) this.o.bus.respond(msg, busyBytes).catch(() => undefined);
         },
       },
@@ -631,6 +645,8 @@ export class Runtime {
       await s.mailbox.idle();
       await s.host.stop();
     }
+    // What was refused and not recorded one by one, summed up while the bus is still there.
+    await this.refusals.stop();
     await this.relay?.stop();
   }
 }

@@ -66,7 +66,8 @@ async function floodSite(seed: string) {
   // Another process with the admin key (`caco keys add`): what it registers, the site has not seen.
   const keysCli = new SiteIdentity({ store: store.inner, keyring: s.keyring, clock: s.clock });
   const site = `flood${seed.replace(/[^a-z0-9]/g, '')}`;
-  const rt = new Runtime({ ...s, site, checkpoints: s.store, registry: cacoRegistry(), delivery: 'lockstep', identity, rateLimit: RATE });
+  // A backlog that holds the whole flood: every junk command is checked (none shed), so the reads count them all.
+  const rt = new Runtime({ ...s, site, checkpoints: s.store, registry: cacoRegistry(), delivery: 'lockstep', identity, rateLimit: RATE, commandBacklog: { maxPending: N } });
   rt.add(createComputeAgent({ site: DEFAULT_SITE, planOptions: { inWorker: false, timeLimitS: 5 } }));
   await rt.start();
   await rt.settle();
@@ -107,6 +108,7 @@ describe('a flood of junk commands costs registry reads at the shared rate, not 
       await site.flood(Array.from({ length: N }, (_, i) => junk(i, `k${i}`)));
       const reads = site.store.reads - before;
       assert.ok(reads <= RATE.burst, `${reads} reads of the registry for ${N} junk commands`);
+      assert.equal(site.rt.commandIntake('compute').shed, 0, 'every one was checked');
       assert.equal(reason(await site.send(signWithKey(commandEnvelope(validJob('a1'), { source: 'alice' }), alice))), 'ok', 'alice, looked up before, is not held back');
       // Bob's key id was never looked up: its first lookup takes from the bucket the junk emptied.
       const held = await site.send(signWithKey(commandEnvelope(validJob('b0'), { source: 'bob' }), bob));
