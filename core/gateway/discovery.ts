@@ -55,6 +55,8 @@ export async function serveAsServices(nc: NatsConnection, services: ReadonlyArra
               log?.error({ service: d.name, endpoint: e.name, err: err.message }, 'service endpoint stopped');
               return;
             }
+            // Each request runs as it arrives (the framework does not wait for the last): an
+            // endpoint bounds its own requests in progress (SiteGateway's maxInFlight).
             void e
               .handle(msg.data)
               .then(

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createContext, Script, type Context } from 'node:vm';
+import { performance } from 'node:perf_hooks';
 import type { Schema } from 'effect';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import type { Bus, Subscription } from '../bus/bus.ts';
@@ -15,7 +15,8 @@ import { checkCommandBinding, type CommandBinding } from '../identity/command-bi
 import { canonicalJson } from '../ledger/canonical-json.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits } from '../runtime/input-limits.ts';
 import { RateLimiter, type RateLimit } from '../runtime/rate-limit.ts';
-import { SchemaValidators } from './schema-validators.ts';
+import { ANNOUNCEMENT_SCHEMA_LIMITS, SchemaValidators, overSchemaLimits, schemaSize, withinTimeLimit } from './schema-validators.ts';
+import { DEFAULT_SCHEMA_CPU_BUDGET, SchemaCpuMeter, type SchemaCpuBudget } from './cpu-budget.ts';
 import { PARTY_BUDGET_ENV, PartyUsage, partyBudgetFromEnv, type PartyBudget } from './ledger-budget.ts';
 import { FifoMap } from '../collections/fifo-map.ts';
 import { isCommandType, UNAUTHENTICATED } from '../runtime/intake.ts';
@@ -105,6 +106,25 @@ export interface GatewayOptions {
   readonly partyBudget?: PartyBudget | 'off';
   /** Fact ids remembered per agent, the latest kept (default 100,000): a re-send of one is answered from memory. */
   readonly rememberedFacts?: number;
+  /**
+   * Announcements per party (default 3 a minute, bursts of 5): each may make the site compile
+   * new schemas, so they are counted apart from the party's other requests.
+   */
+  readonly announceRate?: RateLimit;
+  /**
+   * Milliseconds of the event loop one party's announced schemas may take, compiling them and
+   * checking its facts against them (default 1,000 a minute; see cpu-budget.ts). Past it the
+   * party's announcements and facts of its own types are refused `rate-limited` until it has paid
+   * the time back.
+   */
+  readonly schemaCpuBudget?: SchemaCpuBudget;
+  /**
+   * Requests one endpoint works on at once (default 64); past it a request is refused
+   * `unavailable` at once, before its body is parsed. Served through the NATS services
+   * framework every request runs as it arrives, each holding its parsed body while its key
+   * is looked up.
+   */
+  readonly maxInFlight?: number;
 }
 
 interface StoredFact {
@@ -129,7 +149,8 @@ interface AgentRecord {
   declaration: Declaration | null;
   /** Its latest facts by the id it chose (bounded: a fact's data is never kept, only its digest). */
   readonly facts: FifoMap<string, StoredFact>;
-  readonly validators: Map<string, ValidateFunction>;
+  /** Checks against the announced schema of each type that ran out of time since the last announcement. */
+  readonly timeouts: Map<string, number>;
   /** The revision after the last event of the stream learnt: what is read next. */
   nextRevision: number;
   /** What it has added to the ledger in the budget's window, if there is a budget. */
@@ -138,6 +159,11 @@ interface AgentRecord {
 
 /** Fact ids remembered per agent by default: two days of facts at the default budget. */
 const REMEMBERED_FACTS = 100_000;
+/** 3 announcements a minute per party, bursts of 5. */
+const DEFAULT_ANNOUNCE_RATE: RateLimit = { perSecond: 1 / 20, burst: 5 };
+/** Checks of one type's facts that may run out of time before its announced schema is switched off (until announced again). */
+const TIMEOUTS_BEFORE_OFF = 3;
+const DEFAULT_MAX_IN_FLIGHT = 64;
 /** What sealing adds to an event's JSON, at most (stream, revision, position, prevHash, hash, signature, covers). */
 const SEAL_BYTES = 400;
 
@@ -185,6 +211,10 @@ export class SiteGateway {
   private readonly binding: CommandBinding;
   private readonly schemas = new SchemaValidators();
   private readonly budget: PartyBudget | undefined;
+  /** Announcements by party (announceRate). */
+  private readonly announceLimiter: RateLimiter;
+  /** Time spent on each party's announced schemas (schemaCpuBudget). */
+  private readonly schemaCpu: SchemaCpuMeter;
   private subs: Subscription[] = [];
   private readonly party: string;
 
@@ -194,6 +224,8 @@ export class SiteGateway {
     this.readLimiter = new RateLimiter(o.readRate ?? { perSecond: 50, burst: 100 }, 'requests');
     this.readEvents = new RateLimiter(o.readEventRate ?? DEFAULT_READ_EVENT_RATE);
     this.budget = o.partyBudget === 'off' ? undefined : (o.partyBudget ?? partyBudgetFromEnv());
+    this.announceLimiter = new RateLimiter(o.announceRate ?? DEFAULT_ANNOUNCE_RATE, 'announcements');
+    this.schemaCpu = new SchemaCpuMeter(o.schemaCpuBudget ?? DEFAULT_SCHEMA_CPU_BUDGET);
     this.party = o.party ?? 'gateway';
     this.binding = { site: o.site, now: () => o.clock.now(), require: o.requireBoundCommands ?? false };
   }
@@ -201,13 +233,22 @@ export class SiteGateway {
   /** The endpoints to serve: on the bus (`start`), or as a NATS service's endpoints (discovery.ts). */
   endpoints(): GatewayEndpoint[] {
     const s = this.o.site;
-    const wrap = (fn: (data: Uint8Array) => Promise<GatewayReply>) => async (data: Uint8Array) => {
-      try {
-        return encode(await fn(data));
-      } catch (err) {
-        this.o.log.error({ err: err instanceof Error ? err.message : String(err) }, 'gateway request failed');
-        return encode(refuse('unavailable', null, `the site could not answer: ${err instanceof Error ? err.message.slice(0, 200) : 'error'}; try again`));
-      }
+    const maxInFlight = this.o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    const wrap = (fn: (data: Uint8Array) => Promise<GatewayReply>) => {
+      // Per endpoint: a flood of reads does not crowd out appends.
+      let inFlight = 0;
+      return async (data: Uint8Array) => {
+        if (inFlight >= maxInFlight) return encode(refuse('unavailable', null, `the gateway is busy: ${maxInFlight} requests of this kind are in progress; try again shortly`));
+        inFlight++;
+        try {
+          return encode(await fn(data));
+        } catch (err) {
+          this.o.log.error({ err: err instanceof Error ? err.message : String(err) }, 'gateway request failed');
+          return encode(refuse('unavailable', null, `the site could not answer: ${err instanceof Error ? err.message.slice(0, 200) : 'error'}; try again`));
+        } finally {
+          inFlight--;
+        }
+      };
     };
     const out: GatewayEndpoint[] = [
       { name: 'announce', subject: gatewaySubjects.announce(s), handle: wrap((d) => this.announce(d)) },
@@ -287,7 +328,7 @@ export class SiteGateway {
   private async record(name: string, refresh = false): Promise<AgentRecord> {
     const known = this.agents.get(name);
     if (known && !refresh) return known;
-    const r = known ?? { declaration: null, facts: new FifoMap<string, StoredFact>(this.o.rememberedFacts ?? REMEMBERED_FACTS), validators: new Map(), nextRevision: 0, usage: this.budget ? new PartyUsage(this.budget) : undefined };
+    const r = known ?? { declaration: null, facts: new FifoMap<string, StoredFact>(this.o.rememberedFacts ?? REMEMBERED_FACTS), timeouts: new Map<string, number>(), nextRevision: 0, usage: this.budget ? new PartyUsage(this.budget) : undefined };
     for await (const e of this.o.store.readStream(extStreamOf(name), r.nextRevision)) this.learn(r, storedEnvelope(e));
     this.agents.set(name, r);
     return r;
@@ -300,7 +341,7 @@ export class SiteGateway {
     if (isAnnouncement(e)) {
       const d = e.data;
       r.declaration = { keyId: d.keyId, version: d.version, publishes: new Set(d.publishes), schemas: d.schemas, announcedEventId: e.id, announcedAt: d.announcedAt, position: e.position };
-      r.validators.clear();
+      r.timeouts.clear();
       return;
     }
     r.facts.set(e.correlationId, { position: e.position, revision: e.revision, fingerprint: fingerprintOf(e.type, e.version, e.data) });
@@ -345,18 +386,31 @@ export class SiteGateway {
     if (ann.name !== ann.source) return refuse('source-mismatch', 'name', `name "${ann.name}" must equal source "${ann.source}" (the key's party)`);
     if ((this.o.reservedNames ?? ['admin', 'operator', this.party]).includes(ann.name)) return refuse('forbidden', 'name', `"${ann.name}" is one of the site's own parties; an outside agent takes a name of its own`);
     // What it publishes: its own ext.* types with a schema each, or the site's outside-fact types.
+    // Only sizes here: a schema is compiled once the party may spend the time (below).
+    const total = { bytes: 0, keys: 0 };
     for (const [i, type] of ann.publishes.entries()) {
       if (type.startsWith(EXT_TYPE_PREFIX)) {
         const schema = ann.schemas[type];
         if (!schema) return refuse('schema', `schemas.${type}`, `publishes[${i}] "${type}" is the agent's own type: give its JSON Schema (draft 2020-12) in schemas["${type}"]`);
-        const compiled = this.schemas.compile(schema);
-        if (!compiled.ok) return refuse('schema', `schemas.${type}`, `the JSON Schema of "${type}" does not compile: ${compiled.reason}`);
-        if (isAsync(compiled.validate)) return refuse('schema', `schemas.${type}`, `the JSON Schema of "${type}" is asynchronous ("$async"): the site checks facts synchronously; announce it without "$async"`);
+        const size = schemaSize(schema);
+        const over = overSchemaLimits(size);
+        if (over) return refuse('schema', `schemas.${type}`, `the JSON Schema of "${type}" is too large: ${over} (docs/external-agent.md §4)`);
+        total.bytes += size.bytes;
+        total.keys += size.keys;
       } else if (!type.startsWith(OUTSIDE_FACT_PREFIX) || !this.o.registry.has(type)) {
         return refuse('not-declared', `publishes[${i}]`, `"${type}" is neither the agent's own type (ext.<name>.…) nor one of the site's outside-fact types (${this.outsideFactTypes().join(', ') || 'none registered'})`);
       }
     }
+    if (total.bytes > ANNOUNCEMENT_SCHEMA_LIMITS.bytes || total.keys > ANNOUNCEMENT_SCHEMA_LIMITS.keys) {
+      return refuse('schema', 'schemas', `the announcement's schemas are too large together: ${total.bytes} bytes and ${total.keys} keywords and property names; one announcement's schemas may be at most ${ANNOUNCEMENT_SCHEMA_LIMITS.bytes} bytes and ${ANNOUNCEMENT_SCHEMA_LIMITS.keys} keywords and property names together (docs/external-agent.md §4)`);
+    }
     for (const type of Object.keys(ann.schemas)) if (!ann.publishes.includes(type)) return refuse('bad-request', `schemas.${type}`, `a schema for "${type}", which publishes does not list`);
+    // Its own rate: each announcement may make the site compile schemas.
+    const rate = this.announceLimiter.take(ann.name, this.o.clock.now());
+    if (!rate.ok) {
+      const { perSecond, burst } = this.announceLimiter.limit;
+      return refuse('rate-limited', null, `announce rate: "${ann.name}" may announce ${+(perSecond * 60).toFixed(2)} times a minute (burst ${burst}); retry in ${rate.retryAfterMs} ms`, { retryAfterMs: rate.retryAfterMs });
+    }
     return this.exclusive(ann.name, async () => {
       const r = await this.record(ann.name, true);
       const before = r.declaration;
@@ -369,13 +423,45 @@ export class SiteGateway {
       if (!checked.ok) return refuse('bad-request', firstField(checked.problems), `announcement refused: ${checked.problems[0]!.path}: ${checked.problems[0]!.reason}`);
       const id = eventIdFor(extStreamOf(ann.name), `announce:${canonicalJson(payload)}`);
       const announcement: NewEvent = { id, type: AgentAnnounced.type, version: AgentAnnounced.version, time: announcedAt, source: this.party, correlationId: id, causationId: null, data: payload };
+      // The ledger budget and the time budget before any compiling: a party past either costs nothing more.
       const over = this.overBudget(r, ann.name, announcement);
       if (over) return over;
+      for (const type of ann.publishes) {
+        if (!type.startsWith(EXT_TYPE_PREFIX)) continue;
+        const busy = this.schemaCpuSpent(ann.name);
+        if (busy) return busy;
+        const compiled = this.timed(ann.name, () => this.schemas.compile(ann.schemas[type]));
+        if (!compiled.ok) return refuse('schema', `schemas.${type}`, `the JSON Schema of "${type}" does not compile: ${compiled.reason}`);
+        if (isAsync(compiled.validate)) return refuse('schema', `schemas.${type}`, `the JSON Schema of "${type}" is asynchronous ("$async"): the site checks facts synchronously; announce it without "$async"`);
+      }
       const { event } = await this.append1(extStreamOf(ann.name), announcement);
       await this.learnAppended(r, ann.name, event);
       this.o.log.info({ agent: ann.name, keyId: a.principal.keyId, publishes: ann.publishes }, 'outside agent announced');
       return { ok: true, stream: extStreamOf(ann.name), announcedAt, position: event.position };
     });
+  }
+
+  /** Refused when `party` has used its schema time (schemaCpuBudget) and not yet paid it back. */
+  private schemaCpuSpent(party: string): { ok: false; error: GatewayError } | undefined {
+    const c = this.schemaCpu.check(party, this.o.clock.now());
+    if (c.ok) return undefined;
+    const { ms, windowMs } = this.schemaCpu.budget;
+    return refuse(
+      'rate-limited',
+      null,
+      `schema time: compiling and checking against "${party}"'s announced schemas has taken ${Math.ceil(c.owedMs)} ms more than its budget of ${ms} ms per ${Math.round(windowMs / 1000)} s of the site's event loop; simplify the schemas (a "pattern" that backtracks?); retry in ${c.retryAfterMs} ms`,
+      { retryAfterMs: c.retryAfterMs },
+    );
+  }
+
+  /** `fn()`, its time charged to `party`'s schema time. */
+  private timed<T>(party: string, fn: () => T): T {
+    const t0 = performance.now();
+    try {
+      return fn();
+    } finally {
+      this.schemaCpu.charge(party, performance.now() - t0, this.o.clock.now());
+    }
   }
 
   /** Whether the key an agent announced with has been revoked since (so a new key may take the name over). */
@@ -409,8 +495,8 @@ export class SiteGateway {
       if (!decl) return refuse('not-announced', 'source', `"${name}" has not announced itself: send an announcement on ${gatewaySubjects.announce(this.o.site)} first`);
       if (decl.keyId !== a.principal.keyId) return refuse('source-mismatch', 'keyId', `agent "${name}" announced itself with key "${decl.keyId}", not "${a.principal.keyId}"`);
       if (!decl.publishes.has(f.type)) return refuse('not-declared', 'type', `"${f.type}" is not among the types "${name}" announced it publishes (${[...decl.publishes].join(', ') || 'none'}); announce again to add it`);
-      const problems = this.validate(r, decl, f.type, f.version, f.data);
-      if (problems) return refuse('schema', firstField(problems), `data fails the ${f.type} v${f.version} schema: ${problems[0]!.path}: ${problems[0]!.reason}`, { problems: problems.slice(0, 20) });
+      const refused = this.validate(r, name, decl, f.type, f.version, f.data);
+      if (refused) return refused;
       const stream = extStreamOf(name);
       const fingerprint = fingerprintOf(f.type, f.version, f.data);
       const eventId = eventIdFor(stream, f.id);
@@ -435,27 +521,51 @@ export class SiteGateway {
     });
   }
 
-  /** Problems of `data` against the site's schema (site-owned types) or the announced one (ext.*); undefined when valid. */
-  private validate(r: AgentRecord, decl: Declaration, type: string, version: number, data: unknown): ReadonlyArray<SchemaProblem> | undefined {
+  /**
+   * Problems of `data` against the site's schema (site-owned types) or the announced one (ext.*);
+   * undefined when valid. The announced schema's time (compiling it if it is not kept, checking
+   * the fact) is charged to the party; past its budget the fact is refused `rate-limited`.
+   */
+  private validate(r: AgentRecord, name: string, decl: Declaration, type: string, version: number, data: unknown): { ok: false; error: GatewayError } | undefined {
+    const problem = (reason: string) => refuse('schema', 'data', reason, { problems: [{ path: 'data', reason }] });
     if (!type.startsWith(EXT_TYPE_PREFIX)) {
       const d = this.o.registry.decode(type, version, data);
-      return d.ok ? undefined : d.problems;
+      return d.ok ? undefined : schemaRefusal(type, version, d.problems);
     }
-    if (version !== 1) return [{ path: 'version', reason: `an ext.* type has the version 1 its announcement describes; announce a new type for a new shape` }];
-    let v = r.validators.get(type);
-    if (!v) {
-      const compiled = this.schemas.compile(decl.schemas[type]);
-      if (!compiled.ok) return [{ path: 'data', reason: `the announced schema of ${type} does not compile (${compiled.reason}); announce it again` }];
-      v = compiled.validate;
-      r.validators.set(type, v);
+    if (version !== 1) return schemaRefusal(type, version, [{ path: 'version', reason: `an ext.* type has the version 1 its announcement describes; announce a new type for a new shape` }]);
+    const timeouts = r.timeouts.get(type) ?? 0;
+    if (timeouts >= TIMEOUTS_BEFORE_OFF) {
+      return problem(`the announced schema of ${type} is switched off: checking ${timeouts} facts against it took longer than ${VALIDATE_BUDGET_MS} ms each (a "pattern" that backtracks without end?); its facts are refused until "${name}" announces again, with a simpler schema`);
     }
+    const schema = decl.schemas[type];
+    // Announced before schemas were bounded: too large to compile now.
+    const over = overSchemaLimits(schemaSize(schema));
+    if (over) return problem(`the announced schema of ${type} is too large (${over}); announce it again within the limits (docs/external-agent.md §4)`);
+    const busy = this.schemaCpuSpent(name);
+    if (busy) return busy;
+    const compiled = this.timed(name, () => this.schemas.compile(schema));
+    if (!compiled.ok) return problem(`the announced schema of ${type} does not compile (${compiled.reason}); announce it again`);
+    const v = compiled.validate;
     // An asynchronous validator (announced before they were refused) answers a promise, which
     // is neither a verdict nor safe to drop: it rejects when the data is invalid.
-    if (isAsync(v)) return [{ path: 'data', reason: `the announced schema of ${type} is asynchronous ("$async"), which the site does not run; announce it again without "$async"` }];
-    const valid = withinBudget(() => v(data));
-    if (valid === 'timeout') return [{ path: 'data', reason: `validation took longer than ${VALIDATE_BUDGET_MS} ms against the announced schema (a "pattern" that backtracks without end?); announce a simpler schema` }];
+    if (isAsync(v)) return problem(`the announced schema of ${type} is asynchronous ("$async"), which the site does not run; announce it again without "$async"`);
+    const t0 = performance.now();
+    const valid = withinTimeLimit(() => v(data), VALIDATE_BUDGET_MS);
+    // A check that ran out of time is charged at least the whole limit, however the clock read.
+    this.schemaCpu.charge(name, Math.max(performance.now() - t0, valid === 'timeout' ? VALIDATE_BUDGET_MS : 0), this.o.clock.now());
+    if (valid === 'timeout') {
+      r.timeouts.set(type, timeouts + 1);
+      const left = TIMEOUTS_BEFORE_OFF - timeouts - 1;
+      return problem(
+        `validation took longer than ${VALIDATE_BUDGET_MS} ms against the announced schema (a "pattern" that backtracks without end?); announce a simpler schema. ${left > 0 ? `After ${left} more such check${left === 1 ? '' : 's'} the schema is switched off` : 'The schema is now switched off'} until "${name}" announces again`,
+      );
+    }
     if (valid) return undefined;
-    return (v.errors ?? []).map((e) => ({ path: `data${e.instancePath.replace(/\//g, '.').replace(/\.(\d+)(?=\.|$)/g, '[$1]')}`, reason: e.message ?? 'invalid' }));
+    return schemaRefusal(
+      type,
+      version,
+      (v.errors ?? []).map((e) => ({ path: `data${e.instancePath.replace(/\//g, '.').replace(/\.(\d+)(?=\.|$)/g, '[$1]')}`, reason: e.message ?? 'invalid' })),
+    );
   }
 
   async read(data: Uint8Array): Promise<GatewayReply<{ events: Envelope[]; nextPosition: number; headPosition: number }>> {
@@ -544,24 +654,15 @@ export class SiteGateway {
 /**
  * Longest one fact may take to check against an announced schema. The schema is the outside
  * agent's own: a `pattern` like `^(a+)+$` backtracks for minutes on 40 characters, and the
- * check runs on the event loop the site's agents, relay and gateway share.
+ * check runs on the event loop the site's agents, relay and gateway share. The time is also
+ * charged to the party (schemaCpuBudget), and a schema whose checks run out of time
+ * TIMEOUTS_BEFORE_OFF times is switched off until announced again.
  */
 const VALIDATE_BUDGET_MS = 200;
-let budgetContext: Context | undefined;
-const runJob = new Script('job()');
 
-/** `fn()` with a time limit: V8 stops it (a regular expression too) once the budget is spent. */
-function withinBudget<T>(fn: () => T): T | 'timeout' {
-  budgetContext ??= createContext({ job: undefined });
-  budgetContext['job'] = fn;
-  try {
-    return runJob.runInContext(budgetContext, { timeout: VALIDATE_BUDGET_MS }) as T;
-  } catch (err) {
-    if ((err as { code?: unknown } | null)?.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') return 'timeout';
-    throw err;
-  } finally {
-    budgetContext['job'] = undefined;
-  }
+/** A fact that fails its schema: `schema`, naming the first problem's field and listing them all. */
+function schemaRefusal(type: string, version: number, problems: ReadonlyArray<SchemaProblem>): { ok: false; error: GatewayError } {
+  return refuse('schema', firstField(problems), `data fails the ${type} v${version} schema: ${problems[0]!.path}: ${problems[0]!.reason}`, { problems: problems.slice(0, 20) });
 }
 
 /** Reads and queries may be signed (they need not be): the signature fields are not part of the question. */
