@@ -4,6 +4,17 @@ import type { RuntimeHealth } from './health.ts';
 
 export const FORECAST_TYPE = 'grid.forecast.published';
 
+/**
+ * The `type` label of an event counter. Outside agents name their own types (`ext.<name>.…`, up
+ * to 64 new ones an announcement, as often as they announce): each would be a series of its own,
+ * never removed, so they are all counted as `ext.*`. The site's own types (its registry's, and the
+ * `onsite.*` outside-fact types) keep their names.
+ */
+export const EXT_TYPE_LABEL = 'ext.*';
+function typeLabel(type: string): string {
+  return type.startsWith('ext.') ? EXT_TYPE_LABEL : type;
+}
+
 export interface CacoMetricsOptions {
   /** Milliseconds now, for the forecast's age at scrape time (the site's Clock). */
   readonly now: () => number;
@@ -40,8 +51,8 @@ export class CacoMetrics implements MetricsSink {
 
   constructor(private readonly o: CacoMetricsOptions) {
     const registers = [this.registry];
-    this.appendedTotal = new Counter({ name: 'caco_events_appended_total', help: 'Events appended to the ledger by an agent, by source (agent) and type', labelNames: ['site', 'source', 'type'], registers });
-    this.relayedTotal = new Counter({ name: 'caco_events_relayed_total', help: 'Ledger events the relay published on the bus, by source (agent) and type', labelNames: ['site', 'source', 'type'], registers });
+    this.appendedTotal = new Counter({ name: 'caco_events_appended_total', help: "Events appended to the ledger by an agent, by source (agent) and type (outside agents' own ext.* types as one, ext.*)", labelNames: ['site', 'source', 'type'], registers });
+    this.relayedTotal = new Counter({ name: 'caco_events_relayed_total', help: "Ledger events the relay published on the bus, by source (agent) and type (outside agents' own ext.* types as one, ext.*)", labelNames: ['site', 'source', 'type'], registers });
     this.deadLettersTotal = new Counter({ name: 'caco_dead_letters_total', help: 'Inputs sent to the dead-letter subject, by agent', labelNames: ['site', 'agent'], registers });
     this.quarantinedTotal = new Counter({ name: 'caco_quarantined_commits_total', help: 'Ledger commits refused on read by verification, by reason', labelNames: ['reason'], registers });
     this.checkpointThreadLostTotal = new Counter({ name: 'caco_sqlite_checkpoint_thread_lost_total', help: "Times a SQLite store's checkpoint thread stopped without being asked (its checkpoints then run in the appending thread)", registers });
@@ -131,11 +142,11 @@ export class CacoMetrics implements MetricsSink {
   }
 
   appended(site: string, source: string, type: string): void {
-    this.appendedTotal.inc({ site, source, type });
+    this.appendedTotal.inc({ site, source, type: typeLabel(type) });
   }
 
   relayed(site: string, source: string, type: string, timeIso: string): void {
-    this.relayedTotal.inc({ site, source, type });
+    this.relayedTotal.inc({ site, source, type: typeLabel(type) });
     this.seen(type, timeIso);
   }
 
