@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
-import { nkeys, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { headers, nkeys, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { connectNats, NatsBus, NatsUnavailableError } from '../../core/bus/nats-bus.ts';
 import { JetStreamEventStore } from '../../core/store/jetstream-store.ts';
 import { FileKeyring, type Keyring } from '../../core/ledger/keyring.ts';
@@ -27,6 +27,8 @@ import { KvKeyRegistryStore, newKeyFile, SiteIdentity, writeKeyFile } from '../.
 import { AnchorWriter, JetStreamAnchorLog } from '../../core/anchor/index.ts';
 import { SimulatedClock } from '../../core/clock/simulated-clock.ts';
 import { Svcm } from '@nats-io/services';
+import { INTAKE_LIMITS } from '../../beckn/intake-checks.ts';
+import { DEFAULT_COMMAND_LIMITS } from '../../core/runtime/input-limits.ts';
 
 const skip = natsServerInstalled() || process.env['CI'] === 'true' ? false : 'nats-server is not installed (apt-get install nats-server)';
 
@@ -403,6 +405,31 @@ describe('NATS security: the shipped configuration on a real server', { skip, ti
     } finally {
       await stack.close();
     }
+  });
+
+  test('max_payload carries the largest legitimate message, a 1 MiB Beckn body with its signature headers, and not 8 MB', async () => {
+    const acme = await as('acme');
+    const max = acme.info!.max_payload;
+    // The largest messages the site takes or sends (docs/deployment-security.md): a Beckn request
+    // over NATS (body up to INTAKE_LIMITS.bodyBytes, plus Authorization, Digest and
+    // Idempotency-Key headers); a gateway read page (512 KiB of events) and a snapshot part
+    // (512 KiB); a command (64 KB); a ledger commit (measured: at most ~16 KB in a simulated
+    // week's ledger; a plan names every running job, ~150 bytes each).
+    assert.ok(max >= INTAKE_LIMITS.bodyBytes + 8192, `max_payload ${max} must carry a 1 MiB Beckn body and its headers`);
+    assert.ok(max >= 16 * DEFAULT_COMMAND_LIMITS.maxBytes);
+    assert.ok(max <= 2 * 1024 * 1024, `max_payload ${max}: at most 2 MiB, 32 times the command limit (a junk command costs the site what it reads)`);
+    const siteNc = await as(`site-${SITE}`);
+    const sub = siteNc.subscribe('beckn.flex.search');
+    await siteNc.flush();
+    const h = headers();
+    h.set('Authorization', `Signature keyId="acme.example|k1|ed25519",algorithm="ed25519",created="1700000000",expires="1700000030",headers="(created) (expires) digest",signature="${'A'.repeat(86)}=="`);
+    h.set('Digest', `BLAKE-512=${'B'.repeat(86)}==`);
+    h.set('Idempotency-Key', 'c6d1a7e2-0000-4000-8000-000000000000');
+    acme.publish('beckn.flex.search', new Uint8Array(INTAKE_LIMITS.bodyBytes), { headers: h });
+    await acme.flush();
+    const m = await nextMessage(sub);
+    assert.equal(m.data.length, INTAKE_LIMITS.bodyBytes, 'the whole body arrived');
+    sub.unsubscribe();
   });
 
   test('the credentials file names its inbox prefix, and a readable seed file is refused', async () => {
