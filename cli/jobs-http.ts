@@ -41,13 +41,16 @@ function describeValue(v: unknown): string {
 /**
  * HTTP status for a command the runtime refused: 401 without a signature, 403 with one that
  * is not good enough (or good for another site, or no longer), 429 past the sending key's
- * rate limit, 422 refused by the agent without a record, 400 for the rest (schema, a binding
- * the site requires and the command lacks).
+ * rate limit, 503 when the agent's backlog is full (`busy`, with Retry-After), 422 refused by
+ * the agent without a record, 400 for the rest (schema, a binding the site requires and the
+ * command lacks).
  */
-function statusOf(code: string | undefined): number {
+export function httpStatusOfRefusal(code: string | undefined): number {
   if (code === 'unsigned') return 401;
   if (code === 'unknown-key' || code === 'revoked-key' || code === 'bad-signature' || code === 'source-mismatch' || code === 'wrong-site' || code === 'expired') return 403;
   if (code === 'rate-limited') return 429;
+  // Shed unread: the agent's backlog was full (a flood); the same request later is taken.
+  if (code === 'busy') return 503;
   // Refused by the agent, like a recorded rejection, but past the sender's rate of recorded ones.
   if (code === 'refused') return 422;
   return 400;
@@ -106,7 +109,10 @@ export function buildJobsHttp(runtime: Runtime, store: VerifiedEventStore, o: Jo
     }
     const span = startSpan('http POST /jobs', contextFromHeaders(req.headers), { 'http.request.method': 'POST', 'http.route': '/jobs', ...(typeof body['correlationId'] === 'string' ? { [ATTR.correlationId]: body['correlationId'] } : {}) }, SpanKind.SERVER);
     const res = await runtime.sendEnvelope('compute', 'submit', body, { ...(span ? { trace: span.ctx } : {}) }).finally(() => endSpan(span));
-    if (!res.ok) return reply.code(statusOf(res.error.code)).send(res);
+    if (!res.ok) {
+      if (res.error.code === 'busy') reply.header('retry-after', 1);
+      return reply.code(httpStatusOfRefusal(res.error.code)).send(res);
+    }
     const rejected = res.events.find((e) => e.type === JobRejected.type);
     if (rejected) {
       // The reply crossed the bus as JSON: its payload is read through the schema, not trusted.

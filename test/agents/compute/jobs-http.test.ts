@@ -5,9 +5,10 @@ import { embeddedStack } from '../../support/embedded.ts';
 import { cacoRegistry } from '../../../schemas/index.ts';
 import { createComputeAgent } from '../../../agents/compute/index.ts';
 import { DEFAULT_SITE } from '../../../agents/compute/jobs/index.ts';
-import { startJobsHttp } from '../../../cli/jobs-http.ts';
+import { buildJobsHttp, startJobsHttp } from '../../../cli/jobs-http.ts';
 import { newKeyFile, signWithKey, privateKeyFromSeedB64 } from '../../support/identity.ts';
 import { SiteIdentity } from '../../../core/identity/index.ts';
+import type { VerifiedEventStore } from '../../../core/store/index.ts';
 
 test('jobs arrive over HTTP: accepted, rejected with field and reason, malformed with paths, and explained', async () => {
   const s = embeddedStack('http');
@@ -67,4 +68,21 @@ test('jobs arrive over HTTP: accepted, rejected with field and reason, malformed
   await app.close();
   await rt.stop();
   await s.close();
+});
+
+test('a command shed because the agent\'s backlog is full: 503 with Retry-After, so a client retries rather than gives up', { timeout: 30_000 }, async () => {
+  // The runtime answers as it does when a flood has filled the agent's backlog (Runtime's onShed).
+  const busy = { ok: false, error: { code: 'busy', reason: 'busy: 1000 commands … are waiting to be checked; this one was not queued: send it again later' } };
+  const runtime = { sendEnvelope: async () => busy } as unknown as Runtime;
+  // POST /jobs reads no ledger.
+  const app = buildJobsHttp(runtime, {} as unknown as VerifiedEventStore);
+  try {
+    const body = { id: 'busy-1', type: 'compute.job.submit', version: 1, time: '2023-07-03T00:00:00Z', source: 'customer-b', correlationId: 'busy-1', causationId: null, data: {}, keyId: 'k', sig: 's' };
+    const r = await app.inject({ method: 'POST', url: '/jobs', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+    assert.equal(r.statusCode, 503, r.body);
+    assert.equal(r.headers['retry-after'], '1');
+    assert.equal((r.json() as { error: { code: string } }).error.code, 'busy');
+  } finally {
+    await app.close();
+  }
 });
