@@ -17,6 +17,8 @@ export interface MetricsSink {
   seen(type: string, timeIso: string): void;
   /** The SQLite store's checkpoint thread stopped without being asked (see WalCheckpointer). */
   checkpointThreadLost(): void;
+  /** A command from the bus for `agent`: taken by its intake, refused there (`code`), or shed `busy` before it. */
+  command(site: string, agent: string, outcome: 'taken' | 'refused' | 'shed', code: string): void;
 }
 
 const NOOP: MetricsSink = {
@@ -27,6 +29,7 @@ const NOOP: MetricsSink = {
   solved() {},
   seen() {},
   checkpointThreadLost() {},
+  command() {},
 };
 
 let sink: MetricsSink = NOOP;
@@ -73,5 +76,9 @@ export const metricsHooks = {
   },
   checkpointThreadLost(): void {
     sink.checkpointThreadLost();
+  },
+  /** `code` is a CommandRefusal word (bounded), never an id. */
+  command(site: string, agent: string, outcome: 'taken' | 'refused' | 'shed', code = ''): void {
+    sink.command(site, agent, outcome, code);
   },
 };

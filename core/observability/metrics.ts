@@ -38,6 +38,7 @@ export class CacoMetrics implements MetricsSink {
   readonly appendedTotal: Counter<'site' | 'source' | 'type'>;
   readonly relayedTotal: Counter<'site' | 'source' | 'type'>;
   readonly deadLettersTotal: Counter<'site' | 'agent'>;
+  readonly commandsTotal: Counter<'site' | 'agent' | 'outcome' | 'code'>;
   readonly quarantinedTotal: Counter<'reason'>;
   readonly checkpointThreadLostTotal: Counter;
   readonly solveSeconds: Histogram<'status'>;
@@ -54,6 +55,7 @@ export class CacoMetrics implements MetricsSink {
     this.appendedTotal = new Counter({ name: 'caco_events_appended_total', help: "Events appended to the ledger by an agent, by source (agent) and type (outside agents' own ext.* types as one, ext.*)", labelNames: ['site', 'source', 'type'], registers });
     this.relayedTotal = new Counter({ name: 'caco_events_relayed_total', help: "Ledger events the relay published on the bus, by source (agent) and type (outside agents' own ext.* types as one, ext.*)", labelNames: ['site', 'source', 'type'], registers });
     this.deadLettersTotal = new Counter({ name: 'caco_dead_letters_total', help: 'Inputs sent to the dead-letter subject, by agent', labelNames: ['site', 'agent'], registers });
+    this.commandsTotal = new Counter({ name: 'caco_commands_total', help: "Commands from the bus for an agent: taken by its intake, refused there (by code: rate-limited, unknown-key, schema, …), or shed (code busy) before it because the agent's backlog was full", labelNames: ['site', 'agent', 'outcome', 'code'], registers });
     this.quarantinedTotal = new Counter({ name: 'caco_quarantined_commits_total', help: 'Ledger commits refused on read by verification, by reason', labelNames: ['reason'], registers });
     this.checkpointThreadLostTotal = new Counter({ name: 'caco_sqlite_checkpoint_thread_lost_total', help: "Times a SQLite store's checkpoint thread stopped without being asked (its checkpoints then run in the appending thread)", registers });
     this.solveSeconds = new Histogram({
@@ -152,6 +154,10 @@ export class CacoMetrics implements MetricsSink {
 
   deadLettered(site: string, agent: string): void {
     this.deadLettersTotal.inc({ site, agent });
+  }
+
+  command(site: string, agent: string, outcome: 'taken' | 'refused' | 'shed', code: string): void {
+    this.commandsTotal.inc({ site, agent, outcome, code });
   }
 
   quarantined(reason: string, count: number): void {

@@ -33,6 +33,7 @@ import { DEFAULT_COMMAND_LIMITS, summarizePayload, type InputLimits } from './in
 import type { RateLimit } from './rate-limit.ts';
 import { ATTR, SpanKind, attachContext, contextFromHeaders, endSpan, envelopeAttributes, startSpan, traceHeaders, type TraceContext } from '../observability/tracing.ts';
 import { judgeHealth, type RuntimeHealth as SubscriptionsHealth, type SubscriptionProbe } from '../observability/health.ts';
+import { metricsHooks } from '../observability/hooks.ts';
 
 /** What GET /health reports: the subscriptions judged with their lag, plus every reader's state and the quarantine counters. */
 export type RuntimeHealth = SubscriptionsHealth & Omit<ReaderHealth, 'ok'>;
@@ -444,11 +445,13 @@ export class Runtime {
       subjects.commands(this.o.site, slot.host.name),
       async (msg) => {
         counts.taken++;
+        metricsHooks.command(this.o.site, slot.host.name, 'taken');
         const limits = this.o.commandLimits ?? DEFAULT_COMMAND_LIMITS;
         const subjectType = commandTypeOfSubject(msg.subject, this.o.site, slot.host.name, names);
         const result = await intakeCommand(msg, { registry: this.o.registry, identity: this.identity, accepts, limits, subjectType, internal, binding: this.binding, ...(this.admission ? { admission: this.admission } : {}) });
         if (!result.ok) {
           counts.refused++;
+          metricsHooks.command(this.o.site, slot.host.name, 'refused', result.code ?? 'refused');
           const problems = result.problems ? { problems: result.problems.slice(0, 20) } : {};
           // Dead-lettered one by one up to a rate; past it counted and summed up (RefusalRecords).
           if (this.refusals.admit(slot.host.name, result.code ?? 'refused')) {
@@ -482,6 +485,7 @@ export class Runtime {
         maxPendingBytes: backlog.maxPendingBytes,
         onShed: (msg) => {
           counts.shed++;
+          metricsHooks.command(this.o.site, slot.host.name, 'shed', 'busy');
           this.refusals.shed(slot.host.name);
           if (msg.reply) this.o.bus.respond(msg, busyBytes).catch(() => undefined);
         },

@@ -37,7 +37,7 @@ describe('GET /metrics', { timeout: 60_000 }, () => {
 
   test('names every CACO metric and the process metrics, in its own registry', async () => {
     const text = await scrape();
-    for (const name of ['caco_events_appended_total', 'caco_events_relayed_total', 'caco_subscription_lag_events', 'caco_subscription_up', 'caco_dead_letters_total', 'caco_quarantined_commits_total', 'caco_planner_solve_seconds', 'caco_forecast_age_seconds', 'process_cpu_user_seconds_total', 'nodejs_eventloop_lag_seconds']) {
+    for (const name of ['caco_events_appended_total', 'caco_events_relayed_total', 'caco_subscription_lag_events', 'caco_subscription_up', 'caco_dead_letters_total', 'caco_commands_total', 'caco_quarantined_commits_total', 'caco_planner_solve_seconds', 'caco_forecast_age_seconds', 'process_cpu_user_seconds_total', 'nodejs_eventloop_lag_seconds']) {
       assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name);
     }
     // Lag is per subscriber: the tally agent's ledger subscription and the relay.
@@ -76,6 +76,9 @@ describe('GET /metrics', { timeout: 60_000 }, () => {
     await site.rt.settle();
     const text = await scrape();
     assert.equal(sample(text, 'caco_dead_letters_total', { site: site.site, agent: 'tally' }), 1);
+    // The junk command: taken by the intake and refused there, by its refusal's code.
+    assert.equal(sample(text, 'caco_commands_total', { site: site.site, agent: 'tally', outcome: 'refused', code: 'bad-request' }), 1);
+    assert.ok((sample(text, 'caco_commands_total', { site: site.site, agent: 'tally', outcome: 'taken', code: '' }) ?? 0) >= 1);
     assert.equal(sample(text, 'caco_quarantined_commits_total', { reason: 'hash' }), 2);
     assert.ok((sample(text, 'caco_planner_solve_seconds_count', { status: 'Optimal' }) ?? 0) >= 1, 'a solve observed');
     assert.equal(sample(text, 'caco_forecast_age_seconds'), (site.clock.now() - T0) / 1000);
