@@ -193,11 +193,14 @@ export function poolRows(period: string, months: ReadonlyArray<Pick<MonthResult,
       'carbon t': Number(t.toFixed(2)),
       'cost saving % of oracle': cs === null ? null : Number((cs * 100).toFixed(1)),
       'carbon saving % of oracle': ts === null ? null : Number((ts * 100).toFixed(1)),
-      'regret £ (energy+carbon vs oracle)': Math.round(c + t * carbonPriceGbpPerT - orc.c - orc.t * carbonPriceGbpPerT) || 0,
+      'regret £ (energy+carbon vs oracle)': noNegativeZero(Math.round(c + t * carbonPriceGbpPerT - orc.c - orc.t * carbonPriceGbpPerT)),
       'misses (feasible on arrival)': sum(policy, (p) => p.missesFeasibleOnArrival),
     };
   });
 }
+
+/** −0 (a regret that rounds to nothing from below) prints as 0; NaN (no oracle or arrival run) stays NaN. */
+const noNegativeZero = (x: number): number => (Object.is(x, -0) ? 0 : x);
 
 const UNTUNED_LABEL = 'pooled, untuned months (no planner or forecaster setting chosen on them)';
 

@@ -42,6 +42,8 @@ test('poolRows sums each policy over the months before taking its share of the o
   assert.equal(bw!['misses (feasible on arrival)'], 4);
   assert.equal(orc!['cost saving % of oracle'], 100);
   assert.ok(!Object.is(orc!['regret £ (energy+carbon vs oracle)'], -0));
+  // Without an oracle run (--policies planner) there is no regret to give: NaN, not a perfect 0.
+  assert.ok(Number.isNaN(poolRows('p', [{ policies: a.policies.filter((p) => p.policy.startsWith('planner')) }], 10)[1]!['regret £ (energy+carbon vs oracle)']));
   // No saving to share (arrival = oracle): null, not a division by zero.
   assert.equal(poolRows('p', [month('2023-04', [5, 1], [5, 1], [5, 1], [5, 1])], 10)[1]!['cost saving % of oracle'], null);
 });
