@@ -68,6 +68,12 @@ const turn = () => new Promise<void>((r) => setImmediate(r));
  * the latest 10,000–20,000 rejected job ids.
  */
 export const DEFAULT_MAX_REJECTION_INDEX_CHARS = 8_000_000;
+interface IndexedRejection {
+  readonly x: Explanation;
+  readonly cost: number;
+  readonly revision: number;
+}
+
 /** The allowance per entry for what is not text (the map slot, the objects). */
 const ENTRY_OVERHEAD = 160;
 
@@ -88,7 +94,8 @@ const ENTRY_OVERHEAD = 160;
  */
 export class RejectionIndex {
   readonly maxChars: number;
-  private readonly byJob = new Map<string, { readonly x: Explanation; readonly cost: number; readonly revision: number }>();
+  private readonly byJob = new Map<string, IndexedRejection>();
+  private oldest: Iterator<[string, IndexedRejection]> | undefined;
   private store: VerifiedEventStore | undefined;
   private nextRevision = 0;
   private held = 0;
@@ -169,9 +176,17 @@ export class RejectionIndex {
     const cost = ENTRY_OVERHEAD + jobId.length + x.summary.length + step.eventId.length + step.at.length + step.type.length + step.stream.length;
     this.byJob.set(jobId, { x, cost, revision: e.revision });
     this.held += cost;
-    // Oldest first: a Map iterates in insertion order, which is revision order here.
-    for (const [id, old] of this.byJob) {
-      if (this.held <= this.maxChars) break;
+    // Oldest first: a Map iterates in insertion order, which is revision order here (an entry
+    // is never re-inserted). One iterator kept across calls: a fresh one per add would walk
+    // every deleted slot the Map keeps until it rehashes (as RateLimiter notes), each time.
+    while (this.held > this.maxChars) {
+      let next = this.oldest?.next();
+      if (!next || next.done) {
+        this.oldest = this.byJob.entries();
+        next = this.oldest.next();
+      }
+      if (next.done) break;
+      const [id, old] = next.value;
       this.byJob.delete(id);
       this.held -= old.cost;
       this.droppedCount++;
