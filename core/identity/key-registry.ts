@@ -34,19 +34,31 @@ export interface KeyCacheOptions {
   readonly unknownTtlMs?: number;
   /** Key ids remembered at most, of each kind; the oldest answer is forgotten first. */
   readonly maxEntries?: number;
+  /**
+   * Milliseconds the list of key ids the store holds (read whole, see `standingNow`) is used
+   * before it is read again (default `unknownTtlMs`; 0: never read): a key added by another
+   * process counts as registered, before it is looked up, within that time.
+   */
+  readonly registeredIdsTtlMs?: number;
   /** Monotonic milliseconds (default `performance.now`); tests give their own. */
   readonly now?: () => number;
+  /** A read of the store's key ids failed (the ids read before are kept; tried again after `registeredIdsTtlMs`). */
+  readonly onIdsReadFailed?: (err: unknown) => void;
 }
 
-/** What a running site uses (SiteIdentity): a revocation elsewhere counts within 1 s, a new key within 5 s. */
-export const SITE_KEY_CACHE = { knownTtlMs: 1000, unknownTtlMs: 5000, maxEntries: 10_000 } as const;
+/**
+ * What a running site uses (SiteIdentity): a revocation elsewhere counts within 1 s, a new key
+ * within 5 s, and the registry's key ids are read again at most every 5 s.
+ */
+export const SITE_KEY_CACHE = { knownTtlMs: 1000, unknownTtlMs: 5000, maxEntries: 10_000, registeredIdsTtlMs: 5000 } as const;
 
 /**
  * What the registry holds for a key id, and so whether authenticating under it reads the
  * store: `registered`, no (found, active or revoked, and the answer is fresh); `unregistered`,
  * no (not found and the answer is fresh, or not a valid key id at all); `known`, yes, but the
- * id was registered when last looked up (its answer expired); `unseen`, yes, for an id not
- * found before (or forgotten since).
+ * id is registered: among the store's key ids when they were last read, or found when last
+ * looked up (its answer expired); `unseen`, yes, for an id neither (junk, or a key added since
+ * the ids were read).
  */
 export type KeyStanding = 'registered' | 'unregistered' | 'known' | 'unseen';
 
@@ -61,12 +73,23 @@ interface Remembered {
  *
  * Answers are kept for the times `cache` gives (default none: every lookup reads the store);
  * concurrent lookups of one key id share one read. `lookup(id, { fresh: true })` always reads.
+ * With a cache, the store's key ids (not their entries) are also kept, so that a key id the
+ * registry holds counts as registered before this process has looked it up (`standingNow`).
  */
 export class KeyRegistry {
   private readonly knownTtlMs: number;
   private readonly unknownTtlMs: number;
   private readonly maxEntries: number;
+  private readonly idsTtlMs: number;
   private readonly now: () => number;
+  private readonly onIdsReadFailed: (err: unknown) => void;
+  /** The store's key ids when last read (as many as the registry holds); undefined until read. */
+  private registeredIds: ReadonlySet<string> | undefined;
+  /** When the ids were last asked for (read or failed): they are not asked again before `idsTtlMs` after. */
+  private idsAskedAt = -Infinity;
+  private readingIds: Promise<void> | undefined;
+  /** Bumped by `forget()`: a read of the ids begun before it is not kept. */
+  private idsGeneration = 0;
   /** Key ids found in the registry (active or revoked), with their entry; kept past their time as "known". */
   private readonly known = new Map<string, Remembered>();
   /** Key ids not found, or whose entry is ignored. */
@@ -84,8 +107,10 @@ export class KeyRegistry {
     this.knownTtlMs = cache.knownTtlMs ?? 0;
     this.unknownTtlMs = cache.unknownTtlMs ?? 0;
     this.maxEntries = cache.maxEntries ?? SITE_KEY_CACHE.maxEntries;
+    this.idsTtlMs = cache.registeredIdsTtlMs ?? this.unknownTtlMs;
     this.now = cache.now ?? (() => performance.now());
-    if (!(this.knownTtlMs >= 0) || !(this.unknownTtlMs >= 0) || !(this.maxEntries >= 1)) throw new Error('key cache: TTLs must be >= 0 and maxEntries >= 1');
+    this.onIdsReadFailed = cache.onIdsReadFailed ?? (() => undefined);
+    if (!(this.knownTtlMs >= 0) || !(this.unknownTtlMs >= 0) || !(this.idsTtlMs >= 0) || !(this.maxEntries >= 1)) throw new Error('key cache: TTLs must be >= 0 and maxEntries >= 1');
   }
 
   async lookup(keyId: string, opts: { readonly fresh?: boolean } = {}): Promise<Lookup> {
@@ -111,12 +136,62 @@ export class KeyRegistry {
     return read;
   }
 
-  /** How `keyId` stands in memory: whether a lookup would read the store, and whether it was found before. */
+  /**
+   * How `keyId` stands in memory: whether a lookup would read the store, and whether it is
+   * registered (found before, or among the store's key ids when last read). For an id that is
+   * neither, a read of the store's ids is begun if one is due (see `standingNow`), not waited for.
+   */
   standing(keyId: string): KeyStanding {
+    const s = this.inMemory(keyId);
+    if (s === 'unseen' && this.idsDue()) void this.readIds();
+    return s;
+  }
+
+  /**
+   * `standing`, but an id not in memory at all is first checked against the store's key ids,
+   * read if they never were or were read `registeredIdsTtlMs` ago or more (one read for every
+   * caller meanwhile; a failed read is reported and not tried again before that time). So a
+   * restarted process counts every key the registry holds as registered from its first
+   * command, and a key added by another process within `registeredIdsTtlMs`; however many
+   * unknown ids are asked about, the ids are read at most once per that time.
+   */
+  async standingNow(keyId: string): Promise<KeyStanding> {
+    const s = this.inMemory(keyId);
+    if (s !== 'unseen') return s;
+    if (this.readingIds) await this.readingIds;
+    else if (this.idsDue()) await this.readIds();
+    return this.inMemory(keyId);
+  }
+
+  private inMemory(keyId: string): KeyStanding {
     if (!KEY_ID.test(keyId)) return 'unregistered';
     const held = this.held(keyId);
     if (held) return held.found ? 'registered' : 'unregistered';
-    return this.known.has(keyId) ? 'known' : 'unseen';
+    return this.known.has(keyId) || this.registeredIds?.has(keyId) ? 'known' : 'unseen';
+  }
+
+  private idsDue(): boolean {
+    return this.idsTtlMs > 0 && this.now() >= this.idsAskedAt + this.idsTtlMs;
+  }
+
+  private readIds(): Promise<void> {
+    if (this.readingIds) return this.readingIds;
+    this.idsAskedAt = this.now();
+    const generation = this.idsGeneration;
+    const read = Promise.resolve()
+      .then(async () => (this.store.keyIds ? this.store.keyIds() : (await this.store.list()).map((e) => e.keyId)))
+      .then(
+        (ids) => {
+          // Not over a `forget()` made meanwhile; this process's own writes are in `known` already.
+          if (generation === this.idsGeneration) this.registeredIds = new Set(ids);
+        },
+        (err: unknown) => this.onIdsReadFailed(err),
+      )
+      .finally(() => {
+        if (this.readingIds === read) this.readingIds = undefined;
+      });
+    this.readingIds = read;
+    return read;
   }
 
   /** This process wrote `entry` to the store: answer it from now on, and drop reads begun before. */
@@ -133,6 +208,10 @@ export class KeyRegistry {
       this.known.clear();
       this.unknown.clear();
       this.reading.clear();
+      this.registeredIds = undefined;
+      this.idsAskedAt = -Infinity;
+      this.readingIds = undefined;
+      this.idsGeneration++;
       return;
     }
     this.known.delete(keyId);

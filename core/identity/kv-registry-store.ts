@@ -70,9 +70,17 @@ export class KvKeyRegistryStore implements KeyRegistryStore {
     await this.jsm.jetstream().publish(this.prefix + keyId, text);
   }
 
-  async list(): Promise<Array<{ keyId: string; value: unknown }>> {
+  /**
+   * One stream info request (paged by the client past the server's page size): every key
+   * id with a value kept, a deleted one's marker included (a lookup then finds nothing).
+   */
+  async keyIds(): Promise<string[]> {
     const info = await this.jsm.streams.info(this.streamName, { subjects_filter: '>' });
-    const keys = Object.keys(info.state.subjects ?? {}).map((s) => s.slice(this.prefix.length)).sort();
+    return Object.keys(info.state.subjects ?? {}).map((s) => s.slice(this.prefix.length));
+  }
+
+  async list(): Promise<Array<{ keyId: string; value: unknown }>> {
+    const keys = (await this.keyIds()).sort();
     const out: Array<{ keyId: string; value: unknown }> = [];
     for (const keyId of keys) {
       const value = await this.get(keyId);

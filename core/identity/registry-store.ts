@@ -7,6 +7,11 @@ export interface KeyRegistryStore {
   put(keyId: string, entry: unknown): Promise<void>;
   /** Every stored value with the key id it is stored under. */
   list(): Promise<Array<{ keyId: string; value: unknown }>>;
+  /**
+   * The key ids stored, without their values (one read where the store can; absent: taken
+   * from `list()`). What a running site counts as registered before it looks one up.
+   */
+  keyIds?(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -34,6 +39,10 @@ export class MemoryKeyRegistryStore implements KeyRegistryStore {
   /** Store text as is (tests that tamper with the storage). */
   putRaw(keyId: string, text: string): void {
     this.m.set(keyId, text);
+  }
+
+  async keyIds(): Promise<string[]> {
+    return [...this.m.keys()];
   }
 
   async list(): Promise<Array<{ keyId: string; value: unknown }>> {

@@ -16,11 +16,16 @@ export interface CommandIdentity {
   sign<C extends { readonly source: string }>(cmd: C): Promise<Omit<C, 'sig' | 'keyId'> & { keyId: string; sig: string }>;
   authenticate(raw: unknown): Promise<AuthResult>;
   /**
-   * Whether authenticating under `keyId` would ask the registry's store, and whether the id was
-   * registered when last looked up (see KeyStanding): what the intake admits before a lookup.
-   * Absent: every lookup is taken as one of a known key.
+   * Whether authenticating under `keyId` would ask the registry's store, and whether the id is
+   * registered (see KeyStanding), from memory: what is admitted before a lookup. Absent: every
+   * lookup is taken as one of a known key.
    */
   keyStanding?(keyId: string): KeyStanding;
+  /**
+   * `keyStanding`, having first read which key ids the registry holds if that is due (after a
+   * restart, before the first answer): what the intake admits commands by. Absent: `keyStanding`.
+   */
+  keyStandingNow?(keyId: string): Promise<KeyStanding>;
 }
 
 /** The role a site's own party gets when it registers itself. */
@@ -48,11 +53,15 @@ export class SiteIdentity implements CommandIdentity {
   /**
    * @param o.keyCache how long lookups are answered from memory (default SITE_KEY_CACHE: a key
    *                   revoked by another process is refused within 1 s, one added by another
-   *                   process is accepted within 5 s; writes through `admin` count at once).
+   *                   process is accepted within 5 s; writes through `admin` count at once), and
+   *                   how often the registry's key ids are read for `keyStanding`.
    */
   constructor(private readonly o: { readonly store: KeyRegistryStore; readonly keyring: Keyring; readonly clock: Clock; readonly log?: Logger; readonly keyCache?: KeyCacheOptions }) {
     const adminPub = o.keyring.publicKey(ADMIN_PARTY) ?? (localPublicKey(o.keyring, ADMIN_PARTY), o.keyring.publicKey(ADMIN_PARTY)!);
-    this.registry = new KeyRegistry(o.store, adminPub, (bad: BadEntry) => o.log?.warn({ keyId: bad.keyId, reason: bad.reason }, 'key registry entry ignored: admin signature check failed'), o.keyCache ?? SITE_KEY_CACHE);
+    // At most once per registeredIdsTtlMs (5 s) while the store fails and commands under ids not in memory come.
+    const onIdsReadFailed = (err: unknown) =>
+      o.log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'key registry: its key ids could not be read; until they are, a key this process has not looked up yet is admitted as an id not in the registry (the shared bucket)');
+    this.registry = new KeyRegistry(o.store, adminPub, (bad: BadEntry) => o.log?.warn({ keyId: bad.keyId, reason: bad.reason }, 'key registry entry ignored: admin signature check failed'), { onIdsReadFailed, ...(o.keyCache ?? SITE_KEY_CACHE) });
     this.admin = new KeyAdmin(this.registry, (bytes) => o.keyring.sign(ADMIN_PARTY, bytes), o.clock, (entry) => this.siteKeyOf(entry));
   }
 
@@ -113,8 +122,14 @@ export class SiteIdentity implements CommandIdentity {
     return authenticateCommand(raw, (keyId) => this.registry.lookup(keyId));
   }
 
+  /** Every key id the registry holds counts as registered, looked up by this process or not, once its ids are read (KeyRegistry.standing). */
   keyStanding(keyId: string): KeyStanding {
     return this.registry.standing(keyId);
+  }
+
+  /** The same, waiting for the registry's ids when they are due (KeyRegistry.standingNow). */
+  keyStandingNow(keyId: string): Promise<KeyStanding> {
+    return this.registry.standingNow(keyId);
   }
 
   async close(): Promise<void> {

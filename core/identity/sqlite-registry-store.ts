@@ -37,6 +37,10 @@ export class SqliteKeyRegistryStore implements KeyRegistryStore {
     this.db.prepare('INSERT INTO key_registry (key_id, entry) VALUES (?, ?) ON CONFLICT(key_id) DO UPDATE SET entry = excluded.entry').run(keyId, text);
   }
 
+  async keyIds(): Promise<string[]> {
+    return (this.db.prepare('SELECT key_id FROM key_registry').all() as Array<{ key_id: string }>).map((r) => r.key_id);
+  }
+
   async list(): Promise<Array<{ keyId: string; value: unknown }>> {
     const rows = this.db.prepare('SELECT key_id, entry FROM key_registry ORDER BY key_id').all() as Array<{ key_id: string; entry: string }>;
     return rows.map((r) => ({ keyId: r.key_id, value: parseStored(r.entry) }));

@@ -30,9 +30,13 @@ export interface IntakeAdmission {
  *   check, unless the key id is registered: a registered key's commands are always checked,
  *   so no one can hold back its holder by forging under its id;
  * - one shared bucket, `(unauthenticated)`: everything that names no key, every failure, and,
- *   before it happens, every lookup that would read the registry's store for a key id not
- *   registered when last looked up. A stream of junk under ever new key ids costs at most the
- *   shared rate in reads of the registry, whatever its rate of messages.
+ *   before it happens, every lookup that would read the registry's store for a key id the
+ *   registry does not hold (`unseen`: neither found by a lookup nor among the registry's key
+ *   ids, which the identity reads before its first such answer and then at most every 5 s;
+ *   KeyRegistry.standingNow).
+ *   A stream of junk under ever new key ids costs at most the shared rate in reads of the
+ *   registry, whatever its rate of messages; a registered key, used at this site before or not
+ *   (after a restart, every key), never takes from this bucket.
  *
  * Buckets are kept for at most `maxSources` keys of each kind (least recently seen forgotten).
  */
@@ -52,9 +56,10 @@ export class CommandAdmission implements IntakeAdmission {
     return this.takeShared('unauthenticated senders');
   }
 
-  beforeLookup(keyId: string, standing: KeyStanding): { readonly refused: string } | { readonly sharedTaken: boolean } {
-    // A registered key is checked whatever others send under its id: its commands cost a
-    // signature check, and a read of the store at most once per cache time.
+  beforeLookup(keyId: string, standing: KeyStanding): { readonly refused: string } | { readonly refused?: undefined; readonly sharedTaken: boolean } {
+    // A registered key (found before, or among the registry's ids) is checked whatever others
+    // send under its id: its commands cost a signature check, and a read of the store at most
+    // once per cache time.
     if (standing === 'registered' || standing === 'known') return { sharedTaken: false };
     const now = this.now();
     if (this.claims.available(keyId, now) < 1) {
@@ -62,8 +67,8 @@ export class CommandAdmission implements IntakeAdmission {
       return { refused: `rate limit: commands under key id "${keyId.slice(0, 64)}" that fail authentication may come ${l.perSecond} a second (burst ${l.burst}); retry in ${this.claims.retryAfterMs(keyId, now)} ms` };
     }
     if (standing === 'unregistered') return { sharedTaken: false };
-    // A read of the registry's store for an id it has not seen: the shared bucket pays for it.
-    const refused = this.takeShared('unauthenticated senders and key ids the site has not looked up yet');
+    // A read of the registry's store for an id it does not hold: the shared bucket pays for it.
+    const refused = this.takeShared('unauthenticated senders and key ids not in the key registry');
     return refused ? { refused } : { sharedTaken: true };
   }
 

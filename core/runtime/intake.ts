@@ -108,7 +108,8 @@ export async function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): P
   const claimed = env.value.keyId !== undefined && env.value.sig !== undefined ? env.value.keyId : undefined;
   let sharedTaken = false;
   if (claimed !== undefined && o.admission) {
-    const before = o.admission.beforeLookup(claimed, o.identity.keyStanding?.(claimed) ?? 'known');
+    const standing = o.identity.keyStandingNow ? await o.identity.keyStandingNow(claimed) : (o.identity.keyStanding?.(claimed) ?? 'known');
+    const before = o.admission.beforeLookup(claimed, standing);
     if (before.refused !== undefined) return { ok: false, reason: before.refused, code: 'rate-limited' };
     sharedTaken = before.sharedTaken;
   }

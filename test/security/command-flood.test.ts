@@ -24,6 +24,8 @@ import { commandEnvelope, validJob } from './support.ts';
 /** A registry store that counts its reads, and can hold the next one until released (a slow lookup). */
 class CountingStore implements KeyRegistryStore {
   reads = 0;
+  /** Reads of every key id the store holds (what the site counts as registered). */
+  lists = 0;
   private gate: Promise<void> | undefined;
   private open: (() => void) | undefined;
   constructor(readonly inner: MemoryKeyRegistryStore = new MemoryKeyRegistryStore()) {}
@@ -45,6 +47,7 @@ class CountingStore implements KeyRegistryStore {
     return this.inner.put(keyId, entry);
   }
   list(): Promise<Array<{ keyId: string; value: unknown }>> {
+    this.lists++;
     return this.inner.list();
   }
   async close(): Promise<void> {}
@@ -58,11 +61,17 @@ function party(name: string): LoadedKey {
 const RATE = { perSecond: 50, burst: 100 };
 const N = 2000;
 
-async function floodSite(seed: string) {
+/**
+ * A site under test, a fresh process: its identity starts with nothing in memory. `registry`:
+ * the key registry's storage, shared with an earlier run of the site (a restart).
+ */
+async function floodSite(seed: string, o: { registry?: MemoryKeyRegistryStore } = {}) {
   const s = embeddedStack(seed);
-  const store = new CountingStore();
-  // The cache's own clock stands still too: no answer expires during the test.
-  const identity = new SiteIdentity({ store, keyring: s.keyring, clock: s.clock, keyCache: { knownTtlMs: 1000, unknownTtlMs: 5000, now: () => 0 } });
+  const store = new CountingStore(o.registry);
+  // The cache's own clock stands still too unless a test moves it: no answer expires, the
+  // registry's ids are read once.
+  let cacheMs = 0;
+  const identity = new SiteIdentity({ store, keyring: s.keyring, clock: s.clock, keyCache: { knownTtlMs: 1000, unknownTtlMs: 5000, now: () => cacheMs } });
   // Another process with the admin key (`caco keys add`): what it registers, the site has not seen.
   const keysCli = new SiteIdentity({ store: store.inner, keyring: s.keyring, clock: s.clock });
   const site = `flood${seed.replace(/[^a-z0-9]/g, '')}`;
@@ -85,6 +94,10 @@ async function floodSite(seed: string) {
     keysCli,
     send,
     flood,
+    /** Move the key cache's clock (not the rate limits'). */
+    advanceCache(ms: number) {
+      cacheMs += ms;
+    },
     async close() {
       await rt.stop();
       await s.close();
@@ -96,7 +109,7 @@ const junk = (i: number, keyId: string) => ({ ...commandEnvelope(validJob(`j${i}
 const reason = (r: CommandReply) => (r.ok ? 'ok' : `${r.error.code}: ${r.error.reason}`);
 
 describe('a flood of junk commands costs registry reads at the shared rate, not one each', { timeout: 120_000 }, () => {
-  test(`${N} commands under ${N} different key ids read the registry at most ${RATE.burst} times; a key seen before gets through at once, one never looked up once the shared bucket refills`, async () => {
+  test(`${N} commands under ${N} different key ids read the registry at most ${RATE.burst} times; registered keys get through at once, used before here or not`, async () => {
     const site = await floodSite('new-ids');
     try {
       const alice = party('alice');
@@ -110,11 +123,55 @@ describe('a flood of junk commands costs registry reads at the shared rate, not 
       assert.ok(reads <= RATE.burst, `${reads} reads of the registry for ${N} junk commands`);
       assert.equal(site.rt.commandIntake('compute').shed, 0, 'every one was checked');
       assert.equal(reason(await site.send(signWithKey(commandEnvelope(validJob('a1'), { source: 'alice' }), alice))), 'ok', 'alice, looked up before, is not held back');
-      // Bob's key id was never looked up: its first lookup takes from the bucket the junk emptied.
-      const held = await site.send(signWithKey(commandEnvelope(validJob('b0'), { source: 'bob' }), bob));
-      assert.match(reason(held), /^rate-limited: rate limit: unauthenticated senders and key ids the site has not looked up yet/);
-      site.s.clock.advanceTo(site.s.clock.now() + 1000);
-      assert.equal(reason(await site.send(signWithKey(commandEnvelope(validJob('b1'), { source: 'bob' }), bob))), 'ok');
+      // Bob's key id was never looked up here, but the registry holds it: it does not take from the bucket the junk emptied.
+      assert.equal(reason(await site.send(signWithKey(commandEnvelope(validJob('b0'), { source: 'bob' }), bob))), 'ok', 'bob, registered, never used here, is not held back');
+      // An id the registry does not hold is: the bucket is empty (the clock has not moved).
+      const held = await site.send(junk(N, 'nobody-else'));
+      assert.match(reason(held), /^rate-limited: rate limit: unauthenticated senders and key ids/);
+      assert.equal(site.store.lists, 1, "the registry's ids were read once, the clock standing still");
+    } finally {
+      await site.close();
+    }
+  });
+
+  test('after a restart, a registered outside key is not held back by a flood of junk under new key ids', async () => {
+    // The site's earlier run: dave was registered (by `caco keys add`) and sent commands.
+    const registry = new MemoryKeyRegistryStore();
+    const dave = party('dave');
+    const earlier = await floodSite('restart', { registry });
+    try {
+      await earlier.keysCli.admin.add(dave);
+      assert.equal(reason(await earlier.send(signWithKey(commandEnvelope(validJob('d0'), { source: 'dave' }), dave))), 'ok');
+    } finally {
+      await earlier.close();
+    }
+    // Restarted: a new process, nothing in memory, the same registry.
+    const site = await floodSite('restart', { registry });
+    try {
+      await site.flood(Array.from({ length: N }, (_, i) => junk(i, `k${i}`)));
+      assert.equal(site.rt.commandIntake('compute').shed, 0, 'every one was checked');
+      assert.match(reason(await site.send(junk(N, `k${N}`))), /^rate-limited: rate limit: unauthenticated senders/, 'the shared bucket is empty');
+      assert.equal(reason(await site.send(signWithKey(commandEnvelope(validJob('d1'), { source: 'dave' }), dave))), 'ok', "dave's first command since the restart is taken");
+    } finally {
+      await site.close();
+    }
+  });
+
+  test("a key another process adds during a flood is held back until the site reads the registry's ids again (5 s), then not", async () => {
+    const site = await floodSite('added');
+    try {
+      await site.flood(Array.from({ length: N }, (_, i) => junk(i, `k${i}`)));
+      const erin = party('erin');
+      await site.keysCli.admin.add(erin);
+      const held = await site.send(signWithKey(commandEnvelope(validJob('e0'), { source: 'erin' }), erin));
+      assert.match(reason(held), /^rate-limited: rate limit: unauthenticated senders and key ids/, 'added after the ids were read: not yet known');
+      site.advanceCache(4999);
+      assert.match(reason(await site.send(signWithKey(commandEnvelope(validJob('e1'), { source: 'erin' }), erin))), /^rate-limited/, 'the ids are not read again before 5 s');
+      site.advanceCache(1);
+      // The rate limits' clock has not moved: the shared bucket is still empty.
+      assert.equal(reason(await site.send(signWithKey(commandEnvelope(validJob('e2'), { source: 'erin' }), erin))), 'ok', 'known once the ids are read again');
+      assert.match(reason(await site.send(junk(N, `k${N}`))), /^rate-limited: rate limit: unauthenticated senders/, 'junk still is not');
+      assert.equal(site.store.lists, 2);
     } finally {
       await site.close();
     }

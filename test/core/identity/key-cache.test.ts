@@ -1,6 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryKeyRegistryStore, newKeyFile, SiteIdentity, signWithKey, type KeyRegistryStore, type LoadedKey, type Role } from '../../../core/identity/index.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KvKeyRegistryStore, MemoryKeyRegistryStore, newKeyFile, SiteIdentity, signWithKey, SqliteKeyRegistryStore, type KeyRegistryStore, type LoadedKey, type Role } from '../../../core/identity/index.ts';
+import { connectNats } from '../../../core/bus/nats-bus.ts';
+import { natsSkip, natsUrl, uniqueToken } from '../../support/nats.ts';
 import { MemoryKeyring, privateKeyFromSeed } from '../../../core/ledger/keyring.ts';
 import { SimulatedClock } from '../../../core/clock/simulated-clock.ts';
 
@@ -16,6 +21,9 @@ const clock = new SimulatedClock(Date.parse('2023-07-03T00:00:00Z'));
 /** A registry store that counts its reads, and can hold them until released. */
 class CountingStore implements KeyRegistryStore {
   reads = 0;
+  /** Reads of every key id the store holds; `failLists` makes them fail (the store unreachable). */
+  lists = 0;
+  failLists = false;
   private gate: Promise<void> | undefined;
   private open: (() => void) | undefined;
   constructor(readonly inner: MemoryKeyRegistryStore = new MemoryKeyRegistryStore()) {}
@@ -36,7 +44,9 @@ class CountingStore implements KeyRegistryStore {
   put(keyId: string, entry: unknown): Promise<void> {
     return this.inner.put(keyId, entry);
   }
-  list(): Promise<Array<{ keyId: string; value: unknown }>> {
+  async list(): Promise<Array<{ keyId: string; value: unknown }>> {
+    this.lists++;
+    if (this.failLists) throw new Error('registry unreachable');
     return this.inner.list();
   }
   async close(): Promise<void> {}
@@ -54,7 +64,7 @@ function command(source: string) {
 }
 
 /** A site's identity and a second one on the same store with the same admin key: another process (`caco keys`). */
-function setup(cache: { knownTtlMs?: number; unknownTtlMs?: number; maxEntries?: number } = {}) {
+function setup(cache: { knownTtlMs?: number; unknownTtlMs?: number; maxEntries?: number; registeredIdsTtlMs?: number } = {}) {
   let nowMs = 0;
   const store = new CountingStore();
   const keyring = new MemoryKeyring('key-cache');
@@ -141,11 +151,11 @@ describe('key registry lookups answered from memory', { timeout: 30_000 }, () =>
     assert.equal(after.ok ? 'ok' : after.code, 'revoked-key');
   });
 
-  test('how a key id stands: registered or unregistered (answered from memory), known (registered, answer expired) or unseen; at most maxEntries are kept', async () => {
+  test('how a key id stands: registered or unregistered (answered from memory), known (registered, answer not in memory) or unseen; at most maxEntries are kept', async () => {
     const { site, other, advance } = setup({ maxEntries: 100 });
     const frank = party('frank');
     await other.admin.add(frank);
-    assert.equal(site.keyStanding(frank.keyId), 'unseen');
+    assert.equal(site.keyStanding('nobody-3'), 'unseen');
     assert.equal(site.keyStanding('not a key id'), 'unregistered', 'refused without a read');
     await site.authenticate(signWithKey(command('frank'), frank));
     assert.equal(site.keyStanding(frank.keyId), 'registered');
@@ -156,4 +166,94 @@ describe('key registry lookups answered from memory', { timeout: 30_000 }, () =>
     assert.equal(site.keyStanding('junk-0'), 'unseen', 'the oldest unknown ids were forgotten');
     assert.equal(site.keyStanding(frank.keyId), 'known', 'unknown ids do not push out known keys');
   });
+
+  test("a fresh identity (a restarted site) counts every key id the registry holds as known before looking any up; one added by another process once it reads the ids again", async () => {
+    const { store, site, other, advance } = setup();
+    const frank = party('frank');
+    await other.admin.add(frank);
+    // From memory alone (what the gateway asks): not known yet, but the read of the ids is begun.
+    assert.equal(site.keyStanding(frank.keyId), 'unseen');
+    assert.equal(await site.keyStandingNow(frank.keyId), 'known', 'registered, never looked up by this process');
+    assert.equal(site.keyStanding(frank.keyId), 'known');
+    assert.equal(store.reads, 0, 'no lookup');
+    const gina = party('gina');
+    await other.admin.add(gina);
+    const asked = await Promise.all(Array.from({ length: 100 }, (_, i) => site.keyStandingNow(`junk-${i}`)));
+    assert.ok(asked.every((s) => s === 'unseen'));
+    assert.equal(await site.keyStandingNow(gina.keyId), 'unseen', 'added after the ids were read');
+    assert.equal(store.lists, 1, 'the ids are read once, not once per unseen id');
+    advance(4999);
+    assert.equal(await site.keyStandingNow(gina.keyId), 'unseen');
+    assert.equal(store.lists, 1);
+    advance(1);
+    assert.equal(await site.keyStandingNow(gina.keyId), 'known', 'read again at 5 s (registeredIdsTtlMs, by default unknownTtlMs)');
+    assert.equal(store.lists, 2);
+    assert.equal(store.reads, 0);
+  });
+
+  test("the registry's ids are read only when an id is not in memory, at most once per registeredIdsTtlMs, concurrent askers sharing one read; a failed read is retried no sooner", async () => {
+    const { store, site, other, advance } = setup({ registeredIdsTtlMs: 10_000 });
+    const hana = party('hana');
+    await other.admin.add(hana);
+    await site.authenticate(signWithKey(command('hana'), hana));
+    assert.equal(await site.keyStandingNow(hana.keyId), 'registered');
+    assert.equal(store.lists, 0, 'an id answered from memory needs no list');
+    store.failLists = true;
+    const asked = await Promise.all(Array.from({ length: 50 }, (_, i) => site.keyStandingNow(`junk-${i}`)));
+    assert.ok(asked.every((s) => s === 'unseen'), 'a failed read leaves ids unseen');
+    assert.equal(store.lists, 1, '50 concurrent askers, one read');
+    store.failLists = false;
+    const ivan = party('ivan');
+    await other.admin.add(ivan);
+    advance(9999);
+    assert.equal(await site.keyStandingNow(ivan.keyId), 'unseen');
+    assert.equal(store.lists, 1, 'not retried before registeredIdsTtlMs');
+    advance(1);
+    assert.equal(await site.keyStandingNow(ivan.keyId), 'known');
+    assert.equal(store.lists, 2);
+  });
+});
+
+describe("each store gives its key ids, and a restarted site's identity over it counts them as known", { timeout: 30_000 }, async () => {
+  const skip = await natsSkip();
+  const cases: Array<[string, { skip?: string | false }, () => Promise<{ store: KeyRegistryStore; cleanup: () => Promise<void> }>]> = [
+    ['memory', {}, async () => ({ store: new MemoryKeyRegistryStore(), cleanup: async () => undefined })],
+    [
+      'sqlite',
+      {},
+      async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'caco-keyids-'));
+        const store = new SqliteKeyRegistryStore(join(dir, 'keys', 'registry.db'));
+        return { store, cleanup: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })) };
+      },
+    ],
+    [
+      'NATS KV',
+      { skip },
+      async () => {
+        const nc = await connectNats({ servers: natsUrl() });
+        const store = await KvKeyRegistryStore.open(nc, uniqueToken('keyids'));
+        return { store, cleanup: async () => (await store.destroy(), await nc.close()) };
+      },
+    ],
+  ];
+  for (const [name, opts, make] of cases) {
+    test(name, opts, async () => {
+      const { store, cleanup } = await make();
+      try {
+        const keyring = new MemoryKeyring('key-ids');
+        const earlier = new SiteIdentity({ store, keyring, clock });
+        const judy = party('judy');
+        await earlier.admin.add(judy);
+        await earlier.ensureAdmin();
+        await earlier.ensureLocal('operator');
+        assert.deepEqual((await store.keyIds!()).sort(), [judy.keyId, 'admin', 'operator'].sort());
+        const restarted = new SiteIdentity({ store, keyring, clock });
+        assert.equal(await restarted.keyStandingNow(judy.keyId), 'known');
+        assert.equal(await restarted.keyStandingNow('nobody-4'), 'unseen');
+      } finally {
+        await cleanup();
+      }
+    });
+  }
 });
