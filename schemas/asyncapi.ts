@@ -53,7 +53,7 @@ const errorSchema = {
       type: 'object',
       required: ['reason'],
       properties: {
-        code: { type: 'string', description: 'why, as a code: unsigned, unknown-key, revoked-key, bad-signature, source-mismatch, schema, not-announced, not-declared, wrong-subject, rate-limited, conflict, bad-request, forbidden, unavailable, wrong-site, expired, unbound (a request\'s site and expiry), refused (a command the agent refused without recording it)' },
+        code: { type: 'string', description: 'why, as a code: unsigned, unknown-key, revoked-key, bad-signature, source-mismatch, schema, not-announced, not-declared, wrong-subject, rate-limited, conflict, bad-request, forbidden, unavailable, wrong-site, expired, unbound (a request\'s site and expiry), refused (a command the agent refused without recording it), busy (a command not checked at all: too many were waiting for the agent\'s intake; send it again later)' },
         field: { type: ['string', 'null'], description: 'where in the request (gateway replies)' },
         reason: { type: 'string' },
         problems: { type: 'array', items: { type: 'object', required: ['path', 'reason'], properties: { path: { type: 'string' }, reason: { type: 'string' } } } },

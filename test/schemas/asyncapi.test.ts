@@ -9,6 +9,8 @@ import { COMMAND_SUBJECTS, asyncApiDocument, renderAsyncApi } from '../../schema
 import { ALL_MESSAGES } from '../../schemas/index.ts';
 import { createComputeAgent } from '../../agents/compute/index.ts';
 import { DEFAULT_SITE } from '../../agents/compute/jobs/index.ts';
+import type { CommandRefusal } from '../../core/runtime/intake.ts';
+import { ERROR_CODES } from '../../core/gateway/protocol.ts';
 
 const committedPath = join(import.meta.dirname, '../../schemas/asyncapi.yaml');
 
@@ -70,4 +72,30 @@ test("COMMAND_SUBJECTS is what the agents declare (the compute agent's commands,
     for (const [, name, type] of pairs) assert.deepEqual(COMMAND_SUBJECTS[type!], { agent, name, ...(internal.has(name!) ? { internal: true } : {}) }, `${agent}: ${type}`);
   }
   assert.deepEqual(Object.keys(COMMAND_SUBJECTS).sort(), [...new Set(ALL_MESSAGES.filter((d) => d.kind === 'command').map((d) => d.type))].sort());
+});
+
+/** Every code a command refusal carries (the compiler checks this names each CommandRefusal), and `refused` (the agent's, unrecorded). */
+const COMMAND_REFUSALS: Record<CommandRefusal, true> = {
+  unsigned: true,
+  'unknown-key': true,
+  'revoked-key': true,
+  'bad-signature': true,
+  'source-mismatch': true,
+  'wrong-site': true,
+  expired: true,
+  unbound: true,
+  'rate-limited': true,
+  'wrong-subject': true,
+  forbidden: true,
+  'bad-request': true,
+  schema: true,
+  busy: true,
+};
+
+test("ErrorReply's code lists every code a command or gateway reply carries", () => {
+  const doc = parse(readFileSync(committedPath, 'utf8')) as { components: { schemas: { ErrorReply: { properties: { error: { properties: { code: { description: string } } } } } } } };
+  const description = doc.components.schemas.ErrorReply.properties.error.properties.code.description;
+  const listed = new Set(description.replace(/\([^)]*\)/g, '').replace(/^why, as a code:/, '').split(',').map((c) => c.trim()));
+  const missing = [...new Set([...Object.keys(COMMAND_REFUSALS), 'refused', ...ERROR_CODES])].filter((c) => !listed.has(c));
+  assert.deepEqual(missing, []);
 });
