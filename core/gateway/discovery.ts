@@ -56,7 +56,8 @@ export async function serveAsServices(nc: NatsConnection, services: ReadonlyArra
               return;
             }
             // Each request runs as it arrives (the framework does not wait for the last): an
-            // endpoint bounds its own requests in progress (SiteGateway's maxInFlight).
+            // endpoint bounds its own requests in progress (SiteGateway's maxInFlight, and
+            // maxInFlightPerKey per key).
             void e
               .handle(msg.data)
               .then(

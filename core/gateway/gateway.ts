@@ -10,16 +10,17 @@ import type { EventStore } from '../store/event-store.ts';
 import { ReadMeter, readMetered, storedEnvelope } from '../store/verified-store.ts';
 import type { CommandIdentity } from '../identity/site-identity.ts';
 import type { Principal } from '../identity/key-entry.ts';
-import type { Lookup } from '../identity/key-registry.ts';
+import type { KeyStanding, Lookup } from '../identity/key-registry.ts';
 import { checkCommandBinding, type CommandBinding } from '../identity/command-binding.ts';
 import { canonicalJson } from '../ledger/canonical-json.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits } from '../runtime/input-limits.ts';
 import { RateLimiter, type RateLimit } from '../runtime/rate-limit.ts';
+import { CommandAdmission, type IntakeAdmission } from '../runtime/index.ts';
 import { ANNOUNCEMENT_SCHEMA_LIMITS, SchemaValidators, overSchemaLimits, schemaSize, withinTimeLimit } from './schema-validators.ts';
 import { DEFAULT_SCHEMA_CPU_BUDGET, SchemaCpuMeter, type SchemaCpuBudget } from './cpu-budget.ts';
 import { PARTY_BUDGET_ENV, PartyUsage, partyBudgetFromEnv, type PartyBudget } from './ledger-budget.ts';
-import { FifoMap } from '../collections/fifo-map.ts';
-import { isCommandType, UNAUTHENTICATED } from '../runtime/intake.ts';
+import { FifoMap, FifoSet } from '../collections/fifo-map.ts';
+import { isCommandType } from '../runtime/intake.ts';
 import { decodeWith, type AnySchema, type MessageRegistry, type SchemaProblem } from '../../schemas/index.ts';
 import { AgentAnnounced, AnnounceRequest, AppendRequest, ReadRequest } from '../../schemas/index.ts';
 import {
@@ -119,13 +120,28 @@ export interface GatewayOptions {
    */
   readonly schemaCpuBudget?: SchemaCpuBudget;
   /**
-   * Requests one endpoint works on at once (default 64); past it a request is refused
-   * `unavailable` at once, before its body is parsed. Served through the NATS services
-   * framework every request runs as it arrives, each holding its parsed body while its key
-   * is looked up.
+   * Requests one endpoint works on at once, whoever sends them (default 128); past it a request
+   * is refused `unavailable` at once, before its body is parsed. Served through the NATS
+   * services framework every request runs as it arrives, each holding its parsed body while its
+   * key is looked up. The backstop: `maxInFlightPerKey` is what one sender meets first.
    */
   readonly maxInFlight?: number;
+  /**
+   * Requests one endpoint works on at once for one key (default 8), counted from before its key
+   * is looked up to the reply: a key the site holds (registered when last looked up) by its id,
+   * every other request together (unsigned, or under a key id not known to be registered). Past
+   * it a request is refused `unavailable`. So one party's requests stuck on a slow lookup or a
+   * slow store, or a burst of junk under new key ids, hold a few places, not every caller's.
+   */
+  readonly maxInFlightPerKey?: number;
 }
+
+/**
+ * Takes the request's place among those in progress of `holder` (a key id, or UNVERIFIED),
+ * giving up the place it held before if any: a refusal when `holder` has all its places.
+ */
+export type InFlightHold = (holder: string) => { ok: false; error: GatewayError } | undefined;
+const NO_HOLD: InFlightHold = () => undefined;
 
 interface StoredFact {
   readonly position: number;
@@ -163,7 +179,11 @@ const REMEMBERED_FACTS = 100_000;
 const DEFAULT_ANNOUNCE_RATE: RateLimit = { perSecond: 1 / 20, burst: 5 };
 /** Checks of one type's facts that may run out of time before its announced schema is switched off (until announced again). */
 const TIMEOUTS_BEFORE_OFF = 3;
-const DEFAULT_MAX_IN_FLIGHT = 64;
+const DEFAULT_MAX_IN_FLIGHT = 128;
+const DEFAULT_MAX_IN_FLIGHT_PER_KEY = 8;
+const VERIFIED_KEYS = 10_000;
+/** Where requests in progress are counted that no key the site holds vouches for (yet): unsigned, or under a key id not known to be registered. */
+const UNVERIFIED = '(unverified)';
 /** What sealing adds to an event's JSON, at most (stream, revision, position, prevHash, hash, signature, covers). */
 const SEAL_BYTES = 400;
 
@@ -203,8 +223,19 @@ export class SiteGateway {
   private readonly agents = new Map<string, AgentRecord>();
   /** One operation at a time per agent: a re-send racing its original must see it. */
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Per verified key (rateLimit): a key's own requests. */
   private readonly limiter: RateLimiter | undefined;
+  /**
+   * What is admitted before a key is looked up (rateLimit), as the site's command intake admits
+   * commands: junk, failures, and lookups of key ids not registered when last looked up share
+   * one bucket; a claimed key id that keeps failing has its own (CommandAdmission).
+   */
+  private readonly admission: CommandAdmission | undefined;
   private readonly readLimiter: RateLimiter;
+  /** The same for signed reads and queries (readRate): a key id past it is not looked up, and its read counts as unsigned. */
+  private readonly readAdmission: CommandAdmission;
+  /** Keys whose signature this gateway has verified (the latest VERIFIED_KEYS): their requests have places of their own before their key is looked up. */
+  private readonly verifiedKeys = new FifoSet<string>(VERIFIED_KEYS);
   /** Buckets of events read, not of requests (readEventRate). */
   private readonly readEvents: RateLimiter;
   /** What a signed request's `site` and `expiresAt` are checked against, as the runtime checks commands. */
@@ -221,7 +252,10 @@ export class SiteGateway {
   constructor(private readonly o: GatewayOptions) {
     // Announcements, appends and reads are requests, not commands: the refusal says which it counts.
     this.limiter = o.rateLimit ? new RateLimiter(o.rateLimit, 'requests') : undefined;
-    this.readLimiter = new RateLimiter(o.readRate ?? { perSecond: 50, burst: 100 }, 'requests');
+    this.admission = o.rateLimit ? new CommandAdmission(o.rateLimit, () => o.clock.now()) : undefined;
+    const readRate = o.readRate ?? { perSecond: 50, burst: 100 };
+    this.readLimiter = new RateLimiter(readRate, 'requests');
+    this.readAdmission = new CommandAdmission(readRate, () => o.clock.now());
     this.readEvents = new RateLimiter(o.readEventRate ?? DEFAULT_READ_EVENT_RATE);
     this.budget = o.partyBudget === 'off' ? undefined : (o.partyBudget ?? partyBudgetFromEnv());
     this.announceLimiter = new RateLimiter(o.announceRate ?? DEFAULT_ANNOUNCE_RATE, 'announcements');
@@ -234,28 +268,57 @@ export class SiteGateway {
   endpoints(): GatewayEndpoint[] {
     const s = this.o.site;
     const maxInFlight = this.o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
-    const wrap = (fn: (data: Uint8Array) => Promise<GatewayReply>) => {
+    const perKey = this.o.maxInFlightPerKey ?? DEFAULT_MAX_IN_FLIGHT_PER_KEY;
+    const wrap = (fn: (data: Uint8Array, hold: InFlightHold) => Promise<GatewayReply>) => {
       // Per endpoint: a flood of reads does not crowd out appends.
       let inFlight = 0;
+      // Requests in progress by key (UNVERIFIED for the rest): only those in progress have an entry, so at most maxInFlight.
+      const byHolder = new Map<string, number>();
       return async (data: Uint8Array) => {
         if (inFlight >= maxInFlight) return encode(refuse('unavailable', null, `the gateway is busy: ${maxInFlight} requests of this kind are in progress; try again shortly`));
         inFlight++;
+        let held: string | undefined;
+        const release = () => {
+          if (held === undefined) return;
+          const n = (byHolder.get(held) ?? 1) - 1;
+          if (n > 0) byHolder.set(held, n);
+          else byHolder.delete(held);
+          held = undefined;
+        };
+        const hold: InFlightHold = (holder) => {
+          if (held === holder) return undefined;
+          release();
+          const n = byHolder.get(holder) ?? 0;
+          if (n >= perKey) {
+            return refuse(
+              'unavailable',
+              null,
+              holder === UNVERIFIED
+                ? `the gateway is busy: ${perKey} requests of this kind from unsigned senders and key ids not known to be registered are in progress; try again shortly`
+                : `the gateway is busy: key "${holder}" has ${perKey} requests of this kind in progress; try again shortly`,
+            );
+          }
+          byHolder.set(holder, n + 1);
+          held = holder;
+          return undefined;
+        };
         try {
-          return encode(await fn(data));
+          return encode(await fn(data, hold));
         } catch (err) {
           this.o.log.error({ err: err instanceof Error ? err.message : String(err) }, 'gateway request failed');
           return encode(refuse('unavailable', null, `the site could not answer: ${err instanceof Error ? err.message.slice(0, 200) : 'error'}; try again`));
         } finally {
           inFlight--;
+          release();
         }
       };
     };
     const out: GatewayEndpoint[] = [
-      { name: 'announce', subject: gatewaySubjects.announce(s), handle: wrap((d) => this.announce(d)) },
-      { name: 'append', subject: gatewaySubjects.append(s), handle: wrap((d) => this.append(d)) },
-      { name: 'read', subject: gatewaySubjects.read(s), handle: wrap((d) => this.read(d)) },
+      { name: 'announce', subject: gatewaySubjects.announce(s), handle: wrap((d, h) => this.announce(d, h)) },
+      { name: 'append', subject: gatewaySubjects.append(s), handle: wrap((d, h) => this.append(d, h)) },
+      { name: 'read', subject: gatewaySubjects.read(s), handle: wrap((d, h) => this.read(d, h)) },
     ];
-    for (const [name, q] of Object.entries(this.o.queries ?? {})) out.push({ name: `q-${name}`, subject: gatewaySubjects.query(s, name), handle: wrap((d) => this.query(q, d)) });
+    for (const [name, q] of Object.entries(this.o.queries ?? {})) out.push({ name: `q-${name}`, subject: gatewaySubjects.query(s, name), handle: wrap((d, h) => this.query(q, d, h)) });
     return out;
   }
 
@@ -280,16 +343,36 @@ export class SiteGateway {
     await Promise.allSettled([...this.locks.values()]);
   }
 
-  /** Bounded JSON, then the signature (as for commands), then the sender's rate. */
-  private async authenticate(data: Uint8Array): Promise<{ ok: true; body: Record<string, unknown>; principal: Principal } | { ok: false; error: GatewayError }> {
+  /**
+   * Bounded JSON; a place among the requests in progress of the key it claims (of all unverified
+   * senders, for a key id not known to be registered); admission of that key id before it is
+   * looked up (as the command intake's); then the signature (as for commands), then the
+   * sender's rate.
+   */
+  private async authenticate(data: Uint8Array, hold: InFlightHold): Promise<{ ok: true; body: Record<string, unknown>; principal: Principal } | { ok: false; error: GatewayError }> {
     const limits = this.o.limits ?? DEFAULT_COMMAND_LIMITS;
     const json = parseBoundedJson(data, limits);
-    if (!json.ok) return this.limited(UNAUTHENTICATED) ?? refuse('bad-request', null, json.reason);
-    if (typeof json.value !== 'object' || json.value === null || Array.isArray(json.value)) return this.limited(UNAUTHENTICATED) ?? refuse('bad-request', null, 'the request must be a JSON object');
-    const auth = await this.o.identity.authenticate(json.value);
-    const limited = this.limited(auth.ok ? auth.principal.keyId : UNAUTHENTICATED);
+    if (!json.ok) return this.unauthenticated() ?? refuse('bad-request', null, json.reason);
+    if (typeof json.value !== 'object' || json.value === null || Array.isArray(json.value)) return this.unauthenticated() ?? refuse('bad-request', null, 'the request must be a JSON object');
+    const body = json.value as Record<string, unknown>;
+    const claimed = claimedKeyId(body);
+    const placed = await this.place(claimed, hold);
+    if ('error' in placed) return placed;
+    let sharedTaken = false;
+    if (claimed !== undefined && placed.standing !== undefined && this.admission) {
+      const before: ReturnType<IntakeAdmission['beforeLookup']> = this.admission.beforeLookup(claimed, placed.standing);
+      if (before.refused !== undefined) return rateLimited(before.refused);
+      sharedTaken = before.sharedTaken;
+    }
+    const auth = await this.o.identity.authenticate(body);
+    if (!auth.ok) {
+      const limited = this.admission?.afterAuth(undefined, claimed, sharedTaken);
+      if (limited) return rateLimited(limited);
+      return refuse(auth.code, auth.code === 'unsigned' ? 'sig' : auth.code === 'source-mismatch' ? 'source' : 'keyId', auth.reason);
+    }
+    this.verifiedKeys.add(auth.principal.keyId);
+    const limited = this.limited(auth.principal.keyId);
     if (limited) return limited;
-    if (!auth.ok) return refuse(auth.code, auth.code === 'unsigned' ? 'sig' : auth.code === 'source-mismatch' ? 'source' : 'keyId', auth.reason);
     // The same binding as a command's: an append signed for one site is refused at another.
     const bound = checkCommandBinding(json.value as Record<string, unknown>, this.binding);
     if (!bound.ok) return refuse(bound.code, bound.path, bound.reason);
@@ -304,9 +387,36 @@ export class SiteGateway {
     return refuse('wrong-subject', 'type', `"${type.slice(0, 128)}" is a command: send it as a command envelope on its own subject caco.${this.o.site}.cmd.<agent>.<name> (docs/external-agent.md), not through the gateway`);
   }
 
-  private limited(sender: string): { ok: false; error: GatewayError } | undefined {
-    const d = this.limiter?.take(sender, this.o.clock.now(), sender === UNAUTHENTICATED ? 'unauthenticated senders' : `key "${sender}"`);
+  /** A verified key's own rate (rateLimit). */
+  private limited(keyId: string): { ok: false; error: GatewayError } | undefined {
+    const d = this.limiter?.take(keyId, this.o.clock.now(), `key "${keyId}"`);
     return d && !d.ok ? refuse('rate-limited', null, d.reason, { retryAfterMs: d.retryAfterMs }) : undefined;
+  }
+
+  /** A request that names no key to check (not JSON, not an object): the shared bucket of unauthenticated senders. */
+  private unauthenticated(): { ok: false; error: GatewayError } | undefined {
+    const refused = this.admission?.unauthenticated();
+    return refused ? rateLimited(refused) : undefined;
+  }
+
+  /**
+   * The request's place among those in progress, and the standing of the key it claims
+   * (undefined: unsigned). A key verified here before has its own places from the start; any
+   * other request first takes one of all unverified senders', and moves to its key's own once
+   * the key turns out to be registered. So nothing waits without a place, and junk under new
+   * key ids holds at most `maxInFlightPerKey` of them together, whatever its ids.
+   */
+  private async place(claimed: string | undefined, hold: InFlightHold): Promise<{ readonly standing: KeyStanding | undefined } | { ok: false; error: GatewayError }> {
+    if (claimed === undefined) return hold(UNVERIFIED) ?? { standing: undefined };
+    const verified = this.verifiedKeys.has(claimed);
+    const busy = hold(verified ? claimed : UNVERIFIED);
+    if (busy) return busy;
+    const standing = (await this.o.identity.keyStanding?.(claimed)) ?? 'known';
+    if (!verified && (standing === 'registered' || standing === 'known')) {
+      const full = hold(claimed);
+      if (full) return full;
+    }
+    return { standing };
   }
 
   private exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
@@ -373,8 +483,8 @@ export class SiteGateway {
     return { event: r.events[0]!, sealedHere: r.sealedHere };
   }
 
-  async announce(data: Uint8Array): Promise<GatewayReply<AnnounceReply>> {
-    const a = await this.authenticate(data);
+  async announce(data: Uint8Array, hold: InFlightHold = NO_HOLD): Promise<GatewayReply<AnnounceReply>> {
+    const a = await this.authenticate(data, hold);
     if (!a.ok) return a;
     const body = a.body;
     const command = this.commandHere(body);
@@ -475,8 +585,8 @@ export class SiteGateway {
     return [...new Set(this.o.registry.all().filter((d) => d.kind === 'event' && d.type.startsWith(OUTSIDE_FACT_PREFIX)).map((d) => d.type))];
   }
 
-  async append(data: Uint8Array): Promise<GatewayReply<AppendReply>> {
-    const a = await this.authenticate(data);
+  async append(data: Uint8Array, hold: InFlightHold = NO_HOLD): Promise<GatewayReply<AppendReply>> {
+    const a = await this.authenticate(data, hold);
     if (!a.ok) return a;
     const body = a.body;
     if ('publishes' in body) return refuse('wrong-subject', null, `this is an announcement: send it on ${gatewaySubjects.announce(this.o.site)}`);
@@ -568,10 +678,12 @@ export class SiteGateway {
     );
   }
 
-  async read(data: Uint8Array): Promise<GatewayReply<{ events: Envelope[]; nextPosition: number; headPosition: number }>> {
+  async read(data: Uint8Array, hold: InFlightHold = NO_HOLD): Promise<GatewayReply<{ events: Envelope[]; nextPosition: number; headPosition: number }>> {
     const json = parseBoundedJson(data, this.o.limits ?? DEFAULT_COMMAND_LIMITS);
     if (!json.ok) return refuse('bad-request', null, json.reason);
-    const who = await this.reader(json.value);
+    const reader = await this.reader(json.value, hold);
+    if (typeof reader !== 'string') return reader;
+    const who = reader;
     const limited = this.readLimited(who);
     if (limited) return limited;
     const stripped = stripSignature(json.value);
@@ -627,12 +739,27 @@ export class SiteGateway {
    * Reads and queries need no signature, so they are bucketed by what can be checked: a signed
    * one by its verified key, every other one in one bucket for all unsigned readers. (Bucketed
    * by the `source` a reader claims, a new name per request escaped the limit, and a reader
-   * naming another could spend that one's allowance.)
+   * naming another could spend that one's allowance.) A signed one under a key id not known to
+   * be registered is looked up only as readAdmission allows: past it, it is read as unsigned,
+   * without a read of the registry. Its place among the requests in progress is its key's once
+   * verified, else that of all unverified readers; a refusal when that is full.
    */
-  private async reader(body: unknown): Promise<string> {
-    const signed = typeof body === 'object' && body !== null && 'sig' in body;
-    const auth = signed ? await this.o.identity.authenticate(body) : undefined;
-    return auth?.ok ? `key "${auth.principal.keyId}"` : 'unsigned readers';
+  private async reader(body: unknown, hold: InFlightHold): Promise<string | { ok: false; error: GatewayError }> {
+    const unsigned = () => hold(UNVERIFIED) ?? 'unsigned readers';
+    const claimed = typeof body === 'object' && body !== null && !Array.isArray(body) ? claimedKeyId(body as Record<string, unknown>) : undefined;
+    const placed = await this.place(claimed, hold);
+    if ('error' in placed) return placed;
+    if (claimed === undefined || placed.standing === undefined) return 'unsigned readers';
+    const before: ReturnType<IntakeAdmission['beforeLookup']> = this.readAdmission.beforeLookup(claimed, placed.standing);
+    if (before.refused !== undefined) return unsigned();
+    const auth = await this.o.identity.authenticate(body);
+    if (auth.ok) {
+      this.verifiedKeys.add(auth.principal.keyId);
+      return `key "${auth.principal.keyId}"`;
+    }
+    // Its bucket of failures (and, if it was not charged for a lookup, the shared one) pays; the read counts as unsigned.
+    this.readAdmission.afterAuth(undefined, claimed, before.sharedTaken);
+    return unsigned();
   }
 
   private readLimited(who: string): { ok: false; error: GatewayError } | undefined {
@@ -640,10 +767,12 @@ export class SiteGateway {
     return d.ok ? undefined : refuse('rate-limited', null, d.reason, { retryAfterMs: d.retryAfterMs });
   }
 
-  async query(q: GatewayQuery, data: Uint8Array): Promise<GatewayReply> {
+  async query(q: GatewayQuery, data: Uint8Array, hold: InFlightHold = NO_HOLD): Promise<GatewayReply> {
     const json = parseBoundedJson(data.byteLength === 0 ? Buffer.from('{}') : data, this.o.limits ?? DEFAULT_COMMAND_LIMITS);
     if (!json.ok) return refuse('bad-request', null, json.reason);
-    const limited = this.readLimited(await this.reader(json.value));
+    const reader = await this.reader(json.value, hold);
+    if (typeof reader !== 'string') return reader;
+    const limited = this.readLimited(reader);
     if (limited) return limited;
     const req = decodeWith(q.request, stripSignature(json.value));
     if (!req.ok) return refuse('bad-request', firstField(req.problems), `${req.problems[0]!.path || 'request'}: ${req.problems[0]!.reason}`, { problems: req.problems.slice(0, 20) });
@@ -663,6 +792,19 @@ const VALIDATE_BUDGET_MS = 200;
 /** A fact that fails its schema: `schema`, naming the first problem's field and listing them all. */
 function schemaRefusal(type: string, version: number, problems: ReadonlyArray<SchemaProblem>): { ok: false; error: GatewayError } {
   return refuse('schema', firstField(problems), `data fails the ${type} v${version} schema: ${problems[0]!.path}: ${problems[0]!.reason}`, { problems: problems.slice(0, 20) });
+}
+
+/** The key id a request is signed under (both `keyId` and `sig` given, as authentication asks), or undefined. */
+function claimedKeyId(body: Record<string, unknown>): string | undefined {
+  const keyId = body['keyId'];
+  const sig = body['sig'];
+  return typeof keyId === 'string' && keyId !== '' && typeof sig === 'string' && sig !== '' ? keyId : undefined;
+}
+
+/** A refusal of CommandAdmission's (a reason only), with the wait it names as `retryAfterMs`. */
+function rateLimited(reason: string): { ok: false; error: GatewayError } {
+  const retry = /retry in (\d+) ms/.exec(reason);
+  return refuse('rate-limited', null, reason, retry ? { retryAfterMs: Number(retry[1]) } : {});
 }
 
 /** Reads and queries may be signed (they need not be): the signature fields are not part of the question. */
