@@ -20,6 +20,15 @@ export interface SchemaCpuBudget {
 /** One second of schema work a minute per party (1.7 % of a core), the whole second at once. */
 export const DEFAULT_SCHEMA_CPU_BUDGET: SchemaCpuBudget = { ms: 1000, windowMs: 60_000 };
 
+/**
+ * The site's own schema time, for compiling again a schema a party had compiled before and that
+ * was evicted from the validators kept since (by other parties' schemas as much as its own): the
+ * party is not charged for it, up to 5 s a minute for all parties together (8 % of a core, when
+ * more schemas are in use than are kept). Past it such a compile is charged to the party again,
+ * so that however many schemas are in use, the time they take stays bounded.
+ */
+export const REFILL_CPU_BUDGET: SchemaCpuBudget = { ms: 5000, windowMs: 60_000 };
+
 /** Parties remembered at most; past it those whose buckets are full (who owe nothing) are forgotten. */
 const MAX_PARTIES = 10_000;
 

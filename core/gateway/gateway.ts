@@ -16,8 +16,8 @@ import { canonicalJson } from '../ledger/canonical-json.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits } from '../runtime/input-limits.ts';
 import { RateLimiter, type RateLimit } from '../runtime/rate-limit.ts';
 import { CommandAdmission, type IntakeAdmission } from '../runtime/index.ts';
-import { ANNOUNCEMENT_SCHEMA_LIMITS, SchemaValidators, overSchemaLimits, schemaSize, withinTimeLimit } from './schema-validators.ts';
-import { DEFAULT_SCHEMA_CPU_BUDGET, SchemaCpuMeter, type SchemaCpuBudget } from './cpu-budget.ts';
+import { ANNOUNCEMENT_SCHEMA_LIMITS, SchemaValidators, overSchemaLimits, schemaKey, schemaSize, withinTimeLimit, type Compiled } from './schema-validators.ts';
+import { DEFAULT_SCHEMA_CPU_BUDGET, REFILL_CPU_BUDGET, SchemaCpuMeter, type SchemaCpuBudget } from './cpu-budget.ts';
 import { PARTY_BUDGET_ENV, PartyUsage, partyBudgetFromEnv, type PartyBudget } from './ledger-budget.ts';
 import { FifoMap, FifoSet } from '../collections/fifo-map.ts';
 import { isCommandType } from '../runtime/intake.ts';
@@ -119,6 +119,10 @@ export interface GatewayOptions {
    * the time back.
    */
   readonly schemaCpuBudget?: SchemaCpuBudget;
+  /** Monotonic milliseconds the schema time is measured with (default `performance.now`); tests give their own. */
+  readonly schemaClock?: () => number;
+  /** The compiled schemas kept (default KEPT_VALIDATORS, schema-validators.ts). */
+  readonly keptValidators?: { readonly count: number; readonly bytes: number };
   /**
    * Requests one endpoint works on at once, whoever sends them (default 128); past it a request
    * is refused `unavailable` at once, before its body is parsed. Served through the NATS
@@ -167,6 +171,8 @@ interface AgentRecord {
   readonly facts: FifoMap<string, StoredFact>;
   /** Checks against the announced schema of each type that ran out of time since the last announcement. */
   readonly timeouts: Map<string, number>;
+  /** The schemas (schemaKey) this gateway has charged the party a compile of, the latest COMPILED_REMEMBERED: compiling one again is the site's time. */
+  readonly compiled: FifoSet<string>;
   /** The revision after the last event of the stream learnt: what is read next. */
   nextRevision: number;
   /** What it has added to the ledger in the budget's window, if there is a budget. */
@@ -182,6 +188,10 @@ const TIMEOUTS_BEFORE_OFF = 3;
 const DEFAULT_MAX_IN_FLIGHT = 128;
 const DEFAULT_MAX_IN_FLIGHT_PER_KEY = 8;
 const VERIFIED_KEYS = 10_000;
+/** Schemas remembered per party as compiled once: two announcements' worth (64 types each). */
+const COMPILED_REMEMBERED = 128;
+/** The one bucket of REFILL_CPU_BUDGET. */
+const REFILLS = 'compiled again';
 /** Where requests in progress are counted that no key the site holds vouches for (yet): unsigned, or under a key id not known to be registered. */
 const UNVERIFIED = '(unverified)';
 /** What sealing adds to an event's JSON, at most (stream, revision, position, prevHash, hash, signature, covers). */
@@ -240,12 +250,15 @@ export class SiteGateway {
   private readonly readEvents: RateLimiter;
   /** What a signed request's `site` and `expiresAt` are checked against, as the runtime checks commands. */
   private readonly binding: CommandBinding;
-  private readonly schemas = new SchemaValidators();
+  private readonly schemas: SchemaValidators;
+  private readonly cpuNow: () => number;
   private readonly budget: PartyBudget | undefined;
   /** Announcements by party (announceRate). */
   private readonly announceLimiter: RateLimiter;
   /** Time spent on each party's announced schemas (schemaCpuBudget). */
   private readonly schemaCpu: SchemaCpuMeter;
+  /** Time spent compiling again schemas evicted from `schemas`, for all parties together (REFILL_CPU_BUDGET). */
+  private readonly refillCpu = new SchemaCpuMeter(REFILL_CPU_BUDGET);
   private subs: Subscription[] = [];
   private readonly party: string;
 
@@ -260,6 +273,8 @@ export class SiteGateway {
     this.budget = o.partyBudget === 'off' ? undefined : (o.partyBudget ?? partyBudgetFromEnv());
     this.announceLimiter = new RateLimiter(o.announceRate ?? DEFAULT_ANNOUNCE_RATE, 'announcements');
     this.schemaCpu = new SchemaCpuMeter(o.schemaCpuBudget ?? DEFAULT_SCHEMA_CPU_BUDGET);
+    this.schemas = new SchemaValidators(o.keptValidators);
+    this.cpuNow = o.schemaClock ?? (() => performance.now());
     this.party = o.party ?? 'gateway';
     this.binding = { site: o.site, now: () => o.clock.now(), require: o.requireBoundCommands ?? false };
   }
@@ -438,7 +453,7 @@ export class SiteGateway {
   private async record(name: string, refresh = false): Promise<AgentRecord> {
     const known = this.agents.get(name);
     if (known && !refresh) return known;
-    const r = known ?? { declaration: null, facts: new FifoMap<string, StoredFact>(this.o.rememberedFacts ?? REMEMBERED_FACTS), timeouts: new Map<string, number>(), nextRevision: 0, usage: this.budget ? new PartyUsage(this.budget) : undefined };
+    const r = known ?? { declaration: null, facts: new FifoMap<string, StoredFact>(this.o.rememberedFacts ?? REMEMBERED_FACTS), timeouts: new Map<string, number>(), compiled: new FifoSet<string>(COMPILED_REMEMBERED), nextRevision: 0, usage: this.budget ? new PartyUsage(this.budget) : undefined };
     for await (const e of this.o.store.readStream(extStreamOf(name), r.nextRevision)) this.learn(r, storedEnvelope(e));
     this.agents.set(name, r);
     return r;
@@ -540,7 +555,7 @@ export class SiteGateway {
         if (!type.startsWith(EXT_TYPE_PREFIX)) continue;
         const busy = this.schemaCpuSpent(ann.name);
         if (busy) return busy;
-        const compiled = this.timed(ann.name, () => this.schemas.compile(ann.schemas[type]));
+        const compiled = this.compileFor(r, ann.name, ann.schemas[type]);
         if (!compiled.ok) return refuse('schema', `schemas.${type}`, `the JSON Schema of "${type}" does not compile: ${compiled.reason}`);
         if (isAsync(compiled.validate)) return refuse('schema', `schemas.${type}`, `the JSON Schema of "${type}" is asynchronous ("$async"): the site checks facts synchronously; announce it without "$async"`);
       }
@@ -564,13 +579,26 @@ export class SiteGateway {
     );
   }
 
-  /** `fn()`, its time charged to `party`'s schema time. */
-  private timed<T>(party: string, fn: () => T): T {
-    const t0 = performance.now();
+  /**
+   * The validator of `schema` for `party`, its time charged to the party's schema time, except
+   * compiling again one the party was charged for before and that has been evicted since (the
+   * validators kept are shared by every party, so others' schemas evict it as much as its own):
+   * that is the site's, while REFILL_CPU_BUDGET lasts, and the party's again past it.
+   */
+  private compileFor(r: AgentRecord, party: string, schema: unknown): Compiled {
+    const key = schemaKey(schema);
+    const again = r.compiled.has(key) && !this.schemas.holds(schema);
+    const t0 = this.cpuNow();
+    let compiled: Compiled | undefined;
     try {
-      return fn();
+      compiled = this.schemas.compile(schema);
+      return compiled;
     } finally {
-      this.schemaCpu.charge(party, performance.now() - t0, this.o.clock.now());
+      const ms = this.cpuNow() - t0;
+      const now = this.o.clock.now();
+      if (again && this.refillCpu.check(REFILLS, now).ok) this.refillCpu.charge(REFILLS, ms, now);
+      else this.schemaCpu.charge(party, ms, now);
+      if (compiled?.ok) r.compiled.add(key);
     }
   }
 
@@ -653,16 +681,16 @@ export class SiteGateway {
     if (over) return problem(`the announced schema of ${type} is too large (${over}); announce it again within the limits (docs/external-agent.md §4)`);
     const busy = this.schemaCpuSpent(name);
     if (busy) return busy;
-    const compiled = this.timed(name, () => this.schemas.compile(schema));
+    const compiled = this.compileFor(r, name, schema);
     if (!compiled.ok) return problem(`the announced schema of ${type} does not compile (${compiled.reason}); announce it again`);
     const v = compiled.validate;
     // An asynchronous validator (announced before they were refused) answers a promise, which
     // is neither a verdict nor safe to drop: it rejects when the data is invalid.
     if (isAsync(v)) return problem(`the announced schema of ${type} is asynchronous ("$async"), which the site does not run; announce it again without "$async"`);
-    const t0 = performance.now();
+    const t0 = this.cpuNow();
     const valid = withinTimeLimit(() => v(data), VALIDATE_BUDGET_MS);
     // A check that ran out of time is charged at least the whole limit, however the clock read.
-    this.schemaCpu.charge(name, Math.max(performance.now() - t0, valid === 'timeout' ? VALIDATE_BUDGET_MS : 0), this.o.clock.now());
+    this.schemaCpu.charge(name, Math.max(this.cpuNow() - t0, valid === 'timeout' ? VALIDATE_BUDGET_MS : 0), this.o.clock.now());
     if (valid === 'timeout') {
       r.timeouts.set(type, timeouts + 1);
       const left = TIMEOUTS_BEFORE_OFF - timeouts - 1;

@@ -243,6 +243,48 @@ describe('what an outside party\'s schemas may cost the site', { timeout: 100_00
     assert.ok(last && v.compile(wide(100, 'r29')).ok && (v.compile(wide(100, 'r29')) as { validate: object }).validate === last);
   });
 
+  test('a party whose validators were evicted is not pushed into schema-time refusals by compiling them again; past the site\'s time for that, it pays', async () => {
+    // Schema time on a clock of its own: each compile takes 100 ms of it, a check none.
+    let cpu = 0;
+    let msPerCompile = 100;
+    const compile = Ajv2020.prototype.compile;
+    Ajv2020.prototype.compile = function (this: Ajv2020, ...args: Parameters<Ajv2020['compile']>) {
+      cpu += msPerCompile;
+      return compile.apply(this, args);
+    } as Ajv2020['compile'];
+    // One validator kept: the party's two types evict each other, each fact compiles its schema again.
+    const g = await site('gw-cost-refill', { keptValidators: { count: 1, bytes: 1024 * 1024 }, schemaClock: () => cpu });
+    try {
+      assert.equal((await g.announce({ 'ext.acme.x.a': wide(3, 'a'), 'ext.acme.x.b': wide(3, 'b') })).ok, true);
+      g.s.clock.advanceTo(g.s.clock.now() + 60_000);
+      // 30 compiles again (3,000 ms) in 30 s: three times what the party's second a minute allows.
+      const codes: string[] = [];
+      for (let i = 0; i < 15; i++) {
+        for (const t of ['a', 'b']) {
+          const r = await g.append(`${t}${i}`, `ext.acme.x.${t}`, { [t]: 'x' });
+          codes.push(r.ok ? 'ok' : `${r.error!.code}: ${r.error!.reason.slice(0, 40)}`);
+        }
+      }
+      // Before: from the 16th on, refused 'schema time' (every recompile charged to the party).
+      assert.deepEqual(codes, Array(30).fill('ok'));
+      assert.equal(cpu, 3200, 'each fact compiled its schema again');
+      // The site's time for compiling evicted schemas again (5 s a minute) is not endless: past it the party pays, and is refused once its own second is spent.
+      msPerCompile = 1000;
+      const later: string[] = [];
+      for (let i = 15; i < 25; i++) {
+        const r = await g.append(`a${i}`, 'ext.acme.x.a', { a: 'x' });
+        later.push(r.ok ? 'ok' : r.error!.code);
+        const r2 = await g.append(`b${i}`, 'ext.acme.x.b', { b: 'x' });
+        later.push(r2.ok ? 'ok' : r2.error!.code);
+      }
+      assert.ok(later.includes('rate-limited'), JSON.stringify(later));
+      assert.equal(later[0], 'ok');
+    } finally {
+      Ajv2020.prototype.compile = compile;
+      await g.close();
+    }
+  });
+
   test('each endpoint works on a bounded number of requests at once: past it a request is refused unavailable at once; other endpoints are not held up', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
