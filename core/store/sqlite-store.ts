@@ -230,6 +230,8 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
    */
   private readonly unsettledIds = new Map<string, Envelope>();
   private readonly unsettledHeads = new Map<string, Envelope>();
+  /** Ids of the events of groups out for signing that will carry a signature (signsFor): where a commit, or a source's run in it, ends. */
+  private readonly unsettledSigned = new Set<string>();
   /** The stream heads this writer sealed or verified: what it may seal on without reading (verifiedStoredHead). */
   private readonly writerHeads: WriterHeads;
   private drainWaiters: Array<() => void> = [];
@@ -270,6 +272,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
       head: this.db.prepare<[string], { revision: number; hash: string; position: number }>('SELECT revision, hash, position FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1'),
       byId: this.db.prepare<[string], Row>(`SELECT ${cols} FROM events WHERE id = ?`),
       idExists: this.db.prepare<[string], number>('SELECT 1 FROM events WHERE id = ?').pluck(true),
+      sigAt: this.db.prepare<[string, number], string>('SELECT sig FROM events WHERE stream = ? AND revision = ?').pluck(true),
       insert: this.db.prepare(readOnly ? 'SELECT 1' : INSERT_EVENT_SQL),
       // Reads return rows as arrays (EVENT_COLUMNS order): no per-row object keyed by column name.
       readStream: this.db.prepare<[string, number], EventRow>(`SELECT ${cols} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision`).raw(true),
@@ -317,6 +320,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
             this.unsettledIds.set(e.id, e);
             // One signature per commit: its head's (see signsFor).
             if (!signsFor(p.sealed, k)) continue;
+            this.unsettledSigned.add(e.id);
             toSign.push(e);
           }
           this.unsettledHeads.set(group[i]!.stream, p.sealed[p.sealed.length - 1]!);
@@ -390,6 +394,14 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     return row ? toEnvelope(row) : undefined;
   }
 
+  /** Does the event at `revision` of `stream` carry (or, out for signing, will it carry) a signature? */
+  private endsSigned(stream: string, revision: number): boolean {
+    for (const e of this.unsettledIds.values()) if (e.stream === stream && e.revision === revision) return this.unsettledSigned.has(e.id);
+    const sig = this.stmts.sigAt.get(stream, revision);
+    // No such row: nothing stored there to be inside of.
+    return sig === undefined || sig !== '';
+  }
+
   private retried(stream: string, events: ReadonlyArray<NewEvent>, first: Envelope): Envelope[] {
     const stored: Envelope[] = [];
     for (let i = 0; i < events.length; i++) {
@@ -398,6 +410,17 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
         throw new InvalidArgumentError(`events[${i}].id`, `a retried append must repeat the same events in the same stream; "${events[i]!.id}" does not match what is stored`);
       }
       stored.push(e);
+    }
+    // The same events means the whole of what was stored: a retry that starts or stops inside
+    // a stored append (between events its one signature covers) is another append. Asked of
+    // the commit's shape, not of its signature, which a group out for signing does not carry
+    // yet: so the answer is the same whether the append it repeats has committed or not.
+    const last = stored[stored.length - 1]!;
+    if (!this.endsSigned(stream, last.revision)) {
+      throw new InvalidArgumentError('events', `a retried append must repeat the same events; the stored append that holds "${last.id}" goes on after it`);
+    }
+    if (first.revision > 0 && !this.endsSigned(stream, first.revision - 1)) {
+      throw new InvalidArgumentError('events[0].id', `a retried append must repeat the same events; "${first.id}" is not the first event of the stored append that holds it`);
     }
     // Rows already in the table are what this append stored only if they prove themselves:
     // event ids can be predicted (an agent's derive from its input), and a row put under one
@@ -557,6 +580,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
       this.flights.pop();
       this.unsettledIds.clear();
       this.unsettledHeads.clear();
+      this.unsettledSigned.clear();
       this.commitEach(group);
       return;
     }
@@ -599,7 +623,10 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
       this.flights.shift();
       for (const p of f.prepared) {
         if (!('sealed' in p)) continue;
-        for (const e of p.sealed) this.unsettledIds.delete(e.id);
+        for (const e of p.sealed) {
+          this.unsettledIds.delete(e.id);
+          this.unsettledSigned.delete(e.id);
+        }
         const last = p.sealed[p.sealed.length - 1]!;
         // A later group may have chained on this stream since: its head stays.
         if (this.unsettledHeads.get(last.stream) === last) this.unsettledHeads.delete(last.stream);
@@ -656,6 +683,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     this.flights = [];
     this.unsettledIds.clear();
     this.unsettledHeads.clear();
+    this.unsettledSigned.clear();
     return flights;
   }
 
