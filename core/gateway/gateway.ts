@@ -465,8 +465,14 @@ export class SiteGateway {
     r.usage?.add(Date.parse(e.time) || 0, Buffer.byteLength(JSON.stringify(e)));
     if (isAnnouncement(e)) {
       const d = e.data;
+      const before = r.declaration;
       r.declaration = { keyId: d.keyId, version: d.version, publishes: new Set(d.publishes), schemas: d.schemas, announcedEventId: e.id, announcedAt: d.announcedAt, position: e.position };
-      r.timeouts.clear();
+      // A schema switched off stays off when announced again unchanged (which the announce rate does not count).
+      for (const type of [...r.timeouts.keys()]) {
+        const was = before?.schemas[type];
+        const now = d.schemas[type];
+        if (was === undefined || now === undefined || schemaKey(was) !== schemaKey(now)) r.timeouts.delete(type);
+      }
       return;
     }
     r.facts.set(e.correlationId, { position: e.position, revision: e.revision, fingerprint: fingerprintOf(e.type, e.version, e.data) });
@@ -530,17 +536,21 @@ export class SiteGateway {
       return refuse('schema', 'schemas', `the announcement's schemas are too large together: ${total.bytes} bytes and ${total.keys} keywords and property names; one announcement's schemas may be at most ${ANNOUNCEMENT_SCHEMA_LIMITS.bytes} bytes and ${ANNOUNCEMENT_SCHEMA_LIMITS.keys} keywords and property names together (docs/external-agent.md §4)`);
     }
     for (const type of Object.keys(ann.schemas)) if (!ann.publishes.includes(type)) return refuse('bad-request', `schemas.${type}`, `a schema for "${type}", which publishes does not list`);
-    // Its own rate: each announcement may make the site compile schemas.
-    const rate = this.announceLimiter.take(ann.name, this.o.clock.now());
-    if (!rate.ok) {
-      const { perSecond, burst } = this.announceLimiter.limit;
-      return refuse('rate-limited', null, `announce rate: "${ann.name}" may announce ${+(perSecond * 60).toFixed(2)} times a minute (burst ${burst}); retry in ${rate.retryAfterMs} ms`, { retryAfterMs: rate.retryAfterMs });
-    }
     return this.exclusive(ann.name, async () => {
       const r = await this.record(ann.name, true);
       const before = r.declaration;
       if (before && before.keyId !== a.principal.keyId && !(await this.revoked(before.keyId))) {
         return refuse('source-mismatch', 'keyId', `agent "${ann.name}" announced itself with key "${before.keyId}"; key "${a.principal.keyId}" may not announce under its name (to change keys, have the site revoke the old one, then announce with the new one)`);
+      }
+      // Its own rate: each announcement may make the site compile schemas. One identical to the
+      // party's current one (same key, types and schemas: an agent restarting) compiles nothing
+      // new, and is not counted.
+      if (!(before && before.keyId === a.principal.keyId && sameTypesAndSchemas(before, ann.publishes, ann.schemas))) {
+        const rate = this.announceLimiter.take(ann.name, this.o.clock.now());
+        if (!rate.ok) {
+          const { perSecond, burst } = this.announceLimiter.limit;
+          return refuse('rate-limited', null, `announce rate: "${ann.name}" may announce ${+(perSecond * 60).toFixed(2)} times a minute (burst ${burst}) (an announcement of the same types and schemas as the current one is not counted); retry in ${rate.retryAfterMs} ms`, { retryAfterMs: rate.retryAfterMs });
+        }
       }
       const announcedAt = new Date(this.o.clock.now()).toISOString();
       const payload = { name: ann.name, version: ann.version, description: ann.description ?? null, keyId: a.principal.keyId, stream: extStreamOf(ann.name), publishes: [...ann.publishes], consumes: [...ann.consumes], schemas: ann.schemas, announcedAt };
@@ -673,7 +683,7 @@ export class SiteGateway {
     if (version !== 1) return schemaRefusal(type, version, [{ path: 'version', reason: `an ext.* type has the version 1 its announcement describes; announce a new type for a new shape` }]);
     const timeouts = r.timeouts.get(type) ?? 0;
     if (timeouts >= TIMEOUTS_BEFORE_OFF) {
-      return problem(`the announced schema of ${type} is switched off: checking ${timeouts} facts against it took longer than ${VALIDATE_BUDGET_MS} ms each (a "pattern" that backtracks without end?); its facts are refused until "${name}" announces again, with a simpler schema`);
+      return problem(`the announced schema of ${type} is switched off: checking ${timeouts} facts against it took longer than ${VALIDATE_BUDGET_MS} ms each (a "pattern" that backtracks without end?); its facts are refused until "${name}" announces again, with another, simpler schema for it`);
     }
     const schema = decl.schemas[type];
     // Announced before schemas were bounded: too large to compile now.
@@ -695,7 +705,7 @@ export class SiteGateway {
       r.timeouts.set(type, timeouts + 1);
       const left = TIMEOUTS_BEFORE_OFF - timeouts - 1;
       return problem(
-        `validation took longer than ${VALIDATE_BUDGET_MS} ms against the announced schema (a "pattern" that backtracks without end?); announce a simpler schema. ${left > 0 ? `After ${left} more such check${left === 1 ? '' : 's'} the schema is switched off` : 'The schema is now switched off'} until "${name}" announces again`,
+        `validation took longer than ${VALIDATE_BUDGET_MS} ms against the announced schema (a "pattern" that backtracks without end?); announce a simpler schema. ${left > 0 ? `After ${left} more such check${left === 1 ? '' : 's'} the schema is switched off` : 'The schema is now switched off'} until "${name}" announces again, with another schema for it`,
       );
     }
     if (valid) return undefined;
@@ -833,6 +843,19 @@ function claimedKeyId(body: Record<string, unknown>): string | undefined {
 function rateLimited(reason: string): { ok: false; error: GatewayError } {
   const retry = /retry in (\d+) ms/.exec(reason);
   return refuse('rate-limited', null, reason, retry ? { retryAfterMs: Number(retry[1]) } : {});
+}
+
+/**
+ * Whether an announcement of `publishes` and `schemas` declares what `before` does: the same
+ * types (in any order) and, for each, the same schema as the validators know it (schemaKey: its
+ * canonical JSON without `$id`), so announcing it compiles nothing new.
+ */
+function sameTypesAndSchemas(before: Declaration, publishes: ReadonlyArray<string>, schemas: Readonly<Record<string, unknown>>): boolean {
+  const types = new Set(publishes);
+  if (types.size !== before.publishes.size || [...types].some((t) => !before.publishes.has(t))) return false;
+  const named = Object.keys(schemas);
+  if (named.length !== Object.keys(before.schemas).length) return false;
+  return named.every((t) => Object.hasOwn(before.schemas, t) && schemaKey(before.schemas[t]) === schemaKey(schemas[t]));
 }
 
 /** Reads and queries may be signed (they need not be): the signature fields are not part of the question. */

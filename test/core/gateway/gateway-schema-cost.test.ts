@@ -68,7 +68,7 @@ async function site(seed: string, opts: Partial<GatewayOptions> = {}, identityOf
   };
   const announce = (schemas: Record<string, unknown>, party = 'acme', advanceMs = 1000) => call('announce', { name: party, version: '1', publishes: Object.keys(schemas), schemas }, party, advanceMs);
   const append = (id: string, type: string, data: unknown, party = 'acme') => call('append', { id, type, version: 1, data }, party);
-  return { s, gateway, keyOf, announce, append, close: () => s.close() };
+  return { s, gateway, keyOf, call, announce, append, close: () => s.close() };
 }
 
 const REDOS = { type: 'object', properties: { tag: { type: 'string', pattern: '^(a+)+$' } } };
@@ -148,7 +148,7 @@ describe('what an outside party\'s schemas may cost the site', { timeout: 100_00
         for (let i = 0; i < 5; i++) assert.equal((await r.announce({ 'ext.acme.x.a': wide(10, `r${i}`) })).ok, true, `announcement ${i}`);
         const sixth = await r.announce({ 'ext.acme.x.a': wide(10, 'r5') });
         assert.equal(sixth.error?.code, 'rate-limited', JSON.stringify(sixth));
-        assert.match(sixth.error!.reason, /^announce rate: "acme" may announce 3 times a minute \(burst 5\); retry in \d+ ms$/);
+        assert.match(sixth.error!.reason, /^announce rate: "acme" may announce 3 times a minute \(burst 5\) \(an announcement of the same types and schemas as the current one is not counted\); retry in \d+ ms$/);
         assert.ok(sixth.error!.retryAfterMs! > 0);
         assert.equal(compiles(), 5);
         // Another party has its own.
@@ -158,6 +158,32 @@ describe('what an outside party\'s schemas may cost the site', { timeout: 100_00
       });
     } finally {
       await r.close();
+    }
+  });
+
+  test('an announcement identical to the party\'s current one (same types and schemas) takes nothing from the announce rate: an agent restarting in a loop is not locked out', async () => {
+    const g = await site('gw-cost-same');
+    try {
+      await counting(async (compiles) => {
+        const schemas = { 'ext.acme.x.a': wide(10, 'a'), 'ext.acme.x.b': wide(5, 'b') };
+        // An agent that announces on every start, 10 starts in 10 s (its version may change: the types and schemas do not).
+        for (let i = 0; i < 10; i++) {
+          const r = await g.call('announce', { name: 'acme', version: `1.0.${i}`, publishes: ['ext.acme.x.b', 'ext.acme.x.a'], schemas: structuredClone(schemas) });
+          // Before: the 6th was refused 'announce rate', and every start after it for 20 s each.
+          assert.equal(r.ok, true, `start ${i}: ${JSON.stringify(r)}`);
+        }
+        assert.equal(compiles(), 2, 'the same schemas were compiled once');
+        // Announced and appended to as before.
+        assert.equal((await g.append('f1', 'ext.acme.x.a', { a: 'x' })).ok, true);
+        // A change (a new schema, or a type more or less) is counted: the first took one of the 5.
+        for (let i = 0; i < 4; i++) assert.equal((await g.announce({ 'ext.acme.x.a': wide(10, `c${i}`) })).ok, true, `change ${i}`);
+        const over = await g.announce({ 'ext.acme.x.a': wide(10, 'c4') });
+        assert.match(over.error?.reason ?? '', /^announce rate: /, JSON.stringify(over));
+        // Identical to the current one again: taken, though the rate is spent.
+        assert.equal((await g.announce({ 'ext.acme.x.a': wide(10, 'c3') })).ok, true);
+      });
+    } finally {
+      await g.close();
     }
   });
 
@@ -210,6 +236,10 @@ describe('what an outside party\'s schemas may cost the site', { timeout: 100_00
       assert.match(off.error!.reason, /the announced schema of ext\.acme\.tag\.read is switched off: checking 3 facts against it took longer than 200 ms each .*until "acme" announces again/);
       assert.match(reasons[0]!, /took longer than 200 ms .*After 2 more such checks the schema is switched off until "acme" announces again/);
       assert.match(reasons[2]!, /The schema is now switched off until "acme" announces again/);
+      // Announced again unchanged (free of the announce rate, so no way around the switch): still off.
+      assert.equal((await g.announce({ 'ext.acme.tag.read': structuredClone(REDOS) })).ok, true);
+      const still = await g.append('g1', 'ext.acme.tag.read', { tag: 'aa' });
+      assert.match(still.error?.reason ?? '', /is switched off/, JSON.stringify(still));
       // Announced again (a fixed pattern): checked again.
       assert.equal((await g.announce({ 'ext.acme.tag.read': { type: 'object', properties: { tag: { type: 'string', pattern: '^a+$' } } } })).ok, true);
       assert.equal((await g.append('g1', 'ext.acme.tag.read', { tag: 'aa' })).ok, true);
