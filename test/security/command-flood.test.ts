@@ -2,12 +2,13 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Runtime, type CommandReply } from '../../core/runtime/runtime.ts';
 import { subjects } from '../../core/runtime/subjects.ts';
-import { MemoryKeyRegistryStore, newKeyFile, SiteIdentity, signWithKey, type KeyRegistryStore, type LoadedKey } from '../../core/identity/index.ts';
+import { MemoryKeyRegistryStore, newKeyFile, SiteIdentity, signWithKey, type LoadedKey } from '../../core/identity/index.ts';
 import { privateKeyFromSeed } from '../../core/ledger/keyring.ts';
 import { cacoRegistry } from '../../schemas/index.ts';
 import { createComputeAgent } from '../../agents/compute/index.ts';
 import { DEFAULT_SITE } from '../../agents/compute/jobs/index.ts';
 import { embeddedStack } from '../support/embedded.ts';
+import { CountingRegistryStore } from '../support/counting-registry-store.ts';
 import { natsSkip, natsUrl, uniqueToken } from '../support/nats.ts';
 import { eventually } from '../contract/bus-contract.ts';
 import { NatsBus } from '../../core/bus/nats-bus.ts';
@@ -21,37 +22,6 @@ import { commandEnvelope, validJob } from './support.ts';
  * does not move during a flood, so the buckets do not refill.
  */
 
-/** A registry store that counts its reads, and can hold the next one until released (a slow lookup). */
-class CountingStore implements KeyRegistryStore {
-  reads = 0;
-  /** Reads of every key id the store holds (what the site counts as registered). */
-  lists = 0;
-  private gate: Promise<void> | undefined;
-  private open: (() => void) | undefined;
-  constructor(readonly inner: MemoryKeyRegistryStore = new MemoryKeyRegistryStore()) {}
-  hold(): void {
-    this.gate = new Promise((r) => (this.open = r));
-  }
-  release(): void {
-    this.open?.();
-  }
-  async get(keyId: string): Promise<unknown> {
-    this.reads++;
-    const g = this.gate;
-    this.gate = undefined;
-    const v = await this.inner.get(keyId);
-    if (g) await g;
-    return v;
-  }
-  put(keyId: string, entry: unknown): Promise<void> {
-    return this.inner.put(keyId, entry);
-  }
-  list(): Promise<Array<{ keyId: string; value: unknown }>> {
-    this.lists++;
-    return this.inner.list();
-  }
-  async close(): Promise<void> {}
-}
 
 function party(name: string): LoadedKey {
   const k = newKeyFile({ party: name, role: 'third-party' });
@@ -67,7 +37,7 @@ const N = 2000;
  */
 async function floodSite(seed: string, o: { registry?: MemoryKeyRegistryStore } = {}) {
   const s = embeddedStack(seed);
-  const store = new CountingStore(o.registry);
+  const store = new CountingRegistryStore(o.registry);
   // The cache's own clock stands still too unless a test moves it: no answer expires, the
   // registry's ids are read once.
   let cacheMs = 0;
@@ -215,7 +185,7 @@ describe('on a real NATS server: a flood past the backlog is shed busy, counted,
     const site = uniqueToken('flood');
     const bus = await NatsBus.connect({ servers: natsUrl(), name: 'caco-flood-site' });
     const attacker = await NatsBus.connect({ servers: natsUrl(), name: 'caco-flood-attacker' });
-    const store = new CountingStore();
+    const store = new CountingRegistryStore();
     const identity = new SiteIdentity({ store, keyring: s.keyring, clock: s.clock, keyCache: { knownTtlMs: 1000, unknownTtlMs: 5000, now: () => 0 } });
     const rt = new Runtime({ ...s, bus, site, checkpoints: s.store, registry: cacoRegistry(), delivery: 'independent', identity, rateLimit: RATE, commandBacklog: { maxPending: BACKLOG } });
     rt.add(createComputeAgent({ site: DEFAULT_SITE, planOptions: { inWorker: false, timeLimitS: 5 } }));

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KvKeyRegistryStore, MemoryKeyRegistryStore, newKeyFile, SiteIdentity, signWithKey, SqliteKeyRegistryStore, type KeyRegistryStore, type LoadedKey, type Role } from '../../../core/identity/index.ts';
+import { CountingRegistryStore } from '../../support/counting-registry-store.ts';
 import { connectNats } from '../../../core/bus/nats-bus.ts';
 import { natsSkip, natsUrl, uniqueToken } from '../../support/nats.ts';
 import { MemoryKeyring, privateKeyFromSeed } from '../../../core/ledger/keyring.ts';
@@ -18,39 +19,6 @@ import { SimulatedClock } from '../../../core/clock/simulated-clock.ts';
 
 const clock = new SimulatedClock(Date.parse('2023-07-03T00:00:00Z'));
 
-/** A registry store that counts its reads, and can hold them until released. */
-class CountingStore implements KeyRegistryStore {
-  reads = 0;
-  /** Reads of every key id the store holds; `failLists` makes them fail (the store unreachable). */
-  lists = 0;
-  failLists = false;
-  private gate: Promise<void> | undefined;
-  private open: (() => void) | undefined;
-  constructor(readonly inner: MemoryKeyRegistryStore = new MemoryKeyRegistryStore()) {}
-  hold(): void {
-    this.gate = new Promise((r) => (this.open = r));
-  }
-  release(): void {
-    this.open?.();
-  }
-  async get(keyId: string): Promise<unknown> {
-    this.reads++;
-    const g = this.gate;
-    this.gate = undefined;
-    const v = await this.inner.get(keyId);
-    if (g) await g;
-    return v;
-  }
-  put(keyId: string, entry: unknown): Promise<void> {
-    return this.inner.put(keyId, entry);
-  }
-  async list(): Promise<Array<{ keyId: string; value: unknown }>> {
-    this.lists++;
-    if (this.failLists) throw new Error('registry unreachable');
-    return this.inner.list();
-  }
-  async close(): Promise<void> {}
-}
 
 function party(name: string, role: Role = 'third-party'): LoadedKey {
   const k = newKeyFile({ party: name, role });
@@ -66,7 +34,7 @@ function command(source: string) {
 /** A site's identity and a second one on the same store with the same admin key: another process (`caco keys`). */
 function setup(cache: { knownTtlMs?: number; unknownTtlMs?: number; maxEntries?: number; registeredIdsTtlMs?: number } = {}) {
   let nowMs = 0;
-  const store = new CountingStore();
+  const store = new CountingRegistryStore();
   const keyring = new MemoryKeyring('key-cache');
   const site = new SiteIdentity({ store, keyring, clock, keyCache: { knownTtlMs: 1000, unknownTtlMs: 5000, ...cache, now: () => nowMs } });
   const other = new SiteIdentity({ store: store.inner, keyring, clock });
