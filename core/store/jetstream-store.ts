@@ -113,6 +113,13 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
   /** Appends whose message id was already held by something that is not their commit (a forgery, or junk): each was stored under a random id instead. */
   msgIdsTaken = 0;
   private readonly commitSeqs = new FifoMap<string, { readonly stream: string; readonly seq: number }>(RECENT_COMMITS);
+  /**
+   * The other events of those commits, by id: where each is in its commit. An append that
+   * starts with one is a retry only if it starts where the commit or a source's run in it
+   * starts (idempotentResult); otherwise it is refused, not stored again under the same ids
+   * (the server's duplicate check knows only a commit's first id).
+   */
+  private readonly innerIds = new FifoMap<string, { readonly stream: string; readonly seq: number; readonly k: number }>(RECENT_COMMITS);
   private readonly keys: KeyResolver;
   private readonly signer: BatchingSigner;
   private readonly q: NatsQuarantineStore;
@@ -208,7 +215,10 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
       // A retry of an append that is stored gets what is stored, whatever it expected: found
       // among this process's acknowledged appends or by the head read just made.
       const stored = this.commitSeqs.get(firstId);
-      if (stored !== undefined && stored.stream === stream) return this.idempotentResult(stream, events, stored.seq);
+      if (stored !== undefined && stored.stream === stream) return this.idempotentResult(stream, events, stored.seq, 0);
+      // Or a part of one, from inside it (and then refused): see innerIds.
+      const inner = this.innerIds.get(firstId);
+      if (inner !== undefined) return this.idempotentResult(stream, events, inner.seq, inner.k);
       if (!expectationHolds(expected, head?.verified?.revision)) {
         if (!fresh) {
           head = await this.loadHead(stream);
@@ -253,7 +263,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
         fresh = true;
         const holder = await this.holderOf(firstId, stream, ack.seq);
         // A verified commit of another stream holds the id: an id is the ledger's, once.
-        if (holder === 'another stream') return this.idempotentResult(stream, events, ack.seq);
+        if (holder === 'another stream') return this.idempotentResult(stream, events, ack.seq, 0);
         if (holder === 'not a commit' && msgID === firstId) {
           msgID = `${firstId}/${randomUUID()}`;
           this.msgIdsTaken++;
@@ -265,7 +275,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
       for (let i = 0; i < sealed.length; i++) (sealed[i] as { position: number }).position = positionOf(ack.seq, i);
       const out: Envelope[] = sealed;
       const last = out[out.length - 1]!;
-      this.commitSeqs.set(firstId, { stream, seq: ack.seq });
+      this.remember(stream, out, ack.seq);
       this.heads.set(stream, { verified: { revision: last.revision, hash: last.hash }, seq: ack.seq });
       return { events: out, nextExpected: last.revision, position: last.position, sealedHere: true };
     }
@@ -303,19 +313,38 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
     return k !== undefined && k.stream === d[0].stream && k.seq === seq ? 'another stream' : 'not a commit';
   }
 
-  /** What the SQLite store answers to a retried append: the stored events, if they are the same. */
-  private async idempotentResult(stream: string, events: ReadonlyArray<NewEvent>, seq: number): Promise<AppendResult> {
+  /** A verified commit of `stream` at `seq`, for a retried append (commitSeqs, innerIds). */
+  private remember(stream: string, events: ReadonlyArray<Envelope>, seq: number): void {
+    this.commitSeqs.set(events[0]!.id, { stream, seq });
+    for (let k = 1; k < events.length; k++) this.innerIds.set(events[k]!.id, { stream, seq, k });
+  }
+
+  /**
+   * What the SQLite store answers to a retried append: the stored events from the `k`th of the
+   * commit at `seq` on, if they are the same and the whole of what was stored.
+   */
+  private async idempotentResult(stream: string, events: ReadonlyArray<NewEvent>, seq: number, k: number): Promise<AppendResult> {
     const m = await retryWhileUnavailable(() => this.jsm.streams.getMessage(this.streamName, { seq }), this.retryOpts);
     const stored = m ? decodeCommit(this.streamName, seq, m.data) : [];
     const out: Envelope[] = [];
     for (let i = 0; i < events.length; i++) {
-      const e = stored[i];
+      const e = stored[k + i];
       if (!e || e.stream !== stream || e.id !== events[i]!.id) {
         throw new InvalidArgumentError(`events[${i}].id`, `a retried append must repeat the same events in the same stream; "${events[i]!.id}" does not match what is stored`);
       }
       out.push(e);
     }
+    // The same events means the whole of what was stored, as the SQLite store answers it: a
+    // retry that starts or stops inside the stored commit (between the events one of its
+    // signatures covers: a commit is signed at its end and where a source's run in it ends,
+    // signsFor) is another append.
     const last = out[out.length - 1]!;
+    if (last.sig === '') {
+      throw new InvalidArgumentError('events', `a retried append must repeat the same events; the stored append that holds "${last.id}" goes on after it`);
+    }
+    if (k > 0 && stored[k - 1]!.sig === '') {
+      throw new InvalidArgumentError('events[0].id', `a retried append must repeat the same events; "${out[0]!.id}" is not the first event of the stored append that holds it`);
+    }
     return { events: out, nextExpected: last.revision, position: last.position };
   }
 
@@ -348,7 +377,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
       verifier.flush();
       // Remembered for a retried append, only if verified: anyone who learnt an id could
       // store a commit under it.
-      if (!('unreadable' in d) && d[0]!.stream === stream && verifier.head(stream)?.hash === d[d.length - 1]!.hash) this.commitSeqs.set(d[0]!.id, { stream, seq: c.seq });
+      if (!('unreadable' in d) && d[0]!.stream === stream && verifier.head(stream)?.hash === d[d.length - 1]!.hash) this.remember(stream, d, c.seq);
     };
     if (startSeq === last.seq) judge({ seq: last.seq, data: last.data, subject });
     else for await (const chunk of this.range(subject, startSeq, last.seq)) for (const c of chunk) judge(c);

@@ -345,8 +345,36 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
       }
       stored.push(e);
     }
+    // The same events means the whole of what was stored, as the SQLite store answers it: a
+    // retry that starts or stops inside a stored append (between the events one of its
+    // signatures covers: signsFor) is another append. Its members are written signed before
+    // a group's retries are answered, so a signature tells where an append (or a run of one
+    // source in it) ends.
     const last = stored[stored.length - 1]!;
+    if (last.sig === '') {
+      throw new InvalidArgumentError('events', `a retried append must repeat the same events; the stored append that holds "${last.id}" goes on after it`);
+    }
+    const head = stored[0]!;
+    if (head.revision > 0 && (await this.eventBefore(head))?.sig === '') {
+      throw new InvalidArgumentError('events[0].id', `a retried append must repeat the same events; "${head.id}" is not the first event of the stored append that holds it`);
+    }
     return { events: stored, nextExpected: last.revision, position: last.position };
+  }
+
+  /** The event before `e` in its stream (one read), if it is there. */
+  private async eventBefore(e: Envelope): Promise<Envelope | undefined> {
+    const positions = this.index.positionsOf(e.stream);
+    // In order: the one before e's position.
+    let lo = 0;
+    let hi = positions.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (positions[mid]! < e.position) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === 0) return undefined;
+    const before = await this.readAt(positions[lo - 1]!);
+    return before && before.stream === e.stream && before.revision === e.revision - 1 ? before : undefined;
   }
 
   private async readAt(position: number): Promise<Envelope | undefined> {

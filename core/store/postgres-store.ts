@@ -6,7 +6,7 @@ import { checkDatabaseUrl, redactUrl } from './postgres-url.ts';
 import type { Keyring } from '../ledger/keyring.ts';
 import type { KeyResolver } from '../ledger/key-resolver.ts';
 import type { VerifiedHead } from '../ledger/chain-verifier.ts';
-import { hashBatch, headsOf, sealBatch, signHeads } from '../ledger/seal.ts';
+import { hashBatch, headsOf, sealBatch, signHeads, signsFor } from '../ledger/seal.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
 import { envelopeOfRow, EVENT_COLUMNS, MAX_POSITION, readEventRow, unreadableRowError, type EventRow } from './sql-rows.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
@@ -113,6 +113,14 @@ interface GroupView {
   /** Streams whose stored head does not verify: their appends are refused with this. */
   refused: Map<string, Error>;
   stored: Map<string, Envelope>;
+  /**
+   * For each of the group's ids stored before the group: the signature of the event before it
+   * in its stream ('' inside a stored append; absent at revision 0). Read only for ids found
+   * stored (retries), so an append that stores new events reads nothing more.
+   */
+  sigBefore: Map<string, string>;
+  /** The commits this group sealed so far, in order: their heads are signed together afterwards (sealGroup). */
+  sealed: Array<ReadonlyArray<Envelope>>;
 }
 
 /**
@@ -334,24 +342,24 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
    * view as it was, and only the appends that need that key are refused.
    */
   private sealGroup(group: ReadonlyArray<PendingAppend>, view: GroupView, outcomes: Outcome[]): Envelope[] {
-    const before: GroupView = { top: view.top, heads: new Map(view.heads), refused: view.refused, stored: new Map(view.stored) };
+    const before: GroupView = { top: view.top, heads: new Map(view.heads), refused: view.refused, stored: new Map(view.stored), sigBefore: view.sigBefore, sealed: [...view.sealed] };
     const attempt = (v: GroupView, signEach: boolean): Envelope[] => {
       const rows: Envelope[] = [];
-      const commits: Array<ReadonlyArray<Envelope>> = [];
       for (let i = 0; i < group.length; i++) {
         try {
+          // A sealed append is in v.sealed, its commit.
           const r = this.prepare(group[i]!, v, signEach);
-          if (r.sealedHere) {
-            rows.push(...r.events);
-            commits.push(r.events);
-          }
+          if (r.sealedHere) rows.push(...r.events);
           outcomes[i] = { ok: r };
         } catch (err) {
           // Refused before writing anything: the rest of the group goes on.
           outcomes[i] = { err };
         }
       }
-      if (!signEach) signHeads(headsOf(commits), this.opts.keyring);
+      if (!signEach) signHeads(headsOf(v.sealed), this.opts.keyring);
+      // A retry answers with copies of the stored events, made only now: one of an append
+      // sealed earlier in this group has its head's signature only once the heads are signed.
+      for (const o of outcomes) if ('ok' in o && !o.ok.sealedHere) o.ok = { ...o.ok, events: o.ok.events.map((e) => ({ ...e })) };
       return rows;
     };
     if (group.length === 1) return attempt(view, true);
@@ -383,15 +391,21 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
            FROM unnest(${textArray(streams)}) AS q(stream)
            -- One backward step on the (stream, revision) index per stream, however long the stream.
            CROSS JOIN LATERAL (SELECT revision, hash, position FROM ${s}.events e WHERE e.stream = q.stream ORDER BY revision DESC LIMIT 1) h) AS heads,
-        (SELECT json_agg(json_build_array(${EVENT_COLUMNS_JSON})) FROM ${s}.events WHERE id = ANY(${textArray(ids)})) AS stored`,
-    )) as unknown as Array<pg.QueryResult<{ top: string | null; heads: Array<{ stream: string; revision: number; hash: string; position: string }> | null; stored: EventRow[] | null }>>;
+        -- Each stored id (a retry) with the signature of the event before it: where its append starts.
+        (SELECT json_agg(json_build_array(${EVENT_COLUMNS_JSON.replace(/(^|, )/g, '$1e.')}, (SELECT p.sig FROM ${s}.events p WHERE p.stream = e.stream AND p.revision = e.revision - 1)))
+           FROM ${s}.events e WHERE e.id = ANY(${textArray(ids)})) AS stored`,
+    )) as unknown as Array<pg.QueryResult<{ top: string | null; heads: Array<{ stream: string; revision: number; hash: string; position: string }> | null; stored: Array<EventRow & { 15: string | null }> | null }>>;
     const row = results[results.length - 1]!.rows[0]!;
     const top = row.top === null ? 0 : this.checkedTop(row.top);
     const storedHeads = new Map<string, StoredHead>();
     // Below `top`, which is a position a reader can hold, so every head's position is one too.
     for (const h of row.heads ?? []) storedHeads.set(h.stream, { revision: h.revision, hash: h.hash, position: Number(h.position) });
     const stored = new Map<string, Envelope>();
-    for (const raw of row.stored ?? []) stored.set(raw[1], envelopeOfRow(raw));
+    const sigBefore = new Map<string, string>();
+    for (const raw of row.stored ?? []) {
+      stored.set(raw[1], envelopeOfRow(raw));
+      if (raw[15] !== null) sigBefore.set(raw[1], raw[15]);
+    }
     const heads = new Map<string, VerifiedHead>();
     const refused = new Map<string, Error>();
     const toRead = new Map<string, number>();
@@ -423,7 +437,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
         }
       }
     }
-    return { top, heads, refused, stored };
+    return { top, heads, refused, stored, sigBefore, sealed: [] };
   }
 
   /**
@@ -436,9 +450,10 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     const { stream, events, expected } = a;
     const first = view.stored.get(events[0]!.id);
     if (first) {
-      const retry = retried(stream, events, first, view.stored);
+      const retry = retried(stream, events, first, view);
       const last = retry[retry.length - 1]!;
-      return { events: retry.map((e) => ({ ...e })), nextExpected: last.revision, position: last.position };
+      // The stored events themselves: sealGroup copies them once the group's heads are signed.
+      return { events: retry, nextExpected: last.revision, position: last.position };
     }
     // A stored head that does not verify is never sealed on (see WriterHeads).
     const refusal = view.refused.get(stream);
@@ -463,6 +478,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     }
     const last = sealed[sealed.length - 1]!;
     view.heads.set(stream, { revision: last.revision, hash: last.hash });
+    view.sealed.push(sealed);
     return { events: sealed, nextExpected: last.revision, position: last.position, sealedHere: true };
   }
 
@@ -652,17 +668,43 @@ function textArray(values: ReadonlyArray<string>): string {
   return `ARRAY[${values.map(lit).join(', ')}]::text[]`;
 }
 
-/** The events of a retried append as stored: same ids, same stream, consecutive revisions. */
-function retried(stream: string, events: ReadonlyArray<NewEvent>, first: Envelope, stored: ReadonlyMap<string, Envelope>): Envelope[] {
+/**
+ * The events of a retried append as stored: same ids, same stream, consecutive revisions, and
+ * the whole of what was stored (as the SQLite store answers it): a retry that starts or stops
+ * inside a stored append (between the events its one signature covers) is another append.
+ * Asked of the commit's shape, not of its signature, which a commit sealed earlier in this
+ * group does not carry yet (its head is signed with the group's, sealGroup).
+ */
+function retried(stream: string, events: ReadonlyArray<NewEvent>, first: Envelope, view: GroupView): Envelope[] {
   const out: Envelope[] = [];
   for (let i = 0; i < events.length; i++) {
-    const e = i === 0 ? first : stored.get(events[i]!.id);
+    const e = i === 0 ? first : view.stored.get(events[i]!.id);
     if (!e || e.stream !== stream || e.revision !== first.revision + i) {
       throw new InvalidArgumentError(`events[${i}].id`, `a retried append must repeat the same events in the same stream; "${events[i]!.id}" does not match what is stored`);
     }
     out.push(e);
   }
+  const last = out[out.length - 1]!;
+  const lastAt = sealedInGroup(view, last);
+  if (lastAt ? !signsFor(lastAt.commit, lastAt.k) : last.sig === '') {
+    throw new InvalidArgumentError('events', `a retried append must repeat the same events; the stored append that holds "${last.id}" goes on after it`);
+  }
+  const firstAt = sealedInGroup(view, first);
+  // Sealed in this group: the first of its commit follows a head (signed), the others the event before them in it.
+  // Stored before: the event before it carries a signature, or there is none.
+  if (firstAt ? firstAt.k > 0 && !signsFor(firstAt.commit, firstAt.k - 1) : view.sigBefore.get(first.id) === '') {
+    throw new InvalidArgumentError('events[0].id', `a retried append must repeat the same events; "${first.id}" is not the first event of the stored append that holds it`);
+  }
   return out;
+}
+
+/** Where `e` is among the commits this group sealed, if it is one of their events (a retry only: a walk over the group). */
+function sealedInGroup(view: GroupView, e: Envelope): { commit: ReadonlyArray<Envelope>; k: number } | undefined {
+  for (const commit of view.sealed) {
+    const k = commit.indexOf(e);
+    if (k >= 0) return { commit, k };
+  }
+  return undefined;
 }
 
 

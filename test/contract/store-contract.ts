@@ -161,8 +161,33 @@ export function storeContract(name: string, open: StoreFactory): void {
       // A "retry" that is not the same append is refused, not silently merged.
       await assert.rejects(store.append('order-1', [evs[0]!, newEvent()], 'any'), InvalidArgumentError);
       await assert.rejects(store.append('order-2', [evs[0]!], 'any'), InvalidArgumentError);
+      // Nor is a part of the stored append, from its start or to its end.
+      await assert.rejects(store.append('order-1', [evs[0]!], 'any'), InvalidArgumentError);
+      await assert.rejects(store.append('order-1', [evs[1]!, evs[2]!], 'any'), InvalidArgumentError);
       assert.equal((await collect(store.readStream('order-1'))).length, 4);
       assert.deepEqual(await collect(store.readStream('order-2')), []);
+    });
+
+    withStore('a part of a stored append is refused as a retry, in the same turn as that append and after a restart', async (h) => {
+      const [b, a, c] = batch(3) as [NewEvent, NewEvent, NewEvent];
+      // Made in one turn: a store that commits appends together checks the later ones against an append not yet committed (or signed).
+      const turn = await Promise.allSettled([h.store.append('part-1', [b, a], 'no-stream'), h.store.append('part-1', [b], 'any'), h.store.append('part-1', [a], 'any'), h.store.append('part-1', [b, a], 'any')]);
+      assert.deepEqual(turn.map((r) => r.status), ['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+      for (const r of turn) if (r.status === 'rejected') assert.ok(r.reason instanceof InvalidArgumentError, `refused with ${String(r.reason)}`);
+      const stored = (await collect(h.store.readStream('part-1'))).map((e) => e.id);
+      assert.deepEqual(stored, [b.id, a.id]);
+      // The retry answers what was stored, signatures and all (though the append it repeats was signed after it was checked).
+      if (turn[3].status === 'fulfilled' && turn[0].status === 'fulfilled') assert.deepEqual(turn[3].value.events, turn[0].value.events);
+      await h.store.append('part-2', [c, newEvent()], 'no-stream');
+      // A restarted process knows nothing of the appends but what it reads.
+      // Each part asked first of a stream it has not read: from inside an append, and its first event alone.
+      const store = await h.reopen();
+      await assert.rejects(store.append('part-1', [a], 'any'), InvalidArgumentError);
+      await assert.rejects(store.append('part-1', [b], 'any'), InvalidArgumentError);
+      await assert.rejects(store.append('part-2', [c], 'any'), InvalidArgumentError);
+      assert.deepEqual((await store.append('part-1', [b, a], 'any')).events.map((e) => e.id), stored);
+      assert.deepEqual((await collect(store.readStream('part-1'))).map((e) => e.id), stored);
+      assert.equal((await collect(store.readStream('part-2'))).length, 2);
     });
 
     withStore('a failed append writes nothing: bad input, and a failure while sealing the third event', async ({ store }) => {
