@@ -127,9 +127,7 @@ export async function main(argv: string[]): Promise<void> {
     'energy £': Math.round(r.energyGbp),
     'carbon t': Number(r.carbonT.toFixed(1)),
   }));
-  // Weeks not tuned on are the evidence, pooled set by set; a run of tuning weeks alone is pooled over them, and says so.
-  const present = [...new Set(results.map((r) => r.set))];
-  const sets = present.some((x) => x !== 'tuning') ? present.filter((x) => x !== 'tuning') : present;
+  const sets = pooledSets(results);
   const pooled = poolBySet(results, sets);
   printTable(`flexibility benchmark: 7-day simulations, seed ${seed}`, rows);
   printPools(pooled);
@@ -234,9 +232,14 @@ function weeksOfFiles(names: ReadonlyArray<string>): WeekResult[] {
 }
 
 function printCompare(weeks: ReadonlyArray<WeekResult>): void {
-  const present = [...new Set(weeks.map((w) => w.set))];
-  printPools(poolBySet(weeks, present.some((x) => x !== 'tuning') ? present.filter((x) => x !== 'tuning') : present));
+  printPools(poolBySet(weeks, pooledSets(weeks)));
   printComparison(weeks);
+}
+
+/** Weeks not tuned on are the evidence, pooled set by set; a run of tuning weeks alone is pooled over them, and says so. */
+function pooledSets(weeks: ReadonlyArray<Pick<WeekResult, 'set'>>): WeekSet[] {
+  const present = [...new Set(weeks.map((w) => w.set))];
+  return present.some((x) => x !== 'tuning') ? present.filter((x) => x !== 'tuning') : present;
 }
 
 /**
