@@ -15,7 +15,7 @@ import { checkCommandBinding, type CommandBinding } from '../identity/command-bi
 import { canonicalJson } from '../ledger/canonical-json.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits } from '../runtime/input-limits.ts';
 import { RateLimiter, type RateLimit } from '../runtime/rate-limit.ts';
-import { CommandAdmission, type IntakeAdmission } from '../runtime/index.ts';
+import { CommandAdmission, type AdmissionRefusal, type IntakeAdmission } from '../runtime/index.ts';
 import { ANNOUNCEMENT_SCHEMA_LIMITS, SchemaValidators, overSchemaLimits, schemaKey, schemaSize, withinTimeLimit, type Compiled } from './schema-validators.ts';
 import { DEFAULT_SCHEMA_CPU_BUDGET, REFILL_CPU_BUDGET, SchemaCpuMeter, type SchemaCpuBudget } from './cpu-budget.ts';
 import { PARTY_BUDGET_ENV, PartyUsage, partyBudgetFromEnv, type PartyBudget } from './ledger-budget.ts';
@@ -839,10 +839,9 @@ function claimedKeyId(body: Record<string, unknown>): string | undefined {
   return typeof keyId === 'string' && keyId !== '' && typeof sig === 'string' && sig !== '' ? keyId : undefined;
 }
 
-/** A refusal of CommandAdmission's (a reason only), with the wait it names as `retryAfterMs`. */
-function rateLimited(reason: string): { ok: false; error: GatewayError } {
-  const retry = /retry in (\d+) ms/.exec(reason);
-  return refuse('rate-limited', null, reason, retry ? { retryAfterMs: Number(retry[1]) } : {});
+/** A refusal of CommandAdmission's, with its wait. */
+function rateLimited(r: AdmissionRefusal): { ok: false; error: GatewayError } {
+  return refuse('rate-limited', null, r.reason, { retryAfterMs: r.retryAfterMs });
 }
 
 /**

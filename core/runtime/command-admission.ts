@@ -4,18 +4,24 @@ import { RateLimiter, type RateLimit } from './rate-limit.ts';
 /** The rate-limit key of everything not sent by a verified key: junk, bad envelopes, failed signatures. */
 export const UNAUTHENTICATED = '(unauthenticated)';
 
+/** A refusal for rate: its reason, and the wait it names, for a Retry-After. */
+export interface AdmissionRefusal {
+  readonly reason: string;
+  readonly retryAfterMs: number;
+}
+
 /** What the intake asks before and after it looks a command's key up (see intakeCommand). */
 export interface IntakeAdmission {
   /** A message that names no key to check (not JSON, not a command envelope, unsigned): the shared bucket. */
-  unauthenticated(): string | undefined;
+  unauthenticated(): AdmissionRefusal | undefined;
   /**
    * Before the key a signed command claims is looked up: a refusal reason, or go on, saying
    * whether the shared bucket was charged for the lookup (it is not charged again if the
    * command then fails).
    */
-  beforeLookup(keyId: string, standing: KeyStanding): { readonly refused: string } | { readonly refused?: undefined; readonly sharedTaken: boolean };
+  beforeLookup(keyId: string, standing: KeyStanding): { readonly refused: AdmissionRefusal } | { readonly refused?: undefined; readonly sharedTaken: boolean };
   /** After authentication: `principalKeyId` when verified (that key's bucket), else a failure under `claimed`. */
-  afterAuth(principalKeyId: string | undefined, claimed: string | undefined, sharedTaken: boolean): string | undefined;
+  afterAuth(principalKeyId: string | undefined, claimed: string | undefined, sharedTaken: boolean): AdmissionRefusal | undefined;
 }
 
 /**
@@ -52,11 +58,11 @@ export class CommandAdmission implements IntakeAdmission {
     this.claims = new RateLimiter(limit);
   }
 
-  unauthenticated(): string | undefined {
+  unauthenticated(): AdmissionRefusal | undefined {
     return this.takeShared('unauthenticated senders');
   }
 
-  beforeLookup(keyId: string, standing: KeyStanding): { readonly refused: string } | { readonly refused?: undefined; readonly sharedTaken: boolean } {
+  beforeLookup(keyId: string, standing: KeyStanding): { readonly refused: AdmissionRefusal } | { readonly refused?: undefined; readonly sharedTaken: boolean } {
     // A registered key (found before, or among the registry's ids) is checked whatever others
     // send under its id: its commands cost a signature check, and a read of the store at most
     // once per cache time.
@@ -64,7 +70,8 @@ export class CommandAdmission implements IntakeAdmission {
     const now = this.now();
     if (this.claims.available(keyId, now) < 1) {
       const l = this.limit;
-      return { refused: `rate limit: commands under key id "${keyId.slice(0, 64)}" that fail authentication may come ${l.perSecond} a second (burst ${l.burst}); retry in ${this.claims.retryAfterMs(keyId, now)} ms` };
+      const retryAfterMs = this.claims.retryAfterMs(keyId, now);
+      return { refused: { reason: `rate limit: commands under key id "${keyId.slice(0, 64)}" that fail authentication may come ${l.perSecond} a second (burst ${l.burst}); retry in ${retryAfterMs} ms`, retryAfterMs } };
     }
     if (standing === 'unregistered') return { sharedTaken: false };
     // A read of the registry's store for an id it does not hold: the shared bucket pays for it.
@@ -72,18 +79,18 @@ export class CommandAdmission implements IntakeAdmission {
     return refused ? { refused } : { sharedTaken: true };
   }
 
-  afterAuth(principalKeyId: string | undefined, claimed: string | undefined, sharedTaken: boolean): string | undefined {
+  afterAuth(principalKeyId: string | undefined, claimed: string | undefined, sharedTaken: boolean): AdmissionRefusal | undefined {
     const now = this.now();
     if (principalKeyId !== undefined) {
       const d = this.keys.take(principalKeyId, now, `key "${principalKeyId}"`);
-      return d.ok ? undefined : d.reason;
+      return d.ok ? undefined : d;
     }
     if (claimed !== undefined) this.claims.spend(claimed, 1, now);
     return sharedTaken ? undefined : this.takeShared('unauthenticated senders');
   }
 
-  private takeShared(label: string): string | undefined {
+  private takeShared(label: string): AdmissionRefusal | undefined {
     const d = this.keys.take(UNAUTHENTICATED, this.now(), label);
-    return d.ok ? undefined : d.reason;
+    return d.ok ? undefined : d;
   }
 }

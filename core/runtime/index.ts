@@ -12,4 +12,4 @@ export { CallbackQueue as FairQueue, type CallbackQueueOptions as FairQueueOptio
 export { DEFAULT_COMMAND_LIMITS, jsonDepth, parseBoundedJson, truncateText, type InputLimits } from './input-limits.ts';
 export { CallbackQueue, type CallbackQueueOptions, type Offered } from './fair-queue.ts';
 export { RateLimiter, type RateLimit } from './rate-limit.ts';
-export { CommandAdmission, UNAUTHENTICATED, type IntakeAdmission } from './command-admission.ts';
+export { CommandAdmission, UNAUTHENTICATED, type AdmissionRefusal, type IntakeAdmission } from './command-admission.ts';

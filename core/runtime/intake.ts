@@ -97,12 +97,12 @@ export async function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): P
   const json = parseJson(msg, o.limits ?? DEFAULT_COMMAND_LIMITS);
   if (!json.ok) {
     const limited = o.admission?.unauthenticated();
-    return { ...json, ...(limited ? { reason: `${json.reason}; ${limited}` } : {}), code: 'bad-request' };
+    return { ...json, ...(limited ? { reason: `${json.reason}; ${limited.reason}` } : {}), code: 'bad-request' };
   }
   const env = decodeWith(CommandEnvelopeSchema, json.value);
   if (!env.ok) {
     const limited = o.admission?.unauthenticated();
-    return limited ? { ok: false, reason: limited, code: 'rate-limited' } : { ok: false, reason: 'not a command envelope', code: 'bad-request', problems: env.problems };
+    return limited ? { ok: false, reason: limited.reason, code: 'rate-limited' } : { ok: false, reason: 'not a command envelope', code: 'bad-request', problems: env.problems };
   }
   // Signed (else authenticate refuses it as `unsigned` without a lookup): admitted by the key id it claims first.
   const claimed = env.value.keyId !== undefined && env.value.sig !== undefined ? env.value.keyId : undefined;
@@ -110,12 +110,12 @@ export async function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): P
   if (claimed !== undefined && o.admission) {
     const standing = o.identity.keyStandingNow ? await o.identity.keyStandingNow(claimed) : (o.identity.keyStanding?.(claimed) ?? 'known');
     const before = o.admission.beforeLookup(claimed, standing);
-    if (before.refused !== undefined) return { ok: false, reason: before.refused, code: 'rate-limited' };
+    if (before.refused !== undefined) return { ok: false, reason: before.refused.reason, code: 'rate-limited' };
     sharedTaken = before.sharedTaken;
   }
   const auth = await o.identity.authenticate(json.value);
   const limited = o.admission?.afterAuth(auth.ok ? auth.principal.keyId : undefined, claimed, sharedTaken);
-  if (limited) return { ok: false, reason: limited, code: 'rate-limited' };
+  if (limited) return { ok: false, reason: limited.reason, code: 'rate-limited' };
   if (!auth.ok) return { ok: false, reason: auth.reason, code: auth.code };
   if (o.binding) {
     const bound = checkCommandBinding(json.value as Record<string, unknown>, o.binding);
