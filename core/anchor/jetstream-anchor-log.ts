@@ -63,30 +63,41 @@ export class JetStreamAnchorLog implements AnchorLog {
   }
 
   async read(): Promise<AnchorRead> {
+    const records: unknown[] = [];
+    let expected = 1;
+    const holds: { lastSeq?: number } = {};
+    for await (const m of this.messages(holds)) {
+      if (m.seq !== expected) return { records, problem: `${this.where} message ${expected} is missing (the next one is ${m.seq})` };
+      expected++;
+      try {
+        records.push(JSON.parse(Buffer.from(m.data).toString('utf8')));
+      } catch {
+        return { records, problem: `${this.where} message ${m.seq} is not a JSON checkpoint` };
+      }
+    }
+    if (holds.lastSeq !== undefined && expected !== holds.lastSeq + 1) return { records, problem: `${this.where} holds messages up to ${holds.lastSeq} but only ${expected - 1} could be read` };
+    return { records };
+  }
+
+  /**
+   * Every message of the anchor subject in order; none when there is no stream or it holds none.
+   * Learns the last sequence the next append expects; `holds.lastSeq` is the last one it holds
+   * messages up to, when it holds any.
+   */
+  private async *messages(holds: { lastSeq?: number } = {}): AsyncGenerator<{ readonly seq: number; readonly data: Uint8Array }> {
     let state;
     try {
       state = (await this.jsm.streams.info(this.stream)).state;
     } catch (err) {
-      if (isStreamNotFound(err)) return { records: [] };
+      if (isStreamNotFound(err)) return;
       throw err;
     }
     this.lastSeq = state.last_seq;
-    if (state.messages === 0) return { records: [] };
-    const records: unknown[] = [];
-    let expected = 1;
+    if (state.messages === 0) return;
+    holds.lastSeq = state.last_seq;
     for await (const chunk of readRange({ nc: this.nc, jsm: this.jsm, stream: this.stream, filter: this.subject, startSeq: 1, endSeq: state.last_seq, batch: 256 })) {
-      for (const m of chunk) {
-        if (m.seq !== expected) return { records, problem: `${this.where} message ${expected} is missing (the next one is ${m.seq})` };
-        expected++;
-        try {
-          records.push(JSON.parse(Buffer.from(m.data).toString('utf8')));
-        } catch {
-          return { records, problem: `${this.where} message ${m.seq} is not a JSON checkpoint` };
-        }
-      }
+      for (const m of chunk) yield { seq: m.seq, data: m.data };
     }
-    if (expected !== state.last_seq + 1) return { records, problem: `${this.where} holds messages up to ${state.last_seq} but only ${expected - 1} could be read` };
-    return { records };
   }
 
   /**
@@ -111,24 +122,13 @@ export class JetStreamAnchorLog implements AnchorLog {
    * the next append expects.
    */
   async lastRecord(): Promise<unknown> {
-    let state;
-    try {
-      state = (await this.jsm.streams.info(this.stream)).state;
-    } catch (err) {
-      if (isStreamNotFound(err)) return undefined;
-      throw err;
-    }
-    this.lastSeq = state.last_seq;
-    if (state.messages === 0) return undefined;
     let last: unknown;
-    for await (const chunk of readRange({ nc: this.nc, jsm: this.jsm, stream: this.stream, filter: this.subject, startSeq: 1, endSeq: state.last_seq, batch: 256 })) {
-      for (const m of chunk) {
-        try {
-          const r: unknown = JSON.parse(Buffer.from(m.data).toString('utf8'));
-          if (isCheckpointRecord(r)) last = r;
-        } catch {
-          // Not JSON: passed over here; read() and the audit name it.
-        }
+    for await (const m of this.messages()) {
+      try {
+        const r: unknown = JSON.parse(Buffer.from(m.data).toString('utf8'));
+        if (isCheckpointRecord(r)) last = r;
+      } catch {
+        // Not JSON: passed over here; read() and the audit name it.
       }
     }
     return last;
