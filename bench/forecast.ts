@@ -347,8 +347,6 @@ export function parseEnsembleOptions(text: string): Partial<EnsembleOptions> {
   return opts;
 }
 
-/** Months whose results chose the ensemble's settings (`DEFAULT_ENSEMBLE_OPTIONS`); reported, but flagged. */
-export const TUNING_MONTHS = FORECAST_TUNING_MONTHS;
 /** A set of candidates tried on the tuning months, the flag that runs it and the results file it writes. */
 interface Tuning {
   readonly flag: 'tune' | 'tune-band' | 'tune-recalibration' | 'tune-scale' | 'tune-adaptive' | 'tune-tracking';
@@ -410,7 +408,7 @@ interface SignalWalk {
  * (weights, bias, conformal band) is fitted from those past values only. The LSTM is admitted
  * only from the end of its validation data (2023-07-01 for both models): before that it is left
  * out and the ensemble runs on the baselines alone, so no month is scored with a model that saw
- * it. The ensemble's settings were chosen on TUNING_MONTHS only (`--tune` reruns that choice;
+ * it. The ensemble's settings were chosen on FORECAST_TUNING_MONTHS only (`--tune` reruns that choice;
  * `--tune-band` the band's recency weighting, bandHalfLifeDays; the other `--tune-*` the band
  * recalibrations that were tried and left off). `--options` runs every month with other
  * settings, e.g. the opt-in tracked band (`TRACKED_BAND_OPTIONS`).
@@ -444,7 +442,7 @@ async function walkForwardMain(argv: string[]): Promise<void> {
   const tuning = tunings[0];
   if (tuning) {
     // Baselines only (the LSTM saw these months), each candidate window on the tuning months.
-    const tuneFrom = month('from', TUNING_MONTHS[0]!);
+    const tuneFrom = month('from', FORECAST_TUNING_MONTHS[0]!);
     const tuneTo = month('to', '2023-04');
     const rows: Array<Record<string, Cell>> = [];
     const out: Record<string, unknown> = {};
@@ -461,8 +459,8 @@ async function walkForwardMain(argv: string[]): Promise<void> {
         out[`${sig} ${label}`] = { ...r.pooled, intervalScore, byMonth: bands, strideHalfHours: stride };
       }
     }
-    printTable(`Tuning on ${TUNING_MONTHS.join(', ')} (baselines only)`, rows);
-    writeResults(values.name ?? tuning.results, { months: TUNING_MONTHS, candidates, results: out });
+    printTable(`Tuning on ${FORECAST_TUNING_MONTHS.join(', ')} (baselines only)`, rows);
+    writeResults(values.name ?? tuning.results, { months: FORECAST_TUNING_MONTHS, candidates, results: out });
     return;
   }
 
@@ -477,7 +475,7 @@ async function walkForwardMain(argv: string[]): Promise<void> {
     printTable(
       `${sig} (${r.unit}), walk-forward, ${r.modelId}@${r.modelVersion}; LSTM admitted from ${r.modelAdmittedFrom}`,
       r.months.map((m) => ({
-        month: m.month + (TUNING_MONTHS.includes(m.month) ? ' (tuning)' : ''),
+        month: m.month + (FORECAST_TUNING_MONTHS.includes(m.month) ? ' (tuning)' : ''),
         origins: m.origins,
         'ens MAE 24h': m.ensemble.byLead['24h']!.mae,
         'yest MAE 24h': m.sameTimeYesterday.byLead['24h']!.mae,
@@ -509,7 +507,7 @@ async function walkForwardMain(argv: string[]): Promise<void> {
     mode: 'walk-forward',
     method:
       'Every forecast is made from a copy of the series ending at its origin; ensemble weights and conformal P10/P90 offsets (7.5th/92.5th residual percentiles, residuals weighted by recency with a 3.5-day half-life) are refitted every 3 h on the residuals of the previous 28 days already observed (median bias correction available but off: it lost on the tuning months). The LSTMs are admitted only from the end of their validation data (2023-07-01); before that the ensemble is the baselines alone.',
-    tuningMonths: TUNING_MONTHS,
+    tuningMonths: FORECAST_TUNING_MONTHS,
     heldOutMonths: 'every month after the tuning months',
     settings: { ...DEFAULT_ENSEMBLE_OPTIONS, ...overrides },
     ...(Object.keys(overrides).length ? { overrides } : {}),
@@ -552,7 +550,7 @@ async function runSignal(
   const forecaster = new EnsembleSeriesForecaster({ signal: sig, ...(model ? { model, modelAllowedAt } : {}), options });
   const months = monthsBetween(fromMs, toMs);
   const rows = await walkForward({ forecaster, ...(model ? { model, modelAllowedAt } : {}), actual, seriesFromMs, months, historySlots, stride });
-  const heldOut = rows.filter((r) => !TUNING_MONTHS.includes(r.month));
+  const heldOut = rows.filter((r) => !FORECAST_TUNING_MONTHS.includes(r.month));
   const limit = TARGETS[sig];
   return {
     file,
@@ -572,7 +570,7 @@ async function runSignal(
       coverage: r.ensemble.coverageP10P90.pooled,
       coverageMet: r.ensemble.coverageP10P90.pooled >= COVERAGE[0] && r.ensemble.coverageP10P90.pooled <= COVERAGE[1],
       usesModel: !!model && Date.parse(`${r.month}-01T00:00:00Z`) >= cleanFromMs,
-      tuning: TUNING_MONTHS.includes(r.month),
+      tuning: FORECAST_TUNING_MONTHS.includes(r.month),
     })),
   };
 }
