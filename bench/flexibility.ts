@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- flexibility [--weeks held-out|tuning|fresh|all|2023-04-03,…] [--forecasters lstm,ensemble] [--seed 42] [--name flexibility]`
+ * `npm run bench -- flexibility [--weeks held-out|tuning|fresh|all|2023-04-03,…] [--forecasters lstm,ensemble] [--seed 42]
+ *   [--carbon csv] [--prices csv] [--name flexibility]`
  *   or `npm run bench -- flexibility --compare flexibility-lstm,flexibility-ensemble,flexibility-fresh` (no runs: the
  *   forecasters' whole-site cost from earlier results)
  *
@@ -16,11 +17,16 @@
  * were run only afterwards. A held-out week's miss led to the battery hold (PlanInput.flexHoldKw),
  * so the held-out weeks are no longer unseen for it: the fresh weeks (second and fourth Mondays)
  * were first run after it was written, and are pooled on their own.
+ *
+ * `--carbon` / `--prices` run the weeks on other signal files with the shared files' columns (a
+ * later period no rule here was written on); any other dates are the set `other`. Every week is
+ * checked against the files before the first runs (8 days of history, 2 of drain).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runSimulation, cacoTotals } from '../sim/index.ts';
+import { runSimulation, cacoTotals, checkSimulatedPeriod, loadSignalFiles } from '../sim/index.ts';
+import { UsageError } from '../core/errors/index.ts';
 import { siteConfig } from '../agents/compute/jobs/index.ts';
 import { loadConfig } from '../core/config/index.ts';
 import { BenchUsageError, checkResultsName, benchFlags, oneOfFlag, printTable, readResults, writeResults } from './report.ts';
@@ -63,22 +69,33 @@ interface WeekResult {
 const list = (v: string): string[] => v.split(',').map((x) => x.trim()).filter(Boolean);
 
 export async function main(argv: string[]): Promise<void> {
-  const given = benchFlags(argv, { weeks: { type: 'string' }, forecasters: { type: 'string' }, seed: { type: 'string' }, name: { type: 'string' }, compare: { type: 'string' } });
+  const given = benchFlags(argv, { weeks: { type: 'string' }, forecasters: { type: 'string' }, seed: { type: 'string' }, name: { type: 'string' }, compare: { type: 'string' }, carbon: { type: 'string' }, prices: { type: 'string' } });
   if (given.compare !== undefined) {
     // It runs nothing: a run's flags beside it would be silently ignored.
-    const ignored = (['weeks', 'forecasters', 'seed', 'name'] as const).filter((k) => given[k] !== undefined);
+    const ignored = (['weeks', 'forecasters', 'seed', 'name', 'carbon', 'prices'] as const).filter((k) => given[k] !== undefined);
     if (ignored.length) throw new BenchUsageError(`--compare reads earlier results and runs nothing: it takes no ${ignored.map((k) => `--${k}`).join(', ')}`);
     return printCompare(weeksOfFiles(list(given.compare)));
   }
   const values = { weeks: given.weeks ?? 'held-out', forecasters: given.forecasters ?? 'lstm,ensemble', seed: given.seed ?? '42', name: given.name ?? 'flexibility' };
   const named: Record<string, string[]> = { tuning: TUNING_WEEKS, 'held-out': HELD_OUT_WEEKS, fresh: FRESH_WEEKS, all: [...TUNING_WEEKS, ...HELD_OUT_WEEKS, ...FRESH_WEEKS] };
   const weeks = named[values.weeks] ?? list(values.weeks);
-  for (const w of weeks) if (!/^2023-\d\d-\d\d$/.test(w) || Number.isNaN(Date.parse(w))) throw new BenchUsageError(`--weeks: "${w}" is not a date like 2023-04-17 (or tuning, held-out, fresh, all)`);
+  // Round-tripped: Date.parse takes 2023-02-30 for 2 March.
+  for (const w of weeks) if (!/^\d{4}-\d\d-\d\d$/.test(w) || Number.isNaN(Date.parse(w)) || new Date(Date.parse(w)).toISOString().slice(0, 10) !== w) throw new BenchUsageError(`--weeks: "${w}" is not a date like 2023-04-17 (or tuning, held-out, fresh, all)`);
   const forecasters = list(values.forecasters);
   for (const f of forecasters) oneOfFlag('forecasters', f, FORECASTERS);
   const seed = values.seed;
   // Checked now, not after the runs.
   const name = checkResultsName(values.name);
+  // Other signal files (a later period): every week is checked against them before any runs.
+  const files = { carbonCsv: given.carbon, pricesCsv: given.prices };
+  try {
+    const span = loadSignalFiles(files);
+    for (const w of weeks) checkSimulatedPeriod(Date.parse(`${w}T00:00:00Z`), 7, span, '--weeks');
+  } catch (err) {
+    if (err instanceof UsageError) throw new BenchUsageError(err.message);
+    throw err;
+  }
+  const data = { carbon: given.carbon ?? 'the project copy (data/carbon-intensity/)', prices: given.prices ?? 'the project copy (data/prices/)' };
 
   const results: WeekResult[] = [];
   const total = weeks.length * forecasters.length;
@@ -88,7 +105,7 @@ export async function main(argv: string[]): Promise<void> {
       const dir = mkdtempSync(join(tmpdir(), 'caco-bench-flex-'));
       process.stderr.write(`[${results.length + 1}/${total}] ${week} with ${forecaster}…`);
       try {
-        const run = await runSimulation({ config: { ...config, dataDir: dir }, seed, fromMs: Date.parse(`${week}T00:00:00Z`), days: 7, site: siteConfig(), outDir: join(dir, 'run'), baselines: false });
+        const run = await runSimulation({ config: { ...config, dataDir: dir }, seed, fromMs: Date.parse(`${week}T00:00:00Z`), days: 7, site: siteConfig(), outDir: join(dir, 'run'), baselines: false, ...(files.carbonCsv ? { carbonCsv: files.carbonCsv } : {}), ...(files.pricesCsv ? { pricesCsv: files.pricesCsv } : {}) });
         try {
           const t = await cacoTotals(run.runtime.store, run.inputs.jobs, siteConfig());
           results.push({
@@ -132,7 +149,7 @@ export async function main(argv: string[]): Promise<void> {
   printTable(`flexibility benchmark: 7-day simulations, seed ${seed}`, rows);
   printPools(pooled);
   if (forecasters.length > 1) printComparison(results);
-  writeResults(name, { seed, tuningWeeks: TUNING_WEEKS, heldOutWeeks: HELD_OUT_WEEKS, freshWeeks: FRESH_WEEKS, pooledOver: sets, weeks: results, pooled });
+  writeResults(name, { seed, data, tuningWeeks: TUNING_WEEKS, heldOutWeeks: HELD_OUT_WEEKS, freshWeeks: FRESH_WEEKS, pooledOver: sets, weeks: results, pooled });
 }
 
 /** Weeks from July on come after the LSTMs' validation data (models/*\/MODEL_CARD.md): no forecaster here has seen them. */

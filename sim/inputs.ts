@@ -44,21 +44,49 @@ function load<R>(fn: () => { rows: R[]; dropped: unknown[] }, what: string, path
   }
 }
 
-/** Load the signals and the workload, and check the period lies inside the data. */
-export function loadInputs(o: { fromMs: number; days: number; seed: string; site: SiteConfig; carbonCsv?: string; pricesCsv?: string; jobsCsv?: string; jobsPerDay?: number; slackShare?: number }): SimulationInputs {
+export interface SignalFiles {
+  readonly carbon: { rows: CarbonRow[]; dropped: unknown[] };
+  readonly prices: { rows: PriceRow[]; dropped: unknown[] };
+  /** The span both files cover: from the later first half-hour to the end of the earlier last one. */
+  readonly dataFromMs: number;
+  readonly dataToMs: number;
+}
+
+/**
+ * The carbon and price files (the project's copies by default), checked as files and as CSVs;
+ * a problem is a UsageError naming the flag (`--carbon`, `--prices`).
+ */
+export function loadSignalFiles(o: { carbonCsv?: string | undefined; pricesCsv?: string | undefined }): SignalFiles {
   const carbon = load(() => loadCarbonCsv(o.carbonCsv), '--carbon', o.carbonCsv);
   const prices = load(() => loadPriceCsv(o.pricesCsv), '--prices', o.pricesCsv);
   if (carbon.rows.length === 0) throw new UsageError('--carbon: the file has no usable rows');
   if (prices.rows.length === 0) throw new UsageError('--prices: the file has no usable rows');
   const dataFromMs = Math.max(carbon.rows[0]!.fromMs, prices.rows[0]!.fromMs);
   const dataToMs = Math.min(carbon.rows.at(-1)!.fromMs, prices.rows.at(-1)!.fromMs) + SLOT_MS;
-  const endMs = o.fromMs + o.days * DAY_MS + DRAIN_MS;
-  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-  if (o.fromMs - HISTORY_MS < dataFromMs || endMs > dataToMs) {
+  if (dataToMs <= dataFromMs) throw new UsageError(`--carbon and --prices: the files do not overlap (carbon from ${new Date(carbon.rows[0]!.fromMs).toISOString()}, prices from ${new Date(prices.rows[0]!.fromMs).toISOString()})`);
+  return { carbon, prices, dataFromMs, dataToMs };
+}
+
+const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/**
+ * A UsageError unless a run of `days` from `fromMs` has its history before it and its drain
+ * after it inside the data. `flag` names the first day where the caller took it from.
+ */
+export function checkSimulatedPeriod(fromMs: number, days: number, span: Pick<SignalFiles, 'dataFromMs' | 'dataToMs'>, flag: '--from' | '--weeks' = '--from'): void {
+  const endMs = fromMs + days * DAY_MS + DRAIN_MS;
+  if (fromMs - HISTORY_MS < span.dataFromMs || endMs > span.dataToMs) {
+    const what = flag === '--from' ? `--from ${isoDay(fromMs)} --days ${days}` : `--weeks: ${isoDay(fromMs)}`;
     throw new UsageError(
-      `--from ${day(o.fromMs)} --days ${o.days}: the data covers ${day(dataFromMs)} to ${day(dataToMs)}; a run needs 8 days of history before it and 2 days after it for the last jobs, so choose --from between ${day(dataFromMs + HISTORY_MS)} and ${day(dataToMs - DRAIN_MS - o.days * DAY_MS)}`,
+      `${what}: the data covers ${isoDay(span.dataFromMs)} to ${isoDay(span.dataToMs)}; a run needs 8 days of history before it and 2 days after it for the last jobs, so choose ${flag === '--from' ? '--from' : 'weeks starting'} between ${isoDay(span.dataFromMs + HISTORY_MS)} and ${isoDay(span.dataToMs - DRAIN_MS - days * DAY_MS)}`,
     );
   }
+}
+
+/** Load the signals and the workload, and check the period lies inside the data. */
+export function loadInputs(o: { fromMs: number; days: number; seed: string; site: SiteConfig; carbonCsv?: string; pricesCsv?: string; jobsCsv?: string; jobsPerDay?: number; slackShare?: number }): SimulationInputs {
+  const { carbon, prices, dataFromMs, dataToMs } = loadSignalFiles(o);
+  checkSimulatedPeriod(o.fromMs, o.days, { dataFromMs, dataToMs });
   let jobs: Job[];
   if (o.jobsCsv) {
     checkFile('--jobs', o.jobsCsv);
@@ -68,7 +96,7 @@ export function loadInputs(o: { fromMs: number; days: number; seed: string; site
       throw new UsageError(`--jobs ${o.jobsCsv}: line ${p.line}, ${p.field}: ${p.reason}${r.problems.length > 1 ? ` (and ${r.problems.length - 1} more)` : ''}`);
     }
     jobs = r.jobs.filter((j) => j.earliestStartMs >= o.fromMs && j.earliestStartMs < o.fromMs + o.days * DAY_MS);
-    if (jobs.length === 0) throw new UsageError(`--jobs ${o.jobsCsv}: no job is released between ${day(o.fromMs)} and ${day(o.fromMs + o.days * DAY_MS)}`);
+    if (jobs.length === 0) throw new UsageError(`--jobs ${o.jobsCsv}: no job is released between ${isoDay(o.fromMs)} and ${isoDay(o.fromMs + o.days * DAY_MS)}`);
   } else {
     jobs = generateWorkload(
       { seed: o.seed, startMs: o.fromMs, days: o.days, site: o.site, ...(o.jobsPerDay !== undefined ? { jobsPerDay: o.jobsPerDay } : {}), ...(o.slackShare !== undefined ? { slackShare: o.slackShare } : {}) },

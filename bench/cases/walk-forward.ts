@@ -1,11 +1,18 @@
 /**
  * `npm run bench -- schedule --walk-forward [--months 2023-02,…] [--days-per-month 7]
- *   [--jobs-per-day 200] [--seed 1] [--policies a,b] [--forecast ensemble|sty|lstm] [--name schedule] [--no-write]`
+ *   [--jobs-per-day 200] [--seed 1] [--policies a,b] [--forecast ensemble|sty|lstm]
+ *   [--carbon csv] [--prices csv] [--name schedule] [--no-write]`
  *   or `… --walk-forward --repool [--forecast …] [--name schedule]` (no runs: the pools of the stored months again)
  *
  * Honest out-of-sample evaluation of the schedule, month by month: for each test month the
  * forecast and the long-range estimate are built only from data before each decision, nothing
  * is fitted on the month, and every figure is reported per month and pooled.
+ *
+ * Data: the project's copies of the shared files, or `--carbon` / `--prices` files with the same
+ * columns (a later period no model or setting here has seen). The months run are those given, or
+ * every calendar month the files allow (`walkForwardMonths`: 28 days of history before its 1st,
+ * and its days plus the drain and the oracle's 7-day horizon after it); with the project's files
+ * that is 2023-02 … 2023-09. The results file names the files and the span they cover.
  *
  * Forecast for the first 48 h (the same for every policy): `ensemble` (default since
  * 2026-12-05): what the grid agent ships (agents/grid/ensemble-forecaster.ts: the LSTM with
@@ -29,7 +36,9 @@
  * whichever forecaster ran (bench/_tuned-on.ts). January is history only (the first month of
  * prices on file).
  */
-import { loadCarbonCsv, loadPriceCsv, toHalfHourSeries } from '../../data/index.ts';
+import { toHalfHourSeries } from '../../data/index.ts';
+import { loadSignalFiles, type SignalFiles } from '../../sim/index.ts';
+import { UsageError } from '../../core/errors/index.ts';
 import { DEFAULT_SITE, validateJob } from '../../agents/compute/jobs/index.ts';
 import { generateWorkload, loadTraceStats } from '../../sim/workload/index.ts';
 import { type BandPoint, type PlanOptions, type Signals, extendBands, quantileWeightedCost, sharedSolverWorker } from '../../agents/compute/planner/index.ts';
@@ -45,12 +54,16 @@ const DAY = 48;
 const LEADS = 96;
 const COVER_SLOTS = 336;
 
-const MONTHS = ['2023-02', '2023-03', '2023-04', '2023-05', '2023-06', '2023-07', '2023-08', '2023-09'];
+/** Days of data a month needs before its 1st: the ensemble's and the error bands' 28-day windows, and the long-range profile's. */
+const HISTORY_DAYS = 28;
+/** Days of data a month needs after its last day: the drain (4 days) and the 7-day horizon of the last plans (the oracle reads actual signals there). */
+const AFTER_DAYS = 4 + COVER_SLOTS / DAY;
 const FORECASTS = ['sty', 'lstm', 'ensemble'] as const;
 type ForecastKind = (typeof FORECASTS)[number];
 
 export interface WalkForwardArgs {
-  readonly months: string[];
+  /** The months asked for; undefined: every month the data allow (walkForwardMonths). */
+  readonly months: string[] | undefined;
   readonly daysPerMonth: number;
   readonly jobsPerDay: number;
   readonly seed: string;
@@ -61,6 +74,9 @@ export interface WalkForwardArgs {
   readonly name: string;
   /** `--repool`: run nothing, pool the stored months again (repoolWalkForward). */
   readonly repool: boolean;
+  /** Signal files other than the project's copies (`--carbon`, `--prices`). */
+  readonly carbonCsv?: string | undefined;
+  readonly pricesCsv?: string | undefined;
 }
 
 /**
@@ -84,7 +100,7 @@ export function historySlotsOf(f: SeriesForecaster): number {
 export function walkForwardArgs(argv: string[]): WalkForwardArgs {
   const v = benchFlags(argv, {
     'walk-forward': { type: 'boolean' },
-    months: { type: 'string', default: MONTHS.join(',') },
+    months: { type: 'string' },
     'days-per-month': { type: 'string', default: '7' },
     'jobs-per-day': { type: 'string', default: '200' },
     seed: { type: 'string', default: '1' },
@@ -93,26 +109,55 @@ export function walkForwardArgs(argv: string[]): WalkForwardArgs {
     'no-write': { type: 'boolean', default: false },
     name: { type: 'string', default: 'schedule' },
     repool: { type: 'boolean', default: false },
+    carbon: { type: 'string' },
+    prices: { type: 'string' },
   });
   if (v.repool) {
     // It runs nothing: a run's flags beside it would be silently ignored.
-    const ignored = ['months', 'days-per-month', 'jobs-per-day', 'seed', 'policies', 'no-write'].filter((k) => argv.some((x) => x === `--${k}` || x.startsWith(`--${k}=`)));
+    const ignored = ['months', 'days-per-month', 'jobs-per-day', 'seed', 'policies', 'no-write', 'carbon', 'prices'].filter((k) => argv.some((x) => x === `--${k}` || x.startsWith(`--${k}=`)));
     if (ignored.length) throw new BenchUsageError(`--repool reads earlier results and runs nothing: it takes no ${ignored.map((k) => `--${k}`).join(', ')}`);
   }
   const forecast: ForecastKind = oneOfFlag('forecast', v.forecast, FORECASTS);
   if (v.repool) return { months: [], daysPerMonth: 0, jobsPerDay: 0, seed: v.seed, policies: undefined, forecast, write: true, name: checkResultsName(v.name), repool: true };
   const daysPerMonth = wholeFlag('days-per-month', v['days-per-month'], 1, 28);
   const jobsPerDay = wholeFlag('jobs-per-day', v['jobs-per-day']);
-  const months = v.months.split(',').map((m) => m.trim());
-  for (const m of months) {
-    if (!MONTHS.includes(m)) throw new BenchUsageError(`--months: "${m}" is not a month with 28 days of history inside 2023-02 … 2023-09 (like 2023-05)`);
+  const months = v.months?.split(',').map((m) => m.trim());
+  for (const m of months ?? []) {
+    if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(m)) throw new BenchUsageError(`--months: "${m}" is not a month like 2023-05`);
     // The bare LSTMs saw every month before August; the ensemble admits its LSTM member only
     // from the end of that member's validation data (outOfSampleOnly), so before then it is
     // the baselines alone and out of sample in every month.
     if (forecast === 'lstm' && m < '2023-08') throw new BenchUsageError(`--months: ${m} is not out of sample for the LSTMs (their data end at 2023-07-01 and July is the planner's tuning month); with --forecast lstm only 2023-08 and 2023-09 are out of sample (--forecast ensemble runs on every month)`);
   }
   const policies = v.policies?.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
-  return { months, daysPerMonth, jobsPerDay, seed: v.seed, policies, forecast, write: !v['no-write'], name: checkResultsName(v.name), repool: v.repool };
+  return { months, daysPerMonth, jobsPerDay, seed: v.seed, policies, forecast, write: !v['no-write'], name: checkResultsName(v.name), repool: v.repool, carbonCsv: v.carbon, pricesCsv: v.prices };
+}
+
+const monthStart = (m: string): number => Date.parse(`${m}-01T00:00:00Z`);
+const isoDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+/**
+ * The months a walk-forward runs on data covering [fromMs, toMs): those asked for, each checked,
+ * or every calendar month with HISTORY_DAYS of data before its 1st and its days plus AFTER_DAYS
+ * from it. A month outside is a BenchUsageError naming it and the span. Pure.
+ */
+export function walkForwardMonths(span: { fromMs: number; toMs: number }, daysPerMonth: number, requested: ReadonlyArray<string> | undefined): string[] {
+  const need = `${HISTORY_DAYS} days of data before its 1st and ${daysPerMonth + AFTER_DAYS} days from it (${daysPerMonth} days run, ${AFTER_DAYS - COVER_SLOTS / DAY} of drain, the ${COVER_SLOTS / DAY}-day horizon of the last plans)`;
+  const fits = (m: string): boolean => monthStart(m) - HISTORY_DAYS * DAY_MS >= span.fromMs && monthStart(m) + (daysPerMonth + AFTER_DAYS) * DAY_MS <= span.toMs;
+  const covers = `the data cover ${isoDay(span.fromMs)} to ${isoDay(span.toMs)}`;
+  if (requested) {
+    for (const m of requested) if (!fits(m)) throw new BenchUsageError(`--months: ${m} does not fit in the data: a month needs ${need}; ${covers}`);
+    return [...requested];
+  }
+  const out: string[] = [];
+  const first = new Date(span.fromMs);
+  // Date.UTC carries month 12 into January of the next year.
+  for (let k = 0, t = Date.UTC(first.getUTCFullYear(), first.getUTCMonth(), 1); t < span.toMs; k++, t = Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + k, 1)) {
+    const m = new Date(t).toISOString().slice(0, 7);
+    if (fits(m)) out.push(m);
+  }
+  if (out.length === 0) throw new BenchUsageError(`no month fits in the data: a month needs ${need}; ${covers}`);
+  return out;
 }
 
 function fill(a: Float64Array): Float64Array {
@@ -279,13 +324,25 @@ export function repoolWalkForward(name: string, fk: ForecastKind): void {
 /** The walk-forward, on flags checked by walkForwardArgs. */
 export async function walkForward(a: WalkForwardArgs): Promise<void> {
   if (a.repool) return repoolWalkForward(a.name, a.forecast);
-  const { months, jobsPerDay } = a;
+  const { jobsPerDay } = a;
   const daysPer = a.daysPerMonth;
   const site = DEFAULT_SITE;
-  const dataFrom = Date.parse('2023-01-01T00:00:00Z');
-  const dataTo = Date.parse('2023-10-01T00:00:00Z');
-  const carbon = fill(toHalfHourSeries(loadCarbonCsv().rows, 'actualGPerKwh', dataFrom, dataTo + 12 * DAY_MS));
-  const price = fill(toHalfHourSeries(loadPriceCsv().rows, 'marketIndexGbpPerMwh', dataFrom, dataTo + 12 * DAY_MS));
+  let files: SignalFiles;
+  try {
+    files = loadSignalFiles({ carbonCsv: a.carbonCsv, pricesCsv: a.pricesCsv });
+  } catch (err) {
+    if (err instanceof UsageError) throw new BenchUsageError(err.message);
+    throw err;
+  }
+  // Whole days from the first midnight both files cover: a decision day's index is a multiple of 48.
+  const dataFrom = Math.ceil(files.dataFromMs / DAY_MS) * DAY_MS;
+  const dataTo = files.dataToMs;
+  const months = walkForwardMonths({ fromMs: dataFrom, toMs: dataTo }, daysPer, a.months);
+  const data = { carbon: a.carbonCsv ?? 'the project copy (data/carbon-intensity/)', prices: a.pricesCsv ?? 'the project copy (data/prices/)', covers: { from: new Date(dataFrom).toISOString(), to: new Date(dataTo).toISOString() } };
+  console.log(`data: carbon ${data.carbon}, prices ${data.prices}; ${isoDay(dataFrom)} to ${isoDay(dataTo)}; months ${months.join(', ')}`);
+  // Past the data's end the series holds its last value (the drain's forecasts look that far).
+  const carbon = fill(toHalfHourSeries(files.carbon.rows, 'actualGPerKwh', dataFrom, dataTo + 12 * DAY_MS));
+  const price = fill(toHalfHourSeries(files.prices.rows, 'marketIndexGbpPerMwh', dataFrom, dataTo + 12 * DAY_MS));
   const planOptions: PlanOptions = { deterministic: true, fullEveryMs: 0 };
   const traces = loadTraceStats();
   const results: MonthResult[] = [];
@@ -302,6 +359,7 @@ export async function walkForward(a: WalkForwardArgs): Promise<void> {
         complete: final,
         daysPerMonth: daysPer,
         jobsPerDay,
+        data,
         forecast: lstm ? `carbon ${lstm.carbon.describe}, price ${lstm.price.describe} (0–48 h, their bands); beyond 48 h the seasonal profile of the 28 days before the decision; planned on the 0.3/0.4/0.3 quantile-weighted value` : 'same-time-yesterday, P10/P90 from its errors by lead over the 28 days before each decision day; beyond 48 h the seasonal profile of the 28 days before the decision (wider bands); planned on the 0.3/0.4/0.3 quantile-weighted value',
         planOptions,
         tuning: TUNING_NOTE,

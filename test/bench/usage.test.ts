@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseArgs } from 'node:util';
 import { BenchUsageError, parsedArgs } from '../../bench/report.ts';
 import { main as flexibility } from '../../bench/flexibility.ts';
-import { walkForwardArgs } from '../../bench/cases/walk-forward.ts';
+import { walkForwardArgs, walkForwardMonths } from '../../bench/cases/walk-forward.ts';
 import { runtimeArgs } from '../../bench/runtime.ts';
 import { simulateArgs } from '../../bench/simulate.ts';
 import { snapshotsArgs } from '../../bench/snapshots.ts';
@@ -28,6 +28,12 @@ describe('benchmark usage errors', { timeout: 30_000 }, () => {
       assert.rejects(flexibility(argv), (e: unknown) => e instanceof BenchUsageError && pattern.test(e.message), argv.join(' '));
     await refused(['--week', '2023-04-03'], /--week/);
     await refused(['--weeks', '2023-13-01'], /--weeks: "2023-13-01"/);
+    // Date.parse rolls 30 February over to 2 March: refused, not run as another week.
+    await refused(['--weeks', '2023-02-30'], /--weeks: "2023-02-30"/);
+    // Any year, but inside the data, checked before the first week runs (the project's files end on 2023-09-30).
+    await refused(['--weeks', '2023-04-03,2023-10-02'], /--weeks: 2023-10-02: the data covers 2023-01-01 to 2023-10-01.*choose weeks starting between 2023-01-09 and 2023-09-22/);
+    await refused(['--weeks', '2023-04-03', '--carbon', '/nonexistent/carbon.csv'], /--carbon: file \/nonexistent\/carbon.csv does not exist/);
+    await refused(['--compare', 'flexibility-lstm', '--prices', 'p.csv'], /--compare .* no --prices/);
     await refused(['--weeks', 'fresh', '--forecasters', 'lstm,prophet'], /--forecasters: "prophet"/);
     await refused(['--weeks', 'fresh', '--name', '../outside'], /--name/);
     // --compare runs nothing: the flags of a run beside it are refused, not ignored.
@@ -35,12 +41,29 @@ describe('benchmark usage errors', { timeout: 30_000 }, () => {
     await refused(['--compare', 'flexibility-lstm', '--seed', '7', '--name', 'x'], /no --seed, --name/);
   });
 
+  test('the schedule walk-forward runs on the months the data allow, and names the span when a month does not fit', () => {
+    const at = (iso: string) => Date.parse(iso);
+    // The project's files (2023-01-01 … 2023-10-01): February to September, as before.
+    const project = { fromMs: at('2023-01-01T00:00:00Z'), toMs: at('2023-10-01T00:00:00Z') };
+    assert.deepEqual(walkForwardMonths(project, 7, undefined), ['2023-02', '2023-03', '2023-04', '2023-05', '2023-06', '2023-07', '2023-08', '2023-09']);
+    // 28 days before the 1st: January has none; 7 + 4 + 7 days after it, so with 21 days a month September no longer fits.
+    assert.throws(() => walkForwardMonths(project, 7, ['2023-01']), (e: unknown) => e instanceof BenchUsageError && /--months: 2023-01 does not fit .*28 days of data before its 1st.*2023-01-01 to 2023-10-01/.test(e.message));
+    assert.deepEqual(walkForwardMonths(project, 21, undefined).at(-1), '2023-08');
+    assert.deepEqual(walkForwardMonths(project, 14, undefined).at(-1), '2023-09');
+    // A later quarter with a month of history, across a year's end.
+    const later = { fromMs: at('2023-09-01T00:00:00Z'), toMs: at('2024-02-01T00:00:00Z') };
+    assert.deepEqual(walkForwardMonths(later, 7, undefined), ['2023-10', '2023-11', '2023-12', '2024-01']);
+    assert.deepEqual(walkForwardMonths(later, 7, ['2023-12']), ['2023-12']);
+    // Too short for any month: one line that says why.
+    assert.throws(() => walkForwardMonths({ fromMs: at('2023-10-01T00:00:00Z'), toMs: at('2023-11-15T00:00:00Z') }, 7, undefined), (e: unknown) => e instanceof BenchUsageError && /^no month fits in the data/.test(e.message));
+  });
+
   test('the schedule walk-forward refuses a bad flag, month, forecast or count, and a month the bare LSTMs saw', () => {
     const refused = (argv: string[], pattern: RegExp) =>
       assert.throws(() => walkForwardArgs(['--walk-forward', ...argv]), (e: unknown) => e instanceof BenchUsageError && pattern.test(e.message), argv.join(' '));
     refused(['--month', '2023-05'], /--month/);
     refused(['--months', '2023-13'], /--months: "2023-13"/);
-    refused(['--months', '2023-01'], /--months: "2023-01"/);
+    refused(['--months', '2023-5'], /--months: "2023-5"/);
     refused(['--forecast', 'prophet'], /--forecast: "prophet"/);
     refused(['--days-per-month', '0'], /--days-per-month/);
     refused(['--jobs-per-day', 'many'], /--jobs-per-day/);
@@ -49,11 +72,14 @@ describe('benchmark usage errors', { timeout: 30_000 }, () => {
     // The ensemble admits its LSTM only after the LSTM's validation data: every month is out of sample.
     const a = walkForwardArgs(['--walk-forward', '--forecast', 'ensemble', '--months', '2023-02,2023-09', '--days-per-month', '2', '--no-write']);
     assert.deepEqual([a.forecast, a.months, a.daysPerMonth, a.jobsPerDay, a.seed, a.write], ['ensemble', ['2023-02', '2023-09'], 2, 200, '1', false]);
-    // By default, every month with what the grid agent ships, a week from each 1st.
+    // By default, every month the data allow (walkForwardMonths), with what the grid agent ships, a week from each 1st.
     const d = walkForwardArgs(['--walk-forward']);
-    assert.deepEqual([d.months.length, d.forecast, d.daysPerMonth], [8, 'ensemble', 7]);
+    assert.deepEqual([d.months, d.forecast, d.daysPerMonth, d.carbonCsv, d.pricesCsv], [undefined, 'ensemble', 7, undefined, undefined]);
+    const o = walkForwardArgs(['--walk-forward', '--carbon', 'q4-carbon.csv', '--prices', 'q4-prices.csv', '--months', '2023-11']);
+    assert.deepEqual([o.carbonCsv, o.pricesCsv, o.months], ['q4-carbon.csv', 'q4-prices.csv', ['2023-11']]);
     // --repool runs nothing: a run's flags beside it are refused, not ignored; LSTM months are not checked (none run).
     refused(['--repool', '--months', '2023-05'], /--repool .* no --months/);
+    refused(['--repool', '--carbon', 'q4.csv'], /--repool .* no --carbon/);
     refused(['--repool', '--seed', '7', '--days-per-month=2'], /no --days-per-month, --seed|no --seed, --days-per-month/);
     const r = walkForwardArgs(['--walk-forward', '--repool', '--forecast', 'lstm']);
     assert.deepEqual([r.repool, r.forecast, r.name], [true, 'lstm', 'schedule']);
