@@ -26,7 +26,7 @@ import {
 import { loadCarbonForecaster, loadPriceForecaster, loadRuntimeModel, ModelInputError, naiveRuntimeSeconds, type Forecaster } from '../models/index.ts';
 import { BenchUsageError, checkResultsName, benchFlags, oneOfFlag, percentile, printTable, wholeFlag, writeResults, type Cell } from './report.ts';
 import { EnsembleSeriesForecaster, HISTORY_SLOTS, lstmSeriesForecaster, modelCleanFromMs, DEFAULT_ENSEMBLE_OPTIONS, ensembleHistorySlots, type EnsembleOptions, type SeriesForecaster } from '../agents/grid/index.ts';
-import { monthsBetween, pooledOver, spread, walkForward, type MonthResult } from './_walk-forward.ts';
+import { monthsBetween, pooledOver, spread, walkForward, type MonthResult, type MonthWindow } from './_walk-forward.ts';
 import { FORECAST_TUNING_MONTHS } from './_tuned-on.ts';
 
 const HH = 30 * 60 * 1000;
@@ -395,6 +395,25 @@ interface SignalWalk {
   pooledHeldOut: ReturnType<typeof pooledOver>;
   spread: { ratio24h: ReturnType<typeof spread>; coverage: ReturnType<typeof spread> };
   targets: Array<{ month: string; ratio24h: number; ratioTarget: number; ratioMet: boolean; coverage: number; coverageMet: boolean; usesModel: boolean; tuning: boolean }>;
+  /** Months whose forecasts start on less history than the forecaster reads (a file that starts late). */
+  historyNotes: string[];
+}
+
+/**
+ * One note per month with less than the forecaster's history before its 1st in `actual` (a
+ * series from `seriesFromMs`; NaN where the data hold nothing): its first fits use what there
+ * is, so its first weeks are not the forecaster as it runs with full history. Pure.
+ */
+export function shortHistoryNotes(actual: Float64Array, seriesFromMs: number, months: ReadonlyArray<Pick<MonthWindow, 'label' | 'fromMs'>>, historySlots: number): string[] {
+  const out: string[] = [];
+  for (const { label: m, fromMs } of months) {
+    const end = Math.min(actual.length, Math.round((fromMs - seriesFromMs) / HH));
+    let held = 0;
+    for (let i = Math.max(0, end - historySlots); i < end; i++) if (Number.isFinite(actual[i]!)) held++;
+    // A few missing half-hours are gaps, not a short file.
+    if (held < 0.98 * historySlots) out.push(`${m}: the data hold ${(held / 48).toFixed(1)} of the ${(historySlots / 48).toFixed(1)} days before the month that the forecaster reads; until they are there its fits use less, and origins with under a week behind them are skipped`);
+  }
+  return out;
 }
 
 /**
@@ -489,6 +508,7 @@ async function walkForwardMain(argv: string[]): Promise<void> {
       })),
     );
     console.log(`pooled: ratio 24h ${r.pooled.ratio24h.toFixed(3)}, coverage ${pct(r.pooled.coverage)}; held-out months only: ratio ${r.pooledHeldOut.ratio24h.toFixed(3)}, coverage ${pct(r.pooledHeldOut.coverage)}`);
+    for (const n of r.historyNotes) console.log(`note: ${n}`);
     console.log(`spread across months: ratio ${r.spread.ratio24h.min.toFixed(3)} (${r.spread.ratio24h.minMonth}) .. ${r.spread.ratio24h.max.toFixed(3)} (${r.spread.ratio24h.maxMonth}); coverage ${pct(r.spread.coverage.min)} .. ${pct(r.spread.coverage.max)}`);
   }
   const targetRows = Object.entries(results).flatMap(([sig, r]) =>
@@ -550,6 +570,7 @@ async function runSignal(
   const forecaster = new EnsembleSeriesForecaster({ signal: sig, ...(model ? { model, modelAllowedAt } : {}), options });
   const months = monthsBetween(fromMs, toMs);
   const rows = await walkForward({ forecaster, ...(model ? { model, modelAllowedAt } : {}), actual, seriesFromMs, months, historySlots, stride });
+  const historyNotes = shortHistoryNotes(actual, seriesFromMs, months, historySlots);
   const heldOut = rows.filter((r) => !FORECAST_TUNING_MONTHS.includes(r.month));
   const limit = TARGETS[sig];
   return {
@@ -572,5 +593,6 @@ async function runSignal(
       usesModel: !!model && Date.parse(`${r.month}-01T00:00:00Z`) >= cleanFromMs,
       tuning: FORECAST_TUNING_MONTHS.includes(r.month),
     })),
+    historyNotes,
   };
 }
