@@ -400,6 +400,27 @@ interface SignalWalk {
 }
 
 /**
+ * A BenchUsageError when a month of --from … --to holds no value of the series (the file
+ * starts after it or ends before it): it would print a row of NaN. A month the data cover in
+ * part is scored on that part. Pure.
+ */
+export function checkMonthsHaveData(actual: Float64Array, seriesFromMs: number, months: ReadonlyArray<MonthWindow>, what: string): void {
+  let first = -1;
+  let last = -1;
+  for (let i = 0; i < actual.length; i++) if (Number.isFinite(actual[i]!)) {
+    if (first < 0) first = i;
+    last = i;
+  }
+  const at = (i: number) => iso(seriesFromMs + i * HH);
+  const span = first < 0 ? 'holds no value there' : `covers ${at(first)} to ${at(last + 1)}`;
+  for (const m of months) {
+    const a = Math.round((m.fromMs - seriesFromMs) / HH);
+    const b = Math.round((m.toMs - seriesFromMs) / HH);
+    if (first < 0 || last < a || first >= b) throw new BenchUsageError(`--from/--to: ${m.label} has no data to score: ${what} ${span}`);
+  }
+}
+
+/**
  * One note per month with less than the forecaster's history before its 1st in `actual` (a
  * series from `seriesFromMs`; NaN where the data hold nothing): its first fits use what there
  * is, so its first weeks are not the forecaster as it runs with full history. Pure.
@@ -563,12 +584,13 @@ async function runSignal(
   const endMs = toMs + 96 * HH;
   const file = sig === 'carbon' ? values.carbon! : values.prices!;
   const actual = sig === 'carbon' ? walkForwardSeries('carbon', loadCarbonCsv(file).rows, seriesFromMs, endMs) : walkForwardSeries('price', loadPriceCsv(file).rows, seriesFromMs, endMs);
+  const months = monthsBetween(fromMs, toMs);
+  checkMonthsHaveData(actual, seriesFromMs, months, `the ${sig} file ${file}`);
   const loaded = noModel ? null : await (sig === 'carbon' ? loadCarbonForecaster() : loadPriceForecaster());
   const cleanFromMs = loaded ? modelCleanFromMs(loaded.spec as Parameters<typeof modelCleanFromMs>[0]) : Number.POSITIVE_INFINITY;
   const model: SeriesForecaster | undefined = loaded ? lstmSeriesForecaster(loaded) : undefined;
   const modelAllowedAt = (originMs: number): boolean => originMs >= cleanFromMs;
   const forecaster = new EnsembleSeriesForecaster({ signal: sig, ...(model ? { model, modelAllowedAt } : {}), options });
-  const months = monthsBetween(fromMs, toMs);
   const rows = await walkForward({ forecaster, ...(model ? { model, modelAllowedAt } : {}), actual, seriesFromMs, months, historySlots, stride });
   const historyNotes = shortHistoryNotes(actual, seriesFromMs, months, historySlots);
   const heldOut = rows.filter((r) => !FORECAST_TUNING_MONTHS.includes(r.month));

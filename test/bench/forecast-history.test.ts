@@ -1,6 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { shortHistoryNotes } from '../../bench/forecast.ts';
+import { checkMonthsHaveData, shortHistoryNotes } from '../../bench/forecast.ts';
+import { BenchUsageError } from '../../bench/report.ts';
+import { monthsBetween } from '../../bench/_walk-forward.ts';
 
 // A file that starts shortly before the first month scored (a later quarter with no history
 // before it) must say so: its first weeks are not the forecaster as it runs with its window full.
@@ -25,5 +27,18 @@ describe('forecast walk-forward: months on short history', { timeout: 10_000 }, 
     assert.deepEqual(shortHistoryNotes(gappy, from, [month('2023-11')], window), []);
     const notes = shortHistoryNotes(series, from, [month('2023-11')], 45 * DAY);
     assert.match(notes[0] ?? '', /^2023-11: the data hold 31\.0 of the 45\.0 days/);
+  });
+
+  test('a month the file holds nothing of is refused with the span it covers; one it holds in part is scored', () => {
+    // The series runs to 2023-12-01; the file's values from 2023-10-01.
+    const months = (a: string, b: string) => monthsBetween(Date.parse(`${a}-01T00:00:00Z`), Date.parse(`${b}-01T00:00:00Z`));
+    assert.doesNotThrow(() => checkMonthsHaveData(series, from, months('2023-10', '2023-12'), 'the carbon file x.csv'));
+    const partial = Float64Array.from(series);
+    partial.fill(Number.NaN, 75 * DAY);
+    assert.doesNotThrow(() => checkMonthsHaveData(partial, from, months('2023-11', '2023-12'), 'the carbon file x.csv'));
+    assert.throws(() => checkMonthsHaveData(series, from, months('2023-09', '2023-11'), 'the carbon file x.csv'), (e: unknown) => e instanceof BenchUsageError && /2023-09 has no data to score: the carbon file x\.csv covers 2023-10-01T00:00Z to 2023-12-01T00:00Z/.test(e.message));
+    const after = new Float64Array(120 * DAY).fill(Number.NaN);
+    after.set(series);
+    assert.throws(() => checkMonthsHaveData(after, from, months('2023-11', '2024-01'), 'the carbon file x.csv'), /2023-12 has no data to score/);
   });
 });
