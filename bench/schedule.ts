@@ -16,7 +16,9 @@
  * the actual signals, and measures planner solve times by instance size.
  */
 import { readFileSync } from 'node:fs';
-import { loadCarbonCsv, loadPriceCsv, toHalfHourSeries } from '../data/index.ts';
+import { toHalfHourSeries } from '../data/index.ts';
+import { loadSignalFiles, type SignalFiles } from '../sim/index.ts';
+import { UsageError } from '../core/errors/index.ts';
 import { DEFAULT_SITE, type Job, siteConfig, validateJob } from '../agents/compute/jobs/index.ts';
 import { generateWorkload, loadTraceStats, readWorkloadCsv } from '../sim/workload/index.ts';
 import { type BandPoint, type PlanOptions, type PlanResult, type Signals, expectedFromBands, plan, sharedSolverWorker } from '../agents/compute/planner/index.ts';
@@ -253,9 +255,9 @@ async function withPerfect(fm: ForecastModels, which: FullPeriodValues['perfect'
  * filler would otherwise make up a flat history before the data for the forecaster to fit on)
  * to `toMs`.
  */
-function loadSeries(flags: Flags, priceColumn: FullPeriodValues['priceColumn'], wantedFromMs: number, toMs: number): SeriesSet {
-  const carbonRows = loadCarbonCsv(arg(flags, 'carbon') ?? undefined).rows;
-  const priceRows = loadPriceCsv(arg(flags, 'prices') ?? undefined).rows;
+function loadSeries(files: SignalFiles, priceColumn: FullPeriodValues['priceColumn'], wantedFromMs: number, toMs: number): SeriesSet {
+  const carbonRows = files.carbon.rows;
+  const priceRows = files.prices.rows;
   const col = priceColumn === 'imbalance' ? 'imbalanceGbpPerMwh' : 'marketIndexGbpPerMwh';
   const first = (rows: ReadonlyArray<{ fromMs: number }>) => rows.reduce((m, r) => Math.min(m, r.fromMs), Infinity);
   const firstMs = Math.max(first(carbonRows), first(priceRows));
@@ -329,12 +331,24 @@ export async function main(argv: string[]): Promise<void> {
   const drainSlots = 4 * DAY_SLOTS;
   // As much history as the grid agent reads (the ensemble's ~38 days), with a day to spare.
   // The data end on 2023-09-30; the run's tail reuses the last values (the loader's fill).
-  const s = loadSeries(flags, v.priceColumn, startMs - (HISTORY_SLOTS + DAY_SLOTS) * SLOT_MS, startMs + (simSlots + drainSlots + 2 * 96) * SLOT_MS);
+  let files: SignalFiles;
+  try {
+    files = loadSignalFiles({ carbonCsv: arg(flags, 'carbon'), pricesCsv: arg(flags, 'prices') });
+  } catch (err) {
+    if (err instanceof UsageError) throw new BenchUsageError(err.message);
+    throw err;
+  }
+  const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  // The days run must be in the data; only the drain and the last plans' horizon may run past its end.
+  if (startMs < files.dataFromMs || startMs + simSlots * SLOT_MS > files.dataToMs) {
+    throw new BenchUsageError(`--from ${from} --days ${days}: the data cover ${isoDay(files.dataFromMs)} to ${isoDay(files.dataToMs)}; the days run must lie inside them`);
+  }
+  const s = loadSeries(files, v.priceColumn, startMs - (HISTORY_SLOTS + DAY_SLOTS) * SLOT_MS, startMs + (simSlots + drainSlots + 2 * 96) * SLOT_MS);
   const off = Math.round((startMs - s.fromMs) / SLOT_MS);
   const actual: Signals = { startMs, priceGbpPerMwh: Array.from(s.price.subarray(off)), intensityGPerKwh: Array.from(s.carbon.subarray(off)) };
-  const dataEnd = Date.parse('2023-10-01T00:00:00Z');
   const notes: string[] = [];
-  if (startMs + (simSlots + drainSlots + 96) * SLOT_MS > dataEnd) notes.push('signals after 2023-09-30T23:30Z are the last known values carried forward (the holdout starts 2023-10-01)');
+  if (startMs + (simSlots + drainSlots + 96) * SLOT_MS > files.dataToMs) notes.push(`signals from ${new Date(files.dataToMs).toISOString()} (the end of the data) are the last known values carried forward`);
+  if (off < HISTORY_SLOTS) notes.push(`the data hold ${(off / DAY_SLOTS).toFixed(1)} days before the run; the forecaster reads ${(HISTORY_SLOTS / DAY_SLOTS).toFixed(1)}, so its first forecasts fit on less`);
 
   let jobs: Job[];
   let workloadDesc: string;
@@ -453,6 +467,7 @@ export async function main(argv: string[]): Promise<void> {
   if (flags['no-write'] === true) return void (await sharedSolverWorker().close());
   const run = {
     period: { from, days },
+    data: { carbon: arg(flags, 'carbon') ?? 'the project copy (data/carbon-intensity/)', prices: arg(flags, 'prices') ?? 'the project copy (data/prices/)' },
     workload: workloadDesc,
     jobs: jobs.length,
     forecast: fm.name,

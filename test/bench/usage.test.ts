@@ -8,7 +8,7 @@ import { runtimeArgs } from '../../bench/runtime.ts';
 import { simulateArgs } from '../../bench/simulate.ts';
 import { snapshotsArgs } from '../../bench/snapshots.ts';
 import { clusterArgs } from '../../bench/cluster.ts';
-import { fullPeriodKey, scheduleFlags } from '../../bench/schedule.ts';
+import { fullPeriodKey, main as schedule, scheduleFlags } from '../../bench/schedule.ts';
 
 // A mistyped flag must stop a benchmark at once with one line naming it (bench/index.ts prints
 // a BenchUsageError's message and exits 2), never run for minutes on defaults or end in a stack trace.
@@ -39,6 +39,15 @@ describe('benchmark usage errors', { timeout: 30_000 }, () => {
     // --compare runs nothing: the flags of a run beside it are refused, not ignored.
     await refused(['--compare', 'flexibility-lstm', '--weeks', 'fresh'], /--compare .* no --weeks/);
     await refused(['--compare', 'flexibility-lstm', '--seed', '7', '--name', 'x'], /no --seed, --name/);
+  });
+
+  test('the full-period schedule run refuses days outside the data, and a missing file, before it plans anything', async () => {
+    const refused = async (argv: string[], pattern: RegExp) =>
+      assert.rejects(schedule([...argv, '--no-write', '--no-scaling']), (e: unknown) => e instanceof BenchUsageError && pattern.test(e.message), argv.join(' '));
+    // The project's files end on 2023-09-30: the run's days must be inside (the drain may carry the last values on).
+    await refused(['--from', '2023-09-29', '--days', '3'], /--from 2023-09-29 --days 3: the data cover 2023-01-01 to 2023-10-01/);
+    await refused(['--from', '2022-06-01', '--days', '1'], /--from 2022-06-01 --days 1: the data cover 2023-01-01/);
+    await refused(['--prices', '/nonexistent/prices.csv'], /--prices: file \/nonexistent\/prices.csv does not exist/);
   });
 
   test('the schedule walk-forward runs on the months the data allow, and names the span when a month does not fit', () => {
