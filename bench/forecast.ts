@@ -27,6 +27,8 @@ import { loadCarbonForecaster, loadPriceForecaster, loadRuntimeModel, ModelInput
 import { BenchUsageError, checkResultsName, benchFlags, oneOfFlag, percentile, printTable, wholeFlag, writeResults, type Cell } from './report.ts';
 import { EnsembleSeriesForecaster, HISTORY_SLOTS, lstmSeriesForecaster, modelCleanFromMs, DEFAULT_ENSEMBLE_OPTIONS, ensembleHistorySlots, type EnsembleOptions, type SeriesForecaster } from '../agents/grid/index.ts';
 import { monthsBetween, pooledOver, spread, walkForward, type MonthResult, type MonthWindow } from './_walk-forward.ts';
+import { loadCarbonFile, loadPriceFile } from '../sim/index.ts';
+import { UsageError } from '../core/errors/index.ts';
 import { FORECAST_TUNING_MONTHS } from './_tuned-on.ts';
 
 const HH = 30 * 60 * 1000;
@@ -399,42 +401,69 @@ interface SignalWalk {
   historyNotes: string[];
 }
 
+/** A signal file as the walk-forward reads it: its path and the span of its rows. */
+export interface SignalFileSpan {
+  readonly what: string;
+  readonly fromMs: number;
+  readonly toMs: number;
+}
+
 /**
  * A BenchUsageError when a month of --from … --to holds no value of the series (the file
  * starts after it or ends before it): it would print a row of NaN. A month the data cover in
  * part is scored on that part. Pure.
  */
-export function checkMonthsHaveData(actual: Float64Array, seriesFromMs: number, months: ReadonlyArray<MonthWindow>, what: string): void {
+export function checkMonthsHaveData(actual: Float64Array, seriesFromMs: number, months: ReadonlyArray<MonthWindow>, file: SignalFileSpan): void {
   let first = -1;
   let last = -1;
   for (let i = 0; i < actual.length; i++) if (Number.isFinite(actual[i]!)) {
     if (first < 0) first = i;
     last = i;
   }
-  const at = (i: number) => iso(seriesFromMs + i * HH);
-  const span = first < 0 ? 'holds no value there' : `covers ${at(first)} to ${at(last + 1)}`;
   for (const m of months) {
     const a = Math.round((m.fromMs - seriesFromMs) / HH);
     const b = Math.round((m.toMs - seriesFromMs) / HH);
-    if (first < 0 || last < a || first >= b) throw new BenchUsageError(`--from/--to: ${m.label} has no data to score: ${what} ${span}`);
+    if (first < 0 || last < a || first >= b) throw new BenchUsageError(`--from/--to: ${m.label} has no data to score: ${file.what} covers ${iso(file.fromMs)} to ${iso(file.toMs)}`);
   }
 }
 
 /**
- * One note per month with less than the forecaster's history before its 1st in `actual` (a
- * series from `seriesFromMs`; NaN where the data hold nothing): its first fits use what there
- * is, so its first weeks are not the forecaster as it runs with full history. Pure.
+ * One note per month whose series starts less than the forecaster's history before its 1st (a
+ * file that starts late; `fileFromMs`, its first half-hour): its first fits use what there is,
+ * so its first weeks are not the forecaster as it runs with full history. Gaps inside the file
+ * are not a short history. Pure.
  */
-export function shortHistoryNotes(actual: Float64Array, seriesFromMs: number, months: ReadonlyArray<Pick<MonthWindow, 'label' | 'fromMs'>>, historySlots: number): string[] {
+export function shortHistoryNotes(fileFromMs: number, months: ReadonlyArray<Pick<MonthWindow, 'label' | 'fromMs'>>, historySlots: number): string[] {
   const out: string[] = [];
   for (const { label: m, fromMs } of months) {
-    const end = Math.min(actual.length, Math.round((fromMs - seriesFromMs) / HH));
-    let held = 0;
-    for (let i = Math.max(0, end - historySlots); i < end; i++) if (Number.isFinite(actual[i]!)) held++;
-    // A few missing half-hours are gaps, not a short file.
-    if (held < 0.98 * historySlots) out.push(`${m}: the data hold ${(held / 48).toFixed(1)} of the ${(historySlots / 48).toFixed(1)} days before the month that the forecaster reads; until they are there its fits use less, and origins with under a week behind them are skipped`);
+    const held = Math.max(0, (fromMs - fileFromMs) / HH);
+    if (held < historySlots) out.push(`${m}: the data hold ${(held / 48).toFixed(1)} of the ${(historySlots / 48).toFixed(1)} days before the month that the forecaster reads; until they are there its fits use less, and origins with too little behind them are skipped`);
   }
   return out;
+}
+
+/** A signal's file, checked (a missing or unreadable file is a BenchUsageError naming the flag), with the span of its rows. */
+function signalFile(sig: 'carbon' | 'price', path: string): { rows: ReadonlyArray<CarbonRow> | ReadonlyArray<PriceRow>; span: SignalFileSpan } {
+  let rows: ReadonlyArray<CarbonRow> | ReadonlyArray<PriceRow>;
+  try {
+    rows = sig === 'carbon' ? loadCarbonFile(path).rows : loadPriceFile(path).rows;
+  } catch (err) {
+    if (err instanceof UsageError) throw new BenchUsageError(err.message);
+    throw err;
+  }
+  const first = rows.reduce((m, r) => Math.min(m, r.fromMs), Infinity);
+  const last = rows.reduce((m, r) => Math.max(m, r.fromMs), -Infinity);
+  return { rows, span: { what: `the ${sig} file ${path}`, fromMs: first, toMs: last + HH } };
+}
+
+/** The series a signal's walk-forward reads, from its file: from the history its first month needs to 48 h past its last. */
+function signalSeries(sig: 'carbon' | 'price', path: string, fromMs: number, toMs: number, historySlots: number) {
+  const { rows, span } = signalFile(sig, path);
+  const seriesFromMs = fromMs - historySlots * HH;
+  const actual = sig === 'carbon' ? walkForwardSeries('carbon', rows as ReadonlyArray<CarbonRow>, seriesFromMs, toMs + 96 * HH) : walkForwardSeries('price', rows as ReadonlyArray<PriceRow>, seriesFromMs, toMs + 96 * HH);
+  const months = monthsBetween(fromMs, toMs);
+  checkMonthsHaveData(actual, seriesFromMs, months, span);
+  return { actual, seriesFromMs, months, span };
 }
 
 /**
@@ -508,6 +537,9 @@ async function walkForwardMain(argv: string[]): Promise<void> {
   const fromMs = month('from', values.from!);
   const toMs = month('to', values.to!);
   if (toMs <= fromMs) throw new BenchUsageError('--to must be after --from');
+  // Every signal's file and months are checked before the first forecast (a walk-forward takes hours).
+  const historySlots = walkHistorySlots(overrides);
+  for (const sig of signals as Array<'carbon' | 'price'>) signalSeries(sig, sig === 'carbon' ? values.carbon! : values.prices!, fromMs, toMs, historySlots);
   const results: Record<string, SignalWalk> = {};
   for (const sig of signals as Array<'carbon' | 'price'>) {
     const r = await runSignal(sig, values, fromMs, toMs, stride, values['no-model']!, overrides);
@@ -570,6 +602,9 @@ export function walkForwardSeries(sig: 'carbon' | 'price', rows: ReadonlyArray<C
     : toHalfHourSeries<PriceRow>(rows as ReadonlyArray<PriceRow>, 'marketIndexGbpPerMwh', fromMs, toMs);
 }
 
+/** Half-hours of history the forecaster reads before an origin, with these options. */
+const walkHistorySlots = (options: Partial<EnsembleOptions>): number => Math.max(HISTORY_SLOTS, ensembleHistorySlots({ ...DEFAULT_ENSEMBLE_OPTIONS, ...options }));
+
 async function runSignal(
   sig: 'carbon' | 'price',
   values: { carbon?: string; prices?: string },
@@ -579,20 +614,16 @@ async function runSignal(
   noModel: boolean,
   options: Partial<EnsembleOptions>,
 ): Promise<SignalWalk> {
-  const historySlots = Math.max(HISTORY_SLOTS, ensembleHistorySlots({ ...DEFAULT_ENSEMBLE_OPTIONS, ...options }));
-  const seriesFromMs = fromMs - historySlots * HH;
-  const endMs = toMs + 96 * HH;
+  const historySlots = walkHistorySlots(options);
   const file = sig === 'carbon' ? values.carbon! : values.prices!;
-  const actual = sig === 'carbon' ? walkForwardSeries('carbon', loadCarbonCsv(file).rows, seriesFromMs, endMs) : walkForwardSeries('price', loadPriceCsv(file).rows, seriesFromMs, endMs);
-  const months = monthsBetween(fromMs, toMs);
-  checkMonthsHaveData(actual, seriesFromMs, months, `the ${sig} file ${file}`);
+  const { actual, seriesFromMs, months, span } = signalSeries(sig, file, fromMs, toMs, historySlots);
   const loaded = noModel ? null : await (sig === 'carbon' ? loadCarbonForecaster() : loadPriceForecaster());
   const cleanFromMs = loaded ? modelCleanFromMs(loaded.spec as Parameters<typeof modelCleanFromMs>[0]) : Number.POSITIVE_INFINITY;
   const model: SeriesForecaster | undefined = loaded ? lstmSeriesForecaster(loaded) : undefined;
   const modelAllowedAt = (originMs: number): boolean => originMs >= cleanFromMs;
   const forecaster = new EnsembleSeriesForecaster({ signal: sig, ...(model ? { model, modelAllowedAt } : {}), options });
   const rows = await walkForward({ forecaster, ...(model ? { model, modelAllowedAt } : {}), actual, seriesFromMs, months, historySlots, stride });
-  const historyNotes = shortHistoryNotes(actual, seriesFromMs, months, historySlots);
+  const historyNotes = shortHistoryNotes(span.fromMs, months, historySlots);
   const heldOut = rows.filter((r) => !FORECAST_TUNING_MONTHS.includes(r.month));
   const limit = TARGETS[sig];
   return {

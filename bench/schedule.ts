@@ -17,7 +17,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { toHalfHourSeries } from '../data/index.ts';
-import { loadSignalFiles, type SignalFiles } from '../sim/index.ts';
+import { isoDayOrTime, loadSignalFiles, type SignalFiles } from '../sim/index.ts';
 import { UsageError } from '../core/errors/index.ts';
 import { DEFAULT_SITE, type Job, siteConfig, validateJob } from '../agents/compute/jobs/index.ts';
 import { generateWorkload, loadTraceStats, readWorkloadCsv } from '../sim/workload/index.ts';
@@ -338,16 +338,15 @@ export async function main(argv: string[]): Promise<void> {
     if (err instanceof UsageError) throw new BenchUsageError(err.message);
     throw err;
   }
-  const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
   // The days run must be in the data; only the drain and the last plans' horizon may run past its end.
   if (startMs < files.dataFromMs || startMs + simSlots * SLOT_MS > files.dataToMs) {
-    throw new BenchUsageError(`--from ${from} --days ${days}: the data cover ${isoDay(files.dataFromMs)} to ${isoDay(files.dataToMs)}; the days run must lie inside them`);
+    throw new BenchUsageError(`--from ${from} --days ${days}: the data cover ${isoDayOrTime(files.dataFromMs)} to ${isoDayOrTime(files.dataToMs)}; the days run must lie inside them`);
   }
   const s = loadSeries(files, v.priceColumn, startMs - (HISTORY_SLOTS + DAY_SLOTS) * SLOT_MS, startMs + (simSlots + drainSlots + 2 * 96) * SLOT_MS);
   const off = Math.round((startMs - s.fromMs) / SLOT_MS);
   const actual: Signals = { startMs, priceGbpPerMwh: Array.from(s.price.subarray(off)), intensityGPerKwh: Array.from(s.carbon.subarray(off)) };
   const notes: string[] = [];
-  if (startMs + (simSlots + drainSlots + 96) * SLOT_MS > files.dataToMs) notes.push(`signals from ${new Date(files.dataToMs).toISOString()} (the end of the data) are the last known values carried forward`);
+  if (startMs + (simSlots + drainSlots + 96) * SLOT_MS > files.dataToMs) notes.push(`signals after ${new Date(files.dataToMs - SLOT_MS).toISOString().slice(0, 16)}Z (the data's last half-hour) are the last known values carried forward`);
   if (off < HISTORY_SLOTS) notes.push(`the data hold ${(off / DAY_SLOTS).toFixed(1)} days before the run; the forecaster reads ${(HISTORY_SLOTS / DAY_SLOTS).toFixed(1)}, so its first forecasts fit on less`);
 
   let jobs: Job[];

@@ -44,6 +44,19 @@ function load<R>(fn: () => { rows: R[]; dropped: unknown[] }, what: string, path
   }
 }
 
+/** One signal file (the project's copy when `path` is undefined), checked; a problem is a UsageError naming `--carbon` or `--prices`. */
+export function loadCarbonFile(path: string | undefined): { rows: CarbonRow[]; dropped: unknown[] } {
+  const carbon = load(() => loadCarbonCsv(path), '--carbon', path);
+  if (carbon.rows.length === 0) throw new UsageError('--carbon: the file has no usable rows');
+  return carbon;
+}
+
+export function loadPriceFile(path: string | undefined): { rows: PriceRow[]; dropped: unknown[] } {
+  const prices = load(() => loadPriceCsv(path), '--prices', path);
+  if (prices.rows.length === 0) throw new UsageError('--prices: the file has no usable rows');
+  return prices;
+}
+
 export interface SignalFiles {
   readonly carbon: { rows: CarbonRow[]; dropped: unknown[] };
   readonly prices: { rows: PriceRow[]; dropped: unknown[] };
@@ -57,10 +70,8 @@ export interface SignalFiles {
  * a problem is a UsageError naming the flag (`--carbon`, `--prices`).
  */
 export function loadSignalFiles(o: { carbonCsv?: string | undefined; pricesCsv?: string | undefined }): SignalFiles {
-  const carbon = load(() => loadCarbonCsv(o.carbonCsv), '--carbon', o.carbonCsv);
-  const prices = load(() => loadPriceCsv(o.pricesCsv), '--prices', o.pricesCsv);
-  if (carbon.rows.length === 0) throw new UsageError('--carbon: the file has no usable rows');
-  if (prices.rows.length === 0) throw new UsageError('--prices: the file has no usable rows');
+  const carbon = loadCarbonFile(o.carbonCsv);
+  const prices = loadPriceFile(o.pricesCsv);
   const dataFromMs = Math.max(carbon.rows[0]!.fromMs, prices.rows[0]!.fromMs);
   const dataToMs = Math.min(carbon.rows.at(-1)!.fromMs, prices.rows.at(-1)!.fromMs) + SLOT_MS;
   if (dataToMs <= dataFromMs) throw new UsageError(`--carbon and --prices: the files do not overlap (carbon from ${new Date(carbon.rows[0]!.fromMs).toISOString()}, prices from ${new Date(prices.rows[0]!.fromMs).toISOString()})`);
@@ -68,6 +79,10 @@ export function loadSignalFiles(o: { carbonCsv?: string | undefined; pricesCsv?:
 }
 
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+/** A day, or a day and time when `ms` is not a midnight (UTC): the end of a file that stops at 13:30 is not the day's start. */
+export const isoDayOrTime = (ms: number): string => (ms % DAY_MS === 0 ? isoDay(ms) : new Date(ms).toISOString().slice(0, 16) + 'Z');
+/** The first midnight (UTC) at or after `ms`: the earliest day a run may start on. */
+const dayAtOrAfter = (ms: number) => Math.ceil(ms / DAY_MS) * DAY_MS;
 
 /**
  * A UsageError unless a run of `days` from `fromMs` has its history before it and its drain
@@ -78,7 +93,7 @@ export function checkSimulatedPeriod(fromMs: number, days: number, span: Pick<Si
   if (fromMs - HISTORY_MS < span.dataFromMs || endMs > span.dataToMs) {
     const what = flag === '--from' ? `--from ${isoDay(fromMs)} --days ${days}` : `--weeks: ${isoDay(fromMs)}`;
     throw new UsageError(
-      `${what}: the data covers ${isoDay(span.dataFromMs)} to ${isoDay(span.dataToMs)}; a run needs 8 days of history before it and 2 days after it for the last jobs, so choose ${flag === '--from' ? '--from' : 'weeks starting'} between ${isoDay(span.dataFromMs + HISTORY_MS)} and ${isoDay(span.dataToMs - DRAIN_MS - days * DAY_MS)}`,
+      `${what}: the data covers ${isoDayOrTime(span.dataFromMs)} to ${isoDayOrTime(span.dataToMs)}; a run needs 8 days of history before it and 2 days after it for the last jobs, so choose ${flag === '--from' ? '--from' : 'weeks starting'} between ${isoDay(dayAtOrAfter(span.dataFromMs + HISTORY_MS))} and ${isoDay(span.dataToMs - DRAIN_MS - days * DAY_MS)}`,
     );
   }
 }

@@ -54,6 +54,8 @@ const DAY = 48;
 const LEADS = 96;
 const COVER_SLOTS = 336;
 
+/** The first month out of sample for the bare LSTMs: their data end at 2023-07-01, and July is the planner's tuning month. */
+const LSTM_FIRST_MONTH = '2023-08';
 /** Days of data a month needs before its 1st: the ensemble's and the error bands' 28-day windows, and the long-range profile's. */
 const HISTORY_DAYS = 28;
 /** Days of data a month needs after its last day: the drain (4 days) and the 7-day horizon of the last plans (the oracle reads actual signals there). */
@@ -127,7 +129,7 @@ export function walkForwardArgs(argv: string[]): WalkForwardArgs {
     // The bare LSTMs saw every month before August; the ensemble admits its LSTM member only
     // from the end of that member's validation data (outOfSampleOnly), so before then it is
     // the baselines alone and out of sample in every month.
-    if (forecast === 'lstm' && m < '2023-08') throw new BenchUsageError(`--months: ${m} is not out of sample for the LSTMs (their data end at 2023-07-01 and July is the planner's tuning month); with --forecast lstm only 2023-08 and 2023-09 are out of sample (--forecast ensemble runs on every month)`);
+    if (forecast === 'lstm' && m < LSTM_FIRST_MONTH) throw new BenchUsageError(`--months: ${m} is not out of sample for the LSTMs (their data end at 2023-07-01 and July is the planner's tuning month); with --forecast lstm only months from ${LSTM_FIRST_MONTH} are out of sample (--forecast ensemble runs on every month)`);
   }
   const policies = v.policies?.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
   return { months, daysPerMonth, jobsPerDay, seed: v.seed, policies, forecast, write: !v['no-write'], name: checkResultsName(v.name), repool: v.repool, carbonCsv: v.carbon, pricesCsv: v.prices };
@@ -139,9 +141,9 @@ const isoDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 /**
  * The months a walk-forward runs on data covering [fromMs, toMs): those asked for, each checked,
  * or every calendar month with HISTORY_DAYS of data before its 1st and its days plus AFTER_DAYS
- * from it. A month outside is a BenchUsageError naming it and the span. Pure.
+ * from it (with the bare LSTMs, from LSTM_FIRST_MONTH). A month outside is a BenchUsageError naming it and the span. Pure.
  */
-export function walkForwardMonths(span: { fromMs: number; toMs: number }, daysPerMonth: number, requested: ReadonlyArray<string> | undefined): string[] {
+export function walkForwardMonths(span: { fromMs: number; toMs: number }, daysPerMonth: number, requested: ReadonlyArray<string> | undefined, forecast: ForecastKind = 'ensemble'): string[] {
   const need = `${HISTORY_DAYS} days of data before its 1st and ${daysPerMonth + AFTER_DAYS} days from it (${daysPerMonth} days run, ${AFTER_DAYS - COVER_SLOTS / DAY} of drain, the ${COVER_SLOTS / DAY}-day horizon of the last plans)`;
   const fits = (m: string): boolean => monthStart(m) - HISTORY_DAYS * DAY_MS >= span.fromMs && monthStart(m) + (daysPerMonth + AFTER_DAYS) * DAY_MS <= span.toMs;
   const covers = `the data cover ${isoDay(span.fromMs)} to ${isoDay(span.toMs)}`;
@@ -150,13 +152,16 @@ export function walkForwardMonths(span: { fromMs: number; toMs: number }, daysPe
     return [...requested];
   }
   const out: string[] = [];
+  // Asked for none: every month that fits, and for the bare LSTMs only those they never saw (a
+  // month asked for is checked for that with the flags).
+  const seen = (m: string) => forecast === 'lstm' && m < LSTM_FIRST_MONTH;
   const first = new Date(span.fromMs);
   // Date.UTC carries month 12 into January of the next year.
   for (let k = 0, t = Date.UTC(first.getUTCFullYear(), first.getUTCMonth(), 1); t < span.toMs; k++, t = Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + k, 1)) {
     const m = new Date(t).toISOString().slice(0, 7);
-    if (fits(m)) out.push(m);
+    if (fits(m) && !seen(m)) out.push(m);
   }
-  if (out.length === 0) throw new BenchUsageError(`no month fits in the data: a month needs ${need}; ${covers}`);
+  if (out.length === 0) throw new BenchUsageError(`no month fits in the data${forecast === 'lstm' ? ` from ${LSTM_FIRST_MONTH} (the first the bare LSTMs never saw)` : ''}: a month needs ${need}; ${covers}`);
   return out;
 }
 
@@ -337,7 +342,7 @@ export async function walkForward(a: WalkForwardArgs): Promise<void> {
   // Whole days from the first midnight both files cover: a decision day's index is a multiple of 48.
   const dataFrom = Math.ceil(files.dataFromMs / DAY_MS) * DAY_MS;
   const dataTo = files.dataToMs;
-  const months = walkForwardMonths({ fromMs: dataFrom, toMs: dataTo }, daysPer, a.months);
+  const months = walkForwardMonths({ fromMs: dataFrom, toMs: dataTo }, daysPer, a.months, a.forecast);
   const data = { carbon: a.carbonCsv ?? 'the project copy (data/carbon-intensity/)', prices: a.pricesCsv ?? 'the project copy (data/prices/)', covers: { from: new Date(dataFrom).toISOString(), to: new Date(dataTo).toISOString() } };
   console.log(`data: carbon ${data.carbon}, prices ${data.prices}; ${isoDay(dataFrom)} to ${isoDay(dataTo)}; months ${months.join(', ')}`);
   // Past the data's end the series holds its last value (the drain's forecasts look that far).
@@ -360,6 +365,7 @@ export async function walkForward(a: WalkForwardArgs): Promise<void> {
         daysPerMonth: daysPer,
         jobsPerDay,
         data,
+        historyNotes,
         forecast: lstm ? `carbon ${lstm.carbon.describe}, price ${lstm.price.describe} (0–48 h, their bands); beyond 48 h the seasonal profile of the 28 days before the decision; planned on the 0.3/0.4/0.3 quantile-weighted value` : 'same-time-yesterday, P10/P90 from its errors by lead over the 28 days before each decision day; beyond 48 h the seasonal profile of the 28 days before the decision (wider bands); planned on the 0.3/0.4/0.3 quantile-weighted value',
         planOptions,
         tuning: TUNING_NOTE,
@@ -372,6 +378,13 @@ export async function walkForward(a: WalkForwardArgs): Promise<void> {
   // admitted only from the end of its validation data. A model that will not load fails the
   // run rather than scoring the baselines under its name.
   if (lstm?.notes.some((n) => n.includes('not loaded'))) throw new Error(`--forecast ${fk}: ${lstm.notes.join('; ')}`);
+  // A month with less history than the forecaster reads (a file that starts late) is run, and said so.
+  const historyDays = (lstm ? Math.max(historySlotsOf(lstm.carbon), historySlotsOf(lstm.price)) : HISTORY_DAYS * DAY) / DAY;
+  const historyNotes = months.flatMap((m) => {
+    const held = (monthStart(m) - dataFrom) / DAY_MS;
+    return held < historyDays ? [`${m}: the data hold ${held.toFixed(1)} of the ${historyDays.toFixed(1)} days before the month that the forecaster reads; its first fits use less`] : [];
+  });
+  for (const n of historyNotes) console.log(`note: ${n}`);
   await sharedSolverWorker().warmUp();
   for (const m of months) {
     const startMs = Date.parse(`${m}-01T00:00:00Z`);

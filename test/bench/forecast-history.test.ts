@@ -5,40 +5,38 @@ import { BenchUsageError } from '../../bench/report.ts';
 import { monthsBetween } from '../../bench/_walk-forward.ts';
 
 // A file that starts shortly before the first month scored (a later quarter with no history
-// before it) must say so: its first weeks are not the forecaster as it runs with its window full.
-describe('forecast walk-forward: months on short history', { timeout: 10_000 }, () => {
+// before it) must say so: its first weeks are not the forecaster as it runs with its window
+// full. And a month the file holds nothing of is refused before hours of forecasting, not
+// printed as a row of NaN.
+describe('forecast walk-forward on a file of another period', { timeout: 10_000 }, () => {
   const DAY = 48;
-  const from = Date.parse('2023-09-01T00:00:00Z');
-  const month = (label: string) => ({ label, fromMs: Date.parse(`${label}-01T00:00:00Z`) });
-  // 2023-09-01 … 2023-12-01: values from 2023-10-01 only (the file starts there).
-  const series = new Float64Array(91 * DAY).fill(Number.NaN);
-  for (let i = 30 * DAY; i < series.length; i++) series[i] = 150 + (i % DAY);
-  const window = 28 * DAY;
+  const at = (iso: string) => Date.parse(iso);
+  const month = (label: string) => ({ label, fromMs: at(`${label}-01T00:00:00Z`) });
+  const months = (a: string, b: string) => monthsBetween(at(`${a}-01T00:00:00Z`), at(`${b}-01T00:00:00Z`));
 
-  test('a month with less than the window behind it gets a note naming what the data hold', () => {
-    const notes = shortHistoryNotes(series, from, [month('2023-10'), month('2023-11')], window);
+  test('a month the file starts less than the window before gets a note naming what the data hold', () => {
+    const notes = shortHistoryNotes(at('2023-10-01T00:00:00Z'), [month('2023-10'), month('2023-11')], 28 * DAY);
     assert.equal(notes.length, 1);
     assert.match(notes[0]!, /^2023-10: the data hold 0\.0 of the 28\.0 days before the month/);
+    assert.match(shortHistoryNotes(at('2023-10-01T00:00:00Z'), [month('2023-11')], 45 * DAY)[0] ?? '', /^2023-11: the data hold 31\.0 of the 45\.0 days/);
+    // It counts from the file's start, so gaps inside the file are not a short history.
+    assert.deepEqual(shortHistoryNotes(at('2023-01-01T00:00:00Z'), [month('2023-03')], 38 * DAY), []);
   });
 
-  test('a full window, or one with a few gaps, gets none; a window half there does', () => {
-    const gappy = Float64Array.from(series);
-    for (let i = 35 * DAY; i < 35 * DAY + 10; i++) gappy[i] = Number.NaN;
-    assert.deepEqual(shortHistoryNotes(gappy, from, [month('2023-11')], window), []);
-    const notes = shortHistoryNotes(series, from, [month('2023-11')], 45 * DAY);
-    assert.match(notes[0] ?? '', /^2023-11: the data hold 31\.0 of the 45\.0 days/);
-  });
-
-  test('a month the file holds nothing of is refused with the span it covers; one it holds in part is scored', () => {
-    // The series runs to 2023-12-01; the file's values from 2023-10-01.
-    const months = (a: string, b: string) => monthsBetween(Date.parse(`${a}-01T00:00:00Z`), Date.parse(`${b}-01T00:00:00Z`));
-    assert.doesNotThrow(() => checkMonthsHaveData(series, from, months('2023-10', '2023-12'), 'the carbon file x.csv'));
+  test('a month the file holds nothing of is refused with the span of the file; one it holds in part is scored', () => {
+    // A series from 2023-09-01 to 2023-12-01 (the window the bench cuts), with values from 2023-10-01 on.
+    const from = at('2023-09-01T00:00:00Z');
+    const series = new Float64Array(91 * DAY).fill(Number.NaN);
+    for (let i = 30 * DAY; i < series.length; i++) series[i] = 150 + (i % DAY);
+    // The file itself runs on to 2024-01-01: the error names that, not the window.
+    const file = { what: 'the carbon file x.csv', fromMs: at('2023-10-01T00:00:00Z'), toMs: at('2024-01-01T00:00:00Z') };
+    assert.doesNotThrow(() => checkMonthsHaveData(series, from, months('2023-10', '2023-12'), file));
     const partial = Float64Array.from(series);
     partial.fill(Number.NaN, 75 * DAY);
-    assert.doesNotThrow(() => checkMonthsHaveData(partial, from, months('2023-11', '2023-12'), 'the carbon file x.csv'));
-    assert.throws(() => checkMonthsHaveData(series, from, months('2023-09', '2023-11'), 'the carbon file x.csv'), (e: unknown) => e instanceof BenchUsageError && /2023-09 has no data to score: the carbon file x\.csv covers 2023-10-01T00:00Z to 2023-12-01T00:00Z/.test(e.message));
-    const after = new Float64Array(120 * DAY).fill(Number.NaN);
+    assert.doesNotThrow(() => checkMonthsHaveData(partial, from, months('2023-11', '2023-12'), file));
+    assert.throws(() => checkMonthsHaveData(series, from, months('2023-09', '2023-11'), file), (e: unknown) => e instanceof BenchUsageError && /2023-09 has no data to score: the carbon file x\.csv covers 2023-10-01T00:00Z to 2024-01-01T00:00Z/.test(e.message));
+    const after = new Float64Array(122 * DAY).fill(Number.NaN);
     after.set(series);
-    assert.throws(() => checkMonthsHaveData(after, from, months('2023-11', '2024-01'), 'the carbon file x.csv'), /2023-12 has no data to score/);
+    assert.throws(() => checkMonthsHaveData(after, from, months('2023-11', '2024-01'), file), /2023-12 has no data to score/);
   });
 });

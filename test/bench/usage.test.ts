@@ -4,6 +4,8 @@ import { parseArgs } from 'node:util';
 import { BenchUsageError, parsedArgs } from '../../bench/report.ts';
 import { main as flexibility } from '../../bench/flexibility.ts';
 import { walkForwardArgs, walkForwardMonths } from '../../bench/cases/walk-forward.ts';
+import { checkSimulatedPeriod } from '../../sim/index.ts';
+import { UsageError } from '../../core/errors/index.ts';
 import { runtimeArgs } from '../../bench/runtime.ts';
 import { simulateArgs } from '../../bench/simulate.ts';
 import { snapshotsArgs } from '../../bench/snapshots.ts';
@@ -41,6 +43,15 @@ describe('benchmark usage errors', { timeout: 30_000 }, () => {
     await refused(['--compare', 'flexibility-lstm', '--seed', '7', '--name', 'x'], /no --seed, --name/);
   });
 
+  test('a week is checked against files that start mid-day: the first day offered is one that is accepted', () => {
+    const span = { dataFromMs: Date.parse('2023-10-01T13:30:00Z'), dataToMs: Date.parse('2024-01-01T00:00:00Z') };
+    // 8 days of history from 13:30 on 1 October reach 13:30 on the 9th: the 10th is the first whole day.
+    assert.throws(() => checkSimulatedPeriod(Date.parse('2023-10-09T00:00:00Z'), 7, span, '--weeks'), (e: unknown) => e instanceof UsageError && /^--weeks: 2023-10-09: the data covers 2023-10-01T13:30Z to 2024-01-01; .* between 2023-10-10 and 2023-12-23$/.test(e.message));
+    assert.doesNotThrow(() => checkSimulatedPeriod(Date.parse('2023-10-10T00:00:00Z'), 7, span, '--weeks'));
+    assert.doesNotThrow(() => checkSimulatedPeriod(Date.parse('2023-12-23T00:00:00Z'), 7, span, '--weeks'));
+    assert.throws(() => checkSimulatedPeriod(Date.parse('2023-12-24T00:00:00Z'), 7, span, '--weeks'), UsageError);
+  });
+
   test('the full-period schedule run refuses days outside the data, and a missing file, before it plans anything', async () => {
     const refused = async (argv: string[], pattern: RegExp) =>
       assert.rejects(schedule([...argv, '--no-write', '--no-scaling']), (e: unknown) => e instanceof BenchUsageError && pattern.test(e.message), argv.join(' '));
@@ -63,6 +74,10 @@ describe('benchmark usage errors', { timeout: 30_000 }, () => {
     const later = { fromMs: at('2023-09-01T00:00:00Z'), toMs: at('2024-02-01T00:00:00Z') };
     assert.deepEqual(walkForwardMonths(later, 7, undefined), ['2023-10', '2023-11', '2023-12', '2024-01']);
     assert.deepEqual(walkForwardMonths(later, 7, ['2023-12']), ['2023-12']);
+    // The bare LSTMs, asked for no month: only those after their data and the planner's tuning month.
+    assert.deepEqual(walkForwardMonths(project, 7, undefined, 'lstm'), ['2023-08', '2023-09']);
+    assert.deepEqual(walkForwardMonths(later, 7, undefined, 'lstm'), ['2023-10', '2023-11', '2023-12', '2024-01']);
+    assert.throws(() => walkForwardMonths({ fromMs: project.fromMs, toMs: Date.parse('2023-08-15T00:00:00Z') }, 7, undefined, 'lstm'), /no month fits in the data from 2023-08/);
     // Too short for any month: one line that says why.
     assert.throws(() => walkForwardMonths({ fromMs: at('2023-10-01T00:00:00Z'), toMs: at('2023-11-15T00:00:00Z') }, 7, undefined), (e: unknown) => e instanceof BenchUsageError && /^no month fits in the data/.test(e.message));
   });
