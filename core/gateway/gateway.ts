@@ -643,17 +643,20 @@ export class SiteGateway {
       if (!decl) return refuse('not-announced', 'source', `"${name}" has not announced itself: send an announcement on ${gatewaySubjects.announce(this.o.site)} first`);
       if (decl.keyId !== a.principal.keyId) return refuse('source-mismatch', 'keyId', `agent "${name}" announced itself with key "${decl.keyId}", not "${a.principal.keyId}"`);
       if (!decl.publishes.has(f.type)) return refuse('not-declared', 'type', `"${f.type}" is not among the types "${name}" announced it publishes (${[...decl.publishes].join(', ') || 'none'}); announce again to add it`);
-      const refused = this.validate(r, name, decl, f.type, f.version, f.data);
-      if (refused) return refused;
       const stream = extStreamOf(name);
       const fingerprint = fingerprintOf(f.type, f.version, f.data);
       const eventId = eventIdFor(stream, f.id);
       const conflict = (position: number) => refuse('conflict', 'id', `id "${f.id}" was used for a different fact (at position ${position}): a re-send must be identical; use a new id for a new fact`);
+      // A re-send is recognised before any schema check: it adds nothing, so it costs no schema
+      // time, and an agent retrying after a lost reply gets its answer even while its schema
+      // time is spent or its schema switched off.
       const seen = r.facts.get(f.id);
       if (seen) {
         if (seen.fingerprint !== fingerprint) return conflict(seen.position);
         return { ok: true, id: f.id, eventId, stream, position: seen.position, revision: seen.revision, duplicate: true };
       }
+      const refused = this.validate(r, name, decl, f.type, f.version, f.data);
+      if (refused) return refused;
       const fact: NewEvent = { id: eventId, type: f.type, version: f.version, time: new Date(this.o.clock.now()).toISOString(), source: name, correlationId: f.id, causationId: decl.announcedEventId, data: f.data };
       const over = this.overBudget(r, name, fact);
       if (over) return over;

@@ -218,6 +218,26 @@ describe('what an outside party\'s schemas may cost the site', { timeout: 100_00
     }
   });
 
+  test('a re-send of a stored fact is answered before any schema check: while the party is in schema-time debt, and when it differs (conflict)', async () => {
+    const g = await site('gw-cost-resend', { schemaCpuBudget: { ms: 150, windowMs: 60_000 } });
+    try {
+      assert.equal((await g.announce({ 'ext.acme.tag.read': REDOS })).ok, true);
+      g.s.clock.advanceTo(g.s.clock.now() + 60_000);
+      const first = await g.append('g1', 'ext.acme.tag.read', { tag: 'aa' });
+      assert.equal(first.ok, true, JSON.stringify(first));
+      // One check that runs out of time: the party is in debt, new facts are refused rate-limited.
+      assert.equal((await g.append('s1', 'ext.acme.tag.read', SLOW)).error?.code, 'schema');
+      assert.equal((await g.append('g2', 'ext.acme.tag.read', { tag: 'aa' })).error?.code, 'rate-limited');
+      // Before, the re-send was checked against the schema first, and so refused rate-limited too.
+      const again = (await g.append('g1', 'ext.acme.tag.read', { tag: 'aa' })) as Reply & { duplicate?: boolean };
+      assert.deepEqual([again.ok, again.duplicate], [true, true], JSON.stringify(again));
+      const other = await g.append('g1', 'ext.acme.tag.read', { tag: 'ab' });
+      assert.equal(other.error?.code, 'conflict', JSON.stringify(other));
+    } finally {
+      await g.close();
+    }
+  });
+
   test('a schema whose checks run out of time 3 times is switched off: its facts are refused without a check until the party announces again', async () => {
     // Time enough that the budget is not what refuses here.
     const g = await site('gw-cost-off', { schemaCpuBudget: { ms: 600_000, windowMs: 60_000 } });
