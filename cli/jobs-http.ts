@@ -41,7 +41,8 @@ function describeValue(v: unknown): string {
 /**
  * HTTP status for a command the runtime refused: 401 without a signature, 403 with one that
  * is not good enough (or good for another site, or no longer), 429 past the sending key's
- * rate limit, 503 when the agent's backlog is full (`busy`, with Retry-After), 422 refused by
+ * rate limit or its party's command budget (`rate-limited`, with Retry-After from the reply's
+ * `retryAfterMs`), 503 when the agent's backlog is full (`busy`, with Retry-After), 422 refused by
  * the agent without a record, 400 for the rest (schema, a binding the site requires and the
  * command lacks).
  */
@@ -111,6 +112,9 @@ export function buildJobsHttp(runtime: Runtime, store: VerifiedEventStore, o: Jo
     const res = await runtime.sendEnvelope('compute', 'submit', body, { ...(span ? { trace: span.ctx } : {}) }).finally(() => endSpan(span));
     if (!res.ok) {
       if (res.error.code === 'busy') reply.header('retry-after', 1);
+      const wait = res.error.retryAfterMs;
+      // Whole seconds, rounded up: a client that waits what it is told is taken.
+      if (res.error.code === 'rate-limited' && typeof wait === 'number' && Number.isFinite(wait) && wait > 0) reply.header('retry-after', Math.ceil(wait / 1000));
       return reply.code(httpStatusOfRefusal(res.error.code)).send(res);
     }
     const rejected = res.events.find((e) => e.type === JobRejected.type);

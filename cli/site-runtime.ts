@@ -76,13 +76,13 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
     identity = await openSiteIdentity({ config, keyring: stack.keyring, clock, log });
     await identity.ensureAdmin();
     await identity.ensureLocal('operator');
-    runtime = new Runtime({ site: config.site, store: stack.store, checkpoints: stack.checkpoints, bus: tracedBus(stack.bus), clock, ids: new Uuid7Ids(clock), registry: cacoRegistry(), keyring: stack.keyring, log, delivery: 'independent', identity, commandLimits: limits.commandLimits, requireBoundCommands: limits.requireBoundCommands, ...(stack.snapshots ? { snapshots: stack.snapshots } : {}), ...(limits.commandRate ? { rateLimit: limits.commandRate } : {}) });
+    runtime = new Runtime({ site: config.site, store: stack.store, checkpoints: stack.checkpoints, bus: tracedBus(stack.bus), clock, ids: new Uuid7Ids(clock), registry: cacoRegistry(), keyring: stack.keyring, log, delivery: 'independent', identity, commandLimits: limits.commandLimits, requireBoundCommands: limits.requireBoundCommands, ...(stack.snapshots ? { snapshots: stack.snapshots } : {}), ...(limits.commandRate ? { rateLimit: limits.commandRate } : {}), ...(limits.commandPartyBudget ? { commandPartyBudget: limits.commandPartyBudget } : {}) });
     const notes: string[] = [];
     const signals = siteSignals(opts.recorded ? { kind: 'replayed', nowMs: clock.now() } : { kind: 'live' });
     const source = signals.source;
     if (signals.note) notes.push(signals.note);
     const r = (x: { perSecond: number; burst: number } | undefined, per: string) => (x ? `${x.perSecond}/s per ${per} (burst ${x.burst})` : `no limit per ${per}`);
-    notes.push(`input bounds: ${limits.commandLimits.maxBytes} bytes, ${limits.commandLimits.maxDepth} levels of JSON; ${r(limits.commandRate, 'signing key')}; ${r(limits.httpRate, 'HTTP client')}; commands ${limits.requireBoundCommands ? 'must name this site and expire' : 'may omit site and expiresAt (CACO_REQUIRE_BOUND_COMMANDS=1 requires them)'}; at most ${limits.maxOpenJobsPerParty} open jobs per third party; at most ${limits.maxOnsiteOffersPerSource} live energy offers per outside operator`);
+    notes.push(`input bounds: ${limits.commandLimits.maxBytes} bytes, ${limits.commandLimits.maxDepth} levels of JSON; ${r(limits.commandRate, 'signing key')}; ${r(limits.httpRate, 'HTTP client')}; ${limits.commandPartyBudget ? `${limits.commandPartyBudget.commands} commands or ${limits.commandPartyBudget.bytes} bytes a day per party (not operators)` : 'no command budget per party'}; commands ${limits.requireBoundCommands ? 'must name this site and expire' : 'may omit site and expiresAt (CACO_REQUIRE_BOUND_COMMANDS=1 requires them)'}; at most ${limits.maxOpenJobsPerParty} open jobs per third party; at most ${limits.maxOnsiteOffersPerSource} live energy offers per outside operator`);
     agents = await buildSite({
       runtime,
       bus: stack.bus,

@@ -1,4 +1,4 @@
-import type { Principal } from '../../core/identity/index.ts';
+import { OPERATOR_ROLES, type Principal } from '../../core/identity/index.ts';
 import type { JobProblem } from './jobs/index.ts';
 import type { JobRecord } from './state.ts';
 import { HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
@@ -6,8 +6,8 @@ import { DONE_EPS_MIN } from './progress.ts';
 import { iso } from './ledger-format.ts';
 
 
-/** Roles that may pin or release anyone's job. */
-export const OVERRIDE_ROLES: ReadonlySet<Principal['role']> = new Set(['operator', 'admin']);
+/** Roles that may pin or release anyone's job: the same that the runtime's command budget does not charge. */
+export const OVERRIDE_ROLES: ReadonlySet<Principal['role']> = OPERATOR_ROLES;
 
 /**
  * Who may override the plan for a job: the party that submitted it, or an operator. A job

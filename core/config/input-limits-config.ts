@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors/errors.ts';
 import { DEFAULT_COMMAND_LIMITS, type InputLimits } from '../runtime/input-limits.ts';
 import type { RateLimit } from '../runtime/rate-limit.ts';
+import { commandPartyBudgetFromEnv, DEFAULT_COMMAND_PARTY_BUDGET, type CommandPartyBudget } from '../runtime/command-budget.ts';
 
 /** Bounds on what a live site takes from outside: commands over NATS and bodies over HTTP. */
 export interface InputLimitsConfig {
@@ -9,6 +10,8 @@ export interface InputLimitsConfig {
   readonly commandRate: RateLimit | undefined;
   /** Per client address over HTTP (POST /jobs); undefined when switched off. */
   readonly httpRate: RateLimit | undefined;
+  /** Commands taken from one party (not an operator) in 24 h, and their bytes; undefined when switched off. */
+  readonly commandPartyBudget: CommandPartyBudget | undefined;
   /** Refuse commands and gateway requests that do not name this site or carry an expiry (core/identity/command-binding.ts). */
   readonly requireBoundCommands: boolean;
   /** Jobs not yet done one third party may have open at the site (the compute agent's maxOpenJobsPerParty). */
@@ -21,6 +24,7 @@ export const DEFAULT_INPUT_LIMITS: InputLimitsConfig = {
   commandLimits: DEFAULT_COMMAND_LIMITS,
   commandRate: { perSecond: 50, burst: 100 },
   httpRate: { perSecond: 20, burst: 40 },
+  commandPartyBudget: DEFAULT_COMMAND_PARTY_BUDGET,
   requireBoundCommands: false,
   maxOpenJobsPerParty: 1_000,
   maxOnsiteOffersPerSource: 16,
@@ -52,7 +56,8 @@ function yesNo(name: string, raw: string): boolean {
 /**
  * From the environment: `CACO_COMMAND_MAX_BYTES` (default 65536), `CACO_COMMAND_MAX_DEPTH`
  * (32), `CACO_COMMAND_RATE` (per signing key, `50:100` = 50 a second, bursts of 100; `off`) and
- * `CACO_HTTP_RATE` (per client address, `20:40`) and `CACO_REQUIRE_BOUND_COMMANDS` (`1`: refuse
+ * `CACO_HTTP_RATE` (per client address, `20:40`) and `CACO_COMMAND_PARTY_BUDGET` (per party,
+ * `20000:64MiB` = 20,000 commands or 64 MiB in 24 h; `off`) and `CACO_REQUIRE_BOUND_COMMANDS` (`1`: refuse
  * commands that do not name the site or carry an expiry; default `0`) and
  * `CACO_MAX_OPEN_JOBS_PER_PARTY` (1000) and `CACO_MAX_ONSITE_OFFERS_PER_SOURCE` (16). A bad value
  * names the variable.
@@ -74,6 +79,7 @@ export function inputLimitsFromEnv(env: Readonly<Record<string, string | undefin
     },
     commandRate: commandRate ? rate('CACO_COMMAND_RATE', commandRate) : DEFAULT_INPUT_LIMITS.commandRate,
     httpRate: httpRate ? rate('CACO_HTTP_RATE', httpRate) : DEFAULT_INPUT_LIMITS.httpRate,
+    commandPartyBudget: commandPartyBudgetFromEnv(env),
     requireBoundCommands: requireBound ? yesNo('CACO_REQUIRE_BOUND_COMMANDS', requireBound) : DEFAULT_INPUT_LIMITS.requireBoundCommands,
     maxOpenJobsPerParty: maxOpenJobs ? whole('CACO_MAX_OPEN_JOBS_PER_PARTY', maxOpenJobs, 1, 1_000_000) : DEFAULT_INPUT_LIMITS.maxOpenJobsPerParty,
     // Each live offer is a column per half-hour of its window in every plan.

@@ -18,7 +18,8 @@ import { RateLimiter, type RateLimit } from '../runtime/rate-limit.ts';
 import { CommandAdmission, type AdmissionRefusal, type IntakeAdmission } from '../runtime/index.ts';
 import { ANNOUNCEMENT_SCHEMA_LIMITS, SchemaValidators, overSchemaLimits, schemaKey, schemaSize, withinTimeLimit, type Compiled } from './schema-validators.ts';
 import { DEFAULT_SCHEMA_CPU_BUDGET, REFILL_CPU_BUDGET, SchemaCpuMeter, type SchemaCpuBudget } from './cpu-budget.ts';
-import { PARTY_BUDGET_ENV, PartyUsage, partyBudgetFromEnv, type PartyBudget } from './ledger-budget.ts';
+import { PARTY_BUDGET_ENV, ledgerUsage, partyBudgetFromEnv, type PartyBudget } from './ledger-budget.ts';
+import type { PartyUsage } from '../runtime/index.ts';
 import { FifoMap, FifoSet } from '../collections/fifo-map.ts';
 import { isCommandType } from '../runtime/intake.ts';
 import { decodeWith, type AnySchema, type MessageRegistry, type SchemaProblem } from '../../schemas/index.ts';
@@ -453,7 +454,7 @@ export class SiteGateway {
   private async record(name: string, refresh = false): Promise<AgentRecord> {
     const known = this.agents.get(name);
     if (known && !refresh) return known;
-    const r = known ?? { declaration: null, facts: new FifoMap<string, StoredFact>(this.o.rememberedFacts ?? REMEMBERED_FACTS), timeouts: new Map<string, number>(), compiled: new FifoSet<string>(COMPILED_REMEMBERED), nextRevision: 0, usage: this.budget ? new PartyUsage(this.budget) : undefined };
+    const r = known ?? { declaration: null, facts: new FifoMap<string, StoredFact>(this.o.rememberedFacts ?? REMEMBERED_FACTS), timeouts: new Map<string, number>(), compiled: new FifoSet<string>(COMPILED_REMEMBERED), nextRevision: 0, usage: this.budget ? ledgerUsage(this.budget) : undefined };
     for await (const e of this.o.store.readStream(extStreamOf(name), r.nextRevision)) this.learn(r, storedEnvelope(e));
     this.agents.set(name, r);
     return r;
@@ -494,7 +495,7 @@ export class SiteGateway {
     return refuse(
       'rate-limited',
       null,
-      `ledger budget: "${name}" has added ${c.used.events} events (${c.used.bytes} bytes) to the ledger through the gateway in the last ${hours} h; a party may add ${this.budget.events} events or ${this.budget.bytes} bytes in ${hours} h (${PARTY_BUDGET_ENV}); retry in ${c.retryAfterMs} ms`,
+      `ledger budget: "${name}" has added ${c.used.count} events (${c.used.bytes} bytes) to the ledger through the gateway in the last ${hours} h; a party may add ${this.budget.events} events or ${this.budget.bytes} bytes in ${hours} h (${PARTY_BUDGET_ENV}); retry in ${c.retryAfterMs} ms`,
       { retryAfterMs: c.retryAfterMs },
     );
   }

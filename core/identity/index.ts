@@ -1,4 +1,4 @@
-export { ENTRY_FORMAT, KEY_ID, PARTY, ROLES, checkNewKeyFields, principalOf, signEntry, verifyEntry, type KeyEntry, type Principal, type Role, type SignedKeyEntry } from './key-entry.ts';
+export { ENTRY_FORMAT, KEY_ID, OPERATOR_ROLES, PARTY, ROLES, checkNewKeyFields, principalOf, signEntry, verifyEntry, type KeyEntry, type Principal, type Role, type SignedKeyEntry } from './key-entry.ts';
 export { KeyAdmin, KeyRegistry, KeyRegistryError, SITE_KEY_CACHE, type BadEntry, type KeyCacheOptions, type KeyStanding, type Lookup, type NewKey, type RevokeOptions, type SiteKeyOf } from './key-registry.ts';
 export { MemoryKeyRegistryStore, type KeyRegistryStore } from './registry-store.ts';
 export { SqliteKeyRegistryStore } from './sqlite-registry-store.ts';

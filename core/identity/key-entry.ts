@@ -10,6 +10,13 @@ import { publicKeyFromRaw } from '../ledger/keyring.ts';
 export const ROLES = ['agent', 'third-party', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
+/**
+ * The site's own people: they may override any job's plan, and are not held to the limits on
+ * what outsiders send (a job's pins and releases, a party's command budget), so they can act
+ * however much outsiders have sent.
+ */
+export const OPERATOR_ROLES: ReadonlySet<Role> = new Set<Role>(['operator', 'admin']);
+
 export function isRole(x: unknown): x is Role {
   return typeof x === 'string' && (ROLES as readonly string[]).includes(x);
 }

@@ -15,7 +15,16 @@ import type { IntakeAdmission } from './command-admission.ts';
  * Turning bytes from the bus into trusted inputs. Each step names what was wrong so the dead
  * letter says why: malformed JSON, envelope shape, unknown type, data schema, signature.
  */
-export type Intake<T> = { ok: true; value: T } | { ok: false; reason: string; problems?: ReadonlyArray<SchemaProblem>; payload?: PayloadSummary };
+export type Intake<T> =
+  | { ok: true; value: T }
+  | {
+      ok: false;
+      reason: string;
+      problems?: ReadonlyArray<SchemaProblem>;
+      payload?: PayloadSummary;
+      /** For `rate-limited`: the wait the limit names, passed on to the sender (and as HTTP Retry-After). */
+      retryAfterMs?: number;
+    };
 
 /** Events are written by agents, not outsiders, and may be large (a plan); only NATS bounds their size. */
 export const EVENT_LIMITS: InputLimits = { maxBytes: 8 * 1024 * 1024, maxDepth: 64 };
@@ -102,7 +111,7 @@ export async function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): P
   const env = decodeWith(CommandEnvelopeSchema, json.value);
   if (!env.ok) {
     const limited = o.admission?.unauthenticated();
-    return limited ? { ok: false, reason: limited.reason, code: 'rate-limited' } : { ok: false, reason: 'not a command envelope', code: 'bad-request', problems: env.problems };
+    return limited ? { ok: false, reason: limited.reason, code: 'rate-limited', retryAfterMs: limited.retryAfterMs } : { ok: false, reason: 'not a command envelope', code: 'bad-request', problems: env.problems };
   }
   // Signed (else authenticate refuses it as `unsigned` without a lookup): admitted by the key id it claims first.
   const claimed = env.value.keyId !== undefined && env.value.sig !== undefined ? env.value.keyId : undefined;
@@ -110,12 +119,12 @@ export async function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): P
   if (claimed !== undefined && o.admission) {
     const standing = o.identity.keyStandingNow ? await o.identity.keyStandingNow(claimed) : (o.identity.keyStanding?.(claimed) ?? 'known');
     const before = o.admission.beforeLookup(claimed, standing);
-    if (before.refused !== undefined) return { ok: false, reason: before.refused.reason, code: 'rate-limited' };
+    if (before.refused !== undefined) return { ok: false, reason: before.refused.reason, code: 'rate-limited', retryAfterMs: before.refused.retryAfterMs };
     sharedTaken = before.sharedTaken;
   }
   const auth = await o.identity.authenticate(json.value);
   const limited = o.admission?.afterAuth(auth.ok ? auth.principal.keyId : undefined, claimed, sharedTaken);
-  if (limited) return { ok: false, reason: limited.reason, code: 'rate-limited' };
+  if (limited) return { ok: false, reason: limited.reason, code: 'rate-limited', retryAfterMs: limited.retryAfterMs };
   if (!auth.ok) return { ok: false, reason: auth.reason, code: auth.code };
   if (o.binding) {
     const bound = checkCommandBinding(json.value as Record<string, unknown>, o.binding);

@@ -19,6 +19,7 @@ import { AgentHost, type HandleOutcome } from './agent-host.ts';
 import { DeadLetters } from './dead-letter.ts';
 import { commandTypeOfSubject, intakeCommand, intakeEvent } from './intake.ts';
 import { CommandAdmission } from './command-admission.ts';
+import { CommandBudgets, type CommandPartyBudget } from './command-budget.ts';
 import { DEFAULT_REFUSAL_RECORDS, RefusalRecords, type RefusalRecordLimit } from './refusal-records.ts';
 import { SiteIdentity, type CommandIdentity } from '../identity/site-identity.ts';
 import type { Principal } from '../identity/key-entry.ts';
@@ -91,6 +92,15 @@ export interface RuntimeOptions {
    */
   readonly rateLimit?: RateLimit;
   /**
+   * What one party may have taken from the bus in a sliding window (core/runtime/command-budget.ts):
+   * commands that passed intake and their messages' bytes, charged to the verified key's party
+   * unless its role is an operator's or admin's. Past it a command is refused `rate-limited`
+   * with `retryAfterMs`, before the agent sees it. Counted in memory, by party, across this
+   * runtime's agents; a restart starts every party afresh. Default none (a simulation submits a
+   * season of jobs); the site sets `CACO_COMMAND_PARTY_BUDGET` (20,000 commands or 64 MiB a day).
+   */
+  readonly commandPartyBudget?: CommandPartyBudget;
+  /**
    * Refuse commands from the bus that do not name this site (`site`) or carry an expiry
    * (`expiresAt`); see core/identity/command-binding.ts. Either field, when a command carries
    * it, is checked whatever this says. Default false: outside agents written before the fields
@@ -135,7 +145,16 @@ export interface CommandIntakeCounts {
 /** A command reply on the bus. */
 export type CommandReply =
   | { readonly ok: true; readonly duplicate: boolean; readonly events: ReadonlyArray<{ id: string; type: string; stream: string; revision: number; position: number; data: unknown }> }
-  | { readonly ok: false; readonly error: { readonly reason: string; readonly problems?: ReadonlyArray<{ path: string; reason: string }>; readonly code?: string } };
+  | {
+      readonly ok: false;
+      readonly error: {
+        readonly reason: string;
+        readonly problems?: ReadonlyArray<{ path: string; reason: string }>;
+        readonly code?: string;
+        /** For `rate-limited`: the wait the limit names; POST /jobs sends it as Retry-After. */
+        readonly retryAfterMs?: number;
+      };
+    };
 
 /** What a command's sender is told of how it was handled. */
 function replyOf(o: HandleOutcome): CommandReply {
@@ -186,6 +205,7 @@ export class Runtime {
   /** The lockstep loop hands events to the reactor only once the agents' servers are up. */
   private effectsReady: Promise<void> = Promise.resolve();
   private readonly admission: CommandAdmission | undefined;
+  private readonly budgets: CommandBudgets | undefined;
   /** What a command's `site` and `expiresAt` are checked against. */
   private readonly binding: CommandBinding;
   private started = false;
@@ -208,6 +228,7 @@ export class Runtime {
     this.refusals = new RefusalRecords(o.refusalRecords ?? DEFAULT_REFUSAL_RECORDS, o.clock, this.dlq);
     this.identity = o.identity ?? SiteIdentity.ephemeral(o.keyring, o.clock, o.log);
     this.admission = o.rateLimit ? new CommandAdmission(o.rateLimit, () => o.clock.now()) : undefined;
+    this.budgets = o.commandPartyBudget ? new CommandBudgets(o.commandPartyBudget, () => o.clock.now()) : undefined;
     this.binding = { site: o.site, now: () => o.clock.now(), require: o.requireBoundCommands ?? false };
     this.store =
       o.store instanceof VerifiedEventStore
@@ -448,7 +469,11 @@ export class Runtime {
         metricsHooks.command(this.o.site, slot.host.name, 'taken');
         const limits = this.o.commandLimits ?? DEFAULT_COMMAND_LIMITS;
         const subjectType = commandTypeOfSubject(msg.subject, this.o.site, slot.host.name, names);
-        const result = await intakeCommand(msg, { registry: this.o.registry, identity: this.identity, accepts, limits, subjectType, internal, binding: this.binding, ...(this.admission ? { admission: this.admission } : {}) });
+        let result = await intakeCommand(msg, { registry: this.o.registry, identity: this.identity, accepts, limits, subjectType, internal, binding: this.binding, ...(this.admission ? { admission: this.admission } : {}) });
+        // Last, once the command is known good: only what the agent would decide and record is
+        // charged. A re-send of one it has handled records nothing: answered `duplicate` as ever.
+        const over = result.ok && result.value.principal && !slot.host.hasHandled(commandInputId(result.value)) ? this.budgets?.take(result.value.principal, msg.data.byteLength) : undefined;
+        if (over) result = { ok: false, reason: over.reason, code: 'rate-limited', retryAfterMs: over.retryAfterMs };
         if (!result.ok) {
           counts.refused++;
           metricsHooks.command(this.o.site, slot.host.name, 'refused', result.code ?? 'refused');
@@ -463,7 +488,7 @@ export class Runtime {
             const payload = msg.data.byteLength > limits.maxBytes ? { refused: result.payload ?? summarizePayload(msg.data) } : kept ? Buffer.from(msg.data).toString('utf8') : boundedText(msg.data);
             await this.dlq.send({ agent: slot.host.name, subject: msg.subject, reason: result.reason, ...problems, payload, headers: msg.headers });
           }
-          await this.reply(msg, { ok: false, error: { reason: result.reason, ...problems, ...(result.code ? { code: result.code } : {}) } });
+          await this.reply(msg, { ok: false, error: { reason: result.reason, ...problems, ...(result.code ? { code: result.code } : {}), ...(result.retryAfterMs !== undefined ? { retryAfterMs: result.retryAfterMs } : {}) } });
           return;
         }
         const cmd = result.value;

@@ -7,7 +7,7 @@ import { DEFAULT_SITE } from '../../agents/compute/jobs/index.ts';
 import { embeddedStack } from '../support/embedded.ts';
 
 /** An embedded site with the compute agent: what `caco run` hosts, on the in-process bus. */
-export async function computeSite(seed: string, extra: Partial<Pick<RuntimeOptions, 'rateLimit' | 'commandLimits' | 'bus' | 'delivery'>> & { site?: string } = {}) {
+export async function computeSite(seed: string, extra: Partial<Pick<RuntimeOptions, 'rateLimit' | 'commandPartyBudget' | 'commandLimits' | 'bus' | 'delivery'>> & { site?: string } = {}) {
   const embedded = embeddedStack(seed);
   // A bus given here (NATS) replaces the in-process one, and is closed with the site.
   const s = {
