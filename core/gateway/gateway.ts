@@ -15,7 +15,7 @@ import { checkCommandBinding, type CommandBinding } from '../identity/command-bi
 import { canonicalJson } from '../ledger/canonical-json.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits } from '../runtime/input-limits.ts';
 import { RateLimiter, type RateLimit } from '../runtime/rate-limit.ts';
-import { CommandAdmission, type AdmissionRefusal, type IntakeAdmission } from '../runtime/index.ts';
+import { CommandAdmission, windowText, type AdmissionRefusal, type IntakeAdmission } from '../runtime/index.ts';
 import { ANNOUNCEMENT_SCHEMA_LIMITS, SchemaValidators, overSchemaLimits, schemaKey, schemaSize, withinTimeLimit, type Compiled } from './schema-validators.ts';
 import { DEFAULT_SCHEMA_CPU_BUDGET, REFILL_CPU_BUDGET, SchemaCpuMeter, type SchemaCpuBudget } from './cpu-budget.ts';
 import { PARTY_BUDGET_ENV, ledgerUsage, partyBudgetFromEnv, type PartyBudget } from './ledger-budget.ts';
@@ -491,11 +491,12 @@ export class SiteGateway {
     const bytes = Buffer.byteLength(JSON.stringify(event)) + SEAL_BYTES;
     const c = r.usage.check(this.o.clock.now(), bytes);
     if (c.ok) return undefined;
-    const hours = Math.round((this.budget.windowMs ?? 86_400_000) / 3_600_000);
+    // A window under an hour (a test's) read "0 h".
+    const window = windowText(this.budget.windowMs ?? 86_400_000);
     return refuse(
       'rate-limited',
       null,
-      `ledger budget: "${name}" has added ${c.used.count} events (${c.used.bytes} bytes) to the ledger through the gateway in the last ${hours} h; a party may add ${this.budget.events} events or ${this.budget.bytes} bytes in ${hours} h (${PARTY_BUDGET_ENV}); retry in ${c.retryAfterMs} ms`,
+      `ledger budget: "${name}" has added ${c.used.count} events (${c.used.bytes} bytes) to the ledger through the gateway in the last ${window}; a party may add ${this.budget.events} events or ${this.budget.bytes} bytes in ${window} (${PARTY_BUDGET_ENV}); retry in ${c.retryAfterMs} ms`,
       { retryAfterMs: c.retryAfterMs },
     );
   }

@@ -198,6 +198,18 @@ describe('what one outside party costs the gateway is bounded', { timeout: 100_0
     }
   });
 
+  test('a ledger budget over a window shorter than an hour names it in seconds (it read "0 h")', async () => {
+    const g = await site('gw-bounds-budget-short', { partyBudget: { events: 2, bytes: 1024 * 1024, windowMs: 600_000 } });
+    try {
+      assert.equal((await g.announce()).ok, true);
+      assert.equal((await g.append('f0', { n: 0 })).ok, true);
+      const over = await g.append('f1', { n: 1 });
+      assert.match(over.error?.reason ?? '', /in the last 600 s; a party may add 2 events or 1048576 bytes in 600 s \(CACO_GATEWAY_PARTY_BUDGET\)/, JSON.stringify(over));
+    } finally {
+      await g.close();
+    }
+  });
+
   test('the budget counts bytes too', async () => {
     const g = await site('gw-bounds-bytes', { partyBudget: { events: 1000, bytes: 200 * 1024 } });
     try {
