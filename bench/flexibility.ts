@@ -26,10 +26,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSimulation, cacoTotals, checkSimulatedPeriod, loadSignalFiles } from '../sim/index.ts';
-import { UsageError } from '../core/errors/index.ts';
 import { siteConfig } from '../agents/compute/jobs/index.ts';
 import { loadConfig } from '../core/config/index.ts';
-import { BenchUsageError, checkResultsName, benchFlags, oneOfFlag, printTable, readResults, writeResults } from './report.ts';
+import { BenchUsageError, checkResultsName, benchFlags, dateFlag, oneOfFlag, printTable, readResults, signalFileNames, usageAsBench, writeResults } from './report.ts';
 import { PLANNER_TUNING, overlapsPlannerTuning } from './_tuned-on.ts';
 
 /** Every Monday of 2023-01..03: where the offer and delivery rules were compared (as the forecasts' settings were on 2023-02..03). */
@@ -79,8 +78,7 @@ export async function main(argv: string[]): Promise<void> {
   const values = { weeks: given.weeks ?? 'held-out', forecasters: given.forecasters ?? 'lstm,ensemble', seed: given.seed ?? '42', name: given.name ?? 'flexibility' };
   const named: Record<string, string[]> = { tuning: TUNING_WEEKS, 'held-out': HELD_OUT_WEEKS, fresh: FRESH_WEEKS, all: [...TUNING_WEEKS, ...HELD_OUT_WEEKS, ...FRESH_WEEKS] };
   const weeks = named[values.weeks] ?? list(values.weeks);
-  // Round-tripped: Date.parse takes 2023-02-30 for 2 March.
-  for (const w of weeks) if (!/^\d{4}-\d\d-\d\d$/.test(w) || Number.isNaN(Date.parse(w)) || new Date(Date.parse(w)).toISOString().slice(0, 10) !== w) throw new BenchUsageError(`--weeks: "${w}" is not a date like 2023-04-17 (or tuning, held-out, fresh, all)`);
+  const weekStarts = weeks.map((w) => dateFlag('weeks', w, 'tuning, held-out, fresh, all'));
   const forecasters = list(values.forecasters);
   for (const f of forecasters) oneOfFlag('forecasters', f, FORECASTERS);
   const seed = values.seed;
@@ -88,14 +86,11 @@ export async function main(argv: string[]): Promise<void> {
   const name = checkResultsName(values.name);
   // Other signal files (a later period): every week is checked against them before any runs.
   const files = { carbonCsv: given.carbon, pricesCsv: given.prices };
-  try {
+  usageAsBench(() => {
     const span = loadSignalFiles(files);
-    for (const w of weeks) checkSimulatedPeriod(Date.parse(`${w}T00:00:00Z`), 7, span, '--weeks');
-  } catch (err) {
-    if (err instanceof UsageError) throw new BenchUsageError(err.message);
-    throw err;
-  }
-  const data = { carbon: given.carbon ?? 'the project copy (data/carbon-intensity/)', prices: given.prices ?? 'the project copy (data/prices/)' };
+    for (const w of weekStarts) checkSimulatedPeriod(w, 7, span, '--weeks');
+  });
+  const data = signalFileNames(files);
 
   const results: WeekResult[] = [];
   const total = weeks.length * forecasters.length;

@@ -24,11 +24,10 @@ import {
   type ErrorSummary,
 } from '../models/index.ts';
 import { loadCarbonForecaster, loadPriceForecaster, loadRuntimeModel, ModelInputError, naiveRuntimeSeconds, type Forecaster } from '../models/index.ts';
-import { BenchUsageError, checkResultsName, benchFlags, oneOfFlag, percentile, printTable, wholeFlag, writeResults, type Cell } from './report.ts';
+import { BenchUsageError, checkResultsName, benchFlags, oneOfFlag, percentile, printTable, usageAsBench, wholeFlag, writeResults, type Cell } from './report.ts';
 import { EnsembleSeriesForecaster, HISTORY_SLOTS, lstmSeriesForecaster, modelCleanFromMs, DEFAULT_ENSEMBLE_OPTIONS, ensembleHistorySlots, type EnsembleOptions, type SeriesForecaster } from '../agents/grid/index.ts';
 import { monthsBetween, pooledOver, spread, walkForward, type MonthResult, type MonthWindow } from './_walk-forward.ts';
 import { loadCarbonFile, loadPriceFile } from '../sim/index.ts';
-import { UsageError } from '../core/errors/index.ts';
 import { FORECAST_TUNING_MONTHS } from './_tuned-on.ts';
 
 const HH = 30 * 60 * 1000;
@@ -444,17 +443,12 @@ export function shortHistoryNotes(fileFromMs: number, months: ReadonlyArray<Pick
 
 /** A signal's file, checked (a missing or unreadable file is a BenchUsageError naming the flag), with the span of its rows. */
 function signalFile(sig: 'carbon' | 'price', path: string): { rows: ReadonlyArray<CarbonRow> | ReadonlyArray<PriceRow>; span: SignalFileSpan } {
-  let rows: ReadonlyArray<CarbonRow> | ReadonlyArray<PriceRow>;
-  try {
-    rows = sig === 'carbon' ? loadCarbonFile(path).rows : loadPriceFile(path).rows;
-  } catch (err) {
-    if (err instanceof UsageError) throw new BenchUsageError(err.message);
-    throw err;
-  }
-  const first = rows.reduce((m, r) => Math.min(m, r.fromMs), Infinity);
-  const last = rows.reduce((m, r) => Math.max(m, r.fromMs), -Infinity);
-  return { rows, span: { what: `the ${sig} file ${path}`, fromMs: first, toMs: last + HH } };
+  const rows: ReadonlyArray<CarbonRow> | ReadonlyArray<PriceRow> = usageAsBench(() => (sig === 'carbon' ? loadCarbonFile(path).rows : loadPriceFile(path).rows));
+  // Not empty, in time order: the loaders refuse anything else.
+  return { rows, span: { what: `the ${sig} file ${path}`, fromMs: rows[0]!.fromMs, toMs: rows[rows.length - 1]!.fromMs + HH } };
 }
+
+type SignalSeries = ReturnType<typeof signalSeries>;
 
 /** The series a signal's walk-forward reads, from its file: from the history its first month needs to 48 h past its last. */
 function signalSeries(sig: 'carbon' | 'price', path: string, fromMs: number, toMs: number, historySlots: number) {
@@ -539,10 +533,10 @@ async function walkForwardMain(argv: string[]): Promise<void> {
   if (toMs <= fromMs) throw new BenchUsageError('--to must be after --from');
   // Every signal's file and months are checked before the first forecast (a walk-forward takes hours).
   const historySlots = walkHistorySlots(overrides);
-  for (const sig of signals as Array<'carbon' | 'price'>) signalSeries(sig, sig === 'carbon' ? values.carbon! : values.prices!, fromMs, toMs, historySlots);
+  const series = new Map((signals as Array<'carbon' | 'price'>).map((sig) => [sig, signalSeries(sig, sig === 'carbon' ? values.carbon! : values.prices!, fromMs, toMs, historySlots)] as const));
   const results: Record<string, SignalWalk> = {};
-  for (const sig of signals as Array<'carbon' | 'price'>) {
-    const r = await runSignal(sig, values, fromMs, toMs, stride, values['no-model']!, overrides);
+  for (const [sig, read] of series) {
+    const r = await runSignal(sig, values, fromMs, toMs, stride, values['no-model']!, overrides, read);
     results[sig] = r;
     printTable(
       `${sig} (${r.unit}), walk-forward, ${r.modelId}@${r.modelVersion}; LSTM admitted from ${r.modelAdmittedFrom}`,
@@ -613,10 +607,12 @@ async function runSignal(
   stride: number,
   noModel: boolean,
   options: Partial<EnsembleOptions>,
+  /** The series, when the caller has read and checked it already. */
+  read?: SignalSeries,
 ): Promise<SignalWalk> {
   const historySlots = walkHistorySlots(options);
   const file = sig === 'carbon' ? values.carbon! : values.prices!;
-  const { actual, seriesFromMs, months, span } = signalSeries(sig, file, fromMs, toMs, historySlots);
+  const { actual, seriesFromMs, months, span } = read ?? signalSeries(sig, file, fromMs, toMs, historySlots);
   const loaded = noModel ? null : await (sig === 'carbon' ? loadCarbonForecaster() : loadPriceForecaster());
   const cleanFromMs = loaded ? modelCleanFromMs(loaded.spec as Parameters<typeof modelCleanFromMs>[0]) : Number.POSITIVE_INFINITY;
   const model: SeriesForecaster | undefined = loaded ? lstmSeriesForecaster(loaded) : undefined;

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from '../core/errors/index.ts';
 
 export type Cell = string | number | null;
 
@@ -113,11 +114,32 @@ export function wholeFlag(flag: string, text: string, min = 1, max = Infinity): 
   return n;
 }
 
-/** A flag's calendar date (YYYY-MM-DD, UTC midnight) in ms, or a BenchUsageError (2023-02-30 is refused, not rolled over). */
-export function dateFlag(flag: string, text: string): number {
+/**
+ * A flag's calendar date (YYYY-MM-DD, UTC midnight) in ms, or a BenchUsageError (2023-02-30 is
+ * refused, not rolled over); `or` names what else the flag takes.
+ */
+export function dateFlag(flag: string, text: string, or?: string): number {
   const ms = /^\d{4}-\d{2}-\d{2}$/.test(text) ? Date.parse(`${text}T00:00:00Z`) : NaN;
-  if (!Number.isFinite(ms) || new Date(ms).toISOString().slice(0, 10) !== text) throw new BenchUsageError(`--${flag}: "${text}" is not a date like 2023-07-03`);
+  if (!Number.isFinite(ms) || new Date(ms).toISOString().slice(0, 10) !== text) throw new BenchUsageError(`--${flag}: "${text}" is not a date like 2023-07-03${or ? ` (or ${or})` : ''}`);
   return ms;
+}
+
+/**
+ * `fn`'s value, its UsageError (a file or period the shared loaders refuse, sim/inputs.ts) as a
+ * BenchUsageError: one line and exit 2, as for a bad flag.
+ */
+export function usageAsBench<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof UsageError) throw new BenchUsageError(err.message);
+    throw err;
+  }
+}
+
+/** How a results file names the signal files a run read (`--carbon`, `--prices`). */
+export function signalFileNames(o: { readonly carbonCsv?: string | undefined; readonly pricesCsv?: string | undefined }): { carbon: string; prices: string } {
+  return { carbon: o.carbonCsv ?? 'the project copy (data/carbon-intensity/)', prices: o.pricesCsv ?? 'the project copy (data/prices/)' };
 }
 
 /** A flag's value when it is one of `choices`, or a BenchUsageError naming the flag and the choices. */

@@ -18,7 +18,6 @@
 import { readFileSync } from 'node:fs';
 import { toHalfHourSeries } from '../data/index.ts';
 import { isoDayOrTime, loadSignalFiles, type SignalFiles } from '../sim/index.ts';
-import { UsageError } from '../core/errors/index.ts';
 import { DEFAULT_SITE, type Job, siteConfig, validateJob } from '../agents/compute/jobs/index.ts';
 import { generateWorkload, loadTraceStats, readWorkloadCsv } from '../sim/workload/index.ts';
 import { type BandPoint, type PlanOptions, type PlanResult, type Signals, expectedFromBands, plan, sharedSolverWorker } from '../agents/compute/planner/index.ts';
@@ -35,7 +34,7 @@ import {
 } from '../sim/policies/index.ts';
 import { HISTORY_SLOTS, type SeriesForecaster } from '../agents/grid/index.ts';
 import { pastOnly } from './_walk-forward.ts';
-import { BenchUsageError, benchFlags, checkResultsName, dateFlag, numberFlag, oneOfFlag, percentile, printTable, wholeFlag, writeResults, writeResultsKeeping } from './report.ts';
+import { BenchUsageError, benchFlags, checkResultsName, dateFlag, numberFlag, oneOfFlag, percentile, printTable, signalFileNames, usageAsBench, wholeFlag, writeResults, writeResultsKeeping } from './report.ts';
 import { runLetsWaitAwhile } from './cases/lets-wait-awhile.ts';
 import { printMisses } from './_misses.ts';
 import { benchForecaster, historySlotsOf, walkForward, walkForwardArgs, type WalkForwardArgs } from './cases/walk-forward.ts';
@@ -259,9 +258,7 @@ function loadSeries(files: SignalFiles, priceColumn: FullPeriodValues['priceColu
   const carbonRows = files.carbon.rows;
   const priceRows = files.prices.rows;
   const col = priceColumn === 'imbalance' ? 'imbalanceGbpPerMwh' : 'marketIndexGbpPerMwh';
-  const first = (rows: ReadonlyArray<{ fromMs: number }>) => rows.reduce((m, r) => Math.min(m, r.fromMs), Infinity);
-  const firstMs = Math.max(first(carbonRows), first(priceRows));
-  const fromMs = Number.isFinite(firstMs) ? Math.min(Math.max(wantedFromMs, Math.ceil(firstMs / SLOT_MS) * SLOT_MS), toMs - SLOT_MS) : wantedFromMs;
+  const fromMs = Math.min(Math.max(wantedFromMs, Math.ceil(files.dataFromMs / SLOT_MS) * SLOT_MS), toMs - SLOT_MS);
   return {
     fromMs,
     price: fill(toHalfHourSeries(priceRows, col, fromMs, toMs)),
@@ -331,13 +328,8 @@ export async function main(argv: string[]): Promise<void> {
   const drainSlots = 4 * DAY_SLOTS;
   // As much history as the grid agent reads (the ensemble's ~38 days), with a day to spare.
   // The data end on 2023-09-30; the run's tail reuses the last values (the loader's fill).
-  let files: SignalFiles;
-  try {
-    files = loadSignalFiles({ carbonCsv: arg(flags, 'carbon'), pricesCsv: arg(flags, 'prices') });
-  } catch (err) {
-    if (err instanceof UsageError) throw new BenchUsageError(err.message);
-    throw err;
-  }
+  const given = { carbonCsv: arg(flags, 'carbon'), pricesCsv: arg(flags, 'prices') };
+  const files = usageAsBench(() => loadSignalFiles(given));
   // The days run must be in the data; only the drain and the last plans' horizon may run past its end.
   if (startMs < files.dataFromMs || startMs + simSlots * SLOT_MS > files.dataToMs) {
     throw new BenchUsageError(`--from ${from} --days ${days}: the data cover ${isoDayOrTime(files.dataFromMs)} to ${isoDayOrTime(files.dataToMs)}; the days run must lie inside them`);
@@ -466,7 +458,7 @@ export async function main(argv: string[]): Promise<void> {
   if (flags['no-write'] === true) return void (await sharedSolverWorker().close());
   const run = {
     period: { from, days },
-    data: { carbon: arg(flags, 'carbon') ?? 'the project copy (data/carbon-intensity/)', prices: arg(flags, 'prices') ?? 'the project copy (data/prices/)' },
+    data: signalFileNames(given),
     workload: workloadDesc,
     jobs: jobs.length,
     forecast: fm.name,

@@ -37,13 +37,12 @@
  * prices on file).
  */
 import { toHalfHourSeries } from '../../data/index.ts';
-import { loadSignalFiles, type SignalFiles } from '../../sim/index.ts';
-import { UsageError } from '../../core/errors/index.ts';
+import { isoDayOrTime, loadSignalFiles } from '../../sim/index.ts';
 import { DEFAULT_SITE, validateJob } from '../../agents/compute/jobs/index.ts';
 import { generateWorkload, loadTraceStats } from '../../sim/workload/index.ts';
 import { type BandPoint, type PlanOptions, type Signals, extendBands, quantileWeightedCost, sharedSolverWorker } from '../../agents/compute/planner/index.ts';
 import { type SimResult, bestWindowPolicy, oraclePolicy, plannerPolicy, runOnArrivalPolicy, simulate } from '../../sim/policies/index.ts';
-import { BenchUsageError, benchFlags, checkResultsName, oneOfFlag, printTable, readResults, rewriteResults, wholeFlag, writeResultsKeeping } from '../report.ts';
+import { BenchUsageError, benchFlags, checkResultsName, oneOfFlag, printTable, readResults, rewriteResults, signalFileNames, usageAsBench, wholeFlag, writeResultsKeeping } from '../report.ts';
 import { FORECAST_TUNING_MONTHS, PLANNER_TUNING, PLANNER_TUNING_MONTH, untunedMonths } from '../_tuned-on.ts';
 import { HISTORY_SLOTS, loadGridForecaster, type LoadedForecaster, type SeriesForecaster } from '../../agents/grid/index.ts';
 import { pastOnly } from '../_walk-forward.ts';
@@ -136,7 +135,6 @@ export function walkForwardArgs(argv: string[]): WalkForwardArgs {
 }
 
 const monthStart = (m: string): number => Date.parse(`${m}-01T00:00:00Z`);
-const isoDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
 /**
  * The months a walk-forward runs on data covering [fromMs, toMs): those asked for, each checked,
@@ -146,7 +144,7 @@ const isoDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 export function walkForwardMonths(span: { fromMs: number; toMs: number }, daysPerMonth: number, requested: ReadonlyArray<string> | undefined, forecast: ForecastKind = 'ensemble'): string[] {
   const need = `${HISTORY_DAYS} days of data before its 1st and ${daysPerMonth + AFTER_DAYS} days from it (${daysPerMonth} days run, ${AFTER_DAYS - COVER_SLOTS / DAY} of drain, the ${COVER_SLOTS / DAY}-day horizon of the last plans)`;
   const fits = (m: string): boolean => monthStart(m) - HISTORY_DAYS * DAY_MS >= span.fromMs && monthStart(m) + (daysPerMonth + AFTER_DAYS) * DAY_MS <= span.toMs;
-  const covers = `the data cover ${isoDay(span.fromMs)} to ${isoDay(span.toMs)}`;
+  const covers = `the data cover ${isoDayOrTime(span.fromMs)} to ${isoDayOrTime(span.toMs)}`;
   if (requested) {
     for (const m of requested) if (!fits(m)) throw new BenchUsageError(`--months: ${m} does not fit in the data: a month needs ${need}; ${covers}`);
     return [...requested];
@@ -332,19 +330,13 @@ export async function walkForward(a: WalkForwardArgs): Promise<void> {
   const { jobsPerDay } = a;
   const daysPer = a.daysPerMonth;
   const site = DEFAULT_SITE;
-  let files: SignalFiles;
-  try {
-    files = loadSignalFiles({ carbonCsv: a.carbonCsv, pricesCsv: a.pricesCsv });
-  } catch (err) {
-    if (err instanceof UsageError) throw new BenchUsageError(err.message);
-    throw err;
-  }
+  const files = usageAsBench(() => loadSignalFiles(a));
   // Whole days from the first midnight both files cover: a decision day's index is a multiple of 48.
   const dataFrom = Math.ceil(files.dataFromMs / DAY_MS) * DAY_MS;
   const dataTo = files.dataToMs;
   const months = walkForwardMonths({ fromMs: dataFrom, toMs: dataTo }, daysPer, a.months, a.forecast);
-  const data = { carbon: a.carbonCsv ?? 'the project copy (data/carbon-intensity/)', prices: a.pricesCsv ?? 'the project copy (data/prices/)', covers: { from: new Date(dataFrom).toISOString(), to: new Date(dataTo).toISOString() } };
-  console.log(`data: carbon ${data.carbon}, prices ${data.prices}; ${isoDay(dataFrom)} to ${isoDay(dataTo)}; months ${months.join(', ')}`);
+  const data = { ...signalFileNames(a), covers: { from: new Date(dataFrom).toISOString(), to: new Date(dataTo).toISOString() } };
+  console.log(`data: carbon ${data.carbon}, prices ${data.prices}; ${isoDayOrTime(dataFrom)} to ${isoDayOrTime(dataTo)}; months ${months.join(', ')}`);
   // Past the data's end the series holds its last value (the drain's forecasts look that far).
   const carbon = fill(toHalfHourSeries(files.carbon.rows, 'actualGPerKwh', dataFrom, dataTo + 12 * DAY_MS));
   const price = fill(toHalfHourSeries(files.prices.rows, 'marketIndexGbpPerMwh', dataFrom, dataTo + 12 * DAY_MS));
@@ -387,7 +379,7 @@ export async function walkForward(a: WalkForwardArgs): Promise<void> {
   for (const n of historyNotes) console.log(`note: ${n}`);
   await sharedSolverWorker().warmUp();
   for (const m of months) {
-    const startMs = Date.parse(`${m}-01T00:00:00Z`);
+    const startMs = monthStart(m);
     const slots = daysPer * DAY;
     const off = (startMs - dataFrom) / SLOT_MS;
     const jobs = generateWorkload({ seed: `walk-forward-${m}-${a.seed}`, startMs, days: daysPer, jobsPerDay, targetUtilisation: 0.5 }, traces).jobs.filter((j) => validateJob(j, site).length === 0);
