@@ -19,7 +19,7 @@ describe('forecast walk-forward on a file of another period', { timeout: 10_000 
     assert.equal(notes.length, 1);
     assert.match(notes[0]!, /^2023-10: the data hold 0\.0 of the 28\.0 days before the month/);
     assert.match(shortHistoryNotes(at('2023-10-01T00:00:00Z'), [month('2023-11')], 45 * DAY)[0] ?? '', /^2023-11: the data hold 31\.0 of the 45\.0 days/);
-    // It counts from the file's start, so gaps inside the file are not a short history.
+    // A file that starts long enough before the month: no note (it is given the file's start, never its gaps).
     assert.deepEqual(shortHistoryNotes(at('2023-01-01T00:00:00Z'), [month('2023-03')], 38 * DAY), []);
   });
 
