@@ -190,6 +190,17 @@ function fm0(admitted: boolean, s: Scorer): MonthResult['model'] {
   return admitted ? { ...s.scores(), coverageP10P90: s.coverage() } : null;
 }
 
+/**
+ * One note per month with no (origin, lead) pair scored at 24 h, e.g. a file that starts in the
+ * month's last week, where every origin had too little behind it and was skipped: its row is
+ * NaN and it is left out of the pools. Pure.
+ */
+export function unscoredMonthNotes(rows: ReadonlyArray<MonthResult>): string[] {
+  return rows
+    .filter((r) => !(r.ensemble.byLead['24h']!.n > 0))
+    .map((r) => `${r.month}: nothing scored (${r.origins} origins forecast, ${r.originsSkipped} skipped for too little history before them); left out of the pooled figures and the spread`);
+}
+
 export interface Spread {
   min: number;
   max: number;
@@ -219,13 +230,19 @@ export function pooledOver(rows: ReadonlyArray<MonthResult>): { ensembleMae24h: 
   for (const r of rows) {
     const e = r.ensemble.byLead['24h']!;
     const y = r.sameTimeYesterday.byLead['24h']!;
-    ea += e.mae * e.n;
-    ya += y.mae * y.n;
-    n += e.n;
+    // A month with nothing scored has NaN for its figures: weighted by its 0 pairs, it still
+    // made the whole pool NaN (NaN × 0), so it is passed over (unscoredMonthNotes names it).
+    if (e.n > 0) {
+      ea += e.mae * e.n;
+      ya += y.mae * y.n;
+      n += e.n;
+      cov24 += r.ensemble.coverageP10P90.at24h * e.n;
+    }
     const pn = r.ensemble.pooled0to48h.n;
-    cov += r.ensemble.coverageP10P90.pooled * pn;
-    covN += pn;
-    cov24 += r.ensemble.coverageP10P90.at24h * e.n;
+    if (pn > 0) {
+      cov += r.ensemble.coverageP10P90.pooled * pn;
+      covN += pn;
+    }
   }
   return { ensembleMae24h: ea / n, yesterdayMae24h: ya / n, ratio24h: ea / ya, coverage: cov / covN, coverage24h: cov24 / n, n24h: n };
 }

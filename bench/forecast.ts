@@ -26,7 +26,7 @@ import {
 import { loadCarbonForecaster, loadPriceForecaster, loadRuntimeModel, ModelInputError, naiveRuntimeSeconds, type Forecaster } from '../models/index.ts';
 import { BenchUsageError, checkResultsName, benchFlags, oneOfFlag, percentile, printTable, usageAsBench, wholeFlag, writeResults, type Cell } from './report.ts';
 import { EnsembleSeriesForecaster, HISTORY_SLOTS, lstmSeriesForecaster, modelCleanFromMs, DEFAULT_ENSEMBLE_OPTIONS, ensembleHistorySlots, type EnsembleOptions, type SeriesForecaster } from '../agents/grid/index.ts';
-import { monthsBetween, pooledOver, spread, walkForward, type MonthResult, type MonthWindow } from './_walk-forward.ts';
+import { monthsBetween, pooledOver, spread, unscoredMonthNotes, walkForward, type MonthResult, type MonthWindow } from './_walk-forward.ts';
 import { loadCarbonFile, loadPriceFile } from '../sim/index.ts';
 import { FORECAST_TUNING_MONTHS } from './_tuned-on.ts';
 
@@ -398,6 +398,8 @@ interface SignalWalk {
   targets: Array<{ month: string; ratio24h: number; ratioTarget: number; ratioMet: boolean; coverage: number; coverageMet: boolean; usesModel: boolean; tuning: boolean }>;
   /** Months whose forecasts start on less history than the forecaster reads (a file that starts late). */
   historyNotes: string[];
+  /** Months with nothing scored (every origin skipped), left out of the pools: `unscoredMonthNotes`. */
+  unscoredNotes: string[];
 }
 
 /** A signal file as the walk-forward reads it: its path and the span of its rows. */
@@ -555,7 +557,7 @@ async function walkForwardMain(argv: string[]): Promise<void> {
       })),
     );
     console.log(`pooled: ratio 24h ${r.pooled.ratio24h.toFixed(3)}, coverage ${pct(r.pooled.coverage)}; held-out months only: ratio ${r.pooledHeldOut.ratio24h.toFixed(3)}, coverage ${pct(r.pooledHeldOut.coverage)}`);
-    for (const n of r.historyNotes) console.log(`note: ${n}`);
+    for (const n of [...r.historyNotes, ...r.unscoredNotes]) console.log(`note: ${n}`);
     console.log(`spread across months: ratio ${r.spread.ratio24h.min.toFixed(3)} (${r.spread.ratio24h.minMonth}) .. ${r.spread.ratio24h.max.toFixed(3)} (${r.spread.ratio24h.maxMonth}); coverage ${pct(r.spread.coverage.min)} .. ${pct(r.spread.coverage.max)}`);
   }
   const targetRows = Object.entries(results).flatMap(([sig, r]) =>
@@ -643,5 +645,6 @@ async function runSignal(
       tuning: FORECAST_TUNING_MONTHS.includes(r.month),
     })),
     historyNotes,
+    unscoredNotes: unscoredMonthNotes(rows),
   };
 }

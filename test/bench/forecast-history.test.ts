@@ -2,7 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkMonthsHaveData, shortHistoryNotes } from '../../bench/forecast.ts';
 import { BenchUsageError } from '../../bench/report.ts';
-import { monthsBetween } from '../../bench/_walk-forward.ts';
+import { monthsBetween, pooledOver, unscoredMonthNotes, walkForward } from '../../bench/_walk-forward.ts';
+import { ForecastInputError, type SeriesForecaster } from '../../agents/grid/index.ts';
 
 // A file that starts shortly before the first month scored (a later quarter with no history
 // before it) must say so: its first weeks are not the forecaster as it runs with its window
@@ -38,5 +39,35 @@ describe('forecast walk-forward on a file of another period', { timeout: 10_000 
     const after = new Float64Array(122 * DAY).fill(Number.NaN);
     after.set(series);
     assert.throws(() => checkMonthsHaveData(after, from, months('2023-11', '2024-01'), file), /2023-12 has no data to score/);
+  });
+
+  test('a month with every origin skipped is named and left out of the pools, which it made NaN', async () => {
+    // Two months of a daily shape; the stand-in forecaster refuses every origin before 2023-11-01
+    // (as the ensemble refuses one with too little history) and forecasts yesterday + 5 after.
+    const from = at('2023-09-01T00:00:00Z');
+    const series = Float64Array.from({ length: 95 * DAY }, (_, i) => 150 + (i % DAY) + (i % 7));
+    const start = at('2023-11-01T00:00:00Z');
+    const forecaster: SeriesForecaster = {
+      describe: 'stand-in@1',
+      forecast(h, nowMs) {
+        if (nowMs < start) return Promise.reject(new ForecastInputError('stand-in', 'too little history'));
+        const n = h.values.length;
+        const points = Array.from({ length: 96 }, (_, k) => {
+          const p = (h.values[n - 48 + (k % 48)] ?? 150) + 5;
+          return { p10: p - 10, p50: p, p90: p + 10 };
+        });
+        return Promise.resolve({ modelId: 'stand-in', modelVersion: '1', points });
+      },
+    };
+    const rows = await walkForward({ forecaster, actual: series, seriesFromMs: from, months: months('2023-10', '2023-12'), historySlots: 28 * DAY, stride: 24 });
+    assert.deepEqual(rows.map((r) => [r.month, r.origins > 0]), [['2023-10', false], ['2023-11', true]]);
+    assert.ok(Number.isNaN(rows[0]!.ratio24hVsYesterday));
+    const pooled = pooledOver(rows);
+    const alone = pooledOver(rows.slice(1));
+    assert.ok(Number.isFinite(pooled.ratio24h) && Number.isFinite(pooled.coverage), `pooled: ${JSON.stringify(pooled)}`);
+    assert.deepEqual(pooled, alone);
+    const notes = unscoredMonthNotes(rows);
+    assert.equal(notes.length, 1);
+    assert.match(notes[0]!, /^2023-10: nothing scored \(0 origins forecast, \d+ skipped for too little history before them\)/);
   });
 });
