@@ -57,7 +57,9 @@ export function loadCarbonCsv(path: string = DATA_FILES.carbonHalfHourly): LoadR
       log.drop(r.line, 'actual_gco2_per_kwh=0 is not plausible (known bad value); treated as missing');
       actual = null;
     }
-    let forecast = forecastIdx >= 0 ? log.value(r.line, r.cells[forecastIdx]!, forecastSpec) : null;
+    // The forecast column is optional and nothing decides on it (a late revision): an empty
+    // cell there is not a lost value, so it is not reported as dropped (a bad one still is).
+    let forecast = forecastIdx >= 0 ? log.value(r.line, r.cells[forecastIdx]!, forecastSpec, { reportEmpty: false }) : null;
     if (forecast === 0) {
       log.drop(r.line, 'forecast_gco2_per_kwh=0 is not plausible; treated as missing');
       forecast = null;

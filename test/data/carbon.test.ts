@@ -55,6 +55,15 @@ describe('loadCarbonCsv on bad files', () => {
     assert.throws(() => loadCarbonCsv(path), /:2 \(column "from_utc"\).*not an ISO 8601 UTC/);
   });
 
+  test('an empty forecast cell (an optional column nothing decides on) is not reported as dropped; an empty actual, or a bad forecast, still is', () => {
+    // 20 good rows after, so one bad forecast is an isolated value, not a file in another unit.
+    const good = Array.from({ length: 20 }, (): [string, string] => ['95', '99']);
+    const path = writeCsv([CARBON_HEADER, ...carbonLines('2023-01-01T00:00Z', [['', '100'], ['', '101'], ['x', '102'], ['90', ''], ...good])]);
+    const r = loadCarbonCsv(path);
+    assert.deepEqual(r.rows.slice(0, 4).map((x) => [x.forecastGPerKwh, x.actualGPerKwh]), [[null, 100], [null, 101], [null, 102], [90, null]]);
+    assert.deepEqual(r.dropped.map((d) => [d.line, d.reason]), [[4, 'forecast_gco2_per_kwh="x" is not a number'], [5, 'actual_gco2_per_kwh is empty (missing)']]);
+  });
+
   test('a row that is not a half-hour long is an error', () => {
     const path = writeCsv([CARBON_HEADER, '2023-01-01T00:00Z,2023-01-01T01:00Z,1,100,low']);
     assert.throws(() => loadCarbonCsv(path), /to_utc.*not 30 minutes/);
