@@ -1,6 +1,15 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import { describeBytes } from '../core/files/index.ts';
 import { DataFileError } from './errors.ts';
+
+/**
+ * The most a data file may hold, on disk and, for a `.gz`, unpacked: each is read whole into
+ * one string, and V8 refuses strings past ~512 MB with an error that names no file. A real
+ * year of half-hours is a few MB. Checked here so every reader of CSVs (simulate, benches,
+ * models retrain) is bounded, whatever checks its caller made.
+ */
+export const MAX_INPUT_FILE_BYTES = 256 * 1024 * 1024;
 
 export interface CsvRecord {
   /** 1-based line number in the file (header is line 1). */
@@ -14,10 +23,28 @@ export interface CsvTable {
   readonly records: ReadonlyArray<CsvRecord>;
 }
 
-/** Read a CSV file as text; `.gz` files are gunzipped so large traces can be committed small. */
-export function readCsvText(path: string): string {
+/**
+ * Read a CSV file as text; `.gz` files are gunzipped so large traces can be committed small.
+ * A file, or what a `.gz` unpacks to, larger than `maxBytes` is a DataFileError naming it.
+ */
+export function readCsvText(path: string, maxBytes: number = MAX_INPUT_FILE_BYTES): string {
+  // Stat first: a file too big must be refused before it is read into memory.
+  const size = statSync(path).size;
+  if (size > maxBytes) throw new DataFileError(path, null, null, `is ${describeBytes(size)}; data files are read whole, at most ${describeBytes(maxBytes)}: cut it to the period you need`);
   const buf = readFileSync(path);
-  return path.endsWith('.gz') ? gunzipSync(buf).toString('utf8') : buf.toString('utf8');
+  if (!path.endsWith('.gz')) return buf.toString('utf8');
+  let text: Buffer;
+  try {
+    // A few hundred KB of gzip can unpack to gigabytes; zlib stops as soon as the output passes the bound.
+    text = gunzipSync(buf, { maxOutputLength: maxBytes });
+  } catch (err) {
+    const { code, message } = err as NodeJS.ErrnoException;
+    if (code === 'ERR_BUFFER_TOO_LARGE') throw new DataFileError(path, null, null, `decompresses to more than ${describeBytes(maxBytes)}; data files are read whole: cut it to the period you need`);
+    if (code === 'Z_DATA_ERROR' && /header/.test(message)) throw new DataFileError(path, null, null, 'is not gzip (no gzip header): a plain CSV must not be named .gz');
+    if (code?.startsWith('Z_')) throw new DataFileError(path, null, null, `is not gzip that can be read (${message}): the file is damaged or cut short`);
+    throw err;
+  }
+  return text.toString('utf8');
 }
 
 /**

@@ -1,5 +1,5 @@
 import { readFileSync, existsSync, statSync } from 'node:fs';
-import { loadCarbonCsv, loadPriceCsv, type CarbonRow, type PriceRow, DataFileError } from '../data/index.ts';
+import { loadCarbonCsv, loadPriceCsv, type CarbonRow, type PriceRow, DataFileError, MAX_INPUT_FILE_BYTES } from '../data/index.ts';
 import { generateWorkload, loadTraceStats, readWorkloadCsv } from './workload/index.ts';
 import type { Job, SiteConfig } from '../agents/compute/jobs/index.ts';
 import { UsageError } from '../core/errors/index.ts';
@@ -20,11 +20,9 @@ export interface SimulationInputs {
   readonly dropped: number;
 }
 
-/**
- * The largest data file read: each is read whole into one string (V8 refuses strings past
- * ~512 MB with an error that names no file). A real year of half-hours is a few MB.
- */
-export const MAX_INPUT_FILE_BYTES = 256 * 1024 * 1024;
+// The bound is data/'s (it also bounds what a .gz unpacks to); checked here too so a file named
+// on the command line is refused naming its flag, before the loader opens it.
+export { MAX_INPUT_FILE_BYTES };
 
 /** A data file given on the command line must exist and be a file (a folder or a device is not read), and not too big to read whole. */
 function checkFile(what: string, path: string): void {

@@ -1,0 +1,63 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, truncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { DataFileError, MAX_INPUT_FILE_BYTES, loadCarbonCsv } from '../../data/index.ts';
+import { readCsvText } from '../../data/csv.ts';
+import { CARBON_HEADER, carbonLines, writeCsv } from './helpers.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'caco-csv-test-'));
+const refused = (path: string, reason: RegExp) => (e: unknown) => e instanceof DataFileError && e.message.startsWith(`${path}: `) && reason.test(e.message);
+
+/**
+ * Every data file is read whole into one string: what a `.gz` unpacks to is bounded as the file
+ * itself is, and a `.gz` that cannot be unpacked is a DataFileError naming it, not zlib's error
+ * and a stack trace.
+ */
+describe('readCsvText on hostile files', () => {
+  test('a gzip bomb is refused once it unpacks past the bound, naming the file', () => {
+    // 4 MiB of zeros gzip to ~4 KB; a 1 MiB bound stands in for the default 256 MiB so the test stays small.
+    const path = join(dir, 'bomb.csv.gz');
+    writeFileSync(path, gzipSync(Buffer.alloc(4 * 2 ** 20)));
+    assert.throws(() => readCsvText(path, 2 ** 20), refused(path, /decompresses to more than 1 MiB/));
+  });
+
+  test('a .gz that unpacks to just the bound is read', () => {
+    const path = join(dir, 'edge.csv.gz');
+    writeFileSync(path, gzipSync(Buffer.alloc(2 ** 20, 'a')));
+    assert.equal(readCsvText(path, 2 ** 20).length, 2 ** 20);
+  });
+
+  test('a file named .gz that is not gzip is refused by the loader, naming the file', () => {
+    const path = join(dir, 'x.csv.gz');
+    writeFileSync(path, [CARBON_HEADER, ...carbonLines('2023-01-01T00:00Z', [['100', '100']])].join('\n') + '\n');
+    assert.throws(() => loadCarbonCsv(path), refused(path, /is not gzip/));
+  });
+
+  test('a gzip file cut short is refused, naming the file', () => {
+    const path = join(dir, 'cut.csv.gz');
+    writeFileSync(path, gzipSync(Buffer.alloc(2 ** 16, 'a')).subarray(0, 40));
+    assert.throws(() => readCsvText(path), refused(path, /is not gzip that can be read \(unexpected end of file\)/));
+  });
+
+  test('a plain file over the bound is refused before it is read', () => {
+    const path = writeCsv([CARBON_HEADER]);
+    assert.throws(() => readCsvText(path, 10), refused(path, /is \d+ bytes; data files are read whole, at most 10 bytes: cut it/));
+  });
+
+  test('the loaders use the 256 MiB bound: a 300 MiB file is refused by its size alone', () => {
+    assert.equal(MAX_INPUT_FILE_BYTES, 256 * 2 ** 20);
+    // Sparse: nothing is written and, with the bound checked first, nothing is read.
+    const path = join(dir, 'huge.csv');
+    writeFileSync(path, '');
+    truncateSync(path, 300 * 2 ** 20);
+    assert.throws(() => loadCarbonCsv(path), refused(path, /is 300 MiB; data files are read whole, at most 256 MiB/));
+  });
+
+  test('a .gz within the bound still loads', () => {
+    const path = writeCsv([CARBON_HEADER, ...carbonLines('2023-01-01T00:00Z', [['100', '110']])], { gzip: true });
+    assert.equal(loadCarbonCsv(path).rows.length, 1);
+  });
+});
