@@ -59,13 +59,16 @@ export function readKeyFile(path: string, flag = '--key'): LoadedKey {
   if (!existsSync(path)) throw new KeyRegistryError(flag, `${path} does not exist (make one with \`caco keys new\`)`);
   const mode = statSync(path).mode & 0o077;
   if (mode !== 0 && process.platform !== 'win32') throw new KeyRegistryError(flag, `${path} can be read by others (mode ${(statSync(path).mode & 0o777).toString(8)}); chmod 600 it`);
-  let raw: Record<string, unknown>;
+  let parsed: unknown;
   try {
-    raw = JSON.parse(readBoundedText(path, MAX_KEY_FILE_BYTES, (reason) => new KeyRegistryError(flag, `${path} ${reason}`))) as Record<string, unknown>;
+    parsed = JSON.parse(readBoundedText(path, MAX_KEY_FILE_BYTES, (reason) => new KeyRegistryError(flag, `${path} ${reason}`)));
   } catch (err) {
     if (err instanceof KeyRegistryError) throw err;
     throw new KeyRegistryError(flag, `${path} is not JSON (${(err as Error).message})`);
   }
+  // Valid JSON need not be an object: `null` would crash reading its fields, and an array or a number would be refused field by field, never saying what is wrong.
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new KeyRegistryError(flag, `${path} must hold a JSON object (a key file from caco keys new)`);
+  const raw = parsed as Record<string, unknown>;
   if (raw['format'] !== KEY_FILE_FORMAT) throw new KeyRegistryError(`${flag} format`, `expected "${KEY_FILE_FORMAT}"`);
   if (typeof raw['keyId'] !== 'string' || !KEY_ID.test(raw['keyId'])) throw new KeyRegistryError(`${flag} keyId`, 'missing or not a key id');
   if (typeof raw['party'] !== 'string' || !PARTY.test(raw['party'])) throw new KeyRegistryError(`${flag} party`, 'missing or not a party name');

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import {
   authenticateCommand,
   KeyRegistry,
+  KeyRegistryError,
   MemoryKeyRegistryStore,
   newKeyFile,
   readKeyFile,
@@ -153,6 +154,15 @@ describe('signed commands', { timeout: 60_000 }, () => {
       writeFileSync(bad, JSON.stringify({ ...k, publicKey: newKeyFile({ party: 'x', role: 'agent' }).publicKey }), { mode: 0o600 });
       assert.throws(() => readKeyFile(bad), /--key publicKey: does not belong to privateKey/);
       assert.throws(() => readKeyFile(join(dir, 'none.key')), /does not exist \(make one with `caco keys new`\)/);
+      // JSON that is not an object: null once crashed with a TypeError reading .format.
+      for (const text of ['null', '[]', '3']) {
+        writeFileSync(bad, text, { mode: 0o600 });
+        assert.throws(
+          () => readKeyFile(bad),
+          (e: unknown) => e instanceof KeyRegistryError && e.message === `--key: ${bad} must hold a JSON object (a key file from caco keys new)`,
+          text,
+        );
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
