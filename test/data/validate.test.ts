@@ -1,0 +1,12 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseIsoUtc } from '../../data/validate.ts';
+
+test('parseIsoUtc rejects a date Date.UTC would move rather than read it as another', () => {
+  // Date.UTC reads years 0-99 as 1900-1999: 0023 came back as 1923-07-03.
+  assert.equal(parseIsoUtc('0023-07-03T00:00Z'), null);
+  assert.equal(parseIsoUtc('0099-12-31T23:30Z'), null);
+  assert.equal(parseIsoUtc('2023-02-30T00:00Z'), null);
+  assert.equal(parseIsoUtc('2023-07-03T00:00Z'), Date.parse('2023-07-03T00:00:00Z'));
+  assert.equal(parseIsoUtc('1999-12-31T23:30:00+00:00'), Date.parse('1999-12-31T23:30:00Z'));
+});
