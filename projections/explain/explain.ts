@@ -61,11 +61,17 @@ export function rejectionOf(jobId: string, e: Envelope): Explanation | undefined
   };
 }
 
+/** The forecasts and flexibility orders a job's plans cite, by id. */
+export interface CitedIds {
+  readonly forecastIds: ReadonlySet<string>;
+  readonly orderIds: ReadonlySet<string>;
+}
+
 /**
  * Which other events a job's story cites, from its own events: the forecasts its plans were made
  * on and the flexibility orders that capped the site meanwhile. `undefined` when it cites none.
  */
-export function citedBy(own: ReadonlyArray<Envelope>): ((e: Envelope) => boolean) | undefined {
+export function citedIds(own: ReadonlyArray<Envelope>): CitedIds | undefined {
   const forecastIds = new Set<string>();
   const orderIds = new Set<string>();
   for (const e of own) {
@@ -73,14 +79,18 @@ export function citedBy(own: ReadonlyArray<Envelope>): ((e: Envelope) => boolean
     if (e.data.forecastId) forecastIds.add(e.data.forecastId);
     for (const o of e.data.flexOrderIds) orderIds.add(o);
   }
-  if (!forecastIds.size && !orderIds.size) return undefined;
+  return forecastIds.size || orderIds.size ? { forecastIds, orderIds } : undefined;
+}
+
+/** Whether an event is one of those `ids` names. */
+export function citedBy(ids: CitedIds): (e: Envelope) => boolean {
   return (e) => {
     if (!isCited(e)) return false;
     switch (e.type) {
       case 'grid.forecast.published':
-        return forecastIds.has(e.data.forecastId);
+        return ids.forecastIds.has(e.data.forecastId);
       case 'flex.order.confirmed':
-        return orderIds.has(e.data.orderId);
+        return ids.orderIds.has(e.data.orderId);
     }
   };
 }
@@ -89,7 +99,7 @@ export function citedBy(own: ReadonlyArray<Envelope>): ((e: Envelope) => boolean
  * Why a job ran when it did, from the ledger alone: its submission, every plan that moved it
  * (with the forecast it was planned on and the cost and carbon of running at arrival instead),
  * the flexibility orders that capped the site meanwhile, and what it finally used. `own` is the
- * job's stream in order (empty: not found); `cited` the events `citedBy(own)` picks, in ledger order.
+ * job's stream in order (empty: not found); `cited` the events `citedBy(citedIds(own))` picks, in ledger order.
  * Pure: reading them from a store is the caller's part.
  */
 export function explainFromEvents(jobId: string, own: ReadonlyArray<Envelope>, cited: Iterable<Envelope>): Explanation {
