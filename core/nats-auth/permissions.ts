@@ -35,6 +35,8 @@ export interface NatsPermissions {
 
 const NAME = /^[a-z][a-z0-9-]{0,31}$/;
 const SITE = /^[a-z][a-z0-9-]{0,31}$/;
+/** The site's own NATS services' names begin so (core/gateway GATEWAY_SERVICE, cli/site-gateway.ts). */
+export const SITE_SERVICE_PREFIX = 'caco-';
 
 /**
  * The JetStream key-value buckets a site owns: reader checkpoints, the key registry
@@ -72,6 +74,12 @@ export function assertUserSpec(user: NatsUserSpec): void {
     return;
   }
   if (user.site === undefined || !SITE.test(user.site)) throw new InvalidArgumentError('site', `${user.role} "${user.name}" needs a site name (lower-case letters, digits and "-", starting with a letter), got ${JSON.stringify(user.site)}`);
+  // A third party answers discovery for the service named after its user (`$SRV.*.<name>`), and
+  // the site's own services are `caco-gateway` and `caco-agent-<agent>`: a user of that name
+  // could answer `$SRV.INFO.caco-gateway` in the gateway's place.
+  if (user.role === 'third-party' && user.name.startsWith(SITE_SERVICE_PREFIX)) {
+    throw new InvalidArgumentError('name', `third party "${user.name}" may not start with "${SITE_SERVICE_PREFIX}": the site's own services (caco-gateway, caco-agent-<agent>) are discovered by those names`);
+  }
 }
 
 /** JetStream API requests that read a stream: info, one message, and consumers to read it with. */
@@ -159,7 +167,11 @@ export function permissionsFor(user: NatsUserSpec): NatsPermissions {
       // and discovery: ask `$SRV.PING/INFO/STATS`, and answer them for a service named after the user.
       const gateway = [`caco.${site}.gw.announce`, `caco.${site}.gw.append`, `caco.${site}.gw.read`, queries];
       const discovery = ['$SRV.PING', '$SRV.INFO', '$SRV.STATS', '$SRV.*.*', '$SRV.*.*.*'];
-      const ownService = ['$SRV.PING', '$SRV.INFO', '$SRV.STATS', `$SRV.*.${user.name}`, `$SRV.*.${user.name}.*`];
+      // Only by name (`$SRV.<verb>.<user>` and `.<user>.<id>`), never the bare `$SRV.PING/INFO/STATS`:
+      // a reply carries whatever name and endpoints its sender writes, so a third party answering
+      // the bare subjects could claim to be `caco-gateway` and list its own `caco.<site>.gw.<user>.*`
+      // subjects as the gateway's, and a client discovering the gateway would send it its requests.
+      const ownService = [`$SRV.*.${user.name}`, `$SRV.*.${user.name}.*`];
       // Beckn over NATS (docs/beckn.md §4a) as a buyer: requests to a market and to one BPP, and
       // its callbacks only under its own name (its NATS user name is its subscriber id's token),
       // never another buyer's, and it cannot serve a BPP's subjects.

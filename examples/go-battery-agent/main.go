@@ -1,7 +1,7 @@
 // go-battery-agent: an outside on-site battery operator that joins a CACO site over NATS.
 //
-// It announces itself to the site's gateway, registers as a NATS service (so $SRV.PING/INFO/STATS
-// list it), appends one energy offer and then its battery state every -interval as signed facts
+// It announces itself to the site's gateway, registers as a NATS service (so $SRV.PING/INFO/STATS.<name>
+// find it), appends one energy offer and then its battery state every -interval as signed facts
 // of its own, and logs every reply as a JSON line on stdout. The wire protocol is
 // docs/external-agent.md; the only dependencies are Go's standard library (ed25519) and nats.go.
 package main

@@ -1,9 +1,11 @@
 package main
 
 // Discovery through the NATS services protocol (ADR-32, "micro" v1): the agent answers
-// $SRV.PING, $SRV.INFO and $SRV.STATS (all services, by name, and by name and id) with the
-// io.nats.micro.v1 responses, so `nats micro ls` and @nats-io/services' Svcm client list it
-// with its metadata {site, publishes, consumes}.
+// $SRV.PING, $SRV.INFO and $SRV.STATS by its name, and by name and id ($SRV.INFO.<name>,
+// $SRV.INFO.<name>.<id>), with the io.nats.micro.v1 responses, so `nats micro info <name>` and
+// @nats-io/services' Svcm client (info("<name>")) find it with its metadata {site, publishes,
+// consumes}. Not the bare $SRV.PING/INFO/STATS: a site's NATS server refuses those to a third
+// party (an answer there could claim to be the site's gateway; docs/external-agent.md §9).
 //
 // Why not nats.go/micro: the micro package in Debian's golang-github-nats-io-go-nats-dev 1.22
 // predates the v1 service protocol (no `type`, `metadata` or `endpoints` in its answers), so
@@ -51,7 +53,7 @@ func startService(nc *nats.Conn, name string, c config) (*service, error) {
 	svc := &service{}
 	for verb, answer := range answers {
 		answer := answer
-		for _, subject := range []string{"$SRV." + verb, "$SRV." + verb + "." + name, "$SRV." + verb + "." + name + "." + id} {
+		for _, subject := range []string{"$SRV." + verb + "." + name, "$SRV." + verb + "." + name + "." + id} {
 			sub, err := nc.Subscribe(subject, func(m *nats.Msg) {
 				b, _ := json.Marshal(answer())
 				_ = m.Respond(b)

@@ -261,13 +261,16 @@ describe('NATS security: the shipped configuration on a real server', { skip, ti
       }
       const ping = JSON.parse(dec((await acme.request('$SRV.PING.caco-gateway', new Uint8Array(0), { timeout: 3000 })).data)) as { name: string };
       assert.equal(ping.name, 'caco-gateway');
-      // Its own service, named after it, answers the site's discovery.
-      const own = await new Svcm(acme as ConstructorParameters<typeof Svcm>[0]).add({ name: 'acme', version: '0.1.0' });
+      // Its own service, named after it, answers the site's discovery by name (and by name and id).
+      const own = ['$SRV.INFO.acme', '$SRV.PING.acme.id1'].map((subject) => acme.subscribe(subject, { callback: (_e, m) => void m.respond(enc(JSON.stringify({ name: 'acme', subject }))) }));
       await acme.flush();
-      const info = JSON.parse(dec((await siteBus.nc.request('$SRV.INFO.acme', new Uint8Array(0), { timeout: 3000 })).data)) as { name: string };
-      assert.equal(info.name, 'acme');
-      await own.stop();
-      for (const subject of [`caco.${SITE}.gw.append`, `caco.${SITE}.q.forecast`, '$SRV.PING.caco-gateway', '$SRV.INFO.rival']) await assertSubscribeDenied(await as('acme'), subject);
+      for (const subject of ['$SRV.INFO.acme', '$SRV.PING.acme.id1']) {
+        assert.deepEqual(JSON.parse(dec((await siteBus.nc.request(subject, new Uint8Array(0), { timeout: 3000 })).data)), { name: 'acme', subject });
+      }
+      for (const sub of own) sub.unsubscribe();
+      // Never the bare subjects: an answer there could claim to be caco-gateway, listing acme's
+      // own caco.<site>.gw.acme.* subjects as the gateway's (docs/external-agent.md §9).
+      for (const subject of ['$SRV.INFO', '$SRV.PING', '$SRV.STATS', `caco.${SITE}.gw.append`, `caco.${SITE}.q.forecast`, '$SRV.PING.caco-gateway', '$SRV.INFO.rival']) await assertSubscribeDenied(await as('acme'), subject);
       await assertPublishDenied(acme, `caco.${SITE}.gw.other`);
     } finally {
       await gateway.stop();
