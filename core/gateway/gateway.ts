@@ -27,6 +27,7 @@ import { AgentAnnounced, AnnounceRequest, AppendRequest, ReadRequest } from '../
 import {
   EXT_TYPE_PREFIX,
   OUTSIDE_FACT_PREFIX,
+  foreignExtType,
   extStreamOf,
   gatewaySubjects,
   refuse,
@@ -518,11 +519,13 @@ export class SiteGateway {
     const ann = { ...req.value, version: String(req.value.version), consumes: req.value.consumes ?? [], schemas: req.value.schemas ?? {} };
     if (ann.name !== ann.source) return refuse('source-mismatch', 'name', `name "${ann.name}" must equal source "${ann.source}" (the key's party)`);
     if ((this.o.reservedNames ?? ['admin', 'operator', this.party]).includes(ann.name)) return refuse('forbidden', 'name', `"${ann.name}" is one of the site's own parties; an outside agent takes a name of its own`);
-    // What it publishes: its own ext.* types with a schema each, or the site's outside-fact types.
+    // What it publishes: its own ext.<name>.* types with a schema each, or the site's outside-fact types.
     // Only sizes here: a schema is compiled once the party may spend the time (below).
     const total = { bytes: 0, keys: 0 };
     for (const [i, type] of ann.publishes.entries()) {
       if (type.startsWith(EXT_TYPE_PREFIX)) {
+        const foreign = foreignExtType(ann.name, type, `publishes[${i}]`);
+        if (foreign) return refuse('not-declared', `publishes[${i}]`, foreign);
         const schema = ann.schemas[type];
         if (!schema) return refuse('schema', `schemas.${type}`, `publishes[${i}] "${type}" is the agent's own type: give its JSON Schema (draft 2020-12) in schemas["${type}"]`);
         const size = schemaSize(schema);
@@ -531,7 +534,7 @@ export class SiteGateway {
         total.bytes += size.bytes;
         total.keys += size.keys;
       } else if (!type.startsWith(OUTSIDE_FACT_PREFIX) || !this.o.registry.has(type)) {
-        return refuse('not-declared', `publishes[${i}]`, `"${type}" is neither the agent's own type (ext.<name>.…) nor one of the site's outside-fact types (${this.outsideFactTypes().join(', ') || 'none registered'})`);
+        return refuse('not-declared', `publishes[${i}]`, `"${type}" is neither the agent's own type (ext.${ann.name}.…) nor one of the site's outside-fact types (${this.outsideFactTypes().join(', ') || 'none registered'})`);
       }
     }
     if (total.bytes > ANNOUNCEMENT_SCHEMA_LIMITS.bytes || total.keys > ANNOUNCEMENT_SCHEMA_LIMITS.keys) {
@@ -644,6 +647,10 @@ export class SiteGateway {
       const decl = r.declaration;
       if (!decl) return refuse('not-announced', 'source', `"${name}" has not announced itself: send an announcement on ${gatewaySubjects.announce(this.o.site)} first`);
       if (decl.keyId !== a.principal.keyId) return refuse('source-mismatch', 'keyId', `agent "${name}" announced itself with key "${decl.keyId}", not "${a.principal.keyId}"`);
+      // Also for a declaration recorded before types had to carry the party's name: its other
+      // parties' ext.* types are not appended now.
+      const foreign = f.type.startsWith(EXT_TYPE_PREFIX) ? foreignExtType(name, f.type, 'type') : undefined;
+      if (foreign) return refuse('not-declared', 'type', foreign);
       if (!decl.publishes.has(f.type)) return refuse('not-declared', 'type', `"${f.type}" is not among the types "${name}" announced it publishes (${[...decl.publishes].join(', ') || 'none'}); announce again to add it`);
       const stream = extStreamOf(name);
       const fingerprint = fingerprintOf(f.type, f.version, f.data);

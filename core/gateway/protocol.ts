@@ -26,6 +26,27 @@ export const extStreamOf = (name: string) => `${EXT_CATEGORY}-${name}`;
 export const OUTSIDE_FACT_PREFIX = 'onsite.';
 export const EXT_TYPE_PREFIX = 'ext.';
 
+/**
+ * What every `ext.*` type of the agent `name` starts with: `ext.<name>.`. A fact is relayed on
+ * `caco.<site>.evt.<type>`, so a consumer following one agent subscribes to `ext.<name>.>`; the
+ * type, not only the stream, must name the party that publishes it, or one party could publish
+ * another's types (`ext.acme-battery.…` stored in `ext-mallory`, relayed as acme-battery's).
+ */
+export const extTypePrefixOf = (name: string) => `${EXT_TYPE_PREFIX}${name}.`;
+
+/**
+ * Why `type`, an `ext.*` type, is not `name`'s own to publish; undefined when it is. `field`
+ * names where in the request it was (`publishes[0]`, `type`).
+ */
+export function foreignExtType(name: string, type: string, field: string): string | undefined {
+  const prefix = extTypePrefixOf(name);
+  if (type.startsWith(prefix)) return undefined;
+  // A type's words are lower-case letters, digits and "-", starting with a letter (MessageType):
+  // an agent named otherwise has no ext.* types it could publish.
+  const hint = /^[a-z][a-z0-9-]*$/u.test(name) ? '' : `; "${name}" cannot begin a type's word (lower-case letters, digits and "-", starting with a letter): publish onsite.* types or register another name`;
+  return `${field} "${type}" is not "${name}"'s own type: an outside agent's ext.* types must start with "${prefix}" (its own name)${hint}`;
+}
+
 /** Every refusal's code. The first twelve are PROTOCOL.md's; `forbidden`, `unavailable` and the three of a request's binding (core/identity/command-binding.ts) are additions. */
 export const ERROR_CODES = [
   'unsigned',

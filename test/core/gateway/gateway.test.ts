@@ -72,8 +72,9 @@ describe('the site gateway', { timeout: 90_000 }, () => {
       const refusals: Array<[string, unknown, string, string | null]> = [
         ['impostor: same name, another key', signWithKey(announcement(), impostor), 'source-mismatch', 'keyId'],
         ['name is not the source', signWithKey(announcement({ name: 'other' }), mallory), 'source-mismatch', 'name'],
-        ['ext type without a schema', signWithKey(announcement({ name: 'mallory', schemas: {} }), mallory), 'schema', 'schemas.ext.acme.meter.read'],
-        ['schema that does not compile', signWithKey(announcement({ name: 'mallory', schemas: { 'ext.acme.meter.read': { type: 'nonsense' } } }), mallory), 'schema', 'schemas.ext.acme.meter.read'],
+        ['ext type without a schema', signWithKey(announcement({ name: 'mallory', publishes: ['ext.mallory.meter.read'], schemas: {} }), mallory), 'schema', 'schemas.ext.mallory.meter.read'],
+        ['schema that does not compile', signWithKey(announcement({ name: 'mallory', publishes: ['ext.mallory.meter.read'], schemas: { 'ext.mallory.meter.read': { type: 'nonsense' } } }), mallory), 'schema', 'schemas.ext.mallory.meter.read'],
+        ["another party's ext type", signWithKey(announcement({ name: 'mallory' }), mallory), 'not-declared', 'publishes[0]'],
         ['a site type that is not an outside fact', signWithKey(announcement({ name: 'mallory', publishes: ['compute.job.submitted'], schemas: {} }), mallory), 'not-declared', 'publishes[0]'],
         ['a site agent key', signWithKey(announcement({ name: 'meter' }), siteAgent), 'forbidden', 'keyId'],
         ['an append sent to announce', signWithKey(fact('x', {}), mallory), 'wrong-subject', null],
@@ -215,6 +216,53 @@ describe('the site gateway', { timeout: 90_000 }, () => {
       const after = await ask(site.s.bus, 'caco.gw.gw.append', signWithKey({ id: 'g2', type: 'ext.slowpoke.tag.read', version: 1, data: { tag: 'aa' } }, k));
       assert.equal(after.ok, true, JSON.stringify(after));
       assert.equal((await ledger(site.s.store)).filter((e) => e.type === 'ext.slowpoke.tag.read').length, 2, 'the refused fact is not on the ledger');
+    } finally {
+      await site.close();
+    }
+  });
+
+  test("an outside agent's ext.* types carry its own name: another party's are refused at announce, and at append even when an older declaration lists them", async () => {
+    const site = await gatewaySite('gw-ext-names');
+    try {
+      const mallory = loadedKey('mallory');
+      await site.identity.admin.add(mallory);
+      const A = 'caco.gw.gw.announce', P = 'caco.gw.gw.append';
+      const schema = { type: 'object' };
+      // ext.acme.… would be relayed on caco.<site>.evt.ext.acme.…, taken by acme's followers as acme's.
+      for (const type of ['ext.acme.x.put', 'ext.mallory-2.x.put', 'ext.mallory']) {
+        const r = await ask(site.s.bus, A, signWithKey({ name: 'mallory', version: '1', publishes: ['onsite.test.state.reported', type], schemas: { [type]: schema } }, mallory));
+        assert.equal(r.error?.code, 'not-declared', `${type}: ${JSON.stringify(r)}`);
+        assert.equal(r.error?.field, 'publishes[1]');
+        assert.equal(r.error?.reason, `publishes[1] "${type}" is not "mallory"'s own type: an outside agent's ext.* types must start with "ext.mallory." (its own name)`);
+      }
+      const own = await ask(site.s.bus, A, signWithKey({ name: 'mallory', version: '1', publishes: ['ext.mallory.x.put'], schemas: { 'ext.mallory.x.put': schema } }, mallory));
+      assert.equal(own.ok, true, JSON.stringify(own));
+      const put = await ask(site.s.bus, P, signWithKey({ id: 'm1', type: 'ext.mallory.x.put', version: 1, data: {} }, mallory));
+      assert.equal(put.ok, true, JSON.stringify(put));
+
+      // As a gateway before this rule would have recorded it: a declaration listing acme's type.
+      const data = { name: 'mallory', version: '2', description: null, keyId: mallory.keyId, stream: 'ext-mallory', publishes: ['ext.mallory.x.put', 'ext.acme.x.put'], consumes: [], schemas: { 'ext.mallory.x.put': schema, 'ext.acme.x.put': schema }, announcedAt: '2023-07-03T00:00:00.000Z' };
+      const id = eventIdFor('ext-mallory', 'announce:old');
+      await site.s.store.append('ext-mallory', [{ id, type: 'gateway.agent.announced', version: 1, time: data.announcedAt, source: 'gateway', correlationId: id, causationId: null, data }], 'any');
+      const foreign = await ask(site.s.bus, P, signWithKey({ id: 'm2', type: 'ext.acme.x.put', version: 1, data: {} }, mallory));
+      assert.equal(foreign.error?.code, 'not-declared', JSON.stringify(foreign));
+      assert.equal(foreign.error?.field, 'type');
+      assert.match(foreign.error!.reason, /^type "ext\.acme\.x\.put" is not "mallory"'s own type: .* must start with "ext\.mallory\."/);
+      assert.equal((await ask(site.s.bus, P, signWithKey({ id: 'm3', type: 'ext.mallory.x.put', version: 1, data: {} }, mallory))).ok, true);
+      assert.equal((await ledger(site.s.store)).filter((e) => e.type === 'ext.acme.x.put').length, 0, 'nothing of acme\'s type is stored');
+    } finally {
+      await site.close();
+    }
+  });
+
+  test("a party whose name cannot begin a type is told so when it announces an ext.* type", async () => {
+    const site = await gatewaySite('gw-ext-bad-name');
+    try {
+      const k = loadedKey('9lives');
+      await site.identity.admin.add(k);
+      const r = await ask(site.s.bus, 'caco.gw.gw.announce', signWithKey({ name: '9lives', version: '1', publishes: ['ext.lives.x.put'], schemas: { 'ext.lives.x.put': { type: 'object' } } }, k));
+      assert.equal(r.error?.code, 'not-declared', JSON.stringify(r));
+      assert.match(r.error!.reason, /"9lives" cannot begin a type's word .*: publish onsite\.\* types or register another name$/);
     } finally {
       await site.close();
     }
