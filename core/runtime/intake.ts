@@ -102,8 +102,28 @@ export { UNAUTHENTICATED } from './command-admission.ts';
  * verified key, not per claimed `source` or key id: a flood in someone else's name cannot use
  * up their allowance.
  */
-export async function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): Promise<Intake<CommandMessage> & { code?: CommandRefusal }> {
-  const json = parseJson(msg, o.limits ?? DEFAULT_COMMAND_LIMITS);
+export function intakeCommand(msg: BusMessage, o: CommandIntakeOptions): Promise<Intake<CommandMessage> & { code?: CommandRefusal }> {
+  return intakeParsedCommand(msg, parseCommandJson(msg, o.limits ?? DEFAULT_COMMAND_LIMITS), o);
+}
+
+/** A command's bytes, bounded and parsed: the first step of `intakeCommand`, taken on its own to queue by `claimedKeyId`. */
+export function parseCommandJson(msg: BusMessage, limits: InputLimits): Intake<unknown> {
+  return parseJson(msg, limits);
+}
+
+/**
+ * The key id a parsed command claims (its `keyId`, when a string of at most 256 characters), or
+ * undefined for anything else. Not checked: the intake's turn order by sender (Runtime), where
+ * claiming another's key id only puts a message in the queue of that key's holder.
+ */
+export function claimedKeyId(json: Intake<unknown>): string | undefined {
+  if (!json.ok || typeof json.value !== 'object' || json.value === null || Array.isArray(json.value)) return undefined;
+  const k = (json.value as { keyId?: unknown }).keyId;
+  return typeof k === 'string' && k.length <= 256 ? k : undefined;
+}
+
+/** `intakeCommand` after `parseCommandJson`. */
+export async function intakeParsedCommand(msg: BusMessage, json: Intake<unknown>, o: CommandIntakeOptions): Promise<Intake<CommandMessage> & { code?: CommandRefusal }> {
   if (!json.ok) {
     const limited = o.admission?.unauthenticated();
     return { ...json, ...(limited ? { reason: `${json.reason}; ${limited.reason}` } : {}), code: 'bad-request' };

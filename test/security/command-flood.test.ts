@@ -45,8 +45,8 @@ async function floodSite(seed: string, o: { registry?: MemoryKeyRegistryStore } 
   // Another process with the admin key (`caco keys add`): what it registers, the site has not seen.
   const keysCli = new SiteIdentity({ store: store.inner, keyring: s.keyring, clock: s.clock });
   const site = `flood${seed.replace(/[^a-z0-9]/g, '')}`;
-  // A backlog that holds the whole flood: every junk command is checked (none shed), so the reads count them all.
-  const rt = new Runtime({ ...s, site, checkpoints: s.store, registry: cacoRegistry(), delivery: 'lockstep', identity, rateLimit: RATE, commandBacklog: { maxPending: N } });
+  // A backlog that holds the whole flood, under one key id too: every junk command is checked (none shed), so the reads count them all.
+  const rt = new Runtime({ ...s, site, checkpoints: s.store, registry: cacoRegistry(), delivery: 'lockstep', identity, rateLimit: RATE, commandBacklog: { maxPending: N, maxPendingPerKey: N } });
   rt.add(createComputeAgent({ site: DEFAULT_SITE, planOptions: { inWorker: false, timeLimitS: 5 } }));
   await rt.start();
   await rt.settle();
@@ -172,6 +172,53 @@ describe('a flood of junk commands costs registry reads at the shared rate, not 
       assert.equal(reason(await site.send(signWithKey(commandEnvelope(validJob('c0'), { source: 'carol' }), carol))), 'ok', 'forging under her key id does not hold carol back');
     } finally {
       await site.close();
+    }
+  });
+});
+
+describe('the intake checks commands in turns by the key id they claim', { timeout: 120_000 }, () => {
+  test('a flood forged under a registered key id (checked, a few ms each) holds another sender back by at most one of it', async () => {
+    const site = await floodSite('turns');
+    try {
+      const carol = party('carol');
+      const alice = party('alice');
+      await site.keysCli.admin.add(carol);
+      await site.keysCli.admin.add(alice);
+      // ~55 KB each, nested: parsing, its canonical form and the signature check cost ~2-5 ms.
+      const pad = Array.from({ length: 2500 }, (_, i) => [i, [i % 7, [i % 3]]]);
+      const FORGED = 300;
+      const forged = (i: number) => ({ ...signWithKey(commandEnvelope({ ...validJob(`f${i}`), pad }, { id: `forged-${i}`, source: 'carol' }), carol), sig: Buffer.alloc(64).toString('base64') });
+      await site.flood(Array.from({ length: FORGED }, (_, i) => forged(i)));
+      const r = await site.send(signWithKey(commandEnvelope(validJob('a0'), { source: 'alice' }), alice));
+      assert.equal(reason(r), 'ok');
+      const { taken } = site.rt.commandIntake('compute');
+      // Before, one queue in arrival order: all 300 forged were checked before alice's (taken 301).
+      assert.ok(taken < 150, `${taken} commands were checked by the time alice was answered (${FORGED} forged ones arrived before hers)`);
+      await site.rt.settle();
+      assert.deepEqual(site.rt.commandIntake('compute'), { taken: FORGED + 1, refused: FORGED, shed: 0 }, 'the forged ones were all checked, and refused, after');
+    } finally {
+      await site.close();
+    }
+  });
+
+  test('past its share of the backlog a key id waits for no more: its next command is answered busy, others are still taken', async () => {
+    const s = embeddedStack('per-key');
+    const rt = new Runtime({ ...s, site: 'perkey', checkpoints: s.store, registry: cacoRegistry(), delivery: 'lockstep', rateLimit: RATE, commandBacklog: { maxPending: 1000, maxPendingPerKey: 5 } });
+    rt.add(createComputeAgent({ site: DEFAULT_SITE, planOptions: { inWorker: false, timeLimitS: 5 } }));
+    try {
+      await rt.start();
+      const subject = subjects.command('perkey', 'compute', 'submit');
+      // Published at once, unanswered: 5 under the key id may wait or be checked; the others are shed.
+      for (let i = 0; i < 20; i++) void s.bus.publish(subject, Buffer.from(JSON.stringify(junk(i, 'same-id'))));
+      const busy = JSON.parse(Buffer.from((await s.bus.request(subject, Buffer.from(JSON.stringify(junk(20, 'same-id'))), { timeoutMs: 10_000 })).data).toString('utf8')) as CommandReply;
+      assert.match(reason(busy), /^busy: busy: 5 commands under key id "same-id" are waiting or being checked for agent "compute" \(at most 5\)/);
+      const other = JSON.parse(Buffer.from((await s.bus.request(subject, Buffer.from(JSON.stringify(junk(21, 'other-id'))), { timeoutMs: 10_000 })).data).toString('utf8')) as CommandReply;
+      assert.doesNotMatch(reason(other), /^busy/, 'another key id is still taken');
+      await rt.settle();
+      assert.equal(rt.commandIntake('compute').shed, 20 - 5 + 1);
+    } finally {
+      await rt.stop();
+      await s.close();
     }
   });
 });
