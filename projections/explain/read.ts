@@ -185,17 +185,20 @@ export class CitedIndex {
   }
 }
 
-/** The cited index of each store explained from in this process: one per store, gone with it. */
-const citedIndexes = new WeakMap<VerifiedEventStore, CitedIndex>();
-
-function citedIndexOf(store: VerifiedEventStore): CitedIndex {
-  let index = citedIndexes.get(store);
-  if (!index) {
-    index = new CitedIndex();
-    citedIndexes.set(store, index);
-  }
-  return index;
+/** An index of each store explained from in this process: one per store, made on first use, gone with the store. */
+function perStore<T extends object>(make: () => T): (store: VerifiedEventStore) => T {
+  const indexes = new WeakMap<VerifiedEventStore, T>();
+  return (store) => {
+    let index = indexes.get(store);
+    if (!index) {
+      index = make();
+      indexes.set(store, index);
+    }
+    return index;
+  };
 }
+
+const citedIndexOf = perStore(() => new CitedIndex());
 
 /**
  * What the rejections held may take, in characters of their text plus a fixed allowance per
@@ -312,14 +315,4 @@ export class RejectionIndex {
 
 const isRejection = isOneOf([JobRejected]);
 
-/** The index of each store explained from in this process: one per store, gone with it. */
-const indexes = new WeakMap<VerifiedEventStore, RejectionIndex>();
-
-function indexOf(store: VerifiedEventStore): RejectionIndex {
-  let index = indexes.get(store);
-  if (!index) {
-    index = new RejectionIndex();
-    indexes.set(store, index);
-  }
-  return index;
-}
+const indexOf = perStore(() => new RejectionIndex());
