@@ -45,7 +45,9 @@ export async function startSiteGateway(o: { runtime: Runtime; bus: Bus; identity
     clock: o.clock,
     log: o.log.child({ component: 'gateway' }),
     queries: { ...siteQueries(model, () => o.clock.now()), keys: ledgerKeysQuery(o.runtime.o.keyring) },
-    reservedNames: ['admin', 'operator', 'gateway', ...o.runtime.agentNames],
+    // The site's own signers (SITE_SIGNERS: admin, operator, gateway, effects, site-anchor, …) are
+    // always reserved; the agents this site hosts too, whatever their names.
+    reservedNames: o.runtime.agentNames,
     lookupKey: (keyId) => o.identity.registry.lookup(keyId),
     ...(o.limits ? { limits: o.limits } : {}),
     ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),

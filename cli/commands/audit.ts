@@ -12,6 +12,7 @@ import { UsageError } from '../errors.ts';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { replayLedger } from '../replay.ts';
 import { unreadLines } from '../../projections/audit/index.ts';
+import { SITE_SIGNERS } from '../../core/identity/index.ts';
 import { createLogger } from '../../core/log/index.ts';
 import { cacoUpcasters } from '../../schemas/index.ts';
 import { inert } from '../terminal.ts';
@@ -211,13 +212,8 @@ function countingSources(store: EventStore, counts: Map<string, number>): EventS
   });
 }
 
-/**
- * Parties a site signs ledger events as by itself: its agents (those `caco run` and `caco
- * simulate` host), the effects reactor, the gateway, the anchor, admin and operator. Anyone
- * else must be a party in the admin-signed key registry (an outside agent's facts are signed in
- * its name).
- */
-export const SITE_SIGNERS: ReadonlyArray<string> = ['grid', 'compute', 'coordination', 'grid-operator', 'workload', 'effects', 'gateway', ANCHOR_SIGNER, 'admin', 'operator'];
+// The site's own signers live in core/identity, where the gateway and `caco keys add` reserve them too.
+export { SITE_SIGNERS };
 
 export interface SignerReport {
   /** Every source found in the ledger, with its event count and the fingerprint of the key keys.json gives it. */

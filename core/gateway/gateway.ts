@@ -12,6 +12,7 @@ import type { CommandIdentity } from '../identity/site-identity.ts';
 import type { Principal } from '../identity/key-entry.ts';
 import type { KeyStanding, Lookup } from '../identity/key-registry.ts';
 import { checkCommandBinding, type CommandBinding } from '../identity/command-binding.ts';
+import { isSiteSigner } from '../identity/site-signers.ts';
 import { canonicalJson } from '../ledger/canonical-json.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, type InputLimits } from '../runtime/input-limits.ts';
 import { RateLimiter, type RateLimit } from '../runtime/rate-limit.ts';
@@ -93,7 +94,10 @@ export interface GatewayOptions {
   readonly queries?: Readonly<Record<string, GatewayQuery>>;
   /** The party the gateway writes `gateway.agent.announced` as (default `gateway`). */
   readonly party?: string;
-  /** Names no outside agent may take: the site's own parties (default admin, operator, gateway). */
+  /**
+   * Names no outside agent may take besides the site's own signers (SITE_SIGNERS, always
+   * reserved, and `party`): e.g. the agents the site hosts.
+   */
   readonly reservedNames?: ReadonlyArray<string>;
   /**
    * The registry's word on a key (`identity.registry.lookup`): an agent whose announced key has
@@ -518,7 +522,9 @@ export class SiteGateway {
     if (!req.ok) return refuse('bad-request', firstField(req.problems), `not an announcement: ${req.problems[0]!.path || 'request'}: ${req.problems[0]!.reason}`, { problems: req.problems.slice(0, 20) });
     const ann = { ...req.value, version: String(req.value.version), consumes: req.value.consumes ?? [], schemas: req.value.schemas ?? {} };
     if (ann.name !== ann.source) return refuse('source-mismatch', 'name', `name "${ann.name}" must equal source "${ann.source}" (the key's party)`);
-    if ((this.o.reservedNames ?? ['admin', 'operator', this.party]).includes(ann.name)) return refuse('forbidden', 'name', `"${ann.name}" is one of the site's own parties; an outside agent takes a name of its own`);
+    // The gateway appends an agent's facts with its name as `source`; the audit takes a source
+    // among the site's signers for the site's own, so an outside agent never signs as one.
+    if (isSiteSigner(ann.name) || ann.name === this.party || this.o.reservedNames?.includes(ann.name)) return refuse('forbidden', 'name', `"${ann.name}" is one of the site's own parties; an outside agent takes a name of its own`);
     // What it publishes: its own ext.<name>.* types with a schema each, or the site's outside-fact types.
     // Only sizes here: a schema is compiled once the party may spend the time (below).
     const total = { bytes: 0, keys: 0 };

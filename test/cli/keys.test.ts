@@ -45,10 +45,16 @@ describe('caco keys', { timeout: 300_000 }, () => {
         [['keys', 'add', '--party', 'bob', '--role', 'wizard', '--out', join(dir, 'b.key'), '--data-dir', data], /--role <role>' argument 'wizard' is invalid/],
         [['keys', 'revoke', 'nobody', '--data-dir', data], /^caco: keyId: unknown key "nobody"/],
         [['keys', 'list', '--data-dir', data, '--site', 'paris'], /^caco: --data-dir: no key registry at .*paris/],
+        // The site's own signers: the audit takes their facts for the site's (SITE_SIGNERS).
+        [['keys', 'add', '--party', 'effects', '--public-key', '2gaN3hi3G+f2yuzCiqxABeKWYy90qbRX924nGiNrVvY=', '--data-dir', data], /^caco: --party: "effects" is one of the site's own signers \(.*\); a third-party key takes a name of its own$/],
+        [['keys', 'add', '--party', 'site-anchor', '--role', 'third-party', '--out', join(dir, 'b.key'), '--data-dir', data], /^caco: --party: "site-anchor" is one of the site's own signers /],
+        [['keys', 'new', '--party', 'effects', '--out', join(dir, 'b.key')], /^caco: --party: "effects" is one of the site's own signers /],
       ] as const) {
         const r = caco([...args]);
         assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
         assert.match(r.stderr, pattern);
+        // Ours are one line (commander's own usage errors add a hint line).
+        if (pattern.source.startsWith('^caco:')) assert.equal(r.stderr.split('\n').length, 1, `one line: ${r.stderr}`);
       }
       assert.equal(existsSync(join(dir, 'b.key')), false, 'refused input writes no key file');
       assert.equal(existsSync(join(data, 'paris')), false, 'listing a site that does not exist creates nothing');

@@ -255,6 +255,23 @@ describe('the site gateway', { timeout: 90_000 }, () => {
     }
   });
 
+  test("an outside agent may not take a site signer's name (effects, site-anchor, …): the audit would take its facts for the site's", async () => {
+    const site = await gatewaySite('gw-site-signers');
+    try {
+      for (const name of ['effects', 'site-anchor', 'workload', 'gateway', 'admin', 'compute']) {
+        const k = loadedKey(name);
+        await site.identity.admin.add(k);
+        const r = await ask(site.s.bus, 'caco.gw.gw.announce', signWithKey({ name, version: '1', publishes: ['onsite.test.state.reported'] }, k));
+        assert.equal(r.error?.code, 'forbidden', `${name}: ${JSON.stringify(r)}`);
+        assert.equal(r.error?.field, 'name');
+        assert.equal(r.error?.reason, `"${name}" is one of the site's own parties; an outside agent takes a name of its own`);
+      }
+      assert.equal((await ledger(site.s.store)).filter((e) => e.type === 'gateway.agent.announced').length, 0, 'nothing announced');
+    } finally {
+      await site.close();
+    }
+  });
+
   test("a party whose name cannot begin a type is told so when it announces an ext.* type", async () => {
     const site = await gatewaySite('gw-ext-bad-name');
     try {
