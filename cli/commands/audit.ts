@@ -149,6 +149,9 @@ export function describeReport(r: AuditReport, noAnchorAt?: string, anchorKey?: 
   const a = r.anchor;
   if (a) {
     if (a.ok && a.checkpoints === 0) out.push(`anchor ${a.where} holds no checkpoint yet: nothing is anchored, so a deleted last event, a deleted stream or a reorder across streams cannot be detected`);
+    // The checkpoints' roots are of the stored hashes: an event edited in place (its hash left)
+    // still matches them, so beside a broken ledger "OK" must not read as reassurance.
+    else if (a.ok && b) out.push(`anchor: the ledger's stored hashes match all ${n(a.checkpoints)} checkpoints in ${a.where} (the last at position ${a.lastMatched!.position}, root ${a.lastMatched!.root}), so nothing was added, removed or reordered before it; that does not vouch for the events BROKEN above, whose content no longer matches its hash`);
     else if (a.ok) out.push(`anchor OK: the ledger matches all ${n(a.checkpoints)} checkpoints in ${a.where}; the last at position ${a.lastMatched!.position} (${n(a.lastMatched!.events)} events), root ${a.lastMatched!.root}`);
     else {
       out.push(`anchor BROKEN (${a.where}): ${a.problem}`);

@@ -145,6 +145,16 @@ describe('caco audit: what keys.json cannot vouch for', { timeout: 240_000 }, ()
     }
   });
 
+  test('beside a broken ledger the anchor is not reported OK: its roots are of the stored hashes, which an event edited in place keeps', () => {
+    const anchor = { where: 'anchor.jsonl', checkpoints: 130, matched: 130, ok: true, lastMatched: { seq: 130, position: 13_920, events: 13_920, root: 'ab66', time: '2023-07-10T00:00:00Z' } };
+    const broken = [{ stream: 'job-1', revision: 2, position: 7, eventId: 'e2', reason: 'hash mismatch' }];
+    const lines = describeReport({ ok: false, events: 13_920, streams: 1, firstBroken: broken[0]!, broken, brokenMore: 0, headHash: '', position: 13_920, root: 'ab66', anchor });
+    assert.ok(!lines.some((l) => l.startsWith('anchor OK')), lines.join('\n'));
+    assert.ok(lines.some((l) => /^anchor: the ledger's stored hashes match all 130 checkpoints .* does not vouch for the events BROKEN above/.test(l)), lines.join('\n'));
+    const intact = describeReport({ ok: true, events: 13_920, streams: 1, broken: [], brokenMore: 0, headHash: 'h', position: 13_920, root: 'ab66', anchor });
+    assert.ok(intact.some((l) => l.startsWith('anchor OK: the ledger matches all 130 checkpoints')), intact.join('\n'));
+  });
+
   test('a report with more breaks than it lists counts them all and says --json lists only the first', () => {
     const broken = Array.from({ length: 1000 }, (_, i) => ({ stream: 'job-1', revision: i, position: i + 1, eventId: `e${i}`, reason: 'hash mismatch' }));
     const lines = describeReport({ ok: false, events: 200_000, streams: 1, firstBroken: broken[0]!, broken, brokenMore: 199_000, headHash: '', position: 200_000, root: '' });
