@@ -1,6 +1,6 @@
 import { flexItemId, settlementPeriodsOf, type FlexibilityAvailable as CatalogFlexibility } from '../../beckn/index.ts';
 import type { CoordinationConfig } from './config.ts';
-import { availableKwOf, isSold, type CoordinationState, type OfferTerms, type PublishedOffer } from './state.ts';
+import { availableKwOf, soldKwOf, type CoordinationState, type OfferTerms, type PublishedOffer } from './state.ts';
 
 /**
  * From the compute agent's flexibility to catalog offers, and when an offer is worth
@@ -77,7 +77,13 @@ export function materiallyDifferent(published: PublishedOffer, c: OfferTerms, cf
 /**
  * What to publish after new flexibility: offers never published, offers whose terms moved
  * materially, and withdrawals (available 0) of open offers the plan no longer supports.
- * An offer with an order is frozen: its capacity is promised and its baseline agreed.
+ *
+ * An offer with orders is still judged, but only its unsold part: what is sold is held by the
+ * orders, each with the price, penalty and baseline of its own `flex.order.confirmed`, so the
+ * offer is republished with availableKw = kW sold + what the plan supports beyond them, and
+ * with availableKw = kW sold when it supports no more (the rest withdrawn: a confirm or an
+ * update for more is refused, 40002). Freezing the whole offer at its first sale left the rest
+ * on sale, at its first price, after the plan could no longer deliver it.
  */
 export function offersToPublish(s: CoordinationState, nowMs: number, cfg: CoordinationConfig): OfferTerms[] {
   // A plan on the other alignment says nothing about the offered windows: wait for the next.
@@ -88,22 +94,53 @@ export function offersToPublish(s: CoordinationState, nowMs: number, cfg: Coordi
   const seen = new Set<string>();
   for (const c of candidates) {
     seen.add(c.offerId);
-    if (isSold(s, c.offerId)) continue;
     const p = s.offers.get(c.offerId);
+    const soldKw = p ? soldKwOf(s, c.offerId) : 0;
+    if (p && soldKw > 0) {
+      const next = withSales(p, c, soldKw);
+      // Judged on the unsold part alone (the sold kW cannot move), against the agreed baseline.
+      if (materiallyDifferent({ ...p, availableKw: Math.max(0, p.availableKw - soldKw) }, { ...c, baselineKw: p.baselineKw }, cfg)) out.push(next);
+      continue;
+    }
     if (!p || materiallyDifferent(p, c, cfg)) out.push(c);
   }
   // Only windows inside what the plan covers can be judged; one beyond it stays as it was.
   const planStartMs = Math.min(...aligned.map((w) => Date.parse(w.windowStart)));
   const planEndMs = Math.max(...aligned.map((w) => Date.parse(w.windowEnd)));
   for (const p of s.offers.values()) {
-    if (seen.has(p.offerId) || p.availableKw === 0 || isSold(s, p.offerId) || p.validUntilMs <= nowMs) continue;
+    if (seen.has(p.offerId) || p.validUntilMs <= nowMs) continue;
+    // Nothing beyond what is sold is on sale (never published, withdrawn, or sold out): nothing to withdraw.
+    const soldKw = soldKwOf(s, p.offerId);
+    if (p.availableKw <= soldKw) continue;
     if (p.windowStartMs < planStartMs || p.windowEndMs > planEndMs) continue;
-    out.push(withdrawn(p, s.flex?.planId ?? p.planId, cfg.location.id));
+    out.push(withdrawn(p, s.flex?.planId ?? p.planId, cfg.location.id, soldKw));
   }
   return out;
 }
 
-function withdrawn(p: PublishedOffer, planId: string, location: string): OfferTerms {
+/**
+ * A sold offer as the latest plan supports it: its sold kW plus the candidate's.
+ *
+ * The compute agent's kW for a window already leave out what is sold there: its plan meets the
+ * sold cap (baseline − kW sold − room for arrivals: agents/compute/flex-caps.ts), so the window's
+ * flexibility is shedding below an import already cut by the kW sold, and the battery's part
+ * leaves out the power and energy held for them (`heldKw`: agents/compute/planner/flexibility.ts,
+ * flex-windows.ts). So the kW sold are added to the candidate, not taken from it (that would
+ * count them twice). For the same reason the window's reported baseline is the import after the
+ * cut, about the kW sold below the agreed one: the offer keeps its agreed baseline (and minimum),
+ * so every order in the window is measured, and capped (flex-caps.ts takes the lowest baseline
+ * less the sum sold), against one baseline. The price and penalty are the candidate's: they apply
+ * to kW not yet sold, since each order carries its own. A plan made before the compute agent saw
+ * a sale (it re-plans on each) over-states the window by up to the kW sold until that re-plan;
+ * with `sellShare` at ½ the offer still stays within what that plan could shed, as the kW sold
+ * were at most the half of it put on sale.
+ */
+function withSales(p: PublishedOffer, c: OfferTerms, soldKw: number): OfferTerms {
+  return { ...c, availableKw: soldKw + c.availableKw, minKw: p.minKw, baselineMethod: p.baselineMethod, baselineKw: p.baselineKw };
+}
+
+/** An offer taken off sale: all of it, or (`soldKw` > 0) all but what its orders hold. */
+function withdrawn(p: PublishedOffer, planId: string, location: string, soldKw: number): OfferTerms {
   const periods = settlementPeriodsOf(p.windowStartMs, p.windowEndMs);
   return {
     offerId: p.offerId,
@@ -113,8 +150,9 @@ function withdrawn(p: PublishedOffer, planId: string, location: string): OfferTe
     settlementDate: periods[0]!.settlementDate,
     firstSettlementPeriod: periods[0]!.settlementPeriod,
     lastSettlementPeriod: periods.at(-1)!.settlementPeriod,
-    availableKw: 0,
-    minKw: 0,
+    availableKw: soldKw,
+    // A sold offer keeps its minimum: an order's update is checked against it.
+    minKw: soldKw > 0 ? p.minKw : 0,
     priceGbpPerMwh: p.priceGbpPerMwh,
     penaltyGbpPerMwh: p.penaltyGbpPerMwh,
     noticeMin: p.noticeMin,

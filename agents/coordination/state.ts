@@ -223,13 +223,18 @@ function* ordersOf(s: CoordinationState, offerId: string): Generator<OrderRecord
 /** Orders that hold capacity: confirmed and not cancelled (fulfilled ones held theirs too). */
 export const holdsCapacity = (o: OrderRecord): boolean => o.phase === 'confirmed' || o.phase === 'active' || o.phase === 'fulfilled';
 
+/** kW of an offer held by its orders (confirmed and not cancelled), but `except`'s. */
+export function soldKwOf(s: CoordinationState, offerId: string, except?: string): number {
+  let sold = 0;
+  for (const o of ordersOf(s, offerId)) if (holdsCapacity(o) && o.orderId !== except) sold += o.kw;
+  return sold;
+}
+
 /** kW of an offer not yet sold. */
 export function availableKwOf(s: CoordinationState, offerId: string, except?: string): number {
   const offer = s.offers.get(offerId);
   if (!offer) return 0;
-  let sold = 0;
-  for (const o of ordersOf(s, offerId)) if (holdsCapacity(o) && o.orderId !== except) sold += o.kw;
-  return Math.max(0, offer.availableKw - sold);
+  return Math.max(0, offer.availableKw - soldKwOf(s, offerId, except));
 }
 
 export function isSold(s: CoordinationState, offerId: string): boolean {
