@@ -8,8 +8,19 @@ import type { StressKind } from '../../schemas/index.ts';
  * returns a new state and never changes the one it was given.
  */
 
+/** A BPP as the grid operator addresses it: its (verified) subscriber id and its callback-checked URI. */
+export interface BppRef {
+  readonly id: string;
+  readonly uri: string;
+}
+
 export interface SelectedItem {
   readonly itemId: string;
+  /**
+   * The BPP whose catalogue it was selected from: only that BPP may quote, confirm and report on
+   * it (a search again in the same transaction may select from another BPP).
+   */
+  readonly bpp: BppRef;
   readonly kw: number;
   readonly priceGbpPerMwh: number;
   readonly windowStartMs: number;
@@ -44,6 +55,8 @@ export interface Purchase {
 export interface BoughtOrder {
   readonly orderId: string;
   readonly purchaseId: string;
+  /** The BPP the order is with (its item's): only it may report on, change or cancel the order, and its requests go there. */
+  readonly bpp: BppRef | null;
   readonly itemId: string;
   readonly kw: number;
   readonly priceGbpPerMwh: number;
@@ -111,6 +124,7 @@ export function evolveGridOperator(s: GridOperatorState, event: Envelope): GridO
       for (const i of e.data.items) {
         items.set(i.itemId, {
           itemId: i.itemId,
+          bpp: { id: e.data.bppId, uri: e.data.bppUri },
           kw: i.kw,
           priceGbpPerMwh: i.priceGbpPerMwh,
           windowStartMs: ms(i.windowStart),
@@ -142,6 +156,7 @@ export function evolveGridOperator(s: GridOperatorState, event: Envelope): GridO
       return withOrder(s1, {
         orderId: x.orderId,
         purchaseId: x.purchaseId,
+        bpp: it?.bpp ?? null,
         itemId: x.itemId,
         kw: x.kw,
         priceGbpPerMwh: x.priceGbpPerMwh,

@@ -5,7 +5,7 @@ import type { BecknBody, TagGroup } from '../../../schemas/beckn/index.ts';
 import { withRating, type Pending } from '../pending.ts';
 import { ratingFor } from '../policy.ts';
 import type { GridOperatorState } from '../state.ts';
-import { contextFor, decided, requestEvent, streamOf, type Decided, type GridOperatorDecideDeps, type GridOperatorEvent, type Now } from './deps.ts';
+import { contextFor, decided, requestEvent, streamOf, towards, type Decided, type GridOperatorDecideDeps, type GridOperatorEvent, type Now } from './deps.ts';
 
 function tagValue(groups: ReadonlyArray<TagGroup> | undefined, group: string, code: string): string | undefined {
   return groups?.find((g) => g.descriptor.code === group)?.list.find((t) => t.descriptor.code === code)?.value;
@@ -48,8 +48,9 @@ export function decideDelivery(deps: GridOperatorDecideDeps, s: GridOperatorStat
     const share = contracted > 0 ? delivered / contracted : 0;
     const value = ratingFor(share);
     next = withRating(next, o.orderId);
-    const rating = ratingRequest(contextFor(deps.config, 'rating', p, now), [{ rating_category: 'Order', id: o.orderId, value: `${value}` }]);
-    events.push(requestEvent(p.bppUri, 'rating', rating, { purpose: 'rating', purchaseId: o.purchaseId, orderId: o.orderId, value, deliveredShare: Math.round(share * 1000) / 1000 }));
+    const to = towards(p, o.bpp);
+    const rating = ratingRequest(contextFor(deps.config, 'rating', to, now), [{ rating_category: 'Order', id: o.orderId, value: `${value}` }]);
+    events.push(requestEvent(to.bppUri, 'rating', rating, { purpose: 'rating', purchaseId: o.purchaseId, orderId: o.orderId, value, deliveredShare: Math.round(share * 1000) / 1000 }));
   }
   return decided(next, [{ stream: streamOf(o.purchaseId), events }]);
 }

@@ -7,7 +7,7 @@ import type { GridOperatorConfig } from '../config.ts';
 import type { GridOperatorOut } from '../messages.ts';
 import type { Pending } from '../pending.ts';
 import type { RequestMeta } from '../request-meta.ts';
-import type { Purchase } from '../state.ts';
+import type { BppRef, Purchase } from '../state.ts';
 
 /** What every decider of the grid operator is given besides its state, memory and input. */
 export interface GridOperatorDecideDeps {
@@ -59,3 +59,9 @@ export function contextFor<A extends BecknAction>(cfg: GridOperatorConfig, actio
   const bpp: Participant | undefined = p.bppId !== null ? { id: p.bppId, uri: p.bppUri } : undefined;
   return buildContext({ action, bap: cfg.bap, ...(bpp ? { bpp } : {}), transactionId: p.transactionId, messageId: now.newId(), nowMs: now.nowMs, domain: cfg.domain });
 }
+
+/**
+ * The purchase as seen from one of its items or orders: its requests go to the BPP that item
+ * was selected from, which a later search in the same transaction may not be.
+ */
+export const towards = (p: Purchase, bpp: BppRef | null): Purchase => (bpp ? { ...p, bppId: bpp.id, bppUri: bpp.uri } : p);

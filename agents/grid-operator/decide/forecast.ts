@@ -6,7 +6,7 @@ import type { GridOperatorOut } from '../messages.ts';
 import { withChange, type Pending } from '../pending.ts';
 import { fullyCovered, judge, peakIn } from '../policy.ts';
 import { coverage, type GridOperatorState } from '../state.ts';
-import { contextFor, decided, requestEvent, streamOf, type Decided, type GridOperatorDecideDeps, type Now } from './deps.ts';
+import { contextFor, decided, requestEvent, streamOf, towards, type Decided, type GridOperatorDecideDeps, type Now } from './deps.ts';
 import { searchDecision } from './search.ts';
 
 /**
@@ -29,11 +29,13 @@ export function decideForecast(deps: GridOperatorDecideDeps, s: GridOperatorStat
     const forecastPeak = peakIn({ startsAtMs, p50: series.points.map((x) => x.p50) }, o.windowStartMs, o.windowEndMs);
     const v = judge({ announcedPeak: p.peak, forecastPeak, kw: o.kw, minKw: o.minKw, cancelBelow: cfg.cancelBelow, updateBelow: cfg.updateBelow, easedShare: cfg.easedShare });
     if (v.kind === 'keep' || (v.kind === 'reduce' && o.phase === 'updated') || forecastPeak === undefined) continue;
+    // To the BPP the order is with, which a later search in the transaction may not have answered.
+    const to = towards(p, o.bpp);
     const why = `forecast peak ${forecastPeak.toFixed(1)} is ${Math.round(v.level * 100)} % of the ${p.peak.toFixed(1)} announced`;
     const ev =
       v.kind === 'cancel'
-        ? requestEvent(p.bppUri, 'cancel', cancelRequest(contextFor(cfg, 'cancel', p, now), { orderId: o.orderId, reasonId: 'stress-passed', reason: `stress passed: ${why}` }), { purpose: 'cancel', purchaseId: p.purchaseId, orderId: o.orderId })
-        : requestEvent(p.bppUri, 'update', updateRequest(contextFor(cfg, 'update', p, now), { orderId: o.orderId, itemId: o.itemId, kw: v.kw }), { purpose: 'update', purchaseId: p.purchaseId, orderId: o.orderId });
+        ? requestEvent(to.bppUri, 'cancel', cancelRequest(contextFor(cfg, 'cancel', to, now), { orderId: o.orderId, reasonId: 'stress-passed', reason: `stress passed: ${why}` }), { purpose: 'cancel', purchaseId: p.purchaseId, orderId: o.orderId })
+        : requestEvent(to.bppUri, 'update', updateRequest(contextFor(cfg, 'update', to, now), { orderId: o.orderId, itemId: o.itemId, kw: v.kw }), { purpose: 'update', purchaseId: p.purchaseId, orderId: o.orderId });
     // Asked now; forgotten again if the BPP refuses (decide/outcome.ts).
     next = withChange(next, o.orderId, v.kind === 'cancel' ? `stress passed: ${why}` : `stress eased: ${why}`);
     out.push({ stream: streamOf(p.purchaseId), events: [ev] });

@@ -3,8 +3,8 @@ import { eventOf } from '../../../core/runtime/index.ts';
 import { PurchaseOrdered } from '../../../schemas/index.ts';
 import type { BecknBody } from '../../../schemas/beckn/index.ts';
 import type { Pending } from '../pending.ts';
-import type { Purchase } from '../state.ts';
-import { contextFor, decided, declined, iso, requestEvent, streamOf, type Decided, type GridOperatorDecideDeps, type Now } from './deps.ts';
+import type { Purchase, SelectedItem } from '../state.ts';
+import { contextFor, decided, declined, iso, requestEvent, streamOf, towards, type Decided, type GridOperatorDecideDeps, type Now } from './deps.ts';
 
 type OrderMessage = BecknBody<'on_select'>['message']['order'];
 
@@ -12,6 +12,23 @@ type OrderMessage = BecknBody<'on_select'>['message']['order'];
 const gbp = (value: string | undefined, otherwise: number): number => (value === undefined ? otherwise : Number(value));
 
 const itemOf = (o: OrderMessage) => o.items?.[0];
+
+/** Both sides round to the penny (policy.ts `costOf`, beckn `quoteFor`); anything more is a different price. */
+const PENNY_GBP = 0.01;
+
+/**
+ * Why a BPP's quote is not the price the item was selected at (its catalogue price for the kW
+ * chosen, within the cap and the budget), or undefined when it is, or says none. The grid
+ * operator accepts only that price: a higher one could break the cap or the budgets, and the
+ * amount committed is the one it accepted, never a figure the BPP sends.
+ */
+function priceFault(action: string, quote: OrderMessage['quote'], sel: SelectedItem): string | undefined {
+  if (!quote) return undefined;
+  const { currency, value } = quote.price;
+  const gbp = Number(value);
+  if (currency === 'GBP' && Math.abs(gbp - sel.estimatedGbp) <= PENNY_GBP + 1e-9) return undefined;
+  return `${action} quotes ${value} ${currency}, not the £${sel.estimatedGbp.toFixed(2)} it was selected at`;
+}
 
 /** The item of ours an order message is about, with what we selected of it. */
 function choiceOf(o: OrderMessage, p: Purchase) {
@@ -30,22 +47,31 @@ export function decideQuote(deps: GridOperatorDecideDeps, pending: Pending, p: P
   const choice = choiceOf(order, p);
   const itemId = itemOf(order)?.id ?? null;
   if (body.error || !choice) return decided(pending, [declined(p, itemId, body.error?.code ?? null, `${action} ${body.error ? `error: ${body.error.message ?? body.error.code}` : 'names no item we selected'}`)]);
-  if (p.items.get(choice.itemId)?.status !== 'pending') return decided(pending);
+  const sel = p.items.get(choice.itemId);
+  if (sel?.status !== 'pending') return decided(pending);
+  const changed = priceFault(action, order.quote, sel);
+  if (changed) return decided(pending, [declined(p, sel.itemId, null, changed)]);
+  const to = towards(p, sel.bpp);
   if (action === 'on_select') {
-    const init = initRequest(contextFor(cfg, 'init', p, now), { ...choice, billing: cfg.billing });
-    return decided(pending, [{ stream: streamOf(p.purchaseId), events: [requestEvent(p.bppUri, 'init', init, { purpose: 'init', purchaseId: p.purchaseId, itemId: choice.itemId, kw: choice.kw, quoteGbp: gbp(order.quote?.price.value, 0) })] }]);
+    const init = initRequest(contextFor(cfg, 'init', to, now), { ...choice, billing: cfg.billing });
+    return decided(pending, [{ stream: streamOf(p.purchaseId), events: [requestEvent(to.bppUri, 'init', init, { purpose: 'init', purchaseId: p.purchaseId, itemId: choice.itemId, kw: choice.kw, quoteGbp: gbp(order.quote?.price.value, 0) })] }]);
   }
-  const confirm = confirmRequest(contextFor(cfg, 'confirm', p, now), { ...choice, billing: cfg.billing, ...(order.quote ? { quote: order.quote } : {}), ...(order.payments ? { payments: order.payments } : {}) });
-  return decided(pending, [{ stream: streamOf(p.purchaseId), events: [requestEvent(p.bppUri, 'confirm', confirm, { purpose: 'confirm', purchaseId: p.purchaseId, itemId: choice.itemId })] }]);
+  const confirm = confirmRequest(contextFor(cfg, 'confirm', to, now), { ...choice, billing: cfg.billing, ...(order.quote ? { quote: order.quote } : {}), ...(order.payments ? { payments: order.payments } : {}) });
+  return decided(pending, [{ stream: streamOf(p.purchaseId), events: [requestEvent(to.bppUri, 'confirm', confirm, { purpose: 'confirm', purchaseId: p.purchaseId, itemId: choice.itemId })] }]);
 }
 
-/** on_confirm: the order is bought, at the quoted price. */
+/**
+ * on_confirm: the order is bought, at the price it was selected at (what the grid operator
+ * accepted); an on_confirm quoting another price is declined, never committed at its figure.
+ */
 export function decideConfirmed(pending: Pending, p: Purchase, body: BecknBody<'on_confirm'>): Decided {
   const order = body.message.order;
   const itemId = itemOf(order)?.id ?? null;
   const sel = itemId ? p.items.get(itemId) : undefined;
   if (body.error || !order.id || !sel) return decided(pending, [declined(p, itemId, body.error?.code ?? null, body.error ? `on_confirm error: ${body.error.message ?? body.error.code}` : 'on_confirm without an order id or our item')]);
   if (sel.status !== 'pending') return decided(pending);
+  const changed = priceFault('on_confirm', order.quote, sel);
+  if (changed) return decided(pending, [declined(p, sel.itemId, null, changed)]);
   return decided(pending, [
     {
       stream: streamOf(p.purchaseId),
@@ -59,7 +85,8 @@ export function decideConfirmed(pending: Pending, p: Purchase, body: BecknBody<'
           priceGbpPerMwh: sel.priceGbpPerMwh,
           windowStart: iso(sel.windowStartMs),
           windowEnd: iso(sel.windowEndMs),
-          committedGbp: gbp(order.quote?.price.value, sel.estimatedGbp),
+          // What was accepted, not the callback's own figure (which priceFault has checked against it).
+          committedGbp: sel.estimatedGbp,
           cancelGate: iso(sel.cancelGateMs),
         }),
       ],

@@ -18,9 +18,9 @@ function bpp(id: string, url: string) {
   return { id, url, key: parseSigningKeyFile(made.signingKeyFile), entry: made.directoryEntry };
 }
 
-function callback(from: ReturnType<typeof bpp>, messageId: string, bppUri: string) {
-  const request = buildContext({ action: 'support', bap: BAP, bpp: { id: from.id, uri: bppUri }, transactionId: '0190f000-0000-7000-8000-000000000001', messageId, nowMs: NOW });
-  const body = onSupportResponse(callbackContext(request, { bpp: { id: from.id, uri: bppUri }, nowMs: NOW }), { ref_id: 'order-1' });
+function callback(from: ReturnType<typeof bpp>, messageId: string, bppUri: string, named: string = from.id) {
+  const request = buildContext({ action: 'support', bap: BAP, bpp: { id: named, uri: bppUri }, transactionId: '0190f000-0000-7000-8000-000000000001', messageId, nowMs: NOW });
+  const body = onSupportResponse(callbackContext(request, { bpp: { id: named, uri: bppUri }, nowMs: NOW }), { ref_id: 'order-1' });
   const text = JSON.stringify(body);
   const sig = signRequest(text, from.key, NOW / 1000, 30);
   return { action: 'on_support', body: Buffer.from(text), headers: { authorization: sig.authorization, digest: sig.digest } };
@@ -47,5 +47,16 @@ describe('the grid operator takes callbacks only as their BPP registered them', 
     const domain = JSON.parse(callback(a, '0190f000-0000-7000-8000-0000000000a3', a.url).body.toString('utf8')).context.domain as string;
     assert.equal((await intake.handle(callback(a, '0190f000-0000-7000-8000-0000000000a4', natsBppUri(domain, a.id)))).body.message.ack.status, 'ACK');
     assert.equal((await intake.handle(callback(a, '0190f000-0000-7000-8000-0000000000a5', natsBppUri(domain, b.id)))).body.message.ack.status, 'NACK');
+  });
+
+  test('a callback whose context names another BPP than its signer is refused: the deciders take context.bpp_id as the verified signer', async () => {
+    const a = bpp('bpp-a.example', 'http://127.0.0.1:9101/beckn');
+    const b = bpp('bpp-b.example', 'http://127.0.0.1:9102/beckn');
+    const queued: string[] = [];
+    const intake = new CallbackIntake({ bapId: BAP.id, keys: new StaticKeyDirectory([a.entry, b.entry]), nowMs: () => NOW, enqueue: (_action, body) => (queued.push(body.context.bpp_id ?? ''), true) });
+    const posing = await intake.handle(callback(b, '0190f000-0000-7000-8000-0000000000b1', a.url, a.id));
+    assert.equal(posing.statusCode, 401);
+    assert.match(JSON.stringify(posing.body), /signed by \\"bpp-b.example\\" but the context names \\"bpp-a.example\\"/);
+    assert.deepEqual(queued, []);
   });
 });

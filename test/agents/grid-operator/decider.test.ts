@@ -1,11 +1,11 @@
 // test-file-timeout: 60
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildCatalog, buildContext, onSearchResponse, StaticKeyDirectory } from '../../../beckn/index.ts';
+import { buildCatalog, buildContext, onSearchResponse, StaticKeyDirectory, type Participant } from '../../../beckn/index.ts';
 import { DeciderSpec, type GivenEvent } from '../../../core/testing/index.ts';
 import type { AgentInput } from '../../../core/runtime/agent.ts';
 import { coordinationConfig, seededSigningKey, SIM_BPP } from '../../../agents/coordination/index.ts';
-import { createGridOperatorAgent, GRID_OPERATOR_AGENT, SIM_BAP, type BecknTransport, type CallbackBody, type GridOperatorCmd, type GridOperatorIn } from '../../../agents/grid-operator/index.ts';
+import { createGridOperatorAgent, decideGridOperator, GRID_OPERATOR_AGENT, gridOperatorConfig, NOTHING_PENDING, SIM_BAP, type BecknTransport, type CallbackBody, type GridOperatorCmd, type GridOperatorIn } from '../../../agents/grid-operator/index.ts';
 import type { BecknCallbackAction } from '../../../schemas/beckn/index.ts';
 import { HOUR, T0 } from '../../market/harness.ts';
 
@@ -44,7 +44,7 @@ const stress: GivenEvent<In> = {
 };
 
 const callback = (body: CallbackBody) => DeciderSpec.command<GridOperatorCmd>({ type: 'market.callback.handle', data: { action: body.context.action, body } });
-const cbContext = <A extends BecknCallbackAction>(action: A, transactionId: string) => buildContext({ action, bap: SIM_BAP, bpp: SIM_BPP, transactionId, messageId: uuid(), nowMs: T0 });
+const cbContext = <A extends BecknCallbackAction>(action: A, transactionId: string, bpp: Participant = SIM_BPP) => buildContext({ action, bap: SIM_BAP, bpp, transactionId, messageId: uuid(), nowMs: T0 });
 
 /** The outcome of a request this agent scheduled, as the effects reactor records it. */
 function outcome(meta: Record<string, string | number | null>, ack: 'ACK' | 'NACK'): AgentInput<In, never> {
@@ -149,7 +149,7 @@ test('a quote (on_select) is answered with init; once the BPP takes the init the
   (await DeciderSpec.for(agent()).given(s.history).when(outcome(meta, 'NACK'))).expectEvents([{ type: 'market.purchase.declined', data: { purchaseId: 'stress-1', transactionId: s.transactionId, itemId: ITEM, code: null, reason: 'init refused: 40002 no' } }]);
 });
 
-test('a quote accepted (on_confirm) is an order at the quoted price', async () => {
+test('a quote accepted (on_confirm) is an order at the price it was selected at', async () => {
   const s = await ordered();
   s.out.expectEvents([
     {
@@ -215,4 +215,128 @@ test('a forecast where the stress has passed cancels the order; the on_cancel re
   cancelled.expectEvents([
     { type: 'market.purchase.changed', data: { purchaseId: 'stress-1', orderId: 'ord-1', change: 'cancelled', kw: 0, previousKw: 1000, reason: 'stress passed: forecast peak 150.0 is 50 % of the 300.0 announced' } },
   ]);
+});
+
+/** Another registered BPP: every BPP sees a market-wide search's transaction id. */
+const RIVAL: Participant = { id: 'rival-bpp.example', uri: 'http://rival-bpp.example/beckn' };
+
+/** The decider itself, for what it logs beside its decisions (DeciderSpec's logger is silent). */
+function decideWithNotes(history: GivenEvent<In>[], input: AgentInput<In, GridOperatorCmd>, atMs = T0) {
+  const state = DeciderSpec.for(agent()).given(history).state();
+  return decideGridOperator({ config: gridOperatorConfig() }, input, state, NOTHING_PENDING, { nowMs: atMs, newId: uuid });
+}
+
+/** An order step or order news, one action at a time (a context of a union of actions does not narrow the body). */
+type OrderAction = 'on_select' | 'on_init' | 'on_confirm' | 'on_update' | 'on_cancel';
+interface OrderPart {
+  readonly id?: string;
+  readonly items: ReadonlyArray<{ readonly id: string }>;
+  readonly quote?: { readonly price: { readonly currency: string; readonly value: string } };
+}
+function orderCallback(action: OrderAction, transactionId: string, bpp: Participant, order: OrderPart) {
+  switch (action) {
+    case 'on_select':
+      return callback({ context: cbContext(action, transactionId, bpp), message: { order } });
+    case 'on_init':
+      return callback({ context: cbContext(action, transactionId, bpp), message: { order } });
+    case 'on_confirm':
+      return callback({ context: cbContext(action, transactionId, bpp), message: { order } });
+    case 'on_update':
+      return callback({ context: cbContext(action, transactionId, bpp), message: { order } });
+    case 'on_cancel':
+      return callback({ context: cbContext(action, transactionId, bpp), message: { order } });
+  }
+}
+
+const completedStatus = (transactionId: string, bpp: Participant) =>
+  callback({
+    context: cbContext('on_status', transactionId, bpp),
+    message: { order: { id: 'ord-1', status: 'COMPLETE', fulfillments: [{ id: 'f-1', state: { descriptor: { code: 'COMPLETED' } } }], tags: [{ descriptor: { code: 'settlement' }, list: [{ descriptor: { code: 'net-gbp' }, value: '-9999.00' }] }] } },
+  });
+
+test('order steps, news, changes and cancels signed by a BPP the purchase is not with are ignored, saying whose they were', async () => {
+  const s = await selected();
+  const item = { items: [{ id: ITEM }], quote };
+  for (const action of ['on_select', 'on_init', 'on_confirm'] as const) {
+    const out = decideWithNotes(s.history, orderCallback(action, s.transactionId, RIVAL, { id: 'ord-forged', ...item }));
+    assert.deepEqual(out.decisions, [], `${action} from the rival decides nothing`);
+    assert.deepEqual(out.notes, [{ fields: { action, transactionId: s.transactionId, expectedBpp: SIM_BPP.id, signer: RIVAL.id }, message: 'callback ignored: signed by a BPP this transaction is not trading with' }]);
+  }
+  // An error from the rival does not decline the item (or, naming none, the purchase).
+  assert.deepEqual(decideWithNotes(s.history, callback({ context: cbContext('on_select', s.transactionId, RIVAL), message: { order: {} }, error: { code: '40002', message: 'gone' } })).decisions, []);
+
+  const o = await ordered();
+  const a = agent();
+  (await DeciderSpec.for(a).given(o.history).at(WINDOW.endMs + HOUR).when(completedStatus(o.transactionId, RIVAL))).expectDecisions([]);
+  for (const action of ['on_update', 'on_cancel'] as const) {
+    (await DeciderSpec.for(a).given(o.history).when(orderCallback(action, o.transactionId, RIVAL, { id: 'ord-1', items: [{ id: ITEM }] }))).expectDecisions([]);
+  }
+  const out = decideWithNotes(o.history, completedStatus(o.transactionId, RIVAL), WINDOW.endMs + HOUR);
+  assert.deepEqual(out.notes, [{ fields: { action: 'on_status', transactionId: o.transactionId, orderId: 'ord-1', expectedBpp: SIM_BPP.id, signer: RIVAL.id }, message: 'callback ignored: signed by a BPP this transaction is not trading with' }]);
+  // The BPP the order is with is heard as before.
+  (await DeciderSpec.for(a).given(o.history).at(WINDOW.endMs + HOUR).when(completedStatus(o.transactionId, SIM_BPP))).expectEvents([{ type: 'market.delivery.reported' }, { type: 'beckn.request.scheduled' }]);
+});
+
+test('before anything is selected an order step is ignored: it no longer closes the purchase', async () => {
+  const s = await searched();
+  const out = decideWithNotes(s.history, callback({ context: cbContext('on_confirm', s.transactionId), message: { order: { id: 'ord-x' } } }));
+  assert.deepEqual(out.decisions, []);
+  assert.deepEqual(out.notes, [{ fields: { action: 'on_confirm', transactionId: s.transactionId, expectedBpp: null, signer: SIM_BPP.id }, message: 'callback ignored: nothing is selected from any BPP in this transaction yet' }]);
+});
+
+test('an order commits the price it was selected at; a quote or confirmation at another price is declined', async () => {
+  const s = await selected();
+  const confirmAt = (q: { price: { currency: string; value: string } } | undefined) => callback({ context: cbContext('on_confirm', s.transactionId), message: { order: { id: 'ord-1', items: [{ id: ITEM }], ...(q ? { quote: q } : {}) } } });
+  const committed = async (q: { price: { currency: string; value: string } } | undefined) => {
+    const [e] = (await DeciderSpec.for(agent()).given(s.history).at(T0).when(confirmAt(q))).decisions[0]!.events;
+    assert.ok(e && e.type === 'market.purchase.ordered');
+    return e.data.committedGbp;
+  };
+  assert.equal(await committed(undefined), 80, 'no quote: the price selected at');
+  assert.equal(await committed({ price: { currency: 'GBP', value: '80.01' } }), 80, 'a penny of rounding: still the price selected at, not the callback\'s figure');
+  const declinedFor = (action: string, value: string, currency = 'GBP') => [{ type: 'market.purchase.declined' as const, data: { purchaseId: 'stress-1', transactionId: s.transactionId, itemId: ITEM, code: null, reason: `${action} quotes ${value} ${currency}, not the £80.00 it was selected at` } }];
+  (await DeciderSpec.for(agent()).given(s.history).at(T0).when(confirmAt({ price: { currency: 'GBP', value: '80000000.00' } }))).expectEvents(declinedFor('on_confirm', '80000000.00'));
+  (await DeciderSpec.for(agent()).given(s.history).at(T0).when(confirmAt({ price: { currency: 'EUR', value: '80.00' } }))).expectEvents(declinedFor('on_confirm', '80.00', 'EUR'));
+  for (const action of ['on_select', 'on_init'] as const) {
+    const q = orderCallback(action, s.transactionId, SIM_BPP, { items: [{ id: ITEM }], quote: { price: { currency: 'GBP', value: '95.00' } } });
+    (await DeciderSpec.for(agent()).given(s.history).at(T0).when(q)).expectEvents(declinedFor(action, '95.00'));
+  }
+});
+
+test('an order stays with its BPP when a search again in the transaction selects from another', async () => {
+  const o = await ordered();
+  const ITEM2 = 'flex-20260115-sp29-30';
+  const again: GivenEvent<In>[] = [
+    ...o.history,
+    { ...o.history[0]!, time: iso(T0 + HOUR) },
+    {
+      type: 'market.purchase.selected',
+      data: { purchaseId: 'stress-1', transactionId: o.transactionId, bppId: RIVAL.id, bppUri: RIVAL.uri, offersSeen: 1, items: [{ itemId: ITEM2, kw: 500, priceGbpPerMwh: 70, windowStart: iso(WINDOW.startMs), windowEnd: iso(WINDOW.endMs), estimatedGbp: 35, minKw: 100, cancelGate: iso(WINDOW.startMs - 30 * 60_000) }] },
+      time: iso(T0 + HOUR),
+    },
+  ];
+  const spec = DeciderSpec.for(agent()).given(again);
+  assert.deepEqual(spec.state().orders.get('ord-1')?.bpp, { id: SIM_BPP.id, uri: SIM_BPP.uri });
+  // The rival now selected from may not report on the first BPP's order ...
+  (await spec.at(WINDOW.endMs + HOUR).when(completedStatus(o.transactionId, RIVAL))).expectDecisions([]);
+  // ... while the first BPP still may, and its rating goes back to it.
+  const rated = await spec.at(WINDOW.endMs + HOUR).when(completedStatus(o.transactionId, SIM_BPP));
+  const rating = rated.decisions[0]!.events[1]!;
+  assert.ok(rating.type === 'beckn.request.scheduled' && rating.data.action === 'rating');
+  assert.equal(rating.data.target, SIM_BPP.uri);
+  assert.equal((rating.data.body as { context: { bpp_id?: string } }).context.bpp_id, SIM_BPP.id);
+  // The second item's steps are the rival's, and the first BPP may not take them.
+  (await spec.at(T0 + HOUR).when(callback({ context: cbContext('on_confirm', o.transactionId), message: { order: { id: 'ord-2', items: [{ id: ITEM2 }] } } }))).expectDecisions([]);
+  const init = await spec.at(T0 + HOUR).when(callback({ context: cbContext('on_select', o.transactionId, RIVAL), message: { order: { items: [{ id: ITEM2 }], quote: { price: { currency: 'GBP', value: '35.00' } } } } }));
+  const [req] = init.decisions[0]!.events;
+  assert.ok(req && req.type === 'beckn.request.scheduled' && req.data.action === 'init');
+  assert.equal(req.data.target, RIVAL.uri);
+});
+
+test('news of an order in another transaction than its own is ignored', async () => {
+  const o = await ordered();
+  const other: GivenEvent<In> = { ...o.history[0]!, data: { ...(o.history[0]!.data as object), purchaseId: 'stress-2', stressId: 'stress-2', transactionId: 'txn-2' } } as GivenEvent<In>;
+  const out = decideWithNotes([...o.history, other], completedStatus('txn-2', SIM_BPP), WINDOW.endMs + HOUR);
+  assert.deepEqual(out.decisions, []);
+  assert.deepEqual(out.notes, [{ fields: { action: 'on_status', transactionId: 'txn-2', orderId: 'ord-1', orderTransactionId: o.transactionId, signer: SIM_BPP.id }, message: 'callback ignored: the order is not in this transaction' }]);
 });
