@@ -35,7 +35,7 @@ test('offers: hour-aligned windows only, half the sheddable kW, price = cost + m
   assert.equal(priceFor(-100, cfg), cfg.minPriceGbpPerMwh);
 });
 
-test('offers are republished only on material change, withdrawn when the plan drops them, frozen once sold', () => {
+test('offers are republished only on material change, withdrawn when the plan drops them; once sold, only the kW sold are held', () => {
   let s = publish(withFlex(INITIAL_COORDINATION_STATE, flexibility('p1', [{ startMs: at(2), kw: 2000, costGbpPerMwh: 50, baselineKw: 5000 }, { startMs: at(3), kw: 2000, costGbpPerMwh: 50, baselineKw: 5000 }])));
   assert.equal(s.offers.size, 2);
   // Small moves: nothing to say. A plan on the half-hour alignment: nothing to judge.
@@ -47,14 +47,15 @@ test('offers are republished only on material change, withdrawn when the plan dr
   s = withFlex(s, flexibility('p4', [{ startMs: at(2), kw: 1700, costGbpPerMwh: 50, baselineKw: 5000 }, { startMs: at(4), kw: 500, costGbpPerMwh: 50, baselineKw: 5000 }]));
   assert.deepEqual(offersToPublish(s, T0, cfg).map((o) => [o.windowStart.slice(11, 16), o.availableKw]), [['12:00', 850], ['14:00', 250], ['13:00', 0]]);
   s = publish(s);
-  // Sold: the offer's terms are frozen whatever the plan says next.
+  // Sold: the kW sold are held (each order carries its own price and baseline); the rest follows
+  // the plan against the agreed baseline: 500 sold + half the 200 kW more it can shed, at the new price.
   const sold = s.offers.get('flex-20260115-sp25-26')!;
   s = evolveCoordination(s, ev('flex.order.confirmed', {
     orderId: 'ord-1', offerId: sold.offerId, transactionId: 't', bapId: 'b', bapUri: 'http://b', windowStart: new Date(sold.windowStartMs).toISOString(), windowEnd: new Date(sold.windowEndMs).toISOString(),
     settlementDate: '2026-01-15', firstSettlementPeriod: 25, lastSettlementPeriod: 26, kw: 500, priceGbpPerMwh: 80, penaltyGbpPerMwh: 96, baselineMethod: 'scheduled-load-profile', baselineKw: 5000, cancelGate: new Date(sold.validUntilMs).toISOString(),
   }));
   s = withFlex(s, flexibility('p5', [{ startMs: at(2), kw: 200, costGbpPerMwh: 90, baselineKw: 3000 }, { startMs: at(4), kw: 500, costGbpPerMwh: 50, baselineKw: 5000 }]));
-  assert.deepEqual(offersToPublish(s, T0, cfg), []);
+  assert.deepEqual(offersToPublish(s, T0, cfg).map((o) => [o.windowStart.slice(11, 16), o.availableKw, o.priceGbpPerMwh, o.baselineKw]), [['12:00', 600, 120, 5000]]);
 });
 
 test('property: an offer never puts more on sale than the sell share of what the plan can shed, nor less than its minimum', () => {
