@@ -71,7 +71,7 @@ export function decideCallback(deps: GridOperatorDecideDeps, s: GridOperatorStat
     case 'on_init':
       return decideQuote(deps, pending, p, cb.action, cb.body, now);
     case 'on_confirm':
-      return decideConfirmed(pending, p, cb.body);
+      return decideConfirmed(deps, pending, p, cb.body, now);
     case 'on_status':
       return decideDelivery(deps, s, pending, cb.body, now);
     case 'on_update':

@@ -1,4 +1,4 @@
-import { confirmRequest, fulfillmentIdOf, initRequest } from '../../../beckn/index.ts';
+import { cancelRequest, confirmRequest, fulfillmentIdOf, initRequest } from '../../../beckn/index.ts';
 import { eventOf } from '../../../core/runtime/index.ts';
 import { PurchaseOrdered } from '../../../schemas/index.ts';
 import type { BecknBody } from '../../../schemas/beckn/index.ts';
@@ -62,16 +62,22 @@ export function decideQuote(deps: GridOperatorDecideDeps, pending: Pending, p: P
 
 /**
  * on_confirm: the order is bought, at the price it was selected at (what the grid operator
- * accepted); an on_confirm quoting another price is declined, never committed at its figure.
+ * accepted); an on_confirm quoting another price is declined, never committed at its figure,
+ * and the order the BPP says it confirmed is cancelled with it: else the BPP would hold (and
+ * the site deliver) flexibility this agent does not count as bought.
  */
-export function decideConfirmed(pending: Pending, p: Purchase, body: BecknBody<'on_confirm'>): Decided {
+export function decideConfirmed(deps: GridOperatorDecideDeps, pending: Pending, p: Purchase, body: BecknBody<'on_confirm'>, now: Now): Decided {
   const order = body.message.order;
   const itemId = itemOf(order)?.id ?? null;
   const sel = itemId ? p.items.get(itemId) : undefined;
   if (body.error || !order.id || !sel) return decided(pending, [declined(p, itemId, body.error?.code ?? null, body.error ? `on_confirm error: ${body.error.message ?? body.error.code}` : 'on_confirm without an order id or our item')]);
   if (sel.status !== 'pending') return decided(pending);
   const changed = priceFault('on_confirm', order.quote, sel);
-  if (changed) return decided(pending, [declined(p, sel.itemId, null, changed)]);
+  if (changed) {
+    const to = towards(p, sel.bpp);
+    const cancel = cancelRequest(contextFor(deps.config, 'cancel', to, now), { orderId: order.id, reasonId: 'price-changed', reason: `not bought: ${changed}` });
+    return decided(pending, [declined(p, sel.itemId, null, changed), { stream: streamOf(p.purchaseId), events: [requestEvent(to.bppUri, 'cancel', cancel, { purpose: 'cancel', purchaseId: p.purchaseId, orderId: order.id })] }]);
+  }
   return decided(pending, [
     {
       stream: streamOf(p.purchaseId),

@@ -295,8 +295,17 @@ test('an order commits the price it was selected at; a quote or confirmation at 
   assert.equal(await committed(undefined), 80, 'no quote: the price selected at');
   assert.equal(await committed({ price: { currency: 'GBP', value: '80.01' } }), 80, 'a penny of rounding: still the price selected at, not the callback\'s figure');
   const declinedFor = (action: string, value: string, currency = 'GBP') => [{ type: 'market.purchase.declined' as const, data: { purchaseId: 'stress-1', transactionId: s.transactionId, itemId: ITEM, code: null, reason: `${action} quotes ${value} ${currency}, not the £80.00 it was selected at` } }];
-  (await DeciderSpec.for(agent()).given(s.history).at(T0).when(confirmAt({ price: { currency: 'GBP', value: '80000000.00' } }))).expectEvents(declinedFor('on_confirm', '80000000.00'));
-  (await DeciderSpec.for(agent()).given(s.history).at(T0).when(confirmAt({ price: { currency: 'EUR', value: '80.00' } }))).expectEvents(declinedFor('on_confirm', '80.00', 'EUR'));
+  // A confirmation at another price is declined, and the order the BPP says it confirmed is cancelled, with the reason.
+  for (const [value, currency] of [['80000000.00', 'GBP'], ['80.00', 'EUR']] as const) {
+    const events = (await DeciderSpec.for(agent()).given(s.history).at(T0).when(confirmAt({ price: { currency, value } }))).decisions.flatMap((d) => d.events);
+    assert.deepEqual(events.slice(0, 1).map((e) => ({ type: e.type, data: e.data })), declinedFor('on_confirm', value, currency));
+    const cancel = events[1];
+    assert.ok(cancel?.type === 'beckn.request.scheduled', JSON.stringify(events.map((e) => e.type)));
+    assert.equal(cancel.data.action, 'cancel');
+    assert.deepEqual(cancel.data.meta, { purpose: 'cancel', purchaseId: 'stress-1', orderId: 'ord-1' });
+    assert.deepEqual((cancel.data.body as { message: unknown }).message, { order_id: 'ord-1', cancellation_reason_id: 'price-changed', descriptor: { short_desc: `not bought: on_confirm quotes ${value} ${currency}, not the £80.00 it was selected at` } });
+    assert.equal(events.length, 2);
+  }
   for (const action of ['on_select', 'on_init'] as const) {
     const q = orderCallback(action, s.transactionId, SIM_BPP, { items: [{ id: ITEM }], quote: { price: { currency: 'GBP', value: '95.00' } } });
     (await DeciderSpec.for(agent()).given(s.history).at(T0).when(q)).expectEvents(declinedFor(action, '95.00'));
