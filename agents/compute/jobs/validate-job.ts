@@ -16,6 +16,16 @@ const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Num
 export const MAX_RUNTIME_MIN = 30 * 24 * 60;
 
 /**
+ * The least power and runtime a job may ask for: 1 W and a minute. Anything above 0 let through
+ * 5e-324 kW (a denormal: half a slot of it rounds to 0 kWh, every on-time slot of the job cost
+ * 0/0 in the plan, HiGHS refused the model and every re-plan of the site fell back to the greedy
+ * one until that job's deadline), and a runtime of seconds counted as done at once, so the job
+ * sat open for good, neither planned nor completed.
+ */
+export const MIN_POWER_KW = 0.001;
+export const MIN_RUNTIME_MIN = 1;
+
+/**
  * Check a job against the site. Pure; an empty list means the job can be planned. Every
  * problem is reported, not only the first, so a submitter fixes them in one go.
  */
@@ -30,7 +40,7 @@ export function validateJob(job: Job, site: SiteConfig): JobProblem[] {
 
   if (!isFiniteNumber(job.powerKw)) p('powerKw', 'must be a finite number');
   else if (job.powerKw < 0) p('powerKw', `must not be negative (got ${job.powerKw} kW)`);
-  else if (job.powerKw === 0) p('powerKw', 'must be above 0 kW');
+  else if (job.powerKw < MIN_POWER_KW) p('powerKw', `must be at least ${MIN_POWER_KW} kW (1 W; got ${job.powerKw} kW)`);
   else if (job.powerKw > site.itCapacityKw) p('powerKw', `${job.powerKw} kW is above the site's IT capacity of ${site.itCapacityKw} kW`);
 
   if (job.gpuCount !== undefined) {
@@ -46,7 +56,7 @@ export function validateJob(job: Job, site: SiteConfig): JobProblem[] {
   if (job.perGpuKw !== undefined && (!isFiniteNumber(job.perGpuKw) || job.perGpuKw <= 0)) p('perGpuKw', 'must be above 0 kW');
 
   if (!isFiniteNumber(job.runtimeMin)) p('runtimeMin', 'must be a finite number');
-  else if (job.runtimeMin <= 0) p('runtimeMin', `must be above 0 minutes (got ${job.runtimeMin})`);
+  else if (job.runtimeMin < MIN_RUNTIME_MIN) p('runtimeMin', `must be at least ${MIN_RUNTIME_MIN} minute (got ${job.runtimeMin})`);
   else if (job.runtimeMin > MAX_RUNTIME_MIN) p('runtimeMin', `runtime ${job.runtimeMin} min is above the longest runtime the site plans (${MAX_RUNTIME_MIN} min, 30 days)`);
 
   const releaseOk = isFiniteNumber(job.earliestStartMs);

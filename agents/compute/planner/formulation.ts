@@ -144,6 +144,9 @@ export function unplacedCost(h: Horizon, it: Item): number {
   return rate * (2 + (h.n * SLOT_H) + 24) + kwh * 10;
 }
 
+/** The least energy a slot's worth of a job is taken to carry, when costs are divided by it (see runLatenessPerKwh). */
+const MIN_SLOT_KWH = 1e-6;
+
 /**
  * The lateness price of a kWh of a preemptible job run in slot s: the penalty for finishing at
  * the end of s, carried by one slot's worth of the job's work. The job is as late as its last
@@ -152,7 +155,9 @@ export function unplacedCost(h: Horizon, it: Item): number {
  * cost 1/48 of the penalty, and the plan made long jobs late to skip a price peak.
  */
 export function runLatenessPerKwh(h: Horizon, it: RunItem, s: number): number {
-  return latenessPenalty(it.penaltyGbpPerH, slotLatenessH(h, it.job.deadlineMs, s)) / Math.min(it.remKwh, it.powerKw * SLOT_H);
+  // Never 0: a job the intake's minimums let through has at least 1 W for half an hour, but a
+  // cost of 0/0 (NaN) makes HiGHS refuse the whole site's model, so the floor is kept here too.
+  return latenessPenalty(it.penaltyGbpPerH, slotLatenessH(h, it.job.deadlineMs, s)) / Math.max(MIN_SLOT_KWH, Math.min(it.remKwh, it.powerKw * SLOT_H));
 }
 
 function startKey(it: StartItem): string {
@@ -342,7 +347,7 @@ export function formulate(h: Horizon, items: ReadonlyArray<Item>, opt: Formulate
     }
     const deferCol = it.deferCapKwh > 0 ? b.addCol(deferPerKwh, 0, count * it.deferCapKwh, [row], [1]) : -1;
     // Dearer than running in any of its slots, however late: work left unserved is not done at all.
-    const unservedCol = b.addCol(unplacedCost(h, it) / it.remKwh + runLatenessPerKwh(h, it, lastSlot), 0, Infinity, [row], [1]);
+    const unservedCol = b.addCol(unplacedCost(h, it) / Math.max(MIN_SLOT_KWH, it.remKwh) + runLatenessPerKwh(h, it, lastSlot), 0, Infinity, [row], [1]);
     runGroups.push({ items: groupItems, slots, cols: gcols, deferCol, unservedCol });
   }
 

@@ -32,6 +32,14 @@ describe('plan', () => {
     assert.equal(third.solver.mode, 'full');
   });
 
+  test('a job of a denormal kW already open (from before the intake refused them) does not make the model unsolvable', async () => {
+    // 5e-324 kW: half a slot of it is 0 kWh, and a lateness cost per kWh of 0/0 made HiGHS refuse the whole model.
+    const jobs = [...small(), { ...small()[0]!, id: 'tiny', powerKw: 5e-324, preemptible: true }];
+    const r = await plan(input(jobs), { inWorker: false, mode: 'full' });
+    assert.notEqual(r.status, 'error-greedy');
+    assert.match(r.status, /^(optimal|time-limit)/);
+  });
+
   test('greedy mode and the solver both give valid plans; the solver is no dearer', async () => {
     const jobs = small();
     const inp = input(jobs);

@@ -28,6 +28,16 @@ describe('validateJob', () => {
     assert.deepEqual(p.map((x) => x.field), ['runtimeMin']);
     assert.match(p[0]!.reason, /above the longest runtime the site plans \(43200 min, 30 days\)/);
   });
+  test('power under 1 W or a runtime under a minute names the field (a denormal kW made every re-plan of the site greedy)', () => {
+    for (const powerKw of [5e-324, 1e-9, 0.0009, 0]) {
+      const p = validateJob({ ...good, powerKw }, site);
+      assert.deepEqual(p.map((x) => x.field), ['powerKw'], String(powerKw));
+      assert.match(p[0]!.reason, /must be at least 0\.001 kW \(1 W/);
+    }
+    assert.deepEqual(validateJob({ ...good, powerKw: 0.001 }, site), []);
+    for (const runtimeMin of [0.01, 0.99]) assert.deepEqual(fields({ ...good, runtimeMin }), ['runtimeMin'], String(runtimeMin));
+    assert.deepEqual(validateJob({ ...good, runtimeMin: 1 }, site), []);
+  });
   test('negative power names powerKw', () => {
     const p = validateJob({ ...good, powerKw: -5 }, site);
     assert.deepEqual(p.map((x) => x.field), ['powerKw']);
