@@ -82,14 +82,14 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
     const source = signals.source;
     if (signals.note) notes.push(signals.note);
     const r = (x: { perSecond: number; burst: number } | undefined, per: string) => (x ? `${x.perSecond}/s per ${per} (burst ${x.burst})` : `no limit per ${per}`);
-    notes.push(`input bounds: ${limits.commandLimits.maxBytes} bytes, ${limits.commandLimits.maxDepth} levels of JSON; ${r(limits.commandRate, 'signing key')}; ${r(limits.httpRate, 'HTTP client')}; ${limits.commandPartyBudget ? `${limits.commandPartyBudget.commands} commands or ${limits.commandPartyBudget.bytes} bytes a day per party (not operators)` : 'no command budget per party'}; commands ${limits.requireBoundCommands ? 'must name this site and expire' : 'may omit site and expiresAt (CACO_REQUIRE_BOUND_COMMANDS=1 requires them)'}; at most ${limits.maxOpenJobsPerParty} open jobs per third party; at most ${limits.maxOnsiteOffersPerSource} live energy offers per outside operator`);
+    notes.push(`input bounds: ${limits.commandLimits.maxBytes} bytes, ${limits.commandLimits.maxDepth} levels of JSON; ${r(limits.commandRate, 'signing key')}; ${r(limits.httpRate, 'HTTP client')}; ${limits.commandPartyBudget ? `${limits.commandPartyBudget.commands} commands or ${limits.commandPartyBudget.bytes} bytes a day per party (not operators)` : 'no command budget per party'}; commands ${limits.requireBoundCommands ? 'must name this site and expire' : 'may omit site and expiresAt (CACO_REQUIRE_BOUND_COMMANDS=1 requires them)'}; at most ${limits.maxOpenJobsPerParty} open jobs per third party; ${limits.maxOpenKwPerParty === 'off' ? 'no limit on the kW of a third party\'s open jobs' : `at most ${limits.maxOpenKwPerParty !== undefined ? `${limits.maxOpenKwPerParty} kW` : 'half the site\'s IT capacity'} of open jobs per third party`}; at most ${limits.maxOnsiteOffersPerSource} live energy offers per outside operator`);
     agents = await buildSite({
       runtime,
       bus: stack.bus,
       site: opts.site ?? DEFAULT_SITE,
       signals: source,
       forecaster: config.forecaster,
-      compute: { runtimeModel: true, maxOpenJobsPerParty: limits.maxOpenJobsPerParty, maxOnsiteOffersPerSource: limits.maxOnsiteOffersPerSource },
+      compute: { runtimeModel: true, maxOpenJobsPerParty: limits.maxOpenJobsPerParty, ...(limits.maxOpenKwPerParty !== undefined ? { maxOpenKwPerParty: limits.maxOpenKwPerParty } : {}), maxOnsiteOffersPerSource: limits.maxOnsiteOffersPerSource },
       market: opts.market ?? { kind: 'none' },
     });
     notes.push(...agents.notes);

@@ -48,6 +48,8 @@ export interface BuildSiteParams {
     readonly runtimeModel: boolean;
     /** Jobs not yet done one third party may have open (default the compute agent's). */
     readonly maxOpenJobsPerParty?: number;
+    /** kW of jobs not yet done one third party may have open, or 'off' (default the compute agent's: half the site's IT capacity). */
+    readonly maxOpenKwPerParty?: number | 'off';
     /** Live energy offers one outside operator may have planned on (default the compute agent's). */
     readonly maxOnsiteOffersPerSource?: number;
   };
@@ -83,6 +85,7 @@ export async function buildSite(p: BuildSiteParams): Promise<SiteAgents> {
       ...(p.compute.planOptions ? { planOptions: p.compute.planOptions } : {}),
       ...(predictRuntime ? { predictRuntime } : {}),
       ...(p.compute.maxOpenJobsPerParty !== undefined ? { maxOpenJobsPerParty: p.compute.maxOpenJobsPerParty } : {}),
+      ...(p.compute.maxOpenKwPerParty !== undefined ? { maxOpenKwPerParty: p.compute.maxOpenKwPerParty } : {}),
       ...(p.compute.maxOnsiteOffersPerSource !== undefined ? { maxOnsiteOffersPerSource: p.compute.maxOnsiteOffersPerSource } : {}),
     }),
   );

@@ -36,6 +36,13 @@ export interface ComputeAgentDeps {
    */
   readonly maxOpenJobsPerParty?: number;
   /**
+   * How many kW of jobs not yet done (each at its resolved powerKw) one third party may have at
+   * this site; a submission that would take it past is refused (field powerKw). The site's own
+   * parties are not limited. Default DEFAULT_MAX_OPEN_KW_SHARE of the site's IT capacity;
+   * `'off'`: no limit.
+   */
+  readonly maxOpenKwPerParty?: number | 'off';
+  /**
    * How many pins and releases one job takes from its submitter (operators are not held to it);
    * past it a change is refused. Default DEFAULT_MAX_OVERRIDES_PER_JOB (decide/overrides.ts).
    */
@@ -61,6 +68,13 @@ export interface ComputeAgentDeps {
  * than a tenant runs at once, and far fewer than would slow the planner for everyone.
  */
 export const DEFAULT_MAX_OPEN_JOBS_PER_PARTY = 1_000;
+
+/**
+ * A count does not bound power: 200 jobs of 50 kW are a 10 MW site's whole IT capacity, and
+ * jobs the planner cannot move make every other tenant late. Half the site for one third party
+ * leaves the other half for everyone else, and is still more than one tenant runs at once.
+ */
+export const DEFAULT_MAX_OPEN_KW_SHARE = 0.5;
 
 export type ComputeAgent = AgentDefinition<ComputeState, ComputeIn, ComputeOut, ComputeCmd>;
 
@@ -94,6 +108,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
     planner,
     log: ctx.log,
     maxOpenJobsPerParty: deps.maxOpenJobsPerParty ?? DEFAULT_MAX_OPEN_JOBS_PER_PARTY,
+    maxOpenKwPerParty: deps.maxOpenKwPerParty === 'off' ? undefined : (deps.maxOpenKwPerParty ?? site.itCapacityKw * DEFAULT_MAX_OPEN_KW_SHARE),
     maxOverridesPerJob: deps.maxOverridesPerJob ?? DEFAULT_MAX_OVERRIDES_PER_JOB,
     onsiteLimits,
     onsiteReplans,

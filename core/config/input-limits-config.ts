@@ -16,6 +16,12 @@ export interface InputLimitsConfig {
   readonly requireBoundCommands: boolean;
   /** Jobs not yet done one third party may have open at the site (the compute agent's maxOpenJobsPerParty). */
   readonly maxOpenJobsPerParty: number;
+  /**
+   * kW of jobs not yet done one third party may have open (the compute agent's maxOpenKwPerParty),
+   * or 'off'; undefined: the compute agent's default, half the site's IT capacity (which the
+   * environment does not know).
+   */
+  readonly maxOpenKwPerParty: number | 'off' | undefined;
   /** Live `onsite.energy.offered` assets one outside operator may have planned on (the compute agent's maxOnsiteOffersPerSource). */
   readonly maxOnsiteOffersPerSource: number;
 }
@@ -27,6 +33,7 @@ export const DEFAULT_INPUT_LIMITS: InputLimitsConfig = {
   commandPartyBudget: DEFAULT_COMMAND_PARTY_BUDGET,
   requireBoundCommands: false,
   maxOpenJobsPerParty: 1_000,
+  maxOpenKwPerParty: undefined,
   maxOnsiteOffersPerSource: 16,
 };
 
@@ -34,6 +41,14 @@ function whole(name: string, raw: string, min: number, max: number): number {
   const n = Number(raw);
   if (!/^\d+$/.test(raw.trim()) || n < min || n > max) throw new ConfigError(name, `"${raw}" must be a whole number from ${min} to ${max}`);
   return n;
+}
+
+/** A positive number of kW, or `off`; finite, as an overflowing Infinity would switch the limit off unannounced. */
+function kwOrOff(name: string, raw: string): number | 'off' {
+  if (raw.trim() === 'off') return 'off';
+  const kw = Number(raw);
+  if (!/^\s*\d+(?:\.\d+)?\s*$/.test(raw) || !(kw > 0) || kw > 1_000_000_000) throw new ConfigError(name, `"${raw}" must be a number of kW above 0 and at most 1000000000, or off`);
+  return kw;
 }
 
 function rate(name: string, raw: string): RateLimit | undefined {
@@ -70,6 +85,7 @@ export function inputLimitsFromEnv(env: Readonly<Record<string, string | undefin
   const httpRate = get('CACO_HTTP_RATE');
   const requireBound = get('CACO_REQUIRE_BOUND_COMMANDS');
   const maxOpenJobs = get('CACO_MAX_OPEN_JOBS_PER_PARTY');
+  const maxOpenKw = get('CACO_MAX_OPEN_KW_PER_PARTY');
   const maxOffers = get('CACO_MAX_ONSITE_OFFERS_PER_SOURCE');
   return {
     commandLimits: {
@@ -82,6 +98,7 @@ export function inputLimitsFromEnv(env: Readonly<Record<string, string | undefin
     commandPartyBudget: commandPartyBudgetFromEnv(env),
     requireBoundCommands: requireBound ? yesNo('CACO_REQUIRE_BOUND_COMMANDS', requireBound) : DEFAULT_INPUT_LIMITS.requireBoundCommands,
     maxOpenJobsPerParty: maxOpenJobs ? whole('CACO_MAX_OPEN_JOBS_PER_PARTY', maxOpenJobs, 1, 1_000_000) : DEFAULT_INPUT_LIMITS.maxOpenJobsPerParty,
+    maxOpenKwPerParty: maxOpenKw ? kwOrOff('CACO_MAX_OPEN_KW_PER_PARTY', maxOpenKw) : DEFAULT_INPUT_LIMITS.maxOpenKwPerParty,
     // Each live offer is a column per half-hour of its window in every plan.
     maxOnsiteOffersPerSource: maxOffers ? whole('CACO_MAX_ONSITE_OFFERS_PER_SOURCE', maxOffers, 1, 1_000) : DEFAULT_INPUT_LIMITS.maxOnsiteOffersPerSource,
   };

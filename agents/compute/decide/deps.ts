@@ -22,6 +22,8 @@ export interface ComputeDeciderDeps {
   readonly log: Logger;
   /** How many jobs not yet done one third party may have (see decideSubmit). */
   readonly maxOpenJobsPerParty: number;
+  /** How many kW of jobs not yet done one third party may have; undefined: no limit (see decideSubmit). */
+  readonly maxOpenKwPerParty: number | undefined;
   /** How many pins and releases one job takes from its submitter (see decide/overrides.ts). */
   readonly maxOverridesPerJob: number;
   /** What outside operators' offers are held to (see offerVerdict). */

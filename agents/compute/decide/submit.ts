@@ -26,12 +26,25 @@ function openJobsOf(s: ComputeState, party: string): number {
   return n;
 }
 
+/** The kW of `party`'s jobs not yet done, each at the power it was accepted with. */
+function openKwOf(s: ComputeState, party: string): number {
+  let kw = 0;
+  for (const id of s.active) {
+    const r = s.jobs.get(id);
+    if (r?.submittedBy?.party === party) kw += r.job.powerKw;
+  }
+  return kw;
+}
+
+/** Round for a reason a person reads (sums of fractional kW would print long tails). */
+const kwText = (kw: number): string => `${Math.round(kw * 1000) / 1000} kW`;
+
 /**
  * A job submitted: refused on the intake stream with each problem's field named, or accepted
  * with its power and runtime resolved (from GPUs, from the runtime model) and given a
  * provisional place at once, in a new stream of its own.
  */
-export async function decideSubmit(deps: Pick<ComputeDeciderDeps, 'site' | 'predictRuntime' | 'maxOpenJobsPerParty'>, s: ComputeState, input: Submission): Promise<Decision<ComputeOut>[]> {
+export async function decideSubmit(deps: Pick<ComputeDeciderDeps, 'site' | 'predictRuntime' | 'maxOpenJobsPerParty' | 'maxOpenKwPerParty'>, s: ComputeState, input: Submission): Promise<Decision<ComputeOut>[]> {
   const { data: d, by } = input;
   const site = deps.site;
   if (!STREAM_NAME.test(`job-${d.jobId}`)) return refuse(d.jobId, [{ field: 'jobId', reason: 'use letters, digits, "_", ":" and "-" only (1 to 128 characters)' }]);
@@ -67,6 +80,16 @@ export async function decideSubmit(deps: Pick<ComputeDeciderDeps, 'site' | 'pred
   };
   const invalid = validateJob(job, site);
   if (invalid.length) return refuse(d.jobId, invalid);
+  // The count limit alone let one tenant fill the site: 200 non-preemptible 50 kW jobs are the
+  // whole 10 MW, and every other tenant's jobs then miss their deadlines. So a third party's open
+  // jobs are also held to a power, counted with this job's resolved kW (from gpuCount too), after
+  // validation so a malformed power gets its own reason. The site's own parties are not limited.
+  if (by?.role === 'third-party' && deps.maxOpenKwPerParty !== undefined) {
+    const openKw = openKwOf(s, by.party);
+    if (openKw + job.powerKw > deps.maxOpenKwPerParty) {
+      return refuse(d.jobId, [{ field: 'powerKw', reason: `party "${by.party.slice(0, 64)}" has ${kwText(openKw)} of jobs not yet done; this job's ${kwText(job.powerKw)} would take it past ${kwText(deps.maxOpenKwPerParty)}, the most one third party may have open here (maxOpenKwPerParty, CACO_MAX_OPEN_KW_PER_PARTY); submit it as others finish` }]);
+    }
+  }
   const submitted = eventOf(JobSubmittedV2, {
     jobId: job.id,
     class: job.class,

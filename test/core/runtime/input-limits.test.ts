@@ -93,9 +93,14 @@ describe('input limits', { timeout: 30_000 }, () => {
   });
 
   test('the limits come from the environment, and a bad value names the variable', () => {
-    assert.deepEqual(inputLimitsFromEnv({}), { commandLimits: { maxBytes: 65536, maxDepth: 32 }, commandRate: { perSecond: 50, burst: 100 }, httpRate: { perSecond: 20, burst: 40 }, commandPartyBudget: { commands: 20_000, bytes: 64 * 1024 * 1024 }, requireBoundCommands: false, maxOpenJobsPerParty: 1000, maxOnsiteOffersPerSource: 16 });
-    const c = inputLimitsFromEnv({ CACO_COMMAND_MAX_BYTES: '4096', CACO_COMMAND_MAX_DEPTH: '8', CACO_COMMAND_RATE: 'off', CACO_HTTP_RATE: '5', CACO_REQUIRE_BOUND_COMMANDS: '1', CACO_MAX_OPEN_JOBS_PER_PARTY: '3', CACO_MAX_ONSITE_OFFERS_PER_SOURCE: '40', CACO_COMMAND_PARTY_BUDGET: 'off' });
-    assert.deepEqual(c, { commandLimits: { maxBytes: 4096, maxDepth: 8 }, commandRate: undefined, httpRate: { perSecond: 5, burst: 10 }, commandPartyBudget: undefined, requireBoundCommands: true, maxOpenJobsPerParty: 3, maxOnsiteOffersPerSource: 40 });
+    assert.deepEqual(inputLimitsFromEnv({}), { commandLimits: { maxBytes: 65536, maxDepth: 32 }, commandRate: { perSecond: 50, burst: 100 }, httpRate: { perSecond: 20, burst: 40 }, commandPartyBudget: { commands: 20_000, bytes: 64 * 1024 * 1024 }, requireBoundCommands: false, maxOpenJobsPerParty: 1000, maxOpenKwPerParty: undefined, maxOnsiteOffersPerSource: 16 });
+    const c = inputLimitsFromEnv({ CACO_COMMAND_MAX_BYTES: '4096', CACO_COMMAND_MAX_DEPTH: '8', CACO_COMMAND_RATE: 'off', CACO_HTTP_RATE: '5', CACO_REQUIRE_BOUND_COMMANDS: '1', CACO_MAX_OPEN_JOBS_PER_PARTY: '3', CACO_MAX_OPEN_KW_PER_PARTY: '2500.5', CACO_MAX_ONSITE_OFFERS_PER_SOURCE: '40', CACO_COMMAND_PARTY_BUDGET: 'off' });
+    assert.deepEqual(c, { commandLimits: { maxBytes: 4096, maxDepth: 8 }, commandRate: undefined, httpRate: { perSecond: 5, burst: 10 }, commandPartyBudget: undefined, requireBoundCommands: true, maxOpenJobsPerParty: 3, maxOpenKwPerParty: 2500.5, maxOnsiteOffersPerSource: 40 });
+    // The kW of a third party's open jobs: a positive number, or off; unset, the compute agent's default (half the site).
+    assert.equal(inputLimitsFromEnv({ CACO_MAX_OPEN_KW_PER_PARTY: 'off' }).maxOpenKwPerParty, 'off');
+    for (const bad of ['0', '-5', 'lots', '1e400', '9'.repeat(400), '5000kW']) {
+      assert.throws(() => inputLimitsFromEnv({ CACO_MAX_OPEN_KW_PER_PARTY: bad }), (e: unknown) => e instanceof ConfigError && /CACO_MAX_OPEN_KW_PER_PARTY: ".*" must be a number of kW above 0/.test(e.message), bad);
+    }
     assert.throws(() => inputLimitsFromEnv({ CACO_MAX_ONSITE_OFFERS_PER_SOURCE: '0' }), (e: unknown) => e instanceof ConfigError && /CACO_MAX_ONSITE_OFFERS_PER_SOURCE: "0" must be a whole number from 1 to 1000/.test(e.message));
     assert.throws(() => inputLimitsFromEnv({ CACO_COMMAND_MAX_BYTES: 'lots' }), (e: unknown) => e instanceof ConfigError && /CACO_COMMAND_MAX_BYTES/.test(e.message));
     assert.throws(() => inputLimitsFromEnv({ CACO_COMMAND_RATE: '0:5' }), (e: unknown) => e instanceof ConfigError && /CACO_COMMAND_RATE/.test(e.message));
