@@ -35,7 +35,7 @@ const N = 2000;
  * A site under test, a fresh process: its identity starts with nothing in memory. `registry`:
  * the key registry's storage, shared with an earlier run of the site (a restart).
  */
-async function floodSite(seed: string, o: { registry?: MemoryKeyRegistryStore } = {}) {
+async function floodSite(seed: string, o: { registry?: MemoryKeyRegistryStore; backlog?: { maxPending: number; maxPendingPerKey: number } } = {}) {
   const s = embeddedStack(seed);
   const store = new CountingRegistryStore(o.registry);
   // The cache's own clock stands still too unless a test moves it: no answer expires, the
@@ -45,16 +45,18 @@ async function floodSite(seed: string, o: { registry?: MemoryKeyRegistryStore } 
   // Another process with the admin key (`caco keys add`): what it registers, the site has not seen.
   const keysCli = new SiteIdentity({ store: store.inner, keyring: s.keyring, clock: s.clock });
   const site = `flood${seed.replace(/[^a-z0-9]/g, '')}`;
-  // A backlog that holds the whole flood, under one key id too: every junk command is checked (none shed), so the reads count them all.
-  const rt = new Runtime({ ...s, site, checkpoints: s.store, registry: cacoRegistry(), delivery: 'lockstep', identity, rateLimit: RATE, commandBacklog: { maxPending: N, maxPendingPerKey: N } });
+  // By default a backlog that holds the whole flood, under one key id too: every junk command is checked (none shed), so the reads count them all.
+  const rt = new Runtime({ ...s, site, checkpoints: s.store, registry: cacoRegistry(), delivery: 'lockstep', identity, rateLimit: RATE, commandBacklog: o.backlog ?? { maxPending: N, maxPendingPerKey: N } });
   rt.add(createComputeAgent({ site: DEFAULT_SITE, planOptions: { inWorker: false, timeLimitS: 5 } }));
   await rt.start();
   await rt.settle();
   const subject = subjects.command(site, 'compute', 'submit');
   const send = async (body: unknown) => JSON.parse(Buffer.from((await s.bus.request(subject, Buffer.from(JSON.stringify(body)), { timeoutMs: 10_000 })).data).toString('utf8')) as CommandReply;
-  /** Publish without a reply subject, as a flood does, and wait until the site has taken every one. */
+  /** Publish one without a reply subject, as a flood does. */
+  const publish = (body: unknown) => s.bus.publish(subject, Buffer.from(JSON.stringify(body)));
+  /** Publish them all, and wait until the site has taken every one. */
   const flood = async (bodies: Iterable<unknown>) => {
-    for (const b of bodies) await s.bus.publish(subject, Buffer.from(JSON.stringify(b)));
+    for (const b of bodies) await publish(b);
     await s.bus.flush();
   };
   return {
@@ -63,6 +65,7 @@ async function floodSite(seed: string, o: { registry?: MemoryKeyRegistryStore } 
     store,
     keysCli,
     send,
+    publish,
     flood,
     /** Move the key cache's clock (not the rate limits'). */
     advanceCache(ms: number) {
@@ -202,23 +205,18 @@ describe('the intake checks commands in turns by the key id they claim', { timeo
   });
 
   test('past its share of the backlog a key id waits for no more: its next command is answered busy, others are still taken', async () => {
-    const s = embeddedStack('per-key');
-    const rt = new Runtime({ ...s, site: 'perkey', checkpoints: s.store, registry: cacoRegistry(), delivery: 'lockstep', rateLimit: RATE, commandBacklog: { maxPending: 1000, maxPendingPerKey: 5 } });
-    rt.add(createComputeAgent({ site: DEFAULT_SITE, planOptions: { inWorker: false, timeLimitS: 5 } }));
+    const site = await floodSite('per-key', { backlog: { maxPending: 1000, maxPendingPerKey: 5 } });
     try {
-      await rt.start();
-      const subject = subjects.command('perkey', 'compute', 'submit');
       // Published at once, unanswered: 5 under the key id may wait or be checked; the others are shed.
-      for (let i = 0; i < 20; i++) void s.bus.publish(subject, Buffer.from(JSON.stringify(junk(i, 'same-id'))));
-      const busy = JSON.parse(Buffer.from((await s.bus.request(subject, Buffer.from(JSON.stringify(junk(20, 'same-id'))), { timeoutMs: 10_000 })).data).toString('utf8')) as CommandReply;
+      const sent = Array.from({ length: 20 }, (_, i) => site.publish(junk(i, 'same-id')));
+      const busy = await site.send(junk(20, 'same-id'));
       assert.match(reason(busy), /^busy: busy: 5 commands under key id "same-id" are waiting or being checked for agent "compute" \(at most 5\)/);
-      const other = JSON.parse(Buffer.from((await s.bus.request(subject, Buffer.from(JSON.stringify(junk(21, 'other-id'))), { timeoutMs: 10_000 })).data).toString('utf8')) as CommandReply;
-      assert.doesNotMatch(reason(other), /^busy/, 'another key id is still taken');
-      await rt.settle();
-      assert.equal(rt.commandIntake('compute').shed, 20 - 5 + 1);
+      assert.doesNotMatch(reason(await site.send(junk(21, 'other-id'))), /^busy/, 'another key id is still taken');
+      await Promise.all(sent);
+      await site.rt.settle();
+      assert.equal(site.rt.commandIntake('compute').shed, 20 - 5 + 1);
     } finally {
-      await rt.stop();
-      await s.close();
+      await site.close();
     }
   });
 });
