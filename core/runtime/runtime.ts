@@ -469,43 +469,43 @@ export class Runtime {
     const busyBytes = Buffer.from(JSON.stringify(busy));
     const limits = this.o.commandLimits ?? DEFAULT_COMMAND_LIMITS;
     const check = async (msg: BusMessage, json: ReturnType<typeof parseCommandJson>): Promise<void> => {
-        counts.taken++;
-        metricsHooks.command(this.o.site, slot.host.name, 'taken');
-        const subjectType = commandTypeOfSubject(msg.subject, this.o.site, slot.host.name, names);
-        let result = await intakeParsedCommand(msg, json, { registry: this.o.registry, identity: this.identity, accepts, limits, subjectType, internal, binding: this.binding, ...(this.admission ? { admission: this.admission } : {}) });
-        // Last, once the command is known good: only what the agent would decide and record is
-        // charged. A re-send of one it has handled records nothing: answered `duplicate` as ever.
-        const over = result.ok && result.value.principal && !slot.host.hasHandled(commandInputId(result.value)) ? this.budgets?.take(result.value.principal, msg.data.byteLength) : undefined;
-        if (over) result = { ok: false, reason: over.reason, code: 'rate-limited', retryAfterMs: over.retryAfterMs };
-        if (!result.ok) {
-          counts.refused++;
-          metricsHooks.command(this.o.site, slot.host.name, 'refused', result.code ?? 'refused');
-          const problems = result.problems ? { problems: result.problems.slice(0, 20) } : {};
-          // Dead-lettered one by one up to a rate; past it counted and summed up (RefusalRecords).
-          if (this.refusals.admit(slot.host.name, result.code ?? 'refused')) {
-            // Within the size limit the dead letter keeps the bytes to debug with (bad JSON or
-            // envelope, a type or data the schemas refuse), except for a sender we could not
-            // authenticate or admit, or a command refused for where it came: its reason, not a
-            // copy of its bytes kept for it. Beyond the limit, only their size and hash.
-            const kept = result.code === undefined || result.code === 'bad-request' || result.code === 'schema';
-            const payload = msg.data.byteLength > limits.maxBytes ? { refused: result.payload ?? summarizePayload(msg.data) } : kept ? Buffer.from(msg.data).toString('utf8') : boundedText(msg.data);
-            await this.dlq.send({ agent: slot.host.name, subject: msg.subject, reason: result.reason, ...problems, payload, headers: msg.headers });
-          }
-          await this.reply(msg, { ok: false, error: { reason: result.reason, ...problems, ...(result.code ? { code: result.code } : {}), ...(result.retryAfterMs !== undefined ? { retryAfterMs: result.retryAfterMs } : {}) } });
-          return;
+      counts.taken++;
+      metricsHooks.command(this.o.site, slot.host.name, 'taken');
+      const subjectType = commandTypeOfSubject(msg.subject, this.o.site, slot.host.name, names);
+      let result = await intakeParsedCommand(msg, json, { registry: this.o.registry, identity: this.identity, accepts, limits, subjectType, internal, binding: this.binding, ...(this.admission ? { admission: this.admission } : {}) });
+      // Last, once the command is known good: only what the agent would decide and record is
+      // charged. A re-send of one it has handled records nothing: answered `duplicate` as ever.
+      const over = result.ok && result.value.principal && !slot.host.hasHandled(commandInputId(result.value)) ? this.budgets?.take(result.value.principal, msg.data.byteLength) : undefined;
+      if (over) result = { ok: false, reason: over.reason, code: 'rate-limited', retryAfterMs: over.retryAfterMs };
+      if (!result.ok) {
+        counts.refused++;
+        metricsHooks.command(this.o.site, slot.host.name, 'refused', result.code ?? 'refused');
+        const problems = result.problems ? { problems: result.problems.slice(0, 20) } : {};
+        // Dead-lettered one by one up to a rate; past it counted and summed up (RefusalRecords).
+        if (this.refusals.admit(slot.host.name, result.code ?? 'refused')) {
+          // Within the size limit the dead letter keeps the bytes to debug with (bad JSON or
+          // envelope, a type or data the schemas refuse), except for a sender we could not
+          // authenticate or admit, or a command refused for where it came: its reason, not a
+          // copy of its bytes kept for it. Beyond the limit, only their size and hash.
+          const kept = result.code === undefined || result.code === 'bad-request' || result.code === 'schema';
+          const payload = msg.data.byteLength > limits.maxBytes ? { refused: result.payload ?? summarizePayload(msg.data) } : kept ? Buffer.from(msg.data).toString('utf8') : boundedText(msg.data);
+          await this.dlq.send({ agent: slot.host.name, subject: msg.subject, reason: result.reason, ...problems, payload, headers: msg.headers });
         }
-        const cmd = result.value;
-        const input: AgentInput = { kind: 'command', id: commandInputId(cmd), correlationId: cmd.correlationId, command: cmd };
-        const span = startSpan(`command intake ${cmd.type}`, contextFromHeaders(msg.headers), { ...envelopeAttributes(cmd), [ATTR.agent]: slot.host.name, [ATTR.site]: this.o.site }, SpanKind.CONSUMER);
-        attachContext(input, span?.ctx);
-        endSpan(span);
-        // Answer without waiting for the mailbox: the outcome comes when the input is handled.
-        void this.submit(slot, input).then((outcome) =>
-          this.reply(
-            msg,
-            replyOf(outcome),
-          ),
-        );
+        await this.reply(msg, { ok: false, error: { reason: result.reason, ...problems, ...(result.code ? { code: result.code } : {}), ...(result.retryAfterMs !== undefined ? { retryAfterMs: result.retryAfterMs } : {}) } });
+        return;
+      }
+      const cmd = result.value;
+      const input: AgentInput = { kind: 'command', id: commandInputId(cmd), correlationId: cmd.correlationId, command: cmd };
+      const span = startSpan(`command intake ${cmd.type}`, contextFromHeaders(msg.headers), { ...envelopeAttributes(cmd), [ATTR.agent]: slot.host.name, [ATTR.site]: this.o.site }, SpanKind.CONSUMER);
+      attachContext(input, span?.ctx);
+      endSpan(span);
+      // Answer without waiting for the mailbox: the outcome comes when the input is handled.
+      void this.submit(slot, input).then((outcome) =>
+        this.reply(
+          msg,
+          replyOf(outcome),
+        ),
+      );
     };
     const shed = (msg: BusMessage, reply: Uint8Array = busyBytes): void => {
       counts.shed++;

@@ -43,14 +43,19 @@ export async function explainJob(store: VerifiedEventStore, jobId: string, o: Ex
   if (own.length === 0) return o.scan ? scanRejections(store, jobId) : (o.rejections ?? indexOf(store)).explain(store, jobId);
   const ids = citedIds(own);
   if (!ids) return explainFromEvents(jobId, own, []);
-  if (!o.scan) return explainFromEvents(jobId, own, await (o.cited ?? citedIndexOf(store)).cited(store, ids));
+  return explainFromEvents(jobId, own, o.scan ? await readCited(store, ids) : await (o.cited ?? citedIndexOf(store)).cited(store, ids));
+}
+
+/** The events `ids` names, in ledger order, read from the forecasts and orders at positions `first` to `last` (all of them by default). */
+async function readCited(store: VerifiedEventStore, ids: CitedIds, first = 1, last = Infinity): Promise<Envelope[]> {
   const cites = citedBy(ids);
-  const cited: Envelope[] = [];
-  for await (const e of store.readAll({ categories: CITED_CATEGORIES })) {
-    if (cites(e)) cited.push(e);
+  const out: Envelope[] = [];
+  for await (const e of store.readAll({ from: first - 1, categories: CITED_CATEGORIES })) {
+    if (e.position > last) break;
+    if (cites(e)) out.push(e);
     await breathe();
   }
-  return explainFromEvents(jobId, own, cited);
+  return out;
 }
 
 async function scanRejections(store: VerifiedEventStore, jobId: string): Promise<Explanation> {
@@ -158,20 +163,9 @@ export class CitedIndex {
     // first verifies its streams' events back to their last checkpoint (up to 1,000 each), inside
     // the store, where nothing here can give the event loop a turn; 40 such reads at once held
     // it for all 40 (2.3 s on a week's ledger), one at a time for one.
-    const read = this.queue.then(() => this.span(store, ids, first, last));
+    const read = this.queue.then(() => readCited(store, ids, first, last));
     this.queue = read.catch(() => undefined).then(turn);
     return read;
-  }
-
-  private async span(store: VerifiedEventStore, ids: CitedIds, first: number, last: number): Promise<Envelope[]> {
-    const cites = citedBy(ids);
-    const out: Envelope[] = [];
-    for await (const e of store.readAll({ from: first - 1, categories: CITED_CATEGORIES })) {
-      if (e.position > last) break;
-      if (cites(e)) out.push(e);
-      await breathe();
-    }
-    return out;
   }
 
   private async read(): Promise<void> {
