@@ -25,7 +25,7 @@ export interface SimulationInputs {
 export { MAX_INPUT_FILE_BYTES };
 
 /** A data file given on the command line must exist and be a file (a folder or a device is not read), and not too big to read whole. */
-function checkFile(what: string, path: string): void {
+export function checkInputFile(what: string, path: string): void {
   if (!existsSync(path)) throw new UsageError(`${what}: file ${path} does not exist`);
   const st = statSync(path);
   if (!st.isFile()) throw new UsageError(`${what}: ${path} is not a file; give the path of a CSV file`);
@@ -33,7 +33,7 @@ function checkFile(what: string, path: string): void {
 }
 
 function load<R>(fn: () => { rows: R[]; dropped: unknown[] }, what: string, path: string | undefined): { rows: R[]; dropped: unknown[] } {
-  if (path) checkFile(what, path);
+  if (path) checkInputFile(what, path);
   try {
     return fn();
   } catch (err) {
@@ -102,7 +102,7 @@ export function loadInputs(o: { fromMs: number; days: number; seed: string; site
   checkSimulatedPeriod(o.fromMs, o.days, { dataFromMs, dataToMs });
   let jobs: Job[];
   if (o.jobsCsv) {
-    checkFile('--jobs', o.jobsCsv);
+    checkInputFile('--jobs', o.jobsCsv);
     const r = readWorkloadCsv(readFileSync(o.jobsCsv, 'utf8'), o.site);
     if (r.problems.length) {
       const p = r.problems[0]!;

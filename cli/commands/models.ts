@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { UsageError } from '../errors.ts';
 
 const HH = 30 * 60 * 1000;
@@ -27,21 +27,9 @@ export function modelsCommand(): Command {
     .action(async (o: { until: string; carbon?: string; prices?: string; out?: string }) => {
       const untilMs = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(o.until) ? `${o.until}T00:00:00Z` : o.until);
       if (!Number.isFinite(untilMs) || untilMs % HH !== 0) throw new UsageError(`--until: "${o.until}" is not a date or a half-hour instant like 2023-07-01 or 2023-07-01T12:30Z`);
-      const [{ loadCarbonCsv, loadPriceCsv, toHalfHourSeries, DataFileError }, models, grid] = await Promise.all([import('../../data/index.ts'), import('../../models/index.ts'), import('../../agents/grid/index.ts')]);
-      for (const [flag, f] of [['--carbon', o.carbon], ['--prices', o.prices]] as const) {
-        if (f === undefined) continue;
-        if (!existsSync(f)) throw new UsageError(`${flag}: file ${f} does not exist`);
-        if (!statSync(f).isFile()) throw new UsageError(`${flag}: ${f} is not a file; give the path of a CSV file`);
-      }
-      // As in simulate: what the loader refuses (too big, a .gz that is not gzip or unpacks too far) names the flag.
-      const load = <T>(flag: string, fn: () => T): T => {
-        try {
-          return fn();
-        } catch (err) {
-          if (err instanceof DataFileError) throw new UsageError(`${flag}: ${err.message}`);
-          throw err;
-        }
-      };
+      const [{ toHalfHourSeries }, { checkInputFile, loadCarbonFile, loadPriceFile }, models, grid] = await Promise.all([import('../../data/index.ts'), import('../../sim/inputs.ts'), import('../../models/index.ts'), import('../../agents/grid/index.ts')]);
+      // Both files before the first fit; what the loaders refuse later names the flag too, as in simulate.
+      for (const [flag, f] of [['--carbon', o.carbon], ['--prices', o.prices]] as const) if (f !== undefined) checkInputFile(flag, f);
       const out = o.out ?? models.ENSEMBLE_DIR;
       const card: string[] = [];
       // Both fits and the card are one calibration: all are made before any file is replaced.
@@ -51,8 +39,8 @@ export function modelsCommand(): Command {
         // Actuals only, and only before the cut-off (toHalfHourSeries drops rows at or after untilMs).
         const values =
           signal === 'carbon'
-            ? toHalfHourSeries(load('--carbon', () => loadCarbonCsv(o.carbon)).rows, 'actualGPerKwh', fromMs, untilMs)
-            : toHalfHourSeries(load('--prices', () => loadPriceCsv(o.prices)).rows, 'marketIndexGbpPerMwh', fromMs, untilMs);
+            ? toHalfHourSeries(loadCarbonFile(o.carbon).rows, 'actualGPerKwh', fromMs, untilMs)
+            : toHalfHourSeries(loadPriceFile(o.prices).rows, 'marketIndexGbpPerMwh', fromMs, untilMs);
         const valid = values.filter(Number.isFinite).length;
         if (valid < 14 * 48) throw new UsageError(`--until ${o.until}: only ${valid} ${signal} half-hours in the ${grid.HISTORY_SLOTS} before it; pick a cut-off inside the data`);
         const lstm = await (signal === 'carbon' ? models.loadCarbonForecaster() : models.loadPriceForecaster());
