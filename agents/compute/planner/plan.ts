@@ -5,7 +5,7 @@
  * a plan; `status` and `solver` say how it was made.
  */
 import { type Horizon, type Item, SLOT_H, SLOT_MS, makeHorizon, toItem } from './horizon.ts';
-import { type Formulation, formulate, hintFromSchedule } from './formulation.ts';
+import { type Formulation, columnCount, formulate, hintFromSchedule } from './formulation.ts';
 import { integerCount } from './model-builder.ts';
 import { greedySchedule } from './greedy.ts';
 import { decode } from './decode.ts';
@@ -137,10 +137,23 @@ function addLeftovers(h: Horizon, sched: Schedule, leftovers: ReadonlyArray<Item
 }
 
 /**
+ * Below this much of the time budget left, a window of a decomposed plan is not solved: it and
+ * every window after it are placed greedily at once. Each solve overruns its limit by the cost
+ * of passing the model to HiGHS (~0.3–0.5 s at 30,000 columns), so without this a plan of many
+ * windows took 0.5 s a window past its deadline: 3× the time limit in a tenant's 1,000-job case.
+ */
+export const MIN_WINDOW_SOLVE_S = 0.5;
+
+/** A turn for the event loop between the planner's long synchronous steps (model building, validation). */
+const breathe = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
  * Large instances: partition the jobs by release into windows and solve them in release order,
  * each with the windows before it fixed (a rolling decomposition). The battery is re-optimised
  * in every window; the last window's battery plan is the plan's. Each window gets an equal
- * share of what is left of the time budget.
+ * share of what is left of the time budget; once less than MIN_WINDOW_SOLVE_S is left (never in
+ * deterministic mode, whose plans may not depend on the clock), the windows left are placed
+ * greedily, so the plan ends near its time limit however many windows there are.
  */
 async function decomposed(
   input: PlanInput,
@@ -158,14 +171,20 @@ async function decomposed(
   const parts = Math.max(2, Math.ceil(totalColumns / (o.decomposeAboveColumns / 2)));
   const size = Math.ceil(free.length / parts);
   const keep = new Map<string, JobSchedule>();
-  let last: { sched: Schedule; res: SolveResponse; f: Formulation } | null = null;
+  let last: { sched: Schedule; res: SolveResponse | null; f: Formulation | null } | null = null;
   let worst: PlanStatus = 'optimal';
   let mipNodes = 0;
   let lpIterations = 0;
   const deadline = t0 + o.timeLimitS * 1000;
+  let greedyFrom = -1;
   for (let k = 0; k < parts; k++) {
     const chunk = free.slice(k * size, (k + 1) * size);
     if (chunk.length === 0 && k < parts - 1) continue;
+    await breathe();
+    if (!o.deterministic && (deadline - performance.now()) / 1000 < MIN_WINDOW_SOLVE_S) {
+      greedyFrom = k;
+      break;
+    }
     const sub = [...fixedItems, ...free.slice(0, k * size), ...chunk];
     const f = formulate(h, sub, { socInitKwh: input.batterySocKwh, terminalSocFraction: o.terminalSocFraction, reserveKw: o.reserveFraction * input.site.itCapacityKw, keep, ...(input.carbonCapGPerKwh !== undefined ? { carbonCapGPerKwh: input.carbonCapGPerKwh } : {}) });
     const hint = hintFromSchedule(f, greedySchedule(h, sub, f.fixed));
@@ -198,10 +217,26 @@ async function decomposed(
     }
     last = { sched, res, f };
   }
+  let message = `${parts} windows by release`;
+  if (greedyFrom >= 0) {
+    // Out of time: the rest in one greedy pass around what is placed. Its battery is idle, as a
+    // window that falls back to greedy leaves it, so the last battery plan cannot clash with it.
+    const rest = free.slice(greedyFrom * size);
+    const g = greedySchedule(h, [...fixedItems, ...rest], [...keep.values()]);
+    for (const it of rest) {
+      const js = g.jobs.get(it.job.id);
+      if (js) keep.set(it.job.id, js);
+    }
+    last = { sched: g, res: last?.res ?? null, f: last?.f ?? null };
+    worst = worse(worst, 'time-limit-greedy');
+    message += `; the last ${parts - greedyFrom} placed greedily, the time limit reached`;
+  }
   const sched: Schedule = { jobs: new Map([...last!.sched.jobs, ...keep]), chargeKw: last!.sched.chargeKw, dischargeKw: last!.sched.dischargeKw };
   // A window's LP bound holds only with the earlier windows fixed, not for the whole: no bound is claimed.
-  const info = solveInfo('decomposed', last!.f, { ...last!.res, bound: null, mipNodes, lpIterations }, 0, 0, `${parts} windows by release`);
+  const info = solveInfo('decomposed', last!.f, last!.res ? { ...last!.res, bound: null, mipNodes, lpIterations } : null, 0, 0, message);
+  await breathe();
   const result = evaluate(h, jobsById, items, sched, input.batterySocKwh, worst, { ...info, totalMs: performance.now() - t0 }, h.t0);
+  await breathe();
   const problems = validatePlan(result, input.jobs, input.site, input.signals, { batterySocKwh: input.batterySocKwh, importCapKw: Array.from(h.importCapKw) });
   if (problems.length > 0) {
     return evaluate(h, jobsById, items, greedySchedule(h, items), input.batterySocKwh, 'error-greedy', { ...info, message: `decomposed plan failed validation: ${problems[0]!.message}`, totalMs: performance.now() - t0 }, h.t0);
@@ -258,6 +293,10 @@ export async function plan(input: PlanInput, options: PlanOptions = {}): Promise
   const prevUsable = prev !== undefined && prev.status !== 'error-greedy' && prev.status !== 'time-limit-greedy' && prev.status !== 'work-limit-greedy' && prev.status !== 'greedy';
   const incremental = o.mode === 'incremental' ? prevUsable : o.mode === 'auto' && prevUsable && h.t0 - prev.lastFullMs < o.fullEveryMs;
   const kept = keepFromPrevious(h, items, prev);
+  if (!incremental) {
+    const columns = columnCount(h, items, input.carbonCapGPerKwh !== undefined ? { carbonCapGPerKwh: input.carbonCapGPerKwh } : {});
+    if (columns > o.decomposeAboveColumns) return decomposed(input, o, h, items, jobsById, t0, columns);
+  }
   const f = formulate(h, items, {
     socInitKwh,
     terminalSocFraction: o.terminalSocFraction,
@@ -269,9 +308,6 @@ export async function plan(input: PlanInput, options: PlanOptions = {}): Promise
   const hintSched = greedySchedule(h, items, incremental ? f.fixed : [...f.fixed, ...kept.values()]);
   const hint = hintFromSchedule(f, hintSched);
   const ints = integerCount(f.model);
-  if (!incremental && f.model.numCols > o.decomposeAboveColumns) {
-    return decomposed(input, o, h, items, jobsById, t0, f.model.numCols);
-  }
   const req: SolveRequest = {
     model: f.model,
     hint,
