@@ -5,7 +5,7 @@ import { STREAM_NAME } from '../../../core/envelope/index.ts';
 import type { DataOf } from '../../../schemas/index.ts';
 import { JobPlanned, type SubmitJob } from '../../../schemas/index.ts';
 import { JobSubmittedV2 } from '../../../schemas/index.ts';
-import { validateJob, type Job, type JobProblem } from '../jobs/index.ts';
+import { deadlineProblems, validateJob, type Job, type JobProblem } from '../jobs/index.ts';
 import { provisionalPlacement } from '../placement.ts';
 import type { ComputeOut } from '../messages.ts';
 import type { ComputeState } from '../state.ts';
@@ -78,7 +78,7 @@ export async function decideSubmit(deps: Pick<ComputeDeciderDeps, 'site' | 'pred
     slaClass: d.slaClass,
     preemptible: d.preemptible,
   };
-  const invalid = validateJob(job, site);
+  const invalid = [...validateJob(job, site), ...deadlineProblems(job.deadlineMs, input.nowMs)];
   if (invalid.length) return refuse(d.jobId, invalid);
   // The count limit alone let one tenant fill the site: 200 non-preemptible 50 kW jobs are the
   // whole 10 MW, and every other tenant's jobs then miss their deadlines. So a third party's open

@@ -26,6 +26,26 @@ export const MIN_POWER_KW = 0.001;
 export const MIN_RUNTIME_MIN = 1;
 
 /**
+ * How far ahead of now a deadline may lie: 90 days, room for the longest runtime (30 days) with
+ * as much again of slack and more. A job due in the year 9999 would otherwise be open, in the
+ * compute agent's state and in every re-plan, for good.
+ */
+export const MAX_DEADLINE_AHEAD_DAYS = 90;
+
+/**
+ * Check a submitted job's deadline against now (the Clock's time when it arrives): one already
+ * past could never be met, and one beyond MAX_DEADLINE_AHEAD_DAYS is refused. `field` is the
+ * name the submitter used. Pure; an empty list means the deadline can be planned.
+ */
+export function deadlineProblems(deadlineMs: number, nowMs: number, field = 'deadline'): JobProblem[] {
+  if (!isFiniteNumber(deadlineMs) || !isFiniteNumber(nowMs)) return [];
+  if (deadlineMs <= nowMs) return [{ field, reason: `deadline ${iso(deadlineMs)} is not after now (${iso(nowMs)}): the job could never finish on time` }];
+  const latest = nowMs + MAX_DEADLINE_AHEAD_DAYS * 86_400_000;
+  if (deadlineMs > latest) return [{ field, reason: `deadline ${iso(deadlineMs)} is more than ${MAX_DEADLINE_AHEAD_DAYS} days after now (${iso(nowMs)}); the site takes jobs due by ${iso(latest)}` }];
+  return [];
+}
+
+/**
  * Check a job against the site. Pure; an empty list means the job can be planned. Every
  * problem is reported, not only the first, so a submitter fixes them in one go.
  */

@@ -113,6 +113,24 @@ describe('compute agent deciders', { timeout: 60_000 }, () => {
     assert.deepEqual(rejected.data.problems.map((p) => p.field), ['powerKw']);
   });
 
+  test('submit rejected, naming "deadline": a deadline already past, and one more than 90 days ahead (the year 9999)', async () => {
+    const problemsOf = async (deadline: string, earliestStart = iso(T0 - 48 * H)) => {
+      const out = await spec().when(submit({ ...job, earliestStart, deadline }));
+      const e = out.decisions[0]!.events[0]!;
+      assert.ok(e.type === 'compute.job.rejected', `${deadline}: ${e.type}`);
+      return e.data.problems;
+    };
+    const past = await problemsOf(iso(T0 - H));
+    assert.deepEqual(past.map((p) => p.field), ['deadline']);
+    assert.match(past[0]!.reason, /is not after now \(2023-07-03T00:00:00.000Z\): the job could never finish on time/);
+    const far = await problemsOf('9999-12-31T00:00:00Z', iso(T0));
+    assert.deepEqual(far.map((p) => p.field), ['deadline']);
+    assert.match(far[0]!.reason, /more than 90 days after now .* due by 2023-10-01T00:00:00.000Z/);
+    // Due exactly 90 days on is taken.
+    const edge = await spec().when(submit({ ...job, deadline: iso(T0 + 90 * 24 * H) }));
+    assert.deepEqual(typesOf(edge.decisions), ['job-a: compute.job.submitted, compute.job.planned']);
+  });
+
   test('pin: the submitter may, at the job revision; another party is refused with the field "source"', async () => {
     const given = spec().given([submitted({}), { type: 'compute.job.planned', stream: 'job-a', revision: 1, data: { jobId: 'a', planId: 'arrival-a', forecastId: null, slots: [], plannedStart: iso(T0), plannedEnd: iso(T0 + H), expected: { costGbp: 0, carbonKg: 0 }, runNow: { costGbp: 0, carbonKg: 0 }, pinned: false, reason: 'on arrival', flexOrderIds: [] } }]);
     const pin = (principal: Principal) => DeciderSpec.command<ComputeCmd>({ type: 'compute.job.pin', data: { jobId: 'a', startAt: iso(T0 + 2 * H), operator: 'x' }, principal });
