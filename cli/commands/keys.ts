@@ -7,7 +7,7 @@ import { SystemClock } from './system-clock.ts';
 import { siteDir } from '../../core/stack/index.ts';
 import type { CacoConfig } from '../../core/config/index.ts';
 import { FileKeyring, publicKeyFromRaw } from '../../core/ledger/index.ts';
-import { ADMIN_PARTY, checkNewKeyFields, isSiteSigner, keyBucketName, KeyRegistry, KeyRegistryError, newKeyFile, openRegistryStore, readKeyFile, ROLES, SITE_SIGNERS, SiteIdentity, writeKeyFile, type KeyRegistryStore, type Role, type SignedKeyEntry } from '../../core/identity/index.ts';
+import { ADMIN_PARTY, checkNewKeyFields, keyBucketName, KeyRegistry, KeyRegistryError, newKeyFile, openRegistryStore, readKeyFile, reservedPartyReason, ROLES, SiteIdentity, writeKeyFile, type KeyRegistryStore, type Role, type SignedKeyEntry } from '../../core/identity/index.ts';
 import { inert } from '../terminal.ts';
 
 interface KeyFlags extends GlobalOptions {
@@ -238,9 +238,8 @@ export function keysCommand(): Command {
 function checkFields(k: { keyId: string; party: string; role: string; publicKey: string }): string | null {
   // The gateway would append such a party's facts under the site signer's name, which the audit
   // presents as the site's own; the site's own keys (roles agent, operator, admin) keep them.
-  if (k.role === 'third-party' && isSiteSigner(k.party)) {
-    return `--party: "${k.party}" is one of the site's own signers (${SITE_SIGNERS.join(', ')}); a third-party key takes a name of its own`;
-  }
+  const reserved = reservedPartyReason(k.party, k.role);
+  if (reserved !== undefined) return `--party: ${reserved}`;
   const p = checkNewKeyFields(k);
   if (!p.length) return null;
   const flag: Record<string, string> = { keyId: '--key-id', party: '--party', role: '--role', publicKey: '--public-key' };

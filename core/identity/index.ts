@@ -8,4 +8,4 @@ export { DEFAULT_COMMAND_LIFETIME_MS, MAX_COMMAND_LIFETIME_MS, checkCommandBindi
 export { ADMIN_PARTY, SiteIdentity, localRole, type CommandIdentity } from './site-identity.ts';
 export { KEY_FILE_FORMAT, newKeyFile, readKeyFile, signWithKey, writeKeyFile, type KeyFile, type LoadedKey } from './key-file.ts';
 export { openRegistryStore, openSiteIdentity, type OpenIdentityOptions } from './open.ts';
-export { SITE_SIGNERS, isSiteSigner } from './site-signers.ts';
+export { SITE_SIGNERS, isSiteSigner, reservedPartyReason } from './site-signers.ts';

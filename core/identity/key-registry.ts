@@ -3,6 +3,7 @@ import { CacoError } from '../errors/errors.ts';
 import type { Clock } from '../clock/clock.ts';
 import { checkNewKeyFields, ENTRY_FORMAT, KEY_ID, signEntry, verifyEntry, type FieldProblem, type Role, type SignedKeyEntry } from './key-entry.ts';
 import type { KeyRegistryStore } from './registry-store.ts';
+import { reservedPartyReason } from './site-signers.ts';
 
 /** A registry request that cannot be carried out; `field` names what to fix. */
 export class KeyRegistryError extends CacoError {
@@ -297,6 +298,8 @@ export class KeyAdmin {
   /** Register a key. A key id already in use (by a valid entry) is refused. */
   async add(k: NewKey, opts: { replace?: boolean } = {}): Promise<SignedKeyEntry> {
     const problems: FieldProblem[] = checkNewKeyFields(k);
+    const reserved = reservedPartyReason(k.party, k.role);
+    if (reserved !== undefined) problems.unshift({ field: 'party', reason: reserved });
     if (problems.length) throw new KeyRegistryError(problems[0]!.field, problems.map((p) => `${p.field} ${p.reason}`).join('; '));
     // Read, not remembered: another process may have added it since.
     const existing = await this.registry.lookup(k.keyId, { fresh: true });

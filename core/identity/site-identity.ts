@@ -6,9 +6,10 @@ import { authenticateCommand, signCommandWith, type AuthResult } from './command
 import { principalOf, type Principal, type Role, type SignedKeyEntry } from './key-entry.ts';
 import { KeyAdmin, KeyRegistry, KeyRegistryError, SITE_KEY_CACHE, type BadEntry, type KeyCacheOptions, type KeyStanding } from './key-registry.ts';
 import { MemoryKeyRegistryStore, type KeyRegistryStore } from './registry-store.ts';
+import { ADMIN_PARTY } from './site-signers.ts';
 
 /** The party whose key signs the registry. */
-export const ADMIN_PARTY = 'admin';
+export { ADMIN_PARTY };
 
 /** What a runtime needs to sign the commands it sends and to check the ones it receives. */
 export interface CommandIdentity {

@@ -1,5 +1,7 @@
 import { ANCHOR_SIGNER } from '../anchor/checkpoint.ts';
-import { ADMIN_PARTY } from './site-identity.ts';
+
+/** The party the site's admin key signs as (key registry entries, `caco keys`). */
+export const ADMIN_PARTY = 'admin';
 
 /**
  * Parties a site signs ledger events as by itself: its agents (those `caco run` and `caco
@@ -17,4 +19,14 @@ export const SITE_SIGNERS: ReadonlyArray<string> = ['grid', 'compute', 'coordina
 /** Whether `party` is one of the site's own signers (SITE_SIGNERS). */
 export function isSiteSigner(party: string): boolean {
   return SITE_SIGNERS.includes(party);
+}
+
+/**
+ * Why a key of `role` may not be registered for `party`, or undefined: a third-party key under
+ * one of the site's own signers' names. Checked by the registry itself (`KeyAdmin.add`), so
+ * every way of adding a key refuses it, and by `caco keys` first, to name its flag.
+ */
+export function reservedPartyReason(party: string, role: string): string | undefined {
+  if (role !== 'third-party' || !isSiteSigner(party)) return undefined;
+  return `"${party}" is one of the site's own signers (${SITE_SIGNERS.join(', ')}); a third-party key takes a name of its own`;
 }

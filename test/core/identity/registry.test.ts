@@ -101,6 +101,17 @@ describe('key registry', { timeout: 60_000 }, () => {
     await assert.rejects(c.ensureLocal('compute'), /was revoked/);
   });
 
+  test("the registry itself refuses a third-party key under a site signer's name, whoever adds it; the site's own roles keep those names", async () => {
+    const id = new SiteIdentity({ store: new MemoryKeyRegistryStore(), keyring: new MemoryKeyring('reserved'), clock });
+    for (const party of ['effects', 'site-anchor', 'workload', 'compute', 'admin']) {
+      const k = newKeyFile({ party, role: 'third-party' });
+      await assert.rejects(id.admin.add(k), (e: unknown) => e instanceof KeyRegistryError && e.field === 'party' && e.message.includes(`"${party}" is one of the site's own signers`));
+      assert.equal((await id.registry.lookup(k.keyId, { fresh: true })).found, false);
+    }
+    const agent = await id.admin.add(newKeyFile({ party: 'effects', role: 'agent' }));
+    assert.equal(agent.party, 'effects');
+  });
+
   test('roles are the same in the registry and in the event schemas', () => {
     assert.deepEqual([...ROLES], [...PRINCIPAL_ROLES]);
   });
