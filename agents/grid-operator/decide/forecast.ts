@@ -43,7 +43,10 @@ export function decideForecast(deps: GridOperatorDecideDeps, s: GridOperatorStat
   const purchases = [...s.purchases.values()].sort((a, b) => a.windowStartMs - b.windowStartMs || (a.purchaseId < b.purchaseId ? -1 : 1));
   for (const p of purchases) {
     if (p.closed || p.windowStartMs - nowMs < cfg.minLeadMin * 60_000 || nowMs - p.lastSearchMs < cfg.researchEveryMin * 60_000) continue;
-    const changed = [...s.orders.values()].some((o) => o.purchaseId === p.purchaseId && (o.phase === 'cancelled' || o.phase === 'updated'));
+    // An order cancelled or reduced, or asked to be in this decision or one still unanswered (the
+    // state holds neither yet): the stress has passed or eased, so nothing more is bought for it.
+    // Searching anyway re-bought the item just cancelled, in the same transaction.
+    const changed = [...s.orders.values()].some((o) => o.purchaseId === p.purchaseId && (o.phase === 'cancelled' || o.phase === 'updated' || next.changes.has(o.orderId)));
     if (changed || fullyCovered({ windowStartMs: p.windowStartMs, windowEndMs: p.windowEndMs, wantKw: p.wantKw }, coverage(s, p))) continue;
     out.push(searchDecision(deps, p, 'search-again', now));
   }

@@ -217,6 +217,27 @@ test('a forecast where the stress has passed cancels the order; the on_cancel re
   ]);
 });
 
+test('an order cancelled because the stress passed is not bought again in the same decision, however short of the wanted kW it was', async () => {
+  // 128 kW of the 1,000 wanted: the window is not covered, so a research was due too. Sent in the
+  // same decision as the cancel (the state did not yet hold it), it bought the same item again in
+  // the same transaction (the flexibility bench's week of 2023-09-11), which the BPP now refuses.
+  const s = await ordered();
+  const history = s.history.map((e) => (e.type === 'market.purchase.ordered' ? { ...e, data: { ...(e.data as object), kw: 128 } } : e)) as GivenEvent<In>[];
+  const band = (p50: number) => ({ p10: p50, p50, p90: p50 });
+  const series = (p50: number) => ({ modelId: 'm', modelVersion: '1', points: Array.from({ length: 16 }, () => band(p50)) });
+  const forecast: GivenEvent<In> = {
+    type: 'grid.forecast.published',
+    data: { forecastId: 'fc-2', issuedAt: iso(T0), startsAt: iso(T0), slotMinutes: 30, inputsHash: '0'.repeat(64), carbonGPerKwh: series(150), priceGbpPerMwh: series(100) },
+  };
+  const asked = await DeciderSpec.for(agent()).given(history).at(T0 + HOUR).when(DeciderSpec.event<In>(forecast));
+  const actions = asked.decisions.flatMap((d) => d.events).map((e) => (e.type === 'beckn.request.scheduled' ? e.data.action : e.type));
+  assert.deepEqual(actions, ['cancel']);
+  // A forecast that keeps the order (the stress holds) still searches for the kW missing.
+  const kept = await DeciderSpec.for(agent()).given(history).at(T0 + HOUR).when(DeciderSpec.event<In>({ ...forecast, data: { ...forecast.data, carbonGPerKwh: series(300) } } as GivenEvent<In>));
+  const keptActions = kept.decisions.flatMap((d) => d.events).map((e) => (e.type === 'beckn.request.scheduled' ? e.data.action : e.type));
+  assert.ok(keptActions.includes('search'), JSON.stringify(keptActions));
+});
+
 /** Another registered BPP: every BPP sees a market-wide search's transaction id. */
 const RIVAL: Participant = { id: 'rival-bpp.example', uri: 'http://rival-bpp.example/beckn' };
 
