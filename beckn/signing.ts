@@ -233,21 +233,19 @@ export async function verifyRequest(headers: HeaderBag, body: Body, keyDirectory
     return { ok: false, reason: 'malformed', message: `the signature lives ${p.expires - p.created} s (expires − created); at most ${maxLifetime} s is taken`, ...who };
   }
 
-  const bodyDigest = blake512Base64(body);
   let labels: ReadonlyArray<string> = ACCEPTED_DIGEST_LABELS;
   const digestHeader = headerValue(headers, 'digest');
+  const eq = digestHeader === undefined ? -1 : digestHeader.indexOf('=');
   if (digestHeader !== undefined) {
-    const eq = digestHeader.indexOf('=');
     const label = eq < 0 ? '' : digestHeader.slice(0, eq).trim();
     if (!(ACCEPTED_DIGEST_LABELS as ReadonlyArray<string>).includes(label)) {
       return { ok: false, reason: 'malformed', message: `Digest header: algorithm "${label}" is not BLAKE-512`, ...who };
     }
-    if (digestHeader.slice(eq + 1).trim() !== bodyDigest) {
-      return { ok: false, reason: 'digest-mismatch', message: 'the Digest header does not match the BLAKE2b-512 of the body received', ...who };
-    }
     labels = [label];
   }
 
+  // The key before the body: hashing up to a megabyte is the costly step, and a sender with no
+  // registered key should not get it done for them.
   let key: KeyObject | undefined;
   try {
     key = await keyDirectory.lookup(p.subscriberId, p.uniqueKeyId, nowSec * 1000);
@@ -255,6 +253,11 @@ export async function verifyRequest(headers: HeaderBag, body: Body, keyDirectory
     return { ok: false, reason: 'key-directory-unavailable', message: `key lookup failed: ${(e as Error).message}`, ...who };
   }
   if (!key) return { ok: false, reason: 'unknown-key', message: `no valid key "${p.uniqueKeyId}" for subscriber "${p.subscriberId}"`, ...who };
+
+  const bodyDigest = blake512Base64(body);
+  if (digestHeader !== undefined && digestHeader.slice(eq + 1).trim() !== bodyDigest) {
+    return { ok: false, reason: 'digest-mismatch', message: 'the Digest header does not match the BLAKE2b-512 of the body received', ...who };
+  }
 
   for (const label of labels) {
     const str = signingString(p.created, p.expires, `${label}=${bodyDigest}`);

@@ -144,6 +144,11 @@ describe('verifyRequest says why a request is refused', { skip: skipWithoutSpec 
     assert.equal(notYet.ok ? 'ok' : notYet.reason, 'unknown-key');
     const revoked = await verifyRequest(auth, x.body, directoryFor(x, { status: 'EXPIRED' }), at(x));
     assert.equal(revoked.ok ? 'ok' : revoked.reason, 'unknown-key');
+    // The key is looked up before the body is hashed (up to a megabyte): a sender with no key
+    // is refused as such, whatever its body and Digest header.
+    const big = `${x.body}${' '.repeat(1 << 20)}`;
+    const unknownBig = await verifyRequest({ ...auth, digest: x.expected_digest_header_value }, big, new StaticKeyDirectory(), at(x));
+    assert.equal(unknownBig.ok ? 'ok' : unknownBig.reason, 'unknown-key');
   });
 
   test('a changed body is a bad signature, or a digest mismatch when a Digest header came with it', async () => {
