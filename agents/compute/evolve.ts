@@ -4,7 +4,7 @@ import { expectedFromBands } from './planner/index.ts';
 import { DEFAULT_ONSITE_LIMITS, foldOnsiteFact, pruneOffers, type OnsiteLimits } from './onsite-offers.ts';
 import { DAY_MS, HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 import type { ComputeIn } from './messages.ts';
-import type { ComputeState, JobRecord } from './state.ts';
+import { RETIRE_DONE_AFTER_MS, retireDoneBefore, type ComputeState, type JobRecord } from './state.ts';
 
 const ms = (iso: string) => Date.parse(iso);
 
@@ -123,6 +123,7 @@ export function evolveCompute(s: ComputeState, e: Envelope<ComputeIn>, pue: numb
         r.runningSinceMs = null;
         r.endMs = ms(e.data.at);
         s.active.delete(r.job.id);
+        s.done.set(r.job.id, r.endMs);
       }
       return s;
     }
@@ -132,6 +133,7 @@ export function evolveCompute(s: ComputeState, e: Envelope<ComputeIn>, pue: numb
       const disp = e.data.dispatch;
       s.dispatch = { slotStartMs: ms(disp.slotStart), runs: disp.runs, chargeKw: disp.chargeKw, dischargeKw: disp.dischargeKw, planId: e.data.planId };
       pruneOffers(s.onsiteOffers, ms(e.data.startsAt));
+      retireDoneBefore(s, ms(e.data.startsAt) - RETIRE_DONE_AFTER_MS);
       return s;
     }
     case 'compute.flexibility.available':

@@ -69,10 +69,26 @@ export interface Dispatch {
   readonly planId: string;
 }
 
+/**
+ * How long a finished job's record is kept after it ends: past the 8 days of arrivals the
+ * offers read (expected-arrivals.ts), with a day to spare. A record is ~400 bytes and a site
+ * runs ~1,600 jobs a week, so kept for good they grew the agent's memory, and a restart's
+ * rebuild, by ~35 MB a year; a retired job leaves only its id (see `retired`).
+ */
+export const RETIRE_DONE_AFTER_MS = 9 * 24 * 3_600_000;
+
 export interface ComputeState {
+  /** Every job not yet retired: those open and those done within RETIRE_DONE_AFTER_MS. */
   readonly jobs: Map<string, JobRecord>;
   /** Jobs not yet done, for quick iteration. */
   readonly active: Set<string>;
+  /** Jobs done and still in `jobs`, by id, with when they ended, in the order they ended. */
+  readonly done: Map<string, number>;
+  /**
+   * Ids of jobs retired from `jobs`: such an id is still taken (its stream exists, so a new
+   * job under it could never be stored) and a pin or release of it is told the job has finished.
+   */
+  readonly retired: Set<string>;
   forecast: ForecastView | null;
   /** Observed signals by half-hour start (ms). */
   readonly actuals: Map<number, { carbon: number | null; price: number | null }>;
@@ -100,6 +116,8 @@ export function initialComputeState(initialSocKwh: number): ComputeState {
   return {
     jobs: new Map(),
     active: new Set(),
+    done: new Map(),
+    retired: new Set(),
     forecast: null,
     actuals: new Map(),
     caps: new Map(),
@@ -115,4 +133,18 @@ export function initialComputeState(initialSocKwh: number): ComputeState {
     onsiteOffers: new Map(),
     onsiteBatteries: new Map(),
   };
+}
+
+/**
+ * Drop the records of jobs that ended before `cutoffMs`, keeping their ids in `retired`. Done
+ * jobs are visited in the order they ended, so this stops at the first one still recent; one
+ * that ended out of order waits for the next call. In place, as evolve is (see above).
+ */
+export function retireDoneBefore(s: ComputeState, cutoffMs: number): void {
+  for (const [id, endMs] of s.done) {
+    if (endMs >= cutoffMs) break;
+    s.done.delete(id);
+    s.jobs.delete(id);
+    s.retired.add(id);
+  }
 }

@@ -26,7 +26,7 @@ export interface PinRequest {
  */
 export function decidePin(deps: Pick<ComputeDeciderDeps, 'maxOverridesPerJob'>, s: ComputeState, { data: d, by }: PinRequest): Decision<ComputeOut>[] {
   const r = s.jobs.get(d.jobId);
-  if (!r) return refuse(d.jobId, [{ field: 'jobId', reason: 'no job with this id' }]);
+  if (!r) return refuse(d.jobId, [{ field: 'jobId', reason: s.retired.has(d.jobId) ? 'the job has finished' : 'no job with this id' }]);
   const who = overrideRefusal('pin', r, by);
   if (who) return refuse(d.jobId, [who]);
   const at = Date.parse(d.startAt);

@@ -24,7 +24,7 @@ export interface ReleaseRequest {
  */
 export function decideRelease(deps: Pick<ComputeDeciderDeps, 'maxOverridesPerJob'>, s: ComputeState, { data: d, by }: ReleaseRequest): Decision<ComputeOut>[] {
   const r = s.jobs.get(d.jobId);
-  if (!r) return refuse(d.jobId, [{ field: 'jobId', reason: 'no job with this id' }]);
+  if (!r) return refuse(d.jobId, [{ field: 'jobId', reason: s.retired.has(d.jobId) ? 'the job has finished' : 'no job with this id' }]);
   const problems = releaseProblems(r, by);
   if (problems.length) return refuse(d.jobId, problems);
   if (r.pinnedStartMs === null) return [];

@@ -48,7 +48,7 @@ export async function decideSubmit(deps: Pick<ComputeDeciderDeps, 'site' | 'pred
   const { data: d, by } = input;
   const site = deps.site;
   if (!STREAM_NAME.test(`job-${d.jobId}`)) return refuse(d.jobId, [{ field: 'jobId', reason: 'use letters, digits, "_", ":" and "-" only (1 to 128 characters)' }]);
-  if (s.jobs.has(d.jobId)) return refuse(d.jobId, [{ field: 'jobId', reason: 'a job with this id was already submitted' }]);
+  if (s.jobs.has(d.jobId) || s.retired.has(d.jobId)) return refuse(d.jobId, [{ field: 'jobId', reason: 'a job with this id was already submitted' }]);
   if (by?.role === 'third-party') {
     const open = openJobsOf(s, by.party);
     if (open >= deps.maxOpenJobsPerParty) {

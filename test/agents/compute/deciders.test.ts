@@ -131,6 +131,29 @@ describe('compute agent deciders', { timeout: 60_000 }, () => {
     assert.deepEqual(typesOf(edge.decisions), ['job-a: compute.job.submitted, compute.job.planned']);
   });
 
+  test('a job done more than 9 days ago leaves only its id: a new job under it is refused, a pin is told it has finished; one done since is kept', async () => {
+    const D = 24 * H;
+    const completed = (jobId: string, atMs: number): GivenEvent<ComputeIn> => ({ type: 'compute.job.completed', stream: `job-${jobId}`, revision: 1, data: { jobId, at: iso(atMs), energyKwh: 1000, costGbp: 100, carbonKg: 150, late: false } });
+    const history: GivenEvent<ComputeIn>[] = [
+      submitted(),
+      completed('a', T0 + 2 * H),
+      submitted({ jobId: 'b', earliestStart: iso(T0 + 8 * D), deadline: iso(T0 + 8 * D + 6 * H) }),
+      completed('b', T0 + 8 * D + 2 * H),
+      // A plan 10 days on: 'a' ended more than 9 days before it, 'b' less.
+      planned(T0 + 10 * D, []),
+    ];
+    const later = DeciderSpec.for(agent()).given(history).at(T0 + 10 * D);
+    const state = later.state();
+    assert.deepEqual([...state.jobs.keys()], ['b']);
+    assert.deepEqual([...state.retired], ['a']);
+    const again = await later.when(submit({ ...job, earliestStart: iso(T0 + 10 * D), deadline: iso(T0 + 10 * D + 12 * H) }));
+    again.expectEvents([{ type: 'compute.job.rejected', data: { jobId: 'a', problems: [{ field: 'jobId', reason: 'a job with this id was already submitted' }] } }]);
+    const pin = await later.when(DeciderSpec.command<ComputeCmd>({ type: 'compute.job.pin', data: { jobId: 'a', startAt: iso(T0 + 10 * D + H), operator: 'ops' }, principal: alice }));
+    pin.expectEvents([{ type: 'compute.job.rejected', data: { jobId: 'a', problems: [{ field: 'jobId', reason: 'the job has finished' }] } }]);
+    // Before the plan that retires it, the record is there (the same history without it).
+    assert.deepEqual([...DeciderSpec.for(agent()).given(history.slice(0, -1)).state().jobs.keys()], ['a', 'b']);
+  });
+
   test('pin: the submitter may, at the job revision; another party is refused with the field "source"', async () => {
     const given = spec().given([submitted({}), { type: 'compute.job.planned', stream: 'job-a', revision: 1, data: { jobId: 'a', planId: 'arrival-a', forecastId: null, slots: [], plannedStart: iso(T0), plannedEnd: iso(T0 + H), expected: { costGbp: 0, carbonKg: 0 }, runNow: { costGbp: 0, carbonKg: 0 }, pinned: false, reason: 'on arrival', flexOrderIds: [] } }]);
     const pin = (principal: Principal) => DeciderSpec.command<ComputeCmd>({ type: 'compute.job.pin', data: { jobId: 'a', startAt: iso(T0 + 2 * H), operator: 'x' }, principal });
