@@ -1,5 +1,5 @@
 /** Workloads as CSV: one job per line, times in ISO 8601 UTC, units in the column names. */
-import { JOB_CLASSES, SLA_CLASSES, type Job, type JobClass, type SiteConfig, type SlaClass, validateJob } from '../../agents/compute/jobs/index.ts';
+import { JOB_CLASSES, SLA_CLASSES, type Job, type JobClass, type SiteConfig, type SlaClass, deadlineProblems, validateJob } from '../../agents/compute/jobs/index.ts';
 
 export const WORKLOAD_COLUMNS = ['id', 'class', 'power_kw', 'gpu_count', 'per_gpu_kw', 'runtime_min', 'earliest_start_utc', 'deadline_utc', 'sla_class', 'preemptible'] as const;
 
@@ -110,6 +110,8 @@ export function readWorkloadCsv(text: string, site: SiteConfig): { jobs: Job[]; 
       preemptible: pre === 'true',
     };
     if (rowProblems.length === 0) for (const p of validateJob(job, site)) rowProblems.push({ line, field: p.field, reason: p.reason });
+    // A job is submitted at its release, and the site refuses one due more than 90 days after it.
+    if (rowProblems.length === 0) for (const p of deadlineProblems(job.deadlineMs, job.earliestStartMs, 'deadline_utc', 'its release')) rowProblems.push({ line, field: p.field, reason: p.reason });
     if (rowProblems.length) problems.push(...rowProblems);
     else jobs.push(job);
   }

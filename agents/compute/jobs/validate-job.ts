@@ -37,11 +37,11 @@ export const MAX_DEADLINE_AHEAD_DAYS = 90;
  * past could never be met, and one beyond MAX_DEADLINE_AHEAD_DAYS is refused. `field` is the
  * name the submitter used. Pure; an empty list means the deadline can be planned.
  */
-export function deadlineProblems(deadlineMs: number, nowMs: number, field = 'deadline'): JobProblem[] {
+export function deadlineProblems(deadlineMs: number, nowMs: number, field = 'deadline', now = 'now'): JobProblem[] {
   if (!isFiniteNumber(deadlineMs) || !isFiniteNumber(nowMs)) return [];
-  if (deadlineMs <= nowMs) return [{ field, reason: `deadline ${iso(deadlineMs)} is not after now (${iso(nowMs)}): the job could never finish on time` }];
+  if (deadlineMs <= nowMs) return [{ field, reason: `deadline ${iso(deadlineMs)} is not after ${now} (${iso(nowMs)}): the job could never finish on time` }];
   const latest = nowMs + MAX_DEADLINE_AHEAD_DAYS * 86_400_000;
-  if (deadlineMs > latest) return [{ field, reason: `deadline ${iso(deadlineMs)} is more than ${MAX_DEADLINE_AHEAD_DAYS} days after now (${iso(nowMs)}); the site takes jobs due by ${iso(latest)}` }];
+  if (deadlineMs > latest) return [{ field, reason: `deadline ${iso(deadlineMs)} is more than ${MAX_DEADLINE_AHEAD_DAYS} days after ${now} (${iso(nowMs)}); the site takes jobs due by ${iso(latest)}` }];
   return [];
 }
 

@@ -27,6 +27,22 @@ const csv = [
   '"job-a",training,500,,,60,2023-07-03T10:00:00.000Z,2023-07-03T14:00:00.000Z,gold,false',
 ].join('\n');
 
+describe('workload CSV: rows the site would refuse', () => {
+  test('a job due more than 90 days after its release is a problem of its line (the site refuses it at submit), not a job the baselines count', () => {
+    const rows = [
+      csv.split('\n')[0]!,
+      'near,training,500,,,60,2023-07-03T10:00:00.000Z,2023-10-01T10:00:00.000Z,gold,false',
+      'far,training,500,,,60,2023-07-03T10:00:00.000Z,9999-12-31T00:00:00.000Z,gold,false',
+    ].join('\n');
+    const r = readWorkloadCsv(rows, site);
+    assert.deepEqual(r.jobs.map((j) => j.id), ['near']);
+    assert.equal(r.problems.length, 1);
+    assert.equal(r.problems[0]!.line, 3);
+    assert.equal(r.problems[0]!.field, 'deadline_utc');
+    assert.match(r.problems[0]!.reason, /more than 90 days after its release \(2023-07-03T10:00:00.000Z\)/);
+  });
+});
+
 describe('workload CSV: repeated job ids', () => {
   test('each repeat is a problem naming its line and the first line with the id, and is not loaded', () => {
     const r = readWorkloadCsv(csv, site);
