@@ -183,8 +183,14 @@ export function columnCount(h: Horizon, items: ReadonlyArray<Item>, opt: Pick<Fo
   const runs = new Map<string, RunItem>();
   for (const it of items) {
     if (opt.keep?.has(it.job.id) || it.kind === 'fixed' || it.earliest >= h.n) continue;
-    if (it.kind === 'start') starts.set(startKey(it), it);
-    else runs.set(runKey(it), it);
+    // The first item of each group, as formulate reads it.
+    if (it.kind === 'start') {
+      const k = startKey(it);
+      if (!starts.has(k)) starts.set(k, it);
+    } else {
+      const k = runKey(it);
+      if (!runs.has(k)) runs.set(k, it);
+    }
   }
   let cols = 7 * h.n + (opt.carbonCapGPerKwh !== undefined ? 1 : 0);
   for (const run of runsOf(h.flexHoldKw)) cols += run.length;
