@@ -7,6 +7,7 @@ import type { CacoConfig } from '../core/config/index.ts';
 import { cacoRegistry } from '../schemas/index.ts';
 import type { SignalSource } from '../agents/grid/index.ts';
 import { DEFAULT_SITE, type SiteConfig } from '../agents/compute/jobs/index.ts';
+import { describeSlaCeiling, slaCeilingFromEnv } from '../agents/compute/index.ts';
 import { buildSite, siteSignals, type SiteAgents, type SiteMarket } from '../site/index.ts';
 import { openSiteIdentity, type SiteIdentity } from '../core/identity/index.ts';
 import { inputLimitsFromEnv, type InputLimitsConfig } from '../core/config/index.ts';
@@ -47,6 +48,7 @@ export interface LiveSite {
  */
 export async function startLiveSite(config: CacoConfig, opts: { recorded: boolean; site?: SiteConfig; market?: SiteMarket; init?: boolean; limits?: InputLimitsConfig }): Promise<LiveSite> {
   const limits = opts.limits ?? inputLimitsFromEnv();
+  const slaCeiling = slaCeilingFromEnv();
   // Before anything is opened: a second site on this folder would fork its anchor file.
   const lock = acquireRunLock(siteDir(config));
   // Before anything opens a bus: the bus is wrapped only when tracing is on.
@@ -82,14 +84,14 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
     const source = signals.source;
     if (signals.note) notes.push(signals.note);
     const r = (x: { perSecond: number; burst: number } | undefined, per: string) => (x ? `${x.perSecond}/s per ${per} (burst ${x.burst})` : `no limit per ${per}`);
-    notes.push(`input bounds: ${limits.commandLimits.maxBytes} bytes, ${limits.commandLimits.maxDepth} levels of JSON; ${r(limits.commandRate, 'signing key')}; ${r(limits.httpRate, 'HTTP client')}; ${limits.commandPartyBudget ? `${limits.commandPartyBudget.commands} commands or ${limits.commandPartyBudget.bytes} bytes a day per party (not operators)` : 'no command budget per party'}; commands ${limits.requireBoundCommands ? 'must name this site and expire' : 'may omit site and expiresAt (CACO_REQUIRE_BOUND_COMMANDS=1 requires them)'}; at most ${limits.maxOpenJobsPerParty} open jobs per third party; ${limits.maxOpenKwPerParty === 'off' ? 'no limit on the kW of a third party\'s open jobs' : `at most ${limits.maxOpenKwPerParty !== undefined ? `${limits.maxOpenKwPerParty} kW` : 'half the site\'s IT capacity'} of open jobs per third party`}; at most ${limits.maxOnsiteOffersPerSource} live energy offers per outside operator`);
+    notes.push(`input bounds: ${limits.commandLimits.maxBytes} bytes, ${limits.commandLimits.maxDepth} levels of JSON; ${r(limits.commandRate, 'signing key')}; ${r(limits.httpRate, 'HTTP client')}; ${limits.commandPartyBudget ? `${limits.commandPartyBudget.commands} commands or ${limits.commandPartyBudget.bytes} bytes a day per party (not operators)` : 'no command budget per party'}; commands ${limits.requireBoundCommands ? 'must name this site and expire' : 'may omit site and expiresAt (CACO_REQUIRE_BOUND_COMMANDS=1 requires them)'}; at most ${limits.maxOpenJobsPerParty} open jobs per third party; ${limits.maxOpenKwPerParty === 'off' ? 'no limit on the kW of a third party\'s open jobs' : `at most ${limits.maxOpenKwPerParty !== undefined ? `${limits.maxOpenKwPerParty} kW` : 'half the site\'s IT capacity'} of open jobs per third party`}; at most ${limits.maxOnsiteOffersPerSource} live energy offers per outside operator; ${describeSlaCeiling(slaCeiling)}`);
     agents = await buildSite({
       runtime,
       bus: stack.bus,
       site: opts.site ?? DEFAULT_SITE,
       signals: source,
       forecaster: config.forecaster,
-      compute: { runtimeModel: true, maxOpenJobsPerParty: limits.maxOpenJobsPerParty, ...(limits.maxOpenKwPerParty !== undefined ? { maxOpenKwPerParty: limits.maxOpenKwPerParty } : {}), maxOnsiteOffersPerSource: limits.maxOnsiteOffersPerSource },
+      compute: { runtimeModel: true, maxOpenJobsPerParty: limits.maxOpenJobsPerParty, ...(limits.maxOpenKwPerParty !== undefined ? { maxOpenKwPerParty: limits.maxOpenKwPerParty } : {}), maxOnsiteOffersPerSource: limits.maxOnsiteOffersPerSource, ...(slaCeiling ? { slaCeiling } : {}) },
       market: opts.market ?? { kind: 'none' },
     });
     notes.push(...agents.notes);

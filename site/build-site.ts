@@ -8,7 +8,7 @@ import type { Runtime } from '../core/runtime/index.ts';
 import { FileKeyDirectory, type BecknSigningKey } from '../beckn/index.ts';
 import type { SiteConfig } from '../agents/compute/jobs/index.ts';
 import type { PlanOptions } from '../agents/compute/planner/index.ts';
-import { createComputeAgent, type ComputeState } from '../agents/compute/index.ts';
+import { createComputeAgent, type ComputeState, type SlaCeiling } from '../agents/compute/index.ts';
 import { createGridAgent, loadGridForecaster, TRACKED_BAND_OPTIONS, type SignalSource } from '../agents/grid/index.ts';
 import { createCoordinationAgent, loopbackTransport, LoopbackResolver, SIM_BPP, writeKeyDirectoryFile, type CoordinationDeps } from '../agents/coordination/index.ts';
 import { createGridOperatorAgent, SIM_BAP } from '../agents/grid-operator/index.ts';
@@ -52,6 +52,8 @@ export interface BuildSiteParams {
     readonly maxOpenKwPerParty?: number | 'off';
     /** Live energy offers one outside operator may have planned on (default the compute agent's). */
     readonly maxOnsiteOffersPerSource?: number;
+    /** The highest service class each third party may ask for (default: any). */
+    readonly slaCeiling?: SlaCeiling;
   };
   readonly market: SiteMarket;
 }
@@ -87,6 +89,7 @@ export async function buildSite(p: BuildSiteParams): Promise<SiteAgents> {
       ...(p.compute.maxOpenJobsPerParty !== undefined ? { maxOpenJobsPerParty: p.compute.maxOpenJobsPerParty } : {}),
       ...(p.compute.maxOpenKwPerParty !== undefined ? { maxOpenKwPerParty: p.compute.maxOpenKwPerParty } : {}),
       ...(p.compute.maxOnsiteOffersPerSource !== undefined ? { maxOnsiteOffersPerSource: p.compute.maxOnsiteOffersPerSource } : {}),
+      ...(p.compute.slaCeiling !== undefined ? { slaCeiling: p.compute.slaCeiling } : {}),
     }),
   );
   let close = async (): Promise<void> => undefined;

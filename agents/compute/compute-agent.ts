@@ -3,6 +3,7 @@ import { RejectionRecords } from './rejection-records.ts';
 import { DEFAULT_MAX_ONSITE_OFFERS_PER_SOURCE, type OnsiteLimits } from './onsite-offers.ts';
 import { DEFAULT_ONSITE_REPLAN_SPACING_MS, OnsiteReplans } from './onsite-replans.ts';
 import type { SiteConfig } from './jobs/index.ts';
+import type { SlaCeiling } from './sla-ceiling.ts';
 import type { PlanOptions, PlanResult } from './planner/index.ts';
 import { DEFAULT_FLEX_WINDOWS, type FlexWindowOptions } from './flex-windows.ts';
 import { initialComputeState, type ComputeState } from './state.ts';
@@ -42,6 +43,11 @@ export interface ComputeAgentDeps {
    * `'off'`: no limit.
    */
   readonly maxOpenKwPerParty?: number | 'off';
+  /**
+   * The highest service class (slaClass) each third party may ask for; a submission above its
+   * party's is refused (field slaClass). The site's own parties are not limited. Default: any.
+   */
+  readonly slaCeiling?: SlaCeiling;
   /**
    * How many pins and releases one job takes from its submitter (operators are not held to it);
    * past it a change is refused. Default DEFAULT_MAX_OVERRIDES_PER_JOB (decide/overrides.ts).
@@ -109,6 +115,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
     log: ctx.log,
     maxOpenJobsPerParty: deps.maxOpenJobsPerParty ?? DEFAULT_MAX_OPEN_JOBS_PER_PARTY,
     maxOpenKwPerParty: deps.maxOpenKwPerParty === 'off' ? undefined : (deps.maxOpenKwPerParty ?? site.itCapacityKw * DEFAULT_MAX_OPEN_KW_SHARE),
+    slaCeiling: deps.slaCeiling,
     maxOverridesPerJob: deps.maxOverridesPerJob ?? DEFAULT_MAX_OVERRIDES_PER_JOB,
     onsiteLimits,
     onsiteReplans,

@@ -4,3 +4,4 @@ export { initialComputeState, type ComputeState, type JobRecord } from './state.
 export { makeEvolve } from './evolve.ts';
 export type { ComputeCmd, ComputeIn, ComputeOut } from './messages.ts';
 export { flexWindows, DEFAULT_FLEX_WINDOWS, type FlexWindow, type FlexWindowOptions } from './flex-windows.ts';
+export { describeSlaCeiling, parseSlaCeiling, slaCeilingFromEnv, type SlaCeiling } from './sla-ceiling.ts';

@@ -1,5 +1,6 @@
 import type { Logger } from '../../../core/log/index.ts';
 import type { SiteConfig } from '../jobs/index.ts';
+import type { SlaCeiling } from '../sla-ceiling.ts';
 import type { FlexWindowOptions } from '../flex-windows.ts';
 import type { SitePlanner } from '../site-planner.ts';
 import type { OnsiteLimits } from '../onsite-offers.ts';
@@ -24,6 +25,8 @@ export interface ComputeDeciderDeps {
   readonly maxOpenJobsPerParty: number;
   /** How many kW of jobs not yet done one third party may have; undefined: no limit (see decideSubmit). */
   readonly maxOpenKwPerParty: number | undefined;
+  /** The highest service class each third party may ask for; undefined: any (see decideSubmit). */
+  readonly slaCeiling: SlaCeiling | undefined;
   /** How many pins and releases one job takes from its submitter (see decide/overrides.ts). */
   readonly maxOverridesPerJob: number;
   /** What outside operators' offers are held to (see offerVerdict). */
