@@ -5,7 +5,7 @@ import { STREAM_NAME } from '../../../core/envelope/index.ts';
 import type { DataOf } from '../../../schemas/index.ts';
 import { JobPlanned, type SubmitJob } from '../../../schemas/index.ts';
 import { JobSubmittedV2 } from '../../../schemas/index.ts';
-import { deadlineProblems, SLA_CLASSES, validateJob, type Job, type JobProblem } from '../jobs/index.ts';
+import { deadlineProblems, validateJob, type Job, type JobProblem } from '../jobs/index.ts';
 import { SLA_CEILING_ENV, slaAbove } from '../sla-ceiling.ts';
 import { provisionalPlacement } from '../placement.ts';
 import type { ComputeOut } from '../messages.ts';
@@ -50,7 +50,7 @@ export async function decideSubmit(deps: Pick<ComputeDeciderDeps, 'site' | 'pred
   const site = deps.site;
   if (!STREAM_NAME.test(`job-${d.jobId}`)) return refuse(d.jobId, [{ field: 'jobId', reason: 'use letters, digits, "_", ":" and "-" only (1 to 128 characters)' }]);
   if (s.jobs.has(d.jobId) || s.retired.has(d.jobId)) return refuse(d.jobId, [{ field: 'jobId', reason: 'a job with this id was already submitted' }]);
-  if (by?.role === 'third-party' && deps.slaCeiling !== undefined && (SLA_CLASSES as readonly string[]).includes(d.slaClass)) {
+  if (by?.role === 'third-party' && deps.slaCeiling !== undefined) {
     const ceiling = deps.slaCeiling.parties.get(by.party) ?? deps.slaCeiling.default;
     if (slaAbove(d.slaClass, ceiling)) {
       return refuse(d.jobId, [{ field: 'slaClass', reason: `party "${by.party.slice(0, 64)}" may ask for service class ${ceiling} at most here (asked ${d.slaClass}; ${SLA_CEILING_ENV})` }]);
