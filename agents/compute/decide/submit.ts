@@ -20,21 +20,17 @@ export interface Submission {
   readonly nowMs: number;
 }
 
-/** Jobs of `party` not yet done. */
-function openJobsOf(s: ComputeState, party: string): number {
-  let n = 0;
-  for (const id of s.active) if (s.jobs.get(id)?.submittedBy?.party === party) n++;
-  return n;
-}
-
-/** The kW of `party`'s jobs not yet done, each at the power it was accepted with. */
-function openKwOf(s: ComputeState, party: string): number {
+/** The jobs of `party` not yet done, and their kW, each at the power it was accepted with: one pass over the open jobs. */
+function openOf(s: ComputeState, party: string): { readonly jobs: number; readonly kw: number } {
+  let jobs = 0;
   let kw = 0;
   for (const id of s.active) {
     const r = s.jobs.get(id);
-    if (r?.submittedBy?.party === party) kw += r.job.powerKw;
+    if (r?.submittedBy?.party !== party) continue;
+    jobs++;
+    kw += r.job.powerKw;
   }
-  return kw;
+  return { jobs, kw };
 }
 
 /** Round for a reason a person reads (sums of fractional kW would print long tails). */
@@ -56,10 +52,10 @@ export async function decideSubmit(deps: Pick<ComputeDeciderDeps, 'site' | 'pred
       return refuse(d.jobId, [{ field: 'slaClass', reason: `party "${by.party.slice(0, 64)}" may ask for service class ${ceiling} at most here (asked ${d.slaClass}; ${SLA_CEILING_ENV})` }]);
     }
   }
-  if (by?.role === 'third-party') {
-    const open = openJobsOf(s, by.party);
-    if (open >= deps.maxOpenJobsPerParty) {
-      return refuse(d.jobId, [{ field: 'source', reason: `party "${by.party.slice(0, 64)}" has ${open} jobs not yet done, the most one third party may have open here (maxOpenJobsPerParty); submit more as they finish` }]);
+  const open = by?.role === 'third-party' ? openOf(s, by.party) : undefined;
+  if (by && open) {
+    if (open.jobs >= deps.maxOpenJobsPerParty) {
+      return refuse(d.jobId, [{ field: 'source', reason: `party "${by.party.slice(0, 64)}" has ${open.jobs} jobs not yet done, the most one third party may have open here (maxOpenJobsPerParty); submit more as they finish` }]);
     }
   }
   const problems: JobProblem[] = [];
@@ -91,8 +87,8 @@ export async function decideSubmit(deps: Pick<ComputeDeciderDeps, 'site' | 'pred
   // whole 10 MW, and every other tenant's jobs then miss their deadlines. So a third party's open
   // jobs are also held to a power, counted with this job's resolved kW (from gpuCount too), after
   // validation so a malformed power gets its own reason. The site's own parties are not limited.
-  if (by?.role === 'third-party' && deps.maxOpenKwPerParty !== undefined) {
-    const openKw = openKwOf(s, by.party);
+  if (by && open && deps.maxOpenKwPerParty !== undefined) {
+    const openKw = open.kw;
     if (openKw + job.powerKw > deps.maxOpenKwPerParty) {
       return refuse(d.jobId, [{ field: 'powerKw', reason: `party "${by.party.slice(0, 64)}" has ${kwText(openKw)} of jobs not yet done; this job's ${kwText(job.powerKw)} would take it past ${kwText(deps.maxOpenKwPerParty)}, the most one third party may have open here (maxOpenKwPerParty, CACO_MAX_OPEN_KW_PER_PARTY); submit it as others finish` }]);
     }
