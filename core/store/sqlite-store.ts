@@ -808,6 +808,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
       giveUpAfterMs: opts.giveUpAfterMs,
       handlerFailures: opts.handlerFailures,
       storeName: 'the SQLite ledger',
+      shortPageIsHead: true,
     });
   }
 
