@@ -13,15 +13,9 @@ import type { Principal } from '../../../core/identity/index.ts';
 import type { DataOf } from '../../../schemas/registry.ts';
 import type { JobSubmittedV2 } from '../../../schemas/compute-identity.ts';
 import type { PlanPublished, SubmitJob } from '../../../schemas/compute.ts';
+import { T0, H, iso, alice, mallory, operator } from './fixtures/tenants.ts';
 
-const T0 = Date.parse('2023-07-03T00:00:00Z');
 const HH = 1_800_000;
-const H = 3_600_000;
-const iso = (ms: number) => new Date(ms).toISOString();
-
-const alice: Principal = { keyId: 'alice-1', party: 'alice', role: 'third-party' };
-const mallory: Principal = { keyId: 'mallory-1', party: 'mallory', role: 'third-party' };
-const operator: Principal = { keyId: 'ops-1', party: 'ops', role: 'operator' };
 
 const agent = () => createComputeAgent({ site: DEFAULT_SITE, planOptions: { inWorker: false, timeLimitS: 5 } });
 const spec = () => DeciderSpec.for(agent()).at(T0);

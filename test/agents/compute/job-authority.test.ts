@@ -8,22 +8,14 @@ import type { Envelope } from '../../../core/envelope/envelope.ts';
 import type { Principal } from '../../../core/identity/index.ts';
 import { silentLogger } from '../../../core/log/logger.ts';
 import { cacoUpcasters } from '../../../schemas/index.ts';
+import { T0, H, iso, alice, mallory, siteAgent, operator, admin } from './fixtures/tenants.ts';
 
 /**
  * The compute agent's rules for overriding the plan, called through `decide` directly with a
  * state built by `evolve`: who may pin or release a job, and which pins a job can survive.
  */
 
-const T0 = Date.parse('2023-07-03T00:00:00Z');
-const H = 3_600_000;
 const SLOT = 1_800_000;
-const iso = (ms: number) => new Date(ms).toISOString();
-
-const alice: Principal = { keyId: 'alice-1', party: 'alice', role: 'third-party' };
-const mallory: Principal = { keyId: 'mallory-1', party: 'mallory', role: 'third-party' };
-const siteAgent: Principal = { keyId: 'grid', party: 'grid', role: 'agent' };
-const operator: Principal = { keyId: 'ops-1', party: 'ops', role: 'operator' };
-const admin: Principal = { keyId: 'admin', party: 'admin', role: 'admin' };
 
 let n = 0;
 // Hand-made ledger events, some with only the fields a rule reads: typed as the agent's input unchecked.

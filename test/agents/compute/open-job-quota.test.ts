@@ -6,6 +6,7 @@ import type { AgentContext, AgentInput, CommandMessage, Decision } from '../../.
 import type { Envelope } from '../../../core/envelope/envelope.ts';
 import type { Principal } from '../../../core/identity/index.ts';
 import { silentLogger } from '../../../core/log/logger.ts';
+import { T0, H, iso, alice, bob, operator } from './fixtures/tenants.ts';
 
 /**
  * One outside submitter may not grow the plan without bound: every open job is in every
@@ -13,13 +14,6 @@ import { silentLogger } from '../../../core/log/logger.ts';
  * were the whole 10 MW, and every other tenant's jobs missed their deadlines). Called through
  * `decide` with a state built by `evolve` from what it decided.
  */
-
-const T0 = Date.parse('2023-07-03T00:00:00Z');
-const H = 3_600_000;
-const iso = (ms: number) => new Date(ms).toISOString();
-const alice: Principal = { keyId: 'alice-1', party: 'alice', role: 'third-party' };
-const bob: Principal = { keyId: 'bob-1', party: 'bob', role: 'third-party' };
-const operator: Principal = { keyId: 'ops-1', party: 'ops', role: 'operator' };
 
 let n = 0;
 

@@ -11,13 +11,7 @@ import { createComputeAgent, describeSlaCeiling, parseSlaCeiling, slaCeilingFrom
 import { DEFAULT_SITE } from '../../../agents/compute/jobs/index.ts';
 import type { Principal } from '../../../core/identity/index.ts';
 import { ConfigError } from '../../../core/errors/index.ts';
-
-const T0 = Date.parse('2023-07-03T00:00:00Z');
-const H = 3_600_000;
-const iso = (ms: number) => new Date(ms).toISOString();
-const alice: Principal = { keyId: 'alice-1', party: 'alice', role: 'third-party' };
-const bob: Principal = { keyId: 'bob-1', party: 'bob', role: 'third-party' };
-const operator: Principal = { keyId: 'ops-1', party: 'ops', role: 'operator' };
+import { T0, H, iso, alice, bob, operator } from './fixtures/tenants.ts';
 
 const spec = (slaCeiling?: SlaCeiling) => DeciderSpec.for(createComputeAgent({ site: DEFAULT_SITE, planOptions: { inWorker: false, timeLimitS: 5 }, ...(slaCeiling ? { slaCeiling } : {}) })).at(T0);
 const submit = (jobId: string, slaClass: 'gold' | 'silver' | 'bronze', principal: Principal) =>
