@@ -7,7 +7,7 @@ import type { CacoConfig } from '../core/config/index.ts';
 import { cacoRegistry } from '../schemas/index.ts';
 import type { SignalSource } from '../agents/grid/index.ts';
 import { DEFAULT_SITE, type SiteConfig } from '../agents/compute/jobs/index.ts';
-import { describeSlaCeiling, slaCeilingFromEnv } from '../agents/compute/index.ts';
+import { describeSlaCeiling, slaCeilingFromEnv, type SlaCeiling } from '../agents/compute/index.ts';
 import { buildSite, siteSignals, type SiteAgents, type SiteMarket } from '../site/index.ts';
 import { openSiteIdentity, type SiteIdentity } from '../core/identity/index.ts';
 import { inputLimitsFromEnv, type InputLimitsConfig } from '../core/config/index.ts';
@@ -46,9 +46,11 @@ export interface LiveSite {
  * site/buildSite. Grid signals come live from the Carbon Intensity and Elexon APIs, or from the
  * recorded 2023 data replayed as if current.
  */
-export async function startLiveSite(config: CacoConfig, opts: { recorded: boolean; site?: SiteConfig; market?: SiteMarket; init?: boolean; limits?: InputLimitsConfig }): Promise<LiveSite> {
+export async function startLiveSite(config: CacoConfig, opts: { recorded: boolean; site?: SiteConfig; market?: SiteMarket; init?: boolean; limits?: InputLimitsConfig; slaCeiling?: SlaCeiling | null }): Promise<LiveSite> {
   const limits = opts.limits ?? inputLimitsFromEnv();
-  const slaCeiling = slaCeilingFromEnv();
+  // Given (null: none), or from CACO_MAX_SLA_CLASS_PER_PARTY; read here, not in inputLimitsFromEnv,
+  // because core/config may not know the compute agent's service classes.
+  const slaCeiling = opts.slaCeiling === undefined ? slaCeilingFromEnv() : (opts.slaCeiling ?? undefined);
   // Before anything is opened: a second site on this folder would fork its anchor file.
   const lock = acquireRunLock(siteDir(config));
   // Before anything opens a bus: the bus is wrapped only when tracing is on.

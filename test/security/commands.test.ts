@@ -8,7 +8,7 @@ import { Runtime, type CommandReply } from '../../core/runtime/runtime.ts';
 import { embeddedStack } from '../support/embedded.ts';
 import { natsAvailable, natsUrl, uniqueToken } from '../support/nats.ts';
 import { cacoRegistry } from '../../schemas/index.ts';
-import { createComputeAgent, type ComputeState } from '../../agents/compute/index.ts';
+import { createComputeAgent, parseSlaCeiling, type ComputeState } from '../../agents/compute/index.ts';
 import { DEFAULT_SITE } from '../../agents/compute/jobs/index.ts';
 import { advanceAndSettle } from '../../sim/clock-driver.ts';
 import { KvKeyRegistryStore, MemoryKeyRegistryStore, newKeyFile, KeyRegistry, signEntry, SiteIdentity, signWithKey, type LoadedKey, type Role } from '../../core/identity/index.ts';
@@ -251,6 +251,26 @@ describe('commands must be signed by a registered key and may touch only what th
       assert.equal((await again.identity.registry.list()).entries.length, 4);
     } finally {
       await again.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a live site given a service-class ceiling refuses a third party\'s gold job over the bus, and says so at start-up', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caco-sec-ceiling-'));
+    const { startLiveSite } = await import('../../cli/site-runtime.ts');
+    const config = { ...loadConfig({ env: { CACO_BUS: 'memory', CACO_STORE: 'sqlite', LOG_LEVEL: 'silent' } }), dataDir: dir, site: 'ceiling' };
+    const live = await startLiveSite(config, { recorded: true, slaCeiling: parseSlaCeiling('silver') });
+    try {
+      assert.ok(live.notes.some((n) => n.includes('third parties at most silver service class')), live.notes.join('\n'));
+      const alice = party('alice', 'third-party');
+      await live.identity.admin.add(alice);
+      const when = (over: Record<string, unknown>) => job(`c-${++seq}`, { earliestStart: iso(Date.now()), deadline: iso(Date.now() + 6 * H), powerKw: 100, ...over });
+      const gold = await request(live.stack.bus, 'ceiling', 'submit', signWithKey(envelope('submit', 'alice', when({ slaClass: 'gold' })), alice));
+      assert.deepEqual(rejection(gold).map((p) => p.field), ['slaClass']);
+      const silver = await request(live.stack.bus, 'ceiling', 'submit', signWithKey(envelope('submit', 'alice', when({ slaClass: 'silver' })), alice));
+      assert.ok(silver.ok && silver.events.some((e) => e.type === 'compute.job.submitted'), JSON.stringify(silver));
+    } finally {
+      await live.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });
