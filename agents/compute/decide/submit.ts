@@ -5,7 +5,7 @@ import { STREAM_NAME } from '../../../core/envelope/index.ts';
 import type { DataOf } from '../../../schemas/index.ts';
 import { JobPlanned, type SubmitJob } from '../../../schemas/index.ts';
 import { JobSubmittedV2 } from '../../../schemas/index.ts';
-import { deadlineProblems, validateJob, type Job, type JobProblem } from '../jobs/index.ts';
+import { deadlineProblems, finishableProblems, validateJob, type Job, type JobProblem } from '../jobs/index.ts';
 import { SLA_CEILING_ENV, slaAbove } from '../sla-ceiling.ts';
 import { provisionalPlacement } from '../placement.ts';
 import type { ComputeOut } from '../messages.ts';
@@ -82,6 +82,8 @@ export async function decideSubmit(deps: Pick<ComputeDeciderDeps, 'site' | 'pred
     preemptible: d.preemptible,
   };
   const invalid = [...validateJob(job, site), ...deadlineProblems(job.deadlineMs, input.nowMs)];
+  // Only a job sound on its own is held to the time left: one problem for one fault.
+  if (invalid.length === 0) invalid.push(...finishableProblems(job, input.nowMs));
   if (invalid.length) return refuse(d.jobId, invalid);
   // The count limit alone let one tenant fill the site: 200 non-preemptible 50 kW jobs are the
   // whole 10 MW, and every other tenant's jobs then miss their deadlines. So a third party's open

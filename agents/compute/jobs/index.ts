@@ -1,2 +1,2 @@
 export * from './job.ts';
-export { deadlineProblems, MAX_DEADLINE_AHEAD_DAYS, validateJob, type JobProblem } from './validate-job.ts';
+export { deadlineProblems, finishableProblems, MAX_DEADLINE_AHEAD_DAYS, validateJob, type JobProblem } from './validate-job.ts';

@@ -46,6 +46,20 @@ export function deadlineProblems(deadlineMs: number, nowMs: number, field = 'dea
 }
 
 /**
+ * Check that a job whose release has come can still finish by its deadline if it started now:
+ * the window from release to deadline (validateJob) may hold the runtime while the part of it
+ * left does not, and such a job would be accepted as a certain miss, counted against the site
+ * and re-planned until its deadline. Only where `nowMs` is past the release: a release still to
+ * come leaves validateJob's check as the whole one. Pure; an empty list means it can finish.
+ */
+export function finishableProblems(job: Pick<Job, 'runtimeMin' | 'earliestStartMs' | 'deadlineMs'>, nowMs: number): JobProblem[] {
+  if (![job.runtimeMin, job.earliestStartMs, job.deadlineMs, nowMs].every(isFiniteNumber) || nowMs <= job.earliestStartMs || nowMs >= job.deadlineMs) return [];
+  const finish = nowMs + job.runtimeMin * 60_000;
+  if (finish <= job.deadlineMs + 1e-6) return [];
+  return [{ field: 'deadline', reason: `a runtime of ${job.runtimeMin} min started now (${iso(nowMs)}) would end at ${iso(finish)}, after the deadline ${iso(job.deadlineMs)}: the job could never finish on time` }];
+}
+
+/**
  * Check a job against the site. Pure; an empty list means the job can be planned. Every
  * problem is reported, not only the first, so a submitter fixes them in one go.
  */

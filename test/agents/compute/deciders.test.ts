@@ -8,7 +8,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeciderSpec, type GivenEvent } from '../../../core/testing/index.ts';
 import { createComputeAgent, DEFAULT_MAX_OVERRIDES_PER_JOB, type ComputeCmd, type ComputeIn } from '../../../agents/compute/index.ts';
-import { DEFAULT_SITE } from '../../../agents/compute/jobs/index.ts';
+import { DEFAULT_SITE, finishableProblems } from '../../../agents/compute/jobs/index.ts';
+import fc from 'fast-check';
 import type { Principal } from '../../../core/identity/index.ts';
 import type { DataOf } from '../../../schemas/registry.ts';
 import type { JobSubmittedV2 } from '../../../schemas/compute-identity.ts';
@@ -123,6 +124,31 @@ describe('compute agent deciders', { timeout: 60_000 }, () => {
     // Due exactly 90 days on is taken.
     const edge = await spec().when(submit({ ...job, deadline: iso(T0 + 90 * 24 * H) }));
     assert.deepEqual(typesOf(edge.decisions), ['job-a: compute.job.submitted, compute.job.planned']);
+  });
+
+  test('submit rejected, naming "deadline": released yesterday, due in 30 minutes, 60 minutes of work (a certain miss); due in exactly 60 minutes is taken', async () => {
+    // The window from release to deadline holds the runtime, the time left does not.
+    const late = await spec().when(submit({ ...job, earliestStart: iso(T0 - 24 * H), deadline: iso(T0 + H / 2) }));
+    late.expectEvents([{ type: 'compute.job.rejected', data: { jobId: 'a', problems: [{ field: 'deadline', reason: 'a runtime of 60 min started now (2023-07-03T00:00:00.000Z) would end at 2023-07-03T01:00:00.000Z, after the deadline 2023-07-03T00:30:00.000Z: the job could never finish on time' }] } }]);
+    const justInTime = await spec().when(submit({ ...job, earliestStart: iso(T0 - 24 * H), deadline: iso(T0 + H) }));
+    assert.deepEqual(typesOf(justInTime.decisions), ['job-a: compute.job.submitted, compute.job.planned']);
+    // Released later: the window check is the whole one, as before.
+    const ahead = await spec().when(submit({ ...job, earliestStart: iso(T0 + H), deadline: iso(T0 + 2 * H) }));
+    assert.deepEqual(typesOf(ahead.decisions), ['job-a: compute.job.submitted, compute.job.planned']);
+  });
+
+  test('finishableProblems: a job whose release has come can finish by its deadline if started now, whatever the times (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: -10 * 24 * 60, max: 10 * 24 * 60 }), fc.integer({ min: 1, max: 20 * 24 * 60 }), fc.integer({ min: 0, max: 20 * 24 * 60 }), (runtimeMin, releaseMin, windowMin, nowMin) => {
+        const m = 60_000;
+        const j = { runtimeMin, earliestStartMs: T0 + releaseMin * m, deadlineMs: T0 + releaseMin * m + windowMin * m };
+        const nowMs = T0 + nowMin * m;
+        const refused = finishableProblems(j, nowMs).length > 0;
+        // Refused exactly when released, not yet due, and the time left is shorter than the runtime.
+        assert.equal(refused, nowMs > j.earliestStartMs && nowMs < j.deadlineMs && nowMs + runtimeMin * m > j.deadlineMs);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   test('a job done more than 9 days ago leaves only its id: a new job under it is refused, a pin is told it has finished; one done since is kept', async () => {
