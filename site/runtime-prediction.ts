@@ -1,4 +1,4 @@
-import type { ComputeAgentDeps } from '../agents/compute/index.ts';
+import { RuntimeFeaturesError, type ComputeAgentDeps } from '../agents/compute/index.ts';
 import { loadRuntimeModel } from '../models/index.ts';
 
 type PredictRuntime = NonNullable<ComputeAgentDeps['predictRuntime']>;
@@ -14,10 +14,13 @@ export async function loadRuntimePrediction(note: (text: string) => void): Promi
     return null;
   });
   if (!runtimeModel) return undefined;
+  const types = runtimeModel.spec.predictTypes;
   return async (f) => {
+    const predictType = String(f['predictType'] ?? 'TXT_2_IMG');
+    if (!types.includes(predictType)) throw new RuntimeFeaturesError('features.predictType', `${JSON.stringify(predictType.slice(0, 64))} is not a job type the runtime model knows (${types.join(', ')}); give one of them, or runtimeMin`);
     // The P90 prediction: under-predicting is what breaks deadlines.
     const seconds = await runtimeModel.predictSecondsP90({
-      predictType: String(f['predictType'] ?? 'TXT_2_IMG'),
+      predictType,
       promptLength: num(f['promptLength']),
       negativePromptLength: num(f['negativePromptLength']),
       numImagesPerPrompt: num(f['numImagesPerPrompt']),

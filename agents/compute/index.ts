@@ -1,4 +1,5 @@
 export { createComputeAgent, type ComputeAgent, type ComputeAgentDeps, type RuntimePrediction } from './compute-agent.ts';
+export { RuntimeFeaturesError } from './decide/deps.ts';
 export { DEFAULT_MAX_OVERRIDES_PER_JOB } from './decide/overrides.ts';
 export { initialComputeState, type ComputeState, type JobRecord } from './state.ts';
 export { makeEvolve } from './evolve.ts';

@@ -2,6 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadRuntimePrediction } from '../../site/runtime-prediction.ts';
+import { RuntimeFeaturesError } from '../../agents/compute/index.ts';
 import { encodeRuntimeFeatures, loadRuntimeModel, MODEL_DIRS, ModelInputError, naiveRuntimeSeconds, type RuntimeFeatures } from '../../models/index.ts';
 
 interface Case {
@@ -55,5 +57,16 @@ describe('runtime model: ONNX tree ensemble matches XGBoost on the saved cases',
   test('an unknown predict type is a ModelInputError; the naive baseline falls back to the overall median', () => {
     assert.throws(() => encodeRuntimeFeatures({ predictType: 'TXT_2_VIDEO' }, model.spec), ModelInputError);
     assert.equal(naiveRuntimeSeconds({ predictType: 'TXT_2_IMG', numInferenceSteps: 12345 }, model.spec), model.spec.naiveBaseline.overallMedianSeconds);
+  });
+});
+
+describe('the site\'s runtime prediction (site/runtime-prediction.ts)', () => {
+  test('a job type the model does not know is a RuntimeFeaturesError naming features.predictType; a known one predicts', async () => {
+    const notes: string[] = [];
+    const predict = await loadRuntimePrediction((n) => notes.push(n));
+    assert.ok(predict, notes.join('; '));
+    await assert.rejects(async () => predict({ predictType: 'nope', numInferenceSteps: 30 }), (e: unknown) => e instanceof RuntimeFeaturesError && e.field === 'features.predictType' && /"nope" is not a job type the runtime model knows \(.*TXT_2_IMG/.test(e.reason));
+    const p = await predict({ predictType: 'TXT_2_IMG', numInferenceSteps: 30 });
+    assert.ok(p && p.minutes > 0 && Number.isFinite(p.minutes), JSON.stringify(p));
   });
 });

@@ -11,7 +11,23 @@ export interface RuntimePrediction {
   readonly model: string;
 }
 
-/** Predicts a runtime from job features when a submission gives none. */
+/**
+ * What a runtime predictor throws for features it cannot use (a job type the model does not
+ * know): the submitter's fault, refused naming the field. Features come from outside the site;
+ * anything a predictor throws is refused, never retried, since the same command fails the same
+ * way, and an agent retrying it would hold every other tenant's commands meanwhile.
+ */
+export class RuntimeFeaturesError extends Error {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+    this.name = 'RuntimeFeaturesError';
+  }
+}
+
+/** Predicts a runtime from job features when a submission gives none (may throw RuntimeFeaturesError). */
 export type RuntimePredictor = (features: Readonly<Record<string, string | number>>) => Promise<RuntimePrediction | null> | RuntimePrediction | null;
 
 /** What the compute agent's deciders need besides the state and the input. */

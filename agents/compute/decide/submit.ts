@@ -10,7 +10,7 @@ import { SLA_CEILING_ENV, slaAbove } from '../sla-ceiling.ts';
 import { provisionalPlacement } from '../placement.ts';
 import type { ComputeOut } from '../messages.ts';
 import type { ComputeState } from '../state.ts';
-import type { ComputeDeciderDeps } from './deps.ts';
+import { RuntimeFeaturesError, type ComputeDeciderDeps, type RuntimePrediction } from './deps.ts';
 import { refuse } from './refuse.ts';
 
 export interface Submission {
@@ -33,6 +33,22 @@ function openOf(s: ComputeState, party: string): { readonly jobs: number; readon
   return { jobs, kw };
 }
 
+/**
+ * The runtime model's prediction, or the problem with the features: a throw here used to fail
+ * the whole decision, and the runtime retried the agent with back-off (~1.6 s) before giving
+ * the command up, holding every other tenant's commands meanwhile, for one unknown job type.
+ */
+async function predict(deps: Pick<ComputeDeciderDeps, 'predictRuntime' | 'log'>, features: Readonly<Record<string, string | number>>): Promise<RuntimePrediction | { readonly problem: JobProblem } | null> {
+  try {
+    return (await deps.predictRuntime!(features)) ?? null;
+  } catch (err) {
+    if (err instanceof RuntimeFeaturesError) return { problem: { field: err.field, reason: err.reason } };
+    // The model's own failure: its text is for the operator's log, not for the submitter.
+    deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'runtime model failed on a submitted job\'s features; the job is refused');
+    return { problem: { field: 'features', reason: 'the runtime model failed on these features; give runtimeMin' } };
+  }
+}
+
 /** Round for a reason a person reads (sums of fractional kW would print long tails). */
 const kwText = (kw: number): string => `${Math.round(kw * 1000) / 1000} kW`;
 
@@ -41,7 +57,7 @@ const kwText = (kw: number): string => `${Math.round(kw * 1000) / 1000} kW`;
  * with its power and runtime resolved (from GPUs, from the runtime model) and given a
  * provisional place at once, in a new stream of its own.
  */
-export async function decideSubmit(deps: Pick<ComputeDeciderDeps, 'site' | 'predictRuntime' | 'maxOpenJobsPerParty' | 'maxOpenKwPerParty' | 'slaCeiling'>, s: ComputeState, input: Submission): Promise<Decision<ComputeOut>[]> {
+export async function decideSubmit(deps: Pick<ComputeDeciderDeps, 'site' | 'predictRuntime' | 'log' | 'maxOpenJobsPerParty' | 'maxOpenKwPerParty' | 'slaCeiling'>, s: ComputeState, input: Submission): Promise<Decision<ComputeOut>[]> {
   const { data: d, by } = input;
   const site = deps.site;
   if (!STREAM_NAME.test(`job-${d.jobId}`)) return refuse(d.jobId, [{ field: 'jobId', reason: 'use letters, digits, "_", ":" and "-" only (1 to 128 characters)' }]);
@@ -63,9 +79,10 @@ export async function decideSubmit(deps: Pick<ComputeDeciderDeps, 'site' | 'pred
   if (powerKw === undefined) problems.push({ field: 'powerKw', reason: 'give powerKw or gpuCount' });
   let runtime: { minutes: number; source: 'given' | 'predicted'; model: string | null } | undefined = d.runtimeMin !== undefined ? { minutes: d.runtimeMin, source: 'given', model: null } : undefined;
   if (!runtime) {
-    const p = d.features && deps.predictRuntime ? await deps.predictRuntime(d.features) : null;
+    const p = d.features && deps.predictRuntime ? await predict(deps, d.features) : null;
     // Runtimes are planned in whole minutes; round up, as under-prediction is what breaks deadlines.
-    if (p) runtime = { minutes: Math.max(1, Math.ceil(p.minutes)), source: 'predicted', model: p.model };
+    if (p && 'problem' in p) problems.push(p.problem);
+    else if (p) runtime = { minutes: Math.max(1, Math.ceil(p.minutes)), source: 'predicted', model: p.model };
     else problems.push({ field: 'runtimeMin', reason: d.features ? 'no runtime given and the runtime model could not predict one from the features' : 'give runtimeMin, or features for the runtime model' });
   }
   if (powerKw === undefined || !runtime || problems.length) return refuse(d.jobId, problems);

@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeciderSpec, type GivenEvent } from '../../../core/testing/index.ts';
-import { createComputeAgent, DEFAULT_MAX_OVERRIDES_PER_JOB, type ComputeCmd, type ComputeIn } from '../../../agents/compute/index.ts';
+import { createComputeAgent, DEFAULT_MAX_OVERRIDES_PER_JOB, RuntimeFeaturesError, type ComputeCmd, type ComputeIn } from '../../../agents/compute/index.ts';
 import { DEFAULT_SITE, finishableProblems } from '../../../agents/compute/jobs/index.ts';
 import fc from 'fast-check';
 import type { Principal } from '../../../core/identity/index.ts';
@@ -135,6 +135,19 @@ describe('compute agent deciders', { timeout: 60_000 }, () => {
     // Released later: the window check is the whole one, as before.
     const ahead = await spec().when(submit({ ...job, earliestStart: iso(T0 + H), deadline: iso(T0 + 2 * H) }));
     assert.deepEqual(typesOf(ahead.decisions), ['job-a: compute.job.submitted, compute.job.planned']);
+  });
+
+  test('submit without runtimeMin: features the runtime model cannot use are refused naming the field, and a model failure is refused without its text; neither fails the decision', async () => {
+    const withPredictor = (predictRuntime: () => never) => DeciderSpec.for(createComputeAgent({ site: DEFAULT_SITE, planOptions: { inWorker: false, timeLimitS: 5 }, predictRuntime })).at(T0);
+    const { runtimeMin: _, ...noRuntime } = job;
+    const unknownType = await withPredictor(() => {
+      throw new RuntimeFeaturesError('features.predictType', '"nope" is not a job type the runtime model knows');
+    }).when(submit({ ...noRuntime, features: { predictType: 'nope' } }));
+    unknownType.expectEvents([{ type: 'compute.job.rejected', data: { jobId: 'a', problems: [{ field: 'features.predictType', reason: '"nope" is not a job type the runtime model knows' }] } }]);
+    const broken = await withPredictor(() => {
+      throw new Error('onnxruntime: internal tensor shape mismatch at node 17');
+    }).when(submit({ ...noRuntime, features: { predictType: 'TXT_2_IMG' } }));
+    broken.expectEvents([{ type: 'compute.job.rejected', data: { jobId: 'a', problems: [{ field: 'features', reason: 'the runtime model failed on these features; give runtimeMin' }] } }]);
   });
 
   test('finishableProblems: a job whose release has come can finish by its deadline if started now, whatever the times (property)', () => {
