@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { bppSubject, marketSubject, natsBppUri, type KeyDirectory } from '../../beckn/index.ts';
 import type { Bus } from '../../core/bus/index.ts';
+import { ENVELOPE_ID } from '../../core/envelope/index.ts';
 import type { AgentContext } from '../../core/runtime/index.ts';
 import type { Runtime } from '../../core/runtime/index.ts';
 import { REQUEST_ACTIONS } from '../../schemas/beckn/index.ts';
@@ -55,7 +56,7 @@ export async function openDoors(deps: DoorsDeps, ctx: AgentContext): Promise<Doo
       return (accepted.get(key) ?? 0) + deps.runtime.effectBacklog(key);
     },
     enqueueRequest: (action, body) => {
-      const r = deps.runtime.enqueue(deps.agent, 'handle', { action, body }, { id: becknCommandId(body.context.bap_id, body.context.message_id), correlationId: body.context.transaction_id, source: body.context.bap_id, sign: false });
+      const r = deps.runtime.enqueue(deps.agent, 'handle', { action, body }, { id: becknCommandId(body.context.bap_id, body.context.message_id), ...idOpts(body.context.transaction_id, body.context.bap_id), sign: false });
       if (r.accepted) {
         const key = bapKeyOf(body.context.bap_uri);
         bump(key, 1);
@@ -71,7 +72,7 @@ export async function openDoors(deps: DoorsDeps, ctx: AgentContext): Promise<Doo
   const records = new RefusalRecords(cfg.refusalRecords);
   const enqueueRejection = (raw: RejectionData) => {
     const data = boundRejection(raw);
-    const r = deps.runtime.enqueue(deps.agent, 'reject', data, { source: data.bapId ?? 'beckn', sign: false, ...(data.transactionId ? { correlationId: data.transactionId } : {}) });
+    const r = deps.runtime.enqueue(deps.agent, 'reject', data, { ...idOpts(data.transactionId, data.bapId), sign: false });
     if (!r.accepted) ctx.log.error({ data, error: r.error }, 'could not record a rejection');
   };
   /** Every refusal is answered; it is recorded unless its sender is over its rate (then counted, see RefusalRecords). */
@@ -143,6 +144,18 @@ export async function openDoors(deps: DoorsDeps, ctx: AgentContext): Promise<Doo
  * Hashed, since a subscriber id and a message id together may exceed an envelope id's 128
  * characters, and no separator is safe in both.
  */
+/**
+ * The envelope ids a Beckn request lends its command: the transaction id as correlation id and
+ * the BAP as source, where each is an envelope id (ENVELOPE_ID); otherwise a fresh correlation
+ * id and the source `beckn`. Beckn's ids are free strings, and a refusal's are whatever an
+ * unverified body claimed: one with a NUL, a CR/LF or 200 characters was stored on a site-signed
+ * event, and with tracing on its CR/LF stopped the relay (a header value nats.js refuses).
+ * The body itself, ids and all, is still recorded as it came.
+ */
+function idOpts(transactionId: string | null | undefined, bapId: string | null | undefined): { correlationId?: string; source: string } {
+  return { ...(transactionId && ENVELOPE_ID.test(transactionId) ? { correlationId: transactionId } : {}), source: bapId && ENVELOPE_ID.test(bapId) ? bapId : 'beckn' };
+}
+
 export function becknCommandId(bapId: string, messageId: string): string {
   return `beckn:${createHash('sha256').update(JSON.stringify([bapId, messageId])).digest('base64url')}`;
 }

@@ -85,6 +85,14 @@ export const MAX_COVERS = 1024;
 /** Stream names become NATS subject tokens, so they must not contain `.`, `*`, `>` or spaces. */
 export const STREAM_NAME = /^[A-Za-z0-9][A-Za-z0-9_:-]{0,199}$/;
 
+/**
+ * An envelope's `id`, `source`, `correlationId` and `causationId`: 1 to 128 printable ASCII
+ * characters without spaces, as the envelope schema decodes them (schemas/common.ts, Token).
+ * They travel in NATS headers, logs and trace attributes, so nothing else is stored either: a
+ * CR or LF in a header value made nats.js refuse every publish of that event.
+ */
+export const ENVELOPE_ID = /^[!-~]{1,128}$/;
+
 /** `job-42` → `job`. A category groups the streams one agent owns. */
 export function categoryOf(stream: string): string {
   const i = stream.indexOf('-');

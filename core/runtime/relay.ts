@@ -2,7 +2,7 @@ import type { Bus } from '../bus/bus.ts';
 import type { CheckpointStore, EventStore, SubscriptionStatus } from '../store/event-store.ts';
 import { startCheckpointedConsumer, type CheckpointedConsumer } from '../store/checkpointed-consumer.ts';
 import type { Logger } from '../log/logger.ts';
-import type { Envelope } from '../envelope/envelope.ts';
+import { ENVELOPE_ID, type Envelope } from '../envelope/envelope.ts';
 import { subjects } from './subjects.ts';
 import { commitTailJson, relayBytes } from '../store/stored-form.ts';
 import { VerifiedEventStore, storedEnvelope } from '../store/verified-store.ts';
@@ -110,7 +110,8 @@ export class Relay {
           'Caco-Stream': e.stream,
           'Caco-Position': String(e.position),
           ...(proof !== undefined ? { [COMMIT_PROOF_HEADER]: proof } : {}),
-          ...(span ? { ...traceHeaders(span.ctx), 'Caco-Correlation-Id': e.correlationId } : {}),
+          // An event stored before correlation ids were held to ENVELOPE_ID may have one no header can carry.
+          ...(span ? { ...traceHeaders(span.ctx), ...(ENVELOPE_ID.test(e.correlationId) ? { 'Caco-Correlation-Id': e.correlationId } : {}) } : {}),
         },
       });
     } catch (err) {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Bus, BusMessage, Subscription } from '../bus/bus.ts';
 import type { Clock } from '../clock/clock.ts';
-import type { Envelope } from '../envelope/envelope.ts';
+import { ENVELOPE_ID, type Envelope } from '../envelope/envelope.ts';
 import type { IdGenerator } from '../ids/ids.ts';
 import type { Keyring } from '../ledger/keyring.ts';
 import type { SnapshotStore } from './snapshot.ts';
@@ -627,6 +627,12 @@ export class Runtime {
     const slot = this.slots.find((s) => s.host.name === agent);
     if (!slot) return { accepted: false, error: { ok: false, error: { reason: `no agent "${agent}" in this runtime` } } };
     const draft = this.command(agent, name, data, opts);
+    // Over the bus the envelope schema checks these; here the caller gave them, perhaps from an
+    // outside request. The agent's events carry them, and the store refuses what is not an id:
+    // refused there, the decision would fail and the agent be retried, holding its other work.
+    for (const [field, v] of [['id', draft.id], ['source', draft.source], ['correlationId', draft.correlationId], ['causationId', draft.causationId]] as const) {
+      if (v !== null && !ENVELOPE_ID.test(v)) return { accepted: false, error: { ok: false, error: { reason: `${field} must be 1 to 128 printable ASCII characters without spaces` } } };
+    }
     const decoded = this.o.registry.decode(draft.type, draft.version, data);
     if (!decoded.ok) return { accepted: false, error: { ok: false, error: { reason: `payload fails the ${draft.type} v${draft.version} schema`, problems: decoded.problems } } };
     const cmd: CommandMessage = { ...draft, data: decoded.value, ...(opts.principal ? { principal: opts.principal } : {}) };

@@ -1,4 +1,4 @@
-import { STREAM_NAME, type NewEvent } from '../envelope/envelope.ts';
+import { ENVELOPE_ID, STREAM_NAME, type NewEvent } from '../envelope/envelope.ts';
 import { InvalidArgumentError } from '../errors/errors.ts';
 import type { ExpectedRevision } from './event-store.ts';
 import { assertPlainJson } from './plain-json.ts';
@@ -13,18 +13,25 @@ export function validateAppend(stream: string, events: ReadonlyArray<NewEvent>, 
     throw new InvalidArgumentError('expected', `must be "any", "no-stream" or a revision >= 0, got ${JSON.stringify(expected)}`);
   }
   const ids = new Set<string>();
+  const token = (i: number, field: string, v: string) => {
+    if (!ENVELOPE_ID.test(v)) throw new InvalidArgumentError(`events[${i}].${field}`, `must be 1 to 128 printable ASCII characters without spaces (got ${v.length} characters: ${JSON.stringify(v.slice(0, 40))})`);
+  };
   events.forEach((e, i) => {
     if (typeof e.id !== 'string' || e.id.length === 0) throw new InvalidArgumentError(`events[${i}].id`, 'must be a non-empty string');
+    token(i, 'id', e.id);
     if (ids.has(e.id)) throw new InvalidArgumentError(`events[${i}].id`, `"${e.id}" appears twice in one append`);
     ids.add(e.id);
     if (typeof e.type !== 'string' || !e.type) throw new InvalidArgumentError(`events[${i}].type`, 'must be a non-empty string');
     if (!Number.isInteger(e.version) || e.version < 1) throw new InvalidArgumentError(`events[${i}].version`, 'must be an integer >= 1');
     if (typeof e.source !== 'string' || !e.source) throw new InvalidArgumentError(`events[${i}].source`, 'must name the agent that decided the event');
+    token(i, 'source', e.source);
     // The fields below are hashed as given and stored as JSON: anything that JSON would
     // change (a Date for a string, undefined for null) makes an event that fails its own audit.
     if (typeof e.time !== 'string' || !e.time) throw new InvalidArgumentError(`events[${i}].time`, 'must be a non-empty string (an ISO 8601 time)');
     if (typeof e.correlationId !== 'string') throw new InvalidArgumentError(`events[${i}].correlationId`, 'must be a string');
+    token(i, 'correlationId', e.correlationId);
     if (e.causationId !== null && typeof e.causationId !== 'string') throw new InvalidArgumentError(`events[${i}].causationId`, 'must be a string, or null for an event nothing caused');
+    if (e.causationId !== null) token(i, 'causationId', e.causationId);
     if (e.data === undefined) throw new InvalidArgumentError(`events[${i}].data`, 'must be a JSON value (null for none)');
     assertPlainJson(e.data, `events[${i}].data`);
   });

@@ -206,6 +206,27 @@ export function storeContract(name: string, open: StoreFactory): void {
       assert.equal(after.nextExpected, 1, 'the stream goes on from where it was');
     });
 
+    withStore('envelope ids that are not 1-128 printable ASCII characters (a CR/LF, a NUL, a space, 129 characters) are refused naming the field, and nothing is stored', async ({ store }) => {
+      await store.append('ids-1', batch(1), 'no-stream');
+      const head = await store.headPosition();
+      const bad: Array<[string, Partial<NewEvent>]> = [
+        ['correlationId', { correlationId: 'tx\r\nInjected: 1' }],
+        ['correlationId', { correlationId: 'évil\u0000tx' }],
+        ['causationId', { causationId: 'a b' }],
+        ['source', { source: 'x'.repeat(129) }],
+        ['id', { id: 'id with space' }],
+        ['correlationId', { correlationId: '' }],
+      ];
+      for (const [field, over] of bad) {
+        await assert.rejects(store.append('ids-1', [newEvent(), newEvent(undefined, over)], 'any'), (err: Error) => err instanceof InvalidArgumentError && err.message.includes(`events[1].${field}`) && err.message.includes('printable ASCII'), JSON.stringify(over));
+      }
+      assert.equal(await store.headPosition(), head);
+      // 128 printable characters, every one of them, is an id.
+      const longest = Array.from({ length: 128 }, (_, i) => String.fromCharCode(33 + (i % 94))).join('');
+      await store.append('ids-1', [newEvent(undefined, { correlationId: longest, causationId: longest })], 0);
+      assert.equal((await collect(store.readStream('ids-1'))).at(-1)!.correlationId, longest);
+    });
+
     withStore('fields and data that JSON would change are refused up front, naming the field, and nothing is stored', async ({ store }) => {
       await store.append('plain-1', batch(1), 'no-stream');
       const head = await store.headPosition();

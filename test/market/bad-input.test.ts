@@ -39,6 +39,19 @@ describe('bad input: one beckn.request.rejected, nothing else changes', () => {
 
   test('missing signature → 401', () => unauthorised('missing', () => postRaw(m, 'search', JSON.stringify(searchRequest(contextFor(m, 'search'), {})), {}), /signature missing/));
 
+  test('an unsigned request claiming ids no envelope may carry (NUL, CR/LF, 150 characters, "admin"): its record keeps what it claimed in its data, and its envelope has ids of its own', async () => {
+    const claimed = `évil tx\u0000\r\nInjected: 1 ${'Z'.repeat(150)}`.slice(0, 190);
+    const body = searchRequest(contextFor(m, 'search'), {}) as unknown as { context: Record<string, unknown> };
+    body.context['transaction_id'] = claimed;
+    body.context['bap_id'] = 'admin with spaces';
+    const before = (await m.events()).length;
+    await unauthorised('hostile ids', () => postRaw(m, 'search', JSON.stringify(body), {}), /signature missing/);
+    const e = (await m.events()).slice(before)[0]!;
+    assert.match(e.correlationId, /^[!-~]{1,128}$/);
+    assert.notEqual(e.correlationId, claimed);
+    assert.equal(dataOf<{ transactionId: string | null }>(e).transactionId, claimed);
+  });
+
   test('malformed signature → 401', () =>
     unauthorised('malformed', () => postRaw(m, 'search', JSON.stringify(searchRequest(contextFor(m, 'search'), {})), { authorization: 'Signature keyId="test-bap.caco.local|k1|ed25519"' }), /signature malformed/));
 

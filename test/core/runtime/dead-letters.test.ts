@@ -111,6 +111,12 @@ test('enqueue hands a command to an in-process agent at once, without the bus, a
   const { s, rt, tally } = await setup('enqueue');
   const bad = rt.enqueue('tally', 'reset', { meter: 'main' });
   assert.equal(bad.accepted, false);
+  // Ids the caller lends the envelope (from an outside request, say) are held to the envelope's rule,
+  // or the agent's events would carry them and the store refuse them mid-decision.
+  for (const [field, opts] of [['correlationId', { correlationId: 'tx\r\nInjected: 1' }], ['source', { source: 'has space' }], ['causationId', { causationId: 'x'.repeat(129) }], ['id', { id: 'nul\u0000' }]] as const) {
+    const refused = rt.enqueue('tally', 'reset', { meter: 'main', reason: 'direct' }, opts);
+    assert.deepEqual(refused.accepted ? undefined : refused.error, { ok: false, error: { reason: `${field} must be 1 to 128 printable ASCII characters without spaces` } });
+  }
   const ok = rt.enqueue('tally', 'reset', { meter: 'main', reason: 'direct' }, { id: 'direct-1' });
   assert.equal(ok.accepted, true);
   const reply = ok.accepted ? await ok.outcome : undefined;

@@ -1,8 +1,11 @@
+// test-file-timeout: 60
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Relay } from '../../../core/runtime/relay.ts';
 import { embeddedStack } from '../../support/embedded.ts';
-import type { NewEvent } from '../../../core/envelope/envelope.ts';
+import type { Envelope, NewEvent } from '../../../core/envelope/envelope.ts';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { enableTracing } from '../../../core/observability/index.ts';
 
 let n = 0;
 const ev = (): NewEvent => ({ id: `r-${++n}`, type: 'test.item.added', version: 1, time: '2023-07-03T00:00:00.000Z', source: 'a', correlationId: 'c', causationId: null, data: { n } });
@@ -65,6 +68,45 @@ test('on a bus that holds publishes back (NATS), the relay checkpoints only afte
       assert.ok(log.slice(lastPublish + 1, i).includes('flush'), `a flush between publish ${position} and its checkpoint: ${log.join(', ')}`);
     }
   } finally {
+    await s.close();
+  }
+});
+
+test('with tracing on, an event stored before ids were checked, its correlation id holding CR/LF, is published without that header instead of failing every retry', { timeout: 15_000 }, async () => {
+  const s = embeddedStack('relay-crlf');
+  const stopTracing = await enableTracing(new InMemorySpanExporter());
+  const published: Array<{ position: number; correlation: string | undefined }> = [];
+  // As nats.js does: a header value with CR or LF is refused, so the publish throws.
+  const bus = {
+    kind: 'memory' as const,
+    publish: async (_subject: string, data: Uint8Array, opts?: { headers?: Record<string, string> }) => {
+      for (const v of Object.values(opts?.headers ?? {})) if (/[\r\n]/.test(v)) throw new Error("'header' values cannot contain \\r or \\n");
+      published.push({ position: (JSON.parse(Buffer.from(data).toString()) as { position: number }).position, correlation: opts?.headers?.['Caco-Correlation-Id'] });
+    },
+    subscribe: () => Promise.reject(new Error('not used')),
+    request: () => Promise.reject(new Error('not used')),
+    respond: async () => undefined,
+    flush: async () => undefined,
+    close: async () => undefined,
+  };
+  // What an older ledger can hold: the store now refuses such an id, so the reader shows it one.
+  const legacy = 'tx\r\nInjected: 1';
+  const store = Object.create(s.store, {
+    subscribeAll: { value: (handler: (e: Envelope) => void | Promise<void>, opts: object) => s.store.subscribeAll((e) => handler(e.position === 2 ? { ...e, correlationId: legacy } : e), opts) },
+  }) as typeof s.store;
+  const r = new Relay({ store, checkpoints: s.store, bus, site: 't', log: s.log, checkpointEvery: 1 });
+  try {
+    for (let i = 0; i < 3; i++) await s.store.append('thing-1', [ev()], 'any');
+    await r.start();
+    await r.caughtUp();
+    assert.deepEqual(published, [
+      { position: 1, correlation: 'c' },
+      { position: 2, correlation: undefined },
+      { position: 3, correlation: 'c' },
+    ]);
+  } finally {
+    await r.stop();
+    await stopTracing();
     await s.close();
   }
 });
