@@ -115,6 +115,7 @@ export function runCatchUpSubscription(p: CatchUpParams): StoreSubscription {
         }
         continue;
       }
+      const before = position;
       for (const e of page) {
         if (closed) return;
         if ('unreadable' in e) {
@@ -133,6 +134,16 @@ export function runCatchUpSubscription(p: CatchUpParams): StoreSubscription {
         position = e.position;
         // Cheap when nothing failed: a delivery ends a run of failures.
         resumer.progressed();
+      }
+      if (position === before && !closed) {
+        // Only rows reported at a position already passed (unreadable rows past 2^53 - 1 are
+        // all reported there, sql-rows.ts): reading again at once would return them again, for
+        // ever, without a turn for anything else. The reader is at the end it can reach.
+        const w = caughtUpWaiters;
+        caughtUpWaiters = [];
+        for (const r of w) r();
+        await p.live.wait(p.pollMs);
+        continue;
       }
       // A caught-up waiter is answered where an empty page has the head read, so it takes the long way.
       if (p.shortPageIsHead && page.length < pageSize && caughtUpWaiters.length === 0 && p.live.version === seen && !closed) await p.live.wait(p.pollMs);

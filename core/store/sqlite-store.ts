@@ -11,7 +11,7 @@ import { UnverifiedHeadError } from './jetstream-commit.ts';
 import { MAX_BATCH, planSignatures } from '../ledger/batch-signature.ts';
 import { WorkerSigner } from '../ledger/worker-signer.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
-import { envelopeOfRow, EVENT_COLUMNS, readEventRow, unreadableRowError, type EventRow } from './sql-rows.ts';
+import { envelopeOfRow, EVENT_COLUMNS, MAX_POSITION, readEventRow, unreadableRowError, type EventRow } from './sql-rows.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 import { keepStoredData } from './stored-form.ts';
@@ -438,8 +438,15 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
   private insertSealed(sealed: Envelope[]): AppendResult {
     for (const e of sealed) {
       const info = this.stmts.insert.run(e.id, e.stream, e.revision, e.type, e.version, e.time, e.source, e.correlationId, e.causationId, JSON.stringify(e.data), e.prevHash, e.hash, e.sig, e.covers ?? null);
+      const position = Number(info.lastInsertRowid);
+      // AUTOINCREMENT goes on from the largest position in the table, also one put there by
+      // someone else: past 2^53 - 1 no reader could hold the position, and everything stored
+      // after it would be unreadable to all of them. Refused (the group rolls back), naming why.
+      if (!Number.isSafeInteger(position)) {
+        throw new UnverifiedHeadError(`the SQLite ledger ${this.opts.path}`, MAX_POSITION, `the next position is past ${MAX_POSITION} (2^53 - 1, the largest a reader can hold): the table holds a row there that this site did not write; run caco audit verify`);
+      }
       // The sealed envelopes are ours alone: give them their positions in place.
-      (e as { position: number }).position = Number(info.lastInsertRowid);
+      (e as { position: number }).position = position;
     }
     const last = sealed[sealed.length - 1]!;
     return { events: sealed, nextExpected: last.revision, position: last.position, sealedHere: true };
@@ -728,6 +735,10 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
         }
         const row = page[i++]!;
         from = Number(row[0]);
+        // Past 2^53 - 1 (a row put there by someone else: no writer hands one out) the position
+        // does not read back exactly, so reading on from it returns the same rows for ever; and
+        // every row after it is past it too. The read ends here (at an error, in its category).
+        if (!Number.isSafeInteger(from)) ended = true;
         if (cats && !cats.has(categoryOf(row[2]))) continue;
         if (--left <= 0) ended = true;
         return { done: false, value: envelopeOfRow(row) };
@@ -764,13 +775,19 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
       if (rows.length === 0) return;
       for (const row of rows) {
         from = Number(row[0]);
+        // Past 2^53 - 1 the read ends after this row, as in readAll.
+        const last = !Number.isSafeInteger(from);
         // A row of another category is passed over undecoded, as readAll does (decoding every
         // row was most of a verified read of a few categories); one whose stream is not text
         // has no category to judge by, so it is decoded and reported.
-        if (cats && typeof row[2] === 'string' && !cats.has(categoryOf(row[2]))) continue;
+        if (cats && typeof row[2] === 'string' && !cats.has(categoryOf(row[2]))) {
+          if (last) return;
+          continue;
+        }
         const e = readEventRow(row);
         if ('unreadable' in e) {
           await opts.onUnreadable!(e);
+          if (last) return;
           continue;
         }
         if (cats && !cats.has(categoryOf(e.stream))) continue;
@@ -827,7 +844,9 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
   }
 
   private headPositionSync(): number {
-    return this.stmts.headPos.get()?.p ?? 0;
+    // A row past MAX_POSITION is reported there (sql-rows.ts): so is the head, or no reader
+    // could ever be caught up with it.
+    return Math.min(this.stmts.headPos.get()?.p ?? 0, MAX_POSITION);
   }
 
   async headPosition(): Promise<number> {
