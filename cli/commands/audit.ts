@@ -286,7 +286,13 @@ export function describeSigners(s: SignerReport): string[] {
   const out = [`signers: ${shown.join(', ')}${more}${checked}`];
   for (const u of s.unknown.slice(0, 20)) {
     const x = s.sources.find((y) => y.source === u)!;
-    out.push(`signer NOT KNOWN: "${u}" signed ${n(x.events)} event${x.events === 1 ? '' : 's'} with ${x.key ?? 'no key'}, and is neither one of the site's own parties nor in the key registry: its events verify only because keys.json lists its key, which anyone who can write the key folder can do`);
+    const plural = x.events === 1 ? '' : 's';
+    // Without a key in keys.json its events did not verify at all (the ledger check above says so).
+    out.push(
+      x.key === null
+        ? `signer NOT KNOWN: "${u}" is named as the source of ${n(x.events)} event${plural}, and is neither one of the site's own parties nor in the key registry; keys.json has no key for it either, so ${x.events === 1 ? 'that event does' : 'those events do'} not verify`
+        : `signer NOT KNOWN: "${u}" signed ${n(x.events)} event${plural} with ${x.key}, and is neither one of the site's own parties nor in the key registry: its events verify only because keys.json lists its key, which anyone who can write the key folder can do`,
+    );
   }
   if (s.unknown.length > 20) out.push(`${s.unknown.length - 20} more unknown signer(s); --json lists them`);
   for (const m of s.keyMismatch) out.push(`signer key NOT REGISTERED: keys.json gives "${m.source}" key ${m.keysJson}, but the key registry holds ${m.registry} for it`);

@@ -13,7 +13,7 @@ import { SimulatedClock } from '../../core/clock/simulated-clock.ts';
 import { AnchorWriter, anchorFileFor, FileAnchorLog } from '../../core/anchor/index.ts';
 import { SiteIdentity, SqliteKeyRegistryStore } from '../../core/identity/index.ts';
 import type { NewEvent } from '../../core/envelope/envelope.ts';
-import { describeReport } from '../../cli/commands/audit.ts';
+import { describeReport, describeSigners } from '../../cli/commands/audit.ts';
 
 const root = join(import.meta.dirname, '../..');
 const T0 = Date.parse('2023-07-03T00:00:00Z');
@@ -45,6 +45,20 @@ async function runFolder(dir: string): Promise<{ ledger: string; keyring: FileKe
   }
   return { ledger, keyring };
 }
+
+test('an unknown source with no key in keys.json is not said to verify: its events do not', () => {
+  const lines = describeSigners({
+    sources: [
+      { source: 'compute', events: 10, key: 'fp:aaaa', known: 'site' },
+      { source: 'mallory', events: 1, key: null, known: 'unknown' },
+    ],
+    unknown: ['mallory'],
+    keyMismatch: [],
+    registry: { where: 'in registry.db' },
+  });
+  assert.equal(lines[1], 'signer NOT KNOWN: "mallory" is named as the source of 1 event, and is neither one of the site\'s own parties nor in the key registry; keys.json has no key for it either, so that event does not verify');
+  assert.doesNotMatch(lines.join('\n'), /verify only because keys\.json lists its key/);
+});
 
 describe('caco audit: what keys.json cannot vouch for', { timeout: 240_000 }, () => {
   test('a party that is only in keys.json signs an event after the last checkpoint: verify names it, counts every signer, says what is not anchored, and exits 1; registered, it passes', async () => {
