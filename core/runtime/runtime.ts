@@ -606,7 +606,8 @@ export class Runtime {
     const attrs = { [ATTR.agent]: agent, [ATTR.site]: this.o.site, ...(typeof e.correlationId === 'string' ? { [ATTR.correlationId]: e.correlationId } : {}) };
     const span = startSpan(`command send ${typeof e.type === 'string' ? e.type : `${agent}.${name}`}`, opts.trace, attrs, SpanKind.PRODUCER);
     try {
-      const headers = span ? { ...traceHeaders(span.ctx), ...(typeof e.correlationId === 'string' ? { 'Caco-Correlation-Id': e.correlationId } : {}) } : undefined;
+      // The client's own correlation id, not yet checked (the agent's intake does): only one a header can carry.
+      const headers = span ? { ...traceHeaders(span.ctx), ...(typeof e.correlationId === 'string' && ENVELOPE_ID.test(e.correlationId) ? { 'Caco-Correlation-Id': e.correlationId } : {}) } : undefined;
       const res = await this.o.bus.request(subjects.command(this.o.site, agent, name), Buffer.from(JSON.stringify(envelope)), { timeoutMs: opts.timeoutMs ?? 30_000, ...(headers ? { headers } : {}) });
       endSpan(span);
       return JSON.parse(Buffer.from(res.data).toString('utf8')) as CommandReply;

@@ -80,7 +80,8 @@ export interface CatchUpParams {
    * position can commit first). Then, if nothing was appended in this process since just before
    * the read, the loop waits at once instead of reading an empty page and the head first: two
    * queries fewer per wake-up of a live subscription. Appends by another process are found by
-   * the poll, as before.
+   * the poll; one committed while a page was being delivered now waits for it (up to `pollMs`),
+   * where the empty read used to find it at once.
    */
   shortPageIsHead?: boolean;
 }

@@ -443,7 +443,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
       // someone else: past 2^53 - 1 no reader could hold the position, and everything stored
       // after it would be unreadable to all of them. Refused (the group rolls back), naming why.
       if (!Number.isSafeInteger(position)) {
-        throw new UnverifiedHeadError(`the SQLite ledger ${this.opts.path}`, MAX_POSITION, `the next position is past ${MAX_POSITION} (2^53 - 1, the largest a reader can hold): the table holds a row there that this site did not write; run caco audit verify`);
+        throw new UnverifiedHeadError(`the SQLite ledger ${this.opts.path}`, MAX_POSITION, `the next position is past ${MAX_POSITION} (2^53 - 1, the largest a reader can hold): a row was put there that this site did not write (SQLite's sqlite_sequence keeps its position even after it is deleted); run caco audit verify, and see docs/operations.md, "A ledger row past position 2^53 - 1"`);
       }
       // The sealed envelopes are ours alone: give them their positions in place.
       (e as { position: number }).position = position;
@@ -800,6 +800,9 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
 
   /** Synchronous page read for the catch-up loop (fast path: no async iterator per event). */
   readPage(from: number, limit: number): Array<Envelope | UnreadableRecord> {
+    // A reader holds no position past MAX_POSITION: at it, the log it can read has ended (as on
+    // PostgreSQL), so a row past it is reported once, not again at every poll.
+    if (from >= MAX_POSITION) return [];
     const rows = this.stmts.readAll.all(from, limit);
     const out = new Array<Envelope | UnreadableRecord>(rows.length);
     for (let i = 0; i < rows.length; i++) {

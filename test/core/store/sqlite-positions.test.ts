@@ -71,6 +71,31 @@ describe('SqliteEventStore: a row past 2^53 - 1', { timeout: 50_000 }, () => {
     });
   });
 
+  test('a raw subscription reports the row once, not again at every poll; after the documented mend (docs/operations.md) appends go on and the readers checkpoints are back at the last real event', async () => {
+    await withStore(async (store) => {
+      await store.append('s-1', [ev(1)], 'any');
+      forge(store, 9007199254740993n, 'x-1');
+      let reported = 0;
+      const got: number[] = [];
+      const sub = await store.subscribeAll((e) => void got.push(e.position), { from: 0, onUnreadable: () => void reported++ });
+      try {
+        await sub.caughtUp();
+        await new Promise((r) => setTimeout(r, 400));
+        assert.equal(reported, 1, 'reported once in 0.4 s of 50 ms polls');
+        assert.deepEqual(got, [1]);
+        await store.put('reader', MAX);
+        // The mend, one statement at a time (docs/operations.md, "A ledger row past position 2^53 - 1").
+        store.unsafeExec('DELETE FROM events WHERE position > 9007199254740991');
+        store.unsafeExec("UPDATE sqlite_sequence SET seq = (SELECT MAX(position) FROM events) WHERE name = 'events'");
+        store.unsafeExec('UPDATE checkpoints SET position = (SELECT MAX(position) FROM events) WHERE position > (SELECT MAX(position) FROM events)');
+        assert.equal((await store.append('s-1', [ev(2)], 'any')).position, 2);
+        assert.equal(await store.get('reader'), 1, 'the checkpoint moved back to the last real event');
+      } finally {
+        await sub.close();
+      }
+    });
+  });
+
   test('a verified subscription quarantines the row once, catches up, and leaves the event loop free (no re-reading the same page)', async () => {
     await withStore(async (store, keyring) => {
       await store.append('s-1', [ev(1)], 'any');
