@@ -62,6 +62,16 @@ export interface HandleOutcome {
 
 const CHECKPOINT_EVERY = 200;
 
+/** What `decide` threw, told apart from a failure to append what it decided. */
+class DecideFailure {
+  constructor(readonly cause: unknown) {}
+}
+
+/** A command whose sender the runtime authenticated as a third party (an outside key). */
+function isThirdPartyCommand(input: AgentInput): boolean {
+  return input.kind === 'command' && input.command.principal?.role === 'third-party';
+}
+
 /**
  * Runs one agent instance: restores its state from its streams, turns ledger events, commands
  * and timers into inputs, runs `decide`, appends the decisions, evolves the state, remembers
@@ -347,11 +357,14 @@ export class AgentHost<S> {
         this.handled.add(input.id);
         this.lastGaveUp = undefined;
         return { events, duplicate: false };
-      } catch (err) {
+      } catch (thrown) {
+        const fromDecide = thrown instanceof DecideFailure;
+        const err = fromDecide ? thrown.cause : thrown;
         // An answer, not a failure: not retried, not dead-lettered, and not marked handled
         // (nothing of it is on the ledger, so the same command sent later is decided afresh).
         if (err instanceof CommandRefused && input.kind === 'command') return { events: [], duplicate: false, refused: { reason: err.message, problems: err.problems } };
         lastError = err;
+        if (fromDecide && isThirdPartyCommand(input)) return this.giveUpOnOutsider(input, err);
         const log = this.log.child({ type: inputType(input), correlationId: input.correlationId });
         if (err instanceof ConcurrencyError) {
           // Someone else wrote our stream: rebuild state from the ledger and decide again.
@@ -373,6 +386,20 @@ export class AgentHost<S> {
     return { events: [], duplicate: false, error: reason };
   }
 
+  /**
+   * A third party's command on which `decide` threw: dead-lettered at once, not retried. The
+   * same command fails the same way, and each retry (a back-off, then the state restored from
+   * the ledger) held every other input of the agent: one tenant's malformed command every
+   * 1.6 s kept the compute agent busy for everyone. The reply does not carry the error's text,
+   * which is the site's (the dead letter and the log keep it).
+   */
+  private async giveUpOnOutsider(input: AgentInput, err: unknown): Promise<HandleOutcome> {
+    const reason = errorText(err);
+    this.log.error({ type: inputType(input), correlationId: input.correlationId, err: reason }, "agent failed deciding a third party's command; dead-lettered without retrying");
+    await this.deps.deadLetter(this.def.name, `decide failed on a third party's command (not retried): ${reason}`, input);
+    return { events: [], duplicate: false, error: `agent "${this.def.name}" failed on this command; it was not retried (the site's log and dead letters say why)` };
+  }
+
   private async attempt(input: AgentInput, trace: TraceContext | undefined): Promise<Envelope[]> {
     const decideSpan = trace ? startSpan(`agent ${this.def.name} decide`, trace, { [ATTR.agent]: this.def.name, [ATTR.correlationId]: input.correlationId }) : undefined;
     let decisions: ReadonlyArray<Decision>;
@@ -380,7 +407,7 @@ export class AgentHost<S> {
       decisions = await this.def.decide(input, this.state, this.ctx);
     } catch (err) {
       endSpan(decideSpan, err);
-      throw err;
+      throw new DecideFailure(err);
     }
     endSpan(decideSpan);
     const out: Envelope[] = [];
