@@ -75,6 +75,22 @@ describe('bounded input over HTTP (POST /jobs)', { timeout: 60_000 }, () => {
     }
   });
 
+  test('an unknown path, a bad percent-encoding and an overlong id are refusals in the site\'s shape, not Fastify\'s echo of the path', async () => {
+    const get = async (url: string) => {
+      const r = await app.inject({ method: 'GET', url });
+      return { status: r.statusCode, body: r.json() as { ok: boolean; error?: { reason: string } } };
+    };
+    const nowhere = await get('/admin/secrets');
+    assert.equal(nowhere.status, 404);
+    assert.deepEqual(nowhere.body, { ok: false, error: { reason: 'no such endpoint: GET "/admin/secrets"; the site serves POST /jobs, GET /jobs/:id, GET /health and GET /metrics' } });
+    const badUrl = await get('/jobs/%E0%A4%A');
+    assert.equal(badUrl.status, 400);
+    assert.deepEqual(badUrl.body, { ok: false, error: { reason: 'path refused: it is not a valid URL (bad percent-encoding)' } });
+    const long = await get(`/jobs/${'x'.repeat(5000)}`);
+    assert.equal(long.status, 414);
+    assert.deepEqual(long.body, { ok: false, error: { reason: 'path refused: a part of it is longer than the site reads' } });
+  });
+
   test('a signed-looking body whose type is not a string is a 400 naming type, not a 500', async () => {
     // String() of {"toString": 1} throws (toString is not callable): it used to end as "internal error".
     for (const type of [{ toString: 1 }, { valueOf: 1, toString: 1 }, ['compute.job.submit'], 7, null]) {
