@@ -152,10 +152,13 @@ describe('compute agent deciders', { timeout: 60_000 }, () => {
 
   test('finishableProblems: a job whose release has come can finish by its deadline if started now, whatever the times (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: -10 * 24 * 60, max: 10 * 24 * 60 }), fc.integer({ min: 1, max: 20 * 24 * 60 }), fc.integer({ min: 0, max: 20 * 24 * 60 }), (runtimeMin, releaseMin, windowMin, nowMin) => {
+      // Times to the millisecond, and a deadline exactly at now + runtime some of the time.
+      fc.property(fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: -10 * 86_400_000, max: 10 * 86_400_000 }), fc.integer({ min: 1, max: 20 * 86_400_000 }), fc.integer({ min: 0, max: 20 * 86_400_000 }), fc.boolean(), (runtimeMin, releaseMs, windowMs, nowOffsetMs, exact) => {
         const m = 60_000;
-        const j = { runtimeMin, earliestStartMs: T0 + releaseMin * m, deadlineMs: T0 + releaseMin * m + windowMin * m };
-        const nowMs = T0 + nowMin * m;
+        const nowMs = T0 + nowOffsetMs;
+        const earliestStartMs = T0 + releaseMs;
+        const deadlineMs = exact && nowMs > earliestStartMs ? nowMs + runtimeMin * m : earliestStartMs + windowMs;
+        const j = { runtimeMin, earliestStartMs, deadlineMs };
         const refused = finishableProblems(j, nowMs).length > 0;
         // Refused exactly when released, not yet due, and the time left is shorter than the runtime.
         assert.equal(refused, nowMs > j.earliestStartMs && nowMs < j.deadlineMs && nowMs + runtimeMin * m > j.deadlineMs);
