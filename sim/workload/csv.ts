@@ -1,5 +1,5 @@
 /** Workloads as CSV: one job per line, times in ISO 8601 UTC, units in the column names. */
-import { JOB_CLASSES, SLA_CLASSES, type Job, type JobClass, type SiteConfig, type SlaClass, deadlineProblems, validateJob } from '../../agents/compute/jobs/index.ts';
+import { JOB_CLASSES, SLA_CLASSES, type Job, type JobClass, type SiteConfig, type SlaClass, deadlineProblems, finishableProblems, validateJob } from '../../agents/compute/jobs/index.ts';
 
 export const WORKLOAD_COLUMNS = ['id', 'class', 'power_kw', 'gpu_count', 'per_gpu_kw', 'runtime_min', 'earliest_start_utc', 'deadline_utc', 'sla_class', 'preemptible'] as const;
 
@@ -112,6 +112,8 @@ export function readWorkloadCsv(text: string, site: SiteConfig): { jobs: Job[]; 
     if (rowProblems.length === 0) for (const p of validateJob(job, site)) rowProblems.push({ line, field: p.field, reason: p.reason });
     // A job is submitted at its release, and the site refuses one due more than 90 days after it.
     if (rowProblems.length === 0) for (const p of deadlineProblems(job.deadlineMs, job.earliestStartMs, 'deadline_utc', 'its release')) rowProblems.push({ line, field: p.field, reason: p.reason });
+    // Nor one that cannot finish from the first half-hour at or after its release.
+    if (rowProblems.length === 0) for (const p of finishableProblems(job, job.earliestStartMs)) rowProblems.push({ line, field: 'deadline_utc', reason: p.reason });
     if (rowProblems.length) problems.push(...rowProblems);
     else jobs.push(job);
   }

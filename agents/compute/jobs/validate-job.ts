@@ -45,18 +45,25 @@ export function deadlineProblems(deadlineMs: number, nowMs: number, field = 'dea
   return [];
 }
 
+/** The site plans and starts jobs on the half-hour (settlement periods). */
+const SLOT_MS = 30 * 60_000;
+
 /**
- * Check that a job whose release has come can still finish by its deadline if it started now:
- * the window from release to deadline (validateJob) may hold the runtime while the part of it
- * left does not, and such a job would be accepted as a certain miss, counted against the site
- * and re-planned until its deadline. Only where `nowMs` is past the release: a release still to
- * come leaves validateJob's check as the whole one. Pure; an empty list means it can finish.
+ * Check that a job can still finish by its deadline from the earliest start the site can give
+ * it: the first half-hour at or after both now and its release, for jobs are planned and started
+ * on the half-hour. The window from release to deadline (validateJob) may hold the runtime while
+ * the time left of it, or the part from the next half-hour, does not: such a job was accepted as
+ * a certain miss, counted against the site and re-planned until its deadline. Pure; an empty
+ * list means it can finish. A deadline already past is deadlineProblems'.
  */
 export function finishableProblems(job: Pick<Job, 'runtimeMin' | 'earliestStartMs' | 'deadlineMs'>, nowMs: number): JobProblem[] {
-  if (![job.runtimeMin, job.earliestStartMs, job.deadlineMs, nowMs].every(isFiniteNumber) || nowMs <= job.earliestStartMs || nowMs >= job.deadlineMs) return [];
-  const finish = nowMs + job.runtimeMin * 60_000;
+  if (![job.runtimeMin, job.earliestStartMs, job.deadlineMs, nowMs].every(isFiniteNumber) || nowMs >= job.deadlineMs) return [];
+  const from = Math.max(nowMs, job.earliestStartMs);
+  const start = Math.ceil(from / SLOT_MS) * SLOT_MS;
+  const finish = start + job.runtimeMin * 60_000;
   if (finish <= job.deadlineMs + 1e-6) return [];
-  return [{ field: 'deadline', reason: `a runtime of ${job.runtimeMin} min started now (${iso(nowMs)}) would end at ${iso(finish)}, after the deadline ${iso(job.deadlineMs)}: the job could never finish on time` }];
+  // Short: a rejection's data is bounded (290 bytes with the job id), and this must fit.
+  return [{ field: 'deadline', reason: `jobs start on the half-hour: the earliest here is ${iso(start)}, and ${job.runtimeMin} min from it end at ${iso(finish)}, after the deadline ${iso(job.deadlineMs)}` }];
 }
 
 /**

@@ -129,12 +129,26 @@ describe('compute agent deciders', { timeout: 60_000 }, () => {
   test('submit rejected, naming "deadline": released yesterday, due in 30 minutes, 60 minutes of work (a certain miss); due in exactly 60 minutes is taken', async () => {
     // The window from release to deadline holds the runtime, the time left does not.
     const late = await spec().when(submit({ ...job, earliestStart: iso(T0 - 24 * H), deadline: iso(T0 + H / 2) }));
-    late.expectEvents([{ type: 'compute.job.rejected', data: { jobId: 'a', problems: [{ field: 'deadline', reason: 'a runtime of 60 min started now (2023-07-03T00:00:00.000Z) would end at 2023-07-03T01:00:00.000Z, after the deadline 2023-07-03T00:30:00.000Z: the job could never finish on time' }] } }]);
+    late.expectEvents([{ type: 'compute.job.rejected', data: { jobId: 'a', problems: [{ field: 'deadline', reason: 'jobs start on the half-hour: the earliest here is 2023-07-03T00:00:00.000Z, and 60 min from it end at 2023-07-03T01:00:00.000Z, after the deadline 2023-07-03T00:30:00.000Z' }] } }]);
     const justInTime = await spec().when(submit({ ...job, earliestStart: iso(T0 - 24 * H), deadline: iso(T0 + H) }));
     assert.deepEqual(typesOf(justInTime.decisions), ['job-a: compute.job.submitted, compute.job.planned']);
-    // Released later: the window check is the whole one, as before.
     const ahead = await spec().when(submit({ ...job, earliestStart: iso(T0 + H), deadline: iso(T0 + 2 * H) }));
     assert.deepEqual(typesOf(ahead.decisions), ['job-a: compute.job.submitted, compute.job.planned']);
+  });
+
+  test('submit rejected, naming "deadline": jobs start on the half-hour, so 60 minutes released at 00:10 and due at 01:10 (or submitted at 00:10, due 01:10) can never finish; the planner would have started it at 00:30', async () => {
+    const m = 60_000;
+    const future = await spec().when(submit({ ...job, earliestStart: iso(T0 + 10 * m), deadline: iso(T0 + 70 * m) }));
+    future.expectEvents([{ type: 'compute.job.rejected', data: { jobId: 'a', problems: [{ field: 'deadline', reason: 'jobs start on the half-hour: the earliest here is 2023-07-03T00:30:00.000Z, and 60 min from it end at 2023-07-03T01:30:00.000Z, after the deadline 2023-07-03T01:10:00.000Z' }] } }]);
+    const midSlot = await DeciderSpec.for(agent()).at(T0 + 10 * m).when(submit({ ...job, earliestStart: iso(T0 - H), deadline: iso(T0 + 70 * m) }));
+    const e = midSlot.decisions[0]!.events[0]!;
+    assert.ok(e.type === 'compute.job.rejected');
+    assert.equal(e.data.problems[0]!.reason, 'jobs start on the half-hour: the earliest here is 2023-07-03T00:30:00.000Z, and 60 min from it end at 2023-07-03T01:30:00.000Z, after the deadline 2023-07-03T01:10:00.000Z');
+    // With the slack for it, the planner's own placement is on time.
+    const fits = await spec().when(submit({ ...job, earliestStart: iso(T0 + 10 * m), deadline: iso(T0 + 90 * m) }));
+    const planned = fits.decisions[0]!.events.find((x) => x.type === 'compute.job.planned');
+    assert.ok(planned && planned.type === 'compute.job.planned');
+    assert.ok(Date.parse(planned.data.plannedEnd!) <= T0 + 90 * m, JSON.stringify(planned.data));
   });
 
   test('submit without runtimeMin: features the runtime model cannot use are refused naming the field, and a model failure is refused without its text; neither fails the decision', async () => {
@@ -150,7 +164,7 @@ describe('compute agent deciders', { timeout: 60_000 }, () => {
     broken.expectEvents([{ type: 'compute.job.rejected', data: { jobId: 'a', problems: [{ field: 'features', reason: 'the runtime model failed on these features; give runtimeMin' }] } }]);
   });
 
-  test('finishableProblems: a job whose release has come can finish by its deadline if started now, whatever the times (property)', () => {
+  test('finishableProblems: a job can finish by its deadline from the first half-hour at or after now and its release, whatever the times (property)', () => {
     fc.assert(
       // Times to the millisecond, and a deadline exactly at now + runtime some of the time.
       fc.property(fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: -10 * 86_400_000, max: 10 * 86_400_000 }), fc.integer({ min: 1, max: 20 * 86_400_000 }), fc.integer({ min: 0, max: 20 * 86_400_000 }), fc.boolean(), (runtimeMin, releaseMs, windowMs, nowOffsetMs, exact) => {
@@ -160,8 +174,10 @@ describe('compute agent deciders', { timeout: 60_000 }, () => {
         const deadlineMs = exact && nowMs > earliestStartMs ? nowMs + runtimeMin * m : earliestStartMs + windowMs;
         const j = { runtimeMin, earliestStartMs, deadlineMs };
         const refused = finishableProblems(j, nowMs).length > 0;
-        // Refused exactly when released, not yet due, and the time left is shorter than the runtime.
-        assert.equal(refused, nowMs > j.earliestStartMs && nowMs < j.deadlineMs && nowMs + runtimeMin * m > j.deadlineMs);
+        // Refused exactly when not yet due and the runtime from the first half-hour at or after
+        // both now and the release ends after the deadline.
+        const start = Math.ceil(Math.max(nowMs, earliestStartMs) / (30 * m)) * 30 * m;
+        assert.equal(refused, nowMs < j.deadlineMs && start + runtimeMin * m > j.deadlineMs);
       }),
       { numRuns: 500 },
     );

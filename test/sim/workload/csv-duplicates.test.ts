@@ -41,6 +41,18 @@ describe('workload CSV: rows the site would refuse', () => {
     assert.equal(r.problems[0]!.field, 'deadline_utc');
     assert.match(r.problems[0]!.reason, /more than 90 days after its release \(2023-07-03T10:00:00.000Z\)/);
   });
+
+  test('a job that cannot finish from the first half-hour at or after its release is a problem of its line (the site refuses it at submit)', () => {
+    const rows = [
+      csv.split('\n')[0]!,
+      // Released 10:10, due 11:10, 60 minutes: the window holds it, the half-hours do not.
+      'tight,training,500,,,60,2023-07-03T10:10:00.000Z,2023-07-03T11:10:00.000Z,gold,false',
+      'slack,training,500,,,60,2023-07-03T10:10:00.000Z,2023-07-03T11:30:00.000Z,gold,false',
+    ].join('\n');
+    const r = readWorkloadCsv(rows, site);
+    assert.deepEqual(r.jobs.map((j) => j.id), ['slack']);
+    assert.deepEqual(r.problems, [{ line: 2, field: 'deadline_utc', reason: 'jobs start on the half-hour: the earliest here is 2023-07-03T10:30:00.000Z, and 60 min from it end at 2023-07-03T11:30:00.000Z, after the deadline 2023-07-03T11:10:00.000Z' }]);
+  });
 });
 
 describe('workload CSV: repeated job ids', () => {
