@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { bppSubject, FileKeyDirectory, loadSigningKeyFile, marketSubject, natsBppUri, newSigningIdentity } from '../beckn/index.ts';
-import type { BecknHttpServer } from '../agents/coordination/index.ts';
+import { BAP_BUDGET_ENV, bapBudgetFromEnv, type BecknHttpServer } from '../agents/coordination/index.ts';
 import type { SiteMarket } from '../site/index.ts';
 import { UsageError } from './errors.ts';
 import { notWritableCode } from '../core/files/index.ts';
@@ -57,6 +57,7 @@ export function siteBeckn(o: SiteBecknOptions): SiteBeckn {
     throw err;
   }
   const signingKey = loadSigningKeyFile(keyPath);
+  const bapBudget = bapBudgetFromEnv();
   const keyDirectory = new FileKeyDirectory(dirPath);
   let http: BecknHttpServer | undefined;
   const bppUri = o.port > 0 ? uri : natsBppUri(o.domain, signingKey.subscriberId);
@@ -69,7 +70,7 @@ export function siteBeckn(o: SiteBecknOptions): SiteBeckn {
         keyDirectory,
         listen: o.port > 0 ? { host: o.host, port: o.port } : false,
         onListening: (s) => (http = s),
-        config: { bpp: { id: signingKey.subscriberId, uri: bppUri }, domain: o.domain, support: { email: 'flex-desk@caco.local', url: `${bppUri}/support` } },
+        config: { bpp: { id: signingKey.subscriberId, uri: bppUri }, domain: o.domain, support: { email: 'flex-desk@caco.local', url: `${bppUri}/support` }, bapBudget },
       },
     },
     notes(overNats) {
@@ -81,6 +82,7 @@ export function siteBeckn(o: SiteBecknOptions): SiteBeckn {
         `beckn: coordination agent ${signingKey.subscriberId} (key ${signingKey.uniqueKeyId}) sells flexibility on ${o.domain}: ${where.join('; ') || 'no transport (give --beckn-port or a NATS bus)'}`,
         ...(overNats ? [] : ['beckn: the embedded bus has no NATS binding, so the market is on HTTP only (use --bus nats for Beckn over NATS)']),
         `beckn: BAP keys from ${resolve(dirPath)} (re-read when it changes); this BPP's key in ${resolve(keyPath)}`,
+        `beckn: ${bapBudget ? `each BAP may have ${bapBudget.count} requests or ${bapBudget.bytes} bytes accepted in 24 h` : 'no budget of accepted requests per BAP'} (${BAP_BUDGET_ENV})`,
       ];
     },
   };

@@ -1,5 +1,6 @@
 import { DEFAULT_DOMAIN, type FlexLocation, type Participant, type ProviderInfo } from '../../beckn/index.ts';
 import { DEFAULT_REFUSAL_RECORD_LIMITS, type RefusalRecordLimits } from './refusal-records.ts';
+import { usageBudgetFromEnv, type UsageBudget } from '../../core/runtime/index.ts';
 
 /** What the site sells and how: every number a default that a deployment may change. */
 export interface CoordinationConfig {
@@ -87,6 +88,23 @@ export interface CoordinationConfig {
    * answered, and counted into one summary event instead (RefusalRecords).
    */
   readonly refusalRecords: RefusalRecordLimits;
+  /**
+   * What one BAP's accepted requests may add over a sliding 24 h: how many, and their bytes.
+   * Each accepted request is recorded with the callback it is answered by (an on_search holds
+   * the whole catalogue, ~3-4 KB), and the replay memory alone let a BAP whose messages expire
+   * at once send a thousand a minute: gigabytes a day. Past it, a 429 with when to retry;
+   * `undefined`: no budget (CACO_BECKN_BAP_BUDGET=off).
+   */
+  readonly bapBudget: UsageBudget | undefined;
+}
+
+/** 5,000 accepted requests (the simulated grid operator sends ~36 a day) or 16 MiB of them per BAP in 24 h. */
+export const DEFAULT_BAP_BUDGET: UsageBudget = { count: 5_000, bytes: 16 * 1024 * 1024 };
+export const BAP_BUDGET_ENV = 'CACO_BECKN_BAP_BUDGET';
+
+/** `CACO_BECKN_BAP_BUDGET` = `<requests>:<bytes>` a BAP may have accepted in 24 h, or `off`; default `5000:16MiB`. A bad value is a ConfigError naming it. */
+export function bapBudgetFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): UsageBudget | undefined {
+  return usageBudgetFromEnv(env, BAP_BUDGET_ENV, DEFAULT_BAP_BUDGET, { noun: 'requests', what: 'a BAP may have accepted', example: '5000:16MiB' });
 }
 
 export const DEFAULT_LONDON_SITE: FlexLocation = {
@@ -127,6 +145,7 @@ export function coordinationConfig(overrides: Partial<CoordinationConfig> = {}):
     maxDraftsPerBap: 100,
     replayMemoryMessages: 10_000,
     refusalRecords: DEFAULT_REFUSAL_RECORD_LIMITS,
+    bapBudget: DEFAULT_BAP_BUDGET,
     ...overrides,
   };
 }

@@ -7,7 +7,7 @@
  */
 export { createCoordinationAgent, decideCoordination, COORDINATION_AGENT, type CoordinationDeps } from './coordination-agent.ts';
 export { actionRequestOf, type ActionRequest, type CoordinationCmd, type CoordinationIn, type CoordinationOut, type RequestBody } from './messages.ts';
-export { coordinationConfig, DEFAULT_LONDON_SITE, SIM_BPP, type CoordinationConfig } from './config.ts';
+export { BAP_BUDGET_ENV, bapBudgetFromEnv, coordinationConfig, DEFAULT_BAP_BUDGET, DEFAULT_LONDON_SITE, SIM_BPP, type CoordinationConfig } from './config.ts';
 export { evolveCoordination, initialCoordinationState, INITIAL_COORDINATION_STATE, availableKwOf, type CoordinationState, type OrderRecord, type PublishedOffer } from './state.ts';
 export { candidateOffers, offersToPublish, materiallyDifferent, openOffers, priceFor } from './offers.ts';
 export { checkRequest, type RequestPlan } from './checks.ts';

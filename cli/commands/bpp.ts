@@ -7,7 +7,7 @@ import { startLiveSite } from '../site-runtime.ts';
 import { startJobsHttp } from '../jobs-http.ts';
 import { startObservabilityHttp } from '../../core/observability/index.ts';
 import { DEFAULT_DOMAIN, FileKeyDirectory, loadSigningKeyFile, newSigningIdentity } from '../../beckn/index.ts';
-import type { BecknHttpServer } from '../../agents/coordination/index.ts';
+import { bapBudgetFromEnv, type BecknHttpServer } from '../../agents/coordination/index.ts';
 import { DEFAULT_SITE } from '../../agents/compute/jobs/index.ts';
 import { generateWorkload, loadTraceStats } from '../../sim/workload/index.ts';
 import type { Runtime } from '../../core/runtime/index.ts';
@@ -113,7 +113,7 @@ export function bppCommand(): Command {
           keyDirectory,
           listen: { host: o.host, port },
           onListening: (s) => (server = s),
-          config: { bpp: { id: signingKey.subscriberId, uri }, domain: o.domain, marginGbpPerMwh: margin, sellShare, support: { email: `flex-desk@${signingKey.subscriberId.includes('.') ? signingKey.subscriberId : 'caco.local'}`, url: `${uri.replace(/\/+$/, '')}/support` } },
+          config: { bpp: { id: signingKey.subscriberId, uri }, domain: o.domain, marginGbpPerMwh: margin, sellShare, bapBudget: bapBudgetFromEnv(), support: { email: `flex-desk@${signingKey.subscriberId.includes('.') ? signingKey.subscriberId : 'caco.local'}`, url: `${uri.replace(/\/+$/, '')}/support` } },
         },
       },
     }).catch((err: unknown) => {

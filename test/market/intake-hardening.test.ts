@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { buildContext, confirmRequest, publicKeyToBase64, searchRequest, selectRequest, signRequest } from '../../beckn/index.ts';
 import { SIM_BAP } from '../../agents/grid-operator/index.ts';
-import { seededSigningKey } from '../../agents/coordination/index.ts';
+import { bapBudgetFromEnv, seededSigningKey } from '../../agents/coordination/index.ts';
+import { ConfigError } from '../../core/errors/index.ts';
 import { flexibility, HOUR, startMarket, T0, TEST_BAP, type Market } from './harness.ts';
 import { contextFor, postRaw, send, type Answer } from './client.ts';
 import { expectOneRejection } from './rejection.ts';
@@ -243,4 +244,35 @@ describe('replay memory (issue 15.5: the 10,000-message limit)', { timeout: 60_0
       await m.close();
     }
   });
+});
+
+describe('a budget of accepted requests per BAP (CACO_BECKN_BAP_BUDGET)', { timeout: 60_000 }, () => {
+  test('past its budget a BAP gets 429 naming it, with when to retry; the refusal is recorded; another BAP is not refused; a day on it is taken again', async () => {
+    // Each accepted request is recorded with its callback (an on_search holds the catalogue):
+    // with messages that expire at once, the replay memory alone let one BAP add gigabytes a day.
+    const m = await startMarket({ gridOperator: false, coordination: { bapBudget: { count: 3, bytes: 1024 * 1024 } } });
+    try {
+      const search = () => searchRequest(contextFor(m, 'search'), {});
+      for (let i = 0; i < 3; i++) assert.equal((await send(m, 'search', search())).status, 200, `request ${i + 1}`);
+      await m.runtime.settle();
+      const { answer } = await expectOneRejection(m, () => send(m, 'search', search()));
+      assert.equal(answer.status, 429);
+      assert.equal(answer.body.error?.paths, 'context.bap_id');
+      assert.match(answer.body.error?.message ?? '', /^Business Error: 3 of your requests \(\d+ bytes\) were accepted in the last 24 h; a BAP may have 3 requests or 1048576 bytes accepted in 24 h \(CACO_BECKN_BAP_BUDGET\); retry at \S+ \(in \d+ s\)$/);
+      assert.ok(Number(answer.headers.get('retry-after')) > 0);
+      const other = searchRequest(buildContext({ action: 'search', bap: SIM_BAP, transactionId: randomUUID(), messageId: randomUUID(), nowMs: m.clock.now() }), {});
+      assert.equal((await send(m, 'search', other, { key: m.bapKey })).status, 200, 'another BAP has its own budget');
+      await m.advanceTo(m.clock.now() + 25 * HOUR);
+      assert.equal((await send(m, 'search', search())).status, 200, 'the window has moved on');
+    } finally {
+      await m.close();
+    }
+  });
+});
+
+test('CACO_BECKN_BAP_BUDGET: unset is 5000:16MiB, off is none, a value is taken, a bad one is a ConfigError naming the variable', () => {
+  assert.deepEqual(bapBudgetFromEnv({}), { count: 5000, bytes: 16 * 1024 * 1024 });
+  assert.equal(bapBudgetFromEnv({ CACO_BECKN_BAP_BUDGET: 'off' }), undefined);
+  assert.deepEqual(bapBudgetFromEnv({ CACO_BECKN_BAP_BUDGET: '100:1MiB' }), { count: 100, bytes: 1024 * 1024 });
+  assert.throws(() => bapBudgetFromEnv({ CACO_BECKN_BAP_BUDGET: 'lots' }), (e: unknown) => e instanceof ConfigError && e.message.includes('CACO_BECKN_BAP_BUDGET') && e.message.includes('<requests>:<bytes> a BAP may have accepted in 24 h'));
 });
