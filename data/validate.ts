@@ -15,7 +15,7 @@ export function parseIsoUtc(text: string): number | null {
   const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? 0), frac ? Math.round(Number(frac) * 1000) : 0);
   const back = new Date(ms);
   // Date.UTC rolls 2023-02-30 over to March and reads years 0-99 as 1900-1999 (0023 as 1923); reject instead of moving the row.
-  if (back.getUTCFullYear() !== Number(y) || back.getUTCDate() !== Number(d) || back.getUTCMonth() !== Number(mo) - 1 || Number(h) > 23 || Number(mi) > 59) return null;
+  if (back.getUTCFullYear() !== Number(y) || back.getUTCDate() !== Number(d) || back.getUTCMonth() !== Number(mo) - 1 || Number(h) > 23 || Number(mi) > 59 || Number(s ?? 0) > 59) return null;
   return ms;
 }
 

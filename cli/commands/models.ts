@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { UsageError } from '../errors.ts';
+import { parseIsoUtc } from '../../data/index.ts';
 
 const HH = 30 * 60 * 1000;
 
@@ -25,8 +26,10 @@ export function modelsCommand(): Command {
     .option('--prices <csv>', 'price CSV (default: the project copy)')
     .option('--out <dir>', 'output folder (default: models/ensemble)')
     .action(async (o: { until: string; carbon?: string; prices?: string; out?: string }) => {
-      const untilMs = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(o.until) ? `${o.until}T00:00:00Z` : o.until);
-      if (!Number.isFinite(untilMs) || untilMs % HH !== 0) throw new UsageError(`--until: "${o.until}" is not a date or a half-hour instant like 2023-07-01 or 2023-07-01T12:30Z`);
+      // parseIsoUtc, not Date.parse: a time without a zone was read in the machine's zone (four
+      // hours of data past the cut-off in New York) and 2023-06-31 became 1 July.
+      const untilMs = parseIsoUtc(/^\d{4}-\d{2}-\d{2}$/.test(o.until) ? `${o.until}T00:00:00Z` : o.until);
+      if (untilMs === null || untilMs % HH !== 0) throw new UsageError(`--until: "${o.until}" is not a date or a half-hour instant in UTC like 2023-07-01 or 2023-07-01T12:30Z (with its Z)`);
       const [{ toHalfHourSeries }, { checkInputFile, loadCarbonFile, loadPriceFile }, models, grid] = await Promise.all([import('../../data/index.ts'), import('../../sim/inputs.ts'), import('../../models/index.ts'), import('../../agents/grid/index.ts')]);
       // Both files before the first fit; what the loaders refuse later names the flag too, as in simulate.
       for (const [flag, f] of [['--carbon', o.carbon], ['--prices', o.prices]] as const) if (f !== undefined) checkInputFile(flag, f);

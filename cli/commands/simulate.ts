@@ -11,6 +11,8 @@ import { describeBreak, keyFingerprint } from '../../core/ledger/index.ts';
 import { ANCHOR_SIGNER } from '../../core/anchor/index.ts';
 import type { runSimulation as RunSimulation } from '../../sim/index.ts';
 import { HALF_HOUR_MS } from '../../core/time/index.ts';
+import { parseIsoUtc } from '../../data/index.ts';
+import { createHash } from 'node:crypto';
 
 interface SimulateFlags extends GlobalOptions {
   seed: string;
@@ -29,6 +31,17 @@ interface SimulateFlags extends GlobalOptions {
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * The run's folder name: its site, start, days and seed, with what a file name cannot hold
+ * replaced by `_`, and then a hash of the whole, so that two runs whose names differ only there
+ * (seeds `x y` and `x_y`) get folders of their own: a run replaces its folder, and the second
+ * replaced the first's ledger, keys and anchor.
+ */
+export function runFolderName(name: string): string {
+  const safe = name.replace(/[^A-Za-z0-9._-]/g, '_');
+  return safe === name ? name : `${safe}-${createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 8)}`;
+}
 
 /** The seed goes into the run's folder name (and the ledger's ids): a file name has a limit. */
 const MAX_SEED_CHARS = 64;
@@ -64,15 +77,17 @@ export function simulateCommand(): Command {
       import('../../sim/report.ts'),
       import('../../agents/compute/jobs/index.ts'),
     ]);
-    if (!DATE.test(o.from) || Number.isNaN(Date.parse(`${o.from}T00:00:00Z`))) throw new UsageError(`--from: "${o.from}" is not a date like 2023-07-03`);
+    // parseIsoUtc, not Date.parse: that rolled 2023-02-30 over to 2 March, under a folder and a header saying 02-30.
+    const fromDay = DATE.test(o.from) ? parseIsoUtc(`${o.from}T00:00:00Z`) : null;
+    if (fromDay === null) throw new UsageError(`--from: "${o.from}" is not a date like 2023-07-03 (one on the calendar)`);
     const days = wholeNumber('--days', o.days, 1, 60);
     const jobsPerDay = o.jobsPerDay ? wholeNumber('--jobs-per-day', o.jobsPerDay, 1, 100_000) : undefined;
-    const fromMs = Date.parse(`${o.from}T00:00:00Z`);
+    const fromMs = fromDay;
     const site = siteConfig({
       ...(o.itKw ? { itCapacityKw: wholeNumber('--it-kw', o.itKw, 100, 1_000_000), importCapKw: Math.round(wholeNumber('--it-kw', o.itKw, 100, 1_000_000) * 1.4) } : {}),
       ...(o.battery ? { battery: { energyKwh: wholeNumber('--battery', o.battery, 0, 1_000_000), powerKw: wholeNumber('--battery', o.battery, 0, 1_000_000) / 2 } } : {}),
     });
-    const run = `${config.site}-${o.from}-${days}d-seed${o.seed}`.replace(/[^A-Za-z0-9._-]/g, '_');
+    const run = runFolderName(`${config.site}-${o.from}-${days}d-seed${o.seed}`);
     const finalDir = resolve(o.out, run);
     // Work in a side folder and move it into place at the end, so a failed run never leaves
     // something that looks complete.

@@ -1,5 +1,10 @@
 /** Workloads as CSV: one job per line, times in ISO 8601 UTC, units in the column names. */
 import { JOB_CLASSES, SLA_CLASSES, type Job, type JobClass, type SiteConfig, type SlaClass, deadlineProblems, finishableProblems, validateJob } from '../../agents/compute/jobs/index.ts';
+import { truncateText } from '../../core/runtime/index.ts';
+import { parseIsoUtc } from '../../data/index.ts';
+
+/** What a submit's jobId may be (schemas/common.ts, JobId): it becomes the stream `job-<id>`. */
+const JOB_ID = /^[A-Za-z0-9_:-]{1,128}$/;
 
 export const WORKLOAD_COLUMNS = ['id', 'class', 'power_kw', 'gpu_count', 'per_gpu_kw', 'runtime_min', 'earliest_start_utc', 'deadline_utc', 'sla_class', 'preemptible'] as const;
 
@@ -83,13 +88,17 @@ export function readWorkloadCsv(text: string, site: SiteConfig): { jobs: Job[]; 
       return v;
     };
     const time = (name: string) => {
-      const v = Date.parse(get(name));
-      if (!/Z$/.test(get(name)) || !Number.isFinite(v)) rowProblems.push({ line, field: name, reason: `"${get(name)}" is not an ISO 8601 UTC time` });
-      return v;
+      // Strict: Date.parse rolled 2023-02-30 over to March and took legacy text ("Mon Jul 03 2023 …").
+      const v = parseIsoUtc(get(name));
+      if (v === null) rowProblems.push({ line, field: name, reason: `"${truncateText(get(name), 64)}" is not an ISO 8601 UTC time (e.g. 2023-07-03T10:00:00Z) on the calendar` });
+      return v ?? Number.NaN;
     };
     const id = get('id');
+    // The site submits it under this id and refuses one it cannot be a stream name of (job-<id>):
+    // refused there, the baselines would still count it.
+    if (!JOB_ID.test(id)) rowProblems.push({ line, field: 'id', reason: `"${truncateText(id, 64)}" is not a job id: 1 to 128 letters, digits, "_", ":" or "-"` });
     const first = firstLineOf.get(id);
-    if (first !== undefined) rowProblems.push({ line, field: 'id', reason: `"${id}" already on line ${first}` });
+    if (first !== undefined && JOB_ID.test(id)) rowProblems.push({ line, field: 'id', reason: `"${id}" already on line ${first}` });
     else if (id !== '') firstLineOf.set(id, line);
     const cls = get('class');
     if (!(JOB_CLASSES as readonly string[]).includes(cls)) rowProblems.push({ line, field: 'class', reason: `must be one of ${JOB_CLASSES.join(', ')}` });

@@ -33,6 +33,10 @@ test('bad input to caco simulate: one line naming the problem and the fix, exit 
     [['simulate', '--frobnicate'], /unknown option '--frobnicate'/],
     [['simulate', '--from', '2019-01-01', '--out', out], /--from 2019-01-01.*the data covers 2023-01-0\d to 2023-(09|10)-\d\d.*choose --from between/],
     [['simulate', '--from', 'yesterday', '--out', out], /--from: "yesterday" is not a date like 2023-07-03/],
+    // Not rolled over to 2 March under a folder and a header that say 02-30.
+    [['simulate', '--from', '2023-02-30', '--out', out], /--from: "2023-02-30" is not a date like 2023-07-03 \(one on the calendar\)/],
+    [['models', 'retrain', '--until', '2023-07-01T12:00', '--out', out], /--until: "2023-07-01T12:00" is not a date or a half-hour instant in UTC .*with its Z/],
+    [['models', 'retrain', '--until', '2023-06-31', '--out', out], /--until: "2023-06-31" is not a date/],
     [['simulate', '--days', '0', '--out', out], /--days: "0" must be a whole number from 1 to 60/],
     [['simulate', '--carbon', badCsv, '--out', out], /--carbon: .*carbon\.csv.*(column|from_utc)/],
     [['simulate', '--carbon', join(dir, 'missing.csv'), '--out', out], /--carbon: file .* does not exist/],

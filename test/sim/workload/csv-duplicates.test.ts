@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { siteConfig } from '../../../agents/compute/jobs/index.ts';
 import { readWorkloadCsv } from '../../../sim/workload/index.ts';
+import { runFolderName } from '../../../cli/commands/simulate.ts';
 
 const root = join(import.meta.dirname, '../../..');
 const site = siteConfig();
@@ -82,5 +83,27 @@ describe('workload CSV: repeated job ids', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('workload CSV: ids and times the site would not take', () => {
+  test('an id that is not a job id (a dot, a space, 129 characters) and a time off the calendar or not ISO are problems of their line', () => {
+    const head = csv.split('\n')[0]!;
+    const row = (id: string, start = '2023-07-03T10:00:00.000Z', deadline = '2023-07-03T14:00:00.000Z') => `${id},training,500,,,60,${start},${deadline},gold,false`;
+    const r = readWorkloadCsv([head, row('srv.0.00'), row('job 1'), row('x'.repeat(129)), row('feb', '2023-02-30T00:00:00Z', '2023-03-05T00:00:00Z'), row('legacy', 'Mon Jul 03 2023 10:00:00 Z'), row('ok-1:a_b')].join('\n'), site);
+    assert.deepEqual(r.jobs.map((j) => j.id), ['ok-1:a_b']);
+    assert.deepEqual(r.problems.map((p) => `${p.line} ${p.field}`), ['2 id', '3 id', '4 id', '5 earliest_start_utc', '6 earliest_start_utc']);
+    assert.match(r.problems[0]!.reason, /"srv\.0\.00" is not a job id: 1 to 128 letters, digits/);
+    assert.match(r.problems[3]!.reason, /"2023-02-30T00:00:00Z" is not an ISO 8601 UTC time .* on the calendar/);
+  });
+
+  test('runs whose names differ only in characters a folder cannot hold get folders of their own', () => {
+    assert.equal(runFolderName('london-2023-07-03-7d-seed42'), 'london-2023-07-03-7d-seed42');
+    const a = runFolderName('london-2023-07-03-1d-seedx y');
+    const b = runFolderName('london-2023-07-03-1d-seedx_y');
+    assert.equal(b, 'london-2023-07-03-1d-seedx_y');
+    assert.match(a, /^london-2023-07-03-1d-seedx_y-[0-9a-f]{8}$/);
+    assert.notEqual(a, b);
+    assert.notEqual(runFolderName('seedé'), runFolderName('seedè'));
   });
 });
