@@ -96,10 +96,37 @@ export function checkSimulatedPeriod(fromMs: number, days: number, span: Pick<Si
   }
 }
 
+/** The least share of a run's half-hours (its days and the drain after them) each signal file must give a value for. */
+export const MIN_SIGNAL_COVERAGE = 0.9;
+
+/**
+ * A UsageError unless each file gives a value for at least MIN_SIGNAL_COVERAGE of the
+ * half-hours from `fromMs` through the run and its drain. The site carries the last value
+ * forward over a gap (and starts from 150 g/kWh or £80/MWh before the first): a file whose
+ * column is empty there ran on those made-up values and reported them as results, exit 0.
+ */
+export function checkSignalCoverage(fromMs: number, days: number, files: Pick<SignalFiles, 'carbon' | 'prices'>): void {
+  const endMs = fromMs + days * DAY_MS + DRAIN_MS;
+  const slots = (endMs - fromMs) / SLOT_MS;
+  const covered = (times: Iterable<number>) => {
+    let n = 0;
+    for (const t of times) if (t >= fromMs && t < endMs && t % SLOT_MS === 0) n++;
+    return n;
+  };
+  const carbon = covered(new Set(files.carbon.rows.filter((r) => r.actualGPerKwh !== null).map((r) => r.fromMs)));
+  const prices = covered(new Set(files.prices.rows.filter((r) => (r.marketIndexGbpPerMwh ?? r.imbalanceGbpPerMwh) !== null).map((r) => r.fromMs)));
+  for (const [flag, n, what] of [['--carbon', carbon, 'an actual carbon intensity'], ['--prices', prices, 'a price']] as const) {
+    if (n < MIN_SIGNAL_COVERAGE * slots) {
+      throw new UsageError(`${flag}: only ${n} of the ${slots} half-hours from ${isoDayOrTime(fromMs)} to ${isoDayOrTime(endMs)} (the run and 2 days after it) have ${what}; a run needs at least ${Math.round(MIN_SIGNAL_COVERAGE * 100)} %, or its figures would come from values carried over the gaps, not from the file`);
+    }
+  }
+}
+
 /** Load the signals and the workload, and check the period lies inside the data. */
 export function loadInputs(o: { fromMs: number; days: number; seed: string; site: SiteConfig; carbonCsv?: string; pricesCsv?: string; jobsCsv?: string; jobsPerDay?: number; slackShare?: number }): SimulationInputs {
   const { carbon, prices, dataFromMs, dataToMs } = loadSignalFiles(o);
   checkSimulatedPeriod(o.fromMs, o.days, { dataFromMs, dataToMs });
+  checkSignalCoverage(o.fromMs, o.days, { carbon, prices });
   let jobs: Job[];
   if (o.jobsCsv) {
     checkInputFile('--jobs', o.jobsCsv);
