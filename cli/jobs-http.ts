@@ -1,5 +1,5 @@
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { httpTimeLimits } from '../core/http/index.ts';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { frameworkErrorRefusal, httpTimeLimits, notFoundRefusal } from '../core/http/index.ts';
 import type { Runtime } from '../core/runtime/index.ts';
 import type { VerifiedEventStore } from '../core/store/index.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, truncateText, type InputLimits } from '../core/runtime/index.ts';
@@ -76,12 +76,9 @@ export function buildJobsHttp(runtime: Runtime, store: VerifiedEventStore, o: Jo
     ...httpTimeLimits(o.requestTimeoutMs),
     // A path the router cannot take is answered in the site's refusal shape, as every other
     // refusal is, not Fastify's own body (which echoes the path back).
-    frameworkErrors: (err: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
-      const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
-      return reply.code(tooLong ? 414 : 400).send(refusal(tooLong ? 'path refused: a part of it is longer than the site reads' : 'path refused: it is not a valid URL (bad percent-encoding)'));
-    },
+    frameworkErrors: frameworkErrorRefusal,
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send(refusal(`no such endpoint: ${req.method.slice(0, 16)} ${describeValue(req.url.split('?')[0] ?? '')}; the site serves POST /jobs, GET /jobs/:id, GET /health and GET /metrics`)));
+  app.setNotFoundHandler(notFoundRefusal('POST /jobs, GET /jobs/:id, GET /health and GET /metrics'));
   // Parse with the depth bound: a deeply nested body must be a 400 with the reason, not a stack overflow later.
   app.removeContentTypeParser(['application/json']);
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { httpTimeLimits } from '../core/http/index.ts';
+import { frameworkErrorRefusal, httpTimeLimits, notFoundRefusal } from '../core/http/index.ts';
 import type { PublicKeyDirectory } from '../core/ledger/index.ts';
 import { verifiedView, type EventStore } from '../core/store/index.ts';
 import { createLogger, type Logger } from '../core/log/index.ts';
@@ -120,7 +120,8 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
 
   // Explanations read the ledger through verify-on-read, as the live view does.
   const explainable = verifiedView(o.store, o.keys, o.log ?? createLogger());
-  const app: FastifyInstance = Fastify({ logger: false, forceCloseConnections: true, ...httpTimeLimits(o.requestTimeoutMs) });
+  const app: FastifyInstance = Fastify({ logger: false, forceCloseConnections: true, ...httpTimeLimits(o.requestTimeoutMs), frameworkErrors: frameworkErrorRefusal });
+  app.setNotFoundHandler(notFoundRefusal('the dashboard (/), /api/view, /api/stream and /api/jobs/:id/explain'));
   for (const [path, f] of Object.entries(files)) app.get(path, (_req, reply) => reply.type(f.type).header('cache-control', 'no-cache').send(f.body));
   app.get('/favicon.ico', (_req, reply) => reply.code(204).send());
   app.get('/api/view', (_req, reply) => reply.type('application/json; charset=utf-8').send(json()));

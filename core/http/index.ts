@@ -1,1 +1,2 @@
 export { HTTP_REQUEST_TIMEOUT_MS, httpTimeLimits } from './time-limits.ts';
+export { frameworkErrorRefusal, httpRefusal, notFoundRefusal } from './refusals.ts';

@@ -55,4 +55,21 @@ describe('the dashboard explains a job only from events that verify', { timeout:
       await s.close();
     }
   });
+
+  test('an unknown path, a bad percent-encoding and an overlong job id are refusals in the site\'s shape, not Fastify\'s echo of the path', async () => {
+    const s = embeddedStack('dash-paths');
+    const dash = await startDashboard({ store: s.store, keys: s.keyring, port: 0, pushEveryMs: 1000, verifyEveryMs: 600_000, log: silentLogger() });
+    try {
+      const get = async (path: string) => {
+        const r = await fetch(`${dash.url}${path}`);
+        return { status: r.status, body: (await r.json()) as unknown };
+      };
+      assert.deepEqual(await get('/nothere'), { status: 404, body: { ok: false, error: { reason: 'no such endpoint: GET "/nothere"; the site serves the dashboard (/), /api/view, /api/stream and /api/jobs/:id/explain' } } });
+      assert.deepEqual(await get('/api/jobs/%ff/explain'), { status: 400, body: { ok: false, error: { reason: 'path refused: it is not a valid URL (bad percent-encoding)' } } });
+      assert.deepEqual(await get(`/api/jobs/${'a'.repeat(200)}/explain`), { status: 414, body: { ok: false, error: { reason: 'path refused: a part of it is longer than the site reads' } } });
+    } finally {
+      await dash.close();
+      await s.close();
+    }
+  });
 });
