@@ -30,7 +30,17 @@ export async function ensureStream(jsm: JetStreamManager, config: Partial<Stream
   try {
     await jsm.streams.add(config);
   } catch (err) {
-    if (!/already in use|exists/i.test(err instanceof Error ? err.message : '')) throw err;
+    if (/already in use|exists/i.test(err instanceof Error ? err.message : '')) return true;
+    // Another process may have added it between the look and the add: a 2.9 server then answers
+    // the loser "subjects overlap with an existing stream" (seen with four stores of one site
+    // opening at once). If the stream of this name is there now, that is what was wanted;
+    // otherwise the error stands (another stream does hold the subjects).
+    try {
+      await jsm.streams.info(config.name);
+      return true;
+    } catch {
+      throw err;
+    }
   }
   return true;
 }
