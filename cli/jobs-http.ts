@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { frameworkErrorRefusal, httpTimeLimits, notFoundRefusal } from '../core/http/index.ts';
+import { frameworkErrorRefusal, httpRefusal, httpTimeLimits, notFoundRefusal } from '../core/http/index.ts';
 import type { Runtime } from '../core/runtime/index.ts';
 import type { VerifiedEventStore } from '../core/store/index.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, truncateText, type InputLimits } from '../core/runtime/index.ts';
@@ -25,8 +25,6 @@ export interface JobsHttpOptions {
 
 export const DEFAULT_HTTP_RATE_LIMIT: RateLimit = { perSecond: 20, burst: 40 };
 
-/** A refusal as the HTTP client sees it: the same shape as a refused command reply. */
-const refusal = (reason: string) => ({ ok: false, error: { reason } });
 
 /**
  * A value from outside, named for a refusal: a string quoted and cut to 64 characters, anything
@@ -96,17 +94,17 @@ export function buildJobsHttp(runtime: Runtime, store: VerifiedEventStore, o: Jo
           : status === 500
             ? 'internal error'
             : String(err.message ?? 'bad request').slice(0, 300);
-    return reply.code(status).send(refusal(reason));
+    return reply.code(status).send(httpRefusal(reason));
   });
   // One per-address bucket for submissions and explanations (an explanation reads the job's
   // stream and scans the forecasts and orders it may cite: nobody may keep the site scanning).
   const perAddress = async (req: FastifyRequest, reply: FastifyReply) => {
     const admitted = limiter?.take(req.ip, now(), `address "${req.ip.slice(0, 64)}"`) ?? { ok: true as const };
-    if (!admitted.ok) return reply.code(429).header('retry-after', Math.ceil(admitted.retryAfterMs / 1000)).send(refusal(admitted.reason));
+    if (!admitted.ok) return reply.code(429).header('retry-after', Math.ceil(admitted.retryAfterMs / 1000)).send(httpRefusal(admitted.reason));
   };
   app.post('/jobs', { preHandler: perAddress }, async (req, reply) => {
     const body = req.body as Record<string, unknown> | null | undefined;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return reply.code(400).send(refusal('body refused: a signed compute.job.submit command envelope (a JSON object) is required'));
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return reply.code(400).send(httpRefusal('body refused: a signed compute.job.submit command envelope (a JSON object) is required'));
     if (typeof body['keyId'] !== 'string' || typeof body['sig'] !== 'string') {
       return reply.code(401).send({
         ok: false,
@@ -114,7 +112,7 @@ export function buildJobsHttp(runtime: Runtime, store: VerifiedEventStore, o: Jo
       });
     }
     if (body['type'] !== 'compute.job.submit') {
-      return reply.code(400).send(refusal(`type: POST /jobs takes "compute.job.submit", not ${describeValue(body['type'])}`));
+      return reply.code(400).send(httpRefusal(`type: POST /jobs takes "compute.job.submit", not ${describeValue(body['type'])}`));
     }
     const span = startSpan('http POST /jobs', contextFromHeaders(req.headers), { 'http.request.method': 'POST', 'http.route': '/jobs', ...(typeof body['correlationId'] === 'string' ? { [ATTR.correlationId]: body['correlationId'] } : {}) }, SpanKind.SERVER);
     const res = await runtime.sendEnvelope('compute', 'submit', body, { ...(span ? { trace: span.ctx } : {}) }).finally(() => endSpan(span));

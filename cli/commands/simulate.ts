@@ -78,11 +78,10 @@ export function simulateCommand(): Command {
       import('../../agents/compute/jobs/index.ts'),
     ]);
     // parseIsoUtc, not Date.parse: that rolled 2023-02-30 over to 2 March, under a folder and a header saying 02-30.
-    const fromDay = DATE.test(o.from) ? parseIsoUtc(`${o.from}T00:00:00Z`) : null;
-    if (fromDay === null) throw new UsageError(`--from: "${o.from}" is not a date like 2023-07-03 (one on the calendar)`);
+    const fromMs = DATE.test(o.from) ? parseIsoUtc(`${o.from}T00:00:00Z`) : null;
+    if (fromMs === null) throw new UsageError(`--from: "${o.from}" is not a date like 2023-07-03 (one on the calendar)`);
     const days = wholeNumber('--days', o.days, 1, 60);
     const jobsPerDay = o.jobsPerDay ? wholeNumber('--jobs-per-day', o.jobsPerDay, 1, 100_000) : undefined;
-    const fromMs = fromDay;
     const site = siteConfig({
       ...(o.itKw ? { itCapacityKw: wholeNumber('--it-kw', o.itKw, 100, 1_000_000), importCapKw: Math.round(wholeNumber('--it-kw', o.itKw, 100, 1_000_000) * 1.4) } : {}),
       ...(o.battery ? { battery: { energyKwh: wholeNumber('--battery', o.battery, 0, 1_000_000), powerKw: wholeNumber('--battery', o.battery, 0, 1_000_000) / 2 } } : {}),

@@ -1,3 +1,4 @@
+import { HALF_HOUR_MS } from '../../../core/time/index.ts';
 import { JOB_CLASSES, SLA_CLASSES, type Job, type SiteConfig } from './job.ts';
 
 /** Why a job cannot be accepted: the field at fault and a reason a submitter can act on. */
@@ -45,9 +46,6 @@ export function deadlineProblems(deadlineMs: number, nowMs: number, field = 'dea
   return [];
 }
 
-/** The site plans and starts jobs on the half-hour (settlement periods). */
-const SLOT_MS = 30 * 60_000;
-
 /**
  * Check that a job can still finish by its deadline from the earliest start the site can give
  * it: the first half-hour at or after both now and its release, for jobs are planned and started
@@ -59,7 +57,7 @@ const SLOT_MS = 30 * 60_000;
 export function finishableProblems(job: Pick<Job, 'runtimeMin' | 'earliestStartMs' | 'deadlineMs'>, nowMs: number): JobProblem[] {
   if (![job.runtimeMin, job.earliestStartMs, job.deadlineMs, nowMs].every(isFiniteNumber) || nowMs >= job.deadlineMs) return [];
   const from = Math.max(nowMs, job.earliestStartMs);
-  const start = Math.ceil(from / SLOT_MS) * SLOT_MS;
+  const start = Math.ceil(from / HALF_HOUR_MS) * HALF_HOUR_MS;
   const finish = start + job.runtimeMin * 60_000;
   if (finish <= job.deadlineMs + 1e-6) return [];
   // Short: a rejection's data is bounded (290 bytes with the job id), and this must fit.
