@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, type JetStreamManager, type MsgRequest, type NextMsgRequest } from '@nats-io/jetstream';
 import { createInbox, nanos, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { retryWhileUnavailable } from './nats-retry.ts';
 
@@ -47,7 +47,14 @@ export async function* readRange(o: BoundedReadOptions): AsyncGenerator<RawCommi
       for (;;) {
         const chunk = await reader.take();
         if (chunk === 'restart') break;
-        if (chunk.length === 0) return;
+        if (chunk.length === 0) {
+          // The consumer says the stream holds nothing more, but it answers from the replica
+          // it was placed on, which may lag the leader (one just resumed after a pause, or
+          // still catching up): ask the leader whether the range holds more, else a read of a
+          // replicated ledger would end short, and an audit would report events as missing.
+          if (!(await leaderHoldsMore(o, next))) return;
+          break;
+        }
         const last = chunk[chunk.length - 1]!.seq;
         const upTo = last >= o.endSeq ? chunk.filter((c) => c.seq <= o.endSeq) : chunk;
         if (upTo.length) yield upTo;
@@ -64,8 +71,19 @@ export async function* readRange(o: BoundedReadOptions): AsyncGenerator<RawCommi
       next++;
       continue;
     }
-    if (++restarts > MAX_RESTARTS) throw new Error(`reading ${o.stream} from sequence ${next}: the consumer was lost ${MAX_RESTARTS} times`);
+    if (++restarts > MAX_RESTARTS) throw new Error(`reading ${o.stream} from sequence ${next}: the consumer was lost or fell short of the leader ${MAX_RESTARTS} times`);
+    // A lagging replica needs a moment to catch up; a lost consumer is re-created at once.
+    await new Promise((r) => setTimeout(r, Math.min(100 * restarts, 1000)));
   }
+}
+
+/** Whether the stream's leader holds a message on the filter at or after `from`, up to `endSeq`. */
+async function leaderHoldsMore(o: BoundedReadOptions, from: number): Promise<boolean> {
+  // STREAM.MSG.GET is answered by the leader (2.9 takes next_by_subj there; the library types
+  // it for direct gets only, which any replica answers).
+  const query: NextMsgRequest = { seq: from, next_by_subj: o.filter };
+  const m = await retryWhileUnavailable(() => o.jsm.streams.getMessage(o.stream, query as unknown as MsgRequest));
+  return m !== null && m.seq <= o.endSeq;
 }
 
 class RangeReader {
