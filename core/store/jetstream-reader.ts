@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, type JetStreamManager, type MsgRequest, type NextMsgRequest } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, type JetStreamManager, type NextMsgRequest, type SeqMsgRequest } from '@nats-io/jetstream';
 import { createInbox, nanos, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { retryWhileUnavailable } from './nats-retry.ts';
 
@@ -80,9 +80,9 @@ export async function* readRange(o: BoundedReadOptions): AsyncGenerator<RawCommi
 /** Whether the stream's leader holds a message on the filter at or after `from`, up to `endSeq`. */
 async function leaderHoldsMore(o: BoundedReadOptions, from: number): Promise<boolean> {
   // STREAM.MSG.GET is answered by the leader (2.9 takes next_by_subj there; the library types
-  // it for direct gets only, which any replica answers).
-  const query: NextMsgRequest = { seq: from, next_by_subj: o.filter };
-  const m = await retryWhileUnavailable(() => o.jsm.streams.getMessage(o.stream, query as unknown as MsgRequest));
+  // it for direct gets only, which any replica answers, so it is passed as a sequence request).
+  const query: SeqMsgRequest & NextMsgRequest = { seq: from, next_by_subj: o.filter };
+  const m = await retryWhileUnavailable(() => o.jsm.streams.getMessage(o.stream, query));
   return m !== null && m.seq <= o.endSeq;
 }
 
