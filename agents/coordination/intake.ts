@@ -25,8 +25,7 @@ import type { AckOrNackBody, RawRequest } from './beckn-http.ts';
 import { checkRequest } from './checks.ts';
 import { actionRequestOf } from './messages.ts';
 import { BAP_BUDGET_ENV, type CoordinationConfig } from './config.ts';
-import { PartyUsage, windowText } from '../../core/runtime/index.ts';
-import { DAY_MS } from '../../core/time/index.ts';
+import { KeyedUsage, windowText } from '../../core/runtime/index.ts';
 import type { CoordinationState } from './state.ts';
 
 /**
@@ -111,11 +110,10 @@ export class BppIntake {
   private readonly held = new Map<string, number>();
 
   /** Each BAP's accepted requests in the budget's window (config.bapBudget), by verified signer. */
-  private readonly budgets: Map<string, PartyUsage> | undefined;
-  private lastSweepMs = -Infinity;
+  private readonly budgets: KeyedUsage | undefined;
 
   constructor(private readonly d: IntakeDeps) {
-    this.budgets = d.config.bapBudget ? new Map() : undefined;
+    this.budgets = d.config.bapBudget ? new KeyedUsage(d.config.bapBudget) : undefined;
   }
 
   /**
@@ -123,22 +121,11 @@ export class BppIntake {
    * charged once queued), else the 429 with when to retry.
    */
   private overBudget(signer: string, nowMs: number, bytes: number): HttpAnswer<AckOrNackBody> | undefined {
-    const budget = this.d.config.bapBudget;
-    if (!budget || !this.budgets) return undefined;
-    // Signers are registered BAPs (bounded by the key directory); a quiet one holds nothing.
-    const windowMs = budget.windowMs ?? DAY_MS;
-    if (nowMs - this.lastSweepMs >= windowMs / 24) {
-      this.lastSweepMs = nowMs;
-      for (const [k, u] of this.budgets) if (u.used(nowMs).count === 0) this.budgets.delete(k);
-    }
-    let usage = this.budgets.get(signer);
-    if (!usage) {
-      usage = new PartyUsage(budget);
-      this.budgets.set(signer, usage);
-    }
-    const c = usage.check(nowMs, bytes);
+    if (!this.budgets) return undefined;
+    const c = this.budgets.check(signer, nowMs, bytes);
     if (c.ok) return undefined;
-    const window = windowText(windowMs);
+    const budget = this.budgets.budget;
+    const window = windowText(this.budgets.windowMs);
     return busy(`${c.used.count} of your requests (${c.used.bytes} bytes) were accepted in the last ${window}; a BAP may have ${budget.count} requests or ${budget.bytes} bytes accepted in ${window} (${BAP_BUDGET_ENV})`, 'context.bap_id', nowMs + c.retryAfterMs, nowMs);
   }
 
@@ -226,7 +213,7 @@ export class BppIntake {
       this.d.log?.warn({ action, messageId: ctx.message_id }, 'the agent would not take an accepted request');
       return { statusCode: 500, headers: {}, body: nackOf(fault(BecknErrorCode.BUSINESS_ERROR, 'the BPP could not queue the request; retry with a new message_id')) };
     }
-    this.budgets?.get(verified.subscriberId)?.add(nowMs, req.body.length);
+    this.budgets?.add(verified.subscriberId, nowMs, req.body.length);
     // Kept until the message has expired (after that a replay is refused as expired), at most REPLAY_HOLD_MAX_MS.
     const holdUntil = Math.min(expiresAtMs(ctx) ?? nowMs, nowMs + REPLAY_HOLD_MAX_MS) + REPLAY_MARGIN_MS;
     return this.remember(verified.subscriberId, ctx.message_id, { statusCode: 200, headers: {}, body: ack() }, holdUntil);

@@ -1,6 +1,6 @@
 import { OPERATOR_ROLES, type Principal } from '../identity/key-entry.ts';
 import type { AdmissionRefusal } from './command-admission.ts';
-import { DAY_MS, PartyUsage, usageBudgetFromEnv, windowText } from './party-budget.ts';
+import { DAY_MS, KeyedUsage, usageBudgetFromEnv, windowText } from './party-budget.ts';
 
 /**
  * What one party may have the runtime take from the bus over a sliding window: commands that
@@ -35,36 +35,26 @@ export function commandPartyBudgetFromEnv(env: Readonly<Record<string, string | 
  * the site's own people must be able to act however much outsiders have sent.
  */
 export class CommandBudgets {
-  private readonly parties = new Map<string, PartyUsage>();
-  private lastSweepMs = -Infinity;
+  private readonly parties: KeyedUsage;
 
   constructor(
     readonly budget: CommandPartyBudget,
     private readonly now: () => number,
   ) {
     if (!(budget.commands >= 1) || !(budget.bytes >= 1)) throw new Error('command budget: commands and bytes must be at least 1');
-  }
-
-  private get windowMs(): number {
-    return this.budget.windowMs ?? DAY_MS;
+    this.parties = new KeyedUsage({ count: budget.commands, bytes: budget.bytes, windowMs: budget.windowMs ?? DAY_MS });
   }
 
   /** Charge one command of `bytes` from `principal` to its party, or refuse it (uncharged) when that would pass the budget. */
   take(principal: Principal, bytes: number): AdmissionRefusal | undefined {
     if (OPERATOR_ROLES.has(principal.role)) return undefined;
     const now = this.now();
-    this.sweep(now);
-    let usage = this.parties.get(principal.party);
-    if (!usage) {
-      usage = new PartyUsage({ count: this.budget.commands, bytes: this.budget.bytes, windowMs: this.windowMs });
-      this.parties.set(principal.party, usage);
-    }
-    const c = usage.check(now, bytes);
+    const c = this.parties.check(principal.party, now, bytes);
     if (c.ok) {
-      usage.add(now, bytes);
+      this.parties.add(principal.party, now, bytes);
       return undefined;
     }
-    const window = windowText(this.windowMs);
+    const window = windowText(this.parties.windowMs);
     return {
       reason: `command budget: party "${principal.party.slice(0, 128)}" has sent ${c.used.count} commands (${c.used.bytes} bytes) that were taken in the last ${window}; a party may send ${this.budget.commands} commands or ${this.budget.bytes} bytes in ${window} (${COMMAND_PARTY_BUDGET_ENV}); retry in ${c.retryAfterMs} ms`,
       retryAfterMs: c.retryAfterMs,
@@ -74,13 +64,5 @@ export class CommandBudgets {
   /** Parties whose use is held (a test counts them: quiet ones are forgotten). */
   get size(): number {
     return this.parties.size;
-  }
-
-  // Parties are registered keys' (bounded by the registry), but one that has gone quiet for a
-  // window holds nothing worth keeping: forgotten, at most once per slot of the window.
-  private sweep(now: number): void {
-    if (now - this.lastSweepMs < this.windowMs / 24) return;
-    this.lastSweepMs = now;
-    for (const [party, usage] of this.parties) if (usage.used(now).count === 0) this.parties.delete(party);
   }
 }

@@ -13,5 +13,5 @@ export { DEFAULT_COMMAND_LIMITS, jsonDepth, parseBoundedJson, truncateText, type
 export { CallbackQueue, type CallbackQueueOptions, type Offered } from './fair-queue.ts';
 export { RateLimiter, type RateLimit } from './rate-limit.ts';
 export { CommandAdmission, UNAUTHENTICATED, type AdmissionRefusal, type IntakeAdmission } from './command-admission.ts';
-export { PartyUsage, usageBudgetFromEnv, windowText, type BudgetWords, type UsageBudget } from './party-budget.ts';
+export { KeyedUsage, PartyUsage, usageBudgetFromEnv, windowText, type BudgetWords, type UsageBudget, type UsageCheck } from './party-budget.ts';
 export { COMMAND_PARTY_BUDGET_ENV, CommandBudgets, DEFAULT_COMMAND_PARTY_BUDGET, commandPartyBudgetFromEnv, type CommandPartyBudget } from './command-budget.ts';

@@ -2,8 +2,9 @@ import { ConfigError } from '../errors/errors.ts';
 
 /**
  * What one party may do over a sliding window: how many (ledger events the gateway appends for
- * it, commands the runtime takes from it) and how many bytes. Shared by the gateway's ledger
- * budget (core/gateway/ledger-budget.ts) and the runtime's command budget (command-budget.ts).
+ * it, commands the runtime takes from it, requests the BPP accepts from a BAP) and how many
+ * bytes. Shared by the gateway's ledger budget (core/gateway/ledger-budget.ts), the runtime's
+ * command budget (command-budget.ts) and the BPP's budget per BAP (agents/coordination/intake.ts).
  */
 export interface UsageBudget {
   readonly count: number;
@@ -51,6 +52,9 @@ export function usageBudgetFromEnv(env: Readonly<Record<string, string | undefin
   }
   return { count, bytes };
 }
+
+/** Whether one more item fits a budget; if not, the use so far and in how long it will. */
+export type UsageCheck = { ok: true } | { ok: false; used: { count: number; bytes: number }; retryAfterMs: number };
 
 /** One party's use of its budget: a count and bytes by slot of the window. Pure. */
 export class PartyUsage {
@@ -100,7 +104,7 @@ export class PartyUsage {
   }
 
   /** Whether one more item of `bytes` fits at `nowMs`; if not, the use so far and when it will. */
-  check(nowMs: number, bytes: number): { ok: true } | { ok: false; used: { count: number; bytes: number }; retryAfterMs: number } {
+  check(nowMs: number, bytes: number): UsageCheck {
     const used = this.used(nowMs);
     const fits = (u: { count: number; bytes: number }) => u.count + 1 <= this.budget.count && u.bytes + bytes <= this.budget.bytes;
     if (fits(used)) return { ok: true };
@@ -119,5 +123,54 @@ export class PartyUsage {
     let drop = 0;
     while (drop < this.slots.length && this.slots[drop]!.slot < first) drop++;
     if (drop > 0) this.slots.splice(0, drop);
+  }
+}
+
+/**
+ * Every key's use of one budget (a party's, a BAP's), in memory: a restart starts every key
+ * afresh. Pure: the time is the caller's, so one clock serves the check and the charge.
+ */
+export class KeyedUsage {
+  private readonly usage = new Map<string, PartyUsage>();
+  private lastSweepMs = -Infinity;
+
+  constructor(readonly budget: UsageBudget) {}
+
+  get windowMs(): number {
+    return this.budget.windowMs ?? DAY_MS;
+  }
+
+  /** Whether one more item of `bytes` from `key` fits at `nowMs`. Charges nothing: `add` does, so a caller may charge only what it went on to take. */
+  check(key: string, nowMs: number, bytes: number): UsageCheck {
+    this.sweep(nowMs);
+    return this.of(key).check(nowMs, bytes);
+  }
+
+  /** Charge one item of `bytes` to `key` at `nowMs`. */
+  add(key: string, nowMs: number, bytes: number): void {
+    this.of(key).add(nowMs, bytes);
+  }
+
+  /** Keys whose use is held (a test counts them: quiet ones are forgotten). */
+  get size(): number {
+    return this.usage.size;
+  }
+
+  private of(key: string): PartyUsage {
+    let u = this.usage.get(key);
+    if (!u) {
+      u = new PartyUsage(this.budget);
+      this.usage.set(key, u);
+    }
+    return u;
+  }
+
+  // The callers' keys are registered ones (parties, BAPs: bounded by the registry or the key
+  // directory), but one that has gone quiet for a window holds nothing worth keeping: forgotten,
+  // at most once per slot of the window so a check stays cheap.
+  private sweep(nowMs: number): void {
+    if (nowMs - this.lastSweepMs < this.windowMs / SLOTS) return;
+    this.lastSweepMs = nowMs;
+    for (const [key, u] of this.usage) if (u.used(nowMs).count === 0) this.usage.delete(key);
   }
 }
