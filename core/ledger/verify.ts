@@ -63,6 +63,11 @@ interface LastPosition {
   lastPosition(): Promise<number>;
 }
 
+/** A table store that can name rows at positions below 1, which no read reaches. */
+interface RowsBeforeStart {
+  rowsBeforeStart(limit: number): Promise<ReadonlyArray<UnreadableRecord>>;
+}
+
 /** Stores whose positions follow a known pattern, so a missing event shows as a hole. */
 function layoutOf(kind: EventStore['kind']): PositionLayout | undefined {
   // PostgreSQL and KurrentDB hand out dense positions as SQLite does: a hole is a deleted event.
@@ -107,6 +112,12 @@ export async function verifyLedger(store: EventStore, keys: KeyResolver, onProgr
     broken.push({ stream: String(e.stream), revision: e.revision, position: e.position, eventId: String(e.id), reason: verdict.reason });
     brokenStreams.add(String(e.stream));
   };
+  // Rows no read reaches (below position 1) show otherwise only as the hole they left.
+  const strays = store as EventStore & Partial<RowsBeforeStart>;
+  for (const u of strays.rowsBeforeStart ? await strays.rowsBeforeStart(MAX_LISTED_BREAKS) : []) {
+    broken.push({ stream: u.stream ?? '(unknown)', revision: -1, position: u.position, eventId: '', reason: u.reason });
+    if (u.stream !== undefined) brokenStreams.add(u.stream);
+  }
   for await (const e of store.readAll({ onUnreadable })) {
     events++;
     if (onProgress && events % 10_000 === 0) onProgress(events);

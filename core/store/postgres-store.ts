@@ -8,7 +8,7 @@ import type { KeyResolver } from '../ledger/key-resolver.ts';
 import type { VerifiedHead } from '../ledger/chain-verifier.ts';
 import { hashBatch, headsOf, sealBatch, signHeads, signsFor } from '../ledger/seal.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
-import { envelopeOfRow, EVENT_COLUMNS, MAX_POSITION, readEventRow, unreadableRowError, type EventRow } from './sql-rows.ts';
+import { envelopeOfRow, EVENT_COLUMNS, MAX_POSITION, readEventRow, strayRows, unreadableRowError, type EventRow } from './sql-rows.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 import { keepStoredData } from './stored-form.ts';
@@ -541,6 +541,14 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
         if (--left <= 0) return;
       }
     }
+  }
+
+  /**
+   * Rows at positions below 1 (at most `limit`): the table's CHECK refuses them, but one
+   * dropped or NOT VALID lets them in, and no reader looks there (see verifyLedger).
+   */
+  async rowsBeforeStart(limit: number): Promise<UnreadableRecord[]> {
+    return strayRows(await this.rows(`SELECT ${EVENT_COLUMNS} FROM ${this.schema}.events WHERE position < 1 ORDER BY position LIMIT $1`, [limit]));
   }
 
   /** A page of the global log after `from`, for readAll and the catch-up loop. */

@@ -90,6 +90,16 @@ export function readEventRow(r: EventRow): Envelope | UnreadableRecord {
   }
 }
 
+/** Rows read at positions no reader reaches (below 1), as the unreadable records they are. */
+export function strayRows(rows: ReadonlyArray<EventRow>): UnreadableRecord[] {
+  const out: UnreadableRecord[] = [];
+  for (const r of rows) {
+    const x = readEventRow(r);
+    if ('unreadable' in x) out.push({ ...x, reason: `${x.reason}; no reader reads a row below position 1, so it was left out of every read (moved there, or put there)` });
+  }
+  return out;
+}
+
 function unreadableRow(r: EventRow, position: number, reason: string): UnreadableRecord {
   const bytes = Buffer.from(String(r[10]), 'utf8');
   return {

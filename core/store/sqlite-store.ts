@@ -11,7 +11,7 @@ import { UnverifiedHeadError } from './jetstream-commit.ts';
 import { MAX_BATCH, planSignatures } from '../ledger/batch-signature.ts';
 import { WorkerSigner } from '../ledger/worker-signer.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
-import { envelopeOfRow, EVENT_COLUMNS, MAX_POSITION, readEventRow, unreadableRowError, type EventRow } from './sql-rows.ts';
+import { envelopeOfRow, EVENT_COLUMNS, MAX_POSITION, readEventRow, strayRows, unreadableRowError, type EventRow } from './sql-rows.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 import { keepStoredData } from './stored-form.ts';
@@ -261,7 +261,11 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     // signed on its own, so the column is added empty (NULL: covers only itself); a reader
     // reads NULL for it instead.
     if (!hasCovers && !readOnly) this.db.exec('ALTER TABLE events ADD COLUMN covers INTEGER');
-    const cols = hasCovers || !readOnly ? EVENT_COLUMNS : EVENT_COLUMNS.replace(/covers$/, 'NULL AS covers');
+    // A position no reader can hold (below 1, past 2^53 - 1) is read as its text: as a number
+    // SQLite would hand one past 2^53 rounded, and the quarantine would name another position.
+    // (Statements order by events.position: a bare name in ORDER BY is this alias, no index.)
+    const exactPosition = `CASE WHEN position BETWEEN 1 AND ${MAX_POSITION} THEN position ELSE CAST(position AS TEXT) END AS position`;
+    const cols = (hasCovers || !readOnly ? EVENT_COLUMNS : EVENT_COLUMNS.replace(/covers$/, 'NULL AS covers')).replace(/^position/, exactPosition);
     // A read-only file from before verify-on-read has no quarantine table (nor, before
     // checkpoints, that one): it holds nothing, and nothing may be written to it.
     const hasTable = (name: string) => !readOnly || this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
@@ -276,7 +280,8 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
       insert: this.db.prepare(readOnly ? 'SELECT 1' : INSERT_EVENT_SQL),
       // Reads return rows as arrays (EVENT_COLUMNS order): no per-row object keyed by column name.
       readStream: this.db.prepare<[string, number], EventRow>(`SELECT ${cols} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision`).raw(true),
-      readAll: this.db.prepare<[number, number], EventRow>(`SELECT ${cols} FROM events WHERE position > ? ORDER BY position LIMIT ?`).raw(true),
+      readAll: this.db.prepare<[number, number], EventRow>(`SELECT ${cols} FROM events WHERE events.position > ? ORDER BY events.position LIMIT ?`).raw(true),
+      beforeStart: this.db.prepare<[number], EventRow>(`SELECT ${cols} FROM events WHERE events.position < 1 ORDER BY events.position LIMIT ?`).raw(true),
       headPos: this.db.prepare<[], { p: number | null }>('SELECT MAX(position) AS p FROM events'),
       heads: this.db.prepare<[], { stream: string; revision: number; hash: string }>(
         'SELECT e.stream, e.revision, e.hash FROM events e JOIN (SELECT stream, MAX(revision) AS r FROM events GROUP BY stream) h ON e.stream = h.stream AND e.revision = h.r ORDER BY e.stream',
@@ -796,6 +801,15 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
         if (--left <= 0) return;
       }
     }
+  }
+
+  /**
+   * Rows at positions below 1 (at most `limit`), where CACO never writes and no reader looks:
+   * a row moved or put there is gone from every read without a trace but the hole it left, so
+   * the audit asks for them (verifyLedger).
+   */
+  async rowsBeforeStart(limit: number): Promise<UnreadableRecord[]> {
+    return strayRows(this.stmts.beforeStart.all(limit));
   }
 
   /** Synchronous page read for the catch-up loop (fast path: no async iterator per event). */

@@ -16,6 +16,7 @@ import { MemoryQuarantineStore } from '../../../core/store/memory-quarantine.ts'
 import { CorruptCommitError } from '../../../core/store/jetstream-commit.ts';
 import type { UnreadableRecord } from '../../../core/store/event-store.ts';
 import { postgresSkip, postgresUrl } from '../../support/postgres.ts';
+import { verifyLedger } from '../../../core/ledger/verify.ts';
 import { count, ev, forge, H, quiet, rejection, withStore } from './postgres-hostile-rows.ts';
 
 // Before the first describe: node:test runs only what is declared before the module's first await.
@@ -120,6 +121,18 @@ describe('PostgresEventStore: positions past 2^53 - 1', { skip }, () => {
       assert.doesNotMatch(atBigint.message, /out of range/);
       assert.equal(await count(store, schema), 3);
       assert.equal(await store.headPosition(), MAX_SAFE, 'the head a reader can reach');
+    });
+  });
+  test('a row below position 1 (the check dropped): the audit names it where it is, not only as the hole it left', async () => {
+    await withStore('pn', async (store, keyring, schema) => {
+      for (let i = 0; i < 3; i++) await store.append('s-1', [ev(i)], 'any');
+      await store.unsafeExec(`ALTER TABLE ${schema}.events DROP CONSTRAINT IF EXISTS events_position_safe`);
+      await store.unsafeExec(`UPDATE ${schema}.events SET position = -3 WHERE position = 2`);
+      const report = await verifyLedger(store, keyring);
+      const stray = report.broken.find((b) => b.position === -3);
+      assert.ok(stray, `the row at -3 is named (${report.broken.map((b) => `${b.position}: ${b.reason}`).join('; ')})`);
+      assert.match(stray.reason, /no reader reads a row below position 1/);
+      assert.ok(report.broken.some((b) => b.position === 2 && /position 2 missing/.test(b.reason)), 'the hole is still reported');
     });
   });
 });

@@ -19,6 +19,7 @@ import { MemoryQuarantineStore } from '../../../core/store/memory-quarantine.ts'
 import { UnverifiedHeadError } from '../../../core/store/jetstream-commit.ts';
 import { MemoryKeyring } from '../../../core/ledger/keyring.ts';
 import { silentLogger } from '../../../core/log/index.ts';
+import { verifyLedger } from '../../../core/ledger/verify.ts';
 import type { NewEvent } from '../../../core/envelope/envelope.ts';
 
 const ev = (n: number): NewEvent => ({ id: randomUUID(), type: 'test.thing.happened', version: 1, time: '2024-01-01T00:00:00.000Z', source: 'agent', correlationId: 'c', causationId: null, data: { n } });
@@ -120,11 +121,29 @@ describe('SqliteEventStore: a row past 2^53 - 1', { timeout: 50_000 }, () => {
         assert.ok(pages < 40, `${pages} page reads in 0.7 s with pollMs 50: the subscription spins`);
         const q = await quarantine.quarantined();
         assert.equal(q.length, 1);
-        // SQLite gives the position as a number: 9007199254740993 reads as 9007199254740992.
-        assert.match(q[0]!.reason, /position 900719925474099[23] is not a ledger position/);
+        // Exactly the stored position: as a number SQLite would give 9007199254740992.
+        assert.match(q[0]!.reason, /position 9007199254740993 is not a ledger position/);
       } finally {
         await sub.close();
       }
     });
   });
 });
+
+describe('SqliteEventStore: a row moved below position 1', { timeout: 20_000 }, () => {
+  test('the audit names it where it is, as well as the hole it left; reads still pass it by', async () => {
+    await withStore(async (store, keyring) => {
+      for (let i = 0; i < 3; i++) await store.append('s-1', [ev(i)], 'any');
+      store.unsafeExec('UPDATE events SET position = -3 WHERE position = 2');
+      const report = await verifyLedger(store, keyring);
+      assert.equal(report.ok, false);
+      const stray = report.broken.find((b) => b.position === -3);
+      assert.ok(stray, `the row at -3 is named (${report.broken.map((b) => `${b.position}: ${b.reason}`).join('; ')})`);
+      assert.match(stray.reason, /position -3 is not a ledger position.*no reader reads a row below position 1/);
+      assert.equal(stray.stream, 's-1');
+      assert.ok(report.broken.some((b) => b.position === 2 && /position 2 missing/.test(b.reason)), 'the hole is still reported');
+      assert.equal(await count(store), 2, 'a read passes it by, as before');
+    });
+  });
+});
+
