@@ -50,7 +50,7 @@ export function readCsvText(path: string, maxBytes: number = MAX_INPUT_FILE_BYTE
 /**
  * RFC 4180 parsing (quoted fields, doubled quotes, CRLF). Blank lines (not a quoted empty cell) are skipped. A record
  * with a different number of cells than the header is an error: silently shifting columns
- * would put values under the wrong unit.
+ * would put values under the wrong unit. A header naming a column twice is an error too.
  */
 export function parseCsv(text: string, file: string): CsvTable {
   const rows: CsvRecord[] = [];
@@ -99,6 +99,15 @@ export function parseCsv(text: string, file: string): CsvTable {
   const head = rows.shift();
   if (!head) throw new DataFileError(file, null, null, 'empty file (no header)');
   const header = head.cells.map((c) => c.trim());
+  // Loaders look a column up by name and take the first match; with the name twice, which
+  // values are read depends on that detail, not on the file. Unnamed columns are never looked up.
+  for (let i = 0; i < header.length; i++) {
+    const name = header[i]!;
+    const first = header.indexOf(name);
+    if (name !== '' && first < i) {
+      throw new DataFileError(file, head.line, name, `header names column "${name}" twice (columns ${first + 1} and ${i + 1}): which one would be read is ambiguous`);
+    }
+  }
   for (const r of rows) {
     if (r.cells.length !== header.length) {
       throw new DataFileError(file, r.line, null, `expected ${header.length} cells like the header, got ${r.cells.length}`);

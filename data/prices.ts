@@ -1,5 +1,6 @@
 import { settlementPeriodOf } from '../core/time/index.ts';
 import { optionalColumn, readCsv, requireColumns } from './csv.ts';
+import { isDecimal } from './decimal.ts';
 import { DataFileError } from './errors.ts';
 import { DATA_FILES } from './paths.ts';
 import type { LoadResult } from './types.ts';
@@ -58,7 +59,9 @@ export function loadPriceCsv(path: string = DATA_FILES.prices): LoadResult<Price
     prevLine = r.line;
 
     const settlementDate = r.cells[col.settlement_date]!.trim();
-    const settlementPeriod = Number(r.cells[col.settlement_period]!.trim());
+    const periodCell = r.cells[col.settlement_period]!;
+    if (!isDecimal(periodCell)) throw new DataFileError(path, r.line, 'settlement_period', `"${periodCell}" is not a decimal number; expected a settlement period 1..50`);
+    const settlementPeriod = Number(periodCell.trim());
     const expected = settlementPeriodOf(fromMs);
     if (settlementDate !== expected.settlementDate || settlementPeriod !== expected.settlementPeriod) {
       throw new DataFileError(

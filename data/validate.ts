@@ -1,3 +1,4 @@
+import { isDecimal } from './decimal.ts';
 import { DataFileError } from './errors.ts';
 import type { Dropped } from './types.ts';
 
@@ -19,11 +20,11 @@ export function parseIsoUtc(text: string): number | null {
   return ms;
 }
 
-/** Empty cell → null; otherwise a finite number or NaN when the text is not numeric. */
+/** Empty cell → null; otherwise a finite number, or NaN when the text is not a decimal number (see isDecimal). */
 export function parseNumberCell(text: string): number | null {
   const t = text.trim();
   if (t === '') return null;
-  const v = Number(t);
+  const v = isDecimal(t) ? Number(t) : Number.NaN;
   return Number.isFinite(v) ? v : Number.NaN;
 }
 
@@ -61,7 +62,7 @@ export class DropLog {
     if (Number.isNaN(v)) {
       stat.count++;
       if (stat.firstLine === 0) stat.firstLine = line;
-      this.drop(line, `${spec.column}="${cell}" is not a number`);
+      this.drop(line, `${spec.column}="${cell}" is not a ${isDecimal(cell) ? 'finite number' : 'decimal number'}`);
       return null;
     }
     if (v < spec.min || v > spec.max) {

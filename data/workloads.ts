@@ -1,4 +1,5 @@
 import { readCsv, requireColumns, type CsvTable } from './csv.ts';
+import { isDecimal } from './decimal.ts';
 import { DataFileError } from './errors.ts';
 import { DATA_FILES } from './paths.ts';
 import type { LoadResult } from './types.ts';
@@ -23,8 +24,10 @@ function assertNonDecreasing(file: string, line: number, column: string, prev: n
 }
 
 function requireInt(table: CsvTable, line: number, column: string, text: string, min: number, max: number): number {
-  const v = Number(text.trim());
-  if (text.trim() === '' || !Number.isInteger(v) || v < min || v > max) {
+  const t = text.trim();
+  if (t !== '' && !isDecimal(t)) throw new DataFileError(table.file, line, column, `"${text}" is not a decimal number; expected an integer in ${min}..${max}`);
+  const v = Number(t);
+  if (t === '' || !Number.isInteger(v) || v < min || v > max) {
     throw new DataFileError(table.file, line, column, `"${text}" is not an integer in ${min}..${max}`);
   }
   return v;

@@ -61,7 +61,7 @@ describe('loadCarbonCsv on bad files', () => {
     const path = writeCsv([CARBON_HEADER, ...carbonLines('2023-01-01T00:00Z', [['', '100'], ['', '101'], ['x', '102'], ['90', ''], ...good])]);
     const r = loadCarbonCsv(path);
     assert.deepEqual(r.rows.slice(0, 4).map((x) => [x.forecastGPerKwh, x.actualGPerKwh]), [[null, 100], [null, 101], [null, 102], [90, null]]);
-    assert.deepEqual(r.dropped.map((d) => [d.line, d.reason]), [[4, 'forecast_gco2_per_kwh="x" is not a number'], [5, 'actual_gco2_per_kwh is empty (missing)']]);
+    assert.deepEqual(r.dropped.map((d) => [d.line, d.reason]), [[4, 'forecast_gco2_per_kwh="x" is not a decimal number'], [5, 'actual_gco2_per_kwh is empty (missing)']]);
   });
 
   test('a row that is not a half-hour long is an error', () => {
@@ -85,6 +85,35 @@ describe('loadCarbonCsv on bad files', () => {
     assert.equal(rows[20]!.actualGPerKwh, null);
     assert.deepEqual(dropped.map((d) => d.line), [5, 9, 13, 22]);
     assert.match(dropped[3]!.reason, /outside 0\.\.1500/);
+  });
+
+  test('hex, binary, octal and Infinity intensities are dropped as not decimal numbers, naming line and column; padded and exponent decimals are read', () => {
+    const cells: Array<[string, string]> = Array.from({ length: 100 }, () => ['150', '140']);
+    cells[0] = ['150', '0x1F'];
+    cells[1] = ['150', '0b101'];
+    cells[2] = ['0o17', '140'];
+    cells[3] = ['150', 'Infinity'];
+    cells[4] = ['150', '1 2'];
+    cells[5] = [' 1.5e2 ', '-12.5'];
+    const path = writeCsv([CARBON_HEADER, ...carbonLines('2023-01-01T00:00Z', cells)]);
+    const { rows, dropped } = loadCarbonCsv(path);
+    assert.deepEqual(rows.slice(0, 6).map((r) => [r.forecastGPerKwh, r.actualGPerKwh]), [[150, null], [150, null], [null, 140], [150, null], [150, null], [150, null]]);
+    assert.deepEqual(dropped.map((d) => [d.line, d.reason]), [
+      [2, 'actual_gco2_per_kwh="0x1F" is not a decimal number'],
+      [3, 'actual_gco2_per_kwh="0b101" is not a decimal number'],
+      [4, 'forecast_gco2_per_kwh="0o17" is not a decimal number'],
+      [5, 'actual_gco2_per_kwh="Infinity" is not a decimal number'],
+      [6, 'actual_gco2_per_kwh="1 2" is not a decimal number'],
+      [7, 'actual_gco2_per_kwh=-12.5 outside 0..1500 gCO2/kWh'],
+    ]);
+  });
+
+  test('a header naming actual_gco2_per_kwh twice is refused on line 1: which column would be read is ambiguous', () => {
+    const path = writeCsv(['from_utc,to_utc,actual_gco2_per_kwh,actual_gco2_per_kwh', '2023-01-01T00:00Z,2023-01-01T00:30Z,100,900']);
+    assert.throws(
+      () => loadCarbonCsv(path),
+      (e: unknown) => e instanceof DataFileError && e.line === 1 && e.column === 'actual_gco2_per_kwh' && /twice \(columns 3 and 4\).*ambiguous/.test(e.message),
+    );
   });
 
   test('a file mostly out of range (wrong unit) is refused', () => {

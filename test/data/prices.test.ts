@@ -40,6 +40,23 @@ describe('loadPriceCsv on bad files', () => {
     assert.throws(() => loadPriceCsv(path), /:2 \(column "settlement_period"\).*expected 2023-06-01 period 3/);
   });
 
+  test('a hex price is dropped as not a decimal number; a hex settlement period is an error naming line and column', () => {
+    const iso = (ms: number): string => new Date(ms).toISOString().slice(0, 16) + 'Z';
+    const lines = Array.from({ length: 40 }, (_, i) => {
+      const s = Date.parse('2023-01-01T00:00Z') + i * 1_800_000;
+      return row(iso(s), iso(s + 1_800_000), '2023-01-01', 1 + i, i === 0 ? '0x50' : '80', i === 1 ? '1e400' : '75');
+    });
+    const { rows, dropped } = loadPriceCsv(writeCsv([PRICE_HEADER, ...lines]));
+    assert.equal(rows[0]!.imbalanceGbpPerMwh, null);
+    assert.equal(rows[1]!.marketIndexGbpPerMwh, null);
+    assert.deepEqual(dropped.map((d) => [d.line, d.reason]), [
+      [2, 'imbalance_price_gbp_per_mwh="0x50" is not a decimal number'],
+      [3, 'market_index_price_gbp_per_mwh="1e400" is not a finite number'],
+    ]);
+    const hexPeriod = writeCsv([PRICE_HEADER, '2023-01-01T00:00Z,2023-01-01T00:30Z,2023-01-01,0x1,80,75,0']);
+    assert.throws(() => loadPriceCsv(hexPeriod), (e: unknown) => e instanceof DataFileError && e.line === 2 && e.column === 'settlement_period' && /"0x1" is not a decimal number/.test(e.message));
+  });
+
   test('duplicate periods are an error naming the line', () => {
     const r1 = row('2023-01-01T00:00Z', '2023-01-01T00:30Z', '2023-01-01', 1, '80', '75');
     const path = writeCsv([PRICE_HEADER, r1, r1]);

@@ -56,13 +56,33 @@ describe('workload trace loaders on bad files', () => {
     assert.equal(r.dropped[0]!.line, 2);
     assert.throws(() => loadOpenbPods(writeCsv([H, 'p0,1000,1024,1.5,500,,LS,Running,10,50,20'])), /:2 \(column "num_gpu"\)/);
   });
+
+  test('openb: a count written in hex or binary is an error naming line, column and that it is not a decimal number', () => {
+    const H = 'name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time';
+    assert.throws(() => loadOpenbPods(writeCsv([H, 'p0,0x3E8,1024,1,500,,LS,Running,10,50,20'])), /:2 \(column "cpu_milli"\): "0x3E8" is not a decimal number/);
+    assert.throws(() => loadOpenbNodes(writeCsv(['sn,cpu_milli,memory_mib,gpu,model', 'n0,1000,1024,0b10,T4'])), /:2 \(column "gpu"\): "0b10" is not a decimal number/);
+  });
+
+  test('LoRA: an octal or Infinity runtime is dropped as not a decimal number', () => {
+    const ok = Array.from({ length: 40 }, () => '2024-11-15 16:57:51,TXT_2_IMG,SUCCEED,32.0,G0,63,,1,30,M0,0');
+    const path = writeCsv([LORA, ...ok, '2024-11-15 16:57:52,TXT_2_IMG,SUCCEED,0o17,G0,63,,1,30,M0,0', '2024-11-15 16:57:53,TXT_2_IMG,SUCCEED,Infinity,G0,63,,1,30,M0,0']);
+    const { rows, dropped } = loadLoraTrace(path);
+    assert.equal(rows.length, 40);
+    assert.deepEqual(dropped.map((d) => [d.line, d.reason]), [
+      [42, 'exec_time_seconds="0o17" is not a decimal number'],
+      [43, 'exec_time_seconds="Infinity" is not a decimal number'],
+    ]);
+  });
 });
 
 describe('parseCsv', () => {
   const cell = fc.string({ maxLength: 8 });
+  // Header names are unique (after the trim the reader applies): a repeated name is refused.
+  const tableOf = (w: number): fc.Arbitrary<string[][]> =>
+    fc.tuple(fc.uniqueArray(cell, { minLength: w, maxLength: w, selector: (s) => s.trim() }), fc.array(fc.array(cell, { minLength: w, maxLength: w }), { maxLength: 9 })).map(([h, rows]) => [h, ...rows]);
   test('round-trips any table written with RFC 4180 quoting', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 5 }).chain((w) => fc.array(fc.array(cell, { minLength: w, maxLength: w }), { minLength: 1, maxLength: 10 })), (table) => {
+      fc.property(fc.integer({ min: 1, max: 5 }).chain(tableOf), (table) => {
         const quote = (s: string): string => (/[",\r\n]/.test(s) || s === '' ? `"${s.replace(/"/g, '""')}"` : s);
         const text = table.map((r) => r.map(quote).join(',')).join('\r\n');
         const parsed = parseCsv(text, 'mem.csv');
@@ -73,5 +93,19 @@ describe('parseCsv', () => {
 
   test('a row with the wrong number of cells is an error naming its line', () => {
     assert.throws(() => parseCsv('a,b\n1,2\n3\n', 'x.csv'), /x\.csv:3: expected 2 cells/);
+  });
+
+  test('a row with more cells than the header is an error naming its line and both counts; a quoted comma is one cell', () => {
+    assert.throws(() => parseCsv('a,b\n1,2\n3,4,5\n', 'x.csv'), /x\.csv:3: expected 2 cells like the header, got 3/);
+    assert.throws(() => parseCsv('a,b\n1,2,\n', 'x.csv'), /x\.csv:2: expected 2 cells like the header, got 3/);
+    assert.deepEqual(parseCsv('\ufeffa,b\r\n"1,5",2\r\n\r\n', 'x.csv').records, [{ line: 2, cells: ['1,5', '2'] }]);
+  });
+
+  test('a header naming a column twice is an error naming line 1 and the column; unnamed columns may repeat', () => {
+    assert.throws(
+      () => parseCsv('a,b, a\n1,2,3\n', 'x.csv'),
+      (e: unknown) => e instanceof DataFileError && e.line === 1 && e.column === 'a' && e.message === 'x.csv:1 (column "a"): header names column "a" twice (columns 1 and 3): which one would be read is ambiguous',
+    );
+    assert.deepEqual(parseCsv('a,,\n1,2,3\n', 'x.csv').header, ['a', '', '']);
   });
 });
