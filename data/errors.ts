@@ -11,7 +11,8 @@ export class DataFileError extends CacoError {
     readonly file: string,
     readonly line: number | null,
     readonly column: string | null,
-    reason: string,
+    /** What is wrong, without the file, line and column (a caller reporting them its own way). */
+    readonly reason: string,
   ) {
     super(`${file}${line === null ? '' : `:${line}`}${column === null ? '' : ` (column "${column}")`}: ${reason}`);
   }

@@ -1,7 +1,7 @@
 /** Workloads as CSV: one job per line, times in ISO 8601 UTC, units in the column names. */
 import { JOB_CLASSES, SLA_CLASSES, type Job, type JobClass, type SiteConfig, type SlaClass, deadlineProblems, finishableProblems, validateJob } from '../../agents/compute/jobs/index.ts';
 import { truncateText } from '../../core/runtime/index.ts';
-import { parseIsoUtc } from '../../data/index.ts';
+import { DataFileError, isDecimal, parseCsv, parseIsoUtc, type CsvTable } from '../../data/index.ts';
 
 /** What a submit's jobId may be (schemas/common.ts, JobId): it becomes the stream `job-<id>`. */
 const JOB_ID = /^[A-Za-z0-9_:-]{1,128}$/;
@@ -37,36 +37,23 @@ export function writeWorkloadCsv(jobs: ReadonlyArray<Job>): string {
   return lines.join('\n') + '\n';
 }
 
-function splitLine(line: string): string[] {
-  const out: string[] = [];
-  let cell = '';
-  let q = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (q) {
-      if (c === '"' && line[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (c === '"') q = false;
-      else cell += c;
-    } else if (c === '"') q = true;
-    else if (c === ',') {
-      out.push(cell);
-      cell = '';
-    } else cell += c;
-  }
-  out.push(cell);
-  return out;
-}
-
 /**
  * Parse a workload CSV. Rows with problems are left out and reported with line, field and
  * reason (the same checks as a submitted job, and a job id already used on an earlier line);
  * the other rows are returned.
  */
 export function readWorkloadCsv(text: string, site: SiteConfig): { jobs: Job[]; problems: CsvProblem[] } {
-  const lines = text.split(/\r?\n/);
-  const header = splitLine(lines[0] ?? '').map((h) => h.trim());
+  // The data files' RFC 4180 reader: quoted newlines, a BOM, a header naming a column twice
+  // and a row whose cells do not line up with the header (its values would land under the
+  // wrong columns) are a problem of the file, reported as one.
+  let table: CsvTable;
+  try {
+    table = parseCsv(text, 'workload');
+  } catch (err) {
+    if (err instanceof DataFileError) return { jobs: [], problems: [{ line: err.line ?? 1, field: err.column ?? 'file', reason: err.reason }] };
+    throw err;
+  }
+  const header = table.header;
   const problems: CsvProblem[] = [];
   const missing = WORKLOAD_COLUMNS.filter((c) => !['gpu_count', 'per_gpu_kw'].includes(c) && !header.includes(c));
   if (missing.length) return { jobs: [], problems: missing.map((c) => ({ line: 1, field: c, reason: 'column missing from the header' })) };
@@ -75,16 +62,13 @@ export function readWorkloadCsv(text: string, site: SiteConfig): { jobs: Job[]; 
   // A job's id is its submission's command id (`submit-<id>`): the site would take a repeat
   // as a retry of the first and drop it, while the baselines would count it.
   const firstLineOf = new Map<string, number>();
-  for (let i = 1; i < lines.length; i++) {
-    const raw = lines[i]!;
-    if (raw.trim() === '') continue;
-    const cells = splitLine(raw);
-    const line = i + 1;
+  for (const { line, cells } of table.records) {
     const get = (name: string) => (col(name) >= 0 ? (cells[col(name)] ?? '').trim() : '');
     const rowProblems: CsvProblem[] = [];
     const num = (name: string) => {
-      const v = Number(get(name));
-      if (get(name) === '' || !Number.isFinite(v)) rowProblems.push({ line, field: name, reason: `"${get(name)}" is not a number` });
+      // Decimals only: Number() also reads 0x3E8 and 0b11, which nobody means by a power.
+      const v = isDecimal(get(name)) ? Number(get(name)) : Number.NaN;
+      if (!Number.isFinite(v)) rowProblems.push({ line, field: name, reason: `"${truncateText(get(name), 64)}" is not a decimal number` });
       return v;
     };
     const time = (name: string) => {
