@@ -48,10 +48,11 @@ export const NonEmptyText = nonEmptyText(MAX_TEXT);
  */
 export const Token = Schema.String.check(Schema.isPattern(/^[!-~]{1,128}$/u, { expected: 'an id of 1 to 128 printable ASCII characters without spaces' }));
 
-/** A job id: letters, digits, `_`, `:` and `-`, 1 to 128 of them (it becomes the stream `job-<id>`). */
-export const JobId = Schema.String.check(
-  Schema.isPattern(/^[A-Za-z0-9_:-]{1,128}$/u, { expected: 'a job id of 1 to 128 letters, digits, "_", ":" or "-"' }),
-);
+/** What a job id may be: letters, digits, `_`, `:` and `-`, 1 to 128 of them (it becomes the stream `job-<id>`). */
+export const JOB_ID_PATTERN = /^[A-Za-z0-9_:-]{1,128}$/u;
+
+/** A job id (JOB_ID_PATTERN). */
+export const JobId = Schema.String.check(Schema.isPattern(JOB_ID_PATTERN, { expected: 'a job id of 1 to 128 letters, digits, "_", ":" or "-"' }));
 
 export const Finite = Schema.Finite;
 export const NonNegative = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0));

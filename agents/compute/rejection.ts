@@ -1,10 +1,9 @@
 import { eventOf, type EventToAppend } from '../../core/runtime/index.ts';
 import type { MessageOf } from '../../schemas/index.ts';
-import { JobRejected } from '../../schemas/index.ts';
+import { JOB_ID_PATTERN as JOB_ID, JobRejected } from '../../schemas/index.ts';
 import { truncateText } from '../../core/runtime/index.ts';
 import type { JobProblem } from './jobs/index.ts';
 
-const JOB_ID = /^[A-Za-z0-9_:-]{1,128}$/;
 const MAX_PROBLEMS = 8;
 /**
  * The most the data of a rejection may take, in bytes of JSON. With the envelope (ids of up

@@ -1,13 +1,9 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { truncateText as cut } from '../runtime/input-limits.ts';
 
 /** A refusal as an HTTP client of the site sees it: the same shape as a refused command reply. */
 export const httpRefusal = (reason: string): { ok: false; error: { reason: string } } => ({ ok: false, error: { reason } });
 
-/** At most `max` code points of a client's text, with an ellipsis when cut. */
-const cut = (s: string, max: number): string => {
-  const cps = Array.from(s);
-  return cps.length <= max ? s : `${cps.slice(0, max - 1).join('')}…`;
-};
 
 /**
  * Fastify's `frameworkErrors`: a path the router cannot take (bad percent-encoding, a part over

@@ -1,10 +1,10 @@
 /** Workloads as CSV: one job per line, times in ISO 8601 UTC, units in the column names. */
 import { JOB_CLASSES, SLA_CLASSES, type Job, type JobClass, type SiteConfig, type SlaClass, deadlineProblems, finishableProblems, validateJob } from '../../agents/compute/jobs/index.ts';
 import { truncateText } from '../../core/runtime/index.ts';
+// What a submit's jobId may be: it becomes the stream `job-<id>`.
+import { JOB_ID_PATTERN as JOB_ID } from '../../schemas/index.ts';
 import { DataFileError, isDecimal, parseCsv, parseIsoUtc, type CsvTable } from '../../data/index.ts';
 
-/** What a submit's jobId may be (schemas/common.ts, JobId): it becomes the stream `job-<id>`. */
-const JOB_ID = /^[A-Za-z0-9_:-]{1,128}$/;
 
 export const WORKLOAD_COLUMNS = ['id', 'class', 'power_kw', 'gpu_count', 'per_gpu_kw', 'runtime_min', 'earliest_start_utc', 'deadline_utc', 'sla_class', 'preemptible'] as const;
 
