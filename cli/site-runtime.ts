@@ -80,6 +80,10 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
     identity = await openSiteIdentity({ config, keyring: stack.keyring, clock, log });
     await identity.ensureAdmin();
     await identity.ensureLocal('operator');
+    // The anchor's key, signing nothing that is kept: made now on a new site, so its fingerprint
+    // is printed at the first start too; on a site that has one, this proves its key file is
+    // here, so a missing one is refused at start rather than replaced at the first checkpoint.
+    stack.keyring.sign(ANCHOR_SIGNER, new Uint8Array(0));
     runtime = new Runtime({ site: config.site, store: stack.store, checkpoints: stack.checkpoints, bus: tracedBus(stack.bus), clock, ids: new Uuid7Ids(clock), registry: cacoRegistry(), keyring: stack.keyring, log, delivery: 'independent', identity, commandLimits: limits.commandLimits, requireBoundCommands: limits.requireBoundCommands, ...(stack.snapshots ? { snapshots: stack.snapshots } : {}), ...(limits.commandRate ? { rateLimit: limits.commandRate } : {}), ...(limits.commandPartyBudget ? { commandPartyBudget: limits.commandPartyBudget } : {}) });
     const notes: string[] = [];
     const signals = siteSignals(opts.recorded ? { kind: 'replayed', nowMs: clock.now() } : { kind: 'live' });
@@ -113,9 +117,6 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
     if (tracing.mode === 'console') notes.push('tracing: spans printed to stdout (CACO_TRACING=console)');
     // keys.json beside the ledger is not signed: the anchor's key fingerprint, kept apart from
     // the site, is what lets an auditor tell the site's checkpoints from re-signed ones.
-    // A new site makes the anchor's key at its first checkpoint; make it now (signing nothing
-    // that is kept) so that its fingerprint is printed at the first start too.
-    if (!stack.keyring.publicKey(ANCHOR_SIGNER)) stack.keyring.sign(ANCHOR_SIGNER, new Uint8Array(0));
     const anchorKey = stack.keyring.publicKey(ANCHOR_SIGNER);
     notes.push(`anchor: signed checkpoints of the ledger's head every ${ANCHOR_EVERY_MS / 1000} s and at stop, in ${anchor.where}${anchorKey ? `; signed by ${ANCHOR_SIGNER} ${keyFingerprint(anchorKey)} (keep it apart from the site: caco audit verify --anchor-key ${keyFingerprint(anchorKey)})` : ''}`);
     const started = { runtime, agents, gateway };

@@ -34,9 +34,14 @@ export function localRole(party: string): Role {
   return party === ADMIN_PARTY ? 'admin' : party === 'operator' ? 'operator' : 'agent';
 }
 
-/** A keyring makes a party's key on its first signature; this makes it without signing anything real. */
+/**
+ * A keyring makes a party's key on its first signature; this makes it without signing anything
+ * real. It signs even when the public key is known: that proves the private key is here, so a
+ * party whose key file is missing is refused now, at start (FileKeyring), not at its first
+ * real signature with the site running.
+ */
 function localPublicKey(keyring: Keyring, party: string): string {
-  if (!keyring.publicKey(party)) keyring.sign(party, new Uint8Array(0));
+  keyring.sign(party, new Uint8Array(0));
   return rawPublicKey(keyring.publicKey(party)!).toString('base64');
 }
 

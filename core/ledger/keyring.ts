@@ -198,12 +198,30 @@ export class FileKeyring extends MemoryKeyring {
         mkdirSync(this.dir, { recursive: true });
         withFileLock(`${this.dir}/keys.json`, () => {
           if (this.loadPrivate(source, file)) return; // made by another process while we waited
-          super.signingKey(source);
+          const listed = this.pub.get(source) ?? readPublicKeys(`${this.dir}/keys.json`).get(source);
+          const made = super.signingKey(source);
+          // A party keys.json lists whose private key is not here (deleted, or not restored with
+          // the rest): a new key would be written over the listed one, and every event the party
+          // signed would stop verifying; the effects reactor would not know its own outcomes
+          // and send every callback again. Only a party listed nowhere gets a new key.
+          if (listed !== undefined && !rawPublicKey(listed).equals(rawPublicKey(createPublicKey(made)))) {
+            this.forget(source, listed);
+            throw new ConfigError(
+              file,
+              `is missing, but ${this.dir}/keys.json lists a public key for "${source}" (${keyFingerprint(listed)}), and what "${source}" signed verifies only with that key; nothing was changed. Restore the file from a backup. To give "${source}" a new key instead, revoke the old one in the key registry (caco keys revoke) and remove its entry from keys.json`,
+            );
+          }
           this.persist(source, file);
         });
       }
     }
     return super.signingKey(source);
+  }
+
+  /** Back to what keys.json says of `source`, after a key made for it was refused. */
+  private forget(source: string, listed: KeyObject): void {
+    this.priv.delete(source);
+    this.pub.set(source, listed);
   }
 
   /** The private key in `file`, if it exists (written whole by a rename, so never seen half-made). */

@@ -128,4 +128,27 @@ describe('FileKeyring', { timeout: 150_000 }, () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  test('a party keys.json lists whose private key file is gone is refused, naming the file; keys.json keeps its key, and a party listed nowhere still gets one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caco-keyring-'));
+    try {
+      const first = new FileKeyring(dir);
+      const sig = first.sign('compute', new Uint8Array([1, 2, 3]));
+      const before = readFileSync(join(dir, 'keys.json'), 'utf8');
+      rmSync(join(dir, 'private', 'compute.key'));
+      const again = new FileKeyring(dir);
+      assert.throws(
+        () => again.sign('compute', new Uint8Array([4])),
+        (err: unknown) => err instanceof CacoError && /compute\.key.*is missing.*keys\.json lists a public key for "compute".*Restore the file/.test(err.message),
+      );
+      // Asked again, the same refusal: nothing was made or written by the first.
+      assert.throws(() => again.sign('compute', new Uint8Array([4])), /is missing/);
+      assert.equal(readFileSync(join(dir, 'keys.json'), 'utf8'), before, 'keys.json is unchanged');
+      assert.equal(existsSync(join(dir, 'private', 'compute.key')), false, 'no new key file');
+      assert.equal(again.verify('compute', new Uint8Array([1, 2, 3]), sig), true, 'what compute signed still verifies');
+      again.sign('grid', new Uint8Array([5]));
+      assert.ok(existsSync(join(dir, 'private', 'grid.key')), 'a new party gets its key as before');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
