@@ -28,7 +28,16 @@ export class TaggedCheckpoint {
   }
 
   async get(): Promise<number> {
-    const position = await this.store.get(this.name);
+    let position: number;
+    try {
+      position = await this.store.get(this.name);
+    } catch (err) {
+      // A position that is not one (text, negative, fractional) was not written by this site
+      // either: read from the start, as for a moved one, rather than not starting at all.
+      if (!(err instanceof InvalidArgumentError)) throw err;
+      this.log.warn({ checkpoint: this.name, err: err.message }, `checkpoint "${this.name}" does not hold a position this site wrote: reading from the start of the ledger instead; effects with an outcome on the ledger are not sent again`);
+      return 0;
+    }
     if (position === 0) return 0;
     let tag: number | undefined;
     try {

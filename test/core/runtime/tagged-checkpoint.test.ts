@@ -46,3 +46,14 @@ test("the site's own checkpoint is resumed from; a moved, untagged or junk-tagge
   const other = new TaggedCheckpoint(store, 'effects', siteCheckpointTag(new MemoryKeyring('mallory'), 't'), silentLogger());
   assert.equal(await other.get(), 0);
 });
+
+test('a position that is not one (text, negative) reads as the start, with a warning, instead of stopping the start', async () => {
+  const store = memoryCheckpoints();
+  const warned: string[] = [];
+  const log = { ...silentLogger(), warn: (_o: unknown, msg?: string) => void warned.push(String(msg)) } as ReturnType<typeof silentLogger>;
+  const cp = new TaggedCheckpoint(store, 'effects', tagOf, log);
+  await cp.put(4096);
+  store.raw.set('effects', 'abc');
+  assert.equal(await cp.get(), 0);
+  assert.match(warned.at(-1) ?? '', /does not hold a position this site wrote/);
+});
