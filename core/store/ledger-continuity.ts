@@ -49,8 +49,8 @@ export function judgeLedgerContinuity(state: LedgerState, opts: { readonly init:
   return {
     ok: false,
     reason:
-      `${where}, but the site's checkpoints say it was read further (${describe(past)}): the ledger was deleted or replaced, or NATS_URL points at another server. ` +
-      'Not starting, so that no commit goes unrelayed. Restore the stream (or point at the right server), or start a new, empty ledger with --init, which resets the checkpoints.',
+      `${where}, but the site's checkpoints say it was read further (${describe(past)}): the ledger was deleted or replaced, NATS_URL points at another server, or the checkpoints were moved (whoever can write the bucket can). ` +
+      'Not starting, so that no commit goes unrelayed. Run caco audit verify: if the ledger is whole and matches its anchor, set those checkpoints back to its head (docs/operations.md, "Checkpoints past the ledger\'s end"); otherwise restore the stream (or point at the right server), or start a new, empty ledger with --init, which resets the checkpoints.',
   };
 }
 

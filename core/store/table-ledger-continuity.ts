@@ -31,8 +31,8 @@ export function judgeTableLedger(state: TableLedgerState, opts: { readonly init:
   return {
     ok: false,
     reason:
-      `${where} ${head === 0 ? 'is empty' : `ends at position ${head}`}, but the site's checkpoints say it was read further (${shown}): its events were deleted, cut short or restored from an older backup. ` +
-      'Not starting, so that no event is written at a position its readers have passed. Restore the events, or start a new, empty ledger with --init, which resets the checkpoints.',
+      `${where} ${head === 0 ? 'is empty' : `ends at position ${head}`}, but the site's checkpoints say it was read further (${shown}): its events were deleted, cut short or restored from an older backup, or the checkpoints were moved (whoever can write them can). ` +
+      'Not starting, so that no event is written at a position its readers have passed. Run caco audit verify: if the ledger is whole and matches its anchor, set those checkpoints back to its head (docs/operations.md, "Checkpoints past the ledger\'s end"); otherwise restore the events, or start a new, empty ledger with --init, which resets the checkpoints.',
   };
 }
 
