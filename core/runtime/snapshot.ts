@@ -121,6 +121,19 @@ export function judgeSnapshot(
   return null;
 }
 
+/**
+ * The largest snapshot record stored or read, in bytes of JSON. A store is outside the process:
+ * a record (or a KV head naming parts) far larger would be read whole into memory before any
+ * check, and a restore that runs out of memory would do so again at every start. An agent
+ * whose state outgrows it replays instead (the save is refused and logged).
+ */
+export const MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024;
+
+/** Why a snapshot of `bytes` is not stored or read, if it is over MAX_SNAPSHOT_BYTES. */
+export function snapshotTooLarge(bytes: number, where: string): InvalidArgumentError | undefined {
+  return bytes > MAX_SNAPSHOT_BYTES ? new InvalidArgumentError(where, `the snapshot is ${bytes} bytes, over the ${MAX_SNAPSHOT_BYTES} a store may hold (MAX_SNAPSHOT_BYTES); the agent replays instead`) : undefined;
+}
+
 /** Parse a stored snapshot record, checking its shape (never trusting it: see judgeSnapshot). */
 export function parseSnapshot(text: string, where: string): AgentSnapshot {
   let v: unknown;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DiscardPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { InvalidArgumentError } from '../errors/errors.ts';
-import { parseSnapshot, type AgentSnapshot, type SnapshotStore } from '../runtime/snapshot.ts';
+import { parseSnapshot, snapshotTooLarge, type AgentSnapshot, type SnapshotStore } from '../runtime/snapshot.ts';
 import { checkpointKey } from './jetstream-commit.ts';
 import { retryWhileUnavailable, type RetryOptions } from './nats-retry.ts';
 import { ensureStream, isStreamNotFound, kvStream } from './nats-streams.ts';
@@ -79,11 +79,16 @@ export class NatsSnapshotStore implements SnapshotStore {
     const key = checkpointKey(agent);
     const headBytes = await this.getValue(`h.${key}`);
     if (!headBytes) return undefined;
-    const head = JSON.parse(Buffer.from(headBytes).toString('utf8')) as Head;
+    const head = headOf(headBytes, agent);
+    // The head says how much will be read: checked before a part is, and the parts held to it
+    // as they come, so a head or parts someone wrote cannot make a restore read without bound.
     const parts: Uint8Array[] = [];
+    let read = 0;
     for (let i = 0; i < head.parts; i++) {
       const p = await this.getValue(`c.${key}.${i}`);
       if (!p) throw new Error(`snapshot of ${agent}: part ${i} of ${head.parts} is missing`);
+      read += p.byteLength;
+      if (read > head.bytes) throw new Error(`snapshot of ${agent}: its parts hold more than the ${head.bytes} bytes its head names (the bucket was changed)`);
       parts.push(p);
     }
     const whole = Buffer.concat(parts);
@@ -96,6 +101,8 @@ export class NatsSnapshotStore implements SnapshotStore {
   async save(s: AgentSnapshot): Promise<void> {
     const key = checkpointKey(s.agent);
     const whole = Buffer.from(JSON.stringify(s), 'utf8');
+    const tooLarge = snapshotTooLarge(whole.byteLength, `snapshot of ${s.agent}`);
+    if (tooLarge) throw tooLarge;
     const parts = Math.max(1, Math.ceil(whole.byteLength / this.partBytes));
     for (let i = 0; i < parts; i++) {
       const part = whole.subarray(i * this.partBytes, (i + 1) * this.partBytes);
@@ -112,3 +119,24 @@ export class NatsSnapshotStore implements SnapshotStore {
     });
   }
 }
+
+/** A snapshot head as stored, checked: whole numbers within MAX_SNAPSHOT_BYTES, parts of at least 1 KiB (the least partBytes). */
+function headOf(bytes: Uint8Array, agent: string): Head {
+  const where = `snapshot of ${agent}`;
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    throw new InvalidArgumentError(where, 'its head is not JSON');
+  }
+  const h = (typeof v === 'object' && v !== null ? v : {}) as Partial<Record<keyof Head, unknown>>;
+  const size = h.bytes;
+  const parts = h.parts;
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new InvalidArgumentError(where, 'its head names no size in bytes');
+  const tooLarge = snapshotTooLarge(size, where);
+  if (tooLarge) throw tooLarge;
+  if (typeof parts !== 'number' || !Number.isSafeInteger(parts) || parts < 1 || parts > Math.max(1, Math.ceil(size / 1024))) throw new InvalidArgumentError(where, `its head names ${String(parts).slice(0, 20)} parts for ${size} bytes`);
+  if (typeof h.sha256 !== 'string') throw new InvalidArgumentError(where, 'its head names no SHA-256');
+  return { parts, bytes: size, sha256: h.sha256 };
+}
+

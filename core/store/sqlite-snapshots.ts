@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parseSnapshot, type AgentSnapshot, type SnapshotStore } from '../runtime/snapshot.ts';
+import { MAX_SNAPSHOT_BYTES, parseSnapshot, snapshotTooLarge, type AgentSnapshot, type SnapshotStore } from '../runtime/snapshot.ts';
 
 /**
  * Agent snapshots in a SQLite table (the embedded stack keeps them in the ledger's own file,
@@ -18,18 +18,25 @@ export class SqliteSnapshotStore implements SnapshotStore {
     this.db.pragma('busy_timeout = 5000');
     this.db.exec('CREATE TABLE IF NOT EXISTS snapshots (agent TEXT PRIMARY KEY, record TEXT NOT NULL)');
     this.stmts = {
-      get: this.db.prepare<[string], string>('SELECT record FROM snapshots WHERE agent = ?').pluck(true),
+      // The size first: a row someone made huge is refused before it is read (MAX_SNAPSHOT_BYTES).
+      get: this.db.prepare<[number, string], { bytes: number; record: string | null }>('SELECT length(CAST(record AS BLOB)) AS bytes, CASE WHEN length(CAST(record AS BLOB)) <= ? THEN record END AS record FROM snapshots WHERE agent = ?'),
       put: this.db.prepare('INSERT INTO snapshots (agent, record) VALUES (?, ?) ON CONFLICT (agent) DO UPDATE SET record = excluded.record'),
     };
   }
 
   async load(agent: string): Promise<AgentSnapshot | undefined> {
-    const t = this.stmts.get.get(agent);
-    return t === undefined ? undefined : parseSnapshot(t, `snapshot of ${agent}`);
+    const row = this.stmts.get.get(MAX_SNAPSHOT_BYTES, agent);
+    if (row === undefined) return undefined;
+    const tooLarge = snapshotTooLarge(row.bytes, `snapshot of ${agent}`);
+    if (tooLarge || row.record === null) throw tooLarge ?? new Error(`snapshot of ${agent}: unreadable`);
+    return parseSnapshot(row.record, `snapshot of ${agent}`);
   }
 
   async save(s: AgentSnapshot): Promise<void> {
-    this.stmts.put.run(s.agent, JSON.stringify(s));
+    const record = JSON.stringify(s);
+    const tooLarge = snapshotTooLarge(Buffer.byteLength(record, 'utf8'), `snapshot of ${s.agent}`);
+    if (tooLarge) throw tooLarge;
+    this.stmts.put.run(s.agent, record);
   }
 
   /** For tests: run raw SQL against the table (e.g. to tamper with a snapshot). */
