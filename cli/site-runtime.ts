@@ -14,6 +14,7 @@ import { inputLimitsFromEnv, type InputLimitsConfig } from '../core/config/index
 import { ANCHOR_SIGNER, AnchorWriter, openAnchorLog } from '../core/anchor/index.ts';
 import { keyFingerprint } from '../core/ledger/index.ts';
 import { CacoMetrics, enableTracingFromEnv, tracedBus } from '../core/observability/index.ts';
+import { GATEWAY_PARTY } from '../core/gateway/index.ts';
 import { startSiteGateway, type SiteGatewayHandle } from './site-gateway.ts';
 import { acquireRunLock } from './run-lock.ts';
 
@@ -84,6 +85,8 @@ export async function startLiveSite(config: CacoConfig, opts: { recorded: boolea
     // is printed at the first start too; on a site that has one, this proves its key file is
     // here, so a missing one is refused at start rather than replaced at the first checkpoint.
     stack.keyring.sign(ANCHOR_SIGNER, new Uint8Array(0));
+    // Likewise the gateway's own key (it signs what it records of outside agents).
+    stack.keyring.sign(GATEWAY_PARTY, new Uint8Array(0));
     runtime = new Runtime({ site: config.site, store: stack.store, checkpoints: stack.checkpoints, bus: tracedBus(stack.bus), clock, ids: new Uuid7Ids(clock), registry: cacoRegistry(), keyring: stack.keyring, log, delivery: 'independent', identity, commandLimits: limits.commandLimits, requireBoundCommands: limits.requireBoundCommands, ...(stack.snapshots ? { snapshots: stack.snapshots } : {}), ...(limits.commandRate ? { rateLimit: limits.commandRate } : {}), ...(limits.commandPartyBudget ? { commandPartyBudget: limits.commandPartyBudget } : {}) });
     const notes: string[] = [];
     const signals = siteSignals(opts.recorded ? { kind: 'replayed', nowMs: clock.now() } : { kind: 'live' });

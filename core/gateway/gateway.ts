@@ -27,6 +27,7 @@ import { decodeWith, type AnySchema, type MessageRegistry, type SchemaProblem } 
 import { AgentAnnounced, AnnounceRequest, AppendRequest, ReadRequest } from '../../schemas/index.ts';
 import {
   EXT_TYPE_PREFIX,
+  GATEWAY_PARTY,
   OUTSIDE_FACT_PREFIX,
   foreignExtType,
   extStreamOf,
@@ -281,7 +282,7 @@ export class SiteGateway {
     this.schemaCpu = new SchemaCpuMeter(o.schemaCpuBudget ?? DEFAULT_SCHEMA_CPU_BUDGET);
     this.schemas = new SchemaValidators(o.keptValidators);
     this.cpuNow = o.schemaClock ?? (() => performance.now());
-    this.party = o.party ?? 'gateway';
+    this.party = o.party ?? GATEWAY_PARTY;
     this.binding = { site: o.site, now: () => o.clock.now(), require: o.requireBoundCommands ?? false };
   }
 
@@ -327,7 +328,8 @@ export class SiteGateway {
           return encode(await fn(data, hold));
         } catch (err) {
           this.o.log.error({ err: err instanceof Error ? err.message : String(err) }, 'gateway request failed');
-          return encode(refuse('unavailable', null, `the site could not answer: ${err instanceof Error ? err.message.slice(0, 200) : 'error'}; try again`));
+          // Its text is for the operator: it may name the site's files (a missing key's path).
+          return encode(refuse('unavailable', null, 'the site could not answer (its operator has the reason in the site\'s log); try again'));
         } finally {
           inFlight--;
           release();

@@ -25,6 +25,8 @@ export const extStreamOf = (name: string) => `${EXT_CATEGORY}-${name}`;
  */
 export const OUTSIDE_FACT_PREFIX = 'onsite.';
 export const EXT_TYPE_PREFIX = 'ext.';
+/** The party the gateway signs its own records as, unless told another. */
+export const GATEWAY_PARTY = 'gateway';
 
 /**
  * What every `ext.*` type of the agent `name` starts with: `ext.<name>.`. A fact is relayed on

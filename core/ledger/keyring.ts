@@ -208,7 +208,7 @@ export class FileKeyring extends MemoryKeyring {
             this.forget(source, listed);
             throw new ConfigError(
               file,
-              `is missing, but ${this.dir}/keys.json lists a public key for "${source}" (${keyFingerprint(listed)}), and what "${source}" signed verifies only with that key; nothing was changed. Restore the file from a backup. To give "${source}" a new key instead, revoke the old one in the key registry (caco keys revoke) and remove its entry from keys.json`,
+              `is missing, but ${this.dir}/keys.json lists a public key for "${source}" (${keyFingerprint(listed)}), and what "${source}" signed verifies only with that key; nothing was changed. Restore the file from a backup of the key folder; CACO does not rotate a site's own keys, so without it the site cannot sign as "${source}" again (docs/identity.md, "A missing private key")`,
             );
           }
           this.persist(source, file);
