@@ -19,7 +19,9 @@ export class SqliteSnapshotStore implements SnapshotStore {
     this.db.exec('CREATE TABLE IF NOT EXISTS snapshots (agent TEXT PRIMARY KEY, record TEXT NOT NULL)');
     this.stmts = {
       // The size first: a row someone made huge is refused before it is read (MAX_SNAPSHOT_BYTES).
-      get: this.db.prepare<[number, string], { bytes: number; record: string | null }>('SELECT length(CAST(record AS BLOB)) AS bytes, CASE WHEN length(CAST(record AS BLOB)) <= ? THEN record END AS record FROM snapshots WHERE agent = ?'),
+      // octet_length (SQLite 3.43+) reads the size from the record header; length(CAST(… AS
+      // BLOB)) would load the value to measure it.
+      get: this.db.prepare<[number, string], { bytes: number; record: string | null }>('SELECT octet_length(record) AS bytes, CASE WHEN octet_length(record) <= ? THEN record END AS record FROM snapshots WHERE agent = ?'),
       put: this.db.prepare('INSERT INTO snapshots (agent, record) VALUES (?, ?) ON CONFLICT (agent) DO UPDATE SET record = excluded.record'),
     };
   }
