@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, type JetStreamManager, type NextMsgRequest, type SeqMsgRequest } from '@nats-io/jetstream';
 import { createInbox, nanos, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { retryWhileUnavailable } from './nats-retry.ts';
+import { isTransientNatsError, retryWhileUnavailable } from './nats-retry.ts';
 
 /** A stored message as the reader hands it over: its stream sequence and its bytes. */
 export interface RawCommit {
@@ -42,6 +42,7 @@ export async function* readRange(o: BoundedReadOptions): AsyncGenerator<RawCommi
   while (next <= o.endSeq) {
     const reader = new RangeReader(o, next);
     const from = next;
+    let lagging = false;
     try {
       await reader.start();
       for (;;) {
@@ -53,6 +54,7 @@ export async function* readRange(o: BoundedReadOptions): AsyncGenerator<RawCommi
           // still catching up): ask the leader whether the range holds more, else a read of a
           // replicated ledger would end short, and an audit would report events as missing.
           if (!(await leaderHoldsMore(o, next))) return;
+          lagging = true;
           break;
         }
         const last = chunk[chunk.length - 1]!.seq;
@@ -64,17 +66,29 @@ export async function* readRange(o: BoundedReadOptions): AsyncGenerator<RawCommi
     } finally {
       await reader.stop();
     }
+    // Each give-up counts the failures in a row: a long read through a few elections goes on.
+    if (next > from) restarts = 0;
     // Nothing came at all: the server may count a message it can no longer load (a corrupt
     // block in its file store). Step over it if it is gone; the audit sees the hole in the
-    // positions. Without this the read would stall on it until it gives up.
-    if (next === from && (await o.jsm.streams.getMessage(o.stream, { seq: next }).catch(() => null)) === null) {
+    // positions. Without this the read would stall on it until it gives up. (Not when the
+    // leader has just said more is there: that is a replica behind, not a message gone.) A
+    // leader that does not answer through an election is not a message gone either.
+    if (!lagging && next === from && (await messageAt(o, next)) === null) {
       next++;
       continue;
     }
-    if (++restarts > MAX_RESTARTS) throw new Error(`reading ${o.stream} from sequence ${next}: the consumer was lost or fell short of the leader ${MAX_RESTARTS} times`);
-    // A lagging replica needs a moment to catch up; a lost consumer is re-created at once.
-    await new Promise((r) => setTimeout(r, Math.min(100 * restarts, 1000)));
+    if (++restarts > MAX_RESTARTS) throw new Error(`reading ${o.stream} from sequence ${next}: the consumer was lost or fell short of the leader ${MAX_RESTARTS} times in a row`);
+    // A lagging replica needs a moment to catch up; a lost or stalled consumer is re-created at once.
+    if (lagging) await new Promise((r) => setTimeout(r, Math.min(100 * restarts, 1000)));
   }
+}
+
+/** The stored message at `seq`, asked of the leader; null when it is gone or cannot be loaded. */
+async function messageAt(o: BoundedReadOptions, seq: number): Promise<unknown> {
+  return retryWhileUnavailable(() => o.jsm.streams.getMessage(o.stream, { seq })).catch((err: unknown) => {
+    if (isTransientNatsError(err)) throw err;
+    return null;
+  });
 }
 
 /** Whether the stream's leader holds a message on the filter at or after `from`, up to `endSeq`. */

@@ -15,8 +15,9 @@ import { readRange } from '../../../core/store/jetstream-reader.ts';
 const STREAM = 'CACO_LAG';
 
 /** A stream whose leader holds 1..leaderLast and whose lagging replica holds 1..replicaLast. */
-function cluster(leaderLast: number, replicaLast: number, laggingCreations: number) {
+function cluster(leaderLast: number, replicaLast: number, laggingCreations: number, o: { stallFirst?: boolean; getTimeouts?: number } = {}) {
   let creations = 0;
+  let timeouts = o.getTimeouts ?? 0;
   let onMsg: ((err: Error | null, m: Msg) => void) | undefined;
   const consumers = new Map<string, { held: number; next: number; dseq: number }>();
   const nc = {
@@ -27,6 +28,8 @@ function cluster(leaderLast: number, replicaLast: number, laggingCreations: numb
     publish(subject: string, data: string) {
       const name = subject.split('.').at(-1)!;
       const c = consumers.get(name)!;
+      // A consumer that never answers (lost on a node that went away): the reader's stall timer.
+      if (o.stallFirst && name === 'c1') return;
       const { batch } = JSON.parse(data) as { batch: number };
       setImmediate(() => {
         let sent = 0;
@@ -55,6 +58,11 @@ function cluster(leaderLast: number, replicaLast: number, laggingCreations: numb
     streams: {
       // STREAM.MSG.GET: the leader answers.
       async getMessage(_stream: string, q: { seq: number; next_by_subj?: string }) {
+        // Through an election the leader's answer times out before it comes.
+        if (timeouts > 0) {
+          timeouts--;
+          throw Object.assign(new Error('timeout'), { name: 'TimeoutError' });
+        }
         return q.seq <= leaderLast ? { seq: q.seq } : null;
       },
     },
@@ -62,9 +70,9 @@ function cluster(leaderLast: number, replicaLast: number, laggingCreations: numb
   return { nc: nc as unknown as NatsConnection, jsm: jsm as unknown as JetStreamManager, creations: () => creations };
 }
 
-async function readAll(c: ReturnType<typeof cluster>, endSeq: number): Promise<number[]> {
+async function readAll(c: ReturnType<typeof cluster>, endSeq: number, stallMs = 2000): Promise<number[]> {
   const seqs: number[] = [];
-  for await (const chunk of readRange({ nc: c.nc, jsm: c.jsm, stream: STREAM, filter: 'lag.>', startSeq: 1, endSeq, batch: 16, stallMs: 2000 })) {
+  for await (const chunk of readRange({ nc: c.nc, jsm: c.jsm, stream: STREAM, filter: 'lag.>', startSeq: 1, endSeq, batch: 16, stallMs })) {
     for (const m of chunk) seqs.push(m.seq);
   }
   return seqs;
@@ -88,3 +96,9 @@ test('a range whose last messages are gone on the leader too ends where the lead
   assert.deepEqual(await readAll(c, 45), upTo(40));
   assert.equal(c.creations(), 1);
 });
+
+test('a stalled consumer whose first message the leader cannot answer for (a time-out in an election) is re-created, not stepped over as gone', async () => {
+  const c = cluster(30, 30, 0, { stallFirst: true, getTimeouts: 1 });
+  assert.deepEqual(await readAll(c, 30, 200), upTo(30));
+});
+
