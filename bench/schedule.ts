@@ -346,7 +346,8 @@ export async function main(argv: string[]): Promise<void> {
   const jobsFile = arg(flags, 'jobs');
   if (jobsFile) {
     const r = readWorkloadCsv(readFileSync(jobsFile, 'utf8'), site);
-    if (r.problems.length) console.log(`${r.problems.length} problem(s) in ${jobsFile}; first: line ${r.problems[0]!.line} ${r.problems[0]!.field}: ${r.problems[0]!.reason}`);
+    // As caco simulate --jobs: a benchmark of fewer jobs than the file holds would be of another workload.
+    if (r.problems.length) throw new BenchUsageError(`--jobs ${jobsFile}: line ${r.problems[0]!.line}, ${r.problems[0]!.field}: ${r.problems[0]!.reason}${r.problems.length > 1 ? ` (and ${r.problems.length - 1} more)` : ''}`);
     jobs = r.jobs;
     workloadDesc = `csv ${jobsFile}`;
   } else {

@@ -93,7 +93,8 @@ export function parseCsv(text: string, file: string): CsvTable {
     if (inQuotes) throw new DataFileError(file, startLine, null, 'unterminated quoted field');
     cells.push(cell);
     line++;
-    if (cells.length === 1 && cells[0] === '' && !quoted) continue;
+    // A line of nothing but spaces is blank too (a trailing one an editor left).
+    if (cells.length === 1 && cells[0]!.trim() === '' && !quoted) continue;
     rows.push({ line: startLine, cells });
   }
   const head = rows.shift();

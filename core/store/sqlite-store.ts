@@ -265,7 +265,8 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     // SQLite would hand one past 2^53 rounded, and the quarantine would name another position.
     // (Statements order by events.position: a bare name in ORDER BY is this alias, no index.)
     const exactPosition = `CASE WHEN position BETWEEN 1 AND ${MAX_POSITION} THEN position ELSE CAST(position AS TEXT) END AS position`;
-    const cols = (hasCovers || !readOnly ? EVENT_COLUMNS : EVENT_COLUMNS.replace(/covers$/, 'NULL AS covers')).replace(/^position/, exactPosition);
+    const plainCols = hasCovers || !readOnly ? EVENT_COLUMNS : EVENT_COLUMNS.replace(/covers$/, 'NULL AS covers');
+    const cols = plainCols.replace(/^position/, exactPosition);
     // A read-only file from before verify-on-read has no quarantine table (nor, before
     // checkpoints, that one): it holds nothing, and nothing may be written to it.
     const hasTable = (name: string) => !readOnly || this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
@@ -274,7 +275,8 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     this.stmts = {
       // The (stream, revision) unique index answers this without a separate heads table.
       head: this.db.prepare<[string], { revision: number; hash: string; position: number }>('SELECT revision, hash, position FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1'),
-      byId: this.db.prepare<[string], Row>(`SELECT ${cols} FROM events WHERE id = ?`),
+      // A row object read by id: its position stays a number (toEnvelope), as readers see it.
+      byId: this.db.prepare<[string], Row>(`SELECT ${plainCols} FROM events WHERE id = ?`),
       idExists: this.db.prepare<[string], number>('SELECT 1 FROM events WHERE id = ?').pluck(true),
       sigAt: this.db.prepare<[string, number], string>('SELECT sig FROM events WHERE stream = ? AND revision = ?').pluck(true),
       insert: this.db.prepare(readOnly ? 'SELECT 1' : INSERT_EVENT_SQL),

@@ -40,8 +40,8 @@ test('a row with more or fewer cells than the header refuses the file, naming it
   }
 });
 
-test('CRLF, a BOM, blank lines and a quoted id are read as before', () => {
-  const r = readWorkloadCsv(`\ufeff${HEADER}\r\n${row('a')}\r\n\r\n${row('"b"')}\r\n`, site);
+test('CRLF, a BOM, blank lines (also of spaces or a tab) and a quoted id are read as before', () => {
+  const r = readWorkloadCsv(`\ufeff${HEADER}\r\n${row('a')}\r\n\r\n   \r\n${row('"b"')}\r\n\t\n`, site);
   assert.deepEqual(r.problems, []);
   assert.deepEqual(r.jobs.map((j) => j.id), ['a', 'b']);
 });
