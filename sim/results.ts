@@ -6,7 +6,7 @@ import { combine, foldAsync } from '../projections/index.ts';
 import { carbonProjection, carbonTotals } from '../projections/carbon/index.ts';
 import { costPeriods, costProjection, costTotals } from '../projections/cost/index.ts';
 import { flexOrders, flexTotals, flexibilityProjection } from '../projections/flexibility/index.ts';
-import { scheduleProjection } from '../projections/schedule/index.ts';
+import { scheduleProjection, scheduleSummary } from '../projections/schedule/index.ts';
 
 /** One row of the summary table. */
 export interface PolicyTotals {
@@ -64,8 +64,7 @@ export async function cacoTotals(store: EventStore, jobs: ReadonlyArray<Job>, si
   const cost = costTotals(m.cost);
   const carbon = carbonTotals(m.carbon);
   const flex = flexTotals(m.flexibility);
-  let misses = 0;
-  for (const j of m.schedule.jobs.values()) if (j.deadlineMissed || j.late) misses++;
+  const misses = scheduleSummary(m.schedule).missedOrLate;
   const last = costPeriods(m.cost).at(-1);
   const gh = gpuHours(jobs, site.perGpuKw);
   return {

@@ -53,6 +53,22 @@ describe('schedule projection', () => {
     assert.deepEqual(scheduleSummary(s).byClass, { training: 1, 'batch-inference': 0, serving: 1 });
   });
 
+  test('a job that finished after its deadline without a deadline-missed event counts among the misses the report states, once with one', () => {
+    const s = fold(scheduleProjection, [
+      submitted('late-only'),
+      ev('compute.job.started', { jobId: 'late-only', at: T(1), kw: 1000 }, 'l1'),
+      ev('compute.job.completed', { jobId: 'late-only', at: T(11), energyKwh: 1, costGbp: 1, carbonKg: 1, late: true }, 'l2'),
+      submitted('both'),
+      ev('compute.job.deadline-missed', { jobId: 'both', deadline: T(10), remainingMin: 5, feasibleOnArrival: true }, 'b1'),
+      ev('compute.job.completed', { jobId: 'both', at: T(12), energyKwh: 1, costGbp: 1, carbonKg: 1, late: true }, 'b2'),
+      submitted('on-time'),
+      ev('compute.job.completed', { jobId: 'on-time', at: T(2), energyKwh: 1, costGbp: 1, carbonKg: 1, late: false }, 'o1'),
+    ]);
+    const sum = scheduleSummary(s);
+    assert.equal(sum.deadlineMisses, 1, 'one deadline-missed event');
+    assert.equal(sum.missedOrLate, 2, 'the late-only job and the one with both, each once');
+  });
+
   test('events about unknown jobs are counted, resubmissions change nothing, rejections are kept', () => {
     const s0 = fold(scheduleProjection, [submitted('a')]);
     const s1 = evolveSchedule(s0, planned('ghost', 1, 2, 'g'));
