@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { relative, resolve } from 'node:path';
+import { basename, dirname, relative, resolve } from 'node:path';
 import { makeNatsCredentials, type NatsRole, type NatsUserSpec } from '../../core/nats-auth/index.ts';
 import { CacoError } from '../../core/errors/index.ts';
 import { UsageError } from '../errors.ts';
@@ -57,7 +57,9 @@ export function natsCommand(): Command {
       }
       console.log(`server include: ${rel(made.accountsFile)}`);
       if (resolve(o.dir) === resolve(DEFAULT_DIR)) console.log('start the server: nats-server -c deploy/nats/nats-server-secure.conf');
-      else console.log(`start the server with a configuration holding: include "${resolve(made.accountsFile)}"`);
+      // nats-server 2.9 reads an include relative to the configuration file, even a path that
+      // starts with "/": so the configuration must sit beside the include and name it bare.
+      else console.log(`start the server with a configuration in ${rel(dirname(made.accountsFile))} holding: include "${basename(made.accountsFile)}"`);
       console.log('then give each process its user: caco run --creds <dir>/site-<site>.nk (or NATS_CREDS=...); anonymous clients are refused');
     });
   return nats;
