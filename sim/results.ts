@@ -6,7 +6,7 @@ import { combine, foldAsync } from '../projections/index.ts';
 import { carbonProjection, carbonTotals } from '../projections/carbon/index.ts';
 import { costPeriods, costProjection, costTotals } from '../projections/cost/index.ts';
 import { flexOrders, flexTotals, flexibilityProjection } from '../projections/flexibility/index.ts';
-import { scheduleProjection, scheduleSummary } from '../projections/schedule/index.ts';
+import { missedOrLate, scheduleProjection } from '../projections/schedule/index.ts';
 
 /** One row of the summary table. */
 export interface PolicyTotals {
@@ -64,7 +64,7 @@ export async function cacoTotals(store: EventStore, jobs: ReadonlyArray<Job>, si
   const cost = costTotals(m.cost);
   const carbon = carbonTotals(m.carbon);
   const flex = flexTotals(m.flexibility);
-  const misses = scheduleSummary(m.schedule).missedOrLate;
+  const misses = missedOrLate(m.schedule);
   const last = costPeriods(m.cost).at(-1);
   const gh = gpuHours(jobs, site.perGpuKw);
   return {

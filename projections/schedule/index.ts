@@ -13,4 +13,4 @@ export {
   type ScheduledJob,
   type SitePlan,
 } from './schedule.ts';
-export { allJobs, ganttJobs, jobEndMs, jobStartMs, scheduleSummary, type GanttQuery, type ScheduleSummary } from './queries.ts';
+export { allJobs, ganttJobs, jobEndMs, jobStartMs, missedOrLate, scheduleSummary, type GanttQuery, type ScheduleSummary } from './queries.ts';

@@ -4,7 +4,7 @@ import { carbonByClass, carbonPeriods, type ClassCarbon } from '../../projection
 import { costByDay, costPeriods } from '../../projections/cost/index.ts';
 import { flexOrders, flexTotals, stressWindows, type FlexTotals } from '../../projections/flexibility/index.ts';
 import { dayAheadSkill, forecastVsActual, type SkillScore } from '../../projections/forecast/index.ts';
-import { JOB_CLASSES, scheduleSummary, type JobClass, type ScheduleSummary } from '../../projections/schedule/index.ts';
+import { JOB_CLASSES, missedOrLate, scheduleSummary, type JobClass, type ScheduleSummary } from '../../projections/schedule/index.ts';
 import { dayStatement, periodLines } from '../../projections/settlement/index.ts';
 import type { PolicyTotals } from '../results.ts';
 import type { ReadModel } from '../../projections/index.ts';
@@ -102,6 +102,8 @@ export interface ReportData {
   }>;
   readonly carbonByClass: ReadonlyArray<ClassCarbon>;
   readonly schedule: ScheduleSummary;
+  /** Jobs that missed their deadline or finished after it (the table's SLA misses). */
+  readonly slaMisses: number;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -215,5 +217,6 @@ export function buildReportData(m: ReadModel, p: ReportInput): ReportData {
     }),
     carbonByClass: carbonByClass(m.carbon),
     schedule: scheduleSummary(m.schedule),
+    slaMisses: missedOrLate(m.schedule),
   };
 }

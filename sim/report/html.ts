@@ -94,7 +94,7 @@ export function renderReportHtml(d: ReportData, a: ReportAssets): string {
 
 <h2>Summary</h2>
 ${summaryTable(d)}
-<p class="note">Flexibility delivered and earned come from settled orders; ${n(f.orders)} orders (${n(f.byStatus.fulfilled)} fulfilled, ${n(f.byStatus.cancelled)} cancelled) from ${n(f.offers)} offers, ${n(f.stressWindows)} grid stress windows. Deadline misses (a deadline missed, or the job finished after it): ${n(d.schedule.missedOrLate)} of ${n(d.schedule.jobs)} jobs; ${n(d.schedule.moved)} jobs started later than first planned.</p>
+<p class="note">Flexibility delivered and earned come from settled orders; ${n(f.orders)} orders (${n(f.byStatus.fulfilled)} fulfilled, ${n(f.byStatus.cancelled)} cancelled) from ${n(f.offers)} offers, ${n(f.stressWindows)} grid stress windows. Deadline misses (a deadline missed, or the job finished after it): ${n(d.slaMisses)} of ${n(d.schedule.jobs)} jobs; ${n(d.schedule.moved)} jobs started later than first planned.</p>
 
 <h2>Ledger</h2>
 ${ledgerBlock(d)}
