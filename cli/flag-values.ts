@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isDecimal } from '../data/index.ts';
+import { decimalOrNaN } from '../data/index.ts';
 import { UsageError } from './errors.ts';
 
 /** A whole-number flag value within [min, max], else a UsageError naming the flag. */
@@ -13,14 +13,14 @@ export function wholeNumber(flag: string, v: string, min: number, max: number, u
 
 /** A finite number within [min, max] (a price margin, a share), else a UsageError naming the flag. */
 export function numberBetween(flag: string, v: string, min: number, max: number): number {
-  const n = isDecimal(v) ? Number(v) : Number.NaN;
+  const n = decimalOrNaN(v);
   if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag}: "${v}" must be a number from ${min} to ${max}`);
   return n;
 }
 
 /** A finite number above 0 (a power, a duration), else a UsageError naming the flag. */
 export function positiveNumber(flag: string, v: string): number {
-  const n = isDecimal(v) ? Number(v) : Number.NaN;
+  const n = decimalOrNaN(v);
   if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag}: "${v}" must be a number above 0`);
   return n;
 }

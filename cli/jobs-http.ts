@@ -25,7 +25,6 @@ export interface JobsHttpOptions {
 
 export const DEFAULT_HTTP_RATE_LIMIT: RateLimit = { perSecond: 20, burst: 40 };
 
-
 /**
  * A value from outside, named for a refusal: a string quoted and cut to 64 characters, anything
  * else by its JSON type. Never String(x): an object whose toString is not a function throws there.

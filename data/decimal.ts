@@ -12,3 +12,8 @@ const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
 export function isDecimal(text: string): boolean {
   return DECIMAL.test(text);
 }
+
+/** `text` as a number when it is a plain decimal (see DECIMAL), else NaN: what Number() would be, without its other notations. */
+export function decimalOrNaN(text: string): number {
+  return DECIMAL.test(text) ? Number(text) : Number.NaN;
+}

@@ -1,4 +1,4 @@
-import { isDecimal } from './decimal.ts';
+import { decimalOrNaN, isDecimal } from './decimal.ts';
 import { DataFileError } from './errors.ts';
 import type { Dropped } from './types.ts';
 
@@ -24,7 +24,7 @@ export function parseIsoUtc(text: string): number | null {
 export function parseNumberCell(text: string): number | null {
   const t = text.trim();
   if (t === '') return null;
-  const v = isDecimal(t) ? Number(t) : Number.NaN;
+  const v = decimalOrNaN(t);
   return Number.isFinite(v) ? v : Number.NaN;
 }
 

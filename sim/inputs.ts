@@ -117,7 +117,7 @@ export function checkSignalCoverage(fromMs: number, days: number, files: Pick<Si
   const prices = covered(new Set(files.prices.rows.filter((r) => (r.marketIndexGbpPerMwh ?? r.imbalanceGbpPerMwh) !== null).map((r) => r.fromMs)));
   for (const [flag, n, what] of [['--carbon', carbon, 'an actual carbon intensity'], ['--prices', prices, 'a price']] as const) {
     if (n < MIN_SIGNAL_COVERAGE * slots) {
-      throw new UsageError(`${flag}: only ${n} of the ${slots} half-hours from ${isoDayOrTime(fromMs)} to ${isoDayOrTime(endMs)} (the run and 2 days after it) have ${what}; a run needs at least ${Math.round(MIN_SIGNAL_COVERAGE * 100)} %, or its figures would come from values carried over the gaps, not from the file`);
+      throw new UsageError(`${flag}: only ${n} of the ${slots} half-hours from ${isoDayOrTime(fromMs)} to ${isoDayOrTime(endMs)} (the run and ${DRAIN_MS / DAY_MS} days after it) have ${what}; a run needs at least ${Math.round(MIN_SIGNAL_COVERAGE * 100)} %, or its figures would come from values carried over the gaps, not from the file`);
     }
   }
 }

@@ -4,7 +4,6 @@ import { truncateText as cut } from '../runtime/input-limits.ts';
 /** A refusal as an HTTP client of the site sees it: the same shape as a refused command reply. */
 export const httpRefusal = (reason: string): { ok: false; error: { reason: string } } => ({ ok: false, error: { reason } });
 
-
 /**
  * Fastify's `frameworkErrors`: a path the router cannot take (bad percent-encoding, a part over
  * its length limit) answered in the site's refusal shape, not Fastify's own body, which echoes

@@ -129,9 +129,9 @@ export function judgeSnapshot(
  */
 export const MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024;
 
-/** Why a snapshot of `bytes` is not stored or read, if it is over MAX_SNAPSHOT_BYTES. */
-export function snapshotTooLarge(bytes: number, where: string): InvalidArgumentError | undefined {
-  return bytes > MAX_SNAPSHOT_BYTES ? new InvalidArgumentError(where, `the snapshot is ${bytes} bytes, over the ${MAX_SNAPSHOT_BYTES} a store may hold (MAX_SNAPSHOT_BYTES); the agent replays instead`) : undefined;
+/** Refuse (InvalidArgumentError) a snapshot of `bytes` over MAX_SNAPSHOT_BYTES, stored or read. */
+export function checkSnapshotSize(bytes: number, where: string): void {
+  if (bytes > MAX_SNAPSHOT_BYTES) throw new InvalidArgumentError(where, `the snapshot is ${bytes} bytes, over the ${MAX_SNAPSHOT_BYTES} a store may hold (MAX_SNAPSHOT_BYTES); the agent replays instead`);
 }
 
 /** Parse a stored snapshot record, checking its shape (never trusting it: see judgeSnapshot). */

@@ -28,27 +28,27 @@ export class TaggedCheckpoint {
   }
 
   async get(): Promise<number> {
-    let position: number;
-    try {
-      position = await this.store.get(this.name);
-    } catch (err) {
-      // A position that is not one (text, negative, fractional) was not written by this site
-      // either: read from the start, as for a moved one, rather than not starting at all.
-      if (!(err instanceof InvalidArgumentError)) throw err;
-      this.log.warn({ checkpoint: this.name, err: err.message }, `checkpoint "${this.name}" does not hold a position this site wrote: reading from the start of the ledger instead; effects with an outcome on the ledger are not sent again`);
-      return 0;
-    }
+    const position = await this.numberAt(this.name);
     if (position === 0) return 0;
-    let tag: number | undefined;
-    try {
-      tag = await this.store.get(this.tagName);
-    } catch (err) {
-      // A tag that is not a number was written by someone else: as good as none.
-      if (!(err instanceof InvalidArgumentError)) throw err;
-    }
-    if (tag === this.tagOf(this.name, position)) return position;
-    this.log.warn({ checkpoint: this.name, position }, `checkpoint "${this.name}" at position ${position} is not one this site wrote (its tag does not match): reading from the start of the ledger instead; effects with an outcome on the ledger are not sent again`);
+    const tag = position === undefined ? undefined : await this.numberAt(this.tagName);
+    if (position !== undefined && tag === this.tagOf(this.name, position)) return position;
+    const why = position === undefined ? 'does not hold a position this site wrote' : `at position ${position} is not one this site wrote (its tag does not match)`;
+    this.log.warn({ checkpoint: this.name, position }, `checkpoint "${this.name}" ${why}: reading from the start of the ledger instead; effects with an outcome on the ledger are not sent again`);
     return 0;
+  }
+
+  /**
+   * The number stored under `name`; undefined for one that is not (text, negative, fractional):
+   * written by someone else, as good as none. A position so was not written by this site either:
+   * read from the start, as for a moved one, rather than not starting at all.
+   */
+  private async numberAt(name: string): Promise<number | undefined> {
+    try {
+      return await this.store.get(name);
+    } catch (err) {
+      if (!(err instanceof InvalidArgumentError)) throw err;
+      return undefined;
+    }
   }
 
   async put(position: number): Promise<void> {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DiscardPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { InvalidArgumentError } from '../errors/errors.ts';
-import { parseSnapshot, snapshotTooLarge, type AgentSnapshot, type SnapshotStore } from '../runtime/snapshot.ts';
+import { checkSnapshotSize, parseSnapshot, type AgentSnapshot, type SnapshotStore } from '../runtime/snapshot.ts';
 import { checkpointKey } from './jetstream-commit.ts';
 import { retryWhileUnavailable, type RetryOptions } from './nats-retry.ts';
 import { ensureStream, isStreamNotFound, kvStream } from './nats-streams.ts';
@@ -101,8 +101,7 @@ export class NatsSnapshotStore implements SnapshotStore {
   async save(s: AgentSnapshot): Promise<void> {
     const key = checkpointKey(s.agent);
     const whole = Buffer.from(JSON.stringify(s), 'utf8');
-    const tooLarge = snapshotTooLarge(whole.byteLength, `snapshot of ${s.agent}`);
-    if (tooLarge) throw tooLarge;
+    checkSnapshotSize(whole.byteLength, `snapshot of ${s.agent}`);
     const parts = Math.max(1, Math.ceil(whole.byteLength / this.partBytes));
     for (let i = 0; i < parts; i++) {
       const part = whole.subarray(i * this.partBytes, (i + 1) * this.partBytes);
@@ -133,8 +132,7 @@ function headOf(bytes: Uint8Array, agent: string): Head {
   const size = h.bytes;
   const parts = h.parts;
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw new InvalidArgumentError(where, 'its head names no size in bytes');
-  const tooLarge = snapshotTooLarge(size, where);
-  if (tooLarge) throw tooLarge;
+  checkSnapshotSize(size, where);
   if (typeof parts !== 'number' || !Number.isSafeInteger(parts) || parts < 1 || parts > Math.max(1, Math.ceil(size / 1024))) throw new InvalidArgumentError(where, `its head names ${String(parts).slice(0, 20)} parts for ${size} bytes`);
   if (typeof h.sha256 !== 'string') throw new InvalidArgumentError(where, 'its head names no SHA-256');
   return { parts, bytes: size, sha256: h.sha256 };

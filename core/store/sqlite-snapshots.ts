@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { MAX_SNAPSHOT_BYTES, parseSnapshot, snapshotTooLarge, type AgentSnapshot, type SnapshotStore } from '../runtime/snapshot.ts';
+import { checkSnapshotSize, MAX_SNAPSHOT_BYTES, parseSnapshot, type AgentSnapshot, type SnapshotStore } from '../runtime/snapshot.ts';
 
 /**
  * Agent snapshots in a SQLite table (the embedded stack keeps them in the ledger's own file,
@@ -29,15 +29,14 @@ export class SqliteSnapshotStore implements SnapshotStore {
   async load(agent: string): Promise<AgentSnapshot | undefined> {
     const row = this.stmts.get.get(MAX_SNAPSHOT_BYTES, agent);
     if (row === undefined) return undefined;
-    const tooLarge = snapshotTooLarge(row.bytes, `snapshot of ${agent}`);
-    if (tooLarge || row.record === null) throw tooLarge ?? new Error(`snapshot of ${agent}: unreadable`);
-    return parseSnapshot(row.record, `snapshot of ${agent}`);
+    checkSnapshotSize(row.bytes, `snapshot of ${agent}`);
+    // Null only past the bound the query was given, which the check above refuses.
+    return parseSnapshot(row.record ?? '', `snapshot of ${agent}`);
   }
 
   async save(s: AgentSnapshot): Promise<void> {
     const record = JSON.stringify(s);
-    const tooLarge = snapshotTooLarge(Buffer.byteLength(record, 'utf8'), `snapshot of ${s.agent}`);
-    if (tooLarge) throw tooLarge;
+    checkSnapshotSize(Buffer.byteLength(record, 'utf8'), `snapshot of ${s.agent}`);
     this.stmts.put.run(s.agent, record);
   }
 

@@ -3,8 +3,7 @@ import { JOB_CLASSES, SLA_CLASSES, type Job, type JobClass, type SiteConfig, typ
 import { truncateText } from '../../core/runtime/index.ts';
 // What a submit's jobId may be: it becomes the stream `job-<id>`.
 import { JOB_ID_PATTERN as JOB_ID } from '../../schemas/index.ts';
-import { DataFileError, isDecimal, parseCsv, parseIsoUtc, type CsvTable } from '../../data/index.ts';
-
+import { DataFileError, decimalOrNaN, parseCsv, parseIsoUtc, type CsvTable } from '../../data/index.ts';
 
 export const WORKLOAD_COLUMNS = ['id', 'class', 'power_kw', 'gpu_count', 'per_gpu_kw', 'runtime_min', 'earliest_start_utc', 'deadline_utc', 'sla_class', 'preemptible'] as const;
 
@@ -67,7 +66,7 @@ export function readWorkloadCsv(text: string, site: SiteConfig): { jobs: Job[]; 
     const rowProblems: CsvProblem[] = [];
     const num = (name: string) => {
       // Decimals only: Number() also reads 0x3E8 and 0b11, which nobody means by a power.
-      const v = isDecimal(get(name)) ? Number(get(name)) : Number.NaN;
+      const v = decimalOrNaN(get(name));
       if (!Number.isFinite(v)) rowProblems.push({ line, field: name, reason: `"${truncateText(get(name), 64)}" is not a decimal number` });
       return v;
     };
