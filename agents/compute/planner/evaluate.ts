@@ -5,6 +5,13 @@ import type { JobPlan, PlanJob, PlanResult, PlanStatus, SlotPlan, SolveInfo } fr
 import { flexibility } from './flexibility.ts';
 import { HOUR_MS } from '../../../core/time/index.ts';
 
+/**
+ * Below this a job's kW in a slot is the solver's rounding, not work: HiGHS leaves pieces of
+ * about 1/3000 kW in slots it otherwise keeps empty. The ledger records kW to 0.001, so such a
+ * run was dispatched, started and shown as running at 0 kW (the Gantt painted idle half-hours).
+ * Half the ledger's precision: a 1 W job at full power is still a run.
+ */
+export const MIN_RUN_KW = 0.0005;
 
 /** £ and kg of running `kw[s]` IT load in the horizon's slots, at the site (×PUE). */
 function costOf(h: Horizon, runKw: ArrayLike<number>, price: ArrayLike<number> = h.price, intensity: ArrayLike<number> = h.intensity): { costGbp: number; carbonKg: number } {
@@ -96,7 +103,7 @@ export function evaluate(
     const runs = [];
     for (let s = 0; s < n; s++) {
       const kw = js.runKw[s]!;
-      if (kw > 1e-9) {
+      if (kw >= MIN_RUN_KW) {
         it[s]! += kw;
         runs.push({ slot: s, kw });
         if (first < 0) first = s;
