@@ -13,6 +13,7 @@ import { hashEvent } from '../ledger/seal.ts';
 import { VerifiedEventStore } from '../store/verified-store.ts';
 import { CorruptCommitError } from '../store/jetstream-commit.ts';
 import { checkSnapshotOptions, judgeSnapshot, sealSnapshot, type AgentSnapshot, type CoveredEvent, type SnapshotStore } from './snapshot.ts';
+import { TaggedCheckpoint } from './tagged-checkpoint.ts';
 import { metricsHooks } from '../observability/hooks.ts';
 import { ATTR, contextOf, endSpan, eventContext, rememberEventContext, startSpan, tracingEnabled, type TraceContext } from '../observability/tracing.ts';
 
@@ -38,6 +39,12 @@ export interface HostDeps {
    * keyring that signs them with the agent's key. Without it no agent snapshots.
    */
   readonly snapshots?: { readonly store: SnapshotStore; readonly keyring: Keyring };
+  /**
+   * The tag of a checkpoint position, signed with the agent's key (TaggedCheckpoint). Without
+   * it the checkpoint is taken as stored: whoever can write the checkpoint table could move it
+   * past inputs the agent then never decides on.
+   */
+  readonly checkpointTag?: (name: string, position: number) => number;
 }
 
 /** What a restore did, for tests and the logs. */
@@ -103,6 +110,7 @@ export class AgentHost<S> {
   readonly log: Logger;
   private stopped = false;
   private readonly cancelTimers = new Set<() => void>();
+  private readonly checkpoint: { get(): Promise<number>; put(position: number): Promise<void> };
   readonly ctx: AgentContext;
 
   constructor(readonly def: AgentDefinition<S>, private readonly deps: HostDeps) {
@@ -110,6 +118,13 @@ export class AgentHost<S> {
     this.cats = new Set(def.categories);
     this.log = deps.log.child({ agent: def.name });
     if (def.snapshot) checkSnapshotOptions(def.name, def.snapshot);
+    const name = `agent:${def.name}`;
+    this.checkpoint = deps.checkpointTag
+      ? new TaggedCheckpoint(deps.checkpoints, name, deps.checkpointTag, this.log, {
+          position: () => this.lastHandledPosition(),
+          means: 'the ledger events after it that led to no decision of this agent are decided again on its state now (those with one are not)',
+        })
+      : { get: () => deps.checkpoints.get(name), put: (p) => deps.checkpoints.put(name, p) };
     this.ctx = {
       site: deps.site,
       agent: def.name,
@@ -126,17 +141,13 @@ export class AgentHost<S> {
     return this.def.name;
   }
 
-  private get checkpointName(): string {
-    return `agent:${this.def.name}`;
-  }
-
   /**
    * Rebuild state from the agent's own streams and load its checkpoint. An agent that opts
    * in to snapshots starts from its snapshot when every check passes (see
    * core/runtime/snapshot.ts) and replays only the events after it; a refused snapshot means
    * a full replay, after which it is taken again.
    */
-  async restore(): Promise<void> {
+  async restore(how: { readonly checkpoint?: boolean } = {}): Promise<void> {
     let state = this.def.initialState();
     this.handled.clear();
     this.applied.clear();
@@ -179,7 +190,8 @@ export class AgentHost<S> {
     this.lastFolded = last;
     this.folded = folded + replayed;
     this.sinceSnapshot = replayed;
-    this.position = await this.deps.checkpoints.get(this.checkpointName);
+    // A restore to retry an input keeps the position it had: the checkpoint is only read at start.
+    if (how.checkpoint !== false) this.position = await this.checkpoint.get();
     // A refused snapshot is replaced at once; otherwise one is due after `every` events.
     const due = snapshotting && ('refused' in loaded || replayed >= this.def.snapshot!.every);
     const taken = due ? await this.takeSnapshot(head) : false;
@@ -281,7 +293,29 @@ export class AgentHost<S> {
   async saveCheckpoint(): Promise<void> {
     if (this.sinceCheckpoint === 0) return;
     this.sinceCheckpoint = 0;
-    await this.deps.checkpoints.put(this.checkpointName, this.position);
+    await this.checkpoint.put(this.position);
+  }
+
+  /**
+   * Where to resume when the checkpoint is not one this agent wrote (or holds none though the
+   * agent decided before): right after the last ledger event it decided on, the newest cause of
+   * its own events among the events it takes as input, found by one read of the ledger up to the
+   * head restored. Inputs are decided one at a time in ledger order, so every event before that
+   * one was decided too; those after it led to no event of the agent's and are decided again
+   * (an input with a decision on the ledger never is: its id is `handled`). Not the start of
+   * the ledger: the agent would decide again, on today's state, on every event of its history
+   * that led to no decision (an upgraded site's untagged checkpoint is such a case, once). An
+   * agent that takes no ledger events as input has nothing to skip: it resumes at the head.
+   */
+  private async lastHandledPosition(): Promise<number> {
+    if ((this.def.subscriptions ?? []).length === 0) return this.restoredHead;
+    if (this.handled.size === 0) return 0;
+    let found = 0;
+    for await (const e of this.deps.store.readAll({ from: 0 })) {
+      if (e.position > this.restoredHead) break;
+      if (this.handled.has(e.id) && e.source !== this.def.name && this.wantsType(e.type)) found = e.position;
+    }
+    return found;
   }
 
   observesType(type: string): boolean {
@@ -373,9 +407,7 @@ export class AgentHost<S> {
           log.error({ err: errorText(err), attempt }, 'agent failed handling input; restarting with back-off');
           await sleep((this.deps.backoffMs ?? 50) * 2 ** (attempt - 1));
         }
-        const position = this.position;
-        await this.restore();
-        this.position = Math.max(this.position, position);
+        await this.restore({ checkpoint: false });
       }
     }
     const reason = errorText(lastError);

@@ -261,6 +261,8 @@ export class Runtime {
       ...(this.o.maxAttempts !== undefined ? { maxAttempts: this.o.maxAttempts } : {}),
       ...(this.o.backoffMs !== undefined ? { backoffMs: this.o.backoffMs } : {}),
       ...(this.o.snapshots ? { snapshots: { store: this.o.snapshots, keyring: this.o.keyring } } : {}),
+      // Signed with the agent's own key, which every process running the agent holds.
+      checkpointTag: siteCheckpointTag(this.o.keyring, this.o.site, def.name),
     });
     this.slots.push({ host: host as AgentHost<unknown>, mailbox: new Mailbox(), busSubs: [], input: opts.input ?? 'store' });
     return host;

@@ -10,9 +10,11 @@ import { CHECKPOINT_TAG_SUFFIX } from '../store/checkpoint-value.ts';
  * position is stored with a tag beside it (`<name>.tag`): 48 bits of the site's signature over
  * the site, the name and the position, a number as every checkpoint store holds. A position
  * whose tag does not match (moved, or written by a version before tags) is not trusted: the
- * reader starts from the beginning of the ledger, where every effect with an outcome on the
- * ledger is skipped, so the cost is one read of the ledger, never a lost or a repeated send.
- * An older tagged position replayed moves the reader back, which costs the same and no more.
+ * effects reactor starts from the beginning of the ledger, where every effect with an outcome
+ * on the ledger is skipped, so the cost is one read of the ledger, never a lost or a repeated
+ * send. An agent's checkpoint is tagged the same way but falls back to a position of its own
+ * (AgentHost: after the last event it decided on). An older tagged position replayed moves
+ * the reader back, which costs the same and no more.
  */
 export class TaggedCheckpoint {
   constructor(
@@ -21,20 +23,53 @@ export class TaggedCheckpoint {
     /** The tag of a position: a deterministic site signature, cut to a safe integer. */
     private readonly tagOf: (name: string, position: number) => number,
     private readonly log: Logger,
+    /**
+     * Where to resume instead of a position that is not trusted, and what that means for the
+     * reader (for its warning); default the start of the ledger, as for the effects reactor.
+     * The position found is written back, tagged, so the search runs once.
+     */
+    private readonly fallback?: { readonly position: () => Promise<number>; readonly means: string },
   ) {}
 
   private get tagName(): string {
     return `${this.name}${CHECKPOINT_TAG_SUFFIX}`;
   }
 
-  async get(): Promise<number> {
+  /** get and put one at a time: a get between put's two writes saw a new position with the old tag. */
+  private turn: Promise<unknown> = Promise.resolve();
+
+  private inTurn<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(f, f);
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
+  get(): Promise<number> {
+    return this.inTurn(() => this.read());
+  }
+
+  put(position: number): Promise<void> {
+    return this.inTurn(() => this.write(position));
+  }
+
+  private async read(): Promise<number> {
     const position = await this.numberAt(this.name);
-    if (position === 0) return 0;
-    const tag = position === undefined ? undefined : await this.numberAt(this.tagName);
-    if (position !== undefined && tag === this.tagOf(this.name, position)) return position;
-    const why = position === undefined ? 'does not hold a position this site wrote' : `at position ${position} is not one this site wrote (its tag does not match)`;
-    this.log.warn({ checkpoint: this.name, position }, `checkpoint "${this.name}" ${why}: reading from the start of the ledger instead; effects with an outcome on the ledger are not sent again`);
-    return 0;
+    // 0 (or none) needs no tag: nothing is skipped from there. A reader with a fallback of its
+    // own still asks it, since for an agent that decided before, the start is not harmless.
+    if (position === 0 && !this.fallback) return 0;
+    const tag = position === undefined || position === 0 ? undefined : await this.numberAt(this.tagName);
+    if (position !== undefined && position !== 0 && tag === this.tagOf(this.name, position)) return position;
+    if (!this.fallback) {
+      const why = position === undefined ? 'does not hold a position this site wrote' : `at position ${position} is not one this site wrote (its tag does not match)`;
+      this.log.warn({ checkpoint: this.name, position }, `checkpoint "${this.name}" ${why}: reading from the start of the ledger instead; effects with an outcome on the ledger are not sent again`);
+      return 0;
+    }
+    const from = await this.fallback.position();
+    if (position === 0 && from === 0) return 0;
+    const why = position === undefined ? 'does not hold a position this site wrote' : position === 0 ? 'holds no position' : `at position ${position} is not one this site wrote (its tag does not match)`;
+    this.log.warn({ checkpoint: this.name, position, from }, `checkpoint "${this.name}" ${why}: resuming from position ${from} instead; ${this.fallback.means}`);
+    await this.write(from);
+    return from;
   }
 
   /**
@@ -51,8 +86,8 @@ export class TaggedCheckpoint {
     }
   }
 
-  async put(position: number): Promise<void> {
-    // The position first: a crash between the two leaves a mismatch, read as "from the start".
+  private async write(position: number): Promise<void> {
+    // The position first: a crash between the two leaves a mismatch, read as not written here.
     await this.store.put(this.name, position);
     await this.store.put(this.tagName, this.tagOf(this.name, position));
   }
@@ -64,7 +99,11 @@ export function tagFromSignature(sigBase64: string): number {
   return b.readUIntBE(0, 6);
 }
 
-/** The tag function a site's runtime uses: its key for the checkpoint's name signs site, name and position. */
-export function siteCheckpointTag(keys: { sign(source: string, bytes: Uint8Array): string }, site: string): (name: string, position: number) => number {
-  return (name, position) => tagFromSignature(keys.sign(name, Buffer.from(`caco-checkpoint/1\n${site}\n${name}\n${position}`, 'utf8')));
+/**
+ * The tag function a site's runtime uses: a key of the site signs site, name and position; the
+ * key of `signer`, by default the party the checkpoint is named after (`effects`). An agent's
+ * checkpoint (`agent:<name>`) is signed by the agent's own key.
+ */
+export function siteCheckpointTag(keys: { sign(source: string, bytes: Uint8Array): string }, site: string, signer?: string): (name: string, position: number) => number {
+  return (name, position) => tagFromSignature(keys.sign(signer ?? name, Buffer.from(`caco-checkpoint/1\n${site}\n${name}\n${position}`, 'utf8')));
 }

@@ -178,3 +178,8 @@ export function checkpointKey(name: string): string {
   if (/^[-_/A-Za-z0-9][-/_=.A-Za-z0-9]*$/.test(name) && !name.includes('..') && !name.endsWith('.')) return name;
   return `=${Buffer.from(name, 'utf8').toString('base64url')}`;
 }
+
+/** The checkpoint name a KV key stands for (the inverse of checkpointKey). */
+export function checkpointNameOfKey(key: string): string {
+  return key.startsWith('=') ? Buffer.from(key.slice(1), 'base64url').toString('utf8') : key;
+}

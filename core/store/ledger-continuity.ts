@@ -8,7 +8,7 @@
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { LedgerContinuityError, type ContinuityVerdict } from './continuity-verdict.ts';
-import { checkpointBucketName, ledgerStreamName, POSITIONS_PER_COMMIT } from './jetstream-commit.ts';
+import { checkpointBucketName, checkpointNameOfKey, ledgerStreamName, POSITIONS_PER_COMMIT } from './jetstream-commit.ts';
 import { isStreamNotFound } from './nats-streams.ts';
 import { isCheckpointTag } from './checkpoint-value.ts';
 
@@ -83,7 +83,8 @@ export async function readLedgerState(jsm: JetStreamManager, site: string): Prom
     const position = Number(m.string());
     // A value that is not a position is the checkpoint store's to report when it is read.
     const key = subject.slice(prefix.length);
-    if (isCheckpointTag(key)) continue;
+    // A tag is not a position; an agent's name holds ':', so its key is encoded (checkpointKey).
+    if (isCheckpointTag(checkpointNameOfKey(key))) continue;
     if (Number.isSafeInteger(position) && position > 0) checkpoints.push({ key, position });
   }
   return { stream, lastSeq, checkpoints };

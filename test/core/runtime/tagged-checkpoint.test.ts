@@ -57,3 +57,40 @@ test('a position that is not one (text, negative) reads as the start, with a war
   assert.equal(await cp.get(), 0);
   assert.match(warned.at(-1) ?? '', /does not hold a position this site wrote/);
 });
+
+test('a get while a put is between its two writes waits for it: it never sees the new position with the old tag', async () => {
+  const inner = memoryCheckpoints();
+  const slow: CheckpointStore = {
+    get: (name) => inner.get(name),
+    async put(name, position) {
+      await new Promise((r) => setTimeout(r, 20));
+      await inner.put(name, position);
+    },
+  };
+  const warned: string[] = [];
+  const log = { ...silentLogger(), warn: (_o: unknown, msg?: string) => void warned.push(String(msg)) } as ReturnType<typeof silentLogger>;
+  let fellBack = 0;
+  const cp = new TaggedCheckpoint(slow, 'agent:x', tagOf, log, { position: async () => (fellBack++, 1), means: 'test' });
+  await cp.put(100);
+  const writing = cp.put(200);
+  await new Promise((r) => setTimeout(r, 30)); // the position is written, the tag not yet
+  assert.equal(await cp.get(), 200);
+  await writing;
+  assert.deepEqual(warned, []);
+  assert.equal(fellBack, 0);
+  assert.equal(await cp.get(), 200);
+});
+
+test('with a fallback, an untrusted position resumes where the fallback says and is written back tagged; 0 is asked of the fallback too', async () => {
+  const store = memoryCheckpoints();
+  let asked = 0;
+  const cp = new TaggedCheckpoint(store, 'agent:x', tagOf, silentLogger(), { position: async () => (asked++, 70), means: 'test' });
+  assert.equal(await cp.get(), 70, 'none stored: the fallback');
+  assert.equal(await cp.get(), 70, 'written back tagged: trusted now');
+  assert.equal(asked, 1);
+  store.raw.set('agent:x', 5000);
+  assert.equal(await cp.get(), 70);
+  assert.equal(asked, 2);
+  const fresh = new TaggedCheckpoint(memoryCheckpoints(), 'agent:y', tagOf, silentLogger(), { position: async () => 0, means: 'test' });
+  assert.equal(await fresh.get(), 0, 'a fallback of 0 for none stored (a new agent): no write, no warning');
+});
