@@ -19,6 +19,8 @@ import { embeddedStack } from '../support/embedded.ts';
 import { exampleRegistry } from '../example/messages.ts';
 import { eventually } from '../contract/bus-contract.ts';
 import { natsSkip, natsUrl, uniqueToken } from '../support/nats.ts';
+// Awaited before any test is registered (test/lint/late-test-registration.test.ts).
+const skipNats = await natsSkip();
 
 function reading(): NewEvent {
   return { id: randomUUID(), type: 'example.meter.read', version: 1, time: '2023-07-03T00:00:00.000Z', source: 'meter', correlationId: 'c', causationId: null, data: { meter: 'main', periodStart: '2023-07-03T00:00:00.000Z', energyKwh: 1 } };
@@ -107,9 +109,7 @@ describe('a reader that cannot pass over junk', { timeout: 30_000 }, () => {
   });
 });
 
-const skip = await natsSkip();
-
-describe('JetStream subscription on a real NATS', { skip, timeout: 60_000 }, () => {
+describe('JetStream subscription on a real NATS', { skip: skipNats, timeout: 60_000 }, () => {
   const stores: JetStreamEventStore[] = [];
   after(async () => {
     for (const s of stores) await s.destroy().catch(() => undefined);

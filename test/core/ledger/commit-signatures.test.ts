@@ -32,6 +32,8 @@ import { decodeCommit, encodeCommit } from '../../../core/store/jetstream-commit
 import { commitTailJson, keepStoredCommit, relayBytes } from '../../../core/store/stored-form.ts';
 import { silentLogger } from '../../../core/log/logger.ts';
 import type { Envelope, NewEvent } from '../../../core/envelope/envelope.ts';
+// Awaited before any test is registered (test/lint/late-test-registration.test.ts).
+const skipNats = await natsSkip();
 
 let n = 0;
 const ev = (source = 'compute', data: unknown = { n }): NewEvent => ({ id: `cs-${++n}`, type: 'test.thing.happened', version: 1, time: '2023-07-03T00:00:00.000Z', source, correlationId: 'c', causationId: null, data });
@@ -327,7 +329,7 @@ test('the relay publishes an unsigned event with the rest of its commit, and a b
   }
 });
 
-test('JetStream: the relay publishes each event as stored, an unsigned one with the rest of its commit cut from the stored message, and a bus subscriber proves each alone', { skip: await natsSkip(), timeout: 60_000 }, async () => {
+test('JetStream: the relay publishes each event as stored, an unsigned one with the rest of its commit cut from the stored message, and a bus subscriber proves each alone', { skip: skipNats, timeout: 60_000 }, async () => {
   const siteName = uniqueToken('csrel');
   const store = await JetStreamEventStore.connect({ servers: natsUrl(), site: siteName, keyring: site });
   const bus = new MemoryBus();
@@ -363,7 +365,7 @@ test('JetStream: the relay publishes each event as stored, an unsigned one with 
   }
 });
 
-test('JetStream: a commit re-published without its head, and an unsigned event chained on the real head, are named by the audit, skipped by readers, and not chained on by the writer', { skip: await natsSkip(), timeout: 60_000 }, async () => {
+test('JetStream: a commit re-published without its head, and an unsigned event chained on the real head, are named by the audit, skipped by readers, and not chained on by the writer', { skip: skipNats, timeout: 60_000 }, async () => {
   const siteName = uniqueToken('csig');
   const store = await JetStreamEventStore.connect({ servers: natsUrl(), site: siteName, keyring: site });
   const outsider = await connect({ servers: natsUrl(), name: 'commit-sig-tamper' });
