@@ -13,7 +13,7 @@ import { hashEvent } from '../ledger/seal.ts';
 import { VerifiedEventStore } from '../store/verified-store.ts';
 import { CorruptCommitError } from '../store/jetstream-commit.ts';
 import { checkSnapshotOptions, judgeSnapshot, sealSnapshot, type AgentSnapshot, type CoveredEvent, type SnapshotStore } from './snapshot.ts';
-import { TaggedCheckpoint } from './tagged-checkpoint.ts';
+import { TaggedCheckpoint, type CheckpointTagging } from './tagged-checkpoint.ts';
 import { metricsHooks } from '../observability/hooks.ts';
 import { ATTR, contextOf, endSpan, eventContext, rememberEventContext, startSpan, tracingEnabled, type TraceContext } from '../observability/tracing.ts';
 
@@ -44,7 +44,7 @@ export interface HostDeps {
    * it the checkpoint is taken as stored: whoever can write the checkpoint table could move it
    * past inputs the agent then never decides on.
    */
-  readonly checkpointTag?: (name: string, position: number) => number;
+  readonly checkpointTag?: CheckpointTagging;
 }
 
 /** What a restore did, for tests and the logs. */
@@ -120,9 +120,13 @@ export class AgentHost<S> {
     if (def.snapshot) checkSnapshotOptions(def.name, def.snapshot);
     const name = `agent:${def.name}`;
     this.checkpoint = deps.checkpointTag
-      ? new TaggedCheckpoint(deps.checkpoints, name, deps.checkpointTag, this.log, {
-          position: () => this.lastHandledPosition(),
-          means: 'the ledger events after it that led to no decision of this agent are decided again on its state now (those with one are not)',
+      ? new TaggedCheckpoint(deps.checkpoints, name, {
+          ...deps.checkpointTag,
+          log: this.log,
+          fallback: {
+            position: () => this.lastHandledPosition(),
+            means: 'the ledger events after it that led to no decision of this agent are decided again on its state now (those with one are not)',
+          },
         })
       : { get: () => deps.checkpoints.get(name), put: (p) => deps.checkpoints.put(name, p) };
     this.ctx = {

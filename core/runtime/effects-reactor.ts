@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger.ts';
 import type { CheckpointStore, EventStore, StoreSubscription } from '../store/event-store.ts';
 import type { EffectDeclaration, EffectResult } from './agent.ts';
 import { CallbackQueue } from './fair-queue.ts';
-import { TaggedCheckpoint } from './tagged-checkpoint.ts';
+import { TaggedCheckpoint, type CheckpointTagging } from './tagged-checkpoint.ts';
 
 export const EFFECT_SENT = EffectSent.type;
 export const EFFECT_FAILED = EffectFailed.type;
@@ -42,7 +42,7 @@ export interface EffectsReactorOptions {
    * The tag of a checkpoint position (TaggedCheckpoint): a site signature the checkpoint's
    * writer cannot forge. Without it the checkpoint is taken as stored.
    */
-  readonly checkpointTag?: (name: string, position: number) => number;
+  readonly checkpointTag?: CheckpointTagging;
 }
 
 interface Scheduled {
@@ -77,7 +77,7 @@ export class EffectsReactor {
     this.queue = new CallbackQueue({ maxInFlight: o.maxInFlight ?? 32, maxQueuedPerBap: o.maxQueuedPerKey ?? 1000 });
     const name = o.name ?? 'effects';
     this.checkpoint = o.checkpointTag
-      ? new TaggedCheckpoint(o.checkpoints, name, o.checkpointTag, o.log)
+      ? new TaggedCheckpoint(o.checkpoints, name, { ...o.checkpointTag, log: o.log })
       : { get: () => o.checkpoints.get(name), put: (p) => o.checkpoints.put(name, p) };
   }
 

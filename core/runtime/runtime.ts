@@ -28,7 +28,7 @@ import { DEFAULT_COMMAND_LIFETIME_MS, type CommandBinding } from '../identity/co
 import { Mailbox } from './mailbox.ts';
 import { Relay } from './relay.ts';
 import { EffectsReactor } from './effects-reactor.ts';
-import { siteCheckpointTag } from './tagged-checkpoint.ts';
+import { siteCheckpointTag, storedHashAt } from './tagged-checkpoint.ts';
 import { subjects } from './subjects.ts';
 import { LiveSignal } from '../store/catch-up.ts';
 import { DEFAULT_COMMAND_LIMITS, summarizePayload, type InputLimits } from './input-limits.ts';
@@ -262,7 +262,7 @@ export class Runtime {
       ...(this.o.backoffMs !== undefined ? { backoffMs: this.o.backoffMs } : {}),
       ...(this.o.snapshots ? { snapshots: { store: this.o.snapshots, keyring: this.o.keyring } } : {}),
       // Signed with the agent's own key, which every process running the agent holds.
-      checkpointTag: siteCheckpointTag(this.o.keyring, this.o.site, def.name),
+      checkpointTag: { tagOf: siteCheckpointTag(this.o.keyring, this.o.site, def.name), hashAt: storedHashAt(this.o.store) },
     });
     this.slots.push({ host: host as AgentHost<unknown>, mailbox: new Mailbox(), busSubs: [], input: opts.input ?? 'store' });
     return host;
@@ -296,7 +296,7 @@ export class Runtime {
     let effectsUp = (): void => undefined;
     if (declared.size > 0) {
       // Its checkpoint carries a tag signed with the reactor's own key (the source of its outcome events).
-      const checkpointTag = siteCheckpointTag(this.o.keyring, this.o.site);
+      const checkpointTag = { tagOf: siteCheckpointTag(this.o.keyring, this.o.site), hashAt: storedHashAt(this.o.store) };
       this.effects = new EffectsReactor({ store: this.store, checkpoints: this.o.checkpoints, clock: this.o.clock, log: this.o.log.child({ component: 'effects' }), declarations: declared, mode: this.o.delivery === 'lockstep' ? 'lockstep' : 'live', checkpointTag, ...this.o.effects });
       await this.effects.prepare();
       this.effectsReady = new Promise<void>((r) => (effectsUp = r));

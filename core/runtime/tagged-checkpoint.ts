@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../errors/errors.ts';
 import type { Logger } from '../log/logger.ts';
-import type { CheckpointStore } from '../store/event-store.ts';
+import type { CheckpointStore, EventStore } from '../store/event-store.ts';
 import { CHECKPOINT_TAG_SUFFIX } from '../store/checkpoint-value.ts';
 
 /**
@@ -16,20 +16,47 @@ import { CHECKPOINT_TAG_SUFFIX } from '../store/checkpoint-value.ts';
  * (AgentHost: after the last event it decided on). An older tagged position replayed moves
  * the reader back, which costs the same and no more.
  */
+export interface TaggedCheckpointOptions {
+  /** The tag of a position: a deterministic site signature, cut to a safe integer. */
+  readonly tagOf: (name: string, position: number, heldHash: string) => number;
+  readonly log: Logger;
+  /**
+   * The hash of the ledger event at a position, as stored ('' when none is there): the tag
+   * signs it too, so a tagged position replayed after the ledger was replaced or rewound (an
+   * `--init`, a restore) does not fit the other events now at that position.
+   */
+  readonly hashAt?: (position: number) => Promise<string>;
+  /**
+   * Where to resume instead of a position that is not trusted, and what that means for the
+   * reader (for its warning); default the start of the ledger, as for the effects reactor.
+   * The position found is written back, tagged, so the search runs once.
+   */
+  readonly fallback?: { readonly position: () => Promise<number>; readonly means: string };
+}
+
+/** How a reader's checkpoint is tagged: what the runtime hands the effects reactor and each agent. */
+export type CheckpointTagging = Pick<TaggedCheckpointOptions, 'tagOf' | 'hashAt'>;
+
 export class TaggedCheckpoint {
+  private readonly tagOf: TaggedCheckpointOptions['tagOf'];
+  private readonly log: Logger;
+  private readonly fallback: TaggedCheckpointOptions['fallback'];
+
   constructor(
     private readonly store: CheckpointStore,
     private readonly name: string,
-    /** The tag of a position: a deterministic site signature, cut to a safe integer. */
-    private readonly tagOf: (name: string, position: number) => number,
-    private readonly log: Logger,
-    /**
-     * Where to resume instead of a position that is not trusted, and what that means for the
-     * reader (for its warning); default the start of the ledger, as for the effects reactor.
-     * The position found is written back, tagged, so the search runs once.
-     */
-    private readonly fallback?: { readonly position: () => Promise<number>; readonly means: string },
-  ) {}
+    private readonly o: TaggedCheckpointOptions,
+  ) {
+    this.tagOf = o.tagOf;
+    this.log = o.log;
+    this.fallback = o.fallback;
+  }
+
+  /** The tag `position` must carry: bound to the event the ledger holds there now. */
+  private async tagFor(position: number): Promise<number> {
+    const held = position > 0 && this.o.hashAt ? await this.o.hashAt(position) : '';
+    return this.tagOf(this.name, position, held);
+  }
 
   private get tagName(): string {
     return `${this.name}${CHECKPOINT_TAG_SUFFIX}`;
@@ -58,7 +85,7 @@ export class TaggedCheckpoint {
     // own still asks it, since for an agent that decided before, the start is not harmless.
     if (position === 0 && !this.fallback) return 0;
     const tag = position === undefined || position === 0 ? undefined : await this.numberAt(this.tagName);
-    if (position !== undefined && position !== 0 && tag === this.tagOf(this.name, position)) return position;
+    if (position !== undefined && position !== 0 && tag !== undefined && tag === (await this.tagFor(position))) return position;
     if (!this.fallback) {
       const why = position === undefined ? 'does not hold a position this site wrote' : `at position ${position} is not one this site wrote (its tag does not match)`;
       this.log.warn({ checkpoint: this.name, position }, `checkpoint "${this.name}" ${why}: reading from the start of the ledger instead; effects with an outcome on the ledger are not sent again`);
@@ -89,7 +116,7 @@ export class TaggedCheckpoint {
   private async write(position: number): Promise<void> {
     // The position first: a crash between the two leaves a mismatch, read as not written here.
     await this.store.put(this.name, position);
-    await this.store.put(this.tagName, this.tagOf(this.name, position));
+    await this.store.put(this.tagName, await this.tagFor(position));
   }
 }
 
@@ -100,10 +127,19 @@ export function tagFromSignature(sigBase64: string): number {
 }
 
 /**
- * The tag function a site's runtime uses: a key of the site signs site, name and position; the
- * key of `signer`, by default the party the checkpoint is named after (`effects`). An agent's
- * checkpoint (`agent:<name>`) is signed by the agent's own key.
+ * The tag function a site's runtime uses: a key of the site signs site, name, position and the
+ * hash of the event at the position; the key of `signer`, by default the party the checkpoint
+ * is named after (`effects`). An agent's checkpoint (`agent:<name>`) is signed by the agent's
+ * own key. (Version 2: version 1 did not sign the hash, and its tags read as not this site's.)
  */
-export function siteCheckpointTag(keys: { sign(source: string, bytes: Uint8Array): string }, site: string, signer?: string): (name: string, position: number) => number {
-  return (name, position) => tagFromSignature(keys.sign(signer ?? name, Buffer.from(`caco-checkpoint/1\n${site}\n${name}\n${position}`, 'utf8')));
+export function siteCheckpointTag(keys: { sign(source: string, bytes: Uint8Array): string }, site: string, signer?: string): TaggedCheckpointOptions['tagOf'] {
+  return (name, position, heldHash) => tagFromSignature(keys.sign(signer ?? name, Buffer.from(`caco-checkpoint/2\n${site}\n${name}\n${position}\n${heldHash}`, 'utf8')));
+}
+
+/** The hash of the event `store` holds at `position` as stored, unverified ('' for none). */
+export function storedHashAt(store: Pick<EventStore, 'readAll'>): (position: number) => Promise<string> {
+  return async (position) => {
+    for await (const e of store.readAll({ from: position - 1, limit: 1 })) return e.position === position ? e.hash : '';
+    return '';
+  };
 }

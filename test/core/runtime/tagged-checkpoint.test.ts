@@ -28,7 +28,7 @@ const tagOf = siteCheckpointTag(keys, 't');
 
 test("the site's own checkpoint is resumed from; a moved, untagged or junk-tagged one reads as the start", async () => {
   const store = memoryCheckpoints();
-  const cp = new TaggedCheckpoint(store, 'effects', tagOf, silentLogger());
+  const cp = new TaggedCheckpoint(store, 'effects', { tagOf, log: silentLogger() });
   assert.equal(await cp.get(), 0, 'none yet');
   await cp.put(4096);
   assert.equal(await cp.get(), 4096);
@@ -43,7 +43,7 @@ test("the site's own checkpoint is resumed from; a moved, untagged or junk-tagge
   assert.equal(await cp.get(), 0, 'untagged (written before tags)');
   // Another name's tag does not fit this one, nor another key's.
   await cp.put(10);
-  const other = new TaggedCheckpoint(store, 'effects', siteCheckpointTag(new MemoryKeyring('mallory'), 't'), silentLogger());
+  const other = new TaggedCheckpoint(store, 'effects', { tagOf: siteCheckpointTag(new MemoryKeyring('mallory'), 't'), log: silentLogger() });
   assert.equal(await other.get(), 0);
 });
 
@@ -51,7 +51,7 @@ test('a position that is not one (text, negative) reads as the start, with a war
   const store = memoryCheckpoints();
   const warned: string[] = [];
   const log = { ...silentLogger(), warn: (_o: unknown, msg?: string) => void warned.push(String(msg)) } as ReturnType<typeof silentLogger>;
-  const cp = new TaggedCheckpoint(store, 'effects', tagOf, log);
+  const cp = new TaggedCheckpoint(store, 'effects', { tagOf, log });
   await cp.put(4096);
   store.raw.set('effects', 'abc');
   assert.equal(await cp.get(), 0);
@@ -70,7 +70,7 @@ test('a get while a put is between its two writes waits for it: it never sees th
   const warned: string[] = [];
   const log = { ...silentLogger(), warn: (_o: unknown, msg?: string) => void warned.push(String(msg)) } as ReturnType<typeof silentLogger>;
   let fellBack = 0;
-  const cp = new TaggedCheckpoint(slow, 'agent:x', tagOf, log, { position: async () => (fellBack++, 1), means: 'test' });
+  const cp = new TaggedCheckpoint(slow, 'agent:x', { tagOf, log, fallback: { position: async () => (fellBack++, 1), means: 'test' } });
   await cp.put(100);
   const writing = cp.put(200);
   await new Promise((r) => setTimeout(r, 30)); // the position is written, the tag not yet
@@ -84,13 +84,29 @@ test('a get while a put is between its two writes waits for it: it never sees th
 test('with a fallback, an untrusted position resumes where the fallback says and is written back tagged; 0 is asked of the fallback too', async () => {
   const store = memoryCheckpoints();
   let asked = 0;
-  const cp = new TaggedCheckpoint(store, 'agent:x', tagOf, silentLogger(), { position: async () => (asked++, 70), means: 'test' });
+  const cp = new TaggedCheckpoint(store, 'agent:x', { tagOf, log: silentLogger(), fallback: { position: async () => (asked++, 70), means: 'test' } });
   assert.equal(await cp.get(), 70, 'none stored: the fallback');
   assert.equal(await cp.get(), 70, 'written back tagged: trusted now');
   assert.equal(asked, 1);
   store.raw.set('agent:x', 5000);
   assert.equal(await cp.get(), 70);
   assert.equal(asked, 2);
-  const fresh = new TaggedCheckpoint(memoryCheckpoints(), 'agent:y', tagOf, silentLogger(), { position: async () => 0, means: 'test' });
+  const fresh = new TaggedCheckpoint(memoryCheckpoints(), 'agent:y', { tagOf, log: silentLogger(), fallback: { position: async () => 0, means: 'test' } });
   assert.equal(await fresh.get(), 0, 'a fallback of 0 for none stored (a new agent): no write, no warning');
+});
+
+test('a tag binds the position to the event the ledger holds there: replayed after the ledger was replaced, it does not fit', async () => {
+  const store = memoryCheckpoints();
+  const ledger = new Map<number, string>([[4096, 'hash-of-the-first-ledger']]);
+  const cp = new TaggedCheckpoint(store, 'effects', { tagOf, log: silentLogger(), hashAt: async (p) => ledger.get(p) ?? '' });
+  await cp.put(4096);
+  assert.equal(await cp.get(), 4096);
+  const saved = { position: store.raw.get('effects'), tag: store.raw.get('effects.tag') };
+  // The ledger is started again (--init) or restored; the old pair is written back.
+  ledger.set(4096, 'hash-of-another-event');
+  store.raw.set('effects', saved.position);
+  store.raw.set('effects.tag', saved.tag);
+  assert.equal(await cp.get(), 0, 'not trusted: another event is at 4096 now');
+  ledger.delete(4096);
+  assert.equal(await cp.get(), 0, 'nor past the end of the ledger');
 });
