@@ -17,6 +17,18 @@ export function reportAndExit(err: unknown): never {
     process.stderr.write(`caco: ${refused}\n`);
     process.exit(2);
   }
-  process.stderr.write(`caco: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(`caco: unexpected error: ${unexpectedText(err)}\n`);
   process.exit(1);
+}
+
+/**
+ * An error no one expected, for the terminal: its message on one line, made inert (a library's
+ * message can quote what a file held: SQLite names a table of a ledger someone handed over,
+ * and its escape sequences cleared the screen and printed a green "ledger OK"), then the stack's
+ * frames, which name only this program's code.
+ */
+export function unexpectedText(err: unknown): string {
+  if (!(err instanceof Error)) return inert(String(err));
+  const frames = (err.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l));
+  return [inert(`${err.name}: ${err.message}`), ...frames.map(inert)].join('\n');
 }

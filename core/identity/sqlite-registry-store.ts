@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { distrustSchema, untrustedSchemaProblem } from '../store/sqlite-untrusted.ts';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseStored, type KeyRegistryStore } from './registry-store.ts';
@@ -59,6 +60,9 @@ function openReadOnly(path: string): Database.Database {
     throw new KeyRegistryError('--data-dir', `${path} is not a key registry (${err instanceof Error ? err.message : String(err)})`);
   }
   try {
+    distrustSchema(db);
+    const hostile = untrustedSchemaProblem(db);
+    if (hostile !== undefined) throw new KeyRegistryError('--data-dir', `${path} is not a key registry: it ${hostile}`);
     const columns = new Set(db.prepare<[], { name: string }>('PRAGMA table_info(key_registry)').all().map((c) => c.name));
     if (!columns.has('key_id') || !columns.has('entry')) throw new KeyRegistryError('--data-dir', `${path} is not a key registry (no key_registry table with key_id and entry)`);
   } catch (err) {

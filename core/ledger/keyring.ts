@@ -149,6 +149,9 @@ function readPublicKeys(pubFile: string): Map<string, KeyObject> {
   return out;
 }
 
+/** Whether a party's name can name its key file, `private/<name>.key`, inside the key folder. */
+export const isKeyFileName = (name: string): boolean => /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/.test(name) && !name.includes('..');
+
 /**
  * A keyring kept in a directory: `keys.json` holds everyone's public keys (safe to share),
  * `private/<agent>.key` the seeds of local agents (mode 0600). Keys are created on first use.
@@ -167,6 +170,10 @@ export class FileKeyring extends MemoryKeyring {
     // "site-anchor", to re-sign checkpoints over a changed ledger). Where the private key is
     // here, its public half must be the one keys.json gives, or nothing starts.
     for (const name of [...this.pub.keys()]) {
+      // keys.json may come with a ledger from someone else: a name like "../../x" named a
+      // file anywhere, which was read, and its fingerprint printed. Only a name that is a
+      // plain file name has a key file here.
+      if (!isKeyFileName(name)) continue;
       const file = `${dir}/private/${name}.key`;
       if (existsSync(file)) this.loadPrivate(name, file);
     }
@@ -190,6 +197,7 @@ export class FileKeyring extends MemoryKeyring {
 
   override signingKey(source: string): KeyObject {
     if (!this.priv.has(source)) {
+      if (!isKeyFileName(source)) throw new ConfigError(`the key of "${source.slice(0, 64)}"`, 'a party whose name is not a plain file name (letters, digits, ".", "_" and "-", not starting with "." or "-") has no key file on this site');
       const file = `${this.dir}/private/${source}.key`;
       if (!this.loadPrivate(source, file)) {
         // One process at a time makes a key and rewrites keys.json: two making the same

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { distrustSchema, untrustedSchemaProblem } from '../store/sqlite-untrusted.ts';
 import { dirname, join } from 'node:path';
 import { ConfigError } from '../errors/errors.ts';
 import type { Bus } from '../bus/bus.ts';
@@ -71,6 +72,9 @@ function ledgerFileProblem(path: string): string | undefined {
     return `cannot be opened as SQLite (${err instanceof Error ? err.message : String(err)})`;
   }
   try {
+    distrustSchema(db);
+    const hostile = untrustedSchemaProblem(db);
+    if (hostile !== undefined) return hostile;
     if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get() === undefined) return 'has no events table';
     const have = new Set(db.prepare<[], { name: string }>('PRAGMA table_info(events)').all().map((c) => c.name));
     const missing = REQUIRED_EVENT_COLUMNS.filter((c) => !have.has(c));

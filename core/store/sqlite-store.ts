@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { distrustSchema } from './sqlite-untrusted.ts';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
@@ -255,6 +256,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     const readOnly = opts.readOnly === true;
     if (readOnly) this.commitsBeforeCheckpointer = Infinity;
     this.db = readOnly ? new Database(opts.path, { readonly: true, fileMustExist: true }) : openLedgerDatabase(opts.path);
+    distrustSchema(this.db);
     const columns = this.db.prepare<[], { name: string }>('PRAGMA table_info(events)').all();
     const hasCovers = columns.some((c) => c.name === 'covers');
     // A ledger written before commit signatures has no `covers` column: every event there is

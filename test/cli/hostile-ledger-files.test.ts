@@ -1,0 +1,98 @@
+// test-file-timeout: 60
+/**
+ * Files someone else wrote, given to the read-only tools (`caco audit verify --ledger`,
+ * `caco explain`): their schema, their key names and their text must not act on the reader.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { loadConfig } from '../../core/config/config.ts';
+import { openStack } from '../../core/stack/stack.ts';
+import { SqliteEventStore } from '../../core/store/sqlite-store.ts';
+import { SqliteKeyRegistryStore } from '../../core/identity/sqlite-registry-store.ts';
+import { FileKeyring, MemoryKeyring } from '../../core/ledger/keyring.ts';
+import { ConfigError } from '../../core/errors/errors.ts';
+import { newEvent } from '../contract/store-contract.ts';
+import { unexpectedText } from '../../cli/errors.ts';
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+async function ledgerWith(dir: string, hostile: string): Promise<string> {
+  const path = join(dir, 'ledger.db');
+  const store = new SqliteEventStore({ path, keyring: new MemoryKeyring('hostile') });
+  await store.append('job-1', [newEvent()], 'no-stream');
+  await store.close();
+  const db = new Database(path);
+  db.exec(hostile);
+  db.close();
+  return path;
+}
+
+for (const [what, sql, says] of [
+  // A view with a recursive query: reading it never ends (a 24 KB file held audit verify at full CPU).
+  ['a view', "CREATE VIEW v AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT n FROM r;", /holds a view \("v"\)/],
+  ['a trigger', "CREATE TRIGGER t AFTER INSERT ON events BEGIN DELETE FROM events; END;", /holds a trigger \("t"\)/],
+  ['a virtual table', "CREATE VIRTUAL TABLE f USING fts4(content);", /holds a virtual table \("f"\)/],
+] as const) {
+  test(`a ledger file holding ${what} is refused before anything is read from it, and left as it was`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caco-hostile-'));
+    try {
+      const path = await ledgerWith(dir, sql);
+      const before = sha256(readFileSync(path));
+      const config = loadConfig({ env: {}, overrides: { site: 't', store: 'sqlite', bus: 'memory', dataDir: join(dir, 'data') } });
+      await assert.rejects(openStack(config, { sqlitePath: path, mustExist: true, ephemeralKeys: true }), (err: unknown) => err instanceof ConfigError && says.test(err.message) && err.message.includes(path));
+      assert.equal(sha256(readFileSync(path)), before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test('a key registry holding a view is refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'caco-hostile-'));
+  try {
+    const path = join(dir, 'registry.db');
+    await new SqliteKeyRegistryStore(path).close();
+    const db = new Database(path);
+    db.exec('CREATE VIEW v AS SELECT 1;');
+    db.close();
+    assert.throws(() => new SqliteKeyRegistryStore(path, { readOnly: true }), /is not a key registry: it holds a view/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a name in keys.json that is not a plain file name reads no file outside the key folder, and gets no key made', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'caco-hostile-'));
+  try {
+    const keys = join(dir, 'site', 'keys');
+    mkdirSync(join(keys, 'private'), { recursive: true });
+    // The auditor's own key, outside the folder the ledger came with.
+    const mine = new FileKeyring(join(dir, 'mine'));
+    mine.sign('auditor', Buffer.from('x'));
+    const pub = mine.publicKeys()['auditor']!;
+    // private/../../../mine/private/auditor.key from the key folder is the auditor's own key.
+    const name = '../../../mine/private/auditor';
+    assert.ok(existsSync(join(keys, 'private', `${name}.key`)));
+    writeFileSync(join(keys, 'keys.json'), JSON.stringify({ keys: { [name]: pub } }));
+    const ring = new FileKeyring(keys);
+    // Before, the auditor's private key was loaded under that name, and signed for it.
+    assert.throws(() => ring.sign(name, Buffer.from('x')), /not a plain file name/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("an unexpected error's message is printed inert: its escape sequences do not reach the terminal", () => {
+  const err = new Error('no such table: main.x\u001b[2J\u001b[H\u001b[1;32mledger OK\u001b[0m\n\u001b]0;owned\u0007');
+  const text = unexpectedText(err);
+  assert.equal(text.includes('\u001b'), false);
+  assert.equal(text.includes('\u0007'), false);
+  const lines = text.split('\n');
+  assert.match(lines[0]!, /^Error: no such table: main\.x\\u001b\[2J/);
+  assert.ok(lines.slice(1).every((l) => /^\s+at /.test(l)), 'the rest are the stack frames');
+});
