@@ -65,6 +65,7 @@ export function auditCommand(): Command {
       // Checked as verify reads the ledger, a checkpoint at a time; --expect-head is looked for
       // among the checkpoints as they pass, so none is kept.
       const anchor = present ? await readAnchor(log, stack.keyring, o.expectHead !== undefined ? { expectHead: o.expectHead } : {}) : undefined;
+
       // Progress rewrites one line on a terminal; elsewhere (a log, a pipe) it would run into the report.
       const tty = process.stderr.isTTY === true;
       const sources = new Map<string, number>();
@@ -75,10 +76,14 @@ export function auditCommand(): Command {
       if (tty) process.stderr.write('\r\x1b[K');
       const signers = await judgeSigners(sources, stack.keyring, config, o.ledger);
       const anchorKey = foundFp ? { fingerprint: foundFp, ...(pinnedFp ? { pinned: true } : {}) } : undefined;
-      const ok = report.ok && signers.unknown.length === 0 && signers.keyMismatch.length === 0;
-      if (o.json) console.log(JSON.stringify({ ...report, ok, ...(anchorKey ? { anchorKey } : {}), signers }, null, 2));
+      // The key held apart vouches for checkpoints only: with none (the anchor deleted, or emptied
+      // with the ledger) it vouches for nothing, and a verify that exited 0 read as if it had.
+      const unanchored = pinnedFp !== undefined && (report.anchor === undefined || report.anchor.checkpoints === 0);
+      const ok = report.ok && signers.unknown.length === 0 && signers.keyMismatch.length === 0 && !unanchored;
+      const missing = unanchored ? `anchor MISSING: --anchor-key was given, but ${present ? `the anchor at ${log.where} holds no checkpoint` : `there is no anchor at ${log.where}`}: nothing the key signs vouches for this ledger (a site anchors every minute, a simulation at its end)` : undefined;
+      if (o.json) console.log(JSON.stringify({ ...report, ok, ...(anchorKey ? { anchorKey } : {}), ...(missing ? { anchorMissing: missing } : {}), signers }, null, 2));
       // A broken ledger's reasons quote what was stored there, which whoever broke it chose: printed inert.
-      else for (const line of [...describeReport(report, present ? undefined : log.where, anchorKey), ...describeSigners(signers)]) console.log(inert(line));
+      else for (const line of [...describeReport(report, present ? undefined : log.where, anchorKey), ...(missing ? [missing] : []), ...describeSigners(signers)]) console.log(inert(line));
       process.exitCode = ok ? 0 : 1;
     } finally {
       await stack.close();
@@ -152,7 +157,7 @@ export function describeReport(r: AuditReport, noAnchorAt?: string, anchorKey?: 
     // The checkpoints' roots are of the stored hashes: an event edited in place (its hash left)
     // still matches them, so beside a broken ledger "OK" must not read as reassurance.
     else if (a.ok && b) out.push(`anchor: the ledger's stored hashes match all ${n(a.checkpoints)} checkpoints in ${a.where} (the last at position ${a.lastMatched!.position}, root ${a.lastMatched!.root}), so nothing was added, removed or reordered before it; that does not vouch for the events BROKEN above, whose content no longer matches its hash`);
-    else if (a.ok) out.push(`anchor OK: the ledger matches all ${n(a.checkpoints)} checkpoints in ${a.where}; the last at position ${a.lastMatched!.position} (${n(a.lastMatched!.events)} events), root ${a.lastMatched!.root}`);
+    else if (a.ok) out.push(`anchor OK: the ledger matches all ${n(a.checkpoints)} checkpoints in ${a.where}; the last at position ${a.lastMatched!.position} (${n(a.lastMatched!.events)} events, signed ${a.lastMatched!.time}), root ${a.lastMatched!.root}`);
     else {
       out.push(`anchor BROKEN (${a.where}): ${a.problem}`);
       out.push(a.lastMatched ? `the ledger matches the anchor up to checkpoint #${a.lastMatched.seq} (position ${a.lastMatched.position}, ${n(a.lastMatched.events)} events)` : 'the ledger matches no checkpoint of the anchor');

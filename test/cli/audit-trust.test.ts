@@ -121,6 +121,31 @@ describe('caco audit: what keys.json cannot vouch for', { timeout: 240_000 }, ()
     }
   });
 
+  test('--anchor-key with no anchor, or an emptied one, is not OK: the key vouches for checkpoints, and there are none (exit 1)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caco-audit-noanchor-'));
+    try {
+      const { ledger, keyring } = await runFolder(dir);
+      const fp = keyFingerprint(keyring.publicKey('site-anchor')!);
+      const anchorFile = join(dir, 'anchor.jsonl');
+      writeFileSync(anchorFile, '');
+      const empty = caco(['audit', 'verify', '--data-dir', dir, '--ledger', ledger, '--anchor-key', fp]);
+      assert.equal(empty.code, 1, empty.stdout + empty.stderr);
+      assert.match(empty.stdout, /^anchor MISSING: --anchor-key was given, but the anchor at .*anchor\.jsonl holds no checkpoint: nothing the key signs vouches for this ledger/m);
+      rmSync(anchorFile);
+      const gone = caco(['audit', 'verify', '--data-dir', dir, '--ledger', ledger, '--anchor-key', fp, '--json']);
+      assert.equal(gone.code, 1, gone.stdout + gone.stderr);
+      const j = JSON.parse(gone.stdout) as { ok: boolean; anchorMissing?: string };
+      assert.equal(j.ok, false);
+      assert.match(j.anchorMissing ?? '', /there is no anchor at/);
+      // Without --anchor-key it stays what it was: said, and exit 0 on an intact chain.
+      const plain = caco(['audit', 'verify', '--data-dir', dir, '--ledger', ledger]);
+      assert.equal(plain.code, 0, plain.stdout + plain.stderr);
+      assert.match(plain.stdout, /^no anchor at /m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('audit replay of a ledger with a changed event says how many events verification refused and that the totals exclude them, exit 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'caco-audit-replay-'));
     try {

@@ -125,7 +125,7 @@ describe('audit verify holds a SQLite ledger to its anchor', { timeout: 240_000 
     const r = await caco(['audit', 'verify', '--ledger', db, '--expect-head', rootHash]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /^ledger OK: 16 events in 3 streams/);
-    assert.match(r.stdout, /anchor OK: the ledger matches all 4 checkpoints in .*anchor\.jsonl; the last at position 16 \(16 events\)/);
+    assert.match(r.stdout, /anchor OK: the ledger matches all 4 checkpoints in .*anchor\.jsonl; the last at position 16 \(16 events, signed [^)]+\)/);
     assert.match(r.stdout, /expected head OK/);
   });
 
