@@ -17,8 +17,25 @@ export function reportAndExit(err: unknown): never {
     process.stderr.write(`caco: ${refused}\n`);
     process.exit(2);
   }
+  const damaged = damagedFileText(err);
+  if (damaged) {
+    process.stderr.write(`caco: ${damaged}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`caco: unexpected error: ${unexpectedText(err)}\n`);
   process.exit(1);
+}
+
+/**
+ * A SQLite file found damaged part-way through a read (a corrupt page of a ledger handed
+ * over): one line that says so and what to do, exit 1 as for any broken ledger, not a stack
+ * trace. Undefined for any other error.
+ */
+export function damagedFileText(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !/^SQLITE_(CORRUPT|NOTADB)/.test(code)) return undefined;
+  const why = err instanceof Error ? err.message : code;
+  return inert(`a SQLite file this command read is damaged (${why}; ${code}), so it could not be read to the end; nothing was changed: check the file with sqlite3 <file> "PRAGMA integrity_check", and restore it from a copy`);
 }
 
 /**

@@ -17,7 +17,7 @@ import { SqliteKeyRegistryStore } from '../../core/identity/sqlite-registry-stor
 import { FileKeyring, MemoryKeyring } from '../../core/ledger/keyring.ts';
 import { ConfigError } from '../../core/errors/errors.ts';
 import { newEvent } from '../contract/store-contract.ts';
-import { unexpectedText } from '../../cli/errors.ts';
+import { damagedFileText, unexpectedText } from '../../cli/errors.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -95,4 +95,35 @@ test("an unexpected error's message is printed inert: its escape sequences do no
   const lines = text.split('\n');
   assert.match(lines[0]!, /^Error: no such table: main\.x\\u001b\[2J/);
   assert.ok(lines.slice(1).every((l) => /^\s+at /.test(l)), 'the rest are the stack frames');
+});
+
+test('a ledger file damaged part-way is one line that says so and what to do (exit 1 in the CLI), not a stack trace', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'caco-hostile-'));
+  try {
+    const path = join(dir, 'ledger.db');
+    const store = new SqliteEventStore({ path, keyring: new MemoryKeyring('damaged') });
+    for (let i = 0; i < 400; i++) await store.append(`job-${i}`, [{ ...newEvent(), data: { pad: 'x'.repeat(200) } }], 'no-stream');
+    await store.close();
+    // Garbage over pages in the middle of the file: the events table's b-tree, read part-way.
+    const bytes = readFileSync(path);
+    bytes.fill(0xa5, 8 * 4096, 12 * 4096);
+    writeFileSync(path, bytes);
+    const reader = new SqliteEventStore({ path, keyring: new MemoryKeyring('damaged'), readOnly: true });
+    let thrown: unknown;
+    try {
+      for await (const _e of reader.readAll()) void _e;
+    } catch (err) {
+      thrown = err;
+    } finally {
+      await reader.close();
+    }
+    assert.ok(thrown, 'the damaged file is not read to the end as if whole');
+    const text = damagedFileText(thrown);
+    assert.ok(text, `an error SQLite gives for a damaged file: ${String(thrown)}`);
+    assert.match(text, /^a SQLite file this command read is damaged \(.*SQLITE_(CORRUPT|NOTADB)/);
+    assert.equal(text.includes('\n'), false);
+    assert.equal(damagedFileText(new Error('other')), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
