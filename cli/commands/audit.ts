@@ -80,10 +80,11 @@ export function auditCommand(): Command {
       // with the ledger) it vouches for nothing, and a verify that exited 0 read as if it had.
       const unanchored = pinnedFp !== undefined && (report.anchor === undefined || report.anchor.checkpoints === 0);
       const ok = report.ok && signers.unknown.length === 0 && signers.keyMismatch.length === 0 && !unanchored;
+      const walNote = walBeside(stack.sqlitePath);
       const missing = unanchored ? `anchor MISSING: --anchor-key was given, but ${present ? `the anchor at ${log.where} holds no checkpoint` : `there is no anchor at ${log.where}`}: nothing the key signs vouches for this ledger (a site anchors every minute, a simulation at its end)` : undefined;
-      if (o.json) console.log(JSON.stringify({ ...report, ok, ...(anchorKey ? { anchorKey } : {}), ...(missing ? { anchorMissing: missing } : {}), signers }, null, 2));
+      if (o.json) console.log(JSON.stringify({ ...report, ok, ...(anchorKey ? { anchorKey } : {}), ...(missing ? { anchorMissing: missing } : {}), ...(walNote ? { walRead: walNote } : {}), signers }, null, 2));
       // A broken ledger's reasons quote what was stored there, which whoever broke it chose: printed inert.
-      else for (const line of [...describeReport(report, present ? undefined : log.where, anchorKey), ...(missing ? [missing] : []), ...describeSigners(signers)]) console.log(inert(line));
+      else for (const line of [...describeReport(report, present ? undefined : log.where, anchorKey), ...(missing ? [missing] : []), ...(walNote ? [walNote] : []), ...describeSigners(signers)]) console.log(inert(line));
       process.exitCode = ok ? 0 : 1;
     } finally {
       await stack.close();
@@ -178,6 +179,18 @@ export function describeReport(r: AuditReport, noAnchorAt?: string, anchorKey?: 
   if (r.expectHead) out.push(`expected head ${r.expectHead.ok ? 'OK' : 'BROKEN'}: ${r.expectHead.detail}`);
   out.push(`head root ${r.root} at position ${r.position}`);
   return out;
+}
+
+/**
+ * What a SQLite ledger's write-ahead log beside it added to what was read: a running or
+ * crashed site's latest commits, or whatever was put there with the file. SQLite reads it as
+ * part of the ledger, so the report says so: the file alone may hold another ledger.
+ */
+function walBeside(sqlitePath: string | undefined): string | undefined {
+  if (sqlitePath === undefined) return undefined;
+  const wal = `${sqlitePath}-wal`;
+  const size = existsSync(wal) ? statSync(wal).size : 0;
+  return size > 0 ? `read with ${wal} beside it (${size.toLocaleString('en-GB')} bytes): SQLite reads a write-ahead log as part of the ledger (a running or crashed site's latest commits); ${sqlitePath} alone may hold less, or other events` : undefined;
 }
 
 /** The key folder openStack uses: beside a SQLite (or PostgreSQL) ledger file given, else the site's. */

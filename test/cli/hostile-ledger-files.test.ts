@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -124,6 +125,22 @@ test('a ledger file damaged part-way is one line that says so and what to do (ex
     assert.equal(text.includes('\n'), false);
     assert.equal(damagedFileText(new Error('other')), undefined);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("audit verify says when it read a write-ahead log beside the ledger file, which the file alone does not hold", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'caco-hostile-'));
+  const path = join(dir, 'ledger.db');
+  // A site still running: its last commits are in ledger.db-wal until SQLite moves them over.
+  const store = new SqliteEventStore({ path, keyring: new FileKeyring(join(dir, 'keys')) });
+  try {
+    await store.append('job-1', [newEvent()], 'no-stream');
+    assert.ok(existsSync(`${path}-wal`));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../../cli/caco.ts'), 'audit', 'verify', '--data-dir', dir, '--ledger', path], { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
+    assert.match(r.stdout, new RegExp(`^read with ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-wal beside it \\([\\d,]+ bytes\\): SQLite reads a write-ahead log as part of the ledger`, 'm'), r.stdout + r.stderr);
+  } finally {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
