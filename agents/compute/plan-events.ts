@@ -18,7 +18,9 @@ export function firstHalfHour(result: PlanResult): Dispatched {
   return {
     runs: result.jobs
       .filter((j) => j.runs[0]?.slot === 0 && j.runs[0].kw > 1e-6)
-      .map((j) => ({ jobId: j.jobId, kw: round(j.runs[0]!.kw, 3) }))
+      // At least the ledger's least kW: a tiny job's piece (1 W for ten minutes) rounded to 0
+      // would be metered at nothing, half-hour after half-hour, and never finish.
+      .map((j) => ({ jobId: j.jobId, kw: Math.max(0.001, round(j.runs[0]!.kw, 3)) }))
       .sort((a, b) => (a.jobId < b.jobId ? -1 : 1)),
     chargeKw: round(slot0?.chargeKw ?? 0, 3),
     dischargeKw: round(slot0?.dischargeKw ?? 0, 3),

@@ -6,12 +6,37 @@ import { flexibility } from './flexibility.ts';
 import { HOUR_MS } from '../../../core/time/index.ts';
 
 /**
- * Below this a job's kW in a slot is the solver's rounding, not work: HiGHS leaves pieces of
- * about 1/3000 kW in slots it otherwise keeps empty. The ledger records kW to 0.001, so such a
- * run was dispatched, started and shown as running at 0 kW (the Gantt painted idle half-hours).
- * Half the ledger's precision: a 1 W job at full power is still a run.
+ * Below this a job's kW in a slot may be the solver's rounding, not work: HiGHS leaves pieces
+ * of about 1/3000 kW in slots it otherwise keeps empty. The ledger records kW to 0.001, so such
+ * a run was dispatched, started and shown as running at 0 kW (the Gantt painted idle
+ * half-hours). Half the ledger's precision: a 1 W job at full power is still a run.
  */
 export const MIN_RUN_KW = 0.0005;
+
+/**
+ * The most energy the residue dropped from one job may carry, kWh: half of what the plan's
+ * validation tolerates missing (validate-plan.ts, 1e-3 kWh), so dropping it never fails a plan.
+ */
+const MAX_RESIDUE_KWH = 5e-4;
+
+/**
+ * The slots a job runs in. Pieces below MIN_RUN_KW are dropped only as residue: beside a run
+ * that carries the job's work, and carrying next to none of it. A job whose work is that small
+ * (1 W for ten minutes) keeps its pieces, or it would never be dispatched.
+ */
+function runSlots(runKw: Float64Array): number[] {
+  const all: number[] = [];
+  let real = false;
+  let residueKwh = 0;
+  for (let s = 0; s < runKw.length; s++) {
+    const kw = runKw[s]!;
+    if (kw <= 1e-9) continue;
+    all.push(s);
+    if (kw >= MIN_RUN_KW) real = true;
+    else residueKwh += kw * SLOT_H;
+  }
+  return real && residueKwh <= MAX_RESIDUE_KWH ? all.filter((s) => runKw[s]! >= MIN_RUN_KW) : all;
+}
 
 /** £ and kg of running `kw[s]` IT load in the horizon's slots, at the site (×PUE). */
 function costOf(h: Horizon, runKw: ArrayLike<number>, price: ArrayLike<number> = h.price, intensity: ArrayLike<number> = h.intensity): { costGbp: number; carbonKg: number } {
@@ -101,14 +126,12 @@ export function evaluate(
     let first = -1;
     let last = -1;
     const runs = [];
-    for (let s = 0; s < n; s++) {
+    for (const s of runSlots(js.runKw)) {
       const kw = js.runKw[s]!;
-      if (kw >= MIN_RUN_KW) {
-        it[s]! += kw;
-        runs.push({ slot: s, kw });
-        if (first < 0) first = s;
-        last = s;
-      }
+      it[s]! += kw;
+      runs.push({ slot: s, kw });
+      if (first < 0) first = s;
+      last = s;
     }
     let endMs: number | null = null;
     if (js.kind === 'scheduled' && js.deferredKwh <= 1e-9) {

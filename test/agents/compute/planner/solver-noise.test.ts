@@ -41,6 +41,25 @@ describe('solver noise is not a run', () => {
     assert.deepEqual(validatePlan(result, inp.jobs, inp.site, inp.signals, { batterySocKwh: inp.batterySocKwh }), []);
   });
 
+  test('a job whose whole work is that small (1 W for ten minutes) keeps its piece, and is dispatched at the ledger\'s least kW', () => {
+    // Dropped as residue, it was never dispatched nor finished; dispatched at round(kW, 3) = 0,
+    // it was metered at nothing, half-hour after half-hour.
+    const tiny: Job = { ...job, id: 'j3', powerKw: 0.001, runtimeMin: 10 };
+    const { inp, result } = planOf(tiny, [0.001 / 3, 0, 0, 0, 0, 0, 0, 0]);
+    const jp = result.jobs.find((j) => j.jobId === 'j3')!;
+    assert.deepEqual(jp.runs.map((r) => r.slot), [0]);
+    assert.deepEqual(firstHalfHour(result).runs, [{ jobId: 'j3', kw: 0.001 }]);
+    assert.deepEqual(validatePlan(result, inp.jobs, inp.site, inp.signals, { batterySocKwh: inp.batterySocKwh }), []);
+  });
+
+  test('residue is dropped only while it carries next to nothing: more of it than the plan may leave out is kept', () => {
+    const many = Array(8).fill(1 / 3000);
+    many[7] = 100;
+    const j4: Job = { ...job, id: 'j4', runtimeMin: 30 };
+    const { result } = planOf(j4, many);
+    assert.equal(result.jobs.find((j) => j.jobId === 'j4')!.runs.length, 8, 'seven pieces of 1/3000 kW (0.0012 kWh) are kept beside the real run');
+  });
+
   test('a 1 W job at full power is still a run', () => {
     const tiny: Job = { ...job, id: 'j2', powerKw: 0.001 };
     const { result } = planOf(tiny, [0.001, 0.001, 0, 0, 0, 0, 0, 0]);
