@@ -20,6 +20,7 @@ export class SqliteKeyRegistryStore implements KeyRegistryStore {
     }
     mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
+    distrustSchema(this.db);
     this.db.pragma('journal_mode = WAL');
     this.db.exec('CREATE TABLE IF NOT EXISTS key_registry (key_id TEXT PRIMARY KEY, entry TEXT NOT NULL)');
   }

@@ -136,10 +136,15 @@ export function siteCheckpointTag(keys: { sign(source: string, bytes: Uint8Array
   return (name, position, heldHash) => tagFromSignature(keys.sign(signer ?? name, Buffer.from(`caco-checkpoint/2\n${site}\n${name}\n${position}\n${heldHash}`, 'utf8')));
 }
 
-/** The hash of the event `store` holds at `position` as stored, unverified ('' for none). */
+/**
+ * What the ledger holds at `position`, as stored and unverified: the position and hash of the
+ * first event at or after it ('' past the end). Not only an event exactly there: the effects
+ * reactor checkpoints just below its oldest owed effect, which on JetStream (commit × 1024 +
+ * index) is no event's position, and a tag over '' bound it to nothing at all.
+ */
 export function storedHashAt(store: Pick<EventStore, 'readAll'>): (position: number) => Promise<string> {
   return async (position) => {
-    for await (const e of store.readAll({ from: position - 1, limit: 1 })) return e.position === position ? e.hash : '';
+    for await (const e of store.readAll({ from: position - 1, limit: 1 })) return `${e.position}:${e.hash}`;
     return '';
   };
 }

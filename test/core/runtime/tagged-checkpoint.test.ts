@@ -1,7 +1,7 @@
 // test-file-timeout: 20
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { siteCheckpointTag, TaggedCheckpoint } from '../../../core/runtime/tagged-checkpoint.ts';
+import { siteCheckpointTag, storedHashAt, TaggedCheckpoint } from '../../../core/runtime/tagged-checkpoint.ts';
 import { MemoryKeyring } from '../../../core/ledger/keyring.ts';
 import { InvalidArgumentError } from '../../../core/errors/errors.ts';
 import { silentLogger } from '../../../core/log/logger.ts';
@@ -109,4 +109,20 @@ test('a tag binds the position to the event the ledger holds there: replayed aft
   assert.equal(await cp.get(), 0, 'not trusted: another event is at 4096 now');
   ledger.delete(4096);
   assert.equal(await cp.get(), 0, 'nor past the end of the ledger');
+});
+
+test('a position that is no event (just below an owed effect, on JetStream) is bound to the first event after it', async () => {
+  // A ledger's events by position, as readAll({ from, limit: 1 }) gives the first after `from`.
+  let events = [{ position: 3072, hash: 'a' }, { position: 4096, hash: 'b' }];
+  const store = { async *readAll(o?: { from?: number; limit?: number }) { for (const e of events) if (e.position > (o?.from ?? 0)) { yield e; return; } } };
+  const hashAt = storedHashAt(store as never);
+  assert.equal(await hashAt(4095), '4096:b');
+  assert.equal(await hashAt(4096), '4096:b');
+  assert.equal(await hashAt(5000), '', 'past the end');
+  const cps = memoryCheckpoints();
+  const cp = new TaggedCheckpoint(cps, 'effects', { tagOf, log: silentLogger(), hashAt });
+  await cp.put(4095);
+  assert.equal(await cp.get(), 4095);
+  events = [{ position: 3072, hash: 'a' }, { position: 4096, hash: 'other' }];
+  assert.equal(await cp.get(), 0, 'another ledger now: the old pair does not fit');
 });
