@@ -65,7 +65,6 @@ export function auditCommand(): Command {
       // Checked as verify reads the ledger, a checkpoint at a time; --expect-head is looked for
       // among the checkpoints as they pass, so none is kept.
       const anchor = present ? await readAnchor(log, stack.keyring, o.expectHead !== undefined ? { expectHead: o.expectHead } : {}) : undefined;
-
       // Progress rewrites one line on a terminal; elsewhere (a log, a pipe) it would run into the report.
       const tty = process.stderr.isTTY === true;
       const sources = new Map<string, number>();

@@ -13,7 +13,7 @@ import { hashEvent } from '../ledger/seal.ts';
 import { VerifiedEventStore } from '../store/verified-store.ts';
 import { CorruptCommitError } from '../store/jetstream-commit.ts';
 import { checkSnapshotOptions, judgeSnapshot, sealSnapshot, type AgentSnapshot, type CoveredEvent, type SnapshotStore } from './snapshot.ts';
-import { TaggedCheckpoint, type CheckpointTagging } from './tagged-checkpoint.ts';
+import { readerCheckpoint, type CheckpointTagging, type ReaderCheckpoint } from './tagged-checkpoint.ts';
 import { metricsHooks } from '../observability/hooks.ts';
 import { ATTR, contextOf, endSpan, eventContext, rememberEventContext, startSpan, tracingEnabled, type TraceContext } from '../observability/tracing.ts';
 
@@ -110,7 +110,7 @@ export class AgentHost<S> {
   readonly log: Logger;
   private stopped = false;
   private readonly cancelTimers = new Set<() => void>();
-  private readonly checkpoint: { get(): Promise<number>; put(position: number): Promise<void> };
+  private readonly checkpoint: ReaderCheckpoint;
   readonly ctx: AgentContext;
 
   constructor(readonly def: AgentDefinition<S>, private readonly deps: HostDeps) {
@@ -119,16 +119,18 @@ export class AgentHost<S> {
     this.log = deps.log.child({ agent: def.name });
     if (def.snapshot) checkSnapshotOptions(def.name, def.snapshot);
     const name = `agent:${def.name}`;
-    this.checkpoint = deps.checkpointTag
-      ? new TaggedCheckpoint(deps.checkpoints, name, {
-          ...deps.checkpointTag,
-          log: this.log,
-          fallback: {
-            position: () => this.lastHandledPosition(),
-            means: 'the ledger events after it that led to no decision of this agent are decided again on its state now (those with one are not)',
-          },
-        })
-      : { get: () => deps.checkpoints.get(name), put: (p) => deps.checkpoints.put(name, p) };
+    this.checkpoint = readerCheckpoint(
+      deps.checkpoints,
+      name,
+      deps.checkpointTag && {
+        ...deps.checkpointTag,
+        log: this.log,
+        fallback: {
+          position: () => this.lastHandledPosition(),
+          means: 'the ledger events after it that led to no decision of this agent are decided again on its state now (those with one are not)',
+        },
+      },
+    );
     this.ctx = {
       site: deps.site,
       agent: def.name,

@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger.ts';
 import type { CheckpointStore, EventStore, StoreSubscription } from '../store/event-store.ts';
 import type { EffectDeclaration, EffectResult } from './agent.ts';
 import { CallbackQueue } from './fair-queue.ts';
-import { TaggedCheckpoint, type CheckpointTagging } from './tagged-checkpoint.ts';
+import { readerCheckpoint, type CheckpointTagging, type ReaderCheckpoint } from './tagged-checkpoint.ts';
 
 export const EFFECT_SENT = EffectSent.type;
 export const EFFECT_FAILED = EffectFailed.type;
@@ -71,14 +71,12 @@ export class EffectsReactor {
   private from = 0;
   private owed: Envelope[] = [];
 
-  private readonly checkpoint: { get(): Promise<number>; put(position: number): Promise<void> };
+  private readonly checkpoint: ReaderCheckpoint;
 
   constructor(private readonly o: EffectsReactorOptions) {
     this.queue = new CallbackQueue({ maxInFlight: o.maxInFlight ?? 32, maxQueuedPerBap: o.maxQueuedPerKey ?? 1000 });
     const name = o.name ?? 'effects';
-    this.checkpoint = o.checkpointTag
-      ? new TaggedCheckpoint(o.checkpoints, name, { ...o.checkpointTag, log: o.log })
-      : { get: () => o.checkpoints.get(name), put: (p) => o.checkpoints.put(name, p) };
+    this.checkpoint = readerCheckpoint(o.checkpoints, name, o.checkpointTag && { ...o.checkpointTag, log: o.log });
   }
 
   get name(): string {

@@ -37,25 +37,28 @@ export interface TaggedCheckpointOptions {
 /** How a reader's checkpoint is tagged: what the runtime hands the effects reactor and each agent. */
 export type CheckpointTagging = Pick<TaggedCheckpointOptions, 'tagOf' | 'hashAt'>;
 
-export class TaggedCheckpoint {
-  private readonly tagOf: TaggedCheckpointOptions['tagOf'];
-  private readonly log: Logger;
-  private readonly fallback: TaggedCheckpointOptions['fallback'];
+/** A ledger reader's resume position, as the effects reactor and each agent keep it. */
+export interface ReaderCheckpoint {
+  get(): Promise<number>;
+  put(position: number): Promise<void>;
+}
 
+/** The checkpoint `name`: tagged when the runtime hands the reader a tagging, else as stored. */
+export function readerCheckpoint(store: CheckpointStore, name: string, tagged: TaggedCheckpointOptions | undefined): ReaderCheckpoint {
+  return tagged ? new TaggedCheckpoint(store, name, tagged) : { get: () => store.get(name), put: (p) => store.put(name, p) };
+}
+
+export class TaggedCheckpoint implements ReaderCheckpoint {
   constructor(
     private readonly store: CheckpointStore,
     private readonly name: string,
     private readonly o: TaggedCheckpointOptions,
-  ) {
-    this.tagOf = o.tagOf;
-    this.log = o.log;
-    this.fallback = o.fallback;
-  }
+  ) {}
 
   /** The tag `position` must carry: bound to the event the ledger holds there now. */
   private async tagFor(position: number): Promise<number> {
     const held = position > 0 && this.o.hashAt ? await this.o.hashAt(position) : '';
-    return this.tagOf(this.name, position, held);
+    return this.o.tagOf(this.name, position, held);
   }
 
   private get tagName(): string {
@@ -80,21 +83,20 @@ export class TaggedCheckpoint {
   }
 
   private async read(): Promise<number> {
+    const { fallback, log } = this.o;
     const position = await this.numberAt(this.name);
     // 0 (or none) needs no tag: nothing is skipped from there. A reader with a fallback of its
     // own still asks it, since for an agent that decided before, the start is not harmless.
-    if (position === 0 && !this.fallback) return 0;
-    const tag = position === undefined || position === 0 ? undefined : await this.numberAt(this.tagName);
-    if (position !== undefined && position !== 0 && tag !== undefined && tag === (await this.tagFor(position))) return position;
-    if (!this.fallback) {
-      const why = position === undefined ? 'does not hold a position this site wrote' : `at position ${position} is not one this site wrote (its tag does not match)`;
-      this.log.warn({ checkpoint: this.name, position }, `checkpoint "${this.name}" ${why}: reading from the start of the ledger instead; effects with an outcome on the ledger are not sent again`);
-      return 0;
-    }
-    const from = await this.fallback.position();
+    if (position === 0 && !fallback) return 0;
+    if (position !== undefined && position !== 0 && (await this.numberAt(this.tagName)) === (await this.tagFor(position))) return position;
+    const from = fallback ? await fallback.position() : 0;
     if (position === 0 && from === 0) return 0;
     const why = position === undefined ? 'does not hold a position this site wrote' : position === 0 ? 'holds no position' : `at position ${position} is not one this site wrote (its tag does not match)`;
-    this.log.warn({ checkpoint: this.name, position, from }, `checkpoint "${this.name}" ${why}: resuming from position ${from} instead; ${this.fallback.means}`);
+    if (!fallback) {
+      log.warn({ checkpoint: this.name, position }, `checkpoint "${this.name}" ${why}: reading from the start of the ledger instead; effects with an outcome on the ledger are not sent again`);
+      return 0;
+    }
+    log.warn({ checkpoint: this.name, position, from }, `checkpoint "${this.name}" ${why}: resuming from position ${from} instead; ${fallback.means}`);
     await this.write(from);
     return from;
   }

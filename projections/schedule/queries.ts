@@ -73,4 +73,3 @@ export function missedOrLate(s: ScheduleState): number {
   for (const j of s.jobs.values()) if (j.deadlineMissed || j.late) n++;
   return n;
 }
-

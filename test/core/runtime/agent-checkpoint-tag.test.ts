@@ -82,14 +82,19 @@ function assertEveryReadingTallied(r: Awaited<ReturnType<typeof tallyAfter>>): v
   assert.equal((r.tally.state as TallyState).totalKwh, sum);
 }
 
+/** The restart warned about the agent's checkpoint, `why`, and resumed right after the last reading tallied. */
+function assertResumedAfterLastDecided(r: Awaited<ReturnType<typeof tallyAfter>>, why: RegExp): void {
+  const w = r.warned.find((x) => x.msg.includes('checkpoint "agent:tally"'));
+  assert.ok(w, 'the untrusted checkpoint is named in a warning');
+  assert.match(w.msg, why);
+  assert.equal(w.fields.from, r.lastHandledPosition, 'resumed right after the last reading it had tallied, not from the start');
+}
+
 test("an agent's checkpoint moved forward by someone without its key is not trusted: the agent resumes after the last event it decided on, and decides on the readings it missed", async () => {
   const r = await tallyAfter((s, head) => s.store.unsafeExec(`UPDATE checkpoints SET position = ${head} WHERE name = 'agent:tally'`), 'moved');
   try {
     assertEveryReadingTallied(r);
-    const w = r.warned.find((x) => x.msg.includes('checkpoint "agent:tally"'));
-    assert.ok(w, 'the untrusted checkpoint is named in a warning');
-    assert.match(w.msg, /is not one this site wrote/);
-    assert.equal(w.fields.from, r.lastHandledPosition, 'resumed right after the last reading it had tallied, not from the start');
+    assertResumedAfterLastDecided(r, /is not one this site wrote/);
   } finally {
     await r.s.close();
   }
@@ -99,7 +104,7 @@ test('an untagged checkpoint (a site upgraded from a version before tags) is res
   const r = await tallyAfter((s) => s.store.unsafeExec(`DELETE FROM checkpoints WHERE name = 'agent:tally.tag'`), 'upgrade');
   try {
     assertEveryReadingTallied(r);
-    assert.ok(r.warned.some((x) => x.msg.includes('checkpoint "agent:tally"')));
+    assertResumedAfterLastDecided(r, /is not one this site wrote/);
     // The next start trusts what this one wrote: no warning, nothing decided again.
     const w = warnings();
     const n = r.events.length;
@@ -132,10 +137,7 @@ test('a checkpoint removed (an agent that decided before, with no position) also
   const r = await tallyAfter((s) => s.store.unsafeExec(`DELETE FROM checkpoints WHERE name = 'agent:tally'`), 'removed');
   try {
     assertEveryReadingTallied(r);
-    const w = r.warned.find((x) => x.msg.includes('checkpoint "agent:tally"'));
-    assert.ok(w);
-    assert.match(w.msg, /holds no position/);
-    assert.equal(w.fields.from, r.lastHandledPosition);
+    assertResumedAfterLastDecided(r, /holds no position/);
   } finally {
     await r.s.close();
   }
