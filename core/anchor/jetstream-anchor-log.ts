@@ -54,7 +54,7 @@ export class JetStreamAnchorLog implements AnchorLog {
 
   async exists(): Promise<boolean> {
     try {
-      await this.jsm.streams.info(this.stream);
+      await retryWhileUnavailable(() => this.jsm.streams.info(this.stream));
       return true;
     } catch (err) {
       if (isStreamNotFound(err)) return false;
@@ -87,7 +87,9 @@ export class JetStreamAnchorLog implements AnchorLog {
   private async *messages(holds: { lastSeq?: number } = {}): AsyncGenerator<{ readonly seq: number; readonly data: Uint8Array }> {
     let state;
     try {
-      state = (await this.jsm.streams.info(this.stream)).state;
+      // Asked again through an election of the anchor's own replicas, as every other read is:
+      // an audit must not report an anchor as unreadable because its leader was being chosen.
+      state = (await retryWhileUnavailable(() => this.jsm.streams.info(this.stream))).state;
     } catch (err) {
       if (isStreamNotFound(err)) return;
       throw err;

@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { QuarantineRecord, QuarantineStore } from './event-store.ts';
 import { ensureStream, isStreamNotFound, kvStream, WRONG_LAST_SEQUENCE } from './nats-streams.ts';
 import { readRange } from './jetstream-reader.ts';
+import { retryWhileUnavailable } from './nats-retry.ts';
 
 /**
  * The JetStream ledger's dead letters: a KV bucket `caco_<site>_quarantine` (stream
@@ -44,7 +45,7 @@ export class NatsQuarantineStore implements QuarantineStore {
   async quarantined(): Promise<ReadonlyArray<QuarantineRecord>> {
     let last: number;
     try {
-      const info = await this.jsm.streams.info(this.streamName);
+      const info = await retryWhileUnavailable(() => this.jsm.streams.info(this.streamName));
       if (info.state.messages === 0) return [];
       last = info.state.last_seq;
     } catch (err) {
