@@ -117,6 +117,25 @@ function runFile(file, opts, live) {
   });
 }
 
+const REPORT_MAX_LINES = 80;
+const REPORT_MAX_LINE = 400;
+
+/**
+ * The spec reporter's closing "failing tests" section of one file's output: each failed test
+ * with its error, without node's own stack frames, bounded so a huge diff cannot bury the rest.
+ */
+function failureReport(out) {
+  const at = out.lastIndexOf('✖ failing tests:');
+  if (at < 0) return ['(no "failing tests" section in its output: see the file\'s lines above)'];
+  const lines = out
+    .slice(at)
+    .split('\n')
+    .slice(1)
+    .filter((l) => l.trim() && !SUMMARY.test(l.trim()) && !/^\s+at .*\((node:|.*node_modules)/.test(l))
+    .map((l) => (l.length > REPORT_MAX_LINE ? `${l.slice(0, REPORT_MAX_LINE)} …` : l));
+  return lines.length > REPORT_MAX_LINES ? [...lines.slice(0, REPORT_MAX_LINES), `… ${lines.length - REPORT_MAX_LINES} more lines above`] : lines;
+}
+
 const running = new Set();
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
@@ -140,6 +159,8 @@ if (files.length === 0) {
 
 const total = { tests: 0, suites: 0, pass: 0, fail: 0, cancelled: 0, skipped: 0, todo: 0 };
 const broken = [];
+/** Each failing file's own "failing tests" report, repeated at the end (see failureReport). */
+const failures = [];
 const started = Date.now();
 let next = 0;
 async function worker() {
@@ -154,6 +175,7 @@ async function worker() {
     process.stdout.write(`◀ ${file} (${(r.ms / 1000).toFixed(1)} s)\n`);
     if (r.err.trim()) process.stderr.write(r.err);
     for (const k of Object.keys(total)) total[k] += r.counts[k] ?? 0;
+    if ((r.counts['fail'] ?? 0) > 0 || (r.counts['cancelled'] ?? 0) > 0) failures.push({ file, lines: failureReport(r.out) });
     const summarised = r.counts['tests'] !== undefined;
     if (r.timedOut) broken.push(`${file}: killed after its limit of ${r.limitS} s (raise it with '// test-file-timeout: N' if it is legitimately slow)`);
     else if (!summarised) broken.push(`${file}: exited (${r.signal ?? `code ${r.code}`}) without a test summary`);
@@ -166,6 +188,11 @@ await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs, files.len
 total.fail += broken.length;
 const failed = total.fail + total.cancelled;
 process.stdout.write('\n');
+// A CI log is often kept only by its end: the reasons go there too, not only the names.
+if (failures.length) {
+  process.stdout.write(`✖ why tests failed, as each file reported it (repeated here from above):\n`);
+  for (const f of failures) process.stdout.write(`  ${f.file}\n${f.lines.map((l) => `    ${l}\n`).join('')}`);
+}
 if (broken.length) {
   process.stdout.write(`✖ ${broken.length} test file(s) did not finish cleanly:\n`);
   for (const b of broken) process.stdout.write(`  ${b}\n`);

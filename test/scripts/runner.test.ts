@@ -42,6 +42,15 @@ describe('test runner', { timeout: 80_000 }, () => {
     assert.match(r.out, /^ℹ files 2$/m);
   });
 
+  test('a failing test\'s reason is repeated at the end of the run, after the other files, without node\'s own stack frames', async () => {
+    const r = await runRunner([`${fixtures}/fails.fixture.ts`, `${fixtures}/passes.fixture.ts`]);
+    assert.equal(r.code, 1, r.out);
+    const end = r.out.slice(r.out.indexOf('◀ test/scripts/fixtures/passes.fixture.ts'));
+    assert.match(end, /why tests failed[^\n]*\n  test\/scripts\/fixtures\/fails\.fixture\.ts\n(    .*\n)*    \s*AssertionError \[ERR_ASSERTION\]: the reason this fixture fails: arithmetic\n/);
+    assert.doesNotMatch(end, /\(node:internal/);
+    assert.match(r.out, /^3 passed, 1 failed, 1 skipped$/m);
+  });
+
   // The runner's soft limit is the file limit minus 5 s, and it bounds the passing fixture too
   // (tsx loads it inside that time): 9-10 s limits leave it 4-5 s, enough on a loaded machine
   // (with 3 s it had 1 s, and failed at a load average of 13).
