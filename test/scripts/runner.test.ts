@@ -46,7 +46,7 @@ describe('test runner', { timeout: 80_000 }, () => {
     const r = await runRunner([`${fixtures}/fails.fixture.ts`, `${fixtures}/passes.fixture.ts`]);
     assert.equal(r.code, 1, r.out);
     const end = r.out.slice(r.out.indexOf('◀ test/scripts/fixtures/passes.fixture.ts'));
-    assert.match(end, /why tests failed[^\n]*\n  test\/scripts\/fixtures\/fails\.fixture\.ts\n(    .*\n)*    \s*AssertionError \[ERR_ASSERTION\]: the reason this fixture fails: arithmetic\n/);
+    assert.match(end, /why tests failed[^\n]*\n {2}test\/scripts\/fixtures\/fails\.fixture\.ts\n( {4}.*\n)* {4}\s*AssertionError \[ERR_ASSERTION\]: the reason this fixture fails: arithmetic\n/);
     assert.doesNotMatch(end, /\(node:internal/);
     assert.match(r.out, /^3 passed, 1 failed, 1 skipped$/m);
   });
