@@ -543,9 +543,15 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
   private async streamHeadsOnce(): Promise<ReadonlyArray<{ stream: string; revision: number; hash: string }>> {
     const info = await this.jsm.streams.info(this.streamName);
     if (info.state.messages === 0) return [];
+    // The consumer below answers from the replica it is placed on, which may lag the leader (one
+    // resumed after a pause): its last commits would be old ones, and an audit would report
+    // heads that disagree with the events. The leader's newest commit is the last of its own
+    // stream, so a replica that has it has every stream's; one that has not is asked again.
+    const newest = this.replicated ? await this.jsm.streams.getMessage(this.streamName, { last_by_subj: this.subjectPrefix + '>' }) : null;
     // One consumer delivering the last commit of every subject: no request per stream.
     const c = await this.js.consumers.get(this.streamName, { filter_subjects: this.subjectPrefix + '>', deliver_policy: DeliverPolicy.LastPerSubject });
     const out: Array<{ stream: string; revision: number; hash: string }> = [];
+    let seen = 0;
     // Pulls that end by themselves: a last commit the server counts but can no longer load (a
     // corrupt block) never brings `pending` to 0, and must end this in one expiry, not hang it.
     try {
@@ -554,6 +560,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
         let got = 0;
         for await (const m of msgs) {
           got++;
+          seen = Math.max(seen, m.seq);
           // The last message of a subject as stored, verified or not: an unreadable one names no head.
           const events = tryDecodeCommit(this.streamName, m.seq, m.data);
           if (!('unreadable' in events)) {
@@ -570,6 +577,8 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
     } finally {
       c.delete().catch(() => undefined);
     }
+    // Worded for isTransientNatsError ("leader"): streamHeads asks again, within its budget.
+    if (newest && seen < newest.seq) throw new Error(`${this.streamName}: the stream heads were read from a replica behind the leader (its newest commit is message ${seen}, the leader's ${newest.seq})`);
     return out.sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));
   }
 
