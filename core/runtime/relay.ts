@@ -9,6 +9,10 @@ import { VerifiedEventStore, storedEnvelope } from '../store/verified-store.ts';
 import { COMMIT_PROOF_HEADER } from '../ledger/commit-proof.ts';
 import { metricsHooks } from '../observability/hooks.ts';
 import { ATTR, SpanKind, endSpan, envelopeAttributes, eventContext, startSpan, traceHeaders, tracingEnabled } from '../observability/tracing.ts';
+import { readerCheckpoint, type CheckpointTagging } from './tagged-checkpoint.ts';
+
+/** What an untrusted relay checkpoint costs, for its warning (see Relay.start). */
+const REPUBLISH_FROM_START = 'every event is published on the bus again; its readers take them as repeats (an agent here by position and id, a JetStream stream by Nats-Msg-Id within its duplicate window)';
 
 export interface RelayOptions {
   readonly store: EventStore;
@@ -22,6 +26,11 @@ export interface RelayOptions {
   readonly checkpointEvery?: number;
   /** How long a failing subscription retries before the relay is reported dead (default 120 s). */
   readonly giveUpAfterMs?: number;
+  /**
+   * The tag of a checkpoint position (TaggedCheckpoint), signed by a key of the site. Without
+   * it the checkpoint is kept as stored, and one moved forward skips events without a word.
+   */
+  readonly checkpointTag?: CheckpointTagging;
 }
 
 /**
@@ -53,24 +62,26 @@ export class Relay {
   }
 
   async start(): Promise<void> {
+    // A checkpoint moved forward would skip events that nothing publishes again; one the
+    // site did not write is not trusted, and the relay publishes from the start instead:
+    // a repeat is what at-least-once delivery already allows its readers, a skip is not.
+    const checkpoint = readerCheckpoint(this.o.checkpoints, this.name, this.o.checkpointTag && { ...this.o.checkpointTag, log: this.o.log, fallback: { position: async () => 0, means: REPUBLISH_FROM_START } });
+    const nats = this.o.bus.kind === 'nats';
     // The checkpointed consumer resumes from the relay's checkpoint, writes it every
     // `checkpointEvery` events and at stop, and skips a copy of an event already published.
     this.sub = await startCheckpointedConsumer({
       store: this.o.store,
-      // On NATS the checkpoint moves only once what it covers has reached the server: NatsBus
-      // holds publishes back to send a turn's together, and a crash after a checkpoint that
-      // passed unsent events would never publish them. (The in-process bus delivers at once;
-      // its flush waits for subscribers' handlers, which must not hold up the relay.)
-      checkpoints:
-        this.o.bus.kind === 'nats'
-          ? {
-              get: (name) => this.o.checkpoints.get(name),
-              put: async (name, position) => {
-                await this.o.bus.flush();
-                await this.o.checkpoints.put(name, position);
-              },
-            }
-          : this.o.checkpoints,
+      checkpoints: {
+        get: () => checkpoint.get(),
+        put: async (_name, position) => {
+          // On NATS the checkpoint moves only once what it covers has reached the server: NatsBus
+          // holds publishes back to send a turn's together, and a crash after a checkpoint that
+          // passed unsent events would never publish them. (The in-process bus delivers at once;
+          // its flush waits for subscribers' handlers, which must not hold up the relay.)
+          if (nats) await this.o.bus.flush();
+          await checkpoint.put(position);
+        },
+      },
       name: this.name,
       handler: (e) => this.publish(e),
       checkpointEvery: this.o.checkpointEvery ?? 100,

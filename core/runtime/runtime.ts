@@ -289,7 +289,10 @@ export class Runtime {
     for (const s of this.slots) await s.host.restore();
     for (const s of this.slots) await this.listenForCommands(s);
     if (this.o.relay ?? true) {
-      this.relay = new Relay({ store: this.store, checkpoints: this.o.checkpoints, bus: this.o.bus, site: this.o.site, log: this.o.log, ...(this.o.subscriptionGiveUpMs !== undefined ? { giveUpAfterMs: this.o.subscriptionGiveUpMs } : {}) });
+      // Its checkpoint's tag is signed by the gateway's key: the site's voice to the outside
+      // agents it publishes for (the relay writes no events of its own).
+      const checkpointTag = { tagOf: siteCheckpointTag(this.o.keyring, this.o.site, 'gateway'), hashAt: storedHashAt(this.o.store) };
+      this.relay = new Relay({ store: this.store, checkpoints: this.o.checkpoints, bus: this.o.bus, site: this.o.site, log: this.o.log, checkpointTag, ...(this.o.subscriptionGiveUpMs !== undefined ? { giveUpAfterMs: this.o.subscriptionGiveUpMs } : {}) });
       await this.relay.start();
     }
     const declared = new Map(this.slots.filter((s) => s.host.def.effects).map((s) => [s.host.name, s.host.def.effects!] as const));

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Relay } from '../../../core/runtime/relay.ts';
+import { siteCheckpointTag, storedHashAt } from '../../../core/runtime/tagged-checkpoint.ts';
 import { embeddedStack } from '../../support/embedded.ts';
 import type { Envelope, NewEvent } from '../../../core/envelope/envelope.ts';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -107,6 +108,60 @@ test('with tracing on, an event stored before ids were checked, its correlation 
   } finally {
     await r.stop();
     await stopTracing();
+    await s.close();
+  }
+});
+
+test('a relay checkpoint the site did not write (moved forward, or untagged) is not trusted: the relay publishes from the start, with a warning, instead of skipping', async () => {
+  const s = embeddedStack('relay-tag');
+  const warned: string[] = [];
+  const log = { ...s.log, warn: (_o: unknown, msg?: string) => void warned.push(String(msg)) } as typeof s.log;
+  const seen: string[] = [];
+  await s.bus.subscribe('caco.t.evt.>', (m) => void seen.push((JSON.parse(Buffer.from(m.data).toString()) as { id: string }).id));
+  const checkpointTag = { tagOf: siteCheckpointTag(s.keyring, 't', 'gateway'), hashAt: storedHashAt(s.store) };
+  const run = async (tagged = true): Promise<string[]> => {
+    seen.length = 0;
+    const r = new Relay({ store: s.store, checkpoints: s.store, bus: s.bus, site: 't', log, checkpointEvery: 2, ...(tagged ? { checkpointTag } : {}) });
+    try {
+      await r.start();
+      await r.caughtUp();
+      await s.bus.flush();
+    } finally {
+      await r.stop();
+    }
+    return [...seen];
+  };
+  const all = async (): Promise<string[]> => {
+    const out: string[] = [];
+    for await (const e of s.store.readAll()) out.push(e.id);
+    return out;
+  };
+  try {
+    for (let i = 0; i < 4; i++) await s.store.append(`thing-${i}`, [ev()], 'any');
+    assert.deepEqual(await run(), await all());
+    // Its own tagged checkpoint: resumed from, nothing published twice, no warning.
+    for (let i = 0; i < 2; i++) await s.store.append('thing-9', [ev()], 'any');
+    assert.deepEqual(await run(), (await all()).slice(4));
+    assert.deepEqual(warned, []);
+
+    // Moved forward past two new events by whoever can write the checkpoint table.
+    for (let i = 0; i < 2; i++) await s.store.append('thing-9', [ev()], 'any');
+    const head = await s.store.headPosition();
+    await s.store.put('relay', head);
+    assert.deepEqual(await run(), await all(), 'every event again, the two it was moved past among them');
+    assert.match(warned.at(-1) ?? '', /checkpoint "relay" at position \d+ is not one this site wrote[^]*published on the bus again/);
+    // The position it fell back to was written back, tagged: the next start trusts it.
+    warned.length = 0;
+    assert.deepEqual(await run(), []);
+    assert.deepEqual(warned, []);
+
+    // Written by a relay before tags (an upgraded site): its position has no tag that fits.
+    await s.store.append('thing-9', [ev()], 'any');
+    assert.equal((await run(false)).length, 1);
+    assert.equal(await s.store.get('relay'), await s.store.headPosition());
+    assert.deepEqual(await run(), await all());
+    assert.match(warned.at(-1) ?? '', /checkpoint "relay" at position \d+ is not one this site wrote/);
+  } finally {
     await s.close();
   }
 });
