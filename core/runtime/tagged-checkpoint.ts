@@ -65,6 +65,11 @@ export class TaggedCheckpoint implements ReaderCheckpoint {
     return `${this.name}${CHECKPOINT_TAG_SUFFIX}`;
   }
 
+  /** The tag of a position being written, put before it (see write). */
+  private get nextTagName(): string {
+    return `${this.name}.next${CHECKPOINT_TAG_SUFFIX}`;
+  }
+
   /** get and put one at a time: a get between put's two writes saw a new position with the old tag. */
   private turn: Promise<unknown> = Promise.resolve();
 
@@ -88,7 +93,7 @@ export class TaggedCheckpoint implements ReaderCheckpoint {
     // 0 (or none) needs no tag: nothing is skipped from there. A reader with a fallback of its
     // own still asks it, since for an agent that decided before, the start is not harmless.
     if (position === 0 && !fallback) return 0;
-    if (position !== undefined && position !== 0 && (await this.numberAt(this.tagName)) === (await this.tagFor(position))) return position;
+    if (position !== undefined && position !== 0 && (await this.tagFits(position))) return position;
     const from = fallback ? await fallback.position() : 0;
     if (position === 0 && from === 0) return 0;
     const why = position === undefined ? 'does not hold a position this site wrote' : position === 0 ? 'holds no position' : `at position ${position} is not one this site wrote (its tag does not match)`;
@@ -115,10 +120,24 @@ export class TaggedCheckpoint implements ReaderCheckpoint {
     }
   }
 
+  /** Whether the stored tag, or the one put before a position being written, fits `position`. */
+  private async tagFits(position: number): Promise<boolean> {
+    const tag = await this.tagFor(position);
+    return (await this.numberAt(this.tagName)) === tag || (await this.numberAt(this.nextTagName)) === tag;
+  }
+
+  /**
+   * Three puts, so that a crash between any two leaves a position whose tag is there: the new
+   * tag beside the old one first, then the position, then the tag in its place. (With two, a
+   * crash between them left a position without its tag, and the reader fell back: for the
+   * relay, a publish of the whole ledger again.) The tag is no weaker: only a position this
+   * site signed fits either slot.
+   */
   private async write(position: number): Promise<void> {
-    // The position first: a crash between the two leaves a mismatch, read as not written here.
+    const tag = await this.tagFor(position);
+    await this.store.put(this.nextTagName, tag);
     await this.store.put(this.name, position);
-    await this.store.put(this.tagName, await this.tagFor(position));
+    await this.store.put(this.tagName, tag);
   }
 }
 

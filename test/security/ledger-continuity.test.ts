@@ -99,10 +99,11 @@ describe('a site on the shared NATS server whose ledger was deleted', { skip: sk
       // An agent's tag: a 48-bit number under a name with ':', which the bucket stores encoded.
       await first.checkpoints.put('agent:compute', r.position);
       await first.checkpoints.put('agent:compute.tag', 2 ** 48 - 1);
+      await first.checkpoints.put('agent:compute.next.tag', 2 ** 48 - 2);
     } finally {
       await first.close();
     }
-    // The tag is not read as a checkpoint past the head.
+    // The tags are not read as checkpoints past the head.
     const again = await openStack(config, { ephemeralKeys: true, ledgerContinuity: { init: false } });
     await again.close();
 

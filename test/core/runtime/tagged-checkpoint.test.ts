@@ -37,9 +37,13 @@ test("the site's own checkpoint is resumed from; a moved, untagged or junk-tagge
   assert.equal(await cp.get(), 0, 'moved forward without the key');
   store.raw.set('effects', 4096);
   assert.equal(await cp.get(), 4096, 'put back, it holds again');
+  // A position being written has its tag in a second slot first (see the crash test below).
+  assert.equal(store.raw.get('effects.next.tag'), store.raw.get('effects.tag'));
   store.raw.set('effects.tag', 'junk');
+  store.raw.set('effects.next.tag', 'junk');
   assert.equal(await cp.get(), 0, 'a tag that is not a number');
   store.raw.delete('effects.tag');
+  store.raw.delete('effects.next.tag');
   assert.equal(await cp.get(), 0, 'untagged (written before tags)');
   // Another name's tag does not fit this one, nor another key's.
   await cp.put(10);
@@ -125,4 +129,28 @@ test('a position that is no event (just below an owed effect, on JetStream) is b
   assert.equal(await cp.get(), 4095);
   events = [{ position: 3072, hash: 'a' }, { position: 4096, hash: 'other' }];
   assert.equal(await cp.get(), 0, 'another ledger now: the old pair does not fit');
+});
+
+test('a crash between any two of a put\'s writes leaves a position the site wrote: the old one or the new, never a fallback', async () => {
+  for (let crashAfter = 0; crashAfter <= 3; crashAfter++) {
+    const inner = memoryCheckpoints();
+    await new TaggedCheckpoint(inner, 'relay', { tagOf, log: silentLogger() }).put(100);
+    let writes = 0;
+    const crashing: CheckpointStore = {
+      get: (name) => inner.get(name),
+      async put(name, position) {
+        if (writes++ >= crashAfter) throw new Error('the process died here');
+        await inner.put(name, position);
+      },
+    };
+    await new TaggedCheckpoint(crashing, 'relay', { tagOf, log: silentLogger() }).put(200).catch(() => undefined);
+    const warned: string[] = [];
+    const log = { ...silentLogger(), warn: (_o: unknown, msg?: string) => void warned.push(String(msg)) } as ReturnType<typeof silentLogger>;
+    const after = await new TaggedCheckpoint(inner, 'relay', { tagOf, log, fallback: { position: async () => 0, means: 'test' } }).get();
+    assert.equal(after, crashAfter >= 2 ? 200 : 100, `crash after ${crashAfter} writes`);
+    assert.deepEqual(warned, [], `crash after ${crashAfter} writes: no fallback`);
+    // The slot for a position being written fits only the position it was written for.
+    inner.raw.set('relay', 150);
+    assert.equal(await new TaggedCheckpoint(inner, 'relay', { tagOf, log: silentLogger() }).get(), 0, `crash after ${crashAfter} writes, then moved`);
+  }
 });
