@@ -119,6 +119,7 @@ function runFile(file, opts, live) {
 
 const REPORT_MAX_LINES = 80;
 const REPORT_MAX_LINE = 400;
+const NODE_FRAME = /^\s+at .*\((node:|[^)]*node_modules)/;
 
 /**
  * The spec reporter's closing "failing tests" section of one file's output: each failed test
@@ -131,7 +132,9 @@ function failureReport(out) {
     .slice(at)
     .split('\n')
     .slice(1)
-    .filter((l) => l.trim() && !SUMMARY.test(l.trim()) && !/^\s+at .*\((node:|.*node_modules)/.test(l))
+    // node's own frames go; the last one may open the error's fields (`… (node:…) {`): its brace stays.
+    .map((l) => (NODE_FRAME.test(l) && l.endsWith(' {') ? l.replace(/at .*$/, '{') : l))
+    .filter((l) => l.trim() && !SUMMARY.test(l.trim()) && !NODE_FRAME.test(l))
     .map((l) => (l.length > REPORT_MAX_LINE ? `${l.slice(0, REPORT_MAX_LINE)} …` : l));
   return lines.length > REPORT_MAX_LINES ? [...lines.slice(0, REPORT_MAX_LINES), `… ${lines.length - REPORT_MAX_LINES} more lines above`] : lines;
 }

@@ -43,10 +43,12 @@ describe('test runner', { timeout: 80_000 }, () => {
   });
 
   test('a failing test\'s reason is repeated at the end of the run, after the other files, without node\'s own stack frames', async () => {
-    const r = await runRunner([`${fixtures}/fails.fixture.ts`, `${fixtures}/passes.fixture.ts`]);
+    // One file at a time, so the failing file's own report is above and the other file between.
+    const r = await runRunner(['--jobs', '1', `${fixtures}/fails.fixture.ts`, `${fixtures}/passes.fixture.ts`]);
     assert.equal(r.code, 1, r.out);
-    const end = r.out.slice(r.out.indexOf('◀ test/scripts/fixtures/passes.fixture.ts'));
-    assert.match(end, /why tests failed[^\n]*\n {2}test\/scripts\/fixtures\/fails\.fixture\.ts\n( {4}.*\n)* {4}\s*AssertionError \[ERR_ASSERTION\]: the reason this fixture fails: arithmetic\n/);
+    assert.ok(r.out.indexOf('◀ test/scripts/fixtures/passes.fixture.ts') < r.out.indexOf('why tests failed'), r.out);
+    const end = r.out.slice(r.out.indexOf('why tests failed'));
+    assert.match(end, /^why tests failed[^\n]*\n {2}test\/scripts\/fixtures\/fails\.fixture\.ts\n( {4}.*\n)* {4}\s*AssertionError \[ERR_ASSERTION\]: the reason this fixture fails: arithmetic\n/);
     assert.doesNotMatch(end, /\(node:internal/);
     assert.match(r.out, /^3 passed, 1 failed, 1 skipped$/m);
   });
