@@ -578,7 +578,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
       c.delete().catch(() => undefined);
     }
     // Worded for isTransientNatsError ("leader"): streamHeads asks again, within its budget.
-    if (newest && seen < newest.seq) throw new Error(`${this.streamName}: the stream heads were read from a replica behind the leader (its newest commit is message ${seen}, the leader's ${newest.seq})`);
+    if (newest && seen < newest.seq) throw new Error(`${this.streamName}: the stream heads were read from a replica behind the leader, or one that cannot load the newest commit (it delivered up to message ${seen}, the leader holds ${newest.seq})`);
     return out.sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));
   }
 
