@@ -37,12 +37,30 @@ export async function simulate(site: string, stack: { store: 'sqlite' | 'jetstre
   try {
     const totals = await cacoTotals(run.stack.store, run.inputs.jobs, siteConfig());
     const ids: string[] = [];
-    for await (const e of run.stack.store.readAll() as AsyncIterable<Envelope>) ids.push(e.id);
+    // What each event is, for a failure to name the first one that differs from the reference.
+    const what: string[] = [];
+    for await (const e of run.stack.store.readAll() as AsyncIterable<Envelope>) {
+      ids.push(e.id);
+      what.push(`${e.type} on ${e.stream}@${e.revision} by ${e.source}`);
+    }
     // What made the audit fail, if it did: the first breaks, and the anchor's verdict.
     const problems = [...run.audit.broken.slice(0, 3).map((b) => `position ${b.position} ${b.stream}@${b.revision}: ${b.reason}`), ...(run.audit.anchor && !run.audit.anchor.ok ? [`anchor: ${run.audit.anchor.problem ?? 'not ok'}`] : [])].join('; ');
-    return { natsSite: run.stack.site, head: run.audit.headHash, ok: run.audit.ok, problems, events: run.audit.events, ids, totals, slotsAt };
+    return { natsSite: run.stack.site, head: run.audit.headHash, ok: run.audit.ok, problems, events: run.audit.events, ids, what, totals, slotsAt };
   } finally {
     await run.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+type Run = Awaited<ReturnType<typeof simulate>>;
+
+/** Where a run's ledger first parts from the reference's, in words ('' when the two are the same). */
+export function firstDifference(run: Pick<Run, 'ids' | 'what'>, reference: Pick<Run, 'ids' | 'what'>): string {
+  const n = Math.max(run.ids.length, reference.ids.length);
+  for (let i = 0; i < n; i++) {
+    if (run.ids[i] === reference.ids[i]) continue;
+    const side = (r: Pick<Run, 'ids' | 'what'>) => (i < r.ids.length ? `${r.ids[i]} (${r.what[i]})` : 'nothing');
+    return `event ${i + 1} of ${run.ids.length} (the reference has ${reference.ids.length}): this run has ${side(run)}, the reference ${side(reference)}`;
+  }
+  return '';
 }
