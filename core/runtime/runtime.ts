@@ -10,7 +10,7 @@ import type { Logger } from '../log/logger.ts';
 import type { CheckpointStore, EventStore, QuarantineStore, StoreSubscription, SubscriptionErrorHandler, SubscriptionStatus } from '../store/event-store.ts';
 import { VerifiedEventStore, type QuarantineCounters, type VerifiedCursor } from '../store/verified-store.ts';
 import { MemoryQuarantineStore, quarantineOf } from '../store/memory-quarantine.ts';
-import { TimeoutError } from '../errors/errors.ts';
+import { InvalidArgumentError, TimeoutError } from '../errors/errors.ts';
 import type { MessageRegistry } from '../../schemas/index.ts';
 import type { Upcasters } from '../../schemas/index.ts';
 import { cacoUpcasters } from '../../schemas/index.ts';
@@ -247,6 +247,9 @@ export class Runtime {
   add<S>(def: AgentDefinition<S>, opts: { input?: 'store' | 'bus' } = {}): AgentHost<S> {
     if (this.started) throw new Error('add agents before start()');
     if (this.slots.some((s) => s.host.name === def.name)) throw new Error(`agent "${def.name}" is added twice`);
+    // Its checkpoint's tag slots are agent:<name>.tag and agent:<name>.next.tag: a name ending
+    // so would share a key with another agent's slot (x.next's checkpoint with x's second slot).
+    if (/\.(tag|next)$/.test(def.name)) throw new InvalidArgumentError('agent name', `"${def.name}" ends in ".tag" or ".next", which would share its checkpoint's key with another agent's checkpoint tag: choose another name`);
     const host = new AgentHost(def, {
       site: this.o.site,
       store: this.store,

@@ -7,13 +7,15 @@ import { CHECKPOINT_TAG_SUFFIX } from '../store/checkpoint-value.ts';
  * A checkpoint only this site could have written. The effects reactor resumes from its
  * checkpoint, and whoever could write the checkpoint table (or KV bucket) could move it past
  * effects not yet sent: those callbacks were then never sent, and nothing said so. The
- * position is stored with a tag beside it (`<name>.tag`): 48 bits of the site's signature over
- * the site, the name and the position, a number as every checkpoint store holds. A position
+ * position is stored with a tag beside it (`<name>.tag`, and `<name>.next.tag` while a position
+ * is being written: see write): 48 bits of the site's signature over the site, the name, the
+ * position and the first ledger event at or after it, a number as every checkpoint store holds. A position
  * whose tag does not match (moved, or written by a version before tags) is not trusted: the
  * effects reactor starts from the beginning of the ledger, where every effect with an outcome
  * on the ledger is skipped, so the cost is one read of the ledger, never a lost or a repeated
  * send. An agent's checkpoint is tagged the same way but falls back to a position of its own
- * (AgentHost: after the last event it decided on). An older tagged position replayed moves
+ * (AgentHost: after the last event it decided on); the relay's falls back to the start, and
+ * publishes everything again. An older tagged position replayed moves
  * the reader back, which costs the same and no more.
  */
 export interface TaggedCheckpointOptions {
@@ -70,7 +72,7 @@ export class TaggedCheckpoint implements ReaderCheckpoint {
     return `${this.name}.next${CHECKPOINT_TAG_SUFFIX}`;
   }
 
-  /** get and put one at a time: a get between put's two writes saw a new position with the old tag. */
+  /** get and put one at a time: a get between put's writes must not see a half-written pair. */
   private turn: Promise<unknown> = Promise.resolve();
 
   private inTurn<T>(f: () => Promise<T>): Promise<T> {

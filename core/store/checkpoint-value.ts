@@ -19,8 +19,8 @@ export function checkPutPosition(position: number): void {
 }
 
 /**
- * A checkpoint's tag (core/runtime/tagged-checkpoint.ts): stored beside it as `<name>.tag`, a
- * number that is not a position. Whatever reads every checkpoint as a position (the ledger
+ * A checkpoint's tag (core/runtime/tagged-checkpoint.ts): stored beside it as `<name>.tag` and
+ * `<name>.next.tag`, numbers that are not positions. Whatever reads every checkpoint as a position (the ledger
  * continuity checks) passes these over.
  */
 export const CHECKPOINT_TAG_SUFFIX = '.tag';

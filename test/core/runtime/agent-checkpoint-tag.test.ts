@@ -142,3 +142,16 @@ test('a checkpoint removed (an agent that decided before, with no position) also
     await r.s.close();
   }
 });
+
+test('an agent named so that its checkpoint would share a key with another agent\'s tag slot (x.next, x.tag) is refused, naming the field', async () => {
+  const s = embeddedStack('slot-names');
+  try {
+    const rt = new Runtime({ ...s, site: 't', checkpoints: s.store, registry: exampleRegistry(), delivery: 'lockstep' });
+    for (const name of ['tally.next', 'tally.tag']) {
+      assert.throws(() => rt.add({ ...tallyAgent(), name }), (e: unknown) => e instanceof Error && e.message.startsWith(`agent name: "${name}" ends in ".tag" or ".next"`));
+    }
+    rt.add({ ...tallyAgent(), name: 'tally.nexus' });
+  } finally {
+    await s.close();
+  }
+});
