@@ -12,7 +12,7 @@ import { ATTR, SpanKind, endSpan, envelopeAttributes, eventContext, startSpan, t
 import { readerCheckpoint, type CheckpointTagging } from './tagged-checkpoint.ts';
 
 /** What an untrusted relay checkpoint costs, for its warning (see Relay.start). */
-const REPUBLISH_FROM_START = 'every event is published on the bus again; its readers take them as repeats (an agent here by position and id, a JetStream stream by Nats-Msg-Id within its duplicate window)';
+const REPUBLISH_FROM_START = "every event is published on the bus again: this site's agents drop what is at or before their own position, an outside agent must drop what is at or before the highest position it handled (docs/consuming-events.md), and a JetStream stream on the event subjects stores what is older than its duplicate window again";
 
 export interface RelayOptions {
   readonly store: EventStore;

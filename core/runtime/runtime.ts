@@ -28,7 +28,7 @@ import { DEFAULT_COMMAND_LIFETIME_MS, type CommandBinding } from '../identity/co
 import { Mailbox } from './mailbox.ts';
 import { Relay } from './relay.ts';
 import { EffectsReactor } from './effects-reactor.ts';
-import { siteCheckpointTag, storedHashAt } from './tagged-checkpoint.ts';
+import { clashesWithTagSlots, siteCheckpointTag, storedHashAt, type CheckpointTagging } from './tagged-checkpoint.ts';
 import { subjects } from './subjects.ts';
 import { LiveSignal } from '../store/catch-up.ts';
 import { DEFAULT_COMMAND_LIMITS, summarizePayload, type InputLimits } from './input-limits.ts';
@@ -243,13 +243,16 @@ export class Runtime {
     return this.o.site;
   }
 
+  /** How a reader's checkpoint is tagged here: signed with `signer`'s key (default: the checkpoint's name), bound to the ledger as stored. */
+  private checkpointTagging(signer?: string): CheckpointTagging {
+    return { tagOf: siteCheckpointTag(this.o.keyring, this.o.site, signer), hashAt: storedHashAt(this.o.store) };
+  }
+
   /** Add an agent before `start()`. `input: 'bus'` makes it a remote-style agent fed by the relay. */
   add<S>(def: AgentDefinition<S>, opts: { input?: 'store' | 'bus' } = {}): AgentHost<S> {
     if (this.started) throw new Error('add agents before start()');
     if (this.slots.some((s) => s.host.name === def.name)) throw new Error(`agent "${def.name}" is added twice`);
-    // Its checkpoint's tag slots are agent:<name>.tag and agent:<name>.next.tag: a name ending
-    // so would share a key with another agent's slot (x.next's checkpoint with x's second slot).
-    if (/\.(tag|next)$/.test(def.name)) throw new InvalidArgumentError('agent name', `"${def.name}" ends in ".tag" or ".next", which would share its checkpoint's key with another agent's checkpoint tag: choose another name`);
+    if (clashesWithTagSlots(def.name)) throw new InvalidArgumentError('agent name', `"${def.name}" ends in ".tag" or ".next", which would share its checkpoint's key with another agent's checkpoint tag: choose another name`);
     const host = new AgentHost(def, {
       site: this.o.site,
       store: this.store,
@@ -265,7 +268,7 @@ export class Runtime {
       ...(this.o.backoffMs !== undefined ? { backoffMs: this.o.backoffMs } : {}),
       ...(this.o.snapshots ? { snapshots: { store: this.o.snapshots, keyring: this.o.keyring } } : {}),
       // Signed with the agent's own key, which every process running the agent holds.
-      checkpointTag: { tagOf: siteCheckpointTag(this.o.keyring, this.o.site, def.name), hashAt: storedHashAt(this.o.store) },
+      checkpointTag: this.checkpointTagging(def.name),
     });
     this.slots.push({ host: host as AgentHost<unknown>, mailbox: new Mailbox(), busSubs: [], input: opts.input ?? 'store' });
     return host;
@@ -294,15 +297,14 @@ export class Runtime {
     if (this.o.relay ?? true) {
       // Its checkpoint's tag is signed by the gateway's key: the site's voice to the outside
       // agents it publishes for (the relay writes no events of its own).
-      const checkpointTag = { tagOf: siteCheckpointTag(this.o.keyring, this.o.site, 'gateway'), hashAt: storedHashAt(this.o.store) };
-      this.relay = new Relay({ store: this.store, checkpoints: this.o.checkpoints, bus: this.o.bus, site: this.o.site, log: this.o.log, checkpointTag, ...(this.o.subscriptionGiveUpMs !== undefined ? { giveUpAfterMs: this.o.subscriptionGiveUpMs } : {}) });
+      this.relay = new Relay({ store: this.store, checkpoints: this.o.checkpoints, bus: this.o.bus, site: this.o.site, log: this.o.log, checkpointTag: this.checkpointTagging('gateway'), ...(this.o.subscriptionGiveUpMs !== undefined ? { giveUpAfterMs: this.o.subscriptionGiveUpMs } : {}) });
       await this.relay.start();
     }
     const declared = new Map(this.slots.filter((s) => s.host.def.effects).map((s) => [s.host.name, s.host.def.effects!] as const));
     let effectsUp = (): void => undefined;
     if (declared.size > 0) {
       // Its checkpoint carries a tag signed with the reactor's own key (the source of its outcome events).
-      const checkpointTag = { tagOf: siteCheckpointTag(this.o.keyring, this.o.site), hashAt: storedHashAt(this.o.store) };
+      const checkpointTag = this.checkpointTagging();
       this.effects = new EffectsReactor({ store: this.store, checkpoints: this.o.checkpoints, clock: this.o.clock, log: this.o.log.child({ component: 'effects' }), declarations: declared, mode: this.o.delivery === 'lockstep' ? 'lockstep' : 'live', checkpointTag, ...this.o.effects });
       await this.effects.prepare();
       this.effectsReady = new Promise<void>((r) => (effectsUp = r));

@@ -45,6 +45,17 @@ export interface ReaderCheckpoint {
   put(position: number): Promise<void>;
 }
 
+/** What a position being written puts before `.tag` for its second slot (`<name>.next.tag`). */
+const NEXT_SLOT = '.next';
+
+/**
+ * Whether a reader named so would share a key with another's tag slot: `x.next`'s checkpoint is
+ * the start of `x`'s second slot, `x.tag` is `x`'s first. The runtime refuses such agent names.
+ */
+export function clashesWithTagSlots(name: string): boolean {
+  return name.endsWith(CHECKPOINT_TAG_SUFFIX) || name.endsWith(NEXT_SLOT);
+}
+
 /** The checkpoint `name`: tagged when the runtime hands the reader a tagging, else as stored. */
 export function readerCheckpoint(store: CheckpointStore, name: string, tagged: TaggedCheckpointOptions | undefined): ReaderCheckpoint {
   return tagged ? new TaggedCheckpoint(store, name, tagged) : { get: () => store.get(name), put: (p) => store.put(name, p) };
@@ -69,7 +80,7 @@ export class TaggedCheckpoint implements ReaderCheckpoint {
 
   /** The tag of a position being written, put before it (see write). */
   private get nextTagName(): string {
-    return `${this.name}.next${CHECKPOINT_TAG_SUFFIX}`;
+    return `${this.name}${NEXT_SLOT}${CHECKPOINT_TAG_SUFFIX}`;
   }
 
   /** get and put one at a time: a get between put's writes must not see a half-written pair. */

@@ -150,7 +150,7 @@ test('a relay checkpoint the site did not write (moved forward, or untagged) is 
     await s.store.put('relay', head);
     assert.deepEqual(await run(), await all(), 'every event again, the two it was moved past among them');
     assert.match(warned.at(-1) ?? '', /checkpoint "relay" at position \d+ is not one this site wrote[^]*published on the bus again/);
-    // The position it fell back to was written back, tagged: the next start trusts it.
+    // The position it stopped at is tagged: the next start trusts it.
     warned.length = 0;
     assert.deepEqual(await run(), []);
     assert.deepEqual(warned, []);

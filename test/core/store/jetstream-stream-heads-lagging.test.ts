@@ -17,6 +17,7 @@ import { MemoryKeyring } from '../../../core/ledger/keyring.ts';
 import { JetStreamEventStore } from '../../../core/store/jetstream-store.ts';
 import { natsSkip, natsUrl, uniqueToken } from '../../support/nats.ts';
 import { newEvent } from '../../contract/store-contract.ts';
+import { collect } from '../../contract/multi-writer.ts';
 
 const skip = await natsSkip();
 
@@ -46,7 +47,7 @@ describe('JetStream stream heads on a replica behind the leader', { skip }, () =
 
     // The consumers of the first two reads sit on a replica that has not applied the newest
     // commit (job-a's second): it hands job-a's first commit as that stream's last.
-    const older = (await collectAll(store)).find((e) => e.stream === 'job-a' && e.revision === 0)!;
+    const older = (await collect(store.readAll())).find((e) => e.stream === 'job-a' && e.revision === 0)!;
     const olderSeq = Math.floor(older.position / POSITIONS_PER_COMMIT);
     const insides = store as unknown as StoreInsides;
     const stored = await jetstreamManager(insides.nc).then((jsm) => jsm.streams.getMessage(store.streamName, { seq: olderSeq }));
@@ -73,12 +74,6 @@ describe('JetStream stream heads on a replica behind the leader', { skip }, () =
     assert.equal(created, 3, 'read again until a consumer had the leader\'s newest commit');
   });
 });
-
-async function collectAll(store: JetStreamEventStore) {
-  const out = [];
-  for await (const e of store.readAll()) out.push(e);
-  return out;
-}
 
 /** A consumer on a replica one commit behind: for the stream's newest message it hands `older`. */
 function behindByOne(c: Consumer, older: JsMsg): Consumer {
