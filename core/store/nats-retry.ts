@@ -25,23 +25,27 @@ export function isTransientNatsError(err: unknown, depth = 0): boolean {
   // A JetStream API error's `code` is the server's own error number (its HTTP-like status is
   // `status`, and 503 there also covers permanent refusals such as "not currently supported in
   // clustered mode"), so the numbers an election or a restart explains are named one by one.
-  // Their texts are not matched against the words below: "not currently supported in clustered
-  // mode" (503, 10036) would read as "not current".
   if (err instanceof JetStreamApiError) {
-    return TRANSIENT_JETSTREAM_API_CODES.has(err.code) || (err.code === 10005 && /no suitable peers/i.test(err.message));
+    if (TRANSIENT_JETSTREAM_API_CODES.has(err.code)) return true;
+    // A reply with no error number (the server's own 503 for a proposal its raft group refused,
+    // "raft: not leader" and the like), or one whose number only wraps the server's text, says
+    // what went wrong in words alone. Any other number's text is not read: "not currently
+    // supported in clustered mode" (10036) would read as "not current".
+    const code = err.code as number | undefined;
+    return (code === undefined || code === 0 || TEXT_CARRYING_API_CODES.has(code)) && TRANSIENT_WORDS.test(err.message);
   }
   const code = (err as { code?: unknown }).code;
   // 503: no responders (no leader to answer), from errors that are not JetStream API errors.
   if (code === 503 || code === '503') return true;
-  return /no responders|temporarily unavailable|timeout|no suitable peers|not current\b|leader|disconnect|reconnect/i.test(err.message);
+  return TRANSIENT_WORDS.test(err.message);
 }
+
+const TRANSIENT_WORDS = /no responders|temporarily unavailable|timeout|no suitable peers|not current\b|leader|disconnect|reconnect/i;
 
 /**
  * JetStream API error numbers (nats-server's errors.json) that mean "not now" rather than "no":
  * the same request may succeed once a leader is elected or a restarted server has caught up.
- * Only the first four are sent by nats-server 2.9; the rest by newer servers. Placement that
- * finds "no suitable peers" (10005, while a node is down) is retried too, by its text, since
- * 10005 carries other placement failures as well.
+ * Only the first four are sent by nats-server 2.9; the rest by newer servers.
  */
 export const TRANSIENT_JETSTREAM_API_CODES: ReadonlySet<number> = new Set([
   10008, // JetStream system temporarily unavailable
@@ -79,3 +83,11 @@ export async function retryWhileUnavailable<T>(fn: () => Promise<T>, opts: Retry
     }
   }
 }
+
+/**
+ * JetStream API error numbers whose text is the server's own error ("{err}" in errors.json):
+ * no peers for placement (10005, "no suitable peers" while a node is down), raft (10041), stream
+ * store (10077), general stream (10051), stream assignment (10048) and consumer create (10012).
+ */
+const TEXT_CARRYING_API_CODES: ReadonlySet<number> = new Set([10005, 10041, 10077, 10051, 10048, 10012]);
+

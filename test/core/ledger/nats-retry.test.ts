@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { JetStreamApiError } from '@nats-io/jetstream';
+import { JetStreamApiError, type ApiError } from '@nats-io/jetstream';
 import { isTransientNatsError, retryWhileUnavailable } from '../../../core/store/nats-retry.ts';
 
 /** What nats.js throws for a JetStream API error reply: `code` is err_code, `status` the HTTP-like code. */
@@ -48,6 +48,12 @@ describe('retrying JetStream calls through a leader election', { timeout: 10_000
     // A lost optimistic-concurrency race is an answer, not an outage.
     assert.equal(isTransientNatsError(apiError(400, 10071, 'wrong last sequence: 41')), false);
     assert.equal(isTransientNatsError(apiError(404, 10059, 'stream not found')), false);
+    // The server's own 503 for a proposal its raft group refused carries no error number (Go's
+    // omitempty drops a zero err_code from the reply).
+    const wire = JSON.parse('{"code":503,"description":"raft: not leader"}') as ApiError;
+    assert.equal(isTransientNatsError(new JetStreamApiError(wire)), true);
+    assert.equal(isTransientNatsError(apiError(503, 10077, 'raft: not leader')), true);
+    assert.equal(isTransientNatsError(apiError(503, 10077, 'maximum messages exceeded')), false);
     // Placement with a node down is retried; the same number for another placement failure is not.
     assert.equal(isTransientNatsError(apiError(400, 10005, 'no suitable peers for placement')), true);
     assert.equal(isTransientNatsError(apiError(400, 10005, 'replicas > 1 not supported in non-clustered mode')), false);
