@@ -3,6 +3,13 @@ import { InvalidArgumentError } from '../errors/errors.ts';
 import type { ExpectedRevision } from './event-store.ts';
 import { assertPlainJson } from './plain-json.ts';
 
+/** Tokens of printable ASCII but ".", "*" and ">" (NATS's separator and wildcards), joined by dots. */
+const TYPE_TOKEN = '[\\x21-\\x29\\x2B-\\x2D\\x2F-\\x3D\\x3F-\\x7E]+';
+export const EVENT_TYPE = new RegExp(`^(?=.{1,200}$)${TYPE_TOKEN}(?:\\.${TYPE_TOKEN})*$`);
+const PRINTABLE_TIME = /^[ -~]{1,64}$/;
+/** The largest schema version an event may carry (a signed 32-bit integer, as the stores keep it). */
+export const MAX_EVENT_VERSION = 2 ** 31 - 1;
+
 /** Argument checks shared by every adapter, so they all reject the same input the same way. */
 export function validateAppend(stream: string, events: ReadonlyArray<NewEvent>, expected: ExpectedRevision): void {
   if (!STREAM_NAME.test(stream)) {
@@ -22,12 +29,19 @@ export function validateAppend(stream: string, events: ReadonlyArray<NewEvent>, 
     if (ids.has(e.id)) throw new InvalidArgumentError(`events[${i}].id`, `"${e.id}" appears twice in one append`);
     ids.add(e.id);
     if (typeof e.type !== 'string' || !e.type) throw new InvalidArgumentError(`events[${i}].type`, 'must be a non-empty string');
-    if (!Number.isInteger(e.version) || e.version < 1) throw new InvalidArgumentError(`events[${i}].version`, 'must be an integer >= 1');
+    // The relay publishes each event on caco.<site>.evt.<type>: a type no subject can end with
+    // would be stored, and then stop the relay at it for good (it retries a failed publish).
+    if (!EVENT_TYPE.test(e.type)) throw new InvalidArgumentError(`events[${i}].type`, `must be dot-separated tokens of printable ASCII without "*", ">" or spaces, at most 200 characters (got ${JSON.stringify(e.type.slice(0, 40))})`);
+    // Every store keeps it in a 32-bit integer column (PostgreSQL's INTEGER refused a whole group for one).
+    if (!Number.isInteger(e.version) || e.version < 1 || e.version > MAX_EVENT_VERSION) throw new InvalidArgumentError(`events[${i}].version`, `must be an integer from 1 to ${MAX_EVENT_VERSION}`);
     if (typeof e.source !== 'string' || !e.source) throw new InvalidArgumentError(`events[${i}].source`, 'must name the agent that decided the event');
     token(i, 'source', e.source);
     // The fields below are hashed as given and stored as JSON: anything that JSON would
     // change (a Date for a string, undefined for null) makes an event that fails its own audit.
     if (typeof e.time !== 'string' || !e.time) throw new InvalidArgumentError(`events[${i}].time`, 'must be a non-empty string (an ISO 8601 time)');
+    // Stored in a text column as UTF-8: a NUL is refused by PostgreSQL (failing the whole group),
+    // and a lone surrogate is stored as U+FFFD, so the event would no longer match its own hash.
+    if (!PRINTABLE_TIME.test(e.time)) throw new InvalidArgumentError(`events[${i}].time`, `must be an ISO 8601 time: printable ASCII, at most 64 characters (got ${JSON.stringify(e.time.slice(0, 40))})`);
     if (typeof e.correlationId !== 'string') throw new InvalidArgumentError(`events[${i}].correlationId`, 'must be a string');
     token(i, 'correlationId', e.correlationId);
     if (e.causationId !== null && typeof e.causationId !== 'string') throw new InvalidArgumentError(`events[${i}].causationId`, 'must be a string, or null for an event nothing caused');

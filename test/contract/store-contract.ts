@@ -265,6 +265,36 @@ export function storeContract(name: string, open: StoreFactory): void {
       assert.equal(ok.nextExpected, 1);
     });
 
+    withStore('a type no subject can carry, a time or type a text column would change, and a version past 32 bits are refused, naming the field; an append in the same turn is stored', async ({ store }) => {
+      await store.append('kept-1', batch(1), 'no-stream');
+      const head = await store.headPosition();
+      const cases: Array<[string, NewEvent]> = [
+        ['events[0].type', newEvent(1, { type: 'site.a b' })],
+        ['events[0].type', newEvent(1, { type: 'site.*' })],
+        ['events[0].type', newEvent(1, { type: 'site..x' })],
+        ['events[0].type', newEvent(1, { type: 'a\u0000b' })],
+        // A lone surrogate is stored as U+FFFD by a UTF-8 column: the event would not match its hash.
+        ['events[0].type', newEvent(1, { type: 'x.\ud800.y' })],
+        ['events[0].time', newEvent(1, { time: '2023-07-01T00:00:00\u0000Z' })],
+        ['events[0].time', newEvent(1, { time: '2023-07-01T00:00:00\ud800Z' })],
+        ['events[0].version', newEvent(1, { version: 2 ** 31 })],
+      ];
+      for (const [field, e] of cases) {
+        // Made in the same turn as a good append to another stream: only the bad one is refused.
+        const [bad, good] = await Promise.allSettled([store.append('kept-1', [e], 'any'), store.append('kept-2', batch(1), 'any')]);
+        assert.equal(bad.status, 'rejected', `${field}: ${JSON.stringify(e.type)} ${JSON.stringify(e.time)} ${e.version}`);
+        const err = (bad as PromiseRejectedResult).reason as Error;
+        assert.ok(err instanceof InvalidArgumentError, `${field}: ${String(err)}`);
+        assert.ok(err.message.includes(field), `${field} named in: ${err.message}`);
+        assert.equal(good.status, 'fulfilled', `the append beside it: ${good.status === 'rejected' ? String((good as PromiseRejectedResult).reason) : ''}`);
+      }
+      assert.equal((await collect(store.readStream('kept-1'))).length, 1, 'nothing of the refused appends is stored');
+      assert.equal((await collect(store.readAll({ from: head }))).length, cases.length);
+      const largest = await store.append('kept-1', [newEvent(1, { version: 2 ** 31 - 1 })], 0);
+      assert.equal((await collect(store.readStream('kept-1', 1)))[0]!.version, 2 ** 31 - 1);
+      assert.equal(largest.nextExpected, 1);
+    });
+
     withStore('readAll: global order across streams, from (exclusive), limit, categories', async ({ store }) => {
       const appended: Envelope[] = [];
       for (let k = 0; k < 12; k++) {
