@@ -8,12 +8,14 @@ import type { KeyResolver } from '../ledger/key-resolver.ts';
 import type { VerifiedHead } from '../ledger/chain-verifier.ts';
 import { hashBatch, headsOf, sealBatch, signHeads, signsFor } from '../ledger/seal.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
-import { envelopeOfRow, EVENT_COLUMNS, MAX_POSITION, readEventRow, strayRows, unreadableRowError, type EventRow } from './sql-rows.ts';
+import { EVENT_COLUMNS, MAX_POSITION, readEventRow, strayRows, unreadableRowError, type EventRow } from './sql-rows.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 import { keepStoredData } from './stored-form.ts';
 import { checkPutPosition, checkpointPosition } from './checkpoint-value.ts';
 import { WriterHeads, type StoredHead } from './writer-heads.ts';
+import { checkWithCommit } from '../ledger/commit-proof.ts';
+import { UnverifiedHeadError } from './jetstream-commit.ts';
 
 /** A schema name we can put in SQL unquoted-safe: lower case, digits, "_" (PostgreSQL's 63-byte limit). */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -113,6 +115,8 @@ interface GroupView {
   /** Streams whose stored head does not verify: their appends are refused with this. */
   refused: Map<string, Error>;
   stored: Map<string, Envelope>;
+  /** The group's ids stored before it in rows that cannot be read (hostile or damaged): the appends that name them are refused. */
+  unreadable: Map<string, UnreadableRecord>;
   /**
    * For each of the group's ids stored before the group: the signature of the event before it
    * in its stream ('' inside a stored append; absent at revision 0). Read only for ids found
@@ -342,7 +346,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
    * view as it was, and only the appends that need that key are refused.
    */
   private sealGroup(group: ReadonlyArray<PendingAppend>, view: GroupView, outcomes: Outcome[]): Envelope[] {
-    const before: GroupView = { top: view.top, heads: new Map(view.heads), refused: view.refused, stored: new Map(view.stored), sigBefore: view.sigBefore, sealed: [...view.sealed] };
+    const before: GroupView = { top: view.top, heads: new Map(view.heads), refused: view.refused, stored: new Map(view.stored), unreadable: view.unreadable, sigBefore: view.sigBefore, sealed: [...view.sealed] };
     const attempt = (v: GroupView, signEach: boolean): Envelope[] => {
       const rows: Envelope[] = [];
       for (let i = 0; i < group.length; i++) {
@@ -401,9 +405,13 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     // Below `top`, which is a position a reader can hold, so every head's position is one too.
     for (const h of row.heads ?? []) storedHeads.set(h.stream, { revision: h.revision, hash: h.hash, position: Number(h.position) });
     const stored = new Map<string, Envelope>();
+    const unreadable = new Map<string, UnreadableRecord>();
     const sigBefore = new Map<string, string>();
     for (const raw of row.stored ?? []) {
-      stored.set(raw[1], envelopeOfRow(raw));
+      // A row that is not an event (its data not JSON, its position not one) refuses only the append that names its id.
+      const e = readEventRow(raw);
+      if ('unreadable' in e) unreadable.set(raw[1], e);
+      else stored.set(raw[1], e);
       if (raw[15] !== null) sigBefore.set(raw[1], raw[15]);
     }
     const heads = new Map<string, VerifiedHead>();
@@ -437,7 +445,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
         }
       }
     }
-    return { top, heads, refused, stored, sigBefore, sealed: [] };
+    return { top, heads, refused, stored, unreadable, sigBefore, sealed: [] };
   }
 
   /**
@@ -448,9 +456,23 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
    */
   private prepare(a: PendingAppend, view: GroupView, sign: boolean): AppendResult {
     const { stream, events, expected } = a;
+    for (const e of events) {
+      const bad = view.unreadable.get(e.id);
+      if (bad) throw new UnverifiedHeadError(this.ledgerName, bad.position, `the row stored under the id "${e.id}" of this append to ${stream} cannot be read (${bad.reason}): a row was put or damaged there; not taken as this append, nor appended beside it`);
+    }
     const first = view.stored.get(events[0]!.id);
     if (first) {
       const retry = retried(stream, events, first, view);
+      // Rows stored before this group are this append only if they prove themselves, as on
+      // SQLite: event ids can be predicted (an agent's derive from its input), and a row put
+      // under one would otherwise be answered, unchecked, as what this append stored (its caller
+      // folds it). Commits sealed earlier in this group are this process's own.
+      if (!sealedInGroup(view, first)) {
+        const problem = checkWithCommit(retry[0]!, retry.slice(1), this.opts.keys ?? this.opts.keyring);
+        if (problem !== null) {
+          throw new UnverifiedHeadError(this.ledgerName, first.position, `the events stored under the ids of this append to ${stream} do not verify (${problem}): rows were put or edited there; not taken as this append`);
+        }
+      }
       const last = retry[retry.length - 1]!;
       // The stored events themselves: sealGroup copies them once the group's heads are signed.
       return { events: retry, nextExpected: last.revision, position: last.position };

@@ -46,6 +46,35 @@ storeContract('KurrentDbEventStore over a stand-in server', async () => {
   };
 });
 
+describe('KurrentDbEventStore over a stand-in server: an event put on the site log under an id an append will use', () => {
+  test('is not answered as the append unless it verifies; a true retry still is', async () => {
+    const server = new FakeKurrentServer();
+    const keyring = new MemoryKeyring('preclaim');
+    const opts = { url, site: 'pc', keyring, pollMs: 20 };
+    const a = await KurrentDbEventStore.connect({ ...opts, client: server.client() });
+    let b: KurrentDbEventStore | undefined;
+    try {
+      const e1 = newEvent({ kw: 1 });
+      const first = await a.append('order-1', [e1], 'any');
+      assert.equal((await a.append('order-1', [e1], 'any')).events[0]!.hash, first.events[0]!.hash, 'a true retry answers what is stored');
+      // Someone with access to the server writes an event under a predictable id, through the store's own log writer.
+      const predicted = `predicted-${uniqueToken()}`;
+      const forged = { ...first.events[0]!, id: predicted, revision: 1, prevHash: first.events[0]!.hash, hash: 'f'.repeat(64), sig: 'AAAA', data: { kw: 999999 } };
+      assert.ok(await (a as unknown as { writeToLog(e: unknown[], count: number): Promise<boolean> }).writeToLog([forged], 1));
+      // A writer that reads the log afresh finds it under the id.
+      b = await KurrentDbEventStore.connect({ ...opts, client: server.client() });
+      await assert.rejects(b.append('order-1', [{ ...newEvent({ kw: 5 }), id: predicted }], 'any'), (err: Error) => {
+        assert.equal(err.name, 'UnverifiedHeadError', `${err.name}: ${err.message}`);
+        assert.match(err.message, /do not verify/);
+        return true;
+      });
+    } finally {
+      await b?.close();
+      await a.close();
+    }
+  });
+});
+
 describe('KurrentDbEventStore over a stand-in server: two writers on one site log', () => {
   test('appends from two writers interleave with dense positions and one chain per stream; a lost race on the log is retried, a lost race on the stream is a ConcurrencyError', async () => {
     const server = new FakeKurrentServer();
