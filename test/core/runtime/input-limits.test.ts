@@ -38,6 +38,18 @@ describe('input limits', { timeout: 30_000 }, () => {
     assert.deepEqual(parseBoundedJson('[1e300, "1e999"]', limits), { ok: true, value: [1e300, '1e999'] });
   });
 
+  test('a number that overflows a double is refused however it is written', () => {
+    const wide = { maxBytes: 4096, maxDepth: 8 };
+    // A long mantissa with a two-digit exponent, or a fraction before it: no 3-digit exponent, no run of 300 digits.
+    for (const n of [`1${'0'.repeat(250)}e99`, `1${'0'.repeat(250)}.0e99`, `${'9'.repeat(299)}e10`, '-1e999']) {
+      const r = parseBoundedJson(`{"data":{"n":${n}}}`, wide);
+      assert.equal(r.ok, false, n.slice(0, 20));
+      assert.match(r.ok ? '' : r.reason, /too large for a 64-bit float/);
+    }
+    // The largest double and a long but finite number still go in.
+    assert.deepEqual(parseBoundedJson(`[1.7976931348623157e308, 1${'0'.repeat(250)}e50]`, wide), { ok: true, value: [1.7976931348623157e308, 1e300] });
+  });
+
   test('truncateText keeps at most max code points and never splits a surrogate pair', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme', maxLength: 80 }), fc.integer({ min: 1, max: 40 }), (s, max) => {
