@@ -703,7 +703,7 @@ export class SiteGateway {
     if (version !== 1) return schemaRefusal(type, version, [{ path: 'version', reason: `an ext.* type has the version 1 its announcement describes; announce a new type for a new shape` }]);
     const timeouts = r.timeouts.get(type) ?? 0;
     if (timeouts >= TIMEOUTS_BEFORE_OFF) {
-      return problem(`the announced schema of ${type} is switched off: checking ${timeouts} facts against it took longer than ${VALIDATE_BUDGET_MS} ms each (a "pattern" that backtracks without end?); its facts are refused until "${name}" announces again, with another, simpler schema for it`);
+      return problem(`the announced schema of ${type} is switched off: checking ${timeouts} facts against it took longer than ${VALIDATE_BUDGET_MS} ms each or could not finish (a "pattern" that backtracks without end, a "$ref" to itself?); its facts are refused until "${name}" announces again, with another, simpler schema for it`);
     }
     const schema = decl.schemas[type];
     // Announced before schemas were bounded: too large to compile now.
@@ -718,14 +718,24 @@ export class SiteGateway {
     // is neither a verdict nor safe to drop: it rejects when the data is invalid.
     if (isAsync(v)) return problem(`the announced schema of ${type} is asynchronous ("$async"), which the site does not run; announce it again without "$async"`);
     const t0 = this.cpuNow();
-    const valid = withinTimeLimit(() => v(data), VALIDATE_BUDGET_MS);
+    let valid: boolean | 'timeout';
+    let threw: string | undefined;
+    try {
+      valid = withinTimeLimit(() => v(data), VALIDATE_BUDGET_MS) as boolean | 'timeout';
+    } catch (err) {
+      // A schema that refers to itself ({"$ref": "#"}) recurses until the stack runs out: that
+      // time is the party's too, and such a schema fails every fact, so it counts as a timeout.
+      valid = false;
+      threw = err instanceof RangeError ? 'it recursed without end (a "$ref" to itself?)' : `it failed: ${(err instanceof Error ? err.message : String(err)).slice(0, 200)}`;
+    }
     // A check that ran out of time is charged at least the whole limit, however the clock read.
     this.schemaCpu.charge(name, Math.max(this.cpuNow() - t0, valid === 'timeout' ? VALIDATE_BUDGET_MS : 0), this.o.clock.now());
-    if (valid === 'timeout') {
+    if (valid === 'timeout' || threw !== undefined) {
       r.timeouts.set(type, timeouts + 1);
       const left = TIMEOUTS_BEFORE_OFF - timeouts - 1;
+      const what = threw !== undefined ? `checking this fact against the announced schema of ${type} could not finish: ${threw}` : `validation took longer than ${VALIDATE_BUDGET_MS} ms against the announced schema (a "pattern" that backtracks without end?)`;
       return problem(
-        `validation took longer than ${VALIDATE_BUDGET_MS} ms against the announced schema (a "pattern" that backtracks without end?); announce a simpler schema. ${left > 0 ? `After ${left} more such check${left === 1 ? '' : 's'} the schema is switched off` : 'The schema is now switched off'} until "${name}" announces again, with another schema for it`,
+        `${what}; announce a simpler schema. ${left > 0 ? `After ${left} more such check${left === 1 ? '' : 's'} the schema is switched off` : 'The schema is now switched off'} until "${name}" announces again, with another schema for it`,
       );
     }
     if (valid) return undefined;

@@ -238,6 +238,38 @@ describe('what an outside party\'s schemas may cost the site', { timeout: 100_00
     }
   });
 
+  test('a schema that refers to itself is answered schema on field data, its time is charged, and after 3 such checks it is switched off', async () => {
+    const g = await site('gw-cost-self-ref', { schemaCpuBudget: { ms: 600_000, windowMs: 60_000 } });
+    try {
+      const ann = await g.announce({ 'ext.acme.loop.read': { $ref: '#' } });
+      assert.equal(ann.ok, true, JSON.stringify(ann));
+      // What the party is charged for each check (the meter is the gateway's own).
+      const meter = (g.gateway as unknown as { schemaCpu: { charge(party: string, ms: number, at: number): void } }).schemaCpu;
+      const charged: number[] = [];
+      const charge = meter.charge.bind(meter);
+      meter.charge = (party, ms, at) => {
+        charged.push(ms);
+        charge(party, ms, at);
+      };
+      const reasons: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const r = await g.append(`l${i}`, 'ext.acme.loop.read', { a: i });
+        assert.equal(r.error?.code, 'schema', JSON.stringify(r));
+        assert.equal(r.error?.field, 'data');
+        reasons.push(r.error!.reason);
+      }
+      // Before, the check threw past the charge: nothing was charged and each was answered "unavailable".
+      assert.ok(charged.length >= 3, `each check is charged (${charged.length} charges)`);
+      const before = charged.length;
+      assert.match(reasons[0]!, /could not finish: it recursed without end .*After 2 more such checks the schema is switched off/);
+      const off = await g.append('l9', 'ext.acme.loop.read', { a: 9 });
+      assert.match(off.error?.reason ?? '', /is switched off: checking 3 facts against it .*could not finish/, JSON.stringify(off));
+      assert.equal(charged.length, before, 'a switched-off schema is not run');
+    } finally {
+      await g.close();
+    }
+  });
+
   test('a schema whose checks run out of time 3 times is switched off: its facts are refused without a check until the party announces again', async () => {
     // Time enough that the budget is not what refuses here.
     const g = await site('gw-cost-off', { schemaCpuBudget: { ms: 600_000, windowMs: 60_000 } });
