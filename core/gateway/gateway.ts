@@ -176,6 +176,12 @@ interface AgentRecord {
   declaration: Declaration | null;
   /** Its latest facts by the id it chose (bounded: a fact's data is never kept, only its digest). */
   readonly facts: FifoMap<string, StoredFact>;
+  /**
+   * The announcements recorded, by event id (derived from the signed request, signature and all):
+   * a signed announcement is recorded once, so one sent again, by the agent or by whoever saw it,
+   * is answered from the ledger and cannot bring an older declaration back.
+   */
+  readonly announcements: FifoMap<string, { position: number; announcedAt: string }>;
   /** Checks against the announced schema of each type that ran out of time since the last announcement. */
   readonly timeouts: Map<string, number>;
   /** The schemas (schemaKey) this gateway has charged the party a compile of, the latest COMPILED_REMEMBERED: compiling one again is the site's time. */
@@ -188,6 +194,8 @@ interface AgentRecord {
 
 /** Fact ids remembered per agent by default: two days of facts at the default budget. */
 const REMEMBERED_FACTS = 100_000;
+/** Announcement ids remembered per agent (learnt again from its stream after a restart): years of restarts. */
+const REMEMBERED_ANNOUNCEMENTS = 10_000;
 /** 3 announcements a minute per party, bursts of 5. */
 const DEFAULT_ANNOUNCE_RATE: RateLimit = { perSecond: 1 / 20, burst: 5 };
 /** Checks of one type's facts that may run out of time before its announced schema is switched off (until announced again). */
@@ -461,7 +469,7 @@ export class SiteGateway {
   private async record(name: string, refresh = false): Promise<AgentRecord> {
     const known = this.agents.get(name);
     if (known && !refresh) return known;
-    const r = known ?? { declaration: null, facts: new FifoMap<string, StoredFact>(this.o.rememberedFacts ?? REMEMBERED_FACTS), timeouts: new Map<string, number>(), compiled: new FifoSet<string>(COMPILED_REMEMBERED), nextRevision: 0, usage: this.budget ? ledgerUsage(this.budget) : undefined };
+    const r = known ?? { declaration: null, facts: new FifoMap<string, StoredFact>(this.o.rememberedFacts ?? REMEMBERED_FACTS), announcements: new FifoMap<string, { position: number; announcedAt: string }>(REMEMBERED_ANNOUNCEMENTS), timeouts: new Map<string, number>(), compiled: new FifoSet<string>(COMPILED_REMEMBERED), nextRevision: 0, usage: this.budget ? ledgerUsage(this.budget) : undefined };
     for await (const e of this.o.store.readStream(extStreamOf(name), r.nextRevision)) this.learn(r, storedEnvelope(e));
     this.agents.set(name, r);
     return r;
@@ -475,6 +483,7 @@ export class SiteGateway {
       const d = e.data;
       const before = r.declaration;
       r.declaration = { keyId: d.keyId, version: d.version, publishes: new Set(d.publishes), schemas: d.schemas, announcedEventId: e.id, announcedAt: d.announcedAt, position: e.position };
+      r.announcements.set(e.id, { position: e.position, announcedAt: d.announcedAt });
       // A schema switched off stays off when announced again unchanged (which the announce rate does not count).
       for (const type of [...r.timeouts.keys()]) {
         const was = before?.schemas[type];
@@ -549,9 +558,24 @@ export class SiteGateway {
       return refuse('schema', 'schemas', `the announcement's schemas are too large together: ${total.bytes} bytes and ${total.keys} keywords and property names; one announcement's schemas may be at most ${ANNOUNCEMENT_SCHEMA_LIMITS.bytes} bytes and ${ANNOUNCEMENT_SCHEMA_LIMITS.keys} keywords and property names together (docs/external-agent.md §4)`);
     }
     for (const type of Object.keys(ann.schemas)) if (!ann.publishes.includes(type)) return refuse('bad-request', `schemas.${type}`, `a schema for "${type}", which publishes does not list`);
+    // From the signed request as sent (its signature included), not from what the site adds
+    // (the time it was announced): the same signed bytes are the same announcement.
+    const id = eventIdFor(extStreamOf(ann.name), `announce-request:${canonicalJson(body)}`);
     return this.exclusive(ann.name, async () => {
       const r = await this.record(ann.name, true);
       const before = r.declaration;
+      const recorded = r.announcements.get(id);
+      if (recorded) {
+        // The current declaration sent again (an agent retrying): answered as stored. An older
+        // one, replaced since (a replay, or an agent going back to it with the same bytes):
+        // refused, so no one holding an old signed announcement can bring it back.
+        if (before?.announcedEventId === id) return { ok: true, stream: extStreamOf(ann.name), announcedAt: recorded.announcedAt, position: recorded.position, duplicate: true };
+        return refuse(
+          'conflict',
+          'sig',
+          `this signed announcement was recorded before (position ${recorded.position}) and has been replaced since (position ${before?.position ?? '?'}); a signed announcement is recorded once: to announce it again, sign a new request (give it "expiresAt", so no two are the same bytes)`,
+        );
+      }
       if (before && before.keyId !== a.principal.keyId && !(await this.revoked(before.keyId))) {
         return refuse('source-mismatch', 'keyId', `agent "${ann.name}" announced itself with key "${before.keyId}"; key "${a.principal.keyId}" may not announce under its name (to change keys, have the site revoke the old one, then announce with the new one)`);
       }
@@ -569,7 +593,6 @@ export class SiteGateway {
       const payload = { name: ann.name, version: ann.version, description: ann.description ?? null, keyId: a.principal.keyId, stream: extStreamOf(ann.name), publishes: [...ann.publishes], consumes: [...ann.consumes], schemas: ann.schemas, announcedAt };
       const checked = this.o.registry.decode(AgentAnnounced.type, AgentAnnounced.version, payload);
       if (!checked.ok) return refuse('bad-request', firstField(checked.problems), `announcement refused: ${checked.problems[0]!.path}: ${checked.problems[0]!.reason}`);
-      const id = eventIdFor(extStreamOf(ann.name), `announce:${canonicalJson(payload)}`);
       const announcement: NewEvent = { id, type: AgentAnnounced.type, version: AgentAnnounced.version, time: announcedAt, source: this.party, correlationId: id, causationId: null, data: payload };
       // The ledger budget and the time budget before any compiling: a party past either costs nothing more.
       const over = this.overBudget(r, ann.name, announcement);

@@ -93,6 +93,8 @@ export interface AnnounceReply {
   readonly announcedAt: string;
   /** Position of the `gateway.agent.announced` fact. */
   readonly position: number;
+  /** True when this signed announcement was recorded before (a re-send): nothing was appended, the position is the stored one's. */
+  readonly duplicate?: boolean;
 }
 
 export interface AppendReply {

@@ -166,6 +166,33 @@ describe('the site gateway', { timeout: 90_000 }, () => {
     }
   });
 
+  test('a signed announcement is recorded once: sent again it is answered as stored; an older one replayed after another is refused and changes nothing', async () => {
+    const site = await gatewaySite('gw-replay');
+    try {
+      const k = loadedKey('acme');
+      await site.identity.admin.add(k);
+      const A = 'caco.gw.gw.announce';
+      const first = signWithKey(announcement(), k);
+      const second = signWithKey(announcement({ version: '2.0.0', publishes: ['ext.acme.meter.read', 'ext.acme.valve.read'], schemas: { 'ext.acme.meter.read': meterSchema, 'ext.acme.valve.read': { type: 'object' } } }), k);
+      const a1 = await ask(site.s.bus, A, first);
+      assert.equal(a1.ok, true, JSON.stringify(a1));
+      const again = await ask(site.s.bus, A, first);
+      assert.deepEqual([again.ok, again['duplicate'], again['position']], [true, true, a1['position']], JSON.stringify(again));
+      assert.equal((await ask(site.s.bus, A, second)).ok, true);
+      // The first announcement's signed bytes, sent by anyone who saw them: before, recorded
+      // again (a new announcedAt made a new event id) and the older declaration was back.
+      const replay = await ask(site.s.bus, A, first);
+      assert.equal(replay.error?.code, 'conflict', JSON.stringify(replay));
+      assert.equal(replay.error?.field, 'sig');
+      assert.match(replay.error!.reason, /recorded before .*replaced since .*sign a new request/);
+      assert.equal((await ledger(site.s.store)).filter((e) => e.type === 'gateway.agent.announced').length, 2);
+      const valve = await ask(site.s.bus, 'caco.gw.gw.append', signWithKey(fact('v1', { open: true }, 'ext.acme.valve.read'), k));
+      assert.equal(valve.ok, true, `the second declaration stands: ${JSON.stringify(valve)}`);
+    } finally {
+      await site.close();
+    }
+  });
+
   test('an announcement of site outside-fact types alone needs no schemas or consumes; a numeric version is taken as text', async () => {
     const site = await gatewaySite('gw-lenient');
     try {
