@@ -387,7 +387,7 @@ export class SiteGateway {
     if (typeof json.value !== 'object' || json.value === null || Array.isArray(json.value)) return this.unauthenticated() ?? refuse('bad-request', null, 'the request must be a JSON object');
     const body = json.value as Record<string, unknown>;
     const claimed = claimedKeyId(body);
-    const placed = await this.place(claimed, hold);
+    const placed = await this.place(body, claimed, hold);
     if ('error' in placed) return placed;
     let sharedTaken = false;
     if (claimed !== undefined && placed.standing !== undefined && this.admission) {
@@ -402,6 +402,9 @@ export class SiteGateway {
       return refuse(auth.code, auth.code === 'unsigned' ? 'sig' : auth.code === 'source-mismatch' ? 'source' : 'keyId', auth.reason);
     }
     this.verifiedKeys.add(auth.principal.keyId);
+    // Authenticated: from here on it holds its key's place (if it was among the unverified).
+    const full = hold(auth.principal.keyId);
+    if (full) return full;
     const limited = this.limited(auth.principal.keyId);
     if (limited) return limited;
     // The same binding as a command's: an append signed for one site is refused at another.
@@ -432,21 +435,21 @@ export class SiteGateway {
 
   /**
    * The request's place among those in progress, and the standing of the key it claims
-   * (undefined: unsigned). A key verified here before has its own places from the start; any
-   * other request first takes one of all unverified senders', and moves to its key's own once
-   * the key turns out to be registered. So nothing waits without a place, and junk under new
-   * key ids holds at most `maxInFlightPerKey` of them together, whatever its ids.
+   * (undefined: unsigned). Key ids are public (every announcement on the ledger names one), so
+   * a request takes its key's own places only once it is seen to be signed by that key: against
+   * the key as last read (no I/O), before it is authenticated, or by authenticating it (which
+   * moves it there). Any other request takes one of all unverified senders' places. So nothing
+   * waits without a place, junk under any key ids holds at most `maxInFlightPerKey` of them
+   * together, and junk under a real key's id cannot take that key's places.
    */
-  private async place(claimed: string | undefined, hold: InFlightHold): Promise<{ readonly standing: KeyStanding | undefined } | { ok: false; error: GatewayError }> {
+  private async place(body: Record<string, unknown>, claimed: string | undefined, hold: InFlightHold): Promise<{ readonly standing: KeyStanding | undefined } | { ok: false; error: GatewayError }> {
     if (claimed === undefined) return hold(UNVERIFIED) ?? { standing: undefined };
-    const verified = this.verifiedKeys.has(claimed);
-    const busy = hold(verified ? claimed : UNVERIFIED);
-    if (busy) return busy;
     const standing = (await this.o.identity.keyStanding?.(claimed)) ?? 'known';
-    if (!verified && (standing === 'registered' || standing === 'known')) {
-      const full = hold(claimed);
-      if (full) return full;
-    }
+    const registered = standing === 'registered' || standing === 'known' || this.verifiedKeys.has(claimed);
+    // Without a way to tell (an identity that holds no keys), as before: a key verified here has its places.
+    const signed = this.o.identity.signedByHeldKey ? this.o.identity.signedByHeldKey(body) === true : this.verifiedKeys.has(claimed);
+    const busy = hold(registered && signed ? claimed : UNVERIFIED);
+    if (busy) return busy;
     return { standing };
   }
 
@@ -837,8 +840,9 @@ export class SiteGateway {
    */
   private async reader(body: unknown, hold: InFlightHold): Promise<string | { ok: false; error: GatewayError }> {
     const unsigned = () => hold(UNVERIFIED) ?? 'unsigned readers';
-    const claimed = typeof body === 'object' && body !== null && !Array.isArray(body) ? claimedKeyId(body as Record<string, unknown>) : undefined;
-    const placed = await this.place(claimed, hold);
+    const object = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+    const claimed = object ? claimedKeyId(object) : undefined;
+    const placed = await this.place(object ?? {}, claimed, hold);
     if ('error' in placed) return placed;
     if (claimed === undefined || placed.standing === undefined) return 'unsigned readers';
     const before: ReturnType<IntakeAdmission['beforeLookup']> = this.readAdmission.beforeLookup(claimed, placed.standing);
@@ -846,6 +850,8 @@ export class SiteGateway {
     const auth = await this.o.identity.authenticate(body);
     if (auth.ok) {
       this.verifiedKeys.add(auth.principal.keyId);
+      const full = hold(auth.principal.keyId);
+      if (full) return full;
       return `key "${auth.principal.keyId}"`;
     }
     // Its bucket of failures (and, if it was not charged for a lookup, the shared one) pays; the read counts as unsigned.

@@ -26,6 +26,18 @@ export function signCommandWith<C extends object>(cmd: C, keyId: string, signByt
   return { ...withKey, sig: signBytes(commandSigningBytes(withKey)) } as Omit<C, 'sig' | 'keyId'> & { keyId: string; sig: string };
 }
 
+/** Whether `cmd`'s signature is good under `publicKey` (base64, raw ed25519); false for anything that is not what was signed. */
+export function signatureHolds(cmd: Record<string, unknown>, publicKey: string): boolean {
+  const sig = cmd['sig'];
+  if (typeof sig !== 'string' || sig === '') return false;
+  try {
+    return verify(null, commandSigningBytes(cmd), publicKeyFromRaw(Buffer.from(publicKey, 'base64')), Buffer.from(sig, 'base64'));
+  } catch {
+    // A value canonical JSON cannot encode, or nesting too deep to walk: not what was signed.
+    return false;
+  }
+}
+
 export type AuthRefusal = 'unsigned' | 'unknown-key' | 'revoked-key' | 'bad-signature' | 'source-mismatch';
 
 export type AuthResult = { readonly ok: true; readonly principal: Principal } | { readonly ok: false; readonly code: AuthRefusal; readonly reason: string };
@@ -47,14 +59,7 @@ export async function authenticateCommand(raw: unknown, lookup: (keyId: string) 
   if (!found.found) return { ok: false, code: 'unknown-key', reason: found.reason };
   const entry = found.entry;
   if (entry.status === 'revoked') return { ok: false, code: 'revoked-key', reason: `revoked key "${keyId}" (party "${entry.party}", revoked at ${entry.revokedAt})` };
-  let good = false;
-  try {
-    good = verify(null, commandSigningBytes(cmd), publicKeyFromRaw(Buffer.from(entry.publicKey, 'base64')), Buffer.from(sig, 'base64'));
-  } catch {
-    // A value canonical JSON cannot encode, or nesting too deep to walk: not what was signed.
-    good = false;
-  }
-  if (!good) return { ok: false, code: 'bad-signature', reason: `bad signature by key "${keyId}": the signature does not match the command` };
+  if (!signatureHolds(cmd, entry.publicKey)) return { ok: false, code: 'bad-signature', reason: `bad signature by key "${keyId}": the signature does not match the command` };
   if (cmd['source'] !== entry.party) {
     return { ok: false, code: 'source-mismatch', reason: `source "${String(cmd['source']).slice(0, 128)}" does not match key "${keyId}" (party "${entry.party}"): a key acts only in its own party's name` };
   }

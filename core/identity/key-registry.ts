@@ -220,6 +220,16 @@ export class KeyRegistry {
     this.reading.delete(keyId);
   }
 
+  /**
+   * The entry last read for `keyId`, even if its time is up (a revocation since is not known
+   * from it): the key id's public key, to tell a request signed by it from junk under its id
+   * without reading the store. Undefined when nothing was read for it.
+   */
+  lastReadEntry(keyId: string): SignedKeyEntry | undefined {
+    const k = this.known.get(keyId)?.answer;
+    return k?.found ? k.entry : undefined;
+  }
+
   private held(keyId: string): Lookup | undefined {
     const now = this.now();
     const k = this.known.get(keyId);

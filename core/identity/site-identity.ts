@@ -2,7 +2,7 @@ import type { Clock } from '../clock/clock.ts';
 import type { Keyring } from '../ledger/keyring.ts';
 import { rawPublicKey } from '../ledger/keyring.ts';
 import type { Logger } from '../log/logger.ts';
-import { authenticateCommand, signCommandWith, type AuthResult } from './command-signature.ts';
+import { authenticateCommand, signatureHolds, signCommandWith, type AuthResult } from './command-signature.ts';
 import { principalOf, type Principal, type Role, type SignedKeyEntry } from './key-entry.ts';
 import { KeyAdmin, KeyRegistry, KeyRegistryError, SITE_KEY_CACHE, type BadEntry, type KeyCacheOptions, type KeyStanding } from './key-registry.ts';
 import { MemoryKeyRegistryStore, type KeyRegistryStore } from './registry-store.ts';
@@ -27,6 +27,13 @@ export interface CommandIdentity {
    * restart, before the first answer): what the intake admits commands by. Absent: `keyStanding`.
    */
   keyStandingNow?(keyId: string): Promise<KeyStanding>;
+  /**
+   * Whether `raw` is signed by the key its `keyId` names, as that key was last read (no read of
+   * the store; a revocation since is not seen): true, false, or undefined when no key is held
+   * for the id. Not authentication: what lets a key's real requests be told from junk under its
+   * public id before authenticating them costs a read. Absent: never told.
+   */
+  signedByHeldKey?(raw: Record<string, unknown>): boolean | undefined;
 }
 
 /** The role a site's own party gets when it registers itself. */
@@ -131,6 +138,12 @@ export class SiteIdentity implements CommandIdentity {
   /** Every key id the registry holds counts as registered, looked up by this process or not, once its ids are read (KeyRegistry.standing). */
   keyStanding(keyId: string): KeyStanding {
     return this.registry.standing(keyId);
+  }
+
+  signedByHeldKey(raw: Record<string, unknown>): boolean | undefined {
+    const keyId = raw['keyId'];
+    const entry = typeof keyId === 'string' ? this.registry.lastReadEntry(keyId) : undefined;
+    return entry ? signatureHolds(raw, entry.publicKey) : undefined;
   }
 
   /** The same, waiting for the registry's ids when they are due (KeyRegistry.standingNow). */

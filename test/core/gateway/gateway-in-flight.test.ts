@@ -123,6 +123,34 @@ describe('requests in progress at the gateway, per key', { timeout: 100_000 }, (
     }
   });
 
+  test('junk signed by another key under a registered key\'s public id shares the unverified senders\' places: it cannot take that key\'s own', async () => {
+    const g = await site('gw-inflight-forged');
+    try {
+      const acme = await g.party('acme');
+      const mallory = await g.party('mallory');
+      // acme has been here before: its key verified, its entry read.
+      assert.equal((await g.send('append', g.fact(acme, 'a0'))).error?.code, 'not-announced');
+      g.s.clock.advanceTo(g.s.clock.now() + 2000);
+      g.registryStore.hold((keyId) => keyId === acme.keyId);
+      // Key ids are public (every announcement names one): mallory signs with its own key under acme's id.
+      const forged = burst(20, (i) => g.send('append', g.fact({ ...mallory, party: 'acme', keyId: acme.keyId }, `f${i}`)));
+      await settle();
+      assert.equal(forged.settled.length, 12, `${forged.settled.length} of 20 answered at once`);
+      for (const r of forged.settled) assert.match(r.error?.reason ?? '', /^the gateway is busy: 8 requests of this kind from unsigned senders and key ids not known to be registered are in progress/, JSON.stringify(r));
+      // Before: the 8 forged requests in progress held acme's own places, and this was refused unavailable.
+      const real = g.send('append', g.fact(acme, 'a1'));
+      const early = await Promise.race([real, settle().then(() => 'waiting' as const)]);
+      assert.equal(early, 'waiting', `acme's request waits for its key's lookup, not refused: ${JSON.stringify(early)}`);
+      g.registryStore.release();
+      assert.equal((await real).error?.code, 'not-announced');
+      const all = await forged.all;
+      assert.equal(all.filter((r) => r.error?.code === 'bad-signature').length, 8, 'the 8 in progress were refused on their signature');
+    } finally {
+      g.registryStore.release();
+      await g.close();
+    }
+  });
+
   test('signed junk under new key ids: admitted before its key is looked up (registry reads bounded by the rate), its lookups in progress share one small allowance, and a registered party is served', async () => {
     const g = await site('gw-inflight-junk', { rateLimit: { perSecond: 1, burst: 20 } });
     try {
