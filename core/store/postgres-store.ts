@@ -70,6 +70,10 @@ DO $$ BEGIN
   END IF;
 END $$;
 CREATE TABLE IF NOT EXISTS ${s}.checkpoints (name TEXT PRIMARY KEY, position BIGINT NOT NULL);
+-- The highest position ever given out (one row), written with every commit: rows removed from the
+-- top of the table (deleted, or a restore) do not hand their positions out again, to events that
+-- a reader already past them would never read (SQLite's AUTOINCREMENT keeps the same).
+CREATE TABLE IF NOT EXISTS ${s}.high_water (only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row), position BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS ${s}.quarantine (position BIGINT PRIMARY KEY, record TEXT NOT NULL);
 `;
 }
@@ -322,7 +326,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
       const view = await this.readView(c, group);
       const rows = this.sealGroup(group, view, outcomes);
       // 2. The rows, the notification (delivered at commit, and only if it commits), COMMIT.
-      await c.query(rows.length > 0 ? `${this.insertSql(rows)}; SELECT pg_notify('${this.channel}', '${this.instance}'); COMMIT` : 'COMMIT');
+      await c.query(rows.length > 0 ? `${this.insertSql(rows)}; ${this.highWaterSql(rows)}; SELECT pg_notify('${this.channel}', '${this.instance}'); COMMIT` : 'COMMIT');
       // Committed: the heads verified and sealed here are the ones the next group may seal on without a read.
       for (const [stream, head] of view.heads) this.writerHeads.remember(stream, head);
     } catch (err) {
@@ -390,7 +394,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     // eslint-disable-next-line no-restricted-syntax -- pg types a multi-statement query as one result; it answers one per statement
     const results = (await c.query(
       `BEGIN; ${this.lockSql};
-       SELECT (SELECT MAX(position)::text FROM ${s}.events) AS top,
+       SELECT GREATEST((SELECT MAX(position) FROM ${s}.events), (SELECT MAX(position) FROM ${s}.high_water))::text AS top,
         (SELECT json_agg(json_build_object('stream', q.stream, 'revision', h.revision, 'hash', h.hash, 'position', h.position::text))
            FROM unnest(${textArray(streams)}) AS q(stream)
            -- One backward step on the (stream, revision) index per stream, however long the stream.
@@ -518,6 +522,12 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     // Only rows at 0 or below (the CHECK refuses them, older schemas may hold them): the log starts at 1.
     if (Number.isSafeInteger(p) && /^-?[0-9]+$/.test(top)) return Math.max(0, p);
     throw new CacoError(`${this.ledgerName}: its last row is at position ${top.slice(0, 40)}, past ${MAX_POSITION} (2^53 - 1), the largest position a reader can hold; that row was not written by CACO, and no append can follow it. Nothing was appended; remove the row (docs/postgres-store.md, "Positions")`);
+  }
+
+  /** The group's last position as the highest given out (see the high_water table). */
+  private highWaterSql(rows: ReadonlyArray<Envelope>): string {
+    const last = Math.max(...rows.map((e) => e.position));
+    return `INSERT INTO ${this.schema}.high_water (only_row, position) VALUES (TRUE, ${last}) ON CONFLICT (only_row) DO UPDATE SET position = GREATEST(${this.schema}.high_water.position, excluded.position)`;
   }
 
   /** All rows of the group in one INSERT, as literals (see commitGroup). */
