@@ -1,3 +1,4 @@
+import { readQuarantineRecord } from './quarantine-record.ts';
 import { DiscardPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { QuarantineRecord, QuarantineStore } from './event-store.ts';
@@ -54,13 +55,8 @@ export class NatsQuarantineStore implements QuarantineStore {
     }
     const out: QuarantineRecord[] = [];
     for await (const chunk of readRange({ nc: this.nc, jsm: this.jsm, stream: this.streamName, filter: `${this.prefix}>`, startSeq: 1, endSeq: last, batch: 256 })) {
-      for (const c of chunk) {
-        try {
-          out.push(JSON.parse(Buffer.from(c.data).toString('utf8')) as QuarantineRecord);
-        } catch {
-          // Not one of ours: the bucket is not the ledger, and a reader of it must not fail either.
-        }
-      }
+      // Checked as any store's: what is not a record is listed as such, at its message's sequence.
+      for (const c of chunk) out.push(readQuarantineRecord(Buffer.from(c.data).toString('utf8'), c.seq, `the quarantine stream ${this.streamName}`));
     }
     return out.sort((a, b) => a.position - b.position);
   }

@@ -15,6 +15,7 @@ import { keepStoredData } from './stored-form.ts';
 import { checkPutPosition, checkpointPosition } from './checkpoint-value.ts';
 import { WriterHeads, type StoredHead } from './writer-heads.ts';
 import { checkWithCommit } from '../ledger/commit-proof.ts';
+import { readQuarantineRecord } from './quarantine-record.ts';
 import { UnverifiedHeadError } from './jetstream-commit.ts';
 
 /** A schema name we can put in SQL unquoted-safe: lower case, digits, "_" (PostgreSQL's 63-byte limit). */
@@ -660,8 +661,9 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
   }
 
   async quarantined(): Promise<ReadonlyArray<QuarantineRecord>> {
-    const r = await this.pool.query<{ record: string }>(`SELECT record FROM ${this.schema}.quarantine ORDER BY position`);
-    return r.rows.map((x) => JSON.parse(x.record) as QuarantineRecord);
+    // In the order of the BIGINT (an alias of its text would order "12" before "7").
+    const r = await this.pool.query<{ at: string; record: string }>(`SELECT q.position::text AS at, q.record FROM ${this.schema}.quarantine q ORDER BY q.position`);
+    return r.rows.map((x) => readQuarantineRecord(x.record, Number(x.at), `the quarantine of ${this.ledgerName}`));
   }
 
   /** For tests of the audit: run raw SQL against the schema's tables (e.g. to tamper with a row). */

@@ -9,6 +9,7 @@ import type { Keyring, SigningKeys } from '../ledger/keyring.ts';
 import { hashBatch, sealBatch, signHeads, signsFor } from '../ledger/seal.ts';
 import { checkWithCommit } from '../ledger/commit-proof.ts';
 import { UnverifiedHeadError } from './jetstream-commit.ts';
+import { readQuarantineRecord } from './quarantine-record.ts';
 import { MAX_BATCH, planSignatures } from '../ledger/batch-signature.ts';
 import { WorkerSigner } from '../ledger/worker-signer.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
@@ -293,7 +294,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
       cpGet: this.db.prepare<[string], { position: unknown }>(hasCheckpoints ? 'SELECT position FROM checkpoints WHERE name = ?' : 'SELECT 0 AS position WHERE 0 AND ? IS NULL'),
       cpPut: this.db.prepare(readOnly ? 'SELECT 1' : 'INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position'),
       qPut: this.db.prepare(readOnly ? 'SELECT 1' : 'INSERT OR IGNORE INTO quarantine (position, record) VALUES (?, ?)'),
-      qAll: this.db.prepare<[], { record: string }>(hasQuarantine ? 'SELECT record FROM quarantine ORDER BY position' : "SELECT '' AS record WHERE 0"),
+      qAll: this.db.prepare<[], { position: unknown; record: unknown }>(hasQuarantine ? 'SELECT position, record FROM quarantine ORDER BY position' : "SELECT 0 AS position, '' AS record WHERE 0"),
     };
     this.appendTx = this.db.transaction((a: PendingAppend): AppendResult => this.write(this.prepareAppend(a, true)));
     this.groupTx = this.db.transaction((group: ReadonlyArray<PendingAppend>, outcomes: Outcome[]): void => {
@@ -903,7 +904,8 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
   }
 
   async quarantined(): Promise<ReadonlyArray<QuarantineRecord>> {
-    return this.stmts.qAll.all().map((x) => JSON.parse(x.record) as QuarantineRecord);
+    // SQLite keeps whatever type a row was given: text is checked as text, anything else is not a record.
+    return this.stmts.qAll.all().map((x) => readQuarantineRecord(typeof x.record === 'string' ? x.record : '', typeof x.position === 'number' ? x.position : 0, `the quarantine of the SQLite ledger ${this.opts.path}`));
   }
 
   private refuseIfReadOnly(): void {
