@@ -20,6 +20,11 @@ export class LiveSignal {
     return this.notified;
   }
 
+  /** The store closed: its subscriptions end instead of reading a closed store and retrying. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   notify(): void {
     this.notified++;
     if (this.waiters.length === 0) return;
@@ -101,8 +106,11 @@ export function runCatchUpSubscription(p: CatchUpParams): StoreSubscription {
   const pageSize = p.pageSize ?? 1000;
   const resumer = new Resumer(() => position, p.onError, p.giveUpAfterMs, p.handlerFailures === 'retry');
 
+  // A subscription ends with its store: reading a closed store failed, and was retried with a
+  // back-off for as long as giveUpAfterMs (2 min), its timers keeping the process alive.
+  const ended = () => closed || p.live.isClosed;
   const loop = async () => {
-    while (!closed) {
+    while (!ended()) {
       const seen = p.live.version;
       const page = await p.readPage(position, pageSize);
       if (page.length === 0) {
@@ -155,11 +163,20 @@ export function runCatchUpSubscription(p: CatchUpParams): StoreSubscription {
     caughtUpWaiters = [];
     for (const r of w) r();
   };
-  const running = resumer.run(loop, () => closed).catch((err: unknown) => {
-    failure = err;
-    closed = true;
-    releaseWaiters();
-  });
+  const running = resumer.run(loop, ended).then(
+    () => {
+      // Ended by its store's close: closed as if by its own, waiters released.
+      if (closed) return;
+      closed = true;
+      resumer.close();
+      releaseWaiters();
+    },
+    (err: unknown) => {
+      failure = err;
+      closed = true;
+      releaseWaiters();
+    },
+  );
 
   return {
     get position() {
@@ -178,6 +195,8 @@ export function runCatchUpSubscription(p: CatchUpParams): StoreSubscription {
     },
     async caughtUp() {
       if (failure) throw failure;
+      // Closed (or its store is): nothing more will be delivered, and the store may not answer.
+      if (ended()) return;
       const head = await p.head();
       // The loop may have failed or been closed while the head was read: then no one will
       // release a waiter registered now.

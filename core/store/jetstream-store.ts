@@ -885,6 +885,8 @@ class JetStreamSubscription implements StoreSubscription {
 
   async caughtUp(): Promise<void> {
     if (this.failure) throw this.failure;
+    // Closed: nothing more will be delivered, and the store may not answer.
+    if (this.closed) return;
     const head = await this.store.headPosition();
     if (this.pos >= head) return;
     await new Promise<void>((resolve) => {

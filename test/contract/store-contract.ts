@@ -469,6 +469,22 @@ export function storeContract(name: string, open: StoreFactory): void {
       );
     }, { timeout: 120_000 });
 
+    withStore('closing the store ends its subscriptions: no reads of the closed store retried, the subscription closed, its waiters released', async (h) => {
+      const store = h.store;
+      await store.append('cl-1', batch(2), 'no-stream');
+      const errors: unknown[] = [];
+      const sub = await store.subscribeAll(() => undefined, { onError: (err) => void errors.push(err) });
+      await sub.caughtUp();
+      await h.reopen();
+      // Before, a subscription on SQLite or PostgreSQL read the closed store, failed, and retried
+      // with a back-off for up to two minutes, its timers keeping the process alive.
+      await new Promise((r) => setTimeout(r, 400));
+      assert.deepEqual(errors.map(String), [], 'no read of the closed store failed');
+      if (sub.status) assert.equal(sub.status().state, 'closed');
+      await sub.caughtUp();
+      await sub.close();
+    });
+
     withStore('restart: events, heads and checkpoints survive a reopen; a subscription resumes from its checkpoint', async (h) => {
       const r1 = await h.store.append('rs-1', batch(3), 'no-stream');
       await h.store.put('sub', r1.events[1]!.position);
