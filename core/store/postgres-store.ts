@@ -24,6 +24,11 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** How long the server lets a writer's transaction sit idle (holding the lock) before ending its session. */
 const WRITER_IDLE_IN_TX_MS = 60_000;
+/**
+ * How long opening a connection may take: without a limit, a server that does not answer
+ * (black-holed, partitioned) held an append, a read or close() for as long as TCP keeps trying.
+ */
+export const CONNECT_TIMEOUT_MS = 10_000;
 
 /** Appends per group transaction at most. */
 const MAX_GROUP = 512;
@@ -90,6 +95,8 @@ export interface PostgresStoreOptions {
    * it (see `WriterHeads`). Default: the keyring's public keys.
    */
   readonly keys?: KeyResolver;
+  /** How long opening a connection may take, in ms (default CONNECT_TIMEOUT_MS, 10 s). */
+  readonly connectTimeoutMs?: number;
   /** Connections for reads and checkpoints (default 4); appends use one more of their own, and LISTEN another. */
   readonly poolSize?: number;
   /**
@@ -183,11 +190,12 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     const schema = opts.schema ?? 'caco';
     if (!SCHEMA_NAME.test(schema)) throw new InvalidArgumentError('schema', `"${schema}" is not a schema name we use; lower-case letters, digits and "_", starting with a letter or "_", at most 63`);
     const url = checkDatabaseUrl(opts.connectionString);
-    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 4 });
+    const connectionTimeoutMillis = opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 4, connectionTimeoutMillis });
     // A writer holds the schema's lock from its first round trip to its commit; if its process
     // stalls in between (stopped, swapped out, partitioned), the server ends the session after
     // a minute idle in the transaction, which rolls it back and frees the lock for the others.
-    const writePool = new pg.Pool({ connectionString: url, max: 1, idle_in_transaction_session_timeout: WRITER_IDLE_IN_TX_MS });
+    const writePool = new pg.Pool({ connectionString: url, max: 1, idle_in_transaction_session_timeout: WRITER_IDLE_IN_TX_MS, connectionTimeoutMillis });
     // An idle connection that breaks must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
     writePool.on('error', () => undefined);
@@ -227,7 +235,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
 
   /** A connection of its own for LISTEN; when it breaks, polling covers until it is back. */
   private async listen(): Promise<void> {
-    const c = new pg.Client({ connectionString: this.opts.connectionString });
+    const c = new pg.Client({ connectionString: this.opts.connectionString, connectionTimeoutMillis: this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS });
     c.on('error', () => this.relisten(c));
     c.on('end', () => this.relisten(c));
     // Our own commits have woken our subscriptions already (commitLoop).
