@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { INTAKE_LIMITS, parseIsoDuration, signRequest, type BecknSigningKey, type HttpAnswer } from '../../beckn/index.ts';
 import { httpTimeLimits } from '../../core/http/index.ts';
 import type { AckResponse, NackResponse } from '../../schemas/beckn/index.ts';
@@ -74,7 +74,20 @@ export async function startBecknHttpServer(opts: {
   /** Time to send a whole request (default `HTTP_REQUEST_TIMEOUT_MS`); then 408 and the connection is closed. */
   readonly requestTimeoutMs?: number;
 }): Promise<BecknHttpServer> {
-  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, ...httpTimeLimits(opts.requestTimeoutMs) });
+  const app: FastifyInstance = Fastify({
+    logger: false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    ...httpTimeLimits(opts.requestTimeoutMs),
+    // A path Fastify cannot route (bad percent-encoding, a part too long) is a NACK and recorded
+    // like any refusal: Fastify's own answer echoed the path and left no record.
+    frameworkErrors: (err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply => {
+      const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const status = tooLong ? 414 : 400;
+      const reason = tooLong ? 'path refused: a part of it is longer than the BPP reads' : 'path refused: it is not a valid URL (bad percent-encoding)';
+      opts.onRefused?.(summary(req, status, reason, undefined));
+      return reply.code(status).header('content-type', 'application/json').send(nackBody('30000', reason));
+    },
+  });
   // Keep the bytes: the digest is over the body exactly as sent.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));

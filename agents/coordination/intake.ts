@@ -1,3 +1,4 @@
+import { claimedContextField } from './claimed-field.ts';
 import {
   authFailure,
   callbackAddressFault,
@@ -56,16 +57,9 @@ export interface IntakeDeps {
   readonly log?: { warn(obj: object, msg: string): void };
 }
 
-/** Best effort, for the audit record only: what the (possibly unverified) body claims. */
+/** Best effort, for the audit record and the answer memory only: what the (possibly unverified) body claims (see claimedContextField). */
 function claimedIds(raw: Buffer): { messageId: string | null; transactionId: string | null; bapId: string | null } {
-  try {
-    const parsed: unknown = JSON.parse(raw.toString('utf8'));
-    const c = typeof parsed === 'object' && parsed !== null && 'context' in parsed && typeof parsed.context === 'object' && parsed.context !== null ? parsed.context : {};
-    const str = (v: unknown) => (typeof v === 'string' && v.length > 0 && v.length <= 200 ? v : null);
-    return { messageId: str('message_id' in c ? c.message_id : null), transactionId: str('transaction_id' in c ? c.transaction_id : null), bapId: str('bap_id' in c ? c.bap_id : null) };
-  } catch {
-    return { messageId: null, transactionId: null, bapId: null };
-  }
+  return { messageId: claimedContextField(raw, 'message_id'), transactionId: claimedContextField(raw, 'transaction_id'), bapId: claimedContextField(raw, 'bap_id') };
 }
 
 const answerKey = (signer: string, messageId: string): string => `${signer}\u0000${messageId}`;

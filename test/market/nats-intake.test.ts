@@ -154,3 +154,32 @@ test('over NATS, a BAP that never answers its callbacks delays no other BAP, and
     await server.dispose();
   }
 });
+
+test('over NATS: an unsigned message on the market subject is routed without parsing it, and refused on its signature', { skip }, async () => {
+  const server = await NatsServerProcess.start();
+  const m = await startMarket({ transport: 'nats', natsUrl: server.url, gridOperator: false });
+  const client = await NatsBus.connect({ servers: server.url, name: 'caco-test-bap' });
+  const parse = JSON.parse;
+  let bigParses = 0;
+  try {
+    const big = `{"context":${JSON.stringify(contextFor(m, 'status'))},"message":{"pad":[${Array.from({ length: 100_000 }, () => '{"a":1}').join(',')}]}}`;
+    JSON.parse = ((text: string, reviver?: Parameters<typeof JSON.parse>[1]) => {
+      if (typeof text === 'string' && text.length > 100_000) bigParses++;
+      return parse(text, reviver);
+    }) as typeof JSON.parse;
+    const r = await client.request(requestSubject(DEFAULT_DOMAIN, 'status'), enc(big), { timeoutMs: 5000 });
+    JSON.parse = parse;
+    assert.equal(r.headers[BECKN_STATUS_HEADER], '401');
+    // Before: the door parsed the whole ~800 KB to see which BPP it names, then the intake again for the record.
+    assert.equal(bigParses, 0, 'no parse of the unsigned body');
+    // Still routed by what it names: another BPP's is not answered here.
+    const other = big.replace(`"bpp_id":${JSON.stringify(BPP_ID)}`, '"bpp_id":"another-bpp.example.org"');
+    assert.notEqual(other, big);
+    await assert.rejects(client.request(requestSubject(DEFAULT_DOMAIN, 'status'), enc(other), { timeoutMs: 500 }), /timed out/);
+  } finally {
+    JSON.parse = parse;
+    await client.close();
+    await m.close();
+    await server.dispose();
+  }
+});
