@@ -138,19 +138,19 @@ export function instantOf(v: string): number {
  * too long, a timestamp ahead of our clock, or any date-time absurdly far ahead (a window in
  * 2099 is a mistake or a probe, not an order).
  */
-export function timeFault(body: { readonly context: Pick<Context, 'timestamp' | 'ttl'> }, nowMs: number): BecknFault | undefined {
+export function timeFault(body: { readonly context: Pick<Context, 'timestamp' | 'ttl'> }, nowMs: number, who = 'this BPP'): BecknFault | undefined {
   const c = body.context;
   const ttlMs = c.ttl === undefined ? undefined : parseIsoDuration(c.ttl);
   // Unreadable, the message's expiry is unknown: refused, never taken as "does not expire".
   if (c.ttl !== undefined && ttlMs === undefined) return fault(BecknErrorCode.INVALID_REQUEST, `ttl ${c.ttl} is not an ISO 8601 duration`, 'context.ttl');
   if (ttlMs !== undefined && ttlMs > INTAKE_LIMITS.maxTtlMs) {
-    return fault(BecknErrorCode.INVALID_REQUEST, `ttl ${c.ttl} is longer than the ${INTAKE_LIMITS.maxTtlMs / HOUR_MS} h this BPP accepts`, 'context.ttl');
+    return fault(BecknErrorCode.INVALID_REQUEST, `ttl ${c.ttl} is longer than the ${INTAKE_LIMITS.maxTtlMs / HOUR_MS} h ${who} accepts`, 'context.ttl');
   }
   const sentMs = instantOf(c.timestamp);
   if (Number.isNaN(sentMs)) return fault(BecknErrorCode.INVALID_REQUEST, `timestamp ${c.timestamp} is not a valid instant`, 'context.timestamp');
   if (isExpired(c, nowMs)) return expiredFault(c);
   if (sentMs > nowMs + INTAKE_LIMITS.timestampAheadMs) {
-    return fault(BecknErrorCode.INVALID_REQUEST, `timestamp ${c.timestamp} is ${Math.round((sentMs - nowMs) / 1000)} s ahead of this BPP's clock (at most ${INTAKE_LIMITS.timestampAheadMs / 1000} s)`, 'context.timestamp');
+    return fault(BecknErrorCode.INVALID_REQUEST, `timestamp ${c.timestamp} is ${Math.round((sentMs - nowMs) / 1000)} s ahead of ${who}'s clock (at most ${INTAKE_LIMITS.timestampAheadMs / 1000} s)`, 'context.timestamp');
   }
   return farFutureFault(body, nowMs + INTAKE_LIMITS.farFutureMs, '');
 }

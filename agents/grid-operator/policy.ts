@@ -26,8 +26,13 @@ export const costOf = (kw: number, startMs: number, endMs: number, priceGbpPerMw
  * budget is shrunk to fit or skipped.
  */
 export function chooseOffers(offers: ReadonlyArray<CatalogOffer>, need: Need, budgetGbp: number, already: ReadonlyArray<{ startMs: number; endMs: number; kw: number }> = []): Choice[] {
+  // Only the stress window's half-hours are ever asked about: an offer's window (a BPP's word,
+  // possibly years long) is walked only where it meets it.
   const covered = new Map<number, number>();
-  for (const a of already) for (let p = halfHourFloor(a.startMs); p < a.endMs; p += HALF_HOUR_MS) covered.set(p, (covered.get(p) ?? 0) + a.kw);
+  const cover = (startMs: number, endMs: number, kw: number) => {
+    for (let p = halfHourFloor(Math.max(startMs, need.windowStartMs)); p < Math.min(endMs, need.windowEndMs); p += HALF_HOUR_MS) covered.set(p, (covered.get(p) ?? 0) + kw);
+  };
+  for (const a of already) cover(a.startMs, a.endMs, a.kw);
   const lacking = (o: CatalogOffer): number => {
     let lack = 0;
     for (let p = halfHourFloor(Math.max(o.windowStartMs, need.windowStartMs)); p < Math.min(o.windowEndMs, need.windowEndMs); p += HALF_HOUR_MS) lack = Math.max(lack, need.wantKw - (covered.get(p) ?? 0));
@@ -46,7 +51,7 @@ export function chooseOffers(offers: ReadonlyArray<CatalogOffer>, need: Need, bu
     if (kw < o.minKw || kw <= 0) continue;
     const estimatedGbp = costOf(kw, o.windowStartMs, o.windowEndMs, o.priceGbpPerMwh);
     left -= estimatedGbp;
-    for (let p = halfHourFloor(o.windowStartMs); p < o.windowEndMs; p += HALF_HOUR_MS) covered.set(p, (covered.get(p) ?? 0) + kw);
+    cover(o.windowStartMs, o.windowEndMs, kw);
     out.push({ offer: o, kw, estimatedGbp });
   }
   return out.sort((a, b) => a.offer.windowStartMs - b.offer.windowStartMs || (a.offer.itemId < b.offer.itemId ? -1 : 1));

@@ -59,4 +59,26 @@ describe('the grid operator takes callbacks only as their BPP registered them', 
     assert.match(JSON.stringify(posing.body), /signed by \\"bpp-b.example\\" but the context names \\"bpp-a.example\\"/);
     assert.deepEqual(queued, []);
   });
+
+  test('a callback is checked for text, nesting and dates as the BPP checks requests: a timestamp ahead of the clock, a ttl of days', async () => {
+    const a = bpp('bpp-a.example', 'http://127.0.0.1:9101/beckn');
+    const queued: string[] = [];
+    const intake = new CallbackIntake({ bapId: BAP.id, keys: new StaticKeyDirectory([a.entry]), nowMs: () => NOW, enqueue: (_action, body) => (queued.push(body.context.message_id), true) });
+    const signed = (mutate: (body: Record<string, unknown> & { context: Record<string, unknown> }) => void) => {
+      const request = buildContext({ action: 'support', bap: BAP, bpp: { id: a.id, uri: a.url }, transactionId: '0190f000-0000-7000-8000-000000000002', messageId: '0190f000-0000-7000-8000-0000000000c1', nowMs: NOW });
+      const body = JSON.parse(JSON.stringify(onSupportResponse(callbackContext(request, { bpp: { id: a.id, uri: a.url }, nowMs: NOW }), { ref_id: 'order-1' }))) as Record<string, unknown> & { context: Record<string, unknown> };
+      mutate(body);
+      const text = JSON.stringify(body);
+      const sig = signRequest(text, a.key, NOW / 1000, 30);
+      return { action: 'on_support', body: Buffer.from(text), headers: { authorization: sig.authorization, digest: sig.digest } };
+    };
+    // Before, taken: nothing on this side checked a callback's dates (a catalogue window to the year 2226 was planned over).
+    const ahead = await intake.handle(signed((b) => (b.context.timestamp = '2025-07-03T12:00:00.000Z')));
+    assert.equal(ahead.body.message.ack.status, 'NACK');
+    assert.match(JSON.stringify(ahead.body), /ahead of this BAP's clock/);
+    const days = await intake.handle(signed((b) => (b.context.ttl = 'P30D')));
+    assert.match(JSON.stringify(days.body), /ttl P30D is longer than the \d+ h this BAP accepts/);
+    assert.deepEqual(queued, []);
+    assert.equal((await intake.handle(signed(() => undefined))).body.message.ack.status, 'ACK');
+  });
 });
