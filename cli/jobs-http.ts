@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { frameworkErrorRefusal, httpRefusal, httpTimeLimits, notFoundRefusal } from '../core/http/index.ts';
+import { frameworkErrorRefusal, guardLoopbackHost, httpRefusal, httpTimeLimits, notFoundRefusal } from '../core/http/index.ts';
 import type { Runtime } from '../core/runtime/index.ts';
 import type { VerifiedEventStore } from '../core/store/index.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, truncateText, type InputLimits } from '../core/runtime/index.ts';
@@ -140,6 +140,7 @@ export function buildJobsHttp(runtime: Runtime, store: VerifiedEventStore, o: Jo
 
 export async function startJobsHttp(runtime: Runtime, store: VerifiedEventStore, port: number, host = '127.0.0.1', o: JobsHttpOptions = {}): Promise<FastifyInstance> {
   const app = buildJobsHttp(runtime, store, o);
+  guardLoopbackHost(app, host);
   await app.listen({ port, host });
   return app;
 }

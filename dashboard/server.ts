@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { frameworkErrorRefusal, httpTimeLimits, notFoundRefusal } from '../core/http/index.ts';
+import { frameworkErrorRefusal, guardLoopbackHost, httpTimeLimits, notFoundRefusal } from '../core/http/index.ts';
 import type { PublicKeyDirectory } from '../core/ledger/index.ts';
 import { verifiedView, type EventStore } from '../core/store/index.ts';
 import { createLogger, type Logger } from '../core/log/index.ts';
@@ -121,6 +121,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   // Explanations read the ledger through verify-on-read, as the live view does.
   const explainable = verifiedView(o.store, o.keys, o.log ?? createLogger());
   const app: FastifyInstance = Fastify({ logger: false, forceCloseConnections: true, ...httpTimeLimits(o.requestTimeoutMs), frameworkErrors: frameworkErrorRefusal });
+  guardLoopbackHost(app, o.host ?? '127.0.0.1');
   app.setNotFoundHandler(notFoundRefusal('the dashboard (/), /api/view, /api/stream and /api/jobs/:id/explain'));
   for (const [path, f] of Object.entries(files)) app.get(path, (_req, reply) => reply.type(f.type).header('cache-control', 'no-cache').send(f.body));
   app.get('/favicon.ico', (_req, reply) => reply.code(204).send());
@@ -136,7 +137,9 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     const x = await explainJob(explainable, req.params.id);
     return reply.code(x.found ? 200 : 404).send(x);
   });
-  app.get('/api/stream', (req, reply) => {
+  // GET only: Fastify's automatic HEAD route ran this handler, whose hijacked response sent
+  // nothing to a HEAD request, and so held a stream's place with no answer, for ever.
+  app.get('/api/stream', { exposeHeadRoute: false }, (req, reply) => {
     if (streams.size >= maxStreams) {
       return reply.code(503).header('retry-after', STREAM_RETRY_AFTER_S).send(refusal(`the dashboard serves ${maxStreams} live streams at most and all are open; retry in ${STREAM_RETRY_AFTER_S} s, or read /api/view`));
     }

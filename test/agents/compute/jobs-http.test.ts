@@ -5,6 +5,7 @@ import { embeddedStack } from '../../support/embedded.ts';
 import { cacoRegistry } from '../../../schemas/index.ts';
 import { createComputeAgent } from '../../../agents/compute/index.ts';
 import { DEFAULT_SITE } from '../../../agents/compute/jobs/index.ts';
+import { request as httpRequest } from 'node:http';
 import { buildJobsHttp, startJobsHttp } from '../../../cli/jobs-http.ts';
 import { newKeyFile, signWithKey, privateKeyFromSeedB64 } from '../../support/identity.ts';
 import { SiteIdentity } from '../../../core/identity/index.ts';
@@ -65,6 +66,16 @@ test('jobs arrive over HTTP: accepted, rejected with field and reason, malformed
   assert.equal(explained.found, true);
   assert.equal(explained.steps.length, 2);
   assert.equal((await fetch(`http://127.0.0.1:${port}/jobs/nope`)).status, 404);
+  // Bound to loopback: a page that points its own name here (DNS rebinding) is refused, not answered.
+  const rebound = await new Promise<number>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/jobs/h1', headers: { host: 'attacker.example' } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(rebound, 421);
   await app.close();
   await rt.stop();
   await s.close();
