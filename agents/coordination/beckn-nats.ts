@@ -21,6 +21,9 @@ export interface BecknNatsServer {
   close(): Promise<void>;
 }
 
+const DEFAULT_MAX_PENDING = 1000;
+const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
+
 const nackBody = (code: string, message: string): string => JSON.stringify({ message: { ack: { status: 'NACK' } }, error: { code, message } });
 const enc = (s: string): Uint8Array => Buffer.from(s, 'utf8');
 
@@ -46,6 +49,13 @@ export async function startBecknNatsServer(opts: {
   readonly addressedHere?: (body: Uint8Array) => boolean;
   /** Requests handled at once (a key lookup may wait on a registry); past it the subscription waits. Default 64. */
   readonly maxInFlight?: number;
+  /**
+   * Requests that may wait while `maxInFlight` are handled (default 1,000), and their bytes
+   * (default 64 MiB): past either, a request is answered 503 at once and recorded, not kept.
+   * Unbounded, a flood waited in the NATS client's memory for as long as it lasted.
+   */
+  readonly maxPending?: number;
+  readonly maxPendingBytes?: number;
 }): Promise<BecknNatsServer> {
   if (subjectOfNatsUri(`nats:${opts.prefix}`) === undefined) throw new RangeError(`"${opts.prefix}" is not a subject prefix`);
   const subject = `${opts.prefix}.*`;
@@ -92,7 +102,16 @@ export async function startBecknNatsServer(opts: {
       inFlight.add(p);
       if (inFlight.size >= max) await Promise.race(inFlight);
     },
-    opts.queue ? { queue: opts.queue } : {},
+    {
+      ...(opts.queue ? { queue: opts.queue } : {}),
+      maxPending: opts.maxPending ?? DEFAULT_MAX_PENDING,
+      maxPendingBytes: opts.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES,
+      // Quick and never throwing, as onShed must be: another BPP's request on a shared subject is left alone.
+      onShed: (msg) => {
+        if (opts.addressedHere && !opts.addressedHere(msg.data)) return;
+        refuse(msg, 503, 'the BPP is busy: too many requests are waiting; try again shortly', false).catch(() => undefined);
+      },
+    },
   );
   return {
     subject,
