@@ -446,9 +446,11 @@ export class SiteGateway {
     if (claimed === undefined) return hold(UNVERIFIED) ?? { standing: undefined };
     const standing = (await this.o.identity.keyStanding?.(claimed)) ?? 'known';
     const registered = standing === 'registered' || standing === 'known' || this.verifiedKeys.has(claimed);
-    // Without a way to tell (an identity that holds no keys), as before: a key verified here has its places.
-    const signed = this.o.identity.signedByHeldKey ? this.o.identity.signedByHeldKey(body) === true : this.verifiedKeys.has(claimed);
-    const busy = hold(registered && signed ? claimed : UNVERIFIED);
+    // Told by the key as last read when one is held: junk under the id shares the unverified
+    // places. With none held yet (a key this process has not looked up; or an identity that holds
+    // no keys), a registered id has its places as before, until its first lookup is done.
+    const signed = this.o.identity.signedByHeldKey?.(body);
+    const busy = hold(registered && signed !== false ? claimed : UNVERIFIED);
     if (busy) return busy;
     return { standing };
   }
