@@ -9,6 +9,7 @@ import type { CacoMetrics } from '../core/observability/index.ts';
 import { registerObservabilityRoutes } from '../core/observability/index.ts';
 import { ATTR, SpanKind, contextFromHeaders, endSpan, startSpan } from '../core/observability/index.ts';
 import { decodeWith, JobRejected } from '../schemas/index.ts';
+import { ENVELOPE_ID } from '../core/envelope/index.ts';
 
 export interface JobsHttpOptions {
   /** Body size and JSON nesting bounds (default 64 KB, 32 levels). */
@@ -101,7 +102,8 @@ export function buildJobsHttp(runtime: Runtime, store: VerifiedEventStore, o: Jo
     const admitted = limiter?.take(req.ip, now(), `address "${req.ip.slice(0, 64)}"`) ?? { ok: true as const };
     if (!admitted.ok) return reply.code(429).header('retry-after', Math.ceil(admitted.retryAfterMs / 1000)).send(httpRefusal(admitted.reason));
   };
-  app.post('/jobs', { preHandler: perAddress }, async (req, reply) => {
+  // onRequest: counted before the body is read and parsed (up to 64 KB), not after.
+  app.post('/jobs', { onRequest: perAddress }, async (req, reply) => {
     const body = req.body as Record<string, unknown> | null | undefined;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return reply.code(400).send(httpRefusal('body refused: a signed compute.job.submit command envelope (a JSON object) is required'));
     if (typeof body['keyId'] !== 'string' || typeof body['sig'] !== 'string') {
@@ -113,7 +115,9 @@ export function buildJobsHttp(runtime: Runtime, store: VerifiedEventStore, o: Jo
     if (body['type'] !== 'compute.job.submit') {
       return reply.code(400).send(httpRefusal(`type: POST /jobs takes "compute.job.submit", not ${describeValue(body['type'])}`));
     }
-    const span = startSpan('http POST /jobs', contextFromHeaders(req.headers), { 'http.request.method': 'POST', 'http.route': '/jobs', ...(typeof body['correlationId'] === 'string' ? { [ATTR.correlationId]: body['correlationId'] } : {}) }, SpanKind.SERVER);
+    // The correlation id is the sender's word, not yet checked: on the span only as an envelope id may be (1 to 128 printable ASCII).
+    const correlationId = typeof body['correlationId'] === 'string' && ENVELOPE_ID.test(body['correlationId']) ? body['correlationId'] : undefined;
+    const span = startSpan('http POST /jobs', contextFromHeaders(req.headers), { 'http.request.method': 'POST', 'http.route': '/jobs', ...(correlationId !== undefined ? { [ATTR.correlationId]: correlationId } : {}) }, SpanKind.SERVER);
     const res = await runtime.sendEnvelope('compute', 'submit', body, { ...(span ? { trace: span.ctx } : {}) }).finally(() => endSpan(span));
     if (!res.ok) {
       if (res.error.code === 'busy') reply.header('retry-after', 1);

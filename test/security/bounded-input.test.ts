@@ -123,6 +123,10 @@ describe('bounded input over HTTP (POST /jobs)', { timeout: 60_000 }, () => {
       assert.equal(third.statusCode, 429);
       assert.match((third.json() as { error: { reason: string } }).error.reason, /rate limit: address "[^"]*" may send 1 requests a second \(burst 2\)/);
       assert.ok(Number(third.headers['retry-after']) >= 1);
+      // Counted before the body is read: past the limit a body is not parsed at all (a
+      // malformed one was answered 400, after its parse, before the limit was looked at).
+      const unparsed = await limited.inject({ method: 'POST', url: '/jobs', headers: { 'content-type': 'application/json' }, payload: `{"pad":"${'x'.repeat(60_000)}",` });
+      assert.equal(unparsed.statusCode, 429);
     } finally {
       await limited.close();
     }

@@ -95,6 +95,17 @@ describe('a trace follows a correlation id from HTTP intake to the agent append'
     assert.match(relayed['traceparent'] ?? '', new RegExp(`^00-${callerTrace}-[0-9a-f]{16}-01$`));
   });
 
+  test('a correlation id no envelope may carry (CR/LF, 64 KB) is not put on the HTTP span before the signature is checked', async () => {
+    exporter.reset();
+    const hostile = `x\r\nInjected: 1 ${'y'.repeat(60_000)}`;
+    const r = await app.inject({ method: 'POST', url: '/jobs', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ ...(await signedCommand(site.rt, validJob('traced-h'), { id: 'trace-h' })), correlationId: hostile }) });
+    assert.notEqual(r.statusCode, 202);
+    const http = exporter.getFinishedSpans().find((s) => s.name === 'http POST /jobs');
+    assert.ok(http, 'the HTTP span');
+    // Before: the sender's 60 KB with CR/LF went onto the span (and to the trace exporter) unchecked.
+    assert.equal(http.attributes[ATTR.correlationId], undefined);
+  });
+
   test('a malformed traceparent starts a new trace rather than failing the request', async () => {
     exporter.reset();
     const r = await app.inject({ method: 'POST', url: '/jobs', headers: { 'content-type': 'application/json', traceparent: 'garbage' }, payload: JSON.stringify(await signedCommand(site.rt, validJob('traced-2'), { id: 'trace-me-2' })) });
