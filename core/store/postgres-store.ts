@@ -530,7 +530,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     const p = Number(top);
     // Only rows at 0 or below (the CHECK refuses them, older schemas may hold them): the log starts at 1.
     if (Number.isSafeInteger(p) && /^-?[0-9]+$/.test(top)) return Math.max(0, p);
-    throw new CacoError(`${this.ledgerName}: its last row is at position ${top.slice(0, 40)}, past ${MAX_POSITION} (2^53 - 1), the largest position a reader can hold; that row was not written by CACO, and no append can follow it. Nothing was appended; remove the row (docs/postgres-store.md, "Positions")`);
+    throw new CacoError(`${this.ledgerName}: its last position (of its last row, or in ${this.schema}.high_water) is ${top.slice(0, 40)}, past ${MAX_POSITION} (2^53 - 1), the largest position a reader can hold; CACO did not write it, and no append can follow it. Nothing was appended; remove that row, or set high_water back to the last row's position (docs/postgres-store.md, "Positions")`);
   }
 
   /** The group's last position as the highest given out (see the high_water table). */

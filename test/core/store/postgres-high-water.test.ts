@@ -42,4 +42,18 @@ describe('PostgresEventStore: positions are never given out twice', { skip, time
       }
     });
   });
+
+  test('a high_water planted past 2^53 - 1 refuses appends naming it and how to set it back; nothing is written', async () => {
+    await withStore('hx', async (store, _keyring, schema) => {
+      await store.append('s-1', [ev(1)], 'any');
+      await store.unsafeExec(`UPDATE ${schema}.high_water SET position = 9223372036854775807`);
+      const err = await store.append('s-1', [ev(2)], 'any').then(() => undefined, (e: Error) => e);
+      assert.ok(err, 'refused');
+      assert.match(err.message, /9223372036854775807/);
+      assert.match(err.message, new RegExp(`${schema}\\.high_water`));
+      assert.doesNotMatch(err.message, /out of range/);
+      await store.unsafeExec(`UPDATE ${schema}.high_water SET position = 1`);
+      assert.equal((await store.append('s-1', [ev(3)], 'any')).position, 2);
+    });
+  });
 });
