@@ -53,7 +53,23 @@ export class LiveSignal {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.notify();
+    for (const f of this.closeListeners.splice(0)) f();
   }
+
+  /** Told once when the store closes (at once if it has): a subscription's back-off must not outlive it. Returns the way to stop listening. */
+  onClose(f: () => void): () => void {
+    if (this.closed) {
+      f();
+      return () => undefined;
+    }
+    this.closeListeners.push(f);
+    return () => {
+      const i = this.closeListeners.indexOf(f);
+      if (i >= 0) this.closeListeners.splice(i, 1);
+    };
+  }
+
+  private readonly closeListeners: Array<() => void> = [];
 
   /** A poll tick: wake the waiters without claiming that anything was appended. */
   private wakeAll(): void {
@@ -163,7 +179,9 @@ export function runCatchUpSubscription(p: CatchUpParams): StoreSubscription {
     caughtUpWaiters = [];
     for (const r of w) r();
   };
-  const running = resumer.run(loop, ended).then(
+  // A subscription retrying with a back-off when its store closes stops at once, not after the back-off.
+  const stopListening = p.live.onClose(() => resumer.close());
+  const running = resumer.run(loop, ended).finally(stopListening).then(
     () => {
       // Ended by its store's close: closed as if by its own, waiters released.
       if (closed) return;

@@ -485,6 +485,30 @@ export function storeContract(name: string, open: StoreFactory): void {
       await sub.close();
     });
 
+    withStore('closing the store stops a subscription that is waiting out a back-off, at once', async (h) => {
+      const store = h.store;
+      await store.append('cb-1', batch(1), 'no-stream');
+      let failures = 0;
+      const sub = await store.subscribeAll(
+        () => {
+          failures++;
+          throw new Error('this handler always fails');
+        },
+        { handlerFailures: 'retry', onError: () => undefined },
+      );
+      // Four failures: the next back-off is 800 ms or more.
+      const deadline = Date.now() + 10_000;
+      while (failures < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(failures >= 4, `${failures} failures`);
+      await h.reopen();
+      // Before, it went on waiting out its back-off (up to 5 s), keeping the process alive.
+      await new Promise((r) => setTimeout(r, 100));
+      if (sub.status) assert.equal(sub.status().state, 'closed');
+      const closing = Date.now();
+      await sub.close();
+      assert.ok(Date.now() - closing < 300, `close took ${Date.now() - closing} ms`);
+    });
+
     withStore('restart: events, heads and checkpoints survive a reopen; a subscription resumes from its checkpoint', async (h) => {
       const r1 = await h.store.append('rs-1', batch(3), 'no-stream');
       await h.store.put('sub', r1.events[1]!.position);
