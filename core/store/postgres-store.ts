@@ -30,6 +30,19 @@ const WRITER_IDLE_IN_TX_MS = 60_000;
  */
 export const CONNECT_TIMEOUT_MS = 10_000;
 
+/**
+ * pg's Client with a limit on opening its connection. Given to the pools as their Client rather
+ * than as the pools' connectionTimeoutMillis, which pg-pool also applies to a request waiting
+ * for a free connection: a read queued behind busy ones would then fail after it, where it waits.
+ */
+function clientWithConnectTimeout(ms: number): typeof pg.Client {
+  return class extends pg.Client {
+    constructor(config?: string | pg.ClientConfig) {
+      super(typeof config === 'string' ? { connectionString: config, connectionTimeoutMillis: ms } : { ...config, connectionTimeoutMillis: ms });
+    }
+  };
+}
+
 /** Appends per group transaction at most. */
 const MAX_GROUP = 512;
 
@@ -190,12 +203,12 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     const schema = opts.schema ?? 'caco';
     if (!SCHEMA_NAME.test(schema)) throw new InvalidArgumentError('schema', `"${schema}" is not a schema name we use; lower-case letters, digits and "_", starting with a letter or "_", at most 63`);
     const url = checkDatabaseUrl(opts.connectionString);
-    const connectionTimeoutMillis = opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
-    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 4, connectionTimeoutMillis });
+    const Client = clientWithConnectTimeout(opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
+    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 4, Client });
     // A writer holds the schema's lock from its first round trip to its commit; if its process
     // stalls in between (stopped, swapped out, partitioned), the server ends the session after
     // a minute idle in the transaction, which rolls it back and frees the lock for the others.
-    const writePool = new pg.Pool({ connectionString: url, max: 1, idle_in_transaction_session_timeout: WRITER_IDLE_IN_TX_MS, connectionTimeoutMillis });
+    const writePool = new pg.Pool({ connectionString: url, max: 1, idle_in_transaction_session_timeout: WRITER_IDLE_IN_TX_MS, Client });
     // An idle connection that breaks must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
     writePool.on('error', () => undefined);
@@ -535,7 +548,9 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
 
   /** The group's last position as the highest given out (see the high_water table). */
   private highWaterSql(rows: ReadonlyArray<Envelope>): string {
-    const last = Math.max(...rows.map((e) => e.position));
+    // A loop, not Math.max(...): a group of 125,000 rows would overflow the stack as arguments.
+    let last = 0;
+    for (const e of rows) if (e.position > last) last = e.position;
     return `INSERT INTO ${this.schema}.high_water (only_row, position) VALUES (TRUE, ${last}) ON CONFLICT (only_row) DO UPDATE SET position = GREATEST(${this.schema}.high_water.position, excluded.position)`;
   }
 

@@ -10,6 +10,9 @@ import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { MemoryKeyring } from '../../../core/ledger/keyring.ts';
 import { PostgresEventStore } from '../../../core/store/postgres-store.ts';
+import { postgresSkip, postgresUrl, uniqueSchema } from '../../support/postgres.ts';
+
+const skipPg = await postgresSkip();
 
 test('opening a store on a server that never answers fails within the connect timeout, naming it', { timeout: 20_000 }, async () => {
   const sockets: Socket[] = [];
@@ -30,3 +33,19 @@ test('opening a store on a server that never answers fails within the connect ti
     await new Promise<void>((r) => server.close(() => r()));
   }
 });
+
+test('the connect timeout is not a limit on waiting for a free connection: a read queued behind a busy one waits', { timeout: 20_000, skip: skipPg }, async () => {
+  const schema = uniqueSchema('ct');
+  const store = await PostgresEventStore.open({ connectionString: postgresUrl(), schema, keyring: new MemoryKeyring('t'), poolSize: 1, connectTimeoutMs: 300 });
+  try {
+    // The one read connection busy for longer than the connect timeout.
+    const busy = store.unsafeQuery('SELECT pg_sleep(1)');
+    // Before, pg-pool applied the timeout to this wait too: "timeout exceeded when trying to connect".
+    assert.equal(await store.headPosition(), 0);
+    await busy;
+  } finally {
+    await store.destroy().catch(() => undefined);
+    await store.close();
+  }
+});
+
