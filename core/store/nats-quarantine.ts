@@ -55,8 +55,14 @@ export class NatsQuarantineStore implements QuarantineStore {
     }
     const out: QuarantineRecord[] = [];
     for await (const chunk of readRange({ nc: this.nc, jsm: this.jsm, stream: this.streamName, filter: `${this.prefix}>`, startSeq: 1, endSeq: last, batch: 256 })) {
-      // Checked as any store's: what is not a record is listed as such, at its message's sequence.
-      for (const c of chunk) out.push(readQuarantineRecord(Buffer.from(c.data).toString('utf8'), c.seq, `the quarantine stream ${this.streamName}`));
+      for (const c of chunk) {
+        // A key deleted or purged (`nats kv del`) leaves an empty marker: no record.
+        if (c.data.length === 0) continue;
+        // Checked as any store's: what is not a record is listed as such, at the ledger position its key names.
+        const key = c.subject.startsWith(this.prefix) ? c.subject.slice(this.prefix.length) : '';
+        const at = /^\d{1,16}$/.test(key) && Number.isSafeInteger(Number(key)) ? Number(key) : 0;
+        out.push(readQuarantineRecord(Buffer.from(c.data).toString('utf8'), at, `the quarantine bucket ${this.bucket} (key "${key.slice(0, 40)}")`));
+      }
     }
     return out.sort((a, b) => a.position - b.position);
   }

@@ -15,8 +15,13 @@ import { SqliteEventStore } from '../../../core/store/sqlite-store.ts';
 import { MemoryKeyring } from '../../../core/ledger/keyring.ts';
 import { postgresSkip } from '../../support/postgres.ts';
 import { withStore } from './postgres-hostile-rows.ts';
+import { connect } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { NatsQuarantineStore } from '../../../core/store/nats-quarantine.ts';
+import { natsSkip, natsUrl, uniqueToken } from '../../support/nats.ts';
 
 const skipPg = await postgresSkip();
+const skipNats = await natsSkip();
 
 const record = { position: 7, reason: 'hash mismatch', stream: 'job-1', revision: 2, eventId: 'e-1', type: 'compute.job.planned', source: 'compute', bytes: 300, sha256: 'ab', detectedAt: '2026-12-06T00:00:00.000Z' };
 
@@ -61,4 +66,25 @@ describe('quarantine records read back from a store', { timeout: 60_000 }, () =>
       assert.match(listed[1]!.reason, /holds at 12 something that is not a quarantine record \(not JSON/);
     });
   });
+
+  test('JetStream: a message that is not a record is listed at the ledger position its key names; a deleted key is no record', { skip: skipNats }, async () => {
+    const nc = await connect({ servers: natsUrl() });
+    const q = new NatsQuarantineStore(nc, await jetstreamManager(nc), jetstream(nc), `q_${uniqueToken()}`);
+    try {
+      await q.quarantine({ ...record, position: 5123 });
+      const js = jetstream(nc);
+      const prefix = (q as unknown as { prefix: string }).prefix;
+      await js.publish(`${prefix}9000`, 'not json');
+      // What `nats kv del` leaves: an empty message on the key.
+      await js.publish(`${prefix}9001`, '');
+      const listed = await q.quarantined();
+      // Before: the junk was passed over, and with the first fix listed at the KV stream's sequence (3), a number no ledger event has.
+      assert.deepEqual(listed.map((r) => r.position), [5123, 9000]);
+      assert.match(listed[1]!.reason, /key "9000"\) holds at 9000 something that is not a quarantine record/);
+    } finally {
+      await q.destroy().catch(() => undefined);
+      await nc.close();
+    }
+  });
 });
+
