@@ -54,6 +54,8 @@ describe('retrying JetStream calls through a leader election', { timeout: 10_000
     assert.equal(isTransientNatsError(new JetStreamApiError(wire)), true);
     assert.equal(isTransientNatsError(apiError(503, 10077, 'raft: not leader')), true);
     assert.equal(isTransientNatsError(apiError(503, 10077, 'maximum messages exceeded')), false);
+    // Creating a stream while the meta group has no leader: its number wraps the server's words.
+    assert.equal(isTransientNatsError(apiError(500, 10049, 'JetStream cluster no leader')), true);
     // Placement with a node down is retried; the same number for another placement failure is not.
     assert.equal(isTransientNatsError(apiError(400, 10005, 'no suitable peers for placement')), true);
     assert.equal(isTransientNatsError(apiError(400, 10005, 'replicas > 1 not supported in non-clustered mode')), false);
