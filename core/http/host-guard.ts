@@ -23,7 +23,7 @@ function hostName(header: string): string {
  * `127.x.x.x`, `[::1]`, any port) or one of `allowed`; others get 421 naming why. A server
  * bound to another address is reached by names this cannot know, and is not checked.
  */
-export function guardLoopbackHost(app: FastifyInstance, boundHost: string, allowed: ReadonlyArray<string> = []): void {
+export function guardLoopbackHost(app: FastifyInstance, boundHost: string, allowed: ReadonlyArray<string> = allowedHostsFromEnv()): void {
   if (!isLoopbackHost(boundHost)) return;
   const extra = new Set(allowed.map((a) => hostName(a)));
   app.addHook('onRequest', async (req, reply) => {
@@ -36,4 +36,17 @@ export function guardLoopbackHost(app: FastifyInstance, boundHost: string, allow
       .header('content-type', 'application/json; charset=utf-8')
       .send(httpRefusal(`host refused: this server listens on loopback and answers only for localhost, 127.0.0.1 or [::1], not "${cut(name, 64)}" (a page that points its own name at this machine could read it otherwise)`));
   });
+}
+
+export const ALLOWED_HOSTS_ENV = 'CACO_ALLOWED_HOSTS';
+
+/**
+ * More names a loopback-bound server answers for, from `CACO_ALLOWED_HOSTS` (comma-separated):
+ * the name a proxy on the same machine forwards (Caddy, Traefik and the like pass the public Host on).
+ */
+export function allowedHostsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): string[] {
+  return (env[ALLOWED_HOSTS_ENV] ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '');
 }

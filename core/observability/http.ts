@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { httpTimeLimits } from '../http/index.ts';
+import { guardLoopbackHost, httpTimeLimits } from '../http/index.ts';
 import type { CacoMetrics } from './metrics.ts';
 import type { RuntimeHealth } from './health.ts';
 
@@ -40,6 +40,8 @@ export function registerObservabilityRoutes(app: FastifyInstance, o: Observabili
 /** A server with only /metrics and /health, for a process whose other endpoints are elsewhere (caco bpp). */
 export async function startObservabilityHttp(port: number, host: string, o: ObservabilityRoutes): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, ...httpTimeLimits(o.requestTimeoutMs) });
+  // As the jobs API's /metrics and /health: a loopback-bound server answers loopback names only.
+  guardLoopbackHost(app, host);
   registerObservabilityRoutes(app, o);
   await app.listen({ port, host });
   return app;

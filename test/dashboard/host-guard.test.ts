@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import Fastify from 'fastify';
 import { startDashboard } from '../../dashboard/index.ts';
-import { guardLoopbackHost } from '../../core/http/index.ts';
+import { allowedHostsFromEnv, guardLoopbackHost } from '../../core/http/index.ts';
+import { startObservabilityHttp } from '../../core/observability/index.ts';
 import { silentLogger } from '../../core/log/index.ts';
 import { embeddedStack } from '../support/embedded.ts';
 
@@ -52,6 +53,8 @@ describe('servers bound to loopback answer loopback names only', { timeout: 60_0
   });
 
   test('a server bound to another address is not checked; extra names can be allowed', async () => {
+    assert.deepEqual(allowedHostsFromEnv({ CACO_ALLOWED_HOSTS: ' caco.example.org, dash.local ,' }), ['caco.example.org', 'dash.local']);
+    assert.deepEqual(allowedHostsFromEnv({}), []);
     for (const [bound, host, allowed, status] of [['0.0.0.0', 'site.example', [], 200], ['127.0.0.1', 'caco.internal:8080', ['caco.internal'], 200], ['127.0.0.1', 'caco.internal', [], 421]] as const) {
       const app = Fastify();
       guardLoopbackHost(app, bound, allowed);
@@ -65,4 +68,16 @@ describe('servers bound to loopback answer loopback names only', { timeout: 60_0
       }
     }
   });
+
+  test("caco bpp's /metrics and /health server is guarded the same way", async () => {
+    const app = await startObservabilityHttp(0, '127.0.0.1', {});
+    try {
+      const port = (app.server.address() as { port: number }).port;
+      assert.equal((await get(`http://127.0.0.1:${port}/health`, 'attacker.example')).status, 421);
+      assert.equal((await get(`http://127.0.0.1:${port}/health`, `localhost:${port}`)).status, 200);
+    } finally {
+      await app.close();
+    }
+  });
 });
+
