@@ -65,6 +65,26 @@ export function decodeUtf8(raw: Uint8Array): { ok: true; text: string } | { ok: 
   }
 }
 
+/**
+ * A request's (or callback's) body read as the intakes take it: UTF-8 text, nesting checked on
+ * the text before it is parsed, JSON, then no lone surrogate and no string too long. The first
+ * fault, or the parsed value (not yet checked against any schema).
+ */
+export function readCheckedBody(raw: Uint8Array): { ok: true; json: unknown } | { ok: false; fault: BecknFault } {
+  const text = decodeUtf8(raw);
+  if (!text.ok) return text;
+  const deep = nestingFault(text.text);
+  if (deep) return { ok: false, fault: deep };
+  let json: unknown;
+  try {
+    json = JSON.parse(text.text);
+  } catch (e) {
+    return { ok: false, fault: fault(BecknErrorCode.INVALID_REQUEST, `the body is not JSON: ${(e as Error).message}`, '(root)') };
+  }
+  const notText = unpairedSurrogateFault(json) ?? longTextFault(json);
+  return notText ? { ok: false, fault: notText } : { ok: true, json };
+}
+
 const isWellFormed = (s: string): boolean => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
 
 /** A JSON `"\ud800"` escape is valid JSON but not Unicode text: refuse it, keys included. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { claimedContextField } from './claimed-field.ts';
+import { claimedContextFields } from './claimed-field.ts';
 import { bppSubject, marketSubject, natsBppUri, type KeyDirectory } from '../../beckn/index.ts';
 import type { Bus } from '../../core/bus/index.ts';
 import { ENVELOPE_ID } from '../../core/envelope/index.ts';
@@ -163,12 +163,12 @@ export function becknCommandId(bapId: string, messageId: string): string {
 
 /**
  * Routing only, before any check: does a request on the market's shared subject name this BPP
- * (or no BPP, as a search does)? Read from the body's first 16 KB, not parsed (claimedContextField):
+ * (or no BPP, as a search does)? Read from the body's first 16 KB, not parsed (claimedContextFields):
  * parsing every message on the shared subject before its signature let anyone with no key make
  * the site parse up to 1 MiB per message. A body that names none is ours, so the intake refuses
  * it on the record.
  */
 function namesBpp(body: Uint8Array, bppId: string): boolean {
-  const bpp = claimedContextField(body, 'bpp_id');
+  const bpp = claimedContextFields(body, ['bpp_id']).bpp_id;
   return bpp === null || bpp === bppId;
 }

@@ -1,16 +1,13 @@
-import { claimedContextField } from './claimed-field.ts';
+import { claimedContextFields } from './claimed-field.ts';
 import {
   authFailure,
   callbackAddressFault,
-  decodeUtf8,
   expectedSigner,
   expiresAtMs,
-  longTextFault,
   nackOf,
-  nestingFault,
   timeFault,
-  unpairedSurrogateFault,
   ack,
+  readCheckedBody,
   schemaFault,
   verifyRequest,
   BecknErrorCode,
@@ -57,9 +54,10 @@ export interface IntakeDeps {
   readonly log?: { warn(obj: object, msg: string): void };
 }
 
-/** Best effort, for the audit record and the answer memory only: what the (possibly unverified) body claims (see claimedContextField). */
+/** Best effort, for the audit record and the answer memory only: what the (possibly unverified) body claims (see claimedContextFields). */
 function claimedIds(raw: Buffer): { messageId: string | null; transactionId: string | null; bapId: string | null } {
-  return { messageId: claimedContextField(raw, 'message_id'), transactionId: claimedContextField(raw, 'transaction_id'), bapId: claimedContextField(raw, 'bap_id') };
+  const c = claimedContextFields(raw, ['message_id', 'transaction_id', 'bap_id']);
+  return { messageId: c.message_id, transactionId: c.transaction_id, bapId: c.bap_id };
 }
 
 const answerKey = (signer: string, messageId: string): string => `${signer}\u0000${messageId}`;
@@ -142,21 +140,9 @@ export class BppIntake {
     if (!verified.ok) return refuse(authFailure(verified, cfg.bpp.id), `signature ${verified.reason}: ${verified.message}`, null);
     verifiedSigner = verified.subscriberId;
 
-    const text = decodeUtf8(req.body);
-    if (!text.ok) return this.remember(verified.subscriberId, claimed.messageId, refuse(nackAnswer(text.fault), text.fault.message, text.fault.path ?? null));
-    const deep = nestingFault(text.text);
-    if (deep) return this.remember(verified.subscriberId, claimed.messageId, refuse(nackAnswer(deep), deep.message, deep.path ?? null));
-    let json: unknown;
-    try {
-      json = JSON.parse(text.text);
-    } catch (e) {
-      const f = fault(BecknErrorCode.INVALID_REQUEST, `the body is not JSON: ${(e as Error).message}`, '(root)');
-      return this.remember(verified.subscriberId, claimed.messageId, refuse(nackAnswer(f), f.message, f.path ?? null));
-    }
-    const notText = unpairedSurrogateFault(json);
-    if (notText) return this.remember(verified.subscriberId, claimed.messageId, refuse(nackAnswer(notText), notText.message, notText.path ?? null));
-    const tooLong = longTextFault(json);
-    if (tooLong) return this.remember(verified.subscriberId, claimed.messageId, refuse(nackAnswer(tooLong), tooLong.message, tooLong.path ?? null));
+    const read = readCheckedBody(req.body);
+    if (!read.ok) return this.remember(verified.subscriberId, claimed.messageId, refuse(nackAnswer(read.fault), read.fault.message, read.fault.path ?? null));
+    const json = read.json;
     const decoded = decodeBecknBody(action, json);
     if (!decoded.ok) {
       const f = schemaFault(decoded.problems);

@@ -3,19 +3,14 @@ import {
   authFailure,
   BecknErrorCode,
   callbackAddressFault,
-  decodeUtf8,
   expectedSigner,
-  expiredFault,
   fault,
-  isExpired,
-  longTextFault,
   nackOf,
   natsBppUri,
   natsMarketUri,
-  nestingFault,
+  readCheckedBody,
   schemaFault,
   timeFault,
-  unpairedSurrogateFault,
   verifyRequest,
   type BecknFault,
   type KeyDirectory,
@@ -58,18 +53,9 @@ export class CallbackIntake {
     if (!verified.ok) return authFailure(verified, this.d.bapId);
     // The BPP intake's checks of text, nesting and dates (beckn/intake-checks.ts): a catalogue
     // comes from any registered BPP, and its windows are planned over (policy.ts).
-    const text = decodeUtf8(req.body);
-    if (!text.ok) return nackAnswer(text.fault);
-    const deep = nestingFault(text.text);
-    if (deep) return nackAnswer(deep);
-    let json: unknown;
-    try {
-      json = JSON.parse(text.text);
-    } catch (e) {
-      return nackAnswer(fault(BecknErrorCode.INVALID_REQUEST, `the body is not JSON: ${(e as Error).message}`, '(root)'));
-    }
-    const notText = unpairedSurrogateFault(json) ?? longTextFault(json);
-    if (notText) return nackAnswer(notText);
+    const read = readCheckedBody(req.body);
+    if (!read.ok) return nackAnswer(read.fault);
+    const json = read.json;
     const decoded = decodeBecknBody(action, json);
     if (!decoded.ok) return nackAnswer(schemaFault(decoded.problems));
     const body = decoded.value;
@@ -89,8 +75,7 @@ export class CallbackIntake {
       const addressFault = callbackAddressFault(ctx.bpp_uri, registered, verified.subscriberId, 'bpp_uri');
       if (addressFault) return nackAnswer(addressFault);
     }
-    if (isExpired(ctx, nowMs)) return nackAnswer(expiredFault(ctx));
-    // A date more than a year ahead (a catalogue window to the year 2226), a ttl of days, a timestamp from the future.
+    // Expired, a date more than a year ahead (a catalogue window to the year 2226), a ttl of days, a timestamp from the future.
     const when = timeFault(body, nowMs, 'this BAP');
     if (when) return nackAnswer(when);
     // By signer and message id: every BPP answers a search with the search's message id, and

@@ -13,6 +13,7 @@ export class LiveSignal {
   private waiters: Array<() => void> = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
+  private readonly closeListeners: Array<() => void> = [];
   /** Counts notifications: a loop that reads it before looking at the store can tell whether anything was appended since. */
   private notified = 0;
 
@@ -68,8 +69,6 @@ export class LiveSignal {
       if (i >= 0) this.closeListeners.splice(i, 1);
     };
   }
-
-  private readonly closeListeners: Array<() => void> = [];
 
   /** A poll tick: wake the waiters without claiming that anything was appended. */
   private wakeAll(): void {
@@ -183,10 +182,9 @@ export function runCatchUpSubscription(p: CatchUpParams): StoreSubscription {
   const stopListening = p.live.onClose(() => resumer.close());
   const running = resumer.run(loop, ended).finally(stopListening).then(
     () => {
-      // Ended by its store's close: closed as if by its own, waiters released.
+      // Ended by its store's close (which closed the resumer too): closed as if by its own, waiters released.
       if (closed) return;
       closed = true;
-      resumer.close();
       releaseWaiters();
     },
     (err: unknown) => {

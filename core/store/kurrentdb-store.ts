@@ -18,8 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
 import { ConcurrencyError, ConfigError, InvalidArgumentError } from '../errors/errors.ts';
 import type { Keyring } from '../ledger/keyring.ts';
-import { checkWithCommit } from '../ledger/commit-proof.ts';
-import { UnverifiedHeadError } from './jetstream-commit.ts';
+import { refuseUnprovenRetry } from './retried-append.ts';
 import { hashBatch, headsOf, signHeads } from '../ledger/seal.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
@@ -360,13 +359,7 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
     if (head.revision > 0 && (await this.eventBefore(head))?.sig === '') {
       throw new InvalidArgumentError('events[0].id', `a retried append must repeat the same events; "${head.id}" is not the first event of the stored append that holds it`);
     }
-    // Stored events are this append only if they prove themselves, as on SQLite and
-    // PostgreSQL: event ids can be predicted, and an event put on the site log under one would
-    // otherwise be answered, unchecked, as what this append stored.
-    const problem = checkWithCommit(head, stored.slice(1), this.opts.keyring);
-    if (problem !== null) {
-      throw new UnverifiedHeadError('KurrentDB ledger', head.position, `the events stored under the ids of this append to ${stream} do not verify (${problem}): events were put on the site log there; not taken as this append`);
-    }
+    refuseUnprovenRetry('KurrentDB ledger', stream, stored, this.opts.keyring);
     return { events: stored, nextExpected: last.revision, position: last.position };
   }
 

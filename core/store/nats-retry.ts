@@ -57,6 +57,16 @@ export const TRANSIENT_JETSTREAM_API_CODES: ReadonlySet<number> = new Set([
   10167, // too many requests
 ]);
 
+/**
+ * JetStream API error numbers whose text is the server's own error ("{err}" in errors.json):
+ * no peers for placement (10005, "no suitable peers" while a node is down), raft (10041), stream
+ * store (10077), general stream (10051), stream assignment (10048), consumer create (10012),
+ * stream create, update and delete (10049, 10069, 10050), message delete (10057), purge (10110),
+ * and source and mirror consumer setup (10045, 10029): an election-time failure of any of them
+ * says so only in its words.
+ */
+const TEXT_CARRYING_API_CODES: ReadonlySet<number> = new Set([10005, 10041, 10077, 10051, 10048, 10012, 10049, 10069, 10050, 10057, 10110, 10045, 10029]);
+
 function isPermissionViolation(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     if (e.name === 'PermissionViolationError' || /permissions violation/i.test(e.message)) return true;
@@ -83,14 +93,3 @@ export async function retryWhileUnavailable<T>(fn: () => Promise<T>, opts: Retry
     }
   }
 }
-
-/**
- * JetStream API error numbers whose text is the server's own error ("{err}" in errors.json):
- * no peers for placement (10005, "no suitable peers" while a node is down), raft (10041), stream
- * store (10077), general stream (10051), stream assignment (10048), consumer create (10012),
- * stream create, update and delete (10049, 10069, 10050), message delete (10057), purge (10110),
- * and source and mirror consumer setup (10045, 10029): an election-time failure of any of them
- * says so only in its words.
- */
-const TEXT_CARRYING_API_CODES: ReadonlySet<number> = new Set([10005, 10041, 10077, 10051, 10048, 10012, 10049, 10069, 10050, 10057, 10110, 10045, 10029]);
-

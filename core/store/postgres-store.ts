@@ -14,7 +14,7 @@ import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 import { keepStoredData } from './stored-form.ts';
 import { checkPutPosition, checkpointPosition } from './checkpoint-value.ts';
 import { WriterHeads, type StoredHead } from './writer-heads.ts';
-import { checkWithCommit } from '../ledger/commit-proof.ts';
+import { refuseUnprovenRetry } from './retried-append.ts';
 import { readQuarantineRecord } from './quarantine-record.ts';
 import { UnverifiedHeadError } from './jetstream-commit.ts';
 
@@ -489,16 +489,9 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     const first = view.stored.get(events[0]!.id);
     if (first) {
       const retry = retried(stream, events, first, view);
-      // Rows stored before this group are this append only if they prove themselves, as on
-      // SQLite: event ids can be predicted (an agent's derive from its input), and a row put
-      // under one would otherwise be answered, unchecked, as what this append stored (its caller
-      // folds it). Commits sealed earlier in this group are this process's own.
-      if (!sealedInGroup(view, first)) {
-        const problem = checkWithCommit(retry[0]!, retry.slice(1), this.opts.keys ?? this.opts.keyring);
-        if (problem !== null) {
-          throw new UnverifiedHeadError(this.ledgerName, first.position, `the events stored under the ids of this append to ${stream} do not verify (${problem}): rows were put or edited there; not taken as this append`);
-        }
-      }
+      // Rows stored before this group prove themselves (refuseUnprovenRetry); commits sealed
+      // earlier in this group are this process's own.
+      if (!sealedInGroup(view, first)) refuseUnprovenRetry(this.ledgerName, stream, retry, this.opts.keys ?? this.opts.keyring);
       const last = retry[retry.length - 1]!;
       // The stored events themselves: sealGroup copies them once the group's heads are signed.
       return { events: retry, nextExpected: last.revision, position: last.position };

@@ -7,8 +7,8 @@ import { ConcurrencyError, ConfigError, InvalidArgumentError } from '../errors/e
 import { notWritableCode } from '../files/index.ts';
 import type { Keyring, SigningKeys } from '../ledger/keyring.ts';
 import { hashBatch, sealBatch, signHeads, signsFor } from '../ledger/seal.ts';
-import { checkWithCommit } from '../ledger/commit-proof.ts';
 import { UnverifiedHeadError } from './jetstream-commit.ts';
+import { refuseUnprovenRetry } from './retried-append.ts';
 import { readQuarantineRecord } from './quarantine-record.ts';
 import { MAX_BATCH, planSignatures } from '../ledger/batch-signature.ts';
 import { WorkerSigner } from '../ledger/worker-signer.ts';
@@ -432,16 +432,9 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     if (first.revision > 0 && !this.endsSigned(stream, first.revision - 1)) {
       throw new InvalidArgumentError('events[0].id', `a retried append must repeat the same events; "${first.id}" is not the first event of the stored append that holds it`);
     }
-    // Rows already in the table are what this append stored only if they prove themselves:
-    // event ids can be predicted (an agent's derive from its input), and a row put under one
-    // first would otherwise be answered, unchecked, as this append (its caller folds it). In a
-    // group still out for signing they are this process's own.
-    if (!this.unsettledIds.has(first.id)) {
-      const problem = checkWithCommit(stored[0]!, stored.slice(1), this.opts.keyring);
-      if (problem !== null) {
-        throw new UnverifiedHeadError(`the SQLite ledger ${this.opts.path}`, first.position, `the events stored under the ids of this append to ${stream} do not verify (${problem}): rows were put or edited there; not taken as this append`);
-      }
-    }
+    // Rows already in the table prove themselves (refuseUnprovenRetry); in a group still out for
+    // signing they are this process's own.
+    if (!this.unsettledIds.has(first.id)) refuseUnprovenRetry(`the SQLite ledger ${this.opts.path}`, stream, stored, this.opts.keyring);
     return stored;
   }
 
