@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { CacoError } from '../core/errors/index.ts';
 import { FifoMap } from '../core/collections/index.ts';
+import { readBoundedResponseText } from '../core/http/index.ts';
 import { entryUsableAt, type KeyDirectory } from './key-directory.ts';
 import { publicKeyFromBase64 } from './keys.ts';
 
@@ -24,6 +25,15 @@ export interface RegistryKeyDirectoryOptions {
    * from requests' unverified `keyId`s, so without a bound unsigned junk grows the cache for ever.
    */
   readonly maxCachedKeys?: number;
+  /**
+   * Most lookups of different keys waiting on the registry at once (default 32). Past it a lookup
+   * of a key not already being asked for fails at once (`RegistryLookupError`, answered
+   * `key-directory-unavailable`): every unsigned request naming a new keyId would otherwise send
+   * the registry a request of its own, each held for up to `timeoutMs`.
+   */
+  readonly maxLookupsInFlight?: number;
+  /** Largest registry answer read (default 1 MiB); a longer one is a `RegistryLookupError`. */
+  readonly maxAnswerBytes?: number;
   readonly fetch?: typeof globalThis.fetch;
 }
 
@@ -75,6 +85,8 @@ export class RegistryKeyDirectory implements KeyDirectory {
     else {
       let pending = this.inFlight.get(id);
       if (!pending) {
+        const most = this.options.maxLookupsInFlight ?? 32;
+        if (this.inFlight.size >= most) throw new RegistryLookupError(`registry lookup ${this.url}: ${most} lookups already waiting on the registry; not asked`);
         pending = this.ask(subscriberId, uniqueKeyId).finally(() => this.inFlight.delete(id));
         this.inFlight.set(id, pending);
       }
@@ -103,11 +115,18 @@ export class RegistryKeyDirectory implements KeyDirectory {
     } catch (e) {
       throw new RegistryLookupError(`registry lookup ${this.url}: ${(e as Error).message}`);
     }
-    if (!res.ok) throw new RegistryLookupError(`registry lookup ${this.url}: HTTP ${res.status}`);
+    if (!res.ok) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new RegistryLookupError(`registry lookup ${this.url}: HTTP ${res.status}`);
+    }
+    const most = this.options.maxAnswerBytes ?? 1024 * 1024;
     let json: unknown;
     try {
-      json = await res.json();
+      const text = await readBoundedResponseText(res, most);
+      if (text === undefined) throw new RegistryLookupError(`registry lookup ${this.url}: the answer is longer than ${most} bytes; not read`);
+      json = JSON.parse(text);
     } catch (e) {
+      if (e instanceof RegistryLookupError) throw e;
       throw new RegistryLookupError(`registry lookup ${this.url}: the answer is not JSON (${(e as Error).message})`);
     }
     if (!Array.isArray(json)) throw new RegistryLookupError(`registry lookup ${this.url}: expected an array of subscriptions`);

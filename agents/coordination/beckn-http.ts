@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { INTAKE_LIMITS, parseIsoDuration, signRequest, type BecknSigningKey, type HttpAnswer } from '../../beckn/index.ts';
-import { httpTimeLimits } from '../../core/http/index.ts';
+import { httpTimeLimits, readBoundedResponseText } from '../../core/http/index.ts';
 import type { AckResponse, NackResponse } from '../../schemas/beckn/index.ts';
 
 /**
@@ -197,7 +197,7 @@ export async function postSigned(input: {
       await res.body?.cancel().catch(() => undefined);
       return { httpStatus: res.status, ack: null, error: null, problem: `answered ${res.status}, a redirect: not followed (a message goes only to the receiver's registered address)` };
     }
-    const raw = await readBoundedText(res, ANSWER_LIMIT_BYTES);
+    const raw = await readBoundedResponseText(res, ANSWER_LIMIT_BYTES);
     if (raw === undefined) return { httpStatus: res.status, ack: null, error: null, problem: `the answer is larger than ${ANSWER_LIMIT_BYTES} bytes; not read` };
     return readAnswer(res.status, raw);
   } catch (err) {
@@ -207,32 +207,6 @@ export async function postSigned(input: {
 
 /** Largest answer read: an ACK or NACK is a few hundred bytes; the other side's answer is bounded as its requests are. */
 export const ANSWER_LIMIT_BYTES = INTAKE_LIMITS.bodyBytes;
-
-/**
- * The body as text (UTF-8, as `Response.text()` decodes it), or undefined, with the rest left
- * unread, once it is longer than `maxBytes`: an endless answer must not be buffered until the timeout.
- */
-async function readBoundedText(res: Response, maxBytes: number): Promise<string | undefined> {
-  const declared = Number(res.headers.get('content-length') ?? Number.NaN);
-  if (declared > maxBytes || !res.body) {
-    await res.body?.cancel().catch(() => undefined);
-    return declared > maxBytes ? undefined : '';
-  }
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks));
-}
 
 /** What an ACK/NACK answer says, whichever transport brought it (HTTP, or NATS with its `Beckn-Status`). */
 export function readAnswer(httpStatus: number, raw: string): PostResult {

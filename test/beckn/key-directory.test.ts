@@ -260,6 +260,47 @@ describe('registry key directory: what unsigned junk can make it remember', { ti
     assert.equal(asked.length, 10_002, 'the oldest was forgotten, so it is asked again');
   });
 
+  test('at most 32 different keys wait on the registry at once; past that a lookup fails at once, unasked', async () => {
+    // Each unsigned request naming a new keyId used to start one more registry request, each held
+    // for up to the timeout: junk at any rate became the same rate of requests to the registry.
+    let asked = 0;
+    const release: Array<() => void> = [];
+    const fetch = (async () => {
+      asked++;
+      await new Promise<void>((resolve) => release.push(resolve));
+      return new Response('[]', { status: 200, headers: { 'content-type': 'application/json' } });
+    }) as typeof globalThis.fetch;
+    const d = new RegistryKeyDirectory({ registryUrl: 'http://registry.invalid', fetch });
+    const T = Date.parse('2026-01-15T12:00:00Z');
+    const waiting = Array.from({ length: 32 }, (_, i) => d.lookup('junk.example.org', `k${i}`, T));
+    await assert.rejects(d.lookup('junk.example.org', 'k32', T), (e: unknown) => e instanceof RegistryLookupError && /32 lookups already waiting/.test(e.message));
+    const same = d.lookup('junk.example.org', 'k0', T);
+    assert.equal(asked, 32, 'the 33rd key was not asked for; a key already being asked for shares its request');
+    const r = await verifyRequest({ authorization: signRequest('{}', signingKey('junk.example.org', 'k99', generateKeyPairBase64().privateSeed), T / 1000, 30).authorization }, '{}', d, T / 1000);
+    assert.equal(r.ok ? 'ok' : r.reason, 'key-directory-unavailable', 'answered as a registry that cannot be asked, not as an unknown key');
+    for (const go of release) go();
+    assert.deepEqual(await Promise.all([...waiting, same]), Array.from({ length: 33 }, () => undefined));
+    const later = d.lookup('junk.example.org', 'k40', T);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(asked, 33, 'asked once the others are answered');
+    release.at(-1)?.();
+    assert.equal(await later, undefined);
+  });
+
+  test('a registry answer longer than maxAnswerBytes is an error, not read to the end', async () => {
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled++;
+        controller.enqueue(new Uint8Array(64 * 1024).fill(0x20));
+      },
+    });
+    const fetch = (async () => new Response(endless, { status: 200 })) as typeof globalThis.fetch;
+    const d = new RegistryKeyDirectory({ registryUrl: 'http://registry.invalid', fetch, maxAnswerBytes: 256 * 1024 });
+    await assert.rejects(d.lookup('a.example.org', 'k1', Date.parse('2026-01-15T12:00:00Z')), (e: unknown) => e instanceof RegistryLookupError && /longer than 262144 bytes/.test(e.message));
+    assert.ok(pulled <= 8, `read ${pulled} chunks of 64 KiB`);
+  });
+
   test('a keyId whose subscriber or key id is over 256 characters is malformed: no directory is asked', async () => {
     let asked = 0;
     const directory = { lookup: async () => (asked++, undefined), registeredUrl: async () => (asked++, undefined) };
