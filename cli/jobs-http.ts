@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { frameworkErrorRefusal, guardLoopbackHost, httpRefusal, httpTimeLimits, notFoundRefusal } from '../core/http/index.ts';
+import { frameworkErrorRefusal, guardLoopbackHost, httpRefusal, httpTimeLimits, limitConnections, notFoundRefusal } from '../core/http/index.ts';
 import type { Runtime } from '../core/runtime/index.ts';
 import type { VerifiedEventStore } from '../core/store/index.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, truncateText, type InputLimits } from '../core/runtime/index.ts';
@@ -76,6 +76,7 @@ export function buildJobsHttp(runtime: Runtime, store: VerifiedEventStore, o: Jo
     // refusal is, not Fastify's own body (which echoes the path back).
     frameworkErrors: frameworkErrorRefusal,
   });
+  limitConnections(app.server);
   app.setNotFoundHandler(notFoundRefusal('POST /jobs, GET /jobs/:id, GET /health and GET /metrics'));
   // Parse with the depth bound: a deeply nested body must be a 400 with the reason, not a stack overflow later.
   app.removeContentTypeParser(['application/json']);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { INTAKE_LIMITS, parseIsoDuration, signRequest, type BecknSigningKey, type HttpAnswer } from '../../beckn/index.ts';
-import { httpTimeLimits, readBoundedResponseText } from '../../core/http/index.ts';
+import { httpTimeLimits, limitConnections, readBoundedResponseText, type ConnectionLimits } from '../../core/http/index.ts';
 import type { AckResponse, NackResponse } from '../../schemas/beckn/index.ts';
 
 /**
@@ -73,6 +73,8 @@ export async function startBecknHttpServer(opts: {
   readonly onRefused?: (r: RefusedHttp) => void;
   /** Time to send a whole request (default `HTTP_REQUEST_TIMEOUT_MS`); then 408 and the connection is closed. */
   readonly requestTimeoutMs?: number;
+  /** Connections held at once, in all and per client address (default `CACO_HTTP_CONNECTIONS`, 1,024 and 64). */
+  readonly connectionLimits?: ConnectionLimits;
 }): Promise<BecknHttpServer> {
   const app: FastifyInstance = Fastify({
     logger: false,
@@ -88,6 +90,7 @@ export async function startBecknHttpServer(opts: {
       return reply.code(status).header('content-type', 'application/json').send(nackBody('30000', reason));
     },
   });
+  limitConnections(app.server, opts.connectionLimits);
   // Keep the bytes: the digest is over the body exactly as sent.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));

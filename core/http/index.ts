@@ -2,3 +2,4 @@ export { HTTP_REQUEST_TIMEOUT_MS, httpTimeLimits } from './time-limits.ts';
 export { frameworkErrorRefusal, httpRefusal, notFoundRefusal } from './refusals.ts';
 export { ALLOWED_HOSTS_ENV, allowedHostsFromEnv, guardLoopbackHost, isLoopbackHost } from './host-guard.ts';
 export { readBoundedResponseText } from './bounded-response.ts';
+export { CONNECTIONS_ENV, DEFAULT_CONNECTION_LIMITS, connectionLimitsFromEnv, limitConnections, type ConnectionLimits, type ConnectionRefusals } from './connection-limits.ts';

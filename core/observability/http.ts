@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { guardLoopbackHost, httpTimeLimits } from '../http/index.ts';
+import { guardLoopbackHost, httpTimeLimits, limitConnections } from '../http/index.ts';
 import type { CacoMetrics } from './metrics.ts';
 import type { RuntimeHealth } from './health.ts';
 
@@ -42,6 +42,7 @@ export async function startObservabilityHttp(port: number, host: string, o: Obse
   const app = Fastify({ logger: false, ...httpTimeLimits(o.requestTimeoutMs) });
   // As the jobs API's /metrics and /health: a loopback-bound server answers loopback names only.
   guardLoopbackHost(app, host);
+  limitConnections(app.server);
   registerObservabilityRoutes(app, o);
   await app.listen({ port, host });
   return app;

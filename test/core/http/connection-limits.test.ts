@@ -1,0 +1,131 @@
+// test-file-timeout: 60
+/**
+ * A client could open as many connections as the process had file descriptors, each holding a
+ * body (1 MiB on the Beckn server) while it was slowly sent: thousands of bodies buffered at once.
+ * Every HTTP server now holds at most 1,024 connections, 64 from one address
+ * (`CACO_HTTP_CONNECTIONS`); past that a connection is closed before a byte of it is read.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import Fastify from 'fastify';
+import { connectionLimitsFromEnv, DEFAULT_CONNECTION_LIMITS, limitConnections } from '../../../core/http/index.ts';
+import { startBecknHttpServer } from '../../../agents/coordination/index.ts';
+import { ConfigError } from '../../../core/errors/index.ts';
+
+/** A connection, resolved once open; `closed` says whether the server has closed it so far. */
+function open(port: number, localAddress = '127.0.0.1'): Promise<{ socket: Socket; closed: () => boolean }> {
+  return new Promise((resolve, reject) => {
+    let closed = false;
+    const socket = connect({ host: '127.0.0.1', port, localAddress });
+    socket.on('close', () => (closed = true));
+    socket.on('error', () => undefined);
+    socket.once('connect', () => resolve({ socket, closed: () => closed }));
+    socket.once('error', reject);
+  });
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 300));
+
+/** One GET on an open connection; its status line's code. */
+function getOn(socket: Socket, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    socket.on('data', (c) => {
+      text += c.toString('latin1');
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
+      if (m) resolve(Number(m[1]));
+    });
+    socket.once('close', () => reject(new Error(`closed before an answer: ${JSON.stringify(text.slice(0, 80))}`)));
+    socket.write(`GET ${path} HTTP/1.1\r\nhost: localhost\r\n\r\n`);
+  });
+}
+
+describe('connections held at once', { timeout: 60_000 }, () => {
+  test('past its share one address\'s new connection is closed unread; others\' are not; a closed one frees its place', async () => {
+    const app = Fastify();
+    app.get('/', async () => 'ok');
+    const refusals = limitConnections(app.server, { total: 10, perAddress: 3 });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (app.server.address() as { port: number }).port;
+    const sockets: Socket[] = [];
+    try {
+      const mine = await Promise.all([1, 2, 3].map(() => open(port)));
+      sockets.push(...mine.map((c) => c.socket));
+      const fourth = await open(port);
+      sockets.push(fourth.socket);
+      const other = await open(port, '127.0.0.2');
+      sockets.push(other.socket);
+      await settle();
+      assert.deepEqual(mine.map((c) => c.closed()), [false, false, false], 'the first three are held');
+      assert.equal(fourth.closed(), true, 'the fourth from 127.0.0.1 is closed');
+      assert.equal(other.closed(), false, 'another address has its own share');
+      assert.equal(await getOn(mine[0]!.socket, '/'), 200, 'a held connection is served');
+      assert.equal(refusals().overPerAddress, 1);
+      mine[1]!.socket.destroy();
+      await settle();
+      const again = await open(port);
+      sockets.push(again.socket);
+      await settle();
+      assert.equal(again.closed(), false, 'a place freed by a close is taken again');
+      assert.equal(await getOn(again.socket, '/'), 200);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await app.close();
+    }
+  });
+
+  test('past the total, a connection from any address is closed', async () => {
+    const app = Fastify();
+    const refusals = limitConnections(app.server, { total: 2, perAddress: 2 });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (app.server.address() as { port: number }).port;
+    const sockets: Socket[] = [];
+    try {
+      const a = await open(port, '127.0.0.1');
+      const b = await open(port, '127.0.0.2');
+      const c = await open(port, '127.0.0.3');
+      sockets.push(a.socket, b.socket, c.socket);
+      await settle();
+      assert.deepEqual([a.closed(), b.closed(), c.closed()], [false, false, true]);
+      assert.equal(refusals().overTotal, 1);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await app.close();
+    }
+  });
+
+  test('the Beckn server: connections sending bodies slowly hold its places; past its share another is closed', async () => {
+    const server = await startBecknHttpServer({
+      actions: ['search'],
+      pathPrefix: '/beckn',
+      handler: async () => ({ statusCode: 200, headers: {}, body: { message: { ack: { status: 'ACK' } } } }),
+      connectionLimits: { total: 8, perAddress: 2 },
+    });
+    const port = Number(new URL(server.origin).port);
+    const sockets: Socket[] = [];
+    try {
+      const slow = await Promise.all([1, 2].map(() => open(port)));
+      for (const c of slow) {
+        sockets.push(c.socket);
+        c.socket.write('POST /beckn/search HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 1000000\r\n\r\n{"a":"');
+      }
+      const third = await open(port);
+      sockets.push(third.socket);
+      await settle();
+      assert.deepEqual(slow.map((c) => c.closed()), [false, false]);
+      assert.equal(third.closed(), true);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await server.close();
+    }
+  });
+
+  test('CACO_HTTP_CONNECTIONS is <total>:<per-address>; a bad value names the variable', () => {
+    assert.deepEqual(connectionLimitsFromEnv({}), DEFAULT_CONNECTION_LIMITS);
+    assert.deepEqual(connectionLimitsFromEnv({ CACO_HTTP_CONNECTIONS: '4096:4096' }), { total: 4096, perAddress: 4096 });
+    for (const bad of ['64', '0:0', '10:20', 'a:b', '1024:-1', '99999999:1']) {
+      assert.throws(() => connectionLimitsFromEnv({ CACO_HTTP_CONNECTIONS: bad }), (e: unknown) => e instanceof ConfigError && /CACO_HTTP_CONNECTIONS/.test(e.message) && /<total>:<per-address>/.test(e.message), bad);
+    }
+  });
+});
