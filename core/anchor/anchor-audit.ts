@@ -127,7 +127,10 @@ export class AnchorAuditor {
     if (this.anchor) {
       const last = this.last;
       // Read after the checkpoints are used up: a checked-as-read anchor knows its problem then.
-      const problem = (last && this.renumberedDeletion(last, snap)) ?? this.mismatch ?? this.anchor.problem;
+      const found = (last && this.renumberedDeletion(last, snap)) ?? this.mismatch;
+      // Both when both: a record passed over (junk in the anchor) must not hide what the
+      // checkpoints after it say about the ledger, nor be hidden by it.
+      const problem = found !== undefined && this.anchor.problem !== undefined && found !== this.anchor.problem ? `${found}; and ${this.anchor.problem}` : (found ?? this.anchor.problem);
       const lastMatched = this.lastMatched;
       anchor = {
         where: this.anchor.where,

@@ -1,7 +1,7 @@
 import { closeSync, constants, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors/errors.ts';
-import type { AnchorItem, AnchorLog, AnchorRead } from './anchor-log.ts';
+import { collectAnchorRead, notCheckpoint, type AnchorItem, type AnchorLog, type AnchorRead } from './anchor-log.ts';
 import { isCheckpointRecord, type AnchorCheckpoint } from './checkpoint.ts';
 import { GENESIS_HASH } from '../envelope/envelope.ts';
 import { withFileLock } from '../ledger/file-lock.ts';
@@ -39,19 +39,14 @@ export class FileAnchorLog implements AnchorLog {
    * ~512 MB). A single line is bounded instead: no checkpoint is near MAX_CUT_LINE.
    */
   async read(): Promise<AnchorRead> {
-    const records: unknown[] = [];
-    for (const item of this.items()) {
-      if ('problem' in item) return { records, problem: item.problem };
-      records.push(item.record);
-    }
-    return { records };
+    return collectAnchorRead(this.items());
   }
 
   /**
    * The records one at a time, as `read` finds them, holding one chunk and one line: for a
-   * reader that folds the anchor as it goes, so memory does not grow with the file. A
-   * record that cannot be parsed (or a line too long to be one) ends it with `{ problem }`.
-   * Stopping early (`break`) closes the file.
+   * reader that folds the anchor as it goes, so memory does not grow with the file. A line
+   * that is no checkpoint (not JSON, too long to be one, `[1]`) is named in its place and passed
+   * over (`{ problem, passedOver }`), as the writer passes over it. Stopping early (`break`) closes the file.
    */
   async *records(): AsyncGenerator<AnchorItem, void, undefined> {
     yield* this.items();
@@ -176,17 +171,28 @@ function lastLine(fd: number): { readonly hash: string } | undefined {
   return undefined;
 }
 
+/**
+ * Every line in order. A line that is no checkpoint is named and passed over, as the writer's
+ * tail check passes over it (lastLine): one junk line must not hide the checkpoints after it,
+ * which the writer goes on linking to the last checkpoint before it.
+ */
 function* readLines(fd: number, path: string): Generator<AnchorItem, void, undefined> {
   const chunk = Buffer.allocUnsafe(READ_CHUNK);
   let pending: Buffer = Buffer.alloc(0);
   let line = 0;
+  /** Inside a line too long to be a checkpoint: its bytes are dropped up to its newline. */
+  let skipping = false;
   const parse = (bytes: Buffer, last: boolean): AnchorItem => {
     line++;
+    let record: unknown;
     try {
-      return { record: JSON.parse(bytes.toString('utf8')) as unknown };
+      record = JSON.parse(bytes.toString('utf8')) as unknown;
     } catch {
-      return { problem: `${path} line ${line} is not a JSON checkpoint${last ? ' (the last line is cut short)' : ''}`, ...(last ? { cutShort: true } : {}) };
+      if (last) return { problem: `${path} line ${line} is not a JSON checkpoint (the last line is cut short)`, cutShort: true };
+      return { problem: `${path} line ${line} is not a JSON checkpoint`, passedOver: true };
     }
+    if (!isCheckpointRecord(record)) return { problem: `${path} line ${line} is not a checkpoint (${notCheckpoint(record)})`, passedOver: true };
+    return { record };
   };
   for (;;) {
     const n = readSync(fd, chunk, 0, READ_CHUNK, null);
@@ -194,21 +200,23 @@ function* readLines(fd: number, path: string): Generator<AnchorItem, void, undef
     const data = pending.length > 0 ? Buffer.concat([pending, chunk.subarray(0, n)]) : chunk.subarray(0, n);
     let start = 0;
     for (let nl = data.indexOf(0x0a, start); nl >= 0; nl = data.indexOf(0x0a, start)) {
-      if (nl - start > MAX_CUT_LINE) return yield { problem: tooLong(path, line + 1) };
-      const item = parse(data.subarray(start, nl), false);
-      yield item;
-      if ('problem' in item) return;
+      if (skipping) skipping = false;
+      else if (nl - start > MAX_CUT_LINE) yield tooLong(path, ++line);
+      else yield parse(data.subarray(start, nl), false);
       start = nl + 1;
     }
-    if (data.length - start > MAX_CUT_LINE) return yield { problem: tooLong(path, line + 1) };
+    if (!skipping && data.length - start > MAX_CUT_LINE) {
+      yield tooLong(path, ++line);
+      skipping = true;
+    }
     // Copied: `chunk` is reused by the next read.
-    pending = Buffer.from(data.subarray(start));
+    pending = skipping ? Buffer.alloc(0) : Buffer.from(data.subarray(start));
   }
   if (pending.length > 0) yield parse(pending, true);
 }
 
-function tooLong(path: string, line: number): string {
-  return `${path} line ${line} is longer than ${MAX_CUT_LINE} bytes: not a checkpoint`;
+function tooLong(path: string, line: number): AnchorItem {
+  return { problem: `${path} line ${line} is longer than ${MAX_CUT_LINE} bytes: not a checkpoint`, passedOver: true };
 }
 
 /** No checkpoint line is near this long: a tail without a newline longer than this is not one cut short. */

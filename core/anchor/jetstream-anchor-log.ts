@@ -3,7 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { anchorStreamName, anchorSubject } from '../store/jetstream-commit.ts';
 import { ensureStream, isStreamNotFound } from '../store/nats-streams.ts';
 import { readRange } from '../store/jetstream-reader.ts';
-import type { AnchorItem, AnchorLog, AnchorRead } from './anchor-log.ts';
+import { collectAnchorRead, notCheckpoint, type AnchorItem, type AnchorLog, type AnchorRead } from './anchor-log.ts';
 import { isCheckpointRecord, type AnchorCheckpoint } from './checkpoint.ts';
 import { retryWhileUnavailable } from '../store/nats-retry.ts';
 
@@ -63,20 +63,36 @@ export class JetStreamAnchorLog implements AnchorLog {
   }
 
   async read(): Promise<AnchorRead> {
-    const records: unknown[] = [];
+    return collectAnchorRead(await this.items());
+  }
+
+  /**
+   * Every message in order; one that is no checkpoint (not JSON, `[1]`, no hash) named in its
+   * place and passed over, as the writer passes over it (lastRecord), so the checkpoints after
+   * it are still checked. A missing message ends the read.
+   */
+  private async items(): Promise<AnchorItem[]> {
+    const items: AnchorItem[] = [];
     let expected = 1;
     const holds: { lastSeq?: number } = {};
     for await (const m of this.messages(holds)) {
-      if (m.seq !== expected) return { records, problem: `${this.where} message ${expected} is missing (the next one is ${m.seq})` };
-      expected++;
-      try {
-        records.push(JSON.parse(Buffer.from(m.data).toString('utf8')));
-      } catch {
-        return { records, problem: `${this.where} message ${m.seq} is not a JSON checkpoint` };
+      if (m.seq !== expected) {
+        items.push({ problem: `${this.where} message ${expected} is missing (the next one is ${m.seq})` });
+        return items;
       }
+      expected++;
+      let record: unknown;
+      try {
+        record = JSON.parse(Buffer.from(m.data).toString('utf8'));
+      } catch {
+        items.push({ problem: `${this.where} message ${m.seq} is not a JSON checkpoint`, passedOver: true });
+        continue;
+      }
+      if (isCheckpointRecord(record)) items.push({ record });
+      else items.push({ problem: `${this.where} message ${m.seq} is not a checkpoint (${notCheckpoint(record)})`, passedOver: true });
     }
-    if (holds.lastSeq !== undefined && expected !== holds.lastSeq + 1) return { records, problem: `${this.where} holds messages up to ${holds.lastSeq} but only ${expected - 1} could be read` };
-    return { records };
+    if (holds.lastSeq !== undefined && expected !== holds.lastSeq + 1) items.push({ problem: `${this.where} holds messages up to ${holds.lastSeq} but only ${expected - 1} could be read` });
+    return items;
   }
 
   /**
@@ -109,11 +125,7 @@ export class JetStreamAnchorLog implements AnchorLog {
    * check (synchronous) does not have. Left as it was; the file anchor is the one read in chunks.
    */
   async scan(): Promise<Iterable<AnchorItem>> {
-    const read = await this.read();
-    return (function* () {
-      for (const record of read.records) yield { record };
-      if (read.problem !== undefined) yield { problem: read.problem };
-    })();
+    return this.items();
   }
 
   /**

@@ -41,7 +41,10 @@ export class CheckedAnchor implements AnchorInput {
     return { [Symbol.iterator]: () => this.take() };
   }
 
-  /** Why the rest of the anchor cannot be used: the chain's problem, else the read's (`readToEnd`: the read's first). */
+  /**
+   * What is wrong with the anchor: the chain's problem, else the read's first (`readToEnd`: the
+   * read's first). A record passed over is a problem though the checkpoints after it are used.
+   */
   get problem(): string | undefined {
     return this.o.readToEnd ? (this.readProblem ?? this.checker.problem) : (this.checker.problem ?? this.readProblem);
   }
@@ -58,8 +61,14 @@ export class CheckedAnchor implements AnchorInput {
     try {
       for (let r = this.items.next(); !r.done; r = this.items.next()) {
         if ('problem' in r.value) {
-          this.readProblem = r.value.problem;
-          this.readCutShort = r.value.cutShort === true;
+          if (this.readProblem === undefined) {
+            this.readProblem = r.value.problem;
+            this.readCutShort = r.value.cutShort === true;
+          }
+          // A record that is no checkpoint is named and passed over, as the writer passes over
+          // it: stopping there let one junk line hide every later checkpoint, and so every
+          // change to the ledger they anchor.
+          if (r.value.passedOver) continue;
           break;
         }
         const cp = this.checker.push(r.value.record);

@@ -153,6 +153,29 @@ describe('audit verify holds a SQLite ledger to its anchor', { timeout: 240_000 
     assert.match(r.stdout, /the ledger matches the anchor up to checkpoint #3 \(position 12, 12 events\)/);
   });
 
+  test('a line that is no checkpoint in the anchor hides none of the checkpoints after it: a deleted last event is still named, and so is the line', async () => {
+    // Found by a helper's review, run there: the audit stopped checking at the first line that
+    // was no checkpoint, while the writer passes over such a line and goes on writing
+    // checkpoints; so one line appended to anchor.jsonl hid every later deletion.
+    const { dir, db } = copy();
+    const anchorPath = join(dir, 'anchor.jsonl');
+    const [one, two, ...rest] = readFileSync(anchorPath, 'utf8').trimEnd().split('\n');
+    for (const junk of ['[1]', 'not json']) {
+      writeFileSync(anchorPath, [one, two, junk, ...rest].join('\n') + '\n');
+      const intact = await caco(['audit', 'verify', '--ledger', db]);
+      assert.equal(intact.code, 1, intact.stdout + intact.stderr);
+      assert.match(intact.stdout, /anchor BROKEN \(.*anchor\.jsonl\): .*anchor\.jsonl line 3 is not a (JSON )?checkpoint/);
+      assert.match(intact.stdout, /the ledger matches the anchor up to checkpoint #4 \(position 16, 16 events\)/, 'the checkpoints after the line are checked');
+    }
+    const d = new Database(db);
+    d.prepare('DELETE FROM events WHERE position = (SELECT MAX(position) FROM events)').run();
+    d.close();
+    const r = await caco(['audit', 'verify', '--ledger', db]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /anchor BROKEN \(.*anchor\.jsonl\): checkpoint #4 \(position 16, 16 events, .*\) does not match the ledger: the ledger ends at position 15 with 15 events, .*: 1 event was deleted \(after position 12\); and .*anchor\.jsonl line 3 is not a JSON checkpoint/);
+    assert.match(r.stdout, /the ledger matches the anchor up to checkpoint #3 \(position 12, 12 events\)/);
+  });
+
   test('deleting the last event of a stream in the middle of the ledger: reported at its position, also when the positions are renumbered', async () => {
     // job-b's last event is at position 14 (ORDER[13]); job-a's and job-c's follow it.
     const { db } = copy();

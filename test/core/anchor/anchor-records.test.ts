@@ -14,20 +14,22 @@ import { FileAnchorLog } from '../../../core/anchor/index.ts';
 const openFds = () => readdirSync('/proc/self/fd').length;
 
 describe('FileAnchorLog.records', { timeout: 30_000 }, () => {
-  test('yields what read returns, one record at a time, and stops at a line over 64 KiB by its number', async () => {
+  test('yields what read returns, one record at a time; a line over 64 KiB or no checkpoint is named by its number and passed over', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'caco-anchor-records-'));
     try {
       const path = join(dir, 'anchor.jsonl');
-      const lines = Array.from({ length: 3 }, (_, i) => JSON.stringify({ seq: i + 1, pad: 'x'.repeat(40_000) }));
-      writeFileSync(path, [...lines, `"${'y'.repeat(70 * 1024)}"`, JSON.stringify({ seq: 5 })].join('\n') + '\n');
+      const lines = Array.from({ length: 3 }, (_, i) => JSON.stringify({ seq: i + 1, hash: `h${i + 1}`, pad: 'x'.repeat(40_000) }));
+      writeFileSync(path, [...lines, `"${'y'.repeat(70 * 1024)}"`, JSON.stringify({ seq: 5 }), JSON.stringify({ seq: 6, hash: 'h6' })].join('\n') + '\n');
       const log = new FileAnchorLog(path);
       const items: unknown[] = [];
       for await (const item of log.records()) items.push(item);
-      assert.equal(items.length, 4);
+      assert.equal(items.length, 6);
       assert.deepEqual(items.slice(0, 3).map((x) => ((x as { record: { seq: number } }).record.seq)), [1, 2, 3]);
-      assert.deepEqual(items[3], { problem: `${path} line 4 is longer than 65536 bytes: not a checkpoint` });
+      assert.deepEqual(items[3], { problem: `${path} line 4 is longer than 65536 bytes: not a checkpoint`, passedOver: true });
+      assert.deepEqual(items[4], { problem: `${path} line 5 is not a checkpoint (an object with no "hash" to link to)`, passedOver: true });
+      assert.deepEqual(items[5], { record: { seq: 6, hash: 'h6' } });
       const read = await log.read();
-      assert.deepEqual(read.records.map((r) => (r as { seq: number }).seq), [1, 2, 3]);
+      assert.deepEqual(read.records.map((r) => (r as { seq: number }).seq), [1, 2, 3, 6]);
       assert.equal(read.problem, (items[3] as { problem: string }).problem);
       // A line that is not JSON, and a cut last line, as read says.
       writeFileSync(path, `${lines[0]}\nnot json\n`);
@@ -46,7 +48,7 @@ describe('FileAnchorLog.records', { timeout: 30_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'caco-anchor-records-'));
     try {
       const path = join(dir, 'anchor.jsonl');
-      const line = JSON.stringify({ seq: 1, pad: 'z'.repeat(600) });
+      const line = JSON.stringify({ seq: 1, hash: 'h1', pad: 'z'.repeat(600) });
       writeFileSync(path, (line + '\n').repeat(20_000));
       const before = openFds();
       const it = new FileAnchorLog(path).records();

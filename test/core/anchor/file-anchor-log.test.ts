@@ -64,13 +64,13 @@ describe('anchor.jsonl after a checkpoint cut short', { timeout: 30_000 }, () =>
  * is refused by line number rather than read on.
  */
 describe('anchor.jsonl read in chunks', { timeout: 30_000 }, () => {
-  test('records straddling 1 MiB chunk boundaries are all read, in order; a line over 64 KiB is a problem by number', async () => {
+  test('records straddling 1 MiB chunk boundaries are all read, in order; a line over 64 KiB is a problem by number, passed over', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'caco-anchor-chunks-'));
     try {
       const path = join(dir, 'anchor.jsonl');
       // ~3.3 MiB of lines of uneven length, so boundaries fall inside lines.
       const lines: string[] = [];
-      for (let i = 0; i < 9_000; i++) lines.push(JSON.stringify({ seq: i + 1, pad: 'x'.repeat(100 + ((i * 37) % 500)) }));
+      for (let i = 0; i < 9_000; i++) lines.push(JSON.stringify({ seq: i + 1, hash: `h${i + 1}`, pad: 'x'.repeat(100 + ((i * 37) % 500)) }));
       writeFileSync(path, lines.join('\n') + '\n');
       const read = await new FileAnchorLog(path).read();
       assert.equal(read.problem, undefined);
@@ -83,7 +83,8 @@ describe('anchor.jsonl read in chunks', { timeout: 30_000 }, () => {
       appendFileSync(path, 'y'.repeat(70 * 1024) + '\n' + lines[0] + '\n');
       const long = await new FileAnchorLog(path).read();
       assert.match(long.problem ?? '', /line 9001 is longer than 65536 bytes/);
-      assert.equal(long.records.length, 9_000, 'the records before it are kept');
+      assert.equal(long.records.length, 9_001, 'the records before it are kept, and the one after it is read');
+      assert.equal((long.records.at(-1) as { seq: number }).seq, 1);
 
       writeFileSync(path, lines.slice(0, 3).join('\n') + '\n' + lines[3]!.slice(0, 30));
       const cut = await new FileAnchorLog(path).read();
