@@ -65,7 +65,11 @@ export interface Bus {
   subscribe(subject: string, handler: MessageHandler, opts?: SubscribeOptions): Promise<Subscription>;
   /** Send and wait for one reply; TimeoutError after `timeoutMs`, NoRespondersError if nobody listens. */
   request(subject: string, data: Uint8Array, opts: RequestOptions): Promise<BusMessage>;
-  /** Answer a message received with a `reply` subject. */
+  /**
+   * Answer a message received with a `reply` subject. Sent only when it is an inbox
+   * (isReplySubject): any other reply subject is a requester asking the site to publish its
+   * answer where the site, not the requester, may write, and nothing is sent.
+   */
   respond(msg: BusMessage, data: Uint8Array, opts?: PublishOptions): Promise<void>;
   /** Resolves once everything published so far has been handed to the transport. */
   flush(): Promise<void>;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { shedsMessage, type Bus, type BusMessage, type Headers, type MessageHandler, type PublishOptions, type RequestOptions, type SubscribeOptions, type Subscription } from './bus.ts';
-import { assertPattern, assertPublishSubject } from './subject.ts';
+import { assertPattern, assertPublishSubject, isReplySubject } from './subject.ts';
 import { NoRespondersError, TimeoutError } from '../errors/errors.ts';
 
 interface Sub {
@@ -91,6 +91,7 @@ export class MemoryBus implements Bus {
 
   async respond(msg: BusMessage, data: Uint8Array, opts?: PublishOptions): Promise<void> {
     if (!msg.reply) throw new Error(`message on "${msg.subject}" has no reply subject`);
+    if (!isReplySubject(msg.reply)) return;
     this.deliver({ subject: msg.reply, data, headers: opts?.headers ?? {} });
   }
 

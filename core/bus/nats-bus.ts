@@ -1,7 +1,7 @@
 import { connect, type Msg, type MsgHdrs, type NatsConnection, type Subscription as NatsSubscription } from '@nats-io/transport-node';
 import { shedsMessage, type Bus, type BusMessage, type Headers, type MessageHandler, type PublishOptions, type RequestOptions, type SubscribeOptions, type Subscription } from './bus.ts';
 import { wireHeaders } from './wire-headers.ts';
-import { assertPattern, assertPublishSubject } from './subject.ts';
+import { assertPattern, assertPublishSubject, isReplySubject } from './subject.ts';
 import { CacoError, NoRespondersError, TimeoutError } from '../errors/errors.ts';
 import { loadNatsCredentials, type NatsCredentials } from '../nats-auth/credentials.ts';
 
@@ -268,6 +268,7 @@ export class NatsBus implements Bus {
 
   async respond(msg: BusMessage, data: Uint8Array, opts?: PublishOptions): Promise<void> {
     if (!msg.reply) throw new Error(`message on "${msg.subject}" has no reply subject`);
+    if (!isReplySubject(msg.reply)) return;
     this.sendOutbox();
     this.nc.publish(msg.reply, data, opts?.headers ? { headers: wireHeaders(opts.headers) } : undefined);
   }

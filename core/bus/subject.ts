@@ -42,3 +42,16 @@ export function subjectMatches(pattern: string, subject: string): boolean {
   }
   return p.length === s.length;
 }
+
+/**
+ * Subjects the site sends answers to: an inbox, `_INBOX.<…>` or a third party's own
+ * `_INBOX_<name>.<…>` (inboxPrefixOf). A requester chooses its reply subject freely, and the site
+ * answers with its own permissions, which reach its key registry, checkpoints and ledger: a
+ * refusal "answered" to `$KV.caco_<site>_keys.<key>` overwrote that key's registry entry. So an
+ * answer goes only to an inbox; a request with any other reply subject is handled, unanswered.
+ */
+export function isReplySubject(s: string): boolean {
+  return s.length <= 512 && INBOX_REPLY.test(s) && isValidSubject(s, false);
+}
+
+const INBOX_REPLY = /^_INBOX(?:_[a-z][a-z0-9-]{0,31})?\.[^.]/;

@@ -1,5 +1,6 @@
 import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { Msg, NatsConnection, SubscriptionOptions } from '@nats-io/transport-node';
+import { isReplySubject } from '../bus/subject.ts';
 import type { Logger } from '../log/logger.ts';
 import type { GatewayEndpoint } from './gateway.ts';
 
@@ -40,7 +41,7 @@ export function semverOf(v: string): string {
 }
 
 export async function serveAsServices(nc: NatsConnection, services: ReadonlyArray<DiscoverableService>, log?: Logger): Promise<ServiceHandle> {
-  const svcm = new Svcm(nc as ConstructorParameters<typeof Svcm>[0]);
+  const svcm = new Svcm(inboxAnswersOnly(nc) as ConstructorParameters<typeof Svcm>[0]);
   const started: Service[] = [];
   try {
     for (const d of services) {
@@ -90,4 +91,33 @@ export async function serveAsServices(nc: NatsConnection, services: ReadonlyArra
       for (const s of started) await s.stop().catch(() => undefined);
     },
   };
+}
+
+/**
+ * The connection as the services framework sees it: a message whose reply subject is no inbox
+ * (isReplySubject) never reaches a handler, the framework's own `$SRV.PING`/`INFO`/`STATS`
+ * answers included, which answer any reply subject with the site's permissions (a PING "answered"
+ * to `$KV.caco_<site>_keys.<key>` would overwrite that key's registry entry). The framework
+ * answers through the message, not the connection, so it is filtered where messages arrive.
+ */
+function inboxAnswersOnly(nc: NatsConnection): NatsConnection {
+  return new Proxy(nc, {
+    get(target, prop, receiver) {
+      if (prop !== 'subscribe') {
+        const v: unknown = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      }
+      return (subject: string, opts?: SubscriptionOptions) => {
+        const callback = opts?.callback;
+        if (!callback) return target.subscribe(subject, opts);
+        return target.subscribe(subject, {
+          ...opts,
+          callback: (err: Error | null, msg: Msg) => {
+            if (!err && msg.reply !== undefined && msg.reply !== '' && !isReplySubject(msg.reply)) return;
+            callback(err, msg);
+          },
+        });
+      };
+    },
+  });
 }
