@@ -578,6 +578,17 @@ export class Runtime {
           await this.dlq.send({ agent: slot.host.name, subject: msg.subject, reason: result.reason, ...(result.problems ? { problems: result.problems } : {}), payload: Buffer.from(msg.data).toString('utf8'), headers: msg.headers });
           return;
         }
+        // The position travels outside what is hashed and signed: a genuine event re-published
+        // with a position far ahead made a bus-fed agent take that as its own position, pass over
+        // every later event and checkpoint past the ledger's head (the next start refused). So a
+        // position the agent would move to is checked against the store first.
+        if (result.value.position > slot.host.position) {
+          const misplaced = await this.storedElsewhere(result.value);
+          if (misplaced) {
+            await this.dlq.send({ agent: slot.host.name, subject: msg.subject, reason: misplaced, payload: Buffer.from(msg.data).toString('utf8'), headers: msg.headers });
+            return;
+          }
+        }
         // Verified as relayed (the stored bytes), then read at the latest version of its type.
         const input = slot.host.accept(this.upcasters.upcastEnvelope(result.value));
         if (input) {
@@ -590,6 +601,19 @@ export class Runtime {
       });
       slot.busSubs.push(sub);
     }
+  }
+
+  /** Why `e` is not the event the store holds at its position, or undefined when it is. */
+  private async storedElsewhere(e: Envelope): Promise<string | undefined> {
+    try {
+      for await (const held of this.o.store.readAll({ from: e.position - 1, limit: 1 })) {
+        if (held.position === e.position && held.id === e.id && held.hash === e.hash) return undefined;
+        break;
+      }
+    } catch (err) {
+      return `position ${e.position}: the store's event there could not be read to confirm it (${err instanceof Error ? err.message.slice(0, 200) : String(err)})`;
+    }
+    return `position ${e.position}: the store does not hold event ${e.id} there; a relayed event's position is not signed, so it is taken only as the store confirms it`;
   }
 
   private async reply(msg: BusMessage, reply: CommandReply): Promise<void> {

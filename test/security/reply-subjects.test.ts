@@ -43,7 +43,7 @@ describe('the site answers inboxes only', { skip, timeout: 45_000 }, () => {
   async function heard(site: string, send: (reply: string) => void): Promise<string[]> {
     const got: string[] = [];
     const traps = [`$KV.caco_${site}_keys.operator`, `caco.${site}.ledger.x`, `_INBOX.${site}.a`, `_INBOX_acme.${site}`];
-    const subs = traps.map((t) => raw.subscribe(t, { callback: (_e, m) => got.push(m.subject) }));
+    const subs = traps.map((t) => raw.subscribe(t, { callback: (_e, m) => void got.push(m.subject) }));
     try {
       await raw.flush();
       for (const t of traps) send(t);
