@@ -1,5 +1,5 @@
 /** `npm run schemas`: write one JSON Schema per message type to schemas/json/, and the AsyncAPI document beside it. */
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ALL_MESSAGES } from './index.ts';
@@ -19,9 +19,27 @@ export function exportSchemas(outDir: string): string[] {
     writeFileSync(join(outDir, name), renderSchemaFile(def));
     written.add(name);
   }
-  // Remove schemas of messages that no longer exist, so the folder is exactly the registry.
-  for (const f of readdirSync(outDir)) if (f.endsWith('.json') && !written.has(f)) rmSync(join(outDir, f));
+  // Remove schemas of messages that no longer exist, so the folder is exactly the registry; but
+  // only files this export wrote (named and marked as one of its schemas): the folder may be
+  // anyone's, and every other .json in it (package.json, a site's keys.json) was deleted.
+  for (const f of readdirSync(outDir)) if (!written.has(f) && isExportedSchema(join(outDir, f))) rmSync(join(outDir, f));
   return [...written].sort();
+}
+
+const SCHEMA_FILE = /^[a-z][a-z0-9_-]*(?:\.[a-z0-9_-]+)+\.v\d+\.json$/;
+const SCHEMA_ID = /"\$id": "https:\/\/caco\.energy\/schemas\//;
+
+/** A schema file an earlier export wrote: its name's form, a regular small file, and our `$id`. */
+function isExportedSchema(path: string): boolean {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  if (!SCHEMA_FILE.test(name)) return false;
+  try {
+    const st = lstatSync(path);
+    if (!st.isFile() || st.size > 1024 * 1024) return false;
+    return SCHEMA_ID.test(readFileSync(path, 'utf8').slice(0, 400)) && readFileSync(path, 'utf8').includes('"x-caco-kind"');
+  } catch {
+    return false;
+  }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -60,4 +60,19 @@ test('every message type follows <area>.<entity>.<verb> and has a description', 
     assert.match(d.type, /^[a-z]+\.[a-z-]+(\.[a-z-]+)?\.[a-z-]+$/);
     assert.ok(d.description.length > 10, d.type);
   }
+});
+
+test('export into a folder removes only the schemas an earlier export wrote, never anyone else\'s .json', () => {
+  // Found by a helper's review, run there: `caco schema export <dir>` deleted every .json in the
+  // folder that was not one of its schemas (package.json, a site's keys.json).
+  const dir = mkdtempSync(join(tmpdir(), 'caco-schema-prune-'));
+  const theirs = { 'package.json': '{"name":"x"}', 'keys.json': '{"keys":[]}', 'a.b.v1.json': '{"$id":"https://example.org/a"}', 'notes.txt': 'hi' };
+  for (const [f, body] of Object.entries(theirs)) writeFileSync(join(dir, f), body);
+  const stale = 'compute.job.retired.v1.json';
+  writeFileSync(join(dir, stale), readFileSync(join(import.meta.dirname, '../../schemas/json/compute.job.completed.v1.json'), 'utf8').replace('compute.job.completed/v1', 'compute.job.retired/v1'));
+  const files = exportSchemas(dir);
+  const left = readdirSync(dir);
+  for (const f of Object.keys(theirs)) assert.ok(left.includes(f), `${f} kept`);
+  assert.ok(!left.includes(stale), 'a schema of a message that no longer exists is removed');
+  assert.equal(left.length, files.length + Object.keys(theirs).length);
 });
