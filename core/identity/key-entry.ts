@@ -71,8 +71,8 @@ export function checkNewKeyFields(f: { keyId?: unknown; party?: unknown; role?: 
   else {
     try {
       publicKeyFromRaw(Buffer.from(f.publicKey, 'base64'));
-    } catch {
-      out.push({ field: 'publicKey', reason: 'is not an ed25519 public key' });
+    } catch (e) {
+      out.push({ field: 'publicKey', reason: e instanceof RangeError ? e.message : 'is not an ed25519 public key' });
     }
   }
   return out;

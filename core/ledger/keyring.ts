@@ -22,7 +22,36 @@ export function privateKeyFromSeed(seed32: Uint8Array): KeyObject {
 }
 
 export function publicKeyFromRaw(raw32: Uint8Array): KeyObject {
+  const weak = weakPublicKey(raw32);
+  if (weak) throw new RangeError(`not a usable ed25519 public key: ${weak}`);
   return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw32]), format: 'der', type: 'spki' });
+}
+
+/**
+ * The encodings of the points of small order (libsodium's list, compared without the sign bit):
+ * OpenSSL verifies against them, and a signature made with no private key (the identity point
+ * and S = 0) holds under such a "key" for a large share of messages, so a party registering one
+ * could sign anything, and disown anything. Refused wherever a public key is read.
+ */
+const SMALL_ORDER = [
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+].map((h) => Buffer.from(h, 'hex'));
+
+/** Why these 32 bytes are no public key to accept (wrong length, small order, y not below p), or undefined. */
+export function weakPublicKey(raw: Uint8Array): string | undefined {
+  if (raw.length !== 32) return `an ed25519 public key is 32 bytes, got ${raw.length}`;
+  const y = Buffer.from(raw);
+  y[31] = y[31]! & 0x7f;
+  if (SMALL_ORDER.some((s) => s.equals(y))) return 'it is a point of small order, under which signatures can be made without a private key';
+  // y ≥ p = 2^255 − 19: a second encoding of a point, which strict verifiers refuse.
+  if (y[31] === 0x7f && y.subarray(1, 31).every((b) => b === 0xff) && y[0]! >= 0xed) return 'it is not canonically encoded (y is not below 2^255 - 19)';
+  return undefined;
 }
 
 export function rawPublicKey(key: KeyObject): Buffer {
