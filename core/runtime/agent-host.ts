@@ -222,7 +222,17 @@ export class AgentHost<S> {
     let held: CoveredEvent | undefined;
     if (snap.covered) {
       const raw = this.deps.store instanceof VerifiedEventStore ? this.deps.store.inner : this.deps.store;
-      for await (const e of raw.readAll({ from: snap.covered.position - 1, limit: 1 })) held = { position: e.position, id: e.id, hash: hashEvent(e) };
+      // A row there that cannot be read, or whose content cannot be hashed, refuses the snapshot
+      // (a full replay, which quarantines the row), not the start: it threw out of restore.
+      let unreadable: number | undefined;
+      try {
+        for await (const e of raw.readAll({ from: snap.covered.position - 1, limit: 1, onUnreadable: (u) => void (unreadable ??= u.position) })) {
+          if (unreadable === undefined) held = { position: e.position, id: e.id, hash: hashEvent(e) };
+        }
+      } catch (err) {
+        return this.refuseSnapshot(`the ledger's event at position ${snap.covered.position} cannot be read (${errorText(err)})`);
+      }
+      if (unreadable !== undefined) return this.refuseSnapshot(`the ledger's event at position ${unreadable} cannot be read`);
     }
     const reason = judgeSnapshot(snap, { agent: this.def.name, version: o.version, head, keys: deps.keyring }, held);
     if (reason) return this.refuseSnapshot(reason);

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../errors/errors.ts';
 import type { Logger } from '../log/logger.ts';
-import type { CheckpointStore, EventStore } from '../store/event-store.ts';
+import type { CheckpointStore, EventStore, UnreadableRecord } from '../store/event-store.ts';
 import { CHECKPOINT_TAG_SUFFIX } from '../store/checkpoint-value.ts';
 
 /**
@@ -178,7 +178,12 @@ export function siteCheckpointTag(keys: { sign(source: string, bytes: Uint8Array
  */
 export function storedHashAt(store: Pick<EventStore, 'readAll'>): (position: number) => Promise<string> {
   return async (position) => {
-    for await (const e of store.readAll({ from: position - 1, limit: 1 })) return `${e.position}:${e.hash}`;
-    return '';
+    // A row there that cannot be read is named by its bytes' digest, as the quarantine names
+    // it: it threw out of the tag check, and one edited row at a checkpoint's position stopped
+    // the site from starting, where a row quarantined anywhere else does not.
+    let unreadable: string | undefined;
+    const onUnreadable = (u: UnreadableRecord) => void (unreadable ??= `${u.position}:unreadable:${u.sha256}`);
+    for await (const e of store.readAll({ from: position - 1, limit: 1, onUnreadable })) return unreadable ?? `${e.position}:${e.hash}`;
+    return unreadable ?? '';
   };
 }

@@ -6,6 +6,7 @@ import { MemoryKeyring } from '../../../core/ledger/keyring.ts';
 import { InvalidArgumentError } from '../../../core/errors/errors.ts';
 import { silentLogger } from '../../../core/log/logger.ts';
 import type { CheckpointStore } from '../../../core/store/event-store.ts';
+import { embeddedStack } from '../../support/embedded.ts';
 
 /** Checkpoints in a map; a value that is not a position reads as the stores' own check refuses it. */
 function memoryCheckpoints(): CheckpointStore & { raw: Map<string, unknown> } {
@@ -152,5 +153,27 @@ test('a crash between any two of a put\'s writes leaves a position the site wrot
     // The slot for a position being written fits only the position it was written for.
     inner.raw.set('relay', 150);
     assert.equal(await new TaggedCheckpoint(inner, 'relay', { tagOf, log: silentLogger() }).get(), 0, `crash after ${crashAfter} writes, then moved`);
+  }
+});
+
+test('a row at the checkpoint\'s position that cannot be read: the tag check reads it as another event, it does not throw', async () => {
+  // Found by a helper's review, run there: storedHashAt read without a handler for unreadable
+  // rows, so `UPDATE events SET data='not json{'` at the relay's checkpoint position made the
+  // next start fail with a SyntaxError (the same edit anywhere else did not).
+  const s = embeddedStack('tag-unreadable');
+  try {
+    for (let i = 0; i < 5; i++) await s.store.append('acct-1', [{ id: `00000000-0000-7000-8000-00000000000${i}`, type: 'acct.moved', version: 1, time: '2024-01-01T00:00:00.000Z', source: 'teller', correlationId: 'c', causationId: null, data: { amount: i } }], 'any');
+    const hashAt = storedHashAt(s.store);
+    const cps = memoryCheckpoints();
+    const cp = new TaggedCheckpoint(cps, 'relay', { tagOf, log: silentLogger(), hashAt });
+    await cp.put(3);
+    assert.equal(await cp.get(), 3);
+    s.store.unsafeExec('UPDATE events SET data = ? WHERE position = 3', 'not json{');
+    assert.match(await hashAt(3), /^3:unreadable:[0-9a-f]{64}$/);
+    assert.equal(await cp.get(), 0, 'the event the tag was over is not there as it was: not trusted, and no throw');
+    await cp.put(3);
+    assert.equal(await cp.get(), 3, 'a tag over the unreadable row fits while it stays as it is');
+  } finally {
+    await s.close();
   }
 });
