@@ -1,4 +1,4 @@
-import { GENESIS_HASH, MAX_COVERS, type Envelope } from '../envelope/envelope.ts';
+import { GENESIS_HASH, MAX_COVERS, STREAM_NAME, type Envelope } from '../envelope/envelope.ts';
 import type { KeyResolver } from './key-resolver.ts';
 import { checkHash, checkSignature } from './seal.ts';
 import type { SignatureCache } from './signature-cache.ts';
@@ -49,6 +49,9 @@ interface StreamState {
  */
 export const MAX_PENDING = MAX_COVERS - 1;
 
+/** Streams with no verified event a verifier keeps (see ChainVerifier.headless). */
+export const MAX_HEADLESS = 10_000;
+
 const OK: ChainVerdict = { ok: true };
 const fail = (reason: string): ChainVerdict => ({ ok: false, reason });
 
@@ -72,6 +75,13 @@ const fail = (reason: string): ChainVerdict => ({ ok: false, reason });
  */
 export class ChainVerifier {
   private readonly streams = new Map<string, StreamState>();
+  /**
+   * Streams with no verified event, oldest first: at most MAX_HEADLESS are kept (and only while
+   * no commit of theirs is open). Forged events under new stream names each made an entry that
+   * was never dropped: ~1 MB of a reader's memory per forged message of 1,024 such events, for
+   * the life of every live reader. One forgotten costs only its passed-over successor's link.
+   */
+  private readonly headless = new Set<string>();
   /** The stream whose commit is open (has pending events), if any. */
   private open: string | undefined;
 
@@ -107,6 +117,7 @@ export class ChainVerifier {
    */
   seed(stream: string, head: VerifiedHead | undefined): void {
     this.streams.set(stream, { head, passedOver: undefined, pending: [] });
+    this.noteHead(stream, head);
   }
 
   /**
@@ -123,6 +134,7 @@ export class ChainVerifier {
   /** Start `stream` from a state `closedState` gave (this process's own verdicts, not a caller's claim). */
   seedState(stream: string, state: StreamSnapshot): void {
     this.streams.set(stream, { head: state.head, passedOver: state.passedOver, pending: [] });
+    this.noteHead(stream, state.head);
   }
 
   /**
@@ -134,7 +146,25 @@ export class ChainVerifier {
     const st = other.streams.get(stream);
     if (!st) return this.seed(stream, undefined);
     this.streams.set(stream, { head: st.head, passedOver: st.passedOver, pending: [...st.pending] });
+    this.noteHead(stream, st.head);
     // Opened by the next push on this stream (which first ends any other open commit).
+  }
+
+  /** Keep `headless` in step with a stream's head, forgetting the oldest headless streams past the bound. */
+  private noteHead(stream: string, head: VerifiedHead | undefined): void {
+    if (head) {
+      this.headless.delete(stream);
+      return;
+    }
+    this.headless.delete(stream);
+    this.headless.add(stream);
+    if (this.headless.size <= MAX_HEADLESS) return;
+    for (const old of this.headless) {
+      if (this.headless.size <= MAX_HEADLESS) break;
+      if (old === this.open || old === stream) continue;
+      this.headless.delete(old);
+      this.streams.delete(old);
+    }
   }
 
   /** Judge the next event in ledger order; returns every event decided by it (it, and any it releases or ends). */
@@ -142,10 +172,18 @@ export class ChainVerifier {
     const out: Judged[] = [];
     // Commits are contiguous: an event of another stream ends the open commit.
     if (this.open !== undefined && this.open !== e.stream) this.failOpen(out, this.open, `no signed head follows it: its commit ends at revision ${this.tipRevision(this.open)} without a signature`);
+    // No store takes such a name (it becomes a NATS subject token), so no such event is
+    // genuine; refused before it is given a place, or sends a reader to learn its history (on
+    // JetStream `>` read as a wildcard over the whole ledger).
+    if (typeof e.stream !== 'string' || !STREAM_NAME.test(e.stream)) {
+      out.push({ event: e, verdict: fail(`stream name ${JSON.stringify(String(e.stream).slice(0, 64))} is not one a store accepts (letters, digits, "_", ":" and "-", at most 200)`) });
+      return out;
+    }
     let s = this.streams.get(e.stream);
     if (!s) {
       s = { head: undefined, passedOver: undefined, pending: [] };
       this.streams.set(e.stream, s);
+      this.noteHead(e.stream, undefined);
     }
     let link: string | null | 'passed-over';
     const tip = s.pending.length > 0 ? s.pending[s.pending.length - 1]! : undefined;
@@ -195,6 +233,7 @@ export class ChainVerifier {
     s.pending = [];
     this.open = undefined;
     s.head = { revision: e.revision, hash: e.hash };
+    this.headless.delete(e.stream);
     s.passedOver = undefined;
     out.push({ event: e, verdict: OK });
     return out;

@@ -1,4 +1,4 @@
-import type { Envelope, NewEvent } from '../envelope/envelope.ts';
+import { STREAM_NAME, type Envelope, type NewEvent } from '../envelope/envelope.ts';
 import { ChainVerifier, type Judged, type StreamSnapshot } from '../ledger/chain-verifier.ts';
 import { SignatureCache } from '../ledger/signature-cache.ts';
 import { FifoMap } from '../collections/fifo-map.ts';
@@ -457,7 +457,7 @@ class ReaderJudge {
   async accepts(e: Envelope, handing = false): Promise<Envelope[] | null> {
     const before = this.recent.get(e.position);
     if (before && before.hash === e.hash) return before.ok && !handing ? [e] : [];
-    if (this.from > 0 && typeof e.stream === 'string' && !this.verifier.knows(e.stream) && !(await this.learn(e.stream, e.position))) return null;
+    if (this.from > 0 && typeof e.stream === 'string' && STREAM_NAME.test(e.stream) && !this.verifier.knows(e.stream) && !(await this.learn(e.stream, e.position))) return null;
     const judged = this.verifier.push(e);
     if (this.meter) {
       this.touched.add(e.stream);

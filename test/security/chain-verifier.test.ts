@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
-import { ChainVerifier } from '../../core/ledger/chain-verifier.ts';
+import { ChainVerifier, MAX_HEADLESS } from '../../core/ledger/chain-verifier.ts';
 import { MemoryKeyring } from '../../core/ledger/keyring.ts';
 import { hashEvent, sealBatch } from '../../core/ledger/seal.ts';
 import type { Envelope, NewEvent } from '../../core/envelope/envelope.ts';
@@ -38,6 +38,29 @@ function forgeAfter(stream: string, head: Envelope | undefined, keys = attacker,
 }
 
 describe('ChainVerifier', { timeout: 30_000 }, () => {
+  test('forged events under ever new stream names are remembered for at most MAX_HEADLESS streams; genuine streams are kept', () => {
+    // Found by a helper's review, run there: every forged stream name made an entry that was
+    // never dropped, ~1 MB of every live reader's memory per forged message of 1,024 events.
+    const v = new ChainVerifier(site);
+    const real = genuine('grid-1', 3);
+    v.check(real[0]!);
+    for (let i = 0; i < MAX_HEADLESS + 5_000; i++) assert.equal(v.check(forgeAfter(`junk-${i}`, undefined)).ok, false);
+    assert.equal(v.knows('junk-0'), false, 'the oldest headless stream is forgotten');
+    assert.equal(v.knows(`junk-${MAX_HEADLESS + 4_999}`), true);
+    assert.equal(v.head('grid-1')?.hash, real[0]!.hash, 'a stream with a verified head is never forgotten');
+    assert.deepEqual(v.check(real[1]!), { ok: true });
+  });
+
+  test('an event whose stream name no store takes ("> ", "*", too long) is refused at once, naming it', () => {
+    const v = new ChainVerifier(site);
+    for (const name of ['>', '*', 'a.b', 'x'.repeat(201)]) {
+      const verdict = v.check(forgeAfter(name, undefined, site));
+      assert.equal(verdict.ok, false);
+      assert.match((verdict as { reason: string }).reason, /is not one a store accepts/);
+      assert.equal(v.knows(name), false);
+    }
+  });
+
   test('a genuine stream verifies event by event', () => {
     const v = new ChainVerifier(site);
     for (const e of genuine('grid-1', 5)) assert.deepEqual(v.check(e), { ok: true });
