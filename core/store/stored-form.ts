@@ -114,7 +114,11 @@ function spansOf(form: CommitForm): ReadonlyArray<{ start: number; end: number }
  */
 export function relayBytes(e: Envelope): Uint8Array {
   const f = forms.get(e);
-  if (typeof f === 'string') return Buffer.from(envelopeJsonWithData(e, f), 'utf8');
+  // The stored data text only when it is what the writer makes of the data read from it: the
+  // hash is over the parsed value, so text that parses to the same value but says more (a key
+  // given twice, a number past a double's digits) verified, and was published as stored, where a
+  // reader that keeps the first key or every digit read something the signer never signed.
+  if (typeof f === 'string') return Buffer.from(JSON.stringify(e.data) === f ? envelopeJsonWithData(e, f) : JSON.stringify(e), 'utf8');
   const at = commitFormOf(e, f);
   if (at !== undefined) {
     const { form, index } = at;

@@ -421,3 +421,28 @@ test('a verifier seeded in the middle of a commit (a reader starting part-way) e
   w.seedFrom(before, 'job-s1');
   assert.deepEqual(w.flush().map((j) => j.event.id), [a[0]!.id]);
 });
+
+test('SQLite data text that parses to the signed value but says more is relayed as the value, not as stored', async () => {
+  // Found by a helper's review, run there: the hash is over the parsed data, so a row edited to
+  // `"costGbp":601.6600000000000000001,"late":true,` before the original keys verified (last key
+  // wins, the digits round to the same double) and the relay published the edited text; a reader
+  // that keeps the first key or every digit read `late: true`, which nobody signed.
+  const s = embeddedStack('relay-stored-text');
+  const relay = new Relay({ store: s.store, checkpoints: s.store, bus: s.bus, site: 'rt', log: silentLogger() });
+  try {
+    const got: string[] = [];
+    await s.bus.subscribe('caco.rt.evt.>', (m) => void got.push(Buffer.from(m.data).toString('utf8')));
+    const a = await s.store.append('job-1', [ev('compute', { costGbp: 601.66, late: false })], 'no-stream');
+    s.store.unsafeExec('UPDATE events SET data = ? WHERE position = ?', '{"costGbp":601.6600000000000000001,"late":true,"late":false}', a.events[0]!.position);
+    await relay.start();
+    await relay.caughtUp();
+    const deadline = Date.now() + 5000;
+    while (got.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(got.length, 1, 'the row verifies (the same parsed value): it is relayed');
+    assert.ok(!got[0]!.includes('6000000000000000001') && !got[0]!.includes('"late":true'), got[0]);
+    assert.deepEqual((JSON.parse(got[0]!) as Envelope).data, { costGbp: 601.66, late: false });
+  } finally {
+    await relay.stop();
+    await s.close();
+  }
+});
