@@ -13,7 +13,7 @@ import { readQuarantineRecord } from './quarantine-record.ts';
 import { MAX_BATCH, planSignatures } from '../ledger/batch-signature.ts';
 import { WorkerSigner } from '../ledger/worker-signer.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
-import { envelopeOfRow, EVENT_COLUMNS, MAX_POSITION, readEventRow, strayRows, unreadableRowError, type EventRow } from './sql-rows.ts';
+import { envelopeOfRow, EVENT_COLUMNS, MAX_POSITION, nextRevisionAfter, readEventRow, STREAM_PAGE, strayRows, unreadableRowError, type EventRow } from './sql-rows.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 import { keepStoredData } from './stored-form.ts';
@@ -284,7 +284,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
       sigAt: this.db.prepare<[string, number], string>('SELECT sig FROM events WHERE stream = ? AND revision = ?').pluck(true),
       insert: this.db.prepare(readOnly ? 'SELECT 1' : INSERT_EVENT_SQL),
       // Reads return rows as arrays (EVENT_COLUMNS order): no per-row object keyed by column name.
-      readStream: this.db.prepare<[string, number], EventRow>(`SELECT ${cols} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision`).raw(true),
+      readStream: this.db.prepare<[string, number, number], EventRow>(`SELECT ${cols} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`).raw(true),
       readAll: this.db.prepare<[number, number], EventRow>(`SELECT ${cols} FROM events WHERE events.position > ? ORDER BY events.position LIMIT ?`).raw(true),
       beforeStart: this.db.prepare<[number], EventRow>(`SELECT ${cols} FROM events WHERE events.position < 1 ORDER BY events.position LIMIT ?`).raw(true),
       headPos: this.db.prepare<[], { p: number | null }>('SELECT MAX(position) AS p FROM events'),
@@ -392,7 +392,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     if ('ok' in check) return check.ok;
     if ('refused' in check) throw check.refused;
     const rows: Array<Envelope | UnreadableRecord> = [];
-    for (const r of this.stmts.readStream.all(stream, check.after + 1)) rows.push(readEventRow(r));
+    for (const r of this.stmts.readStream.all(stream, check.after + 1, -1)) rows.push(readEventRow(r));
     return this.writerHeads.verify(stream, stored!, rows);
   }
 
@@ -704,13 +704,21 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
   }
 
   async *readStream(stream: string, fromRevision = 0, opts: ReadStreamOptions = {}): AsyncIterable<Envelope> {
-    // All rows at once: an open statement iterator would make any append made while the
-    // reader awaits fail with "connection is busy".
-    for (const row of this.stmts.readStream.all(stream, fromRevision)) {
-      const e = readEventRow(row);
-      if (!('unreadable' in e)) yield e;
-      else if (opts.onUnreadable) await opts.onUnreadable(e);
-      else throw unreadableRowError('the SQLite ledger', e);
+    // A page of rows at a time, each read whole: an open statement iterator would make any
+    // append made while the reader awaits fail with "connection is busy"; and all the rest of
+    // the stream at once made a reader that stops early (the relay's commit proof, per commit)
+    // read it again and again, quadratic in the stream's length.
+    for (let from = fromRevision; ; ) {
+      const rows = this.stmts.readStream.all(stream, from, STREAM_PAGE);
+      for (const row of rows) {
+        const e = readEventRow(row);
+        if (!('unreadable' in e)) yield e;
+        else if (opts.onUnreadable) await opts.onUnreadable(e);
+        else throw unreadableRowError('the SQLite ledger', e);
+      }
+      const next = nextRevisionAfter(rows, from);
+      if (rows.length < STREAM_PAGE || next === undefined) return;
+      from = next;
     }
   }
 

@@ -103,6 +103,19 @@ export function storeContract(name: string, open: StoreFactory): void {
       assert.equal(await store.headPosition(), r.position);
     });
 
+    withStore('readStream: a stream longer than a page, whole and from any revision, in order; a reader that stops early stops', async ({ store }) => {
+      // SQLite and PostgreSQL read a stream a page (512 rows) at a time, so a reader that stops
+      // early (the relay's commit proof) no longer reads the rest of the stream each time.
+      const all: Envelope[] = [];
+      for (let i = 0; i < 12; i++) all.push(...(await store.append('long-1', batch(100), 'any')).events);
+      await store.append('long-2', batch(3), 'no-stream');
+      assert.deepEqual((await collect(store.readStream('long-1'))).map((e) => e.revision), all.map((e) => e.revision));
+      for (const from of [0, 511, 512, 513, 1024, 1199, 1200]) assert.deepEqual(await collect(store.readStream('long-1', from)), all.slice(from), `from ${from}`);
+      const firstTwo: number[] = [];
+      for await (const e of store.readStream('long-1', 700)) if (firstTwo.push(e.revision) === 2) break;
+      assert.deepEqual(firstTwo, [700, 701]);
+    });
+
     withStore('expected revision: no-stream, any, exact; a wrong one raises ConcurrencyError and writes nothing', async ({ store }) => {
       await store.append('acct-1', batch(2), 'no-stream');
       const head = await store.headPosition();
