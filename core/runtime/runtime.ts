@@ -1,3 +1,4 @@
+import { LoopTurns } from './loop-turns.ts';
 import { createHash } from 'node:crypto';
 import type { Bus, BusMessage, Subscription } from '../bus/bus.ts';
 import type { Clock } from '../clock/clock.ts';
@@ -203,6 +204,8 @@ export class Runtime {
   private cursor: VerifiedCursor | undefined;
   private readonly dlq: DeadLetters;
   private readonly refusals: RefusalRecords;
+  /** Command checks give the event loop a turn every 5 ms (not in lockstep: see LoopTurns). */
+  private readonly yieldEvery: LoopTurns;
   private relay: Relay | undefined;
   private effects: EffectsReactor | undefined;
   /** The lockstep loop hands events to the reactor only once the agents' servers are up. */
@@ -228,6 +231,7 @@ export class Runtime {
   constructor(readonly o: RuntimeOptions) {
     this.upcasters = o.upcasters ?? cacoUpcasters(o.registry);
     this.dlq = new DeadLetters(o.bus, o.site, o.clock, o.log);
+    this.yieldEvery = new LoopTurns(o.delivery === 'lockstep' ? 0 : 5);
     this.refusals = new RefusalRecords(o.refusalRecords ?? DEFAULT_REFUSAL_RECORDS, o.clock, this.dlq);
     this.identity = o.identity ?? SiteIdentity.ephemeral(o.keyring, o.clock, o.log);
     this.admission = o.rateLimit ? new CommandAdmission(o.rateLimit, () => o.clock.now()) : undefined;
@@ -479,6 +483,11 @@ export class Runtime {
     const busyBytes = Buffer.from(JSON.stringify(busy));
     const limits = this.o.commandLimits ?? DEFAULT_COMMAND_LIMITS;
     const check = async (msg: BusMessage, json: ReturnType<typeof parseCommandJson>): Promise<void> => {
+      // Checks never wait on I/O but for a registry read, so back to back they ran in one
+      // stretch of microtasks while NATS kept the rest in its socket buffer, where no turn or
+      // bound applies (a review: a signed submit waited 2–6 s behind a forged flood). A turn for
+      // the event loop every few ms of checks lets the socket be read and the bounds act.
+      await this.yieldEvery.turn();
       counts.taken++;
       metricsHooks.command(this.o.site, slot.host.name, 'taken');
       const subjectType = commandTypeOfSubject(msg.subject, this.o.site, slot.host.name, names);
@@ -541,7 +550,7 @@ export class Runtime {
         const waiting = Math.max(0, turns.size - 1);
         if (waiting >= backlog.maxPending || (waiting > 0 && waitingBytes + bytes > backlog.maxPendingBytes)) return shed(msg);
         const json = parseCommandJson(msg, limits);
-        const key = claimedKeyId(json) ?? UNAUTHENTICATED;
+        const key = this.turnOf(json);
         waitingBytes += bytes;
         const offered = turns.offer(key, () =>
           check(msg, json)
@@ -614,6 +623,19 @@ export class Runtime {
       return `position ${e.position}: the store's event there could not be read to confirm it (${err instanceof Error ? err.message.slice(0, 200) : String(err)})`;
     }
     return `position ${e.position}: the store does not hold event ${e.id} there; a relayed event's position is not signed, so it is taken only as the store confirms it`;
+  }
+
+  /**
+   * Whose turn a command waits in: the key id it claims, but only if its signature holds under
+   * that key as last read (no I/O); else, with junk and unsigned commands, the shared turn. The
+   * site's key ids are public: forged commands under one filled its holder's places (100), and
+   * its own commands were shed `busy` while the flood lasted. A key id this process has not read
+   * yet keeps its own turn until its first lookup.
+   */
+  private turnOf(json: ReturnType<typeof parseCommandJson>): string {
+    const claimed = claimedKeyId(json);
+    if (claimed === undefined || !json.ok) return UNAUTHENTICATED;
+    return this.identity.signedByHeldKey?.(json.value as Record<string, unknown>) === false ? UNAUTHENTICATED : claimed;
   }
 
   private async reply(msg: BusMessage, reply: CommandReply): Promise<void> {

@@ -221,6 +221,29 @@ describe('the intake checks commands in turns by the key id they claim', { timeo
   });
 });
 
+describe('commands forged under a registered key id wait in the shared turn, not its holder\'s', { timeout: 120_000 }, () => {
+  test('20 forged under carol\'s id with 5 places a key: carol\'s own command is still taken, the forged past 5 are shed', async () => {
+    // Found by a helper's review, run there: the turn was the key id a command claims, so
+    // forged commands under a real key's (public) id took its places and its holder's commands
+    // were shed busy while the flood lasted. Now a command waits in its key's turn only if its
+    // signature holds under the key as last read; else in the shared one.
+    const site = await floodSite('forged-turn', { backlog: { maxPending: 1000, maxPendingPerKey: 5 } });
+    try {
+      const carol = party('carol');
+      await site.keysCli.admin.add(carol);
+      assert.equal(reason(await site.send(signWithKey(commandEnvelope(validJob('c-first'), { source: 'carol' }), carol))), 'ok', 'the site has read carol\'s key');
+      const forged = (i: number) => ({ ...signWithKey(commandEnvelope(validJob(`ft${i}`), { id: `forged-turn-${i}`, source: 'carol' }), carol), sig: Buffer.alloc(64).toString('base64') });
+      const sent = Array.from({ length: 20 }, (_, i) => site.publish(forged(i)));
+      assert.equal(reason(await site.send(signWithKey(commandEnvelope(validJob('c-during'), { source: 'carol' }), carol))), 'ok', 'carol is not shed busy');
+      await Promise.all(sent);
+      await site.rt.settle();
+      assert.equal(site.rt.commandIntake('compute').shed, 20 - 5, 'the forged ones shared one turn of 5 places');
+    } finally {
+      await site.close();
+    }
+  });
+});
+
 describe('on a real NATS server: a flood past the backlog is shed busy, counted, and a real command after it gets through', { timeout: 120_000 }, async () => {
   const skip = await natsSkip();
   const FLOOD = 5000;
