@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -41,10 +41,10 @@ function holderNote(notePath: string): string {
  * could let one process lock the old file while another creates and locks a new one.
  * `run.lock.holder` says who holds it, for the refusal's message only.
  */
-export function acquireRunLock(folder: string): RunLock {
-  const path = join(folder, 'run.lock');
+export function acquireRunLock(folder: string, o: { readonly name?: string; readonly removeOnRelease?: boolean; readonly instead?: string } = {}): RunLock {
+  const path = join(folder, o.name ?? 'run.lock');
   const notePath = `${path}.holder`;
-  const refuse = () => new UsageError(`${folder} is in use by another caco run${holderNote(notePath)}; stop it first, or give another --data-dir or --site (the lock is ${path}, held by a running process and let go when it ends)`);
+  const refuse = () => new UsageError(`${folder} is in use by another caco run${holderNote(notePath)}; stop it first, or ${o.instead ?? 'give another --data-dir or --site'} (the lock is ${path}, held by a running process and let go when it ends)`);
   if (held.has(path)) throw refuse();
   let db: Database.Database | undefined;
   try {
@@ -59,7 +59,13 @@ export function acquireRunLock(folder: string): RunLock {
   }
   held.add(path);
   try {
-    writeFileSync(notePath, `PID ${process.pid} on ${hostname()}, since ${new Date().toISOString()}\n`, { mode: 0o644 });
+    // Not through a symlink planted in its place: the note would overwrite whatever it points at.
+    const fd = openSync(notePath, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
+    try {
+      writeSync(fd, `PID ${process.pid} on ${hostname()}, since ${new Date().toISOString()}\n`);
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     // The note is for messages only; the lock is held without it.
   }
@@ -69,6 +75,12 @@ export function acquireRunLock(folder: string): RunLock {
     release() {
       if (!held.delete(path)) return;
       rmSync(notePath, { force: true });
+      // Removed while still held, so no other process can be waiting on this file: one that
+      // opened it earlier found it locked and was refused. (A process opening it in the instant
+      // between the removal and the close could still take the old file while a third makes a
+      // new one: for a site's ledger folder the file stays; `removeOnRelease` is for a
+      // simulation's output folder, which should hold nothing but runs.)
+      if (o.removeOnRelease) rmSync(path, { force: true });
       conn.close();
     },
   };

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { join, resolve } from 'node:path';
 import { rmSync, existsSync } from 'node:fs';
 import { replaceFolder } from '../replace-folder.ts';
+import { acquireRunLock } from '../run-lock.ts';
 import cliProgress from 'cli-progress';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { UsageError } from '../errors.ts';
@@ -38,6 +39,25 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
  * (seeds `x y` and `x_y`) get folders of their own: a run replaces its folder, and the second
  * replaced the first's ledger, keys and anchor.
  */
+/**
+ * `-p<8 hex>` when a flag that changes the results is given (site size, battery, signal or
+ * workload files, jobs per day, no market), so such a run does not replace the run without it:
+ * the folder name held only the site, dates and seed, and a run with --battery 0 deleted the
+ * earlier default run's ledger, keys and anchor without a word. Empty otherwise (the default
+ * run keeps its name).
+ */
+export function variantSuffix(o: Pick<SimulateFlags, 'itKw' | 'battery' | 'carbon' | 'prices' | 'jobs' | 'jobsPerDay' | 'market'>): string {
+  const parts: string[] = [];
+  if (o.itKw !== undefined) parts.push(`it-kw=${o.itKw}`);
+  if (o.battery !== undefined) parts.push(`battery=${o.battery}`);
+  if (o.carbon !== undefined) parts.push(`carbon=${resolve(o.carbon)}`);
+  if (o.prices !== undefined) parts.push(`prices=${resolve(o.prices)}`);
+  if (o.jobs !== undefined) parts.push(`jobs=${resolve(o.jobs)}`);
+  if (o.jobsPerDay !== undefined) parts.push(`jobs-per-day=${o.jobsPerDay}`);
+  if (o.market === false) parts.push('no-market');
+  return parts.length === 0 ? '' : `-p${createHash('sha256').update(parts.join('\n'), 'utf8').digest('hex').slice(0, 8)}`;
+}
+
 export function runFolderName(name: string): string {
   const safe = name.replace(/[^A-Za-z0-9._-]/g, '_');
   return safe === name ? name : `${safe}-${createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 8)}`;
@@ -86,8 +106,12 @@ export function simulateCommand(): Command {
       ...(o.itKw ? { itCapacityKw: wholeNumber('--it-kw', o.itKw, 100, 1_000_000), importCapKw: Math.round(wholeNumber('--it-kw', o.itKw, 100, 1_000_000) * 1.4) } : {}),
       ...(o.battery ? { battery: { energyKwh: wholeNumber('--battery', o.battery, 0, 1_000_000), powerKw: wholeNumber('--battery', o.battery, 0, 1_000_000) / 2 } } : {}),
     });
-    const run = runFolderName(`${config.site}-${o.from}-${days}d-seed${o.seed}`);
+    const run = runFolderName(`${config.site}-${o.from}-${days}d-seed${o.seed}${variantSuffix(o)}`);
     const finalDir = resolve(o.out, run);
+    // One run of a name at a time: two removed each other's work folder and one ended in a
+    // stack trace (ENOENT on report.json, or an anchor fork). The lock is the kernel's, let go
+    // however the process ends.
+    const lock = acquireRunLock(resolve(o.out), { name: `${run}.lock`, removeOnRelease: true, instead: 'give another --out or --seed' });
     // Work in a side folder and move it into place at the end, so a failed run never leaves
     // something that looks complete.
     const workDir = `${finalDir}.partial`;
@@ -139,6 +163,7 @@ export function simulateCommand(): Command {
       bar?.stop();
       // A run that did not complete leaves nothing behind that could pass for a result.
       rmSync(workDir, { recursive: true, force: true });
+      lock.release();
       throw err;
     }
     bar?.stop();
@@ -187,6 +212,8 @@ export function simulateCommand(): Command {
       await result.close().catch(() => undefined);
       if (existsSync(workDir)) rmSync(workDir, { recursive: true, force: true });
       throw err;
+    } finally {
+      lock.release();
     }
   });
 }

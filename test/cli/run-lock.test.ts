@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -114,6 +114,20 @@ test('caco run: a second run on the same data dir is refused with exit 2, naming
     await kill(first, 'SIGKILL');
     await kill(second, 'SIGKILL');
     await kill(third, 'SIGINT');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the holder note is not written through a symlink planted in its place', () => {
+  // Found by a helper's review, run there: the note followed a symlink and overwrote its target.
+  const dir = mkdtempSync(join(tmpdir(), 'caco-lock-link-'));
+  try {
+    writeFileSync(join(dir, 'victim.txt'), 'precious');
+    symlinkSync(join(dir, 'victim.txt'), join(dir, 'run.lock.holder'));
+    const lock = acquireRunLock(dir);
+    lock.release();
+    assert.equal(readFileSync(join(dir, 'victim.txt'), 'utf8'), 'precious');
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -325,7 +325,9 @@ describe('a seeded simulation signs with keys made locally, not derived from the
       for (const name of ['one', 'two']) {
         const r = await caco(['simulate', '--seed', '7', '--from', '2023-07-10', '--days', '1', '--jobs-per-day', '10', '--no-baselines', '--no-market', '--no-progress', '--out', join(out, name)]);
         assert.equal(r.code, 0, r.stderr);
-        const dir = join(out, name, 'london-2023-07-10-1d-seed7');
+        const folders = readdirSync(join(out, name)).filter((f) => f.startsWith('london-2023-07-10-1d-seed7'));
+        assert.equal(folders.length, 1, folders.join(', '));
+        const dir = join(out, name, folders[0]!);
         const anchorLine = r.stdout.split('\n').find((l) => l.startsWith('anchor: '));
         assert.match(anchorLine ?? '', /^anchor: head root [0-9a-f]{64} at position \d+ \(\d+ events\), checkpoint #\d+ signed by site-anchor, written to .*anchor\.jsonl$/);
         const keys = (JSON.parse(readFileSync(join(dir, 'keys', 'keys.json'), 'utf8')) as { keys: Record<string, string> }).keys;
