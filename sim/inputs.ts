@@ -18,6 +18,8 @@ export interface SimulationInputs {
   readonly dataFromMs: number;
   readonly dataToMs: number;
   readonly dropped: number;
+  /** What the signal files lack inside the simulated days, for the run's notes. */
+  readonly gaps?: ReadonlyArray<string>;
 }
 
 // The bound is data/'s (it also bounds what a .gz unpacks to); checked here too so a file named
@@ -105,28 +107,39 @@ export const MIN_SIGNAL_COVERAGE = 0.9;
  * forward over a gap (and starts from 150 g/kWh or £80/MWh before the first): a file whose
  * column is empty there ran on those made-up values and reported them as results, exit 0.
  */
-export function checkSignalCoverage(fromMs: number, days: number, files: Pick<SignalFiles, 'carbon' | 'prices'>): void {
-  const endMs = fromMs + days * DAY_MS + DRAIN_MS;
-  const slots = (endMs - fromMs) / SLOT_MS;
-  const covered = (times: Iterable<number>) => {
+export function checkSignalCoverage(fromMs: number, days: number, files: Pick<SignalFiles, 'carbon' | 'prices'>): string[] {
+  const runEndMs = fromMs + days * DAY_MS;
+  const endMs = runEndMs + DRAIN_MS;
+  const covered = (times: ReadonlySet<number>, toMs: number) => {
     let n = 0;
-    for (const t of times) if (t >= fromMs && t < endMs && t % SLOT_MS === 0) n++;
+    for (const t of times) if (t >= fromMs && t < toMs && t % SLOT_MS === 0) n++;
     return n;
   };
-  const carbon = covered(new Set(files.carbon.rows.filter((r) => r.actualGPerKwh !== null).map((r) => r.fromMs)));
-  const prices = covered(new Set(files.prices.rows.filter((r) => (r.marketIndexGbpPerMwh ?? r.imbalanceGbpPerMwh) !== null).map((r) => r.fromMs)));
-  for (const [flag, n, what] of [['--carbon', carbon, 'an actual carbon intensity'], ['--prices', prices, 'a price']] as const) {
-    if (n < MIN_SIGNAL_COVERAGE * slots) {
-      throw new UsageError(`${flag}: only ${n} of the ${slots} half-hours from ${isoDayOrTime(fromMs)} to ${isoDayOrTime(endMs)} (the run and ${DRAIN_MS / DAY_MS} days after it) have ${what}; a run needs at least ${Math.round(MIN_SIGNAL_COVERAGE * 100)} %, or its figures would come from values carried over the gaps, not from the file`);
+  const carbon = new Set(files.carbon.rows.filter((r) => r.actualGPerKwh !== null).map((r) => r.fromMs));
+  const prices = new Set(files.prices.rows.filter((r) => (r.marketIndexGbpPerMwh ?? r.imbalanceGbpPerMwh) !== null).map((r) => r.fromMs));
+  const notes: string[] = [];
+  for (const [flag, times, what] of [['--carbon', carbon, 'an actual carbon intensity'], ['--prices', prices, 'a price']] as const) {
+    // The simulated days on their own as well: over the run and its drain together, a one-day
+    // run could lack 29 % of the day it reports on.
+    for (const [toMs, span] of [[runEndMs, 'the simulated days'], [endMs, `the run and ${DRAIN_MS / DAY_MS} days after it`]] as const) {
+      const slots = (toMs - fromMs) / SLOT_MS;
+      const n = covered(times, toMs);
+      if (n < MIN_SIGNAL_COVERAGE * slots) {
+        throw new UsageError(`${flag}: only ${n} of the ${slots} half-hours from ${isoDayOrTime(fromMs)} to ${isoDayOrTime(toMs)} (${span}) have ${what}; a run needs at least ${Math.round(MIN_SIGNAL_COVERAGE * 100)} %, or its figures would come from values carried over the gaps, not from the file`);
+      }
     }
+    const slots = (runEndMs - fromMs) / SLOT_MS;
+    const missing = slots - covered(times, runEndMs);
+    if (missing > 0) notes.push(`${flag}: ${missing} of the ${slots} simulated half-hours have no usable value in the file (empty, not a number, or out of range); the last value before each is carried over it`);
   }
+  return notes;
 }
 
 /** Load the signals and the workload, and check the period lies inside the data. */
 export function loadInputs(o: { fromMs: number; days: number; seed: string; site: SiteConfig; carbonCsv?: string; pricesCsv?: string; jobsCsv?: string; jobsPerDay?: number; slackShare?: number }): SimulationInputs {
   const { carbon, prices, dataFromMs, dataToMs } = loadSignalFiles(o);
   checkSimulatedPeriod(o.fromMs, o.days, { dataFromMs, dataToMs });
-  checkSignalCoverage(o.fromMs, o.days, { carbon, prices });
+  const gaps = checkSignalCoverage(o.fromMs, o.days, { carbon, prices });
   let jobs: Job[];
   if (o.jobsCsv) {
     checkInputFile('--jobs', o.jobsCsv);
@@ -143,7 +156,7 @@ export function loadInputs(o: { fromMs: number; days: number; seed: string; site
       loadTraceStats(),
     ).jobs;
   }
-  return { carbon: carbon.rows, prices: prices.rows, jobs, dataFromMs, dataToMs, dropped: carbon.dropped.length + prices.dropped.length };
+  return { carbon: carbon.rows, prices: prices.rows, jobs, dataFromMs, dataToMs, dropped: carbon.dropped.length + prices.dropped.length, gaps };
 }
 
 /** Actual signals on the half-hour grid from `fromMs` for `slots` slots; gaps carried forward. */
