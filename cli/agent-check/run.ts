@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { NatsBus } from '../../core/bus/index.ts';
 import { WallClock } from '../../core/clock/index.ts';
 import { Uuid7Ids } from '../../core/ids/index.ts';
@@ -9,7 +9,8 @@ import { silentLogger } from '../../core/log/index.ts';
 import { MemoryKeyring } from '../../core/ledger/index.ts';
 import { SqliteEventStore } from '../../core/store/index.ts';
 import { Runtime } from '../../core/runtime/index.ts';
-import { SiteIdentity, newKeyFile, writeKeyFile } from '../../core/identity/index.ts';
+import { KEY_ID, PARTY, SiteIdentity, newKeyFile, writeKeyFile } from '../../core/identity/index.ts';
+import { UsageError } from '../errors.ts';
 import { SiteGateway } from '../../core/gateway/index.ts';
 import { cacoRegistry } from '../../schemas/index.ts';
 import { createComputeAgent } from '../../agents/compute/index.ts';
@@ -61,6 +62,10 @@ export function targetOf(target: string, name?: string, site?: string): { name: 
  */
 export async function runAgentCheck(o: AgentCheckOptions): Promise<AgentCheckResult> {
   const { name, site } = targetOf(o.target, o.name, o.site);
+  // Before anything is written: the name becomes the key file's name (a name with "/" wrote a
+  // private key outside the scratch folder, left behind after the refusal that followed).
+  if (!PARTY.test(name)) throw new UsageError(`${o.name !== undefined ? "--name" : "the agent to check"}: ${JSON.stringify(name.slice(0, 64))} is not an agent name: 1-128 letters, digits, ".", "_", ":", "@" or "-", starting with a letter or digit`);
+  if (o.keyId !== undefined && !KEY_ID.test(o.keyId)) throw new UsageError(`--key-id: ${JSON.stringify(o.keyId.slice(0, 64))} is not a key id: 1-64 letters, digits, "_" or "-", starting with a letter or digit`);
   const say = o.say ?? (() => undefined);
   const dir = mkdtempSync(join(tmpdir(), 'caco-agent-check-'));
   const cleanups: Array<() => Promise<void>> = [async () => rmSync(dir, { recursive: true, force: true })];
@@ -96,7 +101,7 @@ export async function runAgentCheck(o: AgentCheckOptions): Promise<AgentCheckRes
       await identity.admin.add({ keyId: o.keyId ?? `${name}-1`, party: name, role: 'third-party', publicKey: o.publicKey });
     } else {
       const k = newKeyFile({ party: name, role: 'third-party', ...(o.keyId ? { keyId: o.keyId } : {}) });
-      keyFile = join(dir, `${name}.key`);
+      keyFile = join(dir, `${basename(name)}.key`);
       writeKeyFile(keyFile, k);
       await identity.admin.add({ keyId: k.keyId, party: k.party, role: k.role, publicKey: k.publicKey });
     }

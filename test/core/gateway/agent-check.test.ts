@@ -70,3 +70,20 @@ test('caco agent check: a faulty agent is caught on each mistake; a correct one 
   assert.match(goodText, /ok {4}bound to the site and a short time/);
   assert.equal(verdict('bound to the site')?.verdict, 'info', text);
 });
+
+test('an agent name or key id that is no name is refused before anything is written', async () => {
+  // Found by a helper's review, run there: `--name ../../../tmp/x/evil` wrote a private key to
+  // /tmp/x/evil.key and left it there after the refusal that followed.
+  const { existsSync, mkdtempSync, readdirSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'caco-agent-check-name-'));
+  try {
+    await assert.rejects(runAgentCheck({ target: 'caco.check', name: `../../..${dir}/evil`, timeoutMs: 1000 }), /--name: ".*evil" is not an agent name/);
+    await assert.rejects(runAgentCheck({ target: 'a/b', timeoutMs: 1000 }), /the agent to check: "a\/b" is not an agent name/);
+    await assert.rejects(runAgentCheck({ target: 'ok-name', keyId: '../k', timeoutMs: 1000 }), /--key-id: "\.\.\/k" is not a key id/);
+    assert.equal(existsSync(join(dir, 'evil.key')), false);
+    assert.deepEqual(readdirSync(dir), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
