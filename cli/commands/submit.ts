@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { UsageError } from '../errors.ts';
+import { inert } from '../terminal.ts';
 import { positiveNumber, wholeNumber } from '../flag-values.ts';
 import { NatsBus } from '../../core/bus/index.ts';
 import { subjects } from '../../core/runtime/index.ts';
@@ -112,17 +113,17 @@ export function submitCommand(): Command {
       } catch (err) {
         throw new UsageError(`no answer from site "${config.site}" on ${config.natsUrl} (${(err as Error).message}); is \`caco run\` running there?`);
       }
-      const reply = JSON.parse(Buffer.from(res.data).toString('utf8')) as { ok: boolean; events?: Array<{ type: string; id: string; stream: string; data: unknown }>; error?: { reason: string; problems?: Array<{ path: string; reason: string }> } };
+      const reply = readSubmitReply(res.data);
       if (!reply.ok) {
-        const p = reply.error?.problems?.map((x) => `${x.path}: ${x.reason}`).join('; ');
-        throw new UsageError(`refused: ${reply.error?.reason}${p ? ` (${p})` : ''}`);
+        const p = reply.problems.map((x) => `${x.path}: ${x.reason}`).join('; ');
+        throw new UsageError(`refused: ${reply.reason}${p ? ` (${p})` : ''}`);
       }
-      for (const e of reply.events ?? []) {
-        console.log(`${e.type}  ${e.stream}  event ${e.id}`);
+      for (const e of reply.events) {
+        console.log(inert(`${e.type}  ${e.stream}  event ${e.id}`));
         // The reply is JSON from another process: payloads are read through their schemas.
         if (e.type === JobRejected.type) {
           const d = decodeWith(JobRejected.data, e.data);
-          if (d.ok) for (const p of d.value.problems) console.log(`  ${p.field}: ${p.reason}`);
+          if (d.ok) for (const p of d.value.problems) console.log(inert(`  ${p.field}: ${p.reason}`));
           process.exitCode = 2;
         } else if (e.type === JobPlanned.type) {
           const d = decodeWith(JobPlanned.data, e.data);
@@ -133,4 +134,39 @@ export function submitCommand(): Command {
       await bus.close();
     }
   });
+}
+
+type SubmitReply =
+  | { readonly ok: true; readonly events: ReadonlyArray<{ readonly type: string; readonly id: string; readonly stream: string; readonly data: unknown }> }
+  | { readonly ok: false; readonly reason: string; readonly problems: ReadonlyArray<{ readonly path: string; readonly reason: string }> };
+
+/**
+ * The site's answer, read as what it may be and nothing else: whatever answers on the subject
+ * chose its bytes. Not JSON, `null`, or `{"ok":true,"events":"x"}` threw a stack trace or printed
+ * "undefined … event undefined" as a success. Anything else is a UsageError saying so.
+ */
+export function readSubmitReply(data: Uint8Array): SubmitReply {
+  const bad = (why: string) => new UsageError(`the answer on the submit subject is not a site's reply (${why}); is something else listening there?`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(data).toString('utf8'));
+  } catch {
+    throw bad(`not JSON, ${data.byteLength} bytes`);
+  }
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(raw) || typeof raw['ok'] !== 'boolean') throw bad('no "ok"');
+  if (raw['ok'] === false) {
+    const error = raw['error'];
+    if (!isObject(error) || typeof error['reason'] !== 'string') throw bad('a refusal with no "error.reason"');
+    const problems = Array.isArray(error['problems']) ? error['problems'].filter((p): p is { path: string; reason: string } => isObject(p) && typeof p['path'] === 'string' && typeof p['reason'] === 'string') : [];
+    return { ok: false, reason: error['reason'].slice(0, 2_000), problems: problems.slice(0, 20) };
+  }
+  const events = raw['events'];
+  if (!Array.isArray(events)) throw bad('"events" is not a list');
+  const out: Array<{ type: string; id: string; stream: string; data: unknown }> = [];
+  for (const e of events) {
+    if (!isObject(e) || typeof e['type'] !== 'string' || typeof e['id'] !== 'string' || typeof e['stream'] !== 'string') throw bad('an event without a type, id and stream');
+    out.push({ type: e['type'], id: e['id'], stream: e['stream'], data: e['data'] });
+  }
+  return { ok: true, events: out };
 }
