@@ -5,11 +5,12 @@ import { DataFileError } from './errors.ts';
 
 /**
  * The most a data file may hold, on disk and, for a `.gz`, unpacked: each is read whole into
- * one string, and V8 refuses strings past ~512 MB with an error that names no file. A real
- * year of half-hours is a few MB. Checked here so every reader of CSVs (simulate, benches,
+ * one string and its records kept (about 50 bytes of heap per byte of a file of empty cells:
+ * at 256 MiB such a file ran the process out of memory). A real year of half-hours is a few
+ * MB, the largest trace here 2 MB. Checked here so every reader of CSVs (simulate, benches,
  * models retrain) is bounded, whatever checks its caller made.
  */
-export const MAX_INPUT_FILE_BYTES = 256 * 1024 * 1024;
+export const MAX_INPUT_FILE_BYTES = 32 * 1024 * 1024;
 
 export interface CsvRecord {
   /** 1-based line number in the file (header is line 1). */
@@ -54,6 +55,7 @@ export function readCsvText(path: string, maxBytes: number = MAX_INPUT_FILE_BYTE
  */
 export function parseCsv(text: string, file: string): CsvTable {
   const rows: CsvRecord[] = [];
+  let header: string[] | undefined;
   let line = 1;
   let i = 0;
   const n = text.length;
@@ -95,26 +97,31 @@ export function parseCsv(text: string, file: string): CsvTable {
     line++;
     // A line of nothing but spaces is blank too (a trailing one an editor left).
     if (cells.length === 1 && cells[0]!.trim() === '' && !quoted) continue;
+    if (header === undefined) {
+      header = headerOf(cells, startLine, file);
+      continue;
+    }
+    // Checked as each record is read: a file of the wrong width fails at its first line, not
+    // after all of it is held in memory.
+    if (cells.length !== header.length) throw new DataFileError(file, startLine, null, `expected ${header.length} cells like the header, got ${cells.length}`);
     rows.push({ line: startLine, cells });
   }
-  const head = rows.shift();
-  if (!head) throw new DataFileError(file, null, null, 'empty file (no header)');
-  const header = head.cells.map((c) => c.trim());
+  if (!header) throw new DataFileError(file, null, null, 'empty file (no header)');
+  return { file, header, records: rows };
+}
+
+function headerOf(cells: ReadonlyArray<string>, line: number, file: string): string[] {
+  const header = cells.map((c) => c.trim());
   // Loaders look a column up by name and take the first match; with the name twice, which
   // values are read depends on that detail, not on the file. Unnamed columns are never looked up.
   for (let i = 0; i < header.length; i++) {
     const name = header[i]!;
     const first = header.indexOf(name);
     if (name !== '' && first < i) {
-      throw new DataFileError(file, head.line, name, `header names column "${name}" twice (columns ${first + 1} and ${i + 1}): which one would be read is ambiguous`);
+      throw new DataFileError(file, line, name, `header names column "${name}" twice (columns ${first + 1} and ${i + 1}): which one would be read is ambiguous`);
     }
   }
-  for (const r of rows) {
-    if (r.cells.length !== header.length) {
-      throw new DataFileError(file, r.line, null, `expected ${header.length} cells like the header, got ${r.cells.length}`);
-    }
-  }
-  return { file, header, records: rows };
+  return header;
 }
 
 export function readCsv(path: string): CsvTable {

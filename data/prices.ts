@@ -4,7 +4,7 @@ import { isDecimal } from './decimal.ts';
 import { DataFileError } from './errors.ts';
 import { DATA_FILES } from './paths.ts';
 import type { LoadResult } from './types.ts';
-import { assertIncreasing, DropLog, requireIsoUtc, type RangeSpec } from './validate.ts';
+import { assertIncreasing, DropLog, quotedCell, requireIsoUtc, type RangeSpec } from './validate.ts';
 
 const HALF_HOUR_MS = 30 * 60 * 1000;
 
@@ -60,7 +60,7 @@ export function loadPriceCsv(path: string = DATA_FILES.prices): LoadResult<Price
 
     const settlementDate = r.cells[col.settlement_date]!.trim();
     const periodCell = r.cells[col.settlement_period]!;
-    if (!isDecimal(periodCell)) throw new DataFileError(path, r.line, 'settlement_period', `"${periodCell}" is not a decimal number; expected a settlement period 1..50`);
+    if (!isDecimal(periodCell)) throw new DataFileError(path, r.line, 'settlement_period', `${quotedCell(periodCell)} is not a decimal number; expected a settlement period 1..50`);
     const settlementPeriod = Number(periodCell.trim());
     const expected = settlementPeriodOf(fromMs);
     if (settlementDate !== expected.settlementDate || settlementPeriod !== expected.settlementPeriod) {
@@ -68,7 +68,7 @@ export function loadPriceCsv(path: string = DATA_FILES.prices): LoadResult<Price
         path,
         r.line,
         'settlement_period',
-        `${settlementDate} period ${r.cells[col.settlement_period]} does not match period_start_utc (expected ${expected.settlementDate} period ${expected.settlementPeriod}); are the stamps period ends?`,
+        `${quotedCell(settlementDate)} period ${quotedCell(r.cells[col.settlement_period] ?? '')} does not match period_start_utc (expected ${expected.settlementDate} period ${expected.settlementPeriod}); are the stamps period ends?`,
       );
     }
 

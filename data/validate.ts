@@ -2,6 +2,14 @@ import { decimalOrNaN, isDecimal } from './decimal.ts';
 import { DataFileError } from './errors.ts';
 import type { Dropped } from './types.ts';
 
+/**
+ * A cell as an error message quotes it: at most 64 characters and its length past that. A file
+ * line starting with a 50 MiB cell put all of it on stderr in one line.
+ */
+export function quotedCell(cell: string): string {
+  return cell.length <= 64 ? `"${cell}"` : `"${cell.slice(0, 64)}…" (${cell.length} characters)`;
+}
+
 const ISO_UTC = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]00:?00)$/;
 
 /**
@@ -62,7 +70,7 @@ export class DropLog {
     if (Number.isNaN(v)) {
       stat.count++;
       if (stat.firstLine === 0) stat.firstLine = line;
-      this.drop(line, `${spec.column}="${cell}" is not a ${isDecimal(cell) ? 'finite number' : 'decimal number'}`);
+      this.drop(line, `${spec.column}=${quotedCell(cell)} is not a ${isDecimal(cell) ? 'finite number' : 'decimal number'}`);
       return null;
     }
     if (v < spec.min || v > spec.max) {
@@ -94,7 +102,7 @@ export class DropLog {
 /** Parse a required timestamp cell or throw naming the line. */
 export function requireIsoUtc(file: string, line: number, column: string, cell: string): number {
   const ms = parseIsoUtc(cell);
-  if (ms === null) throw new DataFileError(file, line, column, `"${cell}" is not an ISO 8601 UTC timestamp (e.g. 2023-01-01T00:00Z)`);
+  if (ms === null) throw new DataFileError(file, line, column, `${quotedCell(cell)} is not an ISO 8601 UTC timestamp (e.g. 2023-01-01T00:00Z)`);
   return ms;
 }
 

@@ -43,7 +43,7 @@ test('bad input to caco simulate: one line naming the problem and the fix, exit 
     [['simulate', '--carbon', dir, '--out', out], /--carbon: .* is not a file/],
     [['simulate', '--prices', dir, '--out', out], /--prices: .* is not a file/],
     [['simulate', '--jobs', dir, '--out', out], /--jobs: .* is not a file/],
-    [['simulate', '--jobs', hugeCsv, '--out', out], /--jobs: .*huge\.csv is 300 MiB; input files are read whole, at most 256 MiB/],
+    [['simulate', '--jobs', hugeCsv, '--out', out], /--jobs: .*huge\.csv is 300 MiB; input files are read whole, at most 32 MiB/],
     [['simulate', '--bus', 'nats', '--nats-url', 'nats://127.0.0.1:1', '--out', out], /cannot connect to NATS at nats:\/\/127\.0\.0\.1:1: connection refused.*set NATS_URL/],
     [['simulate', '--out', out], /CACO_BUS: "kafka" is not allowed; use one of: memory, nats/, { CACO_BUS: 'kafka' }],
   ];

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DataFileError, MAX_INPUT_FILE_BYTES, loadCarbonCsv } from '../../data/index.ts';
-import { readCsvText } from '../../data/csv.ts';
+import { parseCsv, readCsvText } from '../../data/csv.ts';
 import { CARBON_HEADER, carbonLines, writeCsv } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'caco-csv-test-'));
@@ -18,7 +18,7 @@ const refused = (path: string, reason: RegExp) => (e: unknown) => e instanceof D
  */
 describe('readCsvText on hostile files', () => {
   test('a gzip bomb is refused once it unpacks past the bound, naming the file', () => {
-    // 4 MiB of zeros gzip to ~4 KB; a 1 MiB bound stands in for the default 256 MiB so the test stays small.
+    // 4 MiB of zeros gzip to ~4 KB; a 1 MiB bound stands in for the default 32 MiB so the test stays small.
     const path = join(dir, 'bomb.csv.gz');
     writeFileSync(path, gzipSync(Buffer.alloc(4 * 2 ** 20)));
     assert.throws(() => readCsvText(path, 2 ** 20), refused(path, /decompresses to more than 1 MiB/));
@@ -47,17 +47,32 @@ describe('readCsvText on hostile files', () => {
     assert.throws(() => readCsvText(path, 10), refused(path, /is \d+ bytes; data files are read whole, at most 10 bytes: cut it/));
   });
 
-  test('the loaders use the 256 MiB bound: a 300 MiB file is refused by its size alone', () => {
-    assert.equal(MAX_INPUT_FILE_BYTES, 256 * 2 ** 20);
+  test('the loaders use the 32 MiB bound: a 300 MiB file is refused by its size alone', () => {
+    assert.equal(MAX_INPUT_FILE_BYTES, 32 * 2 ** 20);
     // Sparse: nothing is written and, with the bound checked first, nothing is read.
     const path = join(dir, 'huge.csv');
     writeFileSync(path, '');
     truncateSync(path, 300 * 2 ** 20);
-    assert.throws(() => loadCarbonCsv(path), refused(path, /is 300 MiB; data files are read whole, at most 256 MiB/));
+    assert.throws(() => loadCarbonCsv(path), refused(path, /is 300 MiB; data files are read whole, at most 32 MiB/));
   });
 
   test('a .gz within the bound still loads', () => {
     const path = writeCsv([CARBON_HEADER, ...carbonLines('2023-01-01T00:00Z', [['100', '110']])], { gzip: true });
     assert.equal(loadCarbonCsv(path).rows.length, 1);
   });
+});
+
+test('a record of the wrong width fails at its line as it is read, not after the whole file is held', () => {
+  // Found by a helper's review, run there: a --carbon file of its header and 256 MiB of ",,,,"
+  // lines ran the process out of memory before the first line was checked.
+  const text = 'datetime_utc,actual\n' + ',,,,\n'.repeat(2_000_000);
+  const before = process.memoryUsage().heapUsed;
+  assert.throws(() => parseCsv(text, 'wide.csv'), (e: unknown) => e instanceof DataFileError && /wide\.csv:2: expected 2 cells like the header, got 5/.test(e.message));
+  assert.ok(process.memoryUsage().heapUsed - before < 64 * 2 ** 20, 'not every record was kept');
+});
+
+test('an error quotes at most 64 characters of a cell, and its length', () => {
+  // Found by a helper's review, run there: a line starting with a 50 MiB cell put 52 MB on stderr.
+  const path = writeCsv([CARBON_HEADER, `${"9".repeat(100_000)},2023-01-01T00:30Z,100,110,moderate`]);
+  assert.throws(() => loadCarbonCsv(path), (e: unknown) => e instanceof DataFileError && e.message.length < 400 && /"9{64}…" \(100000 characters\) is not an ISO 8601 UTC timestamp/.test(e.message));
 });
