@@ -22,6 +22,11 @@ export function reportAndExit(err: unknown): never {
     process.stderr.write(`caco: ${damaged}\n`);
     process.exit(1);
   }
+  const fsProblem = fileSystemText(err);
+  if (fsProblem) {
+    process.stderr.write(`caco: ${fsProblem}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`caco: unexpected error: ${unexpectedText(err)}\n`);
   process.exit(1);
 }
@@ -36,6 +41,32 @@ export function damagedFileText(err: unknown): string | undefined {
   if (typeof code !== 'string' || !/^SQLITE_(CORRUPT|NOTADB)/.test(code)) return undefined;
   const why = err instanceof Error ? err.message : code;
   return inert(`a SQLite file this command read is damaged (${why}; ${code}), so it could not be read to the end; nothing was changed: check the file with sqlite3 <file> "PRAGMA integrity_check", and restore it from a copy`);
+}
+
+const FS_CODES: Readonly<Record<string, string>> = {
+  ENOTDIR: 'a part of the path is a file where a folder is needed',
+  EISDIR: 'it is a folder where a file is needed',
+  EEXIST: 'something is already there (a file where a folder is needed?)',
+  ELOOP: 'too many symbolic links (a loop?)',
+  ENOENT: 'it does not exist',
+  ENAMETOOLONG: 'the name is too long',
+  ENOSPC: 'no space is left on the device',
+  EACCES: 'this user may not do that there',
+  EPERM: 'this user may not do that there',
+  EROFS: 'the file system is read-only',
+};
+
+/**
+ * A file system error on a path the user gave (a --data-dir that is a file, an --out that
+ * exists as a file, a symlink loop): one line naming the path, the operation and why, exit 2,
+ * not a stack trace. Undefined for any other error.
+ */
+export function fileSystemText(err: unknown): string | undefined {
+  const e = err as { code?: unknown; path?: unknown; syscall?: unknown } | null;
+  if (typeof e?.code !== 'string' || typeof e.path !== 'string') return undefined;
+  const why = FS_CODES[e.code];
+  if (why === undefined) return undefined;
+  return inert(`${e.path}: cannot ${typeof e.syscall === 'string' ? e.syscall : 'use it'}: ${why} (${e.code}); check the path given (--data-dir, --out, --ledger and the like)`);
 }
 
 /**

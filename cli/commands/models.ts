@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { UsageError } from '../errors.ts';
+import { folderToWrite } from '../flag-values.ts';
 import { parseIsoUtc } from '../../data/index.ts';
 
 const HH = 30 * 60 * 1000;
@@ -34,6 +35,8 @@ export function modelsCommand(): Command {
       // Both files before the first fit; what the loaders refuse later names the flag too, as in simulate.
       for (const [flag, f] of [['--carbon', o.carbon], ['--prices', o.prices]] as const) if (f !== undefined) checkInputFile(flag, f);
       const out = o.out ?? models.ENSEMBLE_DIR;
+      // Before the fits, not after: an --out that is a file failed with EEXIST once all was done.
+      folderToWrite('--out', out);
       const card: string[] = [];
       // Both fits and the card are one calibration: all are made before any file is replaced.
       const files: Array<[string, string]> = [];
