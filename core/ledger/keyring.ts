@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors/errors.ts';
 import { withFileLock } from './file-lock.ts';
@@ -264,6 +264,9 @@ export class FileKeyring extends MemoryKeyring {
   /** The private key in `file`, if it exists (written whole by a rename, so never seen half-made). */
   private loadPrivate(source: string, file: string): boolean {
     if (!existsSync(file)) return false;
+    // As a --key file is: a private key others can read may already be someone else's too.
+    const mode = statSync(file).mode;
+    if ((mode & 0o077) !== 0 && process.platform !== 'win32') throw new ConfigError(file, `can be read by others (mode ${(mode & 0o777).toString(8)}), and whoever read it can sign as "${source}"; chmod 600 it (and if others may have read it, treat the key as lost: docs/identity.md)`);
     const seed = Buffer.from(readBoundedText(file, MAX_PRIVATE_KEY_BYTES, (reason) => new ConfigError(file, reason)).trim(), 'base64');
     if (seed.length !== 32) throw new ConfigError(file, `is not the base64 of a 32-byte ed25519 seed; restore it from a backup (the events "${source}" signed need its key)`);
     const key = privateKeyFromSeed(seed);

@@ -1,7 +1,7 @@
 // test-file-timeout: 180
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
@@ -128,6 +128,22 @@ describe('FileKeyring', { timeout: 150_000 }, () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  test('a private key file others can read is refused, naming it and the fix; at 600 it signs', () => {
+    // Found by a helper's review, run there: after chmod 644 of the admin key, caco keys revoke
+    // signed with it without a word, where a --key file of the same mode is refused.
+    const dir = mkdtempSync(join(tmpdir(), 'caco-keyring-mode-'));
+    try {
+      new FileKeyring(dir).sign('grid', new Uint8Array(1));
+      const file = join(dir, 'private', 'grid.key');
+      chmodSync(file, 0o644);
+      assert.throws(() => new FileKeyring(dir).sign('grid', new Uint8Array(1)), (err: unknown) => err instanceof CacoError && /grid\.key: can be read by others \(mode 644\).*chmod 600 it/.test(err.message));
+      chmodSync(file, 0o600);
+      assert.ok(new FileKeyring(dir).sign('grid', new Uint8Array(1)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a party keys.json lists whose private key file is gone is refused, naming the file; keys.json keeps its key, and a party listed nowhere still gets one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'caco-keyring-'));
     try {
