@@ -8,30 +8,14 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { variantSuffix } from '../../cli/commands/simulate.ts';
 import { acquireRunLock } from '../../cli/run-lock.ts';
+import { runCaco } from '../support/cli.ts';
 
-const root = join(import.meta.dirname, '../..');
-
-function caco(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli/caco.ts'), ...args], { cwd: root, env: { ...process.env, LOG_LEVEL: 'error', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 200_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const caco = (args: string[], env: Record<string, string>) => runCaco(args, env, 200_000);
 
 describe('simulate: runs that differ are kept apart, and one run of a name at a time', { timeout: 280_000 }, () => {
   test('the suffix: none for the default run; one per set of result-changing flags', () => {

@@ -24,6 +24,7 @@ import type { EventStore } from '../../core/store/event-store.ts';
 import type { Envelope, NewEvent } from '../../core/envelope/envelope.ts';
 import { anchorSubject, checkpointBucketName, ledgerStreamName } from '../../core/store/jetstream-commit.ts';
 import { natsAvailable, natsUrl, uniqueToken } from '../support/nats.ts';
+import { runCaco, type CliRun } from '../support/cli.ts';
 import { freePort, NatsServerProcess, natsServerInstalled } from '../../deploy/local/nats-server.ts';
 
 const root = join(import.meta.dirname, '../..');
@@ -31,28 +32,10 @@ const T0 = Date.parse('2023-07-03T00:00:00Z');
 /** Streams of the events in append order: neighbours of different streams, so a swap keeps every chain. */
 const ORDER = ['job-a', 'job-b', 'job-a', 'job-c', 'job-b', 'job-c', 'job-a', 'job-b', 'job-c', 'job-a', 'job-b', 'job-a', 'job-c', 'job-b', 'job-a', 'job-c'];
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 /** The CLI in a child process (async: a test may have its own nats-server to keep serving). */
-function caco(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli/caco.ts'), ...args], { cwd: root, env: { ...process.env, LOG_LEVEL: 'error', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: stdout.trim(), stderr: stderr.replace(/\r?verified [\d,]+ events…/g, '').trim() });
-    });
-  });
-}
+const caco = (args: string[], env: Record<string, string> = {}): Promise<Run> => runCaco(args, env);
 
 function event(i: number): NewEvent {
   return { id: randomUUID(), type: 'compute.job.noted', version: 1, time: new Date(T0 + i * 60_000).toISOString(), source: i % 3 === 0 ? 'grid' : 'compute', correlationId: `c-${i}`, causationId: null, data: { i, marker: `MARK${String(i).padStart(3, '0')}` } };
