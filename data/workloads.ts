@@ -192,7 +192,7 @@ export interface OpenbNode {
 export function loadOpenbNodes(path: string = DATA_FILES.openbNodes): LoadResult<OpenbNode> {
   const table = readCsv(path);
   const c = requireColumns(table, ['sn', 'cpu_milli', 'memory_mib', 'gpu', 'model']);
-  const rows = table.records.map((r): OpenbNode => {
+  const rows = Array.from(table.records, (r): OpenbNode => {
     const model = r.cells[c.model]!.trim();
     return {
       sn: r.cells[c.sn]!.trim(),

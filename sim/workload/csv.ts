@@ -45,13 +45,17 @@ export function readWorkloadCsv(text: string, site: SiteConfig): { jobs: Job[]; 
   // The data files' RFC 4180 reader: quoted newlines, a BOM, a header naming a column twice
   // and a row whose cells do not line up with the header (its values would land under the
   // wrong columns) are a problem of the file, reported as one.
-  let table: CsvTable;
+  // The records are parsed as they are read (parseCsv), so a problem of the file can come from
+  // the loop too: either way it is the file's one problem.
   try {
-    table = parseCsv(text, 'workload');
+    return readWorkloadTable(parseCsv(text, 'workload'), site);
   } catch (err) {
     if (err instanceof DataFileError) return { jobs: [], problems: [{ line: err.line ?? 1, field: err.column ?? 'file', reason: err.reason }] };
     throw err;
   }
+}
+
+function readWorkloadTable(table: CsvTable, site: SiteConfig): { jobs: Job[]; problems: CsvProblem[] } {
   const header = table.header;
   const problems: CsvProblem[] = [];
   const missing = WORKLOAD_COLUMNS.filter((c) => !['gpu_count', 'per_gpu_kw'].includes(c) && !header.includes(c));

@@ -67,7 +67,7 @@ test('a record of the wrong width fails at its line as it is read, not after the
   // lines ran the process out of memory before the first line was checked.
   const text = 'datetime_utc,actual\n' + ',,,,\n'.repeat(2_000_000);
   const before = process.memoryUsage().heapUsed;
-  assert.throws(() => parseCsv(text, 'wide.csv'), (e: unknown) => e instanceof DataFileError && /wide\.csv:2: expected 2 cells like the header, got 5/.test(e.message));
+  assert.throws(() => [...parseCsv(text, 'wide.csv').records], (e: unknown) => e instanceof DataFileError && /wide\.csv:2: expected 2 cells like the header, got 5/.test(e.message));
   assert.ok(process.memoryUsage().heapUsed - before < 64 * 2 ** 20, 'not every record was kept');
 });
 
@@ -75,4 +75,13 @@ test('an error quotes at most 64 characters of a cell, and its length', () => {
   // Found by a helper's review, run there: a line starting with a 50 MiB cell put 52 MB on stderr.
   const path = writeCsv([CARBON_HEADER, `${"9".repeat(100_000)},2023-01-01T00:30Z,100,110,moderate`]);
   assert.throws(() => loadCarbonCsv(path), (e: unknown) => e instanceof DataFileError && e.message.length < 400 && /"9{64}…" \(100000 characters\) is not an ISO 8601 UTC timestamp/.test(e.message));
+});
+
+test('a loader stops at the first record it refuses: records of the right width are not all held first', () => {
+  // From a helper's review of the fix above, run there: 32 MiB of ",,,," under the 5-column
+  // carbon header held 1.9 GB before the loader looked at the first record.
+  const path = writeCsv([CARBON_HEADER, ...Array.from({ length: 1_000_000 }, () => ',,,,')]);
+  const before = process.memoryUsage().heapUsed;
+  assert.throws(() => loadCarbonCsv(path), (e: unknown) => e instanceof DataFileError && /:2 \(column "from_utc"\): "" is not an ISO 8601 UTC timestamp/.test(e.message));
+  assert.ok(process.memoryUsage().heapUsed - before < 64 * 2 ** 20, 'the records after the refused one were not parsed');
 });
