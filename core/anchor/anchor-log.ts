@@ -1,4 +1,4 @@
-import type { AnchorCheckpoint } from './checkpoint.ts';
+import { checkpointShapeProblem, type AnchorCheckpoint } from './checkpoint.ts';
 
 /**
  * One record of the anchor as stored (parsed, unchecked, and one the writer would link to:
@@ -51,7 +51,7 @@ export interface AnchorLog {
 export function notCheckpoint(record: unknown): string {
   if (Array.isArray(record)) return 'a JSON array';
   if (record === null || typeof record !== 'object') return `a JSON ${record === null ? 'null' : typeof record}`;
-  return 'an object with no "hash" to link to';
+  return `an object not shaped as a checkpoint: ${checkpointShapeProblem(record) ?? '?'}`;
 }
 
 /** `read()` from the items: every record, and the first problem (passed over or where it stopped). */

@@ -207,14 +207,21 @@ export function checkAnchorChain(items: ReadonlyArray<unknown>, keys: PublicKeyD
 }
 
 /**
- * A record of the anchor that the next checkpoint follows: a JSON object with a `hash` to link
- * to, valid or not (an edited checkpoint is still followed, so the chain never forks there; the
- * audit names it). Anything else, another JSON value (`[1]`, `7`) or an object with no hash, is
- * no checkpoint: the writer and the file's tail check pass over it to the checkpoint before, as
- * they do a line that is not JSON, and the audit names it.
+ * A record of the anchor that the next checkpoint follows: one shaped as a checkpoint (every
+ * field of its type present), whether or not its hash and signature hold (an edited checkpoint
+ * is still followed, so the chain never forks there; the audit names it). Anything else, another
+ * JSON value (`[1]`, `7`) or an object that is not shaped as a checkpoint (`{"hash":"x"}`), is no
+ * checkpoint: the writer, the file's tail check and the audit all pass over it to the checkpoint
+ * before, as they do a line that is not JSON, and the audit names it. (The audit used to stop at
+ * a `{"hash":"x"}` it took for a broken checkpoint, so one such line hid every later deletion.)
  */
 export function isCheckpointRecord(r: unknown): r is { readonly hash: string; readonly seq?: unknown } {
-  return typeof r === 'object' && r !== null && !Array.isArray(r) && typeof (r as { hash?: unknown }).hash === 'string';
+  return shapeProblem(r) === null;
+}
+
+/** Why a parsed record is not shaped as a checkpoint, or null when it is. */
+export function checkpointShapeProblem(r: unknown): string | null {
+  return shapeProblem(r);
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;

@@ -38,3 +38,12 @@ export function anchorOf(events: ReadonlyArray<Ev>, keyring: MemoryKeyring, ever
   if (events.length % every !== 0) write();
   return out;
 }
+
+/**
+ * A record shaped as a checkpoint (every field of its type, dummy values), for tests of how the
+ * anchor is read: the readers pass over anything not so shaped. `hash` defaults to one of `seq`.
+ */
+export function shapedRecord(seq: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const hex = h(`record ${seq}`);
+  return { format: 'caco-anchor/1', seq, position: seq, events: seq, streams: 1, headsHash: hex, logHash: hex, root: hex, prev: GENESIS_HASH, hash: hex, site: 't', time: '2023-07-03T00:00:00.000Z', signer: ANCHOR_SIGNER, sig: '', ...extra };
+}

@@ -10,6 +10,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileAnchorLog } from '../../../core/anchor/index.ts';
+import { shapedRecord } from '../../support/synthetic-anchor.ts';
 
 const openFds = () => readdirSync('/proc/self/fd').length;
 
@@ -18,16 +19,16 @@ describe('FileAnchorLog.records', { timeout: 30_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'caco-anchor-records-'));
     try {
       const path = join(dir, 'anchor.jsonl');
-      const lines = Array.from({ length: 3 }, (_, i) => JSON.stringify({ seq: i + 1, hash: `h${i + 1}`, pad: 'x'.repeat(40_000) }));
-      writeFileSync(path, [...lines, `"${'y'.repeat(70 * 1024)}"`, JSON.stringify({ seq: 5 }), JSON.stringify({ seq: 6, hash: 'h6' })].join('\n') + '\n');
+      const lines = Array.from({ length: 3 }, (_, i) => JSON.stringify(shapedRecord(i + 1, { pad: 'x'.repeat(40_000) })));
+      writeFileSync(path, [...lines, `"${'y'.repeat(70 * 1024)}"`, JSON.stringify({ seq: 5 }), JSON.stringify(shapedRecord(6))].join('\n') + '\n');
       const log = new FileAnchorLog(path);
       const items: unknown[] = [];
       for await (const item of log.records()) items.push(item);
       assert.equal(items.length, 6);
       assert.deepEqual(items.slice(0, 3).map((x) => ((x as { record: { seq: number } }).record.seq)), [1, 2, 3]);
       assert.deepEqual(items[3], { problem: `${path} line 4 is longer than 65536 bytes: not a checkpoint`, passedOver: true });
-      assert.deepEqual(items[4], { problem: `${path} line 5 is not a checkpoint (an object with no "hash" to link to)`, passedOver: true });
-      assert.deepEqual(items[5], { record: { seq: 6, hash: 'h6' } });
+      assert.deepEqual(items[4], { problem: `${path} line 5 is not a checkpoint (an object not shaped as a checkpoint: format undefined, expected "caco-anchor/1")`, passedOver: true });
+      assert.deepEqual(items[5], { record: shapedRecord(6) });
       const read = await log.read();
       assert.deepEqual(read.records.map((r) => (r as { seq: number }).seq), [1, 2, 3, 6]);
       assert.equal(read.problem, (items[3] as { problem: string }).problem);
@@ -48,7 +49,7 @@ describe('FileAnchorLog.records', { timeout: 30_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'caco-anchor-records-'));
     try {
       const path = join(dir, 'anchor.jsonl');
-      const line = JSON.stringify({ seq: 1, hash: 'h1', pad: 'z'.repeat(600) });
+      const line = JSON.stringify(shapedRecord(1, { pad: 'z'.repeat(600) }));
       writeFileSync(path, (line + '\n').repeat(20_000));
       const before = openFds();
       const it = new FileAnchorLog(path).records();

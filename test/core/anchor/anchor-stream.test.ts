@@ -33,6 +33,7 @@ import {
   type AnchorCheckpoint,
   type AnchorLog,
 } from '../../../core/anchor/index.ts';
+import { shapedRecord } from '../../support/synthetic-anchor.ts';
 
 const h = (s: string) => createHash('sha256').update(s).digest('hex');
 const T0 = Date.parse('2023-07-03T00:00:00Z');
@@ -216,15 +217,16 @@ describe('the anchor checked as it is read', { timeout: 60_000 }, () => {
       assert.equal(await tail.lastRecord(), undefined, 'no file');
       writeFileSync(p, '');
       assert.equal(await tail.lastRecord(), undefined, 'empty');
-      writeFileSync(p, '{"seq":1,"hash":"h1"}');
+      const one = JSON.stringify(shapedRecord(1));
+      writeFileSync(p, one);
       assert.equal(await tail.lastRecord(), undefined, 'only a cut line');
-      writeFileSync(p, '{"seq":1,"hash":"h1"}\n');
-      assert.deepEqual(await tail.lastRecord(), { seq: 1, hash: 'h1' });
-      writeFileSync(p, '{"seq":1,"hash":"h1"}\n[1]\n7\nnull\n{"seq":2}\n{"hash":2}\n');
-      assert.deepEqual(await tail.lastRecord(), { seq: 1, hash: 'h1' }, 'JSON that is no checkpoint is passed over');
+      writeFileSync(p, `${one}\n`);
+      assert.deepEqual(await tail.lastRecord(), shapedRecord(1));
+      writeFileSync(p, `${one}\n[1]\n7\nnull\n{"seq":2}\n{"hash":2}\n{"hash":"x"}\n`);
+      assert.deepEqual(await tail.lastRecord(), shapedRecord(1), 'JSON that is no checkpoint is passed over');
       writeFileSync(p, '[1]\n');
       assert.equal(await tail.lastRecord(), undefined, 'a first line that is no checkpoint');
-      const big = (seq: number) => JSON.stringify({ seq, hash: `h${seq}`, pad: 'p'.repeat(60_000) });
+      const big = (seq: number) => JSON.stringify(shapedRecord(seq, { pad: 'p'.repeat(60_000) }));
       writeFileSync(p, [big(1), big(2), big(3)].join('\n') + '\n');
       assert.equal(((await tail.lastRecord()) as { seq: number }).seq, 3);
       appendFileSync(p, big(4).slice(0, 50_000));

@@ -9,6 +9,7 @@ import { MemoryKeyring } from '../../../core/ledger/keyring.ts';
 import { verifyLedger } from '../../../core/ledger/index.ts';
 import { SimulatedClock } from '../../../core/clock/simulated-clock.ts';
 import { AnchorWriter, anchorFileFor, FileAnchorLog, readAnchor } from '../../../core/anchor/index.ts';
+import { shapedRecord } from '../../support/synthetic-anchor.ts';
 import type { NewEvent } from '../../../core/envelope/envelope.ts';
 
 const T0 = Date.parse('2023-07-03T00:00:00Z');
@@ -70,7 +71,7 @@ describe('anchor.jsonl read in chunks', { timeout: 30_000 }, () => {
       const path = join(dir, 'anchor.jsonl');
       // ~3.3 MiB of lines of uneven length, so boundaries fall inside lines.
       const lines: string[] = [];
-      for (let i = 0; i < 9_000; i++) lines.push(JSON.stringify({ seq: i + 1, hash: `h${i + 1}`, pad: 'x'.repeat(100 + ((i * 37) % 500)) }));
+      for (let i = 0; i < 9_000; i++) lines.push(JSON.stringify(shapedRecord(i + 1, { pad: 'x'.repeat(100 + ((i * 37) % 500)) })));
       writeFileSync(path, lines.join('\n') + '\n');
       const read = await new FileAnchorLog(path).read();
       assert.equal(read.problem, undefined);
