@@ -8,7 +8,7 @@ import type { KeyResolver } from '../ledger/key-resolver.ts';
 import type { VerifiedHead } from '../ledger/chain-verifier.ts';
 import { hashBatch, headsOf, sealBatch, signHeads, signsFor } from '../ledger/seal.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
-import { EVENT_COLUMNS, MAX_POSITION, nextRevisionAfter, readEventRow, STREAM_PAGE, strayRows, unreadableRowError, type EventRow } from './sql-rows.ts';
+import { EVENT_COLUMNS, MAX_POSITION, readEventRow, STREAM_PAGE, strayRows, unreadableRowError, type EventRow } from './sql-rows.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 import { keepStoredData } from './stored-form.ts';
@@ -563,17 +563,16 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
 
   async *readStream(stream: string, fromRevision = 0, opts: ReadStreamOptions = {}): AsyncIterable<Envelope> {
     // A page at a time, so a reader that stops early (the relay's commit proof) reads one page.
-    for (let from = fromRevision; ; ) {
-      const rows = await this.rows(`SELECT ${EVENT_COLUMNS} FROM ${this.schema}.events WHERE stream = $1 AND revision >= $2 ORDER BY revision LIMIT $3`, [stream, from, STREAM_PAGE]);
+    let rows = await this.rows(`SELECT ${EVENT_COLUMNS} FROM ${this.schema}.events WHERE stream = $1 AND revision >= $2 ORDER BY revision LIMIT $3`, [stream, fromRevision, STREAM_PAGE]);
+    for (;;) {
       for (const row of rows) {
         const e = readEventRow(row);
         if (!('unreadable' in e)) yield e;
         else if (opts.onUnreadable) await opts.onUnreadable(e);
         else throw unreadableRowError('the PostgreSQL ledger', e);
       }
-      const next = nextRevisionAfter(rows, from);
-      if (rows.length < STREAM_PAGE || next === undefined) return;
-      from = next;
+      if (rows.length < STREAM_PAGE) return;
+      rows = await this.rows(`SELECT ${EVENT_COLUMNS} FROM ${this.schema}.events WHERE stream = $1 AND revision > $2 ORDER BY revision LIMIT $3`, [stream, rows[rows.length - 1]![3], STREAM_PAGE]);
     }
   }
 

@@ -119,15 +119,3 @@ export function unreadableRowError(ledger: string, u: UnreadableRecord): Corrupt
 
 /** Rows of a stream read per page (readStream). */
 export const STREAM_PAGE = 512;
-
-/**
- * The revision the next page of a stream starts at: one past the page's last row's. Undefined
- * when that cannot be told (a row whose revision is not a whole number, or one that does not move
- * past `from`): the read ends there rather than loop.
- */
-export function nextRevisionAfter(rows: ReadonlyArray<EventRow>, from: number): number | undefined {
-  const last = rows[rows.length - 1];
-  if (last === undefined) return undefined;
-  const next = Number(last[3]) + 1;
-  return Number.isSafeInteger(next) && next > from ? next : undefined;
-}

@@ -13,7 +13,7 @@ import { readQuarantineRecord } from './quarantine-record.ts';
 import { MAX_BATCH, planSignatures } from '../ledger/batch-signature.ts';
 import { WorkerSigner } from '../ledger/worker-signer.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
-import { envelopeOfRow, EVENT_COLUMNS, MAX_POSITION, nextRevisionAfter, readEventRow, STREAM_PAGE, strayRows, unreadableRowError, type EventRow } from './sql-rows.ts';
+import { envelopeOfRow, EVENT_COLUMNS, MAX_POSITION, readEventRow, STREAM_PAGE, strayRows, unreadableRowError, type EventRow } from './sql-rows.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 import { keepStoredData } from './stored-form.ts';
@@ -285,6 +285,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
       insert: this.db.prepare(readOnly ? 'SELECT 1' : INSERT_EVENT_SQL),
       // Reads return rows as arrays (EVENT_COLUMNS order): no per-row object keyed by column name.
       readStream: this.db.prepare<[string, number, number], EventRow>(`SELECT ${cols} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`).raw(true),
+      readStreamAfter: this.db.prepare<[string, EventRow[3], number], EventRow>(`SELECT ${cols} FROM events WHERE stream = ? AND revision > ? ORDER BY revision LIMIT ?`).raw(true),
       readAll: this.db.prepare<[number, number], EventRow>(`SELECT ${cols} FROM events WHERE events.position > ? ORDER BY events.position LIMIT ?`).raw(true),
       beforeStart: this.db.prepare<[number], EventRow>(`SELECT ${cols} FROM events WHERE events.position < 1 ORDER BY events.position LIMIT ?`).raw(true),
       headPos: this.db.prepare<[], { p: number | null }>('SELECT MAX(position) AS p FROM events'),
@@ -708,17 +709,18 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     // append made while the reader awaits fail with "connection is busy"; and all the rest of
     // the stream at once made a reader that stops early (the relay's commit proof, per commit)
     // read it again and again, quadratic in the stream's length.
-    for (let from = fromRevision; ; ) {
-      const rows = this.stmts.readStream.all(stream, from, STREAM_PAGE);
+    // The next page starts after the last row's revision as stored, whatever it holds (a
+    // planted 511.5 is still in the order the pages follow): every row is read, as before.
+    let rows = this.stmts.readStream.all(stream, fromRevision, STREAM_PAGE);
+    for (;;) {
       for (const row of rows) {
         const e = readEventRow(row);
         if (!('unreadable' in e)) yield e;
         else if (opts.onUnreadable) await opts.onUnreadable(e);
         else throw unreadableRowError('the SQLite ledger', e);
       }
-      const next = nextRevisionAfter(rows, from);
-      if (rows.length < STREAM_PAGE || next === undefined) return;
-      from = next;
+      if (rows.length < STREAM_PAGE) return;
+      rows = this.stmts.readStreamAfter.all(stream, rows[rows.length - 1]![3], STREAM_PAGE);
     }
   }
 
