@@ -173,6 +173,8 @@ function readPublicKeys(pubFile: string): Map<string, KeyObject> {
   for (const [name, b64] of Object.entries(keys)) {
     const raw = typeof b64 === 'string' ? Buffer.from(b64, 'base64') : Buffer.alloc(0);
     if (raw.length !== 32) throw new ConfigError(pubFile, `key "${name}" is not the base64 of a raw 32-byte ed25519 public key`);
+    const weak = weakPublicKey(raw);
+    if (weak) throw new ConfigError(pubFile, `key "${name.slice(0, 64)}" is not a usable ed25519 public key: ${weak}`);
     out.set(name, publicKeyFromRaw(raw));
   }
   return out;
@@ -224,7 +226,16 @@ export class FileKeyring extends MemoryKeyring {
     return super.publicKey(source);
   }
 
+  /** Parties whose key file's mode was checked in this process (once: signing is a hot path). */
+  private readonly modeChecked = new Set<string>();
+
   override signingKey(source: string): KeyObject {
+    // Checked where a key signs, not where the folder is read: an auditor verifying a copied
+    // run folder needs only the public keys, whatever the private files' modes.
+    if (!this.modeChecked.has(source) && isKeyFileName(source)) {
+      refuseLooseKeyFile(`${this.dir}/private/${source}.key`, source);
+      this.modeChecked.add(source);
+    }
     if (!this.priv.has(source)) {
       if (!isKeyFileName(source)) throw new ConfigError(`the key of "${source.slice(0, 64)}"`, 'a party whose name is not a plain file name (letters, digits, ".", "_" and "-", not starting with "." or "-") has no key file on this site');
       const file = `${this.dir}/private/${source}.key`;
@@ -264,9 +275,6 @@ export class FileKeyring extends MemoryKeyring {
   /** The private key in `file`, if it exists (written whole by a rename, so never seen half-made). */
   private loadPrivate(source: string, file: string): boolean {
     if (!existsSync(file)) return false;
-    // As a --key file is: a private key others can read may already be someone else's too.
-    const mode = statSync(file).mode;
-    if ((mode & 0o077) !== 0 && process.platform !== 'win32') throw new ConfigError(file, `can be read by others (mode ${(mode & 0o777).toString(8)}), and whoever read it can sign as "${source}"; chmod 600 it (and if others may have read it, treat the key as lost: docs/identity.md)`);
     const seed = Buffer.from(readBoundedText(file, MAX_PRIVATE_KEY_BYTES, (reason) => new ConfigError(file, reason)).trim(), 'base64');
     if (seed.length !== 32) throw new ConfigError(file, `is not the base64 of a 32-byte ed25519 seed; restore it from a backup (the events "${source}" signed need its key)`);
     const key = privateKeyFromSeed(seed);
@@ -295,4 +303,16 @@ export class FileKeyring extends MemoryKeyring {
     writeFileSync(tmp, JSON.stringify({ format: 'caco-keys/1', algorithm: 'ed25519', encoding: 'base64 raw 32-byte public key', keys: this.publicKeys() }, null, 2) + '\n');
     renameSync(tmp, pubFile);
   }
+}
+
+/** As a --key file is: a private key file others can read may already be someone else's too. */
+function refuseLooseKeyFile(file: string, source: string): void {
+  if (process.platform === 'win32') return;
+  let mode: number;
+  try {
+    mode = statSync(file).mode;
+  } catch {
+    return; // not made yet (it will be, 0600), or not on this site
+  }
+  if ((mode & 0o077) !== 0) throw new ConfigError(file, `can be read by others (mode ${(mode & 0o777).toString(8)}), and whoever read it can sign as "${source}"; chmod 600 it (and if others may have read it, treat the key as lost: docs/identity.md)`);
 }

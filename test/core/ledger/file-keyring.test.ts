@@ -128,7 +128,7 @@ describe('FileKeyring', { timeout: 150_000 }, () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
-  test('a private key file others can read is refused, naming it and the fix; at 600 it signs', () => {
+  test('a private key file others can read is refused when it is to sign, naming it and the fix; its public key is still read; at 600 it signs', () => {
     // Found by a helper's review, run there: after chmod 644 of the admin key, caco keys revoke
     // signed with it without a word, where a --key file of the same mode is refused.
     const dir = mkdtempSync(join(tmpdir(), 'caco-keyring-mode-'));
@@ -136,6 +136,7 @@ describe('FileKeyring', { timeout: 150_000 }, () => {
       new FileKeyring(dir).sign('grid', new Uint8Array(1));
       const file = join(dir, 'private', 'grid.key');
       chmodSync(file, 0o644);
+      assert.ok(new FileKeyring(dir).publicKey('grid'), 'reading the folder for its public keys (an audit of a copied run) is not refused');
       assert.throws(() => new FileKeyring(dir).sign('grid', new Uint8Array(1)), (err: unknown) => err instanceof CacoError && /grid\.key: can be read by others \(mode 644\).*chmod 600 it/.test(err.message));
       chmodSync(file, 0o600);
       assert.ok(new FileKeyring(dir).sign('grid', new Uint8Array(1)));

@@ -9,7 +9,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { publicKeyFromRaw, rawPublicKey, weakPublicKey } from '../../../core/ledger/keyring.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileKeyring, publicKeyFromRaw, rawPublicKey, weakPublicKey } from '../../../core/ledger/keyring.ts';
+import { ConfigError } from '../../../core/errors/index.ts';
 import { checkNewKeyFields } from '../../../core/identity/key-entry.ts';
 import { publicKeyFromBase64 } from '../../../beckn/keys.ts';
 
@@ -46,5 +50,17 @@ test('a y not below 2^255 - 19 (a second encoding) is refused; 100 real keys are
     const k = rawPublicKey(generateKeyPairSync('ed25519').publicKey);
     assert.equal(weakPublicKey(k), undefined);
     assert.equal(rawPublicKey(publicKeyFromRaw(k)).equals(k), true);
+  }
+});
+
+test('a small-order key in keys.json is a ConfigError naming the file and the entry, not a crash', () => {
+  // From a helper's review of d08e720, run there: the RangeError reached caco audit verify as
+  // "unexpected error" with a stack trace.
+  const dir = mkdtempSync(join(tmpdir(), 'caco-weak-keys-json-'));
+  try {
+    writeFileSync(join(dir, 'keys.json'), JSON.stringify({ keys: { outsider: Buffer.alloc(32).toString('base64') } }));
+    assert.throws(() => new FileKeyring(dir), (e: unknown) => e instanceof ConfigError && /keys\.json: key "outsider" is not a usable ed25519 public key: it is a point of small order/.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
