@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { frameworkErrorRefusal, guardLoopbackHost, httpRefusal, httpTimeLimits, limitConnections, notFoundRefusal } from '../core/http/index.ts';
+import { frameworkErrorRefusal, guardLoopbackHost, httpRefusal, httpServerOptions, notFoundRefusal } from '../core/http/index.ts';
 import type { Runtime } from '../core/runtime/index.ts';
 import type { VerifiedEventStore } from '../core/store/index.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, truncateText, type InputLimits } from '../core/runtime/index.ts';
@@ -71,12 +71,11 @@ export function buildJobsHttp(runtime: Runtime, store: VerifiedEventStore, o: Jo
   const app = Fastify({
     logger: false,
     bodyLimit: limits.maxBytes,
-    ...httpTimeLimits(o.requestTimeoutMs),
+    ...httpServerOptions({ requestTimeoutMs: o.requestTimeoutMs }),
     // A path the router cannot take is answered in the site's refusal shape, as every other
     // refusal is, not Fastify's own body (which echoes the path back).
     frameworkErrors: frameworkErrorRefusal,
   });
-  limitConnections(app.server);
   app.setNotFoundHandler(notFoundRefusal('POST /jobs, GET /jobs/:id, GET /health and GET /metrics'));
   // Parse with the depth bound: a deeply nested body must be a 400 with the reason, not a stack overflow later.
   app.removeContentTypeParser(['application/json']);

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { frameworkErrorRefusal, guardLoopbackHost, httpTimeLimits, limitConnections, notFoundRefusal } from '../core/http/index.ts';
+import { frameworkErrorRefusal, guardLoopbackHost, httpServerOptions, notFoundRefusal } from '../core/http/index.ts';
 import type { PublicKeyDirectory } from '../core/ledger/index.ts';
 import { verifiedView, type EventStore } from '../core/store/index.ts';
 import { createLogger, type Logger } from '../core/log/index.ts';
@@ -120,9 +120,8 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
 
   // Explanations read the ledger through verify-on-read, as the live view does.
   const explainable = verifiedView(o.store, o.keys, o.log ?? createLogger());
-  const app: FastifyInstance = Fastify({ logger: false, forceCloseConnections: true, ...httpTimeLimits(o.requestTimeoutMs), frameworkErrors: frameworkErrorRefusal });
+  const app: FastifyInstance = Fastify({ logger: false, forceCloseConnections: true, ...httpServerOptions({ requestTimeoutMs: o.requestTimeoutMs }), frameworkErrors: frameworkErrorRefusal });
   guardLoopbackHost(app, o.host ?? '127.0.0.1');
-  limitConnections(app.server);
   app.setNotFoundHandler(notFoundRefusal('the dashboard (/), /api/view, /api/stream and /api/jobs/:id/explain'));
   for (const [path, f] of Object.entries(files)) app.get(path, (_req, reply) => reply.type(f.type).header('cache-control', 'no-cache').send(f.body));
   app.get('/favicon.ico', (_req, reply) => reply.code(204).send());

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { INTAKE_LIMITS, parseIsoDuration, signRequest, type BecknSigningKey, type HttpAnswer } from '../../beckn/index.ts';
-import { httpTimeLimits, limitConnections, readBoundedResponseText, type ConnectionLimits } from '../../core/http/index.ts';
+import { httpServerOptions, readBoundedResponseText, type ConnectionLimits } from '../../core/http/index.ts';
 import type { AckResponse, NackResponse } from '../../schemas/beckn/index.ts';
 
 /**
@@ -79,7 +79,7 @@ export async function startBecknHttpServer(opts: {
   const app: FastifyInstance = Fastify({
     logger: false,
     bodyLimit: BODY_LIMIT_BYTES,
-    ...httpTimeLimits(opts.requestTimeoutMs),
+    ...httpServerOptions({ requestTimeoutMs: opts.requestTimeoutMs, connections: opts.connectionLimits }),
     // A path Fastify cannot route (bad percent-encoding, a part too long) is a NACK and recorded
     // like any refusal: Fastify's own answer echoed the path and left no record.
     frameworkErrors: (err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply => {
@@ -90,7 +90,6 @@ export async function startBecknHttpServer(opts: {
       return reply.code(status).header('content-type', 'application/json').send(nackBody('30000', reason));
     },
   });
-  limitConnections(app.server, opts.connectionLimits);
   // Keep the bytes: the digest is over the body exactly as sent.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));

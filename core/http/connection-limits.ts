@@ -1,5 +1,5 @@
-import type { Server } from 'node:net';
-import type { Socket } from 'node:net';
+import { createServer, type RequestListener, type Server as HttpServer, type ServerOptions } from 'node:http';
+import type { Server, Socket } from 'node:net';
 import { ConfigError } from '../errors/index.ts';
 
 /** How many connections a server holds at once, in all and from one client address. */
@@ -38,32 +38,80 @@ export interface ConnectionRefusals {
 }
 
 /**
- * Close at once any connection past `limits`: past the total by Node itself (`maxConnections`),
- * past one address's share here, before a byte of it is read. Behind a proxy every client has
- * the proxy's address: raise `perAddress` to the total there (the proxy should bound its clients).
+ * Connections held at once, counted across every server it guards: Fastify listens on each
+ * address a name resolves to (`localhost`: 127.0.0.1 and ::1) with a server of its own, and the
+ * limits were on the first only (a helper's review: 20 of 20 connections to ::1 held, against 2).
+ * Past the total or one address's share a connection is closed before a byte of it is read.
+ * Behind a proxy every client has the proxy's address: raise `perAddress` to the total there.
  */
-export function limitConnections(server: Server, limits: ConnectionLimits = connectionLimitsFromEnv()): () => ConnectionRefusals {
-  server.maxConnections = limits.total;
-  const open = new Map<string, number>();
-  let overTotal = 0;
-  let overPerAddress = 0;
-  server.on('drop', () => {
-    overTotal++;
-  });
-  server.on('connection', (socket: Socket) => {
+export class ConnectionGate {
+  private readonly open = new Map<string, number>();
+  private total = 0;
+  private overTotal = 0;
+  private overPerAddress = 0;
+
+  constructor(readonly limits: ConnectionLimits = connectionLimitsFromEnv()) {}
+
+  attach(server: Server): void {
+    server.on('connection', (socket: Socket) => this.admit(socket));
+  }
+
+  get refusals(): ConnectionRefusals {
+    return { overTotal: this.overTotal, overPerAddress: this.overPerAddress };
+  }
+
+  private admit(socket: Socket): void {
     const address = socket.remoteAddress ?? '';
-    const n = (open.get(address) ?? 0) + 1;
-    if (n > limits.perAddress) {
-      overPerAddress++;
+    const n = (this.open.get(address) ?? 0) + 1;
+    if (this.total >= this.limits.total) {
+      this.overTotal++;
       socket.destroy();
       return;
     }
-    open.set(address, n);
+    if (n > this.limits.perAddress) {
+      this.overPerAddress++;
+      socket.destroy();
+      return;
+    }
+    this.open.set(address, n);
+    this.total++;
     socket.once('close', () => {
-      const left = (open.get(address) ?? 1) - 1;
-      if (left <= 0) open.delete(address);
-      else open.set(address, left);
+      this.total--;
+      const left = (this.open.get(address) ?? 1) - 1;
+      if (left <= 0) this.open.delete(address);
+      else this.open.set(address, left);
     });
-  });
-  return () => ({ overTotal, overPerAddress });
+  }
+}
+
+/** Guard one server (tests, and a server not made by Fastify); returns what it has refused. */
+export function limitConnections(server: Server, limits: ConnectionLimits = connectionLimitsFromEnv()): () => ConnectionRefusals {
+  const gate = new ConnectionGate(limits);
+  gate.attach(server);
+  return () => gate.refusals;
+}
+
+/** The Fastify options a server's HTTP listeners are made with (see fastifyServerFactory). */
+interface FastifyServerOptions {
+  readonly http?: ServerOptions;
+  readonly keepAliveTimeout?: number;
+  readonly requestTimeout?: number;
+  readonly connectionTimeout?: number;
+  readonly maxRequestsPerSocket?: number;
+}
+
+/**
+ * A Fastify `serverFactory` that makes each of its HTTP servers (the main one and one per further
+ * address) as Fastify would, and puts it behind `gate`.
+ */
+export function fastifyServerFactory(gate: ConnectionGate): (handler: RequestListener, options: FastifyServerOptions) => HttpServer {
+  return (handler, options) => {
+    const server = createServer(options.http ?? {}, handler);
+    if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
+    if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
+    server.setTimeout(options.connectionTimeout ?? 0);
+    if ((options.maxRequestsPerSocket ?? 0) > 0) server.maxRequestsPerSocket = options.maxRequestsPerSocket!;
+    gate.attach(server);
+    return server;
+  };
 }

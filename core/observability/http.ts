@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { guardLoopbackHost, httpTimeLimits, limitConnections } from '../http/index.ts';
+import { guardLoopbackHost, httpServerOptions } from '../http/index.ts';
 import type { CacoMetrics } from './metrics.ts';
 import type { RuntimeHealth } from './health.ts';
 
@@ -39,10 +39,9 @@ export function registerObservabilityRoutes(app: FastifyInstance, o: Observabili
 
 /** A server with only /metrics and /health, for a process whose other endpoints are elsewhere (caco bpp). */
 export async function startObservabilityHttp(port: number, host: string, o: ObservabilityRoutes): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, ...httpTimeLimits(o.requestTimeoutMs) });
+  const app = Fastify({ logger: false, ...httpServerOptions({ requestTimeoutMs: o.requestTimeoutMs }) });
   // As the jobs API's /metrics and /health: a loopback-bound server answers loopback names only.
   guardLoopbackHost(app, host);
-  limitConnections(app.server);
   registerObservabilityRoutes(app, o);
   await app.listen({ port, host });
   return app;

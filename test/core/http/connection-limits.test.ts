@@ -7,6 +7,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import dns from 'node:dns';
 import { connect, type Socket } from 'node:net';
 import Fastify from 'fastify';
 import { connectionLimitsFromEnv, DEFAULT_CONNECTION_LIMITS, limitConnections } from '../../../core/http/index.ts';
@@ -26,6 +27,18 @@ function open(port: number, localAddress = '127.0.0.1'): Promise<{ socket: Socke
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 300));
+
+/** A connection to `host`, resolved once open. */
+function openTo(host: string, port: number): Promise<{ socket: Socket; closed: () => boolean }> {
+  return new Promise((resolve, reject) => {
+    let closed = false;
+    const socket = connect({ host, port });
+    socket.on('close', () => (closed = true));
+    socket.on('error', () => undefined);
+    socket.once('connect', () => resolve({ socket, closed: () => closed }));
+    socket.once('error', reject);
+  });
+}
 
 /** One GET on an open connection; its status line's code. */
 function getOn(socket: Socket, path: string): Promise<number> {
@@ -118,6 +131,43 @@ describe('connections held at once', { timeout: 60_000 }, () => {
     } finally {
       for (const s of sockets) s.destroy();
       await server.close();
+    }
+  });
+
+  test('a name that resolves to two addresses: no listener of the server holds connections past the limits', async () => {
+    // From a helper's review of the limits, run there: Fastify listened on each address a name
+    // resolves to (localhost: 127.0.0.1 and ::1) with a server of its own, and only the first had
+    // the limits: 20 of 20 connections to ::1 were held against a share of 2. Servers are now
+    // made by a factory behind one gate (with a factory Fastify listens on the first address only).
+    const lookup = dns.lookup;
+    (dns as { lookup: unknown }).lookup = (host: string, opts: unknown, cb: (err: Error | null, addresses: unknown) => void) => {
+      if (host === 'localhost' && typeof cb === 'function') return cb(null, [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }]);
+      return (lookup as (...a: unknown[]) => unknown)(host, opts, cb);
+    };
+    let server: Awaited<ReturnType<typeof startBecknHttpServer>> | undefined;
+    const sockets: Socket[] = [];
+    try {
+      server = await startBecknHttpServer({
+        host: 'localhost',
+        actions: ['search'],
+        pathPrefix: '/beckn',
+        handler: async () => ({ statusCode: 200, headers: {}, body: { message: { ack: { status: 'ACK' } } } }),
+        connectionLimits: { total: 3, perAddress: 2 },
+      });
+      (dns as { lookup: unknown }).lookup = lookup;
+      const port = Number(new URL(server.origin).port);
+      const tryOpen = (host: string) => openTo(host, port).then((c) => (sockets.push(c.socket), c), () => undefined);
+      const v4 = await Promise.all([1, 2, 3].map(() => tryOpen('127.0.0.1')));
+      const v6 = await Promise.all([1, 2, 3].map(() => tryOpen('::1')));
+      await settle();
+      const heldOf = (cs: ReadonlyArray<{ closed: () => boolean } | undefined>) => cs.filter((c) => c !== undefined && !c.closed()).length;
+      assert.ok(heldOf(v4) <= 2 && heldOf(v6) <= 2, `held: ${heldOf(v4)} on 127.0.0.1, ${heldOf(v6)} on ::1`);
+      assert.ok(heldOf(v4) + heldOf(v6) <= 3, 'and the total across them');
+      assert.equal(heldOf(v4), 2, 'the first address is served, to its share');
+    } finally {
+      (dns as { lookup: unknown }).lookup = lookup;
+      for (const s of sockets) s.destroy();
+      await server?.close();
     }
   });
 

@@ -1,0 +1,11 @@
+import { ConnectionGate, fastifyServerFactory, type ConnectionLimits } from './connection-limits.ts';
+import { httpTimeLimits } from './time-limits.ts';
+
+/**
+ * The options every site HTTP server is made with: the time to send a request (httpTimeLimits)
+ * and the connections held at once (ConnectionGate, across every address it listens on).
+ */
+export function httpServerOptions(o: { readonly requestTimeoutMs?: number | undefined; readonly connections?: ConnectionLimits | undefined } = {}) {
+  const gate = new ConnectionGate(o.connections);
+  return { ...httpTimeLimits(o.requestTimeoutMs), serverFactory: fastifyServerFactory(gate) };
+}
