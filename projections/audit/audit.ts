@@ -33,8 +33,11 @@ export interface AuditState {
   readonly lastTime: string | null;
   readonly lastEventId: string | null;
   readonly streams: BucketMap<StreamHead>;
-  /** Events by type. A Map: a type is whatever its writer named it, `constructor` or `__proto__` included. */
-  readonly byType: ReadonlyMap<string, number>;
+  /**
+   * Events by type: a type is whatever its writer named it, `constructor` or `__proto__`
+   * included. At most MAX_TYPES_COUNTED types by name, the rest under OTHER_TYPES (see countType).
+   */
+  readonly byType: BucketMap<number>;
   /** Links the fold saw broken (first few kept). */
   readonly chainBreaks: ReadonlyArray<ChainBreak>;
   /** What the read model could not fold of the ledger (`noteSkipped`, `noteFoldFailure`). */
@@ -61,7 +64,7 @@ export interface FoldFailure {
 /** Events the projections did not fold: skipped (counted by `type@version`) and failed. */
 export interface Unread {
   readonly skipped: number;
-  readonly skippedByType: ReadonlyMap<string, number>;
+  readonly skippedByType: BucketMap<number>;
   /** The first few skipped. */
   readonly skippedFirst: ReadonlyArray<SkipNote>;
   readonly failed: number;
@@ -73,9 +76,25 @@ export const MAX_BREAKS_KEPT = 20;
 /** Skipped events and fold failures kept with their ids (the counts cover all of them). */
 export const MAX_UNREAD_KEPT = 20;
 
-const noneUnread: Unread = { skipped: 0, skippedByType: new Map(), skippedFirst: [], failed: 0, failedFirst: [] };
+const noneUnread: Unread = { skipped: 0, skippedByType: BucketMap.empty(), skippedFirst: [], failed: 0, failedFirst: [] };
 
-export const initialAudit: AuditState = { events: 0, lastPosition: 0, firstTime: null, lastTime: null, lastEventId: null, streams: BucketMap.empty(), byType: new Map(), chainBreaks: [], unread: noneUnread };
+export const initialAudit: AuditState = { events: 0, lastPosition: 0, firstTime: null, lastTime: null, lastEventId: null, streams: BucketMap.empty(), byType: BucketMap.empty(), chainBreaks: [], unread: noneUnread };
+
+/** Types counted by name; events of further types are counted together under OTHER_TYPES. */
+export const MAX_TYPES_COUNTED = 4096;
+export const OTHER_TYPES = '(other types)';
+
+/**
+ * One more event of `type`. A registered outside party may name a new `ext.*` type per fact
+ * (64 an announcement, 50,000 facts a day): every event copied the whole count map, so one
+ * party's day of new types cost ~5 minutes of folding and 11 ms on every later event of the
+ * dashboard's live model (a helper's review). Counts past MAX_TYPES_COUNTED names share one
+ * key, and the map copies one bucket of them per event.
+ */
+function countType(counts: BucketMap<number>, type: string): BucketMap<number> {
+  const key = counts.has(type) || counts.size < MAX_TYPES_COUNTED ? type : OTHER_TYPES;
+  return counts.set(key, (counts.get(key) ?? 0) + 1);
+}
 
 export const auditProjection: Projection<AuditState, Message, AuditFields> = {
   name: 'audit',
@@ -88,8 +107,7 @@ export const auditProjection: Projection<AuditState, Message, AuditFields> = {
     let chainBreaks = s.chainBreaks;
     const reason = e.revision !== expectedRevision ? `revision ${e.revision}, expected ${expectedRevision}` : e.prevHash !== expectedPrev ? 'prevHash is not the previous event’s hash' : null;
     if (reason && chainBreaks.length < MAX_BREAKS_KEPT) chainBreaks = [...chainBreaks, { stream: e.stream, revision: e.revision, eventId: e.id, reason }];
-    const byType = new Map(s.byType);
-    byType.set(e.type, (s.byType.get(e.type) ?? 0) + 1);
+    const byType = countType(s.byType, e.type);
     return {
       events: s.events + 1,
       lastPosition: Math.max(s.lastPosition, e.position),
@@ -108,8 +126,7 @@ export const auditProjection: Projection<AuditState, Message, AuditFields> = {
 export function noteSkipped(s: AuditState, skipped: Skipped): AuditState {
   const u = s.unread;
   const key = `${skipped.type}@${skipped.version}`;
-  const skippedByType = new Map(u.skippedByType);
-  skippedByType.set(key, (u.skippedByType.get(key) ?? 0) + 1);
+  const skippedByType = countType(u.skippedByType, key);
   const note: SkipNote = { eventId: skipped.eventId, type: skipped.type, version: skipped.version, projection: skipped.projection, reason: skipped.reason };
   return { ...s, unread: { ...u, skipped: u.skipped + 1, skippedByType, skippedFirst: u.skippedFirst.length < MAX_UNREAD_KEPT ? [...u.skippedFirst, note] : u.skippedFirst } };
 }
@@ -151,7 +168,7 @@ export interface AuditSummary {
 }
 
 /** A record of counts, sorted by key, built with own data properties only (`Object.fromEntries`), so no key reads or replaces an inherited one. */
-const sortedCounts = (m: ReadonlyMap<string, number>): Readonly<Record<string, number>> => Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+const sortedCounts = (m: BucketMap<number>): Readonly<Record<string, number>> => Object.fromEntries([...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
 export function auditSummary(s: AuditState): AuditSummary {
   const u = s.unread;

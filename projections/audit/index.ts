@@ -5,6 +5,8 @@ export {
   initialAudit,
   MAX_BREAKS_KEPT,
   MAX_UNREAD_KEPT,
+  MAX_TYPES_COUNTED,
+  OTHER_TYPES,
   noteFoldFailure,
   noteSkipped,
   unreadLines,

@@ -2,12 +2,28 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Envelope } from '../../core/envelope/envelope.ts';
 import { verifyLedger } from '../../core/ledger/index.ts';
-import { auditSummary, evolveAudit, initialAudit, auditProjection } from '../../projections/audit/index.ts';
+import { auditSummary, evolveAudit, initialAudit, auditProjection, MAX_TYPES_COUNTED, OTHER_TYPES } from '../../projections/audit/index.ts';
 import { embeddedStack } from '../support/embedded.ts';
 import { writeFixtureLedger } from '../sim/report/fixture.ts';
 import { fold } from '../../projections/index.ts';
 
 describe('audit projection', () => {
+  test('types counted by name are bounded; the rest are counted together, and every event is counted', () => {
+    // From a helper's review, run there: one registered party may name a new ext.* type per
+    // fact (50,000 a day), and each event copied the whole count map: 50,000 such events took
+    // ~5 minutes to fold and 11 ms per later event.
+    const n = MAX_TYPES_COUNTED + 500;
+    let s = initialAudit;
+    for (let i = 0; i < n; i++) {
+      s = evolveAudit(s, { id: `e${i}`, type: `ext.mal.t${i}.made`, version: 1, stream: 'ext-mal', revision: i, position: i + 1, time: '2023-07-03T00:00:00.000Z', prevHash: s.streams.get('ext-mal')?.hash ?? '0'.repeat(64), hash: `h${i}`, data: {} } as unknown as Envelope);
+    }
+    const byType = auditSummary(s).byType;
+    assert.equal(Object.keys(byType).length, MAX_TYPES_COUNTED + 1);
+    assert.equal(byType[OTHER_TYPES], 500);
+    assert.equal(Object.values(byType).reduce((x, y) => x + y, 0), n);
+    assert.equal(auditSummary(evolveAudit(s, { id: 'again', type: 'ext.mal.t0.made', version: 1, stream: 'ext-mal', revision: n, position: n + 1, time: '2023-07-03T00:00:00.000Z', prevHash: `h${n - 1}`, hash: 'hx', data: {} } as unknown as Envelope)).byType['ext.mal.t0.made'], 2, 'a type counted by name goes on being counted by name');
+  });
+
   test('head hash and counts equal what verifyLedger finds on a real ledger', async () => {
     const s = embeddedStack('audit');
     try {
