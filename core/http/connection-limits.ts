@@ -84,13 +84,6 @@ export class ConnectionGate {
   }
 }
 
-/** Guard one server (tests, and a server not made by Fastify); returns what it has refused. */
-export function limitConnections(server: Server, limits: ConnectionLimits = connectionLimitsFromEnv()): () => ConnectionRefusals {
-  const gate = new ConnectionGate(limits);
-  gate.attach(server);
-  return () => gate.refusals;
-}
-
 /** The Fastify options a server's HTTP listeners are made with (see fastifyServerFactory). */
 interface FastifyServerOptions {
   readonly http?: ServerOptions;

@@ -173,9 +173,11 @@ function readPublicKeys(pubFile: string): Map<string, KeyObject> {
   for (const [name, b64] of Object.entries(keys)) {
     const raw = typeof b64 === 'string' ? Buffer.from(b64, 'base64') : Buffer.alloc(0);
     if (raw.length !== 32) throw new ConfigError(pubFile, `key "${name}" is not the base64 of a raw 32-byte ed25519 public key`);
-    const weak = weakPublicKey(raw);
-    if (weak) throw new ConfigError(pubFile, `key "${name.slice(0, 64)}" is not a usable ed25519 public key: ${weak}`);
-    out.set(name, publicKeyFromRaw(raw));
+    try {
+      out.set(name, publicKeyFromRaw(raw));
+    } catch (err) {
+      throw new ConfigError(pubFile, `key "${name.slice(0, 64)}" is ${(err as Error).message}`);
+    }
   }
   return out;
 }

@@ -11,7 +11,6 @@ import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedR
 import { EVENT_COLUMNS, MAX_POSITION, readEventRow, STREAM_PAGE, strayRows, unreadableRowError, type EventRow } from './sql-rows.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
-import { keepStoredData } from './stored-form.ts';
 import { checkPutPosition, checkpointPosition } from './checkpoint-value.ts';
 import { WriterHeads, type StoredHead } from './writer-heads.ts';
 import { refuseUnprovenRetry } from './retried-append.ts';
@@ -616,12 +615,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
       out.push(x);
       // A row past MAX_POSITION is reported once, at MAX_POSITION, and ends the page: every
       // row after it is past it too, and a reader that moves to it has passed them all.
-      if ('unreadable' in x) {
-        if (x.position >= MAX_POSITION) break;
-      } else {
-        // For the relay (subscriptions read here): the data JSON as stored, published as it is.
-        keepStoredData(x, r[10]);
-      }
+      if ('unreadable' in x && x.position >= MAX_POSITION) break;
     }
     return out;
   }

@@ -16,7 +16,6 @@ import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedR
 import { envelopeOfRow, EVENT_COLUMNS, MAX_POSITION, readEventRow, STREAM_PAGE, strayRows, unreadableRowError, type EventRow } from './sql-rows.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
-import { keepStoredData } from './stored-form.ts';
 import { WalCheckpointer, type WalCheckpointStats } from './wal-checkpointer.ts';
 import { checkPutPosition, checkpointPosition } from './checkpoint-value.ts';
 import { WriterHeads } from './writer-heads.ts';
@@ -804,7 +803,6 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
           continue;
         }
         if (cats && !cats.has(categoryOf(e.stream))) continue;
-        keepStoredData(e, row[10]);
         yield e;
         if (--left <= 0) return;
       }
@@ -827,12 +825,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     if (from >= MAX_POSITION) return [];
     const rows = this.stmts.readAll.all(from, limit);
     const out = new Array<Envelope | UnreadableRecord>(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const x = readEventRow(rows[i]!);
-      // For the relay (subscriptions read here): the data JSON as stored, published as it is.
-      if (!('unreadable' in x)) keepStoredData(x, rows[i]![10]);
-      out[i] = x;
-    }
+    for (let i = 0; i < rows.length; i++) out[i] = readEventRow(rows[i]!);
     return out;
   }
 

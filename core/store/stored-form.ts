@@ -36,10 +36,7 @@ interface CommitForm {
   spans: Array<{ start: number; end: number }> | null | undefined;
 }
 
-/** A commit's form (JetStream), or the stored JSON of the event's data (SQLite's column). */
-type StoredForm = CommitForm | string;
-
-const forms = new WeakMap<Envelope, StoredForm>();
+const forms = new WeakMap<Envelope, CommitForm>();
 
 export function keepStoredCommit(c: StoredCommit): void {
   const n = c.events.length;
@@ -58,13 +55,9 @@ export function keepStoredCommit(c: StoredCommit): void {
   for (const e of c.events) forms.set(e, form);
 }
 
-export function keepStoredData(e: Envelope, dataJson: string): void {
-  forms.set(e, dataJson);
-}
-
 /** `e`'s commit form and its index there, when the store kept one for this very object. */
-function commitFormOf(e: Envelope, f: StoredForm | undefined = forms.get(e)): { form: CommitForm; index: number } | undefined {
-  if (f === undefined || typeof f === 'string') return undefined;
+function commitFormOf(e: Envelope, f: CommitForm | undefined = forms.get(e)): { form: CommitForm; index: number } | undefined {
+  if (f === undefined) return undefined;
   const index = e.position - f.first;
   if (!(index >= 0 && index < f.streams.length) || f.streams[index] !== e.stream) return undefined;
   return { form: f, index };
@@ -109,17 +102,14 @@ function spansOf(form: CommitForm): ReadonlyArray<{ start: number; end: number }
 
 /**
  * The envelope as the relay publishes it: `{"position":…,` then the event exactly as stored
- * (a JetStream commit's bytes for it), or, from SQLite, its fields around the stored data
- * JSON. Falls back to JSON.stringify for an event with no stored form.
+ * (a JetStream commit's bytes for it); otherwise (SQLite, PostgreSQL, a copy) JSON.stringify of
+ * the event as read. A SQLite or PostgreSQL row's data text is not published as stored: the
+ * hash is over the parsed value, so text that parses to the same value but says more (a key
+ * given twice, a number past a double's digits) verified, and a reader that keeps the first key
+ * or every digit read what the signer never signed.
  */
 export function relayBytes(e: Envelope): Uint8Array {
-  const f = forms.get(e);
-  // The stored data text only when it is what the writer makes of the data read from it: the
-  // hash is over the parsed value, so text that parses to the same value but says more (a key
-  // given twice, a number past a double's digits) verified, and was published as stored, where a
-  // reader that keeps the first key or every digit read something the signer never signed.
-  if (typeof f === 'string') return Buffer.from(JSON.stringify(e.data) === f ? envelopeJsonWithData(e, f) : JSON.stringify(e), 'utf8');
-  const at = commitFormOf(e, f);
+  const at = commitFormOf(e);
   if (at !== undefined) {
     const { form, index } = at;
     const kept = form.json?.[index];
@@ -144,14 +134,6 @@ function onlyElement(b: Uint8Array): { start: number; end: number } | undefined 
   return elementSpans(b, 1)?.[0];
 }
 
-/** The envelope's JSON with `data` as stored (no parse and re-serialise of the payload). */
-function envelopeJsonWithData(e: Envelope, dataJson: string): string {
-  return (
-    `{"position":${e.position},"id":${JSON.stringify(e.id)},"type":${JSON.stringify(e.type)},"version":${e.version},"stream":${JSON.stringify(e.stream)},"revision":${e.revision},` +
-    `"time":${JSON.stringify(e.time)},"source":${JSON.stringify(e.source)},"correlationId":${JSON.stringify(e.correlationId)},"causationId":${e.causationId === null ? 'null' : JSON.stringify(e.causationId)},` +
-    `"data":${dataJson},"prevHash":"${e.prevHash}","hash":"${e.hash}",${e.covers !== undefined ? `"covers":${e.covers},` : ''}"sig":${JSON.stringify(e.sig)}}`
-  );
-}
 
 const OPEN_BRACKET = 0x5b;
 const OPEN_BRACE = 0x7b;

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import dns from 'node:dns';
 import { connect, type Socket } from 'node:net';
 import Fastify from 'fastify';
-import { connectionLimitsFromEnv, DEFAULT_CONNECTION_LIMITS, limitConnections } from '../../../core/http/index.ts';
+import { ConnectionGate, connectionLimitsFromEnv, DEFAULT_CONNECTION_LIMITS } from '../../../core/http/index.ts';
 import { startBecknHttpServer } from '../../../agents/coordination/index.ts';
 import { ConfigError } from '../../../core/errors/index.ts';
 
@@ -58,7 +58,9 @@ describe('connections held at once', { timeout: 60_000 }, () => {
   test('past its share one address\'s new connection is closed unread; others\' are not; a closed one frees its place', async () => {
     const app = Fastify();
     app.get('/', async () => 'ok');
-    const refusals = limitConnections(app.server, { total: 10, perAddress: 3 });
+    const gate = new ConnectionGate({ total: 10, perAddress: 3 });
+    gate.attach(app.server);
+    const refusals = () => gate.refusals;
     await app.listen({ host: '127.0.0.1', port: 0 });
     const port = (app.server.address() as { port: number }).port;
     const sockets: Socket[] = [];
@@ -90,7 +92,9 @@ describe('connections held at once', { timeout: 60_000 }, () => {
 
   test('past the total, a connection from any address is closed', async () => {
     const app = Fastify();
-    const refusals = limitConnections(app.server, { total: 2, perAddress: 2 });
+    const gate = new ConnectionGate({ total: 2, perAddress: 2 });
+    gate.attach(app.server);
+    const refusals = () => gate.refusals;
     await app.listen({ host: '127.0.0.1', port: 0 });
     const port = (app.server.address() as { port: number }).port;
     const sockets: Socket[] = [];
