@@ -36,7 +36,8 @@ function isExportedSchema(path: string): boolean {
   try {
     const st = lstatSync(path);
     if (!st.isFile() || st.size > 1024 * 1024) return false;
-    return SCHEMA_ID.test(readFileSync(path, 'utf8').slice(0, 400)) && readFileSync(path, 'utf8').includes('"x-caco-kind"');
+    const text = readFileSync(path, 'utf8');
+    return SCHEMA_ID.test(text.slice(0, 400)) && text.includes('"x-caco-kind"');
   } catch {
     return false;
   }

@@ -103,7 +103,8 @@ export const MIN_SIGNAL_COVERAGE = 0.9;
 
 /**
  * A UsageError unless each file gives a value for at least MIN_SIGNAL_COVERAGE of the
- * half-hours from `fromMs` through the run and its drain. The site carries the last value
+ * half-hours of the simulated days, and of those days with the drain after them; else the gaps
+ * inside the simulated days, one note per file that has any. The site carries the last value
  * forward over a gap (and starts from 150 g/kWh or £80/MWh before the first): a file whose
  * column is empty there ran on those made-up values and reported them as results, exit 0.
  */
@@ -121,15 +122,17 @@ export function checkSignalCoverage(fromMs: number, days: number, files: Pick<Si
   for (const [flag, times, what] of [['--carbon', carbon, 'an actual carbon intensity'], ['--prices', prices, 'a price']] as const) {
     // The simulated days on their own as well: over the run and its drain together, a one-day
     // run could lack 29 % of the day it reports on.
-    for (const [toMs, span] of [[runEndMs, 'the simulated days'], [endMs, `the run and ${DRAIN_MS / DAY_MS} days after it`]] as const) {
+    const refuseBelow = (toMs: number, span: string): number => {
       const slots = (toMs - fromMs) / SLOT_MS;
       const n = covered(times, toMs);
       if (n < MIN_SIGNAL_COVERAGE * slots) {
         throw new UsageError(`${flag}: only ${n} of the ${slots} half-hours from ${isoDayOrTime(fromMs)} to ${isoDayOrTime(toMs)} (${span}) have ${what}; a run needs at least ${Math.round(MIN_SIGNAL_COVERAGE * 100)} %, or its figures would come from values carried over the gaps, not from the file`);
       }
-    }
+      return slots - n;
+    };
+    const missing = refuseBelow(runEndMs, 'the simulated days');
+    refuseBelow(endMs, `the run and ${DRAIN_MS / DAY_MS} days after it`);
     const slots = (runEndMs - fromMs) / SLOT_MS;
-    const missing = slots - covered(times, runEndMs);
     if (missing > 0) notes.push(`${flag}: ${missing} of the ${slots} simulated half-hours have no usable value in the file (empty, not a number, or out of range); the last value before each is carried over it`);
   }
   return notes;
