@@ -1,6 +1,7 @@
 import { connect, type Msg, type MsgHdrs, type NatsConnection, type Subscription as NatsSubscription } from '@nats-io/transport-node';
 import { shedsMessage, type Bus, type BusMessage, type Headers, type MessageHandler, type PublishOptions, type RequestOptions, type SubscribeOptions, type Subscription } from './bus.ts';
 import { wireHeaders } from './wire-headers.ts';
+import { aimsAtOwnRequest, ownRequestInbox } from './own-requests.ts';
 import { assertPattern, assertPublishSubject, isReplySubject } from './subject.ts';
 import { CacoError, NoRespondersError, TimeoutError } from '../errors/errors.ts';
 import { loadNatsCredentials, type NatsCredentials } from '../nats-auth/credentials.ts';
@@ -255,20 +256,25 @@ export class NatsBus implements Bus {
   async request(subject: string, data: Uint8Array, opts: RequestOptions): Promise<BusMessage> {
     assertPublishSubject(subject);
     this.sendOutbox();
+    const inbox = ownRequestInbox(this.nc, subject, data);
     try {
       const m = await this.nc.request(subject, data, {
         timeout: opts.timeoutMs,
+        noMux: true,
+        reply: inbox.reply,
         ...(opts.headers ? { headers: wireHeaders(opts.headers) } : {}),
       });
       return toBusMessage(m);
     } catch (err) {
       throw mapRequestError(err, subject, opts.timeoutMs);
+    } finally {
+      inbox.done();
     }
   }
 
   async respond(msg: BusMessage, data: Uint8Array, opts?: PublishOptions): Promise<void> {
     if (!msg.reply) throw new Error(`message on "${msg.subject}" has no reply subject`);
-    if (!isReplySubject(msg.reply)) return;
+    if (!isReplySubject(msg.reply) || aimsAtOwnRequest(this.nc, msg)) return;
     this.sendOutbox();
     this.nc.publish(msg.reply, data, opts?.headers ? { headers: wireHeaders(opts.headers) } : undefined);
   }

@@ -1,6 +1,7 @@
 import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
 import type { Msg, NatsConnection, SubscriptionOptions } from '@nats-io/transport-node';
 import { isReplySubject } from '../bus/subject.ts';
+import { aimsAtOwnRequest } from '../bus/own-requests.ts';
 import type { Logger } from '../log/logger.ts';
 import type { GatewayEndpoint } from './gateway.ts';
 
@@ -113,7 +114,7 @@ function inboxAnswersOnly(nc: NatsConnection): NatsConnection {
         return target.subscribe(subject, {
           ...opts,
           callback: (err: Error | null, msg: Msg) => {
-            if (!err && msg.reply !== undefined && msg.reply !== '' && !isReplySubject(msg.reply)) return;
+            if (!err && msg.reply !== undefined && msg.reply !== '' && (!isReplySubject(msg.reply) || aimsAtOwnRequest(target, msg))) return;
             callback(err, msg);
           },
         });

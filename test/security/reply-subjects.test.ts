@@ -73,6 +73,37 @@ describe('the site answers inboxes only', { skip, timeout: 45_000 }, () => {
     }
   });
 
+  test("a refusal aimed at the site's own pending request is not sent; the site's requests to itself are answered", async () => {
+    // The buyer receives the site's request (as a Beckn callback over NATS), so it sees the
+    // site's reply inbox; it sends junk to the site's command subject with that inbox as reply,
+    // then answers the request properly 200 ms later. The site's request must get the answer.
+    const site = uniqueToken('own');
+    const bus = await NatsBus.connect({ servers: natsUrl(), name: 'reply-subjects-own' });
+    const buyer = raw.subscribe(`beckn.${site}.bap.on_confirm`, {
+      callback: (_e, m) => {
+        raw.publish(`caco.${site}.cmd.compute.submit`, Buffer.from('junk'), { reply: m.reply! });
+        setTimeout(() => m.respond(Buffer.from('ACK')), 200);
+      },
+    });
+    try {
+      let refused = 0;
+      await bus.subscribe(`caco.${site}.cmd.compute.submit`, async (m) => {
+        refused++;
+        await bus.respond(m, Buffer.from('REFUSED'));
+      });
+      await raw.flush();
+      const answer = await bus.request(`beckn.${site}.bap.on_confirm`, Buffer.from('{"order":1}'), { timeoutMs: 3000 });
+      assert.equal(refused, 1, 'the junk reached the command handler');
+      assert.equal(Buffer.from(answer.data).toString(), 'ACK');
+      // A request the site sends to its own subject (HTTP POST /jobs, the in-process grid operator) is still answered.
+      const self = await bus.request(`caco.${site}.cmd.compute.submit`, Buffer.from('mine'), { timeoutMs: 3000 });
+      assert.equal(Buffer.from(self.data).toString(), 'REFUSED');
+    } finally {
+      buyer.unsubscribe();
+      await bus.close();
+    }
+  });
+
   test('services: $SRV.PING and an endpoint answer inboxes only', async () => {
     const site = uniqueToken('srv');
     const nc = await connectNats({ servers: natsUrl(), name: 'reply-subjects-services' });
