@@ -70,7 +70,7 @@ export function siteBeckn(o: SiteBecknOptions): SiteBeckn {
         keyDirectory,
         listen: o.port > 0 ? { host: o.host, port: o.port } : false,
         onListening: (s) => (http = s),
-        config: { bpp: { id: signingKey.subscriberId, uri: bppUri }, domain: o.domain, support: { email: 'flex-desk@caco.local', url: `${bppUri}/support` }, bapBudget },
+        config: { bpp: { id: signingKey.subscriberId, uri: bppUri }, provider: { id: `dc-${o.site}`.replace(/[^A-Za-z0-9._-]/g, '-'), name: `${o.site} (CACO coordination agent)` }, domain: o.domain, support: { email: 'flex-desk@caco.local', url: `${bppUri}/support` }, bapBudget },
       },
     },
     notes(overNats) {

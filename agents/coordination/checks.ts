@@ -49,6 +49,9 @@ const good = (plan: RequestPlan): CheckResult => ({ ok: true, plan });
 export function checkContext(context: Context, cfg: CoordinationConfig): BecknFault | undefined {
   if (context.domain !== cfg.domain) return fault(BecknErrorCode.INVALID_REQUEST, `this BPP serves domain "${cfg.domain}"`, 'context.domain');
   if (context.bpp_id !== undefined && context.bpp_id !== cfg.bpp.id) return fault(BecknErrorCode.INVALID_REQUEST, `this BPP is "${cfg.bpp.id}"`, 'context.bpp_id');
+  // Only a search goes to every BPP. Anything else on the market's shared subject with no
+  // bpp_id reached every BPP there: one confirm made an order at each site with that item.
+  if (context.bpp_id === undefined && context.action !== 'search') return fault(BecknErrorCode.INVALID_REQUEST, `a ${context.action} names the BPP it is for (context.bpp_id "${cfg.bpp.id}", from the catalogue)`, 'context.bpp_id');
   return undefined;
 }
 
@@ -172,8 +175,17 @@ function checkUpdateRequest(body: BecknBody<'update'>, s: CoordinationState, now
   const offer = s.offers.get(o.offerId);
   const minKw = offer?.minKw ?? 0;
   if (!(kw > 0) || kw < minKw - 1e-9) return bad(fault(BecknErrorCode.ITEM_QUANTITY_UNAVAILABLE, `${kw} kW is below the minimum of ${minKw} kW (cancel to drop the order)`, path));
+  // Fewer kW after the gate is a cancellation past it: the site has already put its plan
+  // around the order (a buyer cut 1,000 kW to 100 kW mid-window and paid for 0.7 of 1 MWh shed).
+  if (Math.abs(kw - o.kw) > 1e-9 && nowMs >= o.cancelGateMs) {
+    return bad(fault(BecknErrorCode.UPDATION_NOT_POSSIBLE, `the kW of an order change only before its gate, which closed at ${new Date(o.cancelGateMs).toISOString()}`, path));
+  }
   if (kw > o.kw + 1e-9) {
-    if (nowMs >= o.cancelGateMs) return bad(fault(BecknErrorCode.UPDATION_NOT_POSSIBLE, `more kW needs the notice period; the gate closed at ${new Date(o.cancelGateMs).toISOString()}`, path));
+    // The extra kW are sold at the order's terms, so only while the offer still has them: a
+    // minimum bought cheap was otherwise an option on the whole offer after its price rose.
+    if (offer && (offer.priceGbpPerMwh !== o.priceGbpPerMwh || offer.penaltyGbpPerMwh !== o.penaltyGbpPerMwh)) {
+      return bad(fault(BecknErrorCode.UPDATION_NOT_POSSIBLE, `item "${o.offerId}" is now offered at £${offer.priceGbpPerMwh}/MWh (penalty £${offer.penaltyGbpPerMwh}/MWh), not the order's £${o.priceGbpPerMwh}/MWh (penalty £${o.penaltyGbpPerMwh}/MWh): buy more in a new transaction`, path));
+    }
     const free = availableKwOf(s, o.offerId, o.orderId);
     if (kw > free + 1e-9) return bad(fault(BecknErrorCode.ITEM_QUANTITY_UNAVAILABLE, `${kw} kW asked, ${free} kW available`, path));
   }
