@@ -34,7 +34,10 @@ export function signCommandWith<C extends object>(cmd: C, keyId: string, signByt
  */
 export function signatureHolds(cmd: Record<string, unknown>, publicKey: string): boolean {
   const sig = cmd['sig'];
-  if (typeof sig !== 'string' || sig === '') return false;
+  // One encoding only: Buffer.from(…, 'base64') also takes unpadded, base64url and spaced
+  // text, and every such copy of a signed announcement was a new announcement to the gateway
+  // (an old one, replaced, was taken again; copies of the current one filled the party's stream).
+  if (typeof sig !== 'string' || sig.length !== 88 || Buffer.from(sig, 'base64').toString('base64') !== sig) return false;
   try {
     return verify(null, commandSigningBytes(cmd), keyObject(publicKey), Buffer.from(sig, 'base64'));
   } catch {

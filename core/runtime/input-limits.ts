@@ -74,20 +74,73 @@ export function parseBoundedJson(raw: Uint8Array | string, limits: InputLimits):
   // `1e999` is valid JSON that parses to Infinity, which nothing downstream can hash or send on.
   // Looked for in the value, not guessed from the text: `1` and 250 zeros then `.0e99` overflows
   // too (a pattern on the text let it through). The walk is linear in a value already bounded.
-  if (hasNonFinite(value)) return { ok: false, reason: 'a number is too large for a 64-bit float', payload: summarizePayload(raw) };
+  const problem = valueProblem(value) ?? duplicateKeyProblem(text);
+  if (problem) return { ok: false, reason: problem, payload: summarizePayload(raw) };
   return { ok: true, value };
 }
 
-function hasNonFinite(v: unknown): boolean {
+/**
+ * What RFC 8785 (I-JSON) forbids and JSON.parse lets through, which the site would otherwise
+ * sign and store: readers in other languages then see something else. `"\ud800"` parsed to a
+ * lone surrogate, which Go reads as U+FFFD, so a Go reader's hash of the stored event differed.
+ */
+function valueProblem(v: unknown): string | undefined {
   // Iterative: the depth is bounded already, but a wide value should not cost stack either.
   const stack: unknown[] = [v];
   while (stack.length) {
     const x = stack.pop();
     if (typeof x === 'number') {
-      if (!Number.isFinite(x)) return true;
-    } else if (x && typeof x === 'object') for (const y of Array.isArray(x) ? x : Object.values(x)) stack.push(y);
+      if (!Number.isFinite(x)) return 'a number is too large for a 64-bit float';
+    } else if (typeof x === 'string') {
+      if (LONE_SURROGATE.test(x)) return 'a string holds a lone UTF-16 surrogate (\\ud800–\\udfff not in a pair): not Unicode text (RFC 8785, I-JSON)';
+    } else if (Array.isArray(x)) for (const y of x) stack.push(y);
+    else if (x && typeof x === 'object') {
+      for (const [k, y] of Object.entries(x)) {
+        if (LONE_SURROGATE.test(k)) return 'a member name holds a lone UTF-16 surrogate: not Unicode text (RFC 8785, I-JSON)';
+        stack.push(y);
+      }
+    }
   }
-  return false;
+  return undefined;
+}
+
+// With the u flag a pair is one code point above U+FFFF: only an unpaired half matches.
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/**
+ * A member name given twice in one object, in a text JSON.parse has accepted. JSON.parse keeps
+ * the last, and so did the site's signature check; a gateway or logger in another language that
+ * keeps the first saw a different fact from the one the site signed off on. One linear pass.
+ */
+export function duplicateKeyProblem(text: string): string | undefined {
+  // One frame per open object (its names so far) or array (null); `key` is true where the next
+  // string is a member name: after `{` or after `,` inside an object.
+  const frames: Array<Set<string> | null> = [];
+  let key = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      const start = i;
+      for (i++; text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      if (key) {
+        const names = frames[frames.length - 1]!;
+        const name = JSON.parse(text.slice(start, i + 1)) as string;
+        if (names.has(name)) return `member name ${JSON.stringify(name.slice(0, 64))} appears twice in one object (RFC 8785, I-JSON): send each name once`;
+        names.add(name);
+        key = false;
+      }
+    } else if (c === 0x7b) {
+      frames.push(new Set());
+      key = true;
+    } else if (c === 0x5b) {
+      frames.push(null);
+      key = false;
+    } else if (c === 0x7d || c === 0x5d) {
+      frames.pop();
+      key = false;
+    } else if (c === 0x2c) key = frames[frames.length - 1] != null;
+  }
+  return undefined;
 }
 
 /** Text cut to at most `max` code points, with an ellipsis when cut; never splits a surrogate pair. */

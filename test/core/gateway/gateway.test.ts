@@ -185,6 +185,14 @@ describe('the site gateway', { timeout: 90_000 }, () => {
       assert.equal(replay.error?.code, 'conflict', JSON.stringify(replay));
       assert.equal(replay.error?.field, 'sig');
       assert.match(replay.error!.reason, /recorded before .*replaced since .*sign a new request/);
+      // Nor as the same signature written another way (a helper's review: unpadded, base64url
+      // and spaced copies each counted as a new announcement, and the first was back).
+      const sig = first.sig;
+      for (const other of [sig.replace(/=+$/, ''), sig.replace(/\+/g, '-').replace(/\//g, '_'), `${sig.slice(0, 10)} ${sig.slice(10)}`, `${sig.slice(0, 85)}${String.fromCharCode(sig.charCodeAt(85) ^ 1)}==`]) {
+        if (other === sig) continue;
+        const r = await ask(site.s.bus, A, { ...first, sig: other });
+        assert.equal(r.error?.code, 'bad-signature', `${other}: ${JSON.stringify(r)}`);
+      }
       assert.equal((await ledger(site.s.store)).filter((e) => e.type === 'gateway.agent.announced').length, 2);
       const valve = await ask(site.s.bus, 'caco.gw.gw.append', signWithKey(fact('v1', { open: true }, 'ext.acme.valve.read'), k));
       assert.equal(valve.ok, true, `the second declaration stands: ${JSON.stringify(valve)}`);

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { jsonDepth, parseBoundedJson, summarizePayload, truncateText } from '../../../core/runtime/input-limits.ts';
+import { duplicateKeyProblem, jsonDepth, parseBoundedJson, summarizePayload, truncateText } from '../../../core/runtime/input-limits.ts';
 import { RateLimiter } from '../../../core/runtime/rate-limit.ts';
 import { inputLimitsFromEnv } from '../../../core/config/input-limits-config.ts';
 import { ConfigError } from '../../../core/errors/errors.ts';
@@ -22,6 +22,34 @@ describe('input limits', { timeout: 30_000 }, () => {
       { seed: 11, numRuns: 500 },
     );
     assert.equal(jsonDepth('{"a":"[[[[\\"{{{"}'), 1);
+  });
+
+  test('what I-JSON forbids is refused: a member name twice in one object, a lone surrogate (in a value or a name)', () => {
+    const limits = { maxBytes: 1000, maxDepth: 8 };
+    const reason = (t: string) => { const r = parseBoundedJson(t, limits); return r.ok ? '' : r.reason; };
+    assert.match(reason('{"kw":999,"kw":1}'), /member name "kw" appears twice/);
+    assert.match(reason('{"a":{"b":1,"c":[{"d":1,"d":2}]}}'), /member name "d" appears twice/);
+    assert.match(reason('{"a\\u0062":1,"ab":2}'), /member name "ab" appears twice/, 'an escape spells the same name');
+    assert.match(reason('{"note":"a\\ud800b"}'), /lone UTF-16 surrogate/);
+    assert.match(reason('{"\\udfff":1}'), /member name holds a lone UTF-16 surrogate/);
+    assert.deepEqual(parseBoundedJson('{"a":{"b":1},"b":2,"c":[{"x":1},{"x":1}],"s":"\\ud83d\\ude00 \\"b\\":1,"}', limits), { ok: true, value: { a: { b: 1 }, b: 2, c: [{ x: 1 }, { x: 1 }], s: '😀 "b":1,' } });
+  });
+
+  test('duplicateKeyProblem: none in any text JSON.stringify makes; one found wherever a name is repeated', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), fc.nat(), (v, pick) => {
+        const text = JSON.stringify(v);
+        assert.equal(duplicateKeyProblem(text), undefined);
+        // Repeat the first member of some object in the text: found.
+        const objects = [...text.matchAll(/\{("(?:[^"\\]|\\.)*":)/g)];
+        if (objects.length === 0) return;
+        const m = objects[pick % objects.length]!;
+        const at = m.index! + 1;
+        const dup = `${text.slice(0, at)}${m[1]}0,${text.slice(at)}`;
+        assert.notEqual(duplicateKeyProblem(dup), undefined, dup);
+      }),
+      { seed: 12, numRuns: 500 },
+    );
   });
 
   test('a value within the limits parses; beyond them the reason names the limit and the payload is only hashed', () => {
