@@ -44,6 +44,7 @@ function clientWithConnectTimeout(ms: number): typeof pg.Client {
 
 /** Appends per group transaction at most. */
 const MAX_GROUP = 512;
+const ignoreError = (): void => undefined;
 
 /** Rows per read in readAll and catch-up. */
 const READ_PAGE = 1000;
@@ -151,6 +152,21 @@ interface GroupView {
   sealed: Array<ReadonlyArray<Envelope>>;
 }
 
+/** How long opening may wait for a table lock to make or bring the schema up to date. */
+const MIGRATION_LOCK_TIMEOUT_MS = 10_000;
+
+/** Whether the schema holds everything schemaSql makes, read from the catalogue without a lock. */
+async function schemaReady(c: pg.PoolClient, s: string): Promise<boolean> {
+  const r = await c.query<{ ready: boolean }>(
+    `SELECT to_regclass($1 || '.events') IS NOT NULL AND to_regclass($1 || '.checkpoints') IS NOT NULL
+        AND to_regclass($1 || '.high_water') IS NOT NULL AND to_regclass($1 || '.quarantine') IS NOT NULL
+        AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1 || '.events') AND attname = 'covers' AND NOT attisdropped)
+        AND EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1 || '.events') AND conname = 'events_position_safe') AS ready`,
+    [s],
+  );
+  return r.rows[0]?.ready === true;
+}
+
 /**
  * A 64-bit advisory lock key for a schema: every process writing the same schema takes the
  * same lock, and ledgers in other schemas of the database do not wait for each other.
@@ -216,29 +232,37 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
       writer = await writePool.connect().catch((err: unknown) => {
         throw new ConfigError('--database-url', `cannot reach PostgreSQL at ${redactUrl(url)}: ${describe(err)}`);
       });
+      // As in commitGroup: a checked-out client's 'error' must have a listener (the query rejects too).
+      writer.on('error', ignoreError);
       if (opts.mustExist) {
         const r = await writer.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [`${schema}.events`]);
         if (!r.rows[0]?.t) throw new ConfigError('--database-url', `no CACO ledger in schema "${schema}" of ${redactUrl(url)}; run \`caco simulate\` or \`caco run\` with --store postgres first`);
-      } else {
+      } else if (!(await schemaReady(writer, schema))) {
         // Under the writers' lock: two processes creating the same schema at once would
-        // otherwise race on the catalogue (IF NOT EXISTS is not atomic).
+        // otherwise race on the catalogue (IF NOT EXISTS is not atomic). Only when something is
+        // missing: ALTER TABLE takes an exclusive lock even when it changes nothing, and waiting
+        // for it behind a long reader (pg_dump) stalled every reader and writer of the ledger.
         await writer.query('BEGIN');
         try {
+          await writer.query(`SET LOCAL lock_timeout = '${MIGRATION_LOCK_TIMEOUT_MS}ms'`);
           await writer.query(`SELECT pg_advisory_xact_lock(${lockKey(schema)})`);
           await writer.query(schemaSql(schema));
           await writer.query('COMMIT');
         } catch (err) {
           await writer.query('ROLLBACK').catch(() => undefined);
+          if ((err as { code?: unknown }).code === '55P03') throw new ConfigError('--database-url', `schema "${schema}" needs its tables made or brought up to date, and a lock on them was not free within ${MIGRATION_LOCK_TIMEOUT_MS / 1000} s (a long transaction or a backup holds them): try again when it has finished`);
           throw err;
         }
       }
+      writer.off('error', ignoreError);
       writer.release();
       writer = undefined;
       const store = new PostgresEventStore(opts, pool, writePool);
       await store.listen();
       return store;
     } catch (err) {
-      writer?.release();
+      writer?.off('error', ignoreError);
+      writer?.release(true);
       await pool.end().catch(() => undefined);
       await writePool.end().catch(() => undefined);
       throw err;
@@ -338,6 +362,11 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
       return group.map(() => ({ err }));
     }
     let broken: Error | undefined;
+    // pg-pool takes its error listener off a client it hands out, and pg.Client emits 'error'
+    // when its socket ends, even inside a query: with no listener that ended the process (a
+    // writer's session terminated while it waited for the lock). The query rejects as well.
+    const onError = (e: Error) => void (broken = e);
+    c.on('error', onError);
     try {
       // Two round trips per group, sent as simple-protocol multi-statement strings with
       // escaped literals (the extended protocol takes one statement per round trip):
@@ -359,6 +388,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
       });
       for (let i = 0; i < group.length; i++) outcomes[i] = { err };
     } finally {
+      c.off('error', onError);
       c.release(broken);
     }
     return outcomes;
@@ -421,7 +451,8 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
            -- One backward step on the (stream, revision) index per stream, however long the stream.
            CROSS JOIN LATERAL (SELECT revision, hash, position FROM ${s}.events e WHERE e.stream = q.stream ORDER BY revision DESC LIMIT 1) h) AS heads,
         -- Each stored id (a retry) with the signature of the event before it: where its append starts.
-        (SELECT json_agg(json_build_array(${EVENT_COLUMNS_JSON.replace(/(^|, )/g, '$1e.')}, (SELECT p.sig FROM ${s}.events p WHERE p.stream = e.stream AND p.revision = e.revision - 1)))
+        -- In bigint: a planted row at revision -2^31 made integer arithmetic fail the whole group.
+        (SELECT json_agg(json_build_array(${EVENT_COLUMNS_JSON.replace(/(^|, )/g, '$1e.')}, (SELECT p.sig FROM ${s}.events p WHERE p.stream = e.stream AND p.revision = e.revision::bigint - 1)))
            FROM ${s}.events e WHERE e.id = ANY(${textArray(ids)})) AS stored`,
     )) as unknown as Array<pg.QueryResult<{ top: string | null; heads: Array<{ stream: string; revision: number; hash: string; position: string }> | null; stored: Array<EventRow & { 15: string | null }> | null }>>;
     const row = results[results.length - 1]!.rows[0]!;

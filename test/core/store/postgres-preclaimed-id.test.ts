@@ -51,4 +51,18 @@ describe('PostgresEventStore: a row under an id this append will use', { skip, t
       assert.equal(good.status, 'fulfilled', good.status === 'rejected' ? String((good as PromiseRejectedResult).reason) : '');
     });
   });
+  test('a row at revision -2^31 under a predicted id refuses that append only; the others in its group are stored', async () => {
+    // Found by a helper's review: revision - 1 in integer overflowed, and the whole group failed
+    // with a bare DatabaseError (integer out of range), unrelated streams' appends included.
+    await withStore('pr', async (store, _keyring, schema) => {
+      await store.append('order-1', [ev(1)], 'any');
+      const predicted = randomUUID();
+      await forge(store, schema, { position: 2, id: predicted, stream: 'x-1', revision: -2147483648, prevHash: H('0'), hash: H('f') });
+      const [victim, planted] = await Promise.allSettled([store.append('victim-1', [ev(2)], 'any'), store.append('order-2', [{ ...ev(3), id: predicted }], 'any')]);
+      assert.equal(victim.status, 'fulfilled', victim.status === 'rejected' ? String(victim.reason) : '');
+      assert.equal(planted.status, 'rejected');
+      // Refused as any stored id on another stream is (a retry must repeat the same events), not by the database.
+      assert.match(planted.status === 'rejected' ? String(planted.reason) : '', /^InvalidArgumentError: events\[0\]\.id: a retried append/);
+    });
+  });
 });
