@@ -8,7 +8,7 @@ import type { KeyResolver } from '../ledger/key-resolver.ts';
 import type { VerifiedHead } from '../ledger/chain-verifier.ts';
 import { hashBatch, headsOf, sealBatch, signHeads, signsFor } from '../ledger/seal.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
-import { EVENT_COLUMNS, MAX_POSITION, readEventRow, STREAM_PAGE, strayRows, unreadableRowError, type EventRow } from './sql-rows.ts';
+import { EVENT_COLUMNS, MAX_POSITION, MAX_READ_DATA_BYTES, OVERSIZE_DATA, readEventRow, STREAM_PAGE, strayRows, unreadableRowError, type EventRow } from './sql-rows.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 import { checkPutPosition, checkpointPosition } from './checkpoint-value.ts';
@@ -53,7 +53,27 @@ const READ_PAGE = 1000;
  * The events columns for a row built as JSON (json_build_array): the position as text, since a
  * JSON number past 2^53 would come back as another number (see MAX_POSITION).
  */
-const EVENT_COLUMNS_JSON = EVENT_COLUMNS.replace(/^position\b/, 'position::text');
+const EVENT_COLUMNS_JSON = readColumns('e.', true);
+
+/**
+ * EVENT_COLUMNS as read, each under `prefix`: data over MAX_READ_DATA_BYTES comes back as
+ * OVERSIZE_DATA and its size (octet_length reads the stored size, without decompressing), so a
+ * hostile row is reported unreadable, not fetched. `json`: the position as text, for a row built
+ * as JSON (json_build_array), where a number past 2^53 would come back as another number.
+ */
+function readColumns(prefix = '', json = false): string {
+  return EVENT_COLUMNS.split(', ')
+    .map((c) => {
+      if (c === 'data') return `CASE WHEN octet_length(${prefix}data) <= ${MAX_READ_DATA_BYTES} THEN ${prefix}data ELSE ${lit(OVERSIZE_DATA)} || octet_length(${prefix}data) END`;
+      if (c === 'position' && json) return `${prefix}position::text`;
+      return `${prefix}${c}`;
+    })
+    .join(', ');
+}
+const READ_COLUMNS = readColumns();
+
+/** A page of the global log stops once its rows' data pass this many bytes (after its first row). */
+const READ_PAGE_BYTES = 64 * 1024 * 1024;
 
 function schemaSql(s: string): string {
   // `data` is TEXT, not JSONB: JSONB would reorder keys and normalise numbers, so what a
@@ -452,7 +472,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
            CROSS JOIN LATERAL (SELECT revision, hash, position FROM ${s}.events e WHERE e.stream = q.stream ORDER BY revision DESC LIMIT 1) h) AS heads,
         -- Each stored id (a retry) with the signature of the event before it: where its append starts.
         -- In bigint: a planted row at revision -2^31 made integer arithmetic fail the whole group.
-        (SELECT json_agg(json_build_array(${EVENT_COLUMNS_JSON.replace(/(^|, )/g, '$1e.')}, (SELECT p.sig FROM ${s}.events p WHERE p.stream = e.stream AND p.revision = e.revision::bigint - 1)))
+        (SELECT json_agg(json_build_array(${EVENT_COLUMNS_JSON}, (SELECT p.sig FROM ${s}.events p WHERE p.stream = e.stream AND p.revision = e.revision::bigint - 1)))
            FROM ${s}.events e WHERE e.id = ANY(${textArray(ids)})) AS stored`,
     )) as unknown as Array<pg.QueryResult<{ top: string | null; heads: Array<{ stream: string; revision: number; hash: string; position: string }> | null; stored: Array<EventRow & { 15: string | null }> | null }>>;
     const row = results[results.length - 1]!.rows[0]!;
@@ -483,7 +503,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     if (toRead.size > 0) {
       // Still under the lock: the rows after the head each such stream was known at, in revision order.
       const r = await c.query<EventRow>({
-        text: `SELECT ${EVENT_COLUMNS.replace(/(^|, )/g, '$1e.')} FROM ${s}.events e JOIN unnest($1::text[], $2::int[]) AS k(stream, after) ON e.stream = k.stream AND e.revision > k.after ORDER BY e.stream, e.revision`,
+        text: `SELECT ${readColumns('e.')} FROM ${s}.events e JOIN unnest($1::text[], $2::int[]) AS k(stream, after) ON e.stream = k.stream AND e.revision > k.after ORDER BY e.stream, e.revision`,
         values: [[...toRead.keys()], [...toRead.values()]],
         rowMode: 'array',
       });
@@ -593,7 +613,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
 
   async *readStream(stream: string, fromRevision = 0, opts: ReadStreamOptions = {}): AsyncIterable<Envelope> {
     // A page at a time, so a reader that stops early (the relay's commit proof) reads one page.
-    let rows = await this.rows(`SELECT ${EVENT_COLUMNS} FROM ${this.schema}.events WHERE stream = $1 AND revision >= $2 ORDER BY revision LIMIT $3`, [stream, fromRevision, STREAM_PAGE]);
+    let rows = await this.rows(`SELECT ${READ_COLUMNS} FROM ${this.schema}.events WHERE stream = $1 AND revision >= $2 ORDER BY revision LIMIT $3`, [stream, fromRevision, STREAM_PAGE]);
     for (;;) {
       for (const row of rows) {
         const e = readEventRow(row);
@@ -602,7 +622,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
         else throw unreadableRowError('the PostgreSQL ledger', e);
       }
       if (rows.length < STREAM_PAGE) return;
-      rows = await this.rows(`SELECT ${EVENT_COLUMNS} FROM ${this.schema}.events WHERE stream = $1 AND revision > $2 ORDER BY revision LIMIT $3`, [stream, rows[rows.length - 1]![3], STREAM_PAGE]);
+      rows = await this.rows(`SELECT ${READ_COLUMNS} FROM ${this.schema}.events WHERE stream = $1 AND revision > $2 ORDER BY revision LIMIT $3`, [stream, rows[rows.length - 1]![3], STREAM_PAGE]);
     }
   }
 
@@ -632,14 +652,19 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
    * dropped or NOT VALID lets them in, and no reader looks there (see verifyLedger).
    */
   async rowsBeforeStart(limit: number): Promise<UnreadableRecord[]> {
-    return strayRows(await this.rows(`SELECT ${EVENT_COLUMNS} FROM ${this.schema}.events WHERE position < 1 ORDER BY position LIMIT $1`, [limit]));
+    return strayRows(await this.rows(`SELECT ${READ_COLUMNS} FROM ${this.schema}.events WHERE position < 1 ORDER BY position LIMIT $1`, [limit]));
   }
 
   /** A page of the global log after `from`, for readAll and the catch-up loop. */
   async readPage(from: number, limit: number): Promise<Array<Envelope | UnreadableRecord>> {
     // A reader holds no position past MAX_POSITION: at it, the log it can read has ended.
     if (from >= MAX_POSITION) return [];
-    const rows = await this.rows(`SELECT ${EVENT_COLUMNS} FROM ${this.schema}.events WHERE position > $1 ORDER BY position LIMIT $2`, [from, limit]);
+    // Bounded in bytes as well as rows: a page is held whole, and 1,000 rows of 16 MiB would not fit.
+    const rows = await this.rows(
+      `SELECT * FROM (SELECT ${READ_COLUMNS}, sum(least(octet_length(data), ${MAX_READ_DATA_BYTES})) OVER (ORDER BY position) AS run_bytes, least(octet_length(data), ${MAX_READ_DATA_BYTES}) AS row_bytes
+         FROM ${this.schema}.events WHERE position > $1 ORDER BY position LIMIT $2) page WHERE run_bytes - row_bytes < ${READ_PAGE_BYTES} ORDER BY 1`,
+      [from, limit],
+    );
     const out: Array<Envelope | UnreadableRecord> = [];
     for (const r of rows) {
       const x = readEventRow(r);

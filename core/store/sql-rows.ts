@@ -23,6 +23,19 @@ export type EventRow = [number | string | bigint, string, string, number, string
  */
 export const MAX_POSITION = Number.MAX_SAFE_INTEGER;
 
+/**
+ * The largest event data a reader takes from a row (bytes of UTF-8). No writer bounds it, but a
+ * row over 512 MiB cannot become a JavaScript string at all: the PostgreSQL driver threw in its
+ * socket handler and ended every reader's process (a 600 MB row built with repeat()).
+ */
+export const MAX_READ_DATA_BYTES = 16 * 1024 * 1024;
+
+/**
+ * What a store's query puts in place of data over MAX_READ_DATA_BYTES, followed by its size:
+ * not JSON (it starts with U+0001), so nothing mistakes it for an event's data.
+ */
+export const OVERSIZE_DATA = '\u0001caco: data too large: ';
+
 /** A stored position, if it is one a reader can hold (an integer from 1 to MAX_POSITION); else why not. */
 export function rowPosition(raw: unknown): number | { readonly problem: string } {
   if (typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 1) return raw;
@@ -82,6 +95,9 @@ export function readEventRow(r: EventRow): Envelope | UnreadableRecord {
   if (typeof position !== 'number') {
     const at = reportedPosition(r[0]);
     return unreadableRow(r, at, `${position.problem}; reported at position ${at}`);
+  }
+  if (typeof r[10] === 'string' && r[10].startsWith(OVERSIZE_DATA)) {
+    return unreadableRow(r, position, `row data is ${r[10].slice(OVERSIZE_DATA.length)} bytes, more than the ${MAX_READ_DATA_BYTES} a reader takes (not read)`);
   }
   try {
     return envelopeOfRow(r);

@@ -1,0 +1,41 @@
+// test-file-timeout: 120
+/**
+ * Found by a helper's review: readers fetched a row's data whatever its size. A row of 600 MB
+ * (built on the server with repeat(), a few KB on disk) cannot become a JavaScript string: the
+ * driver threw in its socket handler and every reader's process ended (relay, agents, audit),
+ * again on every restart. Data over MAX_READ_DATA_BYTES is now left in the table and the row
+ * reported unreadable, naming its size; reading goes on past it.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MAX_READ_DATA_BYTES } from '../../../core/store/sql-rows.ts';
+import type { UnreadableRecord } from '../../../core/store/event-store.ts';
+import { postgresSkip } from '../../support/postgres.ts';
+import { ev, withStore } from './postgres-hostile-rows.ts';
+
+const skip = await postgresSkip();
+
+describe('PostgresEventStore: a row whose data is larger than a reader takes', { skip, timeout: 110_000 }, () => {
+  test('is reported unreadable with its size, not fetched; the events after it are read, by readAll and readStream', async () => {
+    await withStore('ov', async (store, _keyring, schema) => {
+      await store.append('s-1', [ev(1)], 'any');
+      const over = MAX_READ_DATA_BYTES + 1024;
+      await store.unsafeExec(
+        `INSERT INTO ${schema}.events (position, id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig, covers)
+         SELECT 2, 'evil', 's-2', 0, 'test.thing.happened', 1, '2024-01-01T00:00:00.000Z', 'agent', 'c', NULL, '"' || repeat('x', $1::int - 2) || '"', $2, $2, 'x', NULL`,
+        over, '0'.repeat(64),
+      );
+      await store.unsafeExec(`UPDATE ${schema}.high_water SET position = 2`);
+      await store.append('s-3', [ev(3)], 'any');
+      const seen: UnreadableRecord[] = [];
+      const read: number[] = [];
+      for await (const e of store.readAll({ onUnreadable: (u) => void seen.push(u) })) read.push(e.position);
+      assert.deepEqual(read, [1, 3]);
+      assert.deepEqual(seen.map((u) => u.position), [2]);
+      assert.match(seen[0]!.reason, new RegExp(`row data is ${over} bytes, more than the ${MAX_READ_DATA_BYTES} a reader takes`));
+      const inStream: UnreadableRecord[] = [];
+      for await (const e of store.readStream('s-2', 0, { onUnreadable: (u) => void inStream.push(u) })) assert.fail(`read ${e.id}`);
+      assert.deepEqual(inStream.map((u) => u.position), [2]);
+    });
+  });
+});
