@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { frameworkErrorRefusal, guardLoopbackHost, httpRefusal, httpServerOptions, notFoundRefusal } from '../core/http/index.ts';
+import { frameworkErrorRefusal, guardLoopbackHost, httpRefusal, httpServerOptions, jobIdParamRefusal, notFoundRefusal } from '../core/http/index.ts';
 import type { Runtime } from '../core/runtime/index.ts';
 import type { VerifiedEventStore } from '../core/store/index.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, truncateText, type InputLimits } from '../core/runtime/index.ts';
@@ -135,8 +135,11 @@ export function buildJobsHttp(runtime: Runtime, store: VerifiedEventStore, o: Jo
     return reply.code(202).send(res);
   });
   app.get<{ Params: { id: string } }>('/jobs/:id', { preHandler: perAddress }, async (req, reply) => {
+    const bad = jobIdParamRefusal(req.params.id);
+    if (bad) return reply.code(400).send(bad);
     const x = await explainJob(store, req.params.id);
-    return reply.code(x.found ? 200 : 404).send(x);
+    // 409: the ledger holds records of the job that fail verification (x.quarantined; the summary says so).
+    return reply.code(x.quarantined ? 409 : x.found ? 200 : 404).send(x);
   });
   registerObservabilityRoutes(app, { ...(o.metrics ? { metrics: o.metrics } : {}), health: () => runtime.health() });
   return app;

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { frameworkErrorRefusal, guardLoopbackHost, httpServerOptions, notFoundRefusal } from '../core/http/index.ts';
+import { connectionLimitsFromEnv, frameworkErrorRefusal, guardLoopbackHost, httpServerOptions, jobIdParamRefusal, notFoundRefusal } from '../core/http/index.ts';
 import type { PublicKeyDirectory } from '../core/ledger/index.ts';
 import { verifiedView, type EventStore } from '../core/store/index.ts';
 import { createLogger, type Logger } from '../core/log/index.ts';
@@ -120,7 +120,13 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
 
   // Explanations read the ledger through verify-on-read, as the live view does.
   const explainable = verifiedView(o.store, o.keys, o.log ?? createLogger());
-  const app: FastifyInstance = Fastify({ logger: false, forceCloseConnections: true, ...httpServerOptions({ requestTimeoutMs: o.requestTimeoutMs }), frameworkErrors: frameworkErrorRefusal });
+  const maxStreams = o.maxStreams ?? DEFAULT_MAX_STREAMS;
+  // Room for every stream and the page's other requests, from one address too: a loopback
+  // browser is one address, and past 64 connections (the default share) every new one was reset
+  // before the 503 below could say why, the page and /api/view included.
+  const base = connectionLimitsFromEnv();
+  const connections = { total: Math.max(base.total, maxStreams + 64), perAddress: Math.max(base.perAddress, maxStreams + 16) };
+  const app: FastifyInstance = Fastify({ logger: false, forceCloseConnections: true, ...httpServerOptions({ requestTimeoutMs: o.requestTimeoutMs, connections }), frameworkErrors: frameworkErrorRefusal });
   guardLoopbackHost(app, o.host ?? '127.0.0.1');
   app.setNotFoundHandler(notFoundRefusal('the dashboard (/), /api/view, /api/stream and /api/jobs/:id/explain'));
   for (const [path, f] of Object.entries(files)) app.get(path, (_req, reply) => reply.type(f.type).header('cache-control', 'no-cache').send(f.body));
@@ -132,10 +138,12 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     const admitted = limiter?.take(req.ip, now(), `address ${req.ip}`) ?? { ok: true as const };
     if (!admitted.ok) return reply.code(429).header('retry-after', Math.ceil(admitted.retryAfterMs / 1000)).send(refusal(admitted.reason));
   };
-  const maxStreams = o.maxStreams ?? DEFAULT_MAX_STREAMS;
   app.get<{ Params: { id: string } }>('/api/jobs/:id/explain', { preHandler: perAddress }, async (req, reply) => {
+    const bad = jobIdParamRefusal(req.params.id);
+    if (bad) return reply.code(400).send(bad);
     const x = await explainJob(explainable, req.params.id);
-    return reply.code(x.found ? 200 : 404).send(x);
+    // 409: the ledger holds records of the job that fail verification (x.quarantined; the summary says so).
+    return reply.code(x.quarantined ? 409 : x.found ? 200 : 404).send(x);
   });
   // GET only: Fastify's automatic HEAD route ran this handler, whose hijacked response sent
   // nothing to a HEAD request, and so held a stream's place with no answer, for ever.

@@ -7,5 +7,7 @@ import { httpTimeLimits } from './time-limits.ts';
  */
 export function httpServerOptions(o: { readonly requestTimeoutMs?: number | undefined; readonly connections?: ConnectionLimits | undefined } = {}) {
   const gate = new ConnectionGate(o.connections);
-  return { ...httpTimeLimits(o.requestTimeoutMs), serverFactory: fastifyServerFactory(gate) };
+  // A job id is up to 128 characters, and 3 times that percent-encoded: Fastify's default of
+  // 100 answered 414 for jobs the site had accepted (GET /jobs/:id of a 101-character id).
+  return { ...httpTimeLimits(o.requestTimeoutMs), serverFactory: fastifyServerFactory(gate), maxParamLength: 512 };
 }

@@ -161,7 +161,9 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
       const path = opts.sqlitePath ?? join(siteDir(config), 'ledger.db');
       sqlitePath = path;
       if (opts.mustExist && !existsSync(path)) {
-        throw new ConfigError('--data-dir', `no ledger at ${path}; run \`caco simulate\` first, or point --data-dir/--site at an existing ledger`);
+        throw opts.sqlitePath
+          ? new ConfigError('--ledger', `no ledger at ${path}; give the path of an existing ledger.db (a run folder's, or <data-dir>/<site>/ledger.db)`)
+          : new ConfigError('--data-dir', `no ledger at ${path}; run \`caco simulate\` first, or point --data-dir/--site at an existing ledger`);
       }
       // A reader must not turn some other file into an empty ledger that then "verifies".
       if (opts.mustExist) {

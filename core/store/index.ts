@@ -7,7 +7,7 @@ export { JetStreamPublisher, type JetStreamPublishOptions, type PublishAck } fro
 export { NatsCheckpointStore } from './nats-checkpoints.ts';
 export { CorruptCommitError, UnverifiedHeadError, POSITIONS_PER_COMMIT, ledgerStreamName, ledgerSubjectPrefix, checkpointBucketName } from './jetstream-commit.ts';
 export { RecentIds, isNewDelivery, startCheckpointedConsumer, type CheckpointedConsumer, type CheckpointedConsumerOptions } from './checkpointed-consumer.ts';
-export { VerifiedEventStore, VerifiedCursor, verifiedView, storedEnvelope, type QuarantineCounters, type VerifiedStoreOptions } from './verified-store.ts';
+export { VerifiedEventStore, VerifiedCursor, verifiedView, storedEnvelope, type QuarantineCounters, type VerifiedReadStreamOptions, type VerifiedStoreOptions } from './verified-store.ts';
 export { MemoryQuarantineStore, quarantineOf } from './memory-quarantine.ts';
 export { NatsQuarantineStore } from './nats-quarantine.ts';
 export { PostgresEventStore, type PostgresStoreOptions } from './postgres-store.ts';

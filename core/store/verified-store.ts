@@ -22,6 +22,12 @@ import type {
   UnreadableRecord,
 } from './event-store.ts';
 
+/** A verified stream read can also say what it left out, for a reader that must not be silent about it. */
+export interface VerifiedReadStreamOptions extends ReadStreamOptions {
+  /** Each record of the stream refused on this read (failed verification, or unreadable): it is quarantined and skipped. */
+  readonly onRefused?: (r: { readonly position: number; readonly reason: string }) => void;
+}
+
 export interface VerifiedStoreOptions {
   /** Who may sign for a source (the keyring, or a key registry). */
   readonly keys: KeyResolver;
@@ -203,7 +209,7 @@ export class VerifiedEventStore implements EventStore {
     await judge.finish();
   }
 
-  async *readStream(stream: string, fromRevision = 0, _opts: ReadStreamOptions = {}): AsyncIterable<Envelope> {
+  async *readStream(stream: string, fromRevision = 0, opts: VerifiedReadStreamOptions = {}): AsyncIterable<Envelope> {
     // The chain is judged from its first event, or from the last state verified before
     // `fromRevision` (refusals before it were reported by whoever verified them).
     const v = this.newVerifier();
@@ -211,13 +217,19 @@ export class VerifiedEventStore implements EventStore {
     if (known) v.seedState(stream, known.state);
     const judged = async function* (this: VerifiedEventStore, decided: ReadonlyArray<Judged>): AsyncGenerator<Envelope> {
       for (const { event, verdict } of decided) {
-        if (!verdict.ok) await this.refuse(event, verdict.reason);
-        else if (event.revision >= fromRevision) yield this.upcast(event);
+        if (!verdict.ok) {
+          await this.refuse(event, verdict.reason);
+          opts.onRefused?.({ position: event.position, reason: verdict.reason });
+        } else if (event.revision >= fromRevision) yield this.upcast(event);
       }
     };
     const learning = new Learning(this, v, stream, known);
     try {
-      for await (const e of this.inner.readStream(stream, learning.fromRevision, { onUnreadable: (u) => this.refuseUnreadable(u) })) {
+      const onUnreadable = async (u: UnreadableRecord) => {
+        await this.refuseUnreadable(u);
+        opts.onRefused?.({ position: u.position, reason: u.reason });
+      };
+      for await (const e of this.inner.readStream(stream, learning.fromRevision, { onUnreadable })) {
         if (learning.judgedAlready(e)) continue;
         const decided = v.push(e);
         learning.pushed(e);

@@ -75,16 +75,26 @@
     if (p.componentType === 'series' && p.value) { var j = v.gantt.jobs[p.value[2]]; if (j) explain(j.jobId); }
   });
 
+  // Only the latest request's answer is shown: an earlier one arriving later must not replace it.
+  var explainSeq = 0;
   function explain(jobId) {
+    var seq = ++explainSeq;
     $('explain-input').value = jobId;
     $('explain').innerHTML = '<p class="note">loading ' + esc(jobId) + '…</p>';
-    fetch('/api/jobs/' + encodeURIComponent(jobId) + '/explain').then(function (r) { return r.json(); }).then(function (x) {
-      var html = '<p class="summary" id="explain-summary" data-job="' + esc(x.jobId) + '">' + esc(x.summary) + '</p><ol id="explain-steps">';
+    var failed = function (why) { if (seq === explainSeq) $('explain').innerHTML = '<p class="note" id="explain-error">could not explain ' + esc(jobId) + ': ' + esc(why) + '</p>'; };
+    fetch('/api/jobs/' + encodeURIComponent(jobId) + '/explain').then(function (r) {
+      return r.json().then(function (x) { return { status: r.status, x: x }; });
+    }).then(function (a) {
+      if (seq !== explainSeq) return;
+      var x = a.x;
+      // A refusal (400, 414, 429, 503) has no explanation: say why, with its reason.
+      if (!x || !Array.isArray(x.steps)) return failed(x && x.error && x.error.reason ? x.error.reason : 'the site answered ' + a.status);
+      var html = '<p class="summary' + (x.quarantined ? ' bad' : '') + '" id="explain-summary" data-job="' + esc(x.jobId) + '">' + esc(x.summary) + '</p><ol id="explain-steps">';
       x.steps.forEach(function (s) {
         html += '<li><span class="when">' + esc(hhmm(s.at)) + 'Z</span> ' + esc(s.text) + '<span class="ev">' + esc(s.type) + ' · ' + esc(s.stream) + '#' + esc(s.revision) + ' · event <code class="event-id">' + esc(s.eventId) + '</code></span></li>';
       });
       $('explain').innerHTML = html + '</ol>';
-    }, function (err) { $('explain').innerHTML = '<p class="note">could not explain ' + esc(jobId) + ': ' + esc(err) + '</p>'; });
+    }).catch(function (err) { failed(err && err.message ? err.message : String(err)); });
   }
   $('explain-form').addEventListener('submit', function (e) { e.preventDefault(); var id = $('explain-input').value.trim(); if (id) explain(id); });
 
@@ -154,10 +164,20 @@
     document.querySelector('#settlement tfoot').innerHTML = days.length ? '<tr><td>' + esc(label) + '</td><td>' + esc(fmt(v.cost.importMwh, 1)) + '</td><td>' + esc(fmt(v.cost.costGbp, 2)) + '</td><td>' + esc(fmt(st.flexDeliveredMwh, 3)) + '</td><td>' + esc(fmt(st.flexNetGbp, 2)) + '</td></tr>' : '';
   }
 
+  // EventSource retries a dropped stream by itself, but not one refused (503 when every stream
+  // place is taken): then it is closed for good. So the page reads the view once, says so, and
+  // asks for a stream again after the server's Retry-After (10 s).
   function connect() {
     var es = new EventSource('/api/stream');
     es.addEventListener('view', function (e) { $('conn').className = 'pill ok'; $('conn').textContent = 'live'; render(JSON.parse(e.data)); });
-    es.onerror = function () { $('conn').className = 'pill bad'; $('conn').textContent = 'reconnecting…'; };
+    es.onerror = function () {
+      $('conn').className = 'pill bad';
+      if (es.readyState !== EventSource.CLOSED) { $('conn').textContent = 'reconnecting…'; return; }
+      es.close();
+      $('conn').textContent = 'not live: the dashboard refused a live stream; retrying in 10 s';
+      fetch('/api/view').then(function (r) { return r.ok ? r.json() : null; }).then(function (v) { if (v && !state.view) render(v); }).catch(function () {});
+      setTimeout(connect, 10000);
+    };
   }
   connect();
 })();

@@ -25,6 +25,8 @@ export interface Explanation {
   readonly found: boolean;
   readonly summary: string;
   readonly steps: ReadonlyArray<ExplainStep>;
+  /** Records of the job's stream refused on read (failed verification): left out of what is explained (the first 100). */
+  readonly quarantined?: ReadonlyArray<{ readonly position: number; readonly reason: string }>;
 }
 
 const hhmm = (iso: string) => iso.replace('T', ' ').slice(0, 16) + 'Z';

@@ -39,11 +39,28 @@ export interface ExplainOptions {
  */
 export async function explainJob(store: VerifiedEventStore, jobId: string, o: ExplainOptions = {}): Promise<Explanation> {
   const own: Envelope[] = [];
-  for await (const e of store.readStream(jobStream(jobId))) own.push(e);
+  const refused: Array<{ readonly position: number; readonly reason: string }> = [];
+  for await (const e of store.readStream(jobStream(jobId), 0, { onRefused: (r) => void refused.push(r) })) own.push(e);
+  return withRefused(await explainRead(store, jobId, own, o), refused);
+}
+
+async function explainRead(store: VerifiedEventStore, jobId: string, own: Envelope[], o: ExplainOptions): Promise<Explanation> {
   if (own.length === 0) return o.scan ? scanRejections(store, jobId) : (o.rejections ?? indexOf(store)).explain(store, jobId);
   const ids = citedIds(own);
   if (!ids) return explainFromEvents(jobId, own, []);
   return explainFromEvents(jobId, own, o.scan ? await readCited(store, ids) : await (o.cited ?? citedIndexOf(store)).cited(store, ids));
+}
+
+/**
+ * An explanation of what verified, saying first what did not: a job whose first event was
+ * edited was explained as "no job on the ledger", one whose completion was edited as "not
+ * finished", with nothing to tell the reader that records had been left out.
+ */
+function withRefused(x: Explanation, refused: ReadonlyArray<{ readonly position: number; readonly reason: string }>): Explanation {
+  if (refused.length === 0) return x;
+  const first = refused[0]!;
+  const shown = refused.length === 1 ? `position ${first.position}: ${first.reason}` : `positions ${refused.slice(0, 5).map((r) => r.position).join(', ')}${refused.length > 5 ? ', …' : ''}; the first: ${first.reason}`;
+  return { ...x, quarantined: refused.slice(0, 100), summary: `${refused.length} of this job's ledger records failed verification and are left out (${shown}); what follows is read from the rest. ${x.summary}` };
 }
 
 /** The events `ids` names, in ledger order, read from the forecasts and orders at positions `first` to `last` (all of them by default). */

@@ -125,4 +125,45 @@ describe('dashboard in Chromium', () => {
       await s.close();
     }
   });
+  test('a refused explanation shows its reason; a page refused a live stream shows the view, says so and goes live once a place frees', { timeout: 60_000 }, async (t) => {
+    // A helper's review: a 429 left the panel on "loading…" with a page error (x.steps of a
+    // refusal), and a page refused a stream (503) said "reconnecting…" for ever: EventSource does
+    // not retry a refused stream.
+    const browser = await launchChromium(t);
+    if (!browser) return;
+    const s = embeddedStack('dash-refused');
+    const w = new FixtureWriter(s.store, 'dr');
+    for (let k = 0; k < 4; k++) await tick(w, k);
+    const dash = await startDashboard({ store: s.store, keys: s.keyring, port: 0, pushEveryMs: 100, verifyEveryMs: 600_000, maxStreams: 1, explainRate: { perSecond: 0.01, burst: 1 }, log: silentLogger() });
+    try {
+      const a = await browser.newPage();
+      const errors: string[] = [];
+      a.on('pageerror', (e) => errors.push(e.message));
+      await a.goto(dash.url);
+      await a.waitForSelector('#conn.ok');
+      const explainBy = async (id: string) => {
+        await a.fill('#explain-input', id);
+        await a.click('#explain-form button');
+      };
+      await explainBy('no-such-job');
+      await a.waitForSelector('#explain-summary[data-job="no-such-job"]');
+      await explainBy('no-such-job');
+      await a.waitForSelector('#explain-error');
+      assert.match((await text(a, '#explain-error')) ?? '', /could not explain no-such-job: .*rate limit/);
+
+      const b = await browser.newPage();
+      b.on('pageerror', (e) => errors.push(e.message));
+      await b.goto(dash.url);
+      await b.waitForFunction(() => (globalThis as unknown as { document: { getElementById(id: string): { textContent: string } } }).document.getElementById('conn').textContent.startsWith('not live'));
+      const head = await s.store.headPosition();
+      await b.waitForSelector(`body[data-position="${head}"]`, { timeout: 5_000 });
+      await a.close();
+      await b.waitForSelector('#conn.ok', { timeout: 20_000 });
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      await dash.close();
+      await s.close();
+    }
+  });
 });

@@ -28,7 +28,7 @@ describe('the dashboard explains a job only from events that verify', { timeout:
     try {
       const explain = async () => {
         const r = await fetch(`${dash.url}/api/jobs/trn-1/explain`);
-        return { status: r.status, body: (await r.json()) as { found: boolean; steps: Step[] } };
+        return { status: r.status, body: (await r.json()) as { found: boolean; summary: string; steps: Step[]; quarantined?: Array<{ position: number; reason: string }> } };
       };
       const before = await explain();
       assert.equal(before.status, 200);
@@ -47,7 +47,10 @@ describe('the dashboard explains a job only from events that verify', { timeout:
       }
 
       const after = await explain();
-      assert.equal(after.status, 200, JSON.stringify(after.body).slice(0, 300));
+      // Said, not silent (a helper's review: an edited completion read as "not finished", with nothing to say records were left out).
+      assert.equal(after.status, 409, JSON.stringify(after.body).slice(0, 300));
+      assert.equal(after.body.quarantined?.length, 2, JSON.stringify(after.body.quarantined));
+      assert.match(after.body.summary, /^2 of this job's ledger records failed verification and are left out \(positions \d+, \d+; the first: /);
       assert.equal(after.body.steps.some((st) => st.eventId === planned.eventId), false, 'the edited plan is not among the steps');
       assert.equal(JSON.stringify(after.body).includes('£1.00'), false, 'nor is its edited cost anywhere in the explanation');
     } finally {
@@ -66,7 +69,11 @@ describe('the dashboard explains a job only from events that verify', { timeout:
       };
       assert.deepEqual(await get('/nothere'), { status: 404, body: { ok: false, error: { reason: 'no such endpoint: GET "/nothere"; the site serves the dashboard (/), /api/view, /api/stream and /api/jobs/:id/explain' } } });
       assert.deepEqual(await get('/api/jobs/%ff/explain'), { status: 400, body: { ok: false, error: { reason: 'path refused: it is not a valid URL (bad percent-encoding)' } } });
-      assert.deepEqual(await get(`/api/jobs/${'a'.repeat(200)}/explain`), { status: 414, body: { ok: false, error: { reason: 'path refused: a part of it is longer than the site reads' } } });
+      assert.deepEqual(await get(`/api/jobs/${'a'.repeat(600)}/explain`), { status: 414, body: { ok: false, error: { reason: 'path refused: a part of it is longer than the site reads' } } });
+      // Any id a job can have is read (up to 128 characters: Fastify's default of 100 answered 414); one no job can have is named.
+      assert.deepEqual(await get(`/api/jobs/${'L'.repeat(128)}/explain`), { status: 404, body: { jobId: 'L'.repeat(128), found: false, summary: `no job "${'L'.repeat(128)}" on the ledger`, steps: [] } });
+      assert.deepEqual(await get(`/api/jobs/${'a'.repeat(129)}/explain`), { status: 400, body: { ok: false, error: { reason: `jobId: "${'a'.repeat(63)}…" is not a job id (1 to 128 letters, digits, "_", ":" or "-")` } } });
+      assert.equal((await get('/api/jobs/a%0Ab/explain')).status, 400);
     } finally {
       await dash.close();
       await s.close();

@@ -148,4 +148,29 @@ describe('the dashboard view is built once per change and bounded', { timeout: 9
       await s.close();
     }
   });
+  test('--max-streams past the per-address connection share: every stream is served, and the page and /api/view still answer', async () => {
+    // A helper's review: from one address (any loopback browser) the 65th connection was reset
+    // before it was read, so the 503 was never reached and the page itself could not load.
+    const s = embeddedStack('dash-share');
+    const dash = await startDashboard({ store: s.store, keys: s.keyring, port: 0, verifyEveryMs: 600_000, log: silentLogger(), maxStreams: 90 });
+    const open: AbortController[] = [];
+    try {
+      const stream = async () => {
+        const ctl = new AbortController();
+        const r = await fetch(`${dash.url}/api/stream`, { signal: ctl.signal });
+        if (r.status === 200) open.push(ctl);
+        else await r.text();
+        return r.status;
+      };
+      const statuses = await Promise.all(Array.from({ length: 90 }, stream));
+      assert.deepEqual([...new Set(statuses)], [200]);
+      assert.equal((await fetch(`${dash.url}/api/view`).then(async (r) => (await r.text(), r.status))), 200);
+      assert.equal((await fetch(`${dash.url}/`).then(async (r) => (await r.text(), r.status))), 200);
+      assert.equal(await stream(), 503, 'past --max-streams the refusal is an answer');
+    } finally {
+      for (const c of open) c.abort();
+      await dash.close();
+      await s.close();
+    }
+  });
 });
