@@ -1,6 +1,7 @@
 import { optionalColumn, readCsv, requireColumns } from './csv.ts';
 import { DataFileError } from './errors.ts';
 import { DATA_FILES } from './paths.ts';
+import { CARBON_INTENSITY_RANGE } from '../schemas/grid-api/index.ts';
 import type { LoadResult } from './types.ts';
 import { assertIncreasing, DropLog, requireIsoUtc, type RangeSpec } from './validate.ts';
 
@@ -20,7 +21,7 @@ export interface HourlyCarbonRow {
 }
 
 /** GB average intensity has never been near 1,500 g/kWh; a value above is another unit or a fault. */
-const INTENSITY = { min: 0, max: 1500, unit: 'gCO2/kWh' } as const;
+const INTENSITY = CARBON_INTENSITY_RANGE;
 
 /**
  * Loads a half-hourly national carbon-intensity CSV in the shared file's columns

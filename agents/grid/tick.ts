@@ -4,6 +4,7 @@ import type { Logger } from '../../core/log/index.ts';
 import { canonicalJson } from '../../core/ledger/index.ts';
 import { HALF_HOUR_MS, halfHourFloor, settlementPeriodOf } from '../../core/time/index.ts';
 import { ForecastPublished, SignalDegraded, SignalObserved, StressExpected, type GridEvent } from '../../schemas/index.ts';
+import { CARBON_INTENSITY_RANGE, PRICE_RANGE, plausibleOrNull } from '../../schemas/grid-api/index.ts';
 import { forecastProblem, ForecastInputError, type Forecaster, type GridForecast, type SeriesForecast } from './forecaster.ts';
 import { STREAMS, type GridState } from './grid-state.ts';
 import { checkHistory, type HistoryRequirements } from './history.ts';
@@ -38,7 +39,7 @@ export async function decideTick(deps: TickDeps, state: GridState, nowMs: number
 
   const r = await deps.source.observed(nowMs - deps.lookbackMs, nowMs, nowMs);
   if (!r.ok) return degraded(degradedFields(r.failure));
-  const history = r.value;
+  const history = r.value.map(plausiblePoint);
 
   // On the first tick, only the half-hour just ended; after that, every half-hour since the
   // last one published (an outage or a publication lag is caught up, nothing twice).
@@ -64,7 +65,8 @@ export async function decideTick(deps: TickDeps, state: GridState, nowMs: number
   // P50 where it covers (operator-forecast.ts says why); the price forecast has no such input.
   // No await at all without one, so a tick without the input runs exactly as it always has.
   const fetchOperator = operatorForecastOf(deps.source);
-  const operator = fetchOperator ? await fetchOperator(nowMs, log) : [];
+  // Its points outside what GB intensity can be are left out, as the history's are (plausiblePoint).
+  const operator = (fetchOperator ? await fetchOperator(nowMs, log) : []).filter((p) => plausibleOrNull(p.carbonForecastGPerKwh, CARBON_INTENSITY_RANGE) !== null);
   const carbon = withOperatorForecast(forecast.carbon, operator, tickMs, deps.source.forecastProvenance);
   // The model's own object comes back when the operator covered nothing: then it was no input.
   const used = carbon !== forecast.carbon ? operator : [];
@@ -163,8 +165,27 @@ export function stressIdOf(w: Pick<StressWindow, 'kind' | 'startMs'>): string {
 }
 
 /**
+ * A source's point with every value a GB signal cannot take read as missing (plausibleOrNull):
+ * one live value of 1e12 g/kWh set the ensemble's weights for the 28 days it stayed in the
+ * window (negative intensities forecast, a carbon-peak stress announced at 2.3e11), and one
+ * Infinity made every tick's inputs hash throw, so the agent published nothing, not even
+ * degraded, for the 38 days of its lookback. Applied to every source's answer, before anything
+ * is recorded, forecast or hashed.
+ */
+export function plausiblePoint(p: SignalPoint): SignalPoint {
+  return {
+    fromMs: p.fromMs,
+    carbonActualGPerKwh: plausibleOrNull(p.carbonActualGPerKwh, CARBON_INTENSITY_RANGE),
+    carbonForecastGPerKwh: plausibleOrNull(p.carbonForecastGPerKwh, CARBON_INTENSITY_RANGE),
+    imbalancePriceGbpPerMwh: plausibleOrNull(p.imbalancePriceGbpPerMwh, PRICE_RANGE),
+    marketIndexPriceGbpPerMwh: plausibleOrNull(p.marketIndexPriceGbpPerMwh, PRICE_RANGE),
+  };
+}
+
+/**
  * SHA-256 of the canonical JSON of what the forecaster was given: the issue time and the
- * history exactly as the source returned it. Anyone with the source can rebuild the inputs
+ * history as the source returned it, values no GB signal takes read as missing (plausiblePoint).
+ * Anyone with the source can rebuild the inputs
  * (`observed(now − lookback, now, now)`: 8 days, or the forecaster's `historySlots`) and check the hash before re-running the models.
  * When the operator's forecast gave carbon P50s, its points as the source returned them are an
  * input too (hashed as `operatorForecast`); without them the hash is what it always was.

@@ -114,20 +114,17 @@ export class ElexonClient {
     };
     const body = await this.http.get(req, MarketIndexResponse);
     const problems: ResponseProblem[] = [];
-    const acc = new Map<number, { date: string; period: number; pv: number; v: number }>();
+    const acc = new Map<number, { date: string; period: number; rows: Array<{ price: number; volume: number }> }>();
     body.data.forEach((r, i) => {
       const fromMs = checkPeriod(r.settlementDate, r.settlementPeriod, r.startTime, `data[${i}]`, problems);
       if (fromMs === null) return;
-      const a = acc.get(fromMs) ?? { date: r.settlementDate, period: r.settlementPeriod, pv: 0, v: 0 };
-      if (r.volume > 0) {
-        a.pv += r.price * r.volume;
-        a.v += r.volume;
-      }
+      const a = acc.get(fromMs) ?? { date: r.settlementDate, period: r.settlementPeriod, rows: [] };
+      if (r.volume > 0) a.rows.push({ price: r.price, volume: r.volume });
       acc.set(fromMs, a);
     });
     if (problems.length) throw new BadResponseError(req.endpoint, this.http.urlOf(req), problems);
     return [...acc.entries()]
-      .map(([fromMs, a]) => ({ fromMs, settlementDate: a.date, settlementPeriod: a.period, priceGbpPerMwh: a.v > 0 ? a.pv / a.v : null, volumeMwh: a.v }))
+      .map(([fromMs, a]) => ({ fromMs, settlementDate: a.date, settlementPeriod: a.period, ...weightedMean(a.rows) }))
       .sort((x, y) => x.fromMs - y.fromMs);
   }
 }
@@ -149,4 +146,24 @@ function checkPeriod(date: string, period: number, startTime: string, path: stri
     return null;
   }
   return expected;
+}
+
+/**
+ * The volume-weighted mean price of a period's rows, in volumes relative to the largest: price ×
+ * volume summed overflowed to Infinity for rows the schema takes (two providers at 1e307 MWh),
+ * and the Infinity stopped the grid agent's ticks. Null when there is no volume, or no finite mean.
+ */
+function weightedMean(rows: ReadonlyArray<{ readonly price: number; readonly volume: number }>): { priceGbpPerMwh: number | null; volumeMwh: number } {
+  const volumeMwh = rows.reduce((s, r) => s + r.volume, 0);
+  const top = rows.reduce((m, r) => Math.max(m, r.volume), 0);
+  if (!(top > 0)) return { priceGbpPerMwh: null, volumeMwh: 0 };
+  let pw = 0;
+  let w = 0;
+  for (const r of rows) {
+    const share = r.volume / top;
+    pw += r.price * share;
+    w += share;
+  }
+  const mean = pw / w;
+  return { priceGbpPerMwh: Number.isFinite(mean) ? mean : null, volumeMwh: Number.isFinite(volumeMwh) ? volumeMwh : Number.MAX_VALUE };
 }

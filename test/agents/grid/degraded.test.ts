@@ -135,3 +135,27 @@ describe('determinism', () => {
     );
   });
 });
+
+describe('grid agent on values no GB signal takes (a helper\'s review)', () => {
+  // One live value of 1e12 g/kWh set the ensemble's weights while it stayed in the window
+  // (negative intensities forecast, a stress window at 2.3e11); an Infinity (an overflowing
+  // market-index mean) made every tick's inputs hash throw: nothing published, not even degraded.
+  const spiked = (inner: SignalSource): SignalSource => ({
+    ...inner,
+    observed: async (fromMs, toMs, nowMs) => {
+      const r = await inner.observed(fromMs, toMs, nowMs);
+      return r.map((p): SignalPoint => (p.fromMs === at('07:00') ? { ...p, carbonActualGPerKwh: 1e12, marketIndexPriceGbpPerMwh: Infinity, imbalancePriceGbpPerMwh: -5e6 } : p));
+    },
+  });
+
+  test('are read as missing: every tick still forecasts, nothing is dead-lettered, the recorded observation has none of them', async () => {
+    const run = await runGrid({ startMs: START, untilMs: at('10:00'), deps: { source: spiked(recordedSource()), forecaster: naiveForecaster() } });
+    assert.deepEqual(run.dlq, []);
+    assert.deepEqual(ofType(run.events, 'grid.signal.degraded'), []);
+    assert.deepEqual(forecastTimes(run.events), ['06:00', '06:30', '07:00', '07:30', '08:00', '08:30', '09:00', '09:30']);
+    const seven = ofType<{ periodStart: string; carbonActualGPerKwh: number | null; marketIndexPriceGbpPerMwh: number | null; imbalancePriceGbpPerMwh: number | null }>(run.events, 'grid.signal.observed').find((e) => Date.parse(e.data.periodStart) === at('07:00'));
+    assert.ok(seven);
+    assert.deepEqual([seven.data.carbonActualGPerKwh, seven.data.marketIndexPriceGbpPerMwh, seven.data.imbalancePriceGbpPerMwh], [null, null, null]);
+    for (const e of ofType<{ carbonGPerKwh: { points: Array<{ p50: number }> } }>(run.events, 'grid.forecast.published')) assert.ok(Math.max(...e.data.carbonGPerKwh.points.map((b) => b.p50)) < 1500, 'no forecast carries the spike');
+  });
+});

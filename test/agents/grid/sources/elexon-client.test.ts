@@ -146,6 +146,19 @@ describe('ElexonClient market index (MID)', () => {
     assert.notEqual(pts.find((p) => p.settlementPeriod === 1)!.priceGbpPerMwh, null);
   });
 
+  test('volumes the schema takes but price × volume overflows give the true weighted mean, not Infinity (a helper\'s review)', async () => {
+    const body = fixture<{ data: Mid[] }>('elexon-market-index-2026-01-15.json');
+    const sp1 = body.data.filter((r) => r.settlementPeriod === 1);
+    assert.ok(sp1.length >= 2, 'two providers trade in SP1');
+    sp1[0]!.volume = 1e307;
+    sp1[0]!.price = 95;
+    sp1[1]!.volume = 1e307;
+    sp1[1]!.price = 100;
+    for (const r of sp1.slice(2)) r.volume = 0;
+    const pts = await client(() => ({ body })).c.marketIndex(utc('2026-01-15T00:00Z'), utc('2026-01-15T02:00Z'));
+    assert.equal(pts.find((p) => p.settlementPeriod === 1)!.priceGbpPerMwh, 97.5);
+  });
+
   test('long ranges are split; provider filter is passed as repeated dataProviders', async () => {
     const { c, f } = client(() => ({ body: { data: [], metadata: { datasets: ['MID'] } } }), { maxRangeDays: 7, marketIndexProviders: ['N2EXMIDP', 'APXMIDP'] });
     await c.marketIndex(utc('2026-01-01T00:00Z'), utc('2026-01-11T00:00Z'));
