@@ -45,7 +45,10 @@ export async function loadForecasterFrom(dir: string): Promise<Forecaster> {
   if (spec.historySteps % 48 !== 0 || spec.seqLen > spec.historySteps || spec.horizon > spec.historySteps) {
     throw new ModelLoadError(specPath, 'historySteps must be whole days and cover seqLen and horizon');
   }
-  const session = await createSession(join(dir, spec.onnxFile));
+  if (!(Number.isFinite(spec.mean) && Number.isFinite(spec.scale) && spec.scale > 0)) {
+    throw new ModelLoadError(specPath, `mean and scale must be finite numbers with scale > 0 (they are ${String(spec.mean)} and ${String(spec.scale)}): every forecast would be NaN`);
+  }
+  const session = await createSession(join(dir, spec.onnxFile), { modelVersion: spec.modelVersion, inputs: ['seq', 'static', 'level'], outputs: ['quantiles'] });
   const H = spec.historySteps;
 
   return {

@@ -66,8 +66,9 @@ export async function loadRuntimeModelFrom(dir: string): Promise<RuntimeModel> {
   const specPath = join(dir, 'features.json');
   const spec = readJson<RuntimeSpec>(specPath);
   if (spec.target !== 'log-seconds' && spec.target !== 'seconds') throw new ModelLoadError(specPath, `unknown target "${String(spec.target)}"`);
-  if (!(spec.p90Factor >= 1)) throw new ModelLoadError(specPath, 'p90Factor must be a number ≥ 1');
-  const session = await createSession(join(dir, spec.onnxFile));
+  // Bounded too: a factor of 1e308 made every P90 runtime Infinity.
+  if (!(spec.p90Factor >= 1 && spec.p90Factor <= 100)) throw new ModelLoadError(specPath, 'p90Factor must be a number from 1 to 100');
+  const session = await createSession(join(dir, spec.onnxFile), { modelVersion: spec.modelVersion, inputs: ['features'], outputs: ['margin'] });
   const width = spec.features.length;
 
   async function predictMargin(rows: ReadonlyArray<ArrayLike<number>>): Promise<Float32Array> {

@@ -28,8 +28,14 @@ export async function loadRuntimePrediction(note: (text: string) => void): Promi
       numLora: num(f['numLora']),
       checkpointModelVersionId: f['checkpointModelVersionId'] === undefined ? null : String(f['checkpointModelVersionId']),
     });
-    // A batch of `requests` such requests spread over `parallel` GPUs.
-    const scale = (num(f['requests']) ?? 1) / Math.max(1, num(f['parallel']) ?? 1);
+    // A batch of `requests` such requests spread over `parallel` GPUs. Both whole and positive,
+    // parallel at most requests: requests -2000, 0, or parallel 1e9 made a 27-hour job a 1-minute
+    // one, planned (and its energy counted) as such.
+    const requests = f['requests'] === undefined ? 1 : num(f['requests']);
+    if (requests === null || !Number.isInteger(requests) || requests < 1 || requests > 1_000_000) throw new RuntimeFeaturesError('features.requests', `${JSON.stringify(String(f['requests']).slice(0, 32))} is not a number of requests: give a whole number from 1 to 1,000,000`);
+    const parallel = f['parallel'] === undefined ? 1 : num(f['parallel']);
+    if (parallel === null || !Number.isInteger(parallel) || parallel < 1 || parallel > requests) throw new RuntimeFeaturesError('features.parallel', `${JSON.stringify(String(f['parallel']).slice(0, 32))} is not a number of requests run at once: give a whole number from 1 to requests (${requests})`);
+    const scale = requests / parallel;
     return { minutes: (seconds * scale) / 60, model: `${runtimeModel.modelId}@${runtimeModel.modelVersion} (P90)` };
   };
 }

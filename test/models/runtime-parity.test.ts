@@ -69,4 +69,22 @@ describe('the site\'s runtime prediction (site/runtime-prediction.ts)', () => {
     const p = await predict({ predictType: 'TXT_2_IMG', numInferenceSteps: 30 });
     assert.ok(p && p.minutes > 0 && Number.isFinite(p.minutes), JSON.stringify(p));
   });
+
+  test('requests and parallel must be whole, positive, parallel at most requests: a batch is not made a 1-minute job by them (a helper\'s review)', async () => {
+    const predict = (await loadRuntimePrediction(() => undefined))!;
+    const base = { predictType: 'TXT_2_IMG', numInferenceSteps: 30 };
+    const one = (await predict(base))!.minutes;
+    const batch = (await predict({ ...base, requests: 2000, parallel: 4 }))!.minutes;
+    assert.ok(Math.abs(batch - one * 500) < 1e-6 * batch, `${batch} vs ${one} × 500`);
+    for (const [features, field] of [
+      [{ requests: -2000 }, 'features.requests'],
+      [{ requests: 0 }, 'features.requests'],
+      [{ requests: 2.5 }, 'features.requests'],
+      [{ requests: 'many' }, 'features.requests'],
+      [{ requests: 2000, parallel: 1e9 }, 'features.parallel'],
+      [{ requests: 20, parallel: 0 }, 'features.parallel'],
+    ] as const) {
+      await assert.rejects(async () => predict({ ...base, ...features }), (e: unknown) => e instanceof RuntimeFeaturesError && e.field === field, JSON.stringify(features));
+    }
+  });
 });

@@ -82,6 +82,7 @@ export async function decideSubmit(deps: Pick<ComputeDeciderDeps, 'site' | 'pred
     const p = d.features && deps.predictRuntime ? await predict(deps, d.features) : null;
     // Runtimes are planned in whole minutes; round up, as under-prediction is what breaks deadlines.
     if (p && 'problem' in p) problems.push(p.problem);
+    else if (p && !(Number.isFinite(p.minutes) && p.minutes > 0)) problems.push({ field: 'runtimeMin', reason: `the runtime model predicted ${String(p.minutes)} minutes from the features, which no job runs for: give runtimeMin` });
     else if (p) runtime = { minutes: Math.max(1, Math.ceil(p.minutes)), source: 'predicted', model: p.model };
     else problems.push({ field: 'runtimeMin', reason: d.features ? 'no runtime given and the runtime model could not predict one from the features' : 'give runtimeMin, or features for the runtime model' });
   }

@@ -162,6 +162,13 @@ describe('compute agent deciders', { timeout: 60_000 }, () => {
       throw new Error('onnxruntime: internal tensor shape mismatch at node 17');
     }).when(submit({ ...noRuntime, features: { predictType: 'TXT_2_IMG' } }));
     broken.expectEvents([{ type: 'compute.job.rejected', data: { jobId: 'a', problems: [{ field: 'features', reason: 'the runtime model failed on these features; give runtimeMin' }] } }]);
+    // A prediction no job runs for is refused, not floored to a 1-minute job (a helper's review).
+    for (const minutes of [-1629, 0, Number.NaN]) {
+      const silly = await DeciderSpec.for(createComputeAgent({ site: DEFAULT_SITE, planOptions: { inWorker: false, timeLimitS: 5 }, predictRuntime: async () => ({ minutes, model: 'm@1' }) }))
+        .at(T0)
+        .when(submit({ ...noRuntime, features: { predictType: 'TXT_2_IMG' } }));
+      silly.expectEvents([{ type: 'compute.job.rejected', data: { jobId: 'a', problems: [{ field: 'runtimeMin', reason: `the runtime model predicted ${String(minutes)} minutes from the features, which no job runs for: give runtimeMin` }] } }]);
+    }
   });
 
   test('finishableProblems: a job can finish by its deadline from the first half-hour at or after now and its release, whatever the times (property)', () => {
