@@ -1,7 +1,7 @@
 import { optionalColumn, readCsv, requireColumns } from './csv.ts';
 import { DataFileError } from './errors.ts';
 import { DATA_FILES } from './paths.ts';
-import { CARBON_INTENSITY_RANGE } from '../schemas/grid-api/index.ts';
+import { CARBON_INTENSITY_RANGE, CARBON_MEDIAN_ABOVE } from '../schemas/grid-api/index.ts';
 import type { LoadResult } from './types.ts';
 import { assertIncreasing, DropLog, requireIsoUtc, type RangeSpec } from './validate.ts';
 
@@ -21,7 +21,7 @@ export interface HourlyCarbonRow {
 }
 
 /** GB average intensity has never been near 1,500 g/kWh; a value above is another unit or a fault. */
-const INTENSITY = CARBON_INTENSITY_RANGE;
+const INTENSITY = { ...CARBON_INTENSITY_RANGE, medianAbove: CARBON_MEDIAN_ABOVE };
 
 /**
  * Loads a half-hourly national carbon-intensity CSV in the shared file's columns

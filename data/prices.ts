@@ -3,7 +3,7 @@ import { optionalColumn, readCsv, requireColumns } from './csv.ts';
 import { isDecimal } from './decimal.ts';
 import { DataFileError } from './errors.ts';
 import { DATA_FILES } from './paths.ts';
-import { PRICE_RANGE } from '../schemas/grid-api/index.ts';
+import { PRICE_MEDIAN_ABOVE, PRICE_RANGE } from '../schemas/grid-api/index.ts';
 import type { LoadResult } from './types.ts';
 import { assertIncreasing, DropLog, quotedCell, requireIsoUtc, type RangeSpec } from './validate.ts';
 
@@ -19,7 +19,7 @@ export interface PriceRow {
 }
 
 /** GB prices have touched about −£100 and +£4,000/MWh; the band leaves room but catches £/kWh or p/kWh files. */
-const PRICE = PRICE_RANGE;
+const PRICE = { ...PRICE_RANGE, medianAbove: PRICE_MEDIAN_ABOVE };
 
 /**
  * Loads an Elexon system-price CSV in the shared file's columns. Rules from the data README:

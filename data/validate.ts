@@ -41,6 +41,11 @@ export interface RangeSpec {
   readonly min: number;
   readonly max: number;
   readonly unit: string;
+  /**
+   * A level the column's median is always above in this unit: a file in a unit 1,000 times
+   * smaller (£/kWh for £/MWh, kg/kWh for g/kWh) fits inside min..max, so only its level tells.
+   */
+  readonly medianAbove?: number;
 }
 
 /**
@@ -50,7 +55,7 @@ export interface RangeSpec {
  */
 export class DropLog {
   readonly dropped: Dropped[] = [];
-  private readonly outOfRange = new Map<string, { count: number; firstLine: number; seen: number }>();
+  private readonly outOfRange = new Map<string, { count: number; firstLine: number; seen: number; low: number; firstLow: number }>();
   constructor(readonly file: string) {}
 
   drop(line: number, reason: string): void {
@@ -60,7 +65,7 @@ export class DropLog {
   /** The value if usable, else null (reported). Empty cells are missing and also reported. */
   value(line: number, cell: string, spec: RangeSpec, opts: { reportEmpty?: boolean } = {}): number | null {
     const v = parseNumberCell(cell);
-    const stat = this.outOfRange.get(spec.column) ?? { count: 0, firstLine: 0, seen: 0 };
+    const stat = this.outOfRange.get(spec.column) ?? { count: 0, firstLine: 0, seen: 0, low: 0, firstLow: 0 };
     this.outOfRange.set(spec.column, stat);
     if (v === null) {
       if (opts.reportEmpty !== false) this.drop(line, `${spec.column} is empty (missing)`);
@@ -79,6 +84,8 @@ export class DropLog {
       this.drop(line, `${spec.column}=${v} outside ${spec.min}..${spec.max} ${spec.unit}`);
       return null;
     }
+    // Exactly 0 is a placeholder in both GB files (read as missing by their loaders), not a level.
+    if (spec.medianAbove !== undefined && v !== 0 && v <= spec.medianAbove && stat.low++ === 0) stat.firstLow = line;
     return v;
   }
 
@@ -93,6 +100,15 @@ export class DropLog {
           s.firstLine,
           spec.column,
           `${s.count} of ${s.seen} values are not numbers in ${spec.min}..${spec.max} ${spec.unit}; wrong unit or wrong column?`,
+        );
+      }
+      const usable = s.seen - s.count;
+      if (spec.medianAbove !== undefined && usable > 0 && s.low * 2 >= usable) {
+        throw new DataFileError(
+          this.file,
+          s.firstLow,
+          spec.column,
+          `${s.low} of ${usable} values are at most ${spec.medianAbove} ${spec.unit}, where GB data in ${spec.unit} has its median far above: is the file in a unit 1,000 times larger (per kWh, kg)? give values in ${spec.unit}`,
         );
       }
     }

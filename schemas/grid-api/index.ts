@@ -5,4 +5,4 @@
 export * from './carbon-intensity.ts';
 export * from './elexon.ts';
 export { openStruct } from './open-struct.ts';
-export { CARBON_INTENSITY_RANGE, PRICE_RANGE, plausibleOrNull } from './plausible.ts';
+export { CARBON_INTENSITY_RANGE, CARBON_MEDIAN_ABOVE, PRICE_MEDIAN_ABOVE, PRICE_RANGE, plausibleOrNull } from './plausible.ts';

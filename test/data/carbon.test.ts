@@ -87,6 +87,12 @@ describe('loadCarbonCsv on bad files', () => {
     assert.match(dropped[3]!.reason, /outside 0\.\.1500/);
   });
 
+  test('intensities in kg/kWh, inside the range, are refused by their level, naming the column (a helper\'s review)', () => {
+    const cells: Array<[string, string]> = Array.from({ length: 48 }, (_, i) => ['0.15', (0.1 + i / 1000).toFixed(3)]);
+    const path = writeCsv([CARBON_HEADER, ...carbonLines('2023-01-01T00:00Z', cells)]);
+    assert.throws(() => loadCarbonCsv(path), (e: unknown) => e instanceof DataFileError && /48 of 48 values are at most 5 gCO2\/kWh.*1,000 times larger/.test(e.message));
+  });
+
   test('hex, binary, octal and Infinity intensities are dropped as not decimal numbers, naming line and column; padded and exponent decimals are read', () => {
     const cells: Array<[string, string]> = Array.from({ length: 100 }, () => ['150', '140']);
     cells[0] = ['150', '0x1F'];

@@ -73,7 +73,7 @@ describe('loadPriceCsv on bad files', () => {
       ...Array.from({ length: 40 }, (_, i) => {
         const s = Date.parse('2023-01-01T02:00Z') + i * 1_800_000;
         const iso = (ms: number): string => new Date(ms).toISOString().slice(0, 16) + 'Z';
-        return row(iso(s), iso(s + 1_800_000), '2023-01-01', 5 + i, '60', '-5');
+        return row(iso(s), iso(s + 1_800_000), '2023-01-01', 5 + i, '60', i % 2 === 0 ? '-5' : '80');
       }),
     ]);
     const { rows, dropped } = loadPriceCsv(path);
@@ -94,5 +94,14 @@ describe('loadPriceCsv on bad files', () => {
       return row(iso(s), iso(s + 1_800_000), '2023-01-01', 1 + i, '80000', '75000');
     });
     assert.throws(() => loadPriceCsv(writeCsv([PRICE_HEADER, ...lines])), /wrong unit/);
+  });
+
+  test('prices in £/kWh, inside the range, are refused by their level (a helper\'s review: a run billed ~1,000 times too little, exit 0)', () => {
+    const iso = (ms: number): string => new Date(ms).toISOString().slice(0, 16) + 'Z';
+    const lines = Array.from({ length: 48 }, (_, i) => {
+      const s = Date.parse('2023-01-01T00:00Z') + i * 1_800_000;
+      return row(iso(s), iso(s + 1_800_000), '2023-01-01', 1 + i, (0.05 + i / 1000).toFixed(3), '0.075');
+    });
+    assert.throws(() => loadPriceCsv(writeCsv([PRICE_HEADER, ...lines])), (e: unknown) => e instanceof DataFileError && e.line === 2 && /48 of 48 values are at most 1 £\/MWh.*1,000 times larger/.test(e.message));
   });
 });
