@@ -30,11 +30,17 @@ export const MAX_POSITION = Number.MAX_SAFE_INTEGER;
  */
 export const MAX_READ_DATA_BYTES = 16 * 1024 * 1024;
 
+/** The largest value of any other column a reader takes (ids, names, hashes, signatures are far smaller). */
+export const MAX_READ_CELL_BYTES = 64 * 1024;
+
 /**
- * What a store's query puts in place of data over MAX_READ_DATA_BYTES, followed by its size:
- * not JSON (it starts with U+0001), so nothing mistakes it for an event's data.
+ * What a store's query puts in place of a value over its bound (MAX_READ_DATA_BYTES for data,
+ * MAX_READ_CELL_BYTES for the rest), followed by its size: not JSON, no id or hash (it starts
+ * with U+0001), so nothing mistakes it for what it stands for.
  */
-export const OVERSIZE_DATA = '\u0001caco: data too large: ';
+export const OVERSIZE_CELL = '\u0001caco: too large: ';
+
+const COLUMN_NAMES = EVENT_COLUMNS.split(', ');
 
 /** A stored position, if it is one a reader can hold (an integer from 1 to MAX_POSITION); else why not. */
 export function rowPosition(raw: unknown): number | { readonly problem: string } {
@@ -96,8 +102,12 @@ export function readEventRow(r: EventRow): Envelope | UnreadableRecord {
     const at = reportedPosition(r[0]);
     return unreadableRow(r, at, `${position.problem}; reported at position ${at}`);
   }
-  if (typeof r[10] === 'string' && r[10].startsWith(OVERSIZE_DATA)) {
-    return unreadableRow(r, position, `row data is ${r[10].slice(OVERSIZE_DATA.length)} bytes, more than the ${MAX_READ_DATA_BYTES} a reader takes (not read)`);
+  for (let i = 1; i < r.length; i++) {
+    const cell = r[i];
+    if (typeof cell === 'string' && cell.startsWith(OVERSIZE_CELL)) {
+      const name = COLUMN_NAMES[i] ?? `column ${i}`;
+      return unreadableRow(r, position, `row ${name} is ${cell.slice(OVERSIZE_CELL.length)} bytes, more than the ${name === 'data' ? MAX_READ_DATA_BYTES : MAX_READ_CELL_BYTES} a reader takes (not read)`);
+    }
   }
   try {
     return envelopeOfRow(r);

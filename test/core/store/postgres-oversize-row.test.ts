@@ -8,7 +8,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_READ_DATA_BYTES } from '../../../core/store/sql-rows.ts';
+import { MAX_READ_CELL_BYTES, MAX_READ_DATA_BYTES } from '../../../core/store/sql-rows.ts';
 import type { UnreadableRecord } from '../../../core/store/event-store.ts';
 import { postgresSkip } from '../../support/postgres.ts';
 import { ev, withStore } from './postgres-hostile-rows.ts';
@@ -36,6 +36,40 @@ describe('PostgresEventStore: a row whose data is larger than a reader takes', {
       const inStream: UnreadableRecord[] = [];
       for await (const e of store.readStream('s-2', 0, { onUnreadable: (u) => void inStream.push(u) })) assert.fail(`read ${e.id}`);
       assert.deepEqual(inStream.map((u) => u.position), [2]);
+    });
+  });
+  test('any other column over its bound is reported the same way, naming the column (a review of the first fix: a 600 MB sig crashed every reader)', async () => {
+    await withStore('ovs', async (store, _keyring, schema) => {
+      await store.append('s-1', [ev(1)], 'any');
+      await store.unsafeExec(
+        `INSERT INTO ${schema}.events (position, id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig, covers)
+         SELECT 2, 'evil', 's-2', 0, 'test.thing.happened', 1, '2024-01-01T00:00:00.000Z', 'agent', 'c', NULL, '{}', $1, $1, repeat('A', $2::int), NULL`,
+        '0'.repeat(64), MAX_READ_CELL_BYTES + 1,
+      );
+      await store.unsafeExec(`UPDATE ${schema}.high_water SET position = 2`);
+      const seen: UnreadableRecord[] = [];
+      const read: number[] = [];
+      for await (const e of store.readAll({ onUnreadable: (u) => void seen.push(u) })) read.push(e.position);
+      assert.deepEqual(read, [1]);
+      assert.match(seen[0]!.reason, new RegExp(`row sig is ${MAX_READ_CELL_BYTES + 1} bytes, more than the ${MAX_READ_CELL_BYTES} a reader takes`));
+    });
+  });
+
+  test('a stream read is bounded in bytes per page too, and reads on past a page cut by its bytes', async () => {
+    await withStore('ovp', async (store, _keyring, schema) => {
+      // Seven rows of 12 MiB in one stream: a page stops after 64 MiB, so they come in two pages.
+      await store.unsafeExec(
+        `INSERT INTO ${schema}.events (position, id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig, covers)
+         SELECT g, 'big-' || g, 's-big', g - 1, 'test.thing.happened', 1, '2024-01-01T00:00:00.000Z', 'agent', 'c', NULL, '"' || repeat('x', 12 * 1024 * 1024) || '"', $1, $1, 'x', NULL FROM generate_series(1, 7) g`,
+        '0'.repeat(64),
+      );
+      await store.unsafeExec(`UPDATE ${schema}.high_water SET position = 7`);
+      const revisions: number[] = [];
+      for await (const e of store.readStream('s-big', 0, { onUnreadable: () => undefined })) revisions.push(e.revision);
+      assert.deepEqual(revisions, [0, 1, 2, 3, 4, 5, 6]);
+      const positions: number[] = [];
+      for await (const e of store.readAll({ onUnreadable: () => undefined })) positions.push(e.position);
+      assert.deepEqual(positions, [1, 2, 3, 4, 5, 6, 7]);
     });
   });
 });
