@@ -4,7 +4,7 @@ import { DEFAULT_TTL, expiredFault, isExpired, parseIsoDuration } from './contex
 import { MAX_SIGNATURE_LIFETIME_SEC } from './signing.ts';
 import { isNatsUri, subjectOfNatsUri } from './nats-binding.ts';
 import { DAY_MS, HOUR_MS } from '../core/time/index.ts';
-import { jsonDepth } from '../core/runtime/index.ts';
+import { duplicateKeyProblem, jsonDepth } from '../core/runtime/index.ts';
 
 /**
  * Checks a BPP (or a BAP) makes on a request before it believes anything in it: the bytes are
@@ -81,6 +81,10 @@ export function readCheckedBody(raw: Uint8Array): { ok: true; json: unknown } | 
   } catch (e) {
     return { ok: false, fault: fault(BecknErrorCode.INVALID_REQUEST, `the body is not JSON: ${(e as Error).message}`, '(root)') };
   }
+  // A name twice in one object: JSON.parse keeps the last, a reader of the BAP's signed bytes that
+  // keeps the first reads another order ("value":"0.1","value":"1.0" confirmed 1,000 kW).
+  const twice = duplicateKeyProblem(text.text);
+  if (twice) return { ok: false, fault: fault(BecknErrorCode.INVALID_REQUEST, twice, '(root)') };
   const notText = unpairedSurrogateFault(json) ?? longTextFault(json);
   return notText ? { ok: false, fault: notText } : { ok: true, json };
 }

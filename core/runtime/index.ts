@@ -9,7 +9,7 @@ export { Mailbox } from './mailbox.ts';
 export { subjects } from './subjects.ts';
 export { EffectsReactor, idempotencyKeyOf, EFFECT_SENT, EFFECT_FAILED, type EffectsReactorOptions } from './effects-reactor.ts';
 export { CallbackQueue as FairQueue, type CallbackQueueOptions as FairQueueOptions } from './fair-queue.ts';
-export { DEFAULT_COMMAND_LIMITS, jsonDepth, parseBoundedJson, truncateText, type InputLimits } from './input-limits.ts';
+export { DEFAULT_COMMAND_LIMITS, duplicateKeyProblem, jsonDepth, parseBoundedJson, truncateText, type InputLimits } from './input-limits.ts';
 export { CallbackQueue, type CallbackQueueOptions, type Offered } from './fair-queue.ts';
 export { RateLimiter, type RateLimit } from './rate-limit.ts';
 export { CommandAdmission, UNAUTHENTICATED, type AdmissionRefusal, type IntakeAdmission } from './command-admission.ts';

@@ -11,6 +11,12 @@ export interface InputLimits {
   readonly maxBytes: number;
   /** Deepest accepted nesting of JSON objects and arrays (the top-level value is depth 1). */
   readonly maxDepth: number;
+  /**
+   * Refuse what I-JSON (RFC 8785) forbids: a member name twice in one object, a lone surrogate.
+   * Default true: for what outsiders hand the site. False for relayed ledger events, which were
+   * stored and signed as they are: a bus-fed agent must get what a store-fed one gets.
+   */
+  readonly iJson?: boolean;
 }
 
 export const DEFAULT_COMMAND_LIMITS: InputLimits = { maxBytes: 64 * 1024, maxDepth: 32 };
@@ -74,7 +80,7 @@ export function parseBoundedJson(raw: Uint8Array | string, limits: InputLimits):
   // `1e999` is valid JSON that parses to Infinity, which nothing downstream can hash or send on.
   // Looked for in the value, not guessed from the text: `1` and 250 zeros then `.0e99` overflows
   // too (a pattern on the text let it through). The walk is linear in a value already bounded.
-  const problem = valueProblem(value) ?? duplicateKeyProblem(text);
+  const problem = valueProblem(value, limits.iJson !== false) ?? (limits.iJson !== false ? duplicateKeyProblem(text) : undefined);
   if (problem) return { ok: false, reason: problem, payload: summarizePayload(raw) };
   return { ok: true, value };
 }
@@ -84,7 +90,7 @@ export function parseBoundedJson(raw: Uint8Array | string, limits: InputLimits):
  * sign and store: readers in other languages then see something else. `"\ud800"` parsed to a
  * lone surrogate, which Go reads as U+FFFD, so a Go reader's hash of the stored event differed.
  */
-function valueProblem(v: unknown): string | undefined {
+function valueProblem(v: unknown, iJson: boolean): string | undefined {
   // Iterative: the depth is bounded already, but a wide value should not cost stack either.
   const stack: unknown[] = [v];
   while (stack.length) {
@@ -92,11 +98,11 @@ function valueProblem(v: unknown): string | undefined {
     if (typeof x === 'number') {
       if (!Number.isFinite(x)) return 'a number is too large for a 64-bit float';
     } else if (typeof x === 'string') {
-      if (LONE_SURROGATE.test(x)) return 'a string holds a lone UTF-16 surrogate (\\ud800–\\udfff not in a pair): not Unicode text (RFC 8785, I-JSON)';
+      if (iJson && LONE_SURROGATE.test(x)) return 'a string holds a lone UTF-16 surrogate (\\ud800–\\udfff not in a pair): not Unicode text (RFC 8785, I-JSON)';
     } else if (Array.isArray(x)) for (const y of x) stack.push(y);
     else if (x && typeof x === 'object') {
       for (const [k, y] of Object.entries(x)) {
-        if (LONE_SURROGATE.test(k)) return 'a member name holds a lone UTF-16 surrogate: not Unicode text (RFC 8785, I-JSON)';
+        if (iJson && LONE_SURROGATE.test(k)) return 'a member name holds a lone UTF-16 surrogate: not Unicode text (RFC 8785, I-JSON)';
         stack.push(y);
       }
     }

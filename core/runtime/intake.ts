@@ -26,8 +26,12 @@ export type Intake<T> =
       retryAfterMs?: number;
     };
 
-/** Events are written by agents, not outsiders, and may be large (a plan); only NATS bounds their size. */
-export const EVENT_LIMITS: InputLimits = { maxBytes: 8 * 1024 * 1024, maxDepth: 64 };
+/**
+ * Events are written by agents, not outsiders, and may be large (a plan); only NATS bounds their
+ * size. They were stored and signed as they are, so they are read as the store reads them (no
+ * I-JSON refusal): a lone surrogate stored before the gateway refused one is still an event.
+ */
+export const EVENT_LIMITS: InputLimits = { maxBytes: 8 * 1024 * 1024, maxDepth: 64, iJson: false };
 
 function parseJson(msg: BusMessage, limits: InputLimits): Intake<unknown> {
   const r = parseBoundedJson(msg.data, limits);

@@ -91,3 +91,22 @@ test('a request after search that names no BPP is refused at context.bpp_id, and
     await m.close();
   }
 });
+
+test('a request with a member name twice in one object is refused before anything is read from it (a helper\'s review)', async () => {
+  // JSON.parse keeps the last: a confirm of "value":"100","value":"1000" made a 1,000 kW order,
+  // while a reader of the buyer's signed bytes that keeps the first read 100 kW.
+  const m = await startMarket({ gridOperator: false });
+  try {
+    await m.emit('compute.flexibility.available', flexibility('plan-1', [{ startMs: at(4), kw: 2000, costGbpPerMwh: 50, baselineKw: 9000 }]));
+    const text = JSON.stringify(confirmRequest(contextFor(m, 'confirm'), { providerId: PROVIDER, itemId: ITEM, kw: 100 }));
+    const twice = text.replace(/("measure":\{[^}]*"value":"[^"]*")/, '$1,"value":"1000"');
+    assert.notEqual(twice, text);
+    const r = await send(m, 'confirm', twice);
+    assert.equal(r.body.message.ack.status, 'NACK', JSON.stringify(r.body));
+    assert.match(r.body.error?.message ?? '', /member name "value" appears twice/);
+    await m.runtime.settle();
+    assert.equal(ofType(await m.events(), 'flex.order.confirmed').length, 0);
+  } finally {
+    await m.close();
+  }
+});

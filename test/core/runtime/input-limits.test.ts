@@ -1,8 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { duplicateKeyProblem, jsonDepth, parseBoundedJson, summarizePayload, truncateText } from '../../../core/runtime/input-limits.ts';
+import { DEFAULT_COMMAND_LIMITS, duplicateKeyProblem, jsonDepth, parseBoundedJson, summarizePayload, truncateText } from '../../../core/runtime/input-limits.ts';
 import { RateLimiter } from '../../../core/runtime/rate-limit.ts';
+import { EVENT_LIMITS } from '../../../core/runtime/intake.ts';
 import { inputLimitsFromEnv } from '../../../core/config/input-limits-config.ts';
 import { ConfigError } from '../../../core/errors/errors.ts';
 
@@ -33,6 +34,13 @@ describe('input limits', { timeout: 30_000 }, () => {
     assert.match(reason('{"note":"a\\ud800b"}'), /lone UTF-16 surrogate/);
     assert.match(reason('{"\\udfff":1}'), /member name holds a lone UTF-16 surrogate/);
     assert.deepEqual(parseBoundedJson('{"a":{"b":1},"b":2,"c":[{"x":1},{"x":1}],"s":"\\ud83d\\ude00 \\"b\\":1,"}', limits), { ok: true, value: { a: { b: 1 }, b: 2, c: [{ x: 1 }, { x: 1 }], s: '😀 "b":1,' } });
+  });
+
+  test('relayed ledger events are read as the store reads them: no I-JSON refusal (a bus-fed agent must get what a store-fed one gets)', () => {
+    for (const t of ['{"note":"half a pair: \\ud800"}', '{"a":1,"a":2}']) {
+      assert.equal(parseBoundedJson(t, EVENT_LIMITS).ok, true, t);
+      assert.equal(parseBoundedJson(t, DEFAULT_COMMAND_LIMITS).ok, false, t);
+    }
   });
 
   test('duplicateKeyProblem: none in any text JSON.stringify makes; one found wherever a name is repeated', () => {
