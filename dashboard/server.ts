@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { connectionLimitsFromEnv, frameworkErrorRefusal, guardLoopbackHost, httpServerOptions, jobIdParamRefusal, notFoundRefusal } from '../core/http/index.ts';
+import { CONNECTIONS_ENV, connectionLimitsFromEnv, DEFAULT_CONNECTION_LIMITS, frameworkErrorRefusal, guardLoopbackHost, httpServerOptions, jobIdParamRefusal, notFoundRefusal } from '../core/http/index.ts';
 import type { PublicKeyDirectory } from '../core/ledger/index.ts';
 import { verifiedView, type EventStore } from '../core/store/index.ts';
 import { createLogger, type Logger } from '../core/log/index.ts';
@@ -121,11 +121,13 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   // Explanations read the ledger through verify-on-read, as the live view does.
   const explainable = verifiedView(o.store, o.keys, o.log ?? createLogger());
   const maxStreams = o.maxStreams ?? DEFAULT_MAX_STREAMS;
-  // Room for every stream and the page's other requests, from one address too: a loopback
-  // browser is one address, and past 64 connections (the default share) every new one was reset
-  // before the 503 below could say why, the page and /api/view included.
-  const base = connectionLimitsFromEnv();
-  const connections = { total: Math.max(base.total, maxStreams + 64), perAddress: Math.max(base.perAddress, maxStreams + 16) };
+  // By default, room for every stream and the page's other requests, from one address too: a
+  // loopback browser is one address, and past 64 connections (the default share) every new one
+  // was reset before the 503 below could say why, the page and /api/view included. A limit set
+  // in CACO_HTTP_CONNECTIONS is the operator's and holds as set.
+  const connections = process.env[CONNECTIONS_ENV]?.trim()
+    ? connectionLimitsFromEnv()
+    : { total: Math.max(DEFAULT_CONNECTION_LIMITS.total, maxStreams + 64), perAddress: Math.max(DEFAULT_CONNECTION_LIMITS.perAddress, maxStreams + 16) };
   const app: FastifyInstance = Fastify({ logger: false, forceCloseConnections: true, ...httpServerOptions({ requestTimeoutMs: o.requestTimeoutMs, connections }), frameworkErrors: frameworkErrorRefusal });
   guardLoopbackHost(app, o.host ?? '127.0.0.1');
   app.setNotFoundHandler(notFoundRefusal('the dashboard (/), /api/view, /api/stream and /api/jobs/:id/explain'));

@@ -187,8 +187,9 @@ export function plausiblePoint(p: SignalPoint): SignalPoint {
  * history as the source returned it, values no GB signal takes read as missing (plausiblePoint).
  * Anyone with the source can rebuild the inputs
  * (`observed(now − lookback, now, now)`: 8 days, or the forecaster's `historySlots`) and check the hash before re-running the models.
- * When the operator's forecast gave carbon P50s, its points as the source returned them are an
- * input too (hashed as `operatorForecast`); without them the hash is what it always was.
+ * When the operator's forecast gave carbon P50s, its points as the source returned them, less
+ * those outside what GB intensity can be, are an input too (hashed as `operatorForecast`);
+ * without them the hash is what it always was.
  */
 export function forecastInputsHash(history: ReadonlyArray<SignalPoint>, nowMs: number, operator: ReadonlyArray<ForecastPoint> = []): string {
   const points = history.map((p) => ({

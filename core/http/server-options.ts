@@ -9,5 +9,5 @@ export function httpServerOptions(o: { readonly requestTimeoutMs?: number | unde
   const gate = new ConnectionGate(o.connections);
   // A job id is up to 128 characters, and 3 times that percent-encoded: Fastify's default of
   // 100 answered 414 for jobs the site had accepted (GET /jobs/:id of a 101-character id).
-  return { ...httpTimeLimits(o.requestTimeoutMs), serverFactory: fastifyServerFactory(gate), maxParamLength: 512 };
+  return { ...httpTimeLimits(o.requestTimeoutMs), serverFactory: fastifyServerFactory(gate), routerOptions: { maxParamLength: 512 } };
 }

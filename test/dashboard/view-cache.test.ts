@@ -9,6 +9,7 @@
  * on explanations (429, Retry-After), as on the site's GET /jobs/:id.
  */
 import { describe, test } from 'node:test';
+import { connect, type Socket } from 'node:net';
 import assert from 'node:assert/strict';
 import { settlementPeriodOf } from '../../core/time/index.ts';
 import { startDashboard } from '../../dashboard/index.ts';
@@ -169,6 +170,32 @@ describe('the dashboard view is built once per change and bounded', { timeout: 9
       assert.equal(await stream(), 503, 'past --max-streams the refusal is an answer');
     } finally {
       for (const c of open) c.abort();
+      await dash.close();
+      await s.close();
+    }
+  });
+  test('CACO_HTTP_CONNECTIONS set by the operator holds for the dashboard as set', async () => {
+    const before = process.env['CACO_HTTP_CONNECTIONS'];
+    process.env['CACO_HTTP_CONNECTIONS'] = '1024:4';
+    const s = embeddedStack('dash-env');
+    const dash = await startDashboard({ store: s.store, keys: s.keyring, port: 0, verifyEveryMs: 600_000, log: silentLogger() });
+    const sockets: Socket[] = [];
+    try {
+      const { port } = new URL(dash.url);
+      const closed = await Promise.all(
+        Array.from({ length: 8 }, () => new Promise<boolean>((resolve) => {
+          const c = connect(Number(port), '127.0.0.1');
+          sockets.push(c);
+          const t = setTimeout(() => resolve(false), 1500);
+          c.on('close', () => { clearTimeout(t); resolve(true); });
+          c.on('error', () => undefined);
+        })),
+      );
+      assert.equal(closed.filter(Boolean).length, 4, 'past 4 from one address, new connections are closed');
+    } finally {
+      for (const c of sockets) c.destroy();
+      if (before === undefined) delete process.env['CACO_HTTP_CONNECTIONS'];
+      else process.env['CACO_HTTP_CONNECTIONS'] = before;
       await dash.close();
       await s.close();
     }
