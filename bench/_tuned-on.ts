@@ -24,3 +24,15 @@ export function overlapsPlannerTuning(from: string, days: number): boolean {
 export function untunedMonths(months: ReadonlyArray<string>): string[] {
   return months.filter((m) => m !== PLANNER_TUNING_MONTH && !FORECAST_TUNING_MONTHS.includes(m));
 }
+
+/**
+ * Where the shipped LSTMs' training and validation data end (their model cards' `trainedOn`):
+ * a run that admits them before it (the flexibility bench runs the simulation as the site does)
+ * is in sample for them. The forecast and schedule walk-forwards keep them out before it.
+ */
+export const LSTM_DATA_END = '2023-07-01';
+
+/** Is a `days`-day period from `from` (YYYY-MM-DD) out of sample for every model and setting: after the LSTMs' data and clear of the planner's fortnight? */
+export function untunedPeriod(from: string, days: number): boolean {
+  return from >= LSTM_DATA_END && !overlapsPlannerTuning(from, days);
+}

@@ -29,7 +29,7 @@ import { runSimulation, cacoTotals, checkSimulatedPeriod, loadSignalFiles } from
 import { siteConfig } from '../agents/compute/jobs/index.ts';
 import { loadConfig } from '../core/config/index.ts';
 import { BenchUsageError, checkResultsName, benchFlags, dateFlag, oneOfFlag, printTable, readResults, signalFileNames, usageAsBench, writeResults } from './report.ts';
-import { PLANNER_TUNING, overlapsPlannerTuning } from './_tuned-on.ts';
+import { LSTM_DATA_END, PLANNER_TUNING, overlapsPlannerTuning, untunedPeriod } from './_tuned-on.ts';
 
 /** Every Monday of 2023-01..03: where the offer and delivery rules were compared (as the forecasts' settings were on 2023-02..03). */
 export const TUNING_WEEKS = mondays('2023-01-09', '2023-03-27');
@@ -151,6 +151,8 @@ export async function main(argv: string[]): Promise<void> {
 export const UNSEEN_FROM_WEEK = '2023-07-01';
 /** How a group's label says it leaves out the weeks the planner was tuned on (overlapsPlannerTuning). */
 export const UNTUNED_WEEKS = `without ${PLANNER_TUNING.from} + ${PLANNER_TUNING.days} days`;
+/** How a pool's label says it keeps only the weeks out of sample for every model and setting (untunedPeriod). */
+export const OUT_OF_SAMPLE_WEEKS = `from ${LSTM_DATA_END} (the LSTMs' data end), ${UNTUNED_WEEKS}`;
 
 export type ComparedWeek = Pick<WeekResult, 'week' | 'forecaster' | 'set' | 'energyGbp' | 'carbonT' | 'netGbp'>;
 
@@ -255,21 +257,23 @@ function pooledSets(weeks: ReadonlyArray<Pick<WeekResult, 'set'>>): WeekSet[] {
 }
 
 /**
- * Each set of weeks pooled per forecaster, and again without the weeks that share a day with
- * the planner's tuning fortnight (`untuned: true`). Pure.
+ * Each set of weeks pooled per forecaster, and again over the weeks out of sample for every
+ * model and setting (`untuned: true`): after the LSTMs' training and validation data (the
+ * simulation admits them at every decision, as the site does) and clear of the planner's
+ * tuning fortnight. Pure.
  */
 export function poolBySet(results: ReadonlyArray<WeekResult>, sets: ReadonlyArray<WeekSet>) {
   const forecasters = [...new Set(results.map((r) => r.forecaster))];
   return sets.flatMap((set) => [false, true].flatMap((untuned) => forecasters.map((f) => ({
     set,
     untuned,
-    ...pool(results.filter((r) => r.forecaster === f && r.set === set && !(untuned && overlapsPlannerTuning(r.week, 7))), f),
+    ...pool(results.filter((r) => r.forecaster === f && r.set === set && (!untuned || untunedPeriod(r.week, 7))), f),
   }))));
 }
 
 function printPools(pooled: ReturnType<typeof poolBySet>): void {
   printTable(`pooled by set of weeks (targets: delivery ≥ 95 %, net > £0 a week, 0 SLA misses)`, pooled.map((p) => ({
-    'weeks set': p.untuned ? `${p.set}, ${UNTUNED_WEEKS}` : p.set,
+    'weeks set': p.untuned ? `${p.set}, ${OUT_OF_SAMPLE_WEEKS}` : p.set,
     forecaster: p.forecaster,
     weeks: p.weeks,
     orders: p.orders,

@@ -628,7 +628,8 @@ async function runSignal(
     file,
     unit: sig === 'carbon' ? 'gCO2/kWh' : '£/MWh',
     modelId: `caco-ensemble-${sig}`,
-    modelVersion: forecaster.describe.split('@')[1]!,
+    // Everything after the first '@': the describe names the ensemble and its LSTM, each with an '@' (split('@')[1] dropped the LSTM's hash).
+    modelVersion: forecaster.describe.slice(forecaster.describe.indexOf('@') + 1),
     modelAdmittedFrom: Number.isFinite(cleanFromMs) ? iso(cleanFromMs) : 'never',
     months: rows,
     pooled: pooledOver(rows),

@@ -174,7 +174,7 @@ export async function baselineTotals(
 
 /** The line under the table that says how the battery's end state was valued. */
 export function batteryNote(startSocKwh: number, v: StoredEnergyValue): string {
-  return `battery: every row starts at ${Math.round(startSocKwh).toLocaleString('en-GB')} kWh; adj. £ and t add restoring that charge (or credit a surplus) at the week's mean import price £${v.priceGbpPerMwh.toFixed(2)}/MWh and ${v.intensityGPerKwh.toFixed(1)} gCO2/kWh, ${(v.eta * 100).toFixed(1)} % efficient each way; £/GPU-h is on adj. £`;
+  return `battery: every row starts at ${Math.round(startSocKwh).toLocaleString('en-GB')} kWh; adj. £ and t add restoring that charge (or credit a surplus) at the run's mean import price £${v.priceGbpPerMwh.toFixed(2)}/MWh and ${v.intensityGPerKwh.toFixed(1)} gCO2/kWh, ${(v.eta * 100).toFixed(1)} % efficient each way; £/GPU-h is on adj. £`;
 }
 
 /** The flexibility line under the table: orders settled, delivery ratio, net revenue per week. */

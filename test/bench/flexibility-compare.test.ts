@@ -26,13 +26,15 @@ test('compareForecasters: cost a week on the weeks both ran, against the first f
   assert.deepEqual(compareForecasters(weeks.filter((x) => x.forecaster === 'lstm'), 10), []);
 });
 
-test('poolBySet pools each set per forecaster, and again without the weeks sharing a day with the planner\'s tuning fortnight', { timeout: 10_000 }, () => {
+test('poolBySet pools each set per forecaster, and again over the weeks after the LSTMs\' data and clear of the planner\'s tuning fortnight', { timeout: 10_000 }, () => {
   const w = (week: string, set: 'held-out' | 'fresh', orders: number, netGbp: number, deliveredMwh: number) => ({
     week, forecaster: 'ensemble', set, orders, contractedMwh: 1, deliveredMwh, deliveryRatio: deliveredMwh, netGbp, slaMisses: 0, energyGbp: 10, carbonT: 1, wallS: 1,
   });
-  // 2023-06-26 runs to 07-02: it shares two days with the fortnight and is left out with 07-10.
+  // 2023-06-12 is inside the LSTMs' training and validation data (a helper's review: such weeks
+  // were pooled as untuned); 2023-06-26 runs to 07-02, sharing two days with the fortnight, and is
+  // left out with 07-10.
   const weeks = [w('2023-06-12', 'fresh', 2, 40, 1), w('2023-06-26', 'fresh', 5, -100, 0.5), w('2023-07-10', 'fresh', 1, 10, 1), w('2023-08-14', 'fresh', 3, 20, 1)];
   const [all, untuned] = poolBySet(weeks, ['fresh']);
   assert.deepEqual([all!.untuned, all!.weeks, all!.orders, all!.netGbpPerWeek, all!.deliveryRatio], [false, 4, 11, -7.5, 0.875]);
-  assert.deepEqual([untuned!.untuned, untuned!.weeks, untuned!.orders, untuned!.netGbpPerWeek, untuned!.deliveryRatio, untuned!.weeksNegative], [true, 2, 5, 30, 1, 0]);
+  assert.deepEqual([untuned!.untuned, untuned!.weeks, untuned!.orders, untuned!.netGbpPerWeek, untuned!.deliveryRatio, untuned!.weeksNegative], [true, 1, 3, 20, 1, 0]);
 });
