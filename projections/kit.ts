@@ -230,6 +230,12 @@ export interface CombineOptions<S> {
    * read it folded it. Default: nothing.
    */
   readonly onSkip?: (state: S, skipped: Skipped) => S;
+  /**
+   * The last ledger position the combined state has folded: an event at or below it (a
+   * redelivery, a resume from an overlapping position) is passed over whole. Without it, totals
+   * stayed right but counts that add up (plans published, Beckn refusals, job starts) doubled.
+   */
+  readonly lastFolded?: (state: S) => number;
 }
 
 /**
@@ -243,11 +249,13 @@ export function combine<P extends Record<string, AnyProjection>>(parts: P, name 
   const handles = all ? 'all' : [...new Set(keys.flatMap((k) => handledDefs(parts[k]!)))];
   const initial = Object.fromEntries(keys.map((k) => [k, parts[k]!.initial])) as PartsState<P>;
   const onSkip = o.onSkip;
+  const lastFolded = o.lastFolded;
   const combined: Projection<PartsState<P>, PartsEvent<P>, PartsNeeds<P>> = {
     name,
     handles,
     initial,
     evolve(state, event) {
+      if (lastFolded && 'position' in event && typeof event.position === 'number' && event.position > 0 && event.position <= lastFolded(state)) return state;
       let next: Record<string, unknown> | undefined;
       let skipped: Skipped | undefined;
       for (const [k, part, read] of readers) {

@@ -25,7 +25,7 @@ export const readModelProjection = combine(
     audit: auditProjection,
   },
   'read-model',
-  { onSkip: (m, skipped) => ({ ...m, audit: noteSkipped(m.audit, skipped) }) },
+  { onSkip: (m, skipped) => ({ ...m, audit: noteSkipped(m.audit, skipped) }), lastFolded: (m) => m.audit.lastPosition },
 );
 
 export type ReadModel = StateOf<typeof readModelProjection>;
