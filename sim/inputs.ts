@@ -133,7 +133,10 @@ export function checkSignalCoverage(fromMs: number, days: number, files: Pick<Si
     const missing = refuseBelow(runEndMs, 'the simulated days');
     refuseBelow(endMs, `the run and ${DRAIN_MS / DAY_MS} days after it`);
     const slots = (runEndMs - fromMs) / SLOT_MS;
-    if (missing > 0) notes.push(`${flag}: ${missing} of the ${slots} simulated half-hours have no usable value in the file (empty, not a number, or out of range); the last value before each is carried over it`);
+    // The baselines and the battery's valuation carry the last value over; the site's own meter
+    // (the CACO row) books a half-hour with no observation at the forecast it planned on, as a
+    // site without the reading would (a helper's review: the note said only the first).
+    if (missing > 0) notes.push(`${flag}: ${missing} of the ${slots} simulated half-hours have no usable value in the file (empty, not a number, or out of range); the baselines carry the last value before each over it, and the CACO row meters it at the forecast (site.meter.read signals "forecast")`);
   }
   return notes;
 }

@@ -40,6 +40,6 @@ test('the simulated days need 90 % on their own; gaps inside them are named in a
   // passed the check over the day and its drain together, and the results shifted with no word.
   assert.throws(() => checkSignalCoverage(FROM, 1, files(carbon((i) => (i >= 10 && i < 24 ? null : 200)), prices(() => 90))), (e: unknown) => e instanceof UsageError && /^--carbon: only 34 of the 48 half-hours from 2023-07-03 to 2023-07-04 \(the simulated days\)/.test(e.message));
   const notes = checkSignalCoverage(FROM, 1, files(carbon((i) => (i === 5 || i === 6 || i === 30 ? null : 200)), prices(() => 90)));
-  assert.deepEqual(notes, ['--carbon: 3 of the 48 simulated half-hours have no usable value in the file (empty, not a number, or out of range); the last value before each is carried over it']);
+  assert.deepEqual(notes, ['--carbon: 3 of the 48 simulated half-hours have no usable value in the file (empty, not a number, or out of range); the baselines carry the last value before each over it, and the CACO row meters it at the forecast (site.meter.read signals "forecast")']);
   assert.deepEqual(checkSignalCoverage(FROM, 1, files(carbon(() => 200), prices(() => 90))), [], 'no note for complete files');
 });
