@@ -21,8 +21,12 @@ export const MAX_JOB_ID = 128;
  * the decoder and in the exported JSON Schema alike. Months and days are range-checked, and
  * 29 February only in leap years (`Date` read 2027-02-29 as 1 March; other languages refuse it).
  */
-export const ISO_UTC_PATTERN =
-  /^(?:\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|02-(?:0[1-9]|1\d|2[0-8]))|(?:\d{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,3})?)?Z$/u;
+export const ISO_UTC_PATTERN = new RegExp(`^${isoDatePattern()}T(?:[01]\\d|2[0-3]):[0-5]\\d(?::[0-5]\\d(?:\\.\\d{1,3})?)?Z$`, 'u');
+
+/** A calendar date, YYYY-MM-DD, as a pattern: months and days range-checked, 29 February in leap years only. */
+export function isoDatePattern(): string {
+  return '(?:\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|02-(?:0[1-9]|1\\d|2[0-8]))|(?:\\d{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)';
+}
 
 export const IsoUtc = Schema.String.check(Schema.isPattern(ISO_UTC_PATTERN, { expected: 'an ISO 8601 UTC time like 2023-07-01T12:30:00Z (Z, at most milliseconds)' }));
 

@@ -1,6 +1,6 @@
 import { Schema } from 'effect';
 import { defineEvent } from './registry.ts';
-import { IsoUtc } from './common.ts';
+import { IsoUtc, isoDatePattern } from './common.ts';
 
 /**
  * Facts an outside on-site asset operator (a battery, a solar array) may append through the
@@ -29,8 +29,7 @@ const AssetId = Schema.String.check(
  * An ISO 8601 UTC time on a half-hour boundary (minutes 00 or 30, seconds and fraction zero),
  * in the decoder and in the exported JSON Schema alike.
  */
-const HALF_HOUR_UTC_PATTERN =
-  /^\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|02-(?:0[1-9]|1\d|2\d))T(?:[01]\d|2[0-3]):[03]0(?::00(?:\.0{1,3})?)?Z$/u;
+const HALF_HOUR_UTC_PATTERN = new RegExp(`^${isoDatePattern()}T(?:[01]\\d|2[0-3]):[03]0(?::00(?:\\.0{1,3})?)?Z$`, 'u');
 const HalfHourUtc = Schema.String.check(
   Schema.isPattern(HALF_HOUR_UTC_PATTERN, { expected: 'an ISO 8601 UTC time on a half-hour boundary, like 2023-07-01T12:30:00Z' }),
 );
@@ -38,7 +37,7 @@ const HalfHourUtc = Schema.String.check(
 export const BatteryStateReported = defineEvent(
   'onsite.battery.state.reported',
   1,
-  "An on-site battery's operator reports its state of charge and power limits at a time",
+  "An on-site battery's operator reports its state of charge and power limits at a time. Checked by the site beyond this schema: stateOfChargeKwh must not exceed capacityKwh",
   Schema.Struct({
     assetId: AssetId,
     stateOfChargeKwh: between(0, MAX_KWH, 'kWh'),
@@ -54,7 +53,7 @@ export const BatteryStateReported = defineEvent(
 export const EnergyOffered = defineEvent(
   'onsite.energy.offered',
   1,
-  'An on-site asset offers to supply the site up to powerKw over a half-hour-aligned window, at a price and carbon intensity',
+  'An on-site asset offers to supply the site up to powerKw over a half-hour-aligned window, at a price and carbon intensity. Checked by the site beyond this schema: to must be after from, by whole half-hours, at most 7 days later',
   Schema.Struct({
     assetId: AssetId,
     from: HalfHourUtc,

@@ -21,3 +21,13 @@ test('29 February is a date in leap years only, as the Gregorian rule says', () 
   for (const y of [1900, 2000, 2024, 2027, 2100, 2400]) assert.equal(ISO_UTC_PATTERN.test(`${y}-02-29T00:00:00Z`), isLeap(y), String(y));
   for (const ok of ['2027-02-28T23:00Z', '2026-12-31T23:59:59.999Z', '2027-01-31T00:00Z']) assert.ok(ISO_UTC_PATTERN.test(ok), ok);
 });
+
+test("an on-site offer's half-hour times know leap years too, and the exported schema says what the site checks beyond it", async () => {
+  const { decodeWith, EnergyOffered } = await import('../../schemas/index.ts');
+  const offer = (to: string) => ({ assetId: 'pv-1', from: '2027-02-28T23:00:00Z', to, powerKw: 100, priceGbpPerMwh: 50, carbonGPerKwh: 20 });
+  assert.equal(decodeWith(EnergyOffered.data, offer('2027-02-29T00:00:00Z')).ok, false, 'no 29 February in 2027 (Date reads it as 1 March: an hour-long offer)');
+  assert.equal(decodeWith(EnergyOffered.data, offer('2027-03-01T00:00:00Z')).ok, true);
+  const { readFileSync } = await import('node:fs');
+  const exported = JSON.parse(readFileSync(new URL('../../schemas/json/onsite.energy.offered.v1.json', import.meta.url), 'utf8')) as { description?: string };
+  assert.match(exported.description ?? '', /to must be after from, by whole half-hours, at most 7 days later/);
+});
