@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { join, resolve } from 'node:path';
-import { rmSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, rmSync } from 'node:fs';
 import { replaceFolder } from '../replace-folder.ts';
 import { acquireRunLock } from '../run-lock.ts';
 import cliProgress from 'cli-progress';
@@ -46,13 +46,37 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
  * earlier default run's ledger, keys and anchor without a word. Empty otherwise (the default
  * run keeps its name).
  */
+/**
+ * A signal or workload file by its contents (sha256), so a run on an edited file gets a folder
+ * of its own instead of replacing the run on the file as it was (the path alone named the
+ * folder). A file that cannot be read is named by its path: the loader then says what is wrong.
+ */
+function fileIdentity(path: string): string {
+  // Read in pieces, and no further than a loader reads (a larger file is refused there anyway).
+  const h = createHash('sha256');
+  const buf = Buffer.alloc(1 << 20);
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    for (let total = 0, n = 0; total <= MAX_SIGNAL_FILE_BYTES && (n = readSync(fd, buf, 0, buf.length, null)) > 0; total += n) h.update(buf.subarray(0, n));
+    return `sha256:${h.digest('hex')}`;
+  } catch {
+    return resolve(path);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** The most of a file fileIdentity reads: past the CSV loaders' bound (32 MiB), which refuse the file. */
+const MAX_SIGNAL_FILE_BYTES = 33 * 1024 * 1024;
+
 export function variantSuffix(o: Pick<SimulateFlags, 'itKw' | 'battery' | 'carbon' | 'prices' | 'jobs' | 'jobsPerDay' | 'market'>): string {
   const parts: string[] = [];
   if (o.itKw !== undefined) parts.push(`it-kw=${o.itKw}`);
   if (o.battery !== undefined) parts.push(`battery=${o.battery}`);
-  if (o.carbon !== undefined) parts.push(`carbon=${resolve(o.carbon)}`);
-  if (o.prices !== undefined) parts.push(`prices=${resolve(o.prices)}`);
-  if (o.jobs !== undefined) parts.push(`jobs=${resolve(o.jobs)}`);
+  if (o.carbon !== undefined) parts.push(`carbon=${fileIdentity(o.carbon)}`);
+  if (o.prices !== undefined) parts.push(`prices=${fileIdentity(o.prices)}`);
+  if (o.jobs !== undefined) parts.push(`jobs=${fileIdentity(o.jobs)}`);
   if (o.jobsPerDay !== undefined) parts.push(`jobs-per-day=${o.jobsPerDay}`);
   if (o.market === false) parts.push('no-market');
   return parts.length === 0 ? '' : `-p${createHash('sha256').update(parts.join('\n'), 'utf8').digest('hex').slice(0, 8)}`;

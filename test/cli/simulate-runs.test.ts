@@ -8,7 +8,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { variantSuffix } from '../../cli/commands/simulate.ts';
@@ -25,6 +25,20 @@ describe('simulate: runs that differ are kept apart, and one run of a name at a 
     assert.notEqual(battery, variantSuffix({ market: true, battery: '1000' }));
     assert.notEqual(battery, variantSuffix({ market: false }));
     assert.equal(battery, variantSuffix({ market: true, battery: '0' }));
+    // A file by its contents: an edited file is another run; the same contents elsewhere the same one.
+    const dir = mkdtempSync(join(tmpdir(), 'caco-variant-'));
+    try {
+      const a = join(dir, 'a.csv');
+      const b = join(dir, 'b.csv');
+      writeFileSync(a, 'x\n1\n');
+      writeFileSync(b, 'x\n1\n');
+      const first = variantSuffix({ market: true, prices: a });
+      assert.equal(variantSuffix({ market: true, prices: b }), first);
+      writeFileSync(a, 'x\n2\n');
+      assert.notEqual(variantSuffix({ market: true, prices: a }), first);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a run while another of the same name holds its lock is refused in one line; a run with --battery 0 keeps the default run', async () => {
