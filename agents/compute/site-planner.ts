@@ -16,7 +16,7 @@ export function jobsToPlan(s: ComputeState, t: number, doneAfter: ReadonlyMap<st
     if (r.status === 'running' && !r.job.preemptible && r.startedMs !== null) job = { ...job, startedMs: r.startedMs };
     else if (r.pinnedStartMs !== null && r.pinnedStartMs >= t) {
       // A pin: the job may start only then, and must run straight through.
-      job = { ...job, earliestStartMs: r.pinnedStartMs, deadlineMs: Math.max(r.job.deadlineMs, r.pinnedStartMs + (r.job.runtimeMin - done) * 60_000), preemptible: false };
+      job = { ...job, earliestStartMs: r.pinnedStartMs, deadlineMs: Math.max(r.job.deadlineMs, r.pinnedStartMs + (r.job.runtimeMin - done) * 60_000), preemptible: false, pinned: true };
     }
     jobs.push(job);
   }

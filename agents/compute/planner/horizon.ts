@@ -180,9 +180,11 @@ export function toItem(h: Horizon, job: PlanJob): Item | null {
       frac,
       earliest,
       onTimeLast,
-      deferrable: onTimeLast >= h.n && job.class !== 'serving',
+      deferrable: onTimeLast >= h.n && job.class !== 'serving' && job.pinned !== true,
       penaltyGbpPerH: rate,
-      fixedStart: job.class === 'serving',
+      // A pin fixes the start as serving does: it only raised the earliest start, so the planner
+      // chose the cheapest slot after the pin (a job pinned to 02:00 planned for 12:00).
+      fixedStart: job.class === 'serving' || job.pinned === true,
     };
   }
   const remKwh = (job.powerKw * rem) / 60;

@@ -293,10 +293,13 @@ export async function plan(input: PlanInput, options: PlanOptions = {}): Promise
   const prevUsable = prev !== undefined && prev.status !== 'error-greedy' && prev.status !== 'time-limit-greedy' && prev.status !== 'work-limit-greedy' && prev.status !== 'greedy';
   const incremental = o.mode === 'incremental' ? prevUsable : o.mode === 'auto' && prevUsable && h.t0 - prev.lastFullMs < o.fullEveryMs;
   const kept = keepFromPrevious(h, items, prev);
-  if (!incremental) {
-    const columns = columnCount(h, items, input.carbonCapGPerKwh !== undefined ? { carbonCapGPerKwh: input.carbonCapGPerKwh } : {});
-    if (columns > o.decomposeAboveColumns) return decomposed(input, o, h, items, jobsById, t0, columns);
-  }
+  // Sized in both modes: an incremental plan was never decomposed, so one tenant's 1,000 new
+  // jobs went into one model (28-38 s, the event loop held 11-22 s), and three tenants' into one
+  // too large for V8's arrays (a fatal error that ended the process). Too large to add to the
+  // last plan, the plan is made afresh, decomposed.
+  const cap = input.carbonCapGPerKwh !== undefined ? { carbonCapGPerKwh: input.carbonCapGPerKwh } : {};
+  const columns = columnCount(h, items, incremental ? { ...cap, keep: kept } : cap);
+  if (columns > o.decomposeAboveColumns) return decomposed(input, o, h, items, jobsById, t0, incremental ? columnCount(h, items, cap) : columns);
   const f = formulate(h, items, {
     socInitKwh,
     terminalSocFraction: o.terminalSocFraction,

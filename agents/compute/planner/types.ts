@@ -25,6 +25,8 @@ export interface OnsiteTier {
 export interface PlanJob extends Job {
   /** Set when a non-preemptible job is already running: it started then and must continue. */
   readonly startedMs?: number;
+  /** An operator's pin (`compute.job.pinned`): the job starts at earliestStartMs, its only candidate start, and runs straight through. */
+  readonly pinned?: boolean;
   /** Runtime already done (preemptible jobs, or a running non-preemptible one). Default 0. */
   readonly doneMin?: number;
 }
