@@ -21,6 +21,8 @@ function workerExecArgv(): string[] {
 }
 
 interface Pending {
+  /** The worker the request was sent to: only its exit fails it. */
+  readonly worker: Worker;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
@@ -48,8 +50,11 @@ export class SolverWorker {
       if (this.pending.size === 0) w.unref();
       p.resolve(msg.res);
     });
+    // Only this worker's requests: after a timeout ended it, its exit rejected the request
+    // already sent to the fresh worker too, whose solve then ran on with nobody waiting.
     const fail = (e: Error) => {
       for (const [id, p] of this.pending) {
+        if (p.worker !== w) continue;
         clearTimeout(p.timer);
         this.pending.delete(id);
         p.reject(e);
@@ -74,7 +79,7 @@ export class SolverWorker {
         if (this.worker === w) this.worker = null;
         void w.terminate();
       }, budgetMs);
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer, worker: w });
       w.ref();
       w.postMessage({ ...msg, id }, transfer);
     });

@@ -66,6 +66,13 @@ describe('solver worker', () => {
       const f = formulate(h, items, { socInitKwh: 2500, terminalSocFraction: 0.5 });
       // A budget far below what loading the WASM and building the model takes: the backstop must fire.
       await assert.rejects(w.solve({ model: f.model, timeLimitS: 0.001, mipRelGap: 0, strategy: 'mip' }), /did not answer/);
+      // The next request goes to a fresh worker and is answered: the ended worker's exit, arriving
+      // after it was sent, rejected it too (a helper's review: "solver worker exited with code 1").
+      const small = input(randomJobs(4, 6));
+      const hs = makeHorizon(small, 96);
+      const fs = formulate(hs, small.jobs.map((j) => toItem(hs, j)).filter((x): x is Item => x !== null), { socInitKwh: 2500, terminalSocFraction: 0.5 });
+      const next = await w.solve({ model: fs.model, timeLimitS: 5, mipRelGap: 0.01, strategy: 'mip' });
+      assert.equal(next.modelStatus, 'Optimal');
     } finally {
       await w.close();
     }
