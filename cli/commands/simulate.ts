@@ -230,6 +230,9 @@ export function simulateCommand(): Command {
       if (result.stack.store.kind === 'postgres') {
         // The ledger is in the database, in the run's own schema; keys and anchor are in the run's folder.
         console.log(`report: ${join(finalDir, 'report.html')} (and report.json); ledger: PostgreSQL schema ${(result.stack.store as { schema?: string }).schema ?? '?'} (site ${result.stack.site}); verify with: caco audit verify --store postgres --database-url <url> --site ${result.stack.site} --ledger ${join(finalDir, 'ledger.db')}`);
+      } else if (config.store === 'jetstream' || config.store === 'kurrentdb') {
+        // The ledger is on the server; the keys that sign it are in the run folder.
+        console.log(`report: ${join(finalDir, 'report.html')} (and report.json); ledger: ${config.store === 'jetstream' ? 'JetStream' : 'KurrentDB'}, site ${result.stack.site}, its keys in ${join(finalDir, 'keys')}; verify with: caco audit verify --store ${config.store} --site ${result.stack.site} --ledger ${join(finalDir, 'ledger.db')} (--ledger names the run folder, for its keys)`);
       } else console.log(`report: ${join(finalDir, 'report.html')} (and report.json); ledger: ${join(finalDir, 'ledger.db')}`);
       if (!result.audit.ok) process.exitCode = 1;
     } catch (err) {

@@ -96,8 +96,10 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
   // They are random, made on first use (0600), never derived from a simulation's seed: the
   // seed is printed, so anyone could recompute such a key and re-seal a changed event. A
   // seeded run stays deterministic because an event's hash does not cover its signature.
-  // (A PostgreSQL ledger's keys follow the same rule: beside the run's folder when it has one.)
-  const keyDir = opts.sqlitePath && (config.store === 'sqlite' || config.store === 'postgres') ? join(dirname(opts.sqlitePath), 'keys') : join(siteDir(config), 'keys');
+  // (A ledger in a server, PostgreSQL, JetStream or KurrentDB, follows the same rule: its keys
+  // are beside the run's folder when it has one. A simulation on JetStream kept them in
+  // <data-dir>/<site>/keys, a live site's of the same name, and printed a ledger.db that was not there.)
+  const keyDir = opts.sqlitePath ? join(dirname(opts.sqlitePath), 'keys') : join(siteDir(config), 'keys');
   const keyring: Keyring = opts.ephemeralKeys ? new MemoryKeyring() : new FileKeyring(keyDir);
   const closers: Array<() => Promise<void>> = [];
   const site = opts.natsSite ?? config.site;
