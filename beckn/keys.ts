@@ -85,7 +85,10 @@ export function loadSigningKeyFile(path: string): BecknSigningKey {
   }
   let json: unknown;
   try {
-    json = JSON.parse(readBoundedText(path, MAX_SIGNING_KEY_FILE_BYTES, (reason) => new ConfigError(`signing key file ${path}`, reason)));
+    const text = readBoundedText(path, MAX_SIGNING_KEY_FILE_BYTES, (reason) => new ConfigError(`signing key file ${path}`, reason));
+    // Empty: cut short when it was made (before writes were atomic), not a key to repair.
+    if (text.trim() === '') throw new ConfigError(`signing key file ${path}`, 'is empty (its making was cut short): if no BAP has registered its public half yet, delete it and start again to make a new key; else restore it from a backup');
+    json = JSON.parse(text);
   } catch (e) {
     if (e instanceof ConfigError) throw e;
     throw new ConfigError(`signing key file ${path}`, (e as Error).message);

@@ -1,10 +1,10 @@
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { bppSubject, FileKeyDirectory, loadSigningKeyFile, marketSubject, natsBppUri, newSigningIdentity } from '../beckn/index.ts';
 import { BAP_BUDGET_ENV, bapBudgetFromEnv, type BecknHttpServer } from '../agents/coordination/index.ts';
 import type { SiteMarket } from '../site/index.ts';
 import { UsageError } from './errors.ts';
-import { notWritableCode } from '../core/files/index.ts';
+import { notWritableCode, writeFileAtomic } from '../core/files/index.ts';
 
 /**
  * The site's market for `caco run`: the coordination agent (the Beckn BPP) on HTTP and, when
@@ -44,12 +44,12 @@ export function siteBeckn(o: SiteBecknOptions): SiteBeckn {
     if (!existsSync(keyPath)) {
       mkdirSync(dirname(keyPath), { recursive: true });
       const { signingKeyFile } = newSigningIdentity(subscriberId, 'k1', uri);
-      writeFileSync(keyPath, `${JSON.stringify(signingKeyFile, null, 2)}\n`, { mode: 0o600 });
+      writeFileAtomic(keyPath, `${JSON.stringify(signingKeyFile, null, 2)}\n`, 0o600);
       chmodSync(keyPath, 0o600);
     }
     if (!existsSync(dirPath)) {
       mkdirSync(dirname(dirPath), { recursive: true });
-      writeFileSync(dirPath, `${JSON.stringify({ format: KEY_DIRECTORY_FORMAT, keys: [] }, null, 2)}\n`);
+      writeFileAtomic(dirPath, `${JSON.stringify({ format: KEY_DIRECTORY_FORMAT, keys: [] }, null, 2)}\n`);
     }
   } catch (err) {
     const code = notWritableCode(err);

@@ -1,2 +1,3 @@
 export { readBoundedText, describeBytes } from './read-bounded.ts';
 export { notWritableCode } from './not-writable.ts';
+export { writeFileAtomic } from './write-atomic.ts';

@@ -1,9 +1,10 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors/errors.ts';
 import { withFileLock } from './file-lock.ts';
 import { readBoundedText } from '../files/read-bounded.ts';
+import { writeFileAtomic } from '../files/write-atomic.ts';
 
 /** keys.json: ~100 bytes a key, so room for over 100,000 parties. It may come with someone else's ledger. */
 const MAX_PUBLIC_KEYS_BYTES = 16 * 1024 * 1024;
@@ -295,15 +296,11 @@ export class FileKeyring extends MemoryKeyring {
   private persist(source: string, file: string): void {
     const key = this.priv.get(source)!;
     mkdirSync(dirname(file), { recursive: true });
-    const tmpKey = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmpKey, rawPrivateSeed(key).toString('base64') + '\n', { mode: 0o600 });
-    chmodSync(tmpKey, 0o600);
-    renameSync(tmpKey, file);
+    writeFileAtomic(file, rawPrivateSeed(key).toString('base64') + '\n', 0o600);
+    chmodSync(file, 0o600);
     const pubFile = `${this.dir}/keys.json`;
     for (const [name, pub] of readPublicKeys(pubFile)) if (!this.pub.has(name)) this.addPublic(name, pub);
-    const tmp = `${pubFile}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ format: 'caco-keys/1', algorithm: 'ed25519', encoding: 'base64 raw 32-byte public key', keys: this.publicKeys() }, null, 2) + '\n');
-    renameSync(tmp, pubFile);
+    writeFileAtomic(pubFile, JSON.stringify({ format: 'caco-keys/1', algorithm: 'ed25519', encoding: 'base64 raw 32-byte public key', keys: this.publicKeys() }, null, 2) + '\n');
   }
 }
 
