@@ -74,8 +74,20 @@ export async function runAgentCheck(o: AgentCheckOptions): Promise<AgentCheckRes
   const evtSeen: Array<{ subject: string; msgId: string | undefined }> = [];
   let discoverable = false;
   let child: ChildProcess | undefined;
+  let nats: ScratchNats | undefined;
+  // Stopped from outside (a timeout, a cancelled CI job): the scratch nats-server, the agent and
+  // the folder with its private key went on without it (their parent gone). They go with it now,
+  // and the signal is raised again, so the check still ends as the signal says.
+  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+  const onSignal = (sig: NodeJS.Signals) => {
+    for (const s of signals) process.off(s, onSignal);
+    child?.kill('SIGKILL');
+    nats?.kill();
+    rmSync(dir, { recursive: true, force: true });
+    process.kill(process.pid, sig);
+  };
+  for (const s of signals) process.once(s, onSignal);
   try {
-    let nats: ScratchNats | undefined;
     if (!o.server) {
       nats = await startScratchNats();
       cleanups.push(() => nats!.stop());
@@ -184,6 +196,7 @@ export async function runAgentCheck(o: AgentCheckOptions): Promise<AgentCheckRes
     const observations: Observations = { agent: name, site, requests, strays, discoverable };
     return { observations, report: judge(observations) };
   } finally {
+    for (const s of signals) process.off(s, onSignal);
     if (child && child.exitCode === null && child.signalCode === null && child.pid) {
       const gone = new Promise<void>((r) => child!.once('exit', () => r()));
       child.kill('SIGTERM');

@@ -17,6 +17,8 @@ const accepts = (port: number) =>
 export interface ScratchNats {
   readonly url: string;
   stop(): Promise<void>;
+  /** At once, for a check stopped by a signal: it cannot wait for an orderly stop. */
+  kill(): void;
 }
 
 export async function startScratchNats(): Promise<ScratchNats> {
@@ -39,7 +41,7 @@ export async function startScratchNats(): Promise<ScratchNats> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const state = await Promise.race([accepts(port), failed]);
-    if (state === true) return { url: `nats://127.0.0.1:${port}`, stop };
+    if (state === true) return { url: `nats://127.0.0.1:${port}`, stop, kill: () => void child.kill('SIGKILL') };
     if (state instanceof Error) throw state;
     if (Date.now() > deadline) {
       await stop();
