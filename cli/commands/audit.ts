@@ -162,6 +162,7 @@ export function describeReport(r: AuditReport, noAnchorAt?: string, anchorKey?: 
       out.push(`anchor BROKEN (${a.where}): ${a.problem}`);
       out.push(a.lastMatched ? `the ledger matches the anchor up to checkpoint #${a.lastMatched.seq} (position ${a.lastMatched.position}, ${n(a.lastMatched.events)} events)` : 'the ledger matches no checkpoint of the anchor');
     }
+    if (a.note) out.push(`anchor note: ${a.note}`);
     // Past the last checkpoint, only the chains hold the ledger: say how much that is.
     const after = a.lastMatched && a.ok ? r.events - a.lastMatched.events : 0;
     if (after > 0) out.push(`${n(after)} event${after === 1 ? '' : 's'} after the last checkpoint ${after === 1 ? 'is' : 'are'} not anchored`);

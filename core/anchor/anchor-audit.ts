@@ -26,6 +26,12 @@ export interface AnchorVerdict {
   readonly matched: number;
   readonly ok: boolean;
   readonly problem?: string;
+  /**
+   * Said, not a break: the log's last line was cut short by a crash while it was written (never
+   * reported written; the site's next checkpoint cuts it off). The audit called it BROKEN, while
+   * the docs and /health say it is not.
+   */
+  readonly note?: string;
   /** The last checkpoint the ledger matches. */
   readonly lastMatched?: { readonly seq: number; readonly position: number; readonly events: number; readonly root: string; readonly time: string };
 }
@@ -130,7 +136,9 @@ export class AnchorAuditor {
       const found = (last && this.renumberedDeletion(last, snap)) ?? this.mismatch;
       // Both when both: a record passed over (junk in the anchor) must not hide what the
       // checkpoints after it say about the ledger, nor be hidden by it.
-      const problem = found !== undefined && this.anchor.problem !== undefined && found !== this.anchor.problem ? `${found}; and ${this.anchor.problem}` : (found ?? this.anchor.problem);
+      const own = this.anchor.integrityProblem;
+      const cutShort = own === undefined ? this.anchor.problem : undefined;
+      const problem = found !== undefined && own !== undefined && found !== own ? `${found}; and ${own}` : (found ?? own);
       const lastMatched = this.lastMatched;
       anchor = {
         where: this.anchor.where,
@@ -140,6 +148,7 @@ export class AnchorAuditor {
         // ledger to nothing, like no anchor at all; the report says so.
         ok: problem === undefined,
         ...(problem !== undefined ? { problem } : {}),
+        ...(cutShort !== undefined ? { note: `${cutShort}: cut short by a crash while it was written, never reported written; the site's next checkpoint removes it` } : {}),
         ...(lastMatched ? { lastMatched: { seq: lastMatched.seq, position: lastMatched.position, events: lastMatched.events, root: lastMatched.root, time: lastMatched.time } } : {}),
       };
     }

@@ -81,8 +81,12 @@ export class AnchorWriter {
     if (!anchor.checker.settle()) return undefined;
     const valid = anchor.checker.count;
     const problem = anchor.problem;
-    const startProblem = valid > 0 && !fold.anchor?.ok ? fold.anchor?.problem : problem;
-    if (startProblem) o.logger?.error({ anchor: o.log.where, problem: startProblem }, 'the ledger does not match its anchor; run caco audit verify');
+    const foldBroke = valid > 0 && !fold.anchor?.ok;
+    const startProblem = foldBroke ? fold.anchor?.problem : problem;
+    // A last line cut short by a crash is not a mismatch (the append below cuts it off): said as
+    // what it is, not logged as an error that sends the operator to an audit.
+    if (startProblem && !foldBroke && anchor.integrityProblem === undefined) o.logger?.warn({ anchor: o.log.where, problem: startProblem }, "the anchor's last line was cut short by a crash while it was written; the next checkpoint removes it");
+    else if (startProblem) o.logger?.error({ anchor: o.log.where, problem: startProblem }, 'the ledger does not match its anchor; run caco audit verify');
     // Continue after the last checkpoint written, valid or not: the chain must never fork. With
     // the anchor whole, that is the last one checked; else the log's last checkpoint, as its
     // append checks it (the read stops at a line that is not JSON, and records that are not

@@ -41,6 +41,10 @@ describe('anchor.jsonl after a checkpoint cut short', { timeout: 30_000 }, () =>
       assert.match(again.startProblem ?? '', /line 5 .*cut short/, 'the restart notices the cut line');
       // A crash mid-write is no sign of tampering: GET /health must not fail for it all run long.
       assert.equal(again.mismatch, undefined, 'a cut-short last line is not a mismatch');
+      // The audit says what the cut line is: a note, not a break (a helper's review: it said BROKEN, exit 1).
+      const cutRead = await verifyLedger(store, keyring, () => undefined, { anchor: await readAnchor(new FileAnchorLog(log.path), keyring) });
+      assert.equal(cutRead.anchor?.ok, true, cutRead.anchor?.problem);
+      assert.match(cutRead.anchor?.note ?? '', /line 5 .*cut short.*never reported written; the site's next checkpoint removes it/);
       for (let i = 4; i < 8; i++) {
         await store.append('s', [event(i)], 'any');
         await again.checkpoint();
