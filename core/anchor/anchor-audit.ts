@@ -12,6 +12,8 @@ export interface AnchorInput {
   readonly checkpoints: Iterable<AnchorCheckpoint>;
   /** Why the rest of the anchor could not be used (a bad line, a broken link, a bad signature); read once `checkpoints` is used up. */
   readonly problem?: string | undefined;
+  /** `problem` unless it is only a last line cut short by a crash (CheckedAnchor); absent, `problem` counts whole. */
+  readonly integrityProblem?: string | undefined;
   /**
    * The root `finish(expectHead)` will be given, known up front so the checkpoint that has it
    * is noted as it goes past. Needed unless `checkpoints` is an array (searched at the end).
@@ -136,7 +138,7 @@ export class AnchorAuditor {
       const found = (last && this.renumberedDeletion(last, snap)) ?? this.mismatch;
       // Both when both: a record passed over (junk in the anchor) must not hide what the
       // checkpoints after it say about the ledger, nor be hidden by it.
-      const own = this.anchor.integrityProblem;
+      const own = 'integrityProblem' in this.anchor ? this.anchor.integrityProblem : this.anchor.problem;
       const cutShort = own === undefined ? this.anchor.problem : undefined;
       const problem = found !== undefined && own !== undefined && found !== own ? `${found}; and ${own}` : (found ?? own);
       const lastMatched = this.lastMatched;
