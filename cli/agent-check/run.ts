@@ -79,12 +79,19 @@ export async function runAgentCheck(o: AgentCheckOptions): Promise<AgentCheckRes
   // the folder with its private key went on without it (their parent gone). They go with it now,
   // and the signal is raised again, so the check still ends as the signal says.
   const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+  // The agent gets SIGTERM first, as at a normal end: a wrapper (npx, npm start) passes it on
+  // to the real agent, where SIGKILL would have orphaned it; SIGKILL follows after 2 s.
   const onSignal = (sig: NodeJS.Signals) => {
     for (const s of signals) process.off(s, onSignal);
-    child?.kill('SIGKILL');
     nats?.kill();
     rmSync(dir, { recursive: true, force: true });
-    process.kill(process.pid, sig);
+    const raise = () => process.kill(process.pid, sig);
+    const running = child && child.exitCode === null && child.signalCode === null ? child : undefined;
+    if (!running) return raise();
+    // Raised as the agent exits, before the check reads its exit as the end of a run.
+    running.once('exit', raise);
+    running.kill('SIGTERM');
+    setTimeout(() => running.kill('SIGKILL'), 2000).unref();
   };
   for (const s of signals) process.once(s, onSignal);
   try {

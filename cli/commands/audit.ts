@@ -193,9 +193,9 @@ function walBeside(sqlitePath: string | undefined): string | undefined {
   return size > 0 ? `read with ${wal} beside it (${size.toLocaleString('en-GB')} bytes): SQLite reads a write-ahead log as part of the ledger (a running or crashed site's latest commits); ${sqlitePath} alone may hold less, or other events` : undefined;
 }
 
-/** The key folder openStack uses: beside a SQLite (or PostgreSQL) ledger file given, else the site's. */
+/** The key folder openStack uses (core/stack/stack.ts): beside a ledger file given, whatever the store, else the site's. */
 function keyDirOf(config: CacoConfig, ledger: string | undefined): string {
-  return ledger && (config.store === 'sqlite' || config.store === 'postgres') ? join(dirname(ledger), 'keys') : join(siteDir(config), 'keys');
+  return ledger ? join(dirname(ledger), 'keys') : join(siteDir(config), 'keys');
 }
 
 /** `--anchor-key`: a fingerprint (fp: and 16 hex digits) or a base64 raw public key, as its fingerprint. */

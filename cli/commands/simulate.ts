@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { join, resolve } from 'node:path';
-import { closeSync, existsSync, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { replaceFolder } from '../replace-folder.ts';
 import { acquireRunLock } from '../run-lock.ts';
 import cliProgress from 'cli-progress';
@@ -57,6 +57,9 @@ function fileIdentity(path: string): string {
   const buf = Buffer.alloc(1 << 20);
   let fd: number | undefined;
   try {
+    // A regular file only: opening a FIFO with no writer blocked for ever (the loader refuses
+    // anything else at once, naming it).
+    if (!statSync(path).isFile()) return resolve(path);
     fd = openSync(path, 'r');
     for (let total = 0, n = 0; total <= MAX_SIGNAL_FILE_BYTES && (n = readSync(fd, buf, 0, buf.length, null)) > 0; total += n) h.update(buf.subarray(0, n));
     return `sha256:${h.digest('hex')}`;
