@@ -4,7 +4,7 @@ import type { Runtime } from '../core/runtime/index.ts';
 import type { VerifiedEventStore } from '../core/store/index.ts';
 import { DEFAULT_COMMAND_LIMITS, parseBoundedJson, truncateText, type InputLimits } from '../core/runtime/index.ts';
 import { RateLimiter, type RateLimit } from '../core/runtime/index.ts';
-import { explainJob } from '../projections/explain/index.ts';
+import { explainJob, explanationStatus } from '../projections/explain/index.ts';
 import type { CacoMetrics } from '../core/observability/index.ts';
 import { registerObservabilityRoutes } from '../core/observability/index.ts';
 import { ATTR, SpanKind, contextFromHeaders, endSpan, startSpan } from '../core/observability/index.ts';
@@ -138,8 +138,7 @@ export function buildJobsHttp(runtime: Runtime, store: VerifiedEventStore, o: Jo
     const bad = jobIdParamRefusal(req.params.id);
     if (bad) return reply.code(400).send(bad);
     const x = await explainJob(store, req.params.id);
-    // 409: the ledger holds records of the job that fail verification (x.quarantined; the summary says so).
-    return reply.code(x.quarantined ? 409 : x.found ? 200 : 404).send(x);
+    return reply.code(explanationStatus(x)).send(x);
   });
   registerObservabilityRoutes(app, { ...(o.metrics ? { metrics: o.metrics } : {}), health: () => runtime.health() });
   return app;

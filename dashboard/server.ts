@@ -1,12 +1,12 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { CONNECTIONS_ENV, connectionLimitsFromEnv, DEFAULT_CONNECTION_LIMITS, frameworkErrorRefusal, guardLoopbackHost, httpServerOptions, jobIdParamRefusal, notFoundRefusal } from '../core/http/index.ts';
+import { connectionLimitsFromEnv, DEFAULT_CONNECTION_LIMITS, frameworkErrorRefusal, guardLoopbackHost, httpServerOptions, jobIdParamRefusal, notFoundRefusal } from '../core/http/index.ts';
 import type { PublicKeyDirectory } from '../core/ledger/index.ts';
 import { verifiedView, type EventStore } from '../core/store/index.ts';
 import { createLogger, type Logger } from '../core/log/index.ts';
 import { RateLimiter, type RateLimit } from '../core/runtime/index.ts';
-import { explainJob } from '../projections/explain/index.ts';
+import { explainJob, explanationStatus } from '../projections/explain/index.ts';
 import { chartsJsPath, echartsPath } from '../sim/report/index.ts';
 import { LiveModel } from './live-model.ts';
 import { SettlementDays } from './settlement-days.ts';
@@ -125,9 +125,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   // loopback browser is one address, and past 64 connections (the default share) every new one
   // was reset before the 503 below could say why, the page and /api/view included. A limit set
   // in CACO_HTTP_CONNECTIONS is the operator's and holds as set.
-  const connections = process.env[CONNECTIONS_ENV]?.trim()
-    ? connectionLimitsFromEnv()
-    : { total: Math.max(DEFAULT_CONNECTION_LIMITS.total, maxStreams + 64), perAddress: Math.max(DEFAULT_CONNECTION_LIMITS.perAddress, maxStreams + 16) };
+  const connections = connectionLimitsFromEnv(process.env, { total: Math.max(DEFAULT_CONNECTION_LIMITS.total, maxStreams + 64), perAddress: Math.max(DEFAULT_CONNECTION_LIMITS.perAddress, maxStreams + 16) });
   const app: FastifyInstance = Fastify({ logger: false, forceCloseConnections: true, ...httpServerOptions({ requestTimeoutMs: o.requestTimeoutMs, connections }), frameworkErrors: frameworkErrorRefusal });
   guardLoopbackHost(app, o.host ?? '127.0.0.1');
   app.setNotFoundHandler(notFoundRefusal('the dashboard (/), /api/view, /api/stream and /api/jobs/:id/explain'));
@@ -144,8 +142,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     const bad = jobIdParamRefusal(req.params.id);
     if (bad) return reply.code(400).send(bad);
     const x = await explainJob(explainable, req.params.id);
-    // 409: the ledger holds records of the job that fail verification (x.quarantined; the summary says so).
-    return reply.code(x.quarantined ? 409 : x.found ? 200 : 404).send(x);
+    return reply.code(explanationStatus(x)).send(x);
   });
   // GET only: Fastify's automatic HEAD route ran this handler, whose hijacked response sent
   // nothing to a HEAD request, and so held a stream's place with no answer, for ever.

@@ -185,8 +185,8 @@ export function plausiblePoint(p: SignalPoint): SignalPoint {
 /**
  * SHA-256 of the canonical JSON of what the forecaster was given: the issue time and the
  * history as the source returned it, values no GB signal takes read as missing (plausiblePoint).
- * Anyone with the source can rebuild the inputs
- * (`observed(now − lookback, now, now)`: 8 days, or the forecaster's `historySlots`) and check the hash before re-running the models.
+ * Anyone with the source can rebuild the inputs (`observed(now − lookback, now, now)`: 8 days,
+ * or the forecaster's `historySlots`) and check the hash before re-running the models.
  * When the operator's forecast gave carbon P50s, its points as the source returned them, less
  * those outside what GB intensity can be, are an input too (hashed as `operatorForecast`);
  * without them the hash is what it always was.

@@ -34,19 +34,6 @@ interface SimulateFlags extends GlobalOptions {
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
- * The run's folder name: its site, start, days and seed, with what a file name cannot hold
- * replaced by `_`, and then a hash of the whole, so that two runs whose names differ only there
- * (seeds `x y` and `x_y`) get folders of their own: a run replaces its folder, and the second
- * replaced the first's ledger, keys and anchor.
- */
-/**
- * `-p<8 hex>` when a flag that changes the results is given (site size, battery, signal or
- * workload files, jobs per day, no market), so such a run does not replace the run without it:
- * the folder name held only the site, dates and seed, and a run with --battery 0 deleted the
- * earlier default run's ledger, keys and anchor without a word. Empty otherwise (the default
- * run keeps its name).
- */
-/**
  * A signal or workload file by its contents (sha256), so a run on an edited file gets a folder
  * of its own instead of replacing the run on the file as it was (the path alone named the
  * folder). A file that cannot be read is named by its path: the loader then says what is wrong.
@@ -73,6 +60,13 @@ function fileIdentity(path: string): string {
 /** The most of a file fileIdentity reads: past the CSV loaders' bound (32 MiB), which refuse the file. */
 const MAX_SIGNAL_FILE_BYTES = 33 * 1024 * 1024;
 
+/**
+ * `-p<8 hex>` when a flag that changes the results is given (site size, battery, signal or
+ * workload files, jobs per day, no market), so such a run does not replace the run without it:
+ * the folder name held only the site, dates and seed, and a run with --battery 0 deleted the
+ * earlier default run's ledger, keys and anchor without a word. Empty otherwise (the default
+ * run keeps its name).
+ */
 export function variantSuffix(o: Pick<SimulateFlags, 'itKw' | 'battery' | 'carbon' | 'prices' | 'jobs' | 'jobsPerDay' | 'market'>): string {
   const parts: string[] = [];
   if (o.itKw !== undefined) parts.push(`it-kw=${o.itKw}`);
@@ -85,6 +79,12 @@ export function variantSuffix(o: Pick<SimulateFlags, 'itKw' | 'battery' | 'carbo
   return parts.length === 0 ? '' : `-p${createHash('sha256').update(parts.join('\n'), 'utf8').digest('hex').slice(0, 8)}`;
 }
 
+/**
+ * The run's folder name: its site, start, days and seed, with what a file name cannot hold
+ * replaced by `_`, and then a hash of the whole, so that two runs whose names differ only there
+ * (seeds `x y` and `x_y`) get folders of their own: a run replaces its folder, and the second
+ * replaced the first's ledger, keys and anchor.
+ */
 export function runFolderName(name: string): string {
   const safe = name.replace(/[^A-Za-z0-9._-]/g, '_');
   return safe === name ? name : `${safe}-${createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 8)}`;

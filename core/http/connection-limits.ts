@@ -18,10 +18,10 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { total: 1_024, perAd
 
 export const CONNECTIONS_ENV = 'CACO_HTTP_CONNECTIONS';
 
-/** `CACO_HTTP_CONNECTIONS` = `<total>:<per-address>` (e.g. `1024:64`); unset, the defaults. */
-export function connectionLimitsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): ConnectionLimits {
+/** `CACO_HTTP_CONNECTIONS` = `<total>:<per-address>` (e.g. `1024:64`); unset, `defaults` (a server's own, or DEFAULT_CONNECTION_LIMITS). */
+export function connectionLimitsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env, defaults: ConnectionLimits = DEFAULT_CONNECTION_LIMITS): ConnectionLimits {
   const raw = env[CONNECTIONS_ENV]?.trim();
-  if (raw === undefined || raw === '') return DEFAULT_CONNECTION_LIMITS;
+  if (raw === undefined || raw === '') return defaults;
   const m = /^(\d{1,7}):(\d{1,7})$/.exec(raw);
   const total = m ? Number(m[1]) : Number.NaN;
   const perAddress = m ? Number(m[2]) : Number.NaN;

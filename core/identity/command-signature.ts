@@ -37,9 +37,11 @@ export function signatureHolds(cmd: Record<string, unknown>, publicKey: string):
   // One encoding only: Buffer.from(…, 'base64') also takes unpadded, base64url and spaced
   // text, and every such copy of a signed announcement was a new announcement to the gateway
   // (an old one, replaced, was taken again; copies of the current one filled the party's stream).
-  if (typeof sig !== 'string' || sig.length !== 88 || Buffer.from(sig, 'base64').toString('base64') !== sig) return false;
+  if (typeof sig !== 'string' || sig.length !== 88) return false;
+  const bytes = Buffer.from(sig, 'base64');
+  if (bytes.toString('base64') !== sig) return false;
   try {
-    return verify(null, commandSigningBytes(cmd), keyObject(publicKey), Buffer.from(sig, 'base64'));
+    return verify(null, commandSigningBytes(cmd), keyObject(publicKey), bytes);
   } catch {
     // A value canonical JSON cannot encode, or nesting too deep to walk: not what was signed.
     return false;

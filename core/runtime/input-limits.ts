@@ -80,7 +80,8 @@ export function parseBoundedJson(raw: Uint8Array | string, limits: InputLimits):
   // `1e999` is valid JSON that parses to Infinity, which nothing downstream can hash or send on.
   // Looked for in the value, not guessed from the text: `1` and 250 zeros then `.0e99` overflows
   // too (a pattern on the text let it through). The walk is linear in a value already bounded.
-  const problem = valueProblem(value, limits.iJson !== false) ?? (limits.iJson !== false ? duplicateKeyProblem(text) : undefined);
+  const iJson = limits.iJson !== false;
+  const problem = valueProblem(value, iJson) ?? (iJson ? duplicateKeyProblem(text) : undefined);
   if (problem) return { ok: false, reason: problem, payload: summarizePayload(raw) };
   return { ok: true, value };
 }
@@ -127,10 +128,17 @@ export function duplicateKeyProblem(text: string): string | undefined {
     const c = text.charCodeAt(i);
     if (c === 0x22) {
       const start = i;
-      for (i++; text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      let escaped = false;
+      for (i++; text.charCodeAt(i) !== 0x22; i++) {
+        if (text.charCodeAt(i) === 0x5c) {
+          escaped = true;
+          i++;
+        }
+      }
       if (key) {
         const names = frames[frames.length - 1]!;
-        const name = JSON.parse(text.slice(start, i + 1)) as string;
+        // Only a name with an escape needs decoding ("a\u0062" is "ab").
+        const name = escaped ? (JSON.parse(text.slice(start, i + 1)) as string) : text.slice(start + 1, i);
         if (names.has(name)) return `member name ${JSON.stringify(name.slice(0, 64))} appears twice in one object (RFC 8785, I-JSON): send each name once`;
         names.add(name);
         key = false;

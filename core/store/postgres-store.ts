@@ -8,7 +8,7 @@ import type { KeyResolver } from '../ledger/key-resolver.ts';
 import type { VerifiedHead } from '../ledger/chain-verifier.ts';
 import { hashBatch, headsOf, sealBatch, signHeads, signsFor } from '../ledger/seal.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
-import { EVENT_COLUMNS, MAX_POSITION, MAX_READ_CELL_BYTES, MAX_READ_DATA_BYTES, OVERSIZE_CELL, readEventRow, STREAM_PAGE, strayRows, unreadableRowError, type EventRow } from './sql-rows.ts';
+import { EVENT_COLUMN_NAMES, EVENT_COLUMNS, MAX_POSITION, MAX_READ_CELL_BYTES, MAX_READ_DATA_BYTES, OVERSIZE_CELL, readEventRow, STREAM_PAGE, strayRows, unreadableRowError, type EventRow } from './sql-rows.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 import { checkPutPosition, checkpointPosition } from './checkpoint-value.ts';
@@ -69,19 +69,14 @@ function bounded(expr: string, max: number): string {
  * another number.
  */
 function readColumns(prefix = '', json = false): string {
-  return EVENT_COLUMNS.split(', ')
-    .map((c) => {
-      if (TEXT_COLUMNS.has(c)) return bounded(`${prefix}${c}`, c === 'data' ? MAX_READ_DATA_BYTES : MAX_READ_CELL_BYTES);
-      if (c === 'position' && json) return `${prefix}position::text`;
-      return `${prefix}${c}`;
-    })
-    .join(', ');
+  return EVENT_COLUMN_NAMES.map((c) => {
+    if (TEXT_COLUMNS.has(c)) return bounded(`${prefix}${c}`, c === 'data' ? MAX_READ_DATA_BYTES : MAX_READ_CELL_BYTES);
+    if (c === 'position' && json) return `${prefix}position::text`;
+    return `${prefix}${c}`;
+  }).join(', ');
 }
 const READ_COLUMNS = readColumns();
-/**
- * The events columns for a row built as JSON (json_build_array): the position as text, since a
- * JSON number past 2^53 would come back as another number (see MAX_POSITION).
- */
+/** The events columns for a row built as JSON (json_build_array), under `e.`. */
 const EVENT_COLUMNS_JSON = readColumns('e.', true);
 
 /** A page of rows stops once their data pass this many bytes (after its first row): see pageSql. */
@@ -91,9 +86,8 @@ const READ_PAGE_BYTES = 64 * 1024 * 1024;
 function cutByBytes(rows: ReadonlyArray<EventRow>): boolean {
   // pageSql's rows carry run_bytes after the event's columns.
   const last: ReadonlyArray<unknown> | undefined = rows[rows.length - 1];
-  return last !== undefined && Number(last[EVENT_COLUMN_COUNT]) >= READ_PAGE_BYTES;
+  return last !== undefined && Number(last[EVENT_COLUMN_NAMES.length]) >= READ_PAGE_BYTES;
 }
-const EVENT_COLUMN_COUNT = EVENT_COLUMNS.split(', ').length;
 
 function schemaSql(s: string): string {
   // `data` is TEXT, not JSONB: JSONB would reorder keys and normalise numbers, so what a
@@ -633,7 +627,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
 
   async *readStream(stream: string, fromRevision = 0, opts: ReadStreamOptions = {}): AsyncIterable<Envelope> {
     // A page at a time, so a reader that stops early (the relay's commit proof) reads one page.
-    let rows = await this.rows(this.pageSql('stream = $1 AND revision >= $2', 'revision'), [stream, fromRevision, STREAM_PAGE]);
+    let rows = await this.rows(this.pageSql('stream = $1 AND revision >= $2', 'revision', '$3'), [stream, fromRevision, STREAM_PAGE]);
     for (;;) {
       for (const row of rows) {
         const e = readEventRow(row);
@@ -642,20 +636,19 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
         else throw unreadableRowError('the PostgreSQL ledger', e);
       }
       if (rows.length < STREAM_PAGE && !cutByBytes(rows)) return;
-      rows = await this.rows(this.pageSql('stream = $1 AND revision > $2', 'revision'), [stream, rows[rows.length - 1]![3], STREAM_PAGE]);
+      rows = await this.rows(this.pageSql('stream = $1 AND revision > $2', 'revision', '$3'), [stream, rows[rows.length - 1]![3], STREAM_PAGE]);
     }
   }
 
   /**
-   * A page of rows matching `where`, in `order`, at most `$<last>` rows and, after its first,
+   * A page of rows matching `where`, in `order`, at most `limit` (a parameter) rows and, after its first,
    * at most READ_PAGE_BYTES of data: a page is held whole, and 512 rows of 16 MiB (or 1,000 in
    * readPage) took the process out of memory. The running sum is a window over the index scan,
    * which streams under the LIMIT (EXPLAIN: 1.3 ms for 1,000 rows of 300,000). Each row carries
    * its running sum after EVENT_COLUMNS (cutByBytes).
    */
-  private pageSql(where: string, order: string): string {
+  private pageSql(where: string, order: string, limit: string): string {
     const size = `least(octet_length(data), ${MAX_READ_DATA_BYTES})`;
-    const limit = `$${(where.match(/\$\d+/g) ?? []).length + 1}`;
     return `SELECT * FROM (SELECT ${READ_COLUMNS}, sum(${size}) OVER (ORDER BY ${order}) AS run_bytes, ${size} AS row_bytes
       FROM ${this.schema}.events WHERE ${where} ORDER BY ${order} LIMIT ${limit}) page WHERE run_bytes - row_bytes < ${READ_PAGE_BYTES} ORDER BY ${order}`;
   }
@@ -694,7 +687,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore, Quaranti
     // A reader holds no position past MAX_POSITION: at it, the log it can read has ended.
     if (from >= MAX_POSITION) return [];
     // Bounded in bytes as well as rows (pageSql); readAll and the catch-up read on until a page is empty.
-    const rows = await this.rows(this.pageSql('position > $1', 'position'), [from, limit]);
+    const rows = await this.rows(this.pageSql('position > $1', 'position', '$2'), [from, limit]);
     const out: Array<Envelope | UnreadableRecord> = [];
     for (const r of rows) {
       const x = readEventRow(r);

@@ -40,7 +40,8 @@ export const MAX_READ_CELL_BYTES = 64 * 1024;
  */
 export const OVERSIZE_CELL = '\u0001caco: too large: ';
 
-const COLUMN_NAMES = EVENT_COLUMNS.split(', ');
+/** EVENT_COLUMNS one by one, in row order. */
+export const EVENT_COLUMN_NAMES: ReadonlyArray<string> = EVENT_COLUMNS.split(', ');
 
 /** A stored position, if it is one a reader can hold (an integer from 1 to MAX_POSITION); else why not. */
 export function rowPosition(raw: unknown): number | { readonly problem: string } {
@@ -105,7 +106,7 @@ export function readEventRow(r: EventRow): Envelope | UnreadableRecord {
   for (let i = 1; i < r.length; i++) {
     const cell = r[i];
     if (typeof cell === 'string' && cell.startsWith(OVERSIZE_CELL)) {
-      const name = COLUMN_NAMES[i] ?? `column ${i}`;
+      const name = EVENT_COLUMN_NAMES[i] ?? `column ${i}`;
       return unreadableRow(r, position, `row ${name} is ${cell.slice(OVERSIZE_CELL.length)} bytes, more than the ${name === 'data' ? MAX_READ_DATA_BYTES : MAX_READ_CELL_BYTES} a reader takes (not read)`);
     }
   }

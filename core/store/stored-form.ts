@@ -56,7 +56,8 @@ export function keepStoredCommit(c: StoredCommit): void {
 }
 
 /** `e`'s commit form and its index there, when the store kept one for this very object. */
-function commitFormOf(e: Envelope, f: CommitForm | undefined = forms.get(e)): { form: CommitForm; index: number } | undefined {
+function commitFormOf(e: Envelope): { form: CommitForm; index: number } | undefined {
+  const f = forms.get(e);
   if (f === undefined) return undefined;
   const index = e.position - f.first;
   if (!(index >= 0 && index < f.streams.length) || f.streams[index] !== e.stream) return undefined;
@@ -133,7 +134,6 @@ function onlyElement(b: Uint8Array): { start: number; end: number } | undefined 
   if (n >= 4 && b[0] === OPEN_BRACKET && b[1] === OPEN_BRACE && b[n - 2] === CLOSE_BRACE && b[n - 1] === 0x5d) return { start: 1, end: n - 1 };
   return elementSpans(b, 1)?.[0];
 }
-
 
 const OPEN_BRACKET = 0x5b;
 const OPEN_BRACE = 0x7b;

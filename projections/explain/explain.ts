@@ -29,6 +29,11 @@ export interface Explanation {
   readonly quarantined?: ReadonlyArray<{ readonly position: number; readonly reason: string }>;
 }
 
+/** How the site's HTTP servers answer an explanation: 409 when records of the job failed verification (`quarantined`; the summary says so), 404 when there is no job, else 200. */
+export function explanationStatus(x: Explanation): 200 | 404 | 409 {
+  return x.quarantined ? 409 : x.found ? 200 : 404;
+}
+
 const hhmm = (iso: string) => iso.replace('T', ' ').slice(0, 16) + 'Z';
 const gbp = (x: number) => `£${x.toFixed(2)}`;
 const kg = (x: number) => `${x.toFixed(1)} kgCO2`;

@@ -3,6 +3,7 @@ export {
   citedIds,
   CITED_CATEGORIES,
   explainFromEvents,
+  explanationStatus,
   INTAKE_STREAM,
   jobStream,
   notFound,

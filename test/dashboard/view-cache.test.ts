@@ -43,6 +43,17 @@ async function correctedRead(w: FixtureWriter, k: number, importKwh: number): Pr
   });
 }
 
+/** Opens /api/stream: a stream served is kept open (its controller in `open`, to abort), a refusal is read whole. */
+function streamOpener(url: string, open: AbortController[]): () => Promise<Response> {
+  return async () => {
+    const ctl = new AbortController();
+    const r = await fetch(`${url}/api/stream`, { signal: ctl.signal });
+    if (r.status === 200) open.push(ctl);
+    else await r.text();
+    return r;
+  };
+}
+
 describe('the dashboard view is built once per change and bounded', { timeout: 90_000 }, () => {
   test('a late read recomputes its own closed day only; the last N days are listed, totals cover all', async () => {
     const s = embeddedStack('dash-days');
@@ -115,13 +126,7 @@ describe('the dashboard view is built once per change and bounded', { timeout: 9
     const dash = await startDashboard({ store: s.store, keys: s.keyring, port: 0, verifyEveryMs: 600_000, log: silentLogger(), maxStreams: 2, explainRate: { perSecond: 1, burst: 2 }, now: () => 1_000_000 });
     const open: AbortController[] = [];
     try {
-      const stream = async () => {
-        const ctl = new AbortController();
-        const r = await fetch(`${dash.url}/api/stream`, { signal: ctl.signal });
-        if (r.status === 200) open.push(ctl);
-        else await r.text();
-        return r;
-      };
+      const stream = streamOpener(dash.url, open);
       assert.equal((await stream()).status, 200);
       assert.equal((await stream()).status, 200);
       const refused = await stream();
@@ -149,6 +154,7 @@ describe('the dashboard view is built once per change and bounded', { timeout: 9
       await s.close();
     }
   });
+
   test('--max-streams past the per-address connection share: every stream is served, and the page and /api/view still answer', async () => {
     // A helper's review: from one address (any loopback browser) the 65th connection was reset
     // before it was read, so the 503 was never reached and the page itself could not load.
@@ -156,13 +162,7 @@ describe('the dashboard view is built once per change and bounded', { timeout: 9
     const dash = await startDashboard({ store: s.store, keys: s.keyring, port: 0, verifyEveryMs: 600_000, log: silentLogger(), maxStreams: 90 });
     const open: AbortController[] = [];
     try {
-      const stream = async () => {
-        const ctl = new AbortController();
-        const r = await fetch(`${dash.url}/api/stream`, { signal: ctl.signal });
-        if (r.status === 200) open.push(ctl);
-        else await r.text();
-        return r.status;
-      };
+      const stream = async () => (await streamOpener(dash.url, open)()).status;
       const statuses = await Promise.all(Array.from({ length: 90 }, stream));
       assert.deepEqual([...new Set(statuses)], [200]);
       assert.equal((await fetch(`${dash.url}/api/view`).then(async (r) => (await r.text(), r.status))), 200);
