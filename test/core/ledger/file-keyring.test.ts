@@ -74,6 +74,55 @@ describe('FileKeyring', { timeout: 150_000 }, () => {
     }
   });
 
+  test('the key folder lock: while other processes take it in turns, each for a short while, a waiter waits on past the one-holder limit and then gets it; past busyMs it gives up, saying so', async () => {
+    // CI failed here: six processes making keys at once, each holding the lock for a few
+    // fsyncs, and one gave up after 5 s of waiting, saying the lock was "held by another
+    // process for more than 5 s", which no holder had done. The limit is per holder now.
+    const dir = mkdtempSync(join(tmpdir(), 'caco-lock-turns-'));
+    const target = join(dir, 'keys.json');
+    // A new lock file every 40 ms for 1.2 s, put in place by a rename so there is never a gap:
+    // a string of holders, each brief, with no turn for the waiter until they stop.
+    const turns = (ms: number) =>
+      spawn(process.execPath, ['-e', `
+        const fs = require('node:fs');
+        const [target, ms] = [process.argv[1], Number(process.argv[2])];
+        const lock = target + '.lock', end = Date.now() + ms;
+        fs.writeFileSync(lock, 'x');
+        fs.writeFileSync(target + '.started', '');
+        for (let i = 0; Date.now() < end; i++) {
+          const until = Date.now() + 40; while (Date.now() < until);
+          fs.writeFileSync(lock + '.next', String(i)); fs.renameSync(lock + '.next', lock);
+        }
+        fs.rmSync(lock); fs.rmSync(target + '.started');
+      `, target, String(ms)], { stdio: 'ignore' });
+    const started = async () => {
+      const deadline = Date.now() + 20_000;
+      while (!existsSync(`${target}.started`)) {
+        assert.ok(Date.now() < deadline, 'the holders started');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    const kids: ChildProcess[] = [];
+    try {
+      kids.push(turns(1_200));
+      await started();
+      const t0 = Date.now();
+      assert.equal(withFileLock(target, () => 'ran', { timeoutMs: 300 }), 'ran');
+      assert.ok(Date.now() - t0 >= 600, 'it waited through the turns, past the 300 ms one-holder limit');
+      assert.equal(existsSync(`${target}.lock`), false, 'released');
+      await new Promise((r) => kids[0]!.on('exit', r));
+      kids.push(turns(5_000));
+      await started();
+      assert.throws(
+        () => withFileLock(target, () => 'ran', { timeoutMs: 300, busyMs: 500 }),
+        (e: unknown) => e instanceof CacoError && /keys\.json\.lock/.test(e.message) && /taken by other processes \d+ times in 0\.5 s/.test(e.message),
+      );
+    } finally {
+      for (const k of kids) k.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('two keyrings on one folder (two processes on one data dir) both keep their public keys in keys.json', () => {
     const dir = mkdtempSync(join(tmpdir(), 'caco-keyring-'));
     try {
