@@ -156,7 +156,7 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
               decided = await decideSubmit(deciderDeps(ctx), state, { data: c.data, by: c.principal, nowMs: ctx.now() });
               break;
             case 'compute.job.pin':
-              decided = decidePin(deciderDeps(ctx), state, { data: c.data, by: c.principal });
+              decided = decidePin(deciderDeps(ctx), state, { data: c.data, by: c.principal, nowMs: ctx.now() });
               break;
             case 'compute.job.release':
               decided = decideRelease(deciderDeps(ctx), state, { data: c.data, by: c.principal });

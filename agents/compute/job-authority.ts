@@ -1,7 +1,7 @@
 import { OPERATOR_ROLES, type Principal } from '../../core/identity/index.ts';
 import type { JobProblem } from './jobs/index.ts';
 import type { JobRecord } from './state.ts';
-import { HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
+import { HALF_HOUR_MS as SLOT_MS, nextHalfHourAfter } from '../../core/time/index.ts';
 import { DONE_EPS_MIN } from './progress.ts';
 import { iso } from './ledger-format.ts';
 
@@ -24,11 +24,12 @@ export function overrideRefusal(action: 'pin' | 'release', r: JobRecord, by: Pri
 
 /**
  * A pin must leave the job able to finish: it is for a job that has not finished, on the
- * half-hour, inside the job's window (no earlier than its release, no later than its deadline
- * minus the work left), and never on a running job that cannot be preempted (it would be
- * stopped and could not resume).
+ * half-hour, not before the next half-hour the site plans (strictly after `nowMs`: the one
+ * under way, even one starting now, is dispatched already), inside the job's window (no earlier than its release, no
+ * later than its deadline minus the work left), and never on a running job that cannot be
+ * preempted (it would be stopped and could not resume).
  */
-export function pinProblems(r: JobRecord, atMs: number, by: Principal | undefined): JobProblem[] {
+export function pinProblems(r: JobRecord, atMs: number, by: Principal | undefined, nowMs: number): JobProblem[] {
   const who = overrideRefusal('pin', r, by);
   if (who) return [who];
   if (r.status === 'done') return [{ field: 'jobId', reason: 'the job has finished' }];
@@ -38,7 +39,11 @@ export function pinProblems(r: JobRecord, atMs: number, by: Principal | undefine
   }
   if (!Number.isFinite(atMs)) return [...problems, { field: 'startAt', reason: 'not a time' }];
   if (atMs % SLOT_MS !== 0) problems.push({ field: 'startAt', reason: 'jobs start on the half-hour; use a time ending :00 or :30' });
-  if (atMs < r.job.earliestStartMs) problems.push({ field: 'startAt', reason: `before the job's release ${iso(r.job.earliestStartMs)}` });
+  // A pin to a half-hour gone by was recorded, answered ok and then never applied (a helper's
+  // review): the planner takes pins from the half-hour it plans, and the job ran where it was.
+  const firstPlannable = nextHalfHourAfter(nowMs);
+  if (atMs < firstPlannable) problems.push({ field: 'startAt', reason: `before the next half-hour the site can plan (${iso(firstPlannable)}; it is ${iso(nowMs)})` });
+  else if (atMs < r.job.earliestStartMs) problems.push({ field: 'startAt', reason: `before the job's release ${iso(r.job.earliestStartMs)}` });
   const leftMin = Math.max(0, r.job.runtimeMin - r.doneMin);
   const endMs = atMs + leftMin * 60_000;
   if (leftMin > DONE_EPS_MIN && endMs > r.job.deadlineMs) {

@@ -16,3 +16,8 @@ export const SLOTS_PER_DAY = DAY_MS / HALF_HOUR_MS;
 export function halfHourCeil(ms: number): number {
   return Math.ceil(ms / HALF_HOUR_MS) * HALF_HOUR_MS;
 }
+
+/** The start of the next half-hour strictly after `ms`: the one under way (even one starting at `ms`) is dispatched already. */
+export function nextHalfHourAfter(ms: number): number {
+  return Math.ceil((ms + 1) / HALF_HOUR_MS) * HALF_HOUR_MS;
+}

@@ -16,6 +16,8 @@ export interface PinRequest {
   readonly data: DataOf<typeof PinJob>;
   /** Who sent it, as authenticated by the runtime: the submitter or an operator may pin. */
   readonly by: Principal | undefined;
+  /** The Clock's time when the command is decided. */
+  readonly nowMs: number;
 }
 
 /**
@@ -24,14 +26,14 @@ export interface PinRequest {
  * events) and not recorded, its operator and reason neither, so re-sending it costs the ledger
  * nothing. A change is held to maxOverridesPerJob (decide/overrides.ts).
  */
-export function decidePin(deps: Pick<ComputeDeciderDeps, 'maxOverridesPerJob'>, s: ComputeState, { data: d, by }: PinRequest): Decision<ComputeOut>[] {
+export function decidePin(deps: Pick<ComputeDeciderDeps, 'maxOverridesPerJob'>, s: ComputeState, { data: d, by, nowMs }: PinRequest): Decision<ComputeOut>[] {
   const r = s.jobs.get(d.jobId);
   if (!r) return refuse(d.jobId, [{ field: 'jobId', reason: s.retired.has(d.jobId) ? 'the job has finished' : 'no job with this id' }]);
   const who = overrideRefusal('pin', r, by);
   if (who) return refuse(d.jobId, [who]);
   const at = Date.parse(d.startAt);
   if (r.status !== 'done' && r.pinnedStartMs !== null && r.pinnedStartMs === at) return [];
-  const problems = pinProblems(r, at, by);
+  const problems = pinProblems(r, at, by, nowMs);
   if (problems.length) return refuse(d.jobId, problems);
   const limit = overrideLimitRefusal(r, by, deps.maxOverridesPerJob);
   if (limit) return refuse(d.jobId, [limit]);

@@ -3,21 +3,18 @@ import type { Envelope } from '../../../core/envelope/index.ts';
 import type { EnergyOffered } from '../../../schemas/index.ts';
 import type { MessageOf } from '../../../schemas/index.ts';
 import { offerVerdict, outsideOperator } from '../onsite-offers.ts';
-import { HALF_HOUR_MS as SLOT_MS } from '../../../core/time/index.ts';
+import { nextHalfHourAfter } from '../../../core/time/index.ts';
 import type { ComputeOut, FlexOrderEvent } from '../messages.ts';
 import type { ComputeState } from '../state.ts';
 import type { ComputeDeciderDeps } from './deps.ts';
 import { planSite } from './plan-site.ts';
-
-/** The next half-hour after `nowMs` (strictly after: a re-plan never rewrites the half-hour under way). */
-const nextHalfHour = (nowMs: number) => Math.ceil((nowMs + 1) / SLOT_MS) * SLOT_MS;
 
 /**
  * Re-plan from the next half-hour, keeping what the site is doing now: the moved jobs'
  * `compute.job.planned` (by job id) and the plan.
  */
 export async function replan(deps: ComputeDeciderDeps, s: ComputeState, nowMs: number, trigger: string): Promise<Decision<ComputeOut>[]> {
-  const planned = await planSite(deps, s, { t: nextHalfHour(nowMs), socKwh: s.socKwh, doneAfter: new Map(), trigger, dispatch: false });
+  const planned = await planSite(deps, s, { t: nextHalfHourAfter(nowMs), socKwh: s.socKwh, doneAfter: new Map(), trigger, dispatch: false });
   const out: Decision<ComputeOut>[] = [];
   for (const [jobId, e] of [...planned.jobPlanned].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const r = s.jobs.get(jobId);

@@ -35,6 +35,8 @@ interface JobOpts {
   readonly submittedBy?: Principal | null;
   /** v1: the submitter was not recorded. */
   readonly v1?: boolean;
+  /** The Clock's time when commands are decided (T0). */
+  readonly nowMs?: number;
 }
 
 function setup(o: JobOpts = {}) {
@@ -42,7 +44,7 @@ function setup(o: JobOpts = {}) {
   let state: ComputeState = agent.initialState();
   const base = { jobId: 'j', class: 'training', powerKw: 500, gpuCount: null, runtimeMin: o.runtimeMin ?? 60, runtimeSource: 'given', runtimeModel: null, earliestStart: iso(o.earliestMs ?? T0 + H), deadline: iso(o.deadlineMs ?? T0 + 4 * H), slaClass: 'silver', preemptible: o.preemptible ?? false };
   state = agent.evolve(state, o.v1 ? event('compute.job.submitted', 1, 'job-j', 0, base) : event('compute.job.submitted', 2, 'job-j', 0, { ...base, submittedBy: o.submittedBy === undefined ? alice : o.submittedBy }));
-  const ctx: AgentContext = { site: 't', agent: 'compute', now: () => T0, nowIso: () => iso(T0), log: silentLogger(), newId: () => `id${++n}`, setTimer: () => undefined, publish: async () => undefined };
+  const ctx: AgentContext = { site: 't', agent: 'compute', now: () => o.nowMs ?? T0, nowIso: () => iso(o.nowMs ?? T0), log: silentLogger(), newId: () => `id${++n}`, setTimer: () => undefined, publish: async () => undefined };
   const command = (name: 'pin' | 'release', data: Record<string, unknown>, by: Principal | undefined): AgentInput<ComputeIn, ComputeCmd> => ({
     kind: 'command',
     id: `cmd${++n}`,
@@ -109,20 +111,36 @@ describe('compute agent: who may pin or release a job, and where', { timeout: 60
     }
   });
 
-  test('a pin is accepted exactly when it is on the half-hour inside the window: release ≤ start ≤ deadline − work left', async () => {
+  test('a pin is accepted exactly when it is on the half-hour inside the window and after now: release ≤ start ≤ deadline − work left, now < start', async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 0, max: 24 * 60 }), fc.integer({ min: -4, max: 60 }), async (releaseSlot, runtimeMin, slackMin, pinSlot) => {
         const earliestMs = T0 + releaseSlot * SLOT;
         const deadlineMs = earliestMs + (runtimeMin + slackMin) * 60_000;
         const j = setup({ earliestMs, deadlineMs, runtimeMin });
         const at = T0 + pinSlot * SLOT;
-        const inside = at >= earliestMs && at + runtimeMin * 60_000 <= deadlineMs;
+        const inside = at >= earliestMs && at > T0 && at + runtimeMin * 60_000 <= deadlineMs;
         const d = await j.pin(at, alice);
         if (inside) assert.deepEqual(pinnedBy(d), alice);
         else assert.ok(problems(d).every((p) => p.field === 'startAt'));
       }),
       { numRuns: 300 },
     );
+  });
+
+  test('a pin to a half-hour already under way or gone by is refused, naming the first the site can still plan; one from there on is taken', async () => {
+    // A helper's review: at 03:10 a pin to 01:00 was answered ok and recorded, and the job ran
+    // where the plan had it; the planner takes pins only from the half-hour it plans.
+    const j = setup({ deadlineMs: T0 + 10 * H, nowMs: T0 + 3 * H + 10 * 60_000 });
+    for (const at of [T0 + H, T0 + 3 * H]) {
+      const p = problems(await j.pin(at, operator));
+      assert.deepEqual(p.map((x) => x.field), ['startAt']);
+      assert.match(p[0]!.reason, /before the next half-hour the site can plan \(2023-07-03T03:30:00\.000Z; it is 2023-07-03T03:10:00\.000Z\)/);
+    }
+    assert.deepEqual(pinnedBy(await j.pin(T0 + 3 * H + SLOT, operator)), operator);
+    // At 02:00 sharp the 02:00 tick may have dispatched that half-hour already.
+    const onTheHalfHour = setup({ deadlineMs: T0 + 10 * H, nowMs: T0 + 2 * H });
+    assert.match(problems(await onTheHalfHour.pin(T0 + 2 * H, alice))[0]!.reason, /before the next half-hour the site can plan \(2023-07-03T02:30:00\.000Z/);
+    assert.deepEqual(pinnedBy(await onTheHalfHour.pin(T0 + 2 * H + SLOT, alice)), alice);
   });
 
   test('an outsider re-pinning 18 h past the deadline, and a pin off the half-hour, are refused with the reason', async () => {
