@@ -156,6 +156,18 @@ export function loadInputs(o: { fromMs: number; days: number; seed: string; site
     }
     jobs = r.jobs.filter((j) => j.earliestStartMs >= o.fromMs && j.earliestStartMs < o.fromMs + o.days * DAY_MS);
     if (jobs.length === 0) throw new UsageError(`--jobs ${o.jobsCsv}: no job is released between ${isoDay(o.fromMs)} and ${isoDay(o.fromMs + o.days * DAY_MS)}`);
+    // The run stops 2 days after the last arrival. A job due later may still be open then, and
+    // the report would set the baselines' finished work beside CACO's unfinished one (a
+    // helper's review: a 120 h job due in 17 days made CACO read 20x cheaper than run on
+    // arrival, with no note).
+    const lastEndMs = o.fromMs + o.days * DAY_MS + DRAIN_MS;
+    const late = jobs.find((j) => j.deadlineMs > lastEndMs);
+    if (late !== undefined) {
+      const line = r.lines.get(late.id);
+      throw new UsageError(
+        `--jobs ${o.jobsCsv}: ${line !== undefined ? `line ${line}, ` : ''}deadline_utc: job "${late.id}" is due ${new Date(late.deadlineMs).toISOString()}, after the run ends (${new Date(lastEndMs).toISOString()}, ${DRAIN_MS / DAY_MS} days after the last simulated day), so it could be left unfinished and the rows compared on unequal work; simulate more --days or give it an earlier deadline`,
+      );
+    }
   } else {
     jobs = generateWorkload(
       { seed: o.seed, startMs: o.fromMs, days: o.days, site: o.site, ...(o.jobsPerDay !== undefined ? { jobsPerDay: o.jobsPerDay } : {}), ...(o.slackShare !== undefined ? { slackShare: o.slackShare } : {}) },

@@ -179,6 +179,10 @@ async function simulateOn(stack: Stack, identity: SiteIdentity, busSite: string,
     o.onProgress?.({ phase: 'draining', slot: slots, slots, events, simTimeMs: clock.now(), message: `${agents.activeJobs()} jobs still running` });
   }
   const endMs = clock.now();
+  // Every job is due before the drain ends (loadInputs), so one still open is running late:
+  // its work is missing from the CACO row but not from the baselines'.
+  const open = agents.activeJobs();
+  const unfinished = open > 0 ? [`${open} job${open === 1 ? ' was' : 's were'} still unfinished when the run stopped at ${new Date(endMs).toISOString()}, past every deadline: the CACO row lacks their remaining work, which the baselines include`] : [];
   await runtime.stop();
   const last = await anchor.close();
   const audit = await verifyLedger(stack.store, stack.keyring);
@@ -189,7 +193,7 @@ async function simulateOn(stack: Stack, identity: SiteIdentity, busSite: string,
     audit,
     anchor: { checkpoint: last, where: anchor.where },
     agents,
-    notes: [...(inputs.gaps ?? []), ...agents.notes, ...shortHistoryNote(o.fromMs, inputs.dataFromMs, agents.forecastHistoryMs)],
+    notes: [...(inputs.gaps ?? []), ...agents.notes, ...shortHistoryNote(o.fromMs, inputs.dataFromMs, agents.forecastHistoryMs), ...unfinished],
     wallMs: performance.now() - t0,
     events: audit.events,
     endMs,

@@ -41,7 +41,14 @@ export function writeWorkloadCsv(jobs: ReadonlyArray<Job>): string {
  * reason (the same checks as a submitted job, and a job id already used on an earlier line);
  * the other rows are returned.
  */
-export function readWorkloadCsv(text: string, site: SiteConfig): { jobs: Job[]; problems: CsvProblem[] } {
+export interface WorkloadCsv {
+  readonly jobs: Job[];
+  readonly problems: CsvProblem[];
+  /** The line each job returned was read from, for an error about it found later. */
+  readonly lines: ReadonlyMap<string, number>;
+}
+
+export function readWorkloadCsv(text: string, site: SiteConfig): WorkloadCsv {
   // The data files' RFC 4180 reader: quoted newlines, a BOM, a header naming a column twice
   // and a row whose cells do not line up with the header (its values would land under the
   // wrong columns) are a problem of the file, reported as one.
@@ -50,16 +57,16 @@ export function readWorkloadCsv(text: string, site: SiteConfig): { jobs: Job[]; 
   try {
     return readWorkloadTable(parseCsv(text, 'workload'), site);
   } catch (err) {
-    if (err instanceof DataFileError) return { jobs: [], problems: [{ line: err.line ?? 1, field: err.column ?? 'file', reason: err.reason }] };
+    if (err instanceof DataFileError) return { jobs: [], problems: [{ line: err.line ?? 1, field: err.column ?? 'file', reason: err.reason }], lines: new Map() };
     throw err;
   }
 }
 
-function readWorkloadTable(table: CsvTable, site: SiteConfig): { jobs: Job[]; problems: CsvProblem[] } {
+function readWorkloadTable(table: CsvTable, site: SiteConfig): WorkloadCsv {
   const header = table.header;
   const problems: CsvProblem[] = [];
   const missing = WORKLOAD_COLUMNS.filter((c) => !['gpu_count', 'per_gpu_kw'].includes(c) && !header.includes(c));
-  if (missing.length) return { jobs: [], problems: missing.map((c) => ({ line: 1, field: c, reason: 'column missing from the header' })) };
+  if (missing.length) return { jobs: [], problems: missing.map((c) => ({ line: 1, field: c, reason: 'column missing from the header' })), lines: new Map() };
   const col = (name: string) => header.indexOf(name);
   const jobs: Job[] = [];
   // A job's id is its submission's command id (`submit-<id>`): the site would take a repeat
@@ -113,5 +120,5 @@ function readWorkloadTable(table: CsvTable, site: SiteConfig): { jobs: Job[]; pr
     if (rowProblems.length) problems.push(...rowProblems);
     else jobs.push(job);
   }
-  return { jobs, problems };
+  return { jobs, problems, lines: firstLineOf };
 }

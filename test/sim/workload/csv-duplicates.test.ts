@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { siteConfig } from '../../../agents/compute/jobs/index.ts';
 import { readWorkloadCsv } from '../../../sim/workload/index.ts';
 import { runFolderName } from '../../../cli/commands/simulate.ts';
+import { loadInputs } from '../../../sim/inputs.ts';
+import { UsageError } from '../../../core/errors/index.ts';
 
 const root = join(import.meta.dirname, '../../..');
 const site = siteConfig();
@@ -53,6 +55,29 @@ describe('workload CSV: rows the site would refuse', () => {
     const r = readWorkloadCsv(rows, site);
     assert.deepEqual(r.jobs.map((j) => j.id), ['slack']);
     assert.deepEqual(r.problems, [{ line: 2, field: 'deadline_utc', reason: 'jobs start on the half-hour: the earliest here is 2023-07-03T10:30:00.000Z, and 60 min from it end at 2023-07-03T11:30:00.000Z, after the deadline 2023-07-03T11:10:00.000Z' }]);
+  });
+});
+
+describe('workload CSV: jobs the run cannot see to their end', () => {
+  test('a job due after the run ends (2 days past the last simulated day) is refused, naming its line, deadline_utc and the end; one due by then is loaded', () => {
+    // A helper's review: a 120 h job due 17 days out was left paused when a 1-day run stopped,
+    // and the report set CACO's unfinished work beside the baselines' finished one (20x cheaper).
+    const dir = mkdtempSync(join(tmpdir(), 'caco-csv-end-'));
+    try {
+      const file = join(dir, 'jobs.csv');
+      const head = csv.split('\n')[0]!;
+      const fits = 'fits,training,500,,,60,2023-07-03T10:00:00.000Z,2023-07-06T00:00:00.000Z,gold,false';
+      writeFileSync(file, [head, fits, 'long1,training,2000,,,7200,2023-07-03T02:00:00Z,2023-07-20T00:00:00Z,silver,true'].join('\n') + '\n');
+      const fromMs = Date.parse('2023-07-03T00:00:00Z');
+      assert.throws(
+        () => loadInputs({ fromMs, days: 1, seed: '1', site, jobsCsv: file }),
+        (e: unknown) => e instanceof UsageError && /line 3, deadline_utc: job "long1" is due 2023-07-20T00:00:00.000Z, after the run ends \(2023-07-06T00:00:00.000Z, 2 days after the last simulated day\)/.test(e.message),
+      );
+      writeFileSync(file, [head, fits].join('\n') + '\n');
+      assert.deepEqual(loadInputs({ fromMs, days: 1, seed: '1', site, jobsCsv: file }).jobs.map((j) => j.id), ['fits']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
