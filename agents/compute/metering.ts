@@ -42,11 +42,15 @@ export function meterHalfHour(site: SiteConfig, s: ComputeState, t: number): Hal
     const r = s.jobs.get(run.jobId);
     if (!r || r.status === 'done') continue;
     const left = r.job.runtimeMin - r.doneMin;
-    const kw = Math.min(run.kw, (r.job.powerKw * left) / 30);
+    // Never above the job's own power, whatever the dispatch said (firstHalfHour keeps to it).
+    const kw = Math.min(run.kw, r.job.powerKw, (r.job.powerKw * left) / 30);
     if (kw <= 1e-9) continue;
     itKw += kw;
     byClass[r.job.class] += kw * 0.5;
-    runs.push({ jobId: run.jobId, kw: round(kw, 3) });
+    // The job's progress is rebuilt from these kW (evolve): at full power, the job's own kW as
+    // it is, since rounded to 1 W a 1.4 W job counted 21 of its 30 minutes (its power is on
+    // the 1 W grid for every other job, so the ledger reads the same as rounded).
+    runs.push({ jobId: run.jobId, kw: kw >= r.job.powerKw ? r.job.powerKw : round(kw, 3) });
     const done = r.doneMin + 30 * (kw / r.job.powerKw);
     doneAfter.set(r.job.id, done);
     if (isDone(done, r.job.runtimeMin)) {

@@ -12,15 +12,27 @@ import type { ComputeOut } from './messages.ts';
 /** What the site does in one half-hour: IT kW per job, and the battery. */
 export type Dispatched = Omit<DataOf<typeof PlanPublished>['dispatch'], 'slotStart'>;
 
-/** The plan's first half-hour, to dispatch now. */
-export function firstHalfHour(result: PlanResult): Dispatched {
+/**
+ * The plan's first half-hour, to dispatch now. `powerKwOf` gives each job's own kW: a job run
+ * at full power is dispatched at exactly that, whatever its decimals. Rounded to the ledger's
+ * 1 W, a 1.4 W job was dispatched at 1 W and did 21 of its 30 minutes each half-hour: accepted
+ * as able to finish, it missed its deadline on an empty site; a 1.6 W one was dispatched (and
+ * metered) at 2 W, above its own power (a helper's review).
+ */
+export function firstHalfHour(result: PlanResult, powerKwOf: (jobId: string) => number | undefined = () => undefined): Dispatched {
   const slot0 = result.slots[0];
+  const dispatchedKw = (jobId: string, kw: number): number => {
+    const power = powerKwOf(jobId);
+    if (power !== undefined && kw >= power - 0.0005) return power;
+    // At least the ledger's least kW: a tiny job's piece (1 W for ten minutes) rounded to 0
+    // would be metered at nothing, half-hour after half-hour, and never finish.
+    const rounded = Math.max(0.001, round(kw, 3));
+    return power !== undefined ? Math.min(rounded, power) : rounded;
+  };
   return {
     runs: result.jobs
       .filter((j) => j.runs[0]?.slot === 0 && j.runs[0].kw > 1e-6)
-      // At least the ledger's least kW: a tiny job's piece (1 W for ten minutes) rounded to 0
-      // would be metered at nothing, half-hour after half-hour, and never finish.
-      .map((j) => ({ jobId: j.jobId, kw: Math.max(0.001, round(j.runs[0]!.kw, 3)) }))
+      .map((j) => ({ jobId: j.jobId, kw: dispatchedKw(j.jobId, j.runs[0]!.kw) }))
       .sort((a, b) => (a.jobId < b.jobId ? -1 : 1)),
     chargeKw: round(slot0?.chargeKw ?? 0, 3),
     dischargeKw: round(slot0?.dischargeKw ?? 0, 3),

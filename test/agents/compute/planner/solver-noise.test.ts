@@ -60,6 +60,18 @@ describe('solver noise is not a run', () => {
     assert.equal(result.jobs.find((j) => j.jobId === 'j4')!.runs.length, 8, 'seven pieces of 1/3000 kW (0.0012 kWh) are kept beside the real run');
   });
 
+  test('a job at full power is dispatched at its own kW, whatever its decimals: 1.4 W is not cut to 1 W (it missed its deadline), 1.6 W not raised to 2 W', () => {
+    for (const powerKw of [0.0014, 0.0016, 1234.5674]) {
+      const odd: Job = { ...job, id: 'j5', powerKw };
+      const { result } = planOf(odd, [powerKw, powerKw, 0, 0, 0, 0, 0, 0]);
+      assert.deepEqual(firstHalfHour(result, (id) => (id === 'j5' ? powerKw : undefined)).runs, [{ jobId: 'j5', kw: powerKw }]);
+    }
+    // Part power is still rounded to the ledger's 1 W, and never above the job's own.
+    const part: Job = { ...job, id: 'j6', powerKw: 0.0016 };
+    const { result } = planOf(part, [0.0009, 0.0016, 0.0016, 0, 0, 0, 0, 0]);
+    assert.deepEqual(firstHalfHour(result, () => 0.0016).runs, [{ jobId: 'j6', kw: 0.001 }]);
+  });
+
   test('a 1 W job at full power is still a run', () => {
     const tiny: Job = { ...job, id: 'j2', powerKw: 0.001 };
     const { result } = planOf(tiny, [0.001, 0.001, 0, 0, 0, 0, 0, 0]);
