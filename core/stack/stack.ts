@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { distrustSchema, untrustedSchemaProblem } from '../store/sqlite-untrusted.ts';
+import { distrustSchema, ledgerSchemaProblem } from '../store/sqlite-untrusted.ts';
 import { dirname, join } from 'node:path';
 import { ConfigError } from '../errors/errors.ts';
 import type { Bus } from '../bus/bus.ts';
@@ -73,7 +73,7 @@ function ledgerFileProblem(path: string): string | undefined {
   }
   try {
     distrustSchema(db);
-    const hostile = untrustedSchemaProblem(db);
+    const hostile = ledgerSchemaProblem(db);
     if (hostile !== undefined) return hostile;
     if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get() === undefined) return 'has no events table';
     const have = new Set(db.prepare<[], { name: string }>('PRAGMA table_info(events)').all().map((c) => c.name));

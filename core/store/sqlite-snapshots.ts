@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { distrustSchema } from './sqlite-untrusted.ts';
+import { refuseForeignLedger } from './sqlite-store.ts';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { checkSnapshotSize, MAX_SNAPSHOT_BYTES, parseSnapshot, type AgentSnapshot, type SnapshotStore } from '../runtime/snapshot.ts';
@@ -15,7 +15,13 @@ export class SqliteSnapshotStore implements SnapshotStore {
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
-    distrustSchema(this.db);
+    try {
+      // The ledger's own file: refused as the event store refuses it, before anything is written.
+      refuseForeignLedger(this.db, path);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec('CREATE TABLE IF NOT EXISTS snapshots (agent TEXT PRIMARY KEY, record TEXT NOT NULL)');

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { distrustSchema } from './sqlite-untrusted.ts';
+import { distrustSchema, ledgerSchemaProblem } from './sqlite-untrusted.ts';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
@@ -131,15 +131,27 @@ export function openLedgerDatabase(path: string): Database.Database {
   try {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     db = new Database(path);
+    // Before anything is written: a trigger in the file ran on the site's first checkpoint
+    // write and held it at full CPU, deaf to SIGTERM; a view in a table's place failed with a
+    // stack trace (a helper's review). Readers refused both already (core/stack).
+    refuseForeignLedger(db, path);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.exec(SCHEMA);
     return db;
   } catch (err) {
     db?.close();
+    if (err instanceof ConfigError) throw err;
     const why = whyNotOpened(err);
     throw why ? new ConfigError(`the SQLite ledger ${path}`, why) : err;
   }
+}
+
+/** Throws a ConfigError naming the file when its schema is not one CACO writes (ledgerSchemaProblem); sets trusted_schema off. */
+export function refuseForeignLedger(db: Database.Database, path: string): void {
+  distrustSchema(db);
+  const problem = ledgerSchemaProblem(db);
+  if (problem !== undefined) throw new ConfigError(`the SQLite ledger ${path}`, `${problem}; nothing was changed: it is not a CACO ledger, or it was altered (restore it from a backup, or move it aside to start a new ledger)`);
 }
 
 /**
@@ -256,7 +268,14 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     const readOnly = opts.readOnly === true;
     if (readOnly) this.commitsBeforeCheckpointer = Infinity;
     this.db = readOnly ? new Database(opts.path, { readonly: true, fileMustExist: true }) : openLedgerDatabase(opts.path);
-    distrustSchema(this.db);
+    if (readOnly) {
+      try {
+        refuseForeignLedger(this.db, opts.path);
+      } catch (err) {
+        this.db.close();
+        throw err;
+      }
+    }
     const columns = this.db.prepare<[], { name: string }>('PRAGMA table_info(events)').all();
     const hasCovers = columns.some((c) => c.name === 'covers');
     // A ledger written before commit signatures has no `covers` column: every event there is

@@ -29,3 +29,25 @@ export function untrustedSchemaProblem(db: Database.Database): string | undefine
   }
   return undefined;
 }
+
+/**
+ * Why a file is not a ledger CACO may open (undefined when it may): a schema CACO never
+ * writes (untrustedSchemaProblem), or an events table whose `position` is not its INTEGER
+ * PRIMARY KEY. Every read pages on `position > ?` in position order, and only a rowid column
+ * holds nothing but integers: in a column with no type, a position stored as the text '14042'
+ * sorts after every integer and was read back as 14042, so the next page began at the same row
+ * and `caco audit verify` and `caco run` read it for ever, deaf to SIGTERM (a helper's review).
+ * A file with no events table yet is a new ledger: nothing to say.
+ */
+export function ledgerSchemaProblem(db: Database.Database): string | undefined {
+  const hostile = untrustedSchemaProblem(db);
+  if (hostile !== undefined) return hostile;
+  const cols = db.prepare<[], { name: string; type: string; pk: number }>('PRAGMA table_info(events)').all();
+  if (cols.length === 0) return undefined;
+  const keys = cols.filter((c) => c.pk > 0);
+  const pos = cols.find((c) => c.name === 'position');
+  if (pos === undefined || keys.length !== 1 || keys[0] !== pos || pos.type.toUpperCase() !== 'INTEGER') {
+    return `has an events table whose position column is not its INTEGER PRIMARY KEY (${pos === undefined ? 'no such column' : `declared ${JSON.stringify(pos.type.slice(0, 32))}${pos.pk > 0 ? '' : ', not the key'}`}), which CACO never writes`;
+  }
+  return undefined;
+}

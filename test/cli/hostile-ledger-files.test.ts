@@ -1,4 +1,4 @@
-// test-file-timeout: 60
+// test-file-timeout: 120
 /**
  * Files someone else wrote, given to the read-only tools (`caco audit verify --ledger`,
  * `caco explain`): their schema, their key names and their text must not act on the reader.
@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import { loadConfig } from '../../core/config/config.ts';
 import { openStack } from '../../core/stack/stack.ts';
 import { SqliteEventStore } from '../../core/store/sqlite-store.ts';
+import { SqliteSnapshotStore } from '../../core/store/sqlite-snapshots.ts';
 import { SqliteKeyRegistryStore } from '../../core/identity/sqlite-registry-store.ts';
 import { FileKeyring, MemoryKeyring } from '../../core/ledger/keyring.ts';
 import { ConfigError } from '../../core/errors/errors.ts';
@@ -41,6 +42,16 @@ for (const [what, sql, says] of [
   ['a virtual table', "CREATE VIRTUAL TABLE f USING fts4(content);", /holds a virtual table \("f"\)/],
   // Its CREATE text rewritten past a test of the text: SQLite still loads it as virtual.
   ['a virtual table whose text hides it', "CREATE VIRTUAL TABLE f USING fts4(content); PRAGMA writable_schema = ON; UPDATE sqlite_master SET sql = 'CREATE /**/ VIRTUAL TABLE f USING fts4(content)' WHERE name = 'f'; PRAGMA writable_schema = OFF;", /holds a (virtual|shadow) table/],
+  // A helper's review: a trigger on the checkpoints table held `caco run` at full CPU, deaf to
+  // SIGTERM, at its first checkpoint write; the writer did not look at the schema.
+  ['a trigger on checkpoints', "CREATE TRIGGER t AFTER INSERT ON checkpoints BEGIN SELECT count(*) FROM (WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT n FROM r); END;", /holds a trigger \("t"\)/],
+  // A helper's review: in an untyped column the text '1' sorts after every integer and was read
+  // as 1, so each page began at the same row again: audit verify and caco run never ended.
+  [
+    'an events table whose position is not its INTEGER PRIMARY KEY',
+    "CREATE TABLE ev2 (position, id TEXT, stream TEXT, revision INTEGER, type TEXT, version INTEGER, time TEXT, source TEXT, correlation_id TEXT, causation_id TEXT, data TEXT, prev_hash TEXT, hash TEXT, sig TEXT, covers INTEGER); INSERT INTO ev2 SELECT * FROM events; DROP TABLE events; ALTER TABLE ev2 RENAME TO events; UPDATE events SET position = '1' WHERE position = 1;",
+    /events table whose position column is not its INTEGER PRIMARY KEY \(declared "", not the key\)/,
+  ],
 ] as const) {
   test(`a ledger file holding ${what} is refused before anything is read from it, and left as it was`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'caco-hostile-'));
@@ -50,6 +61,11 @@ for (const [what, sql, says] of [
       const config = loadConfig({ env: {}, overrides: { site: 't', store: 'sqlite', bus: 'memory', dataDir: join(dir, 'data') } });
       await assert.rejects(openStack(config, { sqlitePath: path, mustExist: true, ephemeralKeys: true }), (err: unknown) => err instanceof ConfigError && says.test(err.message) && err.message.includes(path));
       assert.equal(sha256(readFileSync(path)), before);
+      // The writer (caco run, caco simulate on a kept ledger) refuses it too, before it writes.
+      await assert.rejects(openStack(config, { sqlitePath: path, ephemeralKeys: true }), (err: unknown) => err instanceof ConfigError && says.test(err.message) && err.message.includes(path));
+      assert.throws(() => new SqliteEventStore({ path, keyring: new MemoryKeyring('x') }), (err: unknown) => err instanceof ConfigError && says.test(err.message));
+      assert.throws(() => new SqliteSnapshotStore(path), (err: unknown) => err instanceof ConfigError && says.test(err.message));
+      assert.equal(sha256(readFileSync(path)), before, 'nothing was written');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
