@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { eventOf, type Decision, type EventToAppend } from '../../core/runtime/index.ts';
 import type { Logger } from '../../core/log/index.ts';
 import { canonicalJson } from '../../core/ledger/index.ts';
+import { MAX_COVERS } from '../../core/envelope/index.ts';
 import { HALF_HOUR_MS, halfHourFloor, settlementPeriodOf } from '../../core/time/index.ts';
 import { ForecastPublished, SignalDegraded, SignalObserved, StressExpected, type GridEvent } from '../../schemas/index.ts';
 import { CARBON_INTENSITY_RANGE, PRICE_RANGE, plausibleOrNull } from '../../schemas/grid-api/index.ts';
@@ -22,6 +23,9 @@ export interface TickDeps {
   readonly lookbackMs: number;
   readonly stress?: Partial<StressOptions>;
 }
+
+/** The most half-hours one tick publishes as observed: one commit, with room for a `grid.signal.degraded` beside them. */
+export const MAX_OBSERVED_PER_TICK = MAX_COVERS - 1;
 
 /**
  * One half-hourly tick at `nowMs`: the signals observed since the last one, then a forecast and
@@ -44,7 +48,12 @@ export async function decideTick(deps: TickDeps, state: GridState, nowMs: number
   // On the first tick, only the half-hour just ended; after that, every half-hour since the
   // last one published (an outage or a publication lag is caught up, nothing twice).
   const after = state.lastObservedFromMs ?? tickMs - HALF_HOUR_MS - 1;
-  for (const p of history) if (p.fromMs > after && p.fromMs < tickMs) signals.push(observedEvent(p, deps.sourceName));
+  // The oldest first, and no more than one commit's signature covers (MAX_COVERS, less room for
+  // a `degraded`): a site restarted after 38 days caught up 1,829 half-hours in one append,
+  // which the stores then took and no reader could verify (a helper's review). The rest come
+  // with the next ticks, each after the last one published.
+  const missed = history.filter((p) => p.fromMs > after && p.fromMs < tickMs).sort((a, b) => a.fromMs - b.fromMs);
+  for (const p of missed.slice(0, MAX_OBSERVED_PER_TICK)) signals.push(observedEvent(p, deps.sourceName));
 
   const check = checkHistory(history, nowMs, deps.historyReq);
   if (!check.ok) return degraded({ source: `${deps.sourceName} history`, reason: check.reason });

@@ -1,4 +1,4 @@
-import { ENVELOPE_ID, STREAM_NAME, type NewEvent } from '../envelope/envelope.ts';
+import { ENVELOPE_ID, MAX_COVERS, STREAM_NAME, type NewEvent } from '../envelope/envelope.ts';
 import { InvalidArgumentError } from '../errors/errors.ts';
 import type { ExpectedRevision } from './event-store.ts';
 import { assertPlainJson } from './plain-json.ts';
@@ -18,6 +18,10 @@ export function validateAppend(stream: string, events: ReadonlyArray<NewEvent>, 
     throw new InvalidArgumentError('stream', `"${stream}" is not a valid stream name (letters, digits, "_", ":" and "-", at most 200, starting with a letter or digit)`);
   }
   if (events.length === 0) throw new InvalidArgumentError('events', 'append needs at least one event');
+  // One append is one commit, sealed by one signature over its head, which covers at most
+  // MAX_COVERS events: a longer one was stored, and every reader and the audit refused all of
+  // it as 'not covered by a signature' (a helper's review: the grid agent's catch-up).
+  if (events.length > MAX_COVERS) throw new InvalidArgumentError('events', `${events.length} events in one append; at most ${MAX_COVERS}, the most one commit's signature covers: append them in several commits`);
   if (!(expected === 'any' || expected === 'no-stream' || (Number.isInteger(expected) && expected >= 0))) {
     throw new InvalidArgumentError('expected', `must be "any", "no-stream" or a revision >= 0, got ${JSON.stringify(expected)}`);
   }

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { GENESIS_HASH, type Envelope, type NewEvent } from '../../core/envelope/envelope.ts';
+import { GENESIS_HASH, MAX_COVERS, type Envelope, type NewEvent } from '../../core/envelope/envelope.ts';
 import { ConcurrencyError, InvalidArgumentError } from '../../core/errors/errors.ts';
 import type { Keyring } from '../../core/ledger/keyring.ts';
 import { hashEvent } from '../../core/ledger/seal.ts';
@@ -115,6 +115,16 @@ export function storeContract(name: string, open: StoreFactory): void {
       for await (const e of store.readStream('long-1', 700)) if (firstTwo.push(e.revision) === 2) break;
       assert.deepEqual(firstTwo, [700, 701]);
     });
+
+    withStore('an append of more events than one commit signature covers (MAX_COVERS) is refused, naming the field, and stores nothing; one of exactly MAX_COVERS is kept and verifies', async ({ store, keyring }) => {
+      // A helper's review: SQLite and PostgreSQL took 1,025 and more, and every reader and the
+      // audit then refused all of them as not covered by a signature.
+      await assert.rejects(store.append('bulk-1', batch(MAX_COVERS + 1), 'any'), (e: unknown) => e instanceof InvalidArgumentError && e.field === 'events' && /at most 1024/.test(e.message));
+      assert.equal(await store.headPosition(), 0, 'nothing stored');
+      const r = await store.append('bulk-1', batch(MAX_COVERS), 'no-stream');
+      assert.equal(r.events.length, MAX_COVERS);
+      assertChains(await collect(store.readAll()), keyring);
+    }, { timeout: 60_000 });
 
     withStore('expected revision: no-stream, any, exact; a wrong one raises ConcurrencyError and writes nothing', async ({ store }) => {
       await store.append('acct-1', batch(2), 'no-stream');

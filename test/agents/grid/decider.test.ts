@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { DeciderSpec } from '../../../core/testing/index.ts';
 import { HALF_HOUR_MS } from '../../../core/time/index.ts';
 import { createGridAgent, forecastIdOf, GRID_STREAMS, GRID_TICK, type GridAgentDeps } from '../../../agents/grid/index.ts';
+import { MAX_OBSERVED_PER_TICK } from '../../../agents/grid/tick.ts';
+import { MAX_COVERS } from '../../../core/envelope/index.ts';
 import { flakySource, naiveForecaster, recordedSource } from './harness.ts';
 
 const T = Date.parse('2023-07-03T10:00:00Z');
@@ -112,3 +114,27 @@ function observedData(fromMs: number) {
     source: 'recorded',
   };
 }
+
+test('given the last observed half-hour 30 days back, when the tick is due, then it publishes the oldest MAX_OBSERVED_PER_TICK in one commit, and the next tick the rest', async () => {
+  // A helper's review: a site restarted after 38 days caught up 1,829 half-hours in one append,
+  // which no signature covers: every reader and the audit refused all of them.
+  const DAY = 86_400_000;
+  const last = T - 30 * DAY;
+  const deps = { lookbackMs: 31 * DAY };
+  const given = [{ type: 'grid.signal.observed' as const, stream: GRID_STREAMS.signals, revision: 0, data: observedData(last) }];
+  const out = await spec(deps).given(given).at(T).when(DeciderSpec.timer(GRID_TICK, T));
+  const signals = out.decisions.find((d) => d.stream === GRID_STREAMS.signals)!;
+  assert.equal(signals.events.length, MAX_OBSERVED_PER_TICK);
+  assert.ok(signals.events.length <= MAX_COVERS);
+  const starts = signals.events.map((e) => (e.type === 'grid.signal.observed' ? Date.parse(e.data.periodStart) : NaN));
+  assert.equal(starts[0], last + HALF_HOUR_MS, 'the oldest missed half-hour first');
+  for (let i = 1; i < starts.length; i++) assert.equal(starts[i], starts[i - 1]! + HALF_HOUR_MS);
+  // The next tick carries on after the last one published, up to the half-hour just ended.
+  const next = T + HALF_HOUR_MS;
+  const published = signals.events.map((e, i) => ({ ...e, stream: GRID_STREAMS.signals, revision: i + 1 }));
+  const out2 = await spec(deps).given([...given, ...published]).at(next).when(DeciderSpec.timer(GRID_TICK, next));
+  const rest = out2.decisions.find((d) => d.stream === GRID_STREAMS.signals)!.events.map((e) => (e.type === 'grid.signal.observed' ? Date.parse(e.data.periodStart) : NaN));
+  assert.equal(rest[0], starts.at(-1)! + HALF_HOUR_MS);
+  assert.equal(rest.at(-1), next - HALF_HOUR_MS);
+  assert.equal(starts.length + rest.length, (next - HALF_HOUR_MS - last) / HALF_HOUR_MS);
+});
