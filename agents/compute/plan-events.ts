@@ -8,6 +8,7 @@ import { HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 import { iso, round } from './ledger-format.ts';
 import type { ComputeState, JobRecord } from './state.ts';
 import type { ComputeOut } from './messages.ts';
+import type { SiteConfig } from './jobs/index.ts';
 
 /** What the site does in one half-hour: IT kW per job, and the battery. */
 export type Dispatched = Omit<DataOf<typeof PlanPublished>['dispatch'], 'slotStart'>;
@@ -19,7 +20,7 @@ export type Dispatched = Omit<DataOf<typeof PlanPublished>['dispatch'], 'slotSta
  * as able to finish, it missed its deadline on an empty site; a 1.6 W one was dispatched (and
  * metered) at 2 W, above its own power (a helper's review).
  */
-export function firstHalfHour(result: PlanResult, powerKwOf: (jobId: string) => number | undefined = () => undefined): Dispatched {
+export function firstHalfHour(result: PlanResult, powerKwOf: (jobId: string) => number | undefined = () => undefined, site?: Pick<SiteConfig, 'itCapacityKw' | 'importCapKw' | 'pue'>): Dispatched {
   const slot0 = result.slots[0];
   const dispatchedKw = (jobId: string, kw: number): number => {
     const power = powerKwOf(jobId);
@@ -29,14 +30,43 @@ export function firstHalfHour(result: PlanResult, powerKwOf: (jobId: string) => 
     const rounded = Math.max(0.001, round(kw, 3));
     return power !== undefined ? Math.min(rounded, power) : rounded;
   };
-  return {
-    runs: result.jobs
-      .filter((j) => j.runs[0]?.slot === 0 && j.runs[0].kw > 1e-6)
-      .map((j) => ({ jobId: j.jobId, kw: dispatchedKw(j.jobId, j.runs[0]!.kw) }))
-      .sort((a, b) => (a.jobId < b.jobId ? -1 : 1)),
-    chargeKw: round(slot0?.chargeKw ?? 0, 3),
-    dischargeKw: round(slot0?.dischargeKw ?? 0, 3),
-  };
+  const runs = result.jobs
+    .filter((j) => j.runs[0]?.slot === 0 && j.runs[0].kw > 1e-6)
+    .map((j) => ({ jobId: j.jobId, kw: dispatchedKw(j.jobId, j.runs[0]!.kw) }))
+    .sort((a, b) => (a.jobId < b.jobId ? -1 : 1));
+  let chargeKw = round(slot0?.chargeKw ?? 0, 3);
+  const dischargeKw = round(slot0?.dischargeKw ?? 0, 3);
+  if (site !== undefined) {
+    // Each run rounded up by up to 0.5 W took the sum past the plan's: the default week's
+    // ledger metered 10,000.002 kW of IT on a 10,000 kW site and 14,000.002 kW of import on a
+    // 14,000 kW connection (a helper's review). The plan kept to both; the dispatch does now.
+    // (Not to the slot's cap: under a reduction sold it is soft, and the plan may pay to pass it.)
+    trimRuns(runs, sumKw(runs) - site.itCapacityKw);
+    const overImport = sumKw(runs) * site.pue + chargeKw - dischargeKw - site.importCapKw;
+    if (overImport > LIMIT_TOLERANCE_KW) {
+      const fromCharge = Math.min(chargeKw, Math.ceil(overImport * 1000 - 1e-9) / 1000);
+      chargeKw = round(chargeKw - fromCharge, 3);
+      trimRuns(runs, (overImport - fromCharge) / site.pue);
+    }
+  }
+  return { runs, chargeKw, dischargeKw };
+}
+
+/** Float noise in a sum of kW that is not an excess. */
+const LIMIT_TOLERANCE_KW = 1e-6;
+
+const sumKw = (runs: ReadonlyArray<{ kw: number }>): number => runs.reduce((a, r) => a + r.kw, 0);
+
+/** Take `excessKw` off the largest runs, in whole watts, none below the ledger's least kW (1 W). */
+function trimRuns(runs: Array<{ jobId: string; kw: number }>, excessKw: number): void {
+  if (excessKw <= LIMIT_TOLERANCE_KW) return;
+  let left = Math.ceil(excessKw * 1000 - 1e-6) / 1000;
+  for (const r of [...runs].sort((a, b) => b.kw - a.kw || (a.jobId < b.jobId ? -1 : 1))) {
+    const next = Math.max(0.001, Math.floor((r.kw - left) * 1000 + 1e-6) / 1000);
+    left = round(left - (r.kw - next), 3);
+    r.kw = next;
+    if (left <= 0) return;
+  }
 }
 
 /** What the site is doing already (a re-plan between half-hours does not change it). */

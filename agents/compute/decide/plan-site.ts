@@ -62,7 +62,7 @@ export async function planSite(deps: ComputeDeciderDeps, s: ComputeState, req: P
   );
   const planId = `plan-${iso(t)}-${s.planCount + 1}`;
   const forecastId = s.forecast?.forecastId ?? null;
-  const dispatch = req.dispatch ? firstHalfHour(result, (id) => records.get(id)?.job.powerKw) : currentHalfHour(s);
+  const dispatch = req.dispatch ? firstHalfHour(result, (id) => records.get(id)?.job.powerKw, site) : currentHalfHour(s);
 
   const jobPlanned = new Map<string, EventToAppend<ComputeOut>>();
   for (const jp of result.jobs) {

@@ -1,0 +1,59 @@
+// test-file-timeout: 60
+/**
+ * The dispatched half-hour keeps to the site's hard limits the plan kept to. Each run is
+ * rounded to the ledger's 1 W, and rounding up took the sum past them: the default week's
+ * ledger metered 10,000.002 kW of IT on a 10,000 kW site and 14,000.002 kW of import on a
+ * 14,000 kW connection (a helper's review).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { firstHalfHour } from '../../../agents/compute/plan-events.ts';
+import type { PlanResult } from '../../../agents/compute/planner/index.ts';
+
+/** Only what firstHalfHour reads of a plan: each job's first run and the first slot's battery. */
+function plan(runs: ReadonlyArray<number>, chargeKw = 0, dischargeKw = 0): PlanResult {
+  return {
+    jobs: runs.map((kw, i) => ({ jobId: `j${i}`, runs: [{ slot: 0, kw }] })),
+    slots: [{ chargeKw, dischargeKw }],
+  } as unknown as PlanResult;
+}
+
+const site = { itCapacityKw: 10, importCapKw: 14, pue: 1.15 };
+const sum = (xs: ReadonlyArray<{ kw: number }>) => xs.reduce((a, r) => a + r.kw, 0);
+
+test('three runs whose rounding takes IT 1 W past capacity, and a charge that takes import past the connection, are trimmed to both', () => {
+  const d = firstHalfHour(plan([3.3335, 3.3335, 3.333], 2.5005), () => undefined, site);
+  assert.ok(sum(d.runs) <= 10 + 1e-9, `IT ${sum(d.runs)}`);
+  assert.ok(sum(d.runs) * 1.15 + d.chargeKw - d.dischargeKw <= 14 + 1e-9, `import ${sum(d.runs) * 1.15 + d.chargeKw}`);
+  assert.equal(Math.round(sum(d.runs) * 1000), 10_000, 'no more than the excess was taken');
+  for (const r of d.runs) assert.equal(Math.round(r.kw * 1000), r.kw * 1000, 'whole watts');
+  // Without the site, the runs are as rounded (10.001): the bound is the site's.
+  assert.equal(Math.round(sum(firstHalfHour(plan([3.3335, 3.3335, 3.333])).runs) * 1000), 10_001);
+});
+
+test('property: a plan within the site\'s IT capacity and connection is dispatched within them, each run in whole watts, at least 1 W, and off by at most what rounding moved', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.double({ min: 0.0005, max: 4, noNaN: true }), { minLength: 1, maxLength: 12 }),
+      fc.double({ min: 0, max: 3, noNaN: true }),
+      (raw, charge) => {
+        const it = raw.reduce((a, b) => a + b, 0);
+        const scale = it > site.itCapacityKw ? site.itCapacityKw / it : 1;
+        const runs = raw.map((x) => Math.max(0.0005, x * scale));
+        const itKw = runs.reduce((a, b) => a + b, 0);
+        fc.pre(itKw <= site.itCapacityKw);
+        const ch = Math.max(0, Math.min(charge, site.importCapKw - itKw * site.pue));
+        const d = firstHalfHour(plan(runs, ch), () => undefined, site);
+        assert.ok(sum(d.runs) <= site.itCapacityKw + 1e-9 || d.runs.every((r) => r.kw === 0.001), `IT ${sum(d.runs)}`);
+        assert.ok(sum(d.runs) * site.pue + d.chargeKw <= site.importCapKw + 1e-6 || d.runs.every((r) => r.kw === 0.001), `import ${sum(d.runs) * site.pue + d.chargeKw}`);
+        for (const [i, r] of d.runs.entries()) {
+          assert.ok(r.kw >= 0.001);
+          assert.ok(Math.abs(r.kw * 1000 - Math.round(r.kw * 1000)) < 1e-6, `${r.kw} in whole watts`);
+          assert.ok(Math.abs(r.kw - runs[Number(r.jobId.slice(1))]!) <= 0.001 * (runs.length + 1), `run ${i}: ${r.kw} from ${runs[i]}`);
+        }
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
