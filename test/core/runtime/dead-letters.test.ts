@@ -84,6 +84,32 @@ for (const c of [
   });
 }
 
+test('a signed command refused for where it came keeps its fields in the DLQ but not its signature: re-sent from there, it is refused', async () => {
+  // A helper's review: a signed command refused rate-limited was dead-lettered whole, and a
+  // reader of the DLQ (an auditor) re-sent it later, taken in its signer's name.
+  const { s, rt, dlq, snapshot } = await setup('dlq-resend');
+  try {
+    const signed = await rt.identity.sign(command({ id: 'cmd-resend' }) as ReturnType<typeof command>);
+    const res = await s.bus.request('caco.t.cmd.tally.nothing', enc(signed), { timeoutMs: 2000 });
+    const reply = JSON.parse(Buffer.from(res.data).toString()) as { ok: boolean; error?: { code?: string } };
+    assert.equal(reply.error?.code, 'wrong-subject');
+    await s.bus.flush();
+    assert.equal(dlq.length, 1);
+    const kept = JSON.parse(dlq[0]!.payload as string) as Record<string, unknown>;
+    assert.deepEqual({ ...kept, sig: undefined }, { ...(signed as Record<string, unknown>), sig: undefined }, 'every field but the signature is kept to debug with');
+    assert.notEqual(kept['sig'], (signed as Record<string, unknown>)['sig']);
+    const before = await snapshot();
+    const again = await s.bus.request('caco.t.cmd.tally.reset', Buffer.from(dlq[0]!.payload as string), { timeoutMs: 2000 });
+    const refused = JSON.parse(Buffer.from(again.data).toString()) as { ok: boolean; error?: { code?: string } };
+    assert.equal(refused.ok, false);
+    assert.match(refused.error?.code ?? '', /^(bad-request|bad-signature)$/, 'its signature is not one');
+    assert.equal(await snapshot(), before, 'nothing recorded');
+  } finally {
+    await rt.stop();
+    await s.close();
+  }
+});
+
 test('an agent fed by the relay rejects a relayed event with a forged signature or broken schema to the DLQ and keeps tallying', async () => {
   const { s, rt, tally, dlq } = await setup('bus-fed', 'bus');
   await rt.settle();
