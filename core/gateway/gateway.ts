@@ -563,6 +563,12 @@ export class SiteGateway {
       return refuse('schema', 'schemas', `the announcement's schemas are too large together: ${total.bytes} bytes and ${total.keys} keywords and property names; one announcement's schemas may be at most ${ANNOUNCEMENT_SCHEMA_LIMITS.bytes} bytes and ${ANNOUNCEMENT_SCHEMA_LIMITS.keys} keywords and property names together (docs/external-agent.md §4)`);
     }
     for (const type of Object.keys(ann.schemas)) if (!ann.publishes.includes(type)) return refuse('bad-request', `schemas.${type}`, `a schema for "${type}", which publishes does not list`);
+    // Only the agent's own types take a schema from it: one for a site type passed no size
+    // limit and was recorded whole (62 KB of 1,200 properties, which nothing reads; a helper's
+    // review).
+    for (const type of Object.keys(ann.schemas)) {
+      if (!type.startsWith(EXT_TYPE_PREFIX)) return refuse('bad-request', `schemas.${type}`, `a schema for "${type}", one of the site's own types: the site checks it with its own schema; give schemas only for the agent's own ext.${ann.name}.… types`);
+    }
     // From the signed request as sent (its signature included), not from what the site adds
     // (the time it was announced): the same signed bytes are the same announcement.
     const id = eventIdFor(extStreamOf(ann.name), `announce-request:${canonicalJson(body)}`);

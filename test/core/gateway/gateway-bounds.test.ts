@@ -49,6 +49,7 @@ async function site(seed: string, opts: Partial<GatewayOptions> = {}) {
     identity,
     key,
     counted,
+    call,
     announce,
     append,
     /** A new gateway over the same ledger, as after a restart. */
@@ -68,6 +69,24 @@ function heapAfterGc(): number {
 }
 
 describe('what one outside party costs the gateway is bounded', { timeout: 100_000 }, () => {
+  test("a schema given for one of the site's own types is refused, naming it: it passed no size limit and was recorded whole", async () => {
+    // A helper's review: 1,200 properties (62 KB) under onsite.battery.state.reported were
+    // taken and stored on the ledger, where the same under an ext.* type is refused.
+    const g = await site('gw-bounds-site-schema');
+    try {
+      const big = { type: 'object', properties: Object.fromEntries(Array.from({ length: 1200 }, (_, i) => [`p${i}`, { type: 'string', description: 'x' }])) };
+      const head = await g.s.store.headPosition();
+      const r = await g.call('announce', { name: 'acme', version: '1', publishes: [TestBatteryState.type], schemas: { [TestBatteryState.type]: big }, source: 'acme' });
+      assert.equal(r.ok, false);
+      assert.equal(r.error?.code, 'bad-request');
+      assert.match(r.error?.reason ?? '', /a schema for "onsite\.test\.state\.reported", one of the site's own types/);
+      assert.equal(await g.s.store.headPosition(), head, 'nothing recorded');
+      assert.equal((await g.call('announce', { name: 'acme', version: '1', publishes: [TestBatteryState.type], source: 'acme' })).ok, true, 'without it, the announcement is taken');
+    } finally {
+      await g.close();
+    }
+  });
+
   test("a fact's data is not kept: 200 facts of 60 KB leave a few bytes each in memory", async () => {
     const g = await site('gw-bounds-mem');
     try {
