@@ -503,14 +503,20 @@ export class Runtime {
         // Dead-lettered one by one up to a rate; past it counted and summed up (RefusalRecords).
         if (this.refusals.admit(slot.host.name, result.code ?? 'refused')) {
           // Within the size limit the dead letter keeps the bytes to debug with (bad JSON or
-          // envelope, a type or data the schemas refuse, a signature missing or wrong), except
-          // for a sender we could not authenticate or admit, or a command refused for where it
-          // came: its reason, and its bytes cut to 1 KB without their signature. A signed
-          // command refused for a while (rate-limited, busy) was kept whole, and anyone who
-          // may read the DLQ (an auditor) re-sent it later in its signer's name (a helper's
+          // envelope, a type or data the schemas refuse), except for a sender we could not
+          // authenticate or admit, or a command refused for where it came: its reason, and its
+          // bytes cut to 1 KB, without their signature unless it was missing or wrong. A signed
+          // command refused for a while (rate-limited, busy) was kept whole, and anyone who may
+          // read the DLQ (an auditor) re-sent it later in its signer's name (a helper's
           // review). Beyond the limit, only their size and hash.
-          const kept = result.code === undefined || KEPT_WHOLE.has(result.code);
-          const payload = msg.data.byteLength > limits.maxBytes ? { refused: result.payload ?? summarizePayload(msg.data) } : kept ? Buffer.from(msg.data).toString('utf8') : boundedText(withoutSignature(json.ok ? json.value : undefined, msg.data));
+          const kept = result.code === undefined || result.code === 'bad-request' || result.code === 'schema';
+          const unsigned = result.code === 'unsigned' || result.code === 'bad-signature';
+          const payload =
+            msg.data.byteLength > limits.maxBytes
+              ? { refused: result.payload ?? summarizePayload(msg.data) }
+              : kept
+                ? Buffer.from(msg.data).toString('utf8')
+                : boundedText(unsigned ? msg.data : withoutSignature(json.ok ? json.value : undefined, msg.data));
           await this.dlq.send({ agent: slot.host.name, subject: msg.subject, reason: result.reason, ...problems, payload, headers: msg.headers });
         }
         await this.reply(msg, { ok: false, error: { reason: result.reason, ...problems, ...(result.code ? { code: result.code } : {}), ...(result.retryAfterMs !== undefined ? { retryAfterMs: result.retryAfterMs } : {}) } });
@@ -788,9 +794,6 @@ export class Runtime {
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
-
-/** Refusals whose command no one could have acted on (bad JSON, schema, no or a wrong signature): their dead letter keeps its bytes whole. */
-const KEPT_WHOLE: ReadonlySet<string> = new Set(['bad-request', 'schema', 'unsigned', 'bad-signature']);
 
 /**
  * The message with its `sig` replaced by a note, so the dead letter cannot be re-sent as a
