@@ -156,10 +156,10 @@ export function createComputeAgent(deps: ComputeAgentDeps): ComputeAgent {
               decided = await decideSubmit(deciderDeps(ctx), state, { data: c.data, by: c.principal, nowMs: ctx.now() });
               break;
             case 'compute.job.pin':
-              decided = decidePin(deciderDeps(ctx), state, { data: c.data, by: c.principal, nowMs: ctx.now() });
+              decided = decidePin(deciderDeps(ctx), state, { data: c.data, by: c.principal, nowMs: ctx.now(), sentAtMs: Date.parse(c.time) });
               break;
             case 'compute.job.release':
-              decided = decideRelease(deciderDeps(ctx), state, { data: c.data, by: c.principal });
+              decided = decideRelease(deciderDeps(ctx), state, { data: c.data, by: c.principal, sentAtMs: Date.parse(c.time) });
               break;
             default: {
               const _never: never = c;

@@ -58,6 +58,7 @@ export function evolveCompute(s: ComputeState, e: Envelope<ComputeIn>, pue: numb
         plannedEndMs: null,
         pinnedStartMs: null,
         overrides: 0,
+        lastOverrideMs: null,
         missed: false,
         feasibleOnArrival: feasibleOnArrival(job),
         energyKwh: 0,
@@ -100,6 +101,7 @@ export function evolveCompute(s: ComputeState, e: Envelope<ComputeIn>, pue: numb
       if (r) {
         r.pinnedStartMs = ms(e.data.startAt);
         r.overrides++;
+        r.lastOverrideMs = ms(e.time);
       }
       return s;
     }
@@ -108,6 +110,7 @@ export function evolveCompute(s: ComputeState, e: Envelope<ComputeIn>, pue: numb
       if (r) {
         r.pinnedStartMs = null;
         r.overrides++;
+        r.lastOverrideMs = ms(e.time);
       }
       return s;
     }

@@ -31,6 +31,8 @@ export interface JobRecord {
   pinnedStartMs: number | null;
   /** Pins and releases recorded on its stream (held to maxOverridesPerJob, decide/overrides.ts). */
   overrides: number;
+  /** When the last of them was recorded (the event's time), or null: an override sent before it is refused (decide/overrides.ts). */
+  lastOverrideMs: number | null;
   missed: boolean;
   feasibleOnArrival: boolean;
   energyKwh: number;

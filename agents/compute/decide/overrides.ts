@@ -2,6 +2,7 @@ import type { Principal } from '../../../core/identity/index.ts';
 import type { JobProblem } from '../jobs/index.ts';
 import { OVERRIDE_ROLES } from '../job-authority.ts';
 import type { JobRecord } from '../state.ts';
+import { iso } from '../ledger-format.ts';
 
 /**
  * How many pins and releases one job takes from its submitter. Each is an event on the job's
@@ -15,6 +16,18 @@ import type { JobRecord } from '../state.ts';
  * a replay decides the same; operators and admins are not held to it.
  */
 export const DEFAULT_MAX_OVERRIDES_PER_JOB = 10;
+
+/**
+ * The refusal of a pin or release sent (its signed `time`) before the job's latest recorded one,
+ * or null. A pin or release that changes nothing records nothing, so the site remembers it as
+ * handled only until it restarts: re-sent then (a captured command, or a client retrying an old
+ * one), it was decided again against the job as it had become, and undid a later pin (a
+ * helper's review). One sent before the last change is stale whoever sends it.
+ */
+export function staleOverrideRefusal(r: JobRecord, sentAtMs: number): JobProblem | null {
+  if (r.lastOverrideMs === null || !(sentAtMs < r.lastOverrideMs)) return null;
+  return { field: 'time', reason: `sent at ${iso(sentAtMs)}, before the job's latest pin or release (recorded ${iso(r.lastOverrideMs)}): an old command sent again, or a clock behind the site's; send a new one` };
+}
 
 /** The refusal of a pin or release by `by` when the job has had `max` overrides, or null when it may have another. */
 export function overrideLimitRefusal(r: JobRecord, by: Principal | undefined, max: number): JobProblem | null {

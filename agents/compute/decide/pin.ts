@@ -9,7 +9,7 @@ import { iso } from '../ledger-format.ts';
 import type { ComputeOut } from '../messages.ts';
 import type { ComputeState } from '../state.ts';
 import type { ComputeDeciderDeps } from './deps.ts';
-import { overrideLimitRefusal } from './overrides.ts';
+import { overrideLimitRefusal, staleOverrideRefusal } from './overrides.ts';
 import { refuse } from './refuse.ts';
 
 export interface PinRequest {
@@ -18,6 +18,8 @@ export interface PinRequest {
   readonly by: Principal | undefined;
   /** The Clock's time when the command is decided. */
   readonly nowMs: number;
+  /** When its sender says it was sent (the command's signed `time`). */
+  readonly sentAtMs: number;
 }
 
 /**
@@ -26,11 +28,13 @@ export interface PinRequest {
  * events) and not recorded, its operator and reason neither, so re-sending it costs the ledger
  * nothing. A change is held to maxOverridesPerJob (decide/overrides.ts).
  */
-export function decidePin(deps: Pick<ComputeDeciderDeps, 'maxOverridesPerJob'>, s: ComputeState, { data: d, by, nowMs }: PinRequest): Decision<ComputeOut>[] {
+export function decidePin(deps: Pick<ComputeDeciderDeps, 'maxOverridesPerJob'>, s: ComputeState, { data: d, by, nowMs, sentAtMs }: PinRequest): Decision<ComputeOut>[] {
   const r = s.jobs.get(d.jobId);
   if (!r) return refuse(d.jobId, [{ field: 'jobId', reason: s.retired.has(d.jobId) ? 'the job has finished' : 'no job with this id' }]);
   const who = overrideRefusal('pin', r, by);
   if (who) return refuse(d.jobId, [who]);
+  const stale = staleOverrideRefusal(r, sentAtMs);
+  if (stale) return refuse(d.jobId, [stale]);
   const at = Date.parse(d.startAt);
   if (r.status !== 'done' && r.pinnedStartMs !== null && r.pinnedStartMs === at) return [];
   const problems = pinProblems(r, at, by, nowMs);

@@ -21,10 +21,10 @@ let n = 0;
 // Hand-made ledger events, some with only the fields a rule reads: typed as the agent's input unchecked.
 // An older version is upgraded as the read path does it (core/store/verified-store.ts) before evolve sees it.
 const upcasters = cacoUpcasters();
-function event(type: string, version: number, stream: string, revision: number, data: unknown): Envelope<ComputeIn> {
+function event(type: string, version: number, stream: string, revision: number, data: unknown, timeMs = T0): Envelope<ComputeIn> {
   n++;
   const latest = upcasters.isOld(type, version) ? upcasters.upcast(type, version, data) : { version, data };
-  return { id: `e${n}`, type, version: latest.version, stream, revision, position: n, time: iso(T0), source: 'compute', correlationId: `c${n}`, causationId: null, data: latest.data, prevHash: '0'.repeat(64), hash: '0'.repeat(64), sig: 'x' } as Envelope<ComputeIn>;
+  return { id: `e${n}`, type, version: latest.version, stream, revision, position: n, time: iso(timeMs), source: 'compute', correlationId: `c${n}`, causationId: null, data: latest.data, prevHash: '0'.repeat(64), hash: '0'.repeat(64), sig: 'x' } as Envelope<ComputeIn>;
 }
 
 interface JobOpts {
@@ -45,22 +45,22 @@ function setup(o: JobOpts = {}) {
   const base = { jobId: 'j', class: 'training', powerKw: 500, gpuCount: null, runtimeMin: o.runtimeMin ?? 60, runtimeSource: 'given', runtimeModel: null, earliestStart: iso(o.earliestMs ?? T0 + H), deadline: iso(o.deadlineMs ?? T0 + 4 * H), slaClass: 'silver', preemptible: o.preemptible ?? false };
   state = agent.evolve(state, o.v1 ? event('compute.job.submitted', 1, 'job-j', 0, base) : event('compute.job.submitted', 2, 'job-j', 0, { ...base, submittedBy: o.submittedBy === undefined ? alice : o.submittedBy }));
   const ctx: AgentContext = { site: 't', agent: 'compute', now: () => o.nowMs ?? T0, nowIso: () => iso(o.nowMs ?? T0), log: silentLogger(), newId: () => `id${++n}`, setTimer: () => undefined, publish: async () => undefined };
-  const command = (name: 'pin' | 'release', data: Record<string, unknown>, by: Principal | undefined): AgentInput<ComputeIn, ComputeCmd> => ({
+  const command = (name: 'pin' | 'release', data: Record<string, unknown>, by: Principal | undefined, sentMs = o.nowMs ?? T0): AgentInput<ComputeIn, ComputeCmd> => ({
     kind: 'command',
     id: `cmd${++n}`,
     correlationId: `cmd${n}`,
-    command: { id: `cmd${n}`, type: `compute.job.${name}`, version: 1, time: iso(T0), source: by?.party ?? 'nobody', correlationId: `cmd${n}`, causationId: null, data, ...(by ? { principal: by } : {}) } as CommandMessage<ComputeCmd>,
+    command: { id: `cmd${n}`, type: `compute.job.${name}`, version: 1, time: iso(sentMs), source: by?.party ?? 'nobody', correlationId: `cmd${n}`, causationId: null, data, ...(by ? { principal: by } : {}) } as CommandMessage<ComputeCmd>,
   });
   return {
     agent,
     get state() {
       return state;
     },
-    evolve(type: string, data: unknown) {
-      state = agent.evolve(state, event(type, 1, 'job-j', state.jobs.get('j')!.revision + 1, data));
+    evolve(type: string, data: unknown, timeMs?: number) {
+      state = agent.evolve(state, event(type, 1, 'job-j', state.jobs.get('j')!.revision + 1, data, timeMs));
     },
-    pin: async (atMs: number, by: Principal | undefined) => (await agent.decide(command('pin', { jobId: 'j', startAt: iso(atMs), operator: 'x' }, by), state, ctx)) as Decision[],
-    release: async (by: Principal | undefined) => (await agent.decide(command('release', { jobId: 'j', operator: 'x' }, by), state, ctx)) as Decision[],
+    pin: async (atMs: number, by: Principal | undefined, sentMs?: number) => (await agent.decide(command('pin', { jobId: 'j', startAt: iso(atMs), operator: 'x' }, by, sentMs), state, ctx)) as Decision[],
+    release: async (by: Principal | undefined, sentMs?: number) => (await agent.decide(command('release', { jobId: 'j', operator: 'x' }, by, sentMs), state, ctx)) as Decision[],
   };
 }
 
@@ -141,6 +141,25 @@ describe('compute agent: who may pin or release a job, and where', { timeout: 60
     const onTheHalfHour = setup({ deadlineMs: T0 + 10 * H, nowMs: T0 + 2 * H });
     assert.match(problems(await onTheHalfHour.pin(T0 + 2 * H, alice))[0]!.reason, /before the next half-hour the site can plan \(2023-07-03T02:30:00\.000Z/);
     assert.deepEqual(pinnedBy(await onTheHalfHour.pin(T0 + 2 * H + SLOT, alice)), alice);
+  });
+
+  test('a pin or release sent before the job\'s latest recorded pin or release is refused, field time: one that changed nothing, re-sent after a restart, cannot undo a later pin', async () => {
+    // A helper's review, on a live site: a pin to 10:30 while pinned to 10:30 (nothing
+    // recorded), then a pin to 11:30; after a restart the first was re-sent and pinned 10:30.
+    const j = setup({ deadlineMs: T0 + 10 * H, nowMs: T0 + 20 * 60_000 });
+    j.evolve('compute.job.pinned', { jobId: 'j', startAt: iso(T0 + 2 * H), operator: 'x', reason: '' }, T0 + 10 * 60_000);
+    // Sent at 00:05, before the pin recorded at 00:10: a pin to where it was, and a release.
+    for (const d of [await j.pin(T0 + H, alice, T0 + 5 * 60_000), await j.release(alice, T0 + 5 * 60_000)]) {
+      const p = problems(d);
+      assert.deepEqual(p.map((x) => x.field), ['time']);
+      assert.match(p[0]!.reason, /sent at 2023-07-03T00:05:00\.000Z, before the job's latest pin or release \(recorded 2023-07-03T00:10:00\.000Z\)/);
+    }
+    // Sent after it: decided as ever (a pin to where it is records nothing).
+    assert.deepEqual(await j.pin(T0 + 2 * H, alice, T0 + 15 * 60_000), []);
+    assert.deepEqual(pinnedBy(await j.pin(T0 + 3 * H, alice, T0 + 15 * 60_000)), alice);
+    // Before any pin or release, the time sent does not matter.
+    const fresh = setup({ deadlineMs: T0 + 10 * H, nowMs: T0 + 20 * 60_000 });
+    assert.deepEqual(await fresh.release(alice, T0 - 24 * H), []);
   });
 
   test('an outsider re-pinning 18 h past the deadline, and a pin off the half-hour, are refused with the reason', async () => {
