@@ -21,6 +21,14 @@ export class SqliteKeyRegistryStore implements KeyRegistryStore {
     mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     distrustSchema(this.db);
+    // Before anything is written, as the ledger's writer does: a trigger in the file ran on the
+    // site's own put and deleted its admin entry (a helper's review); a recursive one would
+    // hold caco run at full CPU.
+    const hostile = untrustedSchemaProblem(this.db);
+    if (hostile !== undefined) {
+      this.db.close();
+      throw new KeyRegistryError('--data-dir', `${path} is not a key registry CACO wrote: it ${hostile}; nothing was changed (restore it from a backup)`);
+    }
     this.db.pragma('journal_mode = WAL');
     this.db.exec('CREATE TABLE IF NOT EXISTS key_registry (key_id TEXT PRIMARY KEY, entry TEXT NOT NULL)');
   }

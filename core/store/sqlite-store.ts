@@ -765,7 +765,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
           if (page.length === 0) break;
         }
         const row = page[i++]!;
-        from = Number(row[0]);
+        from = this.pastCursor(row, from);
         // Past 2^53 - 1 (a row put there by someone else: no writer hands one out) the position
         // does not read back exactly, so reading on from it returns the same rows for ever; and
         // every row after it is past it too. The read ends here (at an error, in its category).
@@ -796,6 +796,19 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     };
   }
 
+  /**
+   * The position of a row read on from `from`, which must be past it: pages are read on from
+   * the last row's position, so a row that reads back at or before it (a position kept as text
+   * that sorts after every number, in a table whose key is not the rowid) would be read again
+   * for ever. The schema check refuses such a table (ledgerSchemaProblem); this stops a read
+   * that meets one anyway.
+   */
+  private pastCursor(row: EventRow, from: number): number {
+    const p = Number(row[0]);
+    if (!(p > from)) throw new ConfigError(`the SQLite ledger ${this.opts.path}`, `gave position ${String(row[0]).slice(0, 40)} after position ${from}: its rows are not in position order, so it was altered; nothing more is read from it`);
+    return p;
+  }
+
   /** readAll for a reader that takes unreadable rows: they are reported in order, and skipped. */
   private async *readAllReporting(opts: ReadAllOptions): AsyncIterable<Envelope> {
     let from = opts.from ?? 0;
@@ -805,7 +818,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
       const rows = this.stmts.readAll.all(from, READ_PAGE);
       if (rows.length === 0) return;
       for (const row of rows) {
-        from = Number(row[0]);
+        from = this.pastCursor(row, from);
         // Past 2^53 - 1 the read ends after this row, as in readAll.
         const last = !Number.isSafeInteger(from);
         // A row of another category is passed over undecoded, as readAll does (decoding every

@@ -49,5 +49,11 @@ export function ledgerSchemaProblem(db: Database.Database): string | undefined {
   if (pos === undefined || keys.length !== 1 || keys[0] !== pos || pos.type.toUpperCase() !== 'INTEGER') {
     return `has an events table whose position column is not its INTEGER PRIMARY KEY (${pos === undefined ? 'no such column' : `declared ${JSON.stringify(pos.type.slice(0, 32))}${pos.pk > 0 ? '' : ', not the key'}`}), which CACO never writes`;
   }
+  // Declared so and still not the rowid (a helper's review): in a WITHOUT ROWID table, or as
+  // INTEGER PRIMARY KEY DESC, SQLite keeps the key in an index of its own (origin 'pk'), and
+  // such a column holds text ('0x2') as text.
+  const table = db.prepare<[], { name: string; wr: number }>('PRAGMA main.table_list').all().find((t) => t.name === 'events');
+  const pkIndex = db.prepare<[], { origin: string }>('PRAGMA main.index_list(events)').all().some((i) => i.origin === 'pk');
+  if (table?.wr === 1 || pkIndex) return `has an events table whose position column is not its rowid (${table?.wr === 1 ? 'a WITHOUT ROWID table' : 'a key kept in an index of its own, as INTEGER PRIMARY KEY DESC is'}), which CACO never writes`;
   return undefined;
 }

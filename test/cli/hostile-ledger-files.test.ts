@@ -52,6 +52,15 @@ for (const [what, sql, says] of [
     "CREATE TABLE ev2 (position, id TEXT, stream TEXT, revision INTEGER, type TEXT, version INTEGER, time TEXT, source TEXT, correlation_id TEXT, causation_id TEXT, data TEXT, prev_hash TEXT, hash TEXT, sig TEXT, covers INTEGER); INSERT INTO ev2 SELECT * FROM events; DROP TABLE events; ALTER TABLE ev2 RENAME TO events; UPDATE events SET position = '1' WHERE position = 1;",
     /events table whose position column is not its INTEGER PRIMARY KEY \(declared "", not the key\)/,
   ],
+  // Declared INTEGER PRIMARY KEY and still not the rowid, so it holds text as text (a helper's review of the above).
+  ...(['INTEGER PRIMARY KEY DESC', 'INTEGER PRIMARY KEY'] as const).map(
+    (decl, i) =>
+      [
+        `an events table keyed ${decl}${i === 1 ? ' WITHOUT ROWID' : ''}`,
+        `CREATE TABLE ev2 (position ${decl}, id TEXT, stream TEXT, revision INTEGER, type TEXT, version INTEGER, time TEXT, source TEXT, correlation_id TEXT, causation_id TEXT, data TEXT, prev_hash TEXT, hash TEXT, sig TEXT, covers INTEGER)${i === 1 ? ' WITHOUT ROWID' : ''}; INSERT INTO ev2 SELECT * FROM events; DROP TABLE events; ALTER TABLE ev2 RENAME TO events; UPDATE events SET position = '0x1' WHERE position = 1;`,
+        i === 1 ? /position column is not its rowid \(a WITHOUT ROWID table\)/ : /position column is not its rowid \(a key kept in an index of its own/,
+      ] as const,
+  ),
 ] as const) {
   test(`a ledger file holding ${what} is refused before anything is read from it, and left as it was`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'caco-hostile-'));
@@ -81,6 +90,23 @@ test('a key registry holding a view is refused', async () => {
     db.exec('CREATE VIEW v AS SELECT 1;');
     db.close();
     assert.throws(() => new SqliteKeyRegistryStore(path, { readOnly: true }), /is not a key registry: it holds a view/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a key registry holding a trigger is refused by its writer (caco run, caco keys add) before anything is written', async () => {
+  // A helper's review: the writer ran the file's trigger on the site's own put, which deleted its admin entry.
+  const dir = mkdtempSync(join(tmpdir(), 'caco-hostile-'));
+  try {
+    const path = join(dir, 'registry.db');
+    await new SqliteKeyRegistryStore(path).close();
+    const db = new Database(path);
+    db.exec('CREATE TABLE pwned (n); CREATE TRIGGER t AFTER INSERT ON key_registry BEGIN INSERT INTO pwned VALUES (1); DELETE FROM key_registry; END;');
+    db.close();
+    const before = sha256(readFileSync(path));
+    assert.throws(() => new SqliteKeyRegistryStore(path), /registry\.db is not a key registry CACO wrote: it holds a trigger \("t"\)/);
+    assert.equal(sha256(readFileSync(path)), before, 'nothing was written');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
