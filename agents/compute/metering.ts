@@ -50,7 +50,9 @@ export function meterHalfHour(site: SiteConfig, s: ComputeState, t: number): Hal
     // The job's progress is rebuilt from these kW (evolve): at full power, the job's own kW as
     // it is, since rounded to 1 W a 1.4 W job counted 21 of its 30 minutes (its power is on
     // the 1 W grid for every other job, so the ledger reads the same as rounded).
-    runs.push({ jobId: run.jobId, kw: kw >= r.job.powerKw ? r.job.powerKw : round(kw, 3) });
+    // Below it, rounded to 1 W but never past the job's own (a 1.6 W job's last 29 minutes,
+    // 1.55 W, read 2 W and counted 37.5 minutes; a helper's review).
+    runs.push({ jobId: run.jobId, kw: kw >= r.job.powerKw ? r.job.powerKw : Math.min(r.job.powerKw, round(kw, 3)) });
     const done = r.doneMin + 30 * (kw / r.job.powerKw);
     doneAfter.set(r.job.id, done);
     if (isDone(done, r.job.runtimeMin)) {

@@ -79,26 +79,30 @@ test('jobs are accepted, planned, started, metered and completed by their deadli
   await s.close();
 });
 
-test('a tiny job with odd decimals (1.4 W, 60 min, due in 60 min) on an empty site finishes on time, metered at its own power', async () => {
-  // A helper's review: dispatched at round(1.4 W) = 1 W it did 21 of 30 minutes a half-hour,
-  // missed the deadline it was accepted for, and finished late with 0 kWh on the ledger.
-  const s = embeddedStack('compute');
-  const rt = new Runtime({ ...s, site: 't', checkpoints: s.store, registry: cacoRegistry(), delivery: 'lockstep' });
-  try {
-    rt.add(createComputeAgent({ site: DEFAULT_SITE, planOptions: { inWorker: false, timeLimitS: 5 } }));
-    await rt.start();
-    await rt.settle();
-    const reply = await rt.send('compute', 'submit', { ...job('tiny', 0, 60, 0), powerKw: 0.0014, slaClass: 'gold' });
-    assert.equal(reply.ok, true, JSON.stringify(reply));
-    await advanceAndSettle(s.clock, rt, T0 + 5 * H);
-    const all = await events(s.store);
-    assert.equal(all.filter((e) => e.type === 'compute.job.deadline-missed').length, 0);
-    const done = all.find((e) => e.type === 'compute.job.completed')?.data as { late: boolean; energyKwh: number } | undefined;
-    assert.equal(done?.late, false, JSON.stringify(done));
-    const kws = all.filter((e) => e.type === 'site.meter.read').flatMap((e) => (e.data as { runs?: Array<{ kw: number }> }).runs ?? []).map((r) => r.kw);
-    assert.ok(kws.every((kw) => kw <= 0.0014 + 1e-9), `metered ${kws.join(', ')} kW`);
-  } finally {
-    await rt.stop();
-    await s.close();
-  }
-});
+for (const [powerKw, runtimeMin] of [[0.0014, 60], [0.0016, 59]] as const) {
+  test(`a tiny job with odd decimals (${powerKw * 1000} W, ${runtimeMin} min, due in ${runtimeMin} min) on an empty site finishes on time, never metered above its own power`, async () => {
+    // A helper's review: dispatched at round(1.4 W) = 1 W it did 21 of 30 minutes a half-hour,
+    // missed the deadline it was accepted for, and finished late with 0 kWh on the ledger; a
+    // 1.6 W job's last 29 minutes (1.55 W) were metered at 2 W and counted 37.5 minutes.
+    const s = embeddedStack('compute');
+    const rt = new Runtime({ ...s, site: 't', checkpoints: s.store, registry: cacoRegistry(), delivery: 'lockstep' });
+    try {
+      rt.add(createComputeAgent({ site: DEFAULT_SITE, planOptions: { inWorker: false, timeLimitS: 5 } }));
+      await rt.start();
+      await rt.settle();
+      const reply = await rt.send('compute', 'submit', { ...job('tiny', 0, runtimeMin, 0), powerKw, slaClass: 'gold' });
+      assert.equal(reply.ok, true, JSON.stringify(reply));
+      await advanceAndSettle(s.clock, rt, T0 + 5 * H);
+      const all = await events(s.store);
+      assert.equal(all.filter((e) => e.type === 'compute.job.deadline-missed').length, 0);
+      const done = all.find((e) => e.type === 'compute.job.completed')?.data as { late: boolean; energyKwh: number } | undefined;
+      assert.equal(done?.late, false, JSON.stringify(done));
+      const kws = all.filter((e) => e.type === 'site.meter.read').flatMap((e) => (e.data as { jobs: Array<{ jobId: string; kw: number }> }).jobs).filter((r) => r.jobId === 'tiny').map((r) => r.kw);
+      assert.ok(kws.length >= 2, `metered in ${kws.length} half-hours`);
+      assert.ok(kws.every((kw) => kw <= powerKw + 1e-12), `metered ${kws.join(', ')} kW`);
+    } finally {
+      await rt.stop();
+      await s.close();
+    }
+  });
+}
