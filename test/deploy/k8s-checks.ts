@@ -310,6 +310,7 @@ export function checkDeployments(set: DeploySet, fileExists: (repoPath: string) 
   const problems: string[] = [];
   const secrets = secretKeys(set);
   const configMaps = configMapKeys(set);
+  const claims = new Set(set.resources.filter((o) => o.doc['kind'] === 'PersistentVolumeClaim').map((o) => nameOf(o)));
   const nats = natsServiceOf(set.helmValues);
   const docker = dockerfileFacts(set.dockerfile);
   const sites = new Map<string, string>();
@@ -406,6 +407,16 @@ export function checkDeployments(set: DeploySet, fileExists: (repoPath: string) 
       const http = ports.find((p) => p['containerPort'] === httpPort);
       if (!http) problems.push(`${cn}: --http-port ${String(f.get('--http-port'))} is not a container port`);
       if (!docker.expose.includes(httpPort)) problems.push(`${cn}: --http-port ${httpPort} is not EXPOSEd by the Dockerfile (${docker.expose.join(', ')})`);
+      // The data folder holds the site's signing keys, its BPP key and allowed BAPs: on an
+      // emptyDir every restart made new keys, every earlier event stopped verifying and the
+      // key registry was ignored, with /health still ok (a helper's review).
+      const dataDir = f.get('--data-dir');
+      const dataMount = dataDir ? mounts.find((m) => String(m['mountPath']).replace(/\/$/, '') === dataDir.replace(/\/$/, '')) : undefined;
+      const claim = dataMount ? str(at(volumes.get(String(dataMount['name'])), 'persistentVolumeClaim', 'claimName')) : undefined;
+      if (!dataDir) problems.push(`${cn}: no --data-dir`);
+      else if (!dataMount) problems.push(`${cn}: --data-dir ${dataDir} is not a mounted volume`);
+      else if (!claim) problems.push(`${cn}: --data-dir ${dataDir} is not on a PersistentVolumeClaim: it holds the site's keys, and a new pod would sign with new ones`);
+      else if (!claims.has(claim)) problems.push(`${cn}: --data-dir ${dataDir} is on PersistentVolumeClaim ${claim}, which no manifest defines`);
       // Credentials: a file in a mounted Secret, the seed of this site's user.
       const creds = f.get('--creds');
       const mount = creds ? mounts.find((m) => creds.startsWith(String(m['mountPath']).replace(/\/$/, '') + '/')) : undefined;
