@@ -5,7 +5,7 @@ import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts'
 import { UsageError } from '../errors.ts';
 import { SystemClock } from './system-clock.ts';
 import { siteDir } from '../../core/stack/index.ts';
-import type { CacoConfig } from '../../core/config/index.ts';
+import { redactNatsServers, type CacoConfig } from '../../core/config/index.ts';
 import { FileKeyring, publicKeyFromRaw } from '../../core/ledger/index.ts';
 import { ADMIN_PARTY, checkNewKeyFields, keyBucketName, KeyRegistry, KeyRegistryError, newKeyFile, openRegistryStore, readKeyFile, reservedPartyReason, ROLES, SiteIdentity, writeKeyFile, type KeyRegistryStore, type Role, type SignedKeyEntry } from '../../core/identity/index.ts';
 import { inert } from '../terminal.ts';
@@ -31,7 +31,7 @@ function roleOption(def?: Role): Option {
 
 /** Where the chosen store keeps a site's key registry, in words a user can check. */
 function registryOf(config: CacoConfig): { readonly where: string; readonly path?: string } {
-  if (config.store === 'jetstream') return { where: `KV bucket ${keyBucketName(config.site)} on ${config.natsUrl}` };
+  if (config.store === 'jetstream') return { where: `KV bucket ${keyBucketName(config.site)} on ${redactNatsServers(config.natsUrl)}` };
   const path = join(keyDirOf(config), 'registry.db');
   return { where: path, path };
 }

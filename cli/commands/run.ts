@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { UsageError } from '../errors.ts';
 import { DEFAULT_DOMAIN } from '../../beckn/index.ts';
+import { redactNatsServers } from '../../core/config/index.ts';
 
 interface RunFlags extends GlobalOptions {
   recorded?: boolean;
@@ -65,7 +66,7 @@ export function runCommand(): Command {
       const refused = listenRefused(err, port);
       throw refused ? new UsageError(`--http-port ${port}: ${refused}; choose another port or --http-port 0`) : err;
     }
-    console.log(`caco run: site ${config.site} on bus ${config.bus}, store ${config.store}${config.bus === 'nats' || config.store === 'jetstream' ? ` (${config.natsUrl})` : ''}`);
+    console.log(`caco run: site ${config.site} on bus ${config.bus}, store ${config.store}${config.bus === 'nats' || config.store === 'jetstream' ? ` (${redactNatsServers(config.natsUrl)})` : ''}`);
     for (const n of site.notes) console.log(`  ${n}`);
     for (const n of beckn?.notes(site.agents.marketOverNats) ?? ['beckn: no coordination agent (--no-beckn)']) console.log(`  ${n}`);
     if (http) console.log(`  operations: GET http://${o.httpHost}:${port}/metrics (Prometheus), GET /health (503 when a subscription or the relay is dead, an agent's appends are refused, or the ledger does not match its anchor)`);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { siteDir } from '../../core/stack/index.ts';
 import { FileKeyring, rawPublicKey } from '../../core/ledger/index.ts';
 import { DEFAULT_COMMAND_LIFETIME_MS, readKeyFile, signWithKey, type LoadedKey } from '../../core/identity/index.ts';
-import type { CacoConfig } from '../../core/config/index.ts';
+import { redactNatsServers, type CacoConfig } from '../../core/config/index.ts';
 import { decodeWith, JobPlanned, JobRejected } from '../../schemas/index.ts';
 import { readBoundedText } from '../../core/files/index.ts';
 
@@ -111,7 +111,7 @@ export function submitCommand(): Command {
       try {
         res = await bus.request(subjects.command(config.site, 'compute', 'submit'), Buffer.from(JSON.stringify(cmdMsg)), { timeoutMs });
       } catch (err) {
-        throw new UsageError(`no answer from site "${config.site}" on ${config.natsUrl} (${(err as Error).message}); is \`caco run\` running there?`);
+        throw new UsageError(`no answer from site "${config.site}" on ${redactNatsServers(config.natsUrl)} (${(err as Error).message}); is \`caco run\` running there?`);
       }
       const reply = readSubmitReply(res.data);
       if (!reply.ok) {

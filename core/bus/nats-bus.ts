@@ -5,6 +5,7 @@ import { aimsAtOwnRequest, ownRequestInbox } from './own-requests.ts';
 import { assertPattern, assertPublishSubject, isReplySubject } from './subject.ts';
 import { CacoError, NoRespondersError, TimeoutError } from '../errors/errors.ts';
 import { loadNatsCredentials, type NatsCredentials } from '../nats-auth/credentials.ts';
+import { redactNatsServers } from '../config/redact.ts';
 
 /** A publish the bus could not take: the connection is closed or draining, or the message is too large. */
 export class BusPublishError extends CacoError {
@@ -20,8 +21,8 @@ export class NatsUnavailableError extends CacoError {
   constructor(readonly servers: string, cause: unknown, credentials?: string) {
     super(
       isAuthFailure(cause)
-        ? `NATS at ${servers} refused ${credentials ? `the credentials in ${credentials}` : 'an anonymous connection'} (${cause instanceof Error ? cause.message : String(cause)}) — ${credentials ? 'is this user in the server\'s accounts.conf (caco nats creds)?' : 'give --creds <file> or NATS_CREDS'}`
-        : `cannot connect to NATS at ${servers}: ${cause instanceof Error ? cause.message : String(cause)} — is nats-server running (nats-server -js)? set NATS_URL to its address`,
+        ? `NATS at ${redactNatsServers(servers)} refused ${credentials ? `the credentials in ${credentials}` : 'an anonymous connection'} (${cause instanceof Error ? cause.message : String(cause)}) — ${credentials ? 'is this user in the server\'s accounts.conf (caco nats creds)?' : 'give --creds <file> or NATS_CREDS'}`
+        : `cannot connect to NATS at ${redactNatsServers(servers)}: ${cause instanceof Error ? cause.message : String(cause)} — is nats-server running (nats-server -js)? set NATS_URL to its address`,
       { cause },
     );
   }

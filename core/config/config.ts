@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { ConfigError } from '../errors/errors.ts';
 import { checkDatabaseUrl } from '../store/postgres-url.ts';
 import { readBoundedText } from '../files/read-bounded.ts';
+import { redactNatsServers, redactUrl } from './redact.ts';
 
 /** A config file is a few dozen settings. */
 const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -72,7 +73,7 @@ const SETTINGS: { [K in keyof CacoConfig]: Setting<K> } = {
     key: 'kurrentdbUrl',
     env: 'CACO_KURRENTDB_URL',
     parse: (raw, name) => {
-      if (!/^(kurrentdb|kurrent|kdb|esdb)(\+discover)?:\/\/\S+$/.test(raw.trim())) throw new ConfigError(name, `"${raw}" is not a KurrentDB connection string; use e.g. kurrentdb://127.0.0.1:2113?tls=false`);
+      if (!/^(kurrentdb|kurrent|kdb|esdb)(\+discover)?:\/\/\S+$/.test(raw.trim())) throw new ConfigError(name, `"${redactUrl(raw)}" is not a KurrentDB connection string; use e.g. kurrentdb://127.0.0.1:2113?tls=false`);
       return raw.trim();
     },
   },
@@ -81,7 +82,7 @@ const SETTINGS: { [K in keyof CacoConfig]: Setting<K> } = {
     env: 'NATS_URL',
     parse: (raw, name) => {
       const ok = raw.split(',').every((u) => /^(nats|tls|ws|wss):\/\/[^\s/]+(:\d+)?\/?$/.test(u.trim()) || /^[^\s/:]+:\d+$/.test(u.trim()));
-      if (!ok) throw new ConfigError(name, `"${raw}" is not a NATS URL; use e.g. nats://127.0.0.1:4222 (comma-separate several)`);
+      if (!ok) throw new ConfigError(name, `"${redactNatsServers(raw)}" is not a NATS URL; use e.g. nats://127.0.0.1:4222 (comma-separate several)`);
       return raw;
     },
   },

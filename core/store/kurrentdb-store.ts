@@ -38,6 +38,7 @@ import {
   type KurrentRecord,
 } from './kurrentdb-mapping.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
+import { redactUrl } from '../config/redact.ts';
 
 export interface KurrentDbStoreOptions {
   /** Connection string, e.g. `kurrentdb://127.0.0.1:2113?tls=false`. */
@@ -121,7 +122,7 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
     try {
       client = opts.client ?? KurrentDBClient.connectionString(url);
     } catch (err) {
-      throw new ConfigError('--kurrentdb-url', `"${url}" is not accepted by the KurrentDB client (${err instanceof Error ? err.message : String(err)})`);
+      throw new ConfigError('--kurrentdb-url', `"${redactUrl(url)}" is not accepted by the KurrentDB client (${err instanceof Error ? err.message : String(err)})`);
     }
     const store = new KurrentDbEventStore(client, opts);
     try {
@@ -159,7 +160,7 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
             : err instanceof Error
               ? `${name}: ${err.message}`
               : String(err);
-      throw new ConfigError('--kurrentdb-url', `cannot reach KurrentDB at ${this.opts.url} (${why}); start one (deploy/kurrentdb/docker-compose.yml) or fix the connection string (CACO_KURRENTDB_URL)`);
+      throw new ConfigError('--kurrentdb-url', `cannot reach KurrentDB at ${redactUrl(this.opts.url)} (${why}); start one (deploy/kurrentdb/docker-compose.yml) or fix the connection string (CACO_KURRENTDB_URL)`);
     } finally {
       clearTimeout(timer);
     }

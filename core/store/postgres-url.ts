@@ -4,16 +4,8 @@ import { ConfigError } from '../errors/errors.ts';
 /** PostgreSQL's limit on an identifier (NAMEDATALEN - 1): a longer one is cut silently. */
 const MAX_IDENTIFIER = 63;
 
-/** Hide the password of a URL before it goes into an error message. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
-  }
-}
+import { redactUrl } from '../config/redact.ts';
+export { redactUrl };
 
 /** Check a database URL early, with a message naming the setting, rather than deep in `pg`. */
 export function checkDatabaseUrl(raw: string | undefined, setting = '--database-url', env: Readonly<Record<string, string | undefined>> = process.env): string {
