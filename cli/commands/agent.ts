@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { UsageError } from '../errors.ts';
+import { wholeNumber } from '../flag-values.ts';
 
 /** `caco agent check`: a conformance run of an outside agent against a scratch site (docs/external-agent.md). */
 export function agentCommand(): Command {
@@ -16,8 +17,7 @@ export function agentCommand(): Command {
     .option('--public-key <base64>', "register this public key for the agent instead of making a key file")
     .option('--key-id <id>', 'the key id to register')
     .action(async (target: string, command: string[], o: { name?: string; server?: string; site: string; timeout: string; publicKey?: string; keyId?: string }) => {
-      const seconds = Number(o.timeout);
-      if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) throw new UsageError(`--timeout: "${o.timeout}" is not a number of seconds between 1 and 3600`);
+      const seconds = wholeNumber('--timeout', o.timeout, 1, 3600, 'seconds');
       if (!command.length && !o.server) throw new UsageError('give the agent to run after --, or --server <url> of a NATS server your agent connects to');
       const { runAgentCheck } = await import('../agent-check/run.ts');
       const { renderReport } = await import('../agent-check/judge.ts');

@@ -25,8 +25,7 @@ export function dashboardCommand(): Command {
   addGlobalOptions(cmd);
   return cmd.action(async (o: DashboardFlags) => {
     const { startDashboard } = await import('../../dashboard/index.ts');
-    const port = Number(o.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: "${o.port}" must be a whole number from 0 to 65535`);
+    const port = wholeNumber('--port', o.port, 0, 65535);
     const settlementDays = wholeNumber('--settlement-days', o.settlementDays, 1, 3660);
     const maxStreams = wholeNumber('--max-streams', o.maxStreams, 1, 10_000);
     const explainPerSecond = numberBetween('--explain-per-second', o.explainPerSecond, 0, 1000);

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 import { UsageError } from '../errors.ts';
+import { wholeNumber } from '../flag-values.ts';
 import { DEFAULT_DOMAIN } from '../../beckn/index.ts';
 import { redactNatsServers } from '../../core/config/index.ts';
 
@@ -44,10 +45,10 @@ export function runCommand(): Command {
   addGlobalOptions(cmd, { bus: 'nats', store: 'jetstream' });
   return cmd.action(async (o: RunFlags) => {
     const config = configFrom(o, { bus: 'nats', store: 'jetstream' });
-    const port = Number(o.httpPort);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--http-port: "${o.httpPort}" is not a port number (0 to disable)`);
-    const becknPort = Number(o.becknPort);
-    if (!Number.isInteger(becknPort) || becknPort < 0 || becknPort > 65535) throw new UsageError(`--beckn-port: "${o.becknPort}" is not a port number (0 for NATS only)`);
+    // Digits only (wholeNumber): Number() read "" as 0, so an unset $PORT in a template turned
+    // the HTTP endpoint (and /health) off, and 0x1F90 or 8e3 as other ports (a helper's review).
+    const port = wholeNumber('--http-port', o.httpPort, 0, 65535);
+    const becknPort = wholeNumber('--beckn-port', o.becknPort, 0, 65535);
     if (o.beckn && becknPort === 0 && config.bus !== 'nats') throw new UsageError('--beckn-port 0 leaves the market no transport on the embedded bus: give a port, --bus nats, or --no-beckn');
     const [{ startLiveSite }, { startJobsHttp }, { siteBeckn }] = await Promise.all([import('../site-runtime.ts'), import('../jobs-http.ts'), import('../site-beckn.ts')]);
     const beckn = o.beckn

@@ -66,3 +66,22 @@ test('caco audit verify and explain refuse a missing ledger with the fix; --help
     assert.match(r.stdout, /Usage: caco/);
   }
 });
+
+test('ports and timeouts take digits only: an empty value, hex or an exponent is refused naming the flag, not read as another number', { timeout: 300_000 }, () => {
+  // A helper's review: --http-port "" (an unset $PORT in a template) was read as 0 and turned
+  // the HTTP endpoint and /health off; 0x1F90 or 8e3 listened on 8080 or 8000.
+  const dir = mkdtempSync(join(tmpdir(), 'caco-cli-ports-'));
+  try {
+    const cases: Array<[string[], RegExp]> = [
+      [['run', '--recorded', '--bus', 'memory', '--store', 'sqlite', '--data-dir', dir, '--http-port', ''], /^caco: --http-port: "" must be a whole number from 0 to 65535/],
+      [['run', '--recorded', '--bus', 'memory', '--store', 'sqlite', '--data-dir', dir, '--http-port', '0x1F90'], /--http-port: "0x1F90" must be a whole number/],
+      [['run', '--recorded', '--bus', 'memory', '--store', 'sqlite', '--data-dir', dir, '--beckn-port', '8e3'], /--beckn-port: "8e3" must be a whole number/],
+      [['dashboard', '--data-dir', dir, '--port', ''], /--port: "" must be a whole number from 0 to 65535/],
+      [['agent', 'check', 'x', '--server', 'nats://127.0.0.1:1', '--timeout', '1e3'], /--timeout: "1e3" must be a whole number of seconds from 1 to 3600/],
+    ];
+    for (const [args, pattern] of cases) assertOneLineError(caco(args), pattern);
+    assert.deepEqual(readdirSync(dir), [], 'nothing made in the data folder');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
