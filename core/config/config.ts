@@ -173,6 +173,14 @@ export function loadConfig(opts: LoadConfigOptions = {}): CacoConfig {
   }
   for (const s of Object.values(SETTINGS) as Setting<keyof CacoConfig>[]) {
     const raw = env[s.env];
+    // An empty CACO_* variable is a mistake, not a request for the default: a template's
+    // CACO_SITE=\${SITE} with SITE unset ran as, and wrote into the ledger of, site "london"
+    // (a helper's review). NATS_URL and NATS_CREDS, which other NATS tools read too, keep the
+    // common reading of empty as unset.
+    if (raw === '' && s.env.startsWith('CACO_')) {
+      const fallback = DEFAULT_CONFIG[s.key];
+      throw new ConfigError(s.env, `is set but empty; give a value, or unset it${fallback === undefined ? '' : ` for the default (${JSON.stringify(fallback)})`}`);
+    }
     if (raw !== undefined && raw !== '') set(s, raw, s.env);
   }
   for (const [k, raw] of Object.entries(opts.overrides ?? {})) {

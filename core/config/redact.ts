@@ -9,7 +9,9 @@
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
-    if (u.password) u.password = '***';
+    // As given when there is nothing to hide: URL would add a '/' to a bare host.
+    if (!u.password) return url;
+    u.password = '***';
     return u.toString();
   } catch {
     return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');

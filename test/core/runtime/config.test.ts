@@ -35,6 +35,10 @@ test('a bad value names the setting and the allowed values', () => {
     [{ NATS_URL: 'http://x y' }, /^NATS_URL: .*nats:\/\/127\.0\.0\.1:4222/],
     [{ CACO_SITE: 'London!' }, /^CACO_SITE: /],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: .*debug/],
+    // Empty is a mistake (a template's variable unset), not the default: CACO_SITE= ran as "london".
+    [{ CACO_SITE: '' }, /^CACO_SITE: is set but empty; give a value, or unset it for the default \("london"\)$/],
+    [{ CACO_DATA_DIR: '' }, /^CACO_DATA_DIR: is set but empty/],
+    [{ CACO_STORE: '' }, /^CACO_STORE: is set but empty/],
   ];
   for (const [env, msg] of cases) {
     assert.throws(() => loadConfig({ env }), (e: unknown) => e instanceof ConfigError && msg.test(e.message), JSON.stringify(env));
