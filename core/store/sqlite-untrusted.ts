@@ -46,8 +46,10 @@ export function ledgerSchemaProblem(db: Database.Database): string | undefined {
   if (cols.length === 0) return undefined;
   const keys = cols.filter((c) => c.pk > 0);
   const pos = cols.find((c) => c.name === 'position');
-  if (pos === undefined || keys.length !== 1 || keys[0] !== pos || pos.type.toUpperCase() !== 'INTEGER') {
-    return `has an events table whose position column is not its INTEGER PRIMARY KEY (${pos === undefined ? 'no such column' : `declared ${JSON.stringify(pos.type.slice(0, 32))}${pos.pk > 0 ? '' : ', not the key'}`}), which CACO never writes`;
+  // A table without the column is named by the readers' column check, with every column it lacks.
+  if (pos === undefined) return undefined;
+  if (keys.length !== 1 || keys[0] !== pos || pos.type.toUpperCase() !== 'INTEGER') {
+    return `has an events table whose position column is not its INTEGER PRIMARY KEY (declared ${JSON.stringify(pos.type.slice(0, 32))}${pos.pk > 0 ? '' : ', not the key'}), which CACO never writes`;
   }
   // Declared so and still not the rowid (a helper's review): in a WITHOUT ROWID table, or as
   // INTEGER PRIMARY KEY DESC, SQLite keeps the key in an index of its own (origin 'pk'), and
