@@ -150,7 +150,7 @@ export function openLedgerDatabase(path: string): Database.Database {
 /** Throws a ConfigError naming the file when its schema is not one CACO writes (ledgerSchemaProblem); sets trusted_schema off. */
 export function refuseForeignLedger(db: Database.Database, path: string): void {
   distrustSchema(db);
-  const problem = ledgerSchemaProblem(db);
+  const problem = ledgerSchemaProblem(db) ?? missingColumnsProblem(db);
   if (problem !== undefined) throw new ConfigError(`the SQLite ledger ${path}`, `${problem}; nothing was changed: it is not a CACO ledger, or it was altered (restore it from a backup, or move it aside to start a new ledger)`);
 }
 
@@ -171,6 +171,18 @@ function whyNotOpened(err: unknown): string | undefined {
 
 /** The event columns a ledger file must have to be read (`covers` came later and may be missing). */
 export const REQUIRED_EVENT_COLUMNS: ReadonlyArray<string> = EVENT_COLUMNS.split(', ').filter((c) => c !== 'covers');
+
+/**
+ * Why an existing events table is not a ledger's: the columns it lacks. A writer given one
+ * added `covers` and its own tables to the file, turned it to WAL, and then failed with a stack
+ * trace (a helper's review); no table yet is a new ledger.
+ */
+function missingColumnsProblem(db: Database.Database): string | undefined {
+  const have = new Set(db.prepare<[], { name: string }>('PRAGMA table_info(events)').all().map((c) => c.name));
+  if (have.size === 0) return undefined;
+  const missing = REQUIRED_EVENT_COLUMNS.filter((c) => !have.has(c));
+  return missing.length ? `has an events table missing columns ${missing.join(', ')}` : undefined;
+}
 
 export interface SqliteStoreOptions {
   /** File path, or ':memory:'. Parent folders are created. */

@@ -52,6 +52,9 @@ for (const [what, sql, says] of [
     "CREATE TABLE ev2 (position, id TEXT, stream TEXT, revision INTEGER, type TEXT, version INTEGER, time TEXT, source TEXT, correlation_id TEXT, causation_id TEXT, data TEXT, prev_hash TEXT, hash TEXT, sig TEXT, covers INTEGER); INSERT INTO ev2 SELECT * FROM events; DROP TABLE events; ALTER TABLE ev2 RENAME TO events; UPDATE events SET position = '1' WHERE position = 1;",
     /events table whose position column is not its INTEGER PRIMARY KEY \(declared "", not the key\)/,
   ],
+  // A helper's review: the writer added covers and its tables to such a file, turned it to
+  // WAL, then failed with a stack trace.
+  ['an events table without the ledger\'s columns', "DROP TABLE events; CREATE TABLE events (x TEXT); INSERT INTO events VALUES ('precious');", /missing columns (position, )?id, stream/],
   // Declared INTEGER PRIMARY KEY and still not the rowid, so it holds text as text (a helper's review of the above).
   ...(['INTEGER PRIMARY KEY DESC', 'INTEGER PRIMARY KEY'] as const).map(
     (decl, i) =>
