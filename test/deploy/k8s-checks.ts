@@ -417,6 +417,11 @@ export function checkDeployments(set: DeploySet, fileExists: (repoPath: string) 
       else if (!dataMount) problems.push(`${cn}: --data-dir ${dataDir} is not a mounted volume`);
       else if (!claim) problems.push(`${cn}: --data-dir ${dataDir} is not on a PersistentVolumeClaim: it holds the site's keys, and a new pod would sign with new ones`);
       else if (!claims.has(claim)) problems.push(`${cn}: --data-dir ${dataDir} is on PersistentVolumeClaim ${claim}, which no manifest defines`);
+      else if (at(pod, 'securityContext', 'fsGroup') !== undefined && at(pod, 'securityContext', 'fsGroupChangePolicy') !== 'OnRootMismatch') {
+        // A helper's review: by default the kubelet ORs group rw into every file of the volume
+        // at each mount, and CACO refuses a private key file others may read (mode 660).
+        problems.push(`${cn}: fsGroup on a PersistentVolumeClaim needs fsGroupChangePolicy: OnRootMismatch, or each mount makes the kept private keys group-writable and CACO refuses them`);
+      }
       // Credentials: a file in a mounted Secret, the seed of this site's user.
       const creds = f.get('--creds');
       const mount = creds ? mounts.find((m) => creds.startsWith(String(m['mountPath']).replace(/\/$/, '') + '/')) : undefined;
