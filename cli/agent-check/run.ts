@@ -18,6 +18,7 @@ import { DEFAULT_SITE } from '../../agents/compute/jobs/index.ts';
 import { SiteReadModel, siteQueries } from '../site-read-model.ts';
 import { startScratchNats, type ScratchNats } from './scratch-nats.ts';
 import { judge, type Observations, type Report, type RequestSeen, type StraySeen } from './judge.ts';
+import { redactNatsServers } from '../../core/config/index.ts';
 
 export interface AgentCheckOptions {
   /** The agent's name (its party), or a subject prefix `caco.<site>` (the agent is then `--name`). */
@@ -175,7 +176,7 @@ export async function runAgentCheck(o: AgentCheckOptions): Promise<AgentCheckRes
     });
     cleanups.push(async () => watch.unsubscribe());
 
-    say(`scratch site "${site}" on ${url}; agent "${name}"${keyFile ? ` with key file ${keyFile}` : ' with the public key given'}; watching for ${Math.round(o.timeoutMs / 1000)} s`);
+    say(`scratch site "${site}" on ${redactNatsServers(url)}; agent "${name}"${keyFile ? ` with key file ${keyFile}` : ' with the public key given'}; watching for ${Math.round(o.timeoutMs / 1000)} s`);
     let exited: Promise<void> = new Promise(() => undefined);
     if (o.command && o.command.length) {
       const fill = (s: string) => s.replaceAll('{url}', url).replaceAll('{site}', site).replaceAll('{key}', keyFile ?? '').replaceAll('{name}', name);

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import type { Envelope } from '../envelope/envelope.ts';
 import { InvalidArgumentError } from '../errors/errors.ts';
 import type { UnreadableRecord } from './event-store.ts';
+import { redactUrl } from '../config/redact.ts';
 
 /**
  * The metadata each CACO event carries in KurrentDB (`$correlationId`/`$causationId` are KurrentDB's own conventions).
@@ -190,10 +191,34 @@ export function fromRecord(r: KurrentRecord): Envelope | UnreadableRecord {
 /** Accepted connection-string schemes (the client's own list; `esdb` is deprecated but still read). */
 const URL_SCHEME = /^(kurrentdb|kurrent|kdb|esdb)(\+discover)?:\/\/\S+$/;
 
-/** A clear error for a connection string the client would refuse with a less helpful one. */
+/**
+ * The query options the client reads (its parseConnectionString, @kurrent/kurrentdb-client 1.x),
+ * compared as it compares them: lower case, without '_' and '-'.
+ */
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set(
+  ['userCertFile', 'userKeyFile', 'maxDiscoverAttempts', 'connectionName', 'defaultDeadline', 'discoveryInterval', 'gossipTimeout', 'nodePreference', 'tls', 'tlsVerifyCert', 'tlsCAFile', 'throwOnAppendFailure', 'keepAliveInterval', 'keepAliveTimeout'].map(flatOption),
+);
+
+function flatOption(key: string): string {
+  return key.trim().toLowerCase().replace(/[_-]/g, '');
+}
+
+/**
+ * A clear error for a connection string the client would refuse with a less helpful one, and
+ * for an option it does not know: of those it warns on the console with the whole string,
+ * password included, and goes on without the setting (a helper's review: "tlsverify", a typo
+ * of tlsVerifyCert, printed kurrentdb://admin:S3cretPw@…).
+ */
 export function checkConnectionString(url: string, setting = '--kurrentdb-url'): string {
   if (!URL_SCHEME.test(url.trim())) {
-    throw new InvalidArgumentError(setting, `"${url}" is not a KurrentDB connection string; use e.g. kurrentdb://127.0.0.1:2113?tls=false`);
+    throw new InvalidArgumentError(setting, `"${redactUrl(url)}" is not a KurrentDB connection string; use e.g. kurrentdb://127.0.0.1:2113?tls=false`);
+  }
+  const query = url.trim().split('?')[1] ?? '';
+  for (const pair of query.split('&')) {
+    const key = pair.split('=')[0] ?? '';
+    if (key !== '' && !KNOWN_OPTIONS.has(flatOption(key))) {
+      throw new InvalidArgumentError(setting, `"${key.slice(0, 40)}" is not an option the KurrentDB client reads (tls, tlsVerifyCert, tlsCAFile, connectionName, nodePreference, …): it would be ignored`);
+    }
   }
   return url.trim();
 }

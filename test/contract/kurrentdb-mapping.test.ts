@@ -132,6 +132,11 @@ test('stream names: the site log and checkpoint streams; connection strings are 
   assert.notEqual(checkpointStream('p', 'a'), checkpointStream('p', 'b'));
   assert.equal(checkConnectionString(' kurrentdb://127.0.0.1:2113?tls=false '), 'kurrentdb://127.0.0.1:2113?tls=false');
   assert.equal(checkConnectionString('esdb+discover://a,b,c'), 'esdb+discover://a,b,c');
+  // An option the client does not know: it would warn with the whole string, password
+  // included, and ignore it (a helper's review); refused here, naming the option only.
+  assert.equal(checkConnectionString('kurrentdb://a:pw@h:2113?tls=false&TLS_Verify-Cert=false&keepAliveTimeout=10000'), 'kurrentdb://a:pw@h:2113?tls=false&TLS_Verify-Cert=false&keepAliveTimeout=10000');
+  assert.throws(() => checkConnectionString('kurrentdb://admin:S3cretPw@h:2113?tls=false&tlsverify=false'), (e: unknown) => e instanceof Error && /"tlsverify" is not an option the KurrentDB client reads/.test(e.message) && !e.message.includes('S3cretPw'));
+  assert.throws(() => checkConnectionString('http://admin:S3cretPw@h'), (e: unknown) => e instanceof Error && !e.message.includes('S3cretPw'));
   assert.throws(() => checkConnectionString('http://127.0.0.1:2113'), /--kurrentdb-url: "http:\/\/127\.0\.0\.1:2113" is not a KurrentDB connection string/);
 });
 
