@@ -30,9 +30,12 @@ export function firstHalfHour(result: PlanResult, powerKwOf: (jobId: string) => 
     const rounded = Math.max(0.001, round(kw, 3));
     return power !== undefined ? Math.min(rounded, power) : rounded;
   };
-  const runs = result.jobs
+  const planned = result.jobs
     .filter((j) => j.runs[0]?.slot === 0 && j.runs[0].kw > 1e-6)
-    .map((j) => ({ jobId: j.jobId, kw: dispatchedKw(j.jobId, j.runs[0]!.kw) }))
+    .map((j) => {
+      const kw = dispatchedKw(j.jobId, j.runs[0]!.kw);
+      return { jobId: j.jobId, kw, plannedKw: j.runs[0]!.kw, full: kw === powerKwOf(j.jobId) };
+    })
     .sort((a, b) => (a.jobId < b.jobId ? -1 : 1));
   let chargeKw = round(slot0?.chargeKw ?? 0, 3);
   const dischargeKw = round(slot0?.dischargeKw ?? 0, 3);
@@ -41,15 +44,15 @@ export function firstHalfHour(result: PlanResult, powerKwOf: (jobId: string) => 
     // ledger metered 10,000.002 kW of IT on a 10,000 kW site and 14,000.002 kW of import on a
     // 14,000 kW connection (a helper's review). The plan kept to both; the dispatch does now.
     // (Not to the slot's cap: under a reduction sold it is soft, and the plan may pay to pass it.)
-    trimRuns(runs, sumKw(runs) - site.itCapacityKw);
-    const overImport = sumKw(runs) * site.pue + chargeKw - dischargeKw - site.importCapKw;
+    trimRuns(planned, sumKw(planned) - site.itCapacityKw);
+    const overImport = sumKw(planned) * site.pue + chargeKw - dischargeKw - site.importCapKw;
     if (overImport > LIMIT_TOLERANCE_KW) {
       const fromCharge = Math.min(chargeKw, Math.ceil(overImport * 1000 - 1e-9) / 1000);
       chargeKw = round(chargeKw - fromCharge, 3);
-      trimRuns(runs, (overImport - fromCharge) / site.pue);
+      trimRuns(planned, (overImport - fromCharge) / site.pue);
     }
   }
-  return { runs, chargeKw, dischargeKw };
+  return { runs: planned.map(({ jobId, kw }) => ({ jobId, kw })), chargeKw, dischargeKw };
 }
 
 /** Float noise in a sum of kW that is not an excess. */
@@ -57,15 +60,42 @@ const LIMIT_TOLERANCE_KW = 1e-6;
 
 const sumKw = (runs: ReadonlyArray<{ kw: number }>): number => runs.reduce((a, r) => a + r.kw, 0);
 
-/** Take `excessKw` off the largest runs, in whole watts, none below the ledger's least kW (1 W). */
-function trimRuns(runs: Array<{ jobId: string; kw: number }>, excessKw: number): void {
+interface DispatchRun {
+  readonly jobId: string;
+  kw: number;
+  /** What the plan gave it, before rounding. */
+  readonly plannedKw: number;
+  /** At the job's own power: it may need the whole half-hour to meet its deadline. */
+  readonly full: boolean;
+}
+
+/**
+ * Take `excessKw` off the runs, in whole watts, none below the ledger's least kW (1 W): first
+ * back to the plan's own kW (floored) from the part-power runs rounding raised, which made the
+ * excess; then off the largest part-power runs; a run at its job's full power last, since it
+ * may need every minute of the half-hour (a helper's review: taken from such a 2.005 kW run
+ * first, the job missed its deadline by 0.075 minutes).
+ */
+function trimRuns(runs: DispatchRun[], excessKw: number): void {
   if (excessKw <= LIMIT_TOLERANCE_KW) return;
   let left = Math.ceil(excessKw * 1000 - 1e-6) / 1000;
-  for (const r of [...runs].sort((a, b) => b.kw - a.kw || (a.jobId < b.jobId ? -1 : 1))) {
-    const next = Math.max(0.001, Math.floor((r.kw - left) * 1000 + 1e-6) / 1000);
+  const take = (r: DispatchRun, floorKw: number) => {
+    const next = Math.max(0.001, floorKw, Math.floor((r.kw - left) * 1000 + 1e-6) / 1000);
+    if (next >= r.kw) return;
     left = round(left - (r.kw - next), 3);
     r.kw = next;
+  };
+  const byId = (a: DispatchRun, b: DispatchRun) => (a.jobId < b.jobId ? -1 : 1);
+  const raised = runs.filter((r) => !r.full && r.kw > r.plannedKw).sort((a, b) => b.kw - b.plannedKw - (a.kw - a.plannedKw) || byId(a, b));
+  for (const r of raised) {
+    take(r, Math.floor(r.plannedKw * 1000 + 1e-6) / 1000);
     if (left <= 0) return;
+  }
+  for (const group of [runs.filter((r) => !r.full), runs.filter((r) => r.full)]) {
+    for (const r of group.sort((a, b) => b.kw - a.kw || byId(a, b))) {
+      take(r, 0);
+      if (left <= 0) return;
+    }
   }
 }
 

@@ -57,3 +57,15 @@ test('property: a plan within the site\'s IT capacity and connection is dispatch
     { numRuns: 500 },
   );
 });
+
+test('the excess comes off the runs rounding raised, not off a job at its full power, which may need the whole half-hour', () => {
+  // A helper's review: a 2.005 kW job at full power (due at the half-hour's end) beside 49 runs
+  // planned at 1.99951 kW, each rounded up to 2 W more; the 5 W excess was taken from the job
+  // at full power, which then did 29.925 of its 30 minutes and finished late.
+  const planned = [2.005, ...Array.from({ length: 49 }, () => 1.99951)];
+  const r = plan(planned);
+  const d = firstHalfHour(r, (id) => (id === 'j0' ? 2.005 : 2.5), { itCapacityKw: 100, importCapKw: 140, pue: 1.15 });
+  assert.equal(d.runs.find((x) => x.jobId === 'j0')!.kw, 2.005, 'the job at full power keeps it');
+  assert.ok(sum(d.runs) <= 100 + 1e-9, `IT ${sum(d.runs)}`);
+  assert.equal(d.runs.filter((x) => x.kw === 1.999).length, 5, 'five raised runs go back to their planned kW, floored');
+});
