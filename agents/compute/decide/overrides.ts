@@ -25,9 +25,15 @@ export const DEFAULT_MAX_OVERRIDES_PER_JOB = 10;
  * helper's review). One sent before the last change is stale whoever sends it.
  */
 export function staleOverrideRefusal(r: JobRecord, sentAtMs: number): JobProblem | null {
-  if (r.lastOverrideMs === null || !(sentAtMs < r.lastOverrideMs)) return null;
-  return { field: 'time', reason: `sent at ${iso(sentAtMs)}, before the job's latest pin or release (recorded ${iso(r.lastOverrideMs)}): an old command sent again, or a clock behind the site's; send a new one` };
+  // The sender's clock against the site's: a pin and then a release from a sender 2 s behind
+  // had the release refused (a helper's review). A replay needs the old command sent more than
+  // this before the change it would undo.
+  if (r.lastOverrideMs === null || !(sentAtMs < r.lastOverrideMs - OVERRIDE_CLOCK_SKEW_MS)) return null;
+  return { field: 'time', reason: `sent at ${iso(sentAtMs)}, more than ${OVERRIDE_CLOCK_SKEW_MS / 1000} s before the job's latest pin or release (recorded ${iso(r.lastOverrideMs)}): an old command sent again, or a clock behind the site's; send a new one` };
 }
+
+/** How far a sender's clock may be behind the site's before its pin or release reads as older than the last one (ms). */
+export const OVERRIDE_CLOCK_SKEW_MS = 30_000;
 
 /** The refusal of a pin or release by `by` when the job has had `max` overrides, or null when it may have another. */
 export function overrideLimitRefusal(r: JobRecord, by: Principal | undefined, max: number): JobProblem | null {
