@@ -9,13 +9,17 @@
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
-    // As given when there is nothing to hide: URL would add a '/' to a bare host.
-    if (!u.password) return url;
-    u.password = '***';
-    return u.toString();
+    if (u.password) {
+      u.password = '***';
+      return u.toString();
+    }
   } catch {
-    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+    // Not a URL: the pattern below still finds its credentials.
   }
+  // As given when there is nothing to hide (URL would add a '/' to a bare host); a string URL
+  // does not read as having a password (kurrentdb:/admin:pw@h, admin:pw@h:2113) may still hold
+  // one, so any user:password@ is hidden too (a helper's review).
+  return url.replace(/([^\s:/@]+):[^\s/@]*@/, '$1:***@');
 }
 
 /**

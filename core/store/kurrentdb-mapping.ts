@@ -196,7 +196,7 @@ const URL_SCHEME = /^(kurrentdb|kurrent|kdb|esdb)(\+discover)?:\/\/\S+$/;
  * compared as it compares them: lower case, without '_' and '-'.
  */
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set(
-  ['userCertFile', 'userKeyFile', 'maxDiscoverAttempts', 'connectionName', 'defaultDeadline', 'discoveryInterval', 'gossipTimeout', 'nodePreference', 'tls', 'tlsVerifyCert', 'tlsCAFile', 'throwOnAppendFailure', 'keepAliveInterval', 'keepAliveTimeout'].map(flatOption),
+  ['userCertFile', 'userKeyFile', 'maxDiscoverAttempts', 'connectionName', 'defaultDeadline', 'discoveryInterval', 'gossipTimeout', 'nodePreference', 'tls', 'tlsVerifyCert', 'tlsCAFile', 'throwOnAppendFailure', 'keepAliveInterval', 'keepAliveTimeout', 'dnsDiscover'].map(flatOption),
 );
 
 function flatOption(key: string): string {
@@ -213,7 +213,11 @@ export function checkConnectionString(url: string, setting = '--kurrentdb-url'):
   if (!URL_SCHEME.test(url.trim())) {
     throw new InvalidArgumentError(setting, `"${redactUrl(url)}" is not a KurrentDB connection string; use e.g. kurrentdb://127.0.0.1:2113?tls=false`);
   }
-  const query = url.trim().split('?')[1] ?? '';
+  // The options follow the hosts, which follow the credentials: a password may hold '?' (the
+  // client takes it raw), so the query starts at the first '?' after the last '@'.
+  const trimmed = url.trim();
+  const afterCredentials = trimmed.slice(trimmed.lastIndexOf('@') + 1);
+  const query = afterCredentials.includes('?') ? afterCredentials.slice(afterCredentials.indexOf('?') + 1) : '';
   for (const pair of query.split('&')) {
     const key = pair.split('=')[0] ?? '';
     if (key !== '' && !KNOWN_OPTIONS.has(flatOption(key))) {

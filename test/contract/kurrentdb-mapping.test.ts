@@ -137,6 +137,12 @@ test('stream names: the site log and checkpoint streams; connection strings are 
   assert.equal(checkConnectionString('kurrentdb://a:pw@h:2113?tls=false&TLS_Verify-Cert=false&keepAliveTimeout=10000'), 'kurrentdb://a:pw@h:2113?tls=false&TLS_Verify-Cert=false&keepAliveTimeout=10000');
   assert.throws(() => checkConnectionString('kurrentdb://admin:S3cretPw@h:2113?tls=false&tlsverify=false'), (e: unknown) => e instanceof Error && /"tlsverify" is not an option the KurrentDB client reads/.test(e.message) && !e.message.includes('S3cretPw'));
   assert.throws(() => checkConnectionString('http://admin:S3cretPw@h'), (e: unknown) => e instanceof Error && !e.message.includes('S3cretPw'));
+  // A helper's review: a '?' in the password was taken for the query's start (the tail of the
+  // password printed as an option); one in a password hid a bad option after the host; a
+  // malformed scheme was echoed with its password; dnsDiscover, which the client reads, was refused.
+  assert.equal(checkConnectionString('kurrentdb://admin:Hunter2?SecretTail@127.0.0.1:2113?tls=false&dnsDiscover=false'), 'kurrentdb://admin:Hunter2?SecretTail@127.0.0.1:2113?tls=false&dnsDiscover=false');
+  assert.throws(() => checkConnectionString('kurrentdb://admin:Pw?tls=1@127.0.0.1:2113?tlsverify=false'), (e: unknown) => e instanceof Error && /"tlsverify" is not an option/.test(e.message) && !e.message.includes('Pw?'));
+  for (const bad of ['kurrentdb:/admin:S3cretPw@h', 'admin:S3cretPw@h:2113']) assert.throws(() => checkConnectionString(bad), (e: unknown) => e instanceof Error && /is not a KurrentDB connection string/.test(e.message) && !e.message.includes('S3cretPw'), bad);
   assert.throws(() => checkConnectionString('http://127.0.0.1:2113'), /--kurrentdb-url: "http:\/\/127\.0\.0\.1:2113" is not a KurrentDB connection string/);
 });
 

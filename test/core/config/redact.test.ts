@@ -16,6 +16,10 @@ test('a NATS server list: each password and token hidden, users and hosts kept',
   assert.equal(redactNatsServers('nats://s3cr3t-token@10.0.0.1:4222,tls://bob:pw@h2:4443'), 'nats://***@10.0.0.1:4222,tls://bob:***@h2:4443');
   assert.equal(redactNatsServers('nats://127.0.0.1:4222'), 'nats://127.0.0.1:4222');
   assert.equal(redactUrl('kurrentdb://admin:S3cretPw@127.0.0.1:2113?tls=false'), 'kurrentdb://admin:***@127.0.0.1:2113?tls=false');
+  // Strings URL does not read as holding a password still hide one.
+  assert.equal(redactUrl('kurrentdb:/admin:S3cretPw@h'), 'kurrentdb:/admin:***@h');
+  assert.equal(redactUrl('admin:S3cretPw@h:2113'), 'admin:***@h:2113');
+  assert.equal(redactUrl('http://127.0.0.1:2113'), 'http://127.0.0.1:2113');
 });
 
 test('a bad NATS or KurrentDB URL is named without its password', () => {
