@@ -3,7 +3,7 @@ import { isOneOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
 import { EffectFailed, EffectSent } from '../../schemas/index.ts';
 import { derivedUuid7 } from '../ids/ids.ts';
 import type { Logger } from '../log/logger.ts';
-import type { CheckpointStore, EventStore, StoreSubscription } from '../store/event-store.ts';
+import type { CheckpointStore, EventStore, StoreSubscription, SubscriptionErrorHandler, SubscriptionStatus } from '../store/event-store.ts';
 import type { EffectDeclaration, EffectResult } from './agent.ts';
 import { CallbackQueue } from './fair-queue.ts';
 import { readerCheckpoint, type CheckpointTagging, type ReaderCheckpoint } from './tagged-checkpoint.ts';
@@ -43,6 +43,8 @@ export interface EffectsReactorOptions {
    * writer cannot forge. Without it the checkpoint is taken as stored.
    */
   readonly checkpointTag?: CheckpointTagging;
+  /** Told of each failure of the live reader (it retries from its own position), and when it gives up. */
+  readonly onError?: SubscriptionErrorHandler;
 }
 
 interface Scheduled {
@@ -119,7 +121,10 @@ export class EffectsReactor {
   async run(): Promise<void> {
     if (this.o.mode === 'live') {
       // From the checkpoint: the effects owed are read again and skipped when settled.
-      this.sub = await this.o.store.subscribeAll((e) => this.onEvent(e), { from: this.from });
+      // Retried, as the agents' readers are: one failure used to end it for good, and every
+      // effect after it was recorded as scheduled and never sent while health said ok (a
+      // helper's review: one failed checkpoint write).
+      this.sub = await this.o.store.subscribeAll((e) => this.onEvent(e), { from: this.from, handlerFailures: 'retry', ...(this.o.onError ? { onError: this.o.onError } : {}) });
       return;
     }
     const owed = this.owed.splice(0);
@@ -157,6 +162,11 @@ export class EffectsReactor {
       }
     }
     if (this.sinceCheckpoint >= 100) await this.saveCheckpoint();
+  }
+
+  /** The live reader's state, for health checks (undefined in lockstep, where the runtime feeds it). */
+  status(): SubscriptionStatus | undefined {
+    return this.sub?.status?.();
   }
 
   /** Resolves when the ledger has been read to its head and each effect is queued or settled. */
@@ -253,7 +263,15 @@ export class EffectsReactor {
     // Below the oldest effect still owed, so a restart reads it again.
     const owed = this.open.size ? Math.min(...this.open) - 1 : this.position;
     const at = Math.min(owed, this.position);
-    if (at > 0) await this.checkpoint.put(at);
+    if (at <= 0) return;
+    try {
+      await this.checkpoint.put(at);
+    } catch (err) {
+      // Sending goes on: a checkpoint behind only makes a restart read (and skip) more. Tried
+      // again ten events later, not at every event while the store is failing.
+      this.sinceCheckpoint = 90;
+      this.o.log.error({ at, err: err instanceof Error ? err.message : String(err) }, 'could not save the effects checkpoint; sending goes on, and it is tried again');
+    }
   }
 }
 

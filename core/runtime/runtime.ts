@@ -309,7 +309,7 @@ export class Runtime {
     if (declared.size > 0) {
       // Its checkpoint carries a tag signed with the reactor's own key (the source of its outcome events).
       const checkpointTag = this.checkpointTagging();
-      this.effects = new EffectsReactor({ store: this.store, checkpoints: this.o.checkpoints, clock: this.o.clock, log: this.o.log.child({ component: 'effects' }), declarations: declared, mode: this.o.delivery === 'lockstep' ? 'lockstep' : 'live', checkpointTag, ...this.o.effects });
+      this.effects = new EffectsReactor({ store: this.store, checkpoints: this.o.checkpoints, clock: this.o.clock, log: this.o.log.child({ component: 'effects' }), declarations: declared, mode: this.o.delivery === 'lockstep' ? 'lockstep' : 'live', checkpointTag, onError: this.subscriptionErrors('effects'), ...this.o.effects });
       await this.effects.prepare();
       this.effectsReady = new Promise<void>((r) => (effectsUp = r));
     }
@@ -427,6 +427,8 @@ export class Runtime {
       const st = s.sub?.status?.();
       if (st) readers.push({ name: `agent:${s.host.name}`, ...st });
     }
+    const effects = this.effects?.status();
+    if (effects) readers.push({ name: 'effects', ...effects });
     if (this.o.delivery === 'lockstep' && this.started) {
       readers.push({ name: 'lockstep', state: this.loopError ? 'failed' : this.stopping ? 'closed' : 'running', position: this.dispatchPos, attempts: 0, ...(this.loopError ? { error: errorText(this.loopError) } : {}) });
     }

@@ -309,3 +309,36 @@ describe('effects reactor: property', { timeout: 120_000 }, () => {
     );
   });
 });
+
+describe('effects reactor (independent): a failed checkpoint write', { timeout: 60_000 }, () => {
+  test('does not stop sending: 150 effects with the first effects checkpoint write failing are all sent, and the reader shows in health', async () => {
+    // A helper's review: the first checkpoint save (after 100 events) threw once, which ended
+    // the live reader for good: 100 of 150 callbacks were recorded as scheduled and never sent,
+    // with health ok.
+    const s = embeddedStack('fx-checkpoint-fails');
+    let fails = 1;
+    const checkpoints = {
+      get: (n: string) => s.store.get(n),
+      put: async (n: string, p: number) => {
+        if (n.includes('effects') && fails-- > 0) throw new Error('checkpoint write failed (test)');
+        return s.store.put(n, p);
+      },
+    };
+    const rx = new Receiver();
+    const rt = new Runtime({ ...s, checkpoints, site: 't', registry, delivery: 'independent', maxAttempts: 2, backoffMs: 1, effects: { backoffMs: 1, maxAttempts: 5 } });
+    try {
+      rt.add(notifier(rx));
+      await rt.start();
+      for (let n = 1; n <= 150; n++) await rt.send('notifier', 'send', { n });
+      await settled(rt);
+      assert.ok(fails < 0, 'the checkpoint write did fail');
+      assert.equal(new Set(rx.deliveries.map((d) => d.key)).size, 150, 'every effect sent');
+      const health = rt.readerHealth();
+      assert.ok(health.readers.some((r) => r.name === 'effects' && r.state !== 'failed'), JSON.stringify(health.readers));
+      assert.equal(health.ok, true);
+    } finally {
+      await rt.stop();
+      await s.close();
+    }
+  });
+});
