@@ -751,6 +751,9 @@ export class Runtime {
     for (const s of this.slots) if (s.sub) probes.push(probe(`agent:${s.host.name}`, s.sub.position));
     if (this.loop) probes.push(probe('lockstep', this.dispatchPos));
     if (this.relay) probes.push(probe('relay', this.relay.position));
+    // The effects reactor's live reader: once it gives up, what agents schedule is not sent.
+    const effects = byName.get('effects');
+    if (effects) probes.push(probe('effects', effects.position));
     const problems: string[] = [];
     for (const s of this.slots) if (s.host.gaveUp) problems.push(`agent:${s.host.name} ${s.host.gaveUp.slice(0, 300)}`);
     for (const [name, check] of this.healthChecks) {

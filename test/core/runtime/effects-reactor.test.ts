@@ -336,6 +336,8 @@ describe('effects reactor (independent): a failed checkpoint write', { timeout: 
       const health = rt.readerHealth();
       assert.ok(health.readers.some((r) => r.name === 'effects' && r.state !== 'failed'), JSON.stringify(health.readers));
       assert.equal(health.ok, true);
+      const full = await rt.health();
+      assert.ok(full.subscriptions.some((x) => x.name === 'effects'), JSON.stringify(full.subscriptions));
     } finally {
       await rt.stop();
       await s.close();
