@@ -118,7 +118,26 @@ export class SiteIdentity implements CommandIdentity {
       if (found.entry.status === 'revoked') throw new KeyRegistryError('keyId', `"${party}" was revoked at ${found.entry.revokedAt}; this site will not sign with it`);
       return principalOf(found.entry);
     }
+    await this.refuseAnotherAdmin();
     return principalOf(await this.admin.add({ keyId: party, party, role, publicKey }, { replace: true }));
+  }
+
+  /**
+   * Before an entry is (re)written: a registry whose admin entry is there but does not verify
+   * under this keyring's admin key is another site's, or this one's opened with another data
+   * folder. Every entry there failed this admin's check and was rewritten as missing: `caco
+   * keys init` and `add` from a second data folder replaced the live site's admin and a third
+   * party's entries, and the site then ignored both (a helper's review). A missing admin entry
+   * is still re-registered (docs/identity.md, recovery).
+   */
+  private async refuseAnotherAdmin(): Promise<void> {
+    if ((await this.o.store.get(ADMIN_PARTY)) === undefined) return;
+    const admin = await this.registry.lookup(ADMIN_PARTY, { fresh: true });
+    if (admin.found && admin.entry.publicKey === localPublicKey(this.o.keyring, ADMIN_PARTY)) return;
+    throw new KeyRegistryError(
+      '--data-dir',
+      `the key registry's admin entry is not signed by this site's admin key (${admin.found ? 'another key' : admin.reason}): it is another site's registry, or this site's opened with another data folder, or the entry was changed; nothing was written. Run this with the site's --data-dir (its keys/private/admin.key), or restore the registry from a backup`,
+    );
   }
 
   /** Register the admin key itself (self-signed, so `caco keys list` shows it). */

@@ -196,3 +196,29 @@ describe('signed commands', { timeout: 60_000 }, () => {
     }
   });
 });
+
+describe('a registry another admin key signed', () => {
+  test('is not rewritten from a second data folder: its admin, a third party and the site agents keep their entries, and the refusal names --data-dir', async () => {
+    // A helper's review: caco keys init and add, run against the live site's JetStream registry
+    // with another data folder (another admin key), replaced the site's admin entry and a third
+    // party's, reporting success; the site then ignored both.
+    const store = new MemoryKeyRegistryStore();
+    const live = new SiteIdentity({ store, keyring: new MemoryKeyring('site-a'), clock });
+    await live.ensureAdmin();
+    await live.ensureLocal('compute');
+    const alice = newKeyFile({ party: 'alice', role: 'third-party' });
+    await live.admin.add({ keyId: alice.keyId, party: 'alice', role: 'third-party', publicKey: alice.publicKey });
+    const before = await store.list();
+    const other = new SiteIdentity({ store, keyring: new MemoryKeyring('site-b'), clock });
+    for (const attempt of [() => other.ensureAdmin(), () => other.ensureLocal('grid'), () => other.ensureLocal('compute')]) {
+      await assert.rejects(attempt(), (e: unknown) => e instanceof KeyRegistryError && /^--data-dir: the key registry's admin entry is not signed by this site's admin key .*nothing was written/.test(e.message));
+    }
+    assert.deepEqual(await store.list(), before, 'nothing was written');
+    const again = new SiteIdentity({ store, keyring: new MemoryKeyring('site-a'), clock });
+    assert.equal((await again.registry.lookup(alice.keyId)).found, true, "alice's entry still verifies for the live site");
+    // A registry whose admin entry is missing (deleted) is still re-registered by its own site.
+    const bare = new MemoryKeyRegistryStore();
+    await new SiteIdentity({ store: bare, keyring: new MemoryKeyring('site-c'), clock }).ensureAdmin();
+    assert.ok(await bare.get('admin'));
+  });
+});
