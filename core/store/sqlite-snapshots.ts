@@ -17,7 +17,7 @@ export class SqliteSnapshotStore implements SnapshotStore {
     this.db = new Database(path);
     try {
       // The ledger's own file: refused as the event store refuses it, before anything is written.
-      refuseForeignLedger(this.db, path);
+      refuseForeignLedger(this.db, path, { writes: true });
     } catch (err) {
       this.db.close();
       throw err;

@@ -134,7 +134,7 @@ export function openLedgerDatabase(path: string): Database.Database {
     // Before anything is written: a trigger in the file ran on the site's first checkpoint
     // write and held it at full CPU, deaf to SIGTERM; a view in a table's place failed with a
     // stack trace (a helper's review). Readers refused both already (core/stack).
-    refuseForeignLedger(db, path);
+    refuseForeignLedger(db, path, { writes: true });
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.exec(SCHEMA);
@@ -148,9 +148,9 @@ export function openLedgerDatabase(path: string): Database.Database {
 }
 
 /** Throws a ConfigError naming the file when its schema is not one CACO writes (ledgerSchemaProblem); sets trusted_schema off. */
-export function refuseForeignLedger(db: Database.Database, path: string): void {
+export function refuseForeignLedger(db: Database.Database, path: string, o: { readonly writes: boolean }): void {
   distrustSchema(db);
-  const problem = ledgerSchemaProblem(db) ?? missingColumnsProblem(db);
+  const problem = ledgerSchemaProblem(db) ?? missingColumnsProblem(db, o.writes);
   if (problem !== undefined) throw new ConfigError(`the SQLite ledger ${path}`, `${problem}; nothing was changed: it is not a CACO ledger, or it was altered (restore it from a backup, or move it aside to start a new ledger)`);
 }
 
@@ -172,16 +172,36 @@ function whyNotOpened(err: unknown): string | undefined {
 /** The event columns a ledger file must have to be read (`covers` came later and may be missing). */
 export const REQUIRED_EVENT_COLUMNS: ReadonlyArray<string> = EVENT_COLUMNS.split(', ').filter((c) => c !== 'covers');
 
+/** The columns the store reads and writes in each of its tables (`covers` may be missing from an old events table). */
+const TABLE_COLUMNS: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
+  ['events', REQUIRED_EVENT_COLUMNS],
+  ['checkpoints', ['name', 'position']],
+  ['quarantine', ['position', 'record']],
+  ['snapshots', ['agent', 'record']],
+];
+
 /**
- * Why an existing events table is not a ledger's: the columns it lacks. A writer given one
- * added `covers` and its own tables to the file, turned it to WAL, and then failed with a stack
- * trace (a helper's review); no table yet is a new ledger.
+ * Why an existing table of the file is not the store's: a column it lacks, or one it has that
+ * no insert of the store fills (NOT NULL, no default). A writer given such a file added
+ * `covers` and its own tables to it, turned it to WAL, and then failed with a stack trace (a
+ * helper's review: an events table of one column; then a checkpoints or quarantine table of
+ * another layout, and the first schema's events table with a NOT NULL category). A table not
+ * there yet is made by the store.
  */
-function missingColumnsProblem(db: Database.Database): string | undefined {
-  const have = new Set(db.prepare<[], { name: string }>('PRAGMA table_info(events)').all().map((c) => c.name));
-  if (have.size === 0) return undefined;
-  const missing = REQUIRED_EVENT_COLUMNS.filter((c) => !have.has(c));
-  return missing.length ? `has an events table missing columns ${missing.join(', ')}` : undefined;
+function missingColumnsProblem(db: Database.Database, writes: boolean): string | undefined {
+  const known = new Set(EVENT_COLUMNS.split(', '));
+  for (const [table, required] of TABLE_COLUMNS) {
+    const cols = db.prepare<[], { name: string; notnull: number; dflt_value: unknown; pk: number }>(`PRAGMA table_info(${table})`).all();
+    if (cols.length === 0) continue;
+    const have = new Set(cols.map((c) => c.name));
+    const missing = required.filter((c) => !have.has(c));
+    if (missing.length) return `has a${table === 'events' ? 'n' : ''} ${table} table missing columns ${missing.join(', ')}`;
+    // Only a writer fills rows: a reader of the first ledgers (events had a NOT NULL category) reads them as ever.
+    if (!writes) continue;
+    const unfilled = cols.filter((c) => c.notnull === 1 && c.dflt_value === null && c.pk === 0 && !required.includes(c.name) && !(table === 'events' && known.has(c.name)));
+    if (unfilled.length) return `has a${table === 'events' ? 'n' : ''} ${table} table with columns the ledger never fills (${unfilled.map((c) => c.name).slice(0, 5).join(', ')}: NOT NULL, no default)`;
+  }
+  return undefined;
 }
 
 export interface SqliteStoreOptions {
@@ -282,7 +302,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     this.db = readOnly ? new Database(opts.path, { readonly: true, fileMustExist: true }) : openLedgerDatabase(opts.path);
     if (readOnly) {
       try {
-        refuseForeignLedger(this.db, opts.path);
+        refuseForeignLedger(this.db, opts.path, { writes: false });
       } catch (err) {
         this.db.close();
         throw err;

@@ -55,6 +55,9 @@ for (const [what, sql, says] of [
   // A helper's review: the writer added covers and its tables to such a file, turned it to
   // WAL, then failed with a stack trace.
   ['an events table without the ledger\'s columns', "DROP TABLE events; CREATE TABLE events (x TEXT); INSERT INTO events VALUES ('precious');", /missing columns (position, )?id, stream/],
+  // A helper's review of the above: the same with the other tables, and a column no insert fills.
+  ['a checkpoints table of another layout', "DROP TABLE checkpoints; CREATE TABLE checkpoints (x TEXT); INSERT INTO checkpoints VALUES ('precious');", /checkpoints table missing columns name, position/],
+  ['a quarantine table of another layout', "DROP TABLE quarantine; CREATE TABLE quarantine (x TEXT);", /quarantine table missing columns position, record/],
   // Declared INTEGER PRIMARY KEY and still not the rowid, so it holds text as text (a helper's review of the above).
   ...(['INTEGER PRIMARY KEY DESC', 'INTEGER PRIMARY KEY'] as const).map(
     (decl, i) =>
@@ -83,6 +86,27 @@ for (const [what, sql, says] of [
     }
   });
 }
+
+test('an events table with a column no insert fills (the first ledgers\' NOT NULL category) is read, and refused by the writer before it writes', async () => {
+  // A helper's review: the writer turned such a file to WAL, and the first append failed with
+  // a raw NOT NULL constraint error. A reader has nothing to fill, and reads it as ever.
+  const dir = mkdtempSync(join(tmpdir(), 'caco-hostile-'));
+  try {
+    const path = await ledgerWith(dir, "PRAGMA writable_schema = ON; UPDATE sqlite_master SET sql = replace(sql, 'covers INTEGER', 'covers INTEGER, category TEXT NOT NULL') WHERE name = 'events'; PRAGMA writable_schema = OFF;");
+    const before = sha256(readFileSync(path));
+    const reader = new SqliteEventStore({ path, keyring: new MemoryKeyring('x'), readOnly: true });
+    let n = 0;
+    for await (const e of reader.readAll()) if (e) n++;
+    await reader.close();
+    assert.equal(n, 1, 'the reader reads it');
+    const says = /events table with columns the ledger never fills \(category: NOT NULL, no default\)/;
+    assert.throws(() => new SqliteEventStore({ path, keyring: new MemoryKeyring('x') }), (err: unknown) => err instanceof ConfigError && says.test(err.message));
+    assert.throws(() => new SqliteSnapshotStore(path), (err: unknown) => err instanceof ConfigError && says.test(err.message));
+    assert.equal(sha256(readFileSync(path)), before, 'nothing was written');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('a key registry holding a view is refused', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'caco-hostile-'));
