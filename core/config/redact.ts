@@ -7,18 +7,24 @@
 
 /** A URL with its password hidden (`user:***@`); text that is not a URL has a `user:pass@` hidden as well. */
 export function redactUrl(url: string): string {
+  let parsed: URL | undefined;
   try {
-    const u = new URL(url);
-    if (u.password) {
-      u.password = '***';
-      return u.toString();
-    }
+    parsed = new URL(url);
   } catch {
-    // Not a URL: the pattern below still finds its credentials.
+    parsed = undefined;
   }
-  // As given when there is nothing to hide (URL would add a '/' to a bare host); a string URL
-  // does not read as having a password (kurrentdb:/admin:pw@h, admin:pw@h:2113) may still hold
-  // one, so any user:password@ is hidden too (a helper's review).
+  if (parsed?.password) {
+    parsed.password = '***';
+    return parsed.toString();
+  }
+  const authority = /^\s*[a-z][a-z0-9+.-]*:\/\//i.test(url);
+  // A URL with a host and no password: nothing to hide, and it is given as it came (URL would
+  // add a '/' to a bare host; a ':' and '@' in its query are not credentials).
+  if (parsed && authority) return url;
+  // Not read as a URL, yet credentials may be there (a helper's reviews): after '//', up to the
+  // '@' (a password may hold '/': nats://u:pa/ss@h is no URL to URL, whose port would be "pa");
+  // without '//' (kurrentdb:/admin:pw@h, admin:pw@h:2113), a user:password@ anywhere.
+  if (authority) return url.replace(/^(\s*[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+):[^\s@]*@/i, '$1:***@');
   return url.replace(/([^\s:/@]+):[^\s/@]*@/, '$1:***@');
 }
 

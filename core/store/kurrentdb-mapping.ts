@@ -213,11 +213,12 @@ export function checkConnectionString(url: string, setting = '--kurrentdb-url'):
   if (!URL_SCHEME.test(url.trim())) {
     throw new InvalidArgumentError(setting, `"${redactUrl(url)}" is not a KurrentDB connection string; use e.g. kurrentdb://127.0.0.1:2113?tls=false`);
   }
-  // The options follow the hosts, which follow the credentials: a password may hold '?' (the
-  // client takes it raw), so the query starts at the first '?' after the last '@'.
-  const trimmed = url.trim();
-  const afterCredentials = trimmed.slice(trimmed.lastIndexOf('@') + 1);
-  const query = afterCredentials.includes('?') ? afterCredentials.slice(afterCredentials.indexOf('?') + 1) : '';
+  // The options follow the hosts, which follow the credentials, read as the client reads them
+  // (user:password@, up to the first '@': a password may hold '?', an option value '@').
+  const afterScheme = url.trim().replace(/^[a-z+]+:\/\//i, '');
+  const credentials = /^[^:]+:[^@]+@/.exec(afterScheme);
+  const hosts = credentials ? afterScheme.slice(credentials[0].length) : afterScheme;
+  const query = hosts.includes('?') ? hosts.slice(hosts.indexOf('?') + 1) : '';
   for (const pair of query.split('&')) {
     const key = pair.split('=')[0] ?? '';
     if (key !== '' && !KNOWN_OPTIONS.has(flatOption(key))) {

@@ -142,6 +142,8 @@ test('stream names: the site log and checkpoint streams; connection strings are 
   // malformed scheme was echoed with its password; dnsDiscover, which the client reads, was refused.
   assert.equal(checkConnectionString('kurrentdb://admin:Hunter2?SecretTail@127.0.0.1:2113?tls=false&dnsDiscover=false'), 'kurrentdb://admin:Hunter2?SecretTail@127.0.0.1:2113?tls=false&dnsDiscover=false');
   assert.throws(() => checkConnectionString('kurrentdb://admin:Pw?tls=1@127.0.0.1:2113?tlsverify=false'), (e: unknown) => e instanceof Error && /"tlsverify" is not an option/.test(e.message) && !e.message.includes('Pw?'));
+  // An '@' in an option value hid every option after the credentials (a helper's review).
+  assert.throws(() => checkConnectionString('kurrentdb://admin:changeit@127.0.0.1:2113?connectionName=ops@site&tsl=false'), (e: unknown) => e instanceof Error && /"tsl" is not an option/.test(e.message));
   for (const bad of ['kurrentdb:/admin:S3cretPw@h', 'admin:S3cretPw@h:2113']) assert.throws(() => checkConnectionString(bad), (e: unknown) => e instanceof Error && /is not a KurrentDB connection string/.test(e.message) && !e.message.includes('S3cretPw'), bad);
   assert.throws(() => checkConnectionString('http://127.0.0.1:2113'), /--kurrentdb-url: "http:\/\/127\.0\.0\.1:2113" is not a KurrentDB connection string/);
 });

@@ -20,6 +20,12 @@ test('a NATS server list: each password and token hidden, users and hosts kept',
   assert.equal(redactUrl('kurrentdb:/admin:S3cretPw@h'), 'kurrentdb:/admin:***@h');
   assert.equal(redactUrl('admin:S3cretPw@h:2113'), 'admin:***@h:2113');
   assert.equal(redactUrl('http://127.0.0.1:2113'), 'http://127.0.0.1:2113');
+  // A password with '/' is no URL to URL (its port would be "pa"), and was printed whole; a
+  // URL with no credentials keeps its ':' and '@' elsewhere (a helper's review).
+  assert.equal(redactUrl('postgres://rvi:pa/ss@127.0.0.1:5432/test'), 'postgres://rvi:***@127.0.0.1:5432/test');
+  assert.equal(redactNatsServers('nats://user:pa/ss@host:4222,nats://u:p/x@[::1]:4222'), 'nats://user:***@host:4222,nats://u:***@[::1]:4222');
+  assert.equal(redactUrl('kurrentdb://admin:a/b@h:2113?tls=false'), 'kurrentdb://admin:***@h:2113?tls=false');
+  assert.equal(redactUrl('kurrentdb://h:2113?connectionName=a:b@c'), 'kurrentdb://h:2113?connectionName=a:b@c');
 });
 
 test('a bad NATS or KurrentDB URL is named without its password', () => {
