@@ -80,43 +80,56 @@ describe('FileKeyring', { timeout: 150_000 }, () => {
     // process for more than 5 s", which no holder had done. The limit is per holder now.
     const dir = mkdtempSync(join(tmpdir(), 'caco-lock-turns-'));
     const target = join(dir, 'keys.json');
-    // A new lock file every 40 ms for 1.2 s, put in place by a rename so there is never a gap:
-    // a string of holders, each brief, with no turn for the waiter until they stop.
-    const turns = (ms: number) =>
+    const at = (name: string) => `${target}.${name}`;
+    // A new lock file every 40 ms, put in place by a rename so there is never a gap: a string
+    // of holders, each brief, with no turn for a waiter until they stop. Told by files, not
+    // by timing, so a slow machine changes nothing: `count` stops 15 turns after it sees
+    // `waiting`; `until-stop` when it sees `stop`. Either writes `done` before the last release.
+    const turns = (mode: 'count' | 'until-stop') =>
       spawn(process.execPath, ['-e', `
         const fs = require('node:fs');
-        const [target, ms] = [process.argv[1], Number(process.argv[2])];
-        const lock = target + '.lock', end = Date.now() + ms;
+        const [target, mode] = [process.argv[1], process.argv[2]];
+        const lock = target + '.lock', end = Date.now() + 60000;
         fs.writeFileSync(lock, 'x');
         fs.writeFileSync(target + '.started', '');
+        let after = -1;
         for (let i = 0; Date.now() < end; i++) {
           const until = Date.now() + 40; while (Date.now() < until);
           fs.writeFileSync(lock + '.next', String(i)); fs.renameSync(lock + '.next', lock);
+          if (mode === 'count' && after < 0 && fs.existsSync(target + '.waiting')) after = 0;
+          if (after >= 0 && ++after > 15) break;
+          if (mode === 'until-stop' && fs.existsSync(target + '.stop')) break;
         }
+        fs.writeFileSync(target + '.done', '');
         fs.rmSync(lock); fs.rmSync(target + '.started');
-      `, target, String(ms)], { stdio: 'ignore' });
+      `, target, mode], { stdio: 'ignore' });
     const started = async () => {
-      const deadline = Date.now() + 20_000;
-      while (!existsSync(`${target}.started`)) {
+      const deadline = Date.now() + 30_000;
+      while (!existsSync(at('started'))) {
         assert.ok(Date.now() < deadline, 'the holders started');
         await new Promise((r) => setTimeout(r, 10));
       }
     };
+    const exited = (c: ChildProcess) => new Promise((r) => (c.exitCode !== null ? r(null) : c.on('exit', r)));
     const kids: ChildProcess[] = [];
     try {
-      kids.push(turns(1_200));
+      kids.push(turns('count'));
       await started();
+      writeFileSync(at('waiting'), '');
       const t0 = Date.now();
-      assert.equal(withFileLock(target, () => 'ran', { timeoutMs: 300 }), 'ran');
-      assert.ok(Date.now() - t0 >= 600, 'it waited through the turns, past the 300 ms one-holder limit');
+      assert.equal(withFileLock(target, () => existsSync(at('done')), { timeoutMs: 300 }), true, 'it got the lock once the turns were over');
+      assert.ok(Date.now() - t0 >= 600, 'it waited through 15 turns of 40 ms, past the 300 ms one-holder limit');
       assert.equal(existsSync(`${target}.lock`), false, 'released');
-      await new Promise((r) => kids[0]!.on('exit', r));
-      kids.push(turns(5_000));
+      await exited(kids[0]!);
+      for (const f of ['waiting', 'done']) rmSync(at(f));
+      kids.push(turns('until-stop'));
       await started();
       assert.throws(
         () => withFileLock(target, () => 'ran', { timeoutMs: 300, busyMs: 500 }),
         (e: unknown) => e instanceof CacoError && /keys\.json\.lock/.test(e.message) && /taken by other processes \d+ times in 0\.5 s/.test(e.message),
       );
+      writeFileSync(at('stop'), '');
+      await exited(kids[1]!);
     } finally {
       for (const k of kids) k.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
