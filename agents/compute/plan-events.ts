@@ -22,8 +22,7 @@ export type Dispatched = Omit<DataOf<typeof PlanPublished>['dispatch'], 'slotSta
  */
 export function firstHalfHour(result: PlanResult, powerKwOf: (jobId: string) => number | undefined = () => undefined, site?: Pick<SiteConfig, 'itCapacityKw' | 'importCapKw' | 'pue'>): Dispatched {
   const slot0 = result.slots[0];
-  const dispatchedKw = (jobId: string, kw: number): number => {
-    const power = powerKwOf(jobId);
+  const dispatchedKw = (power: number | undefined, kw: number): number => {
     if (power !== undefined && kw >= power - 0.0005) return power;
     // At least the ledger's least kW: a tiny job's piece (1 W for ten minutes) rounded to 0
     // would be metered at nothing, half-hour after half-hour, and never finish.
@@ -33,8 +32,9 @@ export function firstHalfHour(result: PlanResult, powerKwOf: (jobId: string) => 
   const planned = result.jobs
     .filter((j) => j.runs[0]?.slot === 0 && j.runs[0].kw > 1e-6)
     .map((j) => {
-      const kw = dispatchedKw(j.jobId, j.runs[0]!.kw);
-      return { jobId: j.jobId, kw, plannedKw: j.runs[0]!.kw, full: kw === powerKwOf(j.jobId) };
+      const power = powerKwOf(j.jobId);
+      const kw = dispatchedKw(power, j.runs[0]!.kw);
+      return { jobId: j.jobId, kw, plannedKw: j.runs[0]!.kw, full: kw === power };
     })
     .sort((a, b) => (a.jobId < b.jobId ? -1 : 1));
   let chargeKw = round(slot0?.chargeKw ?? 0, 3);
