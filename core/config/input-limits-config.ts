@@ -51,13 +51,18 @@ function kwOrOff(name: string, raw: string): number | 'off' {
   return kw;
 }
 
+/** Past these a rate is in effect off: said with `off`, not with a number no sender reaches. */
+const MAX_RATE_PER_SECOND = 1_000_000;
+const MAX_RATE_BURST = 10_000_000;
+
 function rate(name: string, raw: string): RateLimit | undefined {
   if (raw.trim() === 'off') return undefined;
   const m = /^\s*(\d+(?:\.\d+)?)\s*(?::\s*(\d+)\s*)?$/.exec(raw);
   const perSecond = m ? Number(m[1]) : NaN;
   const burst = m?.[2] !== undefined ? Number(m[2]) : Math.max(1, Math.ceil(perSecond * 2));
-  // Finite: hundreds of digits parse to Infinity, which would switch the limit off unannounced.
-  if (!m || !(perSecond > 0) || !(burst >= 1) || !Number.isFinite(perSecond) || !Number.isFinite(burst)) throw new ConfigError(name, `"${raw}" must be <per-second>[:<burst>], e.g. 50:100, or off`);
+  // Bounded: hundreds of digits parse to Infinity, and twenty to a rate no sender reaches, either
+  // of which switches the limit off unannounced; `off` says so.
+  if (!m || !(perSecond > 0) || !(burst >= 1) || !(perSecond <= MAX_RATE_PER_SECOND) || !(burst <= MAX_RATE_BURST)) throw new ConfigError(name, `"${raw}" must be <per-second>[:<burst>], e.g. 50:100, with at most ${MAX_RATE_PER_SECOND} a second and bursts of at most ${MAX_RATE_BURST}, or off`);
   return { perSecond, burst };
 }
 

@@ -154,6 +154,10 @@ describe('input limits', { timeout: 30_000 }, () => {
     assert.throws(() => inputLimitsFromEnv({ CACO_COMMAND_RATE: '0:5' }), (e: unknown) => e instanceof ConfigError && /CACO_COMMAND_RATE/.test(e.message));
     // Hundreds of digits parse to Infinity: a limit that would be off without saying so.
     assert.throws(() => inputLimitsFromEnv({ CACO_COMMAND_RATE: '9'.repeat(400) }), (e: unknown) => e instanceof ConfigError && /CACO_COMMAND_RATE/.test(e.message));
+    // Twenty digits are finite but as good as off: refused, with the bound named.
+    assert.throws(() => inputLimitsFromEnv({ CACO_COMMAND_RATE: '9'.repeat(20) }), (e: unknown) => e instanceof ConfigError && /CACO_COMMAND_RATE/.test(e.message) && /1000000 a second/.test(e.message));
+    assert.throws(() => inputLimitsFromEnv({ CACO_HTTP_RATE: '5:' + '9'.repeat(20) }), (e: unknown) => e instanceof ConfigError && /CACO_HTTP_RATE/.test(e.message) && /bursts of at most 10000000/.test(e.message));
+    assert.deepEqual(inputLimitsFromEnv({ CACO_COMMAND_RATE: '1000000:10000000' }).commandRate, { perSecond: 1_000_000, burst: 10_000_000 });
     assert.throws(() => inputLimitsFromEnv({ CACO_HTTP_RATE: `5:${'9'.repeat(400)}` }), (e: unknown) => e instanceof ConfigError && /CACO_HTTP_RATE/.test(e.message));
     assert.throws(() => inputLimitsFromEnv({ CACO_COMMAND_PARTY_BUDGET: '20000' }), (e: unknown) => e instanceof ConfigError && /CACO_COMMAND_PARTY_BUDGET/.test(e.message));
   });
