@@ -104,6 +104,9 @@ export const JobDeadlineMissed = defineEvent(
 export const JobPinned = defineEvent('compute.job.pinned', 1, 'An operator pinned a job to a start time', Schema.Struct({ jobId: JobId, startAt: IsoUtc, operator: NonEmpty, reason: Text }));
 export const JobReleased = defineEvent('compute.job.released', 1, 'An operator released a pinned job', Schema.Struct({ jobId: JobId, operator: NonEmpty, reason: Text }));
 
+/** Ids of unplaced jobs a plan names; past it, only the count (a plan event stays small). */
+export const MAX_UNPLACED_LISTED = 100;
+
 export const PlanPublished = defineEvent(
   'compute.plan.published',
   1,
@@ -131,6 +134,12 @@ export const PlanPublished = defineEvent(
       chargeKw: NonNegative,
       dischargeKw: NonNegative,
     }),
+    /**
+     * Jobs the plan found no room for (they will miss their deadline as things stand): how
+     * many, and the first MAX_UNPLACED_LISTED of their ids in id order. Only when there are
+     * any, so plans before it read the same.
+     */
+    unplaced: Schema.optional(Schema.Struct({ count: PositiveInt, jobIds: boundedArray(JobId, MAX_UNPLACED_LISTED) })),
   }),
 );
 

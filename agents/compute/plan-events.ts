@@ -1,5 +1,5 @@
 import type { DataOf } from '../../schemas/index.ts';
-import { FlexibilityAvailable, JobPlanned, PlanPublished } from '../../schemas/index.ts';
+import { FlexibilityAvailable, JobPlanned, MAX_UNPLACED_LISTED, PlanPublished } from '../../schemas/index.ts';
 import { eventOf, type EventToAppend } from '../../core/runtime/index.ts';
 import type { JobPlan, PlanResult } from './planner/index.ts';
 import type { FlexCaps } from './flex-caps.ts';
@@ -177,10 +177,23 @@ export function planEvents(p: PlanFacts): Array<EventToAppend<ComputeOut>> {
       importCapKw: p.capsKw.slice(0, result.slots.length).map((x) => round(x, 1)),
       expected: { costGbp: round(result.totals.energyCostGbp), carbonKg: round(result.totals.carbonKg) },
       dispatch: { slotStart: iso(p.dispatchSlotMs), ...p.dispatch },
+      ...unplacedOf(result),
     }),
     eventOf(FlexibilityAvailable, {
       planId: p.planId,
       windows: p.windows.map((w) => ({ windowStart: iso(w.windowStartMs), windowEnd: iso(w.windowEndMs), kw: w.kw, marginalCostGbpPerMwh: w.marginalCostGbpPerMwh, baselineKw: w.baselineKw })),
     }),
   ];
+}
+
+/**
+ * The jobs the plan found no room for, when there are any. Such a job gets no
+ * `compute.job.planned` (it has no place) and keeps the place an earlier plan gave it, so
+ * without this the ledger said nothing of it until its deadline was missed.
+ */
+export function unplacedOf(result: Pick<PlanResult, 'jobs'>): { unplaced?: { count: number; jobIds: string[] } } {
+  const ids = result.jobs.filter((j) => j.kind === 'unplaced').map((j) => j.jobId);
+  if (ids.length === 0) return {};
+  ids.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return { unplaced: { count: ids.length, jobIds: ids.slice(0, MAX_UNPLACED_LISTED) } };
 }

@@ -13,6 +13,8 @@ export interface MetricsSink {
   deadLettered(site: string, agent: string): void;
   quarantined(reason: string, count: number): void;
   solved(seconds: number, status: string): void;
+  /** The compute agent published a plan that found no room for `unplaced` jobs (0: every job placed). */
+  planned(unplaced: number): void;
   /** An event was stored or relayed: its type and ledger time (forecast age watches these). */
   seen(type: string, timeIso: string): void;
   /** The SQLite store's checkpoint thread stopped without being asked (see WalCheckpointer). */
@@ -27,6 +29,7 @@ const NOOP: MetricsSink = {
   deadLettered() {},
   quarantined() {},
   solved() {},
+  planned() {},
   seen() {},
   checkpointThreadLost() {},
   command() {},
@@ -76,6 +79,10 @@ export const metricsHooks = {
   },
   checkpointThreadLost(): void {
     sink.checkpointThreadLost();
+  },
+  /** A plan was made that found no room for `unplaced` jobs. */
+  planned(unplaced: number): void {
+    sink.planned(unplaced);
   },
   /** `code` is a CommandRefusal word (bounded), never an id. */
   command(site: string, agent: string, outcome: 'taken' | 'refused' | 'shed', code = ''): void {

@@ -43,6 +43,7 @@ export class CacoMetrics implements MetricsSink {
   readonly checkpointThreadLostTotal: Counter;
   readonly solveSeconds: Histogram<'status'>;
   readonly forecastAge: Gauge;
+  readonly unplacedJobs: Gauge;
   readonly lag: Gauge<'site' | 'subscriber'>;
   readonly up: Gauge<'site' | 'subscriber'>;
   private lastForecastMs: number | undefined;
@@ -65,6 +66,7 @@ export class CacoMetrics implements MetricsSink {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
       registers,
     });
+    this.unplacedJobs = new Gauge({ name: 'caco_unplaced_jobs', help: 'Jobs the last plan this process made found no room for (they will miss their deadlines as things stand)', registers });
     // prom-client calls `collect` with the metric as `this`: reach the class through arrows.
     const forecastAgeS = (): number | undefined => (this.lastForecastMs === undefined ? undefined : Math.max(0, (this.o.now() - this.lastForecastMs) / 1000));
     const refresh = (): Promise<void> => this.refreshHealth();
@@ -170,6 +172,10 @@ export class CacoMetrics implements MetricsSink {
 
   checkpointThreadLost(): void {
     this.checkpointThreadLostTotal.inc();
+  }
+
+  planned(unplaced: number): void {
+    this.unplacedJobs.set(unplaced);
   }
 
   seen(type: string, timeIso: string): void {

@@ -55,6 +55,11 @@ export interface ScheduledJob {
   readonly late: boolean;
   /** On completion: what it used and cost on the realised signals. */
   readonly used: (Money & { readonly energyKwh: number }) | null;
+  /**
+   * The last plan found no room for it (it will miss its deadline as things stand): that
+   * plan's start. Its planned place, if any, is an earlier plan's.
+   */
+  readonly unplacedSince: string | null;
   /** Id of the last ledger event about the job. */
   readonly lastEventId: string | null;
 }
@@ -76,6 +81,8 @@ export interface SitePlan {
   readonly batterySocKwh: ReadonlyArray<number>;
   readonly importCapKw: ReadonlyArray<number>;
   readonly expected: Money;
+  /** Jobs this plan found no room for: how many, and the ids it names (at most 100). */
+  readonly unplaced: { readonly count: number; readonly jobIds: ReadonlyArray<string> } | null;
 }
 
 export interface ScheduleState {
@@ -103,6 +110,26 @@ function update(s: ScheduleState, jobId: string, e: FoldEvent, f: (j: ScheduledJ
   const j = s.jobs.get(jobId);
   if (!j) return { ...s, orphanEvents: s.orphanEvents + 1 };
   return { ...s, jobs: s.jobs.set(jobId, { ...f(j), lastEventId: e.id ?? j.lastEventId }) };
+}
+
+/**
+ * Flag the jobs a plan names as unplaced (since the first plan in a row that did) and clear
+ * those the plan before named and this one does not. Jobs past the names a plan lists are
+ * counted on the plan only. Not an update: the flag is about the plan, not an event of the job's.
+ */
+function markUnplaced(s: ScheduleState, before: ReadonlyArray<string>, now: ReadonlyArray<string>, startsAt: string): ScheduleState {
+  if (before.length === 0 && now.length === 0) return s;
+  const named = new Set(now);
+  let jobs = s.jobs;
+  for (const id of before) {
+    const j = jobs.get(id);
+    if (j && !named.has(id) && j.unplacedSince !== null) jobs = jobs.set(id, { ...j, unplacedSince: null });
+  }
+  for (const id of named) {
+    const j = jobs.get(id);
+    if (j && j.unplacedSince === null) jobs = jobs.set(id, { ...j, unplacedSince: startsAt });
+  }
+  return jobs === s.jobs ? s : { ...s, jobs };
 }
 
 // The v2 definitions name the same types as v1 and add only who did it, which the schedule does not read.
@@ -147,6 +174,7 @@ export const scheduleProjection = projection({
           deadlineMissed: false,
           late: false,
           used: null,
+          unplacedSince: null,
           lastEventId: e.id ?? null,
         };
         return { ...s, jobs: s.jobs.set(d.jobId, job) };
@@ -215,8 +243,9 @@ export const scheduleProjection = projection({
           batterySocKwh: d.batterySocKwh,
           importCapKw: d.importCapKw,
           expected: d.expected,
+          unplaced: d.unplaced ?? null,
         };
-        return { ...s, plan, plansPublished: s.plansPublished + 1 };
+        return { ...markUnplaced(s, s.plan?.unplaced?.jobIds ?? [], d.unplaced?.jobIds ?? [], d.startsAt), plan, plansPublished: s.plansPublished + 1 };
       }
       default: {
         const _never: never = e;

@@ -1,4 +1,5 @@
 import type { Decision, EventToAppend } from '../../../core/runtime/index.ts';
+import { metricsHooks } from '../../../core/observability/index.ts';
 import { eventOf } from '../../../core/runtime/index.ts';
 import { JobPlanned } from '../../../schemas/index.ts';
 import { HALF_HOUR_MS as SLOT_MS } from '../../../core/time/index.ts';
@@ -9,7 +10,7 @@ import { onsiteTiers } from '../onsite-offers.ts';
 import { forecastSignals } from '../signals.ts';
 import { jobsToPlan } from '../site-planner.ts';
 import { offerWindows } from '../offer-windows.ts';
-import { currentHalfHour, firstHalfHour, jobPlannedData, planEvents, type Dispatched } from '../plan-events.ts';
+import { currentHalfHour, firstHalfHour, jobPlannedData, planEvents, unplacedOf, type Dispatched } from '../plan-events.ts';
 import { HORIZON_SLOTS, LONG_HORIZON_SLOTS } from '../horizon.ts';
 import { iso } from '../ledger-format.ts';
 import type { ComputeOut } from '../messages.ts';
@@ -85,5 +86,8 @@ export async function planSite(deps: ComputeDeciderDeps, s: ComputeState, req: P
     dispatch,
     windows: offerWindows(site, deps.flexWindows, s, t, result, socKwh, arrivals),
   });
+  const unplaced = unplacedOf(result).unplaced;
+  metricsHooks.planned(unplaced?.count ?? 0);
+  if (unplaced) deps.log.warn({ planId, unplaced: unplaced.count, jobIds: unplaced.jobIds.slice(0, 10) }, 'the plan found no room for some jobs: they will miss their deadlines unless room is made (pin, release or cancel work)');
   return { dispatch, jobPlanned, planDecision: { stream: 'plan-main', expected: s.planRevision < 0 ? 'no-stream' : s.planRevision, events } };
 }

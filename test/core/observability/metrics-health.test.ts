@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Bus } from '../../../core/bus/bus.ts';
-import { CacoMetrics, quarantined, registerObservabilityRoutes, type RuntimeHealth } from '../../../core/observability/index.ts';
+import { CacoMetrics, metricsHooks, quarantined, registerObservabilityRoutes, type RuntimeHealth } from '../../../core/observability/index.ts';
 import { subjects } from '../../../core/runtime/subjects.ts';
 import { plan } from '../../../agents/compute/planner/index.ts';
 import { input, randomJobs } from '../../agents/compute/planner/fixtures.ts';
@@ -37,7 +37,7 @@ describe('GET /metrics', { timeout: 60_000 }, () => {
 
   test('names every CACO metric and the process metrics, in its own registry', async () => {
     const text = await scrape();
-    for (const name of ['caco_events_appended_total', 'caco_events_relayed_total', 'caco_subscription_lag_events', 'caco_subscription_up', 'caco_dead_letters_total', 'caco_commands_total', 'caco_quarantined_commits_total', 'caco_planner_solve_seconds', 'caco_forecast_age_seconds', 'process_cpu_user_seconds_total', 'nodejs_eventloop_lag_seconds']) {
+    for (const name of ['caco_events_appended_total', 'caco_events_relayed_total', 'caco_subscription_lag_events', 'caco_subscription_up', 'caco_dead_letters_total', 'caco_commands_total', 'caco_quarantined_commits_total', 'caco_planner_solve_seconds', 'caco_forecast_age_seconds', 'caco_unplaced_jobs', 'process_cpu_user_seconds_total', 'nodejs_eventloop_lag_seconds']) {
       assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name);
     }
     // Lag is per subscriber: the tally agent's ledger subscription and the relay.
@@ -82,6 +82,10 @@ describe('GET /metrics', { timeout: 60_000 }, () => {
     assert.equal(sample(text, 'caco_quarantined_commits_total', { reason: 'hash' }), 2);
     assert.ok((sample(text, 'caco_planner_solve_seconds_count', { status: 'Optimal' }) ?? 0) >= 1, 'a solve observed');
     assert.equal(sample(text, 'caco_forecast_age_seconds'), (site.clock.now() - T0) / 1000);
+    // The last plan's unplaced jobs: set, not added up, plan after plan.
+    metricsHooks.planned(3);
+    metricsHooks.planned(2);
+    assert.equal(sample(await scrape(), 'caco_unplaced_jobs'), 2);
   });
 
   test('nothing is counted into a registry that is not installed', async () => {
