@@ -5,16 +5,14 @@ import { dirname, join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { describeBreak, keyFingerprint, keysOf, publicKeyFromRaw, verifyLedger, type AuditReport, type Keyring } from '../../core/ledger/index.ts';
 import { ANCHOR_SIGNER, openAnchorLog, readAnchor } from '../../core/anchor/index.ts';
-import { LedgerNotFoundError, MemoryQuarantineStore, VerifiedEventStore, type EventStore, type ReadAllOptions } from '../../core/store/index.ts';
+import { LedgerNotFoundError, type EventStore, type ReadAllOptions } from '../../core/store/index.ts';
 import type { Envelope } from '../../core/envelope/index.ts';
 import type { CacoConfig } from '../../core/config/index.ts';
 import { UsageError } from '../errors.ts';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
-import { replayLedger } from '../replay.ts';
+import { replayVerified, refusedLine } from '../verified-replay.ts';
 import { unreadLines } from '../../projections/audit/index.ts';
 import { SITE_SIGNERS } from '../../core/identity/index.ts';
-import { createLogger } from '../../core/log/index.ts';
-import { cacoUpcasters } from '../../schemas/index.ts';
 import { inert } from '../terminal.ts';
 
 export function auditCommand(): Command {
@@ -102,11 +100,8 @@ export function auditCommand(): Command {
     try {
       // The projections are folded from what verify-on-read lets through, as the site's readers
       // see it; what it refuses is counted here, so totals that leave events out say so.
-      const quarantine = new MemoryQuarantineStore();
-      const view = new VerifiedEventStore(stack.store, { keys: stack.keyring, quarantine, log: createLogger({ level: config.logLevel }), upcasters: cacoUpcasters() });
-      const summary = await replayLedger(view);
-      const refused = await quarantine.quarantined();
-      if (o.json) console.log(JSON.stringify({ ...summary, refused, refusedUnlisted: quarantine.unlisted }, null, 2));
+      const { summary, refused, unlisted } = await replayVerified(stack, config.logLevel);
+      if (o.json) console.log(JSON.stringify({ ...summary, refused, refusedUnlisted: unlisted }, null, 2));
       else {
         const r = summary;
         const n = (x: number, d = 0) => x.toLocaleString('en-GB', { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -123,10 +118,7 @@ export function auditCommand(): Command {
       }
       if (refused.length > 0) {
         // On stderr as well as in the JSON: the totals above are not the ledger's.
-        const total = refused.length + quarantine.unlisted;
-        const first = refused.slice(0, 5).map((x) => `position ${x.position}${x.eventId ? ` (event ${x.eventId}${x.stream ? `, stream ${x.stream}` : ''})` : ''}: ${x.reason}`);
-        const more = total > first.length ? `; ${(total - first.length).toLocaleString('en-GB')} more: caco audit verify names them` : '';
-        const line = inert(`${total.toLocaleString('en-GB')} event${total === 1 ? '' : 's'} refused by verification; the totals exclude them: ${first.join('; ')}${more}`);
+        const line = inert(refusedLine({ refused, unlisted }));
         if (o.json) process.stderr.write(`caco: ${line}\n`);
         else console.log(line);
         process.exitCode = 1;

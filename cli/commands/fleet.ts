@@ -2,7 +2,10 @@ import { Command } from 'commander';
 import { openStack } from '../../core/stack/index.ts';
 import { ConfigError } from '../../core/errors/index.ts';
 import { fleetView, type SiteTotals } from '../../projections/fleet/index.ts';
+import { join } from 'node:path';
 import { replayLedger, type ReplaySummary } from '../replay.ts';
+import { replayVerified, refusedLine } from '../verified-replay.ts';
+import { inert } from '../terminal.ts';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
 
 /** One site's ledger folded to the totals the fleet adds up. */
@@ -22,15 +25,20 @@ export function siteTotals(site: string, r: ReplaySummary): SiteTotals {
 }
 
 const SITE_TOKEN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/** A name the configuration takes as a site (and a data folder), as opposed to a stream's only. */
+const CONFIG_SITE = /^[a-z][a-z0-9-]{0,31}$/;
+
+const siteKeysDir = (dataDir: string, site: string) => join(dataDir, site, 'keys');
 
 export function fleetCommand(): Command {
   return addGlobalOptions(
     new Command('fleet')
       .description("every site's ledger on one cluster side by side: cost, carbon and flexibility per site and in total")
       .requiredOption('--sites <names>', 'comma-separated site names, each with its own ledger (stream CACO_<SITE> on NATS, <data-dir>/<site>/ledger.db on SQLite)')
-      .option('--json', 'print the fleet view as JSON'),
+      .option('--json', 'print the fleet view as JSON')
+      .option('--no-verify', "add up each ledger as stored, without verify-on-read (when this host does not hold the sites' keys); says so on stderr"),
     { store: 'jetstream' },
-  ).action(async (o: GlobalOptions & { sites: string; json?: boolean }) => {
+  ).action(async (o: GlobalOptions & { sites: string; json?: boolean; verify: boolean }) => {
     const names = o.sites
       .split(',')
       .map((s) => s.trim())
@@ -39,17 +47,35 @@ export function fleetCommand(): Command {
     for (const n of names) if (!SITE_TOKEN.test(n)) throw new ConfigError('--sites', `"${n}" is not a site name (lower-case letters, digits, "-" and "_")`);
     const config = configFrom(o, { store: 'jetstream' });
     const rows: SiteTotals[] = [];
+    const refusals: string[] = [];
     for (const site of names) {
       // Read-only: a mistyped site is an error, and nothing is created.
       // On SQLite the site names the folder; on NATS it names the stream.
-      if (config.store === 'sqlite' && !/^[a-z][a-z0-9-]{0,31}$/.test(site)) throw new ConfigError('--sites', `"${site}" is not a site name; use lower-case letters, digits and "-", starting with a letter`);
-      const stack = await openStack({ ...config, site: config.store === 'sqlite' ? site : config.site }, { mustExist: true, natsSite: site });
+      if (config.store === 'sqlite' && !CONFIG_SITE.test(site)) throw new ConfigError('--sites', `"${site}" is not a site name; use lower-case letters, digits and "-", starting with a letter`);
+      // Each site's keys are in <data-dir>/<site>/keys, whatever holds its ledger, so the site
+      // names the folder wherever it can; a name only a stream can carry has no such folder.
+      const stack = await openStack({ ...config, site: CONFIG_SITE.test(site) ? site : config.site }, { mustExist: true, natsSite: site });
       try {
-        rows.push(siteTotals(site, await replayLedger(stack.store)));
+        if (!o.verify) {
+          rows.push(siteTotals(site, await replayLedger(stack.store)));
+          continue;
+        }
+        // Verified as the site's own readers read it: an edited or forged row (an import
+        // of a million kWh, say) is left out and named, never added into the fleet's totals.
+        // Each refused event is not logged (a site without its keys here would log them all): the
+        // line below counts them and names the first.
+        const r = await replayVerified(stack, 'error');
+        rows.push(siteTotals(site, r.summary));
+        const line = refusedLine(r, `caco audit verify --site ${site} names them`);
+        if (line) refusals.push(`${site}: ${line}${r.summary.events === 0 ? ` (none verified: are ${site}'s keys in ${siteKeysDir(config.dataDir, site)}? --no-verify adds up the ledger as stored)` : ''}`);
       } finally {
         await stack.close();
       }
     }
+    if (!o.verify) process.stderr.write(`caco: not verified (--no-verify): the totals add up each ledger as stored, edited rows included\n`);
+    for (const r of refusals) process.stderr.write(`caco: ${inert(r)}\n`);
+    // The totals leave refused events out: not a clean result.
+    if (refusals.length > 0) process.exitCode = 1;
     const view = fleetView(rows);
     if (o.json) {
       console.log(JSON.stringify(view, null, 2));

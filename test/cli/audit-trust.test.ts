@@ -166,6 +166,34 @@ describe('caco audit: what keys.json cannot vouch for', { timeout: 240_000 }, ()
     }
   });
 
+  test('caco fleet adds up only what verifies: a changed event is left out and named, exit 1; --no-verify adds the ledger as stored and says so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'caco-fleet-verify-'));
+    try {
+      const { ledger } = await runFolder(join(dir, 'rvsite'));
+      const fleet = (...extra: string[]) => caco(['fleet', '--store', 'sqlite', '--sites', 'rvsite', '--data-dir', dir, '--json', ...extra]);
+      const events = (r: { stdout: string }) => (JSON.parse(r.stdout) as { sites: Array<{ events: number }> }).sites[0]!.events;
+      const clean = fleet();
+      assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+      assert.equal(events(clean), 8);
+      assert.equal(clean.stderr.includes('refused by verification'), false, clean.stderr);
+      const db = new Database(ledger);
+      const last = db.prepare("SELECT position FROM events WHERE stream = 'job-1' ORDER BY revision DESC LIMIT 1").get() as { position: number };
+      db.prepare("UPDATE events SET data = json_set(data, '$.x', 1) WHERE position = ?").run(last.position);
+      db.close();
+      // Before, the changed row went into the totals, silently, exit 0 (a helper's review).
+      const r = fleet();
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.equal(events(r), 7);
+      assert.match(r.stderr, new RegExp(`^caco: rvsite: 1 event refused by verification; the totals exclude them: position ${last.position} .*hash mismatch`, 'm'));
+      const raw = fleet('--no-verify');
+      assert.equal(raw.code, 0, raw.stdout + raw.stderr);
+      assert.equal(events(raw), 8);
+      assert.match(raw.stderr, /not verified \(--no-verify\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('audit replay of a genuine event at a version this release cannot read says the projections skipped it, by type@version', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'caco-audit-unread-'));
     try {
