@@ -171,12 +171,16 @@ export function nackOf(f: BecknFault): NackResponse {
   return nack(f.code, f.message, f.path);
 }
 
-/** 30000 for a body that fails the schema: every offending path, the first few reasons. */
+/** Offending paths a NACK lists; past them it says how many more (the answer stays small). */
+export const MAX_FAULT_PATHS = 20;
+
+/** 30000 for a body that fails the schema: the offending paths (the first 20), the first few reasons. */
 export function schemaFault(problems: ReadonlyArray<SchemaProblem>): BecknFault {
   const paths = [...new Set(problems.map((p) => p.path || '(root)'))];
   const reasons = problems.slice(0, 3).map((p) => `${p.path || '(root)'}: ${p.reason}`).join('; ');
   const more = problems.length > 3 ? ` (and ${problems.length - 3} more)` : '';
-  return fault(BecknErrorCode.INVALID_REQUEST, `${reasons}${more}`, paths.join(','));
+  const unlisted = paths.length > MAX_FAULT_PATHS ? `${paths.length - MAX_FAULT_PATHS} more paths` : undefined;
+  return fault(BecknErrorCode.INVALID_REQUEST, `${reasons}${more}`, [...paths.slice(0, MAX_FAULT_PATHS), ...(unlisted ? [unlisted] : [])].join(','));
 }
 
 export function expiredFault(context: Pick<Context, 'timestamp' | 'ttl'>): BecknFault {

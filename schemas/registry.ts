@@ -63,9 +63,12 @@ export function formatPath(path: ReadonlyArray<PropertyKey>, prefix = ''): strin
   return out;
 }
 
-/** Decode `input` against a schema, collecting every problem with its path. Excess keys are errors. */
-export function decodeWith<S extends AnySchema>(schema: S, input: unknown, pathPrefix = ''): Decoded<Schema.Schema.Type<S>> {
-  const r = Schema.decodeUnknownResult(schema)(input, { errors: 'all', onExcessProperty: 'error' });
+/**
+ * Decode `input` against a schema, collecting every problem with its path (`errors: 'first'`:
+ * stop at the first, for input too large to list them all cheaply). Excess keys are errors.
+ */
+export function decodeWith<S extends AnySchema>(schema: S, input: unknown, pathPrefix = '', errors: 'all' | 'first' = 'all'): Decoded<Schema.Schema.Type<S>> {
+  const r = Schema.decodeUnknownResult(schema)(input, { errors, onExcessProperty: 'error' });
   if (Result.isSuccess(r)) return { ok: true, value: r.success as Schema.Schema.Type<S> };
   const issues = formatter(r.failure.issue).issues;
   return {

@@ -143,7 +143,7 @@ export class BppIntake {
     const read = readCheckedBody(req.body);
     if (!read.ok) return this.remember(verified.subscriberId, claimed.messageId, refuse(nackAnswer(read.fault), read.fault.message, read.fault.path ?? null));
     const json = read.json;
-    const decoded = decodeBecknBody(action, json);
+    const decoded = decodeBecknBody(action, json, req.body.byteLength);
     if (!decoded.ok) {
       const f = schemaFault(decoded.problems);
       return this.remember(verified.subscriberId, claimed.messageId, refuse(nackAnswer(f), f.message, f.path ?? null));

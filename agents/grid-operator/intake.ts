@@ -56,7 +56,7 @@ export class CallbackIntake {
     const read = readCheckedBody(req.body);
     if (!read.ok) return nackAnswer(read.fault);
     const json = read.json;
-    const decoded = decodeBecknBody(action, json);
+    const decoded = decodeBecknBody(action, json, req.body.byteLength);
     if (!decoded.ok) return nackAnswer(schemaFault(decoded.problems));
     const body = decoded.value;
     const ctx = body.context;

@@ -100,9 +100,18 @@ export type Rating = Schema.Schema.Type<typeof Rating>;
 export type Support = Schema.Schema.Type<typeof Support>;
 
 /**
- * Decode a Beckn request body strictly: every problem with its path
- * (`message.order.items[0].quantity`), unknown and misspelt fields included.
+ * Bodies up to this many bytes that fail the schema are told every problem; a larger one, its
+ * first. Listing them all is work in proportion to the problems: a signed 1 MB search of 14,000
+ * empty tag groups held the BPP's event loop 0.6 s and was answered with a NACK of 1.9 MB
+ * naming 42,000 paths (a helper's review). Stopping at the first costs nothing.
  */
-export function decodeBecknBody<A extends BecknAction>(action: A, body: unknown): Decoded<BecknBody<A>> {
-  return decodeWith(BecknRequestSchemas[action], body) as Decoded<BecknBody<A>>;
+export const FULL_SCHEMA_REPORT_BYTES = 16 * 1024;
+
+/**
+ * Decode a Beckn request body strictly: every problem with its path
+ * (`message.order.items[0].quantity`), unknown and misspelt fields included; of a body over
+ * FULL_SCHEMA_REPORT_BYTES (`bytes`), only the first.
+ */
+export function decodeBecknBody<A extends BecknAction>(action: A, body: unknown, bytes = 0): Decoded<BecknBody<A>> {
+  return decodeWith(BecknRequestSchemas[action], body, '', bytes > FULL_SCHEMA_REPORT_BYTES ? 'first' : 'all') as Decoded<BecknBody<A>>;
 }

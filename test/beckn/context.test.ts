@@ -17,7 +17,7 @@ import {
   schemaFault,
   timeFault,
 } from '../../beckn/index.ts';
-import { decodeBecknBody } from '../../schemas/beckn/index.ts';
+import { decodeBecknBody, FULL_SCHEMA_REPORT_BYTES } from '../../schemas/beckn/index.ts';
 import { BAP, BPP, sampleOffer } from './flow.ts';
 
 const now = Date.parse('2026-01-15T16:03:00Z');
@@ -158,6 +158,19 @@ describe('NACKs', () => {
     assert.ok(f.path!.split(',').includes('message.order.itemz'), f.path);
     assert.ok(f.path!.split(',').includes('context.bap_id'), f.path);
     assert.deepEqual(nack(f.code, f.message, f.path).error, { code: '30000', message: f.message, paths: f.path });
+  });
+
+  test('a NACK lists at most 20 paths and says how many more; a body over 16 KiB is told its first problem only', () => {
+    const itemz = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`x${i}`, 1]));
+    const d = decodeBecknBody('select', { context: {}, message: { order: { provider: { id: 'x' }, ...itemz } } });
+    assert.ok(!d.ok);
+    const paths = schemaFault(d.problems).path!.split(',');
+    assert.equal(paths.length, 21, paths.join(','));
+    assert.match(paths[20]!, /^\d+ more paths$/);
+    assert.equal(Number(paths[20]!.split(' ')[0]), new Set(d.problems.map((p) => p.path)).size - 20);
+    const big = decodeBecknBody('select', { context: {}, message: { order: { provider: { id: 'x' }, ...itemz } } }, FULL_SCHEMA_REPORT_BYTES + 1);
+    assert.ok(!big.ok);
+    assert.equal(big.problems.length, 1);
   });
 
   test('auth failures are 401 with WWW-Authenticate; an unreachable directory is 503', () => {

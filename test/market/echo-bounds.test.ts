@@ -62,4 +62,18 @@ describe('strings a BAP sends are bounded before they can reach the ledger', { t
     assert.ok(added.some((e) => e.type === 'beckn.callback.scheduled'));
     for (const e of added) assert.ok(JSON.stringify(e).length < 32 * 1024, `${e.type} is ${JSON.stringify(e).length} bytes`);
   });
+
+  test('a 1 MB search of 14,000 bad tag groups → a NACK that names its first problem and stays small, one rejection', async () => {
+    // Listing every problem was 42,000 paths: 0.6 s of the BPP's event loop and a 1.9 MB NACK (a helper's review).
+    const tags = Array.from({ length: 14_000 }, () => ({ descriptor: { code: '' }, list: [{ descriptor: { code: '' }, value: 1 }] }));
+    const body = { context: contextFor(m, 'search'), message: { intent: { tags } } };
+    assert.ok(JSON.stringify(body).length > 1_000_000);
+    const { answer, rejected } = await expectOneRejection(m, () => send(m, 'search', body));
+    assert.equal(answer.status, 400);
+    assert.equal(answer.body.error?.code, '30000');
+    assert.ok(JSON.stringify(answer.body).length < 2_048, `NACK of ${JSON.stringify(answer.body).length} bytes`);
+    assert.equal(answer.body.error?.paths?.split(',').length, 1, answer.body.error?.paths);
+    assert.match(answer.body.error?.paths ?? '', /^message\.intent\.tags\[0\]/);
+    assert.equal(rejected.path, answer.body.error?.paths);
+  });
 });
