@@ -1,6 +1,7 @@
 import { ratingRequest } from '../../../beckn/index.ts';
 import { eventOf } from '../../../core/runtime/index.ts';
-import { DeliveryReported } from '../../../schemas/index.ts';
+import { Schema } from 'effect';
+import { DeliveryReported, SettlementDate, SettlementPeriod } from '../../../schemas/index.ts';
 import type { BecknBody, TagGroup } from '../../../schemas/beckn/index.ts';
 import { withRating, type Pending } from '../pending.ts';
 import { ratingFor } from '../policy.ts';
@@ -11,8 +12,20 @@ function tagValue(groups: ReadonlyArray<TagGroup> | undefined, group: string, co
   return groups?.find((g) => g.descriptor.code === group)?.list.find((t) => t.descriptor.code === code)?.value;
 }
 
-/** A tag's text as a number (Beckn tags are text on the wire); null when absent or not a number. */
-const decimal = (s: string | undefined): number | null => (s === undefined || Number.isNaN(Number(s)) ? null : Number(s));
+/**
+ * A tag's text as a number (Beckn tags are text on the wire); null when absent, not a number
+ * or not finite. The callback is ACKed before it is recorded: a value the event's schema
+ * refuses ("1e999", a period 99) made the append fail five times and the news, a COMPLETED
+ * state with it, go to the dead letters (a helper's review). What does not fit is not known.
+ */
+const decimal = (s: string | undefined): number | null => {
+  if (s === undefined || s.trim() === '') return null;
+  const n = Number(s);
+  return Number.isFinite(n) ? n : null;
+};
+const isSettlementDate = Schema.is(SettlementDate);
+const isSettlementPeriod = Schema.is(SettlementPeriod);
+const orNull = <T>(x: unknown, is: (u: unknown) => u is T): T | null => (is(x) ? x : null);
 
 /**
  * on_status: record the delivery news (state, the half-hour's telemetry, what is owed); a
@@ -25,15 +38,15 @@ export function decideDelivery(deps: GridOperatorDecideDeps, s: GridOperatorStat
   const p = o ? s.purchases.get(o.purchaseId) : undefined;
   if (!o || !p || body.error) return decided(pending);
   const ful = order.fulfillments?.[0];
-  const state = ful?.state?.descriptor?.code ?? order.status ?? 'UNKNOWN';
+  const state = ful?.state?.descriptor?.code || order.status || 'UNKNOWN';
   const t = (code: string) => decimal(tagValue(ful?.tags, 'telemetry', code));
   const events: GridOperatorEvent[] = [
     eventOf(DeliveryReported, {
       purchaseId: o.purchaseId,
       orderId: o.orderId,
       state,
-      settlementDate: tagValue(ful?.tags, 'telemetry', 'settlement-date') ?? null,
-      settlementPeriod: t('settlement-period'),
+      settlementDate: orNull(tagValue(ful?.tags, 'telemetry', 'settlement-date'), isSettlementDate),
+      settlementPeriod: orNull(t('settlement-period'), isSettlementPeriod),
       baselineKw: t('baseline-kw'),
       meteredKw: t('metered-kw'),
       deliveredKw: t('delivered-kw'),

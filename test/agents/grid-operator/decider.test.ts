@@ -8,6 +8,7 @@ import { coordinationConfig, seededSigningKey, SIM_BPP } from '../../../agents/c
 import { createGridOperatorAgent, decideGridOperator, GRID_OPERATOR_AGENT, gridOperatorConfig, NOTHING_PENDING, SIM_BAP, type BecknTransport, type CallbackBody, type GridOperatorCmd, type GridOperatorIn } from '../../../agents/grid-operator/index.ts';
 import type { BecknCallbackAction } from '../../../schemas/beckn/index.ts';
 import { HOUR, T0 } from '../../market/harness.ts';
+import { decodeWith, DeliveryReported } from '../../../schemas/index.ts';
 
 /**
  * The grid operator's deciders, given-when-then: each input kind (a stress window, a forecast,
@@ -192,6 +193,28 @@ test('a delivery reported complete is recorded and rated once; the rating is rec
   // Told again before the rating is answered: reported again, not rated twice.
   (await spec.when(completed())).expectEvents([{ type: 'market.delivery.reported' }]);
   (await spec.when(outcome(meta, 'ACK'))).expectEvents([{ type: 'market.delivery.rated', data: { purchaseId: 'stress-1', orderId: 'ord-1', value: 4, deliveredShare: 0.9 } }]);
+});
+
+test('telemetry a BPP sends out of range or not finite is recorded as unknown, so the news (COMPLETED with it) is not lost to the dead letters', async () => {
+  const s = await ordered();
+  const t = (code: string, value: string) => ({ descriptor: { code }, value });
+  const bad = callback({
+    context: cbContext('on_status', s.transactionId),
+    message: {
+      order: {
+        id: 'ord-1',
+        status: 'COMPLETE',
+        fulfillments: [{ id: 'f-1', state: { descriptor: { code: '' } }, tags: [{ descriptor: { code: 'telemetry' }, list: [t('settlement-date', '2026-13-99x'), t('settlement-period', '99'), t('baseline-kw', '1e999'), t('metered-kw', '-Infinity'), t('delivered-kw', ' '), t('delivered-kwh-to-date', '12.5')] }] }],
+        tags: [{ descriptor: { code: 'settlement' }, list: [t('contracted-mwh', '1e999'), t('delivered-mwh', '0.9'), t('net-gbp', 'NaN')] }],
+      },
+    },
+  });
+  const out = await DeciderSpec.for(agent()).given(s.history).at(WINDOW.endMs + HOUR).when(bad);
+  const e = out.decisions[0]!.events[0]!;
+  assert.equal(e.type, 'market.delivery.reported');
+  // Before, each of these failed the event's schema, and the append with it (a helper's review).
+  assert.deepEqual(e.data, { purchaseId: 'stress-1', orderId: 'ord-1', state: 'COMPLETE', settlementDate: null, settlementPeriod: null, baselineKw: null, meteredKw: null, deliveredKw: null, deliveredKwhToDate: 12.5, settledGbp: null });
+  assert.ok(decodeWith(DeliveryReported.data, e.data).ok);
 });
 
 test('a forecast where the stress has passed cancels the order; the on_cancel records the change with its reason', async () => {
