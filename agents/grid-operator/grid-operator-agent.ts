@@ -102,6 +102,8 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
   let server: { close(): Promise<void> } | undefined;
   /** Requests asked of the BPP and not yet answered (pending.ts): the one memory beside the ledger state. */
   let pending: Pending = NOTHING_PENDING;
+  /** What the last `decide` would make it, taken once its events are stored. */
+  let decidedPending: Pending | undefined;
 
   const now = (ctx: AgentContext): Now => ({ nowMs: ctx.now(), newId: () => ctx.newId() });
 
@@ -139,9 +141,15 @@ export function createGridOperatorAgent(deps: GridOperatorDeps): AgentDefinition
     },
     decide(input, s, ctx) {
       const out = decideGridOperator(decideDeps, input, s, pending, now(ctx));
-      pending = out.pending;
+      decidedPending = out.pending;
       for (const n of out.notes) ctx.log.warn(n.fields, n.message);
       return out.decisions;
+    },
+    // Only once the requests are on the ledger: set in `decide`, a rating whose append failed
+    // stayed "asked", and no later COMPLETED rated the order until a restart (a helper's review).
+    decided() {
+      if (decidedPending !== undefined) pending = decidedPending;
+      decidedPending = undefined;
     },
   });
 }

@@ -482,6 +482,7 @@ export class AgentHost<S> {
         out.push(e);
       }
     }
+    this.def.decided?.(input);
     return out;
   }
 

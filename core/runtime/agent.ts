@@ -172,6 +172,12 @@ export interface AgentDefinition<S, In extends Message = Message, Out extends Me
    */
   readonly snapshot?: SnapshotOptions<S>;
   decide(input: AgentInput<In, Cmd>, state: S, ctx: AgentContext): ReadonlyArray<Decision<Out>> | Promise<ReadonlyArray<Decision<Out>>>;
+  /**
+   * Called once every decision of a `decide` is stored (after none, when it decided nothing):
+   * where an agent keeps memory beside its ledger state, it moves it on here, not in `decide`.
+   * An append that fails leaves it as it was, so the input tried again is decided afresh.
+   */
+  decided?(input: AgentInput<In, Cmd>): void;
   /** Called once after state is restored: set the first timers, open servers. */
   onStart?(ctx: AgentContext, state: S): void | Promise<void>;
   onStop?(): void | Promise<void>;

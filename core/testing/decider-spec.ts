@@ -89,6 +89,8 @@ export class DeciderSpec<S, In extends Message, Out extends Message, Cmd extends
       publish: async (subject, data) => void published.push({ subject, data }),
     };
     const decisions = await this.agent.decide(input, state, ctx);
+    // As the runtime does once the decisions are stored: a spec's decisions count as stored.
+    this.agent.decided?.(input);
     const outcome: Outcome<S, Out> = { state, decisions, timers, published };
     return {
       ...outcome,

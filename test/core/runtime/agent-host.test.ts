@@ -172,3 +172,53 @@ test('observed facts of other agents feed evolve, live and on restore, without c
   await rt.stop();
   await s.close();
 });
+
+test("an agent's `decided` hook runs once its decisions are stored, and not after an append that failed", async () => {
+  const s = embeddedStack('decided');
+  const reg = exampleRegistry();
+  // The first append to the tally's stream fails, as a full disk or a lost server would.
+  let failNext = true;
+  let stored = 0;
+  const store = new Proxy(s.store, {
+    get(target, prop) {
+      if (prop === 'append')
+        return async (...args: Parameters<typeof target.append>) => {
+          if (args[0] === 'tally-main' && failNext) {
+            failNext = false;
+            throw new Error('simulated append failure');
+          }
+          const r = await target.append(...args);
+          if (args[0] === 'tally-main') stored += r.events.length;
+          return r;
+        };
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const calls: Array<{ decide: number; storedAtDecided: number }> = [];
+  let decides = 0;
+  const tally = tallyAgent();
+  const rt = new Runtime({ ...s, store, site: 't', checkpoints: s.store, registry: reg, delivery: 'lockstep', backoffMs: 1 });
+  try {
+    rt.add({
+      ...tally,
+      decide: (input, st, ctx) => {
+        decides++;
+        return tally.decide(input, st, ctx);
+      },
+      decided: () => void calls.push({ decide: decides, storedAtDecided: stored }),
+    });
+    rt.add(meterAgent('decided', s.clock.now() + HOUR));
+    await rt.start();
+    s.clock.advanceToNextTimer();
+    await rt.settle();
+    // The reading was decided twice (the first append failed) and `decided` ran once, after the store took it.
+    assert.equal(failNext, false, 'the failure was met');
+    assert.ok(decides >= 2, `decided ${decides} times`);
+    assert.deepEqual(calls[0], { decide: 2, storedAtDecided: 1 });
+    assert.equal(calls.length, decides - 1, 'once for each decide whose events were stored');
+  } finally {
+    await rt.stop();
+    await s.close();
+  }
+});
