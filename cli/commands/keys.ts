@@ -89,6 +89,9 @@ function printEntries(entries: ReadonlyArray<SignedKeyEntry>): void {
   for (const r of rows) console.log(line(r));
 }
 
+/** What `--site` takes (core/config). */
+const SITE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
 /** `caco keys new | add | list | revoke`: the site's key registry (docs/identity.md). */
 export function keysCommand(): Command {
   const keys = new Command('keys').description("the site's key registry: who may send commands, in which role (docs/identity.md)");
@@ -98,8 +101,11 @@ export function keysCommand(): Command {
     .requiredOption('--party <name>', 'the name the key acts under (the `source` of its commands)')
     .addOption(roleOption('third-party'))
     .option('--key-id <id>', 'key id (default <party>-<first 8 hex digits of the public key>)')
-    .requiredOption('--out <file>', 'where to write the key file (never overwritten)');
-  nw.action((o: KeyFlags) => {
+    .requiredOption('--out <file>', 'where to write the key file (never overwritten)')
+    .option('--site <name>', "the site the key is for: put in the printed `caco keys add` (it makes nothing at the site)");
+  nw.action((o: KeyFlags & { site?: string }) => {
+    // Only printed, but checked as the site's own option is: a hint to run must run.
+    if (o.site !== undefined && !SITE_NAME.test(o.site)) throw new UsageError(`--site: "${o.site}" is not a site name; use lower-case letters, digits and "-", starting with a letter (e.g. london)`);
     const k = newKeyFile({ party: o.party!, role: o.role!, ...(o.keyId ? { keyId: o.keyId } : {}) });
     // Field rules are the registry's, checked before anything is written.
     const problems = checkFields({ keyId: k.keyId, party: k.party, role: k.role, publicKey: k.publicKey });
@@ -107,7 +113,7 @@ export function keysCommand(): Command {
     writeKeyFile(o.out!, k);
     console.log(`wrote ${o.out} (key id ${k.keyId}, party ${k.party}, role ${k.role}); public key ${k.publicKey}`);
     // Only the public half goes to the site, and to the store the running site reads (JetStream for `caco run`).
-    console.log(`register it on the site's machine (a site started with \`caco run\` keeps its registry on JetStream): caco keys add --key-id ${k.keyId} --party ${k.party} --role ${k.role} --public-key ${k.publicKey} --store jetstream --nats-url <the site's NATS URL> --data-dir <the site's data dir>`);
+    console.log(`register it on the site's machine (a site started with \`caco run\` keeps its registry on JetStream): caco keys add --key-id ${k.keyId} --party ${k.party} --role ${k.role} --public-key ${k.publicKey} --site ${o.site ?? "<the site's name>"} --store jetstream --nats-url <the site's NATS URL> --data-dir <the site's data dir>`);
   });
 
   const add = new Command('add')

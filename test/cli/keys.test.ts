@@ -25,7 +25,15 @@ describe('caco keys', { timeout: 300_000 }, () => {
       const made = caco(['keys', 'new', '--party', 'alice', '--out', keyFile]);
       assert.equal(made.code, 0, made.stderr);
       // The hint registers the public half in the store a running site reads (it said `caco keys add --key <file>`: SQLite, and the private key copied to the site).
-      assert.match(made.stdout, /caco keys add --key-id \S+ --party alice --role third-party --public-key \S+ --store jetstream --nats-url /);
+      assert.match(made.stdout, /caco keys add --key-id \S+ --party alice --role third-party --public-key \S+ --site <the site's name> --store jetstream --nats-url /);
+      // With --site, the printed line names it: run as printed, it reaches that site's registry, not london's.
+      const forSite = caco(['keys', 'new', '--party', 'alice', '--site', 'manchester', '--out', join(dir, 'alice-m.key')]);
+      assert.equal(forSite.code, 0, forSite.stderr);
+      assert.match(forSite.stdout, / --site manchester --store jetstream /);
+      const badSite = caco(['keys', 'new', '--party', 'alice', '--site', 'Not A Site', '--out', join(dir, 'alice-x.key')]);
+      assert.equal(badSite.code, 2, badSite.stdout);
+      assert.match(badSite.stderr, /^caco: --site: "Not A Site" is not a site name/);
+      assert.equal(existsSync(join(dir, 'alice-x.key')), false, 'nothing written for a bad --site');
       assert.equal(statSync(keyFile).mode & 0o777, 0o600);
       const keyId = (JSON.parse(readFileSync(keyFile, 'utf8')) as { keyId: string }).keyId;
       assert.equal(existsSync(data), false, 'keys new touches no site');
