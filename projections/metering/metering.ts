@@ -39,7 +39,13 @@ interface PeriodAcc {
 }
 
 export interface MeteringState {
-  readonly meters: ReadonlySet<string>;
+  /**
+   * Each meter seen, with the start of its earliest read (ms): a half-hour is complete when
+   * every meter reporting by its end covers it. Counting every meter ever seen, the first read
+   * of a new meter made every half-hour before it partial, and the orders settled on them
+   * "waiting for the meter" at £0, never to be fulfilled (a helper's review).
+   */
+  readonly meters: ReadonlyMap<string, number>;
   /**
    * Half-hours that have reads, by UTC day number and then by UTC start. Two levels so that
    * folding one read copies one day's map and the list of days, not every half-hour ever read.
@@ -49,7 +55,7 @@ export interface MeteringState {
   readonly rejected: ReadonlyArray<{ readonly data: unknown; readonly reason: string }>;
 }
 
-export const initialMeteringState: MeteringState = { meters: new Set(), days: new Map(), rejected: [] };
+export const initialMeteringState: MeteringState = { meters: new Map(), days: new Map(), rejected: [] };
 
 /** How many refused reads are kept for inspection. */
 export const MAX_REJECTED_KEPT = 100;
@@ -101,7 +107,8 @@ export const meteringProjection = projection({
       reads.set(key, { meterId, kwh: (importKwh * overlap) / length, coveredMs: overlap });
       periods.set(p, { startMs: p, reads });
     }
-    const meters = state.meters.has(meterId) ? state.meters : new Set([...state.meters, meterId]);
+    const first = state.meters.get(meterId);
+    const meters = first !== undefined && first <= startMs ? state.meters : new Map(state.meters).set(meterId, startMs);
     return { ...state, meters, days };
   },
 });
@@ -139,7 +146,9 @@ export function periodImportAt(state: MeteringState, periodStartMs: number): Per
   }
   let worst = Infinity;
   let overlapping = false;
-  for (const m of state.meters) {
+  for (const [m, firstMs] of state.meters) {
+    // A meter whose reads begin after this half-hour was not there to read it.
+    if (firstMs >= periodStartMs + HALF_HOUR_MS) continue;
     const c = covered.get(m) ?? 0;
     if (c > HALF_HOUR_MS + EPS_MS) overlapping = true;
     worst = Math.min(worst, c);

@@ -47,6 +47,24 @@ describe('metering', () => {
     assert.equal(periodImport(s, '2026-01-15', 36).status, 'partial');
   });
 
+  test('a meter that starts reading later leaves the half-hours before it as they were; from its first on, it must cover each', () => {
+    // Before, the first read of a new meter made every earlier half-hour partial, and the
+    // orders settled on them "waiting for the meter" at £0 (a helper's review).
+    const before = [read(P35, P35 + 30 * MIN, 3000, 'a'), read(P35 + 30 * MIN, P35 + 60 * MIN, 3000, 'a')];
+    const s = fold(meteringProjection, [...before, read(P35 + 90 * MIN, P35 + 120 * MIN, 100, 'b'), read(P35 + 90 * MIN, P35 + 120 * MIN, 2000, 'a')]);
+    assert.equal(periodImport(s, '2026-01-15', 35).status, 'complete');
+    assert.equal(periodImport(s, '2026-01-15', 36).status, 'complete');
+    assert.equal(periodImport(s, '2026-01-15', 36).meteredKw, 6000);
+    assert.equal(periodImport(s, '2026-01-15', 38).meteredKw, 4200, 'both meters, summed, from b\'s first read');
+    // A half-hour after b's first that a reads alone is partial: b was reporting by then.
+    const later = evolveMetering(s, read(P35 + 120 * MIN, P35 + 150 * MIN, 2000, 'a'));
+    assert.equal(periodImport(later, '2026-01-15', 39).status, 'partial');
+    // A late read of b for an earlier half-hour (a backfill) moves its start back, and from there it counts.
+    const backfilled = evolveMetering(s, read(P35, P35 + 15 * MIN, 50, 'b'));
+    assert.equal(periodImport(backfilled, '2026-01-15', 35).status, 'partial');
+    assert.equal(periodImport(backfilled, '2026-01-15', 36).status, 'partial');
+  });
+
   test('bad reads are refused and change nothing else; other events are ignored', () => {
     let s = evolveMetering(initialMeteringState, read(P35, P35 + 30 * MIN, Number.POSITIVE_INFINITY));
     s = evolveMetering(s, read(P35 + 30 * MIN, P35, 5));
