@@ -14,6 +14,8 @@ import type { runSimulation as RunSimulation } from '../../sim/index.ts';
 import { HALF_HOUR_MS } from '../../core/time/index.ts';
 import { parseIsoUtc } from '../../data/index.ts';
 import { createHash } from 'node:crypto';
+import { DEFAULT_SITE } from '../../agents/compute/jobs/index.ts';
+import { DEFAULT_JOBS_PER_DAY } from '../../sim/workload/index.ts';
 
 interface SimulateFlags extends GlobalOptions {
   seed: string;
@@ -69,12 +71,14 @@ const MAX_SIGNAL_FILE_BYTES = 33 * 1024 * 1024;
  */
 export function variantSuffix(o: Pick<SimulateFlags, 'itKw' | 'battery' | 'carbon' | 'prices' | 'jobs' | 'jobsPerDay' | 'market'>): string {
   const parts: string[] = [];
-  if (o.itKw !== undefined) parts.push(`it-kw=${o.itKw}`);
-  if (o.battery !== undefined) parts.push(`battery=${o.battery}`);
+  // A number given as its default (`--jobs-per-day 200`, `--battery 5000`) is the default run.
+  const given = (raw: string | undefined, byDefault: number) => raw !== undefined && Number(raw) !== byDefault;
+  if (given(o.itKw, DEFAULT_SITE.itCapacityKw)) parts.push(`it-kw=${Number(o.itKw)}`);
+  if (given(o.battery, DEFAULT_SITE.battery.energyKwh)) parts.push(`battery=${Number(o.battery)}`);
   if (o.carbon !== undefined) parts.push(`carbon=${fileIdentity(o.carbon)}`);
   if (o.prices !== undefined) parts.push(`prices=${fileIdentity(o.prices)}`);
   if (o.jobs !== undefined) parts.push(`jobs=${fileIdentity(o.jobs)}`);
-  if (o.jobsPerDay !== undefined) parts.push(`jobs-per-day=${o.jobsPerDay}`);
+  if (given(o.jobsPerDay, DEFAULT_JOBS_PER_DAY)) parts.push(`jobs-per-day=${Number(o.jobsPerDay)}`);
   if (o.market === false) parts.push('no-market');
   return parts.length === 0 ? '' : `-p${createHash('sha256').update(parts.join('\n'), 'utf8').digest('hex').slice(0, 8)}`;
 }

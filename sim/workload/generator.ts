@@ -10,6 +10,9 @@ import { DEFAULT_SITE, type Job, type SiteConfig, type SlaClass } from '../../ag
 import type { TraceStats } from './trace-stats.ts';
 import { HOUR_MS, HALF_HOUR_MS as SLOT_MS } from '../../core/time/index.ts';
 
+/** Deferrable jobs a generated day holds unless told otherwise (`caco simulate --jobs-per-day`). */
+export const DEFAULT_JOBS_PER_DAY = 200;
+
 export interface WorkloadParams {
   readonly seed: string | number;
   readonly startMs: number;
@@ -103,7 +106,7 @@ export function generateWorkload(params: WorkloadParams, traces: TraceStats): Wo
     targetUtilisation: params.targetUtilisation ?? 0.5,
     slackShare: params.slackShare ?? 0.6,
     perGpuKw: params.perGpuKw ?? site.perGpuKw,
-    jobsPerDay: params.jobsPerDay ?? 200,
+    jobsPerDay: params.jobsPerDay ?? DEFAULT_JOBS_PER_DAY,
     servingShare: params.servingShare ?? 0.15,
   };
   if (!(p.days > 0) || !(p.jobsPerDay > 0)) throw new RangeError('generateWorkload: days and jobsPerDay must be > 0');

@@ -25,6 +25,10 @@ describe('simulate: runs that differ are kept apart, and one run of a name at a 
     assert.notEqual(battery, variantSuffix({ market: true, battery: '1000' }));
     assert.notEqual(battery, variantSuffix({ market: false }));
     assert.equal(battery, variantSuffix({ market: true, battery: '0' }));
+    // A flag given at its default value is the default run, however it is written.
+    assert.equal(variantSuffix({ market: true, jobsPerDay: '200', battery: '5000', itKw: '10000' }), '');
+    assert.equal(variantSuffix({ market: true, battery: '05000' }), '');
+    assert.equal(variantSuffix({ market: true, jobsPerDay: '201' }), variantSuffix({ market: true, jobsPerDay: '0201' }));
     // A file by its contents: an edited file is another run; the same contents elsewhere the same one.
     const dir = mkdtempSync(join(tmpdir(), 'caco-variant-'));
     try {
