@@ -21,6 +21,8 @@ export interface HttpOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Wall time, only to read an HTTP-date `Retry-After`. */
   readonly wallNow?: () => number;
+  /** The most of a response body read, decompressed (default 8 MiB); past it the answer is refused. */
+  readonly maxResponseBytes?: number;
 }
 
 export interface JsonRequest {
@@ -34,13 +36,21 @@ export interface JsonRequest {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+/**
+ * The largest answer these APIs give is a few hundred kB (14 days of half-hours). A 200 MB
+ * body, or 300 kB of gzip that inflates to 300 MB, was read whole into memory inside the
+ * timeout: 600 MB more RSS per call, 48 calls a tick (a helper's review).
+ */
+const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** One HTTP attempt's outcome, before the retry decision. */
 type Attempt =
   | { kind: 'ok'; body: string }
   | { kind: 'http'; status: number; body: string; retryAfter: string | null }
-  | { kind: 'network'; reason: string };
+  | { kind: 'network'; reason: string }
+  /** The answer broke a bound (its size): asking again would get the same. */
+  | { kind: 'refused'; reason: string };
 
 /** GETs JSON with timeout and retries, and decodes it with an Effect Schema. */
 export class HttpJsonClient {
@@ -51,6 +61,7 @@ export class HttpJsonClient {
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly wallNow: () => number;
+  private readonly maxResponseBytes: number;
 
   constructor(opts: HttpOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
@@ -66,6 +77,7 @@ export class HttpJsonClient {
     this.random = opts.random ?? Math.random;
     this.sleep = opts.sleep ?? realSleep;
     this.wallNow = opts.wallNow ?? Date.now;
+    this.maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   }
 
   urlOf(req: JsonRequest): string {
@@ -92,6 +104,7 @@ export class HttpJsonClient {
       if (req.signal?.aborted) throw new SourceUnavailableError(req.endpoint, url, 'cancelled by the caller', null, attempt - 1, false);
       const a = await this.attempt(url, req.signal);
       if (a.kind === 'ok') return a.body;
+      if (a.kind === 'refused') throw new SourceUnavailableError(req.endpoint, url, a.reason, null, attempt, false);
       if (req.signal?.aborted) throw new SourceUnavailableError(req.endpoint, url, 'cancelled by the caller', null, attempt, false);
       const status = a.kind === 'http' ? a.status : null;
       const retryable = a.kind === 'network' || isRetryableStatus(a.kind === 'http' ? a.status : 0);
@@ -110,7 +123,8 @@ export class HttpJsonClient {
     const signal = outer ? AbortSignal.any([outer, timeout.signal]) : timeout.signal;
     try {
       const res = await this.fetchFn(url, { method: 'GET', headers: { accept: 'application/json' }, signal });
-      const body = await res.text();
+      const body = await readBounded(res, this.maxResponseBytes);
+      if (body === undefined) return { kind: 'refused', reason: `the response is larger than ${this.maxResponseBytes} bytes (decompressed); not read` };
       if (res.ok) return { kind: 'ok', body };
       return { kind: 'http', status: res.status, body, retryAfter: res.headers.get('retry-after') };
     } catch (e) {
@@ -120,6 +134,31 @@ export class HttpJsonClient {
       clearTimeout(timer);
     }
   }
+}
+
+/** The body as text, or undefined once it passes `max` bytes (the rest is not read). */
+async function readBounded(res: Response, max: number): Promise<string | undefined> {
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > max && res.headers.get('content-encoding') === null) {
+    await res.body?.cancel().catch(() => undefined);
+    return undefined;
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    n += value.byteLength;
+    if (n > max) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  // As Response.text() decodes: UTF-8, a leading BOM dropped.
+  return new TextDecoder('utf-8').decode(Buffer.concat(chunks, n));
 }
 
 function snippet(s: string): string {

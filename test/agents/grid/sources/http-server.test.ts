@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { BadResponseError, CarbonIntensityClient, ElexonClient, LiveSignalSource, SourceUnavailableError } from '../../../../agents/grid/sources/index.ts';
 import { fixtureText, localServer, recordingSleep, utc, type LocalServer } from './helpers.ts';
@@ -164,6 +165,38 @@ describe('live client over real HTTP (127.0.0.1)', () => {
     assert.match(e.url, /\/intensity\/2026-01-15T16:30Z\/fw48h$/);
     const f = e.toFailure();
     assert.equal(f._tag, 'BadResponse');
+  });
+
+  test('a body past the size bound is refused unread, once, not retried; gzip counts as it inflates; a small gzip body still reads', async () => {
+    // Before, a 200 MB body was read whole into memory (a helper's review).
+    const pad = 'a'.repeat(1024 * 1024);
+    const big = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"data":[],"pad":"');
+      for (let i = 0; i < 9; i++) res.write(pad);
+      res.end('"}');
+    });
+    const sleep = recordingSleep();
+    const e = await rejection(new CarbonIntensityClient({ baseUrl: big.baseUrl, retry: { maxAttempts: 3 }, sleep }).fw48h(FROM), SourceUnavailableError);
+    assert.match(e.reason, /larger than 8388608 bytes/);
+    assert.equal(e.retryable, false);
+    assert.equal(big.requests.length, 1);
+    assert.equal(sleep.calls.length, 0);
+    const bomb = gzipSync(Buffer.from(`{"data":[],"pad":"${'a'.repeat(3 * 1024 * 1024)}"}`));
+    assert.ok(bomb.length < 64 * 1024, `${bomb.length} bytes of gzip`);
+    const zipped = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': String(bomb.length) });
+      res.end(bomb);
+    });
+    const z = await rejection(new CarbonIntensityClient({ baseUrl: zipped.baseUrl, maxResponseBytes: 1024 * 1024, sleep: recordingSleep() }).fw48h(FROM), SourceUnavailableError);
+    assert.match(z.reason, /larger than 1048576 bytes \(decompressed\)/);
+    const small = gzipSync(Buffer.from(FW48H));
+    const ok = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      res.end(small);
+    });
+    const points = await new CarbonIntensityClient({ baseUrl: ok.baseUrl, sleep: recordingSleep() }).fw48h(FROM);
+    assert.ok(points.length > 0);
   });
 
   test('a 200 that is not JSON is a BadResponse', async () => {
