@@ -68,8 +68,24 @@ export async function loadRuntimeModelFrom(dir: string): Promise<RuntimeModel> {
   if (spec.target !== 'log-seconds' && spec.target !== 'seconds') throw new ModelLoadError(specPath, `unknown target "${String(spec.target)}"`);
   // Bounded too: a factor of 1e308 made every P90 runtime Infinity.
   if (!(spec.p90Factor >= 1 && spec.p90Factor <= 100)) throw new ModelLoadError(specPath, 'p90Factor must be a number from 1 to 100');
+  if (!Array.isArray(spec.features) || !Array.isArray(spec.predictTypes) || spec.predictTypes.length === 0 || typeof spec.checkpointModels !== 'object' || spec.checkpointModels === null) {
+    throw new ModelLoadError(specPath, 'features and predictTypes must be lists (predictTypes not empty), and checkpointModels an object');
+  }
   const session = await createSession(join(dir, spec.onnxFile), { modelVersion: spec.modelVersion, inputs: ['features'], outputs: ['margin'] });
   const width = spec.features.length;
+  // One prediction before the model is used: a feature list of another length than the rows
+  // the encoder builds, or than the model takes, failed every prediction (a helper's review).
+  try {
+    const row = encodeRuntimeFeatures({ predictType: spec.predictTypes[0]! }, spec);
+    if (row.length !== width) throw new Error(`the encoder builds ${row.length} features, features.json lists ${width}`);
+    const out = await session.run({ features: new ort.Tensor('float32', row, [1, width]) });
+    // eslint-disable-next-line no-restricted-syntax -- an ONNX tensor's data, not a message payload
+    const m = out['margin']?.data as Float32Array | undefined;
+    if (!m || m.length !== 1 || !Number.isFinite(m[0]!)) throw new Error(`the model gave ${m?.length ?? 0} values for one row, or one not finite`);
+  } catch (err) {
+    await session.release().catch(() => undefined);
+    throw new ModelLoadError(specPath, `does not fit its model: ${err instanceof Error ? err.message : String(err)}`);
+  }
 
   async function predictMargin(rows: ReadonlyArray<ArrayLike<number>>): Promise<Float32Array> {
     const data = new Float32Array(rows.length * width);

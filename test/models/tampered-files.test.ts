@@ -60,4 +60,41 @@ describe('tampered model files', { timeout: 60_000 }, () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('sizes in features.json that disagree with each other or with the model are refused at load, so the ensemble runs on its baselines (a helper\'s review)', async () => {
+    // Before: historySteps 384 (whole days, so it passed) loaded, then failed every forecast,
+    // baselines and all, while the start-up notes named the LSTM as loaded.
+    const dir = mkdtempSync(join(tmpdir(), 'caco-model-'));
+    try {
+      const bad = join(dir, 'carbon');
+      cpSync(MODEL_DIRS.carbon, bad, { recursive: true });
+      const specPath = join(bad, 'features.json');
+      const spec = JSON.parse(readFileSync(specPath, 'utf8')) as Record<string, unknown> & { staticSize: number; horizon: number };
+      const refused = async (change: Record<string, unknown>, why: RegExp) => {
+        writeFileSync(specPath, JSON.stringify({ ...spec, ...change }));
+        await assert.rejects(loadCarbonForecaster(bad), (e: unknown) => e instanceof ModelLoadError && e.message.startsWith(specPath) && why.test(e.message), JSON.stringify(change));
+      };
+      await refused({ historySteps: 384 }, /does not fit its model: windowFeatures: built 160 static features, spec says 159/);
+      await refused({ historySteps: 4.8e9 }, /historySteps must be a whole number from 48 to 2880/);
+      await refused({ seqLen: 0.5 }, /seqLen must be a whole number/);
+      await refused({ minValid: -1 }, /minValid must be a whole number/);
+      await refused({ quantiles: [0.5, 0.1, 0.9] }, /quantiles must be three increasing numbers/);
+      // Consistent with itself, not with the model: the model's own input size refuses it.
+      await refused({ horizon: 48, staticSize: spec.staticSize - 48 }, /does not fit its model/);
+      // The grid agent falls back to its baselines, and says so.
+      const { loadGridForecaster } = await import('../../agents/grid/index.ts');
+      writeFileSync(specPath, JSON.stringify({ ...spec, historySteps: 384 }));
+      const g = await loadGridForecaster({ carbonDir: bad, warmStart: false });
+      assert.match(g.notes[0]!, /^carbon LSTM: not loaded \(.*does not fit its model/);
+      // The runtime model likewise: a feature list of another length than its encoder builds.
+      const rt = join(dir, 'runtime');
+      cpSync(MODEL_DIRS.runtime, rt, { recursive: true });
+      const rtSpec = JSON.parse(readFileSync(join(rt, 'features.json'), 'utf8')) as { features: string[] };
+      writeFileSync(join(rt, 'features.json'), JSON.stringify({ ...rtSpec, features: [...rtSpec.features, 'extra'] }));
+      const { loadRuntimeModel } = await import('../../models/index.ts');
+      await assert.rejects(loadRuntimeModel(rt), (e: unknown) => e instanceof ModelLoadError && /does not fit its model: the encoder builds 8 features, features.json lists 9/.test(e.message));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
