@@ -58,7 +58,12 @@ export function decideDelivery(deps: GridOperatorDecideDeps, s: GridOperatorStat
   if (state === 'COMPLETED' && !o.rated && !pending.ratings.has(o.orderId)) {
     const contracted = decimal(tagValue(order.tags, 'settlement', 'contracted-mwh')) ?? 0;
     const delivered = decimal(tagValue(order.tags, 'settlement', 'delivered-mwh')) ?? 0;
-    const share = contracted > 0 ? delivered / contracted : 0;
+    // Delivered over contracted, as the BPP says them: kept in [0, 1] (more than contracted is
+    // all of it; nothing below none), since the share goes into the rating request and the
+    // rating recorded. 1e300 over 1e-300 was Infinity, which failed their schemas, and the
+    // COMPLETED news went to the dead letters with them (a helper's review).
+    const raw = contracted > 0 ? delivered / contracted : 0;
+    const share = Number.isFinite(raw) ? Math.min(1, Math.max(0, raw)) : raw > 0 ? 1 : 0;
     const value = ratingFor(share);
     next = withRating(next, o.orderId);
     const to = towards(p, o.bpp);

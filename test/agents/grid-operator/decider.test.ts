@@ -8,7 +8,7 @@ import { coordinationConfig, seededSigningKey, SIM_BPP } from '../../../agents/c
 import { createGridOperatorAgent, decideGridOperator, GRID_OPERATOR_AGENT, gridOperatorConfig, NOTHING_PENDING, SIM_BAP, type BecknTransport, type CallbackBody, type GridOperatorCmd, type GridOperatorIn } from '../../../agents/grid-operator/index.ts';
 import type { BecknCallbackAction } from '../../../schemas/beckn/index.ts';
 import { HOUR, T0 } from '../../market/harness.ts';
-import { decodeWith, DeliveryReported } from '../../../schemas/index.ts';
+import { cacoRegistry, decodeWith, DeliveryReported } from '../../../schemas/index.ts';
 
 /**
  * The grid operator's deciders, given-when-then: each input kind (a stress window, a forecast,
@@ -215,6 +215,20 @@ test('telemetry a BPP sends out of range or not finite is recorded as unknown, s
   // Before, each of these failed the event's schema, and the append with it (a helper's review).
   assert.deepEqual(e.data, { purchaseId: 'stress-1', orderId: 'ord-1', state: 'COMPLETE', settlementDate: null, settlementPeriod: null, baselineKw: null, meteredKw: null, deliveredKw: null, deliveredKwhToDate: 12.5, settledGbp: null });
   assert.ok(decodeWith(DeliveryReported.data, e.data).ok);
+  // Extreme settlement figures on a COMPLETED: the rating's share is kept in [0, 1], so the
+  // request and the rating recorded on its ACK both pass their schemas.
+  const registry = cacoRegistry();
+  for (const [contracted, delivered, share] of [['1e-300', '1e300', 1], ['1e-320', '5', 1], ['1', '-1', 0], ['2', '3', 1], ['2', '1', 0.5]] as const) {
+    const done = callback({
+      context: cbContext('on_status', s.transactionId),
+      message: { order: { id: 'ord-1', status: 'COMPLETE', fulfillments: [{ id: 'f-1', state: { descriptor: { code: 'COMPLETED' } } }], tags: [{ descriptor: { code: 'settlement' }, list: [t('contracted-mwh', contracted), t('delivered-mwh', delivered)] }] } },
+    });
+    const events = (await DeciderSpec.for(agent()).given(s.history).at(WINDOW.endMs + HOUR).when(done)).decisions.flatMap((d) => d.events);
+    for (const ev of events) assert.ok(registry.decode(ev.type, 1, ev.data).ok, `${contracted}/${delivered}: ${ev.type} ${JSON.stringify(registry.decode(ev.type, 1, ev.data))}`);
+    const meta = (events[1]!.data as { meta: { deliveredShare: number; value: number } }).meta;
+    assert.equal(meta.deliveredShare, share, `${contracted}/${delivered}`);
+    assert.ok(registry.decode('market.delivery.rated', 1, { purchaseId: 'stress-1', orderId: 'ord-1', value: meta.value, deliveredShare: meta.deliveredShare }).ok);
+  }
 });
 
 test('a forecast where the stress has passed cancels the order; the on_cancel records the change with its reason', async () => {
