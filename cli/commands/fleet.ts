@@ -52,9 +52,9 @@ export function fleetCommand(): Command {
       // Read-only: a mistyped site is an error, and nothing is created.
       // On SQLite the site names the folder; on NATS it names the stream.
       if (config.store === 'sqlite' && !CONFIG_SITE.test(site)) throw new ConfigError('--sites', `"${site}" is not a site name; use lower-case letters, digits and "-", starting with a letter`);
-      // Each site's keys are in <data-dir>/<site>/keys, whatever holds its ledger, so the site
-      // names the folder wherever it can; a name only a stream can carry has no such folder.
-      const stack = await openStack({ ...config, site: CONFIG_SITE.test(site) ? site : config.site }, { mustExist: true, natsSite: site });
+      // Each site's keys are read from <data-dir>/<site>/keys, whatever holds its ledger (a
+      // stream's name that is not a site name too), and the site names the SQLite folder.
+      const stack = await openStack({ ...config, site: CONFIG_SITE.test(site) ? site : config.site }, { mustExist: true, natsSite: site, keysDir: siteKeysDir(config.dataDir, site) });
       try {
         if (!o.verify) {
           rows.push(siteTotals(site, await replayLedger(stack.store)));
@@ -66,7 +66,7 @@ export function fleetCommand(): Command {
         // line below counts them and names the first.
         const r = await replayVerified(stack, 'error');
         rows.push(siteTotals(site, r.summary));
-        const line = refusedLine(r, `caco audit verify --site ${site} names them`);
+        const line = refusedLine(r, CONFIG_SITE.test(site) ? `caco audit verify --site ${site} names them` : 'caco audit verify names them');
         if (line) refusals.push(`${site}: ${line}${r.summary.events === 0 ? ` (none verified: are ${site}'s keys in ${siteKeysDir(config.dataDir, site)}? --no-verify adds up the ledger as stored)` : ''}`);
       } finally {
         await stack.close();

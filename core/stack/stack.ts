@@ -41,6 +41,8 @@ export interface OpenStackOptions {
   readonly natsSite?: string;
   /** Fail instead of creating an empty ledger (commands that only read). */
   readonly mustExist?: boolean;
+  /** The keys folder, when it is not `<dataDir>/<site>/keys` (a stream's site that is not the config's). */
+  readonly keysDir?: string;
   /**
    * A site that writes: refuse to open a ledger its checkpoints do not belong to
    * (core/store/ledger-continuity.ts for JetStream, table-ledger-continuity.ts for SQLite and
@@ -99,7 +101,7 @@ export async function openStack(config: CacoConfig, opts: OpenStackOptions = {})
   // (A ledger in a server, PostgreSQL, JetStream or KurrentDB, follows the same rule: its keys
   // are beside the run's folder when it has one. A simulation on JetStream kept them in
   // <data-dir>/<site>/keys, a live site's of the same name, and printed a ledger.db that was not there.)
-  const keyDir = opts.sqlitePath ? join(dirname(opts.sqlitePath), 'keys') : join(siteDir(config), 'keys');
+  const keyDir = opts.keysDir ?? (opts.sqlitePath ? join(dirname(opts.sqlitePath), 'keys') : join(siteDir(config), 'keys'));
   const keyring: Keyring = opts.ephemeralKeys ? new MemoryKeyring() : new FileKeyring(keyDir);
   const closers: Array<() => Promise<void>> = [];
   const site = opts.natsSite ?? config.site;

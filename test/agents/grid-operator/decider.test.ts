@@ -225,7 +225,7 @@ test('telemetry a BPP sends out of range or not finite is recorded as unknown, s
     });
     const events = (await DeciderSpec.for(agent()).given(s.history).at(WINDOW.endMs + HOUR).when(done)).decisions.flatMap((d) => d.events);
     for (const ev of events) assert.ok(registry.decode(ev.type, 1, ev.data).ok, `${contracted}/${delivered}: ${ev.type} ${JSON.stringify(registry.decode(ev.type, 1, ev.data))}`);
-    const meta = (events[1]!.data as { meta: { deliveredShare: number; value: number } }).meta;
+    const meta = (events[1]!.data as unknown as { meta: { deliveredShare: number; value: number } }).meta;
     assert.equal(meta.deliveredShare, share, `${contracted}/${delivered}`);
     assert.ok(registry.decode('market.delivery.rated', 1, { purchaseId: 'stress-1', orderId: 'ord-1', value: meta.value, deliveredShare: meta.deliveredShare }).ok);
   }
