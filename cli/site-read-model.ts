@@ -92,7 +92,7 @@ export function siteQueries(model: SiteReadModel, now: () => number): Record<str
       },
     },
     plan: defineQuery({
-      description: "one job's plan as it stands: status, planned start and end, the half-hours and power it runs at, the plan and forecast it came from, and why",
+      description: "one job's plan as it stands: status, planned start and end, the half-hours and power it runs at, the plan and forecast it came from, and why; unplacedSince when the last plans found no room for it",
       request: PlanQuery,
       answer: ({ jobId }) => {
         const j = model.schedule.jobs.get(jobId);
@@ -110,6 +110,7 @@ export function siteQueries(model: SiteReadModel, now: () => number): Record<str
             expected: j.expected,
             pinned: j.pinned,
             deadline: j.deadline,
+            unplacedSince: j.unplacedSince,
             lastEventId: j.lastEventId,
           },
         };

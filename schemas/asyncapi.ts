@@ -145,7 +145,7 @@ function gatewayEndpoints(): Endpoint[] {
       address: 'caco.{site}.q.plan',
       summary: "One job's plan as it stands (plan: null for a job the site does not know)",
       request: plainJsonSchema(PlanQuery),
-      reply: replyOf(okWith({ jobId: { type: 'string' }, plan: { type: ['object', 'null'], properties: { status: { type: 'string' }, plannedStart: { type: ['string', 'null'] }, plannedEnd: { type: ['string', 'null'] }, slots: { type: 'array', items: { type: 'object', properties: { start: { type: 'string' }, kw: { type: 'number' } } } }, planId: { type: ['string', 'null'] }, forecastId: { type: ['string', 'null'] }, reason: { type: ['string', 'null'] }, pinned: { type: 'boolean' }, deadline: { type: 'string' } } } }, ['jobId', 'plan'])),
+      reply: replyOf(okWith({ jobId: { type: 'string' }, plan: { type: ['object', 'null'], properties: { status: { type: 'string' }, plannedStart: { type: ['string', 'null'] }, plannedEnd: { type: ['string', 'null'] }, slots: { type: 'array', items: { type: 'object', properties: { start: { type: 'string' }, kw: { type: 'number' } } } }, planId: { type: ['string', 'null'] }, forecastId: { type: ['string', 'null'] }, reason: { type: ['string', 'null'] }, pinned: { type: 'boolean' }, deadline: { type: 'string' }, unplacedSince: { type: ['string', 'null'], description: 'the start of the first plan in a row that found no room for the job (it will miss its deadline as things stand; its planned start is an earlier plan\'s); null when the last plan placed it' } } } }, ['jobId', 'plan'])),
       signed: false,
     },
     {

@@ -15,6 +15,8 @@ import type { PlanResult } from '../../../agents/compute/planner/index.ts';
 import { evolveSchedule, initialSchedule, type ScheduleState } from '../../../projections/schedule/schedule.ts';
 import type { Envelope } from '../../../core/envelope/envelope.ts';
 import { advanceAndSettle } from '../../../sim/clock-driver.ts';
+import { SiteReadModel, siteQueries } from '../../../cli/site-read-model.ts';
+import { silentLogger } from '../../../core/log/index.ts';
 
 const T0 = Date.parse('2023-07-03T00:00:00Z');
 const H = 3_600_000;
@@ -59,6 +61,12 @@ test('jobs that cannot all fit: the plan names the ones it could not place, and 
     for (const id of left) assert.equal(sched.jobs.get(id)!.unplacedSince, firstStart, id);
     assert.equal(sched.jobs.get([...started][0]!)!.unplacedSince, null);
     assert.deepEqual(sched.plan?.unplaced, unplacedIn(plans.at(-1)!));
+    // And an outside agent's q.plan says so: its planned start is stale, from an earlier plan.
+    const model = new SiteReadModel(silentLogger());
+    for (const e of all) model.apply(e);
+    const q = siteQueries(model, () => T0 + 2 * H)['plan']!;
+    for (const id of left) assert.equal((q.answer({ jobId: id }) as { plan: { unplacedSince: string | null } }).plan.unplacedSince, firstStart, id);
+    assert.equal((q.answer({ jobId: [...started][0]! }) as { plan: { unplacedSince: string | null } }).plan.unplacedSince, null);
     // A later plan that names neither clears both flags, and the plan's own count.
     const { unplaced: _u, ...rest } = plans.at(-1)!.data as Record<string, unknown>;
     sched = evolveSchedule(sched, { ...plans.at(-1)!, id: 'later', position: 1e9, data: { ...rest, planId: 'later' } });
