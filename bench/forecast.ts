@@ -280,10 +280,10 @@ async function fixedMain(argv: string[]): Promise<void> {
     const r = await evaluateSignal({
       file: values.carbon!, forecaster: model, actual, published: published.some(Number.isFinite) ? published : null, seriesFromMs, testFromMs, testToMs, stride,
     });
-    printTable(`Carbon intensity (${r.unit}), ${r.origins} origins, ${model.spec.modelId}@${model.spec.modelVersion}`, signalTable(r));
+    printTable(`Carbon intensity (${r.unit}), ${r.origins} origins, ${model.spec.modelId}@${model.modelVersion}`, signalTable(r));
     for (const n of r.notes) console.log(`note: ${n}`);
     latencies['carbon'] = await latency(model, actual, seriesFromMs, testFromMs, runs);
-    results['carbon'] = { ...r, droppedRows: carbon.dropped.length, modelId: model.spec.modelId, modelVersion: model.spec.modelVersion };
+    results['carbon'] = { ...r, droppedRows: carbon.dropped.length, modelId: model.spec.modelId, modelVersion: model.modelVersion };
     targets.push(...signalTargets('carbon', r));
   }
   if (signals.has('price')) {
@@ -291,10 +291,10 @@ async function fixedMain(argv: string[]): Promise<void> {
     const actual = toHalfHourSeries<PriceRow>(prices.rows, 'marketIndexGbpPerMwh', seriesFromMs, testToMs);
     const model = await loadPriceForecaster();
     const r = await evaluateSignal({ file: values.prices!, forecaster: model, actual, published: null, seriesFromMs, testFromMs, testToMs, stride });
-    printTable(`Market index price (${r.unit}), ${r.origins} origins, ${model.spec.modelId}@${model.spec.modelVersion}`, signalTable(r));
+    printTable(`Market index price (${r.unit}), ${r.origins} origins, ${model.spec.modelId}@${model.modelVersion}`, signalTable(r));
     for (const n of r.notes) console.log(`note: ${n}`);
     latencies['price'] = await latency(model, actual, seriesFromMs, testFromMs, runs);
-    results['price'] = { ...r, droppedRows: prices.dropped.length, modelId: model.spec.modelId, modelVersion: model.spec.modelVersion };
+    results['price'] = { ...r, droppedRows: prices.dropped.length, modelId: model.spec.modelId, modelVersion: model.modelVersion };
     targets.push(...signalTargets('price', r));
   }
   if (signals.has('runtime')) {

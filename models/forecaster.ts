@@ -31,6 +31,12 @@ export interface Forecast {
 export interface Forecaster {
   readonly spec: Readonly<FeatureSpec>;
   /**
+   * The version forecasts name: sha256 (12 hex digits) of the ONNX file and features.json
+   * together, so a changed parameter is another version. (`spec.modelVersion` is the ONNX
+   * file's own hash, which pairs the two files.)
+   */
+  readonly modelVersion: string;
+  /**
    * Forecast the `horizon` half-hours from the one containing `nowMs`, using the
    * `historySteps` half-hours before it. Gaps are forward-filled; throws ModelInputError when
    * fewer than `minValid` of them have values.
@@ -41,10 +47,10 @@ export interface Forecaster {
 /** Load a forecaster from a folder holding features.json and the ONNX file it names. */
 export async function loadForecasterFrom(dir: string): Promise<Forecaster> {
   const specPath = join(dir, 'features.json');
-  const spec = readJson<FeatureSpec>(specPath);
+  const { value: spec, bytes: specBytes } = readJson<FeatureSpec>(specPath);
   const problem = featureSpecProblem(spec);
   if (problem) throw new ModelLoadError(specPath, problem);
-  const session = await createSession(join(dir, spec.onnxFile), { modelVersion: spec.modelVersion, inputs: ['seq', 'static', 'level'], outputs: ['quantiles'] });
+  const { session, version } = await createSession(join(dir, spec.onnxFile), { modelVersion: spec.modelVersion, inputs: ['seq', 'static', 'level'], outputs: ['quantiles'], paramsBytes: specBytes });
   const H = spec.historySteps;
   // One forecast on a flat window before the model is used. Sizes in features.json that do
   // not agree with each other or with the model (historySteps 384 where it was trained on
@@ -60,6 +66,7 @@ export async function loadForecasterFrom(dir: string): Promise<Forecaster> {
 
   return {
     spec,
+    modelVersion: version,
     async forecast(history, nowMs) {
       const startMs = Math.floor(nowMs / HALF_HOUR_MS) * HALF_HOUR_MS;
       if (history.fromMs % HALF_HOUR_MS !== 0) throw new ModelInputError(spec.modelId, 'history.fromMs must be on a half-hour boundary');
@@ -83,7 +90,7 @@ export async function loadForecasterFrom(dir: string): Promise<Forecaster> {
       const q = out['quantiles']!.data as Float32Array;
       const points: QuantilePoint[] = new Array(spec.horizon);
       for (let h = 0; h < spec.horizon; h++) points[h] = { p10: q[3 * h]!, p50: q[3 * h + 1]!, p90: q[3 * h + 2]! };
-      return { startMs, points, modelId: spec.modelId, modelVersion: spec.modelVersion, unit: spec.unit, inputsHash: hashWindow(window) };
+      return { startMs, points, modelId: spec.modelId, modelVersion: version, unit: spec.unit, inputsHash: hashWindow(window) };
     },
   };
 }

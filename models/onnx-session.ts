@@ -9,6 +9,8 @@ export interface ModelExpectation {
   readonly modelVersion: string;
   readonly inputs: ReadonlyArray<string>;
   readonly outputs: ReadonlyArray<string>;
+  /** The parameters file's bytes, as read: the published version covers them. */
+  readonly paramsBytes: Uint8Array;
 }
 
 /**
@@ -21,7 +23,7 @@ export interface ModelExpectation {
  * another shape failed every forecast instead of being refused here, where the ensemble falls
  * back to its baselines.
  */
-export async function createSession(path: string, expect: ModelExpectation): Promise<ort.InferenceSession> {
+export async function createSession(path: string, expect: ModelExpectation): Promise<LoadedSession> {
   if (!existsSync(path)) throw new ModelLoadError(path, 'model file not found; run `npm run models:train` or check out models/');
   const bytes = readFileSync(path);
   const version = createHash('sha256').update(bytes).digest('hex').slice(0, 12);
@@ -40,13 +42,26 @@ export async function createSession(path: string, expect: ModelExpectation): Pro
     await session.release().catch(() => undefined);
     throw new ModelLoadError(path, `has no ${missing.join(', ')} (it has inputs ${session.inputNames.join(', ')} and outputs ${session.outputNames.join(', ')}): not the model this loader runs`);
   }
-  return session;
+  // What the ledger names: the model file and its parameters together. The file's own hash
+  // (features.json's modelVersion) left the parameters out, so a features.json with another
+  // mean changed every forecast while the ledger named the same model (a helper's review).
+  const published = createHash('sha256').update(bytes).update(new Uint8Array([0])).update(expect.paramsBytes).digest('hex').slice(0, 12);
+  return { session, version: published };
 }
 
-export function readJson<T>(path: string): T {
+/** A loaded model: its session, and the version forecasts and predictions name. */
+export interface LoadedSession {
+  readonly session: ort.InferenceSession;
+  /** sha256 (12 hex digits) of the model file and its parameters file, as read. */
+  readonly version: string;
+}
+
+/** A parameters file: its JSON, and its bytes (part of the published version). */
+export function readJson<T>(path: string): { readonly value: T; readonly bytes: Uint8Array } {
   if (!existsSync(path)) throw new ModelLoadError(path, 'parameters file not found');
+  const bytes = readFileSync(path);
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
+    return { value: JSON.parse(bytes.toString('utf8')) as T, bytes };
   } catch (err) {
     throw new ModelLoadError(path, `not JSON (${err instanceof Error ? err.message : String(err)}); check out models/ again`);
   }

@@ -64,14 +64,14 @@ export function naiveRuntimeSeconds(f: RuntimeFeatures, spec: Pick<RuntimeSpec, 
 
 export async function loadRuntimeModelFrom(dir: string): Promise<RuntimeModel> {
   const specPath = join(dir, 'features.json');
-  const spec = readJson<RuntimeSpec>(specPath);
+  const { value: spec, bytes: specBytes } = readJson<RuntimeSpec>(specPath);
   if (spec.target !== 'log-seconds' && spec.target !== 'seconds') throw new ModelLoadError(specPath, `unknown target "${String(spec.target)}"`);
   // Bounded too: a factor of 1e308 made every P90 runtime Infinity.
   if (!(spec.p90Factor >= 1 && spec.p90Factor <= 100)) throw new ModelLoadError(specPath, 'p90Factor must be a number from 1 to 100');
   if (!Array.isArray(spec.features) || !Array.isArray(spec.predictTypes) || spec.predictTypes.length === 0 || typeof spec.checkpointModels !== 'object' || spec.checkpointModels === null) {
     throw new ModelLoadError(specPath, 'features and predictTypes must be lists (predictTypes not empty), and checkpointModels an object');
   }
-  const session = await createSession(join(dir, spec.onnxFile), { modelVersion: spec.modelVersion, inputs: ['features'], outputs: ['margin'] });
+  const { session, version } = await createSession(join(dir, spec.onnxFile), { modelVersion: spec.modelVersion, inputs: ['features'], outputs: ['margin'], paramsBytes: specBytes });
   const width = spec.features.length;
   // One prediction before the model is used: a feature list of another length than the rows
   // the encoder builds, or than the model takes, failed every prediction (a helper's review).
@@ -107,7 +107,7 @@ export async function loadRuntimeModelFrom(dir: string): Promise<RuntimeModel> {
   return {
     spec,
     modelId: spec.modelId,
-    modelVersion: spec.modelVersion,
+    modelVersion: version,
     predictMargin,
     predictSecondsBatch,
     async predictSeconds(features) {

@@ -9,7 +9,8 @@ import { EnsembleSeriesForecaster, type EnsembleFit, type EnsembleOptions } from
  * rearrangement), which never makes the pinball loss worse, rather than publish p10 > p50.
  */
 export function lstmSeriesForecaster(model: ModelForecaster): SeriesForecaster {
-  const { modelId, modelVersion } = model.spec;
+  const { modelId } = model.spec;
+  const { modelVersion } = model;
   return {
     describe: `${modelId}@${modelVersion}`,
     async forecast(series, nowMs) {

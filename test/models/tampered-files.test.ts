@@ -61,6 +61,29 @@ describe('tampered model files', { timeout: 60_000 }, () => {
     }
   });
 
+  test('the version a forecast names covers features.json: another mean is another version (a helper\'s review)', async () => {
+    // Before: features.json with mean + 150 forecast 216 where the model's gives 166, under the same version.
+    const dir = mkdtempSync(join(tmpdir(), 'caco-model-'));
+    try {
+      const edited = join(dir, 'carbon');
+      cpSync(MODEL_DIRS.carbon, edited, { recursive: true });
+      const specPath = join(edited, 'features.json');
+      const spec = JSON.parse(readFileSync(specPath, 'utf8')) as { mean: number };
+      writeFileSync(specPath, JSON.stringify({ ...spec, mean: spec.mean + 150 }, null, 2));
+      const [a, b] = [await loadCarbonForecaster(), await loadCarbonForecaster(edited)];
+      assert.equal(a.spec.modelVersion, b.spec.modelVersion, 'the same ONNX file');
+      assert.notEqual(a.modelVersion, b.modelVersion);
+      assert.match(a.modelVersion, /^[0-9a-f]{12}$/);
+      const history = { fromMs: Date.UTC(2023, 7, 8), values: Array.from({ length: 7 * 48 }, (_, i) => 150 + 40 * Math.sin(i / 7)) };
+      const [fa, fb] = [await a.forecast(history, Date.UTC(2023, 7, 15)), await b.forecast(history, Date.UTC(2023, 7, 15))];
+      assert.equal(fa.modelVersion, a.modelVersion);
+      assert.equal(fb.modelVersion, b.modelVersion);
+      assert.notEqual(fa.points[47]!.p50, fb.points[47]!.p50, 'the forecasts differ, and so do the versions they name');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('sizes in features.json that disagree with each other or with the model are refused at load, so the ensemble runs on its baselines (a helper\'s review)', async () => {
     // Before: historySteps 384 (whole days, so it passed) loaded, then failed every forecast,
     // baselines and all, while the start-up notes named the LSTM as loaded.

@@ -82,7 +82,7 @@ describe('naive same-time-yesterday forecaster', () => {
 
 describe('LSTM adapter', () => {
   const spec = { modelId: 'fake-lstm', modelVersion: 'abc' } as FeatureSpec;
-  const fake = (forecast: ModelForecaster['forecast']): ModelForecaster => ({ spec, forecast });
+  const fake = (forecast: ModelForecaster['forecast']): ModelForecaster => ({ spec, modelVersion: 'abc', forecast });
 
   test('passes the dense history through, sorts crossed quantiles, and maps a model input error', async () => {
     let seen: { fromMs: number; values: ArrayLike<number | null> } | undefined;
@@ -137,6 +137,7 @@ describe('LSTM adapter', () => {
     // Validation ends at NOW: an origin before it is in sample, one at or after it is not.
     const seenOrigins: number[] = [];
     const model: ModelForecaster = {
+      modelVersion: 'abc',
       spec: { ...spec, trainedOn: { trainTo: '2023-06-01T00:00:00Z', validation: ['2023-06-01T00:00:00Z', new Date(NOW).toISOString()] } } as ModelForecaster['spec'],
       forecast: async (_h, nowMs) => {
         seenOrigins.push(nowMs);
