@@ -40,7 +40,9 @@ export async function loadRuntimePrediction(note: (text: string) => void): Promi
   };
 }
 
+/** A feature given as a number, or as a decimal in text ("12", "-0.5", "1e3"); not "0x10" or "0b11", which Number() also reads. */
 function num(v: unknown): number | null {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && DECIMAL.test(v.trim()) ? Number(v) : NaN;
   return Number.isFinite(n) ? n : null;
 }
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;

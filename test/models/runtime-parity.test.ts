@@ -76,6 +76,9 @@ describe('the site\'s runtime prediction (site/runtime-prediction.ts)', () => {
     const one = (await predict(base))!.minutes;
     const batch = (await predict({ ...base, requests: 2000, parallel: 4 }))!.minutes;
     assert.ok(Math.abs(batch - one * 500) < 1e-6 * batch, `${batch} vs ${one} × 500`);
+    assert.equal((await predict({ ...base, requests: '2000', parallel: '4' }))!.minutes, batch, 'decimals in text are read');
+    // A step count in hex is not 16 steps: read as missing, as any feature that is not a number.
+    assert.equal((await predict({ ...base, numInferenceSteps: '0x1E' }))!.minutes, (await predict({ predictType: 'TXT_2_IMG' }))!.minutes);
     for (const [features, field] of [
       [{ requests: -2000 }, 'features.requests'],
       [{ requests: 0 }, 'features.requests'],
@@ -83,6 +86,9 @@ describe('the site\'s runtime prediction (site/runtime-prediction.ts)', () => {
       [{ requests: 'many' }, 'features.requests'],
       [{ requests: 2000, parallel: 1e9 }, 'features.parallel'],
       [{ requests: 20, parallel: 0 }, 'features.parallel'],
+      // Number() reads these as 16 and 3; nothing else here takes such notations.
+      [{ requests: '0x10' }, 'features.requests'],
+      [{ requests: 8, parallel: '0b11' }, 'features.parallel'],
     ] as const) {
       await assert.rejects(async () => predict({ ...base, ...features }), (e: unknown) => e instanceof RuntimeFeaturesError && e.field === field, JSON.stringify(features));
     }
