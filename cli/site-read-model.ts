@@ -111,6 +111,8 @@ export function siteQueries(model: SiteReadModel, now: () => number): Record<str
             pinned: j.pinned,
             deadline: j.deadline,
             unplacedSince: j.unplacedSince,
+            // A plan names at most 100 unplaced jobs: past them, a null above is not "placed".
+            unplacedUnlisted: Math.max(0, (model.schedule.plan?.unplaced?.count ?? 0) - (model.schedule.plan?.unplaced?.jobIds.length ?? 0)),
             lastEventId: j.lastEventId,
           },
         };

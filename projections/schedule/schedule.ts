@@ -94,11 +94,13 @@ export interface ScheduleState {
   readonly recentRejections: ReadonlyArray<{ readonly jobId: string; readonly problems: ReadonlyArray<{ readonly field: string; readonly reason: string }> }>;
   /** Events about jobs never submitted (kept as a count; the ledger has the details). */
   readonly orphanEvents: number;
+  /** Jobs whose `unplacedSince` is set, to clear when a plan that names every unplaced job does not name them. */
+  readonly unplacedFlagged: ReadonlyArray<string>;
 }
 
 export const MAX_REJECTIONS_KEPT = 50;
 
-export const initialSchedule: ScheduleState = { jobs: BucketMap.empty(), plan: null, plansPublished: 0, rejected: 0, recentRejections: [], orphanEvents: 0 };
+export const initialSchedule: ScheduleState = { jobs: BucketMap.empty(), plan: null, plansPublished: 0, rejected: 0, recentRejections: [], orphanEvents: 0, unplacedFlagged: [] };
 
 function closeRun(runs: ReadonlyArray<RunSegment>, at: string): ReadonlyArray<RunSegment> {
   const last = runs[runs.length - 1];
@@ -114,14 +116,18 @@ function update(s: ScheduleState, jobId: string, e: FoldEvent, f: (j: ScheduledJ
 
 /**
  * Flag the jobs a plan names as unplaced (since the first plan in a row that did) and clear
- * those the plan before named and this one does not. Jobs past the names a plan lists are
- * counted on the plan only. Not an update: the flag is about the plan, not an event of the job's.
+ * those the plan before named and this one does not, unless this one names fewer than it
+ * counts: a job past the names it lists may still be unplaced, so its flag is kept (and a job
+ * never named is counted on the plan only). Not an update: the flag is about the plan, not an
+ * event of the job's.
  */
-function markUnplaced(s: ScheduleState, before: ReadonlyArray<string>, now: ReadonlyArray<string>, startsAt: string): ScheduleState {
-  if (before.length === 0 && now.length === 0) return s;
-  const named = new Set(now);
+function markUnplaced(s: ScheduleState, before: ReadonlyArray<string>, now: { readonly count: number; readonly jobIds: ReadonlyArray<string> } | undefined, startsAt: string): ScheduleState {
+  const listed = now?.jobIds ?? [];
+  if (before.length === 0 && listed.length === 0) return s;
+  const named = new Set(listed);
+  const complete = (now?.count ?? 0) <= listed.length;
   let jobs = s.jobs;
-  for (const id of before) {
+  for (const id of complete ? before : []) {
     const j = jobs.get(id);
     if (j && !named.has(id) && j.unplacedSince !== null) jobs = jobs.set(id, { ...j, unplacedSince: null });
   }
@@ -130,6 +136,13 @@ function markUnplaced(s: ScheduleState, before: ReadonlyArray<string>, now: Read
     if (j && j.unplacedSince === null) jobs = jobs.set(id, { ...j, unplacedSince: startsAt });
   }
   return jobs === s.jobs ? s : { ...s, jobs };
+}
+
+/** Who is flagged after a plan: those it names, and, when it names fewer than it counts, those flagged before too. */
+function flaggedAfter(before: ReadonlyArray<string>, now: { readonly count: number; readonly jobIds: ReadonlyArray<string> } | undefined): ReadonlyArray<string> {
+  const listed = now?.jobIds ?? [];
+  if ((now?.count ?? 0) <= listed.length) return listed.length === 0 && before.length === 0 ? before : listed;
+  return [...new Set([...before, ...listed])];
 }
 
 // The v2 definitions name the same types as v1 and add only who did it, which the schedule does not read.
@@ -213,6 +226,7 @@ export const scheduleProjection = projection({
         return update(s, d.jobId, e, (j) => ({
           ...j,
           status: 'completed',
+          unplacedSince: null,
           actualEnd: d.at,
           runs: closeRun(j.runs, d.at),
           late: d.late,
@@ -245,7 +259,7 @@ export const scheduleProjection = projection({
           expected: d.expected,
           unplaced: d.unplaced ?? null,
         };
-        return { ...markUnplaced(s, s.plan?.unplaced?.jobIds ?? [], d.unplaced?.jobIds ?? [], d.startsAt), plan, plansPublished: s.plansPublished + 1 };
+        return { ...markUnplaced(s, s.unplacedFlagged, d.unplaced, d.startsAt), unplacedFlagged: flaggedAfter(s.unplacedFlagged, d.unplaced), plan, plansPublished: s.plansPublished + 1 };
       }
       default: {
         const _never: never = e;

@@ -87,3 +87,39 @@ test('the plan lists at most 100 unplaced ids, in id order, and counts them all;
   assert.ok(!u.jobIds.includes('j129'), 'a scheduled job is not named');
   assert.deepEqual(unplacedOf({ jobs: [{ jobId: 'x', kind: 'deferred' }] } as unknown as PlanResult), {});
 });
+
+test('past the 100 ids a plan names: flags are kept until a plan names every unplaced job, and q.plan counts the unnamed', () => {
+  // Before: with 150 unplaced, a job flagged earlier lost its flag once others pushed it out of
+  // the list, and q.plan said null, "placed" (a helper's review).
+  const jobIds = Array.from({ length: 150 }, (_, i) => `job-${String(i).padStart(3, '0')}`);
+  const at = (n: number) => iso(T0 + n * 1800_000);
+  const submitted = (id: string, i: number) => ({ id: `s-${id}`, type: 'compute.job.submitted', version: 2, stream: `job-${id}`, position: i + 1, time: at(0), data: { jobId: id, class: 'training', powerKw: 100, gpuCount: null, runtimeMin: 60, runtimeSource: 'given', runtimeModel: null, earliestStart: at(0), deadline: at(10), slaClass: 'silver', preemptible: false, submittedBy: { party: 'op', keyId: 'op-1', role: 'operator' } } });
+  const plan = (n: number, unplaced?: { count: number; jobIds: string[] }) => ({
+    id: `p${n}`,
+    type: 'compute.plan.published',
+    version: 1,
+    stream: 'plan-main',
+    position: 1000 + n,
+    time: at(n),
+    data: { planId: `plan-${n}`, forecastId: null, startsAt: at(n), trigger: 't', solver: { status: 'optimal', mode: 'full', note: '' }, jobs: 150, itKw: [], siteKw: [], batteryChargeKw: [], batteryDischargeKw: [], batterySocKwh: [], importCapKw: [], expected: { costGbp: 0, carbonKg: 0 }, dispatch: { slotStart: at(n), runs: [], chargeKw: 0, dischargeKw: 0 }, ...(unplaced ? { unplaced } : {}) },
+  });
+  const model = new SiteReadModel(silentLogger());
+  jobIds.forEach((id, i) => model.apply(submitted(id, i) as never));
+  assert.equal(model.schedule.jobs.size, 150, 'the submissions fold');
+  model.apply(plan(1, { count: 1, jobIds: ['job-149'] }) as never);
+  model.apply(plan(2, { count: 150, jobIds: jobIds.slice(0, 100) }) as never);
+  const q = siteQueries(model, () => T0)['plan']!;
+  const answer = (id: string) => (q.answer({ jobId: id }) as { plan: { unplacedSince: string | null; unplacedUnlisted: number } }).plan;
+  assert.deepEqual(answer('job-149'), { ...answer('job-149'), unplacedSince: at(1), unplacedUnlisted: 50 }, 'kept: unnamed, not placed');
+  assert.equal(answer('job-000').unplacedSince, at(2));
+  assert.equal(answer('job-120').unplacedSince, null);
+  assert.equal(answer('job-120').unplacedUnlisted, 50, 'so its null is not "placed"');
+  // A plan that names every unplaced job clears the rest.
+  model.apply(plan(3, { count: 1, jobIds: ['job-000'] }) as never);
+  assert.equal(answer('job-149').unplacedSince, null);
+  assert.equal(answer('job-001').unplacedSince, null);
+  assert.equal(answer('job-000').unplacedSince, at(2));
+  assert.equal(answer('job-000').unplacedUnlisted, 0);
+  assert.deepEqual(model.schedule.unplacedFlagged, ['job-000']);
+});
+
