@@ -24,11 +24,11 @@ export async function replayVerified(stack: Pick<Stack, 'store' | 'keyring'>, lo
   return { summary, refused: await quarantine.quarantined(), unlisted: quarantine.unlisted };
 }
 
-/** How many events were refused, and the first few of them, in one line ('' when none). */
+/** How many events were refused, and the first few of them, in one line ('' when none); `hint` (none: '') says where the rest are named. */
 export function refusedLine(r: Pick<VerifiedReplay, 'refused' | 'unlisted'>, hint = 'caco audit verify names them'): string {
   if (r.refused.length === 0) return '';
   const total = r.refused.length + r.unlisted;
   const first = r.refused.slice(0, 5).map((x) => `position ${x.position}${x.eventId ? ` (event ${x.eventId}${x.stream ? `, stream ${x.stream}` : ''})` : ''}: ${x.reason}`);
-  const more = total > first.length ? `; ${(total - first.length).toLocaleString('en-GB')} more: ${hint}` : '';
+  const more = total > first.length ? `; ${(total - first.length).toLocaleString('en-GB')} more${hint ? `: ${hint}` : ''}` : '';
   return `${total.toLocaleString('en-GB')} event${total === 1 ? '' : 's'} refused by verification; the totals exclude them: ${first.join('; ')}${more}`;
 }

@@ -66,7 +66,8 @@ export function fleetCommand(): Command {
         // line below counts them and names the first.
         const r = await replayVerified(stack, 'error');
         rows.push(siteTotals(site, r.summary));
-        const line = refusedLine(r, CONFIG_SITE.test(site) ? `caco audit verify --site ${site} names them` : 'caco audit verify names them');
+        // caco audit verify reads only a ledger whose name --site takes: no hint for another.
+        const line = refusedLine(r, CONFIG_SITE.test(site) ? `caco audit verify --site ${site} names them` : '');
         if (line) refusals.push(`${site}: ${line}${r.summary.events === 0 ? ` (none verified: are ${site}'s keys in ${siteKeysDir(config.dataDir, site)}? --no-verify adds up the ledger as stored)` : ''}`);
       } finally {
         await stack.close();
