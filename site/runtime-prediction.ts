@@ -45,4 +45,5 @@ function num(v: unknown): number | null {
   const n = typeof v === 'number' ? v : typeof v === 'string' && DECIMAL.test(v.trim()) ? Number(v) : NaN;
   return Number.isFinite(n) ? n : null;
 }
-const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+// One way to match each digit (`\d+\.?\d*` had many, quadratic on a long near-miss).
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;

@@ -160,7 +160,7 @@ describe('NACKs', () => {
     assert.deepEqual(nack(f.code, f.message, f.path).error, { code: '30000', message: f.message, paths: f.path });
   });
 
-  test('a NACK lists at most 20 paths and says how many more; a body over 16 KiB is told its first problem only', () => {
+  test('a NACK lists at most 20 paths and says how many more; a body over 2 KiB is told its first problem only', () => {
     const itemz = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`x${i}`, 1]));
     const d = decodeBecknBody('select', { context: {}, message: { order: { provider: { id: 'x' }, ...itemz } } });
     assert.ok(!d.ok);
