@@ -45,7 +45,10 @@ export async function simulate(site: string, stack: { store: 'sqlite' | 'jetstre
     }
     // What made the audit fail, if it did: the first breaks, and the anchor's verdict.
     const problems = [...run.audit.broken.slice(0, 3).map((b) => `position ${b.position} ${b.stream}@${b.revision}: ${b.reason}`), ...(run.audit.anchor && !run.audit.anchor.ok ? [`anchor: ${run.audit.anchor.problem ?? 'not ok'}`] : [])].join('; ');
-    return { natsSite: run.stack.site, head: run.audit.headHash, ok: run.audit.ok, problems, events: run.audit.events, ids, what, totals, slotsAt };
+    // Folded again after the reads above: a fault test whose totals differ says whether the
+    // ledger differs or only the first read of it did.
+    const totalsAgain = await cacoTotals(run.stack.store, run.inputs.jobs, siteConfig());
+    return { natsSite: run.stack.site, head: run.audit.headHash, ok: run.audit.ok, problems, events: run.audit.events, ids, what, totals, totalsAgain, slotsAt };
   } finally {
     await run.close();
     rmSync(dir, { recursive: true, force: true });

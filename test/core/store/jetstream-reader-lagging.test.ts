@@ -15,8 +15,9 @@ import { readRange } from '../../../core/store/jetstream-reader.ts';
 const STREAM = 'CACO_LAG';
 
 /** A stream whose leader holds 1..leaderLast and whose lagging replica holds 1..replicaLast. */
-function cluster(leaderLast: number, replicaLast: number, laggingCreations: number, o: { stallFirst?: boolean; getTimeouts?: number } = {}) {
+function cluster(leaderLast: number, replicaLast: number, laggingCreations: number, o: { stallFirst?: boolean; getTimeouts?: number; staleNextAnswers?: number } = {}) {
   let creations = 0;
+  let stale = o.staleNextAnswers ?? 0;
   let timeouts = o.getTimeouts ?? 0;
   let onMsg: ((err: Error | null, m: Msg) => void) | undefined;
   const consumers = new Map<string, { held: number; next: number; dseq: number }>();
@@ -63,7 +64,13 @@ function cluster(leaderLast: number, replicaLast: number, laggingCreations: numb
           timeouts--;
           throw Object.assign(new Error('timeout'), { name: 'TimeoutError' });
         }
-        return q.seq <= leaderLast ? { seq: q.seq } : null;
+        // A leader resumed from a pause answers "next on the subject" from where it stopped,
+        // as the replica, until it learns of the new term; a get by sequence is the leader's.
+        if (q.next_by_subj !== undefined && stale > 0) {
+          stale--;
+          return q.seq <= replicaLast ? { seq: q.seq, subject: 'lag.a' } : null;
+        }
+        return q.seq <= leaderLast ? { seq: q.seq, ...(o.staleNextAnswers !== undefined ? { subject: 'lag.a' } : {}) } : null;
       },
     },
   };
@@ -100,5 +107,12 @@ test('a range whose last messages are gone on the leader too ends where the lead
 test('a stalled consumer whose first message the leader cannot answer for (a time-out in an election) is re-created, not stepped over as gone', async () => {
   const c = cluster(30, 30, 0, { stallFirst: true, getTimeouts: 1 });
   assert.deepEqual(await readAll(c, 30, 200), upTo(30));
+});
+
+test('a "nothing more" from a node behind, while the range\'s last message is there, is asked again, not believed', async () => {
+  // The consumer on the resumed replica ends at 60 and the stale "leader" agrees twice; the
+  // message at the end of the range is still there: before, the read ended at 60, silently.
+  const c = cluster(100, 60, 2, { staleNextAnswers: 2 });
+  assert.deepEqual(await readAll(c, 100), upTo(100));
 });
 
