@@ -2,6 +2,7 @@ import type { Schema } from 'effect';
 import { decodeWith, type AnySchema } from '../../../schemas/index.ts';
 import { backoffDelayMs, DEFAULT_RETRY, isRetryableStatus, parseRetryAfterMs, type RetryPolicy } from './backoff.ts';
 import { BadResponseError, SourceUnavailableError } from './errors.ts';
+import { readBoundedResponseText } from '../../../core/http/index.ts';
 
 export type FetchFn = (input: string, init: { method: 'GET'; headers: Record<string, string>; signal: AbortSignal }) => Promise<Response>;
 
@@ -123,7 +124,7 @@ export class HttpJsonClient {
     const signal = outer ? AbortSignal.any([outer, timeout.signal]) : timeout.signal;
     try {
       const res = await this.fetchFn(url, { method: 'GET', headers: { accept: 'application/json' }, signal });
-      const body = await readBounded(res, this.maxResponseBytes);
+      const body = await readBoundedResponseText(res, this.maxResponseBytes);
       if (body === undefined) return { kind: 'refused', reason: `the response is larger than ${this.maxResponseBytes} bytes (decompressed); not read` };
       if (res.ok) return { kind: 'ok', body };
       return { kind: 'http', status: res.status, body, retryAfter: res.headers.get('retry-after') };
@@ -134,31 +135,6 @@ export class HttpJsonClient {
       clearTimeout(timer);
     }
   }
-}
-
-/** The body as text, or undefined once it passes `max` bytes (the rest is not read). */
-async function readBounded(res: Response, max: number): Promise<string | undefined> {
-  const declared = Number(res.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > max && res.headers.get('content-encoding') === null) {
-    await res.body?.cancel().catch(() => undefined);
-    return undefined;
-  }
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let n = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    n += value.byteLength;
-    if (n > max) {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  // As Response.text() decodes: UTF-8, a leading BOM dropped.
-  return new TextDecoder('utf-8').decode(Buffer.concat(chunks, n));
 }
 
 function snippet(s: string): string {
