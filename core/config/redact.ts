@@ -5,8 +5,23 @@
  * nats://alice:S3cretPw@… and kurrentdb://admin:S3cretPw@… as given).
  */
 
-/** A URL with its password hidden (`user:***@`); text that is not a URL has a `user:pass@` hidden as well. */
+/**
+ * A URL with its password hidden (`user:***@`, and a `password=` or `sslpassword=` in its query,
+ * which libpq and `pg` take as the password: a helper's review saw `?password=S3cretPw`
+ * printed whole); text that is not a URL has a `user:pass@` hidden as well.
+ */
 export function redactUrl(url: string): string {
+  return hideQuerySecrets(redactAuthority(url));
+}
+
+/** Query parameters that carry a secret, by the names the stores' clients read. */
+const SECRET_PARAMS = /([?&](?:password|sslpassword|passwd|token|access_token|secret)=)[^&#\s]*/gi;
+
+function hideQuerySecrets(url: string): string {
+  return url.replace(SECRET_PARAMS, '$1***');
+}
+
+function redactAuthority(url: string): string {
   let parsed: URL | undefined;
   try {
     parsed = new URL(url);

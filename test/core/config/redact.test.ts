@@ -26,6 +26,11 @@ test('a NATS server list: each password and token hidden, users and hosts kept',
   assert.equal(redactNatsServers('nats://user:pa/ss@host:4222,nats://u:p/x@[::1]:4222'), 'nats://user:***@host:4222,nats://u:***@[::1]:4222');
   assert.equal(redactUrl('kurrentdb://admin:a/b@h:2113?tls=false'), 'kurrentdb://admin:***@h:2113?tls=false');
   assert.equal(redactUrl('kurrentdb://h:2113?connectionName=a:b@c'), 'kurrentdb://h:2113?connectionName=a:b@c');
+  // A password in the query, which pg and libpq take as the password, was printed whole (a helper's review).
+  assert.equal(redactUrl('postgres://root@127.0.0.1:5432/test?password=S3cretPw'), 'postgres://root@127.0.0.1:5432/test?password=***');
+  assert.equal(redactUrl('postgres://root@h/test?sslmode=require&sslpassword=k3y&application_name=caco'), 'postgres://root@h/test?sslmode=require&sslpassword=***&application_name=caco');
+  assert.equal(redactUrl('postgres://u:pw@h/test?Password=x'), 'postgres://u:***@h/test?Password=***');
+  assert.equal(redactUrl('postgres://h/test?application_name=password'), 'postgres://h/test?application_name=password');
 });
 
 test('a bad NATS or KurrentDB URL is named without its password', () => {
