@@ -55,6 +55,25 @@ describe('PostgresEventStore: a row whose data is larger than a reader takes', {
     });
   });
 
+  test('a page is bounded by all its text, not its data alone: rows of ten wide columns come in several pages, and all are read', async () => {
+    // Before: the page's byte sum counted data only, so 1,000 rows with ten 64 KiB columns each
+    // (12 MB on disk) made one 650 MB page; seven readers at once ended the process (a helper's review).
+    await withStore('ovw', async (store, _keyring, schema) => {
+      const wide = (tag: string) => `'${tag}' || g || repeat('x', 60000)`;
+      await store.unsafeExec(
+        `INSERT INTO ${schema}.events (position, id, stream, revision, type, version, time, source, correlation_id, causation_id, data, prev_hash, hash, sig, covers)
+         SELECT g, ${wide('i')}, ${wide('s')}, 0, ${wide('t')}, 1, ${wide('m')}, ${wide('a')}, ${wide('c')}, ${wide('k')}, '{}', ${wide('p')}, ${wide('h')}, ${wide('z')}, NULL FROM generate_series(1, 300) g`,
+      );
+      await store.unsafeExec(`UPDATE ${schema}.high_water SET position = 300`);
+      const page = await store.readPage(0, 1000);
+      // 64 MiB of text a page, at ~600 kB a row.
+      assert.ok(page.length > 1 && page.length <= 115, `${page.length} rows in one page`);
+      const positions: number[] = [];
+      for await (const e of store.readAll({ onUnreadable: (u) => void positions.push(u.position) })) positions.push(e.position);
+      assert.deepEqual(positions, Array.from({ length: 300 }, (_, i) => i + 1), 'every row, page after page (verify-on-read judges them above the store)');
+    });
+  });
+
   test('a stream read is bounded in bytes per page too, and reads on past a page cut by its bytes', async () => {
     await withStore('ovp', async (store, _keyring, schema) => {
       // Seven rows of 12 MiB in one stream: a page stops after 64 MiB, so they come in two pages.
