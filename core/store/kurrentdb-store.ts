@@ -13,6 +13,7 @@
  * NOT verified against a live server on the machine it was written on (no Docker engine);
  * see the docs for what was and was not run.
  */
+import { checkpointPosition } from './checkpoint-value.ts';
 import { BACKWARDS, END, FORWARDS, KurrentDBClient, StreamNotFoundError, WrongExpectedVersionError, type AppendStreamState, type EventData, type StreamSubscription } from '@kurrent/kurrentdb-client';
 import { randomUUID } from 'node:crypto';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
@@ -481,9 +482,10 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
     try {
       for await (const r of this.client.readStream(checkpointStream(this.prefix, name), { direction: BACKWARDS, fromRevision: END, maxCount: 1 })) {
         const d = record(r)?.data;
-        const position = typeof d === 'object' && d !== null && 'name' in d && d.name === name && 'position' in d ? d.position : undefined;
-        if (typeof position === 'number' && Number.isSafeInteger(position)) return position;
-        throw new InvalidArgumentError('checkpoint', `"${name}" holds ${JSON.stringify(d)}, not a position`);
+        // As every other store reads a checkpoint (an integer >= 0): -7 was taken, and the
+        // agent's reader then failed at each start with "from: must be a position >= 0" (a helper's review).
+        if (typeof d === 'object' && d !== null && 'name' in d && d.name === name && 'position' in d) return checkpointPosition(name, d.position, `KurrentDB stream ${checkpointStream(this.prefix, name)}`);
+        throw new InvalidArgumentError('checkpoint', `"${name}" holds ${JSON.stringify(d)?.slice(0, 200)}, not a position`);
       }
     } catch (err) {
       if (!isStreamNotFound(err)) throw err;

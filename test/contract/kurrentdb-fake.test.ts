@@ -167,6 +167,23 @@ describe('KurrentDbEventStore over a stand-in server: two writers on one site lo
     }
   });
 
+  test('a checkpoint stream holding a negative or non-integer position is refused naming the checkpoint and the stream, as every store refuses it', async () => {
+    // Before: -7 was taken, and the agent's reader failed at each start on "from: must be a position >= 0" (a helper's review).
+    const server = new FakeKurrentServer();
+    const s = await KurrentDbEventStore.connect({ url, site: 'rome', keyring: new MemoryKeyring('cp'), client: server.client() });
+    try {
+      await s.put('agent-x', 5);
+      assert.equal(await s.get('agent-x'), 5);
+      const stream = [...server.streams.keys()].find((k) => k.startsWith('caco-rome-checkpoint-'))!;
+      for (const position of [-7, 1.5]) {
+        await server.client().appendToStream(stream, { id: crypto.randomUUID(), type: 'checkpoint', contentType: 'application/json', data: { name: 'agent-x', position }, metadata: undefined });
+        await assert.rejects(s.get('agent-x'), (e: Error) => /checkpoint "agent-x"/.test(e.message) && e.message.includes(stream) && /not a position \(an integer >= 0\)/.test(e.message), String(position));
+      }
+    } finally {
+      await s.close();
+    }
+  });
+
   test('the KurrentDB layout: one site log with CACO fields in metadata, one checkpoint stream per name kept to its last event', async () => {
     const server = new FakeKurrentServer();
     const s = await KurrentDbEventStore.connect({ url, site: 'paris', keyring: new MemoryKeyring('lay'), client: server.client() });
