@@ -19,6 +19,8 @@ import { randomUUID } from 'node:crypto';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
 import { ConcurrencyError, ConfigError, InvalidArgumentError } from '../errors/errors.ts';
 import type { Keyring } from '../ledger/keyring.ts';
+import { ChainVerifier, type VerifiedHead } from '../ledger/chain-verifier.ts';
+import { FifoMap } from '../collections/fifo-map.ts';
 import { refuseUnprovenRetry } from './retried-append.ts';
 import { hashBatch, headsOf, signHeads } from '../ledger/seal.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
@@ -97,6 +99,16 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
   readonly logStream: string;
   private readonly prefix: string;
   private readonly index = new LogIndex();
+  /**
+   * Each stream's last head that verifies, as this writer sealed or checked it: what appends
+   * seal on. The index's head is whatever the site log holds last, and anyone who can append
+   * to the log can put a CACO-shaped record there (any stream, any revision, no valid
+   * signature): sealed on, every later real event of the stream failed verify-on-read, and
+   * expected revisions failed against the forged one (a helper's review). As the JetStream
+   * writer does, a record that does not verify is passed over and the writer seals on the last
+   * one that does; readers quarantine the forged record and read on.
+   */
+  private readonly verifiedHeads = new FifoMap<string, VerifiedHead>(100_000);
   private readonly live = new LiveSignal();
   /** Appends of this process not yet written; they are written a group at a time (see append). */
   private waiting: WaitingAppend[] = [];
@@ -242,6 +254,20 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
     }
   }
 
+  /** The stream's last head that verifies: the one this writer knows, or found by verifying what the log holds after it. */
+  private async verifiedHead(stream: string): Promise<VerifiedHead | undefined> {
+    const stored = this.index.head(stream);
+    const known = this.verifiedHeads.get(stream);
+    if (stored === undefined || (known !== undefined && known.revision === stored.revision && known.hash === stored.hash)) return known;
+    const verifier = new ChainVerifier(this.opts.keyring);
+    verifier.seed(stream, known);
+    for await (const e of this.readStream(stream, known ? known.revision + 1 : 0, { onUnreadable: () => undefined })) verifier.push(e);
+    verifier.flush();
+    const head = verifier.head(stream);
+    if (head !== undefined) this.verifiedHeads.set(stream, head);
+    return head;
+  }
+
   /** Checks, seals and writes a group (a lone append is a group of one); settles every member. */
   private async appendGroup(group: ReadonlyArray<WaitingAppend>): Promise<void> {
     const maxRetries = this.opts.maxConflictRetries ?? 100;
@@ -250,6 +276,8 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
       // Each member checked against the log and the members before it, then hashed on the
       // head they leave, exactly as the SQLite store seals; a refused member writes nothing.
       const heads = new Map<string, { revision: number; hash: string }>();
+      const verified = new Map<string, VerifiedHead | undefined>();
+      for (const a of group) if (!verified.has(a.stream)) verified.set(a.stream, await this.verifiedHead(a.stream));
       const ids = new Set<string>();
       const members: Array<{ a: WaitingAppend; sealed: Envelope[] }> = [];
       const retries: WaitingAppend[] = [];
@@ -260,7 +288,7 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
             retries.push(a);
             continue;
           }
-          const head = heads.get(a.stream) ?? this.index.head(a.stream);
+          const head = heads.get(a.stream) ?? verified.get(a.stream);
           if (!expectationHolds(a.expected, head?.revision)) throw new ConcurrencyError(a.stream, describeExpected(a.expected), head?.revision ?? 'no-stream');
           for (let i = 1; i < a.events.length; i++) {
             const id = a.events[i]!.id;
@@ -300,6 +328,7 @@ export class KurrentDbEventStore implements EventStore, CheckpointStore {
         // Applied at once, so a read that follows sees them even if it joins a sync begun
         // before this write (the index skips positions it already holds).
         for (const e of events) this.index.apply(e);
+        for (const [stream, head] of heads) this.verifiedHeads.set(stream, head);
         this.live.notify();
         for (const { a, sealed } of members) {
           const last = sealed[sealed.length - 1]!;

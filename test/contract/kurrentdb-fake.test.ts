@@ -13,6 +13,8 @@ import { MemoryKeyring } from '../../core/ledger/keyring.ts';
 import { isBatchSig, MAX_BATCH } from '../../core/ledger/index.ts';
 import { ConcurrencyError } from '../../core/errors/errors.ts';
 import { KurrentDbEventStore } from '../../core/store/kurrentdb-store.ts';
+import { verifiedView } from '../../core/store/verified-store.ts';
+import { silentLogger } from '../../core/log/index.ts';
 import { FakeKurrentServer } from '../support/fake-kurrentdb.ts';
 import { uniqueToken } from '../support/nats.ts';
 import { assertChains, newEvent, storeContract } from './store-contract.ts';
@@ -68,6 +70,38 @@ describe('KurrentDbEventStore over a stand-in server: an event put on the site l
         assert.match(err.message, /do not verify/);
         return true;
       });
+    } finally {
+      await b?.close();
+      await a.close();
+    }
+  });
+});
+
+describe('KurrentDbEventStore over a stand-in server: a record on the site log that does not verify', () => {
+  test('is not sealed on: the next append follows the last verified head, and readers take it and quarantine the forged one', async () => {
+    // Before: a CACO-shaped record at revision 1000 became the stream's head; the next real
+    // append was sealed at 1001 on it, every verified reader refused it, and an expected
+    // revision of 0 failed against 1000 (a helper's review).
+    const server = new FakeKurrentServer();
+    const keyring = new MemoryKeyring('forged-head');
+    const opts = { url, site: 'fh', keyring, pollMs: 20 };
+    const a = await KurrentDbEventStore.connect({ ...opts, client: server.client() });
+    let b: KurrentDbEventStore | undefined;
+    try {
+      const first = await a.append('s-1', [newEvent({ n: 1 })], 'no-stream');
+      const forged = { ...first.events[0]!, id: `forged-${uniqueToken()}`, revision: 1000, prevHash: 'c'.repeat(64), hash: 'c'.repeat(64), sig: 'x', data: { n: 666 } };
+      assert.ok(await (a as unknown as { writeToLog(e: unknown[], count: number): Promise<boolean> }).writeToLog([forged], 1));
+      // This writer, and one that reads the log afresh, both seal on revision 0.
+      const second = await a.append('s-1', [newEvent({ n: 2 })], 0);
+      assert.equal(second.events[0]!.revision, 1);
+      assert.equal(second.events[0]!.prevHash, first.events[0]!.hash);
+      b = await KurrentDbEventStore.connect({ ...opts, client: server.client() });
+      const third = await b.append('s-1', [newEvent({ n: 3 })], 1);
+      assert.equal(third.events[0]!.revision, 2);
+      const view = verifiedView(b, keyring, silentLogger());
+      const read: number[] = [];
+      for await (const e of view.readAll()) read.push((e.data as { n: number }).n);
+      assert.deepEqual(read, [1, 2, 3], 'every real event verifies; the forged one does not');
     } finally {
       await b?.close();
       await a.close();
