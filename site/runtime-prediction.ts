@@ -1,5 +1,6 @@
 import { RuntimeFeaturesError, type ComputeAgentDeps } from '../agents/compute/index.ts';
 import { loadRuntimeModel } from '../models/index.ts';
+import { decimalOrNaN } from '../data/index.ts';
 
 type PredictRuntime = NonNullable<ComputeAgentDeps['predictRuntime']>;
 
@@ -42,8 +43,6 @@ export async function loadRuntimePrediction(note: (text: string) => void): Promi
 
 /** A feature given as a number, or as a decimal in text ("12", "-0.5", "1e3"); not "0x10" or "0b11", which Number() also reads. */
 function num(v: unknown): number | null {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && DECIMAL.test(v.trim()) ? Number(v) : NaN;
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? decimalOrNaN(v) : NaN;
   return Number.isFinite(n) ? n : null;
 }
-// One way to match each digit (`\d+\.?\d*` had many, quadratic on a long near-miss).
-const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;

@@ -7,6 +7,7 @@ import { replayLedger, type ReplaySummary } from '../replay.ts';
 import { replayVerified, refusedLine } from '../verified-replay.ts';
 import { inert } from '../terminal.ts';
 import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts';
+import { SITE_NAME } from '../../core/config/index.ts';
 
 /** One site's ledger folded to the totals the fleet adds up. */
 export function siteTotals(site: string, r: ReplaySummary): SiteTotals {
@@ -25,8 +26,6 @@ export function siteTotals(site: string, r: ReplaySummary): SiteTotals {
 }
 
 const SITE_TOKEN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-/** A name the configuration takes as a site (and a data folder), as opposed to a stream's only. */
-const CONFIG_SITE = /^[a-z][a-z0-9-]{0,31}$/;
 
 const siteKeysDir = (dataDir: string, site: string) => join(dataDir, site, 'keys');
 
@@ -51,10 +50,10 @@ export function fleetCommand(): Command {
     for (const site of names) {
       // Read-only: a mistyped site is an error, and nothing is created.
       // On SQLite the site names the folder; on NATS it names the stream.
-      if (config.store === 'sqlite' && !CONFIG_SITE.test(site)) throw new ConfigError('--sites', `"${site}" is not a site name; use lower-case letters, digits and "-", starting with a letter`);
+      if (config.store === 'sqlite' && !SITE_NAME.test(site)) throw new ConfigError('--sites', `"${site}" is not a site name; use lower-case letters, digits and "-", starting with a letter`);
       // Each site's keys are read from <data-dir>/<site>/keys, whatever holds its ledger (a
       // stream's name that is not a site name too), and the site names the SQLite folder.
-      const stack = await openStack({ ...config, site: CONFIG_SITE.test(site) ? site : config.site }, { mustExist: true, natsSite: site, keysDir: siteKeysDir(config.dataDir, site) });
+      const stack = await openStack({ ...config, site: SITE_NAME.test(site) ? site : config.site }, { mustExist: true, natsSite: site, keysDir: siteKeysDir(config.dataDir, site) });
       try {
         if (!o.verify) {
           rows.push(siteTotals(site, await replayLedger(stack.store)));
@@ -67,7 +66,7 @@ export function fleetCommand(): Command {
         const r = await replayVerified(stack, 'error');
         rows.push(siteTotals(site, r.summary));
         // caco audit verify reads only a ledger whose name --site takes: no hint for another.
-        const line = refusedLine(r, CONFIG_SITE.test(site) ? `caco audit verify --site ${site} names them` : '');
+        const line = refusedLine(r, SITE_NAME.test(site) ? `caco audit verify --site ${site} names them` : '');
         if (line) refusals.push(`${site}: ${line}${r.summary.events === 0 ? ` (none verified: are ${site}'s keys in ${siteKeysDir(config.dataDir, site)}? --no-verify adds up the ledger as stored)` : ''}`);
       } finally {
         await stack.close();

@@ -5,7 +5,7 @@ import { addGlobalOptions, configFrom, type GlobalOptions } from '../options.ts'
 import { UsageError } from '../errors.ts';
 import { SystemClock } from './system-clock.ts';
 import { siteDir } from '../../core/stack/index.ts';
-import { redactNatsServers, type CacoConfig } from '../../core/config/index.ts';
+import { redactNatsServers, SITE_NAME, type CacoConfig } from '../../core/config/index.ts';
 import { FileKeyring, publicKeyFromRaw } from '../../core/ledger/index.ts';
 import { ADMIN_PARTY, checkNewKeyFields, keyBucketName, KeyRegistry, KeyRegistryError, newKeyFile, openRegistryStore, readKeyFile, reservedPartyReason, ROLES, SiteIdentity, writeKeyFile, type KeyRegistryStore, type Role, type SignedKeyEntry } from '../../core/identity/index.ts';
 import { inert } from '../terminal.ts';
@@ -88,9 +88,6 @@ function printEntries(entries: ReadonlyArray<SignedKeyEntry>): void {
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows) console.log(line(r));
 }
-
-/** What `--site` takes (core/config). */
-const SITE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 
 /** `caco keys new | add | list | revoke`: the site's key registry (docs/identity.md). */
 export function keysCommand(): Command {

@@ -64,7 +64,8 @@ function oneOf<T extends string>(allowed: readonly T[]) {
   };
 }
 
-const SITE = /^[a-z][a-z0-9-]{0,31}$/;
+/** What a site name may be: the CLI's --site, CACO_SITE, a data folder under --data-dir. */
+export const SITE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 
 const SETTINGS: { [K in keyof CacoConfig]: Setting<K> } = {
   bus: { key: 'bus', env: 'CACO_BUS', parse: oneOf(['memory', 'nats'] as const) },
@@ -100,7 +101,7 @@ const SETTINGS: { [K in keyof CacoConfig]: Setting<K> } = {
     key: 'site',
     env: 'CACO_SITE',
     parse: (raw, name) => {
-      if (!SITE.test(raw)) throw new ConfigError(name, `"${raw}" is not a site name; use lower-case letters, digits and "-", starting with a letter (e.g. london)`);
+      if (!SITE_NAME.test(raw)) throw new ConfigError(name, `"${raw}" is not a site name; use lower-case letters, digits and "-", starting with a letter (e.g. london)`);
       return raw;
     },
   },

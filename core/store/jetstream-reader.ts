@@ -1,6 +1,7 @@
 import { AckPolicy, DeliverPolicy, type JetStreamManager, type NextMsgRequest, type SeqMsgRequest } from '@nats-io/jetstream';
 import { createInbox, nanos, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { isTransientNatsError, retryWhileUnavailable } from './nats-retry.ts';
+import { subjectMatches } from '../bus/index.ts';
 
 /** A stored message as the reader hands it over: its stream sequence and its bytes. */
 export interface RawCommit {
@@ -109,12 +110,7 @@ async function leaderHoldsMore(o: BoundedReadOptions, from: number): Promise<boo
 async function lastStillThere(o: BoundedReadOptions, from: number): Promise<boolean> {
   if (from > o.endSeq) return false;
   const m = (await messageAt(o, o.endSeq)) as { subject?: unknown } | null;
-  return m !== null && typeof m.subject === 'string' && onFilter(m.subject, o.filter);
-}
-
-/** A subject on a filter of the two forms the readers use: exact, or a prefix ending in `>`. */
-function onFilter(subject: string, filter: string): boolean {
-  return filter.endsWith('>') ? subject.startsWith(filter.slice(0, -1)) : subject === filter;
+  return m !== null && typeof m.subject === 'string' && subjectMatches(o.filter, m.subject);
 }
 
 class RangeReader {
