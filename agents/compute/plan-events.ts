@@ -156,6 +156,8 @@ export interface PlanFacts {
   readonly dispatchSlotMs: number;
   readonly dispatch: Dispatched;
   readonly windows: ReadonlyArray<FlexWindow>;
+  /** The jobs the plan found no room for (unplacedOf), when there are any. */
+  readonly unplaced?: Unplaced;
 }
 
 /** The plan's two facts: the plan itself, and the flexibility it leaves to offer. */
@@ -177,7 +179,7 @@ export function planEvents(p: PlanFacts): Array<EventToAppend<ComputeOut>> {
       importCapKw: p.capsKw.slice(0, result.slots.length).map((x) => round(x, 1)),
       expected: { costGbp: round(result.totals.energyCostGbp), carbonKg: round(result.totals.carbonKg) },
       dispatch: { slotStart: iso(p.dispatchSlotMs), ...p.dispatch },
-      ...unplacedOf(result),
+      ...(p.unplaced ? { unplaced: p.unplaced } : {}),
     }),
     eventOf(FlexibilityAvailable, {
       planId: p.planId,
@@ -191,9 +193,12 @@ export function planEvents(p: PlanFacts): Array<EventToAppend<ComputeOut>> {
  * `compute.job.planned` (it has no place) and keeps the place an earlier plan gave it, so
  * without this the ledger said nothing of it until its deadline was missed.
  */
-export function unplacedOf(result: Pick<PlanResult, 'jobs'>): { unplaced?: { count: number; jobIds: string[] } } {
+export function unplacedOf(result: Pick<PlanResult, 'jobs'>): Unplaced | undefined {
   const ids = result.jobs.filter((j) => j.kind === 'unplaced').map((j) => j.jobId);
-  if (ids.length === 0) return {};
+  if (ids.length === 0) return undefined;
   ids.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return { unplaced: { count: ids.length, jobIds: ids.slice(0, MAX_UNPLACED_LISTED) } };
+  return { count: ids.length, jobIds: ids.slice(0, MAX_UNPLACED_LISTED) };
 }
+
+/** How many jobs a plan could not place, and the first MAX_UNPLACED_LISTED of their ids. */
+export type Unplaced = NonNullable<DataOf<typeof PlanPublished>['unplaced']>;

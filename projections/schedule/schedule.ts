@@ -116,18 +116,17 @@ function update(s: ScheduleState, jobId: string, e: FoldEvent, f: (j: ScheduledJ
 
 /**
  * Flag the jobs a plan names as unplaced (since the first plan in a row that did) and clear
- * those the plan before named and this one does not, unless this one names fewer than it
- * counts: a job past the names it lists may still be unplaced, so its flag is kept (and a job
- * never named is counted on the plan only). Not an update: the flag is about the plan, not an
- * event of the job's.
+ * those flagged before that it does not name, unless it names fewer than it counts: a job past
+ * the names it lists may still be unplaced, so its flag is kept (and a job never named is
+ * counted on the plan only). Not an update: the flag is about the plan, not an event of the job's.
  */
-function markUnplaced(s: ScheduleState, before: ReadonlyArray<string>, now: { readonly count: number; readonly jobIds: ReadonlyArray<string> } | undefined, startsAt: string): ScheduleState {
+function markUnplaced(s: ScheduleState, now: { readonly count: number; readonly jobIds: ReadonlyArray<string> } | undefined, startsAt: string): ScheduleState {
   const listed = now?.jobIds ?? [];
-  if (before.length === 0 && listed.length === 0) return s;
+  if (s.unplacedFlagged.length === 0 && listed.length === 0) return s;
   const named = new Set(listed);
   const complete = (now?.count ?? 0) <= listed.length;
   let jobs = s.jobs;
-  for (const id of complete ? before : []) {
+  for (const id of complete ? s.unplacedFlagged : []) {
     const j = jobs.get(id);
     if (j && !named.has(id) && j.unplacedSince !== null) jobs = jobs.set(id, { ...j, unplacedSince: null });
   }
@@ -135,14 +134,7 @@ function markUnplaced(s: ScheduleState, before: ReadonlyArray<string>, now: { re
     const j = jobs.get(id);
     if (j && j.unplacedSince === null) jobs = jobs.set(id, { ...j, unplacedSince: startsAt });
   }
-  return jobs === s.jobs ? s : { ...s, jobs };
-}
-
-/** Who is flagged after a plan: those it names, and, when it names fewer than it counts, those flagged before too. */
-function flaggedAfter(before: ReadonlyArray<string>, now: { readonly count: number; readonly jobIds: ReadonlyArray<string> } | undefined): ReadonlyArray<string> {
-  const listed = now?.jobIds ?? [];
-  if ((now?.count ?? 0) <= listed.length) return listed.length === 0 && before.length === 0 ? before : listed;
-  return [...new Set([...before, ...listed])];
+  return { ...s, jobs, unplacedFlagged: complete ? listed : [...new Set([...s.unplacedFlagged, ...listed])] };
 }
 
 // The v2 definitions name the same types as v1 and add only who did it, which the schedule does not read.
@@ -259,7 +251,7 @@ export const scheduleProjection = projection({
           expected: d.expected,
           unplaced: d.unplaced ?? null,
         };
-        return { ...markUnplaced(s, s.unplacedFlagged, d.unplaced, d.startsAt), unplacedFlagged: flaggedAfter(s.unplacedFlagged, d.unplaced), plan, plansPublished: s.plansPublished + 1 };
+        return { ...markUnplaced(s, d.unplaced, d.startsAt), plan, plansPublished: s.plansPublished + 1 };
       }
       default: {
         const _never: never = e;

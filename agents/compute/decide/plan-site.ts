@@ -73,6 +73,7 @@ export async function planSite(deps: ComputeDeciderDeps, s: ComputeState, req: P
     if (data) jobPlanned.set(jp.jobId, eventOf(JobPlanned, data));
   }
 
+  const unplaced = unplacedOf(result);
   const events = planEvents({
     t,
     planId,
@@ -85,8 +86,8 @@ export async function planSite(deps: ComputeDeciderDeps, s: ComputeState, req: P
     dispatchSlotMs: req.dispatch ? t : (s.dispatch?.slotStartMs ?? t),
     dispatch,
     windows: offerWindows(site, deps.flexWindows, s, t, result, socKwh, arrivals),
+    ...(unplaced ? { unplaced } : {}),
   });
-  const unplaced = unplacedOf(result).unplaced;
   metricsHooks.planned(unplaced?.count ?? 0);
   if (unplaced) deps.log.warn({ planId, unplaced: unplaced.count, jobIds: unplaced.jobIds.slice(0, 10) }, 'the plan found no room for some jobs: they will miss their deadlines unless room is made (pin, release or cancel work)');
   return { dispatch, jobPlanned, planDecision: { stream: 'plan-main', expected: s.planRevision < 0 ? 'no-stream' : s.planRevision, events } };
