@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { ModelInputError, ModelLoadError } from './errors.ts';
 import { HALF_HOUR_MS, windowFeatures, type FeatureSpec } from './features.ts';
-import { createSession, ort, readJson } from './onnx-session.ts';
+import { createSession, ort, readJson, refuseUnlessItRuns } from './onnx-session.ts';
 
 /** A half-hourly series starting at `fromMs`; NaN or null marks a missing value. */
 export interface HalfHourHistory {
@@ -57,12 +57,7 @@ export async function loadForecasterFrom(dir: string): Promise<Forecaster> {
   // 336) loaded, and then failed every forecast, baselines and all, while the start-up notes
   // named the model as loaded (a helper's review); refused here, the ensemble runs on its
   // baselines instead.
-  try {
-    await trialRun(session, spec);
-  } catch (err) {
-    await session.release().catch(() => undefined);
-    throw new ModelLoadError(specPath, `does not fit its model: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  await refuseUnlessItRuns(session, specPath, () => trialRun(session, spec));
 
   return {
     spec,

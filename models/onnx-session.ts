@@ -49,6 +49,20 @@ export async function createSession(path: string, expect: ModelExpectation): Pro
   return { session, version: published };
 }
 
+/**
+ * Run `trial` (one prediction on made-up input) before the model is used: sizes in its
+ * parameters that disagree with each other or with the model are refused here, where the
+ * caller falls back, rather than failing every prediction after. The session is released.
+ */
+export async function refuseUnlessItRuns(session: ort.InferenceSession, specPath: string, trial: () => Promise<void>): Promise<void> {
+  try {
+    await trial();
+  } catch (err) {
+    await session.release().catch(() => undefined);
+    throw new ModelLoadError(specPath, `does not fit its model: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 /** A loaded model: its session, and the version forecasts and predictions name. */
 export interface LoadedSession {
   readonly session: ort.InferenceSession;

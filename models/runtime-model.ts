@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { ModelInputError, ModelLoadError } from './errors.ts';
-import { createSession, ort, readJson } from './onnx-session.ts';
+import { createSession, ort, readJson, refuseUnlessItRuns } from './onnx-session.ts';
 
 /** Request features of a text-to-image job, as in the Alibaba GenAI LoRA trace. */
 export interface RuntimeFeatures {
@@ -75,17 +75,14 @@ export async function loadRuntimeModelFrom(dir: string): Promise<RuntimeModel> {
   const width = spec.features.length;
   // One prediction before the model is used: a feature list of another length than the rows
   // the encoder builds, or than the model takes, failed every prediction (a helper's review).
-  try {
+  await refuseUnlessItRuns(session, specPath, async () => {
     const row = encodeRuntimeFeatures({ predictType: spec.predictTypes[0]! }, spec);
     if (row.length !== width) throw new Error(`the encoder builds ${row.length} features, features.json lists ${width}`);
     const out = await session.run({ features: new ort.Tensor('float32', row, [1, width]) });
     // eslint-disable-next-line no-restricted-syntax -- an ONNX tensor's data, not a message payload
     const m = out['margin']?.data as Float32Array | undefined;
     if (!m || m.length !== 1 || !Number.isFinite(m[0]!)) throw new Error(`the model gave ${m?.length ?? 0} values for one row, or one not finite`);
-  } catch (err) {
-    await session.release().catch(() => undefined);
-    throw new ModelLoadError(specPath, `does not fit its model: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  });
 
   async function predictMargin(rows: ReadonlyArray<ArrayLike<number>>): Promise<Float32Array> {
     const data = new Float32Array(rows.length * width);
