@@ -97,14 +97,20 @@ describe('ledger at 3 replicas on a 3-node cluster, faults mid-run', { skip, tim
       const site = `fault-${i}`;
       let faultAt = 0;
       let injected: Promise<string> | undefined;
-      const run = await simulate(site, { store: 'jetstream', natsUrl: c.urls, replicas: 3 }, '7', (slot) => {
-        if (slot !== FAULT_SLOT || injected) return;
-        faultAt = Date.now();
-        injected = ledgerStream(c, site).then(async (s) => {
-          await fault.inject(c, s);
-          return s;
-        });
-      });
+      const run = await simulate(
+        site,
+        { store: 'jetstream', natsUrl: c.urls, replicas: 3 },
+        '7',
+        (slot) => {
+          if (slot !== FAULT_SLOT || injected) return;
+          faultAt = Date.now();
+          injected = ledgerStream(c, site).then(async (s) => {
+            await fault.inject(c, s);
+            return s;
+          });
+        },
+        { refold: true },
+      );
       const stream = await injected;
       assert.ok(faultAt > 0 && stream !== undefined, 'the fault was injected');
       // What the server holds, read raw: a failure below then says whether the server lost
