@@ -1,3 +1,4 @@
+import { decimalOrNaN } from '../core/text/index.ts';
 import { HALF_HOUR_MS, halfHourFloor, HOUR_MS, settlementPeriodOf, type SettlementPeriodId } from '../core/time/index.ts';
 import type { DataOf, OfferPublished } from '../schemas/index.ts';
 import type {
@@ -373,8 +374,8 @@ export interface CatalogOffer extends FlexibilityAvailable {
 
 /**
  * Read the flexibility items of a catalog back into offers (the BAP side). Items that are not
- * load reductions in GBP, or lack a window, are skipped; terms missing from the tags take
- * neutral defaults (no notice, no penalty).
+ * load reductions in GBP, or lack a window, or state a penalty or forecast that is not a
+ * number, are skipped; terms missing from the tags take neutral defaults (no notice, no penalty).
  */
 export function offersFromCatalog(catalog: Catalog): CatalogOffer[] {
   const out: CatalogOffer[] = [];
@@ -396,7 +397,12 @@ export function offersFromCatalog(catalog: Catalog): CatalogOffer[] {
       const notice = t('min-notice');
       const availableKw = measureToKw(available);
       const minimum = item.quantity.minimum?.measure;
-      const forecast = t('forecast-gco2-per-kwh');
+      // Terms in tags are free text: a plain decimal only (Number() reads "0x10" as 16 and "" as
+      // 0), and an item whose stated terms cannot be read is skipped, not bought on guessed ones.
+      const penalty = decimalOrNaN(t('penalty-gbp-per-mwh') ?? '0');
+      const forecastText = t('forecast-gco2-per-kwh');
+      const forecast = forecastText === undefined ? undefined : decimalOrNaN(forecastText);
+      if (!Number.isFinite(penalty) || (forecast !== undefined && !Number.isFinite(forecast))) continue;
       const dno = g('dno');
       const gspGroup = g('gsp-group');
       out.push({
@@ -412,8 +418,8 @@ export function offersFromCatalog(catalog: Catalog): CatalogOffer[] {
         priceGbpPerMwh: Number(item.price.value),
         noticeMin: notice !== undefined ? (parseIsoDuration(notice) ?? 0) / 60_000 : 0,
         baselineMethod: t('baseline-method') ?? 'unspecified',
-        penaltyGbpPerMwh: Number(t('penalty-gbp-per-mwh') ?? 0),
-        ...(forecast !== undefined ? { forecastGco2PerKwh: Number(forecast) } : {}),
+        penaltyGbpPerMwh: penalty,
+        ...(forecast !== undefined ? { forecastGco2PerKwh: forecast } : {}),
         location: {
           id: loc?.id ?? item.location_ids?.[0] ?? 'unknown',
           name: loc?.descriptor?.name ?? '',

@@ -12,3 +12,4 @@ export * from './log/index.ts';
 export * from './config/index.ts';
 export * from './stack/index.ts';
 export * from './anchor/index.ts';
+export * from './text/index.ts';

@@ -7,7 +7,7 @@
 export type { Dropped, LoadResult } from './types.ts';
 export { DataFileError } from './errors.ts';
 export { parseIsoUtc } from './validate.ts';
-export { decimalOrNaN, isDecimal } from './decimal.ts';
+export { decimalOrNaN, isDecimal } from '../core/text/index.ts';
 export { DATA_FILES } from './paths.ts';
 export { MAX_INPUT_FILE_BYTES, parseCsv, type CsvTable } from './csv.ts';
 export { loadCarbonCsv, loadHourlyCarbonCsv, type CarbonRow, type HourlyCarbonRow } from './carbon.ts';

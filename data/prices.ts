@@ -1,6 +1,6 @@
 import { settlementPeriodOf } from '../core/time/index.ts';
 import { optionalColumn, readCsv, requireColumns } from './csv.ts';
-import { isDecimal } from './decimal.ts';
+import { isDecimal } from '../core/text/index.ts';
 import { DataFileError } from './errors.ts';
 import { DATA_FILES } from './paths.ts';
 import { PRICE_MEDIAN_ABOVE, PRICE_RANGE } from '../schemas/grid-api/index.ts';

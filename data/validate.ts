@@ -1,4 +1,4 @@
-import { decimalOrNaN, isDecimal } from './decimal.ts';
+import { decimalOrNaN, isDecimal } from '../core/text/index.ts';
 import { DataFileError } from './errors.ts';
 import type { Dropped } from './types.ts';
 

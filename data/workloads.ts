@@ -1,5 +1,5 @@
 import { readCsv, requireColumns, type CsvTable } from './csv.ts';
-import { isDecimal } from './decimal.ts';
+import { isDecimal } from '../core/text/index.ts';
 import { DataFileError } from './errors.ts';
 import { DATA_FILES } from './paths.ts';
 import type { LoadResult } from './types.ts';

@@ -82,6 +82,23 @@ describe('catalog mapping', () => {
     );
   });
 
+  test('an item whose penalty or forecast tag is not a plain decimal is skipped, not read as 16 or 0', () => {
+    const o = sampleOffer({ penaltyGbpPerMwh: 12.5, forecastGco2PerKwh: 180 });
+    const withTerm = (code: string, value: string) => {
+      const c = buildCatalog([o], PROVIDER);
+      const tag = c.providers[0]!.items[0]!.tags!.flatMap((g) => g.list).find((t) => t.descriptor.code === code);
+      assert.ok(tag, code);
+      return { ...c, providers: [{ ...c.providers[0]!, items: [{ ...c.providers[0]!.items[0]!, tags: c.providers[0]!.items[0]!.tags!.map((g) => ({ ...g, list: g.list.map((t) => (t.descriptor.code === code ? { ...t, value } : t)) })) }] }] };
+    };
+    const [back] = offersFromCatalog(buildCatalog([o], PROVIDER));
+    assert.equal(back?.penaltyGbpPerMwh, 12.5);
+    assert.equal(back?.forecastGco2PerKwh, 180);
+    for (const code of ['penalty-gbp-per-mwh', 'forecast-gco2-per-kwh']) {
+      for (const value of ['0x10', '', ' ', '1e999', 'Infinity', '12,5']) assert.deepEqual(offersFromCatalog(withTerm(code, value)), [], `${code} ${JSON.stringify(value)}`);
+      assert.equal(offersFromCatalog(withTerm(code, '7.25')).length, 1);
+    }
+  });
+
   test('item ids name the settlement date and periods, also across midnight and clock changes', () => {
     assert.equal(flexItemId(Date.parse('2026-01-15T17:00:00Z'), Date.parse('2026-01-15T19:00:00Z')), 'flex-20260115-sp35-38');
     // 2023-03-26 has 46 periods: 01:00 GMT is 02:00 BST, so 03:00 BST (02:00Z) starts period 5.

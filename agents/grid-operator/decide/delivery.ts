@@ -1,4 +1,5 @@
 import { ratingRequest } from '../../../beckn/index.ts';
+import { decimalOrNaN } from '../../../core/text/index.ts';
 import { eventOf } from '../../../core/runtime/index.ts';
 import { Schema } from 'effect';
 import { DeliveryReported, SettlementDate, SettlementPeriod } from '../../../schemas/index.ts';
@@ -14,13 +15,14 @@ function tagValue(groups: ReadonlyArray<TagGroup> | undefined, group: string, co
 
 /**
  * A tag's text as a number (Beckn tags are text on the wire); null when absent, not a number
- * or not finite. The callback is ACKed before it is recorded: a value the event's schema
+ * or not finite (a plain decimal only, core/text/decimal.ts). The callback is ACKed before it is recorded: a value the event's schema
  * refuses ("1e999", a period 99) made the append fail five times and the news, a COMPLETED
  * state with it, go to the dead letters (a helper's review). What does not fit is not known.
  */
 const decimal = (s: string | undefined): number | null => {
-  if (s === undefined || s.trim() === '') return null;
-  const n = Number(s);
+  if (s === undefined) return null;
+  // A plain decimal only: Number() reads "0x10" as 16 and "" as 0.
+  const n = decimalOrNaN(s);
   return Number.isFinite(n) ? n : null;
 };
 const isSettlementDate = Schema.is(SettlementDate);

@@ -204,7 +204,7 @@ test('telemetry a BPP sends out of range or not finite is recorded as unknown, s
       order: {
         id: 'ord-1',
         status: 'COMPLETE',
-        fulfillments: [{ id: 'f-1', state: { descriptor: { code: '' } }, tags: [{ descriptor: { code: 'telemetry' }, list: [t('settlement-date', '2026-13-99x'), t('settlement-period', '99'), t('baseline-kw', '1e999'), t('metered-kw', '-Infinity'), t('delivered-kw', ' '), t('delivered-kwh-to-date', '12.5')] }] }],
+        fulfillments: [{ id: 'f-1', state: { descriptor: { code: '' } }, tags: [{ descriptor: { code: 'telemetry' }, list: [t('settlement-date', '2026-13-99x'), t('settlement-period', '99'), t('baseline-kw', '1e999'), t('metered-kw', ' '), t('delivered-kw', '0x10'), t('delivered-kwh-to-date', '12.5')] }] }],
         tags: [{ descriptor: { code: 'settlement' }, list: [t('contracted-mwh', '1e999'), t('delivered-mwh', '0.9'), t('net-gbp', 'NaN')] }],
       },
     },

@@ -1,0 +1,1 @@
+export { decimalOrNaN, isDecimal } from './decimal.ts';
