@@ -7,6 +7,7 @@
  * (ledger writes, stream deletion), so that a later widening of an allow-list cannot grant
  * them by accident: in NATS a deny always wins over an allow.
  */
+import { SITE_NAME } from '../config/config.ts';
 import { InvalidArgumentError } from '../errors/errors.ts';
 import { checkpointBucketName, ledgerStreamName, ledgerSubjectPrefix } from '../store/jetstream-commit.ts';
 
@@ -34,7 +35,6 @@ export interface NatsPermissions {
 }
 
 const NAME = /^[a-z][a-z0-9-]{0,31}$/;
-const SITE = /^[a-z][a-z0-9-]{0,31}$/;
 /** The site's own NATS services' names begin so (core/gateway GATEWAY_SERVICE, cli/site-gateway.ts). */
 export const SITE_SERVICE_PREFIX = 'caco-';
 
@@ -73,7 +73,7 @@ export function assertUserSpec(user: NatsUserSpec): void {
     if (user.site !== undefined) throw new InvalidArgumentError('site', `admin "${user.name}" is not bound to a site; give no site`);
     return;
   }
-  if (user.site === undefined || !SITE.test(user.site)) throw new InvalidArgumentError('site', `${user.role} "${user.name}" needs a site name (lower-case letters, digits and "-", starting with a letter), got ${JSON.stringify(user.site)}`);
+  if (user.site === undefined || !SITE_NAME.test(user.site)) throw new InvalidArgumentError('site', `${user.role} "${user.name}" needs a site name (lower-case letters, digits and "-", starting with a letter), got ${JSON.stringify(user.site)}`);
   // A third party answers discovery for the service named after its user (`$SRV.*.<name>`), and
   // the site's own services are `caco-gateway` and `caco-agent-<agent>`: a user of that name
   // could answer `$SRV.INFO.caco-gateway` in the gateway's place.

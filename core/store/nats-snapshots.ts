@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DiscardPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { SITE_NAME } from '../config/config.ts';
 import { InvalidArgumentError } from '../errors/errors.ts';
 import { checkSnapshotSize, parseSnapshot, type AgentSnapshot, type SnapshotStore } from '../runtime/snapshot.ts';
 import { checkpointKey } from './jetstream-commit.ts';
@@ -17,7 +18,7 @@ export interface NatsSnapshotOptions {
 
 /** `london` → `caco_london_snapshots`. */
 export function snapshotBucketName(site: string): string {
-  if (!/^[a-z][a-z0-9-]{0,31}$/.test(site)) throw new InvalidArgumentError('site', `"${site}" is not a site name`);
+  if (!SITE_NAME.test(site)) throw new InvalidArgumentError('site', `"${site}" is not a site name`);
   return `caco_${site}_snapshots`;
 }
 
