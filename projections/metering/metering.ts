@@ -51,11 +51,13 @@ export interface MeteringState {
    * folding one read copies one day's map and the list of days, not every half-hour ever read.
    */
   readonly days: ReadonlyMap<number, ReadonlyMap<number, PeriodAcc>>;
+  /** The end of the latest interval any meter has read (ms; 0 before the first read): how far the meters have got. */
+  readonly lastReadEndMs: number;
   /** The latest reads refused, with why (they change nothing else). */
   readonly rejected: ReadonlyArray<{ readonly data: unknown; readonly reason: string }>;
 }
 
-export const initialMeteringState: MeteringState = { meters: new Map(), days: new Map(), rejected: [] };
+export const initialMeteringState: MeteringState = { meters: new Map(), days: new Map(), lastReadEndMs: 0, rejected: [] };
 
 /** How many refused reads are kept for inspection. */
 export const MAX_REJECTED_KEPT = 100;
@@ -109,7 +111,7 @@ export const meteringProjection = projection({
     }
     const first = state.meters.get(meterId);
     const meters = first !== undefined && first <= startMs ? state.meters : new Map(state.meters).set(meterId, startMs);
-    return { ...state, meters, days };
+    return { ...state, meters, days, lastReadEndMs: Math.max(state.lastReadEndMs, endMs) };
   },
 });
 

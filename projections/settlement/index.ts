@@ -13,6 +13,7 @@ export {
   type SettlementState,
 } from './state.ts';
 export {
+  METER_MISSING_AFTER_MS,
   dayStatement,
   orderStatement,
   periodLines,

@@ -15,7 +15,18 @@ import { periodKey, type SettledOrder, type SettlementState } from './state.ts';
  * proportion to their contracted energy, so the same reduction is never paid twice.
  */
 
-export type LineStatus = 'settled' | 'pending-meter' | 'no-baseline';
+export type LineStatus = 'settled' | 'pending-meter' | 'meter-missing' | 'no-baseline';
+
+/**
+ * How long after a half-hour ends a read of it may still come, counted on the meters' own
+ * progress (the end of the latest interval any meter has read), never on a wall clock: the
+ * fold stays pure. A half-hour still without a complete read when the meters are this far past
+ * it is `meter-missing`: nothing was shown delivered, so it settles as a shortfall. Before this
+ * rule a half-hour the site was down for waited for its read for ever, and so did the order's
+ * fulfilment (decide/meter-read.ts). A read that arrives later still settles it (the fold is
+ * recomputed), as a late settlement run would.
+ */
+export const METER_MISSING_AFTER_MS = 24 * 60 * 60_000;
 
 export interface SettlementLine {
   readonly orderId: string;
@@ -51,6 +62,8 @@ export interface Totals {
   readonly netGbp: number;
   readonly periodsSettled: number;
   readonly periodsPending: number;
+  /** Half-hours settled as not delivered because no complete read came (METER_MISSING_AFTER_MS). */
+  readonly periodsMeterMissing: number;
   readonly periodsNoBaseline: number;
 }
 
@@ -69,7 +82,7 @@ export interface OrderStatement {
   readonly totals: Totals;
 }
 
-export type DayLineStatus = 'no-orders' | 'settled' | 'pending-meter' | 'partly-settled';
+export type DayLineStatus = 'no-orders' | 'settled' | 'pending-meter' | 'meter-missing' | 'partly-settled';
 
 export interface DayLine {
   readonly settlementDate: string;
@@ -131,6 +144,8 @@ export function periodLines(state: SettlementState, p: number): SettlementLine[]
   if (active.length === 0) return [];
   const { settlementDate, settlementPeriod } = settlementPeriodOf(p);
   const meter = periodImportAt(state.metering, p);
+  // Overlapping reads are a fault in the reads, kept pending for a correction rather than given up.
+  const readGivenUp = (meter.status === 'missing' || meter.status === 'partial') && state.metering.lastReadEndMs >= p + HALF_HOUR_MS + METER_MISSING_AFTER_MS;
   const key = periodKey(settlementDate, settlementPeriod);
   const rows = active.map((o) => {
     const f = activeFraction(o, p);
@@ -157,7 +172,11 @@ export function periodLines(state: SettlementState, p: number): SettlementLine[]
       priceGbpPerMwh: o.priceGbpPerMwh,
       penaltyGbpPerMwh: o.penaltyGbpPerMwh,
     };
-    const status: LineStatus = b === null ? 'no-baseline' : meter.meteredKw === null ? 'pending-meter' : 'settled';
+    const status: LineStatus = b === null ? 'no-baseline' : meter.meteredKw !== null ? 'settled' : readGivenUp ? 'meter-missing' : 'pending-meter';
+    if (status === 'meter-missing') {
+      const penaltyGbp = r2(contractedMwh * o.penaltyGbpPerMwh);
+      return { ...common, deliveredKw: 0, deliveredMwh: 0, shortfallMwh: contractedMwh, paymentGbp: 0, penaltyGbp, netGbp: r2(-penaltyGbp), status };
+    }
     if (status !== 'settled' || b === null || meter.meteredKw === null) {
       return { ...common, deliveredKw: 0, deliveredMwh: 0, shortfallMwh: 0, paymentGbp: 0, penaltyGbp: 0, netGbp: 0, status };
     }
@@ -172,7 +191,7 @@ export function periodLines(state: SettlementState, p: number): SettlementLine[]
 }
 
 export function totalsOf(lines: ReadonlyArray<Pick<SettlementLine, 'contractedMwh' | 'deliveredMwh' | 'shortfallMwh' | 'paymentGbp' | 'penaltyGbp' | 'status'>>): Totals {
-  let contracted = 0, delivered = 0, shortfall = 0, payment = 0, penalty = 0, settled = 0, pending = 0, noBaseline = 0;
+  let contracted = 0, delivered = 0, shortfall = 0, payment = 0, penalty = 0, settled = 0, pending = 0, missing = 0, noBaseline = 0;
   for (const l of lines) {
     contracted += l.contractedMwh;
     delivered += l.deliveredMwh;
@@ -181,6 +200,7 @@ export function totalsOf(lines: ReadonlyArray<Pick<SettlementLine, 'contractedMw
     penalty += l.penaltyGbp;
     if (l.status === 'settled') settled++;
     else if (l.status === 'pending-meter') pending++;
+    else if (l.status === 'meter-missing') missing++;
     else noBaseline++;
   }
   return {
@@ -192,6 +212,7 @@ export function totalsOf(lines: ReadonlyArray<Pick<SettlementLine, 'contractedMw
     netGbp: r2(payment - penalty),
     periodsSettled: settled,
     periodsPending: pending,
+    periodsMeterMissing: missing,
     periodsNoBaseline: noBaseline,
   };
 }
@@ -235,7 +256,8 @@ export function dayStatement(state: SettlementState, settlementDate: string): Da
     const ls = periodLines(state, p);
     for (const l of ls) perOrder.set(l.orderId, [...(perOrder.get(l.orderId) ?? []), l]);
     const t = totalsOf(ls);
-    const status: DayLineStatus = ls.length === 0 ? 'no-orders' : t.periodsSettled === ls.length ? 'settled' : t.periodsSettled === 0 ? 'pending-meter' : 'partly-settled';
+    const status: DayLineStatus =
+      ls.length === 0 ? 'no-orders' : t.periodsSettled === ls.length ? 'settled' : t.periodsMeterMissing === ls.length ? 'meter-missing' : t.periodsSettled === 0 ? 'pending-meter' : 'partly-settled';
     lines.push({
       settlementDate,
       settlementPeriod: sp,

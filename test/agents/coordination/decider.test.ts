@@ -7,6 +7,8 @@ import { coordinationConfig, createCoordinationAgent, seededSigningKey, SIM_BPP,
 import type { BecknRequestAction } from '../../../schemas/beckn/index.ts';
 import type { GivenEvent } from '../../../core/testing/index.ts';
 import { flexibility, HOUR, meterRead, T0, TEST_BAP } from '../../market/harness.ts';
+import { METER_MISSING_AFTER_MS } from '../../../projections/settlement/index.ts';
+const HALF_HOUR = HOUR / 2;
 
 /**
  * The coordination agent's deciders, given-when-then: no runtime, no HTTP, no clock but the
@@ -182,4 +184,36 @@ test('given a confirmed order, when its activation is due, then it is activated 
   assert.ok(push && push.type === 'beckn.callback.scheduled');
   assert.equal(push.data.action, 'on_status');
   assert.equal(push.data.target, TEST_BAP.uri);
+});
+
+test('an order with a half-hour the meter never read is fulfilled once the meters are 24 h past it, with that half-hour short', async () => {
+  const offer = await published();
+  const sel = await DeciderSpec.for(agent()).given([flexEvent, offer]).at(T0).when(handle(confirmRequest(ctx('confirm', 8), { providerId: cfg.provider.id, itemId: OFFER, kw: 400 })));
+  const [conf] = sel.decisions[0]!.events;
+  assert.ok(conf && conf.type === 'flex.order.confirmed');
+  const startMs = Date.parse(conf.data.windowStart);
+  const endMs = Date.parse(conf.data.windowEnd);
+  const history: GivenEvent<CoordinationIn>[] = [
+    flexEvent,
+    offer,
+    { type: 'flex.order.confirmed', data: conf.data, time: iso(T0) },
+    { type: 'flex.order.activated', data: { orderId: conf.data.orderId, at: iso(startMs), capKw: 4600 }, time: iso(startMs) },
+  ];
+  // The site was down for the window's first half-hour: no read of it, ever.
+  const read = (p: number): GivenEvent<CoordinationIn> => ({ type: 'site.meter.read', data: meterRead(p, 4500), time: iso(p + HALF_HOUR) });
+  const reads: GivenEvent<CoordinationIn>[] = [];
+  for (let p = startMs + HALF_HOUR; p + HALF_HOUR < startMs + HALF_HOUR + METER_MISSING_AFTER_MS; p += HALF_HOUR) reads.push(read(p));
+  const fulfilledBy = async (last: GivenEvent<CoordinationIn>) => {
+    const out = await DeciderSpec.for(agent()).given([...history, ...reads, last]).at(Date.parse(last.time!)).when(DeciderSpec.event<CoordinationIn>(last));
+    return out.decisions.flatMap((d) => d.events).find((e) => e.type === 'flex.order.fulfilled');
+  };
+  // 23.5 h after the unread half-hour: still waiting for its read.
+  assert.equal(await fulfilledBy(read(startMs + METER_MISSING_AFTER_MS - HALF_HOUR)), undefined);
+  // 24 h after: fulfilled, the unread half-hour settled as not delivered.
+  const done = await fulfilledBy(read(startMs + METER_MISSING_AFTER_MS));
+  assert.ok(done && done.type === 'flex.order.fulfilled');
+  assert.ok(endMs > startMs + HALF_HOUR);
+  const first = done.data.periods[0]!;
+  assert.equal(first.deliveredKwh, 0);
+  assert.ok(done.data.deliveredMwh < done.data.contractedMwh);
 });

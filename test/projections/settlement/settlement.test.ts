@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { HALF_HOUR_MS } from '../../../core/time/index.ts';
-import { dayStatement, evolveSettlement, initialSettlementState, orderStatement, settlementProjection, toCsv } from '../../../projections/settlement/index.ts';
+import { dayStatement, evolveSettlement, initialSettlementState, METER_MISSING_AFTER_MS, orderStatement, settlementProjection, toCsv } from '../../../projections/settlement/index.ts';
 import { baselineFor, confirmed, dayBounds, halfHourReads, iso, registered, v1MeterRead, v1OfferPublished, v1OrderConfirmed } from './helpers.ts';
 import { fold } from '../../../projections/index.ts';
 
@@ -32,7 +32,7 @@ describe('settlement on a normal day (2026-01-15, 48 periods)', () => {
     assert.deepEqual(st.lines.map((l) => l.paymentGbp), [71.25, 47.5, 71.25, 0]);
     assert.deepEqual(st.lines.map((l) => l.penaltyGbp), [0, 30, 0, 90]);
     assert.deepEqual(st.lines.map((l) => l.netGbp), [71.25, 17.5, 71.25, -90]);
-    assert.deepEqual(st.totals, { contractedMwh: 3, deliveredMwh: 2, shortfallMwh: 1, paymentGbp: 190, penaltyGbp: 120, netGbp: 70, periodsSettled: 4, periodsPending: 0, periodsNoBaseline: 0 });
+    assert.deepEqual(st.totals, { contractedMwh: 3, deliveredMwh: 2, shortfallMwh: 1, paymentGbp: 190, penaltyGbp: 120, netGbp: 70, periodsSettled: 4, periodsPending: 0, periodsMeterMissing: 0, periodsNoBaseline: 0 });
   });
 
   test('the day statement lists all 48 periods and agrees with the order', () => {
@@ -54,6 +54,26 @@ describe('settlement on a normal day (2026-01-15, 48 periods)', () => {
     assert.equal(st.totals.penaltyGbp, 30);
     assert.equal(st.totals.periodsPending, 1);
     assert.equal(dayStatement(partial, '2026-01-15').lines[37]!.status, 'pending-meter');
+  });
+
+  test('a half-hour never read settles as not delivered once the meters are 24 h past it, and a late read still settles it', () => {
+    const gap = start; // period 35, 1.5 MW delivered when read: the site was down and no read of it came
+    const withoutGap = events.filter((e) => !(e.type === 'site.meter.read' && (e.data as { intervalStart: string }).intervalStart === iso(gap)));
+    const after = (lastEndMs: number) => halfHourReads(day.endMs, lastEndMs, () => 11_000);
+    // Up to 23.5 h past the gap's end: still waiting for the read.
+    const waiting = orderStatement(fold(settlementProjection, [...withoutGap, ...after(gap + METER_MISSING_AFTER_MS)]), 'ord-1')!;
+    assert.deepEqual(waiting.lines.map((l) => l.status), ['pending-meter', 'settled', 'settled', 'settled']);
+    assert.equal(waiting.totals.periodsPending, 1);
+    // 24 h past it: given up, a shortfall of the whole contracted half-hour at the penalty rate.
+    const s2 = fold(settlementProjection, [...withoutGap, ...after(gap + HALF_HOUR_MS + METER_MISSING_AFTER_MS)]);
+    const given = orderStatement(s2, 'ord-1')!;
+    assert.deepEqual(given.lines.map((l) => l.status), ['meter-missing', 'settled', 'settled', 'settled']);
+    assert.deepEqual(given.lines[0], { ...given.lines[0]!, deliveredKw: 0, deliveredMwh: 0, shortfallMwh: 0.75, paymentGbp: 0, penaltyGbp: 90, netGbp: -90, meteredKw: null });
+    assert.deepEqual(given.totals, { contractedMwh: 3, deliveredMwh: 1.25, shortfallMwh: 1.75, paymentGbp: 118.75, penaltyGbp: 210, netGbp: -91.25, periodsSettled: 3, periodsPending: 0, periodsMeterMissing: 1, periodsNoBaseline: 0 });
+    assert.equal(dayStatement(s2, '2026-01-15').lines[34]!.status, 'meter-missing');
+    // The read arrives at last: settled from it, as if it had come in time.
+    const late = fold(settlementProjection, [...withoutGap, ...after(gap + HALF_HOUR_MS + METER_MISSING_AFTER_MS), ...events.filter((e) => e.type === 'site.meter.read' && (e.data as { intervalStart: string }).intervalStart === iso(gap))]);
+    assert.deepEqual(orderStatement(late, 'ord-1')!.totals, { ...orderStatement(s, 'ord-1')!.totals });
   });
 
   test('CSV: a header and one row per period, numbers at fixed precision', () => {
@@ -209,7 +229,7 @@ describe('the registered v1 events (schemas/flex.ts, schemas/compute.ts)', () =>
     const st = orderStatement(s, 'ord-1')!;
     assert.equal(st.phase, 'active');
     assert.deepEqual(st.lines.map((l) => l.deliveredKw), [1500, 1000, 1500, 0]);
-    assert.deepEqual(st.totals, { contractedMwh: 3, deliveredMwh: 2, shortfallMwh: 1, paymentGbp: 190, penaltyGbp: 120, netGbp: 70, periodsSettled: 4, periodsPending: 0, periodsNoBaseline: 0 });
+    assert.deepEqual(st.totals, { contractedMwh: 3, deliveredMwh: 2, shortfallMwh: 1, paymentGbp: 190, penaltyGbp: 120, netGbp: 70, periodsSettled: 4, periodsPending: 0, periodsMeterMissing: 0, periodsNoBaseline: 0 });
   });
 
   test('an update applies from its time; a cancellation from its time', () => {
