@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { NatsBus } from '../../core/bus/index.ts';
+import { NatsBus, receivedHeaders } from '../../core/bus/index.ts';
 import { WallClock } from '../../core/clock/index.ts';
 import { Uuid7Ids } from '../../core/ids/index.ts';
 import { silentLogger } from '../../core/log/index.ts';
@@ -164,7 +164,11 @@ export async function runAgentCheck(o: AgentCheckOptions): Promise<AgentCheckRes
         if (parts[0] !== 'caco') return;
         if (parts[1] !== site) return void strays.push({ subject, why: `another site's subject (the site is "${site}")` });
         if (SERVED.test(subject)) return;
-        if (parts[2] === 'evt') return void evtSeen.push({ subject, msgId: m.headers?.get('Nats-Msg-Id') || undefined });
+        if (parts[2] === 'evt') {
+          const h = receivedHeaders(m);
+          if (h === 'undecodable') return void strays.push({ subject, why: 'its headers do not decode: a site drops such a message unread' });
+          return void evtSeen.push({ subject, msgId: h?.get('Nats-Msg-Id') || undefined });
+        }
         if (parts[2] === 'ledger') return void strays.push({ subject, why: 'wrote to the ledger directly: facts go through caco.<site>.gw.append' });
         if (parts[2] === 'cmd' && parts.length === 5 && parts[3] === 'compute' && computeCommands.has(parts[4]!)) {
           if (m.reply) commandAt.set(m.reply, { subject, body: parse(m.data) });

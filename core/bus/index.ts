@@ -2,4 +2,4 @@ export type { Bus, BusMessage, Headers, MessageHandler, PublishOptions, RequestO
 export { subjectMatches, isValidSubject, isReplySubject, assertPattern, assertPublishSubject } from './subject.ts';
 export { MemoryBus } from './memory-bus.ts';
 export { NatsBus, NatsUnavailableError, connectNats, defaultNatsServers, type NatsBusOptions, type NatsConnectOptions } from './nats-bus.ts';
-export { wireHeaders } from './wire-headers.ts';
+export { receivedHeaders, wireHeaders } from './wire-headers.ts';

@@ -1,6 +1,6 @@
 import { connect, type Msg, type MsgHdrs, type NatsConnection, type Subscription as NatsSubscription } from '@nats-io/transport-node';
 import { shedsMessage, type Bus, type BusMessage, type Headers, type MessageHandler, type PublishOptions, type RequestOptions, type SubscribeOptions, type Subscription } from './bus.ts';
-import { wireHeaders } from './wire-headers.ts';
+import { receivedHeaders, wireHeaders } from './wire-headers.ts';
 import { aimsAtOwnRequest, ownRequestInbox } from './own-requests.ts';
 import { assertPattern, assertPublishSubject, isReplySubject } from './subject.ts';
 import { CacoError, NoRespondersError, TimeoutError } from '../errors/errors.ts';
@@ -162,6 +162,10 @@ export class NatsBus implements Bus {
     const done = (async () => {
       for await (const m of sub) {
         const msg = toBusMessage(m);
+        if (msg instanceof Error) {
+          (this.opts.onHandlerError ?? defaultOnError)(msg, unreadMessage(m));
+          continue;
+        }
         try {
           await handler(msg);
         } catch (err) {
@@ -202,6 +206,10 @@ export class NatsBus implements Bus {
           const m = waiting.shift()!;
           waitingBytes -= m.data.byteLength;
           const msg = toBusMessage(m);
+          if (msg instanceof Error) {
+            onError(msg, unreadMessage(m));
+            continue;
+          }
           try {
             await handler(msg);
           } catch (err) {
@@ -224,6 +232,7 @@ export class NatsBus implements Bus {
         if (shedsMessage(opts, waiting.length, waitingBytes, m.data.byteLength)) {
           if (opts.onShed) {
             const msg = toBusMessage(m);
+            if (msg instanceof Error) return onError(msg, unreadMessage(m));
             try {
               opts.onShed(msg);
             } catch (e) {
@@ -265,7 +274,9 @@ export class NatsBus implements Bus {
         reply: inbox.reply,
         ...(opts.headers ? { headers: wireHeaders(opts.headers) } : {}),
       });
-      return toBusMessage(m);
+      const answer = toBusMessage(m);
+      if (answer instanceof Error) throw answer;
+      return answer;
     } catch (err) {
       throw mapRequestError(err, subject, opts.timeoutMs);
     } finally {
@@ -324,11 +335,16 @@ function fromNatsHeaders(h: MsgHdrs | undefined): Headers {
   return out;
 }
 
-function toBusMessage(m: Msg): BusMessage {
-  return m.reply
-    ? { subject: m.subject, data: m.data, headers: fromNatsHeaders(m.headers), reply: m.reply }
-    : { subject: m.subject, data: m.data, headers: fromNatsHeaders(m.headers) };
+/** A received message for a handler, or why it cannot be one: its header block does not decode (receivedHeaders). */
+function toBusMessage(m: Msg): BusMessage | CacoError {
+  const h = receivedHeaders(m);
+  if (h === 'undecodable') return new CacoError(`a message on ${m.subject.slice(0, 200)} was dropped: its headers do not decode (a header name with a space, ':', a control character or a non-ASCII byte)`);
+  const headers = fromNatsHeaders(h);
+  return m.reply ? { subject: m.subject, data: m.data, headers, reply: m.reply } : { subject: m.subject, data: m.data, headers };
 }
+
+/** What an error handler is shown of a message that could not be read: its subject and bytes, no headers. */
+const unreadMessage = (m: Msg): BusMessage => ({ subject: m.subject, data: m.data, headers: {} });
 
 function defaultOnError(err: unknown, msg: BusMessage): void {
   process.stderr.write(`bus handler failed on ${msg.subject}: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -1,4 +1,4 @@
-import { canonicalMIMEHeaderKey, MsgHdrsImpl } from '@nats-io/transport-node';
+import { canonicalMIMEHeaderKey, MsgHdrsImpl, type Msg, type MsgHdrs } from '@nats-io/transport-node';
 import type { Headers } from './bus.ts';
 
 /** Names already checked: a bus sends the same few (Nats-Msg-Id, Caco-Type, …) every time. */
@@ -23,4 +23,19 @@ export function wireHeaders(h: Headers): MsgHdrsImpl {
     out.headers.set(k, [MsgHdrsImpl.validHeaderValue(h[k]!)]);
   }
   return out;
+}
+
+/**
+ * A received message's headers, or `'undecodable'`. nats.js decodes the header block when
+ * `Msg.headers` is first read and throws on a name with a space, a ':', a control character
+ * or a non-ASCII byte; the server passes header bytes through unchecked. Read outside a
+ * `try`, one two-byte header from anyone who may publish on a subscribed subject ended the
+ * process (a helper's review): every read of a received message's headers goes through here.
+ */
+export function receivedHeaders(m: Msg): MsgHdrs | undefined | 'undecodable' {
+  try {
+    return m.headers;
+  } catch {
+    return 'undecodable';
+  }
 }

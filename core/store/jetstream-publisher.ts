@@ -18,7 +18,7 @@
  */
 import { createInbox, errors, NoRespondersError, TimeoutError, type Msg, type NatsConnection, type Status, type Subscription } from '@nats-io/transport-node';
 import { JetStreamApiError, JetStreamError, type ApiError } from '@nats-io/jetstream';
-import { wireHeaders } from '../bus/index.ts';
+import { receivedHeaders, wireHeaders } from '../bus/index.ts';
 
 export interface PublishAck {
   readonly stream: string;
@@ -122,7 +122,10 @@ export class JetStreamPublisher {
     const p = this.pending.get(token);
     if (!p) return;
     this.pending.delete(token);
-    if (m.data.length === 0 && m.headers?.code === 503) return p.reject(new NoRespondersError(p.subject));
+    if (m.data.length === 0) {
+      const h = receivedHeaders(m);
+      if (h !== 'undecodable' && h?.code === 503) return p.reject(new NoRespondersError(p.subject));
+    }
     let v: { stream?: unknown; seq?: unknown; duplicate?: unknown; error?: ApiError };
     try {
       v = JSON.parse(Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength).toString('utf8')) as typeof v;

@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, type JetStreamManager, type NextMsgRequest, type SeqMsgRequest } from '@nats-io/jetstream';
 import { createInbox, nanos, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { isTransientNatsError, retryWhileUnavailable } from './nats-retry.ts';
-import { subjectMatches } from '../bus/index.ts';
+import { receivedHeaders, subjectMatches } from '../bus/index.ts';
 
 /** A stored message as the reader hands it over: its stream sequence and its bytes. */
 export interface RawCommit {
@@ -162,9 +162,12 @@ class RangeReader {
     const reply = m.reply;
     if (!reply) {
       // A status: 408 = a pull expired (it says how many it still owed), 404 = nothing left.
-      const code = m.headers?.code ?? 0;
+      const h = receivedHeaders(m);
+      // Not a status the server sent (its headers always decode): ignored, never thrown into nats.js.
+      if (h === 'undecodable') return;
+      const code = h?.code ?? 0;
       if (code === 408 || code === 404) {
-        const left = Number(m.headers?.get('Nats-Pending-Messages') ?? NaN);
+        const left = Number(h?.get('Nats-Pending-Messages') ?? NaN);
         this.owed = Number.isFinite(left) ? Math.max(0, this.owed - left) : 0;
         if (this.queue.length === 0 && this.owed === 0) this.exhausted = true;
       } else if (code !== 100) {
