@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { UsageError } from '../core/errors/index.ts';
 import { notWritableCode } from '../core/files/index.ts';
+import { distrustSchema, untrustedSchemaProblem } from '../core/store/index.ts';
 
 /** A held `run.lock`; `release` lets it go (the file stays: see acquireRunLock). */
 export interface RunLock {
@@ -92,6 +93,12 @@ function openLocked(path: string): Database.Database {
   try {
     // Exclusive locking mode keeps the lock of the first write until the connection closes.
     db.pragma('locking_mode = EXCLUSIVE');
+    // The file is in the site's folder, where anyone who can write there can plant one: a
+    // trigger on holder kept DELETE below (and caco run) at full CPU, deaf to SIGTERM (a
+    // helper's review). Read here, nobody holds it (a holder's exclusive lock makes this busy).
+    distrustSchema(db);
+    const hostile = untrustedSchemaProblem(db);
+    if (hostile !== undefined) throw new UsageError(`${path} ${hostile}: it is not a lock caco wrote, and no running process holds it; remove it and start again`);
     db.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL, host TEXT NOT NULL, since TEXT NOT NULL)');
     db.exec('DELETE FROM holder');
     db.prepare('INSERT INTO holder (pid, host, since) VALUES (?, ?, ?)').run(process.pid, hostname(), new Date().toISOString());

@@ -15,3 +15,4 @@ export { checkDatabaseUrl, ledgerSchemaFor, redactUrl } from './postgres-url.ts'
 export { type SigningMode, SIGNING_MODES, type WalCheckpointMode, BACKGROUND_CHECKPOINT_AFTER } from './sqlite-store.ts';
 export { WalCheckpointer, type WalCheckpointStats } from './wal-checkpointer.ts';
 export { SqliteSnapshotStore } from './sqlite-snapshots.ts';
+export { distrustSchema, untrustedSchemaProblem } from './sqlite-untrusted.ts';

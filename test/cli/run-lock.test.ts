@@ -131,3 +131,28 @@ test('the holder note is not written through a symlink planted in its place', ()
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a run.lock planted with a trigger (or a view) is refused by name, without running it', async () => {
+  // Found by a helper's review, run there: a trigger on holder that never ends kept DELETE
+  // FROM holder, and caco run, at full CPU, deaf to SIGTERM.
+  const { default: Database } = await import('better-sqlite3');
+  const dir = mkdtempSync(join(tmpdir(), 'caco-lock-trigger-'));
+  try {
+    const planted = new Database(join(dir, 'run.lock'));
+    planted.exec(`CREATE TABLE holder (pid INTEGER NOT NULL, host TEXT NOT NULL, since TEXT NOT NULL);
+      INSERT INTO holder VALUES (1, 'x', 'y');
+      CREATE TRIGGER t BEFORE DELETE ON holder BEGIN SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c); END;`);
+    planted.close();
+    const started = Date.now();
+    assert.throws(() => acquireRunLock(dir), (e: Error) => e.name === 'UsageError' && /run\.lock holds a trigger \("t"\).*remove it/.test(e.message));
+    assert.ok(Date.now() - started < 5000);
+    // Refused, not cleared: the file is as planted, and removing it lets the lock be taken.
+    const after = new Database(join(dir, 'run.lock'), { readonly: true });
+    assert.equal(after.prepare<[], { n: number }>('SELECT count(*) AS n FROM holder').get()!.n, 1);
+    after.close();
+    rmSync(join(dir, 'run.lock'));
+    acquireRunLock(dir).release();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
