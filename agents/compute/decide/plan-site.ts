@@ -83,7 +83,11 @@ export async function planSite(deps: ComputeDeciderDeps, s: ComputeState, req: P
     note,
     jobCount: jobs.length,
     capsKw: caps,
-    dispatchSlotMs: req.dispatch ? t : (s.dispatch?.slotStartMs ?? t),
+    // A re-plan keeps the dispatch in force. Before the first tick there is none: the half-hour
+    // under way is stamped as dispatched idle, as it is. Stamped with `t`, it read as the tick
+    // at `t` already done, and that tick dispatched nothing: a fresh site lost its first
+    // half-hour to any outside offer or order that came before it (a helper's review).
+    dispatchSlotMs: req.dispatch ? t : (s.dispatch?.slotStartMs ?? t - SLOT_MS),
     dispatch,
     windows: offerWindows(site, deps.flexWindows, s, t, result, socKwh, arrivals),
     ...(unplaced ? { unplaced } : {}),

@@ -8,13 +8,21 @@ import type { ComputeOut, FlexOrderEvent } from '../messages.ts';
 import type { ComputeState } from '../state.ts';
 import type { ComputeDeciderDeps } from './deps.ts';
 import { planSite } from './plan-site.ts';
+import { meterHalfHour } from '../metering.ts';
 
 /**
  * Re-plan from the next half-hour, keeping what the site is doing now: the moved jobs'
- * `compute.job.planned` (by job id) and the plan.
+ * `compute.job.planned` (by job id) and the plan. The plan starts when the half-hour under way
+ * ends, so it starts from the work and the battery charge that half-hour will have left as
+ * dispatched (what the tick will meter): planned from the last read instead, every running job
+ * was planned to run its current half-hour again, ending 30 minutes late, sometimes past its
+ * deadline on the ledger, and the flexibility offered after it was measured against that load
+ * (a helper's review).
  */
 export async function replan(deps: ComputeDeciderDeps, s: ComputeState, nowMs: number, trigger: string): Promise<Decision<ComputeOut>[]> {
-  const planned = await planSite(deps, s, { t: nextHalfHourAfter(nowMs), socKwh: s.socKwh, doneAfter: new Map(), trigger, dispatch: false });
+  const t = nextHalfHourAfter(nowMs);
+  const underWay = meterHalfHour(deps.site, s, t);
+  const planned = await planSite(deps, s, { t, socKwh: underWay?.socKwh ?? s.socKwh, doneAfter: underWay?.doneAfter ?? new Map(), trigger, dispatch: false });
   const out: Decision<ComputeOut>[] = [];
   for (const [jobId, e] of [...planned.jobPlanned].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const r = s.jobs.get(jobId);

@@ -414,4 +414,63 @@ describe('compute agent deciders', { timeout: 60_000 }, () => {
     assert.equal(plan.data.trigger, 'energy offered by solar-1 (pv)');
     (await spec().when(DeciderSpec.event<ComputeIn>({ type: 'grid.signal.observed', data: { periodStart: iso(T0), settlementDate: '2023-07-03', settlementPeriod: 3, carbonActualGPerKwh: 1, carbonPublishedForecastGPerKwh: null, imbalancePriceGbpPerMwh: null, marketIndexPriceGbpPerMwh: 1, source: 't' } }))).expectDecisions([]);
   });
+
+  describe('re-plans between ticks', () => {
+    type Decisions = ReadonlyArray<{ readonly stream: string; readonly events: ReadonlyArray<{ readonly type: string; readonly version?: number; readonly data: unknown }> }>;
+    /** The decisions appended to `history`, each stream's revisions counted on, as the runtime would store them. */
+    function stored(history: GivenEvent<ComputeIn>[], decisions: Decisions, nowMs: number): void {
+      for (const d of decisions) {
+        for (const e of d.events) {
+          const revision = history.filter((h) => h.stream === d.stream).length;
+          history.push({ type: e.type, version: e.version ?? 1, data: e.data, stream: d.stream, revision, time: iso(nowMs), id: `${d.stream}-${revision}` } as GivenEvent<ComputeIn>);
+        }
+      }
+    }
+    const order = (at: number): GivenEvent<ComputeIn> => ({
+      type: 'flex.order.confirmed',
+      stream: 'order-o1',
+      revision: 0,
+      time: iso(at),
+      data: { orderId: 'o1', offerId: 'x1', transactionId: 't1', bapId: 'bap', bapUri: 'http://bap', windowStart: iso(T0 + 20 * H), windowEnd: iso(T0 + 21 * H), settlementDate: '2023-07-03', firstSettlementPeriod: 41, lastSettlementPeriod: 42, kw: 100, priceGbpPerMwh: 80, penaltyGbpPerMwh: 10, baselineMethod: 'plan', baselineKw: 2000, cancelGate: iso(T0 + 19 * H) },
+    });
+
+    test('start from the work the half-hour under way will have done: a running job is not planned to run it again', async () => {
+      // Found by a helper's review: the re-plan started from the last read, so a job running
+      // since the tick was planned 30 minutes longer, to end after its deadline on the ledger.
+      const history: GivenEvent<ComputeIn>[] = [];
+      const a = agent();
+      stored(history, (await DeciderSpec.for(a).at(T0 - 10 * 60_000).when(submit({ ...job, runtimeMin: 60, deadline: iso(T0 + 90 * 60_000) }))).decisions, T0 - 10 * 60_000);
+      const tick = (await DeciderSpec.for(a).given(history).at(T0).when(DeciderSpec.timer('tick', T0))).decisions;
+      stored(history, tick, T0);
+      assert.deepEqual(history.filter((e) => e.type === 'compute.job.started').map((e) => e.data), [{ jobId: 'a', at: iso(T0), kw: 1000 }]);
+      const at = T0 + 10 * 60_000;
+      history.push(order(at));
+      const out = await DeciderSpec.for(a).given(history).at(at).when(DeciderSpec.event<ComputeIn>(order(at)));
+      const plan = out.decisions.flatMap((d) => d.events).find((e) => e.type === 'compute.plan.published');
+      assert.ok(plan && plan.type === 'compute.plan.published');
+      assert.equal(plan.data.startsAt, iso(T0 + HH));
+      // 30 of its 60 minutes are done by 00:30: one more half-hour, not two.
+      assert.deepEqual(plan.data.itKw.slice(0, 3), [1000, 0, 0]);
+      for (const e of out.decisions.flatMap((d) => d.events)) {
+        if (e.type === 'compute.job.planned') assert.ok(Date.parse(e.data.plannedEnd) <= T0 + H, JSON.stringify(e.data));
+      }
+    });
+
+    test('before the first tick, a re-plan does not take the first half-hour from the tick', async () => {
+      // Found by a helper's review: stamped with the next half-hour, the re-plan's dispatch read
+      // as that tick done, the tick decided nothing, and a job feasible on arrival missed.
+      const history: GivenEvent<ComputeIn>[] = [];
+      const a = agent();
+      const arrive = T0 + 10 * 60_000;
+      stored(history, (await DeciderSpec.for(a).at(arrive).when(submit({ ...job, slaClass: 'gold', earliestStart: iso(T0 + HH), deadline: iso(T0 + 3 * HH) }))).decisions, arrive);
+      const at = T0 + 15 * 60_000;
+      history.push(order(at));
+      stored(history, (await DeciderSpec.for(a).given(history).at(at).when(DeciderSpec.event<ComputeIn>(order(at)))).decisions, at);
+      const tick = (await DeciderSpec.for(a).given(history).at(T0 + HH).when(DeciderSpec.timer('tick', T0 + HH))).decisions;
+      const started = tick.flatMap((d) => d.events).find((e) => e.type === 'compute.job.started');
+      assert.ok(started && started.type === 'compute.job.started', `the tick at 00:30 decided ${JSON.stringify(tick.map((d) => d.events.map((e) => e.type)))}`);
+      assert.deepEqual(started.data, { jobId: 'a', at: iso(T0 + HH), kw: 1000 });
+    });
+  });
 });
+
