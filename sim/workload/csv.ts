@@ -7,6 +7,18 @@ import { DataFileError, decimalOrNaN, parseCsv, parseIsoUtc, type CsvTable } fro
 
 export const WORKLOAD_COLUMNS = ['id', 'class', 'power_kw', 'gpu_count', 'per_gpu_kw', 'runtime_min', 'earliest_start_utc', 'deadline_utc', 'sla_class', 'preemptible'] as const;
 
+/** A job's field as its column is named (WORKLOAD_COLUMNS). */
+const CSV_COLUMN: Partial<Record<keyof Job, (typeof WORKLOAD_COLUMNS)[number]>> = {
+  powerKw: 'power_kw',
+  gpuCount: 'gpu_count',
+  perGpuKw: 'per_gpu_kw',
+  runtimeMin: 'runtime_min',
+  earliestStartMs: 'earliest_start_utc',
+  deadlineMs: 'deadline_utc',
+  slaClass: 'sla_class',
+};
+const csvColumn = (f: keyof Job): string => CSV_COLUMN[f] ?? f;
+
 export interface CsvProblem {
   readonly line: number;
   readonly field: string;
@@ -112,7 +124,7 @@ function readWorkloadTable(table: CsvTable, site: SiteConfig): WorkloadCsv {
       slaClass: sla as SlaClass,
       preemptible: pre === 'true',
     };
-    if (rowProblems.length === 0) for (const p of validateJob(job, site)) rowProblems.push({ line, field: p.field, reason: p.reason });
+    if (rowProblems.length === 0) for (const p of validateJob(job, site, csvColumn)) rowProblems.push({ line, field: p.field, reason: p.reason });
     // A job is submitted at its release, and the site refuses one due more than 90 days after it.
     if (rowProblems.length === 0) for (const p of deadlineProblems(job.deadlineMs, job.earliestStartMs, 'deadline_utc', 'its release')) rowProblems.push({ line, field: p.field, reason: p.reason });
     // Nor one that cannot finish from the first half-hour at or after its release.

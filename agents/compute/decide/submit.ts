@@ -52,6 +52,10 @@ async function predict(deps: Pick<ComputeDeciderDeps, 'predictRuntime' | 'log'>,
 /** Round for a reason a person reads (sums of fractional kW would print long tails). */
 const kwText = (kw: number): string => `${Math.round(kw * 1000) / 1000} kW`;
 
+/** A job's field as the submit command names it (schemas/compute.ts SubmitJob). */
+const SUBMIT_FIELD: Partial<Record<keyof Job, string>> = { id: 'jobId', earliestStartMs: 'earliestStart', deadlineMs: 'deadline' };
+const submitField = (f: keyof Job): string => SUBMIT_FIELD[f] ?? f;
+
 /**
  * A job submitted: refused on the intake stream with each problem's field named, or accepted
  * with its power and runtime resolved (from GPUs, from the runtime model) and given a
@@ -99,7 +103,7 @@ export async function decideSubmit(deps: Pick<ComputeDeciderDeps, 'site' | 'pred
     slaClass: d.slaClass,
     preemptible: d.preemptible,
   };
-  const invalid = [...validateJob(job, site), ...deadlineProblems(job.deadlineMs, input.nowMs)];
+  const invalid = [...validateJob(job, site, submitField), ...deadlineProblems(job.deadlineMs, input.nowMs)];
   // Only a job sound on its own is held to the time left: one problem for one fault.
   if (invalid.length === 0) invalid.push(...finishableProblems(job, input.nowMs));
   if (invalid.length) return refuse(d.jobId, invalid);

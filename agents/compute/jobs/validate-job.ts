@@ -66,11 +66,13 @@ export function finishableProblems(job: Pick<Job, 'runtimeMin' | 'earliestStartM
 
 /**
  * Check a job against the site. Pure; an empty list means the job can be planned. Every
- * problem is reported, not only the first, so a submitter fixes them in one go.
+ * problem is reported, not only the first, so a submitter fixes them in one go, under the
+ * name the submitter gave the field (`fieldName`: a submit's `deadline`, a CSV's
+ * `deadline_utc`), not the job's own (`deadlineMs`), which a client cannot map back.
  */
-export function validateJob(job: Job, site: SiteConfig): JobProblem[] {
+export function validateJob(job: Job, site: SiteConfig, fieldName: (field: keyof Job) => string = (f) => f): JobProblem[] {
   const out: JobProblem[] = [];
-  const p = (field: string, reason: string) => out.push({ field, reason });
+  const p = (field: keyof Job, reason: string) => out.push({ field: fieldName(field), reason });
 
   if (typeof job.id !== 'string' || job.id.trim() === '') p('id', 'must be a non-empty string');
   if (!(JOB_CLASSES as readonly string[]).includes(job.class)) p('class', `must be one of ${JOB_CLASSES.join(', ')}`);

@@ -45,7 +45,7 @@ test('jobs are accepted, planned, started, metered and completed by their deadli
   const rejected = all.filter((e) => e.type === 'compute.job.rejected');
   assert.equal(rejected.length, 1);
   const fields = (rejected[0]!.data as { problems: Array<{ field: string }> }).problems.map((p) => p.field);
-  assert.ok(fields.includes('powerKw') && fields.includes('deadlineMs'), JSON.stringify(rejected[0]!.data));
+  assert.ok(fields.includes('powerKw') && fields.includes('deadline'), JSON.stringify(rejected[0]!.data));
   for (const id of ['a', 'b']) {
     const types = all.filter((e) => e.stream === `job-${id}`).map((e) => e.type);
     assert.equal(types[0], 'compute.job.submitted');

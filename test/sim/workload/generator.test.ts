@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jobEnergyKwh, jobSlackMin, siteConfig, validateJob } from '../../../agents/compute/jobs/index.ts';
-import { generateWorkload, loadTraceStats, readWorkloadCsv, writeWorkloadCsv, type TraceStats } from '../../../sim/workload/index.ts';
+import { generateWorkload, loadTraceStats, readWorkloadCsv, WORKLOAD_COLUMNS, writeWorkloadCsv, type TraceStats } from '../../../sim/workload/index.ts';
 
 const START = Date.UTC(2023, 6, 3);
 const site = siteConfig();
@@ -90,6 +90,8 @@ describe('workload CSV', () => {
     const r = readWorkloadCsv(csv, site);
     assert.deepEqual(r.jobs.map((j) => j.id), ['ok']);
     const got = r.problems.map((p) => `${p.line}:${p.field}`);
-    for (const want of ['3:deadlineMs', '4:powerKw', '5:powerKw', '6:power_kw', '6:earliest_start_utc', '6:sla_class', '6:preemptible']) assert.ok(got.includes(want), `${want} not in ${got.join(' ')}`);
+    // Every problem under its column's name: the job's own field names (deadlineMs, powerKw) were given for some.
+    for (const want of ['3:deadline_utc', '4:power_kw', '5:power_kw', '6:power_kw', '6:earliest_start_utc', '6:sla_class', '6:preemptible']) assert.ok(got.includes(want), `${want} not in ${got.join(' ')}`);
+    for (const p of r.problems) assert.ok((WORKLOAD_COLUMNS as readonly string[]).includes(p.field), `${p.line}:${p.field} is not a column`);
   });
 });

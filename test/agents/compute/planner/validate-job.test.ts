@@ -11,10 +11,13 @@ describe('validateJob', () => {
   test('a good job has no problems', () => {
     assert.deepEqual(validateJob(good, site), []);
   });
-  test('deadline before release names deadlineMs', () => {
+  test('deadline before release names deadlineMs, or the name the caller gives it', () => {
     const p = validateJob({ ...good, deadlineMs: T - 60_000 }, site);
     assert.deepEqual(p.map((x) => x.field), ['deadlineMs']);
     assert.match(p[0]!.reason, /not after the release/);
+    const named = validateJob({ ...good, deadlineMs: T - 60_000, earliestStartMs: Number.NaN }, site, (f) => (f === 'deadlineMs' ? 'deadline' : f === 'earliestStartMs' ? 'earliestStart' : f));
+    assert.deepEqual(named.map((x) => x.field), ['earliestStart']);
+    assert.deepEqual(validateJob({ ...good, deadlineMs: T - 60_000 }, site, (f) => (f === 'deadlineMs' ? 'deadline' : f)).map((x) => x.field), ['deadline']);
   });
   test('runtime longer than its window names runtimeMin', () => {
     const p = validateJob({ ...good, runtimeMin: 7 * 60 }, site);
