@@ -591,36 +591,66 @@ export class Runtime {
   }
 
   private async listenForEvents(slot: HostSlot): Promise<void> {
+    // One intake per agent, whatever pattern an event came on: with a loop per subscription, one
+    // pattern's later event moved the agent's position while another's earlier events waited
+    // behind a decision, and those were then passed over as already seen (review: A@2 never
+    // decided after A@1, A@2, B@3). Each handler waits for its message to be taken, so what
+    // waits beyond that stays in the bus's own bounded queues (one message per pattern here).
+    const intake = new Mailbox();
     for (const pattern of slot.host.def.subscriptions ?? []) {
-      const sub = await this.o.bus.subscribe(subjects.eventPattern(this.o.site, pattern), async (msg) => {
-        const result = intakeEvent(msg, this.o.registry, this.o.keyring);
-        if (!result.ok) {
-          await this.dlq.send({ agent: slot.host.name, subject: msg.subject, reason: result.reason, ...(result.problems ? { problems: result.problems } : {}), payload: Buffer.from(msg.data).toString('utf8'), headers: msg.headers });
-          return;
-        }
-        // The position travels outside what is hashed and signed: a genuine event re-published
-        // with a position far ahead made a bus-fed agent take that as its own position, pass over
-        // every later event and checkpoint past the ledger's head (the next start refused). So a
-        // position the agent would move to is checked against the store first.
-        if (result.value.position > slot.host.position) {
-          const misplaced = await this.storedElsewhere(result.value);
-          if (misplaced) {
-            await this.dlq.send({ agent: slot.host.name, subject: msg.subject, reason: misplaced, payload: Buffer.from(msg.data).toString('utf8'), headers: msg.headers });
-            return;
-          }
-        }
-        // Verified as relayed (the stored bytes), then read at the latest version of its type.
-        const input = slot.host.accept(this.upcasters.upcastEnvelope(result.value));
-        if (input) {
-          const span = startSpan(`event intake ${result.value.type}`, contextFromHeaders(msg.headers), { ...envelopeAttributes(result.value), [ATTR.agent]: slot.host.name, [ATTR.site]: this.o.site }, SpanKind.CONSUMER);
-          attachContext(input, span?.ctx);
-          endSpan(span);
-          await this.submit(slot, input);
-        }
-        await slot.host.afterLedgerInput();
-      });
+      const sub = await this.o.bus.subscribe(subjects.eventPattern(this.o.site, pattern), (msg) => intake.run(() => this.takeRelayed(slot, msg)));
       slot.busSubs.push(sub);
     }
+  }
+
+  /** One relayed event for a bus-fed agent, checked, after any events it wants that the bus has not brought yet. */
+  private async takeRelayed(slot: HostSlot, msg: BusMessage): Promise<void> {
+    // Nothing is decided once stopping: the position stays, so the next start hears it again.
+    if (this.stopping) return;
+    const refuse = (reason: string, problems?: ReadonlyArray<{ path: string; reason: string }>) =>
+      this.dlq.send({ agent: slot.host.name, subject: msg.subject, reason, ...(problems ? { problems } : {}), payload: Buffer.from(msg.data).toString('utf8'), headers: msg.headers });
+    const result = intakeEvent(msg, this.o.registry, this.o.keyring);
+    if (!result.ok) return refuse(result.reason, result.problems);
+    const e = result.value;
+    // The subject is not signed either: a genuine event re-published on another pattern's
+    // subject reached the agent twice, once out of order. The relay puts each on its type's.
+    const relayedOn = subjects.event(this.o.site, e.type);
+    if (msg.subject !== relayedOn) return refuse(`wrong subject: event ${e.id} of type ${e.type} is relayed on "${relayedOn}" only, not on "${msg.subject}"`, [{ path: 'type', reason: 'does not match the subject' }]);
+    // The position travels outside what is hashed and signed: a genuine event re-published
+    // with a position far ahead made a bus-fed agent take that as its own position, pass over
+    // every later event and checkpoint past the ledger's head (the next start refused). So a
+    // position the agent would move to is checked against the store first.
+    if (e.position > slot.host.position) {
+      const misplaced = await this.storedElsewhere(e);
+      if (misplaced) return refuse(misplaced);
+    }
+    // Patterns arrive in no common order, and the bus may lose a message: events between the
+    // agent's position and this one that it wants are read from the store and decided first,
+    // in order, as a store-fed agent would (a copy of them heard later is at or before the
+    // position, and passed over).
+    if (e.position > slot.host.position + 1) {
+      for await (const held of this.store.readAll({ from: slot.host.position })) {
+        if (held.position >= e.position || this.stopping) break;
+        if (slot.host.wantsType(held.type)) await this.decideLedgerEvent(slot, held, undefined);
+      }
+      if (this.stopping) return;
+    }
+    // Verified as relayed (the stored bytes), then read at the latest version of its type.
+    await this.decideLedgerEvent(slot, this.upcasters.upcastEnvelope(e), msg.headers);
+  }
+
+  /** Hand a bus-fed agent one ledger event in position order (as `subscribeAll` does for a store-fed one). */
+  private async decideLedgerEvent(slot: HostSlot, e: Envelope, headers: BusMessage['headers'] | undefined): Promise<void> {
+    const input = slot.host.accept(e);
+    if (input) {
+      if (headers) {
+        const span = startSpan(`event intake ${e.type}`, contextFromHeaders(headers), { ...envelopeAttributes(e), [ATTR.agent]: slot.host.name, [ATTR.site]: this.o.site }, SpanKind.CONSUMER);
+        attachContext(input, span?.ctx);
+        endSpan(span);
+      }
+      await this.submit(slot, input);
+    }
+    await slot.host.afterLedgerInput();
   }
 
   /** Why `e` is not the event the store holds at its position, or undefined when it is. */
