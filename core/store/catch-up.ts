@@ -103,6 +103,7 @@ export interface CatchUpParams {
    * the poll; one committed while a page was being delivered now waits for it (up to `pollMs`),
    * where the empty read used to find it at once.
    */
+  /** Read after every page, so a getter may answer page by page (the SQLite store: not after a page cut short by its bytes). */
   shortPageIsHead?: boolean;
 }
 

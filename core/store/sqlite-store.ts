@@ -13,30 +13,12 @@ import { readQuarantineRecord } from './quarantine-record.ts';
 import { MAX_BATCH, planSignatures } from '../ledger/batch-signature.ts';
 import { WorkerSigner } from '../ledger/worker-signer.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, UnreadableRecord } from './event-store.ts';
-import { envelopeOfRow, EVENT_COLUMNS, MAX_POSITION, readEventRow, STREAM_PAGE, strayRows, unreadableRowError, type EventRow } from './sql-rows.ts';
+import { envelopeOfRow, EVENT_COLUMN_NAMES, EVENT_COLUMNS, MAX_POSITION, MAX_READ_CELL_BYTES, MAX_READ_DATA_BYTES, OVERSIZE_CELL, readEventRow, STREAM_PAGE, strayRows, unreadableRowError, type EventRow } from './sql-rows.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
 import { LiveSignal, runCatchUpSubscription } from './catch-up.ts';
 import { WalCheckpointer, type WalCheckpointStats } from './wal-checkpointer.ts';
 import { checkPutPosition, checkpointPosition } from './checkpoint-value.ts';
 import { WriterHeads } from './writer-heads.ts';
-
-interface Row {
-  position: number;
-  id: string;
-  stream: string;
-  revision: number;
-  type: string;
-  version: number;
-  time: string;
-  source: string;
-  correlation_id: string;
-  causation_id: string | null;
-  data: string;
-  prev_hash: string;
-  hash: string;
-  sig: string;
-  covers: number | null;
-}
 
 interface PendingAppend {
   readonly stream: string;
@@ -97,6 +79,130 @@ function signaturesNeeded(group: ReadonlyArray<PendingAppend>): number {
 
 /** Rows per read in readAll: large enough to amortise the query, small enough to stay in the young generation. */
 const READ_PAGE = 1000;
+
+/** The text columns of a row (each read bounded: `boundedCell`). */
+const TEXT_COLUMNS: ReadonlySet<string> = new Set(['id', 'stream', 'type', 'time', 'source', 'correlation_id', 'causation_id', 'data', 'prev_hash', 'hash', 'sig']);
+
+/**
+ * `column` if it is at most `max` bytes, else OVERSIZE_CELL and its size (readEventRow reports
+ * such a row unreadable, at its position, naming the column and the size). Every text cell was
+ * read whole: one `data` of 600 MB (updated by hand) made every read of its page fail with
+ * "string or blob too big", naming no position (the audit, replay, and a live subscription that
+ * delivered not even the good events before it), and one of 300 MB took the audit to ~2 GB.
+ * octet_length reads the size from the row's header without loading the value (SQLite 3.43+),
+ * so small rows cost next to nothing more to read (as in the PostgreSQL store's `bounded`).
+ */
+function boundedCell(column: string, max: number): string {
+  return `CASE WHEN octet_length(${column}) <= ${max} THEN ${column} ELSE '${OVERSIZE_CELL}' || octet_length(${column}) END`;
+}
+
+/** The most of a text column a reader takes: MAX_READ_DATA_BYTES for `data`, MAX_READ_CELL_BYTES for the rest. */
+function cellBound(column: string): number {
+  return column === 'data' ? MAX_READ_DATA_BYTES : MAX_READ_CELL_BYTES;
+}
+
+/**
+ * A page of rows stops once its text passes about this much (after its first row): a page is held
+ * whole, and 1,000 rows of 15 MB (each under the data bound) would be 15 GB. Bytes of UTF-8 where
+ * SQL measures (PageStatements.small), JavaScript characters (1 or 2 bytes each in memory) where
+ * the rows are counted as they arrive (readRows).
+ */
+const READ_PAGE_TEXT = 64 * 1024 * 1024;
+
+/** The most text (bytes) a row may have for its page to be read by PageStatements.small: 1,000 such rows are under READ_PAGE_TEXT. */
+const SMALL_ROW_BYTES = 64 * 1024;
+
+/**
+ * A page query in two forms, for rows matching `where` in `order`, at most `@limit`:
+ * - `small`: the plain columns, read only if every row of the page is small: no row has more
+ *   than SMALL_ROW_BYTES of text (so no cell is over its bound) and together they are under
+ *   READ_PAGE_TEXT. Else its LIMIT is 0 and it returns no row. The check is a subquery over the
+ *   same rows reading only their sizes (octet_length takes them from the row's header) in the
+ *   LIMIT, which SQLite evaluates once before the scan, and in the same statement, so of the
+ *   same snapshot as the rows it lets through.
+ * - `bounded`: every text cell bounded (boundedCell), read row by row (readRows).
+ * Why two: bounding every cell in the query, and counting the page's text row by row off the
+ * cursor, made a read of 20,000 small rows ~35 % slower (the per-cell CASE ~12 %, the cursor
+ * ~20 %); the check costs ~15 % of the bare query, less of a read. A running sum in a window,
+ * as the PostgreSQL store's pageSql, doubled it (SQLite runs the window over an ephemeral table).
+ * A page with a large row (a real event of 100 kB, or one put there by hand) takes the bounded
+ * form, exact and a little slower.
+ */
+interface PageStatements<P> {
+  readonly small: Database.Statement<[P], EventRow>;
+  readonly bounded: Database.Statement<[P], EventRow>;
+}
+
+function pageStatements<P>(db: Database.Database, cols: { plain: string; bounded: string }, where: string, order: string): PageStatements<P> {
+  // Every text column; ifnull: a NULL would leave its row out of max() and total().
+  const size = [...TEXT_COLUMNS].map((c) => `ifnull(octet_length(${c}), 0)`).join(' + ');
+  const allSmall = `(SELECT max(size) <= ${SMALL_ROW_BYTES} AND total(size) <= ${READ_PAGE_TEXT} FROM (SELECT ${size} AS size FROM events WHERE ${where} ORDER BY ${order} LIMIT @limit))`;
+  return {
+    small: db.prepare<[P], EventRow>(`SELECT ${cols.plain} FROM events WHERE ${where} ORDER BY ${order} LIMIT CASE WHEN ${allSmall} THEN @limit ELSE 0 END`).raw(true),
+    bounded: db.prepare<[P], EventRow>(`SELECT ${cols.bounded} FROM events WHERE ${where} ORDER BY ${order} LIMIT @limit`).raw(true),
+  };
+}
+
+/**
+ * The event of a row, for a reader without `onUnreadable`: one that cannot be read fails the
+ * read with the error that names its position and why (as on PostgreSQL), not the bare parse
+ * error. `bounded`: the row came from a bounded read, so a cell may stand for one over its bound
+ * (OVERSIZE_CELL…), which only readEventRow tells.
+ */
+function envelopeOrThrow(row: EventRow, bounded: boolean): Envelope {
+  if (!bounded) {
+    try {
+      return envelopeOfRow(row);
+    } catch {
+      // Named below.
+    }
+  }
+  const e = readEventRow(row);
+  if ('unreadable' in e) throw unreadableRowError('the SQLite ledger', e);
+  return e;
+}
+
+/** Whether a cell read bounded stands for one over its bound. */
+function isOversize(cell: unknown): boolean {
+  return typeof cell === 'string' && cell.startsWith(OVERSIZE_CELL);
+}
+
+/**
+ * A page of rows as `readRows` read it. `cut`: stopped by READ_PAGE_TEXT, so rows may follow even
+ * if it is short. `bounded`: read by the bounded form, so its cells may be OVERSIZE_CELL….
+ */
+interface RowPage {
+  readonly rows: EventRow[];
+  readonly cut: boolean;
+  readonly bounded: boolean;
+}
+
+const noRows: RowPage = { rows: [], cut: false, bounded: true };
+
+/**
+ * A page of rows (PageStatements): all at once when all of them are small; else row by row off
+ * the bounded form's cursor, counted as they come and stopped after the row that takes the
+ * page's text to READ_PAGE_TEXT. The cursor is read through in this turn (no append can run
+ * while it is open; leaving the loop resets it). `small` returns no row for an empty page too:
+ * then the bounded form finds none either, at the cost of one more empty query.
+ */
+function readRows<P>(page: PageStatements<P>, params: P): RowPage {
+  const rows = page.small.all(params);
+  if (rows.length > 0) return { rows, cut: false, bounded: false };
+  const out: EventRow[] = [];
+  let chars = 0;
+  for (const r of page.bounded.iterate(params)) {
+    out.push(r);
+    for (let j = 1; j < r.length; j++) {
+      const cell = r[j];
+      if (typeof cell === 'string') chars += cell.length;
+      // A blob (SQLite keeps whatever type a row was given) comes as a Buffer: its bytes.
+      else if (typeof cell === 'object' && cell !== null) chars += (cell as Uint8Array).byteLength;
+    }
+    if (chars >= READ_PAGE_TEXT) return { rows: out, cut: true, bounded: true };
+  }
+  return out.length === 0 ? noRows : { rows: out, cut: false, bounded: true };
+}
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -318,8 +424,16 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     // SQLite would hand one past 2^53 rounded, and the quarantine would name another position.
     // (Statements order by events.position: a bare name in ORDER BY is this alias, no index.)
     const exactPosition = `CASE WHEN position BETWEEN 1 AND ${MAX_POSITION} THEN position ELSE CAST(position AS TEXT) END AS position`;
-    const plainCols = hasCovers || !readOnly ? EVENT_COLUMNS : EVENT_COLUMNS.replace(/covers$/, 'NULL AS covers');
-    const cols = plainCols.replace(/^position/, exactPosition);
+    // Every text cell bounded (boundedCell), or read plain only where every row was found small
+    // first (pageStatements): no statement below reads one whole.
+    const readCols = (bounded: boolean) =>
+      EVENT_COLUMN_NAMES.map((c) => {
+        if (c === 'position') return exactPosition;
+        if (TEXT_COLUMNS.has(c) && bounded) return `${boundedCell(c, cellBound(c))} AS ${c}`;
+        return c === 'covers' && !hasCovers && readOnly ? 'NULL AS covers' : c;
+      }).join(', ');
+    const cols = readCols(true);
+    const pageCols = { plain: readCols(false), bounded: cols };
     // A read-only file from before verify-on-read has no quarantine table (nor, before
     // checkpoints, that one): it holds nothing, and nothing may be written to it.
     const hasTable = (name: string) => !readOnly || this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
@@ -327,25 +441,26 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     const hasQuarantine = hasTable('quarantine');
     this.stmts = {
       // The (stream, revision) unique index answers this without a separate heads table.
-      head: this.db.prepare<[string], { revision: number; hash: string; position: number }>('SELECT revision, hash, position FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1'),
-      // A row object read by id: its position stays a number (toEnvelope), as readers see it.
-      byId: this.db.prepare<[string], Row>(`SELECT ${plainCols} FROM events WHERE id = ?`),
+      // A hash over its bound reads as OVERSIZE_CELL…, which matches no head this writer knows: the stream's rows are read and judged (verifiedStoredHead).
+      head: this.db.prepare<[string], { revision: number; hash: string; position: number }>(`SELECT revision, ${boundedCell('hash', MAX_READ_CELL_BYTES)} AS hash, position FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1`),
+      // The row stored under an id, read as readers read it (readEventRow): one that cannot be read refuses the append that names it (storedEvent).
+      byId: this.db.prepare<[string], EventRow>(`SELECT ${cols} FROM events WHERE id = ?`).raw(true),
       idExists: this.db.prepare<[string], number>('SELECT 1 FROM events WHERE id = ?').pluck(true),
-      sigAt: this.db.prepare<[string, number], string>('SELECT sig FROM events WHERE stream = ? AND revision = ?').pluck(true),
+      sigAt: this.db.prepare<[string, number], string>(`SELECT ${boundedCell('sig', MAX_READ_CELL_BYTES)} FROM events WHERE stream = ? AND revision = ?`).pluck(true),
       insert: this.db.prepare(readOnly ? 'SELECT 1' : INSERT_EVENT_SQL),
       // Reads return rows as arrays (EVENT_COLUMNS order): no per-row object keyed by column name.
-      readStream: this.db.prepare<[string, number, number], EventRow>(`SELECT ${cols} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`).raw(true),
-      readStreamAfter: this.db.prepare<[string, EventRow[3], number], EventRow>(`SELECT ${cols} FROM events WHERE stream = ? AND revision > ? ORDER BY revision LIMIT ?`).raw(true),
-      readAll: this.db.prepare<[number, number], EventRow>(`SELECT ${cols} FROM events WHERE events.position > ? ORDER BY events.position LIMIT ?`).raw(true),
+      readStream: pageStatements<{ stream: string; revision: number; limit: number }>(this.db, pageCols, 'stream = @stream AND revision >= @revision', 'revision'),
+      readStreamAfter: pageStatements<{ stream: string; revision: EventRow[3]; limit: number }>(this.db, pageCols, 'stream = @stream AND revision > @revision', 'revision'),
+      readAll: pageStatements<{ from: number; limit: number }>(this.db, pageCols, 'events.position > @from', 'events.position'),
       beforeStart: this.db.prepare<[number], EventRow>(`SELECT ${cols} FROM events WHERE events.position < 1 ORDER BY events.position LIMIT ?`).raw(true),
       headPos: this.db.prepare<[], { p: number | null }>('SELECT MAX(position) AS p FROM events'),
       heads: this.db.prepare<[], { stream: string; revision: number; hash: string }>(
-        'SELECT e.stream, e.revision, e.hash FROM events e JOIN (SELECT stream, MAX(revision) AS r FROM events GROUP BY stream) h ON e.stream = h.stream AND e.revision = h.r ORDER BY e.stream',
+        `SELECT ${boundedCell('e.stream', MAX_READ_CELL_BYTES)} AS stream, e.revision, ${boundedCell('e.hash', MAX_READ_CELL_BYTES)} AS hash FROM events e JOIN (SELECT stream, MAX(revision) AS r FROM events GROUP BY stream) h ON e.stream = h.stream AND e.revision = h.r ORDER BY e.stream`,
       ),
       cpGet: this.db.prepare<[string], { position: unknown }>(hasCheckpoints ? 'SELECT position FROM checkpoints WHERE name = ?' : 'SELECT 0 AS position WHERE 0 AND ? IS NULL'),
       cpPut: this.db.prepare(readOnly ? 'SELECT 1' : 'INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position'),
       qPut: this.db.prepare(readOnly ? 'SELECT 1' : 'INSERT OR IGNORE INTO quarantine (position, record) VALUES (?, ?)'),
-      qAll: this.db.prepare<[], { position: unknown; record: unknown }>(hasQuarantine ? 'SELECT position, record FROM quarantine ORDER BY position' : "SELECT 0 AS position, '' AS record WHERE 0"),
+      qAll: this.db.prepare<[], { position: unknown; record: unknown }>(hasQuarantine ? `SELECT position, ${boundedCell('record', MAX_READ_CELL_BYTES)} AS record FROM quarantine ORDER BY position` : "SELECT 0 AS position, '' AS record WHERE 0"),
     };
     this.appendTx = this.db.transaction((a: PendingAppend): AppendResult => this.write(this.prepareAppend(a, true)));
     this.groupTx = this.db.transaction((group: ReadonlyArray<PendingAppend>, outcomes: Outcome[]): void => {
@@ -415,7 +530,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
    */
   private prepareAppend(a: PendingAppend, sign: boolean): Prepared {
     const { stream, events, expected } = a;
-    const first = this.storedEvent(events[0]!.id);
+    const first = this.storedEvent(events[0]!.id, stream);
     if (first) return { retry: this.retried(stream, events, first) };
     const head = this.unsettledHeads.get(stream) ?? this.verifiedStoredHead(stream);
     if (!expectationHolds(expected, head?.revision)) {
@@ -442,17 +557,27 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     const check = this.writerHeads.check(stream, stored);
     if ('ok' in check) return check.ok;
     if ('refused' in check) throw check.refused;
-    const rows: Array<Envelope | UnreadableRecord> = [];
-    for (const r of this.stmts.readStream.all(stream, check.after + 1, -1)) rows.push(readEventRow(r));
-    return this.writerHeads.verify(stream, stored!, rows);
+    // Row by row off the cursor, each judged and let go (verify reads them in this turn): the
+    // rest of a stream can be long and its rows large. One over its bound is unreadable, so a
+    // head that is refuses the append, naming the column and its size.
+    const bounded = this.stmts.readStream.bounded;
+    const rows = function* (): Generator<Envelope | UnreadableRecord> {
+      for (const r of bounded.iterate({ stream, revision: check.after + 1, limit: -1 })) yield readEventRow(r);
+    };
+    return this.writerHeads.verify(stream, stored!, rows());
   }
 
-  /** The event with this id, committed or in a group out for signing. */
-  private storedEvent(id: string): Envelope | undefined {
+  /** The event with this id, committed or in a group out for signing; `stream` is the append's (for the refusal). */
+  private storedEvent(id: string, stream: string): Envelope | undefined {
     const unsettled = this.unsettledIds.get(id);
     if (unsettled) return unsettled;
     const row = this.stmts.byId.get(id);
-    return row ? toEnvelope(row) : undefined;
+    if (row === undefined) return undefined;
+    const e = readEventRow(row);
+    // As on PostgreSQL: a row under the id that cannot be read (a cell over its bound, data not
+    // JSON, a position no reader holds) is neither this append's retry nor room beside it.
+    if ('unreadable' in e) throw new UnverifiedHeadError(`the SQLite ledger ${this.opts.path}`, e.position, `the row stored under the id "${id}" of this append to ${stream} cannot be read (${e.reason}): a row was put or damaged there; not taken as this append, nor appended beside it`);
+    return e;
   }
 
   /** Does the event at `revision` of `stream` carry (or, out for signing, will it carry) a signature? */
@@ -466,7 +591,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
   private retried(stream: string, events: ReadonlyArray<NewEvent>, first: Envelope): Envelope[] {
     const stored: Envelope[] = [];
     for (let i = 0; i < events.length; i++) {
-      const e = i === 0 ? first : this.storedEvent(events[i]!.id);
+      const e = i === 0 ? first : this.storedEvent(events[i]!.id, stream);
       if (!e || e.stream !== stream || e.revision !== first.revision + i) {
         throw new InvalidArgumentError(`events[${i}].id`, `a retried append must repeat the same events in the same stream; "${events[i]!.id}" does not match what is stored`);
       }
@@ -761,16 +886,18 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     // read it again and again, quadratic in the stream's length.
     // The next page starts after the last row's revision as stored, whatever it holds (a
     // planted 511.5 is still in the order the pages follow): every row is read, as before.
-    let rows = this.stmts.readStream.all(stream, fromRevision, STREAM_PAGE);
+    // A page is bounded in its text as well (readRows): one cut short by it is not the end.
+    let page = readRows(this.stmts.readStream, { stream, revision: fromRevision, limit: STREAM_PAGE });
     for (;;) {
+      const rows = page.rows;
       for (const row of rows) {
         const e = readEventRow(row);
         if (!('unreadable' in e)) yield e;
         else if (opts.onUnreadable) await opts.onUnreadable(e);
         else throw unreadableRowError('the SQLite ledger', e);
       }
-      if (rows.length < STREAM_PAGE) return;
-      rows = this.stmts.readStreamAfter.all(stream, rows[rows.length - 1]![3], STREAM_PAGE);
+      if (rows.length < STREAM_PAGE && !page.cut) return;
+      page = readRows(this.stmts.readStreamAfter, { stream, revision: rows[rows.length - 1]![3], limit: STREAM_PAGE });
     }
   }
 
@@ -786,13 +913,15 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     const cats = opts.categories ? new Set(opts.categories) : undefined;
     const stmt = this.stmts.readAll;
     let page: EventRow[] = [];
+    let bounded = false;
     let i = 0;
     let ended = left <= 0;
     const done: IteratorResult<Envelope> = { done: true, value: undefined };
     const next = (): IteratorResult<Envelope> => {
       while (!ended) {
         if (i >= page.length) {
-          page = stmt.all(from, cats ? READ_PAGE : Math.min(READ_PAGE, left));
+          // Bounded in its text (readRows); the read goes on until a page is empty.
+          ({ rows: page, bounded } = readRows(stmt, { from, limit: cats ? READ_PAGE : Math.min(READ_PAGE, left) }));
           i = 0;
           if (page.length === 0) break;
         }
@@ -802,9 +931,10 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
         // does not read back exactly, so reading on from it returns the same rows for ever; and
         // every row after it is past it too. The read ends here (at an error, in its category).
         if (!Number.isSafeInteger(from)) ended = true;
-        if (cats && !cats.has(categoryOf(row[2]))) continue;
+        // A stream over its bound has no category to pass it over by: it fails the read below.
+        if (cats && !cats.has(categoryOf(row[2])) && !(bounded && isOversize(row[2]))) continue;
         if (--left <= 0) ended = true;
-        return { done: false, value: envelopeOfRow(row) };
+        return { done: false, value: envelopeOrThrow(row, bounded) };
       }
       ended = true;
       page = [];
@@ -847,7 +977,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     let left = opts.limit ?? Infinity;
     const cats = opts.categories ? new Set(opts.categories) : undefined;
     while (left > 0) {
-      const rows = this.stmts.readAll.all(from, READ_PAGE);
+      const rows = readRows(this.stmts.readAll, { from, limit: READ_PAGE }).rows;
       if (rows.length === 0) return;
       for (const row of rows) {
         from = this.pastCursor(row, from);
@@ -856,7 +986,8 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
         // A row of another category is passed over undecoded, as readAll does (decoding every
         // row was most of a verified read of a few categories); one whose stream is not text
         // has no category to judge by, so it is decoded and reported.
-        if (cats && typeof row[2] === 'string' && !cats.has(categoryOf(row[2]))) {
+        // So is one whose stream is over its bound (read as OVERSIZE_CELL…): its category is not known.
+        if (cats && typeof row[2] === 'string' && !cats.has(categoryOf(row[2])) && !isOversize(row[2])) {
           if (last) return;
           continue;
         }
@@ -879,25 +1010,38 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
    * the audit asks for them (verifyLedger).
    */
   async rowsBeforeStart(limit: number): Promise<UnreadableRecord[]> {
-    return strayRows(this.stmts.beforeStart.all(limit));
+    // Row by row off the cursor, each kept only as its record: `limit` rows of up to 16 MiB each are not held at once.
+    const out: UnreadableRecord[] = [];
+    for (const r of this.stmts.beforeStart.iterate(limit)) out.push(...strayRows([r]));
+    return out;
   }
 
   /** Synchronous page read for the catch-up loop (fast path: no async iterator per event). */
   readPage(from: number, limit: number): Array<Envelope | UnreadableRecord> {
+    return this.readPageCut(from, limit).page;
+  }
+
+  /** readPage, and whether the page was cut short by its text (readRows): then it does not end at the head. */
+  private readPageCut(from: number, limit: number): { page: Array<Envelope | UnreadableRecord>; cut: boolean } {
     // A reader holds no position past MAX_POSITION: at it, the log it can read has ended (as on
     // PostgreSQL), so a row past it is reported once, not again at every poll.
-    if (from >= MAX_POSITION) return [];
-    const rows = this.stmts.readAll.all(from, limit);
+    if (from >= MAX_POSITION) return { page: [], cut: false };
+    const { rows, cut } = readRows(this.stmts.readAll, { from, limit });
     const out = new Array<Envelope | UnreadableRecord>(rows.length);
     for (let i = 0; i < rows.length; i++) out[i] = readEventRow(rows[i]!);
-    return out;
+    return { page: out, cut };
   }
 
   async subscribeAll(handler: EventHandler, opts: SubscribeAllOptions = {}): Promise<StoreSubscription> {
+    let cut = false;
     return runCatchUpSubscription({
       from: opts.from ?? 0,
       categories: opts.categories,
-      readPage: async (from, limit) => this.readPage(from, limit),
+      readPage: async (from, limit) => {
+        const r = this.readPageCut(from, limit);
+        cut = r.cut;
+        return r.page;
+      },
       head: async () => this.headPositionSync(),
       live: this.live,
       pollMs: this.opts.pollMs ?? 250,
@@ -907,7 +1051,11 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
       giveUpAfterMs: opts.giveUpAfterMs,
       handlerFailures: opts.handlerFailures,
       storeName: 'the SQLite ledger',
-      shortPageIsHead: true,
+      // A short page ends at the head, unless it was cut short by its text (readRows): then
+      // the next is read at once, not after a poll. (The loop reads this after each page.)
+      get shortPageIsHead() {
+        return !cut;
+      },
     });
   }
 
@@ -954,7 +1102,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
   async listCheckpoints(): Promise<Array<{ key: string; position: number }>> {
     if (this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'checkpoints'").get() === undefined) return [];
     // Every row, not `position > 0`: a value of another type compares above any integer, or below.
-    const rows = this.db.prepare<[], { key: string; position: unknown }>('SELECT name AS key, position FROM checkpoints ORDER BY name').all();
+    const rows = this.db.prepare<[], { key: string; position: unknown }>(`SELECT ${boundedCell('name', MAX_READ_CELL_BYTES)} AS key, position FROM checkpoints ORDER BY name`).all();
     return rows.map((r) => ({ key: r.key, position: checkpointPosition(r.key, r.position, `${this.opts.path}, table checkpoints,`) })).filter((r) => r.position > 0);
   }
 
@@ -988,27 +1136,4 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     this.live.close();
     if (this.db.open) this.db.close();
   }
-}
-
-
-
-
-function toEnvelope(r: Row): Envelope {
-  return {
-    id: r.id,
-    type: r.type,
-    version: r.version,
-    stream: r.stream,
-    revision: r.revision,
-    position: r.position,
-    time: r.time,
-    source: r.source,
-    correlationId: r.correlation_id,
-    causationId: r.causation_id,
-    data: JSON.parse(r.data) as unknown,
-    prevHash: r.prev_hash,
-    hash: r.hash,
-    covers: r.covers ?? undefined,
-    sig: r.sig,
-  };
 }
