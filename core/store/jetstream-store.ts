@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
 import { CacoError, ConcurrencyError, InvalidArgumentError } from '../errors/errors.ts';
@@ -12,7 +12,7 @@ import { connectNats } from '../bus/nats-bus.ts';
 import type { NatsCredentials } from '../nats-auth/credentials.ts';
 import type { AppendResult, CheckpointStore, EventHandler, EventStore, ExpectedRevision, QuarantineRecord, QuarantineStore, ReadAllOptions, ReadStreamOptions, StoreSubscription, SubscribeAllOptions, SubscriptionStatus, UnreadableHandler } from './event-store.ts';
 import { describeExpected, expectationHolds, validateAppend } from './validate.ts';
-import { anchorStreamName, checkpointBucketName, CorruptCommitError, decodeCommit, encodeCommit, ledgerStreamName, ledgerSubjectPrefix, POSITIONS_PER_COMMIT, positionOf, quarantineBucketName, startSeqAfter, tryDecodeCommit } from './jetstream-commit.ts';
+import { anchorStreamName, checkpointBucketName, CorruptCommitError, UnverifiedHeadError, decodeCommit, encodeCommit, ledgerStreamName, ledgerSubjectPrefix, POSITIONS_PER_COMMIT, positionOf, quarantineBucketName, startSeqAfter, tryDecodeCommit } from './jetstream-commit.ts';
 import { NatsCheckpointStore } from './nats-checkpoints.ts';
 import { isStreamNotFound, WRONG_LAST_SEQUENCE } from './nats-streams.ts';
 import { readRange, type RawCommit } from './jetstream-reader.ts';
@@ -361,11 +361,17 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
   private async loadHead(stream: string): Promise<Head | null> {
     const subject = this.subjectOf(stream);
     const last = await retryWhileUnavailable(() => this.jsm.streams.getMessage(this.streamName, { last_by_subj: subject }), this.retryOpts);
+    const known = this.heads.get(stream) ?? undefined;
+    // Events this writer saw on the subject are gone (the stream was given a limit after it
+    // was opened, say): sealing now would start the stream again at revision 0, or chain after
+    // a removed head. Refused, as the table stores refuse a removed head (writer-heads.ts).
+    if (known !== undefined && known.seq > 0 && (!last || last.seq < known.seq)) {
+      throw new UnverifiedHeadError(`the JetStream ledger ${this.streamName}`, positionOf(known.seq, 0), `the last message of ${stream} this writer saw (sequence ${known.seq}) is gone${last ? `: the subject now ends at sequence ${last.seq}` : ' with every message of the stream'}; events were removed from the ledger. Nothing was appended: run caco audit verify, and see whether the stream has a limit (max_age, max_msgs, max_bytes)`);
+    }
     if (!last) {
       this.heads.set(stream, null);
       return null;
     }
-    const known = this.heads.get(stream) ?? undefined;
     if (known && known.seq === last.seq) return known;
     const verifier = new ChainVerifier(this.keys);
     verifier.seed(stream, known?.verified);
@@ -621,8 +627,12 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
   }
 }
 
-/** Checks the site's stream exists and holds its subjects; returns its replica count. */
-async function assertStream(jsm: JetStreamManager, name: string, prefix: string, site: string): Promise<number> {
+/**
+ * Checks the site's stream exists and holds its subjects, and for a writer that the server may
+ * not remove events from it (ledgerStreamDefect; a reader reads what is there, and the audit
+ * names what is missing); returns its replica count.
+ */
+async function assertStream(jsm: JetStreamManager, name: string, prefix: string, site: string, writer = false): Promise<number> {
   let info;
   try {
     info = await jsm.streams.info(name);
@@ -633,13 +643,41 @@ async function assertStream(jsm: JetStreamManager, name: string, prefix: string,
   if (!info.config.subjects?.includes(prefix + '>')) {
     throw new InvalidArgumentError('site', `JetStream stream ${name} exists but does not hold ${prefix}> (it holds ${(info.config.subjects ?? []).join(', ')})`);
   }
+  const defect = writer ? ledgerStreamDefect(info.config) : undefined;
+  if (defect !== undefined) throw refuseLimitedStream(name, defect);
   return info.config.num_replicas ?? 1;
 }
 
-/** @internal Creates the site's ledger stream if missing; returns its replica count as the server holds it. */
+/**
+ * Why the server may remove events from a ledger stream so configured (undefined when it never
+ * will): a limit on age, count or bytes, retention other than limits, or delete and purge
+ * allowed. The server refuses to turn deny_delete and deny_purge off again, but limits can be
+ * set on a stream at any time (`nats stream edit`): with max_age 1 s, or max_msgs 3, it deleted
+ * acknowledged, signed events while every append went on succeeding (a helper's review).
+ */
+export function ledgerStreamDefect(c: Partial<StreamConfig>): string | undefined {
+  const limited = (v: number | undefined) => v !== undefined && v > 0;
+  if (c.retention !== undefined && c.retention !== RetentionPolicy.Limits) return `its retention is "${c.retention}", which removes messages once consumed`;
+  if (limited(c.max_age)) return `max_age is ${c.max_age! / 1e9} s`;
+  if (limited(c.max_msgs)) return `max_msgs is ${c.max_msgs}`;
+  if (limited(c.max_bytes)) return `max_bytes is ${c.max_bytes}`;
+  if (limited(c.max_msgs_per_subject)) return `max_msgs_per_subject is ${c.max_msgs_per_subject}`;
+  if (c.deny_delete !== true) return 'it allows deleting messages (deny_delete is off)';
+  if (c.deny_purge !== true) return 'it allows purging (deny_purge is off)';
+  return undefined;
+}
+
+/** A writer's refusal of a ledger stream the server may remove events from (ledgerStreamDefect). */
+function refuseLimitedStream(name: string, defect: string): CacoError {
+  return new CacoError(
+    `JetStream stream ${name} is the ledger, but ${defect}: the server would delete ledger events, and nothing would say so until an audit. Nothing was written. Remove the limit (e.g. nats stream edit ${name} --max-age 0 --max-msgs -1 --max-bytes -1 --max-msgs-per-subject -1), then run caco audit verify to see whether events are already gone`,
+  );
+}
+
+/** @internal Creates the site's ledger stream if missing; returns its replica count as the server holds it. Refuses one the server may remove events from. */
 export async function ensureLedgerStream(jsm: JetStreamManager, name: string, prefix: string, opts: Pick<JetStreamStoreOptions, 'site' | 'replicas' | 'duplicateWindowMs'>): Promise<number> {
   try {
-    return await assertStream(jsm, name, prefix, opts.site);
+    return await assertStream(jsm, name, prefix, opts.site, true);
   } catch (err) {
     if (!(err instanceof LedgerNotFoundError)) throw err;
   }
@@ -663,7 +701,7 @@ export async function ensureLedgerStream(jsm: JetStreamManager, name: string, pr
   }
   // Another process created it between the look and the add, perhaps with another replica
   // count: the store must know the stream's own (a replicated ledger is read differently).
-  return assertStream(jsm, name, prefix, opts.site);
+  return assertStream(jsm, name, prefix, opts.site, true);
 }
 
 function apiCode(err: unknown): number | undefined {

@@ -157,6 +157,40 @@ describe('JetStreamEventStore on a shared server', { skip }, () => {
     assertChains(events, keyring);
   });
 
+  test('a ledger stream given a limit is refused to writers, and a writer whose head was removed appends nothing', async () => {
+    // A helper's review: with max_age 1 s or max_msgs 3 set on the stream (nats stream edit),
+    // the server deleted signed events while every append succeeded, and the writer started
+    // the stream again at revision 0.
+    const site = uniqueToken('jslimit');
+    const s = await open(site);
+    await s.append('job-1', [newEvent('a')], 'no-stream');
+    await s.append('job-1', [newEvent('a')], 0);
+    const jsm = await jetstreamManager(s.nc);
+    const name = `CACO_${site.toUpperCase()}`;
+    const info = await jsm.streams.info(name);
+    await jsm.streams.update(name, { ...info.config, max_msgs: 1 });
+    // Another stream's append pushes job-1's last message out (discard old).
+    await s.append('job-2', [newEvent('c')], 'no-stream');
+    // The writer that saw job-1's head: refused, naming why, and nothing stored.
+    await assert.rejects(s.append('job-1', [newEvent('b')], 'any'), (e: unknown) => e instanceof Error && /is gone/.test(e.message) && /events were removed/.test(e.message));
+    // A new writer: refused at connect, naming the limit and the fix.
+    await assert.rejects(JetStreamEventStore.connect({ servers: natsUrl(), site, keyring }), (e: unknown) => e instanceof Error && /max_msgs is 1/.test(e.message) && /Nothing was written/.test(e.message) && /nats stream edit/.test(e.message));
+    assert.equal((await jsm.streams.info(name)).state.messages, 1);
+    // A reader still opens it, and the audit names what is missing.
+    const reader = await JetStreamEventStore.connect({ servers: natsUrl(), site, keyring, mustExist: true });
+    try {
+      const report = await verifyLedger(reader, keyring);
+      assert.equal(report.ok, false);
+    } finally {
+      await reader.close();
+    }
+    for (const config of [{ max_age: 3_600 * 1e9 }, { max_bytes: 1 << 30 }, { max_msgs_per_subject: 10 }]) {
+      await jsm.streams.update(name, { ...info.config, max_msgs: -1, ...config });
+      await assert.rejects(JetStreamEventStore.connect({ servers: natsUrl(), site, keyring }), (e: unknown) => e instanceof Error && /the server would delete ledger events/.test(e.message), JSON.stringify(config));
+    }
+    await jsm.streams.update(name, { ...info.config });
+  });
+
   test('a site name that cannot be a subject token is refused', async () => {
     await assert.rejects(JetStreamEventStore.connect({ servers: natsUrl(), site: 'lon.don', keyring }), (e: unknown) => e instanceof InvalidArgumentError && e.field === 'site');
   });
