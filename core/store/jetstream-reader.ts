@@ -24,10 +24,24 @@ export interface BoundedReadOptions {
   readonly batch: number;
   /** Re-create the consumer when nothing arrives for this long while messages are owed (ms). */
   readonly stallMs?: number;
+  /** Bytes one pull may owe (default pullMaxBytes; tests set less). */
+  readonly maxBytes?: number;
 }
 
 /** Re-creations of the consumer before a read gives up. */
 const MAX_RESTARTS = 10;
+
+/**
+ * The most bytes one pull may owe. Without a bound a pull of 1,024 messages owed up to 1,024 ×
+ * max_payload (1 GiB at the default): 2,400 junk messages of 1 MB put on a ledger subject (by
+ * anyone who may publish there) made the server drop the reader's connection as a slow
+ * consumer (64 MiB pending) again and again, and caco audit verify crawl for tens of minutes
+ * (a helper's review). Never below two of the largest message the server takes: a pull whose
+ * next message is larger than its bound gets none (409) and would be asked again for ever.
+ */
+export function pullMaxBytes(nc: NatsConnection): number {
+  return Math.max(16 * 1024 * 1024, 2 * (nc.info?.max_payload ?? 1024 * 1024));
+}
 
 /**
  * Reads a known range of a stream as fast as the connection allows: one ephemeral pull
@@ -126,11 +140,14 @@ class RangeReader {
   private wake: (() => void) | undefined;
   /** Scratch: positions of the dots in the last reply subject. */
   private readonly dots: number[] = [];
+  private readonly maxBytes: number;
 
   constructor(
     private readonly o: BoundedReadOptions,
     private readonly startSeq: number,
-  ) {}
+  ) {
+    this.maxBytes = o.maxBytes ?? pullMaxBytes(o.nc);
+  }
 
   async start(): Promise<void> {
     this.sub = this.o.nc.subscribe(this.inbox, { callback: (_err, m) => this.onMsg(m) });
@@ -153,7 +170,7 @@ class RangeReader {
 
   private pull(): void {
     while (!this.broken && this.owed < 2 * this.o.batch) {
-      this.o.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${this.o.stream}.${this.consumer}`, JSON.stringify({ batch: this.o.batch, expires: nanos(5000) }), { reply: this.inbox });
+      this.o.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${this.o.stream}.${this.consumer}`, JSON.stringify({ batch: this.o.batch, max_bytes: this.maxBytes, expires: nanos(5000) }), { reply: this.inbox });
       this.owed += this.o.batch;
     }
   }
@@ -161,15 +178,19 @@ class RangeReader {
   private onMsg(m: Msg): void {
     const reply = m.reply;
     if (!reply) {
-      // A status: 408 = a pull expired (it says how many it still owed), 404 = nothing left.
+      // A status: 408 = a pull expired, 409 "Message Size Exceeds MaxBytes" = a pull filled its
+      // bytes (both say how many it still owed), 404 = nothing left.
       const h = receivedHeaders(m);
       // Not a status the server sent (its headers always decode): ignored, never thrown into nats.js.
       if (h === 'undecodable') return;
       const code = h?.code ?? 0;
-      if (code === 408 || code === 404) {
+      const filled = code === 409 && /MaxBytes/i.test(h?.description ?? '');
+      if (code === 408 || code === 404 || filled) {
         const left = Number(h?.get('Nats-Pending-Messages') ?? NaN);
         this.owed = Number.isFinite(left) ? Math.max(0, this.owed - left) : 0;
-        if (this.queue.length === 0 && this.owed === 0) this.exhausted = true;
+        // A pull that filled its bytes stopped before messages that are there: the reader asks
+        // again when it takes the queue (next), so what waits stays bounded.
+        if (!filled && this.queue.length === 0 && this.owed === 0) this.exhausted = true;
       } else if (code !== 100) {
         this.broken = true;
       }

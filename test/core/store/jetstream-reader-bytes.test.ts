@@ -1,0 +1,49 @@
+// test-file-timeout: 60
+/**
+ * A range read asks for at most a bound of bytes per pull, and reads on past pulls that filled
+ * it. Without the bound a pull of 1,024 messages owed up to 1,024 × max_payload: junk messages
+ * of 1 MB on a ledger subject made the server drop the reader as a slow consumer again and
+ * again (a helper's review). Here the bound is set low, so each pull holds two messages.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { pullMaxBytes, readRange } from '../../../core/store/jetstream-reader.ts';
+import { natsSkip, natsUrl, uniqueToken } from '../../support/nats.ts';
+
+const skip = await natsSkip();
+
+test('pulls carry max_bytes; a read whose pulls fill their bytes still gets every message, in order', { skip }, async () => {
+  const nc: NatsConnection = await connect({ servers: natsUrl(), name: 'reader-bytes' });
+  const name = uniqueToken('RVBYTES').toUpperCase();
+  const jsm = await jetstreamManager(nc);
+  try {
+    await jsm.streams.add({ name, subjects: [`${name}.>`] });
+    const js = jetstream(nc);
+    const size = 300_000;
+    for (let i = 0; i < 12; i++) {
+      const body = new Uint8Array(size);
+      body[0] = i;
+      await js.publish(`${name}.x`, body);
+    }
+    const pulls: Array<{ batch: number; max_bytes?: number }> = [];
+    const publish = nc.publish.bind(nc);
+    nc.publish = ((subject: string, data?: Parameters<NatsConnection['publish']>[1], opts?: Parameters<NatsConnection['publish']>[2]) => {
+      if (subject.startsWith(`$JS.API.CONSUMER.MSG.NEXT.${name}.`)) pulls.push(JSON.parse(String(data)) as { batch: number; max_bytes?: number });
+      publish(subject, data, opts);
+    }) as NatsConnection['publish'];
+    const seen: number[] = [];
+    for await (const chunk of readRange({ nc, jsm, stream: name, filter: `${name}.>`, startSeq: 1, endSeq: 12, batch: 1024, maxBytes: 2 * size + 50_000 })) {
+      for (const c of chunk) seen.push(c.data[0]!);
+    }
+    assert.deepEqual(seen, [...Array(12).keys()]);
+    assert.ok(pulls.length >= 6, `${pulls.length} pulls: each should have held about two messages`);
+    for (const p of pulls) assert.equal(p.max_bytes, 2 * size + 50_000);
+    // The default: never below two of the largest message the server takes.
+    assert.ok(pullMaxBytes(nc) >= 2 * (nc.info?.max_payload ?? 0) && pullMaxBytes(nc) >= 16 * 1024 * 1024);
+  } finally {
+    await jsm.streams.delete(name).catch(() => undefined);
+    await nc.close();
+  }
+});
