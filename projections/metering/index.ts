@@ -1,6 +1,7 @@
 export {
   dayImport,
   evolveMetering,
+  halfHoursReadAfter,
   initialMeteringState,
   MAX_REJECTED_KEPT,
   periodImport,

@@ -51,13 +51,11 @@ export interface MeteringState {
    * folding one read copies one day's map and the list of days, not every half-hour ever read.
    */
   readonly days: ReadonlyMap<number, ReadonlyMap<number, PeriodAcc>>;
-  /** The end of the latest interval any meter has read (ms; 0 before the first read): how far the meters have got. */
-  readonly lastReadEndMs: number;
   /** The latest reads refused, with why (they change nothing else). */
   readonly rejected: ReadonlyArray<{ readonly data: unknown; readonly reason: string }>;
 }
 
-export const initialMeteringState: MeteringState = { meters: new Map(), days: new Map(), lastReadEndMs: 0, rejected: [] };
+export const initialMeteringState: MeteringState = { meters: new Map(), days: new Map(), rejected: [] };
 
 /** How many refused reads are kept for inspection. */
 export const MAX_REJECTED_KEPT = 100;
@@ -111,7 +109,7 @@ export const meteringProjection = projection({
     }
     const first = state.meters.get(meterId);
     const meters = first !== undefined && first <= startMs ? state.meters : new Map(state.meters).set(meterId, startMs);
-    return { ...state, meters, days, lastReadEndMs: Math.max(state.lastReadEndMs, endMs) };
+    return { ...state, meters, days };
   },
 });
 
@@ -158,6 +156,21 @@ export function periodImportAt(state: MeteringState, periodStartMs: number): Per
   const coverage = Math.min(1, worst / HALF_HOUR_MS);
   const status: MeterStatus = overlapping ? 'overlapping-reads' : worst >= HALF_HOUR_MS - EPS_MS ? 'complete' : 'partial';
   return { ...base, importKwh: kwh, coverage, meteredKw: status === 'complete' ? kwh / 0.5 : null, status };
+}
+
+/**
+ * Whether the meters have read at least `n` half-hours after the one starting at `periodStartMs`
+ * (any read in each counts): how far the meters have got past it, counted in half-hours read
+ * rather than by the latest time read, so that one read dated far ahead does not move it.
+ */
+export function halfHoursReadAfter(state: MeteringState, periodStartMs: number, n: number): boolean {
+  const from = dayOf(periodStartMs);
+  let count = 0;
+  for (const [day, periods] of state.days) {
+    if (day < from) continue;
+    for (const [p, acc] of periods) if (p > periodStartMs && acc.reads.size > 0 && ++count >= n) return true;
+  }
+  return false;
 }
 
 export function periodImport(state: MeteringState, settlementDate: string, settlementPeriod: number): PeriodImport {

@@ -1,5 +1,5 @@
 import { HALF_HOUR_MS, halfHourFloor, periodsInDay, settlementPeriodOf, settlementPeriodStartUtc } from '../../core/time/index.ts';
-import { periodImportAt, type MeterStatus } from '../metering/index.ts';
+import { halfHoursReadAfter, periodImportAt, type MeterStatus } from '../metering/index.ts';
 import { meanKwBetween } from './kw-history.ts';
 import { periodKey, type SettledOrder, type SettlementState } from './state.ts';
 
@@ -19,8 +19,9 @@ export type LineStatus = 'settled' | 'pending-meter' | 'meter-missing' | 'no-bas
 
 /**
  * How long after a half-hour ends a read of it may still come, counted on the meters' own
- * progress (the end of the latest interval any meter has read), never on a wall clock: the
- * fold stays pure. A half-hour still without a complete read when the meters are this far past
+ * progress (this long's worth of half-hours read after it: halfHoursReadAfter), never on a
+ * wall clock, so the fold stays pure, nor on the latest time read, which one read dated far
+ * ahead would move. A half-hour still without a complete read when the meters are this far past
  * it is `meter-missing`: nothing was shown delivered, so it settles as a shortfall. Before this
  * rule a half-hour the site was down for waited for its read for ever, and so did the order's
  * fulfilment (decide/meter-read.ts). A read that arrives later still settles it (the fold is
@@ -145,7 +146,7 @@ export function periodLines(state: SettlementState, p: number): SettlementLine[]
   const { settlementDate, settlementPeriod } = settlementPeriodOf(p);
   const meter = periodImportAt(state.metering, p);
   // Overlapping reads are a fault in the reads, kept pending for a correction rather than given up.
-  const readGivenUp = (meter.status === 'missing' || meter.status === 'partial') && state.metering.lastReadEndMs >= p + HALF_HOUR_MS + METER_MISSING_AFTER_MS;
+  const readGivenUp = (meter.status === 'missing' || meter.status === 'partial') && halfHoursReadAfter(state.metering, p, METER_MISSING_AFTER_MS / HALF_HOUR_MS);
   const key = periodKey(settlementDate, settlementPeriod);
   const rows = active.map((o) => {
     const f = activeFraction(o, p);

@@ -56,7 +56,7 @@ describe('settlement on a normal day (2026-01-15, 48 periods)', () => {
     assert.equal(dayStatement(partial, '2026-01-15').lines[37]!.status, 'pending-meter');
   });
 
-  test('a half-hour never read settles as not delivered once the meters are 24 h past it, and a late read still settles it', () => {
+  test('a half-hour never read settles as not delivered once the meters have read 24 h past it, and a late read still settles it', () => {
     const gap = start; // period 35, 1.5 MW delivered when read: the site was down and no read of it came
     const withoutGap = events.filter((e) => !(e.type === 'site.meter.read' && (e.data as { intervalStart: string }).intervalStart === iso(gap)));
     const after = (lastEndMs: number) => halfHourReads(day.endMs, lastEndMs, () => 11_000);
@@ -71,6 +71,9 @@ describe('settlement on a normal day (2026-01-15, 48 periods)', () => {
     assert.deepEqual(given.lines[0], { ...given.lines[0]!, deliveredKw: 0, deliveredMwh: 0, shortfallMwh: 0.75, paymentGbp: 0, penaltyGbp: 90, netGbp: -90, meteredKw: null });
     assert.deepEqual(given.totals, { contractedMwh: 3, deliveredMwh: 1.25, shortfallMwh: 1.75, paymentGbp: 118.75, penaltyGbp: 210, netGbp: -91.25, periodsSettled: 3, periodsPending: 0, periodsMeterMissing: 1, periodsNoBaseline: 0 });
     assert.equal(dayStatement(s2, '2026-01-15').lines[34]!.status, 'meter-missing');
+    // One read dated far ahead is one half-hour read, not a day of them: still waiting.
+    const farAhead = { type: 'site.meter.read', data: { meterId: 'site-lon-01/import', intervalStart: '9999-01-01T00:00:00.000Z', intervalEnd: '9999-01-01T00:30:00.000Z', importKwh: 1 } };
+    assert.deepEqual(orderStatement(fold(settlementProjection, [...withoutGap, farAhead]), 'ord-1')!.lines.map((l) => l.status), ['pending-meter', 'settled', 'settled', 'settled']);
     // The read arrives at last: settled from it, as if it had come in time.
     const late = fold(settlementProjection, [...withoutGap, ...after(gap + HALF_HOUR_MS + METER_MISSING_AFTER_MS), ...events.filter((e) => e.type === 'site.meter.read' && (e.data as { intervalStart: string }).intervalStart === iso(gap))]);
     assert.deepEqual(orderStatement(late, 'ord-1')!.totals, { ...orderStatement(s, 'ord-1')!.totals });
