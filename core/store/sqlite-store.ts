@@ -80,8 +80,13 @@ function signaturesNeeded(group: ReadonlyArray<PendingAppend>): number {
 /** Rows per read in readAll: large enough to amortise the query, small enough to stay in the young generation. */
 const READ_PAGE = 1000;
 
-/** The text columns of a row (each read bounded: `boundedCell`). */
-const TEXT_COLUMNS: ReadonlySet<string> = new Set(['id', 'stream', 'type', 'time', 'source', 'correlation_id', 'causation_id', 'data', 'prev_hash', 'hash', 'sig']);
+/**
+ * The columns read bounded (`boundedCell`): every one but `position` (the rowid, always an
+ * integer). The INTEGER ones too: SQLite keeps text that is not a number in an INTEGER column
+ * as text, and a 600 MB `version` failed every read as a 600 MB `data` did (a helper's review).
+ * An integer's octet_length is that of its digits, so it is read as it is.
+ */
+const TEXT_COLUMNS: ReadonlySet<string> = new Set(['id', 'stream', 'revision', 'type', 'version', 'time', 'source', 'correlation_id', 'causation_id', 'data', 'prev_hash', 'hash', 'sig', 'covers']);
 
 /**
  * `column` if it is at most `max` bytes, else OVERSIZE_CELL and its size (readEventRow reports
@@ -133,9 +138,9 @@ interface PageStatements<P> {
   readonly bounded: Database.Statement<[P], EventRow>;
 }
 
-function pageStatements<P>(db: Database.Database, cols: { plain: string; bounded: string }, where: string, order: string): PageStatements<P> {
-  // Every text column; ifnull: a NULL would leave its row out of max() and total().
-  const size = [...TEXT_COLUMNS].map((c) => `ifnull(octet_length(${c}), 0)`).join(' + ');
+function pageStatements<P>(db: Database.Database, cols: { plain: string; bounded: string; sized: ReadonlyArray<string> }, where: string, order: string): PageStatements<P> {
+  // Every column read bounded that the file has; ifnull: a NULL would leave its row out of max() and total().
+  const size = cols.sized.map((c) => `ifnull(octet_length(${c}), 0)`).join(' + ');
   const allSmall = `(SELECT max(size) <= ${SMALL_ROW_BYTES} AND total(size) <= ${READ_PAGE_TEXT} FROM (SELECT ${size} AS size FROM events WHERE ${where} ORDER BY ${order} LIMIT @limit))`;
   return {
     small: db.prepare<[P], EventRow>(`SELECT ${cols.plain} FROM events WHERE ${where} ORDER BY ${order} LIMIT CASE WHEN ${allSmall} THEN @limit ELSE 0 END`).raw(true),
@@ -429,11 +434,11 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
     const readCols = (bounded: boolean) =>
       EVENT_COLUMN_NAMES.map((c) => {
         if (c === 'position') return exactPosition;
-        if (TEXT_COLUMNS.has(c) && bounded) return `${boundedCell(c, cellBound(c))} AS ${c}`;
-        return c === 'covers' && !hasCovers && readOnly ? 'NULL AS covers' : c;
+        if (c === 'covers' && !hasCovers && readOnly) return 'NULL AS covers';
+        return TEXT_COLUMNS.has(c) && bounded ? `${boundedCell(c, cellBound(c))} AS ${c}` : c;
       }).join(', ');
     const cols = readCols(true);
-    const pageCols = { plain: readCols(false), bounded: cols };
+    const pageCols = { plain: readCols(false), bounded: cols, sized: [...TEXT_COLUMNS].filter((c) => c !== 'covers' || hasCovers || !readOnly) };
     // A read-only file from before verify-on-read has no quarantine table (nor, before
     // checkpoints, that one): it holds nothing, and nothing may be written to it.
     const hasTable = (name: string) => !readOnly || this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;

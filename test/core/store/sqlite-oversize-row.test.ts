@@ -157,6 +157,31 @@ describe('SqliteEventStore: a row with a cell larger than a reader takes', { tim
     });
   });
 
+  test('an INTEGER column holding text over its bound (revision, version, covers) is reported the same way', async () => {
+    // A helper's review: SQLite keeps text that is not a number in an INTEGER column as text,
+    // and those columns were read whole: a 600 MB version failed every read, naming nothing.
+    await withStore(async (path) => {
+      const store = new SqliteEventStore({ path, keyring: new MemoryKeyring('int-cols') });
+      try {
+        await fiveEvents(store);
+        const mb = `replace(hex(zeroblob(500000)), '00', 'aa')`;
+        store.unsafeExec(`UPDATE events SET version = ${mb} WHERE position = 2`);
+        store.unsafeExec(`UPDATE events SET covers = ${mb} WHERE position = 3`);
+        store.unsafeExec(`UPDATE events SET revision = ${mb} WHERE position = 4`);
+        const { read, seen } = await readAllReporting(store);
+        assert.deepEqual(read, [1, 5]);
+        assert.deepEqual(seen.map((u) => u.position), [2, 3, 4]);
+        for (const [u, column] of [[seen[0]!, 'version'], [seen[1]!, 'covers'], [seen[2]!, 'revision']] as const) assert.match(u.reason, new RegExp(`row ${column} is 1000000 bytes, more than the ${MAX_READ_CELL_BYTES}`));
+        assert.deepEqual(
+          store.readPage(0, 10).map((e) => e.position),
+          [1, 2, 3, 4, 5],
+        );
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
   test('an append to a stream whose head row is over its bound is refused, naming it, and writes nothing; so is one that names its id', async () => {
     await withStore(async (path, keyring) => {
       const first = new SqliteEventStore({ path, keyring });
