@@ -44,6 +44,14 @@ export function pullMaxBytes(nc: NatsConnection): number {
 }
 
 /**
+ * The most a pull's bound grows to, past a message larger than the bound (pull): NATS takes no
+ * message above 64 MiB. A message can be larger than the connected server's max_payload: stored
+ * while a larger one applied, or through another node of a cluster (a helper's review: a 20 MB
+ * message after max_payload went back to 1 MiB made the read ask again for ever).
+ */
+const MAX_PULL_BYTES = 128 * 1024 * 1024;
+
+/**
  * Reads a known range of a stream as fast as the connection allows: one ephemeral pull
  * consumer (no acks), messages taken straight off a core subscription, two pulls in flight.
  * It costs about a third less CPU per message than the library's ordered consumer, which is
@@ -140,13 +148,16 @@ class RangeReader {
   private wake: (() => void) | undefined;
   /** Scratch: positions of the dots in the last reply subject. */
   private readonly dots: number[] = [];
-  private readonly maxBytes: number;
+  /** The bound of the next pull: `baseBytes`, doubled after a pull that got nothing for it (onMsg). */
+  private maxBytes: number;
+  private readonly baseBytes: number;
 
   constructor(
     private readonly o: BoundedReadOptions,
     private readonly startSeq: number,
   ) {
-    this.maxBytes = o.maxBytes ?? pullMaxBytes(o.nc);
+    this.baseBytes = o.maxBytes ?? pullMaxBytes(o.nc);
+    this.maxBytes = this.baseBytes;
   }
 
   async start(): Promise<void> {
@@ -189,7 +200,13 @@ class RangeReader {
         const left = Number(h?.get('Nats-Pending-Messages') ?? NaN);
         this.owed = Number.isFinite(left) ? Math.max(0, this.owed - left) : 0;
         // A pull that filled its bytes stopped before messages that are there: the reader asks
-        // again when it takes the queue (next), so what waits stays bounded.
+        // again when it takes the queue (next), so what waits stays bounded. One that got none
+        // met a message larger than its bound: the next asks for twice as much, up to
+        // MAX_PULL_BYTES; past that the consumer is re-created, a bounded number of times.
+        if (filled && left === this.o.batch) {
+          if (this.maxBytes >= MAX_PULL_BYTES) this.broken = true;
+          else this.maxBytes = Math.min(2 * this.maxBytes, MAX_PULL_BYTES);
+        }
         if (!filled && this.queue.length === 0 && this.owed === 0) this.exhausted = true;
       } else if (code !== 100) {
         this.broken = true;
@@ -209,6 +226,8 @@ class RangeReader {
     this.lastDseq = dseq;
     this.owed--;
     this.queue.push({ seq, data: m.data, subject: m.subject });
+    // Past the large message: back to the usual bound.
+    this.maxBytes = this.baseBytes;
     if (pending === 0) this.exhausted = true;
     // Wake the reader for a worthwhile chunk, at the end, or when a pull is used up and the
     // next must be asked for (else a small batch would wait for the stall timer).
