@@ -106,6 +106,17 @@ export function judge(o: Observations): Report {
   }
   points.push(point('dedupe: a re-send re-uses the id', dedupe, dedupeGood));
 
+  // Refusals no point above names: a malformed request (bad-request: not JSON, not an envelope,
+  // a time that is not ISO, a read from position -5) fails; the rest (busy, rate-limited, a domain
+  // refusal) are listed. Before, an agent whose every command was malformed passed (a helper's
+  // walk through the docs).
+  const named = new Set(['unsigned', 'unknown-key', 'revoked-key', 'forbidden', 'bad-signature', 'source-mismatch', 'wrong-site', 'expired', 'unbound', 'not-announced', 'not-declared', 'schema', 'wrong-subject', 'conflict']);
+  const otherRefusals = o.requests.filter((r) => r.reply !== undefined && r.reply.ok === false && !named.has(codeOf(r) ?? '') && !/fails the .* schema/.test(r.reply.error?.reason ?? ''));
+  const malformed = otherRefusals.filter((r) => codeOf(r) === 'bad-request');
+  points.push(point('well-formed requests (none refused as bad-request)', malformed.map(brief), `${o.requests.length} request(s), none malformed`));
+  const refusedOtherwise = otherRefusals.filter((r) => codeOf(r) !== 'bad-request');
+  if (refusedOtherwise.length) points.push({ name: 'other refusals', verdict: 'info', details: refusedOtherwise.map((r) => `${codeOf(r) ?? 'no code'}: ${brief(r)}`) });
+
   const queries = o.requests.filter((r) => r.kind === 'query' || r.kind === 'read');
   points.push({ name: 'discovery ($SRV.PING answered by a service named after the agent)', verdict: 'info', details: [o.discoverable ? 'registered as a NATS service' : 'not registered as a NATS service (recommended, not required)'] });
   if (queries.length) points.push({ name: 'reads and queries', verdict: 'info', details: [`${queries.length} read(s)/query(ies), ${queries.filter((q) => q.reply?.ok).length} answered`] });

@@ -160,6 +160,9 @@ export async function runAgentCheck(o: AgentCheckOptions): Promise<AgentCheckRes
           }
           return;
         }
+        // JetStream's API, KV and object stores: a third party never touches them (docs/external-agent.md,
+        // section 1); the scratch site keeps its ledger in SQLite, so none of this traffic is its own.
+        if (/^\$(JS|KV|O)\./.test(subject)) return void strays.push({ subject, why: 'touched JetStream directly: a third party reads and writes only through the gateway and the command subjects' });
         const parts = subject.split('.');
         if (parts[0] !== 'caco') return;
         if (parts[1] !== site) return void strays.push({ subject, why: `another site's subject (the site is "${site}")` });
@@ -172,6 +175,7 @@ export async function runAgentCheck(o: AgentCheckOptions): Promise<AgentCheckRes
         if (parts[2] === 'ledger') return void strays.push({ subject, why: 'wrote to the ledger directly: facts go through caco.<site>.gw.append' });
         if (parts[2] === 'cmd' && parts.length === 5 && parts[3] === 'compute' && computeCommands.has(parts[4]!)) {
           if (m.reply) commandAt.set(m.reply, { subject, body: parse(m.data) });
+          else strays.push({ subject, why: 'a command sent without a reply subject: a command is a request, and its answer (or its refusal) went nowhere' });
           return;
         }
         if (parts[2] === 'cmd') return void strays.push({ subject, why: 'no agent takes a command on this subject (see the command table in docs/external-agent.md)' });
@@ -204,7 +208,13 @@ export async function runAgentCheck(o: AgentCheckOptions): Promise<AgentCheckRes
     await runtime.settle();
     const stored = new Set<string>();
     for await (const e of runtime.store.readAll()) stored.add(e.id);
-    for (const e of evtSeen) if (!e.msgId || !stored.has(e.msgId)) strays.push({ subject: e.subject, why: 'published a fact straight on evt.*: only the site publishes there; append it through caco.<site>.gw.append' });
+    // The relay publishes each stored event once here (no restart in a check): a second message
+    // under a stored event's id is a copy someone else published, perhaps with other data.
+    const sightings = new Map<string, number>();
+    for (const e of evtSeen) {
+      if (!e.msgId || !stored.has(e.msgId)) strays.push({ subject: e.subject, why: 'published a fact straight on evt.*: only the site publishes there; append it through caco.<site>.gw.append' });
+      else if ((sightings.set(e.msgId, (sightings.get(e.msgId) ?? 0) + 1).get(e.msgId) ?? 0) > 1) strays.push({ subject: e.subject, why: `re-published the site's event ${e.msgId} on evt.*: only the site publishes there` });
+    }
     const observations: Observations = { agent: name, site, requests, strays, discoverable };
     return { observations, report: judge(observations) };
   } finally {

@@ -40,6 +40,16 @@ test('requests bound to the site and a short time pass; missing is advice; refus
   assert.match(refused!.details[0]!, /wrong site/);
 });
 
+test('a request refused as bad-request fails "well-formed requests"; other refusals are listed', () => {
+  const seen = (code: string, kind: 'command' | 'query' = 'command') => ({ kind, subject: `caco.check.${kind === 'command' ? 'cmd.compute.submit' : 'q.plan'}`, body: undefined, reply: { ok: false, error: { code, field: null, reason: `refused: ${code}` } } });
+  const r = judge({ agent: 'acme', site: 'check', requests: [seen('bad-request'), seen('bad-request', 'query'), seen('busy')], strays: [], discoverable: false });
+  const well = r.points.find((p) => p.name.startsWith('well-formed requests'));
+  assert.equal(well?.verdict, 'fail');
+  assert.equal(well!.details.length, 2);
+  assert.deepEqual(r.points.find((p) => p.name === 'other refusals')?.details, ['busy: caco.check.cmd.compute.submit: refused: busy']);
+  assert.equal(r.ok, false);
+});
+
 test('caco agent check: a faulty agent is caught on each mistake; a correct one passes', async (t) => {
   if (!needsNats(t)) return;
   const lines: string[] = [];
@@ -58,6 +68,11 @@ test('caco agent check: a faulty agent is caught on each mistake; a correct one 
   assert.match(subjects, /caco\.check\.gw\.announce.*this is an append/);
   assert.match(subjects, /caco\.check\.evt\.ext\.meter-faulty\.meter\.read: published a fact straight on evt\.\*/);
   assert.match(subjects, /caco\.check\.cmd\.compute\.pin.*wrong subject/);
+  // Found by a helper's walk through the docs: these three passed.
+  assert.match(subjects, /caco\.check\.cmd\.compute\.submit: a command sent without a reply subject/);
+  assert.match(subjects, /\$JS\.API\.STREAM\.INFO\.CACO_CHECK: touched JetStream directly/);
+  assert.equal(verdict('well-formed requests')?.verdict, 'fail', text);
+  assert.match(verdict('well-formed requests')!.details.join('\n'), /caco\.check\.cmd\.compute\.submit: malformed JSON/);
   assert.equal(verdict('dedupe')?.verdict, 'fail', text);
   assert.match(verdict('dedupe')!.details.join('\n'), /sent again under a new id .*: it is now on the ledger twice/);
   assert.equal(verdict('announced')?.verdict, 'pass', text);
