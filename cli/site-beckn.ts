@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { bppSubject, FileKeyDirectory, loadSigningKeyFile, marketSubject, natsBppUri, newSigningIdentity } from '../beckn/index.ts';
+import { bppSubject, FileKeyDirectory, loadSigningKeyFile, marketSubject, natsBppUri, newSigningIdentity, publicKeyToBase64 } from '../beckn/index.ts';
 import { BAP_BUDGET_ENV, bapBudgetFromEnv, type BecknHttpServer } from '../agents/coordination/index.ts';
 import type { SiteMarket } from '../site/index.ts';
 import { UsageError } from './errors.ts';
@@ -82,6 +82,8 @@ export function siteBeckn(o: SiteBecknOptions): SiteBeckn {
         `beckn: coordination agent ${signingKey.subscriberId} (key ${signingKey.uniqueKeyId}) sells flexibility on ${o.domain}: ${where.join('; ') || 'no transport (give --beckn-port or a NATS bus)'}`,
         ...(overNats ? [] : ['beckn: the embedded bus has no NATS binding, so the market is on HTTP only (use --bus nats for Beckn over NATS)']),
         `beckn: BAP keys from ${resolve(dirPath)} (re-read when it changes); this BPP's key in ${resolve(keyPath)}`,
+        // What a buyer pins to check this BPP's callbacks (BPP_PUBLIC_KEY in examples/ts-rival-buyer).
+        `beckn: this BPP's public key (buyers check its callbacks with it): ${publicKeyToBase64(signingKey.privateKey)}`,
         `beckn: ${bapBudget ? `each BAP may have ${bapBudget.count} requests or ${bapBudget.bytes} bytes accepted in 24 h` : 'no budget of accepted requests per BAP'} (${BAP_BUDGET_ENV})`,
       ];
     },

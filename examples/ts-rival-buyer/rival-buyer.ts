@@ -134,7 +134,7 @@ class RivalBuyer {
     private readonly nc: NatsConnection,
     private readonly key: SigningKey,
     private readonly domain: string,
-    private readonly bpp: { readonly id?: string; readonly key?: KeyObject },
+    private readonly bpp: { readonly id?: string; readonly key: KeyObject },
     private readonly timeoutMs: number,
   ) {
     this.bapUri = `nats:${bapSubject(domain, key.subscriberId)}`;
@@ -161,11 +161,10 @@ class RivalBuyer {
     } catch {
       return reply(400, { message: { ack: { status: 'NACK' } }, error: { code: '30000', message: 'not JSON' } });
     }
-    if (this.bpp.key) {
-      // Signed by the BPP we trade with (BPP_ID), or at least by the one the context names.
-      const bad = checkSignature(m.headers?.get('Authorization'), body, this.bpp.id ?? cb.context?.bpp_id ?? '', this.bpp.key, Date.now());
-      if (bad) return reply(401, { message: { ack: { status: 'NACK' } }, error: { code: '401', message: bad } });
-    }
+    // Signed by the BPP we trade with (BPP_ID), or at least by the one the context names, with
+    // its pinned key: only then is anything in the callback (its bpp_uri above all) acted on.
+    const bad = checkSignature(m.headers?.get('Authorization'), body, this.bpp.id ?? cb.context?.bpp_id ?? '', this.bpp.key, Date.now());
+    if (bad) return reply(401, { message: { ack: { status: 'NACK' } }, error: { code: '401', message: bad } });
     reply(200, { message: { ack: { status: 'ACK' } } });
     this.waiting.get(`${cb.context.action}:${cb.context.message_id}`)?.(cb);
   }
@@ -278,12 +277,17 @@ async function main(): Promise<number> {
   const env = process.env;
   if (!env['RIVAL_KEY_FILE']) throw new Error('RIVAL_KEY_FILE: the signing key file (make one with `keygen`)');
   const key = loadKeyFile(env['RIVAL_KEY_FILE']);
+  // Required: without it any NATS client answering the search could send a callback naming
+  // itself as the BPP, and the buyer would sign and send its select and confirm there and
+  // "buy" from it (a helper, following this README, bought 500 kW at £999/MWh from a forger).
+  const bppKey = env['BPP_PUBLIC_KEY'];
+  if (!bppKey) throw new Error("BPP_PUBLIC_KEY: the BPP's ed25519 public key (base64), to check its callbacks; caco run prints it (\"beckn: this BPP's public key …\"), and the site's key directory lists it");
   const domain = env['BECKN_DOMAIN'] || DEFAULT_DOMAIN;
   const wantKw = Number(env['WANT_KW'] || '500');
   if (!(wantKw > 0)) throw new Error(`WANT_KW: "${env['WANT_KW']}" is not a positive number of kW`);
   const nc = await connect({ servers: env['NATS_URL'] || '127.0.0.1:4222', name: `rival-buyer-${key.subscriberId}` });
   try {
-    const bpp = { ...(env['BPP_ID'] ? { id: env['BPP_ID'] } : {}), ...(env['BPP_PUBLIC_KEY'] ? { key: publicKeyFromBase64(env['BPP_PUBLIC_KEY']) } : {}) };
+    const bpp = { ...(env['BPP_ID'] ? { id: env['BPP_ID'] } : {}), key: publicKeyFromBase64(bppKey) };
     const buyer = new RivalBuyer(nc, key, domain, bpp, Number(env['TIMEOUT_MS'] || '20000'));
     buyer.listen();
     await nc.flush();

@@ -151,6 +151,12 @@ test('a rival buyer in its own process buys over NATS from a real site, competin
     ]);
     await new Promise((r) => setTimeout(r, 1100));
     const rivalEnv = { NATS_URL: server.url, RIVAL_KEY_FILE: rival.path, BPP_ID, BPP_PUBLIC_KEY: publicKeyToBase64(bpp.key.privateKey) };
+    // Without the BPP's key it does not start: it would act on callbacks anyone could send (a
+    // helper following the README bought from a forger).
+    const { BPP_PUBLIC_KEY: _pinned, ...unpinned } = rivalEnv;
+    const refused = await runRival({ ...unpinned, BPP_PUBLIC_KEY: '' });
+    assert.notEqual(refused.code, 0, refused.out);
+    assert.match(refused.out, /BPP_PUBLIC_KEY: the BPP's ed25519 public key/);
     const stressData = { stressId: `stress-price-peak-${iso(start).slice(0, 16)}Z`, forecastId: 'fc-1', windowStart: iso(start), windowEnd: iso(start + HOUR), kind: 'price-peak', peakCarbonGPerKwh: 150, peakPriceGbpPerMwh: 180, severity: 0.5 };
     const [first] = await Promise.all([runRival({ ...rivalEnv, WANT_KW: '800' }), emit('grid.stress.expected', stressData)]);
     assert.equal(first.code, 0, first.out);
