@@ -254,7 +254,7 @@ export class KeyRegistry {
 
   private async read(keyId: string): Promise<Lookup> {
     const raw = await this.store.get(keyId);
-    if (raw === undefined) return { found: false, reason: `unknown key "${keyId}": not in the site's key registry` };
+    if (raw === undefined) return { found: false, reason: `unknown key "${keyId}": not in the site's key registry; the site's operator registers it with caco keys add (your key id, party and public key)` };
     const v = verifyEntry(raw, this.adminPublicKey, keyId);
     if (!v.ok) {
       this.onBadEntry({ keyId, reason: v.reason });
