@@ -87,8 +87,9 @@ describe('SqliteEventStore: a row with a cell larger than a reader takes', { tim
         assert.deepEqual(inStream, [3]);
         assert.deepEqual(streamRead, [6]);
 
-        const page = store.readPage(0, 1000);
-        assert.deepEqual(page.map((x) => [x.position, 'unreadable' in x]), [[1, false], [2, false], [3, true], [4, false], [5, false], [6, false]]);
+        // A live subscription's page is read plain (its reads are the hot path): the row comes
+        // whole, and verify-on-read refuses it below by its hash.
+        assert.deepEqual(store.readPage(0, 1000).map((x) => x.position), [1, 2, 3, 4, 5, 6]);
 
         // Verify-on-read: quarantined, the rest delivered, by a read and by a live subscription.
         const quarantine = new MemoryQuarantineStore();
@@ -204,16 +205,13 @@ describe('SqliteEventStore: a row with a cell larger than a reader takes', { tim
     });
   });
 
-  test('a page is bounded by its text as a whole: rows of 15 MB (each under the data bound) come a few a page, and all are read; a subscription reads on at once', async () => {
+  test('rows of 15 MB (each under the data bound) are all read, a page bounded by its text (readAll, readStream) or whole (a subscription)', async () => {
     await withStore(async (path, keyring) => {
       // pollMs of a minute: a subscription that took a page cut by its text for the head would wait it.
       const store = new SqliteEventStore({ path, keyring, pollMs: 60_000 });
       try {
         for (let i = 1; i <= 8; i++) await store.append(`order-${i}`, [ev()], 'any');
         store.unsafeExec(`UPDATE events SET data = '"' || replace(hex(zeroblob(7500000)), '00', 'aa') || '"' WHERE position BETWEEN 2 AND 7`);
-        const page = store.readPage(0, 1000);
-        // 64 MiB of text a page: the first row, then 15 MB rows until the sum reaches it.
-        assert.ok(page.length >= 2 && page.length <= 6, `${page.length} rows in one page`);
         const read: number[] = [];
         for await (const e of store.readAll()) read.push(e.position);
         assert.deepEqual(read, [1, 2, 3, 4, 5, 6, 7, 8]);
