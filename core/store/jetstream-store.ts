@@ -670,7 +670,7 @@ export function ledgerStreamDefect(c: Partial<StreamConfig>): string | undefined
 /** A writer's refusal of a ledger stream the server may remove events from (ledgerStreamDefect). */
 function refuseLimitedStream(name: string, defect: string): CacoError {
   return new CacoError(
-    `JetStream stream ${name} is the ledger, but ${defect}: the server would delete ledger events, and nothing would say so until an audit. Nothing was written. Remove the limit (e.g. nats stream edit ${name} --max-age 0 --max-msgs -1 --max-bytes -1 --max-msgs-per-subject -1), then run caco audit verify to see whether events are already gone`,
+    `JetStream stream ${name} is the ledger, but ${defect}: the server would delete ledger events, and nothing would say so until an audit. Nothing was written. Set it back as CACO makes a ledger stream: no limits (nats stream edit ${name} --max-age 0 --max-msgs -1 --max-bytes -1 --max-msgs-per-subject -1), retention limits, deny_delete and deny_purge on; then run caco audit verify to see whether events are already gone`,
   );
 }
 

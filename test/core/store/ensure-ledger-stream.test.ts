@@ -18,7 +18,8 @@ function racingManager(existing: { replicas: number; subjects: string[] }): { js
     streams: {
       info: async (name: string) => {
         if (looks++ === 0) throw notFound;
-        return { config: { name, subjects: existing.subjects, num_replicas: existing.replicas } } as unknown as StreamInfo;
+        // As CACO creates a ledger stream: no limits, deletes and purges denied (ledgerStreamDefect).
+        return { config: { name, subjects: existing.subjects, num_replicas: existing.replicas, deny_delete: true, deny_purge: true } } as unknown as StreamInfo;
       },
       add: async (cfg: Partial<StreamConfig>) => {
         adds.push(cfg);
