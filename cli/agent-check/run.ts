@@ -210,10 +210,11 @@ export async function runAgentCheck(o: AgentCheckOptions): Promise<AgentCheckRes
     for await (const e of runtime.store.readAll()) stored.add(e.id);
     // The relay publishes each stored event once here (no restart in a check): a second message
     // under a stored event's id is a copy someone else published, perhaps with other data.
-    const sightings = new Map<string, number>();
+    const sighted = new Set<string>();
     for (const e of evtSeen) {
       if (!e.msgId || !stored.has(e.msgId)) strays.push({ subject: e.subject, why: 'published a fact straight on evt.*: only the site publishes there; append it through caco.<site>.gw.append' });
-      else if ((sightings.set(e.msgId, (sightings.get(e.msgId) ?? 0) + 1).get(e.msgId) ?? 0) > 1) strays.push({ subject: e.subject, why: `re-published the site's event ${e.msgId} on evt.*: only the site publishes there` });
+      else if (sighted.has(e.msgId)) strays.push({ subject: e.subject, why: `re-published the site's event ${e.msgId} on evt.*: only the site publishes there` });
+      else sighted.add(e.msgId);
     }
     const observations: Observations = { agent: name, site, requests, strays, discoverable };
     return { observations, report: judge(observations) };
