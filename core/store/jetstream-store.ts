@@ -15,7 +15,7 @@ import { describeExpected, expectationHolds, validateAppend } from './validate.t
 import { anchorStreamName, checkpointBucketName, CorruptCommitError, UnverifiedHeadError, decodeCommit, encodeCommit, ledgerStreamName, ledgerSubjectPrefix, POSITIONS_PER_COMMIT, positionOf, quarantineBucketName, startSeqAfter, tryDecodeCommit } from './jetstream-commit.ts';
 import { NatsCheckpointStore } from './nats-checkpoints.ts';
 import { isStreamNotFound, WRONG_LAST_SEQUENCE } from './nats-streams.ts';
-import { readRange, type RawCommit } from './jetstream-reader.ts';
+import { pullMaxBytes, readRange, type RawCommit } from './jetstream-reader.ts';
 import { retryWhileUnavailable, type RetryOptions } from './nats-retry.ts';
 import { JetStreamPublisher, type PublishAck } from './jetstream-publisher.ts';
 import { NatsQuarantineStore } from './nats-quarantine.ts';
@@ -47,8 +47,14 @@ export interface JetStreamStoreOptions {
   readonly name?: string;
   /** How long to wait for a publish acknowledgement before re-sending it (default 5 s, 3 sends). */
   readonly ackTimeoutMs?: number;
-  /** Messages asked for per pull when reading (default 1024; two pulls are kept in flight). */
+  /** Messages asked for per pull by range reads (default 1024; two pulls are kept in flight). */
   readonly pullBatch?: number;
+  /**
+   * Bytes one pull may owe, for range reads and the live consumer (default `pullMaxBytes`: 16 MiB,
+   * and never less than two of the server's largest message). The live consumer's pulls then
+   * hold at most 100 messages each, nats.js's count for a pull bounded in bytes.
+   */
+  readonly pullMaxBytes?: number;
   /** How long a call keeps retrying while the stream has no leader (default 60 s; see nats-retry.ts). */
   readonly unavailableBudgetMs?: number;
   /**
@@ -490,7 +496,12 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
       if (got.commits.length) yield got.commits;
       from = got.next;
     }
-    if (from <= endSeq) yield* readRange({ nc: this.nc, jsm: this.jsm, stream: this.streamName, filter, startSeq: from, endSeq, batch: this.opts.pullBatch ?? 1024 });
+    if (from <= endSeq) yield* readRange({ nc: this.nc, jsm: this.jsm, stream: this.streamName, filter, startSeq: from, endSeq, batch: this.opts.pullBatch ?? 1024, maxBytes: this.pullBytes });
+  }
+
+  /** Bytes one read pull may owe (see `JetStreamStoreOptions.pullMaxBytes`). */
+  get pullBytes(): number {
+    return this.opts.pullMaxBytes ?? pullMaxBytes(this.nc);
   }
 
   /** Gets of `startSeq..endSeq` in parallel (the leader's when replicated, else direct); stops at the first sequence not answered. */
@@ -525,7 +536,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
   }
 
   async subscribeAll(handler: EventHandler, opts: SubscribeAllOptions = {}): Promise<StoreSubscription> {
-    const sub = new JetStreamSubscription(this, handler, opts, this.opts.pullBatch ?? 1024);
+    const sub = new JetStreamSubscription(this, handler, opts);
     await sub.start();
     this.subs.add(sub);
     sub.onClose = () => this.subs.delete(sub);
@@ -756,7 +767,6 @@ class JetStreamSubscription implements StoreSubscription {
     private readonly store: JetStreamEventStore,
     private readonly handler: EventHandler,
     private readonly opts: SubscribeAllOptions,
-    private readonly pullBatch: number,
   ) {
     this.pos = opts.from ?? 0;
     this.nextSeq = startSeqAfter(this.pos);
@@ -816,7 +826,12 @@ class JetStreamSubscription implements StoreSubscription {
     if (this.closed) return 'closed';
     this.consumer = await this.store.orderedConsumer(this.store.subjectPrefix + '>', this.nextSeq);
     if (this.closed) return 'closed';
-    const msgs = await this.consumer.consume({ max_messages: this.pullBatch, expires: 5000 });
+    // Bounded in bytes, not in messages: 1,024 messages could owe 1,024 × max_payload (1 GiB at
+    // the default, 64 GiB at the largest), all buffered here if junk of that size is put on a
+    // ledger subject while the handler is slower. A message above the bound gets a 409 and no
+    // delivery; the watchdog then sees a stall and the range reader, whose bound grows for such
+    // a message, reads past it (a test puts one there).
+    const msgs = await this.consumer.consume({ max_bytes: this.store.pullBytes, expires: 5000 });
     this.msgs = msgs;
     if (this.closed) {
       await msgs.close();

@@ -11,6 +11,11 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { pullMaxBytes, readRange } from '../../../core/store/jetstream-reader.ts';
 import { natsSkip, natsUrl, uniqueToken } from '../../support/nats.ts';
+import { MemoryKeyring } from '../../../core/ledger/keyring.ts';
+import { JetStreamEventStore } from '../../../core/store/jetstream-store.ts';
+import type { StoreSubscription } from '../../../core/store/event-store.ts';
+import { newEvent } from '../../contract/store-contract.ts';
+import { eventually } from '../../contract/bus-contract.ts';
 
 const skip = await natsSkip();
 
@@ -87,3 +92,34 @@ test('a message larger than the pull bound (stored under a larger max_payload) i
   }
 });
 
+
+test('the live consumer of a subscription pulls by bytes, and reads on past a message larger than its bound', { skip }, async () => {
+  // A live pull of 1,024 messages owed up to 1,024 × max_payload, all buffered in the
+  // subscriber while its handler was slower than junk of that size arriving on a ledger
+  // subject. Its pulls now carry max_bytes (here 100 kB); a 300 kB junk message gets no
+  // delivery from such a pull, and the subscription must still go on to the events after it.
+  const keyring = new MemoryKeyring('live-bytes');
+  const site = uniqueToken('rvlivebytes');
+  const store = await JetStreamEventStore.connect({ servers: natsUrl(), site, keyring, pullMaxBytes: 100_000 });
+  const pulls = pullsOf(store.nc, `CACO_${site.toUpperCase()}`);
+  const got: string[] = [];
+  const unreadable: number[] = [];
+  let sub: StoreSubscription | undefined;
+  try {
+    await store.append('job-1', [newEvent('a')], 'no-stream');
+    sub = await store.subscribeAll((e) => void got.push(e.id), { onUnreadable: (u) => void unreadable.push(u.position) });
+    await eventually(() => got.length === 1, 'the first event');
+    await jetstream(store.nc).publish(store.subjectOf('job-2'), new Uint8Array(300_000));
+    await store.append('job-3', [newEvent('b')], 'no-stream');
+    await eventually(() => got.length === 2, 'the event after the large message', 15_000);
+    assert.equal(unreadable.length, 1, 'the junk is reported as unreadable, once');
+    const live = pulls.filter((p) => p.max_bytes !== undefined && p.batch <= 100);
+    assert.ok(live.length > 0, `live pulls: ${JSON.stringify(pulls.slice(0, 5))}`);
+    for (const p of live) assert.ok(p.max_bytes! <= 100_000 && p.max_bytes! > 0, `a live pull owes ${p.max_bytes} bytes`);
+    assert.ok(pulls.every((p) => p.max_bytes !== undefined && p.max_bytes > 0), `every pull is bounded in bytes: ${JSON.stringify(pulls.filter((p) => !p.max_bytes))}`);
+  } finally {
+    await sub?.close();
+    await store.destroy().catch(() => undefined);
+    await store.close();
+  }
+});
