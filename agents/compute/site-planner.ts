@@ -13,7 +13,12 @@ export function jobsToPlan(s: ComputeState, t: number, doneAfter: ReadonlyMap<st
     if (isDone(done, r.job.runtimeMin)) continue;
     records.set(id, r);
     let job: PlanJob = { ...r.job, doneMin: done };
+    // A pinned job that has started runs straight through, as a non-preemptible one does. Only
+    // the pin's first half-hour held it before: from the next the pin lay in the past, and the
+    // job went back to being preemptible and was stopped for a cheaper slot (a helper's review).
+    const pinStarted = r.pinnedStartMs !== null && r.pinnedStartMs < t && r.status === 'running' && r.startedMs !== null;
     if (r.status === 'running' && !r.job.preemptible && r.startedMs !== null) job = { ...job, startedMs: r.startedMs };
+    else if (pinStarted) job = { ...job, startedMs: r.startedMs!, preemptible: false, deadlineMs: Math.max(r.job.deadlineMs, r.pinnedStartMs! + r.job.runtimeMin * 60_000) };
     else if (r.pinnedStartMs !== null && r.pinnedStartMs >= t) {
       // A pin: the job may start only then, and must run straight through.
       job = { ...job, earliestStartMs: r.pinnedStartMs, deadlineMs: Math.max(r.job.deadlineMs, r.pinnedStartMs + (r.job.runtimeMin - done) * 60_000), preemptible: false, pinned: true };
