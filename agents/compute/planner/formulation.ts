@@ -130,7 +130,9 @@ export function candidateStarts(h: Horizon, it: StartItem): number[] {
 /** Objective coefficient of starting one job of the item in slot s, other than the energy it draws in the horizon. */
 export function startExtraCost(h: Horizon, it: StartItem, s: number): number {
   const { tailKwh } = startKwh(it, s, h.n);
-  return tailKwh * h.site.pue * h.meanCostPerKwh + latenessPenalty(it.penaltyGbpPerH, startLatenessH(h, it.job.deadlineMs, s, it.remMin)) + EPS_START * s;
+  const lateH = startLatenessH(h, it.job.deadlineMs, s, it.remMin);
+  const overSale = lateH > 1e-9 ? ((it.powerKw * it.remMin) / 60) * h.lateOverSalePerKwh : 0;
+  return tailKwh * h.site.pue * h.meanCostPerKwh + latenessPenalty(it.penaltyGbpPerH, lateH) + overSale + EPS_START * s;
 }
 
 export function deferCostPerKwh(h: Horizon): number {
@@ -157,7 +159,8 @@ const MIN_SLOT_KWH = 1e-6;
 export function runLatenessPerKwh(h: Horizon, it: RunItem, s: number): number {
   // Never 0: a job the intake's minimums let through has at least 1 W for half an hour, but a
   // cost of 0/0 (NaN) makes HiGHS refuse the whole site's model, so the floor is kept here too.
-  return latenessPenalty(it.penaltyGbpPerH, slotLatenessH(h, it.job.deadlineMs, s)) / Math.max(MIN_SLOT_KWH, Math.min(it.remKwh, it.powerKw * SLOT_H));
+  const lateH = slotLatenessH(h, it.job.deadlineMs, s);
+  return latenessPenalty(it.penaltyGbpPerH, lateH) / Math.max(MIN_SLOT_KWH, Math.min(it.remKwh, it.powerKw * SLOT_H)) + (lateH > 1e-9 ? h.lateOverSalePerKwh : 0);
 }
 
 function startKey(it: StartItem): string {

@@ -30,6 +30,14 @@ export interface Horizon {
   readonly onsite: ReadonlyArray<ReadonlyArray<HorizonOnsiteTier>>;
   /** Mean cost per kWh over the horizon: the estimate for work left beyond it. */
   readonly meanCostPerKwh: number;
+  /**
+   * £ added to each kWh of IT work a plan makes late, where flexibility is sold: PUE × the
+   * dearest breach, more than the shortfall that kWh could avoid by moving out of a sold window.
+   * A sale never makes a job late: lateness is priced per job and a shortfall per MWh, so a
+   * large job (9 MW for an hour under a 2 MW cap) was cheaper late than in the window (a
+   * helper's review). 0 where nothing is sold, so such plans are as before.
+   */
+  readonly lateOverSalePerKwh: number;
 }
 
 export interface HorizonOnsiteTier {
@@ -66,6 +74,7 @@ export function makeHorizon(input: PlanInput, n: number): Horizon {
   const flexBreachPerKwh = new Float64Array(n);
   const flexHoldKw = new Float64Array(n);
   let sum = 0;
+  let dearestBreach = 0;
   for (let s = 0; s < n; s++) {
     price[s] = signalAt(signals.priceGbpPerMwh, off + s);
     intensity[s] = signalAt(signals.intensityGPerKwh, off + s);
@@ -73,6 +82,7 @@ export function makeHorizon(input: PlanInput, n: number): Horizon {
     importCapKw[s] = input.importCapKw?.[s] ?? site.importCapKw;
     flexCapKw[s] = Math.max(0, Math.min(importCapKw[s]!, input.flexCapKw?.[s] ?? Infinity));
     flexBreachPerKwh[s] = Math.max(0, (input.flexBreachGbpPerMwh?.[s] ?? 0) / 1000);
+    dearestBreach = Math.max(dearestBreach, flexBreachPerKwh[s]!);
     // A hold only means something where a shortfall costs: it is priced at a share of the breach.
     const hold = input.flexHoldKw?.[s] ?? 0;
     flexHoldKw[s] = flexBreachPerKwh[s]! > 0 && hold > 0 ? Math.min(hold, site.battery.powerKw) : 0;
@@ -87,7 +97,7 @@ export function makeHorizon(input: PlanInput, n: number): Horizon {
     if (c < costPerKwh[t.slot]! - 1e-12) onsite[t.slot]!.push({ kw: t.kw, price: t.priceGbpPerMwh, intensity: t.intensityGPerKwh, costPerKwh: c });
   }
   for (const tiers of onsite) tiers.sort((a, b) => a.costPerKwh - b.costPerKwh);
-  return { t0, n, site, price, intensity, costPerKwh, importCapKw, flexCapKw, flexBreachPerKwh, flexHoldKw, onsite, meanCostPerKwh: sum / n };
+  return { t0, n, site, price, intensity, costPerKwh, importCapKw, flexCapKw, flexBreachPerKwh, flexHoldKw, onsite, meanCostPerKwh: sum / n, lateOverSalePerKwh: site.pue * dearestBreach };
 }
 
 /** A non-preemptible job not yet started: choose one start slot. */

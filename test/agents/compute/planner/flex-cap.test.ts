@@ -37,3 +37,29 @@ test('with slack, the plan moves the job out of the capped window instead of pay
   assert.ok(j.startMs! >= T0 + 2 * HH, `moved past the window, started ${new Date(j.startMs!).toISOString()}`);
   assert.ok(p.slots[0]!.siteKw <= 500 + 1e-6 && p.slots[1]!.siteKw <= 500 + 1e-6);
 });
+
+test('a sale never makes a large job late: 9 MW due in an hour under a 2 MW sold cap runs on time, above the cap (start and preemptible)', async () => {
+  // A helper's review: lateness is priced per job (bronze £500/h × (1 + hours late), £1,000 for an
+  // hour) and a shortfall per MWh (£300/MWh × 10.35 MWh ≈ £3,105), so the plan made the job late.
+  const big = siteConfig({ battery: { energyKwh: 1, powerKw: 1 } });
+  const n = 8;
+  for (const preemptible of [false, true]) {
+    const p = await plan(
+      {
+        nowMs: T0,
+        site: big,
+        signals: { startMs: T0, priceGbpPerMwh: Array.from({ length: n }, () => 80), intensityGPerKwh: Array.from({ length: n }, () => 150) },
+        batterySocKwh: 0.5,
+        flexCapKw: Array.from({ length: n }, (_, s) => (s < 2 ? 2000 : 14000)),
+        flexBreachGbpPerMwh: Array.from({ length: n }, (_, s) => (s < 2 ? 300 : 0)),
+        jobs: [{ id: 'b', class: 'batch-inference', powerKw: 9000, runtimeMin: 60, earliestStartMs: T0, deadlineMs: T0 + 2 * HH, slaClass: 'bronze', preemptible }],
+      },
+      { horizonSlots: n, inWorker: false, mode: 'full', deterministic: true },
+    );
+    const j = p.jobs.find((x) => x.jobId === 'b')!;
+    assert.equal(j.latenessH, 0, `preemptible ${preemptible}: ${JSON.stringify(j)}`);
+    assert.ok(p.slots[0]!.siteKw > 2000, 'above the sold cap');
+    // What a plan reports as its lateness penalty is the SLA's alone.
+    assert.equal(p.totals.latenessPenaltyGbp, 0);
+  }
+});
