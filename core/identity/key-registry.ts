@@ -305,7 +305,7 @@ export class KeyAdmin {
     private readonly siteKeyOf: SiteKeyOf = () => undefined,
   ) {}
 
-  /** Register a key. A key id already in use (by a valid entry) is refused. */
+  /** Register a key. A key id already in use (by a valid entry) is refused, and so is a public key that has an entry. */
   async add(k: NewKey, opts: { replace?: boolean } = {}): Promise<SignedKeyEntry> {
     const problems: FieldProblem[] = checkNewKeyFields(k);
     const reserved = reservedPartyReason(k.party, k.role);
@@ -315,6 +315,15 @@ export class KeyAdmin {
     const existing = await this.registry.lookup(k.keyId, { fresh: true });
     if (existing.found && !opts.replace) {
       throw new KeyRegistryError('keyId', `"${k.keyId}" is already registered (party "${existing.entry.party}", ${existing.entry.status}); choose another key id`);
+    }
+    if (!opts.replace) {
+      // One public key, one entry: a key registered twice (a pasted --public-key, say) kept
+      // working under its second id, perhaps as another party or an admin, after its first was
+      // revoked, and revoke promises that nothing it signs is accepted (a helper's review).
+      const twin = (await this.registry.list()).entries.find((e) => e.publicKey === k.publicKey && e.keyId !== k.keyId);
+      if (twin) {
+        throw new KeyRegistryError('publicKey', `this public key is already registered as "${twin.keyId}" (party "${twin.party}", ${twin.role}, ${twin.status}); a key has one entry, so that revoking it stops it: make a new key for another party or role`);
+      }
     }
     const entry = signEntry(
       { format: ENTRY_FORMAT, keyId: k.keyId, party: k.party, role: k.role, publicKey: k.publicKey, status: 'active', createdAt: new Date(this.clock.now()).toISOString(), revokedAt: null },

@@ -52,6 +52,10 @@ describe('key registry', { timeout: 60_000 }, () => {
         assert.equal(e.revokedAt, null);
         assert.deepEqual((await registry.lookup(alice.keyId)).found, true);
         await assert.rejects(id.admin.add(alice), /keyId: "alice-[0-9a-f]{8}" is already registered/);
+        // The same public key under another id (another party, another role) is refused: revoking
+        // alice's entry would have left it accepted under the second.
+        await assert.rejects(id.admin.add({ ...alice, keyId: 'other1', party: 'other', role: 'admin' }), (err: unknown) => err instanceof KeyRegistryError && err.field === 'publicKey' && new RegExp(`already registered as "${alice.keyId}"`).test(err.message));
+        assert.equal((await registry.lookup('other1')).found, false);
         await assert.rejects(id.admin.add({ ...alice, keyId: 'x.y', role: 'wizard' as never }), /keyId use 1-64 letters.*role use one of: agent, third-party, operator, admin/);
         const r = await id.admin.revoke(alice.keyId);
         assert.equal(r.status, 'revoked');
