@@ -1,4 +1,4 @@
-import { ConfigError } from '../../core/errors/index.ts';
+import { ConfigError, envValue } from '../../core/errors/index.ts';
 import { PARTY } from '../../core/identity/index.ts';
 import { SLA_CLASSES, type SlaClass } from './jobs/index.ts';
 
@@ -46,10 +46,10 @@ export function parseSlaCeiling(raw: string, name = SLA_CEILING_ENV): SlaCeiling
   return { default: dflt ?? 'gold', parties };
 }
 
-/** From the environment: unset or empty gives undefined (any class). */
+/** From the environment: unset gives undefined (any class); set but empty is refused. */
 export function slaCeilingFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): SlaCeiling | undefined {
-  const raw = env[SLA_CEILING_ENV];
-  return raw === undefined || raw.trim() === '' ? undefined : parseSlaCeiling(raw);
+  const raw = envValue(env, SLA_CEILING_ENV);
+  return raw === undefined ? undefined : parseSlaCeiling(raw);
 }
 
 /** For the start-up notes: what the ceiling allows. */

@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors/errors.ts';
+import { ConfigError, envValue } from '../errors/errors.ts';
 import { DEFAULT_COMMAND_LIMITS, type InputLimits } from '../runtime/input-limits.ts';
 import type { RateLimit } from '../runtime/rate-limit.ts';
 import { commandPartyBudgetFromEnv, DEFAULT_COMMAND_PARTY_BUDGET, type CommandPartyBudget } from '../runtime/command-budget.ts';
@@ -83,7 +83,7 @@ function yesNo(name: string, raw: string): boolean {
  * names the variable.
  */
 export function inputLimitsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): InputLimitsConfig {
-  const get = (k: string) => (env[k] === undefined || env[k] === '' ? undefined : env[k]);
+  const get = (k: string) => envValue(env, k);
   const maxBytes = get('CACO_COMMAND_MAX_BYTES');
   const maxDepth = get('CACO_COMMAND_MAX_DEPTH');
   const commandRate = get('CACO_COMMAND_RATE');

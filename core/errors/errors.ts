@@ -39,6 +39,20 @@ export class ConfigError extends CacoError {
   }
 }
 
+/**
+ * An environment variable's value: undefined when unset. Set but empty (or blank) is refused,
+ * naming it: a template's `CACO_X=${X}` with X unset is a mistake, not a request for the default,
+ * and for a security setting the default is the open one (a helper's review: an empty
+ * CACO_REQUIRE_BOUND_COMMANDS or CACO_MAX_SLA_CLASS_PER_PARTY started the site with binding off
+ * and any service class allowed, where an empty CACO_SITE was refused).
+ */
+export function envValue(env: Readonly<Record<string, string | undefined>>, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined) return undefined;
+  if (raw.trim() === '') throw new ConfigError(name, 'is set but empty; give a value, or unset it for the default');
+  return raw;
+}
+
 /** A message failed decoding; `path` points at the offending field. */
 export class DecodeError extends CacoError {
   override readonly _tag = 'DecodeError';

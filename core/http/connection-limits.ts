@@ -1,6 +1,6 @@
 import { createServer, type RequestListener, type Server as HttpServer, type ServerOptions } from 'node:http';
 import type { Server, Socket } from 'node:net';
-import { ConfigError } from '../errors/index.ts';
+import { ConfigError, envValue } from '../errors/index.ts';
 
 /** How many connections a server holds at once, in all and from one client address. */
 export interface ConnectionLimits {
@@ -20,8 +20,8 @@ export const CONNECTIONS_ENV = 'CACO_HTTP_CONNECTIONS';
 
 /** `CACO_HTTP_CONNECTIONS` = `<total>:<per-address>` (e.g. `1024:64`); unset, `defaults` (a server's own, or DEFAULT_CONNECTION_LIMITS). */
 export function connectionLimitsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env, defaults: ConnectionLimits = DEFAULT_CONNECTION_LIMITS): ConnectionLimits {
-  const raw = env[CONNECTIONS_ENV]?.trim();
-  if (raw === undefined || raw === '') return defaults;
+  const raw = envValue(env, CONNECTIONS_ENV)?.trim();
+  if (raw === undefined) return defaults;
   const m = /^(\d{1,7}):(\d{1,7})$/.exec(raw);
   const total = m ? Number(m[1]) : Number.NaN;
   const perAddress = m ? Number(m[2]) : Number.NaN;

@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors/errors.ts';
+import { ConfigError, envValue } from '../errors/errors.ts';
 
 /**
  * What one party may do over a sliding window: how many (ledger events the gateway appends for
@@ -40,8 +40,8 @@ export interface BudgetWords {
  * the variable.
  */
 export function usageBudgetFromEnv(env: Readonly<Record<string, string | undefined>>, name: string, fallback: UsageBudget, words: BudgetWords): UsageBudget | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
+  const raw = envValue(env, name);
+  if (raw === undefined) return fallback;
   if (raw.trim().toLowerCase() === 'off') return undefined;
   const m = /^\s*(\d{1,12})\s*:\s*(\d{1,15})\s*([a-zA-Z]*)\s*$/.exec(raw);
   const unit = m ? UNITS[m[3]!.toLowerCase()] : undefined;

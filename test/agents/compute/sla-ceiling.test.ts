@@ -44,7 +44,8 @@ describe('service class ceilings per third party', () => {
     assert.deepEqual([...c.parties], [['alice', 'gold'], ['bob', 'silver']]);
     assert.equal(parseSlaCeiling('alice=silver').default, 'gold', 'parties not named may ask for any');
     assert.equal(slaCeilingFromEnv({}), undefined);
-    assert.equal(slaCeilingFromEnv({ CACO_MAX_SLA_CLASS_PER_PARTY: '' }), undefined);
+    // Set but empty is a mistake (a template's variable left unset), not "any class".
+    for (const empty of ['', '  ']) assert.throws(() => slaCeilingFromEnv({ CACO_MAX_SLA_CLASS_PER_PARTY: empty }), (e: unknown) => e instanceof ConfigError && /CACO_MAX_SLA_CLASS_PER_PARTY: is set but empty/.test(e.message));
     assert.equal(describeSlaCeiling(c), 'third parties at most bronze service class (alice gold, bob silver)');
     for (const [raw, why] of [
       ['platinum', /"platinum": the class must be one of gold, silver, bronze/],

@@ -181,5 +181,6 @@ describe('connections held at once', { timeout: 60_000 }, () => {
     for (const bad of ['64', '0:0', '10:20', 'a:b', '1024:-1', '99999999:1']) {
       assert.throws(() => connectionLimitsFromEnv({ CACO_HTTP_CONNECTIONS: bad }), (e: unknown) => e instanceof ConfigError && /CACO_HTTP_CONNECTIONS/.test(e.message) && /<total>:<per-address>/.test(e.message), bad);
     }
+    assert.throws(() => connectionLimitsFromEnv({ CACO_HTTP_CONNECTIONS: '' }), (e: unknown) => e instanceof ConfigError && /CACO_HTTP_CONNECTIONS: is set but empty/.test(e.message));
   });
 });

@@ -146,6 +146,10 @@ describe('input limits', { timeout: 30_000 }, () => {
     assert.deepEqual(c, { commandLimits: { maxBytes: 4096, maxDepth: 8 }, commandRate: undefined, httpRate: { perSecond: 5, burst: 10 }, commandPartyBudget: undefined, requireBoundCommands: true, maxOpenJobsPerParty: 3, maxOpenKwPerParty: 2500.5, maxOnsiteOffersPerSource: 40 });
     // The kW of a third party's open jobs: a positive number, or off; unset, the compute agent's default (half the site).
     assert.equal(inputLimitsFromEnv({ CACO_MAX_OPEN_KW_PER_PARTY: 'off' }).maxOpenKwPerParty, 'off');
+    // Set but empty is refused, naming the variable: for CACO_REQUIRE_BOUND_COMMANDS the default is the open one.
+    for (const name of ['CACO_REQUIRE_BOUND_COMMANDS', 'CACO_COMMAND_RATE', 'CACO_HTTP_RATE', 'CACO_MAX_OPEN_JOBS_PER_PARTY', 'CACO_COMMAND_PARTY_BUDGET']) {
+      assert.throws(() => inputLimitsFromEnv({ [name]: '' }), (e: unknown) => e instanceof ConfigError && e.message.startsWith(`${name}: is set but empty`), name);
+    }
     for (const bad of ['0', '-5', 'lots', '1e400', '9'.repeat(400), '5000kW']) {
       assert.throws(() => inputLimitsFromEnv({ CACO_MAX_OPEN_KW_PER_PARTY: bad }), (e: unknown) => e instanceof ConfigError && /CACO_MAX_OPEN_KW_PER_PARTY: ".*" must be a number of kW above 0/.test(e.message), bad);
     }
