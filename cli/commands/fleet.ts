@@ -44,6 +44,9 @@ export function fleetCommand(): Command {
       .filter(Boolean);
     if (names.length === 0) throw new ConfigError('--sites', 'name at least one site, e.g. --sites london,manchester');
     for (const n of names) if (!SITE_TOKEN.test(n)) throw new ConfigError('--sites', `"${n}" is not a site name (lower-case letters, digits, "-" and "_")`);
+    // Before any ledger is read: the fleet view refuses a site listed twice only after reading them all.
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice !== undefined) throw new ConfigError('--sites', `"${twice}" is listed twice; a fleet counts each site's ledger once`);
     const config = configFrom(o, { store: 'jetstream' });
     const rows: SiteTotals[] = [];
     const refusals: string[] = [];

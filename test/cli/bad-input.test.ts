@@ -85,3 +85,15 @@ test('ports and timeouts take digits only: an empty value, hex or an exponent is
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('caco fleet refuses a site listed twice before reading any ledger: one line naming --sites, exit 2', { timeout: 120_000 }, () => {
+  // A helper's review: the duplicate was found only after every ledger had been opened and
+  // replayed (the doubled one twice), and ended in "unexpected error" with a stack trace.
+  const dir = mkdtempSync(join(tmpdir(), 'caco-cli-fleet-'));
+  try {
+    const r = caco(['fleet', '--store', 'sqlite', '--data-dir', dir, '--sites', 'london,manchester,london']);
+    assertOneLineError(r, /--sites: "london" is listed twice/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
