@@ -8,9 +8,7 @@ import { startJobsHttp } from '../jobs-http.ts';
 import { startObservabilityHttp } from '../../core/observability/index.ts';
 import { DEFAULT_DOMAIN, FileKeyDirectory, loadSigningKeyFile, newSigningIdentity } from '../../beckn/index.ts';
 import { bapBudgetFromEnv, type BecknHttpServer } from '../../agents/coordination/index.ts';
-import { DEFAULT_SITE } from '../../agents/compute/jobs/index.ts';
-import { generateWorkload, loadTraceStats } from '../../sim/workload/index.ts';
-import type { Runtime } from '../../core/runtime/index.ts';
+import { submitSyntheticJobs } from '../synthetic-jobs.ts';
 import { numberBetween, wholeNumber } from '../flag-values.ts';
 
 interface BppFlags extends GlobalOptions {
@@ -28,38 +26,6 @@ interface BppFlags extends GlobalOptions {
   jobsPort: string;
   metricsPort: string;
   seed: string;
-}
-
-/** Submit a generated workload as its jobs are released, on the wall clock. */
-function submitSyntheticJobs(runtime: Runtime, perDay: number, seed: string, log: (s: string) => void): () => void {
-  const startMs = Date.now();
-  const { jobs } = generateWorkload({ seed, startMs, days: 7, site: DEFAULT_SITE, jobsPerDay: perDay }, loadTraceStats());
-  // Jobs whose window has already gone by are not worth submitting.
-  const timers = jobs.filter((j) => j.deadlineMs - Math.max(j.earliestStartMs, startMs) >= j.runtimeMin * 60_000).map((j) =>
-    setTimeout(
-      () => {
-        void runtime
-          .send(
-            'compute',
-            'submit',
-            {
-              jobId: j.id,
-              class: j.class,
-              powerKw: j.powerKw,
-              runtimeMin: j.runtimeMin,
-              earliestStart: new Date(Math.max(j.earliestStartMs, Date.now())).toISOString(),
-              deadline: new Date(j.deadlineMs).toISOString(),
-              slaClass: j.slaClass,
-              preemptible: j.preemptible,
-            },
-            { id: `submit-${seed}-${j.id}`, source: 'workload' },
-          )
-          .then((r) => (r.ok ? undefined : log(`job ${j.id} not submitted: ${r.error.reason}`)));
-      },
-      Math.max(0, j.earliestStartMs - Date.now()),
-    ),
-  );
-  return () => timers.forEach(clearTimeout);
 }
 
 export function bppCommand(): Command {
