@@ -18,7 +18,7 @@ export interface SimulationInputs {
   readonly dataFromMs: number;
   readonly dataToMs: number;
   readonly dropped: number;
-  /** What the signal files lack inside the simulated days, for the run's notes. */
+  /** What the signal files lack inside the simulated days, and the rows of a job file left out, for the run's notes. */
   readonly gaps?: ReadonlyArray<string>;
 }
 
@@ -147,6 +147,7 @@ export function loadInputs(o: { fromMs: number; days: number; seed: string; site
   checkSimulatedPeriod(o.fromMs, o.days, { dataFromMs, dataToMs });
   const gaps = checkSignalCoverage(o.fromMs, o.days, { carbon, prices });
   let jobs: Job[];
+  const notes = [...gaps];
   if (o.jobsCsv) {
     checkInputFile('--jobs', o.jobsCsv);
     const r = readWorkloadCsv(readFileSync(o.jobsCsv, 'utf8'), o.site);
@@ -156,6 +157,16 @@ export function loadInputs(o: { fromMs: number; days: number; seed: string; site
     }
     jobs = r.jobs.filter((j) => j.earliestStartMs >= o.fromMs && j.earliestStartMs < o.fromMs + o.days * DAY_MS);
     if (jobs.length === 0) throw new UsageError(`--jobs ${o.jobsCsv}: no job is released between ${isoDay(o.fromMs)} and ${isoDay(o.fromMs + o.days * DAY_MS)}`);
+    // Said, not only counted in the header: a workload shifted by a day, or one that starts
+    // before --from, was simulated in part without a word (a helper's review).
+    const outside = r.jobs.filter((j) => !jobs.includes(j));
+    if (outside.length > 0) {
+      const first = outside[0]!;
+      const line = r.lines.get(first.id);
+      notes.push(
+        `--jobs ${o.jobsCsv}: ${outside.length} of its ${r.jobs.length} jobs are released outside the simulated days (${isoDay(o.fromMs)} to ${isoDay(o.fromMs + o.days * DAY_MS)}) and are left out of every row (the first: ${line !== undefined ? `line ${line}, ` : ''}"${first.id}", released ${new Date(first.earliestStartMs).toISOString()}); choose --from and --days to cover them`,
+      );
+    }
     // The run stops 2 days after the last arrival. A job due later may still be open then, and
     // the report would set the baselines' finished work beside CACO's unfinished one (a
     // helper's review: a 120 h job due in 17 days made CACO read 20x cheaper than run on
@@ -174,7 +185,7 @@ export function loadInputs(o: { fromMs: number; days: number; seed: string; site
       loadTraceStats(),
     ).jobs;
   }
-  return { carbon: carbon.rows, prices: prices.rows, jobs, dataFromMs, dataToMs, dropped: carbon.dropped.length + prices.dropped.length, gaps };
+  return { carbon: carbon.rows, prices: prices.rows, jobs, dataFromMs, dataToMs, dropped: carbon.dropped.length + prices.dropped.length, gaps: notes };
 }
 
 /** Actual signals on the half-hour grid from `fromMs` for `slots` slots; gaps carried forward. */

@@ -81,6 +81,30 @@ describe('workload CSV: jobs the run cannot see to their end', () => {
   });
 });
 
+describe('workload CSV: jobs released outside the simulated days', () => {
+  test('are left out with a note naming how many, the first one and its line; none outside, no note', () => {
+    // A helper's review: such rows were dropped without a word, the job count in the header the only trace.
+    const dir = mkdtempSync(join(tmpdir(), 'caco-csv-outside-'));
+    try {
+      const file = join(dir, 'jobs.csv');
+      const head = csv.split('\n')[0]!;
+      const inside = 'a1,training,500,,,60,2023-07-03T10:00:00.000Z,2023-07-04T00:00:00.000Z,gold,false';
+      const before = 'a2,training,500,,,60,2023-07-02T22:00:00.000Z,2023-07-03T20:00:00.000Z,gold,false';
+      const after = 'a3,training,500,,,60,2023-07-04T10:00:00.000Z,2023-07-05T00:00:00.000Z,gold,false';
+      writeFileSync(file, [head, inside, before, after].join('\n') + '\n');
+      const fromMs = Date.parse('2023-07-03T00:00:00Z');
+      const r = loadInputs({ fromMs, days: 1, seed: '1', site, jobsCsv: file });
+      assert.deepEqual(r.jobs.map((j) => j.id), ['a1']);
+      const note = (r.gaps ?? []).find((n) => n.startsWith('--jobs'));
+      assert.match(note ?? '', /2 of its 3 jobs are released outside the simulated days \(2023-07-03 to 2023-07-04\) and are left out of every row \(the first: line 3, "a2", released 2023-07-02T22:00:00.000Z\)/);
+      writeFileSync(file, [head, inside].join('\n') + '\n');
+      assert.equal((loadInputs({ fromMs, days: 1, seed: '1', site, jobsCsv: file }).gaps ?? []).filter((n) => n.startsWith('--jobs')).length, 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('workload CSV: repeated job ids', () => {
   test('each repeat is a problem naming its line and the first line with the id, and is not loaded', () => {
     const r = readWorkloadCsv(csv, site);
