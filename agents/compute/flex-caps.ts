@@ -34,7 +34,7 @@ export function flexCapsFor(input: {
    * The least a planned shortfall is charged at, £/MWh (default DELIVERY_PRIORITY_GBP_PER_MWH).
    * The order's price plus penalty (≈ £90/MWh) is below what holding the battery or moving a
    * job costs at a price spike, so a plan priced on it alone sells and then does not deliver.
-   * A late kWh of work is charged more than any shortfall it could avoid (Horizon.lateOverSalePerKwh), so a sale never makes a job late.
+   * A late kWh of work is charged more than any shortfall it could avoid (planner/formulation.ts, overSale), so a sale never makes a job late.
    */
   readonly minBreachGbpPerMwh?: number;
   /**

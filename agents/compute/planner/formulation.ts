@@ -131,8 +131,45 @@ export function candidateStarts(h: Horizon, it: StartItem): number[] {
 export function startExtraCost(h: Horizon, it: StartItem, s: number): number {
   const { tailKwh } = startKwh(it, s, h.n);
   const lateH = startLatenessH(h, it.job.deadlineMs, s, it.remMin);
-  const overSale = lateH > 1e-9 ? ((it.powerKw * it.remMin) / 60) * h.lateOverSalePerKwh : 0;
-  return tailKwh * h.site.pue * h.meanCostPerKwh + latenessPenalty(it.penaltyGbpPerH, lateH) + overSale + EPS_START * s;
+  return tailKwh * h.site.pue * h.meanCostPerKwh + latenessPenalty(it.penaltyGbpPerH, lateH) + (lateH > 1e-9 ? overSale(h, it).perJobGbp : 0) + EPS_START * s;
+}
+
+interface OverSale {
+  /** £ added to each kWh of the job's work run late. */
+  readonly perKwh: number;
+  /** £ added to a late start of the whole job: perKwh × the most of its energy that could sit in the sold slots. */
+  readonly perJobGbp: number;
+}
+const NO_SALE: OverSale = { perKwh: 0, perJobGbp: 0 };
+const overSales = new WeakMap<Item, OverSale>();
+
+/**
+ * What making a job late costs beyond its SLA penalty while flexibility is sold in its on-time
+ * window: PUE × the dearest breach there, per kWh, on no more of its energy than could sit in
+ * those sold slots. That is more than the shortfall the lateness could avoid, so a sale never
+ * makes a job late: lateness is priced per job and a shortfall per MWh, and a large job (9 MW
+ * for an hour under a 2 MW cap) was cheaper an hour late than in the window (a helper's
+ * review). Nothing for a job whose window no sale touches: charged on every late kWh while
+ * any sale was in the horizon, it made the plan delay a gold job rather than a larger bronze
+ * one, for a sale neither touched (the review of that fix). 0 where nothing is sold.
+ */
+export function overSale(h: Horizon, it: StartItem | RunItem): OverSale {
+  if (h.dearestBreachPerKwh <= 0) return NO_SALE;
+  const known = overSales.get(it);
+  if (known) return known;
+  const end = Math.min(h.n, it.kind === 'start' ? it.onTimeLast + it.frac.length : it.onTimeEnd);
+  let dearest = 0;
+  let sold = 0;
+  for (let s = Math.max(0, it.earliest); s < end; s++) {
+    const b = h.flexBreachPerKwh[s]!;
+    if (b > 0) sold++;
+    dearest = Math.max(dearest, b);
+  }
+  const perKwh = h.site.pue * dearest;
+  const kwh = it.kind === 'start' ? (it.powerKw * it.remMin) / 60 : it.remKwh;
+  const out = dearest > 0 ? { perKwh, perJobGbp: perKwh * Math.min(kwh, it.powerKw * SLOT_H * sold) } : NO_SALE;
+  overSales.set(it, out);
+  return out;
 }
 
 export function deferCostPerKwh(h: Horizon): number {
@@ -143,7 +180,8 @@ export function deferCostPerKwh(h: Horizon): number {
 export function unplacedCost(h: Horizon, it: Item): number {
   const kwh = it.kind === 'run' ? it.remKwh : (it.powerKw * it.remMin) / 60;
   const rate = it.kind === 'fixed' ? 0 : it.penaltyGbpPerH;
-  return rate * (2 + (h.n * SLOT_H) + 24) + kwh * 10;
+  // Dearer than any late start, the charge of a late start under a sale included.
+  return rate * (2 + (h.n * SLOT_H) + 24) + kwh * 10 + (it.kind === 'start' ? overSale(h, it).perJobGbp : 0);
 }
 
 /** The least energy a slot's worth of a job is taken to carry, when costs are divided by it (see runLatenessPerKwh). */
@@ -160,7 +198,7 @@ export function runLatenessPerKwh(h: Horizon, it: RunItem, s: number): number {
   // Never 0: a job the intake's minimums let through has at least 1 W for half an hour, but a
   // cost of 0/0 (NaN) makes HiGHS refuse the whole site's model, so the floor is kept here too.
   const lateH = slotLatenessH(h, it.job.deadlineMs, s);
-  return latenessPenalty(it.penaltyGbpPerH, lateH) / Math.max(MIN_SLOT_KWH, Math.min(it.remKwh, it.powerKw * SLOT_H)) + (lateH > 1e-9 ? h.lateOverSalePerKwh : 0);
+  return latenessPenalty(it.penaltyGbpPerH, lateH) / Math.max(MIN_SLOT_KWH, Math.min(it.remKwh, it.powerKw * SLOT_H)) + (lateH > 1e-9 ? overSale(h, it).perKwh : 0);
 }
 
 function startKey(it: StartItem): string {

@@ -30,14 +30,8 @@ export interface Horizon {
   readonly onsite: ReadonlyArray<ReadonlyArray<HorizonOnsiteTier>>;
   /** Mean cost per kWh over the horizon: the estimate for work left beyond it. */
   readonly meanCostPerKwh: number;
-  /**
-   * £ added to each kWh of IT work a plan makes late, where flexibility is sold: PUE × the
-   * dearest breach, more than the shortfall that kWh could avoid by moving out of a sold window.
-   * A sale never makes a job late: lateness is priced per job and a shortfall per MWh, so a
-   * large job (9 MW for an hour under a 2 MW cap) was cheaper late than in the window (a
-   * helper's review). 0 where nothing is sold, so such plans are as before.
-   */
-  readonly lateOverSalePerKwh: number;
+  /** The dearest breach of a sold cap anywhere in the horizon, £/kWh (0: nothing sold); see formulation's overSale. */
+  readonly dearestBreachPerKwh: number;
 }
 
 export interface HorizonOnsiteTier {
@@ -97,7 +91,7 @@ export function makeHorizon(input: PlanInput, n: number): Horizon {
     if (c < costPerKwh[t.slot]! - 1e-12) onsite[t.slot]!.push({ kw: t.kw, price: t.priceGbpPerMwh, intensity: t.intensityGPerKwh, costPerKwh: c });
   }
   for (const tiers of onsite) tiers.sort((a, b) => a.costPerKwh - b.costPerKwh);
-  return { t0, n, site, price, intensity, costPerKwh, importCapKw, flexCapKw, flexBreachPerKwh, flexHoldKw, onsite, meanCostPerKwh: sum / n, lateOverSalePerKwh: site.pue * dearestBreach };
+  return { t0, n, site, price, intensity, costPerKwh, importCapKw, flexCapKw, flexBreachPerKwh, flexHoldKw, onsite, meanCostPerKwh: sum / n, dearestBreachPerKwh: dearestBreach };
 }
 
 /** A non-preemptible job not yet started: choose one start slot. */

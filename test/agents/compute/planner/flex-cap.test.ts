@@ -63,3 +63,54 @@ test('a sale never makes a large job late: 9 MW due in an hour under a 2 MW sold
     assert.equal(p.totals.latenessPenaltyGbp, 0);
   }
 });
+
+test('a sale no job can reach does not change who is late: the bronze job, not the gold one', async () => {
+  // The review of the fix above: charged on every late kWh while any sale was in the horizon,
+  // the over-sale charge made the plan delay a 2 MW gold job (£7,500) instead of a 9 MW bronze
+  // one (£750), for a sale at 20:00 that neither job touches.
+  const n = 48;
+  const jobs = [
+    { id: 'bronze', class: 'training' as const, powerKw: 9000, runtimeMin: 240, earliestStartMs: T0, deadlineMs: T0 + 8 * HH, slaClass: 'bronze' as const, preemptible: false },
+    { id: 'gold', class: 'training' as const, powerKw: 2000, runtimeMin: 30, earliestStartMs: T0, deadlineMs: T0 + 8 * HH, slaClass: 'gold' as const, preemptible: false },
+  ];
+  const flatSignals = { startMs: T0, priceGbpPerMwh: Array.from({ length: n }, () => 80), intensityGPerKwh: Array.from({ length: n }, () => 150) };
+  const late = async (breach: number) => {
+    const p = await plan(
+      {
+        nowMs: T0,
+        site: siteConfig(),
+        signals: flatSignals,
+        batterySocKwh: 2500,
+        flexCapKw: Array.from({ length: n }, (_, s) => (s >= 40 && s < 42 ? 8000 : 14000)),
+        flexBreachGbpPerMwh: Array.from({ length: n }, (_, s) => (s >= 40 && s < 42 ? breach : 0)),
+        jobs,
+      },
+      { horizonSlots: n, inWorker: false, mode: 'full', deterministic: true },
+    );
+    return p.jobs.filter((j) => j.latenessH > 0).map((j) => j.jobId);
+  };
+  assert.deepEqual(await late(0), ['bronze']);
+  assert.deepEqual(await late(300), ['bronze'], 'the same with a sale at 20:00');
+});
+
+test('under a very dear sale a job is still run, late if it must, never left unplaced', async () => {
+  // The review of the fix: the over-sale charge was not in the cost of leaving a job unplaced, so
+  // at £20,000/MWh a breach the 9 MW job was left unplaced (latenessH 47) rather than run.
+  const big = siteConfig({ battery: { energyKwh: 1, powerKw: 1 } });
+  const n = 96;
+  const p = await plan(
+    {
+      nowMs: T0,
+      site: big,
+      signals: { startMs: T0, priceGbpPerMwh: Array.from({ length: n }, () => 80), intensityGPerKwh: Array.from({ length: n }, () => 150) },
+      batterySocKwh: 0.5,
+      flexCapKw: Array.from({ length: n }, (_, s) => (s < 2 ? 2000 : 14000)),
+      flexBreachGbpPerMwh: Array.from({ length: n }, (_, s) => (s < 2 ? 20_000 : 0)),
+      jobs: [{ id: 'b', class: 'batch-inference', powerKw: 9000, runtimeMin: 60, earliestStartMs: T0, deadlineMs: T0 + 2 * HH, slaClass: 'bronze', preemptible: false }],
+    },
+    { horizonSlots: n, inWorker: false, mode: 'full', deterministic: true },
+  );
+  const j = p.jobs.find((x) => x.jobId === 'b')!;
+  assert.equal(j.kind, 'scheduled', JSON.stringify(j));
+  assert.equal(p.totals.unplacedJobs, 0);
+});
