@@ -320,7 +320,10 @@ export class KeyAdmin {
       // One public key, one entry: a key registered twice (a pasted --public-key, say) kept
       // working under its second id, perhaps as another party or an admin, after its first was
       // revoked, and revoke promises that nothing it signs is accepted (a helper's review).
-      const twin = (await this.registry.list()).entries.find((e) => e.publicKey === k.publicKey && e.keyId !== k.keyId);
+      // Compared as bytes: a 44-character base64 key has 2 unused bits, so four spellings are one
+      // key to verify() (the review of this check registered one of them as an admin).
+      const raw = Buffer.from(k.publicKey, 'base64');
+      const twin = (await this.registry.list()).entries.find((e) => e.keyId !== k.keyId && Buffer.from(e.publicKey, 'base64').equals(raw));
       if (twin) {
         throw new KeyRegistryError('publicKey', `this public key is already registered as "${twin.keyId}" (party "${twin.party}", ${twin.role}, ${twin.status}); a key has one entry, so that revoking it stops it: make a new key for another party or role`);
       }

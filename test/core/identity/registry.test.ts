@@ -56,6 +56,13 @@ describe('key registry', { timeout: 60_000 }, () => {
         // alice's entry would have left it accepted under the second.
         await assert.rejects(id.admin.add({ ...alice, keyId: 'other1', party: 'other', role: 'admin' }), (err: unknown) => err instanceof KeyRegistryError && err.field === 'publicKey' && new RegExp(`already registered as "${alice.keyId}"`).test(err.message));
         assert.equal((await registry.lookup('other1')).found, false);
+        // Another spelling of the same 32 bytes (the last character's 2 unused bits set) is the same key.
+        const last = alice.publicKey.at(-2)!;
+        const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+        const respelt = alice.publicKey.slice(0, -2) + alphabet[alphabet.indexOf(last) ^ 1]! + '=';
+        assert.notEqual(respelt, alice.publicKey);
+        assert.ok(Buffer.from(respelt, 'base64').equals(Buffer.from(alice.publicKey, 'base64')));
+        await assert.rejects(id.admin.add({ ...alice, publicKey: respelt, keyId: 'other2', party: 'other', role: 'admin' }), (err: unknown) => err instanceof KeyRegistryError && err.field === 'publicKey');
         await assert.rejects(id.admin.add({ ...alice, keyId: 'x.y', role: 'wizard' as never }), /keyId use 1-64 letters.*role use one of: agent, third-party, operator, admin/);
         const r = await id.admin.revoke(alice.keyId);
         assert.equal(r.status, 'revoked');
