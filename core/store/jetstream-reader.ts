@@ -44,6 +44,18 @@ export function pullMaxBytes(nc: NatsConnection): number {
 }
 
 /**
+ * The default byte bound of a live consumer's pulls: 16 MiB, and never less than four of the
+ * server's largest message. nats.js refills a pull bounded in bytes, at a quarter of the bound
+ * drained, with only the bytes left over; at two messages' worth that refill could be smaller
+ * than the next message, which then got a 409 and no delivery, and a burst of ten 6 MB messages
+ * under an 8 MB max_payload stalled the subscription until its watchdog replaced the consumer
+ * (about 4 s; a helper's review). A quarter of four messages' worth always holds one.
+ */
+export function livePullMaxBytes(nc: NatsConnection): number {
+  return Math.max(16 * 1024 * 1024, 4 * (nc.info?.max_payload ?? 1024 * 1024));
+}
+
+/**
  * The most a pull's bound grows to, past a message larger than the bound (pull): NATS takes no
  * message above 64 MiB. A message can be larger than the connected server's max_payload: stored
  * while a larger one applied, or through another node of a cluster (a helper's review: a 20 MB

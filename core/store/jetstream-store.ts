@@ -15,7 +15,7 @@ import { describeExpected, expectationHolds, validateAppend } from './validate.t
 import { anchorStreamName, checkpointBucketName, CorruptCommitError, UnverifiedHeadError, decodeCommit, encodeCommit, ledgerStreamName, ledgerSubjectPrefix, POSITIONS_PER_COMMIT, positionOf, quarantineBucketName, startSeqAfter, tryDecodeCommit } from './jetstream-commit.ts';
 import { NatsCheckpointStore } from './nats-checkpoints.ts';
 import { isStreamNotFound, WRONG_LAST_SEQUENCE } from './nats-streams.ts';
-import { pullMaxBytes, readRange, type RawCommit } from './jetstream-reader.ts';
+import { livePullMaxBytes, pullMaxBytes, readRange, type RawCommit } from './jetstream-reader.ts';
 import { retryWhileUnavailable, type RetryOptions } from './nats-retry.ts';
 import { JetStreamPublisher, type PublishAck } from './jetstream-publisher.ts';
 import { NatsQuarantineStore } from './nats-quarantine.ts';
@@ -50,9 +50,10 @@ export interface JetStreamStoreOptions {
   /** Messages asked for per pull by range reads (default 1024; two pulls are kept in flight). */
   readonly pullBatch?: number;
   /**
-   * Bytes one pull may owe, for range reads and the live consumer (default `pullMaxBytes`: 16 MiB,
-   * and never less than two of the server's largest message). The live consumer's pulls then
-   * hold at most 100 messages each, nats.js's count for a pull bounded in bytes.
+   * Bytes one pull may owe, for range reads and the live consumer (default 16 MiB, and never less
+   * than two of the server's largest message for range reads, `pullMaxBytes`, or four for the
+   * live consumer, `livePullMaxBytes`; give at least four). The live consumer's pulls then hold
+   * at most 100 messages each, nats.js's count for a pull bounded in bytes.
    */
   readonly pullMaxBytes?: number;
   /** How long a call keeps retrying while the stream has no leader (default 60 s; see nats-retry.ts). */
@@ -499,9 +500,14 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
     if (from <= endSeq) yield* readRange({ nc: this.nc, jsm: this.jsm, stream: this.streamName, filter, startSeq: from, endSeq, batch: this.opts.pullBatch ?? 1024, maxBytes: this.pullBytes });
   }
 
-  /** Bytes one read pull may owe (see `JetStreamStoreOptions.pullMaxBytes`). */
+  /** Bytes one range read pull may owe (see `JetStreamStoreOptions.pullMaxBytes`). */
   get pullBytes(): number {
     return this.opts.pullMaxBytes ?? pullMaxBytes(this.nc);
+  }
+
+  /** Bytes one live consumer pull may owe (see `livePullMaxBytes`). */
+  get livePullBytes(): number {
+    return this.opts.pullMaxBytes ?? livePullMaxBytes(this.nc);
   }
 
   /** Gets of `startSeq..endSeq` in parallel (the leader's when replicated, else direct); stops at the first sequence not answered. */
@@ -831,7 +837,7 @@ class JetStreamSubscription implements StoreSubscription {
     // ledger subject while the handler is slower. A message above the bound gets a 409 and no
     // delivery; the watchdog then sees a stall and the range reader, whose bound grows for such
     // a message, reads past it (a test puts one there).
-    const msgs = await this.consumer.consume({ max_bytes: this.store.pullBytes, expires: 5000 });
+    const msgs = await this.consumer.consume({ max_bytes: this.store.livePullBytes, expires: 5000 });
     this.msgs = msgs;
     if (this.closed) {
       await msgs.close();

@@ -9,7 +9,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { pullMaxBytes, readRange } from '../../../core/store/jetstream-reader.ts';
+import { livePullMaxBytes, pullMaxBytes, readRange } from '../../../core/store/jetstream-reader.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NatsServerProcess, natsServerInstalled } from '../../../deploy/local/nats-server.ts';
 import { natsSkip, natsUrl, uniqueToken } from '../../support/nats.ts';
 import { MemoryKeyring } from '../../../core/ledger/keyring.ts';
 import { JetStreamEventStore } from '../../../core/store/jetstream-store.ts';
@@ -121,5 +125,37 @@ test('the live consumer of a subscription pulls by bytes, and reads on past a me
     await sub?.close();
     await store.destroy().catch(() => undefined);
     await store.close();
+  }
+});
+
+test('a burst of messages near an 8 MB max_payload does not stall the live consumer (its default bound is four of the largest message)', { skip: natsServerInstalled() ? false : 'no nats-server here' }, async () => {
+  // A helper's review: with the bound at two messages' worth, nats.js's refill of the bytes left
+  // over was smaller than the next 6 MB message, which got a 409 and no delivery, and the
+  // subscription waited about 4 s for its watchdog to replace the consumer.
+  const dir = mkdtempSync(join(tmpdir(), 'caco-live-burst-'));
+  const config = join(dir, 'server.conf');
+  writeFileSync(config, `max_payload: 8MB\njetstream { store_dir: "${join(dir, 'js')}" }\n`);
+  const server = await NatsServerProcess.start({ config });
+  const keyring = new MemoryKeyring('live-burst');
+  const store = await JetStreamEventStore.connect({ servers: server.url, site: 'rvburst', keyring });
+  const got: string[] = [];
+  let sub: StoreSubscription | undefined;
+  try {
+    assert.ok(livePullMaxBytes(store.nc) >= 4 * 8 * 1024 * 1024);
+    await store.append('job-1', [newEvent('a')], 'no-stream');
+    sub = await store.subscribeAll((e) => void got.push(e.id), { onUnreadable: () => undefined });
+    await eventually(() => got.length === 1, 'the first event');
+    const js = jetstream(store.nc);
+    for (let i = 0; i < 10; i++) await js.publish(store.subjectOf(`junk-${i}`), new Uint8Array(6_000_000));
+    const sent = Date.now();
+    await store.append('job-2', [newEvent('b')], 'no-stream');
+    await eventually(() => got.length === 2, 'the event after the burst', 15_000);
+    assert.ok(Date.now() - sent < 2_500, `${Date.now() - sent} ms: the consumer stalled`);
+    assert.equal((sub as unknown as { restarts: number }).restarts, 0, 'no consumer replaced');
+  } finally {
+    await sub?.close();
+    await store.close();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
