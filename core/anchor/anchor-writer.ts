@@ -115,6 +115,8 @@ export class AnchorWriter {
       this.stale = false;
     }
     if (this.tracker.events === 0 || (this.last && this.last.position === this.tracker.position && this.last.events === this.tracker.events)) return undefined;
+    // Never vouch for an event a power cut could still take away.
+    await this.o.store.durable?.();
     const snap = this.tracker.snapshot();
     const cp = sealCheckpoint(
       {

@@ -130,6 +130,12 @@ export interface EventStore {
   headPosition(): Promise<number>;
   /** Names of every stream, with its last revision and last hash (for audit and head hashes). */
   streamHeads(): Promise<ReadonlyArray<{ stream: string; revision: number; hash: string }>>;
+  /**
+   * Make every commit stored so far survive a power cut, where a commit is acknowledged before
+   * it is (SQLite with synchronous = NORMAL). The anchor calls it before it signs a checkpoint
+   * over them. Absent where every acknowledged commit is durable already.
+   */
+  durable?(): Promise<void>;
   close(): Promise<void>;
 }
 

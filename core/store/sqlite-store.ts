@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { distrustSchema, ledgerSchemaProblem } from './sqlite-untrusted.ts';
-import { mkdirSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
 import { ConcurrencyError, ConfigError, InvalidArgumentError } from '../errors/errors.ts';
@@ -1109,6 +1109,32 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
 
   async streamHeads(): Promise<ReadonlyArray<{ stream: string; revision: number; hash: string }>> {
     return this.stmts.heads.all();
+  }
+
+  /**
+   * Commits are acknowledged with synchronous = NORMAL: in the write-ahead log, which SQLite
+   * syncs only at a checkpoint. An anchor checkpoint signed over commits still in the page
+   * cache, then a power cut, left an anchor that vouched for events the ledger no longer held,
+   * and the audit called it deletion, then re-sealing, for good (a helper's review). The log
+   * and the file are synced here, so what was committed before the call survives.
+   */
+  async durable(): Promise<void> {
+    if (this.opts.path === ':memory:') return;
+    for (const file of [`${this.opts.path}-wal`, this.opts.path]) {
+      let fd: number;
+      try {
+        fd = openSync(file, 'r');
+      } catch (err) {
+        // No log (not in WAL mode yet, or just checkpointed away): nothing of it to sync.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw err;
+      }
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
   }
 
   async get(name: string): Promise<number> {
