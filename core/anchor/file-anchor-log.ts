@@ -110,14 +110,39 @@ export class FileAnchorLog implements AnchorLog {
       // writer alike (lastRecord), so they are left where they are for the audit to name.
       const tail = lastLine(fd)?.hash ?? GENESIS_HASH;
       if (cp.prev !== tail) throw new AnchorForkError(this.path, cp.seq, tail);
-      writeSync(fd, JSON.stringify(cp) + '\n');
-      fsyncSync(fd);
+      writeWhole(fd, this.path, cp.seq, Buffer.from(JSON.stringify(cp) + '\n'));
     } finally {
       closeSync(fd);
     }
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * A checkpoint line written whole and synced, or not at all. writeSync may write part of it (a
+ * full disk), and its count was not looked at: a fragment was synced and reported written, and
+ * the next checkpoint's failure blamed another process appending (a helper's review).
+ */
+function writeWhole(fd: number, path: string, seq: number, line: Buffer): void {
+  const before = fstatSync(fd).size;
+  try {
+    for (let at = 0; at < line.length; ) {
+      const n = writeSync(fd, line, at);
+      if (n <= 0) throw new Error('nothing was written');
+      at += n;
+    }
+    fsyncSync(fd);
+  } catch (err) {
+    try {
+      ftruncateSync(fd, before);
+      fsyncSync(fd);
+    } catch {
+      // The next append's dropCutShortLine removes a fragment left here.
+    }
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(`${path}: checkpoint ${seq} could not be written whole (${code === 'ENOSPC' ? 'the disk is full' : err instanceof Error ? err.message : String(err)}); nothing of it is kept, and the next checkpoint will try again`);
+  }
 }
 
 export type { AnchorItem } from './anchor-log.ts';
