@@ -52,8 +52,13 @@ export function meterHalfHour(site: SiteConfig, s: ComputeState, t: number): Hal
     // the 1 W grid for every other job, so the ledger reads the same as rounded).
     // Below it, rounded to 1 W but never past the job's own (a 1.6 W job's last 29 minutes,
     // 1.55 W, read 2 W and counted 37.5 minutes; a helper's review).
-    runs.push({ jobId: run.jobId, kw: kw >= r.job.powerKw ? r.job.powerKw : Math.min(r.job.powerKw, round(kw, 3)) });
-    const done = r.doneMin + 30 * (kw / r.job.powerKw);
+    // At least 1 W, as the dispatch: a last piece under 0.5 W read 0 W.
+    const recordedKw = kw >= r.job.powerKw ? r.job.powerKw : Math.min(r.job.powerKw, Math.max(0.001, round(kw, 3)));
+    runs.push({ jobId: run.jobId, kw: recordedKw });
+    // Judged on the kW recorded, from which evolve rebuilds the job's progress: judged on the
+    // kW before rounding, a 1 W job was completed with the ledger holding 30 of its 40 minutes,
+    // and a tick cut short after the read would have run it again (a helper's review).
+    const done = r.doneMin + 30 * (recordedKw / r.job.powerKw);
     doneAfter.set(r.job.id, done);
     if (isDone(done, r.job.runtimeMin)) {
       // It runs at full power from the half-hour's start until done.
@@ -97,6 +102,12 @@ export function meterHalfHour(site: SiteConfig, s: ComputeState, t: number): Hal
  * its state-of-charge limits and (discharging) the load it can serve; √η is lost each way.
  */
 export function batteryHalfHour(site: SiteConfig, socKwh: number, chargeKw: number, dischargeKw: number, loadKw: number): { chargeKw: number; dischargeKw: number; socKwh: number } {
+  // Never both in one half-hour (a dispatch recorded before dispatches were netted could ask it).
+  if (chargeKw > 0 && dischargeKw > 0) {
+    const net = chargeKw - dischargeKw;
+    chargeKw = Math.max(0, net);
+    dischargeKw = Math.max(0, -net);
+  }
   const bat = site.battery;
   const eta = Math.sqrt(bat.roundTripEfficiency);
   const ch = Math.min(chargeKw, bat.powerKw, Math.max(0, (bat.maxSocFraction * bat.energyKwh - socKwh) / (0.5 * eta)));

@@ -37,8 +37,12 @@ export function firstHalfHour(result: PlanResult, powerKwOf: (jobId: string) => 
       return { jobId: j.jobId, kw, plannedKw: j.runs[0]!.kw, full: kw === power };
     })
     .sort((a, b) => (a.jobId < b.jobId ? -1 : 1));
-  let chargeKw = round(slot0?.chargeKw ?? 0, 3);
-  const dischargeKw = round(slot0?.dischargeKw ?? 0, 3);
+  // Net: a battery charges or discharges in a half-hour, not both. The plan may do both where a
+  // price below about -£95/MWh makes burning energy in round-trip losses pay (the site cannot
+  // export); no battery controller can, and the meter booked both (a helper's review).
+  const net = (slot0?.chargeKw ?? 0) - (slot0?.dischargeKw ?? 0);
+  let chargeKw = round(Math.max(0, net), 3);
+  const dischargeKw = round(Math.max(0, -net), 3);
   if (site !== undefined) {
     // Each run rounded up by up to 0.5 W took the sum past the plan's: the default week's
     // ledger metered 10,000.002 kW of IT on a 10,000 kW site and 14,000.002 kW of import on a

@@ -9,7 +9,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { firstHalfHour } from '../../../agents/compute/plan-events.ts';
-import type { PlanResult } from '../../../agents/compute/planner/index.ts';
+import { plan as planSite, sharedSolverWorker, type PlanResult } from '../../../agents/compute/planner/index.ts';
+import { batteryHalfHour } from '../../../agents/compute/metering.ts';
+import { DEFAULT_SITE } from '../../../agents/compute/jobs/index.ts';
+import { after } from 'node:test';
+
+after(async () => {
+  await sharedSolverWorker().close();
+});
 
 /** Only what firstHalfHour reads of a plan: each job's first run and the first slot's battery. */
 function plan(runs: ReadonlyArray<number>, chargeKw = 0, dischargeKw = 0): PlanResult {
@@ -68,4 +75,22 @@ test('the excess comes off the runs rounding raised, not off a job at its full p
   assert.equal(d.runs.find((x) => x.jobId === 'j0')!.kw, 2.005, 'the job at full power keeps it');
   assert.ok(sum(d.runs) <= 100 + 1e-9, `IT ${sum(d.runs)}`);
   assert.equal(d.runs.filter((x) => x.kw === 1.999).length, 5, 'five raised runs go back to their planned kW, floored');
+});
+
+test('a battery is dispatched and metered charging or discharging in a half-hour, never both', async () => {
+  // A helper's review: at a forecast of -£120/MWh the plan charged and discharged 2,500 kW at
+  // once (round-trip losses as an energy sink, the site cannot export), and the dispatch and
+  // the meter booked both, which no battery controller can do.
+  const T0 = Date.parse('2023-07-03T00:00:00Z');
+  const price = Array.from({ length: 96 }, (_, i) => (i < 8 ? -120 : 60));
+  const r = await planSite({ nowMs: T0, site: DEFAULT_SITE, jobs: [], signals: { startMs: T0, priceGbpPerMwh: price, intensityGPerKwh: price.map(() => 40) }, batterySocKwh: 3000 }, { inWorker: false, mode: 'full', deterministic: true });
+  assert.ok(r.slots[0]!.chargeKw > 0 && r.slots[0]!.dischargeKw > 0, 'the plan does both here (what the dispatch must net)');
+  const d = firstHalfHour(r, () => undefined, DEFAULT_SITE);
+  assert.ok(d.chargeKw === 0 || d.dischargeKw === 0, JSON.stringify(d));
+  assert.equal(Math.round((d.chargeKw - d.dischargeKw) * 1000), Math.round((r.slots[0]!.chargeKw - r.slots[0]!.dischargeKw) * 1000), 'the net is kept');
+  const m = batteryHalfHour(DEFAULT_SITE, 3000, 2500, 2500, 0);
+  assert.deepEqual([m.chargeKw, m.dischargeKw, m.socKwh], [0, 0, 3000]);
+  const m2 = batteryHalfHour(DEFAULT_SITE, 3000, 2500, 1000, 0);
+  assert.equal(m2.dischargeKw, 0);
+  assert.equal(m2.chargeKw, 1500);
 });

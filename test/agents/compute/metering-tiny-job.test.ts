@@ -1,0 +1,42 @@
+// test-file-timeout: 30
+/**
+ * A job is completed on the kW the meter records, from which the state rebuilds its progress.
+ * Judged on the kW before rounding, a 1 W job of 40 minutes was completed while its last piece
+ * (0.33 W) was recorded as 0 W, so the ledger held 30 of its 40 minutes, and a tick cut short
+ * after the read would have run it again (a helper's review).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { initialComputeState } from '../../../agents/compute/state.ts';
+import { evolveCompute } from '../../../agents/compute/evolve.ts';
+import { meterHalfHour } from '../../../agents/compute/metering.ts';
+import { DEFAULT_SITE } from '../../../agents/compute/jobs/index.ts';
+
+const T0 = Date.parse('2023-07-03T00:00:00Z');
+const HH = 1_800_000;
+const iso = (m: number) => new Date(m).toISOString();
+type Stored = Parameters<typeof evolveCompute>[1];
+
+test('a 1 W job of 40 minutes: completed in its second half-hour with the ledger holding all 40 minutes', () => {
+  const s = initialComputeState(2500);
+  let rev = 0;
+  const ev = (type: string, data: unknown, stream = 'job-a') => evolveCompute(s, { type, data, revision: rev++, id: `e${rev}`, time: iso(T0), stream } as unknown as Stored, DEFAULT_SITE.pue);
+  ev('compute.job.submitted', { jobId: 'a', class: 'training', powerKw: 0.001, gpuCount: null, runtimeMin: 40, runtimeSource: 'given', runtimeModel: null, earliestStart: iso(T0), deadline: iso(T0 + 4 * HH), slaClass: 'silver', preemptible: false, submittedBy: null });
+  ev('compute.job.started', { jobId: 'a', at: iso(T0), kw: 0.001 });
+  const dispatch = (slot: number) => ({
+    planId: 'p', forecastId: null, startsAt: iso(T0 + slot * HH), trigger: 'x', solver: { status: 'optimal', mode: 'full', note: '' }, jobs: 1,
+    itKw: [], siteKw: [], batteryChargeKw: [], batteryDischargeKw: [], batterySocKwh: [], importCapKw: [], expected: { costGbp: 0, carbonKg: 0 },
+    dispatch: { slotStart: iso(T0 + slot * HH), runs: [{ jobId: 'a', kw: 0.001 }], chargeKw: 0, dischargeKw: 0 },
+  });
+  ev('compute.plan.published', dispatch(0), 'plan-main');
+  const first = meterHalfHour(DEFAULT_SITE, s, T0 + HH)!;
+  assert.equal(first.completed.length, 0);
+  ev('site.meter.read', first.read, 'meter-main');
+  ev('compute.plan.published', dispatch(1), 'plan-main');
+  const second = meterHalfHour(DEFAULT_SITE, s, T0 + 2 * HH)!;
+  assert.equal(second.completed.length, 1, 'completed in the second half-hour');
+  const recorded = second.read.jobs.find((j) => j.jobId === 'a')!;
+  assert.ok(recorded.kw > 0, `the last piece is recorded: ${JSON.stringify(second.read.jobs)}`);
+  ev('site.meter.read', second.read, 'meter-main');
+  assert.ok(s.jobs.get('a')!.doneMin >= 40 - 0.05, `the ledger holds ${s.jobs.get('a')!.doneMin} of 40 minutes`);
+});
