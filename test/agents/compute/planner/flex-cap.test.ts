@@ -38,24 +38,27 @@ test('with slack, the plan moves the job out of the capped window instead of pay
   assert.ok(p.slots[0]!.siteKw <= 500 + 1e-6 && p.slots[1]!.siteKw <= 500 + 1e-6);
 });
 
+/** A 9 MW bronze job due in an hour, with the first hour sold down to 2 MW at `breach` £/MWh; a battery of 1 kWh. */
+function bigJobUnderSale(breach: number, preemptible: boolean, n: number) {
+  return plan(
+    {
+      nowMs: T0,
+      site: siteConfig({ battery: { energyKwh: 1, powerKw: 1 } }),
+      signals: { startMs: T0, priceGbpPerMwh: Array.from({ length: n }, () => 80), intensityGPerKwh: Array.from({ length: n }, () => 150) },
+      batterySocKwh: 0.5,
+      flexCapKw: Array.from({ length: n }, (_, s) => (s < 2 ? 2000 : 14000)),
+      flexBreachGbpPerMwh: Array.from({ length: n }, (_, s) => (s < 2 ? breach : 0)),
+      jobs: [{ id: 'b', class: 'batch-inference', powerKw: 9000, runtimeMin: 60, earliestStartMs: T0, deadlineMs: T0 + 2 * HH, slaClass: 'bronze', preemptible }],
+    },
+    { horizonSlots: n, inWorker: false, mode: 'full', deterministic: true },
+  );
+}
+
 test('a sale never makes a large job late: 9 MW due in an hour under a 2 MW sold cap runs on time, above the cap (start and preemptible)', async () => {
   // A helper's review: lateness is priced per job (bronze £500/h × (1 + hours late), £1,000 for an
   // hour) and a shortfall per MWh (£300/MWh × 10.35 MWh ≈ £3,105), so the plan made the job late.
-  const big = siteConfig({ battery: { energyKwh: 1, powerKw: 1 } });
-  const n = 8;
   for (const preemptible of [false, true]) {
-    const p = await plan(
-      {
-        nowMs: T0,
-        site: big,
-        signals: { startMs: T0, priceGbpPerMwh: Array.from({ length: n }, () => 80), intensityGPerKwh: Array.from({ length: n }, () => 150) },
-        batterySocKwh: 0.5,
-        flexCapKw: Array.from({ length: n }, (_, s) => (s < 2 ? 2000 : 14000)),
-        flexBreachGbpPerMwh: Array.from({ length: n }, (_, s) => (s < 2 ? 300 : 0)),
-        jobs: [{ id: 'b', class: 'batch-inference', powerKw: 9000, runtimeMin: 60, earliestStartMs: T0, deadlineMs: T0 + 2 * HH, slaClass: 'bronze', preemptible }],
-      },
-      { horizonSlots: n, inWorker: false, mode: 'full', deterministic: true },
-    );
+    const p = await bigJobUnderSale(300, preemptible, 8);
     const j = p.jobs.find((x) => x.jobId === 'b')!;
     assert.equal(j.latenessH, 0, `preemptible ${preemptible}: ${JSON.stringify(j)}`);
     assert.ok(p.slots[0]!.siteKw > 2000, 'above the sold cap');
@@ -96,20 +99,7 @@ test('a sale no job can reach does not change who is late: the bronze job, not t
 test('under a very dear sale a job is still run, late if it must, never left unplaced', async () => {
   // The review of the fix: the over-sale charge was not in the cost of leaving a job unplaced, so
   // at £20,000/MWh a breach the 9 MW job was left unplaced (latenessH 47) rather than run.
-  const big = siteConfig({ battery: { energyKwh: 1, powerKw: 1 } });
-  const n = 96;
-  const p = await plan(
-    {
-      nowMs: T0,
-      site: big,
-      signals: { startMs: T0, priceGbpPerMwh: Array.from({ length: n }, () => 80), intensityGPerKwh: Array.from({ length: n }, () => 150) },
-      batterySocKwh: 0.5,
-      flexCapKw: Array.from({ length: n }, (_, s) => (s < 2 ? 2000 : 14000)),
-      flexBreachGbpPerMwh: Array.from({ length: n }, (_, s) => (s < 2 ? 20_000 : 0)),
-      jobs: [{ id: 'b', class: 'batch-inference', powerKw: 9000, runtimeMin: 60, earliestStartMs: T0, deadlineMs: T0 + 2 * HH, slaClass: 'bronze', preemptible: false }],
-    },
-    { horizonSlots: n, inWorker: false, mode: 'full', deterministic: true },
-  );
+  const p = await bigJobUnderSale(20_000, false, 96);
   const j = p.jobs.find((x) => x.jobId === 'b')!;
   assert.equal(j.kind, 'scheduled', JSON.stringify(j));
   assert.equal(p.totals.unplacedJobs, 0);
