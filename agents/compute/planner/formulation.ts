@@ -172,6 +172,11 @@ export function overSale(h: Horizon, it: StartItem | RunItem): OverSale {
   return out;
 }
 
+/** A start with ≥ 2 h of slack is roomy: it can wait, so it must leave the reserve alone. */
+export function isRoomyStart(it: Item): boolean {
+  return it.kind === 'start' && !it.fixedStart && it.onTimeLast - it.earliest >= 4;
+}
+
 export function deferCostPerKwh(h: Horizon): number {
   // A hair above the mean so that work is not pushed out for nothing.
   return h.site.pue * h.meanCostPerKwh * 1.0001 + 1e-5;
@@ -300,8 +305,7 @@ export function formulate(h: Horizon, items: ReadonlyArray<Item>, opt: Formulate
   if (reserve > 0) {
     for (let s = 0; s < n; s++) rowFirm[s] = b.addRow(-Infinity, Math.max(0, site.itCapacityKw - reserve - fixedLoadKw[s]!));
   }
-  /** A start with ≥ 2 h of slack is roomy: it can wait, so it must leave the reserve alone. */
-  const roomy = (it: StartItem) => reserve > 0 && !it.fixedStart && it.onTimeLast - it.earliest >= 4;
+  const roomy = (it: StartItem) => reserve > 0 && isRoomyStart(it);
 
   // On-site supply displaces import, so it can never exceed the slot's import (the row below).
   const rowOnsite = new Int32Array(n).fill(-1);

@@ -5,7 +5,7 @@
  * a plan; `status` and `solver` say how it was made.
  */
 import { type Horizon, type Item, SLOT_H, SLOT_MS, makeHorizon, toItem } from './horizon.ts';
-import { type Formulation, columnCount, formulate, hintFromSchedule } from './formulation.ts';
+import { type Formulation, columnCount, formulate, hintFromSchedule, isRoomyStart } from './formulation.ts';
 import { integerCount } from './model-builder.ts';
 import { greedySchedule } from './greedy.ts';
 import { decode } from './decode.ts';
@@ -300,6 +300,8 @@ export async function plan(input: PlanInput, options: PlanOptions = {}): Promise
    */
   const withoutReserveIfItMisses = async (made: PlanResult): Promise<PlanResult> => {
     if (!(o.reserveFraction > 0) || (made.totals.lateJobs === 0 && made.totals.unplacedJobs === 0)) return made;
+    // The reserve binds roomy starts only: without one, the plan without it is the same plan.
+    if (!items.some(isRoomyStart)) return made;
     const open = await plan(input, { ...options, mode: 'full', reserveFraction: 0 });
     if (!missesLess(open, made)) return made;
     // Said in the plan, with the time of both solves: the operator sees why this plan took longer.

@@ -10,6 +10,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { plan, sharedSolverWorker, type PlanJob } from '../../../../agents/compute/planner/index.ts';
 import { HH, T0, input } from './fixtures.ts';
+import { metricsHooks } from '../../../../core/observability/index.ts';
 
 after(async () => {
   await sharedSolverWorker().close();
@@ -49,6 +50,24 @@ describe('planner: the reserve never makes a known job late', { timeout: 110_000
     assert.equal(r.solver.mode, 'decomposed');
     assert.equal(r.totals.unplacedJobs + r.totals.lateJobs, 0, JSON.stringify(r.jobs.map((j) => [j.jobId, j.kind, j.startMs, j.latenessH])));
     assert.match(r.solver.message ?? '', /made again without the reserve \(with it: 2 unplaced, 2 late\)/);
+  });
+
+  test('a late job with no roomy start among the jobs is planned once: without the reserve it would be the same plan', async () => {
+    // Three tight 9 MW jobs (under 2 h of slack) due together: one is late whatever the reserve.
+    const job = (id: string): PlanJob => ({ id, class: 'training', powerKw: 9000, runtimeMin: 60, earliestStartMs: T0, deadlineMs: T0 + 4 * HH, slaClass: 'bronze', preemptible: false });
+    let solves = 0;
+    const solved = metricsHooks.solved;
+    metricsHooks.solved = (ms, status) => {
+      solves++;
+      solved(ms, status);
+    };
+    try {
+      const r = await plan(input([job('a'), job('b'), job('c')]), opts);
+      assert.ok(r.totals.lateJobs > 0);
+      assert.equal(solves, 1, 'one solve');
+    } finally {
+      metricsHooks.solved = solved;
+    }
   });
 
   test('where the reserve costs no deadline it still holds: a roomy job stays out of it', async () => {
