@@ -53,11 +53,16 @@ export function meterHalfHour(site: SiteConfig, s: ComputeState, t: number): Hal
     // Below it, rounded to 1 W but never past the job's own (a 1.6 W job's last 29 minutes,
     // 1.55 W, read 2 W and counted 37.5 minutes; a helper's review).
     // At least 1 W, as the dispatch: a last piece under 0.5 W read 0 W.
-    const recordedKw = kw >= r.job.powerKw ? r.job.powerKw : Math.min(r.job.powerKw, Math.max(0.001, round(kw, 3)));
+    let recordedKw = kw >= r.job.powerKw ? r.job.powerKw : Math.min(r.job.powerKw, Math.max(0.001, round(kw, 3)));
+    // The piece that finishes the job is recorded rounded up when rounding to 1 W would leave
+    // the recorded work short of the job (jobs under ~0.3 kW): judged on the kW recorded, from
+    // which evolve rebuilds progress, such a job was completed half an hour late (and marked
+    // late); judged on the kW before rounding, it was completed with the ledger holding 30.9 of
+    // its 31 minutes, and a tick cut short after the read would have run it again (two reviews).
+    if (isDone(r.doneMin + 30 * (kw / r.job.powerKw), r.job.runtimeMin) && !isDone(r.doneMin + 30 * (recordedKw / r.job.powerKw), r.job.runtimeMin)) {
+      recordedKw = Math.min(r.job.powerKw, Math.ceil(kw * 1000 - 1e-9) / 1000);
+    }
     runs.push({ jobId: run.jobId, kw: recordedKw });
-    // Judged on the kW recorded, from which evolve rebuilds the job's progress: judged on the
-    // kW before rounding, a 1 W job was completed with the ledger holding 30 of its 40 minutes,
-    // and a tick cut short after the read would have run it again (a helper's review).
     const done = r.doneMin + 30 * (recordedKw / r.job.powerKw);
     doneAfter.set(r.job.id, done);
     if (isDone(done, r.job.runtimeMin)) {
