@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { distrustSchema, ledgerSchemaProblem } from './sqlite-untrusted.ts';
-import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { categoryOf, type Envelope, type NewEvent } from '../envelope/envelope.ts';
 import { ConcurrencyError, ConfigError, InvalidArgumentError } from '../errors/errors.ts';
@@ -1119,8 +1119,7 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
    * and the file are synced here, so what was committed before the call survives.
    */
   async durable(): Promise<void> {
-    if (this.opts.path === ':memory:') return;
-    for (const file of [`${this.opts.path}-wal`, this.opts.path]) {
+    for (const file of this.durableFiles()) {
       let fd: number;
       try {
         fd = openSync(file, 'r');
@@ -1135,6 +1134,17 @@ export class SqliteEventStore implements EventStore, CheckpointStore, Quarantine
         closeSync(fd);
       }
     }
+  }
+
+  /**
+   * The files `durable` syncs: the log and the database where SQLite keeps them, beside the real
+   * file. Beside a symlink's own path there is no log, and a ledger.db linked to another disk
+   * had only its database file synced (the review of `durable`).
+   */
+  durableFiles(): string[] {
+    if (this.opts.path === ':memory:') return [];
+    const real = realpathSync(this.opts.path);
+    return [`${real}-wal`, real];
   }
 
   async get(name: string): Promise<number> {

@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventStore } from '../../../core/store/sqlite-store.ts';
@@ -66,6 +66,29 @@ test('durable() on an in-memory ledger and on a file ledger returns', async () =
   } finally {
     await mem.close();
     await onDisk.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('durable() syncs the log beside the real file when ledger.db is a symlink to another folder', async () => {
+  // The review of durable(): SQLite keeps its log beside the real file; the sync looked beside
+  // the link, found no log there, and synced only the database file.
+  const dir = mkdtempSync(join(tmpdir(), 'caco-durable-link-'));
+  const real = join(dir, 'disk2');
+  const site = join(dir, 'site');
+  mkdirSync(real);
+  mkdirSync(site);
+  writeFileSync(join(real, 'ledger.db'), '');
+  symlinkSync(join(real, 'ledger.db'), join(site, 'ledger.db'));
+  const store = new SqliteEventStore({ path: join(site, 'ledger.db'), keyring: new MemoryKeyring() });
+  try {
+    await store.append('s', [{ id: randomUUID(), type: 'compute.job.noted', version: 1, time: new Date(T0).toISOString(), source: 'grid', correlationId: 'c', causationId: null, data: {} }], 'any');
+    const files = store.durableFiles();
+    assert.deepEqual(files, [join(realpathSync(real), 'ledger.db-wal'), join(realpathSync(real), 'ledger.db')]);
+    assert.ok(existsSync(files[0]!), 'the log is where it is synced');
+    await store.durable();
+  } finally {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
