@@ -145,9 +145,8 @@ export function checkSignalCoverage(fromMs: number, days: number, files: Pick<Si
 export function loadInputs(o: { fromMs: number; days: number; seed: string; site: SiteConfig; carbonCsv?: string; pricesCsv?: string; jobsCsv?: string; jobsPerDay?: number; slackShare?: number }): SimulationInputs {
   const { carbon, prices, dataFromMs, dataToMs } = loadSignalFiles(o);
   checkSimulatedPeriod(o.fromMs, o.days, { dataFromMs, dataToMs });
-  const gaps = checkSignalCoverage(o.fromMs, o.days, { carbon, prices });
+  const notes = checkSignalCoverage(o.fromMs, o.days, { carbon, prices });
   let jobs: Job[];
-  const notes = [...gaps];
   if (o.jobsCsv) {
     checkInputFile('--jobs', o.jobsCsv);
     const r = readWorkloadCsv(readFileSync(o.jobsCsv, 'utf8'), o.site);
@@ -155,23 +154,26 @@ export function loadInputs(o: { fromMs: number; days: number; seed: string; site
       const p = r.problems[0]!;
       throw new UsageError(`--jobs ${o.jobsCsv}: line ${p.line}, ${p.field}: ${p.reason}${r.problems.length > 1 ? ` (and ${r.problems.length - 1} more)` : ''}`);
     }
-    jobs = r.jobs.filter((j) => j.earliestStartMs >= o.fromMs && j.earliestStartMs < o.fromMs + o.days * DAY_MS);
-    if (jobs.length === 0) throw new UsageError(`--jobs ${o.jobsCsv}: no job is released between ${isoDay(o.fromMs)} and ${isoDay(o.fromMs + o.days * DAY_MS)}`);
+    const runEndMs = o.fromMs + o.days * DAY_MS;
+    const days = `${isoDay(o.fromMs)} and ${isoDay(runEndMs)}`;
+    const inRun = (j: Job) => j.earliestStartMs >= o.fromMs && j.earliestStartMs < runEndMs;
+    jobs = r.jobs.filter(inRun);
+    if (jobs.length === 0) throw new UsageError(`--jobs ${o.jobsCsv}: no job is released between ${days}`);
     // Said, not only counted in the header: a workload shifted by a day, or one that starts
     // before --from, was simulated in part without a word (a helper's review).
-    const outside = r.jobs.filter((j) => !jobs.includes(j));
-    if (outside.length > 0) {
-      const first = outside[0]!;
+    const outside = r.jobs.length - jobs.length;
+    const first = outside > 0 ? r.jobs.find((j) => !inRun(j)) : undefined;
+    if (first !== undefined) {
       const line = r.lines.get(first.id);
       notes.push(
-        `--jobs ${o.jobsCsv}: ${outside.length} of its ${r.jobs.length} jobs are released outside the simulated days (${isoDay(o.fromMs)} to ${isoDay(o.fromMs + o.days * DAY_MS)}) and are left out of every row (the first: ${line !== undefined ? `line ${line}, ` : ''}"${first.id}", released ${new Date(first.earliestStartMs).toISOString()}); choose --from and --days to cover them`,
+        `--jobs ${o.jobsCsv}: ${outside} of its ${r.jobs.length} jobs are released outside the simulated days (${isoDay(o.fromMs)} to ${isoDay(runEndMs)}) and are left out of every row (the first: ${line !== undefined ? `line ${line}, ` : ''}"${first.id}", released ${new Date(first.earliestStartMs).toISOString()}); choose --from and --days to cover them`,
       );
     }
     // The run stops 2 days after the last arrival. A job due later may still be open then, and
     // the report would set the baselines' finished work beside CACO's unfinished one (a
     // helper's review: a 120 h job due in 17 days made CACO read 20x cheaper than run on
     // arrival, with no note).
-    const lastEndMs = o.fromMs + o.days * DAY_MS + DRAIN_MS;
+    const lastEndMs = runEndMs + DRAIN_MS;
     const late = jobs.find((j) => j.deadlineMs > lastEndMs);
     if (late !== undefined) {
       const line = r.lines.get(late.id);

@@ -58,50 +58,42 @@ describe('workload CSV: rows the site would refuse', () => {
   });
 });
 
+/** The inputs of a one-day run from 2023-07-03 on a job file of `rows` under the usual header (loadInputs' throw passes through). */
+function loadOneDay(rows: ReadonlyArray<string>): ReturnType<typeof loadInputs> {
+  const dir = mkdtempSync(join(tmpdir(), 'caco-csv-run-'));
+  try {
+    const file = join(dir, 'jobs.csv');
+    writeFileSync(file, [csv.split('\n')[0]!, ...rows].join('\n') + '\n');
+    return loadInputs({ fromMs: Date.parse('2023-07-03T00:00:00Z'), days: 1, seed: '1', site, jobsCsv: file });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('workload CSV: jobs the run cannot see to their end', () => {
   test('a job due after the run ends (2 days past the last simulated day) is refused, naming its line, deadline_utc and the end; one due by then is loaded', () => {
     // A helper's review: a 120 h job due 17 days out was left paused when a 1-day run stopped,
     // and the report set CACO's unfinished work beside the baselines' finished one (20x cheaper).
-    const dir = mkdtempSync(join(tmpdir(), 'caco-csv-end-'));
-    try {
-      const file = join(dir, 'jobs.csv');
-      const head = csv.split('\n')[0]!;
-      const fits = 'fits,training,500,,,60,2023-07-03T10:00:00.000Z,2023-07-06T00:00:00.000Z,gold,false';
-      writeFileSync(file, [head, fits, 'long1,training,2000,,,7200,2023-07-03T02:00:00Z,2023-07-20T00:00:00Z,silver,true'].join('\n') + '\n');
-      const fromMs = Date.parse('2023-07-03T00:00:00Z');
-      assert.throws(
-        () => loadInputs({ fromMs, days: 1, seed: '1', site, jobsCsv: file }),
-        (e: unknown) => e instanceof UsageError && /line 3, deadline_utc: job "long1" is due 2023-07-20T00:00:00.000Z, after the run ends \(2023-07-06T00:00:00.000Z, 2 days after the last simulated day\)/.test(e.message),
-      );
-      writeFileSync(file, [head, fits].join('\n') + '\n');
-      assert.deepEqual(loadInputs({ fromMs, days: 1, seed: '1', site, jobsCsv: file }).jobs.map((j) => j.id), ['fits']);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const fits = 'fits,training,500,,,60,2023-07-03T10:00:00.000Z,2023-07-06T00:00:00.000Z,gold,false';
+    assert.throws(
+      () => loadOneDay([fits, 'long1,training,2000,,,7200,2023-07-03T02:00:00Z,2023-07-20T00:00:00Z,silver,true']),
+      (e: unknown) => e instanceof UsageError && /line 3, deadline_utc: job "long1" is due 2023-07-20T00:00:00.000Z, after the run ends \(2023-07-06T00:00:00.000Z, 2 days after the last simulated day\)/.test(e.message),
+    );
+    assert.deepEqual(loadOneDay([fits]).jobs.map((j) => j.id), ['fits']);
   });
 });
 
 describe('workload CSV: jobs released outside the simulated days', () => {
   test('are left out with a note naming how many, the first one and its line; none outside, no note', () => {
     // A helper's review: such rows were dropped without a word, the job count in the header the only trace.
-    const dir = mkdtempSync(join(tmpdir(), 'caco-csv-outside-'));
-    try {
-      const file = join(dir, 'jobs.csv');
-      const head = csv.split('\n')[0]!;
-      const inside = 'a1,training,500,,,60,2023-07-03T10:00:00.000Z,2023-07-04T00:00:00.000Z,gold,false';
-      const before = 'a2,training,500,,,60,2023-07-02T22:00:00.000Z,2023-07-03T20:00:00.000Z,gold,false';
-      const after = 'a3,training,500,,,60,2023-07-04T10:00:00.000Z,2023-07-05T00:00:00.000Z,gold,false';
-      writeFileSync(file, [head, inside, before, after].join('\n') + '\n');
-      const fromMs = Date.parse('2023-07-03T00:00:00Z');
-      const r = loadInputs({ fromMs, days: 1, seed: '1', site, jobsCsv: file });
-      assert.deepEqual(r.jobs.map((j) => j.id), ['a1']);
-      const note = (r.gaps ?? []).find((n) => n.startsWith('--jobs'));
-      assert.match(note ?? '', /2 of its 3 jobs are released outside the simulated days \(2023-07-03 to 2023-07-04\) and are left out of every row \(the first: line 3, "a2", released 2023-07-02T22:00:00.000Z\)/);
-      writeFileSync(file, [head, inside].join('\n') + '\n');
-      assert.equal((loadInputs({ fromMs, days: 1, seed: '1', site, jobsCsv: file }).gaps ?? []).filter((n) => n.startsWith('--jobs')).length, 0);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const inside = 'a1,training,500,,,60,2023-07-03T10:00:00.000Z,2023-07-04T00:00:00.000Z,gold,false';
+    const before = 'a2,training,500,,,60,2023-07-02T22:00:00.000Z,2023-07-03T20:00:00.000Z,gold,false';
+    const after = 'a3,training,500,,,60,2023-07-04T10:00:00.000Z,2023-07-05T00:00:00.000Z,gold,false';
+    const r = loadOneDay([inside, before, after]);
+    assert.deepEqual(r.jobs.map((j) => j.id), ['a1']);
+    const note = (r.gaps ?? []).find((n) => n.startsWith('--jobs'));
+    assert.match(note ?? '', /2 of its 3 jobs are released outside the simulated days \(2023-07-03 to 2023-07-04\) and are left out of every row \(the first: line 3, "a2", released 2023-07-02T22:00:00.000Z\)/);
+    assert.equal((loadOneDay([inside]).gaps ?? []).filter((n) => n.startsWith('--jobs')).length, 0);
   });
 });
 
