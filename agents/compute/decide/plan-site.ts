@@ -58,7 +58,7 @@ export async function planSite(deps: ComputeDeciderDeps, s: ComputeState, req: P
   // A sale is also insured with the battery: the plan holds the kW sold (flexHoldKw) for the
   // window, to discharge if a job arrives beyond that room.
   const { result, note } = await deps.planner.plan(
-    { nowMs: t, site, jobs, signals, batterySocKwh: socKwh, flexCapKw: caps, flexBreachGbpPerMwh: breach, flexHoldKw: soldKw, ...(onsite.length ? { onsite } : {}) },
+    { nowMs: t, site, jobs, signals, batterySocKwh: socKwh, flexCapKw: caps, flexBreachGbpPerMwh: breach, flexHoldKw: soldKw, flexWindowSlots: deps.flexWindows.slotsPerWindow, ...(onsite.length ? { onsite } : {}) },
     deps.log,
   );
   const planId = `plan-${iso(t)}-${s.planCount + 1}`;

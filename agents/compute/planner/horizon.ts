@@ -32,7 +32,11 @@ export interface Horizon {
   readonly meanCostPerKwh: number;
   /** The dearest breach of a sold cap anywhere in the horizon, £/kWh (0: nothing sold); see formulation's overSale. */
   readonly dearestBreachPerKwh: number;
+  /** Half-hours per flexibility offer window, windows aligned to their length (see flexibility.ts). */
+  readonly flexWindowSlots: number;
 }
+
+export const DEFAULT_FLEX_WINDOW_SLOTS = 2;
 
 export interface HorizonOnsiteTier {
   readonly kw: number;
@@ -58,6 +62,8 @@ function signalAt(values: ReadonlyArray<number>, offset: number): number {
 export function makeHorizon(input: PlanInput, n: number): Horizon {
   const t0 = floorSlot(input.nowMs);
   const { site, signals } = input;
+  const flexWindowSlots = input.flexWindowSlots ?? DEFAULT_FLEX_WINDOW_SLOTS;
+  if (!Number.isInteger(flexWindowSlots) || flexWindowSlots < 1 || flexWindowSlots > 96) throw new RangeError(`flexWindowSlots: ${flexWindowSlots} is not a whole number of half-hours from 1 to 96`);
   const off = Math.round((t0 - signals.startMs) / SLOT_MS);
   if (off < 0) throw new RangeError(`signals start ${new Date(signals.startMs).toISOString()} after the plan start ${new Date(t0).toISOString()}`);
   const price = new Float64Array(n);
@@ -91,7 +97,7 @@ export function makeHorizon(input: PlanInput, n: number): Horizon {
     if (c < costPerKwh[t.slot]! - 1e-12) onsite[t.slot]!.push({ kw: t.kw, price: t.priceGbpPerMwh, intensity: t.intensityGPerKwh, costPerKwh: c });
   }
   for (const tiers of onsite) tiers.sort((a, b) => a.costPerKwh - b.costPerKwh);
-  return { t0, n, site, price, intensity, costPerKwh, importCapKw, flexCapKw, flexBreachPerKwh, flexHoldKw, onsite, meanCostPerKwh: sum / n, dearestBreachPerKwh: dearestBreach };
+  return { t0, n, site, price, intensity, costPerKwh, importCapKw, flexCapKw, flexBreachPerKwh, flexHoldKw, onsite, meanCostPerKwh: sum / n, dearestBreachPerKwh: dearestBreach, flexWindowSlots };
 }
 
 /** A non-preemptible job not yet started: choose one start slot. */

@@ -62,6 +62,12 @@ export interface PlanInput {
    * first `kw` of site load may be supplied at the tier's price and carbon instead of the grid's.
    */
   readonly onsite?: ReadonlyArray<OnsiteTier>;
+  /**
+   * Half-hours in a flexibility offer window (default 2: an hour), windows aligned to their
+   * length as the coordination agent offers them. The flexibility a plan reports for a slot is
+   * what can leave the slot's window, all of the window's moves sharing the room they go to.
+   */
+  readonly flexWindowSlots?: number;
   /** Optional hard cap on the plan's average carbon intensity of imports (gCO2/kWh). */
   readonly carbonCapGPerKwh?: number;
   /** The last plan, for a warm start. */
