@@ -316,17 +316,16 @@ export class KeyAdmin {
     if (existing.found && !opts.replace) {
       throw new KeyRegistryError('keyId', `"${k.keyId}" is already registered (party "${existing.entry.party}", ${existing.entry.status}); choose another key id`);
     }
-    if (!opts.replace) {
-      // One public key, one entry: a key registered twice (a pasted --public-key, say) kept
-      // working under its second id, perhaps as another party or an admin, after its first was
-      // revoked, and revoke promises that nothing it signs is accepted (a helper's review).
-      // Compared as bytes: a 44-character base64 key has 2 unused bits, so four spellings are one
-      // key to verify() (the review of this check registered one of them as an admin).
-      const raw = Buffer.from(k.publicKey, 'base64');
-      const twin = (await this.registry.list()).entries.find((e) => e.keyId !== k.keyId && Buffer.from(e.publicKey, 'base64').equals(raw));
-      if (twin) {
-        throw new KeyRegistryError('publicKey', `this public key is already registered as "${twin.keyId}" (party "${twin.party}", ${twin.role}, ${twin.status}); a key has one entry, so that revoking it stops it: make a new key for another party or role`);
-      }
+    // One public key, one entry, whether or not the entry replaces one of the same id: a key
+    // registered twice (a pasted --public-key, say) kept working under its second id, perhaps
+    // as another party or an admin, after its first was revoked, and revoke promises that
+    // nothing it signs is accepted (a helper's review). Compared as bytes: a 44-character base64
+    // key has 2 unused bits, so four spellings are one key to verify() (the review of this check
+    // registered one of them as an admin).
+    const raw = Buffer.from(k.publicKey, 'base64');
+    const twin = (await this.registry.list()).entries.find((e) => e.keyId !== k.keyId && Buffer.from(e.publicKey, 'base64').equals(raw));
+    if (twin) {
+      throw new KeyRegistryError('publicKey', `this public key is already registered as "${twin.keyId}" (party "${twin.party}", ${twin.role}, ${twin.status}); a key has one entry, so that revoking it stops it: make a new key for another party or role`);
     }
     const entry = signEntry(
       { format: ENTRY_FORMAT, keyId: k.keyId, party: k.party, role: k.role, publicKey: k.publicKey, status: 'active', createdAt: new Date(this.clock.now()).toISOString(), revokedAt: null },

@@ -56,6 +56,10 @@ describe('key registry', { timeout: 60_000 }, () => {
         // alice's entry would have left it accepted under the second.
         await assert.rejects(id.admin.add({ ...alice, keyId: 'other1', party: 'other', role: 'admin' }), (err: unknown) => err instanceof KeyRegistryError && err.field === 'publicKey' && new RegExp(`already registered as "${alice.keyId}"`).test(err.message));
         assert.equal((await registry.lookup('other1')).found, false);
+        // Also when the new entry replaces one of its own id (the path the site takes for its own
+        // parties): the key would still have two entries.
+        await assert.rejects(id.admin.add({ ...alice, keyId: 'other3', party: 'other', role: 'admin' }, { replace: true }), (err: unknown) => err instanceof KeyRegistryError && err.field === 'publicKey');
+        assert.equal((await registry.lookup('other3')).found, false);
         // Another spelling of the same 32 bytes (the last character's 2 unused bits set) is the same key.
         const last = alice.publicKey.at(-2)!;
         const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
