@@ -15,7 +15,7 @@ import { describeExpected, expectationHolds, validateAppend } from './validate.t
 import { anchorStreamName, checkpointBucketName, CorruptCommitError, UnverifiedHeadError, decodeCommit, encodeCommit, ledgerStreamName, ledgerSubjectPrefix, POSITIONS_PER_COMMIT, positionOf, quarantineBucketName, startSeqAfter, tryDecodeCommit } from './jetstream-commit.ts';
 import { NatsCheckpointStore } from './nats-checkpoints.ts';
 import { isStreamNotFound, WRONG_LAST_SEQUENCE } from './nats-streams.ts';
-import { livePullMaxBytes, pullMaxBytes, readRange, type RawCommit } from './jetstream-reader.ts';
+import { MAX_PULL_BYTES, livePullMaxBytes, pullMaxBytes, readRange, type RawCommit } from './jetstream-reader.ts';
 import { retryWhileUnavailable, type RetryOptions } from './nats-retry.ts';
 import { JetStreamPublisher, type PublishAck } from './jetstream-publisher.ts';
 import { NatsQuarantineStore } from './nats-quarantine.ts';
@@ -579,7 +579,11 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
     // corrupt block) never brings `pending` to 0, and must end this in one expiry, not hang it.
     try {
       for (let done = false; !done; ) {
-        const msgs = await c.fetch({ max_messages: this.opts.pullBatch ?? 1024, expires: 5000 });
+        // Bounded in bytes, not messages: 1,024 last commits could owe 1,024 × max_payload
+        // (64 GiB at NATS's largest). The bound is above any one message NATS takes, so no head
+        // is too large for a pull (one that cannot hold the next message gets a 409, and the
+        // heads would end short). nats.js takes a message count or a byte bound, not both.
+        const msgs = await c.fetch({ max_bytes: MAX_PULL_BYTES, expires: 5000 });
         let got = 0;
         for await (const m of msgs) {
           got++;
