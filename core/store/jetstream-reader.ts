@@ -61,7 +61,7 @@ export function livePullMaxBytes(nc: NatsConnection): number {
  * while a larger one applied, or through another node of a cluster (a helper's review: a 20 MB
  * message after max_payload went back to 1 MiB made the read ask again for ever).
  */
-export const MAX_PULL_BYTES = 128 * 1024 * 1024;
+const MAX_PULL_BYTES = 128 * 1024 * 1024;
 
 /**
  * Reads a known range of a stream as fast as the connection allows: one ephemeral pull

@@ -15,7 +15,7 @@ import { describeExpected, expectationHolds, validateAppend } from './validate.t
 import { anchorStreamName, checkpointBucketName, CorruptCommitError, UnverifiedHeadError, decodeCommit, encodeCommit, ledgerStreamName, ledgerSubjectPrefix, POSITIONS_PER_COMMIT, positionOf, quarantineBucketName, startSeqAfter, tryDecodeCommit } from './jetstream-commit.ts';
 import { NatsCheckpointStore } from './nats-checkpoints.ts';
 import { isStreamNotFound, WRONG_LAST_SEQUENCE } from './nats-streams.ts';
-import { MAX_PULL_BYTES, livePullMaxBytes, pullMaxBytes, readRange, type RawCommit } from './jetstream-reader.ts';
+import { livePullMaxBytes, pullMaxBytes, readRange, type RawCommit } from './jetstream-reader.ts';
 import { retryWhileUnavailable, type RetryOptions } from './nats-retry.ts';
 import { JetStreamPublisher, type PublishAck } from './jetstream-publisher.ts';
 import { NatsQuarantineStore } from './nats-quarantine.ts';
@@ -100,6 +100,19 @@ const RECENT_COMMITS = 10_000;
  * `Nats-Expected-Last-Subject-Sequence`; `Nats-Msg-Id` (the first event id) drops re-sent
  * appends inside the duplicate window.
  */
+/**
+ * Last commits per pull when reading the stream heads: as many as fit in 64 MiB at the server's
+ * max_payload (64 at the default 1 MiB, one at NATS's largest), at most `pullBatch`. A pull of
+ * 1,024 owed up to 1,024 × max_payload. Counted, not bounded in bytes: nats.js takes a count or a
+ * byte bound, not both, and a fetch by bytes alone asks for 100 messages and then waits out its
+ * heartbeats (7.5 s) once they are delivered, for every 100 streams (the review of a fetch by
+ * bytes: 3,000 heads in 218 s against 0.2 s).
+ */
+export function headsPerPull(nc: NatsConnection, pullBatch = 1024): number {
+  return Math.max(1, Math.min(pullBatch, Math.floor(HEADS_PULL_BYTES / (nc.info?.max_payload ?? 1024 * 1024))));
+}
+const HEADS_PULL_BYTES = 64 * 1024 * 1024;
+
 export class JetStreamEventStore implements EventStore, CheckpointStore, QuarantineStore {
   readonly kind = 'jetstream' as const;
   readonly streamName: string;
@@ -579,11 +592,7 @@ export class JetStreamEventStore implements EventStore, CheckpointStore, Quarant
     // corrupt block) never brings `pending` to 0, and must end this in one expiry, not hang it.
     try {
       for (let done = false; !done; ) {
-        // Bounded in bytes, not messages: 1,024 last commits could owe 1,024 × max_payload
-        // (64 GiB at NATS's largest). The bound is above any one message NATS takes, so no head
-        // is too large for a pull (one that cannot hold the next message gets a 409, and the
-        // heads would end short). nats.js takes a message count or a byte bound, not both.
-        const msgs = await c.fetch({ max_bytes: MAX_PULL_BYTES, expires: 5000 });
+        const msgs = await c.fetch({ max_messages: headsPerPull(this.nc, this.opts.pullBatch), expires: 5000 });
         let got = 0;
         for await (const m of msgs) {
           got++;

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { NatsServerProcess, natsServerInstalled } from '../../../deploy/local/nats-server.ts';
 import { natsSkip, natsUrl, uniqueToken } from '../../support/nats.ts';
 import { MemoryKeyring } from '../../../core/ledger/keyring.ts';
-import { JetStreamEventStore } from '../../../core/store/jetstream-store.ts';
+import { JetStreamEventStore, headsPerPull } from '../../../core/store/jetstream-store.ts';
 import type { StoreSubscription } from '../../../core/store/event-store.ts';
 import { newEvent } from '../../contract/store-contract.ts';
 import { eventually } from '../../contract/bus-contract.ts';
@@ -161,22 +161,30 @@ test('a burst of messages near an 8 MB max_payload does not stall the live consu
   }
 });
 
-test('the stream heads are read in pulls bounded in bytes, and a head larger than most still comes', { skip }, async () => {
-  // streamHeads asked for 1,024 last commits a pull with no byte bound: up to 1,024 × max_payload.
+test('the stream heads are read in pulls of at most 64 MiB at max_payload, all of them, without waiting out a pull', { skip }, async () => {
+  // streamHeads asked for 1,024 last commits a pull: up to 1,024 × max_payload. A fetch bounded
+  // in bytes instead (the first fix) asked nats.js for 100 messages and then sat 7.5 s on its
+  // heartbeats for every 100 streams (a helper's review), so this reads 250 of them.
   const keyring = new MemoryKeyring('heads-bytes');
   const site = uniqueToken('rvheadbytes');
   const store = await JetStreamEventStore.connect({ servers: natsUrl(), site, keyring });
   const pulls = pullsOf(store.nc, `CACO_${site.toUpperCase()}`);
   try {
-    await store.append('job-1', [newEvent('a')], 'no-stream');
-    await store.append('job-2', [{ ...newEvent('b'), data: { blob: 'x'.repeat(600_000) } }], 'no-stream');
-    await store.append('job-3', [newEvent('c')], 'no-stream');
+    const names = Array.from({ length: 250 }, (_, i) => `job-${String(i).padStart(3, '0')}`);
+    for (const name of names) await store.append(name, [newEvent(name)], 'no-stream');
+    await store.append('job-big', [{ ...newEvent('big'), data: { blob: 'x'.repeat(600_000) } }], 'no-stream');
+    const started = Date.now();
     const heads = await store.streamHeads();
+    const took = Date.now() - started;
     assert.deepEqual(
       heads.map((h) => `${h.stream}@${h.revision}`),
-      ['job-1@0', 'job-2@0', 'job-3@0'],
+      [...names, 'job-big'].sort().map((n) => `${n}@0`),
     );
-    assert.ok(pulls.length > 0 && pulls.every((p) => p.max_bytes !== undefined && p.max_bytes > 0 && p.max_bytes <= 128 * 1024 * 1024), `pulls: ${JSON.stringify(pulls)}`);
+    const perPull = headsPerPull(store.nc);
+    assert.equal(perPull, Math.floor((64 * 1024 * 1024) / store.nc.info!.max_payload));
+    assert.ok(pulls.length >= Math.ceil(251 / perPull) && pulls.every((p) => p.batch <= perPull), `pulls: ${JSON.stringify(pulls.slice(0, 3))}…`);
+    // A pull waited out costs 7.5 s; reading 251 heads takes well under a second.
+    assert.ok(took < 5_000, `${took} ms to read the heads`);
   } finally {
     await store.destroy().catch(() => undefined);
     await store.close();
