@@ -1,4 +1,4 @@
-import type { FlexibilitySlot, SlotPlan } from './planner/index.ts';
+import { DEFAULT_FLEX_WINDOW_SLOTS, type FlexibilitySlot, type SlotPlan } from './planner/index.ts';
 import { DAY_MS, HALF_HOUR_MS, HOUR_MS } from '../../core/time/index.ts';
 
 export interface FlexWindow {
@@ -24,7 +24,7 @@ export interface FlexWindowOptions {
   readonly shortfallGbpPerMwh?: number;
 }
 
-export const DEFAULT_FLEX_WINDOWS: FlexWindowOptions = { slotsPerWindow: 2, noticeSlots: 2, minKw: 100, shortfallGbpPerMwh: 100 };
+export const DEFAULT_FLEX_WINDOWS: FlexWindowOptions = { slotsPerWindow: DEFAULT_FLEX_WINDOW_SLOTS, noticeSlots: 2, minKw: 100, shortfallGbpPerMwh: 100 };
 
 /**
  * The reduction the site can promise for one slot whatever arrives after the sale:

@@ -92,14 +92,9 @@ const DIRECT_READ_MAX = 64;
 const MAX_ANY_ATTEMPTS = 50;
 /** Commit ids remembered with their sequence, for answering a retried append without a read. */
 const RECENT_COMMITS = 10_000;
+/** What one pull of the stream heads may owe (see headsPerPull). */
+const HEADS_PULL_BYTES = 64 * 1024 * 1024;
 
-/**
- * The ledger on NATS JetStream: one stream per site, one subject per ledger stream, one
- * message per append (the events of one decision travel together, which is what makes an
- * append atomic on a 2.9 server). The revision check is the server's
- * `Nats-Expected-Last-Subject-Sequence`; `Nats-Msg-Id` (the first event id) drops re-sent
- * appends inside the duplicate window.
- */
 /**
  * Last commits per pull when reading the stream heads: as many as fit in 64 MiB at the server's
  * max_payload (64 at the default 1 MiB, one at NATS's largest), at most `pullBatch`. A pull of
@@ -111,8 +106,14 @@ const RECENT_COMMITS = 10_000;
 export function headsPerPull(nc: NatsConnection, pullBatch = 1024): number {
   return Math.max(1, Math.min(pullBatch, Math.floor(HEADS_PULL_BYTES / (nc.info?.max_payload ?? 1024 * 1024))));
 }
-const HEADS_PULL_BYTES = 64 * 1024 * 1024;
 
+/**
+ * The ledger on NATS JetStream: one stream per site, one subject per ledger stream, one
+ * message per append (the events of one decision travel together, which is what makes an
+ * append atomic on a 2.9 server). The revision check is the server's
+ * `Nats-Expected-Last-Subject-Sequence`; `Nats-Msg-Id` (the first event id) drops re-sent
+ * appends inside the duplicate window.
+ */
 export class JetStreamEventStore implements EventStore, CheckpointStore, QuarantineStore {
   readonly kind = 'jetstream' as const;
   readonly streamName: string;

@@ -17,7 +17,7 @@ import type { JobSchedule, Schedule } from './schedule.ts';
 import type { FlexibilitySlot, SlotPlan } from './types.ts';
 
 /** The offer windows the horizon falls into: [first, end) slot ranges, aligned in absolute time. */
-export function flexWindowRanges(h: Pick<Horizon, 't0' | 'n' | 'flexWindowSlots'>): Array<readonly [number, number]> {
+function flexWindowRanges(h: Pick<Horizon, 't0' | 'n' | 'flexWindowSlots'>): Array<readonly [number, number]> {
   const w = h.flexWindowSlots;
   // Slots from the plan's start to the first window boundary form a (partial) window of their own.
   const first = (w - (Math.round(h.t0 / SLOT_MS) % w)) % w;

@@ -21,7 +21,7 @@ export { plan, horizonLength, DEFAULT_PLAN_OPTIONS, DETERMINISTIC_WORK_LIMIT, st
 export { validatePlan, type PlanProblem, type ValidatePlanOptions } from './validate-plan.ts';
 export { SolverWorker, SolverTimeoutError, solvePlanInWorker, sharedSolverWorker } from './worker-client.ts';
 export { solveLpText, solveSparse, type SolveRequest, type SolveResponse, type LpTextResponse } from './solver-core.ts';
-export { SLOT_MS, floorSlot, makeHorizon, toItem, type Horizon, type Item } from './horizon.ts';
+export { DEFAULT_FLEX_WINDOW_SLOTS, SLOT_MS, floorSlot, makeHorizon, toItem, type Horizon, type Item } from './horizon.ts';
 export { greedySchedule } from './greedy.ts';
 export { evaluate, counterfactual } from './evaluate.ts';
 export { formulate } from './formulation.ts';
