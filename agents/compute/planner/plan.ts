@@ -273,6 +273,24 @@ function holdsSoldCap(h: Horizon): boolean {
   return false;
 }
 
+/**
+ * kWh the plan imports above the caps of flexibility sold (slots with a breach price). An
+ * incremental plan keeps the last plan's starts and runs, preemptible ones too, so tight jobs
+ * that arrive after a sale are placed around work that could have made room for them: in the
+ * default week a kept 40-minute job with an hour's slack stayed in the sold half-hour and the
+ * import went 82 kW over the cap, with 0.15 MWh of work able to leave it.
+ */
+export function soldCapShortKwh(h: Horizon, result: PlanResult): number {
+  let kwh = 0;
+  for (let s = 0; s < Math.min(h.n, result.slots.length); s++) {
+    if (h.flexBreachPerKwh[s]! > 0) kwh += Math.max(0, result.slots[s]!.siteKw - h.flexCapKw[s]!) * SLOT_H;
+  }
+  return kwh;
+}
+
+/** A sold cap missed by less than this (kWh over a plan) is rounding, not a shortfall worth a second solve. */
+const SOLD_CAP_TOLERANCE_KWH = 0.5;
+
 /** Whether `a` leaves fewer jobs unplaced, or as many and fewer late, or as many of both and less lateness, than `b`. */
 function missesLess(a: PlanResult, b: PlanResult): boolean {
   const x = a.totals;
@@ -370,6 +388,17 @@ export async function plan(input: PlanInput, options: PlanOptions = {}): Promise
   if (incremental && result.totals.lateJobs > 0) {
     // A job the kept starts leave no on-time room for: re-plan everything, not just the newcomers.
     return plan(input, { ...options, mode: 'full' });
+  }
+  const short = soldCapShortKwh(h, result);
+  if (incremental && short > SOLD_CAP_TOLERANCE_KWH) {
+    // A sale is a promise: every job is free to move again before it is broken. The full plan
+    // is taken only if it misses no more jobs and falls short by less.
+    const full = await plan(input, { ...options, mode: 'full' });
+    const fullShort = soldCapShortKwh(h, full);
+    if (!missesLess(result, full) && fullShort < short - SOLD_CAP_TOLERANCE_KWH) {
+      const why = `made again in full: the incremental plan fell ${short.toFixed(1)} kWh short of flexibility sold (${fullShort.toFixed(1)} now)`;
+      return { ...full, solver: { ...full.solver, totalMs: performance.now() - t0, message: full.solver.message ? `${full.solver.message}; ${why}` : why } };
+    }
   }
   const chosen = await withoutReserveIfItMisses(result);
   if (chosen !== result) return chosen;

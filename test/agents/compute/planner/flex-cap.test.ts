@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { siteConfig } from '../../../../agents/compute/jobs/index.ts';
 import { plan, validatePlan, type PlanInput } from '../../../../agents/compute/planner/index.ts';
@@ -103,4 +103,35 @@ test('under a very dear sale a job is still run, late if it must, never left unp
   const j = p.jobs.find((x) => x.jobId === 'b')!;
   assert.equal(j.kind, 'scheduled', JSON.stringify(j));
   assert.equal(p.totals.unplacedJobs, 0);
+});
+
+describe('an incremental re-plan that falls short of flexibility sold is made again in full', () => {
+  // The default week (2023-07-08 17:30): the incremental plan kept a roomy preemptible job in the
+  // sold half-hour, tight arrivals were placed around it and the import went 82 kW over the cap.
+  const n = 8;
+  const cheapFirst = { startMs: T0, priceGbpPerMwh: [40, 60, 60, 60, 60, 60, 60, 60], intensityGPerKwh: Array.from({ length: n }, () => 150) };
+  const roomy = { id: 'roomy', class: 'batch-inference' as const, powerKw: 1000, runtimeMin: 30, earliestStartMs: T0, deadlineMs: T0 + n * HH, slaClass: 'bronze' as const, preemptible: true };
+  const tight = { id: 'tight', class: 'training' as const, powerKw: 1000, runtimeMin: 30, earliestStartMs: T0, deadlineMs: T0 + HH, slaClass: 'gold' as const, preemptible: false };
+  const opts = { horizonSlots: n, inWorker: false, deterministic: true } as const;
+  // Slot 0 sold down to 1,200 kW: room for the tight job (1,150 kW at PUE 1.15), not for both.
+  const sold = { flexCapKw: [1200, 14000, 14000, 14000, 14000, 14000, 14000, 14000], flexBreachGbpPerMwh: [300, 0, 0, 0, 0, 0, 0, 0] };
+
+  test('a kept job that can move leaves the sold slot, and the plan says why it was made in full', async () => {
+    const first = await plan({ nowMs: T0, site, signals: cheapFirst, batterySocKwh: 0, jobs: [roomy] }, { ...opts, mode: 'full' });
+    assert.equal(first.jobs.find((j) => j.jobId === 'roomy')!.runs[0]!.slot, 0, 'the first plan runs it in the cheapest slot');
+    const again = await plan({ nowMs: T0, site, signals: cheapFirst, batterySocKwh: 0, jobs: [roomy, tight], previous: first, ...sold }, { ...opts, mode: 'auto' });
+    assert.ok(again.slots[0]!.siteKw <= 1200 + 1e-6, `slot 0 imports ${again.slots[0]!.siteKw} kW under a 1,200 kW cap`);
+    assert.equal(again.solver.mode, 'full');
+    assert.match(again.solver.message ?? '', /made again in full: the incremental plan fell 550\.0 kWh short/);
+    assert.equal(again.totals.lateJobs, 0);
+  });
+
+  test('where nothing can move, the incremental plan stands', async () => {
+    const stuck = { ...roomy, deadlineMs: T0 + HH, preemptible: false };
+    const first = await plan({ nowMs: T0, site, signals: cheapFirst, batterySocKwh: 0, jobs: [stuck] }, { ...opts, mode: 'full' });
+    const again = await plan({ nowMs: T0, site, signals: cheapFirst, batterySocKwh: 0, jobs: [stuck, tight], previous: first, ...sold }, { ...opts, mode: 'auto' });
+    assert.equal(again.solver.mode, 'incremental');
+    assert.ok(again.slots[0]!.siteKw > 1200, 'both jobs must run in slot 0');
+    assert.equal(again.totals.lateJobs, 0);
+  });
 });
