@@ -291,6 +291,16 @@ export function soldCapShortKwh(h: Horizon, result: PlanResult): number {
 /** A sold cap missed by less than this (kWh over a plan) is rounding, not a shortfall worth a second solve. */
 const SOLD_CAP_TOLERANCE_KWH = 0.5;
 
+/** Solved as one model to an incumbent HiGHS found: not decomposed, not greedy. */
+function solvedWhole(p: PlanResult): boolean {
+  return p.solver.mode === 'full' && (p.status === 'optimal' || p.status === 'work-limit-incumbent' || p.status === 'time-limit-incumbent');
+}
+
+/** The plan with a note on how it was made, timed from `t0` (the start of the whole plan). */
+function noted(p: PlanResult, why: string, t0: number): PlanResult {
+  return { ...p, solver: { ...p.solver, totalMs: performance.now() - t0, message: p.solver.message ? `${p.solver.message}; ${why}` : why } };
+}
+
 /** Whether `a` leaves fewer jobs unplaced, or as many and fewer late, or as many of both and less lateness, than `b`. */
 function missesLess(a: PlanResult, b: PlanResult): boolean {
   const x = a.totals;
@@ -324,7 +334,7 @@ export async function plan(input: PlanInput, options: PlanOptions = {}): Promise
     if (!missesLess(open, made)) return made;
     // Said in the plan, with the time of both solves: the operator sees why this plan took longer.
     const why = `made again without the reserve (with it: ${made.totals.unplacedJobs} unplaced, ${made.totals.lateJobs} late)`;
-    return { ...open, solver: { ...open.solver, totalMs: performance.now() - t0, message: open.solver.message ? `${open.solver.message}; ${why}` : why } };
+    return noted(open, why, t0);
   };
 
   const finish = (sched: Schedule, status: PlanStatus, info: SolveInfo, lastFullMs: number): PlanResult =>
@@ -384,7 +394,7 @@ export async function plan(input: PlanInput, options: PlanOptions = {}): Promise
   const { schedule, leftovers } = decode(f, res.x);
   const sched = addLeftovers(h, schedule, leftovers);
   const status = statusOf(res.modelStatus, true);
-  const result = finish(sched, status, solveInfo(mode, f, res, buildMs, 0, leftovers.length ? `${leftovers.length} job(s) placed greedily after the solve` : undefined), lastFullMs);
+  let result = finish(sched, status, solveInfo(mode, f, res, buildMs, 0, leftovers.length ? `${leftovers.length} job(s) placed greedily after the solve` : undefined), lastFullMs);
   if (incremental && result.totals.lateJobs > 0) {
     // A job the kept starts leave no on-time room for: re-plan everything, not just the newcomers.
     return plan(input, { ...options, mode: 'full' });
@@ -392,13 +402,15 @@ export async function plan(input: PlanInput, options: PlanOptions = {}): Promise
   const short = soldCapShortKwh(h, result);
   if (incremental && short > SOLD_CAP_TOLERANCE_KWH) {
     // A sale is a promise: every job is free to move again before it is broken. The full plan
-    // is taken only if it misses no more jobs and falls short by less.
+    // is taken only if it was solved whole (a decomposed or greedy plan can cost more than the
+    // shortfall it saves), misses no more jobs and falls short by less. While a shortfall no
+    // plan can avoid stays in the horizon, each re-plan solves twice; the plan says so.
     const full = await plan(input, { ...options, mode: 'full' });
     const fullShort = soldCapShortKwh(h, full);
-    if (!missesLess(result, full) && fullShort < short - SOLD_CAP_TOLERANCE_KWH) {
-      const why = `made again in full: the incremental plan fell ${short.toFixed(1)} kWh short of flexibility sold (${fullShort.toFixed(1)} now)`;
-      return { ...full, solver: { ...full.solver, totalMs: performance.now() - t0, message: full.solver.message ? `${full.solver.message}; ${why}` : why } };
+    if (solvedWhole(full) && !missesLess(result, full) && fullShort < short - SOLD_CAP_TOLERANCE_KWH) {
+      return noted(full, `made again in full: the incremental plan fell ${short.toFixed(1)} kWh short of flexibility sold (${fullShort.toFixed(1)} now)`, t0);
     }
+    result = noted(result, `${short.toFixed(1)} kWh short of flexibility sold; a full re-plan was tried (${full.solver.mode}, ${full.status}, ${fullShort.toFixed(1)} kWh short) and not taken`, t0);
   }
   const chosen = await withoutReserveIfItMisses(result);
   if (chosen !== result) return chosen;

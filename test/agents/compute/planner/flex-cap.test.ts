@@ -2,6 +2,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { siteConfig } from '../../../../agents/compute/jobs/index.ts';
 import { plan, validatePlan, type PlanInput } from '../../../../agents/compute/planner/index.ts';
+import { keepFromPrevious } from '../../../../agents/compute/planner/plan.ts';
+import { makeHorizon, toItem } from '../../../../agents/compute/planner/horizon.ts';
+import { columnCount } from '../../../../agents/compute/planner/formulation.ts';
 
 const T0 = Date.UTC(2023, 6, 3, 0, 0);
 const HH = 1_800_000;
@@ -133,5 +136,22 @@ describe('an incremental re-plan that falls short of flexibility sold is made ag
     assert.equal(again.solver.mode, 'incremental');
     assert.ok(again.slots[0]!.siteKw > 1200, 'both jobs must run in slot 0');
     assert.equal(again.totals.lateJobs, 0);
+    // The second solve is said and timed, not hidden.
+    assert.match(again.solver.message ?? '', /550\.0 kWh short of flexibility sold; a full re-plan was tried \(full, optimal, 550\.0 kWh short\) and not taken/);
+  });
+
+  test('a full plan made by decomposition is not taken over a whole incremental one', async () => {
+    // A helper's review: sized on every job, the full plan can be decomposed where the incremental
+    // one (sized on the jobs it does not keep) is solved whole; taken on its shortfall alone, it
+    // cost more, energy and shortfall together, than the plan it replaced.
+    const first = await plan({ nowMs: T0, site, signals: cheapFirst, batterySocKwh: 0, jobs: [roomy] }, { ...opts, mode: 'full' });
+    const again: PlanInput = { nowMs: T0, site, signals: cheapFirst, batterySocKwh: 0, jobs: [roomy, tight], previous: first, ...sold };
+    const h = makeHorizon(again, n);
+    const items = again.jobs.map((j) => toItem(h, j)).filter((x) => x !== null);
+    const incrementalColumns = columnCount(h, items, { keep: keepFromPrevious(h, items, first) });
+    assert.ok(columnCount(h, items, {}) > incrementalColumns, 'the full model is the larger');
+    const p = await plan(again, { ...opts, mode: 'auto', decomposeAboveColumns: incrementalColumns });
+    assert.equal(p.solver.mode, 'incremental');
+    assert.match(p.solver.message ?? '', /a full re-plan was tried \(decomposed, /);
   });
 });
