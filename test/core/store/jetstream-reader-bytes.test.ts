@@ -183,8 +183,9 @@ test('the stream heads are read in pulls of at most 64 MiB at max_payload, all o
     const perPull = headsPerPull(store.nc);
     assert.equal(perPull, Math.floor((64 * 1024 * 1024) / store.nc.info!.max_payload));
     assert.ok(pulls.length >= Math.ceil(251 / perPull) && pulls.every((p) => p.batch <= perPull), `pulls: ${JSON.stringify(pulls.slice(0, 3))}…`);
-    // A pull waited out costs 7.5 s; reading 251 heads takes well under a second.
-    assert.ok(took < 5_000, `${took} ms to read the heads`);
+    // A pull waited out costs 7.5 s; reading 251 heads takes about 0.4 s. The bound is just
+    // under one such wait, so a loaded CI machine has ~17× headroom and one stall still fails.
+    assert.ok(took < 7_000, `${took} ms to read the heads`);
   } finally {
     await store.destroy().catch(() => undefined);
     await store.close();
