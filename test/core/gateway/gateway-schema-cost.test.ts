@@ -218,6 +218,37 @@ describe('what an outside party\'s schemas may cost the site', { timeout: 100_00
     }
   });
 
+  test("a check is charged its time less the watchdog's own: a party announcing {} is not refused for schema time at the command rate; one whose checks take longer pays the rest", async () => {
+    // A helper's review: the vm watchdog around each check costs 0.07-0.6 ms whatever the schema,
+    // and charged in full it refused a party checking against {} after ~1,700 facts a minute.
+    // Schema time on a clock of its own: `step` ms between its readings, so a check takes `step`.
+    let cpu = 0;
+    let step = 0.5;
+    const g = await site('gw-cost-overhead', { schemaCpuBudget: { ms: 10, windowMs: 60_000 }, schemaClock: () => (cpu += step) });
+    try {
+      assert.equal((await g.announce({ 'ext.acme.any.read': {} })).ok, true);
+      g.s.clock.advanceTo(g.s.clock.now() + 60_000);
+      const codes: string[] = [];
+      for (let i = 0; i < 60; i++) {
+        const r = await g.append(`f${i}`, 'ext.acme.any.read', { n: i });
+        codes.push(r.ok ? 'ok' : `${r.error!.code}: ${r.error!.reason.slice(0, 40)}`);
+      }
+      // Before: 0.5 ms charged a check (0.33 net of the refill a second brings): refused from about the 30th.
+      assert.deepEqual(codes, Array(60).fill('ok'));
+      // 5 ms a check: 4.25 charged, the 10 ms budget spent within a few facts.
+      step = 5;
+      const later: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const r = await g.append(`s${i}`, 'ext.acme.any.read', { n: i });
+        later.push(r.ok ? 'ok' : r.error!.code);
+      }
+      assert.deepEqual(later.slice(0, 2), ['ok', 'ok']);
+      assert.ok(later.includes('rate-limited'), JSON.stringify(later));
+    } finally {
+      await g.close();
+    }
+  });
+
   test('a re-send of a stored fact is answered before any schema check: while the party is in schema-time debt, and when it differs (conflict)', async () => {
     const g = await site('gw-cost-resend', { schemaCpuBudget: { ms: 150, windowMs: 60_000 } });
     try {
