@@ -33,7 +33,7 @@ import {
   extStreamOf,
   gatewaySubjects,
   refuse,
-  typeMatches,
+  typeFilter,
   type AnnounceReply,
   type AppendReply,
   type GatewayError,
@@ -803,7 +803,7 @@ export class SiteGateway {
       return refuse('rate-limited', null, `rate limit: ${who} may have ${perSecond} events a second read (burst ${burst}); retry in ${retryAfterMs} ms`, { retryAfterMs });
     }
     const limit = Math.min(req.value.limit ?? MAX_READ, MAX_READ);
-    const types = req.value.types;
+    const wanted = req.value.types ? typeFilter(req.value.types) : undefined;
     const events: Envelope[] = [];
     let next = req.value.fromPosition;
     let bytes = 0;
@@ -812,7 +812,7 @@ export class SiteGateway {
     let readToEnd = true;
     try {
       for await (const e of readMetered(this.o.store, req.value.fromPosition, meter)) {
-        if (!types || types.some((p) => typeMatches(p, e.type))) {
+        if (!wanted || wanted(e.type)) {
           // As stored (not upgraded to a later version): the reader can check its hash and signature.
           const stored = storedEnvelope(e);
           // One NATS message holds the reply: past the budget the page ends, and the reader continues from it.

@@ -110,12 +110,37 @@ export interface AppendReply {
 
 /** Does a type pattern (`compute.job.*`, `grid.>`) cover `type`? NATS wildcard rules over the dots. */
 export function typeMatches(pattern: string, type: string): boolean {
-  const p = pattern.split('.');
-  const t = type.split('.');
+  return tokensMatch(pattern.split('.'), type.split('.'));
+}
+
+function tokensMatch(p: ReadonlyArray<string>, t: ReadonlyArray<string>): boolean {
   for (let i = 0; i < p.length; i++) {
     if (p[i] === '>') return t.length > i;
     if (i >= t.length) return false;
     if (p[i] !== '*' && p[i] !== t[i]) return false;
   }
   return p.length === t.length;
+}
+
+/** Types a filter remembers its answer for; past it each further type is matched afresh. */
+const TYPE_FILTER_MEMO = 1024;
+
+/**
+ * Whether any of `patterns` covers a type (as `typeMatches`), for one read of many events: the
+ * patterns are split once and each type's answer is remembered, so a read costs a lookup an
+ * event, not patterns × splits. A read may carry 64 patterns of 128 characters, matched against
+ * every event it reads: 76-175 µs an event (a helper's review: a read of 2,500 events held the
+ * site's loop 0.26-0.44 s, charged as one with a short filter).
+ */
+export function typeFilter(patterns: ReadonlyArray<string>): (type: string) => boolean {
+  const split = [...new Set(patterns)].map((p) => p.split('.'));
+  const memo = new Map<string, boolean>();
+  return (type) => {
+    const known = memo.get(type);
+    if (known !== undefined) return known;
+    const t = type.split('.');
+    const hit = split.some((p) => tokensMatch(p, t));
+    if (memo.size < TYPE_FILTER_MEMO) memo.set(type, hit);
+    return hit;
+  };
 }
