@@ -280,7 +280,7 @@ function holdsSoldCap(h: Horizon): boolean {
  * default week a kept 40-minute job with an hour's slack stayed in the sold half-hour and the
  * import went 82 kW over the cap, with 0.15 MWh of work able to leave it.
  */
-export function soldCapShortKwh(h: Horizon, result: PlanResult): number {
+function soldCapShortKwh(h: Horizon, result: PlanResult): number {
   let kwh = 0;
   for (let s = 0; s < Math.min(h.n, result.slots.length); s++) {
     if (h.flexBreachPerKwh[s]! > 0) kwh += Math.max(0, result.slots[s]!.siteKw - h.flexCapKw[s]!) * SLOT_H;
