@@ -863,6 +863,11 @@ export class SiteGateway {
       this.verifiedKeys.add(auth.principal.keyId);
       const full = hold(auth.principal.keyId);
       if (full) return full;
+      // What a signed read carries of a command's binding is checked as a command's, so a
+      // captured one is good at one site and until it expires (it spends its signer's allowance).
+      // Not required: a read changes nothing, and readers that sign without it keep working.
+      const bound = checkCommandBinding(object ?? {}, { ...this.binding, require: false });
+      if (!bound.ok) return refuse(bound.code, bound.path, bound.reason);
       return `key "${auth.principal.keyId}"`;
     }
     // Its bucket of failures (and, if it was not charged for a lookup, the shared one) pays; the read counts as unsigned.
@@ -938,9 +943,10 @@ function sameTypesAndSchemas(before: Declaration, publishes: ReadonlyArray<strin
 }
 
 /** Reads and queries may be signed (they need not be): the signature fields are not part of the question. */
+/** A read's or query's parameters: without what signs it and binds it (checked in `reader`). */
 function stripSignature(v: unknown): unknown {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
-  const { source: _s, keyId: _k, sig: _g, ...rest } = v as Record<string, unknown>;
+  const { source: _s, keyId: _k, sig: _g, site: _site, expiresAt: _e, ...rest } = v as Record<string, unknown>;
   return rest;
 }
 

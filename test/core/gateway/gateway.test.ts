@@ -407,6 +407,34 @@ describe('the site gateway', { timeout: 90_000 }, () => {
     }
   });
 
+  test("a signed read or query may carry a command's binding, checked as a command's: another site's or an expired one is refused", async () => {
+    // A helper's review: a signed read could not name its site or expiry (refused bad-request as
+    // unknown fields), so a captured one was good at any site sharing the key, for ever.
+    const site = await gatewaySite('gw-read-bound', { site: 'london', queries: { plan: { description: 'a job plan', request: Schema.Struct({ jobId: Schema.String }), answer: (r) => ({ jobId: (r as { jobId: string }).jobId, plan: null }) } } });
+    try {
+      const acme = loadedKey('acme');
+      await site.identity.admin.add(acme);
+      const now = site.s.clock.now();
+      const later = new Date(now + 60_000).toISOString();
+      const read = (extra: Record<string, unknown>) => ask(site.s.bus, 'caco.london.gw.read', signWithKey({ fromPosition: 0, limit: 1, ...extra }, acme));
+      const bound = await read({ site: 'london', expiresAt: later });
+      assert.equal(bound.ok, true, JSON.stringify(bound));
+      const elsewhere = await read({ site: 'paris', expiresAt: later });
+      assert.deepEqual([elsewhere.error?.code, elsewhere.error?.field], ['wrong-site', 'site']);
+      const expired = await read({ site: 'london', expiresAt: new Date(now - 1).toISOString() });
+      assert.deepEqual([expired.error?.code, expired.error?.field], ['expired', 'expiresAt']);
+      // Not required of reads: one signed without it still reads.
+      assert.equal((await read({})).ok, true);
+      // A query the same way.
+      const q = await ask(site.s.bus, 'caco.london.q.plan', signWithKey({ jobId: 'j1', site: 'paris' }, acme));
+      assert.equal(q.error?.code, 'wrong-site', JSON.stringify(q));
+      const ok = await ask(site.s.bus, 'caco.london.q.plan', signWithKey({ jobId: 'j1', site: 'london', expiresAt: later }, acme));
+      assert.equal(ok.ok, true, JSON.stringify(ok));
+    } finally {
+      await site.close();
+    }
+  });
+
   test('signed requests are rate-limited per key', async () => {
     const site = await gatewaySite('gw-rate', { rate: { perSecond: 1, burst: 2 } });
     try {
