@@ -62,6 +62,9 @@ export const AppendRequest = Schema.Struct({
 });
 export type AppendRequest = Schema.Schema.Type<typeof AppendRequest>;
 
+/** A read's or query's binding (optional, signed with the rest): the same forms as an append's. */
+export const RequestBinding = Schema.Struct(bindingFields);
+
 export const ReadRequest = Schema.Struct({
   /** Exclusive: events after this global position (0 = from the start). */
   fromPosition: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),

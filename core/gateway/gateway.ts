@@ -24,7 +24,7 @@ import type { PartyUsage } from '../runtime/index.ts';
 import { FifoMap, FifoSet } from '../collections/fifo-map.ts';
 import { isCommandType } from '../runtime/intake.ts';
 import { decodeWith, type AnySchema, type MessageRegistry, type SchemaProblem } from '../../schemas/index.ts';
-import { AgentAnnounced, AnnounceRequest, AppendRequest, ReadRequest } from '../../schemas/index.ts';
+import { AgentAnnounced, AnnounceRequest, AppendRequest, ReadRequest, RequestBinding } from '../../schemas/index.ts';
 import {
   EXT_TYPE_PREFIX,
   GATEWAY_PARTY,
@@ -852,6 +852,12 @@ export class SiteGateway {
   private async reader(body: unknown, hold: InFlightHold): Promise<string | { ok: false; error: GatewayError }> {
     const unsigned = () => hold(UNVERIFIED) ?? 'unsigned readers';
     const object = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+    // The binding's form first, signed or not, as an append's: `Date.parse` alone would read a
+    // time without `Z` in the host's time zone (a helper's review).
+    if (object && (object['site'] !== undefined || object['expiresAt'] !== undefined)) {
+      const form = decodeWith(RequestBinding, { ...(object['site'] !== undefined ? { site: object['site'] } : {}), ...(object['expiresAt'] !== undefined ? { expiresAt: object['expiresAt'] } : {}) });
+      if (!form.ok) return refuse('bad-request', firstField(form.problems), `${form.problems[0]!.path}: ${form.problems[0]!.reason}`, { problems: form.problems.slice(0, 20) });
+    }
     const claimed = object ? claimedKeyId(object) : undefined;
     const placed = await this.place(object ?? {}, claimed, hold);
     if ('error' in placed) return placed;
@@ -942,8 +948,7 @@ function sameTypesAndSchemas(before: Declaration, publishes: ReadonlyArray<strin
   return named.every((t) => Object.hasOwn(before.schemas, t) && schemaKey(before.schemas[t]) === schemaKey(schemas[t]));
 }
 
-/** Reads and queries may be signed (they need not be): the signature fields are not part of the question. */
-/** A read's or query's parameters: without what signs it and binds it (checked in `reader`). */
+/** A read's or query's parameters: without what signs it and binds it (reads and queries need not be signed; `reader` checks both). */
 function stripSignature(v: unknown): unknown {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
   const { source: _s, keyId: _k, sig: _g, site: _site, expiresAt: _e, ...rest } = v as Record<string, unknown>;

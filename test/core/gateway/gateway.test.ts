@@ -425,6 +425,13 @@ describe('the site gateway', { timeout: 90_000 }, () => {
       assert.deepEqual([expired.error?.code, expired.error?.field], ['expired', 'expiresAt']);
       // Not required of reads: one signed without it still reads.
       assert.equal((await read({})).ok, true);
+      // The forms of an append's: a time without Z was read in the host's time zone (a helper's review).
+      for (const expiresAt of [later.replace('Z', ''), later.replace('Z', '+00:00')]) {
+        const loose = await read({ site: 'london', expiresAt });
+        assert.deepEqual([loose.error?.code, loose.error?.field], ['bad-request', 'expiresAt'], expiresAt);
+      }
+      const far = await read({ site: 'london', expiresAt: new Date(now + 48 * 3_600_000).toISOString() });
+      assert.deepEqual([far.error?.code, far.error?.field], ['unbound', 'expiresAt']);
       // A query the same way.
       const q = await ask(site.s.bus, 'caco.london.q.plan', signWithKey({ jobId: 'j1', site: 'paris' }, acme));
       assert.equal(q.error?.code, 'wrong-site', JSON.stringify(q));
