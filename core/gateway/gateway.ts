@@ -646,7 +646,8 @@ export class SiteGateway {
     const held = this.schemas.holds(schema);
     // Kept: nothing is compiled, and finding it is the site's work, as the watchdog is (CHECK_OVERHEAD_MS).
     if (held && r.compiled.has(key)) return this.schemas.compile(schema);
-    const again = r.compiled.has(key) && !held;
+    // Compiled for this party before, and not kept since (other parties' schemas evict it too).
+    const again = r.compiled.has(key);
     const t0 = this.cpuNow();
     let compiled: Compiled | undefined;
     try {
@@ -855,7 +856,7 @@ export class SiteGateway {
     // The binding's form first, signed or not, as an append's: `Date.parse` alone would read a
     // time without `Z` in the host's time zone (a helper's review).
     if (object && (object['site'] !== undefined || object['expiresAt'] !== undefined)) {
-      const form = decodeWith(RequestBinding, { ...(object['site'] !== undefined ? { site: object['site'] } : {}), ...(object['expiresAt'] !== undefined ? { expiresAt: object['expiresAt'] } : {}) });
+      const form = decodeWith(RequestBinding, { site: object['site'], expiresAt: object['expiresAt'] });
       if (!form.ok) return refuse('bad-request', firstField(form.problems), `${form.problems[0]!.path}: ${form.problems[0]!.reason}`, { problems: form.problems.slice(0, 20) });
     }
     const claimed = object ? claimedKeyId(object) : undefined;
